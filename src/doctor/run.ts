@@ -1,0 +1,217 @@
+import { type Finding, worst } from "../model/finding";
+import type { Facts } from "../model/facts";
+import type { Deps } from "../model/deps";
+import type { Options } from "../model/options";
+import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
+import type { Trace } from "../model/trace";
+import type { Verdict } from "../model/report";
+import type { Evidence } from "../model/evidence";
+import { planEndpoints, type Plan } from "./plan";
+
+export type StageEvent =
+  | { type: "start"; stage: StageId; title: string; endpoint: string | null }
+  | { type: "result"; result: StageResult; findings: Finding[] }
+  | { type: "plan"; endpoints: Endpoint[] };
+
+export interface RunInput {
+  stages: readonly Stage[];
+  options: Options;
+  deps: Deps;
+  trace: Trace;
+  onEvent?: (e: StageEvent) => void;
+  /** Re-run after a remedy: reuse `previous` up to (not including) stage `from`. */
+  previous?: RunResult;
+  from?: StageId;
+}
+
+export interface EndpointRun {
+  endpoint: Endpoint;
+  facts: Facts;
+  results: StageResult[];
+  findings: Finding[];
+  ok: boolean;
+}
+
+export interface RunResult {
+  localFacts: Facts;
+  localResults: StageResult[];
+  localFindings: Finding[];
+  endpoints: EndpointRun[];
+  stages: StageResult[];
+  findings: Finding[];
+  verdict: Verdict;
+  /** The endpoint a real pull would use: the first whose stages all passed. */
+  chosen: EndpointRun | null;
+  /** A stage threw: a bug. The run still ends in a report; the exit code is 70. */
+  crashed: boolean;
+}
+
+/** Which stage establishes which fact, for skip reasons. */
+const PRODUCER: Record<keyof Facts, StageId> = {
+  ref: "reference",
+  local: "config",
+  credential: "config",
+  resolution: "dns",
+  route: "proxy",
+  link: "connect",
+  challenge: "v2",
+  session: "auth",
+  manifest: "manifest",
+};
+
+const STATUS_OF: Record<string, StageStatus> = { error: "fail", warning: "warn", info: "pass" };
+
+/**
+ * The runner owns time, crashes, skips and per-endpoint repetition; a stage only answers
+ * its question. Local stages run once; endpoint stages run per endpoint (mirrors, then
+ * upstream), as Docker tries them.
+ */
+export async function runDoctor(input: RunInput): Promise<RunResult> {
+  const { stages, options, deps, trace } = input;
+  const emit = input.onEvent ?? (() => {});
+  const fromIndex = input.from ? stages.findIndex((s) => s.id === input.from) : -1;
+  const reuse = (s: Stage) => input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
+  let crashed = false;
+
+  const runOne = async (stage: Stage, endpoint: Endpoint | null, facts: Facts): Promise<{ result: StageResult; findings: Finding[]; provides?: Partial<Facts> }> => {
+    const epUrl = endpoint?.url ?? null;
+    emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
+    const missing = stage.needs.filter((k) => facts[k] === undefined);
+    if (missing.length > 0) {
+      const from = [...new Set(missing.map((k) => PRODUCER[k]))];
+      const result: StageResult = {
+        id: stage.id,
+        endpoint: epUrl,
+        status: "skip",
+        durationMs: 0,
+        summary: `skipped: the ${from.join(" and ")} stage${from.length > 1 ? "s" : ""} did not establish ${missing.join(", ")}`,
+        evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
+      };
+      emit({ type: "result", result, findings: [] });
+      return { result, findings: [] };
+    }
+    const started = performance.now();
+    try {
+      const out = await stage.run({ options, endpoint, facts, deps, trace });
+      const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl }));
+      const w = worst(findings);
+      const result: StageResult = {
+        id: stage.id,
+        endpoint: epUrl,
+        status: w ? STATUS_OF[w]! : "pass",
+        durationMs: Math.round(performance.now() - started),
+        summary: out.summary,
+        evidence: out.evidence,
+      };
+      emit({ type: "result", result, findings });
+      return { result, findings, provides: out.provides };
+    } catch (err) {
+      crashed = true;
+      const e = err instanceof Error ? err : new Error(String(err));
+      const result: StageResult = {
+        id: stage.id,
+        endpoint: epUrl,
+        status: "fail",
+        durationMs: Math.round(performance.now() - started),
+        summary: `the ${stage.title} check crashed: ${e.message}`,
+        evidence: { crash: { message: e.message, stack: (e.stack ?? "").split("\n").slice(0, 8).join("\n") } } as Evidence,
+      };
+      emit({ type: "result", result, findings: [] });
+      return { result, findings: [] };
+    }
+  };
+
+  // Local stages.
+  const localFacts: Facts = {};
+  const localResults: StageResult[] = [];
+  const localFindings: Finding[] = [];
+  for (const stage of stages.filter((s) => s.scope === "local")) {
+    if (reuse(stage)) {
+      const prev = input.previous!;
+      const r = prev.localResults.find((x) => x.id === stage.id);
+      if (r) localResults.push(r);
+      localFindings.push(...prev.localFindings.filter((f) => f.stage === stage.id));
+      Object.assign(localFacts, pickFacts(prev.localFacts, stage.id));
+      continue;
+    }
+    const { result, findings, provides } = await runOne(stage, null, localFacts);
+    localResults.push(result);
+    localFindings.push(...findings);
+    if (provides) Object.assign(localFacts, provides);
+  }
+
+  // Endpoint stages, once per endpoint.
+  const endpointStages = stages.filter((s) => s.scope === "endpoint");
+  const plan: Plan = localFacts.ref ? planEndpoints(localFacts.ref, localFacts.local, options) : { endpoints: [], rejectedMirrors: [] };
+  if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints });
+  const runs: EndpointRun[] = [];
+  for (const endpoint of plan.endpoints) {
+    const facts: Facts = { ...localFacts };
+    const results: StageResult[] = [];
+    const findings: Finding[] = [];
+    const prevRun = input.previous?.endpoints.find((r) => r.endpoint.url === endpoint.url);
+    for (const stage of endpointStages) {
+      if (reuse(stage) && prevRun) {
+        const r = prevRun.results.find((x) => x.id === stage.id);
+        if (r) results.push(r);
+        findings.push(...prevRun.findings.filter((f) => f.stage === stage.id));
+        Object.assign(facts, pickFacts(prevRun.facts, stage.id));
+        continue;
+      }
+      const out = await runOne(stage, endpoint, facts);
+      results.push(out.result);
+      findings.push(...out.findings);
+      if (out.provides) Object.assign(facts, out.provides);
+    }
+    const ok = results.every((r) => r.status === "pass" || r.status === "warn");
+    runs.push({ endpoint, facts, results, findings, ok });
+  }
+
+  // Docker falls back from a failing mirror to the next endpoint: a mirror's errors do
+  // not stop the pull when a later endpoint works, so they become warnings.
+  const chosen = runs.find((r) => r.ok) ?? null;
+  if (chosen) {
+    for (const r of runs) {
+      if (r === chosen || runs.indexOf(r) > runs.indexOf(chosen)) continue;
+      r.findings = r.findings.map((f) =>
+        f.severity === "error"
+          ? { ...f, severity: "warning" as const, detail: `${f.detail} Docker falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.` }
+          : f,
+      );
+      r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
+    }
+  }
+
+  const allResults = [...localResults, ...runs.flatMap((r) => r.results)];
+  const allFindings = [...localFindings, ...runs.flatMap((r) => r.findings)];
+  const verdict = verdictOf(allFindings, chosen, runs, crashed);
+  return { localFacts, localResults, localFindings, endpoints: runs, stages: allResults, findings: allFindings, verdict, chosen, crashed };
+}
+
+function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
+  const out: Partial<Facts> = {};
+  for (const [k, s] of Object.entries(PRODUCER)) {
+    if (s === stage && facts[k as keyof Facts] !== undefined) (out as Record<string, unknown>)[k] = facts[k as keyof Facts];
+  }
+  return out;
+}
+
+export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | null, runs: readonly EndpointRun[], crashed: boolean): Verdict {
+  const firstError = findings.find((f) => f.severity === "error");
+  if (firstError) {
+    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint: chosen?.endpoint.url ?? null };
+  }
+  if (crashed) return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
+  if (runs.length > 0 && !chosen) {
+    return { ok: false, code: null, summary: "No endpoint passed every stage.", endpoint: null };
+  }
+  const warnings = findings.filter((f) => f.severity === "warning").length;
+  const where = chosen ? ` via ${chosen.endpoint.url}` : "";
+  return {
+    ok: true,
+    code: null,
+    summary: `The pull should succeed${where}${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`,
+    endpoint: chosen?.endpoint.url ?? null,
+  };
+}
+

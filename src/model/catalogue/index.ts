@@ -1,0 +1,39 @@
+import { auth } from "./auth";
+import { blob } from "./blob";
+import { config } from "./config";
+import { connect } from "./connect";
+import { dns } from "./dns";
+import type { CatalogueEntry } from "./entry";
+import { manifest } from "./manifest";
+import { proxy } from "./proxy";
+import { pull } from "./pull";
+import { reference } from "./reference";
+import { v2 } from "./v2";
+
+/** Every finding code, in stage order. A code appears in exactly one section (tested). */
+export const CATALOGUE = {
+  ...reference,
+  ...config,
+  ...dns,
+  ...proxy,
+  ...connect,
+  ...v2,
+  ...auth,
+  ...manifest,
+  ...blob,
+  ...pull,
+};
+
+export const SECTIONS = { reference, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
+
+export type Catalogue = typeof CATALOGUE;
+export type FindingCode = keyof Catalogue & string;
+export type ParamsOf<C extends FindingCode> = Catalogue[C] extends CatalogueEntry<infer P> ? P : never;
+
+export function isFindingCode(s: string): s is FindingCode {
+  return Object.prototype.hasOwnProperty.call(CATALOGUE, s);
+}
+
+export function catalogueEntry(code: FindingCode): CatalogueEntry<any> {
+  return CATALOGUE[code] as CatalogueEntry<any>;
+}

@@ -1,0 +1,5 @@
+import { entry, type CatalogueSection } from "./entry";
+
+/** Findings of the `pull` stage. */
+export const pull = {
+} satisfies CatalogueSection;

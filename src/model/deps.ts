@@ -1,0 +1,49 @@
+import os from "node:os";
+import type { Platform } from "./facts";
+
+/**
+ * Everything a stage would otherwise read from globals. Tests pass their own
+ * (a temp HOME, a resolv.conf of their own, a frozen clock).
+ */
+export interface Deps {
+  env: Readonly<Record<string, string | undefined>>;
+  now(): Date;
+  homeDir: string;
+  /** Files Docker's resolver and daemon read; overridable for tests. */
+  paths: {
+    resolvConf: string;
+    hosts: string;
+    /** systemd drop-in dirs searched for http-proxy.conf (docker.service.d). */
+    systemdDropIns: string[];
+    /** Default Engine socket when DOCKER_HOST is unset. */
+    dockerSocket: string;
+  };
+  hostPlatform: Platform;
+  /** Cancels every network step when the user presses Ctrl-C. */
+  signal: AbortSignal;
+}
+
+const GOARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+
+export function hostPlatform(): Platform {
+  const arch = GOARCH[process.arch] ?? process.arch;
+  const p: Platform = { os: process.platform === "win32" ? "windows" : process.platform, architecture: arch };
+  if (arch === "arm") p.variant = "v7";
+  return p;
+}
+
+export function realDeps(signal: AbortSignal = new AbortController().signal): Deps {
+  return {
+    env: { ...process.env },
+    now: () => new Date(),
+    homeDir: os.homedir(),
+    paths: {
+      resolvConf: "/etc/resolv.conf",
+      hosts: "/etc/hosts",
+      systemdDropIns: ["/etc/systemd/system/docker.service.d", "/run/systemd/system/docker.service.d", "/usr/lib/systemd/system/docker.service.d"],
+      dockerSocket: "/var/run/docker.sock",
+    },
+    hostPlatform: hostPlatform(),
+    signal,
+  };
+}

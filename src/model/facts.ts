@@ -1,0 +1,170 @@
+import type { Secret } from "./secret";
+
+/** What the reference stage established (distribution/reference normalization). */
+export interface ImageRef {
+  input: string;
+  /** Domain as Docker names it: "docker.io", "ghcr.io", "localhost:5000", "[::1]:5000". */
+  registry: string;
+  /** Path inside the registry: "library/nginx". */
+  repository: string;
+  /** null only when a digest was given without a tag. */
+  tag: string | null;
+  digest: string | null;
+  canonical: string;
+  familiar: string;
+}
+
+export interface ProxySettings {
+  http?: string;
+  https?: string;
+  no?: string;
+}
+
+/** What the config stage read from the host. */
+export interface LocalConfig {
+  dockerConfig: { path: string; found: boolean; kind: "config.json" | "dockerconfigjson" | "none" };
+  daemon: {
+    path: string;
+    found: boolean;
+    mirrors: string[];
+    insecureRegistries: string[];
+    proxies: ProxySettings | null;
+    /** Proxy of the running daemon (systemd drop-in Environment lines, or the live Engine /info). */
+    liveProxies: ProxySettings | null;
+    liveSource: string | null;
+  };
+  certsDir: string;
+}
+
+/** Credentials for the image's registry, and where they came from. null = anonymous. */
+export interface Credential {
+  /** Human-readable origin: "credHelpers[ghcr.io] → docker-credential-gh", "auths[https://index.docker.io/v1/] in /root/.docker/config.json", "--username". */
+  source: string;
+  /** Key looked up (`https://index.docker.io/v1/` for Docker Hub, else host[:port]). */
+  lookupKey: string;
+  username?: string;
+  password?: Secret;
+  /** OAuth2 refresh token (config.json `identitytoken`, or helper Username "<token>"). */
+  identityToken?: Secret;
+  /** Bearer token sent as is (config.json `registrytoken`). */
+  registryToken?: Secret;
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** What the dns stage established for one host; connections use exactly these addresses. */
+export interface Resolution {
+  hostname: string;
+  addresses: ResolvedAddress[];
+  /** "/etc/hosts", "10.0.0.2:53", "literal" */
+  via: string;
+}
+
+/** What the proxy stage decided for the endpoint's scheme. */
+export interface ProxyRoute {
+  /** Proxy URL without credentials, or null for a direct connection. */
+  url: string | null;
+  /** Basic credentials from the proxy URL's userinfo. */
+  auth: { username: string; password: Secret } | null;
+  /** "HTTPS_PROXY", "https_proxy", "NO_PROXY matched .corp.example.com", "loopback is never proxied", … */
+  reason: string;
+}
+
+/** TLS material for one endpoint: what Docker would trust and present. */
+export interface TlsSettings {
+  /** Extra CA certificates (PEM) from certs.d, added to the system store. */
+  ca: string[];
+  cert?: string;
+  key?: Secret;
+  /** false for an insecure registry (Docker skips verification). */
+  verify: boolean;
+}
+
+/** What the connect stage established. */
+export interface LinkInfo {
+  scheme: "https" | "http";
+  /** Base URL later stages use: "https://host:port" (+ mirror path prefix). */
+  baseUrl: string;
+  tls: TlsSettings;
+  /** Effective insecurity: configured, or every address in 127.0.0.0/8 / ::1 as Docker decides. */
+  insecure: boolean;
+}
+
+/** One parsed WWW-Authenticate challenge. */
+export interface AuthChallenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** What the v2 stage read from GET /v2/. */
+export interface Challenge {
+  status: number;
+  challenges: AuthChallenge[];
+  /** The one a Docker client would use (bearer preferred over basic), or null for an open registry. */
+  chosen: AuthChallenge | null;
+}
+
+/** What the auth stage established: how to authorize requests for this repository. */
+export interface AuthSession {
+  scheme: "bearer" | "basic" | "none";
+  /**
+   * The Authorization header value for `scope` (default `repository:NAME:pull`), fetching or
+   * refreshing a token when it is missing or about to expire. null = send none.
+   */
+  authorize(scope?: string): Promise<Secret | null>;
+  /** Force a new token (after a 401 mid-pull). */
+  invalidate(): void;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  urls?: string[];
+  annotations?: Record<string, string>;
+  platform?: Platform;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  "os.version"?: string;
+  "os.features"?: string[];
+}
+
+/** What the manifest stage established: the image manifest a pull would use. */
+export interface ResolvedManifest {
+  /** Digest of what the tag points to (index or manifest). */
+  digest: string;
+  mediaType: string;
+  /** When the tag points to an index: its digest; the chosen child is `image`. */
+  index: { digest: string; mediaType: string; platforms: string[] } | null;
+  image: {
+    digest: string;
+    mediaType: string;
+    size: number;
+    /** The exact bytes as served (needed to write outputs with the same digest). */
+    raw: Uint8Array;
+    config: Descriptor;
+    layers: Descriptor[];
+  };
+  platform: string;
+}
+
+/** The typed blackboard the stages write to. Never serialised. */
+export interface Facts {
+  ref?: ImageRef;
+  local?: LocalConfig;
+  /** null = anonymous (no credentials configured). */
+  credential?: Credential | null;
+  resolution?: Resolution;
+  route?: ProxyRoute;
+  link?: LinkInfo;
+  challenge?: Challenge;
+  session?: AuthSession;
+  manifest?: ResolvedManifest;
+}

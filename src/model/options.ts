@@ -1,0 +1,61 @@
+import type { Secret } from "./secret";
+
+export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "version" | "help";
+
+/** Everything the command line said, parsed and checked (cli/args.ts). */
+export interface Options {
+  command: Command;
+  image: string | null;
+  /** explain CODE */
+  code: string | null;
+  json: boolean;
+  reportFile: string | null;
+  platform: string | null;
+  username: string | null;
+  password: Secret | null;
+  /** --docker-config: a dir, a config.json or a .dockerconfigjson file; null = $DOCKER_CONFIG or ~/.docker */
+  dockerConfig: string | null;
+  daemonConfig: string;
+  certsDir: string;
+  dns: string[];
+  insecureRegistries: string[];
+  mirrors: string[];
+  timeoutMs: number;
+  output: string | null;
+  concurrency: number | null;
+  verbose: boolean;
+  color: boolean;
+  yes: boolean;
+  /** demo --tour */
+  tour: boolean;
+  /** demo --port */
+  port: number | null;
+}
+
+export function defaultOptions(over: Partial<Options> = {}): Options {
+  return {
+    command: "check",
+    image: null,
+    code: null,
+    json: false,
+    reportFile: null,
+    platform: null,
+    username: null,
+    password: null,
+    dockerConfig: null,
+    daemonConfig: "/etc/docker/daemon.json",
+    certsDir: "/etc/docker/certs.d",
+    dns: [],
+    insecureRegistries: [],
+    mirrors: [],
+    timeoutMs: 15_000,
+    output: null,
+    concurrency: null,
+    verbose: false,
+    color: false,
+    yes: false,
+    tour: false,
+    port: null,
+    ...over,
+  };
+}

@@ -1,0 +1,83 @@
+import os from "node:os";
+import type { FindingCode } from "./catalogue/index";
+import type { Finding } from "./finding";
+import type { ImageRef } from "./facts";
+import type { Command } from "./options";
+import { scrubDeep } from "./redact";
+import type { StageResult } from "./stage";
+import { VERSION } from "../version";
+import { hostPlatform } from "./deps";
+
+export interface PullSummary {
+  digest: string;
+  mediaType: string;
+  platform: string;
+  layers: number;
+  bytes: number;
+  downloadedBytes: number;
+  reusedBytes: number;
+  durationMs: number;
+  output: string;
+}
+
+export interface Verdict {
+  ok: boolean;
+  code: FindingCode | null;
+  summary: string;
+  /** The endpoint a real pull would use (first endpoint whose stages all pass), when known. */
+  endpoint?: string | null;
+}
+
+/** SPEC schemaVersion 1. Built once, scrubbed once, validated in tests. */
+export interface Report {
+  schemaVersion: 1;
+  tool: { name: "pulldoctor"; version: string };
+  createdAt: string;
+  host: { os: string; arch: string; hostname: string };
+  command: Command;
+  input: { image: string | null; platform: string };
+  image: Omit<ImageRef, "input"> | null;
+  stages: StageResult[];
+  findings: Finding[];
+  verdict: Verdict;
+  pull: PullSummary | null;
+}
+
+export interface ReportParts {
+  command: Command;
+  image: string | null;
+  platform: string | null;
+  ref: ImageRef | null;
+  stages: StageResult[];
+  findings: Finding[];
+  verdict: Verdict;
+  pull?: PullSummary | null;
+  now?: Date;
+}
+
+export function buildReport(p: ReportParts): Report {
+  const hp = hostPlatform();
+  const platform = p.platform ?? [hp.os, hp.architecture, hp.variant].filter(Boolean).join("/");
+  const image = p.ref
+    ? { registry: p.ref.registry, repository: p.ref.repository, tag: p.ref.tag, digest: p.ref.digest, canonical: p.ref.canonical, familiar: p.ref.familiar }
+    : null;
+  const report: Report = {
+    schemaVersion: 1,
+    tool: { name: "pulldoctor", version: VERSION },
+    createdAt: (p.now ?? new Date()).toISOString(),
+    host: { os: hp.os, arch: hp.architecture, hostname: os.hostname() },
+    command: p.command,
+    input: { image: p.image, platform },
+    image,
+    stages: p.stages,
+    findings: p.findings,
+    verdict: p.verdict,
+    pull: p.pull ?? null,
+  };
+  // The one final scrub: no password, token or Authorization value survives (SPEC).
+  return scrubDeep(report);
+}
+
+export function exitCodeFor(report: Report): number {
+  return report.findings.some((f) => f.severity === "error") ? 1 : 0;
+}

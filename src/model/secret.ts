@@ -1,0 +1,42 @@
+/**
+ * A password, token or helper secret. It cannot leak by accident: JSON.stringify,
+ * String() and util.inspect all give "<redacted>". Only the HTTP layer calls reveal().
+ * Every Secret ever made is remembered so the final scrub of reports and --verbose
+ * output can replace its value wherever it was copied as a plain string.
+ */
+export const REDACTED = "<redacted>";
+
+const known = new Set<string>();
+
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+    if (value.length >= 4) known.add(value);
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  get empty(): boolean {
+    return this.#value.length === 0;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  toString(): string {
+    return REDACTED;
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return REDACTED;
+  }
+}
+
+/** Every secret value seen in this process (for the final scrub). */
+export function knownSecretValues(): string[] {
+  return [...known].sort((a, b) => b.length - a.length);
+}
+
+/** Register a value that is secret but never wrapped (e.g. a token inside a URL). */
+export function rememberSecret(value: string): void {
+  if (value.length >= 4) known.add(value);
+}

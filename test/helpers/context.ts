@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Deps } from "../../src/model/deps";
+import { hostPlatform } from "../../src/model/deps";
+import type { Facts } from "../../src/model/facts";
+import { defaultOptions, type Options } from "../../src/model/options";
+import type { Endpoint, StageContext } from "../../src/model/stage";
+import { MemoryTrace } from "../../src/model/trace";
+
+/** A temp dir removed by the returned cleanup (call it in afterAll/afterEach). */
+export function tempDir(prefix = "pd-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Deps for tests: an empty environment, a temp HOME, and resolv.conf/hosts files the
+ * test controls (by default an empty hosts file and a resolv.conf with no servers).
+ */
+export function testDeps(over: Partial<Deps> & { dir?: string } = {}): Deps {
+  const dir = over.dir ?? mkdtempSync(path.join(os.tmpdir(), "pd-deps-"));
+  const resolvConf = path.join(dir, "resolv.conf");
+  const hosts = path.join(dir, "hosts");
+  writeFileSync(resolvConf, "", { flag: "a" });
+  writeFileSync(hosts, "127.0.0.1 localhost\n::1 localhost\n", { flag: "a" });
+  const { dir: _d, ...rest } = over;
+  return {
+    env: {},
+    now: () => new Date(),
+    homeDir: dir,
+    paths: { resolvConf, hosts, systemdDropIns: [path.join(dir, "docker.service.d")], dockerSocket: path.join(dir, "no-docker.sock") },
+    hostPlatform: hostPlatform(),
+    signal: new AbortController().signal,
+    ...rest,
+  };
+}
+
+export function testOptions(over: Partial<Options> = {}): Options {
+  return defaultOptions({ timeoutMs: 3000, daemonConfig: "/nonexistent/daemon.json", certsDir: "/nonexistent/certs.d", ...over });
+}
+
+export function endpointFor(url: string, over: Partial<Endpoint> = {}): Endpoint {
+  const u = new URL(url);
+  const scheme = u.protocol === "http:" ? "http" : "https";
+  return {
+    url: `${scheme}://${u.host}`,
+    host: u.host,
+    hostname: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port ? Number(u.port) : scheme === "https" ? 443 : 80,
+    role: "upstream",
+    insecure: false,
+    pathPrefix: "",
+    ...over,
+  };
+}
+
+export function testContext(over: { options?: Partial<Options>; deps?: Partial<Deps>; endpoint?: Endpoint | null; facts?: Facts } = {}): StageContext & { trace: MemoryTrace } {
+  return {
+    options: testOptions(over.options),
+    deps: testDeps(over.deps),
+    endpoint: over.endpoint ?? null,
+    facts: over.facts ?? {},
+    trace: new MemoryTrace(),
+  };
+}

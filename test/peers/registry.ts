@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { tempDir } from "../helpers/context";
+import { freePort, requireBinary, waitForPort } from "./require";
+
+export interface RegistryOptions {
+  /** htpasswd users (bcrypt-hashed here) ⇒ Basic auth. */
+  htpasswd?: Record<string, string>;
+  /** Token auth: realm URL, service, issuer, and the PEM bundle of the signing cert. */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** TLS: PEM paths of the server certificate and key. */
+  tls?: { certificate: string; key: string; clientCAs?: string[] };
+  /** Pull-through cache of another registry. */
+  proxy?: { remoteurl: string; username?: string; password?: string };
+  /** Extra top-level config keys merged in. */
+  extra?: Record<string, unknown>;
+}
+
+export interface RegistryPeer {
+  port: number;
+  /** host:port */
+  host: string;
+  url: string;
+  dir: string;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real CNCF distribution registry (Debian's docker-registry) on 127.0.0.1:<free port>,
+ * with its storage in a temp dir. Its config is written as JSON, which its YAML parser reads.
+ */
+export async function startRegistry(opts: RegistryOptions = {}): Promise<RegistryPeer> {
+  const bin = requireBinary("docker-registry", "docker-registry");
+  const { dir, cleanup } = tempDir("pd-registry-");
+  const port = await freePort();
+  const storage = path.join(dir, "storage");
+  mkdirSync(storage, { recursive: true });
+  const config: Record<string, unknown> = {
+    version: 0.1,
+    log: { level: "warn", accesslog: { disabled: true } },
+    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true }, cache: { blobdescriptor: "inmemory" } },
+    http: {
+      addr: `127.0.0.1:${port}`,
+      headers: { "X-Content-Type-Options": ["nosniff"] },
+      ...(opts.tls ? { tls: { certificate: opts.tls.certificate, key: opts.tls.key, ...(opts.tls.clientCAs ? { clientcas: opts.tls.clientCAs } : {}) } } : {}),
+    },
+    ...(opts.extra ?? {}),
+  };
+  if (opts.htpasswd) {
+    const lines: string[] = [];
+    for (const [user, pw] of Object.entries(opts.htpasswd)) {
+      const hash = await Bun.password.hash(pw, { algorithm: "bcrypt", cost: 4 });
+      lines.push(`${user}:${hash.replace(/^\$2b\$/, "$2y$")}`);
+    }
+    const htpath = path.join(dir, "htpasswd");
+    writeFileSync(htpath, lines.join("\n") + "\n");
+    config.auth = { htpasswd: { realm: "pulldoctor-test", path: htpath } };
+  }
+  if (opts.token) {
+    config.auth = { token: { realm: opts.token.realm, service: opts.token.service, issuer: opts.token.issuer, rootcertbundle: opts.token.rootCertBundle } };
+  }
+  if (opts.proxy) config.proxy = opts.proxy;
+  const cfgPath = path.join(dir, "config.yml");
+  writeFileSync(cfgPath, JSON.stringify(config, null, 1));
+  let out = "";
+  const child: ChildProcess = spawn(bin, ["serve", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    child.kill("SIGKILL");
+    cleanup();
+    throw new Error(`docker-registry did not start: ${(e as Error).message}\n${out}`);
+  }
+  const scheme = opts.tls ? "https" : "http";
+  return {
+    port,
+    host: `127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
+    dir,
+    logs: () => out,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await Promise.race([exited, Bun.sleep(3000)]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      cleanup();
+    },
+  };
+}
