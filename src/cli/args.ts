@@ -1,0 +1,167 @@
+import { defaultOptions, type Command, type Options } from "../model/options";
+
+export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
+
+const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "help", "version"]);
+
+type Kind = "bool" | "value" | "list";
+const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" }> = {
+  "--json": { kind: "bool", key: "json" },
+  "--report": { kind: "value", key: "reportFile" },
+  "--platform": { kind: "value", key: "platform" },
+  "--username": { kind: "value", key: "username" },
+  "--password-stdin": { kind: "bool", key: "passwordStdin" },
+  "--docker-config": { kind: "value", key: "dockerConfig" },
+  "--daemon-config": { kind: "value", key: "daemonConfig" },
+  "--certs-dir": { kind: "value", key: "certsDir" },
+  "--dns": { kind: "list", key: "dns" },
+  "--insecure-registry": { kind: "list", key: "insecureRegistries" },
+  "--mirror": { kind: "list", key: "mirrors" },
+  "--timeout": { kind: "value", key: "timeoutMs" },
+  "--output": { kind: "value", key: "output" },
+  "-o": { kind: "value", key: "output" },
+  "--concurrency": { kind: "value", key: "concurrency" },
+  "--verbose": { kind: "bool", key: "verbose" },
+  "--no-color": { kind: "bool" },
+  "--yes": { kind: "bool", key: "yes" },
+  "-y": { kind: "bool", key: "yes" },
+  "--tour": { kind: "bool", key: "tour" },
+  "--port": { kind: "value", key: "port" },
+  "--version": { kind: "bool" },
+  "--help": { kind: "bool" },
+  "-h": { kind: "bool" },
+};
+
+/**
+ * argv (without the runtime and script) → Options. Pure: no I/O. Misuse is reported as an
+ * error string; main prints it with the usage line and exits 2.
+ */
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedArgs {
+  const o = defaultOptions({ color: true });
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") o.color = false;
+  let passwordStdin = false;
+  const positionals: string[] = [];
+  let wantVersion = false;
+  let wantHelp = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq > 0 && arg.startsWith("--") ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[name];
+    if (!spec) return { ok: false, error: `unknown flag: ${name}` };
+    let value: string | undefined;
+    if (spec.kind !== "bool") {
+      if (eq > 0) value = arg.slice(eq + 1);
+      else {
+        value = argv[i + 1];
+        if (value === undefined || (value.startsWith("-") && value !== "-")) return { ok: false, error: `flag ${name} needs a value` };
+        i++;
+      }
+    } else if (eq > 0) {
+      return { ok: false, error: `flag ${name} takes no value` };
+    }
+    switch (name) {
+      case "--version":
+        wantVersion = true;
+        continue;
+      case "--help":
+      case "-h":
+        wantHelp = true;
+        continue;
+      case "--no-color":
+        o.color = false;
+        continue;
+      case "--password-stdin":
+        passwordStdin = true;
+        continue;
+      case "--timeout": {
+        const s = Number(value);
+        if (!Number.isFinite(s) || s <= 0 || s > 3600) return { ok: false, error: `--timeout takes seconds between 0 and 3600, not "${value}"` };
+        o.timeoutMs = Math.round(s * 1000);
+        continue;
+      }
+      case "--concurrency": {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 64) return { ok: false, error: `--concurrency takes a whole number from 1 to 64, not "${value}"` };
+        o.concurrency = n;
+        continue;
+      }
+      case "--port": {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) return { ok: false, error: `--port takes a port number, not "${value}"` };
+        o.port = n;
+        continue;
+      }
+      case "--platform":
+        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!)) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
+        o.platform = value!;
+        continue;
+    }
+    if (spec.kind === "bool") (o as unknown as Record<string, unknown>)[spec.key!] = true;
+    else if (spec.kind === "list") ((o as unknown as Record<string, string[]>)[spec.key!]).push(value!);
+    else (o as unknown as Record<string, unknown>)[spec.key!] = value;
+  }
+
+  if (wantVersion) return { ok: true, options: { ...o, command: "version" }, passwordStdin };
+  let command: Command = "interactive";
+  if (positionals.length > 0 && COMMANDS.has(positionals[0]!)) command = positionals.shift() as Command;
+  if (wantHelp) return { ok: true, options: { ...o, command: "help" }, passwordStdin };
+  o.command = command;
+
+  switch (command) {
+    case "check":
+    case "pull":
+    case "ref":
+      if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
+      o.image = positionals.shift()!;
+      break;
+    case "interactive":
+      o.image = positionals.shift() ?? null;
+      break;
+    case "explain":
+      o.code = positionals.shift() ?? null;
+      break;
+  }
+  if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
+  if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
+  if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
+  if (o.json) o.yes = true;
+  return { ok: true, options: o, passwordStdin };
+}
+
+export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doctor (plain check when not a terminal)
+       pulldoctor check IMAGE [options]  diagnose every stage of a pull
+       pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
+       pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
+       pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
+       pulldoctor demo [--tour] [--port N]  a lab registry with broken repositories on loopback
+       pulldoctor --version | --help
+
+Options:
+  --json                      JSON report on stdout (nothing else there); non-interactive
+  --report FILE               also write the JSON report to FILE
+  --platform OS/ARCH[/VAR]    platform to pick from an index (default: this host's)
+  --username U --password-stdin  credentials for this run only (never stored)
+  --docker-config PATH        client config dir, config.json or .dockerconfigjson
+  --daemon-config FILE        daemon config (default /etc/docker/daemon.json)
+  --certs-dir DIR             per-registry certs (default /etc/docker/certs.d)
+  --dns SERVER[:PORT]         ask this DNS server (repeatable)
+  --insecure-registry HOST[:PORT]  treat as insecure, like daemon.json (repeatable)
+  --mirror URL                docker.io mirror, like daemon.json registry-mirrors (repeatable)
+  --timeout SECONDS           per network step (default 15)
+  --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker
+  --concurrency N             pull only: parallel blob transfers
+  --verbose                   show every HTTP exchange (secrets redacted)
+  --no-color                  no colour (also NO_COLOR, or when not a terminal)
+  --yes                       accept the default answer to every prompt
+
+Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted.
+`;

@@ -1,0 +1,105 @@
+import { runDoctor, type RunResult } from "../../doctor/run";
+import { realDeps, type Deps } from "../../model/deps";
+import type { Finding } from "../../model/finding";
+import type { Options } from "../../model/options";
+import { buildReport, exitCodeFor, type PullSummary, type Report } from "../../model/report";
+import type { StageResult } from "../../model/stage";
+import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
+import { defaultOutput, runPull } from "../../pull/engine";
+import { STAGES } from "../../stages/index";
+import { plainRenderer } from "../../ui/plain";
+import type { Io } from "../io";
+import { writeReportFile } from "../report-file";
+
+export const EXIT_INTERNAL = 70;
+
+/** What `check` and `pull` share: run every stage, (pull) fetch the image, report, exit code. */
+export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  const renderer = options.json ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
+  const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
+  const run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: (e) => renderer?.onEvent(e) });
+
+  let pull: PullSummary | null = null;
+  const extraStages: StageResult[] = [];
+  const extraFindings: Finding[] = [];
+  if (options.command === "pull") {
+    const outcome = await pullAfterDiagnosis(run, options, deps, trace, io, renderer !== null);
+    pull = outcome.summary;
+    extraStages.push(outcome.result);
+    extraFindings.push(...outcome.findings);
+    renderer?.onEvent({ type: "result", result: outcome.result, findings: outcome.findings });
+  }
+
+  const report = finalReport(options, run, extraStages, extraFindings, pull);
+  renderer?.finish(report);
+  if (options.reportFile) writeReportFile(options.reportFile, report);
+  if (options.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
+  if (run.crashed) {
+    io.stderr(
+      "pulldoctor hit an internal error (a bug). Please report it with the JSON report attached (--report FILE); the stage marked fail shows where.\n",
+    );
+    return EXIT_INTERNAL;
+  }
+  return exitCodeFor(report);
+}
+
+export function finalReport(options: Options, run: RunResult, extraStages: StageResult[] = [], extraFindings: Finding[] = [], pull: PullSummary | null = null): Report {
+  const findings = [...run.findings, ...extraFindings];
+  const firstError = findings.find((f) => f.severity === "error");
+  const verdict =
+    extraFindings.length > 0 && firstError
+      ? { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint: run.verdict.endpoint ?? null }
+      : run.verdict;
+  return buildReport({
+    command: options.command,
+    image: options.image,
+    platform: options.platform,
+    ref: run.localFacts.ref ?? null,
+    stages: [...run.stages, ...extraStages],
+    findings,
+    verdict,
+    pull,
+  });
+}
+
+async function pullAfterDiagnosis(run: RunResult, options: Options, deps: Deps, trace: Trace, io: Io, showProgress: boolean) {
+  const chosen = run.chosen;
+  if (!chosen || !chosen.facts.manifest || !run.localFacts.ref) {
+    const result: StageResult = {
+      id: "pull",
+      endpoint: null,
+      status: "skip",
+      durationMs: 0,
+      summary: "skipped: no endpoint passed every stage, so there is nothing a pull could fetch",
+      evidence: { skippedBecause: run.verdict.code ?? "no endpoint passed" },
+    };
+    return { result, findings: [] as Finding[], summary: null };
+  }
+  let output = options.output;
+  if (!output) {
+    const d = await defaultOutput(deps, run.localFacts.ref);
+    output = d.output;
+    if (!options.json) io.stdout(`No --output given: ${d.reason}\n`);
+  }
+  const later = run.endpoints.slice(run.endpoints.indexOf(chosen) + 1).filter((r) => r.ok);
+  return runPull({
+    options,
+    deps,
+    trace,
+    endpoint: chosen.endpoint,
+    facts: chosen.facts,
+    fallbacks: later.map((r) => ({ endpoint: r.endpoint, facts: r.facts })),
+    output,
+    onProgress: showProgress ? (e) => progressLine(e, io) : undefined,
+  });
+}
+
+function progressLine(e: Parameters<NonNullable<Parameters<typeof runPull>[0]["onProgress"]>>[0], io: Io): void {
+  if (e.type === "done") {
+    const mib = (e.bytes / 1048576).toFixed(1);
+    const resumed = e.resumedFrom > 0 ? `, resumed from ${e.resumedFrom} B` : "";
+    io.stdout(`  pulled ${e.digest.slice(0, 19)}  ${mib} MiB in ${e.durationMs} ms from ${e.host}${resumed}\n`);
+  } else if (e.type === "retry") {
+    io.stdout(`  retry ${e.attempt} for ${e.digest.slice(0, 19)}: ${e.error}\n`);
+  }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bun
+import { parseArgs, USAGE } from "./cli/args";
+import { processIo, type Io } from "./cli/io";
+import { checkCommand, EXIT_INTERNAL } from "./cli/commands/check";
+import { demoCommand } from "./cli/commands/demo";
+import { explainCommand } from "./cli/commands/explain";
+import { interactiveCommand } from "./cli/commands/interactive";
+import { refCommand } from "./cli/commands/ref";
+import { Secret } from "./model/secret";
+import type { Options } from "./model/options";
+import { VERSION } from "./version";
+
+/** argv → command → exit code; nothing else. */
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv, process.env);
+  if (!parsed.ok) {
+    process.stderr.write(`pulldoctor: ${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const options = parsed.options;
+  const io = processIo(options.color);
+  if (parsed.passwordStdin) options.password = new Secret(await readPassword());
+  return await dispatch(options, io);
+}
+
+async function dispatch(options: Options, io: Io): Promise<number> {
+  switch (options.command) {
+    case "version":
+      io.stdout(`pulldoctor ${VERSION}\n`);
+      return 0;
+    case "help":
+      io.stdout(USAGE);
+      return 0;
+    case "ref":
+      return await refCommand(options, io);
+    case "explain":
+      return await explainCommand(options, io);
+    case "demo":
+      return await demoCommand(options, io);
+    case "check":
+    case "pull":
+      return await checkCommand(options, io);
+    case "interactive":
+      // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
+      if (io.isTTY && !options.json && !options.yes) return await interactiveCommand(options, io);
+      if (!options.image) {
+        process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
+        return 2;
+      }
+      return await checkCommand({ ...options, command: "check" }, io);
+  }
+}
+
+/** --password-stdin: the whole of stdin, without the final newline, as docker login reads it. */
+async function readPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+}
+
+let interrupted = false;
+process.on("SIGINT", () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.stderr.write("\ninterrupted\n");
+  // Outputs and reports are only ever renamed into place when complete, so leaving now
+  // leaves nothing half-written; partial blobs stay in the store to be resumed.
+  setTimeout(() => process.exit(130), 50);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(
+      `pulldoctor: internal error (a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n` +
+        "Please report it with the command you ran and, if you can, the output of the same command with --report FILE.\n",
+    );
+    process.exit(EXIT_INTERNAL);
+  },
+);
