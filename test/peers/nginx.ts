@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { tempDir } from "../helpers/context";
+import { requireBinary, waitForPort } from "./require";
+
+export interface NginxPeer {
+  dir: string;
+  /** nginx's stderr/stdout (the error log goes to stderr). */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real nginx (Debian's nginx-light) in the foreground with everything in a temp dir.
+ * The caller's text goes inside `http { … }`: its own `server { listen 127.0.0.1:PORT; … }`
+ * blocks with ports from freePort(). Resolves once every `listen` port accepts.
+ */
+export async function startNginx(opts: { httpBlock: string }): Promise<NginxPeer> {
+  const bin = requireBinary("nginx", "nginx-light");
+  const { dir, cleanup } = tempDir("pd-nginx-");
+  const tmp = path.join(dir, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  const user = process.getuid?.() === 0 ? "user root;\n" : "";
+  const conf = `${user}daemon off;
+master_process on;
+worker_processes 1;
+pid ${path.join(dir, "nginx.pid")};
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${path.join(tmp, "body")};
+  proxy_temp_path ${path.join(tmp, "proxy")};
+  fastcgi_temp_path ${path.join(tmp, "fastcgi")};
+  uwsgi_temp_path ${path.join(tmp, "uwsgi")};
+  scgi_temp_path ${path.join(tmp, "scgi")};
+  default_type application/octet-stream;
+${opts.httpBlock}
+}
+`;
+  const confPath = path.join(dir, "nginx.conf");
+  writeFileSync(confPath, conf);
+  let out = "";
+  // -e: the error log used before the config is read (else /var/log/nginx/error.log).
+  const child: ChildProcess = spawn(bin, ["-p", dir, "-e", "stderr", "-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      // SIGTERM = fast shutdown for nginx (SIGQUIT would wait for connections).
+      child.kill("SIGTERM");
+      await Promise.race([exited, Bun.sleep(3000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    cleanup();
+  };
+  const listens = [...opts.httpBlock.matchAll(/^\s*listen\s+([^\s;]+)/gm)].map((m) => m[1]!);
+  try {
+    const early = new Promise<never>((_, reject) =>
+      child.once("exit", (code, sig) => reject(new Error(`nginx exited (${code ?? sig})`))),
+    );
+    early.catch(() => {});
+    for (const l of listens) {
+      const { host, port } = parseListen(l);
+      await Promise.race([waitForPort(port, host, 10_000), early]);
+    }
+  } catch (e) {
+    await stop();
+    throw new Error(`nginx did not start: ${(e as Error).message}\n${out}\n--- nginx.conf ---\n${conf}`);
+  }
+  return { dir, logs: () => out, stop };
+}
+
+function parseListen(l: string): { host: string; port: number } {
+  const v6 = l.match(/^\[([^\]]+)\]:(\d+)$/);
+  if (v6) return { host: v6[1]!, port: Number(v6[2]) };
+  const hp = l.match(/^([^:]+):(\d+)$/);
+  if (hp) return { host: hp[1]!, port: Number(hp[2]) };
+  return { host: "127.0.0.1", port: Number(l) };
+}
