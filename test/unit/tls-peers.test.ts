@@ -32,7 +32,7 @@ test("nginx serves TLS with a generated certificate", async () => {
   try {
     const subject = await new Promise<string>((resolve, reject) => {
       const s = tls.connect({ host: "127.0.0.1", port, servername: "registry.test", ca: [ca.cert] }, () => {
-        resolve(s.getPeerCertificate().subject.CN);
+        resolve(String(s.getPeerCertificate().subject.CN));
         s.destroy();
       });
       s.on("error", reject);
