@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs } from "../../src/cli/args";
+
+function ok(argv: string[], env: Record<string, string> = {}) {
+  const r = parseArgs(argv, env);
+  if (!r.ok) throw new Error(r.error);
+  return r;
+}
+
+describe("parseArgs", () => {
+  test("commands and the image", () => {
+    expect(ok(["check", "nginx"]).options).toMatchObject({ command: "check", image: "nginx" });
+    expect(ok(["nginx"]).options).toMatchObject({ command: "interactive", image: "nginx" });
+    expect(ok([]).options).toMatchObject({ command: "interactive", image: null });
+    expect(ok(["explain", "DNS_NXDOMAIN"]).options).toMatchObject({ command: "explain", code: "DNS_NXDOMAIN" });
+    expect(ok(["explain"]).options).toMatchObject({ command: "explain", code: null });
+    expect(ok(["demo", "--tour"]).options).toMatchObject({ command: "demo", tour: true });
+    expect(ok(["--version"]).options.command).toBe("version");
+    expect(ok(["check", "--help"]).options.command).toBe("help");
+  });
+
+  test("values, repeatable flags and = forms", () => {
+    const o = ok(["pull", "a/b:1", "--output=oci:/tmp/x:1", "--dns", "127.0.0.1:5353", "--dns=10.0.0.2", "--mirror", "https://m.example", "--insecure-registry", "r:5000", "--timeout", "2.5", "--concurrency", "4", "--platform", "linux/arm/v7", "--json"]).options;
+    expect(o.output).toBe("oci:/tmp/x:1");
+    expect(o.dns).toEqual(["127.0.0.1:5353", "10.0.0.2"]);
+    expect(o.mirrors).toEqual(["https://m.example"]);
+    expect(o.insecureRegistries).toEqual(["r:5000"]);
+    expect(o.timeoutMs).toBe(2500);
+    expect(o.concurrency).toBe(4);
+    expect(o.platform).toBe("linux/arm/v7");
+    expect(o.json).toBe(true);
+    expect(o.yes).toBe(true); // --json implies non-interactive
+  });
+
+  test("colour: --no-color and NO_COLOR", () => {
+    expect(ok(["check", "x"]).options.color).toBe(true);
+    expect(ok(["check", "x", "--no-color"]).options.color).toBe(false);
+    expect(ok(["check", "x"], { NO_COLOR: "1" }).options.color).toBe(false);
+  });
+
+  test("--password-stdin needs --username", () => {
+    expect(parseArgs(["check", "x", "--password-stdin"]).ok).toBe(false);
+    expect(ok(["check", "x", "--username", "u", "--password-stdin"]).passwordStdin).toBe(true);
+  });
+
+  test.each([
+    [["check"], "check needs an IMAGE"],
+    [["check", "x", "--bogus"], "unknown flag: --bogus"],
+    [["check", "x", "--timeout"], "flag --timeout needs a value"],
+    [["check", "x", "--timeout", "zero"], "--timeout takes seconds"],
+    [["check", "x", "--concurrency", "0"], "--concurrency takes a whole number"],
+    [["check", "x", "--output", "oci:x"], "--output is only for pull"],
+    [["check", "x", "y"], "unexpected argument: y"],
+    [["check", "x", "--json=1"], "flag --json takes no value"],
+    [["check", "x", "--platform", "linux amd64"], "--platform takes OS/ARCH"],
+  ])("misuse %p", (argv, msg) => {
+    const r = parseArgs(argv as string[]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(msg as string);
+  });
+});
