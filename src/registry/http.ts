@@ -1,0 +1,346 @@
+import { lookup as dnsLookup } from "node:dns/promises";
+import net from "node:net";
+import tls from "node:tls";
+import { Agent, Pool, ProxyAgent, buildConnector, request } from "undici-npm";
+import type { Deps } from "../model/deps";
+import type { ProxyRoute, ResolvedAddress, Resolution, TlsSettings } from "../model/facts";
+import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
+import type { Secret } from "../model/secret";
+import type { StageContext } from "../model/stage";
+import type { Trace } from "../model/trace";
+import { VERSION } from "../version";
+import { NetError, toNetError, type NetErrorPhase } from "./http-errors";
+
+export { NetError } from "./http-errors";
+
+export interface HttpClientConfig {
+  /** Addresses to use for resolution.hostname (connect lookup); other hosts are resolved on demand. */
+  resolution?: Resolution | null;
+  dnsServers?: string[];
+  deps: Deps;
+  /** Proxy for this client's requests (null = direct). */
+  route?: ProxyRoute | null;
+  /** Extra CAs, client certificate, verify flag. */
+  tls?: TlsSettings;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  trace?: Trace;
+}
+
+export interface HttpRequestInit {
+  method: "GET" | "HEAD" | "POST" | "PUT";
+  url: string;
+  headers?: Record<string, string>;
+  /** Revealed only here, sent as the Authorization header, never traced. */
+  authorization?: Secret | null;
+  body?: string | Uint8Array;
+  /** Default 64 KiB (as go-containerregistry caps error bodies); beyond it the body is cut and truncated=true. */
+  maxBodyBytes?: number;
+  /** The response body carries secrets (a token endpoint): never preview it in the trace. */
+  sensitiveBody?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  statusText: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** One entry per header line (WWW-Authenticate is one challenge per line). */
+  rawHeaders: [string, string][];
+  body: Uint8Array;
+  truncated: boolean;
+  url: string;
+  durationMs: number;
+  remoteAddress: string | null;
+}
+
+export type HttpStreamResponse = Omit<HttpResponse, "body" | "truncated"> & { body: ReadableStream<Uint8Array> };
+
+export interface HttpClient {
+  /** Never follows redirects; throws NetError on transport failure. */
+  request(init: HttpRequestInit): Promise<HttpResponse>;
+  stream(init: HttpRequestInit): Promise<HttpStreamResponse>;
+  close(): Promise<void>;
+}
+
+export const USER_AGENT = `pulldoctor/${VERSION}`;
+const DEFAULT_MAX_BODY = 64 * 1024;
+
+/** Per host:port: how far the last connection attempt got, and to which address. */
+interface ConnState {
+  phase: NetErrorPhase;
+  address?: string;
+}
+
+/** The addresses to dial for a host: the dns stage's answer for its host, literals as is, else a lookup. */
+export async function addressesFor(hostname: string, cfg: HttpClientConfig): Promise<ResolvedAddress[]> {
+  const bare = hostname.replace(/^\[|\]$/g, "");
+  const fam = net.isIP(bare);
+  if (fam) return [{ address: bare, family: fam as 4 | 6 }];
+  if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
+    return cfg.resolution.addresses;
+  }
+  // TODO(dns): use resolveHost() from src/net/dns.ts (honours --dns and deps.paths) once it lands.
+  try {
+    const all = await dnsLookup(bare, { all: true });
+    if (!all.length) throw Object.assign(new Error(`no addresses for ${bare}`), { code: "ENODATA" });
+    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "ENOTFOUND";
+    throw new NetError(`cannot resolve ${bare}: ${code}`, { kind: "dns", phase: "dns", host: bare, code, cause: e });
+  }
+}
+
+const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
+
+type ConnectFn = (opts: any, cb: (err: Error | null, socket: any) => void) => void;
+
+/**
+ * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
+ * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
+ */
+function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, states: Map<string, ConnState>): ConnectFn {
+  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (o: any, cb: (err: Error | null, s: any) => void) => net.Socket;
+  return (opts, cb) => {
+    const hostname = String(opts.hostname).replace(/^\[|\]$/g, "");
+    const port = opts.port || (opts.protocol === "https:" ? 443 : 80);
+    const key = `${hostname}:${port}`;
+    const st: ConnState = { phase: "dns" };
+    states.set(key, st);
+    addressesFor(hostname, cfg).then(
+      (addrs) => {
+        let i = 0;
+        const attempt = (): void => {
+          const a = addrs[i]!;
+          st.phase = "connect";
+          st.address = a.address;
+          const sock = base({ ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) }, (err, s) => {
+            if (err) {
+              const code = (err as { code?: string }).code;
+              if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
+              return cb(err, null);
+            }
+            st.phase = "response";
+            cb(null, s);
+          });
+          if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
+        };
+        attempt();
+      },
+      (err) => cb(err as Error, null),
+    );
+  };
+}
+
+function tlsOptions(t: TlsSettings | undefined): Record<string, unknown> {
+  const o: Record<string, unknown> = { rejectUnauthorized: t?.verify ?? true };
+  // Docker adds certs.d CAs to the system pool; it does not replace it.
+  if (t?.ca?.length) o.ca = [...tls.rootCertificates, ...t.ca];
+  if (t?.cert && t.key) {
+    o.cert = t.cert;
+    o.key = t.key.reveal();
+  }
+  return o;
+}
+
+function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
+  const tlsOpts = tlsOptions(cfg.tls);
+  const common = { headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, keepAliveTimeout: 4_000 };
+  const route = cfg.route;
+  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) as any });
+  const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);
+  return new ProxyAgent({
+    uri: route.url,
+    ...(route.auth ? { token: `Basic ${Buffer.from(`${route.auth.username}:${route.auth.password.reveal()}`).toString("base64")}` } : {}),
+    // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
+    proxyTunnel: false,
+    requestTls: tlsOpts as any,
+    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect as any }),
+    ...common,
+  } as any);
+}
+
+function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
+  const headers: Record<string, string> = {};
+  const raw: [string, string][] = [];
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    const name = k.toLowerCase();
+    const vals = Array.isArray(v) ? v : [v];
+    for (const x of vals) raw.push([name, x]);
+    headers[name] = vals.join(", ");
+  }
+  return { headers, raw };
+}
+
+function preview(body: Uint8Array, contentType: string | undefined): string | undefined {
+  if (!body.length) return undefined;
+  if (contentType && !/text|json|html|xml/i.test(contentType)) return undefined;
+  const text = new TextDecoder().decode(body.subarray(0, 512));
+  return scrubDeep(text);
+}
+
+export function createHttpClient(cfg: HttpClientConfig): HttpClient {
+  const states = new Map<string, ConnState>();
+  let dispatcher: Agent | ProxyAgent | null = null;
+  const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
+  const proxyHost = proxyUrl ? proxyUrl.host : null;
+  const proxyKey = proxyUrl ? `${proxyUrl.hostname.replace(/^\[|\]$/g, "")}:${proxyUrl.port || (proxyUrl.protocol === "https:" ? 443 : 80)}` : null;
+
+  async function open(init: HttpRequestInit, keepDeadlineForBody: boolean) {
+    const url = new URL(init.url);
+    const hostname = url.hostname.replace(/^\[|\]$/g, "");
+    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    const headers: Record<string, string> = { "user-agent": USER_AGENT };
+    for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (init.authorization) headers.authorization = init.authorization.reveal();
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error("deadline")), cfg.timeoutMs);
+    const signals = [deadline.signal, cfg.deps.signal, ...(cfg.signal ? [cfg.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    const started = performance.now();
+    const connKey = proxyKey ?? `${hostname}:${port}`;
+    const state = (): ConnState => states.get(connKey) ?? { phase: "connect" };
+    const fail = (e: unknown, phase?: NetErrorPhase): NetError => {
+      const st = state();
+      const err = toNetError(e, {
+        host: url.host,
+        address: st.address,
+        phase: phase ?? st.phase,
+        viaProxy: proxyHost,
+        aborted: cfg.deps.signal.aborted || !!cfg.signal?.aborted,
+        deadline: deadline.signal.aborted,
+        timeoutMs: cfg.timeoutMs,
+      });
+      record(init, headers, null, {}, started, err.message);
+      return err;
+    };
+    dispatcher ??= makeDispatcher(cfg, states);
+    try {
+      const res = await request(url, {
+        dispatcher,
+        method: init.method,
+        headers,
+        body: init.body as any,
+        signal,
+        headersTimeout: cfg.timeoutMs,
+        bodyTimeout: cfg.timeoutMs,
+      } as any);
+      if (!keepDeadlineForBody) clearTimeout(timer);
+      const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
+      return { res, h, raw, started, timer, fail, headers, remoteAddress: states.get(connKey)?.address ?? null };
+    } catch (e) {
+      clearTimeout(timer);
+      throw fail(e);
+    }
+  }
+
+  function record(init: HttpRequestInit, reqHeaders: Record<string, string>, status: number | null, resHeaders: Record<string, string>, started: number, error?: string, body?: Uint8Array): void {
+    if (!cfg.trace) return;
+    const rh = redactHeaders(resHeaders);
+    if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
+    cfg.trace.record({
+      kind: "http",
+      method: init.method,
+      url: redactUrl(init.url),
+      status,
+      requestHeaders: redactHeaders(reqHeaders),
+      responseHeaders: rh,
+      durationMs: Math.round(performance.now() - started),
+      ...(error ? { error: scrubDeep(error) } : {}),
+      ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
+    });
+  }
+
+  return {
+    async request(init) {
+      const o = await open(init, true);
+      const max = init.maxBodyBytes ?? DEFAULT_MAX_BODY;
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      let truncated = false;
+      try {
+        for await (const chunk of o.res.body as AsyncIterable<Uint8Array>) {
+          const room = max - size;
+          if (chunk.length > room) {
+            if (room > 0) chunks.push(chunk.subarray(0, room));
+            size = max;
+            truncated = true;
+            break;
+          }
+          chunks.push(chunk);
+          size += chunk.length;
+        }
+      } catch (e) {
+        clearTimeout(o.timer);
+        throw o.fail(e, "body");
+      }
+      clearTimeout(o.timer);
+      if (truncated) o.res.body.destroy();
+      const body = Buffer.concat(chunks);
+      const durationMs = Math.round(performance.now() - o.started);
+      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, body);
+      return {
+        status: o.res.statusCode,
+        statusText: o.res.statusText ?? "",
+        headers: o.h,
+        rawHeaders: o.raw,
+        body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+        truncated,
+        url: init.url,
+        durationMs,
+        remoteAddress: o.remoteAddress,
+      };
+    },
+
+    async stream(init) {
+      const o = await open(init, false);
+      record(init, o.headers, o.res.statusCode, o.h, o.started);
+      const it = (o.res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(ctl) {
+          try {
+            const r = await it.next();
+            if (r.done) ctl.close();
+            else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
+          } catch (e) {
+            ctl.error(o.fail(e, "body"));
+          }
+        },
+        cancel() {
+          o.res.body.destroy();
+        },
+      });
+      return {
+        status: o.res.statusCode,
+        statusText: o.res.statusText ?? "",
+        headers: o.h,
+        rawHeaders: o.raw,
+        body,
+        url: init.url,
+        durationMs: Math.round(performance.now() - o.started),
+        remoteAddress: o.remoteAddress,
+      };
+    },
+
+    async close() {
+      const d = dispatcher;
+      dispatcher = null;
+      if (d) await d.close().catch(() => d.destroy().catch(() => undefined));
+    },
+  };
+}
+
+/** The client a stage uses for its endpoint: the dns stage's addresses, the proxy stage's route, the connect stage's TLS. */
+export function clientForStage(ctx: StageContext): HttpClient {
+  return createHttpClient({
+    resolution: ctx.facts.resolution ?? null,
+    dnsServers: ctx.options.dns,
+    deps: ctx.deps,
+    route: ctx.facts.route ?? null,
+    tls: ctx.facts.link?.tls,
+    timeoutMs: ctx.options.timeoutMs,
+    signal: ctx.deps.signal,
+    trace: ctx.trace,
+  });
+}
