@@ -1,0 +1,35 @@
+import { describe, expect, test } from "bun:test";
+import { inspect } from "node:util";
+import { redactHeaders, redactUrl, scrubDeep } from "../../src/model/redact";
+import { REDACTED, Secret } from "../../src/model/secret";
+
+describe("secrets never leak", () => {
+  test("Secret serialises, prints and inspects as <redacted>", () => {
+    const s = new Secret("hunter2-very-secret");
+    expect(JSON.stringify({ s })).toBe(`{"s":"${REDACTED}"}`);
+    expect(String(s)).toBe(REDACTED);
+    expect(`${s}`).toBe(REDACTED);
+    expect(inspect({ s })).not.toContain("hunter2");
+    expect(s.reveal()).toBe("hunter2-very-secret");
+  });
+  test("headers: Authorization, Proxy-Authorization, Cookie in any case", () => {
+    expect(redactHeaders({ Authorization: "Bearer abc", "proxy-authorization": "Basic x", COOKIE: "a=b", accept: "x" })).toEqual({ Authorization: REDACTED, "proxy-authorization": REDACTED, COOKIE: REDACTED, accept: "x" });
+  });
+  test("URLs: userinfo and every query key outside the allowlist (signed CDN URLs)", () => {
+    const u = redactUrl("https://user:pw@cdn.example.com/blob?X-Amz-Signature=abc&X-Amz-Credential=def&scope=repository:a:pull&service=reg");
+    expect(u).not.toContain("pw");
+    expect(u).not.toContain("abc");
+    expect(u).not.toContain("def");
+    expect(u).toContain("scope=repository%3Aa%3Apull");
+  });
+  test("scrubDeep: known secret values anywhere, JWTs, and secret-named keys", () => {
+    new Secret("s3cr3t-value-123");
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyMTIzNDUifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+    const out = JSON.stringify(scrubDeep({ a: "x s3cr3t-value-123 y", b: [jwt], password: "plain", nested: { token: "abc" }, ok: "fine" }));
+    expect(out).not.toContain("s3cr3t-value-123");
+    expect(out).not.toContain(jwt);
+    expect(out).not.toContain("plain");
+    expect(out).not.toContain('"abc"');
+    expect(out).toContain("fine");
+  });
+});
