@@ -169,15 +169,17 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
 
   // Docker falls back from a failing mirror to the next endpoint: a mirror's errors do
   // not stop the pull when a later endpoint works, so they become warnings.
+  // Endpoints after the chosen one are only tried when it fails: their errors are a
+  // broken fallback path, worth knowing, but not why this pull would fail.
   const chosen = runs.find((r) => r.ok) ?? null;
   if (chosen) {
     for (const r of runs) {
-      if (r === chosen || runs.indexOf(r) > runs.indexOf(chosen)) continue;
-      r.findings = r.findings.map((f) =>
-        f.severity === "error"
-          ? { ...f, severity: "warning" as const, detail: `${f.detail} Docker falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.` }
-          : f,
-      );
+      if (r === chosen) continue;
+      const note =
+        runs.indexOf(r) < runs.indexOf(chosen)
+          ? `Docker falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
+          : `Docker only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
+      r.findings = r.findings.map((f) => (f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f));
       r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
     }
   }

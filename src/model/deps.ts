@@ -21,6 +21,11 @@ export interface Deps {
   hostPlatform: Platform;
   /** Cancels every network step when the user presses Ctrl-C. */
   signal: AbortSignal;
+  /**
+   * The system resolver (getaddrinfo via node:dns lookup), compared with the direct DNS
+   * queries. Tests replace it so they never ask the machine's own nameserver.
+   */
+  systemLookup?: (hostname: string) => Promise<{ address: string; family: 4 | 6 }[]>;
 }
 
 const GOARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
