@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { buildImage, buildIndex } from "../../src/lab/image";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { expectValidReport } from "../helpers/schema";
+import { requireBinary } from "../peers/require";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+
+// `pulldoctor pull` as a user runs it: diagnosis, then the pull into each output, read back by
+// a real consumer (skopeo).
+let reg: RegistryPeer;
+let work: { dir: string; cleanup: () => void };
+const amd = buildImage({ label: "pull-e2e", layers: [[{ name: "a.txt", content: "layer one\n" }], [{ name: "b.txt", content: "layer two\n" }]] });
+const arm = buildImage({ label: "pull-e2e-arm", platform: { os: "linux", architecture: "arm64" } });
+
+beforeAll(async () => {
+  requireBinaryBuilt();
+  work = tempDir("pd-e2e-pull-");
+  reg = await startRegistry();
+  await pushImage(reg.url, "team/app", "1.0", buildIndex([amd, arm]));
+});
+afterAll(async () => {
+  await reg?.stop();
+  work?.cleanup();
+});
+
+function run(args: string[]) {
+  return runCli(args, { home: work.dir, env: { PULLDOCTOR_STORE: path.join(work.dir, "store") }, timeoutMs: 90_000 });
+}
+
+test("pull into an OCI layout: exit 0, report.pull filled, skopeo reads it back", async () => {
+  const dir = path.join(work.dir, "oci-out");
+  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${dir}:1.0`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const report = JSON.parse(r.stdout);
+  expectValidReport(report);
+  expect(report.verdict.ok).toBe(true);
+  expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "pass" });
+  expect(report.pull).toMatchObject({ layers: 2, platform: "linux/amd64" });
+  expect(r.code).toBe(0);
+  const skopeo = requireBinary("skopeo", "skopeo");
+  const p = Bun.spawnSync([skopeo, "inspect", "--raw", `oci:${dir}:1.0`]);
+  expect(p.exitCode).toBe(0);
+  expect(new TextDecoder().decode(p.stdout)).toBe(new TextDecoder().decode(amd.manifest));
+});
+
+test("pull into a docker-archive: skopeo accepts it; a second pull reuses every blob", async () => {
+  const file = path.join(work.dir, "app.tar");
+  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/arm64", "--output", `docker-archive:${file}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  expect(r.code).toBe(0);
+  expect(existsSync(file)).toBe(true);
+  const skopeo = requireBinary("skopeo", "skopeo");
+  const p = Bun.spawnSync([skopeo, "inspect", `docker-archive:${file}`]);
+  expect(p.exitCode).toBe(0);
+  expect(JSON.parse(new TextDecoder().decode(p.stdout)).Architecture).toBe("arm64");
+  const again = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/arm64", "--output", `docker-archive:${path.join(work.dir, "again.tar")}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const report = JSON.parse(again.stdout);
+  expect(report.pull.downloadedBytes).toBe(0);
+  expect(report.pull.reusedBytes).toBe(report.pull.bytes);
+});
+
+test("a pull that cannot succeed leaves no output and exits 1", async () => {
+  const dir = path.join(work.dir, "never");
+  const r = await run(["pull", `${reg.host}/team/app:nope`, "--insecure-registry", reg.host, "--output", `oci:${dir}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  expect(r.code).toBe(1);
+  const report = JSON.parse(r.stdout);
+  expectValidReport(report);
+  expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "skip" });
+  expect(existsSync(dir)).toBe(false);
+});
