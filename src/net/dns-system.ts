@@ -1,0 +1,41 @@
+import dns from "node:dns";
+import type { ResolvedAddress } from "../model/facts";
+
+/**
+ * What the operating system's resolver (getaddrinfo: nsswitch, systemd-resolved, a VPN's
+ * split DNS, mDNS…) answers for a host. Docker's daemon does not use it (Go's own resolver
+ * reads /etc/hosts and /etc/resolv.conf), so a disagreement explains "it resolves for curl
+ * but not for docker pull". getaddrinfo cannot be cancelled: the wait is bounded instead.
+ */
+export interface SystemLookup {
+  addresses: ResolvedAddress[];
+  /** "ENOTFOUND", "EAI_AGAIN", "timeout", "aborted", … or null. */
+  code: string | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export function systemLookup(hostname: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<SystemLookup> {
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: Omit<SystemLookup, "durationMs">) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      resolve({ ...r, durationMs: took() });
+    };
+    const onAbort = () => finish({ addresses: [], code: "aborted", error: "operation was canceled" });
+    const timer = setTimeout(() => finish({ addresses: [], code: "timeout", error: `no answer from the system resolver within ${opts.timeoutMs} ms` }), Math.max(1, opts.timeoutMs));
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    dns.lookup(hostname, { all: true, verbatim: true }, (err, addrs) => {
+      if (err) return finish({ addresses: [], code: err.code ?? "ERROR", error: err.message });
+      const addresses: ResolvedAddress[] = [];
+      for (const a of addrs) if (!addresses.some((x) => x.address === a.address)) addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
+      finish({ addresses, code: null, error: null });
+    });
+  });
+}
