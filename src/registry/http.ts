@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from "node:dns/promises";
 import net from "node:net";
 import tls from "node:tls";
 import { Agent, Pool, ProxyAgent, buildConnector, request } from "undici-npm";
@@ -8,6 +7,7 @@ import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import type { Trace } from "../model/trace";
+import { resolveHost } from "../net/dns";
 import { VERSION } from "../version";
 import { NetError, toNetError, type NetErrorPhase } from "./http-errors";
 
@@ -80,15 +80,11 @@ export async function addressesFor(hostname: string, cfg: HttpClientConfig): Pro
   if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
     return cfg.resolution.addresses;
   }
-  // TODO(dns): use resolveHost() from src/net/dns.ts (honours --dns and deps.paths) once it lands.
-  try {
-    const all = await dnsLookup(bare, { all: true });
-    if (!all.length) throw Object.assign(new Error(`no addresses for ${bare}`), { code: "ENODATA" });
-    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? "ENOTFOUND";
-    throw new NetError(`cannot resolve ${bare}: ${code}`, { kind: "dns", phase: "dns", host: bare, code, cause: e });
-  }
+  // Other hosts (a token realm, a blob CDN, a proxy) are resolved as the daemon would, with the same --dns servers.
+  const r = await resolveHost(bare, { servers: cfg.dnsServers, deps: cfg.deps, timeoutMs: cfg.timeoutMs, trace: cfg.trace });
+  if (r.outcome === "ok" && r.addresses.length) return r.addresses;
+  const code = r.outcome === "ok" ? "NOANSWER" : r.outcome.toUpperCase();
+  throw new NetError(`cannot resolve ${bare}: ${r.message || code}`, { kind: "dns", phase: "dns", host: bare, code });
 }
 
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
