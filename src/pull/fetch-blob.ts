@@ -1,0 +1,240 @@
+import { closeSync, openSync } from "node:fs";
+import { writeAll } from "./io";
+import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
+import type { Descriptor } from "../model/facts";
+import { redactUrl } from "../model/redact";
+import type { Trace } from "../model/trace";
+import type { BlobSource } from "./source";
+import type { BlobStore } from "./store";
+import { hashFilePrefix, hasherDigest, newHasher, parseDigest } from "./verify";
+
+/** Why one attempt at one blob failed; the retry loop decides what happens next. */
+export class TransferError extends Error {
+  constructor(
+    readonly kind: "transport" | "status" | "short-read" | "mismatch" | "too-long" | "range" | "no-space" | "aborted",
+    message: string,
+    readonly info: { host: string; bytes: number; resumedFrom: number; status?: number; actual?: string; code?: string },
+  ) {
+    super(message);
+  }
+  get retryable(): boolean {
+    if (this.kind === "status") return RETRY_STATUS.has(this.info.status ?? 0);
+    return this.kind === "transport" || this.kind === "short-read" || this.kind === "range";
+  }
+}
+
+/** The status codes go-containerregistry and containerd retry (408, 429, 5xx gateways). */
+const RETRY_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
+const MAX_REDIRECTS = 10;
+
+export interface AttemptContext {
+  signal: AbortSignal;
+  idleTimeoutMs: number;
+  trace: Trace;
+  onBytes: (total: number) => void;
+}
+
+export interface AttemptResult {
+  host: string;
+  bytes: number;
+  resumedFrom: number;
+}
+
+/**
+ * One GET of one blob from one source, streamed to the store's partial file while its
+ * digest is computed, as docker's classic puller and containerd's fetcher do: resume
+ * with `Range: bytes=<have>-` (206 expected; a 200 means the server ignored Range, so
+ * start again from 0), redirects followed by hand so Authorization never reaches
+ * another host (a CDN's signed URL carries its own credentials), one token refresh
+ * after a 401. The blob is renamed into the store only when size and digest match.
+ */
+export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSource, ctx: AttemptContext): Promise<AttemptResult> {
+  const pd = parseDigest(d.digest)!;
+  const partial = store.partialPath(d.digest);
+  let offset = store.partialSize(d.digest);
+  if (offset > d.size) {
+    store.discardPartial(d.digest);
+    offset = 0;
+  }
+  const resumedFrom = offset;
+  let hasher = newHasher(pd.algorithm);
+  if (offset > 0) hashFilePrefix(hasher, partial, offset);
+
+  const registryHost = new URL(src.baseUrl).host;
+  let url = `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`;
+  let host = registryHost;
+  const idle = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, idle.signal]);
+  const fail = (kind: TransferError["kind"], msg: string, extra: Partial<TransferError["info"]> = {}) =>
+    new TransferError(kind, msg, { host, bytes: 0, resumedFrom, ...extra });
+
+  let auth = src.session ? await src.session.authorize() : null;
+  let refreshed = false;
+  let res: Response | null = null;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const u = new URL(url);
+    host = u.host;
+    const sameHost = u.host === registryHost;
+    const headers: Record<string, string> = { "Accept-Encoding": "identity" };
+    if (offset > 0) headers.Range = `bytes=${offset}-`;
+    if (sameHost && auth) headers.Authorization = auth.reveal();
+    const t0 = performance.now();
+    try {
+      res = await fetch(requestUrl(u, src, sameHost, headers), { ...requestInit(u, src, sameHost), headers, signal });
+    } catch (e) {
+      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: String(e) });
+      if (ctx.signal.aborted) throw fail("aborted", "interrupted");
+      throw fail("transport", `GET ${redactUrl(url)}: ${errText(e)}`, { code: (e as { code?: string }).code });
+    }
+    ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.headers.get("content-length") ?? "", "content-range": res.headers.get("content-range") ?? "" }, durationMs: performance.now() - t0 });
+    const loc = res.headers.get("location");
+    if (res.status >= 300 && res.status < 400 && loc) {
+      await res.body?.cancel();
+      url = new URL(loc, url).toString();
+      continue;
+    }
+    if (res.status === 401 && sameHost && src.session && !refreshed) {
+      // A token that expired mid-pull: ask for a new one once, as containerd's authorizer does.
+      await res.body?.cancel();
+      src.session.invalidate();
+      auth = await src.session.authorize();
+      refreshed = true;
+      hop--;
+      continue;
+    }
+    break;
+  }
+  if (!res) throw fail("transport", "no response");
+  if (res.status >= 300 && res.status < 400) throw fail("status", `too many redirects (last: ${res.status} from ${host})`, { status: res.status });
+  if (res.status === 206) {
+    const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+    if (!start || Number(start[1]) !== offset) {
+      await res.body?.cancel();
+      store.discardPartial(d.digest);
+      throw fail("range", `asked for bytes=${offset}- but got Content-Range ${JSON.stringify(res.headers.get("content-range"))}`);
+    }
+  } else if (res.status === 200) {
+    if (offset > 0) {
+      // The server ignored Range (docker: "expected HTTP 206 from byte range request"): restart from 0.
+      offset = 0;
+      hasher = newHasher(pd.algorithm);
+    }
+  } else {
+    const body = (await res.text().catch(() => "")).slice(0, 300);
+    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${body ? `: ${body.trim()}` : ""}`, { status: res.status });
+  }
+  if (!res.body) throw fail("short-read", "empty body");
+
+  let fd: number;
+  try {
+    fd = openSync(partial, offset > 0 ? "a" : "w");
+  } catch (e) {
+    await res.body.cancel();
+    throw ioError(e, fail);
+  }
+  let total = offset;
+  let last = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - last > ctx.idleTimeoutMs) idle.abort(new Error(`no data for ${ctx.idleTimeoutMs} ms`));
+  }, Math.max(50, Math.min(1000, ctx.idleTimeoutMs / 4)));
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
+        const why = idle.signal.aborted ? `stalled: no data for ${ctx.idleTimeoutMs} ms` : errText(e);
+        throw fail("transport", `reading ${d.digest} from ${host} after ${total} of ${d.size} bytes: ${why}`, { bytes: total - offset });
+      }
+      if (chunk.done) break;
+      const buf = chunk.value;
+      last = Date.now();
+      if (total + buf.length > d.size) {
+        reader.cancel().catch(() => {});
+        store.discardPartial(d.digest);
+        throw fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
+      }
+      try {
+        writeAll(fd, buf);
+      } catch (e) {
+        reader.cancel().catch(() => {});
+        throw ioError(e, fail, total - offset);
+      }
+      hasher.update(buf);
+      total += buf.length;
+      ctx.onBytes(total);
+    }
+  } finally {
+    clearInterval(watchdog);
+    closeSync(fd);
+  }
+  const bytes = total - offset;
+  if (total < d.size) {
+    // containerd's wording: "short read: expected N bytes but got M: unexpected EOF".
+    throw fail("short-read", `short read from ${host}: expected ${d.size} bytes but got ${total}: unexpected EOF`, { bytes });
+  }
+  const actual = hasherDigest(hasher, pd.algorithm);
+  if (actual !== d.digest) {
+    store.discardPartial(d.digest);
+    throw fail("mismatch", `unexpected digest ${actual}, expected ${d.digest} (served by ${host})`, { bytes, actual });
+  }
+  store.commit(d.digest);
+  return { host, bytes, resumedFrom: offset };
+}
+
+function ioError(e: unknown, fail: (k: TransferError["kind"], m: string, x?: Partial<TransferError["info"]>) => TransferError, bytes = 0): TransferError {
+  const code = (e as { code?: string }).code;
+  if (code === "ENOSPC" || code === "EDQUOT") return fail("no-space", `writing to the store: ${errText(e)}`, { bytes, code });
+  return fail("transport", `writing to the store: ${errText(e)}`, { bytes, code });
+}
+
+/**
+ * Connect to the address the dns stage chose (not a fresh lookup, which could differ:
+ * /etc/hosts vs DNS, --dns servers), keeping the name for Host and TLS SNI. Through a
+ * proxy the proxy resolves the name, as Go's transport does.
+ */
+function requestUrl(u: URL, src: BlobSource, sameHost: boolean, headers: Record<string, string>): string {
+  const addr = src.resolution?.addresses[0];
+  if (!sameHost || src.route?.url || !addr || isIP(u.hostname.replace(/^\[|\]$/g, "")) || src.resolution?.hostname !== u.hostname) return u.toString();
+  const direct = new URL(u.toString());
+  direct.hostname = addr.family === 6 ? `[${addr.address}]` : addr.address;
+  headers.Host = u.host;
+  return direct.toString();
+}
+
+function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetchRequestInit {
+  const init: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
+  if (src.route?.url) {
+    const p = new URL(src.route.url);
+    if (src.route.auth) {
+      p.username = encodeURIComponent(src.route.auth.username);
+      p.password = encodeURIComponent(src.route.auth.password.reveal());
+    }
+    init.proxy = p.toString();
+  } else {
+    init.proxy = false as unknown as undefined;
+  }
+  if (u.protocol === "https:") {
+    const t = src.tls;
+    init.tls = {
+      serverName: u.hostname.replace(/^\[|\]$/g, ""),
+      // certs.d CAs are added to the system roots (Docker's loadTLSConfig), not instead of them.
+      ...(sameHost && t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
+      ...(sameHost && t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
+      // Docker skips verification only for the insecure registry itself, never for a redirect target.
+      rejectUnauthorized: sameHost ? (t?.verify ?? true) : true,
+    };
+  }
+  return init;
+}
+
+export function errText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+  }
+  return String(e);
+}

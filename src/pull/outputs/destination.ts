@@ -1,0 +1,88 @@
+import { existsSync, statfsSync, statSync } from "node:fs";
+import path from "node:path";
+
+export type OutputSpec = { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" };
+
+/**
+ * `oci:DIR[:TAG]`, `docker-archive:FILE`, `docker`: skopeo's transport syntax. Like
+ * skopeo's oci transport, the first ':' after the directory starts the tag, so DIR
+ * cannot contain ':'.
+ */
+export function parseOutput(s: string): OutputSpec | { error: string } {
+  const v = s.trim();
+  if (v === "docker" || v === "docker:") return { kind: "docker" };
+  if (v.startsWith("oci:")) {
+    const rest = v.slice(4);
+    const i = rest.indexOf(":");
+    const dir = i < 0 ? rest : rest.slice(0, i);
+    const tag = i < 0 ? null : rest.slice(i + 1);
+    if (!dir) return { error: `--output ${s}: oci: needs a directory, e.g. oci:./image:latest` };
+    if (tag !== null && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag)) return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
+    return { kind: "oci", dir, tag: tag || null };
+  }
+  if (v.startsWith("docker-archive:")) {
+    const file = v.slice("docker-archive:".length);
+    if (!file) return { error: `--output ${s}: docker-archive: needs a file, e.g. docker-archive:./image.tar` };
+    return { kind: "docker-archive", file };
+  }
+  return { error: `--output ${s}: expected oci:DIR[:TAG], docker-archive:FILE or docker` };
+}
+
+/** The nearest existing directory at or above p (where statfs can look). */
+export function existingAncestor(p: string): string {
+  let cur = path.resolve(p);
+  while (!existsSync(cur)) {
+    const up = path.dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  return cur;
+}
+
+export interface SpaceNeed {
+  /** What the bytes are for: "blob store", "output". */
+  what: string;
+  path: string;
+  bytes: number;
+}
+
+export interface SpaceCheck {
+  path: string;
+  device: number;
+  needed: number;
+  free: number;
+  what: string[];
+  ok: boolean;
+}
+
+/**
+ * Free space per filesystem vs the bytes still to be written there (needs on the same
+ * device are summed). statfs's bavail is what an unprivileged writer may use.
+ */
+export function checkSpace(needs: SpaceNeed[]): SpaceCheck[] {
+  const byDev = new Map<number, SpaceCheck>();
+  for (const n of needs) {
+    const dir = existingAncestor(n.path);
+    const dev = statSync(dir).dev;
+    let c = byDev.get(dev);
+    if (!c) {
+      const fs = statfsSync(dir);
+      c = { path: dir, device: dev, needed: 0, free: Number(fs.bavail) * Number(fs.bsize), what: [], ok: true };
+      byDev.set(dev, c);
+    }
+    c.needed += n.bytes;
+    c.what.push(`${n.what} ${n.path}`);
+  }
+  for (const c of byDev.values()) c.ok = c.needed <= c.free;
+  return [...byDev.values()];
+}
+
+export function sameDevice(a: string, b: string): boolean {
+  return statSync(existingAncestor(a)).dev === statSync(existingAncestor(b)).dev;
+}
+
+/** A temp name beside the target, so the final rename stays on one filesystem (atomic). */
+export function tempBeside(target: string): string {
+  const abs = path.resolve(target);
+  return path.join(path.dirname(abs), `.${path.basename(abs)}.pulldoctor-${process.pid}-${Date.now().toString(36)}`);
+}

@@ -1,0 +1,77 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { algOf, hexOf, type ImageContent } from "./image-content";
+import { tempBeside } from "./destination";
+
+export const REF_NAME = "org.opencontainers.image.ref.name";
+const LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
+
+/**
+ * An OCI image layout (image-spec layout.md): oci-layout, blobs/<alg>/<hex>, and an
+ * index.json whose manifest carries the tag as org.opencontainers.image.ref.name
+ * (what `skopeo copy oci:DIR:TAG` and `umoci --image DIR:TAG` look up).
+ *
+ * Atomic: a new layout is built in a temp dir beside DIR and renamed into place; into
+ * an existing layout, blobs go first and index.json is replaced last by rename, so a
+ * failed pull never leaves an index naming blobs that are not there.
+ */
+export async function writeOciLayout(dir: string, tag: string | null, img: ImageContent): Promise<{ path: string; merged: boolean }> {
+  const target = path.resolve(dir);
+  if (existsSync(target) && readdirSync(target).length > 0) {
+    if (!existsSync(path.join(target, "oci-layout"))) throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
+    placeBlobs(target, img);
+    const index = JSON.parse(readFileSync(path.join(target, "index.json"), "utf8")) as { manifests?: { annotations?: Record<string, string> }[] };
+    const kept = (index.manifests ?? []).filter((m) => !tag || m.annotations?.[REF_NAME] !== tag);
+    const tmp = path.join(target, `.index.json.pulldoctor-${process.pid}`);
+    writeFileSync(tmp, indexJson(tag, img, kept));
+    renameSync(tmp, path.join(target, "index.json"));
+    return { path: target, merged: true };
+  }
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempBeside(target);
+  try {
+    mkdirSync(tmp);
+    writeFileSync(path.join(tmp, "oci-layout"), LAYOUT);
+    placeBlobs(tmp, img);
+    writeFileSync(path.join(tmp, "index.json"), indexJson(tag, img, []));
+    if (existsSync(target)) rmdirSync(target);
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { path: target, merged: false };
+}
+
+function indexJson(tag: string | null, img: ImageContent, kept: unknown[]): string {
+  const desc: Record<string, unknown> = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
+  if (img.platform) desc.platform = img.platform;
+  if (tag) desc.annotations = { [REF_NAME]: tag };
+  return JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [...kept, desc] });
+}
+
+/** Blobs: hard links to the store when on the same filesystem (no copy), else copies. */
+function placeBlobs(root: string, img: ImageContent): void {
+  const write = (digest: string, from: string) => {
+    const dirOf = path.join(root, "blobs", algOf(digest));
+    mkdirSync(dirOf, { recursive: true });
+    const dst = path.join(dirOf, hexOf(digest));
+    if (existsSync(dst)) return;
+    const tmp = `${dst}.pulldoctor-${process.pid}`;
+    rmSync(tmp, { force: true });
+    try {
+      linkSync(from, tmp);
+    } catch {
+      copyFileSync(from, tmp);
+    }
+    renameSync(tmp, dst);
+  };
+  for (const d of [img.config, ...img.layers]) write(d.digest, img.store.blobPath(d.digest));
+  const dirOf = path.join(root, "blobs", algOf(img.manifest.digest));
+  mkdirSync(dirOf, { recursive: true });
+  const mpath = path.join(dirOf, hexOf(img.manifest.digest));
+  if (!existsSync(mpath)) {
+    writeFileSync(`${mpath}.tmp`, img.manifest.raw);
+    renameSync(`${mpath}.tmp`, mpath);
+  }
+}

@@ -1,0 +1,109 @@
+import type { Descriptor } from "../model/facts";
+import type { Trace } from "../model/trace";
+import { fetchBlobOnce, TransferError } from "./fetch-blob";
+import { backoffDelay, sleep, type RetryTuning } from "./schedule";
+import type { BlobSource } from "./source";
+import type { BlobStore } from "./store";
+
+export interface BlobRecord {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** Bytes received over the network in this run (all attempts). */
+  downloadedBytes: number;
+  /** Bytes already on disk: the whole blob, or the partial a resume started from. */
+  reusedBytes: number;
+  reused: boolean;
+  durationMs: number;
+  resumedFrom: number;
+  retries: number;
+  host: string | null;
+  endpoint: string | null;
+}
+
+/** A blob that could not be fetched; `last` says what the final attempt saw. */
+export class BlobFailure extends Error {
+  constructor(
+    readonly kind: "mismatch" | "interrupted" | "no-space" | "aborted",
+    readonly record: BlobRecord,
+    readonly last: TransferError,
+    readonly attempts: number,
+  ) {
+    super(last.message);
+  }
+}
+
+export interface BlobContext {
+  signal: AbortSignal;
+  idleTimeoutMs: number;
+  retry: RetryTuning;
+  trace: Trace;
+  onProgress: (bytes: number) => void;
+  onRetry: (attempt: number, error: string) => void;
+}
+
+/**
+ * A blob from the first source that delivers it: retries with backoff on transient
+ * failures (resuming from the bytes kept), then the next source (mirror → upstream,
+ * as Docker falls back between endpoints). A digest mismatch is not retried on the
+ * same source unless it followed a resume (docker retries once from scratch then).
+ */
+export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonly BlobSource[], ctx: BlobContext): Promise<BlobRecord> {
+  const t0 = performance.now();
+  const rec: BlobRecord = { digest: d.digest, mediaType: d.mediaType, size: d.size, downloadedBytes: 0, reusedBytes: 0, reused: false, durationMs: 0, resumedFrom: 0, retries: 0, host: null, endpoint: null };
+  if (store.has(d)) {
+    return { ...rec, reused: true, reusedBytes: d.size };
+  }
+  const have = Math.min(store.partialSize(d.digest), d.size);
+  let last: TransferError | null = null;
+  let attempts = 0;
+  let first = true;
+  let intact = true;
+  for (const src of sources) {
+    let restartedAfterResume = false;
+    for (let attempt = 1; attempt <= ctx.retry.attempts; attempt++) {
+      attempts++;
+      try {
+        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress });
+        rec.downloadedBytes += r.bytes;
+        if (first) rec.resumedFrom = r.resumedFrom;
+        // The bytes found on disk count as reused only if they survived to the final attempt.
+        rec.reusedBytes = intact && r.resumedFrom >= have ? have : 0;
+        rec.host = r.host;
+        rec.endpoint = src.endpoint.url;
+        rec.durationMs = Math.round(performance.now() - t0);
+        return rec;
+      } catch (e) {
+        if (!(e instanceof TransferError)) throw e;
+        if (first) rec.resumedFrom = e.info.resumedFrom;
+        first = false;
+        rec.downloadedBytes += e.info.bytes;
+        rec.host = e.info.host;
+        rec.endpoint = src.endpoint.url;
+        last = e;
+        rec.durationMs = Math.round(performance.now() - t0);
+        if (e.kind === "aborted" || ctx.signal.aborted) throw new BlobFailure("aborted", rec, e, attempts);
+        if (e.kind === "no-space") throw new BlobFailure("no-space", rec, e, attempts);
+        if (e.kind === "mismatch" || e.kind === "too-long" || e.kind === "range") intact = false;
+        if (e.kind === "mismatch" || e.kind === "too-long") {
+          if (e.info.resumedFrom > 0 && !restartedAfterResume) {
+            restartedAfterResume = true;
+            continue;
+          }
+          break;
+        }
+        if (!e.retryable || attempt === ctx.retry.attempts) break;
+        rec.retries++;
+        ctx.onRetry(attempts, e.message);
+        try {
+          await sleep(backoffDelay(ctx.retry, rec.retries), ctx.signal);
+        } catch {
+          throw new BlobFailure("aborted", rec, e, attempts);
+        }
+      }
+    }
+  }
+  rec.durationMs = Math.round(performance.now() - t0);
+  const kind = last && (last.kind === "mismatch" || last.kind === "too-long") ? "mismatch" : "interrupted";
+  throw new BlobFailure(kind, rec, last ?? new TransferError("transport", "no source to fetch from", { host: "", bytes: 0, resumedFrom: 0 }), attempts);
+}

@@ -1,0 +1,83 @@
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Deps } from "../model/deps";
+import type { Descriptor } from "../model/facts";
+import { parseDigest } from "./verify";
+
+/**
+ * Where blobs live between pulls. Like containerd's content store (blobs by digest,
+ * `ingest/` partials beside them) but in the user's cache: a re-run reuses whole blobs
+ * and resumes partials with Range. PULLDOCTOR_STORE overrides (tests, air-gapped hosts
+ * that want the store on a bigger disk).
+ */
+export function defaultStoreDir(deps: Deps): string {
+  const env = deps.env;
+  if (env.PULLDOCTOR_STORE) return env.PULLDOCTOR_STORE;
+  const cache = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(deps.homeDir, ".cache");
+  return path.join(cache, "pulldoctor", "blobs");
+}
+
+export class BlobStore {
+  constructor(readonly root: string) {}
+
+  /** Final location of a verified blob: <root>/<algorithm>/<hex>. */
+  blobPath(digest: string): string {
+    const d = parseDigest(digest);
+    if (!d) throw new Error(`invalid digest ${JSON.stringify(digest)}`);
+    return path.join(this.root, d.algorithm, d.hex);
+  }
+
+  /** Bytes received so far for a blob not yet verified. */
+  partialPath(digest: string): string {
+    const d = parseDigest(digest);
+    if (!d) throw new Error(`invalid digest ${JSON.stringify(digest)}`);
+    return path.join(this.root, "ingest", `${d.algorithm}-${d.hex}.partial`);
+  }
+
+  ensure(): void {
+    mkdirSync(path.join(this.root, "sha256"), { recursive: true });
+    mkdirSync(path.join(this.root, "sha512"), { recursive: true });
+    mkdirSync(path.join(this.root, "ingest"), { recursive: true });
+  }
+
+  /**
+   * A blob is reused only when its file has the descriptor's size. Its digest was
+   * verified before it was renamed into place, and nothing else writes there.
+   */
+  has(d: Descriptor): boolean {
+    const st = statOrNull(this.blobPath(d.digest));
+    return st !== null && st.isFile() && st.size === d.size;
+  }
+
+  partialSize(digest: string): number {
+    return statOrNull(this.partialPath(digest))?.size ?? 0;
+  }
+
+  /** Move a verified partial into place (same directory tree ⇒ atomic rename). */
+  commit(digest: string): void {
+    renameSync(this.partialPath(digest), this.blobPath(digest));
+  }
+
+  discardPartial(digest: string): void {
+    rmSync(this.partialPath(digest), { force: true });
+  }
+
+  /** Put small bytes we already hold and verified (the manifest) into the store. */
+  async putBytes(digest: string, bytes: Uint8Array): Promise<string> {
+    const p = this.blobPath(digest);
+    if (!existsSync(p)) {
+      const tmp = `${this.partialPath(digest)}.${process.pid}`;
+      await Bun.write(tmp, bytes);
+      renameSync(tmp, p);
+    }
+    return p;
+  }
+}
+
+export function statOrNull(p: string): import("node:fs").Stats | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
