@@ -1,0 +1,193 @@
+import type { ImageRef } from "../model/facts";
+
+/**
+ * Image references parsed and normalized exactly as Docker does: the grammar of
+ * distribution/reference (regexp.go) and its ParseNormalizedNamed / splitDockerDomain /
+ * familiarizeName / TagNameOnly (normalize.go, helpers.go), with go-digest's validation
+ * of the digest. Written from the behaviour, not translated.
+ */
+
+export const DEFAULT_DOMAIN = "docker.io";
+const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
+const OFFICIAL_PREFIX = "library/";
+const DEFAULT_TAG = "latest";
+/** distribution/reference NameTotalLengthMax: counted on the full name, domain included. */
+export const NAME_TOTAL_LENGTH_MAX = 255;
+
+export type ReferenceErrorKind =
+  | "invalid" // invalid reference format
+  | "empty" // nothing typed (Docker still says "invalid reference format")
+  | "uppercase" // repository name (X) must be lowercase
+  | "name-too-long" // repository name must not be more than 255 characters
+  | "hex-name" // 64 hex characters: an image ID, not a repository
+  | "bad-host" // the first component was taken as a host but is not a valid host name
+  | "digest-invalid" // invalid checksum digest format
+  | "digest-length" // invalid checksum digest length
+  | "digest-unsupported"; // unsupported digest algorithm
+
+export class ReferenceParseError extends Error {
+  readonly kind: ReferenceErrorKind;
+  /** For "uppercase": the part Docker complains about (e.g. "library/Nginx"). */
+  readonly subject: string | null;
+  constructor(kind: ReferenceErrorKind, message: string, subject: string | null = null) {
+    super(message);
+    this.name = "ReferenceParseError";
+    this.kind = kind;
+    this.subject = subject;
+  }
+}
+
+// ---- The grammar (distribution/reference regexp.go, current version) ----
+const alphanumeric = "[a-z0-9]+";
+// one period, one or two underscores, or any number of dashes
+const separator = "(?:[._]|__|[-]+)";
+const pathComponent = `${alphanumeric}(?:${separator}${alphanumeric})*`;
+const domainNameComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const domainName = `${domainNameComponent}(?:\\.${domainNameComponent})*`;
+// IPv6 only in brackets, without zone identifiers or IPv4-mapped forms.
+const ipv6address = "\\[(?:[a-fA-F0-9:]+)\\]";
+const host = `(?:${domainName}|${ipv6address})`;
+const domainAndPort = `${host}(?::[0-9]+)?`;
+const tagPat = "[\\w][\\w.-]{0,127}";
+const digestPat = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}";
+const remoteName = `${pathComponent}(?:/${pathComponent})*`;
+const namePat = `(?:${domainAndPort}/)?${remoteName}`;
+
+const REFERENCE_RE = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
+const ANCHORED_NAME_RE = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
+const ANCHORED_IDENTIFIER_RE = /^[a-f0-9]{64}$/;
+/** go-digest's DigestRegexp, used to tell "unsupported" from "invalid format". */
+const GO_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** Algorithms a Docker binary can verify (go-digest with crypto/sha256 and sha512 linked). */
+const DIGEST_ALGORITHMS: Record<string, { hexLength: number }> = {
+  sha256: { hexLength: 64 },
+  sha384: { hexLength: 96 },
+  sha512: { hexLength: 128 },
+};
+
+/** go-digest Parse + Validate: the errors Docker prints for a bad digest. */
+export function validateDigest(d: string): void {
+  const i = d.indexOf(":");
+  if (i <= 0 || i + 1 === d.length) throw new ReferenceParseError("digest-invalid", "invalid checksum digest format");
+  const alg = d.slice(0, i);
+  const encoded = d.slice(i + 1);
+  const known = DIGEST_ALGORITHMS[alg];
+  if (!known) {
+    if (!GO_DIGEST_RE.test(d)) throw new ReferenceParseError("digest-invalid", "invalid checksum digest format");
+    throw new ReferenceParseError("digest-unsupported", "unsupported digest algorithm");
+  }
+  if (encoded.length !== known.hexLength) throw new ReferenceParseError("digest-length", "invalid checksum digest length");
+  if (!/^[a-f0-9]+$/.test(encoded)) throw new ReferenceParseError("digest-invalid", "invalid checksum digest format");
+}
+
+/** splitDockerDomain: which part of a name is the registry, and the Docker Hub `library/` rule. */
+export function splitDockerDomain(name: string): { domain: string; remainder: string } {
+  const slash = name.indexOf("/");
+  if (slash === -1) {
+    // A single element ("ubuntu", "ubuntu:22.04") is always an official Docker Hub image,
+    // never "host:port".
+    return { domain: DEFAULT_DOMAIN, remainder: OFFICIAL_PREFIX + name };
+  }
+  const first = name.slice(0, slash);
+  const rest = name.slice(slash + 1);
+  let domain: string;
+  let remainder: string;
+  if (first === "localhost") [domain, remainder] = [first, rest];
+  else if (first === LEGACY_DEFAULT_DOMAIN) [domain, remainder] = [DEFAULT_DOMAIN, rest];
+  // A "." or ":" makes it a host (example.com, 127.0.0.1, host:5000, [::1]:5000).
+  else if (/[.:]/.test(first)) [domain, remainder] = [first, rest];
+  // Upper case is not allowed in Docker Hub namespaces, so it must be a host.
+  else if (first.toLowerCase() !== first) [domain, remainder] = [first, rest];
+  else [domain, remainder] = [DEFAULT_DOMAIN, name];
+  if (domain === DEFAULT_DOMAIN && !remainder.includes("/")) remainder = OFFICIAL_PREFIX + remainder;
+  return { domain, remainder };
+}
+
+interface Parsed {
+  domain: string;
+  path: string;
+  tag: string | null;
+  digest: string | null;
+}
+
+/** distribution/reference Parse on an already-normalized string. */
+function parseStrict(s: string): Parsed {
+  const m = REFERENCE_RE.exec(s);
+  if (!m) {
+    if (s === "") throw new ReferenceParseError("empty", "repository name must have at least one component");
+    if (REFERENCE_RE.test(s.toLowerCase())) throw new ReferenceParseError("uppercase", "repository name must be lowercase");
+    throw new ReferenceParseError("invalid", "invalid reference format");
+  }
+  const name = m[1]!;
+  if (name.length > NAME_TOTAL_LENGTH_MAX) {
+    throw new ReferenceParseError("name-too-long", `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+  }
+  const nm = ANCHORED_NAME_RE.exec(name)!;
+  const digest = m[3] ?? null;
+  if (digest !== null) validateDigest(digest);
+  return { domain: nm[1] ?? "", path: nm[2]!, tag: m[2] ?? null, digest };
+}
+
+/** The only case where Docker's parser leaves the domain empty: see parseReference. */
+function badHost(domain: string): ReferenceParseError {
+  return new ReferenceParseError("bad-host", `invalid reference format: ${JSON.stringify(domain)} is not a valid registry host`, domain);
+}
+
+/** familiarizeName: how Docker shows a name (docker.io and a lone `library/` dropped). */
+export function familiarName(domain: string, path: string): string {
+  if (domain !== DEFAULT_DOMAIN) return `${domain}/${path}`;
+  if (path.startsWith(OFFICIAL_PREFIX)) {
+    const rest = path.slice(OFFICIAL_PREFIX.length);
+    if (!rest.includes("/")) return rest;
+  }
+  return path;
+}
+
+/**
+ * ParseNormalizedNamed + TagNameOnly, as `docker pull` applies them: `latest` is added
+ * only when neither a tag nor a digest was given. Throws ReferenceParseError with
+ * Docker's exact message.
+ */
+export function parseReference(input: string): ImageRef {
+  if (ANCHORED_IDENTIFIER_RE.test(input)) {
+    throw new ReferenceParseError("hex-name", `invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
+  }
+  const { domain, remainder } = splitDockerDomain(input);
+  // The lowercase check looks at everything before the first ":" of the remainder
+  // (so a digest's "@sha256" is part of it), exactly as Docker does.
+  const colon = remainder.indexOf(":");
+  const remote = colon > -1 ? remainder.slice(0, colon) : remainder;
+  if (remote.toLowerCase() !== remote) {
+    throw new ReferenceParseError("uppercase", `invalid reference format: repository name (${remote}) must be lowercase`, remote);
+  }
+  let p: Parsed;
+  try {
+    p = parseStrict(`${domain}/${remainder}`);
+  } catch (e) {
+    // Docker parses "docker.io/library/" for an empty input: the user sees the format error.
+    if (input === "" && e instanceof ReferenceParseError) throw new ReferenceParseError("empty", "invalid reference format");
+    throw e;
+  }
+  // "a.b_c/app": splitDockerDomain takes "a.b_c" as a host ('.'), the grammar refuses it
+  // as a host but accepts the whole string as a path, so Docker's parser returns an empty
+  // domain and no registry can be contacted. Refuse it here with the reason.
+  if (p.domain === "") throw badHost(domain);
+  const tag = p.tag ?? (p.digest === null ? DEFAULT_TAG : null);
+  const suffix = (tag !== null ? `:${tag}` : "") + (p.digest !== null ? `@${p.digest}` : "");
+  return {
+    input,
+    registry: p.domain,
+    repository: p.path,
+    tag,
+    digest: p.digest,
+    canonical: `${p.domain}/${p.path}${suffix}`,
+    familiar: `${familiarName(p.domain, p.path)}${suffix}`,
+  };
+}
+
+/** Whether the user typed neither a tag nor a digest (Docker then pulls `latest`). */
+export function isImplicitLatest(input: string, ref: ImageRef): boolean {
+  if (ref.digest !== null || ref.tag !== DEFAULT_TAG) return false;
+  const { remainder } = splitDockerDomain(input);
+  return !remainder.includes(":") && !remainder.includes("@");
+}
