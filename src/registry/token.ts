@@ -1,0 +1,189 @@
+import type { Credential } from "../model/facts";
+import { Secret } from "../model/secret";
+import { redactUrl } from "../model/redact";
+import { parseRegistryErrors, type Diagnostic } from "./errors";
+import { NetError, type HttpClient, type HttpResponse } from "./http";
+import { decodeJwt, type DecodedJwt } from "./jwt";
+
+/**
+ * Fetching a bearer token as Docker's vendored docker/distribution does
+ * (registry/client/auth/session.go, tokenHandler.fetchToken):
+ * - a refresh token (config.json `identitytoken`) ⇒ OAuth2 POST, grant_type=refresh_token,
+ *   client_id, service, one space-separated scope field (docs/spec/auth/oauth.md); servers
+ *   that do not implement POST answer 404/405 and we fall back to GET, as containerd does;
+ * - username/password ⇒ GET realm?service=…&scope=…&account=USER with HTTP Basic;
+ * - nothing ⇒ anonymous GET.
+ * The answer: `token` or `access_token` (equivalent), `expires_in` (never below 60),
+ * `issued_at` (RFC 3339; when absent expiry counts from receipt).
+ */
+export const CLIENT_ID = "docker";
+export const MIN_TOKEN_LIFETIME = 60;
+
+export interface TokenRequest {
+  realm: string;
+  service?: string;
+  scopes: string[];
+  credential: Credential | null;
+  /** false: credentials must not be sent (plain-http realm of a registry not insecure by configuration). */
+  sendCredentials: boolean;
+  client: HttpClient;
+  now: () => Date;
+}
+
+export interface TokenResult {
+  token: Secret;
+  expiresIn: number;
+  issuedAt: string | null;
+  receivedAt: Date;
+  refreshToken: Secret | null;
+  jwt: DecodedJwt | null;
+  method: "GET" | "POST";
+  /** How we authenticated to the token server. */
+  as: "basic" | "refresh_token" | "anonymous";
+  status: number;
+  serverDate: string | null;
+  url: string;
+  durationMs: number;
+  /** The POST was refused with 404/405 and the token came from a GET. */
+  fellBackToGet: boolean;
+}
+
+export type TokenErrorKind = "unauthorized" | "forbidden" | "invalid" | "http" | "net";
+
+/** A token request that did not yield a usable token; everything in it is JSON-safe except `net`. */
+export class TokenError extends Error {
+  constructor(
+    message: string,
+    readonly kind: TokenErrorKind,
+    readonly info: {
+      url: string;
+      method: "GET" | "POST";
+      as: TokenResult["as"];
+      status: number | null;
+      contentType: string | null;
+      serverDate: string | null;
+      diagnostics: Diagnostic[];
+      /** What was wrong with a 2xx body ("not JSON", "no token field"). */
+      invalid?: string;
+      bodyPreview?: string;
+      net?: NetError;
+    },
+  ) {
+    super(message);
+    this.name = "TokenError";
+  }
+}
+
+/** Parse a 2xx token body (pure). */
+export function parseTokenBody(body: Uint8Array): { ok: true; token: string; expiresIn: number; issuedAt: string | null; refreshToken: string | null } | { ok: false; problem: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return { ok: false, problem: "the body is not JSON" };
+  }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) return { ok: false, problem: "the body is not a JSON object" };
+  const o = doc as Record<string, unknown>;
+  const token = typeof o.access_token === "string" && o.access_token ? o.access_token : typeof o.token === "string" ? o.token : "";
+  // distribution: ErrNoToken "authorization server did not include a token in the response".
+  if (!token) return { ok: false, problem: "the JSON has no token or access_token field" };
+  const exp = typeof o.expires_in === "number" ? o.expires_in : 0;
+  return {
+    ok: true,
+    token,
+    expiresIn: Math.max(MIN_TOKEN_LIFETIME, Math.floor(exp)),
+    issuedAt: typeof o.issued_at === "string" && o.issued_at ? o.issued_at : null,
+    refreshToken: typeof o.refresh_token === "string" && o.refresh_token ? o.refresh_token : null,
+  };
+}
+
+function previewOf(res: HttpResponse): string | undefined {
+  const ct = res.headers["content-type"] ?? "";
+  if (!res.body.length || (ct && !/text|json|html|xml/i.test(ct))) return undefined;
+  return new TextDecoder().decode(res.body.subarray(0, 300));
+}
+
+export async function fetchToken(req: TokenRequest): Promise<TokenResult> {
+  const cred = req.sendCredentials ? req.credential : null;
+  if (cred?.identityToken) {
+    const post = await exchange(req, "POST", "refresh_token", cred);
+    if (post instanceof TokenResultBox) return post.r;
+    if (post.info.status !== 404 && post.info.status !== 405) throw post;
+    const get = await exchange(req, "GET", cred.username && cred.password ? "basic" : "anonymous", cred);
+    if (get instanceof TokenResultBox) return { ...get.r, fellBackToGet: true };
+    throw get;
+  }
+  const r = await exchange(req, "GET", cred?.username && cred.password ? "basic" : "anonymous", cred);
+  if (r instanceof TokenResultBox) return r.r;
+  throw r;
+}
+
+class TokenResultBox {
+  constructor(readonly r: TokenResult) {}
+}
+
+async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResult["as"], cred: Credential | null): Promise<TokenResultBox | TokenError> {
+  const url = new URL(req.realm);
+  let body: string | undefined;
+  const headers: Record<string, string> = {};
+  let authorization: Secret | null = null;
+  if (method === "POST") {
+    const form = new URLSearchParams();
+    form.set("grant_type", "refresh_token");
+    form.set("refresh_token", cred?.identityToken?.reveal() ?? "");
+    if (req.service) form.set("service", req.service);
+    form.set("client_id", CLIENT_ID);
+    form.set("scope", req.scopes.join(" "));
+    body = form.toString();
+    headers["content-type"] = "application/x-www-form-urlencoded";
+  } else {
+    if (req.service) url.searchParams.set("service", req.service);
+    for (const s of req.scopes) url.searchParams.append("scope", s);
+    if (as === "basic" && cred?.username && cred.password) {
+      url.searchParams.set("account", cred.username);
+      authorization = new Secret(`Basic ${Buffer.from(`${cred.username}:${cred.password.reveal()}`).toString("base64")}`);
+    }
+  }
+  const base = { url: redactUrl(url.toString()), method, as };
+  let res: HttpResponse;
+  try {
+    res = await req.client.request({ method, url: url.toString(), headers, authorization, body, sensitiveBody: true });
+  } catch (e) {
+    if (!(e instanceof NetError)) throw e;
+    return new TokenError(`token server ${url.host} unreachable: ${e.message}`, "net", { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e });
+  }
+  const info = {
+    ...base,
+    status: res.status,
+    contentType: res.headers["content-type"] ?? null,
+    serverDate: res.headers.date ?? null,
+    diagnostics: parseRegistryErrors(res.body, res.headers["content-type"]),
+  };
+  if (res.status < 200 || res.status > 299) {
+    const kind: TokenErrorKind = res.status === 401 ? "unauthorized" : res.status === 403 ? "forbidden" : "http";
+    const bodyPreview = info.diagnostics.length ? undefined : previewOf(res);
+    return new TokenError(`token server answered ${res.status} ${res.statusText}`.trim(), kind, { ...info, ...(bodyPreview ? { bodyPreview } : {}) });
+  }
+  const parsed = parseTokenBody(res.body);
+  if (!parsed.ok) {
+    // The body may hold a token-like secret even when malformed: show it only if it is not JSON at all.
+    const bodyPreview = parsed.problem === "the body is not JSON" ? previewOf(res) : undefined;
+    return new TokenError(`token server answered ${res.status} but ${parsed.problem}`, "invalid", { ...info, invalid: parsed.problem, ...(bodyPreview ? { bodyPreview } : {}) });
+  }
+  const token = new Secret(parsed.token);
+  return new TokenResultBox({
+    token,
+    expiresIn: parsed.expiresIn,
+    issuedAt: parsed.issuedAt,
+    receivedAt: req.now(),
+    refreshToken: parsed.refreshToken ? new Secret(parsed.refreshToken) : null,
+    jwt: decodeJwt(parsed.token),
+    method,
+    as,
+    status: res.status,
+    serverDate: info.serverDate,
+    url: base.url,
+    durationMs: res.durationMs,
+    fellBackToGet: false,
+  });
+}
