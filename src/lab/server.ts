@@ -1,0 +1,174 @@
+import type { BuiltImage, BuiltIndex } from "./image";
+import { MT } from "./image";
+import { API_HEADER, LAB_SERVICE, rateLimitHeaders, sendError, serveBlob, type Fault } from "./faults";
+import { TokenAuthority } from "./token";
+import { startWire, type WireRequest, type WireResponse } from "./wire";
+import { installScenarios, type Scenario } from "./scenarios";
+
+export type { Fault } from "./faults";
+export type { Scenario } from "./scenarios";
+
+/**
+ * The fault-injection registry: the distribution API over plain HTTP on loopback
+ * (`/v2/`, manifests by tag and digest with Accept negotiation, ranged blobs, tags/list,
+ * `{"errors":[…]}` bodies, token auth) with per-repository faults. Shipped in the binary
+ * for `pulldoctor demo`; the tests use it for faults no real registry produces on demand.
+ */
+export interface LabRegistry {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  /** 127.0.0.1:PORT, as written in an image reference. */
+  host: string;
+  addImage(repo: string, tag: string, image: BuiltImage | BuiltIndex, faults?: Fault[]): void;
+  /** Replace a repository's faults (e.g. clear them to "fix" the registry mid-test). */
+  setFaults(repo: string, faults: Fault[]): void;
+  /** Demo scenarios (empty unless started with scenarios: true). */
+  scenarios: Scenario[];
+  /** Requests served, newest last ("GET /v2/app/manifests/1.0 200"-style), for tests. */
+  log: { method: string; path: string; authorization: boolean; range?: string }[];
+  stop(): Promise<void>;
+}
+
+interface StoredManifest {
+  bytes: Uint8Array;
+  mediaType: string;
+  digest: string;
+}
+
+interface Repo {
+  tags: Map<string, string>;
+  manifests: Map<string, StoredManifest>;
+  blobs: Map<string, Uint8Array>;
+  faults: Fault[];
+}
+
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+export async function startLabRegistry(opts: { port?: number; scenarios?: boolean } = {}): Promise<LabRegistry> {
+  const repos = new Map<string, Repo>();
+  const counters = new Map<Fault, number>();
+  const log: LabRegistry["log"] = [];
+  const repoOf = (name: string): Repo => {
+    let r = repos.get(name);
+    if (!r) repos.set(name, (r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [] }));
+    return r;
+  };
+  const authFault = (name: string) => repos.get(name)?.faults.find((f) => f.kind === "auth-required") as Extract<Fault, { kind: "auth-required" }> | undefined;
+  const tokens = new TokenAuthority((name) => {
+    const f = authFault(name);
+    return f ? { username: f.username ?? "demo", password: f.password ?? "pulldoctor" } : null;
+  });
+  let base = "";
+  const tokenAuth = () => [...repos.values()].some((r) => r.faults.some((f) => f.kind === "auth-required"));
+  const challenge = (scope?: string, error?: string) =>
+    `Bearer realm="${base}/token",service="${LAB_SERVICE}"${scope ? `,scope="${scope}"` : ""}${error ? `,error="${error}"` : ""}`;
+
+  const handle = (req: WireRequest, res: WireResponse): void => {
+    log.push({ method: req.method, path: req.path, authorization: req.headers.authorization !== undefined, ...(req.headers.range ? { range: req.headers.range } : {}) });
+    if (req.path === "/token") return tokens.handle(req, res);
+    if (req.path === "/v2/" || req.path === "/v2") {
+      // A registry with token auth challenges every anonymous /v2/ (as Docker Hub does).
+      if (tokenAuth() && !tokens.valid(req.headers.authorization)) {
+        return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": challenge() });
+      }
+      return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, "{}");
+    }
+    const m = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.+)$/.exec(req.path);
+    if (!m) return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
+    const [, name, kind, rest] = m as unknown as [string, string, string, string];
+    if (req.method !== "GET" && req.method !== "HEAD") return sendError(res, 405, "UNSUPPORTED", "The operation is unsupported.");
+    const repo = repos.get(name);
+    const scope = `repository:${name}:pull`;
+    if (authFault(name) && !tokens.granted(req.headers.authorization).has(name)) {
+      return sendError(res, 401, "UNAUTHORIZED", "authentication required", [{ Type: "repository", Class: "", Name: name, Action: "pull" }], {
+        "WWW-Authenticate": challenge(scope, req.headers.authorization ? "insufficient_scope" : undefined),
+      });
+    }
+    if (kind === "tags") {
+      if (rest !== "list") return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
+      if (!repo || repo.tags.size === 0) return sendError(res, 404, "NAME_UNKNOWN", "repository name not known to registry", { name });
+      return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }));
+    }
+    if (kind === "blobs") {
+      const bytes = repo?.blobs.get(rest);
+      if (!repo || !bytes) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", rest);
+      return serveBlob(req, res, { digest: rest, bytes }, repo.faults, counters);
+    }
+    return serveManifest(req, res, name, rest, repo);
+  };
+
+  const serveManifest = (req: WireRequest, res: WireResponse, name: string, ref: string, repo: Repo | undefined): void => {
+    const rl = repo?.faults.find((f) => f.kind === "rate-limited") as Extract<Fault, { kind: "rate-limited" }> | undefined;
+    const rlHeaders = rl ? rateLimitHeaders(rl, req.remoteAddress.replace(/^::ffff:/, "")) : {};
+    if (rl && (rl.remaining ?? 0) <= 0) {
+      return sendError(res, 429, "TOOMANYREQUESTS", "You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit", undefined, {
+        ...rlHeaders,
+        "Retry-After": "3600",
+      });
+    }
+    const digest = DIGEST_RE.test(ref) ? ref : repo?.tags.get(ref);
+    let man = digest ? repo?.manifests.get(digest) : undefined;
+    if (!man) return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", DIGEST_RE.test(ref) ? { Digest: ref } : { Tag: ref }, rlHeaders);
+    // Accept negotiation as distribution does (registry/handlers/manifests.go): OCI
+    // content needs an OCI Accept; a Docker list without list support falls back to
+    // the linux/amd64 image; no Accept at all is treated as accepting everything here.
+    const accepts = (req.headers.accept ?? "").split(",").map((s) => s.split(";")[0]!.trim()).filter(Boolean);
+    const ok = (t: string) => accepts.length === 0 || accepts.includes(t) || accepts.includes("*/*");
+    if (!ok(man.mediaType)) {
+      if (man.mediaType === MT.dockerList) {
+        const list = JSON.parse(new TextDecoder().decode(man.bytes)) as { manifests: { digest: string; platform?: { os: string; architecture: string } }[] };
+        const amd = list.manifests.find((d) => d.platform?.os === "linux" && d.platform.architecture === "amd64");
+        const child = amd ? repo!.manifests.get(amd.digest) : undefined;
+        if (!child) return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", { Tag: ref });
+        man = child;
+      } else if (man.mediaType === MT.ociIndex || man.mediaType === MT.ociManifest) {
+        const what = man.mediaType === MT.ociIndex ? "OCI index found, but accept header does not support OCI indexes" : "OCI manifest found, but accept header does not support OCI manifests";
+        return sendError(res, 404, "MANIFEST_UNKNOWN", what, undefined, rlHeaders);
+      }
+    }
+    const tampered = repo!.faults.some((f) => f.kind === "digest-mismatch");
+    // A tampering proxy or a corrupt store: the header names one digest, the bytes hash to another.
+    const served = tampered ? new TextEncoder().encode(new TextDecoder().decode(man.bytes).replace("schemaVersion\":2", "schemaVersion\": 2")) : man.bytes;
+    res.send(200, { ...API_HEADER, ...rlHeaders, "Content-Type": man.mediaType, "Docker-Content-Digest": man.digest, Etag: `"${man.digest}"` }, served);
+  };
+
+  const wire = await startWire("127.0.0.1", opts.port ?? 0, handle);
+  base = `http://127.0.0.1:${wire.port}`;
+  const extraStops: (() => Promise<void>)[] = [];
+
+  const lab: LabRegistry = {
+    url: base,
+    port: wire.port,
+    host: `127.0.0.1:${wire.port}`,
+    scenarios: [],
+    log,
+    addImage(name, tag, image, faults) {
+      const repo = repoOf(name);
+      const put = (im: BuiltImage) => {
+        repo.manifests.set(im.digest, { bytes: im.manifest, mediaType: im.mediaType, digest: im.digest });
+        repo.blobs.set(im.config.digest, im.config.bytes);
+        for (const l of im.layers) repo.blobs.set(l.digest, l.bytes);
+      };
+      if ("images" in image) {
+        for (const im of image.images) put(im);
+        repo.manifests.set(image.digest, { bytes: image.manifest, mediaType: image.mediaType, digest: image.digest });
+      } else put(image);
+      repo.tags.set(tag, image.digest);
+      if (faults) repo.faults.push(...faults);
+    },
+    setFaults(name, faults) {
+      repoOf(name).faults = [...faults];
+    },
+    async stop() {
+      for (const s of extraStops) await s();
+      await wire.close();
+    },
+  };
+  if (opts.scenarios) {
+    const installed = await installScenarios(lab);
+    lab.scenarios = installed.scenarios;
+    extraStops.push(installed.stop);
+  }
+  return lab;
+}

@@ -1,0 +1,185 @@
+import net from "node:net";
+
+/**
+ * A minimal HTTP/1.1 server on a raw socket. The lab writes responses byte by byte
+ * because its faults live below HTTP: a body cut after N bytes with the socket closed,
+ * a body that stops mid-way and never ends, a connection reset. A framework server
+ * would finish or reframe those; here the client sees exactly what a broken registry,
+ * proxy or CDN would send.
+ */
+export interface WireRequest {
+  method: string;
+  /** Path without the query string, percent-decoded. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case names; repeated headers joined with ", " (as Go and undici read them). */
+  headers: Record<string, string>;
+  body: Uint8Array;
+  remoteAddress: string;
+}
+
+export type Headers = Record<string, string | number>;
+
+export interface WireResponse {
+  /** A whole response. For HEAD the body is omitted but Content-Length still describes it. */
+  send(status: number, headers: Headers, body?: Uint8Array | string): void;
+  /**
+   * Headers announcing the whole body, then only `afterBytes` of it; then `close` ends the
+   * socket (a truncated transfer), `reset` destroys it, `stall` keeps it open and silent.
+   */
+  sendCut(status: number, headers: Headers, body: Uint8Array, afterBytes: number, mode: "close" | "reset" | "stall"): void;
+  /** The whole body, written in slices at about `bytesPerSecond` (a slow CDN or link). */
+  sendPaced(status: number, headers: Headers, body: Uint8Array, bytesPerSecond: number): void;
+}
+
+export type Handler = (req: WireRequest, res: WireResponse) => void | Promise<void>;
+
+const REASONS: Record<number, string> = {
+  200: "OK", 206: "Partial Content", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
+  403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 416: "Range Not Satisfiable",
+  429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+};
+
+const enc = new TextEncoder();
+const HEAD_LIMIT = 64 * 1024;
+
+function bytesOf(b: Uint8Array | string | undefined): Uint8Array {
+  if (b === undefined) return new Uint8Array(0);
+  return typeof b === "string" ? enc.encode(b) : b;
+}
+
+function headBytes(status: number, headers: Headers, length: number, close: boolean): Uint8Array {
+  const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`];
+  const all: Headers = { "Content-Length": length, ...headers, Date: new Date().toUTCString() };
+  if (close) all.Connection = "close";
+  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
+  return enc.encode(lines.join("\r\n") + "\r\n\r\n");
+}
+
+function parseHead(text: string, remoteAddress: string): Omit<WireRequest, "body"> | null {
+  const [first, ...rest] = text.split("\r\n");
+  const m = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/.exec(first ?? "");
+  if (!m) return null;
+  const headers: Record<string, string> = {};
+  for (const line of rest) {
+    const i = line.indexOf(":");
+    if (i <= 0) continue;
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
+  }
+  const url = new URL(m[2]!, "http://lab.invalid");
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    /* keep the raw path: the router answers 404 */
+  }
+  return { method: m[1]!, path, query: url.searchParams, headers, remoteAddress };
+}
+
+export interface WireServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (0 = any free port); one request at a time per connection, keep-alive. */
+export function startWire(host: string, port: number, handler: Handler): Promise<WireServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let buf: Buffer = Buffer.alloc(0);
+    let busy = false;
+    let closed = false;
+    socket.on("close", () => (closed = true));
+
+    const pump = async (): Promise<void> => {
+      if (busy || closed) return;
+      // Not HTTP (a TLS ClientHello starts with 0x16): answer as Go's net/http does, a
+      // plain 400, which a TLS client reports as "server gave HTTP response to HTTPS client".
+      if (buf.length > 0 && (buf[0]! < 0x41 || buf[0]! > 0x5a)) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request");
+        closed = true;
+        return;
+      }
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (buf.length > HEAD_LIMIT) socket.destroy();
+        return;
+      }
+      const head = parseHead(buf.subarray(0, end).toString("latin1"), socket.remoteAddress ?? "");
+      if (!head) return void socket.destroy();
+      const len = Number(head.headers["content-length"] ?? 0);
+      if (buf.length < end + 4 + len) return;
+      const body = new Uint8Array(buf.subarray(end + 4, end + 4 + len));
+      buf = buf.subarray(end + 4 + len);
+      busy = true;
+      const closeAfter = head.headers.connection?.toLowerCase() === "close";
+      let done!: (keepOpen: boolean) => void;
+      const finished = new Promise<boolean>((r) => (done = r));
+      const res: WireResponse = {
+        send(status, headers, b) {
+          const bytes = bytesOf(b);
+          socket.write(headBytes(status, headers, bytes.length, closeAfter));
+          if (head.method !== "HEAD" && bytes.length > 0) socket.write(bytes);
+          done(!closeAfter);
+        },
+        sendCut(status, headers, b, afterBytes, mode) {
+          socket.write(headBytes(status, headers, b.length, false));
+          const part = b.subarray(0, Math.max(0, Math.min(afterBytes, b.length)));
+          if (part.length > 0) socket.write(part);
+          if (mode === "close") socket.end();
+          else if (mode === "reset") socket.write(new Uint8Array(0), () => socket.resetAndDestroy());
+          done(false);
+        },
+        sendPaced(status, headers, b, bytesPerSecond) {
+          socket.write(headBytes(status, headers, b.length, closeAfter));
+          const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+          let off = 0;
+          const tick = () => {
+            if (closed) return done(false);
+            if (off >= b.length) return done(!closeAfter);
+            socket.write(b.subarray(off, off + slice));
+            off += slice;
+            setTimeout(tick, 100);
+          };
+          tick();
+        },
+      };
+      try {
+        await handler({ ...head, body }, res);
+      } catch (err) {
+        res.send(500, { "Content-Type": "text/plain" }, `lab handler error: ${String(err)}`);
+      }
+      const keepOpen = await finished;
+      busy = false;
+      if (!keepOpen) {
+        if (closeAfter) socket.end();
+        return;
+      }
+      await pump();
+    };
+
+    socket.on("data", (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      void pump();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const addr = server.address();
+      const actual = typeof addr === "object" && addr ? addr.port : port;
+      resolve({
+        port: actual,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}

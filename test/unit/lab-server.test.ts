@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import http from "node:http";
+import { mkdtempSync, rmSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildImage, buildIndex, noise, sha256 } from "../../src/lab/image";
+import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { requireBinary } from "../peers/require";
+
+const big = buildImage({ label: "big", layers: [[{ name: "data.bin", content: noise(200_000, 7) }]] });
+const layer = big.layers[0]!;
+let lab: LabRegistry;
+const ACCEPT_ALL = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
+
+beforeAll(async () => {
+  lab = await startLabRegistry();
+  lab.addImage("ok/app", "1.0", big);
+  lab.addImage("trunc/app", "1.0", big, [{ kind: "truncate-blob", digest: layer.digest, afterBytes: 1000 }]);
+  lab.addImage("corrupt/app", "1.0", big, [{ kind: "corrupt-blob" }]);
+  lab.addImage("stall/app", "1.0", big, [{ kind: "stall-blob", afterBytes: 500 }]);
+  lab.addImage("drop/app", "1.0", big, [{ kind: "drop-connection", digest: layer.digest, afterBytes: 50_000, times: 1 }]);
+  lab.addImage("norange/app", "1.0", big, [{ kind: "no-range" }]);
+  lab.addImage("redirect/app", "1.0", big, [{ kind: "blob-redirect", to: "http://127.0.0.9:9" }]);
+  lab.addImage("limited/app", "1.0", big, [{ kind: "rate-limited" }]);
+  lab.addImage("tampered/app", "1.0", big, [{ kind: "digest-mismatch" }]);
+  lab.addImage("multi/app", "1.0", buildIndex([big, buildImage({ platform: { os: "linux", architecture: "arm64" } })]));
+});
+afterAll(async () => {
+  await lab?.stop();
+});
+
+/** node:http GET: what arrived before the socket ended, and how it ended. */
+function rawGet(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; ended: "complete" | "aborted" | "timeout" }> {
+  return new Promise((resolve, reject) => {
+    let settle: ((ended: "aborted") => void) | null = null;
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      let bytes = 0;
+      const timer = setTimeout(() => {
+        req.destroy();
+        resolve({ status: res.statusCode!, headers: res.headers, bytes, ended: "timeout" });
+      }, timeoutMs);
+      settle = (ended) => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode!, headers: res.headers, bytes, ended });
+      };
+      res.on("data", (c: Buffer) => (bytes += c.length));
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode!, headers: res.headers, bytes, ended: "complete" });
+      });
+      res.on("aborted", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode!, headers: res.headers, bytes, ended: "aborted" });
+      });
+      res.on("error", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode!, headers: res.headers, bytes, ended: "aborted" });
+      });
+    });
+    req.on("error", (e) => (settle ? settle("aborted") : reject(e)));
+  });
+}
+
+describe("registry protocol", () => {
+  test("/v2/ answers 200 with the API version header when no repository needs auth", async () => {
+    const r = await fetch(`${lab.url}/v2/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("docker-distribution-api-version")).toBe("registry/2.0");
+  });
+
+  test("manifest HEAD and GET by tag and by digest carry Docker-Content-Digest", async () => {
+    const head = await fetch(`${lab.url}/v2/ok/app/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("docker-content-digest")).toBe(big.digest);
+    expect(head.headers.get("content-length")).toBe(String(big.manifest.length));
+    const get = await fetch(`${lab.url}/v2/ok/app/manifests/${big.digest}`, { headers: { Accept: ACCEPT_ALL } });
+    expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(big.digest);
+    expect(get.headers.get("content-type")).toBe(big.mediaType);
+  });
+
+  test("an OCI manifest is refused to a client that does not accept OCI (distribution's negotiation)", async () => {
+    const r = await fetch(`${lab.url}/v2/ok/app/manifests/1.0`, { headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" } });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("MANIFEST_UNKNOWN");
+  });
+
+  test("unknown tag ⇒ MANIFEST_UNKNOWN; unknown repository's tags/list ⇒ NAME_UNKNOWN; tags/list lists tags", async () => {
+    const m = await fetch(`${lab.url}/v2/ok/app/manifests/1.O`, { headers: { Accept: ACCEPT_ALL } });
+    expect(m.status).toBe(404);
+    expect(await m.json()).toEqual({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown", detail: { Tag: "1.O" } }] });
+    const n = await fetch(`${lab.url}/v2/nope/app/tags/list`);
+    expect(((await n.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("NAME_UNKNOWN");
+    expect(await (await fetch(`${lab.url}/v2/multi/app/tags/list`)).json()).toEqual({ name: "multi/app", tags: ["1.0"] });
+  });
+
+  test("blob Range ⇒ 206 with Content-Range; a bad range ⇒ 416", async () => {
+    const r = await fetch(`${lab.url}/v2/ok/app/blobs/${layer.digest}`, { headers: { Range: "bytes=100-199" } });
+    expect(r.status).toBe(206);
+    expect(r.headers.get("content-range")).toBe(`bytes 100-199/${layer.bytes.length}`);
+    expect(new Uint8Array(await r.arrayBuffer()) as Uint8Array).toEqual(layer.bytes.subarray(100, 200));
+    const bad = await fetch(`${lab.url}/v2/ok/app/blobs/${layer.digest}`, { headers: { Range: `bytes=${layer.bytes.length}-` } });
+    expect(bad.status).toBe(416);
+  });
+});
+
+describe("faults against real clients", () => {
+  test("truncate-blob: full Content-Length announced, 1000 bytes sent, socket closed", async () => {
+    const r = await rawGet(`${lab.url}/v2/trunc/app/blobs/${layer.digest}`);
+    expect(r.status).toBe(200);
+    expect(Number(r.headers["content-length"])).toBe(layer.bytes.length);
+    expect(r.bytes).toBe(1000);
+    expect(r.ended).toBe("aborted");
+    // The config blob is not named by the fault and is served whole.
+    const c = await fetch(`${lab.url}/v2/trunc/app/blobs/${big.config.digest}`);
+    expect(sha256(new Uint8Array(await c.arrayBuffer()))).toBe(big.config.digest);
+  });
+
+  test("corrupt-blob: same length, wrong digest", async () => {
+    const r = await fetch(`${lab.url}/v2/corrupt/app/blobs/${layer.digest}`);
+    const b = new Uint8Array(await r.arrayBuffer());
+    expect(b.length).toBe(layer.bytes.length);
+    expect(sha256(b)).not.toBe(layer.digest);
+  });
+
+  test("stall-blob: 500 bytes then silence until the client gives up", async () => {
+    // fetch's stream reader: Bun's node:http client reports a stalled body as aborted.
+    const ac = new AbortController();
+    const r = await fetch(`${lab.url}/v2/stall/app/blobs/${layer.digest}`, { signal: ac.signal });
+    const reader = r.body!.getReader();
+    let bytes = 0;
+    const t0 = Date.now();
+    const timer = setTimeout(() => ac.abort(), 600);
+    let outcome = "complete";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+      }
+    } catch {
+      outcome = "timeout";
+    }
+    clearTimeout(timer);
+    expect(outcome).toBe("timeout");
+    expect(bytes).toBe(500);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+  });
+
+  test("drop-connection: the first request is reset mid-body, a ranged resume completes the blob", async () => {
+    const url = `${lab.url}/v2/drop/app/blobs/${layer.digest}`;
+    const first = await rawGet(url);
+    expect(first.ended).toBe("aborted");
+    expect(first.bytes).toBeLessThanOrEqual(50_000);
+    const rest = await fetch(url, { headers: { Range: `bytes=${first.bytes}-` } });
+    expect(rest.status).toBe(206);
+    const tail = new Uint8Array(await rest.arrayBuffer());
+    expect(first.bytes + tail.length).toBe(layer.bytes.length);
+    expect(tail as Uint8Array).toEqual(layer.bytes.subarray(first.bytes));
+  });
+
+  test("no-range: Range ignored, 200 with the whole blob and no Accept-Ranges", async () => {
+    const r = await fetch(`${lab.url}/v2/norange/app/blobs/${layer.digest}`, { headers: { Range: "bytes=0-9" } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("accept-ranges")).toBeNull();
+    expect((await r.arrayBuffer()).byteLength).toBe(layer.bytes.length);
+  });
+
+  test("blob-redirect: 307 to the unreachable host with a signed URL", async () => {
+    const r = await fetch(`${lab.url}/v2/redirect/app/blobs/${layer.digest}`, { redirect: "manual" });
+    expect(r.status).toBe(307);
+    expect(r.headers.get("location")).toStartWith(`http://127.0.0.9:9/blobs/${layer.digest}?X-Amz-Signature=`);
+    await expect(fetch(r.headers.get("location")!)).rejects.toThrow();
+  });
+
+  test("rate-limited: 429 TOOMANYREQUESTS with Docker Hub's headers, on HEAD too", async () => {
+    for (const method of ["HEAD", "GET"]) {
+      const r = await fetch(`${lab.url}/v2/limited/app/manifests/1.0`, { method, headers: { Accept: ACCEPT_ALL } });
+      expect(r.status).toBe(429);
+      expect(r.headers.get("ratelimit-limit")).toBe("100;w=21600");
+      expect(r.headers.get("ratelimit-remaining")).toBe("0;w=21600");
+      expect(r.headers.get("docker-ratelimit-source")).toBe("127.0.0.1");
+      if (method === "GET") expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("TOOMANYREQUESTS");
+    }
+  });
+
+  test("digest-mismatch: the header digest is not the digest of the bytes", async () => {
+    const r = await fetch(`${lab.url}/v2/tampered/app/manifests/1.0`, { headers: { Accept: ACCEPT_ALL } });
+    expect(r.headers.get("docker-content-digest")).toBe(big.digest);
+    expect(sha256(new Uint8Array(await r.arrayBuffer()))).not.toBe(big.digest);
+  });
+});
+
+describe("token auth and the scenarios", () => {
+  let demo: LabRegistry;
+  beforeAll(async () => {
+    demo = await startLabRegistry({ scenarios: true });
+  });
+  afterAll(async () => {
+    await demo?.stop();
+  });
+
+  test("/v2/ challenges; anonymous tokens work for public repositories and are refused for the private one", async () => {
+    const v2 = await fetch(`${demo.url}/v2/`);
+    expect(v2.status).toBe(401);
+    expect(v2.headers.get("www-authenticate")).toBe(`Bearer realm="${demo.url}/token",service="pulldoctor-lab"`);
+    const anon = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/healthy:pull`);
+    expect(anon.status).toBe(200);
+    const refused = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`);
+    expect(refused.status).toBe(401);
+    const wrong = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:nope")}` } });
+    expect(await wrong.json()).toEqual({ details: "incorrect username or password" });
+    const ok = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` } });
+    const { token } = (await ok.json()) as { token: string };
+    const m = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL, Authorization: `Bearer ${token}` } });
+    expect(m.status).toBe(200);
+    const denied = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL } });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("www-authenticate")).toContain(`scope="repository:demo/private:pull"`);
+  });
+
+  test("skopeo (a real registry client) copies the healthy image and the private one with credentials", async () => {
+    const skopeo = requireBinary("skopeo", "skopeo");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "pd-lab-"));
+    try {
+      // Asynchronous: the lab serves from this same process.
+      const run = async (args: string[]) => {
+        const p = Bun.spawn([skopeo, ...args], { stderr: "pipe", stdout: "pipe", env: { ...process.env, HOME: dir } });
+        const [stderr, exitCode] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+        return { stderr, exitCode };
+      };
+      const healthy = await run(["copy", "--src-tls-verify=false", `docker://${demo.host}/demo/healthy:latest`, `oci:${dir}/healthy:latest`]);
+      expect(healthy.stderr).not.toContain("FATA");
+      expect(healthy.exitCode).toBe(0);
+      expect(readdirSync(`${dir}/healthy`)).toContain("index.json");
+      const anon = await run(["inspect", "--tls-verify=false", `docker://${demo.host}/demo/private:1.0`]);
+      expect(anon.exitCode).not.toBe(0);
+      const authed = await run(["inspect", "--tls-verify=false", "--creds", "demo:pulldoctor", `docker://${demo.host}/demo/private:1.0`]);
+      expect(authed.stderr).toBe("");
+      expect(authed.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the not-a-registry scenario answers HTML", async () => {
+    const s = demo.scenarios.find((x) => x.id === "not-registry")!;
+    const r = await fetch(`http://${s.image.split("/")[0]}/v2/`);
+    expect(r.headers.get("content-type")).toContain("text/html");
+  });
+});
