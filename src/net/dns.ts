@@ -62,6 +62,8 @@ export interface ResolveOptions {
   deps: Deps;
   timeoutMs: number;
   trace?: Trace;
+  /** Ask DNS even when /etc/hosts names the host (the dns stage compares the two). */
+  skipHostsFile?: boolean;
 }
 
 type Verdict = { kind: DnsOutcome; rec: ExchangeResult | null; doneAt: number };
@@ -112,7 +114,7 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
   if (hosts.error) config.problems.push(`hosts file unreadable: ${hosts.error}`);
   const base = { hostname: host, hostsFile: hosts.addresses.length ? hosts.addresses : null, hostsLines: hosts.lines, servers: servers.map((s) => s.display), serversFrom: from, config };
 
-  if (hosts.addresses.length > 0) {
+  if (hosts.addresses.length > 0 && !opts.skipHostsFile) {
     const addresses = hosts.addresses.map((a): ResolvedAddress => ({ address: a, family: net.isIP(a.split("%")[0]) === 6 ? 6 : 4 }));
     return { ...base, addresses, via: opts.deps.paths.hosts, outcome: "ok", queries: [], names: [] };
   }

@@ -1,12 +1,131 @@
-import type { Stage } from "../model/stage";
+import type { Json } from "../model/evidence";
+import type { LocalConfig } from "../model/facts";
+import type { Stage, StageContext } from "../model/stage";
+import { resolveHost, type HostResolution } from "../net/dns";
+import { classifyDns, type DnsObservation } from "../net/dns-findings";
+import { systemLookup, type SystemLookup } from "../net/dns-system";
+import { proxyForUrl } from "../net/proxy-env";
 
-// Placeholder until the dns stage lands (being written now).
+/**
+ * Does the registry host resolve the way the Docker daemon would resolve it (Go's resolver:
+ * /etc/hosts, then the resolv.conf servers with their search list), and what does the
+ * system resolver say? Provides the addresses the connect stage dials.
+ */
 export const dnsStage: Stage = {
   id: "dns",
-  title: "dns",
+  title: "DNS",
   scope: "endpoint",
-  needs: [],
-  async run() {
-    throw new Error("the dns stage is not implemented yet");
+  needs: ["ref"],
+  async run(ctx) {
+    const ep = ctx.endpoint;
+    if (!ep) throw new Error("dns stage run without an endpoint");
+    const host = ep.hostname;
+    const { deps, options } = ctx;
+    const started = performance.now();
+    const resolution = await resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace });
+    const ms = Math.round(performance.now() - started);
+
+    if (resolution.via === "literal") {
+      return {
+        summary: `${host} is an IP address: no DNS lookup`,
+        evidence: { host, via: "literal", addresses: [host] },
+        findings: [],
+        provides: { resolution: { hostname: host, addresses: resolution.addresses, via: "literal" } },
+      };
+    }
+
+    // The system resolver and (for a pinned name) DNS itself are asked for comparison only.
+    const pinned = resolution.hostsFile !== null;
+    const [system, pinnedDns] = await Promise.all([
+      askSystem(ctx, host),
+      pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
+    ]);
+    const proxy = proxyFor(ctx, ep.url);
+    const obs: DnsObservation = { resolution, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy };
+    const evidence = evidenceOf(resolution, system, pinnedDns, proxy, deps.paths.hosts);
+    const findings = classifyDns(obs, evidence);
+
+    const ok = resolution.addresses.length > 0;
+    return {
+      summary: summaryOf(resolution, ms, proxy),
+      evidence,
+      findings,
+      ...(ok ? { provides: { resolution: { hostname: host, addresses: resolution.addresses, via: resolution.via } } } : {}),
+    };
   },
 };
+
+async function askSystem(ctx: StageContext, host: string): Promise<SystemLookup> {
+  const hook = ctx.deps.systemLookup;
+  if (!hook) return systemLookup(host, { timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
+  const started = performance.now();
+  // The injected lookup reports "not found" by rejecting, like node:dns; that rejection is
+  // the answer being compared, not an unexpected failure.
+  const timeout = new Promise<SystemLookup>((resolve) => {
+    const t = setTimeout(() => resolve({ addresses: [], code: "timeout", error: `no answer within ${ctx.options.timeoutMs} ms`, durationMs: ctx.options.timeoutMs }), ctx.options.timeoutMs);
+    t.unref?.();
+  });
+  const answer = hook(host).then(
+    (addresses): SystemLookup => ({ addresses, code: null, error: null, durationMs: Math.round(performance.now() - started) }),
+    (e: NodeJS.ErrnoException): SystemLookup => ({ addresses: [], code: e.code ?? "ERROR", error: e.message, durationMs: Math.round(performance.now() - started) }),
+  );
+  return Promise.race([answer, timeout]);
+}
+
+/**
+ * The proxy that will carry a connection to this endpoint, from the environment (what the
+ * docker CLI, containerd and this doctor use) or the daemon's own proxy configuration.
+ */
+function proxyFor(ctx: StageContext, url: string): DnsObservation["proxy"] {
+  const fromEnv = proxyForUrl(url, ctx.deps.env);
+  if (fromEnv.url) return { url: fromEnv.url, source: fromEnv.variable ?? "the proxy environment" };
+  const d: LocalConfig["daemon"] | undefined = ctx.facts.local?.daemon;
+  const p = d?.liveProxies ?? d?.proxies;
+  if (p) {
+    const route = proxyForUrl(url, { HTTPS_PROXY: p.https, HTTP_PROXY: p.http, NO_PROXY: p.no });
+    if (route.url) return { url: route.url, source: `the daemon's proxy (${d?.liveSource ?? d?.path ?? "daemon.json"})` };
+  }
+  return null;
+}
+
+function summaryOf(r: HostResolution, ms: number, proxy: DnsObservation["proxy"]): string {
+  const n = r.addresses.length;
+  const tail = proxy && n === 0 ? `; ${proxy.source} will resolve it` : "";
+  switch (r.outcome) {
+    case "ok":
+      return `${r.hostname} → ${n} address${n === 1 ? "" : "es"} via ${r.via} (${ms} ms)`;
+    case "nxdomain":
+      return `${r.hostname}: no such host (NXDOMAIN from ${r.via || "the servers"}, ${ms} ms)${tail}`;
+    case "noanswer":
+      return `${r.hostname}: exists but has no A/AAAA record (from ${r.via}, ${ms} ms)${tail}`;
+    case "servfail":
+      return `${r.hostname}: server misbehaving (${r.queries.at(-1)?.rcode ?? "error"} from ${r.via}, ${ms} ms)${tail}`;
+    case "timeout":
+      return `${r.hostname}: no DNS server answered (${(r.servers ?? []).join(", ")}, ${ms} ms)${tail}`;
+  }
+}
+
+/** JSON-safe copy (drops undefined). */
+function json(x: unknown): Json {
+  return JSON.parse(JSON.stringify(x ?? null)) as Json;
+}
+
+function evidenceOf(r: HostResolution, system: SystemLookup, pinnedDns: HostResolution | null, proxy: DnsObservation["proxy"], hostsPath: string) {
+  return {
+    host: r.hostname,
+    outcome: r.outcome,
+    via: r.via,
+    addresses: r.addresses.map((a) => a.address),
+    message: r.message ?? null,
+    servers: r.servers ?? [],
+    serversFrom: r.serversFrom ?? null,
+    searchListTried: r.names ?? [],
+    resolver: json(r.config),
+    perQueryTimeoutMs: r.perQueryTimeoutMs ?? null,
+    queries: json(r.queries),
+    hostsFile: { path: hostsPath, addresses: r.hostsFile, lines: r.hostsLines ?? [] },
+    dnsDespitePin: pinnedDns ? { outcome: pinnedDns.outcome, addresses: pinnedDns.addresses.map((a) => a.address), message: pinnedDns.message ?? null, queries: json(pinnedDns.queries) } : null,
+    systemResolver: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error, durationMs: system.durationMs },
+    proxy: proxy ? { url: proxy.url, source: proxy.source } : null,
+  };
+}

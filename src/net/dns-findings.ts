@@ -1,0 +1,108 @@
+import type { Evidence } from "../model/evidence";
+import { finding, type Finding } from "../model/finding";
+import type { DnsQueryRecord, HostResolution } from "./dns";
+
+/** What the dns stage learned, as data; classifyDns() turns it into findings. */
+export interface DnsObservation {
+  resolution: HostResolution;
+  /** The system resolver's answer; null when not asked (IP literal). */
+  system: { addresses: string[]; code: string | null; error: string | null } | null;
+  /** DNS asked despite an /etc/hosts pin, for comparison; null when there is no pin. */
+  pinnedDns: HostResolution | null;
+  /** A proxy that will carry the connection to this endpoint (it resolves the name itself). */
+  proxy: { url: string; source: string } | null;
+}
+
+const RCODE_NUM: Record<string, number> = { FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+
+/** Queries for the name as given (the one whose error Go reports), else all. */
+function decisiveQueries(r: HostResolution): DnsQueryRecord[] {
+  const own = r.queries.filter((q) => q.name === `${r.hostname}.` || q.name === r.hostname);
+  return own.length ? own : r.queries;
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function describeAddrs(r: HostResolution | null): string {
+  if (!r) return "not asked";
+  if (r.outcome === "ok") return r.addresses.map((a) => a.address).join(", ");
+  return r.message ?? r.outcome;
+}
+
+/** Pure: facts in, findings out (table-tested in test/unit/dns-findings.test.ts). */
+export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
+  const r = o.resolution;
+  const out: Finding[] = [];
+  if (r.via === "literal") return out;
+  const servers = r.servers ?? [];
+  const serversFrom = r.serversFrom === "--dns" ? "--dns" : (r.config?.resolvConf ?? "/etc/resolv.conf");
+  const message = r.message ?? "";
+  const base = { host: r.hostname, servers, serversFrom, message };
+  // A proxy resolves the registry name itself (CONNECT host:port), so the local failure
+  // does not stop a pull that goes through it; it still matters for anything bypassing it.
+  const opts = o.proxy
+    ? { severity: "warning" as const, note: `${o.proxy.source} (${o.proxy.url}) applies to this endpoint: the proxy resolves ${r.hostname} itself, so the pull does not depend on this lookup.` }
+    : {};
+  const qs = decisiveQueries(r);
+
+  switch (r.outcome) {
+    case "nxdomain":
+      out.push(finding("DNS_NXDOMAIN", { ...base, servers: uniq(qs.filter((q) => q.rcode === "NXDOMAIN").map((q) => q.server)), names: r.names ?? [] }, evidence, opts));
+      break;
+    case "noanswer":
+      out.push(
+        finding(
+          "DNS_NO_ANSWER",
+          { ...base, rcodes: qs.filter((q) => !q.error).map((q) => `${q.type}: ${q.rcode}${q.answers.length ? "" : ", no records"}${q.cnames.length ? ` (CNAME ${q.cnames.join(", ")})` : ""} from ${q.server}`) },
+          evidence,
+          opts,
+        ),
+      );
+      break;
+    case "servfail": {
+      const failures = uniq(
+        qs.filter((q) => q.rcode !== null && (q.rcode !== "NOERROR" || q.error)).map((q) => (q.error ? `${q.error} from ${q.server}` : `${q.rcode} (RCODE ${RCODE_NUM[q.rcode!] ?? "?"}) from ${q.server}`)),
+      );
+      out.push(finding("DNS_SERVFAIL", { ...base, servers: uniq(qs.map((q) => q.server)), failures }, evidence, opts));
+      break;
+    }
+    case "timeout": {
+      const errors = uniq(qs.filter((q) => q.error).map((q) => `${q.server}: ${q.error}`));
+      out.push(finding("DNS_TIMEOUT", { ...base, errors, timeoutMs: r.perQueryTimeoutMs ?? 0 }, evidence, opts));
+      break;
+    }
+    case "ok":
+      break;
+  }
+
+  if (r.hostsFile && r.hostsLines?.length) {
+    const dnsAddrs = o.pinnedDns?.outcome === "ok" ? o.pinnedDns.addresses.map((a) => a.address) : [];
+    // A pin that DNS contradicts is the classic stale entry; one DNS agrees with, or a name
+    // DNS does not know (an air-gapped mirror), is just worth knowing.
+    const stale = dnsAddrs.length > 0 && !dnsAddrs.some((a) => r.hostsFile!.includes(a));
+    out.push(
+      finding("DNS_HOSTS_OVERRIDE", { host: r.hostname, hostsPath: r.via, lines: r.hostsLines, dns: describeAddrs(o.pinnedDns) }, evidence, stale ? { severity: "warning", note: "DNS gives other addresses: the pin may be stale." } : {}),
+    );
+  }
+
+  // Compare with the system resolver. Not when --dns replaced the servers: the user chose
+  // servers the system (and dockerd) do not use, so a disagreement is expected and says
+  // nothing about the host's configuration; the comparison stays in the evidence.
+  if (o.system && r.serversFrom !== "--dns" && o.system.code !== "timeout" && o.system.code !== "aborted") {
+    const mine = r.addresses.map((a) => a.address);
+    const sys = o.system.addresses;
+    const p = { host: r.hostname, direct: describeAddrs(r), system: sys.length ? sys.join(", ") : `${o.system.code ?? "no address"}: ${o.system.error ?? ""}`.trim(), servers, resolvConf: serversFrom };
+    if (mine.length === 0 && sys.length > 0) {
+      // The split-DNS case: curl works, docker pull does not.
+      out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { note: "The system resolves the name but Docker's resolver does not." }));
+    } else if (mine.length > 0 && sys.length === 0) {
+      out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { severity: "info", note: "Docker's resolver finds it; only tools using the system resolver fail." }));
+    } else if (mine.length > 0 && !mine.some((a) => sys.includes(a))) {
+      // Large registries rotate DNS answers (CDNs), so disjoint sets alone are not an error.
+      out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { severity: "info", note: "No address in common; CDNs rotate answers, so this matters only if the addresses belong to different networks." }));
+    }
+  }
+  return out;
+}
