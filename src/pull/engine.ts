@@ -1,0 +1,192 @@
+import path from "node:path";
+import type { Deps } from "../model/deps";
+import type { Evidence } from "../model/evidence";
+import type { Descriptor, Facts, ImageRef } from "../model/facts";
+import { finding, type Finding } from "../model/finding";
+import type { Options } from "../model/options";
+import type { PullSummary } from "../model/report";
+import type { Endpoint, StageResult } from "../model/stage";
+import type { Trace } from "../model/trace";
+import { blobFailureFinding, spaceFinding } from "./findings";
+import { checkSpace, parseOutput as parseOutputSpec, sameDevice, type SpaceNeed } from "./outputs/destination";
+import { engineAddress, pingEngine, type EngineAddress } from "./outputs/docker-engine";
+import { parsePlatformString, type ImageContent } from "./outputs/image-content";
+import { writeOutput } from "./outputs/write";
+import { BlobFailure, pullBlob, type BlobRecord } from "./pull-blob";
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, runPool, type RetryTuning } from "./schedule";
+import { sourceFrom } from "./source";
+import { BlobStore, defaultStoreDir } from "./store";
+
+export interface PullInput {
+  options: Options;
+  deps: Deps;
+  trace: Trace;
+  endpoint: Endpoint;
+  facts: Facts;
+  fallbacks?: { endpoint: Endpoint; facts: Facts }[];
+  output: string;
+  onProgress?: (e: PullEvent) => void;
+  /** Tests and benchmarks: retry pacing, stall timeout (default options.timeoutMs), store location. */
+  tuning?: { retry?: Partial<RetryTuning>; idleTimeoutMs?: number; storeDir?: string };
+}
+
+export type PullEvent =
+  | { type: "plan"; blobs: { digest: string; size: number; mediaType: string; reused: boolean }[] }
+  | { type: "progress"; digest: string; bytes: number; total: number }
+  | { type: "done"; digest: string; bytes: number; durationMs: number; resumedFrom: number; retries: number; host: string }
+  | { type: "retry"; digest: string; attempt: number; error: string };
+
+export interface PullOutcome {
+  result: StageResult;
+  findings: Finding[];
+  summary: PullSummary | null;
+}
+
+export function parseOutput(s: string): { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" } | { error: string } {
+  return parseOutputSpec(s);
+}
+
+/** The Engine when it answers (what `docker pull` would have filled), else an OCI layout under the cwd. */
+export async function defaultOutput(deps: Deps, ref: ImageRef): Promise<{ output: string; reason: string }> {
+  const addr = engineAddress(deps);
+  if (!("error" in addr)) {
+    const ping = await pingEngine(addr, 1500, deps.signal);
+    if (ping.ok) return { output: "docker", reason: `the Docker Engine at ${addr.display} answered; loading the image into it` };
+    const dir = path.join(process.cwd(), path.basename(ref.repository));
+    return { output: `oci:${dir}${ref.tag ? `:${ref.tag}` : ""}`, reason: `no Docker Engine answered at ${addr.display} (${ping.error}); writing an OCI image layout to ${dir}` };
+  }
+  const dir = path.join(process.cwd(), path.basename(ref.repository));
+  return { output: `oci:${dir}${ref.tag ? `:${ref.tag}` : ""}`, reason: `${addr.error}; writing an OCI image layout to ${dir}` };
+}
+
+/** docker's name for the image: "nginx:1.27" for Docker Hub, "127.0.0.1:5000/team/app:1.0" otherwise. */
+export function repoTagOf(ref: ImageRef): string | null {
+  if (!ref.tag) return null;
+  const name = ref.registry === "docker.io" ? ref.repository.replace(/^library\//, "") : `${ref.registry}/${ref.repository}`;
+  return `${name}:${ref.tag}`;
+}
+
+export async function runPull(input: PullInput): Promise<PullOutcome> {
+  const t0 = performance.now();
+  const { facts, deps, options } = input;
+  const ep = input.endpoint.url;
+  const done = (status: StageResult["status"], summary: string, evidence: Evidence, findings: Finding[] = [], pull: PullSummary | null = null): PullOutcome => ({
+    result: { id: "pull", endpoint: ep, status, durationMs: Math.round(performance.now() - t0), summary, evidence },
+    findings: findings.map((f) => ({ ...f, endpoint: ep })),
+    summary: pull,
+  });
+  const spec = parseOutputSpec(input.output);
+  if ("error" in spec) return done("fail", spec.error, { output: input.output, error: spec.error });
+  if (!facts.ref || !facts.manifest) return done("skip", "no resolved manifest to pull", { output: input.output });
+  const ref = facts.ref;
+  const image = ref.familiar ?? ref.canonical;
+  const m = facts.manifest.image;
+  const blobs = dedupe([m.config, ...m.layers]);
+  const total = blobs.reduce((n, b) => n + b.size, 0);
+  const sources = [{ endpoint: input.endpoint, facts }, ...(input.fallbacks ?? [])].map((s) => sourceFrom(s.endpoint, s.facts)).filter((s) => s !== null);
+  const store = new BlobStore(input.tuning?.storeDir ?? defaultStoreDir(deps));
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+  const evidence: Evidence = { output: input.output, store: store.root, concurrency, endpoints: sources.map((s) => s.baseUrl), manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size } };
+  const emit = input.onProgress ?? (() => {});
+
+  // The Engine is asked first: nothing is downloaded for an output that cannot be written.
+  let engine: EngineAddress | null = null;
+  if (spec.kind === "docker") {
+    const addr = engineAddress(deps);
+    const ping = "error" in addr ? { ok: false as const, error: addr.error, code: null, durationMs: 0 } : await pingEngine(addr, Math.min(options.timeoutMs, 5000), deps.signal);
+    evidence.engine = { address: "error" in addr ? null : addr.display, source: addr.source, ping: { ...ping } };
+    if (!ping.ok) {
+      const archiveFile = `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`;
+      const f = finding("PULL_DAEMON_UNAVAILABLE", { image, address: "error" in addr ? (deps.env.DOCKER_HOST ?? "") : addr.display, source: addr.source, error: ping.error, archiveFile }, { ...(evidence.engine as Evidence) });
+      return done("fail", `no Docker Engine answers at ${"error" in addr ? addr.source : addr.display}`, evidence, [f]);
+    }
+    if (!("error" in addr)) engine = addr;
+  }
+
+  try {
+    store.ensure();
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== "ENOSPC") throw e;
+  }
+  const plan = blobs.map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: store.has(b) }));
+  emit({ type: "plan", blobs: plan });
+
+  // Space: bytes still to come into the store, plus the output (hard links cost nothing on the store's filesystem).
+  const storeNeed = plan.reduce((n, b, i) => n + (b.reused ? 0 : b.size - Math.min(b.size, store.partialSize(blobs[i].digest))), 0);
+  const needs: SpaceNeed[] = [{ what: "blob store", path: store.root, bytes: storeNeed }];
+  if (spec.kind === "oci") needs.push({ what: "output", path: spec.dir, bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total) });
+  if (spec.kind === "docker-archive") needs.push({ what: "output", path: path.dirname(path.resolve(spec.file)), bytes: total + m.size + 1024 * (blobs.length + 12) });
+  const space = checkSpace(needs);
+  evidence.space = space.map((c) => ({ ...c }));
+  const short = space.find((c) => !c.ok);
+  if (short) return done("fail", `not enough space at ${short.path}`, evidence, [spaceFinding(short, image)]);
+
+  const records: BlobRecord[] = [];
+  const failures: BlobFailure[] = [];
+  const retry = { ...DEFAULT_RETRY, ...input.tuning?.retry };
+  const results = await runPool(blobs, concurrency, (b) => b.size, async (d) => {
+    let lastEmit = 0;
+    const rec = await pullBlob(d, store, sources, {
+      signal: deps.signal,
+      idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
+      retry,
+      trace: input.trace,
+      onProgress: (bytes) => {
+        const now = performance.now();
+        if (now - lastEmit >= 100 || bytes === d.size) {
+          lastEmit = now;
+          emit({ type: "progress", digest: d.digest, bytes, total: d.size });
+        }
+      },
+      onRetry: (attempt, error) => emit({ type: "retry", digest: d.digest, attempt, error }),
+    });
+    emit({ type: "done", digest: d.digest, bytes: rec.downloadedBytes, durationMs: rec.durationMs, resumedFrom: rec.resumedFrom, retries: rec.retries, host: rec.host ?? "store" });
+    return rec;
+  });
+  for (const r of results) {
+    if (r.status === "fulfilled") records.push(r.value);
+    else if (r.reason instanceof BlobFailure) {
+      failures.push(r.reason);
+      records.push(r.reason.record);
+    } else throw r.reason;
+  }
+  evidence.blobs = records.map((r) => ({ ...r }));
+  const downloadedBytes = records.reduce((n, r) => n + r.downloadedBytes, 0);
+  const reusedBytes = records.reduce((n, r) => n + r.reusedBytes, 0);
+  if (failures.length > 0) {
+    const recheck = () => checkSpace(needs).find((c) => !c.ok) ?? checkSpace(needs)[0] ?? null;
+    const findings = failures.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
+    return done("fail", `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`, evidence, findings);
+  }
+
+  const content: ImageContent = {
+    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
+    config: m.config,
+    layers: m.layers,
+    platform: parsePlatformString(facts.manifest.platform),
+    store,
+    repoTag: repoTagOf(ref),
+  };
+  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image });
+  evidence.written = written.evidence;
+  const durationMs = Math.round(performance.now() - t0);
+  const summary: PullSummary = { digest: m.digest, mediaType: m.mediaType, platform: facts.manifest.platform, layers: m.layers.length, bytes: total, downloadedBytes, reusedBytes, durationMs, output: written.output };
+  if (written.finding || written.error) {
+    return done("fail", written.error ?? "output not written", evidence, written.finding ? [written.finding] : []);
+  }
+  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
+  return done("pass", line, evidence, [], summary);
+}
+
+function dedupe(ds: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => (seen.has(d.digest) ? false : (seen.add(d.digest), true)));
+}
+
+export function fmt(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
+  return `${(n / 1073741824).toFixed(2)} GiB`;
+}

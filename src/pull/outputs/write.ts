@@ -1,0 +1,73 @@
+import path from "node:path";
+import type { Evidence } from "../../model/evidence";
+import type { ImageRef } from "../../model/facts";
+import { finding, type Finding } from "../../model/finding";
+import { checkSpace, type OutputSpec } from "./destination";
+import { dockerArchiveChunks, writeDockerArchive } from "./docker-archive";
+import { loadIntoEngine, type EngineAddress } from "./docker-engine";
+import type { ImageContent } from "./image-content";
+import { writeOciLayout } from "./oci";
+
+export interface WriteContext {
+  ref: ImageRef;
+  engine: EngineAddress | null;
+  timeoutMs: number;
+  signal: AbortSignal;
+  image: string;
+}
+
+export interface Written {
+  output: string;
+  evidence: Evidence;
+  finding?: Finding;
+  error?: string;
+}
+
+/** Write the verified blobs to the chosen output; nothing that looks complete is left on failure. */
+export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: WriteContext): Promise<Written> {
+  const t0 = performance.now();
+  const ms = () => Math.round(performance.now() - t0);
+  if (spec.kind === "oci") {
+    const tag = spec.tag ?? ctx.ref.tag;
+    const output = `oci:${path.resolve(spec.dir)}${tag ? `:${tag}` : ""}`;
+    try {
+      const r = await writeOciLayout(spec.dir, tag, img);
+      return { output, evidence: { kind: "oci", path: r.path, tag, merged: r.merged, durationMs: ms() } };
+    } catch (e) {
+      return failed(output, e, spec.dir, ctx, ms());
+    }
+  }
+  if (spec.kind === "docker-archive") {
+    const output = `docker-archive:${path.resolve(spec.file)}`;
+    try {
+      const r = await writeDockerArchive(spec.file, img);
+      return { output, evidence: { kind: "docker-archive", path: r.path, bytes: r.bytes, repoTag: img.repoTag, durationMs: ms() } };
+    } catch (e) {
+      return failed(output, e, path.dirname(path.resolve(spec.file)), ctx, ms());
+    }
+  }
+  const engine = ctx.engine!;
+  const output = `docker (${engine.display})`;
+  try {
+    const r = await loadIntoEngine(engine, dockerArchiveChunks(img), ctx.timeoutMs, ctx.signal);
+    const evidence: Evidence = { kind: "docker", address: engine.display, status: r.status, bytes: r.bytes, loaded: r.loaded, messages: r.messages.slice(0, 20), durationMs: r.durationMs };
+    if (r.error) return { output, evidence, error: `the Engine at ${engine.display} refused the image: ${r.error}` };
+    return { output, evidence };
+  } catch (e) {
+    return { output, evidence: { kind: "docker", address: engine.display, error: (e as Error).message }, error: `loading into the Engine at ${engine.display} failed: ${(e as Error).message}` };
+  }
+}
+
+function failed(output: string, e: unknown, where: string, ctx: WriteContext, durationMs: number): Written {
+  const code = (e as { code?: string }).code;
+  const message = (e as Error).message ?? String(e);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    const c = checkSpace([{ what: "output", path: where, bytes: 0 }])[0];
+    return {
+      output,
+      evidence: { error: message, code, durationMs },
+      finding: finding("PULL_NO_SPACE", { image: ctx.image, path: c.path, needed: c.free + 1, free: c.free, what: [`output ${where}`] }, { statfs: { ...c }, error: message }),
+    };
+  }
+  return { output, evidence: { error: message, code: code ?? null, durationMs }, error: `writing ${output} failed: ${message}` };
+}
