@@ -1,12 +1,176 @@
-import type { Stage } from "../model/stage";
+import type { Evidence } from "../model/evidence";
+import type { Platform, ResolvedManifest } from "../model/facts";
+import { finding, type Finding } from "../model/finding";
+import type { Stage, StageContext, StageOutcome } from "../model/stage";
+import { parseRegistryErrors } from "../registry/errors";
+import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
+import { MAX_MANIFEST_BYTES, manifestUrl, parseManifest, rateLimitLow, readRateLimit, tagsUrl, type RateLimitInfo } from "../registry/manifest";
+import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence } from "../registry/manifest-classify";
+import { closestTags } from "../registry/manifest-tags";
+import { resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
+import { MANIFEST_ACCEPT } from "../registry/media-types";
+import { parsePlatform } from "../registry/platform";
+import type { Secret } from "../model/secret";
 
-// Placeholder until the manifest stage lands (being written now).
+/**
+ * The manifest stage: what `docker pull` does after auth. HEAD the tag first (Docker Hub does
+ * not count HEADs against the pull limit), GET it only to read an error body, then GET the
+ * index/manifest by digest, pick the platform as containerd does, GET the image manifest,
+ * and verify every manifest's bytes against its digest.
+ */
 export const manifestStage: Stage = {
   id: "manifest",
   title: "manifest",
   scope: "endpoint",
-  needs: [],
-  async run() {
-    throw new Error("the manifest stage is not implemented yet");
+  needs: ["ref", "link", "session"],
+  async run(ctx) {
+    const client = clientForStage(ctx);
+    try {
+      return await diagnose(ctx, client);
+    } finally {
+      await client.close();
+    }
   },
 };
+
+/** One request; a transport failure comes back as a NetError value (the only error we turn into a finding). */
+export async function attempt(client: HttpClient, init: Parameters<HttpClient["request"]>[0]): Promise<HttpResponse | NetError> {
+  try {
+    return await client.request(init);
+  } catch (e) {
+    if (e instanceof NetError) return e;
+    throw e;
+  }
+}
+
+function rateEvidence(r: RateLimitInfo): Evidence {
+  return {
+    limit: r.limit?.value ?? null,
+    limitWindowSeconds: r.limit?.windowSeconds ?? null,
+    remaining: r.remaining?.value ?? null,
+    remainingWindowSeconds: r.remaining?.windowSeconds ?? null,
+    source: r.source,
+    retryAfterSeconds: r.retryAfterSeconds,
+    warnings: r.warnings,
+  };
+}
+
+async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOutcome> {
+  const ref = ctx.facts.ref!;
+  const link = ctx.facts.link!;
+  const session = ctx.facts.session!;
+  const reference = ref.digest ?? ref.tag ?? "latest";
+  const img = { image: ref.familiar, registry: ref.registry, repository: ref.repository, reference };
+  const authorization: Secret | null = await session.authorize();
+  const authenticated = !!ctx.facts.credential;
+  const url = manifestUrl(link.baseUrl, ref.repository, reference);
+  const evidence: Evidence = { url, accept: MANIFEST_ACCEPT };
+  const findings: Finding[] = [];
+  const out = (summary: string): StageOutcome => ({ summary, evidence, findings });
+  const fetchFailed = (method: string, u: string, e: NetError | HttpResponse, error?: string) => {
+    const status = e instanceof NetError ? null : e.status;
+    if (e instanceof NetError) evidence.error = e.toEvidence();
+    findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method, url: u, status, error: error ?? (e instanceof NetError ? e.message : `HTTP ${status}`) }, evidence));
+    return out(`${method} manifest failed: ${error ?? (e instanceof NetError ? e.message : `HTTP ${status}`)}`);
+  };
+
+  const head = await attempt(client, { method: "HEAD", url, headers: { accept: MANIFEST_ACCEPT }, authorization });
+  if (head instanceof NetError) return fetchFailed("HEAD", url, head);
+  evidence.head = exchangeEvidence("HEAD", head);
+  const rate = readRateLimit(head.headers, head.rawHeaders, ctx.deps.now());
+  evidence.rateLimit = rateEvidence(rate);
+
+  if (head.status !== 200) {
+    // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
+    const get = await attempt(client, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization });
+    if (get instanceof NetError) return fetchFailed("GET", url, get);
+    const diagnostics = parseRegistryErrors(get.body, get.headers["content-type"]);
+    evidence.get = exchangeEvidence("GET", get, diagnostics);
+    const getRate = readRateLimit(get.headers, get.rawHeaders, ctx.deps.now());
+    const r = getRate.limit || getRate.retryAfterSeconds !== null ? getRate : rate;
+    if (getRate.limit || getRate.retryAfterSeconds !== null) evidence.rateLimit = rateEvidence(getRate);
+    const failure = classifyManifestFailure(get.status === 200 ? head.status : get.status, diagnostics);
+    if (failure.kind === "rate-limited") {
+      findings.push(finding("RATE_LIMITED", rateParams(ref.registry, ref.repository, r, authenticated, failure.message), evidence));
+      return out(`rate limited: ${failure.message}`);
+    }
+    if (failure.kind === "not-found") return await notFound(client, ctx, img, authorization, evidence, findings, failure.code);
+    return fetchFailed("HEAD", url, head.status === 200 ? get : head, failure.message);
+  }
+  if (rateLimitLow(rate)) {
+    findings.push(
+      finding(
+        "RATE_LIMIT_LOW",
+        { registry: ref.registry, limit: rate.limit!.value, remaining: rate.remaining!.value, windowSeconds: rate.remaining!.windowSeconds ?? rate.limit!.windowSeconds, source: rate.source, authenticated },
+        { rateLimit: evidence.rateLimit },
+      ),
+    );
+  }
+
+  const want = wantedPlatform(ctx);
+  if (typeof want === "string") {
+    findings.push(finding("PLATFORM_UNAVAILABLE", { image: ref.familiar, wanted: ctx.options.platform ?? "", platforms: [], indexDigest: "", parseError: want }, evidence));
+    return out(`invalid --platform: ${want}`);
+  }
+  const target: ManifestTarget = { img, url, headDigest: head.headers["docker-content-digest"] ?? null, headSize: head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null };
+  const resolved = await resolveImageManifest(client, ctx, target, want, authorization, evidence, findings);
+  if (!resolved) return out(findings[findings.length - 1]?.detail ?? "no usable manifest");
+  const m: ResolvedManifest = resolved;
+  const size = m.image.layers.reduce((s, l) => s + l.size, 0);
+  return {
+    summary: `${reference} → ${m.digest.slice(0, 19)}… ${m.index ? `(index, ${m.index.platforms.length} platforms) → ${m.platform} ` : ""}${m.image.layers.length} layer${m.image.layers.length === 1 ? "" : "s"}, ${size} bytes`,
+    evidence,
+    findings,
+    provides: { manifest: m },
+  };
+}
+
+function rateParams(registry: string, repository: string, r: RateLimitInfo, authenticated: boolean, message: string) {
+  return {
+    registry,
+    repository,
+    limit: r.limit?.value ?? null,
+    remaining: r.remaining?.value ?? null,
+    windowSeconds: r.remaining?.windowSeconds ?? r.limit?.windowSeconds ?? null,
+    retryAfterSeconds: r.retryAfterSeconds,
+    source: r.source,
+    authenticated,
+    message,
+  };
+}
+
+/** The platform to select: --platform (containerd's Parse), else the host's. A string is Parse's error. */
+function wantedPlatform(ctx: StageContext): Platform | string {
+  if (!ctx.options.platform) return ctx.deps.hostPlatform;
+  try {
+    return parsePlatform(ctx.options.platform, ctx.deps.hostPlatform);
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** 404 on the manifest: ask tags/list whether the repository exists, and which tags are close. */
+async function notFound(
+  client: HttpClient,
+  ctx: StageContext,
+  img: { image: string; registry: string; repository: string; reference: string },
+  authorization: Secret | null,
+  evidence: Evidence,
+  findings: Finding[],
+  code: "MANIFEST_UNKNOWN" | "NAME_UNKNOWN" | null,
+): Promise<StageOutcome> {
+  const link = ctx.facts.link!;
+  const u = tagsUrl(link.baseUrl, img.repository);
+  const res = await attempt(client, { method: "GET", url: u, authorization, maxBodyBytes: 1024 * 1024 });
+  const answer = res instanceof NetError ? ({ kind: "unavailable", status: null } as const) : classifyTagsList(res.status, res.body, res.headers["content-type"]);
+  evidence.tagsList = res instanceof NetError ? { url: u, error: res.toEvidence() } : { ...exchangeEvidence("GET", res), answer: answer.kind, tagCount: answer.kind === "listed" ? answer.tags.length : null };
+  if (answer.kind === "no-repository" || (answer.kind === "unavailable" && code === "NAME_UNKNOWN")) {
+    findings.push(finding("NAME_UNKNOWN", img, evidence));
+    return { summary: `repository ${img.repository} does not exist`, evidence, findings };
+  }
+  const tags = answer.kind === "listed" ? answer.tags : [];
+  const near = answer.kind === "listed" && !img.reference.includes(":") ? closestTags(img.reference, tags) : [];
+  evidence.closestTags = near;
+  findings.push(finding("MANIFEST_UNKNOWN", { ...img, closestTags: near, tagsListed: answer.kind === "listed", tagCount: answer.kind === "listed" ? tags.length : null }, evidence));
+  return { summary: `manifest ${img.reference} not found${near.length ? `; closest tags: ${near.join(", ")}` : ""}`, evidence, findings };
+}

@@ -1,0 +1,67 @@
+import type { Evidence } from "../model/evidence";
+import { redactUrl } from "../model/redact";
+import { parseRegistryErrors, type Diagnostic } from "./errors";
+import type { HttpResponse } from "./http";
+
+/**
+ * What a failed manifest (or tags/list) answer means. Pure and table-tested: the stage
+ * turns each kind into a finding. Docker maps a non-JSON 429 to TOOMANYREQUESTS, and
+ * registries answer a missing repository and a missing tag alike with 404 MANIFEST_UNKNOWN.
+ */
+export type ManifestFailure =
+  | { kind: "rate-limited"; message: string }
+  | { kind: "not-found"; code: "MANIFEST_UNKNOWN" | "NAME_UNKNOWN" | null; message: string }
+  | { kind: "denied"; message: string }
+  | { kind: "other"; message: string };
+
+export function classifyManifestFailure(status: number, diagnostics: readonly Diagnostic[]): ManifestFailure {
+  const codes = diagnostics.map((d) => d.code.toUpperCase());
+  const message = diagnostics.map((d) => (d.message ? `${d.code.toLowerCase()}: ${d.message}` : d.code.toLowerCase())).join("; ");
+  if (status === 429 || codes.includes("TOOMANYREQUESTS")) return { kind: "rate-limited", message: message || "toomanyrequests: 429 Too Many Requests" };
+  if (codes.includes("NAME_UNKNOWN")) return { kind: "not-found", code: "NAME_UNKNOWN", message };
+  if (codes.includes("MANIFEST_UNKNOWN")) return { kind: "not-found", code: "MANIFEST_UNKNOWN", message };
+  if (status === 404) return { kind: "not-found", code: null, message: message || "404 Not Found" };
+  if (status === 401 || status === 403 || codes.includes("DENIED") || codes.includes("UNAUTHORIZED")) return { kind: "denied", message: message || `HTTP ${status}` };
+  return { kind: "other", message: message || `unexpected HTTP status ${status}` };
+}
+
+/** What GET /v2/NAME/tags/list says about the repository. */
+export type TagsAnswer = { kind: "listed"; tags: string[] } | { kind: "no-repository" } | { kind: "unavailable"; status: number | null };
+
+export function classifyTagsList(status: number, body: Uint8Array, contentType: string | undefined): TagsAnswer {
+  if (status === 200) {
+    try {
+      const doc = JSON.parse(new TextDecoder().decode(body)) as { tags?: unknown };
+      const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === "string") : [];
+      return { kind: "listed", tags };
+    } catch {
+      return { kind: "unavailable", status };
+    }
+  }
+  const codes = parseRegistryErrors(body, contentType).map((d) => d.code.toUpperCase());
+  if (codes.includes("NAME_UNKNOWN") || (status === 404 && codes.length === 0)) return { kind: "no-repository" };
+  return { kind: "unavailable", status };
+}
+
+/** A HEAD/GET as evidence: what a support engineer needs, nothing secret. */
+export function exchangeEvidence(method: string, r: HttpResponse, diagnostics?: readonly Diagnostic[]): Evidence {
+  const h = r.headers;
+  const e: Evidence = {
+    method,
+    url: redactUrl(r.url),
+    status: r.status,
+    contentType: h["content-type"] ?? null,
+    dockerContentDigest: h["docker-content-digest"] ?? null,
+    contentLength: h["content-length"] !== undefined ? Number(h["content-length"]) : null,
+    durationMs: r.durationMs,
+    remoteAddress: r.remoteAddress,
+  };
+  if (h["docker-distribution-api-version"]) e.apiVersion = h["docker-distribution-api-version"];
+  if (diagnostics?.length) e.errors = diagnostics.map((d) => ({ code: d.code, message: d.message }));
+  return e;
+}
+
+/** The first bytes of a body that is not what it should be, printable. */
+export function bodyStart(body: Uint8Array, max = 200): string {
+  return new TextDecoder().decode(body.subarray(0, max)).replace(/[^\x20-\x7e\n]/g, "?");
+}

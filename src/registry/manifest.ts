@@ -1,0 +1,170 @@
+import { createHash } from "node:crypto";
+import type { Descriptor, Platform } from "../model/facts";
+import { INDEX_TYPES, MEDIA, SCHEMA1_TYPES, bareType } from "./media-types";
+
+/** containerd's MaxManifestSize: a manifest (or index) larger than 4 MiB is refused. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export function manifestUrl(baseUrl: string, repository: string, reference: string): string {
+  return `${baseUrl}/v2/${repository}/manifests/${reference}`;
+}
+
+export function tagsUrl(baseUrl: string, repository: string): string {
+  return `${baseUrl}/v2/${repository}/tags/list`;
+}
+
+export function sha256Digest(bytes: Uint8Array): string {
+  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Hash `bytes` with the digest's own algorithm; null when the algorithm is not one we know. */
+export function digestOf(bytes: Uint8Array, like: string): string | null {
+  const algo = like.split(":")[0];
+  if (algo === "sha256") return sha256Digest(bytes);
+  if (algo === "sha512") return "sha512:" + createHash("sha512").update(bytes).digest("hex");
+  return null;
+}
+
+export type ParsedManifest =
+  | { kind: "index"; mediaType: string; manifests: Descriptor[] }
+  | { kind: "image"; mediaType: string; config: Descriptor; layers: Descriptor[] }
+  | { kind: "schema1"; mediaType: string }
+  | { kind: "invalid"; mediaType: string; problem: string };
+
+/**
+ * Go's encoding/json error for a document that does not parse: what docker prints after
+ * "error unmarshalling content: " (the captive-portal case: `invalid character '<' …`).
+ */
+export function goJsonError(text: string): string {
+  const t = text.replace(/^[\s\uFEFF]+/, "");
+  if (t === "") return "unexpected end of JSON input";
+  const c = t[0]!;
+  if (!/[{\["\-0-9tfn]/.test(c)) return `invalid character '${c}' looking for beginning of value`;
+  return "unexpected end of JSON input";
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
+
+function descriptor(v: unknown): Descriptor | null {
+  if (!isObj(v) || typeof v.digest !== "string" || typeof v.size !== "number") return null;
+  const d: Descriptor = { mediaType: typeof v.mediaType === "string" ? v.mediaType : "", digest: v.digest, size: v.size };
+  if (Array.isArray(v.urls)) d.urls = v.urls.filter((u): u is string => typeof u === "string");
+  if (isObj(v.platform) && typeof v.platform.os === "string" && typeof v.platform.architecture === "string") {
+    const p: Platform = { os: v.platform.os, architecture: v.platform.architecture };
+    if (typeof v.platform.variant === "string" && v.platform.variant) p.variant = v.platform.variant;
+    if (typeof v.platform["os.version"] === "string" && v.platform["os.version"]) p["os.version"] = v.platform["os.version"];
+    const f = v.platform["os.features"];
+    if (Array.isArray(f) && f.length) p["os.features"] = f.filter((x): x is string => typeof x === "string");
+    d.platform = p;
+  }
+  return d;
+}
+
+/**
+ * Read a manifest as Docker does: the media type from the document's `mediaType`, else the
+ * Content-Type, else its shape; schema1 by media type, text/plain (Red Hat's quirk) or
+ * `schemaVersion: 1`.
+ */
+export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
+  const ct = bareType(contentType);
+  const text = new TextDecoder().decode(bytes);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", mediaType: ct, problem: goJsonError(text) };
+  }
+  if (!isObj(doc)) return { kind: "invalid", mediaType: ct, problem: "the document is not a JSON object" };
+  const declared = typeof doc.mediaType === "string" ? doc.mediaType : "";
+  if (doc.schemaVersion === 1 || SCHEMA1_TYPES.includes(declared) || (!declared && SCHEMA1_TYPES.includes(ct))) {
+    return { kind: "schema1", mediaType: declared || (ct === "text/plain" ? MEDIA.schema1Signed : ct) || MEDIA.schema1Signed };
+  }
+  const mediaType = declared || ct;
+  if (Array.isArray(doc.manifests) || INDEX_TYPES.includes(mediaType)) {
+    if (!Array.isArray(doc.manifests)) return { kind: "invalid", mediaType, problem: "an index without a manifests array" };
+    const manifests: Descriptor[] = [];
+    for (const m of doc.manifests) {
+      const d = descriptor(m);
+      if (!d) return { kind: "invalid", mediaType, problem: "an index entry without digest and size" };
+      manifests.push(d);
+    }
+    return { kind: "index", mediaType: mediaType || MEDIA.ociIndex, manifests };
+  }
+  const config = descriptor(doc.config);
+  if (!config) return { kind: "invalid", mediaType, problem: "no config descriptor (digest and size)" };
+  if (!Array.isArray(doc.layers)) return { kind: "invalid", mediaType, problem: "no layers array" };
+  const layers: Descriptor[] = [];
+  for (const l of doc.layers) {
+    const d = descriptor(l);
+    if (!d) return { kind: "invalid", mediaType, problem: "a layer without digest and size" };
+    layers.push(d);
+  }
+  return { kind: "image", mediaType: mediaType || MEDIA.ociManifest, config, layers };
+}
+
+/** One `ratelimit-*` value: "100;w=21600" ⇒ 100 pulls per 21600 s. */
+export interface RateValue {
+  value: number;
+  windowSeconds: number | null;
+}
+
+export interface RateLimitInfo {
+  limit: RateValue | null;
+  remaining: RateValue | null;
+  /** docker-ratelimit-source: the client IP (anonymous) or account UUID the limit is counted against. */
+  source: string | null;
+  /** Retry-After in seconds (delta or HTTP date relative to `now`). */
+  retryAfterSeconds: number | null;
+  /** Warning headers (RFC 7234 `299 - "text"`), text only. */
+  warnings: string[];
+}
+
+export function parseRateValue(v: string | undefined): RateValue | null {
+  if (!v) return null;
+  // Several policies may be listed ("100;w=21600, 100;w=3600"): the first is the effective one.
+  const first = v.split(",")[0]!.trim();
+  const m = /^(\d+)\s*(?:;(.*))?$/.exec(first);
+  if (!m) return null;
+  const w = /(?:^|;)\s*w=(\d+)/.exec(m[2] ?? "");
+  return { value: Number(m[1]), windowSeconds: w ? Number(w[1]) : null };
+}
+
+export function parseRetryAfter(v: string | undefined, now: Date): number | null {
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return null;
+  return Math.max(0, Math.round((t - now.getTime()) / 1000));
+}
+
+export function parseWarnings(raw: [string, string][]): string[] {
+  const out: string[] = [];
+  for (const [k, v] of raw) {
+    if (k !== "warning") continue;
+    const m = /^\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(v);
+    out.push(m ? m[1]!.replace(/\\(.)/g, "$1") : v);
+  }
+  return out;
+}
+
+export function readRateLimit(headers: Record<string, string>, raw: [string, string][], now: Date): RateLimitInfo {
+  return {
+    limit: parseRateValue(headers["ratelimit-limit"]),
+    remaining: parseRateValue(headers["ratelimit-remaining"]),
+    source: headers["docker-ratelimit-source"] ?? null,
+    retryAfterSeconds: parseRetryAfter(headers["retry-after"], now),
+    warnings: parseWarnings(raw),
+  };
+}
+
+/**
+ * "Low" = fewer than max(5, 10 % of the limit) pulls left. Five because a typical
+ * `docker compose pull` or CI job pulls several images, and a multi-arch build counts one
+ * pull per architecture; 10 % so large limits warn before the last few pulls of a window.
+ */
+export function rateLimitLow(info: RateLimitInfo): boolean {
+  if (!info.limit || !info.remaining) return false;
+  return info.remaining.value < Math.max(5, Math.ceil(info.limit.value * 0.1));
+}
