@@ -1,0 +1,64 @@
+import type { Evidence, Json } from "../model/evidence";
+
+/** "12 ms", "1.4 s", "2 min 5 s": durations as people read them. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function scalar(v: Json): string {
+  if (v === null) return "null";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}
+
+function short(s: string, max: number): string {
+  const one = s.replace(/\s*\n\s*/g, " ");
+  return one.length > max ? one.slice(0, max - 1) + "…" : one;
+}
+
+/**
+ * Evidence as "key: value" lines. Not verbose: the top-level facts, arrays joined,
+ * nested objects flattened one level (status, host, header values…), long values cut.
+ * Verbose: everything, as indented JSON.
+ */
+export function evidenceLines(ev: Evidence, verbose: boolean, max = 8): string[] {
+  if (verbose) return JSON.stringify(ev, null, 2).split("\n");
+  const out: string[] = [];
+  const push = (k: string, v: Json | undefined) => {
+    if (v === undefined) return;
+    if (Array.isArray(v)) {
+      if (v.length === 0) return;
+      const items = v.map((x) => (x !== null && typeof x === "object" ? JSON.stringify(x) : scalar(x)));
+      out.push(`${k}: ${short(items.join(", "), 160)}`);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k2, v2] of Object.entries(v)) {
+        if (v2 === undefined || (v2 !== null && typeof v2 === "object" && !Array.isArray(v2))) continue;
+        push(`${k}.${k2}`, v2);
+      }
+    } else out.push(`${k}: ${short(scalar(v), 160)}`);
+  };
+  for (const [k, v] of Object.entries(ev)) push(k, v);
+  if (out.length > max) return [...out.slice(0, max), `… ${out.length - max} more (--verbose or the JSON report shows all)`];
+  return out;
+}
+
+/** The endpoint as people name it: the host, plus "(mirror)" for a mirror. */
+export function endpointLabel(url: string | null): string {
+  if (!url) return "";
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,44 @@
+import type { StageStatus } from "../model/stage";
+import type { Severity } from "../model/catalogue/entry";
+
+/**
+ * Status symbols with an ASCII fallback in one place (clack's unicodeOr idea): the Linux
+ * console, old Windows consoles and C/POSIX locales get plain ASCII.
+ */
+export interface Glyphs {
+  status: Record<StageStatus, string>;
+  severity: Record<Severity, string>;
+  arrow: string;
+  bullet: string;
+  dash: string;
+}
+
+const UNICODE: Glyphs = {
+  status: { pass: "✔", warn: "▲", fail: "✖", skip: "○" },
+  severity: { error: "✖", warning: "▲", info: "ℹ" },
+  arrow: "→",
+  bullet: "•",
+  dash: "—",
+};
+
+const ASCII: Glyphs = {
+  status: { pass: "[ok]", warn: "[!!]", fail: "[XX]", skip: "[--]" },
+  severity: { error: "[XX]", warning: "[!!]", info: "[i]" },
+  arrow: "->",
+  bullet: "*",
+  dash: "-",
+};
+
+export function glyphs(unicode: boolean): Glyphs {
+  return unicode ? UNICODE : ASCII;
+}
+
+/** Whether the terminal can be trusted with Unicode symbols (same rules as is-unicode-supported). */
+export function unicodeSupported(env: Readonly<Record<string, string | undefined>>, platform: string = process.platform): boolean {
+  if (env.PULLDOCTOR_ASCII) return false;
+  if (platform === "win32") return Boolean(env.WT_SESSION || env.TERMINUS_SUBLIME || env.ConEmuTask === "{cmd::Cmder}" || env.TERM_PROGRAM === "vscode");
+  if (env.TERM === "linux") return false;
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || "";
+  if (locale === "C" || locale === "POSIX") return false;
+  return true;
+}

@@ -1,0 +1,120 @@
+import type { StageEvent } from "../doctor/run";
+import type { Finding } from "../model/finding";
+import type { Report } from "../model/report";
+import type { Endpoint, StageResult, StageStatus } from "../model/stage";
+import type { TraceEvent } from "../model/trace";
+import { glyphs as glyphSet, unicodeSupported, type Glyphs } from "./glyphs";
+import { endpointLabel, evidenceLines, formatBytes, formatDuration } from "./format";
+import { makeStyle, type Style } from "./style";
+
+export interface PlainOptions {
+  write(s: string): void;
+  color: boolean;
+  verbose: boolean;
+  /** Default: detected from the environment (ASCII on the Linux console, C locale, old Windows). */
+  unicode?: boolean;
+}
+
+export interface Renderer {
+  onEvent(e: StageEvent): void;
+  onTrace?(e: TraceEvent): void;
+  finish(report: Report): void;
+}
+
+const NAME_WIDTH = 9;
+
+/**
+ * Line-oriented output for pipes, CI logs and `--yes`: one line per stage result, each
+ * finding with its evidence and fixes right under it, then a summary and the verdict.
+ * Prints nothing on "start" events, so the log reads the same with or without a TTY.
+ */
+export function plainRenderer(opts: PlainOptions): Renderer {
+  const st = makeStyle(opts.color);
+  const g = glyphSet(opts.unicode ?? unicodeSupported(process.env));
+  const w = opts.write;
+  let several = false;
+  return {
+    onEvent(e) {
+      if (e.type === "plan") {
+        several = e.endpoints.length > 1;
+        if (several) w(st.dim(`Endpoints, in the order Docker tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`) + "\n");
+        return;
+      }
+      if (e.type !== "result") return;
+      w(stageLine(e.result, several, st, g) + "\n");
+      for (const f of e.findings) w(findingBlock(f, opts.verbose, st, g));
+    },
+    onTrace(e) {
+      if (!opts.verbose) return;
+      w(traceLines(e, st, g).map((l) => `      ${st.dim(l)}\n`).join(""));
+    },
+    finish(report) {
+      w("\n" + summaryBlock(report, st, g));
+    },
+  };
+}
+
+export function stageLine(r: StageResult, showEndpoint: boolean, st: Style, g: Glyphs): string {
+  const glyph = st.status(r.status, g.status[r.status]);
+  const name = st.bold(r.id.padEnd(NAME_WIDTH));
+  const where = showEndpoint && r.endpoint ? st.dim(`@${endpointLabel(r.endpoint)} `) : "";
+  const took = r.status === "skip" ? "" : " " + st.dim(`(${formatDuration(r.durationMs)})`);
+  return `${glyph} ${name} ${where}${r.summary}${took}`;
+}
+
+export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs): string {
+  const lines: string[] = [];
+  lines.push(`    ${st.severity(f.severity, `${g.severity[f.severity]} ${f.code}`)}  ${st.bold(f.title)}`);
+  lines.push(`      ${f.detail}`);
+  const ev = evidenceLines(f.evidence, verbose);
+  if (ev.length > 0) {
+    lines.push(`      ${st.dim("evidence:")}`);
+    for (const l of ev) lines.push(`        ${st.dim(l)}`);
+  }
+  if (f.fixes.length > 0) {
+    lines.push(`      ${st.dim("fix:")}`);
+    for (const fix of f.fixes) {
+      const [first, ...rest] = fix.split("\n");
+      lines.push(`        ${g.bullet} ${st.cyan(first!)}`);
+      for (const r of rest) lines.push(`          ${st.cyan(r)}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function traceLines(e: TraceEvent, st: Style, g: Glyphs): string[] {
+  if (e.kind === "note") return [e.text];
+  if (e.kind === "dns") {
+    const res = e.error ? `error ${e.error}` : `${e.rcode ?? "?"} ${e.answers.join(" ")}`;
+    return [`dns ${e.type} ${e.name} @${e.server} ${g.arrow} ${res} (${formatDuration(e.durationMs)})`];
+  }
+  const out = [`${g.arrow} ${e.method} ${e.url}`];
+  for (const [k, v] of Object.entries(e.requestHeaders)) out.push(`  ${k}: ${Array.isArray(v) ? v.join(", ") : v}`);
+  out.push(`${e.error ? `error ${e.error}` : `${e.status}`} (${formatDuration(e.durationMs)})`);
+  for (const [k, v] of Object.entries(e.responseHeaders)) out.push(`  ${k}: ${Array.isArray(v) ? v.join(", ") : v}`);
+  if (e.bodyPreview) out.push(`  ${e.bodyPreview.replace(/\s+/g, " ").slice(0, 200)}`);
+  void st;
+  return out;
+}
+
+export function summaryBlock(report: Report, st: Style, g: Glyphs): string {
+  const count = (s: StageStatus) => report.stages.filter((x) => x.status === s).length;
+  const parts = [`${count("pass")} passed`, `${count("warn")} warned`, `${count("fail")} failed`, `${count("skip")} skipped`];
+  const errors = report.findings.filter((f) => f.severity === "error").length;
+  const warnings = report.findings.filter((f) => f.severity === "warning").length;
+  const infos = report.findings.filter((f) => f.severity === "info").length;
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  const lines: string[] = [];
+  const image = report.image?.canonical ?? report.input.image ?? "(no image)";
+  lines.push(`${st.bold("Summary")}  ${image} (${report.input.platform})`);
+  lines.push(`  ${plural(report.stages.length, "stage")}: ${parts.join(", ")}`);
+  lines.push(`  ${plural(errors, "error")}, ${plural(warnings, "warning")}${infos ? `, ${infos} info` : ""}`);
+  if (report.pull) {
+    const p = report.pull;
+    lines.push(`  pulled ${p.digest} (${p.platform}, ${plural(p.layers, "layer")}, ${formatBytes(p.bytes)}) to ${p.output} in ${formatDuration(p.durationMs)}`);
+  }
+  const v = report.verdict;
+  if (v.ok) lines.push(`${st.green(g.status.pass)} ${st.bold(v.summary)}`);
+  else lines.push(`${st.red(g.status.fail)} ${st.bold(v.code ? `${v.code}: ${v.summary}` : v.summary)}`);
+  return lines.join("\n") + "\n";
+}

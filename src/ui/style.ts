@@ -1,0 +1,43 @@
+import { Chalk } from "chalk";
+import type { StageStatus } from "../model/stage";
+import type { Severity } from "../model/catalogue/entry";
+
+/**
+ * The only module that imports chalk. With color off every function is the identity,
+ * so NO_COLOR, --no-color and piped output carry no escape codes at all.
+ */
+export interface Style {
+  color: boolean;
+  bold(s: string): string;
+  dim(s: string): string;
+  green(s: string): string;
+  yellow(s: string): string;
+  red(s: string): string;
+  cyan(s: string): string;
+  status(status: StageStatus, s: string): string;
+  severity(sev: Severity, s: string): string;
+}
+
+export function makeStyle(color: boolean): Style {
+  // Level 1 (16 colours): every terminal that takes colour at all shows these alike.
+  const c = new Chalk({ level: color ? 1 : 0 });
+  const byStatus: Record<StageStatus, (s: string) => string> = { pass: c.green, warn: c.yellow, fail: c.red, skip: c.dim };
+  const bySeverity: Record<Severity, (s: string) => string> = { error: c.red, warning: c.yellow, info: c.cyan };
+  return {
+    color,
+    bold: (s) => c.bold(s),
+    dim: (s) => c.dim(s),
+    green: (s) => c.green(s),
+    yellow: (s) => c.yellow(s),
+    red: (s) => c.red(s),
+    cyan: (s) => c.cyan(s),
+    status: (st, s) => byStatus[st](s),
+    severity: (sev, s) => bySeverity[sev](s),
+  };
+}
+
+/** Removes ANSI escape sequences (for width computations and tests). */
+export function stripAnsi(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}
