@@ -1,0 +1,28 @@
+import { CATALOGUE, catalogueEntry, isFindingCode } from "../../model/catalogue/index";
+import type { Options } from "../../model/options";
+import { explainEntry, codeIndex } from "../../ui/explain-text";
+import { glyphs, unicodeSupported } from "../../ui/glyphs";
+import { makeStyle } from "../../ui/style";
+import type { Io } from "../io";
+
+/**
+ * `pulldoctor explain [CODE]`: the catalogue entry, offline. No code lists every code by
+ * stage; an unknown code is misuse (exit 2) and prints the list so the next try succeeds.
+ */
+export async function explainCommand(options: Options, io: Io): Promise<number> {
+  const st = makeStyle(io.color);
+  const g = glyphs(unicodeSupported(process.env));
+  if (!options.code) {
+    io.stdout(codeIndex(st, g));
+    return 0;
+  }
+  const code = options.code.trim().toUpperCase().replace(/-/g, "_");
+  if (!isFindingCode(code)) {
+    const near = Object.keys(CATALOGUE).filter((c) => c.includes(code) || code.includes(c));
+    io.stderr(`pulldoctor: unknown finding code ${JSON.stringify(options.code)}${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}\n\nKnown codes:\n\n`);
+    io.stderr(codeIndex(makeStyle(false), g));
+    return 2;
+  }
+  io.stdout(explainEntry(code, catalogueEntry(code), st, g));
+  return 0;
+}

@@ -1,0 +1,39 @@
+import type { CatalogueEntry } from "../model/catalogue/entry";
+import { SECTIONS } from "../model/catalogue/index";
+import type { Glyphs } from "./glyphs";
+import type { Style } from "./style";
+
+/** One catalogue entry as `pulldoctor explain CODE` prints it. */
+export function explainEntry(code: string, e: CatalogueEntry<any>, st: Style, g: Glyphs): string {
+  const lines: string[] = [];
+  lines.push(`${st.severity(e.severity, `${g.severity[e.severity]} ${code}`)}  ${st.bold(e.title)}`);
+  lines.push(st.dim(`stage: ${e.stage}  severity: ${e.severity}`));
+  lines.push("");
+  lines.push(e.explain);
+  const list = (head: string, items: string[]) => {
+    if (items.length === 0) return;
+    lines.push("", st.bold(head));
+    for (const i of items) lines.push(`  ${g.bullet} ${i}`);
+  };
+  list("What users see", e.seen);
+  list("Causes (most common first)", e.causes);
+  lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);
+  list("Fixes", e.genericFixes);
+  lines.push("", st.dim(`Run \`pulldoctor check IMAGE\` to get these fixes with your host, repository and paths filled in.`));
+  return lines.join("\n") + "\n";
+}
+
+/** Every code, grouped by stage in pull order. */
+export function codeIndex(st: Style, g: Glyphs): string {
+  const lines: string[] = [];
+  for (const [stage, section] of Object.entries(SECTIONS)) {
+    const codes = Object.entries(section as Record<string, CatalogueEntry<any>>);
+    if (codes.length === 0) continue;
+    lines.push(st.bold(stage));
+    const width = Math.max(...codes.map(([c]) => c.length));
+    for (const [code, e] of codes) lines.push(`  ${st.severity(e.severity, g.severity[e.severity])} ${code.padEnd(width)}  ${e.title}`);
+    lines.push("");
+  }
+  lines.push(st.dim("pulldoctor explain CODE prints what a code means, what users see, its causes and fixes."));
+  return lines.join("\n") + "\n";
+}
