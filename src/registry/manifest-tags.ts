@@ -46,7 +46,9 @@ export function closestTags(wanted: string, tags: readonly string[], max = 5): s
     const d = editDistance(w, l);
     const p = commonPrefix(w, l);
     const contains = l.includes(w) || (w.length >= 2 && w.includes(l));
-    return { t, d, p, contains, gap: numericGap(w, l, p), score: d - Math.min(p, 3) * 0.5 - (contains ? 1 : 0) };
+    const base = d - Math.min(p, 3) * 0.5 - (contains ? 1 : 0);
+    // A variant of the wanted tag (3.19 → 3.19-alpine) ranks with one-character typos.
+    return { t, d, p, contains, gap: numericGap(w, l, p), score: l.startsWith(w) ? Math.min(base, 0) : base };
   });
   const limit = Math.max(2, Math.ceil(w.length / 2));
   return scored
