@@ -1,0 +1,96 @@
+import { runDoctor } from "../../doctor/run";
+import { realDeps, type Deps } from "../../model/deps";
+import type { Options } from "../../model/options";
+import { startLabRegistry, type LabRegistry, type Scenario } from "../../lab/server";
+import { MemoryTrace } from "../../model/trace";
+import { STAGES } from "../../stages/index";
+import { glyphs, unicodeSupported } from "../../ui/glyphs";
+import { plainRenderer } from "../../ui/plain";
+import { makeStyle } from "../../ui/style";
+import { finalReport } from "./check";
+import type { Io } from "../io";
+
+/** The host:port of an image reference's registry (scenarios live on two ports). */
+const registryOf = (image: string) => image.split("/")[0]!;
+
+export function scenarioCommand(s: Scenario, verb: string | null = "check"): string {
+  return `pulldoctor ${verb ? `${verb} ` : ""}${s.image} --insecure-registry ${registryOf(s.image)}`;
+}
+
+/**
+ * `pulldoctor demo`: the lab registry on loopback with a healthy repository and one per
+ * common failure; prints what to try and serves until Ctrl-C. `--tour` diagnoses each
+ * scenario in turn, non-interactively: the product shown on a machine with no registry
+ * and no internet. `until` (tests) replaces waiting for Ctrl-C.
+ */
+export async function demoCommand(options: Options, io: Io, until?: Promise<void>, deps?: Deps): Promise<number> {
+  const st = makeStyle(io.color);
+  const g = glyphs(unicodeSupported(process.env));
+  let lab: LabRegistry;
+  try {
+    lab = await startLabRegistry({ port: options.port ?? 0, scenarios: true });
+  } catch (err) {
+    io.stderr(`pulldoctor: cannot start the lab registry on 127.0.0.1:${options.port ?? 0}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  try {
+    if (options.tour) return await tour(lab, options, io, deps);
+    io.stdout(`${st.bold("pulldoctor lab registry")} on ${lab.url} (plain HTTP, loopback only). Ctrl-C stops it.\n\n`);
+    const width = Math.max(...lab.scenarios.map((s) => s.id.length));
+    for (const s of lab.scenarios) {
+      io.stdout(`  ${st.bold(s.id.padEnd(width))}  ${s.title}${s.expect ? st.dim(` (${s.expect})`) : ""}\n`);
+      io.stdout(`  ${" ".repeat(width)}  ${st.dim(s.hint)}\n`);
+      io.stdout(`  ${" ".repeat(width)}  ${st.cyan(scenarioCommand(s))}\n\n`);
+    }
+    const creds = lab.scenarios.find((s) => s.id === "credentials");
+    io.stdout(`Walk through a fix interactively: ${st.cyan(scenarioCommand(lab.scenarios.find((s) => s.id === "tag")!, null))}\n`);
+    if (creds) io.stdout(`Pull an image: ${st.cyan(`pulldoctor pull ${lab.scenarios[0]!.image} --insecure-registry ${lab.host} --output oci:./demo-image`)}\n`);
+    io.stdout(`Or let the doctor tour every scenario: ${st.cyan("pulldoctor demo --tour")}\n`);
+    await (until ?? waitForInterrupt());
+    io.stdout(`\n${g.status.pass} lab registry stopped\n`);
+    return 0;
+  } finally {
+    await lab.stop();
+  }
+}
+
+function waitForInterrupt(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolve();
+    };
+    process.on("SIGINT", done);
+    process.on("SIGTERM", done);
+  });
+}
+
+async function tour(lab: LabRegistry, options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  const st = makeStyle(io.color);
+  const g = glyphs(unicodeSupported(process.env));
+  let matched = 0;
+  io.stdout(`${st.bold("pulldoctor demo --tour")}: the lab registry on ${lab.url} has ${lab.scenarios.length} repositories, each broken in one way (one healthy).\n`);
+  for (const [i, s] of lab.scenarios.entries()) {
+    io.stdout(`\n${st.bold(`${g.dash.repeat(2)} ${i + 1}/${lab.scenarios.length} ${s.title}`)}\n${st.dim(`$ ${scenarioCommand(s)}`)}\n${st.dim(s.hint)}\n\n`);
+    const opts: Options = {
+      ...options,
+      command: "check",
+      tour: false,
+      image: s.image,
+      insecureRegistries: [...options.insecureRegistries, registryOf(s.image)],
+      timeoutMs: Math.min(options.timeoutMs, 5000),
+    };
+    const renderer = plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
+    const run = await runDoctor({ stages: STAGES, options: opts, deps, trace: new MemoryTrace(), onEvent: (e) => renderer.onEvent(e) });
+    const report = finalReport(opts, run);
+    renderer.finish(report);
+    const codes = report.findings.filter((f) => f.severity !== "info").map((f) => f.code as string);
+    const ok = s.expect === null ? report.verdict.ok : codes.includes(s.expect);
+    if (ok) matched++;
+    const want = s.expect ?? "no error";
+    io.stdout(ok ? `${st.green(g.status.pass)} diagnosed as expected: ${want}\n` : `${st.red(g.status.fail)} expected ${want}; found ${codes.join(", ") || "no finding"}\n`);
+  }
+  io.stdout(`\n${st.bold("Tour done")}: ${matched}/${lab.scenarios.length} scenarios diagnosed as expected. \`pulldoctor explain CODE\` tells more about any code; \`pulldoctor demo\` keeps the lab running to try them yourself.\n`);
+  return matched === lab.scenarios.length ? 0 : 1;
+}
