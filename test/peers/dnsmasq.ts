@@ -15,6 +15,11 @@ export interface DnsmasqOptions {
   cnames?: Record<string, string>;
   /** Domains served only from local data (unknown names NXDOMAIN): --local=/domain/. Names outside every local domain get REFUSED (no upstream). */
   local?: string[];
+  /**
+   * Listen on this loopback address at port 53, so that a resolv.conf (which cannot name a
+   * port) can point at it. Binding port 53 needs root; without it the start fails loudly.
+   */
+  port53On?: string;
 }
 
 export interface DnsmasqPeer {
@@ -47,7 +52,7 @@ async function freeDnsPort(): Promise<number> {
 }
 
 /** Wait until dnsmasq answers a UDP query (any RCODE). */
-async function waitForDns(port: number, timeoutMs = 5000): Promise<void> {
+async function waitForDns(port: number, timeoutMs = 5000, host = "127.0.0.1"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -55,23 +60,25 @@ async function waitForDns(port: number, timeoutMs = 5000): Promise<void> {
       const t = setTimeout(() => (s.close(), resolve(false)), 200);
       s.on("error", () => (clearTimeout(t), s.close(), resolve(false)));
       s.on("message", () => (clearTimeout(t), s.close(), resolve(true)));
-      s.send(packet.encode({ type: "query", id: 1, flags: packet.RECURSION_DESIRED, questions: [{ type: "A", name: "ready.check", class: "IN" }] }), port, "127.0.0.1");
+      s.send(packet.encode({ type: "query", id: 1, flags: packet.RECURSION_DESIRED, questions: [{ type: "A", name: "ready.check", class: "IN" }] }), port, host);
     });
     if (ok) return;
     await Bun.sleep(50);
   }
-  throw new Error(`dnsmasq on 127.0.0.1:${port} did not answer within ${timeoutMs} ms`);
+  throw new Error(`dnsmasq on ${host}:${port} did not answer within ${timeoutMs} ms`);
 }
 
 /** A real dnsmasq on 127.0.0.1:<free port>, answering only from the records given (no upstream). */
 export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<DnsmasqPeer> {
   const bin = requireBinary("dnsmasq", "dnsmasq-base");
-  const port = await freeDnsPort();
+  const host = opts.port53On ?? "127.0.0.1";
+  if (opts.port53On && process.getuid?.() !== 0) throw new Error(`dnsmasq on ${host}:53 needs root (port 53); run the tests as root`);
+  const port = opts.port53On ? 53 : await freeDnsPort();
   const args = [
     "--no-daemon",
     "--keep-in-foreground",
     `--port=${port}`,
-    "--listen-address=127.0.0.1",
+    `--listen-address=${host}`,
     "--bind-interfaces",
     "--no-resolv",
     "--no-hosts",
@@ -92,14 +99,14 @@ export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<DnsmasqPe
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));
   try {
-    await waitForDns(port);
+    await waitForDns(port, 5000, host);
   } catch (e) {
     child.kill("SIGKILL");
     throw new Error(`dnsmasq did not start: ${(e as Error).message}\n${out}`);
   }
   return {
     port,
-    server: `127.0.0.1:${port}`,
+    server: `${host}:${port}`,
     logs: () => out,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
