@@ -1,4 +1,4 @@
-import type { ProxyRoute } from "../model/facts";
+import type { LocalConfig, ProxyRoute, ProxySettings } from "../model/facts";
 import { Secret } from "../model/secret";
 import { goHostPort, goUrlString, parseGoUrl, type GoUrl } from "./go-url";
 import { idnaAscii, joinHostPort, parseNoProxy, useProxy, type NoProxyDecision } from "./no-proxy";
@@ -115,7 +115,8 @@ export function decideProxy(url: string, cfg: ProxyConfig): ProxyDecision {
   return { ...base, proxy, variable, configured, bypass: null };
 }
 
-function describe(d: ProxyDecision, url: string): string {
+/** One line saying why the decision was made (names the variable or the NO_PROXY entry). */
+export function describeDecision(d: ProxyDecision, url: string): string {
   const host = d.canonicalAddr;
   if (d.proxy) return `${d.variable}=${d.configured} applies to ${host}`;
   const b = d.bypass;
@@ -153,7 +154,7 @@ export function proxyForUrl(url: string, env: Env): ProxyForUrl {
   return {
     url: p ? goUrlString(p, false) : null,
     auth,
-    reason: describe(decision, url),
+    reason: describeDecision(decision, url),
     variable,
     configured: decision.configured,
     bypass: decision.bypass,
@@ -166,4 +167,44 @@ export function proxyDialTarget(proxyUrl: string): { scheme: string; host: strin
   const u = parseGoUrl(proxyUrl);
   const { hostname, port } = goHostPort(u);
   return { scheme: u.scheme, host: hostname, port: Number(port || PORTS[u.scheme] || "80") };
+}
+
+/**
+ * The proxy environment of the Docker daemon, which makes the pulls. The running Engine's
+ * own report (/info) is the truth when available. Otherwise: daemon.json "proxies" (Docker
+ * 23.0+) overrides the process environment field by field at start (configureProxyEnv), and
+ * the environment comes from the systemd drop-in. `known: false` = nothing was found, so
+ * the daemon runs without a proxy (systemd does not pass the shell's environment).
+ */
+export function daemonProxyConfig(local: LocalConfig): { config: ProxyConfig; source: string; known: boolean } {
+  const { proxies, liveProxies, liveSource, path } = local.daemon;
+  const live = liveProxies && liveSource;
+  const has = (p: ProxySettings | null) => !!p && !!(p.http || p.https || p.no);
+  if (live && /info|engine|api|socket/i.test(liveSource)) return { config: fromSettings(liveProxies, liveSource, liveSource, liveSource), source: liveSource, known: true };
+  if (has(proxies)) {
+    const json = `${path} proxies`;
+    const drop = liveProxies ?? {};
+    const dropSrc = liveSource ?? "environment";
+    const pick = (a: string | undefined, b: string | undefined, an: string, bn: string) => (a ? { v: a, n: an } : { v: b ?? "", n: b ? bn : null });
+    const h = pick(proxies!.http, drop.http, `${json} http-proxy`, `${dropSrc} HTTP_PROXY`);
+    const s = pick(proxies!.https, drop.https, `${json} https-proxy`, `${dropSrc} HTTPS_PROXY`);
+    const n = pick(proxies!.no, drop.no, `${json} no-proxy`, `${dropSrc} NO_PROXY`);
+    const source = has(liveProxies) ? `${json} over ${dropSrc}` : json;
+    return { config: { httpProxy: h.v, httpsProxy: s.v, noProxy: n.v, cgi: false, from: { http: h.n, https: s.n, no: n.n } }, source, known: true };
+  }
+  if (live && has(liveProxies)) return { config: fromSettings(liveProxies, `${liveSource} HTTP_PROXY`, `${liveSource} HTTPS_PROXY`, `${liveSource} NO_PROXY`), source: liveSource, known: true };
+  return {
+    config: { httpProxy: "", httpsProxy: "", noProxy: "", cgi: false, from: { http: null, https: null, no: null } },
+    source: `no proxies in ${path}, no systemd drop-in with proxy variables, Engine not queried`,
+    known: false,
+  };
+}
+
+function fromSettings(p: ProxySettings, hn: string, sn: string, nn: string): ProxyConfig {
+  return { httpProxy: p.http ?? "", httpsProxy: p.https ?? "", noProxy: p.no ?? "", cgi: false, from: { http: p.http ? hn : null, https: p.https ? sn : null, no: p.no ? nn : null } };
+}
+
+/** A proxy variable's value for evidence and fixes: the password replaced, never shown. */
+export function maskProxyValue(value: string, replacement = "REDACTED"): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i, (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`);
 }

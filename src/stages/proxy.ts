@@ -1,12 +1,182 @@
-import type { Stage } from "../model/stage";
+import { X509Certificate } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { Evidence } from "../model/evidence";
+import type { ProxyRoute } from "../model/facts";
+import { finding, type Finding } from "../model/finding";
+import { redactHeaders } from "../model/redact";
+import type { Endpoint, Stage, StageContext } from "../model/stage";
+import { daemonProxyConfig, decideProxy, describeDecision, maskProxyValue, proxyConfigFromEnv, proxyForUrl, type ProxyForUrl } from "../net/proxy-env";
+import { goUrlString } from "../net/go-url";
+import { chainTrustedBy, openTunnel, peekTls, systemRootCas, TunnelError, type TlsPeek } from "../net/tunnel";
 
-// Placeholder until the proxy stage lands (being written now).
+/**
+ * The proxy stage: which proxy a pull of this endpoint goes through (Go's httpproxy rules,
+ * for this shell and for the Docker daemon, which is the one that pulls), whether that
+ * proxy lets a CONNECT to the registry through, and whether it intercepts TLS.
+ */
 export const proxyStage: Stage = {
   id: "proxy",
-  title: "proxy",
+  title: "Proxy",
   scope: "endpoint",
-  needs: [],
-  async run() {
-    throw new Error("the proxy stage is not implemented yet");
+  needs: ["ref", "local"],
+  async run(ctx) {
+    const ep = ctx.endpoint;
+    if (!ep) throw new Error("proxy stage run without an endpoint");
+    const shell = proxyForUrl(ep.url, ctx.deps.env);
+    const route: ProxyRoute = { url: shell.url, auth: shell.auth, reason: shell.reason };
+    const findings: Finding[] = [];
+    const evidence: Evidence = { url: ep.url, shell: shellEvidence(shell, ctx.deps.env) };
+    const target = `${ep.hostname.includes(":") ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
+    let summary: string;
+
+    if (shell.url && shell.variable) {
+      const https = ep.url.startsWith("https:");
+      if (!https) {
+        // Go forwards http:// requests to the proxy in absolute form (no CONNECT); the v2 stage exercises that path.
+        findings.push(finding("PROXY_IN_USE", { proxy: shell.url, variable: shell.variable, host: target, status: null, durationMs: null }, {}));
+        summary = `${target} via ${shell.url} (${shell.variable}); plain-http requests are forwarded, not tunnelled`;
+      } else {
+        try {
+          const t = await openTunnel({ proxyUrl: shell.url, auth: shell.auth, host: ep.hostname, port: ep.port, timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
+          evidence.tunnel = { proxyAddress: t.proxyAddress, statusLine: t.statusLine, headers: redactHeaders(t.headers) as Evidence, durationMs: t.durationMs };
+          findings.push(finding("PROXY_IN_USE", { proxy: shell.url, variable: shell.variable, host: target, status: t.status, durationMs: t.durationMs }, { proxyAddress: t.proxyAddress }));
+          summary = `${target} via ${shell.url} (${shell.variable}): CONNECT ${t.status} in ${t.durationMs} ms`;
+          const f = await checkInterception(ctx, ep, shell.url, t.socket, evidence);
+          if (f) findings.push(f);
+        } catch (e) {
+          if (!(e instanceof TunnelError)) throw e;
+          evidence.tunnel = tunnelErrorEvidence(e);
+          findings.push(classifyTunnelError(e, { proxy: shell.url, variable: shell.variable, host: target, credentialsSent: shell.auth !== null, username: shell.auth?.username ?? null, timeoutMs: ctx.options.timeoutMs }));
+          summary = `${target} via ${shell.url} (${shell.variable}): ${e.message}`;
+        }
+      }
+    } else if (shell.bypass) {
+      const entry = shell.bypass.kind === "no-proxy" ? (shell.bypass.entry ?? null) : null;
+      const f = finding("PROXY_BYPASSED", { proxy: shell.configured, variable: shell.variable, host: target, reason: shell.reason, entry, kind: shell.bypass.kind }, {}, shell.bypass.kind === "unparseable" ? { severity: "warning" } : {});
+      findings.push(f);
+      summary = `${target}: ${shell.reason}`;
+    } else {
+      summary = `${target}: direct (${shell.reason})`;
+    }
+
+    const mismatch = compareWithDaemon(ctx, ep, shell, target, evidence);
+    if (mismatch) findings.push(mismatch);
+    return { summary, evidence, findings, provides: { route } };
   },
 };
+
+function shellEvidence(shell: ProxyForUrl, env: StageContext["deps"]["env"]): Evidence {
+  const vars: Record<string, string> = {};
+  for (const n of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"]) {
+    const v = env[n];
+    if (v !== undefined) vars[n] = maskProxyValue(v);
+  }
+  return { variables: vars, proxy: shell.url, variable: shell.variable, configured: shell.configured, reason: shell.reason, canonicalAddr: shell.canonicalAddr, credentials: shell.auth ? `user ${shell.auth.username} (password redacted)` : null };
+}
+
+function tunnelErrorEvidence(e: TunnelError): Evidence {
+  return { error: e.message, kind: e.kind, phase: e.phase, code: e.code ?? null, status: e.status ?? null, statusLine: e.statusLine ?? null, headers: e.headers ? (redactHeaders(e.headers) as Evidence) : null, proxyAuthenticate: e.proxyAuthenticate ?? null, durationMs: e.durationMs };
+}
+
+/** Pure: a CONNECT failure as the finding a support engineer needs. */
+export function classifyTunnelError(e: TunnelError, p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number }): Finding {
+  const ev = tunnelErrorEvidence(e);
+  const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
+  switch (e.kind) {
+    case "auth-required": {
+      const challenge = e.proxyAuthenticate ?? "";
+      const schemes = [...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("=")))];
+      return finding("PROXY_AUTH_REQUIRED", { proxy: p.proxy, variable: p.variable, host: p.host, status: e.status ?? 407, scheme: schemes.join(" / "), challenge, credentialsSent: p.credentialsSent, username: p.username }, ev);
+    }
+    case "refused":
+      return finding("PROXY_CONNECT_REFUSED", { proxy: p.proxy, variable: p.variable, host: p.host, status: e.status ?? 0, statusLine: e.statusLine ?? "", server: e.headers?.server ?? null }, ev);
+    default: {
+      const failure =
+        e.kind === "unreachable"
+          ? e.code === "ECONNREFUSED" ? "refused" : e.code === "ETIMEDOUT" ? "timeout" : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN" ? "dns" : "other"
+          : e.kind === "timeout"
+            ? e.code === "ABORTED" ? "other" : "silent"
+            : e.phase === "proxy-tls"
+              ? /first record|handshake timeout/.test(e.message) ? "not-tls" : "other"
+              : e.phase === "dial" ? "unsupported"
+                : e.code === "EOF" ? "closed" : /does not speak HTTP|malformed status/.test(e.message) ? "not-http" : "other";
+      return finding("PROXY_UNREACHABLE", { proxy: p.proxy, variable: p.variable, address, host: p.host, failure, message: e.message, timeoutMs: p.timeoutMs }, ev);
+    }
+  }
+}
+
+/** Pure: Docker's (daemon) decision against this shell's; a finding when they differ. */
+function compareWithDaemon(ctx: StageContext, ep: Endpoint, shell: ProxyForUrl, target: string, evidence: Evidence): Finding | null {
+  const local = ctx.facts.local!;
+  const daemon = daemonProxyConfig(local);
+  const d = decideProxy(ep.url, daemon.config);
+  const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
+  const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
+  evidence.daemon = { source: daemon.source, known: daemon.known, proxy: daemonProxy, reason: daemonReason, dockerUses: daemonProxy ?? "direct" };
+  if (daemonProxy === shell.url) return null;
+  const cfg = proxyConfigFromEnv(ctx.deps.env);
+  const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
+  const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
+  const dropInPath = path.join(ctx.deps.paths.systemdDropIns[0] ?? "/etc/systemd/system/docker.service.d", "http-proxy.conf");
+  return finding("PROXY_DAEMON_MISMATCH", { host: target, shellProxy: shell.url, shellReason: shell.reason, daemonProxy, daemonReason, daemonSource: daemon.source, values, dropInPath, daemonJsonPath: ctx.options.daemonConfig }, { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source });
+}
+
+/** certs.d CAs Docker adds for this host (`<certsDir>/<host[:port]>/*.crt`). */
+function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".crt"));
+  } catch {
+    return { cas: [], files: [] };
+  }
+  const cas: X509Certificate[] = [];
+  for (const n of names) {
+    const pem = readFileSync(path.join(dir, n), "utf8");
+    for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
+      try {
+        cas.push(new X509Certificate(block));
+      } catch {
+        // an unreadable block: the connect stage reports certs.d problems
+      }
+    }
+  }
+  return { cas, files: names.map((n) => path.join(dir, n)) };
+}
+
+/** Pure: do the proxied and direct chains show a re-signing proxy? */
+export function judgeInterception(proxied: readonly X509Certificate[], direct: readonly X509Certificate[] | null, trust: { system: boolean; certsD: boolean }): boolean {
+  const leaf = proxied[0];
+  if (!leaf) return false;
+  if (direct && direct[0]) {
+    if (direct[0].fingerprint256 === leaf.fingerprint256) return false;
+    // A new leaf from the same issuer is rotation or a second load balancer, not interception.
+    return direct[0].issuer !== leaf.issuer || direct.at(-1)!.fingerprint256 !== proxied.at(-1)!.fingerprint256;
+  }
+  // No direct path to compare: a chain no system root signs (and no certs.d CA either) is the mark of a re-signing proxy.
+  return !trust.system && !trust.certsD;
+}
+
+async function checkInterception(ctx: StageContext, ep: Endpoint, proxy: string, socket: import("node:net").Socket, evidence: Evidence): Promise<Finding | null> {
+  const timeoutMs = ctx.options.timeoutMs;
+  const proxied = await peekTls({ socket, servername: ep.hostname, timeoutMs, signal: ctx.deps.signal });
+  const res = ctx.facts.resolution;
+  const address = res && res.hostname === ep.hostname ? res.addresses[0]?.address : undefined;
+  const direct: TlsPeek | null = address ? await peekTls({ address, port: ep.port, servername: ep.hostname, timeoutMs: Math.min(timeoutMs, 5000), signal: ctx.deps.signal }) : null;
+  const certsDir = path.join(ctx.options.certsDir, ep.host);
+  const certsD = certsDCas(certsDir);
+  const show = (p: TlsPeek | null) => (p === null ? "not attempted (no resolved address)" : p.ok ? { protocol: p.protocol, chain: p.chain as unknown as Evidence[], durationMs: p.durationMs } : { error: p.error, durationMs: p.durationMs });
+  evidence.tls = { throughProxy: show(proxied) as Evidence, direct: show(direct) as Evidence, directAddress: address ?? null, certsD: certsD.files };
+  if (!proxied.ok) return null; // the connect stage reports TLS failures through the same route
+  const trust = { system: chainTrustedBy(proxied.x509, systemRootCas()), certsD: chainTrustedBy(proxied.x509, certsD.cas) };
+  const directChain = direct?.ok ? direct.x509 : null;
+  if (!judgeInterception(proxied.x509, directChain, trust)) return null;
+  const leaf = proxied.chain[0]!;
+  const trusted = trust.system ? "system" : trust.certsD ? "certs.d" : "none";
+  return finding(
+    "PROXY_TLS_INTERCEPTION",
+    { host: `${ep.hostname}:${ep.port}`, proxy, issuer: leaf.issuer, subject: leaf.subject, fingerprint: leaf.fingerprint256, root: proxied.chain.at(-1)!.issuer, directIssuer: direct?.ok ? direct.chain[0]!.issuer : null, directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null, trusted, certsDir },
+    { throughProxy: proxied.chain as unknown as Evidence[], direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null, trusted },
+    { severity: trusted === "system" ? "info" : trusted === "certs.d" ? "warning" : "error" },
+  );
+}
