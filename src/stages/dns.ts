@@ -1,7 +1,9 @@
+import net from "node:net";
 import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
 import type { Stage, StageContext } from "../model/stage";
 import { resolveHost, type HostResolution } from "../net/dns";
+import { lookupHostsFile } from "../net/hosts-file";
 import { classifyDns, type DnsObservation } from "../net/dns-findings";
 import { systemLookup, type SystemLookup } from "../net/dns-system";
 import { proxyForUrl } from "../net/proxy-env";
@@ -21,36 +23,37 @@ export const dnsStage: Stage = {
     if (!ep) throw new Error("dns stage run without an endpoint");
     const host = ep.hostname;
     const { deps, options } = ctx;
-    const started = performance.now();
-    const resolution = await resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace });
-    const ms = Math.round(performance.now() - started);
-
-    if (resolution.via === "literal") {
+    if (net.isIP(host) !== 0) {
+      const literal = await resolveHost(host, { deps, timeoutMs: options.timeoutMs });
       return {
         summary: `${host} is an IP address: no DNS lookup`,
         evidence: { host, via: "literal", addresses: [host] },
         findings: [],
-        provides: { resolution: { hostname: host, addresses: resolution.addresses, via: "literal" } },
+        provides: { resolution: { hostname: host, addresses: literal.addresses, via: "literal" } },
       };
     }
-
-    // The system resolver and (for a pinned name) DNS itself are asked for comparison only.
-    const pinned = resolution.hostsFile !== null;
-    const [system, pinnedDns] = await Promise.all([
+    // Everything is asked at once so the stage stays within one step timeout: Docker's way
+    // (hosts, then resolv.conf servers), the system resolver, and, for a name pinned in the
+    // hosts file, DNS anyway (to tell a stale pin).
+    const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0;
+    const started = performance.now();
+    const [resolution, system, pinnedDns] = await Promise.all([
+      resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }).then((r) => ({ r, ms: Math.round(performance.now() - started) })),
       askSystem(ctx, host),
       pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
     ]);
+    const { r: res, ms } = resolution;
     const proxy = proxyFor(ctx, ep.url);
-    const obs: DnsObservation = { resolution, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy };
-    const evidence = evidenceOf(resolution, system, pinnedDns, proxy, deps.paths.hosts);
+    const obs: DnsObservation = { resolution: res, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy };
+    const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
     const findings = classifyDns(obs, evidence);
 
-    const ok = resolution.addresses.length > 0;
+    const ok = res.addresses.length > 0;
     return {
-      summary: summaryOf(resolution, ms, proxy),
+      summary: summaryOf(res, ms, proxy),
       evidence,
       findings,
-      ...(ok ? { provides: { resolution: { hostname: host, addresses: resolution.addresses, via: resolution.via } } } : {}),
+      ...(ok ? { provides: { resolution: { hostname: host, addresses: res.addresses, via: res.via } } } : {}),
     };
   },
 };

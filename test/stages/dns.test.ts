@@ -152,6 +152,22 @@ describe("dns stage", () => {
     expect(out.evidence.proxy).toEqual({ url: "http://127.0.0.1:3128", source: "HTTPS_PROXY" });
   });
 
+  test("pinned name, silent DNS and a hung system resolver: still one step timeout", async () => {
+    const ctx = testContext({
+      options: { dns: [silent.server], timeoutMs: 1000 },
+      // getaddrinfo cannot be cancelled; a lookup that never returns must not hold the stage.
+      deps: { systemLookup: () => new Promise(() => {}) },
+      endpoint: endpointFor("https://registry.pd.test:5000"),
+      facts: { ref },
+    });
+    writeFileSync(ctx.deps.paths.hosts, "10.9.9.9 registry.pd.test\n");
+    const t = performance.now();
+    const out = await dnsStage.run(ctx);
+    expect(performance.now() - t).toBeLessThan(1600);
+    expect(codes(out.findings)).toEqual(["DNS_HOSTS_OVERRIDE:info"]);
+    expect(out.evidence).toMatchObject({ systemResolver: { code: "timeout" }, dnsDespitePin: { outcome: "timeout" } });
+  });
+
   test("an IP literal endpoint skips DNS", async () => {
     const ctx = testContext({ endpoint: endpointFor("https://127.0.0.1:5000"), facts: { ref } });
     const out = await dnsStage.run(ctx);
