@@ -1,0 +1,225 @@
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Deps } from "../model/deps";
+import { decodeFirstValue } from "./go-json";
+import { GO_STRING, goMap, goSlice, goStruct, unmarshal, type DecodedMap, type DecodedStruct } from "./go-unmarshal";
+
+/**
+ * The Docker client config (config.json) loaded as docker/cli loads it
+ * (cli/config: Load, LoadFromReader): a missing file is an empty config; a file that does
+ * not parse prints "WARNING: Error parsing config file (PATH): ERR" and Docker goes on
+ * with whatever was decoded before the error — usually nothing, so it pulls anonymously.
+ */
+
+/** types.AuthConfig, with config.json's lower-case JSON names. */
+export interface AuthEntry {
+  username?: string;
+  password?: string;
+  auth?: string;
+  email?: string;
+  serveraddress?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+const AUTH_CONFIG = goStruct("types.AuthConfig", {
+  username: GO_STRING,
+  password: GO_STRING,
+  auth: GO_STRING,
+  email: GO_STRING,
+  serveraddress: GO_STRING,
+  identitytoken: GO_STRING,
+  registrytoken: GO_STRING,
+});
+const STRING_MAP = goMap(GO_STRING, "map[string]string");
+const PROXY_CONFIG = goStruct("configfile.ProxyConfig", { httpProxy: GO_STRING, httpsProxy: GO_STRING, noProxy: GO_STRING, ftpProxy: GO_STRING, allProxy: GO_STRING });
+const STRING_FIELDS = ["psFormat", "imagesFormat", "networksFormat", "pluginsFormat", "volumesFormat", "statsFormat", "detachKeys", "credsStore", "serviceInspectFormat", "servicesFormat", "tasksFormat", "secretFormat", "configFormat", "nodesFormat", "currentContext", "experimental"];
+/** configfile.ConfigFile: every field, so a wrong type anywhere is reported as Docker reports it. */
+export const CONFIG_FILE = goStruct("configfile.ConfigFile", {
+  auths: goMap(AUTH_CONFIG, "map[string]types.AuthConfig"),
+  HttpHeaders: STRING_MAP,
+  credHelpers: STRING_MAP,
+  pruneFilters: goSlice(GO_STRING, "[]string"),
+  proxies: goMap(PROXY_CONFIG, "map[string]configfile.ProxyConfig"),
+  cliPluginsExtraDirs: goSlice(GO_STRING, "[]string"),
+  plugins: goMap(STRING_MAP, "map[string]map[string]string"),
+  aliases: STRING_MAP,
+  features: STRING_MAP,
+  ...Object.fromEntries(STRING_FIELDS.map((f) => [f, GO_STRING])),
+});
+
+export interface ConfigFile {
+  auths: Map<string, AuthEntry>;
+  credsStore: string;
+  credHelpers: Map<string, string>;
+}
+
+export interface ConfigProblem {
+  /** Go's error text, as Docker prints it after "Error parsing config file (PATH): ". */
+  message: string;
+  kind: "read" | "syntax" | "type" | "auth";
+  line?: number;
+  column?: number;
+  /** For "auth": the auths key whose `auth` value did not decode. */
+  key?: string;
+}
+
+export interface LoadedConfig {
+  path: string;
+  found: boolean;
+  kind: "config.json" | "dockerconfigjson" | "none";
+  /** Where the path came from: --docker-config, $DOCKER_CONFIG or the home directory. */
+  from: "--docker-config" | "DOCKER_CONFIG" | "home";
+  file: ConfigFile;
+  problem: ConfigProblem | null;
+  /** What Docker prints on stderr for it (null when it loads cleanly). */
+  warning: string | null;
+  /** auths keys holding a password in the file itself (base64 `auth` or `password`). */
+  plaintextKeys: string[];
+}
+
+/** Which config.json Docker would read. */
+export function locateConfig(dockerConfig: string | null, deps: Deps): { path: string; from: LoadedConfig["from"] } {
+  if (dockerConfig) {
+    let isDir = false;
+    try {
+      isDir = statSync(dockerConfig).isDirectory();
+    } catch {
+      isDir = !/\.(json|dockerconfigjson)$/i.test(dockerConfig);
+    }
+    return { path: isDir ? path.join(dockerConfig, "config.json") : dockerConfig, from: "--docker-config" };
+  }
+  const env = deps.env.DOCKER_CONFIG;
+  if (env) return { path: path.join(env, "config.json"), from: "DOCKER_CONFIG" };
+  return { path: path.join(deps.homeDir, ".docker", "config.json"), from: "home" };
+}
+
+export function emptyConfigFile(): ConfigFile {
+  return { auths: new Map(), credsStore: "", credHelpers: new Map() };
+}
+
+export function loadDockerConfig(dockerConfig: string | null, deps: Deps): LoadedConfig {
+  const { path: p, from } = locateConfig(dockerConfig, deps);
+  const kind: LoadedConfig["kind"] = path.basename(p) === "config.json" ? "config.json" : "dockerconfigjson";
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(p);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") return { path: p, found: false, kind: "none", from, file: emptyConfigFile(), problem: null, warning: null, plaintextKeys: [] };
+    const verb = err.code === "EISDIR" ? "read" : "open";
+    const reason = err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : (err.message ?? String(e));
+    const problem: ConfigProblem = { kind: "read", message: `${verb} ${p}: ${reason}` };
+    return { path: p, found: true, kind, from, file: emptyConfigFile(), problem, warning: warningFor(p, problem), plaintextKeys: [] };
+  }
+  const { file, problem, plaintextKeys } = parseConfigBytes(bytes);
+  return { path: p, found: true, kind, from, file, problem, warning: problem ? warningFor(p, problem) : null, plaintextKeys };
+}
+
+function warningFor(p: string, problem: ConfigProblem): string {
+  return `WARNING: Error parsing config file (${p}): ${problem.message}`;
+}
+
+/** LoadFromReader: decode, then turn each `auth` into username/password. */
+export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile; problem: ConfigProblem | null; plaintextKeys: string[] } {
+  const file = emptyConfigFile();
+  const syntax = decodeFirstValue(bytes);
+  if (syntax.error) {
+    return { file, problem: { kind: "syntax", message: syntax.error.message, line: syntax.error.line, column: syntax.error.column }, plaintextKeys: [] };
+  }
+  const decoded = unmarshal<DecodedStruct | undefined>(syntax.value, CONFIG_FILE);
+  const v = decoded.value ?? {};
+  if (v.auths instanceof Map) for (const [k, a] of v.auths) file.auths.set(k, { ...((a as AuthEntry | undefined) ?? {}) });
+  if (typeof v.credsStore === "string") file.credsStore = v.credsStore;
+  if (v.credHelpers instanceof Map) for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
+  const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth) || Boolean(a.password)).map(([k]) => k);
+  if (decoded.error) {
+    const off = syntax.value ? positionOfError(bytes, decoded.error) : null;
+    return { file, problem: { kind: "type", message: decoded.error, ...(off ?? {}) }, plaintextKeys };
+  }
+  // Docker walks the map in Go's random order and stops at the first bad `auth`; the
+  // entries it reached are decoded, the rest keep their raw `auth`. We walk in file order.
+  for (const [key, a] of file.auths) {
+    if (a.auth) {
+      const r = decodeAuth(a.auth);
+      if ("error" in r) return { file, problem: { kind: "auth", message: r.error, key }, plaintextKeys };
+      a.username = r.username;
+      a.password = r.password;
+    }
+    delete a.auth;
+    a.serveraddress = key;
+  }
+  return { file, problem: null, plaintextKeys };
+}
+
+/** A best-effort line for a type error: the first line naming the field. */
+function positionOfError(bytes: Uint8Array | string, message: string): { line: number; column: number } | null {
+  const m = /Go struct field [^.]+\.([^ ]+) of type/.exec(message);
+  if (!m) return null;
+  const field = m[1]!.split(".").pop()!;
+  const text = typeof bytes === "string" ? bytes : new TextDecoder().decode(bytes);
+  const idx = text.toLowerCase().indexOf(`"${field.toLowerCase()}"`);
+  if (idx < 0) return null;
+  const before = text.slice(0, idx);
+  const line = before.split("\n").length;
+  return { line, column: idx - before.lastIndexOf("\n") };
+}
+
+/** configfile.decodeAuth: strict base64 (padding required, CR/LF skipped), then "user:password". */
+export function decodeAuth(auth: string): { username: string; password: string } | { error: string } {
+  if (auth === "") return { username: "", password: "" };
+  const r = goBase64Decode(auth);
+  if ("error" in r) return r;
+  const s = new TextDecoder().decode(r.bytes);
+  const colon = s.indexOf(":");
+  if (colon < 0 || colon === 0) return { error: "invalid auth configuration file" };
+  return { username: s.slice(0, colon), password: s.slice(colon + 1).replace(/^\0+|\0+$/g, "") };
+}
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** Go's base64.StdEncoding.DecodeString, with its "illegal base64 data at input byte N" offsets. */
+export function goBase64Decode(src: string): { bytes: Uint8Array } | { error: string } {
+  const s = new TextEncoder().encode(src);
+  const out: number[] = [];
+  const corrupt = (n: number) => ({ error: `illegal base64 data at input byte ${n}` });
+  const nl = (c: number | undefined) => c === 0x0a || c === 0x0d;
+  let si = 0;
+  while (si < s.length) {
+    const buf: number[] = [];
+    let dlen = 4;
+    for (let j = 0; j < 4; j++) {
+      if (si === s.length) {
+        if (j === 0) return { bytes: new Uint8Array(out) };
+        return corrupt(si - j);
+      }
+      const c = s[si++]!;
+      const d = B64.indexOf(String.fromCharCode(c));
+      if (c < 0x80 && d >= 0) {
+        buf.push(d);
+        continue;
+      }
+      if (nl(c)) {
+        j--;
+        continue;
+      }
+      if (c !== 0x3d) return corrupt(si - 1);
+      if (j === 0 || j === 1) return corrupt(si - 1);
+      if (j === 2) {
+        while (si < s.length && nl(s[si])) si++;
+        if (si === s.length) return corrupt(s.length);
+        if (s[si] !== 0x3d) return corrupt(si - 1);
+        si++;
+      }
+      while (si < s.length && nl(s[si])) si++;
+      if (si < s.length) return corrupt(si);
+      dlen = j;
+      break;
+    }
+    const v = ((buf[0] ?? 0) << 18) | ((buf[1] ?? 0) << 12) | ((buf[2] ?? 0) << 6) | (buf[3] ?? 0);
+    const bytes = [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
+    out.push(...bytes.slice(0, dlen - 1));
+    if (dlen < 4) break;
+  }
+  return { bytes: new Uint8Array(out) };
+}
