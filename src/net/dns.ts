@@ -3,6 +3,7 @@ import type { Deps } from "../model/deps";
 import type { ResolvedAddress } from "../model/facts";
 import type { Trace } from "../model/trace";
 import { exchange, parseServer, type ExchangeResult, type QType, type ServerAddress } from "./dns-exchange";
+import { sortLikeGo } from "./dns-order";
 import { lookupHostsFile } from "./hosts-file";
 import { nameList, readResolvConf, type ResolvConf } from "./resolv-conf";
 
@@ -68,7 +69,7 @@ export interface ResolveOptions {
 
 type Verdict = { kind: DnsOutcome; rec: ExchangeResult | null; doneAt: number };
 
-/** "A"/"AAAA" answers → addresses, A first (see note in resolveHost on ordering). */
+/** "A"/"AAAA" answers → addresses, A first; sortLikeGo() then orders them as Go would dial them. */
 function toAddresses(a: string[], aaaa: string[]): ResolvedAddress[] {
   const out: ResolvedAddress[] = [];
   for (const x of a) if (!out.some((o) => o.address === x)) out.push({ address: x, family: 4 });
@@ -172,7 +173,7 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
       : await Promise.all([tryOne(name, "A"), tryOne(name, "AAAA")]);
     const [a, aaaa] = both;
     if (a.kind === "ok" || aaaa.kind === "ok") {
-      const addresses = toAddresses(a.kind === "ok" ? a.rec!.answers : [], aaaa.kind === "ok" ? aaaa.rec!.answers : []);
+      const addresses = await sortLikeGo(toAddresses(a.kind === "ok" ? a.rec!.answers : [], aaaa.kind === "ok" ? aaaa.rec!.answers : []));
       const via = (a.kind === "ok" ? a.rec! : aaaa.rec!).server;
       return { ...base, addresses, via, outcome: "ok", queries, names, perQueryTimeoutMs: perQuery };
     }
