@@ -1,5 +1,6 @@
 import { closeSync, openSync } from "node:fs";
 import { writeAll } from "./io";
+import { openWithFetch, openWithNode, type Opened, type OpenOptions } from "./transport";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import type { Descriptor } from "../model/facts";
@@ -33,6 +34,8 @@ export interface AttemptContext {
   idleTimeoutMs: number;
   trace: Trace;
   onBytes: (total: number) => void;
+  /** After a transport failure: a new connection, not one from the pool the failed server may have closed. */
+  fresh?: boolean;
 }
 
 export interface AttemptResult {
@@ -71,7 +74,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
 
   let auth = src.session ? await src.session.authorize() : null;
   let refreshed = false;
-  let res: Response | null = null;
+  let res: Opened | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const u = new URL(url);
     host = u.host;
@@ -80,23 +83,27 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     if (offset > 0) headers.Range = `bytes=${offset}-`;
     if (sameHost && auth) headers.Authorization = auth.reveal();
     const t0 = performance.now();
+    const target = requestUrl(u, src, sameHost, headers);
+    const init = requestInit(u, src, sameHost);
+    // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
+    const careful = ctx.fresh === true && !src.route?.url;
     try {
-      res = await fetch(requestUrl(u, src, sameHost, headers), { ...requestInit(u, src, sameHost), headers, signal });
+      res = careful ? await openWithNode(target, { headers, signal, init, tls: nodeTls(init) }) : await openWithFetch(target, { headers, signal, init, tls: null });
     } catch (e) {
-      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: String(e) });
+      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: errText(e) });
       if (ctx.signal.aborted) throw fail("aborted", "interrupted");
       throw fail("transport", `GET ${redactUrl(url)}: ${errText(e)}`, { code: (e as { code?: string }).code });
     }
-    ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.headers.get("content-length") ?? "", "content-range": res.headers.get("content-range") ?? "" }, durationMs: performance.now() - t0 });
-    const loc = res.headers.get("location");
+    ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" }, durationMs: performance.now() - t0 });
+    const loc = res.header("location");
     if (res.status >= 300 && res.status < 400 && loc) {
-      await res.body?.cancel();
+      res.cancel();
       url = new URL(loc, url).toString();
       continue;
     }
     if (res.status === 401 && sameHost && src.session && !refreshed) {
       // A token that expired mid-pull: ask for a new one once, as containerd's authorizer does.
-      await res.body?.cancel();
+      res.cancel();
       src.session.invalidate();
       auth = await src.session.authorize();
       refreshed = true;
@@ -108,11 +115,11 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   if (!res) throw fail("transport", "no response");
   if (res.status >= 300 && res.status < 400) throw fail("status", `too many redirects (last: ${res.status} from ${host})`, { status: res.status });
   if (res.status === 206) {
-    const start = /^bytes (\d+)-/.exec(res.headers.get("content-range") ?? "");
+    const start = /^bytes (\d+)-/.exec(res.header("content-range") ?? "");
     if (!start || Number(start[1]) !== offset) {
-      await res.body?.cancel();
+      res.cancel();
       store.discardPartial(d.digest);
-      throw fail("range", `asked for bytes=${offset}- but got Content-Range ${JSON.stringify(res.headers.get("content-range"))}`);
+      throw fail("range", `asked for bytes=${offset}- but got Content-Range ${JSON.stringify(res.header("content-range"))}`);
     }
   } else if (res.status === 200) {
     if (offset > 0) {
@@ -124,13 +131,12 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     const body = (await res.text().catch(() => "")).slice(0, 300);
     throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${body ? `: ${body.trim()}` : ""}`, { status: res.status });
   }
-  if (!res.body) throw fail("short-read", "empty body");
 
   let fd: number;
   try {
     fd = openSync(partial, offset > 0 ? "a" : "w");
   } catch (e) {
-    await res.body.cancel();
+    res.cancel();
     throw ioError(e, fail);
   }
   let total = offset;
@@ -138,35 +144,30 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   const watchdog = setInterval(() => {
     if (Date.now() - last > ctx.idleTimeoutMs) idle.abort(new Error(`no data for ${ctx.idleTimeoutMs} ms`));
   }, Math.max(50, Math.min(1000, ctx.idleTimeoutMs / 4)));
-  const reader = res.body.getReader();
+  let sinkError: TransferError | null = null;
+  const opened = res;
   try {
-    for (;;) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-        const why = idle.signal.aborted ? `stalled: no data for ${ctx.idleTimeoutMs} ms` : errText(e);
-        throw fail("transport", `reading ${d.digest} from ${host} after ${total} of ${d.size} bytes: ${why}`, { bytes: total - offset });
-      }
-      if (chunk.done) break;
-      const buf = chunk.value;
+    await opened.consume((buf) => {
       last = Date.now();
       if (total + buf.length > d.size) {
-        reader.cancel().catch(() => {});
         store.discardPartial(d.digest);
-        throw fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
+        throw (sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset }));
       }
       try {
         writeAll(fd, buf);
       } catch (e) {
-        reader.cancel().catch(() => {});
-        throw ioError(e, fail, total - offset);
+        throw (sinkError = ioError(e, fail, total - offset));
       }
       hasher.update(buf);
       total += buf.length;
       ctx.onBytes(total);
-    }
+    });
+  } catch (e) {
+    opened.cancel();
+    if (sinkError) throw sinkError;
+    if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
+    const why = idle.signal.aborted ? `stalled: no data for ${ctx.idleTimeoutMs} ms` : errText(e);
+    throw fail("transport", `reading ${d.digest} from ${host} after ${total} of ${d.size} bytes: ${why}`, { bytes: total - offset });
   } finally {
     clearInterval(watchdog);
     closeSync(fd);
@@ -183,6 +184,18 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   }
   store.commit(d.digest);
   return { host, bytes, resumedFrom: offset };
+}
+
+function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
+  const t = init.tls;
+  if (!t) return null;
+  return {
+    servername: t.serverName,
+    ...(Array.isArray(t.ca) ? { ca: t.ca as string[] } : {}),
+    ...(typeof t.cert === "string" ? { cert: t.cert } : {}),
+    ...(typeof t.key === "string" ? { key: t.key } : {}),
+    rejectUnauthorized: t.rejectUnauthorized !== false,
+  };
 }
 
 function ioError(e: unknown, fail: (k: TransferError["kind"], m: string, x?: Partial<TransferError["info"]>) => TransferError, bytes = 0): TransferError {
@@ -234,7 +247,9 @@ function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetchReques
 export function errText(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: string }).code;
-    return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+    // Bun appends advice about its `verbose` option; it means nothing to a user.
+    const msg = e.message.replace(/\s*For more information, pass `verbose: true`.*$/s, "");
+    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
   }
   return String(e);
 }

@@ -64,7 +64,7 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
     for (let attempt = 1; attempt <= ctx.retry.attempts; attempt++) {
       attempts++;
       try {
-        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress });
+        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress, fresh: attempt > 1 });
         rec.downloadedBytes += r.bytes;
         if (first) rec.resumedFrom = r.resumedFrom;
         // The bytes found on disk count as reused only if they survived to the final attempt.
