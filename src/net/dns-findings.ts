@@ -21,6 +21,15 @@ function decisiveQueries(r: HostResolution): DnsQueryRecord[] {
   return own.length ? own : r.queries;
 }
 
+/**
+ * "localhost" and "*.localhost" (RFC 6761): every hosts file names them, so their line is
+ * the normal setup, not an override worth a finding (Go has no special case for them; the
+ * hosts file is what makes them loopback).
+ */
+export function isLocalhostName(host: string): boolean {
+  return /^(.+\.)?localhost\.?$/i.test(host);
+}
+
 function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
@@ -77,7 +86,7 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
       break;
   }
 
-  if (r.hostsFile && r.hostsLines?.length) {
+  if (r.hostsFile && r.hostsLines?.length && !isLocalhostName(r.hostname)) {
     const dnsAddrs = o.pinnedDns?.outcome === "ok" ? o.pinnedDns.addresses.map((a) => a.address) : [];
     // A pin that DNS contradicts is the classic stale entry; one DNS agrees with, or a name
     // DNS does not know (an air-gapped mirror), is just worth knowing.

@@ -4,7 +4,7 @@ import type { LocalConfig } from "../model/facts";
 import type { Stage, StageContext } from "../model/stage";
 import { resolveHost, type HostResolution } from "../net/dns";
 import { lookupHostsFile } from "../net/hosts-file";
-import { classifyDns, type DnsObservation } from "../net/dns-findings";
+import { classifyDns, isLocalhostName, type DnsObservation } from "../net/dns-findings";
 import { systemLookup, type SystemLookup } from "../net/dns-system";
 import { proxyForUrl } from "../net/proxy-env";
 
@@ -35,7 +35,7 @@ export const dnsStage: Stage = {
     // Everything is asked at once so the stage stays within one step timeout: Docker's way
     // (hosts, then resolv.conf servers), the system resolver, and, for a name pinned in the
     // hosts file, DNS anyway (to tell a stale pin).
-    const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0;
+    const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0 && !isLocalhostName(host);
     const started = performance.now();
     const [resolution, system, pinnedDns] = await Promise.all([
       resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }).then((r) => ({ r, ms: Math.round(performance.now() - started) })),

@@ -168,6 +168,15 @@ describe("dns stage", () => {
     expect(out.evidence).toMatchObject({ systemResolver: { code: "timeout" }, dnsDespitePin: { outcome: "timeout" } });
   });
 
+  test("localhost comes from the hosts file without a finding or a DNS query", async () => {
+    const before = silent.seen.length;
+    const out = await run("localhost", { dns: [silent.server], system: dm.server });
+    expect(silent.seen.length).toBe(before);
+    expect(codes(out.findings).filter((c) => c.startsWith("DNS_HOSTS"))).toEqual([]);
+    expect(out.provides?.resolution).toMatchObject({ hostname: "localhost", addresses: [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }] });
+    expect(out.evidence.dnsDespitePin).toBeNull();
+  });
+
   test("an IP literal endpoint skips DNS", async () => {
     const ctx = testContext({ endpoint: endpointFor("https://127.0.0.1:5000"), facts: { ref } });
     const out = await dnsStage.run(ctx);

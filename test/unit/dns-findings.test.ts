@@ -29,6 +29,8 @@ const cases: { name: string; obs: Partial<DnsObservation> & { resolution: HostRe
   { name: "system lookup timed out: no comparison", obs: { resolution: ok, system: sys([], "timeout") }, want: [] },
   { name: "hosts pin, DNS agrees", obs: { resolution: res({ via: "/etc/hosts", addresses: [{ address: "10.1.1.1", family: 4 }], hostsFile: ["10.1.1.1"], hostsLines: ["3: 10.1.1.1 reg.example"] }), system: sys(["10.1.1.1"]), pinnedDns: ok }, want: ["DNS_HOSTS_OVERRIDE:info"], detail: "3: 10.1.1.1 reg.example" },
   { name: "hosts pin, DNS says otherwise: stale", obs: { resolution: res({ via: "/etc/hosts", addresses: [{ address: "10.7.7.7", family: 4 }], hostsFile: ["10.7.7.7"], hostsLines: ["3: 10.7.7.7 reg.example"] }), system: sys(["10.7.7.7"]), pinnedDns: ok }, want: ["DNS_HOSTS_OVERRIDE:warning"], detail: "DNS says: 10.1.1.1" },
+  { name: "localhost from the hosts file is the normal setup", obs: { resolution: res({ hostname: "localhost", via: "/etc/hosts", addresses: [{ address: "127.0.0.1", family: 4 }], hostsFile: ["127.0.0.1"], hostsLines: ["1: 127.0.0.1 localhost"] }), system: sys(["127.0.0.1"]) }, want: [] },
+  { name: "registry.localhost too", obs: { resolution: res({ hostname: "registry.localhost", via: "/etc/hosts", addresses: [{ address: "127.0.0.1", family: 4 }], hostsFile: ["127.0.0.1"], hostsLines: ["1: 127.0.0.1 registry.localhost"] }), system: sys(["127.0.0.1"]) }, want: [] },
 ];
 
 describe("classifyDns", () => {
