@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { buildImage, noise } from "../../src/lab/image";
+import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { tempDir } from "../helpers/context";
+import { freePort } from "../peers/require";
+import { factsFor, pull } from "./pull-fixture";
+
+// PULL_NO_SPACE on a real 1 MiB tmpfs (we run as root; mount(2) is the real way to get a
+// small filesystem), and PULL_DAEMON_UNAVAILABLE with no Engine on the socket or DOCKER_HOST.
+let lab: LabRegistry;
+let work: { dir: string; cleanup: () => void };
+let small = "";
+const img = buildImage({ label: "space", layers: [[{ name: "big.bin", content: noise(1_500_000, 3) }]] });
+
+beforeAll(async () => {
+  work = tempDir("pd-pull-space-");
+  lab = await startLabRegistry();
+  lab.addImage("space/app", "1.0", img);
+  small = path.join(work.dir, "tiny");
+  mkdirSync(small);
+  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small], { stderr: "pipe" });
+  if (m.exitCode !== 0) throw new Error(`this test needs a 1 MiB tmpfs: 'mount -t tmpfs -o size=1m tmpfs ${small}' failed (run as root): ${m.stderr}`);
+});
+afterAll(async () => {
+  if (small) Bun.spawnSync(["umount", small]);
+  await lab?.stop();
+  work?.cleanup();
+});
+
+const blobRequests = (repo: string) => lab.log.filter((l) => l.path.startsWith(`/v2/${repo}/blobs/`)).length;
+
+test("an output on a filesystem too small ⇒ PULL_NO_SPACE before any byte is downloaded", async () => {
+  const dir = path.join(small, "out");
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${dir}:1.0`, { storeDir: path.join(work.dir, "store") });
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
+  const f = r.findings[0];
+  expect(f.evidence.statfs).toMatchObject({ path: small, ok: false });
+  expect((f.evidence.statfs as { free: number }).free).toBeLessThanOrEqual(1 << 20);
+  expect((f.evidence.statfs as { needed: number }).needed).toBeGreaterThan(1_500_000);
+  expect(f.detail).toContain(small);
+  expect(f.fixes.join("\n")).toContain(`df -h ${small}`);
+  expect(blobRequests("space/app")).toBe(0);
+  expect(existsSync(dir)).toBe(false);
+  expect(r.result.status).toBe("fail");
+});
+
+test("a blob store on a filesystem too small ⇒ PULL_NO_SPACE naming the store", async () => {
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(work.dir, "out2")}`, { storeDir: path.join(small, "store") });
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
+  expect(r.findings[0].detail).toContain("blob store");
+  expect(blobRequests("space/app")).toBe(0);
+});
+
+test("output docker with no Engine on the default socket ⇒ PULL_DAEMON_UNAVAILABLE with the docker-archive fix, nothing downloaded", async () => {
+  const sock = path.join(work.dir, "docker.sock");
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store3"), deps: { paths: { resolvConf: "/dev/null", hosts: "/dev/null", systemdDropIns: [], dockerSocket: sock } } });
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
+  const f = r.findings[0];
+  expect(f.detail).toContain(`unix://${sock}`);
+  expect(f.detail).toContain("ENOENT");
+  expect(f.fixes[0]).toContain("--output docker-archive:./app-1.0.tar");
+  expect(f.fixes[0]).toContain("docker load -i ./app-1.0.tar");
+  expect(blobRequests("space/app")).toBe(0);
+});
+
+test("DOCKER_HOST=tcp://… where nothing listens ⇒ PULL_DAEMON_UNAVAILABLE (connection refused)", async () => {
+  const port = await freePort();
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store4"), deps: { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } } });
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
+  expect(r.findings[0].detail).toContain(`tcp://127.0.0.1:${port} (DOCKER_HOST=tcp://127.0.0.1:${port})`);
+  expect(r.findings[0].evidence).toMatchObject({ ping: { ok: false, code: "ECONNREFUSED" } });
+});
