@@ -1,12 +1,145 @@
-import type { Stage } from "../model/stage";
+import { SLOW_BYTES_PER_SECOND } from "../model/catalogue/blob";
+import type { Evidence } from "../model/evidence";
+import type { Descriptor } from "../model/facts";
+import { finding, type Finding } from "../model/finding";
+import type { Secret } from "../model/secret";
+import type { Stage, StageContext, StageOutcome } from "../model/stage";
+import { MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES, blobUrl, checkRange, ClientPool, followBlob, readBody } from "../registry/blob";
+import { parseRegistryErrors } from "../registry/errors";
+import { digestOf } from "../registry/manifest";
 
-// Placeholder until the blob stage lands (being written now).
+/**
+ * The blob stage: what `docker pull` does after the manifest. A ranged GET of the config
+ * blob (Docker fetches it first), then of a layer large enough to time, following redirects
+ * by hand so that the CDN host a registry sends blobs to gets its own DNS/connect evidence.
+ */
 export const blobStage: Stage = {
   id: "blob",
   title: "blob",
   scope: "endpoint",
-  needs: [],
-  async run() {
-    throw new Error("the blob stage is not implemented yet");
+  needs: ["ref", "link", "session", "manifest"],
+  async run(ctx) {
+    const pool = new ClientPool(ctx);
+    try {
+      return await diagnose(ctx, pool);
+    } finally {
+      await pool.close();
+    }
   },
 };
+
+/** The layer to time: the smallest of at least MIN_MEASURE_BYTES, else the smallest of all. */
+export function pickLayer(layers: readonly Descriptor[]): Descriptor | null {
+  const bySize = [...layers].sort((a, b) => a.size - b.size);
+  return bySize.find((l) => l.size >= MIN_MEASURE_BYTES) ?? bySize[0] ?? null;
+}
+
+interface Probe {
+  what: "config" | "layer";
+  desc: Descriptor;
+  /** Bytes to ask for (Range 0..length-1). */
+  length: number;
+  /** Time the transfer (only for a probe large enough to mean something). */
+  measure: boolean;
+}
+
+async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutcome> {
+  const m = ctx.facts.manifest!;
+  const authorization = await ctx.facts.session!.authorize();
+  const evidence: Evidence = {};
+  const findings: Finding[] = [];
+  const probes: Probe[] = [{ what: "config", desc: m.image.config, length: Math.min(RANGE_PROBE_BYTES, m.image.config.size), measure: false }];
+  const layer = pickLayer(m.image.layers);
+  if (layer) {
+    const measure = layer.size >= MIN_MEASURE_BYTES;
+    probes.push({ what: "layer", desc: layer, length: measure ? Math.min(layer.size, MAX_MEASURE_BYTES) : Math.min(RANGE_PROBE_BYTES, layer.size), measure });
+  }
+  const lines: string[] = [];
+  for (const p of probes) {
+    const line = await probe(ctx, pool, p, authorization, evidence, findings);
+    lines.push(line);
+    if (findings.some((f) => f.severity === "error")) break;
+  }
+  return { summary: lines.join("; "), evidence, findings };
+}
+
+async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorization: Secret | null, evidence: Evidence, findings: Finding[]): Promise<string> {
+  const ref = ctx.facts.ref!;
+  const link = ctx.facts.link!;
+  const { desc } = p;
+  const range = `bytes=0-${Math.max(p.length - 1, 0)}`;
+  const url = blobUrl(link.baseUrl, ref.repository, desc.digest);
+  const ev: Evidence = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, range };
+  evidence[p.what] = ev;
+  const r = await followBlob(ctx, pool, url, range, authorization);
+  ev.hops = r.hops;
+  const image = ref.familiar;
+  if (r.kind === "loop") {
+    findings.push(finding("BLOB_REDIRECT_LOOP", { image, registry: ref.registry, hops: r.hops.map((h) => String(h.url)), reason: r.reason }, evidence));
+    return `${p.what}: redirect ${r.reason}`;
+  }
+  if (r.kind === "unreachable") {
+    findings.push(finding("BLOB_REDIRECT_UNREACHABLE", { image, registry: ref.registry, blobHost: r.host, hostname: r.hostname, port: r.port, url: r.url, failedAt: r.failedAt, error: r.error, addresses: r.addresses, proxy: r.proxy }, evidence));
+    return `${p.what}: redirected to ${r.host}, unreachable (${r.failedAt})`;
+  }
+  if (r.kind === "failed") {
+    findings.push(finding("BLOB_FETCH_FAILED", { url: r.url, host: r.host, status: null, error: r.error.message }, evidence));
+    return `${p.what}: ${r.error.message}`;
+  }
+  const res = r.res;
+  ev.status = res.status;
+  ev.contentRange = res.headers["content-range"] ?? null;
+  ev.contentLength = res.headers["content-length"] !== undefined ? Number(res.headers["content-length"]) : null;
+  ev.acceptRanges = res.headers["accept-ranges"] ?? null;
+  ev.servedBy = r.host;
+  if (res.status !== 200 && res.status !== 206) {
+    const body = await readBody(res.body, 64 * 1024, ctx.options.timeoutMs, true);
+    const diagnostics = parseRegistryErrors(body.bytes ?? new Uint8Array(), res.headers["content-type"]);
+    if (diagnostics.length) ev.errors = diagnostics.map((d) => ({ code: d.code, message: d.message }));
+    if (res.status === 404 || diagnostics.some((d) => d.code === "BLOB_UNKNOWN")) {
+      findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror" }, evidence));
+      return `${p.what} ${desc.digest.slice(0, 19)}…: 404 blob unknown`;
+    }
+    const msg = diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim();
+    findings.push(finding("BLOB_FETCH_FAILED", { url: String(r.hops[r.hops.length - 1]!.url), host: r.host, status: res.status, error: msg }, evidence));
+    return `${p.what}: HTTP ${res.status}`;
+  }
+  // Range honoured? A 200 is the whole blob: read it only as far as the probe needs.
+  const rangeCheck = checkRange(res.status, res.headers["content-range"], 0, p.length - 1, desc.size);
+  const wantBytes = res.status === 200 ? Math.min(desc.size, Math.max(p.length, 64 * 1024)) : p.length;
+  const deadline = Math.min(ctx.options.timeoutMs, 10_000);
+  const read = await readBody(res.body, wantBytes, deadline, wantBytes >= desc.size);
+  ev.bytesRead = read.count;
+  ev.transferMs = Math.round(read.transferMs);
+  if (read.error) ev.readError = read.error.toEvidence();
+  if (!rangeCheck.ok) {
+    ev.rangeProblem = rangeCheck.problem;
+    if (!findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) {
+      findings.push(finding("BLOB_RANGE_UNSUPPORTED", { host: r.host, status: res.status, contentRange: res.headers["content-range"] ?? null, requested: range }, evidence));
+    }
+  }
+  // Whole blob in hand (small config, small layer, or a 200): it must hash to its digest.
+  if (read.bytes && read.count === desc.size) {
+    const actual = digestOf(read.bytes, desc.digest);
+    ev.verified = actual === desc.digest;
+    if (actual !== null && actual !== desc.digest) {
+      findings.push(finding("BLOB_DIGEST_MISMATCH", { host: r.host, digest: desc.digest, actual, bytes: read.count }, evidence));
+      return `${p.what}: digest mismatch`;
+    }
+  }
+  let rate = "";
+  if (p.measure && (read.count >= MIN_MEASURE_BYTES || read.cutByDeadline || read.error)) {
+    const seconds = Math.max(read.transferMs, 1) / 1000;
+    const bps = Math.round(read.count / seconds);
+    ev.throughput = { bytes: read.count, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: bps, thresholdBytesPerSecond: SLOW_BYTES_PER_SECOND, cutByDeadline: read.cutByDeadline };
+    rate = `, ${(bps / 1024 / 1024).toFixed(1)} MiB/s`;
+    if (bps < SLOW_BYTES_PER_SECOND) {
+      const imageBytes = ctx.facts.manifest!.image.layers.reduce((s, l) => s + l.size, 0);
+      findings.push(finding("BLOB_SLOW", { host: r.host, bytes: read.count, seconds, bytesPerSecond: bps, imageBytes }, evidence));
+    }
+  } else if (p.measure === false && p.what === "layer") {
+    ev.throughput = { skipped: `no layer of at least ${MIN_MEASURE_BYTES} bytes to time` };
+  }
+  const via = r.hops.length > 1 ? ` via ${r.host}` : "";
+  return `${p.what} ${desc.digest.slice(7, 19)}: ${res.status}${via}, ${read.count} bytes${rate}`;
+}

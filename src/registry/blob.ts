@@ -1,0 +1,203 @@
+import type { Evidence } from "../model/evidence";
+import { redactUrl } from "../model/redact";
+import type { Secret } from "../model/secret";
+import type { StageContext } from "../model/stage";
+import { resolveHost } from "../net/dns";
+import { proxyForUrl } from "../net/proxy-env";
+import { goDialText, tcpProbe, type TcpProbe } from "../net/tcp";
+import { clientForStage, createHttpClient, NetError, type HttpClient, type HttpStreamResponse } from "./http";
+
+/** Go's http.Client (what Docker uses) stops after 10 redirects. */
+export const MAX_REDIRECTS = 10;
+/** The range probe of the blob stage: the first KiB, or the whole blob if smaller. */
+export const RANGE_PROBE_BYTES = 1024;
+/** Throughput is judged only over at least this much (TCP slow start makes small reads look slow)… */
+export const MIN_MEASURE_BYTES = 512 * 1024;
+/** …and never reads more than this of a layer. */
+export const MAX_MEASURE_BYTES = 4 * 1024 * 1024;
+
+export function blobUrl(baseUrl: string, repository: string, digest: string): string {
+  return `${baseUrl}/v2/${repository}/blobs/${digest}`;
+}
+
+/**
+ * Does a ranged answer honour `Range: bytes=start-end` of a blob of `size` bytes? Docker
+ * requires 206 (else "expected HTTP 206 from byte range request"); containerd and c/image
+ * also check Content-Range. Pure.
+ */
+export function checkRange(status: number, contentRange: string | undefined, start: number, end: number, size: number): { ok: boolean; problem: string | null } {
+  if (status !== 206) return { ok: false, problem: `status ${status} instead of 206 Partial Content` };
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec((contentRange ?? "").trim());
+  if (!m) return { ok: false, problem: contentRange ? `unparseable Content-Range "${contentRange}"` : "206 without Content-Range" };
+  const wantEnd = Math.min(end, size - 1);
+  if (Number(m[1]) !== start || Number(m[2]) !== wantEnd) return { ok: false, problem: `Content-Range ${contentRange} for bytes ${start}-${wantEnd}` };
+  if (m[3] !== "*" && Number(m[3]) !== size) return { ok: false, problem: `Content-Range total ${m[3]} but the manifest says ${size} bytes` };
+  return { ok: true, problem: null };
+}
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+export type Hop = Evidence;
+
+export type FollowResult =
+  | { kind: "response"; res: HttpStreamResponse; host: string; hops: Hop[] }
+  | { kind: "unreachable"; hops: Hop[]; url: string; host: string; hostname: string; port: number; failedAt: "dns" | "connect" | "tls" | "http"; error: string; addresses: string[]; proxy: string | null }
+  | { kind: "loop"; hops: Hop[]; reason: "loop" | "too-many" }
+  | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError };
+
+/** HTTP clients per origin: the registry's (its resolution, route and TLS), others with their own proxy decision. */
+export class ClientPool {
+  readonly #clients = new Map<string, HttpClient>();
+  constructor(private readonly ctx: StageContext) {}
+  get registryOrigin(): string {
+    return new URL(this.ctx.facts.link!.baseUrl).origin;
+  }
+  for(url: string): HttpClient {
+    const origin = new URL(url).origin;
+    let c = this.#clients.get(origin);
+    if (!c) {
+      // Docker's transport for a registry (certs.d CAs, skip-verify) also carries the redirected requests.
+      c =
+        origin === this.registryOrigin
+          ? clientForStage(this.ctx)
+          : createHttpClient({ deps: this.ctx.deps, dnsServers: this.ctx.options.dns, route: proxyForUrl(url, this.ctx.deps.env), tls: this.ctx.facts.link!.tls, timeoutMs: this.ctx.options.timeoutMs, signal: this.ctx.deps.signal, trace: this.ctx.trace });
+      this.#clients.set(origin, c);
+    }
+    return c;
+  }
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#clients.clear();
+  }
+}
+
+function tcpEvidence(p: TcpProbe): Evidence {
+  return { address: p.address, port: p.port, ok: p.ok, durationMs: p.durationMs, ...(p.error ? { error: { kind: p.error.kind, code: p.error.code, message: p.error.message } } : {}) };
+}
+
+/** DNS and TCP evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
+async function probeHost(ctx: StageContext, hostname: string, port: number, hop: Hop): Promise<{ failedAt: "dns" | "connect"; error: string; addresses: string[] } | { addresses: string[] }> {
+  const timeoutMs = ctx.options.timeoutMs;
+  const dns = await resolveHost(hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
+  const addresses = dns.addresses.map((a) => a.address);
+  hop.dns = { via: dns.via, outcome: dns.outcome, addresses, ...(dns.message ? { message: dns.message } : {}) };
+  if (dns.outcome !== "ok" || addresses.length === 0) return { failedAt: "dns", error: `dial tcp: ${dns.message || `lookup ${hostname}: no such host`}`, addresses };
+  const probes: TcpProbe[] = [];
+  for (const a of dns.addresses.slice(0, 4)) {
+    const p = await tcpProbe(a.address, port, { timeoutMs, signal: ctx.deps.signal });
+    probes.push(p);
+    if (p.ok) break;
+  }
+  hop.tcp = probes.map(tcpEvidence);
+  const ok = probes.find((p) => p.ok);
+  if (!ok) {
+    const last = probes[probes.length - 1]!;
+    return { failedAt: "connect", error: goDialText(last.error?.code ?? "ETIMEDOUT", last.address, port), addresses };
+  }
+  return { addresses };
+}
+
+/**
+ * GET a blob URL and follow redirects by hand, as Go's client would but hop by hop, so that
+ * each new host gets its own DNS/connect evidence. Authorization goes only to the registry's
+ * own origin (same scheme, host and port), never to a CDN.
+ */
+export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: string, range: string, authorization: Secret | null): Promise<FollowResult> {
+  const hops: Hop[] = [];
+  const seen = new Set<string>();
+  const probed = new Set<string>([pool.registryOrigin]);
+  let url = startUrl;
+  for (let i = 0; ; i++) {
+    if (seen.has(url)) return { kind: "loop", hops, reason: "loop" };
+    if (i > MAX_REDIRECTS) return { kind: "loop", hops, reason: "too-many" };
+    seen.add(url);
+    const u = new URL(url);
+    const hostname = u.hostname.replace(/^\[|\]$/g, "");
+    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    const sameOrigin = u.origin === pool.registryOrigin;
+    const proxy = sameOrigin ? (ctx.facts.route?.url ?? null) : proxyForUrl(url, ctx.deps.env).url;
+    const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sameOrigin && authorization !== null, proxy };
+    hops.push(hop);
+    let addresses: string[] = [];
+    if (!probed.has(u.origin)) {
+      probed.add(u.origin);
+      if (!proxy) {
+        const p = await probeHost(ctx, hostname, port, hop);
+        addresses = p.addresses;
+        if ("failedAt" in p) return { kind: "unreachable", hops, url: redactUrl(url), host: u.host, hostname, port, failedAt: p.failedAt, error: p.error, addresses, proxy };
+      }
+    }
+    let res: HttpStreamResponse;
+    try {
+      res = await pool.for(url).stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sameOrigin ? authorization : null });
+    } catch (e) {
+      if (!(e instanceof NetError)) throw e;
+      hop.error = e.toEvidence();
+      if (i === 0 || sameOrigin) return { kind: "failed", hops, url: redactUrl(url), host: u.host, error: e };
+      const failedAt = e.phase === "dns" ? "dns" : e.phase === "connect" ? "connect" : e.phase === "tls" ? "tls" : "http";
+      return { kind: "unreachable", hops, url: redactUrl(url), host: u.host, hostname, port, failedAt, error: e.message, addresses, proxy };
+    }
+    hop.status = res.status;
+    hop.durationMs = res.durationMs;
+    hop.remoteAddress = res.remoteAddress;
+    const location = res.headers["location"];
+    if (REDIRECT.has(res.status) && location) {
+      await res.body.cancel().catch(() => undefined);
+      const next = new URL(location, url).toString();
+      hop.location = redactUrl(next);
+      url = next;
+      continue;
+    }
+    return { kind: "response", res, host: u.host, hops };
+  }
+}
+
+export interface ReadResult {
+  /** The bytes read (kept only when `keep`). */
+  bytes: Uint8Array | null;
+  count: number;
+  /** ms from the first body byte to the last one read. */
+  transferMs: number;
+  /** The deadline stopped the read before `max` bytes. */
+  cutByDeadline: boolean;
+  error: NetError | null;
+}
+
+/** Read at most `max` bytes of a body within `deadlineMs`, then cancel the rest. */
+export async function readBody(body: ReadableStream<Uint8Array>, max: number, deadlineMs: number, keep: boolean): Promise<ReadResult> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let count = 0;
+  let first = 0;
+  let last = 0;
+  let cutByDeadline = false;
+  let error: NetError | null = null;
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"deadline">((r) => (timer = setTimeout(() => r("deadline"), deadlineMs)));
+  try {
+    while (count < max) {
+      const r = await Promise.race([reader.read(), deadline]);
+      if (r === "deadline") {
+        cutByDeadline = true;
+        break;
+      }
+      if (r.done) break;
+      const now = performance.now();
+      if (count === 0) first = now;
+      last = now;
+      const chunk = r.value.subarray(0, max - count);
+      if (keep) chunks.push(chunk);
+      count += chunk.length;
+    }
+  } catch (e) {
+    if (!(e instanceof NetError)) throw e;
+    error = e;
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => undefined);
+  }
+  if (cutByDeadline) last = performance.now();
+  const transferMs = count === 0 ? performance.now() - started : Math.max(last - first, 0);
+  return { bytes: keep ? Buffer.concat(chunks) : null, count, transferMs, cutByDeadline, error };
+}
