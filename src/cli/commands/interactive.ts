@@ -1,0 +1,17 @@
+import { realDeps } from "../../model/deps";
+import type { Options } from "../../model/options";
+import { runInteractive } from "../../ui/interactive";
+import type { Io } from "../io";
+
+/** `pulldoctor [IMAGE]` on a terminal: the interactive doctor (src/ui/interactive.ts). */
+export async function interactiveCommand(options: Options, io: Io): Promise<number> {
+  // Ctrl-C cancels every network step in flight; main's SIGINT handler then exits 130.
+  const ac = new AbortController();
+  const abort = () => ac.abort(new Error("interrupted"));
+  process.once("SIGINT", abort);
+  try {
+    return await runInteractive(options, io, realDeps(ac.signal));
+  } finally {
+    process.off("SIGINT", abort);
+  }
+}
