@@ -5,6 +5,7 @@ import type { Evidence } from "../model/evidence";
 import type { ProxyRoute } from "../model/facts";
 import { finding, type Finding } from "../model/finding";
 import { redactHeaders } from "../model/redact";
+import { Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { daemonProxyConfig, decideProxy, describeDecision, maskProxyValue, proxyConfigFromEnv, proxyForUrl, type ProxyForUrl } from "../net/proxy-env";
 import { goUrlString } from "../net/go-url";
@@ -31,26 +32,10 @@ export const proxyStage: Stage = {
     let summary: string;
 
     if (shell.url && shell.variable) {
-      const https = ep.url.startsWith("https:");
-      if (!https) {
-        // Go forwards http:// requests to the proxy in absolute form (no CONNECT); the v2 stage exercises that path.
-        findings.push(finding("PROXY_IN_USE", { proxy: shell.url, variable: shell.variable, host: target, status: null, durationMs: null }, {}));
-        summary = `${target} via ${shell.url} (${shell.variable}); plain-http requests are forwarded, not tunnelled`;
-      } else {
-        try {
-          const t = await openTunnel({ proxyUrl: shell.url, auth: shell.auth, host: ep.hostname, port: ep.port, timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
-          evidence.tunnel = { proxyAddress: t.proxyAddress, statusLine: t.statusLine, headers: redactHeaders(t.headers) as Evidence, durationMs: t.durationMs };
-          findings.push(finding("PROXY_IN_USE", { proxy: shell.url, variable: shell.variable, host: target, status: t.status, durationMs: t.durationMs }, { proxyAddress: t.proxyAddress }));
-          summary = `${target} via ${shell.url} (${shell.variable}): CONNECT ${t.status} in ${t.durationMs} ms`;
-          const f = await checkInterception(ctx, ep, shell.url, t.socket, evidence);
-          if (f) findings.push(f);
-        } catch (e) {
-          if (!(e instanceof TunnelError)) throw e;
-          evidence.tunnel = tunnelErrorEvidence(e);
-          findings.push(classifyTunnelError(e, { proxy: shell.url, variable: shell.variable, host: target, credentialsSent: shell.auth !== null, username: shell.auth?.username ?? null, timeoutMs: ctx.options.timeoutMs }));
-          summary = `${target} via ${shell.url} (${shell.variable}): ${e.message}`;
-        }
-      }
+      const probe = await probeProxy(ctx, ep, { proxy: shell.url, auth: shell.auth, variable: shell.variable }, target, true);
+      evidence.tunnel = probe.evidence;
+      findings.push(...probe.findings);
+      summary = probe.summary;
     } else if (shell.bypass) {
       const entry = shell.bypass.kind === "no-proxy" ? (shell.bypass.entry ?? null) : null;
       const f = finding("PROXY_BYPASSED", { proxy: shell.configured, variable: shell.variable, host: target, reason: shell.reason, entry, kind: shell.bypass.kind }, {}, shell.bypass.kind === "unparseable" ? { severity: "warning" } : {});
@@ -61,10 +46,46 @@ export const proxyStage: Stage = {
     }
 
     const mismatch = compareWithDaemon(ctx, ep, shell, target, evidence);
-    if (mismatch) findings.push(mismatch);
+    if (mismatch) {
+      findings.push(mismatch.finding);
+      // docker pull goes through the daemon's proxy: probe it too, so its failure is named.
+      if (mismatch.daemon) {
+        const probe = await probeProxy(ctx, ep, mismatch.daemon, target, false);
+        (evidence.daemon as Evidence).tunnel = probe.evidence;
+        const note = `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
+        findings.push(...probe.findings.filter((f) => f.code !== "PROXY_IN_USE").map((f) => ({ ...f, detail: `${f.detail} ${note}` })));
+      }
+    }
     return { summary, evidence, findings, provides: { route } };
   },
 };
+
+/** CONNECT through one proxy (and, for the shell's route, the TLS interception check). */
+async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string; auth: ProxyRoute["auth"]; variable: string }, target: string, checkTls: boolean): Promise<{ findings: Finding[]; evidence: Evidence; summary: string }> {
+  const { proxy, auth, variable } = via;
+  const head = `${target} via ${proxy} (${variable})`;
+  const scheme = proxy.slice(0, proxy.indexOf(":"));
+  if (!ep.url.startsWith("https:") || (scheme !== "http" && scheme !== "https")) {
+    // Go forwards http:// requests to the proxy in absolute form (no CONNECT), and speaks
+    // SOCKS5 itself: neither is a CONNECT tunnel; later stages exercise the route.
+    const why = scheme.startsWith("socks") ? "SOCKS proxy, not probed here" : "plain-http requests are forwarded, not tunnelled";
+    return { findings: [finding("PROXY_IN_USE", { proxy, variable, host: target, status: null, durationMs: null }, {})], evidence: { notProbed: why }, summary: `${head}; ${why}` };
+  }
+  try {
+    const t = await openTunnel({ proxyUrl: proxy, auth, host: ep.hostname, port: ep.port, timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
+    const evidence: Evidence = { proxyAddress: t.proxyAddress, statusLine: t.statusLine, headers: redactHeaders(t.headers) as Evidence, durationMs: t.durationMs };
+    const findings = [finding("PROXY_IN_USE", { proxy, variable, host: target, status: t.status, durationMs: t.durationMs }, { proxyAddress: t.proxyAddress })];
+    if (checkTls) {
+      const f = await checkInterception(ctx, ep, proxy, t.socket, evidence);
+      if (f) findings.push(f);
+    } else t.socket.destroy();
+    return { findings, evidence, summary: `${head}: CONNECT ${t.status} in ${t.durationMs} ms` };
+  } catch (e) {
+    if (!(e instanceof TunnelError)) throw e;
+    const f = classifyTunnelError(e, { proxy, variable, host: target, credentialsSent: auth !== null, username: auth?.username ?? null, timeoutMs: ctx.options.timeoutMs });
+    return { findings: [f], evidence: tunnelErrorEvidence(e), summary: `${head}: ${e.message}` };
+  }
+}
 
 function shellEvidence(shell: ProxyForUrl, env: StageContext["deps"]["env"]): Evidence {
   const vars: Record<string, string> = {};
@@ -107,19 +128,25 @@ export function classifyTunnelError(e: TunnelError, p: { proxy: string; variable
 }
 
 /** Pure: Docker's (daemon) decision against this shell's; a finding when they differ. */
-function compareWithDaemon(ctx: StageContext, ep: Endpoint, shell: ProxyForUrl, target: string, evidence: Evidence): Finding | null {
+function compareWithDaemon(ctx: StageContext, ep: Endpoint, shell: ProxyForUrl, target: string, evidence: Evidence): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } | null {
   const local = ctx.facts.local!;
   const daemon = daemonProxyConfig(local);
   const d = decideProxy(ep.url, daemon.config);
   const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
   const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
   evidence.daemon = { source: daemon.source, known: daemon.known, proxy: daemonProxy, reason: daemonReason, dockerUses: daemonProxy ?? "direct" };
-  if (daemonProxy === shell.url) return null;
+  const daemonUser = d.proxy?.user ?? null;
+  const shellKey = shell.auth ? `${shell.auth.username}:${shell.auth.password.reveal()}` : "";
+  const daemonKey = daemonUser ? `${daemonUser.username}:${daemonUser.password ?? ""}` : "";
+  const authDiffers = daemonProxy !== null && daemonProxy === shell.url && shellKey !== daemonKey;
+  if (daemonProxy === shell.url && !authDiffers) return null;
   const cfg = proxyConfigFromEnv(ctx.deps.env);
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
   const dropInPath = path.join(ctx.deps.paths.systemdDropIns[0] ?? "/etc/systemd/system/docker.service.d", "http-proxy.conf");
-  return finding("PROXY_DAEMON_MISMATCH", { host: target, shellProxy: shell.url, shellReason: shell.reason, daemonProxy, daemonReason, daemonSource: daemon.source, values, dropInPath, daemonJsonPath: ctx.options.daemonConfig }, { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source });
+  const f = finding("PROXY_DAEMON_MISMATCH", { host: target, shellProxy: shell.url, shellReason: shell.reason, daemonProxy, daemonReason, daemonSource: daemon.source, values, dropInPath, daemonJsonPath: ctx.options.daemonConfig, authDiffers }, { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers });
+  const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
+  return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
 }
 
 /** certs.d CAs Docker adds for this host (`<certsDir>/<host[:port]>/*.crt`). */

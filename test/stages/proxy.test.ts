@@ -99,7 +99,7 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(r.codes).toEqual(["PROXY_IN_USE", "PROXY_DAEMON_MISMATCH"]);
     expect(r.provides?.route?.url).toBe(open.url);
     expect(r.findings[0]!.detail).toContain(`LOCALHOST:${registryPort} goes through ${open.url} (HTTPS_PROXY): CONNECT answered 200`);
-    const tlsEv = r.evidence.tls as { throughProxy: { chain: { fingerprint256: string; issuer: string }[] }; direct: { chain: { fingerprint256: string }[] } };
+    const tlsEv = (r.evidence.tunnel as { tls: unknown }).tls as { throughProxy: { chain: { fingerprint256: string; issuer: string }[] }; direct: { chain: { fingerprint256: string }[] } };
     expect(tlsEv.throughProxy.chain[0]!.fingerprint256).toBe(tlsEv.direct.chain[0]!.fingerprint256);
     expect(tlsEv.throughProxy.chain[0]!.issuer).toContain("Registry Test Root");
     const m = r.findings[1]!;
@@ -113,10 +113,24 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
   test("no mismatch when daemon.json proxies give the daemon the same proxy; a different drop-in proxy is named", async () => {
     const same = await run({ HTTPS_PROXY: open.url }, { facts: facts({ local: local({ found: true, proxies: { https: open.url } }) }) });
     expect(same.codes).toEqual(["PROXY_IN_USE"]);
-    const other = await run({}, { facts: facts({ local: local({ liveProxies: { https: "http://daemon-proxy.corp:3128" }, liveSource: "/etc/systemd/system/docker.service.d/http-proxy.conf" }) }) });
-    expect(other.codes).toEqual(["PROXY_DAEMON_MISMATCH"]);
-    expect(other.findings[0]!.detail).toContain("the daemon uses http://daemon-proxy.corp:3128");
-    expect(other.findings[0]!.detail).toContain("docker pull will use the daemon's: http://daemon-proxy.corp:3128");
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const dropIn = "/etc/systemd/system/docker.service.d/http-proxy.conf";
+    const other = await run({}, { facts: facts({ local: local({ liveProxies: { https: dead }, liveSource: dropIn }) }) });
+    // The shell goes direct; the daemon's proxy (which docker pull uses) is probed too and named.
+    expect(other.codes).toEqual(["PROXY_DAEMON_MISMATCH", "PROXY_UNREACHABLE"]);
+    expect(other.findings[0]!.detail).toContain(`the daemon uses ${dead}`);
+    expect(other.findings[0]!.detail).toContain(`docker pull will use the daemon's: ${dead}`);
+    expect(other.findings[0]!.fixes[0]).toContain(`Remove the daemon's proxy settings (${dropIn})`);
+    expect(other.findings[1]!.detail).toContain(`This is the Docker daemon's proxy, from ${dropIn} HTTPS_PROXY`);
+  });
+
+  test("same proxy URL but the daemon lacks the credentials: mismatch, and the daemon's 407 is named", async () => {
+    const url = `http://alice:tp-s3cret@127.0.0.1:${authed.port}`;
+    const r = await run({ HTTPS_PROXY: url }, { facts: facts({ local: local({ proxies: { https: authed.url } }) }) });
+    expect(r.codes).toEqual(["PROXY_IN_USE", "PROXY_DAEMON_MISMATCH", "PROXY_AUTH_REQUIRED"]);
+    expect(r.findings[1]!.detail).toContain("different credentials");
+    expect(r.findings[1]!.fixes[0]).toContain(`Environment="HTTPS_PROXY=http://alice:PASSWORD@127.0.0.1:${authed.port}"`);
+    expect(r.json).not.toContain("tp-s3cret");
   });
 
   test("PROXY_AUTH_REQUIRED: 407 with a Basic challenge; wrong credentials are named, never shown", async () => {

@@ -147,7 +147,7 @@ export const proxy = {
     genericFixes: ["Have the registry, auth and CDN hosts allow-listed on the proxy (and its port, if not 443).", "Or add the registry to NO_PROXY if it is reachable directly."],
   }),
 
-  PROXY_DAEMON_MISMATCH: entry<{ host: string; shellProxy: string | null; shellReason: string; daemonProxy: string | null; daemonReason: string; daemonSource: string; values: ProxyValues; dropInPath: string; daemonJsonPath: string }>({
+  PROXY_DAEMON_MISMATCH: entry<{ host: string; shellProxy: string | null; shellReason: string; daemonProxy: string | null; daemonReason: string; daemonSource: string; values: ProxyValues; dropInPath: string; daemonJsonPath: string; authDiffers: boolean }>({
     stage: "proxy",
     severity: "warning",
     title: "The Docker daemon uses a different proxy than this shell",
@@ -160,6 +160,7 @@ export const proxy = {
     causes: ["the proxy is exported in the shell only", "the daemon has a systemd drop-in or daemon.json proxies that differ from the shell", "the daemon was not restarted after its proxy configuration changed"],
     howKnown: "Go's proxy decision for the registry URL is computed twice: with the shell's environment and with the daemon's (daemon.json proxies over the systemd drop-in's Environment, or the running Engine's /info).",
     detail: (p) =>
+      (p.authDiffers ? `The shell and the daemon use ${p.shellProxy} with different credentials (user or password differ). ` : "") +
       `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). docker pull will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
     fixes: (p) =>
       p.values.http || p.values.https || p.values.no
