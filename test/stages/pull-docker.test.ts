@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { buildImage } from "../../src/lab/image";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { startDockerd, type DockerdPeer } from "../peers/dockerd";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { defaultOutput } from "../../src/pull/engine";
+import { testDeps } from "../helpers/context";
+import { factsFor, pull } from "./pull-fixture";
+import path from "node:path";
+
+// `--output docker` against a real Docker Engine: the archive is streamed into POST
+// /images/load and `docker image inspect` through the same socket shows the image.
+let reg: RegistryPeer;
+let dockerd: DockerdPeer;
+let work: { dir: string; cleanup: () => void };
+const img = buildImage({ label: "engine", format: "docker", layers: [[{ name: "etc/one.txt", content: "one\n" }], [{ name: "etc/two.txt", content: "two\n" }]] });
+
+beforeAll(async () => {
+  work = tempDir("pd-pull-docker-");
+  [reg, dockerd] = await Promise.all([startRegistry(), startDockerd()]);
+  await pushImage(reg.url, "team/engine", "2.0", img);
+}, 60_000);
+afterAll(async () => {
+  await dockerd?.stop();
+  await reg?.stop();
+  work?.cleanup();
+}, 30_000);
+
+test("docker: the Engine loads the image; docker image inspect shows its id (config digest), tag and layers", async () => {
+  const r = await pull(factsFor(reg.url, "team/engine", "2.0", img), "docker", { storeDir: path.join(work.dir, "store"), deps: { env: { DOCKER_HOST: dockerd.host } } });
+  expect(r.findings).toEqual([]);
+  expect(r.result.status).toBe("pass");
+  expect(r.result.evidence.written).toMatchObject({ kind: "docker", loaded: [`${reg.host}/team/engine:2.0`] });
+  const insp = dockerd.docker(["image", "inspect", `${reg.host}/team/engine:2.0`]);
+  expect(insp.stderr).toBe("");
+  const info = JSON.parse(insp.stdout)[0];
+  expect(info.Id).toBe(img.config.digest);
+  expect(info.RepoTags).toEqual([`${reg.host}/team/engine:2.0`]);
+  const config = JSON.parse(new TextDecoder().decode(img.config.bytes));
+  expect(info.RootFS.Layers).toEqual(config.rootfs.diff_ids);
+  expect(info.Architecture).toBe("amd64");
+}, 60_000);
+
+test("defaultOutput: the Engine when it answers, else an OCI layout under the cwd, said plainly", async () => {
+  const ref = factsFor(reg.url, "team/engine", "2.0", img).facts.ref!;
+  const up = await defaultOutput(testDeps({ env: { DOCKER_HOST: dockerd.host } }), ref);
+  expect(up).toEqual({ output: "docker", reason: `the Docker Engine at ${dockerd.host} answered; loading the image into it` });
+  const down = await defaultOutput(testDeps(), ref);
+  expect(down.output).toBe(`oci:${path.join(process.cwd(), "engine")}:2.0`);
+  expect(down.reason).toContain("no Docker Engine answered at unix://");
+  expect(down.reason).toContain(`writing an OCI image layout to ${path.join(process.cwd(), "engine")}`);
+});
