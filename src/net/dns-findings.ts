@@ -11,6 +11,8 @@ export interface DnsObservation {
   pinnedDns: HostResolution | null;
   /** A proxy that will carry the connection to this endpoint (it resolves the name itself). */
   proxy: { url: string; source: string } | null;
+  /** The endpoint's base URL, to quote Docker's whole line (`Get "URL/v2/": dial tcp: …`). */
+  endpointUrl?: string;
 }
 
 const RCODE_NUM: Record<string, number> = { FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
@@ -47,7 +49,7 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
   if (r.via === "literal") return out;
   const servers = r.servers ?? [];
   const serversFrom = r.serversFrom === "--dns" ? "--dns" : (r.config?.resolvConf ?? "/etc/resolv.conf");
-  const message = r.message ?? "";
+  const message = r.message ? (o.endpointUrl ? `Get "${o.endpointUrl}/v2/": dial tcp: ${r.message}` : r.message) : "";
   const base = { host: r.hostname, servers, serversFrom, message };
   // A proxy resolves the registry name itself (CONNECT host:port), so the local failure
   // does not stop a pull that goes through it; it still matters for anything bypassing it.

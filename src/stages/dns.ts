@@ -44,7 +44,7 @@ export const dnsStage: Stage = {
     ]);
     const { r: res, ms } = resolution;
     const proxy = proxyFor(ctx, ep.url);
-    const obs: DnsObservation = { resolution: res, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy };
+    const obs: DnsObservation = { resolution: res, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy, endpointUrl: ep.url };
     const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
     const findings = classifyDns(obs, evidence);
 

@@ -66,7 +66,7 @@ describe("dns stage", () => {
     const out = await run("gone.pd.test");
     expect(codes(out.findings)).toEqual(["DNS_NXDOMAIN:error"]);
     expect(out.findings[0].detail).toContain(`NXDOMAIN from ${dm.server}`);
-    expect(out.findings[0].detail).toContain(`lookup gone.pd.test on ${dm.server}: no such host`);
+    expect(out.findings[0].detail).toContain(`Get "https://gone.pd.test:5000/v2/": dial tcp: lookup gone.pd.test on ${dm.server}: no such host`);
     expect(out.findings[0].fixes.join("\n")).toContain("getent hosts gone.pd.test");
     expect(out.provides).toBeUndefined();
     expect(JSON.stringify(out.evidence.queries)).toContain(dm.server);

@@ -7,19 +7,22 @@ interface DnsFailure {
   servers: string[];
   /** Where they came from: "/etc/resolv.conf", "--dns". */
   serversFrom: string;
-  /** What Docker prints after `dial tcp: `: "lookup reg on 10.0.0.2:53: no such host". */
+  /** What Docker would print with these servers: `Get "https://reg/v2/": dial tcp: lookup reg on 10.0.0.2:53: no such host`. */
   message: string;
 }
 
 const list = (xs: string[]) => (xs.length ? xs.join(", ") : "(none)");
-const first = (xs: string[]) => (xs[0] ?? "10.0.0.2:53").replace(/^\[?([^\]]+?)\]?:\d+$/, "$1");
-const port = (s: string | undefined) => (s ? (/:(\d+)$/.exec(s)?.[1] ?? "53") : "53");
+/** dig's server arguments for "10.0.0.2:53" / "[fd00::1]:5353": "@10.0.0.2" / "@fd00::1 -p 5353". */
+function digAt(servers: string[]): string {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(servers[0] ?? "10.0.0.2:53");
+  if (!m) return `@${servers[0]}`;
+  return m[2] === "53" ? `@${m[1]}` : `@${m[1]} -p ${m[2]}`;
+}
 
 /** Fixes shared by the failures where the servers answer but not what the pull needs. */
 function resolverFixes(p: DnsFailure): string[] {
-  const s = p.servers[0];
   return [
-    `Compare with the system resolver: \`getent hosts ${p.host}\`, and ask the server directly: \`dig @${first(p.servers)} -p ${port(s)} ${p.host} A\` (and AAAA)`,
+    `Compare with the system resolver: \`getent hosts ${p.host}\`, and ask the server directly: \`dig ${digAt(p.servers)} ${p.host} A\` (and AAAA)`,
     `Check the name for typos; for a private zone make sure ${list(p.servers)} forwards it (split-horizon DNS, VPN, corporate forwarder)`,
     `dockerd resolves with Go's resolver from the host's /etc/resolv.conf (re-read every 5 s): point it at a server that knows ${p.host}; daemon.json "dns": ["10.0.0.2"] only sets DNS for containers and builds, not for pulls`,
     `As a stopgap pin the name in /etc/hosts: \`echo "ADDRESS ${p.host}" | sudo tee -a /etc/hosts\` (Docker reads it before DNS)`,
@@ -47,7 +50,7 @@ export const dns = {
     ],
     howKnown:
       "The doctor asks each configured server itself (A and AAAA, UDP then TCP on truncation) for every name of the search list and records RCODE 3 (NXDOMAIN); it also reads /etc/hosts and compares with the system resolver (getaddrinfo).",
-    detail: (p) => `${p.host}: NXDOMAIN from ${list(p.servers)} (${p.serversFrom}; names tried: ${list(p.names)}). Docker prints: ${p.message}`,
+    detail: (p) => `${p.host}: NXDOMAIN from ${list(p.servers)} (${p.serversFrom}; names tried: ${list(p.names)}). Go's resolver reports: ${p.message}`,
     fixes: (p) => resolverFixes(p),
     genericFixes: [
       "Check the host name for typos",
@@ -73,9 +76,9 @@ export const dns = {
       "Only an AAAA record exists and the resolver filters AAAA (or the reverse)",
     ],
     howKnown: "Both the A and the AAAA question got RCODE 0 (NOERROR) with an empty answer section, for the name as given and every search-list expansion.",
-    detail: (p) => `${p.host} exists in DNS but has no A/AAAA record (${p.rcodes.join("; ")}) from ${list(p.servers)}. Docker prints: ${p.message}`,
+    detail: (p) => `${p.host} exists in DNS but has no A/AAAA record (${p.rcodes.join("; ")}) from ${list(p.servers)}. Go's resolver reports: ${p.message}`,
     fixes: (p) => [
-      `Look at what the name has: \`dig @${first(p.servers)} -p ${port(p.servers[0])} ${p.host} ANY\` and \`getent hosts ${p.host}\``,
+      `Look at what the name has: \`dig ${digAt(p.servers)} ${p.host} ANY\` and \`getent hosts ${p.host}\``,
       `Add an A (and/or AAAA) record for ${p.host} in its zone, or fix the CNAME target`,
       `As a stopgap pin the name in /etc/hosts: \`echo "ADDRESS ${p.host}" | sudo tee -a /etc/hosts\``,
     ],
@@ -99,9 +102,9 @@ export const dns = {
       "The server refuses recursion for this client or does not serve the zone (REFUSED): an ACL, a wrong server address",
     ],
     howKnown: "The doctor's own queries got RCODE 2 (SERVFAIL) or 5 (REFUSED) from each server, recorded per server and record type.",
-    detail: (p) => `${p.host}: ${p.failures.join("; ")}. Docker prints: ${p.message}`,
+    detail: (p) => `${p.host}: ${p.failures.join("; ")}. Go's resolver reports: ${p.message}`,
     fixes: (p) => [
-      `Ask the server directly and read the status: \`dig @${first(p.servers)} -p ${port(p.servers[0])} ${p.host}\``,
+      `Ask the server directly and read the status: \`dig ${digAt(p.servers)} ${p.host}\``,
       p.failures.some((f) => f.includes("REFUSED"))
         ? `REFUSED: ${list(p.servers)} does not resolve for this client; use the resolver your network provides (check /etc/resolv.conf, \`resolvectl status\`)`
         : `SERVFAIL: check the forwarder's upstream (\`resolvectl status\`, \`journalctl -u systemd-resolved\`) or use another resolver in /etc/resolv.conf`,
@@ -127,9 +130,9 @@ export const dns = {
       "Docker Desktop's VM resolver not reachable",
     ],
     howKnown: "The doctor's queries to each server got no reply within the per-query timeout (or an ICMP port-unreachable), over UDP.",
-    detail: (p) => `${p.host}: no reply from ${list(p.servers)} (${p.serversFrom}) within ${p.timeoutMs} ms: ${p.errors.join("; ")}. Docker prints: ${p.message}`,
+    detail: (p) => `${p.host}: no reply from ${list(p.servers)} (${p.serversFrom}) within ${p.timeoutMs} ms: ${p.errors.join("; ")}. Go's resolver reports: ${p.message}`,
     fixes: (p) => [
-      `Check the server answers at all: \`dig @${first(p.servers)} -p ${port(p.servers[0])} ${p.host}\`; is a firewall dropping port 53?`,
+      `Check the server answers at all: \`dig ${digAt(p.servers)} ${p.host}\`; is a firewall dropping port 53?`,
       `If it is systemd-resolved (127.0.0.53): \`systemctl status systemd-resolved\` and \`resolvectl status\``,
       `Point /etc/resolv.conf at a reachable resolver (Docker re-reads it every 5 s), then retry; daemon.json "dns" only changes DNS inside containers`,
       `Confirm with the system resolver: \`getent hosts ${p.host}\``,
@@ -155,7 +158,7 @@ export const dns = {
     howKnown: "The doctor resolves the host with its own Go-like resolver (/etc/hosts + resolv.conf servers) and with the system resolver, and compares the answers.",
     detail: (p) => `${p.host}: Docker's resolver (${list(p.servers)} from ${p.resolvConf}) → ${p.direct}; system resolver → ${p.system}`,
     fixes: (p) => [
-      `See what each says: \`getent hosts ${p.host}\` (system) and \`dig @${first(p.servers)} ${p.host}\` (Docker's servers)`,
+      `See what each says: \`getent hosts ${p.host}\` (system) and \`dig ${digAt(p.servers)} ${p.host}\` (Docker's servers)`,
       `With systemd-resolved, link /etc/resolv.conf to the stub that knows the VPN routes: \`sudo ln -sf /run/systemd/resolve/stub-resolv.conf /etc/resolv.conf\``,
       `Or pin the registry for Docker in /etc/hosts: \`echo "ADDRESS ${p.host}" | sudo tee -a /etc/hosts\``,
     ],
