@@ -60,8 +60,9 @@ describe("auth: open and Basic registries", () => {
 
   test("credentials are not sent over plain http to a registry that is not insecure", async () => {
     const r = await runAuth(basic.url, "team/app", passwordCred("alice", PW), { link: { insecure: false } });
-    expect(r.codes[0]).toBe("AUTH_BASIC_OVER_HTTP");
+    expect(r.codes).toEqual(["AUTH_BASIC_OVER_HTTP", "AUTH_CREDENTIALS_REQUIRED"]);
     expect(r.out.findings[0]!.detail).toContain("not sent");
+    expect(r.out.findings[1]!.detail).toContain("withheld");
     const head = r.ctx.trace.events.filter((e) => e.kind === "http" && e.method === "HEAD");
     expect(head.length).toBe(1);
     expect(head[0]!.kind === "http" && head[0]!.requestHeaders.authorization).toBeUndefined();
