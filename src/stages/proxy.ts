@@ -177,8 +177,12 @@ export function judgeInterception(proxied: readonly X509Certificate[], direct: r
   if (!leaf) return false;
   if (direct && direct[0]) {
     if (direct[0].fingerprint256 === leaf.fingerprint256) return false;
-    // A new leaf from the same issuer is rotation or a second load balancer, not interception.
-    return direct[0].issuer !== leaf.issuer || direct.at(-1)!.fingerprint256 !== proxied.at(-1)!.fingerprint256;
+    // A new leaf from the same CA is rotation or a second load balancer, not interception.
+    // When the direct chain carries the issuing CA, the proxied leaf must verify against its
+    // key (a forger copying the issuer's name cannot pass); otherwise compare the names.
+    const issuer = direct[1];
+    if (issuer && direct[0].issuer === issuer.subject) return !(leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey));
+    return direct[0].issuer !== leaf.issuer || direct.at(-1)!.issuer !== proxied.at(-1)!.issuer;
   }
   // No direct path to compare: a chain no system root signs (and no certs.d CA either) is the mark of a re-signing proxy.
   return !trust.system && !trust.certsD;
