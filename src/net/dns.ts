@@ -52,7 +52,7 @@ export interface HostResolution {
   /** The error Docker would print after "dial tcp: ": "lookup reg on 10.0.0.2:53: no such host". */
   message?: string;
   /** The resolver settings used, and anything Go ignores in resolv.conf. */
-  config?: { resolvConf: string; search: string[]; ndots: number; timeoutMs: number; attempts: number; useTcp: boolean; problems: string[] };
+  config?: { resolvConf: string; search: string[]; ndots: number; timeoutMs: number; attempts: number; useTcp: boolean; rotate: boolean; singleRequest: boolean; problems: string[] };
   /** Per-query timeout actually used (resolv.conf timeout, shortened to fit the step timeout). */
   perQueryTimeoutMs?: number;
 }
@@ -111,7 +111,9 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
   const hosts = lookupHostsFile(opts.deps.paths.hosts, host);
   const conf = readResolvConf(opts.deps.paths.resolvConf);
   const { servers, from, problems } = pickServers(conf, opts.servers);
-  const config = { resolvConf: opts.deps.paths.resolvConf, search: conf.search, ndots: conf.ndots, timeoutMs: conf.timeoutMs, attempts: conf.attempts, useTcp: conf.useTcp, problems: [...conf.problems, ...problems] };
+  const config = { resolvConf: opts.deps.paths.resolvConf, search: conf.search, ndots: conf.ndots, timeoutMs: conf.timeoutMs, attempts: conf.attempts, useTcp: conf.useTcp, rotate: conf.rotate, singleRequest: conf.singleRequest, problems: [...conf.problems, ...problems] };
+  // Go's `rotate` starts each question at the next server; the doctor always asks in file
+  // order so that the evidence is reproducible (the setting is shown in the evidence).
   if (hosts.error) config.problems.push(`hosts file unreadable: ${hosts.error}`);
   const base = { hostname: host, hostsFile: hosts.addresses.length ? hosts.addresses : null, hostsLines: hosts.lines, servers: servers.map((s) => s.display), serversFrom: from, config };
 

@@ -13,7 +13,7 @@ import net from "node:net";
  *   `edns0`, `no-reload`; anything else is remembered as unknown;
  * - no nameserver (or no readable file) ⇒ 127.0.0.1:53 and [::1]:53.
  * Go also derives a search domain from the host name when none is configured; the doctor
- * has no injected host name, so that default is not reproduced (reported in `problems`).
+ * has no injected host name, so that default is not reproduced.
  */
 export interface ResolvConf {
   /** host:port, IPv6 in brackets: "10.0.0.2:53", "[fd00::53]:53". */

@@ -30,13 +30,13 @@ export interface DnsmasqPeer {
   stop(): Promise<void>;
 }
 
-/** A free UDP+TCP port on 127.0.0.1 (dnsmasq serves both). */
-async function freeDnsPort(): Promise<number> {
+/** A free UDP+TCP port on `host` (dnsmasq serves both). */
+async function freeDnsPort(host = "127.0.0.1"): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
-      const s = dgram.createSocket("udp4");
+      const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
       s.on("error", reject);
-      s.bind(0, "127.0.0.1", () => {
+      s.bind(0, host, () => {
         const p = s.address().port;
         s.close(() => resolve(p));
       });
@@ -44,7 +44,7 @@ async function freeDnsPort(): Promise<number> {
     const tcpFree = await new Promise<boolean>((resolve) => {
       const srv = net.createServer();
       srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
     });
     if (tcpFree) return port;
   }
@@ -139,10 +139,11 @@ export function replyTo(q: packet.Packet, opts: { rcode?: number; truncated?: bo
  * A tiny DNS server written with dns-packet for faults dnsmasq cannot produce on demand
  * (SERVFAIL, truncation, silence): UDP and TCP on the same 127.0.0.1 port.
  */
-export async function startScriptedDns(script: { udp: (q: packet.Packet) => ScriptedAnswer; tcp?: (q: packet.Packet) => ScriptedAnswer }): Promise<ScriptedDns> {
-  const port = await freeDnsPort();
+export async function startScriptedDns(script: { udp: (q: packet.Packet) => ScriptedAnswer; tcp?: (q: packet.Packet) => ScriptedAnswer; host?: "127.0.0.1" | "::1" }): Promise<ScriptedDns> {
+  const host = script.host ?? "127.0.0.1";
+  const port = await freeDnsPort(host);
   const seen: string[] = [];
-  const udp = dgram.createSocket("udp4");
+  const udp = dgram.createSocket(host === "::1" ? "udp6" : "udp4");
   udp.on("message", (msg, rinfo) => {
     const q = packet.decode(msg);
     seen.push(`udp ${q.questions?.[0]?.type} ${q.questions?.[0]?.name}`);
@@ -150,7 +151,7 @@ export async function startScriptedDns(script: { udp: (q: packet.Packet) => Scri
     if (a === "drop") return;
     udp.send(Buffer.isBuffer(a) ? a : packet.encode(a), rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve) => udp.bind(port, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => udp.bind(port, host, () => resolve()));
   const sockets = new Set<net.Socket>();
   const tcp = net.createServer((sock) => {
     sockets.add(sock);
@@ -168,10 +169,10 @@ export async function startScriptedDns(script: { udp: (q: packet.Packet) => Scri
       sock.write(Buffer.isBuffer(a) ? a : packet.streamEncode(a));
     });
   });
-  await new Promise<void>((resolve) => tcp.listen(port, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => tcp.listen(port, host, () => resolve()));
   return {
     port,
-    server: `127.0.0.1:${port}`,
+    server: host === "::1" ? `[::1]:${port}` : `127.0.0.1:${port}`,
     seen,
     stop: async () => {
       for (const s of sockets) s.destroy();

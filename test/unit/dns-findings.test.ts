@@ -5,7 +5,7 @@ import { classifyDns, type DnsObservation } from "../../src/net/dns-findings";
 const S = "10.0.0.2:53";
 const q = (type: "A" | "AAAA", rcode: string | null, answers: string[] = [], extra: Partial<DnsQueryRecord> = {}): DnsQueryRecord => ({ server: S, name: "reg.example.", type, transport: "udp", rcode, answers, cnames: [], durationMs: 3, ...extra });
 function res(over: Partial<HostResolution>): HostResolution {
-  return { hostname: "reg.example", addresses: [], via: S, outcome: "ok", queries: [], hostsFile: null, hostsLines: [], servers: [S], serversFrom: "resolv.conf", names: ["reg.example."], config: { resolvConf: "/etc/resolv.conf", search: [], ndots: 1, timeoutMs: 5000, attempts: 2, useTcp: false, problems: [] }, perQueryTimeoutMs: 5000, ...over };
+  return { hostname: "reg.example", addresses: [], via: S, outcome: "ok", queries: [], hostsFile: null, hostsLines: [], servers: [S], serversFrom: "resolv.conf", names: ["reg.example."], config: { resolvConf: "/etc/resolv.conf", search: [], ndots: 1, timeoutMs: 5000, attempts: 2, useTcp: false, rotate: false, singleRequest: false, problems: [] }, perQueryTimeoutMs: 5000, ...over };
 }
 const ok = res({ addresses: [{ address: "10.1.1.1", family: 4 }], queries: [q("A", "NOERROR", ["10.1.1.1"]), q("AAAA", "NOERROR")] });
 const sys = (addresses: string[], code: string | null = null) => ({ addresses, code, error: code ? `getaddrinfo ${code} reg.example` : null });

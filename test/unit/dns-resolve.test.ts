@@ -115,6 +115,32 @@ describe("resolveHost against a real dnsmasq", () => {
     expect(d.addresses.map((a) => a.address)).toEqual(["10.1.2.3", "fd00::123"]);
   });
 
+  test("an IPv6 server given as [::1]:PORT, over UDP then TCP", async () => {
+    const v6 = await startScriptedDns({
+      host: "::1",
+      udp: (q) => replyTo(q, { truncated: true }),
+      tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "AAAA" ? [{ type: "AAAA", name: "six.pd.test", data: "::1", ttl: 5 }] : [] }),
+    });
+    try {
+      const r = await resolveHost("six.pd.test", { servers: [v6.server], deps: testDeps(), timeoutMs: 2000 });
+      expect(r).toMatchObject({ outcome: "ok", via: v6.server, addresses: [{ address: "::1", family: 6 }] });
+      expect(r.queries.every((q) => q.transport === "tcp" && q.truncated)).toBe(true);
+    } finally {
+      await v6.stop();
+    }
+  });
+
+  test("the caller's signal (Ctrl-C) ends the resolution at once", async () => {
+    const ac = new AbortController();
+    const deps = { ...testDeps(), signal: ac.signal };
+    setTimeout(() => ac.abort(), 50);
+    const t = performance.now();
+    const r = await resolveHost("registry.pd.test", { servers: [silent.server], deps, timeoutMs: 10_000 });
+    expect(performance.now() - t).toBeLessThan(500);
+    expect(r.outcome).toBe("timeout");
+    expect(r.queries.some((q) => q.error === "operation was canceled")).toBe(true);
+  });
+
   test("an IP literal is itself, without queries", async () => {
     expect(await resolveHost("[::1]", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "::1", family: 6 }], queries: [] });
     expect(await resolveHost("10.0.0.1", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "10.0.0.1", family: 4 }] });
