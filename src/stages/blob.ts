@@ -7,6 +7,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES, blobUrl, checkRange, ClientPool, followBlob, readBody } from "../registry/blob";
 import { parseRegistryErrors } from "../registry/errors";
 import { digestOf } from "../registry/manifest";
+import { authorizeOrError } from "./manifest";
 
 /**
  * The blob stage: what `docker pull` does after the manifest. A ranged GET of the config
@@ -45,9 +46,14 @@ interface Probe {
 
 async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutcome> {
   const m = ctx.facts.manifest!;
-  const authorization = await ctx.facts.session!.authorize();
   const evidence: Evidence = {};
   const findings: Finding[] = [];
+  const authorization = await authorizeOrError(ctx.facts.session!);
+  if (authorization instanceof Error) {
+    const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, m.image.config.digest);
+    findings.push(finding("BLOB_FETCH_FAILED", { url, host: new URL(url).host, status: null, error: `token: ${authorization.message}` }, evidence));
+    return { summary: `no token for the blob request: ${authorization.message}`, evidence, findings };
+  }
   const probes: Probe[] = [{ what: "config", desc: m.image.config, length: Math.min(RANGE_PROBE_BYTES, m.image.config.size), measure: false }];
   const layer = pickLayer(m.image.layers);
   if (layer) {

@@ -1,5 +1,5 @@
 import type { Evidence } from "../model/evidence";
-import type { Platform, ResolvedManifest } from "../model/facts";
+import type { AuthSession, Platform, ResolvedManifest } from "../model/facts";
 import { finding, type Finding } from "../model/finding";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
@@ -10,6 +10,7 @@ import { closestTags } from "../registry/manifest-tags";
 import { resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
 import { parsePlatform } from "../registry/platform";
+import { TokenError } from "../registry/token";
 import type { Secret } from "../model/secret";
 
 /**
@@ -61,12 +62,18 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   const session = ctx.facts.session!;
   const reference = ref.digest ?? ref.tag ?? "latest";
   const img = { image: ref.familiar, registry: ref.registry, repository: ref.repository, reference };
-  const authorization: Secret | null = await session.authorize();
   const authenticated = !!ctx.facts.credential;
   const url = manifestUrl(link.baseUrl, ref.repository, reference);
   const evidence: Evidence = { url, accept: MANIFEST_ACCEPT };
   const findings: Finding[] = [];
   const out = (summary: string): StageOutcome => ({ summary, evidence, findings });
+  // The auth stage's token is cached; a refresh that fails now is reported here, not thrown.
+  const authorization = await authorizeOrError(session);
+  if (authorization instanceof Error) {
+    const info = authorization instanceof TokenError ? authorization.info : null;
+    findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method: info?.method ?? "GET", url: info?.url ?? url, status: info?.status ?? null, error: `token: ${authorization.message}` }, evidence));
+    return out(`no token for the manifest request: ${authorization.message}`);
+  }
   const fetchFailed = (method: string, u: string, e: NetError | HttpResponse, error?: string) => {
     const status = e instanceof NetError ? null : e.status;
     if (e instanceof NetError) evidence.error = e.toEvidence();
@@ -123,6 +130,16 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     findings,
     provides: { manifest: m },
   };
+}
+
+/** session.authorize(), with the two errors it may throw (token refresh, transport) as values. */
+export async function authorizeOrError(session: AuthSession): Promise<Secret | null | TokenError | NetError> {
+  try {
+    return await session.authorize();
+  } catch (e) {
+    if (e instanceof TokenError || e instanceof NetError) return e;
+    throw e;
+  }
 }
 
 function rateParams(registry: string, repository: string, r: RateLimitInfo, authenticated: boolean, message: string) {

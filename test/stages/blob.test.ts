@@ -30,7 +30,28 @@ let reg: RegistryPeer;
 let nginx: NginxPeer;
 let cdn: ReturnType<typeof Bun.serve>;
 const cdnSaw: { authorization: string | null; range: string | null }[] = [];
-const ports = { redirectOk: 0, redirectDead: 0, loop: 0, err500: 0 };
+const ports = { redirectOk: 0, redirectDead: 0, redirectNoName: 0, loop: 0, err500: 0 };
+let dnsPort = 0;
+let dns: import("node:dgram").Socket;
+
+/** A DNS server that answers NXDOMAIN to everything (a filtering resolver that does not know the CDN). */
+async function startNxdomainDns(): Promise<number> {
+  const dgram = await import("node:dgram");
+  dns = dgram.createSocket("udp4");
+  dns.on("message", (q, rinfo) => {
+    let off = 12;
+    while (off < q.length && q[off] !== 0) off += q[off]! + 1;
+    const r = Buffer.from(q.subarray(0, off + 5));
+    r[2] = 0x81; // QR, RD
+    r[3] = 0x83; // RA, RCODE=3 NXDOMAIN
+    r.writeUInt16BE(1, 4);
+    r.writeUInt32BE(0, 6);
+    r.writeUInt16BE(0, 10);
+    dns.send(r, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((res) => dns.bind(0, "127.0.0.1", () => res()));
+  return dns.address().port;
+}
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -50,11 +71,13 @@ beforeAll(async () => {
     },
   });
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  dnsPort = await startNxdomainDns();
   const rest = `location / { proxy_pass http://127.0.0.1:${reg.port}; }`;
   nginx = await startNginx({
     httpBlock: `
   server { listen 127.0.0.1:${ports.redirectOk};   location ~ ^/v2/.+/blobs/ { return 307 http://127.0.0.1:${cdn.port}$request_uri?X-Amz-Signature=cdn-signature-secret; } ${rest} }
   server { listen 127.0.0.1:${ports.redirectDead}; location ~ ^/v2/.+/blobs/ { return 307 http://127.0.0.9:9$request_uri; } ${rest} }
+  server { listen 127.0.0.1:${ports.redirectNoName}; location ~ ^/v2/.+/blobs/ { return 307 https://cdn.pd.invalid$request_uri; } ${rest} }
   server { listen 127.0.0.1:${ports.loop};         location ~ ^/v2/.+/blobs/ { return 302 $request_uri; } ${rest} }
   server { listen 127.0.0.1:${ports.err500};       location ~ ^/v2/.+/blobs/ { return 500; } ${rest} }`,
   });
@@ -62,6 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nginx?.stop();
   cdn?.stop(true);
+  dns?.close();
   await reg?.stop();
 });
 
@@ -116,6 +140,15 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const hops = (f.evidence.config as any).hops;
     expect(hops[0].status).toBe(307);
     expect(hops[1].tcp[0].error.kind).toBe("refused");
+  });
+
+  test("redirect to a host DNS does not know → BLOB_REDIRECT_UNREACHABLE at dns, with the resolver's answer", async () => {
+    const out = await run(front(ports.redirectNoName), "team/app", { options: { dns: [`127.0.0.1:${dnsPort}`] } });
+    expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
+    const f = out.findings[0]!;
+    expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at dns: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`);
+    expect(f.fixes[0]).toContain("cdn.pd.invalid:443");
+    expect((f.evidence.config as any).hops[1].dns.outcome).toBe("nxdomain");
   });
 
   test("a redirect loop → BLOB_REDIRECT_LOOP, never a hang", async () => {

@@ -108,3 +108,11 @@ test("a registry that never answers → MANIFEST_FETCH_FAILED (timeout) within t
   expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_FETCH_FAILED"]);
   expect((out.findings[0]!.evidence.error as any).kind).toBe("timeout");
 });
+
+test("a token refresh that fails now → MANIFEST_FETCH_FAILED naming the token step, no throw", async () => {
+  const { NetError } = await import("../../src/registry/http");
+  const session = { scheme: "bearer" as const, invalidate() {}, authorize: async () => { throw new NetError("cannot resolve auth.pd.invalid: ENOTFOUND", { kind: "dns", phase: "dns", host: "auth.pd.invalid" }); } };
+  const out = await run("old/app", { facts: { session } });
+  expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_FETCH_FAILED"]);
+  expect(out.findings[0]!.detail).toContain("token: cannot resolve auth.pd.invalid");
+});
