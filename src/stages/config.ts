@@ -1,12 +1,182 @@
-import type { Stage } from "../model/stage";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { finding, type Finding } from "../model/finding";
+import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
+import type { Evidence, Json } from "../model/evidence";
+import { redactUrl } from "../model/redact";
+import { Secret } from "../model/secret";
+import type { Stage, StageContext, StageOutcome } from "../model/stage";
+import { authLookupKey, resolveAuthConfig, type AuthResolution } from "../host/credentials";
+import { HELPER_PREFIX } from "../host/cred-helper";
+import { loadDockerConfig, type LoadedConfig } from "../host/docker-config";
+import { readDaemonJson, readDropIns } from "../host/daemon-config";
+import { engineSocket, fetchEngineInfo, type EngineInfo } from "../host/engine-info";
 
-// Placeholder until the config stage lands (being written now).
+/**
+ * The `config` stage: what the Docker client would send (config.json, credential
+ * helpers, DOCKER_AUTH_CONFIG, --username) and what the daemon runs with (daemon.json,
+ * systemd drop-ins, the live Engine /info). Reads only; never writes anything.
+ */
 export const configStage: Stage = {
   id: "config",
-  title: "config",
+  title: "Client and daemon config",
   scope: "local",
-  needs: [],
-  async run() {
-    throw new Error("the config stage is not implemented yet");
-  },
+  needs: ["ref"],
+  run: runConfig,
 };
+
+/** The Engine socket answers fast or not at all; never let it hold up the doctor. */
+const ENGINE_TIMEOUT_MS = 2000;
+
+async function runConfig(ctx: StageContext): Promise<StageOutcome> {
+  const { options, deps } = ctx;
+  const ref = ctx.facts.ref!;
+  const findings: Finding[] = [];
+  const loaded = loadDockerConfig(options.dockerConfig, deps);
+  const lookupKey = authLookupKey(ref.registry);
+  if (loaded.problem) findings.push(configUnreadable(loaded));
+
+  let credential: Credential | null = null;
+  let resolution: AuthResolution | null = null;
+  if (options.username !== null && options.password !== null) {
+    credential = { source: "--username", lookupKey, username: options.username, password: options.password };
+  } else {
+    resolution = await resolveAuthConfig(loaded.file, lookupKey, { env: deps.env, os: deps.hostPlatform.os, timeoutMs: options.timeoutMs, signal: deps.signal });
+    findings.push(...credentialFindings(resolution, loaded, ref.registry));
+    credential = credentialOf(resolution, loaded);
+    if (credential === null && resolution.error === null) findings.push(finding("CREDS_NONE", { registry: ref.registry, lookupKey, configPath: loaded.path, found: loaded.found }, { lookupKey }));
+  }
+
+  const daemon = readDaemonJson(options.daemonConfig);
+  if (daemon.problem) {
+    const p = daemon.problem;
+    const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
+    // A file pulldoctor may not open (not root) says nothing about dockerd, which runs as root.
+    const opts = p.kind === "read" ? { severity: "warning" as const, note: "pulldoctor could not read it (run as root to check it); dockerd itself may read it fine." } : {};
+    findings.push(finding("DAEMON_CONFIG_UNREADABLE", params, { path: daemon.path, kind: p.kind, message: p.message }, opts));
+  }
+  const dropIns = readDropIns(deps.paths.systemdDropIns);
+  const sock = engineSocket(deps.env, deps.paths.dockerSocket);
+  const engine: EngineInfo | null = sock.socketPath ? await fetchEngineInfo(sock.socketPath, sock.source, { timeoutMs: Math.min(options.timeoutMs, ENGINE_TIMEOUT_MS), signal: deps.signal }) : null;
+  const live = engine?.ok ? engine : null;
+
+  const certsHost = path.join(options.certsDir, ref.registry);
+  const local: LocalConfig = {
+    dockerConfig: { path: loaded.path, found: loaded.found, kind: loaded.found ? loaded.kind : "none" },
+    daemon: {
+      path: daemon.path,
+      found: daemon.found,
+      // The running Engine's registry settings win: it may have been started with flags.
+      mirrors: live ? live.mirrors : daemon.mirrors,
+      insecureRegistries: live ? live.insecureRegistries : daemon.insecureRegistries,
+      proxies: daemon.proxies,
+      liveProxies: live ? live.proxies : dropIns.proxies,
+      liveSource: live ? `Engine GET /info on ${live.source}` : dropIns.setBy.length > 0 ? `systemd drop-in ${dropIns.setBy.join(", ")}` : null,
+    },
+    certsDir: options.certsDir,
+  };
+
+  const evidence: Evidence = {
+    dockerConfig: {
+      path: loaded.path,
+      from: loaded.from,
+      found: loaded.found,
+      kind: loaded.kind,
+      problem: loaded.problem ? { ...loaded.problem } : null,
+      dockerWarning: loaded.warning,
+      credsStore: loaded.file.credsStore || null,
+      credHelpers: Object.fromEntries(loaded.file.credHelpers),
+      authsKeys: [...loaded.file.auths.keys()],
+      plaintextKeys: loaded.plaintextKeys,
+    },
+    credentials: credentialEvidence(credential, resolution, lookupKey, deps.env.DOCKER_AUTH_CONFIG),
+    daemonJson: { path: daemon.path, found: daemon.found, keys: daemon.keys, mirrors: daemon.mirrors, insecureRegistries: daemon.insecureRegistries, proxies: redactProxies(daemon.proxies), problem: daemon.problem ? { ...daemon.problem } : null },
+    systemdDropIns: { searched: [...deps.paths.systemdDropIns], files: dropIns.files, setBy: dropIns.setBy, proxies: redactProxies(dropIns.proxies) },
+    engine: engine
+      ? { source: engine.source, ok: engine.ok, error: engine.error, durationMs: engine.durationMs, serverVersion: engine.serverVersion, operatingSystem: engine.operatingSystem, proxies: redactProxies(engine.proxies), mirrors: engine.mirrors, insecureRegistries: engine.insecureRegistries }
+      : { source: sock.source, ok: false, error: sock.note },
+    effective: { mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
+    certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
+  };
+  return { summary: summaryOf(credential, resolution, loaded, local), evidence, findings, provides: { local, credential } };
+}
+
+function configUnreadable(loaded: LoadedConfig): Finding {
+  const p = loaded.problem!;
+  return finding(
+    "CONFIG_UNREADABLE",
+    { path: loaded.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null, dockerWarning: loaded.warning ?? "" },
+    { path: loaded.path, kind: p.kind, message: p.message, line: p.line ?? null, column: p.column ?? null, ...(p.key ? { key: p.key } : {}), dockerWarning: loaded.warning },
+  );
+}
+
+/** Pure, table-tested: a credential lookup to its findings. */
+export function credentialFindings(r: AuthResolution, loaded: LoadedConfig, registry: string): Finding[] {
+  const out: Finding[] = [];
+  if (r.error !== null && r.helper !== null) {
+    const run = r.helperRuns[r.helperRuns.length - 1];
+    const helper = HELPER_PREFIX + r.helper;
+    const ev = { helper, via: r.helperVia, lookupKey: r.lookupKey, path: run?.path ?? null, exitCode: run?.exitCode ?? null, timedOut: run?.timedOut ?? false, output: run?.failureOutput ?? null, dockerError: r.error };
+    if (run && run.path === null) out.push(finding("CREDS_HELPER_MISSING", { helper, name: r.helper, via: r.helperVia ?? "credsStore", lookupKey: r.lookupKey, registry, configPath: loaded.path, error: r.error }, ev));
+    else out.push(finding("CREDS_HELPER_FAILED", { helper, via: r.helperVia ?? "credsStore", lookupKey: r.lookupKey, registry, configPath: loaded.path, exitCode: run?.exitCode ?? null, output: run?.failureOutput ?? "", error: r.error }, ev));
+  }
+  // Kubernetes pull secrets are base64 by design: only a real config.json is judged.
+  if (r.error === null && r.store === "file" && r.matchedKey !== null && loaded.kind === "config.json" && loaded.plaintextKeys.includes(r.matchedKey) && (r.auth.password || r.auth.username)) {
+    const others = loaded.plaintextKeys.filter((k) => k !== r.matchedKey).length;
+    out.push(finding("CREDS_PLAINTEXT", { configPath: loaded.path, key: r.matchedKey, registry, others }, { configPath: loaded.path, key: r.matchedKey, plaintextKeys: loaded.plaintextKeys }));
+  }
+  return out;
+}
+
+/** What later stages use: secrets wrapped, origin in words. null = anonymous. */
+export function credentialOf(r: AuthResolution, loaded: LoadedConfig): Credential | null {
+  if (r.error !== null) return null;
+  const a = r.auth;
+  if (!a.username && !a.password && !a.identitytoken && !a.registrytoken) return null;
+  const where =
+    r.store === "env"
+      ? `DOCKER_AUTH_CONFIG auths[${r.matchedKey}]`
+      : r.store === "helper"
+        ? `${r.helperVia === "credHelpers" ? `credHelpers[${r.lookupKey}]` : "credsStore"} → ${HELPER_PREFIX}${r.helper}`
+        : `auths[${r.matchedKey}] in ${loaded.path}`;
+  return {
+    source: where,
+    lookupKey: r.lookupKey,
+    ...(a.username ? { username: a.username } : {}),
+    ...(a.password ? { password: new Secret(a.password) } : {}),
+    ...(a.identitytoken ? { identityToken: new Secret(a.identitytoken) } : {}),
+    ...(a.registrytoken ? { registryToken: new Secret(a.registrytoken) } : {}),
+  };
+}
+
+function credentialEvidence(c: Credential | null, r: AuthResolution | null, lookupKey: string, dockerAuthConfig: string | undefined): Json {
+  return {
+    lookupKey,
+    source: c?.source ?? (r?.error ? "none (the helper failed)" : "none (anonymous)"),
+    username: c?.username ?? null,
+    kinds: c ? [c.password ? "password" : null, c.identityToken ? "identitytoken" : null, c.registryToken ? "registrytoken" : null].filter((x): x is string => x !== null) : [],
+    store: r?.store ?? (c ? "--username" : null),
+    helper: r?.helper ? HELPER_PREFIX + r.helper : null,
+    helperVia: r?.helperVia ?? null,
+    matchedKey: r?.matchedKey ?? null,
+    matchKind: r?.matchKind ?? null,
+    effectiveCredsStore: r?.credsStore || null,
+    helperRuns: (r?.helperRuns ?? []).map((h) => ({ ...h })),
+    dockerError: r?.error ?? null,
+    dockerAuthConfig: dockerAuthConfig ? (r?.envProblem ? "set, but Docker ignores it" : "set") : "unset",
+    dockerAuthConfigProblem: r?.envProblem ?? null,
+  };
+}
+
+function redactProxies(p: ProxySettings | null): Json {
+  if (!p) return null;
+  return { ...(p.http ? { http: redactUrl(p.http) } : {}), ...(p.https ? { https: redactUrl(p.https) } : {}), ...(p.no ? { no: p.no } : {}) };
+}
+
+function summaryOf(c: Credential | null, r: AuthResolution | null, loaded: LoadedConfig, local: LocalConfig): string {
+  const creds = c ? `credentials for ${c.lookupKey} from ${c.source}${c.username ? ` (user ${c.username})` : ""}` : r?.error ? `credential lookup fails: ${r.error}` : `no credentials for ${r?.lookupKey ?? "?"}: anonymous pull`;
+  const cfg = loaded.found ? loaded.path : `${loaded.path} absent`;
+  const d = local.daemon;
+  const daemon = `${d.mirrors.length} mirror${d.mirrors.length === 1 ? "" : "s"}, ${d.insecureRegistries.length} insecure, daemon proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;
+  return `${creds}; ${cfg}; ${daemon}`;
+}

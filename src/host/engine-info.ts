@@ -1,0 +1,85 @@
+import http from "node:http";
+import type { ProxySettings } from "../model/facts";
+
+/**
+ * The running Docker Engine's view (GET /info on its unix socket): the proxy it really
+ * uses (HTTPProxy/HTTPSProxy/NoProxy, credentials already masked by dockerd) and its
+ * registry configuration (mirrors, insecure registries). Only unix sockets are asked:
+ * a tcp:// DOCKER_HOST is noted, not contacted.
+ */
+
+export interface EngineInfo {
+  /** "unix:///var/run/docker.sock" */
+  source: string;
+  ok: boolean;
+  /** Why it was not asked or did not answer (ENOENT, ECONNREFUSED, EACCES, timeout, HTTP status…). */
+  error: string | null;
+  durationMs: number;
+  serverVersion: string | null;
+  operatingSystem: string | null;
+  proxies: ProxySettings | null;
+  mirrors: string[];
+  /** IndexConfigs with Secure=false, and InsecureRegistryCIDRs, Docker's defaults left out. */
+  insecureRegistries: string[];
+}
+
+const DEFAULT_INSECURE_CIDRS = new Set(["127.0.0.0/8", "::1/128"]);
+
+/** Where the Engine listens: DOCKER_HOST when it is unix://, else the default socket. */
+export function engineSocket(env: Readonly<Record<string, string | undefined>>, defaultSocket: string): { socketPath: string | null; source: string; note: string | null } {
+  const host = env.DOCKER_HOST;
+  if (host) {
+    if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length), source: host, note: null };
+    return { socketPath: null, source: host, note: `DOCKER_HOST=${host} is not a unix socket; its /info was not queried` };
+  }
+  return { socketPath: defaultSocket, source: `unix://${defaultSocket}`, note: null };
+}
+
+export async function fetchEngineInfo(socketPath: string, source: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineInfo> {
+  const started = performance.now();
+  const base: EngineInfo = { source, ok: false, error: null, durationMs: 0, serverVersion: null, operatingSystem: null, proxies: null, mirrors: [], insecureRegistries: [] };
+  const res = await new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
+    const req = http.request({ socketPath, path: "/info", method: "GET", headers: { Host: "docker" }, timeout: opts.timeoutMs, signal: opts.signal }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on("data", (c: Buffer) => chunks.push(c));
+      r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      r.on("error", (e) => resolve({ error: e.message }));
+    });
+    req.on("timeout", () => {
+      req.destroy();
+      resolve({ error: `no answer within ${opts.timeoutMs} ms` });
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code ? `${e.code} ${socketPath}` : e.message }));
+    req.end();
+  });
+  base.durationMs = Math.round(performance.now() - started);
+  if ("error" in res) return { ...base, error: res.error };
+  if (res.status !== 200) return { ...base, error: `HTTP ${res.status} from GET /info` };
+  let info: Record<string, unknown>;
+  try {
+    info = JSON.parse(res.body) as Record<string, unknown>;
+  } catch {
+    return { ...base, error: "GET /info did not answer JSON" };
+  }
+  return { ...base, ok: true, ...readInfo(info) };
+}
+
+/** The fields pulldoctor needs from an /info document (pure). */
+export function readInfo(info: Record<string, unknown>): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries"> {
+  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  const http = str(info.HTTPProxy);
+  const https = str(info.HTTPSProxy);
+  const no = str(info.NoProxy);
+  const reg = (info.RegistryConfig ?? {}) as { Mirrors?: unknown; IndexConfigs?: Record<string, { Name?: string; Secure?: boolean }>; InsecureRegistryCIDRs?: unknown };
+  const mirrors = Array.isArray(reg.Mirrors) ? reg.Mirrors.filter((m): m is string => typeof m === "string") : [];
+  const insecure: string[] = [];
+  for (const [name, ic] of Object.entries(reg.IndexConfigs ?? {})) if (ic && ic.Secure === false) insecure.push(ic.Name ?? name);
+  if (Array.isArray(reg.InsecureRegistryCIDRs)) for (const c of reg.InsecureRegistryCIDRs) if (typeof c === "string" && !DEFAULT_INSECURE_CIDRS.has(c)) insecure.push(c);
+  return {
+    serverVersion: str(info.ServerVersion) ?? null,
+    operatingSystem: str(info.OperatingSystem) ?? null,
+    proxies: http || https || no ? { ...(http ? { http } : {}), ...(https ? { https } : {}), ...(no ? { no } : {}) } : null,
+    mirrors,
+    insecureRegistries: insecure,
+  };
+}

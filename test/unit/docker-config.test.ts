@@ -1,0 +1,131 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { decodeAuth, goBase64Decode, loadDockerConfig, locateConfig, parseConfigBytes } from "../../src/host/docker-config";
+import { decodeFirstValue, hasMore } from "../../src/host/go-json";
+import { tempDir, testDeps } from "../helpers/context";
+
+/** Go's encoding/json Decoder messages (scanner.go), as Docker quotes them. */
+const SYNTAX: [input: string, message: string | null, line?: number, column?: number][] = [
+  ["{", "unexpected EOF", 1, 2],
+  ['{"auths": {', "unexpected EOF"],
+  ['{"a": "x', "unexpected EOF"],
+  ["", null], // io.EOF: Docker treats an empty file as an empty config
+  ["  \n ", null],
+  ["\ufeff{}", "invalid character 'ï' looking for beginning of value", 1, 1],
+  ["// c\n{}", "invalid character '/' looking for beginning of value"],
+  ["user:pass", "invalid character 'u' looking for beginning of value"],
+  ['{"auths": {},}', "invalid character '}' looking for beginning of object key string", 1, 14],
+  ["{\n  \"auths\": {\n    \"a\": {}\n  }\n  \"credsStore\": \"x\"\n}", "invalid character '\"' after object key:value pair", 5, 3],
+  ['{"a" 1}', "invalid character '1' after object key"],
+  ["{'a': 1}", "invalid character '\\'' looking for beginning of object key string"],
+  ["[1,]", "invalid character ']' looking for beginning of value"],
+  ["[1 2]", "invalid character '2' after array element"],
+  ['{"a": tru}', "invalid character '}' in literal true (expecting 'e')"],
+  ['{"a": nul}', "invalid character '}' in literal null (expecting 'l')"],
+  ['{"a": fals}', "invalid character '}' in literal false (expecting 'e')"],
+  ['{"a": -x}', "invalid character 'x' in numeric literal"],
+  ['{"a": 1.}', "invalid character '}' after decimal point in numeric literal"],
+  ['{"a": 1e}', "invalid character '}' in exponent of numeric literal"],
+  ['{"a": "\\q"}', "invalid character 'q' in string escape code"],
+  ['{"a": "\\u12G4"}', "invalid character 'G' in \\u hexadecimal character escape"],
+  ['{"a": "x\ty"}', "invalid character '\\t' in string literal"],
+  ['{"a": 01}', "invalid character '1' after object key:value pair"],
+  ["<html>", "invalid character '<' looking for beginning of value"],
+  ['{"auths": {}} xyz', null], // a Decoder reads the first value only
+];
+
+describe("Go JSON decoder messages", () => {
+  for (const [input, message, line, column] of SYNTAX) {
+    test(JSON.stringify(input), () => {
+      const r = decodeFirstValue(input);
+      expect(r.error?.message ?? null).toBe(message);
+      if (line !== undefined) expect([r.error!.line, r.error!.column]).toEqual([line, column!]);
+    });
+  }
+  test("hasMore finds a second object", () => {
+    const s = '{"a":1} {}';
+    expect(hasMore(s, decodeFirstValue(s).end)).toBe(true);
+    expect(hasMore('{"a":1}  \n', 7)).toBe(false);
+  });
+  test("escapes decode", () => {
+    const r = decodeFirstValue('{"k":"a\\u00e9\\n\\"b"}');
+    expect(r.value).toMatchObject({ t: "object", entries: [["k", { t: "string", v: 'aé\n"b' }]] });
+  });
+});
+
+describe("Go base64 (StdEncoding) and decodeAuth", () => {
+  const cases: [string, string | { error: string }][] = [
+    ["dXNlcjpwYXNz", "user:pass"],
+    ["dXNlcjpwYXNzMQ==", "user:pass1"],
+    ["dXNlcjpwYXNzMTI=", "user:pass12"],
+    ["dXNlcjpw\nYXNz", "user:pass"], // CR/LF are skipped
+    ["not base64!", { error: "illegal base64 data at input byte 3" }],
+    ["dXNlcjpwYXNzMQ", { error: "illegal base64 data at input byte 12" }],
+    ["dXM-P3I6cGE_P3Nz", { error: "illegal base64 data at input byte 3" }],
+    ["@@@", { error: "illegal base64 data at input byte 0" }],
+    ["dXNlcjpwYXNzMQ=", { error: "illegal base64 data at input byte 15" }],
+    ["dXNlcjpwYXNz====", { error: "illegal base64 data at input byte 12" }],
+    ["dXNlcjpwYXNzMQ==x", { error: "illegal base64 data at input byte 16" }],
+  ];
+  for (const [input, want] of cases) {
+    test(JSON.stringify(input), () => {
+      const r = goBase64Decode(input);
+      if (typeof want === "string") expect(new TextDecoder().decode((r as { bytes: Uint8Array }).bytes)).toBe(want);
+      else expect(r).toEqual(want);
+    });
+  }
+  test("decodeAuth rules", () => {
+    expect(decodeAuth("dXNlcjpwYTpzcw==")).toEqual({ username: "user", password: "pa:ss" });
+    expect(decodeAuth("dXNlcnBhc3M=")).toEqual({ error: "invalid auth configuration file" });
+    expect(decodeAuth("OnBhc3M=")).toEqual({ error: "invalid auth configuration file" });
+    expect(decodeAuth("")).toEqual({ username: "", password: "" });
+  });
+});
+
+describe("config.json decoding as docker/cli", () => {
+  test("a wrong type is reported Go's way and the rest is still read", () => {
+    const r = parseConfigBytes('{"credHelpers": {"ghcr.io": "gh"},\n "features": {"buildkit": true}}');
+    expect(r.problem).toMatchObject({ kind: "type", message: "json: cannot unmarshal bool into Go struct field ConfigFile.features of type string", line: 2 });
+    expect(r.file.credHelpers.get("ghcr.io")).toBe("gh");
+  });
+  test("nested type errors name the inner struct", () => {
+    expect(parseConfigBytes('{"auths": {"x": {"username": 5}}}').problem?.message).toBe("json: cannot unmarshal number into Go struct field AuthConfig.auths.username of type string");
+    expect(parseConfigBytes('{"credHelpers": {"x": 5}}').problem?.message).toBe("json: cannot unmarshal number into Go struct field ConfigFile.credHelpers of type string");
+    expect(parseConfigBytes("[]").problem?.message).toBe("json: cannot unmarshal array into Go value of type configfile.ConfigFile");
+  });
+  test("field names match case-insensitively, as Go does", () => {
+    const r = parseConfigBytes('{"CredsStore": "pass", "AUTHS": {"h": {"Auth": "dTpw"}}}');
+    expect(r.file.credsStore).toBe("pass");
+    expect(r.file.auths.get("h")).toEqual({ username: "u", password: "p", serveraddress: "h" });
+  });
+  test("a type error stops before auths are decoded (Docker returns at once)", () => {
+    const r = parseConfigBytes('{"auths": {"h": {"auth": "dTpw"}}, "credsStore": 5}');
+    expect(r.file.auths.get("h")).toEqual({ auth: "dTpw" });
+    expect(r.plaintextKeys).toEqual(["h"]);
+  });
+});
+
+describe("which config file", () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+  test("--docker-config DIR, FILE, .dockerconfigjson; then DOCKER_CONFIG; then HOME", () => {
+    const deps = testDeps({ dir: t.dir, env: {} });
+    mkdirSync(path.join(t.dir, "d"), { recursive: true });
+    expect(locateConfig(path.join(t.dir, "d"), deps)).toEqual({ path: path.join(t.dir, "d", "config.json"), from: "--docker-config" });
+    writeFileSync(path.join(t.dir, "pull-secret.dockerconfigjson"), '{"auths":{"r.example.com":{"auth":"dTpw"}}}');
+    const k8s = loadDockerConfig(path.join(t.dir, "pull-secret.dockerconfigjson"), deps);
+    expect(k8s).toMatchObject({ found: true, kind: "dockerconfigjson" });
+    expect(k8s.file.auths.get("r.example.com")?.username).toBe("u");
+    expect(locateConfig(null, testDeps({ dir: t.dir, env: { DOCKER_CONFIG: "/x/y" } }))).toEqual({ path: "/x/y/config.json", from: "DOCKER_CONFIG" });
+    expect(locateConfig(null, deps)).toEqual({ path: path.join(t.dir, ".docker", "config.json"), from: "home" });
+    expect(loadDockerConfig(null, deps)).toMatchObject({ found: false, kind: "none", problem: null, warning: null });
+  });
+  test("a directory where the file should be is a read problem", () => {
+    const d = path.join(t.dir, "isdir");
+    mkdirSync(path.join(d, "config.json"), { recursive: true });
+    const r = loadDockerConfig(d, testDeps({ dir: t.dir }));
+    expect(r.problem?.kind).toBe("read");
+    expect(r.warning).toContain("WARNING: Error parsing config file (");
+  });
+});
