@@ -17,7 +17,7 @@ export function parseOutput(s: string): OutputSpec | { error: string } {
     const dir = i < 0 ? rest : rest.slice(0, i);
     const tag = i < 0 ? null : rest.slice(i + 1);
     if (!dir) return { error: `--output ${s}: oci: needs a directory, e.g. oci:./image:latest` };
-    if (tag !== null && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag)) return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
+    if (tag && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag)) return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
     return { kind: "oci", dir, tag: tag || null };
   }
   if (v.startsWith("docker-archive:")) {
