@@ -5,7 +5,7 @@ import type { Evidence } from "../model/evidence";
 import type { ProxyRoute } from "../model/facts";
 import { finding, type Finding } from "../model/finding";
 import { redactHeaders } from "../model/redact";
-import { Secret } from "../model/secret";
+import { REDACTED, Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { daemonProxyConfig, decideProxy, describeDecision, maskProxyValue, proxyConfigFromEnv, proxyForUrl, type ProxyForUrl } from "../net/proxy-env";
 import { goUrlString } from "../net/go-url";
@@ -71,8 +71,12 @@ async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string;
     const why = scheme.startsWith("socks") ? "SOCKS proxy, not probed here" : "plain-http requests are forwarded, not tunnelled";
     return { findings: [finding("PROXY_IN_USE", { proxy, variable, host: target, status: null, durationMs: null }, {})], evidence: { notProbed: why }, summary: `${head}; ${why}` };
   }
+  const requestHeaders: Record<string, string> = { Host: target, ...(auth ? { "Proxy-Authorization": REDACTED } : {}) };
+  const trace = (status: number | null, responseHeaders: Record<string, string>, durationMs: number, error?: string) =>
+    ctx.trace.record({ kind: "http", method: "CONNECT", url: `${target} via ${proxy}`, status, requestHeaders, responseHeaders: redactHeaders(responseHeaders), durationMs, ...(error ? { error } : {}) });
   try {
     const t = await openTunnel({ proxyUrl: proxy, auth, host: ep.hostname, port: ep.port, timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
+    trace(t.status, t.headers, t.durationMs);
     const evidence: Evidence = { proxyAddress: t.proxyAddress, statusLine: t.statusLine, headers: redactHeaders(t.headers) as Evidence, durationMs: t.durationMs };
     const findings = [finding("PROXY_IN_USE", { proxy, variable, host: target, status: t.status, durationMs: t.durationMs }, { proxyAddress: t.proxyAddress })];
     if (checkTls) {
@@ -82,6 +86,7 @@ async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string;
     return { findings, evidence, summary: `${head}: CONNECT ${t.status} in ${t.durationMs} ms` };
   } catch (e) {
     if (!(e instanceof TunnelError)) throw e;
+    trace(e.status ?? null, e.headers ?? {}, e.durationMs, e.message);
     const f = classifyTunnelError(e, { proxy, variable, host: target, credentialsSent: auth !== null, username: auth?.username ?? null, timeoutMs: ctx.options.timeoutMs });
     return { findings: [f], evidence: tunnelErrorEvidence(e), summary: `${head}: ${e.message}` };
   }

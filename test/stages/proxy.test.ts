@@ -59,7 +59,7 @@ function facts(over: Partial<Facts> = {}, hostname = "LOCALHOST"): Facts {
 async function run(env: Record<string, string>, opts: { facts?: Facts; endpoint?: Endpoint; timeoutMs?: number } = {}) {
   const ctx = testContext({ endpoint: opts.endpoint ?? endpoint(), facts: opts.facts ?? facts(), deps: { env }, options: { timeoutMs: opts.timeoutMs ?? 3000, certsDir } });
   const out = await proxyStage.run(ctx);
-  return { ...out, codes: out.findings.map((f) => f.code), json: JSON.stringify(out) };
+  return { ...out, codes: out.findings.map((f) => f.code), json: JSON.stringify(out) + JSON.stringify(ctx.trace.events), trace: ctx.trace.events };
 }
 
 beforeAll(async () => {
@@ -131,6 +131,7 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(r.findings[1]!.detail).toContain("different credentials");
     expect(r.findings[1]!.fixes[0]).toContain(`Environment="HTTPS_PROXY=http://alice:PASSWORD@127.0.0.1:${authed.port}"`);
     expect(r.json).not.toContain("tp-s3cret");
+    expect(r.trace[0]).toMatchObject({ kind: "http", method: "CONNECT", status: 200, requestHeaders: { "Proxy-Authorization": "<redacted>" } });
   });
 
   test("PROXY_AUTH_REQUIRED: 407 with a Basic challenge; wrong credentials are named, never shown", async () => {
@@ -203,6 +204,15 @@ describe("proxy stage: failures without a proxy server", () => {
     const r = await run({ HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "localhost" });
     expect(r.codes).toEqual(["PROXY_BYPASSED"]);
     expect(r.findings[0]!.fixes[0]).toBe(`If LOCALHOST:${registryPort} is not reachable directly, remove "localhost" from NO_PROXY (in the shell and in the daemon's environment).`);
+  });
+
+  test("http:// registry with HTTP_PROXY, or a SOCKS5 proxy: in use, not tunnelled (Go forwards / speaks SOCKS itself)", async () => {
+    const plain = await run({ HTTP_PROXY: "http://127.0.0.1:9" }, { endpoint: { ...endpoint(), url: `http://LOCALHOST:${registryPort}` } });
+    expect(plain.codes).toEqual(["PROXY_IN_USE", "PROXY_DAEMON_MISMATCH"]);
+    expect(plain.summary).toContain("forwarded, not tunnelled");
+    const socks = await run({ HTTPS_PROXY: "socks5://127.0.0.1:9" });
+    expect(socks.codes).toEqual(["PROXY_IN_USE", "PROXY_DAEMON_MISMATCH"]);
+    expect(socks.summary).toContain("SOCKS proxy, not probed here");
   });
 
   test("no proxy anywhere: direct, no finding", async () => {
