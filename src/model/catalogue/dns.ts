@@ -145,10 +145,10 @@ export const dns = {
     severity: "warning",
     title: "The system resolver and Docker's resolver disagree",
     explain:
-      "The operating system's resolver (getaddrinfo: nsswitch, systemd-resolved, a VPN's split DNS, mDNS) and the servers in /etc/resolv.conf, which Docker's Go resolver uses, give different results. curl or a browser can then reach the registry while `docker pull` cannot, or reach another address.",
+      "The operating system's resolver (getaddrinfo: nsswitch, systemd-resolved, a VPN's split DNS, mDNS) and the servers in /etc/resolv.conf, which Docker's Go resolver uses, give different results. curl or a browser can then reach the registry while `docker pull` fails with `no such host`, or reaches another address.",
     seen: [
-      "docker: dial tcp: lookup registry.corp.example on 10.0.0.2:53: no such host (while `curl https://registry.corp.example/v2/` works)",
-      "containerd/kubelet: dial tcp: lookup registry.corp.example on 10.96.0.10:53: no such host (while the node resolves it)",
+      'docker: Error response from daemon: Get "https://registry.corp.example/v2/": dial tcp: lookup registry.corp.example on 10.0.0.2:53: no such host',
+      'containerd/kubelet: failed to do request: Head "https://registry.corp.example/v2/team/app/manifests/1.0": dial tcp: lookup registry.corp.example on 10.96.0.10:53: no such host',
     ],
     causes: [
       "A VPN client configures per-domain DNS in systemd-resolved (or macOS scoped resolvers) that /etc/resolv.conf does not show",
@@ -172,8 +172,8 @@ export const dns = {
     explain:
       "The hosts file names the registry host, so Docker (Go's resolver, `hosts: files dns`) uses those addresses and never asks DNS. That is fine when intended; a stale entry sends every pull to an old address, which shows up later as a connect timeout or a certificate error.",
     seen: [
-      "docker: dial tcp 10.0.0.9:443: i/o timeout (the address comes from a stale /etc/hosts line)",
-      "docker: x509: certificate is valid for old.example.com, not registry.example.com",
+      'docker: Error response from daemon: Get "https://registry.example.com/v2/": dial tcp 10.0.0.9:443: i/o timeout',
+      'docker: Error response from daemon: Get "https://registry.example.com/v2/": tls: failed to verify certificate: x509: certificate is valid for old.example.com, not registry.example.com',
     ],
     causes: ["A deliberate pin (air-gapped mirror, testing)", "A stale entry left after the registry moved"],
     howKnown: "The doctor reads the hosts file as Go does and shows the matching lines; it also asks DNS for comparison.",
