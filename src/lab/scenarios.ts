@@ -19,7 +19,7 @@ export interface Scenario {
   hint: string;
 }
 
-export const DEMO_USER = { username: "demo", password: "pulldoctor" };
+export const DEMO_USER = { username: "demo", password: "s3cret-demo" };
 /** Loopback port 9 (discard) is closed: connections are refused, like a CDN a firewall blocks. */
 export const UNREACHABLE_BLOB_HOST = "http://127.0.0.9:9";
 
@@ -32,7 +32,7 @@ function otherPlatforms(host: Platform): Platform[] {
   return all.filter((p) => p.architecture !== host.architecture).slice(0, 2);
 }
 
-export async function installScenarios(lab: LabRegistry): Promise<{ scenarios: Scenario[]; stop(): Promise<void> }> {
+export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<{ scenarios: Scenario[]; stop(): Promise<void> }> {
   const host = hostPlatform();
   const image = (label: string, platform: Platform = host, size = 4096) =>
     buildImage({ label, platform, layers: [[{ name: "hello.txt", content: `hello from the pulldoctor lab (${label})\n` }], [{ name: "data.bin", content: noise(size, label.length) }]] });
@@ -48,9 +48,10 @@ export async function installScenarios(lab: LabRegistry): Promise<{ scenarios: S
   lab.addImage("demo/tampered", "1.0", image("tampered"), [{ kind: "digest-mismatch" }]);
 
   // A web server where a registry was expected (a proxy's login page, a wrong port).
-  const html = await startWire("127.0.0.1", 0, (_req, res) =>
-    res.send(200, { "Content-Type": "text/html; charset=utf-8" }, "<!doctype html><html><head><title>Sign in</title></head><body><h1>Corporate portal</h1><p>Please sign in.</p></body></html>\n"),
-  );
+  const page = "<!doctype html><html><head><title>Sign in</title></head><body><h1>Corporate portal</h1><p>Please sign in.</p></body></html>\n";
+  const serveHtml = (port: number) => startWire("127.0.0.1", port, (_req, res) => res.send(200, { "Content-Type": "text/html; charset=utf-8" }, page));
+  // Next to a fixed lab port when one was asked for (stable commands in docs), else any.
+  const html = await serveHtml(htmlPort).catch(() => serveHtml(0));
 
   const at = (path: string) => `${lab.host}/${path}`;
   const scenarios: Scenario[] = [

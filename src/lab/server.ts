@@ -57,7 +57,7 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
   const authFault = (name: string) => repos.get(name)?.faults.find((f) => f.kind === "auth-required") as Extract<Fault, { kind: "auth-required" }> | undefined;
   const tokens = new TokenAuthority((name) => {
     const f = authFault(name);
-    return f ? { username: f.username ?? "demo", password: f.password ?? "pulldoctor" } : null;
+    return f ? { username: f.username ?? "demo", password: f.password ?? "s3cret-demo" } : null;
   });
   let base = "";
   const tokenAuth = () => [...repos.values()].some((r) => r.faults.some((f) => f.kind === "auth-required"));
@@ -166,7 +166,7 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
     },
   };
   if (opts.scenarios) {
-    const installed = await installScenarios(lab);
+    const installed = await installScenarios(lab, opts.port ? opts.port + 1 : 0);
     lab.scenarios = installed.scenarios;
     extraStops.push(installed.stop);
   }

@@ -42,6 +42,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
   const restoreCursor = () => process.stdout.write("\u001b[?25h");
   process.once("exit", restoreCursor);
   intro(`pulldoctor ${VERSION}`);
+  io.stdout(`${ui.st.dim(unicode ? "│" : "|")}\n`);
   let opts = { ...options, command: "check" as const };
   if (!opts.image) {
     const image = await askImage(ui.st, unicode);
@@ -63,7 +64,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
   }
 
   let report = finalReport(opts, run);
-  note(stripAnsiIfPlain(summaryBlock(report, ui.st, ui.g), ui).trimEnd(), "Summary");
+  note(stripAnsiIfPlain(summaryBlock(report, ui.st, ui.g), ui).trimEnd(), "Result");
 
   const save = await confirm({ message: "Save the report (JSON, safe to attach to a ticket)?", initialValue: !report.verdict.ok });
   if (isCancel(save)) return cancelled();
@@ -82,6 +83,10 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
       if (pulled === "cancel") return cancelled();
       report = pulled;
     }
+  }
+  if (run.crashed) {
+    outro("A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
+    return 70;
   }
   outro(report.verdict.ok ? "Done." : `Not fixed yet: ${report.verdict.code ?? "see above"}. \`pulldoctor explain ${report.verdict.code ?? "CODE"}\` tells more.`);
   return exitCodeFor(report);
@@ -125,12 +130,13 @@ async function pullNow(options: Options, run: RunResult, deps: Deps, ui: Ui): Pr
   const base = ref.repository.split("/").pop() ?? "image";
   const suggested = await defaultOutput(deps, ref);
   const choices = [
+    ...(options.output ? [{ value: options.output, label: options.output, hint: "from --output" }] : []),
     ...(suggested.output === "docker" ? [{ value: "docker", label: "docker", hint: "load into the local Docker Engine" }] : []),
     { value: `oci:./${base}${ref.tag ? `:${ref.tag}` : ""}`, label: "OCI image layout", hint: `./${base}` },
     { value: `docker-archive:./${base}.tar`, label: "docker-archive", hint: `./${base}.tar, for docker load` },
     { value: "\u0000other", label: "Another destination", hint: "oci:DIR[:TAG], docker-archive:FILE or docker" },
   ];
-  let output = await select<string>({ message: "Where to?", options: choices, initialValue: options.output ?? choices[0]!.value });
+  let output = await select<string>({ message: "Where to?", options: choices, initialValue: choices[0]!.value });
   if (isCancel(output)) return "cancel";
   if (output === "\u0000other") {
     const typed = await text({ message: "Destination", placeholder: "oci:/srv/images/app:1.0", validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker") });

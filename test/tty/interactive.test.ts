@@ -1,0 +1,162 @@
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { DEMO_USER } from "../../src/lab/scenarios";
+import { requireBuiltBinary, Terminal } from "./tmux";
+
+/**
+ * The interactive doctor in a real terminal (tmux), driving the compiled binary against
+ * the lab registry as a person would: read the screen, answer the prompts.
+ */
+let lab: LabRegistry;
+let bin: string;
+let home: string;
+let cwd: string;
+const terms: Terminal[] = [];
+
+beforeAll(async () => {
+  bin = requireBuiltBinary();
+  lab = await startLabRegistry({ scenarios: true });
+  home = mkdtempSync(path.join(os.tmpdir(), "pd-tty-home-"));
+});
+afterAll(async () => {
+  await lab?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+afterEach(() => {
+  for (const t of terms.splice(0)) t.kill();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", LANG: "C.UTF-8", ...extra });
+const isolated = ["--daemon-config", "/nonexistent/daemon.json", "--certs-dir", "/nonexistent/certs.d", "--insecure-registry"];
+
+function doctor(image: string | null, extra: string[] = [], envExtra: Record<string, string> = {}): Terminal {
+  cwd = mkdtempSync(path.join(os.tmpdir(), "pd-tty-cwd-"));
+  const host = image ? image.split("/")[0]! : lab.host;
+  const t = Terminal.start([bin, ...(image ? [image] : []), ...isolated, host, "--timeout", "5", ...extra], { env: env(envExtra), cwd });
+  terms.push(t);
+  return t;
+}
+
+const image = (id: string) => lab.scenarios.find((s) => s.id === id)!.image;
+
+test("happy path: asks the image, shows it normalized as typed, passes every stage, pulls with progress", async () => {
+  const t = doctor(null);
+  await t.waitFor("Which image should be pulled?");
+  t.type(image("healthy").replace(":latest", ""));
+  await t.waitFor(`→ ${image("healthy")}`);
+  t.keys("Enter");
+  await t.waitFor("Save the report", 30_000);
+  const diag = t.screen();
+  for (const stage of ["reference", "dns", "connect", "v2", "auth", "manifest", "blob"]) expect(diag).toMatch(new RegExp(`✔ ${stage}\\b`));
+  t.keys("Enter"); // default: no report for a passing run
+  await t.waitFor("Pull the image now?");
+  t.keys("Enter");
+  await t.waitFor("Where to?");
+  t.keys("Down", "Enter"); // the first is the OCI layout, unless a Docker Engine answers; pick it explicitly below
+  const s = await t.waitFor(/pulled sha256:[0-9a-f]{64}|✖ pull/, 30_000);
+  expect(s).toContain("pulled sha256:");
+  expect(await t.exitCode()).toBe(0);
+  const outs = readdirSync(cwd);
+  expect(outs.some((f) => f === "healthy" || f === "healthy.tar")).toBe(true);
+}, 60_000);
+
+test("AUTH_CREDENTIALS_REQUIRED: the doctor asks for credentials (masked), re-runs auth and passes", async () => {
+  const t = doctor(image("credentials"));
+  await t.waitFor("AUTH_CREDENTIALS_REQUIRED", 30_000);
+  await t.waitFor("Enter a username and password");
+  t.keys("Enter");
+  await t.waitFor("Username");
+  t.type(DEMO_USER.username);
+  t.keys("Enter");
+  await t.waitFor("Password");
+  t.type(DEMO_USER.password);
+  expect(t.screen()).not.toContain(DEMO_USER.password);
+  t.keys("Enter");
+  await t.waitFor("Checking again as demo");
+  const s = await t.waitFor("Save the report", 30_000);
+  const after = s.slice(s.indexOf("Checking again"));
+  expect(after).toMatch(/✔ auth\b/);
+  expect(after).toMatch(/✔ manifest\b/);
+  expect(s).not.toContain(DEMO_USER.password);
+  t.keys("Enter");
+  await t.waitFor("Pull the image now?");
+  t.keys("Right", "Enter");
+  expect(await t.exitCode()).toBe(0);
+}, 60_000);
+
+test("MANIFEST_UNKNOWN: choosing the closest tag fixes it", async () => {
+  const t = doctor(image("tag"));
+  await t.waitFor("MANIFEST_UNKNOWN", 30_000);
+  const s0 = await t.waitFor("closest existing tags");
+  expect(s0).toContain("1.0");
+  t.keys("Enter"); // the closest tag is first: 1.0
+  await t.waitFor(`Checking again ${lab.host}/demo/app:1.0`);
+  const s = await t.waitFor("Save the report", 30_000);
+  expect(s.slice(s.indexOf("Checking again"))).toMatch(/✔ manifest\b/);
+  t.keys("Enter");
+  await t.waitFor("Pull the image now?");
+  t.keys("Right", "Enter");
+  expect(await t.exitCode()).toBe(0);
+}, 60_000);
+
+test("Ctrl-C mid-stage exits 130 at once and writes nothing", async () => {
+  // A registry that accepts connections and never answers: the connect stage hangs.
+  const sockets: net.Socket[] = [];
+  const hang = net.createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => hang.listen(0, "127.0.0.1", r));
+  const port = (hang.address() as net.AddressInfo).port;
+  try {
+    const t = doctor(`127.0.0.1:${port}/app:1.0`, ["--timeout", "60"]);
+    await t.waitFor(/…/, 20_000);
+    const t0 = Date.now();
+    t.keys("C-c");
+    expect(await t.exitCode(5000)).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(readdirSync(cwd)).toEqual([]);
+  } finally {
+    for (const s of sockets) s.destroy();
+    hang.close();
+  }
+}, 60_000);
+
+test("NO_COLOR: the interactive screen has no colour escapes", async () => {
+  const t = doctor(image("tag"), [], { NO_COLOR: "1" });
+  await t.waitFor("closest existing tags", 30_000);
+  expect(t.screen(true)).not.toMatch(/\u001b\[[0-9;]*m/);
+  t.keys("C-c");
+  expect(await t.exitCode()).toBe(130);
+}, 60_000);
+
+test("piped output (check and bare IMAGE) has no escape codes, even with a TERM", async () => {
+  for (const args of [["check", image("tag")], [image("tag")]]) {
+    const p = Bun.spawn([bin, ...args, ...isolated, lab.host, "--timeout", "5"], { env: env(), stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(out).toContain("MANIFEST_UNKNOWN");
+    expect(out + err).not.toContain("\u001b");
+    expect(code).toBe(1);
+  }
+}, 60_000);
+
+test("the report saved from the prompt lands at the default path, whole", async () => {
+  const t = doctor(image("tag"));
+  await t.waitFor("closest existing tags", 30_000);
+  t.keys("Up"); // the list wraps: up from the first choice is the last, "No, leave it"
+  t.keys("Enter");
+  await t.waitFor("Save the report");
+  t.keys("Enter"); // default yes for a failing run
+  await t.waitFor("Report file");
+  t.keys("Enter");
+  await t.waitFor("report written to");
+  expect(await t.exitCode()).toBe(1);
+  const files = readdirSync(cwd).filter((f) => f.startsWith("pulldoctor-report-"));
+  expect(files.length).toBe(1);
+  expect(files[0]).toMatch(/^pulldoctor-report-127\.0\.0\.1_\d+_demo_app_1\.O-\d{8}T\d{6}Z\.json$/);
+  const report = JSON.parse(await Bun.file(path.join(cwd, files[0]!)).text());
+  expect(report.verdict.code).toBe("MANIFEST_UNKNOWN");
+  expect(readdirSync(cwd).filter((f) => f.includes(".tmp-"))).toEqual([]);
+}, 60_000);
