@@ -208,8 +208,9 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
         resolve({ socket, status, headers, durationMs: elapsed(), proxyAddress: `${socket.remoteAddress ?? target.host}:${socket.remotePort ?? target.port}`, statusLine });
         return;
       }
-      // Go's Transport returns the status text alone as the error ("Forbidden").
-      const base = { status, statusLine, headers, message: `proxyconnect tcp: ${text || `status ${status}`}` };
+      // Go's Transport returns the status text alone, unwrapped ("Forbidden", "Proxy Authentication
+      // Required"): docker prints `Get "https://host/v2/": Forbidden`.
+      const base = { status, statusLine, headers, message: text || "unknown status code" };
       // 407 is the standard answer; some proxies (tinyproxy 1.11 on wrong credentials) send 401 + WWW-Authenticate.
       if (status === 407 || status === 401) fail({ ...base, kind: "auth-required", proxyAuthenticate: headers["proxy-authenticate"] ?? headers["www-authenticate"] ?? "" });
       else fail({ ...base, kind: "refused" });
