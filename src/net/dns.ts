@@ -1,5 +1,6 @@
 import net from "node:net";
 import type { Deps } from "../model/deps";
+import type { Json } from "../model/evidence";
 import type { ResolvedAddress } from "../model/facts";
 import type { Trace } from "../model/trace";
 import { exchange, parseServer, type ExchangeResult, type QType, type ServerAddress } from "./dns-exchange";
@@ -203,4 +204,27 @@ function pickServers(conf: ResolvConf, flag: string[] | undefined): { servers: S
   }
   const servers = conf.servers.map((s) => parseServer(s)).filter((s): s is ServerAddress => s !== null);
   return { servers, from: conf.defaultServers ? "default" : "resolv.conf", problems };
+}
+
+/**
+ * A JSON-safe summary of a resolution for other stages' evidence (token realm, blob CDN):
+ * which servers were asked, what each said, and Go's message for a failure.
+ */
+export function resolutionEvidence(r: HostResolution): { [k: string]: Json } {
+  return {
+    host: r.hostname,
+    outcome: r.outcome,
+    via: r.via,
+    addresses: r.addresses.map((a) => a.address),
+    message: r.message ?? null,
+    servers: r.servers ?? [],
+    serversFrom: r.serversFrom ?? null,
+    hostsFile: r.hostsLines ?? [],
+    queries: r.queries.map((q) => {
+      const o: { [k: string]: Json } = { server: q.server, name: q.name ?? r.hostname, type: q.type, transport: q.transport, rcode: q.rcode, answers: q.answers, cnames: q.cnames, durationMs: q.durationMs };
+      if (q.truncated) o.truncated = true;
+      if (q.error) o.error = q.error;
+      return o;
+    }),
+  };
 }

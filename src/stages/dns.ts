@@ -2,7 +2,7 @@ import net from "node:net";
 import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
 import type { Stage, StageContext } from "../model/stage";
-import { resolveHost, type HostResolution } from "../net/dns";
+import { resolutionEvidence, resolveHost, type HostResolution } from "../net/dns";
 import { lookupHostsFile } from "../net/hosts-file";
 import { classifyDns, isLocalhostName, type DnsObservation } from "../net/dns-findings";
 import { systemLookup, type SystemLookup } from "../net/dns-system";
@@ -127,7 +127,7 @@ function evidenceOf(r: HostResolution, system: SystemLookup, pinnedDns: HostReso
     perQueryTimeoutMs: r.perQueryTimeoutMs ?? null,
     queries: json(r.queries),
     hostsFile: { path: hostsPath, addresses: r.hostsFile, lines: r.hostsLines ?? [] },
-    dnsDespitePin: pinnedDns ? { outcome: pinnedDns.outcome, addresses: pinnedDns.addresses.map((a) => a.address), message: pinnedDns.message ?? null, queries: json(pinnedDns.queries) } : null,
+    dnsDespitePin: pinnedDns ? resolutionEvidence(pinnedDns) : null,
     systemResolver: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error, durationMs: system.durationMs },
     proxy: proxy ? { url: proxy.url, source: proxy.source } : null,
   };

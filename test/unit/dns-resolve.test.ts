@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { resolveHost } from "../../src/net/dns";
+import { resolutionEvidence, resolveHost } from "../../src/net/dns";
 import { MemoryTrace } from "../../src/model/trace";
 import { testDeps } from "../helpers/context";
 import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
@@ -144,5 +144,15 @@ describe("resolveHost against a real dnsmasq", () => {
   test("an IP literal is itself, without queries", async () => {
     expect(await resolveHost("[::1]", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "::1", family: 6 }], queries: [] });
     expect(await resolveHost("10.0.0.1", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "10.0.0.1", family: 4 }] });
+  });
+});
+
+describe("resolutionEvidence", () => {
+  test("is JSON-safe and names the server and Go's message", async () => {
+    const r = await resolveHost("gone.pd.test", { servers: [dm.server], deps: testDeps(), timeoutMs: 2000 });
+    const e = resolutionEvidence(r);
+    expect(JSON.parse(JSON.stringify(e))).toEqual(e);
+    expect(e).toMatchObject({ host: "gone.pd.test", outcome: "nxdomain", servers: [dm.server], message: `lookup gone.pd.test on ${dm.server}: no such host` });
+    expect((e.queries as { rcode: string }[]).map((q) => q.rcode)).toEqual(["NXDOMAIN", "NXDOMAIN"]);
   });
 });
