@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseDaemonJson, readDaemonJson, readDropIns } from "../../src/host/daemon-config";
+import { engineSocket, readInfo } from "../../src/host/engine-info";
+import { tempDir } from "../helpers/context";
+
+describe("daemon.json as dockerd reads it", () => {
+  const rows: [text: string, problem: string | null][] = [
+    ["", null], // dockerd trims and accepts an empty file
+    ["  \n", null],
+    ["{}", null],
+    ['{"registry-mirrors": ["https://m.example.com"]', "unexpected end of JSON input"],
+    ['{"registry-mirrors": ["https://m.example.com"],}', "invalid character '}' looking for beginning of object key string"],
+    ["{} {}", "invalid character '{' after top-level value"],
+    ["<!DOCTYPE html>", "invalid character '<' looking for beginning of value"],
+    ['{"registry-mirrors": "https://m.example.com"}', "json: cannot unmarshal string into Go struct field Config.registry-mirrors of type []string"],
+    ['{"insecure-registries": [5000]}', "json: cannot unmarshal number into Go struct field Config.insecure-registries of type string"],
+    ["[]", "json: cannot unmarshal array into Go value of type map[string]interface {}"],
+  ];
+  for (const [text, problem] of rows) {
+    test(JSON.stringify(text), () => expect(parseDaemonJson(text).problem?.message ?? null).toBe(problem));
+  }
+  test("mirrors, insecure registries and proxies are read", () => {
+    const r = parseDaemonJson(JSON.stringify({ "registry-mirrors": ["https://m.example.com"], "insecure-registries": ["reg.local:5000", "10.0.0.0/8"], proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" }, debug: true }));
+    expect(r).toEqual({ mirrors: ["https://m.example.com"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"], proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" }, problem: null, keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"] });
+  });
+  test("line and column of a syntax error", () => {
+    expect(parseDaemonJson('{\n  "debug": true,\n}\n').problem).toMatchObject({ line: 3, column: 1 });
+  });
+  test("absent file: not found, no problem", () => {
+    expect(readDaemonJson("/nonexistent/daemon.json")).toMatchObject({ found: false, problem: null });
+  });
+});
+
+describe("systemd drop-ins", () => {
+  const t = tempDir();
+  afterAll(() => t.cleanup());
+  test("quoted and unquoted Environment=, /etc hides /usr/lib, name order, reset", () => {
+    const etc = path.join(t.dir, "etc");
+    const lib = path.join(t.dir, "lib");
+    mkdirSync(etc, { recursive: true });
+    mkdirSync(lib, { recursive: true });
+    writeFileSync(path.join(lib, "http-proxy.conf"), '[Service]\nEnvironment="HTTP_PROXY=http://lib:1"\n');
+    writeFileSync(path.join(etc, "http-proxy.conf"), '[Service]\nEnvironment="HTTP_PROXY=http://proxy.corp:3128" "NO_PROXY=localhost,127.0.0.1,.corp"\n');
+    writeFileSync(path.join(etc, "zz-https.conf"), "[Service]\nEnvironment=https_proxy=http://secure.corp:3129 OTHER=1\n");
+    writeFileSync(path.join(lib, "aa-ignored.conf"), "[Unit]\nEnvironment=HTTP_PROXY=http://not-service:1\n");
+    const r = readDropIns([etc, lib]);
+    expect(r.proxies).toEqual({ http: "http://proxy.corp:3128", https: "http://secure.corp:3129", no: "localhost,127.0.0.1,.corp" });
+    expect(r.setBy).toEqual([path.join(etc, "http-proxy.conf"), path.join(etc, "zz-https.conf")]);
+    expect(r.files).toEqual([path.join(lib, "aa-ignored.conf"), path.join(etc, "http-proxy.conf"), path.join(etc, "zz-https.conf")]);
+    writeFileSync(path.join(etc, "zzz-reset.conf"), "[Service]\nEnvironment=\n");
+    expect(readDropIns([etc, lib]).proxies).toBeNull();
+  });
+  test("no directories: nothing", () => expect(readDropIns(["/nonexistent"])).toEqual({ files: [], setBy: [], proxies: null }));
+});
+
+describe("Engine /info fields", () => {
+  test("proxies, mirrors, insecure registries without Docker's defaults", () => {
+    const info = {
+      ServerVersion: "27.3.1",
+      HTTPProxy: "http://xxxxx:xxxxx@proxy.corp:3128",
+      HTTPSProxy: "",
+      NoProxy: "localhost",
+      RegistryConfig: {
+        Mirrors: ["https://mirror.corp/"],
+        InsecureRegistryCIDRs: ["::1/128", "127.0.0.0/8", "10.0.0.0/8"],
+        IndexConfigs: { "docker.io": { Name: "docker.io", Secure: true }, "reg.local:5000": { Name: "reg.local:5000", Secure: false } },
+      },
+    };
+    expect(readInfo(info)).toEqual({ serverVersion: "27.3.1", operatingSystem: null, proxies: { http: "http://xxxxx:xxxxx@proxy.corp:3128", no: "localhost" }, mirrors: ["https://mirror.corp/"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"] });
+  });
+  test("DOCKER_HOST: unix is used, tcp is only noted", () => {
+    expect(engineSocket({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, "/var/run/docker.sock")).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null });
+    expect(engineSocket({ DOCKER_HOST: "tcp://10.0.0.5:2376" }, "/var/run/docker.sock").socketPath).toBeNull();
+    expect(engineSocket({}, "/var/run/docker.sock")).toEqual({ socketPath: "/var/run/docker.sock", source: "unix:///var/run/docker.sock", note: null });
+  });
+});
