@@ -84,7 +84,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
         endpoint: epUrl,
         status: "skip",
         durationMs: 0,
-        summary: `skipped: the ${from.join(" and ")} stage${from.length > 1 ? "s" : ""} did not establish ${missing.join(", ")}`,
+        summary: `skipped: the ${listing(from)} stage${from.length > 1 ? "s" : ""} did not establish ${listing(missing)}`,
         evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
       };
       emit({ type: "result", result, findings: [] });
@@ -188,6 +188,11 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   const allFindings = [...localFindings, ...runs.flatMap((r) => r.findings)];
   const verdict = verdictOf(allFindings, chosen, runs, crashed);
   return { localFacts, localResults, localFindings, endpoints: runs, stages: allResults, findings: allFindings, verdict, chosen, crashed };
+}
+
+/** "a", "a and b", "a, b and c". */
+function listing(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
 }
 
 function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
