@@ -8,6 +8,8 @@ import { classifyDns, isLocalhostName, type DnsObservation } from "../net/dns-fi
 import { systemLookup, type SystemLookup } from "../net/dns-system";
 import { proxyForUrl } from "../net/proxy-env";
 
+const PIN_CHECK_MS = 3000;
+
 /**
  * Does the registry host resolve the way the Docker daemon would resolve it (Go's resolver:
  * /etc/hosts, then the resolv.conf servers with their search list), and what does the
@@ -40,7 +42,9 @@ export const dnsStage: Stage = {
     const [resolution, system, pinnedDns] = await Promise.all([
       resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }).then((r) => ({ r, ms: Math.round(performance.now() - started) })),
       askSystem(ctx, host),
-      pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
+      // Evidence only: a pinned registry is often one whose DNS is broken (air-gapped), so
+      // this comparison gets a short budget instead of a whole step.
+      pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS), trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
     ]);
     const { r: res, ms } = resolution;
     const proxy = proxyFor(ctx, ep.url);
