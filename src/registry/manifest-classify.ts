@@ -2,6 +2,7 @@ import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import { parseRegistryErrors, type Diagnostic } from "./errors";
 import type { HttpResponse } from "./http";
+import type { RateLimitInfo } from "./manifest";
 
 /**
  * What a failed manifest (or tags/list) answer means. Pure and table-tested: the stage
@@ -64,4 +65,32 @@ export function exchangeEvidence(method: string, r: HttpResponse, diagnostics?: 
 /** The first bytes of a body that is not what it should be, printable. */
 export function bodyStart(body: Uint8Array, max = 200): string {
   return new TextDecoder().decode(body.subarray(0, max)).replace(/[^\x20-\x7e\n]/g, "?");
+}
+
+/** Rate-limit headers as evidence. */
+export function rateEvidence(r: RateLimitInfo): Evidence {
+  return {
+    limit: r.limit?.value ?? null,
+    limitWindowSeconds: r.limit?.windowSeconds ?? null,
+    remaining: r.remaining?.value ?? null,
+    remainingWindowSeconds: r.remaining?.windowSeconds ?? null,
+    source: r.source,
+    retryAfterSeconds: r.retryAfterSeconds,
+    warnings: r.warnings,
+  };
+}
+
+/** RATE_LIMITED params from the headers of the 429 (or of the HEAD before it). */
+export function rateParams(registry: string, repository: string, r: RateLimitInfo, authenticated: boolean, message: string) {
+  return {
+    registry,
+    repository,
+    limit: r.limit?.value ?? null,
+    remaining: r.remaining?.value ?? null,
+    windowSeconds: r.remaining?.windowSeconds ?? r.limit?.windowSeconds ?? null,
+    retryAfterSeconds: r.retryAfterSeconds,
+    source: r.source,
+    authenticated,
+    message,
+  };
 }

@@ -5,8 +5,8 @@ import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import { parseRegistryErrors } from "./errors";
 import { NetError, type HttpClient } from "./http";
-import { MAX_MANIFEST_BYTES, digestOf, manifestUrl, parseManifest, type ParsedManifest } from "./manifest";
-import { bodyStart, classifyManifestFailure, exchangeEvidence } from "./manifest-classify";
+import { MAX_MANIFEST_BYTES, digestOf, manifestUrl, parseManifest, readRateLimit, type ParsedManifest } from "./manifest";
+import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
 import { IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT, artifactKind, bareType } from "./media-types";
 import { formatPlatform, rankPlatforms, only } from "./platform";
 
@@ -57,6 +57,13 @@ export async function resolveImageManifest(
       const diagnostics = parseRegistryErrors(r.body, contentType);
       evidence[key] = exchangeEvidence("GET", r, diagnostics);
       const f = classifyManifestFailure(r.status, diagnostics);
+      if (f.kind === "rate-limited") {
+        // Docker Hub: the HEAD is free, the GET counts. This is where a pull meets the limit.
+        const rate = readRateLimit(r.headers, r.rawHeaders, ctx.deps.now());
+        evidence.rateLimit = rateEvidence(rate);
+        findings.push(finding("RATE_LIMITED", rateParams(img.registry, img.repository, rate, !!ctx.facts.credential, f.message), evidence));
+        return null;
+      }
       findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method: "GET", url, status: r.status, error: f.message }, evidence));
       return null;
     }

@@ -5,7 +5,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
 import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
 import { MAX_MANIFEST_BYTES, manifestUrl, parseManifest, rateLimitLow, readRateLimit, tagsUrl, type RateLimitInfo } from "../registry/manifest";
-import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence } from "../registry/manifest-classify";
+import { classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
 import { closestTags } from "../registry/manifest-tags";
 import { resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
@@ -42,18 +42,6 @@ export async function attempt(client: HttpClient, init: Parameters<HttpClient["r
     if (e instanceof NetError) return e;
     throw e;
   }
-}
-
-function rateEvidence(r: RateLimitInfo): Evidence {
-  return {
-    limit: r.limit?.value ?? null,
-    limitWindowSeconds: r.limit?.windowSeconds ?? null,
-    remaining: r.remaining?.value ?? null,
-    remainingWindowSeconds: r.remaining?.windowSeconds ?? null,
-    source: r.source,
-    retryAfterSeconds: r.retryAfterSeconds,
-    warnings: r.warnings,
-  };
 }
 
 async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOutcome> {
@@ -121,6 +109,8 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   }
   const target: ManifestTarget = { img, url, headDigest: head.headers["docker-content-digest"] ?? null, headSize: head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null };
   const resolved = await resolveImageManifest(client, ctx, target, want, authorization, evidence, findings);
+  // The GET hit the limit the HEAD warned about: one finding says it.
+  if (findings.some((f) => f.code === "RATE_LIMITED")) findings.splice(0, findings.length, ...findings.filter((f) => f.code !== "RATE_LIMIT_LOW"));
   if (!resolved) return out(findings[findings.length - 1]?.detail ?? "no usable manifest");
   const m: ResolvedManifest = resolved;
   const size = m.image.layers.reduce((s, l) => s + l.size, 0);
@@ -140,20 +130,6 @@ export async function authorizeOrError(session: AuthSession): Promise<Secret | n
     if (e instanceof TokenError || e instanceof NetError) return e;
     throw e;
   }
-}
-
-function rateParams(registry: string, repository: string, r: RateLimitInfo, authenticated: boolean, message: string) {
-  return {
-    registry,
-    repository,
-    limit: r.limit?.value ?? null,
-    remaining: r.remaining?.value ?? null,
-    windowSeconds: r.remaining?.windowSeconds ?? r.limit?.windowSeconds ?? null,
-    retryAfterSeconds: r.retryAfterSeconds,
-    source: r.source,
-    authenticated,
-    message,
-  };
 }
 
 /** The platform to select: --platform (containerd's Parse), else the host's. A string is Parse's error. */

@@ -26,6 +26,7 @@ beforeAll(async () => {
   await pushImage(reg.url, "charts/app", "1.0.0", helm);
   await pushImage(reg.url, "low/app", "1.0", amd);
   await pushImage(reg.url, "limited/app", "1.0", amd);
+  await pushImage(reg.url, "getlimited/app", "1.0", amd);
   const port = await freePort();
   front = `http://127.0.0.1:${port}`;
   const rl = `add_header ratelimit-limit "100;w=21600" always; add_header docker-ratelimit-source "203.0.113.7" always;`;
@@ -46,6 +47,12 @@ beforeAll(async () => {
       proxy_pass http://127.0.0.1:${reg.port};
     }
     location /v2/plain429/ { return 429; }
+    location /v2/getlimited/ {
+      ${rl}
+      add_header ratelimit-remaining "0;w=21600" always;
+      if ($request_method = GET) { return 429 '{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}'; }
+      proxy_pass http://127.0.0.1:${reg.port};
+    }
     location / { proxy_pass http://127.0.0.1:${reg.port}; }
   }`,
   });
@@ -154,6 +161,14 @@ describe("manifest stage behind nginx (rate limits)", () => {
     const out = await run(front, "plain429/app", "1.0");
     expect(out.findings.map((f) => f.code)).toEqual(["RATE_LIMITED"]);
     expect((out.findings[0]!.evidence.head as any).status).toBe(429);
+  });
+
+  test("HEAD passes (free) but the GET that counts is refused → RATE_LIMITED", async () => {
+    const out = await run(front, "getlimited/app", "1.0");
+    expect(out.findings.map((f) => f.code)).toEqual(["RATE_LIMITED"]);
+    expect((out.evidence.head as any).status).toBe(200);
+    expect((out.evidence.get as any).status).toBe(429);
+    expect(out.findings[0]!.evidence.rateLimit).toMatchObject({ limit: 100, remaining: 0 });
   });
 
   test("few pulls left on the HEAD → RATE_LIMIT_LOW warning, manifest still resolved", async () => {
