@@ -16,6 +16,8 @@ import { chainTrustedBy, openTunnel, peekTls, systemRootCas, TunnelError, type T
  * for this shell and for the Docker daemon, which is the one that pulls), whether that
  * proxy lets a CONNECT to the registry through, and whether it intercepts TLS.
  */
+const HUB_HOSTS = ["registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"];
+
 export const proxyStage: Stage = {
   id: "proxy",
   title: "Proxy",
@@ -28,6 +30,15 @@ export const proxyStage: Stage = {
     const route: ProxyRoute = { url: shell.url, auth: shell.auth, reason: shell.reason };
     const findings: Finding[] = [];
     const evidence: Evidence = { url: ep.url, shell: shellEvidence(shell, ctx.deps.env) };
+    // A Docker Hub pull also talks to the token and blob CDN hosts: a NO_PROXY that covers one
+    // and not the others splits the route (the classic "auth works, blobs time out").
+    let split: string | null = null;
+    if (HUB_HOSTS.includes(ep.hostname)) {
+      const related = HUB_HOSTS.filter((h) => h !== ep.hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, ctx.deps.env) }));
+      evidence.relatedHosts = Object.fromEntries(related.map(({ h, r }) => [h, r.reason]));
+      const differ = related.filter(({ r }) => r.url !== shell.url);
+      if (differ.length) split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
+    }
     const target = `${ep.hostname.includes(":") ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
     let summary: string;
 
@@ -45,6 +56,7 @@ export const proxyStage: Stage = {
       summary = `${target}: direct (${shell.reason})`;
     }
 
+    if (split && findings[0]) findings[0] = { ...findings[0], detail: `${findings[0].detail} ${split}` };
     const mismatch = compareWithDaemon(ctx, ep, shell, target, evidence);
     if (mismatch) {
       findings.push(mismatch.finding);

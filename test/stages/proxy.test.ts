@@ -215,6 +215,17 @@ describe("proxy stage: failures without a proxy server", () => {
     expect(socks.summary).toContain("SOCKS proxy, not probed here");
   });
 
+  test("Docker Hub: the auth and CDN hosts' routes are in the evidence (a split NO_PROXY shows)", async () => {
+    const ep: Endpoint = { url: "https://registry-1.docker.io", host: "registry-1.docker.io", hostname: "registry-1.docker.io", port: 443, role: "upstream", insecure: false, pathPrefix: "" };
+    const r = await run({ HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "docker.io" }, { endpoint: ep, facts: facts({}, "registry-1.docker.io") });
+    expect(r.codes).toEqual(["PROXY_BYPASSED"]);
+    expect(r.evidence.relatedHosts).toEqual({
+      "auth.docker.io": "NO_PROXY entry docker.io matches auth.docker.io:443 (direct)",
+      "production.cloudflare.docker.com": "HTTPS_PROXY=http://127.0.0.1:9 applies to production.cloudflare.docker.com:443",
+    });
+    expect(r.findings[0]!.detail).toContain("The same pull also reaches production.cloudflare.docker.com via http://127.0.0.1:9: both routes must work.");
+  });
+
   test("no proxy anywhere: direct, no finding", async () => {
     const r = await run({});
     expect(r.codes).toEqual([]);
