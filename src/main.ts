@@ -1,11 +1,6 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
 import { processIo, type Io } from "./cli/io";
-import { checkCommand, EXIT_INTERNAL } from "./cli/commands/check";
-import { demoCommand } from "./cli/commands/demo";
-import { explainCommand } from "./cli/commands/explain";
-import { interactiveCommand } from "./cli/commands/interactive";
-import { refCommand } from "./cli/commands/ref";
 import { Secret } from "./model/secret";
 import type { Options } from "./model/options";
 import { VERSION } from "./version";
@@ -23,6 +18,11 @@ async function main(argv: string[]): Promise<number> {
   return await dispatch(options, io);
 }
 
+/** Internal error (a bug): sysexits EX_SOFTWARE. */
+const EXIT_INTERNAL = 70;
+
+// Commands are imported when dispatched, so `--version` and `--help` start without
+// evaluating the registry client, the UI or the lab.
 async function dispatch(options: Options, io: Io): Promise<number> {
   switch (options.command) {
     case "version":
@@ -32,22 +32,22 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       io.stdout(USAGE);
       return 0;
     case "ref":
-      return await refCommand(options, io);
+      return await (await import("./cli/commands/ref")).refCommand(options, io);
     case "explain":
-      return await explainCommand(options, io);
+      return await (await import("./cli/commands/explain")).explainCommand(options, io);
     case "demo":
-      return await demoCommand(options, io);
+      return await (await import("./cli/commands/demo")).demoCommand(options, io);
     case "check":
     case "pull":
-      return await checkCommand(options, io);
+      return await (await import("./cli/commands/check")).checkCommand(options, io);
     case "interactive":
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
-      if (io.isTTY && !options.json && !options.yes) return await interactiveCommand(options, io);
+      if (io.isTTY && !options.json && !options.yes) return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
       if (!options.image) {
         process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
         return 2;
       }
-      return await checkCommand({ ...options, command: "check" }, io);
+      return await (await import("./cli/commands/check")).checkCommand({ ...options, command: "check" }, io);
   }
 }
 
