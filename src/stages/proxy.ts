@@ -114,7 +114,11 @@ function shellEvidence(shell: ProxyForUrl, env: StageContext["deps"]["env"]): Ev
 }
 
 function tunnelErrorEvidence(e: TunnelError): Evidence {
-  return { error: e.message, kind: e.kind, phase: e.phase, code: e.code ?? null, status: e.status ?? null, statusLine: e.statusLine ?? null, headers: e.headers ? (redactHeaders(e.headers) as Evidence) : null, proxyAuthenticate: e.proxyAuthenticate ?? null, durationMs: e.durationMs };
+  const ev: Evidence = { error: e.message, kind: e.kind, phase: e.phase, code: e.code, status: e.status, statusLine: e.statusLine, proxyAuthenticate: e.proxyAuthenticate, durationMs: e.durationMs };
+  if (e.headers) ev.headers = redactHeaders(e.headers) as Evidence;
+  // Only what this failure has: no null noise for support to read past.
+  for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k];
+  return ev;
 }
 
 /** Pure: a CONNECT failure as the finding a support engineer needs. */
