@@ -84,7 +84,12 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     return {
       summary: `GET ${url}: ${e.message}`,
       evidence,
-      findings: [finding("V2_NO_RESPONSE", { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs }, evidence)],
+      findings: [
+        finding("V2_NO_RESPONSE", { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs }, evidence, {
+          // The connect stage had succeeded: a failure while connecting again means the path is flaky or the server went away.
+          ...(e.phase === "dns" || e.phase === "connect" || e.phase === "tls" ? { note: `The ${e.phase} step itself failed this time although the connect stage had passed: an intermittent path or server.` } : {}),
+        }),
+      ],
     };
   } finally {
     await client.close();

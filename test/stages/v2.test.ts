@@ -153,4 +153,12 @@ describe("v2 against things that are not registries", () => {
     expect(r.findings.map((f) => f.code)).toEqual(["V2_NO_RESPONSE"]);
     expect((r.evidence.error as { kind: string }).kind).toBe("reset");
   });
+
+  test("the registry went away after the connect stage (refused) → V2_NO_RESPONSE saying so", async () => {
+    const port = await freePort();
+    const r = await runV2(`http://127.0.0.1:${port}`);
+    expect(r.findings.map((f) => f.code)).toEqual(["V2_NO_RESPONSE"]);
+    expect((r.evidence.error as { kind: string }).kind).toBe("refused");
+    expect(r.findings[0]!.detail).toContain("connect step itself failed");
+  });
 });
