@@ -12,23 +12,21 @@ const ref: ImageRef = { input: "registry.pd.test:5000/team/app:1.0", registry: "
 
 let dm: DnsmasqPeer; // what Docker's servers say
 let other: DnsmasqPeer; // what "the system" says (another resolver, e.g. a VPN's split DNS)
-let onPort53: DnsmasqPeer; // reachable from a resolv.conf (no port there)
 let servfail: ScriptedDns;
 let silent: ScriptedDns;
 let truncating: ScriptedDns;
 
 beforeAll(async () => {
-  [dm, other, onPort53, servfail, silent, truncating] = await Promise.all([
+  [dm, other, servfail, silent, truncating] = await Promise.all([
     startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.1.2.3", "fd00::123"] }, nxdomain: ["gone.pd.test"], txt: { "txtonly.pd.test": "x" } }),
     startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.8.8.8"], "vpn-only.pd.test": ["10.20.0.5"] } }),
-    startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.1.2.3"] }, port53On: `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}` }),
     startScriptedDns({ udp: (q) => replyTo(q, { rcode: 2 }) }),
     startScriptedDns({ udp: () => "drop" }),
     startScriptedDns({ udp: (q) => replyTo(q, { truncated: true }), tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: "registry.pd.test", data: "10.3.3.3", ttl: 5 }] : [] }) }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([dm, other, onPort53, servfail, silent, truncating].map((p) => p?.stop()));
+  await Promise.all([dm, other, servfail, silent, truncating].map((p) => p?.stop()));
 });
 
 /** The system resolver, played by a real DNS query to `server` (getaddrinfo-like rejection on failure). */
@@ -134,9 +132,17 @@ describe("dns stage", () => {
   });
 
   test("resolv.conf server on port 53 answers; a system resolver with other addresses ⇒ mismatch info", async () => {
-    const out = await run("registry.pd.test", { dns: [], resolvConf: `nameserver ${onPort53.server.replace(/:53$/, "")}\n`, system: other.server });
-    expect(out.summary).toContain(`via ${onPort53.server}`);
-    expect(codes(out.findings)).toEqual(["DNS_RESOLVER_MISMATCH:info"]);
+    // resolv.conf cannot name a port: this dnsmasq listens on port 53 of a loopback address
+    // of its own (binding port 53 needs root; the peer says so loudly otherwise).
+    const onPort53 = await startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.1.2.3"] }, port53On: `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}` });
+    try {
+      const out = await run("registry.pd.test", { dns: [], resolvConf: `nameserver ${onPort53.server.replace(/:53$/, "")}\n`, system: other.server });
+      expect(out.summary).toContain(`via ${onPort53.server}`);
+      expect(out.evidence.serversFrom).toBe("resolv.conf");
+      expect(codes(out.findings)).toEqual(["DNS_RESOLVER_MISMATCH:info"]);
+    } finally {
+      await onPort53.stop();
+    }
   });
 
   test("with --dns the system comparison is evidence only", async () => {
