@@ -183,6 +183,15 @@ describe("proxy stage: failures without a proxy server", () => {
     expect(r.findings[0]!.detail).toContain("never answered CONNECT within 1500 ms");
   });
 
+  test("a proxy that answers CONNECT 200 and then goes silent: the TLS check ends within the timeout", async () => {
+    const port = await listen(net.createServer((s) => s.once("data", () => s.write("HTTP/1.1 200 Connection established\r\n\r\n"))));
+    const t0 = Date.now();
+    const r = await run({ HTTPS_PROXY: `http://127.0.0.1:${port}` }, { timeoutMs: 800 });
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(r.codes[0]).toBe("PROXY_IN_USE");
+    expect(r.json).toContain("TLS handshake did not complete within 800 ms");
+  });
+
   test("PROXY_AUTH_REQUIRED with NTLM/Negotiate only: the fix is a local relay", async () => {
     const port = await listen(net.createServer((s) => s.once("data", () => s.end("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n"))));
     const r = await run({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
