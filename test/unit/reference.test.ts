@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test";
-import { parseReference, ReferenceParseError } from "../../src/registry/reference";
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { isImplicitLatest, parseReference, ReferenceParseError } from "../../src/registry/reference";
+import { tempDir } from "../helpers/context";
+import { requireBinary } from "../peers/require";
 
 /**
  * What Docker's ParseNormalizedNamed + TagNameOnly (distribution/reference, go-digest)
@@ -132,8 +135,9 @@ const VALID: Valid[] = [
   v("[::1]:5000/app@" + D, "[::1]:5000", "app", null, D, "[::1]:5000/app@" + D),
   v("nginx@" + D384, "docker.io", "library/nginx", null, D384, "nginx@" + D384),
   v("nginx@" + D512, "docker.io", "library/nginx", null, D512, "nginx@" + D512),
-  // the name limit counts the normalized name: 255 exactly is accepted
-  v("example.com/" + "a".repeat(243), "example.com", "a".repeat(243), "latest", null, "example.com/" + "a".repeat(243) + ":latest"),
+  // the name limit counts the path only: 255 exactly is accepted, whatever the domain
+  v("example.com/" + "a".repeat(255), "example.com", "a".repeat(255), "latest", null, "example.com/" + "a".repeat(255) + ":latest"),
+  v("a".repeat(247), "docker.io", "library/" + "a".repeat(247), "latest", null, "a".repeat(247) + ":latest"),
 ];
 
 interface Invalid {
@@ -194,7 +198,7 @@ const INVALID: Invalid[] = [
   x("nginx@Sha256:" + "a".repeat(64), "uppercase", "invalid reference format: repository name (library/nginx@Sha256) must be lowercase"),
   // a '.' makes the first component a host, and '_' is not allowed in host names: Docker's
   // parser then returns an empty domain (nothing can be pulled); pulldoctor says why
-  x("a.b_c-d/e", "bad-host", 'invalid reference format: "a.b_c-d" is not a valid registry host'),
+  x("a.b_c-d/e", "bad-host", '"a.b_c-d" is not a valid registry host name: Docker parses the reference with an empty registry and the daemon fails with: Get "https:/v2/": http: no Host in request URL'),
   x("my_registry.local:5000/app", "invalid", BAD),
   x("nginx@sha256+b64u:" + "a".repeat(64), "digest-unsupported", "unsupported digest algorithm"),
   x("1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a", "hex-name", "invalid repository name (1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a), cannot specify 64-byte hexadecimal strings"),
@@ -209,10 +213,10 @@ const INVALID: Invalid[] = [
   x("Foo@" + D, "uppercase", "invalid reference format: repository name (library/Foo@sha256) must be lowercase"),
   // Upper case in the host part is fine, but not with an upper-case path below it
   x("Example.com/App", "uppercase", "invalid reference format: repository name (App) must be lowercase"),
-  // the 255 limit counts "docker.io/library/" too
-  x("a".repeat(238), "name-too-long", "repository name must not be more than 255 characters"),
+  // the 255 limit counts the path ("library/" included), not the domain
+  x("a".repeat(248), "name-too-long", "repository name must not be more than 255 characters"),
   x("this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255_this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255/docker", "name-too-long", "repository name must not be more than 255 characters"),
-  x("example.com/" + "a".repeat(244), "name-too-long", "repository name must not be more than 255 characters"),
+  x("example.com/" + "a".repeat(256), "name-too-long", "repository name must not be more than 255 characters"),
 ];
 
 describe("parseReference: valid references", () => {
@@ -258,4 +262,57 @@ describe("parseReference: named outputs", () => {
     }
     expect(performance.now() - t).toBeLessThan(500);
   });
+});
+
+/**
+ * The same table through the real docker CLI: `docker pull REF` parses REF exactly as above
+ * before it contacts the daemon, so with no daemon a valid reference ends in "Cannot
+ * connect to the Docker daemon" (after "Using default tag: latest" when neither tag nor
+ * digest was given) and an invalid one prints Docker's parse error.
+ */
+describe("the real docker CLI agrees with every row", () => {
+  const docker = requireBinary("docker", "docker.io");
+  const cfg = tempDir("pd-refcli-");
+  afterAll(() => cfg.cleanup());
+  const pull = (ref: string) =>
+    new Promise<string>((resolve) => {
+      const child = spawn(docker, ["pull", "--", ref], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cfg.dir, DOCKER_CONFIG: cfg.dir, DOCKER_HOST: `unix://${cfg.dir}/absent.sock` } });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      child.on("close", () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+    });
+
+  test("docker pull, no daemon", async () => {
+    const jobs: (() => Promise<string | null>)[] = [
+      ...VALID.map((c) => async () => {
+        const out = await pull(c.input);
+        const implicit = isImplicitLatest(c.input, parseReference(c.input));
+        if (!out.includes("Cannot connect to the Docker daemon")) return `${c.input}: docker refused it: ${out.trim()}`;
+        if (out.includes("Using default tag: latest") !== implicit) return `${c.input}: implicit latest ${implicit}, docker said: ${out.trim()}`;
+        return null;
+      }),
+      ...INVALID.map((c) => async () => {
+        const out = await pull(c.input);
+        if (c.kind === "bad-host") return out.includes("Cannot connect to the Docker daemon") ? null : `${c.input}: ${out.trim()}`;
+        const first = out.split("\n")[0];
+        return first === c.message ? null : `${JSON.stringify(c.input.slice(0, 60))}: expected ${JSON.stringify(c.message)}, docker said ${JSON.stringify(out.trim())}`;
+      }),
+    ];
+    const problems: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < jobs.length) {
+          const p = await jobs[next++]!();
+          if (p) problems.push(p);
+        }
+      }),
+    );
+    expect(problems).toEqual([]);
+  }, 120_000);
 });
