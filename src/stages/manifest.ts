@@ -4,8 +4,9 @@ import { finding, type Finding } from "../model/finding";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
 import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
-import { MAX_MANIFEST_BYTES, manifestUrl, parseManifest, rateLimitLow, readRateLimit, tagsUrl, type RateLimitInfo } from "../registry/manifest";
-import { classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
+import { MAX_MANIFEST_BYTES, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
+import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
+import { redactUrl } from "../model/redact";
 import { closestTags } from "../registry/manifest-tags";
 import { resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
@@ -75,22 +76,35 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   const rate = readRateLimit(head.headers, head.rawHeaders, ctx.deps.now());
   evidence.rateLimit = rateEvidence(rate);
 
+  // What the HEAD would have told: a GET stands in when HEAD is refused (405, or a proxy that drops HEAD), as containerd does.
+  let named: HttpResponse = head;
   if (head.status !== 200) {
     // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
-    const get = await attempt(client, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization });
+    const get = await attempt(client, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization, maxBodyBytes: MAX_MANIFEST_BYTES });
     if (get instanceof NetError) return fetchFailed("GET", url, get);
     const diagnostics = parseRegistryErrors(get.body, get.headers["content-type"]);
     evidence.get = exchangeEvidence("GET", get, diagnostics);
     const getRate = readRateLimit(get.headers, get.rawHeaders, ctx.deps.now());
     const r = getRate.limit || getRate.retryAfterSeconds !== null ? getRate : rate;
     if (getRate.limit || getRate.retryAfterSeconds !== null) evidence.rateLimit = rateEvidence(getRate);
-    const failure = classifyManifestFailure(get.status === 200 ? head.status : get.status, diagnostics);
-    if (failure.kind === "rate-limited") {
-      findings.push(finding("RATE_LIMITED", rateParams(ref.registry, ref.repository, r, authenticated, failure.message), evidence));
-      return out(`rate limited: ${failure.message}`);
+    if (get.status === 200) {
+      evidence.headRefused = head.status;
+      named = get;
+    } else if (get.status >= 300 && get.status < 400 && get.headers.location) {
+      // A registry answers manifests itself; a redirect here is a captive portal or a proxy's login page.
+      const to = redactUrl(new URL(get.headers.location, url).toString());
+      const problem = `redirected to ${to} instead of answering (a captive portal or proxy login page?)`;
+      findings.push(finding("MANIFEST_INVALID", { ...img, url, status: get.status, contentType: get.headers["content-type"] ?? null, problem, bodyStart: bodyStart(get.body) }, evidence));
+      return out(problem);
+    } else {
+      const failure = classifyManifestFailure(get.status, diagnostics);
+      if (failure.kind === "rate-limited") {
+        findings.push(finding("RATE_LIMITED", rateParams(ref.registry, ref.repository, r, authenticated, failure.message), evidence));
+        return out(`rate limited: ${failure.message}`);
+      }
+      if (failure.kind === "not-found") return await notFound(client, ctx, img, authorization, evidence, findings, failure.code);
+      return fetchFailed("GET", url, get, failure.message);
     }
-    if (failure.kind === "not-found") return await notFound(client, ctx, img, authorization, evidence, findings, failure.code);
-    return fetchFailed("HEAD", url, head.status === 200 ? get : head, failure.message);
   }
   if (rateLimitLow(rate)) {
     findings.push(
@@ -107,7 +121,8 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     findings.push(finding("PLATFORM_UNAVAILABLE", { image: ref.familiar, wanted: ctx.options.platform ?? "", platforms: [], indexDigest: "", parseError: want }, evidence));
     return out(`invalid --platform: ${want}`);
   }
-  const target: ManifestTarget = { img, url, headDigest: head.headers["docker-content-digest"] ?? null, headSize: head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null };
+  const headSize = named === head && head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null;
+  const target: ManifestTarget = { img, url, headDigest: named.headers["docker-content-digest"] ?? null, headSize };
   const resolved = await resolveImageManifest(client, ctx, target, want, authorization, evidence, findings);
   // The GET hit the limit the HEAD warned about: one finding says it.
   if (findings.some((f) => f.code === "RATE_LIMITED")) findings.splice(0, findings.length, ...findings.filter((f) => f.code !== "RATE_LIMIT_LOW"));

@@ -13,7 +13,7 @@ const schema1 = enc(JSON.stringify({ schemaVersion: 1, name: "old/app", tag: "1.
 const huge = enc(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, digest: img.config.digest, size: 2 }, layers: [], annotations: { pad: "x".repeat(5 * 1024 * 1024) } }));
 const portal = enc("<!DOCTYPE html><html><head><title>Guest Wi-Fi</title></head><body>Please log in</body></html>");
 
-type Route = { status?: number; type: string; body: Uint8Array; digest?: string | null; hang?: boolean };
+type Route = { status?: number; type: string; body: Uint8Array; digest?: string | null; hang?: boolean; noHead?: boolean };
 const routes: Record<string, Route> = {
   "old/app": { type: MT.schema1Signed, body: schema1 },
   "rh/app": { type: "text/plain", body: schema1 },
@@ -22,6 +22,7 @@ const routes: Record<string, Route> = {
   "lying/app": { type: MT.ociManifest, body: img.manifest, digest: "sha256:" + "a".repeat(64) },
   "broken/app": { status: 500, type: "application/json", body: enc('{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"s3: connection reset"}]}') },
   "hang/app": { type: MT.ociManifest, body: img.manifest, hang: true },
+  "nohead/app": { type: MT.ociManifest, body: img.manifest, noHead: true },
 };
 
 let server: ReturnType<typeof Bun.serve>;
@@ -34,7 +35,10 @@ beforeAll(() => {
     async fetch(req) {
       const m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(new URL(req.url).pathname);
       const r = m ? routes[m[1]!] : undefined;
-      if (!r) return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { status: 404 });
+      if (!r && m?.[1] !== "wifi/app") return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { status: 404 });
+      if (m?.[1] === "wifi/app") return new Response(null, { status: 302, headers: { location: "http://login.hotspot.example/portal?session=secret-session-id" } });
+      if (!r) return new Response(null, { status: 500 });
+      if (r.noHead && req.method === "HEAD") return new Response(null, { status: 405 });
       if (r.hang) await new Promise<void>((resolve) => hanging.push(resolve));
       const digest = r.digest === undefined ? sha256(r.body) : r.digest;
       const headers: Record<string, string> = { "content-type": r.type, "docker-distribution-api-version": "registry/2.0" };
@@ -115,4 +119,18 @@ test("a token refresh that fails now → MANIFEST_FETCH_FAILED naming the token 
   const out = await run("old/app", { facts: { session } });
   expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_FETCH_FAILED"]);
   expect(out.findings[0]!.detail).toContain("token: cannot resolve auth.pd.invalid");
+});
+
+test("a server that refuses HEAD (405): the GET stands in, as containerd does; the manifest resolves", async () => {
+  const out = await run("nohead/app");
+  expect(out.findings).toEqual([]);
+  expect(out.evidence.headRefused).toBe(405);
+  expect(out.provides!.manifest!.digest).toBe(img.digest);
+});
+
+test("a hotspot that redirects the manifest to its login page → MANIFEST_INVALID naming the redirect (query redacted)", async () => {
+  const out = await run("wifi/app");
+  expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_INVALID"]);
+  expect(out.findings[0]!.detail).toContain("redirected to http://login.hotspot.example/portal?session=REDACTED");
+  expect(JSON.stringify(out)).not.toContain("secret-session-id");
 });
