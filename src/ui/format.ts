@@ -27,30 +27,36 @@ function short(s: string, max: number): string {
   return one.length > max ? one.slice(0, max - 1) + "…" : one;
 }
 
+/** Keys that usually prove a finding: shown first. */
+const KEY_FACTS = /status|error|code|closest|platform|remaining|limit|retry|location|redirect|address|host|subject|issuer|expir|message|reason|server|outcome|digest/i;
+/** Constant or bulky request details: only with --verbose. */
+const NOISE = /^(accept|.*\.accept|.*method)$/i;
+
 /**
  * Evidence as "key: value" lines. Not verbose: the top-level facts, arrays joined,
- * nested objects flattened one level (status, host, header values…), long values cut.
- * Verbose: everything, as indented JSON.
+ * nested objects flattened one level (status, host, header values…), empty values
+ * dropped, the proving keys first, long values cut. Verbose: everything, as indented JSON.
  */
 export function evidenceLines(ev: Evidence, verbose: boolean, max = 8): string[] {
   if (verbose) return JSON.stringify(ev, null, 2).split("\n");
-  const out: string[] = [];
+  const out: { key: string; line: string }[] = [];
   const push = (k: string, v: Json | undefined) => {
-    if (v === undefined) return;
+    if (v === undefined || v === null || NOISE.test(k)) return;
     if (Array.isArray(v)) {
       if (v.length === 0) return;
       const items = v.map((x) => (x !== null && typeof x === "object" ? JSON.stringify(x) : scalar(x)));
-      out.push(`${k}: ${short(items.join(", "), 160)}`);
-    } else if (v !== null && typeof v === "object") {
+      out.push({ key: k, line: `${k}: ${short(items.join(", "), 160)}` });
+    } else if (typeof v === "object") {
       for (const [k2, v2] of Object.entries(v)) {
-        if (v2 === undefined || (v2 !== null && typeof v2 === "object" && !Array.isArray(v2))) continue;
+        if (v2 !== undefined && v2 !== null && typeof v2 === "object" && !Array.isArray(v2)) continue;
         push(`${k}.${k2}`, v2);
       }
-    } else out.push(`${k}: ${short(scalar(v), 160)}`);
+    } else out.push({ key: k, line: `${k}: ${short(scalar(v), 160)}` });
   };
   for (const [k, v] of Object.entries(ev)) push(k, v);
-  if (out.length > max) return [...out.slice(0, max), `… ${out.length - max} more (--verbose or the JSON report shows all)`];
-  return out;
+  const ranked = [...out.filter((o) => KEY_FACTS.test(o.key)), ...out.filter((o) => !KEY_FACTS.test(o.key))].map((o) => o.line);
+  if (ranked.length > max) return [...ranked.slice(0, max), `… ${ranked.length - max} more (--verbose or the JSON report shows all)`];
+  return ranked;
 }
 
 /** The endpoint as people name it: the host, plus "(mirror)" for a mirror. */

@@ -14,12 +14,14 @@ test("durations and sizes read as people say them", () => {
   expect([formatBytes(512), formatBytes(2048), formatBytes(3 * 1024 * 1024)]).toEqual(["512 B", "2.0 KiB", "3.0 MiB"]);
 });
 
-test("evidence lines: scalars, joined arrays, one nested level, a cap that points to --verbose", () => {
+test("evidence lines: proving facts first, arrays joined, one nested level, a cap that points to --verbose", () => {
   expect(evidenceLines({ status: 404, tags: ["1.0", "1.1"], head: { status: 404, deeper: { x: 1 } }, none: undefined, empty: [] }, false)).toEqual([
     "status: 404",
-    "tags: 1.0, 1.1",
     "head.status: 404",
+    "tags: 1.0, 1.1",
   ]);
+  // The proving facts first; empty values and constant request details only with --verbose.
+  expect(evidenceLines({ url: "u", accept: "a, b", head: { method: "HEAD", status: 429, digest: null } }, false)).toEqual(["head.status: 429", "url: u"]);
   const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i]));
   const lines = evidenceLines(many, false);
   expect(lines.length).toBe(9);
