@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { requireBinary, waitForPort } from "./require";
@@ -62,6 +62,14 @@ ${opts.httpBlock}
       child.once("exit", (code, sig) => reject(new Error(`nginx exited (${code ?? sig})`))),
     );
     early.catch(() => {});
+    // The master writes its pid file only after it has bound every listen socket; waiting for
+    // it first avoids mistaking a still-closing freePort() probe socket for nginx.
+    const pidFile = path.join(dir, "nginx.pid");
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pidFile)) {
+      if (Date.now() > deadline) throw new Error("no nginx.pid after 10 s");
+      await Promise.race([Bun.sleep(20), early]);
+    }
     for (const l of listens) {
       const { host, port } = parseListen(l);
       await Promise.race([waitForPort(port, host, 10_000), early]);
