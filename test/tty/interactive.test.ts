@@ -80,8 +80,10 @@ test("AUTH_CREDENTIALS_REQUIRED: the doctor asks for credentials (masked), re-ru
   await t.waitFor("Checking again as demo");
   const s = await t.waitFor("Save the report", 30_000);
   const after = s.slice(s.indexOf("Checking again"));
-  expect(after).toMatch(/✔ auth\b/);
+  // auth passes (a warning is fair: the lab's token realm is plain HTTP), and so does the rest.
+  expect(after).toMatch(/[✔▲] auth\b/);
   expect(after).toMatch(/✔ manifest\b/);
+  expect(after).not.toContain("✖");
   expect(s).not.toContain(DEMO_USER.password);
   t.keys("Enter");
   await t.waitFor("Pull the image now?");

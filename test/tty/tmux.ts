@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { requireBinary } from "../peers/require";
 
-/** The compiled binary the terminal tests drive (`bun scripts/build.ts` makes it). */
-export const BINARY = path.resolve(import.meta.dir, "../../dist/pulldoctor");
+/** The compiled binary the terminal tests drive (`bun scripts/build.ts` makes it); PULLDOCTOR_BIN overrides. */
+export const BINARY = process.env.PULLDOCTOR_BIN ?? path.resolve(import.meta.dir, "../../dist/pulldoctor");
 
 export function requireBuiltBinary(): string {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: build it first with 'bun scripts/build.ts' (npm test does)`);
@@ -28,7 +28,9 @@ export class Terminal {
     const socket = `pd-tty-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const env = Object.entries(opts.env).map(([k, v]) => `${k}=${sh(v)}`).join(" ");
     // The exit status is printed after the program ends, and the pane stays for reading.
-    const script = `cd ${sh(opts.cwd)} && env -i ${env} ${argv.map(sh).join(" ")}; echo "__EXIT=$?"; sleep 600`;
+    // The shell traps SIGINT (a caught signal is reset to default in the child), so Ctrl-C
+    // reaches the program and the shell lives on to print the exit status.
+    const script = `trap 'true' INT; cd ${sh(opts.cwd)} && env -i ${env} ${argv.map(sh).join(" ")}; echo "__EXIT=$?"; sleep 600`;
     const t = new Terminal(tmux, socket, "t");
     const r = Bun.spawnSync([tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", String(opts.width ?? 160), "-y", String(opts.height ?? 50), "sh", "-c", script]);
     if (r.exitCode !== 0) throw new Error(`tmux new-session failed: ${r.stderr.toString()}`);
