@@ -1,4 +1,5 @@
 import { defaultOptions, type Command, type Options } from "../model/options";
+import { parseServer } from "../net/dns-exchange";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -100,6 +101,10 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         o.port = n;
         continue;
       }
+      case "--dns":
+        if (!parseServer(value!)) return { ok: false, error: `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"` };
+        o.dns.push(value!);
+        continue;
       case "--platform":
         if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!)) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
         o.platform = value!;

@@ -7,6 +7,7 @@ import type { Facts } from "../../src/model/facts";
 import { defaultOptions, type Options } from "../../src/model/options";
 import type { Endpoint, StageContext } from "../../src/model/stage";
 import { MemoryTrace } from "../../src/model/trace";
+import { lookupHostsFile } from "../../src/net/hosts-file";
 
 /** A temp dir removed by the returned cleanup (call it in afterAll/afterEach). */
 export function tempDir(prefix = "pd-"): { dir: string; cleanup: () => void } {
@@ -32,6 +33,13 @@ export function testDeps(over: Partial<Deps> & { dir?: string } = {}): Deps {
     paths: { resolvConf, hosts, systemdDropIns: [path.join(dir, "docker.service.d")], dockerSocket: path.join(dir, "no-docker.sock") },
     hostPlatform: hostPlatform(),
     signal: new AbortController().signal,
+    // The "system resolver" of a test answers from the test's own hosts file only, so no
+    // test ever asks this machine's nameserver; a name it lacks is ENOTFOUND, as getaddrinfo says.
+    systemLookup: async (hostname: string) => {
+      const m = lookupHostsFile(rest.paths?.hosts ?? hosts, hostname);
+      if (m.addresses.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+      return m.addresses.map((address) => ({ address, family: (address.includes(":") ? 6 : 4) as 4 | 6 }));
+    },
     ...rest,
   };
 }

@@ -53,6 +53,7 @@ describe("parseArgs", () => {
     [["check", "x", "y"], "unexpected argument: y"],
     [["check", "x", "--json=1"], "flag --json takes no value"],
     [["check", "x", "--platform", "linux amd64"], "--platform takes OS/ARCH"],
+    [["check", "x", "--dns", "not a server"], "--dns takes SERVER[:PORT]"],
   ])("misuse %p", (argv, msg) => {
     const r = parseArgs(argv as string[]);
     expect(r.ok).toBe(false);
