@@ -8,7 +8,8 @@ import { NetError, type HttpClient } from "./http";
 import { MAX_MANIFEST_BYTES, digestOf, manifestUrl, parseManifest, readRateLimit, type ParsedManifest } from "./manifest";
 import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
 import { IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT, artifactKind, bareType } from "./media-types";
-import { formatPlatform, rankPlatforms, only } from "./platform";
+import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
+import { fetchConfigPlatform } from "./manifest-config";
 
 export interface ManifestTarget {
   img: { image: string; registry: string; repository: string; reference: string };
@@ -128,6 +129,18 @@ export async function resolveImageManifest(
     const a = artifactKind(cfgType);
     findings.push(finding("MANIFEST_UNSUPPORTED_MEDIA_TYPE", { ...img, mediaType: image.parsed.mediaType, configMediaType: cfgType, reason: "artifact", size: image.bytes.length, kind: a.kind, tool: a.tool }, evidence));
     return null;
+  }
+  if (!index) {
+    // Docker reads a single-platform image's config first; an explicit --platform it does not
+    // satisfy is refused. Without --platform Docker only warns, so the config just names the platform.
+    const actual = await fetchConfigPlatform(ctx, image.parsed.config, authorization, evidence);
+    if (actual) {
+      platform = formatPlatform(normalizePlatform(actual));
+      if (ctx.options.platform && !only(want).match(actual)) {
+        findings.push(finding("PLATFORM_UNAVAILABLE", { image: img.image, wanted: formatPlatform(want), platforms: [platform], indexDigest: "", single: true }, { ...evidence, platforms: [platform] }));
+        return null;
+      }
+    }
   }
   evidence.image = { digest: image.digest, mediaType: image.parsed.mediaType, size: image.bytes.length, config: { mediaType: cfgType, digest: image.parsed.config.digest, size: image.parsed.config.size }, layers: image.parsed.layers.length, platform };
   return {

@@ -112,6 +112,17 @@ describe("manifest stage against a real docker-registry", () => {
     expect(out.findings[0]!.detail).toContain('"linux/arm/foo/bar": cannot parse platform specifier: invalid argument');
   });
 
+  test("single-platform image: the config names its platform; an explicit --platform it does not satisfy is refused as Docker does", async () => {
+    const ok = await run(reg.url, "team/app", "1.0", { deps: { hostPlatform: { os: "linux", architecture: "arm64" } } });
+    expect(ok.findings).toEqual([]);
+    expect(ok.provides!.manifest!.platform).toBe("linux/amd64");
+    expect(ok.evidence.configPlatform).toEqual({ os: "linux", architecture: "amd64", variant: null });
+    const out = await run(reg.url, "team/app", "1.0", { options: { platform: "linux/arm64" } });
+    expect(out.findings.map((f) => f.code)).toEqual(["PLATFORM_UNAVAILABLE"]);
+    expect(out.findings[0]!.detail).toBe(`${host()}/team/app:1.0 is a single-platform image for linux/amd64, not linux/arm64`);
+    expect(out.findings[0]!.evidence.platforms).toEqual(["linux/amd64"]);
+  });
+
   test("missing tag → MANIFEST_UNKNOWN with the closest existing tags", async () => {
     const out = await run(reg.url, "team/app", "1.2");
     expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_UNKNOWN"]);

@@ -3,6 +3,7 @@ import { classifyManifestFailure, classifyTagsList } from "../../src/registry/ma
 import { goJsonError, parseManifest, parseRateValue, parseRetryAfter, parseWarnings, rateLimitLow, readRateLimit } from "../../src/registry/manifest";
 import { closestTags, editDistance } from "../../src/registry/manifest-tags";
 import { MEDIA } from "../../src/registry/media-types";
+import { configPlatform } from "../../src/registry/manifest-config";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const d = (n: string) => ({ mediaType: MEDIA.ociManifest, digest: `sha256:${n.repeat(64)}`, size: 10 });
@@ -111,4 +112,13 @@ describe("closestTags", () => {
     ["v1.2.0", ["1.2.0", "v1.2.1", "v2.0.0"], ["v1.2.1", "1.2.0", "v2.0.0"]],
   ])("%s in %j", (want, tags, expected) => expect(closestTags(want, tags)).toEqual(expected));
   test("at most five", () => expect(closestTags("1.0", ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"]).length).toBe(5));
+});
+
+describe("configPlatform", () => {
+  test.each([
+    ['{"os":"linux","architecture":"arm","variant":"v7","rootfs":{}}', { os: "linux", architecture: "arm", variant: "v7" }],
+    ['{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}', { os: "windows", architecture: "amd64", "os.version": "10.0.20348.1" }],
+    ['{"architecture":"amd64"}', null],
+    ["not json", null],
+  ])("%s", (json, want) => expect(configPlatform(enc(json))).toEqual(want as any));
 });

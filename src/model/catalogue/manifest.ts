@@ -108,20 +108,26 @@ export const manifest = {
     genericFixes: ["Authenticate", "Use a mirror or pull-through cache", "Avoid needless re-pulls"],
   }),
 
-  PLATFORM_UNAVAILABLE: entry<{ image: string; wanted: string; platforms: string[]; indexDigest: string; parseError?: string }>({
+  PLATFORM_UNAVAILABLE: entry<{ image: string; wanted: string; platforms: string[]; indexDigest: string; parseError?: string; single?: boolean }>({
     stage: "manifest",
     severity: "error",
     title: "The image is not built for the requested platform",
     explain:
-      "The tag points to an index (manifest list) and none of its entries matches the wanted platform as containerd matches platforms (arm64/v8 = arm64; arm/v7 also accepts v6 and v5; amd64 also accepts 386). Docker refuses to pull.",
+      "The tag points to an index (manifest list) and none of its entries matches the wanted platform as containerd matches platforms (arm64/v8 = arm64; arm/v7 also accepts v6 and v5; amd64 also accepts 386), or it is a single-platform image whose config names another platform than the --platform asked for. Docker refuses to pull.",
     seen: [
       "docker: no matching manifest for linux/arm/v7 in the manifest list entries",
+      "docker: image with reference 127.0.0.1:5000/team/app:1.0 was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64",
       "containerd/kubelet: no match for platform in manifest sha256:…: not found",
       'podman/skopeo: choosing an image from manifest list docker://127.0.0.1:5000/multi/app:1.0: no image found in image index for architecture arm, variant "v7", OS linux',
     ],
     causes: ["the image was not built for this architecture (Apple Silicon, Raspberry Pi, Graviton)", "a wrong --platform or DOCKER_DEFAULT_PLATFORM", "Windows vs Linux containers"],
-    howKnown: "GET of the index listed its entries' platforms; containerd's Only(platform) matcher accepted none of them.",
-    detail: (p) => (p.parseError ? `${p.wanted}: ${p.parseError}` : `${p.image}: no entry for ${p.wanted}; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`),
+    howKnown: "GET of the index listed its entries' platforms and containerd's Only(platform) matcher accepted none of them; for a single-platform image, its config blob's os/architecture/variant did not match an explicit --platform.",
+    detail: (p) =>
+      p.parseError
+        ? `${p.wanted}: ${p.parseError}`
+        : p.single
+          ? `${p.image} is a single-platform image for ${p.platforms.join(", ")}, not ${p.wanted}`
+          : `${p.image}: no entry for ${p.wanted}; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`,
     fixes: (p) => [
       ...p.platforms.filter((x) => x !== "unknown/unknown").slice(0, 3).map((x) => `Pull an available platform (runs under emulation if it differs from the host): docker pull --platform ${x} ${p.image}`),
       "Build and push the image for this platform too: docker buildx build --platform linux/amd64,linux/arm64 --push …",
