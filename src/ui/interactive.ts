@@ -115,7 +115,7 @@ async function diagnose(options: Options, deps: Deps, ui: Ui, previous?: RunResu
     else if (e.type === "start") live.start(`${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`);
     else {
       live.stop(stageLine(e.result, several, ui.st, ui.g));
-      for (const f of e.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g));
+      for (const f of e.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g, true));
     }
   };
   try {

@@ -62,10 +62,12 @@ export function stageLine(r: StageResult, showEndpoint: boolean, st: Style, g: G
   return `${glyph} ${name} ${where}${r.summary}${took}`;
 }
 
-export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs): string {
+/** `brief`: an info finding as its title and detail only (the interactive doctor's choice). */
+export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs, brief = false): string {
   const lines: string[] = [];
   lines.push(`    ${st.severity(f.severity, `${g.severity[f.severity]} ${f.code}`)}  ${st.bold(f.title)}`);
   lines.push(`      ${f.detail}`);
+  if (brief && f.severity === "info" && !verbose) return lines.map((l) => st.dim(l)).join("\n") + "\n";
   const ev = evidenceLines(f.evidence, verbose);
   if (ev.length > 0) {
     lines.push(`      ${st.dim("evidence:")}`);

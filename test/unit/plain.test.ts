@@ -128,3 +128,12 @@ test("verbose prints each HTTP exchange from the trace", () => {
   p.onTrace!({ kind: "http", method: "GET", url: "http://127.0.0.1:5000/v2/", status: 401, requestHeaders: { authorization: "<redacted>" }, responseHeaders: { "www-authenticate": 'Bearer realm="x"' }, durationMs: 3 });
   expect(out).toBe('      → GET http://127.0.0.1:5000/v2/\n        authorization: <redacted>\n      401 (3 ms)\n        www-authenticate: Bearer realm="x"\n');
 });
+
+test("brief info findings (interactive): title and detail only; errors keep evidence and fixes", async () => {
+  const { findingBlock } = await import("../../src/ui/plain");
+  const { makeStyle } = await import("../../src/ui/style");
+  const { glyphs } = await import("../../src/ui/glyphs");
+  const st = makeStyle(false);
+  expect(findingBlock(implicit, false, st, glyphs(true), true)).toBe("    ℹ REF_IMPLICIT_LATEST  No tag given: latest is implied\n      demo/app means demo/app:latest.\n");
+  expect(findingBlock(tagMissing, false, st, glyphs(true), true)).toContain("fix:");
+});
