@@ -1,67 +1,15 @@
 import net from "node:net";
-import tls from "node:tls";
 import { Agent, Pool, ProxyAgent, buildConnector, request } from "undici-npm";
-import type { Deps } from "../model/deps";
-import type { ProxyRoute, ResolvedAddress, Resolution, TlsSettings } from "../model/facts";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
-import type { Trace } from "../model/trace";
-import { resolveHost } from "../net/dns";
 import { VERSION } from "../version";
 import { NetError, toNetError, type NetErrorPhase } from "./http-errors";
+import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
+import { addressesFor, joinHeaders, preview, tlsOptions } from "./http-util";
 
 export { NetError } from "./http-errors";
-
-export interface HttpClientConfig {
-  /** Addresses to use for resolution.hostname (connect lookup); other hosts are resolved on demand. */
-  resolution?: Resolution | null;
-  dnsServers?: string[];
-  deps: Deps;
-  /** Proxy for this client's requests (null = direct). */
-  route?: ProxyRoute | null;
-  /** Extra CAs, client certificate, verify flag. */
-  tls?: TlsSettings;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  trace?: Trace;
-}
-
-export interface HttpRequestInit {
-  method: "GET" | "HEAD" | "POST" | "PUT";
-  url: string;
-  headers?: Record<string, string>;
-  /** Revealed only here, sent as the Authorization header, never traced. */
-  authorization?: Secret | null;
-  body?: string | Uint8Array;
-  /** Default 64 KiB (as go-containerregistry caps error bodies); beyond it the body is cut and truncated=true. */
-  maxBodyBytes?: number;
-  /** The response body carries secrets (a token endpoint): never preview it in the trace. */
-  sensitiveBody?: boolean;
-}
-
-export interface HttpResponse {
-  status: number;
-  statusText: string;
-  /** Lower-case names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  /** One entry per header line (WWW-Authenticate is one challenge per line). */
-  rawHeaders: [string, string][];
-  body: Uint8Array;
-  truncated: boolean;
-  url: string;
-  durationMs: number;
-  remoteAddress: string | null;
-}
-
-export type HttpStreamResponse = Omit<HttpResponse, "body" | "truncated"> & { body: ReadableStream<Uint8Array> };
-
-export interface HttpClient {
-  /** Never follows redirects; throws NetError on transport failure. */
-  request(init: HttpRequestInit): Promise<HttpResponse>;
-  stream(init: HttpRequestInit): Promise<HttpStreamResponse>;
-  close(): Promise<void>;
-}
+export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
+export { addressesFor } from "./http-util";
 
 export const USER_AGENT = `pulldoctor/${VERSION}`;
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -70,21 +18,6 @@ const DEFAULT_MAX_BODY = 64 * 1024;
 interface ConnState {
   phase: NetErrorPhase;
   address?: string;
-}
-
-/** The addresses to dial for a host: the dns stage's answer for its host, literals as is, else a lookup. */
-export async function addressesFor(hostname: string, cfg: HttpClientConfig): Promise<ResolvedAddress[]> {
-  const bare = hostname.replace(/^\[|\]$/g, "");
-  const fam = net.isIP(bare);
-  if (fam) return [{ address: bare, family: fam as 4 | 6 }];
-  if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
-    return cfg.resolution.addresses;
-  }
-  // Other hosts (a token realm, a blob CDN, a proxy) are resolved as the daemon would, with the same --dns servers.
-  const r = await resolveHost(bare, { servers: cfg.dnsServers, deps: cfg.deps, timeoutMs: cfg.timeoutMs, trace: cfg.trace });
-  if (r.outcome === "ok" && r.addresses.length) return r.addresses;
-  const code = r.outcome === "ok" ? "NOANSWER" : r.outcome.toUpperCase();
-  throw new NetError(`cannot resolve ${bare}: ${r.message || code}`, { kind: "dns", phase: "dns", host: bare, code });
 }
 
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
@@ -128,17 +61,6 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, 
   };
 }
 
-function tlsOptions(t: TlsSettings | undefined): Record<string, unknown> {
-  const o: Record<string, unknown> = { rejectUnauthorized: t?.verify ?? true };
-  // Docker adds certs.d CAs to the system pool; it does not replace it.
-  if (t?.ca?.length) o.ca = [...tls.rootCertificates, ...t.ca];
-  if (t?.cert && t.key) {
-    o.cert = t.cert;
-    o.key = t.key.reveal();
-  }
-  return o;
-}
-
 function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
   const tlsOpts = tlsOptions(cfg.tls);
   const common = { headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, keepAliveTimeout: 4_000 };
@@ -154,26 +76,6 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
     clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect as any }),
     ...common,
   } as any);
-}
-
-function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
-  const headers: Record<string, string> = {};
-  const raw: [string, string][] = [];
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    const name = k.toLowerCase();
-    const vals = Array.isArray(v) ? v : [v];
-    for (const x of vals) raw.push([name, x]);
-    headers[name] = vals.join(", ");
-  }
-  return { headers, raw };
-}
-
-function preview(body: Uint8Array, contentType: string | undefined): string | undefined {
-  if (!body.length) return undefined;
-  if (contentType && !/text|json|html|xml/i.test(contentType)) return undefined;
-  const text = new TextDecoder().decode(body.subarray(0, 512));
-  return scrubDeep(text);
 }
 
 export function createHttpClient(cfg: HttpClientConfig): HttpClient {

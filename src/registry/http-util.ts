@@ -1,0 +1,53 @@
+import net from "node:net";
+import tls from "node:tls";
+import type { ResolvedAddress, TlsSettings } from "../model/facts";
+import { scrubDeep } from "../model/redact";
+import { resolveHost } from "../net/dns";
+import { NetError } from "./http-errors";
+import type { HttpClientConfig } from "./http-types";
+
+/** The addresses to dial for a host: the dns stage's answer for its host, literals as is, else a lookup. */
+export async function addressesFor(hostname: string, cfg: HttpClientConfig): Promise<ResolvedAddress[]> {
+  const bare = hostname.replace(/^\[|\]$/g, "");
+  const fam = net.isIP(bare);
+  if (fam) return [{ address: bare, family: fam as 4 | 6 }];
+  if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
+    return cfg.resolution.addresses;
+  }
+  // Other hosts (a token realm, a blob CDN, a proxy) are resolved as the daemon would, with the same --dns servers.
+  const r = await resolveHost(bare, { servers: cfg.dnsServers, deps: cfg.deps, timeoutMs: cfg.timeoutMs, trace: cfg.trace });
+  if (r.outcome === "ok" && r.addresses.length) return r.addresses;
+  const code = r.outcome === "ok" ? "NOANSWER" : r.outcome.toUpperCase();
+  throw new NetError(`cannot resolve ${bare}: ${r.message || code}`, { kind: "dns", phase: "dns", host: bare, code });
+}
+
+export function tlsOptions(t: TlsSettings | undefined): Record<string, unknown> {
+  const o: Record<string, unknown> = { rejectUnauthorized: t?.verify ?? true };
+  // Docker adds certs.d CAs to the system pool; it does not replace it.
+  if (t?.ca?.length) o.ca = [...tls.rootCertificates, ...t.ca];
+  if (t?.cert && t.key) {
+    o.cert = t.cert;
+    o.key = t.key.reveal();
+  }
+  return o;
+}
+
+export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
+  const headers: Record<string, string> = {};
+  const raw: [string, string][] = [];
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    const name = k.toLowerCase();
+    const vals = Array.isArray(v) ? v : [v];
+    for (const x of vals) raw.push([name, x]);
+    headers[name] = vals.join(", ");
+  }
+  return { headers, raw };
+}
+
+export function preview(body: Uint8Array, contentType: string | undefined): string | undefined {
+  if (!body.length) return undefined;
+  if (contentType && !/text|json|html|xml/i.test(contentType)) return undefined;
+  const text = new TextDecoder().decode(body.subarray(0, 512));
+  return scrubDeep(text);
+}
