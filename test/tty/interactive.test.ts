@@ -106,6 +106,24 @@ test("MANIFEST_UNKNOWN: choosing the closest tag fixes it", async () => {
   expect(await t.exitCode()).toBe(0);
 }, 60_000);
 
+test("PLATFORM_UNAVAILABLE: choosing an offered platform re-runs from the manifest stage and passes", async () => {
+  const t = doctor(image("platform"));
+  await t.waitFor("PLATFORM_UNAVAILABLE", 30_000);
+  const s0 = await t.waitFor("Check one of the platforms the index offers?");
+  const offered = /index offers only (\S+)/.exec(lab.scenarios.find((x) => x.id === "platform")!.hint)![1]!.replace(/,$/, "");
+  expect(s0).toContain(offered);
+  t.keys("Enter");
+  await t.waitFor(`Checking again --platform ${offered} (from the manifest stage)`);
+  const s = await t.waitFor("Save the report", 30_000);
+  const after = s.slice(s.indexOf("Checking again"));
+  expect(after).toMatch(/✔ manifest\b/);
+  expect(after).not.toMatch(/[✔✖] (dns|connect|v2|auth)\b/); // reused, not re-run
+  t.keys("Enter");
+  await t.waitFor("Pull the image now?");
+  t.keys("Right", "Enter");
+  expect(await t.exitCode()).toBe(0);
+}, 60_000);
+
 test("Ctrl-C mid-stage exits 130 at once and writes nothing", async () => {
   // A registry that accepts connections and never answers: the connect stage hangs.
   const sockets: net.Socket[] = [];
