@@ -4,6 +4,7 @@ import { buildImage } from "../../src/lab/image";
 import type { ResolvedManifest } from "../../src/model/facts";
 import { blobStage } from "../../src/stages/blob";
 import { loopbackRef, stageCtx } from "./manifest-facts";
+import { issueServerCert, makeCA, type CA } from "../helpers/pki";
 
 /**
  * Redirect chains a registry front can produce: more than Go's 10 redirects, and a CDN that
@@ -11,6 +12,8 @@ import { loopbackRef, stageCtx } from "./manifest-facts";
  */
 const img = buildImage({ label: "redirects" });
 let front: ReturnType<typeof Bun.serve>;
+let tlsCdn: ReturnType<typeof Bun.serve>;
+let ca: CA;
 let silent: net.Server;
 let silentPort = 0;
 const sockets: net.Socket[] = [];
@@ -19,6 +22,23 @@ beforeAll(async () => {
   silent = net.createServer((s) => sockets.push(s));
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
   silentPort = (silent.address() as net.AddressInfo).port;
+  // A CDN whose certificate comes from a CA this machine does not trust (TLS inspection on the CDN host only).
+  ca = makeCA("Corp Inspection CA");
+  const leaf = issueServerCert(ca, { cn: "cdn.pd.test", sans: ["IP:127.0.0.1"] });
+  tlsCdn = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    tls: { cert: leaf.cert, key: leaf.key },
+    fetch(req) {
+      const digest = new URL(req.url).pathname.split("/").pop();
+      const bytes = [img.config, ...img.layers].find((b) => b.digest === digest)?.bytes;
+      if (!bytes) return new Response("no such object", { status: 404 });
+      const m = /^bytes=0-(\d+)$/.exec(req.headers.get("range") ?? "");
+      if (!m) return new Response(bytes);
+      const end = Math.min(Number(m[1]), bytes.length - 1);
+      return new Response(bytes.subarray(0, end + 1), { status: 206, headers: { "content-range": `bytes 0-${end}/${bytes.length}` } });
+    },
+  });
   front = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -26,6 +46,7 @@ beforeAll(async () => {
       const u = new URL(req.url);
       const hop = Number(u.searchParams.get("hop") ?? "0");
       if (u.pathname.startsWith("/v2/chain/")) return new Response(null, { status: 302, headers: { location: `${u.pathname}?hop=${hop + 1}` } });
+      if (u.pathname.startsWith("/v2/tlscdn/")) return new Response(null, { status: 307, headers: { location: `https://127.0.0.1:${tlsCdn.port}${u.pathname}` } });
       if (u.pathname.startsWith("/v2/hang/")) return new Response(null, { status: 307, headers: { location: `http://127.0.0.1:${silentPort}${u.pathname}` } });
       return new Response(null, { status: 404 });
     },
@@ -35,6 +56,8 @@ afterAll(() => {
   for (const s of sockets) s.destroy();
   silent?.close();
   front?.stop(true);
+  tlsCdn?.stop(true);
+  ca?.cleanup();
 });
 
 function resolved(): ResolvedManifest {
@@ -46,9 +69,10 @@ function resolved(): ResolvedManifest {
     platform: "linux/amd64",
   };
 }
-const run = (repo: string, timeoutMs = 3000) => {
+const run = (repo: string, timeoutMs = 3000, tls?: { ca: string[]; verify: boolean }) => {
   const base = `http://127.0.0.1:${front.port}`;
-  return blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolved() } }));
+  const link = tls ? { scheme: "http" as const, baseUrl: base, tls, insecure: false } : undefined;
+  return blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolved(), ...(link ? { link } : {}) } }));
 };
 
 test("more than 10 redirects → BLOB_REDIRECT_LOOP (too many), as Go stops after 10", async () => {
@@ -68,4 +92,14 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
   const hops = (f.evidence.config as any).hops;
   expect(hops[1].tcp[0].ok).toBe(true);
   expect(hops[1].error.kind).toBe("timeout");
+});
+
+test("a CDN whose certificate this machine does not trust → BLOB_REDIRECT_UNREACHABLE at tls; with the CA added it works", async () => {
+  const out = await run("tlscdn/app", 3000, { ca: [], verify: true });
+  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
+  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at tls: `);
+  const ok = await run("tlscdn/app", 3000, { ca: [ca.cert], verify: true });
+  expect(ok.findings).toEqual([]);
+  expect((ok.evidence.config as any).status).toBe(206);
+  expect((ok.evidence.config as any).verified).toBe(true);
 });
