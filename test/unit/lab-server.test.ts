@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http from "node:http";
+import net from "node:net";
 import { mkdtempSync, rmSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -101,6 +102,22 @@ describe("registry protocol", () => {
     const bad = await fetch(`${lab.url}/v2/ok/app/blobs/${layer.digest}`, { headers: { Range: `bytes=${layer.bytes.length}-` } });
     expect(bad.status).toBe(416);
   });
+});
+
+test("a TLS ClientHello gets a plain HTTP 400, as Go's server answers (the client sees an HTTP response to HTTPS)", async () => {
+  const tls = await import("node:tls");
+  const err = await new Promise<Error>((resolve) => {
+    const s = tls.connect({ host: "127.0.0.1", port: lab.port, servername: "localhost", rejectUnauthorized: false }, () => resolve(new Error("handshake succeeded")));
+    s.on("error", resolve);
+  });
+  expect(err.message).not.toBe("handshake succeeded");
+  const raw = await new Promise<string>((resolve) => {
+    const s = net.connect(lab.port, "127.0.0.1", () => s.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])));
+    let got = "";
+    s.on("data", (d) => (got += d.toString("latin1")));
+    s.on("close", () => resolve(got));
+  });
+  expect(raw).toStartWith("HTTP/1.1 400 Bad Request\r\n");
 });
 
 describe("faults against real clients", () => {
@@ -209,13 +226,27 @@ describe("token auth and the scenarios", () => {
     expect(refused.status).toBe(401);
     const wrong = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:nope")}` } });
     expect(await wrong.json()).toEqual({ details: "incorrect username or password" });
-    const ok = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` } });
+    const ok = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:s3cret-demo")}` } });
     const { token } = (await ok.json()) as { token: string };
     const m = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL, Authorization: `Bearer ${token}` } });
     expect(m.status).toBe(200);
     const denied = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL } });
     expect(denied.status).toBe(401);
     expect(denied.headers.get("www-authenticate")).toContain(`scope="repository:demo/private:pull"`);
+  });
+
+  test("the OAuth2 POST form issues a token (with a refresh token) for the right password only", async () => {
+    const post = (body: Record<string, string>) =>
+      fetch(`${demo.url}/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body).toString() });
+    const bad = await post({ grant_type: "password", username: "demo", password: "wrong", scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+    expect(bad.status).toBe(401);
+    const ok = await post({ grant_type: "password", username: "demo", password: "s3cret-demo", access_type: "offline", scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+    const body = (await ok.json()) as { access_token: string; refresh_token: string };
+    expect(body.refresh_token).toStartWith("lab-refresh-");
+    const again = await post({ grant_type: "refresh_token", refresh_token: body.refresh_token, scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+    const { access_token } = (await again.json()) as { access_token: string };
+    const m = await fetch(`${demo.url}/v2/demo/private/tags/list`, { headers: { Authorization: `Bearer ${access_token}` } });
+    expect(await m.json()).toEqual({ name: "demo/private", tags: ["1.0"] });
   });
 
   test("skopeo (a real registry client) copies the healthy image and the private one with credentials", async () => {
@@ -234,7 +265,7 @@ describe("token auth and the scenarios", () => {
       expect(readdirSync(`${dir}/healthy`)).toContain("index.json");
       const anon = await run(["inspect", "--tls-verify=false", `docker://${demo.host}/demo/private:1.0`]);
       expect(anon.exitCode).not.toBe(0);
-      const authed = await run(["inspect", "--tls-verify=false", "--creds", "demo:pulldoctor", `docker://${demo.host}/demo/private:1.0`]);
+      const authed = await run(["inspect", "--tls-verify=false", "--creds", "demo:s3cret-demo", `docker://${demo.host}/demo/private:1.0`]);
       expect(authed.stderr).toBe("");
       expect(authed.exitCode).toBe(0);
     } finally {
