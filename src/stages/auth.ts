@@ -218,7 +218,8 @@ function verdictFinding(
       return finding("AUTH_CREDENTIALS_REQUIRED", { ...base, scheme: x.scheme, status: v.status, lookupKey: x.lookupKey }, ev, x.withheld ? { note: "Credentials are configured but were withheld: they would travel over plain HTTP to a registry that is not insecure by configuration." } : {});
     case "AUTH_TOKEN_SERVER_UNREACHABLE": {
       const realm = x.realm ?? "";
-      return finding("AUTH_TOKEN_SERVER_UNREACHABLE", { ...base, realm: redactUrl(realm), realmHost: realm ? new URL(realm).host : "", status: v.status, message: x.message }, ev);
+      const kind = (ev.realm as { error?: { kind?: string } } | undefined)?.error?.kind ?? null;
+      return finding("AUTH_TOKEN_SERVER_UNREACHABLE", { ...base, realm: redactUrl(realm), realmHost: realm ? new URL(realm).host : "", status: v.status, message: x.message, kind }, ev);
     }
     case "AUTH_TOKEN_INVALID":
       return finding("AUTH_TOKEN_INVALID", { ...base, realm: x.realm ? redactUrl(x.realm) : null, problem: `${v.problem}${x.message ? ` (${x.message})` : ""}` }, ev);

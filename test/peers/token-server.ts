@@ -37,6 +37,8 @@ export interface TokenServerOptions {
   /** Seconds added to this server's `Date` header and to the token times it issues (a skewed clock). */
   clockSkewSeconds?: number;
   expiresIn?: number;
+  /** Serve over HTTPS with this certificate and key (PEM text). */
+  tls?: { cert: string; key: string };
 }
 
 export interface TokenRequestLog {
@@ -126,6 +128,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     async fetch(req) {
       const u = new URL(req.url);
       if (u.pathname !== "/token") return new Response("not found", { status: 404 });
@@ -161,7 +164,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       return answer("", scopes, false);
     },
   });
-  const url = `http://127.0.0.1:${server.port}`;
+  const url = `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`;
   return {
     url,
     realm: `${url}/token`,

@@ -105,7 +105,7 @@ export const auth = {
     genericFixes: ["docker login REGISTRY as the user who runs the pull", "Kubernetes: add an imagePullSecret"],
   }),
 
-  AUTH_TOKEN_SERVER_UNREACHABLE: entry<AuthBase & { realm: string; realmHost: string; status: number | null; message: string }>({
+  AUTH_TOKEN_SERVER_UNREACHABLE: entry<AuthBase & { realm: string; realmHost: string; status: number | null; message: string; kind: string | null }>({
     stage: "auth",
     severity: "error",
     title: "The registry's token server cannot be used",
@@ -126,7 +126,13 @@ export const auth = {
     detail: (p) => `Token request to ${p.realm} failed: ${p.message}${p.status ? ` (HTTP ${p.status})` : ""}.`,
     fixes: (p) => [
       `Test the token service from this machine: \`curl -sv "${p.realm}"\``,
-      `Allow ${p.realmHost} (not only ${p.host}) in the firewall / proxy allow-list`,
+      ...(p.kind === "tls"
+        ? [`Docker fetches tokens with the registry's TLS settings: put the CA of ${p.realmHost} in /etc/docker/certs.d/${p.host}/ca.crt (or the system trust store) and restart dockerd`]
+        : p.kind === "dns"
+          ? [`Make ${p.realmHost} resolvable from this host (\`getent hosts ${p.realmHost.replace(/:\d+$/, "")}\`): DNS, VPN split-horizon or /etc/hosts`]
+          : p.status
+            ? [`The token service itself fails (HTTP ${p.status}): check its logs, and that the realm URL in the registry's auth.token.realm is right`]
+            : [`Allow ${p.realmHost} (not only ${p.host}) in the firewall / proxy allow-list`]),
       `Check that the proxy decision is the same for ${p.realmHost} and ${p.host} (HTTPS_PROXY / NO_PROXY, and the daemon's proxy in daemon.json or its systemd drop-in)`,
     ],
     genericFixes: ["curl the realm URL from the WWW-Authenticate header", "Allow-list the auth host next to the registry host", "Align NO_PROXY for both hosts"],

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { tempDir } from "../helpers/context";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { requireBinary } from "../peers/require";
+import { startTokenServer, type TokenServer } from "../peers/token-server";
+import { expectNoSecrets, passwordCred, runAuth } from "./auth-helpers";
+
+/** A token service on HTTPS with a private CA: Docker fetches tokens with the registry's TLS settings (certs.d). */
+const PW = "tls-realm-pw-1";
+let ts: TokenServer, reg: RegistryPeer, cert: string;
+const tmp = tempDir("pd-realm-tls-");
+
+beforeAll(async () => {
+  const openssl = requireBinary("openssl", "openssl");
+  const key = path.join(tmp.dir, "k.pem");
+  const crt = path.join(tmp.dir, "c.pem");
+  execFileSync(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=auth.pd.test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "pipe" });
+  cert = readFileSync(crt, "utf8");
+  ts = await startTokenServer({ users: { alice: PW }, grants: { alice: { "team/app": ["pull"] } }, tls: { cert, key: readFileSync(key, "utf8") } });
+  reg = await startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
+});
+afterAll(async () => {
+  await Promise.all([reg?.stop(), ts?.stop()]);
+  tmp.cleanup();
+});
+
+describe("auth: token realm over HTTPS", () => {
+  test("realm CA in the registry's certs.d: token fetched, no plain-HTTP warning", async () => {
+    const r = await runAuth(reg.url, "team/app", passwordCred("alice", PW), { link: { tls: { ca: [cert], verify: true } } });
+    expect(r.codes).toEqual([]);
+    expect(ts.realm).toStartWith("https://");
+    expectNoSecrets([r.out, r.ctx.trace.events], [PW]);
+  });
+
+  test("realm certificate not trusted → AUTH_TOKEN_SERVER_UNREACHABLE naming the TLS failure", async () => {
+    const r = await runAuth(reg.url, "team/app", passwordCred("alice", PW), { link: { tls: { ca: [], verify: true } } });
+    expect(r.codes).toEqual(["AUTH_TOKEN_SERVER_UNREACHABLE"]);
+    const realm = r.out.evidence.realm as { error: { kind: string; phase: string }; tcp: { ok: boolean } };
+    expect(realm.error).toMatchObject({ kind: "tls", phase: "tls" });
+    expect(realm.tcp.ok).toBe(true);
+    expect(r.main!.fixes.join("\n")).toContain(`curl -sv "${ts.realm}"`);
+    expect(r.main!.fixes.join("\n")).toContain(`/etc/docker/certs.d/${reg.host}/ca.crt`);
+  });
+});
