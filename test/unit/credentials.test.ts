@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { loadDockerConfig, type AuthEntry } from "../../src/host/docker-config";
 import { authLookupKey, convertToHostname, effectiveCredsStore, getAllCredentials, resolveAuthConfig } from "../../src/host/credentials";
 import { parseReference } from "../../src/registry/reference";
 import { tempDir, testDeps } from "../helpers/context";
+import { requireBinary } from "../peers/require";
 
 /**
  * Every case of /work/shared/vectors/credentials.json: what docker/cli really did with a
@@ -167,4 +169,77 @@ describe("credentials.json vectors (docker/cli)", () => {
       await runPullAuth(c, c.expect!);
     });
   }
+});
+
+/**
+ * The real docker CLI on the same cases: `docker pull IMAGE` against a fake Engine on a unix
+ * socket (Bun.serve) that records the X-Registry-Auth header the CLI sends. With CLI 29+ it
+ * must match the vectors exactly. The CLI installed here may be older: docker 28 and before
+ * ignore DOCKER_AUTH_CONFIG and a failing helper (they go on with config.json's entry), so
+ * for them the expectation is resolveAuthConfig without DOCKER_AUTH_CONFIG, error ignored.
+ */
+describe("the real docker CLI sends the same credentials", () => {
+  const docker = requireBinary("docker", "docker.io");
+  // `docker version` exits 1 without a daemon but still prints the client's version.
+  const cliVersion = spawnSync(docker, ["version", "--format", "{{.Client.Version}}"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_HOST: "unix:///nonexistent.sock" } }).stdout.toString().trim();
+  const cliMajor = Number(cliVersion.split(".")[0]);
+  const legacy = cliMajor < 29;
+  const cases = VECTORS.cases.filter((c) => c.op === "pull_auth" && c.given.image !== undefined && !c.expect_one_of);
+
+  async function expectation(c: Case, env: Record<string, string>, log: string): Promise<{ auth: Record<string, string> | null; error: string | null; calls: string[]; warning: string | null }> {
+    const e = c.expect!.error === ARTIFACT ? siblingWithoutDigest(c).expect! : c.expect!;
+    if (!legacy) return { auth: e.error === undefined ? e.auth! : null, error: e.error ?? null, calls: e.helper_calls!, warning: e.load_warning ?? null };
+    const { DOCKER_AUTH_CONFIG: _ignored, ...plain } = env;
+    const loaded = loadDockerConfig(null, testDeps({ env: plain }));
+    const r = await resolveAuthConfig(loaded.file, authLookupKey(parseReference(c.given.image!).registry), { env: plain, os: "linux", timeoutMs: 5000 });
+    writeFileSync(log, "");
+    return { auth: shape(r.auth), error: null, calls: r.helperRuns.filter((h) => h.path !== null).map((h) => `${h.helper} ${h.action} <<< "${h.stdin}"`), warning: e.load_warning ?? null };
+  }
+
+  async function cliPull(c: Case): Promise<string[]> {
+    const { env, log, dir } = setup({ ...c, id: `cli-${c.id}` });
+    const want = await expectation(c, env, log);
+    const sock = path.join(dir, "..", "engine.sock");
+    let sent: string | null = null;
+    const server = Bun.serve({
+      unix: sock,
+      fetch(req) {
+        const u = new URL(req.url);
+        if (u.pathname.endsWith("/_ping")) return new Response("OK", { headers: { "API-Version": "1.41", Ostype: "linux" } });
+        sent = req.headers.get("x-registry-auth");
+        return new Response(JSON.stringify({ status: "done" }) + "\n", { headers: { "Content-Type": "application/json" } });
+      },
+    });
+    let out = "";
+    try {
+      const p = Bun.spawn([docker, "pull", "--", c.given.image!], { env: { ...env, HOME: dir, DOCKER_HOST: `unix://${sock}` }, stdout: "pipe", stderr: "pipe" });
+      const timer = setTimeout(() => p.kill(9), 15_000);
+      out = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text());
+      await p.exited;
+      clearTimeout(timer);
+    } finally {
+      server.stop(true);
+    }
+    const problems: string[] = [];
+    const got = sent === null ? null : shape(JSON.parse(Buffer.from(sent, "base64url").toString("utf8")) as AuthEntry);
+    const sorted = (a: Record<string, string> | null) => JSON.stringify(Object.fromEntries(Object.entries(a ?? {}).sort()));
+    if (want.error !== null && !out.includes(want.error)) problems.push(`${c.id}: expected error ${JSON.stringify(want.error)}, docker said ${JSON.stringify(out)}`);
+    if (want.error === null && sorted(got) !== sorted(want.auth)) problems.push(`${c.id}: expected ${sorted(want.auth)}, docker sent ${sorted(got)}`);
+    // docker 28 capitalised "Invalid auth configuration file"; the rest is identical.
+    if (want.warning !== null && !out.toLowerCase().includes(want.warning.split("): ")[1]!.toLowerCase())) problems.push(`${c.id}: expected warning ${JSON.stringify(want.warning)}, docker said ${JSON.stringify(out)}`);
+    if (JSON.stringify(calls(log)) !== JSON.stringify(want.calls)) problems.push(`${c.id}: helper calls ${JSON.stringify(calls(log))}, expected ${JSON.stringify(want.calls)}`);
+    return problems;
+  }
+
+  test(`${cases.length} pull_auth cases through docker pull`, async () => {
+    expect(cliMajor).toBeGreaterThan(19);
+    const problems: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < cases.length) problems.push(...(await cliPull(cases[next++]!)));
+      }),
+    );
+    expect(problems).toEqual([]);
+  }, 180_000);
 });

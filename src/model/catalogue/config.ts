@@ -40,7 +40,8 @@ export const config = {
     title: "The configured credential helper is not installed",
     explain:
       "config.json names a credential helper (`credsStore` for every registry, or `credHelpers` for this one) but no executable " +
-      "docker-credential-<name> is on PATH. Docker does not fall back to anonymous: the pull stops with this error before anything is sent.",
+      "docker-credential-<name> is on PATH. Docker CLI 29 and later stop the pull with this error before anything is sent; " +
+      "CLI 28 and older ignored it and pulled with config.json's own entry for the registry (usually none: anonymous).",
     seen: [
       'docker: error getting credentials - err: exec: "docker-credential-desktop": executable file not found in $PATH, out: ``',
       'docker compose: error getting credentials - err: exec: "docker-credential-desktop.exe": executable file not found in $PATH, out: ``',
@@ -52,7 +53,8 @@ export const config = {
       "a `credHelpers` entry for a cloud registry (ecr-login, gcloud, acr-env) whose tool is not installed",
     ],
     howKnown: "config.json is read and the helper is looked up on PATH exactly as Go's exec.LookPath does; nothing is executed when it is missing.",
-    detail: (p) => `${p.via === "credHelpers" ? `credHelpers["${p.lookupKey}"]` : "credsStore"} = "${p.name}" in ${p.configPath}, but ${p.helper} is not on PATH. Docker stops with: ${p.error}`,
+    detail: (p) =>
+      `${p.via === "credHelpers" ? `credHelpers["${p.lookupKey}"]` : "credsStore"} = "${p.name}" in ${p.configPath}, but ${p.helper} is not on PATH. Docker 29+ stops with: ${p.error} (Docker 28 and older go on without the helper's credentials).`,
     fixes: (p) => [
       `Install ${p.helper} (https://github.com/docker/docker-credential-helpers/releases) and put it on PATH, then: ${p.helper} get <<< '${p.lookupKey}'`,
       p.via === "credHelpers"
@@ -69,7 +71,8 @@ export const config = {
     title: "The credential helper failed",
     explain:
       "The credential helper ran but failed (non-zero exit other than 'not found', a timeout, or output that is not the JSON " +
-      "the protocol requires). Docker stops the pull with the helper's message; nothing is sent to the registry.",
+      "the protocol requires). Docker CLI 29 and later stop the pull with the helper's message; nothing is sent to the registry. " +
+      "CLI 28 and older ignored the failure and pulled without the helper's credentials.",
     seen: [
       "docker: error getting credentials - err: exit status 1, out: `User interaction is not allowed.`",
       "docker: error getting credentials - err: exit status 1, out: `keychain is locked for the current non-interactive session`",
@@ -83,7 +86,8 @@ export const config = {
       "a cloud helper whose own login expired (aws, gcloud, az)",
     ],
     howKnown: "The helper is run with the real protocol (`get`, the server URL on stdin) and its exit status and stdout are recorded; the secret itself is never kept.",
-    detail: (p) => `${p.helper} get <<< '${p.lookupKey}' → ${p.exitCode === null ? "no exit status" : `exit ${p.exitCode}`}${p.output ? `, said: ${JSON.stringify(p.output)}` : ""}. Docker stops with: ${p.error}`,
+    detail: (p) =>
+      `${p.helper} get <<< '${p.lookupKey}' → ${p.exitCode === null ? "no exit status" : `exit ${p.exitCode}`}${p.output ? `, said: ${JSON.stringify(p.output)}` : ""}. Docker 29+ stops with: ${p.error} (Docker 28 and older go on without the helper's credentials).`,
     fixes: (p) => [
       `Run it yourself to see the full error: echo '${p.lookupKey}' | ${p.helper} get`,
       ...(p.helper.endsWith("-pass") ? ["pass init <your-gpg-key-id>   (then docker login again)"] : []),
