@@ -46,6 +46,8 @@ export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<
   lab.addImage("demo/cdn", "1.0", image("cdn"), [{ kind: "blob-redirect", to: UNREACHABLE_BLOB_HOST }]);
   lab.addImage("demo/arm-only", "1.0", buildIndex(otherPlatforms(host).map((p) => image("arm-only", p))));
   lab.addImage("demo/tampered", "1.0", image("tampered"), [{ kind: "digest-mismatch" }]);
+  // Big enough for the blob stage to time (≥ 512 KiB), served at 384 KiB/s: about 1.5 s.
+  lab.addImage("demo/slow", "1.0", image("slow", host, 600 * 1024), [{ kind: "slow-blob", bytesPerSecond: 384 * 1024 }]);
 
   // A web server where a registry was expected (a proxy's login page, a wrong port).
   const page = "<!doctype html><html><head><title>Sign in</title></head><body><h1>Corporate portal</h1><p>Please sign in.</p></body></html>\n";
@@ -63,6 +65,7 @@ export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<
     { id: "rate-low", image: at("demo/busy:latest"), title: "almost rate limited", expect: "RATE_LIMIT_LOW", hint: "3 pulls left in the window" },
     { id: "cdn", image: at("demo/cdn:1.0"), title: "blobs redirected to an unreachable host", expect: "BLOB_REDIRECT_UNREACHABLE", hint: `manifests work, layers are redirected to ${UNREACHABLE_BLOB_HOST}, which refuses connections` },
     { id: "platform", image: at("demo/arm-only:1.0"), title: "no image for this platform", expect: "PLATFORM_UNAVAILABLE", hint: `the index offers only ${otherPlatforms(host).map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/")).join(", ")}` },
+    { id: "slow", image: at("demo/slow:1.0"), title: "a slow blob host", expect: "BLOB_SLOW", hint: "layers trickle in at 384 KiB/s" },
     { id: "digest", image: at("demo/tampered:1.0"), title: "manifest digest mismatch", expect: "DIGEST_MISMATCH", hint: "Docker-Content-Digest does not match the bytes served" },
     { id: "not-registry", image: `127.0.0.1:${html.port}/demo/app:1.0`, title: "not a registry", expect: "V2_NOT_A_REGISTRY", hint: "a web server answers /v2/ with an HTML page" },
   ];

@@ -32,7 +32,7 @@ test("demo --tour runs every scenario offline and says each was diagnosed as exp
   const io = memoryIo();
   const exit = await demoCommand(testOptions({ command: "demo", tour: true }), io, undefined, testDeps({ dir: tmp.dir }));
   const out = io.out.join("");
-  expect(out).toContain("Tour done: 10/10 scenarios diagnosed as expected");
+  expect(out).toContain("Tour done: 11/11 scenarios diagnosed as expected");
   expect(out).not.toContain("\u001b[");
   expect(exit).toBe(0);
 }, 60_000);
