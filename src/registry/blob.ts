@@ -45,6 +45,18 @@ export type FollowResult =
   | { kind: "loop"; hops: Hop[]; reason: "loop" | "too-many" }
   | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError };
 
+/**
+ * May a request to `url` carry the registry's Authorization? Only to the registry's own host
+ * (any port), and over plain http only when the registry itself is insecure: a CDN or object
+ * store never sees the token. (Go forwards it to subdomains too; pulldoctor is stricter.)
+ */
+export function authorizationAllowed(url: string, registryBaseUrl: string, insecure: boolean): boolean {
+  const u = new URL(url);
+  const r = new URL(registryBaseUrl);
+  if (u.hostname.toLowerCase() !== r.hostname.toLowerCase()) return false;
+  return u.protocol === "https:" || insecure;
+}
+
 /** HTTP clients per origin: the registry's (its resolution, route and TLS), others with their own proxy decision. */
 export class ClientPool {
   readonly #clients = new Map<string, HttpClient>();
@@ -115,8 +127,9 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     const hostname = u.hostname.replace(/^\[|\]$/g, "");
     const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
     const sameOrigin = u.origin === pool.registryOrigin;
+    const sendAuth = authorization !== null && authorizationAllowed(url, ctx.facts.link!.baseUrl, ctx.facts.link!.insecure);
     const proxy = sameOrigin ? (ctx.facts.route?.url ?? null) : proxyForUrl(url, ctx.deps.env).url;
-    const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sameOrigin && authorization !== null, proxy };
+    const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sendAuth, proxy };
     hops.push(hop);
     let addresses: string[] = [];
     if (!probed.has(u.origin)) {
@@ -129,7 +142,7 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     }
     let res: HttpStreamResponse;
     try {
-      res = await pool.for(url).stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sameOrigin ? authorization : null });
+      res = await pool.for(url).stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null });
     } catch (e) {
       if (!(e instanceof NetError)) throw e;
       hop.error = e.toEvidence();

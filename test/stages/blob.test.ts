@@ -61,9 +61,10 @@ beforeAll(async () => {
   const del = await fetch(`${reg.url}/v2/gone/app/blobs/${broken.layers[0]!.digest}`, { method: "DELETE" });
   if (del.status !== 202) throw new Error(`blob delete: ${del.status}`);
   // The "CDN": records what it was sent and serves the registry's bytes.
+  // On another loopback address: another host, as a CDN is.
   cdn = Bun.serve({
     port: 0,
-    hostname: "127.0.0.1",
+    hostname: "127.0.0.2",
     fetch(req) {
       cdnSaw.push({ authorization: req.headers.get("authorization"), range: req.headers.get("range") });
       const path = new URL(req.url).pathname;
@@ -75,7 +76,7 @@ beforeAll(async () => {
   const rest = `location / { proxy_pass http://127.0.0.1:${reg.port}; }`;
   nginx = await startNginx({
     httpBlock: `
-  server { listen 127.0.0.1:${ports.redirectOk};   location ~ ^/v2/.+/blobs/ { return 307 http://127.0.0.1:${cdn.port}$request_uri?X-Amz-Signature=cdn-signature-secret; } ${rest} }
+  server { listen 127.0.0.1:${ports.redirectOk};   location ~ ^/v2/.+/blobs/ { return 307 http://127.0.0.2:${cdn.port}$request_uri?X-Amz-Signature=cdn-signature-secret; } ${rest} }
   server { listen 127.0.0.1:${ports.redirectDead}; location ~ ^/v2/.+/blobs/ { return 307 http://127.0.0.9:9$request_uri; } ${rest} }
   server { listen 127.0.0.1:${ports.redirectNoName}; location ~ ^/v2/.+/blobs/ { return 307 https://cdn.pd.invalid$request_uri; } ${rest} }
   server { listen 127.0.0.1:${ports.loop};         location ~ ^/v2/.+/blobs/ { return 302 $request_uri; } ${rest} }
@@ -124,7 +125,7 @@ describe("blob redirects (nginx in front of the registry)", () => {
     expect(out.findings).toEqual([]);
     const hops = (out.evidence.config as any).hops;
     expect(hops.map((h: any) => [h.status, h.authorization])).toEqual([[307, true], [206, false]]);
-    expect(hops[1].tcp[0]).toMatchObject({ address: "127.0.0.1", ok: true });
+    expect(hops[1].tcp[0]).toMatchObject({ address: "127.0.0.2", ok: true });
     expect(cdnSaw.length).toBeGreaterThan(0);
     expect(cdnSaw.every((s) => s.authorization === null)).toBe(true);
     expect(JSON.stringify(out.evidence)).not.toContain("cdn-signature-secret");

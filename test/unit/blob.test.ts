@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { checkRange, readBody } from "../../src/registry/blob";
+import { authorizationAllowed, checkRange, readBody } from "../../src/registry/blob";
 import { pickLayer } from "../../src/stages/blob";
 
 describe("checkRange (Range: bytes=0-1023 of a blob)", () => {
@@ -53,4 +53,16 @@ describe("readBody", () => {
     expect(r.cutByDeadline).toBe(true);
     expect(r.bytes).toBeNull();
   });
+});
+
+describe("authorizationAllowed (the registry's token never reaches a CDN)", () => {
+  test.each([
+    ["https://registry.example.com/v2/x/blobs/sha256:a", "https://registry.example.com", false, true],
+    ["https://REGISTRY.example.com:8443/v2/x", "https://registry.example.com", false, true],
+    ["https://production.cloudflare.docker.com/x", "https://registry-1.docker.io", false, false],
+    ["https://cdn.registry.example.com/x", "https://registry.example.com", false, false],
+    ["http://registry.example.com/x", "https://registry.example.com", false, false],
+    ["http://127.0.0.1:5000/x", "http://127.0.0.1:5000", true, true],
+    ["http://127.0.0.9:9/x", "http://127.0.0.1:5000", true, false],
+  ])("%s from %s (insecure %p) → %p", (url, base, insecure, want) => expect(authorizationAllowed(url, base, insecure)).toBe(want));
 });
