@@ -1,0 +1,241 @@
+import { X509Certificate } from "node:crypto";
+import net from "node:net";
+import { Duplex } from "node:stream";
+import tls from "node:tls";
+import type { Secret } from "../model/secret";
+import { tcpProbe } from "./tcp";
+import { certInfo, judgeHostname, judgeTrust, judgeValidity, type CertInfo, type TrustResult, type ValidityResult } from "./x509-info";
+
+export type { CertInfo } from "./x509-info";
+
+export type TlsErrorKind = "http-response" | "handshake" | "timeout" | "reset" | "refused" | "other";
+
+export interface TlsProbe {
+  /** Handshake completed (verification judged separately). */
+  ok: boolean;
+  durationMs: number;
+  protocol: string | null;
+  cipher: string | null;
+  alpn: string | null;
+  chain: CertInfo[];
+  chainPem: string[];
+  /** Chain trusted (system store + opts.ca) and every certificate valid at opts.now. */
+  verified: boolean;
+  verifyError: { code: string; message: string } | null;
+  hostnameOk: boolean;
+  error: { kind: TlsErrorKind; code: string; message: string } | null;
+  /** Extensions beyond the shared contract (all optional for other callers). */
+  trust?: TrustResult;
+  validity?: ValidityResult;
+  /** Go's text for the name check failure. */
+  hostnameError?: string | null;
+  /** First bytes the server answered with when it was not TLS (printable, ≤ 64). */
+  firstBytes?: string;
+  /** A TLS alert from the server, in Go's words ("certificate required"). */
+  alert?: string | null;
+  /** The client certificate offered (subject), if any. */
+  clientCert?: string | null;
+}
+
+export interface TlsProbeOptions {
+  servername: string;
+  address?: string;
+  port: number;
+  socket?: net.Socket;
+  ca: string[];
+  cert?: string;
+  key?: Secret;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  now: Date;
+}
+
+/** BoringSSL/OpenSSL alert reasons → Go's "remote error: tls: …" words. */
+const ALERTS: Record<string, string> = {
+  CERTIFICATE_REQUIRED: "certificate required",
+  BAD_CERTIFICATE: "bad certificate",
+  HANDSHAKE_FAILURE: "handshake failure",
+  UNKNOWN_CA: "unknown certificate authority",
+  PROTOCOL_VERSION: "protocol version not supported",
+  INTERNAL_ERROR: "internal error",
+  UNRECOGNIZED_NAME: "unrecognized name",
+  ACCESS_DENIED: "access denied",
+  CERTIFICATE_UNKNOWN: "unknown certificate",
+  DECRYPT_ERROR: "error decrypting message",
+  ILLEGAL_PARAMETER: "illegal parameter",
+  NO_APPLICATION_PROTOCOL: "no application protocol",
+  INSUFFICIENT_SECURITY: "insufficient security level",
+};
+
+/** A TLS error (code + message) → kind, alert and Go-like text. Pure; table-tested. */
+export function classifyTlsError(code: string | undefined, message: string, firstBytes: string): { kind: TlsErrorKind; alert: string | null; message: string } {
+  if (firstBytes.startsWith("HTTP/")) return { kind: "http-response", alert: null, message: "http: server gave HTTP response to HTTPS client" };
+  const m = /ALERT_([A-Z_]+)/.exec(`${code ?? ""} ${message}`);
+  if (m) {
+    const words = ALERTS[m[1]!] ?? m[1]!.toLowerCase().replace(/_/g, " ");
+    return { kind: "handshake", alert: words, message: `remote error: tls: ${words}` };
+  }
+  if (code === "ECONNRESET" || code === "EPIPE") return { kind: "reset", alert: null, message: "read: connection reset by peer" };
+  if (code === "ECONNREFUSED") return { kind: "refused", alert: null, message: "connect: connection refused" };
+  if (code === "ETIMEDOUT") return { kind: "timeout", alert: null, message: "net/http: TLS handshake timeout" };
+  if (code === "EOF") return { kind: "handshake", alert: null, message: "EOF (the server closed the connection during the TLS handshake)" };
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH|RECORD|UNEXPECTED_MESSAGE/i.test(`${code} ${message}`)) {
+    return { kind: "handshake", alert: null, message: `tls: first record does not look like a TLS handshake (${message})` };
+  }
+  return { kind: code?.startsWith("ERR_SSL") ? "handshake" : "other", alert: null, message };
+}
+
+/**
+ * The socket, wrapped so we see the server's first bytes: BoringSSL only says "wrong
+ * version number", Go (and Docker) look at the record header and, when it starts with
+ * "HTTP/", print "http: server gave HTTP response to HTTPS client".
+ */
+function tap(raw: net.Socket): { stream: Duplex; first: () => string } {
+  let first = Buffer.alloc(0);
+  const stream = new Duplex({
+    read() {
+      raw.resume();
+    },
+    write(chunk, _enc, cb) {
+      raw.write(chunk, cb);
+    },
+    final(cb) {
+      raw.end();
+      cb();
+    },
+    destroy(err, cb) {
+      raw.destroy();
+      cb(err);
+    },
+  });
+  raw.on("data", (c: Buffer) => {
+    if (first.length < 64) first = Buffer.concat([first, c]).subarray(0, 64);
+    if (!stream.push(c)) raw.pause();
+  });
+  raw.on("end", () => stream.push(null));
+  raw.on("close", () => stream.push(null));
+  raw.on("error", (e) => stream.destroy(e));
+  return { stream, first: () => first.toString("latin1").replace(/[^\x20-\x7e\r\n]/g, ".") };
+}
+
+function ms(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
+}
+
+function empty(start: number, error: TlsProbe["error"], extra: Partial<TlsProbe> = {}): TlsProbe {
+  return { ok: false, durationMs: ms(start), protocol: null, cipher: null, alpn: null, chain: [], chainPem: [], verified: false, verifyError: null, hostnameOk: false, error, ...extra };
+}
+
+/**
+ * One TLS handshake, as a Go client would make it, on a given socket (a proxy tunnel) or a
+ * new TCP connection to address:port. Verification is done here, not by the TLS library,
+ * so that one handshake tells everything: trust (system store + opts.ca), validity against
+ * opts.now, and the name check. Never throws; always ends within opts.timeoutMs.
+ */
+export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
+  const start = performance.now();
+  let raw = opts.socket;
+  if (!raw) {
+    let kept: net.Socket | undefined;
+    const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, { timeoutMs: opts.timeoutMs, signal: opts.signal, keep: (s) => (kept = s) });
+    if (!tcp.ok || !kept) {
+      const c = classifyTlsError(tcp.error?.code, tcp.error?.message ?? "", "");
+      return empty(start, { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" });
+    }
+    raw = kept;
+  }
+  const { stream, first } = tap(raw);
+  const clientCert = opts.cert ? safeSubject(opts.cert) : null;
+  return await new Promise<TlsProbe>((resolve) => {
+    let done = false;
+    const ts = tls.connect({
+      socket: stream as unknown as net.Socket,
+      // Go sends no SNI for an IP literal (RFC 6066); neither do we.
+      servername: net.isIP(opts.servername) ? undefined : opts.servername,
+      ca: [...tls.rootCertificates, ...opts.ca],
+      cert: opts.cert,
+      key: opts.key?.reveal(),
+      rejectUnauthorized: false,
+      // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
+      ALPNProtocols: ["http/1.1"],
+    });
+    const finish = (p: TlsProbe) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      ts.destroy();
+      raw!.destroy();
+      resolve({ ...p, clientCert });
+    };
+    const fail = (code: string, message: string) => {
+      const c = classifyTlsError(code, message, first());
+      const fb = first();
+      finish(empty(start, { kind: c.kind, code, message: c.message }, { alert: c.alert, ...(fb && /^[A-Za-z]/.test(fb) ? { firstBytes: fb } : {}) }));
+    };
+    const onAbort = () => fail("ABORTED", "aborted");
+    // Go's TLSHandshakeTimeout is 10 s; we use the run's timeout so nothing hangs longer.
+    const timer = setTimeout(() => fail("ETIMEDOUT", "timeout"), opts.timeoutMs);
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    ts.once("error", (e: NodeJS.ErrnoException) => fail(e.code ?? "EUNKNOWN", e.message));
+    ts.once("close", () => fail("EOF", "connection closed"));
+    ts.once("secureConnect", () => {
+      const xs = peerChain(ts);
+      const trust = judgeTrust(xs, opts.ca);
+      const validity = judgeValidity(xs, opts.now);
+      const hostnameError = xs[0] ? judgeHostname(opts.servername, xs[0]) : "no certificate";
+      const verifyError = verifyErrorOf(trust, validity);
+      finish({
+        ok: true,
+        durationMs: ms(start),
+        protocol: ts.getProtocol() ?? null,
+        cipher: ts.getCipher()?.name ?? null,
+        alpn: typeof ts.alpnProtocol === "string" ? ts.alpnProtocol : null,
+        chain: xs.map(certInfo),
+        chainPem: xs.map((x) => x.toString()),
+        verified: verifyError === null,
+        verifyError,
+        hostnameOk: hostnameError === null,
+        error: null,
+        trust,
+        validity,
+        hostnameError,
+      });
+    });
+  });
+}
+
+/** The chain as the TLS library reports it (leaf first; it may append a trusted issuer). */
+function peerChain(ts: tls.TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let c: tls.DetailedPeerCertificate | undefined = ts.getPeerCertificate(true);
+  while (c && c.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    try {
+      out.push(new X509Certificate(c.raw));
+    } catch {
+      break;
+    }
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
+/** Go's words for the first problem, in Go's order (validity, then authority). */
+function verifyErrorOf(trust: TrustResult, v: ValidityResult): { code: string; message: string } | null {
+  if (v.state === "expired") return { code: "CERT_HAS_EXPIRED", message: `x509: certificate has expired or is not yet valid: current time ${v.now} is after ${v.notAfter}` };
+  if (v.state === "not-yet-valid") return { code: "CERT_NOT_YET_VALID", message: `x509: certificate has expired or is not yet valid: current time ${v.now} is before ${v.notBefore}` };
+  if (!trust.trusted)
+    return { code: trust.untrustedRoot ? "SELF_SIGNED_CERT_IN_CHAIN" : "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", message: "x509: certificate signed by unknown authority" };
+  return null;
+}
+
+function safeSubject(pem: string): string | null {
+  try {
+    return new X509Certificate(pem).subject.split("\n").join(",");
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,148 @@
+import { X509Certificate } from "node:crypto";
+import net from "node:net";
+import tls from "node:tls";
+
+export interface CertInfo {
+  subject: string;
+  issuer: string;
+  sans: string[];
+  notBefore: string;
+  notAfter: string;
+  fingerprint256: string;
+  serialNumber: string;
+  selfSigned: boolean;
+}
+
+/** One-line DN as Go prints it in x509 errors ("CN=registry.test,O=Example"). */
+export function oneLineDn(dn: string): string {
+  return dn.split("\n").filter(Boolean).join(",");
+}
+
+export function certInfo(x: X509Certificate): CertInfo {
+  return {
+    subject: oneLineDn(x.subject),
+    issuer: oneLineDn(x.issuer),
+    sans: parseSans(x.subjectAltName),
+    notBefore: new Date(x.validFrom).toISOString(),
+    notAfter: new Date(x.validTo).toISOString(),
+    fingerprint256: x.fingerprint256,
+    serialNumber: x.serialNumber,
+    selfSigned: x.subject === x.issuer && safeVerify(x, x),
+  };
+}
+
+/** "DNS:a, IP Address:1.2.3.4" → ["DNS:a", "IP:1.2.3.4"] (openssl's spelling of SANs). */
+export function parseSans(s: string | undefined): string[] {
+  if (!s) return [];
+  return s
+    .split(/,\s*/)
+    .map((p) => p.trim().replace(/^IP Address:/, "IP:"))
+    .filter(Boolean);
+}
+
+function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+let systemRoots: X509Certificate[] | null = null;
+function roots(): X509Certificate[] {
+  if (!systemRoots) {
+    systemRoots = [];
+    for (const pem of tls.rootCertificates) {
+      try {
+        systemRoots.push(new X509Certificate(pem));
+      } catch {
+        // an unparsable bundled root cannot anchor anything
+      }
+    }
+  }
+  return systemRoots;
+}
+
+export interface TrustResult {
+  trusted: boolean;
+  /** Subject of the trust anchor reached (system store or an extra CA). */
+  anchor: string | null;
+  /** The anchor came from the extra CAs (certs.d), not the system store. */
+  anchorFromExtra: boolean;
+  /** When untrusted: the DN whose certificate is missing (the issuer of the topmost certificate). */
+  missingIssuer: string | null;
+  /** When untrusted and the chain ends in a self-signed root the client does not trust. */
+  untrustedRoot: string | null;
+  /** The topmost certificate we could build to. */
+  top: string | null;
+}
+
+/**
+ * Chain trust, judged without the clock (expiry is reported separately, against opts.now):
+ * walk from the leaf through the served certificates and the trusted CAs, as Go's x509
+ * chain building does, and say which issuer is missing when no anchor is reached.
+ */
+export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustResult {
+  const extra: X509Certificate[] = [];
+  for (const pem of extraCa) {
+    for (const one of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
+      try {
+        extra.push(new X509Certificate(one));
+      } catch {
+        // certs.d reports unparsable files itself
+      }
+    }
+  }
+  const anchors = [...extra, ...roots()];
+  const isAnchor = (x: X509Certificate) => anchors.find((a) => a.fingerprint256 === x.fingerprint256);
+  let cur = chain[0];
+  const seen = new Set<string>();
+  while (cur && !seen.has(cur.fingerprint256)) {
+    seen.add(cur.fingerprint256);
+    const a = isAnchor(cur);
+    if (a) return { trusted: true, anchor: oneLineDn(a.subject), anchorFromExtra: extra.includes(a), missingIssuer: null, untrustedRoot: null, top: oneLineDn(cur.subject) };
+    const c: X509Certificate = cur;
+    const trustedIssuer = anchors.find((x) => c.checkIssued(x) && safeVerify(c, x));
+    if (trustedIssuer)
+      return { trusted: true, anchor: oneLineDn(trustedIssuer.subject), anchorFromExtra: extra.includes(trustedIssuer), missingIssuer: null, untrustedRoot: null, top: oneLineDn(c.subject) };
+    if (c.subject === c.issuer && safeVerify(c, c))
+      return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: oneLineDn(c.subject), top: oneLineDn(c.subject) };
+    const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
+    if (!next) return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: oneLineDn(c.issuer), untrustedRoot: null, top: oneLineDn(c.subject) };
+    cur = next;
+  }
+  return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
+}
+
+export interface ValidityResult {
+  state: "valid" | "expired" | "not-yet-valid";
+  /** The certificate outside its window (leaf first), or null. */
+  subject: string | null;
+  notBefore: string | null;
+  notAfter: string | null;
+  now: string;
+}
+
+/** Validity against the injected clock (Go checks every certificate of the chain). */
+export function judgeValidity(chain: X509Certificate[], now: Date): ValidityResult {
+  for (const x of chain) {
+    const nb = new Date(x.validFrom);
+    const na = new Date(x.validTo);
+    const state = now < nb ? "not-yet-valid" : now > na ? "expired" : null;
+    if (state) return { state, subject: oneLineDn(x.subject), notBefore: nb.toISOString(), notAfter: na.toISOString(), now: now.toISOString() };
+  }
+  return { state: "valid", subject: null, notBefore: null, notAfter: null, now: now.toISOString() };
+}
+
+/** Go's x509 error texts for the name check; null when the name is covered. */
+export function judgeHostname(servername: string, leaf: X509Certificate): string | null {
+  const sans = parseSans(leaf.subjectAltName);
+  if (net.isIP(servername)) {
+    if (!sans.some((s) => s.startsWith("IP:"))) return `x509: cannot validate certificate for ${servername} because it doesn't contain any IP SANs`;
+    return leaf.checkIP(servername) ? null : `x509: certificate is valid for ${sans.filter((s) => s.startsWith("IP:")).map((s) => s.slice(3)).join(", ")}, not ${servername}`;
+  }
+  const dns = sans.filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4));
+  // Go ≥1.15 ignores the Common Name entirely.
+  if (dns.length === 0) return "x509: certificate relies on legacy Common Name field, use SANs instead";
+  return leaf.checkHost(servername, { subject: "never" }) ? null : `x509: certificate is valid for ${dns.join(", ")}, not ${servername}`;
+}
