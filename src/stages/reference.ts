@@ -39,6 +39,17 @@ export function referenceOutcome(input: string): StageOutcome {
     expansion,
     implicitLatest: isImplicitLatest(input, ref),
   };
+  // "Foo/app": the capitals make Docker's CLI take "Foo" as a registry host (no '.' or ':'
+  // needed); a Docker Engine 20.10 refuses the same name (seen with the real daemon). Either
+  // way the user almost certainly meant the Docker Hub namespace "foo".
+  if (ref.registry !== "localhost" && !/[.:]/.test(ref.registry) && ref.registry.toLowerCase() !== ref.registry) {
+    findings.push(
+      finding("REF_UPPERCASE", { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input) }, { input, registry: ref.registry }, {
+        severity: "warning",
+        note: `Docker's CLI takes "${ref.registry}" as a registry host because of its capitals (it will not resolve); Docker Engine 20.10 refuses it with "invalid reference format: repository name must be lowercase".`,
+      }),
+    );
+  }
   if (evidence.implicitLatest) {
     findings.push(
       finding("REF_IMPLICIT_LATEST", { input, canonical: ref.canonical, familiar: ref.familiar, expansion, registry: ref.registry, repository: ref.repository }, { input, canonical: ref.canonical }),

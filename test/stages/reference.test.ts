@@ -47,6 +47,14 @@ describe("reference stage", () => {
     expect(f.fixes[0]).toBe("Use the lower-case reference: pulldoctor check ghcr.io/owner/app:V1");
   });
 
+  test("an upper-case first component is a host to Docker: REF_UPPERCASE as a warning, ref still provided", async () => {
+    const out = await referenceStage.run(testContext({ options: { image: "MyOrg/app:1.0" } }));
+    expect(out.provides?.ref?.registry).toBe("MyOrg");
+    expect(out.findings.map((f) => `${f.code}:${f.severity}`)).toEqual(["REF_UPPERCASE:warning"]);
+    expect(out.findings[0]!.detail).toContain('takes "MyOrg" as a registry host');
+    expect(out.findings[0]!.fixes[0]).toBe("Use the lower-case reference: pulldoctor check myorg/app:1.0");
+  });
+
   test("invalid: REF_INVALID with Docker's message and a hint", async () => {
     const out = await referenceStage.run(testContext({ options: { image: "https://reg.example.com/app" } }));
     const f = out.findings[0]!;
