@@ -91,6 +91,16 @@ describe("HttpClient over real sockets", () => {
     expect(r.status).toBe(200);
   });
 
+  test("IPv6 literal hosts ([::1]:port)", async () => {
+    const s = Bun.serve({ hostname: "::1", port: 0, fetch: (req) => new Response(req.headers.get("host")) });
+    stops.push(() => s.stop(true));
+    const c = createHttpClient(cfg());
+    const r = await c.request({ method: "GET", url: `http://[::1]:${s.port}/v2/` });
+    await c.close();
+    expect(new TextDecoder().decode(r.body)).toBe(`[::1]:${s.port}`);
+    expect(r.remoteAddress).toBe("::1");
+  });
+
   test("repeated WWW-Authenticate lines stay separate in rawHeaders and are joined in headers", async () => {
     const port = await rawServer((c) =>
       c.once("data", () => c.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="b"\r\nWWW-Authenticate: Bearer realm="https://a/token"\r\nContent-Length: 0\r\n\r\n')),
