@@ -5,6 +5,7 @@ import type { StageContext } from "../model/stage";
 import { resolveHost } from "../net/dns";
 import { proxyForUrl } from "../net/proxy-env";
 import { goDialText, tcpProbe, type TcpProbe } from "../net/tcp";
+import { tlsProbe, type TlsProbe } from "../net/tls";
 import { clientForStage, createHttpClient, NetError, type HttpClient, type HttpStreamResponse } from "./http";
 
 /** Go's http.Client (what Docker uses) stops after 10 redirects. */
@@ -87,8 +88,8 @@ function tcpEvidence(p: TcpProbe): Evidence {
   return { address: p.address, port: p.port, ok: p.ok, durationMs: p.durationMs, ...(p.error ? { error: { kind: p.error.kind, code: p.error.code, message: p.error.message } } : {}) };
 }
 
-/** DNS and TCP evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
-async function probeHost(ctx: StageContext, hostname: string, port: number, hop: Hop): Promise<{ failedAt: "dns" | "connect"; error: string; addresses: string[] } | { addresses: string[] }> {
+/** DNS, TCP and TLS evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
+async function probeHost(ctx: StageContext, hostname: string, port: number, https: boolean, hop: Hop): Promise<{ failedAt: "dns" | "connect" | "tls"; error: string; addresses: string[] } | { addresses: string[] }> {
   const timeoutMs = ctx.options.timeoutMs;
   const dns = await resolveHost(hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
   const addresses = dns.addresses.map((a) => a.address);
@@ -106,7 +107,30 @@ async function probeHost(ctx: StageContext, hostname: string, port: number, hop:
     const last = probes[probes.length - 1]!;
     return { failedAt: "connect", error: goDialText(last.error?.code ?? "ETIMEDOUT", last.address, port), addresses };
   }
+  if (!https) return { addresses };
+  // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
+  const link = ctx.facts.link!;
+  const t = await tlsProbe({ servername: hostname, address: ok.address, port, ca: link.tls.ca, timeoutMs, signal: ctx.deps.signal, now: ctx.deps.now() });
+  hop.tls = tlsEvidence(t);
+  if (!t.ok) return { failedAt: "tls", error: t.error?.message ?? "TLS handshake failed", addresses };
+  if (link.tls.verify && (!t.verified || !t.hostnameOk)) {
+    const why = t.verifyError?.message ?? t.hostnameError ?? "certificate not trusted";
+    return { failedAt: "tls", error: `tls: failed to verify certificate: ${why.replace(/^tls: failed to verify certificate: /, "")}`, addresses };
+  }
   return { addresses };
+}
+
+function tlsEvidence(t: TlsProbe): Evidence {
+  return {
+    ok: t.ok,
+    durationMs: t.durationMs,
+    protocol: t.protocol,
+    verified: t.verified,
+    hostnameOk: t.hostnameOk,
+    verifyError: t.verifyError ? { code: t.verifyError.code, message: t.verifyError.message } : null,
+    error: t.error ? { kind: t.error.kind, code: t.error.code, message: t.error.message } : null,
+    chain: t.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, selfSigned: c.selfSigned })),
+  };
 }
 
 /**
@@ -135,7 +159,7 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     if (!probed.has(u.origin)) {
       probed.add(u.origin);
       if (!proxy) {
-        const p = await probeHost(ctx, hostname, port, hop);
+        const p = await probeHost(ctx, hostname, port, u.protocol === "https:", hop);
         addresses = p.addresses;
         if ("failedAt" in p) return { kind: "unreachable", hops, url: redactUrl(url), host: u.host, hostname, port, failedAt: p.failedAt, error: p.error, addresses, proxy };
       }

@@ -97,7 +97,11 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
 test("a CDN whose certificate this machine does not trust → BLOB_REDIRECT_UNREACHABLE at tls; with the CA added it works", async () => {
   const out = await run("tlscdn/app", 3000, { ca: [], verify: true });
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
-  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at tls: `);
+  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at tls: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
+  const hop = (out.evidence.config as any).hops[1];
+  expect(hop.tls.ok).toBe(true);
+  expect(hop.tls.verified).toBe(false);
+  expect(hop.tls.chain[0].issuer).toContain("Corp Inspection CA");
   const ok = await run("tlscdn/app", 3000, { ca: [ca.cert], verify: true });
   expect(ok.findings).toEqual([]);
   expect((ok.evidence.config as any).status).toBe(206);
