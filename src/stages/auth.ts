@@ -191,6 +191,19 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       findings.push(verdictFinding(v, base, { message, realm: chosen?.params.realm ?? null, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: grantedText(token, ref.repository), withheld: creds && !sendCredentials, evidence, times: { local: ctx.deps.now().toISOString(), registryDate, tokenServerDate: token?.serverDate ?? null, problem: clockProblem } }));
       return done(`HEAD ${url} → ${res.status}${message ? ` (${message})` : ""}`);
     }
+    // Docker dates a cached token from issued_at plus expires_in on this machine's clock: a clock
+    // far off the registry's makes long pulls reuse expired tokens (401 mid-pull). Warn only.
+    const serverDate = registryDate ?? token?.serverDate ?? null;
+    const offset = serverDate && !Number.isNaN(Date.parse(serverDate)) ? Math.round((ctx.deps.now().getTime() - Date.parse(serverDate)) / 1000) : 0;
+    if (token && Math.abs(offset) > LEEWAY_SECONDS) {
+      const problem = `this machine's clock is ${Math.abs(offset)} s ${offset > 0 ? "ahead of" : "behind"} the registry's`;
+      findings.push(
+        finding("AUTH_CLOCK_SKEW", { ...base, problem, localTime: ctx.deps.now().toISOString(), registryDate, tokenServerDate: token.serverDate }, evidence, {
+          severity: "warning",
+          note: "The registry accepts the token now, but cached tokens are timed by this clock: long pulls may reuse expired tokens, and TLS certificate dates are judged by it too.",
+        }),
+      );
+    }
     const how = scheme === "bearer" ? `token ${token ? `from ${redactUrl(chosen!.params.realm!)} (${token.as})` : "(registrytoken)"}` : scheme === "basic" ? (authorization ? `Basic as ${cred?.username}` : "no credentials") : "open registry";
     return {
       summary: `${how}; HEAD manifest → ${res.status}${res.status === 404 ? " (authorized; the manifest stage judges existence)" : ""}`,

@@ -173,6 +173,15 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     expect((r.out.evidence.clock as { tokenServerDate: string }).tokenServerDate).toBeTruthy();
   });
 
+  test("this machine's clock 10 minutes ahead: the registry accepts the token, AUTH_CLOCK_SKEW warning", async () => {
+    reset();
+    const r = await runAuth(reg.url, "team/app", passwordCred("alice", PW), { now: () => new Date(Date.now() + 600_000) });
+    expect(r.errors).toEqual(["AUTH_CLOCK_SKEW"]);
+    expect(r.main!.severity).toBe("warning");
+    expect(r.main!.detail).toMatch(/this machine's clock is (599|600|601) s ahead of the registry's/);
+    expect(r.out.provides?.session).toBeDefined();
+  });
+
   test("token server failing (500) → AUTH_TOKEN_SERVER_UNREACHABLE with the status", async () => {
     reset({ fault: "server-error" });
     const r = await runAuth(reg.url, "team/app", passwordCred("alice", PW));
