@@ -88,7 +88,7 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
   expect(performance.now() - t0).toBeLessThan(3000);
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
   const f = out.findings[0]!;
-  expect(f.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${silentPort}, which fails at http: `);
+  expect(f.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${silentPort}, which fails at HTTP (connected, no answer): `);
   const hops = (f.evidence.config as any).hops;
   expect(hops[1].tcp[0].ok).toBe(true);
   expect(hops[1].error.kind).toBe("timeout");
@@ -97,11 +97,12 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
 test("a CDN whose certificate this machine does not trust → BLOB_REDIRECT_UNREACHABLE at tls; with the CA added it works", async () => {
   const out = await run("tlscdn/app", 3000, { ca: [], verify: true });
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
-  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at tls: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
+  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
   const hop = (out.evidence.config as any).hops[1];
   expect(hop.tls.ok).toBe(true);
   expect(hop.tls.verified).toBe(false);
   expect(hop.tls.chain[0].issuer).toContain("Corp Inspection CA");
+  expect(out.findings[0]!.fixes[0]).toContain("Exempt 127.0.0.1 from inspection");
   const ok = await run("tlscdn/app", 3000, { ca: [ca.cert], verify: true });
   expect(ok.findings).toEqual([]);
   expect((ok.evidence.config as any).status).toBe(206);

@@ -147,8 +147,8 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const out = await run(front(ports.redirectNoName), "team/app", { options: { dns: [`127.0.0.1:${dnsPort}`] } });
     expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
     const f = out.findings[0]!;
-    expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at dns: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`);
-    expect(f.fixes[0]).toContain("cdn.pd.invalid:443");
+    expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`);
+    expect(f.fixes[0]).toContain("getent hosts cdn.pd.invalid");
     expect((f.evidence.config as any).hops[1].dns.outcome).toBe("nxdomain");
   });
 

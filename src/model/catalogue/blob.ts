@@ -1,6 +1,7 @@
 import { entry, type CatalogueSection } from "./entry";
 
 const rate = (bps: number) => (bps >= 1024 * 1024 ? `${(bps / 1024 / 1024).toFixed(1)} MiB/s` : `${(bps / 1024).toFixed(0)} KiB/s`);
+const STEP = { dns: "DNS", connect: "connect", tls: "TLS", http: "HTTP (connected, no answer)" } as const;
 const hub = (r: string) => r === "docker.io" || r === "registry-1.docker.io";
 
 /** The BLOB_SLOW threshold: below 1 MiB/s a 100 MiB image takes over a minute and a 1 GiB one a quarter of an hour. */
@@ -21,9 +22,17 @@ export const blob = {
     ],
     causes: ["a firewall or security group that allows the registry but not its blob storage/CDN host", "an HTTP proxy allow-list that lacks the CDN host", "DNS that does not resolve the CDN host (split-horizon, filtering resolver)", "TLS interception that breaks on the CDN host only"],
     howKnown: "GET of a blob answered a redirect; pulldoctor followed it by hand and probed the new host with its own DNS lookup, TCP connect and TLS handshake: the failing step is named with its error.",
-    detail: (p) => `${p.registry} redirects blobs to ${p.blobHost}, which fails at ${p.failedAt}: ${p.error}${p.proxy ? ` (via proxy ${p.proxy})` : ""}`,
+    detail: (p) => `${p.registry} redirects blobs to ${p.blobHost}, which fails at ${STEP[p.failedAt]}: ${p.error}${p.proxy ? ` (via proxy ${p.proxy})` : ""}`,
     fixes: (p) => [
-      `Allow outbound ${p.port === 80 ? "HTTP" : "HTTPS"} to ${p.hostname}:${p.port}${p.addresses.length ? ` (resolved to ${p.addresses.join(", ")})` : ""} in the firewall / security group.`,
+      ...(p.failedAt === "dns"
+        ? [`Make ${p.hostname} resolvable from this host (and from the Docker daemon): check a filtering or split-horizon DNS; test with: getent hosts ${p.hostname}`]
+        : p.failedAt === "tls"
+          ? [
+              `The certificate ${p.hostname} presents is not trusted here (usually TLS inspection on the CDN host only). Exempt ${p.hostname} from inspection, or add the inspecting CA to the system store of the Docker host (e.g. /usr/local/share/ca-certificates/ then update-ca-certificates) and restart dockerd: certs.d/<registry>/ca.crt does not cover the CDN host.`,
+            ]
+          : p.failedAt === "http"
+            ? [`${p.hostname}:${p.port} accepts connections but does not answer: a firewall or proxy is dropping the traffic after the handshake; check with: curl -sv -o /dev/null '${p.url}'`]
+            : [`Allow outbound ${p.port === 80 ? "HTTP" : "HTTPS"} to ${p.hostname}:${p.port}${p.addresses.length ? ` (resolved to ${p.addresses.join(", ")})` : ""} in the firewall / security group.`]),
       p.proxy ? `Add ${p.hostname} to the proxy's allow-list (the proxy ${p.proxy} carries this request).` : `If a proxy is required here, set HTTPS_PROXY for the Docker daemon (systemctl edit docker → Environment="HTTPS_PROXY=…") so ${p.hostname} goes through it.`,
       ...(hub(p.registry) ? ["Docker Hub serves blobs from production.cloudflare.docker.com and docker-images-prod.*.r2.cloudflarestorage.com: allow both (see Docker's allow-list documentation), or use a registry mirror inside your network."] : [`Or use a mirror / pull-through cache that fetches blobs for you.`]),
       `Check from this host: curl -sv -o /dev/null '${p.url}'`,
