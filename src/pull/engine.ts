@@ -156,7 +156,10 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const reusedBytes = records.reduce((n, r) => n + r.reusedBytes, 0);
   if (failures.length > 0) {
     const recheck = () => checkSpace(needs).find((c) => !c.ok) ?? checkSpace(needs)[0] ?? null;
-    const findings = failures.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
+    // One Ctrl-C is one finding, not one per blob that was in flight or queued.
+    const firstAbort = failures.find((f) => f.kind === "aborted");
+    const shown = failures.filter((f) => f.kind !== "aborted" || f === firstAbort);
+    const findings = shown.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
     return done("fail", `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`, evidence, findings);
   }
 

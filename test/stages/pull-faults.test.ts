@@ -168,6 +168,23 @@ test("a token that expires mid-pull: 401 ⇒ invalidate(), a new token, and the 
   expect(JSON.stringify(r.result)).not.toContain("expired-token-value");
 });
 
+test("Ctrl-C (deps.signal) mid-pull ⇒ PULL_INTERRUPTED 'cancelled', no retry, the bytes so far kept for the next run", async () => {
+  lab.addImage("cancel/app", "1.0", img, [{ kind: "slow-blob", digest: big.digest, bytesPerSecond: 2_000_000 }]);
+  const s = store();
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error("SIGINT")), 250);
+  const t0 = Date.now();
+  const r = await pull(factsFor(lab.url, "cancel/app", "1.0", img), `oci:${path.join(work.dir, "cancelled")}`, { storeDir: s, deps: { signal: ac.signal } });
+  expect(Date.now() - t0).toBeLessThan(2000);
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
+  expect(r.findings[0].detail).toContain(`cancelled while fetching ${big.digest}`);
+  expect(r.events.filter((e) => e.type === "retry")).toEqual([]);
+  const kept = new BlobStore(s).partialSize(big.digest);
+  expect(kept).toBeGreaterThan(0);
+  expect(r.findings[0].detail).toContain(`(${kept} of ${big.bytes.length} bytes kept)`);
+  expect(existsSync(path.join(work.dir, "cancelled"))).toBe(false);
+});
+
 test("the temp names of a failed pull never remain beside the destination", () => {
   expect(readdirSync(work.dir).filter((x) => x.includes(".pulldoctor-"))).toEqual([]);
 });
