@@ -44,7 +44,8 @@ export type FollowResult =
   | { kind: "response"; res: HttpStreamResponse; host: string; hops: Hop[] }
   | { kind: "unreachable"; hops: Hop[]; url: string; host: string; hostname: string; port: number; failedAt: "dns" | "connect" | "tls" | "http"; error: string; addresses: string[]; proxy: string | null }
   | { kind: "loop"; hops: Hop[]; reason: "loop" | "too-many" }
-  | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError };
+  | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError }
+  | { kind: "bad-redirect"; hops: Hop[]; url: string; host: string; message: string };
 
 /**
  * May a request to `url` carry the registry's Authorization? Only to the registry's own host
@@ -180,9 +181,15 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     const location = res.headers["location"];
     if (REDIRECT.has(res.status) && location) {
       await res.body.cancel().catch(() => undefined);
-      const next = new URL(location, url).toString();
-      hop.location = redactUrl(next);
-      url = next;
+      const next = URL.canParse(location, url) ? new URL(location, url) : null;
+      // Go's client refuses these too: `unsupported protocol scheme "ftp"`.
+      if (!next || (next.protocol !== "http:" && next.protocol !== "https:")) {
+        const message = next ? `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect` : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
+        hop.location = redactUrl(location);
+        return { kind: "bad-redirect", hops, url: redactUrl(url), host: u.host, message };
+      }
+      hop.location = redactUrl(next.toString());
+      url = next.toString();
       continue;
     }
     return { kind: "response", res, host: u.host, hops };

@@ -88,6 +88,10 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     findings.push(finding("BLOB_REDIRECT_UNREACHABLE", { image, registry: ref.registry, blobHost: r.host, hostname: r.hostname, port: r.port, url: r.url, failedAt: r.failedAt, error: r.error, addresses: r.addresses, proxy: r.proxy }, evidence));
     return `${p.what}: redirected to ${r.host}, unreachable (${r.failedAt})`;
   }
+  if (r.kind === "bad-redirect") {
+    findings.push(finding("BLOB_FETCH_FAILED", { url: r.url, host: r.host, status: Number(r.hops[r.hops.length - 1]?.status ?? 0) || null, error: r.message }, evidence));
+    return `${p.what}: ${r.message}`;
+  }
   if (r.kind === "failed") {
     findings.push(finding("BLOB_FETCH_FAILED", { url: r.url, host: r.host, status: null, error: r.error.message }, evidence));
     return `${p.what}: ${r.error.message}`;

@@ -92,7 +92,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
       named = get;
     } else if (get.status >= 300 && get.status < 400 && get.headers.location) {
       // A registry answers manifests itself; a redirect here is a captive portal or a proxy's login page.
-      const to = redactUrl(new URL(get.headers.location, url).toString());
+      const to = URL.canParse(get.headers.location, url) ? redactUrl(new URL(get.headers.location, url).toString()) : JSON.stringify(redactUrl(get.headers.location));
       const problem = `redirected to ${to} instead of answering (a captive portal or proxy login page?)`;
       findings.push(finding("MANIFEST_INVALID", { ...img, url, status: get.status, contentType: get.headers["content-type"] ?? null, problem, bodyStart: bodyStart(get.body) }, evidence));
       return out(problem);

@@ -47,6 +47,13 @@ beforeAll(async () => {
       const hop = Number(u.searchParams.get("hop") ?? "0");
       if (u.pathname.startsWith("/v2/chain/")) return new Response(null, { status: 302, headers: { location: `${u.pathname}?hop=${hop + 1}` } });
       if (u.pathname.startsWith("/v2/tlscdn/")) return new Response(null, { status: 307, headers: { location: `https://127.0.0.1:${tlsCdn.port}${u.pathname}` } });
+      if (u.pathname.startsWith("/v2/ftp/")) return new Response(null, { status: 302, headers: { location: "ftp://files.example.com/blob" } });
+      if (u.pathname.startsWith("/v2/badloc/")) return new Response(null, { status: 302, headers: { location: "http://[bad" } });
+      if (u.pathname.startsWith("/v2/badrange/")) {
+        // 206, but for another range than asked: resuming from an offset would splice wrong bytes.
+        const b = img.config.bytes;
+        return new Response(b.subarray(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${b.length}` } });
+      }
       if (u.pathname.startsWith("/v2/hang/")) return new Response(null, { status: 307, headers: { location: `http://127.0.0.1:${silentPort}${u.pathname}` } });
       return new Response(null, { status: 404 });
     },
@@ -107,4 +114,21 @@ test("a CDN whose certificate this machine does not trust → BLOB_REDIRECT_UNRE
   expect(ok.findings).toEqual([]);
   expect((ok.evidence.config as any).status).toBe(206);
   expect((ok.evidence.config as any).verified).toBe(true);
+});
+
+test("206 with a Content-Range other than the one asked for → BLOB_RANGE_UNSUPPORTED", async () => {
+  const out = await run("badrange/app");
+  expect(out.findings.map((f) => f.code)).toContain("BLOB_RANGE_UNSUPPORTED");
+  const f = out.findings.find((x) => x.code === "BLOB_RANGE_UNSUPPORTED")!;
+  expect(f.detail).toBe(`127.0.0.1:${front.port} answered 206 with Content-Range bytes 0-9/${img.config.bytes.length} to Range: bytes=0-${img.config.bytes.length - 1}`);
+  expect((f.evidence.config as any).rangeProblem).toContain("Content-Range bytes 0-9/");
+});
+
+test.each([
+  ["ftp/app", 'unsupported protocol scheme "ftp" in the redirect'],
+  ["badloc/app", "invalid Location header in the redirect"],
+])("a redirect Go would refuse (%s) → BLOB_FETCH_FAILED, not a crash", async (repo, msg) => {
+  const out = await run(repo);
+  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_FETCH_FAILED"]);
+  expect(out.findings[0]!.detail).toContain(msg);
 });
