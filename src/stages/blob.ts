@@ -77,6 +77,11 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   const url = blobUrl(link.baseUrl, ref.repository, desc.digest);
   const ev: Evidence = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, range };
   evidence[p.what] = ev;
+  if (desc.size <= 0) {
+    // No byte to ask for: a Range on an empty blob can only be refused (416).
+    ev.skipped = "empty blob";
+    return `${p.what}: empty blob, not probed`;
+  }
   const r = await followBlob(ctx, pool, url, range, authorization);
   ev.hops = r.hops;
   const image = ref.familiar;
