@@ -1,12 +1,240 @@
-import type { Stage } from "../model/stage";
+import type net from "node:net";
+import type { Evidence, Json } from "../model/evidence";
+import type { LinkInfo } from "../model/facts";
+import { finding, type Finding } from "../model/finding";
+import { redactUrl } from "../model/redact";
+import type { Endpoint, Stage, StageContext } from "../model/stage";
+import { loadCertsD, type CertsD } from "../net/certs-d";
+import { tcpProbe } from "../net/tcp";
+import { tlsProbe, type TlsProbe } from "../net/tls";
+import { openTunnel, TunnelError } from "../net/tunnel";
+import { addressIsInsecure, isInsecureByConfig, isLoopback } from "../registry/insecure";
+import { describeOthers, judgeHop, type HopResult, type HopVerdict, type Problem } from "./connect-judge";
 
-// Placeholder until the connect stage lands (being written now).
+/**
+ * The connect stage: TCP to every resolved address (or one CONNECT tunnel through the proxy
+ * Docker would use), then the TLS handshake Docker would make, judged as Docker judges it:
+ * an insecure registry (configured, or at a loopback/CIDR address) skips verification and
+ * falls back to plain HTTP, so its TLS problems are warnings; for any other registry errors.
+ */
+const INSECURE_NOTE = "Docker treats this registry as insecure and proceeds anyway; containerd/kubelet, podman and other clients verify and will fail.";
+
+interface Insecurity {
+  insecure: boolean;
+  /** Why Docker considers it insecure, or null. */
+  why: string | null;
+  /** Only because of a loopback address (Docker's built-in default). */
+  loopbackOnly: boolean;
+}
+
+export function insecurity(ep: Endpoint, addresses: string[], list: readonly string[]): Insecurity {
+  if (ep.insecure) return { insecure: true, why: `${ep.host} is configured as insecure`, loopbackOnly: false };
+  const byName = list.find((e) => e.replace(/^https?:\/\//i, "").replace(/\/+$/, "") === ep.host);
+  if (byName) return { insecure: true, why: `"${byName}" is in insecure-registries`, loopbackOnly: false };
+  if (isInsecureByConfig(ep.host, ep.hostname, list) || addresses.some((a) => addressIsInsecure(a, list))) {
+    const lo = [ep.hostname, ...addresses].find((a) => isLoopback(a));
+    if (lo) return { insecure: true, why: `${lo} is a loopback address (Docker always treats 127.0.0.0/8 and ::1 as insecure)`, loopbackOnly: true };
+    const cidr = list.filter((e) => e.includes("/"));
+    return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidr.join(", ")})`, loopbackOnly: false };
+  }
+  return { insecure: false, why: null, loopbackOnly: false };
+}
+
+function hostPortOf(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 export const connectStage: Stage = {
   id: "connect",
-  title: "connect",
+  title: "Connect",
   scope: "endpoint",
-  needs: [],
-  async run() {
-    throw new Error("the connect stage is not implemented yet");
+  needs: ["ref", "local", "route"],
+  async run(ctx) {
+    const ep = ctx.endpoint;
+    if (!ep) throw new Error("connect stage run without an endpoint");
+    const list = [...(ctx.facts.local?.daemon.insecureRegistries ?? []), ...ctx.options.insecureRegistries];
+    const res = ctx.facts.resolution && ctx.facts.resolution.hostname === ep.hostname ? ctx.facts.resolution : null;
+    const addresses = res?.addresses ?? [];
+    const ins = insecurity(ep, addresses.map((a) => a.address), list);
+    const plainHttp = ep.url.startsWith("http://");
+    const certsDir = ctx.facts.local?.certsDir ?? ctx.options.certsDir;
+    const certs = loadCertsD(certsDir, ep.host);
+    // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)).
+    const useCerts = !ins.insecure;
+    const ca = useCerts ? certs.ca.map((c) => c.pem) : [];
+    const client = useCerts ? certs.client : null;
+    const proxy = ctx.facts.route?.url ?? null;
+    const timeoutMs = ctx.options.timeoutMs;
+    const now = ctx.deps.now();
+    const signal = ctx.deps.signal;
+
+    const tls = (socket: net.Socket): Promise<TlsProbe> =>
+      tlsProbe({ servername: ep.hostname, port: ep.port, socket, ca, ...(client ? { cert: client.cert, key: client.key } : {}), timeoutMs, signal, now });
+
+    let hops: HopResult[];
+    let tunnelEvidence: Evidence | null = null;
+    if (proxy) {
+      const target = `proxy ${redactUrl(proxy)} → ${hostPortOf(ep.hostname, ep.port)}`;
+      try {
+        const t = await openTunnel({ proxyUrl: proxy, auth: ctx.facts.route?.auth ?? null, host: ep.hostname, port: ep.port, timeoutMs, signal });
+        tunnelEvidence = { proxy: redactUrl(proxy), status: t.status, durationMs: t.durationMs };
+        if (plainHttp) t.socket.destroy();
+        hops = [{ target, tcp: { ok: true, durationMs: t.durationMs }, tls: plainHttp ? null : await tls(t.socket) }];
+      } catch (e) {
+        if (!(e instanceof TunnelError)) throw e;
+        tunnelEvidence = { proxy: redactUrl(proxy), error: e.message, kind: e.kind, status: e.status ?? null, phase: e.phase, durationMs: e.durationMs };
+        const kind = e.kind === "timeout" || e.code === "ETIMEDOUT" ? "timeout" : "refused";
+        hops = [{ target, tcp: { ok: false, durationMs: e.durationMs, error: { kind, code: e.code ?? e.kind, message: `${e.message} (the proxy stage explains the proxy's side)` } }, tls: null }];
+      }
+    } else {
+      // Every address in parallel: Docker tries them in turn, the doctor wants each one's answer.
+      hops = await Promise.all(
+        addresses.map(async (a): Promise<HopResult> => {
+          let sock: net.Socket | undefined;
+          const tcp = await tcpProbe(a.address, ep.port, { timeoutMs, signal, keep: (s) => (sock = s) });
+          const target = hostPortOf(a.address, ep.port);
+          if (!tcp.ok || !sock) return { target, tcp, tls: null };
+          if (plainHttp) {
+            (sock as net.Socket).destroy();
+            return { target, tcp, tls: null };
+          }
+          return { target, tcp, tls: await tls(sock) };
+        }),
+      );
+    }
+
+    const verdicts = hops.map((h) => judgeHop(h, { insecure: ins.insecure, plainHttp }));
+    const usable = verdicts.findIndex((v) => v.usable);
+    const findings = toFindings(ctx, ep, hops, verdicts, ins, certs, usable >= 0);
+    const evidence: Evidence = {
+      url: ep.url,
+      insecure: { value: ins.insecure, why: ins.why, insecureRegistries: list },
+      route: proxy ? redactUrl(proxy) : "direct",
+      ...(tunnelEvidence ? { tunnel: tunnelEvidence } : {}),
+      certsD: certsEvidence(certs, useCerts),
+      hops: hops.map((h, i) => hopEvidence(h, verdicts[i]!)),
+    };
+    let provides: { link: LinkInfo } | undefined;
+    if (usable >= 0) {
+      const scheme = plainHttp ? "http" : verdicts.some((v) => v.usable && v.scheme === "https") ? "https" : "http";
+      provides = {
+        link: {
+          scheme,
+          baseUrl: `${scheme}://${ep.host}${ep.pathPrefix}`,
+          tls: { ca, ...(client ? { cert: client.cert, key: client.key } : {}), verify: !ins.insecure },
+          insecure: ins.insecure,
+        },
+      };
+    }
+    const okCount = verdicts.filter((v) => v.usable).length;
+    const summary =
+      hops.length === 0
+        ? `${ep.host}: no address to connect to (the name did not resolve and no proxy is used)`
+        : `${ep.host}: ${okCount}/${hops.length} ${proxy ? "route" : "address"}${hops.length > 1 ? "es" : ""} usable` +
+          (provides ? ` over ${provides.link.scheme}${ins.insecure ? " (insecure)" : ""}` : "") +
+          (hops[0]?.tls?.protocol ? `, ${hops[0].tls.protocol}` : "") +
+          (findings.length ? `; ${[...new Set(findings.map((f) => f.code))].join(", ")}` : "");
+    return { summary, evidence, findings, ...(provides ? { provides } : {}) };
   },
 };
+
+function toFindings(ctx: StageContext, ep: Endpoint, hops: HopResult[], verdicts: HopVerdict[], ins: Insecurity, certs: CertsD, anyUsable: boolean): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  const certsPath = certs.dir;
+  verdicts.forEach((v, i) => {
+    for (const p of v.problems) {
+      if (seen.has(p.code)) continue;
+      seen.add(p.code);
+      const o = describeOthers(hops, verdicts, p.target);
+      out.push(one(ctx, ep, p, o, ins, certsPath, certs, anyUsable, hops[i]!));
+    }
+  });
+  const tlsProblem = out.some((f) => f.code.startsWith("TLS_"));
+  if (ins.insecure && anyUsable && !tlsProblem) {
+    const scheme = ep.url.startsWith("http://") ? "http" : verdicts.some((v) => v.usable && v.scheme === "https") ? "https" : "http";
+    // A loopback registry is Docker's default and its traffic never leaves the host: info.
+    out.push(finding("TLS_INSECURE_IN_USE", { host: ep.host, why: ins.why ?? "insecure", scheme }, { why: ins.why }, ins.loopbackOnly ? { severity: "info" } : {}));
+  }
+  return out;
+}
+
+function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string; ok: boolean }, ins: Insecurity, certsPath: string, certs: CertsD, anyUsable: boolean, hop: HopResult): Finding {
+  const ev: Evidence = { target: p.target, others: others.text };
+  // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
+  const tcpSev = anyUsable ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." } : {};
+  const tlsSev = ins.insecure ? { severity: "warning" as const, note: INSECURE_NOTE } : {};
+  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port };
+  switch (p.code) {
+    case "CONNECT_REFUSED":
+      return finding("CONNECT_REFUSED", tcp, { ...ev, error: p.message, connectMs: hop.tcp.durationMs }, tcpSev);
+    case "CONNECT_TIMEOUT":
+      return finding("CONNECT_TIMEOUT", { ...tcp, timeoutMs: ctx.options.timeoutMs }, { ...ev, error: p.message, waitedMs: hop.tcp.durationMs }, tcpSev);
+    case "CONNECT_RESET":
+      return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message }, tcpSev);
+    case "TLS_HTTP_ONLY":
+      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: "Docker treats this registry as insecure and falls back to plain HTTP; containerd/kubelet, podman and other clients use HTTPS and fail." } : {});
+    case "TLS_HANDSHAKE_FAILED":
+      return finding(
+        "TLS_HANDSHAKE_FAILED",
+        { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath, timeoutMs: ctx.options.timeoutMs },
+        { ...ev, error: hop.tls?.error as unknown as Json, alert: p.alert, clientCert: p.clientCert, certsDClient: certs.client?.certFile ?? null, handshakeMs: hop.tls?.durationMs ?? null },
+      );
+    default: {
+      const t = p.tls;
+      const leaf = t.chain[0];
+      const cert = { host: ep.host, target: p.target, certsPath, subject: leaf?.subject ?? "?", issuer: leaf?.issuer ?? "?" };
+      const tev: Evidence = { ...ev, chain: t.chain as unknown as Json, verifyError: t.verifyError as unknown as Json };
+      if (p.code === "TLS_EXPIRED") {
+        const v = t.validity!;
+        return finding("TLS_EXPIRED", { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now }, { ...tev, validity: v as unknown as Json, localClock: v.now }, tlsSev);
+      }
+      if (p.code === "TLS_HOSTNAME_MISMATCH")
+        return finding("TLS_HOSTNAME_MISMATCH", { ...cert, name: ep.hostname, names: leaf?.sans ?? [], message: t.hostnameError ?? "name mismatch" }, { ...tev, sans: leaf?.sans ?? [] }, tlsSev);
+      const tr = t.trust!;
+      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { ...tev, trust: tr as unknown as Json, certsDCaFiles: certs.ca.map((c) => c.file) }, tlsSev);
+    }
+  }
+}
+
+function certsEvidence(c: CertsD, used: boolean): Evidence {
+  return {
+    dir: c.dir,
+    exists: c.exists,
+    files: c.files ?? [],
+    caFiles: c.ca.map((x) => x.file),
+    clientCert: c.client?.certFile ?? null,
+    problems: c.problems,
+    dockerError: c.dockerError ?? null,
+    usedByDocker: used ? true : "no: Docker ignores certs.d for an insecure registry",
+  };
+}
+
+function hopEvidence(h: HopResult, v: HopVerdict): Evidence {
+  const t = h.tls;
+  return {
+    target: h.target,
+    connect: h.tcp.ok ? { ok: true, ms: h.tcp.durationMs } : { ok: false, ms: h.tcp.durationMs, error: (h.tcp.error ?? null) as unknown as Json },
+    tls: t
+      ? {
+          ok: t.ok,
+          ms: t.durationMs,
+          protocol: t.protocol,
+          cipher: t.cipher,
+          alpn: t.alpn,
+          error: t.error as unknown as Json,
+          alert: t.alert ?? null,
+          firstBytes: t.firstBytes ?? null,
+          clientCert: t.clientCert ?? null,
+          verified: t.verified,
+          verifyError: t.verifyError as unknown as Json,
+          hostname: { ok: t.hostnameOk, error: t.hostnameError ?? null },
+          validity: (t.validity ?? null) as unknown as Json,
+          trust: (t.trust ?? null) as unknown as Json,
+          chain: t.chain as unknown as Json,
+        }
+      : null,
+    usable: v.usable,
+    scheme: v.scheme,
+  };
+}
