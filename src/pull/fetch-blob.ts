@@ -233,7 +233,8 @@ function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetchReques
   if (u.protocol === "https:") {
     const t = src.tls;
     init.tls = {
-      serverName: u.hostname.replace(/^\[|\]$/g, ""),
+      // SNI carries names only (RFC 6066); an IP literal host sends none, as Go does.
+      ...(isIP(u.hostname.replace(/^\[|\]$/g, "")) ? {} : { serverName: u.hostname }),
       // certs.d CAs are added to the system roots (Docker's loadTLSConfig), not instead of them.
       ...(sameHost && t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
       ...(sameHost && t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),

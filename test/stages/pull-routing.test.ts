@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import path from "node:path";
-import { buildImage } from "../../src/lab/image";
+import { buildImage, noise } from "../../src/lab/image";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
 import type { AuthSession } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
@@ -69,6 +69,58 @@ test("without the CA the same pull fails: verification is on for a secure regist
   const r = await pull(src, `oci:${path.join(work.dir, "tls-untrusted")}`, { storeDir: path.join(work.dir, "s2"), tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } } });
   expect(r.findings.map((f) => f.code)).toContain("PULL_INTERRUPTED");
   expect(r.findings[0].detail.toLowerCase()).toMatch(/certificate|unable to verify|self.signed|issuer/);
+});
+
+test("an insecure registry (loopback, TLS with a certificate for another name): verification skipped as Docker does", async () => {
+  const src = factsFor(`https://127.0.0.1:${tlsReg.port}`, "team/app", "1.0", img);
+  src.facts.link = { scheme: "https", baseUrl: src.endpoint.url, tls: { ca: [], verify: false }, insecure: true };
+  const r = await pull(src, `oci:${path.join(work.dir, "tls-insecure")}`, { storeDir: path.join(work.dir, "s5") });
+  expect(r.findings).toEqual([]);
+  expect(r.result.status).toBe("pass");
+});
+
+test("a retry over TLS (the careful node:https path) keeps the name, the CA and resumes with Range", async () => {
+  const big = buildImage({ label: "tls-retry", layers: [[{ name: "n.bin", content: noise(600_000, 5) }]] });
+  const bytes = new Map([big.config, ...big.layers].map((b) => [b.digest, b.bytes]));
+  const seen: (string | null)[] = [];
+  const cert = issueServerCert(ca, { cn: "flaky.test", sans: ["DNS:flaky.test"] });
+  let cut = true;
+  const srv = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    tls: { cert: cert.cert, key: cert.key },
+    fetch(req) {
+      const d = new URL(req.url).pathname.split("/").pop()!;
+      const b = bytes.get(d);
+      if (!b) return new Response("no", { status: 404 });
+      const range = req.headers.get("range");
+      seen.push(range);
+      if (range) {
+        const start = Number(/bytes=(\d+)-/.exec(range)![1]);
+        return new Response(b.subarray(start), { status: 206, headers: { "Content-Range": `bytes ${start}-${b.length - 1}/${b.length}` } });
+      }
+      if (b.length > 100_000 && cut) {
+        cut = false;
+        // Headers promise the whole blob; the body stops after 100 000 bytes.
+        return new Response(new ReadableStream({ start(c) { c.enqueue(b.subarray(0, 100_000)); setTimeout(() => c.error(new Error("cut")), 50); } }), { headers: { "Content-Length": String(b.length) } });
+      }
+      return new Response(b);
+    },
+  });
+  try {
+    const src = factsFor(`https://flaky.test:${srv.port}`, "team/app", "1.0", big);
+    src.endpoint = endpointFor(`https://flaky.test:${srv.port}`);
+    src.facts.link = { scheme: "https", baseUrl: src.endpoint.url, tls: { ca: [ca.cert], verify: true }, insecure: false };
+    src.facts.resolution = { hostname: "flaky.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "/etc/hosts" };
+    const r = await pull(src, `oci:${path.join(work.dir, "tls-retry")}`, { storeDir: path.join(work.dir, "s6") });
+    expect(r.findings).toEqual([]);
+    const rec = (r.result.evidence.blobs as { digest: string; retries: number; downloadedBytes: number }[]).find((b) => b.digest === big.layers[0].digest)!;
+    expect(rec.retries).toBe(1);
+    expect(seen.filter((x) => x !== null).length).toBe(1);
+    expect(rec.downloadedBytes).toBe(big.layers[0].bytes.length);
+  } finally {
+    srv.stop(true);
+  }
 });
 
 test("through the proxy the proxy stage chose (tinyproxy sees the blob requests)", async () => {
