@@ -224,9 +224,14 @@ function peerChain(ts: tls.TLSSocket): X509Certificate[] {
 }
 
 /** Go's words for the first problem, in Go's order (validity, then authority). */
+/** Go formats times in x509 errors as RFC 3339 without fractions. */
+function goTime(iso: string | null): string {
+  return (iso ?? "").replace(/\.\d+Z$/, "Z");
+}
+
 function verifyErrorOf(trust: TrustResult, v: ValidityResult): { code: string; message: string } | null {
-  if (v.state === "expired") return { code: "CERT_HAS_EXPIRED", message: `x509: certificate has expired or is not yet valid: current time ${v.now} is after ${v.notAfter}` };
-  if (v.state === "not-yet-valid") return { code: "CERT_NOT_YET_VALID", message: `x509: certificate has expired or is not yet valid: current time ${v.now} is before ${v.notBefore}` };
+  if (v.state === "expired") return { code: "CERT_HAS_EXPIRED", message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is after ${goTime(v.notAfter)}` };
+  if (v.state === "not-yet-valid") return { code: "CERT_NOT_YET_VALID", message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is before ${goTime(v.notBefore)}` };
   if (!trust.trusted)
     return { code: trust.untrustedRoot ? "SELF_SIGNED_CERT_IN_CHAIN" : "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", message: "x509: certificate signed by unknown authority" };
   return null;
