@@ -114,9 +114,11 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
 
   // Space: bytes still to come into the store, plus the output (hard links cost nothing on the store's filesystem).
   const storeNeed = plan.reduce((n, b, i) => n + (b.reused ? 0 : b.size - Math.min(b.size, store.partialSize(blobs[i].digest))), 0);
-  const needs: SpaceNeed[] = [{ what: "blob store", path: store.root, bytes: storeNeed }];
-  if (spec.kind === "oci") needs.push({ what: "output", path: spec.dir, bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total) });
-  if (spec.kind === "docker-archive") needs.push({ what: "output", path: path.dirname(path.resolve(spec.file)), bytes: total + m.size + 1024 * (blobs.length + 12) });
+  const missing = plan.filter((b) => !b.reused).length;
+  const needs: SpaceNeed[] = [{ what: "blob store", path: store.root, bytes: storeNeed, files: missing }];
+  // oci: a layout is blobs + index.json + oci-layout + directories; hard links need no inode.
+  if (spec.kind === "oci") needs.push({ what: "output", path: spec.dir, bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total), files: 6 + (sameDevice(spec.dir, store.root) ? 1 : blobs.length + 1) });
+  if (spec.kind === "docker-archive") needs.push({ what: "output", path: path.dirname(path.resolve(spec.file)), bytes: total + m.size + 1024 * (blobs.length + 12), files: 1 });
   const space = checkSpace(needs);
   evidence.space = space.map((c) => ({ ...c }));
   const short = space.find((c) => !c.ok);

@@ -28,5 +28,5 @@ export function blobFailureFinding(f: BlobFailure, image: string, storeDir: stri
 }
 
 export function spaceFinding(c: SpaceCheck, image: string): Finding {
-  return finding("PULL_NO_SPACE", { image, path: c.path, needed: c.needed, free: c.free, what: c.what }, { statfs: { ...c } });
+  return finding("PULL_NO_SPACE", { image, path: c.path, needed: c.needed, free: c.free, what: c.what, filesNeeded: c.filesNeeded, filesFree: c.filesFree }, { statfs: { ...c } });
 }

@@ -53,6 +53,22 @@ test("a blob store on a filesystem too small ⇒ PULL_NO_SPACE naming the store"
   expect(blobRequests("space/app")).toBe(0);
 });
 
+test("a filesystem out of inodes (bytes to spare) ⇒ PULL_NO_SPACE saying so", async () => {
+  const few = path.join(work.dir, "few-inodes");
+  mkdirSync(few);
+  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=4", "tmpfs", few], { stderr: "pipe" });
+  if (m.exitCode !== 0) throw new Error(`mount tmpfs nr_inodes=4 failed: ${m.stderr}`);
+  try {
+    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(few, "out")}`, { storeDir: path.join(work.dir, "store-inodes") });
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
+    expect(r.findings[0].detail).toMatch(new RegExp(`^${few} has \\d+ free inodes; \\d+ files still to create`));
+    expect(r.findings[0].fixes[0]).toContain(`df -i ${few}`);
+    expect(blobRequests("space/app")).toBe(0);
+  } finally {
+    Bun.spawnSync(["umount", few]);
+  }
+});
+
 test("output docker with no Engine on the default socket ⇒ PULL_DAEMON_UNAVAILABLE with the docker-archive fix, nothing downloaded", async () => {
   const sock = path.join(work.dir, "docker.sock");
   const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store3"), deps: { paths: { resolvConf: "/dev/null", hosts: "/dev/null", systemdDropIns: [], dockerSocket: sock } } });

@@ -45,7 +45,7 @@ export const pull = {
     ],
   }),
 
-  PULL_NO_SPACE: entry<{ image: string; path: string; needed: number; free: number; what: string[] }>({
+  PULL_NO_SPACE: entry<{ image: string; path: string; needed: number; free: number; what: string[]; filesNeeded?: number; filesFree?: number | null }>({
     stage: "pull",
     severity: "error",
     title: "Not enough free space for the pull",
@@ -64,10 +64,15 @@ export const pull = {
       "old images, build cache or earlier partial pulls filling the disk",
     ],
     howKnown:
-      "statfs(2) of each destination filesystem (available blocks × block size) compared with the bytes still needed there; blobs already in the store and bytes of partial downloads are not counted. A write failing with ENOSPC mid-pull is reported the same way.",
-    detail: (p) => `${p.path} has ${mib(p.free)} free; ${mib(p.needed)} still to write (${p.what.join(", ")})`,
+      "statfs(2) of each destination filesystem (available blocks × block size, and free inodes) compared with the bytes and files still needed there; blobs already in the store and bytes of partial downloads are not counted. A write failing with ENOSPC mid-pull is reported the same way.",
+    detail: (p) =>
+      p.needed > p.free
+        ? `${p.path} has ${mib(p.free)} free; ${mib(p.needed)} still to write (${p.what.join(", ")})`
+        : `${p.path} has ${p.filesFree ?? 0} free inodes; ${p.filesNeeded ?? 0} files still to create (${p.what.join(", ")})`,
     fixes: (p) => [
-      `Free at least ${mib(p.needed - p.free)} on the filesystem of ${p.path} (df -h ${p.path}; docker system prune; rm old image tarballs)`,
+      p.needed > p.free
+        ? `Free at least ${mib(p.needed - p.free)} on the filesystem of ${p.path} (df -h ${p.path}; docker system prune; rm old image tarballs)`
+        : `Free inodes on the filesystem of ${p.path}: it is out of files, not bytes (df -i ${p.path}; remove many small files, e.g. old build caches)`,
       `Or write elsewhere: pulldoctor pull ${p.image} --output oci:/path/on/a/bigger/disk`,
       `Or keep the blob store on a bigger disk: PULLDOCTOR_STORE=/path/on/a/bigger/disk pulldoctor pull ${p.image}`,
     ],

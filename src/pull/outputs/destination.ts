@@ -44,6 +44,8 @@ export interface SpaceNeed {
   what: string;
   path: string;
   bytes: number;
+  /** Files (inodes) to be created there. */
+  files?: number;
 }
 
 export interface SpaceCheck {
@@ -51,6 +53,9 @@ export interface SpaceCheck {
   device: number;
   needed: number;
   free: number;
+  /** Inodes: a filesystem can be full of files with bytes to spare (docker's "no space left on device" either way). */
+  filesNeeded: number;
+  filesFree: number | null;
   what: string[];
   ok: boolean;
 }
@@ -67,13 +72,16 @@ export function checkSpace(needs: SpaceNeed[]): SpaceCheck[] {
     let c = byDev.get(dev);
     if (!c) {
       const fs = statfsSync(dir);
-      c = { path: dir, device: dev, needed: 0, free: Number(fs.bavail) * Number(fs.bsize), what: [], ok: true };
+      // Some filesystems (btrfs, some FUSE) report 0 total inodes: no inode limit to check.
+      const filesFree = Number(fs.files) > 0 ? Number(fs.ffree) : null;
+      c = { path: dir, device: dev, needed: 0, free: Number(fs.bavail) * Number(fs.bsize), filesNeeded: 0, filesFree, what: [], ok: true };
       byDev.set(dev, c);
     }
     c.needed += n.bytes;
+    c.filesNeeded += n.files ?? 0;
     c.what.push(`${n.what} ${n.path}`);
   }
-  for (const c of byDev.values()) c.ok = c.needed <= c.free;
+  for (const c of byDev.values()) c.ok = c.needed <= c.free && (c.filesFree === null || c.filesNeeded <= c.filesFree);
   return [...byDev.values()];
 }
 
