@@ -54,6 +54,26 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
   if (store.has(d)) {
     return { ...rec, reused: true, reusedBytes: d.size };
   }
+  // Another pulldoctor is fetching this blob into the same store: wait for it rather than
+  // interleave writes into one partial (which would then fail verification for no fault of the registry).
+  let lock = store.tryLock(d.digest);
+  while ("owner" in lock) {
+    try {
+      await sleep(200, ctx.signal);
+    } catch {
+      throw new BlobFailure("aborted", rec, new TransferError("aborted", "interrupted", { host: "", bytes: 0, resumedFrom: 0 }), 0);
+    }
+    if (store.has(d)) return { ...rec, reused: true, reusedBytes: d.size, durationMs: Math.round(performance.now() - t0) };
+    lock = store.tryLock(d.digest);
+  }
+  try {
+    return await fetchLocked(d, store, sources, ctx, rec, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly BlobSource[], ctx: BlobContext, rec: BlobRecord, t0: number): Promise<BlobRecord> {
   const have = Math.min(store.partialSize(d.digest), d.size);
   let last: TransferError | null = null;
   let attempts = 0;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
@@ -62,6 +62,29 @@ export class BlobStore {
     rmSync(this.partialPath(digest), { force: true });
   }
 
+  /**
+   * One writer per partial across processes (two pulls of images sharing a layer): an
+   * O_EXCL lock file holding the owner's pid. A lock whose process is gone is stale and
+   * taken over. Returns a release function, or the live owner's pid.
+   */
+  tryLock(digest: string): { release: () => void } | { owner: number } {
+    const lock = `${this.partialPath(digest)}.lock`;
+    for (let i = 0; i < 3; i++) {
+      try {
+        const fd = openSync(lock, "wx");
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return { release: () => rmSync(lock, { force: true }) };
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EEXIST") throw e;
+      }
+      const owner = Number(readText(lock).trim());
+      if (owner > 0 && owner !== process.pid && alive(owner)) return { owner };
+      rmSync(lock, { force: true });
+    }
+    return { owner: -1 };
+  }
+
   /** Put small bytes we already hold and verified (the manifest) into the store. */
   async putBytes(digest: string, bytes: Uint8Array): Promise<string> {
     const p = this.blobPath(digest);
@@ -79,5 +102,22 @@ export function statOrNull(p: string): import("node:fs").Stats | null {
     return statSync(p);
   } catch {
     return null;
+  }
+}
+
+function readText(p: string): string {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
   }
 }

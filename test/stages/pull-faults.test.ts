@@ -185,6 +185,25 @@ test("Ctrl-C (deps.signal) mid-pull ⇒ PULL_INTERRUPTED 'cancelled', no retry, 
   expect(existsSync(path.join(work.dir, "cancelled"))).toBe(false);
 });
 
+test("another live pulldoctor holds the blob's lock: wait for it, then fetch; a lock of a dead process is taken over", async () => {
+  lab.addImage("locked/app", "1.0", img);
+  const s = store();
+  const st = new BlobStore(s);
+  st.ensure();
+  const other = Bun.spawn(["sleep", "10"]);
+  await Bun.write(`${st.partialPath(big.digest)}.lock`, String(other.pid));
+  await Bun.write(`${st.partialPath(small.digest)}.lock`, "999999");
+  setTimeout(() => other.kill(), 400);
+  const t0 = Date.now();
+  const r = await pull(factsFor(lab.url, "locked/app", "1.0", img), `oci:${path.join(work.dir, "locked")}`, { storeDir: s });
+  expect(r.findings).toEqual([]);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+  const first = lab.log.filter((l) => l.path.startsWith("/v2/locked/app/blobs/")).map((l) => l.path.split("/").pop());
+  expect(first.at(-1)).toBe(big.digest);
+  expect(existsSync(`${st.partialPath(big.digest)}.lock`)).toBe(false);
+  expect(existsSync(`${st.partialPath(small.digest)}.lock`)).toBe(false);
+});
+
 test("the temp names of a failed pull never remain beside the destination", () => {
   expect(readdirSync(work.dir).filter((x) => x.includes(".pulldoctor-"))).toEqual([]);
 });
