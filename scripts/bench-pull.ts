@@ -194,7 +194,7 @@ function resume(reg: RegistryPeer, img: Pushed) {
     let n = 0;
     for (const sub of ["ingest", "sha256"]) {
       const d = path.join(store, sub);
-      if (existsSync(d)) for (const f of readdirSync(d)) n += statSync(path.join(d, f)).size;
+      if (existsSync(d)) for (const f of readdirSync(d)) if (!f.endsWith(".lock")) n += statSync(path.join(d, f)).size;
     }
     return n;
   };

@@ -29,7 +29,7 @@ function keptBytes(store: string): number {
   const ingest = path.join(store, "ingest");
   let n = 0;
   try {
-    for (const f of readdirSync(ingest)) n += statSync(path.join(ingest, f)).size;
+    for (const f of readdirSync(ingest)) if (f.endsWith(".partial")) n += statSync(path.join(ingest, f)).size;
   } catch {}
   try {
     for (const f of readdirSync(path.join(store, "sha256"))) n += statSync(path.join(store, "sha256", f)).size;
