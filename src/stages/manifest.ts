@@ -129,8 +129,10 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   if (!resolved) return out(findings[findings.length - 1]?.detail ?? "no usable manifest");
   const m: ResolvedManifest = resolved;
   const size = m.image.layers.reduce((s, l) => s + l.size, 0);
+  // Registry Warning headers (deprecations, notices) are shown, not acted on (distribution-spec; containerd does the same).
+  const warned = rate.warnings.length ? `; registry warning: ${rate.warnings.join(" | ")}` : "";
   return {
-    summary: `${reference} → ${m.digest.slice(0, 19)}… ${m.index ? `(index, ${m.index.platforms.length} platforms) → ${m.platform} ` : ""}${m.image.layers.length} layer${m.image.layers.length === 1 ? "" : "s"}, ${size} bytes`,
+    summary: `${reference} → ${m.digest.slice(0, 19)}… ${m.index ? `(index, ${m.index.platforms.length} platforms) → ${m.platform} ` : ""}${m.image.layers.length} layer${m.image.layers.length === 1 ? "" : "s"}, ${size} bytes${warned}`,
     evidence,
     findings,
     provides: { manifest: m },

@@ -44,6 +44,7 @@ beforeAll(async () => {
     location /v2/low/ {
       ${rl}
       add_header ratelimit-remaining "3;w=21600" always;
+      add_header Warning '299 - "this repository is deprecated"' always;
       proxy_pass http://127.0.0.1:${reg.port};
     }
     location /v2/plain429/ { return 429; }
@@ -187,5 +188,7 @@ describe("manifest stage behind nginx (rate limits)", () => {
     expect(out.findings.map((f) => [f.code, f.severity])).toEqual([["RATE_LIMIT_LOW", "warning"]]);
     expect(out.findings[0]!.detail).toBe(`${new URL(front).host}: 3 of 100 pulls left in the 6 h window (counted against 203.0.113.7)`);
     expect(out.provides!.manifest!.digest).toBe(amd.digest);
+    expect(out.summary).toContain("registry warning: this repository is deprecated");
+    expect((out.evidence.rateLimit as any).warnings).toEqual(["this repository is deprecated"]);
   });
 });
