@@ -19,6 +19,12 @@ export interface DaemonJson {
   problem: { message: string; kind: "read" | "syntax" | "type"; line?: number; column?: number } | null;
   /** Top-level keys present (never values: a daemon.json may hold secrets in other keys). */
   keys: string[];
+  /**
+   * Where dockerd 20.10 (Debian 12's docker.io; it read the file as a stream) differs: its
+   * error text, or null when it accepts the file. Absent when both agree (seen with the
+   * real dockerd 20.10 here).
+   */
+  dockerd20?: string | null;
 }
 
 export function readDaemonJson(file: string): DaemonJson {
@@ -38,22 +44,24 @@ export function readDaemonJson(file: string): DaemonJson {
 }
 
 /** dockerd's getConflictFreeConfiguration: TrimSpace, then json.Unmarshal (whole input). */
-export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "insecureRegistries" | "proxies" | "problem" | "keys"> {
+export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "insecureRegistries" | "proxies" | "problem" | "keys" | "dockerd20"> {
   const none = { mirrors: [], insecureRegistries: [], proxies: null, keys: [] };
   const trimmed = text.trim();
-  if (trimmed === "") return { ...none, problem: null };
+  // Current dockerd trims the file and accepts an empty one; dockerd 20.10 said "EOF" and stopped.
+  if (trimmed === "") return { ...none, problem: null, dockerd20: "EOF" };
   const bytes = new TextEncoder().encode(text);
   const r = decodeFirstValue(bytes);
   if (r.error) {
-    // json.Unmarshal says "unexpected end of JSON input" where a Decoder says "unexpected EOF".
-    const message = r.error.message === "unexpected EOF" ? "unexpected end of JSON input" : r.error.message;
-    return { ...none, problem: { kind: "syntax", message, line: r.error.line, column: r.error.column } };
+    // json.Unmarshal says "unexpected end of JSON input" where 20.10's Decoder said "unexpected EOF".
+    if (r.error.message === "unexpected EOF") return { ...none, problem: { kind: "syntax", message: "unexpected end of JSON input", line: r.error.line, column: r.error.column }, dockerd20: "unexpected EOF" };
+    return { ...none, problem: { kind: "syntax", message: r.error.message, line: r.error.line, column: r.error.column } };
   }
   if (hasMore(bytes, r.end)) {
     let k = r.end;
     while (bytes[k] === 0x20 || bytes[k] === 0x0a || bytes[k] === 0x09 || bytes[k] === 0x0d) k++;
     const before = new TextDecoder().decode(bytes.subarray(0, k));
-    return { ...none, problem: { kind: "syntax", message: `invalid character ${goQuoteChar(bytes[k]!)} after top-level value`, line: before.split("\n").length, column: k - before.lastIndexOf("\n") } };
+    // dockerd 20.10 read the first value only and started.
+    return { ...none, problem: { kind: "syntax", message: `invalid character ${goQuoteChar(bytes[k]!)} after top-level value`, line: before.split("\n").length, column: k - before.lastIndexOf("\n") }, dockerd20: null };
   }
   const v = r.value!;
   if (v.t !== "object") return { ...none, problem: { kind: "type", message: `json: cannot unmarshal ${v.t} into Go value of type map[string]interface {}` } };

@@ -9,7 +9,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { authLookupKey, resolveAuthConfig, type AuthResolution } from "../host/credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import { loadDockerConfig, type LoadedConfig } from "../host/docker-config";
-import { readDaemonJson, readDropIns } from "../host/daemon-config";
+import { readDaemonJson, readDropIns, type DaemonJson } from "../host/daemon-config";
 import { engineSocket, fetchEngineInfo, type EngineInfo } from "../host/engine-info";
 
 /**
@@ -48,13 +48,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   }
 
   const daemon = readDaemonJson(options.daemonConfig);
-  if (daemon.problem) {
-    const p = daemon.problem;
-    const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
-    // A file pulldoctor may not open (not root) says nothing about dockerd, which runs as root.
-    const opts = p.kind === "read" ? { severity: "warning" as const, note: "pulldoctor could not read it (run as root to check it); dockerd itself may read it fine." } : {};
-    findings.push(finding("DAEMON_CONFIG_UNREADABLE", params, { path: daemon.path, kind: p.kind, message: p.message }, opts));
-  }
+  const daemonFinding = daemonConfigFinding(daemon);
+  if (daemonFinding) findings.push(daemonFinding);
   const dropIns = readDropIns(deps.paths.systemdDropIns);
   const sock = engineSocket(deps.env, deps.paths.dockerSocket);
   const engine: EngineInfo | null = sock.socketPath ? await fetchEngineInfo(sock.socketPath, sock.source, { timeoutMs: Math.min(options.timeoutMs, ENGINE_TIMEOUT_MS), signal: deps.signal }) : null;
@@ -99,6 +94,30 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
   };
   return { summary: summaryOf(credential, resolution, loaded, local), evidence, findings, provides: { local, credential } };
+}
+
+/** Pure: daemon.json's problem (current dockerd, with dockerd 20.10's differences) to its finding. */
+export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
+  const p = daemon.problem;
+  const legacy = daemon.dockerd20;
+  if (p) {
+    const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
+    const evidence = { path: daemon.path, kind: p.kind, message: p.message, dockerd20: legacy === undefined ? p.message : legacy };
+    // A file pulldoctor may not open (not root) says nothing about dockerd, which runs as root.
+    if (p.kind === "read") return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { severity: "warning", note: "pulldoctor could not read it (run as root to check it); dockerd itself may read it fine." });
+    const note = legacy === null ? "(dockerd 20.10 read only the first JSON value and started anyway.)" : legacy !== undefined ? `(dockerd 20.10 words it: ${legacy}.)` : undefined;
+    return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, note ? { note } : {});
+  }
+  if (typeof legacy === "string") {
+    // Fine for current dockerd, fatal for 20.10 (e.g. an empty file).
+    return finding(
+      "DAEMON_CONFIG_UNREADABLE",
+      { path: daemon.path, message: legacy, kind: "syntax", line: null, column: null },
+      { path: daemon.path, kind: "syntax", message: null, dockerd20: legacy },
+      { severity: "warning", note: "Current dockerd accepts this file; dockerd 20.10 (Debian 12's docker.io) refuses to start with it." },
+    );
+  }
+  return null;
 }
 
 function configUnreadable(loaded: LoadedConfig): Finding {

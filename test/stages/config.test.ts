@@ -178,7 +178,17 @@ describe("config stage: daemon side", () => {
     const { out, daemonPath } = await run({ daemon: text });
     expect(codes(out)).toContain("DAEMON_CONFIG_UNREADABLE:error");
     expect(out.findings.find((f) => f.code === "DAEMON_CONFIG_UNREADABLE")!.detail).toBe(`${daemonPath}:1:53: invalid character '}' looking for beginning of object key string`);
+    const eof = await run({ daemon: '{"debug": true' });
+    expect(eof.out.findings.find((f) => f.code === "DAEMON_CONFIG_UNREADABLE")!.detail).toBe(`${eof.daemonPath}:1:15: unexpected end of JSON input (dockerd 20.10 words it: unexpected EOF.)`);
     expect(readFileSync(daemonPath, "utf8")).toBe(text);
+  });
+
+  test("an empty daemon.json: fine for current dockerd, fatal for 20.10 (warning)", async () => {
+    const { out } = await run({ daemon: "" });
+    const f = out.findings.find((x) => x.code === "DAEMON_CONFIG_UNREADABLE")!;
+    expect(f.severity).toBe("warning");
+    expect(f.detail).toContain("dockerd 20.10");
+    expect(f.evidence.dockerd20).toBe("EOF");
   });
 
   test("daemon.json and drop-ins: mirrors, insecure, proxies (credentials redacted in evidence)", async () => {

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseDaemonJson, readDaemonJson, readDropIns } from "../../src/host/daemon-config";
 import { engineSocket, readInfo } from "../../src/host/engine-info";
 import { tempDir } from "../helpers/context";
+import { requireBinary } from "../peers/require";
 
 describe("daemon.json as dockerd reads it", () => {
   const rows: [text: string, problem: string | null][] = [
@@ -21,6 +23,50 @@ describe("daemon.json as dockerd reads it", () => {
   for (const [text, problem] of rows) {
     test(JSON.stringify(text), () => expect(parseDaemonJson(text).problem?.message ?? null).toBe(problem));
   }
+
+  /**
+   * The real dockerd on the files it must refuse: it stops at once with "unable to configure
+   * the Docker daemon with file F: ERR". The dockerd here is 20.10, which read the file as a
+   * stream, so where it words things differently `dockerd20` must say so. (Files that parse
+   * would start a whole daemon, so only refused files are run.)
+   */
+  test("the real dockerd refuses the same files with the same words", async () => {
+    const dockerd = requireBinary("dockerd", "docker.io");
+    const version = spawnSync(dockerd, ["--version"]).stdout.toString();
+    const is20 = /version 20\./.test(version);
+    const t = tempDir("pd-dj-");
+    try {
+      const refused = [...rows.map(([text]) => text), "", '{"a": 1'].filter((text) => {
+        const r = parseDaemonJson(text);
+        return is20 ? (r.dockerd20 === undefined ? r.problem !== null : typeof r.dockerd20 === "string") : r.problem !== null;
+      });
+      expect(refused.length).toBeGreaterThanOrEqual(8);
+      const problems: string[] = [];
+      for (const [i, text] of refused.entries()) {
+        const file = path.join(t.dir, `d${i}.json`);
+        writeFileSync(file, text);
+        const r = parseDaemonJson(text);
+        const want = is20 && r.dockerd20 !== undefined ? r.dockerd20 : r.problem!.message;
+        const dir = path.join(t.dir, `run${i}`);
+        const out = await new Promise<string>((resolve) => {
+          const child = spawn(dockerd, ["--config-file", file, "--host", `unix://${dir}/s.sock`, "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`, "--pidfile", `${dir}/p.pid`, "--iptables=false", "--bridge=none"]);
+          let o = "";
+          child.stdout.on("data", (d) => (o += d));
+          child.stderr.on("data", (d) => (o += d));
+          const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+          child.on("close", () => {
+            clearTimeout(timer);
+            resolve(o);
+          });
+        });
+        const line = `unable to configure the Docker daemon with file ${file}: ${want}`;
+        if (!out.includes(line)) problems.push(`${JSON.stringify(text)}: expected ${JSON.stringify(line)}, dockerd said ${JSON.stringify(out.slice(0, 300))}`);
+      }
+      expect(problems).toEqual([]);
+    } finally {
+      t.cleanup();
+    }
+  }, 120_000);
   test("mirrors, insecure registries and proxies are read", () => {
     const r = parseDaemonJson(JSON.stringify({ "registry-mirrors": ["https://m.example.com"], "insecure-registries": ["reg.local:5000", "10.0.0.0/8"], proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" }, debug: true }));
     expect(r).toEqual({ mirrors: ["https://m.example.com"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"], proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" }, problem: null, keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"] });
