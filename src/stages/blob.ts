@@ -142,8 +142,14 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
       return `${p.what}: digest mismatch`;
     }
   }
+  if (read.error && !read.cutByDeadline) {
+    // The connection broke mid-body (Docker: "unexpected EOF"; containerd: "short read"): not a rate problem.
+    const last = String(r.hops[r.hops.length - 1]!.url);
+    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: res.status, error: `the body broke after ${read.count} of ${Math.min(wantBytes, desc.size)} bytes: ${read.error.message}` }, evidence));
+    return `${p.what}: body broke after ${read.count} bytes`;
+  }
   let rate = "";
-  if (p.measure && (read.count >= MIN_MEASURE_BYTES || read.cutByDeadline || read.error)) {
+  if (p.measure && (read.count >= MIN_MEASURE_BYTES || read.cutByDeadline)) {
     const seconds = Math.max(read.transferMs, 1) / 1000;
     const bps = Math.round(read.count / seconds);
     ev.throughput = { bytes: read.count, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: bps, thresholdBytesPerSecond: SLOW_BYTES_PER_SECOND, cutByDeadline: read.cutByDeadline };

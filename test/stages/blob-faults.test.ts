@@ -19,6 +19,7 @@ beforeAll(async () => {
   lab.addImage("slow/app", "1.0", big, [{ kind: "slow-blob", digest: big.layers[0]!.digest, bytesPerSecond: 200 * 1024 }]);
   lab.addImage("corrupt/app", "1.0", small, [{ kind: "corrupt-blob", digest: small.config.digest }]);
   lab.addImage("stall/app", "1.0", big, [{ kind: "stall-blob", digest: big.layers[0]!.digest, afterBytes: 0 }]);
+  lab.addImage("cut/app", "1.0", big, [{ kind: "truncate-blob", digest: big.layers[0]!.digest, afterBytes: 100_000 }]);
 });
 afterAll(async () => {
   await lab?.stop();
@@ -70,4 +71,10 @@ test("a layer body that stalls → BLOB_SLOW (0 bytes), no hang", async () => {
   expect(performance.now() - t0).toBeLessThan(4000);
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_SLOW"]);
   expect((out.evidence.layer as any).throughput.bytes).toBe(0);
+});
+
+test("a layer body cut mid-way (connection closed) → BLOB_FETCH_FAILED saying how far it got, not BLOB_SLOW", async () => {
+  const out = await run("cut/app", big);
+  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_FETCH_FAILED"]);
+  expect(out.findings[0]!.detail).toContain("the body broke after 100000 of");
 });
