@@ -41,6 +41,10 @@ describe("auth: token realm over HTTPS", () => {
     const realm = r.out.evidence.realm as { error: { kind: string; phase: string }; tcp: { ok: boolean } };
     expect(realm.error).toMatchObject({ kind: "tls", phase: "tls" });
     expect(realm.tcp.ok).toBe(true);
+    const probe = (r.out.evidence.realm as { tls: { ok: boolean; verified: boolean; chain: { subject: string }[] } }).tls;
+    expect(probe.ok).toBe(true);
+    expect(probe.verified).toBe(false);
+    expect(probe.chain[0]!.subject).toContain("auth.pd.test");
     expect(r.main!.fixes.join("\n")).toContain(`curl -sv "${ts.realm}"`);
     expect(r.main!.fixes.join("\n")).toContain(`/etc/docker/certs.d/${reg.host}/ca.crt`);
   });
