@@ -3,6 +3,9 @@ import { MT } from "./image";
 import { API_HEADER, LAB_SERVICE, rateLimitHeaders, sendError, serveBlob, type Fault } from "./faults";
 import { TokenAuthority } from "./token";
 import { startWire, type WireRequest, type WireResponse } from "./wire";
+import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { installScenarios, type Scenario } from "./scenarios";
 
 export type { Fault } from "./faults";
@@ -15,7 +18,7 @@ export type { Scenario } from "./scenarios";
  * for `pulldoctor demo`; the tests use it for faults no real registry produces on demand.
  */
 export interface LabRegistry {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// when started with tls: true */
   url: string;
   port: number;
   /** 127.0.0.1:PORT, as written in an image reference. */
@@ -25,6 +28,13 @@ export interface LabRegistry {
   setFaults(repo: string, faults: Fault[]): void;
   /** Demo scenarios (empty unless started with scenarios: true). */
   scenarios: Scenario[];
+  /** The CA that signed the lab's certificate (tls: true), else null. */
+  caPem: string | null;
+  /**
+   * Lays the CA out as Docker reads it (DIR/127.0.0.1:PORT/ca.crt) so `--certs-dir DIR`
+   * trusts the lab; returns DIR.
+   */
+  writeCertsDir(dir: string): string;
   /** Requests served, newest last ("GET /v2/app/manifests/1.0 200"-style), for tests. */
   log: { method: string; path: string; authorization: boolean; range?: string }[];
   stop(): Promise<void>;
@@ -45,7 +55,7 @@ interface Repo {
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
-export async function startLabRegistry(opts: { port?: number; scenarios?: boolean } = {}): Promise<LabRegistry> {
+export async function startLabRegistry(opts: { port?: number; scenarios?: boolean; tls?: boolean } = {}): Promise<LabRegistry> {
   const repos = new Map<string, Repo>();
   const counters = new Map<Fault, number>();
   const log: LabRegistry["log"] = [];
@@ -133,8 +143,8 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
     res.send(200, { ...API_HEADER, ...rlHeaders, "Content-Type": man.mediaType, "Docker-Content-Digest": man.digest, Etag: `"${man.digest}"` }, served);
   };
 
-  const wire = await startWire("127.0.0.1", opts.port ?? 0, handle);
-  base = `http://127.0.0.1:${wire.port}`;
+  const wire = await startWire("127.0.0.1", opts.port ?? 0, handle, opts.tls ? { key: LAB_KEY_PEM, cert: LAB_CERT_PEM } : undefined);
+  base = `${opts.tls ? "https" : "http"}://127.0.0.1:${wire.port}`;
   const extraStops: (() => Promise<void>)[] = [];
 
   const lab: LabRegistry = {
@@ -143,6 +153,14 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
     host: `127.0.0.1:${wire.port}`,
     scenarios: [],
     log,
+    caPem: opts.tls ? LAB_CA_PEM : null,
+    writeCertsDir(dir) {
+      if (!opts.tls) throw new Error("the lab registry was started without tls: there is no CA to trust");
+      const d = path.join(dir, `127.0.0.1:${wire.port}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, "ca.crt"), LAB_CA_PEM);
+      return dir;
+    },
     addImage(name, tag, image, faults) {
       const repo = repoOf(name);
       const put = (im: BuiltImage) => {

@@ -1,4 +1,5 @@
 import net from "node:net";
+import tls from "node:tls";
 
 /**
  * A minimal HTTP/1.1 server on a raw socket. The lab writes responses byte by byte
@@ -83,10 +84,13 @@ export interface WireServer {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (0 = any free port); one request at a time per connection, keep-alive. */
-export function startWire(host: string, port: number, handler: Handler): Promise<WireServer> {
+/**
+ * Listens on host:port (0 = any free port); one request at a time per connection,
+ * keep-alive. With `tlsOptions` the listener speaks HTTPS only.
+ */
+export function startWire(host: string, port: number, handler: Handler, tlsOptions?: { key: string; cert: string }): Promise<WireServer> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const onSocket = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -99,7 +103,7 @@ export function startWire(host: string, port: number, handler: Handler): Promise
       if (busy || closed) return;
       // Not HTTP (a TLS ClientHello starts with 0x16): answer as Go's net/http does, a
       // plain 400, which a TLS client reports as "server gave HTTP response to HTTPS client".
-      if (buf.length > 0 && (buf[0]! < 0x41 || buf[0]! > 0x5a)) {
+      if (!tlsOptions && buf.length > 0 && (buf[0]! < 0x41 || buf[0]! > 0x5a)) {
         socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request");
         closed = true;
         return;
@@ -131,7 +135,7 @@ export function startWire(host: string, port: number, handler: Handler): Promise
           const part = b.subarray(0, Math.max(0, Math.min(afterBytes, b.length)));
           if (part.length > 0) socket.write(part);
           if (mode === "close") socket.end();
-          else if (mode === "reset") socket.write(new Uint8Array(0), () => socket.resetAndDestroy());
+          else if (mode === "reset") socket.write(new Uint8Array(0), () => (typeof socket.resetAndDestroy === "function" && !tlsOptions ? socket.resetAndDestroy() : socket.destroy()));
           done(false);
         },
         sendPaced(status, headers, b, bytesPerSecond) {
@@ -166,7 +170,10 @@ export function startWire(host: string, port: number, handler: Handler): Promise
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       void pump();
     });
-  });
+  };
+  const server = tlsOptions ? tls.createServer({ key: tlsOptions.key, cert: tlsOptions.cert }, onSocket) : net.createServer(onSocket);
+  // A plain-HTTP or broken client on the TLS port: its problem, not the lab's.
+  server.on("tlsClientError", () => {});
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

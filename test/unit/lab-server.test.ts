@@ -279,3 +279,39 @@ describe("token auth and the scenarios", () => {
     expect(r.headers.get("content-type")).toContain("text/html");
   });
 });
+
+describe("over TLS", () => {
+  let secure: LabRegistry;
+  let certs: string;
+  beforeAll(async () => {
+    secure = await startLabRegistry({ tls: true, scenarios: true });
+    certs = secure.writeCertsDir(mkdtempSync(path.join(os.tmpdir(), "pd-lab-certs-")));
+    secure.addImage("drop/app", "1.0", big, [{ kind: "drop-connection", digest: layer.digest, afterBytes: 20_000, times: 1 }]);
+  });
+  afterAll(async () => {
+    await secure?.stop();
+    rmSync(certs, { recursive: true, force: true });
+  });
+
+  test("HTTPS with the lab CA (laid out as certs.d) verifies for 127.0.0.1; skopeo verifies it too", async () => {
+    expect(secure.url).toStartWith("https://127.0.0.1:");
+    const r = await fetch(`${secure.url}/v2/`, { tls: { ca: secure.caPem! } } as RequestInit);
+    expect(r.status).toBe(401);
+    expect(r.headers.get("www-authenticate")).toContain(`realm="${secure.url}/token"`);
+    await expect(fetch(`${secure.url}/v2/`)).rejects.toThrow();
+    const skopeo = requireBinary("skopeo", "skopeo");
+    const p = Bun.spawn([skopeo, "inspect", "--cert-dir", path.join(certs, secure.host), `docker://${secure.host}/demo/healthy:latest`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: certs } });
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
+  test("a dropped connection over TLS cuts the body; the ranged retry completes it", async () => {
+    const url = `${secure.url}/v2/drop/app/blobs/${layer.digest}`;
+    const first = await fetch(url, { tls: { ca: secure.caPem! } } as RequestInit).then((r) => r.arrayBuffer()).then(() => "complete", () => "cut");
+    expect(first).toBe("cut");
+    const again = await fetch(url, { headers: { Range: "bytes=100-" }, tls: { ca: secure.caPem! } } as RequestInit);
+    expect(again.status).toBe(206);
+    expect((await again.arrayBuffer()).byteLength).toBe(layer.bytes.length - 100);
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * The lab registry's TLS material (`startLabRegistry({ tls: true })`): a CA and a
+ * certificate for 127.0.0.1, ::1 and localhost, valid until 2126. The private key is
+ * public by construction (it ships in the source): trust this CA for the lab only, through
+ * a certs.d directory (`lab.writeCertsDir(dir)`), never in a system store.
+ * Made with openssl: a P-256 CA (CN=pulldoctor lab CA, CA:TRUE) and a leaf it signed
+ * (CN=127.0.0.1; SAN IP:127.0.0.1, IP:::1, DNS:localhost; serverAuth), both for 36500 days.
+ */
+export const LAB_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBnjCCAUWgAwIBAgIUGxMGt95hjC7um9T4kZUMkm3Wf4YwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRcHVsbGRvY3RvciBsYWIgQ0EwIBcNMjYxMTIzMTEyNjA0WhgP
+MjEyNjEwMzAxMTI2MDRaMBwxGjAYBgNVBAMMEXB1bGxkb2N0b3IgbGFiIENBMFkw
+EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEffg6p+h+xfBtgLYLmdsiV7Pxdnh04r9Q
+zRzCCEKoiA7QM9joL84r4mltbIgHmc1tnGp5FZ2baSiefMP27kWN9aNjMGEwHQYD
+VR0OBBYEFL1It+wpMuAcJBg5/nkdR5K9GECMMB8GA1UdIwQYMBaAFL1It+wpMuAc
+JBg5/nkdR5K9GECMMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoG
+CCqGSM49BAMCA0cAMEQCIFmi74n7gWLnicHq9XK5nRTsYeDo0kH0EB3oTRgmb2BS
+AiBP4GjSXGvmUS5C88/C5ZRBBK5qHbteinV7UaAbqL6Mzg==
+-----END CERTIFICATE-----
+`;
+
+export const LAB_CERT_PEM = `-----BEGIN CERTIFICATE-----
+MIIB2TCCAX+gAwIBAgIUG06h0ibOcU2qBk5DCG+F5EcD4EwwCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRcHVsbGRvY3RvciBsYWIgQ0EwIBcNMjYxMTIzMTEyNjA0WhgP
+MjEyNjEwMzAxMTI2MDRaMBQxEjAQBgNVBAMMCTEyNy4wLjAuMTBZMBMGByqGSM49
+AgEGCCqGSM49AwEHA0IABAaslJ09w1/25BishbtR3TrMO1QmpbIPmrgvi8KO+Yry
+Ud6gKfIBW4BXE9oYdF2VIvMgzQpjecdXAfAbAHyFym6jgaQwgaEwLAYDVR0RBCUw
+I4cEfwAAAYcQAAAAAAAAAAAAAAAAAAAAAYIJbG9jYWxob3N0MAwGA1UdEwEB/wQC
+MAAwDgYDVR0PAQH/BAQDAgeAMBMGA1UdJQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQW
+BBTOsYTBDatIbq2ZfM+4A9zCnOtHBTAfBgNVHSMEGDAWgBS9SLfsKTLgHCQYOf55
+HUeSvRhAjDAKBggqhkjOPQQDAgNIADBFAiEAgddVCLPSlG/6tdk9M5cVyKN/KZLJ
+/cjdM1cx+xhtAxoCIEjZL9MPBb5bHP8SyOB4loFsyyn+DBmc+cTOVmkvPNSi
+-----END CERTIFICATE-----
+`;
+
+export const LAB_KEY_PEM = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgziNR18KU5FAdf4jd
+2e5oyjA3ZsivJFaIDW/kMQ9n3LGhRANCAAQGrJSdPcNf9uQYrIW7Ud06zDtUJqWy
+D5q4L4vCjvmK8lHeoCnyAVuAVxPaGHRdlSLzIM0KY3nHVwHwGwB8hcpu
+-----END PRIVATE KEY-----
+`;
