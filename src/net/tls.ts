@@ -148,6 +148,9 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
   const clientCert = opts.cert ? safeSubject(opts.cert) : null;
   return await new Promise<TlsProbe>((resolve) => {
     let done = false;
+    // Set once the handshake completed: a later alert (TLS 1.3 client-certificate checks) is
+    // reported on top of the handshake's facts.
+    let shaken: TlsProbe | null = null;
     const ts = tls.connect({
       socket: stream as unknown as net.Socket,
       // Go sends no SNI for an IP literal (RFC 6066); neither do we.
@@ -175,18 +178,23 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
     };
     const onAbort = () => fail("ABORTED", "aborted");
     // Go's TLSHandshakeTimeout is 10 s; we use the run's timeout so nothing hangs longer.
-    const timer = setTimeout(() => fail("ETIMEDOUT", "timeout"), opts.timeoutMs);
+    const timer = setTimeout(() => (shaken ? finish(shaken) : fail("ETIMEDOUT", "timeout")), opts.timeoutMs);
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    ts.once("error", (e: NodeJS.ErrnoException) => fail(e.code ?? "EUNKNOWN", e.message));
-    ts.once("close", () => fail("EOF", "connection closed"));
+    ts.once("error", (e: NodeJS.ErrnoException) => {
+      if (!shaken) return fail(e.code ?? "EUNKNOWN", e.message);
+      const c = classifyTlsError(e.code, e.message, "");
+      if (c.alert) finish({ ...shaken, ok: false, alert: c.alert, error: { kind: "handshake", code: e.code ?? "EUNKNOWN", message: c.message } });
+      else finish(shaken);
+    });
+    ts.once("close", () => (shaken ? finish(shaken) : fail("EOF", "connection closed")));
     ts.once("secureConnect", () => {
       const xs = peerChain(ts);
       const trust = judgeTrust(xs, opts.ca);
       const validity = judgeValidity(xs, opts.now);
       const hostnameError = xs[0] ? judgeHostname(opts.servername, xs[0]) : "no certificate";
       const verifyError = verifyErrorOf(trust, validity);
-      finish({
+      const result: TlsProbe = {
         ok: true,
         durationMs: ms(start),
         protocol: ts.getProtocol() ?? null,
@@ -201,7 +209,14 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
         trust,
         validity,
         hostnameError,
-      });
+      };
+      // In TLS 1.3 the client finishes first and the server judges the client certificate
+      // afterwards: its alert ("certificate required", "bad certificate") comes one round trip
+      // later, which is where Go's client sees it too. Wait that long before calling it done.
+      if (result.protocol !== "TLSv1.3") return finish(result);
+      shaken = result;
+      const wait = Math.max(100, Math.min(1000, result.durationMs * 2));
+      setTimeout(() => finish(result), wait);
     });
   });
 }

@@ -59,9 +59,12 @@ export const connectStage: Stage = {
     const plainHttp = ep.url.startsWith("http://");
     const certsDir = ctx.facts.local?.certsDir ?? ctx.options.certsDir;
     const certs = loadCertsD(certsDir, ep.host);
-    // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)).
+    // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)); for an
+    // insecure one it skips verification anyway. The CAs still judge the chain, because that is
+    // what containerd/kubelet and podman (which read the same dir) would verify against; the
+    // client pair is presented only when Docker would present it.
     const useCerts = !ins.insecure;
-    const ca = useCerts ? certs.ca.map((c) => c.pem) : [];
+    const ca = certs.ca.map((c) => c.pem);
     const client = useCerts ? certs.client : null;
     const proxy = ctx.facts.route?.url ?? null;
     const timeoutMs = ctx.options.timeoutMs;
@@ -206,7 +209,7 @@ function certsEvidence(c: CertsD, used: boolean): Evidence {
     clientCert: c.client?.certFile ?? null,
     problems: c.problems,
     dockerError: c.dockerError ?? null,
-    usedByDocker: used ? true : "no: Docker ignores certs.d for an insecure registry",
+    usedByDocker: used ? true : "no: Docker ignores certs.d for an insecure registry (its CAs were still used to judge the chain, as containerd/podman would)",
   };
 }
 

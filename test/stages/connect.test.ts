@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { tempDir } from "../helpers/context";
+import { issueServerCert, makeCA, makeIntermediate, selfSigned, type CA, type KeyPair } from "../helpers/pki";
+import { startNginx, type NginxPeer } from "../peers/nginx";
+import { freePort } from "../peers/require";
+import { runConnect as run, type RunOpts } from "./connect-helpers";
+
+/**
+ * Every connect code against a real server on loopback. Docker treats 127.0.0.0/8 and ::1
+ * as insecure (TLS problems become warnings there), so the "secure" cases reach the same
+ * local servers through 0.0.0.0: Linux delivers a connect to 0.0.0.0 over loopback, and
+ * Docker's rule does not count 0.0.0.0 as loopback, exactly as dockerd would judge it.
+ */
+let ca: CA;
+let ng: NginxPeer;
+let certsDir: string;
+const ports: Record<string, number> = {};
+const cleanups: (() => void | Promise<void>)[] = [];
+
+beforeAll(async () => {
+  ca = makeCA("Connect Test Root");
+  cleanups.push(ca.cleanup);
+  const inter = makeIntermediate(ca, "Connect Test Intermediate");
+  const sans = ["DNS:registry.test", "IP:127.0.0.1", "IP:0.0.0.0"];
+  const certs: Record<string, KeyPair> = {
+    good: issueServerCert(ca, { cn: "registry.test", sans }),
+    expired: issueServerCert(ca, { cn: "registry.test", sans, notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-01-02T00:00:00Z") }),
+    future: issueServerCert(ca, { cn: "registry.test", sans, notBefore: new Date(Date.now() + 30 * 86400_000), notAfter: new Date(Date.now() + 60 * 86400_000) }),
+    dnsOnly: issueServerCert(ca, { cn: "registry.test", sans: ["DNS:registry.test", "DNS:www.registry.test"] }),
+    leafOnly: issueServerCert(inter, { cn: "registry.test", sans }),
+  };
+  const ss = selfSigned({ cn: "registry.test", sans });
+  cleanups.push(ss.cleanup);
+  certs.self = ss;
+  let block = "";
+  for (const [name, c] of Object.entries(certs)) {
+    ports[name] = await freePort();
+    block += `server { listen 127.0.0.1:${ports[name]} ssl; ssl_certificate ${c.certFile}; ssl_certificate_key ${c.keyFile}; return 200 "ok"; }\n`;
+  }
+  ports.plain = await freePort();
+  block += `server { listen 127.0.0.1:${ports.plain}; return 200 "plain"; }\n`;
+  ng = await startNginx({ httpBlock: block });
+  const t = tempDir("pd-connect-certsd-");
+  cleanups.push(t.cleanup);
+  certsDir = path.join(t.dir, "certs.d");
+  // The CA where Docker looks for registry.test:PORT, for every port above.
+  for (const name of Object.keys(ports)) {
+    for (const host of [`registry.test:${ports[name]}`, `0.0.0.0:${ports[name]}`, `other.test:${ports[name]}`]) {
+      mkdirSync(path.join(certsDir, host), { recursive: true });
+      writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
+    }
+  }
+});
+afterAll(async () => {
+  await ng?.stop();
+  for (const c of cleanups.reverse()) await c();
+});
+
+const runConnect = (o: RunOpts) => run({ certsDir, ...o });
+
+test("a good certificate, CA from certs.d: pass, link over verified https with the CA", async () => {
+  const r = await runConnect({ port: ports.good! });
+  expect(r.codes).toEqual([]);
+  expect(r.provides?.link).toMatchObject({ scheme: "https", baseUrl: `https://registry.test:${ports.good}`, insecure: false, tls: { verify: true } });
+  expect(r.provides?.link?.tls.ca).toEqual([ca.cert]);
+  const hop = (r.evidence.hops as any[])[0];
+  expect(hop.target).toBe(`0.0.0.0:${ports.good}`);
+  expect(hop.connect.ok).toBe(true);
+  expect(hop.tls.chain[0].subject).toBe("CN=registry.test");
+  expect((r.evidence.certsD as any).caFiles[0]).toEndWith(`registry.test:${ports.good}/ca.crt`);
+});
+
+test("TLS_UNKNOWN_CA: error with the exact certs.d path and the missing issuer", async () => {
+  const r = await runConnect({ port: ports.good!, certsDir: "/nonexistent/certs.d" });
+  expect(r.codes).toEqual(["TLS_UNKNOWN_CA"]);
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.severity).toBe("error");
+  expect(f.detail).toContain(`0.0.0.0:${ports.good} presented "CN=registry.test" issued by "CN=Connect Test Root,O=pulldoctor tests"`);
+  expect(f.fixes[0]).toContain(`sudo mkdir -p /nonexistent/certs.d/registry.test:${ports.good} && sudo cp ca.crt /nonexistent/certs.d/registry.test:${ports.good}/ca.crt`);
+  expect(f.evidence.target).toBe(`0.0.0.0:${ports.good}`);
+  expect(r.provides).toBeUndefined();
+});
+
+test("TLS_UNKNOWN_CA: a self-signed certificate names the untrusted root", async () => {
+  const r = await runConnect({ port: ports.self! });
+  expect(r.f("TLS_UNKNOWN_CA").detail).toContain('self-signed root "CN=registry.test"');
+});
+
+test("TLS_UNKNOWN_CA: a missing intermediate is named, with the full-chain fix", async () => {
+  const r = await runConnect({ port: ports.leafOnly! });
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.detail).toContain('"CN=Connect Test Intermediate" was neither sent by the server nor found in the trusted CAs (1 certificate(s) sent)');
+  expect(f.fixes.join("\n")).toContain("the server must send it");
+});
+
+test("on loopback the same problem is a warning: Docker proceeds, containerd/kubelet fail", async () => {
+  const r = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.good!, certsDir: "/nonexistent/certs.d" });
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.severity).toBe("warning");
+  expect(f.detail).toContain("containerd/kubelet");
+  expect(r.provides?.link).toMatchObject({ scheme: "https", insecure: true, tls: { verify: false } });
+  expect((r.evidence.insecure as any).why).toContain("loopback");
+});
+
+test("TLS_EXPIRED: expired, with the window and the local clock", async () => {
+  const r = await runConnect({ port: ports.expired! });
+  expect(r.codes).toEqual(["TLS_EXPIRED"]);
+  const f = r.f("TLS_EXPIRED");
+  expect(f.severity).toBe("error");
+  expect(f.detail).toContain('"CN=registry.test" (0.0.0.0:');
+  expect(f.detail).toContain("2020-01-02T00:00:00.000Z");
+  expect(f.evidence.localClock).toBeString();
+  expect(f.fixes[0]).toContain("Renew the certificate");
+});
+
+test("TLS_EXPIRED: not yet valid points at the clock", async () => {
+  const r = await runConnect({ port: ports.future! });
+  const f = r.f("TLS_EXPIRED");
+  expect(f.detail).toContain("not yet valid");
+  expect(f.fixes[0]).toContain("timedatectl set-ntp true");
+});
+
+test("TLS_HOSTNAME_MISMATCH: lists the names the certificate covers", async () => {
+  const r = await runConnect({ hostname: "other.test", port: ports.good! });
+  expect(r.codes).toEqual(["TLS_HOSTNAME_MISMATCH"]);
+  const f = r.f("TLS_HOSTNAME_MISMATCH");
+  expect(f.severity).toBe("error");
+  expect(f.detail).toContain("x509: certificate is valid for registry.test, not other.test");
+  expect(f.detail).toContain("DNS:registry.test, IP:127.0.0.1, IP:0.0.0.0");
+  expect(f.fixes[0]).toContain(`registry.test:${ports.good}/REPOSITORY`);
+});
+
+test("TLS_HOSTNAME_MISMATCH: an IP without IP SANs", async () => {
+  const r = await runConnect({ hostname: "0.0.0.0", addresses: ["0.0.0.0"], port: ports.dnsOnly! });
+  const f = r.f("TLS_HOSTNAME_MISMATCH");
+  expect(f.detail).toContain("x509: cannot validate certificate for 0.0.0.0 because it doesn't contain any IP SANs");
+  expect(f.severity).toBe("error");
+});
+
+test("TLS_HTTP_ONLY: a plain HTTP registry, with the insecure-registries snippet", async () => {
+  const r = await runConnect({ port: ports.plain! });
+  expect(r.codes).toEqual(["TLS_HTTP_ONLY"]);
+  const f = r.f("TLS_HTTP_ONLY");
+  expect(f.severity).toBe("error");
+  expect(f.detail).toContain('answered the TLS ClientHello with "HTTP/1.1 400 Bad Request"');
+  expect(f.fixes[0]).toContain(`{ "insecure-registries": ["registry.test:${ports.plain}"] }`);
+  expect(r.provides).toBeUndefined();
+});
+
+test("an insecure registry (daemon.json) answering plain HTTP: Docker falls back to http", async () => {
+  const r = await runConnect({ port: ports.plain!, daemonInsecure: [`registry.test:${ports.plain}`] });
+  expect(r.f("TLS_HTTP_ONLY").severity).toBe("warning");
+  expect(r.provides?.link).toMatchObject({ scheme: "http", baseUrl: `http://registry.test:${ports.plain}`, insecure: true });
+});
+
+test("loopback plain HTTP: link over http (Docker's default for 127.0.0.1)", async () => {
+  const r = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain! });
+  expect(r.provides?.link?.scheme).toBe("http");
+  expect(r.f("TLS_HTTP_ONLY").severity).toBe("warning");
+});
+
+test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopback-only is info", async () => {
+  const a = await runConnect({ port: ports.good!, daemonInsecure: ["0.0.0.0/32"] });
+  expect(a.codes).toEqual(["TLS_INSECURE_IN_USE"]);
+  expect(a.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
+  expect(a.f("TLS_INSECURE_IN_USE").detail).toContain("insecure-registries CIDR (0.0.0.0/32)");
+  const b = await runConnect({ port: ports.good!, insecure: true, certsDir: "/nonexistent/certs.d" });
+  expect(b.codes).toContain("TLS_UNKNOWN_CA");
+  const c = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain!, scheme: "http" });
+  expect(c.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "info" });
+  expect(c.provides?.link?.scheme).toBe("http");
+});
+
+test("an http:// endpoint is TCP only", async () => {
+  const r = await runConnect({ port: ports.plain!, scheme: "http", daemonInsecure: [`registry.test:${ports.plain}`] });
+  expect((r.evidence.hops as any[])[0].tls).toBeNull();
+  expect(r.provides?.link?.baseUrl).toBe(`http://registry.test:${ports.plain}`);
+});
