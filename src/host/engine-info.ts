@@ -3,7 +3,7 @@ import type { ProxySettings } from "../model/facts";
 
 /**
  * The running Docker Engine's view (GET /info on its unix socket): the proxy it really
- * uses (HTTPProxy/HTTPSProxy/NoProxy, credentials already masked by dockerd) and its
+ * uses (HttpProxy/HttpsProxy/NoProxy, credentials already masked by dockerd) and its
  * registry configuration (mirrors, insecure registries). Only unix sockets are asked:
  * a tcp:// DOCKER_HOST is noted, not contacted.
  */
@@ -67,8 +67,10 @@ export async function fetchEngineInfo(socketPath: string, source: string, opts: 
 /** The fields pulldoctor needs from an /info document (pure). */
 export function readInfo(info: Record<string, unknown>): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries"> {
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
-  const http = str(info.HTTPProxy);
-  const https = str(info.HTTPSProxy);
+  // The API's JSON names are HttpProxy/HttpsProxy (Go fields HTTPProxy/HTTPSProxy), as the
+  // real dockerd answers; the Go spelling is accepted too.
+  const http = str(info.HttpProxy) ?? str(info.HTTPProxy);
+  const https = str(info.HttpsProxy) ?? str(info.HTTPSProxy);
   const no = str(info.NoProxy);
   const reg = (info.RegistryConfig ?? {}) as { Mirrors?: unknown; IndexConfigs?: Record<string, { Name?: string; Secure?: boolean }>; InsecureRegistryCIDRs?: unknown };
   const mirrors = Array.isArray(reg.Mirrors) ? reg.Mirrors.filter((m): m is string => typeof m === "string") : [];

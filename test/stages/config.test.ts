@@ -208,7 +208,7 @@ describe("config stage: daemon side", () => {
       unix: sock,
       fetch(req) {
         if (new URL(req.url).pathname !== "/info") return new Response("not found", { status: 404 });
-        return Response.json({ ServerVersion: "27.3.1", HTTPProxy: "http://xxxxx:xxxxx@live.corp:3128", NoProxy: "*.local", RegistryConfig: { Mirrors: ["https://live-mirror.corp/"], InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: { "docker.io": { Name: "docker.io", Secure: true } } } });
+        return Response.json({ ServerVersion: "27.3.1", HttpProxy: "http://xxxxx:xxxxx@live.corp:3128", NoProxy: "*.local", RegistryConfig: { Mirrors: ["https://live-mirror.corp/"], InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: { "docker.io": { Name: "docker.io", Secure: true } } } });
       },
     });
     try {

@@ -105,8 +105,8 @@ describe("Engine /info fields", () => {
   test("proxies, mirrors, insecure registries without Docker's defaults", () => {
     const info = {
       ServerVersion: "27.3.1",
-      HTTPProxy: "http://xxxxx:xxxxx@proxy.corp:3128",
-      HTTPSProxy: "",
+      HttpProxy: "http://xxxxx:xxxxx@proxy.corp:3128",
+      HttpsProxy: "",
       NoProxy: "localhost",
       RegistryConfig: {
         Mirrors: ["https://mirror.corp/"],
