@@ -103,7 +103,7 @@ describe("manifest stage against a real docker-registry", () => {
     const out = await run(reg.url, "dlist/app", "1.0", { options: { platform: "linux/arm/v6" } });
     expect(out.findings.map((f) => f.code)).toEqual(["PLATFORM_UNAVAILABLE"]);
     expect(out.findings[0]!.evidence.platforms).toEqual(["linux/amd64", "linux/arm/v7"]);
-    expect(out.findings[0]!.detail).toContain("no entry for linux/arm/v6");
+    expect(out.findings[0]!.detail).toBe(`${host()}/dlist/app:1.0: no matching manifest for linux/arm/v6 in the manifest list entries; the index offers linux/amd64, linux/arm/v7`);
     expect(out.provides).toBeUndefined();
   });
 

@@ -127,7 +127,7 @@ export const manifest = {
         ? `${p.wanted}: ${p.parseError}`
         : p.single
           ? `${p.image} is a single-platform image for ${p.platforms.join(", ")}, not ${p.wanted}`
-          : `${p.image}: no entry for ${p.wanted}; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`,
+          : `${p.image}: no matching manifest for ${p.wanted} in the manifest list entries; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`,
     fixes: (p) => [
       ...p.platforms.filter((x) => x !== "unknown/unknown").slice(0, 3).map((x) => `Pull an available platform (runs under emulation if it differs from the host): docker pull --platform ${x} ${p.image}`),
       "Build and push the image for this platform too: docker buildx build --platform linux/amd64,linux/arm64 --push …",
