@@ -74,7 +74,7 @@ export interface LoadedConfig {
   problem: ConfigProblem | null;
   /** What Docker prints on stderr for it (null when it loads cleanly). */
   warning: string | null;
-  /** auths keys holding a password in the file itself (base64 `auth` or `password`). */
+  /** auths keys holding a secret in the file itself (base64 `auth`, `password`, or a token). */
   plaintextKeys: string[];
 }
 
@@ -132,7 +132,7 @@ export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile
   if (v.auths instanceof Map) for (const [k, a] of v.auths) file.auths.set(k, { ...((a as AuthEntry | undefined) ?? {}) });
   if (typeof v.credsStore === "string") file.credsStore = v.credsStore;
   if (v.credHelpers instanceof Map) for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
-  const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth) || Boolean(a.password)).map(([k]) => k);
+  const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth || a.password || a.identitytoken || a.registrytoken)).map(([k]) => k);
   if (decoded.error) {
     const off = syntax.value ? positionOfError(bytes, decoded.error) : null;
     return { file, problem: { kind: "type", message: decoded.error, ...(off ?? {}) }, plaintextKeys };

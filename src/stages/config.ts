@@ -140,7 +140,7 @@ export function credentialFindings(r: AuthResolution, loaded: LoadedConfig, regi
     else out.push(finding("CREDS_HELPER_FAILED", { helper, via: r.helperVia ?? "credsStore", lookupKey: r.lookupKey, registry, configPath: loaded.path, exitCode: run?.exitCode ?? null, output: run?.failureOutput ?? "", error: r.error }, ev));
   }
   // Kubernetes pull secrets are base64 by design: only a real config.json is judged.
-  if (r.error === null && r.store === "file" && r.matchedKey !== null && loaded.kind === "config.json" && loaded.plaintextKeys.includes(r.matchedKey) && (r.auth.password || r.auth.username)) {
+  if (r.error === null && r.store === "file" && r.matchedKey !== null && loaded.kind === "config.json" && loaded.plaintextKeys.includes(r.matchedKey) && (r.auth.password || r.auth.identitytoken || r.auth.registrytoken)) {
     const others = loaded.plaintextKeys.filter((k) => k !== r.matchedKey).length;
     out.push(finding("CREDS_PLAINTEXT", { configPath: loaded.path, key: r.matchedKey, registry, others }, { configPath: loaded.path, key: r.matchedKey, plaintextKeys: loaded.plaintextKeys }));
   }

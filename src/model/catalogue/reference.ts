@@ -14,7 +14,7 @@ export const reference = {
       "docker: invalid repository name (1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a), cannot specify 64-byte hexadecimal strings",
       "docker: repository name must not be more than 255 characters",
       "docker: invalid checksum digest length / invalid checksum digest format / unsupported digest algorithm",
-      "containerd/kubelet: Failed to apply default image tag \"https://reg.example.com/app\": couldn't parse image reference: invalid reference format (reason InvalidImageName)",
+      "kubelet: Failed to apply default image tag \"https://reg.example.com/app\": couldn't parse image reference \"https://reg.example.com/app\": invalid reference format (reason InvalidImageName)",
     ],
     causes: [
       "a URL scheme in the image name (https://reg.example.com/app)",
@@ -51,7 +51,7 @@ export const reference = {
     seen: [
       "docker: invalid reference format: repository name (library/Nginx) must be lowercase",
       "docker: invalid reference format: repository name (Foo/app) must be lowercase",
-      "containerd/kubelet: couldn't parse image reference \"Foo/app\": invalid reference format: repository name (Foo/app) must be lowercase (reason InvalidImageName)",
+      "kubelet: Failed to apply default image tag \"Foo/app\": couldn't parse image reference \"Foo/app\": invalid reference format: repository name (Foo/app) must be lowercase (reason InvalidImageName)",
     ],
     causes: ["the name was typed or generated with capitals (e.g. from a Git repository or project name)", "a CI variable (branch or project name) was used as the repository path"],
     howKnown: "Parsed locally exactly as Docker's ParseNormalizedNamed does; the part Docker checks is everything before the first ':' after the registry host.",
