@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { decodeAuth, goBase64Decode, loadDockerConfig, locateConfig, parseConfigBytes } from "../../src/host/docker-config";
 import { decodeFirstValue, hasMore } from "../../src/host/go-json";
 import { tempDir, testDeps } from "../helpers/context";
+import { requireBinary } from "../peers/require";
 
 /** Go's encoding/json Decoder messages (scanner.go), as Docker quotes them. */
 const SYNTAX: [input: string, message: string | null, line?: number, column?: number][] = [
@@ -128,4 +130,54 @@ describe("which config file", () => {
     expect(r.problem?.kind).toBe("read");
     expect(r.warning).toContain("WARNING: Error parsing config file (");
   });
+});
+
+/**
+ * The real docker CLI as the oracle for the messages above: with each text as config.json,
+ * `docker pull` prints "WARNING: Error parsing config file (PATH): ERR" (or nothing) before
+ * it tries the (absent) daemon.
+ */
+describe("the real docker CLI prints the same config.json errors", () => {
+  const TYPE_ROWS = [
+    '{"credHelpers": {"ghcr.io": "gh"},\n "features": {"buildkit": true}}',
+    '{"auths": {"x": {"username": 5}}}',
+    '{"credHelpers": {"x": 5}}',
+    "[]",
+    '{"auths": []}',
+    '{"proxies": {"default": {"httpProxy": 1}}}',
+    '{"pruneFilters": "x"}',
+  ];
+  test("every syntax and type row", async () => {
+    const docker = requireBinary("docker", "docker.io");
+    const t = tempDir("pd-cfgcli-");
+    try {
+      const inputs = [...SYNTAX.map(([i]) => i), ...TYPE_ROWS];
+      const problems: string[] = [];
+      await Promise.all(
+        inputs.map(async (input, i) => {
+          const dir = path.join(t.dir, `c${i}`);
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(path.join(dir, "config.json"), input);
+          const ours = parseConfigBytes(input).problem?.message ?? null;
+          const out = await new Promise<string>((resolve) => {
+            const child = spawn(docker, ["pull", "example.com/app:1"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, DOCKER_CONFIG: dir, DOCKER_HOST: `unix://${dir}/absent.sock` } });
+            let o = "";
+            child.stdout.on("data", (d) => (o += d));
+            child.stderr.on("data", (d) => (o += d));
+            const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+            child.on("close", () => {
+              clearTimeout(timer);
+              resolve(o);
+            });
+          });
+          const line = out.split("\n").find((l) => l.startsWith("WARNING: Error parsing config file")) ?? null;
+          const theirs = line === null ? null : line.slice(line.indexOf("): ") + 3);
+          if (theirs !== ours) problems.push(`${JSON.stringify(input)}: ours ${JSON.stringify(ours)}, docker ${JSON.stringify(theirs)}`);
+        }),
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      t.cleanup();
+    }
+  }, 60_000);
 });
