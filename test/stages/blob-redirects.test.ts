@@ -5,6 +5,7 @@ import type { ResolvedManifest } from "../../src/model/facts";
 import { blobStage } from "../../src/stages/blob";
 import { loopbackRef, stageCtx } from "./manifest-facts";
 import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 
 /**
  * Redirect chains a registry front can produce: more than Go's 10 redirects, and a CDN that
@@ -14,11 +15,14 @@ const img = buildImage({ label: "redirects" });
 let front: ReturnType<typeof Bun.serve>;
 let tlsCdn: ReturnType<typeof Bun.serve>;
 let ca: CA;
+let proxy: TinyproxyPeer;
 let silent: net.Server;
 let silentPort = 0;
 const sockets: net.Socket[] = [];
 
 beforeAll(async () => {
+  // A proxy whose allow-list has only port 443: CONNECT to the CDN's port is refused (403).
+  proxy = await startTinyproxy({ connectPorts: [443] });
   silent = net.createServer((s) => sockets.push(s));
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
   silentPort = (silent.address() as net.AddressInfo).port;
@@ -47,6 +51,7 @@ beforeAll(async () => {
       const hop = Number(u.searchParams.get("hop") ?? "0");
       if (u.pathname.startsWith("/v2/chain/")) return new Response(null, { status: 302, headers: { location: `${u.pathname}?hop=${hop + 1}` } });
       if (u.pathname.startsWith("/v2/tlscdn/")) return new Response(null, { status: 307, headers: { location: `https://127.0.0.1:${tlsCdn.port}${u.pathname}` } });
+      if (u.pathname.startsWith("/v2/proxied/")) return new Response(null, { status: 307, headers: { location: `https://cdn.pd.test:8443${u.pathname}` } });
       if (u.pathname.startsWith("/v2/ftp/")) return new Response(null, { status: 302, headers: { location: "ftp://files.example.com/blob" } });
       if (u.pathname.startsWith("/v2/badloc/")) return new Response(null, { status: 302, headers: { location: "http://[bad" } });
       if (u.pathname.startsWith("/v2/badrange/")) {
@@ -59,12 +64,13 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(() => {
+afterAll(async () => {
   for (const s of sockets) s.destroy();
   silent?.close();
   front?.stop(true);
   tlsCdn?.stop(true);
   ca?.cleanup();
+  await proxy?.stop();
 });
 
 function resolved(): ResolvedManifest {
@@ -76,10 +82,10 @@ function resolved(): ResolvedManifest {
     platform: "linux/amd64",
   };
 }
-const run = (repo: string, timeoutMs = 3000, tls?: { ca: string[]; verify: boolean }) => {
+const run = (repo: string, timeoutMs = 3000, tls?: { ca: string[]; verify: boolean }, env: Record<string, string> = {}) => {
   const base = `http://127.0.0.1:${front.port}`;
   const link = tls ? { scheme: "http" as const, baseUrl: base, tls, insecure: false } : undefined;
-  return blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolved(), ...(link ? { link } : {}) } }));
+  return blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs }, deps: { env }, facts: { manifest: resolved(), ...(link ? { link } : {}) } }));
 };
 
 test("more than 10 redirects → BLOB_REDIRECT_LOOP (too many), as Go stops after 10", async () => {
@@ -131,4 +137,16 @@ test.each([
   const out = await run(repo);
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_FETCH_FAILED"]);
   expect(out.findings[0]!.detail).toContain(msg);
+});
+
+test("the CDN goes through HTTPS_PROXY (the registry on loopback does not) and the proxy refuses it → BLOB_REDIRECT_UNREACHABLE via the proxy", async () => {
+  const out = await run("proxied/app", 3000, undefined, { HTTPS_PROXY: proxy.url });
+  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
+  const f = out.findings[0]!;
+  expect(f.detail).toContain(`redirects blobs to cdn.pd.test:8443, which fails at connect: `);
+  expect(f.detail).toContain(`(via proxy ${proxy.url}`);
+  expect(f.fixes.join("\n")).toContain(`Add cdn.pd.test to the proxy's allow-list`);
+  const hops = (f.evidence.config as any).hops;
+  expect([hops[0].proxy, hops[1].proxy]).toEqual([null, proxy.url]);
+  expect(hops[1].dns).toBeUndefined(); // the proxy resolves the CDN, not this host
 });
