@@ -6,6 +6,7 @@ import type { Finding } from "../model/finding";
 import type { Options } from "../model/options";
 import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
+import { tlsProbe } from "../net/tls";
 import type { Style } from "./style";
 
 /**
@@ -64,7 +65,7 @@ export async function offerRemedy(f: Finding, run: RunResult, options: Options, 
   if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options);
   if (f.code === "PLATFORM_UNAVAILABLE") return await choosePlatform(f, options);
   if (f.code === "RATE_LIMITED") return await rateLimited(f, run, options, ui);
-  if (TLS_CODES.has(f.code)) return await saveChain(f, ui);
+  if (TLS_CODES.has(f.code)) return await saveChain(f, run, options, ui);
   return { kind: "none" };
 }
 
@@ -138,7 +139,17 @@ async function rateLimited(f: Finding, run: RunResult, options: Options, ui: Rem
   return { kind: "rerun", options: { ...options, mirrors: [...options.mirrors, mirror.trim()] }, from: "dns", what: `through ${mirror.trim()}` };
 }
 
-async function saveChain(f: Finding, ui: RemedyUi): Promise<Remedy> {
+/** The PEM chain the endpoint presents: from the evidence, else from one more handshake (no verification). */
+async function presentedPems(f: Finding, run: RunResult, options: Options): Promise<string[]> {
+  const fromEvidence = strings(findDeep(f.evidence, "chainPem"));
+  if (fromEvidence.length > 0 || !f.endpoint) return fromEvidence;
+  const u = new URL(f.endpoint);
+  const address = run.endpoints.find((e) => e.endpoint.url === f.endpoint)?.facts.resolution?.addresses[0]?.address;
+  const probe = await tlsProbe({ servername: u.hostname.replace(/^\[|\]$/g, ""), address, port: Number(u.port || 443), ca: [], timeoutMs: options.timeoutMs, now: new Date() });
+  return probe.chainPem;
+}
+
+async function saveChain(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
   const chain = findDeep(f.evidence, "chain");
   if (Array.isArray(chain) && chain.length > 0) {
     const lines = chain.map((c, i) => {
@@ -147,9 +158,13 @@ async function saveChain(f: Finding, ui: RemedyUi): Promise<Remedy> {
     });
     note(lines.join("\n"), "Certificate chain the server presented");
   }
-  const pems = strings(findDeep(f.evidence, "chainPem"));
-  if (pems.length === 0) return { kind: "none" };
-  const host = f.endpoint ? new URL(f.endpoint).host.replace(/[:[\]]/g, "_") : "registry";
+  const pems = await presentedPems(f, run, options);
+  if (pems.length === 0) {
+    ui.say("The server presented no certificate to save.");
+    return { kind: "none" };
+  }
+  const hostPort = f.endpoint ? new URL(f.endpoint).host : "registry";
+  const host = hostPort.replace(/[:[\]]/g, "_");
   const go = await confirm({ message: "Save the presented CA certificate to a file, to inspect it (nothing is trusted automatically)?", initialValue: true });
   if (isCancel(go)) return { kind: "cancel" };
   if (!go) return { kind: "none" };
@@ -160,5 +175,6 @@ async function saveChain(f: Finding, ui: RemedyUi): Promise<Remedy> {
   writeFileSync(tmp, pems[pems.length - 1]!.trimEnd() + "\n");
   renameSync(tmp, file);
   ui.say(`Saved. Inspect it: ${ui.st.cyan(`openssl x509 -in ${file} -noout -subject -issuer -dates -fingerprint -sha256`)}`);
+  ui.say(`Only if it is your organisation's CA, trust it as Docker does: ${ui.st.cyan(`sudo mkdir -p /etc/docker/certs.d/${hostPort} && sudo cp ${file} /etc/docker/certs.d/${hostPort}/ca.crt`)}`);
   return { kind: "none" };
 }
