@@ -27,8 +27,10 @@ function short(s: string, max: number): string {
   return one.length > max ? one.slice(0, max - 1) + "…" : one;
 }
 
-/** Keys that usually prove a finding: shown first. */
-const KEY_FACTS = /status|error|code|closest|platform|remaining|limit|retry|location|redirect|address|host|subject|issuer|expir|message|reason|server|outcome|digest/i;
+/** Keys that prove a finding (shown first), then the facts around them (next). */
+const PROOF = /closest|platforms|errors?$|code$|retry|remaining|location|redirect|subject|issuer|expir|message|outcome|reason/i;
+const CONTEXT = /status|limit|address|host|server|digest/i;
+const rank = (k: string) => (PROOF.test(k) ? 0 : CONTEXT.test(k) ? 1 : 2);
 /** Constant or bulky request details: only with --verbose. */
 const NOISE = /^(accept|.*\.accept|.*method)$/i;
 
@@ -54,7 +56,7 @@ export function evidenceLines(ev: Evidence, verbose: boolean, max = 8): string[]
     } else out.push({ key: k, line: `${k}: ${short(scalar(v), 160)}` });
   };
   for (const [k, v] of Object.entries(ev)) push(k, v);
-  const ranked = [...out.filter((o) => KEY_FACTS.test(o.key)), ...out.filter((o) => !KEY_FACTS.test(o.key))].map((o) => o.line);
+  const ranked = [0, 1, 2].flatMap((r) => out.filter((o) => rank(o.key) === r)).map((o) => o.line);
   if (ranked.length > max) return [...ranked.slice(0, max), `… ${ranked.length - max} more (--verbose or the JSON report shows all)`];
   return ranked;
 }
