@@ -18,6 +18,11 @@ import { describeOthers, judgeHop, type HopResult, type HopVerdict, type Problem
  * falls back to plain HTTP, so its TLS problems are warnings; for any other registry errors.
  */
 const INSECURE_NOTE = "Docker treats this registry as insecure and proceeds anyway; containerd/kubelet, podman and other clients verify and will fail.";
+// containerd (ConfigureHosts) and go-containerregistry also use plain HTTP / skip verification for a
+// loopback registry; podman/skopeo do not (they fail with the x509/HTTP error).
+const LOOPBACK_NOTE = "Docker (and containerd, which treats loopback registries the same way) proceeds anyway; podman/skopeo and other clients that verify will fail.";
+const HTTP_NOTE = "Docker treats this registry as insecure and falls back to plain HTTP; containerd/kubelet, podman and other clients use HTTPS and fail.";
+const HTTP_LOOPBACK_NOTE = "Docker treats this loopback registry as insecure and falls back to plain HTTP (containerd does the same for loopback); podman/skopeo use HTTPS and fail.";
 
 interface Insecurity {
   insecure: boolean;
@@ -166,7 +171,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   const ev: Evidence = { target: p.target, others: others.text };
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
   const tcpSev = anyUsable ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." } : {};
-  const tlsSev = ins.insecure ? { severity: "warning" as const, note: INSECURE_NOTE } : {};
+  const tlsSev = ins.insecure ? { severity: "warning" as const, note: ins.loopbackOnly ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
   const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port };
   switch (p.code) {
     case "CONNECT_REFUSED":
@@ -176,7 +181,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
     case "CONNECT_RESET":
       return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message }, tcpSev);
     case "TLS_HTTP_ONLY":
-      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: "Docker treats this registry as insecure and falls back to plain HTTP; containerd/kubelet, podman and other clients use HTTPS and fail." } : {});
+      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: ins.loopbackOnly ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {});
     case "TLS_HANDSHAKE_FAILED":
       return finding(
         "TLS_HANDSHAKE_FAILED",

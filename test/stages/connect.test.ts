@@ -99,7 +99,7 @@ test("on loopback the same problem is a warning: Docker proceeds, containerd/kub
   const r = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.good!, certsDir: "/nonexistent/certs.d" });
   const f = r.f("TLS_UNKNOWN_CA");
   expect(f.severity).toBe("warning");
-  expect(f.detail).toContain("containerd/kubelet");
+  expect(f.detail).toContain("Docker (and containerd, which treats loopback registries the same way) proceeds anyway; podman/skopeo");
   expect(r.provides?.link).toMatchObject({ scheme: "https", insecure: true, tls: { verify: false } });
   expect((r.evidence.insecure as any).why).toContain("loopback");
 });
@@ -152,6 +152,7 @@ test("TLS_HTTP_ONLY: a plain HTTP registry, with the insecure-registries snippet
 test("an insecure registry (daemon.json) answering plain HTTP: Docker falls back to http", async () => {
   const r = await runConnect({ port: ports.plain!, daemonInsecure: [`registry.test:${ports.plain}`] });
   expect(r.f("TLS_HTTP_ONLY").severity).toBe("warning");
+  expect(r.f("TLS_HTTP_ONLY").detail).toContain("containerd/kubelet, podman and other clients use HTTPS and fail");
   expect(r.provides?.link).toMatchObject({ scheme: "http", baseUrl: `http://registry.test:${ports.plain}`, insecure: true });
 });
 
