@@ -2,7 +2,7 @@ import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
-import { resolveHost } from "../net/dns";
+import { resolutionEvidence, resolveHost } from "../net/dns";
 import { proxyForUrl } from "../net/proxy-env";
 import { goDialText, tcpProbe, type TcpProbe } from "../net/tcp";
 import { tlsProbe, type TlsProbe } from "../net/tls";
@@ -94,7 +94,8 @@ async function probeHost(ctx: StageContext, hostname: string, port: number, http
   const timeoutMs = ctx.options.timeoutMs;
   const dns = await resolveHost(hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
   const addresses = dns.addresses.map((a) => a.address);
-  hop.dns = { via: dns.via, outcome: dns.outcome, addresses, ...(dns.message ? { message: dns.message } : {}) };
+  // Which servers answered what, per query: a filtering resolver shows up here.
+  hop.dns = resolutionEvidence(dns);
   if (dns.outcome !== "ok" || addresses.length === 0) return { failedAt: "dns", error: `dial tcp: ${dns.message || `lookup ${hostname}: no such host`}`, addresses };
   const probes: TcpProbe[] = [];
   for (const a of dns.addresses.slice(0, 4)) {

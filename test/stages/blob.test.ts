@@ -149,7 +149,9 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const f = out.findings[0]!;
     expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`);
     expect(f.fixes[0]).toContain("getent hosts cdn.pd.invalid");
-    expect((f.evidence.config as any).hops[1].dns.outcome).toBe("nxdomain");
+    const dnsEv = (f.evidence.config as any).hops[1].dns;
+    expect(dnsEv.outcome).toBe("nxdomain");
+    expect(dnsEv.queries.some((q: any) => q.server === `127.0.0.1:${dnsPort}` && q.rcode === "NXDOMAIN")).toBe(true);
   });
 
   test("a redirect loop → BLOB_REDIRECT_LOOP, never a hang", async () => {
