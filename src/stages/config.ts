@@ -34,7 +34,6 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const findings: Finding[] = [];
   const loaded = loadDockerConfig(options.dockerConfig, deps);
   const lookupKey = authLookupKey(ref.registry);
-  if (loaded.problem) findings.push(configUnreadable(loaded));
 
   let credential: Credential | null = null;
   let resolution: AuthResolution | null = null;
@@ -44,9 +43,11 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     resolution = await resolveAuthConfig(loaded.file, lookupKey, { env: deps.env, os: deps.hostPlatform.os, timeoutMs: options.timeoutMs, signal: deps.signal });
     findings.push(...credentialFindings(resolution, loaded, ref.registry));
     credential = credentialOf(resolution, loaded);
+    if (resolution.envProblem) findings.push(envUnusable(resolution.envProblem));
     if (credential === null && resolution.error === null) findings.push(finding("CREDS_NONE", { registry: ref.registry, lookupKey, configPath: loaded.path, found: loaded.found }, { lookupKey }));
   }
 
+  if (loaded.problem) findings.unshift(configUnreadable(loaded, credential));
   const daemon = readDaemonJson(options.daemonConfig);
   const daemonFinding = daemonConfigFinding(daemon);
   if (daemonFinding) findings.push(daemonFinding);
@@ -120,12 +121,25 @@ export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
   return null;
 }
 
-function configUnreadable(loaded: LoadedConfig): Finding {
+function configUnreadable(loaded: LoadedConfig, credential: Credential | null): Finding {
   const p = loaded.problem!;
+  const consequence = credential
+    ? `Docker goes on with what it decoded before the error, which still gives credentials for ${credential.lookupKey} (${credential.source}).`
+    : "Docker goes on with what it decoded before the error (for a syntax error: nothing), so this pull is anonymous.";
   return finding(
     "CONFIG_UNREADABLE",
-    { path: loaded.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null, dockerWarning: loaded.warning ?? "" },
+    { path: loaded.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null, dockerWarning: loaded.warning ?? "", consequence },
     { path: loaded.path, kind: p.kind, message: p.message, line: p.line ?? null, column: p.column ?? null, ...(p.key ? { key: p.key } : {}), dockerWarning: loaded.warning },
+  );
+}
+
+/** DOCKER_AUTH_CONFIG set but refused: Docker prints why and uses config.json instead. */
+function envUnusable(message: string): Finding {
+  const detail = message.replace(/^Failed to create credential store from DOCKER_AUTH_CONFIG:\s+/, "");
+  return finding(
+    "CONFIG_UNREADABLE",
+    { path: "DOCKER_AUTH_CONFIG", message: detail, kind: "env", line: null, column: null, dockerWarning: message, consequence: "Docker CLI 29+ ignores the variable and uses config.json and its helpers instead (older CLIs never read it)." },
+    { path: "DOCKER_AUTH_CONFIG", kind: "env", message: detail, dockerWarning: message },
   );
 }
 

@@ -84,6 +84,14 @@ describe("config stage: client credentials", () => {
     expect((out.evidence.credentials as { username: string }).username).toBe("alice");
   });
 
+  test("a type error elsewhere in config.json: credentials still found, and said so", async () => {
+    const { out } = await run({ config: JSON.stringify({ auths: { "localhost:5000": { auth: b64("dave:pw-typed-1") } }, features: { buildkit: true } }) });
+    expect(codes(out)).toEqual(["CONFIG_UNREADABLE:warning", "CREDS_NONE:info"]);
+    // Docker returns at the type error before decoding `auth`: the entry has no username.
+    expect(out.findings[0]!.detail).toContain("json: cannot unmarshal bool into Go struct field ConfigFile.features of type string");
+    expect(out.findings[0]!.detail).toContain("anonymous");
+  });
+
   test("a legacy https:// key matches host:port (ConvertToHostname)", async () => {
     const { out } = await run({ config: JSON.stringify({ auths: { "https://localhost:5000/v2/": { auth: b64("carol:pw-legacy-key") } } }) });
     expect(out.provides!.credential!.username).toBe("carol");
@@ -154,6 +162,16 @@ describe("config stage: client credentials", () => {
     expect(out.provides!.credential!.source).toBe("DOCKER_AUTH_CONFIG auths[localhost:5000]");
   });
 
+  test("DOCKER_AUTH_CONFIG Docker cannot use: CONFIG_UNREADABLE (env), config.json used instead", async () => {
+    const { out } = await run({ env: { DOCKER_AUTH_CONFIG: '{"auths":{"localhost:5000":{"username":"u","password":"pw-env-7777"}}}' }, config: JSON.stringify({ auths: { "localhost:5000": { auth: b64("filer:pw-file-8888") } } }) });
+    expect(codes(out)).toEqual(["CREDS_PLAINTEXT:warning", "CONFIG_UNREADABLE:warning"]);
+    const f = out.findings[1]!;
+    expect(f.detail).toBe('DOCKER_AUTH_CONFIG: json: unknown field "username". Docker CLI 29+ ignores the variable and uses config.json and its helpers instead (older CLIs never read it).');
+    expect(f.fixes[0]).toContain("python3 -m json.tool");
+    expect(out.provides!.credential!.username).toBe("filer");
+    expect(JSON.stringify(out)).not.toContain("pw-env-7777");
+  });
+
   test("--username/--password-stdin override everything, no helper is run", async () => {
     const { out } = await run({ config: JSON.stringify({ credsStore: "desktop" }), options: { username: "ci", password: new Secret("from-stdin-pw-999") } });
     expect(codes(out)).toEqual([]);
@@ -165,7 +183,7 @@ describe("config stage: client credentials", () => {
     const text = '{\n  "auths": {\n    "localhost:5000": {"auth": "YTpi"},\n  }\n}\n';
     const { out, configPath } = await run({ config: text });
     expect(codes(out)).toEqual(["CONFIG_UNREADABLE:warning", "CREDS_NONE:info"]);
-    expect(out.findings[0]!.detail).toBe(`${configPath}:4:3: invalid character '}' looking for beginning of object key string. Docker goes on with what it decoded so far (for a syntax error: nothing), so this pull is anonymous.`);
+    expect(out.findings[0]!.detail).toBe(`${configPath}:4:3: invalid character '}' looking for beginning of object key string. Docker goes on with what it decoded before the error (for a syntax error: nothing), so this pull is anonymous.`);
     expect(out.findings[0]!.evidence.dockerWarning).toBe(`WARNING: Error parsing config file (${configPath}): invalid character '}' looking for beginning of object key string`);
     expect(readFileSync(configPath, "utf8")).toBe(text);
     expect(readdirSync(path.dirname(configPath))).toEqual(["config.json"]);

@@ -2,19 +2,21 @@ import { entry, type CatalogueSection } from "./entry";
 
 /** Findings of the `config` stage. */
 export const config = {
-  CONFIG_UNREADABLE: entry<{ path: string; message: string; kind: string; line: number | null; column: number | null; dockerWarning: string }>({
+  CONFIG_UNREADABLE: entry<{ path: string; message: string; kind: string; line: number | null; column: number | null; dockerWarning: string; consequence: string }>({
     stage: "config",
     severity: "warning",
     title: "The Docker client config cannot be read",
     explain:
       "config.json is not valid JSON, has a field of the wrong type, holds an `auth` value that is not base64 `user:password`, " +
-      "or cannot be opened. Docker prints a warning and goes on with whatever it decoded before the error — usually nothing — " +
-      "so the pull runs anonymously and private images fail later with `unauthorized` or `pull access denied`.",
+      "or cannot be opened (or DOCKER_AUTH_CONFIG is set but not usable). Docker prints a warning and goes on with whatever it " +
+      "decoded before the error — for a syntax error nothing — so the pull often runs anonymously and private images fail later " +
+      "with `unauthorized` or `pull access denied`.",
     seen: [
       "docker: WARNING: Error parsing config file (/root/.docker/config.json): unexpected EOF",
       "docker: WARNING: Error parsing config file (/root/.docker/config.json): invalid character '}' looking for beginning of object key string",
       "docker: WARNING: Error parsing config file (/root/.docker/config.json): json: cannot unmarshal bool into Go struct field ConfigFile.features of type string",
       "docker: WARNING: Error parsing config file (/root/.docker/config.json): illegal base64 data at input byte 3",
+      "docker: Failed to create credential store from DOCKER_AUTH_CONFIG:  json: unknown field \"username\"",
       "then: Error response from daemon: pull access denied for registry.example.com/team/app, repository does not exist or may require 'docker login'",
     ],
     causes: [
@@ -23,14 +25,22 @@ export const config = {
       "a value of the wrong type (\"features\": {\"buildkit\": true} instead of \"true\")",
       "an `auth` value that is not standard padded base64 of user:password",
       "a byte-order mark or a comment at the start of the file",
+      "DOCKER_AUTH_CONFIG with fields other than `auth`, or with two JSON objects",
     ],
     howKnown: "The file is decoded exactly as docker/cli decodes it (Go's encoding/json and base64 errors, same wording); the position of the error is reported.",
-    detail: (p) => `${p.path}${p.line !== null ? `:${p.line}:${p.column}` : ""}: ${p.message}. Docker goes on with what it decoded so far (for a syntax error: nothing), so this pull is anonymous.`,
-    fixes: (p) => [
+    detail: (p) => `${p.path}${p.line !== null ? `:${p.line}:${p.column}` : ""}: ${p.message}. ${p.consequence}`,
+    fixes: (p) =>
+      p.kind === "env"
+        ? [
+            'Check it: printf %s "$DOCKER_AUTH_CONFIG" | python3 -m json.tool',
+            'Only this shape is accepted: {"auths": {"HOST[:PORT]": {"auth": "<base64 of user:password>"}}} (Docker Hub: "https://index.docker.io/v1/")',
+            "Or unset DOCKER_AUTH_CONFIG and use docker login",
+          ]
+        : [
       `Show the error position: python3 -m json.tool ${p.path}`,
       `Fix the file by hand${p.line !== null ? ` around line ${p.line}` : ""}; do not run "docker login" first: it may rewrite a file it could not parse and lose its other settings`,
       `Keep a copy before editing: cp ${p.path} ${p.path}.bak`,
-    ],
+          ],
     genericFixes: ["python3 -m json.tool ~/.docker/config.json", "Fix the JSON by hand (keep a copy first), then run docker login again"],
   }),
 
