@@ -7,6 +7,7 @@ import type { Options } from "../model/options";
 import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
 import { tlsProbe } from "../net/tls";
+import { lowercaseSuggestion } from "../stages/reference";
 import type { Style } from "./style";
 
 /**
@@ -29,7 +30,7 @@ const TLS_CODES = new Set(["TLS_UNKNOWN_CA", "TLS_EXPIRED", "TLS_HOSTNAME_MISMAT
 
 /** Whether a finding has a remedy the doctor can offer on the spot. */
 export function hasRemedy(f: Finding): boolean {
-  return CREDENTIAL_CODES.has(f.code) || TLS_CODES.has(f.code) || ["MANIFEST_UNKNOWN", "PLATFORM_UNAVAILABLE", "RATE_LIMITED"].includes(f.code);
+  return CREDENTIAL_CODES.has(f.code) || TLS_CODES.has(f.code) || ["REF_UPPERCASE", "MANIFEST_UNKNOWN", "PLATFORM_UNAVAILABLE", "RATE_LIMITED"].includes(f.code);
 }
 
 /** First value under `key` anywhere in the evidence (stages nest their exchanges). */
@@ -61,12 +62,22 @@ export function imageWithTag(run: RunResult, tag: string): string | null {
 }
 
 export async function offerRemedy(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
+  if (f.code === "REF_UPPERCASE") return await lowercase(options);
   if (CREDENTIAL_CODES.has(f.code)) return await askCredentials(run, options, ui);
   if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options);
   if (f.code === "PLATFORM_UNAVAILABLE") return await choosePlatform(f, options);
   if (f.code === "RATE_LIMITED") return await rateLimited(f, run, options, ui);
   if (TLS_CODES.has(f.code)) return await saveChain(f, run, options, ui);
   return { kind: "none" };
+}
+
+async function lowercase(options: Options): Promise<Remedy> {
+  if (!options.image) return { kind: "none" };
+  const lowered = lowercaseSuggestion(options.image);
+  if (lowered === options.image) return { kind: "none" };
+  const go = await confirm({ message: `Repository names are lower case. Check ${lowered} instead?`, initialValue: true });
+  if (isCancel(go)) return { kind: "cancel" };
+  return go ? { kind: "rerun", options: { ...options, image: lowered }, from: null, what: lowered } : { kind: "none" };
 }
 
 async function askCredentials(run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {

@@ -127,6 +127,19 @@ test("PLATFORM_UNAVAILABLE: choosing an offered platform re-runs from the manife
   expect(await t.exitCode()).toBe(0);
 }, 60_000);
 
+test("REF_UPPERCASE: the doctor offers the lower-case name and re-checks it", async () => {
+  const t = doctor(`${lab.host}/Demo/App:1.0`);
+  await t.waitFor("REF_UPPERCASE", 30_000);
+  await t.waitFor(`Check ${lab.host}/demo/app:1.0 instead?`);
+  t.keys("Enter");
+  const s = await t.waitFor("Save the report", 30_000);
+  expect(s.slice(s.indexOf(`Checking again ${lab.host}/demo/app:1.0`))).toMatch(/✔ manifest\b/);
+  t.keys("Enter");
+  await t.waitFor("Pull the image now?");
+  t.keys("Right", "Enter");
+  expect(await t.exitCode()).toBe(0);
+}, 60_000);
+
 test("Ctrl-C mid-stage exits 130 at once and writes nothing", async () => {
   // A registry that accepts connections and never answers: the connect stage hangs.
   const sockets: net.Socket[] = [];
