@@ -112,6 +112,7 @@ export const connectStage: Stage = {
     }
 
     const verdicts = hops.map((h) => judgeHop(h, { insecure: ins.insecure, plainHttp }));
+    for (const h of hops) ctx.trace.record({ kind: "note", text: traceLine(h) });
     const usable = verdicts.findIndex((v) => v.usable);
     const findings = toFindings(ctx, ep, hops, verdicts, ins, certs, usable >= 0);
     const evidence: Evidence = {
@@ -203,6 +204,18 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
       return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { ...tev, trust: tr as unknown as Json, certsDCaFiles: certs.ca.map((c) => c.file) }, tlsSev);
     }
   }
+}
+
+/** One --verbose line per hop: "connect 127.0.0.1:5000 0.4 ms; TLS TLSv1.3 … CN=leaf ← CN=CA; verified". */
+function traceLine(h: HopResult): string {
+  const tcp = h.tcp.ok ? `${h.tcp.durationMs} ms` : `failed after ${h.tcp.durationMs} ms: ${h.tcp.error?.message ?? "?"}`;
+  const t = h.tls;
+  const tls = !t
+    ? ""
+    : t.error
+      ? `; TLS failed after ${t.durationMs} ms: ${t.error.message}`
+      : `; TLS ${t.protocol} ${t.cipher} in ${t.durationMs} ms, ${t.chain.map((c) => c.subject).join(" ← ")}; ${t.verifyError ? t.verifyError.message : t.hostnameOk ? "verified" : (t.hostnameError ?? "name mismatch")}`;
+  return `connect ${h.target}: ${tcp}${tls}`;
 }
 
 function certsEvidence(c: CertsD, used: boolean): Evidence {

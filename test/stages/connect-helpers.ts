@@ -35,6 +35,6 @@ export async function runConnect(o: RunOpts) {
   const ctx = testContext({ endpoint, facts, options: { timeoutMs: o.timeoutMs ?? 2000, certsDir: local.certsDir } });
   const out = await connectStage.run(ctx);
   const json = JSON.stringify(out);
-  return { ...out, codes: out.findings.map((f) => f.code), json, f: (code: string) => out.findings.find((x) => x.code === code)! };
+  return { ...out, trace: ctx.trace.events, codes: out.findings.map((f) => f.code), json, f: (code: string) => out.findings.find((x) => x.code === code)! };
 }
 

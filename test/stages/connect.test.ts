@@ -70,6 +70,7 @@ test("a good certificate, CA from certs.d: pass, link over verified https with t
   expect(hop.connect.ok).toBe(true);
   expect(hop.tls.chain[0].subject).toBe("CN=registry.test");
   expect((r.evidence.certsD as any).caFiles[0]).toEndWith(`registry.test:${ports.good}/ca.crt`);
+  expect(r.trace).toContainEqual({ kind: "note", text: expect.stringMatching(new RegExp(`^connect 0\\.0\\.0\\.0:${ports.good}: .* ms; TLS TLSv1\\.[23] .*CN=registry\\.test.*; verified$`)) });
 });
 
 test("TLS_UNKNOWN_CA: error with the exact certs.d path and the missing issuer", async () => {
