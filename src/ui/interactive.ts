@@ -50,7 +50,10 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     opts = { ...opts, image };
   }
 
+  // Ctrl-C aborts deps.signal: whatever the stage or pull made of it, the answer is 130.
+  const interrupted = () => deps.signal.aborted;
   let run = await diagnose(opts, deps, ui);
+  if (interrupted()) return cancelled();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const first = run.findings.find((f) => f.severity === "error");
     if (!first || !hasRemedy(first)) break;
@@ -61,6 +64,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     opts = { ...remedy.options, command: "check" };
     io.stdout(`\n${ui.st.bold(`Checking again ${remedy.what}`)}${remedy.from ? ui.st.dim(` (from the ${remedy.from} stage)`) : ""}\n`);
     run = await diagnose(opts, deps, ui, remedy.from ? run : undefined, remedy.from ?? undefined);
+    if (interrupted()) return cancelled();
   }
 
   let report = finalReport(opts, run);
@@ -80,7 +84,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     if (isCancel(pull)) return cancelled();
     if (pull) {
       const pulled = await pullNow(opts, run, deps, ui);
-      if (pulled === "cancel") return cancelled();
+      if (pulled === "cancel" || interrupted()) return cancelled();
       report = pulled;
     }
   }
@@ -93,7 +97,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
 }
 
 function cancelled(): number {
-  cancel("Cancelled: nothing was written.");
+  cancel("Cancelled: nothing half-written was left behind.");
   return EXIT_CANCELLED;
 }
 

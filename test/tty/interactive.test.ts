@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { buildImage, noise } from "../../src/lab/image";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
 import { DEMO_USER } from "../../src/lab/scenarios";
 import { requireBuiltBinary, Terminal } from "./tmux";
@@ -158,6 +159,26 @@ test("Ctrl-C mid-stage exits 130 at once and writes nothing", async () => {
     for (const s of sockets) s.destroy();
     hang.close();
   }
+}, 60_000);
+
+test("Ctrl-C mid-pull exits 130 and leaves no output that looks complete", async () => {
+  const stalled = buildImage({ label: "stalled", layers: [[{ name: "big.bin", content: noise(300 * 1024, 3) }]] });
+  // The blob stage's 1 KiB ranged probe passes; the pull's full GET stalls after 100 KB.
+  lab.addImage("stalled/app", "1.0", stalled, [{ kind: "stall-blob", digest: stalled.layers[0]!.digest, afterBytes: 100_000 }]);
+  const t = doctor(`${lab.host}/stalled/app:1.0`, ["--output", "oci:./stalled-out:1.0", "--timeout", "30"]);
+  await t.waitFor("Save the report", 30_000);
+  t.keys("Enter");
+  await t.waitFor("Pull the image now?");
+  t.keys("Enter");
+  await t.waitFor("Where to?");
+  t.keys("Enter"); // --output is the first choice
+  await t.waitFor("pulling to oci:./stalled-out:1.0");
+  await Bun.sleep(300);
+  t.keys("C-c");
+  const code = await t.exitCode(5000);
+  if (code !== 130) console.log(t.screen());
+  expect(code).toBe(130);
+  expect(readdirSync(cwd)).toEqual([]);
 }, 60_000);
 
 test("NO_COLOR: the interactive screen has no colour escapes", async () => {
