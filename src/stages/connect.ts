@@ -60,8 +60,10 @@ export const connectStage: Stage = {
     const list = [...(ctx.facts.local?.daemon.insecureRegistries ?? []), ...ctx.options.insecureRegistries];
     const res = ctx.facts.resolution && ctx.facts.resolution.hostname === ep.hostname ? ctx.facts.resolution : null;
     const addresses = res?.addresses ?? [];
-    const ins = insecurity(ep, addresses.map((a) => a.address), list);
     const plainHttp = ep.url.startsWith("http://");
+    const byRule = insecurity(ep, addresses.map((a) => a.address), list);
+    // An http:// mirror URL is plain HTTP whatever the list says (Docker uses it as written).
+    const ins: Insecurity = plainHttp && !byRule.insecure ? { insecure: true, why: `its URL is ${ep.url} (plain HTTP)`, loopbackOnly: false } : byRule;
     const certsDir = ctx.facts.local?.certsDir ?? ctx.options.certsDir;
     const certs = loadCertsD(certsDir, ep.host);
     // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)); for an

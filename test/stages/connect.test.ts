@@ -175,8 +175,10 @@ test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopb
   expect(c.provides?.link?.scheme).toBe("http");
 });
 
-test("an http:// endpoint is TCP only", async () => {
-  const r = await runConnect({ port: ports.plain!, scheme: "http", daemonInsecure: [`registry.test:${ports.plain}`] });
+test("an http:// endpoint (a mirror URL) is TCP only, and plain HTTP is said", async () => {
+  const r = await runConnect({ port: ports.plain!, scheme: "http" });
   expect((r.evidence.hops as any[])[0].tls).toBeNull();
-  expect(r.provides?.link?.baseUrl).toBe(`http://registry.test:${ports.plain}`);
+  expect(r.provides?.link).toMatchObject({ scheme: "http", baseUrl: `http://registry.test:${ports.plain}`, insecure: true });
+  expect(r.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
+  expect(r.f("TLS_INSECURE_IN_USE").detail).toContain(`(its URL is http://registry.test:${ports.plain} (plain HTTP)); the pull uses plain HTTP`);
 });
