@@ -52,6 +52,8 @@ export interface ConfigFile {
   auths: Map<string, AuthEntry>;
   credsStore: string;
   credHelpers: Map<string, string>;
+  /** `docker context use NAME` (selects the Engine the CLI talks to). */
+  currentContext: string;
 }
 
 export interface ConfigProblem {
@@ -95,7 +97,7 @@ export function locateConfig(dockerConfig: string | null, deps: Deps): { path: s
 }
 
 export function emptyConfigFile(): ConfigFile {
-  return { auths: new Map(), credsStore: "", credHelpers: new Map() };
+  return { auths: new Map(), credsStore: "", credHelpers: new Map(), currentContext: "" };
 }
 
 export function loadDockerConfig(dockerConfig: string | null, deps: Deps): LoadedConfig {
@@ -131,6 +133,7 @@ export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile
   const v = decoded.value ?? {};
   if (v.auths instanceof Map) for (const [k, a] of v.auths) file.auths.set(k, { ...((a as AuthEntry | undefined) ?? {}) });
   if (typeof v.credsStore === "string") file.credsStore = v.credsStore;
+  if (typeof v.currentContext === "string") file.currentContext = v.currentContext;
   if (v.credHelpers instanceof Map) for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
   const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth || a.password || a.identitytoken || a.registrytoken)).map(([k]) => k);
   if (decoded.error) {

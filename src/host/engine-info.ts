@@ -1,4 +1,7 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import type { ProxySettings } from "../model/facts";
 
 /**
@@ -25,14 +28,33 @@ export interface EngineInfo {
 
 const DEFAULT_INSECURE_CIDRS = new Set(["127.0.0.0/8", "::1/128"]);
 
-/** Where the Engine listens: DOCKER_HOST when it is unix://, else the default socket. */
-export function engineSocket(env: Readonly<Record<string, string | undefined>>, defaultSocket: string): { socketPath: string | null; source: string; note: string | null } {
-  const host = env.DOCKER_HOST;
-  if (host) {
-    if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length), source: host, note: null };
-    return { socketPath: null, source: host, note: `DOCKER_HOST=${host} is not a unix socket; its /info was not queried` };
+/**
+ * Which Engine `docker pull` talks to, as the docker CLI picks it: DOCKER_HOST, else the
+ * context named by DOCKER_CONTEXT or config.json `currentContext` (its endpoint in
+ * <config dir>/contexts/meta/<sha256 of the name>/meta.json), else the default socket.
+ */
+export function engineSocket(
+  env: Readonly<Record<string, string | undefined>>,
+  defaultSocket: string,
+  context: { configDir?: string; currentContext?: string } = {},
+): { socketPath: string | null; source: string; note: string | null; context: string | null } {
+  const fromHost = (host: string, ctx: string | null) =>
+    host.startsWith("unix://")
+      ? { socketPath: host.slice("unix://".length), source: host, note: null, context: ctx }
+      : { socketPath: null, source: host, note: `the Engine at ${host} is not a unix socket; its /info was not queried`, context: ctx };
+  if (env.DOCKER_HOST) return fromHost(env.DOCKER_HOST, null);
+  const name = env.DOCKER_CONTEXT || context.currentContext || "";
+  if (name !== "" && name !== "default" && context.configDir) {
+    const meta = path.join(context.configDir, "contexts", "meta", createHash("sha256").update(name).digest("hex"), "meta.json");
+    try {
+      const m = JSON.parse(readFileSync(meta, "utf8")) as { Endpoints?: { docker?: { Host?: string } } };
+      const host = m.Endpoints?.docker?.Host;
+      if (host) return fromHost(host, name);
+    } catch {
+      return { socketPath: null, source: `context ${name}`, note: `docker context "${name}" has no readable ${meta}; docker itself would fail`, context: name };
+    }
   }
-  return { socketPath: defaultSocket, source: `unix://${defaultSocket}`, note: null };
+  return { socketPath: defaultSocket, source: `unix://${defaultSocket}`, note: null, context: null };
 }
 
 export async function fetchEngineInfo(socketPath: string, source: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineInfo> {

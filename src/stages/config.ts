@@ -52,7 +52,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const daemonFinding = daemonConfigFinding(daemon);
   if (daemonFinding) findings.push(daemonFinding);
   const dropIns = readDropIns(deps.paths.systemdDropIns);
-  const sock = engineSocket(deps.env, deps.paths.dockerSocket);
+  const sock = engineSocket(deps.env, deps.paths.dockerSocket, { configDir: path.dirname(loaded.path), currentContext: loaded.file.currentContext });
   const engine: EngineInfo | null = sock.socketPath ? await fetchEngineInfo(sock.socketPath, sock.source, { timeoutMs: Math.min(options.timeoutMs, ENGINE_TIMEOUT_MS), signal: deps.signal }) : null;
   const live = engine?.ok ? engine : null;
 
@@ -91,6 +91,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     engine: engine
       ? { source: engine.source, ok: engine.ok, error: engine.error, durationMs: engine.durationMs, serverVersion: engine.serverVersion, operatingSystem: engine.operatingSystem, proxies: redactProxies(engine.proxies), mirrors: engine.mirrors, insecureRegistries: engine.insecureRegistries }
       : { source: sock.source, ok: false, error: sock.note },
+    dockerContext: sock.context,
     effective: { mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
     certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
   };

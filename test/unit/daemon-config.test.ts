@@ -101,6 +101,26 @@ describe("systemd drop-ins", () => {
   test("no directories: nothing", () => expect(readDropIns(["/nonexistent"])).toEqual({ files: [], setBy: [], proxies: null }));
 });
 
+describe("docker contexts, as the real docker CLI stores them", () => {
+  test("`docker context create` + currentContext/DOCKER_CONTEXT select that endpoint; DOCKER_HOST wins", () => {
+    const docker = requireBinary("docker", "docker.io");
+    const t = tempDir("pd-ctx-");
+    try {
+      const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: t.dir, DOCKER_CONFIG: t.dir };
+      const r = spawnSync(docker, ["context", "create", "rootless", "--docker", "host=unix:///run/user/1000/docker.sock"], { env });
+      expect(r.status).toBe(0);
+      const byConfig = engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" });
+      expect(byConfig).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null, context: "rootless" });
+      expect(engineSocket({ DOCKER_CONTEXT: "rootless" }, "/var/run/docker.sock", { configDir: t.dir }).socketPath).toBe("/run/user/1000/docker.sock");
+      expect(engineSocket({ DOCKER_HOST: "unix:///x.sock" }, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" }).socketPath).toBe("/x.sock");
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "default" }).socketPath).toBe("/var/run/docker.sock");
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "gone" }).note).toContain('docker context "gone"');
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
 describe("Engine /info fields", () => {
   test("proxies, mirrors, insecure registries without Docker's defaults", () => {
     const info = {
@@ -117,8 +137,8 @@ describe("Engine /info fields", () => {
     expect(readInfo(info)).toEqual({ serverVersion: "27.3.1", operatingSystem: null, proxies: { http: "http://xxxxx:xxxxx@proxy.corp:3128", no: "localhost" }, mirrors: ["https://mirror.corp/"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"] });
   });
   test("DOCKER_HOST: unix is used, tcp is only noted", () => {
-    expect(engineSocket({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, "/var/run/docker.sock")).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null });
+    expect(engineSocket({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, "/var/run/docker.sock")).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null, context: null });
     expect(engineSocket({ DOCKER_HOST: "tcp://10.0.0.5:2376" }, "/var/run/docker.sock").socketPath).toBeNull();
-    expect(engineSocket({}, "/var/run/docker.sock")).toEqual({ socketPath: "/var/run/docker.sock", source: "unix:///var/run/docker.sock", note: null });
+    expect(engineSocket({}, "/var/run/docker.sock")).toEqual({ socketPath: "/var/run/docker.sock", source: "unix:///var/run/docker.sock", note: null, context: null });
   });
 });
