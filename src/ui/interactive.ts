@@ -5,7 +5,7 @@ import { worst } from "../model/finding";
 import type { Options } from "../model/options";
 import { exitCodeFor, type Report } from "../model/report";
 import type { StageId } from "../model/stage";
-import { MemoryTrace } from "../model/trace";
+import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
 import { defaultOutput, runPull } from "../pull/engine";
 import { STAGES } from "../stages/index";
 import { finalReport } from "../cli/commands/check";
@@ -14,7 +14,7 @@ import type { Io } from "../cli/io";
 import { VERSION } from "../version";
 import { glyphs, unicodeSupported, type Glyphs } from "./glyphs";
 import { askImage } from "./image-prompt";
-import { findingBlock, stageLine, summaryBlock } from "./plain";
+import { findingBlock, stageLine, summaryBlock, traceLines } from "./plain";
 import { liveLine, PullProgress } from "./progress";
 import { hasRemedy, offerRemedy } from "./remedies";
 import { makeStyle, stripAnsi, type Style } from "./style";
@@ -114,16 +114,28 @@ export function defaultReportName(report: Report, now: Date): string {
 async function diagnose(options: Options, deps: Deps, ui: Ui, previous?: RunResult, from?: StageId): Promise<RunResult> {
   const live = liveLine(ui.io.stdout, ui.st, ui.unicode);
   let several = false;
+  let current = "";
+  // --verbose: each exchange printed above the spinner as it happens.
+  const trace: Trace = options.verbose
+    ? {
+        record(e: TraceEvent) {
+          live.stop();
+          ui.io.stdout(traceLines(e, ui.st, ui.g).map((l) => `      ${ui.st.dim(l)}\n`).join(""));
+          if (current) live.start(current);
+        },
+      }
+    : new MemoryTrace();
   const onEvent = (e: StageEvent) => {
     if (e.type === "plan") several = e.endpoints.length > 1;
-    else if (e.type === "start") live.start(`${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`);
+    else if (e.type === "start") live.start((current = `${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`));
     else {
+      current = "";
       live.stop(stageLine(e.result, several, ui.st, ui.g));
       for (const f of e.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g, true));
     }
   };
   try {
-    return await runDoctor({ stages: STAGES, options, deps, trace: new MemoryTrace(), onEvent, previous, from });
+    return await runDoctor({ stages: STAGES, options, deps, trace, onEvent, previous, from });
   } finally {
     live.stop();
   }

@@ -84,7 +84,7 @@ export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs,
   return lines.join("\n") + "\n";
 }
 
-function traceLines(e: TraceEvent, st: Style, g: Glyphs): string[] {
+export function traceLines(e: TraceEvent, st: Style, g: Glyphs): string[] {
   if (e.kind === "note") return [e.text];
   if (e.kind === "dns") {
     const res = e.error ? `error ${e.error}` : `${e.rcode ?? "?"} ${e.answers.join(" ")}`;
