@@ -151,17 +151,15 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
     // Set once the handshake completed: a later alert (TLS 1.3 client-certificate checks) is
     // reported on top of the handshake's facts.
     let shaken: TlsProbe | null = null;
-    const ts = tls.connect({
-      socket: stream as unknown as net.Socket,
-      // Go sends no SNI for an IP literal (RFC 6066); neither do we.
-      servername: net.isIP(opts.servername) ? undefined : opts.servername,
-      ca: [...tls.rootCertificates, ...opts.ca],
-      cert: opts.cert,
-      key: opts.key?.reveal(),
-      rejectUnauthorized: false,
-      // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
-      ALPNProtocols: ["http/1.1"],
-    });
+    let ts: tls.TLSSocket;
+    try {
+      ts = connectTls(stream, opts);
+    } catch (e) {
+      // A corrupt certs.d CA or client pair: Go fails the same way before sending anything.
+      raw!.destroy();
+      const err = e as NodeJS.ErrnoException;
+      return resolve(empty(start, { kind: "other", code: err.code ?? "ERR_TLS_CONFIG", message: `TLS configuration could not be loaded (certs.d CA or client pair): ${err.message}` }, { clientCert }));
+    }
     const finish = (p: TlsProbe) => {
       if (done) return;
       done = true;
@@ -218,6 +216,20 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       const wait = Math.max(100, Math.min(1000, result.durationMs * 2));
       setTimeout(() => finish(result), wait);
     });
+  });
+}
+
+function connectTls(stream: Duplex, opts: TlsProbeOptions): tls.TLSSocket {
+  return tls.connect({
+    socket: stream as unknown as net.Socket,
+    // Go sends no SNI for an IP literal (RFC 6066); neither do we.
+    servername: net.isIP(opts.servername) ? undefined : opts.servername,
+    ca: [...tls.rootCertificates, ...opts.ca],
+    cert: opts.cert,
+    key: opts.key?.reveal(),
+    rejectUnauthorized: false,
+    // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
+    ALPNProtocols: ["http/1.1"],
   });
 }
 

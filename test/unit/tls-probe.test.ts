@@ -156,3 +156,11 @@ test("refused before TLS", async () => {
   const p = await tlsProbe({ servername: "127.0.0.1", address: "127.0.0.1", port: await freePort(), ca: [], timeoutMs: 1500, now: new Date() });
   expect(p.error?.kind).toBe("refused");
 });
+
+test("a corrupt client pair or CA is reported, not thrown", async () => {
+  const { Secret } = await import("../../src/model/secret");
+  const p = await probe("good", { cert: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", key: new Secret("garbage") });
+  expect(p.ok).toBe(false);
+  expect(p.error?.message).toContain("TLS configuration could not be loaded");
+  expect(JSON.stringify(p)).not.toContain("garbage");
+});
