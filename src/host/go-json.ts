@@ -101,19 +101,31 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
         continue;
       }
       if (e !== 0x75) bad("in string escape code");
-      let code = 0;
-      for (let k = 0; k < 4; k++) {
+      const hex4 = (): number => {
+        let code = 0;
+        for (let k = 0; k < 4; k++) {
+          i++;
+          if (i >= b.length) eof();
+          if (!isHex(b[i])) bad("in \\u hexadecimal character escape");
+          code = code * 16 + parseInt(String.fromCharCode(b[i]!), 16);
+        }
         i++;
-        if (i >= b.length) eof();
-        if (!isHex(b[i])) bad("in \\u hexadecimal character escape");
-        code = code * 16 + parseInt(String.fromCharCode(b[i]!), 16);
+        return code;
+      };
+      let code = hex4();
+      // A surrogate pair written as two escapes is one character; a lone surrogate is U+FFFD (as Go).
+      if (code >= 0xd800 && code < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
+        const save = i;
+        i++;
+        const low = hex4();
+        if (low >= 0xdc00 && low < 0xe000) code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        else i = save;
       }
-      i++;
-      out.push(...new TextEncoder().encode(String.fromCharCode(code)));
+      out.push(...new TextEncoder().encode(code >= 0xd800 && code < 0xe000 ? "\uFFFD" : String.fromCodePoint(code)));
     }
     i++;
     void start;
-    return new TextDecoder().decode(new Uint8Array(out)).replace(/[\uD800-\uDFFF]/g, "\uFFFD");
+    return new TextDecoder().decode(new Uint8Array(out));
   };
   const num = (): GoValue => {
     const off = i;

@@ -50,6 +50,10 @@ describe("Go JSON decoder messages", () => {
     expect(hasMore(s, decodeFirstValue(s).end)).toBe(true);
     expect(hasMore('{"a":1}  \n', 7)).toBe(false);
   });
+  test("surrogate pairs join, lone surrogates become U+FFFD", () => {
+    expect(decodeFirstValue('"\\ud83d\\ude00"').value).toMatchObject({ t: "string", v: "😀" });
+    expect(decodeFirstValue('"\\ud83dx"').value).toMatchObject({ t: "string", v: "\uFFFDx" });
+  });
   test("escapes decode", () => {
     const r = decodeFirstValue('{"k":"a\\u00e9\\n\\"b"}');
     expect(r.value).toMatchObject({ t: "object", entries: [["k", { t: "string", v: 'aé\n"b' }]] });
