@@ -88,6 +88,10 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
       report = pulled;
     }
   }
+  if (options.reportFile) {
+    writeReportFile(options.reportFile, report);
+    io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${options.reportFile} (--report)\n`);
+  }
   if (run.crashed) {
     outro("A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
     return 70;
