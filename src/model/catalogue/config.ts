@@ -1,5 +1,18 @@
 import { entry, type CatalogueSection } from "./entry";
 
+/** Where each well-known helper comes from (docker-credential-<name>). */
+function installHint(name: string, helper: string): string {
+  const known: Record<string, string> = {
+    desktop: `${helper} ships with Docker Desktop: start or reinstall Docker Desktop (on WSL, enable its WSL integration)`,
+    "desktop.exe": `${helper} ships with Docker Desktop for Windows: enable the WSL integration or reinstall Docker Desktop`,
+    "ecr-login": `Install amazon-ecr-credential-helper (apt-get install amazon-ecr-credential-helper)`,
+    gcloud: `Install the Google Cloud CLI and run: gcloud auth configure-docker`,
+    gcr: `Install docker-credential-gcr (or the Google Cloud CLI: gcloud auth configure-docker)`,
+    "acr-env": `Install docker-credential-acr-env (github.com/chrismellard/docker-credential-acr-env)`,
+  };
+  return known[name] ?? `Install ${helper} (pass, secretservice, osxkeychain, wincred: https://github.com/docker/docker-credential-helpers/releases; apt-get install golang-docker-credential-helpers) and put it on PATH`;
+}
+
 /** Findings of the `config` stage. */
 export const config = {
   CONFIG_UNREADABLE: entry<{ path: string; message: string; kind: string; line: number | null; column: number | null; dockerWarning: string; consequence: string }>({
@@ -66,7 +79,7 @@ export const config = {
     detail: (p) =>
       `${p.via === "credHelpers" ? `credHelpers["${p.lookupKey}"]` : "credsStore"} = "${p.name}" in ${p.configPath}, but ${p.helper} is not on PATH. Docker 29+ stops with: ${p.error} (Docker 28 and older go on without the helper's credentials).`,
     fixes: (p) => [
-      `Install ${p.helper} (https://github.com/docker/docker-credential-helpers/releases) and put it on PATH, then: ${p.helper} get <<< '${p.lookupKey}'`,
+      `${installHint(p.name, p.helper)}, then check: echo '${p.lookupKey}' | ${p.helper} get`,
       p.via === "credHelpers"
         ? `Or remove the "${p.lookupKey}" entry from "credHelpers" in ${p.configPath}, then docker login ${p.registry === "docker.io" ? "" : p.registry}`.trimEnd()
         : `Or remove "credsStore": "${p.name}" from ${p.configPath}, then docker login ${p.registry === "docker.io" ? "" : p.registry}`.trimEnd(),
