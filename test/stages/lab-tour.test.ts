@@ -6,6 +6,7 @@ import { runDoctor } from "../../src/doctor/run";
 import { STAGES } from "../../src/stages/index";
 import { MemoryTrace } from "../../src/model/trace";
 import { tempDir, testDeps, testOptions } from "../helpers/context";
+import { freePort } from "../peers/require";
 
 const tmp = tempDir("pd-tour-");
 afterAll(() => tmp.cleanup());
@@ -37,14 +38,16 @@ test("demo --tour runs every scenario offline and says each was diagnosed as exp
   expect(exit).toBe(0);
 }, 60_000);
 
-test("demo lists every scenario with the command to try, then stops cleanly", async () => {
+test("demo lists every scenario with the command to try on --port, then stops cleanly", async () => {
   const io = memoryIo();
   let release!: () => void;
   const until = new Promise<void>((r) => (release = r));
-  const done = demoCommand(testOptions({ command: "demo" }), io, until);
+  const port = await freePort();
+  const done = demoCommand(testOptions({ command: "demo", port }), io, until);
   for (let i = 0; i < 50 && !io.out.join("").includes("--tour"); i++) await Bun.sleep(20);
   const out = io.out.join("");
   const url = /lab registry on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  expect(url).toBe(`http://127.0.0.1:${port}`);
   expect((await fetch(`${url}/v2/demo/app/tags/list`)).status).toBe(200);
   for (const id of ["healthy", "credentials", "tag", "rate-limit", "cdn", "platform", "not-registry"]) expect(out).toContain(id);
   expect(out).toMatch(/pulldoctor check 127\.0\.0\.1:\d+\/demo\/app:1\.O --insecure-registry 127\.0\.0\.1:\d+/);
