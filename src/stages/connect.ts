@@ -161,6 +161,11 @@ function toFindings(ctx: StageContext, ep: Endpoint, hops: HopResult[], verdicts
       out.push(one(ctx, ep, p, o, ins, certsPath, certs, anyUsable, hops[i]!));
     }
   });
+  // Docker reads certs.d only for a secure registry, and stops at an unpaired .cert/.key.
+  if (certs.dockerError && !ins.insecure) {
+    const file = (/for client certificate (\S+?)\. /.exec(certs.dockerError) ?? /for key (\S+)$/.exec(certs.dockerError))?.[1] ?? "";
+    out.unshift(finding("CERTS_D_INVALID", { host: ep.host, dir: certs.dir, error: certs.dockerError, file }, { dir: certs.dir, files: certs.files ?? [], error: certs.dockerError }));
+  }
   const tlsProblem = out.some((f) => f.code.startsWith("TLS_"));
   if (ins.insecure && anyUsable && !tlsProblem) {
     const scheme = ep.url.startsWith("http://") ? "http" : verdicts.some((v) => v.usable && v.scheme === "https") ? "https" : "http";
@@ -175,6 +180,9 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
   const tcpSev = anyUsable ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." } : {};
   const tlsSev = ins.insecure ? { severity: "warning" as const, note: ins.loopbackOnly ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
+  // Files or dirs that were probably meant for this registry but Docker does not read.
+  const nearMiss = certs.problems.length ? `certs.d: ${certs.problems.join("; ")}.` : "";
+  const withNearMiss = (o: { severity?: "warning"; note?: string }) => (nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o);
   const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port };
   switch (p.code) {
     case "CONNECT_REFUSED":
@@ -190,6 +198,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
         "TLS_HANDSHAKE_FAILED",
         { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath, timeoutMs: ctx.options.timeoutMs },
         { ...ev, error: hop.tls?.error as unknown as Json, alert: p.alert, clientCert: p.clientCert, certsDClient: certs.client?.certFile ?? null, handshakeMs: hop.tls?.durationMs ?? null },
+        withNearMiss({}),
       );
     default: {
       const t = p.tls;
@@ -203,7 +212,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
       if (p.code === "TLS_HOSTNAME_MISMATCH")
         return finding("TLS_HOSTNAME_MISMATCH", { ...cert, name: ep.hostname, names: leaf?.sans ?? [], message: t.hostnameError ?? "name mismatch" }, { ...tev, sans: leaf?.sans ?? [] }, tlsSev);
       const tr = t.trust!;
-      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { ...tev, trust: tr as unknown as Json, certsDCaFiles: certs.ca.map((c) => c.file) }, tlsSev);
+      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { ...tev, trust: tr as unknown as Json, certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems }, withNearMiss(tlsSev));
     }
   }
 }

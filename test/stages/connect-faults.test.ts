@@ -160,3 +160,22 @@ test("through a proxy that refuses the CONNECT: the failing hop is the proxy's",
   expect(String(f.evidence.error)).toContain("the proxy stage explains");
   expect((r.evidence.tunnel as any).status).toBe(403);
 });
+
+test("CERTS_D_INVALID: a CA saved as ca.cert stops Docker before any connection", async () => {
+  const { dir, cleanup } = tempDir("pd-connect-certsd-bad-");
+  cleanups.push(cleanup);
+  const d = path.join(dir, `registry.test:${reg.port}`);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(path.join(d, "ca.cert"), ca.cert);
+  // A near miss too: the same CA as .pem in the dir without the port.
+  mkdirSync(path.join(dir, "registry.test"));
+  writeFileSync(path.join(dir, "registry.test", "ca.pem"), ca.cert);
+  const r = await runConnect({ port: reg.port, certsDir: dir });
+  const f = r.f("CERTS_D_INVALID");
+  expect(f.severity).toBe("error");
+  expect(f.detail).toBe(`${d}: missing key ca.key for client certificate ca.cert. CA certificates must use the extension .crt.`);
+  expect(f.fixes[0]).toBe(`If ca.cert is a CA certificate, rename it: sudo mv ${d}/ca.cert ${d}/ca.crt`);
+  // This registry also wants a client certificate; that finding names the near miss too.
+  const u = r.f("TLS_HANDSHAKE_FAILED");
+  expect(u.detail).toContain(`${path.join(dir, "registry.test")} exists but is ignored: the dir has no port`);
+});

@@ -247,4 +247,26 @@ export const connect = {
         : [`Fix the certificate problems reported for ${p.host}, then remove it from insecure-registries (if listed) and ${RESTART}.`],
     genericFixes: ["Serve the registry over TLS with a trusted certificate and remove it from insecure-registries."],
   }),
+  CERTS_D_INVALID: entry<{ host: string; dir: string; error: string; file: string }>({
+    stage: "connect",
+    severity: "error",
+    title: "Docker cannot load this registry's certs.d directory",
+    explain:
+      "Docker reads /etc/docker/certs.d/HOST:PORT/ for every pull from a secure registry: *.crt files are CAs, and every *.cert needs a *.key of the same name (and vice versa). An unpaired file makes the pull fail before any connection, with an error that names the file.",
+    seen: [
+      "docker: Error response from daemon: missing key ca.key for client certificate ca.cert. CA certificates must use the extension .crt",
+      "docker: Error response from daemon: missing client certificate client.cert for key client.key",
+    ],
+    causes: ["a CA certificate saved as ca.cert instead of ca.crt", "a client certificate copied without its key (or the key without the certificate)", "the pair named differently (client.cert + client-key.pem)"],
+    howKnown: "The directory was read with Docker's rules (moby ReadCertsDirectory): extensions .crt, .cert, .key and their pairing.",
+    detail: (p) => `${p.dir}: ${p.error}.`,
+    fixes: (p) =>
+      p.error.startsWith("missing key")
+        ? [
+            `If ${p.file} is a CA certificate, rename it: sudo mv ${p.dir}/${p.file} ${p.dir}/${p.file.replace(/\.cert$/, ".crt")}`,
+            `If it is a client certificate, put its key beside it as ${p.dir}/${p.file.replace(/\.cert$/, ".key")}.`,
+          ]
+        : [`Put the client certificate for ${p.file} beside it as ${p.dir}/${p.file.replace(/\.key$/, ".cert")}, or remove the stray key.`],
+    genericFixes: ["Name CA files *.crt; keep client pairs as NAME.cert + NAME.key in the same directory."],
+  }),
 } satisfies CatalogueSection;
