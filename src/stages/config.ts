@@ -169,7 +169,7 @@ export function credentialOf(r: AuthResolution, loaded: LoadedConfig): Credentia
   if (!a.username && !a.password && !a.identitytoken && !a.registrytoken) return null;
   const where =
     r.store === "env"
-      ? `DOCKER_AUTH_CONFIG auths[${r.matchedKey}]`
+      ? `DOCKER_AUTH_CONFIG auths[${r.matchedKey}] (read by Docker CLI 29+; older CLIs ignore it)`
       : r.store === "helper"
         ? `${r.helperVia === "credHelpers" ? `credHelpers[${r.lookupKey}]` : "credsStore"} → ${HELPER_PREFIX}${r.helper}`
         : `auths[${r.matchedKey}] in ${loaded.path}`;

@@ -159,7 +159,7 @@ describe("config stage: client credentials", () => {
   test("DOCKER_AUTH_CONFIG wins over config.json", async () => {
     const { out } = await run({ env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { "localhost:5000": { auth: b64("envuser:envpw-123") } } }) }, config: JSON.stringify({ credsStore: "desktop" }) });
     expect(codes(out)).toEqual([]);
-    expect(out.provides!.credential!.source).toBe("DOCKER_AUTH_CONFIG auths[localhost:5000]");
+    expect(out.provides!.credential!.source).toBe("DOCKER_AUTH_CONFIG auths[localhost:5000] (read by Docker CLI 29+; older CLIs ignore it)");
   });
 
   test("DOCKER_AUTH_CONFIG Docker cannot use: CONFIG_UNREADABLE (env), config.json used instead", async () => {
