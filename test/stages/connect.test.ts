@@ -182,3 +182,14 @@ test("an http:// endpoint (a mirror URL) is TCP only, and plain HTTP is said", a
   expect(r.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
   expect(r.f("TLS_INSECURE_IN_USE").detail).toContain(`(its URL is http://registry.test:${ports.plain} (plain HTTP)); the pull uses plain HTTP`);
 });
+
+test("TLS_UNKNOWN_CA names a CA put in the dir without the port", async () => {
+  const { dir, cleanup } = tempDir("pd-connect-nearmiss-");
+  cleanups.push(cleanup);
+  mkdirSync(path.join(dir, "registry.test"));
+  writeFileSync(path.join(dir, "registry.test", "ca.crt"), ca.cert);
+  const r = await runConnect({ port: ports.good!, certsDir: dir });
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.detail).toContain(`certs.d: ${path.join(dir, "registry.test")} exists but is ignored: the dir has no port; Docker reads ${path.join(dir, `registry.test:${ports.good}`)}`);
+  expect(f.fixes[0]).toContain(`sudo mkdir -p ${dir}/registry.test:${ports.good}`);
+});
