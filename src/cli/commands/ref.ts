@@ -62,7 +62,7 @@ function renderTable(ref: ImageRef, findings: Finding[]): string {
   const w = Math.max(...rows.map(([k]) => k.length));
   let s = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join("");
   for (const f of findings) {
-    s += `\nnote: ${f.title}. ${f.detail}\n`;
+    s += `\n${f.severity === "info" ? "note" : f.severity}: ${f.title}. ${f.detail}\n`;
     for (const fix of f.fixes) s += `  - ${fix}\n`;
   }
   return s;
