@@ -46,7 +46,7 @@ export function referenceOutcome(input: string): StageOutcome {
     findings.push(
       finding("REF_UPPERCASE", { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input) }, { input, registry: ref.registry }, {
         severity: "warning",
-        note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and that host will not resolve; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
+        note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
       }),
     );
   }
