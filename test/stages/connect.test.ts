@@ -41,6 +41,8 @@ beforeAll(async () => {
   }
   ports.plain = await freePort();
   block += `server { listen 127.0.0.1:${ports.plain}; return 200 "plain"; }\n`;
+  ports.v6 = await freePort();
+  block += `server { listen [::1]:${ports.v6} ssl; ssl_certificate ${certs.good!.certFile}; ssl_certificate_key ${certs.good!.keyFile}; return 200 "ok"; }\n`;
   ng = await startNginx({ httpBlock: block });
   const t = tempDir("pd-connect-certsd-");
   cleanups.push(t.cleanup);
@@ -192,4 +194,14 @@ test("TLS_UNKNOWN_CA names a CA put in the dir without the port", async () => {
   const f = r.f("TLS_UNKNOWN_CA");
   expect(f.detail).toContain(`certs.d: ${path.join(dir, "registry.test")} exists but is ignored: the dir has no port; Docker reads ${path.join(dir, `registry.test:${ports.good}`)}`);
   expect(f.fixes[0]).toContain(`sudo mkdir -p ${dir}/registry.test:${ports.good}`);
+});
+
+test("IPv6: the hop is [::1]:PORT, TLS verified, loopback noted as info", async () => {
+  const r = await runConnect({ addresses: ["::1"], port: ports.v6! });
+  const hop = (r.evidence.hops as any[])[0];
+  expect(hop.target).toBe(`[::1]:${ports.v6}`);
+  expect(hop.tls.verified).toBe(true);
+  expect(r.codes).toEqual(["TLS_INSECURE_IN_USE"]);
+  expect(r.f("TLS_INSECURE_IN_USE").severity).toBe("info");
+  expect(r.f("TLS_INSECURE_IN_USE").detail).toContain("::1 is a loopback address");
 });
