@@ -42,7 +42,7 @@ test("CONNECT_REFUSED: nothing listens", async () => {
   expect(r.codes).toEqual(["CONNECT_REFUSED"]);
   const f = r.f("CONNECT_REFUSED");
   expect(f.severity).toBe("error");
-  expect(f.detail).toBe(`dial tcp 0.0.0.0:${port}: connect: connection refused. no other address to try.`);
+  expect(f.detail).toBe(`dial tcp 0.0.0.0:${port}: connect: connection refused. It is the only address to try.`);
   expect(f.fixes[0]).toContain(`ss -ltnp | grep :${port}`);
   expect(r.provides).toBeUndefined();
 });

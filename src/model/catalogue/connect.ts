@@ -30,7 +30,9 @@ function insecureSnippet(host: string): string {
 }
 
 function others(p: TcpParams): string {
-  return p.otherOk ? ` Other addresses worked (${p.others}), so Docker may still connect after trying this one.` : p.others ? ` ${p.others}.` : "";
+  if (p.otherOk) return ` Other addresses worked (${p.others}), so Docker may still connect after trying this one.`;
+  if (!p.others || p.others === "no other address to try") return " It is the only address to try.";
+  return ` The other addresses failed too: ${p.others}.`;
 }
 
 /** Findings of the `connect` stage. */
