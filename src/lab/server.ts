@@ -84,6 +84,11 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
       }
       return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, "{}");
     }
+    if (req.path === "/v2/_catalog") {
+      // Repositories that need credentials stay out of an anonymous listing, as registries filter by access.
+      const names = [...repos.entries()].filter(([n, r]) => r.tags.size > 0 && !authFault(n)).map(([n]) => n).sort();
+      return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ repositories: names }));
+    }
     const m = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.+)$/.exec(req.path);
     if (!m) return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
     const [, name, kind, rest] = m as unknown as [string, string, string, string];

@@ -273,6 +273,13 @@ describe("token auth and the scenarios", () => {
     }
   });
 
+  test("_catalog lists the repositories anonymous users may read", async () => {
+    const { repositories } = (await (await fetch(`${demo.url}/v2/_catalog`)).json()) as { repositories: string[] };
+    expect(repositories).toContain("demo/healthy");
+    expect(repositories).toContain("demo/app");
+    expect(repositories).not.toContain("demo/private");
+  });
+
   test("the not-a-registry scenario answers HTML", async () => {
     const s = demo.scenarios.find((x) => x.id === "not-registry")!;
     const r = await fetch(`http://${s.image.split("/")[0]}/v2/`);
