@@ -33,15 +33,17 @@ interface Insecurity {
 }
 
 export function insecurity(ep: Endpoint, addresses: string[], list: readonly string[]): Insecurity {
-  if (ep.insecure) return { insecure: true, why: `${ep.host} is configured as insecure`, loopbackOnly: false };
-  const byName = list.find((e) => e.replace(/^https?:\/\//i, "").replace(/\/+$/, "") === ep.host);
+  const clean = (e: string) => e.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  const byName = list.find((e) => clean(e) === ep.host);
   if (byName) return { insecure: true, why: `"${byName}" is in insecure-registries`, loopbackOnly: false };
-  if (isInsecureByConfig(ep.host, ep.hostname, list) || addresses.some((a) => addressIsInsecure(a, list))) {
-    const lo = [ep.hostname, ...addresses].find((a) => isLoopback(a));
-    if (lo) return { insecure: true, why: `${lo} is a loopback address (Docker always treats 127.0.0.0/8 and ::1 as insecure)`, loopbackOnly: true };
-    const cidr = list.filter((e) => e.includes("/"));
-    return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidr.join(", ")})`, loopbackOnly: false };
-  }
+  // Docker's built-in 127.0.0.0/8 and ::1/128 entries (the plan marks IP-literal loopback
+  // endpoints insecure too; the reason is still loopback, not configuration).
+  const lo = [ep.hostname, ...addresses].find((a) => isLoopback(a));
+  if (lo) return { insecure: true, why: `${lo} is a loopback address (Docker always treats 127.0.0.0/8 and ::1 as insecure)`, loopbackOnly: true };
+  const cidrs = list.filter((e) => e.includes("/"));
+  if (isInsecureByConfig(ep.host, ep.hostname, list) || addresses.some((a) => addressIsInsecure(a, list)))
+    return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidrs.map(clean).join(", ")})`, loopbackOnly: false };
+  if (ep.insecure) return { insecure: true, why: `${ep.host} is configured as insecure`, loopbackOnly: false };
   return { insecure: false, why: null, loopbackOnly: false };
 }
 

@@ -79,3 +79,9 @@ test.each([
 test("insecurity: configured on the endpoint itself", () => {
   expect(insecurity(ep("mirror.test", true), [], []).why).toBe("mirror.test is configured as insecure");
 });
+
+test("insecurity: a loopback endpoint the plan already marked insecure keeps the loopback reason", () => {
+  const r = insecurity(ep("127.0.0.1:5000", true), ["127.0.0.1"], []);
+  expect(r).toMatchObject({ insecure: true, loopbackOnly: true });
+  expect(r.why).toContain("127.0.0.1 is a loopback address");
+});
