@@ -108,7 +108,8 @@ export interface AuthResolution {
   store: "env" | "helper" | "file";
   /** Helper suffix (docker-credential-<helper>) when store is "helper". */
   helper: string | null;
-  helperVia: "credHelpers" | "credsStore" | null;
+  /** "detected": config.json names no store and Docker picked pass/secretservice from PATH. */
+  helperVia: "credHelpers" | "credsStore" | "detected" | null;
   /** The auths key (or DOCKER_AUTH_CONFIG key) that matched, and how. */
   matchedKey: string | null;
   matchKind: "exact" | "hostname" | null;
@@ -147,7 +148,7 @@ export async function resolveAuthConfig(file: ConfigFile, lookupKey: string, opt
   // nativeStore.Get: the file entry (for email and registrytoken) overlaid with the helper's answer.
   const answer = await helperGet(helper, lookupKey, opts);
   base.helperRuns.push(answer.run);
-  const common = { ...base, store: "helper" as const, helper, helperVia: viaHelpers ? ("credHelpers" as const) : ("credsStore" as const), matchedKey: fromFile.matchedKey, matchKind: fromFile.matchKind };
+  const common = { ...base, store: "helper" as const, helper, helperVia: viaHelpers ? ("credHelpers" as const) : file.credsStore === "" ? ("detected" as const) : ("credsStore" as const), matchedKey: fromFile.matchedKey, matchKind: fromFile.matchKind };
   if (answer.kind === "missing" || answer.kind === "failed") return { ...common, auth: fromFile.auth, error: answer.error };
   const auth = { ...fromFile.auth };
   delete auth.username;

@@ -171,7 +171,7 @@ export function credentialOf(r: AuthResolution, loaded: LoadedConfig): Credentia
     r.store === "env"
       ? `DOCKER_AUTH_CONFIG auths[${r.matchedKey}] (read by Docker CLI 29+; older CLIs ignore it)`
       : r.store === "helper"
-        ? `${r.helperVia === "credHelpers" ? `credHelpers[${r.lookupKey}]` : "credsStore"} → ${HELPER_PREFIX}${r.helper}`
+        ? `${r.helperVia === "credHelpers" ? `credHelpers[${r.lookupKey}]` : r.helperVia === "detected" ? "default store (detected on PATH)" : "credsStore"} → ${HELPER_PREFIX}${r.helper}`
         : `auths[${r.matchedKey}] in ${loaded.path}`;
   return {
     source: where,

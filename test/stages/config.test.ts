@@ -50,7 +50,8 @@ async function run(s: Setup): Promise<{ out: StageOutcome; dir: string; configPa
     mkdirSync(dropDir, { recursive: true });
     writeFileSync(path.join(dropDir, "http-proxy.conf"), s.dropIn);
   }
-  const deps = testDeps({ dir, env: { PATH: `${bin}:/usr/bin:/bin`, ...(s.env ?? {}) } });
+  // Only the test's own bin: a pass/secretservice installed on the host must not be detected.
+  const deps = testDeps({ dir, env: { PATH: bin, ...(s.env ?? {}) } });
   deps.paths.dockerSocket = s.socket ?? path.join(dir, "no-docker.sock");
   const ctx = testContext({ options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d"), ...s.options }, facts: { ref: parseReference(s.image ?? "localhost:5000/team/app:1.0") } as Facts });
   const out = await configStage.run({ ...ctx, deps });
@@ -124,9 +125,18 @@ describe("config stage: client credentials", () => {
     expect(out.findings[0]!.evidence.dockerError).toBe("invalid character 'P' looking for beginning of value");
   });
 
+  test("no store configured, a broken secretservice on PATH: Docker uses it anyway (detected)", async () => {
+    const { out } = await run({ helpers: { secretservice: "printf 'Cannot autolaunch D-Bus without X11 $DISPLAY'; exit 1" } });
+    expect(codes(out)).toEqual(["CREDS_HELPER_FAILED:error"]);
+    const f = out.findings[0]!;
+    expect(f.detail).toContain("no credsStore in config.json: Docker picked docker-credential-secretservice");
+    expect(f.fixes.join("\n")).toContain("apt-get remove golang-docker-credential-helpers");
+    expect((out.evidence.credentials as { helperVia: string }).helperVia).toBe("detected");
+  });
+
   test("a helper that hangs is cut off at the timeout", async () => {
     const started = performance.now();
-    const { out } = await run({ config: JSON.stringify({ credsStore: "hang" }), helpers: { hang: "exec sleep 30" }, options: { timeoutMs: 800 } });
+    const { out } = await run({ config: JSON.stringify({ credsStore: "hang" }), helpers: { hang: "exec /bin/sleep 30" }, options: { timeoutMs: 800 } });
     expect(performance.now() - started).toBeLessThan(3000);
     expect(codes(out)).toEqual(["CREDS_HELPER_FAILED:error"]);
     expect((out.findings[0]!.evidence as { timedOut: boolean }).timedOut).toBe(true);

@@ -107,16 +107,19 @@ export const config = {
       "`pass` not initialised (`pass init <gpg-id>`) or its GPG key unavailable",
       "secretservice without a D-Bus session (headless servers, containers)",
       "a cloud helper whose own login expired (aws, gcloud, az)",
+      "no store configured, but docker-credential-secretservice (or -pass) is installed: Docker uses it by default on Linux",
     ],
     howKnown: "The helper is run with the real protocol (`get`, the server URL on stdin) and its exit status and stdout are recorded; the secret itself is never kept.",
     detail: (p) =>
-      `${p.helper} get <<< '${p.lookupKey}' → ${p.exitCode === null ? "no exit status" : `exit ${p.exitCode}`}${p.output ? `, said: ${JSON.stringify(p.output)}` : ""}. Docker 29+ stops with: ${p.error} (Docker 28 and older go on without the helper's credentials).`,
+      `${p.via === "detected" ? `(no credsStore in config.json: Docker picked ${p.helper}, found on PATH) ` : ""}${p.helper} get <<< '${p.lookupKey}' → ${p.exitCode === null ? "no exit status" : `exit ${p.exitCode}`}${p.output ? `, said: ${JSON.stringify(p.output)}` : ""}. Docker 29+ stops with: ${p.error} (Docker 28 and older go on without the helper's credentials).`,
     fixes: (p) => [
       `Run it yourself to see the full error: echo '${p.lookupKey}' | ${p.helper} get`,
       ...(p.helper.endsWith("-pass") ? ["pass init <your-gpg-key-id>   (then docker login again)"] : []),
       ...(p.helper.endsWith("-osxkeychain") || p.helper.endsWith("-desktop") ? ["security unlock-keychain ~/Library/Keychains/login.keychain-db"] : []),
       ...(p.helper.endsWith("-secretservice") ? ['Start a D-Bus session (dbus-run-session -- sh) or switch to "credsStore": "pass"'] : []),
-      `Or stop using the helper for this registry: remove it from ${p.configPath} (${p.via}) and run docker login ${p.registry === "docker.io" ? "" : p.registry}`.trimEnd(),
+      p.via === "detected"
+        ? `config.json names no store, so Docker picked ${p.helper} because it is on PATH: fix it as above, or uninstall it (apt-get remove golang-docker-credential-helpers), or set "credsStore" in ${p.configPath} to a store that works`
+        : `Or stop using the helper for this registry: remove it from ${p.configPath} (${p.via}) and run docker login ${p.registry === "docker.io" ? "" : p.registry}`.trimEnd(),
     ],
     genericFixes: ["echo <registry> | docker-credential-<name> get", "Unlock the keychain / initialise pass / start a D-Bus session", "Or remove the helper from config.json and log in again"],
   }),
