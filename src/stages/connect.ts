@@ -206,15 +206,28 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
       const t = p.tls;
       const leaf = t.chain[0];
       const cert = { host: ep.host, target: p.target, certsPath, subject: leaf?.subject ?? "?", issuer: leaf?.issuer ?? "?" };
-      const tev: Evidence = { ...ev, chain: t.chain as unknown as Json, verifyError: t.verifyError as unknown as Json };
+      // The facts of this code first, then the chain (support reads the top lines).
+      const tail: Evidence = { others: others.text, chain: t.chain as unknown as Json };
       if (p.code === "TLS_EXPIRED") {
         const v = t.validity!;
-        return finding("TLS_EXPIRED", { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now }, { ...tev, validity: v as unknown as Json, localClock: v.now }, tlsSev);
+        const go = (iso: string | null) => (iso ?? "").replace(/\.\d+Z$/, "Z");
+        const error = `x509: certificate has expired or is not yet valid: current time ${go(v.now)} is ${v.state === "expired" ? `after ${go(v.notAfter)}` : `before ${go(v.notBefore)}`}`;
+        return finding(
+          "TLS_EXPIRED",
+          { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now },
+          { target: p.target, certificate: v.subject, notBefore: v.notBefore, notAfter: v.notAfter, localClock: v.now, state: v.state, error, ...tail },
+          tlsSev,
+        );
       }
       if (p.code === "TLS_HOSTNAME_MISMATCH")
-        return finding("TLS_HOSTNAME_MISMATCH", { ...cert, name: ep.hostname, names: leaf?.sans ?? [], message: t.hostnameError ?? "name mismatch" }, { ...tev, sans: leaf?.sans ?? [] }, tlsSev);
+        return finding(
+          "TLS_HOSTNAME_MISMATCH",
+          { ...cert, name: ep.hostname, names: leaf?.sans ?? [], message: t.hostnameError ?? "name mismatch" },
+          { target: p.target, requested: ep.hostname, sans: leaf?.sans ?? [], error: t.hostnameError ?? null, ...tail },
+          tlsSev,
+        );
       const tr = t.trust!;
-      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { ...tev, trust: tr as unknown as Json, certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems }, withNearMiss(tlsSev));
+      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { target: p.target, subject: cert.subject, issuer: cert.issuer, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, error: "x509: certificate signed by unknown authority", certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems, ...tail }, withNearMiss(tlsSev));
     }
   }
 }

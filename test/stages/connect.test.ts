@@ -82,7 +82,7 @@ test("TLS_UNKNOWN_CA: error with the exact certs.d path and the missing issuer",
   expect(f.severity).toBe("error");
   expect(f.detail).toContain(`0.0.0.0:${ports.good} presented "CN=registry.test" issued by "CN=Connect Test Root,O=pulldoctor tests"`);
   expect(f.fixes[0]).toContain(`sudo mkdir -p /nonexistent/certs.d/registry.test:${ports.good} && sudo cp ca.crt /nonexistent/certs.d/registry.test:${ports.good}/ca.crt`);
-  expect(f.evidence.target).toBe(`0.0.0.0:${ports.good}`);
+  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.good}`, subject: "CN=registry.test", issuer: "CN=Connect Test Root,O=pulldoctor tests", missingIssuer: "CN=Connect Test Root,O=pulldoctor tests", error: "x509: certificate signed by unknown authority" });
   expect(r.provides).toBeUndefined();
 });
 
@@ -114,6 +114,8 @@ test("TLS_EXPIRED: expired, with the window and the local clock", async () => {
   expect(f.severity).toBe("error");
   expect(f.detail).toContain('"CN=registry.test" (0.0.0.0:');
   expect(f.detail).toContain("2020-01-02T00:00:00.000Z");
+  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.expired}`, certificate: "CN=registry.test", notAfter: "2020-01-02T00:00:00.000Z", state: "expired" });
+  expect(String(f.evidence.error)).toMatch(/^x509: certificate has expired or is not yet valid: current time \S+Z is after 2020-01-02T00:00:00Z$/);
   expect(f.evidence.localClock).toBeString();
   expect(f.fixes[0]).toContain("Renew the certificate");
 });
@@ -133,6 +135,7 @@ test("TLS_HOSTNAME_MISMATCH: lists the names the certificate covers", async () =
   expect(f.detail).toContain("x509: certificate is valid for registry.test, not other.test");
   expect(f.detail).toContain("DNS:registry.test, IP:127.0.0.1, IP:0.0.0.0");
   expect(f.fixes[0]).toContain(`registry.test:${ports.good}/REPOSITORY`);
+  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.good}`, requested: "other.test", sans: ["DNS:registry.test", "IP:127.0.0.1", "IP:0.0.0.0"] });
 });
 
 test("TLS_HOSTNAME_MISMATCH: an IP without IP SANs", async () => {
