@@ -67,7 +67,10 @@ export const connectStage: Stage = {
     // An http:// mirror URL is plain HTTP whatever the list says (Docker uses it as written).
     const ins: Insecurity = plainHttp && !byRule.insecure ? { insecure: true, why: `its URL is ${ep.url} (plain HTTP)`, loopbackOnly: false } : byRule;
     const certsDir = ctx.facts.local?.certsDir ?? ctx.options.certsDir;
-    const certs = loadCertsD(certsDir, ep.host);
+    // Docker verifies Docker Hub (the official upstream) against the system store only
+    // (lookupV2Endpoints: tlsconfig.ServerDefault()); certs.d is read for mirrors and others.
+    const hub = ep.role === "upstream" && ep.hostname === "registry-1.docker.io";
+    const certs: CertsD = hub ? { dir: "", exists: false, ca: [], client: null, problems: [], dockerError: null, files: [] } : loadCertsD(certsDir, ep.host);
     // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)); for an
     // insecure one it skips verification anyway. The CAs still judge the chain, because that is
     // what containerd/kubelet and podman (which read the same dir) would verify against; the
@@ -245,6 +248,7 @@ function traceLine(h: HopResult): string {
 }
 
 function certsEvidence(c: CertsD, used: boolean): Evidence {
+  if (!c.dir) return { dir: null, note: "Docker reads no certs.d for Docker Hub: the system store only" };
   return {
     dir: c.dir,
     exists: c.exists,

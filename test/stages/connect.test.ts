@@ -208,3 +208,13 @@ test("IPv6: the hop is [::1]:PORT, TLS verified, loopback noted as info", async 
   expect(r.f("TLS_INSECURE_IN_USE").severity).toBe("info");
   expect(r.f("TLS_INSECURE_IN_USE").detail).toContain("::1 is a loopback address");
 });
+
+test("Docker Hub: no certs.d, an unknown issuer points at the system store (TLS inspection)", async () => {
+  // registry-1.docker.io "resolved" to this host's nginx: what a re-signing middlebox looks like.
+  const r = await runConnect({ hostname: "registry-1.docker.io", port: ports.good! });
+  expect(r.codes).toEqual(["TLS_HOSTNAME_MISMATCH", "TLS_UNKNOWN_CA"]);
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.detail).toContain("Docker verifies Docker Hub against the system store only (no certs.d)");
+  expect(f.fixes[0]).toContain("update-ca-certificates && sudo systemctl restart docker");
+  expect(r.evidence.certsD).toMatchObject({ dir: null });
+});

@@ -17,7 +17,7 @@ interface TcpParams {
 interface CertParams {
   host: string;
   target: string;
-  /** /etc/docker/certs.d/HOST:PORT */
+  /** /etc/docker/certs.d/HOST:PORT, or "" when Docker reads no certs.d for this host (Docker Hub). */
   certsPath: string;
   subject: string;
   issuer: string;
@@ -117,9 +117,15 @@ export const connect = {
     detail: (p) =>
       `${p.target} presented "${p.subject}" issued by "${p.issuer}"; ` +
       (p.untrustedRoot ? `the chain ends in the self-signed root "${p.untrustedRoot}", which is not trusted.` : `"${p.missingIssuer}" was neither sent by the server nor found in the trusted CAs (${p.sent} certificate(s) sent).`) +
-      ` certs.d: ${p.certsPath} has ${p.certsDCas} CA file(s).`,
+      (p.certsPath ? ` certs.d: ${p.certsPath} has ${p.certsDCas} CA file(s).` : " Docker verifies Docker Hub against the system store only (no certs.d)."),
     fixes: (p) => {
       const ca = p.untrustedRoot ?? p.missingIssuer ?? p.issuer;
+      const system = "sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates";
+      if (!p.certsPath)
+        return [
+          `"${ca}" is probably a TLS-inspection proxy's CA: install it in the system store of the Docker host: ${system} && sudo systemctl restart docker (Docker Desktop: add it to the VM's trust store via Settings or a custom CA).`,
+          `Or ask the network team to exempt ${p.host.replace(/:\d+$/, "")}, auth.docker.io and production.cloudflare.docker.com from inspection.`,
+        ];
       return [
         `Get the CA certificate of "${ca}" (PEM) from the registry's operator, then: sudo mkdir -p ${p.certsPath} && sudo cp ca.crt ${p.certsPath}/ca.crt (no restart needed for Docker; kubelet/containerd: add it to /etc/containerd/certs.d/${p.host}/hosts.toml \`ca\` or the system store: sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates && sudo systemctl restart containerd).`,
         ...(p.untrustedRoot
