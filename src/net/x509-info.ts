@@ -75,6 +75,8 @@ export interface TrustResult {
   untrustedRoot: string | null;
   /** The topmost certificate we could build to. */
   top: string | null;
+  /** When an issuer is missing: where the topmost certificate says it can be fetched (AIA CA Issuers). */
+  issuerUrl?: string | null;
 }
 
 /**
@@ -108,10 +110,16 @@ export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustRe
     if (c.subject === c.issuer && safeVerify(c, c))
       return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: oneLineDn(c.subject), top: oneLineDn(c.subject) };
     const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
-    if (!next) return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: oneLineDn(c.issuer), untrustedRoot: null, top: oneLineDn(c.subject) };
+    if (!next) return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: oneLineDn(c.issuer), untrustedRoot: null, top: oneLineDn(c.subject), issuerUrl: caIssuersUrl(c) };
     cur = next;
   }
   return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
+}
+
+/** The AIA "CA Issuers" URL: a certificate that names one was issued by an intermediate the server should send. */
+export function caIssuersUrl(x: X509Certificate): string | null {
+  const m = /CA Issuers - URI:(\S+)/.exec(x.infoAccess ?? "");
+  return m ? m[1]! : null;
 }
 
 export interface ValidityResult {

@@ -188,7 +188,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   // Files or dirs that were probably meant for this registry but Docker does not read.
   const nearMiss = certs.problems.length ? `certs.d: ${certs.problems.join("; ")}.` : "";
   const withNearMiss = (o: { severity?: "warning"; note?: string }) => (nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o);
-  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port };
+  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port, ...("message" in p ? { error: p.message } : {}) };
   switch (p.code) {
     case "CONNECT_REFUSED":
       return finding("CONNECT_REFUSED", tcp, { ...ev, error: p.message, connectMs: hop.tcp.durationMs }, tcpSev);
@@ -230,7 +230,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
           tlsSev,
         );
       const tr = t.trust!;
-      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length }, { target: p.target, subject: cert.subject, issuer: cert.issuer, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, error: "x509: certificate signed by unknown authority", certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems, ...tail }, withNearMiss(tlsSev));
+      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length, issuerUrl: tr.issuerUrl ?? null }, { target: p.target, subject: cert.subject, issuer: cert.issuer, missingIssuer: tr.missingIssuer, issuerUrl: tr.issuerUrl ?? null, untrustedRoot: tr.untrustedRoot, error: "x509: certificate signed by unknown authority", certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems, ...tail }, withNearMiss(tlsSev));
     }
   }
 }

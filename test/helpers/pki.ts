@@ -36,6 +36,8 @@ export interface ServerCertOptions {
   /** Validity window; defaults to one hour ago … one day from now. */
   notBefore?: Date;
   notAfter?: Date;
+  /** Authority Information Access "CA Issuers" URL (where the issuer certificate can be fetched). */
+  caIssuersUrl?: string;
 }
 
 let serial = 0;
@@ -139,6 +141,7 @@ function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"
           "keyUsage=critical,digitalSignature,keyEncipherment",
           `extendedKeyUsage=${kind === "server" ? "serverAuth" : "clientAuth"}`,
           ...(opts.sans.length ? [`subjectAltName=${opts.sans.join(",")}`] : []),
+          ...(opts.caIssuersUrl ? [`authorityInfoAccess=caIssuers;URI:${opts.caIssuersUrl}`] : []),
         ];
   const notBefore = opts.notBefore ?? new Date(Date.now() - 3600_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 86_400_000);

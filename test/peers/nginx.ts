@@ -88,3 +88,26 @@ function parseListen(l: string): { host: string; port: number } {
   if (hp) return { host: hp[1]!, port: Number(hp[2]) };
   return { host: "127.0.0.1", port: Number(l) };
 }
+
+/**
+ * `n` distinct free ports on 127.0.0.1: all are bound at once before any is released, so
+ * two server blocks never get the same port (calling freePort() n times can repeat one, and
+ * nginx then silently serves both names from the first block).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const net = await import("node:net");
+  const servers: import("node:net").Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve());
+      });
+      servers.push(srv);
+    }
+    return servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}

@@ -158,6 +158,8 @@ test("through a proxy that refuses the CONNECT: the failing hop is the proxy's",
   expect(f.severity).toBe("error");
   expect(f.evidence.target).toContain(`proxy http://127.0.0.1:${strict.port}`);
   expect(String(f.evidence.error)).toContain("the proxy stage explains");
+  expect(f.detail).toStartWith(`proxy http://127.0.0.1:${strict.port}/ → 0.0.0.0:${reg.port}: `);
+  expect(f.fixes.join("\n")).toContain(`0.0.0.0:${reg.port}`);
   expect((r.evidence.tunnel as any).status).toBe(403);
 });
 

@@ -3,8 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { issueServerCert, makeCA, makeIntermediate, selfSigned, type CA, type KeyPair } from "../helpers/pki";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { freePort } from "../peers/require";
+import { freePorts, startNginx, type NginxPeer } from "../peers/nginx";
 import { runConnect as run, type RunOpts } from "./connect-helpers";
 
 /**
@@ -30,18 +29,20 @@ beforeAll(async () => {
     future: issueServerCert(ca, { cn: "registry.test", sans, notBefore: new Date(Date.now() + 30 * 86400_000), notAfter: new Date(Date.now() + 60 * 86400_000) }),
     dnsOnly: issueServerCert(ca, { cn: "registry.test", sans: ["DNS:registry.test", "DNS:www.registry.test"] }),
     leafOnly: issueServerCert(inter, { cn: "registry.test", sans }),
+    leafAia: issueServerCert(inter, { cn: "registry.test", sans, caIssuersUrl: "http://pki.example.test/intermediate.der" }),
   };
   const ss = selfSigned({ cn: "registry.test", sans });
   cleanups.push(ss.cleanup);
   certs.self = ss;
   let block = "";
+  const pool = await freePorts(Object.keys(certs).length + 2);
   for (const [name, c] of Object.entries(certs)) {
-    ports[name] = await freePort();
+    ports[name] = pool.pop()!;
     block += `server { listen 127.0.0.1:${ports[name]} ssl; ssl_certificate ${c.certFile}; ssl_certificate_key ${c.keyFile}; return 200 "ok"; }\n`;
   }
-  ports.plain = await freePort();
+  ports.plain = pool.pop()!;
   block += `server { listen 127.0.0.1:${ports.plain}; return 200 "plain"; }\n`;
-  ports.v6 = await freePort();
+  ports.v6 = pool.pop()!;
   block += `server { listen [::1]:${ports.v6} ssl; ssl_certificate ${certs.good!.certFile}; ssl_certificate_key ${certs.good!.keyFile}; return 200 "ok"; }\n`;
   ng = await startNginx({ httpBlock: block });
   const t = tempDir("pd-connect-certsd-");
@@ -217,4 +218,12 @@ test("Docker Hub: no certs.d, an unknown issuer points at the system store (TLS 
   expect(f.detail).toContain("Docker verifies Docker Hub against the system store only (no certs.d)");
   expect(f.fixes[0]).toContain("update-ca-certificates && sudo systemctl restart docker");
   expect(r.evidence.certsD).toMatchObject({ dir: null });
+});
+
+test("TLS_UNKNOWN_CA: an AIA CA Issuers URL marks the missing issuer as an intermediate to send", async () => {
+  const r = await runConnect({ port: ports.leafAia! });
+  const f = r.f("TLS_UNKNOWN_CA");
+  expect(f.detail).toContain("the certificate says its issuer is published at http://pki.example.test/intermediate.der, so it is an intermediate the server should send");
+  expect(f.fixes[0]).toStartWith('If "CN=Connect Test Intermediate" is an intermediate CA, the server must send it');
+  expect(f.evidence.issuerUrl).toBe("http://pki.example.test/intermediate.der");
 });

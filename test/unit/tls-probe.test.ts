@@ -4,7 +4,7 @@ import { classifyTlsError, tlsProbe } from "../../src/net/tls";
 import { tcpProbe } from "../../src/net/tcp";
 import { judgeHostname, judgeValidity, parseSans } from "../../src/net/x509-info";
 import { fullChain, issueServerCert, makeCA, makeIntermediate, selfSigned, type CA, type KeyPair } from "../helpers/pki";
-import { startNginx, type NginxPeer } from "../peers/nginx";
+import { freePorts, startNginx, type NginxPeer } from "../peers/nginx";
 import { freePort } from "../peers/require";
 import { resetServer, silentServer } from "../peers/tcp-faults";
 
@@ -46,11 +46,12 @@ beforeAll(async () => {
   stops.push(ss.cleanup);
   certs.self = ss;
   let block = "";
+  const pool = await freePorts(Object.keys(certs).length + 1);
   for (const name of Object.keys(certs)) {
-    ports[name] = await freePort();
+    ports[name] = pool.pop()!;
     block += `server { listen 127.0.0.1:${ports[name]} ssl; ssl_certificate ${certs[name]!.certFile}; ssl_certificate_key ${certs[name]!.keyFile}; return 200 "ok"; }\n`;
   }
-  ports.plain = await freePort();
+  ports.plain = pool.pop()!;
   block += `server { listen 127.0.0.1:${ports.plain}; return 200 "plain"; }\n`;
   ng = await startNginx({ httpBlock: block });
 });

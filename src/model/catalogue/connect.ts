@@ -11,6 +11,8 @@ interface TcpParams {
   /** At least one other address connected (a pull may still work, slower). */
   otherOk: boolean;
   port: number;
+  /** Go's error text for this hop (used as is for a proxy tunnel). */
+  error?: string;
 }
 
 /** Facts common to the certificate findings. */
@@ -27,6 +29,11 @@ const RESTART = "sudo systemctl restart docker";
 
 function insecureSnippet(host: string): string {
   return `add to /etc/docker/daemon.json: { "insecure-registries": ["${host}"] } (merge with existing keys), then: ${RESTART}`;
+}
+
+/** host:port a command can dial (the registry itself when the hop is a proxy tunnel). */
+function dialable(p: { target: string; host: string }): string {
+  return p.target.startsWith("proxy ") ? p.host : p.target;
 }
 
 function others(p: TcpParams): string {
@@ -50,11 +57,11 @@ export const connect = {
     ],
     causes: ["the registry (container or service) is not running", "wrong port in the image reference or mirror URL", "the registry listens on another interface (127.0.0.1 only, or IPv4 only)", "a firewall REJECT rule"],
     howKnown: "A TCP connect to each resolved address failed at once with ECONNREFUSED (the SYN was answered with RST).",
-    detail: (p) => `dial tcp ${p.target}: connect: connection refused.${others(p)}`,
+    detail: (p) => (p.target.startsWith("proxy ") ? `${p.target}: ${p.error ?? "the proxy could not open the tunnel"}.` : `dial tcp ${p.target}: connect: connection refused.${others(p)}`),
     fixes: (p) => [
       `Check that the registry runs and listens on port ${p.port}: on the registry host, \`ss -ltnp | grep :${p.port}\` (or \`docker ps\` for a registry container and its published ports).`,
       `Check the port in the image reference: ${p.host}.`,
-      `If a firewall rejects it, allow TCP ${p.port} to ${p.target.replace(/:\d+$/, "")}.`,
+      `If a firewall rejects it, allow TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")}.`,
     ],
     genericFixes: ["Start the registry / fix the port in the reference.", "Make the registry listen on the address clients use.", "Allow the port in the firewall."],
   }),
@@ -72,10 +79,10 @@ export const connect = {
     ],
     causes: ["an egress firewall or security group drops the traffic", "no route to the registry network (VPN down)", "the registry host is down", "an IPv6 address without IPv6 connectivity"],
     howKnown: "A TCP connect to the address got neither SYN-ACK nor RST within the timeout (the doctor's own timer).",
-    detail: (p) => `dial tcp ${p.target}: no answer within ${p.timeoutMs} ms (Docker: i/o timeout).${others(p)}`,
+    detail: (p) => (p.target.startsWith("proxy ") ? `${p.target}: ${p.error ?? "no answer"}.` : `dial tcp ${p.target}: no answer within ${p.timeoutMs} ms (Docker: i/o timeout).${others(p)}`),
     fixes: (p) => [
-      `Allow outbound TCP ${p.port} to ${p.target.replace(/:\d+$/, "")} in the firewall / security group.`,
-      `Test from this host: \`nc -vz -w 5 ${p.target.replace(/^\[?([^\]]+?)\]?:(\d+)$/, "$1 $2")}\`; if other hosts on the same port work, the drop is specific to this address.`,
+      `Allow outbound TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")} in the firewall / security group.`,
+      `Test from this host: \`nc -vz -w 5 ${dialable(p).replace(/^\[?([^\]]+?)\]?:(\d+)$/, "$1 $2")}\`; if other hosts on the same port work, the drop is specific to this address.`,
       "If the registry is only reachable through a proxy, set HTTPS_PROXY for the Docker daemon (systemd drop-in or daemon.json \"proxies\").",
     ],
     genericFixes: ["Open egress to the registry (and its auth and CDN hosts).", "Use the proxy your network requires.", "Fix routing/VPN."],
@@ -101,7 +108,7 @@ export const connect = {
     genericFixes: ["Allow the registry host name in the firewall/DPI policy.", "Fix the load balancer backend."],
   }),
 
-  TLS_UNKNOWN_CA: entry<CertParams & { missingIssuer: string | null; untrustedRoot: string | null; certsDCas: number; sent: number }>({
+  TLS_UNKNOWN_CA: entry<CertParams & { missingIssuer: string | null; untrustedRoot: string | null; certsDCas: number; sent: number; issuerUrl?: string | null }>({
     stage: "connect",
     severity: "error",
     title: "Certificate signed by an unknown authority",
@@ -116,7 +123,8 @@ export const connect = {
     howKnown: "The chain the server sent was walked against the system store and the certs.d CAs; the issuer that is missing (or the untrusted self-signed root) is named.",
     detail: (p) =>
       `${p.target} presented "${p.subject}" issued by "${p.issuer}"; ` +
-      (p.untrustedRoot ? `the chain ends in the self-signed root "${p.untrustedRoot}", which is not trusted.` : `"${p.missingIssuer}" was neither sent by the server nor found in the trusted CAs (${p.sent} certificate(s) sent).`) +
+      (p.untrustedRoot ? `the chain ends in the self-signed root "${p.untrustedRoot}", which is not trusted.` : `"${p.missingIssuer}" was neither sent by the server nor found in the trusted CAs (${p.sent} certificate(s) sent)` +
+            (p.issuerUrl ? `; the certificate says its issuer is published at ${p.issuerUrl}, so it is an intermediate the server should send.` : ".")) +
       (p.certsPath ? ` certs.d: ${p.certsPath} has ${p.certsDCas} CA file(s).` : " Docker verifies Docker Hub against the system store only (no certs.d)."),
     fixes: (p) => {
       const ca = p.untrustedRoot ?? p.missingIssuer ?? p.issuer;
@@ -126,12 +134,11 @@ export const connect = {
           `"${ca}" is probably a TLS-inspection proxy's CA: install it in the system store of the Docker host: ${system} && sudo systemctl restart docker (Docker Desktop: add it to the VM's trust store via Settings or a custom CA).`,
           `Or ask the network team to exempt ${p.host.replace(/:\d+$/, "")}, auth.docker.io and production.cloudflare.docker.com from inspection.`,
         ];
+      const installCa = `Get the CA certificate of "${ca}" (PEM) from the registry's operator, then: sudo mkdir -p ${p.certsPath} && sudo cp ca.crt ${p.certsPath}/ca.crt (no restart needed for Docker; kubelet/containerd: add it to /etc/containerd/certs.d/${p.host}/hosts.toml \`ca\` or the system store: ${system} && sudo systemctl restart containerd).`;
+      const sendChain = `If "${ca}" is an intermediate CA, the server must send it: configure the registry with the full chain (leaf then intermediates, e.g. nginx ssl_certificate fullchain.pem)${p.issuerUrl ? `; the intermediate can be fetched from ${p.issuerUrl} (DER: openssl x509 -inform der -in it -out intermediate.crt)` : ""}.`;
       return [
-        `Get the CA certificate of "${ca}" (PEM) from the registry's operator, then: sudo mkdir -p ${p.certsPath} && sudo cp ca.crt ${p.certsPath}/ca.crt (no restart needed for Docker; kubelet/containerd: add it to /etc/containerd/certs.d/${p.host}/hosts.toml \`ca\` or the system store: sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates && sudo systemctl restart containerd).`,
-        ...(p.untrustedRoot
-          ? []
-          : [`If "${ca}" is an intermediate CA, the server must send it: configure the registry with the full chain (leaf then intermediates, e.g. nginx ssl_certificate fullchain.pem).`]),
-        `Check what the server sends: openssl s_client -connect ${p.target} -servername ${p.host.replace(/:\d+$/, "")} -showcerts </dev/null`,
+        ...(p.untrustedRoot ? [installCa] : p.issuerUrl ? [sendChain, installCa] : [installCa, sendChain]),
+        `Check what the server sends: openssl s_client -connect ${dialable(p)} -servername ${p.host.replace(/:\d+$/, "")} -showcerts </dev/null`,
         "If the issuer is your company's TLS-inspection proxy, install its root CA on the Docker host (system store + restart docker) or ask for the registry to be exempt.",
       ];
     },
@@ -232,10 +239,10 @@ export const connect = {
           ]
         : p.reason.includes("timeout")
           ? [
-              `Nothing answered the ClientHello within ${p.timeoutMs} ms: check that ${p.target} is a TLS port, and check the path MTU (ip link; ping -M do -s 1472 ${p.target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "")}).`,
+              `Nothing answered the ClientHello within ${p.timeoutMs} ms: check that ${dialable(p)} is a TLS port, and check the path MTU (ip link; ping -M do -s 1472 ${dialable(p).replace(/:\d+$/, "").replace(/^\[|\]$/g, "")}).`,
               "If a middlebox drops large ClientHellos (Go ≥1.24 sends post-quantum key shares), set Environment=\"GODEBUG=tlsmlkem=0\" for dockerd and restart.",
             ]
-          : [`Check the registry's TLS configuration (protocols, ciphers, certificate) on ${p.target}: openssl s_client -connect ${p.target} </dev/null`],
+          : [`Check the registry's TLS configuration (protocols, ciphers, certificate) on ${dialable(p)}: openssl s_client -connect ${dialable(p)} </dev/null`],
     genericFixes: ["Add the client certificate pair to certs.d (mTLS).", "Fix MTU / middleboxes for handshake timeouts.", "Fix the server's TLS configuration."],
   }),
 
