@@ -88,13 +88,19 @@ export const connectStage: Stage = {
 
     let hops: HopResult[];
     let tunnelEvidence: Evidence | null = null;
-    if (proxy) {
+    if (proxy && plainHttp) {
+      // Go sends an http:// request to the proxy as is (absolute URI, no CONNECT): the hop is
+      // the proxy itself; whether it forwards the request is the v2 stage's question.
+      const u = new URL(proxy);
+      const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+      const tcp = await tcpProbe(u.hostname.replace(/^\[|\]$/g, ""), port, { timeoutMs, signal });
+      hops = [{ target: `proxy ${redactUrl(proxy)} (forwards http:// requests, no tunnel)`, tcp, tls: null }];
+    } else if (proxy) {
       const target = `proxy ${redactUrl(proxy)} → ${hostPortOf(ep.hostname, ep.port)}`;
       try {
         const t = await openTunnel({ proxyUrl: proxy, auth: ctx.facts.route?.auth ?? null, host: ep.hostname, port: ep.port, timeoutMs, signal });
         tunnelEvidence = { proxy: redactUrl(proxy), status: t.status, durationMs: t.durationMs };
-        if (plainHttp) t.socket.destroy();
-        hops = [{ target, tcp: { ok: true, durationMs: t.durationMs }, tls: plainHttp ? null : await tls(t.socket) }];
+        hops = [{ target, tcp: { ok: true, durationMs: t.durationMs }, tls: await tls(t.socket) }];
       } catch (e) {
         if (!(e instanceof TunnelError)) throw e;
         tunnelEvidence = { proxy: redactUrl(proxy), error: e.message, kind: e.kind, status: e.status ?? null, phase: e.phase, durationMs: e.durationMs };

@@ -181,3 +181,12 @@ test("CERTS_D_INVALID: a CA saved as ca.cert stops Docker before any connection"
   const u = r.f("TLS_HANDSHAKE_FAILED");
   expect(u.detail).toContain(`${path.join(dir, "registry.test")} exists but is ignored: the dir has no port`);
 });
+
+test("an http:// registry behind a proxy: the hop is the proxy (no CONNECT), link over http", async () => {
+  const r = await runConnect({ hostname: "0.0.0.0", port: reg.port, scheme: "http", addresses: [], route: { url: proxy.url, auth: null, reason: "HTTP_PROXY" } });
+  const hops = r.evidence.hops as any[];
+  expect(hops[0].target).toBe(`proxy http://127.0.0.1:${proxy.port}/ (forwards http:// requests, no tunnel)`);
+  expect(hops[0].connect.ok).toBe(true);
+  expect(r.evidence.tunnel).toBeUndefined();
+  expect(r.provides?.link?.scheme).toBe("http");
+});
