@@ -5,6 +5,7 @@ import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
 import type { Evidence, Json } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import { Secret } from "../model/secret";
+import { defaultOptions } from "../model/options";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { authLookupKey, resolveAuthConfig, type AuthResolution } from "../host/credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
@@ -55,6 +56,10 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const sock = engineSocket(deps.env, deps.paths.dockerSocket, { configDir: path.dirname(loaded.path), currentContext: loaded.file.currentContext });
   const engine: EngineInfo | null = sock.socketPath ? await fetchEngineInfo(sock.socketPath, sock.source, { timeoutMs: Math.min(options.timeoutMs, ENGINE_TIMEOUT_MS), signal: deps.signal }) : null;
   const live = engine?.ok ? engine : null;
+  // Registry settings: the running Engine's (it may have been started with flags), unless
+  // the user pointed --daemon-config at a file of their own to check that file.
+  const ownFile = options.daemonConfig !== defaultOptions().daemonConfig && daemon.found;
+  const registryFrom = live && !ownFile ? live : null;
 
   const certsHost = path.join(options.certsDir, ref.registry);
   const local: LocalConfig = {
@@ -62,9 +67,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     daemon: {
       path: daemon.path,
       found: daemon.found,
-      // The running Engine's registry settings win: it may have been started with flags.
-      mirrors: live ? live.mirrors : daemon.mirrors,
-      insecureRegistries: live ? live.insecureRegistries : daemon.insecureRegistries,
+      mirrors: registryFrom ? registryFrom.mirrors : daemon.mirrors,
+      insecureRegistries: registryFrom ? registryFrom.insecureRegistries : daemon.insecureRegistries,
       proxies: daemon.proxies,
       liveProxies: live ? live.proxies : dropIns.proxies,
       liveSource: live ? `Engine GET /info on ${live.source}` : dropIns.setBy.length > 0 ? `systemd drop-in ${dropIns.setBy.join(", ")}` : null,
@@ -92,7 +96,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
       ? { source: engine.source, ok: engine.ok, error: engine.error, durationMs: engine.durationMs, serverVersion: engine.serverVersion, operatingSystem: engine.operatingSystem, proxies: redactProxies(engine.proxies), mirrors: engine.mirrors, insecureRegistries: engine.insecureRegistries }
       : { source: sock.source, ok: false, error: sock.note },
     dockerContext: sock.context,
-    effective: { mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
+    effective: { registrySettingsFrom: registryFrom ? `Engine GET /info on ${registryFrom.source}` : daemon.found ? daemon.path : "defaults", mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
     certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
   };
   return { summary: summaryOf(credential, resolution, loaded, local), evidence, findings, provides: { local, credential } };

@@ -240,13 +240,18 @@ describe("config stage: daemon side", () => {
       },
     });
     try {
-      const { out } = await run({ daemon: JSON.stringify({ "registry-mirrors": ["https://file-mirror.example.com"] }), env: { DOCKER_HOST: `unix://${sock}` } });
+      // The default daemon.json path: the running Engine's settings win.
+      const { out } = await run({ options: { daemonConfig: "/etc/docker/daemon.json" }, env: { DOCKER_HOST: `unix://${sock}` } });
       const d = out.provides!.local!.daemon;
       expect(d.mirrors).toEqual(["https://live-mirror.corp/"]);
+      // A daemon.json the user points at is what they want checked.
+      const own = await run({ daemon: JSON.stringify({ "registry-mirrors": ["https://file-mirror.example.com"] }), env: { DOCKER_HOST: `unix://${sock}` } });
+      expect(own.out.provides!.local!.daemon.mirrors).toEqual(["https://file-mirror.example.com"]);
+      expect(own.out.provides!.local!.daemon.liveProxies).toEqual({ http: "http://xxxxx:xxxxx@live.corp:3128", no: "*.local" });
       expect(d.liveProxies).toEqual({ http: "http://xxxxx:xxxxx@live.corp:3128", no: "*.local" });
       expect(d.liveSource).toBe(`Engine GET /info on unix://${sock}`);
       expect(out.evidence.engine).toMatchObject({ ok: true, serverVersion: "27.3.1" });
-      expect((out.evidence.daemonJson as { mirrors: string[] }).mirrors).toEqual(["https://file-mirror.example.com"]);
+      expect((own.out.evidence.daemonJson as { mirrors: string[] }).mirrors).toEqual(["https://file-mirror.example.com"]);
     } finally {
       server.stop(true);
     }
