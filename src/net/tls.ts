@@ -35,6 +35,8 @@ export interface TlsProbe {
   alert?: string | null;
   /** The client certificate offered (subject), if any. */
   clientCert?: string | null;
+  /** The server's clock (its HTTP Date header), when asked for and answered. */
+  serverDate?: string | null;
 }
 
 export interface TlsProbeOptions {
@@ -48,6 +50,8 @@ export interface TlsProbeOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   now: Date;
+  /** When a certificate is outside its window, read the server's clock (HTTP Date of HEAD /v2/). */
+  askServerDate?: boolean;
 }
 
 /** BoringSSL/OpenSSL alert reasons → Go's "remote error: tls: …" words. */
@@ -211,8 +215,24 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       // In TLS 1.3 the client finishes first and the server judges the client certificate
       // afterwards: its alert ("certificate required", "bad certificate") comes one round trip
       // later, which is where Go's client sees it too. Wait that long before calling it done.
-      if (result.protocol !== "TLSv1.3") return finish(result);
       shaken = result;
+      // A certificate outside its window: is it the certificate or this host's clock? Ask the
+      // server's clock (the Date header of HEAD /v2/, sent unauthenticated over this connection).
+      if (opts.askServerDate && validity.state !== "valid") {
+        let head = "";
+        ts.on("data", (d: Buffer) => {
+          head += d.toString("latin1");
+          const end = head.indexOf("\r\n\r\n");
+          if (end < 0 && head.length < 16_384) return;
+          const date = /^date:\s*(.+?)\s*$/im.exec(head.slice(0, end < 0 ? undefined : end))?.[1] ?? null;
+          shaken = { ...result, serverDate: date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null };
+          finish(shaken);
+        });
+        const host = net.isIP(opts.servername) === 6 ? `[${opts.servername}]` : opts.servername;
+        ts.write(`HEAD /v2/ HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`);
+        return;
+      }
+      if (result.protocol !== "TLSv1.3") return finish(result);
       const wait = Math.max(100, Math.min(1000, result.durationMs * 2));
       setTimeout(() => finish(result), wait);
     });

@@ -84,7 +84,7 @@ export const connectStage: Stage = {
     const signal = ctx.deps.signal;
 
     const tls = (socket: net.Socket): Promise<TlsProbe> =>
-      tlsProbe({ servername: ep.hostname, port: ep.port, socket, ca, ...(client ? { cert: client.cert, key: client.key } : {}), timeoutMs, signal, now });
+      tlsProbe({ servername: ep.hostname, port: ep.port, socket, ca, ...(client ? { cert: client.cert, key: client.key } : {}), timeoutMs, signal, now, askServerDate: true });
 
     let hops: HopResult[];
     let tunnelEvidence: Evidence | null = null;
@@ -223,8 +223,8 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
         const error = `x509: certificate has expired or is not yet valid: current time ${go(v.now)} is ${v.state === "expired" ? `after ${go(v.notAfter)}` : `before ${go(v.notBefore)}`}`;
         return finding(
           "TLS_EXPIRED",
-          { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now },
-          { target: p.target, certificate: v.subject, notBefore: v.notBefore, notAfter: v.notAfter, localClock: v.now, state: v.state, error, ...tail },
+          { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now, serverDate: t.serverDate ?? null },
+          { target: p.target, certificate: v.subject, notBefore: v.notBefore, notAfter: v.notAfter, localClock: v.now, serverClock: t.serverDate ?? null, state: v.state, error, ...tail },
           tlsSev,
         );
       }

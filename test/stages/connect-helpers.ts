@@ -14,6 +14,8 @@ export interface RunOpts {
   certsDir?: string;
   route?: ProxyRoute;
   timeoutMs?: number;
+  /** The local clock (default: the real one). */
+  now?: Date;
 }
 
 export async function runConnect(o: RunOpts) {
@@ -32,7 +34,7 @@ export async function runConnect(o: RunOpts) {
     route: o.route ?? { url: null, auth: null, reason: "no proxy variable is set" },
     resolution: { hostname, addresses, via: "/etc/hosts" },
   };
-  const ctx = testContext({ endpoint, facts, options: { timeoutMs: o.timeoutMs ?? 2000, certsDir: local.certsDir } });
+  const ctx = testContext({ endpoint, facts, options: { timeoutMs: o.timeoutMs ?? 2000, certsDir: local.certsDir }, ...(o.now ? { deps: { now: () => o.now! } } : {}) });
   const out = await connectStage.run(ctx);
   const json = JSON.stringify(out);
   return { ...out, trace: ctx.trace.events, codes: out.findings.map((f) => f.code), json, f: (code: string) => out.findings.find((x) => x.code === code)! };

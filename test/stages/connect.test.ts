@@ -119,6 +119,9 @@ test("TLS_EXPIRED: expired, with the window and the local clock", async () => {
   expect(String(f.evidence.error)).toMatch(/^x509: certificate has expired or is not yet valid: current time \S+Z is after 2020-01-02T00:00:00Z$/);
   expect(f.evidence.localClock).toBeString();
   expect(f.fixes[0]).toContain("Renew the certificate");
+  expect(f.detail).toContain("The server's clock (HTTP Date) says");
+  expect(f.detail).toContain("the server's clock agrees: the certificate itself is outside its window");
+  expect(f.evidence.serverClock).toBeString();
 });
 
 test("TLS_EXPIRED: not yet valid points at the clock", async () => {
@@ -226,4 +229,13 @@ test("TLS_UNKNOWN_CA: an AIA CA Issuers URL marks the missing issuer as an inter
   expect(f.detail).toContain("the certificate says its issuer is published at http://pki.example.test/intermediate.der, so it is an intermediate the server should send");
   expect(f.fixes[0]).toStartWith('If "CN=Connect Test Intermediate" is an intermediate CA, the server must send it');
   expect(f.evidence.issuerUrl).toBe("http://pki.example.test/intermediate.der");
+});
+
+test("TLS_EXPIRED from a wrong local clock: the server's Date header shows the skew", async () => {
+  const r = await runConnect({ port: ports.good!, now: new Date(Date.now() + 400 * 86400_000) });
+  expect(r.codes).toEqual(["TLS_EXPIRED"]);
+  const f = r.f("TLS_EXPIRED");
+  expect(f.detail).toMatch(/valid by the server's clock, so this host's clock is wrong \(off by 400 days\)/);
+  expect(f.fixes[0]).toStartWith("This host's clock is off by 400 days compared with the server");
+  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.good}`, state: "expired" });
 });

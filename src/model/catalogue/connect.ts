@@ -31,6 +31,23 @@ function insecureSnippet(host: string): string {
   return `add to /etc/docker/daemon.json: { "insecure-registries": ["${host}"] } (merge with existing keys), then: ${RESTART}`;
 }
 
+type Window = { notBefore: string; notAfter: string; now: string; serverDate?: string | null };
+
+/** The certificate is valid by the server's clock: the local clock is the problem. */
+function localClockWrong(p: Window): boolean {
+  const d = Date.parse(p.serverDate ?? "");
+  return Number.isFinite(d) && d >= Date.parse(p.notBefore) && d <= Date.parse(p.notAfter);
+}
+
+function skew(p: Window): string {
+  const s = Math.round(Math.abs(Date.parse(p.now) - Date.parse(p.serverDate ?? p.now)) / 1000);
+  return s >= 86_400 ? `${Math.round(s / 86_400)} days` : s >= 3600 ? `${Math.round(s / 3600)} hours` : `${s} s`;
+}
+
+function clockVerdict(p: Window): string {
+  return localClockWrong(p) ? `valid by the server's clock, so this host's clock is wrong (off by ${skew(p)})` : "the server's clock agrees: the certificate itself is outside its window";
+}
+
 /** host:port a command can dial (the registry itself when the hop is a proxy tunnel). */
 function dialable(p: { target: string; host: string }): string {
   return p.target.startsWith("proxy ") ? p.host : p.target;
@@ -145,7 +162,7 @@ export const connect = {
     genericFixes: ["Put the registry's CA at /etc/docker/certs.d/HOST:PORT/ca.crt.", "Make the server send its intermediate certificates.", "Install the TLS-inspection root CA on the Docker host."],
   }),
 
-  TLS_EXPIRED: entry<CertParams & { state: string; notBefore: string; notAfter: string; now: string }>({
+  TLS_EXPIRED: entry<CertParams & { state: string; notBefore: string; notAfter: string; now: string; serverDate?: string | null }>({
     stage: "connect",
     severity: "error",
     title: "Certificate expired or not yet valid",
@@ -159,8 +176,12 @@ export const connect = {
     causes: ["the server certificate expired and was not renewed", "this host's clock is wrong (check NTP)", "an old CA bundle with an expired root (e.g. DST Root CA X3)"],
     howKnown: "Each certificate's notBefore/notAfter was compared with this host's clock (reported), independently of trust.",
     detail: (p) =>
-      `"${p.subject}" (${p.target}) is valid ${p.notBefore} … ${p.notAfter}; this host's clock says ${p.now}: ${p.state === "expired" ? "expired" : "not yet valid (a clock behind, or a certificate issued in the future)"}.`,
+      `"${p.subject}" (${p.target}) is valid ${p.notBefore} … ${p.notAfter}; this host's clock says ${p.now}: ${p.state === "expired" ? "expired" : "not yet valid (a clock behind, or a certificate issued in the future)"}.` +
+      (p.serverDate ? ` The server's clock (HTTP Date) says ${p.serverDate}: ${clockVerdict(p)}.` : ""),
     fixes: (p) => [
+      ...(p.serverDate && localClockWrong(p)
+        ? [`This host's clock is off by ${skew(p)} compared with the server: fix it (sudo timedatectl set-ntp true; timedatectl status) — the certificate itself is valid.`]
+        : []),
       ...(p.state === "expired"
         ? [`Renew the certificate "${p.subject}" on ${p.host} (it expired ${p.notAfter}).`]
         : [`Check this host's clock: \`date -u\` says ${p.now}, the certificate starts ${p.notBefore}; enable NTP: sudo timedatectl set-ntp true.`]),
