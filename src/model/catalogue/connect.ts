@@ -174,7 +174,7 @@ export const connect = {
       'podman/skopeo: pinging container registry 127.0.0.1:5444: Get "https://127.0.0.1:5444/v2/": x509: certificate has expired or is not yet valid: current time 2026-11-23T06:46:17Z is after 2020-01-02T00:00:00',
     ],
     causes: ["the server certificate expired and was not renewed", "this host's clock is wrong (check NTP)", "an old CA bundle with an expired root (e.g. DST Root CA X3)"],
-    howKnown: "Each certificate's notBefore/notAfter was compared with this host's clock (reported), independently of trust.",
+    howKnown: "Each certificate's notBefore/notAfter was compared with this host's clock (reported), independently of trust; the server's own clock is read from the Date header of an unauthenticated HEAD /v2/ on the same connection, to tell an expired certificate from a wrong local clock.",
     detail: (p) =>
       `"${p.subject}" (${p.target}) is valid ${p.notBefore} … ${p.notAfter}; this host's clock says ${p.now}: ${p.state === "expired" ? "expired" : "not yet valid (a clock behind, or a certificate issued in the future)"}.` +
       (p.serverDate ? ` The server's clock (HTTP Date) says ${p.serverDate}: ${clockVerdict(p)}.` : ""),
