@@ -78,6 +78,8 @@ export function tcpProbe(
         return;
       }
       sock.removeAllListeners("error");
+      // A reset between handing over and the caller's own listener must not crash the process.
+      sock.on("error", () => {});
       if (opts.keep) opts.keep(sock);
       else sock.destroy();
       resolve({ address, family, port, ok: true, durationMs });
