@@ -83,6 +83,10 @@ describe("config stage: client credentials", () => {
     expect(JSON.stringify(out)).not.toContain(pw);
     expect(JSON.stringify(out)).not.toContain(b64(`alice:${pw}`));
     expect((out.evidence.credentials as { username: string }).username).toBe("alice");
+    // Copied by mistake into any string, the file's values are still scrubbed from a report.
+    const leaked = buildReport({ command: "check", image: "x", platform: null, ref: null, stages: [], findings: [], verdict: { ok: true, code: null, summary: `oops ${b64(`alice:${pw}`)} ${pw}` } });
+    expect(JSON.stringify(leaked)).not.toContain(pw);
+    expect(JSON.stringify(leaked)).not.toContain(b64(`alice:${pw}`));
   });
 
   test("a type error elsewhere in config.json: credentials still found, and said so", async () => {
