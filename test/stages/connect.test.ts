@@ -163,6 +163,7 @@ test("an insecure registry (daemon.json) answering plain HTTP: Docker falls back
   const r = await runConnect({ port: ports.plain!, daemonInsecure: [`registry.test:${ports.plain}`] });
   expect(r.f("TLS_HTTP_ONLY").severity).toBe("warning");
   expect(r.f("TLS_HTTP_ONLY").detail).toContain("containerd/kubelet, podman and other clients use HTTPS and fail");
+  expect(r.f("TLS_HTTP_ONLY").fixes[0]).toBe("Docker already treats it as insecure and uses plain HTTP: nothing to change for Docker.");
   expect(r.provides?.link).toMatchObject({ scheme: "http", baseUrl: `http://registry.test:${ports.plain}`, insecure: true });
 });
 

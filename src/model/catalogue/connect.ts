@@ -230,7 +230,9 @@ export const connect = {
     howKnown: "The first bytes the server sent in reply to the TLS ClientHello start with \"HTTP/\" (exactly Go's check).",
     detail: (p) => `${p.target} answered the TLS ClientHello with "${p.firstLine}".`,
     fixes: (p) => [
-      `To use it as is (trusted network only): ${insecureSnippet(p.host)}; then check with: docker info | grep -A3 'Insecure Registries'.`,
+      p.configured
+        ? "Docker already treats it as insecure and uses plain HTTP: nothing to change for Docker."
+        : `To use it as is (trusted network only): ${insecureSnippet(p.host)}; then check with: docker info | grep -A3 'Insecure Registries'.`,
       `For kubelet/containerd: /etc/containerd/certs.d/${p.host}/hosts.toml with server = "http://${p.host}" and [host."http://${p.host}"] capabilities = ["pull", "resolve"].`,
       "Better: put TLS in front of the registry (a certificate for its name) and use the HTTPS port.",
     ],
