@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 
@@ -48,19 +49,74 @@ function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {
   }
 }
 
-let systemRoots: X509Certificate[] | null = null;
-function roots(): X509Certificate[] {
-  if (!systemRoots) {
-    systemRoots = [];
-    for (const pem of tls.rootCertificates) {
-      try {
-        systemRoots.push(new X509Certificate(pem));
-      } catch {
-        // an unparsable bundled root cannot anchor anything
-      }
+/**
+ * The system trust store as Go reads it on Linux (crypto/x509 root_linux.go): the first
+ * bundle file that exists, plus every file in the certificate directories. That is what dockerd
+ * trusts, including a corporate CA installed with update-ca-certificates, which the runtime's
+ * bundled Mozilla list would not know. Without any of them, the bundled list stands in.
+ */
+const CERT_FILES = [
+  "/etc/ssl/certs/ca-certificates.crt",
+  "/etc/pki/tls/certs/ca-bundle.crt",
+  "/etc/ssl/ca-bundle.pem",
+  "/etc/pki/tls/cacert.pem",
+  "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+  "/etc/ssl/cert.pem",
+];
+const CERT_DIRS = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+let systemRoots: { certs: X509Certificate[]; source: string } | null = null;
+
+export function systemStore(): { certs: X509Certificate[]; source: string } {
+  if (systemRoots) return systemRoots;
+  const pems = new Set<string>();
+  const sources: string[] = [];
+  for (const f of CERT_FILES) {
+    const text = readText(f);
+    if (text === null) continue;
+    for (const m of text.match(PEM_BLOCK) ?? []) pems.add(pemBody(m));
+    sources.push(f);
+    break;
+  }
+  for (const d of CERT_DIRS) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    sources.push(`${d}/*`);
+    for (const n of names) for (const m of readText(`${d}/${n}`)?.match(PEM_BLOCK) ?? []) pems.add(pemBody(m));
+  }
+  const certs: X509Certificate[] = [];
+  const bodies = pems.size ? pems : new Set(tls.rootCertificates.map(pemBody));
+  for (const body of bodies) {
+    try {
+      certs.push(new X509Certificate(Buffer.from(body, "base64")));
+    } catch {
+      // an unparsable entry cannot anchor anything (Go skips it too)
     }
   }
+  systemRoots = { certs, source: pems.size ? sources.join(" + ") : "the runtime's bundled Mozilla roots (no system CA file found)" };
   return systemRoots;
+}
+
+/** The base64 body of a PEM certificate, whitespace removed (the dedupe key; DER via Buffer.from). */
+function pemBody(pem: string): string {
+  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "latin1");
+  } catch {
+    return null;
+  }
+}
+
+function roots(): X509Certificate[] {
+  return systemStore().certs;
 }
 
 export interface TrustResult {
@@ -77,6 +133,8 @@ export interface TrustResult {
   top: string | null;
   /** When an issuer is missing: where the topmost certificate says it can be fetched (AIA CA Issuers). */
   issuerUrl?: string | null;
+  /** Where the system trust store was read from. */
+  store?: string;
 }
 
 /**
@@ -96,6 +154,11 @@ export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustRe
     }
   }
   const anchors = [...extra, ...roots()];
+  const r = judgeChain(chain, extra, anchors);
+  return { ...r, store: systemStore().source };
+}
+
+function judgeChain(chain: X509Certificate[], extra: X509Certificate[], anchors: X509Certificate[]): TrustResult {
   const isAnchor = (x: X509Certificate) => anchors.find((a) => a.fingerprint256 === x.fingerprint256);
   let cur = chain[0];
   const seen = new Set<string>();

@@ -165,3 +165,12 @@ test("a corrupt client pair or CA is reported, not thrown", async () => {
   expect(p.error?.message).toContain("TLS configuration could not be loaded");
   expect(JSON.stringify(p)).not.toContain("garbage");
 });
+
+test("the system store is read as Go reads it on Linux (bundle file + cert dirs)", async () => {
+  const { systemStore } = await import("../../src/net/x509-info");
+  const s = systemStore();
+  expect(s.source).toContain("/etc/ssl/certs/ca-certificates.crt");
+  expect(s.certs.length).toBeGreaterThan(50);
+  const p = await probe("good", { servername: "registry.test" });
+  expect(p.trust?.store).toBe(s.source);
+});
