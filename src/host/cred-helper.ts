@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
-import { rememberSecret } from "../model/secret";
 import { decodeFirstValue } from "./go-json";
 import { GO_STRING, goStruct, unmarshal } from "./go-unmarshal";
 
@@ -76,7 +75,6 @@ export async function helperGet(name: string, serverUrl: string, opts: HelperOpt
   if (error) return { kind: "failed", error, run: { ...r.run, failureOutput: safeOutput(r.stdout) } };
   const creds = unmarshal<{ Username?: string; Secret?: string } | undefined>(parsed.value, CREDENTIALS);
   if (creds.error) return { kind: "failed", error: creds.error, run: r.run };
-  if (creds.value?.Secret) rememberSecret(creds.value.Secret);
   return { kind: "found", username: creds.value?.Username ?? "", secret: creds.value?.Secret ?? "", run: r.run };
 }
 

@@ -1,4 +1,3 @@
-import { rememberSecret } from "../model/secret";
 import { decodeAuth, type AuthEntry, type ConfigFile } from "./docker-config";
 import { helperGet, helperList, lookPath, HELPER_PREFIX, type HelperOptions, type HelperRun } from "./cred-helper";
 import { decodeFirstValue, hasMore } from "./go-json";
@@ -94,10 +93,8 @@ export function parseEnvAuthConfig(value: string | undefined): { ok: true; auths
   for (const [key, e] of dec.value?.auths ?? new Map()) {
     const auth = (e as { auth?: string } | undefined)?.auth ?? "";
     if (auth === "") return fail(`DOCKER_AUTH_CONFIG environment variable is missing key \`auth\` for ${key}`);
-    rememberSecret(auth);
     const r = decodeAuth(auth);
     if ("error" in r) return fail(r.error);
-    if (r.password) rememberSecret(r.password);
     auths.set(key, { username: r.username, password: r.password, serveraddress: key });
   }
   return { ok: true, auths };

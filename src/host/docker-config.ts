@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
-import { rememberSecret } from "../model/secret";
 import { decodeFirstValue } from "./go-json";
 import { GO_STRING, goMap, goSlice, goStruct, unmarshal, type DecodedMap, type DecodedStruct } from "./go-unmarshal";
 
@@ -136,8 +135,6 @@ export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile
   if (typeof v.credsStore === "string") file.credsStore = v.credsStore;
   if (typeof v.currentContext === "string") file.currentContext = v.currentContext;
   if (v.credHelpers instanceof Map) for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
-  // Every secret-bearing value read from the file joins the final scrub of reports and logs.
-  for (const a of file.auths.values()) for (const v of [a.auth, a.password, a.identitytoken, a.registrytoken]) if (v) rememberSecret(v);
   const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth || a.password || a.identitytoken || a.registrytoken)).map(([k]) => k);
   if (decoded.error) {
     const off = syntax.value ? positionOfError(bytes, decoded.error) : null;
@@ -151,7 +148,6 @@ export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile
       if ("error" in r) return { file, problem: { kind: "auth", message: r.error, key }, plaintextKeys };
       a.username = r.username;
       a.password = r.password;
-      if (r.password) rememberSecret(r.password);
     }
     delete a.auth;
     a.serveraddress = key;

@@ -4,7 +4,7 @@ import { finding, type Finding } from "../model/finding";
 import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
 import type { Evidence, Json } from "../model/evidence";
 import { redactUrl } from "../model/redact";
-import { Secret } from "../model/secret";
+import { rememberSecret, Secret } from "../model/secret";
 import { defaultOptions } from "../model/options";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { authLookupKey, resolveAuthConfig, type AuthResolution } from "../host/credentials";
@@ -177,6 +177,9 @@ export function credentialOf(r: AuthResolution, loaded: LoadedConfig): Credentia
       : r.store === "helper"
         ? `${r.helperVia === "credHelpers" ? `credHelpers[${r.lookupKey}]` : r.helperVia === "detected" ? "default store (detected on PATH)" : "credsStore"} → ${HELPER_PREFIX}${r.helper}`
         : `auths[${r.matchedKey}] in ${loaded.path}`;
+  // Only the credential actually used joins the final scrub (its Basic form too): remembering
+  // every value of every file would scrub common words ("password") from whole reports.
+  if (a.username && a.password) rememberSecret(Buffer.from(`${a.username}:${a.password}`).toString("base64"));
   return {
     source: where,
     lookupKey: r.lookupKey,
