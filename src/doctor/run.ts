@@ -206,19 +206,25 @@ function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
 export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | null, runs: readonly EndpointRun[], crashed: boolean): Verdict {
   const firstError = findings.find((f) => f.severity === "error");
   if (firstError) {
-    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint: chosen?.endpoint.url ?? null };
+    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint: chosen ? usedUrl(chosen) : null };
   }
   if (crashed) return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
   if (runs.length > 0 && !chosen) {
     return { ok: false, code: null, summary: "No endpoint passed every stage.", endpoint: null };
   }
   const warnings = findings.filter((f) => f.severity === "warning").length;
-  const where = chosen ? ` via ${chosen.endpoint.url}` : "";
+  const used = chosen ? usedUrl(chosen) : null;
+  const where = used ? ` via ${used}` : "";
   return {
     ok: true,
     code: null,
     summary: `The pull should succeed${where}${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`,
-    endpoint: chosen?.endpoint.url ?? null,
+    endpoint: used,
   };
 }
 
+
+/** What a pull really talks to: an insecure registry may have fallen back to plain HTTP. */
+function usedUrl(run: EndpointRun): string {
+  return run.facts.link?.baseUrl ?? run.endpoint.url;
+}
