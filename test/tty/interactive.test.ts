@@ -141,6 +141,18 @@ test("REF_UPPERCASE: the doctor offers the lower-case name and re-checks it", as
   expect(await t.exitCode()).toBe(0);
 }, 60_000);
 
+test("RATE_LIMITED: says when the limit resets and offers to authenticate (not Docker Hub, so no mirror)", async () => {
+  const t = doctor(image("rate-limit"));
+  await t.waitFor("RATE_LIMITED", 30_000);
+  const s = await t.waitFor("Enter a username and password");
+  expect(s).toMatch(/retry after 3600 s \(about \d/);
+  t.keys("Right", "Enter"); // no
+  await t.waitFor("Save the report");
+  t.keys("Right", "Enter"); // no
+  await t.waitFor("Not fixed yet: RATE_LIMITED");
+  expect(await t.exitCode()).toBe(1);
+}, 60_000);
+
 test("Ctrl-C mid-stage exits 130 at once and writes nothing", async () => {
   // A registry that accepts connections and never answers: the connect stage hangs.
   const sockets: net.Socket[] = [];
