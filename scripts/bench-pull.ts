@@ -173,7 +173,7 @@ async function main() {
       }
     }
     if (flag("breakdown")) await breakdown(reg.url, img.repo, img.blobs, work);
-    if (flag("resume")) resume(reg, img);
+    if (flag("resume")) await resume(reg, img);
     const scale = Number(opt("scale", "0"));
     if (scale > 1) {
       const big = await pushImage(reg, "bench/big", LAYERS, LAYER_MIB * scale);
@@ -187,7 +187,7 @@ async function main() {
 }
 
 /** Kill a pull (SIGKILL) at ~50% of the image, re-run it, and report what was fetched twice. */
-function resume(reg: RegistryPeer, img: Pushed) {
+async function resume(reg: RegistryPeer, img: Pushed) {
   const store = path.join(work, "resume-store");
   const dest = path.join(work, "resume-out");
   const kept = () => {
@@ -202,7 +202,7 @@ function resume(reg: RegistryPeer, img: Pushed) {
   const child = Bun.spawn(argv, { env: { ...process.env, PULLDOCTOR_STORE: store, HOME: work }, stdout: "ignore", stderr: "ignore" });
   while (kept() < img.bytes / 2 && child.exitCode === null) Bun.sleepSync(2);
   child.kill("SIGKILL");
-  Bun.sleepSync(100);
+  await child.exited;
   const had = kept();
   const p = Bun.spawnSync(argv, { env: { ...process.env, PULLDOCTOR_STORE: store, HOME: work }, stdout: "pipe" });
   const out = JSON.parse(p.stdout.toString());

@@ -56,7 +56,10 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
   }
   // Another pulldoctor is fetching this blob into the same store: wait for it rather than
   // interleave writes into one partial (which would then fail verification for no fault of the registry).
+  // An owner whose partial stops growing for the idle timeout is taken over (it hangs, or its pid was reused).
   let lock = store.tryLock(d.digest);
+  let seen = store.partialSize(d.digest);
+  let lastGrowth = Date.now();
   while ("owner" in lock) {
     try {
       await sleep(200, ctx.signal);
@@ -64,7 +67,9 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
       throw new BlobFailure("aborted", rec, new TransferError("aborted", "interrupted", { host: "", bytes: 0, resumedFrom: 0 }), 0);
     }
     if (store.has(d)) return { ...rec, reused: true, reusedBytes: d.size, durationMs: Math.round(performance.now() - t0) };
-    lock = store.tryLock(d.digest);
+    const now = store.partialSize(d.digest);
+    if (now !== seen) [seen, lastGrowth] = [now, Date.now()];
+    lock = store.tryLock(d.digest, Date.now() - lastGrowth > ctx.idleTimeoutMs);
   }
   try {
     return await fetchLocked(d, store, sources, ctx, rec, t0);

@@ -67,7 +67,7 @@ export class BlobStore {
    * O_EXCL lock file holding the owner's pid. A lock whose process is gone is stale and
    * taken over. Returns a release function, or the live owner's pid.
    */
-  tryLock(digest: string): { release: () => void } | { owner: number } {
+  tryLock(digest: string, force = false): { release: () => void } | { owner: number } {
     const lock = `${this.partialPath(digest)}.lock`;
     for (let i = 0; i < 3; i++) {
       try {
@@ -79,7 +79,7 @@ export class BlobStore {
         if ((e as { code?: string }).code !== "EEXIST") throw e;
       }
       const owner = Number(readText(lock).trim());
-      if (owner > 0 && owner !== process.pid && alive(owner)) return { owner };
+      if (!force && owner > 0 && owner !== process.pid && alive(owner)) return { owner };
       rmSync(lock, { force: true });
     }
     return { owner: -1 };
@@ -116,8 +116,10 @@ function readText(p: string): string {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as { code?: string }).code === "EPERM";
   }
+  // A killed process its parent has not reaped yet still answers kill(0): a zombie writes nothing.
+  const stat = readText(`/proc/${pid}/stat`);
+  return !/^\d+ \(.*\) Z/s.test(stat);
 }

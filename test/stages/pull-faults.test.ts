@@ -204,6 +204,24 @@ test("another live pulldoctor holds the blob's lock: wait for it, then fetch; a 
   expect(existsSync(`${st.partialPath(small.digest)}.lock`)).toBe(false);
 });
 
+test("a lock owner that is alive but makes no progress for the idle timeout is taken over", async () => {
+  lab.addImage("hunglock/app", "1.0", img);
+  const s = store();
+  const st = new BlobStore(s);
+  st.ensure();
+  const hung = Bun.spawn(["sleep", "10"]);
+  try {
+    await Bun.write(`${st.partialPath(big.digest)}.lock`, String(hung.pid));
+    const t0 = Date.now();
+    const r = await pull(factsFor(lab.url, "hunglock/app", "1.0", img), `oci:${path.join(work.dir, "hunglock")}`, { storeDir: s, tuning: { idleTimeoutMs: 500 } });
+    expect(r.findings).toEqual([]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  } finally {
+    hung.kill();
+  }
+});
+
 test("the temp names of a failed pull never remain beside the destination", () => {
   expect(readdirSync(work.dir).filter((x) => x.includes(".pulldoctor-"))).toEqual([]);
 });
