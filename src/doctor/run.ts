@@ -98,10 +98,10 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
       const result: StageResult = {
         id: stage.id,
         endpoint: epUrl,
-        status: w ? STATUS_OF[w]! : "pass",
+        status: out.skipped !== undefined && findings.length === 0 ? "skip" : w ? STATUS_OF[w]! : "pass",
         durationMs: Math.round(performance.now() - started),
-        summary: out.summary,
-        evidence: out.evidence,
+        summary: out.skipped !== undefined && findings.length === 0 ? `skipped: ${out.skipped}` : out.summary,
+        evidence: out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence,
       };
       emit({ type: "result", result, findings });
       return { result, findings, provides: out.provides };

@@ -54,6 +54,11 @@ export interface StageOutcome {
   /** Status comes from these: error ⇒ fail, warning ⇒ warn, else pass. */
   findings: Finding[];
   provides?: Partial<Facts>;
+  /**
+   * The stage found it has nothing to check (e.g. connect with no address and no proxy):
+   * the runner records `skip` with this reason instead of a pass.
+   */
+  skipped?: string;
 }
 
 export interface StageResult {

@@ -4,6 +4,7 @@ import { X509Certificate } from "node:crypto";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
 import { proxyDialTarget } from "./proxy-env";
+import { systemStore } from "./x509-info";
 
 /**
  * HTTP CONNECT through a proxy, the way Go's net/http Transport does it for an https://
@@ -280,12 +281,13 @@ export function peekTls(opts: { socket?: net.Socket; address?: string; port?: nu
   });
 }
 
-let systemRoots: X509Certificate[] | null = null;
-
-/** The CA store Go would use when no certs.d CA is added (node's bundled Mozilla roots). */
+/**
+ * The CA store Go (and so dockerd) uses when no certs.d CA is added: the host's own store
+ * (/etc/ssl/certs, where update-ca-certificates puts a corporate root), bundled roots as
+ * the fallback. Shared with the connect stage.
+ */
 export function systemRootCas(): X509Certificate[] {
-  systemRoots ??= tls.rootCertificates.map((pem) => new X509Certificate(pem));
-  return systemRoots;
+  return systemStore().certs;
 }
 
 /** Whether any certificate of `chain` is one of `cas`, or is signed by one of them. */

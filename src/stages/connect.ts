@@ -156,7 +156,13 @@ export const connectStage: Stage = {
           (provides ? ` over ${provides.link.scheme}${ins.insecure ? " (insecure)" : ""}` : "") +
           (hops[0]?.tls?.protocol ? `, ${hops[0].tls.protocol}` : "") +
           (findings.length ? `; ${[...new Set(findings.map((f) => f.code))].join(", ")}` : "");
-    return { summary, evidence, findings, ...(provides ? { provides } : {}) };
+    return {
+      summary,
+      evidence,
+      findings,
+      ...(provides ? { provides } : {}),
+      ...(hops.length === 0 ? { skipped: "the name did not resolve and no proxy is used, so there is no address to connect to" } : {}),
+    };
   },
 };
 

@@ -87,3 +87,13 @@ describe("runDoctor", () => {
     expect(second.stages.map((s) => s.id)).toEqual(["reference", "dns", "manifest"]);
   });
 });
+
+test("a stage that finds nothing to check is recorded as skip with its reason", async () => {
+  const stages: Stage[] = [
+    stage("reference", "local", [], pass({ ref })),
+    stage("connect", "endpoint", [], async () => ({ summary: "nothing", evidence: { hops: [] }, findings: [], skipped: "no address to connect to" })),
+  ];
+  const r = await runDoctor({ stages, options: testOptions(), deps: testDeps(), trace: new MemoryTrace() });
+  expect(r.endpoints[0]!.results[0]).toMatchObject({ id: "connect", status: "skip", summary: "skipped: no address to connect to" });
+  expect(r.verdict.ok).toBe(false);
+});
