@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildImage } from "../../src/lab/image";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { expectNoSecrets, expectValidReport } from "../helpers/schema";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+
+/**
+ * The reference and config codes as a user meets them: the compiled binary, real files in a
+ * temp HOME, real credential helpers (shell scripts on a temp PATH), a real registry on loopback.
+ */
+type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, unknown> };
+type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, unknown> };
+
+const PW = "local-e2e-Plaintext-pw9";
+let reg: RegistryPeer;
+let home: { dir: string; cleanup: () => void };
+let bin: string;
+let n = 0;
+
+beforeAll(async () => {
+  requireBinaryBuilt();
+  home = tempDir("pd-e2e-local-");
+  bin = path.join(home.dir, "bin");
+  mkdirSync(bin);
+  reg = await startRegistry();
+  await pushImage(reg.url, "team/app", "latest", buildImage({ label: "local" }));
+});
+afterAll(async () => {
+  await reg?.stop();
+  home?.cleanup();
+});
+
+/** A docker config dir holding `config`, and helpers (name → shell body) on a PATH of their own. */
+function dockerConfig(config: string, helpers: Record<string, string> = {}): { dir: string; env: Record<string, string> } {
+  const dir = path.join(home.dir, `docker-${++n}`);
+  const hbin = path.join(home.dir, `hbin-${n}`);
+  mkdirSync(dir);
+  mkdirSync(hbin);
+  writeFileSync(path.join(dir, "config.json"), config);
+  for (const [name, body] of Object.entries(helpers)) {
+    const p = path.join(hbin, `docker-credential-${name}`);
+    writeFileSync(p, `#!/bin/sh\nread url\n${body}\n`);
+    chmodSync(p, 0o755);
+  }
+  // Only the tools the helpers need; no helper of this machine's own (e.g. gcloud) is in reach.
+  return { dir, env: { PATH: `${hbin}:/bin` } };
+}
+
+async function check(image: string, extra: string[] = [], env: Record<string, string> = {}) {
+  const reportFile = path.join(home.dir, `report-${++n}.json`);
+  const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
+  const r = await runCli(["check", image, "--json", "--report", reportFile, ...daemon, "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra], { home: home.dir, env });
+  const report = JSON.parse(r.stdout);
+  expectValidReport(report);
+  const file = readFileSync(reportFile, "utf8");
+  expectValidReport(JSON.parse(file));
+  const findings = report.findings as Finding[];
+  return {
+    r,
+    report,
+    all: r.stdout + r.stderr + file,
+    codes: findings.map((f) => `${f.code}:${f.severity}`),
+    find: (code: string) => findings.find((f) => f.code === code)!,
+    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
+  };
+}
+
+describe("reference codes through the binary", () => {
+  test("REF_IMPLICIT_LATEST: no tag ⇒ :latest (info), the check still passes", async () => {
+    const c = await check(`${reg.host}/team/app`);
+    const f = c.find("REF_IMPLICIT_LATEST");
+    expect(f.severity).toBe("info");
+    expect(f.evidence.canonical).toBe(`${reg.host}/team/app:latest`);
+    expect(c.stage("reference").status).toBe("pass");
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
+  });
+
+  test("REF_UPPERCASE: an upper-case repository is refused before any network step, exit 1", async () => {
+    const c = await check(`${reg.host}/Team/App:1.0`);
+    const f = c.find("REF_UPPERCASE");
+    expect(f.severity).toBe("error");
+    expect(f.detail).toBe("repository name (Team/App) must be lowercase");
+    expect(f.fixes[0]).toBe(`Use the lower-case reference: pulldoctor check ${reg.host}/team/app:1.0`);
+    expect(c.stage("reference").status).toBe("fail");
+    expect(c.report.stages.filter((s: Stage) => s.id !== "reference").every((s: Stage) => s.status === "skip")).toBe(true);
+    expect(c.report.verdict.code).toBe("REF_UPPERCASE");
+    expect(c.r.code).toBe(1);
+  });
+
+  test("REF_INVALID: a URL is not a reference (Docker's message), exit 1", async () => {
+    const c = await check("https://reg.example.com/app");
+    const f = c.find("REF_INVALID");
+    expect(f.severity).toBe("error");
+    expect(f.detail).toContain("invalid reference format");
+    expect(c.stage("reference").status).toBe("fail");
+    expect(c.report.verdict.code).toBe("REF_INVALID");
+    expect(c.r.code).toBe(1);
+  });
+});
+
+describe("config codes through the binary", () => {
+  test("CREDS_NONE: nothing configured ⇒ anonymous (info), healthy", async () => {
+    const c = await check(`${reg.host}/team/app:latest`);
+    expect(c.codes).toContain("CREDS_NONE:info");
+    expect(c.stage("config").status).toBe("pass");
+    expect(c.r.code).toBe(0);
+  });
+
+  test("CREDS_PLAINTEXT: auths in config.json (warning), the password nowhere in any output", async () => {
+    const cfg = dockerConfig(JSON.stringify({ auths: { [reg.host]: { auth: btoa(`alice:${PW}`) } } }));
+    const c = await check(`${reg.host}/team/app:latest`, ["--docker-config", cfg.dir]);
+    const f = c.find("CREDS_PLAINTEXT");
+    expect(f.severity).toBe("warning");
+    expect(f.evidence.key).toBe(reg.host);
+    expect(c.stage("config").status).toBe("warn");
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
+    expectNoSecrets(c.all, [PW, btoa(`alice:${PW}`)]);
+  });
+
+  test("CONFIG_UNREADABLE: malformed config.json (warning with line:column), pull goes on anonymously", async () => {
+    const cfg = dockerConfig('{"auths": {\n  "x": {"auth": "abc"},\n}\n');
+    const c = await check(`${reg.host}/team/app:latest`, ["--docker-config", cfg.dir]);
+    const f = c.find("CONFIG_UNREADABLE");
+    expect(f.severity).toBe("warning");
+    expect(f.evidence.path).toBe(path.join(cfg.dir, "config.json"));
+    expect(typeof f.evidence.line).toBe("number");
+    expect(c.stage("config").status).toBe("warn");
+    expect(c.r.code).toBe(0);
+  });
+
+  test("CREDS_HELPER_MISSING: credsStore names a helper not on PATH, Docker's exact text, exit 1", async () => {
+    const cfg = dockerConfig(JSON.stringify({ credsStore: "desktop" }));
+    const c = await check(`${reg.host}/team/app:latest`, ["--docker-config", cfg.dir], cfg.env);
+    const f = c.find("CREDS_HELPER_MISSING");
+    expect(f.severity).toBe("error");
+    expect(f.detail).toContain('exec: "docker-credential-desktop": executable file not found in $PATH');
+    expect(c.stage("config").status).toBe("fail");
+    expect(c.report.verdict.code).toBe("CREDS_HELPER_MISSING");
+    expect(c.r.code).toBe(1);
+  });
+
+  test("CREDS_HELPER_FAILED: a helper exiting 1, its output quoted, its secret never shown", async () => {
+    const cfg = dockerConfig(JSON.stringify({ credHelpers: { [reg.host]: "locked" } }), { locked: "printf 'error getting credentials: keychain locked'; exit 1" });
+    const c = await check(`${reg.host}/team/app:latest`, ["--docker-config", cfg.dir], cfg.env);
+    const f = c.find("CREDS_HELPER_FAILED");
+    expect(f.severity).toBe("error");
+    expect(f.detail).toContain("error getting credentials - err: exit status 1, out: `error getting credentials: keychain locked`");
+    expect(f.fixes[0]).toBe(`Run it yourself to see the full error: echo '${reg.host}' | docker-credential-locked get`);
+    expect(c.stage("config").status).toBe("fail");
+    expect(c.r.code).toBe(1);
+  });
+
+  test("DAEMON_CONFIG_UNREADABLE: malformed daemon.json, exit 1, file untouched", async () => {
+    const daemon = path.join(home.dir, "daemon-bad.json");
+    const text = '{"registry-mirrors": ["http://m.example"],}';
+    writeFileSync(daemon, text);
+    const c = await check(`${reg.host}/team/app:latest`, ["--daemon-config", daemon]);
+    const f = c.find("DAEMON_CONFIG_UNREADABLE");
+    expect(f.severity).toBe("error");
+    expect(f.evidence.path).toBe(daemon);
+    expect(c.stage("config").status).toBe("fail");
+    expect(c.r.code).toBe(1);
+    expect(readFileSync(daemon, "utf8")).toBe(text);
+  });
+});
