@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildImage } from "../../src/lab/image";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { expectValidReport } from "../helpers/schema";
+import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { runInNs, type NsFiles } from "./helpers-ns";
+import { expectFinding, findingOf, hermetic, stageOf, startPort53Dns, type Port53Dns } from "./helpers-net";
+
+/**
+ * Every dns code produced by the compiled binary, run as a user runs it, in a private mount
+ * namespace whose /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf are the test's: the
+ * only DNS servers ever asked are ours on loopback (dnsmasq, scripted servers).
+ * Names under .pd.test resolve to loopback addresses; the registry is a real docker-registry.
+ */
+
+let reg: RegistryPeer;
+let dm: DnsmasqPeer;
+let servfail: ScriptedDns;
+let silent: ScriptedDns;
+let port53: Port53Dns;
+let home: { dir: string; cleanup: () => void };
+
+beforeAll(async () => {
+  requireBinaryBuilt();
+  home = tempDir("pd-e2e-dns-");
+  reg = await startRegistry();
+  await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "e2e-dns" }));
+  [dm, servfail, silent, port53] = await Promise.all([
+    startDnsmasq({
+      local: ["pd.test"],
+      hosts: { "healthy.pd.test": ["127.0.0.1"], "pinned.pd.test": ["0.0.0.0"], "agreed.pd.test": ["127.0.0.1"] },
+      nxdomain: ["gone.pd.test"],
+      txt: { "txtonly.pd.test": "no address here" },
+    }),
+    startScriptedDns({ udp: (q) => replyTo(q, { rcode: 2 }) }),
+    startScriptedDns({ udp: () => "drop" }),
+    // The "resolv.conf server" on port 53: a path that drops DNS packets carrying an EDNS(0)
+    // OPT record (an old firewall's rule). Go's resolver (and so dockerd) sends OPT;
+    // glibc's getaddrinfo does not, so the system resolver gets its answer.
+    startPort53Dns((q) => {
+      const edns = (q.additionals ?? []).some((a) => a.type === "OPT");
+      const name = q.questions?.[0]?.name ?? "";
+      if (name.startsWith("edns-dropped.") && edns) return "drop";
+      return name.endsWith("pd.test") ? ["127.0.0.1"] : 3;
+    }),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([reg, dm, servfail, silent, port53].map((p) => p?.stop()));
+  home?.cleanup();
+});
+
+const image = (host: string) => `${host}:${reg.port}/team/app:1.0`;
+const check = (host: string, extra: string[], files?: NsFiles, timeout = 3) =>
+  runInNs(["check", image(host), "--json", ...hermetic(home.dir, { timeout }), ...extra], { home: home.dir, dir: home.dir, files });
+
+describe("dns e2e: the compiled binary against dnsmasq and scripted servers", () => {
+  test("healthy path by name: healthy.pd.test → 127.0.0.1 via --dns, every stage passes, exit 0", async () => {
+    const r = await check("healthy.pd.test", ["--dns", dm.server]);
+    expectValidReport(r.report);
+    expect(r.report.verdict.ok).toBe(true);
+    expect(r.code).toBe(0);
+    const dns = stageOf(r.report, "dns");
+    expect(dns.status).toBe("pass");
+    expect(dns.summary).toContain(`healthy.pd.test → 1 address via ${dm.server}`);
+    expect(dns.evidence).toMatchObject({ addresses: ["127.0.0.1"], servers: [dm.server], serversFrom: "--dns" });
+    for (const id of ["connect", "v2", "auth", "manifest", "blob"]) expect([id, stageOf(r.report, id).status]).not.toEqual([id, "fail"]);
+    expect(stageOf(r.report, "manifest").status).toBe("pass");
+  });
+
+  test("DNS_NXDOMAIN: error naming the server that said NXDOMAIN, later stages skipped, exit 1", async () => {
+    const r = await check("gone.pd.test", ["--dns", dm.server]);
+    const f = expectFinding(r, "DNS_NXDOMAIN", "error", "dns");
+    expect(f.detail).toContain(`NXDOMAIN from ${dm.server}`);
+    expect(f.detail).toContain(`lookup gone.pd.test on ${dm.server}: no such host`);
+    expect(f.evidence.queries).toContainEqual(expect.objectContaining({ server: dm.server, rcode: "NXDOMAIN", type: "A" }));
+    expect(stageOf(r.report, "connect").status).toBe("skip");
+  });
+
+  test("DNS_NO_ANSWER: the name exists (TXT) but has no A/AAAA; each query's rcode and server shown", async () => {
+    const r = await check("txtonly.pd.test", ["--dns", dm.server]);
+    const f = expectFinding(r, "DNS_NO_ANSWER", "error", "dns");
+    expect(f.detail).toContain(`A: NOERROR, no records from ${dm.server}`);
+    expect(f.evidence.outcome).toBe("noanswer");
+  });
+
+  test("DNS_SERVFAIL: a server answering SERVFAIL (RCODE 2) is named", async () => {
+    const r = await check("registry.pd.test", ["--dns", servfail.server]);
+    const f = expectFinding(r, "DNS_SERVFAIL", "error", "dns");
+    expect(f.detail).toContain(`SERVFAIL (RCODE 2) from ${servfail.server}`);
+    expect(f.evidence.servers).toEqual([servfail.server]);
+  });
+
+  test("DNS_SERVFAIL: dnsmasq REFUSES a name outside its zones (RCODE 5)", async () => {
+    const r = await check("registry.elsewhere.test", ["--dns", dm.server]);
+    const f = expectFinding(r, "DNS_SERVFAIL", "error", "dns");
+    expect(f.detail).toContain(`REFUSED (RCODE 5) from ${dm.server}`);
+  });
+
+  test("DNS_TIMEOUT: a silent server, within --timeout, naming the server and Go's i/o timeout", async () => {
+    const t0 = Date.now();
+    const r = await check("registry.pd.test", ["--dns", silent.server], undefined, 1.5);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    const f = expectFinding(r, "DNS_TIMEOUT", "error", "dns");
+    expect(f.detail).toContain(`${silent.server}: read udp`);
+    expect(f.detail).toContain("i/o timeout");
+    expect(silent.seen.length).toBeGreaterThan(0);
+  });
+
+  test("DNS_RESOLVER_MISMATCH (warning): resolv.conf's server drops EDNS queries; the system resolver (getaddrinfo) resolves, Docker's does not", async () => {
+    const r = await check("edns-dropped.pd.test", [], { resolvConf: `nameserver ${port53.address}\noptions timeout:1 attempts:1\n` }, 2);
+    const t = expectFinding(r, "DNS_TIMEOUT", "error", "dns");
+    expect(t.detail).toContain(`${port53.server}: read udp`);
+    const f = findingOf(r.report, "DNS_RESOLVER_MISMATCH");
+    expect([f.severity, f.stage]).toEqual(["warning", "dns"]);
+    expect(f.detail).toContain("system resolver → 127.0.0.1");
+    expect(f.evidence.serversFrom).toBe("resolv.conf");
+    expect(f.evidence.servers).toEqual([port53.server]);
+    expect(f.evidence.systemResolver.addresses).toEqual(["127.0.0.1"]);
+    // Both resolvers really asked our server: Go's with OPT (dropped), glibc's without.
+    expect(port53.seen).toContain("A edns-dropped.pd.test +edns");
+    expect(port53.seen).toContain("A edns-dropped.pd.test");
+  });
+
+  test("DNS_RESOLVER_MISMATCH (info): nsswitch keeps the system resolver off DNS; Docker's resolver (resolv.conf) finds the registry", async () => {
+    const r = await check("healthy.pd.test", [], { resolvConf: `nameserver ${port53.address}\n`, nsswitch: "hosts: files\n" });
+    const f = expectFinding(r, "DNS_RESOLVER_MISMATCH", "info", "dns", "pass");
+    expect(f.detail).toContain("healthy.pd.test");
+    expect(f.evidence.systemResolver).toMatchObject({ addresses: [], code: "ENOTFOUND" });
+    expect(stageOf(r.report, "dns").summary).toContain(`via ${port53.server}`);
+    expect(r.report.verdict.ok).toBe(true);
+  });
+
+  test("DNS_HOSTS_OVERRIDE (warning): /etc/hosts pins the registry to an address DNS contradicts; the pin wins and the line is shown", async () => {
+    const hosts = "127.0.0.1 localhost\n127.0.0.1 pinned.pd.test\n";
+    const r = await check("pinned.pd.test", ["--dns", dm.server], { hosts });
+    const f = expectFinding(r, "DNS_HOSTS_OVERRIDE", "warning", "dns");
+    expect(f.detail).toContain("2: 127.0.0.1 pinned.pd.test");
+    expect(f.detail).toContain("DNS says: 0.0.0.0");
+    expect(f.evidence.hostsFile).toMatchObject({ path: "/etc/hosts", addresses: ["127.0.0.1"] });
+    // The pull follows the pin (Go reads /etc/hosts first): the registry behind it answers.
+    expect(stageOf(r.report, "manifest").status).toBe("pass");
+    expect(r.code).toBe(0);
+  });
+
+  test("DNS_HOSTS_OVERRIDE (info): a pin DNS agrees with", async () => {
+    const r = await check("agreed.pd.test", ["--dns", dm.server], { hosts: "127.0.0.1 localhost\n127.0.0.1 agreed.pd.test\n" });
+    const f = expectFinding(r, "DNS_HOSTS_OVERRIDE", "info", "dns", "pass");
+    expect(f.detail).toContain("2: 127.0.0.1 agreed.pd.test");
+  });
+});
+
+test("plain-text check (no --json): the dns line names the server that answered NXDOMAIN", async () => {
+  const r = await runInNs(["check", image("gone.pd.test"), "--dns", dm.server, ...hermetic(home.dir)], { home: home.dir, dir: home.dir });
+  expect(r.code).toBe(1);
+  // One line per stage: "<mark> <stage id> <summary> (<ms>)".
+  const dnsLine = r.stdout.split("\n").find((l) => /^\S+ dns\s/.test(l));
+  expect(dnsLine).toMatch(/^✖ dns\s+gone\.pd\.test: no such host/);
+  expect(dnsLine).toContain(`NXDOMAIN from ${dm.server}`);
+  expect(r.stdout).toMatch(/^○ connect\s+skipped/m);
+  expect(r.stdout).toContain("DNS_NXDOMAIN");
+  expect(r.stdout).not.toContain("\u001b[");
+});
