@@ -123,7 +123,8 @@ function tunnelErrorEvidence(e: TunnelError): Evidence {
 
 /** Pure: a CONNECT failure as the finding a support engineer needs. */
 export function classifyTunnelError(e: TunnelError, p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number }): Finding {
-  const ev = tunnelErrorEvidence(e);
+  // The failing hop first: which proxy (credentials already stripped) and which CONNECT target.
+  const ev: Evidence = { proxy: p.proxy, target: p.host, ...tunnelErrorEvidence(e) };
   const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
   switch (e.kind) {
     case "auth-required": {
@@ -228,7 +229,7 @@ async function checkInterception(ctx: StageContext, ep: Endpoint, proxy: string,
   return finding(
     "PROXY_TLS_INTERCEPTION",
     { host: `${ep.hostname}:${ep.port}`, proxy, issuer: leaf.issuer, subject: leaf.subject, fingerprint: leaf.fingerprint256, root: proxied.chain.at(-1)!.issuer, directIssuer: direct?.ok ? direct.chain[0]!.issuer : null, directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null, trusted, certsDir },
-    { throughProxy: proxied.chain as unknown as Evidence[], direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null, trusted },
+    { proxy, throughProxy: proxied.chain as unknown as Evidence[], direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null, trusted },
     { severity: trusted === "system" ? "info" : trusted === "certs.d" ? "warning" : "error" },
   );
 }
