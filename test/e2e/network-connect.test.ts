@@ -104,6 +104,7 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const f = expectFinding(r, "TLS_UNKNOWN_CA", "warning", "connect");
     expect(f.detail).toContain(`127.0.0.1:${reg.port}`);
     expect(f.detail).toContain("containerd");
+    expect(f.evidence).toMatchObject({ target: `127.0.0.1:${reg.port}`, issuer: "CN=E2E Connect Root,O=pulldoctor tests" });
     expect(stageOf(r.report, "manifest").status).toBe("pass");
     expect(r.code).toBe(0);
   });
@@ -129,7 +130,7 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const f = expectFinding(r, "TLS_HTTP_ONLY", "error", "connect");
     expect(f.detail).toContain('answered the TLS ClientHello with "HTTP/1.1 400 Bad Request"');
     expect(f.fixes[0]).toContain(`{ "insecure-registries": ["plain.pd.test:${ports.plain}"] }`);
-    expect(JSON.stringify(f.evidence)).toContain(`0.0.0.0:${ports.plain}`);
+    expect(f.evidence.target).toBe(`0.0.0.0:${ports.plain}`);
   });
 
   test("TLS_INSECURE_IN_USE: --insecure-registry on a registry with good TLS is a warning; the pull still works, exit 0", async () => {
@@ -159,6 +160,7 @@ describe("connect e2e: TCP and handshake faults on real sockets", () => {
     expect(f.detail).toBe(`dial tcp 0.0.0.0:${ports.closed}: connect: connection refused. It is the only address to try.`);
     expect(f.fixes[0]).toContain(`ss -ltnp | grep :${ports.closed}`);
     expect(codesOf(r.report, "connect")).toEqual(["CONNECT_REFUSED:error"]);
+    expect(f.evidence.target).toBe(`0.0.0.0:${ports.closed}`);
   });
 
   test("CONNECT_TIMEOUT: SYNs dropped (full accept queue); ends on --timeout", async () => {
@@ -174,6 +176,7 @@ describe("connect e2e: TCP and handshake faults on real sockets", () => {
     const r = await check("reset.pd.test", reset.port);
     const f = expectFinding(r, "CONNECT_RESET", "error", "connect");
     expect(f.detail).toContain(`0.0.0.0:${reset.port}: read: connection reset by peer (during the TLS handshake`);
+    expect(f.evidence.target).toBe(`0.0.0.0:${reset.port}`);
   });
 
   test("TLS_HANDSHAKE_FAILED: a peer that accepts and never answers the ClientHello; ends on --timeout", async () => {
@@ -182,6 +185,6 @@ describe("connect e2e: TCP and handshake faults on real sockets", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     const f = expectFinding(r, "TLS_HANDSHAKE_FAILED", "error", "connect");
     expect(f.detail).toContain("net/http: TLS handshake timeout");
-    expect(JSON.stringify(f.evidence)).toContain(`0.0.0.0:${silent.port}`);
+    expect(f.evidence.target).toBe(`0.0.0.0:${silent.port}`);
   });
 });
