@@ -169,6 +169,12 @@ describe("token-auth codes through the binary", () => {
     expect(f.detail).toContain("not JSON");
   });
 
+  test("AUTH_TOKEN_INVALID: a token response without a token (bad server input is a finding, never a crash)", async () => {
+    reset({ fault: "no-token" });
+    const f = expectFails(await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]), "AUTH_TOKEN_INVALID");
+    expect(f.detail).toContain("no token or access_token");
+  });
+
   test("AUTH_TOKEN_INVALID: a token signed by a key the registry does not trust (invalid_token)", async () => {
     reset();
     const f = expectFails(await check(`${regOtherKey.host}/team/app:1.0`, ["--docker-config", aliceConfig(regOtherKey.host)]), "AUTH_TOKEN_INVALID");
@@ -179,6 +185,13 @@ describe("token-auth codes through the binary", () => {
     reset({ fault: "nbf-future" });
     const f = expectFails(await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]), "AUTH_CLOCK_SKEW");
     expect(f.detail).toContain("nbf");
+  });
+
+  test("AUTH_CLOCK_SKEW: the token server's clock 15 minutes ahead (its Date and its tokens), both clocks named", async () => {
+    reset({ clockSkewSeconds: 900 });
+    const f = expectFails(await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]), "AUTH_CLOCK_SKEW");
+    expect(f.detail).toContain("token server's clock is 900 s off");
+    expect(f.evidence.clock.tokenServerDate).toBeTruthy();
   });
 
   test("AUTH_TOKEN_SERVER_UNREACHABLE: the token server answers 500", async () => {

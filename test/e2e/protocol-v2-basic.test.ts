@@ -73,11 +73,15 @@ async function check(image: string, extra: string[] = [], stdin?: string) {
   expectValidReport(report);
   const file = readFileSync(reportFile, "utf8");
   expectValidReport(JSON.parse(file));
+  const all = r.stdout + r.stderr + file;
+  // Whatever the outcome: the registry password never appears, nor any Basic header or JWT.
+  expectNoSecrets(all, [PW, btoa(`alice:${PW}`)]);
+  expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.eyJ/);
   const findings = report.findings as Finding[];
   return {
     r,
     report,
-    all: r.stdout + r.stderr + file,
+    all,
     codes: findings.map((f) => `${f.code}:${f.severity}`),
     find: (code: string) => findings.find((f) => f.code === code)!,
     stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
