@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage, sha256 } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
@@ -46,9 +46,11 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-async function run(command: "check" | "pull", mirrorUrl: string, extra: string[] = []) {
+/** mirrorUrl null: the mirror comes from the daemon.json given in extra. */
+async function run(command: "check" | "pull", mirrorUrl: string | null, extra: string[] = []) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const args = [command, "docker.io/library/app:1.0", "--mirror", mirrorUrl, "--dns", dns.server, "--json", "--report", reportFile, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra];
+  const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
+  const args = [command, "docker.io/library/app:1.0", ...(mirrorUrl ? ["--mirror", mirrorUrl] : []), "--dns", dns.server, "--json", "--report", reportFile, ...daemon, "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra];
   const r = await runInNs(args, { home: home.dir, dir: home.dir, files: { resolvConf } });
   expectValidReport(r.report);
   expectValidReport(JSON.parse(readFileSync(reportFile, "utf8")));
@@ -105,6 +107,18 @@ describe("docker.io through a pull-through mirror", () => {
     expect(c.report.verdict.endpoint ?? null).toBeNull();
     const endpoints = new Set(c.stages.map((s) => s.endpoint).filter((e) => e !== null));
     expect([...endpoints]).toEqual([closed, HUB]);
+  });
+
+  test("check: the mirror from daemon.json registry-mirrors, tried before the upstream as Docker does", async () => {
+    const daemon = path.join(home.dir, "daemon.json");
+    writeFileSync(daemon, JSON.stringify({ "registry-mirrors": [`${mirror.url}/`] }));
+    const c = await run("check", null, ["--daemon-config", daemon]);
+    const endpoints = [...new Set(c.stages.map((s) => s.endpoint).filter((e) => e !== null))];
+    expect(endpoints).toEqual([mirror.url, HUB]);
+    expect(c.errors).toEqual([]);
+    expect(c.at(mirror.url, "manifest").status).toBe("pass");
+    expect(c.report.verdict).toMatchObject({ ok: true, endpoint: mirror.url });
+    expect(c.r.code).toBe(0);
   });
 
   test("pull --output oci:DIR through the mirror: a complete OCI layout of the image", async () => {
