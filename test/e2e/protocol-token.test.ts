@@ -131,6 +131,17 @@ describe("token-auth registry: the healthy path through the binary", () => {
     expectHealthy(c);
     expect(ts.requests[0]).toMatchObject({ method: "POST", form: { grant_type: "refresh_token", client_id: "docker", scope: "repository:team/app:pull" } });
   });
+
+  test("the human --verbose output (every HTTP exchange) of an authenticated run shows no password, refresh token or JWT", async () => {
+    reset();
+    for (const cfg of [aliceConfig(reg.host), dockerConfig({ auths: { [reg.host]: { identitytoken: REFRESH } } })]) {
+      const r = await runCli(["check", `${reg.host}/team/app:1.0`, "--verbose", "--docker-config", cfg, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3"], { home: home.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).toContain("/token");
+      expectNoSecrets(r.stdout + r.stderr, [PW, btoa(`alice:${PW}`), REFRESH]);
+      expect(r.stdout + r.stderr).not.toMatch(JWT);
+    }
+  });
 });
 
 describe("token-auth codes through the binary", () => {
