@@ -4,7 +4,7 @@ import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { issueClientCert, issueServerCert, makeCA, type CA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
 import { startDnsmasq, type DnsmasqPeer } from "../peers/dnsmasq";
@@ -24,7 +24,9 @@ import { codesOf, expectFinding, hermetic, stageOf } from "./helpers-net";
  */
 
 let ca: CA;
+let clientCa: CA;
 let reg: RegistryPeer;
+let mtls: RegistryPeer;
 let ng: NginxPeer;
 let dm: DnsmasqPeer;
 let silent: FaultPeer;
@@ -33,15 +35,19 @@ let hole: FaultPeer;
 let home: { dir: string; cleanup: () => void };
 let certsDir: string;
 const ports: Record<"expired" | "plain" | "closed", number> = { expired: 0, plain: 0, closed: 0 };
-const NAMES = ["registry", "other", "expired", "plain", "silent", "reset", "hole", "closed"];
+const NAMES = ["registry", "mtls", "other", "expired", "plain", "silent", "reset", "hole", "closed"];
 
 beforeAll(async () => {
   requireBinaryBuilt();
   home = tempDir("pd-e2e-connect-");
   ca = makeCA("E2E Connect Root");
-  const good = issueServerCert(ca, { cn: "registry.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test"] });
+  const good = issueServerCert(ca, { cn: "registry.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test", "DNS:mtls.pd.test"] });
   const expired = issueServerCert(ca, { cn: "expired.pd.test", sans: ["DNS:expired.pd.test"], notBefore: new Date("2021-01-01T00:00:00Z"), notAfter: new Date("2021-02-01T00:00:00Z") });
-  reg = await startRegistry({ tls: { certificate: good.certFile, key: good.keyFile } });
+  clientCa = makeCA("E2E Client CA");
+  [reg, mtls] = await Promise.all([
+    startRegistry({ tls: { certificate: good.certFile, key: good.keyFile } }),
+    startRegistry({ tls: { certificate: good.certFile, key: good.keyFile, clientCAs: [clientCa.certFile] } }),
+  ]);
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "e2e-connect" }));
   [ports.expired, ports.plain, ports.closed] = await freePorts(3);
   // ports.closed stays unbound: nothing listens there.
@@ -57,14 +63,15 @@ beforeAll(async () => {
   dm = await startDnsmasq({ local: ["pd.test"], hosts });
   // certs.d as Docker reads it: <dir>/<host:port>/ca.crt for every name the tests use.
   certsDir = path.join(home.dir, "certs.d");
-  for (const host of [`registry.pd.test:${reg.port}`, `other.pd.test:${reg.port}`, `loop.pd.test:${reg.port}`, `expired.pd.test:${ports.expired}`]) {
+  for (const host of [`registry.pd.test:${reg.port}`, `other.pd.test:${reg.port}`, `loop.pd.test:${reg.port}`, `mtls.pd.test:${mtls.port}`, `expired.pd.test:${ports.expired}`]) {
     mkdirSync(path.join(certsDir, host), { recursive: true });
     writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
   }
 });
 afterAll(async () => {
-  await Promise.all([reg, ng, dm, silent, reset, hole].map((p) => p?.stop()));
+  await Promise.all([reg, mtls, ng, dm, silent, reset, hole].map((p) => p?.stop()));
   ca?.cleanup();
+  clientCa?.cleanup();
   home?.cleanup();
 });
 
@@ -112,8 +119,8 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
   test("TLS_HOSTNAME_MISMATCH: other.pd.test gets registry.pd.test's certificate; the names it covers are listed", async () => {
     const r = await check("other.pd.test", reg.port);
     const f = expectFinding(r, "TLS_HOSTNAME_MISMATCH", "error", "connect");
-    expect(f.detail).toContain("x509: certificate is valid for registry.pd.test, loop.pd.test, not other.pd.test");
-    expect(f.evidence).toMatchObject({ target: `0.0.0.0:${reg.port}`, requested: "other.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test"] });
+    expect(f.detail).toContain("x509: certificate is valid for registry.pd.test, loop.pd.test, mtls.pd.test, not other.pd.test");
+    expect(f.evidence).toMatchObject({ target: `0.0.0.0:${reg.port}`, requested: "other.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test", "DNS:mtls.pd.test"] });
   });
 
   test("TLS_EXPIRED: nginx serves an expired certificate; the window and the local clock are shown", async () => {
@@ -186,5 +193,32 @@ describe("connect e2e: TCP and handshake faults on real sockets", () => {
     const f = expectFinding(r, "TLS_HANDSHAKE_FAILED", "error", "connect");
     expect(f.detail).toContain("net/http: TLS handshake timeout");
     expect(f.evidence.target).toBe(`0.0.0.0:${silent.port}`);
+  });
+
+  test("TLS_HANDSHAKE_FAILED: an mTLS registry (docker-registry clientcas) and no client certificate in certs.d", async () => {
+    const r = await check("mtls.pd.test", mtls.port);
+    const f = expectFinding(r, "TLS_HANDSHAKE_FAILED", "error", "connect");
+    expect(f.detail).toMatch(/remote error: tls: (bad certificate|certificate required)/);
+    expect(f.detail).toContain("no client certificate offered");
+    expect(f.fixes[0]).toContain(`${certsDir}/mtls.pd.test:${mtls.port}: client.cert and client.key`);
+    expect(f.evidence.target).toBe(`0.0.0.0:${mtls.port}`);
+  });
+
+  test("mTLS with client.cert/client.key in certs.d: the handshake passes, the client certificate is named, the key never shows", async () => {
+    const dir = path.join(home.dir, "mtls-certs.d");
+    const d = path.join(dir, `mtls.pd.test:${mtls.port}`);
+    mkdirSync(d, { recursive: true });
+    const client = issueClientCert(clientCa, "e2e-puller");
+    writeFileSync(path.join(d, "ca.crt"), ca.cert);
+    writeFileSync(path.join(d, "client.cert"), client.cert);
+    writeFileSync(path.join(d, "client.key"), client.key);
+    const r = await check("mtls.pd.test", mtls.port, { certsDir: dir });
+    expectValidReport(r.report);
+    const c = stageOf(r.report, "connect");
+    expect(c.status).toBe("pass");
+    expect(c.evidence.hops[0].tls.clientCert).toBe("CN=e2e-puller");
+    // The registry behind it answers as a registry over the same mTLS link.
+    expect(stageOf(r.report, "v2").status).toBe("pass");
+    expect(r.stdout).not.toContain("PRIVATE KEY");
   });
 });

@@ -20,6 +20,7 @@ let reg: RegistryPeer;
 let dm: DnsmasqPeer;
 let servfail: ScriptedDns;
 let silent: ScriptedDns;
+let truncating: ScriptedDns;
 let port53: Port53Dns;
 let home: { dir: string; cleanup: () => void };
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
   home = tempDir("pd-e2e-dns-");
   reg = await startRegistry();
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "e2e-dns" }));
-  [dm, servfail, silent, port53] = await Promise.all([
+  [dm, servfail, silent, truncating, port53] = await Promise.all([
     startDnsmasq({
       local: ["pd.test"],
       hosts: { "healthy.pd.test": ["127.0.0.1"], "pinned.pd.test": ["0.0.0.0"], "agreed.pd.test": ["127.0.0.1"] },
@@ -37,6 +38,10 @@ beforeAll(async () => {
     }),
     startScriptedDns({ udp: (q) => replyTo(q, { rcode: 2 }) }),
     startScriptedDns({ udp: () => "drop" }),
+    startScriptedDns({
+      udp: (q) => replyTo(q, { truncated: true }),
+      tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: q.questions[0].name, data: "127.0.0.1", ttl: 5 }] : [] }),
+    }),
     // The "resolv.conf server" on port 53: a path that drops DNS packets carrying an EDNS(0)
     // OPT record (an old firewall's rule). Go's resolver (and so dockerd) sends OPT;
     // glibc's getaddrinfo does not, so the system resolver gets its answer.
@@ -49,7 +54,7 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all([reg, dm, servfail, silent, port53].map((p) => p?.stop()));
+  await Promise.all([reg, dm, servfail, silent, truncating, port53].map((p) => p?.stop()));
   home?.cleanup();
 });
 
@@ -132,6 +137,30 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     expect(f.evidence.systemResolver).toMatchObject({ addresses: [], code: "ENOTFOUND" });
     expect(stageOf(r.report, "dns").summary).toContain(`via ${port53.server}`);
     expect(r.report.verdict.ok).toBe(true);
+  });
+
+  test("resolv.conf search list: a short registry name is found as <name>.pd.test, as Go's resolver expands it", async () => {
+    const r = await check("healthy", [], { resolvConf: `nameserver ${port53.address}\nsearch pd.test\n` });
+    expectValidReport(r.report);
+    const dns = stageOf(r.report, "dns");
+    expect(dns.status).toBe("pass");
+    // Go's list for a name with fewer dots than ndots: the search domains first, then the name.
+    expect(dns.evidence).toMatchObject({ serversFrom: "resolv.conf", servers: [port53.server], searchListTried: ["healthy.pd.test.", "healthy."], addresses: ["127.0.0.1"], via: port53.server });
+    expect(dns.evidence.resolver).toMatchObject({ search: ["pd.test."], ndots: 1 });
+    // The first name answered: the bare one was never asked.
+    expect(dns.evidence.queries.map((q: { name: string }) => q.name)).toEqual(["healthy.pd.test.", "healthy.pd.test."]);
+    expect(r.report.verdict.ok).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  test("a truncated UDP reply is asked again over TCP; the evidence says so and the run passes", async () => {
+    const r = await check("healthy.pd.test", ["--dns", truncating.server]);
+    expectValidReport(r.report);
+    const dns = stageOf(r.report, "dns");
+    expect(dns.status).toBe("pass");
+    expect(dns.evidence.queries).toContainEqual(expect.objectContaining({ server: truncating.server, type: "A", transport: "tcp", truncated: true, answers: ["127.0.0.1"] }));
+    expect(truncating.seen).toContain("tcp A healthy.pd.test");
+    expect(r.code).toBe(0);
   });
 
   test("DNS_HOSTS_OVERRIDE (warning): /etc/hosts pins the registry to an address DNS contradicts; the pin wins and the line is shown", async () => {

@@ -140,6 +140,22 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
     expect(f.evidence).toMatchObject({ proxy: `http://127.0.0.1:${port}`, target, kind: "unreachable", code: "ECONNREFUSED" });
   });
 
+  test("PROXY_UNREACHABLE (error): a proxy that accepts and never answers CONNECT ends on --timeout", async () => {
+    const quiet = net.createServer((sock) => sock.on("error", () => {}));
+    await new Promise<void>((r) => quiet.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(quiet.address() as net.AddressInfo).port}`;
+    try {
+      const t0 = Date.now();
+      const r = await check({ HTTPS_PROXY: url }, { timeout: 1 });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const f = expectFinding(r, "PROXY_UNREACHABLE", "error", "proxy");
+      expect(f.detail).toContain("never answered CONNECT within 1000 ms");
+      expect(f.evidence).toMatchObject({ proxy: url, target, kind: "timeout" });
+    } finally {
+      quiet.close();
+    }
+  });
+
   test("PROXY_AUTH_REQUIRED (error): tinyproxy BasicAuth answers 407; the challenge is shown, the wrong password never", async () => {
     const none = await check({ HTTPS_PROXY: authed.url });
     const f = expectFinding(none, "PROXY_AUTH_REQUIRED", "error", "proxy");
