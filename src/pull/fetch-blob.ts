@@ -166,8 +166,8 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     opened.cancel();
     if (sinkError) throw sinkError;
     if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    const why = idle.signal.aborted ? `stalled: no data for ${ctx.idleTimeoutMs} ms` : errText(e);
-    throw fail("transport", `reading ${d.digest} from ${host} after ${total} of ${d.size} bytes: ${why}`, { bytes: total - offset });
+    const msg = idle.signal.aborted ? `stalled after ${total} of ${d.size} bytes: no data for ${ctx.idleTimeoutMs} ms` : `body cut after ${total} of ${d.size} bytes: ${errText(e)}`;
+    throw fail("transport", msg, { bytes: total - offset });
   } finally {
     clearInterval(watchdog);
     closeSync(fd);
