@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import https from "node:https";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
@@ -85,31 +86,32 @@ test("a retry over TLS (the careful node:https path) keeps the name, the CA and 
   const seen: (string | null)[] = [];
   const cert = issueServerCert(ca, { cn: "flaky.test", sans: ["DNS:flaky.test"] });
   let cut = true;
-  const srv = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    tls: { cert: cert.cert, key: cert.key },
-    fetch(req) {
-      const d = new URL(req.url).pathname.split("/").pop()!;
-      const b = bytes.get(d);
-      if (!b) return new Response("no", { status: 404 });
-      const range = req.headers.get("range");
-      seen.push(range);
-      if (range) {
-        const start = Number(/bytes=(\d+)-/.exec(range)![1]);
-        return new Response(b.subarray(start), { status: 206, headers: { "Content-Range": `bytes ${start}-${b.length - 1}/${b.length}` } });
-      }
-      if (b.length > 100_000 && cut) {
-        cut = false;
-        // Headers promise the whole blob; the body stops after 100 000 bytes.
-        return new Response(new ReadableStream({ start(c) { c.enqueue(b.subarray(0, 100_000)); setTimeout(() => c.error(new Error("cut")), 50); } }), { headers: { "Content-Length": String(b.length) } });
-      }
-      return new Response(b);
-    },
+  // node:https, so the test can cut the socket itself after 100 000 bytes of a 200 whose
+  // Content-Length promises the whole blob.
+  const srv = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    const d = (req.url ?? "").split("/").pop()!;
+    const b = bytes.get(d);
+    if (!b) return res.writeHead(404).end("no");
+    const range = req.headers.range ?? null;
+    seen.push(range);
+    if (range) {
+      const start = Number(/bytes=(\d+)-/.exec(range)![1]);
+      res.writeHead(206, { "Content-Range": `bytes ${start}-${b.length - 1}/${b.length}`, "Content-Length": b.length - start });
+      return res.end(b.subarray(start));
+    }
+    res.writeHead(200, { "Content-Length": b.length });
+    if (b.length > 100_000 && cut) {
+      cut = false;
+      res.write(b.subarray(0, 100_000), () => setTimeout(() => req.socket.destroy(), 50));
+      return;
+    }
+    res.end(b);
   });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
   try {
-    const src = factsFor(`https://flaky.test:${srv.port}`, "team/app", "1.0", big);
-    src.endpoint = endpointFor(`https://flaky.test:${srv.port}`);
+    const src = factsFor(`https://flaky.test:${port}`, "team/app", "1.0", big);
+    src.endpoint = endpointFor(`https://flaky.test:${port}`);
     src.facts.link = { scheme: "https", baseUrl: src.endpoint.url, tls: { ca: [ca.cert], verify: true }, insecure: false };
     src.facts.resolution = { hostname: "flaky.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "/etc/hosts" };
     const r = await pull(src, `oci:${path.join(work.dir, "tls-retry")}`, { storeDir: path.join(work.dir, "s6") });
@@ -119,7 +121,8 @@ test("a retry over TLS (the careful node:https path) keeps the name, the CA and 
     expect(seen.filter((x) => x !== null).length).toBe(1);
     expect(rec.downloadedBytes).toBe(big.layers[0].bytes.length);
   } finally {
-    srv.stop(true);
+    srv.closeAllConnections();
+    srv.close();
   }
 });
 
