@@ -42,6 +42,20 @@ test("docker: the Engine loads the image; docker image inspect shows its id (con
   expect(info.Architecture).toBe("amd64");
 }, 60_000);
 
+test("docker-archive: `docker load -i FILE` on the real Engine accepts it (an OCI image, gzip'd layers as served)", async () => {
+  const oci = buildImage({ label: "engine-oci", layers: [[{ name: "etc/three.txt", content: "three\n" }]] });
+  await pushImage(reg.url, "team/oci", "3.0", oci);
+  const file = path.join(work.dir, "oci.tar");
+  const r = await pull(factsFor(reg.url, "team/oci", "3.0", oci), `docker-archive:${file}`, { storeDir: path.join(work.dir, "store") });
+  expect(r.findings).toEqual([]);
+  const load = dockerd.docker(["load", "-i", file]);
+  expect(load.stderr).toBe("");
+  expect(load.stdout.trim()).toBe(`Loaded image: ${reg.host}/team/oci:3.0`);
+  const info = JSON.parse(dockerd.docker(["image", "inspect", `${reg.host}/team/oci:3.0`]).stdout)[0];
+  expect(info.Id).toBe(oci.config.digest);
+  expect(info.RootFS.Layers).toEqual(JSON.parse(new TextDecoder().decode(oci.config.bytes)).rootfs.diff_ids);
+}, 60_000);
+
 test("defaultOutput: the Engine when it answers, else an OCI layout under the cwd, said plainly", async () => {
   const ref = factsFor(reg.url, "team/engine", "2.0", img).facts.ref!;
   const up = await defaultOutput(testDeps({ env: { DOCKER_HOST: dockerd.host } }), ref);
