@@ -82,10 +82,29 @@ export interface Port53Dns {
 
 export async function startPort53Dns(answer: (q: packet.Packet) => string[] | "drop" | number): Promise<Port53Dns> {
   if (process.getuid?.() !== 0) throw new Error("a DNS server on port 53 needs root: run the e2e tests as root");
-  const address = `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
   const seen: string[] = [];
-  const udp = dgram.createSocket("udp4");
-  udp.on("message", (msg, rinfo) => {
+  // A random address of 127.53.0.0/16; another test's server may hold one, so try a few
+  // (a fresh socket each time: a socket whose bind failed cannot be bound again).
+  let udp: dgram.Socket | null = null;
+  let address = "";
+  for (let attempt = 0; !udp; attempt++) {
+    address = `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+    const s = dgram.createSocket("udp4");
+    const err = await new Promise<Error | null>((resolve) => {
+      s.once("error", resolve);
+      s.bind(53, address, () => {
+        s.removeListener("error", resolve);
+        resolve(null);
+      });
+    });
+    if (!err) udp = s;
+    else {
+      s.close();
+      if (attempt >= 4) throw new Error(`cannot bind a DNS server on ${address}:53: ${err.message}`);
+    }
+  }
+  const sock = udp;
+  sock.on("message", (msg, rinfo) => {
     let q: packet.Packet;
     try {
       q = packet.decode(msg);
@@ -100,11 +119,7 @@ export async function startPort53Dns(answer: (q: packet.Packet) => string[] | "d
     const rcode = typeof a === "number" ? a : 0;
     const answers: packet.Answer[] = Array.isArray(a) && question?.type === "A" ? a.map((data) => ({ type: "A", name: question.name, ttl: 5, data })) : [];
     const reply = packet.encode({ type: "response", id: q.id, flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | rcode, questions: q.questions, answers });
-    udp.send(reply, rinfo.port, rinfo.address);
+    sock.send(reply, rinfo.port, rinfo.address);
   });
-  await new Promise<void>((resolve, reject) => {
-    udp.once("error", reject);
-    udp.bind(53, address, () => resolve());
-  });
-  return { address, server: `${address}:53`, seen, stop: () => new Promise<void>((r) => udp.close(() => r())) };
+  return { address, server: `${address}:53`, seen, stop: () => new Promise<void>((r) => sock.close(() => r())) };
 }
