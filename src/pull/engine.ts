@@ -88,6 +88,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const evidence: Evidence = { output: input.output, store: store.root, concurrency, endpoints: sources.map((s) => s.baseUrl), manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size } };
   const emit = input.onProgress ?? (() => {});
+  const archiveFile = `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`;
 
   // The Engine is asked first: nothing is downloaded for an output that cannot be written.
   let engine: EngineAddress | null = null;
@@ -96,7 +97,6 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     const ping = "error" in addr ? { ok: false as const, error: addr.error, code: null, durationMs: 0 } : await pingEngine(addr, Math.min(options.timeoutMs, 5000), deps.signal);
     evidence.engine = { address: "error" in addr ? null : addr.display, source: addr.source, ping: { ...ping } };
     if (!ping.ok) {
-      const archiveFile = `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`;
       const f = finding("PULL_DAEMON_UNAVAILABLE", { image, address: "error" in addr ? (deps.env.DOCKER_HOST ?? "") : addr.display, source: addr.source, error: ping.error, archiveFile }, { ...(evidence.engine as Evidence) });
       return done("fail", `no Docker Engine answers at ${"error" in addr ? addr.source : addr.display}`, evidence, [f]);
     }
@@ -173,12 +173,12 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     store,
     repoTag: repoTagOf(ref),
   };
-  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image });
+  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image, archiveFile });
   evidence.written = written.evidence;
   const durationMs = Math.round(performance.now() - t0);
   const summary: PullSummary = { digest: m.digest, mediaType: m.mediaType, platform: facts.manifest.platform, layers: m.layers.length, bytes: total, downloadedBytes, reusedBytes, durationMs, output: written.output };
   if (written.finding || written.error) {
-    return done("fail", written.error ?? "output not written", evidence, written.finding ? [written.finding] : []);
+    return done("fail", written.error ?? written.finding?.detail ?? "output not written", evidence, written.finding ? [written.finding] : []);
   }
   const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
   return done("pass", line, evidence, [], summary);

@@ -81,6 +81,36 @@ test("output docker with no Engine on the default socket ⇒ PULL_DAEMON_UNAVAIL
   expect(blobRequests("space/app")).toBe(0);
 });
 
+test("an Engine that answers /_ping but refuses the load ⇒ PULL_DAEMON_UNAVAILABLE quoting its message; the blobs stay in the store", async () => {
+  const sock = path.join(work.dir, "refusing.sock");
+  let loadBytes = 0;
+  const engine = Bun.serve({
+    unix: sock,
+    async fetch(req) {
+      const u = new URL(req.url);
+      if (u.pathname === "/_ping") return new Response("OK", { headers: { "Api-Version": "1.41" } });
+      if (u.pathname === "/images/load") {
+        loadBytes = (await req.arrayBuffer()).byteLength;
+        return Response.json({ message: "write /var/lib/docker/tmp/docker-import-123/blobs: no space left on device" }, { status: 500 });
+      }
+      return new Response("?", { status: 404 });
+    },
+  });
+  try {
+    const store = path.join(work.dir, "store5");
+    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: store, deps: { env: { DOCKER_HOST: `unix://${sock}` } } });
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
+    expect(r.findings[0].detail).toContain("refused the image (POST /images/load): write /var/lib/docker/tmp/docker-import-123/blobs: no space left on device");
+    expect(r.findings[0].evidence).toMatchObject({ status: 500 });
+    expect(loadBytes).toBeGreaterThan(1_500_000);
+    const again = await pull(factsFor(lab.url, "space/app", "1.0", img), `docker-archive:${path.join(work.dir, "instead.tar")}`, { storeDir: store });
+    expect(again.findings).toEqual([]);
+    expect(again.summary!.downloadedBytes).toBe(0);
+  } finally {
+    engine.stop(true);
+  }
+});
+
 test("DOCKER_HOST=tcp://… where nothing listens ⇒ PULL_DAEMON_UNAVAILABLE (connection refused)", async () => {
   const port = await freePort();
   const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store4"), deps: { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } } });

@@ -125,8 +125,8 @@ export const pull = {
     title: "No Docker Engine answers to load the image into",
     explain:
       "The `docker` output loads the pulled image into the local Docker Engine through its API socket, but nothing answered " +
-      "there. The pull itself does not need Docker: write the image to a docker-archive file (or an OCI layout) and load it " +
-      "wherever an Engine runs.",
+      "there (or the Engine answered and then refused or dropped the load). The pull itself does not need Docker: the verified " +
+      "blobs are in the store, so writing a docker-archive file (or an OCI layout) downloads nothing again; load it wherever an Engine runs.",
     seen: [
       "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
       "docker: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info\": dial unix /var/run/docker.sock: connect: permission denied",
@@ -137,8 +137,11 @@ export const pull = {
       "DOCKER_HOST points to another socket or host",
       "the user may not open /var/run/docker.sock (not in the docker group)",
       "rootless Docker listens on $XDG_RUNTIME_DIR/docker.sock",
+      "the Engine refused the archive (its disk is full, or it runs out of memory or restarts during the load)",
     ],
-    howKnown: "GET /_ping on the Engine address (DOCKER_HOST, else the default socket) failed before any byte was downloaded.",
+    howKnown:
+      "GET /_ping on the Engine address (DOCKER_HOST, else the default socket) failed before any byte was downloaded; or, after the pull, " +
+      "POST /images/load answered with an error or the connection broke (the Engine's own message is quoted).",
     detail: (p) => `${p.address} (${p.source}): ${p.error}`,
     fixes: (p) => [
       `Write a docker-archive instead: pulldoctor pull ${p.image} --output docker-archive:${p.archiveFile} (then: docker load -i ${p.archiveFile})`,

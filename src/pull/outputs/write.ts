@@ -14,6 +14,8 @@ export interface WriteContext {
   timeoutMs: number;
   signal: AbortSignal;
   image: string;
+  /** The docker-archive: file suggested when the Engine cannot take the image. */
+  archiveFile: string;
 }
 
 export interface Written {
@@ -51,10 +53,11 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
   try {
     const r = await loadIntoEngine(engine, dockerArchiveChunks(img), ctx.timeoutMs, ctx.signal);
     const evidence: Evidence = { kind: "docker", address: engine.display, status: r.status, bytes: r.bytes, loaded: r.loaded, messages: r.messages.slice(0, 20), durationMs: r.durationMs };
-    if (r.error) return { output, evidence, error: `the Engine at ${engine.display} refused the image: ${r.error}` };
+    if (r.error) return { output, evidence, finding: engineFinding(ctx, engine, `it answered /_ping but refused the image (POST /images/load): ${r.error}`, evidence) };
     return { output, evidence };
   } catch (e) {
-    return { output, evidence: { kind: "docker", address: engine.display, error: (e as Error).message }, error: `loading into the Engine at ${engine.display} failed: ${(e as Error).message}` };
+    const evidence: Evidence = { kind: "docker", address: engine.display, error: (e as Error).message };
+    return { output, evidence, finding: engineFinding(ctx, engine, `the connection broke while loading the image (POST /images/load): ${(e as Error).message}`, evidence) };
   }
 }
 
@@ -70,4 +73,9 @@ function failed(output: string, e: unknown, where: string, ctx: WriteContext, du
     };
   }
   return { output, evidence: { error: message, code: code ?? null, durationMs }, error: `writing ${output} failed: ${message}` };
+}
+
+/** The blobs are verified and kept in the store; only the Engine failed: the docker-archive: route still works. */
+function engineFinding(ctx: WriteContext, engine: EngineAddress, error: string, evidence: Evidence): Finding {
+  return finding("PULL_DAEMON_UNAVAILABLE", { image: ctx.image, address: engine.display, source: engine.source, error, archiveFile: ctx.archiveFile }, evidence);
 }
