@@ -32,7 +32,7 @@ beforeAll(async () => {
   [dm, servfail, silent, truncating, port53] = await Promise.all([
     startDnsmasq({
       local: ["pd.test"],
-      hosts: { "healthy.pd.test": ["127.0.0.1"], "pinned.pd.test": ["0.0.0.0"], "agreed.pd.test": ["127.0.0.1"] },
+      hosts: { "healthy.pd.test": ["127.0.0.1"], "dual.pd.test": ["127.0.0.1", "::1"], "pinned.pd.test": ["0.0.0.0"], "agreed.pd.test": ["127.0.0.1"] },
       nxdomain: ["gone.pd.test"],
       txt: { "txtonly.pd.test": "no address here" },
     }),
@@ -160,6 +160,17 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     expect(dns.status).toBe("pass");
     expect(dns.evidence.queries).toContainEqual(expect.objectContaining({ server: truncating.server, type: "A", transport: "tcp", truncated: true, answers: ["127.0.0.1"] }));
     expect(truncating.seen).toContain("tcp A healthy.pd.test");
+    expect(r.code).toBe(0);
+  });
+
+  test("A and AAAA: both addresses are resolved and dialled; ::1 refused while 127.0.0.1 answers is a warning naming both", async () => {
+    const r = await check("dual.pd.test", ["--dns", dm.server]);
+    expectValidReport(r.report);
+    expect(stageOf(r.report, "dns").evidence.addresses).toEqual(expect.arrayContaining(["127.0.0.1", "::1"]));
+    const f = expectFinding(r, "CONNECT_REFUSED", "warning", "connect");
+    expect(f.detail).toContain(`dial tcp [::1]:${reg.port}: connect: connection refused`);
+    expect(f.detail).toContain(`127.0.0.1:${reg.port} connected`);
+    expect(stageOf(r.report, "manifest").status).toBe("pass");
     expect(r.code).toBe(0);
   });
 
