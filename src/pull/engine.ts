@@ -8,7 +8,7 @@ import type { PullSummary } from "../model/report";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
 import { blobFailureFinding, spaceFinding } from "./findings";
-import { checkSpace, parseOutput as parseOutputSpec, sameDevice, type SpaceNeed } from "./outputs/destination";
+import { checkSpace, outputProblem, parseOutput as parseOutputSpec, sameDevice, type SpaceNeed } from "./outputs/destination";
 import { engineAddress, pingEngine, type EngineAddress } from "./outputs/docker-engine";
 import { parsePlatformString, type ImageContent } from "./outputs/image-content";
 import { writeOutput } from "./outputs/write";
@@ -78,6 +78,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const spec = parseOutputSpec(input.output);
   if ("error" in spec) return done("fail", spec.error, { output: input.output, error: spec.error });
   if (!facts.ref || !facts.manifest) return done("skip", "no resolved manifest to pull", { output: input.output });
+  const problem = outputProblem(spec);
+  if (problem) return done("fail", problem, { output: input.output, error: problem });
   const ref = facts.ref;
   const image = ref.familiar ?? ref.canonical;
   const m = facts.manifest.image;

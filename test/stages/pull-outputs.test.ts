@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { tempDir } from "../helpers/context";
@@ -90,6 +90,17 @@ test("docker-archive: skopeo copies it; manifest.json names the repo tag and the
   const manifest = JSON.parse(tar.out);
   expect(manifest[0].RepoTags).toEqual([`${reg.host}/team/app:1.0`]);
   expect(manifest[0].Layers).toEqual(img.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`));
+});
+
+test("an existing directory that is not an OCI layout is refused before any request, and left as it was", async () => {
+  const dir = path.join(work.dir, "not-a-layout");
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, "notes.txt"), "mine\n");
+  const r = await pull(factsFor(reg.url, "team/app", "1.0", img), `oci:${dir}`, { storeDir: path.join(work.dir, "store4") });
+  expect(r.result.status).toBe("fail");
+  expect(r.result.summary).toBe(`${dir} exists and is not an OCI image layout (no oci-layout file); choose a new or empty directory`);
+  expect(readdirSync(dir)).toEqual(["notes.txt"]);
+  expect(existsSync(path.join(work.dir, "store4"))).toBe(false);
 });
 
 test("an unknown output is refused before any request", async () => {

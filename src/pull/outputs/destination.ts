@@ -1,4 +1,4 @@
-import { existsSync, statfsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 
 export type OutputSpec = { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" };
@@ -93,4 +93,22 @@ export function sameDevice(a: string, b: string): boolean {
 export function tempBeside(target: string): string {
   const abs = path.resolve(target);
   return path.join(path.dirname(abs), `.${path.basename(abs)}.pulldoctor-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * What would make the output unwritable, found before any byte is downloaded: an existing
+ * directory that is not an OCI layout (never mixed into), a directory where a file should go.
+ */
+export function outputProblem(spec: OutputSpec): string | null {
+  if (spec.kind === "oci") {
+    const dir = path.resolve(spec.dir);
+    if (!existsSync(dir)) return null;
+    if (!statSync(dir).isDirectory()) return `${dir} exists and is not a directory`;
+    if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, "oci-layout"))) return `${dir} exists and is not an OCI image layout (no oci-layout file); choose a new or empty directory`;
+  }
+  if (spec.kind === "docker-archive") {
+    const file = path.resolve(spec.file);
+    if (existsSync(file) && statSync(file).isDirectory()) return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
+  }
+  return null;
 }
