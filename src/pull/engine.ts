@@ -109,7 +109,10 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     store.ensure();
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code !== "ENOSPC") throw e;
+    if (code !== "ENOSPC") {
+      const why = `cannot create the blob store at ${store.root}: ${(e as Error).message}; set PULLDOCTOR_STORE to a writable directory`;
+      return done("fail", why, { ...evidence, error: why, code: code ?? null });
+    }
   }
   const plan = blobs.map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: store.has(b) }));
   emit({ type: "plan", blobs: plan });
@@ -121,7 +124,13 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   // oci: a layout is blobs + index.json + oci-layout + directories; hard links need no inode.
   if (spec.kind === "oci") needs.push({ what: "output", path: spec.dir, bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total), files: 6 + (sameDevice(spec.dir, store.root) ? 1 : blobs.length + 1) });
   if (spec.kind === "docker-archive") needs.push({ what: "output", path: path.dirname(path.resolve(spec.file)), bytes: total + m.size + 1024 * (blobs.length + 12), files: 1 });
-  const space = checkSpace(needs);
+  let space: ReturnType<typeof checkSpace> = [];
+  try {
+    space = checkSpace(needs);
+  } catch (e) {
+    // statfs refused (a path we may not stat): no preflight; an ENOSPC while writing is still reported.
+    evidence.spaceError = (e as Error).message;
+  }
   evidence.space = space.map((c) => ({ ...c }));
   const short = space.find((c) => !c.ok);
   if (short) return done("fail", `not enough space at ${short.path}`, evidence, [spaceFinding(short, image)]);

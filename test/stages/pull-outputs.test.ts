@@ -103,6 +103,13 @@ test("an existing directory that is not an OCI layout is refused before any requ
   expect(existsSync(path.join(work.dir, "store4"))).toBe(false);
 });
 
+test("a blob store that cannot be created is a failed pull stage that says what to set, not a crash", async () => {
+  const r = await pull(factsFor(reg.url, "team/app", "1.0", img), `oci:${path.join(work.dir, "nostore")}`, { storeDir: "/dev/null/store" });
+  expect(r.result.status).toBe("fail");
+  expect(r.result.summary).toContain("cannot create the blob store at /dev/null/store");
+  expect(r.result.summary).toContain("set PULLDOCTOR_STORE to a writable directory");
+});
+
 test("an unknown output is refused before any request", async () => {
   const r = await pull(factsFor(reg.url, "team/app", "1.0", img), "tarball:/tmp/x", { storeDir: path.join(work.dir, "store3") });
   expect(r.result.status).toBe("fail");
