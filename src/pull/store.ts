@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
@@ -55,6 +55,8 @@ export class BlobStore {
 
   /** Move a verified partial into place (same directory tree ⇒ atomic rename). */
   commit(digest: string): void {
+    // Read-only: content-addressed files never change, and an oci: output hard-links them.
+    chmodSync(this.partialPath(digest), 0o444);
     renameSync(this.partialPath(digest), this.blobPath(digest));
   }
 
