@@ -6,6 +6,7 @@ import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
 import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
 import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { freePort } from "../peers/require";
 import { runInNs, type NsFiles } from "./helpers-ns";
 import { expectFinding, findingOf, hermetic, stageOf, startPort53Dns, type Port53Dns } from "./helpers-net";
 
@@ -83,6 +84,16 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     expect(f.detail).toContain(`lookup gone.pd.test on ${dm.server}: no such host`);
     expect(f.evidence.queries).toContainEqual(expect.objectContaining({ server: dm.server, rcode: "NXDOMAIN", type: "A" }));
     expect(stageOf(r.report, "connect").status).toBe("skip");
+  });
+
+  test("DNS_NXDOMAIN under HTTPS_PROXY is a warning: the proxy resolves the name itself (here a dead proxy port: nothing leaves loopback)", async () => {
+    const proxy = `http://127.0.0.1:${await freePort()}`;
+    const r = await runInNs(["check", image("gone.pd.test"), "--json", "--dns", dm.server, ...hermetic(home.dir)], { home: home.dir, dir: home.dir, env: { HTTPS_PROXY: proxy } });
+    const f = expectFinding(r, "DNS_NXDOMAIN", "warning", "dns");
+    expect(f.detail).toContain(`HTTPS_PROXY (${proxy}) applies`);
+    expect(f.evidence.proxy).toEqual({ url: proxy, source: "HTTPS_PROXY" });
+    // The pull's real blocker is then the proxy, and the verdict says so.
+    expect(r.report.verdict.code).toBe("PROXY_UNREACHABLE");
   });
 
   test("DNS_NO_ANSWER: the name exists (TXT) but has no A/AAAA; each query's rcode and server shown", async () => {
