@@ -69,6 +69,27 @@ test("a filesystem out of inodes (bytes to spare) ⇒ PULL_NO_SPACE saying so", 
   }
 });
 
+test("the disk fills up during the download (ENOSPC on write) ⇒ PULL_NO_SPACE, not a crash; nothing half-written kept as a blob", async () => {
+  const mid = path.join(work.dir, "fills-up");
+  mkdirSync(mid);
+  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mid], { stderr: "pipe" });
+  if (m.exitCode !== 0) throw new Error(`mount tmpfs size=2m failed: ${m.stderr}`);
+  try {
+    lab.addImage("slowspace/app", "1.0", img, [{ kind: "slow-blob", digest: img.layers[0].digest, bytesPerSecond: 3_000_000 }]);
+    const store = path.join(mid, "store");
+    // Another writer takes the rest of the filesystem after the space check passed.
+    setTimeout(() => Bun.spawnSync(["dd", "if=/dev/zero", `of=${path.join(mid, "filler")}`, "bs=64k"], { stderr: "ignore" }), 150);
+    const r = await pull(factsFor(lab.url, "slowspace/app", "1.0", img), `oci:${path.join(work.dir, "out-fills")}`, { storeDir: store });
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
+    expect(r.findings[0].evidence).toMatchObject({ kind: "no-space", digest: img.layers[0].digest });
+    expect(r.findings[0].detail).toContain(mid);
+    expect(existsSync(path.join(store, "sha256", img.layers[0].digest.slice(7)))).toBe(false);
+    expect(existsSync(path.join(work.dir, "out-fills"))).toBe(false);
+  } finally {
+    Bun.spawnSync(["umount", mid]);
+  }
+});
+
 test("output docker with no Engine on the default socket ⇒ PULL_DAEMON_UNAVAILABLE with the docker-archive fix, nothing downloaded", async () => {
   const sock = path.join(work.dir, "docker.sock");
   const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store3"), deps: { paths: { resolvConf: "/dev/null", hosts: "/dev/null", systemdDropIns: [], dockerSocket: sock } } });
