@@ -15,6 +15,7 @@ import { writeOutput } from "./outputs/write";
 import { BlobFailure, pullBlob, type BlobRecord } from "./pull-blob";
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, runPool, type RetryTuning } from "./schedule";
 import { sourceFrom } from "./source";
+import { parseDigest } from "./verify";
 import { BlobStore, defaultStoreDir } from "./store";
 
 export interface PullInput {
@@ -84,6 +85,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const image = ref.familiar ?? ref.canonical;
   const m = facts.manifest.image;
   const blobs = dedupe([m.config, ...m.layers]);
+  const bad = blobs.find((b) => !parseDigest(b.digest) || !Number.isSafeInteger(b.size) || b.size < 0);
+  if (bad) return done("fail", `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`, { output: input.output, blob: { digest: String(bad.digest), size: bad.size } });
   const total = blobs.reduce((n, b) => n + b.size, 0);
   const sources = [{ endpoint: input.endpoint, facts }, ...(input.fallbacks ?? [])].map((s) => sourceFrom(s.endpoint, s.facts)).filter((s) => s !== null);
   const store = new BlobStore(input.tuning?.storeDir ?? defaultStoreDir(deps));
@@ -168,7 +171,14 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const downloadedBytes = records.reduce((n, r) => n + r.downloadedBytes, 0);
   const reusedBytes = records.reduce((n, r) => n + r.reusedBytes, 0);
   if (failures.length > 0) {
-    const recheck = () => checkSpace(needs).find((c) => !c.ok) ?? checkSpace(needs)[0] ?? null;
+    const recheck = () => {
+      try {
+        const now = checkSpace(needs);
+        return now.find((c) => !c.ok) ?? now[0] ?? null;
+      } catch {
+        return null;
+      }
+    };
     // One Ctrl-C is one finding, not one per blob that was in flight or queued.
     const firstAbort = failures.find((f) => f.kind === "aborted");
     const shown = failures.filter((f) => f.kind !== "aborted" || f === firstAbort);

@@ -101,3 +101,26 @@ test("every PULL_* catalogue entry fills its fixes with the occurrence's facts",
     expect(e.genericFixes.length).toBeGreaterThanOrEqual(2);
   }
 });
+
+test("a manifest naming a digest that cannot be verified (md5, bad hex) is a failed stage, not a crash", async () => {
+  const { runPull } = await import("../../src/pull/engine");
+  const { testOptions } = await import("../helpers/context");
+  const { nullTrace } = await import("../../src/model/trace");
+  const bad = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: "md5:0123456789abcdef0123456789abcdef", size: 3 };
+  const cfg = { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 2 };
+  const r = await runPull({
+    options: testOptions(),
+    deps: testDeps(),
+    trace: nullTrace,
+    endpoint: { url: "http://127.0.0.1:9", host: "127.0.0.1:9", hostname: "127.0.0.1", port: 9, role: "upstream", insecure: true, pathPrefix: "" },
+    facts: {
+      ref: { input: "x", registry: "127.0.0.1:9", repository: "a/b", tag: "1", digest: null, canonical: "127.0.0.1:9/a/b:1", familiar: "127.0.0.1:9/a/b:1" },
+      manifest: { digest: `sha256:${"d".repeat(64)}`, mediaType: "application/vnd.oci.image.manifest.v1+json", index: null, platform: "linux/amd64", image: { digest: `sha256:${"d".repeat(64)}`, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 2, raw: new Uint8Array(2), config: cfg, layers: [bad] } },
+    },
+    output: "oci:/tmp/pd-never-written",
+    tuning: { storeDir: "/tmp/pd-never-store" },
+  });
+  expect(r.result.status).toBe("fail");
+  expect(r.result.summary).toContain('"md5:0123456789abcdef0123456789abcdef"');
+  expect(r.summary).toBeNull();
+});
