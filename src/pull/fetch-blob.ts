@@ -72,7 +72,15 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   const fail = (kind: TransferError["kind"], msg: string, extra: Partial<TransferError["info"]> = {}) =>
     new TransferError(kind, msg, { host, bytes: 0, resumedFrom, ...extra });
 
-  let auth = src.session ? await src.session.authorize() : null;
+  // The token endpoint may fail mid-pull too (it is another host): a retryable transport failure, not a crash.
+  const authorize = async () => {
+    try {
+      return src.session ? await src.session.authorize() : null;
+    } catch (e) {
+      throw fail("transport", `getting a token for ${src.repository}: ${errText(e)}`);
+    }
+  };
+  let auth = await authorize();
   let refreshed = false;
   let res: Opened | null = null;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -105,7 +113,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       // A token that expired mid-pull: ask for a new one once, as containerd's authorizer does.
       res.cancel();
       src.session.invalidate();
-      auth = await src.session.authorize();
+      auth = await authorize();
       refreshed = true;
       hop--;
       continue;

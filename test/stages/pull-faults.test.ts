@@ -222,6 +222,23 @@ test("a lock owner that is alive but makes no progress for the idle timeout is t
   }
 });
 
+test("the token endpoint failing mid-pull is retried like a transport error, then PULL_INTERRUPTED naming it (no crash)", async () => {
+  lab.addImage("tokenfail/app", "1.0", img);
+  let calls = 0;
+  const session: AuthSession = {
+    scheme: "bearer",
+    async authorize() {
+      calls++;
+      throw new Error("connect ECONNREFUSED 127.0.0.1:1 (token endpoint)");
+    },
+    invalidate() {},
+  };
+  const r = await pull(factsFor(lab.url, "tokenfail/app", "1.0", img, session), `oci:${path.join(work.dir, "tokenfail")}`, { storeDir: store(), options: { concurrency: 1 }, tuning: { retry: { attempts: 2, backoffMs: 1, maxBackoffMs: 1 } } });
+  expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED", "PULL_INTERRUPTED", "PULL_INTERRUPTED"]);
+  expect(r.findings[0].detail).toContain("getting a token for tokenfail/app: connect ECONNREFUSED 127.0.0.1:1 (token endpoint)");
+  expect(calls).toBe(6);
+});
+
 test("the temp names of a failed pull never remain beside the destination", () => {
   expect(readdirSync(work.dir).filter((x) => x.includes(".pulldoctor-"))).toEqual([]);
 });
