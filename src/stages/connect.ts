@@ -88,6 +88,7 @@ export const connectStage: Stage = {
 
     let hops: HopResult[];
     let tunnelEvidence: Evidence | null = null;
+    let tunnelFailure: string | null = null;
     if (proxy && plainHttp) {
       // Go sends an http:// request to the proxy as is (absolute URI, no CONNECT): the hop is
       // the proxy itself; whether it forwards the request is the v2 stage's question.
@@ -104,6 +105,9 @@ export const connectStage: Stage = {
       } catch (e) {
         if (!(e instanceof TunnelError)) throw e;
         tunnelEvidence = { proxy: redactUrl(proxy), error: e.message, kind: e.kind, status: e.status ?? null, phase: e.phase, durationMs: e.durationMs };
+        // The proxy stage made the same CONNECT and owns that finding (407, 403, proxy down):
+        // a second error here would blame the registry, which was never reached.
+        tunnelFailure = `the proxy did not open a tunnel to ${hostPortOf(ep.hostname, ep.port)} (${e.message}); the proxy stage's finding explains why`;
         const kind = e.kind === "timeout" || e.code === "ETIMEDOUT" ? "timeout" : "refused";
         hops = [{ target, tcp: { ok: false, durationMs: e.durationMs, error: { kind, code: e.code ?? e.kind, message: `${e.message} (the proxy stage explains the proxy's side)` } }, tls: null }];
       }
@@ -127,7 +131,7 @@ export const connectStage: Stage = {
     const verdicts = hops.map((h) => judgeHop(h, { insecure: ins.insecure, plainHttp }));
     for (const h of hops) ctx.trace.record({ kind: "note", text: traceLine(h) });
     const usable = verdicts.findIndex((v) => v.usable);
-    const findings = toFindings(ctx, ep, hops, verdicts, ins, certs, usable >= 0);
+    const findings = tunnelFailure ? [] : toFindings(ctx, ep, hops, verdicts, ins, certs, usable >= 0);
     const evidence: Evidence = {
       url: ep.url,
       insecure: { value: ins.insecure, why: ins.why, insecureRegistries: list },
@@ -162,6 +166,7 @@ export const connectStage: Stage = {
       findings,
       ...(provides ? { provides } : {}),
       ...(hops.length === 0 ? { skipped: "the name did not resolve and no proxy is used, so there is no address to connect to" } : {}),
+      ...(tunnelFailure ? { skipped: tunnelFailure } : {}),
     };
   },
 };

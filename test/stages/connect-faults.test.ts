@@ -149,18 +149,16 @@ test("through a proxy: one hop via the CONNECT tunnel, TLS (and mTLS) end to end
   expect(r.provides?.link).toMatchObject({ scheme: "https", baseUrl: `https://0.0.0.0:${reg.port}`, tls: { verify: true } });
 });
 
-test("through a proxy that refuses the CONNECT: the failing hop is the proxy's", async () => {
+test("through a proxy that refuses the CONNECT: no second error; the stage is skipped, pointing at the proxy stage", async () => {
   const strict = await startTinyproxy({ connectPorts: [443] });
   cleanups.push(() => strict.stop());
   const r = await runConnect({ hostname: "0.0.0.0", port: reg.port, addresses: [], route: { url: strict.url, auth: null, reason: "HTTPS_PROXY" } });
-  expect(r.codes).toEqual(["CONNECT_REFUSED"]);
-  const f = r.f("CONNECT_REFUSED");
-  expect(f.severity).toBe("error");
-  expect(f.evidence.target).toContain(`proxy http://127.0.0.1:${strict.port}`);
-  expect(String(f.evidence.error)).toContain("the proxy stage explains");
-  expect(f.detail).toStartWith(`proxy http://127.0.0.1:${strict.port}/ → 0.0.0.0:${reg.port}: `);
-  expect(f.fixes.join("\n")).toContain(`0.0.0.0:${reg.port}`);
+  // The proxy stage owns PROXY_CONNECT_REFUSED for the same CONNECT; the registry was never reached.
+  expect(r.codes).toEqual([]);
+  expect(r.skipped).toContain(`the proxy did not open a tunnel to 0.0.0.0:${reg.port}`);
+  expect(r.skipped).toContain("the proxy stage's finding explains why");
   expect((r.evidence.tunnel as any).status).toBe(403);
+  expect(r.provides).toBeUndefined();
 });
 
 test("CERTS_D_INVALID: a CA saved as ca.cert stops Docker before any connection", async () => {
