@@ -7,6 +7,8 @@ export interface HopResult {
   target: string;
   tcp: Pick<TcpProbe, "ok" | "durationMs" | "error">;
   tls: TlsProbe | null;
+  /** Insecure registries only: what a plain-HTTP retry on the same address got (Docker's fallback). */
+  httpFallback?: { ok: boolean; firstLine: string | null; error: string | null; durationMs: number };
 }
 
 export type Problem =
@@ -28,8 +30,8 @@ export interface HopVerdict {
 /**
  * One hop as Docker would judge it. `insecure`: Docker skips verification and falls back to
  * plain HTTP (so certificate problems and an HTTP answer do not stop it); a failed handshake
- * (alert, reset, silence) stops it either way — the HTTP fallback then talks plain HTTP to a
- * TLS port and fails too. `plainHttp`: the endpoint URL is http:// (TCP only).
+ * (alert, reset, silence) stops it unless the plain-HTTP retry (`httpFallback`, probed by the
+ * stage) got an HTTP answer. `plainHttp`: the endpoint URL is http:// (TCP only).
  */
 export function judgeHop(h: HopResult, o: { insecure: boolean; plainHttp: boolean }): HopVerdict {
   if (!h.tcp.ok) {
@@ -43,17 +45,10 @@ export function judgeHop(h: HopResult, o: { insecure: boolean; plainHttp: boolea
   if (o.plainHttp || !h.tls) return { usable: true, scheme: "http", problems: [] };
   const t = h.tls;
   if (!t.ok) {
-    const e = t.error;
-    if (e?.kind === "http-response") {
-      const firstLine = (t.firstBytes ?? "HTTP/").split(/\r?\n/)[0]!;
-      return { usable: o.insecure, scheme: o.insecure ? "http" : null, problems: [{ code: "TLS_HTTP_ONLY", target: h.target, firstLine }] };
-    }
-    if (e?.kind === "reset") return { usable: false, scheme: null, problems: [{ code: "CONNECT_RESET", target: h.target, message: e.message, phase: "during the TLS handshake (after the ClientHello)" }] };
-    const reason =
-      e?.kind === "timeout"
-        ? "net/http: TLS handshake timeout (TCP connected, no TLS answer)"
-        : (e?.message ?? "handshake failed");
-    return { usable: false, scheme: null, problems: [{ code: "TLS_HANDSHAKE_FAILED", target: h.target, reason, alert: t.alert ?? null, clientCert: t.clientCert ?? null }] };
+    const v = judgeFailedTls(h, t, o);
+    // Docker retries an insecure registry over plain HTTP after any HTTPS failure: when that
+    // retry got an HTTP answer, the hop carries the pull (the TLS problem stays a warning).
+    return o.insecure && h.httpFallback?.ok ? { ...v, usable: true, scheme: "http" } : v;
   }
   const problems: Problem[] = [];
   // Go's order: validity, then the name, then the authority; all are reported.
@@ -61,6 +56,17 @@ export function judgeHop(h: HopResult, o: { insecure: boolean; plainHttp: boolea
   if (!t.hostnameOk) problems.push({ code: "TLS_HOSTNAME_MISMATCH", target: h.target, tls: t });
   if (t.trust && !t.trust.trusted) problems.push({ code: "TLS_UNKNOWN_CA", target: h.target, tls: t });
   return { usable: problems.length === 0 || o.insecure, scheme: "https", problems };
+}
+
+function judgeFailedTls(h: HopResult, t: TlsProbe, o: { insecure: boolean }): HopVerdict {
+  const e = t.error;
+  if (e?.kind === "http-response") {
+    const firstLine = (t.firstBytes ?? "HTTP/").split(/\r?\n/)[0]!;
+    return { usable: o.insecure, scheme: o.insecure ? "http" : null, problems: [{ code: "TLS_HTTP_ONLY", target: h.target, firstLine }] };
+  }
+  if (e?.kind === "reset") return { usable: false, scheme: null, problems: [{ code: "CONNECT_RESET", target: h.target, message: e.message, phase: "during the TLS handshake (after the ClientHello)" }] };
+  const reason = e?.kind === "timeout" ? "net/http: TLS handshake timeout (TCP connected, no TLS answer)" : (e?.message ?? "handshake failed");
+  return { usable: false, scheme: null, problems: [{ code: "TLS_HANDSHAKE_FAILED", target: h.target, reason, alert: t.alert ?? null, clientCert: t.clientCert ?? null }] };
 }
 
 /** "[::1]:5000 connected; 10.0.0.9:5000 refused" for the hops other than `target`. */

@@ -8,6 +8,7 @@ import { loadCertsD, type CertsD } from "../net/certs-d";
 import { tcpProbe } from "../net/tcp";
 import { tlsProbe, type TlsProbe } from "../net/tls";
 import { openTunnel, TunnelError } from "../net/tunnel";
+import { plainHttpAnswer } from "../net/http-probe";
 import { addressIsInsecure, isInsecureByConfig, isLoopback } from "../registry/insecure";
 import { describeOthers, judgeHop, type HopResult, type HopVerdict, type Problem } from "./connect-judge";
 
@@ -45,6 +46,15 @@ export function insecurity(ep: Endpoint, addresses: string[], list: readonly str
     return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidrs.map(clean).join(", ")})`, loopbackOnly: false };
   if (ep.insecure) return { insecure: true, why: `${ep.host} is configured as insecure`, loopbackOnly: false };
   return { insecure: false, why: null, loopbackOnly: false };
+}
+
+/** The plain-HTTP retry worked: Docker pulls over HTTP, other clients fail on the TLS problem. */
+function fallbackSev(hop: HopResult): { severity: "warning"; note: string } {
+  return { severity: "warning", note: `Docker treats this registry as insecure and retries over plain HTTP, which answered (${hop.httpFallback!.firstLine}); containerd/kubelet, podman and other clients use HTTPS and fail.` };
+}
+
+function fallbackEvidence(hop: HopResult): Evidence {
+  return hop.httpFallback ? { plainHttpRetry: hop.httpFallback as unknown as Json } : {};
 }
 
 function hostPortOf(address: string, port: number): string {
@@ -123,7 +133,12 @@ export const connectStage: Stage = {
             (sock as net.Socket).destroy();
             return { target, tcp, tls: null };
           }
-          return { target, tcp, tls: await tls(sock) };
+          const t = await tls(sock);
+          // Docker's fallback for an insecure registry: HTTPS failed outright, so it retries
+          // plain HTTP; ask that question too (an HTTP answer to the ClientHello already says it).
+          const httpFallback =
+            ins.insecure && !t.ok && t.error?.kind !== "http-response" ? await plainHttpAnswer(a.address, ep.port, ep.host, { timeoutMs, signal }) : undefined;
+          return { target, tcp, tls: t, ...(httpFallback ? { httpFallback } : {}) };
         }),
       );
     }
@@ -212,15 +227,15 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
     case "CONNECT_TIMEOUT":
       return finding("CONNECT_TIMEOUT", { ...tcp, timeoutMs: ctx.options.timeoutMs }, { ...ev, error: p.message, waitedMs: hop.tcp.durationMs }, tcpSev);
     case "CONNECT_RESET":
-      return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message }, tcpSev);
+      return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message, ...fallbackEvidence(hop) }, hop.httpFallback?.ok ? fallbackSev(hop) : tcpSev);
     case "TLS_HTTP_ONLY":
       return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: ins.loopbackOnly ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {});
     case "TLS_HANDSHAKE_FAILED":
       return finding(
         "TLS_HANDSHAKE_FAILED",
         { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath, timeoutMs: ctx.options.timeoutMs },
-        { ...ev, error: hop.tls?.error as unknown as Json, alert: p.alert, clientCert: p.clientCert, certsDClient: certs.client?.certFile ?? null, handshakeMs: hop.tls?.durationMs ?? null },
-        withNearMiss({}),
+        { ...ev, error: hop.tls?.error as unknown as Json, alert: p.alert, clientCert: p.clientCert, certsDClient: certs.client?.certFile ?? null, handshakeMs: hop.tls?.durationMs ?? null, ...fallbackEvidence(hop) },
+        withNearMiss(hop.httpFallback?.ok ? fallbackSev(hop) : {}),
       );
     default: {
       const t = p.tls;
