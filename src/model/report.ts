@@ -78,6 +78,7 @@ export function buildReport(p: ReportParts): Report {
   return scrubDeep(report);
 }
 
+/** 1 when an error finding or a failed stage (a pull can fail on a write error with no code of its own). */
 export function exitCodeFor(report: Report): number {
-  return report.findings.some((f) => f.severity === "error") ? 1 : 0;
+  return report.findings.some((f) => f.severity === "error") || report.stages.some((s) => s.status === "fail") ? 1 : 0;
 }

@@ -70,3 +70,10 @@ test("a pull that cannot succeed leaves no output and exits 1", async () => {
   expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "skip" });
   expect(existsSync(dir)).toBe(false);
 });
+
+test("a malformed --output is misuse (exit 2) before any network step", async () => {
+  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--output", "tarball:/tmp/x.tar", "--json"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("--output tarball:/tmp/x.tar");
+  expect(r.stdout).toBe("");
+});

@@ -5,7 +5,7 @@ import type { Options } from "../../model/options";
 import { buildReport, exitCodeFor, type PullSummary, type Report } from "../../model/report";
 import type { StageResult } from "../../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
-import { defaultOutput, runPull } from "../../pull/engine";
+import { defaultOutput, parseOutput, runPull } from "../../pull/engine";
 import { STAGES } from "../../stages/index";
 import { plainRenderer } from "../../ui/plain";
 import type { Io } from "../io";
@@ -15,6 +15,14 @@ export const EXIT_INTERNAL = 70;
 
 /** What `check` and `pull` share: run every stage, (pull) fetch the image, report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  if (options.command === "pull" && options.output) {
+    // A destination that cannot be written is misuse, said before any network step.
+    const out = parseOutput(options.output);
+    if ("error" in out) {
+      io.stderr(`pulldoctor: --output ${options.output}: ${out.error}\n`);
+      return 2;
+    }
+  }
   const renderer = options.json ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
   const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
   const run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: (e) => renderer?.onEvent(e) });
