@@ -99,7 +99,11 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     effective: { registrySettingsFrom: registryFrom ? `Engine GET /info on ${registryFrom.source}` : daemon.found ? daemon.path : "defaults", mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
     certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
   };
-  return { summary: summaryOf(credential, resolution, loaded, local), evidence, findings, provides: { local, credential } };
+  // --insecure-registry / --mirror act like daemon.json for this run only (plan.ts adds them);
+  // saying "0 insecure" while one was passed contradicted the connect stage's "(insecure)".
+  const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: [...options.mirrors] };
+  if (flags.insecureRegistries.length + flags.mirrors.length > 0) evidence.flags = flags;
+  return { summary: summaryOf(credential, resolution, loaded, local, flags), evidence, findings, provides: { local, credential } };
 }
 
 /** Pure: daemon.json's problem (current dockerd, with dockerd 20.10's differences) to its finding. */
@@ -214,10 +218,11 @@ function redactProxies(p: ProxySettings | null): Json {
   return { ...(p.http ? { http: redactUrl(p.http) } : {}), ...(p.https ? { https: redactUrl(p.https) } : {}), ...(p.no ? { no: p.no } : {}) };
 }
 
-function summaryOf(c: Credential | null, r: AuthResolution | null, loaded: LoadedConfig, local: LocalConfig): string {
+function summaryOf(c: Credential | null, r: AuthResolution | null, loaded: LoadedConfig, local: LocalConfig, flags: { insecureRegistries: string[]; mirrors: string[] }): string {
   const creds = c ? `credentials for ${c.lookupKey} from ${c.source}${c.username ? ` (user ${c.username})` : ""}` : r?.error ? `credential lookup fails: ${r.error}` : `no credentials for ${r?.lookupKey ?? "?"}: anonymous pull`;
   const cfg = loaded.found ? loaded.path : `${loaded.path} absent`;
   const d = local.daemon;
-  const daemon = `${d.mirrors.length} mirror${d.mirrors.length === 1 ? "" : "s"}, ${d.insecureRegistries.length} insecure, daemon proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;
-  return `${creds}; ${cfg}; ${daemon}`;
+  const daemon = `daemon: ${d.mirrors.length} mirror${d.mirrors.length === 1 ? "" : "s"}, ${d.insecureRegistries.length} insecure, proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;
+  const run = [...flags.insecureRegistries.map((h) => `--insecure-registry ${h}`), ...flags.mirrors.map((m) => `--mirror ${m}`)];
+  return `${creds}; ${cfg}; ${daemon}${run.length ? `; this run adds ${run.join(", ")}` : ""}`;
 }

@@ -38,15 +38,13 @@ export const dnsStage: Stage = {
     // (hosts, then resolv.conf servers), the system resolver, and, for a name pinned in the
     // hosts file, DNS anyway (to tell a stale pin).
     const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0 && !isLocalhostName(host);
-    const started = performance.now();
-    const [resolution, system, pinnedDns] = await Promise.all([
-      resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }).then((r) => ({ r, ms: Math.round(performance.now() - started) })),
+    const [res, system, pinnedDns] = await Promise.all([
+      resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }),
       askSystem(ctx, host),
       // Evidence only: a pinned registry is often one whose DNS is broken (air-gapped), so
       // this comparison gets a short budget instead of a whole step.
       pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS), trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
     ]);
-    const { r: res, ms } = resolution;
     const proxy = proxyFor(ctx, ep.url);
     const obs: DnsObservation = { resolution: res, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy, endpointUrl: ep.url };
     const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
@@ -54,7 +52,7 @@ export const dnsStage: Stage = {
 
     const ok = res.addresses.length > 0;
     return {
-      summary: summaryOf(res, ms, proxy),
+      summary: summaryOf(res, proxy),
       evidence,
       findings,
       ...(ok ? { provides: { resolution: { hostname: host, addresses: res.addresses, via: res.via } } } : {}),
@@ -95,20 +93,20 @@ function proxyFor(ctx: StageContext, url: string): DnsObservation["proxy"] {
   return null;
 }
 
-function summaryOf(r: HostResolution, ms: number, proxy: DnsObservation["proxy"]): string {
+function summaryOf(r: HostResolution, proxy: DnsObservation["proxy"]): string {
   const n = r.addresses.length;
   const tail = proxy && n === 0 ? `; ${proxy.source} will resolve it` : "";
   switch (r.outcome) {
     case "ok":
-      return `${r.hostname} → ${n} address${n === 1 ? "" : "es"} via ${r.via} (${ms} ms)`;
+      return `${r.hostname} → ${n} address${n === 1 ? "" : "es"} via ${r.via}`;
     case "nxdomain":
-      return `${r.hostname}: no such host (NXDOMAIN from ${r.via || "the servers"}, ${ms} ms)${tail}`;
+      return `${r.hostname}: no such host (NXDOMAIN from ${r.via || "the servers"})${tail}`;
     case "noanswer":
-      return `${r.hostname}: exists but has no A/AAAA record (from ${r.via}, ${ms} ms)${tail}`;
+      return `${r.hostname}: exists but has no A/AAAA record (from ${r.via})${tail}`;
     case "servfail":
-      return `${r.hostname}: server misbehaving (${r.queries.at(-1)?.rcode ?? "error"} from ${r.via}, ${ms} ms)${tail}`;
+      return `${r.hostname}: server misbehaving (${r.queries.at(-1)?.rcode ?? "error"} from ${r.via})${tail}`;
     case "timeout":
-      return `${r.hostname}: no DNS server answered (${(r.servers ?? []).join(", ")}, ${ms} ms)${tail}`;
+      return `${r.hostname}: no DNS server answered (${(r.servers ?? []).join(", ")})${tail}`;
   }
 }
 

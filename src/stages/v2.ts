@@ -125,7 +125,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     const challenge: ProbedChallenge = { status: res.status, challenges, chosen, raw, date, url };
     const how = res.status === 200 ? "open (no authentication asked)" : chosen ? `asks ${chosen.scheme}${chosen.params.realm ? ` (realm ${chosen.params.realm})` : ""}` : "401 without a usable challenge";
     return {
-      summary: `GET ${url} → ${res.status}${o.apiVersion ? ` ${o.apiVersion}` : ""}, ${how} (${res.durationMs} ms)`,
+      summary: `GET ${url} → ${res.status}${o.apiVersion ? ` ${o.apiVersion}` : ""}, ${how}`,
       evidence,
       findings,
       provides: { challenge },

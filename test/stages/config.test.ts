@@ -68,6 +68,15 @@ describe("config stage: client credentials", () => {
     expect(out.provides?.credential).toBeNull();
     expect(out.provides?.local?.dockerConfig.found).toBe(false);
     expect(out.summary).toContain("anonymous");
+    expect(out.summary).toContain("daemon: 0 mirrors, 0 insecure");
+    expect(out.summary).not.toContain("this run adds");
+  });
+
+  test("--insecure-registry and --mirror appear in the summary next to the daemon's settings", async () => {
+    // The tour printed "0 insecure" while --insecure-registry was given and connect said "(insecure)".
+    const { out } = await run({ options: { insecureRegistries: ["127.0.0.1:5000"], mirrors: ["https://mirror.example"] } });
+    expect(out.summary).toContain("daemon: 0 mirrors, 0 insecure, proxy none; this run adds --insecure-registry 127.0.0.1:5000, --mirror https://mirror.example");
+    expect(out.evidence.flags).toEqual({ insecureRegistries: ["127.0.0.1:5000"], mirrors: ["https://mirror.example"] });
   });
 
   test("auths in plain text: CREDS_PLAINTEXT, credential with username, secret nowhere in the outcome", async () => {
