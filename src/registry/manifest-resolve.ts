@@ -12,7 +12,7 @@ import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platfo
 import { fetchConfigPlatform } from "./manifest-config";
 
 export interface ManifestTarget {
-  img: { image: string; registry: string; repository: string; reference: string };
+  img: { image: string; registry: string; repository: string; reference: string; baseUrl?: string };
   /** The tag/digest URL the HEAD went to. */
   url: string;
   headDigest: string | null;

@@ -50,7 +50,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   const link = ctx.facts.link!;
   const session = ctx.facts.session!;
   const reference = ref.digest ?? ref.tag ?? "latest";
-  const img = { image: ref.familiar, registry: ref.registry, repository: ref.repository, reference };
+  const img = { image: ref.familiar, registry: ref.registry, repository: ref.repository, reference, baseUrl: link.baseUrl };
   const authenticated = !!ctx.facts.credential;
   const url = manifestUrl(link.baseUrl, ref.repository, reference);
   const evidence: Evidence = { url, accept: MANIFEST_ACCEPT };
@@ -163,7 +163,7 @@ function wantedPlatform(ctx: StageContext): Platform | string {
 async function notFound(
   client: HttpClient,
   ctx: StageContext,
-  img: { image: string; registry: string; repository: string; reference: string },
+  img: { image: string; registry: string; repository: string; reference: string; baseUrl?: string },
   authorization: Secret | null,
   evidence: Evidence,
   findings: Finding[],

@@ -89,6 +89,8 @@ test("Docker-Content-Digest that disagrees with the bytes → DIGEST_MISMATCH", 
   const f = out.findings[0]!;
   expect(f.detail).toBe(`${new URL(base).host}/lying/app:1.0: Docker-Content-Digest says sha256:${"a".repeat(64)}, the bytes hash to ${img.digest}`);
   expect((f.evidence.get as any).computedDigest).toBe(img.digest);
+  const h = new URL(base).host;
+  expect(f.fixes[0]).toBe(`Fetch it again bypassing any proxy: skopeo inspect --raw --tls-verify=false docker://${h}/lying/app@sha256:${"a".repeat(64)} | sha256sum (or with curl: http://${h}/v2/lying/app/manifests/sha256:${"a".repeat(64)})`);
 });
 
 test("a pinned digest the served bytes do not hash to → DIGEST_MISMATCH (pinned)", async () => {

@@ -132,12 +132,15 @@ describe("manifest stage against a real docker-registry", () => {
     expect((f.evidence.get as any).errors[0].code).toBe("MANIFEST_UNKNOWN");
     expect((f.evidence.head as any).status).toBe(404);
     expect(f.fixes[0]).toContain(`${host()}/team/app:1.1`);
+    // The registry speaks plain HTTP: the commands must too (https:// here never answered).
+    expect(f.fixes[1]).toBe(`List the tags: skopeo list-tags --tls-verify=false docker://${host()}/team/app (it fetches the token; on an open registry: curl -s http://${host()}/v2/team/app/tags/list)`);
   });
 
   test("missing repository → NAME_UNKNOWN (tags/list tells it apart)", async () => {
     const out = await run(reg.url, "nosuch/repo", "1.0");
     expect(out.findings.map((f) => f.code)).toEqual(["NAME_UNKNOWN"]);
     expect((out.findings[0]!.evidence.tagsList as any).answer).toBe("no-repository");
+    expect(out.findings[0]!.fixes).toContain(`List the repositories if the registry allows it: curl -s http://${host()}/v2/_catalog`);
   });
 
   test("Helm chart artifact → MANIFEST_UNSUPPORTED_MEDIA_TYPE naming helm", async () => {

@@ -8,10 +8,16 @@ interface Img {
   repository: string;
   /** Tag or digest asked for. */
   reference: string;
+  /** The endpoint that answered, e.g. "http://127.0.0.1:5000" for an insecure registry; fixes use its scheme. */
+  baseUrl?: string;
 }
 
 const mins = (s: number) => (s >= 3600 ? `${Math.round((s / 3600) * 10) / 10} h` : s >= 60 ? `${Math.round(s / 60)} min` : `${s} s`);
 const hub = (r: string) => r === "docker.io" || r === "registry-1.docker.io" || r === "index.docker.io";
+/** The API base to curl: the endpoint that answered (http:// for an insecure registry), else HTTPS. */
+const api = (p: Img) => p.baseUrl ?? (hub(p.registry) ? "https://registry-1.docker.io" : `https://${p.registry}`);
+/** skopeo uses HTTPS unless told otherwise; a plain-HTTP registry needs --tls-verify=false. */
+const skopeo = (p: Img) => `skopeo${api(p).startsWith("http:") ? " --tls-verify=false" : ""}`;
 
 /** Findings of the `manifest` stage. */
 export const manifest = {
@@ -34,7 +40,7 @@ export const manifest = {
       (p.tagsListed ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})` : " (the tag list could not be read)"),
     fixes: (p) => [
       ...(p.closestTags.length ? [`Use an existing tag, e.g. ${p.registry}/${p.repository}:${p.closestTags[0]}`] : []),
-      `List the tags: curl -s ${hub(p.registry) ? "https://registry-1.docker.io" : `https://${p.registry}`}/v2/${p.repository}/tags/list (or: skopeo list-tags docker://${p.registry}/${p.repository})`,
+      `List the tags: ${skopeo(p).replace("skopeo", "skopeo list-tags")} docker://${p.registry}/${p.repository} (it fetches the token; on an open registry: curl -s ${api(p)}/v2/${p.repository}/tags/list)`,
       "If the tag should exist, check that the CI job pushed it to this registry (and not only to another mirror).",
     ],
     genericFixes: ["Check the tag for typos", "List the repository's tags (skopeo list-tags docker://REGISTRY/REPO) and pick an existing one", "Push the tag if it was never pushed"],
@@ -56,7 +62,7 @@ export const manifest = {
     detail: (p) => `${p.image}: the registry ${p.registry} has no repository ${p.repository}`,
     fixes: (p) => [
       `Check the repository name: ${p.repository} (namespaces are case-sensitive paths; Docker Hub official images live under library/)`,
-      `List the repositories if the registry allows it: curl -s https://${p.registry}/v2/_catalog`,
+      `List the repositories if the registry allows it: curl -s ${api(p)}/v2/_catalog`,
       "If the image is on another registry, put its host in the reference (registry.example.com/team/app:tag).",
     ],
     genericFixes: ["Check the repository name and namespace", "Add the registry host to the image reference if it is not Docker Hub"],
@@ -199,7 +205,7 @@ export const manifest = {
     howKnown: "pulldoctor hashes the exact bytes of the manifest GET and compares them with the requested digest and the Docker-Content-Digest header.",
     detail: (p) => `${p.image}: ${p.what === "header" ? "Docker-Content-Digest says" : p.what === "pinned" ? "the reference pins" : "the index entry says"} ${p.expected}, the bytes hash to ${p.actual}`,
     fixes: (p) => [
-      `Fetch it again bypassing any proxy: curl -s -H 'Accept: application/vnd.oci.image.index.v1+json' https://${p.registry}/v2/${p.repository}/manifests/${p.expected} | sha256sum`,
+      `Fetch it again bypassing any proxy: ${skopeo(p).replace("skopeo", "skopeo inspect --raw")} docker://${p.registry}/${p.repository}@${p.expected} | sha256sum (or with curl: ${api(p)}/v2/${p.repository}/manifests/${p.expected})`,
       "If a TLS-inspecting proxy is in the path, exempt the registry host from inspection.",
       "Ask the registry operator to check the repository's storage (garbage collection, replication).",
     ],
