@@ -45,7 +45,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     findings.push(...credentialFindings(resolution, loaded, ref.registry));
     credential = credentialOf(resolution, loaded);
     if (resolution.envProblem) findings.push(envUnusable(resolution.envProblem));
-    if (credential === null && resolution.error === null) findings.push(finding("CREDS_NONE", { registry: ref.registry, lookupKey, configPath: loaded.path, found: loaded.found }, { lookupKey }));
+    if (credential === null && resolution.error === null) findings.push(finding("CREDS_NONE", { registry: ref.registry, lookupKey, configPath: loaded.path, found: loaded.found, image: ref.familiar }, { lookupKey }));
   }
 
   if (loaded.problem) findings.unshift(configUnreadable(loaded, credential));

@@ -137,7 +137,8 @@ describe("blob redirects (nginx in front of the registry)", () => {
     expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
     const f = out.findings[0]!;
     expect(f.detail).toBe(`127.0.0.1:${ports.redirectDead} redirects blobs to 127.0.0.9:9, which fails at connect: dial tcp 127.0.0.9:9: connect: connection refused`);
-    expect(f.fixes[0]).toContain("127.0.0.9:9");
+    // The redirect goes to http://127.0.0.9:9: the firewall rule is for HTTP, not HTTPS.
+    expect(f.fixes[0]).toBe("Allow outbound HTTP to 127.0.0.9:9 (resolved to 127.0.0.9) in the firewall / security group.");
     const hops = (f.evidence.config as any).hops;
     expect(hops[0].status).toBe(307);
     expect(hops[1].tcp[0].error.kind).toBe("refused");

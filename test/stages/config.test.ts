@@ -70,6 +70,8 @@ describe("config stage: client credentials", () => {
     expect(out.summary).toContain("anonymous");
     expect(out.summary).toContain("daemon: 0 mirrors, 0 insecure");
     expect(out.summary).not.toContain("this run adds");
+    // The fix names the image the user asked about, not a placeholder.
+    expect(out.findings[0]!.fixes).toContain("Or for this run only: pulldoctor check localhost:5000/team/app:1.0 --username USER --password-stdin (the password on stdin)");
   });
 
   test("--insecure-registry and --mirror appear in the summary next to the daemon's settings", async () => {

@@ -145,7 +145,7 @@ export const config = {
     genericFixes: ['Configure "credsStore" with a docker-credential helper and log in again', "chmod 600 ~/.docker/config.json"],
   }),
 
-  CREDS_NONE: entry<{ registry: string; lookupKey: string; configPath: string; found: boolean }>({
+  CREDS_NONE: entry<{ registry: string; lookupKey: string; configPath: string; found: boolean; image?: string }>({
     stage: "config",
     severity: "info",
     title: "No credentials for this registry: the pull is anonymous",
@@ -161,7 +161,7 @@ export const config = {
     detail: (p) => `no entry for ${p.lookupKey} in ${p.found ? p.configPath : `${p.configPath} (file absent)`}, its helpers or DOCKER_AUTH_CONFIG.`,
     fixes: (p) => [
       `If the image is private: docker login ${p.registry === "docker.io" ? "" : p.registry}`.trimEnd(),
-      `Or for this run only: pulldoctor check IMAGE --username USER --password-stdin`,
+      `Or for this run only: pulldoctor check ${p.image ?? "IMAGE"} --username USER --password-stdin (the password on stdin)`,
       "If you logged in as another user (sudo), pass that config: --docker-config /home/USER/.docker",
     ],
     genericFixes: ["docker login REGISTRY", "pulldoctor check IMAGE --username USER --password-stdin"],
