@@ -195,6 +195,10 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       const o = await open(init, false);
       record(init, o.headers, o.res.statusCode, o.h, o.started);
       const it = (o.res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      // A reader that cancels (the blob probe stops after its range) aborts a pull in flight:
+      // that is our own doing, not a failed request, so it must not be traced as one
+      // (--verbose showed a second "GET … Request aborted" for every probed blob).
+      let cancelled = false;
       const body = new ReadableStream<Uint8Array>({
         async pull(ctl) {
           try {
@@ -202,10 +206,12 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
             if (r.done) ctl.close();
             else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
           } catch (e) {
+            if (cancelled) return;
             ctl.error(o.fail(e, "body"));
           }
         },
         cancel() {
+          cancelled = true;
           o.res.body.destroy();
         },
       });

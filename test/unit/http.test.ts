@@ -1,3 +1,4 @@
+import { readBody } from "../../src/registry/blob";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -149,6 +150,23 @@ describe("HttpClient over real sockets", () => {
     const bytes = new Uint8Array(await new Response(r.body).arrayBuffer());
     await c.close();
     expect(bytes.length).toBe(300_000);
+  });
+
+  test("a reader that stops once it has its bytes is one traced request, not a second aborted one", async () => {
+    // The blob probe reads exactly the ranged length and cancels before the stream reports its end;
+    // --verbose then showed a phantom "GET … Request aborted" after every probed blob.
+    const port = serve(() => new Response(new Uint8Array(487).fill(1), { status: 206 }));
+    const trace = new MemoryTrace();
+    const c = createHttpClient(cfg({ trace }));
+    for (let i = 0; i < 5; i++) {
+      const r = await c.stream({ method: "GET", url: `http://127.0.0.1:${port}/blob` });
+      const read = await readBody(r.body, 487, 2000, false);
+      expect(read.count).toBe(487);
+    }
+    await Bun.sleep(20);
+    await c.close();
+    const http = trace.events.filter((e: any) => e.kind === "http");
+    expect(http.map((e: any) => [e.status, e.error ?? null])).toEqual(Array(5).fill([206, null]));
   });
 });
 
