@@ -216,7 +216,12 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   const ev: Evidence = { target: p.target, others: others.text };
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
   const tcpSev = anyUsable ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." } : {};
-  const tlsSev = ins.insecure ? { severity: "warning" as const, note: ins.loopbackOnly ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
+  // containerd's own loopback rule looks at the host in the reference (localhost or a loopback
+  // IP literal), whatever daemon.json says; Docker's also at the resolved addresses. So the note
+  // depends on the name, not on why Docker considers it insecure (--insecure-registry 127.0.0.1:5000
+  // printed "containerd fails" while the same registry without the flag printed "containerd does the same").
+  const containerdLoopback = ep.hostname === "localhost" || isLoopback(ep.hostname);
+  const tlsSev = ins.insecure ? { severity: "warning" as const, note: containerdLoopback ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
   // Files or dirs that were probably meant for this registry but Docker does not read.
   const nearMiss = certs.problems.length ? `certs.d: ${certs.problems.join("; ")}.` : "";
   const withNearMiss = (o: { severity?: "warning"; note?: string }) => (nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o);
@@ -229,7 +234,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
     case "CONNECT_RESET":
       return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message, ...fallbackEvidence(hop) }, hop.httpFallback?.ok ? fallbackSev(hop) : tcpSev);
     case "TLS_HTTP_ONLY":
-      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: ins.loopbackOnly ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {});
+      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure, loopback: containerdLoopback }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: containerdLoopback ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {});
     case "TLS_HANDSHAKE_FAILED":
       return finding(
         "TLS_HANDSHAKE_FAILED",

@@ -171,6 +171,12 @@ test("loopback plain HTTP: link over http (Docker's default for 127.0.0.1)", asy
   const r = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain! });
   expect(r.provides?.link?.scheme).toBe("http");
   expect(r.f("TLS_HTTP_ONLY").severity).toBe("warning");
+  expect(r.f("TLS_HTTP_ONLY").detail).toContain("(containerd does the same for loopback)");
+  expect(r.f("TLS_HTTP_ONLY").fixes[1]).toStartWith("containerd/kubelet also fall back to plain HTTP for a loopback registry");
+  // The same registry also named with --insecure-registry: containerd's behaviour does not change, nor the words.
+  const flagged = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain!, daemonInsecure: [`127.0.0.1:${ports.plain}`] });
+  expect(flagged.f("TLS_HTTP_ONLY").detail).toBe(r.f("TLS_HTTP_ONLY").detail);
+  expect(flagged.f("TLS_HTTP_ONLY").fixes).toEqual(r.f("TLS_HTTP_ONLY").fixes);
 });
 
 test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopback-only is info", async () => {

@@ -215,7 +215,7 @@ export const connect = {
     genericFixes: ["Pull with a name the certificate covers.", "Reissue the certificate with the right DNS/IP SANs."],
   }),
 
-  TLS_HTTP_ONLY: entry<{ host: string; target: string; firstLine: string; configured: boolean }>({
+  TLS_HTTP_ONLY: entry<{ host: string; target: string; firstLine: string; configured: boolean; /** localhost or a loopback IP: containerd also falls back to HTTP. */ loopback?: boolean }>({
     stage: "connect",
     severity: "error",
     title: "The registry speaks plain HTTP, not HTTPS",
@@ -233,7 +233,9 @@ export const connect = {
       p.configured
         ? "Docker already treats it as insecure and uses plain HTTP: nothing to change for Docker."
         : `To use it as is (trusted network only): ${insecureSnippet(p.host)}; then check with: docker info | grep -A3 'Insecure Registries'.`,
-      `For kubelet/containerd: /etc/containerd/certs.d/${p.host}/hosts.toml with server = "http://${p.host}" and [host."http://${p.host}"] capabilities = ["pull", "resolve"].`,
+      p.loopback
+        ? `containerd/kubelet also fall back to plain HTTP for a loopback registry: nothing to change there; podman/skopeo need --tls-verify=false (or [[registry]] location = "${p.host}" insecure = true in registries.conf).`
+        : `For kubelet/containerd: /etc/containerd/certs.d/${p.host}/hosts.toml with server = "http://${p.host}" and [host."http://${p.host}"] capabilities = ["pull", "resolve"].`,
       "Better: put TLS in front of the registry (a certificate for its name) and use the HTTPS port.",
     ],
     genericFixes: ['Add the registry to "insecure-registries" in daemon.json and restart Docker.', "Serve the registry over TLS."],
