@@ -140,6 +140,8 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(none.findings[0]!.detail).toContain("with 407");
     expect(none.findings[0]!.detail).toContain("no credentials are in the proxy URL");
     expect(none.findings[0]!.fixes[0]).toContain(`HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:${authed.port}`);
+    // One example URL per line: the generic "http://USER:PASSWORD@proxy:port" is not repeated next to the concrete one.
+    expect(none.findings[0]!.fixes[0]).not.toContain("USER:PASSWORD@proxy:port");
     const url = `http://alice:wrong-pass-77@127.0.0.1:${authed.port}`;
     const wrong = await run({ HTTPS_PROXY: url }, { facts: facts({ local: local({ proxies: { https: url } }) }) });
     expect(wrong.codes).toEqual(["PROXY_AUTH_REQUIRED"]);

@@ -29,6 +29,7 @@ describe("classifyTunnelError (pure)", () => {
     ["407 Negotiate with token + Basic", err("auth-required", "connect", { status: 407, proxyAuthenticate: 'Negotiate, Basic realm="x", charset="UTF-8"' }), "PROXY_AUTH_REQUIRED", "Negotiate / Basic"],
     ["403", err("refused", "connect", { status: 403, statusLine: "HTTP/1.1 403 Forbidden", headers: { server: "squid/5.7" } }), "PROXY_CONNECT_REFUSED", null],
     ["502", err("refused", "connect", { status: 502, statusLine: "HTTP/1.1 502 Bad Gateway" }), "PROXY_CONNECT_REFUSED", null],
+    ["500 from tinyproxy (it could not resolve or reach the registry)", err("refused", "connect", { status: 500, statusLine: "HTTP/1.1 500 Unable to connect", headers: { server: "tinyproxy/1.11.1" } }), "PROXY_CONNECT_REFUSED", null],
   ];
   for (const [name, e, code, sub] of table) {
     test(name, () => {
@@ -43,6 +44,8 @@ describe("classifyTunnelError (pure)", () => {
       }
       if (code === "PROXY_UNREACHABLE" && sub) expect((f.evidence as { kind: string }).kind).toBe(e.kind);
       if (code === "PROXY_CONNECT_REFUSED") expect(f.detail).toContain(e.statusLine!);
+      // 403 is the proxy's policy; a 5xx is the proxy failing to reach the registry (its DNS/route).
+      if (code === "PROXY_CONNECT_REFUSED") expect(f.fixes[0]).toStartWith(e.status! >= 500 ? "The proxy tried and could not reach" : "Ask the proxy administrators to allow CONNECT");
       expect(JSON.stringify(f)).not.toMatch(/password=|Proxy-Authorization: Basic [A-Za-z0-9]/);
     });
   }

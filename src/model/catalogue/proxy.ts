@@ -118,7 +118,8 @@ export const proxy = {
     fixes: (p) => {
       const basic = /basic/i.test(p.scheme) || p.scheme === "";
       const out: string[] = [];
-      if (basic) out.push(`Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (${GO_URL_AUTH}).`);
+      // The concrete URL is the example: repeating the generic one (GO_URL_AUTH) in the same line read twice.
+      if (basic) out.push(`Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (Docker (Go) sends only Basic credentials, taken from the URL; percent-encode special characters: @ → %40, : → %3A, # → %23).`);
       else out.push(`${p.proxy} offers ${p.scheme} only: Go cannot answer it. Run a local relay (cntlm or px) that authenticates to ${p.proxy}, and point ${p.variable} at it: ${p.variable}=http://127.0.0.1:3128`);
       out.push(`Give the daemon the same URL (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`);
       return out;
@@ -141,7 +142,11 @@ export const proxy = {
     howKnown: "CONNECT host:port sent to the proxy answered with a non-200, non-407 status; the status line and the proxy's Server header are recorded.",
     detail: (p) => `${p.proxy} answered CONNECT ${p.host} with "${p.statusLine}"${p.server ? ` (Server: ${p.server})` : ""}.`,
     fixes: (p) => [
-      `Ask the proxy administrators to allow CONNECT to ${p.host}${p.host.endsWith(":443") ? "" : " (a non-443 port: proxies often allow CONNECT to 443 only)"}, and to the registry's auth and blob/CDN hosts (for Docker Hub: registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com).`,
+      // A 5xx is the proxy failing to reach the registry itself (tinyproxy "500 Unable to connect",
+      // squid 502/503): its own DNS or route, not its policy, which answers 403.
+      p.status >= 500
+        ? `The proxy tried and could not reach ${p.host} itself (${p.status}): check that the proxy host resolves ${p.host.replace(/:\d+$/, "")} (a private zone it does not see is common) and can connect to it; ask the proxy administrators with this status line.`
+        : `Ask the proxy administrators to allow CONNECT to ${p.host}${p.host.endsWith(":443") ? "" : " (a non-443 port: proxies often allow CONNECT to 443 only)"}, and to the registry's auth and blob/CDN hosts (for Docker Hub: registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com).`,
       `If ${p.host.replace(/:\d+$/, "")} is reachable directly, add it to NO_PROXY in the shell and in the daemon's environment.`,
     ],
     genericFixes: ["Have the registry, auth and CDN hosts allow-listed on the proxy (and its port, if not 443).", "Or add the registry to NO_PROXY if it is reachable directly."],
