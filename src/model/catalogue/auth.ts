@@ -217,12 +217,12 @@ export const auth = {
     severity: "warning",
     title: "Credentials would travel over plain HTTP",
     explain:
-      "Basic credentials are only base64-encoded: over plain HTTP anyone on the path can read the password. Docker sends them to a registry configured as insecure (or on loopback) without a word. pulldoctor sends them over HTTP only for a registry that is insecure by configuration.",
+      "Basic credentials are only base64-encoded: over plain HTTP anyone on the path can read the password. Docker sends them to a registry configured as insecure (or on loopback) without a word. pulldoctor sends them over HTTP only for a registry Docker treats as insecure (configured, or on loopback).",
     seen: ["docker: (no message: Docker sends the credentials over HTTP silently)", "podman: (with --tls-verify=false: the credentials are sent over HTTP silently)"],
-    causes: ["A registry served over plain HTTP and listed in insecure-registries", "A token realm URL with http://"],
+    causes: ["A registry served over plain HTTP that Docker treats as insecure (listed in insecure-registries, or on a loopback address)", "A token realm URL with http://"],
     howKnown: "The chosen challenge needs Basic credentials (to the registry or to the token realm) and that URL's scheme is http.",
-    detail: (p) => `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent (the registry is insecure by configuration), as Docker does" : "not sent by pulldoctor"}.`,
-    fixes: (p) => [`Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) and remove it from insecure-registries`, "Change the password after it has travelled in clear"],
+    detail: (p) => `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent because Docker treats the registry as insecure, as Docker does" : "not sent by pulldoctor"}.`,
+    fixes: (p) => [`Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`, "Change the password after it has travelled in clear"],
     genericFixes: ["Serve the registry and its token realm over HTTPS"],
   }),
 
