@@ -44,7 +44,7 @@ describe("auth: open and Basic registries", () => {
     expect(r.out.findings[0]!.severity).toBe("warning");
     expect(r.out.findings[0]!.detail).toContain("sent");
     // Loopback, not in insecure-registries: the words must not claim a configuration the user does not have.
-    expect(r.out.findings[0]!.detail).toEndWith("sent because Docker treats the registry as insecure, as Docker does.");
+    expect(r.out.findings[0]!.detail).toEndWith("sent, as Docker does for a registry it treats as insecure.");
     expect(r.out.findings[0]!.fixes.join("\n")).not.toContain("remove it from insecure-registries");
     expect(r.out.provides?.session?.scheme).toBe("basic");
     expect((r.out.evidence.manifestHead as { status: number }).status).toBe(200);

@@ -221,7 +221,7 @@ export const auth = {
     seen: ["docker: (no message: Docker sends the credentials over HTTP silently)", "podman: (with --tls-verify=false: the credentials are sent over HTTP silently)"],
     causes: ["A registry served over plain HTTP that Docker treats as insecure (listed in insecure-registries, or on a loopback address)", "A token realm URL with http://"],
     howKnown: "The chosen challenge needs Basic credentials (to the registry or to the token realm) and that URL's scheme is http.",
-    detail: (p) => `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent because Docker treats the registry as insecure, as Docker does" : "not sent by pulldoctor"}.`,
+    detail: (p) => `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
     fixes: (p) => [`Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`, "Change the password after it has travelled in clear"],
     genericFixes: ["Serve the registry and its token realm over HTTPS"],
   }),
