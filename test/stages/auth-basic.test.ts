@@ -59,6 +59,9 @@ describe("auth: open and Basic registries", () => {
     expect(f.fixes.join("\n")).toContain(`docker login ${basic.host}`);
     expect((r.out.evidence.manifestHead as { errors: string[] }).errors).toEqual(["UNAUTHORIZED: authentication required"]);
     expectNoSecrets([r.out, r.ctx.trace.events], ["wrong-password-123"]);
+    // Credentials from --username: the fix points at what was piped in, not at a stored entry.
+    const flagged = await runAuth(basic.url, "team/app", { ...passwordCred("alice", "wrong-password-123"), source: "--username" });
+    expect(flagged.out.findings[1]!.fixes).toContain("These were this run's --username alice / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used");
   });
 
   test("credentials are not sent over plain http to a registry that is not insecure", async () => {

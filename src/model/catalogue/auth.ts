@@ -45,7 +45,11 @@ export const auth = {
     fixes: (p) => [
       `Log in again with a valid password or access token: \`docker logout${p.registry === "docker.io" ? "" : ` ${p.registry}`}\` then \`${loginCommand(p.registry)}\``,
       ...(p.registry === "docker.io" ? ["Use your Docker ID (not the e-mail address) and a personal access token from https://app.docker.com/settings/personal-access-tokens"] : []),
-      ...(p.credSource ? [`The credentials came from ${p.credSource}: update or remove that entry`] : []),
+      ...(p.credSource === "--username"
+        ? [`These were this run's --username ${p.user ?? "USER"} / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used`]
+        : p.credSource
+          ? [`The credentials came from ${p.credSource}: update or remove that entry`]
+          : []),
     ],
     genericFixes: ["docker logout REGISTRY && docker login REGISTRY with a valid password or access token", "Check which config.json entry or credential helper supplies the credentials"],
   }),
