@@ -37,6 +37,8 @@ test("pull into an OCI layout: exit 0, report.pull filled, skopeo reads it back"
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   expect(report.verdict.ok).toBe(true);
+  // After a pull the verdict says what happened, not the doctor's forecast.
+  expect(report.verdict.summary).toBe(`Pulled and verified oci:${dir}:1.0 from http://${reg.host} (1 warning).`);
   expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "pass" });
   expect(report.pull).toMatchObject({ layers: 2, platform: "linux/amd64" });
   expect(r.code).toBe(0);
@@ -69,6 +71,19 @@ test("a pull that cannot succeed leaves no output and exits 1", async () => {
   expectValidReport(report);
   expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "skip" });
   expect(existsSync(dir)).toBe(false);
+});
+
+test("a pull stage that fails without a finding (a directory for docker-archive:) is not a ✔ verdict", async () => {
+  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `docker-archive:${work.dir}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  expect(r.code).toBe(1);
+  const report = JSON.parse(r.stdout);
+  expectValidReport(report);
+  expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "fail" });
+  expect(report.verdict).toMatchObject({ ok: false, code: null });
+  expect(report.verdict.summary).toStartWith("Every stage of the diagnosis passed, but the pull failed: ");
+  const plain = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `docker-archive:${work.dir}`, "--daemon-config", "/nonexistent/daemon.json"]);
+  expect(plain.code).toBe(1);
+  expect(plain.stdout).not.toContain("should succeed");
 });
 
 test("a malformed --output is misuse (exit 2) before any network step", async () => {
