@@ -156,7 +156,7 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     rate = `, ${(bps / 1024 / 1024).toFixed(1)} MiB/s`;
     if (bps < SLOW_BYTES_PER_SECOND) {
       const imageBytes = ctx.facts.manifest!.image.layers.reduce((s, l) => s + l.size, 0);
-      findings.push(finding("BLOB_SLOW", { host: r.host, bytes: read.count, seconds, bytesPerSecond: bps, imageBytes }, evidence));
+      findings.push(finding("BLOB_SLOW", { host: r.host, bytes: read.count, seconds, bytesPerSecond: bps, imageBytes, image: ctx.facts.ref!.familiar, plainHttp: ctx.facts.link!.scheme === "http" }, evidence));
     }
   } else if (p.measure === false && p.what === "layer") {
     ev.throughput = { skipped: `no layer of at least ${MIN_MEASURE_BYTES} bytes to time` };

@@ -56,6 +56,8 @@ test("a layer served at 200 KiB/s → BLOB_SLOW with the measured rate, bounded 
   expect(t.bytesPerSecond).toBeGreaterThan(100 * 1024);
   expect(t.thresholdBytesPerSecond).toBe(1024 * 1024);
   expect(out.findings[0]!.detail).toContain("threshold 1.0 MiB/s");
+  // A command to run, with this image and the registry's scheme, not a "<blob URL>" placeholder.
+  expect(out.findings[0]!.fixes[0]).toMatch(/^Measure a whole pull outside Docker: time skopeo copy (--src-tls-verify=false )?docker:\/\/\S+\/slow\/app:\S+ oci:\/tmp\/pd-speed/);
 });
 
 test("a config blob whose bytes do not hash to its digest → BLOB_DIGEST_MISMATCH", async () => {

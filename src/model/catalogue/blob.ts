@@ -86,7 +86,7 @@ export const blob = {
     genericFixes: ["Let proxies pass Range requests", "Use a registry/storage backend that supports Range"],
   }),
 
-  BLOB_SLOW: entry<{ host: string; bytes: number; seconds: number; bytesPerSecond: number; imageBytes: number }>({
+  BLOB_SLOW: entry<{ host: string; bytes: number; seconds: number; bytesPerSecond: number; imageBytes: number; image?: string; plainHttp?: boolean }>({
     stage: "blob",
     severity: "warning",
     title: "Blob downloads are slow",
@@ -96,7 +96,14 @@ export const blob = {
     causes: ["a congested or throttled link or proxy", "a distant or overloaded registry / CDN edge", "traffic shaping or deep packet inspection"],
     howKnown: "A timed ranged GET of a layer: bytes read / seconds since the first byte.",
     detail: (p) => `${p.host}: ${rate(p.bytesPerSecond)} over ${p.bytes} bytes in ${p.seconds.toFixed(1)} s (threshold ${rate(SLOW_BYTES_PER_SECOND)}); this image's ${p.imageBytes} bytes would take about ${Math.ceil(p.imageBytes / Math.max(p.bytesPerSecond, 1))} s`,
-    fixes: (p) => [`Measure outside Docker: curl -o /dev/null -w '%{speed_download}\\n' <blob URL on ${p.host}>`, "Use a mirror or pull-through cache closer to this machine.", "Raise kubelet's --runtime-request-timeout / image pull deadline for big images."],
+    fixes: (p) => [
+      // A blob URL alone is no command: it needs the registry's token, and a CDN URL is signed.
+      p.image
+        ? `Measure a whole pull outside Docker: time skopeo copy${p.plainHttp ? " --src-tls-verify=false" : ""} docker://${p.image} oci:/tmp/pd-speed (or: pulldoctor pull ${p.image} --output oci:/tmp/pd-speed)`
+        : `Measure a whole pull outside Docker: time skopeo copy docker://IMAGE oci:/tmp/pd-speed`,
+      "Use a mirror or pull-through cache closer to this machine.",
+      "Raise kubelet's --runtime-request-timeout / image pull deadline for big images.",
+    ],
     genericFixes: ["Use a nearby mirror", "Check the link and proxy for throttling"],
   }),
 
