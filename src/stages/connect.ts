@@ -207,7 +207,7 @@ function toFindings(ctx: StageContext, ep: Endpoint, hops: HopResult[], verdicts
   if (ins.insecure && anyUsable && !tlsProblem) {
     const scheme = ep.url.startsWith("http://") ? "http" : verdicts.some((v) => v.usable && v.scheme === "https") ? "https" : "http";
     // A loopback registry is Docker's default and its traffic never leaves the host: info.
-    out.push(finding("TLS_INSECURE_IN_USE", { host: ep.host, why: ins.why ?? "insecure", scheme }, { why: ins.why }, ins.loopbackOnly ? { severity: "info" } : {}));
+    out.push(finding("TLS_INSECURE_IN_USE", { host: ep.host, why: ins.why ?? "insecure", scheme, loopbackOnly: ins.loopbackOnly }, { why: ins.why }, ins.loopbackOnly ? { severity: "info" } : {}));
   }
   return out;
 }

@@ -184,10 +184,19 @@ test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopb
   expect(a.codes).toEqual(["TLS_INSECURE_IN_USE"]);
   expect(a.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
   expect(a.f("TLS_INSECURE_IN_USE").detail).toContain("insecure-registries CIDR (0.0.0.0/32)");
+  // Emitted only when TLS had no problem: there are no "certificate problems reported" to fix.
+  expect(a.f("TLS_INSECURE_IN_USE").fixes).toEqual([`The certificate verifies, so the insecure setting is not needed: remove registry.test:${ports.good} from insecure-registries and sudo systemctl restart docker.`]);
   const b = await runConnect({ port: ports.good!, insecure: true, certsDir: "/nonexistent/certs.d" });
   expect(b.codes).toContain("TLS_UNKNOWN_CA");
   const c = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain!, scheme: "http" });
   expect(c.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "info" });
+  // registry.test resolving to 127.0.0.1 with its CA in certs.d: insecure only by Docker's loopback
+  // default and the certificate verifies, so there is nothing to fix (it used to ask to "fix the
+  // certificate problems reported" when none were).
+  const d = await runConnect({ addresses: ["127.0.0.1"], port: ports.good!, certsDir });
+  expect(d.codes).toEqual(["TLS_INSECURE_IN_USE"]);
+  expect(d.f("TLS_INSECURE_IN_USE").fixes).toEqual(["Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure."]);
+  expect(c.f("TLS_INSECURE_IN_USE").fixes[0]).toBe(`Serve 127.0.0.1:${ports.plain} over TLS with a certificate for its name (Docker will still skip verification for a loopback address).`);
   expect(c.provides?.link?.scheme).toBe("http");
 });
 

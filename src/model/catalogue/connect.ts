@@ -271,7 +271,7 @@ export const connect = {
     genericFixes: ["Add the client certificate pair to certs.d (mTLS).", "Fix MTU / middleboxes for handshake timeouts.", "Fix the server's TLS configuration."],
   }),
 
-  TLS_INSECURE_IN_USE: entry<{ host: string; why: string; scheme: "https" | "http" }>({
+  TLS_INSECURE_IN_USE: entry<{ host: string; why: string; scheme: "https" | "http"; /** insecure only by Docker's loopback default: nothing to remove from a list. */ loopbackOnly?: boolean }>({
     stage: "connect",
     severity: "warning",
     title: "Docker treats this registry as insecure",
@@ -281,10 +281,13 @@ export const connect = {
     causes: ["insecure-registries in daemon.json (or --insecure-registry)", "the registry address is in 127.0.0.0/8 or ::1, which Docker always treats as insecure", "the address is in a CIDR listed in insecure-registries"],
     howKnown: "Docker's rule applied to the configured list and the resolved addresses.",
     detail: (p) => `${p.host} is insecure to Docker (${p.why}); the pull uses ${p.scheme === "http" ? "plain HTTP" : "HTTPS without certificate verification"}.`,
+    // Only produced when the TLS handshake had no problem: over HTTPS the certificate verified.
     fixes: (p) =>
       p.scheme === "http"
-        ? [`Serve ${p.host} over TLS with a certificate for its name, then remove it from insecure-registries and ${RESTART}.`]
-        : [`Fix the certificate problems reported for ${p.host}, then remove it from insecure-registries (if listed) and ${RESTART}.`],
+        ? [`Serve ${p.host} over TLS with a certificate for its name${p.loopbackOnly ? " (Docker will still skip verification for a loopback address)" : `, then remove it from insecure-registries and ${RESTART}`}.`]
+        : p.loopbackOnly
+          ? ["Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure."]
+          : [`The certificate verifies, so the insecure setting is not needed: remove ${p.host} from insecure-registries and ${RESTART}.`],
     genericFixes: ["Serve the registry over TLS with a trusted certificate and remove it from insecure-registries."],
   }),
   CERTS_D_INVALID: entry<{ host: string; dir: string; error: string; file: string }>({
