@@ -11,6 +11,8 @@
  *
  *   scripts/bench-pull [--runs 5] [--layers 6] [--layer-mib 100] [--engine]
  *                      [--scale 4] [--sweep 1,2,3,4,6] [--breakdown] [--resume]
+ *                      [--compare-workers]  (also runs pulldoctor with PULLDOCTOR_PULL_WORKERS=0)
+ *                      [--workers-sweep 0,1,2,3]  (pulldoctor with each number of blob Workers)
  */
 import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -98,7 +100,7 @@ function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrenc
   return [bun, path.join(root, "scripts/bench-pull-entry.ts"), reg.url, img.repo, "1", `oci:${dest}:1`, ...c];
 }
 
-type Tool = "pulldoctor" | "skopeo" | "curl" | "curl-nohash";
+type Tool = "pulldoctor" | "pulldoctor-inline" | "skopeo" | "curl" | "curl-nohash";
 
 function runTool(tool: Tool, reg: RegistryPeer, img: Pushed, i: number): Sample {
   const dest = path.join(work, `${tool}-${i}`);
@@ -106,6 +108,8 @@ function runTool(tool: Tool, reg: RegistryPeer, img: Pushed, i: number): Sample 
   rmSync(dest, { recursive: true, force: true });
   try {
     if (tool === "pulldoctor") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work });
+    // The same binary with its blob Workers off (every blob fetched, hashed and written on the main thread).
+    if (tool === "pulldoctor-inline") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_WORKERS: "0" });
     if (tool === "skopeo") return measure(["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${reg.host}/${img.repo}:1`, `oci:${dest}:1`]);
     mkdirSync(dest, { recursive: true });
     if (tool === "curl-nohash") return measure(["sh", "-c", img.blobs.map((b) => `curl -sS -o ${dest}/${b.digest.slice(7)} ${reg.url}/v2/${img.repo}/blobs/${b.digest} &`).join("\n") + "\nwait"]);
@@ -142,8 +146,9 @@ async function main() {
     console.log(`image: ${LAYERS} layers × ${LAYER_MIB} MiB random (${(img.bytes / 2 ** 20).toFixed(0)} MiB), registry ${reg.url}`);
     // One unmeasured run each: the registry's files into the page cache, binaries loaded.
     for (const t of ["curl", "curl-nohash", "skopeo", "pulldoctor"] as Tool[]) runTool(t, reg, img, -1);
-    const results: Record<Tool, Sample[]> = { pulldoctor: [], skopeo: [], curl: [], "curl-nohash": [] };
-    const order: Tool[] = ["pulldoctor", "skopeo", "curl", "curl-nohash"];
+    const order: Tool[] = ["pulldoctor", ...(flag("compare-workers") ? ["pulldoctor-inline" as Tool] : []), "skopeo", "curl", "curl-nohash"];
+    if (flag("compare-workers")) runTool("pulldoctor-inline", reg, img, -1);
+    const results = Object.fromEntries(order.map((t) => [t, [] as Sample[]])) as Record<Tool, Sample[]>;
     for (let i = 0; i < RUNS; i++) {
       for (let k = 0; k < order.length; k++) {
         const t = order[(i + k) % order.length];
@@ -156,6 +161,7 @@ async function main() {
     console.log(`\npulldoctor / skopeo wall: ${vsSkopeo.toFixed(2)}× (target ≤ 0.6×) ${vsSkopeo <= 0.6 ? "MET" : "NOT MET"}`);
     console.log(`pulldoctor / parallel curl wall: ${vsCurl.toFixed(2)}× (target ≤ 1.5×) ${vsCurl <= 1.5 ? "MET" : "NOT MET"}`);
     console.log(`pulldoctor / parallel curl without sha256 (transfer + write only): ${(med.pulldoctor.wallMs / med["curl-nohash"].wallMs).toFixed(2)}×`);
+    if (med["pulldoctor-inline"]) console.log(`pulldoctor with blob Workers / without: wall ${(med.pulldoctor.wallMs / med["pulldoctor-inline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-inline"].cpuMs).toFixed(2)}×, RSS ${med.pulldoctor.rssMiB.toFixed(0)} vs ${med["pulldoctor-inline"].rssMiB.toFixed(0)} MiB`);
     console.log(`pulldoctor peak RSS: ${med.pulldoctor.rssMiB.toFixed(0)} MiB (target < 150) ${med.pulldoctor.rssMiB < 150 ? "MET" : "NOT MET"}`);
 
     if (opt("sweep", "")) {
@@ -171,6 +177,22 @@ async function main() {
         }
         console.log(`  concurrency ${c}: ${median(xs).toFixed(0)} ms  [${xs.map((x) => x.toFixed(0)).join(", ")}]`);
       }
+    }
+    if (opt("workers-sweep", "")) {
+      // Alternating, so background load falls on every value alike.
+      const values = opt("workers-sweep", "").split(",");
+      const xs: Record<string, Sample[]> = Object.fromEntries(values.map((v) => [v, []]));
+      for (let i = 0; i < RUNS; i++) {
+        for (const v of i % 2 ? [...values].reverse() : values) {
+          const dest = path.join(work, `wsweep-${v}-${i}`);
+          const store = path.join(work, `wsweep-store-${v}-${i}`);
+          xs[v].push(measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_WORKERS: v }));
+          rmSync(dest, { recursive: true, force: true });
+          rmSync(store, { recursive: true, force: true });
+        }
+      }
+      console.log("\nPULLDOCTOR_PULL_WORKERS sweep (pulldoctor, median wall / CPU / peak RSS):");
+      for (const v of values) console.log(`  workers ${v}: ${median(xs[v].map((x) => x.wallMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.cpuMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.rssMiB)).toFixed(0)} MiB  [${xs[v].map((x) => x.wallMs.toFixed(0)).join(", ")}]`);
     }
     if (flag("breakdown")) await breakdown(reg.url, img.repo, img.blobs, work);
     if (flag("resume")) await resume(reg, img);

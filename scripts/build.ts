@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Builds dist/pulldoctor: one self-contained executable (`bun build --compile`) that
- * runs with no node_modules beside it. Checks that src/version.ts matches package.json.
+ * runs with no node_modules beside it. src/pull/blob-worker.ts is a second entrypoint:
+ * Bun embeds a Worker's module in the executable only when it is listed there. Checks that src/version.ts matches package.json.
  * Usage: bun scripts/build.ts [--target bun-linux-arm64 --compile-executable-path PATH]
  */
 import { readFileSync } from "node:fs";
@@ -15,6 +16,6 @@ if (!versionTs.includes(`"${pkg.version}"`)) {
   process.exit(1);
 }
 const extra = process.argv.slice(2);
-const args = ["build", "--compile", "--minify", "--sourcemap=none", path.join(root, "src/main.ts"), "--outfile", path.join(root, "dist/pulldoctor"), ...extra];
+const args = ["build", "--compile", "--minify", "--sourcemap=none", path.join(root, "src/main.ts"), path.join(root, "src/pull/blob-worker.ts"), "--outfile", path.join(root, "dist/pulldoctor"), ...extra];
 const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
 if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from "node:fs";
 import { writeAll } from "./io";
+import type { Lanes } from "./lanes";
 import { openWithFetch, openWithNode, type Opened, type OpenOptions } from "./transport";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
@@ -36,6 +37,8 @@ export interface AttemptContext {
   onBytes: (total: number) => void;
   /** After a transport failure: a new connection, not one from the pool the failed server may have closed. */
   fresh?: boolean;
+  /** Blob Workers for first attempts (the engine's; absent: everything on this thread). */
+  lanes?: Lanes;
 }
 
 export interface AttemptResult {
@@ -61,8 +64,8 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     offset = 0;
   }
   const resumedFrom = offset;
+  // The prefix already on disk is hashed just before the body (below, or in the blob Worker).
   let hasher = newHasher(pd.algorithm);
-  if (offset > 0) hashFilePrefix(hasher, partial, offset);
 
   const registryHost = new URL(src.baseUrl).host;
   let url = `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`;
@@ -96,7 +99,9 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
     const careful = ctx.fresh === true && !src.route?.url;
     try {
-      res = careful ? await openWithNode(target, { headers, signal, init, tls: nodeTls(init) }) : await openWithFetch(target, { headers, signal, init, tls: null });
+      const o = { headers, signal, init, tls: careful ? nodeTls(init) : null };
+      // First attempts go to a blob Worker when the engine runs them (same fetch, off the main thread).
+      res = careful ? await openWithNode(target, o) : ctx.lanes ? await ctx.lanes.open(target, o) : await openWithFetch(target, o);
     } catch (e) {
       ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: errText(e) });
       if (ctx.signal.aborted) throw fail("aborted", "interrupted");
@@ -140,6 +145,8 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${body ? `: ${body.trim()}` : ""}`, { status: res.status });
   }
 
+  if (res.toFile) return await toFileInWorker(res, d, store, offset, ctx, idle, fail, host);
+  if (offset > 0) hashFilePrefix(hasher, partial, offset);
   let fd: number;
   try {
     fd = openSync(partial, offset > 0 ? "a" : "w");
@@ -180,18 +187,63 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     clearInterval(watchdog);
     closeSync(fd);
   }
+  return settle(d, store, host, offset, total, () => hasherDigest(hasher, pd.algorithm), fail);
+}
+
+/** The end of a body: complete and matching → renamed into the store; else why not. */
+function settle(d: Descriptor, store: BlobStore, host: string, offset: number, total: number, digest: () => string, fail: Fail): AttemptResult {
   const bytes = total - offset;
   if (total < d.size) {
     // containerd's wording: "short read: expected N bytes but got M: unexpected EOF".
     throw fail("short-read", `short read from ${host}: expected ${d.size} bytes but got ${total}: unexpected EOF`, { bytes });
   }
-  const actual = hasherDigest(hasher, pd.algorithm);
+  const actual = digest();
   if (actual !== d.digest) {
     store.discardPartial(d.digest);
     throw fail("mismatch", `unexpected digest ${actual}, expected ${d.digest} (served by ${host})`, { bytes, actual });
   }
   store.commit(d.digest);
   return { host, bytes, resumedFrom: offset };
+}
+
+type Fail = (kind: TransferError["kind"], msg: string, extra?: Partial<TransferError["info"]>) => TransferError;
+
+/**
+ * The same body handling as the inline loop above, done by a blob Worker (lanes.ts):
+ * it writes and hashes there and reports totals; the stall watchdog, the error wording
+ * and the verdict stay here, so both paths fail and succeed identically.
+ */
+async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offset: number, ctx: AttemptContext, idle: AbortController, fail: Fail, host: string): Promise<AttemptResult> {
+  const algorithm = parseDigest(d.digest)!.algorithm;
+  let total = offset;
+  let last = Date.now();
+  const watchdog = setInterval(() => {
+    if (Date.now() - last > ctx.idleTimeoutMs) idle.abort(new Error(`no data for ${ctx.idleTimeoutMs} ms`));
+  }, Math.max(50, Math.min(1000, ctx.idleTimeoutMs / 4)));
+  let r: { total: number; digest: string };
+  try {
+    const onBytes = (t: number) => {
+      last = Date.now();
+      total = t;
+      ctx.onBytes(t);
+    };
+    r = await res.toFile!({ path: store.partialPath(d.digest), offset, size: d.size, algorithm, onBytes });
+  } catch (e) {
+    const x = e as Error & { kind?: string; total?: number };
+    total = Math.max(total, x.total ?? total);
+    if (x.kind === "too-long") {
+      store.discardPartial(d.digest);
+      throw fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
+    }
+    if (x.kind === "io") throw ioError(x, fail, total - offset);
+    if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
+    const msg = idle.signal.aborted ? `stalled after ${total} of ${d.size} bytes: no data for ${ctx.idleTimeoutMs} ms` : `body cut after ${total} of ${d.size} bytes: ${errText(e)}`;
+    throw fail("transport", msg, { bytes: total - offset });
+  } finally {
+    clearInterval(watchdog);
+  }
+  if (r.total !== total) ctx.onBytes(r.total);
+  return settle(d, store, host, offset, r.total, () => `${algorithm}:${r.digest}`, fail);
 }
 
 function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
@@ -206,7 +258,7 @@ function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
   };
 }
 
-function ioError(e: unknown, fail: (k: TransferError["kind"], m: string, x?: Partial<TransferError["info"]>) => TransferError, bytes = 0): TransferError {
+function ioError(e: unknown, fail: Fail, bytes = 0): TransferError {
   const code = (e as { code?: string }).code;
   if (code === "ENOSPC" || code === "EDQUOT") return fail("no-space", `writing to the store: ${errText(e)}`, { bytes, code });
   return fail("transport", `writing to the store: ${errText(e)}`, { bytes, code });

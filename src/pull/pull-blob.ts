@@ -1,5 +1,6 @@
 import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
+import type { Lanes } from "./lanes";
 import { fetchBlobOnce, TransferError } from "./fetch-blob";
 import { backoffDelay, sleep, type RetryTuning } from "./schedule";
 import type { BlobSource } from "./source";
@@ -40,6 +41,8 @@ export interface BlobContext {
   trace: Trace;
   onProgress: (bytes: number) => void;
   onRetry: (attempt: number, error: string) => void;
+  /** Blob Workers for first attempts (see lanes.ts). */
+  lanes?: Lanes;
 }
 
 /**
@@ -89,7 +92,7 @@ async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly Bl
     for (let attempt = 1; attempt <= ctx.retry.attempts; attempt++) {
       attempts++;
       try {
-        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress, fresh: attempt > 1 });
+        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress, fresh: attempt > 1, lanes: ctx.lanes });
         rec.downloadedBytes += r.bytes;
         if (first) rec.resumedFrom = r.resumedFrom;
         // The bytes found on disk count as reused only if they survived to the final attempt.

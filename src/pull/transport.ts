@@ -1,3 +1,4 @@
+import type { ToFileJob } from "./lanes";
 import http from "node:http";
 import https from "node:https";
 
@@ -10,6 +11,8 @@ export interface Opened {
   consume(sink: (chunk: Uint8Array) => void): Promise<void>;
   cancel(): void;
   text(): Promise<string>;
+  /** A body held by a blob Worker (lanes.ts): written, hashed and counted there. */
+  toFile?(job: ToFileJob): Promise<{ total: number; digest: string }>;
 }
 
 export interface OpenOptions {
