@@ -204,9 +204,24 @@ function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
 }
 
 export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | null, runs: readonly EndpointRun[], crashed: boolean): Verdict {
-  const firstError = findings.find((f) => f.severity === "error");
+  // When every endpoint fails, docker pull falls back from each mirror and reports the error of
+  // the last endpoint it tried, the upstream registry (moby's pull loop keeps `lastErr`): the
+  // verdict leads with that one, and names what the mirrors failed with.
+  const errorOf = (r: EndpointRun) => r.findings.find((f) => f.severity === "error");
+  const localError = findings.find((f) => f.severity === "error" && f.endpoint === null);
+  const last = !chosen && runs.length > 1 ? runs[runs.length - 1]! : null;
+  const upstreamError = last ? errorOf(last) : undefined;
+  const firstError = localError ?? upstreamError ?? findings.find((f) => f.severity === "error");
   if (firstError) {
-    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint: chosen ? usedUrl(chosen) : null };
+    const before =
+      firstError === upstreamError
+        ? runs.slice(0, -1).flatMap((r) => {
+            const e = errorOf(r);
+            return e ? [`${r.endpoint.url} (${e.code})`] : [];
+          })
+        : [];
+    const tried = before.length ? ` Docker tried ${listing(before)} first; it reports this last error.` : "";
+    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}${tried}`, endpoint: chosen ? usedUrl(chosen) : null };
   }
   if (crashed) return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
   if (runs.length > 0 && !chosen) {
