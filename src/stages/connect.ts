@@ -225,7 +225,7 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   // Files or dirs that were probably meant for this registry but Docker does not read.
   const nearMiss = certs.problems.length ? `certs.d: ${certs.problems.join("; ")}.` : "";
   const withNearMiss = (o: { severity?: "warning"; note?: string }) => (nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o);
-  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port, ...("message" in p ? { error: p.message } : {}) };
+  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port, mirror: ep.role === "mirror", ...("message" in p ? { error: p.message } : {}) };
   switch (p.code) {
     case "CONNECT_REFUSED":
       return finding("CONNECT_REFUSED", tcp, { ...ev, error: p.message, connectMs: hop.tcp.durationMs }, tcpSev);

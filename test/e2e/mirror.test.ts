@@ -19,7 +19,7 @@ import { runInNs } from "./helpers-ns";
  * bind-mounted /etc/resolv.conf in a private mount namespace, the system resolver, so nothing
  * can reach this machine's real nameserver or leave loopback.
  */
-type Finding = { code: string; severity: string; stage: string; endpoint: string | null; detail: string; evidence: Record<string, any> };
+type Finding = { code: string; severity: string; stage: string; endpoint: string | null; detail: string; fixes: string[]; evidence: Record<string, any> };
 type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const HUB = "https://registry-1.docker.io";
@@ -100,6 +100,8 @@ describe("docker.io through a pull-through mirror", () => {
     expect(c.r.code).toBe(1);
     const mirrorErr = c.findingsAt(closed).find((f) => f.severity === "error")!;
     expect(mirrorErr.code).toBe("CONNECT_REFUSED");
+    // The mirror's address is not in the image reference: the fix points at registry-mirrors.
+    expect(mirrorErr.fixes).toContain(`Check the mirror URL in daemon.json "registry-mirrors" (or --mirror): ${new URL(closed).host}.`);
     expect(c.at(closed, "connect").status).toBe("fail");
     expect(c.findingsAt(HUB).map((f) => `${f.code}:${f.severity}`)).toEqual(["DNS_NXDOMAIN:error"]);
     // Docker falls back from the mirror and prints the upstream's error (the last one it got).

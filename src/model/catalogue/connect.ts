@@ -11,6 +11,8 @@ interface TcpParams {
   /** At least one other address connected (a pull may still work, slower). */
   otherOk: boolean;
   port: number;
+  /** The endpoint is a mirror (its host:port comes from --mirror / registry-mirrors, not the reference). */
+  mirror?: boolean;
   /** Go's error text for this hop (used as is for a proxy tunnel). */
   error?: string;
 }
@@ -77,7 +79,7 @@ export const connect = {
     detail: (p) => (p.target.startsWith("proxy ") ? `${p.target}: ${p.error ?? "the proxy could not open the tunnel"}.` : `dial tcp ${p.target}: connect: connection refused.${others(p)}`),
     fixes: (p) => [
       `Check that the registry runs and listens on port ${p.port}: on the registry host, \`ss -ltnp | grep :${p.port}\` (or \`docker ps\` for a registry container and its published ports).`,
-      `Check the port in the image reference: ${p.host}.`,
+      p.mirror ? `Check the mirror URL in daemon.json "registry-mirrors" (or --mirror): ${p.host}.` : `Check the port in the image reference: ${p.host}.`,
       `If a firewall rejects it, allow TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")}.`,
     ],
     genericFixes: ["Start the registry / fix the port in the reference.", "Make the registry listen on the address clients use.", "Allow the port in the firewall."],
