@@ -139,6 +139,7 @@ describe("blob redirects (nginx in front of the registry)", () => {
     expect(f.detail).toBe(`127.0.0.1:${ports.redirectDead} redirects blobs to 127.0.0.9:9, which fails at connect: dial tcp 127.0.0.9:9: connect: connection refused`);
     // The redirect goes to http://127.0.0.9:9: the firewall rule is for HTTP, not HTTPS.
     expect(f.fixes[0]).toBe("Allow outbound HTTP to 127.0.0.9:9 (resolved to 127.0.0.9) in the firewall / security group.");
+    expect(f.fixes[1]).toContain('Environment="HTTP_PROXY=…"');
     const hops = (f.evidence.config as any).hops;
     expect(hops[0].status).toBe(307);
     expect(hops[1].tcp[0].error.kind).toBe("refused");

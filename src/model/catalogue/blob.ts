@@ -33,7 +33,7 @@ export const blob = {
           : p.failedAt === "http"
             ? [`${p.hostname}:${p.port} accepts connections but does not answer: a firewall or proxy is dropping the traffic after the handshake; check with: curl -sv -o /dev/null '${p.url}'`]
             : [`Allow outbound ${p.url.startsWith("http:") ? "HTTP" : "HTTPS"} to ${p.hostname}:${p.port}${p.addresses.length ? ` (resolved to ${p.addresses.join(", ")})` : ""} in the firewall / security group.`]),
-      p.proxy ? `Add ${p.hostname} to the proxy's allow-list (the proxy ${p.proxy} carries this request).` : `If a proxy is required here, set HTTPS_PROXY for the Docker daemon (systemctl edit docker → Environment="HTTPS_PROXY=…") so ${p.hostname} goes through it.`,
+      p.proxy ? `Add ${p.hostname} to the proxy's allow-list (the proxy ${p.proxy} carries this request).` : `If a proxy is required here, set ${p.url.startsWith("http:") ? "HTTP_PROXY" : "HTTPS_PROXY"} for the Docker daemon (systemctl edit docker → Environment="${p.url.startsWith("http:") ? "HTTP_PROXY" : "HTTPS_PROXY"}=…") so ${p.hostname} goes through it.`,
       ...(hub(p.registry) ? ["Docker Hub serves blobs from production.cloudflare.docker.com and docker-images-prod.*.r2.cloudflarestorage.com: allow both (see Docker's allow-list documentation), or use a registry mirror inside your network."] : [`Or use a mirror / pull-through cache that fetches blobs for you.`]),
       `Check from this host: curl -sv -o /dev/null '${p.url}'`,
     ],
