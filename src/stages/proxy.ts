@@ -53,7 +53,8 @@ export const proxyStage: Stage = {
       findings.push(f);
       summary = `${target}: ${shell.reason}`;
     } else {
-      summary = `${target}: direct (${shell.reason})`;
+      // The reason already ends in "(direct)": "direct (… (direct))" said it twice.
+      summary = `${target}: direct: ${shell.reason.replace(/ \(direct\)$/, "")}`;
     }
 
     if (split && findings[0]) findings[0] = { ...findings[0], detail: `${findings[0].detail} ${split}` };
