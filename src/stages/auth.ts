@@ -219,7 +219,9 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
         }),
       );
     }
-    const how = scheme === "bearer" ? `token ${token ? `from ${redactUrl(chosen!.params.realm!)} (${token.as})` : "(registrytoken)"}` : scheme === "basic" ? (authorization ? `Basic as ${cred?.username}` : "no credentials") : "open registry";
+    // Say whose token it is ("(basic)" read as a scheme, not as "with alice's password").
+    const whose = (as: "basic" | "refresh_token" | "anonymous") => (as === "anonymous" ? "anonymous" : as === "basic" ? `as ${cred?.username ?? "?"}` : `as ${cred?.username ?? "?"}, with its identity token`);
+    const how = scheme === "bearer" ? `token ${token ? `from ${redactUrl(chosen!.params.realm!)} (${whose(token.as)})` : "(registrytoken)"}` : scheme === "basic" ? (authorization ? `Basic as ${cred?.username}` : "no credentials") : "open registry";
     return {
       summary: `${how}; HEAD manifest → ${res.status}${res.status === 404 ? " (authorized; the manifest stage judges existence)" : ""}`,
       evidence,

@@ -50,6 +50,7 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     expect(ts.requests[0]).toMatchObject({ method: "GET", basicUser: "alice", params: { account: "alice", service: ts.service, scope: "repository:team/app:pull" } });
     const tok = r.out.evidence.token as { as: string; jwt: { access: unknown; x5c: number } };
     expect(tok.as).toBe("basic");
+    expect(r.out.summary).toBe(`token from ${ts.realm} (as alice); HEAD manifest → 200`);
     expect(tok.jwt.access).toEqual([{ type: "repository", name: "team/app", actions: ["pull"] }]);
     expect((r.out.evidence.manifestHead as { status: number }).status).toBe(200);
     expectNoSecrets([r.out, r.v2, r.ctx.trace.events], [PW, ...tokensOf(session)]);
