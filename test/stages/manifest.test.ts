@@ -104,6 +104,11 @@ describe("manifest stage against a real docker-registry", () => {
     expect(out.findings.map((f) => f.code)).toEqual(["PLATFORM_UNAVAILABLE"]);
     expect(out.findings[0]!.evidence.platforms).toEqual(["linux/amd64", "linux/arm/v7"]);
     expect(out.findings[0]!.detail).toBe(`${host()}/dlist/app:1.0: no matching manifest for linux/arm/v6 in the manifest list entries; the index offers linux/amd64, linux/arm/v7`);
+    // One pull line with the alternatives, and a build line for the platform asked for (not a fixed amd64/arm64 pair).
+    expect(out.findings[0]!.fixes.slice(0, 2)).toEqual([
+      `Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform linux/amd64 ${host()}/dlist/app:1.0 (also offered: linux/arm/v7)`,
+      "Build and push the image for this platform too: docker buildx build --platform linux/amd64,linux/arm/v7,linux/arm/v6 --push …",
+    ]);
     expect(out.provides).toBeUndefined();
   });
 

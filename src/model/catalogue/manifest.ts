@@ -134,11 +134,18 @@ export const manifest = {
         : p.single
           ? `${p.image} is a single-platform image for ${p.platforms.join(", ")}, not ${p.wanted}`
           : `${p.image}: no matching manifest for ${p.wanted} in the manifest list entries; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`,
-    fixes: (p) => [
-      ...p.platforms.filter((x) => x !== "unknown/unknown").slice(0, 3).map((x) => `Pull an available platform (runs under emulation if it differs from the host): docker pull --platform ${x} ${p.image}`),
-      "Build and push the image for this platform too: docker buildx build --platform linux/amd64,linux/arm64 --push …",
-      "Look for another tag of the image that is multi-platform.",
-    ],
+    fixes: (p) => {
+      const offered = p.platforms.filter((x) => x !== "unknown/unknown");
+      // The build line names the platform asked for plus those already offered (it was a fixed "linux/amd64,linux/arm64").
+      const build = p.parseError ? offered : [...new Set([...offered, p.wanted])];
+      return [
+        ...(offered.length
+          ? [`Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform ${offered[0]} ${p.image}${offered.length > 1 ? ` (also offered: ${offered.slice(1).join(", ")})` : ""}`]
+          : []),
+        `Build and push the image for this platform too: docker buildx build --platform ${build.length ? build.join(",") : "linux/amd64,linux/arm64"} --push …`,
+        "Look for another tag of the image that is multi-platform.",
+      ];
+    },
     genericFixes: ["Pick a platform the index offers (docker pull --platform …)", "Build the image for the missing platform with docker buildx"],
   }),
 
