@@ -82,6 +82,7 @@ test("TLS_HANDSHAKE_FAILED: a peer that accepts and stays silent times out", asy
   const f = r.f("TLS_HANDSHAKE_FAILED");
   expect(f.severity).toBe("error");
   expect(f.detail).toContain("net/http: TLS handshake timeout");
+  expect(f.detail).not.toContain("client certificate");
   expect(f.fixes[0]).toContain("within 800 ms");
 });
 

@@ -256,7 +256,9 @@ export const connect = {
     ],
     causes: ["the registry requires a client certificate (mTLS) and none (or a wrong one) was offered", "a middlebox drops large ClientHellos or the MTU is too small (handshake timeout)", "no protocol version or cipher in common", "the port is not a TLS server and stays silent"],
     howKnown: "A TLS handshake was made to each address (through the proxy tunnel when one is used), presenting the certs.d client pair Docker would present; the server's alert, the close, or the silence is reported as is. In TLS 1.3 a client-certificate alert arrives just after the handshake, so the doctor waits one round trip for it.",
-    detail: (p) => `${p.target}: ${p.reason}${p.clientCert ? ` (client certificate offered: ${p.clientCert})` : " (no client certificate offered)"}.`,
+    // The client certificate matters when the server sent an alert (mTLS); after a silent peer
+    // or a reset, "(no client certificate offered)" only distracted.
+    detail: (p) => `${p.target}: ${p.reason}${p.clientCert ? ` (client certificate offered: ${p.clientCert})` : p.alert ? " (no client certificate offered)" : ""}.`,
     fixes: (p) =>
       p.alert === "certificate required" || p.alert === "bad certificate" || p.alert === "unknown certificate authority" || p.alert === "unknown certificate"
         ? [
