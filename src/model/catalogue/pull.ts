@@ -108,7 +108,8 @@ export const pull = {
         : `${p.digest} from ${p.host}: ${p.error} (after ${p.attempts} attempt${p.attempts === 1 ? "" : "s"}; ${p.received} of ${p.size} bytes kept)`,
     fixes: (p) => [
       `Run the same pull again: it resumes from the ${p.received} bytes kept in ${p.storeDir}: pulldoctor pull ${p.image}`,
-      `Check what cuts the transfer: curl -sS -o /dev/null -w '%{http_code} %{size_download}\\n' https://${p.host}/v2/… (or run pulldoctor check ${p.image} --verbose)`,
+      // A curl of "https://HOST/v2/…" was no command (no path, no token, maybe not https).
+      `Check what cuts the transfer: pulldoctor check ${p.image} --verbose shows each request to ${p.host}, its status, and where it stops`,
       "If a proxy or load balancer sits in between, raise its body-size and idle-timeout limits for registry traffic",
       `Reduce parallel transfers on a weak link: pulldoctor pull ${p.image} --concurrency 1`,
     ],
