@@ -14,3 +14,11 @@ test("BLOB_SLOW without an image falls back to a generic command, with one an ex
   expect(catalogueEntry("BLOB_SLOW").fixes({ ...base, image: "r:5000/a:1", plainHttp: false })[0]).toBe("Measure a whole pull outside Docker: time skopeo copy docker://r:5000/a:1 oci:/tmp/pd-speed (or: pulldoctor pull r:5000/a:1 --output oci:/tmp/pd-speed)");
   expect(catalogueEntry("BLOB_SLOW").fixes(base)[0]).not.toContain("<");
 });
+
+test("PROXY_UNREACHABLE: the curl check uses the scheme the variable carries", () => {
+  const base = { proxy: "http://127.0.0.1:9", address: "127.0.0.1:9", host: "registry.example.com:5000", failure: "refused" as const, message: "connect: connection refused", timeoutMs: 1000 };
+  const https = catalogueEntry("PROXY_UNREACHABLE").fixes({ ...base, variable: "HTTPS_PROXY" });
+  const http = catalogueEntry("PROXY_UNREACHABLE").fixes({ ...base, variable: "http_proxy" });
+  expect(https).toContain("Check the proxy: curl -v -x http://127.0.0.1:9 https://registry.example.com:5000/v2/");
+  expect(http).toContain("Check the proxy: curl -v -x http://127.0.0.1:9 http://registry.example.com:5000/v2/");
+});

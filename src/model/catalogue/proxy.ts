@@ -92,7 +92,8 @@ export const proxy = {
     fixes: (p) => {
       const out: string[] = [];
       if (p.failure === "not-tls") out.push(`Set ${p.variable}=${p.proxy.replace(/^https:/, "http:")} (the proxy port speaks plain HTTP; the tunnel to the registry is still TLS).`);
-      out.push(`Check the proxy: curl -v -x ${p.proxy} https://${p.host}/v2/`);
+      // HTTP_PROXY only carries plain-http registries: check with the scheme the pull uses.
+      out.push(`Check the proxy: curl -v -x ${p.proxy} ${/^http_proxy$/i.test(p.variable) ? "http" : "https"}://${p.host}/v2/`);
       out.push(`Correct ${p.variable} in the shell and in the daemon's environment (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`);
       out.push(`If ${p.host} is reachable without the proxy, add it to NO_PROXY.`);
       return out;
