@@ -73,6 +73,17 @@ test("a pull that cannot succeed leaves no output and exits 1", async () => {
   expect(existsSync(dir)).toBe(false);
 });
 
+test("plain output: blobs already in the store are \"reused\", not \"pulled 0.0 MiB from store\"", async () => {
+  const args = (d: string) => ["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${path.join(work.dir, d)}`, "--daemon-config", "/nonexistent/daemon.json"];
+  const first = await run(args("plain-1"));
+  expect(first.code).toBe(0);
+  const again = await run(args("plain-2"));
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain("  reused sha256:");
+  expect(again.stdout).toContain("(already in the local store)");
+  expect(first.stdout + again.stdout).not.toContain("0.0 MiB");
+});
+
 test("a pull stage that fails without a finding (a directory for docker-archive:) is not a ✔ verdict", async () => {
   const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `docker-archive:${work.dir}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
   expect(r.code).toBe(1);

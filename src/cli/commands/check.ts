@@ -7,6 +7,7 @@ import type { StageResult } from "../../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
 import { defaultOutput, parseOutput, runPull } from "../../pull/engine";
 import { STAGES } from "../../stages/index";
+import { formatBytes, formatDuration } from "../../ui/format";
 import { plainRenderer } from "../../ui/plain";
 import type { Io } from "../io";
 import { writeReportFile } from "../report-file";
@@ -115,9 +116,13 @@ async function pullAfterDiagnosis(run: RunResult, options: Options, deps: Deps, 
 
 function progressLine(e: Parameters<NonNullable<Parameters<typeof runPull>[0]["onProgress"]>>[0], io: Io): void {
   if (e.type === "done") {
-    const mib = (e.bytes / 1048576).toFixed(1);
-    const resumed = e.resumedFrom > 0 ? `, resumed from ${e.resumedFrom} B` : "";
-    io.stdout(`  pulled ${e.digest.slice(0, 19)}  ${mib} MiB in ${e.durationMs} ms from ${e.host}${resumed}\n`);
+    // A blob already in the store is not "pulled 0.0 MiB from store"; small blobs are not "0.0 MiB".
+    if (e.bytes === 0 && e.host === "store") {
+      io.stdout(`  reused ${e.digest.slice(0, 19)}  (already in the local store)\n`);
+      return;
+    }
+    const resumed = e.resumedFrom > 0 ? `, resumed from ${formatBytes(e.resumedFrom)}` : "";
+    io.stdout(`  pulled ${e.digest.slice(0, 19)}  ${formatBytes(e.bytes)} in ${formatDuration(e.durationMs)} from ${e.host}${resumed}\n`);
   } else if (e.type === "retry") {
     io.stdout(`  retry ${e.attempt} for ${e.digest.slice(0, 19)}: ${e.error}\n`);
   }
