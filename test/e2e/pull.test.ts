@@ -97,6 +97,20 @@ test("a pull stage that fails without a finding (a directory for docker-archive:
   expect(plain.stdout).not.toContain("should succeed");
 });
 
+test("an unwritable --report is misuse (exit 2) before any network step, not an internal error after the run", async () => {
+  for (const [file, says] of [
+    [path.join(work.dir, "no-such-dir", "r.json"), "does not exist"],
+    [work.dir, "is a directory"],
+  ] as const) {
+    const r = await run(["check", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--report", file, "--daemon-config", "/nonexistent/daemon.json"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--report ${file}: `);
+    expect(r.stderr).toContain(says);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.stdout).toBe("");
+  }
+});
+
 test("a malformed --output is misuse (exit 2) before any network step", async () => {
   const r = await run(["pull", `${reg.host}/team/app:1.0`, "--output", "tarball:/tmp/x.tar", "--json"]);
   expect(r.code).toBe(2);

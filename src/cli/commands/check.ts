@@ -10,12 +10,19 @@ import { STAGES } from "../../stages/index";
 import { formatBytes, formatDuration } from "../../ui/format";
 import { plainRenderer } from "../../ui/plain";
 import type { Io } from "../io";
-import { writeReportFile } from "../report-file";
+import { reportFileProblem, writeReportFile } from "../report-file";
 
 export const EXIT_INTERNAL = 70;
 
 /** What `check` and `pull` share: run every stage, (pull) fetch the image, report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  if (options.reportFile) {
+    const problem = reportFileProblem(options.reportFile);
+    if (problem) {
+      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
+      return 2;
+    }
+  }
   if (options.command === "pull" && options.output) {
     // A destination that cannot be written is misuse, said before any network step.
     const out = parseOutput(options.output);
@@ -41,7 +48,16 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
 
   const report = finalReport(options, run, extraStages, extraFindings, pull);
   renderer?.finish(report);
-  if (options.reportFile) writeReportFile(options.reportFile, report);
+  let reportFailed = false;
+  if (options.reportFile) {
+    try {
+      writeReportFile(options.reportFile, report);
+    } catch (e) {
+      // Checked before the run; a disk that fills or a directory removed meanwhile is said, not a crash.
+      reportFailed = true;
+      io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }
   if (options.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
   if (run.crashed) {
     io.stderr(
@@ -49,7 +65,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     );
     return EXIT_INTERNAL;
   }
-  return exitCodeFor(report);
+  return reportFailed ? Math.max(exitCodeFor(report), 1) : exitCodeFor(report);
 }
 
 export function finalReport(options: Options, run: RunResult, extraStages: StageResult[] = [], extraFindings: Finding[] = [], pull: PullSummary | null = null): Report {
