@@ -7,7 +7,7 @@ export { anyOf, newMatcher, only, onlyOS, onlyStrict, ordered, platformVector, w
  * containerd/platforms behaviour (the module docker pull and containerd vendor): parse a
  * specifier, normalize, format, and pick a manifest-list entry the way `docker pull`
  * does (filter with Only(want).Match, stable sort by Less, take the first). The
- * conformance vectors in /work/shared/vectors/platforms.json pin every rule here.
+ * conformance vectors in shared/vectors/platforms.json pin every rule here.
  */
 
 const SPECIFIER_RE = /^[A-Za-z0-9_.-]+$/;

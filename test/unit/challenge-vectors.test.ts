@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { challengeProblem, chooseChallenge, parseChallenges } from "../../src/registry/challenge";
+import { readVectors } from "../helpers/vectors";
 
 interface Case {
   id: string;
@@ -8,8 +8,8 @@ interface Case {
   expect: { distribution: { challenges: { scheme: string; params: Record<string, string> }[] } };
 }
 
-// Recorded from the real parsers (see /work/shared/vectors/README.md); the distribution column is Docker.
-const cases = (JSON.parse(readFileSync("/work/shared/vectors/challenges.json", "utf8")) as { cases: Case[] }).cases;
+// Recorded from the real parsers (see shared/vectors/README.md); the distribution column is Docker.
+const cases = (readVectors<{ cases: Case[] }>("challenges.json") as { cases: Case[] }).cases;
 
 describe("WWW-Authenticate as docker/distribution parses it (challenges.json, every case)", () => {
   test("all 77 cases are present", () => {

@@ -7,13 +7,14 @@ import { authLookupKey, convertToHostname, effectiveCredsStore, getAllCredential
 import { parseReference } from "../../src/registry/reference";
 import { tempDir, testDeps } from "../helpers/context";
 import { requireBinary } from "../peers/require";
+import { readVectors } from "../helpers/vectors";
 
 /**
- * Every case of /work/shared/vectors/credentials.json: what docker/cli really did with a
+ * Every case of shared/vectors/credentials.json: what docker/cli really did with a
  * config.json, fake credential helpers on PATH and DOCKER_AUTH_CONFIG. The helpers are
  * shell scripts speaking the real protocol; they log each call so the calls are compared too.
  */
-const VECTORS = JSON.parse(readFileSync("/work/shared/vectors/credentials.json", "utf8")) as { cases: Case[] };
+const VECTORS = readVectors<{ cases: Case[] }>("credentials.json") as { cases: Case[] };
 
 type HelperAnswer = { Username: string; Secret: string } | "notfound" | { fail: string };
 interface Case {

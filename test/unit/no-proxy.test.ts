@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { goUrlString } from "../../src/net/go-url";
 import { parseNoProxy, useProxy } from "../../src/net/no-proxy";
 import { decideProxy, proxyConfigFromEnv, proxyForUrl, type ProxyConfig } from "../../src/net/proxy-env";
+import { readVectors } from "../helpers/vectors";
 
 /** Every case recorded from golang.org/x/net/http/httpproxy (the current behaviour, not other_versions). */
 interface Vector {
@@ -15,7 +15,7 @@ interface Vector {
   env?: Record<string, string>;
   expect: Record<string, unknown>;
 }
-const vectors = JSON.parse(readFileSync("/work/shared/vectors/noproxy.json", "utf8")) as { cases: Vector[] };
+const vectors = readVectors<{ cases: Vector[] }>("noproxy.json") as { cases: Vector[] };
 
 function config(c: NonNullable<Vector["config"]>): ProxyConfig {
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import type { Platform } from "../../src/model/facts";
+import { readVectors } from "../helpers/vectors";
 import {
   anyOf,
   formatPlatform,
@@ -21,7 +21,7 @@ import {
 
 // Recorded from containerd/platforms on a linux/amd64 host (see the vectors' README).
 const HOST: Platform = { os: "linux", architecture: "amd64" };
-const vectors = JSON.parse(readFileSync("/work/shared/vectors/platforms.json", "utf8")) as { cases: any[] };
+const vectors = readVectors<{ cases: any[] }>("platforms.json") as { cases: any[] };
 const byOp = (op: string) => vectors.cases.filter((c) => c.op === op).map((c) => [c.id, c] as [string, any]);
 
 /** The vectors spell every field (""/[] = unset); our Platform omits unset fields. */
