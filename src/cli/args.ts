@@ -1,5 +1,6 @@
 import { defaultOptions, type Command, type Options } from "../model/options";
 import { parseServer } from "../net/dns-exchange";
+import { mirrorUrlError } from "../registry/mirror-url";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -105,6 +106,13 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         if (!parseServer(value!)) return { ok: false, error: `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"` };
         o.dns.push(value!);
         continue;
+      case "--mirror": {
+        // dockerd refuses to start with such a registry-mirrors entry; as a flag it is misuse.
+        const bad = mirrorUrlError(value!);
+        if (bad) return { ok: false, error: `--mirror ${value}: ${bad}` };
+        o.mirrors.push(value!);
+        continue;
+      }
       case "--platform":
         if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!)) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
         o.platform = value!;
@@ -138,6 +146,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
   if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
+  // Without it the user name was silently ignored and the run went anonymous.
+  if (o.username && !passwordStdin) return { ok: false, error: `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)` };
   if (o.json) o.yes = true;
   return { ok: true, options: o, passwordStdin };
 }

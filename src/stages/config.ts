@@ -3,6 +3,7 @@ import path from "node:path";
 import { finding, type Finding } from "../model/finding";
 import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
 import type { Evidence, Json } from "../model/evidence";
+import { mirrorUrlError } from "../registry/mirror-url";
 import { redactUrl } from "../model/redact";
 import { rememberSecret, Secret } from "../model/secret";
 import { defaultOptions } from "../model/options";
@@ -110,6 +111,18 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
 export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
   const p = daemon.problem;
   const legacy = daemon.dockerd20;
+  // A well-formed file can still stop dockerd: it validates each registry-mirrors entry at
+  // start (moby ValidateMirror). The doctor used to drop such a mirror without a word.
+  const badMirror = p ? null : daemon.mirrors.map((m) => ({ m, error: mirrorUrlError(m) })).find((x) => x.error !== null);
+  if (badMirror) {
+    const legacy20 = badMirror.error!.includes("no scheme specified") ? ` (dockerd 20.10 says: failed to start daemon: invalid mirror: unsupported scheme "" in ${JSON.stringify(badMirror.m)})` : "";
+    return finding(
+      "DAEMON_CONFIG_UNREADABLE",
+      { path: daemon.path, message: badMirror.error!, kind: "value", line: null, column: null },
+      { path: daemon.path, kind: "value", message: badMirror.error!, mirror: badMirror.m },
+      { note: `dockerd refuses to start with this registry-mirrors entry${legacy20}.` },
+    );
+  }
   if (p) {
     const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
     const evidence = { path: daemon.path, kind: p.kind, message: p.message, dockerd20: legacy === undefined ? p.message : legacy };

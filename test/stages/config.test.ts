@@ -226,6 +226,19 @@ describe("config stage: daemon side", () => {
     expect(readFileSync(daemonPath, "utf8")).toBe(text);
   });
 
+  test("a registry-mirrors entry without a scheme: DAEMON_CONFIG_UNREADABLE with moby's ValidateMirror text, not a silently dropped mirror", async () => {
+    // Checked by hand against the dockerd 20.10 here: "failed to start daemon: invalid mirror: unsupported scheme "" in "mirror.example.com"".
+    const { out, daemonPath } = await run({ daemon: '{"registry-mirrors": ["mirror.example.com"]}' });
+    const f = out.findings.find((x) => x.code === "DAEMON_CONFIG_UNREADABLE")!;
+    expect(f.severity).toBe("error");
+    expect(f.detail).toBe(
+      `${daemonPath}: invalid mirror: no scheme specified for "mirror.example.com": must use either 'https://' or 'http://' dockerd refuses to start with this registry-mirrors entry (dockerd 20.10 says: failed to start daemon: invalid mirror: unsupported scheme "" in "mirror.example.com").`,
+    );
+    expect(f.evidence).toMatchObject({ kind: "value", mirror: "mirror.example.com" });
+    const good = await run({ daemon: '{"registry-mirrors": ["https://mirror.example.com"]}' });
+    expect(codes(good.out)).not.toContain("DAEMON_CONFIG_UNREADABLE:error");
+  });
+
   test("an empty daemon.json: fine for current dockerd, fatal for 20.10 (warning)", async () => {
     const { out } = await run({ daemon: "" });
     const f = out.findings.find((x) => x.code === "DAEMON_CONFIG_UNREADABLE")!;

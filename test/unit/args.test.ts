@@ -54,6 +54,12 @@ describe("parseArgs", () => {
     [["check", "x", "--json=1"], "flag --json takes no value"],
     [["check", "x", "--platform", "linux amd64"], "--platform takes OS/ARCH"],
     [["check", "x", "--dns", "not a server"], "--dns takes SERVER[:PORT]"],
+    // Silently ignored before: the run went anonymous / without the mirror.
+    [["check", "x", "--username", "alice"], "--username needs --password-stdin"],
+    [["check", "x", "--mirror", "mirror.example.com"], `--mirror mirror.example.com: invalid mirror: no scheme specified for "mirror.example.com": must use either 'https://' or 'http://'`],
+    [["check", "x", "--mirror", "ftp://m.example"], `invalid mirror: unsupported scheme "ftp" in "ftp://m.example": must use either 'https://' or 'http://'`],
+    [["check", "x", "--mirror", "https://u:pw@m.example"], `invalid mirror: username/password not allowed in URI "https://u:xxxxx@m.example"`],
+    [["check", "x", "--mirror", "https://m.example/?x=1"], `invalid mirror: query or fragment at end of the URI`],
   ])("misuse %p", (argv, msg) => {
     const r = parseArgs(argv as string[]);
     expect(r.ok).toBe(false);
