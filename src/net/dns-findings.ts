@@ -80,7 +80,11 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
       break;
     }
     case "timeout": {
-      const errors = uniq(qs.filter((q) => q.error).map((q) => `${q.server}: ${q.error}`));
+      // One line per server, its last error as Go reports the last one: every retry differs only
+      // by the local port ("read udp 127.0.0.1:51199->…"), which made four near-identical lines.
+      const last = new Map<string, { error: string; n: number }>();
+      for (const q of qs) if (q.error) last.set(q.server, { error: q.error, n: (last.get(q.server)?.n ?? 0) + 1 });
+      const errors = [...last].map(([server, e]) => `${server}: ${e.error}${e.n > 1 ? ` (${e.n} attempts)` : ""}`);
       out.push(finding("DNS_TIMEOUT", { ...base, errors, timeoutMs: r.perQueryTimeoutMs ?? 0 }, evidence, opts));
       break;
     }

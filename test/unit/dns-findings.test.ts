@@ -12,6 +12,21 @@ const sys = (addresses: string[], code: string | null = null) => ({ addresses, c
 
 // Each row: observation → the codes:severities classifyDns must give.
 const cases: { name: string; obs: Partial<DnsObservation> & { resolution: HostResolution }; want: string[]; detail?: string }[] = [
+  {
+    name: "refused retries: one line per server with its last error",
+    obs: {
+      resolution: res({
+        outcome: "timeout",
+        queries: [
+          q("A", null, [], { error: "read udp 127.0.0.1:51199->10.0.0.2:53: read: connection refused" }),
+          q("AAAA", null, [], { error: "read udp 127.0.0.1:44834->10.0.0.2:53: read: connection refused" }),
+        ],
+      }),
+      system: null,
+    },
+    want: ["DNS_TIMEOUT:error"],
+    detail: "10.0.0.2:53: read udp 127.0.0.1:44834->10.0.0.2:53: read: connection refused (2 attempts). Go's",
+  },
   { name: "resolved, system agrees", obs: { resolution: ok, system: sys(["10.1.1.1"]) }, want: [] },
   { name: "literal: nothing", obs: { resolution: res({ via: "literal", addresses: [{ address: "10.0.0.1", family: 4 }] }), system: sys([]) }, want: [] },
   { name: "NXDOMAIN", obs: { resolution: res({ outcome: "nxdomain", message: `lookup reg.example on ${S}: no such host`, queries: [q("A", "NXDOMAIN"), q("AAAA", "NXDOMAIN")] }), system: sys([], "ENOTFOUND") }, want: ["DNS_NXDOMAIN:error"], detail: `NXDOMAIN from ${S}` },
