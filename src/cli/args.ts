@@ -178,5 +178,5 @@ Options:
   --no-color                  no colour (also NO_COLOR, or when not a terminal)
   --yes                       accept the default answer to every prompt
 
-Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted.
+Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted, 141 output closed early (| head).
 `;

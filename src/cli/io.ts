@@ -8,12 +8,42 @@ export interface Io {
   color: boolean;
 }
 
+/** The exit status of a program killed by SIGPIPE (128 + 13), as `yes | head` gives. */
+export const EXIT_PIPE_CLOSED = 141;
+
+/**
+ * A reader that goes away (`pulldoctor check … | head`, quitting `less`) is not an internal
+ * error: stop quietly, as a Unix program stopped by SIGPIPE does. Bun throws EPIPE from the
+ * write itself; Node emits it on the stream.
+ */
+function writeOrStop(stream: NodeJS.WriteStream, s: string): void {
+  try {
+    stream.write(s);
+  } catch (e) {
+    if ((e as { code?: string }).code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+    throw e;
+  }
+}
+
+let pipeGuard = false;
+function guardPipes(): void {
+  if (pipeGuard) return;
+  pipeGuard = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+      throw e;
+    });
+  }
+}
+
 export function processIo(colorWanted: boolean): Io {
   const isTTY = Boolean(process.stdout.isTTY);
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "";
+  guardPipes();
   return {
-    stdout: (s) => void process.stdout.write(s),
-    stderr: (s) => void process.stderr.write(s),
+    stdout: (s) => writeOrStop(process.stdout, s),
+    stderr: (s) => writeOrStop(process.stderr, s),
     isTTY,
     color: colorWanted && isTTY && !noColorEnv,
   };
