@@ -80,4 +80,9 @@ test("--username/--password-stdin: for this run only, never shown", async () => 
   const report = JSON.parse(r.stdout);
   expect(report.verdict.ok).toBe(true);
   expectNoSecrets(r.stdout + r.stderr, [PASSWORD]);
+  // Nothing on stdin: misuse before any network step, as docker login refuses an empty password.
+  const empty = await runCli([...args(["--username", "alice", "--password-stdin"])], { home: home.dir, stdin: "" });
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toContain("--password-stdin read an empty password for alice");
+  expect(empty.stdout).toBe("");
 });

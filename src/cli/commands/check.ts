@@ -16,6 +16,11 @@ export const EXIT_INTERNAL = 70;
 
 /** What `check` and `pull` share: run every stage, (pull) fetch the image, report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  // docker login refuses an empty password too; sending one only produced a confusing 401.
+  if (options.username !== null && options.password !== null && options.password.reveal() === "") {
+    io.stderr(`pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`);
+    return 2;
+  }
   if (options.reportFile) {
     const problem = reportFileProblem(options.reportFile);
     if (problem) {
