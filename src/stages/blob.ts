@@ -130,7 +130,7 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   if (!rangeCheck.ok) {
     ev.rangeProblem = rangeCheck.problem;
     if (!findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) {
-      findings.push(finding("BLOB_RANGE_UNSUPPORTED", { host: r.host, status: res.status, contentRange: res.headers["content-range"] ?? null, requested: range }, evidence));
+      findings.push(finding("BLOB_RANGE_UNSUPPORTED", { host: r.host, status: res.status, contentRange: res.headers["content-range"] ?? null, requested: range, url: String(r.hops[r.hops.length - 1]!.url), authorized: r.hops[r.hops.length - 1]!.authorization === true }, evidence));
     }
   }
   // Whole blob in hand (small config, small layer, or a 200): it must hash to its digest.

@@ -42,6 +42,8 @@ test("a registry that ignores Range (200, whole blob) → BLOB_RANGE_UNSUPPORTED
   expect(out.findings.map((f) => [f.code, f.severity])).toEqual([["BLOB_RANGE_UNSUPPORTED", "warning"]]);
   const f = out.findings[0]!;
   expect(f.detail).toBe(`${lab.host} answered 200 without Content-Range to Range: bytes=0-${small.config.bytes.length - 1}`);
+  // The check names the URL that answered, not a "<blob URL>" placeholder.
+  expect(f.fixes[0]).toStartWith(`Check: curl -s -o /dev/null -D - -H 'Range: bytes=0-${small.config.bytes.length - 1}' '${lab.url}/v2/norange/app/blobs/${small.config.digest}' (expect 206 and Content-Range`);
   expect((f.evidence.config as any).verified).toBe(true);
   expect((f.evidence.config as any).acceptRanges).toBeNull();
 });

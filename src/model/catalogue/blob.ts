@@ -72,7 +72,7 @@ export const blob = {
     genericFixes: ["Re-push the image", "Repair or purge the mirror's cache", "Review the registry's garbage collection"],
   }),
 
-  BLOB_RANGE_UNSUPPORTED: entry<{ host: string; status: number; contentRange: string | null; requested: string }>({
+  BLOB_RANGE_UNSUPPORTED: entry<{ host: string; status: number; contentRange: string | null; requested: string; /** The (redacted) URL that answered. */ url?: string; /** That request carried the registry's token. */ authorized?: boolean }>({
     stage: "blob",
     severity: "warning",
     title: "The blob host ignores Range requests: interrupted downloads restart from zero",
@@ -82,7 +82,10 @@ export const blob = {
     causes: ["a proxy or CDN that strips the Range header", "a registry or storage backend without Range support"],
     howKnown: "pulldoctor sent Range: bytes=0-N and got 200 (the whole blob), or 206 with a Content-Range that does not match the range asked for.",
     detail: (p) => `${p.host} answered ${p.status}${p.contentRange ? ` with Content-Range ${p.contentRange}` : " without Content-Range"} to Range: ${p.requested}`,
-    fixes: (p) => [`Check: curl -s -o /dev/null -D - -H 'Range: ${p.requested}' <blob URL> (expect 206 and Content-Range)`, `Let the proxy in front of ${p.host} pass Range through (nginx: do not set proxy_force_ranges off / max_ranges 0).`],
+    fixes: (p) => [
+      `Check: curl -s -o /dev/null -D - -H 'Range: ${p.requested}' '${p.url ?? "BLOB_URL"}' (expect 206 and Content-Range${p.authorized ? `; this registry wants its credentials: -u USER:PASSWORD for Basic, -H "Authorization: Bearer $TOKEN" for a token` : ""})`,
+      `Let the proxy in front of ${p.host} pass Range through (nginx: do not set proxy_force_ranges off / max_ranges 0).`,
+    ],
     genericFixes: ["Let proxies pass Range requests", "Use a registry/storage backend that supports Range"],
   }),
 
