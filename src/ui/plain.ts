@@ -87,7 +87,9 @@ export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs,
 export function traceLines(e: TraceEvent, st: Style, g: Glyphs): string[] {
   if (e.kind === "note") return [e.text];
   if (e.kind === "dns") {
-    const res = e.error ? `error ${e.error}` : `${e.rcode ?? "?"} ${e.answers.join(" ")}`;
+    // An empty answer printed "NOERROR  (4 ms)": say so instead.
+    const got = e.answers.length ? ` ${e.answers.join(" ")}` : e.rcode === "NOERROR" ? " (no answer)" : "";
+    const res = e.error ? `error ${e.error}` : `${e.rcode ?? "?"}${got}`;
     return [`dns ${e.type} ${e.name} @${e.server} ${g.arrow} ${res} (${formatDuration(e.durationMs)})`];
   }
   const out = [`${g.arrow} ${e.method} ${e.url}`];
