@@ -69,7 +69,8 @@ process.on("SIGINT", () => {
 });
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  // A step cut short by Ctrl-C may return before the handler's exit: the user interrupted.
+  (code) => process.exit(interrupted ? 130 : code),
   (err) => {
     process.stderr.write(
       `pulldoctor: internal error (a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n` +
