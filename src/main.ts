@@ -9,7 +9,7 @@ import { VERSION } from "./version";
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, process.env);
   if (!parsed.ok) {
-    process.stderr.write(`pulldoctor: ${parsed.error}\n\n${USAGE}`);
+    process.stderr.write(`pulldoctor: ${parsed.error}\nRun 'pulldoctor --help' for the commands and options.\n`);
     return 2;
   }
   const options = parsed.options;

@@ -84,15 +84,18 @@ test("plain output: blobs already in the store are \"reused\", not \"pulled 0.0 
   expect(first.stdout + again.stdout).not.toContain("0.0 MiB");
 });
 
-test("a pull stage that fails without a finding (a directory for docker-archive:) is not a ✔ verdict", async () => {
-  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `docker-archive:${work.dir}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+test("a pull stage that fails without a finding (oci: onto a directory that is not a layout) is not a ✔ verdict", async () => {
+  const busy = path.join(work.dir, "not-a-layout");
+  await Bun.write(path.join(busy, "notes.txt"), "someone else's files");
+  const args = ["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${busy}`, "--daemon-config", "/nonexistent/daemon.json"];
+  const r = await run([...args, "--json"]);
   expect(r.code).toBe(1);
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   expect(report.stages.at(-1)).toMatchObject({ id: "pull", status: "fail" });
   expect(report.verdict).toMatchObject({ ok: false, code: null });
   expect(report.verdict.summary).toStartWith("Every stage of the diagnosis passed, but the pull failed: ");
-  const plain = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `docker-archive:${work.dir}`, "--daemon-config", "/nonexistent/daemon.json"]);
+  const plain = await run(args);
   expect(plain.code).toBe(1);
   expect(plain.stdout).not.toContain("should succeed");
 });
@@ -116,4 +119,15 @@ test("a malformed --output is misuse (exit 2) before any network step", async ()
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--output tarball:/tmp/x.tar");
   expect(r.stdout).toBe("");
+});
+
+test("an archive onto a directory, or a layout onto a file, is misuse before any network step", async () => {
+  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--output", `docker-archive:${work.dir}`, "--json"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("is a directory; docker-archive: needs a file path");
+  const file = path.join(work.dir, "plain-file");
+  await Bun.write(file, "x");
+  const r2 = await run(["pull", `${reg.host}/team/app:1.0`, "--output", `oci:${file}`, "--json"]);
+  expect(r2.code).toBe(2);
+  expect(r2.stderr).toContain("is a file; oci: needs a directory");
 });

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
 import { runDoctor, type RunResult } from "../../doctor/run";
 import { realDeps, type Deps } from "../../model/deps";
 import type { Finding } from "../../model/finding";
@@ -31,8 +33,9 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
   if (options.command === "pull" && options.output) {
     // A destination that cannot be written is misuse, said before any network step.
     const out = parseOutput(options.output);
-    if ("error" in out) {
-      io.stderr(`pulldoctor: --output ${options.output}: ${out.error}\n`);
+    const problem = "error" in out ? out.error : outputPathProblem(out);
+    if (problem) {
+      io.stderr(`pulldoctor: --output ${options.output}: ${problem}\n`);
       return 2;
     }
   }
@@ -71,6 +74,16 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     return EXIT_INTERNAL;
   }
   return reportFailed ? Math.max(exitCodeFor(report), 1) : exitCodeFor(report);
+}
+
+/** A path that can never take this kind of output: an archive onto a directory, a layout onto a file. */
+function outputPathProblem(out: ReturnType<typeof parseOutput>): string | null {
+  const p = "file" in out ? out.file : "dir" in out ? out.dir : null;
+  if (p === null || !existsSync(p)) return null;
+  const dir = statSync(p).isDirectory();
+  if ("file" in out && dir) return `${p} is a directory; docker-archive: needs a file path (e.g. ${path.join(p, "image.tar")})`;
+  if ("dir" in out && !dir) return `${p} is a file; oci: needs a directory for the image layout`;
+  return null;
 }
 
 export function finalReport(options: Options, run: RunResult, extraStages: StageResult[] = [], extraFindings: Finding[] = [], pull: PullSummary | null = null): Report {
