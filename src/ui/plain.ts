@@ -42,7 +42,9 @@ export function plainRenderer(opts: PlainOptions): Renderer {
       }
       if (e.type !== "result") return;
       w(stageLine(e.result, several, st, g) + "\n");
-      for (const f of e.findings) w(findingBlock(f, opts.verbose, st, g));
+      // Info findings (anonymous pull, implied :latest, proxy in use) are context, not the
+      // problem: title and detail only, unless --verbose; the JSON report has them whole.
+      for (const f of e.findings) w(findingBlock(f, opts.verbose, st, g, true));
     },
     onTrace(e) {
       if (!opts.verbose) return;

@@ -137,3 +137,19 @@ test("brief info findings (interactive): title and detail only; errors keep evid
   expect(findingBlock(implicit, false, st, glyphs(true), true)).toBe("    ℹ REF_IMPLICIT_LATEST  No tag given: latest is implied\n      demo/app means demo/app:latest.\n");
   expect(findingBlock(tagMissing, false, st, glyphs(true), true)).toContain("fix:");
 });
+
+test("an info finding is its title and detail only; --verbose shows its evidence and fixes too", () => {
+  const info = { ...implicit, fixes: ["pin a digest: docker pull demo/app@sha256:…"], evidence: { input: "demo/app" } } as unknown as Finding;
+  const render = (verbose: boolean) => {
+    const out: string[] = [];
+    const p = plainRenderer({ write: (s) => void out.push(s), color: false, verbose, unicode: false });
+    p.onEvent({ type: "result", result: r("reference", "pass", 0, "demo/app → docker.io/demo/app:latest", null), findings: [info] } as StageEvent);
+    return out.join("");
+  };
+  const brief = render(false);
+  expect(brief).toContain("REF_IMPLICIT_LATEST  No tag given: latest is implied");
+  expect(brief).toContain("demo/app means demo/app:latest.");
+  expect(brief).not.toContain("pin a digest");
+  expect(brief).not.toContain("evidence:");
+  expect(render(true)).toContain("pin a digest");
+});
