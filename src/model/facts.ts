@@ -34,6 +34,11 @@ export interface LocalConfig {
     liveSource: string | null;
   };
   certsDir: string;
+  /**
+   * Why credentials that may exist could not be read (a missing or failing helper, an
+   * unreadable config.json), so a later 401 is not blamed on "no credentials configured".
+   */
+  credentialProblem?: string | null;
 }
 
 /** Credentials for the image's registry, and where they came from. null = anonymous. */

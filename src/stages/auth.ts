@@ -154,7 +154,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       const v = classifyTokenFailure({ kind: e.kind, status: info.status, as: info.as, invalid: info.invalid });
       if (v.code === "AUTH_TOKEN_SERVER_UNREACHABLE" && info.net) evidence.realm = await realmEvidence(ctx, chosen!.params.realm!, info.net);
       const message = info.net ? info.net.message : info.diagnostics.length ? info.diagnostics.map(formatDiagnostic).join("; ") : e.message;
-      findings.push(verdictFinding(v, base, { message, realm: chosen!.params.realm!, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: "(no token)", withheld: creds && !sendCredentials, evidence, times: null }));
+      findings.push(verdictFinding(v, base, { message, realm: chosen!.params.realm!, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: "(no token)", withheld: creds && !sendCredentials, credentialProblem: ctx.facts.local?.credentialProblem ?? null, evidence, times: null }));
       return done(`token from ${redactUrl(chosen!.params.realm!)} ${info.as === "anonymous" ? "anonymously" : `as ${cred?.username ?? "?"}`}: ${e.message}`);
     }
     evidence.token = tokenEvidence(token);
@@ -203,7 +203,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     const v = classifyRegistryAnswer({ status: res.status, scheme, challengeError, errorCodes, credsSent, authorizationSent: authorization !== null, grantsPull, clockProblem });
     if (v.code) {
       const message = [challengeError ? `error="${challengeError}"` : "", ...errors].filter(Boolean).join("; ");
-      findings.push(verdictFinding(v, base, { message, realm: chosen?.params.realm ?? null, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: grantedText(token, ref.repository), withheld: creds && !sendCredentials, evidence, times: { local: ctx.deps.now().toISOString(), registryDate, tokenServerDate: token?.serverDate ?? null, problem: clockProblem } }));
+      findings.push(verdictFinding(v, base, { message, realm: chosen?.params.realm ?? null, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: grantedText(token, ref.repository), withheld: creds && !sendCredentials, credentialProblem: ctx.facts.local?.credentialProblem ?? null, evidence, times: { local: ctx.deps.now().toISOString(), registryDate, tokenServerDate: token?.serverDate ?? null, problem: clockProblem } }));
       return done(`HEAD ${url} → ${res.status}${message ? ` (${message})` : ""}`);
     }
     // Docker dates a cached token from issued_at plus expires_in on this machine's clock: a clock
@@ -236,7 +236,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
 function verdictFinding(
   v: AuthVerdict,
   base: { registry: string; host: string; repository: string; image: string; user: string | null; credSource: string | null },
-  x: { message: string; realm: string | null; lookupKey: string; scheme: string; granted: string; withheld?: boolean; evidence: Evidence; times: { local: string; registryDate: string | null; tokenServerDate: string | null; problem: string | null } | null },
+  x: { message: string; realm: string | null; lookupKey: string; scheme: string; granted: string; withheld?: boolean; credentialProblem?: string | null; evidence: Evidence; times: { local: string; registryDate: string | null; tokenServerDate: string | null; problem: string | null } | null },
 ): Finding {
   const ev = x.evidence;
   switch (v.code) {
@@ -245,7 +245,16 @@ function verdictFinding(
     case "AUTH_DENIED":
       return finding("AUTH_DENIED", { ...base, status: v.status, message: x.message, granted: x.granted, isHub: base.registry === "docker.io" }, ev);
     case "AUTH_CREDENTIALS_REQUIRED":
-      return finding("AUTH_CREDENTIALS_REQUIRED", { ...base, scheme: x.scheme, status: v.status, lookupKey: x.lookupKey }, ev, x.withheld ? { note: "Credentials are configured but were withheld: they would travel over plain HTTP to a registry that is not insecure by configuration." } : {});
+      return finding(
+        "AUTH_CREDENTIALS_REQUIRED",
+        { ...base, scheme: x.scheme, status: v.status, lookupKey: x.lookupKey, unreadable: Boolean(x.credentialProblem) && !x.withheld },
+        x.credentialProblem ? { ...ev, credentialProblem: x.credentialProblem } : ev,
+        x.withheld
+          ? { note: "Credentials are configured but were withheld: they would travel over plain HTTP to a registry that is not insecure by configuration." }
+          : x.credentialProblem
+            ? { note: `Why: ${x.credentialProblem} Fix that first (the config stage's finding says how).` }
+            : {},
+      );
     case "AUTH_TOKEN_SERVER_UNREACHABLE": {
       const realm = x.realm ?? "";
       const kind = (ev.realm as { error?: { kind?: string } } | undefined)?.error?.kind ?? null;

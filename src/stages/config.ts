@@ -104,6 +104,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   // saying "0 insecure" while one was passed contradicted the connect stage's "(insecure)".
   const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: [...options.mirrors] };
   if (flags.insecureRegistries.length + flags.mirrors.length > 0) evidence.flags = flags;
+  const unread = credential ? undefined : findings.find((f) => f.code === "CREDS_HELPER_MISSING" || f.code === "CREDS_HELPER_FAILED" || f.code === "CONFIG_UNREADABLE");
+  if (unread) local.credentialProblem = `${unread.code}: ${unread.detail}`;
   return { summary: summaryOf(credential, resolution, loaded, local, flags), evidence, findings, provides: { local, credential } };
 }
 

@@ -86,3 +86,18 @@ test("--username/--password-stdin: for this run only, never shown", async () => 
   expect(empty.stderr).toContain("--password-stdin read an empty password for alice");
   expect(empty.stdout).toBe("");
 });
+
+test("a credential helper that is missing: the 401 says the credentials could not be read, not that none are configured", async () => {
+  const cfgDir = path.join(home.dir, "docker-missing-helper");
+  mkdirSync(cfgDir, { recursive: true });
+  writeFileSync(path.join(cfgDir, "config.json"), JSON.stringify({ credsStore: "pdmissing" }));
+  const r = await runCli([...args(["--json"]), "--docker-config", cfgDir], { home: home.dir });
+  const report = JSON.parse(r.stdout);
+  expectValidReport(report);
+  expect(report.verdict.code).toBe("CREDS_HELPER_MISSING");
+  const f = report.findings.find((x: { code: string }) => x.code === "AUTH_CREDENTIALS_REQUIRED");
+  expect(f.detail).toContain(`the credentials for ${reg.host} could not be read`);
+  expect(f.detail).not.toContain("no credentials are configured");
+  expect(f.detail).toContain("CREDS_HELPER_MISSING");
+  expect(f.evidence.credentialProblem).toContain("docker-credential-pdmissing");
+});

@@ -82,7 +82,7 @@ export const auth = {
     genericFixes: ["Check the spelling and namespace of the repository", "Log in as an account with read access (docker login REGISTRY)", "Ask the repository owner for pull access"],
   }),
 
-  AUTH_CREDENTIALS_REQUIRED: entry<AuthBase & { scheme: string; status: number; lookupKey: string }>({
+  AUTH_CREDENTIALS_REQUIRED: entry<AuthBase & { scheme: string; status: number; lookupKey: string; unreadable?: boolean }>({
     stage: "auth",
     severity: "error",
     title: "The registry requires a login and no credentials are configured",
@@ -100,7 +100,8 @@ export const auth = {
       "The pull runs where config.json is not read (kubelet needs an imagePullSecret)",
     ],
     howKnown: "The registry (or its token server) answered 401 to an anonymous request and the config stage found no credentials under the lookup key Docker uses.",
-    detail: (p) => `${p.scheme === "basic" ? "The registry" : "The registry's token service"} answered ${p.status} to an anonymous request; no credentials are configured for ${p.lookupKey}.`,
+    detail: (p) =>
+      `${p.scheme === "basic" ? "The registry" : "The registry's token service"} answered ${p.status} to an anonymous request; ${p.unreadable ? `the credentials for ${p.lookupKey} could not be read, so the request went out anonymously` : `no credentials are configured for ${p.lookupKey}`}.`,
     fixes: (p) => [
       `\`${loginCommand(p.registry)}\``,
       `Check that the credentials are stored under "${p.lookupKey}" in ~/.docker/config.json of the user who runs the pull (or in its credential helper)`,
