@@ -116,18 +116,13 @@ function json(x: unknown): Json {
 }
 
 function evidenceOf(r: HostResolution, system: SystemLookup, pinnedDns: HostResolution | null, proxy: DnsObservation["proxy"], hostsPath: string) {
+  // The same summary other stages nest for the realm and CDN hosts, plus what only this
+  // stage shows: the resolver settings, the hosts file, the system resolver and the proxy.
   return {
-    host: r.hostname,
-    outcome: r.outcome,
-    via: r.via,
-    addresses: r.addresses.map((a) => a.address),
-    message: r.message ?? null,
-    servers: r.servers ?? [],
-    serversFrom: r.serversFrom ?? null,
+    ...resolutionEvidence(r),
     searchListTried: r.names ?? [],
     resolver: json(r.config),
     perQueryTimeoutMs: r.perQueryTimeoutMs ?? null,
-    queries: json(r.queries),
     hostsFile: { path: hostsPath, addresses: r.hostsFile, lines: r.hostsLines ?? [] },
     dnsDespitePin: pinnedDns ? resolutionEvidence(pinnedDns) : null,
     systemResolver: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error, durationMs: system.durationMs },

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { requireBinary } from "./require";
 import * as packet from "dns-packet";
 import dgram from "node:dgram";
+import { spawnPeer } from "./process";
 
 export interface DnsmasqOptions {
   /** name → addresses (A and/or AAAA): --host-record (other types of the name answer NOERROR, empty). */
@@ -94,27 +94,18 @@ export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<DnsmasqPe
   for (const d of opts.nxdomain ?? []) args.push(`--address=/${d}/`);
   for (const [name, text] of Object.entries(opts.txt ?? {})) args.push(`--txt-record=${name},${text}`);
   for (const [alias, target] of Object.entries(opts.cnames ?? {})) args.push(`--cname=${alias},${target}`);
-  let out = "";
-  const child: ChildProcess = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  const peer = spawnPeer(bin, args);
   try {
     await waitForDns(port, 5000, host);
   } catch (e) {
-    child.kill("SIGKILL");
-    throw new Error(`dnsmasq did not start: ${(e as Error).message}\n${out}`);
+    peer.child.kill("SIGKILL");
+    throw new Error(`dnsmasq did not start: ${(e as Error).message}\n${peer.logs()}`);
   }
   return {
     port,
     server: `${host}:${port}`,
-    logs: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, Bun.sleep(2000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
+    logs: peer.logs,
+    stop: () => peer.terminate(2000),
   };
 }
 

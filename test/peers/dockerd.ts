@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { requireBinary } from "./require";
+import { spawnPeer } from "./process";
 
 export interface DockerdPeer {
   /** unix:///tmp/…/docker.sock, as DOCKER_HOST. */
@@ -31,21 +31,10 @@ export async function startDockerd(): Promise<DockerdPeer> {
   const { dir, cleanup } = tempDir("pd-dkr-");
   const socket = path.join(dir, "d.sock");
   const pidfile = path.join(dir, "d.pid");
-  let out = "";
-  const child: ChildProcess = spawn(
-    dockerd,
-    ["--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none", "--host", `unix://${socket}`, "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"), "--pidfile", pidfile, "--log-level", "warn"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  const peer = spawnPeer(dockerd, ["--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none", "--host", `unix://${socket}`, "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"), "--pidfile", pidfile, "--log-level", "warn"]);
+  const child = peer.child;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, Bun.sleep(15_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    await peer.terminate(15_000);
     // The managed containerd writes its pid here; make sure it is gone too.
     const ctrPid = path.join(dir, "exec", "containerd", "containerd.pid");
     if (existsSync(ctrPid)) {
@@ -71,7 +60,7 @@ export async function startDockerd(): Promise<DockerdPeer> {
   }
   if (!existsSync(socket) || !(await ping(socket))) {
     await stop();
-    throw new Error(`dockerd did not start:\n${out}`);
+    throw new Error(`dockerd did not start:\n${peer.logs()}`);
   }
   const host = `unix://${socket}`;
   return {
@@ -82,7 +71,7 @@ export async function startDockerd(): Promise<DockerdPeer> {
       const p = Bun.spawnSync([dockerCli, "-H", host, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } });
       return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
     },
-    logs: () => out,
+    logs: peer.logs,
     stop,
   };
 }

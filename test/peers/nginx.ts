@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { requireBinary, waitForPort } from "./require";
+import { spawnPeer } from "./process";
 
 export interface NginxPeer {
   dir: string;
@@ -41,19 +41,12 @@ ${opts.httpBlock}
 `;
   const confPath = path.join(dir, "nginx.conf");
   writeFileSync(confPath, conf);
-  let out = "";
   // -e: the error log used before the config is read (else /var/log/nginx/error.log).
-  const child: ChildProcess = spawn(bin, ["-p", dir, "-e", "stderr", "-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  const peer = spawnPeer(bin, ["-p", dir, "-e", "stderr", "-c", confPath]);
+  const child = peer.child;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      // SIGTERM = fast shutdown for nginx (SIGQUIT would wait for connections).
-      child.kill("SIGTERM");
-      await Promise.race([exited, Bun.sleep(3000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    // SIGTERM = fast shutdown for nginx (SIGQUIT would wait for connections).
+    await peer.terminate(3000);
     cleanup();
   };
   const listens = [...opts.httpBlock.matchAll(/^\s*listen\s+([^\s;]+)/gm)].map((m) => m[1]!);
@@ -76,9 +69,9 @@ ${opts.httpBlock}
     }
   } catch (e) {
     await stop();
-    throw new Error(`nginx did not start: ${(e as Error).message}\n${out}\n--- nginx.conf ---\n${conf}`);
+    throw new Error(`nginx did not start: ${(e as Error).message}\n${peer.logs()}\n--- nginx.conf ---\n${conf}`);
   }
-  return { dir, logs: () => out, stop };
+  return { dir, logs: peer.logs, stop };
 }
 
 function parseListen(l: string): { host: string; port: number } {

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { freePort, requireBinary, waitForPort } from "./require";
+import { spawnPeer } from "./process";
 
 export interface RegistryOptions {
   /** htpasswd users (bcrypt-hashed here) ⇒ Basic auth. */
@@ -64,16 +64,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
   if (opts.proxy) config.proxy = opts.proxy;
   const cfgPath = path.join(dir, "config.yml");
   writeFileSync(cfgPath, JSON.stringify(config, null, 1));
-  let out = "";
-  const child: ChildProcess = spawn(bin, ["serve", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  const peer = spawnPeer(bin, ["serve", cfgPath]);
   try {
     await waitForPort(port);
   } catch (e) {
-    child.kill("SIGKILL");
+    peer.child.kill("SIGKILL");
     cleanup();
-    throw new Error(`docker-registry did not start: ${(e as Error).message}\n${out}`);
+    throw new Error(`docker-registry did not start: ${(e as Error).message}\n${peer.logs()}`);
   }
   const scheme = opts.tls ? "https" : "http";
   return {
@@ -81,14 +78,9 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     host: `127.0.0.1:${port}`,
     url: `${scheme}://127.0.0.1:${port}`,
     dir,
-    logs: () => out,
+    logs: peer.logs,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, Bun.sleep(3000)]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
+      await peer.terminate(3000);
       cleanup();
     },
   };

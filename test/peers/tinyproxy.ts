@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { freePort, requireBinary, waitForPort } from "./require";
+import { spawnPeer } from "./process";
 
 export interface TinyproxyOptions {
   /** `BasicAuth user pass`: CONNECT without credentials gets 407. */
@@ -45,28 +45,20 @@ export async function startTinyproxy(opts: TinyproxyOptions = {}): Promise<Tinyp
   for (const p of opts.connectPorts ?? []) lines.push(`ConnectPort ${p}`);
   const conf = path.join(dir, "tinyproxy.conf");
   writeFileSync(conf, lines.join("\n") + "\n");
-  let out = "";
-  const child: ChildProcess = spawn(bin, ["-d", "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
+  const peer = spawnPeer(bin, ["-d", "-c", conf]);
   try {
     await waitForPort(port, "127.0.0.1", 5000);
   } catch (e) {
-    child.kill("SIGKILL");
+    peer.child.kill("SIGKILL");
     cleanup();
-    throw new Error(`tinyproxy did not start: ${(e as Error).message}\n${out}`);
+    throw new Error(`tinyproxy did not start: ${(e as Error).message}\n${peer.logs()}`);
   }
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    logs: () => out,
+    logs: peer.logs,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, Bun.sleep(3000)]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
+      await peer.terminate(3000);
       cleanup();
     },
   };
