@@ -2,6 +2,7 @@ import { X509Certificate } from "node:crypto";
 import net from "node:net";
 import { Duplex } from "node:stream";
 import tls from "node:tls";
+import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
 import { tcpProbe } from "./tcp";
 import { certInfo, judgeHostname, judgeTrust, judgeValidity, type CertInfo, type TrustResult, type ValidityResult } from "./x509-info";
@@ -290,4 +291,18 @@ function safeSubject(pem: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The JSON-safe summary of a probe that other hops nest in their evidence (token realm, blob CDN). */
+export function tlsProbeEvidence(t: TlsProbe): { [k: string]: Json } {
+  return {
+    ok: t.ok,
+    durationMs: t.durationMs,
+    protocol: t.protocol,
+    verified: t.verified,
+    hostnameOk: t.hostnameOk,
+    verifyError: t.verifyError ? { code: t.verifyError.code, message: t.verifyError.message } : null,
+    error: t.error ? { kind: t.error.kind, code: t.error.code, message: t.error.message } : null,
+    chain: t.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, selfSigned: c.selfSigned })),
+  };
 }

@@ -5,7 +5,7 @@ import type { StageContext } from "../model/stage";
 import { resolutionEvidence, resolveHost } from "../net/dns";
 import { proxyForUrl } from "../net/proxy-env";
 import { goDialText, tcpProbe, type TcpProbe } from "../net/tcp";
-import { tlsProbe, type TlsProbe } from "../net/tls";
+import { tlsProbe, tlsProbeEvidence } from "../net/tls";
 import { clientForStage, createHttpClient, NetError, type HttpClient, type HttpStreamResponse } from "./http";
 
 /** Go's http.Client (what Docker uses) stops after 10 redirects. */
@@ -113,7 +113,7 @@ async function probeHost(ctx: StageContext, hostname: string, port: number, http
   // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
   const link = ctx.facts.link!;
   const t = await tlsProbe({ servername: hostname, address: ok.address, port, ca: link.tls.ca, timeoutMs, signal: ctx.deps.signal, now: ctx.deps.now() });
-  hop.tls = tlsEvidence(t);
+  hop.tls = tlsProbeEvidence(t);
   if (!t.ok) return { failedAt: "tls", error: t.error?.message ?? "TLS handshake failed", addresses };
   if (link.tls.verify && (!t.verified || !t.hostnameOk)) {
     const why = t.verifyError?.message ?? t.hostnameError ?? "certificate not trusted";
@@ -122,18 +122,6 @@ async function probeHost(ctx: StageContext, hostname: string, port: number, http
   return { addresses };
 }
 
-function tlsEvidence(t: TlsProbe): Evidence {
-  return {
-    ok: t.ok,
-    durationMs: t.durationMs,
-    protocol: t.protocol,
-    verified: t.verified,
-    hostnameOk: t.hostnameOk,
-    verifyError: t.verifyError ? { code: t.verifyError.code, message: t.verifyError.message } : null,
-    error: t.error ? { kind: t.error.kind, code: t.error.code, message: t.error.message } : null,
-    chain: t.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, selfSigned: c.selfSigned })),
-  };
-}
 
 /**
  * GET a blob URL and follow redirects by hand, as Go's client would but hop by hop, so that

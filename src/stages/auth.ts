@@ -6,7 +6,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { resolveHost } from "../net/dns";
 import { proxyForUrl } from "../net/proxy-env";
 import { tcpProbe } from "../net/tcp";
-import { tlsProbe } from "../net/tls";
+import { tlsProbe, tlsProbeEvidence } from "../net/tls";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
 import { NetError, clientForStage, createHttpClient, type HttpClient } from "../registry/http";
@@ -56,15 +56,7 @@ async function realmEvidence(ctx: StageContext, realm: string, err: NetError): P
       // The realm is verified with the registry's TLS settings (Docker's shared transport).
       const tls = ctx.facts.link?.tls;
       const p = await tlsProbe({ servername: u.hostname.replace(/^\[|\]$/g, ""), address: t.address, port, ca: tls?.ca ?? [], cert: tls?.cert, key: tls?.key, timeoutMs, signal: ctx.deps.signal, now: ctx.deps.now() });
-      ev.tls = {
-        ok: p.ok,
-        protocol: p.protocol,
-        verified: p.verified,
-        verifyError: p.verifyError ? { ...p.verifyError } : null,
-        hostnameOk: p.hostnameOk,
-        error: p.error ? { ...p.error } : null,
-        chain: p.chain.map((c) => ({ subject: c.subject, issuer: c.issuer, notAfter: c.notAfter, selfSigned: c.selfSigned })),
-      };
+      ev.tls = tlsProbeEvidence(p);
     }
   }
   return ev;
