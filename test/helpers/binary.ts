@@ -2,7 +2,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dir, "../..");
-export const BINARY = path.join(ROOT, "dist/pulldoctor");
+/**
+ * dist/pulldoctor, or PULLDOCTOR_TEST_BINARY: engineers working in parallel in one checkout
+ * each build their own copy (`bun scripts/build.ts --outfile /tmp/…`) and point the tests at it.
+ */
+export const BINARY = process.env.PULLDOCTOR_TEST_BINARY || path.join(ROOT, "dist/pulldoctor");
 
 /** The compiled binary, built by `npm test` (bun scripts/build.ts) before the suite runs. */
 export function requireBinaryBuilt(): string {
