@@ -19,7 +19,8 @@ export interface WireRequest {
   remoteAddress: string;
 }
 
-export type Headers = Record<string, string | number>;
+/** A Uint8Array value is written byte for byte (e.g. invalid UTF-8 a hostile server sends). */
+export type Headers = Record<string, string | number | Uint8Array>;
 
 export interface WireResponse {
   /** A whole response. For HEAD the body is omitted but Content-Length still describes it. */
@@ -31,6 +32,12 @@ export interface WireResponse {
   sendCut(status: number, headers: Headers, body: Uint8Array, afterBytes: number, mode: "close" | "reset" | "stall"): void;
   /** The whole body, written in slices at about `bytesPerSecond` (a slow CDN or link). */
   sendPaced(status: number, headers: Headers, body: Uint8Array, bytesPerSecond: number): void;
+  /**
+   * Bytes the handler framed itself (a head that lies about Content-Length, a body longer
+   * than announced), written at once or dripped at `bytesPerSecond` (head included); then
+   * `close` ends the socket, `stall` keeps it open and silent, `keep-alive` reads the next request.
+   */
+  sendRaw(bytes: Uint8Array, after: "close" | "stall" | "keep-alive", bytesPerSecond?: number): void;
 }
 
 export type Handler = (req: WireRequest, res: WireResponse) => void | Promise<void>;
@@ -49,12 +56,16 @@ function bytesOf(b: Uint8Array | string | undefined): Uint8Array {
   return typeof b === "string" ? enc.encode(b) : b;
 }
 
-function headBytes(status: number, headers: Headers, length: number, close: boolean): Uint8Array {
-  const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`];
+/** The response head; exported so a handler can frame a lying response for sendRaw. */
+export function headBytes(status: number, headers: Headers, length: number, close: boolean): Uint8Array {
   const all: Headers = { "Content-Length": length, ...headers, Date: new Date().toUTCString() };
   if (close) all.Connection = "close";
-  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
-  return enc.encode(lines.join("\r\n") + "\r\n\r\n");
+  const parts: Uint8Array[] = [enc.encode(`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`)];
+  for (const [k, v] of Object.entries(all)) {
+    parts.push(enc.encode(`${k}: `), v instanceof Uint8Array ? v : enc.encode(String(v)), enc.encode("\r\n"));
+  }
+  parts.push(enc.encode("\r\n"));
+  return Buffer.concat(parts);
 }
 
 function parseHead(text: string, remoteAddress: string): Omit<WireRequest, "body"> | null {
@@ -148,6 +159,30 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
             socket.write(b.subarray(off, off + slice));
             off += slice;
             setTimeout(tick, 100);
+          };
+          tick();
+        },
+        sendRaw(bytes, after, bytesPerSecond) {
+          const finish = () => {
+            if (after === "close") {
+              socket.end();
+              done(false);
+            } else if (after === "stall") done(false);
+            else done(!closeAfter);
+          };
+          if (!bytesPerSecond) {
+            socket.write(bytes);
+            return finish();
+          }
+          const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+          const every = bytesPerSecond < 10 ? Math.round(1000 / bytesPerSecond) : 100;
+          let off = 0;
+          const tick = () => {
+            if (closed) return done(false);
+            if (off >= bytes.length) return finish();
+            socket.write(bytes.subarray(off, off + slice));
+            off += slice;
+            setTimeout(tick, every);
           };
           tick();
         },
