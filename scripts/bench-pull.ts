@@ -7,7 +7,9 @@
  *   skopeo      skopeo copy docker://… oci:DIR
  *   curl        every blob in parallel: curl | tee FILE | sha256sum (the machine's limit)
  *   curl-nohash every blob in parallel: curl -o FILE (transfer and write only, no hashing)
- * and prints median wall, CPU (user+sys) and peak RSS of each, and the ratios.
+ * and prints median wall, CPU (user+sys) and peak RSS of each, and the ratios. It also reads
+ * the registry's own CPU time from /proc for each run: on a 2-core machine the server shares
+ * the cores with the client, so (client CPU + server CPU) / cores is a floor on the wall time.
  *
  *   scripts/bench-pull [--runs 5] [--layers 6] [--layer-mib 100] [--engine]
  *                      [--scale 4] [--sweep 1,2,3,4,6] [--breakdown] [--resume]
@@ -75,20 +77,33 @@ async function pushImage(reg: RegistryPeer, repo: string, layers: number, layerM
 }
 
 interface Sample {
+  /** CPU the registry process spent serving this run (user+sys from /proc/PID/stat). */
+  serverCpuMs: number;
   wallMs: number;
   cpuMs: number;
   rssMiB: number;
 }
 
-/** Runs argv under GNU time: wall from here, CPU and max RSS from its rusage. */
+let serverPid: number | undefined;
+/** user+sys CPU of the registry so far, in ms (fields 14 and 15 of /proc/PID/stat, in 1/100 s ticks). */
+function serverCpu(): number {
+  if (!serverPid) return 0;
+  const stat = readFileSync(`/proc/${serverPid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Runs argv under GNU time: wall from here, CPU and max RSS from its rusage; the registry's CPU from /proc. */
 function measure(argv: string[], env: Record<string, string> = {}): Sample {
   const timeFile = path.join(work, "time.txt");
+  const s0 = serverCpu();
   const t0 = performance.now();
   const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M", ...argv], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
   const wallMs = performance.now() - t0;
+  const serverCpuMs = serverCpu() - s0;
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${p.exitCode}):\n${p.stdout}\n${p.stderr}`);
   const [u, s, m] = readFileSync(timeFile, "utf8").trim().split(/\s+/).slice(-3).map(Number);
-  return { wallMs, cpuMs: (u + s) * 1000, rssMiB: m / 1024 };
+  return { wallMs, cpuMs: (u + s) * 1000, rssMiB: m / 1024, serverCpuMs };
 }
 
 function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrency?: number): string[] {
@@ -129,16 +144,17 @@ const f0 = (n: number) => n.toFixed(0).padStart(7);
 
 function report(results: Record<string, Sample[]>): Record<string, Sample> {
   const med: Record<string, Sample> = {};
-  console.log(`\n${"tool".padEnd(14)}${"wall ms".padStart(9)}${"cpu ms".padStart(9)}${"rss MiB".padStart(9)}   (median of ${RUNS}; all runs: wall ms)`);
+  console.log(`\n${"tool".padEnd(18)}${"wall ms".padStart(9)}${"cpu ms".padStart(9)}${"rss MiB".padStart(9)}${"server cpu".padStart(12)}   (median of ${RUNS}; all runs: wall ms)`);
   for (const [tool, xs] of Object.entries(results)) {
-    med[tool] = { wallMs: median(xs.map((x) => x.wallMs)), cpuMs: median(xs.map((x) => x.cpuMs)), rssMiB: median(xs.map((x) => x.rssMiB)) };
-    console.log(`${tool.padEnd(14)}${f0(med[tool].wallMs)}  ${f0(med[tool].cpuMs)}  ${f0(med[tool].rssMiB)}   [${xs.map((x) => x.wallMs.toFixed(0)).join(", ")}]`);
+    med[tool] = { wallMs: median(xs.map((x) => x.wallMs)), cpuMs: median(xs.map((x) => x.cpuMs)), rssMiB: median(xs.map((x) => x.rssMiB)), serverCpuMs: median(xs.map((x) => x.serverCpuMs)) };
+    console.log(`${tool.padEnd(18)}${f0(med[tool].wallMs)}  ${f0(med[tool].cpuMs)}  ${f0(med[tool].rssMiB)}  ${f0(med[tool].serverCpuMs).padStart(10)}   [${xs.map((x) => x.wallMs.toFixed(0)).join(", ")}]`);
   }
   return med;
 }
 
 async function main() {
   const reg = await startRegistry();
+  serverPid = reg.pid;
   try {
     console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; bun ${Bun.version}; skopeo ${Bun.spawnSync(["skopeo", "--version"]).stdout.toString().trim()}`);
     console.log(`pulldoctor: ${pulldoctorArgv(reg, { repo: "bench/img", blobs: [], bytes: 0 }, "DIR").slice(0, 3).join(" ")} …`);
@@ -163,6 +179,7 @@ async function main() {
     console.log(`pulldoctor / parallel curl without sha256 (transfer + write only): ${(med.pulldoctor.wallMs / med["curl-nohash"].wallMs).toFixed(2)}×`);
     if (med["pulldoctor-inline"]) console.log(`pulldoctor with blob Workers / without: wall ${(med.pulldoctor.wallMs / med["pulldoctor-inline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-inline"].cpuMs).toFixed(2)}×, RSS ${med.pulldoctor.rssMiB.toFixed(0)} vs ${med["pulldoctor-inline"].rssMiB.toFixed(0)} MiB`);
     console.log(`pulldoctor peak RSS: ${med.pulldoctor.rssMiB.toFixed(0)} MiB (target < 150) ${med.pulldoctor.rssMiB < 150 ? "MET" : "NOT MET"}`);
+    cpuFloor(med, img.bytes);
 
     if (opt("sweep", "")) {
       console.log("\n--concurrency sweep (pulldoctor, median wall ms):");
@@ -206,6 +223,28 @@ async function main() {
     await reg.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The CPU floor: client and registry share the machine's cores, so no pull can finish
+ * faster than (client CPU + server CPU) / cores. A verifying pull must do at least what
+ * curl -o does (receive and write every byte, with the registry serving them) plus sha256
+ * of every byte, timed here in this process on the same bytes' size.
+ */
+function cpuFloor(med: Record<string, Sample>, bytes: number) {
+  const cores = os.cpus().length;
+  const chunk = new Uint8Array(1 << 20);
+  randomFillSync(chunk);
+  const t0 = performance.now();
+  const h = new Bun.CryptoHasher("sha256");
+  for (let done = 0; done < bytes; done += chunk.length) h.update(chunk);
+  h.digest();
+  const hashMs = performance.now() - t0;
+  const n = med["curl-nohash"];
+  const floor = (n.cpuMs + n.serverCpuMs + hashMs) / cores;
+  console.log(`\nCPU floor on ${cores} cores: curl -o client ${n.cpuMs.toFixed(0)} ms + registry ${n.serverCpuMs.toFixed(0)} ms + sha256 of ${(bytes / 2 ** 20).toFixed(0)} MiB ${hashMs.toFixed(0)} ms (one core, SHA-NI if present) = ${(n.cpuMs + n.serverCpuMs + hashMs).toFixed(0)} ms CPU ⇒ a verifying pull cannot take less than ${floor.toFixed(0)} ms wall here (${(floor / n.wallMs).toFixed(2)}× curl -o), before any start-up or diagnosis.`);
+  const p = med.pulldoctor;
+  console.log(`pulldoctor: client ${p.cpuMs.toFixed(0)} ms + registry ${p.serverCpuMs.toFixed(0)} ms = ${(p.cpuMs + p.serverCpuMs).toFixed(0)} ms CPU ⇒ its own floor ${((p.cpuMs + p.serverCpuMs) / cores).toFixed(0)} ms; measured ${p.wallMs.toFixed(0)} ms.`);
 }
 
 /** Kill a pull (SIGKILL) at ~50% of the image, re-run it, and report what was fetched twice. */

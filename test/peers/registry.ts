@@ -23,6 +23,8 @@ export interface RegistryPeer {
   host: string;
   url: string;
   dir: string;
+  /** The registry's process id (the benchmark reads its CPU time from /proc). */
+  pid: number | undefined;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -78,6 +80,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     host: `127.0.0.1:${port}`,
     url: `${scheme}://127.0.0.1:${port}`,
     dir,
+    pid: peer.child.pid,
     logs: peer.logs,
     stop: async () => {
       await peer.terminate(3000);
