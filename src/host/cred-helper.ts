@@ -132,7 +132,7 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
   if (out === NOT_FOUND_MESSAGE) return { kind: "not-found", run };
   let err = res.timedOut ? `timed out after ${opts.timeoutMs} ms (pulldoctor's limit; Docker would wait)` : res.signal ? `signal: ${signalName(res.signal)}` : `exit status ${res.code}`;
   if (out === MISSING_URL_MESSAGE || out === MISSING_USERNAME_MESSAGE) err = out;
-  return { kind: "failed", error: `error ${verb} credentials - err: ${err}, out: \`${out}\``, run };
+  return { kind: "failed", error: `error ${verb} credentials - err: ${err}, out: \`${safeOutput(out)}\``, run };
 }
 
 function signalName(s: string): string {

@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildImage } from "../../src/lab/image";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { pushImage } from "../helpers/push";
+import { expectValidReport } from "../helpers/schema";
+import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
+import { startTokenServer, type TokenServer } from "../peers/token-server";
+
+/**
+ * Issue 7, "Secrets": every scenario that involves a credential, run through the compiled
+ * binary, healthy and failing (failure paths are where secrets leak into messages). Each
+ * scenario runs twice — `--json --verbose --report` and the human `--verbose --report` — and
+ * every byte of stdout, stderr and both report files is searched for every secret in every
+ * form it travels in: plain, base64 of user:password (Basic header, config.json "auth"),
+ * URL-encoded (proxy URL, OAuth form), the refresh token, and any JWT (the bearer tokens the
+ * token server issued). Peers: docker-registry (htpasswd and token mode, TLS), the test token
+ * server (TLS), tinyproxy with BasicAuth.
+ */
+
+// Each secret carries characters that change under base64/URL-encoding, so each form differs.
+const S = {
+  alice: "sE-alice/Pw+1=ok", // config.json auths "auth" (basic registry)
+  aliceFields: "sE-fields&Pw?2", // config.json username/password fields
+  helper: "sE-helper%Secret#3", // credHelpers
+  store: "sE-store Secret@4", // credsStore
+  stdin: "sE-stdin:Secret!5", // --password-stdin
+  wrong: "sE-wrong/Guess+6", // rejected passwords
+  token: "sE-tokenUser~Pw7", // the token server's user
+  refresh: "sE-refresh.Identity/Tok+8", // config.json identitytoken
+  badRefresh: "sE-refresh.Revoked/Tok+9",
+  helperFail: "sE-helperFail:Leak10", // printed by a helper that then fails
+  proxy: "sE-proxy.Pass_11", // in HTTPS_PROXY (tinyproxy accepts only [-._A-Za-z0-9] there)
+  proxyWrong: "sE-proxyWrong@Pa/ss:12",
+};
+const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
+
+/** Every form a secret travels in. */
+function forms(): string[] {
+  const out = new Set<string>();
+  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail };
+  for (const v of Object.values(S)) {
+    out.add(v);
+    out.add(encodeURIComponent(v));
+    out.add(new URLSearchParams({ x: v }).toString().slice(2)); // form encoding: space as +
+    out.add(btoa(v));
+  }
+  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave"]) out.add(btoa(`${user}:${p}`));
+  return [...out];
+}
+const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
+const BEARER_VALUE = /Bearer\s+(?!<redacted>|realm)[A-Za-z0-9._~+/-]{8,}/;
+const BASIC_VALUE = /Basic\s+(?!<redacted>|realm)[A-Za-z0-9+/]{12,}={0,2}/;
+
+let ca: CA;
+let basicReg: RegistryPeer, tokenReg: RegistryPeer;
+let ts: TokenServer;
+let proxy: TinyproxyPeer;
+let home: { dir: string; cleanup: () => void };
+let certsDir: string, bin: string;
+let n = 0;
+
+beforeAll(async () => {
+  requireBinaryBuilt();
+  home = tempDir("pd-e2e-secrets-");
+  ca = makeCA("pulldoctor secrets CA");
+  const leaf = issueServerCert(ca, { cn: "127.0.0.1", sans: ["IP:127.0.0.1", "IP:0.0.0.0", "DNS:localhost"] });
+  ts = await startTokenServer({
+    users: { tuser: S.token },
+    refreshTokens: { [S.refresh]: "tuser" },
+    grants: { tuser: { "team/app": ["pull"] } },
+    refuseAnonymous: true,
+    tls: { cert: leaf.cert, key: leaf.key },
+  });
+  const tls = { certificate: leaf.certFile, key: leaf.keyFile };
+  [basicReg, tokenReg, proxy] = await Promise.all([
+    startRegistry({ htpasswd: USERS, tls }),
+    startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle }, tls }),
+    startTinyproxy({ basicAuth: { user: "proxyuser", password: S.proxy } }),
+  ]);
+  const img = buildImage({ label: "secrets-e2e" });
+  await pushImage(basicReg.url, "team/app", "1.0", img, { authorization: `Basic ${btoa(`alice:${S.alice}`)}` });
+  await pushImage(tokenReg.url, "team/app", "1.0", img, { authorization: `Bearer ${ts.issue("tuser", [{ type: "repository", name: "team/app", actions: ["pull", "push"] }])}` });
+  certsDir = path.join(home.dir, "certs.d");
+  for (const host of [basicReg.host, tokenReg.host, `0.0.0.0:${basicReg.port}`]) {
+    mkdirSync(path.join(certsDir, host), { recursive: true });
+    writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
+  }
+  bin = path.join(home.dir, "bin");
+  mkdirSync(bin);
+  const helper = (name: string, body: string) => {
+    const p = path.join(bin, `docker-credential-${name}`);
+    writeFileSync(p, `#!/bin/sh\n${body}\n`);
+    chmodSync(p, 0o755);
+  };
+  helper("sehelper", `read url\nprintf '{"ServerURL":"%s","Username":"hbob","Secret":"%s"}' "$url" '${S.helper}'`);
+  helper("sestore", `read url\nprintf '{"ServerURL":"%s","Username":"scarol","Secret":"%s"}' "$url" '${S.store}'`);
+  // Fails after printing a credential and echoing its input to stderr, as broken helpers do.
+  helper("sefail", `read url\necho "helper got: $url" >&2\nprintf '{"ServerURL":"%s","Username":"hfail","Secret":"%s"}' "$url" '${S.helperFail}'\nexit 1`);
+  // Fails with its own words on stdout (what Docker quotes as out: `…`) and its input on stderr.
+  helper("sefailtext", `read url\necho "cannot reach the keyring for $url" >&2\necho "keyring locked: $url"\nexit 3`);
+}, 30_000);
+afterAll(async () => {
+  await Promise.all([basicReg?.stop(), tokenReg?.stop(), ts?.stop(), proxy?.stop()]);
+  ca?.cleanup();
+  home?.cleanup();
+});
+
+function dockerConfig(config: unknown): string {
+  const dir = path.join(home.dir, `docker-${++n}`);
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+  return dir;
+}
+
+interface Scenario {
+  image: string;
+  config?: unknown;
+  args?: string[];
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+/** No secret in any form, no JWT, no bearer or basic value, in any of the texts. */
+function expectClean(label: string, texts: Record<string, string>): void {
+  const secrets = forms();
+  for (const [where, text] of Object.entries(texts)) {
+    const leaked = secrets.filter((s) => text.includes(s));
+    expect({ where: `${label}: ${where}`, leaked }).toEqual({ where: `${label}: ${where}`, leaked: [] });
+    expect({ where: `${label}: ${where}`, jwt: JWT.exec(text)?.[0] ?? null, bearer: BEARER_VALUE.exec(text)?.[0] ?? null, basic: BASIC_VALUE.exec(text)?.[0] ?? null }).toEqual({ where: `${label}: ${where}`, jwt: null, bearer: null, basic: null });
+  }
+}
+
+/** Run a scenario as JSON and as human output, both --verbose with --report; check every text. */
+async function run(label: string, cmd: "check" | "pull", s: Scenario) {
+  const cfg = s.config !== undefined ? ["--docker-config", dockerConfig(s.config)] : ["--docker-config", path.join(home.dir, "no-docker")];
+  const common = ["--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", certsDir, "--timeout", "5", ...cfg, ...(s.args ?? [])];
+  const env = { PATH: `${bin}:${process.env.PATH}`, PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...s.env };
+  const out = (k: string) => (cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}-${k}`)}:1.0`] : []);
+  const repJ = path.join(home.dir, `report-${++n}.json`);
+  const repH = path.join(home.dir, `report-${++n}.json`);
+  const j = await runCli([cmd, s.image, "--json", "--verbose", "--report", repJ, ...out("j"), ...common], { home: home.dir, env, stdin: s.stdin });
+  const h = await runCli([cmd, s.image, "--verbose", "--report", repH, ...out("h"), ...common], { home: home.dir, env, stdin: s.stdin });
+  let report;
+  try {
+    report = JSON.parse(j.stdout);
+  } catch {
+    throw new Error(`${label}: stdout is not JSON (exit ${j.code}):\n${j.stdout}\n${j.stderr}`);
+  }
+  expectValidReport(report);
+  const texts = { "json stdout": j.stdout, "json stderr": j.stderr, "json --report": readFileSync(repJ, "utf8"), "human stdout": h.stdout, "human stderr": h.stderr, "human --report": readFileSync(repH, "utf8") };
+  expectClean(label, texts);
+  // The human run printed the exchanges (so the search above had something to search).
+  expect(h.stdout + h.stderr).toContain(s.image.split("/")[0]!);
+  if (!s.env?.HTTPS_PROXY || j.code === 0) expect(h.stdout + h.stderr).toContain("/v2/");
+  expect(h.code).toBe(j.code);
+  return { report, code: j.code, codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`), human: h.stdout + h.stderr };
+}
+
+const basicImage = () => `${basicReg.host}/team/app:1.0`;
+const tokenImage = () => `${tokenReg.host}/team/app:1.0`;
+const errors = (codes: string[]) => codes.filter((c) => c.endsWith(":error"));
+
+describe("secrets never appear: healthy scenarios", () => {
+  test("config.json auths with base64 'auth' (Basic registry): check and pull", async () => {
+    const config = { auths: { [basicReg.host]: { auth: btoa(`alice:${S.alice}`) } } };
+    const c = await run("auths auth", "check", { image: basicImage(), config });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+    const p = await run("auths auth pull", "pull", { image: basicImage(), config });
+    expect([p.code, p.report.pull?.layers]).toEqual([0, expect.any(Number)]);
+    expect(p.human).toMatch(/sha256:[0-9a-f]{12}/); // per-layer progress lines were printed
+  }, 60_000);
+
+  test("config.json auths with username/password fields", async () => {
+    const c = await run("auths fields", "check", { image: basicImage(), config: { auths: { [basicReg.host]: { username: "fields", password: S.aliceFields } } } });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+  }, 60_000);
+
+  test("credHelpers and credsStore helpers (real executables)", async () => {
+    const h = await run("credHelpers", "check", { image: basicImage(), config: { credHelpers: { [basicReg.host]: "sehelper" } } });
+    expect([h.code, errors(h.codes)]).toEqual([0, []]);
+    const s = await run("credsStore", "check", { image: basicImage(), config: { credsStore: "sestore" } });
+    expect([s.code, errors(s.codes)]).toEqual([0, []]);
+  }, 60_000);
+
+  test("--username --password-stdin", async () => {
+    const c = await run("stdin", "check", { image: basicImage(), args: ["--username", "dave", "--password-stdin"], stdin: `${S.stdin}\n` });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+  }, 60_000);
+
+  test("bearer tokens from a real token server (Basic to the realm): check and pull", async () => {
+    const config = { auths: { [tokenReg.host]: { auth: btoa(`tuser:${S.token}`) } } };
+    ts.requests.length = 0;
+    const c = await run("token basic", "check", { image: tokenImage(), config });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+    expect(ts.requests.some((r) => r.basicUser === "tuser")).toBe(true);
+    const p = await run("token pull", "pull", { image: tokenImage(), config });
+    expect(p.code).toBe(0);
+  }, 60_000);
+
+  test("identity token: OAuth POST grant_type=refresh_token to the realm", async () => {
+    ts.requests.length = 0;
+    const c = await run("identitytoken", "check", { image: tokenImage(), config: { auths: { [tokenReg.host]: { identitytoken: S.refresh } } } });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+    expect(ts.requests.find((r) => r.method === "POST")?.form).toMatchObject({ grant_type: "refresh_token", refresh_token: S.refresh });
+  }, 60_000);
+
+  test("proxy credentials in HTTPS_PROXY (tinyproxy BasicAuth) with registry credentials: check and pull", async () => {
+    const env = { HTTPS_PROXY: `http://proxyuser:${encodeURIComponent(S.proxy)}@127.0.0.1:${proxy.port}` };
+    const target = `0.0.0.0:${basicReg.port}`;
+    const config = { auths: { [target]: { auth: btoa(`alice:${S.alice}`) } } };
+    const c = await run("proxy", "check", { image: `${target}/team/app:1.0`, config, env });
+    expect(c.codes).toContain("PROXY_IN_USE:info");
+    expect(errors(c.codes)).toEqual([]);
+    expect(proxy.logs()).toContain(target);
+    const p = await run("proxy pull", "pull", { image: `${target}/team/app:1.0`, config, env });
+    expect(p.code).toBe(0);
+  }, 60_000);
+});
+
+describe("secrets never appear: failing scenarios", () => {
+  test("wrong password on a Basic registry (config.json and --password-stdin) ⇒ AUTH_UNAUTHORIZED; pull too", async () => {
+    const config = { auths: { [basicReg.host]: { auth: btoa(`alice:${S.wrong}`) } } };
+    const c = await run("basic wrong", "check", { image: basicImage(), config });
+    expect(c.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+    const p = await run("basic wrong pull", "pull", { image: basicImage(), config });
+    expect(p.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+    const s = await run("stdin wrong", "check", { image: basicImage(), args: ["--username", "alice", "--password-stdin"], stdin: S.wrong });
+    expect(s.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+  }, 60_000);
+
+  test("wrong password at the token realm, revoked identity token ⇒ AUTH_UNAUTHORIZED", async () => {
+    const w = await run("token wrong", "pull", { image: tokenImage(), config: { auths: { [tokenReg.host]: { username: "tuser", password: S.wrong } } } });
+    expect(w.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+    const r = await run("refresh revoked", "check", { image: tokenImage(), config: { auths: { [tokenReg.host]: { identitytoken: S.badRefresh } } } });
+    expect(r.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+  }, 60_000);
+
+  test("a helper that fails after printing a credential, or with an error text ⇒ CREDS_HELPER_FAILED", async () => {
+    const a = await run("helper json fail", "check", { image: basicImage(), config: { credHelpers: { [basicReg.host]: "sefail" } } });
+    expect(a.codes).toContain("CREDS_HELPER_FAILED:error");
+    const b = await run("helper text fail", "check", { image: basicImage(), config: { credsStore: "sefailtext" } });
+    expect(b.codes).toContain("CREDS_HELPER_FAILED:error");
+    // The helper's own words are quoted as Docker quotes them; a credential it printed never is.
+    expect(b.human).toContain("keyring locked");
+  }, 60_000);
+
+  test("proxy 407: wrong proxy password ⇒ PROXY_AUTH_REQUIRED", async () => {
+    const env = { HTTPS_PROXY: `http://proxybad:${encodeURIComponent(S.proxyWrong)}@127.0.0.1:${proxy.port}` };
+    const c = await run("proxy 407", "pull", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env, config: { auths: { [`0.0.0.0:${basicReg.port}`]: { auth: btoa(`alice:${S.alice}`) } } } });
+    expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
+  }, 60_000);
+});
