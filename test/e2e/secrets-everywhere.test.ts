@@ -36,20 +36,22 @@ const S = {
   helperFail: "sE-helperFail:Leak10", // printed by a helper that then fails
   proxy: "sE-proxy.Pass_11", // in HTTPS_PROXY (tinyproxy accepts only [-._A-Za-z0-9] there)
   proxyWrong: "sE-proxyWrong@Pa/ss:12",
+  envAuth: "sE-envAuth/Pw+13", // DOCKER_AUTH_CONFIG
+  daemonProxy: "sE-daemonProxy@Pw:14", // daemon.json "proxies" (compared with the shell's)
 };
 const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
 
 /** Every form a secret travels in. */
 function forms(): string[] {
   const out = new Set<string>();
-  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail };
+  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy };
   for (const v of Object.values(S)) {
     out.add(v);
     out.add(encodeURIComponent(v));
     out.add(new URLSearchParams({ x: v }).toString().slice(2)); // form encoding: space as +
     out.add(btoa(v));
   }
-  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave"]) out.add(btoa(`${user}:${p}`));
+  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields"]) out.add(btoa(`${user}:${p}`));
   return [...out];
 }
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
@@ -123,6 +125,7 @@ interface Scenario {
   args?: string[];
   env?: Record<string, string>;
   stdin?: string;
+  daemonConfig?: string;
 }
 
 /** No secret in any form, no JWT, no bearer or basic value, in any of the texts. */
@@ -138,7 +141,7 @@ function expectClean(label: string, texts: Record<string, string>): void {
 /** Run a scenario as JSON and as human output, both --verbose with --report; check every text. */
 async function run(label: string, cmd: "check" | "pull", s: Scenario) {
   const cfg = s.config !== undefined ? ["--docker-config", dockerConfig(s.config)] : ["--docker-config", path.join(home.dir, "no-docker")];
-  const common = ["--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", certsDir, "--timeout", "5", ...cfg, ...(s.args ?? [])];
+  const common = ["--daemon-config", s.daemonConfig ?? path.join(home.dir, "none.json"), "--certs-dir", certsDir, "--timeout", "5", ...cfg, ...(s.args ?? [])];
   const env = { PATH: `${bin}:${process.env.PATH}`, PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...s.env };
   const out = (k: string) => (cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}-${k}`)}:1.0`] : []);
   const repJ = path.join(home.dir, `report-${++n}.json`);
@@ -187,6 +190,14 @@ describe("secrets never appear: healthy scenarios", () => {
     expect([s.code, errors(s.codes)]).toEqual([0, []]);
   }, 60_000);
 
+  test("DOCKER_AUTH_CONFIG (the environment's auths)", async () => {
+    const env = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`fields:${S.aliceFields}`) } } }) };
+    const c = await run("DOCKER_AUTH_CONFIG", "check", { image: basicImage(), env });
+    expect([c.code, errors(c.codes)]).toEqual([0, []]);
+    const w = await run("DOCKER_AUTH_CONFIG wrong", "check", { image: basicImage(), env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`envuser:${S.envAuth}`) } } }) } });
+    expect(w.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+  }, 60_000);
+
   test("--username --password-stdin", async () => {
     const c = await run("stdin", "check", { image: basicImage(), args: ["--username", "dave", "--password-stdin"], stdin: `${S.stdin}\n` });
     expect([c.code, errors(c.codes)]).toEqual([0, []]);
@@ -219,6 +230,11 @@ describe("secrets never appear: healthy scenarios", () => {
     expect(proxy.logs()).toContain(target);
     const p = await run("proxy pull", "pull", { image: `${target}/team/app:1.0`, config, env });
     expect(p.code).toBe(0);
+    // The daemon's proxy (with its own credentials) differs from the shell's: both are named, no password.
+    const daemonConfig = path.join(home.dir, "daemon-proxy.json");
+    writeFileSync(daemonConfig, JSON.stringify({ proxies: { "https-proxy": `http://dproxy:${encodeURIComponent(S.daemonProxy)}@127.0.0.1:${proxy.port}` } }));
+    const d = await run("daemon proxy", "check", { image: `${target}/team/app:1.0`, config, env, daemonConfig });
+    expect(d.codes).toContain("PROXY_DAEMON_MISMATCH:warning");
   }, 60_000);
 });
 
