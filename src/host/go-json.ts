@@ -44,6 +44,13 @@ export function goQuoteChar(c: number): string {
   return `'${String.fromCharCode(c)}'`;
 }
 
+/**
+ * encoding/json's maxNestingDepth: Go refuses the 10,001st nested `[` or `{` with
+ * "invalid character '[' exceeded max depth". It also keeps this recursive parser far from
+ * the JS stack limit (a 100,000-deep config.json crashed the doctor before).
+ */
+export const MAX_NESTING_DEPTH = 10000;
+
 const isWs = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 const isHex = (c: number | undefined) => c !== undefined && (isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
@@ -60,6 +67,7 @@ export interface GoDecodeResult {
 export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
   const b = typeof input === "string" ? new TextEncoder().encode(input) : input;
   let i = 0;
+  let depth = 0;
   const fail = (msg: string, at: number): never => {
     throw new GoJsonError(msg, b, at);
   };
@@ -156,6 +164,7 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
     if (i >= b.length) eof();
     const off = i;
     const c = b[i]!;
+    if ((c === 0x7b || c === 0x5b) && ++depth > MAX_NESTING_DEPTH) bad("exceeded max depth");
     if (c === 0x7b) {
       i++;
       const entries: [string, GoValue][] = [];
@@ -163,6 +172,7 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
       if (i >= b.length) eof();
       if (b[i] === 0x7d) {
         i++;
+        depth--;
         return { t: "object", entries, off };
       }
       for (;;) {
@@ -183,6 +193,7 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
         }
         if (b[i] === 0x7d) {
           i++;
+          depth--;
           return { t: "object", entries, off };
         }
         bad("after object key:value pair");
@@ -195,6 +206,7 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
       if (i >= b.length) eof();
       if (b[i] === 0x5d) {
         i++;
+        depth--;
         return { t: "array", items, off };
       }
       for (;;) {
@@ -207,6 +219,7 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
         }
         if (b[i] === 0x5d) {
           i++;
+          depth--;
           return { t: "array", items, off };
         }
         bad("after array element");

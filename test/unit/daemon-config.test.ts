@@ -67,6 +67,11 @@ describe("daemon.json as dockerd reads it", () => {
       t.cleanup();
     }
   }, 120_000);
+  test("nesting past Go's 10,000 levels is dockerd's max-depth error, not a stack overflow", () => {
+    // Before: 100,000 nested '[' threw RangeError (maximum call stack size) out of the config stage.
+    const deep = `{"registry-mirrors":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+    expect(parseDaemonJson(deep).problem).toEqual({ kind: "syntax", message: "invalid character '[' exceeded max depth", line: 1, column: 10020 });
+  });
   test("mirrors, insecure registries and proxies are read", () => {
     const r = parseDaemonJson(JSON.stringify({ "registry-mirrors": ["https://m.example.com"], "insecure-registries": ["reg.local:5000", "10.0.0.0/8"], proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" }, debug: true }));
     expect(r).toEqual({ mirrors: ["https://m.example.com"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"], proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" }, problem: null, keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"] });

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { decodeAuth, goBase64Decode, loadDockerConfig, locateConfig, parseConfigBytes } from "../../src/host/docker-config";
-import { decodeFirstValue, hasMore } from "../../src/host/go-json";
+import { decodeFirstValue, hasMore, MAX_NESTING_DEPTH } from "../../src/host/go-json";
 import { tempDir, testDeps } from "../helpers/context";
 import { requireBinary } from "../peers/require";
 
@@ -53,6 +53,15 @@ describe("Go JSON decoder messages", () => {
   test("surrogate pairs join, lone surrogates become U+FFFD", () => {
     expect(decodeFirstValue('"\\ud83d\\ude00"').value).toMatchObject({ t: "string", v: "😀" });
     expect(decodeFirstValue('"\\ud83dx"').value).toMatchObject({ t: "string", v: "\uFFFDx" });
+  });
+  test("nesting: Go allows 10,000 levels and refuses the 10,001st; a million levels are refused, not a stack overflow", () => {
+    // Before: 100,000 nested '[' in config.json threw RangeError (maximum call stack size) out of the config stage.
+    const nest = (d: number) => "[".repeat(d) + "]".repeat(d);
+    expect(decodeFirstValue(nest(MAX_NESTING_DEPTH)).error).toBeNull();
+    const over = decodeFirstValue(nest(MAX_NESTING_DEPTH + 1));
+    expect([over.error?.message, over.error?.offset]).toEqual(["invalid character '[' exceeded max depth", MAX_NESTING_DEPTH]);
+    expect(decodeFirstValue('{"a":'.repeat(1_000_000)).error?.message).toBe("invalid character '{' exceeded max depth");
+    expect(parseConfigBytes(`{"auths":${nest(100_000)}}`).problem).toEqual({ kind: "syntax", message: "invalid character '[' exceeded max depth", line: 1, column: 10009 });
   });
   test("escapes decode", () => {
     const r = decodeFirstValue('{"k":"a\\u00e9\\n\\"b"}');
@@ -150,6 +159,9 @@ describe("the real docker CLI prints the same config.json errors", () => {
     '{"auths": []}',
     '{"proxies": {"default": {"httpProxy": 1}}}',
     '{"pruneFilters": "x"}',
+    // Go's maxNestingDepth: 10,000 levels decode (a type error here), the 10,001st is a syntax error.
+    `{"auths":${"[".repeat(9999)}${"]".repeat(9999)}}`,
+    `{"auths":${"[".repeat(10000)}${"]".repeat(10000)}}`,
   ];
   test("every syntax and type row", async () => {
     const docker = requireBinary("docker", "docker.io");
