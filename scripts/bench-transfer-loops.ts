@@ -1,0 +1,318 @@
+/**
+ * The receive loops compared by scripts/bench-transfer.ts. Each one is split the way
+ * src/pull/blob-worker.ts splits a transfer: `open` sends the GET and resolves with the
+ * status and headers; `toFile` then streams the body into a file while hashing it. So a
+ * loop that wins here can take the Worker's place without changing its contract with
+ * lanes.ts (head first, then consume; progress totals; "too-long" when the body exceeds
+ * the descriptor's size; a cut reported with how many bytes arrived).
+ */
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
+
+export interface Head {
+  status: number;
+  headers: Record<string, string>;
+}
+export interface Done {
+  total: number;
+  digest: string;
+  chunks: number;
+}
+export interface Opened {
+  head: Head;
+  toFile(path: string, size: number, onProgress: (total: number) => void): Promise<Done>;
+  cancel(): void;
+}
+export type Loop = (url: string, headers: Record<string, string>) => Promise<Opened>;
+
+/** What fetch-blob.ts passes to the Worker for a blob GET (requestInit). */
+const INIT: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
+
+function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+const tooLong = () => Object.assign(new Error("too long"), { kind: "too-long" });
+const headOf = (res: Response): Head => {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => (headers[k] = v));
+  return { status: res.status, headers };
+};
+
+/** A: today's loop (blob-worker.ts consume): fetch, a reader, writeSync of each chunk, then hash it. */
+const fetchWriteSync: Loop = async (url, headers) => {
+  const res = await fetch(url, { ...INIT, headers });
+  return {
+    head: headOf(res),
+    cancel: () => void res.body?.cancel().catch(() => {}),
+    async toFile(path, size, onProgress) {
+      const hasher = new Bun.CryptoHasher("sha256");
+      const fd = openSync(path, "w");
+      let total = 0;
+      let chunks = 0;
+      try {
+        const reader = res.body!.getReader();
+        for (;;) {
+          const c = await reader.read();
+          if (c.done) break;
+          const buf = c.value;
+          if (total + buf.length > size) throw (void reader.cancel().catch(() => {}), tooLong());
+          writeAll(fd, buf);
+          hasher.update(buf);
+          total += buf.length;
+          chunks++;
+          onProgress(total);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return { total, digest: hasher.digest("hex"), chunks };
+    },
+  };
+};
+
+/** B: the same with Bun's FileSink (Bun.file().writer()) instead of writeSync. */
+const fetchFileSink: Loop = async (url, headers) => {
+  const res = await fetch(url, { ...INIT, headers });
+  return {
+    head: headOf(res),
+    cancel: () => void res.body?.cancel().catch(() => {}),
+    async toFile(path, size, onProgress) {
+      const hasher = new Bun.CryptoHasher("sha256");
+      const sink = Bun.file(path).writer({ highWaterMark: 1 << 20 });
+      let total = 0;
+      let chunks = 0;
+      const reader = res.body!.getReader();
+      for (;;) {
+        const c = await reader.read();
+        if (c.done) break;
+        const buf = c.value;
+        if (total + buf.length > size) throw (void reader.cancel().catch(() => {}), tooLong());
+        sink.write(buf);
+        hasher.update(buf);
+        total += buf.length;
+        chunks++;
+        onProgress(total);
+      }
+      await sink.end();
+      return { total, digest: hasher.digest("hex"), chunks };
+    },
+  };
+};
+
+/**
+ * E (whole-body native write): Bun.write(path, response) moves the body to the file in
+ * native code with no JS per chunk; the file is hashed afterwards from the page cache.
+ * No progress while it runs and no size check until the end.
+ */
+const fetchBunWrite: Loop = async (url, headers) => {
+  const res = await fetch(url, { ...INIT, headers });
+  return {
+    head: headOf(res),
+    cancel: () => void res.body?.cancel().catch(() => {}),
+    async toFile(path, size, onProgress) {
+      const total = await Bun.write(path, res);
+      if (total > size) throw tooLong();
+      onProgress(total);
+      const hasher = new Bun.CryptoHasher("sha256");
+      const fd = openSync(path, "r");
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let chunks = 0;
+      try {
+        for (let off = 0; off < total; chunks++) {
+          const n = readSync(fd, buf, 0, buf.length, off);
+          if (n <= 0) throw new Error("short read");
+          hasher.update(buf.subarray(0, n));
+          off += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return { total, digest: hasher.digest("hex"), chunks };
+    },
+  };
+};
+
+/** A byte stream as the raw HTTP/1.1 loop needs it: data in order, then one close. */
+interface Wire {
+  write(b: string): void;
+  destroy(): void;
+}
+interface WireEvents {
+  data(b: Uint8Array): void;
+  close(err?: Error): void;
+}
+type Connector = (host: string, port: number, secure: boolean, ev: WireEvents) => Promise<Wire>;
+
+/** Bun.connect: uSockets with a `data` callback per receive, no stream objects in between. */
+const bunConnect: Connector = async (host, port, secure, ev) => {
+  const s = await Bun.connect({
+    hostname: host,
+    port,
+    ...(secure ? { tls: { rejectUnauthorized: false } } : {}),
+    socket: {
+      data: (_s, d) => ev.data(d),
+      close: (_s, err) => ev.close(err ?? undefined),
+      error: (_s, err) => ev.close(err),
+    },
+  });
+  return { write: (b) => void s.write(b), destroy: () => s.terminate() };
+};
+
+/** node:net / node:tls: the same bytes through Node's stream layer (Bun implements it over Bun.connect). */
+const nodeNet: Connector = (host, port, secure, ev) =>
+  new Promise((resolve, reject) => {
+    const s = secure ? tls.connect({ host, port, rejectUnauthorized: false }) : net.connect({ host, port });
+    let err: Error | undefined;
+    s.once(secure ? "secureConnect" : "connect", () => {
+      s.off("error", reject);
+      s.on("error", (e) => (err = e));
+      s.on("data", (d: Buffer) => ev.data(d));
+      s.on("close", () => ev.close(err));
+      resolve({ write: (b) => void s.write(b), destroy: () => s.destroy() });
+    });
+    s.once("error", reject);
+  });
+
+const CRLF2 = Buffer.from("\r\n\r\n");
+const MAX_HEAD = 64 * 1024;
+
+/**
+ * C/D: GET over a raw HTTP/1.1 connection (Connection: close). The head is parsed once;
+ * after it every received chunk is the body, framed by Content-Length only: a response
+ * without one, or with Transfer-Encoding, is refused (code EFALLBACK: the caller would use
+ * fetch instead). Bytes past Content-Length are dropped and the connection closed, as any
+ * HTTP client does; the descriptor-size check ("too-long") is the caller's, as with fetch.
+ * Body bytes that arrive before toFile are kept (copied: the socket may reuse its buffer).
+ */
+function rawLoop(connect: Connector): Loop {
+  return (url, headers) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const secure = u.protocol === "https:";
+      let state: "head" | "body" | "done" | "failed" = "head";
+      let headBuf: Buffer = Buffer.alloc(0);
+      let length = 0;
+      let received = 0;
+      const early: Uint8Array[] = [];
+      let sink: ((b: Uint8Array) => void) | null = null;
+      let settle: ((err?: Error) => void) | null = null;
+      let ended: Error | null | undefined; // undefined: still open; null: body complete
+      let wire: Wire | null = null;
+      const finish = (err: Error | null) => {
+        if (ended !== undefined) return;
+        ended = err;
+        state = err ? "failed" : "done";
+        wire?.destroy();
+        settle?.(err ?? undefined);
+      };
+      const body = (b: Uint8Array) => {
+        if (b.length > length - received) b = b.subarray(0, length - received);
+        received += b.length;
+        if (sink) sink(b);
+        else early.push(new Uint8Array(b));
+        if (received === length) finish(null);
+      };
+      const ev: WireEvents = {
+        data(chunk) {
+          if (state === "body") return body(chunk);
+          if (state !== "head") return;
+          headBuf = headBuf.length ? Buffer.concat([headBuf, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+          const end = headBuf.indexOf(CRLF2);
+          if (end < 0) {
+            if (headBuf.length > MAX_HEAD) fail(new Error("response head over 64 KiB"));
+            return;
+          }
+          let head: Head;
+          try {
+            head = parseHead(headBuf.subarray(0, end).toString("latin1"));
+          } catch (e) {
+            return fail(e as Error);
+          }
+          const rest = new Uint8Array(headBuf.subarray(end + 4)); // a copy: headBuf may view the socket's buffer
+          headBuf = Buffer.alloc(0);
+          length = Number(head.headers["content-length"]);
+          state = "body";
+          resolve({ head, cancel: () => finish(new Error("cancelled")), toFile });
+          if (length === 0) finish(null);
+          else if (rest.length) body(rest);
+        },
+        close(err) {
+          if (state === "head") fail(err ?? new Error("the connection closed before a response"));
+          else finish(Object.assign(err ?? new Error(`the connection was closed after ${received} of ${length} bytes`), { code: "ECONNRESET" }));
+        },
+      };
+      const fail = (e: Error) => {
+        state = "failed";
+        wire?.destroy();
+        reject(e);
+      };
+      const toFile = (path: string, size: number, onProgress: (t: number) => void) =>
+        new Promise<Done>((done, failed) => {
+          const hasher = new Bun.CryptoHasher("sha256");
+          const fd = openSync(path, "w");
+          let total = 0;
+          let chunks = 0;
+          settle = (err) => {
+            closeSync(fd);
+            if (err) failed(Object.assign(err, { total }));
+            else done({ total, digest: hasher.digest("hex"), chunks });
+          };
+          sink = (b) => {
+            if (total + b.length > size) return finish(tooLong());
+            try {
+              writeAll(fd, b);
+            } catch (e) {
+              return finish(Object.assign(e as Error, { kind: "io" }));
+            }
+            hasher.update(b);
+            total += b.length;
+            chunks++;
+            onProgress(total);
+          };
+          for (const b of early.splice(0)) sink(b);
+          if (ended !== undefined) {
+            const s = settle;
+            settle = null;
+            s(ended ?? undefined);
+          }
+        });
+      const request = `GET ${u.pathname}${u.search} HTTP/1.1\r\n${Object.entries({ Host: u.host, ...headers, Connection: "close" })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("")}\r\n`;
+      connect(u.hostname.replace(/^\[|\]$/g, ""), Number(u.port || (secure ? 443 : 80)), secure, ev).then((w) => {
+        wire = w;
+        w.write(request);
+      }, reject);
+    });
+}
+
+/** Status line and headers; refuses what Content-Length framing cannot carry. */
+function parseHead(text: string): Head {
+  const lines = text.split("\r\n");
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]);
+  if (!m) throw new Error(`not an HTTP/1.x status line: ${JSON.stringify(lines[0].slice(0, 80))}`);
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(":");
+    if (i <= 0) throw new Error("malformed header line");
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
+  }
+  const status = Number(m[1]);
+  const fallback = (why: string) => Object.assign(new Error(why), { code: "EFALLBACK" });
+  if (status < 200) throw fallback("an interim 1xx response");
+  if (headers["transfer-encoding"]) throw fallback(`Transfer-Encoding: ${headers["transfer-encoding"]}`);
+  if (!/^\d{1,15}$/.test(headers["content-length"] ?? "")) throw fallback("no single Content-Length");
+  return { status, headers };
+}
+
+export const LOOPS: Record<string, Loop> = {
+  "fetch-writesync": fetchWriteSync,
+  "fetch-filesink": fetchFileSink,
+  "fetch-bunwrite": fetchBunWrite,
+  "raw-bunconnect": rawLoop(bunConnect),
+  "raw-nodenet": rawLoop(nodeNet),
+};
