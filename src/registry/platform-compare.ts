@@ -112,10 +112,20 @@ export function anyOf(...wants: Platform[]): MatchComparer {
   return { match: (p) => ms.some((m) => m(p)), less };
 }
 
+/** strconv.Atoi of the variant without its "v"; null where Go's fails (and past 2^53, where a count-down could not step). */
 function vn(variant: string | undefined): number | null {
   const s = (variant ?? "").replace(/^v/, "");
-  return /^[+-]?\d+$/.test(s) ? parseInt(s, 10) : null;
+  const n = /^[+-]?\d+$/.test(s) ? parseInt(s, 10) : null;
+  return n !== null && Number.isSafeInteger(n) ? n : null;
 }
+
+/**
+ * How many lower variant levels platformVector lists below a wanted one. containerd lists
+ * every level down to amd64/v1 or arm/v5, so `--platform linux/amd64/v99999999` made it
+ * (and the doctor) build 10^8 matchers: a hang. Real levels stop at amd64/v4 and arm/v8; a
+ * wanted variant more than 64 levels up keeps only the 64 nearest (and, for amd64, 386).
+ */
+export const MAX_VARIANT_STEPS = 64;
 
 /** The platforms Only() accepts, best first (compare.go platformVector). */
 export function platformVector(p: Platform): Platform[] {
@@ -129,13 +139,13 @@ export function platformVector(p: Platform): Platform[] {
   switch (p.architecture) {
     case "amd64": {
       const v = vn(p.variant);
-      if (v !== null && v > 1) for (let i = v - 1; i >= 1; i--) vec.push(like("amd64", `v${i}`));
+      if (v !== null && v > 1) for (let i = v - 1; i >= Math.max(1, v - MAX_VARIANT_STEPS); i--) vec.push(like("amd64", `v${i}`));
       vec.push(like("386", ""));
       break;
     }
     case "arm": {
       const v = vn(p.variant);
-      if (v !== null && v > 5) for (let i = v - 1; i >= 5; i--) vec.push(like("arm", `v${i}`));
+      if (v !== null && v > 5) for (let i = v - 1; i >= Math.max(5, v - MAX_VARIANT_STEPS); i--) vec.push(like("arm", `v${i}`));
       break;
     }
     case "arm64": {

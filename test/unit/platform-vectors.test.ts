@@ -12,12 +12,14 @@ import {
   onlyStrict,
   ordered,
   parsePlatform,
+  platformVector,
   rankPlatforms,
   selectPlatform,
   sortAll,
   windowsHost,
   type MatchComparer,
 } from "../../src/registry/platform";
+import { MAX_VARIANT_STEPS } from "../../src/registry/platform-compare";
 
 // Recorded from containerd/platforms on a linux/amd64 host (see the vectors' README).
 const HOST: Platform = { os: "linux", architecture: "amd64" };
@@ -112,5 +114,19 @@ describe("select", () => {
       expect({ name, order: rankPlatforms(mc, entries) }).toEqual({ name, order: want.order });
       if (want.sorted_all) expect({ name, sorted: sortAll(mc, entries) }).toEqual({ name, sorted: want.sorted_all });
     }
+  });
+});
+
+describe("absurd variants (hostile --platform or index)", () => {
+  test("--platform linux/amd64/v99999999 ends at once: the 64 nearest levels, then 386 (containerd would list 10^8 levels)", () => {
+    // Before: platformVector counted down to v1 and the doctor hung building 10^8 matchers.
+    const t0 = performance.now();
+    const want = parsePlatform("linux/amd64/v99999999", HOST);
+    const list: Platform[] = [{ os: "linux", architecture: "amd64", variant: "v2" }, { os: "linux", architecture: "386" }, { os: "linux", architecture: "amd64", variant: "v99999990" }];
+    expect(rankPlatforms(only(want), list)).toEqual([2, 1]);
+    expect(platformVector(want).length).toBe(1 + MAX_VARIANT_STEPS + 1);
+    // Past 2^53 (where a count-down could not step) no lower level is listed, as Go's Atoi fails past int64.
+    expect(platformVector({ os: "linux", architecture: "arm", variant: "v99999999999999999999" }).length).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(100);
   });
 });
