@@ -40,15 +40,25 @@ const headOf = (res: Response): Head => {
   return { status: res.status, headers };
 };
 
+/**
+ * Which halves of the work a loop does: both for the candidates; one or none for the
+ * decomposition runs (receive only, receive + hash, receive + write).
+ */
+interface Parts {
+  write: boolean;
+  hash: boolean;
+}
+const BOTH: Parts = { write: true, hash: true };
+
 /** A: today's loop (blob-worker.ts consume): fetch, a reader, writeSync of each chunk, then hash it. */
-const fetchWriteSync: Loop = async (url, headers) => {
+const fetchWriteSync = (parts: Parts): Loop => async (url, headers) => {
   const res = await fetch(url, { ...INIT, headers });
   return {
     head: headOf(res),
     cancel: () => void res.body?.cancel().catch(() => {}),
     async toFile(path, size, onProgress) {
       const hasher = new Bun.CryptoHasher("sha256");
-      const fd = openSync(path, "w");
+      const fd = parts.write ? openSync(path, "w") : -1;
       let total = 0;
       let chunks = 0;
       try {
@@ -58,14 +68,14 @@ const fetchWriteSync: Loop = async (url, headers) => {
           if (c.done) break;
           const buf = c.value;
           if (total + buf.length > size) throw (void reader.cancel().catch(() => {}), tooLong());
-          writeAll(fd, buf);
-          hasher.update(buf);
+          if (parts.write) writeAll(fd, buf);
+          if (parts.hash) hasher.update(buf);
           total += buf.length;
           chunks++;
           onProgress(total);
         }
       } finally {
-        closeSync(fd);
+        if (fd >= 0) closeSync(fd);
       }
       return { total, digest: hasher.digest("hex"), chunks };
     },
@@ -186,7 +196,7 @@ const MAX_HEAD = 64 * 1024;
  * HTTP client does; the descriptor-size check ("too-long") is the caller's, as with fetch.
  * Body bytes that arrive before toFile are kept (copied: the socket may reuse its buffer).
  */
-function rawLoop(connect: Connector): Loop {
+function rawLoop(connect: Connector, parts: Parts = BOTH): Loop {
   return (url, headers) =>
     new Promise((resolve, reject) => {
       const u = new URL(url);
@@ -251,22 +261,22 @@ function rawLoop(connect: Connector): Loop {
       const toFile = (path: string, size: number, onProgress: (t: number) => void) =>
         new Promise<Done>((done, failed) => {
           const hasher = new Bun.CryptoHasher("sha256");
-          const fd = openSync(path, "w");
+          const fd = parts.write ? openSync(path, "w") : -1;
           let total = 0;
           let chunks = 0;
           settle = (err) => {
-            closeSync(fd);
+            if (fd >= 0) closeSync(fd);
             if (err) failed(Object.assign(err, { total }));
             else done({ total, digest: hasher.digest("hex"), chunks });
           };
           sink = (b) => {
             if (total + b.length > size) return finish(tooLong());
             try {
-              writeAll(fd, b);
+              if (parts.write) writeAll(fd, b);
             } catch (e) {
               return finish(Object.assign(e as Error, { kind: "io" }));
             }
-            hasher.update(b);
+            if (parts.hash) hasher.update(b);
             total += b.length;
             chunks++;
             onProgress(total);
@@ -310,7 +320,13 @@ function parseHead(text: string): Head {
 }
 
 export const LOOPS: Record<string, Loop> = {
-  "fetch-writesync": fetchWriteSync,
+  "fetch-writesync": fetchWriteSync(BOTH),
+  "fetch-recv": fetchWriteSync({ write: false, hash: false }),
+  "fetch-recv-hash": fetchWriteSync({ write: false, hash: true }),
+  "fetch-recv-write": fetchWriteSync({ write: true, hash: false }),
+  "raw-recv": rawLoop(bunConnect, { write: false, hash: false }),
+  "raw-recv-hash": rawLoop(bunConnect, { write: false, hash: true }),
+  "raw-recv-write": rawLoop(bunConnect, { write: true, hash: false }),
   "fetch-filesink": fetchFileSink,
   "fetch-bunwrite": fetchBunWrite,
   "raw-bunconnect": rawLoop(bunConnect),

@@ -35,6 +35,8 @@ interface Candidate {
   what: string;
   loop?: string;
   workers?: number;
+  /** A decomposition run doing only part of the work (nothing written ⇒ no file to check; no hash ⇒ only sizes). */
+  partial?: { write: boolean; hash: boolean };
   /** A shell command instead of the child (the reference). */
   sh?: (blobs: Blob[], dir: string) => string;
 }
@@ -52,6 +54,12 @@ const CANDIDATES: Candidate[] = [
   { name: "E1", what: "C on the main thread (no Workers)", loop: "raw-bunconnect", workers: 0 },
   { name: "E2", what: "A on the main thread (no Workers)", loop: "fetch-writesync", workers: 0 },
   { name: "E3", what: "fetch + Bun.write(path, response), then hash the file, 2 Workers", loop: "fetch-bunwrite", workers: 2 },
+  { name: "P0", what: "part: Bun.connect receive only, 2 Workers", loop: "raw-recv", workers: 2, partial: { write: false, hash: false } },
+  { name: "P1", what: "part: Bun.connect receive + hash, 2 Workers", loop: "raw-recv-hash", workers: 2, partial: { write: false, hash: true } },
+  { name: "P2", what: "part: Bun.connect receive + writeSync, 2 Workers", loop: "raw-recv-write", workers: 2, partial: { write: true, hash: false } },
+  { name: "F0", what: "part: fetch receive only, 2 Workers", loop: "fetch-recv", workers: 2, partial: { write: false, hash: false } },
+  { name: "F1", what: "part: fetch receive + hash, 2 Workers", loop: "fetch-recv-hash", workers: 2, partial: { write: false, hash: true } },
+  { name: "F2", what: "part: fetch receive + writeSync, 2 Workers", loop: "fetch-recv-write", workers: 2, partial: { write: true, hash: false } },
   { name: "curl", what: "reference: 6 parallel curl -o (no hash)", sh: (bs, dir) => bs.map((b) => `curl -sS -o ${dir}/${b.digest.slice(7)} ${b.url} &`).join("\n") + "\nwait" },
 ];
 
@@ -59,6 +67,8 @@ interface Sample {
   wallMs: number;
   transferMs: number;
   cpuMs: number;
+  userMs: number;
+  sysMs: number;
   serverCpuMs: number;
   rssMiB: number;
   /** Mean bytes per chunk the loop saw (receive granularity). */
@@ -95,7 +105,7 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const jobFile = path.join(work, "job.json");
-  writeFileSync(jobFile, JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs }));
+  writeFileSync(jobFile, JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs, check: !c.partial || c.partial.hash ? "digest" : "size" }));
   const argv = c.sh ? ["sh", "-c", c.sh(blobs, dir)] : [process.execPath, child, jobFile];
   const timeFile = path.join(work, "time.txt");
   const s0 = serverCpu();
@@ -106,7 +116,7 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   if (p.exitCode !== 0) throw new Error(`${c.name} failed (${p.exitCode}):\n${p.stdout}\n${p.stderr}`);
   const [u, s, m] = readFileSync(timeFile, "utf8").trim().split(/\s+/).slice(-3).map(Number);
   const out = c.sh ? { wallMs } : JSON.parse(p.stdout.toString().trim().split("\n").pop()!);
-  if (c.loop !== "none") {
+  if (c.loop !== "none" && (!c.partial || c.partial.write)) {
     for (const b of blobs) {
       const got = fileDigest(path.join(dir, b.digest.slice(7)));
       if (got !== b.digest) throw new Error(`${c.name}: the file for ${b.digest} hashes to ${got}`);
@@ -114,7 +124,7 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   }
   rmSync(dir, { recursive: true, force: true });
   const chunkKiB = out.chunks ? out.bytes / out.chunks / 1024 : 0;
-  return { wallMs, transferMs: out.wallMs, cpuMs: (u + s) * 1000, serverCpuMs, rssMiB: m / 1024, chunkKiB };
+  return { wallMs, transferMs: out.wallMs, cpuMs: (u + s) * 1000, userMs: u * 1000, sysMs: s * 1000, serverCpuMs, rssMiB: m / 1024, chunkKiB };
 }
 
 const median = (xs: number[]) => {
@@ -148,19 +158,27 @@ async function main() {
       }
     }
     const load1 = os.loadavg();
+    // sha256 alone over the same number of bytes, on this thread (as bench-pull's CPU floor).
+    const chunk = new Uint8Array(1 << 20);
+    randomFillSync(chunk);
+    const h0 = performance.now();
+    const h = new Bun.CryptoHasher("sha256");
+    for (let n = 0; n < BLOBS * MIB; n++) h.update(chunk);
+    h.digest();
+    console.log(`sha256 of ${BLOBS * MIB} MiB on one thread: ${(performance.now() - h0).toFixed(0)} ms`);
     const pad = (s: string | number, n: number) => String(s).padStart(n);
     console.log(`\nmedian of ${RUNS} runs (load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")})`);
-    console.log(`${"cand".padEnd(6)}${pad("wall", 7)}${pad("xfer", 7)}${pad("cpu", 7)}${pad("cpu-start", 10)}${pad("registry", 9)}${pad("rss", 6)}${pad("chunk", 7)}  what`);
+    console.log(`${"cand".padEnd(6)}${pad("wall", 7)}${pad("xfer", 7)}${pad("cpu", 7)}${pad("user", 6)}${pad("sys", 6)}${pad("cpu-start", 10)}${pad("registry", 9)}${pad("rss", 6)}${pad("chunk", 7)}  what`);
     const start = results.start ? median(results.start.map((x) => x.cpuMs)) : 0;
     const rows: string[] = [];
     for (const c of cands) {
       const xs = results[c.name];
       const med = (k: keyof Sample) => median(xs.map((x) => x[k]));
-      console.log(`${c.name.padEnd(6)}${pad(med("wallMs").toFixed(0), 7)}${pad(c.sh ? "-" : med("transferMs").toFixed(0), 7)}${pad(med("cpuMs").toFixed(0), 7)}${pad(c.sh || c.loop === "none" ? "-" : (med("cpuMs") - start).toFixed(0), 10)}${pad(med("serverCpuMs").toFixed(0), 9)}${pad(med("rssMiB").toFixed(0), 6)}${pad(med("chunkKiB").toFixed(0), 7)}  ${c.what}`);
+      console.log(`${c.name.padEnd(6)}${pad(med("wallMs").toFixed(0), 7)}${pad(c.sh ? "-" : med("transferMs").toFixed(0), 7)}${pad(med("cpuMs").toFixed(0), 7)}${pad(med("userMs").toFixed(0), 6)}${pad(med("sysMs").toFixed(0), 6)}${pad(c.sh || c.loop === "none" ? "-" : (med("cpuMs") - start).toFixed(0), 10)}${pad(med("serverCpuMs").toFixed(0), 9)}${pad(med("rssMiB").toFixed(0), 6)}${pad(med("chunkKiB").toFixed(0), 7)}  ${c.what}`);
       console.log(`      cpu ms of each run: ${xs.map((x) => x.cpuMs.toFixed(0)).join(", ")}`);
-      rows.push(`| ${c.name} | ${c.what} | ${med("wallMs").toFixed(0)} | ${c.sh ? "–" : med("transferMs").toFixed(0)} | ${med("cpuMs").toFixed(0)} | ${c.sh || c.loop === "none" ? "–" : (med("cpuMs") - start).toFixed(0)} | ${med("serverCpuMs").toFixed(0)} | ${med("rssMiB").toFixed(0)} | ${med("chunkKiB").toFixed(0) || "–"} |`);
+      rows.push(`| ${c.name} | ${c.what} | ${med("wallMs").toFixed(0)} | ${c.sh ? "–" : med("transferMs").toFixed(0)} | ${med("cpuMs").toFixed(0)} | ${med("userMs").toFixed(0)} | ${med("sysMs").toFixed(0)} | ${c.sh || c.loop === "none" ? "–" : (med("cpuMs") - start).toFixed(0)} | ${med("serverCpuMs").toFixed(0)} | ${med("rssMiB").toFixed(0)} | ${med("chunkKiB").toFixed(0) || "–"} |`);
     }
-    console.log(`\n| cand | loop | wall ms | transfer ms | client CPU ms | CPU − start | registry CPU ms | peak RSS MiB | KiB/chunk |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n${rows.join("\n")}`);
+    console.log(`\n| cand | loop | wall ms | transfer ms | client CPU ms | user | sys | CPU − start | registry CPU ms | peak RSS MiB | KiB/chunk |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n${rows.join("\n")}`);
   } finally {
     await reg.stop();
     rmSync(work, { recursive: true, force: true });
