@@ -1,12 +1,21 @@
-import { accessSync, constants, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, lstatSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Report } from "../model/report";
+import { writeFileAtomic } from "../pull/outputs/safe-file";
 
-/** Write a report atomically (temp file + rename): a half-written report never exists. */
-export function writeReportFile(file: string, report: Report): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(report, null, 2) + "\n", { mode: 0o644 });
-  renameSync(tmp, file);
+export { writeFileAtomic };
+
+/**
+ * A report names hosts, repositories, users and proxies, and is attached to tickets: it is
+ * readable by its owner only (0600, as docker/cli writes config.json), whatever the umask.
+ */
+export const REPORT_MODE = 0o600;
+/** A saved CA certificate is public and goes to certs.d, where dockerd (root) and users read it. */
+export const CA_FILE_MODE = 0o644;
+
+/** Write a report atomically, owner-only, replacing (never following) a symlink at FILE (see writeFileAtomic). */
+export function writeReportFile(file: string, report: Report | unknown): void {
+  writeFileAtomic(file, JSON.stringify(report, null, 2) + "\n", REPORT_MODE);
 }
 
 /**
@@ -28,7 +37,8 @@ export function reportFileProblem(file: string): string | null {
     return `the directory ${dir} is not writable by this user`;
   }
   try {
-    if (statSync(file).isDirectory()) return `${file} is a directory; give a file name, e.g. ${path.join(file, "pulldoctor-report.json")}`;
+    // lstat: a symlink at FILE is replaced (never written through), whatever it points to.
+    if (lstatSync(file).isDirectory()) return `${file} is a directory; give a file name, e.g. ${path.join(file, "pulldoctor-report.json")}`;
   } catch {
     // absent: it will be created
   }

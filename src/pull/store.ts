@@ -1,8 +1,16 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
+import { createExclusiveBeside, writeAllSync } from "./outputs/safe-file";
 import { parseDigest } from "./verify";
+
+/**
+ * The store holds image content pulled with the user's credentials (possibly private): its
+ * directories are created owner-only, so no other user can read blobs or plant a symlink
+ * where a partial is about to be written.
+ */
+export const STORE_DIR_MODE = 0o700;
 
 /**
  * Where blobs live between pulls. Like containerd's content store (blobs by digest,
@@ -35,9 +43,9 @@ export class BlobStore {
   }
 
   ensure(): void {
-    mkdirSync(path.join(this.root, "sha256"), { recursive: true });
-    mkdirSync(path.join(this.root, "sha512"), { recursive: true });
-    mkdirSync(path.join(this.root, "ingest"), { recursive: true });
+    // mkdir's mode applies to every directory it creates (the umask may narrow it further);
+    // directories that already exist keep theirs (PULLDOCTOR_STORE may be shared on purpose).
+    for (const sub of ["sha256", "sha512", "ingest"]) mkdirSync(path.join(this.root, sub), { recursive: true, mode: STORE_DIR_MODE });
   }
 
   /**
@@ -45,19 +53,40 @@ export class BlobStore {
    * verified before it was renamed into place, and nothing else writes there.
    */
   has(d: Descriptor): boolean {
-    const st = statOrNull(this.blobPath(d.digest));
+    // lstat: a symlink planted at a blob's path is not a verified blob (an oci: output would hard-link the link).
+    const st = lstatOrNull(this.blobPath(d.digest));
     return st !== null && st.isFile() && st.size === d.size;
   }
 
+  /**
+   * Bytes already received for a blob; the writer opens the partial right after asking. Anything
+   * at the partial's path that is not a regular file (a planted symlink, a FIFO, a directory) is
+   * removed first, so the writer creates a fresh file instead of writing through it.
+   */
   partialSize(digest: string): number {
-    return statOrNull(this.partialPath(digest))?.size ?? 0;
+    const p = this.partialPath(digest);
+    const st = lstatOrNull(p);
+    if (st === null) return 0;
+    if (!st.isFile()) {
+      rmSync(p, { recursive: st.isDirectory(), force: true });
+      return 0;
+    }
+    return st.size;
   }
 
   /** Move a verified partial into place (same directory tree ⇒ atomic rename). */
   commit(digest: string): void {
-    // Read-only: content-addressed files never change, and an oci: output hard-links them.
-    chmodSync(this.partialPath(digest), 0o444);
-    renameSync(this.partialPath(digest), this.blobPath(digest));
+    const p = this.partialPath(digest);
+    // O_NOFOLLOW: never chmod or rename a link; only the regular file we wrote becomes a blob.
+    const fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      if (!fstatSync(fd).isFile()) throw new Error(`${p} is not a regular file; not committing it to the store`);
+      // Read-only: content-addressed files never change, and an oci: output hard-links them.
+      fchmodSync(fd, 0o444);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(p, this.blobPath(digest));
   }
 
   discardPartial(digest: string): void {
@@ -90,12 +119,30 @@ export class BlobStore {
   /** Put small bytes we already hold and verified (the manifest) into the store. */
   async putBytes(digest: string, bytes: Uint8Array): Promise<string> {
     const p = this.blobPath(digest);
-    if (!existsSync(p)) {
-      const tmp = `${this.partialPath(digest)}.${process.pid}`;
-      await Bun.write(tmp, bytes);
-      renameSync(tmp, p);
+    if (!lstatOrNull(p)?.isFile()) {
+      // An unpredictable temp name opened O_EXCL|O_NOFOLLOW, then renamed over whatever was there.
+      const { fd, tmp } = createExclusiveBeside(this.partialPath(digest), 0o444);
+      try {
+        writeAllSync(fd, bytes);
+        closeSync(fd);
+        renameSync(tmp, p);
+      } catch (e) {
+        try {
+          closeSync(fd);
+        } catch {}
+        rmSync(tmp, { force: true });
+        throw e;
+      }
     }
     return p;
+  }
+}
+
+export function lstatOrNull(p: string): import("node:fs").Stats | null {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
   }
 }
 

@@ -1,5 +1,5 @@
 import { confirm, isCancel, password, select, text, note } from "@clack/prompts";
-import { renameSync, writeFileSync } from "node:fs";
+import { CA_FILE_MODE, writeFileAtomic } from "../cli/report-file";
 import type { RunResult } from "../doctor/run";
 import type { Json } from "../model/evidence";
 import type { Finding } from "../model/finding";
@@ -182,9 +182,13 @@ async function saveChain(f: Finding, run: RunResult, options: Options, ui: Remed
   const file = await text({ message: "File", initialValue: `${host}-ca.crt` });
   if (isCancel(file)) return { kind: "cancel" };
   // The last certificate of the chain is the one closest to the root: the CA to inspect.
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, pems[pems.length - 1]!.trimEnd() + "\n");
-  renameSync(tmp, file);
+  // A certificate is public: 0644 as certs.d expects; written atomically, never through a symlink at FILE.
+  try {
+    writeFileAtomic(file, pems[pems.length - 1]!.trimEnd() + "\n", CA_FILE_MODE);
+  } catch (e) {
+    ui.say(`Could not save ${file}: ${(e as Error).message}`);
+    return { kind: "none" };
+  }
   ui.say(`Saved. Inspect it: ${ui.st.cyan(`openssl x509 -in ${file} -noout -subject -issuer -dates -fingerprint -sha256`)}`);
   ui.say(`Only if it is your organisation's CA, trust it as Docker does: ${ui.st.cyan(`sudo mkdir -p /etc/docker/certs.d/${hostPort} && sudo cp ${file} /etc/docker/certs.d/${hostPort}/ca.crt`)}`);
   return { kind: "none" };

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { writeReportFile } from "../report-file";
 import { verdictOf } from "../../doctor/run";
 import type { Finding } from "../../model/finding";
 import type { ImageRef } from "../../model/facts";
@@ -33,7 +33,7 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   const ref = out.provides?.ref ?? null;
   const report = (): Report =>
     buildReport({ command: "ref", image: input, platform: options.platform, ref, stages: [result], findings: out.findings, verdict: verdictOf(out.findings, null, [], false) });
-  if (options.reportFile) writeFileSync(options.reportFile, JSON.stringify(report(), null, 2) + "\n");
+  if (options.reportFile) writeReportFile(options.reportFile, report());
 
   if (ref === null) {
     if (options.json) io.stdout(JSON.stringify(report(), null, 2) + "\n");

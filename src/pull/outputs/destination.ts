@@ -1,5 +1,35 @@
-import { existsSync, readdirSync, statfsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
+
+/**
+ * Output permissions. The bytes may come from a private repository pulled with the user's
+ * credentials, and the tool cannot tell public from private content, so outputs are the
+ * owner's only: `docker save -o` writes its tar 0600 (docker/cli CopyToFile uses
+ * os.CreateTemp), and a new oci: DIR is 0700 (the files inside keep ordinary modes; the
+ * directory alone keeps other users out). chmod them to share.
+ */
+export const ARCHIVE_MODE = 0o600;
+export const OUTPUT_DIR_MODE = 0o700;
+
+/**
+ * A symlink planted at an output path: a directory output is refused (writing through it
+ * would put or merge the image wherever the link points), with the real path to use instead.
+ */
+export function symlinkProblem(p: string, what: string): string | null {
+  let st;
+  try {
+    st = lstatSync(p);
+  } catch {
+    return null;
+  }
+  if (!st.isSymbolicLink()) return null;
+  let to = "?";
+  try {
+    to = readlinkSync(p);
+  } catch {}
+  return `${p} is a symbolic link (to ${to}); pulldoctor does not write an ${what} output through a link: give the real directory instead`;
+}
 
 export type OutputSpec = { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" };
 
@@ -92,7 +122,8 @@ export function sameDevice(a: string, b: string): boolean {
 /** A temp name beside the target, so the final rename stays on one filesystem (atomic). */
 export function tempBeside(target: string): string {
   const abs = path.resolve(target);
-  return path.join(path.dirname(abs), `.${path.basename(abs)}.pulldoctor-${process.pid}-${Date.now().toString(36)}`);
+  // Unpredictable: nobody can plant something at the name before we create it.
+  return path.join(path.dirname(abs), `.${path.basename(abs)}.pulldoctor-${process.pid}-${randomBytes(6).toString("hex")}`);
 }
 
 /**
@@ -102,13 +133,16 @@ export function tempBeside(target: string): string {
 export function outputProblem(spec: OutputSpec): string | null {
   if (spec.kind === "oci") {
     const dir = path.resolve(spec.dir);
+    const link = symlinkProblem(dir, "oci:");
+    if (link) return link;
     if (!existsSync(dir)) return null;
     if (!statSync(dir).isDirectory()) return `${dir} exists and is not a directory`;
     if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, "oci-layout"))) return `${dir} exists and is not an OCI image layout (no oci-layout file); choose a new or empty directory`;
   }
   if (spec.kind === "docker-archive") {
     const file = path.resolve(spec.file);
-    if (existsSync(file) && statSync(file).isDirectory()) return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
+    // lstat: a symlink at FILE is replaced by the finished archive (its target is never written).
+    if (existsSync(file) && lstatSync(file).isDirectory()) return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
   }
   return null;
 }

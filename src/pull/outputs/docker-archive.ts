@@ -1,9 +1,10 @@
-import { closeSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { writeAll } from "../io";
 import path from "node:path";
 import { END_OF_ARCHIVE, padding, tarHeader } from "./tar-header";
 import { algOf, hexOf, type ImageContent } from "./image-content";
-import { tempBeside } from "./destination";
+import { ARCHIVE_MODE } from "./destination";
+import { createExclusiveBeside } from "./safe-file";
 import { REF_NAME } from "./oci";
 
 const enc = new TextEncoder();
@@ -56,12 +57,13 @@ function* file(name: string, data: Uint8Array): Generator<Uint8Array> {
   yield padding(data.length);
 }
 
-/** docker-archive:FILE, written to a temp file beside FILE and renamed when complete. */
+/** docker-archive:FILE, written to a temp file beside FILE and renamed when complete; owner-only like `docker save -o`. */
 export async function writeDockerArchive(file: string, img: ImageContent): Promise<{ path: string; bytes: number }> {
   const target = path.resolve(file);
   mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = tempBeside(target);
-  const fd = openSync(tmp, "w");
+  // O_EXCL|O_NOFOLLOW under an unpredictable name, then rename over FILE: a symlink planted
+  // at FILE is replaced and its target never written.
+  const { fd, tmp } = createExclusiveBeside(target, ARCHIVE_MODE);
   let bytes = 0;
   try {
     // Synchronous writes of each chunk: nothing queues in memory whatever the image size.

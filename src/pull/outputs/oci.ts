@@ -1,10 +1,13 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { algOf, hexOf, type ImageContent } from "./image-content";
-import { tempBeside } from "./destination";
+import { OUTPUT_DIR_MODE, symlinkProblem, tempBeside } from "./destination";
+import { writeFileAtomic } from "./safe-file";
 
 export const REF_NAME = "org.opencontainers.image.ref.name";
 const LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
+/** Files inside the layout: readable, as skopeo and umoci write them; DIR itself is owner-only (OUTPUT_DIR_MODE). */
+const FILE_MODE = 0o644;
 
 /**
  * An OCI image layout (image-spec layout.md): oci-layout, blobs/<alg>/<hex>, and an
@@ -17,23 +20,26 @@ const LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
  */
 export async function writeOciLayout(dir: string, tag: string | null, img: ImageContent): Promise<{ path: string; merged: boolean }> {
   const target = path.resolve(dir);
+  // Never merge into (or replace) a directory reached through a symlink planted at DIR.
+  const link = symlinkProblem(target, "oci:");
+  if (link) throw new Error(link);
   if (existsSync(target) && readdirSync(target).length > 0) {
     if (!existsSync(path.join(target, "oci-layout"))) throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
     placeBlobs(target, img);
     const index = JSON.parse(readFileSync(path.join(target, "index.json"), "utf8")) as { manifests?: { annotations?: Record<string, string> }[] };
     const kept = (index.manifests ?? []).filter((m) => !tag || m.annotations?.[REF_NAME] !== tag);
-    const tmp = path.join(target, `.index.json.pulldoctor-${process.pid}`);
-    writeFileSync(tmp, indexJson(tag, img, kept));
-    renameSync(tmp, path.join(target, "index.json"));
+    writeFileAtomic(path.join(target, "index.json"), indexJson(tag, img, kept), FILE_MODE);
     return { path: target, merged: true };
   }
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempBeside(target);
   try {
-    mkdirSync(tmp);
-    writeFileSync(path.join(tmp, "oci-layout"), LAYOUT);
+    // mkdir fails on anything already at the temp name (a planted symlink included).
+    mkdirSync(tmp, { mode: OUTPUT_DIR_MODE });
+    chmodSync(tmp, OUTPUT_DIR_MODE);
+    writeFileAtomic(path.join(tmp, "oci-layout"), LAYOUT, FILE_MODE);
     placeBlobs(tmp, img);
-    writeFileSync(path.join(tmp, "index.json"), indexJson(tag, img, []));
+    writeFileAtomic(path.join(tmp, "index.json"), indexJson(tag, img, []), FILE_MODE);
     if (existsSync(target)) rmdirSync(target);
     renameSync(tmp, target);
   } catch (e) {
@@ -56,13 +62,15 @@ function placeBlobs(root: string, img: ImageContent): void {
     const dirOf = path.join(root, "blobs", algOf(digest));
     mkdirSync(dirOf, { recursive: true });
     const dst = path.join(dirOf, hexOf(digest));
-    if (existsSync(dst)) return;
+    // lstat: a symlink at a blob's name is replaced, not trusted as the blob.
+    if (isRegularFile(dst)) return;
     const tmp = `${dst}.pulldoctor-${process.pid}`;
     rmSync(tmp, { force: true });
     try {
       linkSync(from, tmp);
     } catch {
-      copyFileSync(from, tmp);
+      // COPYFILE_EXCL: fails on anything (a symlink included) that appeared at the temp name.
+      copyFileSync(from, tmp, constants.COPYFILE_EXCL);
     }
     renameSync(tmp, dst);
   };
@@ -70,8 +78,13 @@ function placeBlobs(root: string, img: ImageContent): void {
   const dirOf = path.join(root, "blobs", algOf(img.manifest.digest));
   mkdirSync(dirOf, { recursive: true });
   const mpath = path.join(dirOf, hexOf(img.manifest.digest));
-  if (!existsSync(mpath)) {
-    writeFileSync(`${mpath}.tmp`, img.manifest.raw);
-    renameSync(`${mpath}.tmp`, mpath);
+  if (!isRegularFile(mpath)) writeFileAtomic(mpath, img.manifest.raw, FILE_MODE);
+}
+
+function isRegularFile(p: string): boolean {
+  try {
+    return lstatSync(p).isFile();
+  } catch {
+    return false;
   }
 }
