@@ -1,4 +1,139 @@
-import type { NamedFault } from "./fault-catalogue";
+import { hostPlatform } from "../model/deps";
+import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
+import { startSilentHost, startTokenFlood, type ProtocolFault } from "./faults-protocol";
+import { buildImage, buildIndex } from "./image";
+import { otherPlatforms } from "./scenarios";
+import { startLabRegistry, type LabFault, type LabOptions, type LabRegistry } from "./server";
 
-/** The protocol faults of the catalogue (see fault-catalogue.ts). */
-export const PROTOCOL_FAULTS: NamedFault[] = [];
+/**
+ * The protocol faults of the catalogue (see fault-catalogue.ts): the /v2/ probe, the token
+ * endpoint and the manifest meet a silent host, a drip, a stall after the head, a manifest over
+ * containerd's 4 MiB, a manifest that is not JSON or nests 10,000 deep, a 100 MiB token answer,
+ * a 64 KiB challenge, header bytes that are not UTF-8, a 429 with Retry-After.
+ */
+const small = (name: string) => buildImage({ label: `fault ${name}`, layers: [[{ name: "hello.txt", content: `fault ${name}\n` }]] });
+const fails = (...codes: string[]): FaultOutcome => ({ exit: 1, codes });
+const both = (o: FaultOutcome) => ({ check: o, pull: o });
+const repoOf = (name: string) => `fault/${name}`;
+
+/** On the given lab, at fault/<name>:latest. */
+function onLab(name: string, title: string, expect: NamedFault["expect"], faults: LabFault[]): NamedFault {
+  return {
+    name,
+    title,
+    group: "protocol",
+    expect,
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      lab.addImage(repoOf(name), "latest", small(name), faults);
+      return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
+    },
+  };
+}
+
+/** On a lab of its own whose every request meets `host` faults (a /v2/ fault cannot be per repository). */
+function ownLab(name: string, title: string, expect: NamedFault["expect"], opts: LabOptions, setup?: (lab: LabRegistry) => void): NamedFault {
+  return {
+    name,
+    title,
+    group: "protocol",
+    expect,
+    async install(): Promise<InstalledFault> {
+      const own = await startLabRegistry(opts);
+      own.addImage(repoOf(name), "latest", small(name));
+      setup?.(own);
+      return { image: `${own.host}/${repoOf(name)}:latest`, insecure: [own.host], stop: () => own.stop() };
+    },
+  };
+}
+
+function silent(name: string, title: string, answerTls: boolean, code: string): NamedFault {
+  return {
+    name,
+    title,
+    group: "protocol",
+    expect: both(fails(code)),
+    async install(): Promise<InstalledFault> {
+      const s = await startSilentHost(answerTls);
+      return { image: `${s.host}/${repoOf(name)}:latest`, insecure: [s.host], stop: () => s.close() };
+    },
+  };
+}
+
+const MIB = 1024 * 1024;
+const OVER = 5 * MIB;
+const drip = (on: ProtocolFault & { kind: "drip" }) => on;
+
+export const PROTOCOL_FAULTS: NamedFault[] = [
+  silent("silent-host", "a registry host that accepts connections and never answers a request (a TLS hello gets a plain-HTTP 400)", true, "V2_NO_RESPONSE"),
+  silent("silent-host-raw", "a registry host that accepts connections and never writes a byte (not even to a TLS hello)", false, "TLS_HANDSHAKE_FAILED"),
+  ownLab("drip-v2", "every response, head included, dripped a byte a second (the /v2/ probe meets it first)", both(fails("V2_NO_RESPONSE")), {
+    protocolFaults: [drip({ kind: "drip", on: "any", bytesPerSecond: 1 })],
+  }),
+  onLab("drip-manifest", "the manifest GET dripped a byte a second (HEAD answers normally)", both(fails("MANIFEST_FETCH_FAILED")), [
+    { kind: "drip", on: "manifest", bytesPerSecond: 1, methods: ["GET"] },
+  ]),
+  onLab("drip-manifest-head", "manifest HEAD and GET dripped a byte a second", both(fails("AUTH_NO_RESPONSE")), [{ kind: "drip", on: "manifest", bytesPerSecond: 1 }]),
+  onLab("stall-manifest", "the manifest GET sends its head, then nothing on an open connection", both(fails("MANIFEST_FETCH_FAILED")), [{ kind: "stall-after-head", on: "manifest" }]),
+  onLab("stall-token", "the token endpoint sends its head, then nothing", both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")), [
+    { kind: "auth-required" },
+    { kind: "stall-after-head", on: "token" },
+  ]),
+  onLab("drip-token", "the token endpoint drips its answer a byte a second", both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")), [
+    { kind: "auth-required" },
+    { kind: "drip", on: "token", bytesPerSecond: 1 },
+  ]),
+  onLab("manifest-oversize", "a 5 MiB manifest with an honest Content-Length", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "length" }]),
+  onLab("manifest-oversize-chunked", "a 5 MiB manifest, chunked (no Content-Length)", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "chunked" }]),
+  onLab("manifest-oversize-close", "a 5 MiB manifest delimited by closing the connection", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "close" }]),
+  onLab("manifest-oversize-head-lies", "the HEAD says 600 bytes, the GET sends 5 MiB chunked", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [
+    { kind: "oversize-manifest", bytes: OVER, framing: "chunked", headLength: 600 },
+  ]),
+  onLab("manifest-html", "200 with the manifest media type and an HTML page as body", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "html" }]),
+  onLab("manifest-random", "200 with the manifest media type and random bytes as body", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "random" }]),
+  onLab("manifest-deep-arrays", "a manifest of 10,000 nested arrays", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-arrays" }]),
+  onLab("manifest-deep-objects", "a manifest of 10,000 nested objects", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-objects" }]),
+  onLab("manifest-deep-100k", "a manifest of 100,000 nested arrays (past Go's 10,000 limit)", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-arrays", depth: 100_000 }]),
+  {
+    name: "platform-mismatch",
+    title: "an index whose platforms all differ from this host's",
+    group: "protocol",
+    expect: both(fails("PLATFORM_UNAVAILABLE")),
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      // As the demo's arm-only scenario: the same images for other architectures.
+      const index = buildIndex(otherPlatforms(hostPlatform()).map((p) => buildImage({ label: "fault platform-mismatch", platform: p })));
+      lab.addImage(repoOf("platform-mismatch"), "latest", index);
+      return { image: `${lab.host}/${repoOf("platform-mismatch")}:latest`, insecure: [lab.host] };
+    },
+  },
+  {
+    name: "token-flood",
+    title: "the token endpoint answers 100 MiB",
+    group: "protocol",
+    expect: both(fails("AUTH_TOKEN_INVALID")),
+    async install(): Promise<InstalledFault> {
+      const flood = await startTokenFlood(100 * MIB);
+      const own = await startLabRegistry({ tokenRealm: `${flood.url}/token` });
+      own.addImage(repoOf("token-flood"), "latest", small("token-flood"), [{ kind: "auth-required" }]);
+      return { image: `${own.host}/${repoOf("token-flood")}:latest`, insecure: [own.host], stop: async () => (await own.stop(), await flood.close()) };
+    },
+  },
+  ownLab("huge-challenge-v2", "/v2/ answers 401 with a 64 KiB WWW-Authenticate", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] }),
+  onLab("huge-challenge-manifest", "the manifest answers 401 with a 64 KiB WWW-Authenticate", both(fails("AUTH_NO_RESPONSE")), [{ kind: "huge-challenge", on: "manifest", bytes: 64 * 1024 }]),
+  ownLab(
+    "bad-header-bytes",
+    "invalid UTF-8 in every header the doctor reads, on every response (token auth on)",
+    both(fails("MANIFEST_INVALID")),
+    { protocolFaults: [{ kind: "bad-header-bytes" }] },
+    // A protected neighbour turns token auth on: the challenge and the token answer meet the bytes too.
+    (own) => own.addImage("fault/private", "latest", small("private"), [{ kind: "auth-required" }]),
+  ),
+  ownLab(
+    "bad-header-bytes-but-digest",
+    "invalid UTF-8 in every header the doctor reads but Docker-Content-Digest, on every response: the check goes on to the blobs",
+    both(fails("MANIFEST_INVALID")),
+    { protocolFaults: [{ kind: "bad-header-bytes", spare: ["docker-content-digest"] }] },
+    (own) => own.addImage("fault/private", "latest", small("private"), [{ kind: "auth-required" }]),
+  ),
+  ownLab("bad-header-control", "an ESC sequence (a control character) in every header the doctor reads", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "bad-header-bytes", control: true }] }),
+  onLab("manifest-429-retry-after", "the manifest answers 429 TOOMANYREQUESTS with Retry-After", both(fails("RATE_LIMITED")), [{ kind: "rate-limited", remaining: 0, limit: 100 }]),
+];

@@ -23,7 +23,7 @@ export const DEMO_USER = { username: "demo", password: "s3cret-demo" };
 /** Loopback port 9 (discard) is closed: connections are refused, like a CDN a firewall blocks. */
 export const UNREACHABLE_BLOB_HOST = "http://127.0.0.9:9";
 
-function otherPlatforms(host: Platform): Platform[] {
+export function otherPlatforms(host: Platform): Platform[] {
   const all: Platform[] = [
     { os: "linux", architecture: "arm64", variant: "v8" },
     { os: "linux", architecture: "s390x" },

@@ -7,9 +7,13 @@ import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { installScenarios, type Scenario } from "./scenarios";
+import { answerManifestFault, hugeChallenge, isProtocolFault, wrapResponse, type ProtocolFault, type ProtocolTarget } from "./faults-protocol";
 
 export type { Fault } from "./faults";
 export type { Scenario } from "./scenarios";
+export type { ProtocolFault } from "./faults-protocol";
+/** A repository's faults: transfer faults (faults.ts) and protocol faults (faults-protocol.ts). */
+export type LabFault = Fault | ProtocolFault;
 
 /**
  * The fault-injection registry: the distribution API over plain HTTP on loopback
@@ -23,9 +27,9 @@ export interface LabRegistry {
   port: number;
   /** 127.0.0.1:PORT, as written in an image reference. */
   host: string;
-  addImage(repo: string, tag: string, image: BuiltImage | BuiltIndex, faults?: Fault[]): void;
+  addImage(repo: string, tag: string, image: BuiltImage | BuiltIndex, faults?: LabFault[]): void;
   /** Replace a repository's faults (e.g. clear them to "fix" the registry mid-test). */
-  setFaults(repo: string, faults: Fault[]): void;
+  setFaults(repo: string, faults: LabFault[]): void;
   /** Demo scenarios (empty unless started with scenarios: true). */
   scenarios: Scenario[];
   /** The CA that signed the lab's certificate (tls: true), else null. */
@@ -51,17 +55,28 @@ interface Repo {
   manifests: Map<string, StoredManifest>;
   blobs: Map<string, Uint8Array>;
   faults: Fault[];
+  protocol: ProtocolFault[];
 }
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
-export async function startLabRegistry(opts: { port?: number; scenarios?: boolean; tls?: boolean } = {}): Promise<LabRegistry> {
+export interface LabOptions {
+  port?: number;
+  scenarios?: boolean;
+  tls?: boolean;
+  /** Protocol faults applied to every request of this lab (/v2/, token, manifests, blobs). */
+  protocolFaults?: ProtocolFault[];
+  /** The token realm named in challenges (default: this lab's /token), e.g. a flooding token server. */
+  tokenRealm?: string;
+}
+
+export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegistry> {
   const repos = new Map<string, Repo>();
   const counters = new Map<Fault, number>();
   const log: LabRegistry["log"] = [];
   const repoOf = (name: string): Repo => {
     let r = repos.get(name);
-    if (!r) repos.set(name, (r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [] }));
+    if (!r) repos.set(name, (r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [], protocol: [] }));
     return r;
   };
   const authFault = (name: string) => repos.get(name)?.faults.find((f) => f.kind === "auth-required") as Extract<Fault, { kind: "auth-required" }> | undefined;
@@ -72,12 +87,29 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
   let base = "";
   const tokenAuth = () => [...repos.values()].some((r) => r.faults.some((f) => f.kind === "auth-required"));
   const challenge = (scope?: string, error?: string) =>
-    `Bearer realm="${base}/token",service="${LAB_SERVICE}"${scope ? `,scope="${scope}"` : ""}${error ? `,error="${error}"` : ""}`;
+    `Bearer realm="${opts.tokenRealm ?? `${base}/token`}",service="${LAB_SERVICE}"${scope ? `,scope="${scope}"` : ""}${error ? `,error="${error}"` : ""}`;
 
-  const handle = (req: WireRequest, res: WireResponse): void => {
+  const hostFaults = opts.protocolFaults ?? [];
+  /** Which protocol faults apply to a request, and what kind of request it is. */
+  const protocolFor = (req: WireRequest): { target: ProtocolTarget | "other"; faults: ProtocolFault[] } => {
+    if (req.path === "/token") {
+      const named = req.query.getAll("scope").map((s) => s.split(":").slice(1, -1).join(":"));
+      return { target: "token", faults: [...hostFaults, ...named.flatMap((n) => repos.get(n)?.protocol ?? [])] };
+    }
+    if (req.path === "/v2/" || req.path === "/v2") return { target: "v2", faults: hostFaults };
+    const m = /^\/v2\/(.+)\/manifests\/[^/]+$/.exec(req.path);
+    if (m) return { target: "manifest", faults: [...hostFaults, ...(repos.get(m[1]!)?.protocol ?? [])] };
+    return { target: "other", faults: hostFaults };
+  };
+
+  const handle = (req: WireRequest, raw: WireResponse): void => {
+    const protocol = protocolFor(req);
+    const res = wrapResponse(req, raw, protocol.faults, protocol.target as ProtocolTarget);
     log.push({ method: req.method, path: req.path, authorization: req.headers.authorization !== undefined, ...(req.headers.range ? { range: req.headers.range } : {}) });
     if (req.path === "/token") return tokens.handle(req, res);
     if (req.path === "/v2/" || req.path === "/v2") {
+      const huge = hostFaults.find((f) => f.kind === "huge-challenge" && f.on === "v2") as Extract<ProtocolFault, { kind: "huge-challenge" }> | undefined;
+      if (huge) return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": hugeChallenge(huge.bytes) });
       // A registry with token auth challenges every anonymous /v2/ (as Docker Hub does).
       if (tokenAuth() && !tokens.valid(req.headers.authorization)) {
         return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": challenge() });
@@ -110,6 +142,7 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
       if (!repo || !bytes) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", rest);
       return serveBlob(req, res, { digest: rest, bytes }, repo.faults, counters);
     }
+    if (repo && answerManifestFault(req, res, protocol.faults, API_HEADER, [...repo.blobs.keys()][0] ?? "sha256:" + "0".repeat(64))) return;
     return serveManifest(req, res, name, rest, repo);
   };
 
@@ -178,10 +211,17 @@ export async function startLabRegistry(opts: { port?: number; scenarios?: boolea
         repo.manifests.set(image.digest, { bytes: image.manifest, mediaType: image.mediaType, digest: image.digest });
       } else put(image);
       repo.tags.set(tag, image.digest);
-      if (faults) repo.faults.push(...faults);
+      if (faults) {
+        for (const f of faults) {
+          if (isProtocolFault(f)) repo.protocol.push(f);
+          else repo.faults.push(f);
+        }
+      }
     },
     setFaults(name, faults) {
-      repoOf(name).faults = [...faults];
+      const repo = repoOf(name);
+      repo.faults = faults.filter((f): f is Fault => !isProtocolFault(f));
+      repo.protocol = faults.filter(isProtocolFault);
     },
     async stop() {
       for (const s of extraStops) await s();

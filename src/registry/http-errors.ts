@@ -2,7 +2,14 @@
  * Transport failures of the HTTP layer, as one typed error. Stages never look at raw
  * Node/undici errors: they get a NetError whose kind and phase say which hop failed.
  */
-export type NetErrorKind = "dns" | "refused" | "timeout" | "reset" | "tls" | "proxy" | "aborted" | "other";
+export type NetErrorKind = "dns" | "refused" | "timeout" | "reset" | "tls" | "proxy" | "aborted" | "protocol" | "other";
+
+/**
+ * Response headers larger than this are refused (undici's maxHeaderSize, Node's default). Go's
+ * client, and so Docker, accepts up to 10 MiB: past this limit the doctor says so instead of
+ * reading on.
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
 export type NetErrorPhase = "dns" | "connect" | "tls" | "request" | "response" | "body";
 
 export class NetError extends Error {
@@ -104,6 +111,8 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
       code: `HTTP_${status}`,
     });
   }
+  const malformed = protocolViolation(code, ctx.phase);
+  if (malformed) return new NetError(`${malformed} from ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}`, { ...base, kind: "protocol", phase: "response", code: code ?? "HPE" });
   const connecting = ctx.phase === "dns" || ctx.phase === "connect";
   let kind: NetError["kind"];
   let phase = ctx.phase;
@@ -133,6 +142,20 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
   // A failure while reaching a proxy is the proxy's, not the registry's.
   if (ctx.viaProxy && connecting && kind !== "tls") kind = kind === "dns" || kind === "refused" || kind === "timeout" ? kind : "proxy";
   return new NetError(`${describe(kind, phase)} ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}: ${code ? `${code} ` : ""}${rawMsg}`, { ...base, kind, phase });
+}
+
+/**
+ * A response that is not HTTP we will read: headers over the limit, or bytes llhttp refuses in
+ * the head (a control character in a header value). undici reports the latter as a length
+ * mismatch when Content-Length came before the bad header; before the head is complete no
+ * body can mismatch, so there it means the head did not parse.
+ */
+function protocolViolation(code: string | undefined, phase: NetErrorPhase): string | null {
+  if (code === "UND_ERR_HEADERS_OVERFLOW") return `response headers larger than ${MAX_RESPONSE_HEADER_BYTES / 1024} KiB (pulldoctor's limit; Docker's Go client accepts up to 10 MiB)`;
+  const head = "a malformed HTTP response head (a control character or another byte HTTP forbids in the status line or a header)";
+  if (code?.startsWith("HPE_") || code === "UND_ERR_INFO") return head;
+  if (code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" && phase !== "body") return head;
+  return null;
 }
 
 function describe(kind: NetError["kind"], phase: NetErrorPhase): string {

@@ -32,13 +32,27 @@ export function tlsOptions(t: TlsSettings | undefined): Record<string, unknown> 
   return o;
 }
 
+/**
+ * A header value as text that is safe everywhere it goes (evidence, JSON, a terminal): undici
+ * hands bytes over as latin1, so anything outside printable ASCII (invalid UTF-8, C1 controls
+ * such as CSI) is shown escaped as \xNN. Backslashes stay as they are: a challenge's quoted
+ * strings use them as escapes.
+ */
+export function safeHeaderValue(v: string): string {
+  if (/^[\x20-\x7e\t]*$/.test(v)) return v;
+  return v.replace(/[^\x20-\x7e\t]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u${n.toString(16).padStart(4, "0")}`;
+  });
+}
+
 export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
   const headers: Record<string, string> = {};
   const raw: [string, string][] = [];
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
     const name = k.toLowerCase();
-    const vals = Array.isArray(v) ? v : [v];
+    const vals = (Array.isArray(v) ? v : [v]).map((x) => safeHeaderValue(String(x)));
     for (const x of vals) raw.push([name, x]);
     headers[name] = vals.join(", ");
   }

@@ -3,7 +3,7 @@ import { Agent, Pool, ProxyAgent, buildConnector, request } from "undici-npm";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { StageContext } from "../model/stage";
 import { VERSION } from "../version";
-import { NetError, toNetError, type NetErrorPhase } from "./http-errors";
+import { MAX_RESPONSE_HEADER_BYTES, NetError, toNetError, type NetErrorPhase } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
 import { addressesFor, joinHeaders, preview, tlsOptions } from "./http-util";
 
@@ -63,7 +63,7 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, 
 
 function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
   const tlsOpts = tlsOptions(cfg.tls);
-  const common = { headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, keepAliveTimeout: 4_000 };
+  const common = { headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, keepAliveTimeout: 4_000, maxHeaderSize: MAX_RESPONSE_HEADER_BYTES };
   const route = cfg.route;
   if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) as any });
   const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);

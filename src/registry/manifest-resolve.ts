@@ -5,11 +5,21 @@ import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import { parseRegistryErrors } from "./errors";
 import { NetError, type HttpClient } from "./http";
-import { MAX_MANIFEST_BYTES, digestOf, manifestUrl, parseManifest, readRateLimit, type ParsedManifest } from "./manifest";
+import { MAX_MANIFEST_BYTES, digestOf, isDigest, manifestUrl, parseManifest, readRateLimit, type ParsedManifest } from "./manifest";
 import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
 import { IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT, artifactKind, bareType } from "./media-types";
 import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
 import { fetchConfigPlatform } from "./manifest-config";
+
+/**
+ * A Docker-Content-Digest that is not a digest (bytes that are not even UTF-8, a truncated hash):
+ * containerd refuses it ("… in header not a valid digest"); the doctor never requests by it.
+ */
+export function invalidDigestHeader(findings: Finding[], evidence: Evidence, p: { image: string; registry: string; repository: string; reference: string; url: string; status: number; contentType: string | null }, header: string): null {
+  const problem = `its Docker-Content-Digest header "${header.slice(0, 200)}" is not a valid digest`;
+  findings.push(finding("MANIFEST_INVALID", { ...p, problem, bodyStart: "" }, evidence));
+  return null;
+}
 
 export interface ManifestTarget {
   img: { image: string; registry: string; repository: string; reference: string; baseUrl?: string };
@@ -75,6 +85,7 @@ export async function resolveImageManifest(
     ex.computedDigest = digest;
     // Content addressing: the bytes must hash to what was asked for and to Docker-Content-Digest.
     const header = r.headers["docker-content-digest"];
+    if (header && !isDigest(header)) return invalidDigestHeader(findings, evidence, { ...img, url, status: r.status, contentType: contentType || null }, header);
     const mismatch = expected && digest !== expected ? { expected, what } : header && digestOf(r.body, header) !== header ? { expected: header, what: "header" as const } : null;
     if (mismatch) {
       findings.push(finding("DIGEST_MISMATCH", { ...img, expected: mismatch.expected, actual: digest, what: mismatch.what }, evidence));

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { goQuoteChar, MAX_NESTING_DEPTH } from "../host/go-json";
 import type { Descriptor, Platform } from "../model/facts";
 import { INDEX_TYPES, MEDIA, SCHEMA1_TYPES, bareType } from "./media-types";
 
@@ -35,12 +36,47 @@ export type ParsedManifest =
  * Go's encoding/json error for a document that does not parse: what docker prints after
  * "error unmarshalling content: " (the captive-portal case: `invalid character '<' …`).
  */
-export function goJsonError(text: string): string {
+export function goJsonError(text: string, bytes?: Uint8Array): string {
   const t = text.replace(/^[\s\uFEFF]+/, "");
   if (t === "") return "unexpected end of JSON input";
   const c = t[0]!;
-  if (!/[{\["\-0-9tfn]/.test(c)) return `invalid character '${c}' looking for beginning of value`;
+  if (!/[{\["\-0-9tfn]/.test(c)) {
+    // Go quotes the byte, not a decoded character: random bytes show as '\u009b', not U+FFFD.
+    const b = bytes ? bytes.find((x) => x !== 0x20 && x !== 0x09 && x !== 0x0a && x !== 0x0d) : undefined;
+    const shown = b !== undefined && (b >= 0x80 || b < 0x20 || b === 0x7f) ? goQuoteChar(b) : `'${c}'`;
+    return `invalid character ${shown} looking for beginning of value`;
+  }
   return "unexpected end of JSON input";
+}
+
+/**
+ * How deep arrays and objects nest (strings skipped), stopping once past `limit`. Go's
+ * encoding/json refuses more than 10,000 levels; JSON.parse here copes, but nothing that walks
+ * a document should meet one Docker would not even parse.
+ */
+export function nestingExceeds(bytes: Uint8Array, limit = MAX_NESTING_DEPTH): number | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return c;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return null;
+}
+
+/** The OCI digest grammar (image-spec descriptor.md), with the registered algorithms' exact lengths. */
+export function isDigest(s: string): boolean {
+  const m = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(s);
+  if (!m) return false;
+  if (m[1] === "sha256") return /^[a-f0-9]{64}$/.test(m[2]!);
+  if (m[1] === "sha512") return /^[a-f0-9]{128}$/.test(m[2]!);
+  return true;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -69,12 +105,14 @@ function descriptor(v: unknown): Descriptor | null {
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
   const ct = bareType(contentType);
+  const deep = nestingExceeds(bytes);
+  if (deep !== null) return { kind: "invalid", mediaType: ct, problem: `invalid character ${goQuoteChar(deep)} exceeded max depth (more than ${MAX_NESTING_DEPTH} nested arrays or objects)` };
   const text = new TextDecoder().decode(bytes);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    return { kind: "invalid", mediaType: ct, problem: goJsonError(text) };
+    return { kind: "invalid", mediaType: ct, problem: goJsonError(text, bytes) };
   }
   if (!isObj(doc)) return { kind: "invalid", mediaType: ct, problem: "the document is not a JSON object" };
   const declared = typeof doc.mediaType === "string" ? doc.mediaType : "";

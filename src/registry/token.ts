@@ -18,6 +18,8 @@ import { decodeJwt, type DecodedJwt } from "./jwt";
  */
 export const CLIENT_ID = "docker";
 export const MIN_TOKEN_LIFETIME = 60;
+/** A token answer is a few KiB; reading stops here (a hostile realm may answer without end). */
+export const MAX_TOKEN_BODY_BYTES = 64 * 1024;
 
 export interface TokenRequest {
   realm: string;
@@ -147,7 +149,7 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
   const base = { url: redactUrl(url.toString()), method, as };
   let res: HttpResponse;
   try {
-    res = await req.client.request({ method, url: url.toString(), headers, authorization, body, sensitiveBody: true });
+    res = await req.client.request({ method, url: url.toString(), headers, authorization, body, sensitiveBody: true, maxBodyBytes: MAX_TOKEN_BODY_BYTES });
   } catch (e) {
     if (!(e instanceof NetError)) throw e;
     return new TokenError(`token server ${url.host} unreachable: ${e.message}`, "net", { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e });
@@ -163,6 +165,10 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
     const kind: TokenErrorKind = res.status === 401 ? "unauthorized" : res.status === 403 ? "forbidden" : "http";
     const bodyPreview = info.diagnostics.length ? undefined : previewOf(res);
     return new TokenError(`token server answered ${res.status} ${res.statusText}`.trim(), kind, { ...info, ...(bodyPreview ? { bodyPreview } : {}) });
+  }
+  if (res.truncated) {
+    const invalid = `the answer is larger than ${MAX_TOKEN_BODY_BYTES / 1024} KiB (pulldoctor stops reading a token answer there)`;
+    return new TokenError(`token server answered ${res.status} but ${invalid}`, "invalid", { ...info, invalid });
   }
   const parsed = parseTokenBody(res.body);
   if (!parsed.ok) {

@@ -145,7 +145,8 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       evidence.token = { url: info.url, method: info.method, as: info.as, status: info.status, contentType: info.contentType, serverDate: info.serverDate, errors: info.diagnostics.map(formatDiagnostic), invalid: info.invalid ?? null, bodyPreview: info.bodyPreview ?? null };
       const v = classifyTokenFailure({ kind: e.kind, status: info.status, as: info.as, invalid: info.invalid });
       if (v.code === "AUTH_TOKEN_SERVER_UNREACHABLE" && info.net) evidence.realm = await realmEvidence(ctx, chosen!.params.realm!, info.net);
-      const message = info.net ? info.net.message : info.diagnostics.length ? info.diagnostics.map(formatDiagnostic).join("; ") : e.message;
+      // An unusable 2xx answer is said once, by the verdict's problem.
+      const message = info.net ? info.net.message : info.diagnostics.length ? info.diagnostics.map(formatDiagnostic).join("; ") : e.kind === "invalid" ? "" : e.message;
       findings.push(verdictFinding(v, base, { message, realm: chosen!.params.realm!, lookupKey: cred?.lookupKey ?? ref.registry, scheme, granted: "(no token)", withheld: creds && !sendCredentials, credentialProblem: ctx.facts.local?.credentialProblem ?? null, evidence, times: null }));
       return done(`token from ${redactUrl(chosen!.params.realm!)} ${info.as === "anonymous" ? "anonymously" : `as ${cred?.username ?? "?"}`}: ${e.message}`);
     }

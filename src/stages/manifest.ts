@@ -4,11 +4,11 @@ import { finding, type Finding } from "../model/finding";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
 import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
-import { MAX_MANIFEST_BYTES, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
+import { MAX_MANIFEST_BYTES, isDigest, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
 import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
 import { redactUrl } from "../model/redact";
 import { closestTags } from "../registry/manifest-tags";
-import { resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
+import { invalidDigestHeader, resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
 import { parsePlatform } from "../registry/platform";
 import { TokenError } from "../registry/token";
@@ -122,7 +122,12 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     return out(`invalid --platform: ${want}`);
   }
   const headSize = named === head && head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null;
-  const target: ManifestTarget = { img, url, headDigest: named.headers["docker-content-digest"] ?? null, headSize };
+  const headDigest = named.headers["docker-content-digest"] ?? null;
+  if (headDigest && !isDigest(headDigest)) {
+    invalidDigestHeader(findings, evidence, { ...img, url, status: named.status, contentType: named.headers["content-type"] ?? null }, headDigest);
+    return out(`${named === head ? "HEAD" : "GET"} ${url}: Docker-Content-Digest is not a valid digest`);
+  }
+  const target: ManifestTarget = { img, url, headDigest, headSize };
   const resolved = await resolveImageManifest(client, ctx, target, want, authorization, evidence, findings);
   // The GET hit the limit the HEAD warned about: one finding says it.
   if (findings.some((f) => f.code === "RATE_LIMITED")) findings.splice(0, findings.length, ...findings.filter((f) => f.code !== "RATE_LIMIT_LOW"));

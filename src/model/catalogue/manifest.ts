@@ -184,7 +184,7 @@ export const manifest = {
     howKnown: "The image manifest's config.mediaType is not application/vnd.oci.image.config.v1+json or application/vnd.docker.container.image.v1+json, or the manifest media type is unknown, or its size is above 4 MiB.",
     detail: (p) =>
       p.reason === "oversized"
-        ? `${p.image}: the manifest is ${p.size ?? "over 4194304"} bytes, above containerd's 4 MiB limit`
+        ? `${p.image}: the manifest is ${p.size !== null ? `${p.size} bytes` : "more than 4194304 bytes (reading stopped there)"}, above containerd's 4 MiB limit`
         : p.reason === "artifact"
           ? `${p.image} is a ${p.kind}, not a container image (config media type ${p.configMediaType})`
           : `${p.image}: unsupported manifest media type ${p.mediaType}`,

@@ -89,9 +89,15 @@ export const v2 = {
       "A middlebox (firewall, DPI, proxy) that lets the handshake through but drops or resets the HTTP request",
       "An MTU / path-MTU black hole: small packets pass, larger ones (the response) are lost",
       "The server accepts connections but is hung or overloaded",
+      "A server or middlebox that answers so slowly (a byte at a time) that the whole answer misses the deadline",
+      "An answer that is not readable HTTP: headers over 16 KiB, or control characters in a header",
     ],
-    howKnown: "TCP connect and TLS succeeded (connect stage); the HTTP exchange itself then timed out or was cut, measured per phase (waiting for headers, reading the body).",
-    detail: (p) => `GET ${p.url}: ${p.message} (${p.kind} while ${p.phase === "body" ? "reading the body" : "waiting for the response"}, limit ${p.timeoutMs} ms).`,
+    howKnown:
+      "TCP connect and TLS succeeded (connect stage); the HTTP exchange itself then timed out or was cut, measured per phase (waiting for headers, reading the body). The whole exchange has one deadline (--timeout), so a server that drips bytes cannot hold it open.",
+    detail: (p) =>
+      p.kind === "protocol"
+        ? `GET ${p.url}: the answer was not HTTP the doctor can read: ${p.message}.`
+        : `GET ${p.url}: ${p.message} (${p.kind} while ${p.phase === "body" ? "reading the body" : "waiting for the response"}, limit ${p.timeoutMs} ms).`,
     fixes: (p) => [
       `Time the exchange: \`curl -sv --max-time 20 ${p.url} -o /dev/null\`; compare from another network`,
       `Check the MTU on the path: \`ping -M do -s 1472 ${p.host.replace(/:\d+$/, "")}\` (lower until it passes) and set daemon.json "mtu" to match`,
