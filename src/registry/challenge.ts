@@ -75,7 +75,9 @@ export function parseChallengeLine(line: string): AuthChallenge | null {
     c.i++;
     const value = c.tokenOrQuoted();
     if (!value) break;
-    params[key.toLowerCase()] = value;
+    // defineProperty, not assignment: `__proto__="x"` is a parameter like any other (an
+    // assignment would hit Object.prototype's setter and drop it).
+    Object.defineProperty(params, key.toLowerCase(), { value, enumerable: true, writable: true, configurable: true });
     c.skipSpace();
   }
   return { scheme: scheme.toLowerCase(), params };

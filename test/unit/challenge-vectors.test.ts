@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { challengeProblem, chooseChallenge, parseChallenges } from "../../src/registry/challenge";
+import { challengeProblem, chooseChallenge, parseChallengeLine, parseChallenges } from "../../src/registry/challenge";
 import { readVectors } from "../helpers/vectors";
 
 interface Case {
@@ -48,5 +48,16 @@ describe("choosing and validating", () => {
     expect(challengeProblem(a, chooseChallenge(a))).toBeNull();
     const b = parseChallenges(['Basic realm="Registry Realm"']);
     expect(challengeProblem(b, chooseChallenge(b))).toBeNull();
+  });
+});
+
+describe("parameters named like Object.prototype members", () => {
+  test("__proto__ is kept as a parameter (shrunk from the property test: `! __proto__=!`)", () => {
+    // Before: `params[key] = value` hit the __proto__ setter and the parameter vanished.
+    const c = parseChallengeLine('Bearer __proto__="x", constructor=y, realm="https://a.example/token"')!;
+    expect(Object.keys(c.params)).toEqual(["__proto__", "constructor", "realm"]);
+    expect(Object.getOwnPropertyDescriptor(c.params, "__proto__")?.value).toBe("x");
+    expect(Object.getPrototypeOf(c.params)).toBe(Object.prototype);
+    expect(parseChallengeLine("! __proto__=!")!.params).toEqual(Object.fromEntries([["__proto__", "!"]]));
   });
 });
