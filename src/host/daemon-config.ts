@@ -43,6 +43,12 @@ export function readDaemonJson(file: string): DaemonJson {
   return { ...out, ...parseDaemonJson(text) };
 }
 
+const PROXY_KEYS = new Map<string, "http" | "https" | "no">([
+  ["http-proxy", "http"],
+  ["https-proxy", "https"],
+  ["no-proxy", "no"],
+]);
+
 /** dockerd's getConflictFreeConfiguration: TrimSpace, then json.Unmarshal (whole input). */
 export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "insecureRegistries" | "proxies" | "problem" | "keys" | "dockerd20"> {
   const none = { mirrors: [], insecureRegistries: [], proxies: null, keys: [] };
@@ -83,7 +89,8 @@ export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "ins
   if (p && p.t === "object") {
     proxies = {};
     for (const [k, x] of p.entries) {
-      const name = ({ "http-proxy": "http", "https-proxy": "https", "no-proxy": "no" } as const)[k as "http-proxy"];
+      // A Map, not an object literal: "constructor" or "__proto__" must not find Object.prototype's members.
+      const name = PROXY_KEYS.get(k);
       if (!name) continue;
       if (x.t === "string") proxies[name] = x.v;
       else if (x.t !== "null") typeErr(`proxies.${k}`, x.t, "string");

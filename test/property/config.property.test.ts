@@ -177,6 +177,19 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
     );
   });
 
+  test("proxies: only http-proxy, https-proxy and no-proxy are read; any other key is ignored", () => {
+    const proxyKey = fc.oneof(fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "constructor", "__proto__", "toString", "hasOwnProperty"), fc.string({ maxLength: 10 }));
+    fc.assert(
+      fc.property(proxyKey, fc.oneof(fc.string(), fc.integer(), fc.boolean()), (k, v) => {
+        const known = ["http-proxy", "https-proxy", "no-proxy"].includes(k);
+        const r = parseDaemonJson(`{"proxies": {${JSON.stringify(k)}: ${JSON.stringify(v)}}}`);
+        expect(r.problem === null).toBe(!known || typeof v === "string");
+        expect(Object.keys(r.proxies ?? {}).length).toBe(known && typeof v === "string" ? 1 : 0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test("deep nesting is dockerd's max-depth error, not a crash", () => {
     fc.assert(
       fc.property(deep, (text) => {

@@ -72,6 +72,10 @@ describe("daemon.json as dockerd reads it", () => {
     const deep = `{"registry-mirrors":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
     expect(parseDaemonJson(deep).problem).toEqual({ kind: "syntax", message: "invalid character '[' exceeded max depth", line: 1, column: 10020 });
   });
+  test("proxies keys named like Object.prototype members are ignored like any unknown key", () => {
+    // Before: "constructor": 1 was reported as a type error and "toString": "x" stored under a function's source text.
+    expect(parseDaemonJson('{"proxies": {"constructor": 1, "toString": "x", "https-proxy": "http://p:3128"}}')).toMatchObject({ problem: null, proxies: { https: "http://p:3128" } });
+  });
   test("mirrors, insecure registries and proxies are read", () => {
     const r = parseDaemonJson(JSON.stringify({ "registry-mirrors": ["https://m.example.com"], "insecure-registries": ["reg.local:5000", "10.0.0.0/8"], proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" }, debug: true }));
     expect(r).toEqual({ mirrors: ["https://m.example.com"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"], proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" }, problem: null, keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"] });
