@@ -48,14 +48,16 @@ export type FollowResult =
   | { kind: "bad-redirect"; hops: Hop[]; url: string; host: string; message: string };
 
 /**
- * May a request to `url` carry the registry's Authorization? Only to the registry's own host
- * (any port), and over plain http only when the registry itself is insecure: a CDN or object
- * store never sees the token. (Go forwards it to subdomains too; pulldoctor is stricter.)
+ * May a request to `url` carry the registry's Authorization? Only to the registry's own
+ * host:port (another port is another service, as the pull engine judges it), and over plain
+ * http only when the registry itself is insecure: a CDN or object store never sees the token.
+ * (Go forwards it to the same hostname on any port and to subdomains; pulldoctor is stricter.)
  */
 export function authorizationAllowed(url: string, registryBaseUrl: string, insecure: boolean): boolean {
   const u = new URL(url);
   const r = new URL(registryBaseUrl);
-  if (u.hostname.toLowerCase() !== r.hostname.toLowerCase()) return false;
+  const port = (x: URL) => x.port || (x.protocol === "https:" ? "443" : "80");
+  if (u.hostname.toLowerCase() !== r.hostname.toLowerCase() || port(u) !== port(r)) return false;
   return u.protocol === "https:" || insecure;
 }
 

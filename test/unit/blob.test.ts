@@ -58,7 +58,9 @@ describe("readBody", () => {
 describe("authorizationAllowed (the registry's token never reaches a CDN)", () => {
   test.each([
     ["https://registry.example.com/v2/x/blobs/sha256:a", "https://registry.example.com", false, true],
-    ["https://REGISTRY.example.com:8443/v2/x", "https://registry.example.com", false, true],
+    // Another port is another service: no Authorization there (issue 7, credential routing).
+    ["https://REGISTRY.example.com:8443/v2/x", "https://registry.example.com", false, false],
+    ["https://REGISTRY.example.com:443/v2/x", "https://registry.example.com", false, true],
     ["https://production.cloudflare.docker.com/x", "https://registry-1.docker.io", false, false],
     ["https://cdn.registry.example.com/x", "https://registry.example.com", false, false],
     ["http://registry.example.com/x", "https://registry.example.com", false, false],
