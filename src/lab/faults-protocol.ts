@@ -1,4 +1,3 @@
-import net from "node:net";
 import { MT, sha256 } from "./image";
 import { headBytes, type Headers, type WireRequest, type WireResponse } from "./wire";
 
@@ -182,73 +181,4 @@ function chunks(bytes: Uint8Array, size: number): Uint8Array[] {
 /** A Bearer challenge padded to about `bytes` (its realm unusable: it names nothing reachable). */
 export function hugeChallenge(bytes: number): string {
   return `Bearer realm="http://127.0.0.1:9/token",service="pulldoctor-lab",scope="${"x".repeat(Math.max(0, bytes - 80))}"`;
-}
-
-/**
- * A token server that answers every request with `bytes` of JSON (a token that never ends),
- * streamed in 64 KiB writes that wait for the socket to drain: the lab never holds the
- * whole answer, and a client that stops reading stops the flood.
- */
-export async function startTokenFlood(bytes: number): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const slab = new Uint8Array(64 * 1024).fill(0x61);
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    socket.once("data", async () => {
-      const open = '{"token":"';
-      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\nConnection: close\r\n\r\n${open}`);
-      let sent = open.length;
-      while (sent < bytes - 2 && !socket.destroyed) {
-        const n = Math.min(slab.length, bytes - 2 - sent);
-        const ok = socket.write(slab.subarray(0, n));
-        sent += n;
-        if (!ok) await new Promise<void>((r) => (socket.once("drain", r), socket.once("close", r)));
-      }
-      if (!socket.destroyed) socket.end('"}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
-/**
- * A host that accepts connections and never answers a request (a hung application server).
- * With `answerTls`, a TLS ClientHello still gets the 400 a plain-HTTP front end sends (so the
- * connect stage sees plain HTTP, as it would with a hung app behind a live listener); without
- * it, not one byte is ever written (a black-holing middlebox).
- */
-export async function startSilentHost(answerTls: boolean): Promise<{ host: string; port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    socket.once("data", (chunk: Buffer) => {
-      if (answerTls && chunk[0] === 0x16) socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request");
-      // Anything else is read and never answered.
-      else socket.on("data", () => undefined);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    host: `127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
