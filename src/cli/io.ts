@@ -1,3 +1,5 @@
+import { scrubText } from "../model/redact";
+
 /** Where a command writes. Injected so renderers are tested without a terminal. */
 export interface Io {
   stdout(s: string): void;
@@ -18,7 +20,8 @@ export const EXIT_PIPE_CLOSED = 141;
  */
 function writeOrStop(stream: NodeJS.WriteStream, s: string): void {
   try {
-    stream.write(s);
+    // The final scrub of everything printed: known secrets (and JWTs) echoed by a peer into a header or body.
+    stream.write(scrubText(s));
   } catch (e) {
     if ((e as { code?: string }).code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
     throw e;

@@ -46,6 +46,15 @@ export function scrubString(s: string): string {
 }
 
 /**
+ * The last line of defence over free text the tool prints (human output, --verbose trace
+ * lines, errors): known secret values and JWT-shaped strings become "<redacted>". A hostile
+ * server can echo what it was sent into any header or body the doctor shows.
+ */
+export function scrubText(s: string): string {
+  return scrubString(s).replace(JWT, REDACTED);
+}
+
+/**
  * The last line of defence over a whole report or log record: known secret values,
  * JWT-shaped strings, and values under secret-sounding keys become "<redacted>".
  */

@@ -48,5 +48,12 @@ export function rememberSecret(value: string): void {
  * header name; the scrub is the last line of defence, not the first.
  */
 function remember(value: string): void {
-  if (value.length >= 6) known.add(value);
+  if (value.length < 6) return;
+  known.add(value);
+  // The forms a value travels in, so a server echoing one back is scrubbed too: the
+  // credential part of an Authorization value ("Basic <base64>", "Bearer <token>"),
+  // URL-encoded (a proxy URL, a query) and form-encoded (an OAuth POST body).
+  const auth = /^(?:Basic|Bearer)\s+(\S{6,})$/i.exec(value);
+  if (auth) known.add(auth[1]!);
+  for (const form of [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)]) if (form !== value) known.add(form);
 }

@@ -1,5 +1,5 @@
 import type { LocalConfig, ProxyRoute, ProxySettings } from "../model/facts";
-import { Secret } from "../model/secret";
+import { rememberSecret, Secret } from "../model/secret";
 import { goHostPort, goUrlString, parseGoUrl, type GoUrl } from "./go-url";
 import { idnaAscii, joinHostPort, parseNoProxy, useProxy, type NoProxyDecision } from "./no-proxy";
 
@@ -150,6 +150,8 @@ export function proxyForUrl(url: string, env: Env): ProxyForUrl {
   const decision = decideProxy(url, proxyConfigFromEnv(env));
   const p = decision.proxy;
   const auth = p?.user ? { username: p.user.username, password: new Secret(p.user.password ?? "") } : null;
+  // The Proxy-Authorization value's credential part joins the final scrub (a proxy may echo it back).
+  if (auth && !auth.password.empty) rememberSecret(Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString("base64"));
   const variable = decision.bypass?.kind === "no-proxy" ? decision.noProxyVariable : decision.variable;
   return {
     url: p ? goUrlString(p, false) : null,

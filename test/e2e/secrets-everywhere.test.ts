@@ -10,6 +10,8 @@ import { expectValidReport } from "../helpers/schema";
 import { startRegistry, type RegistryPeer } from "../peers/registry";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
+import { startRecorder } from "./credential-routing-recorder";
+import net from "node:net";
 
 /**
  * Issue 7, "Secrets": every scenario that involves a credential, run through the compiled
@@ -38,20 +40,22 @@ const S = {
   proxyWrong: "sE-proxyWrong@Pa/ss:12",
   envAuth: "sE-envAuth/Pw+13", // DOCKER_AUTH_CONFIG
   daemonProxy: "sE-daemonProxy@Pw:14", // daemon.json "proxies" (compared with the shell's)
+  echo: "sE-echo/Pw+15", // sent to hostile peers that echo credentials back
+  proxyEcho: "sE-proxyEcho@16",
 };
 const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
 
 /** Every form a secret travels in. */
 function forms(): string[] {
   const out = new Set<string>();
-  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy };
+  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy, echo: S.echo, pecho: S.proxyEcho };
   for (const v of Object.values(S)) {
     out.add(v);
     out.add(encodeURIComponent(v));
     out.add(new URLSearchParams({ x: v }).toString().slice(2)); // form encoding: space as +
     out.add(btoa(v));
   }
-  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields"]) out.add(btoa(`${user}:${p}`));
+  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields", "echo", "pecho"]) out.add(btoa(`${user}:${p}`));
   return [...out];
 }
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
@@ -65,6 +69,8 @@ let proxy: TinyproxyPeer;
 let home: { dir: string; cleanup: () => void };
 let certsDir: string, bin: string;
 let n = 0;
+let leafCert: { cert: string; key: string };
+const stops: (() => void)[] = [];
 
 beforeAll(async () => {
   requireBinaryBuilt();
@@ -79,6 +85,7 @@ beforeAll(async () => {
     tls: { cert: leaf.cert, key: leaf.key },
   });
   const tls = { certificate: leaf.certFile, key: leaf.keyFile };
+  leafCert = { cert: leaf.cert, key: leaf.key };
   [basicReg, tokenReg, proxy] = await Promise.all([
     startRegistry({ htpasswd: USERS, tls }),
     startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle }, tls }),
@@ -108,6 +115,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await Promise.all([basicReg?.stop(), tokenReg?.stop(), ts?.stop(), proxy?.stop()]);
+  for (const stop of stops) stop();
   ca?.cleanup();
   home?.cleanup();
 });
@@ -268,6 +276,64 @@ describe("secrets never appear: failing scenarios", () => {
   test("proxy 407: wrong proxy password ⇒ PROXY_AUTH_REQUIRED", async () => {
     const env = { HTTPS_PROXY: `http://proxybad:${encodeURIComponent(S.proxyWrong)}@127.0.0.1:${proxy.port}` };
     const c = await run("proxy 407", "pull", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env, config: { auths: { [`0.0.0.0:${basicReg.port}`]: { auth: btoa(`alice:${S.alice}`) } } } });
+    expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
+  }, 60_000);
+});
+
+/** Every form of what a request carried, echoed back in headers and body by a hostile peer. */
+function echoes(authorization: string | null): { headers: Record<string, string>; text: string } {
+  const b64 = authorization?.replace(/^\S+\s+/, "") ?? "";
+  const decoded = b64 ? Buffer.from(b64, "base64").toString("utf8") : "";
+  const password = decoded.slice(decoded.indexOf(":") + 1);
+  const headers = { "x-echo-authorization": authorization ?? "", "x-echo-credential": b64, "x-echo-password": password, "x-echo-encoded": encodeURIComponent(password) };
+  return { headers, text: `rejected ${authorization} (${b64}) for password ${password} / ${encodeURIComponent(password)}` };
+}
+
+describe("secrets never appear: hostile peers echo the credentials back", () => {
+  test("a token server and a registry that echo Authorization, base64 and password in headers and bodies", async () => {
+    const realm = startRecorder({
+      tls: leafCert,
+      route: (q, u) => {
+        if (u.pathname !== "/token") return null;
+        const e = echoes(q.headers.get("authorization"));
+        return new Response(JSON.stringify({ details: e.text }), { status: 401, headers: { ...e.headers, "content-type": "application/json", "www-authenticate": `Basic realm="${e.headers["x-echo-credential"]}"` } });
+      },
+    });
+    const reg = startRecorder({
+      tls: leafCert,
+      route: (q, u) => {
+        const e = echoes(q.headers.get("authorization"));
+        const body = JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: e.text, detail: e.headers }] });
+        const challenge = u.pathname === "/v2/" ? `Bearer realm="${realm.url}/token",service="echo"` : `Basic realm="${e.headers["x-echo-credential"]}",error="${e.text}"`;
+        return new Response(body, { status: 401, headers: { ...e.headers, "content-type": "application/json", "docker-distribution-api-version": "registry/2.0", "www-authenticate": challenge } });
+      },
+    });
+    stops.push(realm.stop, reg.stop);
+    for (const host of [reg.host]) {
+      mkdirSync(path.join(certsDir, host), { recursive: true });
+      writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
+    }
+    const c = await run("echoing token server", "check", { image: `${reg.host}/team/app:1.0`, config: { auths: { [reg.host]: { auth: btoa(`echo:${S.echo}`) } } } });
+    expect(c.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+    expect(realm.seen.some((x) => x.headers.authorization === `Basic ${btoa(`echo:${S.echo}`)}`)).toBe(true);
+    // The echoes were shown (redacted), so the search had them to find.
+    expect(c.human).toContain("x-echo-password");
+  }, 60_000);
+
+  test("a proxy that echoes Proxy-Authorization in its 407 headers and body", async () => {
+    const server = net.createServer((sock) => {
+      sock.on("error", () => {});
+      sock.once("data", (d) => {
+        const line = d.toString("latin1").split("\r\n").find((l) => /^proxy-authorization:/i.test(l)) ?? "";
+        const e = echoes(line.slice(line.indexOf(":") + 1).trim() || null);
+        const head = Object.entries(e.headers).map(([k, v]) => `${k}: ${v}`).join("\r\n");
+        sock.end(`HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="${e.headers["x-echo-credential"]}"\r\n${head}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(e.text)}\r\n\r\n${e.text}`);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    stops.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const c = await run("echoing proxy", "check", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env: { HTTPS_PROXY: `http://pecho:${encodeURIComponent(S.proxyEcho)}@127.0.0.1:${port}` } });
     expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
   }, 60_000);
 });
