@@ -19,7 +19,7 @@ import { testContext } from "../helpers/context";
 
 const enc = new TextEncoder();
 const sha256 = (b: Uint8Array) => "sha256:" + createHash("sha256").update(b).digest("hex");
-const MEDIA_TYPES = [MEDIA.ociManifest, MEDIA.dockerManifest, MEDIA.ociIndex, MEDIA.dockerManifestList, MEDIA.schema1Signed, "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json", "text/plain", "application/json", "text/html"];
+const MEDIA_TYPES = [MEDIA.ociManifest, MEDIA.dockerManifest, MEDIA.ociIndex, MEDIA.dockerList, MEDIA.schema1Signed, "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json", "text/plain", "application/json", "text/html"];
 const junk = fc.jsonValue({ maxDepth: 2 });
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: n, maxLength: n });
 const digest = fc.oneof(hex(64).map((h) => `sha256:${h}`), hex(128).map((h) => `sha512:${h}`), fc.constantFrom("sha256:", "sha256:../../x", "md5:abc", ":", "", "sha256:" + "A".repeat(64)), fc.string({ maxLength: 20 }));
@@ -36,7 +36,7 @@ const descriptorish = fc.oneof(
   { arbitrary: junk, weight: 1 },
 );
 const imageDoc = fc.record({ schemaVersion: fc.oneof(fc.constantFrom(2, 1, "2"), junk), mediaType: fc.oneof(fc.constantFrom(...MEDIA_TYPES), junk), config: descriptorish, layers: fc.oneof({ arbitrary: fc.array(descriptorish, { maxLength: 4 }), weight: 4 }, { arbitrary: junk, weight: 1 }) }, { requiredKeys: [] });
-const indexDoc = fc.record({ schemaVersion: fc.oneof(fc.constant(2), junk), mediaType: fc.oneof(fc.constantFrom(MEDIA.ociIndex, MEDIA.dockerManifestList), junk), manifests: fc.oneof({ arbitrary: fc.array(descriptorish, { maxLength: 5 }), weight: 4 }, { arbitrary: junk, weight: 1 }) }, { requiredKeys: [] });
+const indexDoc = fc.record({ schemaVersion: fc.oneof(fc.constant(2), junk), mediaType: fc.oneof(fc.constantFrom(MEDIA.ociIndex, MEDIA.dockerList), junk), manifests: fc.oneof({ arbitrary: fc.array(descriptorish, { maxLength: 5 }), weight: 4 }, { arbitrary: junk, weight: 1 }) }, { requiredKeys: [] });
 const deep = fc.tuple(fc.integer({ min: 9_990, max: 12_000 }), fc.constantFrom("[", '{"a":'), fc.constantFrom('{"manifests":', '{"layers":', "")).map(([d, open, head]) => head + open.repeat(d) + (open === "[" ? "]" : "}").repeat(d) + (head ? "}" : ""));
 
 const manifestBytes = fc.oneof(
