@@ -61,6 +61,9 @@ function silent(name: string, title: string, answerTls: boolean, code: string): 
 }
 
 const MIB = 1024 * 1024;
+/** Terminal escape sequences a hostile registry may hide in text: clear the screen, turn red. */
+const CLEAR_SCREEN = "\u001b[2J\u001b[H";
+const RED = "\u001b[31m";
 
 /** A registry of its own whose token or manifest answer floods (streamed, never held whole by the lab). */
 function flooded(name: string, title: string, what: "token" | "manifest", outcome: FaultOutcome): NamedFault {
@@ -141,5 +144,29 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     (own) => own.addImage("fault/private", "latest", small("private"), [{ kind: "auth-required" }]),
   ),
   ownLab("bad-header-control", "an ESC sequence (a control character) in every header the doctor reads", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "bad-header-bytes", control: true }] }),
+  onLab("manifest-error-control", "the manifest answers 500 with an error message full of terminal escape sequences", both(fails("MANIFEST_FETCH_FAILED")), [
+    { kind: "error-answer", status: 500, message: `${CLEAR_SCREEN}storage backend down\r${RED}forged line\u009b0m` },
+  ]),
+  {
+    name: "index-control-platforms",
+    title: "an index whose platform names carry terminal escape sequences (none matches)",
+    group: "protocol",
+    expect: both(fails("PLATFORM_UNAVAILABLE")),
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      const odd = [{ os: `linux${CLEAR_SCREEN}`, architecture: "amd64" }, { os: "linux", architecture: `arm64${RED}` }];
+      lab.addImage(repoOf("index-control-platforms"), "latest", buildIndex(odd.map((p) => buildImage({ label: "fault index-control-platforms", platform: p }))));
+      return { image: `${lab.host}/${repoOf("index-control-platforms")}:latest`, insecure: [lab.host] };
+    },
+  },
+  {
+    name: "tags-control",
+    title: "a missing tag whose near misses in tags/list carry terminal escape sequences",
+    group: "protocol",
+    expect: both(fails("MANIFEST_UNKNOWN")),
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      lab.addImage(repoOf("tags-control"), `latest${RED}`, small("tags-control"));
+      return { image: `${lab.host}/${repoOf("tags-control")}:latest`, insecure: [lab.host] };
+    },
+  },
   onLab("manifest-429-retry-after", "the manifest answers 429 TOOMANYREQUESTS with Retry-After", both(fails("RATE_LIMITED")), [{ kind: "rate-limited", remaining: 0, limit: 100 }]),
 ];

@@ -1,3 +1,5 @@
+import { escapeControls } from "./http-util";
+
 /**
  * The error body of the distribution API (docs/spec/api.md "Errors"): {"errors":[{code,message,detail}]}.
  * Docker Hub's token/rate-limit answers sometimes carry {"details":"…"} instead; both are read,
@@ -26,16 +28,17 @@ export function parseRegistryErrors(body: Uint8Array, contentType?: string): Dia
     for (const e of o.errors) {
       if (!e || typeof e !== "object") continue;
       const r = e as Record<string, unknown>;
+      // The registry's words reach findings and terminals: control characters are shown, not sent.
       const d: Diagnostic = {
-        code: typeof r.code === "string" ? r.code : "UNKNOWN",
-        message: typeof r.message === "string" ? r.message : "",
+        code: typeof r.code === "string" ? escapeControls(r.code) : "UNKNOWN",
+        message: typeof r.message === "string" ? escapeControls(r.message) : "",
       };
       if (r.detail !== undefined && r.detail !== null) d.detail = r.detail;
       out.push(d);
     }
     return out;
   }
-  if (typeof o.details === "string") return [{ code: "UNKNOWN", message: o.details }];
+  if (typeof o.details === "string") return [{ code: "UNKNOWN", message: escapeControls(o.details) }];
   return [];
 }
 

@@ -46,6 +46,16 @@ export function safeHeaderValue(v: string): string {
   });
 }
 
+/**
+ * Text from a response body (an error message, a page title, a tag, a platform name) with the
+ * characters a terminal acts on shown escaped: C0 controls but tab and newline, DEL, and the C1
+ * range (CSI). A hostile registry cannot clear a screen or recolour a ticket through it.
+ */
+export function escapeControls(s: string): string {
+  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(s)) return s;
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
   const headers: Record<string, string> = {};
   const raw: [string, string][] = [];
@@ -63,5 +73,5 @@ export function preview(body: Uint8Array, contentType: string | undefined): stri
   if (!body.length) return undefined;
   if (contentType && !/text|json|html|xml/i.test(contentType)) return undefined;
   const text = new TextDecoder().decode(body.subarray(0, 512));
-  return scrubDeep(text);
+  return escapeControls(scrubDeep(text));
 }

@@ -1,6 +1,7 @@
 import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import { parseRegistryErrors, type Diagnostic } from "./errors";
+import { escapeControls } from "./http-util";
 import type { HttpResponse } from "./http";
 import type { RateLimitInfo } from "./manifest";
 
@@ -33,7 +34,8 @@ export function classifyTagsList(status: number, body: Uint8Array, contentType: 
   if (status === 200) {
     try {
       const doc = JSON.parse(new TextDecoder().decode(body)) as { tags?: unknown };
-      const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === "string") : [];
+      // Tags are offered in findings ("did you mean …"): control characters are shown, not sent.
+      const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === "string").map(escapeControls) : [];
       return { kind: "listed", tags };
     } catch {
       return { kind: "unavailable", status };

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { goQuoteChar, MAX_NESTING_DEPTH } from "../host/go-json";
 import type { Descriptor, Platform } from "../model/facts";
+import { escapeControls } from "./http-util";
 import { INDEX_TYPES, MEDIA, SCHEMA1_TYPES, bareType } from "./media-types";
 
 /** containerd's MaxManifestSize: a manifest (or index) larger than 4 MiB is refused. */
@@ -83,16 +84,19 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === "object" && !Array.isArray(v);
 }
 
+/** Every string of a descriptor reaches evidence, findings and URLs: control characters are escaped (a digest with one no longer parses as a digest). */
+const text = escapeControls;
+
 function descriptor(v: unknown): Descriptor | null {
   if (!isObj(v) || typeof v.digest !== "string" || typeof v.size !== "number") return null;
-  const d: Descriptor = { mediaType: typeof v.mediaType === "string" ? v.mediaType : "", digest: v.digest, size: v.size };
-  if (Array.isArray(v.urls)) d.urls = v.urls.filter((u): u is string => typeof u === "string");
+  const d: Descriptor = { mediaType: typeof v.mediaType === "string" ? text(v.mediaType) : "", digest: text(v.digest), size: v.size };
+  if (Array.isArray(v.urls)) d.urls = v.urls.filter((u): u is string => typeof u === "string").map(text);
   if (isObj(v.platform) && typeof v.platform.os === "string" && typeof v.platform.architecture === "string") {
-    const p: Platform = { os: v.platform.os, architecture: v.platform.architecture };
-    if (typeof v.platform.variant === "string" && v.platform.variant) p.variant = v.platform.variant;
-    if (typeof v.platform["os.version"] === "string" && v.platform["os.version"]) p["os.version"] = v.platform["os.version"];
+    const p: Platform = { os: text(v.platform.os), architecture: text(v.platform.architecture) };
+    if (typeof v.platform.variant === "string" && v.platform.variant) p.variant = text(v.platform.variant);
+    if (typeof v.platform["os.version"] === "string" && v.platform["os.version"]) p["os.version"] = text(v.platform["os.version"]);
     const f = v.platform["os.features"];
-    if (Array.isArray(f) && f.length) p["os.features"] = f.filter((x): x is string => typeof x === "string");
+    if (Array.isArray(f) && f.length) p["os.features"] = f.filter((x): x is string => typeof x === "string").map(text);
     d.platform = p;
   }
   return d;
@@ -115,7 +119,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     return { kind: "invalid", mediaType: ct, problem: goJsonError(text, bytes) };
   }
   if (!isObj(doc)) return { kind: "invalid", mediaType: ct, problem: "the document is not a JSON object" };
-  const declared = typeof doc.mediaType === "string" ? doc.mediaType : "";
+  const declared = typeof doc.mediaType === "string" ? escapeControls(doc.mediaType) : "";
   if (doc.schemaVersion === 1 || SCHEMA1_TYPES.includes(declared) || (!declared && SCHEMA1_TYPES.includes(ct))) {
     return { kind: "schema1", mediaType: declared || (ct === "text/plain" ? MEDIA.schema1Signed : ct) || MEDIA.schema1Signed };
   }

@@ -5,6 +5,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { challengeLines, chooseChallenge, parseChallenges, type ProbedChallenge } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
 import { NetError, clientForStage, type HttpResponse } from "../registry/http";
+import { escapeControls } from "../registry/http-util";
 
 /** What the doctor read from GET /v2/ (the input of the pure classifier). */
 export interface V2Observation {
@@ -65,7 +66,8 @@ function observe(res: HttpResponse): V2Observation {
     contentType: res.headers["content-type"] ?? null,
     apiVersion: res.headers["docker-distribution-api-version"] ?? null,
     challengeLines: challengeLines(res.rawHeaders).length,
-    bodyStart: new TextDecoder().decode(res.body.subarray(0, 4096)),
+    // The page's words reach the finding (its title, its first line): control characters are shown, not sent.
+    bodyStart: escapeControls(new TextDecoder().decode(res.body.subarray(0, 4096))),
     location: res.headers.location ? absoluteLocation(res.headers.location, res.url) : null,
   };
 }

@@ -262,12 +262,21 @@ describe("what each finding says", () => {
     expect(f.detail).toContain("retry after 1 h");
   }, 90_000);
 
-  test("terminal output of the header faults (plain, --verbose) holds no control character", async () => {
-    for (const name of ["bad-header-bytes", "bad-header-control"]) {
-      const f = faultNamed(name);
-      const r = await runBinary(argsFor(f, installed.get(name)!, "check", ["--verbose"]).args);
+  test("MANIFEST_FETCH_FAILED, PLATFORM_UNAVAILABLE, MANIFEST_UNKNOWN: escape sequences in an error message, platform names and tags are shown escaped", async () => {
+    const fetch = find(await result("manifest-error-control", "check"), "MANIFEST_FETCH_FAILED");
+    expect(fetch.detail).toContain("unknown: \\x1b[2J\\x1b[Hstorage backend down\\x0d\\x1b[31mforged line\\x9b0m");
+    const platform = find(await result("index-control-platforms", "check"), "PLATFORM_UNAVAILABLE");
+    expect(platform.evidence.platforms).toEqual(["linux\\x1b[2J\\x1b[H/amd64", "linux/arm64\\x1b[31m"]);
+    const unknown = find(await result("tags-control", "check"), "MANIFEST_UNKNOWN");
+    expect(unknown.evidence.closestTags).toEqual(["latest\\x1b[31m"]);
+  }, 90_000);
+
+  test("terminal output (plain, --verbose) of the faults that carry control characters holds none", async () => {
+    const codeOf = { "bad-header-bytes": "MANIFEST_INVALID", "bad-header-control": "V2_NO_RESPONSE", "manifest-error-control": "MANIFEST_FETCH_FAILED", "index-control-platforms": "PLATFORM_UNAVAILABLE", "tags-control": "MANIFEST_UNKNOWN" };
+    for (const [name, code] of Object.entries(codeOf)) {
+      const r = await runBinary(argsFor(faultNamed(name), installed.get(name)!, "check", ["--verbose"]).args);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(name === "bad-header-bytes" ? "MANIFEST_INVALID" : "V2_NO_RESPONSE");
+      expect(r.stdout).toContain(code);
       expect(CONTROL.test(r.stdout + r.stderr)).toBe(false);
     }
   }, 90_000);
