@@ -17,6 +17,8 @@ import { decodeJwt, type DecodedJwt } from "./jwt";
  * `issued_at` (RFC 3339; when absent expiry counts from receipt).
  */
 export const CLIENT_ID = "docker";
+/** Go's client stops after 10 redirects; a token server has no reason to come close. */
+export const MAX_TOKEN_REDIRECTS = 10;
 export const MIN_TOKEN_LIFETIME = 60;
 /** A token answer is a few KiB; reading stops here (a hostile realm may answer without end). */
 export const MAX_TOKEN_BODY_BYTES = 64 * 1024;
@@ -148,11 +150,18 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
   }
   const base = { url: redactUrl(url.toString()), method, as };
   let res: HttpResponse;
-  try {
-    res = await req.client.request({ method, url: url.toString(), headers, authorization, body, sensitiveBody: true, maxBodyBytes: MAX_TOKEN_BODY_BYTES });
-  } catch (e) {
-    if (!(e instanceof NetError)) throw e;
-    return new TokenError(`token server ${url.host} unreachable: ${e.message}`, "net", { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e });
+  let target = url;
+  for (let hop = 0; ; hop++) {
+    try {
+      res = await req.client.request({ method, url: target.toString(), headers, authorization, body, sensitiveBody: true, maxBodyBytes: MAX_TOKEN_BODY_BYTES });
+    } catch (e) {
+      if (!(e instanceof NetError)) throw e;
+      return new TokenError(`token server ${target.host} unreachable: ${e.message}`, "net", { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e });
+    }
+    const next = redirectTarget(res, target, method, hop);
+    if (next === null) break;
+    if (typeof next === "string") return new TokenError(next, "http", { ...base, status: res.status, contentType: res.headers["content-type"] ?? null, serverDate: res.headers.date ?? null, diagnostics: [] });
+    target = next;
   }
   const info = {
     ...base,
@@ -192,4 +201,25 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
     durationMs: res.durationMs,
     fellBackToGet: false,
   });
+}
+
+/**
+ * A token server's redirect: followed (same credentials, same body) only within its own origin
+ * (scheme, host and port) and keeping the method (307/308, or any redirect of a GET). Anything
+ * else is reported, never followed: Go's client would follow to another host without the
+ * Authorization header but re-send a POST's body (which holds the refresh token); pulldoctor
+ * sends no credential after a redirect to another host or scheme. Returns the next URL, null
+ * (not a redirect) or why it stops.
+ */
+export function redirectTarget(res: HttpResponse, from: URL, method: "GET" | "POST", hop: number): URL | string | null {
+  if (res.status < 300 || res.status > 399 || !res.headers.location) return null;
+  const loc = res.headers.location;
+  const next = URL.canParse(loc, from.toString()) ? new URL(loc, from) : null;
+  const said = `token server answered ${res.status} ${res.statusText}`.trim();
+  if (!next) return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
+  const to = redactUrl(next.toString());
+  if (next.origin !== from.origin) return `${said}, a redirect to ${to} (another host or scheme): pulldoctor does not follow a token server there with credentials; point the registry's token realm at that URL instead`;
+  if (method === "POST" && res.status !== 307 && res.status !== 308) return `${said}, a redirect to ${to} that would turn the OAuth POST into a GET (dropping the refresh token)`;
+  if (hop >= MAX_TOKEN_REDIRECTS) return `${said}: stopped after ${MAX_TOKEN_REDIRECTS} redirects (last to ${to})`;
+  return next;
 }

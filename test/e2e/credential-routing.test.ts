@@ -101,9 +101,23 @@ describe("bearer: credentials to the realm only, the token to the registry only"
     const reg = rec({ tls: tls(), registry: registry({ realm: `${realm.url}/token` }) });
     const c = await run("check", reg.host);
     expect(c.code).toBe(1);
+    expect(c.report.verdict.code).toBe("AUTH_TOKEN_SERVER_UNREACHABLE");
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain(`a redirect to ${other.url}/token`);
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain("does not follow a token server there with credentials");
     expect(auths(realm)).toEqual([BASIC]);
-    expect(auths(other)).toEqual([]);
+    expect(other.seen).toEqual([]);
     expect(auths(reg)).toEqual([]);
+  }, 30_000);
+
+  test("a redirect within the realm's own origin is followed with the credentials, as Go's client does", async () => {
+    const realm = rec({ tls: tls(), route: (_q, u) => (u.pathname === "/token" ? new Response(null, { status: 307, headers: { location: `/v2/token${u.search}` } }) : u.pathname === "/v2/token" ? Response.json({ token: TOKEN }) : null) });
+    const reg = rec({ tls: tls(), registry: registry({ realm: `${realm.url}/token` }) });
+    const c = await run("check", reg.host);
+    expect([c.code, c.codes.filter((x) => x.endsWith(":error"))]).toEqual([0, []]);
+    expect(realm.seen.map((x) => [x.path.split("?")[0], x.headers.authorization])).toEqual([
+      ["/token", BASIC],
+      ["/v2/token", BASIC],
+    ]);
   }, 30_000);
 });
 
