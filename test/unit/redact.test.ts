@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { inspect } from "node:util";
-import { redactHeaders, redactUrl, scrubDeep } from "../../src/model/redact";
-import { REDACTED, Secret } from "../../src/model/secret";
+import { redactHeaders, redactUrl, scrubDeep, scrubText } from "../../src/model/redact";
+import { knownSecretValues, REDACTED, rememberSecret, Secret } from "../../src/model/secret";
 
 describe("secrets never leak", () => {
   test("Secret serialises, prints and inspects as <redacted>", () => {
@@ -31,5 +31,27 @@ describe("secrets never leak", () => {
     expect(out).not.toContain("plain");
     expect(out).not.toContain('"abc"');
     expect(out).toContain("fine");
+  });
+  test("a Secret also remembers the forms its value travels in: the Authorization credential part, URL- and form-encoding", () => {
+    const b64 = btoa("alice:pä ss/w+rd");
+    new Secret(`Basic ${b64}`);
+    new Secret("pä ss/w+rd-2");
+    new Secret("Bearer tok.en-xyz-123");
+    const known = knownSecretValues();
+    expect(known).toContain(b64);
+    expect(known).toContain("tok.en-xyz-123");
+    expect(known).toContain(encodeURIComponent("pä ss/w+rd-2"));
+    expect(known).toContain("p%C3%A4+ss%2Fw%2Brd-2");
+    // Longest first, so a value containing another is replaced whole.
+    expect(known).toEqual([...known].sort((a, b) => b.length - a.length));
+  });
+  test("scrubText: what the tool prints (human output, --verbose lines) loses every known secret and JWT", () => {
+    rememberSecret("echoed-secret-991");
+    const jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZTEyMyJ9.c2lnbmF0dXJlc2lnbmF0dXJl";
+    const out = scrubText(`x-echo: echoed-secret-991\nbody: echoed-secret-991%21 ${jwt}\n`);
+    expect(out).toBe(`x-echo: ${REDACTED}\nbody: ${REDACTED}%21 ${REDACTED}\n`);
+    // Short values are not scrubbed from free text (they would erase ordinary words).
+    rememberSecret("pass");
+    expect(scrubText("password")).toBe("password");
   });
 });
