@@ -36,6 +36,10 @@ export interface NamedFault {
 export interface InstalledFault {
   image: string;
   insecure: string[];
+  /** The repository wants a login (pass with --username and --password-stdin). */
+  credentials?: { username: string; password: string };
+  /** A second host the fault started (a CDN) and every request it received, headers included. */
+  observed?: { host: string; requests: readonly { method: string; path: string; headers: Record<string, string> }[] };
   stop?: () => Promise<void>;
 }
 

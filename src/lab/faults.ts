@@ -1,4 +1,4 @@
-import type { WireRequest, WireResponse, Headers } from "./wire";
+import { headBytes, type WireRequest, type WireResponse, type Headers } from "./wire";
 
 /**
  * What can go wrong in a repository of the lab registry. Every kind is served as real
@@ -10,15 +10,28 @@ export type Fault =
   | { kind: "auth-required"; username?: string; password?: string }
   /** Docker Hub's rate-limit headers on manifests; remaining 0 (default) ⇒ 429 TOOMANYREQUESTS. */
   | { kind: "rate-limited"; remaining?: number; limit?: number; windowSeconds?: number }
-  /** Blob GET/HEAD ⇒ 307 to `to` + /blobs/DIGEST (a CDN the client may not reach). */
-  | { kind: "blob-redirect"; to: string }
+  /** Blob GET/HEAD ⇒ 307 to `to` + /blobs/DIGEST (a CDN the client may not reach); only `digest` when given. */
+  | { kind: "blob-redirect"; to: string; digest?: string }
+  /** Blob GETs redirect to themselves ("loop") or through `hops` redirects (?hop=1…) before the blob. */
+  | { kind: "redirect-chain"; hops: number | "loop" }
+  /** The request is read and never answered: a host that accepts and then says nothing. */
+  | { kind: "silent-blob"; digest?: string }
+  /**
+   * Blob GETs answer these statuses in turn (with Retry-After when given), then the blob; the
+   * cycle restarts for each blob's next request after the success. `forever`: the first status, always.
+   */
+  | { kind: "blob-status"; digest?: string; statuses: number[]; retryAfter?: string; forever?: boolean }
+  /** The whole response, head included, written at bytesPerSecond (a drip no inactivity timer catches). */
+  | { kind: "drip-blob"; digest?: string; bytesPerSecond: number }
+  /** The body as announced by Content-Length, then `extra` bytes more on a connection kept alive. */
+  | { kind: "long-body"; digest?: string; extra: string }
   /** Content-Length of the whole blob, then only afterBytes, then the socket closes. */
   | { kind: "truncate-blob"; digest?: string; afterBytes: number }
   /** Same length, different bytes: only digest verification can tell. */
   | { kind: "corrupt-blob"; digest?: string }
   /** afterBytes of the body, then silence with the connection left open. */
   | { kind: "stall-blob"; digest?: string; afterBytes: number }
-  /** The first `times` requests for the blob are reset after afterBytes; later ones succeed (resume tests). */
+  /** The first `times` requests for the blob are reset after afterBytes (Infinity: every one); later ones succeed (resume tests). */
   | { kind: "drop-connection"; digest?: string; afterBytes: number; times: number }
   /** Range is ignored: always 200 with the whole blob, no Accept-Ranges. */
   | { kind: "no-range" }
@@ -57,7 +70,22 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-const BODY_FAULTS = new Set<Fault["kind"]>(["corrupt-blob", "truncate-blob", "stall-blob", "drop-connection", "slow-blob"]);
+const BODY_FAULTS = new Set<Fault["kind"]>(["corrupt-blob", "truncate-blob", "stall-blob", "drop-connection", "slow-blob", "drip-blob", "long-body"]);
+
+/** blob-status faults count per blob: each digest walks through the statuses on its own. */
+const statusCounts = new WeakMap<Fault, Map<string, number>>();
+
+const STATUS_CODES: Record<number, string> = { 408: "UNKNOWN", 429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE" };
+
+/** The status a blob-status fault answers now for this blob, or null for the blob itself. */
+function statusNow(f: Extract<Fault, { kind: "blob-status" }>, digest: string): number | null {
+  let per = statusCounts.get(f);
+  if (!per) statusCounts.set(f, (per = new Map()));
+  if (f.forever) return f.statuses[0] ?? 500;
+  const n = per.get(digest) ?? 0;
+  per.set(digest, (n + 1) % (f.statuses.length + 1));
+  return n < f.statuses.length ? f.statuses[n]! : null;
+}
 
 /**
  * Serves one blob, applying the repository's faults. `counters` keeps the state of
@@ -66,12 +94,25 @@ const BODY_FAULTS = new Set<Fault["kind"]>(["corrupt-blob", "truncate-blob", "st
 export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: string; bytes: Uint8Array }, faults: readonly Fault[], counters: Map<Fault, number>): void {
   const { digest, bytes } = blob;
   for (const f of faults) {
-    if (f.kind === "blob-redirect") {
+    if (f.kind === "blob-redirect" && applies(f, digest)) {
       const to = f.to.replace(/\/+$/, "");
       // Real CDNs get signed URLs; the signature is what redaction must hide.
       return res.send(307, { ...API_HEADER, Location: `${to}/blobs/${digest}?X-Amz-Signature=lab-signature-secret&X-Amz-Expires=1200`, "Content-Type": "text/html; charset=utf-8" }, "");
     }
     if (f.kind === "blob-missing" && applies(f, digest)) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", digest);
+    if (f.kind === "redirect-chain") {
+      const hop = Number(req.query.get("hop") ?? 0);
+      if (f.hops === "loop") return res.send(302, { ...API_HEADER, Location: req.query.size ? `${req.path}?${req.query}` : req.path }, "");
+      if (hop < f.hops) return res.send(307, { ...API_HEADER, Location: `${req.path}?hop=${hop + 1}` }, "");
+    }
+    if (f.kind === "silent-blob" && applies(f, digest)) return;
+    if (f.kind === "blob-status" && req.method === "GET" && applies(f, digest)) {
+      const status = statusNow(f, digest);
+      if (status !== null) {
+        const extra: Headers = f.retryAfter !== undefined ? { "Retry-After": f.retryAfter } : {};
+        return sendError(res, status, STATUS_CODES[status] ?? "UNKNOWN", `lab fault: ${status}`, undefined, extra);
+      }
+    }
   }
   const noRange = faults.some((f) => f.kind === "no-range");
   const base: Headers = { ...API_HEADER, "Content-Type": "application/octet-stream", "Docker-Content-Digest": digest, Etag: `"${digest}"` };
@@ -101,6 +142,8 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
       case "stall-blob":
         return res.sendCut(status, base, body, f.afterBytes, "stall");
       case "drop-connection": {
+        // A cut point past the end of this body never triggers (a 1 KiB ranged probe passes).
+        if (body.length <= f.afterBytes) break;
         const n = counters.get(f) ?? 0;
         if (n < f.times) {
           counters.set(f, n + 1);
@@ -110,6 +153,11 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
       }
       case "slow-blob":
         return res.sendPaced(status, base, body, f.bytesPerSecond);
+      case "drip-blob":
+        return res.sendRaw(Buffer.concat([headBytes(status, base, body.length, true), body]), "close", f.bytesPerSecond);
+      case "long-body":
+        // Keep-alive on purpose: the extra bytes wait in the socket for the next request on it.
+        return res.sendRaw(Buffer.concat([headBytes(status, base, body.length, false), body, new TextEncoder().encode(f.extra)]), "keep-alive");
     }
   }
   res.send(status, base, body);

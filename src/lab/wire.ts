@@ -43,9 +43,9 @@ export interface WireResponse {
 export type Handler = (req: WireRequest, res: WireResponse) => void | Promise<void>;
 
 const REASONS: Record<number, string> = {
-  200: "OK", 206: "Partial Content", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
+  200: "OK", 206: "Partial Content", 302: "Found", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
   403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 416: "Range Not Satisfiable",
-  429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+  429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
 
 const enc = new TextEncoder();
@@ -147,7 +147,8 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
           if (part.length > 0) socket.write(part);
           if (mode === "close") socket.end();
           else if (mode === "reset") socket.write(new Uint8Array(0), () => (typeof socket.resetAndDestroy === "function" && !tlsOptions ? socket.resetAndDestroy() : socket.destroy()));
-          done(false);
+          // A stall stays open and silent even when the client asked for Connection: close.
+          if (mode !== "stall") done(false);
         },
         sendPaced(status, headers, b, bytesPerSecond) {
           socket.write(headBytes(status, headers, b.length, closeAfter));
@@ -167,8 +168,7 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
             if (after === "close") {
               socket.end();
               done(false);
-            } else if (after === "stall") done(false);
-            else done(!closeAfter);
+            } else if (after !== "stall") done(!closeAfter);
           };
           if (!bytesPerSecond) {
             socket.write(bytes);

@@ -9,14 +9,16 @@ import { redactUrl } from "../model/redact";
 import type { Trace } from "../model/trace";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
+import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
 import { hashFilePrefix, hasherDigest, newHasher, parseDigest } from "./verify";
+import { bodyWatchdog, headDeadline } from "./watchdog";
 
 /** Why one attempt at one blob failed; the retry loop decides what happens next. */
 export class TransferError extends Error {
   constructor(
     readonly kind: "transport" | "status" | "short-read" | "mismatch" | "too-long" | "range" | "no-space" | "aborted",
     message: string,
-    readonly info: { host: string; bytes: number; resumedFrom: number; status?: number; actual?: string; code?: string },
+    readonly info: { host: string; bytes: number; resumedFrom: number; status?: number; actual?: string; code?: string; retryAfterMs?: number; retryAfter?: string },
   ) {
     super(message);
   }
@@ -26,8 +28,6 @@ export class TransferError extends Error {
   }
 }
 
-/** The status codes go-containerregistry and containerd retry (408, 429, 5xx gateways). */
-const RETRY_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
 const MAX_REDIRECTS = 10;
 
 export interface AttemptContext {
@@ -70,7 +70,9 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   const registryHost = new URL(src.baseUrl).host;
   let url = `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`;
   let host = registryHost;
+  // Aborted by the time rules (watchdog.ts): the head deadline, then the body's progress.
   const idle = new AbortController();
+  let idleWhy: string | null = null;
   const signal = AbortSignal.any([ctx.signal, idle.signal]);
   const fail = (kind: TransferError["kind"], msg: string, extra: Partial<TransferError["info"]> = {}) =>
     new TransferError(kind, msg, { host, bytes: 0, resumedFrom, ...extra });
@@ -89,7 +91,9 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const u = new URL(url);
     host = u.host;
-    const sameHost = u.host === registryHost;
+    // Credentials only to the registry's own origin: scheme, host and port (an https registry
+    // redirecting to http on the same host gets none; Docker keys its tokens by host:port).
+    const sameHost = u.origin === new URL(src.baseUrl).origin;
     const headers: Record<string, string> = { "Accept-Encoding": "identity" };
     if (offset > 0) headers.Range = `bytes=${offset}-`;
     if (sameHost && auth) headers.Authorization = auth.reveal();
@@ -98,14 +102,18 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     const init = requestInit(u, src, sameHost);
     // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
     const careful = ctx.fresh === true && !src.route?.url;
+    const cancelHead = headDeadline(ctx.idleTimeoutMs, idle, (why) => (idleWhy = why));
     try {
       const o = { headers, signal, init, tls: careful ? nodeTls(init) : null };
       // First attempts go to a blob Worker when the engine runs them (same fetch, off the main thread).
       res = careful ? await openWithNode(target, o) : ctx.lanes ? await ctx.lanes.open(target, o) : await openWithFetch(target, o);
     } catch (e) {
-      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: errText(e) });
+      const why = idleWhy ?? errText(e);
+      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: why });
       if (ctx.signal.aborted) throw fail("aborted", "interrupted");
-      throw fail("transport", `GET ${redactUrl(url)}: ${errText(e)}`, { code: (e as { code?: string }).code });
+      throw fail("transport", `GET ${redactUrl(url)}: ${why}`, { code: idleWhy ? "ETIMEDOUT" : (e as { code?: string }).code });
+    } finally {
+      cancelHead();
     }
     ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" }, durationMs: performance.now() - t0 });
     const loc = res.header("location");
@@ -142,7 +150,10 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     }
   } else {
     const body = (await res.text().catch(() => "")).slice(0, 300);
-    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${body ? `: ${body.trim()}` : ""}`, { status: res.status });
+    const ra = res.header("retry-after");
+    const retryAfterMs = parseRetryAfter(ra);
+    const wait = ra !== null ? ` (Retry-After: ${ra.slice(0, 40)})` : "";
+    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${wait}${body ? `: ${body.trim()}` : ""}`, { status: res.status, ...(retryAfterMs !== null ? { retryAfterMs, retryAfter: ra!.slice(0, 40) } : {}) });
   }
 
   if (res.toFile) return await toFileInWorker(res, d, store, offset, ctx, idle, fail, host);
@@ -155,15 +166,12 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     throw ioError(e, fail);
   }
   let total = offset;
-  let last = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - last > ctx.idleTimeoutMs) idle.abort(new Error(`no data for ${ctx.idleTimeoutMs} ms`));
-  }, Math.max(50, Math.min(1000, ctx.idleTimeoutMs / 4)));
+  const watchdog = bodyWatchdog(ctx.idleTimeoutMs, offset, idle);
   let sinkError: TransferError | null = null;
   const opened = res;
   try {
     await opened.consume((buf) => {
-      last = Date.now();
+      watchdog.progress(total + buf.length);
       if (total + buf.length > d.size) {
         store.discardPartial(d.digest);
         throw (sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset }));
@@ -181,10 +189,9 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     opened.cancel();
     if (sinkError) throw sinkError;
     if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    const msg = idle.signal.aborted ? `stalled after ${total} of ${d.size} bytes: no data for ${ctx.idleTimeoutMs} ms` : `body cut after ${total} of ${d.size} bytes: ${errText(e)}`;
-    throw fail("transport", msg, { bytes: total - offset });
+    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), { bytes: total - offset, ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}) });
   } finally {
-    clearInterval(watchdog);
+    watchdog.stop();
     closeSync(fd);
   }
   return settle(d, store, host, offset, total, () => hasherDigest(hasher, pd.algorithm), fail);
@@ -216,14 +223,11 @@ type Fail = (kind: TransferError["kind"], msg: string, extra?: Partial<TransferE
 async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offset: number, ctx: AttemptContext, idle: AbortController, fail: Fail, host: string): Promise<AttemptResult> {
   const algorithm = parseDigest(d.digest)!.algorithm;
   let total = offset;
-  let last = Date.now();
-  const watchdog = setInterval(() => {
-    if (Date.now() - last > ctx.idleTimeoutMs) idle.abort(new Error(`no data for ${ctx.idleTimeoutMs} ms`));
-  }, Math.max(50, Math.min(1000, ctx.idleTimeoutMs / 4)));
+  const watchdog = bodyWatchdog(ctx.idleTimeoutMs, offset, idle);
   let r: { total: number; digest: string };
   try {
     const onBytes = (t: number) => {
-      last = Date.now();
+      watchdog.progress(t);
       total = t;
       ctx.onBytes(t);
     };
@@ -237,13 +241,16 @@ async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offs
     }
     if (x.kind === "io") throw ioError(x, fail, total - offset);
     if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    const msg = idle.signal.aborted ? `stalled after ${total} of ${d.size} bytes: no data for ${ctx.idleTimeoutMs} ms` : `body cut after ${total} of ${d.size} bytes: ${errText(e)}`;
-    throw fail("transport", msg, { bytes: total - offset });
+    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), { bytes: total - offset, ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}) });
   } finally {
-    clearInterval(watchdog);
+    watchdog.stop();
   }
   if (r.total !== total) ctx.onBytes(r.total);
   return settle(d, store, host, offset, r.total, () => `${algorithm}:${r.digest}`, fail);
+}
+
+function bodyFailure(stalled: string | null, total: number, size: number, e: unknown): string {
+  return stalled ? `stalled after ${total} of ${size} bytes: ${stalled}` : `body cut after ${total} of ${size} bytes: ${errText(e)}`;
 }
 
 function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {

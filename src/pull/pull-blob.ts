@@ -18,6 +18,8 @@ export interface BlobRecord {
   durationMs: number;
   resumedFrom: number;
   retries: number;
+  /** Each failed attempt that was retried (at most MAX_RETRY_LOG): what it saw and how long the pull waited. */
+  retryLog: { attempt: number; error: string; status: number | null; waitMs: number }[];
   host: string | null;
   endpoint: string | null;
 }
@@ -46,6 +48,14 @@ export interface BlobContext {
 }
 
 /**
+ * The longest Retry-After the pull waits (429/503 on a blob). Longer, the source is given up at
+ * once with the server's value in the error: waiting an hour inside a pull helps nobody, and
+ * Docker itself does not wait at all (it retries on its own backoff).
+ */
+export const RETRY_AFTER_CAP_MS = 60_000;
+const MAX_RETRY_LOG = 10;
+
+/**
  * A blob from the first source that delivers it: retries with backoff on transient
  * failures (resuming from the bytes kept), then the next source (mirror → upstream,
  * as Docker falls back between endpoints). A digest mismatch is not retried on the
@@ -53,7 +63,7 @@ export interface BlobContext {
  */
 export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonly BlobSource[], ctx: BlobContext): Promise<BlobRecord> {
   const t0 = performance.now();
-  const rec: BlobRecord = { digest: d.digest, mediaType: d.mediaType, size: d.size, downloadedBytes: 0, reusedBytes: 0, reused: false, durationMs: 0, resumedFrom: 0, retries: 0, host: null, endpoint: null };
+  const rec: BlobRecord = { digest: d.digest, mediaType: d.mediaType, size: d.size, downloadedBytes: 0, reusedBytes: 0, reused: false, durationMs: 0, resumedFrom: 0, retries: 0, retryLog: [], host: null, endpoint: null };
   if (store.has(d)) {
     return { ...rec, reused: true, reusedBytes: d.size };
   }
@@ -121,10 +131,18 @@ async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly Bl
           break;
         }
         if (!e.retryable || attempt === ctx.retry.attempts) break;
+        const retryAfter = e.info.retryAfterMs;
+        if (retryAfter !== undefined && retryAfter > RETRY_AFTER_CAP_MS) {
+          last = new TransferError(e.kind, `${e.message} — Retry-After ${e.info.retryAfter} is beyond the ${RETRY_AFTER_CAP_MS / 1000} s pulldoctor waits`, e.info);
+          break;
+        }
         rec.retries++;
+        // The server's Retry-After (capped above) when it asks for more than our backoff.
+        const waitMs = Math.max(backoffDelay(ctx.retry, rec.retries), retryAfter ?? 0);
+        if (rec.retryLog.length < MAX_RETRY_LOG) rec.retryLog.push({ attempt: attempts, error: e.message.slice(0, 300), status: e.info.status ?? null, waitMs });
         ctx.onRetry(attempts, e.message);
         try {
-          await sleep(backoffDelay(ctx.retry, rec.retries), ctx.signal);
+          await sleep(waitMs, ctx.signal);
         } catch {
           throw new BlobFailure("aborted", rec, e, attempts);
         }

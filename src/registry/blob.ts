@@ -61,6 +61,18 @@ export function authorizationAllowed(url: string, registryBaseUrl: string, insec
   return u.protocol === "https:" || insecure;
 }
 
+/** Statuses a blob GET is retried on (Docker and containerd retry these; see src/pull/fetch-blob.ts). */
+export const RETRY_STATUS = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
+
+/** Retry-After in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); null if absent or unreadable. */
+export function parseRetryAfter(v: string | null | undefined, now: number = Date.now()): number | null {
+  if (v === null || v === undefined) return null;
+  const s = v.trim();
+  if (/^\d{1,10}$/.test(s)) return Number(s) * 1000;
+  const t = Date.parse(s);
+  return Number.isFinite(t) && /[a-z]/i.test(s) ? Math.max(0, t - now) : null;
+}
+
 /** HTTP clients per origin: the registry's (its resolution, route and TLS), others with their own proxy decision. */
 export class ClientPool {
   readonly #clients = new Map<string, HttpClient>();
@@ -146,6 +158,9 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     const sendAuth = authorization !== null && authorizationAllowed(url, ctx.facts.link!.baseUrl, ctx.facts.link!.insecure);
     const proxy = sameOrigin ? (ctx.facts.route?.url ?? null) : proxyForUrl(url, ctx.deps.env).url;
     const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sendAuth, proxy };
+    // An https → http hop: followed (as Docker does), never with credentials; the stage warns.
+    if (i > 0 && u.protocol === "http:" && hops[i - 1]!.scheme === "https") hop.downgraded = true;
+    hop.scheme = u.protocol.replace(/:$/, "");
     hops.push(hop);
     let addresses: string[] = [];
     if (!probed.has(u.origin)) {

@@ -4,7 +4,8 @@ import type { Descriptor } from "../model/facts";
 import { finding, type Finding } from "../model/finding";
 import type { Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES, blobUrl, checkRange, ClientPool, followBlob, readBody } from "../registry/blob";
+import { MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES, RETRY_STATUS, blobUrl, checkRange, ClientPool, followBlob, parseRetryAfter, readBody, type FollowResult } from "../registry/blob";
+import { LOW_SPEED_BYTES } from "../pull/watchdog";
 import { parseRegistryErrors } from "../registry/errors";
 import { digestOf } from "../registry/manifest";
 import { authorizeOrError } from "./manifest";
@@ -82,9 +83,16 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     ev.skipped = "empty blob";
     return `${p.what}: empty blob, not probed`;
   }
-  const r = await followBlob(ctx, pool, url, range, authorization);
+  const { r, retries, refused } = await followWithRetries(ctx, pool, url, range, authorization);
   ev.hops = r.hops;
+  if (retries.length) ev.retries = retries;
   const image = ref.familiar;
+  const downgrade = r.hops.findIndex((h) => h.downgraded === true);
+  if (downgrade > 0 && !findings.some((f) => f.code === "BLOB_REDIRECT_INSECURE")) {
+    const from = r.hops[downgrade - 1]!;
+    const to = r.hops[downgrade]!;
+    findings.push(finding("BLOB_REDIRECT_INSECURE", { registry: ref.registry, from: String(from.host), to: String(to.host), url: String(to.url), authorization: to.authorization === true }, evidence));
+  }
   if (r.kind === "loop") {
     findings.push(finding("BLOB_REDIRECT_LOOP", { image, registry: ref.registry, hops: r.hops.map((h) => String(h.url)), reason: r.reason }, evidence));
     return `${p.what}: redirect ${r.reason}`;
@@ -115,7 +123,7 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
       findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror" }, evidence));
       return `${p.what} ${desc.digest.slice(0, 19)}…: 404 blob unknown`;
     }
-    const msg = diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim();
+    const msg = (diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim()) + (refused ? `; ${refused}` : retries.length ? `; still ${res.status} after ${retries.length} retries` : "");
     findings.push(finding("BLOB_FETCH_FAILED", { url: String(r.hops[r.hops.length - 1]!.url), host: r.host, status: res.status, error: msg }, evidence));
     return `${p.what}: HTTP ${res.status}`;
   }
@@ -142,6 +150,13 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
       return `${p.what}: digest mismatch`;
     }
   }
+  // The deadline ended the read and the body had not moved: a stall (headers, then nothing, or a
+  // drip below the pull's low-speed floor), not a slow link. A timed probe that moved is judged below.
+  if (read.cutByDeadline && read.count < wantBytes && (!p.measure || read.count < LOW_SPEED_BYTES)) {
+    const last = String(r.hops[r.hops.length - 1]!.url);
+    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: res.status, error: `the body stalled: ${read.count} of ${Math.min(wantBytes, desc.size)} bytes within ${deadline} ms` }, evidence));
+    return `${p.what}: body stalled after ${read.count} bytes`;
+  }
   if (read.error && !read.cutByDeadline) {
     // The connection broke mid-body (Docker: "unexpected EOF"; containerd: "short read"): not a rate problem.
     const last = String(r.hops[r.hops.length - 1]!.url);
@@ -161,6 +176,45 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   } else if (p.measure === false && p.what === "layer") {
     ev.throughput = { skipped: `no layer of at least ${MIN_MEASURE_BYTES} bytes to time` };
   }
+  if (retries.length && !findings.some((f) => f.code === "BLOB_FETCH_FAILED")) {
+    // Docker retries these too, so the pull should work: said as a warning, with every answer seen.
+    const seen = retries.map((x) => `${x.status}${x.retryAfter !== null ? ` (Retry-After: ${x.retryAfter})` : ""}`).join(", ");
+    const last = String(r.hops[r.hops.length - 1]!.url);
+    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: retries[retries.length - 1]!.status, error: `answered ${seen} before serving the ${p.what}` }, evidence, { severity: "warning", note: `It recovered after ${retries.length} ${retries.length === 1 ? "retry" : "retries"}; Docker retries as well, so pulls work, slowly, while the registry's storage or rate limit keeps failing requests.` }));
+  }
   const via = r.hops.length > 1 ? ` via ${r.host}` : "";
   return `${p.what} ${desc.digest.slice(7, 19)}: ${res.status}${via}, ${read.count} bytes${rate}`;
+}
+
+/** Attempts of one probe on a retryable status (Docker: max-download-attempts 5); backoff from PROBE_BACKOFF_MS, doubling. */
+const PROBE_ATTEMPTS = 5;
+const PROBE_BACKOFF_MS = 200;
+
+/**
+ * followBlob, retried as Docker retries a blob download on 408/429/5xx: with backoff, waiting
+ * a Retry-After up to --timeout. A longer Retry-After is not waited for: the last answer stands,
+ * and `refused` says why.
+ */
+async function followWithRetries(ctx: StageContext, pool: ClientPool, url: string, range: string, authorization: Secret | null): Promise<{ r: FollowResult; retries: { status: number; retryAfter: string | null; waitMs: number }[]; refused: string | null }> {
+  const retries: { status: number; retryAfter: string | null; waitMs: number }[] = [];
+  let r = await followBlob(ctx, pool, url, range, authorization);
+  for (let attempt = 1; attempt < PROBE_ATTEMPTS && r.kind === "response" && RETRY_STATUS.has(r.res.status); attempt++) {
+    const retryAfter = r.res.headers["retry-after"] ?? null;
+    const askedMs = parseRetryAfter(retryAfter);
+    if (askedMs !== null && askedMs > ctx.options.timeoutMs) {
+      return { r, retries, refused: `Retry-After ${retryAfter!.slice(0, 40)} is beyond the --timeout of ${ctx.options.timeoutMs / 1000} s pulldoctor waits` };
+    }
+    const waitMs = Math.max(PROBE_BACKOFF_MS * 2 ** (attempt - 1), askedMs ?? 0);
+    retries.push({ status: r.res.status, retryAfter: retryAfter === null ? null : retryAfter.slice(0, 40), waitMs });
+    await r.res.body.cancel().catch(() => undefined);
+    const slept = await new Promise<boolean>((resolve) => {
+      const signal = ctx.deps.signal;
+      if (signal.aborted) return resolve(false);
+      const t = setTimeout(() => resolve(true), waitMs);
+      signal.addEventListener("abort", () => (clearTimeout(t), resolve(false)), { once: true });
+    });
+    if (!slept) break;
+    r = await followBlob(ctx, pool, url, range, authorization);
+  }
+  return { r, retries, refused: null };
 }

@@ -69,12 +69,13 @@ test("a config blob whose bytes do not hash to its digest → BLOB_DIGEST_MISMAT
   expect((out.evidence.config as any).verified).toBe(false);
 });
 
-test("a layer body that stalls → BLOB_SLOW (0 bytes), no hang", async () => {
+test("a layer body that stalls (headers, then nothing) → BLOB_FETCH_FAILED saying it stalled, not BLOB_SLOW; no hang", async () => {
   const t0 = performance.now();
   const out = await run("stall/app", big, 1000);
   expect(performance.now() - t0).toBeLessThan(4000);
-  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_SLOW"]);
-  expect((out.evidence.layer as any).throughput.bytes).toBe(0);
+  expect(out.findings.map((f) => f.code)).toEqual(["BLOB_FETCH_FAILED"]);
+  expect(out.findings[0]!.detail).toContain("the body stalled: 0 of");
+  expect((out.evidence.layer as any).bytesRead).toBe(0);
 });
 
 test("a layer body cut mid-way (connection closed) → BLOB_FETCH_FAILED saying how far it got, not BLOB_SLOW", async () => {

@@ -54,6 +54,24 @@ export const blob = {
     genericFixes: ["Inspect the chain with curl -IL", "Fix the reverse proxy's Location rewriting"],
   }),
 
+  BLOB_REDIRECT_INSECURE: entry<{ registry: string; from: string; to: string; url: string; authorization: boolean }>({
+    stage: "blob",
+    severity: "warning",
+    title: "Blobs are redirected from HTTPS to plain HTTP",
+    explain:
+      "The registry answers blob requests over HTTPS with a redirect to an http:// URL (a CDN or object store). Docker follows it (Go's HTTP client allows an https → http redirect), so pulls work; the digest check still catches altered bytes, but the layers, and a pre-signed URL's signature, cross the network in clear where anyone on the path can read them. pulldoctor follows the redirect as Docker does and never sends the registry's credentials over the plain-HTTP hop (nor to any other host).",
+    seen: ["docker: (no message: the pull succeeds)", "a proxy log showing GET http://…/blobs/sha256:…?X-Amz-Signature=… in clear"],
+    causes: ["a storage backend (S3, MinIO, GCS) configured with an http:// endpoint or redirect URL", "a reverse proxy that terminates TLS and rewrites Location to http://", "a CDN configured for plain-HTTP origin pulls"],
+    howKnown: "pulldoctor follows blob redirects by hand and records each hop's scheme; a hop from https to http is this finding (the evidence's hops show which, and that no Authorization went there).",
+    detail: (p) => `${p.from} redirects blobs to ${p.url} (plain HTTP)${p.authorization ? "" : "; no credentials were sent there"}`,
+    fixes: (p) => [
+      `Configure ${p.registry}'s storage redirect with an https:// URL (distribution: storage.redirect / the S3 driver's regionendpoint; MinIO or S3 behind TLS), or disable redirects so ${p.registry} serves blobs itself.`,
+      `If a reverse proxy rewrites Location, make it keep https (nginx: proxy_redirect http:// https://; X-Forwarded-Proto https).`,
+      `Check: curl -sI '${p.url.replace(/\?.*$/, "")}' shows what ${p.to} serves in clear.`,
+    ],
+    genericFixes: ["Use an https:// storage/CDN redirect URL", "Keep https in the reverse proxy's Location rewriting"],
+  }),
+
   BLOB_UNKNOWN: entry<{ image: string; registry: string; repository: string; digest: string; what: "config" | "layer"; mirror: boolean }>({
     stage: "blob",
     severity: "error",
