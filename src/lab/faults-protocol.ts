@@ -66,6 +66,8 @@ export function corruptHeaders(headers: Headers, control: boolean, spare: readon
     out[k] = name === "www-authenticate" ? concat([value, enc.encode(',lab="'), bad, enc.encode('"')]) : concat([value, bad]);
   }
   for (const [k, v] of Object.entries(ADDED_HEADERS)) if (!seen.has(k)) out[k] = concat([enc.encode(v), bad]);
+  // The wire writes its own Date last; a lower-case one of ours goes first, so the client reads both lines joined.
+  if (!seen.has("date")) out.date = concat([enc.encode(new Date().toUTCString()), bad]);
   return out;
 }
 

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "bun:test";
+import { MAX_NESTING_DEPTH } from "../../src/host/go-json";
+import { badManifestBytes, corruptHeaders, paddedManifest } from "../../src/lab/faults-protocol";
+import { parseRegistryErrors } from "../../src/registry/errors";
+import { goJsonError, isDigest, MAX_MANIFEST_BYTES, nestingExceeds, parseManifest } from "../../src/registry/manifest";
+import { classifyTagsList } from "../../src/registry/manifest-classify";
+import { MEDIA } from "../../src/registry/media-types";
+
+/** Hostile manifest bodies (issue 7): not JSON, nested past Go's limit, control characters in every string. */
+const enc = (s: string) => new TextEncoder().encode(s);
+const digest = "sha256:" + "a".repeat(64);
+
+describe("documents that are not manifests", () => {
+  test("random bytes: Go's error quotes the byte, not U+FFFD", () => {
+    const p = parseManifest(badManifestBytes("random"), MEDIA.ociManifest);
+    expect(p).toEqual({ kind: "invalid", mediaType: MEDIA.ociManifest, problem: "invalid character '\\u009b' looking for beginning of value" });
+    expect(goJsonError("\u0001x", new Uint8Array([0x01, 0x78]))).toBe("invalid character '\\x01' looking for beginning of value");
+    expect(goJsonError("ÿ", new Uint8Array([0xc3, 0xbf]))).toBe("invalid character 'Ã' looking for beginning of value");
+  });
+
+  test("an HTML page", () => {
+    expect(parseManifest(badManifestBytes("html"), MEDIA.ociManifest)).toMatchObject({ kind: "invalid", problem: "invalid character '<' looking for beginning of value" });
+  });
+
+  test(`${MAX_NESTING_DEPTH} levels parse (as in Go) and are judged by shape; one more is refused as Go refuses it`, () => {
+    expect(parseManifest(badManifestBytes("deep-arrays"), MEDIA.ociManifest)).toMatchObject({ kind: "invalid", problem: "the document is not a JSON object" });
+    expect(parseManifest(badManifestBytes("deep-objects"), MEDIA.ociManifest)).toMatchObject({ kind: "invalid", problem: "no config descriptor (digest and size)" });
+    expect(parseManifest(badManifestBytes("deep-arrays", MAX_NESTING_DEPTH + 1), "")).toMatchObject({ kind: "invalid", problem: expect.stringContaining("invalid character '[' exceeded max depth") });
+    expect(parseManifest(badManifestBytes("deep-objects", MAX_NESTING_DEPTH + 1), "")).toMatchObject({ kind: "invalid", problem: expect.stringContaining("invalid character '{' exceeded max depth") });
+  });
+
+  test("nesting as deep as 4 MiB allows (2 million levels) is refused in linear time, no stack overflow", () => {
+    const half = MAX_MANIFEST_BYTES / 2;
+    const bytes = enc("[".repeat(half) + "]".repeat(half));
+    const t = performance.now();
+    expect(parseManifest(bytes, "").kind).toBe("invalid");
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  test("brackets inside strings do not count", () => {
+    expect(nestingExceeds(enc(JSON.stringify({ a: "[".repeat(MAX_NESTING_DEPTH + 5) })))).toBeNull();
+    expect(nestingExceeds(enc(`{"a":"\\"${"[".repeat(20)}"}`), 10)).toBeNull();
+    expect(nestingExceeds(enc("[[[]]]"), 2)).toBe(0x5b);
+  });
+
+  test("a padded manifest is exactly the size asked and valid JSON", () => {
+    const m = paddedManifest(digest, 5000);
+    expect(m.length).toBe(5000);
+    expect(parseManifest(m, "").kind).toBe("image");
+  });
+});
+
+describe("isDigest: what may be requested by digest", () => {
+  test.each([
+    [digest, true],
+    ["sha512:" + "b".repeat(128), true],
+    ["multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", true],
+    ["sha256:" + "a".repeat(63), false],
+    ["sha256:" + "A".repeat(64), false],
+    [digest + "\\xff\\xfe", false],
+    ["sha256", false],
+    ["", false],
+  ])("%s → %s", (d, ok) => expect(isDigest(d)).toBe(ok));
+});
+
+describe("control characters in registry text are escaped", () => {
+  test("index platforms, media types and digests", () => {
+    const doc = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: `x\u001b[2J`, digest: `sha256:\u009b`, size: 1, platform: { os: "linux\u001b[31m", architecture: "amd64", variant: "\r" } }] };
+    const p = parseManifest(enc(JSON.stringify(doc)), "");
+    expect(p.kind === "index" && p.manifests[0]).toEqual({ mediaType: "x\\x1b[2J", digest: "sha256:\\x9b", size: 1, platform: { os: "linux\\x1b[31m", architecture: "amd64", variant: "\\x0d" } });
+  });
+
+  test("error bodies and tag lists", () => {
+    expect(parseRegistryErrors(enc(JSON.stringify({ errors: [{ code: "X\u0007", message: "a\u001b[2Jb" }] })))).toEqual([{ code: "X\\x07", message: "a\\x1b[2Jb" }]);
+    expect(parseRegistryErrors(enc(JSON.stringify({ details: "\u009b31m" })))).toEqual([{ code: "UNKNOWN", message: "\\x9b31m" }]);
+    expect(classifyTagsList(200, enc(JSON.stringify({ tags: ["1.0", "2\u001b[2J"] })), "application/json")).toEqual({ kind: "listed", tags: ["1.0", "2\\x1b[2J"] });
+  });
+
+  test("the lab's corrupted headers keep framing headers and spare what is asked", () => {
+    const h = corruptHeaders({ "Content-Length": 5, "Content-Type": "a/b", "Docker-Content-Digest": digest }, false, ["docker-content-digest"]);
+    expect(h["Content-Length"]).toBe(5);
+    expect(h["Docker-Content-Digest"]).toBe(digest);
+    expect(Buffer.from(h["Content-Type"] as Uint8Array).toString("latin1")).toBe("a/b\xff\xfe\xc3(\x80\x9b");
+    expect(Object.keys(h)).toEqual(expect.arrayContaining(["server", "ratelimit-limit", "retry-after", "date"]));
+  });
+});
