@@ -1,6 +1,6 @@
 import { defaultOptions, type Command, type Options } from "../model/options";
 import { parseServer } from "../net/dns-exchange";
-import { mirrorUrlError } from "../registry/mirror-url";
+import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -28,6 +28,7 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--yes": { kind: "bool", key: "yes" },
   "-y": { kind: "bool", key: "yes" },
   "--tour": { kind: "bool", key: "tour" },
+  "--faults": { kind: "bool", key: "faults" },
   "--port": { kind: "value", key: "port" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
@@ -109,7 +110,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case "--mirror": {
         // dockerd refuses to start with such a registry-mirrors entry; as a flag it is misuse.
         const bad = mirrorUrlError(value!);
-        if (bad) return { ok: false, error: `--mirror ${value}: ${bad}` };
+        if (bad) return { ok: false, error: `--mirror ${maskUserinfo(value!)}: ${bad}` };
         o.mirrors.push(value!);
         continue;
       }
@@ -157,7 +158,7 @@ export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doct
        pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
-       pulldoctor demo [--tour] [--port N]  a lab registry with broken repositories on loopback
+       pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
        pulldoctor --version | --help
 
 Options:

@@ -4,12 +4,14 @@
  * Facts taken from moby: the scheme is required and must be http or https; no query or fragment;
  * no userinfo (the password is printed as "xxxxx").
  */
-export function mirrorUrlError(value: string): string | null {
+export function mirrorUrlError(raw: string): string | null {
+  // Every message shows the URL with its password as "xxxxx" (a rejected mirror is still a secret's carrier).
+  const value = maskUserinfo(raw);
   const i = value.indexOf("://");
   if (i <= 0) return `invalid mirror: no scheme specified for ${JSON.stringify(value)}: must use either 'https://' or 'http://'`;
   let u: URL;
   try {
-    u = new URL(value);
+    u = new URL(raw);
   } catch {
     return `invalid mirror: ${JSON.stringify(value)} is not a valid URI`;
   }
@@ -21,4 +23,9 @@ export function mirrorUrlError(value: string): string | null {
     return `invalid mirror: username/password not allowed in URI ${JSON.stringify(shown)}`;
   }
   return null;
+}
+
+/** `scheme://user:password@rest` → `scheme://user:xxxxx@rest`, as moby prints it; anything else unchanged. */
+export function maskUserinfo(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/, "$1:xxxxx@");
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { finding, type Finding } from "../model/finding";
 import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
 import type { Evidence, Json } from "../model/evidence";
-import { mirrorUrlError } from "../registry/mirror-url";
+import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 import { redactUrl } from "../model/redact";
 import { rememberSecret, Secret } from "../model/secret";
 import { defaultOptions } from "../model/options";
@@ -91,18 +91,18 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
       plaintextKeys: loaded.plaintextKeys,
     },
     credentials: credentialEvidence(credential, resolution, lookupKey, deps.env.DOCKER_AUTH_CONFIG),
-    daemonJson: { path: daemon.path, found: daemon.found, keys: daemon.keys, mirrors: daemon.mirrors, insecureRegistries: daemon.insecureRegistries, proxies: redactProxies(daemon.proxies), problem: daemon.problem ? { ...daemon.problem } : null },
+    daemonJson: { path: daemon.path, found: daemon.found, keys: daemon.keys, mirrors: daemon.mirrors.map(maskUserinfo), insecureRegistries: daemon.insecureRegistries, proxies: redactProxies(daemon.proxies), problem: daemon.problem ? { ...daemon.problem } : null },
     systemdDropIns: { searched: [...deps.paths.systemdDropIns], files: dropIns.files, setBy: dropIns.setBy, proxies: redactProxies(dropIns.proxies) },
     engine: engine
-      ? { source: engine.source, ok: engine.ok, error: engine.error, durationMs: engine.durationMs, serverVersion: engine.serverVersion, operatingSystem: engine.operatingSystem, proxies: redactProxies(engine.proxies), mirrors: engine.mirrors, insecureRegistries: engine.insecureRegistries }
+      ? { source: engine.source, ok: engine.ok, error: engine.error, durationMs: engine.durationMs, serverVersion: engine.serverVersion, operatingSystem: engine.operatingSystem, proxies: redactProxies(engine.proxies), mirrors: engine.mirrors.map(maskUserinfo), insecureRegistries: engine.insecureRegistries }
       : { source: sock.source, ok: false, error: sock.note },
     dockerContext: sock.context,
-    effective: { registrySettingsFrom: registryFrom ? `Engine GET /info on ${registryFrom.source}` : daemon.found ? daemon.path : "defaults", mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
+    effective: { registrySettingsFrom: registryFrom ? `Engine GET /info on ${registryFrom.source}` : daemon.found ? daemon.path : "defaults", mirrors: local.daemon.mirrors.map(maskUserinfo), insecureRegistries: local.daemon.insecureRegistries, liveProxies: redactProxies(local.daemon.liveProxies), liveSource: local.daemon.liveSource },
     certsD: { dir: options.certsDir, hostDir: certsHost, exists: existsSync(certsHost) },
   };
   // --insecure-registry / --mirror act like daemon.json for this run only (plan.ts adds them);
   // saying "0 insecure" while one was passed contradicted the connect stage's "(insecure)".
-  const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: [...options.mirrors] };
+  const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: options.mirrors.map(maskUserinfo) };
   if (flags.insecureRegistries.length + flags.mirrors.length > 0) evidence.flags = flags;
   const unread = credential ? undefined : findings.find((f) => f.code === "CREDS_HELPER_MISSING" || f.code === "CREDS_HELPER_FAILED" || f.code === "CONFIG_UNREADABLE");
   if (unread) local.credentialProblem = `${unread.code}: ${unread.detail}`;
@@ -115,7 +115,8 @@ export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
   const legacy = daemon.dockerd20;
   // A well-formed file can still stop dockerd: it validates each registry-mirrors entry at
   // start (moby ValidateMirror). The doctor used to drop such a mirror without a word.
-  const badMirror = p ? null : daemon.mirrors.map((m) => ({ m, error: mirrorUrlError(m) })).find((x) => x.error !== null);
+  // A mirror URL with userinfo carries a password: shown as "xxxxx", as moby prints it.
+  const badMirror = p ? null : daemon.mirrors.map((m) => ({ m: maskUserinfo(m), error: mirrorUrlError(m) })).find((x) => x.error !== null);
   if (badMirror) {
     const legacy20 = badMirror.error!.includes("no scheme specified") ? ` (dockerd 20.10 says: failed to start daemon: invalid mirror: unsupported scheme "" in ${JSON.stringify(badMirror.m)})` : "";
     return finding(
@@ -128,6 +129,7 @@ export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
   if (p) {
     const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
     const evidence = { path: daemon.path, kind: p.kind, message: p.message, dockerd20: legacy === undefined ? p.message : legacy };
+    if (p.refused) return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { note: "pulldoctor did not read it: dockerd reads daemon.json whole at start, and blocks on a pipe or reads a device forever." });
     // A file pulldoctor may not open (not root) says nothing about dockerd, which runs as root.
     if (p.kind === "read") return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { severity: "warning", note: "pulldoctor could not read it (run as root to check it); dockerd itself may read it fine." });
     const note = legacy === null ? "(dockerd 20.10 read only the first JSON value and started anyway.)" : legacy !== undefined ? `(dockerd 20.10 words it: ${legacy}.)` : undefined;
@@ -154,6 +156,8 @@ function configUnreadable(loaded: LoadedConfig, credential: Credential | null): 
     "CONFIG_UNREADABLE",
     { path: loaded.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null, dockerWarning: loaded.warning ?? "", consequence },
     { path: loaded.path, kind: p.kind, message: p.message, line: p.line ?? null, column: p.column ?? null, ...(p.key ? { key: p.key } : {}), dockerWarning: loaded.warning },
+    // A pipe or a device: the docker CLI reads config.json whole before anything else and hangs on it.
+    p.refused ? { note: "pulldoctor did not read it; the docker CLI reads config.json whole first, so it blocks on a pipe and never finishes on a device." } : {},
   );
 }
 

@@ -11,6 +11,7 @@ import { startRegistry, type RegistryPeer } from "../peers/registry";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { startRecorder } from "./credential-routing-recorder";
+import { runInNs } from "./helpers-ns";
 import net from "node:net";
 
 /**
@@ -42,13 +43,14 @@ const S = {
   daemonProxy: "sE-daemonProxy@Pw:14", // daemon.json "proxies" (compared with the shell's)
   echo: "sE-echo/Pw+15", // sent to hostile peers that echo credentials back
   proxyEcho: "sE-proxyEcho@16",
+  mirror: "sE-mirror-Pw.17", // userinfo in daemon.json registry-mirrors / --mirror (both refused, as dockerd does)
 };
 const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
 
 /** Every form a secret travels in. */
 function forms(): string[] {
   const out = new Set<string>();
-  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy, echo: S.echo, pecho: S.proxyEcho };
+  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy, echo: S.echo, pecho: S.proxyEcho, muser: S.mirror };
   for (const v of Object.values(S)) {
     out.add(v);
     out.add(encodeURIComponent(v));
@@ -335,5 +337,22 @@ describe("secrets never appear: hostile peers echo the credentials back", () => 
     const port = (server.address() as net.AddressInfo).port;
     const c = await run("echoing proxy", "check", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env: { HTTPS_PROXY: `http://pecho:${encodeURIComponent(S.proxyEcho)}@127.0.0.1:${port}` } });
     expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
+  }, 60_000);
+});
+
+describe("secrets never appear: credentials in mirror URLs", () => {
+  test("daemon.json registry-mirrors and --mirror with user:password ⇒ refused, the password shown as xxxxx", async () => {
+    const daemon = path.join(home.dir, "daemon-mirror.json");
+    writeFileSync(daemon, JSON.stringify({ "registry-mirrors": [`https://muser:${S.mirror}@mirror.pd.test`] }));
+    // docker.io: its DNS goes to the namespace's dead nameserver, never this machine's.
+    const args = ["check", "alpine", "--verbose", "--daemon-config", daemon, "--certs-dir", certsDir, "--timeout", "1"];
+    const j = await runInNs([...args, "--json"], { home: home.dir, dir: home.dir });
+    const h = await runInNs(args, { home: home.dir, dir: home.dir });
+    expect(j.report.findings.map((f: { code: string }) => f.code)).toContain("DAEMON_CONFIG_UNREADABLE");
+    expect(j.stdout).toContain("muser:xxxxx@mirror.pd.test");
+    const flag = await runCli(["check", "alpine", "--mirror", `https://muser:${S.mirror}@mirror.pd.test/?x=1`], { home: home.dir });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("muser:xxxxx@");
+    expectClean("mirror userinfo", { "json stdout": j.stdout, "json stderr": j.stderr, "human stdout": h.stdout, "human stderr": h.stderr, "--mirror stderr": flag.stderr });
   }, 60_000);
 });
