@@ -4,6 +4,7 @@ import { processIo, type Io } from "./cli/io";
 import { Secret } from "./model/secret";
 import type { Options } from "./model/options";
 import { VERSION } from "./version";
+import { scrubText } from "./model/redact";
 
 /** argv → command → exit code; nothing else. */
 async function main(argv: string[]): Promise<number> {
@@ -73,7 +74,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(interrupted ? 130 : code),
   (err) => {
     process.stderr.write(
-      `pulldoctor: internal error (a bug): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n` +
+      // Scrubbed like all other output: an exception's text may quote a header or URL with a secret.
+      `pulldoctor: internal error (a bug): ${scrubText(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n` +
         "Please report it with the command you ran and, if you can, the output of the same command with --report FILE.\n",
     );
     process.exit(EXIT_INTERNAL);
