@@ -43,6 +43,7 @@ const S = {
   daemonProxy: "sE-daemonProxy@Pw:14", // daemon.json "proxies" (compared with the shell's)
   echo: "sE-echo/Pw+15", // sent to hostile peers that echo credentials back
   proxyEcho: "sE-proxyEcho@16",
+  registryToken: "sE-registryToken/Tok+18", // config.json registrytoken (sent as the bearer itself)
   mirror: "sE-mirror-Pw.17", // userinfo in daemon.json registry-mirrors / --mirror (both refused, as dockerd does)
 };
 const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
@@ -264,6 +265,9 @@ describe("secrets never appear: failing scenarios", () => {
     expect(w.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
     const r = await run("refresh revoked", "check", { image: tokenImage(), config: { auths: { [tokenReg.host]: { identitytoken: S.badRefresh } } } });
     expect(r.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+    // A registrytoken the registry does not accept (it is sent as the bearer itself).
+    const t = await run("registrytoken", "pull", { image: tokenImage(), config: { auths: { [tokenReg.host]: { registrytoken: S.registryToken } } } });
+    expect(t.report.verdict.ok).toBe(false);
   }, 60_000);
 
   test("a helper that fails after printing a credential, or with an error text ⇒ CREDS_HELPER_FAILED", async () => {
