@@ -30,6 +30,8 @@ export interface Options {
   tour: boolean;
   /** demo --port */
   port: number | null;
+  /** demo --faults: list the named faults (each served at fault/<name>) */
+  faults?: boolean;
 }
 
 export function defaultOptions(over: Partial<Options> = {}): Options {

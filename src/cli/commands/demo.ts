@@ -2,6 +2,7 @@ import { runDoctor } from "../../doctor/run";
 import { realDeps, type Deps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import { startLabRegistry, type LabRegistry, type Scenario } from "../../lab/server";
+import { FAULTS, type InstalledFault, type NamedFault } from "../../lab/fault-catalogue";
 import { MemoryTrace } from "../../model/trace";
 import { STAGES } from "../../stages/index";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
@@ -15,6 +16,38 @@ const registryOf = (image: string) => image.split("/")[0]!;
 
 export function scenarioCommand(s: Scenario, verb: string | null = "check"): string {
   return `pulldoctor ${verb ? `${verb} ` : ""}${s.image} --insecure-registry ${registryOf(s.image)}`;
+}
+
+/**
+ * The command that shows a named fault: `pull` when the diagnosis finds nothing (the fault
+ * hides in a layer the blob probe does not read, or the pull recovers from it), else `check`.
+ * A short --timeout keeps the hanging ones (silent, drip, stall) brief.
+ */
+export function faultCommand(f: NamedFault, i: InstalledFault): string {
+  const verb = f.expect.check.exit === 0 && f.expect.check.codes.length === 0 ? "pull" : "check";
+  const login = i.credentials ? ` --username ${i.credentials.username} --password-stdin` : "";
+  const stdin = i.credentials ? `echo ${i.credentials.password} | ` : "";
+  const out = verb === "pull" ? ` --output oci:./${f.name}` : "";
+  return `${stdin}pulldoctor ${verb} ${i.image}${i.insecure.map((h) => ` --insecure-registry ${h}`).join("")}${login} --timeout 3${out}`;
+}
+
+/** Every named fault on the demo's lab (or its own listeners); one that cannot start is reported, not fatal. */
+async function installFaults(lab: LabRegistry): Promise<{ installed: { f: NamedFault; i: InstalledFault }[]; failed: string[] }> {
+  const installed: { f: NamedFault; i: InstalledFault }[] = [];
+  const failed: string[] = [];
+  for (const f of FAULTS) {
+    try {
+      installed.push({ f, i: await f.install(lab) });
+    } catch (e) {
+      failed.push(`${f.name}: ${(e as Error).message}`);
+    }
+  }
+  return { installed, failed };
+}
+
+function expectText(f: NamedFault): string {
+  const say = (o: NamedFault["expect"]["check"]) => (o.codes.length ? o.codes.join(", ") : o.exit === 0 ? "passes" : "fails");
+  return `check: ${say(f.expect.check)}; pull: ${say(f.expect.pull)}`;
 }
 
 /**
@@ -33,8 +66,22 @@ export async function demoCommand(options: Options, io: Io, until?: Promise<void
     io.stderr(`pulldoctor: cannot start the lab registry on 127.0.0.1:${options.port ?? 0}: ${(err as Error).message}\n`);
     return 1;
   }
+  let faults: Awaited<ReturnType<typeof installFaults>> = { installed: [], failed: [] };
   try {
     if (options.tour) return await tour(lab, options, io, deps);
+    faults = await installFaults(lab);
+    if (options.faults) {
+      io.stdout(`${st.bold("pulldoctor lab registry")} on ${lab.url} with ${faults.installed.length} named faults (the fault-injection registry). Ctrl-C stops it.\n\n`);
+      for (const { f, i } of faults.installed) {
+        io.stdout(`  ${st.bold(f.name)}  ${st.dim(`[${f.group}]`)} ${f.title}\n`);
+        io.stdout(`    ${st.dim(expectText(f))}\n`);
+        io.stdout(`    ${st.cyan(faultCommand(f, i))}\n\n`);
+      }
+      for (const why of faults.failed) io.stdout(`  ${st.red(g.status.fail)} not served: ${why}\n`);
+      await (until ?? waitForInterrupt());
+      io.stdout(`\n${g.status.pass} lab registry stopped\n`);
+      return 0;
+    }
     io.stdout(`${st.bold("pulldoctor lab registry")} on ${lab.url} (plain HTTP, loopback only). Ctrl-C stops it.\n\n`);
     const width = Math.max(...lab.scenarios.map((s) => s.id.length));
     for (const s of lab.scenarios) {
@@ -46,10 +93,12 @@ export async function demoCommand(options: Options, io: Io, until?: Promise<void
     io.stdout(`Walk through a fix interactively: ${st.cyan(scenarioCommand(lab.scenarios.find((s) => s.id === "tag")!, null))}\n`);
     if (creds) io.stdout(`Pull an image: ${st.cyan(`pulldoctor pull ${lab.scenarios[0]!.image} --insecure-registry ${lab.host} --output oci:./demo-image`)}\n`);
     io.stdout(`Or let the doctor tour every scenario: ${st.cyan("pulldoctor demo --tour")}\n`);
+    if (faults.installed.length) io.stdout(`${faults.installed.length} named faults are served too, at fault/<name>: ${st.cyan("pulldoctor demo --faults")} lists them with the command to try\n`);
     await (until ?? waitForInterrupt());
     io.stdout(`\n${g.status.pass} lab registry stopped\n`);
     return 0;
   } finally {
+    for (const { i } of faults.installed) await i.stop?.().catch(() => {});
     await lab.stop();
   }
 }
