@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
 import { decodeFirstValue, goQuoteChar, hasMore } from "./go-json";
+import { readLocalFile } from "./local-file";
 
 /**
  * What the Docker daemon would run with: /etc/docker/daemon.json (read as dockerd reads
@@ -16,7 +17,7 @@ export interface DaemonJson {
   insecureRegistries: string[];
   proxies: ProxySettings | null;
   /** dockerd's own words after "unable to configure the Docker daemon with file PATH: ". */
-  problem: { message: string; kind: "read" | "syntax" | "type"; line?: number; column?: number } | null;
+  problem: { message: string; kind: "read" | "syntax" | "type"; line?: number; column?: number; refused?: boolean } | null;
   /** Top-level keys present (never values: a daemon.json may hold secrets in other keys). */
   keys: string[];
   /**
@@ -29,18 +30,17 @@ export interface DaemonJson {
 
 export function readDaemonJson(file: string): DaemonJson {
   const out: DaemonJson = { path: file, found: false, mirrors: [], insecureRegistries: [], proxies: null, problem: null, keys: [] };
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
+  const read = readLocalFile(file);
+  if (!read.ok) {
+    if ("refused" in read) return { ...out, found: true, problem: { kind: "read", message: `read ${file}: ${read.refused}`, refused: true } };
+    const err = read.error;
     if (err.code === "ENOENT" || err.code === "ENOTDIR") return out;
     out.found = true;
     out.problem = { kind: "read", message: `open ${file}: ${err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : err.message}` };
     return out;
   }
   out.found = true;
-  return { ...out, ...parseDaemonJson(text) };
+  return { ...out, ...parseDaemonJson(new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes)) };
 }
 
 const PROXY_KEYS = new Map<string, "http" | "https" | "no">([
@@ -127,12 +127,9 @@ export function readDropIns(dirs: readonly string[]): DropInProxies {
   let env = new Map<string, string>();
   const setBy = new Set<string>();
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
+    const read = readLocalFile(file);
+    if (!read.ok) continue;
+    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes);
     let section = "";
     for (const raw of text.replace(/\\\n/g, " ").split("\n")) {
       const line = raw.trim();

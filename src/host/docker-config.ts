@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import { decodeFirstValue } from "./go-json";
+import { readLocalFile } from "./local-file";
 import { GO_STRING, goMap, goSlice, goStruct, unmarshal, type DecodedMap, type DecodedStruct } from "./go-unmarshal";
 
 /**
@@ -64,6 +65,8 @@ export interface ConfigProblem {
   column?: number;
   /** For "auth": the auths key whose `auth` value did not decode. */
   key?: string;
+  /** For "read": pulldoctor did not read it on purpose (a pipe, a device, over the size limit). */
+  refused?: boolean;
 }
 
 export interface LoadedConfig {
@@ -103,18 +106,16 @@ export function emptyConfigFile(): ConfigFile {
 export function loadDockerConfig(dockerConfig: string | null, deps: Deps): LoadedConfig {
   const { path: p, from } = locateConfig(dockerConfig, deps);
   const kind: LoadedConfig["kind"] = path.basename(p) === "config.json" ? "config.json" : "dockerconfigjson";
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(p);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOENT") return { path: p, found: false, kind: "none", from, file: emptyConfigFile(), problem: null, warning: null, plaintextKeys: [] };
-    const verb = err.code === "EISDIR" ? "read" : "open";
-    const reason = err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : (err.message ?? String(e));
-    const problem: ConfigProblem = { kind: "read", message: `${verb} ${p}: ${reason}` };
+  const read = readLocalFile(p);
+  if (!read.ok) {
+    const err = "error" in read ? read.error : null;
+    if (err?.code === "ENOENT") return { path: p, found: false, kind: "none", from, file: emptyConfigFile(), problem: null, warning: null, plaintextKeys: [] };
+    const verb = err === null || err.code === "EISDIR" ? "read" : "open";
+    const reason = err === null ? (read as { refused: string }).refused : err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : (err.message ?? String(err));
+    const problem: ConfigProblem = { kind: "read", message: `${verb} ${p}: ${reason}`, ...(err === null ? { refused: true } : {}) };
     return { path: p, found: true, kind, from, file: emptyConfigFile(), problem, warning: warningFor(p, problem), plaintextKeys: [] };
   }
-  const { file, problem, plaintextKeys } = parseConfigBytes(bytes);
+  const { file, problem, plaintextKeys } = parseConfigBytes(read.bytes);
   return { path: p, found: true, kind, from, file, problem, warning: problem ? warningFor(p, problem) : null, plaintextKeys };
 }
 
