@@ -322,3 +322,93 @@ describe("over TLS", () => {
     expect((await again.arrayBuffer()).byteLength).toBe(layer.bytes.length - 100);
   });
 });
+
+describe("protocol faults (src/lab/faults-protocol.ts) on the wire", () => {
+  /** Sends one raw request; resolves with the bytes received until the socket ends or `ms` pass. */
+  function rawExchange(port: number, request: string, ms: number): Promise<{ bytes: Buffer; ended: boolean; firstByteMs: number | null }> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      const t0 = performance.now();
+      let first: number | null = null;
+      const s = net.connect(port, "127.0.0.1", () => s.write(request));
+      const done = (ended: boolean) => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve({ bytes: Buffer.concat(chunks), ended, firstByteMs: first });
+      };
+      const timer = setTimeout(() => done(false), ms);
+      s.on("data", (c) => {
+        first ??= performance.now() - t0;
+        chunks.push(c);
+      });
+      s.on("end", () => done(true));
+      s.on("error", () => done(true));
+    });
+  }
+  const get = (path: string, method = "GET") => `${method} ${path} HTTP/1.1\r\nHost: lab\r\nAccept: */*\r\n\r\n`;
+  let p: LabRegistry;
+  beforeAll(async () => {
+    p = await startLabRegistry();
+    p.addImage("drip/app", "1.0", big, [{ kind: "drip", on: "manifest", bytesPerSecond: 20 }]);
+    p.addImage("stall/app", "1.0", big, [{ kind: "stall-after-head", on: "manifest" }]);
+    p.addImage("chunked/app", "1.0", big, [{ kind: "oversize-manifest", bytes: 300_000, framing: "chunked", headLength: 600 }]);
+    p.addImage("close/app", "1.0", big, [{ kind: "oversize-manifest", bytes: 300_000, framing: "close" }]);
+    p.addImage("bytes/app", "1.0", big, [{ kind: "bad-header-bytes" }]);
+  });
+  afterAll(async () => {
+    await p?.stop();
+  });
+
+  test("drip: the head itself trickles (a few bytes in 300 ms, not the whole response)", async () => {
+    const r = await rawExchange(p.port, get("/v2/drip/app/manifests/1.0"), 300);
+    expect(r.ended).toBe(false);
+    expect(r.bytes.length).toBeGreaterThan(0);
+    expect(r.bytes.length).toBeLessThan(20);
+    expect("HTTP/1.1 200".startsWith(r.bytes.toString("latin1"))).toBe(true);
+  });
+
+  test("stall-after-head: a GET gets its head and nothing more; a HEAD is answered normally", async () => {
+    const g = await rawExchange(p.port, get("/v2/stall/app/manifests/1.0"), 300);
+    const text = g.bytes.toString("latin1");
+    expect(text).toMatch(/^HTTP\/1\.1 200[\s\S]*\r\n\r\n$/);
+    expect(g.ended).toBe(false);
+    const h = await rawExchange(p.port, `HEAD /v2/stall/app/manifests/1.0 HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n`, 1000);
+    expect(h.bytes.toString("latin1")).toContain(`Docker-Content-Digest: ${big.digest}`);
+  });
+
+  test("oversize-manifest: chunked has no Content-Length and ends with the last chunk; close-delimited ends with the socket; a HEAD may lie", async () => {
+    const c = await rawExchange(p.port, get("/v2/chunked/app/manifests/1.0"), 2000);
+    const ct = c.bytes.toString("latin1");
+    expect(ct).toContain("Transfer-Encoding: chunked");
+    expect(ct.split("\r\n\r\n")[0]).not.toMatch(/content-length/i);
+    expect(ct.endsWith("0\r\n\r\n")).toBe(true);
+    const cl = await rawExchange(p.port, get("/v2/close/app/manifests/1.0"), 2000);
+    expect(cl.ended).toBe(true);
+    expect(cl.bytes.toString("latin1").split("\r\n\r\n")[0]).not.toMatch(/content-length/i);
+    expect(cl.bytes.length).toBeGreaterThan(300_000);
+    const h = await rawExchange(p.port, `HEAD /v2/chunked/app/manifests/1.0 HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n`, 1000);
+    expect(h.bytes.toString("latin1")).toContain("Content-Length: 600");
+  });
+
+  test("bad-header-bytes: the bytes on the wire are not UTF-8; framing headers are untouched", async () => {
+    const r = await rawExchange(p.port, `GET /v2/bytes/app/manifests/1.0 HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n`, 2000);
+    const head = r.bytes.subarray(0, r.bytes.indexOf("\r\n\r\n"));
+    expect(head.includes(Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x80, 0x9b]))).toBe(true);
+    expect(head.toString("latin1")).toContain(`Content-Length: ${big.manifest.length}\r\n`);
+    expect(() => new TextDecoder("utf-8", { fatal: true }).decode(head)).toThrow();
+  });
+
+  test("PROTOCOL_FAULTS: stable kebab-case names, group protocol, each installs and stops", async () => {
+    const { PROTOCOL_FAULTS } = await import("../../src/lab/fault-catalogue-protocol");
+    const names = PROTOCOL_FAULTS.map((f) => f.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const f of PROTOCOL_FAULTS) {
+      expect(f.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(f.group).toBe("protocol");
+      expect(f.expect.check.codes.length).toBeGreaterThan(0);
+      const x = await f.install(p);
+      expect(x.image).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+/fault/${f.name}:latest$`));
+      await x.stop?.();
+    }
+  });
+});
