@@ -134,13 +134,14 @@ describe("ordering and selection", () => {
     ["onlyOS", onlyOS],
   ];
 
-  test("Less is a strict order: irreflexive and asymmetric (so the stable sort is well defined)", () => {
+  test("Less is a strict order: irreflexive, asymmetric, transitive (so the stable sort is well defined)", () => {
     fc.assert(
-      fc.property(platform, platform, platform, (want, a, b) => {
+      fc.property(platform, platform, platform, platform, (want, a, b, c) => {
         for (const [, make] of comparers) {
           const mc = make(want);
           expect(mc.less(a, a)).toBe(false);
           expect(mc.less(a, b) && mc.less(b, a)).toBe(false);
+          if (mc.less(a, b) && mc.less(b, c)) expect(mc.less(a, c)).toBe(true);
         }
       }),
       { numRuns: 2000 },

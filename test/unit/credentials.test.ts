@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { loadDockerConfig, type AuthEntry } from "../../src/host/docker-config";
-import { authLookupKey, convertToHostname, effectiveCredsStore, getAllCredentials, resolveAuthConfig } from "../../src/host/credentials";
+import { authLookupKey, convertToHostname, effectiveCredsStore, getAllCredentials, parseEnvAuthConfig, resolveAuthConfig } from "../../src/host/credentials";
 import { parseReference } from "../../src/registry/reference";
 import { tempDir, testDeps } from "../helpers/context";
 import { requireBinary } from "../peers/require";
@@ -243,4 +243,11 @@ describe("the real docker CLI sends the same credentials", () => {
     );
     expect(problems).toEqual([]);
   }, 180_000);
+});
+
+describe("DOCKER_AUTH_CONFIG nested past Go's 10,000 levels", () => {
+  test("is Go's max-depth error, not a stack overflow", () => {
+    // Before: 100,000 nested '[' threw RangeError (maximum call stack size) out of the config stage.
+    expect(parseEnvAuthConfig(`{"auths":${"[".repeat(100_000)}`)).toEqual({ ok: false, message: "Failed to create credential store from DOCKER_AUTH_CONFIG:  invalid character '[' exceeded max depth" });
+  });
 });
