@@ -51,9 +51,16 @@ export function safeHeaderValue(v: string): string {
  * characters a terminal acts on shown escaped: C0 controls but tab and newline, DEL, and the C1
  * range (CSI). A hostile registry cannot clear a screen or recolour a ticket through it.
  */
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 export function escapeControls(s: string): string {
-  if (!/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(s)) return s;
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  UNSAFE.lastIndex = 0;
+  if (!UNSAFE.test(s)) return s;
+  // A lone surrogate (JSON's "\ud800") is no character at all: it is shown as its escape too.
+  return s.replace(UNSAFE, (c) => {
+    const n = c.charCodeAt(0);
+    return n > 0xff ? `\\u${n.toString(16)}` : `\\x${n.toString(16).padStart(2, "0")}`;
+  });
 }
 
 export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {

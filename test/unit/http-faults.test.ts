@@ -133,6 +133,7 @@ describe("header and body text is safe for evidence and terminals", () => {
     expect(joinHeaders({ "X-A": ["1\u009b", "2"] })).toEqual({ headers: { "x-a": "1\\x9b, 2" }, raw: [["x-a", "1\\x9b"], ["x-a", "2"]] });
     expect(escapeControls("ok\nline\ttab é")).toBe("ok\nline\ttab é");
     expect(escapeControls("\u001b[2J\r\u007f\u009b")).toBe("\\x1b[2J\\x0d\\x7f\\x9b");
+    expect(escapeControls("a\ud800b\udc00c😀")).toBe("a\\ud800b\\udc00c😀");
     expect(preview(enc.encode("<title>\u001b[31mx</title>"), "text/html")).toBe("<title>\\x1b[31mx</title>");
   });
 });
