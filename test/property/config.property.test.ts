@@ -98,7 +98,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("a wrong JSON type in any known field is a type problem naming that field", () => {
     const wrongFor = (field: string): fc.Arbitrary<unknown> => {
@@ -117,7 +117,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("nesting past Go's 10,000 levels is Go's syntax error, below it a type error; never a stack overflow", () => {
     fc.assert(
@@ -131,7 +131,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
       // Each case is a 10-60 KB document parsed twice (~5 ms): 150 runs, under a second.
       { numRuns: 150 },
     );
-  });
+  }, 20_000);
 
   test("Go's base64 decoder agrees with Node's on every canonical encoding", () => {
     fc.assert(
@@ -141,7 +141,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("decodeAuth, convertToHostname, DOCKER_AUTH_CONFIG: any string, no exception", () => {
     fc.assert(
@@ -154,7 +154,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("daemon.json parsing (parseDaemonJson)", () => {
@@ -175,7 +175,7 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("proxies: only http-proxy, https-proxy and no-proxy are read; any other key is ignored", () => {
     const proxyKey = fc.oneof(fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "constructor", "__proto__", "toString", "hasOwnProperty"), fc.string({ maxLength: 10 }));
@@ -188,7 +188,7 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("deep nesting is dockerd's max-depth error, not a crash", () => {
     fc.assert(
@@ -199,7 +199,7 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
       // As above: expensive cases, 150 runs.
       { numRuns: 150 },
     );
-  });
+  }, 20_000);
 });
 
 /**

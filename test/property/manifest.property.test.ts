@@ -71,7 +71,7 @@ describe("parseManifest", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("nesting past Go's 10,000 levels is refused as Go words it; below it the document is judged by its shape", () => {
     fc.assert(
@@ -84,7 +84,7 @@ describe("parseManifest", () => {
       // Each case is a 10-60 KB document: 150 runs.
       { numRuns: 150 },
     );
-  });
+  }, 20_000);
 
   test("walking an index (platform names, selection for any wanted platform) never throws", () => {
     const want = fc.record({ os: fc.constantFrom("linux", "windows", ""), architecture: fc.constantFrom("amd64", "arm64", "arm", "riscv64"), variant: fc.constantFrom("v7", "v8", "v2", "v99999999") }, { requiredKeys: ["os", "architecture"] });
@@ -98,7 +98,7 @@ describe("parseManifest", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 /**
@@ -144,5 +144,5 @@ describe("resolveImageManifest on hostile documents", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });

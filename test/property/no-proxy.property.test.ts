@@ -48,7 +48,7 @@ describe("never throws", () => {
       }),
       { numRuns: 4000 },
     );
-  });
+  }, 20_000);
 
   test("the whole decision for a registry URL, with any proxy variables", () => {
     const anyText = fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.constantFrom("http://proxy:3128", "http://u:p@proxy:3128", "proxy:3128", "socks5://p:1080", "://x", "%zz"));
@@ -60,7 +60,7 @@ describe("never throws", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("matching rules", () => {
@@ -72,7 +72,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test('"*" as an entry sends every address direct', () => {
     fc.assert(
@@ -81,7 +81,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("an exact host entry matches that host, on any port; order and other entries do not matter", () => {
     fc.assert(
@@ -92,7 +92,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("a domain entry matches it and its subdomains; '.d' and '*.d' only subdomains; never a longer name", () => {
     fc.assert(
@@ -105,7 +105,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("'name:port' matches that port only; domain entries never match an IP literal", () => {
     fc.assert(
@@ -116,7 +116,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("IPv4 CIDRs match exactly the addresses under their mask (checked against mask arithmetic)", () => {
     const n32 = (o: number[]) => ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
@@ -131,7 +131,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("adding entries never sends a direct address through the proxy", () => {
     fc.assert(
@@ -143,7 +143,7 @@ describe("matching rules", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("localhost and loopback addresses are always direct, whatever NO_PROXY says", () => {
     const loop = fc.oneof(fc.constant("localhost"), fc.constant("::1"), fc.tuple(octet, octet, octet).map(([a, b, c]) => `127.${a}.${b}.${c}`), fc.constant("::ffff:127.0.0.1"));
@@ -153,5 +153,5 @@ describe("matching rules", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });

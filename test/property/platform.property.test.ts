@@ -43,7 +43,7 @@ describe("normalization", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("matching", () => {
@@ -57,7 +57,7 @@ describe("matching", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("matching looks at the normalized platforms only", () => {
     fc.assert(
@@ -67,7 +67,7 @@ describe("matching", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   /**
    * The vectors' rules as a model over every level: Only(amd64/vN) accepts amd64/vN..v1
@@ -109,7 +109,7 @@ describe("matching", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("windows os.version: an unversioned request accepts every version; builds below 20348 need the same build", () => {
     const build = fc.integer({ min: 10000, max: 30000 });
@@ -124,7 +124,7 @@ describe("matching", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("ordering and selection", () => {
@@ -146,7 +146,7 @@ describe("ordering and selection", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("selection is deterministic: the same order every time, and the pick ties with the pick of any permutation", () => {
     fc.assert(
@@ -175,7 +175,7 @@ describe("ordering and selection", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("a wanted variant far beyond any real CPU level does not hang (containerd would list every lower level)", () => {
     fc.assert(
@@ -188,7 +188,7 @@ describe("ordering and selection", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("--platform parsing", () => {
@@ -217,5 +217,5 @@ describe("--platform parsing", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 });

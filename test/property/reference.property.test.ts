@@ -91,7 +91,7 @@ describe("grammatical references", () => {
       }),
       { numRuns: 4000 },
     );
-  });
+  }, 20_000);
 
   test("the canonical name re-parses to the same parts, and normalizing is idempotent", () => {
     fc.assert(
@@ -104,7 +104,7 @@ describe("grammatical references", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("familiar ↔ canonical: docker.io/ and a lone library/ dropped, and the familiar name means the same image", () => {
     fc.assert(
@@ -127,7 +127,7 @@ describe("grammatical references", () => {
       }),
       { numRuns: 3000 },
     );
-  });
+  }, 20_000);
 
   test("a grammatical digest Docker cannot verify is a digest error, never another kind", () => {
     fc.assert(
@@ -139,7 +139,7 @@ describe("grammatical references", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("length limits", () => {
@@ -155,7 +155,7 @@ describe("length limits", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 
   test("a tag may hold 128 characters, not one more", () => {
     fc.assert(
@@ -165,7 +165,7 @@ describe("length limits", () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 20_000);
 });
 
 describe("hostile input", () => {
@@ -200,7 +200,7 @@ describe("hostile input", () => {
       }),
       { numRuns: 4000 },
     );
-  });
+  }, 20_000);
 
   test("64 KiB inputs finish fast (no catastrophic backtracking in the grammar's regexps)", () => {
     const unit = fc.constantFrom("a", "a.", "a-", "a/", "A", "a:", "a__", "[", ":", "@", "0", "sha256:", "!");
@@ -215,5 +215,5 @@ describe("hostile input", () => {
       // Each case parses 64 KiB several times (~5-20 ms): 100 runs.
       { numRuns: 100 },
     );
-  });
+  }, 20_000);
 });
