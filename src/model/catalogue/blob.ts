@@ -145,7 +145,9 @@ export const blob = {
     stage: "blob",
     severity: "error",
     title: "The blob request failed",
-    explain: "A blob GET to the registry failed in transport, broke off mid-body, answered an unexpected status (5xx, or 401/403 — for example an expired pre-signed CDN URL), or redirected somewhere Go's client refuses to go.",
+    explain:
+      "A blob GET to the registry failed in transport, broke off or stalled mid-body, answered an unexpected status (5xx, or 401/403 — for example an expired pre-signed CDN URL), or redirected somewhere Go's client refuses to go. " +
+      "408, 429 and 5xx answers are retried as Docker retries a download (5 attempts, backoff from 200 ms, a Retry-After waited for up to --timeout): when a retry then succeeds this is a warning, since pulls work, slowly, while the registry keeps failing requests.",
     seen: [
       "docker: error pulling image configuration: download failed after attempts=6: received unexpected HTTP status: 500 Internal Server Error",
       "docker: unexpected EOF",

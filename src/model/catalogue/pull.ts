@@ -101,7 +101,9 @@ export const pull = {
       "the pull was cancelled (Ctrl-C)",
     ],
     howKnown:
-      "Each attempt's outcome is recorded: bytes received vs the descriptor's size, the HTTP status, or the socket error; retries resume with Range: bytes=<received>- and a 206 is checked against Content-Range.",
+      "Each attempt's outcome is recorded: bytes received vs the descriptor's size, the HTTP status, or the socket error; retries resume with Range: bytes=<received>- and a 206 is checked against Content-Range. " +
+      "Time rules end an attempt that hangs (an inactivity timer alone never ends a drip of a byte a second): the response head must arrive within --timeout; then the body must move, no gap of --timeout without a byte and at least 1 KiB in every --timeout window (68 B/s at the default 15 s), so a slow link that moves is never cut. " +
+      "A 429/503 Retry-After is waited for up to 60 s; a longer one ends the attempts at once and is named. Each retried attempt is in the pull stage's evidence (blobs[].retryLog).",
     detail: (p) =>
       p.aborted
         ? `cancelled while fetching ${p.digest} (${p.received} of ${p.size} bytes kept)`
