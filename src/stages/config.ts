@@ -129,7 +129,7 @@ export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
   if (p) {
     const params = { path: daemon.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null };
     const evidence = { path: daemon.path, kind: p.kind, message: p.message, dockerd20: legacy === undefined ? p.message : legacy };
-    if (p.refused) return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { note: "pulldoctor did not read it: dockerd reads daemon.json whole at start, and blocks on a pipe or reads a device forever." });
+    if (p.refused) return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { note: "(pulldoctor did not read it: dockerd reads daemon.json whole at start, and blocks on a pipe or reads a device forever.)" });
     // A file pulldoctor may not open (not root) says nothing about dockerd, which runs as root.
     if (p.kind === "read") return finding("DAEMON_CONFIG_UNREADABLE", params, evidence, { severity: "warning", note: "pulldoctor could not read it (run as root to check it); dockerd itself may read it fine." });
     const note = legacy === null ? "(dockerd 20.10 read only the first JSON value and started anyway.)" : legacy !== undefined ? `(dockerd 20.10 words it: ${legacy}.)` : undefined;
@@ -149,15 +149,17 @@ export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
 
 function configUnreadable(loaded: LoadedConfig, credential: Credential | null): Finding {
   const p = loaded.problem!;
-  const consequence = credential
-    ? `Docker goes on with what it decoded before the error, which still gives credentials for ${credential.lookupKey} (${credential.source}).`
-    : "Docker goes on with what it decoded before the error (for a syntax error: nothing), so this pull is anonymous.";
+  const consequence = p.refused
+    ? "pulldoctor did not read it, so no credentials from it are checked in this run."
+    : credential
+      ? `Docker goes on with what it decoded before the error, which still gives credentials for ${credential.lookupKey} (${credential.source}).`
+      : "Docker goes on with what it decoded before the error (for a syntax error: nothing), so this pull is anonymous.";
   return finding(
     "CONFIG_UNREADABLE",
     { path: loaded.path, message: p.message, kind: p.kind, line: p.line ?? null, column: p.column ?? null, dockerWarning: loaded.warning ?? "", consequence },
     { path: loaded.path, kind: p.kind, message: p.message, line: p.line ?? null, column: p.column ?? null, ...(p.key ? { key: p.key } : {}), dockerWarning: loaded.warning },
     // A pipe or a device: the docker CLI reads config.json whole before anything else and hangs on it.
-    p.refused ? { note: "pulldoctor did not read it; the docker CLI reads config.json whole first, so it blocks on a pipe and never finishes on a device." } : {},
+    p.refused ? { note: "(The docker CLI reads config.json whole before anything else: it blocks on a pipe and never finishes on a device.)" } : {},
   );
 }
 
