@@ -185,8 +185,11 @@ const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /** Go's base64.StdEncoding.DecodeString, with its "illegal base64 data at input byte N" offsets. */
 export function goBase64Decode(src: string): { bytes: Uint8Array } | { error: string } {
   const s = new TextEncoder().encode(src);
-  const out: number[] = [];
-  const corrupt = (n: number) => ({ error: `illegal base64 data at input byte ${n}` });
+  // At most 3 bytes per 4 input bytes; a preallocated buffer, not a JS array (a 16 MiB
+  // `auth` value cost over a gigabyte as an array).
+  const out = new Uint8Array(Math.floor(s.length / 4) * 3 + 3);
+  let n = 0;
+  const corrupt = (at: number) => ({ error: `illegal base64 data at input byte ${at}` });
   const nl = (c: number | undefined) => c === 0x0a || c === 0x0d;
   let si = 0;
   while (si < s.length) {
@@ -194,7 +197,7 @@ export function goBase64Decode(src: string): { bytes: Uint8Array } | { error: st
     let dlen = 4;
     for (let j = 0; j < 4; j++) {
       if (si === s.length) {
-        if (j === 0) return { bytes: new Uint8Array(out) };
+        if (j === 0) return { bytes: out.slice(0, n) };
         return corrupt(si - j);
       }
       const c = s[si++]!;
@@ -222,8 +225,8 @@ export function goBase64Decode(src: string): { bytes: Uint8Array } | { error: st
     }
     const v = ((buf[0] ?? 0) << 18) | ((buf[1] ?? 0) << 12) | ((buf[2] ?? 0) << 6) | (buf[3] ?? 0);
     const bytes = [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff];
-    out.push(...bytes.slice(0, dlen - 1));
+    for (let k = 0; k < dlen - 1; k++) out[n++] = bytes[k]!;
     if (dlen < 4) break;
   }
-  return { bytes: new Uint8Array(out) };
+  return { bytes: out.slice(0, n) };
 }

@@ -51,6 +51,36 @@ export function goQuoteChar(c: number): string {
  */
 export const MAX_NESTING_DEPTH = 10000;
 
+/** The one-character escapes of a JSON string, by the byte after the backslash. */
+const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+const utf8 = new TextEncoder();
+
+/** A byte buffer that doubles as it fills (for decoded strings and base64). */
+export class ByteSink {
+  private buf = new Uint8Array(64);
+  private len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  push(byte: number): void {
+    this.room(1);
+    this.buf[this.len++] = byte;
+  }
+  append(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
 const isWs = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 const isHex = (c: number | undefined) => c !== undefined && (isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
@@ -86,26 +116,30 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
     return v;
   };
   const str = (): string => {
-    const start = i;
     i++;
-    const out: number[] = [];
+    // Plain runs are copied in one go, escapes byte by byte, into one growing buffer: a
+    // per-byte JS array made a 16 MiB string cost gigabytes.
+    let out: ByteSink | null = null;
+    let run = i;
     for (;;) {
       if (i >= b.length) eof();
       const c = b[i]!;
       if (c === 0x22) break;
       if (c < 0x20) bad("in string literal");
       if (c !== 0x5c) {
-        out.push(c);
         i++;
         continue;
       }
+      out ??= new ByteSink();
+      out.append(b.subarray(run, i));
       i++;
       if (i >= b.length) eof();
       const e = b[i]!;
-      const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
-      if (simple[e] !== undefined) {
-        out.push(simple[e]!);
+      const simple = SIMPLE_ESCAPES[e];
+      if (simple !== undefined) {
+        out.push(simple);
         i++;
+        run = i;
         continue;
       }
       if (e !== 0x75) bad("in string escape code");
@@ -129,11 +163,14 @@ export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
         if (low >= 0xdc00 && low < 0xe000) code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
         else i = save;
       }
-      out.push(...new TextEncoder().encode(code >= 0xd800 && code < 0xe000 ? "\uFFFD" : String.fromCodePoint(code)));
+      out.append(utf8.encode(code >= 0xd800 && code < 0xe000 ? "\uFFFD" : String.fromCodePoint(code)));
+      run = i;
     }
+    const last = b.subarray(run, i);
     i++;
-    void start;
-    return new TextDecoder().decode(new Uint8Array(out));
+    if (out === null) return new TextDecoder().decode(last);
+    out.append(last);
+    return new TextDecoder().decode(out.bytes());
   };
   const num = (): GoValue => {
     const off = i;

@@ -8,8 +8,8 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
  * config, and reports anything else as a read problem instead of waiting.
  */
 
-/** No real config.json or daemon.json comes near this; Docker itself has no limit. */
-export const MAX_LOCAL_CONFIG_BYTES = 16 * 1024 * 1024;
+/** No real config.json or daemon.json comes near this (as large as a manifest may be); Docker itself has no limit. */
+export const MAX_LOCAL_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export type LocalRead =
   | { ok: true; bytes: Uint8Array }

@@ -133,6 +133,21 @@ describe("config.json parsing (parseConfigBytes)", () => {
     );
   }, 20_000);
 
+  test("strings decode to what was encoded, escaped or not (\\n, \\u00e9, surrogate pairs as two escapes)", () => {
+    /** Every non-ASCII, control, quote or backslash character as \uXXXX (two escapes for a surrogate pair). */
+    const escapeAll = (v: string) => {
+      const plain = (ch: string) => ch >= " " && ch < "\x7f" && ch !== '"' && ch !== "\\";
+      const units = (ch: string) => ch.split("").map((u) => "\\u" + u.charCodeAt(0).toString(16).padStart(4, "0"));
+      return `"${[...v].map((ch) => (plain(ch) ? ch : units(ch).join(""))).join("")}"`;
+    };
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 40 }), (v) => {
+        for (const text of [JSON.stringify(v), escapeAll(v)]) expect(decodeFirstValue(text).value).toMatchObject({ t: "string", v });
+      }),
+      { numRuns: 3000 },
+    );
+  }, 20_000);
+
   test("Go's base64 decoder agrees with Node's on every canonical encoding", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {

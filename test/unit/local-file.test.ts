@@ -40,7 +40,7 @@ describe("readLocalFile", () => {
     const big = path.join(t.dir, "big.json");
     writeFileSync(big, "");
     truncateSync(big, MAX_LOCAL_CONFIG_BYTES + 1);
-    expect(readLocalFile(big)).toEqual({ ok: false, refused: `${MAX_LOCAL_CONFIG_BYTES + 1} bytes, over pulldoctor's 16 MiB limit for a config file (Docker reads it all)` });
+    expect(readLocalFile(big)).toEqual({ ok: false, refused: `${MAX_LOCAL_CONFIG_BYTES + 1} bytes, over pulldoctor's 4 MiB limit for a config file (Docker reads it all)` });
     truncateSync(big, MAX_LOCAL_CONFIG_BYTES);
     const r = readLocalFile(big);
     expect(r.ok && r.bytes.length).toBe(MAX_LOCAL_CONFIG_BYTES);
