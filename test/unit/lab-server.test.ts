@@ -337,7 +337,7 @@ describe("protocol faults (src/lab/faults-protocol.ts) on the wire", () => {
         resolve({ bytes: Buffer.concat(chunks), ended, firstByteMs: first });
       };
       const timer = setTimeout(() => done(false), ms);
-      s.on("data", (c) => {
+      s.on("data", (c: Buffer) => {
         first ??= performance.now() - t0;
         chunks.push(c);
       });
