@@ -133,6 +133,24 @@ describe("matching rules", () => {
     );
   }, 20_000);
 
+  test("IPv6 CIDRs match exactly the addresses under their mask; '[v6]:port' only that port", () => {
+    const groups = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 });
+    const big = (g: number[]) => g.reduce((acc, x) => (acc << 16n) | BigInt(x), 0n);
+    fc.assert(
+      fc.property(groups, groups, fc.integer({ min: 0, max: 128 }), fc.integer({ min: 0, max: 8 }), port, port, (h, net, bits, shared, p, q) => {
+        const hostGroups = [...net.slice(0, shared), ...h.slice(shared)];
+        // ::1 is loopback and IPv4-mapped addresses are IPv4 to Go: both have rules of their own.
+        if (hostGroups.slice(0, 5).every((x) => x === 0) && (hostGroups[5] === 0xffff || (hostGroups[5] === 0 && hostGroups[6] === 0 && hostGroups[7]! <= 1))) return;
+        const text = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+        const shift = BigInt(128 - bits);
+        const inside = big(hostGroups) >> shift === big(net) >> shift;
+        expect(decide(joinHostPort(text(hostGroups), p), `${text(net)}/${bits}`)).toBe(!inside);
+        expect(decide(joinHostPort(text(hostGroups), q), `[${text(hostGroups)}]:${p}`)).toBe(p !== q);
+      }),
+      { numRuns: 2000 },
+    );
+  }, 20_000);
+
   test("adding entries never sends a direct address through the proxy", () => {
     fc.assert(
       fc.property(addr, noProxy, noProxy, (a, v, w) => {
