@@ -88,6 +88,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   let auth = await authorize();
   let refreshed = false;
   let res: Opened | null = null;
+  const visited = new Set([url]);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const u = new URL(url);
     host = u.host;
@@ -119,7 +120,13 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     const loc = res.header("location");
     if (res.status >= 300 && res.status < 400 && loc) {
       res.cancel();
-      url = new URL(loc, url).toString();
+      // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).
+      const next = URL.canParse(loc, url) ? new URL(loc, url) : null;
+      if (!next) throw fail("status", `invalid Location header in the redirect from ${host}: ${JSON.stringify(redactUrl(loc).slice(0, 200))}`, { status: res.status });
+      if (next.protocol !== "http:" && next.protocol !== "https:") throw fail("status", `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect from ${host}`, { status: res.status });
+      url = next.toString();
+      if (visited.has(url)) throw fail("status", `redirect loop: ${host} sent the request back to ${redactUrl(url)}`, { status: res.status });
+      visited.add(url);
       continue;
     }
     if (res.status === 401 && sameHost && src.session && !refreshed) {
@@ -134,7 +141,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     break;
   }
   if (!res) throw fail("transport", "no response");
-  if (res.status >= 300 && res.status < 400) throw fail("status", `too many redirects (last: ${res.status} from ${host})`, { status: res.status });
+  if (res.status >= 300 && res.status < 400) throw fail("status", `stopped after ${MAX_REDIRECTS} redirects, as Go's client does (last: ${res.status} from ${host})`, { status: res.status });
   if (res.status === 206) {
     const start = /^bytes (\d+)-/.exec(res.header("content-range") ?? "");
     if (!start || Number(start[1]) !== offset) {

@@ -33,6 +33,11 @@ beforeAll(async () => {
   lab.addImage("ra1/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [429], retryAfter: "1" }]);
   lab.addImage("ralong/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [503], retryAfter: "3600", forever: true }]);
   lab.addImage("5xx/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [500, 502, 503] }]);
+  lab.addImage("loop/app", "1.0", img, [{ kind: "redirect-chain", hops: "loop" }]);
+  lab.addImage("chain11/app", "1.0", img, [{ kind: "redirect-chain", hops: 11 }]);
+  lab.addImage("chain10/app", "1.0", img, [{ kind: "redirect-chain", hops: 10 }]);
+  lab.addImage("file/app", "1.0", img, [{ kind: "blob-redirect", to: "file:///etc", digest: big.digest }]);
+  lab.addImage("badloc/app", "1.0", img, [{ kind: "blob-redirect", to: "http://[", digest: big.digest }]);
 });
 afterAll(async () => {
   await silent?.stop();
@@ -97,6 +102,31 @@ describe.each([["Workers", 2], ["main thread", 0]] as const)("%s", (_label, work
     expect(r.findings[0]!.detail).toContain("Retry-After 3600 is beyond the 60 s pulldoctor waits");
     expect(r.findings[0]!.evidence).toMatchObject({ attempts: 1, status: 503 });
     expect(r.ms).toBeLessThan(2000);
+  });
+
+  test("a redirect loop ⇒ PULL_INTERRUPTED naming the loop, not retried", async () => {
+    const r = await run("loop/app", workers, img, { attempts: 5, backoffMs: 10, maxBackoffMs: 20 });
+    // Every blob redirects here: one finding per blob (config and two layers).
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED", "PULL_INTERRUPTED", "PULL_INTERRUPTED"]);
+    expect(r.findings[0]!.detail).toContain("redirect loop");
+    expect(r.findings[0]!.evidence.attempts).toBe(1);
+  });
+
+  test("11 redirects ⇒ PULL_INTERRUPTED (Go stops after 10); 10 are followed to the blob", async () => {
+    const r = await run("chain11/app", workers);
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED", "PULL_INTERRUPTED", "PULL_INTERRUPTED"]);
+    expect(r.findings[0]!.detail).toContain("stopped after 10 redirects");
+    const ok = await run("chain10/app", workers);
+    expect(ok.findings).toEqual([]);
+  });
+
+  test("a redirect to a file: URL or an unparseable Location ⇒ PULL_INTERRUPTED, never a local read, never a crash", async () => {
+    const file = await run("file/app", workers);
+    expect(file.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
+    expect(file.findings[0]!.detail).toContain('unsupported protocol scheme "file"');
+    const bad = await run("badloc/app", workers);
+    expect(bad.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
+    expect(bad.findings[0]!.detail).toContain("invalid Location header");
   });
 
   test("500, 502, 503 then the blob: retried with backoff; each answer is in the blob's retryLog", async () => {
