@@ -223,13 +223,13 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
  * files again: 2 ms a case (more on a loaded machine), so 500 runs; the pure properties
  * above carry the volume.
  */
-describe("the config stage on hostile config.json and daemon.json files", () => {
+describe("the config stage on hostile config.json, daemon.json and DOCKER_AUTH_CONFIG", () => {
   let n = 0;
   const stageBytes = fc.oneof({ arbitrary: configBytes, weight: 20 }, { arbitrary: deep.map((s) => enc.encode(s)), weight: 1 });
   test("every problem is a finding; the files are byte-for-byte and mtime unchanged", async () => {
     const image = parseReference("registry.example.com:5000/team/app:1");
     await fc.assert(
-      fc.asyncProperty(stageBytes, stageBytes, async (cfg, daemonBytes) => {
+      fc.asyncProperty(stageBytes, stageBytes, fc.option(fc.oneof(configish, mutated(configish), fc.string({ maxLength: 30 })), { nil: undefined }), async (cfg, daemonBytes, envAuth) => {
         const dir = path.join(t.dir, `s${n++}`);
         mkdirSync(path.join(dir, ".docker"), { recursive: true });
         const configPath = path.join(dir, ".docker", "config.json");
@@ -237,14 +237,16 @@ describe("the config stage on hostile config.json and daemon.json files", () => 
         writeFileSync(configPath, cfg);
         writeFileSync(daemonPath, daemonBytes);
         const before = [statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs];
-        const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin") } });
+        const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin"), ...(envAuth !== undefined ? { DOCKER_AUTH_CONFIG: envAuth } : {}) } });
         const ctx = testContext({ options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d"), timeoutMs: 500 }, facts: { ref: image } as Facts });
         const out = await configStage.run({ ...ctx, deps });
         const loaded = loadDockerConfig(null, deps);
         const daemon = readDaemonJson(daemonPath);
         const codes = out.findings.map((f) => f.code);
-        expect(codes.includes("CONFIG_UNREADABLE")).toBe(loaded.problem !== null);
+        expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === loaded.path)).toBe(loaded.problem !== null);
         if (daemon.problem) expect(codes).toContain("DAEMON_CONFIG_UNREADABLE");
+        const env = parseEnvAuthConfig(envAuth);
+        if (env !== null && !env.ok) expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === "DOCKER_AUTH_CONFIG")).toBe(true);
         expect(readFileSync(configPath).equals(Buffer.from(cfg))).toBe(true);
         expect(readFileSync(daemonPath).equals(Buffer.from(daemonBytes))).toBe(true);
         expect([statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs]).toEqual(before);
