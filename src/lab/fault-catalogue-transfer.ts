@@ -103,6 +103,7 @@ export const TRANSFER_FAULTS: NamedFault[] = [
   everywhere("blob-5xx-then-ok", "every blob GET answers 500, 502, 503, then the blob (Docker retries)", warns("BLOB_FETCH_FAILED"), [{ kind: "blob-status", statuses: [500, 502, 503] }]),
   everywhere("blob-429-retry-after", "every blob GET answers 429 with Retry-After: 1, then the blob", warns("BLOB_FETCH_FAILED"), [{ kind: "blob-status", statuses: [429], retryAfter: "1" }]),
   hidden("blob-429-long", "a layer's GET always answers 429 with Retry-After: 3600", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "blob-status", digest, statuses: [429], retryAfter: "3600", forever: true })),
+  hidden("blob-error-stall", "a layer's GET answers 500 and then never sends the error body it announced", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "blob-status", digest, statuses: [500], forever: true, stallBody: true })),
   everywhere("blob-redirect-loop", "blob GETs redirect to themselves", fails("BLOB_REDIRECT_LOOP"), [{ kind: "redirect-chain", hops: "loop" }]),
   everywhere("blob-redirect-chain", "blob GETs go through 11 redirects (Go's client stops after 10)", fails("BLOB_REDIRECT_LOOP"), [{ kind: "redirect-chain", hops: 11 }]),
   {

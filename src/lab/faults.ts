@@ -20,7 +20,7 @@ export type Fault =
    * Blob GETs answer these statuses in turn (with Retry-After when given), then the blob; the
    * cycle restarts for each blob's next request after the success. `forever`: the first status, always.
    */
-  | { kind: "blob-status"; digest?: string; statuses: number[]; retryAfter?: string; forever?: boolean }
+  | { kind: "blob-status"; digest?: string; statuses: number[]; retryAfter?: string; forever?: boolean; stallBody?: boolean }
   /** The whole response, head included, written at bytesPerSecond (a drip no inactivity timer catches). */
   | { kind: "drip-blob"; digest?: string; bytesPerSecond: number }
   /** The body as announced by Content-Length, then `extra` bytes more on a connection kept alive. */
@@ -110,6 +110,8 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
       const status = statusNow(f, digest);
       if (status !== null) {
         const extra: Headers = f.retryAfter !== undefined ? { "Retry-After": f.retryAfter } : {};
+        // stallBody: the error's head, then silence where its body should be.
+        if (f.stallBody) return res.sendCut(status, { ...API_HEADER, "Content-Type": "application/json", ...extra }, new TextEncoder().encode(errorBody("UNKNOWN", "lab fault")), 0, "stall");
         return sendError(res, status, STATUS_CODES[status] ?? "UNKNOWN", `lab fault: ${status}`, undefined, extra);
       }
     }

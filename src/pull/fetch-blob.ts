@@ -156,7 +156,8 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       hasher = newHasher(pd.algorithm);
     }
   } else {
-    const body = (await res.text().catch(() => "")).slice(0, 300);
+    // An error body that never ends (stalled, dripped) must not hold the attempt: read it within the same deadline.
+    const body = (await readBounded(res, ctx.idleTimeoutMs)).slice(0, 300);
     const ra = res.header("retry-after");
     const retryAfterMs = parseRetryAfter(ra);
     const wait = ra !== null ? ` (Retry-After: ${ra.slice(0, 40)})` : "";
@@ -254,6 +255,12 @@ async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offs
   }
   if (r.total !== total) ctx.onBytes(r.total);
   return settle(d, store, host, offset, r.total, () => `${algorithm}:${r.digest}`, fail);
+}
+
+function readBounded(res: Opened, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => (res.cancel(), resolve("")), ms)));
+  return Promise.race([res.text().catch(() => ""), late]).finally(() => clearTimeout(timer));
 }
 
 function bodyFailure(stalled: string | null, total: number, size: number, e: unknown): string {

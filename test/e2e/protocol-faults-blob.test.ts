@@ -272,6 +272,11 @@ describe("transfer faults through the binary: check, pull (Workers) and pull (PU
     expect(f.evidence.attempts).toBe(1);
   }, LIMIT);
 
+  test("blob-error-stall: a 500 whose body never comes ⇒ PULL_INTERRUPTED naming the 500, within the bound", async () => {
+    const r = await expectFault("blob-error-stall");
+    expect(r.pull.findings.find((x) => x.code === "PULL_INTERRUPTED")!.evidence.status).toBe(500);
+  }, LIMIT);
+
   test("blob-redirect-loop: ⇒ BLOB_REDIRECT_LOOP, never a hang", async () => {
     await expectFault("blob-redirect-loop");
   }, LIMIT);

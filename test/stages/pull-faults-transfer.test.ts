@@ -34,6 +34,7 @@ beforeAll(async () => {
   lab.addImage("ralong/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [503], retryAfter: "3600", forever: true }]);
   lab.addImage("5xx/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [500, 502, 503] }]);
   lab.addImage("loop/app", "1.0", img, [{ kind: "redirect-chain", hops: "loop" }]);
+  lab.addImage("errstall/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [500], forever: true, stallBody: true }]);
   lab.addImage("chain11/app", "1.0", img, [{ kind: "redirect-chain", hops: 11 }]);
   lab.addImage("chain10/app", "1.0", img, [{ kind: "redirect-chain", hops: 10 }]);
   lab.addImage("file/app", "1.0", img, [{ kind: "blob-redirect", to: "file:///etc", digest: big.digest }]);
@@ -102,6 +103,13 @@ describe.each([["Workers", 2], ["main thread", 0]] as const)("%s", (_label, work
     expect(r.findings[0]!.detail).toContain("Retry-After 3600 is beyond the 60 s pulldoctor waits");
     expect(r.findings[0]!.evidence).toMatchObject({ attempts: 1, status: 503 });
     expect(r.ms).toBeLessThan(2000);
+  });
+
+  test("a 500 whose body never comes: read within the deadline, retried ⇒ PULL_INTERRUPTED naming the 500, no hang", async () => {
+    const r = await run("errstall/app", workers);
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
+    expect(r.findings[0]!.evidence).toMatchObject({ status: 500, attempts: 2 });
+    expect(r.ms).toBeLessThan(2 * IDLE + 1500);
   });
 
   test("a redirect loop ⇒ PULL_INTERRUPTED naming the loop, not retried", async () => {
