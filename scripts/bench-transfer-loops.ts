@@ -28,6 +28,8 @@ export type Loop = (url: string, headers: Record<string, string>) => Promise<Ope
 
 /** What fetch-blob.ts passes to the Worker for a blob GET (requestInit). */
 const INIT: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
+/** The benchmark's https registry has a self-signed certificate (bench-transfer.ts --tls). */
+const init = (url: string, headers: Record<string, string>): BunFetchRequestInit => ({ ...INIT, headers, ...(url.startsWith("https:") ? { tls: { rejectUnauthorized: false } } : {}) });
 
 function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
@@ -52,7 +54,7 @@ const BOTH: Parts = { write: true, hash: true };
 
 /** A: today's loop (blob-worker.ts consume): fetch, a reader, writeSync of each chunk, then hash it. */
 const fetchWriteSync = (parts: Parts): Loop => async (url, headers) => {
-  const res = await fetch(url, { ...INIT, headers });
+  const res = await fetch(url, init(url, headers));
   return {
     head: headOf(res),
     cancel: () => void res.body?.cancel().catch(() => {}),
@@ -84,7 +86,7 @@ const fetchWriteSync = (parts: Parts): Loop => async (url, headers) => {
 
 /** B: the same with Bun's FileSink (Bun.file().writer()) instead of writeSync. */
 const fetchFileSink: Loop = async (url, headers) => {
-  const res = await fetch(url, { ...INIT, headers });
+  const res = await fetch(url, init(url, headers));
   return {
     head: headOf(res),
     cancel: () => void res.body?.cancel().catch(() => {}),
@@ -117,7 +119,7 @@ const fetchFileSink: Loop = async (url, headers) => {
  * No progress while it runs and no size check until the end.
  */
 const fetchBunWrite: Loop = async (url, headers) => {
-  const res = await fetch(url, { ...INIT, headers });
+  const res = await fetch(url, init(url, headers));
   return {
     head: headOf(res),
     cancel: () => void res.body?.cancel().catch(() => {}),
@@ -156,19 +158,36 @@ interface WireEvents {
 type Connector = (host: string, port: number, secure: boolean, ev: WireEvents) => Promise<Wire>;
 
 /** Bun.connect: uSockets with a `data` callback per receive, no stream objects in between. */
-const bunConnect: Connector = async (host, port, secure, ev) => {
-  const s = await Bun.connect({
-    hostname: host,
-    port,
-    ...(secure ? { tls: { rejectUnauthorized: false } } : {}),
-    socket: {
-      data: (_s, d) => ev.data(d),
-      close: (_s, err) => ev.close(err ?? undefined),
-      error: (_s, err) => ev.close(err),
-    },
+const bunConnect: Connector = (host, port, secure, ev) =>
+  new Promise((resolve, reject) => {
+    // Bun.connect resolves at TCP open, before the TLS handshake; a write then returns 0
+    // and the bytes are gone (Bun 1.4.5). So the request goes out at `handshake` (TLS) or
+    // `open` (plain), and the rest of a partial write at `drain`.
+    let out = Buffer.alloc(0);
+    const flush = (s: Bun.Socket) => {
+      if (out.length) out = out.subarray(s.write(out));
+    };
+    let sock: Bun.Socket | null = null;
+    const ready = (s: Bun.Socket) => {
+      sock = s;
+      resolve({ write: (b) => ((out = Buffer.concat([out, Buffer.from(b, "latin1")])), flush(s)), destroy: () => s.terminate() });
+    };
+    Bun.connect({
+      hostname: host,
+      port,
+      // The benchmark's certificate is self-signed; adoption must pass ca/serverName and check `handshake`'s verdict.
+      ...(secure ? { tls: { rejectUnauthorized: false } } : {}),
+      socket: {
+        open: (s) => void (secure ? null : ready(s)),
+        handshake: (s, ok, err) => (ok ? ready(s) : (reject(err), s.terminate())),
+        drain: (s) => flush(s),
+        data: (_s, d) => ev.data(d),
+        close: (_s, err) => (sock ? ev.close(err ?? undefined) : reject(err ?? new Error("closed before the connection was ready"))),
+        error: (_s, err) => (sock ? ev.close(err) : reject(err)),
+        connectError: (_s, err) => reject(err),
+      },
+    }).catch(reject);
   });
-  return { write: (b) => void s.write(b), destroy: () => s.terminate() };
-};
 
 /** node:net / node:tls: the same bytes through Node's stream layer (Bun implements it over Bun.connect). */
 const nodeNet: Connector = (host, port, secure, ev) =>
