@@ -47,6 +47,7 @@ export function bodyWatchdog(timeoutMs: number, start: number, abort: AbortContr
     if (t - last > timeoutMs) return end(`no data for ${timeoutMs} ms`);
     if (t - windowStart >= timeoutMs) {
       const moved = total - windowBytes;
+      if (moved === 0) return end(`no data for ${timeoutMs} ms`);
       if (moved < LOW_SPEED_BYTES) return end(`only ${moved} bytes in ${timeoutMs} ms (below the ${LOW_SPEED_BYTES} bytes per --timeout window pulldoctor requires)`);
       windowStart = t;
       windowBytes = total;
