@@ -1,9 +1,8 @@
 import { closeSync, openSync } from "node:fs";
 import { writeAll } from "./io";
 import type { Lanes } from "./lanes";
-import { openWithFetch, openWithNode, type Opened, type OpenOptions } from "./transport";
-import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
+import { openWithFetch, openWithNode, type Opened } from "./transport";
+import { nodeTls, requestInit, requestUrl } from "./request";
 import type { Descriptor } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import type { Trace } from "../model/trace";
@@ -267,63 +266,10 @@ function bodyFailure(stalled: string | null, total: number, size: number, e: unk
   return stalled ? `stalled after ${total} of ${size} bytes: ${stalled}` : `body cut after ${total} of ${size} bytes: ${errText(e)}`;
 }
 
-function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
-  const t = init.tls;
-  if (!t) return null;
-  return {
-    servername: t.serverName,
-    ...(Array.isArray(t.ca) ? { ca: t.ca as string[] } : {}),
-    ...(typeof t.cert === "string" ? { cert: t.cert } : {}),
-    ...(typeof t.key === "string" ? { key: t.key } : {}),
-    rejectUnauthorized: t.rejectUnauthorized !== false,
-  };
-}
-
 function ioError(e: unknown, fail: Fail, bytes = 0): TransferError {
   const code = (e as { code?: string }).code;
   if (code === "ENOSPC" || code === "EDQUOT") return fail("no-space", `writing to the store: ${errText(e)}`, { bytes, code });
   return fail("transport", `writing to the store: ${errText(e)}`, { bytes, code });
-}
-
-/**
- * Connect to the address the dns stage chose (not a fresh lookup, which could differ:
- * /etc/hosts vs DNS, --dns servers), keeping the name for Host and TLS SNI. Through a
- * proxy the proxy resolves the name, as Go's transport does.
- */
-function requestUrl(u: URL, src: BlobSource, sameHost: boolean, headers: Record<string, string>): string {
-  const addr = src.resolution?.addresses[0];
-  if (!sameHost || src.route?.url || !addr || isIP(u.hostname.replace(/^\[|\]$/g, "")) || src.resolution?.hostname !== u.hostname) return u.toString();
-  const direct = new URL(u.toString());
-  direct.hostname = addr.family === 6 ? `[${addr.address}]` : addr.address;
-  headers.Host = u.host;
-  return direct.toString();
-}
-
-function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetchRequestInit {
-  const init: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
-  if (src.route?.url) {
-    const p = new URL(src.route.url);
-    if (src.route.auth) {
-      p.username = encodeURIComponent(src.route.auth.username);
-      p.password = encodeURIComponent(src.route.auth.password.reveal());
-    }
-    init.proxy = p.toString();
-  } else {
-    init.proxy = false as unknown as undefined;
-  }
-  if (u.protocol === "https:") {
-    const t = src.tls;
-    init.tls = {
-      // SNI carries names only (RFC 6066); an IP literal host sends none, as Go does.
-      ...(isIP(u.hostname.replace(/^\[|\]$/g, "")) ? {} : { serverName: u.hostname }),
-      // certs.d CAs are added to the system roots (Docker's loadTLSConfig), not instead of them.
-      ...(sameHost && t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
-      ...(sameHost && t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
-      // Docker skips verification only for the insecure registry itself, never for a redirect target.
-      rejectUnauthorized: sameHost ? (t?.verify ?? true) : true,
-    };
-  }
-  return init;
 }
 
 export function errText(e: unknown): string {
