@@ -143,6 +143,10 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     { protocolFaults: [{ kind: "bad-header-bytes", spare: ["docker-content-digest"] }] },
     (own) => own.addImage("fault/private", "latest", small("private"), [{ kind: "auth-required" }]),
   ),
+  onLab("bad-location-bytes", "the manifest redirects to a portal whose Location (and every other header) carries invalid UTF-8", both(fails("MANIFEST_INVALID")), [
+    { kind: "manifest-redirect", to: "http://127.0.0.1:9/portal/login" },
+    { kind: "bad-header-bytes" },
+  ]),
   ownLab("bad-header-control", "an ESC sequence (a control character) in every header the doctor reads", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "bad-header-bytes", control: true }] }),
   onLab("manifest-error-control", "the manifest answers 500 with an error message full of terminal escape sequences", both(fails("MANIFEST_FETCH_FAILED")), [
     { kind: "error-answer", status: 500, message: `${CLEAR_SCREEN}storage backend down\r${RED}forged line\u009b0m` },

@@ -24,12 +24,14 @@ export type ProtocolFault =
   | { kind: "bad-manifest"; body: "html" | "random" | "deep-arrays" | "deep-objects"; depth?: number }
   /** 401 with a WWW-Authenticate of about `bytes` bytes. */
   | { kind: "huge-challenge"; on: "v2" | "manifest"; bytes: number }
+  /** The manifest answers 302 to `to` (a captive portal's login page). */
+  | { kind: "manifest-redirect"; to: string }
   /** The manifest answers `status` with a distribution error body whose message is `message` (e.g. control characters). */
   | { kind: "error-answer"; status: number; message: string }
   /** Invalid UTF-8 (or, with `control`, an ESC sequence) appended to every header the doctor reads but `spare`, on every response. */
   | { kind: "bad-header-bytes"; control?: boolean; spare?: readonly string[] };
 
-const PROTOCOL_KINDS = new Set<string>(["drip", "stall-after-head", "oversize-manifest", "bad-manifest", "huge-challenge", "error-answer", "bad-header-bytes"]);
+const PROTOCOL_KINDS = new Set<string>(["drip", "stall-after-head", "oversize-manifest", "bad-manifest", "huge-challenge", "manifest-redirect", "error-answer", "bad-header-bytes"]);
 
 export function isProtocolFault(f: { kind: string }): f is ProtocolFault {
   return PROTOCOL_KINDS.has(f.kind);
@@ -142,6 +144,10 @@ export function answerManifestFault(req: WireRequest, res: WireResponse, faults:
     }
     if (f.kind === "huge-challenge" && f.on === "manifest") {
       res.send(401, { ...api, "Content-Type": "application/json", "WWW-Authenticate": hugeChallenge(f.bytes) }, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      return true;
+    }
+    if (f.kind === "manifest-redirect") {
+      res.send(302, { Location: f.to, "Content-Type": "text/html; charset=utf-8" }, `<a href="${f.to}">Found</a>`);
       return true;
     }
     if (f.kind === "error-answer") {

@@ -6,7 +6,7 @@ import { parseRegistryErrors } from "../registry/errors";
 import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
 import { MAX_MANIFEST_BYTES, isDigest, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
 import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
-import { redactUrl } from "../model/redact";
+import { redactUrl, scrubDeep } from "../model/redact";
 import { closestTags } from "../registry/manifest-tags";
 import { invalidDigestHeader, resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
@@ -92,7 +92,9 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
       named = get;
     } else if (get.status >= 300 && get.status < 400 && get.headers.location) {
       // A registry answers manifests itself; a redirect here is a captive portal or a proxy's login page.
-      const to = URL.canParse(get.headers.location, url) ? redactUrl(new URL(get.headers.location, url).toString()) : JSON.stringify(redactUrl(get.headers.location));
+      // A Location with bytes shown escaped (\xNN) or spaces is shown as sent: URL parsing would turn its backslashes into slashes.
+      const loc = get.headers.location;
+      const to = URL.canParse(loc, url) && !/[\\\s]/.test(loc) ? redactUrl(new URL(loc, url).toString()) : `"${scrubDeep(loc)}"`;
       const problem = `redirected to ${to} instead of answering (a captive portal or proxy login page?)`;
       findings.push(finding("MANIFEST_INVALID", { ...img, url, status: get.status, contentType: get.headers["content-type"] ?? null, problem, bodyStart: bodyStart(get.body) }, evidence));
       return out(problem);

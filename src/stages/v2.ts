@@ -53,6 +53,8 @@ export function classifyV2(o: V2Observation): V2Verdict {
 
 /** The Location as an absolute, redacted URL (signed redirect URLs carry credentials in the query). */
 function absoluteLocation(loc: string, base: string): string {
+  // Bytes shown escaped (\xNN) would become path separators in a parsed URL: shown as sent.
+  if (/[\\\s]/.test(loc)) return `"${scrubDeep(loc)}"`;
   try {
     return redactUrl(new URL(loc, base).toString());
   } catch {
