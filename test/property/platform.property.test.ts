@@ -184,7 +184,8 @@ describe("ordering and selection", () => {
         const want = { os: "linux", architecture, variant: `v${n}` };
         rankPlatforms(only(want), list);
         expect(only(want).match(want)).toBe(true);
-        expect(performance.now() - t0).toBeLessThan(200);
+        // Microseconds normally; a generous bound for a loaded machine (the old code never returned).
+        expect(performance.now() - t0).toBeLessThan(1000);
       }),
       { numRuns: 2000 },
     );
