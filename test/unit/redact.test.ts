@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { inspect } from "node:util";
 import { redactHeaders, redactUrl, scrubDeep, scrubText } from "../../src/model/redact";
 import { knownSecretValues, REDACTED, rememberSecret, Secret } from "../../src/model/secret";
+import { maskUserinfo, mirrorUrlError } from "../../src/registry/mirror-url";
 
 describe("secrets never leak", () => {
   test("Secret serialises, prints and inspects as <redacted>", () => {
@@ -53,5 +54,17 @@ describe("secrets never leak", () => {
     // Short values are not scrubbed from free text (they would erase ordinary words).
     rememberSecret("pass");
     expect(scrubText("password")).toBe("password");
+  });
+  test.each([
+    ["https://u:pw-123@mirror.example.com", "https://u:xxxxx@mirror.example.com"],
+    ["https://u:p@ss@mirror.example.com/x", "https://u:xxxxx@mirror.example.com/x"],
+    ["http://token@mirror.example.com", "http://token@mirror.example.com"],
+    ["https://mirror.example.com/a@b", "https://mirror.example.com/a@b"],
+    ["mirror.example.com", "mirror.example.com"],
+  ])("maskUserinfo(%s): a mirror URL's password shows as xxxxx, as moby prints it", (raw, want) => {
+    expect(maskUserinfo(raw)).toBe(want);
+  });
+  test("mirrorUrlError never quotes the password, whichever rule rejects the URL", () => {
+    for (const raw of ["https://u:pw-secret-9@m.example.com", "https://u:pw-secret-9@m.example.com/?q=1", "ftp://u:pw-secret-9@m.example.com"]) expect(mirrorUrlError(raw)).not.toContain("pw-secret-9");
   });
 });
