@@ -3,6 +3,7 @@ import { Secret } from "../model/secret";
 import { redactUrl } from "../model/redact";
 import { parseRegistryErrors, type Diagnostic } from "./errors";
 import { NetError, type HttpClient, type HttpResponse } from "./http";
+import { escapeControls } from "./http-util";
 import { decodeJwt, type DecodedJwt } from "./jwt";
 
 /**
@@ -104,7 +105,8 @@ export function parseTokenBody(body: Uint8Array): { ok: true; token: string; exp
 function previewOf(res: HttpResponse): string | undefined {
   const ct = res.headers["content-type"] ?? "";
   if (!res.body.length || (ct && !/text|json|html|xml/i.test(ct))) return undefined;
-  return new TextDecoder().decode(res.body.subarray(0, 300));
+  // Shown in evidence and on terminals: control characters escaped (issue 7).
+  return escapeControls(new TextDecoder().decode(res.body.subarray(0, 300)));
 }
 
 export async function fetchToken(req: TokenRequest): Promise<TokenResult> {
