@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { BINARY, requireBinaryBuilt, runCli } from "../helpers/binary";
+import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { Terminal } from "../tty/tmux";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { startRegistry, type RegistryPeer } from "../peers/registry";
@@ -16,17 +18,22 @@ const img = buildImage({ label: "file-safety", layers: [[{ name: "a.txt", conten
 const VICTIM = "victim bytes: must never change\n";
 
 let reg: RegistryPeer;
+let tlsReg: RegistryPeer;
+let ca: CA;
 let work: { dir: string; cleanup: () => void };
 let n = 0;
 
 beforeAll(async () => {
   requireBinaryBuilt();
   work = tempDir("pd-e2e-files-");
-  reg = await startRegistry();
+  ca = makeCA("pulldoctor file-safety CA");
+  const leaf = issueServerCert(ca, { cn: "0.0.0.0", sans: ["IP:0.0.0.0", "IP:127.0.0.1"] });
+  [reg, tlsReg] = await Promise.all([startRegistry(), startRegistry({ tls: { certificate: leaf.certFile, key: leaf.keyFile } })]);
   await pushImage(reg.url, "team/app", "1.0", img);
 }, 20_000);
 afterAll(async () => {
-  await reg?.stop();
+  await Promise.all([reg?.stop(), tlsReg?.stop()]);
+  ca?.cleanup();
   work?.cleanup();
 });
 
@@ -133,4 +140,31 @@ describe("the blob store", () => {
     expect((await pull(`oci:${path.join(work.dir, "oci-store2")}:1.0`, [], fresh)).code).toBe(0);
     for (const sub of ["", "sha256", "ingest"]) expect([sub, mode(path.join(fresh, sub))]).toEqual([sub, 0o700]);
   }, 30_000);
+});
+
+describe("the CA saved by the interactive TLS remedy", () => {
+  test("is 0644 (public, as certs.d expects); a symlink planted at the suggested name is replaced, its target untouched", async () => {
+    // 0.0.0.0 is not loopback: an unknown CA is an error there, and the doctor offers to save the chain.
+    const host = `0.0.0.0:${tlsReg.port}`;
+    const cwd = path.join(work.dir, "tty-cwd");
+    mkdirSync(cwd);
+    const target = victim();
+    const file = path.join(cwd, `0.0.0.0_${tlsReg.port}-ca.crt`);
+    symlinkSync(target, file);
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work.dir, TERM: "xterm-256color", LANG: "C.UTF-8" };
+    const t = Terminal.start([BINARY, `${host}/team/app:1.0`, "--daemon-config", path.join(work.dir, "none.json"), "--certs-dir", path.join(work.dir, "no-certs.d"), "--timeout", "5"], { env, cwd });
+    try {
+      await t.waitFor("Save the presented CA certificate", 20_000);
+      t.keys("Enter");
+      await t.waitFor("File");
+      t.keys("Enter");
+      await t.waitFor("Saved. Inspect it");
+    } finally {
+      t.kill();
+    }
+    expect(readFileSync(target, "utf8")).toBe(VICTIM);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(mode(file)).toBe(0o644);
+    expect(readFileSync(file, "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+  }, 40_000);
 });
