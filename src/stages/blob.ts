@@ -192,11 +192,12 @@ const PROBE_BACKOFF_MS = 200;
 
 /**
  * followBlob, retried as Docker retries a blob download on 408/429/5xx: with backoff, waiting
- * a Retry-After up to --timeout. A longer Retry-After is not waited for: the last answer stands,
- * and `refused` says why.
+ * a Retry-After up to --timeout, and never more than --timeout in all. A longer wait is not
+ * made: the last answer stands, and `refused` says why.
  */
 async function followWithRetries(ctx: StageContext, pool: ClientPool, url: string, range: string, authorization: Secret | null): Promise<{ r: FollowResult; retries: { status: number; retryAfter: string | null; waitMs: number }[]; refused: string | null }> {
   const retries: { status: number; retryAfter: string | null; waitMs: number }[] = [];
+  let waited = 0;
   let r = await followBlob(ctx, pool, url, range, authorization);
   for (let attempt = 1; attempt < PROBE_ATTEMPTS && r.kind === "response" && RETRY_STATUS.has(r.res.status); attempt++) {
     const retryAfter = r.res.headers["retry-after"] ?? null;
@@ -205,6 +206,11 @@ async function followWithRetries(ctx: StageContext, pool: ClientPool, url: strin
       return { r, retries, refused: `Retry-After ${retryAfter!.slice(0, 40)} is beyond the --timeout of ${ctx.options.timeoutMs / 1000} s pulldoctor waits` };
     }
     const waitMs = Math.max(PROBE_BACKOFF_MS * 2 ** (attempt - 1), askedMs ?? 0);
+    // All the waiting of one probe fits in one --timeout: the diagnosis stays bounded however often the host says "later".
+    if (waited + waitMs > ctx.options.timeoutMs) {
+      return { r, retries, refused: retries.length ? `still ${r.res.status} after ${retries.length} ${retries.length === 1 ? "retry" : "retries"} (pulldoctor waits at most --timeout, ${ctx.options.timeoutMs / 1000} s, in all)` : null };
+    }
+    waited += waitMs;
     retries.push({ status: r.res.status, retryAfter: retryAfter === null ? null : retryAfter.slice(0, 40), waitMs });
     await r.res.body.cancel().catch(() => undefined);
     const slept = await new Promise<boolean>((resolve) => {
