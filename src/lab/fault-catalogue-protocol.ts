@@ -61,6 +61,14 @@ function silent(name: string, title: string, answerTls: boolean, code: string): 
 }
 
 const MIB = 1024 * 1024;
+
+/** An unsigned JWT a hostile token server might hand out: times no Date can hold, control characters, nested shapes. */
+function hostileJwt(): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const nested = JSON.parse("[".repeat(5000) + "]".repeat(5000)) as unknown;
+  const claims = { iss: "\u001b[2Jlab", sub: 42, aud: [nested, "registry"], exp: 1e300, nbf: -1e300, iat: 1e300, access: [{ type: "repository", name: "\u009bx", actions: ["pull", { a: nested }] }, null, 7] };
+  return `${b64({ alg: "none", kid: "\u001b]0;title\u0007" })}.${b64(claims)}.c2ln`;
+}
 /** Terminal escape sequences a hostile registry may hide in text: clear the screen, turn red. */
 const CLEAR_SCREEN = "\u001b[2J\u001b[H";
 const RED = "\u001b[31m";
@@ -99,6 +107,10 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
   onLab("drip-token", "the token endpoint drips its answer a byte a second", both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")), [
     { kind: "auth-required" },
     { kind: "drip", on: "token", bytesPerSecond: 1 },
+  ]),
+  onLab("token-hostile-claims", "the token is a JWT whose times are beyond any date (1e300) and whose claims carry escape sequences and odd shapes", both(fails("AUTH_DENIED")), [
+    { kind: "auth-required" },
+    { kind: "token-answer", body: JSON.stringify({ token: hostileJwt(), expires_in: 1e300, issued_at: "\u001b[2Jnot a time" }) },
   ]),
   onLab("manifest-oversize", "a 5 MiB manifest with an honest Content-Length", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "length" }]),
   onLab("manifest-oversize-chunked", "a 5 MiB manifest, chunked (no Content-Length)", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "chunked" }]),

@@ -24,6 +24,8 @@ export type ProtocolFault =
   | { kind: "bad-manifest"; body: "html" | "random" | "deep-arrays" | "deep-objects"; depth?: number }
   /** 401 with a WWW-Authenticate of about `bytes` bytes. */
   | { kind: "huge-challenge"; on: "v2" | "manifest"; bytes: number }
+  /** The token endpoint answers 200 with this JSON body instead of a token it issued (hostile claims, odd shapes). */
+  | { kind: "token-answer"; body: string }
   /** The manifest answers 302 to `to` (a captive portal's login page). */
   | { kind: "manifest-redirect"; to: string }
   /** The manifest answers `status` with a distribution error body whose message is `message` (e.g. control characters). */
@@ -31,7 +33,7 @@ export type ProtocolFault =
   /** Invalid UTF-8 (or, with `control`, an ESC sequence) appended to every header the doctor reads but `spare`, on every response. */
   | { kind: "bad-header-bytes"; control?: boolean; spare?: readonly string[] };
 
-const PROTOCOL_KINDS = new Set<string>(["drip", "stall-after-head", "oversize-manifest", "bad-manifest", "huge-challenge", "manifest-redirect", "error-answer", "bad-header-bytes"]);
+const PROTOCOL_KINDS = new Set<string>(["drip", "stall-after-head", "oversize-manifest", "bad-manifest", "huge-challenge", "manifest-redirect", "token-answer", "error-answer", "bad-header-bytes"]);
 
 export function isProtocolFault(f: { kind: string }): f is ProtocolFault {
   return PROTOCOL_KINDS.has(f.kind);

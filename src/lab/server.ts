@@ -106,7 +106,11 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     const protocol = protocolFor(req);
     const res = wrapResponse(req, raw, protocol.faults, protocol.target as ProtocolTarget);
     log.push({ method: req.method, path: req.path, authorization: req.headers.authorization !== undefined, ...(req.headers.range ? { range: req.headers.range } : {}) });
-    if (req.path === "/token") return tokens.handle(req, res);
+    if (req.path === "/token") {
+      const forged = protocol.faults.find((f) => f.kind === "token-answer") as Extract<ProtocolFault, { kind: "token-answer" }> | undefined;
+      if (forged) return res.send(200, { "Content-Type": "application/json" }, forged.body);
+      return tokens.handle(req, res);
+    }
     if (req.path === "/v2/" || req.path === "/v2") {
       const huge = hostFaults.find((f) => f.kind === "huge-challenge" && f.on === "v2") as Extract<ProtocolFault, { kind: "huge-challenge" }> | undefined;
       if (huge) return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": hugeChallenge(huge.bytes) });

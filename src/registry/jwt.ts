@@ -27,6 +27,8 @@ export interface DecodedJwt {
   claims: JwtClaims;
 }
 
+import { escapeControls } from "./http-util";
+
 /** The registry's leeway on nbf/exp (distribution registry/auth/token/token.go: Leeway = 60 s). */
 export const LEEWAY_SECONDS = 60;
 
@@ -45,16 +47,19 @@ export function decodeJwt(token: string): DecodedJwt | null {
     if (!header || typeof header !== "object" || !claims || typeof claims !== "object") return null;
     const c = claims as Record<string, unknown>;
     const out: JwtClaims = {};
-    for (const k of ["iss", "sub", "jti"] as const) if (typeof c[k] === "string") out[k] = c[k] as string;
-    if (typeof c.aud === "string" || Array.isArray(c.aud)) out.aud = c.aud as string | string[];
+    // Claims are the token server's words: they reach evidence, findings and terminals (control characters escaped),
+    // and only the shapes the spec defines are kept (an aud of nested arrays is not walked).
+    for (const k of ["iss", "sub", "jti"] as const) if (typeof c[k] === "string") out[k] = escapeControls(c[k] as string);
+    if (typeof c.aud === "string") out.aud = escapeControls(c.aud);
+    else if (Array.isArray(c.aud)) out.aud = c.aud.filter((a): a is string => typeof a === "string").map(escapeControls);
     for (const k of ["exp", "nbf", "iat"] as const) if (typeof c[k] === "number") out[k] = c[k] as number;
     if (Array.isArray(c.access)) {
       out.access = c.access
         .filter((a): a is Record<string, unknown> => !!a && typeof a === "object")
         .map((a) => ({
-          type: String(a.type ?? ""),
-          name: String(a.name ?? ""),
-          actions: Array.isArray(a.actions) ? a.actions.map(String) : [],
+          type: typeof a.type === "string" ? escapeControls(a.type) : "",
+          name: typeof a.name === "string" ? escapeControls(a.name) : "",
+          actions: Array.isArray(a.actions) ? a.actions.filter((x): x is string => typeof x === "string").map(escapeControls) : [],
         }));
     } else if (c.access === null) {
       out.access = [];
@@ -74,15 +79,20 @@ export function grants(claims: JwtClaims | null, name: string, action = "pull"):
   return claims.access.some((a) => a.type === "repository" && a.name === name && (a.actions.includes(action) || a.actions.includes("*")));
 }
 
-const iso = (s: number | undefined): string | null => (typeof s === "number" ? new Date(s * 1000).toISOString() : null);
+/** A NumericDate as ISO time; one beyond what a Date holds (exp: 1e300) is shown as the number, never thrown on. */
+const iso = (s: number | undefined): string | null => {
+  if (typeof s !== "number") return null;
+  const d = new Date(s * 1000);
+  return Number.isNaN(d.getTime()) ? `${s} (seconds since 1970, beyond any date)` : d.toISOString();
+};
 
 /** JSON-safe view of the claims for evidence (no signature, nothing secret). */
 export function claimsEvidence(d: DecodedJwt | null) {
   if (!d) return null;
   const c = d.claims;
   return {
-    alg: typeof d.header.alg === "string" ? d.header.alg : null,
-    kid: typeof d.header.kid === "string" ? d.header.kid : null,
+    alg: typeof d.header.alg === "string" ? escapeControls(d.header.alg) : null,
+    kid: typeof d.header.kid === "string" ? escapeControls(d.header.kid) : null,
     x5c: Array.isArray(d.header.x5c) ? d.header.x5c.length : 0,
     iss: c.iss ?? null,
     sub: c.sub ?? null,

@@ -10,6 +10,7 @@ import { tlsProbe, tlsProbeEvidence } from "../net/tls";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
 import { NetError, clientForStage, createHttpClient, type HttpClient } from "../registry/http";
+import { escapeControls } from "../registry/http-util";
 import { checkTokenTimes, claimsEvidence, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
 import { RegistrySession } from "../registry/session";
@@ -69,7 +70,8 @@ function tokenEvidence(t: TokenResult): Evidence {
     as: t.as,
     status: t.status,
     expiresIn: t.expiresIn,
-    issuedAt: t.issuedAt,
+    // The token server's own words: shown, control characters escaped.
+    issuedAt: t.issuedAt === null ? null : escapeControls(t.issuedAt),
     serverDate: t.serverDate,
     durationMs: t.durationMs,
     fellBackToGet: t.fellBackToGet,

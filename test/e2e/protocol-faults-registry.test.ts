@@ -223,6 +223,15 @@ describe("what each finding says", () => {
     expect(find(r, "AUTH_TOKEN_INVALID").detail).toContain("larger than 64 KiB");
   }, 90_000);
 
+  test("AUTH_DENIED: a token whose times no Date can hold (1e300) and whose claims carry escape sequences is read, not crashed on", async () => {
+    const r = await result("token-hostile-claims", "check");
+    expect(r.code).toBe(1);
+    const jwt = stage(r, "auth").evidence.token.jwt;
+    expect(jwt).toMatchObject({ iss: "\\x1b[2Jlab", kid: "\\x1b]0;title\\x07", aud: ["registry"], exp: "1e+300 (seconds since 1970, beyond any date)" });
+    expect(jwt.access).toEqual([{ type: "repository", name: "\\x9bx", actions: ["pull"] }]);
+    expect(stage(r, "auth").evidence.token.issuedAt).toBe("\\x1b[2Jnot a time");
+  }, 90_000);
+
   test("MANIFEST_UNSUPPORTED_MEDIA_TYPE: manifests over 4 MiB (Content-Length, chunked, close-delimited, a HEAD that lies, a 1 GiB flood) name the limit; memory stays bounded", async () => {
     // An honest size (Content-Length of the GET, or of the HEAD before a chunked GET) is named as is…
     for (const name of ["manifest-oversize", "manifest-oversize-chunked"]) {
@@ -306,7 +315,7 @@ describe("what each finding says", () => {
   }, 90_000);
 
   test("terminal output (plain, --verbose) of the faults that carry control characters holds none", async () => {
-    const codeOf = { "bad-header-bytes": "MANIFEST_INVALID", "bad-header-control": "V2_NO_RESPONSE", "manifest-error-control": "MANIFEST_FETCH_FAILED", "index-control-platforms": "PLATFORM_UNAVAILABLE", "tags-control": "MANIFEST_UNKNOWN" };
+    const codeOf = { "token-hostile-claims": "AUTH_DENIED", "bad-header-bytes": "MANIFEST_INVALID", "bad-header-control": "V2_NO_RESPONSE", "manifest-error-control": "MANIFEST_FETCH_FAILED", "index-control-platforms": "PLATFORM_UNAVAILABLE", "tags-control": "MANIFEST_UNKNOWN" };
     for (const [name, code] of Object.entries(codeOf)) {
       const r = await runBinary(argsFor(faultNamed(name), installed.get(name)!, "check", ["--verbose"]).args);
       expect(r.code).toBe(1);

@@ -84,3 +84,13 @@ describe("control characters in registry text are escaped", () => {
     expect(Object.keys(h)).toEqual(expect.arrayContaining(["server", "ratelimit-limit", "retry-after", "date"]));
   });
 });
+
+describe("token claims from a hostile token server", () => {
+  test("times beyond any Date, escape sequences and odd shapes: read, never thrown on", async () => {
+    const { checkTokenTimes, claimsEvidence, decodeJwt } = await import("../../src/registry/jwt");
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const d = decodeJwt(`${b64({ alg: "none" })}.${b64({ exp: 1e300, nbf: 1e300, iss: "\u001b[2Jx", aud: [[[1]], "r"], access: [{ type: "repository", name: "a", actions: ["pull", {}] }] })}.c2ln`);
+    expect(claimsEvidence(d)).toMatchObject({ iss: "\\x1b[2Jx", aud: ["r"], exp: "1e+300 (seconds since 1970, beyond any date)", access: [{ type: "repository", name: "a", actions: ["pull"] }] });
+    expect(checkTokenTimes(d!.claims, new Date()).problem).toContain("not valid before 1e+300 (seconds since 1970, beyond any date)");
+  });
+});
