@@ -13,6 +13,7 @@ import { HELPER_PREFIX } from "../host/cred-helper";
 import { loadDockerConfig, type LoadedConfig } from "../host/docker-config";
 import { readDaemonJson, readDropIns, type DaemonJson } from "../host/daemon-config";
 import { engineSocket, fetchEngineInfo, type EngineInfo } from "../host/engine-info";
+import { escapeOutcome } from "./reference";
 
 /**
  * The `config` stage: what the Docker client would send (config.json, credential
@@ -106,7 +107,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   if (flags.insecureRegistries.length + flags.mirrors.length > 0) evidence.flags = flags;
   const unread = credential ? undefined : findings.find((f) => f.code === "CREDS_HELPER_MISSING" || f.code === "CREDS_HELPER_FAILED" || f.code === "CONFIG_UNREADABLE");
   if (unread) local.credentialProblem = `${unread.code}: ${unread.detail}`;
-  return { summary: summaryOf(credential, resolution, loaded, local, flags), evidence, findings, provides: { local, credential } };
+  // config.json, daemon.json, drop-ins and helper output are the user's files but may hold ESC sequences.
+  return escapeOutcome({ summary: summaryOf(credential, resolution, loaded, local, flags), evidence, findings, provides: { local, credential } });
 }
 
 /** Pure: daemon.json's problem (current dockerd, with dockerd 20.10's differences) to its finding. */

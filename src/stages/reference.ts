@@ -1,6 +1,8 @@
 import { finding, type Finding } from "../model/finding";
 import type { ImageRef } from "../model/facts";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
+import type { Json } from "../model/evidence";
+import { escapeControls } from "../registry/http-util";
 import { isImplicitLatest, parseReference, ReferenceParseError } from "../registry/reference";
 
 /**
@@ -19,6 +21,30 @@ export const referenceStage: Stage = {
 
 /** Pure: the whole stage for one input (also used by `pulldoctor ref`). */
 export function referenceOutcome(input: string): StageOutcome {
+  return escapeOutcome(rawReferenceOutcome(input));
+}
+
+/**
+ * The outcome's words and evidence with the characters a terminal acts on (C0 but tab and
+ * newline, DEL, C1) shown as \xNN: a reference or a local file may carry ESC sequences, and
+ * the report goes to terminals and tickets. What the stage provides to later stages is kept.
+ */
+export function escapeOutcome(o: StageOutcome): StageOutcome {
+  const deep = (v: Json | undefined): Json | undefined => {
+    if (typeof v === "string") return escapeControls(v);
+    if (Array.isArray(v)) return v.map((x) => deep(x) as Json);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [escapeControls(k), deep(x)]));
+    return v;
+  };
+  return {
+    ...o,
+    summary: escapeControls(o.summary),
+    evidence: deep(o.evidence) as StageOutcome["evidence"],
+    findings: o.findings.map((f) => ({ ...f, detail: escapeControls(f.detail), fixes: f.fixes.map(escapeControls), evidence: deep(f.evidence) as Finding["evidence"] })),
+  };
+}
+
+function rawReferenceOutcome(input: string): StageOutcome {
   let ref: ImageRef;
   try {
     ref = parseReference(input);

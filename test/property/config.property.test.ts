@@ -28,13 +28,17 @@ const PROBLEM_KINDS = ["read", "syntax", "type", "auth"];
 /** Every value the decoder can meet, nested a little. */
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 
+/** Names with the characters a terminal acts on (ESC, BEL, CSI, NUL) among ordinary ones. */
+const controlish = fc.string({ unit: fc.constantFrom("a", "b", ".", ":", "/", "-", "\x1b", "\x07", "\x9b", "\x00", "[", "]"), maxLength: 12 });
+
 /** A config.json-shaped object whose known fields (any case, as Go matches them) hold anything. */
 const configish = fc
   .dictionary(
     fc.oneof(fc.constantFrom(...KNOWN), fc.constantFrom(...KNOWN).map((k) => k.toUpperCase()), fc.string({ maxLength: 8 })),
     fc.oneof(
       jsonValue,
-      fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(jsonValue, fc.record({ auth: fc.oneof(fc.string(), fc.base64String(), jsonValue), username: jsonValue, password: jsonValue }, { requiredKeys: [] }))),
+      controlish,
+      fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), controlish), fc.oneof(jsonValue, controlish, fc.record({ auth: fc.oneof(fc.string(), fc.base64String(), jsonValue), username: jsonValue, password: jsonValue }, { requiredKeys: [] }))),
     ),
     { maxKeys: 6 },
   )
@@ -61,6 +65,10 @@ const deep = fc.tuple(fc.integer({ min: MAX_NESTING_DEPTH - 3, max: MAX_NESTING_
   const close = open === "[" ? "]" : "}";
   return `{"${field}":${open.repeat(d)}${closed ? "1" + close.repeat(d) : ""}}`;
 });
+
+/** Every string (keys too) in a JSON-like value. */
+const allStrings = (v: unknown): string[] =>
+  typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(allStrings) : v && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)]) : [];
 
 const withBom = (a: fc.Arbitrary<string>) => a.map((s) => "\ufeff" + s);
 
@@ -226,7 +234,7 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
 describe("the config stage on hostile config.json, daemon.json and DOCKER_AUTH_CONFIG", () => {
   let n = 0;
   const stageBytes = fc.oneof({ arbitrary: configBytes, weight: 20 }, { arbitrary: deep.map((s) => enc.encode(s)), weight: 1 });
-  test("every problem is a finding; the files are byte-for-byte and mtime unchanged", async () => {
+  test("every problem is a finding, no terminal control reaches the report; the files are byte-for-byte and mtime unchanged", async () => {
     const image = parseReference("registry.example.com:5000/team/app:1");
     await fc.assert(
       fc.asyncProperty(stageBytes, stageBytes, fc.option(fc.oneof(configish, mutated(configish), fc.string({ maxLength: 30 })), { nil: undefined }), async (cfg, daemonBytes, envAuth) => {
@@ -245,6 +253,8 @@ describe("the config stage on hostile config.json, daemon.json and DOCKER_AUTH_C
         const codes = out.findings.map((f) => f.code);
         expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === loaded.path)).toBe(loaded.problem !== null);
         if (daemon.problem) expect(codes).toContain("DAEMON_CONFIG_UNREADABLE");
+        // Nothing a terminal acts on reaches the report (keys and values from the files are shown as \xNN).
+        for (const text of allStrings([out.summary, out.evidence, out.findings])) expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
         const env = parseEnvAuthConfig(envAuth);
         if (env !== null && !env.ok) expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === "DOCKER_AUTH_CONFIG")).toBe(true);
         expect(readFileSync(configPath).equals(Buffer.from(cfg))).toBe(true);

@@ -168,6 +168,12 @@ describe("length limits", () => {
   }, 20_000);
 });
 
+/** What a terminal acts on: C0 controls but tab and newline, DEL, C1 (CSI). */
+const TERMINAL_CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+/** Every string (keys too) in a JSON-like value. */
+const allStrings = (v: unknown): string[] =>
+  typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(allStrings) : v && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)]) : [];
+
 describe("hostile input", () => {
   /** A grammatical reference with a few bytes inserted, deleted or replaced. */
   const mutated = fc.tuple(grammatical.map(render), fc.array(fc.tuple(fc.nat(), fc.constantFrom("ins", "del", "rep"), fc.string({ unit: "binary", minLength: 1, maxLength: 2 })), { minLength: 1, maxLength: 3 })).map(([s, edits]) => {
@@ -178,9 +184,9 @@ describe("hostile input", () => {
     }
     return out;
   });
-  const anyInput = fc.oneof(mutated, fc.string({ unit: "binary", maxLength: 80 }), fc.string({ unit: chars("aA0:/@._-[]", 1, 1), maxLength: 40 }));
+  const anyInput = fc.oneof(mutated, fc.string({ unit: "binary", maxLength: 80 }), fc.string({ unit: chars("aA0:/@._-[]\x1b\x07\x9b", 1, 1), maxLength: 40 }));
 
-  test("any string parses or is a ReferenceParseError, and the stage turns the error into a finding", () => {
+  test("any string parses or is a ReferenceParseError, the stage turns the error into a finding, and no terminal control reaches the report", () => {
     fc.assert(
       fc.property(anyInput, (s) => {
         let failed = false;
@@ -197,6 +203,8 @@ describe("hostile input", () => {
           expect(["REF_INVALID", "REF_UPPERCASE"]).toContain(out.findings[0]!.code);
           expect(out.findings[0]!.severity).toBe("error");
         } else expect(out.provides?.ref?.canonical).toBeString();
+        // Nothing a terminal acts on reaches the report (ESC, BEL, CSI are shown as \xNN).
+        for (const text of allStrings([out.summary, out.evidence, out.findings])) expect(text).not.toMatch(TERMINAL_CONTROLS);
       }),
       { numRuns: 4000 },
     );

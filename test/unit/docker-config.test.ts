@@ -4,7 +4,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { decodeAuth, goBase64Decode, loadDockerConfig, locateConfig, parseConfigBytes } from "../../src/host/docker-config";
 import { decodeFirstValue, hasMore, MAX_NESTING_DEPTH } from "../../src/host/go-json";
-import { tempDir, testDeps } from "../helpers/context";
+import type { Facts } from "../../src/model/facts";
+import { parseReference } from "../../src/registry/reference";
+import { configStage } from "../../src/stages/config";
+import { tempDir, testContext, testDeps } from "../helpers/context";
 import { requireBinary } from "../peers/require";
 
 /** Go's encoding/json Decoder messages (scanner.go), as Docker quotes them. */
@@ -204,4 +207,22 @@ describe("the real docker CLI prints the same config.json errors", () => {
       t.cleanup();
     }
   }, 60_000);
+});
+
+describe("the config stage shows terminal controls from config.json escaped", () => {
+  const t = tempDir("pd-cfgesc-");
+  afterAll(() => t.cleanup());
+  test("an auths key and a credsStore with ESC sequences reach the report as \\xNN", async () => {
+    // Before: the keys and helper names went into evidence, findings and fixes raw (an ESC sequence reached the terminal).
+    const dir = path.join(t.dir, "home");
+    mkdirSync(path.join(dir, ".docker"), { recursive: true });
+    writeFileSync(path.join(dir, ".docker", "config.json"), JSON.stringify({ auths: { "evil\u001b]0;x\u0007": {} }, credsStore: "x\u009b2J" }));
+    const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin") } });
+    const ctx = testContext({ options: { daemonConfig: path.join(dir, "daemon.json") }, facts: { ref: parseReference("registry.example.com/app:1") } as Facts });
+    const out = await configStage.run({ ...ctx, deps });
+    expect((out.evidence.dockerConfig as { authsKeys: string[] }).authsKeys).toEqual(["evil\\x1b]0;x\\x07"]);
+    const missing = out.findings.find((f) => f.code === "CREDS_HELPER_MISSING")!;
+    expect(missing.detail).toContain("docker-credential-x\\x9b2J");
+    expect(JSON.stringify(out.findings) + out.summary).not.toMatch(/\\u001b|\\u0007|\x9b/);
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { isImplicitLatest, parseReference, ReferenceParseError } from "../../src/registry/reference";
+import { referenceOutcome } from "../../src/stages/reference";
 import { tempDir } from "../helpers/context";
 import { requireBinary } from "../peers/require";
 
@@ -315,4 +316,16 @@ describe("the real docker CLI agrees with every row", () => {
     );
     expect(problems).toEqual([]);
   }, 120_000);
+});
+
+describe("the reference stage shows terminal controls escaped", () => {
+  test("ESC, BEL and CSI in the input reach no finding, fix or evidence raw", () => {
+    // Before: `pulldoctor check $'ubuntu\e[31mRED\a'` printed the ESC sequence into the terminal and the report.
+    const out = referenceOutcome("ubuntu\x1b[31mRED\x07\x9b");
+    expect(out.findings[0]!.code).toBe("REF_UPPERCASE");
+    expect(out.findings[0]!.detail).toBe("repository name (library/ubuntu\\x1b[31mRED\\x07\\x9b) must be lowercase");
+    expect(out.findings[0]!.fixes[0]).toBe("Use the lower-case reference: pulldoctor check ubuntu\\x1b[31mred\\x07\\x9b");
+    expect(out.findings[0]!.evidence.input).toBe("ubuntu\\x1b[31mRED\\x07\\x9b");
+    expect(out.summary).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
 });
