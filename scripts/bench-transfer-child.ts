@@ -6,7 +6,7 @@
  * digest or size is wrong.
  *
  *   bun scripts/bench-transfer-child.ts JOB.json
- *   JOB = {loop, workers, dir, blobs: [{url, digest, size}]}  (loop "none": start the Workers, move nothing)
+ *   JOB = {loop, workers, dir, blobs: [{url, digest, size}], check, smol}  (loop "none": start the Workers, move nothing)
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -17,7 +17,7 @@ interface Blob {
   digest: string;
   size: number;
 }
-const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as { loop: string; workers: number; dir: string; blobs: Blob[]; check: "digest" | "size" };
+const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as { loop: string; workers: number; dir: string; blobs: Blob[]; check: "digest" | "size"; smol?: boolean };
 const HEADERS = { "Accept-Encoding": "identity" };
 const fileOf = (b: Blob) => path.join(job.dir, b.digest.slice(7));
 
@@ -29,7 +29,7 @@ let nextId = 1;
 
 async function startWorkers(n: number) {
   for (let i = 0; i < n; i++) {
-    const w = new Worker(new URL("./bench-transfer-worker.ts", import.meta.url), { smol: true } as WorkerOptions);
+    const w = new Worker(new URL("./bench-transfer-worker.ts", import.meta.url), { smol: job.smol !== false } as WorkerOptions);
     const lane = { w, busy: 0, waiting: new Map<number, (m: any) => void>() };
     w.onmessage = (ev: MessageEvent) => lane.waiting.get(ev.data.id ?? 0)?.(ev.data);
     lanes.push(lane);

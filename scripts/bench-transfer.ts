@@ -41,6 +41,8 @@ interface Candidate {
   workers?: number;
   /** A decomposition run doing only part of the work (nothing written ⇒ no file to check; no hash ⇒ only sizes). */
   partial?: { write: boolean; hash: boolean };
+  /** Workers started without `smol` (lanes.ts starts them smol: a smaller heap, more frequent GC). */
+  smol?: boolean;
   /** Extra environment for the child (allocator options). */
   env?: Record<string, string>;
   /** A shell command instead of the child (the reference). */
@@ -61,6 +63,8 @@ const CANDIDATES: Candidate[] = [
   { name: "E2", what: "A on the main thread (no Workers)", loop: "fetch-writesync", workers: 0 },
   { name: "E3", what: "fetch + Bun.write(path, response), then hash the file, 2 Workers", loop: "fetch-bunwrite", workers: 2 },
   { name: "E6", what: "C in 1 Worker (all 6 connections in one thread, the main thread idle)", loop: "raw-bunconnect", workers: 1 },
+  { name: "E7", what: "C in 2 Workers started without smol", loop: "raw-bunconnect", workers: 2, smol: false },
+  { name: "E8", what: "A in 2 Workers started without smol", loop: "fetch-writesync", workers: 2, smol: false },
   { name: "E4", what: "A with MIMALLOC_PURGE_DELAY=-1 (freed pages kept, not returned to the kernel)", loop: "fetch-writesync", workers: 2, env: { MIMALLOC_PURGE_DELAY: "-1" } },
   { name: "E5", what: "C with MIMALLOC_PURGE_DELAY=-1", loop: "raw-bunconnect", workers: 2, env: { MIMALLOC_PURGE_DELAY: "-1" } },
   { name: "P0", what: "part: Bun.connect receive only, 2 Workers", loop: "raw-recv", workers: 2, partial: { write: false, hash: false } },
@@ -117,7 +121,7 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const jobFile = path.join(work, "job.json");
-  writeFileSync(jobFile, JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs, check: !c.partial || c.partial.hash ? "digest" : "size" }));
+  writeFileSync(jobFile, JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs, smol: c.smol, check: !c.partial || c.partial.hash ? "digest" : "size" }));
   const argv = c.sh ? ["sh", "-c", c.sh(blobs, dir)] : [process.execPath, child, jobFile];
   const timeFile = path.join(work, "time.txt");
   const s0 = serverCpu();
