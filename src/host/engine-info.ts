@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readLocalFile } from "./local-file";
 import http from "node:http";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
@@ -47,7 +47,10 @@ export function engineSocket(
   if (name !== "" && name !== "default" && context.configDir) {
     const meta = path.join(context.configDir, "contexts", "meta", createHash("sha256").update(name).digest("hex"), "meta.json");
     try {
-      const m = JSON.parse(readFileSync(meta, "utf8")) as { Endpoints?: { docker?: { Host?: string } } };
+      // Not readFileSync: a FIFO or device planted at meta.json would block or never end.
+      const r = readLocalFile(meta);
+      if (!r.ok) throw new Error("unreadable");
+      const m = JSON.parse(new TextDecoder().decode(r.bytes)) as { Endpoints?: { docker?: { Host?: string } } };
       const host = m.Endpoints?.docker?.Host;
       if (host) return fromHost(host, name);
     } catch {

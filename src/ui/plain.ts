@@ -1,3 +1,4 @@
+import { escapeControls } from "../registry/http-util";
 import type { StageEvent } from "../doctor/run";
 import type { Finding } from "../model/finding";
 import type { Report } from "../model/report";
@@ -111,7 +112,8 @@ export function summaryBlock(report: Report, st: Style, g: Glyphs): string {
   const infos = report.findings.filter((f) => f.severity === "info").length;
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   const lines: string[] = [];
-  const image = report.image?.canonical ?? report.input.image ?? "(no image)";
+  // The input is what the user typed, control characters included: never echo them raw.
+  const image = escapeControls(report.image?.canonical ?? report.input.image ?? "(no image)");
   lines.push(`${st.bold("Summary")}  ${image} (${report.input.platform})`);
   lines.push(`  ${plural(report.stages.length, "stage")}: ${parts.join(", ")}`);
   lines.push(`  ${plural(errors, "error")}, ${plural(warnings, "warning")}${infos ? `, ${infos} info` : ""}`);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseDaemonJson, readDaemonJson, readDropIns } from "../../src/host/daemon-config";
@@ -124,6 +125,11 @@ describe("docker contexts, as the real docker CLI stores them", () => {
       expect(engineSocket({ DOCKER_HOST: "unix:///x.sock" }, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" }).socketPath).toBe("/x.sock");
       expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "default" }).socketPath).toBe("/var/run/docker.sock");
       expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "gone" }).note).toContain('docker context "gone"');
+      // A named pipe planted at a context's meta.json: read without blocking, reported as unreadable.
+      const fifoDir = path.join(t.dir, "contexts", "meta", createHash("sha256").update("piped").digest("hex"));
+      mkdirSync(fifoDir, { recursive: true });
+      expect(Bun.spawnSync(["mkfifo", path.join(fifoDir, "meta.json")]).exitCode).toBe(0);
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "piped" })).toMatchObject({ socketPath: null, context: "piped" });
     } finally {
       t.cleanup();
     }

@@ -153,3 +153,13 @@ test("an info finding is its title and detail only; --verbose shows its evidence
   expect(brief).not.toContain("evidence:");
   expect(render(true)).toContain("pin a digest");
 });
+
+test("the summary never echoes control characters the user typed in IMAGE (a reference that did not parse)", async () => {
+  const { summaryBlock } = await import("../../src/ui/plain");
+  const { makeStyle } = await import("../../src/ui/style");
+  const { glyphs } = await import("../../src/ui/glyphs");
+  const typed = "ubuntu\x1b[31mRED\x07";
+  const text = summaryBlock({ ...report, image: null, input: { ...report.input, image: typed } }, makeStyle(false), glyphs(false));
+  expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  expect(text).toContain("ubuntu\\x1b[31mRED\\x07");
+});
