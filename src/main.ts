@@ -5,12 +5,14 @@ import { Secret } from "./model/secret";
 import type { Options } from "./model/options";
 import { VERSION } from "./version";
 import { scrubText } from "./model/redact";
+import { escapeControls } from "./registry/http-util";
 
 /** argv → command → exit code; nothing else. */
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv, process.env);
   if (!parsed.ok) {
-    process.stderr.write(`pulldoctor: ${parsed.error}\nRun 'pulldoctor --help' for the commands and options.\n`);
+    // Misuse messages quote what was typed: control characters in it must not reach the terminal.
+    process.stderr.write(`pulldoctor: ${escapeControls(parsed.error)}\nRun 'pulldoctor --help' for the commands and options.\n`);
     return 2;
   }
   const options = parsed.options;

@@ -78,7 +78,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     summary: pull,
   });
   const spec = parseOutputSpec(input.output);
-  if ("error" in spec) return done("fail", spec.error, { output: input.output, error: spec.error });
+  if ("error" in spec) return done("fail", `--output ${input.output}: ${spec.error}`, { output: input.output, error: spec.error });
   if (!facts.ref || !facts.manifest) return done("skip", "no resolved manifest to pull", { output: input.output });
   const problem = outputProblem(spec);
   if (problem) return done("fail", problem, { output: input.output, error: problem });

@@ -169,3 +169,12 @@ describe("config codes through the binary", () => {
     expect(readFileSync(daemon, "utf8")).toBe(text);
   });
 });
+
+test("misuse messages and unknown codes quote what was typed with control characters escaped (nothing raw reaches the terminal)", async () => {
+  const esc = "\x1b[31m";
+  for (const args of [[`--fo${esc}o`], ["pull", "a", "--output", `oci${esc}:x`], ["explain", `X${esc}`], ["check", `ubuntu${esc}RED\x07`]]) {
+    const r = await runCli(args, { home: home.dir });
+    expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+    expect(r.stdout + r.stderr).toMatch(/\\x1b|\\u001b/);
+  }
+});

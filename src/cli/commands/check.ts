@@ -1,3 +1,4 @@
+import { escapeControls } from "../../registry/http-util";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { runDoctor, type RunResult } from "../../doctor/run";
@@ -35,7 +36,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     const out = parseOutput(options.output);
     const problem = "error" in out ? out.error : outputPathProblem(out);
     if (problem) {
-      io.stderr(`pulldoctor: --output ${options.output}: ${problem}\n`);
+      io.stderr(`pulldoctor: --output ${escapeControls(options.output)}: ${escapeControls(problem)}\n`);
       return 2;
     }
   }

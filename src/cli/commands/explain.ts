@@ -1,3 +1,4 @@
+import { escapeControls } from "../../registry/http-util";
 import { CATALOGUE, catalogueEntry, isFindingCode } from "../../model/catalogue/index";
 import type { Options } from "../../model/options";
 import { explainEntry, codeIndex } from "../../ui/explain-text";
@@ -19,7 +20,7 @@ export async function explainCommand(options: Options, io: Io): Promise<number> 
   const code = options.code.trim().toUpperCase().replace(/-/g, "_");
   if (!isFindingCode(code)) {
     const near = Object.keys(CATALOGUE).filter((c) => c.includes(code) || code.includes(c));
-    io.stderr(`pulldoctor: unknown finding code ${JSON.stringify(options.code)}${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}\n\nKnown codes:\n\n`);
+    io.stderr(`pulldoctor: unknown finding code ${escapeControls(JSON.stringify(options.code))}${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}\n\nKnown codes:\n\n`);
     io.stderr(codeIndex(makeStyle(false), g));
     return 2;
   }

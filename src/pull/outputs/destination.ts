@@ -55,7 +55,7 @@ export function parseOutput(s: string): OutputSpec | { error: string } {
     if (!file) return { error: `--output ${s}: docker-archive: needs a file, e.g. docker-archive:./image.tar` };
     return { kind: "docker-archive", file };
   }
-  return { error: `--output ${s}: expected oci:DIR[:TAG], docker-archive:FILE or docker` };
+  return { error: "expected oci:DIR[:TAG], docker-archive:FILE or docker" };
 }
 
 /** The nearest existing directory at or above p (where statfs can look). */
