@@ -76,6 +76,8 @@ const fetchWriteSync = (parts: Parts): Loop => async (url, headers) => {
           chunks++;
           onProgress(total);
         }
+      } catch (e) {
+        throw Object.assign(e as Error, { total });
       } finally {
         if (fd >= 0) closeSync(fd);
       }
