@@ -2,7 +2,7 @@ import { hostPlatform } from "../model/deps";
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
 import type { ProtocolFault } from "./faults-protocol";
 import { startFloodRegistry, startSilentHost } from "./faults-protocol-hosts";
-import { buildImage, buildIndex } from "./image";
+import { buildImage, buildIndex, MT, sha256, type BuiltImage } from "./image";
 import { otherPlatforms } from "./scenarios";
 import { startLabRegistry, type LabFault, type LabOptions, type LabRegistry } from "./server";
 
@@ -62,6 +62,22 @@ function silent(name: string, title: string, answerTls: boolean, code: string): 
 
 const MIB = 1024 * 1024;
 
+/** A manifest of the lab's small image with descriptors rewritten by `shape` (served under the digest of its bytes). */
+function odd(name: string, title: string, shape: (img: BuiltImage) => { config: object; layers: object[] }): NamedFault {
+  return {
+    name,
+    title,
+    group: "protocol",
+    expect: both(fails("MANIFEST_INVALID")),
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      const img = small(name);
+      const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, ...shape(img) }));
+      lab.addImage(repoOf(name), "latest", { ...img, manifest, digest: sha256(manifest) });
+      return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
+    },
+  };
+}
+
 /** An unsigned JWT a hostile token server might hand out: times no Date can hold, control characters, nested shapes. */
 function hostileJwt(): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
@@ -112,6 +128,14 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     { kind: "auth-required" },
     { kind: "token-answer", body: JSON.stringify({ token: hostileJwt(), expires_in: 1e300, issued_at: "\u001b[2Jnot a time" }) },
   ]),
+  odd("manifest-size-1e300", "a manifest whose config size is 1e300 and a layer's is negative (Go cannot unmarshal it)", (img) => ({
+    config: { mediaType: MT.ociConfig, digest: img.config.digest, size: 1e300 },
+    layers: [{ mediaType: MT.ociLayerGzip, digest: img.layers[0]!.digest, size: -5 }],
+  })),
+  odd("manifest-digest-traversal", "a manifest whose config digest is sha256:../../../etc/passwd (never put into a URL)", (img) => ({
+    config: { mediaType: MT.ociConfig, digest: "sha256:../../../etc/passwd", size: img.config.bytes.length },
+    layers: img.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })),
+  })),
   onLab("manifest-oversize", "a 5 MiB manifest with an honest Content-Length", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "length" }]),
   onLab("manifest-oversize-chunked", "a 5 MiB manifest, chunked (no Content-Length)", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "chunked" }]),
   onLab("manifest-oversize-close", "a 5 MiB manifest delimited by closing the connection", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "close" }]),

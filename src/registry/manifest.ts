@@ -71,12 +71,31 @@ export function nestingExceeds(bytes: Uint8Array, limit = MAX_NESTING_DEPTH): nu
   return null;
 }
 
+/** Digest algorithms go-digest (Docker, containerd) can verify. */
+const VERIFIABLE = new Set(["sha256", "sha384", "sha512"]);
+
+/**
+ * What Docker would refuse in a descriptor before or while fetching it: a size that is not a
+ * whole number of bytes (Go cannot even unmarshal 1e300 or 1.5 into int64), a negative size,
+ * a digest outside the grammar (the doctor would otherwise put "sha256:../../x" into a URL),
+ * an algorithm it cannot verify. The pull engine checks again; here it is a finding.
+ */
+export function descriptorProblem(d: Descriptor, what: string): string | null {
+  if (!Number.isSafeInteger(d.size)) return `${what} has size ${d.size}, not a whole number of bytes (Go cannot unmarshal it into int64)`;
+  if (d.size < 0) return `${what} has a negative size (${d.size})`;
+  if (!isDigest(d.digest)) return `${what} has digest "${d.digest.slice(0, 100)}", which is not a valid digest`;
+  const algo = d.digest.split(":")[0]!;
+  if (!VERIFIABLE.has(algo)) return `${what} has digest "${d.digest.slice(0, 100)}": unsupported digest algorithm ${algo}`;
+  return null;
+}
+
 /** The OCI digest grammar (image-spec descriptor.md), with the registered algorithms' exact lengths. */
 export function isDigest(s: string): boolean {
   const m = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/.exec(s);
   if (!m) return false;
   if (m[1] === "sha256") return /^[a-f0-9]{64}$/.test(m[2]!);
   if (m[1] === "sha512") return /^[a-f0-9]{128}$/.test(m[2]!);
+  if (m[1] === "sha384") return /^[a-f0-9]{96}$/.test(m[2]!);
   return true;
 }
 
@@ -130,17 +149,23 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     for (const m of doc.manifests) {
       const d = descriptor(m);
       if (!d) return { kind: "invalid", mediaType, problem: "an index entry without digest and size" };
+      const bad = descriptorProblem(d, "an index entry");
+      if (bad) return { kind: "invalid", mediaType, problem: bad };
       manifests.push(d);
     }
     return { kind: "index", mediaType: mediaType || MEDIA.ociIndex, manifests };
   }
   const config = descriptor(doc.config);
   if (!config) return { kind: "invalid", mediaType, problem: "no config descriptor (digest and size)" };
+  const badConfig = descriptorProblem(config, "the config");
+  if (badConfig) return { kind: "invalid", mediaType, problem: badConfig };
   if (!Array.isArray(doc.layers)) return { kind: "invalid", mediaType, problem: "no layers array" };
   const layers: Descriptor[] = [];
   for (const l of doc.layers) {
     const d = descriptor(l);
     if (!d) return { kind: "invalid", mediaType, problem: "a layer without digest and size" };
+    const bad = descriptorProblem(d, "a layer");
+    if (bad) return { kind: "invalid", mediaType, problem: bad };
     layers.push(d);
   }
   return { kind: "image", mediaType: mediaType || MEDIA.ociManifest, config, layers };

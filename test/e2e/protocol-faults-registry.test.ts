@@ -255,6 +255,12 @@ describe("what each finding says", () => {
     expect(await problem("manifest-deep-100k")).toContain("exceeded max depth");
   }, 90_000);
 
+  test("MANIFEST_INVALID: descriptors Docker would refuse (size 1e300, a negative size, a digest that walks up paths) are findings; no blob is asked for by such a digest", async () => {
+    expect(find(await result("manifest-size-1e300", "check"), "MANIFEST_INVALID").detail).toContain("the config has size 1e+300, not a whole number of bytes");
+    expect(find(await result("manifest-digest-traversal", "check"), "MANIFEST_INVALID").detail).toContain('the config has digest "sha256:../../../etc/passwd", which is not a valid digest');
+    expect(lab.log.some((l) => l.path.includes("etc/passwd"))).toBe(false);
+  }, 90_000);
+
   test("PLATFORM_UNAVAILABLE: an index whose platforms all mismatch lists what it offers", async () => {
     const f = find(await result("platform-mismatch", "check"), "PLATFORM_UNAVAILABLE");
     const offered = otherPlatforms(hostPlatform()).map((p) => [p.os, p.architecture, p.variant].filter(Boolean).join("/"));

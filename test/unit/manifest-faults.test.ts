@@ -50,6 +50,26 @@ describe("documents that are not manifests", () => {
   });
 });
 
+describe("descriptors Docker would refuse", () => {
+  const image = (config: object, layers: object[] = []) => enc(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, ...config }, layers }));
+  test.each([
+    [{ digest, size: 1e300 }, "the config has size 1e+300, not a whole number of bytes"],
+    [{ digest, size: 336.5 }, "the config has size 336.5, not a whole number of bytes"],
+    [{ digest, size: -5 }, "the config has a negative size (-5)"],
+    [{ digest: "sha256:../../../etc/passwd", size: 10 }, 'the config has digest "sha256:../../../etc/passwd", which is not a valid digest'],
+    [{ digest: "md5:" + "a".repeat(32), size: 10 }, "unsupported digest algorithm md5"],
+  ])("config %j", (config, problem) => {
+    const p = parseManifest(image(config), "");
+    expect(p.kind).toBe("invalid");
+    expect(p.kind === "invalid" && p.problem).toContain(problem);
+  });
+
+  test("a layer, and sha384/sha512 digests are fine", () => {
+    expect(parseManifest(image({ digest, size: 2 }, [{ digest: "sha384:" + "c".repeat(96), size: 3 }, { digest: "sha512:" + "d".repeat(128), size: 0 }]), "").kind).toBe("image");
+    expect(parseManifest(image({ digest, size: 2 }, [{ digest, size: 2 ** 53 }]), "")).toMatchObject({ kind: "invalid", problem: expect.stringContaining("a layer has size") });
+  });
+});
+
 describe("isDigest: what may be requested by digest", () => {
   test.each([
     [digest, true],
@@ -65,9 +85,12 @@ describe("isDigest: what may be requested by digest", () => {
 
 describe("control characters in registry text are escaped", () => {
   test("index platforms, media types and digests", () => {
-    const doc = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: `x\u001b[2J`, digest: `sha256:\u009b`, size: 1, platform: { os: "linux\u001b[31m", architecture: "amd64", variant: "\r" } }] };
+    const doc = { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ mediaType: `x\u001b[2J`, digest, size: 1, platform: { os: "linux\u001b[31m", architecture: "amd64", variant: "\r" } }] };
     const p = parseManifest(enc(JSON.stringify(doc)), "");
-    expect(p.kind === "index" && p.manifests[0]).toEqual({ mediaType: "x\\x1b[2J", digest: "sha256:\\x9b", size: 1, platform: { os: "linux\\x1b[31m", architecture: "amd64", variant: "\\x0d" } });
+    expect(p.kind === "index" && p.manifests[0]).toEqual({ mediaType: "x\\x1b[2J", digest, size: 1, platform: { os: "linux\\x1b[31m", architecture: "amd64", variant: "\\x0d" } });
+    // A digest with a control character is escaped, so it is no digest any more.
+    const bad = parseManifest(enc(JSON.stringify({ ...doc, manifests: [{ digest: "sha256:\u009b", size: 1 }] })), "");
+    expect(bad).toMatchObject({ kind: "invalid", problem: 'an index entry has digest "sha256:\\x9b", which is not a valid digest' });
   });
 
   test("error bodies and tag lists", () => {

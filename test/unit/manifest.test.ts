@@ -12,7 +12,7 @@ describe("parseManifest", () => {
   test.each([
     ["OCI index by mediaType", { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ ...d("a"), platform: { os: "linux", architecture: "arm64", variant: "v8" } }] }, "", "index"],
     ["index without mediaType (shape)", { schemaVersion: 2, manifests: [d("a")] }, MEDIA.ociIndex, "index"],
-    ["Docker v2 image", { schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: d("c"), layers: [d("l")] }, "", "image"],
+    ["Docker v2 image", { schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: d("c"), layers: [d("d")] }, "", "image"],
     ["OCI image without mediaType, Content-Type decides", { schemaVersion: 2, config: d("c"), layers: [] }, MEDIA.ociManifest, "image"],
     ["schemaVersion 1", { schemaVersion: 1, fsLayers: [] }, "application/json", "schema1"],
     ["schema1 by Content-Type", { name: "x" }, MEDIA.schema1Signed, "schema1"],
