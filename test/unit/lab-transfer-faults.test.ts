@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import net from "node:net";
+import { Agent, request } from "undici-npm";
 import { startBlobHost, type BlobHost } from "../../src/lab/blob-host";
 import { bigLayer, hiddenImage } from "../../src/lab/fault-catalogue-transfer";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
@@ -51,10 +52,19 @@ test("long-body: the whole blob as announced, then the extra bytes on the same c
   expect(raw.subarray(0, head).toString()).toContain(`Content-Length: ${layer.bytes.length}`);
   expect(Buffer.compare(raw.subarray(head + 4, head + 4 + layer.bytes.length), Buffer.from(layer.bytes))).toBe(0);
   expect(raw.subarray(head + 4 + layer.bytes.length).toString()).toBe("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged");
-  // Bun's fetch honours Content-Length and never takes the forged bytes for the next answer.
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(blob("long/app"));
-    expect(Buffer.compare(Buffer.from(await r.arrayBuffer()), Buffer.from(layer.bytes))).toBe(0);
+  // Bun's fetch (the pull's first attempts) and undici (the doctor's client) honour Content-Length
+  // and never take the forged bytes for the next answer on their kept-alive connection.
+  const agent = new Agent();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(blob("long/app"));
+      expect(Buffer.compare(Buffer.from(await r.arrayBuffer()), Buffer.from(layer.bytes))).toBe(0);
+      const u = await request(blob("long/app"), { dispatcher: agent });
+      expect(u.statusCode).toBe(200);
+      expect(Buffer.compare(Buffer.from(await u.body.arrayBuffer()), Buffer.from(layer.bytes))).toBe(0);
+    }
+  } finally {
+    await agent.close();
   }
 });
 
