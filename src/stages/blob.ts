@@ -123,7 +123,11 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
       findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror" }, evidence));
       return `${p.what} ${desc.digest.slice(0, 19)}…: 404 blob unknown`;
     }
-    const msg = (diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim()) + (refused ? `; ${refused}` : retries.length ? `; still ${res.status} after ${retries.length} retries` : "");
+    const ra = res.headers["retry-after"];
+    const msg =
+      (diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim()) +
+      (ra !== undefined && !refused?.includes("Retry-After") ? ` (Retry-After: ${ra.slice(0, 40)})` : "") +
+      (refused ? `; ${refused}` : retries.length ? `; still ${res.status} after ${retries.length} retries` : "");
     findings.push(finding("BLOB_FETCH_FAILED", { url: String(r.hops[r.hops.length - 1]!.url), host: r.host, status: res.status, error: msg }, evidence));
     return `${p.what}: HTTP ${res.status}`;
   }

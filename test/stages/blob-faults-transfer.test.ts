@@ -14,6 +14,7 @@ beforeAll(async () => {
   lab.addImage("flaky/app", "1.0", img, [{ kind: "blob-status", statuses: [500, 502, 503] }]);
   lab.addImage("busy/app", "1.0", img, [{ kind: "blob-status", statuses: [429], retryAfter: "3600", forever: true }]);
   lab.addImage("down/app", "1.0", img, [{ kind: "blob-status", statuses: [503], forever: true }]);
+  lab.addImage("limited/app", "1.0", img, [{ kind: "blob-status", statuses: [429], retryAfter: "1", forever: true }]);
   lab.addImage("stall/app", "1.0", img, [{ kind: "stall-blob", afterBytes: 0 }]);
   lab.addImage("drip/app", "1.0", img, [{ kind: "drip-blob", bytesPerSecond: 1 }]);
 });
@@ -58,6 +59,13 @@ test("503 on every attempt ⇒ BLOB_FETCH_FAILED error once the retries' waits w
   expect(out.findings.map((f) => `${f.code}:${f.severity}`)).toEqual(["BLOB_FETCH_FAILED:error"]);
   // 0.2 + 0.4 + 0.8 s waited; the next 1.6 s would pass 2 s.
   expect(out.findings[0]!.detail).toContain("still 503 after 3 retries (pulldoctor waits at most --timeout, 2 s, in all)");
+  expect(out.ms).toBeLessThan(2000 + 1000);
+});
+
+test("429 with Retry-After: 1 on every attempt ⇒ BLOB_FETCH_FAILED once the waits would pass --timeout, naming the Retry-After", async () => {
+  const out = await run("limited/app");
+  expect(out.findings.map((f) => `${f.code}:${f.severity}`)).toEqual(["BLOB_FETCH_FAILED:error"]);
+  expect(out.findings[0]!.detail).toContain("(Retry-After: 1); still 429 after 2 retries");
   expect(out.ms).toBeLessThan(2000 + 1000);
 });
 

@@ -32,6 +32,7 @@ beforeAll(async () => {
   lab.addImage("slowlink/app", "1.0", slowImg, [{ kind: "slow-blob", bytesPerSecond: 20_000 }]);
   lab.addImage("ra1/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [429], retryAfter: "1" }]);
   lab.addImage("ralong/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [503], retryAfter: "3600", forever: true }]);
+  lab.addImage("ra0/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [429], retryAfter: "0", forever: true }]);
   lab.addImage("5xx/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [500, 502, 503] }]);
   lab.addImage("loop/app", "1.0", img, [{ kind: "redirect-chain", hops: "loop" }]);
   lab.addImage("errstall/app", "1.0", img, [{ kind: "blob-status", digest: big.digest, statuses: [500], forever: true, stallBody: true }]);
@@ -135,6 +136,13 @@ describe.each([["Workers", 2], ["main thread", 0]] as const)("%s", (_label, work
     const bad = await run("badloc/app", workers);
     expect(bad.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
     expect(bad.findings[0]!.detail).toContain("invalid Location header");
+  });
+
+  test("429 on every attempt (Retry-After within the cap): the retry budget runs out ⇒ PULL_INTERRUPTED naming the Retry-After", async () => {
+    const r = await run("ra0/app", workers, img, { attempts: 3, backoffMs: 10, maxBackoffMs: 20 });
+    expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
+    expect(r.findings[0]!.detail).toContain("429 Too Many Requests (Retry-After: 0)");
+    expect(r.findings[0]!.evidence).toMatchObject({ attempts: 3, retries: 2, status: 429 });
   });
 
   test("500, 502, 503 then the blob: retried with backoff; each answer is in the blob's retryLog", async () => {
