@@ -159,6 +159,19 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
       return { image: `${lab.host}/${repoOf("platform-mismatch")}:latest`, insecure: [lab.host] };
     },
   },
+  {
+    name: "index-17k-entries",
+    title: "an index of 17,000 entries (just under 4 MiB), none for this platform",
+    group: "protocol",
+    expect: both(fails("PLATFORM_UNAVAILABLE")),
+    async install(lab: LabRegistry): Promise<InstalledFault> {
+      const other = otherPlatforms(hostPlatform())[0]!;
+      const entry = (i: number) => ({ mediaType: MT.ociManifest, digest: "sha256:" + i.toString(16).padStart(64, "0"), size: 500, platform: { os: other.os, architecture: other.architecture, variant: `v${i % 300}` } });
+      const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: Array.from({ length: 17_000 }, (_, i) => entry(i)) }));
+      lab.addImage(repoOf("index-17k-entries"), "latest", { digest: sha256(manifest), mediaType: MT.ociIndex, manifest, images: [] });
+      return { image: `${lab.host}/${repoOf("index-17k-entries")}:latest`, insecure: [lab.host] };
+    },
+  },
   flooded("token-flood", "the token endpoint answers 100 MiB (streamed)", "token", fails("AUTH_TOKEN_INVALID")),
   flooded("manifest-flood", "the HEAD says 600 bytes, the GET streams a 1 GiB chunked manifest", "manifest", fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")),
   ownLab("huge-challenge-v2", "/v2/ answers 401 with a 64 KiB WWW-Authenticate", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] }),

@@ -116,9 +116,12 @@ export async function resolveImageManifest(
     const entries = top.parsed.manifests;
     const platforms = entries.map((d) => (d.platform ? formatPlatform(d.platform) : "unknown"));
     const order = rankPlatforms(only(want), entries.map((d) => d.platform ?? null));
-    evidence.index = { digest: top.digest, mediaType: top.parsed.mediaType, platforms, wanted: formatPlatform(want), candidates: order.map((i) => platforms[i]!) };
+    // Each platform once, at most 100 (a hostile 4 MiB index lists 25,000 entries): the report stays readable.
+    const distinct = [...new Set(platforms)];
+    const offered = distinct.slice(0, 100);
+    evidence.index = { digest: top.digest, mediaType: top.parsed.mediaType, entries: entries.length, platforms: offered, wanted: formatPlatform(want), candidates: order.slice(0, 20).map((i) => platforms[i]!) };
     if (order.length === 0) {
-      findings.push(finding("PLATFORM_UNAVAILABLE", { image: img.image, wanted: formatPlatform(want), platforms, indexDigest: top.digest }, { ...evidence, platforms }));
+      findings.push(finding("PLATFORM_UNAVAILABLE", { image: img.image, wanted: formatPlatform(want), platforms: offered, indexDigest: top.digest, ...(distinct.length > offered.length ? { distinct: distinct.length } : {}) }, { ...evidence, platforms: offered }));
       return null;
     }
     const chosen = entries[order[0]!]!;

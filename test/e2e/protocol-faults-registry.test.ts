@@ -268,6 +268,15 @@ describe("what each finding says", () => {
     for (const p of offered) expect(f.detail).toContain(p);
   }, 90_000);
 
+  test("PLATFORM_UNAVAILABLE: an index of 17,000 entries is listed each platform once, capped, and the report stays small", async () => {
+    const r = await result("index-17k-entries", "check");
+    const f = find(r, "PLATFORM_UNAVAILABLE");
+    expect(f.detail).toContain("and 288 more");
+    expect(stage(r, "manifest").evidence.index).toMatchObject({ entries: 17_000 });
+    expect(f.evidence.platforms).toHaveLength(100);
+    expect(r.stdout.length).toBeLessThan(64 * 1024);
+  }, 90_000);
+
   test("V2_NO_RESPONSE and AUTH_NO_RESPONSE: a 64 KiB WWW-Authenticate names the 16 KiB header limit", async () => {
     const v2 = find(await result("huge-challenge-v2", "check"), "V2_NO_RESPONSE");
     const auth = find(await result("huge-challenge-manifest", "check"), "AUTH_NO_RESPONSE");

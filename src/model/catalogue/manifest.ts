@@ -13,6 +13,12 @@ interface Img {
 }
 
 const mins = (s: number) => (s >= 3600 ? `${Math.round((s / 3600) * 10) / 10} h` : s >= 60 ? `${Math.round(s / 60)} min` : `${s} s`);
+/** Platforms as a reader can take them in: each once, at most `max`, the rest counted (a hostile index may list 25,000). */
+const listed = (platforms: readonly string[], distinct?: number, max = 12): string => {
+  const unique = [...new Set(platforms)];
+  const all = Math.max(distinct ?? 0, unique.length);
+  return all > max ? `${unique.slice(0, max).join(", ")} and ${all - max} more` : unique.join(", ");
+};
 const hub = (r: string) => r === "docker.io" || r === "registry-1.docker.io" || r === "index.docker.io";
 /** The API base to curl: the endpoint that answered (http:// for an insecure registry), else HTTPS. */
 const api = (p: Img) => p.baseUrl ?? (hub(p.registry) ? "https://registry-1.docker.io" : `https://${p.registry}`);
@@ -114,7 +120,7 @@ export const manifest = {
     genericFixes: ["Authenticate", "Use a mirror or pull-through cache", "Avoid needless re-pulls"],
   }),
 
-  PLATFORM_UNAVAILABLE: entry<{ image: string; wanted: string; platforms: string[]; indexDigest: string; parseError?: string; single?: boolean }>({
+  PLATFORM_UNAVAILABLE: entry<{ image: string; wanted: string; platforms: string[]; indexDigest: string; parseError?: string; single?: boolean; /** Distinct platforms in all, when `platforms` is cut short. */ distinct?: number }>({
     stage: "manifest",
     severity: "error",
     title: "The image is not built for the requested platform",
@@ -132,10 +138,10 @@ export const manifest = {
       p.parseError
         ? `${p.wanted}: ${p.parseError}`
         : p.single
-          ? `${p.image} is a single-platform image for ${p.platforms.join(", ")}, not ${p.wanted}`
-          : `${p.image}: no matching manifest for ${p.wanted} in the manifest list entries; the index offers ${p.platforms.length ? p.platforms.join(", ") : "no platform at all"}`,
+          ? `${p.image} is a single-platform image for ${listed(p.platforms)}, not ${p.wanted}`
+          : `${p.image}: no matching manifest for ${p.wanted} in the manifest list entries; the index offers ${p.platforms.length ? listed(p.platforms, p.distinct) : "no platform at all"}`,
     fixes: (p) => {
-      const offered = p.platforms.filter((x) => x !== "unknown/unknown");
+      const offered = [...new Set(p.platforms.filter((x) => x !== "unknown/unknown"))].slice(0, 12);
       // The build line names the platform asked for plus those already offered (it was a fixed "linux/amd64,linux/arm64").
       const build = p.parseError ? offered : [...new Set([...offered, p.wanted])];
       return [
