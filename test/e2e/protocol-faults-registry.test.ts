@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { InstalledFault, NamedFault } from "../../src/lab/fault-catalogue";
 import { PROTOCOL_FAULTS } from "../../src/lab/fault-catalogue-protocol";
@@ -9,6 +9,7 @@ import { hostPlatform } from "../../src/model/deps";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { expectValidReport } from "../helpers/schema";
+import { runBinary as spawnBinary, schedule, type BinaryRun } from "./protocol-faults-runner";
 
 /**
  * Every protocol fault of the named catalogue (src/lab/fault-catalogue-protocol.ts) through the
@@ -38,12 +39,7 @@ const MAX_RSS = 160 * 1024 * 1024;
 /** C0 controls but tab/newline/CR, DEL and the C1 range: what a terminal would act on. */
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  maxRss: number;
+interface Run extends BinaryRun {
   report: { findings: Finding[]; stages: Stage[]; verdict: Record<string, unknown> };
   output: string | null;
 }
@@ -51,51 +47,9 @@ interface Run {
 let lab: LabRegistry;
 let home: { dir: string; cleanup: () => void };
 const installed = new Map<string, InstalledFault>();
-const runs = new Map<string, Promise<Run>>();
+let runs = new Map<string, Promise<Run>>();
+const runBinary = (args: string[]) => spawnBinary(args, { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.dir, NO_COLOR: "1", PULLDOCTOR_STORE: path.join(home.dir, "store") }, home.dir);
 let n = 0;
-
-function readFileSafe(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function readlinkSafe(file: string): string {
-  try {
-    return readlinkSync(file);
-  } catch {
-    return "";
-  }
-}
-
-async function runBinary(args: string[]): Promise<Omit<Run, "report" | "output">> {
-  const started = performance.now();
-  const proc = Bun.spawn([requireBinaryBuilt(), ...args], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.dir, NO_COLOR: "1", PULLDOCTOR_STORE: path.join(home.dir, "store") },
-    cwd: home.dir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-  // The kernel's high-water mark of the binary's own memory (VmHWM starts afresh at exec; wait4's
-  // maxrss would count the test runner's pages the child had before exec). Sampled until exit.
-  let maxRss = 0;
-  const binary = realpathSync(requireBinaryBuilt());
-  const sample = () => {
-    // Before exec the child is still a copy of this runner: only the binary's own pages count.
-    if (readlinkSafe(`/proc/${proc.pid}/exe`) !== binary) return;
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSafe(`/proc/${proc.pid}/status`));
-    if (m) maxRss = Math.max(maxRss, Number(m[1]) * 1024);
-  };
-  const sampler = setInterval(sample, 20);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearInterval(sampler);
-  clearTimeout(timer);
-  return { code, stdout, stderr, ms: performance.now() - started, maxRss };
-}
 
 function argsFor(f: NamedFault, x: InstalledFault, cmd: "check" | "pull", extra: string[] = []): { args: string[]; output: string | null } {
   const base = [cmd, x.image, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", String(T), ...x.insecure.flatMap((h) => ["--insecure-registry", h]), ...extra];
@@ -116,20 +70,6 @@ async function run(f: NamedFault, cmd: "check" | "pull"): Promise<Run> {
   return { ...r, report, output };
 }
 
-/** A small pool: every run starts in beforeAll, three at a time; each test awaits its own. */
-function schedule(jobs: [string, () => Promise<Run>][], width: number): void {
-  const queue = [...jobs];
-  const waiters = new Map<string, { resolve: (r: Run) => void; reject: (e: unknown) => void }>();
-  for (const [key] of jobs) runs.set(key, new Promise<Run>((resolve, reject) => waiters.set(key, { resolve, reject })));
-  const worker = async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const w = waiters.get(job[0])!;
-      await job[1]().then(w.resolve, w.reject);
-    }
-  };
-  for (let i = 0; i < width; i++) void worker();
-}
-
 const result = (name: string, cmd: "check" | "pull") => runs.get(`${name} ${cmd}`)!;
 const faultNamed = (name: string) => PROTOCOL_FAULTS.find((f) => f.name === name)!;
 const codes = (r: Run) => r.report.findings.map((f) => f.code);
@@ -141,7 +81,7 @@ beforeAll(async () => {
   home = tempDir("pd-e2e-protocol-faults-");
   lab = await startLabRegistry();
   for (const f of PROTOCOL_FAULTS) installed.set(f.name, await f.install(lab));
-  schedule(
+  runs = schedule(
     PROTOCOL_FAULTS.flatMap((f) => (["check", "pull"] as const).map((cmd): [string, () => Promise<Run>] => [`${f.name} ${cmd}`, () => run(f, cmd)])),
     3,
   );
