@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { InstalledFault, NamedFault } from "../../src/lab/fault-catalogue";
 import { PROTOCOL_FAULTS } from "../../src/lab/fault-catalogue-protocol";
@@ -123,6 +124,18 @@ describe("every protocol fault, check and pull, through the binary", () => {
     }
   }
 });
+
+test("after every check and pull: the store holds only blobs whose bytes hash to their names, and no partial", async () => {
+  await Promise.allSettled([...runs.values()]);
+  const root = path.join(home.dir, "store");
+  const sha = path.join(root, "sha256");
+  const blobs = existsSync(sha) ? readdirSync(sha) : [];
+  // The one fault whose pull succeeds (bad-header-bytes-but-digest) stored its verified blobs.
+  expect(blobs.length).toBeGreaterThan(0);
+  for (const hex of blobs) expect(createHash("sha256").update(readFileSync(path.join(sha, hex))).digest("hex")).toBe(hex);
+  const ingest = path.join(root, "ingest");
+  expect(existsSync(ingest) ? readdirSync(ingest) : []).toEqual([]);
+}, 120_000);
 
 describe("what each finding says", () => {
   test("V2_NO_RESPONSE: a host that never answers ends within --timeout + margin, later stages skipped with a reason", async () => {
