@@ -45,7 +45,7 @@ describe("manifest stage", () => {
     const out = await manifest("drip/app");
     expect(codes(out)).toEqual(["MANIFEST_FETCH_FAILED"]);
     expect(out.evidence.error).toMatchObject({ kind: "timeout" });
-    expect(performance.now() - t).toBeLessThan(TIMEOUT + 700);
+    expect(performance.now() - t).toBeLessThan(TIMEOUT + 1500);
   });
 
   test("headers then silence ⇒ MANIFEST_FETCH_FAILED (timeout, body)", async () => {
@@ -101,7 +101,7 @@ describe("v2 stage", () => {
       const t = performance.now();
       const out = await v2Stage.run(stageCtx(own.url, loopbackRef(own.host, "a/b", "1.0"), { options: { timeoutMs: TIMEOUT } }));
       expect(codes(out)).toEqual(["V2_NO_RESPONSE"]);
-      expect(performance.now() - t).toBeLessThan(TIMEOUT + 700);
+      expect(performance.now() - t).toBeLessThan(TIMEOUT + 1500);
     } finally {
       await own.stop();
     }

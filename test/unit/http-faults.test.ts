@@ -55,7 +55,7 @@ describe("one deadline for the whole exchange", () => {
     expect(e.kind).toBe("timeout");
     expect(e.message).toContain("within 800 ms");
     expect(ms).toBeGreaterThan(700);
-    expect(ms).toBeLessThan(1500);
+    expect(ms).toBeLessThan(2000);
   });
 
   test("a body dripped after a complete head also ends at timeoutMs (phase body)", async () => {
@@ -65,7 +65,7 @@ describe("one deadline for the whole exchange", () => {
     const e = await failure(client.request({ method: "GET", url: `${url}/v2/` }));
     await client.close();
     expect([e.kind, e.phase]).toEqual(["timeout", "body"]);
-    expect(performance.now() - t).toBeLessThan(1500);
+    expect(performance.now() - t).toBeLessThan(2000);
   });
 
   test("a host that accepts and never answers: timeout while waiting for the response", async () => {
