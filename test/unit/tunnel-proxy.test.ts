@@ -135,6 +135,34 @@ describe("openTunnel failures without tinyproxy", () => {
     expect(e.code).toBe("ABORTED");
   });
 
+  test("a hostile proxy: a response head that never ends stops at 64 KiB; a CONNECT answer dripped a byte at a time ends at the deadline", async () => {
+    // Floods "HTTP/1.1 200 OK\r\nX: aaaa…" without ever ending the head.
+    const flood = await listen((s) => {
+      s.write("HTTP/1.1 200 Connection established\r\nX-Filler: ");
+      const chunk = Buffer.alloc(16 * 1024, 0x61);
+      const pump = () => {
+        while (!s.destroyed && s.write(chunk));
+        if (!s.destroyed) s.once("drain", pump);
+      };
+      pump();
+      s.on("error", () => {});
+    });
+    const e = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${flood}`, auth: null, host: "r.example", port: 443, timeoutMs: 3000 }));
+    expect(e.kind).toBe("protocol");
+    expect(e.message).toContain(`more than ${64 * 1024} bytes without ending its response head`);
+    const text = "HTTP/1.1 200 Connection established\r\n\r\n";
+    const drip = await listen((s) => {
+      let i = 0;
+      const t = setInterval(() => (s.destroyed || i >= text.length ? clearInterval(t) : s.write(text[i++]!)), 100);
+      s.on("error", () => clearInterval(t));
+      s.on("close", () => clearInterval(t));
+    });
+    const t0 = Date.now();
+    const d = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${drip}`, auth: null, host: "r.example", port: 443, timeoutMs: 800 }));
+    expect(d.kind).toBe("timeout");
+    expect(Date.now() - t0).toBeLessThan(2500);
+  });
+
   test("credentials in the proxy URL never reach the error", async () => {
     const port = await freePort();
     const e = await failure(openTunnel({ proxyUrl: `http://bob:hunter2-pw@127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }));
