@@ -99,7 +99,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     if (sameHost && auth) headers.Authorization = auth.reveal();
     const t0 = performance.now();
     const target = requestUrl(u, src, sameHost, headers);
-    const init = requestInit(u, src, sameHost);
+    const init = requestInit(u, src);
     // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
     const careful = ctx.fresh === true && !src.route?.url;
     const cancelHead = headDeadline(ctx.idleTimeoutMs, idle, (why) => (idleWhy = why));

@@ -31,7 +31,7 @@ export function requestUrl(u: URL, src: BlobSource, sameHost: boolean, headers: 
   return direct.toString();
 }
 
-export function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetchRequestInit {
+export function requestInit(u: URL, src: BlobSource): BunFetchRequestInit {
   const init: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
   if (src.route?.url) {
     const p = new URL(src.route.url);
@@ -49,10 +49,12 @@ export function requestInit(u: URL, src: BlobSource, sameHost: boolean): BunFetc
       // SNI carries names only (RFC 6066); an IP literal host sends none, as Go does.
       ...(isIP(u.hostname.replace(/^\[|\]$/g, "")) ? {} : { serverName: u.hostname }),
       // certs.d CAs are added to the system roots (Docker's loadTLSConfig), not instead of them.
-      ...(sameHost && t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
-      ...(sameHost && t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
-      // Docker skips verification only for the insecure registry itself, never for a redirect target.
-      rejectUnauthorized: sameHost ? (t?.verify ?? true) : true,
+      // Docker's http.Client carries one Transport, so the registry's TLS config (its CAs, client
+      // certificate and skip-verify) also applies to a redirect target such as an in-house CDN —
+      // as the doctor's blob stage does. Credentials are what stays with the registry's origin.
+      ...(t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
+      ...(t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
+      rejectUnauthorized: t?.verify ?? true,
     };
   }
   return init;
