@@ -3,6 +3,7 @@ import type { FindingCode } from "./catalogue/index";
 import type { Finding } from "./finding";
 import type { ImageRef } from "./facts";
 import type { Command } from "./options";
+import { capLongStrings } from "./evidence";
 import { scrubDeep } from "./redact";
 import type { StageResult } from "./stage";
 import { VERSION } from "../version";
@@ -74,8 +75,14 @@ export function buildReport(p: ReportParts): Report {
     verdict: p.verdict,
     pull: p.pull ?? null,
   };
-  // The one final scrub: no password, token or Authorization value survives (SPEC).
-  return scrubDeep(report);
+  // The one final scrub: no password, token or Authorization value survives (SPEC). Long
+  // strings are cut only after it, so no cut can leave part of a secret the scrub would miss.
+  const clean = scrubDeep(report);
+  return {
+    ...clean,
+    stages: clean.stages.map((s) => ({ ...s, evidence: capLongStrings(s.evidence) })),
+    findings: clean.findings.map((f) => ({ ...f, evidence: capLongStrings(f.evidence) })),
+  };
 }
 
 /** 1 when an error finding or a failed stage (a pull can fail on a write error with no code of its own). */

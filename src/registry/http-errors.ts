@@ -5,11 +5,13 @@
 export type NetErrorKind = "dns" | "refused" | "timeout" | "reset" | "tls" | "proxy" | "aborted" | "protocol" | "other";
 
 /**
- * Response headers larger than this are refused (undici's maxHeaderSize, Node's default). Go's
- * client, and so Docker, accepts up to 10 MiB: past this limit the doctor says so instead of
- * reading on.
+ * Response headers larger than this are refused (undici's maxHeaderSize; Node's default is only
+ * 16 KiB). Go's client, and so Docker, accepts up to 10 MiB, and a doctor must not fail where
+ * docker pull works: a 64 KiB WWW-Authenticate is read and followed as Docker would. 1 MiB is
+ * far above any real registry's headers; past it the doctor says so instead of buffering more
+ * of a hostile server's head.
  */
-export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
+export const MAX_RESPONSE_HEADER_BYTES = 1024 * 1024;
 export type NetErrorPhase = "dns" | "connect" | "tls" | "request" | "response" | "body";
 
 export class NetError extends Error {
@@ -151,7 +153,7 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
  * body can mismatch, so there it means the head did not parse.
  */
 function protocolViolation(code: string | undefined, phase: NetErrorPhase): string | null {
-  if (code === "UND_ERR_HEADERS_OVERFLOW") return `response headers larger than ${MAX_RESPONSE_HEADER_BYTES / 1024} KiB (pulldoctor's limit; Docker's Go client accepts up to 10 MiB)`;
+  if (code === "UND_ERR_HEADERS_OVERFLOW") return `response headers larger than ${MAX_RESPONSE_HEADER_BYTES / (1024 * 1024)} MiB (pulldoctor's limit; Docker's Go client accepts up to 10 MiB)`;
   const head = "a malformed HTTP response head (a control character or another byte HTTP forbids in the status line or a header)";
   if (code?.startsWith("HPE_") || code === "UND_ERR_INFO") return head;
   if (code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" && phase !== "body") return head;

@@ -1,4 +1,5 @@
-import type { Evidence, Json } from "../model/evidence";
+import { capLongStrings, type Evidence, type Json } from "../model/evidence";
+import { scrubDeep } from "../model/redact";
 
 /** "12 ms", "1.4 s", "2 min 5 s": durations as people read them. */
 export function formatDuration(ms: number): string {
@@ -40,7 +41,8 @@ const NOISE = /^(accept|.*\.accept|.*method)$/i;
  * dropped, the proving keys first, long values cut. Verbose: everything, as indented JSON.
  */
 export function evidenceLines(ev: Evidence, verbose: boolean, max = 8): string[] {
-  if (verbose) return JSON.stringify(ev, null, 2).split("\n");
+  // Scrubbed before the cut: a cut through a secret would leave a piece the final scrub cannot recognise.
+  if (verbose) return JSON.stringify(capLongStrings(scrubDeep(ev)), null, 2).split("\n");
   const out: { key: string; line: string }[] = [];
   const push = (k: string, v: Json | undefined) => {
     if (v === undefined || v === null || NOISE.test(k)) return;

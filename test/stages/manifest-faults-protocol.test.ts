@@ -107,12 +107,23 @@ describe("v2 stage", () => {
     }
   });
 
-  test("a 64 KiB challenge ⇒ V2_NO_RESPONSE (protocol) naming the 16 KiB limit", async () => {
+  test("a 64 KiB challenge is read (Docker's Go client reads up to 10 MiB of headers): /v2/ is a registry asking for a token", async () => {
     const own = await startLabRegistry({ protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] });
     try {
       const out = await v2Stage.run(stageCtx(own.url, loopbackRef(own.host, "a/b", "1.0"), { options: { timeoutMs: TIMEOUT } }));
+      expect(codes(out)).toEqual([]);
+      expect(JSON.stringify(out.evidence)).toContain("127.0.0.1:9/token");
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("a 2 MiB challenge ⇒ V2_NO_RESPONSE (protocol) naming the 1 MiB head limit", async () => {
+    const own = await startLabRegistry({ protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 2 * 1024 * 1024 }] });
+    try {
+      const out = await v2Stage.run(stageCtx(own.url, loopbackRef(own.host, "a/b", "1.0"), { options: { timeoutMs: TIMEOUT } }));
       expect(codes(out)).toEqual(["V2_NO_RESPONSE"]);
-      expect(out.findings[0]!.detail).toContain("response headers larger than 16 KiB");
+      expect(out.findings[0]!.detail).toContain("response headers larger than 1 MiB");
     } finally {
       await own.stop();
     }

@@ -237,7 +237,7 @@ export const auth = {
     title: "The registry stops answering on repository requests",
     explain: "The `/v2/` probe worked, but the authorized request for the manifest failed at the transport level: no answer in time, or the connection was cut.",
     seen: ['docker: Error response from daemon: Head "https://registry.example.com/v2/app/manifests/1.0": net/http: request canceled (Client.Timeout exceeded while awaiting headers)', 'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": EOF'],
-    causes: ["A proxy or WAF that treats repository paths differently from /v2/", "An overloaded or hung registry backend", "An answer that is not readable HTTP (headers over 16 KiB, such as a huge WWW-Authenticate, or control characters in a header)"],
+    causes: ["A proxy or WAF that treats repository paths differently from /v2/", "An overloaded or hung registry backend", "An answer that is not readable HTTP (headers over 1 MiB, or control characters in a header)"],
     howKnown: "The HEAD of the manifest (with the Authorization Docker would send) got a timeout or reset, while /v2/ had answered.",
     detail: (p) => (p.kind === "protocol" ? `HEAD ${p.url}: the answer was not HTTP the doctor can read: ${p.message}.` : `HEAD ${p.url}: ${p.message} (${p.kind}, ${p.phase}; limit ${p.timeoutMs} ms).`),
     fixes: (p) => [`Time it: \`curl -sv -I --max-time 20 ${p.url}\``, "Check the registry's logs and any proxy/WAF rules for /v2/<name>/manifests paths"],

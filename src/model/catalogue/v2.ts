@@ -90,7 +90,7 @@ export const v2 = {
       "An MTU / path-MTU black hole: small packets pass, larger ones (the response) are lost",
       "The server accepts connections but is hung or overloaded",
       "A server or middlebox that answers so slowly (a byte at a time) that the whole answer misses the deadline",
-      "An answer that is not readable HTTP: headers over 16 KiB, or control characters in a header",
+      "An answer that is not readable HTTP: headers over 1 MiB, or control characters in a header",
     ],
     howKnown:
       "TCP connect and TLS succeeded (connect stage); the HTTP exchange itself then timed out or was cut, measured per phase (waiting for headers, reading the body). The whole exchange has one deadline (--timeout), so a server that drips bytes cannot hold it open.",
