@@ -1,3 +1,4 @@
+import { withRunFlags } from "../model/rerun-flags";
 import { type Finding, worst } from "../model/finding";
 import type { Facts } from "../model/facts";
 import type { Deps } from "../model/deps";
@@ -93,7 +94,8 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
     const started = performance.now();
     try {
       const out = await stage.run({ options, endpoint, facts, deps, trace });
-      const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl }));
+      // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
+      const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
       const w = worst(findings);
       const result: StageResult = {
         id: stage.id,

@@ -4,6 +4,7 @@ import type { Evidence } from "../model/evidence";
 import type { Descriptor, Facts, ImageRef } from "../model/facts";
 import { finding, type Finding } from "../model/finding";
 import type { Options } from "../model/options";
+import { withRunFlags } from "../model/rerun-flags";
 import type { PullSummary } from "../model/report";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
@@ -74,7 +75,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const ep = input.endpoint.url;
   const done = (status: StageResult["status"], summary: string, evidence: Evidence, findings: Finding[] = [], pull: PullSummary | null = null): PullOutcome => ({
     result: { id: "pull", endpoint: ep, status, durationMs: Math.round(performance.now() - t0), summary, evidence },
-    findings: findings.map((f) => ({ ...f, endpoint: ep })),
+    findings: findings.map((f) => ({ ...f, endpoint: ep, fixes: withRunFlags(f.fixes, options) })),
     summary: pull,
   });
   const spec = parseOutputSpec(input.output);

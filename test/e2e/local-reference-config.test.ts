@@ -85,7 +85,8 @@ describe("reference codes through the binary", () => {
     const f = c.find("REF_UPPERCASE");
     expect(f.severity).toBe("error");
     expect(f.detail).toBe("repository name (Team/App) must be lowercase");
-    expect(f.fixes[0]).toBe(`Use the lower-case reference: pulldoctor check ${reg.host}/team/app:1.0`);
+    // The re-run carries this run's --daemon-config, --certs-dir and --timeout (the test harness passes them).
+    expect(f.fixes[0]).toStartWith(`Use the lower-case reference: pulldoctor check ${reg.host}/team/app:1.0 --daemon-config `);
     expect(c.stage("reference").status).toBe("fail");
     expect(c.report.stages.filter((s: Stage) => s.id !== "reference").every((s: Stage) => s.status === "skip")).toBe(true);
     expect(c.report.verdict.code).toBe("REF_UPPERCASE");
@@ -177,4 +178,11 @@ test("misuse messages and unknown codes quote what was typed with control charac
     expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     expect(r.stdout + r.stderr).toMatch(/\\x1b|\\u001b/);
   }
+});
+
+test("REF_UPPERCASE: the fix that re-runs pulldoctor carries this run's --insecure-registry and --timeout", async () => {
+  const r = await runCli(["check", "127.0.0.1:5999/Team/App:1", "--insecure-registry", "127.0.0.1:5999", "--timeout", "4", "--json"], { home: home.dir });
+  const report = JSON.parse(r.stdout) as { findings: { code: string; fixes: string[] }[] };
+  const f = report.findings.find((x) => x.code === "REF_UPPERCASE")!;
+  expect(f.fixes).toContain("Use the lower-case reference: pulldoctor check 127.0.0.1:5999/team/app:1 --insecure-registry 127.0.0.1:5999 --timeout 4");
 });

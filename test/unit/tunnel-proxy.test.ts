@@ -86,7 +86,10 @@ describe("openTunnel through a real tinyproxy", () => {
     const e = await failure(openTunnel({ proxyUrl: `https://127.0.0.1:${open.port}`, auth: null, host: "127.0.0.1", port: echoPort, timeoutMs: 600 }));
     expect(e.kind).toBe("protocol");
     expect(e.phase).toBe("proxy-tls");
-    expect(e.message).toContain("TLS handshake timeout");
+    // tinyproxy waits for a request line: usually the ClientHello has none and the handshake times
+    // out; when its random bytes happen to hold a newline, tinyproxy answers 400 in plain HTTP
+    // at once. Docker prints one or the other for the same proxy; both are the same finding.
+    expect(e.message).toMatch(/TLS handshake timeout|first record does not look like a TLS handshake/);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 });
