@@ -14,6 +14,7 @@
  *   scripts/bench-pull [--runs 5] [--layers 6] [--layer-mib 100] [--engine]
  *                      [--scale 4] [--sweep 1,2,3,4,6] [--breakdown] [--resume]
  *                      [--compare-workers]  (also runs pulldoctor with PULLDOCTOR_PULL_WORKERS=0)
+ *                      [--baseline PATH]  (also runs another build, e.g. an older commit's, alternating)
  *                      [--workers-sweep 0,1,2,3]  (pulldoctor with each number of blob Workers)
  */
 import { randomFillSync } from "node:crypto";
@@ -106,8 +107,8 @@ function measure(argv: string[], env: Record<string, string> = {}): Sample {
   return { wallMs, cpuMs: (u + s) * 1000, rssMiB: m / 1024, serverCpuMs };
 }
 
-function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrency?: number): string[] {
-  const bin = path.join(root, "dist/pulldoctor");
+function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrency?: number, binary?: string): string[] {
+  const bin = binary ?? path.join(root, "dist/pulldoctor");
   const c = concurrency ? [String(concurrency)] : [];
   if (!flag("engine") && existsSync(bin)) {
     return [bin, "pull", `${reg.host}/${img.repo}:1`, "--insecure-registry", reg.host, "--output", `oci:${dest}:1`, "--json", ...(concurrency ? ["--concurrency", String(concurrency)] : [])];
@@ -115,7 +116,7 @@ function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrenc
   return [bun, path.join(root, "scripts/bench-pull-entry.ts"), reg.url, img.repo, "1", `oci:${dest}:1`, ...c];
 }
 
-type Tool = "pulldoctor" | "pulldoctor-inline" | "skopeo" | "curl" | "curl-nohash";
+type Tool = "pulldoctor" | "pulldoctor-inline" | "pulldoctor-baseline" | "skopeo" | "curl" | "curl-nohash";
 
 function runTool(tool: Tool, reg: RegistryPeer, img: Pushed, i: number): Sample {
   const dest = path.join(work, `${tool}-${i}`);
@@ -124,6 +125,7 @@ function runTool(tool: Tool, reg: RegistryPeer, img: Pushed, i: number): Sample 
   try {
     if (tool === "pulldoctor") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work });
     // The same binary with its blob Workers off (every blob fetched, hashed and written on the main thread).
+    if (tool === "pulldoctor-baseline") return measure(pulldoctorArgv(reg, img, dest, undefined, opt("baseline", "")), { PULLDOCTOR_STORE: store, HOME: work });
     if (tool === "pulldoctor-inline") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_WORKERS: "0" });
     if (tool === "skopeo") return measure(["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${reg.host}/${img.repo}:1`, `oci:${dest}:1`]);
     mkdirSync(dest, { recursive: true });
@@ -162,8 +164,9 @@ async function main() {
     console.log(`image: ${LAYERS} layers × ${LAYER_MIB} MiB random (${(img.bytes / 2 ** 20).toFixed(0)} MiB), registry ${reg.url}`);
     // One unmeasured run each: the registry's files into the page cache, binaries loaded.
     for (const t of ["curl", "curl-nohash", "skopeo", "pulldoctor"] as Tool[]) runTool(t, reg, img, -1);
-    const order: Tool[] = ["pulldoctor", ...(flag("compare-workers") ? ["pulldoctor-inline" as Tool] : []), "skopeo", "curl", "curl-nohash"];
+    const order: Tool[] = ["pulldoctor", ...(flag("compare-workers") ? ["pulldoctor-inline" as Tool] : []), ...(opt("baseline", "") ? ["pulldoctor-baseline" as Tool] : []), "skopeo", "curl", "curl-nohash"];
     if (flag("compare-workers")) runTool("pulldoctor-inline", reg, img, -1);
+    if (opt("baseline", "")) runTool("pulldoctor-baseline", reg, img, -1);
     const results = Object.fromEntries(order.map((t) => [t, [] as Sample[]])) as Record<Tool, Sample[]>;
     for (let i = 0; i < RUNS; i++) {
       for (let k = 0; k < order.length; k++) {
@@ -177,6 +180,7 @@ async function main() {
     console.log(`\npulldoctor / skopeo wall: ${vsSkopeo.toFixed(2)}× (target ≤ 0.6×) ${vsSkopeo <= 0.6 ? "MET" : "NOT MET"}`);
     console.log(`pulldoctor / parallel curl wall: ${vsCurl.toFixed(2)}× (target ≤ 1.5×) ${vsCurl <= 1.5 ? "MET" : "NOT MET"}`);
     console.log(`pulldoctor / parallel curl without sha256 (transfer + write only): ${(med.pulldoctor.wallMs / med["curl-nohash"].wallMs).toFixed(2)}×`);
+    if (med["pulldoctor-baseline"]) console.log(`pulldoctor / baseline (${opt("baseline", "")}): wall ${(med.pulldoctor.wallMs / med["pulldoctor-baseline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-baseline"].cpuMs).toFixed(2)}×`);
     if (med["pulldoctor-inline"]) console.log(`pulldoctor with blob Workers / without: wall ${(med.pulldoctor.wallMs / med["pulldoctor-inline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-inline"].cpuMs).toFixed(2)}×, RSS ${med.pulldoctor.rssMiB.toFixed(0)} vs ${med["pulldoctor-inline"].rssMiB.toFixed(0)} MiB`);
     console.log(`pulldoctor peak RSS: ${med.pulldoctor.rssMiB.toFixed(0)} MiB (target < 150) ${med.pulldoctor.rssMiB < 150 ? "MET" : "NOT MET"}`);
     cpuFloor(med, img.bytes);
