@@ -86,6 +86,26 @@ describe("parseManifest", () => {
     );
   }, 20_000);
 
+  test("every descriptor accepted has a valid digest and a non-negative integer size (nothing else is ever put into a URL)", () => {
+    const hex = (n: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: n, maxLength: n });
+    const digest = fc.oneof(hex(64).map((h) => `sha256:${h}`), fc.string({ maxLength: 20 }), fc.constantFrom("", "sha256:../../../etc/passwd", `sha256:${"A".repeat(64)}`));
+    const size = fc.oneof(fc.nat(), fc.double(), fc.constantFrom(-1, 1.5, 1e300, Number.MAX_SAFE_INTEGER + 2));
+    const desc = fc.record({ mediaType: fc.constant("application/vnd.oci.image.layer.v1.tar+gzip"), digest, size });
+    fc.assert(
+      fc.property(desc, fc.array(desc, { maxLength: 3 }), fc.boolean(), (config, layers, asIndex) => {
+        const doc = asIndex ? { schemaVersion: 2, manifests: [config, ...layers] } : { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers };
+        const p = parseManifest(enc.encode(JSON.stringify(doc)), undefined);
+        expectWellFormed(p);
+        const ds = p.kind === "index" ? p.manifests : p.kind === "image" ? [p.config, ...p.layers] : [];
+        for (const d of ds) {
+          expect(d.digest).toMatch(/^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/);
+          expect(Number.isSafeInteger(d.size) && d.size >= 0).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  }, 20_000);
+
   test("walking an index (platform names, selection for any wanted platform) never throws", () => {
     const want = fc.record({ os: fc.constantFrom("linux", "windows", ""), architecture: fc.constantFrom("amd64", "arm64", "arm", "riscv64"), variant: fc.constantFrom("v7", "v8", "v2", "v99999999") }, { requiredKeys: ["os", "architecture"] });
     fc.assert(
