@@ -126,6 +126,19 @@ export const TRANSFER_FAULTS: NamedFault[] = [
     },
   },
   {
+    name: "blob-location-bytes",
+    title: "blobs redirect to a CDN through a Location with bytes that are not UTF-8 (and a C1 control) in its path",
+    group: "transfer",
+    // Followed as Go sends it (the bytes percent-encoded); the CDN has no such object: a 404 from the redirect target.
+    expect: { check: fails("BLOB_UNKNOWN"), pull: fails("BLOB_UNKNOWN") },
+    async install(lab) {
+      const img = probedImage("blob-location-bytes");
+      const cdn = await startBlobHost([img.config, ...img.layers]);
+      lab.addImage("fault/blob-location-bytes", "latest", img, [{ kind: "blob-redirect", to: cdn.url, invalidBytes: true }]);
+      return { image: `${lab.host}/fault/blob-location-bytes:latest`, insecure: [lab.host], stop: cdn.stop, observed: cdn };
+    },
+  },
+  {
     name: "blob-cross-host",
     title: "a registry (login required) redirects blobs to another host, which cuts every layer response 100 KB in",
     group: "transfer",

@@ -11,7 +11,7 @@ export type Fault =
   /** Docker Hub's rate-limit headers on manifests; remaining 0 (default) ⇒ 429 TOOMANYREQUESTS. */
   | { kind: "rate-limited"; remaining?: number; limit?: number; windowSeconds?: number }
   /** Blob GET/HEAD ⇒ 307 to `to` + /blobs/DIGEST (a CDN the client may not reach); only `digest` when given. */
-  | { kind: "blob-redirect"; to: string; digest?: string }
+  | { kind: "blob-redirect"; to: string; digest?: string; invalidBytes?: boolean }
   /** Blob GETs redirect to themselves ("loop") or through `hops` redirects (?hop=1…) before the blob. */
   | { kind: "redirect-chain"; hops: number | "loop" }
   /** The request is read and never answered: a host that accepts and then says nothing. */
@@ -97,7 +97,10 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
     if (f.kind === "blob-redirect" && applies(f, digest)) {
       const to = f.to.replace(/\/+$/, "");
       // Real CDNs get signed URLs; the signature is what redaction must hide.
-      return res.send(307, { ...API_HEADER, Location: `${to}/blobs/${digest}?X-Amz-Signature=lab-signature-secret&X-Amz-Expires=1200`, "Content-Type": "text/html; charset=utf-8" }, "");
+      const query = "?X-Amz-Signature=lab-signature-secret&X-Amz-Expires=1200";
+      // invalidBytes: a mangling proxy's Location, with bytes that are not UTF-8 (and a C1 CSI) in the path.
+      const location = f.invalidBytes ? Buffer.concat([Buffer.from(`${to}/blobs/${digest}`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x9b]), Buffer.from(query)]) : `${to}/blobs/${digest}${query}`;
+      return res.send(307, { ...API_HEADER, Location: location, "Content-Type": "text/html; charset=utf-8" }, "");
     }
     if (f.kind === "blob-missing" && applies(f, digest)) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", digest);
     if (f.kind === "redirect-chain") {

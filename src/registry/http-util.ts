@@ -63,13 +63,27 @@ export function escapeControls(s: string): string {
   });
 }
 
+/**
+ * A Location is followed, not only shown: escaping its bytes as text (\xff) would make the URL
+ * parser read the backslash as a path separator and request a path the server never named. Its
+ * bytes outside printable ASCII are percent-encoded instead, as Go's client sends them (url.Parse
+ * keeps bytes >= 0x80 and EscapedPath encodes them); the result is safe in evidence too.
+ */
+export function safeLocation(v: string): string {
+  if (/^[\x21-\x7e]*$/.test(v)) return v;
+  return v.replace(/[^\x21-\x7e]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `%${n.toString(16).toUpperCase().padStart(2, "0")}` : encodeURIComponent(c);
+  });
+}
+
 export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
   const headers: Record<string, string> = {};
   const raw: [string, string][] = [];
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined) continue;
     const name = k.toLowerCase();
-    const vals = (Array.isArray(v) ? v : [v]).map((x) => safeHeaderValue(String(x)));
+    const vals = (Array.isArray(v) ? v : [v]).map((x) => (name === "location" ? safeLocation(String(x)) : safeHeaderValue(String(x))));
     for (const x of vals) raw.push([name, x]);
     headers[name] = vals.join(", ");
   }

@@ -120,7 +120,9 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     const diagnostics = parseRegistryErrors(body.bytes ?? new Uint8Array(), res.headers["content-type"]);
     if (diagnostics.length) ev.errors = diagnostics.map((d) => ({ code: d.code, message: d.message }));
     if (res.status === 404 || diagnostics.some((d) => d.code === "BLOB_UNKNOWN")) {
-      findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror" }, evidence));
+      // A 404 from the registry's redirect target (its storage or CDN) is not the registry losing the blob.
+      const redirected = r.host !== ref.registry && r.host !== ctx.facts.link?.baseUrl.replace(/^https?:\/\//, "") ? { redirectedTo: r.host, url: String(r.hops[r.hops.length - 1]?.url ?? "") } : {};
+      findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror", ...redirected }, evidence));
       return `${p.what} ${desc.digest.slice(0, 19)}…: 404 blob unknown`;
     }
     const ra = res.headers["retry-after"];

@@ -29,7 +29,7 @@ export const ISSUE_FAULTS: Record<string, string[]> = {
   "an index whose platforms all mismatch": ["platform-mismatch", "index-17k-entries", "index-control-platforms"],
   "a token endpoint answering 100 MiB": ["token-flood"],
   "a WWW-Authenticate of 64 KiB": ["huge-challenge-v2", "huge-challenge-manifest", "huge-headers-v2"],
-  "invalid UTF-8 in every header the doctor reads": ["bad-header-bytes", "bad-header-bytes-but-digest", "bad-location-bytes", "bad-header-control"],
+  "invalid UTF-8 in every header the doctor reads": ["bad-header-bytes", "bad-header-bytes-but-digest", "bad-location-bytes", "bad-header-control", "blob-location-bytes"],
 };
 
 const names = FAULTS.map((f) => f.name);

@@ -303,6 +303,18 @@ describe("transfer faults through the binary: check, pull (Workers) and pull (PU
     expect(seen.filter((q) => q.headers.authorization !== undefined)).toEqual([]);
   }, LIMIT);
 
+  test("blob-location-bytes: BLOB_UNKNOWN names the redirect target; the Location's bytes are followed percent-encoded (as Go sends them) and shown so, never as raw bytes", async () => {
+    const r = await expectFault("blob-location-bytes");
+    const f = r.check.findings.find((x) => x.code === "BLOB_UNKNOWN")!;
+    expect(f.detail).toContain("which answered 404: the registry lists the blob, its storage or CDN does not serve it at that URL");
+    const paths = installed.get("blob-location-bytes")!.observed!.requests.map((q) => q.path);
+    expect(paths.length).toBeGreaterThan(0);
+    // The CDN saw the bytes the registry named (the lab's wire decodes %XX), not "\xff" text turned into "/xff".
+    for (const p of paths) expect(p).not.toContain("/xff");
+    expect(JSON.stringify(r.check.report)).toContain("%FF%FE%C3(%9B");
+    expect(r.check.r.stdout + r.check.r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\xff]/);
+  }, LIMIT);
+
   test("blob-cross-host: a login-protected registry's blobs on another host: no Authorization ever reaches it (probe, pull, retry and resume)", async () => {
     await expectFault("blob-cross-host");
     const seen = installed.get("blob-cross-host")!.observed!.requests;

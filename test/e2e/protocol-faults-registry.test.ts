@@ -264,9 +264,9 @@ describe("what each finding says", () => {
     expect(stage(r, "auth").status).toBe("pass");
   }, 90_000);
 
-  test("MANIFEST_INVALID: a portal redirect whose Location carries invalid UTF-8 names the Location as sent, bytes escaped", async () => {
+  test("MANIFEST_INVALID: a portal redirect whose Location carries invalid UTF-8 names the Location as sent, its bytes percent-encoded (as Go would request it)", async () => {
     const f = find(await result("bad-location-bytes", "check"), "MANIFEST_INVALID");
-    expect(f.detail).toContain('redirected to "http://127.0.0.1:9/portal/login\\xff\\xfe\\xc3(\\x80\\x9b" instead of answering');
+    expect(f.detail).toContain("redirected to http://127.0.0.1:9/portal/login%FF%FE%C3(%80%9B instead of answering");
   }, 90_000);
 
   test("BLOB_RANGE_UNSUPPORTED: with only Docker-Content-Digest spared, the check reaches the blobs and the pull verifies", async () => {

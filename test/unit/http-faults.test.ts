@@ -165,3 +165,14 @@ describe("reading stops at its limit", () => {
     expect(flood.sent()).toBeLessThan(24 * 1024 * 1024);
   });
 });
+
+describe("a Location is followed, so it is percent-encoded, not escaped as text", () => {
+  test("bytes outside printable ASCII become %XX (Go's EscapedPath); printable ones are kept; a plain Location is untouched", async () => {
+    const { safeLocation } = await import("../../src/registry/http-util");
+    expect(safeLocation("https://cdn.example/a/b?sig=1")).toBe("https://cdn.example/a/b?sig=1");
+    expect(safeLocation("http://h/x\xff\xfe\xc3(\x9b")).toBe("http://h/x%FF%FE%C3(%9B");
+    expect(safeLocation("http://h/a b\x1b[31m")).toBe("http://h/a%20b%1B[31m");
+    // Never a backslash escape: the URL parser would read "\\" as "/" and request another path.
+    expect(new URL(safeLocation("http://h/x\xff")).pathname).toBe("/x%FF");
+  });
+});

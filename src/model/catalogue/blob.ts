@@ -72,7 +72,7 @@ export const blob = {
     genericFixes: ["Use an https:// storage/CDN redirect URL", "Keep https in the reverse proxy's Location rewriting"],
   }),
 
-  BLOB_UNKNOWN: entry<{ image: string; registry: string; repository: string; digest: string; what: "config" | "layer"; mirror: boolean }>({
+  BLOB_UNKNOWN: entry<{ image: string; registry: string; repository: string; digest: string; what: "config" | "layer"; mirror: boolean; /** The registry redirected, and this host (its storage or CDN) answered 404. */ redirectedTo?: string; /** That host's (redacted) URL. */ url?: string }>({
     stage: "blob",
     severity: "error",
     title: "A blob the manifest references is missing from the registry",
@@ -81,8 +81,16 @@ export const blob = {
     seen: ["docker: blob unknown: blob unknown to registry", "containerd/kubelet: content at http://127.0.0.1:5000/v2/team/app/blobs/sha256:…: not found: not found"],
     causes: ["registry garbage collection deleted a referenced layer", "an interrupted or partial push", "a mirror or pull-through cache that lost or never fetched the blob"],
     howKnown: "GET /v2/NAME/blobs/DIGEST of a blob listed in the manifest answered 404 (BLOB_UNKNOWN).",
-    detail: (p) => `${p.registry}/${p.repository}: the ${p.what} blob ${p.digest} is missing`,
+    detail: (p) =>
+      p.redirectedTo
+        ? `${p.registry}/${p.repository}: the registry redirected the ${p.what} blob ${p.digest} to ${p.redirectedTo}, which answered 404: the registry lists the blob, its storage or CDN does not serve it at that URL`
+        : `${p.registry}/${p.repository}: the ${p.what} blob ${p.digest} is missing`,
     fixes: (p) => [
+      ...(p.redirectedTo
+        ? [
+            `Check the registry's storage redirect (bucket, path prefix, signed-URL settings, a proxy rewriting Location): curl -sI '${(p.url ?? "").replace(/\?.*$/, "")}' answers 404 from ${p.redirectedTo}`,
+          ]
+        : []),
       `Push the image again (all its blobs): docker push ${p.image}  (or skopeo copy from the source registry)`,
       ...(p.mirror ? ["Purge the mirror's cache for this repository, or pull from the upstream registry."] : []),
       "If the registry runs garbage collection, run it only with the registry read-only and check its --delete-untagged settings.",
