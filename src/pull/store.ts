@@ -2,7 +2,7 @@ import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, open
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
-import { createExclusiveBeside, writeAllSync } from "./outputs/safe-file";
+import { writeFileAtomic } from "./outputs/safe-file";
 import { parseDigest } from "./verify";
 
 /**
@@ -119,21 +119,8 @@ export class BlobStore {
   /** Put small bytes we already hold and verified (the manifest) into the store. */
   async putBytes(digest: string, bytes: Uint8Array): Promise<string> {
     const p = this.blobPath(digest);
-    if (!lstatOrNull(p)?.isFile()) {
-      // An unpredictable temp name opened O_EXCL|O_NOFOLLOW, then renamed over whatever was there.
-      const { fd, tmp } = createExclusiveBeside(this.partialPath(digest), 0o444);
-      try {
-        writeAllSync(fd, bytes);
-        closeSync(fd);
-        renameSync(tmp, p);
-      } catch (e) {
-        try {
-          closeSync(fd);
-        } catch {}
-        rmSync(tmp, { force: true });
-        throw e;
-      }
-    }
+    // An unpredictable temp name opened O_EXCL|O_NOFOLLOW, then renamed over whatever was there.
+    if (!lstatOrNull(p)?.isFile()) writeFileAtomic(p, bytes, 0o444, this.partialPath(digest));
     return p;
   }
 }

@@ -1,10 +1,10 @@
-import { closeSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { writeAll } from "../io";
 import path from "node:path";
 import { END_OF_ARCHIVE, padding, tarHeader } from "./tar-header";
 import { algOf, hexOf, type ImageContent } from "./image-content";
 import { ARCHIVE_MODE } from "./destination";
-import { createExclusiveBeside } from "./safe-file";
+import { writeFileAtomicWith } from "./safe-file";
 import { REF_NAME } from "./oci";
 
 const enc = new TextEncoder();
@@ -63,22 +63,14 @@ export async function writeDockerArchive(file: string, img: ImageContent): Promi
   mkdirSync(path.dirname(target), { recursive: true });
   // O_EXCL|O_NOFOLLOW under an unpredictable name, then rename over FILE: a symlink planted
   // at FILE is replaced and its target never written.
-  const { fd, tmp } = createExclusiveBeside(target, ARCHIVE_MODE);
-  let bytes = 0;
-  try {
+  const bytes = await writeFileAtomicWith(target, ARCHIVE_MODE, async (fd) => {
+    let n = 0;
     // Synchronous writes of each chunk: nothing queues in memory whatever the image size.
     for await (const chunk of dockerArchiveChunks(img)) {
       writeAll(fd, chunk);
-      bytes += chunk.length;
+      n += chunk.length;
     }
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {}
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+    return n;
+  });
   return { path: target, bytes };
 }

@@ -34,19 +34,49 @@ export function writeAllSync(fd: number, bytes: Uint8Array): void {
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
-/** Write `data` to `file` atomically with exactly `mode`, replacing (never following) a symlink there. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode: number): void {
+/**
+ * Write `data` to `file` atomically with exactly `mode`, replacing (never following) a symlink
+ * there. The temp file goes beside `tempBeside` (default: `file`), e.g. the store's ingest dir.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode: number, tempBeside = file): void {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const { fd, tmp } = createExclusiveBeside(file, mode);
+  const { fd, tmp } = createExclusiveBeside(tempBeside, mode);
   try {
     writeAllSync(fd, bytes);
+  } catch (e) {
+    abandon(fd, tmp);
+    throw e;
+  }
+  commit(fd, tmp, file);
+}
+
+/** The same for content produced as it is written (an archive streamed chunk by chunk). */
+export async function writeFileAtomicWith<T>(file: string, mode: number, write: (fd: number) => Promise<T>): Promise<T> {
+  const { fd, tmp } = createExclusiveBeside(file, mode);
+  let out: T;
+  try {
+    out = await write(fd);
+  } catch (e) {
+    abandon(fd, tmp);
+    throw e;
+  }
+  commit(fd, tmp, file);
+  return out;
+}
+
+function commit(fd: number, tmp: string, file: string): void {
+  try {
     closeSync(fd);
     renameSync(tmp, path.resolve(file));
   } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {}
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+function abandon(fd: number, tmp: string): void {
+  try {
+    closeSync(fd);
+  } catch {}
+  rmSync(tmp, { force: true });
 }
