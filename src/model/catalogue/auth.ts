@@ -235,7 +235,7 @@ export const auth = {
     stage: "auth",
     severity: "error",
     title: "The registry stops answering on repository requests",
-    explain: "The `/v2/` probe worked, but the authorized request for the manifest failed at the transport level: no answer in time, or the connection was cut.",
+    explain: "The `/v2/` probe worked, but the authorized request for the manifest failed at the transport level: no answer in time, the connection was cut, or the answer is not readable HTTP (a head over 1 MiB, a control character in a header).",
     seen: ['docker: Error response from daemon: Head "https://registry.example.com/v2/app/manifests/1.0": net/http: request canceled (Client.Timeout exceeded while awaiting headers)', 'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": EOF'],
     causes: ["A proxy or WAF that treats repository paths differently from /v2/", "An overloaded or hung registry backend", "An answer that is not readable HTTP (headers over 1 MiB, or control characters in a header)"],
     howKnown: "The HEAD of the manifest (with the Authorization Docker would send) got a timeout or reset, while /v2/ had answered.",

@@ -76,9 +76,9 @@ export const v2 = {
   V2_NO_RESPONSE: entry<V2Base & { kind: string; phase: string; message: string; timeoutMs: number }>({
     stage: "v2",
     severity: "error",
-    title: "The connection opens but /v2/ gets no answer",
+    title: "The connection opens but /v2/ gets no usable answer",
     explain:
-      "The connection (and TLS handshake) to the registry worked, but the `GET /v2/` request failed: no response headers in time, or the connection was closed or reset after the request was sent. Docker gives its ping 15 s and then prints `Client.Timeout exceeded while awaiting headers`.",
+      "The connection (and TLS handshake) to the registry worked, but the `GET /v2/` request failed: no response headers in time, the connection was closed or reset after the request was sent, or what came back is not readable HTTP (a response head over pulldoctor's 1 MiB limit, a control character in a header). Docker gives its ping 15 s and then prints `Client.Timeout exceeded while awaiting headers`.",
     seen: [
       'docker: Error response from daemon: Get "https://registry-1.docker.io/v2/": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)',
       'docker: Error response from daemon: Get "https://registry.example.com/v2/": context deadline exceeded',
