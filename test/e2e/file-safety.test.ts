@@ -110,6 +110,47 @@ describe("pull outputs", () => {
   }, 30_000);
 });
 
+describe("an existing oci: layout with links planted inside it", () => {
+  test("index.json linked to another file: refused, the file neither read into the output nor written; blobs/ linked elsewhere: refused, nothing written there", async () => {
+    const secretFile = victim();
+    const layout = path.join(work.dir, "oci-planted-index");
+    mkdirSync(path.join(layout, "blobs", "sha256"), { recursive: true });
+    writeFileSync(path.join(layout, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    symlinkSync(secretFile, path.join(layout, "index.json"));
+    const r = await pull(`oci:${layout}:1.0`, ["--json"]);
+    expect(r.code).toBe(1);
+    const stage = JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "pull");
+    expect(stage.summary).toContain("index.json is a symbolic link; pulldoctor does not merge into this layout");
+    expect(readFileSync(secretFile, "utf8")).toBe(VICTIM);
+    expect(r.stdout + r.stderr).not.toContain(VICTIM.trim().split(/\s+/)[0]!);
+    expect(readdirSync(path.join(layout, "blobs", "sha256"))).toEqual([]);
+
+    const elsewhere = path.join(work.dir, "oci-elsewhere");
+    mkdirSync(elsewhere);
+    const layout2 = path.join(work.dir, "oci-planted-blobs");
+    mkdirSync(layout2);
+    writeFileSync(path.join(layout2, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(path.join(layout2, "index.json"), '{"schemaVersion":2,"manifests":[]}');
+    symlinkSync(elsewhere, path.join(layout2, "blobs"));
+    const r2 = await pull(`oci:${layout2}:1.0`, ["--json"]);
+    expect(r2.code).toBe(1);
+    expect(JSON.parse(r2.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain("blobs is a symbolic link: pulldoctor does not write blobs through it");
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(readFileSync(path.join(layout2, "index.json"), "utf8")).toBe('{"schemaVersion":2,"manifests":[]}');
+  }, 60_000);
+
+  test("index.json that is not JSON: refused without quoting it", async () => {
+    const layout = path.join(work.dir, "oci-bad-index");
+    mkdirSync(layout);
+    writeFileSync(path.join(layout, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(path.join(layout, "index.json"), "hunter2-not-json");
+    const r = await pull(`oci:${layout}:1.0`, ["--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain("index.json is not a JSON object (an OCI index is)");
+    expect(r.stdout + r.stderr).not.toContain("hunter2");
+  }, 30_000);
+});
+
 describe("the blob store", () => {
   test("directories are 0700; symlinks planted at a partial's and a blob's path are replaced, their targets untouched", async () => {
     const store = path.join(work.dir, `store-${++n}`);

@@ -1,4 +1,5 @@
-import { chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { readLocalFile } from "../../host/local-file";
 import path from "node:path";
 import { algOf, hexOf, type ImageContent } from "./image-content";
 import { OUTPUT_DIR_MODE, symlinkProblem, tempBeside } from "./destination";
@@ -25,8 +26,9 @@ export async function writeOciLayout(dir: string, tag: string | null, img: Image
   if (link) throw new Error(link);
   if (existsSync(target) && readdirSync(target).length > 0) {
     if (!existsSync(path.join(target, "oci-layout"))) throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
+    // Read before anything is written: a layout that cannot be merged is refused untouched.
+    const index = readExistingIndex(target);
     placeBlobs(target, img);
-    const index = JSON.parse(readFileSync(path.join(target, "index.json"), "utf8")) as { manifests?: { annotations?: Record<string, string> }[] };
     const kept = (index.manifests ?? []).filter((m) => !tag || m.annotations?.[REF_NAME] !== tag);
     writeFileAtomic(path.join(target, "index.json"), indexJson(tag, img, kept), FILE_MODE);
     return { path: target, merged: true };
@@ -49,6 +51,41 @@ export async function writeOciLayout(dir: string, tag: string | null, img: Image
   return { path: target, merged: false };
 }
 
+/** An existing layout's index.json: a regular file (never through a planted symlink) that is JSON. */
+function readExistingIndex(target: string): { manifests?: { annotations?: Record<string, string> }[] } {
+  const file = path.join(target, "index.json");
+  const refuse = (why: string) => new Error(`${file} ${why}; pulldoctor does not merge into this layout: choose an empty or new directory`);
+  const st = lstatOrNull(file);
+  if (!st) throw refuse("is missing (the directory has an oci-layout file but no index)");
+  if (!st.isFile()) throw refuse(st.isSymbolicLink() ? "is a symbolic link" : "is not a regular file");
+  const r = readLocalFile(file, MAX_INDEX_BYTES);
+  if (!r.ok) throw refuse("error" in r ? `cannot be read (${r.error.code ?? r.error.message})` : `cannot be read: ${r.refused}`);
+  try {
+    const index = JSON.parse(new TextDecoder().decode(r.bytes)) as unknown;
+    if (index && typeof index === "object" && !Array.isArray(index)) return index as { manifests?: { annotations?: Record<string, string> }[] };
+  } catch {
+    // Its content is not quoted: whatever the file is, it is not ours to print.
+  }
+  throw refuse("is not a JSON object (an OCI index is)");
+}
+
+/** A layout's index of many images is still small; this only bounds a hostile one. */
+const MAX_INDEX_BYTES = 16 * 1024 * 1024;
+
+function lstatOrNull(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** blobs/ and blobs/<alg>/ must be real directories of the layout, not links that lead elsewhere. */
+function realDirOrAbsent(dir: string): void {
+  const st = lstatOrNull(dir);
+  if (st && !st.isDirectory()) throw new Error(`${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "not a directory"}: pulldoctor does not write blobs through it; choose an empty or new directory`);
+}
+
 function indexJson(tag: string | null, img: ImageContent, kept: unknown[]): string {
   const desc: Record<string, unknown> = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
   if (img.platform) desc.platform = img.platform;
@@ -58,8 +95,10 @@ function indexJson(tag: string | null, img: ImageContent, kept: unknown[]): stri
 
 /** Blobs: hard links to the store when on the same filesystem (no copy), else copies. */
 function placeBlobs(root: string, img: ImageContent): void {
+  realDirOrAbsent(path.join(root, "blobs"));
   const write = (digest: string, from: string) => {
     const dirOf = path.join(root, "blobs", algOf(digest));
+    realDirOrAbsent(dirOf);
     mkdirSync(dirOf, { recursive: true });
     const dst = path.join(dirOf, hexOf(digest));
     // lstat: a symlink at a blob's name is replaced, not trusted as the blob.
@@ -76,6 +115,7 @@ function placeBlobs(root: string, img: ImageContent): void {
   };
   for (const d of [img.config, ...img.layers]) write(d.digest, img.store.blobPath(d.digest));
   const dirOf = path.join(root, "blobs", algOf(img.manifest.digest));
+  realDirOrAbsent(dirOf);
   mkdirSync(dirOf, { recursive: true });
   const mpath = path.join(dirOf, hexOf(img.manifest.digest));
   if (!isRegularFile(mpath)) writeFileAtomic(mpath, img.manifest.raw, FILE_MODE);
