@@ -1,3 +1,4 @@
+import { safeLocation } from "../registry/http-util";
 import { closeSync, openSync } from "node:fs";
 import { writeAll } from "./io";
 import type { Lanes } from "./lanes";
@@ -116,7 +117,9 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       cancelHead();
     }
     ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" }, durationMs: performance.now() - t0 });
-    const loc = res.header("location");
+    // Bytes outside printable ASCII percent-encoded as Go's client sends them (and as the doctor's blob stage follows them).
+    const rawLoc = res.header("location");
+    const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
     if (res.status >= 300 && res.status < 400 && loc) {
       res.cancel();
       // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).
