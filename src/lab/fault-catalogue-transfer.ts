@@ -64,6 +64,21 @@ function everywhere(name: string, title: string, check: FaultOutcome, faults: Fa
   return { name, title, group: "transfer", expect: { check, pull }, install: async (lab) => at(lab, name, probedImage(name), faults) };
 }
 
+/** Every blob of a probed image redirected to a second host (a CDN) broken by `cdnFaults`; it records what reaches it. */
+function viaCdn(name: string, title: string, outcome: FaultOutcome, cdnFaults: Fault[], redirect: { invalidBytes?: boolean } = {}): NamedFault {
+  return {
+    name,
+    title,
+    group: "transfer",
+    expect: { check: outcome, pull: outcome },
+    async install(lab) {
+      const img = probedImage(name);
+      const cdn = await startBlobHost([img.config, ...img.layers], { faults: cdnFaults });
+      return { ...at(lab, name, img, [{ kind: "blob-redirect", to: cdn.url, ...redirect }]), stop: cdn.stop, observed: cdn };
+    },
+  };
+}
+
 export const TRANSFER_FAULTS: NamedFault[] = [
   hidden("blob-drop-recovers", "the connection is reset mid-layer twice, then the layer is served (resume with Range)", ok, (digest) => ({ kind: "drop-connection", digest, afterBytes: 100_000, times: 2 })),
   hidden("blob-drop-always", "the connection is reset after 40 KB of every layer response: retries run out", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "drop-connection", digest, afterBytes: 40_000, times: Number.POSITIVE_INFINITY })),
@@ -73,17 +88,7 @@ export const TRANSFER_FAULTS: NamedFault[] = [
   ]),
   hidden("blob-corrupt", "a layer's bytes are wrong (same length): only its digest can tell", fails("PULL_DIGEST_MISMATCH"), (digest) => ({ kind: "corrupt-blob", digest })),
   everywhere("blob-corrupt-config", "the config blob's bytes are wrong (same length); the probe reads it whole", fails("BLOB_DIGEST_MISMATCH"), [{ kind: "corrupt-blob" }]),
-  {
-    name: "blob-host-silent",
-    title: "blobs redirect to a host that accepts connections and never answers",
-    group: "transfer",
-    expect: { check: fails("BLOB_REDIRECT_UNREACHABLE"), pull: fails("BLOB_REDIRECT_UNREACHABLE") },
-    async install(lab) {
-      const img = probedImage("blob-host-silent");
-      const cdn = await startBlobHost([img.config, ...img.layers], { faults: [{ kind: "silent-blob" }] });
-      return { ...at(lab, "blob-host-silent", img, [{ kind: "blob-redirect", to: cdn.url }]), stop: cdn.stop };
-    },
-  },
+  viaCdn("blob-host-silent", "blobs redirect to a host that accepts connections and never answers", fails("BLOB_REDIRECT_UNREACHABLE"), [{ kind: "silent-blob" }]),
   {
     name: "blob-host-silent-layer",
     title: "one layer redirects to a host that accepts connections and never answers",
@@ -125,19 +130,8 @@ export const TRANSFER_FAULTS: NamedFault[] = [
       };
     },
   },
-  {
-    name: "blob-location-bytes",
-    title: "blobs redirect to a CDN through a Location with bytes that are not UTF-8 (and a C1 control) in its path",
-    group: "transfer",
-    // Followed as Go sends it (the bytes percent-encoded); the CDN has no such object: a 404 from the redirect target.
-    expect: { check: fails("BLOB_UNKNOWN"), pull: fails("BLOB_UNKNOWN") },
-    async install(lab) {
-      const img = probedImage("blob-location-bytes");
-      const cdn = await startBlobHost([img.config, ...img.layers]);
-      lab.addImage("fault/blob-location-bytes", "latest", img, [{ kind: "blob-redirect", to: cdn.url, invalidBytes: true }]);
-      return { image: `${lab.host}/fault/blob-location-bytes:latest`, insecure: [lab.host], stop: cdn.stop, observed: cdn };
-    },
-  },
+  // Followed as Go sends it (the bytes percent-encoded); the CDN has no such object: a 404 from the redirect target.
+  viaCdn("blob-location-bytes", "blobs redirect to a CDN through a Location with bytes that are not UTF-8 (and a C1 control) in its path", fails("BLOB_UNKNOWN"), [], { invalidBytes: true }),
   {
     name: "blob-cross-host",
     title: "a registry (login required) redirects blobs to another host, which cuts every layer response 100 KB in",

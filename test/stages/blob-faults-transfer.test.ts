@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { buildImage, type BuiltImage } from "../../src/lab/image";
+import { buildImage } from "../../src/lab/image";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
-import type { ResolvedManifest } from "../../src/model/facts";
 import { blobStage } from "../../src/stages/blob";
-import { loopbackRef, stageCtx } from "./manifest-facts";
+import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
 // The blob stage's probe against the transfer faults: retried as Docker retries, bounded by
 // --timeout, and honest about a body that never comes.
@@ -22,18 +21,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function resolved(im: BuiltImage): ResolvedManifest {
-  return {
-    digest: im.digest,
-    mediaType: im.mediaType,
-    index: null,
-    image: { digest: im.digest, mediaType: im.mediaType, size: im.manifest.length, raw: im.manifest, config: { mediaType: im.config.mediaType, digest: im.config.digest, size: im.config.bytes.length }, layers: im.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })) },
-    platform: "linux/amd64",
-  };
-}
 async function run(repo: string, timeoutMs = 2000) {
   const t0 = performance.now();
-  const out = await blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolved(img) } }));
+  const out = await blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(img) } }));
   return { ...out, ms: performance.now() - t0 };
 }
 

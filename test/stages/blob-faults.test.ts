@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildImage, noise, type BuiltImage } from "../../src/lab/image";
 import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
-import type { ResolvedManifest } from "../../src/model/facts";
 import { blobStage } from "../../src/stages/blob";
-import { loopbackRef, stageCtx } from "./manifest-facts";
+import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
 /**
  * Faults no real registry produces on demand, served over real sockets by the lab registry:
@@ -25,17 +24,8 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function resolved(im: BuiltImage): ResolvedManifest {
-  return {
-    digest: im.digest,
-    mediaType: im.mediaType,
-    index: null,
-    image: { digest: im.digest, mediaType: im.mediaType, size: im.manifest.length, raw: im.manifest, config: { mediaType: im.config.mediaType, digest: im.config.digest, size: im.config.bytes.length }, layers: im.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })) },
-    platform: "linux/amd64",
-  };
-}
 const run = (repo: string, im: BuiltImage, timeoutMs = 3000) =>
-  blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolved(im) } }));
+  blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(im) } }));
 
 test("a registry that ignores Range (200, whole blob) → BLOB_RANGE_UNSUPPORTED warning; the whole blob is still verified", async () => {
   const out = await run("norange/app", small);

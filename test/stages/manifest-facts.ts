@@ -1,4 +1,5 @@
-import type { AuthSession, Facts, ImageRef, LinkInfo } from "../../src/model/facts";
+import { desc, type BuiltImage } from "../../src/lab/image";
+import type { AuthSession, Facts, ImageRef, LinkInfo, ResolvedManifest } from "../../src/model/facts";
 import type { Options } from "../../src/model/options";
 import type { Deps } from "../../src/model/deps";
 import type { StageContext } from "../../src/model/stage";
@@ -27,4 +28,15 @@ export function stageCtx(baseUrl: string, ref: ImageRef, o: { options?: Partial<
     options: { timeoutMs: 3000, ...o.options },
     deps: o.deps,
   });
+}
+
+/** The manifest fact the manifest stage would establish for an image the lab or a test built. */
+export function resolvedManifest(im: BuiltImage): ResolvedManifest {
+  return {
+    digest: im.digest,
+    mediaType: im.mediaType,
+    index: null,
+    image: { digest: im.digest, mediaType: im.mediaType, size: im.manifest.length, raw: im.manifest, config: desc(im.config), layers: im.layers.map(desc) },
+    platform: `${im.platform.os}/${im.platform.architecture}`,
+  };
 }

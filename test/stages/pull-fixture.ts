@@ -1,10 +1,10 @@
 import type { BuiltImage } from "../../src/lab/image";
-import { desc } from "../../src/lab/image";
 import type { AuthSession, Facts } from "../../src/model/facts";
 import type { Endpoint } from "../../src/model/stage";
 import { runPull, type PullEvent, type PullInput } from "../../src/pull/engine";
 import { MemoryTrace } from "../../src/model/trace";
 import { endpointFor, testDeps, testOptions } from "../helpers/context";
+import { resolvedManifest } from "./manifest-facts";
 import type { Deps } from "../../src/model/deps";
 import type { Options } from "../../src/model/options";
 
@@ -22,13 +22,7 @@ export function factsFor(baseUrl: string, repository: string, tag: string, img: 
     route: { url: null, auth: null, reason: "loopback is never proxied" },
     link: { scheme: "http", baseUrl: endpoint.url, tls: { ca: [], verify: false }, insecure: true },
     session,
-    manifest: {
-      digest: img.digest,
-      mediaType: img.mediaType,
-      index: null,
-      image: { digest: img.digest, mediaType: img.mediaType, size: img.manifest.length, raw: img.manifest, config: desc(img.config), layers: img.layers.map(desc) },
-      platform: `${img.platform.os}/${img.platform.architecture}`,
-    },
+    manifest: resolvedManifest(img),
   };
   return { endpoint, facts };
 }

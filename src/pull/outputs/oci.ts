@@ -1,5 +1,6 @@
-import { chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { readLocalFile } from "../../host/local-file";
+import { lstatOrNull } from "../store";
 import path from "node:path";
 import { algOf, hexOf, type ImageContent } from "./image-content";
 import { OUTPUT_DIR_MODE, symlinkProblem, tempBeside } from "./destination";
@@ -72,14 +73,6 @@ function readExistingIndex(target: string): { manifests?: { annotations?: Record
 /** A layout's index of many images is still small; this only bounds a hostile one. */
 const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 
-function lstatOrNull(p: string) {
-  try {
-    return lstatSync(p);
-  } catch {
-    return null;
-  }
-}
-
 /** blobs/ and blobs/<alg>/ must be real directories of the layout, not links that lead elsewhere. */
 function realDirOrAbsent(dir: string): void {
   const st = lstatOrNull(dir);
@@ -122,9 +115,5 @@ function placeBlobs(root: string, img: ImageContent): void {
 }
 
 function isRegularFile(p: string): boolean {
-  try {
-    return lstatSync(p).isFile();
-  } catch {
-    return false;
-  }
+  return lstatOrNull(p)?.isFile() ?? false;
 }
