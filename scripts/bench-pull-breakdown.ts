@@ -56,7 +56,8 @@ export async function breakdown(base: string, repo: string, blobs: { digest: str
   });
   rmSync(dir, { recursive: true, force: true });
   const mib = total / 2 ** 20;
-  const line = (name: string, ms: number) => console.log(`  ${name.padEnd(44)}${ms.toFixed(0).padStart(6)} ms  ${(mib / (ms / 1000)).toFixed(0).padStart(6)} MiB/s`);
+  const line = (name: string, ms: number) =>
+    console.log(`  ${name.padEnd(44)}${ms.toFixed(0).padStart(6)} ms  ${(mib / (ms / 1000)).toFixed(0).padStart(6)} MiB/s`);
   console.log(`\nbreakdown (${mib.toFixed(0)} MiB, in one bun process, median of ${runs}):`);
   line("(a) parallel fetch, bytes discarded", read);
   line("(b) parallel fetch + sha256", hashed);

@@ -23,15 +23,29 @@ const res = await fetch(`${base}/v2/${repository}/manifests/${tag}`, { headers: 
 if (res.status !== 200) throw new Error(`manifest: ${res.status}`);
 const raw = new Uint8Array(await res.arrayBuffer());
 const m = JSON.parse(new TextDecoder().decode(raw)) as { mediaType?: string; config: Descriptor; layers: Descriptor[] };
-const digest = "sha256:" + new Bun.CryptoHasher("sha256").update(raw).digest("hex");
+const digest = `sha256:${new Bun.CryptoHasher("sha256").update(raw).digest("hex")}`;
 const mediaType = m.mediaType ?? res.headers.get("content-type") ?? "application/vnd.oci.image.manifest.v1+json";
 const u = new URL(base);
 const facts: Facts = {
-  ref: { input: `${u.host}/${repository}:${tag}`, registry: u.host, repository, tag, digest: null, canonical: `${u.host}/${repository}:${tag}`, familiar: `${u.host}/${repository}:${tag}` },
+  ref: {
+    input: `${u.host}/${repository}:${tag}`,
+    registry: u.host,
+    repository,
+    tag,
+    digest: null,
+    canonical: `${u.host}/${repository}:${tag}`,
+    familiar: `${u.host}/${repository}:${tag}`,
+  },
   route: { url: null, auth: null, reason: "loopback is never proxied" },
   link: { scheme: "http", baseUrl: base, tls: { ca: [], verify: false }, insecure: true },
   session: { scheme: "none", authorize: async () => null, invalidate() {} },
-  manifest: { digest, mediaType, index: null, image: { digest, mediaType, size: raw.length, raw, config: m.config, layers: m.layers }, platform: "linux/amd64" },
+  manifest: {
+    digest,
+    mediaType,
+    index: null,
+    image: { digest, mediaType, size: raw.length, raw, config: m.config, layers: m.layers },
+    platform: "linux/amd64",
+  },
 };
 const ac = new AbortController();
 process.on("SIGINT", () => ac.abort(new Error("interrupted")));
@@ -42,7 +56,9 @@ const out = await runPull({
   endpoint: { url: base, host: u.host, hostname: u.hostname, port: Number(u.port), role: "upstream", insecure: true, pathPrefix: "" },
   facts,
   output,
-  onProgress: process.env.PULL_PROGRESS ? (e) => e.type === "progress" && console.error(`progress ${e.digest} ${e.bytes} ${e.total}`) : undefined,
+  onProgress: process.env.PULL_PROGRESS
+    ? (e) => e.type === "progress" && console.error(`progress ${e.digest} ${e.bytes} ${e.total}`)
+    : undefined,
 });
 console.log(JSON.stringify({ result: out.result, findings: out.findings, summary: out.summary }));
 process.exit(out.findings.length ? 1 : 0);

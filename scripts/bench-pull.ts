@@ -21,9 +21,9 @@ import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { END_OF_ARCHIVE, padding, tarHeader } from "../src/pull/outputs/tar-header";
 import { pushBlob, putManifest } from "../test/helpers/push";
-import { startRegistry, type RegistryPeer } from "../test/peers/registry";
-import { tarHeader, padding, END_OF_ARCHIVE } from "../src/pull/outputs/tar-header";
+import { type RegistryPeer, startRegistry } from "../test/peers/registry";
 import { breakdown } from "./bench-pull-breakdown";
 
 const args = process.argv.slice(2);
@@ -59,13 +59,15 @@ async function pushImage(reg: RegistryPeer, repo: string, layers: number, layerM
     const data = new Uint8Array(512 + size + padding(size).length + END_OF_ARCHIVE.length);
     data.set(tarHeader({ name: `layer${i}.bin`, size }), 0);
     randomFillSync(data.subarray(512, 512 + size));
-    const digest = "sha256:" + new Bun.CryptoHasher("sha256").update(data).digest("hex");
+    const digest = `sha256:${new Bun.CryptoHasher("sha256").update(data).digest("hex")}`;
     await pushBlob(reg.url, repo, digest, data, {});
     blobs.push({ digest, size: data.length });
     diffIds.push(digest);
   }
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds }, config: {} }));
-  const cdigest = "sha256:" + new Bun.CryptoHasher("sha256").update(config).digest("hex");
+  const config = new TextEncoder().encode(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: diffIds }, config: {} }),
+  );
+  const cdigest = `sha256:${new Bun.CryptoHasher("sha256").update(config).digest("hex")}`;
   await pushBlob(reg.url, repo, cdigest, config, {});
   const manifest = {
     schemaVersion: 2,
@@ -99,7 +101,11 @@ function measure(argv: string[], env: Record<string, string> = {}): Sample {
   const timeFile = path.join(work, "time.txt");
   const s0 = serverCpu();
   const t0 = performance.now();
-  const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M", ...argv], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M", ...argv], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const wallMs = performance.now() - t0;
   const serverCpuMs = serverCpu() - s0;
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${p.exitCode}):\n${p.stdout}\n${p.stderr}`);
@@ -111,7 +117,17 @@ function pulldoctorArgv(reg: RegistryPeer, img: Pushed, dest: string, concurrenc
   const bin = binary ?? path.join(root, "dist/pulldoctor");
   const c = concurrency ? [String(concurrency)] : [];
   if (!flag("engine") && existsSync(bin)) {
-    return [bin, "pull", `${reg.host}/${img.repo}:1`, "--insecure-registry", reg.host, "--output", `oci:${dest}:1`, "--json", ...(concurrency ? ["--concurrency", String(concurrency)] : [])];
+    return [
+      bin,
+      "pull",
+      `${reg.host}/${img.repo}:1`,
+      "--insecure-registry",
+      reg.host,
+      "--output",
+      `oci:${dest}:1`,
+      "--json",
+      ...(concurrency ? ["--concurrency", String(concurrency)] : []),
+    ];
   }
   return [bun, path.join(root, "scripts/bench-pull-entry.ts"), reg.url, img.repo, "1", `oci:${dest}:1`, ...c];
 }
@@ -125,12 +141,23 @@ function runTool(tool: Tool, reg: RegistryPeer, img: Pushed, i: number): Sample 
   try {
     if (tool === "pulldoctor") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work });
     // The same binary with its blob Workers off (every blob fetched, hashed and written on the main thread).
-    if (tool === "pulldoctor-baseline") return measure(pulldoctorArgv(reg, img, dest, undefined, opt("baseline", "")), { PULLDOCTOR_STORE: store, HOME: work });
-    if (tool === "pulldoctor-inline") return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_WORKERS: "0" });
-    if (tool === "skopeo") return measure(["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${reg.host}/${img.repo}:1`, `oci:${dest}:1`]);
+    if (tool === "pulldoctor-baseline")
+      return measure(pulldoctorArgv(reg, img, dest, undefined, opt("baseline", "")), { PULLDOCTOR_STORE: store, HOME: work });
+    if (tool === "pulldoctor-inline")
+      return measure(pulldoctorArgv(reg, img, dest), { PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_WORKERS: "0" });
+    if (tool === "skopeo")
+      return measure(["skopeo", "copy", "--quiet", "--src-tls-verify=false", `docker://${reg.host}/${img.repo}:1`, `oci:${dest}:1`]);
     mkdirSync(dest, { recursive: true });
-    if (tool === "curl-nohash") return measure(["sh", "-c", img.blobs.map((b) => `curl -sS -o ${dest}/${b.digest.slice(7)} ${reg.url}/v2/${img.repo}/blobs/${b.digest} &`).join("\n") + "\nwait"]);
-    const jobs = img.blobs.map((b) => `(curl -sS ${reg.url}/v2/${img.repo}/blobs/${b.digest} | tee ${dest}/${b.digest.slice(7)} | sha256sum >/dev/null) &`).join("\n");
+    if (tool === "curl-nohash")
+      return measure([
+        "sh",
+        "-c",
+        img.blobs.map((b) => `curl -sS -o ${dest}/${b.digest.slice(7)} ${reg.url}/v2/${img.repo}/blobs/${b.digest} &`).join("\n") +
+          "\nwait",
+      ]);
+    const jobs = img.blobs
+      .map((b) => `(curl -sS ${reg.url}/v2/${img.repo}/blobs/${b.digest} | tee ${dest}/${b.digest.slice(7)} | sha256sum >/dev/null) &`)
+      .join("\n");
     return measure(["sh", "-c", `${jobs}\nwait`]);
   } finally {
     rmSync(dest, { recursive: true, force: true });
@@ -146,10 +173,19 @@ const f0 = (n: number) => n.toFixed(0).padStart(7);
 
 function report(results: Record<string, Sample[]>): Record<string, Sample> {
   const med: Record<string, Sample> = {};
-  console.log(`\n${"tool".padEnd(18)}${"wall ms".padStart(9)}${"cpu ms".padStart(9)}${"rss MiB".padStart(9)}${"server cpu".padStart(12)}   (median of ${RUNS}; all runs: wall ms)`);
+  console.log(
+    `\n${"tool".padEnd(18)}${"wall ms".padStart(9)}${"cpu ms".padStart(9)}${"rss MiB".padStart(9)}${"server cpu".padStart(12)}   (median of ${RUNS}; all runs: wall ms)`,
+  );
   for (const [tool, xs] of Object.entries(results)) {
-    med[tool] = { wallMs: median(xs.map((x) => x.wallMs)), cpuMs: median(xs.map((x) => x.cpuMs)), rssMiB: median(xs.map((x) => x.rssMiB)), serverCpuMs: median(xs.map((x) => x.serverCpuMs)) };
-    console.log(`${tool.padEnd(18)}${f0(med[tool].wallMs)}  ${f0(med[tool].cpuMs)}  ${f0(med[tool].rssMiB)}  ${f0(med[tool].serverCpuMs).padStart(10)}   [${xs.map((x) => x.wallMs.toFixed(0)).join(", ")}]`);
+    med[tool] = {
+      wallMs: median(xs.map((x) => x.wallMs)),
+      cpuMs: median(xs.map((x) => x.cpuMs)),
+      rssMiB: median(xs.map((x) => x.rssMiB)),
+      serverCpuMs: median(xs.map((x) => x.serverCpuMs)),
+    };
+    console.log(
+      `${tool.padEnd(18)}${f0(med[tool].wallMs)}  ${f0(med[tool].cpuMs)}  ${f0(med[tool].rssMiB)}  ${f0(med[tool].serverCpuMs).padStart(10)}   [${xs.map((x) => x.wallMs.toFixed(0)).join(", ")}]`,
+    );
   }
   return med;
 }
@@ -158,13 +194,22 @@ async function main() {
   const reg = await startRegistry();
   serverPid = reg.pid;
   try {
-    console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; bun ${Bun.version}; skopeo ${Bun.spawnSync(["skopeo", "--version"]).stdout.toString().trim()}`);
+    console.log(
+      `machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; bun ${Bun.version}; skopeo ${Bun.spawnSync(["skopeo", "--version"]).stdout.toString().trim()}`,
+    );
     console.log(`pulldoctor: ${pulldoctorArgv(reg, { repo: "bench/img", blobs: [], bytes: 0 }, "DIR").slice(0, 3).join(" ")} …`);
     const img = await pushImage(reg, "bench/img", LAYERS, LAYER_MIB);
     console.log(`image: ${LAYERS} layers × ${LAYER_MIB} MiB random (${(img.bytes / 2 ** 20).toFixed(0)} MiB), registry ${reg.url}`);
     // One unmeasured run each: the registry's files into the page cache, binaries loaded.
     for (const t of ["curl", "curl-nohash", "skopeo", "pulldoctor"] as Tool[]) runTool(t, reg, img, -1);
-    const order: Tool[] = ["pulldoctor", ...(flag("compare-workers") ? ["pulldoctor-inline" as Tool] : []), ...(opt("baseline", "") ? ["pulldoctor-baseline" as Tool] : []), "skopeo", "curl", "curl-nohash"];
+    const order: Tool[] = [
+      "pulldoctor",
+      ...(flag("compare-workers") ? ["pulldoctor-inline" as Tool] : []),
+      ...(opt("baseline", "") ? ["pulldoctor-baseline" as Tool] : []),
+      "skopeo",
+      "curl",
+      "curl-nohash",
+    ];
     if (flag("compare-workers")) runTool("pulldoctor-inline", reg, img, -1);
     if (opt("baseline", "")) runTool("pulldoctor-baseline", reg, img, -1);
     const results = Object.fromEntries(order.map((t) => [t, [] as Sample[]])) as Record<Tool, Sample[]>;
@@ -179,10 +224,20 @@ async function main() {
     const vsCurl = med.pulldoctor.wallMs / med.curl.wallMs;
     console.log(`\npulldoctor / skopeo wall: ${vsSkopeo.toFixed(2)}× (target ≤ 0.6×) ${vsSkopeo <= 0.6 ? "MET" : "NOT MET"}`);
     console.log(`pulldoctor / parallel curl wall: ${vsCurl.toFixed(2)}× (target ≤ 1.5×) ${vsCurl <= 1.5 ? "MET" : "NOT MET"}`);
-    console.log(`pulldoctor / parallel curl without sha256 (transfer + write only): ${(med.pulldoctor.wallMs / med["curl-nohash"].wallMs).toFixed(2)}×`);
-    if (med["pulldoctor-baseline"]) console.log(`pulldoctor / baseline (${opt("baseline", "")}): wall ${(med.pulldoctor.wallMs / med["pulldoctor-baseline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-baseline"].cpuMs).toFixed(2)}×`);
-    if (med["pulldoctor-inline"]) console.log(`pulldoctor with blob Workers / without: wall ${(med.pulldoctor.wallMs / med["pulldoctor-inline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-inline"].cpuMs).toFixed(2)}×, RSS ${med.pulldoctor.rssMiB.toFixed(0)} vs ${med["pulldoctor-inline"].rssMiB.toFixed(0)} MiB`);
-    console.log(`pulldoctor peak RSS: ${med.pulldoctor.rssMiB.toFixed(0)} MiB (target < 150) ${med.pulldoctor.rssMiB < 150 ? "MET" : "NOT MET"}`);
+    console.log(
+      `pulldoctor / parallel curl without sha256 (transfer + write only): ${(med.pulldoctor.wallMs / med["curl-nohash"].wallMs).toFixed(2)}×`,
+    );
+    if (med["pulldoctor-baseline"])
+      console.log(
+        `pulldoctor / baseline (${opt("baseline", "")}): wall ${(med.pulldoctor.wallMs / med["pulldoctor-baseline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-baseline"].cpuMs).toFixed(2)}×`,
+      );
+    if (med["pulldoctor-inline"])
+      console.log(
+        `pulldoctor with blob Workers / without: wall ${(med.pulldoctor.wallMs / med["pulldoctor-inline"].wallMs).toFixed(2)}×, CPU ${(med.pulldoctor.cpuMs / med["pulldoctor-inline"].cpuMs).toFixed(2)}×, RSS ${med.pulldoctor.rssMiB.toFixed(0)} vs ${med["pulldoctor-inline"].rssMiB.toFixed(0)} MiB`,
+      );
+    console.log(
+      `pulldoctor peak RSS: ${med.pulldoctor.rssMiB.toFixed(0)} MiB (target < 150) ${med.pulldoctor.rssMiB < 150 ? "MET" : "NOT MET"}`,
+    );
     cpuFloor(med, img.bytes);
 
     if (opt("sweep", "")) {
@@ -213,7 +268,10 @@ async function main() {
         }
       }
       console.log("\nPULLDOCTOR_PULL_WORKERS sweep (pulldoctor, median wall / CPU / peak RSS):");
-      for (const v of values) console.log(`  workers ${v}: ${median(xs[v].map((x) => x.wallMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.cpuMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.rssMiB)).toFixed(0)} MiB  [${xs[v].map((x) => x.wallMs.toFixed(0)).join(", ")}]`);
+      for (const v of values)
+        console.log(
+          `  workers ${v}: ${median(xs[v].map((x) => x.wallMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.cpuMs)).toFixed(0)} ms / ${median(xs[v].map((x) => x.rssMiB)).toFixed(0)} MiB  [${xs[v].map((x) => x.wallMs.toFixed(0)).join(", ")}]`,
+        );
     }
     if (flag("breakdown")) await breakdown(reg.url, img.repo, img.blobs, work);
     if (flag("resume")) await resume(reg, img);
@@ -221,7 +279,9 @@ async function main() {
     if (scale > 1) {
       const big = await pushImage(reg, "bench/big", LAYERS, LAYER_MIB * scale);
       const xs = [0, 1].map((i) => runTool("pulldoctor", reg, big, 100 + i));
-      console.log(`\n${scale}× image (${(big.bytes / 2 ** 20).toFixed(0)} MiB): pulldoctor peak RSS ${xs.map((x) => x.rssMiB.toFixed(0)).join(", ")} MiB (vs ${med.pulldoctor.rssMiB.toFixed(0)} MiB at 1×), wall ${xs.map((x) => x.wallMs.toFixed(0)).join(", ")} ms`);
+      console.log(
+        `\n${scale}× image (${(big.bytes / 2 ** 20).toFixed(0)} MiB): pulldoctor peak RSS ${xs.map((x) => x.rssMiB.toFixed(0)).join(", ")} MiB (vs ${med.pulldoctor.rssMiB.toFixed(0)} MiB at 1×), wall ${xs.map((x) => x.wallMs.toFixed(0)).join(", ")} ms`,
+      );
     }
   } finally {
     await reg.stop();
@@ -246,9 +306,13 @@ function cpuFloor(med: Record<string, Sample>, bytes: number) {
   const hashMs = performance.now() - t0;
   const n = med["curl-nohash"];
   const floor = (n.cpuMs + n.serverCpuMs + hashMs) / cores;
-  console.log(`\nCPU floor on ${cores} cores: curl -o client ${n.cpuMs.toFixed(0)} ms + registry ${n.serverCpuMs.toFixed(0)} ms + sha256 of ${(bytes / 2 ** 20).toFixed(0)} MiB ${hashMs.toFixed(0)} ms (one core, SHA-NI if present) = ${(n.cpuMs + n.serverCpuMs + hashMs).toFixed(0)} ms CPU ⇒ a verifying pull cannot take less than ${floor.toFixed(0)} ms wall here (${(floor / n.wallMs).toFixed(2)}× curl -o), before any start-up or diagnosis.`);
+  console.log(
+    `\nCPU floor on ${cores} cores: curl -o client ${n.cpuMs.toFixed(0)} ms + registry ${n.serverCpuMs.toFixed(0)} ms + sha256 of ${(bytes / 2 ** 20).toFixed(0)} MiB ${hashMs.toFixed(0)} ms (one core, SHA-NI if present) = ${(n.cpuMs + n.serverCpuMs + hashMs).toFixed(0)} ms CPU ⇒ a verifying pull cannot take less than ${floor.toFixed(0)} ms wall here (${(floor / n.wallMs).toFixed(2)}× curl -o), before any start-up or diagnosis.`,
+  );
   const p = med.pulldoctor;
-  console.log(`pulldoctor: client ${p.cpuMs.toFixed(0)} ms + registry ${p.serverCpuMs.toFixed(0)} ms = ${(p.cpuMs + p.serverCpuMs).toFixed(0)} ms CPU ⇒ its own floor ${((p.cpuMs + p.serverCpuMs) / cores).toFixed(0)} ms; measured ${p.wallMs.toFixed(0)} ms.`);
+  console.log(
+    `pulldoctor: client ${p.cpuMs.toFixed(0)} ms + registry ${p.serverCpuMs.toFixed(0)} ms = ${(p.cpuMs + p.serverCpuMs).toFixed(0)} ms CPU ⇒ its own floor ${((p.cpuMs + p.serverCpuMs) / cores).toFixed(0)} ms; measured ${p.wallMs.toFixed(0)} ms.`,
+  );
 }
 
 /** Kill a pull (SIGKILL) at ~50% of the image, re-run it, and report what was fetched twice. */
@@ -273,7 +337,9 @@ async function resume(reg: RegistryPeer, img: Pushed) {
   const out = JSON.parse(p.stdout.toString());
   const summary = out.summary ?? out.pull;
   const again = summary.downloadedBytes - (img.bytes - had);
-  console.log(`\nresume: killed with ${(had / 2 ** 20).toFixed(0)} MiB of ${(img.bytes / 2 ** 20).toFixed(0)} MiB on disk; the re-run downloaded ${(summary.downloadedBytes / 2 ** 20).toFixed(1)} MiB, reused ${(summary.reusedBytes / 2 ** 20).toFixed(1)} MiB ⇒ re-downloaded ${((100 * Math.max(0, again)) / had).toFixed(2)}% of the kept bytes (target < 5%)`);
+  console.log(
+    `\nresume: killed with ${(had / 2 ** 20).toFixed(0)} MiB of ${(img.bytes / 2 ** 20).toFixed(0)} MiB on disk; the re-run downloaded ${(summary.downloadedBytes / 2 ** 20).toFixed(1)} MiB, reused ${(summary.reusedBytes / 2 ** 20).toFixed(1)} MiB ⇒ re-downloaded ${((100 * Math.max(0, again)) / had).toFixed(2)}% of the kept bytes (target < 5%)`,
+  );
 }
 
 await main();

@@ -17,7 +17,14 @@ interface Blob {
   digest: string;
   size: number;
 }
-const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as { loop: string; workers: number; dir: string; blobs: Blob[]; check: "digest" | "size"; smol?: boolean };
+const job = JSON.parse(readFileSync(process.argv[2], "utf8")) as {
+  loop: string;
+  workers: number;
+  dir: string;
+  blobs: Blob[];
+  check: "digest" | "size";
+  smol?: boolean;
+};
 const HEADERS = { "Accept-Encoding": "identity" };
 const fileOf = (b: Blob) => path.join(job.dir, b.digest.slice(7));
 

@@ -12,16 +12,16 @@ import { randomFillSync } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { selfSigned } from "../test/helpers/pki";
 import { pushBlob, putManifest } from "../test/helpers/push";
 import { startRegistry } from "../test/peers/registry";
-import { selfSigned } from "../test/helpers/pki";
 
 const RUNS = Number(/^\d+$/.test(process.argv[2] ?? "") ? process.argv[2] : 7);
 const tlsMode = process.argv.includes("--tls");
 const bi = process.argv.indexOf("--binary");
 const bin = bi > 0 ? path.resolve(process.argv[bi + 1]) : path.resolve(import.meta.dir, "../dist/pulldoctor");
 const work = path.join(os.tmpdir(), `pd-bench-transfer-e2e-${process.pid}`);
-const sha256 = (b: Uint8Array) => "sha256:" + new Bun.CryptoHasher("sha256").update(b).digest("hex");
+const sha256 = (b: Uint8Array) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
 
 interface Sample {
   wall: number;
@@ -46,7 +46,9 @@ async function pushImage(url: string): Promise<void> {
     await pushBlob(url, "bench/img", sha256(d), d, {});
     layers.push({ digest: sha256(d), size: d.length });
   }
-  const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) }, config: {} }));
+  const config = new TextEncoder().encode(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) }, config: {} }),
+  );
   await pushBlob(url, "bench/img", sha256(config), config, {});
   const mt = "application/vnd.oci.image.manifest.v1+json";
   const manifest = {
@@ -70,7 +72,11 @@ try {
     const env = { ...process.env, PULLDOCTOR_STORE: store, HOME: work, PULLDOCTOR_PULL_RAW: variant === "raw" ? "1" : "0" };
     const r0 = registryCpu(reg.pid);
     const t0 = performance.now();
-    const p = Bun.spawnSync(["/usr/bin/time", "-o", path.join(work, "t"), "-f", "%U %S %M", ...argv], { env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawnSync(["/usr/bin/time", "-o", path.join(work, "t"), "-f", "%U %S %M", ...argv], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const wall = performance.now() - t0;
     const registry = registryCpu(reg.pid) - r0;
     if (p.exitCode !== 0) throw new Error(`${variant}: exit ${p.exitCode}\n${p.stdout.toString().slice(0, 2000)}\n${p.stderr}`);
@@ -89,7 +95,9 @@ try {
   console.log(`${tlsMode ? "https" : "http"}, median of ${RUNS}; load average ${load(load0)} → ${load(os.loadavg())}`);
   for (const [v, xs] of Object.entries(res)) {
     const m = (k: keyof Sample) => med(xs.map((x) => x[k])).toFixed(0);
-    console.log(`${v.padEnd(6)} wall ${m("wall")}  cpu ${m("cpu")}  registry ${m("registry")}  rss ${m("rss")}   cpu: ${xs.map((x) => x.cpu.toFixed(0)).join(", ")}   wall: ${xs.map((x) => x.wall.toFixed(0)).join(", ")}`);
+    console.log(
+      `${v.padEnd(6)} wall ${m("wall")}  cpu ${m("cpu")}  registry ${m("registry")}  rss ${m("rss")}   cpu: ${xs.map((x) => x.cpu.toFixed(0)).join(", ")}   wall: ${xs.map((x) => x.wall.toFixed(0)).join(", ")}`,
+    );
   }
 } finally {
   await reg.stop();

@@ -13,23 +13,54 @@ import path from "node:path";
 import { LOOPS } from "./bench-transfer-loops";
 
 const body = (n: number) => Buffer.alloc(n, 0x61);
-const head = (status: string, headers: string[]) => Buffer.from(`HTTP/1.1 ${status}\r\n${headers.map((h) => h + "\r\n").join("")}\r\n`, "latin1");
+const head = (status: string, headers: string[]) =>
+  Buffer.from(`HTTP/1.1 ${status}\r\n${headers.map((h) => `${h}\r\n`).join("")}\r\n`, "latin1");
 
 /** path → what the server writes (pieces, with a pause between them), then whether it closes. */
 const CASES: Record<string, { send: Buffer[]; close: boolean; size: number; expect: string }> = {
   "/ok": { send: [head("200 OK", ["Content-Length: 10"]), body(10)], close: false, size: 10, expect: "ok 10" },
-  "/head-in-pieces": { send: [...[...head("200 OK", ["Content-Length: 10"])].map((b) => Buffer.from([b])), body(10)], close: false, size: 10, expect: "ok 10" },
+  "/head-in-pieces": {
+    send: [...[...head("200 OK", ["Content-Length: 10"])].map((b) => Buffer.from([b])), body(10)],
+    close: false,
+    size: 10,
+    expect: "ok 10",
+  },
   "/longer-than-content-length": { send: [head("200 OK", ["Content-Length: 10"]), body(25)], close: false, size: 10, expect: "ok 10" },
   "/cut-mid-body": { send: [head("200 OK", ["Content-Length: 20"]), body(7)], close: true, size: 20, expect: "cut 7" },
   // The lab's truncate-blob shape: 250 000 bytes then FIN at once. fetch's stream may drop what was queued
   // (docs/performance.md, "Bun's fetch for blob bodies"); a data callback that writes as it receives must not.
-  "/cut-at-250000": { send: [Buffer.concat([head("200 OK", ["Content-Length: 500000"]), body(250000)])], close: true, size: 500000, expect: "cut 250000" },
+  "/cut-at-250000": {
+    send: [Buffer.concat([head("200 OK", ["Content-Length: 500000"]), body(250000)])],
+    close: true,
+    size: 500000,
+    expect: "cut 250000",
+  },
   "/more-than-descriptor": { send: [head("200 OK", ["Content-Length: 20"]), body(20)], close: false, size: 10, expect: "too-long" },
-  "/chunked": { send: [head("200 OK", ["Transfer-Encoding: chunked"]), Buffer.from("a\r\naaaaaaaaaa\r\n0\r\n\r\n")], close: false, size: 10, expect: "fallback" },
+  "/chunked": {
+    send: [head("200 OK", ["Transfer-Encoding: chunked"]), Buffer.from("a\r\naaaaaaaaaa\r\n0\r\n\r\n")],
+    close: false,
+    size: 10,
+    expect: "fallback",
+  },
   "/no-length": { send: [head("200 OK", []), body(10)], close: true, size: 10, expect: "fallback" },
-  "/continue-first": { send: [head("100 Continue", []), head("200 OK", ["Content-Length: 10"]), body(10)], close: false, size: 10, expect: "fallback" },
-  "/two-lengths": { send: [head("200 OK", ["Content-Length: 10", "Content-Length: 12"]), body(12)], close: false, size: 12, expect: "fallback" },
-  "/redirect": { send: [head("307 Temporary Redirect", ["Location: http://127.0.0.1:1/x", "Content-Length: 0"])], close: false, size: 10, expect: "status 307" },
+  "/continue-first": {
+    send: [head("100 Continue", []), head("200 OK", ["Content-Length: 10"]), body(10)],
+    close: false,
+    size: 10,
+    expect: "fallback",
+  },
+  "/two-lengths": {
+    send: [head("200 OK", ["Content-Length: 10", "Content-Length: 12"]), body(12)],
+    close: false,
+    size: 12,
+    expect: "fallback",
+  },
+  "/redirect": {
+    send: [head("307 Temporary Redirect", ["Location: http://127.0.0.1:1/x", "Content-Length: 0"])],
+    close: false,
+    size: 10,
+    expect: "status 307",
+  },
   "/not-http": { send: [Buffer.from("SSH-2.0-OpenSSH\r\n\r\n")], close: true, size: 10, expect: "error" },
 };
 
@@ -79,7 +110,11 @@ const REPEAT: Record<string, number> = { "/cut-at-250000": 30 };
 for (const [p, c] of Object.entries(CASES)) {
   const seen: Set<string>[] = [new Set(), new Set(), new Set()];
   for (let i = 0; i < (REPEAT[p] ?? 1); i++) {
-    const got = await Promise.all(["raw-bunconnect", "raw-nodenet", "fetch-writesync"].map((l) => Promise.race([outcome(l, p, c.size), Bun.sleep(3000).then(() => "hang")])));
+    const got = await Promise.all(
+      ["raw-bunconnect", "raw-nodenet", "fetch-writesync"].map((l) =>
+        Promise.race([outcome(l, p, c.size), Bun.sleep(3000).then(() => "hang")]),
+      ),
+    );
     got.forEach((g, k) => seen[k].add(g));
   }
   const col = (k: number) => [...seen[k]].join(" | ").padEnd(16);

@@ -29,7 +29,11 @@ export type Loop = (url: string, headers: Record<string, string>) => Promise<Ope
 /** What fetch-blob.ts passes to the Worker for a blob GET (requestInit). */
 const INIT: BunFetchRequestInit = { method: "GET", redirect: "manual", decompress: false };
 /** The benchmark's https registry has a self-signed certificate (bench-transfer.ts --tls). */
-const init = (url: string, headers: Record<string, string>): BunFetchRequestInit => ({ ...INIT, headers, ...(url.startsWith("https:") ? { tls: { rejectUnauthorized: false } } : {}) });
+const init = (url: string, headers: Record<string, string>): BunFetchRequestInit => ({
+  ...INIT,
+  headers,
+  ...(url.startsWith("https:") ? { tls: { rejectUnauthorized: false } } : {}),
+});
 
 export function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
@@ -53,38 +57,40 @@ export interface Parts {
 export const BOTH: Parts = { write: true, hash: true };
 
 /** A: today's loop (blob-worker.ts consume): fetch, a reader, writeSync of each chunk, then hash it. */
-const fetchWriteSync = (parts: Parts): Loop => async (url, headers) => {
-  const res = await fetch(url, init(url, headers));
-  return {
-    head: headOf(res),
-    cancel: () => void res.body?.cancel().catch(() => {}),
-    async toFile(path, size, onProgress) {
-      const hasher = new Bun.CryptoHasher("sha256");
-      const fd = parts.write ? openSync(path, "w") : -1;
-      let total = 0;
-      let chunks = 0;
-      try {
-        const reader = res.body!.getReader();
-        for (;;) {
-          const c = await reader.read();
-          if (c.done) break;
-          const buf = c.value;
-          if (total + buf.length > size) throw (void reader.cancel().catch(() => {}), tooLong());
-          if (parts.write) writeAll(fd, buf);
-          if (parts.hash) hasher.update(buf);
-          total += buf.length;
-          chunks++;
-          onProgress(total);
+const fetchWriteSync =
+  (parts: Parts): Loop =>
+  async (url, headers) => {
+    const res = await fetch(url, init(url, headers));
+    return {
+      head: headOf(res),
+      cancel: () => void res.body?.cancel().catch(() => {}),
+      async toFile(path, size, onProgress) {
+        const hasher = new Bun.CryptoHasher("sha256");
+        const fd = parts.write ? openSync(path, "w") : -1;
+        let total = 0;
+        let chunks = 0;
+        try {
+          const reader = res.body!.getReader();
+          for (;;) {
+            const c = await reader.read();
+            if (c.done) break;
+            const buf = c.value;
+            if (total + buf.length > size) throw (void reader.cancel().catch(() => {}), tooLong());
+            if (parts.write) writeAll(fd, buf);
+            if (parts.hash) hasher.update(buf);
+            total += buf.length;
+            chunks++;
+            onProgress(total);
+          }
+        } catch (e) {
+          throw Object.assign(e as Error, { total });
+        } finally {
+          if (fd >= 0) closeSync(fd);
         }
-      } catch (e) {
-        throw Object.assign(e as Error, { total });
-      } finally {
-        if (fd >= 0) closeSync(fd);
-      }
-      return { total, digest: hasher.digest("hex"), chunks };
-    },
+        return { total, digest: hasher.digest("hex"), chunks };
+      },
+    };
   };
-};
 
 /** B: the same with Bun's FileSink (Bun.file().writer()) instead of writeSync. */
 const fetchFileSink: Loop = async (url, headers) => {

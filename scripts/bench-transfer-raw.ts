@@ -7,7 +7,7 @@
 import { closeSync, openSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import { BOTH, tooLong, writeAll, type Done, type Head, type Loop, type Parts } from "./bench-transfer-loops";
+import { BOTH, type Done, type Head, type Loop, type Parts, tooLong, writeAll } from "./bench-transfer-loops";
 
 /** A byte stream as the raw HTTP/1.1 loop needs it: data in order, then one close. */
 interface Wire {
@@ -132,7 +132,10 @@ export function rawLoop(connect: Connector, parts: Parts = BOTH): Loop {
         },
         close(err) {
           if (state === "head") fail(err ?? new Error("the connection closed before a response"));
-          else finish(Object.assign(err ?? new Error(`the connection was closed after ${received} of ${length} bytes`), { code: "ECONNRESET" }));
+          else
+            finish(
+              Object.assign(err ?? new Error(`the connection was closed after ${received} of ${length} bytes`), { code: "ECONNRESET" }),
+            );
         },
       };
       const fail = (e: Error) => {

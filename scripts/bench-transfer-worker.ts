@@ -43,7 +43,12 @@ self.onmessage = async (ev: MessageEvent) => {
     const r = await o.toFile(m.path, m.size, onProgress);
     self.postMessage({ type: "end", id: m.id, ...r });
   } catch (e) {
-    self.postMessage({ type: "fail", id: m.id, message: String((e as Error)?.message ?? e), total: (e as { total?: number }).total ?? total });
+    self.postMessage({
+      type: "fail",
+      id: m.id,
+      message: String((e as Error)?.message ?? e),
+      total: (e as { total?: number }).total ?? total,
+    });
   } finally {
     if (timer) clearTimeout(timer);
   }

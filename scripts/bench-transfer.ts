@@ -19,9 +19,9 @@ import { randomFillSync } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { selfSigned } from "../test/helpers/pki";
 import { pushBlob } from "../test/helpers/push";
 import { startRegistry } from "../test/peers/registry";
-import { selfSigned } from "../test/helpers/pki";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -65,15 +65,43 @@ const CANDIDATES: Candidate[] = [
   { name: "E6", what: "C in 1 Worker (all 6 connections in one thread, the main thread idle)", loop: "raw-bunconnect", workers: 1 },
   { name: "E7", what: "C in 2 Workers started without smol", loop: "raw-bunconnect", workers: 2, smol: false },
   { name: "E8", what: "A in 2 Workers started without smol", loop: "fetch-writesync", workers: 2, smol: false },
-  { name: "E4", what: "A with MIMALLOC_PURGE_DELAY=-1 (freed pages kept, not returned to the kernel)", loop: "fetch-writesync", workers: 2, env: { MIMALLOC_PURGE_DELAY: "-1" } },
+  {
+    name: "E4",
+    what: "A with MIMALLOC_PURGE_DELAY=-1 (freed pages kept, not returned to the kernel)",
+    loop: "fetch-writesync",
+    workers: 2,
+    env: { MIMALLOC_PURGE_DELAY: "-1" },
+  },
   { name: "E5", what: "C with MIMALLOC_PURGE_DELAY=-1", loop: "raw-bunconnect", workers: 2, env: { MIMALLOC_PURGE_DELAY: "-1" } },
   { name: "P0", what: "part: Bun.connect receive only, 2 Workers", loop: "raw-recv", workers: 2, partial: { write: false, hash: false } },
-  { name: "P1", what: "part: Bun.connect receive + hash, 2 Workers", loop: "raw-recv-hash", workers: 2, partial: { write: false, hash: true } },
-  { name: "P2", what: "part: Bun.connect receive + writeSync, 2 Workers", loop: "raw-recv-write", workers: 2, partial: { write: true, hash: false } },
+  {
+    name: "P1",
+    what: "part: Bun.connect receive + hash, 2 Workers",
+    loop: "raw-recv-hash",
+    workers: 2,
+    partial: { write: false, hash: true },
+  },
+  {
+    name: "P2",
+    what: "part: Bun.connect receive + writeSync, 2 Workers",
+    loop: "raw-recv-write",
+    workers: 2,
+    partial: { write: true, hash: false },
+  },
   { name: "F0", what: "part: fetch receive only, 2 Workers", loop: "fetch-recv", workers: 2, partial: { write: false, hash: false } },
   { name: "F1", what: "part: fetch receive + hash, 2 Workers", loop: "fetch-recv-hash", workers: 2, partial: { write: false, hash: true } },
-  { name: "F2", what: "part: fetch receive + writeSync, 2 Workers", loop: "fetch-recv-write", workers: 2, partial: { write: true, hash: false } },
-  { name: "curl", what: "reference: 6 parallel curl -o (no hash)", sh: (bs, dir) => bs.map((b) => `curl -ksS -o ${dir}/${b.digest.slice(7)} ${b.url} &`).join("\n") + "\nwait" },
+  {
+    name: "F2",
+    what: "part: fetch receive + writeSync, 2 Workers",
+    loop: "fetch-recv-write",
+    workers: 2,
+    partial: { write: true, hash: false },
+  },
+  {
+    name: "curl",
+    what: "reference: 6 parallel curl -o (no hash)",
+    sh: (bs, dir) => `${bs.map((b) => `curl -ksS -o ${dir}/${b.digest.slice(7)} ${b.url} &`).join("\n")}\nwait`,
+  },
 ];
 
 interface Sample {
@@ -121,12 +149,19 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const jobFile = path.join(work, "job.json");
-  writeFileSync(jobFile, JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs, smol: c.smol, check: !c.partial || c.partial.hash ? "digest" : "size" }));
+  writeFileSync(
+    jobFile,
+    JSON.stringify({ loop: c.loop, workers: c.workers, dir, blobs, smol: c.smol, check: !c.partial || c.partial.hash ? "digest" : "size" }),
+  );
   const argv = c.sh ? ["sh", "-c", c.sh(blobs, dir)] : [process.execPath, child, jobFile];
   const timeFile = path.join(work, "time.txt");
   const s0 = serverCpu();
   const t0 = performance.now();
-  const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M %R %c", ...argv], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...c.env } });
+  const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M %R %c", ...argv], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...c.env },
+  });
   const wallMs = performance.now() - t0;
   const serverCpuMs = serverCpu() - s0;
   if (p.exitCode !== 0) throw new Error(`${c.name} failed (${p.exitCode}):\n${p.stdout}\n${p.stderr}`);
@@ -140,7 +175,18 @@ function run(c: Candidate, blobs: Blob[], i: number): Sample {
   }
   rmSync(dir, { recursive: true, force: true });
   const chunkKiB = out.chunks ? out.bytes / out.chunks / 1024 : 0;
-  return { wallMs, transferMs: out.wallMs, cpuMs: (u + s) * 1000, userMs: u * 1000, sysMs: s * 1000, serverCpuMs, rssMiB: m / 1024, chunkKiB, faults, preempted };
+  return {
+    wallMs,
+    transferMs: out.wallMs,
+    cpuMs: (u + s) * 1000,
+    userMs: u * 1000,
+    sysMs: s * 1000,
+    serverCpuMs,
+    rssMiB: m / 1024,
+    chunkKiB,
+    faults,
+    preempted,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -164,7 +210,9 @@ async function main() {
       await pushBlob(reg.url, "bench/transfer", digest, data, {});
       blobs.push({ url: `${reg.url}/v2/bench/transfer/blobs/${digest}`, digest, size: data.length });
     }
-    console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}); bun ${Bun.version}; ${BLOBS} blobs × ${MIB} MiB, registry ${reg.url}`);
+    console.log(
+      `machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}); bun ${Bun.version}; ${BLOBS} blobs × ${MIB} MiB, registry ${reg.url}`,
+    );
     const load0 = os.loadavg();
     for (const c of cands) run(c, blobs, -1); // warm-up: registry files in the page cache
     const results: Record<string, Sample[]> = Object.fromEntries(cands.map((c) => [c.name, []]));
@@ -184,18 +232,28 @@ async function main() {
     h.digest();
     console.log(`sha256 of ${BLOBS * MIB} MiB on one thread: ${(performance.now() - h0).toFixed(0)} ms`);
     const pad = (s: string | number, n: number) => String(s).padStart(n);
-    console.log(`\nmedian of ${RUNS} runs (load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")})`);
-    console.log(`${"cand".padEnd(6)}${pad("wall", 7)}${pad("xfer", 7)}${pad("cpu", 7)}${pad("user", 6)}${pad("sys", 6)}${pad("cpu-start", 10)}${pad("registry", 9)}${pad("rss", 6)}${pad("chunk", 7)}${pad("faults", 8)}${pad("invcs", 7)}  what`);
+    console.log(
+      `\nmedian of ${RUNS} runs (load average before ${load0.map((x) => x.toFixed(2)).join(" ")}, after ${load1.map((x) => x.toFixed(2)).join(" ")})`,
+    );
+    console.log(
+      `${"cand".padEnd(6)}${pad("wall", 7)}${pad("xfer", 7)}${pad("cpu", 7)}${pad("user", 6)}${pad("sys", 6)}${pad("cpu-start", 10)}${pad("registry", 9)}${pad("rss", 6)}${pad("chunk", 7)}${pad("faults", 8)}${pad("invcs", 7)}  what`,
+    );
     const start = results.start ? median(results.start.map((x) => x.cpuMs)) : 0;
     const rows: string[] = [];
     for (const c of cands) {
       const xs = results[c.name];
       const med = (k: keyof Sample) => median(xs.map((x) => x[k]));
-      console.log(`${c.name.padEnd(6)}${pad(med("wallMs").toFixed(0), 7)}${pad(c.sh ? "-" : med("transferMs").toFixed(0), 7)}${pad(med("cpuMs").toFixed(0), 7)}${pad(med("userMs").toFixed(0), 6)}${pad(med("sysMs").toFixed(0), 6)}${pad(c.sh || c.loop === "none" ? "-" : (med("cpuMs") - start).toFixed(0), 10)}${pad(med("serverCpuMs").toFixed(0), 9)}${pad(med("rssMiB").toFixed(0), 6)}${pad(med("chunkKiB").toFixed(0), 7)}${pad(med("faults").toFixed(0), 8)}${pad(med("preempted").toFixed(0), 7)}  ${c.what}`);
+      console.log(
+        `${c.name.padEnd(6)}${pad(med("wallMs").toFixed(0), 7)}${pad(c.sh ? "-" : med("transferMs").toFixed(0), 7)}${pad(med("cpuMs").toFixed(0), 7)}${pad(med("userMs").toFixed(0), 6)}${pad(med("sysMs").toFixed(0), 6)}${pad(c.sh || c.loop === "none" ? "-" : (med("cpuMs") - start).toFixed(0), 10)}${pad(med("serverCpuMs").toFixed(0), 9)}${pad(med("rssMiB").toFixed(0), 6)}${pad(med("chunkKiB").toFixed(0), 7)}${pad(med("faults").toFixed(0), 8)}${pad(med("preempted").toFixed(0), 7)}  ${c.what}`,
+      );
       console.log(`      cpu ms of each run: ${xs.map((x) => x.cpuMs.toFixed(0)).join(", ")}`);
-      rows.push(`| ${c.name} | ${c.what} | ${med("wallMs").toFixed(0)} | ${c.sh ? "–" : med("transferMs").toFixed(0)} | ${med("cpuMs").toFixed(0)} | ${med("userMs").toFixed(0)} | ${med("sysMs").toFixed(0)} | ${c.sh || c.loop === "none" ? "–" : (med("cpuMs") - start).toFixed(0)} | ${med("serverCpuMs").toFixed(0)} | ${med("rssMiB").toFixed(0)} | ${med("chunkKiB").toFixed(0) || "–"} | ${med("faults").toFixed(0)} |`);
+      rows.push(
+        `| ${c.name} | ${c.what} | ${med("wallMs").toFixed(0)} | ${c.sh ? "–" : med("transferMs").toFixed(0)} | ${med("cpuMs").toFixed(0)} | ${med("userMs").toFixed(0)} | ${med("sysMs").toFixed(0)} | ${c.sh || c.loop === "none" ? "–" : (med("cpuMs") - start).toFixed(0)} | ${med("serverCpuMs").toFixed(0)} | ${med("rssMiB").toFixed(0)} | ${med("chunkKiB").toFixed(0) || "–"} | ${med("faults").toFixed(0)} |`,
+      );
     }
-    console.log(`\n| cand | loop | wall ms | transfer ms | client CPU ms | user | sys | CPU − start | registry CPU ms | peak RSS MiB | KiB/chunk | minor faults |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n${rows.join("\n")}`);
+    console.log(
+      `\n| cand | loop | wall ms | transfer ms | client CPU ms | user | sys | CPU − start | registry CPU ms | peak RSS MiB | KiB/chunk | minor faults |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n${rows.join("\n")}`,
+    );
   } finally {
     await reg.stop();
     cert?.cleanup();

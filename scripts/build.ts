@@ -16,6 +16,16 @@ if (!versionTs.includes(`"${pkg.version}"`)) {
   process.exit(1);
 }
 const extra = process.argv.slice(2);
-const args = ["build", "--compile", "--minify", "--sourcemap=none", path.join(root, "src/main.ts"), path.join(root, "src/pull/blob-worker.ts"), "--outfile", path.join(root, "dist/pulldoctor"), ...extra];
+const args = [
+  "build",
+  "--compile",
+  "--minify",
+  "--sourcemap=none",
+  path.join(root, "src/main.ts"),
+  path.join(root, "src/pull/blob-worker.ts"),
+  "--outfile",
+  path.join(root, "dist/pulldoctor"),
+  ...extra,
+];
 const proc = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
 if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);

@@ -11,5 +11,5 @@ import { CATALOGUE } from "../src/model/catalogue/index";
 const file = path.join(import.meta.dir, "../docs/report.schema.json");
 const schema = JSON.parse(readFileSync(file, "utf8"));
 schema.$defs.code.enum = Object.keys(CATALOGUE);
-writeFileSync(file, JSON.stringify(schema, null, 2) + "\n");
+writeFileSync(file, `${JSON.stringify(schema, null, 2)}\n`);
 console.log(`docs/report.schema.json: ${Object.keys(CATALOGUE).length} codes`);

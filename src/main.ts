@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
-import { processIo, type Io } from "./cli/io";
-import { Secret } from "./model/secret";
+import { type Io, processIo } from "./cli/io";
 import type { Options } from "./model/options";
-import { VERSION } from "./version";
 import { scrubText } from "./model/redact";
+import { Secret } from "./model/secret";
 import { escapeControls } from "./registry/http-util";
+import { VERSION } from "./version";
 
 /** argv → command → exit code; nothing else. */
 async function main(argv: string[]): Promise<number> {
@@ -45,7 +45,8 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       return await (await import("./cli/commands/check")).checkCommand(options, io);
     case "interactive":
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
-      if (io.isTTY && !options.json && !options.yes) return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
+      if (io.isTTY && !options.json && !options.yes)
+        return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
       if (!options.image) {
         process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
         return 2;
@@ -58,7 +59,9 @@ async function dispatch(options: Options, io: Io): Promise<number> {
 async function readPassword(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 let interrupted = false;

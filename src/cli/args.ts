@@ -1,4 +1,4 @@
-import { defaultOptions, type Command, type Options } from "../model/options";
+import { type Command, defaultOptions, type Options } from "../model/options";
 import { parseServer } from "../net/dns-exchange";
 import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 
@@ -87,13 +87,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         continue;
       case "--timeout": {
         const s = Number(value);
-        if (!Number.isFinite(s) || s <= 0 || s > 3600) return { ok: false, error: `--timeout takes seconds between 0 and 3600, not "${value}"` };
+        if (!Number.isFinite(s) || s <= 0 || s > 3600)
+          return { ok: false, error: `--timeout takes seconds between 0 and 3600, not "${value}"` };
         o.timeoutMs = Math.round(s * 1000);
         continue;
       }
       case "--concurrency": {
         const n = Number(value);
-        if (!Number.isInteger(n) || n < 1 || n > 64) return { ok: false, error: `--concurrency takes a whole number from 1 to 64, not "${value}"` };
+        if (!Number.isInteger(n) || n < 1 || n > 64)
+          return { ok: false, error: `--concurrency takes a whole number from 1 to 64, not "${value}"` };
         o.concurrency = n;
         continue;
       }
@@ -104,7 +106,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         continue;
       }
       case "--dns":
-        if (!parseServer(value!)) return { ok: false, error: `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"` };
+        if (!parseServer(value!))
+          return { ok: false, error: `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"` };
         o.dns.push(value!);
         continue;
       case "--mirror": {
@@ -115,12 +118,13 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         continue;
       }
       case "--platform":
-        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!)) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
+        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!))
+          return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
         o.platform = value!;
         continue;
     }
     if (spec.kind === "bool") (o as unknown as Record<string, unknown>)[spec.key!] = true;
-    else if (spec.kind === "list") ((o as unknown as Record<string, string[]>)[spec.key!]).push(value!);
+    else if (spec.kind === "list") (o as unknown as Record<string, string[]>)[spec.key!].push(value!);
     else (o as unknown as Record<string, unknown>)[spec.key!] = value;
   }
 
@@ -148,7 +152,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
   if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
   // Without it the user name was silently ignored and the run went anonymous.
-  if (o.username && !passwordStdin) return { ok: false, error: `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)` };
+  if (o.username && !passwordStdin)
+    return {
+      ok: false,
+      error: `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)`,
+    };
   if (o.json) o.yes = true;
   return { ok: true, options: o, passwordStdin };
 }

@@ -15,7 +15,7 @@ export const CA_FILE_MODE = 0o644;
 
 /** Write a report atomically, owner-only, replacing (never following) a symlink at FILE (see writeFileAtomic). */
 export function writeReportFile(file: string, report: Report | unknown): void {
-  writeFileAtomic(file, JSON.stringify(report, null, 2) + "\n", REPORT_MODE);
+  writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`, REPORT_MODE);
 }
 
 /**

@@ -1,13 +1,13 @@
-import { withRunFlags } from "../model/rerun-flags";
-import { type Finding, worst } from "../model/finding";
-import type { Facts } from "../model/facts";
 import type { Deps } from "../model/deps";
+import type { Evidence } from "../model/evidence";
+import type { Facts } from "../model/facts";
+import { type Finding, worst } from "../model/finding";
 import type { Options } from "../model/options";
+import type { Verdict } from "../model/report";
+import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
 import type { Trace } from "../model/trace";
-import type { Verdict } from "../model/report";
-import type { Evidence } from "../model/evidence";
-import { planEndpoints, type Plan } from "./plan";
+import { type Plan, planEndpoints } from "./plan";
 
 export type StageEvent =
   | { type: "start"; stage: StageId; title: string; endpoint: string | null }
@@ -74,7 +74,11 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   const reuse = (s: Stage) => input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
   let crashed = false;
 
-  const runOne = async (stage: Stage, endpoint: Endpoint | null, facts: Facts): Promise<{ result: StageResult; findings: Finding[]; provides?: Partial<Facts> }> => {
+  const runOne = async (
+    stage: Stage,
+    endpoint: Endpoint | null,
+    facts: Facts,
+  ): Promise<{ result: StageResult; findings: Finding[]; provides?: Partial<Facts> }> => {
     const epUrl = endpoint?.url ?? null;
     emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
     const missing = stage.needs.filter((k) => facts[k] === undefined);
@@ -181,7 +185,9 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
         runs.indexOf(r) < runs.indexOf(chosen)
           ? `Docker falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
           : `Docker only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
-      r.findings = r.findings.map((f) => (f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f));
+      r.findings = r.findings.map((f) =>
+        f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f,
+      );
       r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
     }
   }
@@ -205,7 +211,12 @@ function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
   return out;
 }
 
-export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | null, runs: readonly EndpointRun[], crashed: boolean): Verdict {
+export function verdictOf(
+  findings: readonly Finding[],
+  chosen: EndpointRun | null,
+  runs: readonly EndpointRun[],
+  crashed: boolean,
+): Verdict {
   // When every endpoint fails, docker pull falls back from each mirror and reports the error of
   // the last endpoint it tried, the upstream registry (moby's pull loop keeps `lastErr`): the
   // verdict leads with that one, and names what the mirrors failed with.
@@ -223,9 +234,15 @@ export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | nu
           })
         : [];
     const tried = before.length ? ` Docker tried ${listing(before)} first; it reports this last error.` : "";
-    return { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}${tried}`, endpoint: chosen ? usedUrl(chosen) : null };
+    return {
+      ok: false,
+      code: firstError.code,
+      summary: `${firstError.title}: ${firstError.detail}${tried}`,
+      endpoint: chosen ? usedUrl(chosen) : null,
+    };
   }
-  if (crashed) return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
+  if (crashed)
+    return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
   if (runs.length > 0 && !chosen) {
     return { ok: false, code: null, summary: "No endpoint passed every stage.", endpoint: null };
   }
@@ -239,7 +256,6 @@ export function verdictOf(findings: readonly Finding[], chosen: EndpointRun | nu
     endpoint: used,
   };
 }
-
 
 /** What a pull really talks to: an insecure registry may have fallen back to plain HTTP. */
 function usedUrl(run: EndpointRun): string {

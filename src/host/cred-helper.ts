@@ -79,7 +79,10 @@ export async function helperGet(name: string, serverUrl: string, opts: HelperOpt
 }
 
 /** `docker-credential-NAME list`: server URL → username (used by GetAllCredentials). */
-export async function helperList(name: string, opts: HelperOptions): Promise<{ ok: true; entries: Map<string, string>; run: HelperRun } | { ok: false; error: string; run: HelperRun }> {
+export async function helperList(
+  name: string,
+  opts: HelperOptions,
+): Promise<{ ok: true; entries: Map<string, string>; run: HelperRun } | { ok: false; error: string; run: HelperRun }> {
   const r = await runHelper(name, "list", "unused", opts);
   if (r.kind === "not-found") return { ok: true, entries: new Map(), run: r.run };
   if (r.kind !== "ok") return { ok: false, error: r.error, run: r.run };
@@ -88,18 +91,41 @@ export async function helperList(name: string, opts: HelperOptions): Promise<{ o
   return { ok: true, entries: new Map(parsed.value.entries.map(([k, v]) => [k, v.t === "string" ? v.v : ""])), run: r.run };
 }
 
-type RawRun = { kind: "ok"; stdout: string; run: HelperRun } | { kind: "missing" | "failed"; error: string; run: HelperRun } | { kind: "not-found"; run: HelperRun };
+type RawRun =
+  | { kind: "ok"; stdout: string; run: HelperRun }
+  | { kind: "missing" | "failed"; error: string; run: HelperRun }
+  | { kind: "not-found"; run: HelperRun };
 
 async function runHelper(name: string, action: "get" | "list", stdin: string, opts: HelperOptions): Promise<RawRun> {
   const program = HELPER_PREFIX + name;
   const exe = lookPath(program, opts.env);
-  const run: HelperRun = { helper: program, action, stdin, path: exe, exitCode: null, signal: null, timedOut: false, durationMs: 0, failureOutput: null };
+  const run: HelperRun = {
+    helper: program,
+    action,
+    stdin,
+    path: exe,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: 0,
+    failureOutput: null,
+  };
   const verb = action === "get" ? "getting" : "listing";
   if (exe === null) {
-    return { kind: "missing", error: `error ${verb} credentials - err: exec: ${JSON.stringify(program)}: executable file not found in $PATH, out: \`\``, run };
+    return {
+      kind: "missing",
+      error: `error ${verb} credentials - err: exec: ${JSON.stringify(program)}: executable file not found in $PATH, out: \`\``,
+      run,
+    };
   }
   const started = performance.now();
-  const res = await new Promise<{ code: number | null; signal: string | null; stdout: string; timedOut: boolean; spawnError: string | null }>((resolve) => {
+  const res = await new Promise<{
+    code: number | null;
+    signal: string | null;
+    stdout: string;
+    timedOut: boolean;
+    spawnError: string | null;
+  }>((resolve) => {
     const child = spawn(exe, [action], { env: { ...opts.env } as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "ignore"] });
     const chunks: Buffer[] = [];
     let timedOut = false;
@@ -125,18 +151,30 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
   run.exitCode = res.code;
   run.signal = res.signal;
   run.timedOut = res.timedOut;
-  if (res.spawnError !== null) return { kind: "failed", error: `error ${verb} credentials - err: fork/exec ${exe}: ${res.spawnError}, out: \`\``, run };
+  if (res.spawnError !== null)
+    return { kind: "failed", error: `error ${verb} credentials - err: fork/exec ${exe}: ${res.spawnError}, out: \`\``, run };
   if (res.code === 0) return { kind: "ok", stdout: res.stdout, run };
   const out = res.stdout.trim();
   run.failureOutput = safeOutput(out);
   if (out === NOT_FOUND_MESSAGE) return { kind: "not-found", run };
-  let err = res.timedOut ? `timed out after ${opts.timeoutMs} ms (pulldoctor's limit; Docker would wait)` : res.signal ? `signal: ${signalName(res.signal)}` : `exit status ${res.code}`;
+  let err = res.timedOut
+    ? `timed out after ${opts.timeoutMs} ms (pulldoctor's limit; Docker would wait)`
+    : res.signal
+      ? `signal: ${signalName(res.signal)}`
+      : `exit status ${res.code}`;
   if (out === MISSING_URL_MESSAGE || out === MISSING_USERNAME_MESSAGE) err = out;
   return { kind: "failed", error: `error ${verb} credentials - err: ${err}, out: \`${safeOutput(out)}\``, run };
 }
 
 function signalName(s: string): string {
-  return ({ SIGKILL: "killed", SIGTERM: "terminated", SIGSEGV: "segmentation fault", SIGABRT: "aborted", SIGINT: "interrupt" } as Record<string, string>)[s] ?? s;
+  return (
+    (
+      { SIGKILL: "killed", SIGTERM: "terminated", SIGSEGV: "segmentation fault", SIGABRT: "aborted", SIGINT: "interrupt" } as Record<
+        string,
+        string
+      >
+    )[s] ?? s
+  );
 }
 
 /** Helper stdout quoted in evidence: printable, bounded, and never a JSON credential. */

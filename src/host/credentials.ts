@@ -1,7 +1,7 @@
-import { decodeAuth, type AuthEntry, type ConfigFile } from "./docker-config";
-import { helperGet, helperList, lookPath, HELPER_PREFIX, type HelperOptions, type HelperRun } from "./cred-helper";
+import { HELPER_PREFIX, type HelperOptions, type HelperRun, helperGet, helperList, lookPath } from "./cred-helper";
+import { type AuthEntry, type ConfigFile, decodeAuth } from "./docker-config";
 import { decodeFirstValue, hasMore } from "./go-json";
-import { GO_STRING, goMap, goStruct, unmarshal, type DecodedMap } from "./go-unmarshal";
+import { type DecodedMap, GO_STRING, goMap, goStruct, unmarshal } from "./go-unmarshal";
 
 /**
  * Which credentials `docker pull` sends, decided exactly as docker/cli decides it
@@ -78,10 +78,14 @@ export function effectiveCredsStore(file: ConfigFile, opts: Pick<CredentialOptio
   return platformDefault;
 }
 
-const ENV_AUTH = goStruct("configfile.envConfig", { auths: goMap(goStruct("configfile.envAuth", { auth: GO_STRING }), "map[string]configfile.envAuth") });
+const ENV_AUTH = goStruct("configfile.envConfig", {
+  auths: goMap(goStruct("configfile.envAuth", { auth: GO_STRING }), "map[string]configfile.envAuth"),
+});
 
 /** DOCKER_AUTH_CONFIG: null when unset or empty; a failure is printed by Docker, which then ignores it. */
-export function parseEnvAuthConfig(value: string | undefined): { ok: true; auths: Map<string, AuthEntry> } | { ok: false; message: string } | null {
+export function parseEnvAuthConfig(
+  value: string | undefined,
+): { ok: true; auths: Map<string, AuthEntry> } | { ok: false; message: string } | null {
   if (value === undefined || value === "") return null;
   const fail = (m: string) => ({ ok: false as const, message: `Failed to create credential store from DOCKER_AUTH_CONFIG:  ${m}` });
   const syn = decodeFirstValue(value);
@@ -122,7 +126,10 @@ export interface AuthResolution {
   envProblem: string | null;
 }
 
-function fileStoreGet(file: ConfigFile, key: string): { auth: AuthEntry; matchedKey: string | null; matchKind: AuthResolution["matchKind"] } {
+function fileStoreGet(
+  file: ConfigFile,
+  key: string,
+): { auth: AuthEntry; matchedKey: string | null; matchKind: AuthResolution["matchKind"] } {
   const exact = file.auths.get(key);
   if (exact) return { auth: { ...exact }, matchedKey: key, matchKind: "exact" };
   // Legacy keys (https://host/v1/, http://host:5000): Go walks its map in random order
@@ -138,7 +145,16 @@ export async function resolveAuthConfig(file: ConfigFile, lookupKey: string, opt
   const env = parseEnvAuthConfig(opts.env.DOCKER_AUTH_CONFIG);
   if (env && !env.ok) base.envProblem = env.message;
   if (env?.ok && env.auths.has(lookupKey)) {
-    return { ...base, store: "env", helper: null, helperVia: null, matchedKey: lookupKey, matchKind: "exact", auth: { ...env.auths.get(lookupKey)! }, error: null };
+    return {
+      ...base,
+      store: "env",
+      helper: null,
+      helperVia: null,
+      matchedKey: lookupKey,
+      matchKind: "exact",
+      auth: { ...env.auths.get(lookupKey)! },
+      error: null,
+    };
   }
   const viaHelpers = lookupKey !== "" && file.credHelpers.has(lookupKey);
   const helper = viaHelpers ? file.credHelpers.get(lookupKey)! : credsStore;
@@ -148,7 +164,14 @@ export async function resolveAuthConfig(file: ConfigFile, lookupKey: string, opt
   // nativeStore.Get: the file entry (for email and registrytoken) overlaid with the helper's answer.
   const answer = await helperGet(helper, lookupKey, opts);
   base.helperRuns.push(answer.run);
-  const common = { ...base, store: "helper" as const, helper, helperVia: viaHelpers ? ("credHelpers" as const) : file.credsStore === "" ? ("detected" as const) : ("credsStore" as const), matchedKey: fromFile.matchedKey, matchKind: fromFile.matchKind };
+  const common = {
+    ...base,
+    store: "helper" as const,
+    helper,
+    helperVia: viaHelpers ? ("credHelpers" as const) : file.credsStore === "" ? ("detected" as const) : ("credsStore" as const),
+    matchedKey: fromFile.matchedKey,
+    matchKind: fromFile.matchKind,
+  };
   if (answer.kind === "missing" || answer.kind === "failed") return { ...common, auth: fromFile.auth, error: answer.error };
   const auth = { ...fromFile.auth };
   delete auth.username;
@@ -170,7 +193,10 @@ function dropEmpty(a: AuthEntry): AuthEntry {
 }
 
 /** ConfigFile.GetAllCredentials (what `docker build` sends): the default store, then each credHelpers entry. */
-export async function getAllCredentials(file: ConfigFile, opts: CredentialOptions): Promise<{ all: Map<string, AuthEntry>; error: string | null; helperRuns: HelperRun[]; envProblem: string | null }> {
+export async function getAllCredentials(
+  file: ConfigFile,
+  opts: CredentialOptions,
+): Promise<{ all: Map<string, AuthEntry>; error: string | null; helperRuns: HelperRun[]; envProblem: string | null }> {
   const helperRuns: HelperRun[] = [];
   const credsStore = effectiveCredsStore(file, opts);
   const env = parseEnvAuthConfig(opts.env.DOCKER_AUTH_CONFIG);

@@ -32,11 +32,15 @@ export function readDaemonJson(file: string): DaemonJson {
   const out: DaemonJson = { path: file, found: false, mirrors: [], insecureRegistries: [], proxies: null, problem: null, keys: [] };
   const read = readLocalFile(file);
   if (!read.ok) {
-    if ("refused" in read) return { ...out, found: true, problem: { kind: "read", message: `read ${file}: ${read.refused}`, refused: true } };
+    if ("refused" in read)
+      return { ...out, found: true, problem: { kind: "read", message: `read ${file}: ${read.refused}`, refused: true } };
     const err = read.error;
     if (err.code === "ENOENT" || err.code === "ENOTDIR") return out;
     out.found = true;
-    out.problem = { kind: "read", message: `open ${file}: ${err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : err.message}` };
+    out.problem = {
+      kind: "read",
+      message: `open ${file}: ${err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : err.message}`,
+    };
     return out;
   }
   out.found = true;
@@ -50,7 +54,9 @@ const PROXY_KEYS = new Map<string, "http" | "https" | "no">([
 ]);
 
 /** dockerd's getConflictFreeConfiguration: TrimSpace, then json.Unmarshal (whole input). */
-export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "insecureRegistries" | "proxies" | "problem" | "keys" | "dockerd20"> {
+export function parseDaemonJson(
+  text: string,
+): Pick<DaemonJson, "mirrors" | "insecureRegistries" | "proxies" | "problem" | "keys" | "dockerd20"> {
   const none = { mirrors: [], insecureRegistries: [], proxies: null, keys: [] };
   const trimmed = text.trim();
   // Current dockerd trims the file and accepts an empty one; dockerd 20.10 said "EOF" and stopped.
@@ -59,7 +65,12 @@ export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "ins
   const r = decodeFirstValue(bytes);
   if (r.error) {
     // json.Unmarshal says "unexpected end of JSON input" where 20.10's Decoder said "unexpected EOF".
-    if (r.error.message === "unexpected EOF") return { ...none, problem: { kind: "syntax", message: "unexpected end of JSON input", line: r.error.line, column: r.error.column }, dockerd20: "unexpected EOF" };
+    if (r.error.message === "unexpected EOF")
+      return {
+        ...none,
+        problem: { kind: "syntax", message: "unexpected end of JSON input", line: r.error.line, column: r.error.column },
+        dockerd20: "unexpected EOF",
+      };
     return { ...none, problem: { kind: "syntax", message: r.error.message, line: r.error.line, column: r.error.column } };
   }
   if (hasMore(bytes, r.end)) {
@@ -67,10 +78,20 @@ export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "ins
     while (bytes[k] === 0x20 || bytes[k] === 0x0a || bytes[k] === 0x09 || bytes[k] === 0x0d) k++;
     const before = new TextDecoder().decode(bytes.subarray(0, k));
     // dockerd 20.10 read the first value only and started.
-    return { ...none, problem: { kind: "syntax", message: `invalid character ${goQuoteChar(bytes[k]!)} after top-level value`, line: before.split("\n").length, column: k - before.lastIndexOf("\n") }, dockerd20: null };
+    return {
+      ...none,
+      problem: {
+        kind: "syntax",
+        message: `invalid character ${goQuoteChar(bytes[k]!)} after top-level value`,
+        line: before.split("\n").length,
+        column: k - before.lastIndexOf("\n"),
+      },
+      dockerd20: null,
+    };
   }
   const v = r.value!;
-  if (v.t !== "object") return { ...none, problem: { kind: "type", message: `json: cannot unmarshal ${v.t} into Go value of type map[string]interface {}` } };
+  if (v.t !== "object")
+    return { ...none, problem: { kind: "type", message: `json: cannot unmarshal ${v.t} into Go value of type map[string]interface {}` } };
   const keys = v.entries.map(([k]) => k);
   let problem: DaemonJson["problem"] = null;
   const typeErr = (field: string, got: string, want: string) => {
@@ -79,7 +100,7 @@ export function parseDaemonJson(text: string): Pick<DaemonJson, "mirrors" | "ins
   const strings = (field: string): string[] => {
     const e = v.entries.filter(([k]) => k === field).pop()?.[1];
     if (!e || e.t === "null") return [];
-    if (e.t !== "array") return typeErr(field, e.t, "[]string"), [];
+    if (e.t !== "array") return (typeErr(field, e.t, "[]string"), []);
     return e.items.flatMap((x) => (x.t === "string" ? [x.v] : (typeErr(field, x.t, "string"), [])));
   };
   const mirrors = strings("registry-mirrors");

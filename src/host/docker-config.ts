@@ -2,8 +2,8 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import { decodeFirstValue } from "./go-json";
+import { type DecodedMap, type DecodedStruct, GO_STRING, goMap, goSlice, goStruct, unmarshal } from "./go-unmarshal";
 import { readLocalFile } from "./local-file";
-import { GO_STRING, goMap, goSlice, goStruct, unmarshal, type DecodedMap, type DecodedStruct } from "./go-unmarshal";
 
 /**
  * The Docker client config (config.json) loaded as docker/cli loads it
@@ -33,8 +33,31 @@ const AUTH_CONFIG = goStruct("types.AuthConfig", {
   registrytoken: GO_STRING,
 });
 const STRING_MAP = goMap(GO_STRING, "map[string]string");
-const PROXY_CONFIG = goStruct("configfile.ProxyConfig", { httpProxy: GO_STRING, httpsProxy: GO_STRING, noProxy: GO_STRING, ftpProxy: GO_STRING, allProxy: GO_STRING });
-const STRING_FIELDS = ["psFormat", "imagesFormat", "networksFormat", "pluginsFormat", "volumesFormat", "statsFormat", "detachKeys", "credsStore", "serviceInspectFormat", "servicesFormat", "tasksFormat", "secretFormat", "configFormat", "nodesFormat", "currentContext", "experimental"];
+const PROXY_CONFIG = goStruct("configfile.ProxyConfig", {
+  httpProxy: GO_STRING,
+  httpsProxy: GO_STRING,
+  noProxy: GO_STRING,
+  ftpProxy: GO_STRING,
+  allProxy: GO_STRING,
+});
+const STRING_FIELDS = [
+  "psFormat",
+  "imagesFormat",
+  "networksFormat",
+  "pluginsFormat",
+  "volumesFormat",
+  "statsFormat",
+  "detachKeys",
+  "credsStore",
+  "serviceInspectFormat",
+  "servicesFormat",
+  "tasksFormat",
+  "secretFormat",
+  "configFormat",
+  "nodesFormat",
+  "currentContext",
+  "experimental",
+];
 /** configfile.ConfigFile: every field, so a wrong type anywhere is reported as Docker reports it. */
 export const CONFIG_FILE = goStruct("configfile.ConfigFile", {
   auths: goMap(AUTH_CONFIG, "map[string]types.AuthConfig"),
@@ -109,9 +132,17 @@ export function loadDockerConfig(dockerConfig: string | null, deps: Deps): Loade
   const read = readLocalFile(p);
   if (!read.ok) {
     const err = "error" in read ? read.error : null;
-    if (err?.code === "ENOENT") return { path: p, found: false, kind: "none", from, file: emptyConfigFile(), problem: null, warning: null, plaintextKeys: [] };
+    if (err?.code === "ENOENT")
+      return { path: p, found: false, kind: "none", from, file: emptyConfigFile(), problem: null, warning: null, plaintextKeys: [] };
     const verb = err === null || err.code === "EISDIR" ? "read" : "open";
-    const reason = err === null ? (read as { refused: string }).refused : err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "is a directory" : (err.message ?? String(err));
+    const reason =
+      err === null
+        ? (read as { refused: string }).refused
+        : err.code === "EACCES"
+          ? "permission denied"
+          : err.code === "EISDIR"
+            ? "is a directory"
+            : (err.message ?? String(err));
     const problem: ConfigProblem = { kind: "read", message: `${verb} ${p}: ${reason}`, ...(err === null ? { refused: true } : {}) };
     return { path: p, found: true, kind, from, file: emptyConfigFile(), problem, warning: warningFor(p, problem), plaintextKeys: [] };
   }
@@ -128,15 +159,22 @@ export function parseConfigBytes(bytes: Uint8Array | string): { file: ConfigFile
   const file = emptyConfigFile();
   const syntax = decodeFirstValue(bytes);
   if (syntax.error) {
-    return { file, problem: { kind: "syntax", message: syntax.error.message, line: syntax.error.line, column: syntax.error.column }, plaintextKeys: [] };
+    return {
+      file,
+      problem: { kind: "syntax", message: syntax.error.message, line: syntax.error.line, column: syntax.error.column },
+      plaintextKeys: [],
+    };
   }
   const decoded = unmarshal<DecodedStruct | undefined>(syntax.value, CONFIG_FILE);
   const v = decoded.value ?? {};
   if (v.auths instanceof Map) for (const [k, a] of v.auths) file.auths.set(k, { ...((a as AuthEntry | undefined) ?? {}) });
   if (typeof v.credsStore === "string") file.credsStore = v.credsStore;
   if (typeof v.currentContext === "string") file.currentContext = v.currentContext;
-  if (v.credHelpers instanceof Map) for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
-  const plaintextKeys = [...file.auths].filter(([, a]) => Boolean(a.auth || a.password || a.identitytoken || a.registrytoken)).map(([k]) => k);
+  if (v.credHelpers instanceof Map)
+    for (const [k, h] of v.credHelpers as DecodedMap) file.credHelpers.set(k, typeof h === "string" ? h : "");
+  const plaintextKeys = [...file.auths]
+    .filter(([, a]) => Boolean(a.auth || a.password || a.identitytoken || a.registrytoken))
+    .map(([k]) => k);
   if (decoded.error) {
     const off = syntax.value ? positionOfError(bytes, decoded.error) : null;
     return { file, problem: { kind: "type", message: decoded.error, ...(off ?? {}) }, plaintextKeys };

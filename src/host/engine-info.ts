@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { readLocalFile } from "./local-file";
 import http from "node:http";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
+import { readLocalFile } from "./local-file";
 
 /**
  * The running Docker Engine's view (GET /info on its unix socket): the proxy it really
@@ -54,22 +54,44 @@ export function engineSocket(
       const host = m.Endpoints?.docker?.Host;
       if (host) return fromHost(host, name);
     } catch {
-      return { socketPath: null, source: `context ${name}`, note: `docker context "${name}" has no readable ${meta}; docker itself would fail`, context: name };
+      return {
+        socketPath: null,
+        source: `context ${name}`,
+        note: `docker context "${name}" has no readable ${meta}; docker itself would fail`,
+        context: name,
+      };
     }
   }
   return { socketPath: defaultSocket, source: `unix://${defaultSocket}`, note: null, context: null };
 }
 
-export async function fetchEngineInfo(socketPath: string, source: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<EngineInfo> {
+export async function fetchEngineInfo(
+  socketPath: string,
+  source: string,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<EngineInfo> {
   const started = performance.now();
-  const base: EngineInfo = { source, ok: false, error: null, durationMs: 0, serverVersion: null, operatingSystem: null, proxies: null, mirrors: [], insecureRegistries: [] };
+  const base: EngineInfo = {
+    source,
+    ok: false,
+    error: null,
+    durationMs: 0,
+    serverVersion: null,
+    operatingSystem: null,
+    proxies: null,
+    mirrors: [],
+    insecureRegistries: [],
+  };
   const res = await new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
-    const req = http.request({ socketPath, path: "/info", method: "GET", headers: { Host: "docker" }, timeout: opts.timeoutMs, signal: opts.signal }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on("data", (c: Buffer) => chunks.push(c));
-      r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      r.on("error", (e) => resolve({ error: e.message }));
-    });
+    const req = http.request(
+      { socketPath, path: "/info", method: "GET", headers: { Host: "docker" }, timeout: opts.timeoutMs, signal: opts.signal },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on("data", (c: Buffer) => chunks.push(c));
+        r.on("end", () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        r.on("error", (e) => resolve({ error: e.message }));
+      },
+    );
     req.on("timeout", () => {
       req.destroy();
       resolve({ error: `no answer within ${opts.timeoutMs} ms` });
@@ -90,18 +112,25 @@ export async function fetchEngineInfo(socketPath: string, source: string, opts: 
 }
 
 /** The fields pulldoctor needs from an /info document (pure). */
-export function readInfo(info: Record<string, unknown>): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries"> {
+export function readInfo(
+  info: Record<string, unknown>,
+): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries"> {
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   // The API's JSON names are HttpProxy/HttpsProxy (Go fields HTTPProxy/HTTPSProxy), as the
   // real dockerd answers; the Go spelling is accepted too.
   const http = str(info.HttpProxy) ?? str(info.HTTPProxy);
   const https = str(info.HttpsProxy) ?? str(info.HTTPSProxy);
   const no = str(info.NoProxy);
-  const reg = (info.RegistryConfig ?? {}) as { Mirrors?: unknown; IndexConfigs?: Record<string, { Name?: string; Secure?: boolean }>; InsecureRegistryCIDRs?: unknown };
+  const reg = (info.RegistryConfig ?? {}) as {
+    Mirrors?: unknown;
+    IndexConfigs?: Record<string, { Name?: string; Secure?: boolean }>;
+    InsecureRegistryCIDRs?: unknown;
+  };
   const mirrors = Array.isArray(reg.Mirrors) ? reg.Mirrors.filter((m): m is string => typeof m === "string") : [];
   const insecure: string[] = [];
   for (const [name, ic] of Object.entries(reg.IndexConfigs ?? {})) if (ic && ic.Secure === false) insecure.push(ic.Name ?? name);
-  if (Array.isArray(reg.InsecureRegistryCIDRs)) for (const c of reg.InsecureRegistryCIDRs) if (typeof c === "string" && !DEFAULT_INSECURE_CIDRS.has(c)) insecure.push(c);
+  if (Array.isArray(reg.InsecureRegistryCIDRs))
+    for (const c of reg.InsecureRegistryCIDRs) if (typeof c === "string" && !DEFAULT_INSECURE_CIDRS.has(c)) insecure.push(c);
   return {
     serverVersion: str(info.ServerVersion) ?? null,
     operatingSystem: str(info.OperatingSystem) ?? null,

@@ -36,7 +36,7 @@ export class GoJsonError extends Error {
 export function goQuoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return "'\"'";
-  const esc: Record<number, string> = { 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 0x5c: "\\\\" };
+  const esc: Record<number, string> = { 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 92: "\\\\" };
   if (esc[c]) return `'${esc[c]}'`;
   // Go turns the byte into the rune of the same number (0xEF shows as 'ï').
   if (c < 0x20 || c === 0x7f) return `'\\x${c.toString(16).padStart(2, "0")}'`;
@@ -52,7 +52,7 @@ export function goQuoteChar(c: number): string {
 export const MAX_NESTING_DEPTH = 10000;
 
 /** The one-character escapes of a JSON string, by the byte after the backslash. */
-const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+const SIMPLE_ESCAPES: Record<number, number> = { 34: 0x22, 92: 0x5c, 47: 0x2f, 98: 8, 102: 12, 110: 10, 114: 13, 116: 9 };
 const utf8 = new TextEncoder();
 
 /** A byte buffer that doubles as it fills (for decoded strings and base64). */

@@ -34,7 +34,14 @@ export interface UnmarshalResult<T> {
   error: string | null;
 }
 
-const KIND_NAME: Record<GoValue["t"], string> = { object: "object", array: "array", string: "string", number: "number", bool: "bool", null: "null" };
+const KIND_NAME: Record<GoValue["t"], string> = {
+  object: "object",
+  array: "array",
+  string: "string",
+  number: "number",
+  bool: "bool",
+  null: "null",
+};
 
 function typeString(t: GoType): string {
   switch (t.k) {
@@ -56,7 +63,8 @@ export function unmarshal<T = Decoded>(v: GoValue | null, type: GoType, opts: Un
   };
   const typeError = (got: GoValue, t: GoType, ctx: { struct: string; stack: string[] }) => {
     const value = KIND_NAME[got.t];
-    if (ctx.struct !== "" || ctx.stack.length > 0) save(`json: cannot unmarshal ${value} into Go struct field ${ctx.struct}.${ctx.stack.join(".")} of type ${typeString(t)}`);
+    if (ctx.struct !== "" || ctx.stack.length > 0)
+      save(`json: cannot unmarshal ${value} into Go struct field ${ctx.struct}.${ctx.stack.join(".")} of type ${typeString(t)}`);
     else save(`json: cannot unmarshal ${value} into Go value of type ${typeString(t)}`);
   };
 
@@ -94,7 +102,8 @@ export function unmarshal<T = Decoded>(v: GoValue | null, type: GoType, opts: Un
           typeError(val, t, ctx);
           return into;
         }
-        const out: DecodedStruct = into && typeof into === "object" && !(into instanceof Map) && !Array.isArray(into) ? (into as DecodedStruct) : {};
+        const out: DecodedStruct =
+          into && typeof into === "object" && !(into instanceof Map) && !Array.isArray(into) ? (into as DecodedStruct) : {};
         const shortName = t.name.includes(".") ? t.name.slice(t.name.lastIndexOf(".") + 1) : t.name;
         const names = Object.keys(t.fields);
         for (const [k, x] of val.entries) {

@@ -28,13 +28,16 @@ export function readLocalFile(file: string, maxBytes = MAX_LOCAL_CONFIG_BYTES): 
   }
   try {
     const st = fstatSync(fd);
-    if (st.isDirectory()) return { ok: false, error: Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: "EISDIR" }) };
-    if (st.isFIFO() || st.isSocket()) return { ok: false, refused: `not a regular file (a ${st.isFIFO() ? "named pipe" : "socket"}): Docker would block reading it` };
+    if (st.isDirectory())
+      return { ok: false, error: Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: "EISDIR" }) };
+    if (st.isFIFO() || st.isSocket())
+      return { ok: false, refused: `not a regular file (a ${st.isFIFO() ? "named pipe" : "socket"}): Docker would block reading it` };
     if (st.isFile() && st.size > maxBytes) return { ok: false, refused: tooLarge(st.size, maxBytes) };
     // A device is probed with one byte: /dev/null reads as empty (as for Docker), /dev/zero is refused.
     const r = readUpTo(fd, st.isFile() ? maxBytes + 1 : 1);
     if ("error" in r) return { ok: false, error: r.error };
-    if (!st.isFile() && r.bytes.length > 0) return { ok: false, refused: "not a regular file (a device that keeps giving bytes): Docker would read it forever" };
+    if (!st.isFile() && r.bytes.length > 0)
+      return { ok: false, refused: "not a regular file (a device that keeps giving bytes): Docker would read it forever" };
     if (r.bytes.length > maxBytes) return { ok: false, refused: tooLarge(r.bytes.length, maxBytes, "at least ") };
     return { ok: true, bytes: r.bytes };
   } finally {

@@ -1,7 +1,7 @@
+import { type Fault, serveBlob } from "./faults";
 import type { Blob } from "./image";
-import { serveBlob, type Fault } from "./faults";
-import { startWire } from "./wire";
 import { LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
+import { startWire } from "./wire";
 
 /**
  * A second host for blobs, as a CDN or object store is: serves GET …/blobs/DIGEST (any

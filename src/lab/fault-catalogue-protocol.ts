@@ -2,9 +2,9 @@ import { hostPlatform } from "../model/deps";
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
 import type { ProtocolFault } from "./faults-protocol";
 import { startFloodRegistry, startSilentHost } from "./faults-protocol-hosts";
-import { buildImage, buildIndex, MT, sha256, type BuiltImage } from "./image";
+import { type BuiltImage, buildImage, buildIndex, MT, sha256 } from "./image";
 import { otherPlatforms } from "./scenarios";
-import { startLabRegistry, type LabFault, type LabOptions, type LabRegistry } from "./server";
+import { type LabFault, type LabOptions, type LabRegistry, startLabRegistry } from "./server";
 
 /**
  * The protocol faults of the catalogue (see fault-catalogue.ts): the /v2/ probe, the token
@@ -32,7 +32,13 @@ function onLab(name: string, title: string, expect: NamedFault["expect"], faults
 }
 
 /** On a lab of its own whose every request meets `host` faults (a /v2/ fault cannot be per repository). */
-function ownLab(name: string, title: string, expect: NamedFault["expect"], opts: LabOptions, setup?: (lab: LabRegistry) => void): NamedFault {
+function ownLab(
+  name: string,
+  title: string,
+  expect: NamedFault["expect"],
+  opts: LabOptions,
+  setup?: (lab: LabRegistry) => void,
+): NamedFault {
   return {
     name,
     title,
@@ -82,7 +88,15 @@ function odd(name: string, title: string, shape: (img: BuiltImage) => { config: 
 function hostileJwt(): string {
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
   const nested = JSON.parse("[".repeat(5000) + "]".repeat(5000)) as unknown;
-  const claims = { iss: "\u001b[2Jlab", sub: 42, aud: [nested, "registry"], exp: 1e300, nbf: -1e300, iat: 1e300, access: [{ type: "repository", name: "\u009bx", actions: ["pull", { a: nested }] }, null, 7] };
+  const claims = {
+    iss: "\u001b[2Jlab",
+    sub: 42,
+    aud: [nested, "registry"],
+    exp: 1e300,
+    nbf: -1e300,
+    iat: 1e300,
+    access: [{ type: "repository", name: "\u009bx", actions: ["pull", { a: nested }] }, null, 7],
+  };
   return `${b64({ alg: "none", kid: "\u001b]0;title\u0007" })}.${b64(claims)}.c2ln`;
 }
 /** Terminal escape sequences a hostile registry may hide in text: clear the screen, turn red. */
@@ -106,16 +120,35 @@ const OVER = 5 * MIB;
 const drip = (on: ProtocolFault & { kind: "drip" }) => on;
 
 export const PROTOCOL_FAULTS: NamedFault[] = [
-  silent("silent-host", "a registry host that accepts connections and never answers a request (a TLS hello gets a plain-HTTP 400)", true, "V2_NO_RESPONSE"),
-  silent("silent-host-raw", "a registry host that accepts connections and never writes a byte (not even to a TLS hello)", false, "TLS_HANDSHAKE_FAILED"),
-  ownLab("drip-v2", "every response, head included, dripped a byte a second (the /v2/ probe meets it first)", both(fails("V2_NO_RESPONSE")), {
-    protocolFaults: [drip({ kind: "drip", on: "any", bytesPerSecond: 1 })],
-  }),
+  silent(
+    "silent-host",
+    "a registry host that accepts connections and never answers a request (a TLS hello gets a plain-HTTP 400)",
+    true,
+    "V2_NO_RESPONSE",
+  ),
+  silent(
+    "silent-host-raw",
+    "a registry host that accepts connections and never writes a byte (not even to a TLS hello)",
+    false,
+    "TLS_HANDSHAKE_FAILED",
+  ),
+  ownLab(
+    "drip-v2",
+    "every response, head included, dripped a byte a second (the /v2/ probe meets it first)",
+    both(fails("V2_NO_RESPONSE")),
+    {
+      protocolFaults: [drip({ kind: "drip", on: "any", bytesPerSecond: 1 })],
+    },
+  ),
   onLab("drip-manifest", "the manifest GET dripped a byte a second (HEAD answers normally)", both(fails("MANIFEST_FETCH_FAILED")), [
     { kind: "drip", on: "manifest", bytesPerSecond: 1, methods: ["GET"] },
   ]),
-  onLab("drip-manifest-head", "manifest HEAD and GET dripped a byte a second", both(fails("AUTH_NO_RESPONSE")), [{ kind: "drip", on: "manifest", bytesPerSecond: 1 }]),
-  onLab("stall-manifest", "the manifest GET sends its head, then nothing on an open connection", both(fails("MANIFEST_FETCH_FAILED")), [{ kind: "stall-after-head", on: "manifest" }]),
+  onLab("drip-manifest-head", "manifest HEAD and GET dripped a byte a second", both(fails("AUTH_NO_RESPONSE")), [
+    { kind: "drip", on: "manifest", bytesPerSecond: 1 },
+  ]),
+  onLab("stall-manifest", "the manifest GET sends its head, then nothing on an open connection", both(fails("MANIFEST_FETCH_FAILED")), [
+    { kind: "stall-after-head", on: "manifest" },
+  ]),
   onLab("stall-token", "the token endpoint sends its head, then nothing", both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")), [
     { kind: "auth-required" },
     { kind: "stall-after-head", on: "token" },
@@ -124,10 +157,15 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     { kind: "auth-required" },
     { kind: "drip", on: "token", bytesPerSecond: 1 },
   ]),
-  onLab("token-hostile-claims", "the token is a JWT whose times are beyond any date (1e300) and whose claims carry escape sequences and odd shapes", both(fails("AUTH_DENIED")), [
-    { kind: "auth-required" },
-    { kind: "token-answer", body: JSON.stringify({ token: hostileJwt(), expires_in: 1e300, issued_at: "\u001b[2Jnot a time" }) },
-  ]),
+  onLab(
+    "token-hostile-claims",
+    "the token is a JWT whose times are beyond any date (1e300) and whose claims carry escape sequences and odd shapes",
+    both(fails("AUTH_DENIED")),
+    [
+      { kind: "auth-required" },
+      { kind: "token-answer", body: JSON.stringify({ token: hostileJwt(), expires_in: 1e300, issued_at: "\u001b[2Jnot a time" }) },
+    ],
+  ),
   odd("manifest-size-1e300", "a manifest whose config size is 1e300 and a layer's is negative (Go cannot unmarshal it)", (img) => ({
     config: { mediaType: MT.ociConfig, digest: img.config.digest, size: 1e300 },
     layers: [{ mediaType: MT.ociLayerGzip, digest: img.layers[0]!.digest, size: -5 }],
@@ -136,17 +174,36 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     config: { mediaType: MT.ociConfig, digest: "sha256:../../../etc/passwd", size: img.config.bytes.length },
     layers: img.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })),
   })),
-  onLab("manifest-oversize", "a 5 MiB manifest with an honest Content-Length", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "length" }]),
-  onLab("manifest-oversize-chunked", "a 5 MiB manifest, chunked (no Content-Length)", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "chunked" }]),
-  onLab("manifest-oversize-close", "a 5 MiB manifest delimited by closing the connection", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [{ kind: "oversize-manifest", bytes: OVER, framing: "close" }]),
-  onLab("manifest-oversize-head-lies", "the HEAD says 600 bytes, the GET sends 5 MiB chunked", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [
-    { kind: "oversize-manifest", bytes: OVER, framing: "chunked", headLength: 600 },
+  onLab("manifest-oversize", "a 5 MiB manifest with an honest Content-Length", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [
+    { kind: "oversize-manifest", bytes: OVER, framing: "length" },
   ]),
-  onLab("manifest-html", "200 with the manifest media type and an HTML page as body", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "html" }]),
-  onLab("manifest-random", "200 with the manifest media type and random bytes as body", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "random" }]),
-  onLab("manifest-deep-arrays", "a manifest of 10,000 nested arrays", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-arrays" }]),
-  onLab("manifest-deep-objects", "a manifest of 10,000 nested objects", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-objects" }]),
-  onLab("manifest-deep-100k", "a manifest of 100,000 nested arrays (past Go's 10,000 limit)", both(fails("MANIFEST_INVALID")), [{ kind: "bad-manifest", body: "deep-arrays", depth: 100_000 }]),
+  onLab("manifest-oversize-chunked", "a 5 MiB manifest, chunked (no Content-Length)", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [
+    { kind: "oversize-manifest", bytes: OVER, framing: "chunked" },
+  ]),
+  onLab("manifest-oversize-close", "a 5 MiB manifest delimited by closing the connection", both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")), [
+    { kind: "oversize-manifest", bytes: OVER, framing: "close" },
+  ]),
+  onLab(
+    "manifest-oversize-head-lies",
+    "the HEAD says 600 bytes, the GET sends 5 MiB chunked",
+    both(fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")),
+    [{ kind: "oversize-manifest", bytes: OVER, framing: "chunked", headLength: 600 }],
+  ),
+  onLab("manifest-html", "200 with the manifest media type and an HTML page as body", both(fails("MANIFEST_INVALID")), [
+    { kind: "bad-manifest", body: "html" },
+  ]),
+  onLab("manifest-random", "200 with the manifest media type and random bytes as body", both(fails("MANIFEST_INVALID")), [
+    { kind: "bad-manifest", body: "random" },
+  ]),
+  onLab("manifest-deep-arrays", "a manifest of 10,000 nested arrays", both(fails("MANIFEST_INVALID")), [
+    { kind: "bad-manifest", body: "deep-arrays" },
+  ]),
+  onLab("manifest-deep-objects", "a manifest of 10,000 nested objects", both(fails("MANIFEST_INVALID")), [
+    { kind: "bad-manifest", body: "deep-objects" },
+  ]),
+  onLab("manifest-deep-100k", "a manifest of 100,000 nested arrays (past Go's 10,000 limit)", both(fails("MANIFEST_INVALID")), [
+    { kind: "bad-manifest", body: "deep-arrays", depth: 100_000 },
+  ]),
   {
     name: "platform-mismatch",
     title: "an index whose platforms all differ from this host's",
@@ -166,23 +223,46 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     expect: both(fails("PLATFORM_UNAVAILABLE")),
     async install(lab: LabRegistry): Promise<InstalledFault> {
       const other = otherPlatforms(hostPlatform())[0]!;
-      const entry = (i: number) => ({ mediaType: MT.ociManifest, digest: "sha256:" + i.toString(16).padStart(64, "0"), size: 500, platform: { os: other.os, architecture: other.architecture, variant: `v${i % 300}` } });
-      const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: Array.from({ length: 17_000 }, (_, i) => entry(i)) }));
+      const entry = (i: number) => ({
+        mediaType: MT.ociManifest,
+        digest: `sha256:${i.toString(16).padStart(64, "0")}`,
+        size: 500,
+        platform: { os: other.os, architecture: other.architecture, variant: `v${i % 300}` },
+      });
+      const manifest = new TextEncoder().encode(
+        JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: Array.from({ length: 17_000 }, (_, i) => entry(i)) }),
+      );
       lab.addImage(repoOf("index-17k-entries"), "latest", { digest: sha256(manifest), mediaType: MT.ociIndex, manifest, images: [] });
       return { image: `${lab.host}/${repoOf("index-17k-entries")}:latest`, insecure: [lab.host] };
     },
   },
   flooded("token-flood", "the token endpoint answers 100 MiB (streamed)", "token", fails("AUTH_TOKEN_INVALID")),
-  flooded("manifest-flood", "the HEAD says 600 bytes, the GET streams a 1 GiB chunked manifest", "manifest", fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE")),
+  flooded(
+    "manifest-flood",
+    "the HEAD says 600 bytes, the GET streams a 1 GiB chunked manifest",
+    "manifest",
+    fails("MANIFEST_UNSUPPORTED_MEDIA_TYPE"),
+  ),
   // Docker reads a 64 KiB challenge (Go accepts 10 MiB of headers) and asks the realm it names;
   // so does the doctor: the realm, a closed port, is what fails.
-  ownLab("huge-challenge-v2", "/v2/ answers 401 with a 64 KiB WWW-Authenticate whose realm is a closed port", both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")), { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] }),
+  ownLab(
+    "huge-challenge-v2",
+    "/v2/ answers 401 with a 64 KiB WWW-Authenticate whose realm is a closed port",
+    both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")),
+    { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] },
+  ),
   // /v2/ is open, so (as Docker, which takes challenges from /v2/ only) the manifest's 401 is a login the registry wants.
-  ownLab("huge-challenge-manifest", "/v2/ is open; the manifest answers 401 with a 64 KiB WWW-Authenticate", both(fails("AUTH_CREDENTIALS_REQUIRED")), {}, (own) =>
-    own.setFaults(repoOf("huge-challenge-manifest"), [{ kind: "huge-challenge", on: "manifest", bytes: 64 * 1024 }]),
+  ownLab(
+    "huge-challenge-manifest",
+    "/v2/ is open; the manifest answers 401 with a 64 KiB WWW-Authenticate",
+    both(fails("AUTH_CREDENTIALS_REQUIRED")),
+    {},
+    (own) => own.setFaults(repoOf("huge-challenge-manifest"), [{ kind: "huge-challenge", on: "manifest", bytes: 64 * 1024 }]),
   ),
   // Past pulldoctor's 1 MiB head limit: said as such, nothing more is buffered.
-  ownLab("huge-headers-v2", "/v2/ answers 401 with a 2 MiB WWW-Authenticate (past the 1 MiB head limit)", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 2 * 1024 * 1024 }] }),
+  ownLab("huge-headers-v2", "/v2/ answers 401 with a 2 MiB WWW-Authenticate (past the 1 MiB head limit)", both(fails("V2_NO_RESPONSE")), {
+    protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 2 * 1024 * 1024 }],
+  }),
   ownLab(
     "bad-header-bytes",
     "invalid UTF-8 in every header the doctor reads, on every response (token auth on)",
@@ -199,22 +279,36 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     { protocolFaults: [{ kind: "bad-header-bytes", spare: ["docker-content-digest"] }] },
     (own) => own.addImage("fault/private", "latest", small("private"), [{ kind: "auth-required" }]),
   ),
-  onLab("bad-location-bytes", "the manifest redirects to a portal whose Location (and every other header) carries invalid UTF-8", both(fails("MANIFEST_INVALID")), [
-    { kind: "manifest-redirect", to: "http://127.0.0.1:9/portal/login" },
-    { kind: "bad-header-bytes" },
-  ]),
-  ownLab("bad-header-control", "an ESC sequence (a control character) in every header the doctor reads", both(fails("V2_NO_RESPONSE")), { protocolFaults: [{ kind: "bad-header-bytes", control: true }] }),
-  onLab("manifest-error-control", "the manifest answers 500 with an error message full of terminal escape sequences", both(fails("MANIFEST_FETCH_FAILED")), [
-    { kind: "error-answer", status: 500, message: `${CLEAR_SCREEN}storage backend down\r${RED}forged line\u009b0m` },
-  ]),
+  onLab(
+    "bad-location-bytes",
+    "the manifest redirects to a portal whose Location (and every other header) carries invalid UTF-8",
+    both(fails("MANIFEST_INVALID")),
+    [{ kind: "manifest-redirect", to: "http://127.0.0.1:9/portal/login" }, { kind: "bad-header-bytes" }],
+  ),
+  ownLab("bad-header-control", "an ESC sequence (a control character) in every header the doctor reads", both(fails("V2_NO_RESPONSE")), {
+    protocolFaults: [{ kind: "bad-header-bytes", control: true }],
+  }),
+  onLab(
+    "manifest-error-control",
+    "the manifest answers 500 with an error message full of terminal escape sequences",
+    both(fails("MANIFEST_FETCH_FAILED")),
+    [{ kind: "error-answer", status: 500, message: `${CLEAR_SCREEN}storage backend down\r${RED}forged line\u009b0m` }],
+  ),
   {
     name: "index-control-platforms",
     title: "an index whose platform names carry terminal escape sequences (none matches)",
     group: "protocol",
     expect: both(fails("PLATFORM_UNAVAILABLE")),
     async install(lab: LabRegistry): Promise<InstalledFault> {
-      const odd = [{ os: `linux${CLEAR_SCREEN}`, architecture: "amd64" }, { os: "linux", architecture: `arm64${RED}` }];
-      lab.addImage(repoOf("index-control-platforms"), "latest", buildIndex(odd.map((p) => buildImage({ label: "fault index-control-platforms", platform: p }))));
+      const odd = [
+        { os: `linux${CLEAR_SCREEN}`, architecture: "amd64" },
+        { os: "linux", architecture: `arm64${RED}` },
+      ];
+      lab.addImage(
+        repoOf("index-control-platforms"),
+        "latest",
+        buildIndex(odd.map((p) => buildImage({ label: "fault index-control-platforms", platform: p }))),
+      );
       return { image: `${lab.host}/${repoOf("index-control-platforms")}:latest`, insecure: [lab.host] };
     },
   },
@@ -228,5 +322,7 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
       return { image: `${lab.host}/${repoOf("tags-control")}:latest`, insecure: [lab.host] };
     },
   },
-  onLab("manifest-429-retry-after", "the manifest answers 429 TOOMANYREQUESTS with Retry-After", both(fails("RATE_LIMITED")), [{ kind: "rate-limited", remaining: 0, limit: 100 }]),
+  onLab("manifest-429-retry-after", "the manifest answers 429 TOOMANYREQUESTS with Retry-After", both(fails("RATE_LIMITED")), [
+    { kind: "rate-limited", remaining: 0, limit: 100 },
+  ]),
 ];

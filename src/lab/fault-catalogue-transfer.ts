@@ -1,8 +1,8 @@
-import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
 import { startBlobHost } from "./blob-host";
+import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
 import type { Fault } from "./faults";
-import { buildImage, noise, type BuiltImage } from "./image";
-import { startLabRegistry, type LabRegistry } from "./server";
+import { type BuiltImage, buildImage, noise } from "./image";
+import { type LabRegistry, startLabRegistry } from "./server";
 
 /**
  * The transfer faults: what a registry, CDN or middlebox does wrong while blob bytes move.
@@ -28,7 +28,10 @@ export function probedImage(name: string): BuiltImage {
 }
 
 export function hiddenImage(name: string): BuiltImage {
-  return buildImage({ label: `fault ${name}`, layers: [[{ name: "hello.txt", content: `fault ${name}\n` }], [{ name: "data.bin", content: noise(LAYER_BYTES, name.length + 1) }]] });
+  return buildImage({
+    label: `fault ${name}`,
+    layers: [[{ name: "hello.txt", content: `fault ${name}\n` }], [{ name: "data.bin", content: noise(LAYER_BYTES, name.length + 1) }]],
+  });
 }
 
 /** The big layer of a hidden image: the one its faults target. */
@@ -65,7 +68,13 @@ function everywhere(name: string, title: string, check: FaultOutcome, faults: Fa
 }
 
 /** Every blob of a probed image redirected to a second host (a CDN) broken by `cdnFaults`; it records what reaches it. */
-function viaCdn(name: string, title: string, outcome: FaultOutcome, cdnFaults: Fault[], redirect: { invalidBytes?: boolean } = {}): NamedFault {
+function viaCdn(
+  name: string,
+  title: string,
+  outcome: FaultOutcome,
+  cdnFaults: Fault[],
+  redirect: { invalidBytes?: boolean } = {},
+): NamedFault {
   return {
     name,
     title,
@@ -80,15 +89,47 @@ function viaCdn(name: string, title: string, outcome: FaultOutcome, cdnFaults: F
 }
 
 export const TRANSFER_FAULTS: NamedFault[] = [
-  hidden("blob-drop-recovers", "the connection is reset mid-layer twice, then the layer is served (resume with Range)", ok, (digest) => ({ kind: "drop-connection", digest, afterBytes: 100_000, times: 2 })),
-  hidden("blob-drop-always", "the connection is reset after 40 KB of every layer response: retries run out", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "drop-connection", digest, afterBytes: 40_000, times: Number.POSITIVE_INFINITY })),
-  hidden("blob-short-body", "every layer response ends (FIN) 100 KB into a longer Content-Length (resume with Range)", ok, (digest) => ({ kind: "truncate-blob", digest, afterBytes: 100_000 })),
-  everywhere("blob-long-body", "every blob response carries a second, forged response after its Content-Length on a kept-alive connection", ok, [
-    { kind: "long-body", extra: "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 16\r\n\r\nforged-response!" },
+  hidden("blob-drop-recovers", "the connection is reset mid-layer twice, then the layer is served (resume with Range)", ok, (digest) => ({
+    kind: "drop-connection",
+    digest,
+    afterBytes: 100_000,
+    times: 2,
+  })),
+  hidden(
+    "blob-drop-always",
+    "the connection is reset after 40 KB of every layer response: retries run out",
+    fails("PULL_INTERRUPTED"),
+    (digest) => ({ kind: "drop-connection", digest, afterBytes: 40_000, times: Number.POSITIVE_INFINITY }),
+  ),
+  hidden("blob-short-body", "every layer response ends (FIN) 100 KB into a longer Content-Length (resume with Range)", ok, (digest) => ({
+    kind: "truncate-blob",
+    digest,
+    afterBytes: 100_000,
+  })),
+  everywhere(
+    "blob-long-body",
+    "every blob response carries a second, forged response after its Content-Length on a kept-alive connection",
+    ok,
+    [
+      {
+        kind: "long-body",
+        extra: "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 16\r\n\r\nforged-response!",
+      },
+    ],
+  ),
+  hidden("blob-corrupt", "a layer's bytes are wrong (same length): only its digest can tell", fails("PULL_DIGEST_MISMATCH"), (digest) => ({
+    kind: "corrupt-blob",
+    digest,
+  })),
+  everywhere(
+    "blob-corrupt-config",
+    "the config blob's bytes are wrong (same length); the probe reads it whole",
+    fails("BLOB_DIGEST_MISMATCH"),
+    [{ kind: "corrupt-blob" }],
+  ),
+  viaCdn("blob-host-silent", "blobs redirect to a host that accepts connections and never answers", fails("BLOB_REDIRECT_UNREACHABLE"), [
+    { kind: "silent-blob" },
   ]),
-  hidden("blob-corrupt", "a layer's bytes are wrong (same length): only its digest can tell", fails("PULL_DIGEST_MISMATCH"), (digest) => ({ kind: "corrupt-blob", digest })),
-  everywhere("blob-corrupt-config", "the config blob's bytes are wrong (same length); the probe reads it whole", fails("BLOB_DIGEST_MISMATCH"), [{ kind: "corrupt-blob" }]),
-  viaCdn("blob-host-silent", "blobs redirect to a host that accepts connections and never answers", fails("BLOB_REDIRECT_UNREACHABLE"), [{ kind: "silent-blob" }]),
   {
     name: "blob-host-silent-layer",
     title: "one layer redirects to a host that accepts connections and never answers",
@@ -97,20 +138,60 @@ export const TRANSFER_FAULTS: NamedFault[] = [
     async install(lab) {
       const img = hiddenImage("blob-host-silent-layer");
       const cdn = await startBlobHost([bigLayer(img)], { faults: [{ kind: "silent-blob" }] });
-      return { ...at(lab, "blob-host-silent-layer", img, [{ kind: "blob-redirect", to: cdn.url, digest: bigLayer(img).digest }]), stop: cdn.stop };
+      return {
+        ...at(lab, "blob-host-silent-layer", img, [{ kind: "blob-redirect", to: cdn.url, digest: bigLayer(img).digest }]),
+        stop: cdn.stop,
+      };
     },
   },
-  everywhere("blob-drip", "every blob response, head included, drips at one byte a second", fails("BLOB_FETCH_FAILED"), [{ kind: "drip-blob", bytesPerSecond: 1 }]),
-  hidden("blob-drip-layer", "a layer's response, head included, drips at one byte a second", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "drip-blob", digest, bytesPerSecond: 1 })),
-  everywhere("blob-stall", "every blob response sends its headers, then nothing, on an open connection", fails("BLOB_FETCH_FAILED"), [{ kind: "stall-blob", afterBytes: 0 }]),
-  hidden("blob-stall-layer", "every layer response sends its headers and 100 KB, then nothing, on an open connection (the pull resumes past each stall)", ok, (digest) => ({ kind: "stall-blob", digest, afterBytes: 100_000 })),
-  hidden("blob-stall-layer-always", "every layer response sends its headers, then nothing, on an open connection", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "stall-blob", digest, afterBytes: 0 })),
-  everywhere("blob-5xx-then-ok", "every blob GET answers 500, 502, 503, then the blob (Docker retries)", warns("BLOB_FETCH_FAILED"), [{ kind: "blob-status", statuses: [500, 502, 503] }]),
-  everywhere("blob-429-retry-after", "every blob GET answers 429 with Retry-After: 1, then the blob", warns("BLOB_FETCH_FAILED"), [{ kind: "blob-status", statuses: [429], retryAfter: "1" }]),
-  hidden("blob-429-long", "a layer's GET always answers 429 with Retry-After: 3600", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "blob-status", digest, statuses: [429], retryAfter: "3600", forever: true })),
-  hidden("blob-error-stall", "a layer's GET answers 500 and then never sends the error body it announced", fails("PULL_INTERRUPTED"), (digest) => ({ kind: "blob-status", digest, statuses: [500], forever: true, stallBody: true })),
-  everywhere("blob-redirect-loop", "blob GETs redirect to themselves", fails("BLOB_REDIRECT_LOOP"), [{ kind: "redirect-chain", hops: "loop" }]),
-  everywhere("blob-redirect-chain", "blob GETs go through 11 redirects (Go's client stops after 10)", fails("BLOB_REDIRECT_LOOP"), [{ kind: "redirect-chain", hops: 11 }]),
+  everywhere("blob-drip", "every blob response, head included, drips at one byte a second", fails("BLOB_FETCH_FAILED"), [
+    { kind: "drip-blob", bytesPerSecond: 1 },
+  ]),
+  hidden("blob-drip-layer", "a layer's response, head included, drips at one byte a second", fails("PULL_INTERRUPTED"), (digest) => ({
+    kind: "drip-blob",
+    digest,
+    bytesPerSecond: 1,
+  })),
+  everywhere("blob-stall", "every blob response sends its headers, then nothing, on an open connection", fails("BLOB_FETCH_FAILED"), [
+    { kind: "stall-blob", afterBytes: 0 },
+  ]),
+  hidden(
+    "blob-stall-layer",
+    "every layer response sends its headers and 100 KB, then nothing, on an open connection (the pull resumes past each stall)",
+    ok,
+    (digest) => ({ kind: "stall-blob", digest, afterBytes: 100_000 }),
+  ),
+  hidden(
+    "blob-stall-layer-always",
+    "every layer response sends its headers, then nothing, on an open connection",
+    fails("PULL_INTERRUPTED"),
+    (digest) => ({ kind: "stall-blob", digest, afterBytes: 0 }),
+  ),
+  everywhere("blob-5xx-then-ok", "every blob GET answers 500, 502, 503, then the blob (Docker retries)", warns("BLOB_FETCH_FAILED"), [
+    { kind: "blob-status", statuses: [500, 502, 503] },
+  ]),
+  everywhere("blob-429-retry-after", "every blob GET answers 429 with Retry-After: 1, then the blob", warns("BLOB_FETCH_FAILED"), [
+    { kind: "blob-status", statuses: [429], retryAfter: "1" },
+  ]),
+  hidden("blob-429-long", "a layer's GET always answers 429 with Retry-After: 3600", fails("PULL_INTERRUPTED"), (digest) => ({
+    kind: "blob-status",
+    digest,
+    statuses: [429],
+    retryAfter: "3600",
+    forever: true,
+  })),
+  hidden(
+    "blob-error-stall",
+    "a layer's GET answers 500 and then never sends the error body it announced",
+    fails("PULL_INTERRUPTED"),
+    (digest) => ({ kind: "blob-status", digest, statuses: [500], forever: true, stallBody: true }),
+  ),
+  everywhere("blob-redirect-loop", "blob GETs redirect to themselves", fails("BLOB_REDIRECT_LOOP"), [
+    { kind: "redirect-chain", hops: "loop" },
+  ]),
+  everywhere("blob-redirect-chain", "blob GETs go through 11 redirects (Go's client stops after 10)", fails("BLOB_REDIRECT_LOOP"), [
+    { kind: "redirect-chain", hops: 11 },
+  ]),
   {
     name: "blob-https-to-http",
     title: "an HTTPS registry (login required) redirects blobs to a plain-HTTP host",
@@ -120,7 +201,10 @@ export const TRANSFER_FAULTS: NamedFault[] = [
       // Its own registry: this one speaks TLS (the lab given may not).
       const img = probedImage("blob-https-to-http");
       const [secure, cdn] = await Promise.all([startLabRegistry({ tls: true }), startBlobHost([img.config, ...img.layers])]);
-      secure.addImage("fault/blob-https-to-http", "latest", img, [{ kind: "auth-required", ...CREDENTIALS }, { kind: "blob-redirect", to: cdn.url }]);
+      secure.addImage("fault/blob-https-to-http", "latest", img, [
+        { kind: "auth-required", ...CREDENTIALS },
+        { kind: "blob-redirect", to: cdn.url },
+      ]);
       return {
         image: `${secure.host}/fault/blob-https-to-http:latest`,
         insecure: [secure.host],
@@ -131,7 +215,13 @@ export const TRANSFER_FAULTS: NamedFault[] = [
     },
   },
   // Followed as Go sends it (the bytes percent-encoded); the CDN has no such object: a 404 from the redirect target.
-  viaCdn("blob-location-bytes", "blobs redirect to a CDN through a Location with bytes that are not UTF-8 (and a C1 control) in its path", fails("BLOB_UNKNOWN"), [], { invalidBytes: true }),
+  viaCdn(
+    "blob-location-bytes",
+    "blobs redirect to a CDN through a Location with bytes that are not UTF-8 (and a C1 control) in its path",
+    fails("BLOB_UNKNOWN"),
+    [],
+    { invalidBytes: true },
+  ),
   {
     name: "blob-cross-host",
     title: "a registry (login required) redirects blobs to another host, which cuts every layer response 100 KB in",
@@ -140,9 +230,20 @@ export const TRANSFER_FAULTS: NamedFault[] = [
     async install(lab) {
       const img = probedImage("blob-cross-host");
       // Every layer response ends (FIN) 100 KB in: the pull resumes with Range, through the registry's redirect each time.
-      const cdn = await startBlobHost([img.config, ...img.layers], { faults: [{ kind: "truncate-blob", digest: bigLayer(img).digest, afterBytes: 100_000 }] });
-      lab.addImage("fault/blob-cross-host", "latest", img, [{ kind: "auth-required", ...CREDENTIALS }, { kind: "blob-redirect", to: cdn.url }]);
-      return { image: `${lab.host}/fault/blob-cross-host:latest`, insecure: [lab.host], credentials: CREDENTIALS, stop: cdn.stop, observed: cdn };
+      const cdn = await startBlobHost([img.config, ...img.layers], {
+        faults: [{ kind: "truncate-blob", digest: bigLayer(img).digest, afterBytes: 100_000 }],
+      });
+      lab.addImage("fault/blob-cross-host", "latest", img, [
+        { kind: "auth-required", ...CREDENTIALS },
+        { kind: "blob-redirect", to: cdn.url },
+      ]);
+      return {
+        image: `${lab.host}/fault/blob-cross-host:latest`,
+        insecure: [lab.host],
+        credentials: CREDENTIALS,
+        stop: cdn.stop,
+        observed: cdn,
+      };
     },
   },
 ];

@@ -1,6 +1,6 @@
-import type { LabRegistry } from "./server";
 import { PROTOCOL_FAULTS } from "./fault-catalogue-protocol";
 import { TRANSFER_FAULTS } from "./fault-catalogue-transfer";
+import type { LabRegistry } from "./server";
 
 /**
  * Every fault the hardening work reproduces, by a stable name: `pulldoctor demo` serves each

@@ -49,7 +49,10 @@ export function startSilentHost(answerTls: boolean): Promise<FaultHost> {
   return listen(
     (socket) =>
       socket.once("data", (chunk: Buffer) => {
-        if (answerTls && chunk[0] === 0x16) socket.end("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request");
+        if (answerTls && chunk[0] === 0x16)
+          socket.end(
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 15\r\n\r\n400 Bad Request",
+          );
         // Anything else is read and never answered.
         else socket.on("data", () => undefined);
       }),
@@ -59,7 +62,7 @@ export function startSilentHost(answerTls: boolean): Promise<FaultHost> {
 
 const API = "Docker-Distribution-Api-Version: registry/2.0\r\n";
 /** Some digest for the HEAD to name: the GET by it floods before any digest could be checked. */
-const FLOOD_DIGEST = "sha256:" + "f".repeat(64);
+const FLOOD_DIGEST = `sha256:${"f".repeat(64)}`;
 
 /**
  * A registry whose token endpoint (`what: "token"`: /v2/ challenges with a realm on this host)
@@ -85,29 +88,56 @@ export function startFloodRegistry(what: "token" | "manifest", bytes: number): P
     }
     if (!socket.destroyed) socket.end(chunked ? `${tail.length.toString(16)}\r\n${tail}\r\n0\r\n\r\n` : tail);
   };
-  return listen((socket) => {
-    let buf = "";
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString("latin1");
-      if (!buf.includes("\r\n\r\n")) return;
-      socket.off("data", onData);
-      const [method = "", target = ""] = buf.split(" ");
-      const path = target.split("?")[0]!;
-      const reply = (status: string, headers: string, body = "") => socket.end(`HTTP/1.1 ${status}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${method === "HEAD" ? "" : body}`);
-      if (path === "/v2/" || path === "/v2") {
-        if (what === "token") return reply("401 Unauthorized", `${API}Content-Type: application/json\r\nWWW-Authenticate: Bearer realm="http://127.0.0.1:${port}/token",service="flood"\r\n`, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
-        return reply("200 OK", `${API}Content-Type: application/json\r\n`, "{}");
-      }
-      if (what === "token" && path === "/token") {
-        return void flood(socket, `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${bytes + 2}\r\nConnection: close\r\n\r\n`, '{"token":"', '"}', false);
-      }
-      if (what === "manifest" && /^\/v2\/.+\/manifests\/[^/]+$/.test(path)) {
-        const h = `${API}Content-Type: ${MT.ociManifest}\r\nDocker-Content-Digest: ${FLOOD_DIGEST}\r\n`;
-        if (method === "HEAD") return reply("200 OK", h, " ".repeat(600));
-        return void flood(socket, `HTTP/1.1 200 OK\r\n${h}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n`, `{"schemaVersion":2,"mediaType":"${MT.ociManifest}","annotations":{"pad":"`, '"}}', true);
-      }
-      reply("404 Not Found", `${API}Content-Type: application/json\r\n`, '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}');
-    };
-    socket.on("data", onData);
-  }, () => total).then((h) => ((port = h.port), h));
+  return listen(
+    (socket) => {
+      let buf = "";
+      const onData = (chunk: Buffer) => {
+        buf += chunk.toString("latin1");
+        if (!buf.includes("\r\n\r\n")) return;
+        socket.off("data", onData);
+        const [method = "", target = ""] = buf.split(" ");
+        const path = target.split("?")[0]!;
+        const reply = (status: string, headers: string, body = "") =>
+          socket.end(
+            `HTTP/1.1 ${status}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${method === "HEAD" ? "" : body}`,
+          );
+        if (path === "/v2/" || path === "/v2") {
+          if (what === "token")
+            return reply(
+              "401 Unauthorized",
+              `${API}Content-Type: application/json\r\nWWW-Authenticate: Bearer realm="http://127.0.0.1:${port}/token",service="flood"\r\n`,
+              '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+            );
+          return reply("200 OK", `${API}Content-Type: application/json\r\n`, "{}");
+        }
+        if (what === "token" && path === "/token") {
+          return void flood(
+            socket,
+            `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${bytes + 2}\r\nConnection: close\r\n\r\n`,
+            '{"token":"',
+            '"}',
+            false,
+          );
+        }
+        if (what === "manifest" && /^\/v2\/.+\/manifests\/[^/]+$/.test(path)) {
+          const h = `${API}Content-Type: ${MT.ociManifest}\r\nDocker-Content-Digest: ${FLOOD_DIGEST}\r\n`;
+          if (method === "HEAD") return reply("200 OK", h, " ".repeat(600));
+          return void flood(
+            socket,
+            `HTTP/1.1 200 OK\r\n${h}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+            `{"schemaVersion":2,"mediaType":"${MT.ociManifest}","annotations":{"pad":"`,
+            '"}}',
+            true,
+          );
+        }
+        reply(
+          "404 Not Found",
+          `${API}Content-Type: application/json\r\n`,
+          '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}',
+        );
+      };
+      socket.on("data", onData);
+    },
+    () => total,
+  ).then((h) => ((port = h.port), h));
 }

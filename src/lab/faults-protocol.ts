@@ -1,5 +1,5 @@
 import { MT, sha256 } from "./image";
-import { headBytes, type Headers, type WireRequest, type WireResponse } from "./wire";
+import { type Headers, headBytes, type WireRequest, type WireResponse } from "./wire";
 
 /**
  * Registry-protocol faults of the lab (issue 7): misbehaviour above the transfer of blob
@@ -33,7 +33,17 @@ export type ProtocolFault =
   /** Invalid UTF-8 (or, with `control`, an ESC sequence) appended to every header the doctor reads but `spare`, on every response. */
   | { kind: "bad-header-bytes"; control?: boolean; spare?: readonly string[] };
 
-const PROTOCOL_KINDS = new Set<string>(["drip", "stall-after-head", "oversize-manifest", "bad-manifest", "huge-challenge", "manifest-redirect", "token-answer", "error-answer", "bad-header-bytes"]);
+const PROTOCOL_KINDS = new Set<string>([
+  "drip",
+  "stall-after-head",
+  "oversize-manifest",
+  "bad-manifest",
+  "huge-challenge",
+  "manifest-redirect",
+  "token-answer",
+  "error-answer",
+  "bad-header-bytes",
+]);
 
 export function isProtocolFault(f: { kind: string }): f is ProtocolFault {
   return PROTOCOL_KINDS.has(f.kind);
@@ -46,9 +56,26 @@ export const INVALID_UTF8 = new Uint8Array([0xff, 0xfe, 0xc3, 0x28, 0x80, 0x9b])
 const ESCAPE_SEQUENCE = new Uint8Array([0x1b, 0x5b, 0x33, 0x31, 0x6d]);
 
 /** Headers the doctor reads (framing headers excluded: corrupting them is the transfer group's lying-length fault). */
-const READ_HEADERS = ["content-type", "docker-distribution-api-version", "www-authenticate", "docker-content-digest", "etag", "location", "content-range", "server", "date"];
+const READ_HEADERS = [
+  "content-type",
+  "docker-distribution-api-version",
+  "www-authenticate",
+  "docker-content-digest",
+  "etag",
+  "location",
+  "content-range",
+  "server",
+  "date",
+];
 /** Added to every response when absent, so each is met with bad bytes at least once. */
-const ADDED_HEADERS: Record<string, string> = { server: "lab", "ratelimit-limit": "100;w=21600", "ratelimit-remaining": "50;w=21600", "docker-ratelimit-source": "203.0.113.7", "retry-after": "30", warning: '299 - "lab notice"' };
+const ADDED_HEADERS: Record<string, string> = {
+  server: "lab",
+  "ratelimit-limit": "100;w=21600",
+  "ratelimit-remaining": "50;w=21600",
+  "docker-ratelimit-source": "203.0.113.7",
+  "retry-after": "30",
+  warning: '299 - "lab notice"',
+};
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
@@ -82,7 +109,9 @@ export function corruptHeaders(headers: Headers, control: boolean, spare: readon
 export function wrapResponse(req: WireRequest, res: WireResponse, faults: readonly ProtocolFault[], target: ProtocolTarget): WireResponse {
   const applies = (on: ProtocolTarget) => on === "any" || on === target;
   const badBytes = faults.find((f) => f.kind === "bad-header-bytes") as Extract<ProtocolFault, { kind: "bad-header-bytes" }> | undefined;
-  const drip = faults.find((f) => f.kind === "drip" && applies(f.on) && (f.methods ?? ["GET", "HEAD"]).includes(req.method as "GET")) as Extract<ProtocolFault, { kind: "drip" }> | undefined;
+  const drip = faults.find((f) => f.kind === "drip" && applies(f.on) && (f.methods ?? ["GET", "HEAD"]).includes(req.method as "GET")) as
+    | Extract<ProtocolFault, { kind: "drip" }>
+    | undefined;
   const stall = req.method === "GET" && faults.some((f) => f.kind === "stall-after-head" && applies(f.on));
   if (!badBytes && !drip && !stall) return res;
   const fix = (h: Headers) => (badBytes ? corruptHeaders(h, !!badBytes.control, badBytes.spare) : h);
@@ -124,7 +153,7 @@ export function badManifestBytes(body: Extract<ProtocolFault, { kind: "bad-manif
     case "deep-arrays":
       return enc.encode("[".repeat(depth) + "]".repeat(depth));
     case "deep-objects":
-      return enc.encode('{"a":'.repeat(depth) + "null" + "}".repeat(depth));
+      return enc.encode(`${'{"a":'.repeat(depth)}null${"}".repeat(depth)}`);
   }
 }
 
@@ -137,7 +166,13 @@ export function paddedManifest(configDigest: string, size: number): Uint8Array {
 }
 
 /** Answers a manifest request of a repository with an oversize-manifest or bad-manifest fault; false if none applies. */
-export function answerManifestFault(req: WireRequest, res: WireResponse, faults: readonly ProtocolFault[], api: Headers, configDigest: string): boolean {
+export function answerManifestFault(
+  req: WireRequest,
+  res: WireResponse,
+  faults: readonly ProtocolFault[],
+  api: Headers,
+  configDigest: string,
+): boolean {
   for (const f of faults) {
     if (f.kind === "bad-manifest") {
       const bytes = badManifestBytes(f.body, f.depth);
@@ -145,7 +180,11 @@ export function answerManifestFault(req: WireRequest, res: WireResponse, faults:
       return true;
     }
     if (f.kind === "huge-challenge" && f.on === "manifest") {
-      res.send(401, { ...api, "Content-Type": "application/json", "WWW-Authenticate": hugeChallenge(f.bytes) }, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      res.send(
+        401,
+        { ...api, "Content-Type": "application/json", "WWW-Authenticate": hugeChallenge(f.bytes) },
+        '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+      );
       return true;
     }
     if (f.kind === "manifest-redirect") {
@@ -153,7 +192,11 @@ export function answerManifestFault(req: WireRequest, res: WireResponse, faults:
       return true;
     }
     if (f.kind === "error-answer") {
-      res.send(f.status, { ...api, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ errors: [{ code: "UNKNOWN", message: f.message }] }));
+      res.send(
+        f.status,
+        { ...api, "Content-Type": "application/json; charset=utf-8" },
+        JSON.stringify({ errors: [{ code: "UNKNOWN", message: f.message }] }),
+      );
       return true;
     }
     if (f.kind !== "oversize-manifest") continue;
@@ -173,7 +216,13 @@ export function answerManifestFault(req: WireRequest, res: WireResponse, faults:
 
 /** A head without Content-Length (headBytes always writes one). */
 function headWithout(status: string, headers: Headers, extra: string): Uint8Array {
-  const lines = [`HTTP/1.1 ${status}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : String(v)}`), extra, "", ""];
+  const lines = [
+    `HTTP/1.1 ${status}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : String(v)}`),
+    extra,
+    "",
+    "",
+  ];
   return Buffer.from(lines.join("\r\n"), "latin1");
 }
 

@@ -1,4 +1,4 @@
-import { headBytes, type WireRequest, type WireResponse, type Headers } from "./wire";
+import { type Headers, headBytes, type WireRequest, type WireResponse } from "./wire";
 
 /**
  * What can go wrong in a repository of the lab registry. Every kind is served as real
@@ -70,12 +70,27 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
-const BODY_FAULTS = new Set<Fault["kind"]>(["corrupt-blob", "truncate-blob", "stall-blob", "drop-connection", "slow-blob", "drip-blob", "long-body"]);
+const BODY_FAULTS = new Set<Fault["kind"]>([
+  "corrupt-blob",
+  "truncate-blob",
+  "stall-blob",
+  "drop-connection",
+  "slow-blob",
+  "drip-blob",
+  "long-body",
+]);
 
 /** blob-status faults count per blob: each digest walks through the statuses on its own. */
 const statusCounts = new WeakMap<Fault, Map<string, number>>();
 
-const STATUS_CODES: Record<number, string> = { 408: "UNKNOWN", 429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "UNAVAILABLE" };
+const STATUS_CODES: Record<number, string> = {
+  408: "UNKNOWN",
+  429: "TOOMANYREQUESTS",
+  500: "UNKNOWN",
+  502: "UNAVAILABLE",
+  503: "UNAVAILABLE",
+  504: "UNAVAILABLE",
+};
 
 /** The status a blob-status fault answers now for this blob, or null for the blob itself. */
 function statusNow(f: Extract<Fault, { kind: "blob-status" }>, digest: string): number | null {
@@ -91,7 +106,13 @@ function statusNow(f: Extract<Fault, { kind: "blob-status" }>, digest: string): 
  * Serves one blob, applying the repository's faults. `counters` keeps the state of
  * drop-connection faults across requests.
  */
-export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: string; bytes: Uint8Array }, faults: readonly Fault[], counters: Map<Fault, number>): void {
+export function serveBlob(
+  req: WireRequest,
+  res: WireResponse,
+  blob: { digest: string; bytes: Uint8Array },
+  faults: readonly Fault[],
+  counters: Map<Fault, number>,
+): void {
   const { digest, bytes } = blob;
   for (const f of faults) {
     if (f.kind === "blob-redirect" && applies(f, digest)) {
@@ -99,7 +120,9 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
       // Real CDNs get signed URLs; the signature is what redaction must hide.
       const query = "?X-Amz-Signature=lab-signature-secret&X-Amz-Expires=1200";
       // invalidBytes: a mangling proxy's Location, with bytes that are not UTF-8 (and a C1 CSI) in the path.
-      const location = f.invalidBytes ? Buffer.concat([Buffer.from(`${to}/blobs/${digest}`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x9b]), Buffer.from(query)]) : `${to}/blobs/${digest}${query}`;
+      const location = f.invalidBytes
+        ? Buffer.concat([Buffer.from(`${to}/blobs/${digest}`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x9b]), Buffer.from(query)])
+        : `${to}/blobs/${digest}${query}`;
       return res.send(307, { ...API_HEADER, Location: location, "Content-Type": "text/html; charset=utf-8" }, "");
     }
     if (f.kind === "blob-missing" && applies(f, digest)) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", digest);
@@ -114,7 +137,14 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
       if (status !== null) {
         const extra: Headers = f.retryAfter !== undefined ? { "Retry-After": f.retryAfter } : {};
         // stallBody: the error's head, then silence where its body should be.
-        if (f.stallBody) return res.sendCut(status, { ...API_HEADER, "Content-Type": "application/json", ...extra }, new TextEncoder().encode(errorBody("UNKNOWN", "lab fault")), 0, "stall");
+        if (f.stallBody)
+          return res.sendCut(
+            status,
+            { ...API_HEADER, "Content-Type": "application/json", ...extra },
+            new TextEncoder().encode(errorBody("UNKNOWN", "lab fault")),
+            0,
+            "stall",
+          );
         return sendError(res, status, STATUS_CODES[status] ?? "UNKNOWN", `lab fault: ${status}`, undefined, extra);
       }
     }
@@ -162,7 +192,10 @@ export function serveBlob(req: WireRequest, res: WireResponse, blob: { digest: s
         return res.sendRaw(Buffer.concat([headBytes(status, base, body.length, true), body]), "close", f.bytesPerSecond);
       case "long-body":
         // Keep-alive on purpose: the extra bytes wait in the socket for the next request on it.
-        return res.sendRaw(Buffer.concat([headBytes(status, base, body.length, false), body, new TextEncoder().encode(f.extra)]), "keep-alive");
+        return res.sendRaw(
+          Buffer.concat([headBytes(status, base, body.length, false), body, new TextEncoder().encode(f.extra)]),
+          "keep-alive",
+        );
     }
   }
   res.send(status, base, body);

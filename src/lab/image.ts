@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { tarBytes } from "../pull/outputs/tar-header";
 import type { Descriptor, Platform } from "../model/facts";
+import { tarBytes } from "../pull/outputs/tar-header";
 
 /**
  * Small, real images made in code: gzip'd tar layers, an OCI image config and manifest.
@@ -43,7 +43,7 @@ export interface BuiltIndex {
 }
 
 export function sha256(bytes: Uint8Array | string): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 export interface ImageSpec {

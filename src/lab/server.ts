@@ -1,17 +1,24 @@
-import type { BuiltImage, BuiltIndex } from "./image";
-import { MT } from "./image";
-import { API_HEADER, LAB_SERVICE, rateLimitHeaders, sendError, serveBlob, type Fault } from "./faults";
-import { TokenAuthority } from "./token";
-import { startWire, type WireRequest, type WireResponse } from "./wire";
-import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { API_HEADER, type Fault, LAB_SERVICE, rateLimitHeaders, sendError, serveBlob } from "./faults";
+import {
+  answerManifestFault,
+  hugeChallenge,
+  isProtocolFault,
+  type ProtocolFault,
+  type ProtocolTarget,
+  wrapResponse,
+} from "./faults-protocol";
+import type { BuiltImage, BuiltIndex } from "./image";
+import { MT } from "./image";
 import { installScenarios, type Scenario } from "./scenarios";
-import { answerManifestFault, hugeChallenge, isProtocolFault, wrapResponse, type ProtocolFault, type ProtocolTarget } from "./faults-protocol";
+import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
+import { TokenAuthority } from "./token";
+import { startWire, type WireRequest, type WireResponse } from "./wire";
 
 export type { Fault } from "./faults";
-export type { Scenario } from "./scenarios";
 export type { ProtocolFault } from "./faults-protocol";
+export type { Scenario } from "./scenarios";
 /** A repository's faults: transfer faults (faults.ts) and protocol faults (faults-protocol.ts). */
 export type LabFault = Fault | ProtocolFault;
 
@@ -79,7 +86,8 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     if (!r) repos.set(name, (r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [], protocol: [] }));
     return r;
   };
-  const authFault = (name: string) => repos.get(name)?.faults.find((f) => f.kind === "auth-required") as Extract<Fault, { kind: "auth-required" }> | undefined;
+  const authFault = (name: string) =>
+    repos.get(name)?.faults.find((f) => f.kind === "auth-required") as Extract<Fault, { kind: "auth-required" }> | undefined;
   const tokens = new TokenAuthority((name) => {
     const f = authFault(name);
     return f ? { username: f.username ?? "demo", password: f.password ?? "s3cret-demo" } : null;
@@ -105,15 +113,23 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
   const handle = (req: WireRequest, raw: WireResponse): void => {
     const protocol = protocolFor(req);
     const res = wrapResponse(req, raw, protocol.faults, protocol.target as ProtocolTarget);
-    log.push({ method: req.method, path: req.path, authorization: req.headers.authorization !== undefined, ...(req.headers.range ? { range: req.headers.range } : {}) });
+    log.push({
+      method: req.method,
+      path: req.path,
+      authorization: req.headers.authorization !== undefined,
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    });
     if (req.path === "/token") {
       const forged = protocol.faults.find((f) => f.kind === "token-answer") as Extract<ProtocolFault, { kind: "token-answer" }> | undefined;
       if (forged) return res.send(200, { "Content-Type": "application/json" }, forged.body);
       return tokens.handle(req, res);
     }
     if (req.path === "/v2/" || req.path === "/v2") {
-      const huge = hostFaults.find((f) => f.kind === "huge-challenge" && f.on === "v2") as Extract<ProtocolFault, { kind: "huge-challenge" }> | undefined;
-      if (huge) return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": hugeChallenge(huge.bytes) });
+      const huge = hostFaults.find((f) => f.kind === "huge-challenge" && f.on === "v2") as
+        | Extract<ProtocolFault, { kind: "huge-challenge" }>
+        | undefined;
+      if (huge)
+        return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": hugeChallenge(huge.bytes) });
       // A registry with token auth challenges every anonymous /v2/ (as Docker Hub does).
       if (tokenAuth() && !tokens.valid(req.headers.authorization)) {
         return sendError(res, 401, "UNAUTHORIZED", "authentication required", null, { "WWW-Authenticate": challenge() });
@@ -122,7 +138,10 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     }
     if (req.path === "/v2/_catalog") {
       // Repositories that need credentials stay out of an anonymous listing, as registries filter by access.
-      const names = [...repos.entries()].filter(([n, r]) => r.tags.size > 0 && !authFault(n)).map(([n]) => n).sort();
+      const names = [...repos.entries()]
+        .filter(([n, r]) => r.tags.size > 0 && !authFault(n))
+        .map(([n]) => n)
+        .sort();
       return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ repositories: names }));
     }
     const m = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.+)$/.exec(req.path);
@@ -132,21 +151,32 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     const repo = repos.get(name);
     const scope = `repository:${name}:pull`;
     if (authFault(name) && !tokens.granted(req.headers.authorization).has(name)) {
-      return sendError(res, 401, "UNAUTHORIZED", "authentication required", [{ Type: "repository", Class: "", Name: name, Action: "pull" }], {
-        "WWW-Authenticate": challenge(scope, req.headers.authorization ? "insufficient_scope" : undefined),
-      });
+      return sendError(
+        res,
+        401,
+        "UNAUTHORIZED",
+        "authentication required",
+        [{ Type: "repository", Class: "", Name: name, Action: "pull" }],
+        {
+          "WWW-Authenticate": challenge(scope, req.headers.authorization ? "insufficient_scope" : undefined),
+        },
+      );
     }
     if (kind === "tags") {
       if (rest !== "list") return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
       if (!repo || repo.tags.size === 0) return sendError(res, 404, "NAME_UNKNOWN", "repository name not known to registry", { name });
-      return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }));
+      return res.send(
+        200,
+        { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" },
+        JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }),
+      );
     }
     if (kind === "blobs") {
       const bytes = repo?.blobs.get(rest);
       if (!repo || !bytes) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", rest);
       return serveBlob(req, res, { digest: rest, bytes }, repo.faults, counters);
     }
-    if (repo && answerManifestFault(req, res, protocol.faults, API_HEADER, [...repo.blobs.keys()][0] ?? "sha256:" + "0".repeat(64))) return;
+    if (repo && answerManifestFault(req, res, protocol.faults, API_HEADER, [...repo.blobs.keys()][0] ?? `sha256:${"0".repeat(64)}`)) return;
     return serveManifest(req, res, name, rest, repo);
   };
 
@@ -154,35 +184,57 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     const rl = repo?.faults.find((f) => f.kind === "rate-limited") as Extract<Fault, { kind: "rate-limited" }> | undefined;
     const rlHeaders = rl ? rateLimitHeaders(rl, req.remoteAddress.replace(/^::ffff:/, "")) : {};
     if (rl && (rl.remaining ?? 0) <= 0) {
-      return sendError(res, 429, "TOOMANYREQUESTS", "You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit", undefined, {
-        ...rlHeaders,
-        "Retry-After": "3600",
-      });
+      return sendError(
+        res,
+        429,
+        "TOOMANYREQUESTS",
+        "You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit",
+        undefined,
+        {
+          ...rlHeaders,
+          "Retry-After": "3600",
+        },
+      );
     }
     const digest = DIGEST_RE.test(ref) ? ref : repo?.tags.get(ref);
     let man = digest ? repo?.manifests.get(digest) : undefined;
-    if (!man) return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", DIGEST_RE.test(ref) ? { Digest: ref } : { Tag: ref }, rlHeaders);
+    if (!man)
+      return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", DIGEST_RE.test(ref) ? { Digest: ref } : { Tag: ref }, rlHeaders);
     // Accept negotiation as distribution does (registry/handlers/manifests.go): OCI
     // content needs an OCI Accept; a Docker list without list support falls back to
     // the linux/amd64 image; no Accept at all is treated as accepting everything here.
-    const accepts = (req.headers.accept ?? "").split(",").map((s) => s.split(";")[0]!.trim()).filter(Boolean);
+    const accepts = (req.headers.accept ?? "")
+      .split(",")
+      .map((s) => s.split(";")[0]!.trim())
+      .filter(Boolean);
     const ok = (t: string) => accepts.length === 0 || accepts.includes(t) || accepts.includes("*/*");
     if (!ok(man.mediaType)) {
       if (man.mediaType === MT.dockerList) {
-        const list = JSON.parse(new TextDecoder().decode(man.bytes)) as { manifests: { digest: string; platform?: { os: string; architecture: string } }[] };
+        const list = JSON.parse(new TextDecoder().decode(man.bytes)) as {
+          manifests: { digest: string; platform?: { os: string; architecture: string } }[];
+        };
         const amd = list.manifests.find((d) => d.platform?.os === "linux" && d.platform.architecture === "amd64");
         const child = amd ? repo!.manifests.get(amd.digest) : undefined;
         if (!child) return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", { Tag: ref });
         man = child;
       } else if (man.mediaType === MT.ociIndex || man.mediaType === MT.ociManifest) {
-        const what = man.mediaType === MT.ociIndex ? "OCI index found, but accept header does not support OCI indexes" : "OCI manifest found, but accept header does not support OCI manifests";
+        const what =
+          man.mediaType === MT.ociIndex
+            ? "OCI index found, but accept header does not support OCI indexes"
+            : "OCI manifest found, but accept header does not support OCI manifests";
         return sendError(res, 404, "MANIFEST_UNKNOWN", what, undefined, rlHeaders);
       }
     }
     const tampered = repo!.faults.some((f) => f.kind === "digest-mismatch");
     // A tampering proxy or a corrupt store: the header names one digest, the bytes hash to another.
-    const served = tampered ? new TextEncoder().encode(new TextDecoder().decode(man.bytes).replace("schemaVersion\":2", "schemaVersion\": 2")) : man.bytes;
-    res.send(200, { ...API_HEADER, ...rlHeaders, "Content-Type": man.mediaType, "Docker-Content-Digest": man.digest, Etag: `"${man.digest}"` }, served);
+    const served = tampered
+      ? new TextEncoder().encode(new TextDecoder().decode(man.bytes).replace('schemaVersion":2', 'schemaVersion": 2'))
+      : man.bytes;
+    res.send(
+      200,
+      { ...API_HEADER, ...rlHeaders, "Content-Type": man.mediaType, "Docker-Content-Digest": man.digest, Etag: `"${man.digest}"` },
+      served,
+    );
   };
 
   const wire = await startWire("127.0.0.1", opts.port ?? 0, handle, opts.tls ? { key: LAB_KEY_PEM, cert: LAB_CERT_PEM } : undefined);

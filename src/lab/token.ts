@@ -85,17 +85,25 @@ export class TokenAuthority {
       const p = this.protectedRepo(repo);
       if (!p) continue;
       if (!user) {
-        return res.send(401, { "Content-Type": "application/json", "WWW-Authenticate": `Basic realm="${LAB_SERVICE}"` }, JSON.stringify({ details: "anonymous access is disabled for this repository: log in first" }));
+        return res.send(
+          401,
+          { "Content-Type": "application/json", "WWW-Authenticate": `Basic realm="${LAB_SERVICE}"` },
+          JSON.stringify({ details: "anonymous access is disabled for this repository: log in first" }),
+        );
       }
       if (user.username !== p.username || user.password !== p.password) {
-        return res.send(401, { "Content-Type": "application/json", "WWW-Authenticate": `Basic realm="${LAB_SERVICE}"` }, JSON.stringify({ details: "incorrect username or password" }));
+        return res.send(
+          401,
+          { "Content-Type": "application/json", "WWW-Authenticate": `Basic realm="${LAB_SERVICE}"` },
+          JSON.stringify({ details: "incorrect username or password" }),
+        );
       }
     }
-    const token = "lab-" + randomBytes(24).toString("hex");
+    const token = `lab-${randomBytes(24).toString("hex")}`;
     this.tokens.set(token, { repos, expires: Date.now() + TOKEN_TTL_S * 1000 });
     const out: Record<string, unknown> = { token, access_token: token, expires_in: TOKEN_TTL_S, issued_at: new Date().toISOString() };
     if (offline && user) {
-      const rt = "lab-refresh-" + randomBytes(16).toString("hex");
+      const rt = `lab-refresh-${randomBytes(16).toString("hex")}`;
       this.refresh.set(rt, JSON.stringify(user));
       out.refresh_token = rt;
     }

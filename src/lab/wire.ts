@@ -43,9 +43,21 @@ export interface WireResponse {
 export type Handler = (req: WireRequest, res: WireResponse) => void | Promise<void>;
 
 const REASONS: Record<number, string> = {
-  200: "OK", 206: "Partial Content", 302: "Found", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
-  403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 416: "Range Not Satisfiable",
-  429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  200: "OK",
+  206: "Partial Content",
+  302: "Found",
+  307: "Temporary Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  416: "Range Not Satisfiable",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 const enc = new TextEncoder();
@@ -146,7 +158,10 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
           const part = b.subarray(0, Math.max(0, Math.min(afterBytes, b.length)));
           if (part.length > 0) socket.write(part);
           if (mode === "close") socket.end();
-          else if (mode === "reset") socket.write(new Uint8Array(0), () => (typeof socket.resetAndDestroy === "function" && !tlsOptions ? socket.resetAndDestroy() : socket.destroy()));
+          else if (mode === "reset")
+            socket.write(new Uint8Array(0), () =>
+              typeof socket.resetAndDestroy === "function" && !tlsOptions ? socket.resetAndDestroy() : socket.destroy(),
+            );
           // A stall stays open and silent even when the client asked for Connection: close.
           if (mode !== "stall") done(false);
         },

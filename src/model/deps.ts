@@ -28,7 +28,15 @@ export interface Deps {
   systemLookup?: (hostname: string) => Promise<{ address: string; family: 4 | 6 }[]>;
 }
 
-const GOARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+const GOARCH: Record<string, string> = {
+  x64: "amd64",
+  arm64: "arm64",
+  arm: "arm",
+  ia32: "386",
+  ppc64: "ppc64le",
+  s390x: "s390x",
+  riscv64: "riscv64",
+};
 
 export function hostPlatform(): Platform {
   const arch = GOARCH[process.arch] ?? process.arch;
@@ -45,7 +53,11 @@ export function realDeps(signal: AbortSignal = new AbortController().signal): De
     paths: {
       resolvConf: "/etc/resolv.conf",
       hosts: "/etc/hosts",
-      systemdDropIns: ["/etc/systemd/system/docker.service.d", "/run/systemd/system/docker.service.d", "/usr/lib/systemd/system/docker.service.d"],
+      systemdDropIns: [
+        "/etc/systemd/system/docker.service.d",
+        "/run/systemd/system/docker.service.d",
+        "/usr/lib/systemd/system/docker.service.d",
+      ],
       dockerSocket: "/var/run/docker.sock",
     },
     hostPlatform: hostPlatform(),

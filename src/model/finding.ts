@@ -1,5 +1,5 @@
-import { catalogueEntry, type FindingCode, type ParamsOf } from "./catalogue/index";
 import type { Severity } from "./catalogue/entry";
+import { catalogueEntry, type FindingCode, type ParamsOf } from "./catalogue/index";
 import type { Evidence } from "./evidence";
 import type { StageId } from "./stage";
 
@@ -28,12 +28,7 @@ export interface FindingOptions {
  * A stage writes `finding("DNS_NXDOMAIN", { host, servers }, evidence)`; the words come
  * from the catalogue. The runner fills in `endpoint`.
  */
-export function finding<C extends FindingCode>(
-  code: C,
-  params: ParamsOf<C>,
-  evidence: Evidence = {},
-  opts: FindingOptions = {},
-): Finding {
+export function finding<C extends FindingCode>(code: C, params: ParamsOf<C>, evidence: Evidence = {}, opts: FindingOptions = {}): Finding {
   const e = catalogueEntry(code);
   const detail = e.detail(params);
   return {

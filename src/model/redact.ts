@@ -1,4 +1,4 @@
-import { REDACTED, knownSecretValues } from "./secret";
+import { knownSecretValues, REDACTED } from "./secret";
 
 /** Header names whose values are never shown, in any letter case. */
 const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth"]);
@@ -62,7 +62,8 @@ export function scrubDeep<T>(value: T): T {
   return walk(value, undefined) as T;
 }
 
-const SECRET_KEYS = /^(password|secret|token|access_token|refresh_token|identitytoken|registrytoken|auth|authorization|proxy-authorization|cookie|set-cookie)$/i;
+const SECRET_KEYS =
+  /^(password|secret|token|access_token|refresh_token|identitytoken|registrytoken|auth|authorization|proxy-authorization|cookie|set-cookie)$/i;
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g;
 
 function walk(v: unknown, key: string | undefined): unknown {

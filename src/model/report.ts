@@ -1,13 +1,13 @@
 import os from "node:os";
+import { VERSION } from "../version";
 import type { FindingCode } from "./catalogue/index";
-import type { Finding } from "./finding";
-import type { ImageRef } from "./facts";
-import type { Command } from "./options";
+import { hostPlatform } from "./deps";
 import { capLongStrings } from "./evidence";
+import type { ImageRef } from "./facts";
+import type { Finding } from "./finding";
+import type { Command } from "./options";
 import { scrubDeep } from "./redact";
 import type { StageResult } from "./stage";
-import { VERSION } from "../version";
-import { hostPlatform } from "./deps";
 
 export interface PullSummary {
   digest: string;
@@ -60,7 +60,14 @@ export function buildReport(p: ReportParts): Report {
   const hp = hostPlatform();
   const platform = p.platform ?? [hp.os, hp.architecture, hp.variant].filter(Boolean).join("/");
   const image = p.ref
-    ? { registry: p.ref.registry, repository: p.ref.repository, tag: p.ref.tag, digest: p.ref.digest, canonical: p.ref.canonical, familiar: p.ref.familiar }
+    ? {
+        registry: p.ref.registry,
+        repository: p.ref.repository,
+        tag: p.ref.tag,
+        digest: p.ref.digest,
+        canonical: p.ref.canonical,
+        familiar: p.ref.familiar,
+      }
     : null;
   const report: Report = {
     schemaVersion: 1,

@@ -55,5 +55,6 @@ function remember(value: string): void {
   // URL-encoded (a proxy URL, a query) and form-encoded (an OAuth POST body).
   const auth = /^(?:Basic|Bearer)\s+(\S{6,})$/i.exec(value);
   if (auth) known.add(auth[1]!);
-  for (const form of [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)]) if (form !== value) known.add(form);
+  for (const form of [encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)])
+    if (form !== value) known.add(form);
 }

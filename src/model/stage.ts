@@ -1,8 +1,8 @@
+import type { Deps } from "./deps";
 import type { Evidence } from "./evidence";
 import type { Facts } from "./facts";
 import type { Finding } from "./finding";
 import type { Options } from "./options";
-import type { Deps } from "./deps";
 import type { Trace } from "./trace";
 
 export const STAGE_IDS = ["reference", "config", "dns", "proxy", "connect", "v2", "auth", "manifest", "blob", "pull"] as const;

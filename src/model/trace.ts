@@ -3,7 +3,17 @@
  * headers through redactHeaders() and URLs through redactUrl() before calling record.
  */
 export type TraceEvent =
-  | { kind: "http"; method: string; url: string; status: number | null; requestHeaders: Record<string, string | string[]>; responseHeaders: Record<string, string | string[]>; durationMs: number; error?: string; bodyPreview?: string }
+  | {
+      kind: "http";
+      method: string;
+      url: string;
+      status: number | null;
+      requestHeaders: Record<string, string | string[]>;
+      responseHeaders: Record<string, string | string[]>;
+      durationMs: number;
+      error?: string;
+      bodyPreview?: string;
+    }
   | { kind: "dns"; server: string; name: string; type: string; rcode: string | null; answers: string[]; durationMs: number; error?: string }
   | { kind: "note"; text: string };
 

@@ -52,10 +52,11 @@ export function loadCertsD(certsDir: string, hostPort: string): CertsD {
     const full = path.join(dir, f);
     if (f.endsWith(".crt")) {
       const pem = readFileSync(full, "utf8");
-      if (!pem.includes("-----BEGIN CERTIFICATE-----")) out.problems.push(`${full} is not a PEM certificate: Docker fails to load it ("unable to parse certificate")`);
+      if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+        out.problems.push(`${full} is not a PEM certificate: Docker fails to load it ("unable to parse certificate")`);
       else out.ca.push({ file: full, pem });
     } else if (f.endsWith(".cert")) {
-      const keyName = f.slice(0, -".cert".length) + ".key";
+      const keyName = `${f.slice(0, -".cert".length)}.key`;
       if (!files.includes(keyName)) {
         const msg = `missing key ${keyName} for client certificate ${f}. CA certificates must use the extension .crt`;
         out.dockerError ??= msg;
@@ -63,21 +64,32 @@ export function loadCertsD(certsDir: string, hostPort: string): CertsD {
         continue;
       }
       if (out.client) {
-        out.problems.push(`${full}: a second client pair; Docker offers all of them, pulldoctor tests with the first (${out.client.certFile})`);
+        out.problems.push(
+          `${full}: a second client pair; Docker offers all of them, pulldoctor tests with the first (${out.client.certFile})`,
+        );
         continue;
       }
-      out.client = { cert: readFileSync(full, "utf8"), key: new Secret(readFileSync(path.join(dir, keyName), "utf8")), certFile: full, keyFile: path.join(dir, keyName) };
+      out.client = {
+        cert: readFileSync(full, "utf8"),
+        key: new Secret(readFileSync(path.join(dir, keyName), "utf8")),
+        certFile: full,
+        keyFile: path.join(dir, keyName),
+      };
     } else if (f.endsWith(".key")) {
-      const certName = f.slice(0, -".key".length) + ".cert";
+      const certName = `${f.slice(0, -".key".length)}.cert`;
       if (!files.includes(certName)) {
         const msg = `missing client certificate ${certName} for key ${f}`;
         out.dockerError ??= msg;
         out.problems.push(`${full}: Docker stops with "${msg}"`);
       }
     } else if (/\.(pem|cer|der|ca-bundle)$/i.test(f)) {
-      out.problems.push(`${full} is ignored by Docker: only *.crt (CA), *.cert and *.key (client pair) are read; rename a CA to ${f.replace(/\.[^.]+$/, "")}.crt`);
+      out.problems.push(
+        `${full} is ignored by Docker: only *.crt (CA), *.cert and *.key (client pair) are read; rename a CA to ${f.replace(/\.[^.]+$/, "")}.crt`,
+      );
     } else if (f === "hosts.toml") {
-      out.problems.push(`${full} is read by containerd (and Docker with the containerd image store), not by Docker's classic registry client`);
+      out.problems.push(
+        `${full} is read by containerd (and Docker with the containerd image store), not by Docker's classic registry client`,
+      );
     }
   }
   if (files.length > 0 && out.ca.length === 0 && !out.client && !out.dockerError)
@@ -94,10 +106,14 @@ function nearMisses(certsDir: string, hostPort: string, out: CertsD): void {
     candidates.push([path.join(certsDir, host), `the dir has no port; Docker reads ${out.dir} for ${hostPort}`]);
     // Windows-style name without the colon (Docker strips it only on Windows).
     candidates.push([path.join(certsDir, hostPort.replace(":", "")), `Docker on Linux keeps the colon: ${out.dir}`]);
-    candidates.push([path.join(certsDir, hostPort.replace(":", "_")), `Docker reads ${out.dir} (containerd's host_port_ naming is not Docker's)`]);
+    candidates.push([
+      path.join(certsDir, hostPort.replace(":", "_")),
+      `Docker reads ${out.dir} (containerd's host_port_ naming is not Docker's)`,
+    ]);
   } else {
     for (const d of list(certsDir)) {
-      if (d.startsWith(`${host}:`)) candidates.push([path.join(certsDir, d), `the image reference has no port, so Docker reads ${out.dir}, not ${d}`]);
+      if (d.startsWith(`${host}:`))
+        candidates.push([path.join(certsDir, d), `the image reference has no port, so Docker reads ${out.dir}, not ${d}`]);
     }
   }
   const parent = path.dirname(certsDir);

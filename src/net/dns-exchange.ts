@@ -1,6 +1,6 @@
+import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
-import { randomInt } from "node:crypto";
 import * as packet from "dns-packet";
 
 /**
@@ -149,7 +149,13 @@ function udpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: 
     (resolve, reject) => {
       sock.on("error", (e: NodeJS.ErrnoException) => {
         const refused = e.code === "ECONNREFUSED";
-        reject(new ExchangeFailure(refused ? "refused" : "network", `read udp ${sockName(local, srv)}: ${refused ? "read: connection refused" : e.message}`, ignored));
+        reject(
+          new ExchangeFailure(
+            refused ? "refused" : "network",
+            `read udp ${sockName(local, srv)}: ${refused ? "read: connection refused" : e.message}`,
+            ignored,
+          ),
+        );
       });
       sock.on("message", (buf) => {
         let msg: WireReply["msg"];
@@ -202,7 +208,12 @@ function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: 
       });
       sock.on("error", (e: NodeJS.ErrnoException) => {
         const refused = e.code === "ECONNREFUSED";
-        reject(new ExchangeFailure(refused ? "refused" : "network", `${connected ? "read" : "dial"} tcp ${label()}: ${refused ? "connect: connection refused" : e.message}`));
+        reject(
+          new ExchangeFailure(
+            refused ? "refused" : "network",
+            `${connected ? "read" : "dial"} tcp ${label()}: ${refused ? "connect: connection refused" : e.message}`,
+          ),
+        );
       });
       sock.on("data", (d: Buffer) => {
         buf = Buffer.concat([buf, d]);
@@ -211,7 +222,8 @@ function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: 
         if (buf.length < 2 + len) return;
         try {
           const msg = packet.decode(buf.subarray(2, 2 + len)) as WireReply["msg"];
-          if (!matches(msg, id, name, type)) return reject(new ExchangeFailure("malformed", `tcp ${label()}: reply does not match the query (id or question)`));
+          if (!matches(msg, id, name, type))
+            return reject(new ExchangeFailure("malformed", `tcp ${label()}: reply does not match the query (id or question)`));
           resolve({ msg, ignored: 0 });
         } catch (e) {
           reject(new ExchangeFailure("malformed", `tcp ${label()}: cannot unmarshal DNS message: ${(e as Error).message}`));
@@ -223,7 +235,14 @@ function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: 
   );
 }
 
-function toResult(base: Pick<ExchangeResult, "server" | "name" | "type">, reply: WireReply, transport: "udp" | "tcp", truncated: boolean, started: number, ignored: number): ExchangeResult {
+function toResult(
+  base: Pick<ExchangeResult, "server" | "name" | "type">,
+  reply: WireReply,
+  transport: "udp" | "tcp",
+  truncated: boolean,
+  started: number,
+  ignored: number,
+): ExchangeResult {
   const answers: string[] = [];
   const cnames: string[] = [];
   for (const a of reply.msg.answers ?? []) {

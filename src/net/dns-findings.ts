@@ -1,5 +1,5 @@
 import type { Evidence } from "../model/evidence";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import type { DnsQueryRecord, HostResolution } from "./dns";
 
 /** What the dns stage learned, as data; classifyDns() turns it into findings. */
@@ -54,19 +54,37 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
   // A proxy resolves the registry name itself (CONNECT host:port), so the local failure
   // does not stop a pull that goes through it; it still matters for anything bypassing it.
   const opts = o.proxy
-    ? { severity: "warning" as const, note: `${o.proxy.source} (${o.proxy.url}) applies to this endpoint: the proxy resolves ${r.hostname} itself, so the pull does not depend on this lookup.` }
+    ? {
+        severity: "warning" as const,
+        note: `${o.proxy.source} (${o.proxy.url}) applies to this endpoint: the proxy resolves ${r.hostname} itself, so the pull does not depend on this lookup.`,
+      }
     : {};
   const qs = decisiveQueries(r);
 
   switch (r.outcome) {
     case "nxdomain":
-      out.push(finding("DNS_NXDOMAIN", { ...base, servers: uniq(qs.filter((q) => q.rcode === "NXDOMAIN").map((q) => q.server)), names: r.names ?? [] }, evidence, opts));
+      out.push(
+        finding(
+          "DNS_NXDOMAIN",
+          { ...base, servers: uniq(qs.filter((q) => q.rcode === "NXDOMAIN").map((q) => q.server)), names: r.names ?? [] },
+          evidence,
+          opts,
+        ),
+      );
       break;
     case "noanswer":
       out.push(
         finding(
           "DNS_NO_ANSWER",
-          { ...base, rcodes: qs.filter((q) => !q.error).map((q) => `${q.type}: ${q.rcode}${q.answers.length ? "" : ", no records"}${q.cnames.length ? ` (CNAME ${q.cnames.join(", ")})` : ""} from ${q.server}`) },
+          {
+            ...base,
+            rcodes: qs
+              .filter((q) => !q.error)
+              .map(
+                (q) =>
+                  `${q.type}: ${q.rcode}${q.answers.length ? "" : ", no records"}${q.cnames.length ? ` (CNAME ${q.cnames.join(", ")})` : ""} from ${q.server}`,
+              ),
+          },
           evidence,
           opts,
         ),
@@ -74,7 +92,9 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
       break;
     case "servfail": {
       const failures = uniq(
-        qs.filter((q) => q.rcode !== null && (q.rcode !== "NOERROR" || q.error)).map((q) => (q.error ? `${q.error} from ${q.server}` : `${q.rcode} (RCODE ${RCODE_NUM[q.rcode!] ?? "?"}) from ${q.server}`)),
+        qs
+          .filter((q) => q.rcode !== null && (q.rcode !== "NOERROR" || q.error))
+          .map((q) => (q.error ? `${q.error} from ${q.server}` : `${q.rcode} (RCODE ${RCODE_NUM[q.rcode!] ?? "?"}) from ${q.server}`)),
       );
       out.push(finding("DNS_SERVFAIL", { ...base, servers: uniq(qs.map((q) => q.server)), failures }, evidence, opts));
       break;
@@ -98,7 +118,12 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
     // DNS does not know (an air-gapped mirror), is just worth knowing.
     const stale = dnsAddrs.length > 0 && !dnsAddrs.some((a) => r.hostsFile!.includes(a));
     out.push(
-      finding("DNS_HOSTS_OVERRIDE", { host: r.hostname, hostsPath: r.via, lines: r.hostsLines, dns: describeAddrs(o.pinnedDns) }, evidence, stale ? { severity: "warning", note: "DNS gives other addresses: the pin may be stale." } : {}),
+      finding(
+        "DNS_HOSTS_OVERRIDE",
+        { host: r.hostname, hostsPath: r.via, lines: r.hostsLines, dns: describeAddrs(o.pinnedDns) },
+        evidence,
+        stale ? { severity: "warning", note: "DNS gives other addresses: the pin may be stale." } : {},
+      ),
     );
   }
 
@@ -108,15 +133,31 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
   if (o.system && r.serversFrom !== "--dns" && o.system.code !== "timeout" && o.system.code !== "aborted") {
     const mine = r.addresses.map((a) => a.address);
     const sys = o.system.addresses;
-    const p = { host: r.hostname, direct: describeAddrs(r), system: sys.length ? sys.join(", ") : `${o.system.code ?? "no address"}: ${o.system.error ?? ""}`.trim(), servers, resolvConf: serversFrom };
+    const p = {
+      host: r.hostname,
+      direct: describeAddrs(r),
+      system: sys.length ? sys.join(", ") : `${o.system.code ?? "no address"}: ${o.system.error ?? ""}`.trim(),
+      servers,
+      resolvConf: serversFrom,
+    };
     if (mine.length === 0 && sys.length > 0) {
       // The split-DNS case: curl works, docker pull does not.
       out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { note: "The system resolves the name but Docker's resolver does not." }));
     } else if (mine.length > 0 && sys.length === 0) {
-      out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { severity: "info", note: "Docker's resolver finds it; only tools using the system resolver fail." }));
+      out.push(
+        finding("DNS_RESOLVER_MISMATCH", p, evidence, {
+          severity: "info",
+          note: "Docker's resolver finds it; only tools using the system resolver fail.",
+        }),
+      );
     } else if (mine.length > 0 && !mine.some((a) => sys.includes(a))) {
       // Large registries rotate DNS answers (CDNs), so disjoint sets alone are not an error.
-      out.push(finding("DNS_RESOLVER_MISMATCH", p, evidence, { severity: "info", note: "No address in common; CDNs rotate answers, so this matters only if the addresses belong to different networks." }));
+      out.push(
+        finding("DNS_RESOLVER_MISMATCH", p, evidence, {
+          severity: "info",
+          note: "No address in common; CDNs rotate answers, so this matters only if the addresses belong to different networks.",
+        }),
+      );
     }
   }
   return out;

@@ -28,13 +28,17 @@ export function systemLookup(hostname: string, opts: { timeoutMs: number; signal
       resolve({ ...r, durationMs: took() });
     };
     const onAbort = () => finish({ addresses: [], code: "aborted", error: "operation was canceled" });
-    const timer = setTimeout(() => finish({ addresses: [], code: "timeout", error: `no answer from the system resolver within ${opts.timeoutMs} ms` }), Math.max(1, opts.timeoutMs));
+    const timer = setTimeout(
+      () => finish({ addresses: [], code: "timeout", error: `no answer from the system resolver within ${opts.timeoutMs} ms` }),
+      Math.max(1, opts.timeoutMs),
+    );
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     dns.lookup(hostname, { all: true, verbatim: true }, (err, addrs) => {
       if (err) return finish({ addresses: [], code: err.code ?? "ERROR", error: err.message });
       const addresses: ResolvedAddress[] = [];
-      for (const a of addrs) if (!addresses.some((x) => x.address === a.address)) addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
+      for (const a of addrs)
+        if (!addresses.some((x) => x.address === a.address)) addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
       finish({ addresses, code: null, error: null });
     });
   });

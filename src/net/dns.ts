@@ -3,10 +3,10 @@ import type { Deps } from "../model/deps";
 import type { Json } from "../model/evidence";
 import type { ResolvedAddress } from "../model/facts";
 import type { Trace } from "../model/trace";
-import { exchange, parseServer, type ExchangeResult, type QType, type ServerAddress } from "./dns-exchange";
+import { type ExchangeResult, exchange, parseServer, type QType, type ServerAddress } from "./dns-exchange";
 import { sortLikeGo } from "./dns-order";
 import { lookupHostsFile } from "./hosts-file";
-import { nameList, readResolvConf, type ResolvConf } from "./resolv-conf";
+import { nameList, type ResolvConf, readResolvConf } from "./resolv-conf";
 
 /**
  * Resolve a host as the Docker daemon does (Go's pure resolver, net/dnsclient_unix.go with
@@ -53,7 +53,17 @@ export interface HostResolution {
   /** The error Docker would print after "dial tcp: ": "lookup reg on 10.0.0.2:53: no such host". */
   message?: string;
   /** The resolver settings used, and anything Go ignores in resolv.conf. */
-  config?: { resolvConf: string; search: string[]; ndots: number; timeoutMs: number; attempts: number; useTcp: boolean; rotate: boolean; singleRequest: boolean; problems: string[] };
+  config?: {
+    resolvConf: string;
+    search: string[];
+    ndots: number;
+    timeoutMs: number;
+    attempts: number;
+    useTcp: boolean;
+    rotate: boolean;
+    singleRequest: boolean;
+    problems: string[];
+  };
   /** Per-query timeout actually used (resolv.conf timeout, shortened to fit the step timeout). */
   perQueryTimeoutMs?: number;
 }
@@ -79,7 +89,16 @@ function toAddresses(a: string[], aaaa: string[]): ResolvedAddress[] {
 }
 
 function record(r: ExchangeResult): DnsQueryRecord {
-  const q: DnsQueryRecord = { server: r.server, name: r.name, type: r.type, transport: r.transport, rcode: r.rcode, answers: r.answers, cnames: r.cnames, durationMs: r.durationMs };
+  const q: DnsQueryRecord = {
+    server: r.server,
+    name: r.name,
+    type: r.type,
+    transport: r.transport,
+    rcode: r.rcode,
+    answers: r.answers,
+    cnames: r.cnames,
+    durationMs: r.durationMs,
+  };
   if (r.truncated) q.truncated = true;
   if (r.error) q.error = r.error;
   else if (r.rcode === "NOERROR" && r.answers.length === 0 && !r.authoritative && !r.recursionAvailable) q.error = "lame referral";
@@ -106,17 +125,41 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
   const host = hostname.replace(/^\[|\]$/g, "");
   const fam = net.isIP(host.split("%")[0]);
   if (fam !== 0) {
-    return { hostname: host, addresses: [{ address: host, family: fam === 6 ? 6 : 4 }], via: "literal", outcome: "ok", queries: [], hostsFile: null };
+    return {
+      hostname: host,
+      addresses: [{ address: host, family: fam === 6 ? 6 : 4 }],
+      via: "literal",
+      outcome: "ok",
+      queries: [],
+      hostsFile: null,
+    };
   }
 
   const hosts = lookupHostsFile(opts.deps.paths.hosts, host);
   const conf = readResolvConf(opts.deps.paths.resolvConf);
   const { servers, from, problems } = pickServers(conf, opts.servers);
-  const config = { resolvConf: opts.deps.paths.resolvConf, search: conf.search, ndots: conf.ndots, timeoutMs: conf.timeoutMs, attempts: conf.attempts, useTcp: conf.useTcp, rotate: conf.rotate, singleRequest: conf.singleRequest, problems: [...conf.problems, ...problems] };
+  const config = {
+    resolvConf: opts.deps.paths.resolvConf,
+    search: conf.search,
+    ndots: conf.ndots,
+    timeoutMs: conf.timeoutMs,
+    attempts: conf.attempts,
+    useTcp: conf.useTcp,
+    rotate: conf.rotate,
+    singleRequest: conf.singleRequest,
+    problems: [...conf.problems, ...problems],
+  };
   // Go's `rotate` starts each question at the next server; the doctor always asks in file
   // order so that the evidence is reproducible (the setting is shown in the evidence).
   if (hosts.error) config.problems.push(`hosts file unreadable: ${hosts.error}`);
-  const base = { hostname: host, hostsFile: hosts.addresses.length ? hosts.addresses : null, hostsLines: hosts.lines, servers: servers.map((s) => s.display), serversFrom: from, config };
+  const base = {
+    hostname: host,
+    hostsFile: hosts.addresses.length ? hosts.addresses : null,
+    hostsLines: hosts.lines,
+    servers: servers.map((s) => s.display),
+    serversFrom: from,
+    config,
+  };
 
   if (hosts.addresses.length > 0 && !opts.skipHostsFile) {
     const addresses = hosts.addresses.map((a): ResolvedAddress => ({ address: a, family: net.isIP(a.split("%")[0]) === 6 ? 6 : 4 }));
@@ -137,7 +180,16 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
     if (left <= 0 || signal.aborted) return null;
     const r = await exchange(srv, name, type, { timeoutMs: Math.min(perQuery, left), signal, useTcp: conf.useTcp });
     queries.push(record(r));
-    opts.trace?.record({ kind: "dns", server: r.server, name, type, rcode: r.rcode, answers: [...r.answers, ...r.cnames], durationMs: r.durationMs, ...(r.error ? { error: r.error } : {}) });
+    opts.trace?.record({
+      kind: "dns",
+      server: r.server,
+      name,
+      type,
+      rcode: r.rcode,
+      answers: [...r.answers, ...r.cnames],
+      durationMs: r.durationMs,
+      ...(r.error ? { error: r.error } : {}),
+    });
     return r;
   };
 
@@ -188,10 +240,22 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
     if (both.every((v) => v.kind === "timeout")) break;
   }
   const v: Verdict = decisive ?? { kind: "nxdomain", rec: null, doneAt: 0 };
-  return { ...base, addresses: [], via: v.rec?.server ?? "", outcome: v.kind, queries, names, message: goMessage(host, v), perQueryTimeoutMs: perQuery };
+  return {
+    ...base,
+    addresses: [],
+    via: v.rec?.server ?? "",
+    outcome: v.kind,
+    queries,
+    names,
+    message: goMessage(host, v),
+    perQueryTimeoutMs: perQuery,
+  };
 }
 
-function pickServers(conf: ResolvConf, flag: string[] | undefined): { servers: ServerAddress[]; from: "--dns" | "resolv.conf" | "default"; problems: string[] } {
+function pickServers(
+  conf: ResolvConf,
+  flag: string[] | undefined,
+): { servers: ServerAddress[]; from: "--dns" | "resolv.conf" | "default"; problems: string[] } {
   const problems: string[] = [];
   if (flag && flag.length > 0) {
     const servers: ServerAddress[] = [];
@@ -221,7 +285,16 @@ export function resolutionEvidence(r: HostResolution): { [k: string]: Json } {
     serversFrom: r.serversFrom ?? null,
     hostsFile: r.hostsLines ?? [],
     queries: r.queries.map((q) => {
-      const o: { [k: string]: Json } = { server: q.server, name: q.name ?? r.hostname, type: q.type, transport: q.transport, rcode: q.rcode, answers: q.answers, cnames: q.cnames, durationMs: q.durationMs };
+      const o: { [k: string]: Json } = {
+        server: q.server,
+        name: q.name ?? r.hostname,
+        type: q.type,
+        transport: q.transport,
+        rcode: q.rcode,
+        answers: q.answers,
+        cnames: q.cnames,
+        durationMs: q.durationMs,
+      };
       if (q.truncated) o.truncated = true;
       if (q.error) o.error = q.error;
       return o;

@@ -46,7 +46,8 @@ function unescape(s: string, mode: Mode): string {
     const ch = s[i]!;
     if (ch === "%") {
       if (!isHex(s[i + 1]) || !isHex(s[i + 2])) throw new Error(`invalid URL escape "${s.slice(i, i + 3)}"`);
-      if (mode === "host" && parseInt(s[i + 1]!, 16) < 8 && s.slice(i, i + 3) !== "%25") throw new Error(`invalid URL escape "${s.slice(i, i + 3)}"`);
+      if (mode === "host" && parseInt(s[i + 1]!, 16) < 8 && s.slice(i, i + 3) !== "%25")
+        throw new Error(`invalid URL escape "${s.slice(i, i + 3)}"`);
       bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
       i += 3;
       continue;
@@ -146,7 +147,10 @@ export function parseGoUrl(raw: string): GoUrl {
       const info = authority.slice(0, at);
       if (!/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(info)) throw new Error("net/url: invalid userinfo");
       const colon = info.indexOf(":");
-      url.user = colon < 0 ? { username: unescape(info, "userinfo"), password: null } : { username: unescape(info.slice(0, colon), "userinfo"), password: unescape(info.slice(colon + 1), "userinfo") };
+      url.user =
+        colon < 0
+          ? { username: unescape(info, "userinfo"), password: null }
+          : { username: unescape(info.slice(0, colon), "userinfo"), password: unescape(info.slice(colon + 1), "userinfo") };
     }
   }
   url.path = unescape(rest, "path");
@@ -161,7 +165,7 @@ export function goUrlString(u: GoUrl, withUser = true): string {
     const user = withUser ? u.user : null;
     if (u.scheme || u.host || user) {
       if (u.host || u.path || user) out += "//";
-      if (user) out += escape(user.username, "userinfo") + (user.password !== null ? `:${escape(user.password, "userinfo")}` : "") + "@";
+      if (user) out += `${escape(user.username, "userinfo") + (user.password !== null ? `:${escape(user.password, "userinfo")}` : "")}@`;
       if (u.host) out += escape(u.host, "host");
     }
     const path = escape(u.path, "path");

@@ -14,7 +14,12 @@ export interface PlainHttpAnswer {
  * `GET /v2/` and reports the status line, so the connect stage knows whether the fallback
  * would carry the pull. It never sends credentials.
  */
-export function plainHttpAnswer(address: string, port: number, hostHeader: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<PlainHttpAnswer> {
+export function plainHttpAnswer(
+  address: string,
+  port: number,
+  hostHeader: string,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<PlainHttpAnswer> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
@@ -30,19 +35,32 @@ export function plainHttpAnswer(address: string, port: number, hostHeader: strin
       resolve({ ...r, durationMs: ms() });
     };
     const onAbort = () => finish({ ok: false, firstLine: null, error: "interrupted" });
-    const timer = setTimeout(() => finish({ ok: false, firstLine: null, error: `no HTTP answer within ${opts.timeoutMs} ms` }), opts.timeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, firstLine: null, error: `no HTTP answer within ${opts.timeoutMs} ms` }),
+      opts.timeoutMs,
+    );
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     sock.setNoDelay(true);
-    sock.once("connect", () => sock.write(`GET /v2/ HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`));
+    sock.once("connect", () =>
+      sock.write(`GET /v2/ HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`),
+    );
     sock.on("data", (d: Buffer) => {
       buf += d.toString("latin1");
       const nl = buf.indexOf("\n");
       if (nl >= 0 || buf.length >= 256) {
         const line = buf.slice(0, nl >= 0 ? nl : 256).replace(/\r$/, "");
-        finish(line.startsWith("HTTP/") ? { ok: true, firstLine: line, error: null } : { ok: false, firstLine: null, error: `not HTTP: ${JSON.stringify(line.slice(0, 40))}` });
+        finish(
+          line.startsWith("HTTP/")
+            ? { ok: true, firstLine: line, error: null }
+            : { ok: false, firstLine: null, error: `not HTTP: ${JSON.stringify(line.slice(0, 40))}` },
+        );
       }
     });
-    sock.once("error", (e: NodeJS.ErrnoException) => finish({ ok: false, firstLine: null, error: e.code ? `${e.code}: ${e.message}` : e.message }));
-    sock.once("close", () => finish({ ok: false, firstLine: null, error: buf ? `closed after ${JSON.stringify(buf.slice(0, 40))}` : "closed without an answer" }));
+    sock.once("error", (e: NodeJS.ErrnoException) =>
+      finish({ ok: false, firstLine: null, error: e.code ? `${e.code}: ${e.message}` : e.message }),
+    );
+    sock.once("close", () =>
+      finish({ ok: false, firstLine: null, error: buf ? `closed after ${JSON.stringify(buf.slice(0, 40))}` : "closed without an answer" }),
+    );
   });
 }

@@ -182,7 +182,7 @@ export function parseNoProxy(value: string): NoProxyEntry[] {
     let matchHost = false;
     if (!phost.startsWith(".")) {
       matchHost = true;
-      phost = "." + phost;
+      phost = `.${phost}`;
     }
     out.push({ kind: "domain", entry: p, suffix: idnaAscii(phost), port: pport, matchHost });
   }

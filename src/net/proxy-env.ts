@@ -1,7 +1,7 @@
 import type { LocalConfig, ProxyRoute, ProxySettings } from "../model/facts";
 import { rememberSecret, Secret } from "../model/secret";
-import { goHostPort, goUrlString, parseGoUrl, type GoUrl } from "./go-url";
-import { idnaAscii, joinHostPort, parseNoProxy, useProxy, type NoProxyDecision } from "./no-proxy";
+import { type GoUrl, goHostPort, goUrlString, parseGoUrl } from "./go-url";
+import { idnaAscii, joinHostPort, type NoProxyDecision, parseNoProxy, useProxy } from "./no-proxy";
 
 /**
  * Which proxy a Docker client (dockerd, docker CLI, containerd) uses for a request: Go's
@@ -98,7 +98,8 @@ export function decideProxy(url: string, cfg: ProxyConfig): ProxyDecision {
   const req = parseGoUrl(url);
   const addr = canonicalAddr(req);
   const base = { canonicalAddr: addr, error: null, noProxyVariable: cfg.from.no };
-  const [value, variable] = req.scheme === "https" ? [cfg.httpsProxy, cfg.from.https] : req.scheme === "http" ? [cfg.httpProxy, cfg.from.http] : ["", null];
+  const [value, variable] =
+    req.scheme === "https" ? [cfg.httpsProxy, cfg.from.https] : req.scheme === "http" ? [cfg.httpProxy, cfg.from.http] : ["", null];
   let proxy: GoUrl | null;
   try {
     proxy = parseProxyValue(value);
@@ -108,7 +109,14 @@ export function decideProxy(url: string, cfg: ProxyConfig): ProxyDecision {
   if (proxy === null) return { ...base, proxy: null, variable: null, configured: null, bypass: null };
   const configured = goUrlString(proxy, false);
   if (req.scheme === "http" && cfg.cgi) {
-    return { ...base, proxy: null, variable, configured, bypass: { kind: "cgi" }, error: "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy" };
+    return {
+      ...base,
+      proxy: null,
+      variable,
+      configured,
+      bypass: { kind: "cgi" },
+      error: "refusing to use HTTP_PROXY value in CGI environment; see golang.org/s/cgihttpproxy",
+    };
   }
   const d = useProxy(addr, parseNoProxy(cfg.noProxy));
   if (!d.useProxy) return { ...base, proxy: null, variable, configured, bypass: d.bypass };
@@ -182,19 +190,30 @@ export function daemonProxyConfig(local: LocalConfig): { config: ProxyConfig; so
   const { proxies, liveProxies, liveSource, path } = local.daemon;
   const live = liveProxies && liveSource;
   const has = (p: ProxySettings | null) => !!p && !!(p.http || p.https || p.no);
-  if (live && /info|engine|api|socket/i.test(liveSource)) return { config: fromSettings(liveProxies, liveSource, liveSource, liveSource), source: liveSource, known: true };
+  if (live && /info|engine|api|socket/i.test(liveSource))
+    return { config: fromSettings(liveProxies, liveSource, liveSource, liveSource), source: liveSource, known: true };
   if (has(proxies)) {
     const json = `${path} proxies`;
     const drop = liveProxies ?? {};
     const dropSrc = liveSource ?? "environment";
-    const pick = (a: string | undefined, b: string | undefined, an: string, bn: string) => (a ? { v: a, n: an } : { v: b ?? "", n: b ? bn : null });
+    const pick = (a: string | undefined, b: string | undefined, an: string, bn: string) =>
+      a ? { v: a, n: an } : { v: b ?? "", n: b ? bn : null };
     const h = pick(proxies!.http, drop.http, `${json} http-proxy`, `${dropSrc} HTTP_PROXY`);
     const s = pick(proxies!.https, drop.https, `${json} https-proxy`, `${dropSrc} HTTPS_PROXY`);
     const n = pick(proxies!.no, drop.no, `${json} no-proxy`, `${dropSrc} NO_PROXY`);
     const source = has(liveProxies) ? `${json} over ${dropSrc}` : json;
-    return { config: { httpProxy: h.v, httpsProxy: s.v, noProxy: n.v, cgi: false, from: { http: h.n, https: s.n, no: n.n } }, source, known: true };
+    return {
+      config: { httpProxy: h.v, httpsProxy: s.v, noProxy: n.v, cgi: false, from: { http: h.n, https: s.n, no: n.n } },
+      source,
+      known: true,
+    };
   }
-  if (live && has(liveProxies)) return { config: fromSettings(liveProxies, `${liveSource} HTTP_PROXY`, `${liveSource} HTTPS_PROXY`, `${liveSource} NO_PROXY`), source: liveSource, known: true };
+  if (live && has(liveProxies))
+    return {
+      config: fromSettings(liveProxies, `${liveSource} HTTP_PROXY`, `${liveSource} HTTPS_PROXY`, `${liveSource} NO_PROXY`),
+      source: liveSource,
+      known: true,
+    };
   return {
     config: { httpProxy: "", httpsProxy: "", noProxy: "", cgi: false, from: { http: null, https: null, no: null } },
     source: `no proxies in ${path}, no systemd drop-in with proxy variables, Engine not queried`,
@@ -203,10 +222,19 @@ export function daemonProxyConfig(local: LocalConfig): { config: ProxyConfig; so
 }
 
 function fromSettings(p: ProxySettings, hn: string, sn: string, nn: string): ProxyConfig {
-  return { httpProxy: p.http ?? "", httpsProxy: p.https ?? "", noProxy: p.no ?? "", cgi: false, from: { http: p.http ? hn : null, https: p.https ? sn : null, no: p.no ? nn : null } };
+  return {
+    httpProxy: p.http ?? "",
+    httpsProxy: p.https ?? "",
+    noProxy: p.no ?? "",
+    cgi: false,
+    from: { http: p.http ? hn : null, https: p.https ? sn : null, no: p.no ? nn : null },
+  };
 }
 
 /** A proxy variable's value for evidence and fixes: the password replaced, never shown. */
 export function maskProxyValue(value: string, replacement = "REDACTED"): string {
-  return value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i, (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`);
+  return value.replace(
+    /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i,
+    (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`,
+  );
 }

@@ -83,7 +83,10 @@ export function parseResolvConf(text: string): ResolvConf {
         if (f.length > 1) conf.search = [ensureRooted(f[1])];
         break;
       case "search":
-        conf.search = f.slice(1).map(ensureRooted).filter((s) => s !== ".");
+        conf.search = f
+          .slice(1)
+          .map(ensureRooted)
+          .filter((s) => s !== ".");
         break;
       case "options":
         for (const s of f.slice(1)) {

@@ -74,7 +74,14 @@ export function tcpProbe(
       const durationMs = Math.round((performance.now() - start) * 10) / 10;
       if (err) {
         sock.destroy();
-        resolve({ address, family, port, ok: false, durationMs, error: { kind: classifyTcpError(err.code), code: err.code, message: err.message } });
+        resolve({
+          address,
+          family,
+          port,
+          ok: false,
+          durationMs,
+          error: { kind: classifyTcpError(err.code), code: err.code, message: err.message },
+        });
         return;
       }
       sock.removeAllListeners("error");
@@ -86,7 +93,8 @@ export function tcpProbe(
     };
     const onAbort = () => finish({ code: "ABORTED", message: "aborted" });
     const timer = setTimeout(
-      () => finish({ code: "ETIMEDOUT", message: `${goDialText("ETIMEDOUT", address, port)} (no answer to SYN within ${opts.timeoutMs} ms)` }),
+      () =>
+        finish({ code: "ETIMEDOUT", message: `${goDialText("ETIMEDOUT", address, port)} (no answer to SYN within ${opts.timeoutMs} ms)` }),
       opts.timeoutMs,
     );
     if (opts.signal?.aborted) return onAbort();
@@ -94,7 +102,10 @@ export function tcpProbe(
     sock.once("connect", () => finish());
     sock.once("error", (e: NodeJS.ErrnoException) => {
       const code = e.code ?? "EUNKNOWN";
-      finish({ code, message: goDialText(code, address, port) + (goDialText(code, address, port).endsWith(code) ? ` (${e.message})` : "") });
+      finish({
+        code,
+        message: goDialText(code, address, port) + (goDialText(code, address, port).endsWith(code) ? ` (${e.message})` : ""),
+      });
     });
     sock.connect({ host: address, port, family });
   });

@@ -5,7 +5,7 @@ import tls from "node:tls";
 import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
 import { tcpProbe } from "./tcp";
-import { certInfo, judgeHostname, judgeTrust, judgeValidity, type CertInfo, type TrustResult, type ValidityResult } from "./x509-info";
+import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
 
 export type { CertInfo } from "./x509-info";
 
@@ -73,8 +73,13 @@ const ALERTS: Record<string, string> = {
 };
 
 /** A TLS error (code + message) → kind, alert and Go-like text. Pure; table-tested. */
-export function classifyTlsError(code: string | undefined, message: string, firstBytes: string): { kind: TlsErrorKind; alert: string | null; message: string } {
-  if (firstBytes.startsWith("HTTP/")) return { kind: "http-response", alert: null, message: "http: server gave HTTP response to HTTPS client" };
+export function classifyTlsError(
+  code: string | undefined,
+  message: string,
+  firstBytes: string,
+): { kind: TlsErrorKind; alert: string | null; message: string } {
+  if (firstBytes.startsWith("HTTP/"))
+    return { kind: "http-response", alert: null, message: "http: server gave HTTP response to HTTPS client" };
   const m = /ALERT_([A-Z_]+)/.exec(`${code ?? ""} ${message}`);
   if (m) {
     const words = ALERTS[m[1]!] ?? m[1]!.toLowerCase().replace(/_/g, " ");
@@ -128,7 +133,20 @@ function ms(start: number): number {
 }
 
 function empty(start: number, error: TlsProbe["error"], extra: Partial<TlsProbe> = {}): TlsProbe {
-  return { ok: false, durationMs: ms(start), protocol: null, cipher: null, alpn: null, chain: [], chainPem: [], verified: false, verifyError: null, hostnameOk: false, error, ...extra };
+  return {
+    ok: false,
+    durationMs: ms(start),
+    protocol: null,
+    cipher: null,
+    alpn: null,
+    chain: [],
+    chainPem: [],
+    verified: false,
+    verifyError: null,
+    hostnameOk: false,
+    error,
+    ...extra,
+  };
 }
 
 /**
@@ -142,7 +160,11 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
   let raw = opts.socket;
   if (!raw) {
     let kept: net.Socket | undefined;
-    const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, { timeoutMs: opts.timeoutMs, signal: opts.signal, keep: (s) => (kept = s) });
+    const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      keep: (s) => (kept = s),
+    });
     if (!tcp.ok || !kept) {
       const c = classifyTlsError(tcp.error?.code, tcp.error?.message ?? "", "");
       return empty(start, { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" });
@@ -163,7 +185,17 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       // A corrupt certs.d CA or client pair: Go fails the same way before sending anything.
       raw!.destroy();
       const err = e as NodeJS.ErrnoException;
-      return resolve(empty(start, { kind: "other", code: err.code ?? "ERR_TLS_CONFIG", message: `TLS configuration could not be loaded (certs.d CA or client pair): ${err.message}` }, { clientCert }));
+      return resolve(
+        empty(
+          start,
+          {
+            kind: "other",
+            code: err.code ?? "ERR_TLS_CONFIG",
+            message: `TLS configuration could not be loaded (certs.d CA or client pair): ${err.message}`,
+          },
+          { clientCert },
+        ),
+      );
     }
     const finish = (p: TlsProbe) => {
       if (done) return;
@@ -177,7 +209,13 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
     const fail = (code: string, message: string) => {
       const c = classifyTlsError(code, message, first());
       const fb = first();
-      finish(empty(start, { kind: c.kind, code, message: c.message }, { alert: c.alert, ...(fb && /^[A-Za-z]/.test(fb) ? { firstBytes: fb } : {}) }));
+      finish(
+        empty(
+          start,
+          { kind: c.kind, code, message: c.message },
+          { alert: c.alert, ...(fb && /^[A-Za-z]/.test(fb) ? { firstBytes: fb } : {}) },
+        ),
+      );
     };
     const onAbort = () => fail("ABORTED", "aborted");
     // Go's TLSHandshakeTimeout is 10 s; we use the run's timeout so nothing hangs longer.
@@ -187,7 +225,8 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
     ts.once("error", (e: NodeJS.ErrnoException) => {
       if (!shaken) return fail(e.code ?? "EUNKNOWN", e.message);
       const c = classifyTlsError(e.code, e.message, "");
-      if (c.alert) finish({ ...shaken, ok: false, alert: c.alert, error: { kind: "handshake", code: e.code ?? "EUNKNOWN", message: c.message } });
+      if (c.alert)
+        finish({ ...shaken, ok: false, alert: c.alert, error: { kind: "handshake", code: e.code ?? "EUNKNOWN", message: c.message } });
       else finish(shaken);
     });
     ts.once("close", () => (shaken ? finish(shaken) : fail("EOF", "connection closed")));
@@ -259,7 +298,7 @@ function peerChain(ts: tls.TLSSocket): X509Certificate[] {
   const out: X509Certificate[] = [];
   const seen = new Set<string>();
   let c: tls.DetailedPeerCertificate | undefined = ts.getPeerCertificate(true);
-  while (c && c.raw && !seen.has(c.fingerprint256)) {
+  while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
     try {
       out.push(new X509Certificate(c.raw));
@@ -278,10 +317,21 @@ function goTime(iso: string | null): string {
 }
 
 function verifyErrorOf(trust: TrustResult, v: ValidityResult): { code: string; message: string } | null {
-  if (v.state === "expired") return { code: "CERT_HAS_EXPIRED", message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is after ${goTime(v.notAfter)}` };
-  if (v.state === "not-yet-valid") return { code: "CERT_NOT_YET_VALID", message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is before ${goTime(v.notBefore)}` };
+  if (v.state === "expired")
+    return {
+      code: "CERT_HAS_EXPIRED",
+      message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is after ${goTime(v.notAfter)}`,
+    };
+  if (v.state === "not-yet-valid")
+    return {
+      code: "CERT_NOT_YET_VALID",
+      message: `x509: certificate has expired or is not yet valid: current time ${goTime(v.now)} is before ${goTime(v.notBefore)}`,
+    };
   if (!trust.trusted)
-    return { code: trust.untrustedRoot ? "SELF_SIGNED_CERT_IN_CHAIN" : "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", message: "x509: certificate signed by unknown authority" };
+    return {
+      code: trust.untrustedRoot ? "SELF_SIGNED_CERT_IN_CHAIN" : "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      message: "x509: certificate signed by unknown authority",
+    };
   return null;
 }
 

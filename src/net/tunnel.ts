@@ -1,6 +1,6 @@
+import { X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
-import { X509Certificate } from "node:crypto";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
 import { proxyDialTarget } from "./proxy-env";
@@ -30,7 +30,19 @@ export class TunnelError extends Error {
   statusLine?: string;
   headers?: Record<string, string>;
   durationMs: number;
-  constructor(init: { kind: TunnelErrorKind; message: string; phase: TunnelError["phase"]; proxy: string; durationMs: number; code?: string; status?: number; statusLine?: string; headers?: Record<string, string>; proxyAuthenticate?: string; cause?: unknown }) {
+  constructor(init: {
+    kind: TunnelErrorKind;
+    message: string;
+    phase: TunnelError["phase"];
+    proxy: string;
+    durationMs: number;
+    code?: string;
+    status?: number;
+    statusLine?: string;
+    headers?: Record<string, string>;
+    proxyAuthenticate?: string;
+    cause?: unknown;
+  }) {
     super(init.message);
     this.name = "TunnelError";
     this.kind = init.kind;
@@ -87,7 +99,9 @@ function dialText(code: string | undefined, fallback: string): string {
 
 /** A TLS failure that means "this port does not speak TLS" (an https:// URL on a plain HTTP proxy port). */
 function notTls(code: string | undefined, message: string): boolean {
-  return /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_OVERFLOW|RECORD_LAYER_FAILURE|UNKNOWN_PROTOCOL|HTTP_REQUEST/i.test(`${code ?? ""} ${message}`);
+  return /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_OVERFLOW|RECORD_LAYER_FAILURE|UNKNOWN_PROTOCOL|HTTP_REQUEST/i.test(
+    `${code ?? ""} ${message}`,
+  );
 }
 
 function hostPort(host: string, port: number): string {
@@ -102,10 +116,26 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
   try {
     target = proxyDialTarget(opts.proxyUrl);
   } catch (e) {
-    return Promise.reject(new TunnelError({ kind: "protocol", phase: "dial", proxy: shown, durationMs: 0, message: `invalid proxy URL ${shown}: ${(e as Error).message}` }));
+    return Promise.reject(
+      new TunnelError({
+        kind: "protocol",
+        phase: "dial",
+        proxy: shown,
+        durationMs: 0,
+        message: `invalid proxy URL ${shown}: ${(e as Error).message}`,
+      }),
+    );
   }
   if (target.scheme !== "http" && target.scheme !== "https") {
-    return Promise.reject(new TunnelError({ kind: "protocol", phase: "dial", proxy: shown, durationMs: 0, message: `proxy scheme ${target.scheme}:// cannot carry an HTTP CONNECT tunnel (pulldoctor tunnels through http:// and https:// proxies)` }));
+    return Promise.reject(
+      new TunnelError({
+        kind: "protocol",
+        phase: "dial",
+        proxy: shown,
+        durationMs: 0,
+        message: `proxy scheme ${target.scheme}:// cannot carry an HTTP CONNECT tunnel (pulldoctor tunnels through http:// and https:// proxies)`,
+      }),
+    );
   }
   const dialAddr = hostPort(target.host, target.port);
   const authority = hostPort(opts.host, opts.port);
@@ -126,9 +156,18 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
       reject(new TunnelError({ ...init, phase, proxy: shown, durationMs: elapsed() }));
     };
     const timer = setTimeout(() => {
-      if (phase === "connect") fail({ kind: "timeout", code: "ETIMEDOUT", message: `proxy ${dialAddr} accepted the connection but did not answer CONNECT ${authority} within ${opts.timeoutMs} ms` });
+      if (phase === "connect")
+        fail({
+          kind: "timeout",
+          code: "ETIMEDOUT",
+          message: `proxy ${dialAddr} accepted the connection but did not answer CONNECT ${authority} within ${opts.timeoutMs} ms`,
+        });
       else if (phase === "proxy-tls")
-        fail({ kind: "protocol", code: "ETIMEDOUT", message: `proxyconnect tcp: net/http: TLS handshake timeout (no TLS answer from ${dialAddr} within ${opts.timeoutMs} ms: a plain HTTP proxy port behind an https:// proxy URL?)` });
+        fail({
+          kind: "protocol",
+          code: "ETIMEDOUT",
+          message: `proxyconnect tcp: net/http: TLS handshake timeout (no TLS answer from ${dialAddr} within ${opts.timeoutMs} ms: a plain HTTP proxy port behind an https:// proxy URL?)`,
+        });
       else fail({ kind: "unreachable", code: "ETIMEDOUT", message: `proxyconnect tcp: dial tcp ${dialAddr}: i/o timeout` });
     }, opts.timeoutMs);
     const onAbort = () => fail({ kind: "timeout", code: "ABORTED", message: `CONNECT ${authority} through ${dialAddr} was cancelled` });
@@ -145,8 +184,9 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
     const sendConnect = () => {
       phase = "connect";
       const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, "User-Agent: pulldoctor"];
-      if (opts.auth) lines.push(`Proxy-Authorization: Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password.reveal()}`).toString("base64")}`);
-      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      if (opts.auth)
+        lines.push(`Proxy-Authorization: Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password.reveal()}`).toString("base64")}`);
+      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     };
     socket.once("connect", () => {
       if (!wantTls) return sendConnect();
@@ -175,21 +215,36 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
       fail({ kind: "protocol", code, cause: err, message: `proxyconnect tcp: ${dialText(code, err.message)}` });
     }
     function onClose() {
-      fail({ kind: "protocol", code: "EOF", message: phase === "connect" ? `proxy ${dialAddr} closed the connection without answering CONNECT ${authority} (Go: unexpected EOF)` : `proxyconnect tcp: EOF` });
+      fail({
+        kind: "protocol",
+        code: "EOF",
+        message:
+          phase === "connect"
+            ? `proxy ${dialAddr} closed the connection without answering CONNECT ${authority} (Go: unexpected EOF)`
+            : `proxyconnect tcp: EOF`,
+      });
     }
     function onData(chunk: Buffer) {
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf("\r\n\r\n");
       if (end < 0) {
-        if (head.length > MAX_HEAD) fail({ kind: "protocol", message: `proxy ${dialAddr} sent more than ${MAX_HEAD} bytes without ending its response head` });
+        if (head.length > MAX_HEAD)
+          fail({ kind: "protocol", message: `proxy ${dialAddr} sent more than ${MAX_HEAD} bytes without ending its response head` });
         else if (head.length >= 5 && !head.subarray(0, 5).equals(Buffer.from("HTTP/")))
-          fail({ kind: "protocol", message: `proxy ${dialAddr} does not speak HTTP: it answered CONNECT with ${JSON.stringify(head.subarray(0, 32).toString("latin1"))}` });
+          fail({
+            kind: "protocol",
+            message: `proxy ${dialAddr} does not speak HTTP: it answered CONNECT with ${JSON.stringify(head.subarray(0, 32).toString("latin1"))}`,
+          });
         return;
       }
       const [statusLine = "", ...headerLines] = head.subarray(0, end).toString("latin1").split("\r\n");
       const rest = head.subarray(end + 4);
       const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
-      if (!m) return fail({ kind: "protocol", message: `proxy ${dialAddr} answered CONNECT with a malformed status line ${JSON.stringify(statusLine.slice(0, 80))}` });
+      if (!m)
+        return fail({
+          kind: "protocol",
+          message: `proxy ${dialAddr} answered CONNECT with a malformed status line ${JSON.stringify(statusLine.slice(0, 80))}`,
+        });
       const headers: Record<string, string> = {};
       for (const line of headerLines) {
         const i = line.indexOf(":");
@@ -206,14 +261,22 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
         // Stop the flow before handing over: bytes after the head belong to the caller (e.g. a ServerHello).
         socket.pause();
         if (rest.length) socket.unshift(rest);
-        resolve({ socket, status, headers, durationMs: elapsed(), proxyAddress: `${socket.remoteAddress ?? target.host}:${socket.remotePort ?? target.port}`, statusLine });
+        resolve({
+          socket,
+          status,
+          headers,
+          durationMs: elapsed(),
+          proxyAddress: `${socket.remoteAddress ?? target.host}:${socket.remotePort ?? target.port}`,
+          statusLine,
+        });
         return;
       }
       // Go's Transport returns the status text alone, unwrapped ("Forbidden", "Proxy Authentication
       // Required"): docker prints `Get "https://host/v2/": Forbidden`.
       const base = { status, statusLine, headers, message: text || "unknown status code" };
       // 407 is the standard answer; some proxies (tinyproxy 1.11 on wrong credentials) send 401 + WWW-Authenticate.
-      if (status === 407 || status === 401) fail({ ...base, kind: "auth-required", proxyAuthenticate: headers["proxy-authenticate"] ?? headers["www-authenticate"] ?? "" });
+      if (status === 407 || status === 401)
+        fail({ ...base, kind: "auth-required", proxyAuthenticate: headers["proxy-authenticate"] ?? headers["www-authenticate"] ?? "" });
       else fail({ ...base, kind: "refused" });
     }
     if (!wantTls) socket.on("data", onData);
@@ -242,7 +305,14 @@ function dn(s: string): string {
  * (over a CONNECT tunnel socket, or directly to address:port). SNI is the registry host, as
  * Go sends it (none for an IP literal). Never throws; never hangs beyond timeoutMs.
  */
-export function peekTls(opts: { socket?: net.Socket; address?: string; port?: number; servername: string; timeoutMs: number; signal?: AbortSignal }): Promise<TlsPeek> {
+export function peekTls(opts: {
+  socket?: net.Socket;
+  address?: string;
+  port?: number;
+  servername: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}): Promise<TlsPeek> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
@@ -262,20 +332,35 @@ export function peekTls(opts: { socket?: net.Socket; address?: string; port?: nu
       resolve(r);
     };
     const onAbort = () => finish({ ok: false, error: { code: "ABORTED", message: "cancelled" }, durationMs: elapsed() });
-    const timer = setTimeout(() => finish({ ok: false, error: { code: "ETIMEDOUT", message: `TLS handshake did not complete within ${opts.timeoutMs} ms` }, durationMs: elapsed() }), opts.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish({
+          ok: false,
+          error: { code: "ETIMEDOUT", message: `TLS handshake did not complete within ${opts.timeoutMs} ms` },
+          durationMs: elapsed(),
+        }),
+      opts.timeoutMs,
+    );
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.signal?.aborted) return onAbort();
-    s.once("error", (e: NodeJS.ErrnoException) => finish({ ok: false, error: { code: e.code ?? "ERROR", message: e.message }, durationMs: elapsed() }));
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      finish({ ok: false, error: { code: e.code ?? "ERROR", message: e.message }, durationMs: elapsed() }),
+    );
     s.once("secureConnect", () => {
       const x509: X509Certificate[] = [];
       let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true);
       const seen = new Set<string>();
-      while (c && c.raw && !seen.has(c.fingerprint256)) {
+      while (c?.raw && !seen.has(c.fingerprint256)) {
         seen.add(c.fingerprint256);
         x509.push(new X509Certificate(c.raw));
         c = c.issuerCertificate;
       }
-      const chain = x509.map((x) => ({ subject: dn(x.subject), issuer: dn(x.issuer), fingerprint256: x.fingerprint256, notAfter: new Date(x.validTo).toISOString() }));
+      const chain = x509.map((x) => ({
+        subject: dn(x.subject),
+        issuer: dn(x.issuer),
+        fingerprint256: x.fingerprint256,
+        notAfter: new Date(x.validTo).toISOString(),
+      }));
       finish({ ok: true, chain, x509, protocol: s.getProtocol(), durationMs: elapsed() });
     });
   });

@@ -165,15 +165,46 @@ function judgeChain(chain: X509Certificate[], extra: X509Certificate[], anchors:
   while (cur && !seen.has(cur.fingerprint256)) {
     seen.add(cur.fingerprint256);
     const a = isAnchor(cur);
-    if (a) return { trusted: true, anchor: oneLineDn(a.subject), anchorFromExtra: extra.includes(a), missingIssuer: null, untrustedRoot: null, top: oneLineDn(cur.subject) };
+    if (a)
+      return {
+        trusted: true,
+        anchor: oneLineDn(a.subject),
+        anchorFromExtra: extra.includes(a),
+        missingIssuer: null,
+        untrustedRoot: null,
+        top: oneLineDn(cur.subject),
+      };
     const c: X509Certificate = cur;
     const trustedIssuer = anchors.find((x) => c.checkIssued(x) && safeVerify(c, x));
     if (trustedIssuer)
-      return { trusted: true, anchor: oneLineDn(trustedIssuer.subject), anchorFromExtra: extra.includes(trustedIssuer), missingIssuer: null, untrustedRoot: null, top: oneLineDn(c.subject) };
+      return {
+        trusted: true,
+        anchor: oneLineDn(trustedIssuer.subject),
+        anchorFromExtra: extra.includes(trustedIssuer),
+        missingIssuer: null,
+        untrustedRoot: null,
+        top: oneLineDn(c.subject),
+      };
     if (c.subject === c.issuer && safeVerify(c, c))
-      return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: oneLineDn(c.subject), top: oneLineDn(c.subject) };
+      return {
+        trusted: false,
+        anchor: null,
+        anchorFromExtra: false,
+        missingIssuer: null,
+        untrustedRoot: oneLineDn(c.subject),
+        top: oneLineDn(c.subject),
+      };
     const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
-    if (!next) return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: oneLineDn(c.issuer), untrustedRoot: null, top: oneLineDn(c.subject), issuerUrl: caIssuersUrl(c) };
+    if (!next)
+      return {
+        trusted: false,
+        anchor: null,
+        anchorFromExtra: false,
+        missingIssuer: oneLineDn(c.issuer),
+        untrustedRoot: null,
+        top: oneLineDn(c.subject),
+        issuerUrl: caIssuersUrl(c),
+      };
     cur = next;
   }
   return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
@@ -200,7 +231,8 @@ export function judgeValidity(chain: X509Certificate[], now: Date): ValidityResu
     const nb = new Date(x.validFrom);
     const na = new Date(x.validTo);
     const state = now < nb ? "not-yet-valid" : now > na ? "expired" : null;
-    if (state) return { state, subject: oneLineDn(x.subject), notBefore: nb.toISOString(), notAfter: na.toISOString(), now: now.toISOString() };
+    if (state)
+      return { state, subject: oneLineDn(x.subject), notBefore: nb.toISOString(), notAfter: na.toISOString(), now: now.toISOString() };
   }
   return { state: "valid", subject: null, notBefore: null, notAfter: null, now: now.toISOString() };
 }
@@ -209,8 +241,14 @@ export function judgeValidity(chain: X509Certificate[], now: Date): ValidityResu
 export function judgeHostname(servername: string, leaf: X509Certificate): string | null {
   const sans = parseSans(leaf.subjectAltName);
   if (net.isIP(servername)) {
-    if (!sans.some((s) => s.startsWith("IP:"))) return `x509: cannot validate certificate for ${servername} because it doesn't contain any IP SANs`;
-    return leaf.checkIP(servername) ? null : `x509: certificate is valid for ${sans.filter((s) => s.startsWith("IP:")).map((s) => s.slice(3)).join(", ")}, not ${servername}`;
+    if (!sans.some((s) => s.startsWith("IP:")))
+      return `x509: cannot validate certificate for ${servername} because it doesn't contain any IP SANs`;
+    return leaf.checkIP(servername)
+      ? null
+      : `x509: certificate is valid for ${sans
+          .filter((s) => s.startsWith("IP:"))
+          .map((s) => s.slice(3))
+          .join(", ")}, not ${servername}`;
   }
   const dns = sans.filter((s) => s.startsWith("DNS:")).map((s) => s.slice(4));
   // Go ≥1.15 ignores the Common Name entirely.

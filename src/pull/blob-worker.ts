@@ -59,7 +59,12 @@ async function open(m: { id: number; url: string; headers: Record<string, string
     self.postMessage({ type: "head", id: m.id, status: res.status, statusText: res.statusText, headers, text });
   } catch (e) {
     jobs.delete(m.id);
-    self.postMessage({ type: "error", id: m.id, message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code ?? null });
+    self.postMessage({
+      type: "error",
+      id: m.id,
+      message: (e as Error)?.message ?? String(e),
+      code: (e as { code?: string })?.code ?? null,
+    });
   }
 }
 
@@ -83,7 +88,14 @@ async function consume(m: { id: number; path: string; offset: number; size: numb
   const job = jobs.get(m.id);
   let total = m.offset;
   const failMsg = (kind: "too-long" | "io" | "body", e: unknown) =>
-    self.postMessage({ type: "fail", id: m.id, kind, message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code ?? null, total });
+    self.postMessage({
+      type: "fail",
+      id: m.id,
+      kind,
+      message: (e as Error)?.message ?? String(e),
+      code: (e as { code?: string })?.code ?? null,
+      total,
+    });
   if (!job?.res) return failMsg("body", new Error("interrupted"));
   const hasher = new Bun.CryptoHasher(m.algorithm);
   let fd: number;

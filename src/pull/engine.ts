@@ -2,23 +2,23 @@ import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor, Facts, ImageRef } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import type { Options } from "../model/options";
-import { withRunFlags } from "../model/rerun-flags";
 import type { PullSummary } from "../model/report";
+import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
 import { blobFailureFinding, spaceFinding } from "./findings";
-import { checkSpace, outputProblem, parseOutput as parseOutputSpec, sameDevice, type SpaceNeed } from "./outputs/destination";
-import { engineAddress, pingEngine, type EngineAddress } from "./outputs/docker-engine";
-import { parsePlatformString, type ImageContent } from "./outputs/image-content";
-import { writeOutput } from "./outputs/write";
-import { BlobFailure, pullBlob, type BlobRecord } from "./pull-blob";
-import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, runPool, type RetryTuning } from "./schedule";
 import { Lanes } from "./lanes";
+import { checkSpace, outputProblem, parseOutput as parseOutputSpec, type SpaceNeed, sameDevice } from "./outputs/destination";
+import { type EngineAddress, engineAddress, pingEngine } from "./outputs/docker-engine";
+import { type ImageContent, parsePlatformString } from "./outputs/image-content";
+import { writeOutput } from "./outputs/write";
+import { BlobFailure, type BlobRecord, pullBlob } from "./pull-blob";
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, type RetryTuning, runPool } from "./schedule";
 import { sourceFrom } from "./source";
-import { parseDigest } from "./verify";
 import { BlobStore, defaultStoreDir } from "./store";
+import { parseDigest } from "./verify";
 
 export interface PullInput {
   options: Options;
@@ -45,7 +45,9 @@ export interface PullOutcome {
   summary: PullSummary | null;
 }
 
-export function parseOutput(s: string): { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" } | { error: string } {
+export function parseOutput(
+  s: string,
+): { kind: "oci"; dir: string; tag: string | null } | { kind: "docker-archive"; file: string } | { kind: "docker" } | { error: string } {
   return parseOutputSpec(s);
 }
 
@@ -56,7 +58,10 @@ export async function defaultOutput(deps: Deps, ref: ImageRef): Promise<{ output
     const ping = await pingEngine(addr, 1500, deps.signal);
     if (ping.ok) return { output: "docker", reason: `the Docker Engine at ${addr.display} answered; loading the image into it` };
     const dir = path.join(process.cwd(), path.basename(ref.repository));
-    return { output: `oci:${dir}${ref.tag ? `:${ref.tag}` : ""}`, reason: `no Docker Engine answered at ${addr.display} (${ping.error}); writing an OCI image layout to ${dir}` };
+    return {
+      output: `oci:${dir}${ref.tag ? `:${ref.tag}` : ""}`,
+      reason: `no Docker Engine answered at ${addr.display} (${ping.error}); writing an OCI image layout to ${dir}`,
+    };
   }
   const dir = path.join(process.cwd(), path.basename(ref.repository));
   return { output: `oci:${dir}${ref.tag ? `:${ref.tag}` : ""}`, reason: `${addr.error}; writing an OCI image layout to ${dir}` };
@@ -73,7 +78,13 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const t0 = performance.now();
   const { facts, deps, options } = input;
   const ep = input.endpoint.url;
-  const done = (status: StageResult["status"], summary: string, evidence: Evidence, findings: Finding[] = [], pull: PullSummary | null = null): PullOutcome => ({
+  const done = (
+    status: StageResult["status"],
+    summary: string,
+    evidence: Evidence,
+    findings: Finding[] = [],
+    pull: PullSummary | null = null,
+  ): PullOutcome => ({
     result: { id: "pull", endpoint: ep, status, durationMs: Math.round(performance.now() - t0), summary, evidence },
     findings: findings.map((f) => ({ ...f, endpoint: ep, fixes: withRunFlags(f.fixes, options) })),
     summary: pull,
@@ -88,12 +99,25 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const m = facts.manifest.image;
   const blobs = dedupe([m.config, ...m.layers]);
   const bad = blobs.find((b) => !parseDigest(b.digest) || !Number.isSafeInteger(b.size) || b.size < 0);
-  if (bad) return done("fail", `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`, { output: input.output, blob: { digest: String(bad.digest), size: bad.size } });
+  if (bad)
+    return done(
+      "fail",
+      `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`,
+      { output: input.output, blob: { digest: String(bad.digest), size: bad.size } },
+    );
   const total = blobs.reduce((n, b) => n + b.size, 0);
-  const sources = [{ endpoint: input.endpoint, facts }, ...(input.fallbacks ?? [])].map((s) => sourceFrom(s.endpoint, s.facts)).filter((s) => s !== null);
+  const sources = [{ endpoint: input.endpoint, facts }, ...(input.fallbacks ?? [])]
+    .map((s) => sourceFrom(s.endpoint, s.facts))
+    .filter((s) => s !== null);
   const store = new BlobStore(input.tuning?.storeDir ?? defaultStoreDir(deps));
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const evidence: Evidence = { output: input.output, store: store.root, concurrency, endpoints: sources.map((s) => s.baseUrl), manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size } };
+  const evidence: Evidence = {
+    output: input.output,
+    store: store.root,
+    concurrency,
+    endpoints: sources.map((s) => s.baseUrl),
+    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size },
+  };
   const emit = input.onProgress ?? (() => {});
   const archiveFile = `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`;
 
@@ -101,10 +125,23 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   let engine: EngineAddress | null = null;
   if (spec.kind === "docker") {
     const addr = engineAddress(deps);
-    const ping = "error" in addr ? { ok: false as const, error: addr.error, code: null, durationMs: 0 } : await pingEngine(addr, Math.min(options.timeoutMs, 5000), deps.signal);
+    const ping =
+      "error" in addr
+        ? { ok: false as const, error: addr.error, code: null, durationMs: 0 }
+        : await pingEngine(addr, Math.min(options.timeoutMs, 5000), deps.signal);
     evidence.engine = { address: "error" in addr ? null : addr.display, source: addr.source, ping: { ...ping } };
     if (!ping.ok) {
-      const f = finding("PULL_DAEMON_UNAVAILABLE", { image, address: "error" in addr ? (deps.env.DOCKER_HOST ?? "") : addr.display, source: addr.source, error: ping.error, archiveFile }, { ...(evidence.engine as Evidence) });
+      const f = finding(
+        "PULL_DAEMON_UNAVAILABLE",
+        {
+          image,
+          address: "error" in addr ? (deps.env.DOCKER_HOST ?? "") : addr.display,
+          source: addr.source,
+          error: ping.error,
+          archiveFile,
+        },
+        { ...(evidence.engine as Evidence) },
+      );
       return done("fail", `no Docker Engine answers at ${"error" in addr ? addr.source : addr.display}`, evidence, [f]);
     }
     if (!("error" in addr)) engine = addr;
@@ -127,8 +164,20 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const missing = plan.filter((b) => !b.reused).length;
   const needs: SpaceNeed[] = [{ what: "blob store", path: store.root, bytes: storeNeed, files: missing }];
   // oci: a layout is blobs + index.json + oci-layout + directories; hard links need no inode.
-  if (spec.kind === "oci") needs.push({ what: "output", path: spec.dir, bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total), files: 6 + (sameDevice(spec.dir, store.root) ? 1 : blobs.length + 1) });
-  if (spec.kind === "docker-archive") needs.push({ what: "output", path: path.dirname(path.resolve(spec.file)), bytes: total + m.size + 1024 * (blobs.length + 12), files: 1 });
+  if (spec.kind === "oci")
+    needs.push({
+      what: "output",
+      path: spec.dir,
+      bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total),
+      files: 6 + (sameDevice(spec.dir, store.root) ? 1 : blobs.length + 1),
+    });
+  if (spec.kind === "docker-archive")
+    needs.push({
+      what: "output",
+      path: path.dirname(path.resolve(spec.file)),
+      bytes: total + m.size + 1024 * (blobs.length + 12),
+      files: 1,
+    });
   let space: ReturnType<typeof checkSpace> = [];
   try {
     space = checkSpace(needs);
@@ -144,26 +193,39 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const failures: BlobFailure[] = [];
   const retry = { ...DEFAULT_RETRY, ...input.tuning?.retry };
   const lanes = blobWorkers(input.tuning?.workers, deps.env.PULLDOCTOR_PULL_WORKERS);
-  const results = await runPool(blobs, concurrency, (b) => b.size, async (d) => {
-    let lastEmit = 0;
-    const rec = await pullBlob(d, store, sources, {
-      signal: deps.signal,
-      idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
-      retry,
-      trace: input.trace,
-      onProgress: (bytes) => {
-        const now = performance.now();
-        if (now - lastEmit >= 100 || bytes === d.size) {
-          lastEmit = now;
-          emit({ type: "progress", digest: d.digest, bytes, total: d.size });
-        }
-      },
-      onRetry: (attempt, error) => emit({ type: "retry", digest: d.digest, attempt, error }),
-      lanes: lanes ?? undefined,
-    });
-    emit({ type: "done", digest: d.digest, bytes: rec.downloadedBytes, durationMs: rec.durationMs, resumedFrom: rec.resumedFrom, retries: rec.retries, host: rec.host ?? "store" });
-    return rec;
-  }).finally(() => lanes?.close());
+  const results = await runPool(
+    blobs,
+    concurrency,
+    (b) => b.size,
+    async (d) => {
+      let lastEmit = 0;
+      const rec = await pullBlob(d, store, sources, {
+        signal: deps.signal,
+        idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
+        retry,
+        trace: input.trace,
+        onProgress: (bytes) => {
+          const now = performance.now();
+          if (now - lastEmit >= 100 || bytes === d.size) {
+            lastEmit = now;
+            emit({ type: "progress", digest: d.digest, bytes, total: d.size });
+          }
+        },
+        onRetry: (attempt, error) => emit({ type: "retry", digest: d.digest, attempt, error }),
+        lanes: lanes ?? undefined,
+      });
+      emit({
+        type: "done",
+        digest: d.digest,
+        bytes: rec.downloadedBytes,
+        durationMs: rec.durationMs,
+        resumedFrom: rec.resumedFrom,
+        retries: rec.retries,
+        host: rec.host ?? "store",
+      });
+      return rec;
+    },
+  ).finally(() => lanes?.close());
   for (const r of results) {
     if (r.status === "fulfilled") records.push(r.value);
     else if (r.reason instanceof BlobFailure) {
@@ -187,7 +249,12 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     const firstAbort = failures.find((f) => f.kind === "aborted");
     const shown = failures.filter((f) => f.kind !== "aborted" || f === firstAbort);
     const findings = shown.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
-    return done("fail", `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`, evidence, findings);
+    return done(
+      "fail",
+      `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`,
+      evidence,
+      findings,
+    );
   }
 
   const content: ImageContent = {
@@ -201,9 +268,24 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image, archiveFile });
   evidence.written = written.evidence;
   const durationMs = Math.round(performance.now() - t0);
-  const summary: PullSummary = { digest: m.digest, mediaType: m.mediaType, platform: facts.manifest.platform, layers: m.layers.length, bytes: total, downloadedBytes, reusedBytes, durationMs, output: written.output };
+  const summary: PullSummary = {
+    digest: m.digest,
+    mediaType: m.mediaType,
+    platform: facts.manifest.platform,
+    layers: m.layers.length,
+    bytes: total,
+    downloadedBytes,
+    reusedBytes,
+    durationMs,
+    output: written.output,
+  };
   if (written.finding || written.error) {
-    return done("fail", written.error ?? written.finding?.detail ?? "output not written", evidence, written.finding ? [written.finding] : []);
+    return done(
+      "fail",
+      written.error ?? written.finding?.detail ?? "output not written",
+      evidence,
+      written.finding ? [written.finding] : [],
+    );
   }
   const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
   return done("pass", line, evidence, [], summary);

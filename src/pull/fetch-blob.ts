@@ -1,16 +1,16 @@
-import { safeLocation } from "../registry/http-util";
 import { closeSync, openSync } from "node:fs";
-import { writeAll } from "./io";
-import type { Lanes } from "./lanes";
-import { openWithFetch, openWithNode, type Opened } from "./transport";
-import { nodeTls, requestInit, requestUrl } from "./request";
 import type { Descriptor } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import type { Trace } from "../model/trace";
+import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
+import { safeLocation } from "../registry/http-util";
+import { writeAll } from "./io";
+import type { Lanes } from "./lanes";
+import { nodeTls, requestInit, requestUrl } from "./request";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
-import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
-import { hashFilePrefix, hasherDigest, newHasher, parseDigest } from "./verify";
+import { type Opened, openWithFetch, openWithNode } from "./transport";
+import { hasherDigest, hashFilePrefix, newHasher, parseDigest } from "./verify";
 import { bodyWatchdog, headDeadline } from "./watchdog";
 
 /** Why one attempt at one blob failed; the retry loop decides what happens next. */
@@ -18,7 +18,16 @@ export class TransferError extends Error {
   constructor(
     readonly kind: "transport" | "status" | "short-read" | "mismatch" | "too-long" | "range" | "no-space" | "aborted",
     message: string,
-    readonly info: { host: string; bytes: number; resumedFrom: number; status?: number; actual?: string; code?: string; retryAfterMs?: number; retryAfter?: string },
+    readonly info: {
+      host: string;
+      bytes: number;
+      resumedFrom: number;
+      status?: number;
+      actual?: string;
+      code?: string;
+      retryAfterMs?: number;
+      retryAfter?: string;
+    },
   ) {
     super(message);
   }
@@ -110,13 +119,30 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       res = careful ? await openWithNode(target, o) : ctx.lanes ? await ctx.lanes.open(target, o) : await openWithFetch(target, o);
     } catch (e) {
       const why = idleWhy ?? errText(e);
-      ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: null, requestHeaders: {}, responseHeaders: {}, durationMs: performance.now() - t0, error: why });
+      ctx.trace.record({
+        kind: "http",
+        method: "GET",
+        url: redactUrl(url),
+        status: null,
+        requestHeaders: {},
+        responseHeaders: {},
+        durationMs: performance.now() - t0,
+        error: why,
+      });
       if (ctx.signal.aborted) throw fail("aborted", "interrupted");
       throw fail("transport", `GET ${redactUrl(url)}: ${why}`, { code: idleWhy ? "ETIMEDOUT" : (e as { code?: string }).code });
     } finally {
       cancelHead();
     }
-    ctx.trace.record({ kind: "http", method: "GET", url: redactUrl(url), status: res.status, requestHeaders: headers.Range ? { Range: headers.Range } : {}, responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" }, durationMs: performance.now() - t0 });
+    ctx.trace.record({
+      kind: "http",
+      method: "GET",
+      url: redactUrl(url),
+      status: res.status,
+      requestHeaders: headers.Range ? { Range: headers.Range } : {},
+      responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" },
+      durationMs: performance.now() - t0,
+    });
     // Bytes outside printable ASCII percent-encoded as Go's client sends them (and as the doctor's blob stage follows them).
     const rawLoc = res.header("location");
     const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
@@ -124,10 +150,17 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       res.cancel();
       // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).
       const next = URL.canParse(loc, url) ? new URL(loc, url) : null;
-      if (!next) throw fail("status", `invalid Location header in the redirect from ${host}: ${JSON.stringify(redactUrl(loc).slice(0, 200))}`, { status: res.status });
-      if (next.protocol !== "http:" && next.protocol !== "https:") throw fail("status", `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect from ${host}`, { status: res.status });
+      if (!next)
+        throw fail("status", `invalid Location header in the redirect from ${host}: ${JSON.stringify(redactUrl(loc).slice(0, 200))}`, {
+          status: res.status,
+        });
+      if (next.protocol !== "http:" && next.protocol !== "https:")
+        throw fail("status", `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect from ${host}`, {
+          status: res.status,
+        });
       url = next.toString();
-      if (visited.has(url)) throw fail("status", `redirect loop: ${host} sent the request back to ${redactUrl(url)}`, { status: res.status });
+      if (visited.has(url))
+        throw fail("status", `redirect loop: ${host} sent the request back to ${redactUrl(url)}`, { status: res.status });
       visited.add(url);
       continue;
     }
@@ -143,7 +176,10 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     break;
   }
   if (!res) throw fail("transport", "no response");
-  if (res.status >= 300 && res.status < 400) throw fail("status", `stopped after ${MAX_REDIRECTS} redirects, as Go's client does (last: ${res.status} from ${host})`, { status: res.status });
+  if (res.status >= 300 && res.status < 400)
+    throw fail("status", `stopped after ${MAX_REDIRECTS} redirects, as Go's client does (last: ${res.status} from ${host})`, {
+      status: res.status,
+    });
   if (res.status === 206) {
     const start = /^bytes (\d+)-/.exec(res.header("content-range") ?? "");
     if (!start || Number(start[1]) !== offset) {
@@ -163,7 +199,10 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     const ra = res.header("retry-after");
     const retryAfterMs = parseRetryAfter(ra);
     const wait = ra !== null ? ` (Retry-After: ${ra.slice(0, 40)})` : "";
-    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${wait}${body ? `: ${body.trim()}` : ""}`, { status: res.status, ...(retryAfterMs !== null ? { retryAfterMs, retryAfter: ra!.slice(0, 40) } : {}) });
+    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${wait}${body ? `: ${body.trim()}` : ""}`, {
+      status: res.status,
+      ...(retryAfterMs !== null ? { retryAfterMs, retryAfter: ra!.slice(0, 40) } : {}),
+    });
   }
 
   if (res.toFile) return await toFileInWorker(res, d, store, offset, ctx, idle, fail, host);
@@ -199,7 +238,10 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     opened.cancel();
     if (sinkError) throw sinkError;
     if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), { bytes: total - offset, ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}) });
+    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), {
+      bytes: total - offset,
+      ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}),
+    });
   } finally {
     watchdog.stop();
     closeSync(fd);
@@ -208,7 +250,15 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
 }
 
 /** The end of a body: complete and matching → renamed into the store; else why not. */
-function settle(d: Descriptor, store: BlobStore, host: string, offset: number, total: number, digest: () => string, fail: Fail): AttemptResult {
+function settle(
+  d: Descriptor,
+  store: BlobStore,
+  host: string,
+  offset: number,
+  total: number,
+  digest: () => string,
+  fail: Fail,
+): AttemptResult {
   const bytes = total - offset;
   if (total < d.size) {
     // containerd's wording: "short read: expected N bytes but got M: unexpected EOF".
@@ -230,7 +280,16 @@ type Fail = (kind: TransferError["kind"], msg: string, extra?: Partial<TransferE
  * it writes and hashes there and reports totals; the stall watchdog, the error wording
  * and the verdict stay here, so both paths fail and succeed identically.
  */
-async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offset: number, ctx: AttemptContext, idle: AbortController, fail: Fail, host: string): Promise<AttemptResult> {
+async function toFileInWorker(
+  res: Opened,
+  d: Descriptor,
+  store: BlobStore,
+  offset: number,
+  ctx: AttemptContext,
+  idle: AbortController,
+  fail: Fail,
+  host: string,
+): Promise<AttemptResult> {
   const algorithm = parseDigest(d.digest)!.algorithm;
   let total = offset;
   const watchdog = bodyWatchdog(ctx.idleTimeoutMs, offset, idle);
@@ -251,7 +310,10 @@ async function toFileInWorker(res: Opened, d: Descriptor, store: BlobStore, offs
     }
     if (x.kind === "io") throw ioError(x, fail, total - offset);
     if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), { bytes: total - offset, ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}) });
+    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), {
+      bytes: total - offset,
+      ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}),
+    });
   } finally {
     watchdog.stop();
   }

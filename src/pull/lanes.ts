@@ -1,4 +1,4 @@
-import { openWithFetch, type Opened, type OpenOptions } from "./transport";
+import { type Opened, type OpenOptions, openWithFetch } from "./transport";
 
 /**
  * Blob transfers in Bun Workers (blob-worker.ts): the main thread keeps every decision
@@ -35,7 +35,7 @@ export class Lanes {
       lane.pending.set(id, {
         fail: (e) => (finish(), reject(e)),
         message: (m) => {
-          if (m.type === "error") return finish(), reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+          if (m.type === "error") return (finish(), reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {})));
           if (m.type !== "head") return;
           const headers = m.headers as Record<string, string>;
           const hasBody = m.status === 200 || m.status === 206;
@@ -102,7 +102,9 @@ export class Lanes {
  * and the Worker entry, listed in scripts/build.ts, is embedded under its path relative to src/.
  */
 function workerUrl(): URL {
-  return import.meta.url.includes("/$bunfs/") ? new URL("./pull/blob-worker.ts", import.meta.url) : new URL("./blob-worker.ts", import.meta.url);
+  return import.meta.url.includes("/$bunfs/")
+    ? new URL("./pull/blob-worker.ts", import.meta.url)
+    : new URL("./blob-worker.ts", import.meta.url);
 }
 
 interface Pending {

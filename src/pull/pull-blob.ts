@@ -1,8 +1,8 @@
 import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
-import type { Lanes } from "./lanes";
 import { fetchBlobOnce, TransferError } from "./fetch-blob";
-import { backoffDelay, sleep, type RetryTuning } from "./schedule";
+import type { Lanes } from "./lanes";
+import { backoffDelay, type RetryTuning, sleep } from "./schedule";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
 
@@ -63,7 +63,20 @@ const MAX_RETRY_LOG = 10;
  */
 export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonly BlobSource[], ctx: BlobContext): Promise<BlobRecord> {
   const t0 = performance.now();
-  const rec: BlobRecord = { digest: d.digest, mediaType: d.mediaType, size: d.size, downloadedBytes: 0, reusedBytes: 0, reused: false, durationMs: 0, resumedFrom: 0, retries: 0, retryLog: [], host: null, endpoint: null };
+  const rec: BlobRecord = {
+    digest: d.digest,
+    mediaType: d.mediaType,
+    size: d.size,
+    downloadedBytes: 0,
+    reusedBytes: 0,
+    reused: false,
+    durationMs: 0,
+    resumedFrom: 0,
+    retries: 0,
+    retryLog: [],
+    host: null,
+    endpoint: null,
+  };
   if (store.has(d)) {
     return { ...rec, reused: true, reusedBytes: d.size };
   }
@@ -91,7 +104,14 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
   }
 }
 
-async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly BlobSource[], ctx: BlobContext, rec: BlobRecord, t0: number): Promise<BlobRecord> {
+async function fetchLocked(
+  d: Descriptor,
+  store: BlobStore,
+  sources: readonly BlobSource[],
+  ctx: BlobContext,
+  rec: BlobRecord,
+  t0: number,
+): Promise<BlobRecord> {
   const have = Math.min(store.partialSize(d.digest), d.size);
   let last: TransferError | null = null;
   let attempts = 0;
@@ -102,7 +122,14 @@ async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly Bl
     for (let attempt = 1; attempt <= ctx.retry.attempts; attempt++) {
       attempts++;
       try {
-        const r = await fetchBlobOnce(d, store, src, { signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, trace: ctx.trace, onBytes: ctx.onProgress, fresh: attempt > 1, lanes: ctx.lanes });
+        const r = await fetchBlobOnce(d, store, src, {
+          signal: ctx.signal,
+          idleTimeoutMs: ctx.idleTimeoutMs,
+          trace: ctx.trace,
+          onBytes: ctx.onProgress,
+          fresh: attempt > 1,
+          lanes: ctx.lanes,
+        });
         rec.downloadedBytes += r.bytes;
         if (first) rec.resumedFrom = r.resumedFrom;
         // The bytes found on disk count as reused only if they survived to the final attempt.
@@ -133,13 +160,18 @@ async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly Bl
         if (!e.retryable || attempt === ctx.retry.attempts) break;
         const retryAfter = e.info.retryAfterMs;
         if (retryAfter !== undefined && retryAfter > RETRY_AFTER_CAP_MS) {
-          last = new TransferError(e.kind, `${e.message} — Retry-After ${e.info.retryAfter} is beyond the ${RETRY_AFTER_CAP_MS / 1000} s pulldoctor waits`, e.info);
+          last = new TransferError(
+            e.kind,
+            `${e.message} — Retry-After ${e.info.retryAfter} is beyond the ${RETRY_AFTER_CAP_MS / 1000} s pulldoctor waits`,
+            e.info,
+          );
           break;
         }
         rec.retries++;
         // The server's Retry-After (capped above) when it asks for more than our backoff.
         const waitMs = Math.max(backoffDelay(ctx.retry, rec.retries), retryAfter ?? 0);
-        if (rec.retryLog.length < MAX_RETRY_LOG) rec.retryLog.push({ attempt: attempts, error: e.message.slice(0, 300), status: e.info.status ?? null, waitMs });
+        if (rec.retryLog.length < MAX_RETRY_LOG)
+          rec.retryLog.push({ attempt: attempts, error: e.message.slice(0, 300), status: e.info.status ?? null, waitMs });
         ctx.onRetry(attempts, e.message);
         try {
           await sleep(waitMs, ctx.signal);
@@ -151,5 +183,10 @@ async function fetchLocked(d: Descriptor, store: BlobStore, sources: readonly Bl
   }
   rec.durationMs = Math.round(performance.now() - t0);
   const kind = last && (last.kind === "mismatch" || last.kind === "too-long") ? "mismatch" : "interrupted";
-  throw new BlobFailure(kind, rec, last ?? new TransferError("transport", "no source to fetch from", { host: "", bytes: 0, resumedFrom: 0 }), attempts);
+  throw new BlobFailure(
+    kind,
+    rec,
+    last ?? new TransferError("transport", "no source to fetch from", { host: "", bytes: 0, resumedFrom: 0 }),
+    attempts,
+  );
 }

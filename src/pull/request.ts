@@ -24,7 +24,8 @@ export function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
  */
 export function requestUrl(u: URL, src: BlobSource, sameHost: boolean, headers: Record<string, string>): string {
   const addr = src.resolution?.addresses[0];
-  if (!sameHost || src.route?.url || !addr || isIP(u.hostname.replace(/^\[|\]$/g, "")) || src.resolution?.hostname !== u.hostname) return u.toString();
+  if (!sameHost || src.route?.url || !addr || isIP(u.hostname.replace(/^\[|\]$/g, "")) || src.resolution?.hostname !== u.hostname)
+    return u.toString();
   const direct = new URL(u.toString());
   direct.hostname = addr.family === 6 ? `[${addr.address}]` : addr.address;
   headers.Host = u.host;
@@ -52,7 +53,7 @@ export function requestInit(u: URL, src: BlobSource): BunFetchRequestInit {
       // Docker's http.Client carries one Transport, so the registry's TLS config (its CAs, client
       // certificate and skip-verify) also applies to a redirect target such as an in-house CDN —
       // as the doctor's blob stage does. Credentials are what stays with the registry's origin.
-      ...(t && t.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
+      ...(t?.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
       ...(t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
       rejectUnauthorized: t?.verify ?? true,
     };

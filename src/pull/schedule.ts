@@ -4,7 +4,12 @@
  * bounded by its biggest layer). Every item runs even when another fails: bytes that
  * did arrive stay in the store for the next run.
  */
-export async function runPool<T, R>(items: readonly T[], limit: number, size: (t: T) => number, fn: (t: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function runPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  size: (t: T) => number,
+  fn: (t: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const order = items.map((t, i) => ({ t, i })).sort((a, b) => size(b.t) - size(a.t));
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;

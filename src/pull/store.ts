@@ -1,4 +1,17 @@
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
@@ -55,7 +68,7 @@ export class BlobStore {
   has(d: Descriptor): boolean {
     // lstat: a symlink planted at a blob's path is not a verified blob (an oci: output would hard-link the link).
     const st = lstatOrNull(this.blobPath(d.digest));
-    return st !== null && st.isFile() && st.size === d.size;
+    return st?.isFile() === true && st.size === d.size;
   }
 
   /**

@@ -1,6 +1,6 @@
-import type { ToFileJob } from "./lanes";
 import http from "node:http";
 import https from "node:https";
+import type { ToFileJob } from "./lanes";
 
 /** A response whose body is pushed chunk by chunk into a synchronous sink. */
 export interface Opened {
@@ -93,10 +93,17 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
                 ended = true;
                 done();
               });
-              res.on("aborted", () => fail(Object.assign(new Error("the connection was closed before the body ended"), { code: "ECONNRESET" })));
+              res.on("aborted", () =>
+                fail(Object.assign(new Error("the connection was closed before the body ended"), { code: "ECONNRESET" })),
+              );
               res.on("error", (e) => fail(e));
               res.on("close", () => {
-                if (!ended) fail(o.signal.aborted ? (o.signal.reason ?? new Error("aborted")) : Object.assign(new Error("the connection was closed before the body ended"), { code: "ECONNRESET" }));
+                if (!ended)
+                  fail(
+                    o.signal.aborted
+                      ? (o.signal.reason ?? new Error("aborted"))
+                      : Object.assign(new Error("the connection was closed before the body ended"), { code: "ECONNRESET" }),
+                  );
               });
               res.resume();
             }),

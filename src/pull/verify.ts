@@ -17,7 +17,7 @@ export function parseDigest(digest: string): ParsedDigest | null {
   const algorithm = digest.slice(0, i);
   const hex = digest.slice(i + 1);
   const re = PATTERNS[algorithm];
-  if (!re || !re.test(hex)) return null;
+  if (!re?.test(hex)) return null;
   return { algorithm: algorithm as ParsedDigest["algorithm"], hex };
 }
 

@@ -42,17 +42,23 @@ export function bodyWatchdog(timeoutMs: number, start: number, abort: AbortContr
     why = msg;
     abort.abort(new Error(msg));
   };
-  const timer = setInterval(() => {
-    const t = now();
-    if (t - last > timeoutMs) return end(`no data for ${timeoutMs} ms`);
-    if (t - windowStart >= timeoutMs) {
-      const moved = total - windowBytes;
-      if (moved === 0) return end(`no data for ${timeoutMs} ms`);
-      if (moved < LOW_SPEED_BYTES) return end(`only ${moved} bytes in ${timeoutMs} ms (below the ${LOW_SPEED_BYTES} bytes per --timeout window pulldoctor requires)`);
-      windowStart = t;
-      windowBytes = total;
-    }
-  }, Math.max(50, Math.min(1000, timeoutMs / 4)));
+  const timer = setInterval(
+    () => {
+      const t = now();
+      if (t - last > timeoutMs) return end(`no data for ${timeoutMs} ms`);
+      if (t - windowStart >= timeoutMs) {
+        const moved = total - windowBytes;
+        if (moved === 0) return end(`no data for ${timeoutMs} ms`);
+        if (moved < LOW_SPEED_BYTES)
+          return end(
+            `only ${moved} bytes in ${timeoutMs} ms (below the ${LOW_SPEED_BYTES} bytes per --timeout window pulldoctor requires)`,
+          );
+        windowStart = t;
+        windowBytes = total;
+      }
+    },
+    Math.max(50, Math.min(1000, timeoutMs / 4)),
+  );
   return {
     progress(n) {
       if (n > total) last = now();

@@ -4,9 +4,9 @@ import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import { resolutionEvidence, resolveHost } from "../net/dns";
 import { proxyForUrl } from "../net/proxy-env";
-import { goDialText, tcpProbe, type TcpProbe } from "../net/tcp";
+import { goDialText, type TcpProbe, tcpProbe } from "../net/tcp";
 import { tlsProbe, tlsProbeEvidence } from "../net/tls";
-import { clientForStage, createHttpClient, NetError, type HttpClient, type HttpStreamResponse } from "./http";
+import { clientForStage, createHttpClient, type HttpClient, type HttpStreamResponse, NetError } from "./http";
 
 /** Go's http.Client (what Docker uses) stops after 10 redirects. */
 export const MAX_REDIRECTS = 10;
@@ -26,13 +26,21 @@ export function blobUrl(baseUrl: string, repository: string, digest: string): st
  * requires 206 (else "expected HTTP 206 from byte range request"); containerd and c/image
  * also check Content-Range. Pure.
  */
-export function checkRange(status: number, contentRange: string | undefined, start: number, end: number, size: number): { ok: boolean; problem: string | null } {
+export function checkRange(
+  status: number,
+  contentRange: string | undefined,
+  start: number,
+  end: number,
+  size: number,
+): { ok: boolean; problem: string | null } {
   if (status !== 206) return { ok: false, problem: `status ${status} instead of 206 Partial Content` };
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec((contentRange ?? "").trim());
   if (!m) return { ok: false, problem: contentRange ? `unparseable Content-Range "${contentRange}"` : "206 without Content-Range" };
   const wantEnd = Math.min(end, size - 1);
-  if (Number(m[1]) !== start || Number(m[2]) !== wantEnd) return { ok: false, problem: `Content-Range ${contentRange} for bytes ${start}-${wantEnd}` };
-  if (m[3] !== "*" && Number(m[3]) !== size) return { ok: false, problem: `Content-Range total ${m[3]} but the manifest says ${size} bytes` };
+  if (Number(m[1]) !== start || Number(m[2]) !== wantEnd)
+    return { ok: false, problem: `Content-Range ${contentRange} for bytes ${start}-${wantEnd}` };
+  if (m[3] !== "*" && Number(m[3]) !== size)
+    return { ok: false, problem: `Content-Range total ${m[3]} but the manifest says ${size} bytes` };
   return { ok: true, problem: null };
 }
 
@@ -42,7 +50,18 @@ export type Hop = Evidence;
 
 export type FollowResult =
   | { kind: "response"; res: HttpStreamResponse; host: string; hops: Hop[] }
-  | { kind: "unreachable"; hops: Hop[]; url: string; host: string; hostname: string; port: number; failedAt: "dns" | "connect" | "tls" | "http"; error: string; addresses: string[]; proxy: string | null }
+  | {
+      kind: "unreachable";
+      hops: Hop[];
+      url: string;
+      host: string;
+      hostname: string;
+      port: number;
+      failedAt: "dns" | "connect" | "tls" | "http";
+      error: string;
+      addresses: string[];
+      proxy: string | null;
+    }
   | { kind: "loop"; hops: Hop[]; reason: "loop" | "too-many" }
   | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError }
   | { kind: "bad-redirect"; hops: Hop[]; url: string; host: string; message: string };
@@ -88,7 +107,15 @@ export class ClientPool {
       c =
         origin === this.registryOrigin
           ? clientForStage(this.ctx)
-          : createHttpClient({ deps: this.ctx.deps, dnsServers: this.ctx.options.dns, route: proxyForUrl(url, this.ctx.deps.env), tls: this.ctx.facts.link!.tls, timeoutMs: this.ctx.options.timeoutMs, signal: this.ctx.deps.signal, trace: this.ctx.trace });
+          : createHttpClient({
+              deps: this.ctx.deps,
+              dnsServers: this.ctx.options.dns,
+              route: proxyForUrl(url, this.ctx.deps.env),
+              tls: this.ctx.facts.link!.tls,
+              timeoutMs: this.ctx.options.timeoutMs,
+              signal: this.ctx.deps.signal,
+              trace: this.ctx.trace,
+            });
       this.#clients.set(origin, c);
     }
     return c;
@@ -100,17 +127,30 @@ export class ClientPool {
 }
 
 function tcpEvidence(p: TcpProbe): Evidence {
-  return { address: p.address, port: p.port, ok: p.ok, durationMs: p.durationMs, ...(p.error ? { error: { kind: p.error.kind, code: p.error.code, message: p.error.message } } : {}) };
+  return {
+    address: p.address,
+    port: p.port,
+    ok: p.ok,
+    durationMs: p.durationMs,
+    ...(p.error ? { error: { kind: p.error.kind, code: p.error.code, message: p.error.message } } : {}),
+  };
 }
 
 /** DNS, TCP and TLS evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
-async function probeHost(ctx: StageContext, hostname: string, port: number, https: boolean, hop: Hop): Promise<{ failedAt: "dns" | "connect" | "tls"; error: string; addresses: string[] } | { addresses: string[] }> {
+async function probeHost(
+  ctx: StageContext,
+  hostname: string,
+  port: number,
+  https: boolean,
+  hop: Hop,
+): Promise<{ failedAt: "dns" | "connect" | "tls"; error: string; addresses: string[] } | { addresses: string[] }> {
   const timeoutMs = ctx.options.timeoutMs;
   const dns = await resolveHost(hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
   const addresses = dns.addresses.map((a) => a.address);
   // Which servers answered what, per query: a filtering resolver shows up here.
   hop.dns = resolutionEvidence(dns);
-  if (dns.outcome !== "ok" || addresses.length === 0) return { failedAt: "dns", error: `dial tcp: ${dns.message || `lookup ${hostname}: no such host`}`, addresses };
+  if (dns.outcome !== "ok" || addresses.length === 0)
+    return { failedAt: "dns", error: `dial tcp: ${dns.message || `lookup ${hostname}: no such host`}`, addresses };
   const probes: TcpProbe[] = [];
   for (const a of dns.addresses.slice(0, 4)) {
     const p = await tcpProbe(a.address, port, { timeoutMs, signal: ctx.deps.signal });
@@ -126,23 +166,40 @@ async function probeHost(ctx: StageContext, hostname: string, port: number, http
   if (!https) return { addresses };
   // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
   const link = ctx.facts.link!;
-  const t = await tlsProbe({ servername: hostname, address: ok.address, port, ca: link.tls.ca, timeoutMs, signal: ctx.deps.signal, now: ctx.deps.now() });
+  const t = await tlsProbe({
+    servername: hostname,
+    address: ok.address,
+    port,
+    ca: link.tls.ca,
+    timeoutMs,
+    signal: ctx.deps.signal,
+    now: ctx.deps.now(),
+  });
   hop.tls = tlsProbeEvidence(t);
   if (!t.ok) return { failedAt: "tls", error: t.error?.message ?? "TLS handshake failed", addresses };
   if (link.tls.verify && (!t.verified || !t.hostnameOk)) {
     const why = t.verifyError?.message ?? t.hostnameError ?? "certificate not trusted";
-    return { failedAt: "tls", error: `tls: failed to verify certificate: ${why.replace(/^tls: failed to verify certificate: /, "")}`, addresses };
+    return {
+      failedAt: "tls",
+      error: `tls: failed to verify certificate: ${why.replace(/^tls: failed to verify certificate: /, "")}`,
+      addresses,
+    };
   }
   return { addresses };
 }
-
 
 /**
  * GET a blob URL and follow redirects by hand, as Go's client would but hop by hop, so that
  * each new host gets its own DNS/connect evidence. Authorization goes only to the registry's
  * own origin (same scheme, host and port), never to a CDN.
  */
-export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: string, range: string, authorization: Secret | null): Promise<FollowResult> {
+export async function followBlob(
+  ctx: StageContext,
+  pool: ClientPool,
+  startUrl: string,
+  range: string,
+  authorization: Secret | null,
+): Promise<FollowResult> {
   const hops: Hop[] = [];
   const seen = new Set<string>();
   const probed = new Set<string>([pool.registryOrigin]);
@@ -168,12 +225,26 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
       if (!proxy) {
         const p = await probeHost(ctx, hostname, port, u.protocol === "https:", hop);
         addresses = p.addresses;
-        if ("failedAt" in p) return { kind: "unreachable", hops, url: redactUrl(url), host: u.host, hostname, port, failedAt: p.failedAt, error: p.error, addresses, proxy };
+        if ("failedAt" in p)
+          return {
+            kind: "unreachable",
+            hops,
+            url: redactUrl(url),
+            host: u.host,
+            hostname,
+            port,
+            failedAt: p.failedAt,
+            error: p.error,
+            addresses,
+            proxy,
+          };
       }
     }
     let res: HttpStreamResponse;
     try {
-      res = await pool.for(url).stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null });
+      res = await pool
+        .for(url)
+        .stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null });
     } catch (e) {
       if (!(e instanceof NetError)) throw e;
       hop.error = e.toEvidence();
@@ -184,13 +255,15 @@ export async function followBlob(ctx: StageContext, pool: ClientPool, startUrl: 
     hop.status = res.status;
     hop.durationMs = res.durationMs;
     hop.remoteAddress = res.remoteAddress;
-    const location = res.headers["location"];
+    const location = res.headers.location;
     if (REDIRECT.has(res.status) && location) {
       await res.body.cancel().catch(() => undefined);
       const next = URL.canParse(location, url) ? new URL(location, url) : null;
       // Go's client refuses these too: `unsupported protocol scheme "ftp"`.
       if (!next || (next.protocol !== "http:" && next.protocol !== "https:")) {
-        const message = next ? `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect` : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
+        const message = next
+          ? `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect`
+          : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
         hop.location = redactUrl(location);
         return { kind: "bad-redirect", hops, url: redactUrl(url), host: u.host, message };
       }

@@ -21,7 +21,10 @@ export class NetError extends Error {
   address?: string;
   code?: string;
   override cause?: unknown;
-  constructor(message: string, f: { kind: NetErrorKind; phase: NetErrorPhase; host: string; address?: string; code?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    f: { kind: NetErrorKind; phase: NetErrorPhase; host: string; address?: string; code?: string; cause?: unknown },
+  ) {
     super(message);
     this.name = "NetError";
     this.kind = f.kind;
@@ -34,14 +37,27 @@ export class NetError extends Error {
 
   /** JSON-safe form for evidence. */
   toEvidence(): { kind: string; phase: string; host: string; address: string | null; code: string | null; message: string } {
-    return { kind: this.kind, phase: this.phase, host: this.host, address: this.address ?? null, code: this.code ?? null, message: this.message };
+    return {
+      kind: this.kind,
+      phase: this.phase,
+      host: this.host,
+      address: this.address ?? null,
+      code: this.code ?? null,
+      message: this.message,
+    };
   }
 }
 
 const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA", "EAI_NONAME", "ENODATA", "ESERVFAIL", "DNS_NXDOMAIN"]);
 const REFUSED_CODES = new Set(["ECONNREFUSED"]);
 const UNREACHABLE_CODES = new Set(["EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "EHOSTDOWN", "ENETDOWN"]);
-const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ESOCKETTIMEDOUT"]);
+const TIMEOUT_CODES = new Set([
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ESOCKETTIMEDOUT",
+]);
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "ECONNABORTED", "ERR_STREAM_PREMATURE_CLOSE", "UND_ERR_CLOSED"]);
 
 /** Node/OpenSSL/Bun verification and handshake codes. */
@@ -93,7 +109,8 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
   const code = codeOf(root) ?? codeOf(e);
   const rawMsg = (root as Error)?.message ?? String(e);
   const base = { host: ctx.host, address: ctx.address, code, cause: e };
-  if (ctx.aborted) return new NetError(`request to ${ctx.host} cancelled`, { ...base, kind: "aborted", phase: ctx.phase, code: code ?? "ABORTED" });
+  if (ctx.aborted)
+    return new NetError(`request to ${ctx.host} cancelled`, { ...base, kind: "aborted", phase: ctx.phase, code: code ?? "ABORTED" });
   if (ctx.deadline) {
     return new NetError(`no ${ctx.phase === "body" ? "body" : "answer"} from ${ctx.host} within ${ctx.timeoutMs} ms (${ctx.phase})`, {
       ...base,
@@ -114,7 +131,13 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
     });
   }
   const malformed = protocolViolation(code, ctx.phase);
-  if (malformed) return new NetError(`${malformed} from ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}`, { ...base, kind: "protocol", phase: "response", code: code ?? "HPE" });
+  if (malformed)
+    return new NetError(`${malformed} from ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}`, {
+      ...base,
+      kind: "protocol",
+      phase: "response",
+      code: code ?? "HPE",
+    });
   const connecting = ctx.phase === "dns" || ctx.phase === "connect";
   let kind: NetError["kind"];
   let phase = ctx.phase;
@@ -143,7 +166,11 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
   }
   // A failure while reaching a proxy is the proxy's, not the registry's.
   if (ctx.viaProxy && connecting && kind !== "tls") kind = kind === "dns" || kind === "refused" || kind === "timeout" ? kind : "proxy";
-  return new NetError(`${describe(kind, phase)} ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}: ${code ? `${code} ` : ""}${rawMsg}`, { ...base, kind, phase });
+  return new NetError(`${describe(kind, phase)} ${ctx.host}${ctx.address ? ` (${ctx.address})` : ""}: ${code ? `${code} ` : ""}${rawMsg}`, {
+    ...base,
+    kind,
+    phase,
+  });
 }
 
 /**
@@ -153,7 +180,8 @@ export function toNetError(e: unknown, ctx: ErrorContext): NetError {
  * body can mismatch, so there it means the head did not parse.
  */
 function protocolViolation(code: string | undefined, phase: NetErrorPhase): string | null {
-  if (code === "UND_ERR_HEADERS_OVERFLOW") return `response headers larger than ${MAX_RESPONSE_HEADER_BYTES / (1024 * 1024)} MiB (pulldoctor's limit; Docker's Go client accepts up to 10 MiB)`;
+  if (code === "UND_ERR_HEADERS_OVERFLOW")
+    return `response headers larger than ${MAX_RESPONSE_HEADER_BYTES / (1024 * 1024)} MiB (pulldoctor's limit; Docker's Go client accepts up to 10 MiB)`;
   const head = "a malformed HTTP response head (a control character or another byte HTTP forbids in the status line or a header)";
   if (code?.startsWith("HPE_") || code === "UND_ERR_INFO") return head;
   if (code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" && phase !== "body") return head;

@@ -77,7 +77,10 @@ export function safeLocation(v: string): string {
   });
 }
 
-export function joinHeaders(h: Record<string, string | string[] | undefined>): { headers: Record<string, string>; raw: [string, string][] } {
+export function joinHeaders(h: Record<string, string | string[] | undefined>): {
+  headers: Record<string, string>;
+  raw: [string, string][];
+} {
   const headers: Record<string, string> = {};
   const raw: [string, string][] = [];
   for (const [k, v] of Object.entries(h)) {

@@ -1,9 +1,9 @@
 import net from "node:net";
-import { Agent, Pool, ProxyAgent, buildConnector, request } from "undici-npm";
+import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { StageContext } from "../model/stage";
 import { VERSION } from "../version";
-import { MAX_RESPONSE_HEADER_BYTES, NetError, toNetError, type NetErrorPhase } from "./http-errors";
+import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
 import { addressesFor, joinHeaders, preview, tlsOptions } from "./http-util";
 
@@ -29,7 +29,10 @@ type ConnectFn = (opts: any, cb: (err: Error | null, socket: any) => void) => vo
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
 function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, states: Map<string, ConnState>): ConnectFn {
-  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (o: any, cb: (err: Error | null, s: any) => void) => net.Socket;
+  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (
+    o: any,
+    cb: (err: Error | null, s: any) => void,
+  ) => net.Socket;
   return (opts, cb) => {
     const hostname = String(opts.hostname).replace(/^\[|\]$/g, "");
     const port = opts.port || (opts.protocol === "https:" ? 443 : 80);
@@ -43,15 +46,18 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, 
           const a = addrs[i]!;
           st.phase = "connect";
           st.address = a.address;
-          const sock = base({ ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) }, (err, s) => {
-            if (err) {
-              const code = (err as { code?: string }).code;
-              if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
-              return cb(err, null);
-            }
-            st.phase = "response";
-            cb(null, s);
-          });
+          const sock = base(
+            { ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) },
+            (err, s) => {
+              if (err) {
+                const code = (err as { code?: string }).code;
+                if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
+                return cb(err, null);
+              }
+              st.phase = "response";
+              cb(null, s);
+            },
+          );
           if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
         };
         attempt();
@@ -63,7 +69,12 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, 
 
 function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
   const tlsOpts = tlsOptions(cfg.tls);
-  const common = { headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs, keepAliveTimeout: 4_000, maxHeaderSize: MAX_RESPONSE_HEADER_BYTES };
+  const common = {
+    headersTimeout: cfg.timeoutMs,
+    bodyTimeout: cfg.timeoutMs,
+    keepAliveTimeout: 4_000,
+    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+  };
   const route = cfg.route;
   if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) as any });
   const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);
@@ -83,7 +94,9 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   let dispatcher: Agent | ProxyAgent | null = null;
   const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
   const proxyHost = proxyUrl ? proxyUrl.host : null;
-  const proxyKey = proxyUrl ? `${proxyUrl.hostname.replace(/^\[|\]$/g, "")}:${proxyUrl.port || (proxyUrl.protocol === "https:" ? 443 : 80)}` : null;
+  const proxyKey = proxyUrl
+    ? `${proxyUrl.hostname.replace(/^\[|\]$/g, "")}:${proxyUrl.port || (proxyUrl.protocol === "https:" ? 443 : 80)}`
+    : null;
 
   async function open(init: HttpRequestInit, keepDeadlineForBody: boolean) {
     const url = new URL(init.url);
@@ -133,7 +146,15 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     }
   }
 
-  function record(init: HttpRequestInit, reqHeaders: Record<string, string>, status: number | null, resHeaders: Record<string, string>, started: number, error?: string, body?: Uint8Array): void {
+  function record(
+    init: HttpRequestInit,
+    reqHeaders: Record<string, string>,
+    status: number | null,
+    resHeaders: Record<string, string>,
+    started: number,
+    error?: string,
+    body?: Uint8Array,
+  ): void {
     if (!cfg.trace) return;
     const rh = redactHeaders(resHeaders);
     if (typeof rh.location === "string") rh.location = redactUrl(rh.location);

@@ -53,7 +53,7 @@ export function toBytes(address: string): number[] | null {
   let tail: number[] = [];
   if (v4) {
     tail = v4[1]!.split(".").map(Number);
-    s = s.slice(0, -v4[1]!.length) + "0:0";
+    s = `${s.slice(0, -v4[1]!.length)}0:0`;
   }
   const [head, rest] = s.split("::");
   const h = head ? head.split(":") : [];

@@ -120,13 +120,22 @@ export function checkTokenTimes(claims: JwtClaims | null, now: Date): ClockCheck
   if (!claims) return { problem: null, skewSeconds: 0 };
   const t = now.getTime() / 1000;
   if (typeof claims.nbf === "number" && claims.nbf - LEEWAY_SECONDS > t) {
-    return { problem: `the token is not valid before ${iso(claims.nbf)} (nbf), ${Math.round(claims.nbf - t)} s after this machine's clock`, skewSeconds: Math.round(claims.nbf - t) };
+    return {
+      problem: `the token is not valid before ${iso(claims.nbf)} (nbf), ${Math.round(claims.nbf - t)} s after this machine's clock`,
+      skewSeconds: Math.round(claims.nbf - t),
+    };
   }
   if (typeof claims.exp === "number" && claims.exp + LEEWAY_SECONDS < t) {
-    return { problem: `the token expired at ${iso(claims.exp)} (exp), ${Math.round(t - claims.exp)} s before this machine's clock`, skewSeconds: -Math.round(t - claims.exp) };
+    return {
+      problem: `the token expired at ${iso(claims.exp)} (exp), ${Math.round(t - claims.exp)} s before this machine's clock`,
+      skewSeconds: -Math.round(t - claims.exp),
+    };
   }
   if (typeof claims.iat === "number" && claims.iat - LEEWAY_SECONDS > t) {
-    return { problem: `the token was issued at ${iso(claims.iat)} (iat), ${Math.round(claims.iat - t)} s in this machine's future`, skewSeconds: Math.round(claims.iat - t) };
+    return {
+      problem: `the token was issued at ${iso(claims.iat)} (iat), ${Math.round(claims.iat - t)} s in this machine's future`,
+      skewSeconds: Math.round(claims.iat - t),
+    };
   }
   return { problem: null, skewSeconds: 0 };
 }

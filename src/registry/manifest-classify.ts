@@ -1,8 +1,8 @@
 import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
-import { parseRegistryErrors, type Diagnostic } from "./errors";
-import { escapeControls } from "./http-util";
+import { type Diagnostic, parseRegistryErrors } from "./errors";
 import type { HttpResponse } from "./http";
+import { escapeControls } from "./http-util";
 import type { RateLimitInfo } from "./manifest";
 
 /**
@@ -19,11 +19,13 @@ export type ManifestFailure =
 export function classifyManifestFailure(status: number, diagnostics: readonly Diagnostic[]): ManifestFailure {
   const codes = diagnostics.map((d) => d.code.toUpperCase());
   const message = diagnostics.map((d) => (d.message ? `${d.code.toLowerCase()}: ${d.message}` : d.code.toLowerCase())).join("; ");
-  if (status === 429 || codes.includes("TOOMANYREQUESTS")) return { kind: "rate-limited", message: message || "toomanyrequests: 429 Too Many Requests" };
+  if (status === 429 || codes.includes("TOOMANYREQUESTS"))
+    return { kind: "rate-limited", message: message || "toomanyrequests: 429 Too Many Requests" };
   if (codes.includes("NAME_UNKNOWN")) return { kind: "not-found", code: "NAME_UNKNOWN", message };
   if (codes.includes("MANIFEST_UNKNOWN")) return { kind: "not-found", code: "MANIFEST_UNKNOWN", message };
   if (status === 404) return { kind: "not-found", code: null, message: message || "404 Not Found" };
-  if (status === 401 || status === 403 || codes.includes("DENIED") || codes.includes("UNAUTHORIZED")) return { kind: "denied", message: message || `HTTP ${status}` };
+  if (status === 401 || status === 403 || codes.includes("DENIED") || codes.includes("UNAUTHORIZED"))
+    return { kind: "denied", message: message || `HTTP ${status}` };
   return { kind: "other", message: message || `unexpected HTTP status ${status}` };
 }
 

@@ -2,7 +2,7 @@ import type { Evidence } from "../model/evidence";
 import type { Descriptor, Platform } from "../model/facts";
 import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
-import { ClientPool, blobUrl, followBlob, readBody } from "./blob";
+import { blobUrl, ClientPool, followBlob, readBody } from "./blob";
 import { digestOf } from "./manifest";
 
 /** Configs are a few KiB; beyond this the platform check is skipped rather than download more. */
@@ -28,7 +28,12 @@ export function configPlatform(bytes: Uint8Array): Platform | null {
  * found but does not match the specified platform"). Any failure to fetch is left to the blob
  * stage, which diagnoses blob fetches: here it only yields null and a note in the evidence.
  */
-export async function fetchConfigPlatform(ctx: StageContext, config: Descriptor, authorization: Secret | null, evidence: Evidence): Promise<Platform | null> {
+export async function fetchConfigPlatform(
+  ctx: StageContext,
+  config: Descriptor,
+  authorization: Secret | null,
+  evidence: Evidence,
+): Promise<Platform | null> {
   if (config.size <= 0 || config.size > MAX_CONFIG_CHECK_BYTES) {
     evidence.configPlatform = { skipped: `config is ${config.size} bytes` };
     return null;
@@ -52,7 +57,9 @@ export async function fetchConfigPlatform(ctx: StageContext, config: Descriptor,
       return null;
     }
     const p = configPlatform(read.bytes);
-    evidence.configPlatform = p ? { os: p.os, architecture: p.architecture, variant: p.variant ?? null } : { skipped: "config names no os/architecture" };
+    evidence.configPlatform = p
+      ? { os: p.os, architecture: p.architecture, variant: p.variant ?? null }
+      : { skipped: "config names no os/architecture" };
     return p;
   } finally {
     await pool.close();

@@ -1,21 +1,26 @@
 import type { Evidence } from "../model/evidence";
 import type { Platform, ResolvedManifest } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import { parseRegistryErrors } from "./errors";
-import { NetError, type HttpClient } from "./http";
-import { MAX_MANIFEST_BYTES, digestOf, isDigest, manifestUrl, parseManifest, readRateLimit, type ParsedManifest } from "./manifest";
+import { type HttpClient, NetError } from "./http";
+import { digestOf, isDigest, MAX_MANIFEST_BYTES, manifestUrl, type ParsedManifest, parseManifest, readRateLimit } from "./manifest";
 import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
-import { IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT, artifactKind, bareType } from "./media-types";
-import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
 import { fetchConfigPlatform } from "./manifest-config";
+import { artifactKind, bareType, IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT } from "./media-types";
+import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
 
 /**
  * A Docker-Content-Digest that is not a digest (bytes that are not even UTF-8, a truncated hash):
  * containerd refuses it ("… in header not a valid digest"); the doctor never requests by it.
  */
-export function invalidDigestHeader(findings: Finding[], evidence: Evidence, p: { image: string; registry: string; repository: string; reference: string; url: string; status: number; contentType: string | null }, header: string): null {
+export function invalidDigestHeader(
+  findings: Finding[],
+  evidence: Evidence,
+  p: { image: string; registry: string; repository: string; reference: string; url: string; status: number; contentType: string | null },
+  header: string,
+): null {
   const problem = `its Docker-Content-Digest header "${header.slice(0, 200)}" is not a valid digest`;
   findings.push(finding("MANIFEST_INVALID", { ...p, problem, bodyStart: "" }, evidence));
   return null;
@@ -47,17 +52,25 @@ export async function resolveImageManifest(
   const { img } = t;
   const base = ctx.facts.link!.baseUrl;
   const oversized = (size: number | null, mediaType: string) => {
-    findings.push(finding("MANIFEST_UNSUPPORTED_MEDIA_TYPE", { ...img, mediaType, configMediaType: null, reason: "oversized", size, kind: "manifest", tool: "" }, evidence));
+    findings.push(
+      finding(
+        "MANIFEST_UNSUPPORTED_MEDIA_TYPE",
+        { ...img, mediaType, configMediaType: null, reason: "oversized", size, kind: "manifest", tool: "" },
+        evidence,
+      ),
+    );
     return null;
   };
   if (t.headSize !== null && t.headSize > MAX_MANIFEST_BYTES) return oversized(t.headSize, "");
 
   /** GET one manifest, verify its bytes, parse it. `expected`: the digest it must hash to. */
   const get = async (url: string, expected: string | null, what: "pinned" | "header" | "descriptor", key: string): Promise<Got | null> => {
-    const r = await client.request({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization, maxBodyBytes: MAX_MANIFEST_BYTES }).catch((e: unknown) => {
-      if (e instanceof NetError) return e;
-      throw e;
-    });
+    const r = await client
+      .request({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization, maxBodyBytes: MAX_MANIFEST_BYTES })
+      .catch((e: unknown) => {
+        if (e instanceof NetError) return e;
+        throw e;
+      });
     if (r instanceof NetError) {
       evidence.error = r.toEvidence();
       findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method: "GET", url, status: null, error: r.message }, evidence));
@@ -85,8 +98,14 @@ export async function resolveImageManifest(
     ex.computedDigest = digest;
     // Content addressing: the bytes must hash to what was asked for and to Docker-Content-Digest.
     const header = r.headers["docker-content-digest"];
-    if (header && !isDigest(header)) return invalidDigestHeader(findings, evidence, { ...img, url, status: r.status, contentType: contentType || null }, header);
-    const mismatch = expected && digest !== expected ? { expected, what } : header && digestOf(r.body, header) !== header ? { expected: header, what: "header" as const } : null;
+    if (header && !isDigest(header))
+      return invalidDigestHeader(findings, evidence, { ...img, url, status: r.status, contentType: contentType || null }, header);
+    const mismatch =
+      expected && digest !== expected
+        ? { expected, what }
+        : header && digestOf(r.body, header) !== header
+          ? { expected: header, what: "header" as const }
+          : null;
     if (mismatch) {
       findings.push(finding("DIGEST_MISMATCH", { ...img, expected: mismatch.expected, actual: digest, what: mismatch.what }, evidence));
       return null;
@@ -94,7 +113,13 @@ export async function resolveImageManifest(
     const parsed = parseManifest(r.body, contentType);
     if (parsed.kind === "invalid") {
       ex.bodyStart = bodyStart(r.body);
-      findings.push(finding("MANIFEST_INVALID", { ...img, url, status: r.status, contentType: contentType || null, problem: parsed.problem, bodyStart: bodyStart(r.body) }, evidence));
+      findings.push(
+        finding(
+          "MANIFEST_INVALID",
+          { ...img, url, status: r.status, contentType: contentType || null, problem: parsed.problem, bodyStart: bodyStart(r.body) },
+          evidence,
+        ),
+      );
       return null;
     }
     if (parsed.kind === "schema1") {
@@ -115,13 +140,35 @@ export async function resolveImageManifest(
   if (top.parsed.kind === "index") {
     const entries = top.parsed.manifests;
     const platforms = entries.map((d) => (d.platform ? formatPlatform(d.platform) : "unknown"));
-    const order = rankPlatforms(only(want), entries.map((d) => d.platform ?? null));
+    const order = rankPlatforms(
+      only(want),
+      entries.map((d) => d.platform ?? null),
+    );
     // Each platform once, at most 100 (a hostile 4 MiB index lists 25,000 entries): the report stays readable.
     const distinct = [...new Set(platforms)];
     const offered = distinct.slice(0, 100);
-    evidence.index = { digest: top.digest, mediaType: top.parsed.mediaType, entries: entries.length, platforms: offered, wanted: formatPlatform(want), candidates: order.slice(0, 20).map((i) => platforms[i]!) };
+    evidence.index = {
+      digest: top.digest,
+      mediaType: top.parsed.mediaType,
+      entries: entries.length,
+      platforms: offered,
+      wanted: formatPlatform(want),
+      candidates: order.slice(0, 20).map((i) => platforms[i]!),
+    };
     if (order.length === 0) {
-      findings.push(finding("PLATFORM_UNAVAILABLE", { image: img.image, wanted: formatPlatform(want), platforms: offered, indexDigest: top.digest, ...(distinct.length > offered.length ? { distinct: distinct.length } : {}) }, { ...evidence, platforms: offered }));
+      findings.push(
+        finding(
+          "PLATFORM_UNAVAILABLE",
+          {
+            image: img.image,
+            wanted: formatPlatform(want),
+            platforms: offered,
+            indexDigest: top.digest,
+            ...(distinct.length > offered.length ? { distinct: distinct.length } : {}),
+          },
+          { ...evidence, platforms: offered },
+        ),
+      );
       return null;
     }
     const chosen = entries[order[0]!]!;
@@ -135,13 +182,33 @@ export async function resolveImageManifest(
   }
   if (image.parsed.kind !== "image" || !IMAGE_MANIFEST_TYPES.includes(image.parsed.mediaType)) {
     const mediaType = image.parsed.kind === "image" ? image.parsed.mediaType : image.parsed.mediaType;
-    findings.push(finding("MANIFEST_UNSUPPORTED_MEDIA_TYPE", { ...img, mediaType, configMediaType: null, reason: "media-type", size: image.bytes.length, kind: "manifest", tool: "" }, evidence));
+    findings.push(
+      finding(
+        "MANIFEST_UNSUPPORTED_MEDIA_TYPE",
+        { ...img, mediaType, configMediaType: null, reason: "media-type", size: image.bytes.length, kind: "manifest", tool: "" },
+        evidence,
+      ),
+    );
     return null;
   }
   const cfgType = image.parsed.config.mediaType;
   if (!IMAGE_CONFIG_TYPES.includes(cfgType)) {
     const a = artifactKind(cfgType);
-    findings.push(finding("MANIFEST_UNSUPPORTED_MEDIA_TYPE", { ...img, mediaType: image.parsed.mediaType, configMediaType: cfgType, reason: "artifact", size: image.bytes.length, kind: a.kind, tool: a.tool }, evidence));
+    findings.push(
+      finding(
+        "MANIFEST_UNSUPPORTED_MEDIA_TYPE",
+        {
+          ...img,
+          mediaType: image.parsed.mediaType,
+          configMediaType: cfgType,
+          reason: "artifact",
+          size: image.bytes.length,
+          kind: a.kind,
+          tool: a.tool,
+        },
+        evidence,
+      ),
+    );
     return null;
   }
   if (!index) {
@@ -151,17 +218,37 @@ export async function resolveImageManifest(
     if (actual) {
       platform = formatPlatform(normalizePlatform(actual));
       if (ctx.options.platform && !only(want).match(actual)) {
-        findings.push(finding("PLATFORM_UNAVAILABLE", { image: img.image, wanted: formatPlatform(want), platforms: [platform], indexDigest: "", single: true }, { ...evidence, platforms: [platform] }));
+        findings.push(
+          finding(
+            "PLATFORM_UNAVAILABLE",
+            { image: img.image, wanted: formatPlatform(want), platforms: [platform], indexDigest: "", single: true },
+            { ...evidence, platforms: [platform] },
+          ),
+        );
         return null;
       }
     }
   }
-  evidence.image = { digest: image.digest, mediaType: image.parsed.mediaType, size: image.bytes.length, config: { mediaType: cfgType, digest: image.parsed.config.digest, size: image.parsed.config.size }, layers: image.parsed.layers.length, platform };
+  evidence.image = {
+    digest: image.digest,
+    mediaType: image.parsed.mediaType,
+    size: image.bytes.length,
+    config: { mediaType: cfgType, digest: image.parsed.config.digest, size: image.parsed.config.size },
+    layers: image.parsed.layers.length,
+    platform,
+  };
   return {
     digest: top.digest,
     mediaType: top.parsed.mediaType,
     index,
-    image: { digest: image.digest, mediaType: image.parsed.mediaType, size: image.bytes.length, raw: image.bytes, config: image.parsed.config, layers: image.parsed.layers },
+    image: {
+      digest: image.digest,
+      mediaType: image.parsed.mediaType,
+      size: image.bytes.length,
+      raw: image.bytes,
+      config: image.parsed.config,
+      layers: image.parsed.layers,
+    },
     platform,
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { goQuoteChar, MAX_NESTING_DEPTH } from "../host/go-json";
 import type { Descriptor, Platform } from "../model/facts";
 import { escapeControls } from "./http-util";
-import { INDEX_TYPES, MEDIA, SCHEMA1_TYPES, bareType } from "./media-types";
+import { bareType, INDEX_TYPES, MEDIA, SCHEMA1_TYPES } from "./media-types";
 
 /** containerd's MaxManifestSize: a manifest (or index) larger than 4 MiB is refused. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -16,14 +16,14 @@ export function tagsUrl(baseUrl: string, repository: string): string {
 }
 
 export function sha256Digest(bytes: Uint8Array): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /** Hash `bytes` with the digest's own algorithm; null when the algorithm is not one we know. */
 export function digestOf(bytes: Uint8Array, like: string): string | null {
   const algo = like.split(":")[0];
   if (algo === "sha256") return sha256Digest(bytes);
-  if (algo === "sha512") return "sha512:" + createHash("sha512").update(bytes).digest("hex");
+  if (algo === "sha512") return `sha512:${createHash("sha512").update(bytes).digest("hex")}`;
   return null;
 }
 
@@ -41,7 +41,7 @@ export function goJsonError(text: string, bytes?: Uint8Array): string {
   const t = text.replace(/^[\s\uFEFF]+/, "");
   if (t === "") return "unexpected end of JSON input";
   const c = t[0]!;
-  if (!/[{\["\-0-9tfn]/.test(c)) {
+  if (!/[{["\-0-9tfn]/.test(c)) {
     // Go quotes the byte, not a decoded character: random bytes show as '\u009b', not U+FFFD.
     const b = bytes ? bytes.find((x) => x !== 0x20 && x !== 0x09 && x !== 0x0a && x !== 0x0d) : undefined;
     const shown = b !== undefined && (b >= 0x80 || b < 0x20 || b === 0x7f) ? goQuoteChar(b) : `'${c}'`;
@@ -129,7 +129,12 @@ function descriptor(v: unknown): Descriptor | null {
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
   const ct = bareType(contentType);
   const deep = nestingExceeds(bytes);
-  if (deep !== null) return { kind: "invalid", mediaType: ct, problem: `invalid character ${goQuoteChar(deep)} exceeded max depth (more than ${MAX_NESTING_DEPTH} nested arrays or objects)` };
+  if (deep !== null)
+    return {
+      kind: "invalid",
+      mediaType: ct,
+      problem: `invalid character ${goQuoteChar(deep)} exceeded max depth (more than ${MAX_NESTING_DEPTH} nested arrays or objects)`,
+    };
   const text = new TextDecoder().decode(bytes);
   let doc: unknown;
   try {

@@ -16,8 +16,10 @@ export function mirrorUrlError(raw: string): string | null {
     return `invalid mirror: ${JSON.stringify(value)} is not a valid URI`;
   }
   const scheme = value.slice(0, i).toLowerCase();
-  if (scheme !== "http" && scheme !== "https") return `invalid mirror: unsupported scheme ${JSON.stringify(scheme)} in ${JSON.stringify(value)}: must use either 'https://' or 'http://'`;
-  if (u.search || u.hash || value.includes("?") || value.includes("#")) return `invalid mirror: query or fragment at end of the URI ${JSON.stringify(value)}`;
+  if (scheme !== "http" && scheme !== "https")
+    return `invalid mirror: unsupported scheme ${JSON.stringify(scheme)} in ${JSON.stringify(value)}: must use either 'https://' or 'http://'`;
+  if (u.search || u.hash || value.includes("?") || value.includes("#"))
+    return `invalid mirror: query or fragment at end of the URI ${JSON.stringify(value)}`;
   if (u.username || u.password) {
     const shown = `${scheme}://${u.username}:xxxxx@${value.slice(value.indexOf("@") + 1)}`;
     return `invalid mirror: username/password not allowed in URI ${JSON.stringify(shown)}`;

@@ -194,7 +194,11 @@ export function onlyOS(want: Platform): MatchComparer {
   const exact = ordered(w);
   const matchOS = (p: Platform) => {
     const n = normalizePlatform(p);
-    return w.os === n.os && osVersionMatch(w.os, w["os.version"], p["os.version"]) && featuresSubset(n["os.features"] ?? [], w["os.features"] ?? []);
+    return (
+      w.os === n.os &&
+      osVersionMatch(w.os, w["os.version"], p["os.version"]) &&
+      featuresSubset(n["os.features"] ?? [], w["os.features"] ?? [])
+    );
   };
   return {
     match: matchOS,
@@ -220,4 +224,3 @@ export function windowsHost(want: Platform): MatchComparer {
     },
   };
 }
-

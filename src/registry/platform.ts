@@ -1,7 +1,7 @@
 import type { Platform } from "../model/facts";
-import { only, type MatchComparer } from "./platform-compare";
+import { type MatchComparer, only } from "./platform-compare";
 
-export { anyOf, newMatcher, only, onlyOS, onlyStrict, ordered, platformVector, windowsHost, type MatchComparer } from "./platform-compare";
+export { anyOf, type MatchComparer, newMatcher, only, onlyOS, onlyStrict, ordered, platformVector, windowsHost } from "./platform-compare";
 
 /**
  * containerd/platforms behaviour (the module docker pull and containerd vendor): parse a
@@ -16,9 +16,13 @@ const OS_RE = /^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)
 const SPECIFIER_RE_Q = '"^[A-Za-z0-9_.-]+$"';
 const OS_RE_Q = '"^([A-Za-z0-9_-]+)(?:\\\\(([A-Za-z0-9_.%-]*)((?:\\\\+[A-Za-z0-9_.%-]+)*)\\\\))?$"';
 
-const KNOWN_OS = new Set("aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 solaris windows zos".split(" "));
+const KNOWN_OS = new Set(
+  "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 solaris windows zos".split(" "),
+);
 const KNOWN_ARCH = new Set(
-  "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split(" "),
+  "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split(
+    " ",
+  ),
 );
 
 /** Go's %q for the strings that appear in parse errors (ASCII input; enough for these texts). */
@@ -63,7 +67,7 @@ function normalizeArch(arch: string, variant: string): [string, string] {
     case "arm64":
       a = "arm64";
       // "9" → "v9", "v9.0" → "v9", and the default v8 ("8", "v8", "v8.0") is left unset.
-      if (/^\d/.test(v)) v = "v" + v;
+      if (/^\d/.test(v)) v = `v${v}`;
       v = v.replace(/^(v\d+)\.0$/, "$1");
       if (v === "v8") v = "";
       break;
@@ -77,7 +81,7 @@ function normalizeArch(arch: string, variant: string): [string, string] {
       break;
     case "arm":
       if (v === "" || v === "7") v = "v7";
-      else if (v === "5" || v === "6" || v === "8") v = "v" + v;
+      else if (v === "5" || v === "6" || v === "8") v = `v${v}`;
       break;
   }
   return [a, v];
@@ -99,9 +103,14 @@ export function parsePlatform(spec: string, host: Platform): Platform {
   p.os = normalizeOS(m[1]!, host.os);
   const version = decodeOption(m[2] ?? "", spec, "OS version");
   if (version) p["os.version"] = version;
-  if (m[3]) p["os.features"] = m[3].slice(1).split("+").map((f) => decodeOption(f, spec, "OS feature"));
+  if (m[3])
+    p["os.features"] = m[3]
+      .slice(1)
+      .split("+")
+      .map((f) => decodeOption(f, spec, "OS feature"));
   for (const part of parts.slice(1)) {
-    if (!SPECIFIER_RE.test(part)) throw invalid(`${q(part)} is an invalid component of ${q(spec)}: platform specifier component must match ${SPECIFIER_RE_Q}`);
+    if (!SPECIFIER_RE.test(part))
+      throw invalid(`${q(part)} is an invalid component of ${q(spec)}: platform specifier component must match ${SPECIFIER_RE_Q}`);
   }
   const set = (arch: string, variant: string) => {
     p.architecture = arch;
@@ -161,13 +170,14 @@ export function formatPlatform(p: Platform): string {
   return joinPath(p.os, p.architecture ?? "", p.variant ?? "");
 }
 
-const encodeOption = (v: string) => v.replace(/%/g, "%25").replace(/\+/g, "%2B").replace(/\(/g, "%28").replace(/\)/g, "%29").replace(/\//g, "%2F");
+const encodeOption = (v: string) =>
+  v.replace(/%/g, "%25").replace(/\+/g, "%2B").replace(/\(/g, "%28").replace(/\)/g, "%29").replace(/\//g, "%2F");
 
 /** containerd's FormatAll: also the OS version and features, `windows(10.0.17763+win32k)/amd64`. */
 export function formatPlatformAll(p: Platform): string {
   if (!p.os) return "unknown";
   let opts = encodeOption(p["os.version"] ?? "");
-  for (const f of [...(p["os.features"] ?? [])].sort()) if (f !== "") opts += "+" + encodeOption(f);
+  for (const f of [...(p["os.features"] ?? [])].sort()) if (f !== "") opts += `+${encodeOption(f)}`;
   return joinPath(opts ? `${p.os}(${opts})` : p.os, p.architecture ?? "", p.variant ?? "");
 }
 

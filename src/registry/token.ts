@@ -1,10 +1,10 @@
 import type { Credential } from "../model/facts";
-import { Secret } from "../model/secret";
 import { redactUrl } from "../model/redact";
-import { parseRegistryErrors, type Diagnostic } from "./errors";
-import { NetError, type HttpClient, type HttpResponse } from "./http";
+import { Secret } from "../model/secret";
+import { type Diagnostic, parseRegistryErrors } from "./errors";
+import { type HttpClient, type HttpResponse, NetError } from "./http";
 import { escapeControls } from "./http-util";
-import { decodeJwt, type DecodedJwt } from "./jwt";
+import { type DecodedJwt, decodeJwt } from "./jwt";
 
 /**
  * Fetching a bearer token as Docker's vendored docker/distribution does
@@ -80,7 +80,9 @@ export class TokenError extends Error {
 }
 
 /** Parse a 2xx token body (pure). */
-export function parseTokenBody(body: Uint8Array): { ok: true; token: string; expiresIn: number; issuedAt: string | null; refreshToken: string | null } | { ok: false; problem: string } {
+export function parseTokenBody(
+  body: Uint8Array,
+): { ok: true; token: string; expiresIn: number; issuedAt: string | null; refreshToken: string | null } | { ok: false; problem: string } {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder().decode(body));
@@ -128,7 +130,12 @@ class TokenResultBox {
   constructor(readonly r: TokenResult) {}
 }
 
-async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResult["as"], cred: Credential | null): Promise<TokenResultBox | TokenError> {
+async function exchange(
+  req: TokenRequest,
+  method: "GET" | "POST",
+  as: TokenResult["as"],
+  cred: Credential | null,
+): Promise<TokenResultBox | TokenError> {
   const url = new URL(req.realm);
   let body: string | undefined;
   const headers: Record<string, string> = {};
@@ -155,14 +162,36 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
   let target = url;
   for (let hop = 0; ; hop++) {
     try {
-      res = await req.client.request({ method, url: target.toString(), headers, authorization, body, sensitiveBody: true, maxBodyBytes: MAX_TOKEN_BODY_BYTES });
+      res = await req.client.request({
+        method,
+        url: target.toString(),
+        headers,
+        authorization,
+        body,
+        sensitiveBody: true,
+        maxBodyBytes: MAX_TOKEN_BODY_BYTES,
+      });
     } catch (e) {
       if (!(e instanceof NetError)) throw e;
-      return new TokenError(`token server ${target.host} unreachable: ${e.message}`, "net", { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e });
+      return new TokenError(`token server ${target.host} unreachable: ${e.message}`, "net", {
+        ...base,
+        status: null,
+        contentType: null,
+        serverDate: null,
+        diagnostics: [],
+        net: e,
+      });
     }
     const next = redirectTarget(res, target, method, hop);
     if (next === null) break;
-    if (typeof next === "string") return new TokenError(next, "http", { ...base, status: res.status, contentType: res.headers["content-type"] ?? null, serverDate: res.headers.date ?? null, diagnostics: [] });
+    if (typeof next === "string")
+      return new TokenError(next, "http", {
+        ...base,
+        status: res.status,
+        contentType: res.headers["content-type"] ?? null,
+        serverDate: res.headers.date ?? null,
+        diagnostics: [],
+      });
     target = next;
   }
   const info = {
@@ -175,7 +204,10 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
   if (res.status < 200 || res.status > 299) {
     const kind: TokenErrorKind = res.status === 401 ? "unauthorized" : res.status === 403 ? "forbidden" : "http";
     const bodyPreview = info.diagnostics.length ? undefined : previewOf(res);
-    return new TokenError(`token server answered ${res.status} ${res.statusText}`.trim(), kind, { ...info, ...(bodyPreview ? { bodyPreview } : {}) });
+    return new TokenError(`token server answered ${res.status} ${res.statusText}`.trim(), kind, {
+      ...info,
+      ...(bodyPreview ? { bodyPreview } : {}),
+    });
   }
   if (res.truncated) {
     const invalid = `the answer is larger than ${MAX_TOKEN_BODY_BYTES / 1024} KiB (pulldoctor stops reading a token answer there)`;
@@ -185,7 +217,11 @@ async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResu
   if (!parsed.ok) {
     // The body may hold a token-like secret even when malformed: show it only if it is not JSON at all.
     const bodyPreview = parsed.problem === "the body is not JSON" ? previewOf(res) : undefined;
-    return new TokenError(`token server answered ${res.status} but ${parsed.problem}`, "invalid", { ...info, invalid: parsed.problem, ...(bodyPreview ? { bodyPreview } : {}) });
+    return new TokenError(`token server answered ${res.status} but ${parsed.problem}`, "invalid", {
+      ...info,
+      invalid: parsed.problem,
+      ...(bodyPreview ? { bodyPreview } : {}),
+    });
   }
   const token = new Secret(parsed.token);
   return new TokenResultBox({
@@ -220,8 +256,10 @@ export function redirectTarget(res: HttpResponse, from: URL, method: "GET" | "PO
   const said = `token server answered ${res.status} ${res.statusText}`.trim();
   if (!next) return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
   const to = redactUrl(next.toString());
-  if (next.origin !== from.origin) return `${said}, a redirect to ${to} (another host or scheme): pulldoctor does not follow a token server there with credentials; point the registry's token realm at that URL instead`;
-  if (method === "POST" && res.status !== 307 && res.status !== 308) return `${said}, a redirect to ${to} that would turn the OAuth POST into a GET (dropping the refresh token)`;
+  if (next.origin !== from.origin)
+    return `${said}, a redirect to ${to} (another host or scheme): pulldoctor does not follow a token server there with credentials; point the registry's token realm at that URL instead`;
+  if (method === "POST" && res.status !== 307 && res.status !== 308)
+    return `${said}, a redirect to ${to} that would turn the OAuth POST into a GET (dropping the refresh token)`;
   if (hop >= MAX_TOKEN_REDIRECTS) return `${said}: stopped after ${MAX_TOKEN_REDIRECTS} redirects (last to ${to})`;
   return next;
 }

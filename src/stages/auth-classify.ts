@@ -30,9 +30,14 @@ export function classifyTokenFailure(f: TokenFailure): AuthVerdict {
     case "net":
       return { code: "AUTH_TOKEN_SERVER_UNREACHABLE", status: null };
     case "invalid":
-      return { code: "AUTH_TOKEN_INVALID", problem: `the token service answered ${f.status ?? ""} but ${f.invalid ?? "without a usable token"}`.replace("  ", " ") };
+      return {
+        code: "AUTH_TOKEN_INVALID",
+        problem: `the token service answered ${f.status ?? ""} but ${f.invalid ?? "without a usable token"}`.replace("  ", " "),
+      };
     case "unauthorized":
-      return withCreds ? { code: "AUTH_UNAUTHORIZED", where: "token service", status: f.status ?? 401 } : { code: "AUTH_CREDENTIALS_REQUIRED", status: f.status ?? 401 };
+      return withCreds
+        ? { code: "AUTH_UNAUTHORIZED", where: "token service", status: f.status ?? 401 }
+        : { code: "AUTH_CREDENTIALS_REQUIRED", status: f.status ?? 401 };
     case "forbidden":
       return withCreds ? { code: "AUTH_DENIED", status: f.status ?? 403 } : { code: "AUTH_CREDENTIALS_REQUIRED", status: f.status ?? 403 };
     case "http":
@@ -65,7 +70,12 @@ export function classifyRegistryAnswer(a: RegistryAnswer): AuthVerdict {
   if (a.status !== 401) return { code: null }; // 429, 5xx…: the manifest stage judges these.
   if (a.challengeError === "insufficient_scope") return { code: "AUTH_DENIED", status: 401 };
   if (a.challengeError === "invalid_token") {
-    return a.clockProblem ? { code: "AUTH_CLOCK_SKEW" } : { code: "AUTH_TOKEN_INVALID", problem: "the registry refused the token (invalid_token): issuer, audience or signing certificate do not match what it trusts" };
+    return a.clockProblem
+      ? { code: "AUTH_CLOCK_SKEW" }
+      : {
+          code: "AUTH_TOKEN_INVALID",
+          problem: "the registry refused the token (invalid_token): issuer, audience or signing certificate do not match what it trusts",
+        };
   }
   if (a.scheme === "bearer" && a.authorizationSent) {
     if (a.grantsPull === false) return { code: "AUTH_DENIED", status: 401 };

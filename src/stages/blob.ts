@@ -1,11 +1,23 @@
 import { SLOW_BYTES_PER_SECOND } from "../model/catalogue/blob";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import type { Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES, RETRY_STATUS, blobUrl, checkRange, ClientPool, followBlob, parseRetryAfter, readBody, type FollowResult } from "../registry/blob";
 import { LOW_SPEED_BYTES } from "../pull/watchdog";
+import {
+  blobUrl,
+  ClientPool,
+  checkRange,
+  type FollowResult,
+  followBlob,
+  MAX_MEASURE_BYTES,
+  MIN_MEASURE_BYTES,
+  parseRetryAfter,
+  RANGE_PROBE_BYTES,
+  RETRY_STATUS,
+  readBody,
+} from "../registry/blob";
 import { parseRegistryErrors } from "../registry/errors";
 import { digestOf } from "../registry/manifest";
 import { authorizeOrError } from "./manifest";
@@ -52,14 +64,23 @@ async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutco
   const authorization = await authorizeOrError(ctx.facts.session!);
   if (authorization instanceof Error) {
     const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, m.image.config.digest);
-    findings.push(finding("BLOB_FETCH_FAILED", { url, host: new URL(url).host, status: null, error: `token: ${authorization.message}` }, evidence));
+    findings.push(
+      finding("BLOB_FETCH_FAILED", { url, host: new URL(url).host, status: null, error: `token: ${authorization.message}` }, evidence),
+    );
     return { summary: `no token for the blob request: ${authorization.message}`, evidence, findings };
   }
-  const probes: Probe[] = [{ what: "config", desc: m.image.config, length: Math.min(RANGE_PROBE_BYTES, m.image.config.size), measure: false }];
+  const probes: Probe[] = [
+    { what: "config", desc: m.image.config, length: Math.min(RANGE_PROBE_BYTES, m.image.config.size), measure: false },
+  ];
   const layer = pickLayer(m.image.layers);
   if (layer) {
     const measure = layer.size >= MIN_MEASURE_BYTES;
-    probes.push({ what: "layer", desc: layer, length: measure ? Math.min(layer.size, MAX_MEASURE_BYTES) : Math.min(RANGE_PROBE_BYTES, layer.size), measure });
+    probes.push({
+      what: "layer",
+      desc: layer,
+      length: measure ? Math.min(layer.size, MAX_MEASURE_BYTES) : Math.min(RANGE_PROBE_BYTES, layer.size),
+      measure,
+    });
   }
   const lines: string[] = [];
   for (const p of probes) {
@@ -70,7 +91,14 @@ async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutco
   return { summary: lines.join("; "), evidence, findings };
 }
 
-async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorization: Secret | null, evidence: Evidence, findings: Finding[]): Promise<string> {
+async function probe(
+  ctx: StageContext,
+  pool: ClientPool,
+  p: Probe,
+  authorization: Secret | null,
+  evidence: Evidence,
+  findings: Finding[],
+): Promise<string> {
   const ref = ctx.facts.ref!;
   const link = ctx.facts.link!;
   const { desc } = p;
@@ -91,18 +119,55 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   if (downgrade > 0 && !findings.some((f) => f.code === "BLOB_REDIRECT_INSECURE")) {
     const from = r.hops[downgrade - 1]!;
     const to = r.hops[downgrade]!;
-    findings.push(finding("BLOB_REDIRECT_INSECURE", { registry: ref.registry, from: String(from.host), to: String(to.host), url: String(to.url), authorization: to.authorization === true }, evidence));
+    findings.push(
+      finding(
+        "BLOB_REDIRECT_INSECURE",
+        {
+          registry: ref.registry,
+          from: String(from.host),
+          to: String(to.host),
+          url: String(to.url),
+          authorization: to.authorization === true,
+        },
+        evidence,
+      ),
+    );
   }
   if (r.kind === "loop") {
-    findings.push(finding("BLOB_REDIRECT_LOOP", { image, registry: ref.registry, hops: r.hops.map((h) => String(h.url)), reason: r.reason }, evidence));
+    findings.push(
+      finding("BLOB_REDIRECT_LOOP", { image, registry: ref.registry, hops: r.hops.map((h) => String(h.url)), reason: r.reason }, evidence),
+    );
     return `${p.what}: redirect ${r.reason}`;
   }
   if (r.kind === "unreachable") {
-    findings.push(finding("BLOB_REDIRECT_UNREACHABLE", { image, registry: ref.registry, blobHost: r.host, hostname: r.hostname, port: r.port, url: r.url, failedAt: r.failedAt, error: r.error, addresses: r.addresses, proxy: r.proxy }, evidence));
+    findings.push(
+      finding(
+        "BLOB_REDIRECT_UNREACHABLE",
+        {
+          image,
+          registry: ref.registry,
+          blobHost: r.host,
+          hostname: r.hostname,
+          port: r.port,
+          url: r.url,
+          failedAt: r.failedAt,
+          error: r.error,
+          addresses: r.addresses,
+          proxy: r.proxy,
+        },
+        evidence,
+      ),
+    );
     return `${p.what}: redirected to ${r.host}, unreachable (${r.failedAt})`;
   }
   if (r.kind === "bad-redirect") {
-    findings.push(finding("BLOB_FETCH_FAILED", { url: r.url, host: r.host, status: Number(r.hops[r.hops.length - 1]?.status ?? 0) || null, error: r.message }, evidence));
+    findings.push(
+      finding(
+        "BLOB_FETCH_FAILED",
+        { url: r.url, host: r.host, status: Number(r.hops[r.hops.length - 1]?.status ?? 0) || null, error: r.message },
+        evidence,
+      ),
+    );
     return `${p.what}: ${r.message}`;
   }
   if (r.kind === "failed") {
@@ -121,8 +186,25 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     if (diagnostics.length) ev.errors = diagnostics.map((d) => ({ code: d.code, message: d.message }));
     if (res.status === 404 || diagnostics.some((d) => d.code === "BLOB_UNKNOWN")) {
       // A 404 from the registry's redirect target (its storage or CDN) is not the registry losing the blob.
-      const redirected = r.host !== ref.registry && r.host !== ctx.facts.link?.baseUrl.replace(/^https?:\/\//, "") ? { redirectedTo: r.host, url: String(r.hops[r.hops.length - 1]?.url ?? "") } : {};
-      findings.push(finding("BLOB_UNKNOWN", { image, registry: ref.registry, repository: ref.repository, digest: desc.digest, what: p.what, mirror: ctx.endpoint?.role === "mirror", ...redirected }, evidence));
+      const redirected =
+        r.host !== ref.registry && r.host !== ctx.facts.link?.baseUrl.replace(/^https?:\/\//, "")
+          ? { redirectedTo: r.host, url: String(r.hops[r.hops.length - 1]?.url ?? "") }
+          : {};
+      findings.push(
+        finding(
+          "BLOB_UNKNOWN",
+          {
+            image,
+            registry: ref.registry,
+            repository: ref.repository,
+            digest: desc.digest,
+            what: p.what,
+            mirror: ctx.endpoint?.role === "mirror",
+            ...redirected,
+          },
+          evidence,
+        ),
+      );
       return `${p.what} ${desc.digest.slice(0, 19)}…: 404 blob unknown`;
     }
     const ra = res.headers["retry-after"];
@@ -130,7 +212,9 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
       (diagnostics.map((d) => `${d.code}: ${d.message}`).join("; ") || `${res.status} ${res.statusText}`.trim()) +
       (ra !== undefined && !refused?.includes("Retry-After") ? ` (Retry-After: ${ra.slice(0, 40)})` : "") +
       (refused ? `; ${refused}` : retries.length ? `; still ${res.status} after ${retries.length} retries` : "");
-    findings.push(finding("BLOB_FETCH_FAILED", { url: String(r.hops[r.hops.length - 1]!.url), host: r.host, status: res.status, error: msg }, evidence));
+    findings.push(
+      finding("BLOB_FETCH_FAILED", { url: String(r.hops[r.hops.length - 1]!.url), host: r.host, status: res.status, error: msg }, evidence),
+    );
     return `${p.what}: HTTP ${res.status}`;
   }
   // Range honoured? A 200 is the whole blob: read it only as far as the probe needs.
@@ -144,7 +228,20 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   if (!rangeCheck.ok) {
     ev.rangeProblem = rangeCheck.problem;
     if (!findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) {
-      findings.push(finding("BLOB_RANGE_UNSUPPORTED", { host: r.host, status: res.status, contentRange: res.headers["content-range"] ?? null, requested: range, url: String(r.hops[r.hops.length - 1]!.url), authorized: r.hops[r.hops.length - 1]!.authorization === true }, evidence));
+      findings.push(
+        finding(
+          "BLOB_RANGE_UNSUPPORTED",
+          {
+            host: r.host,
+            status: res.status,
+            contentRange: res.headers["content-range"] ?? null,
+            requested: range,
+            url: String(r.hops[r.hops.length - 1]!.url),
+            authorized: r.hops[r.hops.length - 1]!.authorization === true,
+          },
+          evidence,
+        ),
+      );
     }
   }
   // Whole blob in hand (small config, small layer, or a 200): it must hash to its digest.
@@ -160,24 +257,66 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
   // drip below the pull's low-speed floor), not a slow link. A timed probe that moved is judged below.
   if (read.cutByDeadline && read.count < wantBytes && (!p.measure || read.count < LOW_SPEED_BYTES)) {
     const last = String(r.hops[r.hops.length - 1]!.url);
-    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: res.status, error: `the body stalled: ${read.count} of ${Math.min(wantBytes, desc.size)} bytes within ${deadline} ms` }, evidence));
+    findings.push(
+      finding(
+        "BLOB_FETCH_FAILED",
+        {
+          url: last,
+          host: r.host,
+          status: res.status,
+          error: `the body stalled: ${read.count} of ${Math.min(wantBytes, desc.size)} bytes within ${deadline} ms`,
+        },
+        evidence,
+      ),
+    );
     return `${p.what}: body stalled after ${read.count} bytes`;
   }
   if (read.error && !read.cutByDeadline) {
     // The connection broke mid-body (Docker: "unexpected EOF"; containerd: "short read"): not a rate problem.
     const last = String(r.hops[r.hops.length - 1]!.url);
-    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: res.status, error: `the body broke after ${read.count} of ${Math.min(wantBytes, desc.size)} bytes: ${read.error.message}` }, evidence));
+    findings.push(
+      finding(
+        "BLOB_FETCH_FAILED",
+        {
+          url: last,
+          host: r.host,
+          status: res.status,
+          error: `the body broke after ${read.count} of ${Math.min(wantBytes, desc.size)} bytes: ${read.error.message}`,
+        },
+        evidence,
+      ),
+    );
     return `${p.what}: body broke after ${read.count} bytes`;
   }
   let rate = "";
   if (p.measure && (read.count >= MIN_MEASURE_BYTES || read.cutByDeadline)) {
     const seconds = Math.max(read.transferMs, 1) / 1000;
     const bps = Math.round(read.count / seconds);
-    ev.throughput = { bytes: read.count, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: bps, thresholdBytesPerSecond: SLOW_BYTES_PER_SECOND, cutByDeadline: read.cutByDeadline };
+    ev.throughput = {
+      bytes: read.count,
+      seconds: Math.round(seconds * 1000) / 1000,
+      bytesPerSecond: bps,
+      thresholdBytesPerSecond: SLOW_BYTES_PER_SECOND,
+      cutByDeadline: read.cutByDeadline,
+    };
     rate = `, ${(bps / 1024 / 1024).toFixed(1)} MiB/s`;
     if (bps < SLOW_BYTES_PER_SECOND) {
       const imageBytes = ctx.facts.manifest!.image.layers.reduce((s, l) => s + l.size, 0);
-      findings.push(finding("BLOB_SLOW", { host: r.host, bytes: read.count, seconds, bytesPerSecond: bps, imageBytes, image: ctx.facts.ref!.familiar, plainHttp: ctx.facts.link!.scheme === "http" }, evidence));
+      findings.push(
+        finding(
+          "BLOB_SLOW",
+          {
+            host: r.host,
+            bytes: read.count,
+            seconds,
+            bytesPerSecond: bps,
+            imageBytes,
+            image: ctx.facts.ref!.familiar,
+            plainHttp: ctx.facts.link!.scheme === "http",
+          },
+          evidence,
+        ),
+      );
     }
   } else if (p.measure === false && p.what === "layer") {
     ev.throughput = { skipped: `no layer of at least ${MIN_MEASURE_BYTES} bytes to time` };
@@ -186,7 +325,17 @@ async function probe(ctx: StageContext, pool: ClientPool, p: Probe, authorizatio
     // Docker retries these too, so the pull should work: said as a warning, with every answer seen.
     const seen = retries.map((x) => `${x.status}${x.retryAfter !== null ? ` (Retry-After: ${x.retryAfter})` : ""}`).join(", ");
     const last = String(r.hops[r.hops.length - 1]!.url);
-    findings.push(finding("BLOB_FETCH_FAILED", { url: last, host: r.host, status: retries[retries.length - 1]!.status, error: `answered ${seen} before serving the ${p.what}` }, evidence, { severity: "warning", note: `It recovered after ${retries.length} ${retries.length === 1 ? "retry" : "retries"}; Docker retries as well, so pulls work, slowly, while the registry's storage or rate limit keeps failing requests.` }));
+    findings.push(
+      finding(
+        "BLOB_FETCH_FAILED",
+        { url: last, host: r.host, status: retries[retries.length - 1]!.status, error: `answered ${seen} before serving the ${p.what}` },
+        evidence,
+        {
+          severity: "warning",
+          note: `It recovered after ${retries.length} ${retries.length === 1 ? "retry" : "retries"}; Docker retries as well, so pulls work, slowly, while the registry's storage or rate limit keeps failing requests.`,
+        },
+      ),
+    );
   }
   const via = r.hops.length > 1 ? ` via ${r.host}` : "";
   return `${p.what} ${desc.digest.slice(7, 19)}: ${res.status}${via}, ${read.count} bytes${rate}`;
@@ -201,7 +350,13 @@ const PROBE_BACKOFF_MS = 200;
  * a Retry-After up to --timeout, and never more than --timeout in all. A longer wait is not
  * made: the last answer stands, and `refused` says why.
  */
-async function followWithRetries(ctx: StageContext, pool: ClientPool, url: string, range: string, authorization: Secret | null): Promise<{ r: FollowResult; retries: { status: number; retryAfter: string | null; waitMs: number }[]; refused: string | null }> {
+async function followWithRetries(
+  ctx: StageContext,
+  pool: ClientPool,
+  url: string,
+  range: string,
+  authorization: Secret | null,
+): Promise<{ r: FollowResult; retries: { status: number; retryAfter: string | null; waitMs: number }[]; refused: string | null }> {
   const retries: { status: number; retryAfter: string | null; waitMs: number }[] = [];
   let waited = 0;
   let r = await followBlob(ctx, pool, url, range, authorization);
@@ -209,12 +364,22 @@ async function followWithRetries(ctx: StageContext, pool: ClientPool, url: strin
     const retryAfter = r.res.headers["retry-after"] ?? null;
     const askedMs = parseRetryAfter(retryAfter);
     if (askedMs !== null && askedMs > ctx.options.timeoutMs) {
-      return { r, retries, refused: `Retry-After ${retryAfter!.slice(0, 40)} is beyond the --timeout of ${ctx.options.timeoutMs / 1000} s pulldoctor waits` };
+      return {
+        r,
+        retries,
+        refused: `Retry-After ${retryAfter!.slice(0, 40)} is beyond the --timeout of ${ctx.options.timeoutMs / 1000} s pulldoctor waits`,
+      };
     }
     const waitMs = Math.max(PROBE_BACKOFF_MS * 2 ** (attempt - 1), askedMs ?? 0);
     // All the waiting of one probe fits in one --timeout: the diagnosis stays bounded however often the host says "later".
     if (waited + waitMs > ctx.options.timeoutMs) {
-      return { r, retries, refused: retries.length ? `still ${r.res.status} after ${retries.length} ${retries.length === 1 ? "retry" : "retries"} (pulldoctor waits at most --timeout, ${ctx.options.timeoutMs / 1000} s, in all)` : null };
+      return {
+        r,
+        retries,
+        refused: retries.length
+          ? `still ${r.res.status} after ${retries.length} ${retries.length === 1 ? "retry" : "retries"} (pulldoctor waits at most --timeout, ${ctx.options.timeoutMs / 1000} s, in all)`
+          : null,
+      };
     }
     waited += waitMs;
     retries.push({ status: r.res.status, retryAfter: retryAfter === null ? null : retryAfter.slice(0, 40), waitMs });

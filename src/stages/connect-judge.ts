@@ -37,7 +37,8 @@ export function judgeHop(h: HopResult, o: { insecure: boolean; plainHttp: boolea
   if (!h.tcp.ok) {
     const kind = h.tcp.error?.kind ?? "other";
     const message = h.tcp.error?.message ?? "connect failed";
-    if (kind === "reset") return { usable: false, scheme: null, problems: [{ code: "CONNECT_RESET", target: h.target, message, phase: "while connecting" }] };
+    if (kind === "reset")
+      return { usable: false, scheme: null, problems: [{ code: "CONNECT_RESET", target: h.target, message, phase: "while connecting" }] };
     if (kind === "timeout") return { usable: false, scheme: null, problems: [{ code: "CONNECT_TIMEOUT", target: h.target, message }] };
     // refused, unreachable (no route: the kernel refuses at once) and the rest.
     return { usable: false, scheme: null, problems: [{ code: "CONNECT_REFUSED", target: h.target, message }] };
@@ -64,9 +65,21 @@ function judgeFailedTls(h: HopResult, t: TlsProbe, o: { insecure: boolean }): Ho
     const firstLine = (t.firstBytes ?? "HTTP/").split(/\r?\n/)[0]!;
     return { usable: o.insecure, scheme: o.insecure ? "http" : null, problems: [{ code: "TLS_HTTP_ONLY", target: h.target, firstLine }] };
   }
-  if (e?.kind === "reset") return { usable: false, scheme: null, problems: [{ code: "CONNECT_RESET", target: h.target, message: e.message, phase: "during the TLS handshake (after the ClientHello)" }] };
-  const reason = e?.kind === "timeout" ? "net/http: TLS handshake timeout (TCP connected, no TLS answer)" : (e?.message ?? "handshake failed");
-  return { usable: false, scheme: null, problems: [{ code: "TLS_HANDSHAKE_FAILED", target: h.target, reason, alert: t.alert ?? null, clientCert: t.clientCert ?? null }] };
+  if (e?.kind === "reset")
+    return {
+      usable: false,
+      scheme: null,
+      problems: [
+        { code: "CONNECT_RESET", target: h.target, message: e.message, phase: "during the TLS handshake (after the ClientHello)" },
+      ],
+    };
+  const reason =
+    e?.kind === "timeout" ? "net/http: TLS handshake timeout (TCP connected, no TLS answer)" : (e?.message ?? "handshake failed");
+  return {
+    usable: false,
+    scheme: null,
+    problems: [{ code: "TLS_HANDSHAKE_FAILED", target: h.target, reason, alert: t.alert ?? null, clientCert: t.clientCert ?? null }],
+  };
 }
 
 /** "[::1]:5000 connected; 10.0.0.9:5000 refused" for the hops other than `target`. */
@@ -77,7 +90,9 @@ export function describeOthers(all: HopResult[], verdicts: HopVerdict[], target:
     if (h.target === target) return;
     const v = verdicts[i]!;
     if (v.usable) ok = true;
-    parts.push(`${h.target} ${h.tcp.ok ? (v.usable ? "connected" : `connected, then ${v.problems[0]?.code ?? "failed"}`) : (h.tcp.error?.kind ?? "failed")}`);
+    parts.push(
+      `${h.target} ${h.tcp.ok ? (v.usable ? "connected" : `connected, then ${v.problems[0]?.code ?? "failed"}`) : (h.tcp.error?.kind ?? "failed")}`,
+    );
   });
   return { text: parts.length ? parts.join("; ") : "no other address to try", ok };
 }

@@ -1,16 +1,16 @@
 import type net from "node:net";
 import type { Evidence, Json } from "../model/evidence";
 import type { LinkInfo } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
-import { loadCertsD, type CertsD } from "../net/certs-d";
-import { tcpProbe } from "../net/tcp";
-import { tlsProbe, type TlsProbe } from "../net/tls";
-import { openTunnel, TunnelError } from "../net/tunnel";
+import { type CertsD, loadCertsD } from "../net/certs-d";
 import { plainHttpAnswer } from "../net/http-probe";
+import { tcpProbe } from "../net/tcp";
+import { type TlsProbe, tlsProbe } from "../net/tls";
+import { openTunnel, TunnelError } from "../net/tunnel";
 import { addressIsInsecure, isInsecureByConfig, isLoopback } from "../registry/insecure";
-import { describeOthers, judgeHop, type HopResult, type HopVerdict, type Problem } from "./connect-judge";
+import { describeOthers, type HopResult, type HopVerdict, judgeHop, type Problem } from "./connect-judge";
 
 /**
  * The connect stage: TCP to every resolved address (or one CONNECT tunnel through the proxy
@@ -18,12 +18,16 @@ import { describeOthers, judgeHop, type HopResult, type HopVerdict, type Problem
  * an insecure registry (configured, or at a loopback/CIDR address) skips verification and
  * falls back to plain HTTP, so its TLS problems are warnings; for any other registry errors.
  */
-const INSECURE_NOTE = "Docker treats this registry as insecure and proceeds anyway; containerd/kubelet, podman and other clients verify and will fail.";
+const INSECURE_NOTE =
+  "Docker treats this registry as insecure and proceeds anyway; containerd/kubelet, podman and other clients verify and will fail.";
 // containerd (ConfigureHosts) and go-containerregistry also use plain HTTP / skip verification for a
 // loopback registry; podman/skopeo do not (they fail with the x509/HTTP error).
-const LOOPBACK_NOTE = "Docker (and containerd, which treats loopback registries the same way) proceeds anyway; podman/skopeo and other clients that verify will fail.";
-const HTTP_NOTE = "Docker treats this registry as insecure and falls back to plain HTTP; containerd/kubelet, podman and other clients use HTTPS and fail.";
-const HTTP_LOOPBACK_NOTE = "Docker treats this loopback registry as insecure and falls back to plain HTTP (containerd does the same for loopback); podman/skopeo use HTTPS and fail.";
+const LOOPBACK_NOTE =
+  "Docker (and containerd, which treats loopback registries the same way) proceeds anyway; podman/skopeo and other clients that verify will fail.";
+const HTTP_NOTE =
+  "Docker treats this registry as insecure and falls back to plain HTTP; containerd/kubelet, podman and other clients use HTTPS and fail.";
+const HTTP_LOOPBACK_NOTE =
+  "Docker treats this loopback registry as insecure and falls back to plain HTTP (containerd does the same for loopback); podman/skopeo use HTTPS and fail.";
 
 interface Insecurity {
   insecure: boolean;
@@ -40,7 +44,12 @@ export function insecurity(ep: Endpoint, addresses: string[], list: readonly str
   // Docker's built-in 127.0.0.0/8 and ::1/128 entries (the plan marks IP-literal loopback
   // endpoints insecure too; the reason is still loopback, not configuration).
   const lo = [ep.hostname, ...addresses].find((a) => isLoopback(a));
-  if (lo) return { insecure: true, why: `${lo} is a loopback address (Docker always treats 127.0.0.0/8 and ::1 as insecure)`, loopbackOnly: true };
+  if (lo)
+    return {
+      insecure: true,
+      why: `${lo} is a loopback address (Docker always treats 127.0.0.0/8 and ::1 as insecure)`,
+      loopbackOnly: true,
+    };
   const cidrs = list.filter((e) => e.includes("/"));
   if (isInsecureByConfig(ep.host, ep.hostname, list) || addresses.some((a) => addressIsInsecure(a, list)))
     return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidrs.map(clean).join(", ")})`, loopbackOnly: false };
@@ -50,7 +59,10 @@ export function insecurity(ep: Endpoint, addresses: string[], list: readonly str
 
 /** The plain-HTTP retry worked: Docker pulls over HTTP, other clients fail on the TLS problem. */
 function fallbackSev(hop: HopResult): { severity: "warning"; note: string } {
-  return { severity: "warning", note: `Docker treats this registry as insecure and retries over plain HTTP, which answered (${hop.httpFallback!.firstLine}); containerd/kubelet, podman and other clients use HTTPS and fail.` };
+  return {
+    severity: "warning",
+    note: `Docker treats this registry as insecure and retries over plain HTTP, which answered (${hop.httpFallback!.firstLine}); containerd/kubelet, podman and other clients use HTTPS and fail.`,
+  };
 }
 
 function fallbackEvidence(hop: HopResult): Evidence {
@@ -73,14 +85,21 @@ export const connectStage: Stage = {
     const res = ctx.facts.resolution && ctx.facts.resolution.hostname === ep.hostname ? ctx.facts.resolution : null;
     const addresses = res?.addresses ?? [];
     const plainHttp = ep.url.startsWith("http://");
-    const byRule = insecurity(ep, addresses.map((a) => a.address), list);
+    const byRule = insecurity(
+      ep,
+      addresses.map((a) => a.address),
+      list,
+    );
     // An http:// mirror URL is plain HTTP whatever the list says (Docker uses it as written).
-    const ins: Insecurity = plainHttp && !byRule.insecure ? { insecure: true, why: `its URL is ${ep.url} (plain HTTP)`, loopbackOnly: false } : byRule;
+    const ins: Insecurity =
+      plainHttp && !byRule.insecure ? { insecure: true, why: `its URL is ${ep.url} (plain HTTP)`, loopbackOnly: false } : byRule;
     const certsDir = ctx.facts.local?.certsDir ?? ctx.options.certsDir;
     // Docker verifies Docker Hub (the official upstream) against the system store only
     // (lookupV2Endpoints: tlsconfig.ServerDefault()); certs.d is read for mirrors and others.
     const hub = ep.role === "upstream" && ep.hostname === "registry-1.docker.io";
-    const certs: CertsD = hub ? { dir: "", exists: false, ca: [], client: null, problems: [], dockerError: null, files: [] } : loadCertsD(certsDir, ep.host);
+    const certs: CertsD = hub
+      ? { dir: "", exists: false, ca: [], client: null, problems: [], dockerError: null, files: [] }
+      : loadCertsD(certsDir, ep.host);
     // Docker reads certs.d only for secure registries (newTLSConfig(hostname, isSecure)); for an
     // insecure one it skips verification anyway. The CAs still judge the chain, because that is
     // what containerd/kubelet and podman (which read the same dir) would verify against; the
@@ -94,7 +113,17 @@ export const connectStage: Stage = {
     const signal = ctx.deps.signal;
 
     const tls = (socket: net.Socket): Promise<TlsProbe> =>
-      tlsProbe({ servername: ep.hostname, port: ep.port, socket, ca, ...(client ? { cert: client.cert, key: client.key } : {}), timeoutMs, signal, now, askServerDate: true });
+      tlsProbe({
+        servername: ep.hostname,
+        port: ep.port,
+        socket,
+        ca,
+        ...(client ? { cert: client.cert, key: client.key } : {}),
+        timeoutMs,
+        signal,
+        now,
+        askServerDate: true,
+      });
 
     let hops: HopResult[];
     let tunnelEvidence: Evidence | null = null;
@@ -109,17 +138,41 @@ export const connectStage: Stage = {
     } else if (proxy) {
       const target = `proxy ${redactUrl(proxy)} → ${hostPortOf(ep.hostname, ep.port)}`;
       try {
-        const t = await openTunnel({ proxyUrl: proxy, auth: ctx.facts.route?.auth ?? null, host: ep.hostname, port: ep.port, timeoutMs, signal });
+        const t = await openTunnel({
+          proxyUrl: proxy,
+          auth: ctx.facts.route?.auth ?? null,
+          host: ep.hostname,
+          port: ep.port,
+          timeoutMs,
+          signal,
+        });
         tunnelEvidence = { proxy: redactUrl(proxy), status: t.status, durationMs: t.durationMs };
         hops = [{ target, tcp: { ok: true, durationMs: t.durationMs }, tls: await tls(t.socket) }];
       } catch (e) {
         if (!(e instanceof TunnelError)) throw e;
-        tunnelEvidence = { proxy: redactUrl(proxy), error: e.message, kind: e.kind, status: e.status ?? null, phase: e.phase, durationMs: e.durationMs };
+        tunnelEvidence = {
+          proxy: redactUrl(proxy),
+          error: e.message,
+          kind: e.kind,
+          status: e.status ?? null,
+          phase: e.phase,
+          durationMs: e.durationMs,
+        };
         // The proxy stage made the same CONNECT and owns that finding (407, 403, proxy down):
         // a second error here would blame the registry, which was never reached.
         tunnelFailure = `the proxy did not open a tunnel to ${hostPortOf(ep.hostname, ep.port)} (${e.message}); the proxy stage's finding explains why`;
         const kind = e.kind === "timeout" || e.code === "ETIMEDOUT" ? "timeout" : "refused";
-        hops = [{ target, tcp: { ok: false, durationMs: e.durationMs, error: { kind, code: e.code ?? e.kind, message: `${e.message} (the proxy stage explains the proxy's side)` } }, tls: null }];
+        hops = [
+          {
+            target,
+            tcp: {
+              ok: false,
+              durationMs: e.durationMs,
+              error: { kind, code: e.code ?? e.kind, message: `${e.message} (the proxy stage explains the proxy's side)` },
+            },
+            tls: null,
+          },
+        ];
       }
     } else {
       // Every address in parallel: Docker tries them in turn, the doctor wants each one's answer.
@@ -137,7 +190,9 @@ export const connectStage: Stage = {
           // Docker's fallback for an insecure registry: HTTPS failed outright, so it retries
           // plain HTTP; ask that question too (an HTTP answer to the ClientHello already says it).
           const httpFallback =
-            ins.insecure && !t.ok && t.error?.kind !== "http-response" ? await plainHttpAnswer(a.address, ep.port, ep.host, { timeoutMs, signal }) : undefined;
+            ins.insecure && !t.ok && t.error?.kind !== "http-response"
+              ? await plainHttpAnswer(a.address, ep.port, ep.host, { timeoutMs, signal })
+              : undefined;
           return { target, tcp, tls: t, ...(httpFallback ? { httpFallback } : {}) };
         }),
       );
@@ -186,7 +241,15 @@ export const connectStage: Stage = {
   },
 };
 
-function toFindings(ctx: StageContext, ep: Endpoint, hops: HopResult[], verdicts: HopVerdict[], ins: Insecurity, certs: CertsD, anyUsable: boolean): Finding[] {
+function toFindings(
+  ctx: StageContext,
+  ep: Endpoint,
+  hops: HopResult[],
+  verdicts: HopVerdict[],
+  ins: Insecurity,
+  certs: CertsD,
+  anyUsable: boolean,
+): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
   const certsPath = certs.dir;
@@ -201,21 +264,46 @@ function toFindings(ctx: StageContext, ep: Endpoint, hops: HopResult[], verdicts
   // Docker reads certs.d only for a secure registry, and stops at an unpaired .cert/.key.
   if (certs.dockerError && !ins.insecure) {
     const file = (/for client certificate (\S+?)\. /.exec(certs.dockerError) ?? /for key (\S+)$/.exec(certs.dockerError))?.[1] ?? "";
-    out.unshift(finding("CERTS_D_INVALID", { host: ep.host, dir: certs.dir, error: certs.dockerError, file }, { dir: certs.dir, files: certs.files ?? [], error: certs.dockerError }));
+    out.unshift(
+      finding(
+        "CERTS_D_INVALID",
+        { host: ep.host, dir: certs.dir, error: certs.dockerError, file },
+        { dir: certs.dir, files: certs.files ?? [], error: certs.dockerError },
+      ),
+    );
   }
   const tlsProblem = out.some((f) => f.code.startsWith("TLS_"));
   if (ins.insecure && anyUsable && !tlsProblem) {
     const scheme = ep.url.startsWith("http://") ? "http" : verdicts.some((v) => v.usable && v.scheme === "https") ? "https" : "http";
     // A loopback registry is Docker's default and its traffic never leaves the host: info.
-    out.push(finding("TLS_INSECURE_IN_USE", { host: ep.host, why: ins.why ?? "insecure", scheme, loopbackOnly: ins.loopbackOnly }, { why: ins.why }, ins.loopbackOnly ? { severity: "info" } : {}));
+    out.push(
+      finding(
+        "TLS_INSECURE_IN_USE",
+        { host: ep.host, why: ins.why ?? "insecure", scheme, loopbackOnly: ins.loopbackOnly },
+        { why: ins.why },
+        ins.loopbackOnly ? { severity: "info" } : {},
+      ),
+    );
   }
   return out;
 }
 
-function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string; ok: boolean }, ins: Insecurity, certsPath: string, certs: CertsD, anyUsable: boolean, hop: HopResult): Finding {
+function one(
+  ctx: StageContext,
+  ep: Endpoint,
+  p: Problem,
+  others: { text: string; ok: boolean },
+  ins: Insecurity,
+  certsPath: string,
+  certs: CertsD,
+  anyUsable: boolean,
+  hop: HopResult,
+): Finding {
   const ev: Evidence = { target: p.target, others: others.text };
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
-  const tcpSev = anyUsable ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." } : {};
+  const tcpSev = anyUsable
+    ? { severity: "warning" as const, note: "Docker moves on to the next address, so the pull can still work." }
+    : {};
   // containerd's own loopback rule looks at the host in the reference (localhost or a loopback
   // IP literal), whatever daemon.json says; Docker's also at the resolved addresses. So the note
   // depends on the name, not on why Docker considers it insecure (--insecure-registry 127.0.0.1:5000
@@ -224,22 +312,62 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
   const tlsSev = ins.insecure ? { severity: "warning" as const, note: containerdLoopback ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
   // Files or dirs that were probably meant for this registry but Docker does not read.
   const nearMiss = certs.problems.length ? `certs.d: ${certs.problems.join("; ")}.` : "";
-  const withNearMiss = (o: { severity?: "warning"; note?: string }) => (nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o);
-  const tcp = { host: ep.host, target: p.target, others: others.text, otherOk: others.ok, port: ep.port, mirror: ep.role === "mirror", ...("message" in p ? { error: p.message } : {}) };
+  const withNearMiss = (o: { severity?: "warning"; note?: string }) =>
+    nearMiss ? { ...o, note: [o.note, nearMiss].filter(Boolean).join(" ") } : o;
+  const tcp = {
+    host: ep.host,
+    target: p.target,
+    others: others.text,
+    otherOk: others.ok,
+    port: ep.port,
+    mirror: ep.role === "mirror",
+    ...("message" in p ? { error: p.message } : {}),
+  };
   switch (p.code) {
     case "CONNECT_REFUSED":
       return finding("CONNECT_REFUSED", tcp, { ...ev, error: p.message, connectMs: hop.tcp.durationMs }, tcpSev);
     case "CONNECT_TIMEOUT":
-      return finding("CONNECT_TIMEOUT", { ...tcp, timeoutMs: ctx.options.timeoutMs }, { ...ev, error: p.message, waitedMs: hop.tcp.durationMs }, tcpSev);
+      return finding(
+        "CONNECT_TIMEOUT",
+        { ...tcp, timeoutMs: ctx.options.timeoutMs },
+        { ...ev, error: p.message, waitedMs: hop.tcp.durationMs },
+        tcpSev,
+      );
     case "CONNECT_RESET":
-      return finding("CONNECT_RESET", { ...tcp, phase: p.phase }, { ...ev, error: p.message, ...fallbackEvidence(hop) }, hop.httpFallback?.ok ? fallbackSev(hop) : tcpSev);
+      return finding(
+        "CONNECT_RESET",
+        { ...tcp, phase: p.phase },
+        { ...ev, error: p.message, ...fallbackEvidence(hop) },
+        hop.httpFallback?.ok ? fallbackSev(hop) : tcpSev,
+      );
     case "TLS_HTTP_ONLY":
-      return finding("TLS_HTTP_ONLY", { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure, loopback: containerdLoopback }, { ...ev, firstBytes: hop.tls?.firstBytes ?? null }, ins.insecure ? { severity: "warning", note: containerdLoopback ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {});
+      return finding(
+        "TLS_HTTP_ONLY",
+        { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure, loopback: containerdLoopback },
+        { ...ev, firstBytes: hop.tls?.firstBytes ?? null },
+        ins.insecure ? { severity: "warning", note: containerdLoopback ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {},
+      );
     case "TLS_HANDSHAKE_FAILED":
       return finding(
         "TLS_HANDSHAKE_FAILED",
-        { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath, timeoutMs: ctx.options.timeoutMs },
-        { ...ev, error: hop.tls?.error as unknown as Json, alert: p.alert, clientCert: p.clientCert, certsDClient: certs.client?.certFile ?? null, handshakeMs: hop.tls?.durationMs ?? null, ...fallbackEvidence(hop) },
+        {
+          host: ep.host,
+          target: p.target,
+          reason: p.reason,
+          alert: p.alert,
+          clientCert: p.clientCert,
+          certsPath,
+          timeoutMs: ctx.options.timeoutMs,
+        },
+        {
+          ...ev,
+          error: hop.tls?.error as unknown as Json,
+          alert: p.alert,
+          clientCert: p.clientCert,
+          certsDClient: certs.client?.certFile ?? null,
+          handshakeMs: hop.tls?.durationMs ?? null,
+          ...fallbackEvidence(hop),
+        },
         withNearMiss(hop.httpFallback?.ok ? fallbackSev(hop) : {}),
       );
     default: {
@@ -254,8 +382,26 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
         const error = `x509: certificate has expired or is not yet valid: current time ${go(v.now)} is ${v.state === "expired" ? `after ${go(v.notAfter)}` : `before ${go(v.notBefore)}`}`;
         return finding(
           "TLS_EXPIRED",
-          { ...cert, subject: v.subject ?? cert.subject, state: v.state, notBefore: v.notBefore ?? "", notAfter: v.notAfter ?? "", now: v.now, serverDate: t.serverDate ?? null },
-          { target: p.target, certificate: v.subject, notBefore: v.notBefore, notAfter: v.notAfter, localClock: v.now, serverClock: t.serverDate ?? null, state: v.state, error, ...tail },
+          {
+            ...cert,
+            subject: v.subject ?? cert.subject,
+            state: v.state,
+            notBefore: v.notBefore ?? "",
+            notAfter: v.notAfter ?? "",
+            now: v.now,
+            serverDate: t.serverDate ?? null,
+          },
+          {
+            target: p.target,
+            certificate: v.subject,
+            notBefore: v.notBefore,
+            notAfter: v.notAfter,
+            localClock: v.now,
+            serverClock: t.serverDate ?? null,
+            state: v.state,
+            error,
+            ...tail,
+          },
           tlsSev,
         );
       }
@@ -267,7 +413,30 @@ function one(ctx: StageContext, ep: Endpoint, p: Problem, others: { text: string
           tlsSev,
         );
       const tr = t.trust!;
-      return finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: tr.missingIssuer, untrustedRoot: tr.untrustedRoot, certsDCas: certs.ca.length, sent: t.chain.length, issuerUrl: tr.issuerUrl ?? null }, { target: p.target, subject: cert.subject, issuer: cert.issuer, missingIssuer: tr.missingIssuer, issuerUrl: tr.issuerUrl ?? null, untrustedRoot: tr.untrustedRoot, error: "x509: certificate signed by unknown authority", certsDCaFiles: certs.ca.map((c) => c.file), certsDProblems: certs.problems, ...tail }, withNearMiss(tlsSev));
+      return finding(
+        "TLS_UNKNOWN_CA",
+        {
+          ...cert,
+          missingIssuer: tr.missingIssuer,
+          untrustedRoot: tr.untrustedRoot,
+          certsDCas: certs.ca.length,
+          sent: t.chain.length,
+          issuerUrl: tr.issuerUrl ?? null,
+        },
+        {
+          target: p.target,
+          subject: cert.subject,
+          issuer: cert.issuer,
+          missingIssuer: tr.missingIssuer,
+          issuerUrl: tr.issuerUrl ?? null,
+          untrustedRoot: tr.untrustedRoot,
+          error: "x509: certificate signed by unknown authority",
+          certsDCaFiles: certs.ca.map((c) => c.file),
+          certsDProblems: certs.problems,
+          ...tail,
+        },
+        withNearMiss(tlsSev),
+      );
     }
   }
 }
@@ -294,7 +463,9 @@ function certsEvidence(c: CertsD, used: boolean): Evidence {
     clientCert: c.client?.certFile ?? null,
     problems: c.problems,
     dockerError: c.dockerError ?? null,
-    usedByDocker: used ? true : "no: Docker ignores certs.d for an insecure registry (its CAs were still used to judge the chain, as containerd/podman would)",
+    usedByDocker: used
+      ? true
+      : "no: Docker ignores certs.d for an insecure registry (its CAs were still used to judge the chain, as containerd/podman would)",
   };
 }
 
@@ -302,7 +473,9 @@ function hopEvidence(h: HopResult, v: HopVerdict): Evidence {
   const t = h.tls;
   return {
     target: h.target,
-    connect: h.tcp.ok ? { ok: true, ms: h.tcp.durationMs } : { ok: false, ms: h.tcp.durationMs, error: (h.tcp.error ?? null) as unknown as Json },
+    connect: h.tcp.ok
+      ? { ok: true, ms: h.tcp.durationMs }
+      : { ok: false, ms: h.tcp.durationMs, error: (h.tcp.error ?? null) as unknown as Json },
     tls: t
       ? {
           ok: t.ok,

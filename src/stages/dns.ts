@@ -2,10 +2,10 @@ import net from "node:net";
 import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
 import type { Stage, StageContext } from "../model/stage";
-import { resolutionEvidence, resolveHost, type HostResolution } from "../net/dns";
+import { type HostResolution, resolutionEvidence, resolveHost } from "../net/dns";
+import { classifyDns, type DnsObservation, isLocalhostName } from "../net/dns-findings";
+import { type SystemLookup, systemLookup } from "../net/dns-system";
 import { lookupHostsFile } from "../net/hosts-file";
-import { classifyDns, isLocalhostName, type DnsObservation } from "../net/dns-findings";
-import { systemLookup, type SystemLookup } from "../net/dns-system";
 import { proxyForUrl } from "../net/proxy-env";
 
 const PIN_CHECK_MS = 3000;
@@ -43,10 +43,24 @@ export const dnsStage: Stage = {
       askSystem(ctx, host),
       // Evidence only: a pinned registry is often one whose DNS is broken (air-gapped), so
       // this comparison gets a short budget instead of a whole step.
-      pinned ? resolveHost(host, { servers: options.dns, deps, timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS), trace: ctx.trace, skipHostsFile: true }) : Promise.resolve(null),
+      pinned
+        ? resolveHost(host, {
+            servers: options.dns,
+            deps,
+            timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS),
+            trace: ctx.trace,
+            skipHostsFile: true,
+          })
+        : Promise.resolve(null),
     ]);
     const proxy = proxyFor(ctx, ep.url);
-    const obs: DnsObservation = { resolution: res, system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error }, pinnedDns, proxy, endpointUrl: ep.url };
+    const obs: DnsObservation = {
+      resolution: res,
+      system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error },
+      pinnedDns,
+      proxy,
+      endpointUrl: ep.url,
+    };
     const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
     const findings = classifyDns(obs, evidence);
 
@@ -67,12 +81,26 @@ async function askSystem(ctx: StageContext, host: string): Promise<SystemLookup>
   // The injected lookup reports "not found" by rejecting, like node:dns; that rejection is
   // the answer being compared, not an unexpected failure.
   const timeout = new Promise<SystemLookup>((resolve) => {
-    const t = setTimeout(() => resolve({ addresses: [], code: "timeout", error: `no answer within ${ctx.options.timeoutMs} ms`, durationMs: ctx.options.timeoutMs }), ctx.options.timeoutMs);
+    const t = setTimeout(
+      () =>
+        resolve({
+          addresses: [],
+          code: "timeout",
+          error: `no answer within ${ctx.options.timeoutMs} ms`,
+          durationMs: ctx.options.timeoutMs,
+        }),
+      ctx.options.timeoutMs,
+    );
     t.unref?.();
   });
   const answer = hook(host).then(
     (addresses): SystemLookup => ({ addresses, code: null, error: null, durationMs: Math.round(performance.now() - started) }),
-    (e: NodeJS.ErrnoException): SystemLookup => ({ addresses: [], code: e.code ?? "ERROR", error: e.message, durationMs: Math.round(performance.now() - started) }),
+    (e: NodeJS.ErrnoException): SystemLookup => ({
+      addresses: [],
+      code: e.code ?? "ERROR",
+      error: e.message,
+      durationMs: Math.round(performance.now() - started),
+    }),
   );
   return Promise.race([answer, timeout]);
 }
@@ -115,7 +143,13 @@ function json(x: unknown): Json {
   return JSON.parse(JSON.stringify(x ?? null)) as Json;
 }
 
-function evidenceOf(r: HostResolution, system: SystemLookup, pinnedDns: HostResolution | null, proxy: DnsObservation["proxy"], hostsPath: string) {
+function evidenceOf(
+  r: HostResolution,
+  system: SystemLookup,
+  pinnedDns: HostResolution | null,
+  proxy: DnsObservation["proxy"],
+  hostsPath: string,
+) {
   // The same summary other stages nest for the realm and CDN hosts, plus what only this
   // stage shows: the resolver settings, the hosts file, the system resolver and the proxy.
   return {
@@ -125,7 +159,12 @@ function evidenceOf(r: HostResolution, system: SystemLookup, pinnedDns: HostReso
     perQueryTimeoutMs: r.perQueryTimeoutMs ?? null,
     hostsFile: { path: hostsPath, addresses: r.hostsFile, lines: r.hostsLines ?? [] },
     dnsDespitePin: pinnedDns ? resolutionEvidence(pinnedDns) : null,
-    systemResolver: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error, durationMs: system.durationMs },
+    systemResolver: {
+      addresses: system.addresses.map((a) => a.address),
+      code: system.code,
+      error: system.error,
+      durationMs: system.durationMs,
+    },
     proxy: proxy ? { url: proxy.url, source: proxy.source } : null,
   };
 }

@@ -1,18 +1,25 @@
 import type { Evidence } from "../model/evidence";
 import type { AuthSession, Platform, ResolvedManifest } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
+import { redactUrl, scrubDeep } from "../model/redact";
+import type { Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
-import { clientForStage, NetError, type HttpClient, type HttpResponse } from "../registry/http";
-import { MAX_MANIFEST_BYTES, isDigest, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
-import { bodyStart, classifyManifestFailure, classifyTagsList, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
-import { redactUrl, scrubDeep } from "../model/redact";
+import { clientForStage, type HttpClient, type HttpResponse, NetError } from "../registry/http";
+import { isDigest, MAX_MANIFEST_BYTES, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
+import {
+  bodyStart,
+  classifyManifestFailure,
+  classifyTagsList,
+  exchangeEvidence,
+  rateEvidence,
+  rateParams,
+} from "../registry/manifest-classify";
+import { invalidDigestHeader, type ManifestTarget, resolveImageManifest } from "../registry/manifest-resolve";
 import { closestTags } from "../registry/manifest-tags";
-import { invalidDigestHeader, resolveImageManifest, type ManifestTarget } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
 import { parsePlatform } from "../registry/platform";
 import { TokenError } from "../registry/token";
-import type { Secret } from "../model/secret";
 
 /**
  * The manifest stage: what `docker pull` does after auth. HEAD the tag first (Docker Hub does
@@ -60,13 +67,31 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   const authorization = await authorizeOrError(session);
   if (authorization instanceof Error) {
     const info = authorization instanceof TokenError ? authorization.info : null;
-    findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method: info?.method ?? "GET", url: info?.url ?? url, status: info?.status ?? null, error: `token: ${authorization.message}` }, evidence));
+    findings.push(
+      finding(
+        "MANIFEST_FETCH_FAILED",
+        {
+          ...img,
+          method: info?.method ?? "GET",
+          url: info?.url ?? url,
+          status: info?.status ?? null,
+          error: `token: ${authorization.message}`,
+        },
+        evidence,
+      ),
+    );
     return out(`no token for the manifest request: ${authorization.message}`);
   }
   const fetchFailed = (method: string, u: string, e: NetError | HttpResponse, error?: string) => {
     const status = e instanceof NetError ? null : e.status;
     if (e instanceof NetError) evidence.error = e.toEvidence();
-    findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method, url: u, status, error: error ?? (e instanceof NetError ? e.message : `HTTP ${status}`) }, evidence));
+    findings.push(
+      finding(
+        "MANIFEST_FETCH_FAILED",
+        { ...img, method, url: u, status, error: error ?? (e instanceof NetError ? e.message : `HTTP ${status}`) },
+        evidence,
+      ),
+    );
     return out(`${method} manifest failed: ${error ?? (e instanceof NetError ? e.message : `HTTP ${status}`)}`);
   };
 
@@ -80,7 +105,13 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   let named: HttpResponse = head;
   if (head.status !== 200) {
     // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
-    const get = await attempt(client, { method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization, maxBodyBytes: MAX_MANIFEST_BYTES });
+    const get = await attempt(client, {
+      method: "GET",
+      url,
+      headers: { accept: MANIFEST_ACCEPT },
+      authorization,
+      maxBodyBytes: MAX_MANIFEST_BYTES,
+    });
     if (get instanceof NetError) return fetchFailed("GET", url, get);
     const diagnostics = parseRegistryErrors(get.body, get.headers["content-type"]);
     evidence.get = exchangeEvidence("GET", get, diagnostics);
@@ -96,7 +127,13 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
       const loc = get.headers.location;
       const to = URL.canParse(loc, url) && !/[\\\s]/.test(loc) ? redactUrl(new URL(loc, url).toString()) : `"${scrubDeep(loc)}"`;
       const problem = `redirected to ${to} instead of answering (a captive portal or proxy login page?)`;
-      findings.push(finding("MANIFEST_INVALID", { ...img, url, status: get.status, contentType: get.headers["content-type"] ?? null, problem, bodyStart: bodyStart(get.body) }, evidence));
+      findings.push(
+        finding(
+          "MANIFEST_INVALID",
+          { ...img, url, status: get.status, contentType: get.headers["content-type"] ?? null, problem, bodyStart: bodyStart(get.body) },
+          evidence,
+        ),
+      );
       return out(problem);
     } else {
       const failure = classifyManifestFailure(get.status, diagnostics);
@@ -112,7 +149,14 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     findings.push(
       finding(
         "RATE_LIMIT_LOW",
-        { registry: ref.registry, limit: rate.limit!.value, remaining: rate.remaining!.value, windowSeconds: rate.remaining!.windowSeconds ?? rate.limit!.windowSeconds, source: rate.source, authenticated },
+        {
+          registry: ref.registry,
+          limit: rate.limit!.value,
+          remaining: rate.remaining!.value,
+          windowSeconds: rate.remaining!.windowSeconds ?? rate.limit!.windowSeconds,
+          source: rate.source,
+          authenticated,
+        },
         { rateLimit: evidence.rateLimit },
       ),
     );
@@ -120,19 +164,31 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
 
   const want = wantedPlatform(ctx);
   if (typeof want === "string") {
-    findings.push(finding("PLATFORM_UNAVAILABLE", { image: ref.familiar, wanted: ctx.options.platform ?? "", platforms: [], indexDigest: "", parseError: want }, evidence));
+    findings.push(
+      finding(
+        "PLATFORM_UNAVAILABLE",
+        { image: ref.familiar, wanted: ctx.options.platform ?? "", platforms: [], indexDigest: "", parseError: want },
+        evidence,
+      ),
+    );
     return out(`invalid --platform: ${want}`);
   }
   const headSize = named === head && head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null;
   const headDigest = named.headers["docker-content-digest"] ?? null;
   if (headDigest && !isDigest(headDigest)) {
-    invalidDigestHeader(findings, evidence, { ...img, url, status: named.status, contentType: named.headers["content-type"] ?? null }, headDigest);
+    invalidDigestHeader(
+      findings,
+      evidence,
+      { ...img, url, status: named.status, contentType: named.headers["content-type"] ?? null },
+      headDigest,
+    );
     return out(`${named === head ? "HEAD" : "GET"} ${url}: Docker-Content-Digest is not a valid digest`);
   }
   const target: ManifestTarget = { img, url, headDigest, headSize };
   const resolved = await resolveImageManifest(client, ctx, target, want, authorization, evidence, findings);
   // The GET hit the limit the HEAD warned about: one finding says it.
-  if (findings.some((f) => f.code === "RATE_LIMITED")) findings.splice(0, findings.length, ...findings.filter((f) => f.code !== "RATE_LIMIT_LOW"));
+  if (findings.some((f) => f.code === "RATE_LIMITED"))
+    findings.splice(0, findings.length, ...findings.filter((f) => f.code !== "RATE_LIMIT_LOW"));
   if (!resolved) return out(findings[findings.length - 1]?.detail ?? "no usable manifest");
   const m: ResolvedManifest = resolved;
   const size = m.image.layers.reduce((s, l) => s + l.size, 0);
@@ -179,8 +235,14 @@ async function notFound(
   const link = ctx.facts.link!;
   const u = tagsUrl(link.baseUrl, img.repository);
   const res = await attempt(client, { method: "GET", url: u, authorization, maxBodyBytes: 1024 * 1024 });
-  const answer = res instanceof NetError ? ({ kind: "unavailable", status: null } as const) : classifyTagsList(res.status, res.body, res.headers["content-type"]);
-  evidence.tagsList = res instanceof NetError ? { url: u, error: res.toEvidence() } : { ...exchangeEvidence("GET", res), answer: answer.kind, tagCount: answer.kind === "listed" ? answer.tags.length : null };
+  const answer =
+    res instanceof NetError
+      ? ({ kind: "unavailable", status: null } as const)
+      : classifyTagsList(res.status, res.body, res.headers["content-type"]);
+  evidence.tagsList =
+    res instanceof NetError
+      ? { url: u, error: res.toEvidence() }
+      : { ...exchangeEvidence("GET", res), answer: answer.kind, tagCount: answer.kind === "listed" ? answer.tags.length : null };
   if (answer.kind === "no-repository" || (answer.kind === "unavailable" && code === "NAME_UNKNOWN")) {
     findings.push(finding("NAME_UNKNOWN", img, evidence));
     return { summary: `repository ${img.repository} does not exist`, evidence, findings };
@@ -188,6 +250,12 @@ async function notFound(
   const tags = answer.kind === "listed" ? answer.tags : [];
   const near = answer.kind === "listed" && !img.reference.includes(":") ? closestTags(img.reference, tags) : [];
   evidence.closestTags = near;
-  findings.push(finding("MANIFEST_UNKNOWN", { ...img, closestTags: near, tagsListed: answer.kind === "listed", tagCount: answer.kind === "listed" ? tags.length : null }, evidence));
+  findings.push(
+    finding(
+      "MANIFEST_UNKNOWN",
+      { ...img, closestTags: near, tagsListed: answer.kind === "listed", tagCount: answer.kind === "listed" ? tags.length : null },
+      evidence,
+    ),
+  );
   return { summary: `manifest ${img.reference} not found${near.length ? `; closest tags: ${near.join(", ")}` : ""}`, evidence, findings };
 }

@@ -3,13 +3,21 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Evidence } from "../model/evidence";
 import type { ProxyRoute } from "../model/facts";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import { redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
-import { daemonProxyConfig, decideProxy, describeDecision, maskProxyValue, proxyConfigFromEnv, proxyForUrl, type ProxyForUrl } from "../net/proxy-env";
 import { goUrlString } from "../net/go-url";
-import { chainTrustedBy, openTunnel, peekTls, systemRootCas, TunnelError, type TlsPeek } from "../net/tunnel";
+import {
+  daemonProxyConfig,
+  decideProxy,
+  describeDecision,
+  maskProxyValue,
+  type ProxyForUrl,
+  proxyConfigFromEnv,
+  proxyForUrl,
+} from "../net/proxy-env";
+import { chainTrustedBy, openTunnel, peekTls, systemRootCas, type TlsPeek, TunnelError } from "../net/tunnel";
 
 /**
  * The proxy stage: which proxy a pull of this endpoint goes through (Go's httpproxy rules,
@@ -37,7 +45,8 @@ export const proxyStage: Stage = {
       const related = HUB_HOSTS.filter((h) => h !== ep.hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, ctx.deps.env) }));
       evidence.relatedHosts = Object.fromEntries(related.map(({ h, r }) => [h, r.reason]));
       const differ = related.filter(({ r }) => r.url !== shell.url);
-      if (differ.length) split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
+      if (differ.length)
+        split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
     }
     const target = `${ep.hostname.includes(":") ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
     let summary: string;
@@ -49,7 +58,12 @@ export const proxyStage: Stage = {
       summary = probe.summary;
     } else if (shell.bypass) {
       const entry = shell.bypass.kind === "no-proxy" ? (shell.bypass.entry ?? null) : null;
-      const f = finding("PROXY_BYPASSED", { proxy: shell.configured, variable: shell.variable, host: target, reason: shell.reason, entry, kind: shell.bypass.kind }, {}, shell.bypass.kind === "unparseable" ? { severity: "warning" } : {});
+      const f = finding(
+        "PROXY_BYPASSED",
+        { proxy: shell.configured, variable: shell.variable, host: target, reason: shell.reason, entry, kind: shell.bypass.kind },
+        {},
+        shell.bypass.kind === "unparseable" ? { severity: "warning" } : {},
+      );
       findings.push(f);
       summary = `${target}: ${shell.reason}`;
     } else {
@@ -74,7 +88,13 @@ export const proxyStage: Stage = {
 };
 
 /** CONNECT through one proxy (and, for the shell's route, the TLS interception check). */
-async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string; auth: ProxyRoute["auth"]; variable: string }, target: string, checkTls: boolean): Promise<{ findings: Finding[]; evidence: Evidence; summary: string }> {
+async function probeProxy(
+  ctx: StageContext,
+  ep: Endpoint,
+  via: { proxy: string; auth: ProxyRoute["auth"]; variable: string },
+  target: string,
+  checkTls: boolean,
+): Promise<{ findings: Finding[]; evidence: Evidence; summary: string }> {
   const { proxy, auth, variable } = via;
   const head = `${target} via ${proxy} (${variable})`;
   const scheme = proxy.slice(0, proxy.indexOf(":"));
@@ -82,16 +102,47 @@ async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string;
     // Go forwards http:// requests to the proxy in absolute form (no CONNECT), and speaks
     // SOCKS5 itself: neither is a CONNECT tunnel; later stages exercise the route.
     const why = scheme.startsWith("socks") ? "SOCKS proxy, not probed here" : "plain-http requests are forwarded, not tunnelled";
-    return { findings: [finding("PROXY_IN_USE", { proxy, variable, host: target, status: null, durationMs: null }, {})], evidence: { notProbed: why }, summary: `${head}; ${why}` };
+    return {
+      findings: [finding("PROXY_IN_USE", { proxy, variable, host: target, status: null, durationMs: null }, {})],
+      evidence: { notProbed: why },
+      summary: `${head}; ${why}`,
+    };
   }
   const requestHeaders: Record<string, string> = { Host: target, ...(auth ? { "Proxy-Authorization": REDACTED } : {}) };
   const trace = (status: number | null, responseHeaders: Record<string, string>, durationMs: number, error?: string) =>
-    ctx.trace.record({ kind: "http", method: "CONNECT", url: `${target} via ${proxy}`, status, requestHeaders, responseHeaders: redactHeaders(responseHeaders), durationMs, ...(error ? { error } : {}) });
+    ctx.trace.record({
+      kind: "http",
+      method: "CONNECT",
+      url: `${target} via ${proxy}`,
+      status,
+      requestHeaders,
+      responseHeaders: redactHeaders(responseHeaders),
+      durationMs,
+      ...(error ? { error } : {}),
+    });
   try {
-    const t = await openTunnel({ proxyUrl: proxy, auth, host: ep.hostname, port: ep.port, timeoutMs: ctx.options.timeoutMs, signal: ctx.deps.signal });
+    const t = await openTunnel({
+      proxyUrl: proxy,
+      auth,
+      host: ep.hostname,
+      port: ep.port,
+      timeoutMs: ctx.options.timeoutMs,
+      signal: ctx.deps.signal,
+    });
     trace(t.status, t.headers, t.durationMs);
-    const evidence: Evidence = { proxyAddress: t.proxyAddress, statusLine: t.statusLine, headers: redactHeaders(t.headers) as Evidence, durationMs: t.durationMs };
-    const findings = [finding("PROXY_IN_USE", { proxy, variable, host: target, status: t.status, durationMs: t.durationMs }, { proxyAddress: t.proxyAddress })];
+    const evidence: Evidence = {
+      proxyAddress: t.proxyAddress,
+      statusLine: t.statusLine,
+      headers: redactHeaders(t.headers) as Evidence,
+      durationMs: t.durationMs,
+    };
+    const findings = [
+      finding(
+        "PROXY_IN_USE",
+        { proxy, variable, host: target, status: t.status, durationMs: t.durationMs },
+        { proxyAddress: t.proxyAddress },
+      ),
+    ];
     if (checkTls) {
       const f = await checkInterception(ctx, ep, proxy, t.socket, evidence);
       if (f) findings.push(f);
@@ -100,7 +151,14 @@ async function probeProxy(ctx: StageContext, ep: Endpoint, via: { proxy: string;
   } catch (e) {
     if (!(e instanceof TunnelError)) throw e;
     trace(e.status ?? null, e.headers ?? {}, e.durationMs, e.message);
-    const f = classifyTunnelError(e, { proxy, variable, host: target, credentialsSent: auth !== null, username: auth?.username ?? null, timeoutMs: ctx.options.timeoutMs });
+    const f = classifyTunnelError(e, {
+      proxy,
+      variable,
+      host: target,
+      credentialsSent: auth !== null,
+      username: auth?.username ?? null,
+      timeoutMs: ctx.options.timeoutMs,
+    });
     return { findings: [f], evidence: tunnelErrorEvidence(e), summary: `${head}: ${e.message}` };
   }
 }
@@ -111,11 +169,28 @@ function shellEvidence(shell: ProxyForUrl, env: StageContext["deps"]["env"]): Ev
     const v = env[n];
     if (v !== undefined) vars[n] = maskProxyValue(v);
   }
-  return { variables: vars, proxy: shell.url, variable: shell.variable, configured: shell.configured, reason: shell.reason, canonicalAddr: shell.canonicalAddr, credentials: shell.auth ? `user ${shell.auth.username} (password redacted)` : null };
+  return {
+    variables: vars,
+    proxy: shell.url,
+    variable: shell.variable,
+    configured: shell.configured,
+    reason: shell.reason,
+    canonicalAddr: shell.canonicalAddr,
+    credentials: shell.auth ? `user ${shell.auth.username} (password redacted)` : null,
+  };
 }
 
 function tunnelErrorEvidence(e: TunnelError): Evidence {
-  const ev: Evidence = { error: e.message, kind: e.kind, phase: e.phase, code: e.code, status: e.status, statusLine: e.statusLine, proxyAuthenticate: e.proxyAuthenticate, durationMs: e.durationMs };
+  const ev: Evidence = {
+    error: e.message,
+    kind: e.kind,
+    phase: e.phase,
+    code: e.code,
+    status: e.status,
+    statusLine: e.statusLine,
+    proxyAuthenticate: e.proxyAuthenticate,
+    durationMs: e.durationMs,
+  };
   if (e.headers) ev.headers = redactHeaders(e.headers) as Evidence;
   // Only what this failure has: no null noise for support to read past.
   for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k];
@@ -123,41 +198,101 @@ function tunnelErrorEvidence(e: TunnelError): Evidence {
 }
 
 /** Pure: a CONNECT failure as the finding a support engineer needs. */
-export function classifyTunnelError(e: TunnelError, p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number }): Finding {
+export function classifyTunnelError(
+  e: TunnelError,
+  p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number },
+): Finding {
   // The failing hop first: which proxy (credentials already stripped) and which CONNECT target.
   const ev: Evidence = { proxy: p.proxy, target: p.host, ...tunnelErrorEvidence(e) };
   const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
   switch (e.kind) {
     case "auth-required": {
       const challenge = e.proxyAuthenticate ?? "";
-      const schemes = [...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("=")))];
-      return finding("PROXY_AUTH_REQUIRED", { proxy: p.proxy, variable: p.variable, host: p.host, status: e.status ?? 407, scheme: schemes.join(" / "), challenge, credentialsSent: p.credentialsSent, username: p.username }, ev);
+      const schemes = [
+        ...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("="))),
+      ];
+      return finding(
+        "PROXY_AUTH_REQUIRED",
+        {
+          proxy: p.proxy,
+          variable: p.variable,
+          host: p.host,
+          status: e.status ?? 407,
+          scheme: schemes.join(" / "),
+          challenge,
+          credentialsSent: p.credentialsSent,
+          username: p.username,
+        },
+        ev,
+      );
     }
     case "refused":
-      return finding("PROXY_CONNECT_REFUSED", { proxy: p.proxy, variable: p.variable, host: p.host, status: e.status ?? 0, statusLine: e.statusLine ?? "", server: e.headers?.server ?? null }, ev);
+      return finding(
+        "PROXY_CONNECT_REFUSED",
+        {
+          proxy: p.proxy,
+          variable: p.variable,
+          host: p.host,
+          status: e.status ?? 0,
+          statusLine: e.statusLine ?? "",
+          server: e.headers?.server ?? null,
+        },
+        ev,
+      );
     default: {
       const failure =
         e.kind === "unreachable"
-          ? e.code === "ECONNREFUSED" ? "refused" : e.code === "ETIMEDOUT" ? "timeout" : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN" ? "dns" : "other"
+          ? e.code === "ECONNREFUSED"
+            ? "refused"
+            : e.code === "ETIMEDOUT"
+              ? "timeout"
+              : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
+                ? "dns"
+                : "other"
           : e.kind === "timeout"
-            ? e.code === "ABORTED" ? "other" : "silent"
+            ? e.code === "ABORTED"
+              ? "other"
+              : "silent"
             : e.phase === "proxy-tls"
-              ? /first record|handshake timeout/.test(e.message) ? "not-tls" : "other"
-              : e.phase === "dial" ? "unsupported"
-                : e.code === "EOF" ? "closed" : /does not speak HTTP|malformed status/.test(e.message) ? "not-http" : "other";
-      return finding("PROXY_UNREACHABLE", { proxy: p.proxy, variable: p.variable, address, host: p.host, failure, message: e.message, timeoutMs: p.timeoutMs }, ev);
+              ? /first record|handshake timeout/.test(e.message)
+                ? "not-tls"
+                : "other"
+              : e.phase === "dial"
+                ? "unsupported"
+                : e.code === "EOF"
+                  ? "closed"
+                  : /does not speak HTTP|malformed status/.test(e.message)
+                    ? "not-http"
+                    : "other";
+      return finding(
+        "PROXY_UNREACHABLE",
+        { proxy: p.proxy, variable: p.variable, address, host: p.host, failure, message: e.message, timeoutMs: p.timeoutMs },
+        ev,
+      );
     }
   }
 }
 
 /** Pure: Docker's (daemon) decision against this shell's; a finding when they differ. */
-function compareWithDaemon(ctx: StageContext, ep: Endpoint, shell: ProxyForUrl, target: string, evidence: Evidence): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } | null {
+function compareWithDaemon(
+  ctx: StageContext,
+  ep: Endpoint,
+  shell: ProxyForUrl,
+  target: string,
+  evidence: Evidence,
+): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } | null {
   const local = ctx.facts.local!;
   const daemon = daemonProxyConfig(local);
   const d = decideProxy(ep.url, daemon.config);
   const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
   const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
-  evidence.daemon = { source: daemon.source, known: daemon.known, proxy: daemonProxy, reason: daemonReason, dockerUses: daemonProxy ?? "direct" };
+  evidence.daemon = {
+    source: daemon.source,
+    known: daemon.known,
+    proxy: daemonProxy,
+    reason: daemonReason,
+    dockerUses: daemonProxy ?? "direct",
+  };
   const daemonUser = d.proxy?.user ?? null;
   const shellKey = shell.auth ? `${shell.auth.username}:${shell.auth.password.reveal()}` : "";
   const daemonKey = daemonUser ? `${daemonUser.username}:${daemonUser.password ?? ""}` : "";
@@ -167,7 +302,22 @@ function compareWithDaemon(ctx: StageContext, ep: Endpoint, shell: ProxyForUrl, 
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
   const dropInPath = path.join(ctx.deps.paths.systemdDropIns[0] ?? "/etc/systemd/system/docker.service.d", "http-proxy.conf");
-  const f = finding("PROXY_DAEMON_MISMATCH", { host: target, shellProxy: shell.url, shellReason: shell.reason, daemonProxy, daemonReason, daemonSource: daemon.source, values, dropInPath, daemonJsonPath: ctx.options.daemonConfig, authDiffers }, { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers });
+  const f = finding(
+    "PROXY_DAEMON_MISMATCH",
+    {
+      host: target,
+      shellProxy: shell.url,
+      shellReason: shell.reason,
+      daemonProxy,
+      daemonReason,
+      daemonSource: daemon.source,
+      values,
+      dropInPath,
+      daemonJsonPath: ctx.options.daemonConfig,
+      authDiffers,
+    },
+    { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers },
+  );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
   return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
 }
@@ -195,10 +345,14 @@ function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
 }
 
 /** Pure: do the proxied and direct chains show a re-signing proxy? */
-export function judgeInterception(proxied: readonly X509Certificate[], direct: readonly X509Certificate[] | null, trust: { system: boolean; certsD: boolean }): boolean {
+export function judgeInterception(
+  proxied: readonly X509Certificate[],
+  direct: readonly X509Certificate[] | null,
+  trust: { system: boolean; certsD: boolean },
+): boolean {
   const leaf = proxied[0];
   if (!leaf) return false;
-  if (direct && direct[0]) {
+  if (direct?.[0]) {
     if (direct[0].fingerprint256 === leaf.fingerprint256) return false;
     // A new leaf from the same CA is rotation or a second load balancer, not interception.
     // When the direct chain carries the issuing CA, the proxied leaf must verify against its
@@ -211,16 +365,34 @@ export function judgeInterception(proxied: readonly X509Certificate[], direct: r
   return !trust.system && !trust.certsD;
 }
 
-async function checkInterception(ctx: StageContext, ep: Endpoint, proxy: string, socket: import("node:net").Socket, evidence: Evidence): Promise<Finding | null> {
+async function checkInterception(
+  ctx: StageContext,
+  ep: Endpoint,
+  proxy: string,
+  socket: import("node:net").Socket,
+  evidence: Evidence,
+): Promise<Finding | null> {
   const timeoutMs = ctx.options.timeoutMs;
   const proxied = await peekTls({ socket, servername: ep.hostname, timeoutMs, signal: ctx.deps.signal });
   const res = ctx.facts.resolution;
   const address = res && res.hostname === ep.hostname ? res.addresses[0]?.address : undefined;
-  const direct: TlsPeek | null = address ? await peekTls({ address, port: ep.port, servername: ep.hostname, timeoutMs: Math.min(timeoutMs, 5000), signal: ctx.deps.signal }) : null;
+  const direct: TlsPeek | null = address
+    ? await peekTls({ address, port: ep.port, servername: ep.hostname, timeoutMs: Math.min(timeoutMs, 5000), signal: ctx.deps.signal })
+    : null;
   const certsDir = path.join(ctx.options.certsDir, ep.host);
   const certsD = certsDCas(certsDir);
-  const show = (p: TlsPeek | null) => (p === null ? "not attempted (no resolved address)" : p.ok ? { protocol: p.protocol, chain: p.chain as unknown as Evidence[], durationMs: p.durationMs } : { error: p.error, durationMs: p.durationMs });
-  evidence.tls = { throughProxy: show(proxied) as Evidence, direct: show(direct) as Evidence, directAddress: address ?? null, certsD: certsD.files };
+  const show = (p: TlsPeek | null) =>
+    p === null
+      ? "not attempted (no resolved address)"
+      : p.ok
+        ? { protocol: p.protocol, chain: p.chain as unknown as Evidence[], durationMs: p.durationMs }
+        : { error: p.error, durationMs: p.durationMs };
+  evidence.tls = {
+    throughProxy: show(proxied) as Evidence,
+    direct: show(direct) as Evidence,
+    directAddress: address ?? null,
+    certsD: certsD.files,
+  };
   if (!proxied.ok) return null; // the connect stage reports TLS failures through the same route
   const trust = { system: chainTrustedBy(proxied.x509, systemRootCas()), certsD: chainTrustedBy(proxied.x509, certsD.cas) };
   const directChain = direct?.ok ? direct.x509 : null;
@@ -229,8 +401,24 @@ async function checkInterception(ctx: StageContext, ep: Endpoint, proxy: string,
   const trusted = trust.system ? "system" : trust.certsD ? "certs.d" : "none";
   return finding(
     "PROXY_TLS_INTERCEPTION",
-    { host: `${ep.hostname}:${ep.port}`, proxy, issuer: leaf.issuer, subject: leaf.subject, fingerprint: leaf.fingerprint256, root: proxied.chain.at(-1)!.issuer, directIssuer: direct?.ok ? direct.chain[0]!.issuer : null, directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null, trusted, certsDir },
-    { proxy, throughProxy: proxied.chain as unknown as Evidence[], direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null, trusted },
+    {
+      host: `${ep.hostname}:${ep.port}`,
+      proxy,
+      issuer: leaf.issuer,
+      subject: leaf.subject,
+      fingerprint: leaf.fingerprint256,
+      root: proxied.chain.at(-1)!.issuer,
+      directIssuer: direct?.ok ? direct.chain[0]!.issuer : null,
+      directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null,
+      trusted,
+      certsDir,
+    },
+    {
+      proxy,
+      throughProxy: proxied.chain as unknown as Evidence[],
+      direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null,
+      trusted,
+    },
     { severity: trusted === "system" ? "info" : trusted === "certs.d" ? "warning" : "error" },
   );
 }

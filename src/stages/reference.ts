@@ -1,7 +1,7 @@
-import { finding, type Finding } from "../model/finding";
-import type { ImageRef } from "../model/facts";
-import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import type { Json } from "../model/evidence";
+import type { ImageRef } from "../model/facts";
+import { type Finding, finding } from "../model/finding";
+import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { escapeControls } from "../registry/http-util";
 import { isImplicitLatest, parseReference, ReferenceParseError } from "../registry/reference";
 
@@ -40,7 +40,12 @@ export function escapeOutcome(o: StageOutcome): StageOutcome {
     ...o,
     summary: escapeControls(o.summary),
     evidence: deep(o.evidence) as StageOutcome["evidence"],
-    findings: o.findings.map((f) => ({ ...f, detail: escapeControls(f.detail), fixes: f.fixes.map(escapeControls), evidence: deep(f.evidence) as Finding["evidence"] })),
+    findings: o.findings.map((f) => ({
+      ...f,
+      detail: escapeControls(f.detail),
+      fixes: f.fixes.map(escapeControls),
+      evidence: deep(f.evidence) as Finding["evidence"],
+    })),
   };
 }
 
@@ -50,7 +55,11 @@ function rawReferenceOutcome(input: string): StageOutcome {
     ref = parseReference(input);
   } catch (e) {
     if (!(e instanceof ReferenceParseError)) throw e;
-    return { summary: `${JSON.stringify(input)}: ${e.message}`, evidence: { input, error: { kind: e.kind, message: e.message } }, findings: [classifyReferenceError(input, e)] };
+    return {
+      summary: `${JSON.stringify(input)}: ${e.message}`,
+      evidence: { input, error: { kind: e.kind, message: e.message } },
+      findings: [classifyReferenceError(input, e)],
+    };
   }
   const findings: Finding[] = [];
   const expansion = expansionOf(input, ref);
@@ -70,15 +79,24 @@ function rawReferenceOutcome(input: string): StageOutcome {
   // way the user almost certainly meant the Docker Hub namespace "foo".
   if (ref.registry !== "localhost" && !/[.:]/.test(ref.registry) && ref.registry.toLowerCase() !== ref.registry) {
     findings.push(
-      finding("REF_UPPERCASE", { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input) }, { input, registry: ref.registry }, {
-        severity: "warning",
-        note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
-      }),
+      finding(
+        "REF_UPPERCASE",
+        { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input) },
+        { input, registry: ref.registry },
+        {
+          severity: "warning",
+          note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
+        },
+      ),
     );
   }
   if (evidence.implicitLatest) {
     findings.push(
-      finding("REF_IMPLICIT_LATEST", { input, canonical: ref.canonical, familiar: ref.familiar, expansion, registry: ref.registry, repository: ref.repository }, { input, canonical: ref.canonical }),
+      finding(
+        "REF_IMPLICIT_LATEST",
+        { input, canonical: ref.canonical, familiar: ref.familiar, expansion, registry: ref.registry, repository: ref.repository },
+        { input, canonical: ref.canonical },
+      ),
     );
   }
   return { summary: `${input} → ${ref.canonical}`, evidence, findings, provides: { ref } };
@@ -135,6 +153,7 @@ function expansionOf(input: string, ref: ImageRef): string | null {
   const notes: string[] = [];
   if (!hostGiven) notes.push("no registry host given, so Docker Hub (docker.io, served by registry-1.docker.io)");
   if (first === "index.docker.io" && input.includes("/")) notes.push("index.docker.io is Docker Hub's legacy name for docker.io");
-  if (ref.repository.startsWith("library/") && !input.includes("library/")) notes.push("a one-part Docker Hub name is an official image under library/");
+  if (ref.repository.startsWith("library/") && !input.includes("library/"))
+    notes.push("a one-part Docker Hub name is an official image under library/");
   return notes.length ? notes.join("; ") : null;
 }

@@ -1,10 +1,10 @@
 import type { Evidence } from "../model/evidence";
-import { finding, type Finding } from "../model/finding";
+import { type Finding, finding } from "../model/finding";
 import { redactUrl, scrubDeep } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { challengeLines, chooseChallenge, parseChallenges, type ProbedChallenge } from "../registry/challenge";
+import { challengeLines, chooseChallenge, type ProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { NetError, clientForStage, type HttpResponse } from "../registry/http";
+import { clientForStage, type HttpResponse, NetError } from "../registry/http";
 import { escapeControls } from "../registry/http-util";
 
 /** What the doctor read from GET /v2/ (the input of the pure classifier). */
@@ -38,7 +38,8 @@ export function classifyV2(o: V2Observation): V2Verdict {
   const html = /html/i.test(o.contentType ?? "") || HTML_START.test(o.bodyStart);
   if ((o.status === 200 || o.status === 401) && (!html || o.apiVersion)) {
     if (o.apiVersion) return { kind: "registry", note: null };
-    if (o.status === 401 && o.challengeLines === 0) return { kind: "registry", note: "401 without WWW-Authenticate and without Docker-Distribution-API-Version" };
+    if (o.status === 401 && o.challengeLines === 0)
+      return { kind: "registry", note: "401 without WWW-Authenticate and without Docker-Distribution-API-Version" };
     return { kind: "registry", note: "no Docker-Distribution-API-Version header (some registries omit it)" };
   }
   const ct = o.contentType ? o.contentType.split(";")[0]!.trim() : "no Content-Type";
@@ -89,10 +90,19 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       summary: `GET ${url}: ${e.message}`,
       evidence,
       findings: [
-        finding("V2_NO_RESPONSE", { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs }, evidence, {
-          // The connect stage had succeeded: a failure while connecting again means the path is flaky or the server went away.
-          ...(e.phase === "dns" || e.phase === "connect" || e.phase === "tls" ? { note: `The ${e.phase} step itself failed this time although the connect stage had passed: an intermittent path or server.` } : {}),
-        }),
+        finding(
+          "V2_NO_RESPONSE",
+          { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs },
+          evidence,
+          {
+            // The connect stage had succeeded: a failure while connecting again means the path is flaky or the server went away.
+            ...(e.phase === "dns" || e.phase === "connect" || e.phase === "tls"
+              ? {
+                  note: `The ${e.phase} step itself failed this time although the connect stage had passed: an intermittent path or server.`,
+                }
+              : {}),
+          },
+        ),
       ],
     };
   } finally {
@@ -127,7 +137,12 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   if (verdict.kind === "registry") {
     if (verdict.note) evidence.note = verdict.note;
     const challenge: ProbedChallenge = { status: res.status, challenges, chosen, raw, date, url };
-    const how = res.status === 200 ? "open (no authentication asked)" : chosen ? `asks ${chosen.scheme}${chosen.params.realm ? ` (realm ${chosen.params.realm})` : ""}` : "401 without a usable challenge";
+    const how =
+      res.status === 200
+        ? "open (no authentication asked)"
+        : chosen
+          ? `asks ${chosen.scheme}${chosen.params.realm ? ` (realm ${chosen.params.realm})` : ""}`
+          : "401 without a usable challenge";
     return {
       summary: `GET ${url} → ${res.status}${o.apiVersion ? ` ${o.apiVersion}` : ""}, ${how}`,
       evidence,
@@ -140,13 +155,31 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     const errors = parseRegistryErrors(res.body, o.contentType ?? undefined).map(formatDiagnostic);
     evidence.errors = errors;
     findings.push(
-      finding("V2_SERVER_ERROR", { url, host, status: res.status, statusText: res.statusText, server: res.headers.server ?? null, errors, retryAfter: res.headers["retry-after"] ?? null }, evidence),
+      finding(
+        "V2_SERVER_ERROR",
+        {
+          url,
+          host,
+          status: res.status,
+          statusText: res.statusText,
+          server: res.headers.server ?? null,
+          errors,
+          retryAfter: res.headers["retry-after"] ?? null,
+        },
+        evidence,
+      ),
     );
     return { summary: `GET ${url} → ${res.status} ${res.statusText} (server error)`, evidence, findings };
   }
   const title = htmlTitle(o.bodyStart);
   evidence.title = title;
-  findings.push(finding("V2_NOT_A_REGISTRY", { url, host, status: res.status, contentType: o.contentType, served: verdict.served, location: o.location, title }, evidence));
+  findings.push(
+    finding(
+      "V2_NOT_A_REGISTRY",
+      { url, host, status: res.status, contentType: o.contentType, served: verdict.served, location: o.location, title },
+      evidence,
+    ),
+  );
   return { summary: `GET ${url} → ${verdict.served}: not a registry`, evidence, findings };
 }
 

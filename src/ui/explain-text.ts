@@ -20,7 +20,7 @@ export function explainEntry(code: string, e: CatalogueEntry<any>, st: Style, g:
   lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);
   list("Fixes", e.genericFixes);
   lines.push("", st.dim(`Run \`pulldoctor check IMAGE\` to get these fixes with your host, repository and paths filled in.`));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 /** Every code, grouped by stage in pull order. */
@@ -35,5 +35,5 @@ export function codeIndex(st: Style, g: Glyphs): string {
     lines.push("");
   }
   lines.push(st.dim("pulldoctor explain CODE prints what a code means, what users see, its causes and fixes."));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -25,7 +25,7 @@ function scalar(v: Json): string {
 
 function short(s: string, max: number): string {
   const one = s.replace(/\s*\n\s*/g, " ");
-  return one.length > max ? one.slice(0, max - 1) + "…" : one;
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
 /** Keys that prove a finding (shown first), then the facts around them (next). */

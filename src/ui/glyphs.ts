@@ -1,5 +1,5 @@
-import type { StageStatus } from "../model/stage";
 import type { Severity } from "../model/catalogue/entry";
+import type { StageStatus } from "../model/stage";
 
 /**
  * Status symbols with an ASCII fallback in one place (clack's unicodeOr idea): the Linux
@@ -36,7 +36,8 @@ export function glyphs(unicode: boolean): Glyphs {
 /** Whether the terminal can be trusted with Unicode symbols (same rules as is-unicode-supported). */
 export function unicodeSupported(env: Readonly<Record<string, string | undefined>>, platform: string = process.platform): boolean {
   if (env.PULLDOCTOR_ASCII) return false;
-  if (platform === "win32") return Boolean(env.WT_SESSION || env.TERMINUS_SUBLIME || env.ConEmuTask === "{cmd::Cmder}" || env.TERM_PROGRAM === "vscode");
+  if (platform === "win32")
+    return Boolean(env.WT_SESSION || env.TERMINUS_SUBLIME || env.ConEmuTask === "{cmd::Cmder}" || env.TERM_PROGRAM === "vscode");
   if (env.TERM === "linux") return false;
   const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || "";
   if (locale === "C" || locale === "POSIX") return false;

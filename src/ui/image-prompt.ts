@@ -44,7 +44,8 @@ export async function askImage(st: Style, unicode: boolean, initial = ""): Promi
         case "error":
           return `${title}${st.yellow(r.bar)}  ${shown}\n${st.yellow(r.end)}  ${st.yellow(this.error)}\n`;
         default: {
-          const hint = value === "" ? st.dim("as you would type it after docker pull") : h.ok ? `${st.green("→")} ${h.canonical}` : st.yellow(h.error);
+          const hint =
+            value === "" ? st.dim("as you would type it after docker pull") : h.ok ? `${st.green("→")} ${h.canonical}` : st.yellow(h.error);
           return `${title}${st.cyan(r.bar)}  ${shown}\n${st.cyan(r.bar)}  ${hint}\n${st.cyan(r.end)}\n`;
         }
       }

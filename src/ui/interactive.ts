@@ -1,5 +1,8 @@
 import { cancel, confirm, intro, isCancel, note, outro, select, text } from "@clack/prompts";
-import { runDoctor, type RunResult, type StageEvent } from "../doctor/run";
+import { finalReport } from "../cli/commands/check";
+import type { Io } from "../cli/io";
+import { writeReportFile } from "../cli/report-file";
+import { type RunResult, runDoctor, type StageEvent } from "../doctor/run";
 import type { Deps } from "../model/deps";
 import { worst } from "../model/finding";
 import type { Options } from "../model/options";
@@ -8,16 +11,13 @@ import type { StageId } from "../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
 import { defaultOutput, runPull } from "../pull/engine";
 import { STAGES } from "../stages/index";
-import { finalReport } from "../cli/commands/check";
-import { writeReportFile } from "../cli/report-file";
-import type { Io } from "../cli/io";
 import { VERSION } from "../version";
-import { glyphs, unicodeSupported, type Glyphs } from "./glyphs";
+import { type Glyphs, glyphs, unicodeSupported } from "./glyphs";
 import { askImage } from "./image-prompt";
 import { findingBlock, stageLine, summaryBlock, traceLines } from "./plain";
 import { liveLine, PullProgress } from "./progress";
 import { hasRemedy, offerRemedy } from "./remedies";
-import { makeStyle, stripAnsi, type Style } from "./style";
+import { makeStyle, type Style, stripAnsi } from "./style";
 
 export const EXIT_CANCELLED = 130;
 const MAX_ROUNDS = 6;
@@ -79,7 +79,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${file}\n`);
   }
 
-  if (run.chosen && run.chosen.facts.manifest && run.localFacts.ref) {
+  if (run.chosen?.facts.manifest && run.localFacts.ref) {
     const pull = await confirm({ message: "Pull the image now?", initialValue: true });
     if (isCancel(pull)) return cancelled();
     if (pull) {
@@ -96,7 +96,11 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     outro("A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
     return 70;
   }
-  outro(report.verdict.ok ? "Done." : `Not fixed yet: ${report.verdict.code ?? "see above"}. \`pulldoctor explain ${report.verdict.code ?? "CODE"}\` tells more.`);
+  outro(
+    report.verdict.ok
+      ? "Done."
+      : `Not fixed yet: ${report.verdict.code ?? "see above"}. \`pulldoctor explain ${report.verdict.code ?? "CODE"}\` tells more.`,
+  );
   return exitCodeFor(report);
 }
 
@@ -111,7 +115,10 @@ function stripAnsiIfPlain(s: string, ui: Ui): string {
 
 export function defaultReportName(report: Report, now: Date): string {
   const image = (report.image?.familiar ?? report.input.image ?? "image").replace(/[^A-Za-z0-9._-]+/g, "_");
-  const time = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const time = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `pulldoctor-report-${image}-${time}.json`;
 }
 
@@ -124,14 +131,19 @@ async function diagnose(options: Options, deps: Deps, ui: Ui, previous?: RunResu
     ? {
         record(e: TraceEvent) {
           live.stop();
-          ui.io.stdout(traceLines(e, ui.st, ui.g).map((l) => `      ${ui.st.dim(l)}\n`).join(""));
+          ui.io.stdout(
+            traceLines(e, ui.st, ui.g)
+              .map((l) => `      ${ui.st.dim(l)}\n`)
+              .join(""),
+          );
           if (current) live.start(current);
         },
       }
     : new MemoryTrace();
   const onEvent = (e: StageEvent) => {
     if (e.type === "plan") several = e.endpoints.length > 1;
-    else if (e.type === "start") live.start((current = `${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`));
+    else if (e.type === "start")
+      live.start((current = `${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`));
     else {
       current = "";
       live.stop(stageLine(e.result, several, ui.st, ui.g));
@@ -159,7 +171,11 @@ async function pullNow(options: Options, run: RunResult, deps: Deps, ui: Ui): Pr
   let output = await select<string>({ message: "Where to?", options: choices, initialValue: choices[0]!.value });
   if (isCancel(output)) return "cancel";
   if (output === "\u0000other") {
-    const typed = await text({ message: "Destination", placeholder: "oci:/srv/images/app:1.0", validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker") });
+    const typed = await text({
+      message: "Destination",
+      placeholder: "oci:/srv/images/app:1.0",
+      validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker"),
+    });
     if (isCancel(typed)) return "cancel";
     output = typed.trim();
   }
@@ -181,7 +197,8 @@ async function pullNow(options: Options, run: RunResult, deps: Deps, ui: Ui): Pr
       if (e.type === "plan") progress.plan(e.blobs);
       else if (e.type === "progress") progress.progress(e.digest, e.bytes);
       else if (e.type === "done") progress.markDone(e.digest, e.bytes);
-      else if (e.type === "retry") ui.io.stdout(`\r\u001b[2K${ui.st.yellow(ui.g.status.warn)} retry ${e.attempt} for ${e.digest.slice(0, 19)}: ${e.error}\n`);
+      else if (e.type === "retry")
+        ui.io.stdout(`\r\u001b[2K${ui.st.yellow(ui.g.status.warn)} retry ${e.attempt} for ${e.digest.slice(0, 19)}: ${e.error}\n`);
       const now = Date.now();
       if (now - last > 80 || e.type === "done") {
         last = now;
@@ -189,9 +206,10 @@ async function pullNow(options: Options, run: RunResult, deps: Deps, ui: Ui): Pr
       }
     },
   }).finally(() => live.stop());
-  ui.io.stdout(stageLine(outcome.result, false, ui.st, ui.g) + "\n");
+  ui.io.stdout(`${stageLine(outcome.result, false, ui.st, ui.g)}\n`);
   for (const f of outcome.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g));
   const report = finalReport({ ...options, command: "pull", output }, run, [outcome.result], outcome.findings, outcome.summary);
-  if (worst(outcome.findings) !== "error" && outcome.summary) ui.io.stdout(`${ui.st.green(ui.g.status.pass)} ${ui.st.bold(`pulled ${outcome.summary.digest} to ${outcome.summary.output}`)}\n`);
+  if (worst(outcome.findings) !== "error" && outcome.summary)
+    ui.io.stdout(`${ui.st.green(ui.g.status.pass)} ${ui.st.bold(`pulled ${outcome.summary.digest} to ${outcome.summary.output}`)}\n`);
   return report;
 }

@@ -1,11 +1,11 @@
-import { escapeControls } from "../registry/http-util";
 import type { StageEvent } from "../doctor/run";
 import type { Finding } from "../model/finding";
 import type { Report } from "../model/report";
 import type { Endpoint, StageResult, StageStatus } from "../model/stage";
 import type { TraceEvent } from "../model/trace";
-import { glyphs as glyphSet, unicodeSupported, type Glyphs } from "./glyphs";
+import { escapeControls } from "../registry/http-util";
 import { endpointLabel, evidenceLines, formatBytes, formatDuration } from "./format";
+import { type Glyphs, glyphs as glyphSet, unicodeSupported } from "./glyphs";
 import { makeStyle, type Style } from "./style";
 
 export interface PlainOptions {
@@ -38,21 +38,29 @@ export function plainRenderer(opts: PlainOptions): Renderer {
     onEvent(e) {
       if (e.type === "plan") {
         several = e.endpoints.length > 1;
-        if (several) w(st.dim(`Endpoints, in the order Docker tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`) + "\n");
+        if (several)
+          w(
+            st.dim(`Endpoints, in the order Docker tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`) +
+              "\n",
+          );
         return;
       }
       if (e.type !== "result") return;
-      w(stageLine(e.result, several, st, g) + "\n");
+      w(`${stageLine(e.result, several, st, g)}\n`);
       // Info findings (anonymous pull, implied :latest, proxy in use) are context, not the
       // problem: title and detail only, unless --verbose; the JSON report has them whole.
       for (const f of e.findings) w(findingBlock(f, opts.verbose, st, g, true));
     },
     onTrace(e) {
       if (!opts.verbose) return;
-      w(traceLines(e, st, g).map((l) => `      ${st.dim(l)}\n`).join(""));
+      w(
+        traceLines(e, st, g)
+          .map((l) => `      ${st.dim(l)}\n`)
+          .join(""),
+      );
     },
     finish(report) {
-      w("\n" + summaryBlock(report, st, g));
+      w(`\n${summaryBlock(report, st, g)}`);
     },
   };
 }
@@ -61,7 +69,7 @@ export function stageLine(r: StageResult, showEndpoint: boolean, st: Style, g: G
   const glyph = st.status(r.status, g.status[r.status]);
   const name = st.bold(r.id.padEnd(NAME_WIDTH));
   const where = showEndpoint && r.endpoint ? st.dim(`@${endpointLabel(r.endpoint)} `) : "";
-  const took = r.status === "skip" ? "" : " " + st.dim(`(${formatDuration(r.durationMs)})`);
+  const took = r.status === "skip" ? "" : ` ${st.dim(`(${formatDuration(r.durationMs)})`)}`;
   return `${glyph} ${name} ${where}${r.summary}${took}`;
 }
 
@@ -70,7 +78,7 @@ export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs,
   const lines: string[] = [];
   lines.push(`    ${st.severity(f.severity, `${g.severity[f.severity]} ${f.code}`)}  ${st.bold(f.title)}`);
   lines.push(`      ${f.detail}`);
-  if (brief && f.severity === "info" && !verbose) return lines.map((l) => st.dim(l)).join("\n") + "\n";
+  if (brief && f.severity === "info" && !verbose) return `${lines.map((l) => st.dim(l)).join("\n")}\n`;
   const ev = evidenceLines(f.evidence, verbose);
   if (ev.length > 0) {
     lines.push(`      ${st.dim("evidence:")}`);
@@ -84,7 +92,7 @@ export function findingBlock(f: Finding, verbose: boolean, st: Style, g: Glyphs,
       for (const r of rest) lines.push(`          ${st.cyan(r)}`);
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function traceLines(e: TraceEvent, st: Style, g: Glyphs): string[] {
@@ -119,10 +127,12 @@ export function summaryBlock(report: Report, st: Style, g: Glyphs): string {
   lines.push(`  ${plural(errors, "error")}, ${plural(warnings, "warning")}${infos ? `, ${infos} info` : ""}`);
   if (report.pull) {
     const p = report.pull;
-    lines.push(`  pulled ${p.digest} (${p.platform}, ${plural(p.layers, "layer")}, ${formatBytes(p.bytes)}) to ${p.output} in ${formatDuration(p.durationMs)}`);
+    lines.push(
+      `  pulled ${p.digest} (${p.platform}, ${plural(p.layers, "layer")}, ${formatBytes(p.bytes)}) to ${p.output} in ${formatDuration(p.durationMs)}`,
+    );
   }
   const v = report.verdict;
   if (v.ok) lines.push(`${st.green(g.status.pass)} ${st.bold(v.summary)}`);
   else lines.push(`${st.red(g.status.fail)} ${st.bold(v.code ? `${v.code}: ${v.summary}` : v.summary)}`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,5 @@
-import type { Glyphs } from "./glyphs";
 import { formatBytes } from "./format";
+import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
 
 /**
@@ -38,8 +38,8 @@ export function liveLine(write: (s: string) => void, st: Style, unicode: boolean
     stop(finalLine) {
       if (timer) clearInterval(timer);
       timer = null;
-      write(ERASE + "\u001b[?25h");
-      if (finalLine !== undefined) write(finalLine + "\n");
+      write(`${ERASE}\u001b[?25h`);
+      if (finalLine !== undefined) write(`${finalLine}\n`);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { confirm, isCancel, password, select, text, note } from "@clack/prompts";
+import { confirm, isCancel, note, password, select, text } from "@clack/prompts";
 import { CA_FILE_MODE, writeFileAtomic } from "../cli/report-file";
 import type { RunResult } from "../doctor/run";
 import type { Json } from "../model/evidence";
@@ -15,10 +15,7 @@ import type { Style } from "./style";
  * re-run: new options and the stage to re-run from (earlier stages' results are reused),
  * or nothing to re-run.
  */
-export type Remedy =
-  | { kind: "rerun"; options: Options; from: StageId | null; what: string }
-  | { kind: "none" }
-  | { kind: "cancel" };
+export type Remedy = { kind: "rerun"; options: Options; from: StageId | null; what: string } | { kind: "none" } | { kind: "cancel" };
 
 export interface RemedyUi {
   st: Style;
@@ -26,11 +23,22 @@ export interface RemedyUi {
 }
 
 const CREDENTIAL_CODES = new Set(["AUTH_CREDENTIALS_REQUIRED", "AUTH_UNAUTHORIZED", "AUTH_DENIED"]);
-const TLS_CODES = new Set(["TLS_UNKNOWN_CA", "TLS_EXPIRED", "TLS_HOSTNAME_MISMATCH", "TLS_HANDSHAKE_FAILED", "PROXY_TLS_INTERCEPTION", "TLS_INSECURE_IN_USE"]);
+const TLS_CODES = new Set([
+  "TLS_UNKNOWN_CA",
+  "TLS_EXPIRED",
+  "TLS_HOSTNAME_MISMATCH",
+  "TLS_HANDSHAKE_FAILED",
+  "PROXY_TLS_INTERCEPTION",
+  "TLS_INSECURE_IN_USE",
+]);
 
 /** Whether a finding has a remedy the doctor can offer on the spot. */
 export function hasRemedy(f: Finding): boolean {
-  return CREDENTIAL_CODES.has(f.code) || TLS_CODES.has(f.code) || ["REF_UPPERCASE", "MANIFEST_UNKNOWN", "PLATFORM_UNAVAILABLE", "RATE_LIMITED"].includes(f.code);
+  return (
+    CREDENTIAL_CODES.has(f.code) ||
+    TLS_CODES.has(f.code) ||
+    ["REF_UPPERCASE", "MANIFEST_UNKNOWN", "PLATFORM_UNAVAILABLE", "RATE_LIMITED"].includes(f.code)
+  );
 }
 
 /** First value under `key` anywhere in the evidence (stages nest their exchanges). */
@@ -82,16 +90,28 @@ async function lowercase(options: Options): Promise<Remedy> {
 
 async function askCredentials(run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
   const registry = run.localFacts.ref?.registry ?? "the registry";
-  const go = await confirm({ message: `Enter a username and password for ${registry}? (used for this run only, never stored)`, initialValue: true });
+  const go = await confirm({
+    message: `Enter a username and password for ${registry}? (used for this run only, never stored)`,
+    initialValue: true,
+  });
   if (isCancel(go)) return { kind: "cancel" };
   if (!go) return { kind: "none" };
-  const username = await text({ message: "Username", initialValue: options.username ?? "", validate: (v) => (v.trim() ? undefined : "a username is needed") });
+  const username = await text({
+    message: "Username",
+    initialValue: options.username ?? "",
+    validate: (v) => (v.trim() ? undefined : "a username is needed"),
+  });
   if (isCancel(username)) return { kind: "cancel" };
   const pw = await password({ message: "Password or access token", mask: "•", validate: (v) => (v ? undefined : "a password is needed") });
   if (isCancel(pw)) return { kind: "cancel" };
   ui.say(ui.st.dim(`Re-checking with ${username.trim()}'s credentials from the config stage on (kept in memory only).`));
   // The config stage resolves credentials (--username wins over config.json), so re-run from there.
-  return { kind: "rerun", options: { ...options, username: username.trim(), password: new Secret(pw) }, from: "config", what: `as ${username.trim()}` };
+  return {
+    kind: "rerun",
+    options: { ...options, username: username.trim(), password: new Secret(pw) },
+    from: "config",
+    what: `as ${username.trim()}`,
+  };
 }
 
 async function chooseTag(f: Finding, run: RunResult, options: Options): Promise<Remedy> {
@@ -100,13 +120,21 @@ async function chooseTag(f: Finding, run: RunResult, options: Options): Promise<
   const SKIP = "\u0000skip";
   const picked = await select<string>({
     message: tags.length ? "The tag does not exist. Use one of the closest existing tags?" : "The tag does not exist. Try another tag?",
-    options: [...tags.map((t) => ({ value: t, label: t })), { value: OTHER, label: "Type another tag" }, { value: SKIP, label: "No, leave it" }],
+    options: [
+      ...tags.map((t) => ({ value: t, label: t })),
+      { value: OTHER, label: "Type another tag" },
+      { value: SKIP, label: "No, leave it" },
+    ],
   });
   if (isCancel(picked)) return { kind: "cancel" };
   if (picked === SKIP) return { kind: "none" };
   let tag = picked;
   if (picked === OTHER) {
-    const typed = await text({ message: "Tag", validate: (v) => (/^[\w][\w.-]{0,127}$/.test(v.trim()) ? undefined : "a tag is up to 128 of A-Z a-z 0-9 _ . - and does not start with . or -") });
+    const typed = await text({
+      message: "Tag",
+      validate: (v) =>
+        /^[\w][\w.-]{0,127}$/.test(v.trim()) ? undefined : "a tag is up to 128 of A-Z a-z 0-9 _ . - and does not start with . or -",
+    });
     if (isCancel(typed)) return { kind: "cancel" };
     tag = typed.trim();
   }
@@ -131,10 +159,16 @@ async function choosePlatform(f: Finding, options: Options): Promise<Remedy> {
 async function rateLimited(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
   const rl = (f.evidence.rateLimit ?? {}) as Record<string, Json>;
   const retry = typeof rl.retryAfterSeconds === "number" ? rl.retryAfterSeconds : null;
-  const window = typeof rl.remainingWindowSeconds === "number" ? rl.remainingWindowSeconds : typeof rl.limitWindowSeconds === "number" ? rl.limitWindowSeconds : null;
+  const window =
+    typeof rl.remainingWindowSeconds === "number"
+      ? rl.remainingWindowSeconds
+      : typeof rl.limitWindowSeconds === "number"
+        ? rl.limitWindowSeconds
+        : null;
   const at = (s: number) => new Date(Date.now() + s * 1000).toLocaleTimeString();
   if (retry !== null) ui.say(`The registry asks to retry after ${retry} s (about ${at(retry)}).`);
-  else if (window !== null) ui.say(`The limit window is ${Math.round(window / 60)} min: pulls are allowed again by ${at(window)} at the latest.`);
+  else if (window !== null)
+    ui.say(`The limit window is ${Math.round(window / 60)} min: pulls are allowed again by ${at(window)} at the latest.`);
   const hub = run.localFacts.ref?.registry === "docker.io";
   const configured = run.localFacts.local?.daemon.mirrors ?? [];
   if (!hub) return await askCredentials(run, options, ui);
@@ -147,7 +181,12 @@ async function rateLimited(f: Finding, run: RunResult, options: Options, ui: Rem
   if (isCancel(mirror)) return { kind: "cancel" };
   if (!mirror.trim()) return { kind: "none" };
   // Mirrors change the endpoint plan: every endpoint stage runs again, local stages are reused.
-  return { kind: "rerun", options: { ...options, mirrors: [...options.mirrors, mirror.trim()] }, from: "dns", what: `through ${mirror.trim()}` };
+  return {
+    kind: "rerun",
+    options: { ...options, mirrors: [...options.mirrors, mirror.trim()] },
+    from: "dns",
+    what: `through ${mirror.trim()}`,
+  };
 }
 
 /** The PEM chain the endpoint presents: from the evidence, else from one more handshake (no verification). */
@@ -156,7 +195,14 @@ async function presentedPems(f: Finding, run: RunResult, options: Options): Prom
   if (fromEvidence.length > 0 || !f.endpoint) return fromEvidence;
   const u = new URL(f.endpoint);
   const address = run.endpoints.find((e) => e.endpoint.url === f.endpoint)?.facts.resolution?.addresses[0]?.address;
-  const probe = await tlsProbe({ servername: u.hostname.replace(/^\[|\]$/g, ""), address, port: Number(u.port || 443), ca: [], timeoutMs: options.timeoutMs, now: new Date() });
+  const probe = await tlsProbe({
+    servername: u.hostname.replace(/^\[|\]$/g, ""),
+    address,
+    port: Number(u.port || 443),
+    ca: [],
+    timeoutMs: options.timeoutMs,
+    now: new Date(),
+  });
   return probe.chainPem;
 }
 
@@ -176,7 +222,10 @@ async function saveChain(f: Finding, run: RunResult, options: Options, ui: Remed
   }
   const hostPort = f.endpoint ? new URL(f.endpoint).host : "registry";
   const host = hostPort.replace(/[:[\]]/g, "_");
-  const go = await confirm({ message: "Save the presented CA certificate to a file, to inspect it (nothing is trusted automatically)?", initialValue: true });
+  const go = await confirm({
+    message: "Save the presented CA certificate to a file, to inspect it (nothing is trusted automatically)?",
+    initialValue: true,
+  });
   if (isCancel(go)) return { kind: "cancel" };
   if (!go) return { kind: "none" };
   const file = await text({ message: "File", initialValue: `${host}-ca.crt` });
@@ -184,12 +233,14 @@ async function saveChain(f: Finding, run: RunResult, options: Options, ui: Remed
   // The last certificate of the chain is the one closest to the root: the CA to inspect.
   // A certificate is public: 0644 as certs.d expects; written atomically, never through a symlink at FILE.
   try {
-    writeFileAtomic(file, pems[pems.length - 1]!.trimEnd() + "\n", CA_FILE_MODE);
+    writeFileAtomic(file, `${pems[pems.length - 1]!.trimEnd()}\n`, CA_FILE_MODE);
   } catch (e) {
     ui.say(`Could not save ${file}: ${(e as Error).message}`);
     return { kind: "none" };
   }
   ui.say(`Saved. Inspect it: ${ui.st.cyan(`openssl x509 -in ${file} -noout -subject -issuer -dates -fingerprint -sha256`)}`);
-  ui.say(`Only if it is your organisation's CA, trust it as Docker does: ${ui.st.cyan(`sudo mkdir -p /etc/docker/certs.d/${hostPort} && sudo cp ${file} /etc/docker/certs.d/${hostPort}/ca.crt`)}`);
+  ui.say(
+    `Only if it is your organisation's CA, trust it as Docker does: ${ui.st.cyan(`sudo mkdir -p /etc/docker/certs.d/${hostPort} && sudo cp ${file} /etc/docker/certs.d/${hostPort}/ca.crt`)}`,
+  );
   return { kind: "none" };
 }

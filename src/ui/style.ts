@@ -1,6 +1,6 @@
 import { Chalk } from "chalk";
-import type { StageStatus } from "../model/stage";
 import type { Severity } from "../model/catalogue/entry";
+import type { StageStatus } from "../model/stage";
 
 /**
  * The only module that imports chalk. With color off every function is the identity,

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { runCli, requireBinaryBuilt } from "../helpers/binary";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 
 // The healthy path against a registry with Basic auth behind TLS (a CA of the test's own,
 // put where Docker looks: certs.d/<host:port>/ca.crt), with the credentials coming from
@@ -26,7 +26,10 @@ beforeAll(async () => {
   home = tempDir("pd-e2e-auth-");
   ca = makeCA("pulldoctor e2e CA");
   const server = issueServerCert(ca, { cn: "127.0.0.1", sans: ["IP:127.0.0.1", "DNS:localhost"] });
-  reg = await startRegistry({ htpasswd: { alice: PASSWORD, bob: HELPER_PASSWORD }, tls: { certificate: server.certFile, key: server.keyFile } });
+  reg = await startRegistry({
+    htpasswd: { alice: PASSWORD, bob: HELPER_PASSWORD },
+    tls: { certificate: server.certFile, key: server.keyFile },
+  });
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "auth" }), { authorization: `Basic ${btoa(`alice:${PASSWORD}`)}` });
   certsDir = path.join(home.dir, "certs.d");
   mkdirSync(path.join(certsDir, reg.host), { recursive: true });
@@ -39,7 +42,17 @@ afterAll(async () => {
 });
 
 function args(extra: string[] = []): string[] {
-  return ["check", `${reg.host}/team/app:1.0`, "--certs-dir", certsDir, "--daemon-config", path.join(home.dir, "none.json"), "--timeout", "5", ...extra];
+  return [
+    "check",
+    `${reg.host}/team/app:1.0`,
+    "--certs-dir",
+    certsDir,
+    "--daemon-config",
+    path.join(home.dir, "none.json"),
+    "--timeout",
+    "5",
+    ...extra,
+  ];
 }
 
 test("htpasswd over TLS with config.json auths: healthy, and no secret in any output", async () => {
@@ -68,7 +81,10 @@ test("credentials from a credential helper: healthy, helper secret never shown",
   const helper = path.join(bin, "docker-credential-pdtest");
   writeFileSync(helper, `#!/bin/sh\nread url\nprintf '{"ServerURL":"%s","Username":"bob","Secret":"${HELPER_PASSWORD}"}' "$url"\n`);
   chmodSync(helper, 0o755);
-  const r = await runCli([...args(["--json", "--verbose"]), "--docker-config", cfgDir], { home: home.dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+  const r = await runCli([...args(["--json", "--verbose"]), "--docker-config", cfgDir], {
+    home: home.dir,
+    env: { PATH: `${bin}:${process.env.PATH}` },
+  });
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   expect(report.verdict.ok).toBe(true);

@@ -29,7 +29,13 @@ export interface RecorderOptions {
   /** Answer a request here first; null falls through to the registry behaviour. */
   route?: (req: Request, url: URL) => Response | null | Promise<Response | null>;
   /** Registry behaviour: Basic (user:password) or Bearer (realm + the token it accepts). Absent: only `route`. */
-  registry?: { image: BuiltImage; repo: string; tag: string; basic?: { user: string; password: string }; bearer?: { realm: string; service: string; token: string } };
+  registry?: {
+    image: BuiltImage;
+    repo: string;
+    tag: string;
+    basic?: { user: string; password: string };
+    bearer?: { realm: string; service: string; token: string };
+  };
 }
 
 const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -64,15 +70,29 @@ export function startRecorder(o: RecorderOptions): Recorder {
 function registryAnswer(req: Request, url: URL, r: NonNullable<RecorderOptions["registry"]>): Response {
   const api = { "docker-distribution-api-version": "registry/2.0" };
   const auth = req.headers.get("authorization");
-  const ok = r.basic ? auth === `Basic ${btoa(`${r.basic.user}:${r.basic.password}`)}` : r.bearer ? auth === `Bearer ${r.bearer.token}` : true;
+  const ok = r.basic
+    ? auth === `Basic ${btoa(`${r.basic.user}:${r.basic.password}`)}`
+    : r.bearer
+      ? auth === `Bearer ${r.bearer.token}`
+      : true;
   if (!ok) {
-    const challenge = r.basic ? `Basic realm="recorder"` : `Bearer realm="${r.bearer!.realm}",service="${r.bearer!.service}"${url.pathname === "/v2/" ? "" : `,scope="repository:${r.repo}:pull"`}`;
-    return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }, { status: 401, headers: { ...api, "www-authenticate": challenge } });
+    const challenge = r.basic
+      ? `Basic realm="recorder"`
+      : `Bearer realm="${r.bearer!.realm}",service="${r.bearer!.service}"${url.pathname === "/v2/" ? "" : `,scope="repository:${r.repo}:pull"`}`;
+    return Response.json(
+      { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] },
+      { status: 401, headers: { ...api, "www-authenticate": challenge } },
+    );
   }
   if (url.pathname === "/v2/") return Response.json({}, { headers: api });
   const manifestDigest = sha(r.image.manifest);
   if (url.pathname === `/v2/${r.repo}/manifests/${r.tag}` || url.pathname === `/v2/${r.repo}/manifests/${manifestDigest}`) {
-    const headers = { ...api, "content-type": r.image.mediaType, "docker-content-digest": manifestDigest, "content-length": String(r.image.manifest.length) };
+    const headers = {
+      ...api,
+      "content-type": r.image.mediaType,
+      "docker-content-digest": manifestDigest,
+      "content-length": String(r.image.manifest.length),
+    };
     return new Response(req.method === "HEAD" ? null : r.image.manifest, { headers });
   }
   const blob = [r.image.config, ...r.image.layers].find((b) => url.pathname === `/v2/${r.repo}/blobs/${b.digest}`);
@@ -81,9 +101,15 @@ function registryAnswer(req: Request, url: URL, r: NonNullable<RecorderOptions["
     if (!m) return new Response(blob.bytes, { headers: { ...api, "content-type": "application/octet-stream" } });
     const start = Number(m[1]);
     const end = Math.min(m[2] ? Number(m[2]) : blob.bytes.length - 1, blob.bytes.length - 1);
-    return new Response(blob.bytes.subarray(start, end + 1), { status: 206, headers: { ...api, "content-range": `bytes ${start}-${end}/${blob.bytes.length}` } });
+    return new Response(blob.bytes.subarray(start, end + 1), {
+      status: 206,
+      headers: { ...api, "content-range": `bytes ${start}-${end}/${blob.bytes.length}` },
+    });
   }
-  return Response.json({ errors: [{ code: "NAME_UNKNOWN", message: "repository name not known to registry" }] }, { status: 404, headers: api });
+  return Response.json(
+    { errors: [{ code: "NAME_UNKNOWN", message: "repository name not known to registry" }] },
+    { status: 404, headers: api },
+  );
 }
 
 /** A token realm that hands out `token` to anyone (recording who asked with what). */

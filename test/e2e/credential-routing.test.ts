@@ -5,9 +5,9 @@ import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA, type KeyPair } from "../helpers/pki";
+import { type CA, issueServerCert, type KeyPair, makeCA } from "../helpers/pki";
 import { expectValidReport } from "../helpers/schema";
-import { startRecorder, tokenRoute, type Recorder } from "./credential-routing-recorder";
+import { type Recorder, startRecorder, tokenRoute } from "./credential-routing-recorder";
 
 /**
  * Where credentials go, asserted at every host that could receive them (recording peers):
@@ -54,17 +54,44 @@ function rec(o: Parameters<typeof startRecorder>[0]): Recorder {
   }
   return r;
 }
-const registry = (extra: { basic?: boolean; realm?: string } = {}) => ({ image, repo: REPO, tag: "1.0", ...(extra.realm ? { bearer: { realm: extra.realm, service: "routing", token: TOKEN } } : { basic: { user: "alice", password: PW } }) });
+const registry = (extra: { basic?: boolean; realm?: string } = {}) => ({
+  image,
+  repo: REPO,
+  tag: "1.0",
+  ...(extra.realm ? { bearer: { realm: extra.realm, service: "routing", token: TOKEN } } : { basic: { user: "alice", password: PW } }),
+});
 
 async function run(cmd: "check" | "pull", host: string, extra: string[] = [], env: Record<string, string> = {}) {
   const cfg = path.join(home.dir, `docker-${++n}`);
   mkdirSync(cfg);
   writeFileSync(path.join(cfg, "config.json"), JSON.stringify({ auths: { [host]: { auth: btoa(`alice:${PW}`) } } }));
   const out = cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}`)}:1.0`] : [];
-  const r = await runCli([cmd, `${host}/${REPO}:1.0`, "--json", "--docker-config", cfg, "--certs-dir", certsDir, "--daemon-config", path.join(home.dir, "none.json"), "--timeout", "3", ...out, ...extra], { home: home.dir, env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env } });
+  const r = await runCli(
+    [
+      cmd,
+      `${host}/${REPO}:1.0`,
+      "--json",
+      "--docker-config",
+      cfg,
+      "--certs-dir",
+      certsDir,
+      "--daemon-config",
+      path.join(home.dir, "none.json"),
+      "--timeout",
+      "3",
+      ...out,
+      ...extra,
+    ],
+    { home: home.dir, env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env } },
+  );
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
-  return { code: r.code, report, codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`), find: (c: string) => (report.findings as { code: string; detail: string }[]).find((f) => f.code === c) };
+  return {
+    code: r.code,
+    report,
+    codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`),
+    find: (c: string) => (report.findings as { code: string; detail: string }[]).find((f) => f.code === c),
+  };
 }
 const auths = (r: Recorder) => r.authorized().map((s) => s.headers.authorization);
 
@@ -97,7 +124,11 @@ describe("bearer: credentials to the realm only, the token to the registry only"
 
   test("the token realm redirects to another host: the credentials never reach it", async () => {
     const other = rec({ hostname: "127.0.0.2", tls: tls(), route: tokenRoute(TOKEN) });
-    const realm = rec({ tls: tls(), route: (_q, u) => (u.pathname === "/token" ? new Response(null, { status: 307, headers: { location: `${other.url}/token${u.search}` } }) : null) });
+    const realm = rec({
+      tls: tls(),
+      route: (_q, u) =>
+        u.pathname === "/token" ? new Response(null, { status: 307, headers: { location: `${other.url}/token${u.search}` } }) : null,
+    });
     const reg = rec({ tls: tls(), registry: registry({ realm: `${realm.url}/token` }) });
     const c = await run("check", reg.host);
     expect(c.code).toBe(1);
@@ -110,7 +141,15 @@ describe("bearer: credentials to the realm only, the token to the registry only"
   }, 30_000);
 
   test("a redirect within the realm's own origin is followed with the credentials, as Go's client does", async () => {
-    const realm = rec({ tls: tls(), route: (_q, u) => (u.pathname === "/token" ? new Response(null, { status: 307, headers: { location: `/v2/token${u.search}` } }) : u.pathname === "/v2/token" ? Response.json({ token: TOKEN }) : null) });
+    const realm = rec({
+      tls: tls(),
+      route: (_q, u) =>
+        u.pathname === "/token"
+          ? new Response(null, { status: 307, headers: { location: `/v2/token${u.search}` } })
+          : u.pathname === "/v2/token"
+            ? Response.json({ token: TOKEN })
+            : null,
+    });
     const reg = rec({ tls: tls(), registry: registry({ realm: `${realm.url}/token` }) });
     const c = await run("check", reg.host);
     expect([c.code, c.codes.filter((x) => x.endsWith(":error"))]).toEqual([0, []]);
@@ -127,12 +166,18 @@ describe("never after a redirect to another host", () => {
     const reg = rec({
       tls: tls(),
       registry: registry(),
-      route: (q, u) => (u.pathname.includes("/manifests/") && q.headers.get("authorization") === BASIC ? new Response(null, { status: 307, headers: { location: `${other.url}${u.pathname}` } }) : null),
+      route: (q, u) =>
+        u.pathname.includes("/manifests/") && q.headers.get("authorization") === BASIC
+          ? new Response(null, { status: 307, headers: { location: `${other.url}${u.pathname}` } })
+          : null,
     });
     for (const cmd of ["check", "pull"] as const) expect((await run(cmd, reg.host)).code).toBe(1);
     expect(auths(reg)).toContain(BASIC);
     expect(auths(other)).toEqual([]);
-    const v2 = rec({ tls: tls(), route: (_q, u) => (u.pathname === "/v2/" ? new Response(null, { status: 302, headers: { location: `${other.url}/v2/` } }) : null) });
+    const v2 = rec({
+      tls: tls(),
+      route: (_q, u) => (u.pathname === "/v2/" ? new Response(null, { status: 302, headers: { location: `${other.url}/v2/` } }) : null),
+    });
     expect((await run("check", v2.host)).code).toBe(1);
     expect(auths(other)).toEqual([]);
   }, 30_000);
@@ -142,7 +187,10 @@ describe("never after a redirect to another host", () => {
     // shared transport); the pull engine does not, so its CDN here is plain http.
     const cdn = rec({ tls: tls(), registry: { image, repo: REPO, tag: "1.0" } });
     const plainCdn = rec({ registry: { image, repo: REPO, tag: "1.0" } });
-    const redirecting = (to: Recorder) => (q: Request, u: URL) => (u.pathname.includes("/blobs/") && q.headers.get("authorization") === BASIC ? new Response(null, { status: 307, headers: { location: `${to.url}${u.pathname}` } }) : null);
+    const redirecting = (to: Recorder) => (q: Request, u: URL) =>
+      u.pathname.includes("/blobs/") && q.headers.get("authorization") === BASIC
+        ? new Response(null, { status: 307, headers: { location: `${to.url}${u.pathname}` } })
+        : null;
     const reg = rec({ tls: tls(), registry: registry(), route: redirecting(cdn) });
     expect((await run("check", reg.host)).code).toBe(0);
     const reg2 = rec({ tls: tls(), registry: registry(), route: redirecting(plainCdn) });
@@ -170,7 +218,10 @@ function recordingConnectProxy(): { url: string; heads: Record<string, string>[]
       for (const l of rest) h[l.slice(0, l.indexOf(":")).toLowerCase()] = l.slice(l.indexOf(":") + 1).trim();
       heads.push(h);
       const m = /^CONNECT ([^ ]+):(\d+) /.exec(line!);
-      if (!m || h["proxy-authorization"] !== PROXY_BASIC) return void sock.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="rec"\r\nContent-Length: 0\r\n\r\n');
+      if (!m || h["proxy-authorization"] !== PROXY_BASIC)
+        return void sock.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="rec"\r\nContent-Length: 0\r\n\r\n',
+        );
       const up = net.connect(Number(m[2]), m[1] === "0.0.0.0" ? "127.0.0.1" : m[1]!, () => {
         sock.write("HTTP/1.1 200 Connection established\r\n\r\n");
         const leftover = buf.subarray(end + 4);

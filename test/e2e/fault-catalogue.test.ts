@@ -24,12 +24,30 @@ export const ISSUE_FAULTS: Record<string, string[]> = {
   "redirect chain longer than 10": ["blob-redirect-chain"],
   "redirect from https to http": ["blob-https-to-http"],
   "redirect to another host (no Authorization arrives there)": ["blob-cross-host"],
-  "a manifest over 4 MiB": ["manifest-oversize", "manifest-oversize-chunked", "manifest-oversize-close", "manifest-oversize-head-lies", "manifest-flood"],
-  "a manifest that is not JSON or nests 10,000 levels": ["manifest-html", "manifest-random", "manifest-deep-arrays", "manifest-deep-objects", "manifest-deep-100k"],
+  "a manifest over 4 MiB": [
+    "manifest-oversize",
+    "manifest-oversize-chunked",
+    "manifest-oversize-close",
+    "manifest-oversize-head-lies",
+    "manifest-flood",
+  ],
+  "a manifest that is not JSON or nests 10,000 levels": [
+    "manifest-html",
+    "manifest-random",
+    "manifest-deep-arrays",
+    "manifest-deep-objects",
+    "manifest-deep-100k",
+  ],
   "an index whose platforms all mismatch": ["platform-mismatch", "index-17k-entries", "index-control-platforms"],
   "a token endpoint answering 100 MiB": ["token-flood"],
   "a WWW-Authenticate of 64 KiB": ["huge-challenge-v2", "huge-challenge-manifest", "huge-headers-v2"],
-  "invalid UTF-8 in every header the doctor reads": ["bad-header-bytes", "bad-header-bytes-but-digest", "bad-location-bytes", "bad-header-control", "blob-location-bytes"],
+  "invalid UTF-8 in every header the doctor reads": [
+    "bad-header-bytes",
+    "bad-header-bytes-but-digest",
+    "bad-location-bytes",
+    "bad-header-control",
+    "blob-location-bytes",
+  ],
 };
 
 const names = FAULTS.map((f) => f.name);

@@ -3,11 +3,11 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { BINARY, requireBinaryBuilt, runCli } from "../helpers/binary";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
-import { Terminal } from "../tty/tmux";
 import { tempDir } from "../helpers/context";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { Terminal } from "../tty/tmux";
 
 /**
  * Files the binary writes — the --report file, oci:DIR, docker-archive:FILE, the blob store —
@@ -46,7 +46,20 @@ function victim(): string {
 const mode = (p: string) => statSync(p).mode & 0o777;
 
 function pull(output: string, extra: string[] = [], store = path.join(work.dir, `store-${++n}`)) {
-  return runCli(["pull", `${reg.host}/team/app:1.0`, "--output", output, "--daemon-config", path.join(work.dir, "none.json"), "--timeout", "5", ...extra], { home: work.dir, env: { PULLDOCTOR_STORE: store }, timeoutMs: 30_000 });
+  return runCli(
+    [
+      "pull",
+      `${reg.host}/team/app:1.0`,
+      "--output",
+      output,
+      "--daemon-config",
+      path.join(work.dir, "none.json"),
+      "--timeout",
+      "5",
+      ...extra,
+    ],
+    { home: work.dir, env: { PULLDOCTOR_STORE: store }, timeoutMs: 30_000 },
+  );
 }
 
 describe("the --report file", () => {
@@ -54,7 +67,20 @@ describe("the --report file", () => {
     const target = victim();
     const link = path.join(work.dir, "report-link.json");
     symlinkSync(target, link);
-    const r = await runCli(["check", `${reg.host}/team/app:1.0`, "--json", "--report", link, "--daemon-config", path.join(work.dir, "none.json"), "--timeout", "5"], { home: work.dir });
+    const r = await runCli(
+      [
+        "check",
+        `${reg.host}/team/app:1.0`,
+        "--json",
+        "--report",
+        link,
+        "--daemon-config",
+        path.join(work.dir, "none.json"),
+        "--timeout",
+        "5",
+      ],
+      { home: work.dir },
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(target, "utf8")).toBe(VICTIM);
     expect(lstatSync(link).isFile()).toBe(true);
@@ -69,7 +95,20 @@ describe("the --report file", () => {
     const file = path.join(work.dir, "report-pid.json");
     // The binary's pid is unknown in advance: plant links for the pids it can plausibly get.
     for (let pid = process.pid; pid < process.pid + 20_000; pid++) symlinkSync(target, `${file}.tmp-${pid}`);
-    const r = await runCli(["check", `${reg.host}/team/app:1.0`, "--json", "--report", file, "--daemon-config", path.join(work.dir, "none.json"), "--timeout", "5"], { home: work.dir });
+    const r = await runCli(
+      [
+        "check",
+        `${reg.host}/team/app:1.0`,
+        "--json",
+        "--report",
+        file,
+        "--daemon-config",
+        path.join(work.dir, "none.json"),
+        "--timeout",
+        "5",
+      ],
+      { home: work.dir },
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(target, "utf8")).toBe(VICTIM);
     expect(mode(file)).toBe(0o600);
@@ -102,7 +141,9 @@ describe("pull outputs", () => {
     expect(r.code).toBe(1);
     const stage = report.stages.find((s: { id: string }) => s.id === "pull");
     expect(stage.status).toBe("fail");
-    expect(stage.summary).toBe(`${link} is a symbolic link (to ${fresh}); pulldoctor does not write an oci: output through a link: give the real directory instead`);
+    expect(stage.summary).toBe(
+      `${link} is a symbolic link (to ${fresh}); pulldoctor does not write an oci: output through a link: give the real directory instead`,
+    );
     expect(readFileSync(path.join(fresh, "index.json"), "utf8")).toBe(indexBefore);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     // Refused before any byte was downloaded: the store holds no blob.
@@ -134,7 +175,9 @@ describe("an existing oci: layout with links planted inside it", () => {
     symlinkSync(elsewhere, path.join(layout2, "blobs"));
     const r2 = await pull(`oci:${layout2}:1.0`, ["--json"]);
     expect(r2.code).toBe(1);
-    expect(JSON.parse(r2.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain("blobs is a symbolic link: pulldoctor does not write blobs through it");
+    expect(JSON.parse(r2.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain(
+      "blobs is a symbolic link: pulldoctor does not write blobs through it",
+    );
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(readFileSync(path.join(layout2, "index.json"), "utf8")).toBe('{"schemaVersion":2,"manifests":[]}');
   }, 60_000);
@@ -146,7 +189,9 @@ describe("an existing oci: layout with links planted inside it", () => {
     writeFileSync(path.join(layout, "index.json"), "hunter2-not-json");
     const r = await pull(`oci:${layout}:1.0`, ["--json"]);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain("index.json is not a JSON object (an OCI index is)");
+    expect(JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "pull").summary).toContain(
+      "index.json is not a JSON object (an OCI index is)",
+    );
     expect(r.stdout + r.stderr).not.toContain("hunter2");
   }, 30_000);
 });
@@ -175,7 +220,9 @@ describe("the blob store", () => {
       const p = path.join(store, "sha256", d.digest.slice("sha256:".length));
       expect(lstatSync(p).isFile()).toBe(true);
       expect(new Uint8Array(readFileSync(p))).toEqual(new Uint8Array(d.bytes));
-      expect(new Uint8Array(readFileSync(path.join(out, "blobs", "sha256", d.digest.slice("sha256:".length))))).toEqual(new Uint8Array(d.bytes));
+      expect(new Uint8Array(readFileSync(path.join(out, "blobs", "sha256", d.digest.slice("sha256:".length))))).toEqual(
+        new Uint8Array(d.bytes),
+      );
     }
     const fresh = path.join(work.dir, `store-${++n}`);
     expect((await pull(`oci:${path.join(work.dir, "oci-store2")}:1.0`, [], fresh)).code).toBe(0);
@@ -193,7 +240,19 @@ describe("the CA saved by the interactive TLS remedy", () => {
     const file = path.join(cwd, `0.0.0.0_${tlsReg.port}-ca.crt`);
     symlinkSync(target, file);
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work.dir, TERM: "xterm-256color", LANG: "C.UTF-8" };
-    const t = Terminal.start([BINARY, `${host}/team/app:1.0`, "--daemon-config", path.join(work.dir, "none.json"), "--certs-dir", path.join(work.dir, "no-certs.d"), "--timeout", "5"], { env, cwd });
+    const t = Terminal.start(
+      [
+        BINARY,
+        `${host}/team/app:1.0`,
+        "--daemon-config",
+        path.join(work.dir, "none.json"),
+        "--certs-dir",
+        path.join(work.dir, "no-certs.d"),
+        "--timeout",
+        "5",
+      ],
+      { env, cwd },
+    );
     try {
       await t.waitFor("Save the presented CA certificate", 20_000);
       t.keys("Enter");

@@ -6,7 +6,7 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 
 const ALL = ["reference", "config", "dns", "proxy", "connect", "v2", "auth", "manifest", "blob"];
 
@@ -23,7 +23,16 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-const common = () => ["--insecure-registry", reg.host, "--daemon-config", path.join(home.dir, "no-daemon.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "5"];
+const common = () => [
+  "--insecure-registry",
+  reg.host,
+  "--daemon-config",
+  path.join(home.dir, "no-daemon.json"),
+  "--certs-dir",
+  path.join(home.dir, "certs.d"),
+  "--timeout",
+  "5",
+];
 
 describe.each([
   ["the compiled binary", false],
@@ -60,7 +69,12 @@ test("the binary runs with no node_modules beside it: --version, --help, ref", a
     const copy = path.join(lone.dir, "bin/pulldoctor");
     copyFileSync(bin, copy);
     const run = async (args: string[]) => {
-      const p = Bun.spawn([copy, ...args], { cwd: lone.dir, env: { PATH: "/usr/bin:/bin", HOME: lone.dir }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn([copy, ...args], {
+        cwd: lone.dir,
+        env: { PATH: "/usr/bin:/bin", HOME: lone.dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
       return { out, code };
     };

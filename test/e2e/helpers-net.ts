@@ -27,7 +27,14 @@ export interface Finding {
 
 /** Flags that keep a run away from this machine's Docker setup: no daemon.json, our certs.d. */
 export function hermetic(dir: string, o: { timeout?: number; certsDir?: string; daemonConfig?: string } = {}): string[] {
-  return ["--daemon-config", o.daemonConfig ?? path.join(dir, "no-daemon.json"), "--certs-dir", o.certsDir ?? path.join(dir, "no-certs.d"), "--timeout", String(o.timeout ?? 3)];
+  return [
+    "--daemon-config",
+    o.daemonConfig ?? path.join(dir, "no-daemon.json"),
+    "--certs-dir",
+    o.certsDir ?? path.join(dir, "no-certs.d"),
+    "--timeout",
+    String(o.timeout ?? 3),
+  ];
 }
 
 export function stageOf(report: any, id: string): Stage {
@@ -38,7 +45,10 @@ export function stageOf(report: any, id: string): Stage {
 
 export function findingOf(report: any, code: string): Finding {
   const f = (report.findings as Finding[]).find((x) => x.code === code);
-  if (!f) throw new Error(`no ${code} finding; the report has: ${(report.findings as Finding[]).map((x) => `${x.code}:${x.severity}`).join(", ")}`);
+  if (!f)
+    throw new Error(
+      `no ${code} finding; the report has: ${(report.findings as Finding[]).map((x) => `${x.code}:${x.severity}`).join(", ")}`,
+    );
   return f;
 }
 
@@ -51,7 +61,13 @@ export function codesOf(report: any, stage: string): string[] {
  * severity, in its stage, whose status follows (error ⇒ fail, warning ⇒ warn); exit 1 exactly
  * when the report holds an error finding; the verdict names the first error.
  */
-export function expectFinding(r: NsRun, code: string, severity: "error" | "warning" | "info", stage: string, stageStatus?: string): Finding {
+export function expectFinding(
+  r: NsRun,
+  code: string,
+  severity: "error" | "warning" | "info",
+  stage: string,
+  stageStatus?: string,
+): Finding {
   expectValidReport(r.report);
   const f = findingOf(r.report, code);
   expect([f.code, f.severity, f.stage]).toEqual([code, severity, stage]);
@@ -117,8 +133,15 @@ export async function startPort53Dns(answer: (q: packet.Packet) => string[] | "d
     const a = answer(q);
     if (a === "drop") return;
     const rcode = typeof a === "number" ? a : 0;
-    const answers: packet.Answer[] = Array.isArray(a) && question?.type === "A" ? a.map((data) => ({ type: "A", name: question.name, ttl: 5, data })) : [];
-    const reply = packet.encode({ type: "response", id: q.id, flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | rcode, questions: q.questions, answers });
+    const answers: packet.Answer[] =
+      Array.isArray(a) && question?.type === "A" ? a.map((data) => ({ type: "A", name: question.name, ttl: 5, data })) : [];
+    const reply = packet.encode({
+      type: "response",
+      id: q.id,
+      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | rcode,
+      questions: q.questions,
+      answers,
+    });
     sock.send(reply, rinfo.port, rinfo.address);
   });
   return { address, server: `${address}:53`, seen, stop: () => new Promise<void>((r) => sock.close(() => r())) };

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { requireBinaryBuilt, type RunOutput } from "../helpers/binary";
+import { type RunOutput, requireBinaryBuilt } from "../helpers/binary";
 import { requireBinary } from "../peers/require";
 
 /**
@@ -33,7 +33,10 @@ export interface NsRun extends RunOutput {
  * Run `dist/pulldoctor ARGS` in a private mount namespace, with the hermetic environment of
  * runCli() (temp HOME, NO_COLOR, only the env given). `dir` holds the bind-mounted files.
  */
-export async function runInNs(args: string[], opts: { home: string; dir: string; files?: NsFiles; env?: Record<string, string>; timeoutMs?: number }): Promise<NsRun> {
+export async function runInNs(
+  args: string[],
+  opts: { home: string; dir: string; files?: NsFiles; env?: Record<string, string>; timeoutMs?: number },
+): Promise<NsRun> {
   const bin = requireBinaryBuilt();
   const unshare = requireBinary("unshare", "util-linux");
   const f = opts.files ?? {};
@@ -46,7 +49,13 @@ export async function runInNs(args: string[], opts: { home: string; dir: string;
   // The paths are ours (temp dirs without spaces or quotes); "$@" carries the arguments.
   const script = `mount --bind '${hosts}' /etc/hosts && mount --bind '${resolv}' /etc/resolv.conf && mount --bind '${nss}' /etc/nsswitch.conf && exec "$@"`;
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
-  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...args], { env, cwd: opts.home, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...args], {
+    env,
+    cwd: opts.home,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);

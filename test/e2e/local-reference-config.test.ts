@@ -6,7 +6,7 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 
 /**
  * The reference and config codes as a user meets them: the compiled binary, real files in a
@@ -53,7 +53,22 @@ function dockerConfig(config: string, helpers: Record<string, string> = {}): { d
 async function check(image: string, extra: string[] = [], env: Record<string, string> = {}) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
   const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
-  const r = await runCli(["check", image, "--json", "--report", reportFile, ...daemon, "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra], { home: home.dir, env });
+  const r = await runCli(
+    [
+      "check",
+      image,
+      "--json",
+      "--report",
+      reportFile,
+      ...daemon,
+      "--certs-dir",
+      path.join(home.dir, "certs.d"),
+      "--timeout",
+      "3",
+      ...extra,
+    ],
+    { home: home.dir, env },
+  );
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   const file = readFileSync(reportFile, "utf8");
@@ -147,7 +162,9 @@ describe("config codes through the binary", () => {
   });
 
   test("CREDS_HELPER_FAILED: a helper exiting 1, its output quoted, its secret never shown", async () => {
-    const cfg = dockerConfig(JSON.stringify({ credHelpers: { [reg.host]: "locked" } }), { locked: "printf 'error getting credentials: keychain locked'; exit 1" });
+    const cfg = dockerConfig(JSON.stringify({ credHelpers: { [reg.host]: "locked" } }), {
+      locked: "printf 'error getting credentials: keychain locked'; exit 1",
+    });
     const c = await check(`${reg.host}/team/app:latest`, ["--docker-config", cfg.dir], cfg.env);
     const f = c.find("CREDS_HELPER_FAILED");
     expect(f.severity).toBe("error");
@@ -173,7 +190,12 @@ describe("config codes through the binary", () => {
 
 test("misuse messages and unknown codes quote what was typed with control characters escaped (nothing raw reaches the terminal)", async () => {
   const esc = "\x1b[31m";
-  for (const args of [[`--fo${esc}o`], ["pull", "a", "--output", `oci${esc}:x`], ["explain", `X${esc}`], ["check", `ubuntu${esc}RED\x07`]]) {
+  for (const args of [
+    [`--fo${esc}o`],
+    ["pull", "a", "--output", `oci${esc}:x`],
+    ["explain", `X${esc}`],
+    ["check", `ubuntu${esc}RED\x07`],
+  ]) {
     const r = await runCli(args, { home: home.dir });
     expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     expect(r.stdout + r.stderr).toMatch(/\\x1b|\\u001b/);
@@ -181,8 +203,12 @@ test("misuse messages and unknown codes quote what was typed with control charac
 });
 
 test("REF_UPPERCASE: the fix that re-runs pulldoctor carries this run's --insecure-registry and --timeout", async () => {
-  const r = await runCli(["check", "127.0.0.1:5999/Team/App:1", "--insecure-registry", "127.0.0.1:5999", "--timeout", "4", "--json"], { home: home.dir });
+  const r = await runCli(["check", "127.0.0.1:5999/Team/App:1", "--insecure-registry", "127.0.0.1:5999", "--timeout", "4", "--json"], {
+    home: home.dir,
+  });
   const report = JSON.parse(r.stdout) as { findings: { code: string; fixes: string[] }[] };
   const f = report.findings.find((x) => x.code === "REF_UPPERCASE")!;
-  expect(f.fixes).toContain("Use the lower-case reference: pulldoctor check 127.0.0.1:5999/team/app:1 --insecure-registry 127.0.0.1:5999 --timeout 4");
+  expect(f.fixes).toContain(
+    "Use the lower-case reference: pulldoctor check 127.0.0.1:5999/team/app:1 --insecure-registry 127.0.0.1:5999 --timeout 4",
+  );
 });

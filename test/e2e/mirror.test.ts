@@ -6,8 +6,8 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { startDnsmasq, type DnsmasqPeer } from "../peers/dnsmasq";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort, requireBinary } from "../peers/require";
 import { runInNs } from "./helpers-ns";
 
@@ -19,7 +19,15 @@ import { runInNs } from "./helpers-ns";
  * bind-mounted /etc/resolv.conf in a private mount namespace, the system resolver, so nothing
  * can reach this machine's real nameserver or leave loopback.
  */
-type Finding = { code: string; severity: string; stage: string; endpoint: string | null; detail: string; fixes: string[]; evidence: Record<string, any> };
+type Finding = {
+  code: string;
+  severity: string;
+  stage: string;
+  endpoint: string | null;
+  detail: string;
+  fixes: string[];
+  evidence: Record<string, any>;
+};
 type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const HUB = "https://registry-1.docker.io";
@@ -50,7 +58,22 @@ afterAll(async () => {
 async function run(command: "check" | "pull", mirrorUrl: string | null, extra: string[] = []) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
   const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
-  const args = [command, "docker.io/library/app:1.0", ...(mirrorUrl ? ["--mirror", mirrorUrl] : []), "--dns", dns.server, "--json", "--report", reportFile, ...daemon, "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra];
+  const args = [
+    command,
+    "docker.io/library/app:1.0",
+    ...(mirrorUrl ? ["--mirror", mirrorUrl] : []),
+    "--dns",
+    dns.server,
+    "--json",
+    "--report",
+    reportFile,
+    ...daemon,
+    "--certs-dir",
+    path.join(home.dir, "certs.d"),
+    "--timeout",
+    "3",
+    ...extra,
+  ];
   const r = await runInNs(args, { home: home.dir, dir: home.dir, files: { resolvConf } });
   expectValidReport(r.report);
   expectValidReport(JSON.parse(readFileSync(reportFile, "utf8")));
@@ -74,7 +97,10 @@ describe("docker.io through a pull-through mirror", () => {
     // A pull-through cache streams a blob it does not hold yet from its upstream as a whole
     // (distribution's proxy blob store ignores Range then): resuming would not work for it.
     expect(c.at(mirror.url, "blob").status).toBe("warn");
-    expect(c.findingsAt(mirror.url).map((f) => `${f.code}:${f.severity}`)).toEqual(["TLS_INSECURE_IN_USE:info", "BLOB_RANGE_UNSUPPORTED:warning"]);
+    expect(c.findingsAt(mirror.url).map((f) => `${f.code}:${f.severity}`)).toEqual([
+      "TLS_INSECURE_IN_USE:info",
+      "BLOB_RANGE_UNSUPPORTED:warning",
+    ]);
     expect(c.report.verdict.ok).toBe(true);
     expect(c.report.verdict.endpoint).toBe(mirror.url);
     expect(c.report.verdict.summary).toContain(`via ${mirror.url}`);
@@ -133,7 +159,8 @@ describe("docker.io through a pull-through mirror", () => {
     expect(c.report.pull).toMatchObject({ digest: img.digest });
     const index = JSON.parse(readFileSync(path.join(out, "index.json"), "utf8"));
     expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([img.digest]);
-    for (const d of [img.digest, img.config.digest, ...img.layers.map((l) => l.digest)]) expect(existsSync(path.join(out, "blobs/sha256", d.slice(7)))).toBe(true);
+    for (const d of [img.digest, img.config.digest, ...img.layers.map((l) => l.digest)])
+      expect(existsSync(path.join(out, "blobs/sha256", d.slice(7)))).toBe(true);
     // skopeo reads the layout offline and agrees on the image.
     const sk = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "inspect", "--raw", `oci:${out}`]);
     expect(sk.exitCode).toBe(0);

@@ -4,15 +4,15 @@ import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueClientCert, issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueClientCert, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { startDnsmasq, type DnsmasqPeer } from "../peers/dnsmasq";
-import { freePorts, startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
-import { blackhole, resetServer, silentServer, type FaultPeer } from "../peers/tcp-faults";
-import { runInNs } from "./helpers-ns";
+import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
+import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { blackhole, type FaultPeer, resetServer, silentServer } from "../peers/tcp-faults";
 import { codesOf, expectFinding, hermetic, stageOf } from "./helpers-net";
+import { runInNs } from "./helpers-ns";
 
 /**
  * Every connect code produced by the compiled binary. The registry names (*.pd.test) come
@@ -42,7 +42,12 @@ beforeAll(async () => {
   home = tempDir("pd-e2e-connect-");
   ca = makeCA("E2E Connect Root");
   const good = issueServerCert(ca, { cn: "registry.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test", "DNS:mtls.pd.test"] });
-  const expired = issueServerCert(ca, { cn: "expired.pd.test", sans: ["DNS:expired.pd.test"], notBefore: new Date("2021-01-01T00:00:00Z"), notAfter: new Date("2021-02-01T00:00:00Z") });
+  const expired = issueServerCert(ca, {
+    cn: "expired.pd.test",
+    sans: ["DNS:expired.pd.test"],
+    notBefore: new Date("2021-01-01T00:00:00Z"),
+    notAfter: new Date("2021-02-01T00:00:00Z"),
+  });
   clientCa = makeCA("E2E Client CA");
   [reg, mtls] = await Promise.all([
     startRegistry({ tls: { certificate: good.certFile, key: good.keyFile } }),
@@ -63,7 +68,13 @@ beforeAll(async () => {
   dm = await startDnsmasq({ local: ["pd.test"], hosts });
   // certs.d as Docker reads it: <dir>/<host:port>/ca.crt for every name the tests use.
   certsDir = path.join(home.dir, "certs.d");
-  for (const host of [`registry.pd.test:${reg.port}`, `other.pd.test:${reg.port}`, `loop.pd.test:${reg.port}`, `mtls.pd.test:${mtls.port}`, `expired.pd.test:${ports.expired}`]) {
+  for (const host of [
+    `registry.pd.test:${reg.port}`,
+    `other.pd.test:${reg.port}`,
+    `loop.pd.test:${reg.port}`,
+    `mtls.pd.test:${mtls.port}`,
+    `expired.pd.test:${ports.expired}`,
+  ]) {
     mkdirSync(path.join(certsDir, host), { recursive: true });
     writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
   }
@@ -76,7 +87,15 @@ afterAll(async () => {
 });
 
 function check(host: string, port: number, o: { certsDir?: string; timeout?: number; extra?: string[] } = {}) {
-  const args = ["check", `${host}:${port}/team/app:1.0`, "--json", "--dns", dm.server, ...hermetic(home.dir, { certsDir: o.certsDir ?? certsDir, timeout: o.timeout }), ...(o.extra ?? [])];
+  const args = [
+    "check",
+    `${host}:${port}/team/app:1.0`,
+    "--json",
+    "--dns",
+    dm.server,
+    ...hermetic(home.dir, { certsDir: o.certsDir ?? certsDir, timeout: o.timeout }),
+    ...(o.extra ?? []),
+  ];
   return runInNs(args, { home: home.dir, dir: home.dir });
 }
 
@@ -101,7 +120,12 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const r = await check("registry.pd.test", reg.port, { certsDir: empty });
     const f = expectFinding(r, "TLS_UNKNOWN_CA", "error", "connect");
     expect(f.detail).toContain(`0.0.0.0:${reg.port} presented "CN=registry.pd.test" issued by "CN=E2E Connect Root,O=pulldoctor tests"`);
-    expect(f.evidence).toMatchObject({ target: `0.0.0.0:${reg.port}`, subject: "CN=registry.pd.test", issuer: "CN=E2E Connect Root,O=pulldoctor tests", error: "x509: certificate signed by unknown authority" });
+    expect(f.evidence).toMatchObject({
+      target: `0.0.0.0:${reg.port}`,
+      subject: "CN=registry.pd.test",
+      issuer: "CN=E2E Connect Root,O=pulldoctor tests",
+      error: "x509: certificate signed by unknown authority",
+    });
     expect(f.fixes[0]).toContain(`${empty}/registry.pd.test:${reg.port}/ca.crt`);
     expect(stageOf(r.report, "v2").status).toBe("skip");
   });
@@ -120,7 +144,11 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const r = await check("other.pd.test", reg.port);
     const f = expectFinding(r, "TLS_HOSTNAME_MISMATCH", "error", "connect");
     expect(f.detail).toContain("x509: certificate is valid for registry.pd.test, loop.pd.test, mtls.pd.test, not other.pd.test");
-    expect(f.evidence).toMatchObject({ target: `0.0.0.0:${reg.port}`, requested: "other.pd.test", sans: ["DNS:registry.pd.test", "DNS:loop.pd.test", "DNS:mtls.pd.test"] });
+    expect(f.evidence).toMatchObject({
+      target: `0.0.0.0:${reg.port}`,
+      requested: "other.pd.test",
+      sans: ["DNS:registry.pd.test", "DNS:loop.pd.test", "DNS:mtls.pd.test"],
+    });
   });
 
   test("TLS_EXPIRED: nginx serves an expired certificate; the window and the local clock are shown", async () => {
@@ -128,7 +156,12 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const f = expectFinding(r, "TLS_EXPIRED", "error", "connect");
     expect(f.detail).toContain('"CN=expired.pd.test" (0.0.0.0:');
     expect(f.detail).toContain("2021-02-01T00:00:00.000Z");
-    expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.expired}`, certificate: "CN=expired.pd.test", state: "expired", notAfter: "2021-02-01T00:00:00.000Z" });
+    expect(f.evidence).toMatchObject({
+      target: `0.0.0.0:${ports.expired}`,
+      certificate: "CN=expired.pd.test",
+      state: "expired",
+      notAfter: "2021-02-01T00:00:00.000Z",
+    });
     expect(f.evidence.localClock).toBeString();
   });
 

@@ -4,11 +4,11 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type DnsmasqPeer, replyTo, type ScriptedDns, startDnsmasq, startScriptedDns } from "../peers/dnsmasq";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
-import { runInNs, type NsFiles } from "./helpers-ns";
-import { expectFinding, findingOf, hermetic, stageOf, startPort53Dns, type Port53Dns } from "./helpers-net";
+import { expectFinding, findingOf, hermetic, type Port53Dns, stageOf, startPort53Dns } from "./helpers-net";
+import { type NsFiles, runInNs } from "./helpers-ns";
 
 /**
  * Every dns code produced by the compiled binary, run as a user runs it, in a private mount
@@ -33,7 +33,12 @@ beforeAll(async () => {
   [dm, servfail, silent, truncating, port53] = await Promise.all([
     startDnsmasq({
       local: ["pd.test"],
-      hosts: { "healthy.pd.test": ["127.0.0.1"], "dual.pd.test": ["127.0.0.1", "::1"], "pinned.pd.test": ["0.0.0.0"], "agreed.pd.test": ["127.0.0.1"] },
+      hosts: {
+        "healthy.pd.test": ["127.0.0.1"],
+        "dual.pd.test": ["127.0.0.1", "::1"],
+        "pinned.pd.test": ["0.0.0.0"],
+        "agreed.pd.test": ["127.0.0.1"],
+      },
       nxdomain: ["gone.pd.test"],
       txt: { "txtonly.pd.test": "no address here" },
     }),
@@ -41,7 +46,10 @@ beforeAll(async () => {
     startScriptedDns({ udp: () => "drop" }),
     startScriptedDns({
       udp: (q) => replyTo(q, { truncated: true }),
-      tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: q.questions[0].name, data: "127.0.0.1", ttl: 5 }] : [] }),
+      tcp: (q) =>
+        replyTo(q, {
+          answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: q.questions[0].name, data: "127.0.0.1", ttl: 5 }] : [],
+        }),
     }),
     // The "resolv.conf server" on port 53: a path that drops DNS packets carrying an EDNS(0)
     // OPT record (an old firewall's rule). Go's resolver (and so dockerd) sends OPT;
@@ -88,7 +96,11 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
 
   test("DNS_NXDOMAIN under HTTPS_PROXY is a warning: the proxy resolves the name itself (here a dead proxy port: nothing leaves loopback)", async () => {
     const proxy = `http://127.0.0.1:${await freePort()}`;
-    const r = await runInNs(["check", image("gone.pd.test"), "--json", "--dns", dm.server, ...hermetic(home.dir)], { home: home.dir, dir: home.dir, env: { HTTPS_PROXY: proxy } });
+    const r = await runInNs(["check", image("gone.pd.test"), "--json", "--dns", dm.server, ...hermetic(home.dir)], {
+      home: home.dir,
+      dir: home.dir,
+      env: { HTTPS_PROXY: proxy },
+    });
     const f = expectFinding(r, "DNS_NXDOMAIN", "warning", "dns");
     expect(f.detail).toContain(`HTTPS_PROXY (${proxy}) applies`);
     expect(f.evidence.proxy).toEqual({ url: proxy, source: "HTTPS_PROXY" });
@@ -156,7 +168,13 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     const dns = stageOf(r.report, "dns");
     expect(dns.status).toBe("pass");
     // Go's list for a name with fewer dots than ndots: the search domains first, then the name.
-    expect(dns.evidence).toMatchObject({ serversFrom: "resolv.conf", servers: [port53.server], searchListTried: ["healthy.pd.test.", "healthy."], addresses: ["127.0.0.1"], via: port53.server });
+    expect(dns.evidence).toMatchObject({
+      serversFrom: "resolv.conf",
+      servers: [port53.server],
+      searchListTried: ["healthy.pd.test.", "healthy."],
+      addresses: ["127.0.0.1"],
+      via: port53.server,
+    });
     expect(dns.evidence.resolver).toMatchObject({ search: ["pd.test."], ndots: 1 });
     // The first name answered: the bare one was never asked.
     expect(dns.evidence.queries.map((q: { name: string }) => q.name)).toEqual(["healthy.pd.test.", "healthy.pd.test."]);
@@ -169,7 +187,9 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     expectValidReport(r.report);
     const dns = stageOf(r.report, "dns");
     expect(dns.status).toBe("pass");
-    expect(dns.evidence.queries).toContainEqual(expect.objectContaining({ server: truncating.server, type: "A", transport: "tcp", truncated: true, answers: ["127.0.0.1"] }));
+    expect(dns.evidence.queries).toContainEqual(
+      expect.objectContaining({ server: truncating.server, type: "A", transport: "tcp", truncated: true, answers: ["127.0.0.1"] }),
+    );
     expect(truncating.seen).toContain("tcp A healthy.pd.test");
     expect(r.code).toBe(0);
   });

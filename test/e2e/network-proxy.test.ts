@@ -6,15 +6,15 @@ import tls from "node:tls";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startDnsmasq, type DnsmasqPeer } from "../peers/dnsmasq";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
-import { runInNs } from "./helpers-ns";
 import { codesOf, expectFinding, findingOf, hermetic, stageOf } from "./helpers-net";
+import { runInNs } from "./helpers-ns";
 
 /**
  * Every proxy code produced by the compiled binary against real tinyproxy instances (open,
@@ -91,8 +91,16 @@ function daemonWith(proxy: string | null): string {
 }
 
 function check(env: Record<string, string>, o: { host?: string; daemon?: string | null; timeout?: number } = {}) {
-  const daemonConfig = o.daemon === undefined ? daemonWith(env.HTTPS_PROXY ?? null) : o.daemon === null ? path.join(home.dir, "no-daemon.json") : o.daemon;
-  const args = ["check", `${o.host ?? target}/team/app:1.0`, "--json", "--dns", dm.server, ...hermetic(home.dir, { certsDir, daemonConfig, timeout: o.timeout })];
+  const daemonConfig =
+    o.daemon === undefined ? daemonWith(env.HTTPS_PROXY ?? null) : o.daemon === null ? path.join(home.dir, "no-daemon.json") : o.daemon;
+  const args = [
+    "check",
+    `${o.host ?? target}/team/app:1.0`,
+    "--json",
+    "--dns",
+    dm.server,
+    ...hermetic(home.dir, { certsDir, daemonConfig, timeout: o.timeout }),
+  ];
   return runInNs(args, { home: home.dir, dir: home.dir, env });
 }
 
@@ -127,7 +135,9 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
     // The daemon (no daemon.json proxies) goes direct too: no mismatch to report.
     const r = await check({ HTTPS_PROXY: dead, no_proxy: "example.com, .pd.test" }, { host: `registry.pd.test:${reg.port}`, daemon: null });
     const f = expectFinding(r, "PROXY_BYPASSED", "info", "proxy", "pass");
-    expect(f.detail).toBe(`registry.pd.test:${reg.port} bypasses ${dead}: no_proxy entry .pd.test matches registry.pd.test:${reg.port} (direct).`);
+    expect(f.detail).toBe(
+      `registry.pd.test:${reg.port} bypasses ${dead}: no_proxy entry .pd.test matches registry.pd.test:${reg.port} (direct).`,
+    );
     expect(stageOf(r.report, "connect").evidence.hops[0].target).toBe(`0.0.0.0:${reg.port}`);
     expect(r.code).toBe(0);
   });
@@ -175,7 +185,12 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
     const f = expectFinding(r, "PROXY_CONNECT_REFUSED", "error", "proxy");
     expect(f.detail).toMatch(new RegExp(`answered CONNECT 0\\.0\\.0\\.0:${reg.port} with "HTTP/1\\.[01] 403`));
     expect(f.fixes[0]).toContain("a non-443 port");
-    expect(f.evidence).toMatchObject({ proxy: restricted.url, target, status: 403, headers: { server: expect.stringContaining("tinyproxy") } });
+    expect(f.evidence).toMatchObject({
+      proxy: restricted.url,
+      target,
+      status: 403,
+      headers: { server: expect.stringContaining("tinyproxy") },
+    });
   });
 });
 

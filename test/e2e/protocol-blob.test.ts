@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startDnsmasq, type DnsmasqPeer } from "../peers/dnsmasq";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { runInNs } from "./helpers-ns";
 
@@ -78,7 +78,20 @@ afterAll(async () => {
 /** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers-ns), for runs that resolve a name. */
 async function check(image: string, extra: string[] = [], timeout = "3", ns = false) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const args = ["check", image, "--json", "--report", reportFile, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", timeout, ...extra];
+  const args = [
+    "check",
+    image,
+    "--json",
+    "--report",
+    reportFile,
+    "--daemon-config",
+    path.join(home.dir, "none.json"),
+    "--certs-dir",
+    path.join(home.dir, "certs.d"),
+    "--timeout",
+    timeout,
+    ...extra,
+  ];
   const r = ns ? await runInNs(args, { home: home.dir, dir: home.dir }) : await runCli(args, { home: home.dir });
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
@@ -130,8 +143,14 @@ describe("blob codes from a real registry and nginx in front of it", () => {
   });
 
   test("BLOB_REDIRECT_UNREACHABLE: blobs redirected to a name the --dns server answers NXDOMAIN", async () => {
-    const f = expectBlob(await check(`127.0.0.1:${ports.redirectNoName}/team/app:1.0`, ["--dns", dns.server], "3", true), "BLOB_REDIRECT_UNREACHABLE", "error");
-    expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on ${dns.server}: no such host`);
+    const f = expectBlob(
+      await check(`127.0.0.1:${ports.redirectNoName}/team/app:1.0`, ["--dns", dns.server], "3", true),
+      "BLOB_REDIRECT_UNREACHABLE",
+      "error",
+    );
+    expect(f.detail).toBe(
+      `127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on ${dns.server}: no such host`,
+    );
     expect(f.evidence.config.hops[1].dns.outcome).toBe("nxdomain");
   });
 

@@ -5,12 +5,12 @@ import path from "node:path";
 import type { InstalledFault, NamedFault } from "../../src/lab/fault-catalogue";
 import { PROTOCOL_FAULTS } from "../../src/lab/fault-catalogue-protocol";
 import { otherPlatforms } from "../../src/lab/scenarios";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { hostPlatform } from "../../src/model/deps";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { expectValidReport } from "../helpers/schema";
-import { runBinary as spawnBinary, schedule, type BinaryRun } from "./protocol-faults-runner";
+import { type BinaryRun, schedule, runBinary as spawnBinary } from "./protocol-faults-runner";
 
 /**
  * Every protocol fault of the named catalogue (src/lab/fault-catalogue-protocol.ts) through the
@@ -49,11 +49,27 @@ let lab: LabRegistry;
 let home: { dir: string; cleanup: () => void };
 const installed = new Map<string, InstalledFault>();
 let runs = new Map<string, Promise<Run>>();
-const runBinary = (args: string[]) => spawnBinary(args, { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.dir, NO_COLOR: "1", PULLDOCTOR_STORE: path.join(home.dir, "store") }, home.dir);
+const runBinary = (args: string[]) =>
+  spawnBinary(
+    args,
+    { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home.dir, NO_COLOR: "1", PULLDOCTOR_STORE: path.join(home.dir, "store") },
+    home.dir,
+  );
 let n = 0;
 
 function argsFor(f: NamedFault, x: InstalledFault, cmd: "check" | "pull", extra: string[] = []): { args: string[]; output: string | null } {
-  const base = [cmd, x.image, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", String(T), ...x.insecure.flatMap((h) => ["--insecure-registry", h]), ...extra];
+  const base = [
+    cmd,
+    x.image,
+    "--daemon-config",
+    path.join(home.dir, "none.json"),
+    "--certs-dir",
+    path.join(home.dir, "certs.d"),
+    "--timeout",
+    String(T),
+    ...x.insecure.flatMap((h) => ["--insecure-registry", h]),
+    ...extra,
+  ];
   if (cmd === "check") return { args: base, output: null };
   const output = path.join(home.dir, `out-${f.name}-${++n}`);
   return { args: [...base, "--output", `oci:${output}`], output };
@@ -83,7 +99,9 @@ beforeAll(async () => {
   lab = await startLabRegistry();
   for (const f of PROTOCOL_FAULTS) installed.set(f.name, await f.install(lab));
   runs = schedule(
-    PROTOCOL_FAULTS.flatMap((f) => (["check", "pull"] as const).map((cmd): [string, () => Promise<Run>] => [`${f.name} ${cmd}`, () => run(f, cmd)])),
+    PROTOCOL_FAULTS.flatMap((f) =>
+      (["check", "pull"] as const).map((cmd): [string, () => Promise<Run>] => [`${f.name} ${cmd}`, () => run(f, cmd)]),
+    ),
     3,
   );
 });
@@ -132,7 +150,12 @@ test("after every check and pull: the store holds only blobs whose bytes hash to
   const blobs = existsSync(sha) ? readdirSync(sha) : [];
   // The one fault whose pull succeeds (bad-header-bytes-but-digest) stored its verified blobs.
   expect(blobs.length).toBeGreaterThan(0);
-  for (const hex of blobs) expect(createHash("sha256").update(readFileSync(path.join(sha, hex))).digest("hex")).toBe(hex);
+  for (const hex of blobs)
+    expect(
+      createHash("sha256")
+        .update(readFileSync(path.join(sha, hex)))
+        .digest("hex"),
+    ).toBe(hex);
   const ingest = path.join(root, "ingest");
   expect(existsSync(ingest) ? readdirSync(ingest) : []).toEqual([]);
 }, 120_000);
@@ -180,7 +203,12 @@ describe("what each finding says", () => {
     const r = await result("token-hostile-claims", "check");
     expect(r.code).toBe(1);
     const jwt = stage(r, "auth").evidence.token.jwt;
-    expect(jwt).toMatchObject({ iss: "\\x1b[2Jlab", kid: "\\x1b]0;title\\x07", aud: ["registry"], exp: "1e+300 (seconds since 1970, beyond any date)" });
+    expect(jwt).toMatchObject({
+      iss: "\\x1b[2Jlab",
+      kid: "\\x1b]0;title\\x07",
+      aud: ["registry"],
+      exp: "1e+300 (seconds since 1970, beyond any date)",
+    });
     expect(jwt.access).toEqual([{ type: "repository", name: "\\x9bx", actions: ["pull"] }]);
     expect(stage(r, "auth").evidence.token.issuedAt).toBe("\\x1b[2Jnot a time");
   }, 90_000);
@@ -188,7 +216,9 @@ describe("what each finding says", () => {
   test("MANIFEST_UNSUPPORTED_MEDIA_TYPE: manifests over 4 MiB (Content-Length, chunked, close-delimited, a HEAD that lies, a 1 GiB flood) name the limit; memory stays bounded", async () => {
     // An honest size (Content-Length of the GET, or of the HEAD before a chunked GET) is named as is…
     for (const name of ["manifest-oversize", "manifest-oversize-chunked"]) {
-      expect(find(await result(name, "check"), "MANIFEST_UNSUPPORTED_MEDIA_TYPE").detail).toContain("5242880 bytes, above containerd's 4 MiB limit");
+      expect(find(await result(name, "check"), "MANIFEST_UNSUPPORTED_MEDIA_TYPE").detail).toContain(
+        "5242880 bytes, above containerd's 4 MiB limit",
+      );
     }
     // …a HEAD that lies is caught by the GET, whose reading stops at the limit.
     for (const name of ["manifest-oversize-head-lies", "manifest-flood"]) {
@@ -209,8 +239,12 @@ describe("what each finding says", () => {
   }, 90_000);
 
   test("MANIFEST_INVALID: descriptors Docker would refuse (size 1e300, a negative size, a digest that walks up paths) are findings; no blob is asked for by such a digest", async () => {
-    expect(find(await result("manifest-size-1e300", "check"), "MANIFEST_INVALID").detail).toContain("the config has size 1e+300, not a whole number of bytes");
-    expect(find(await result("manifest-digest-traversal", "check"), "MANIFEST_INVALID").detail).toContain('the config has digest "sha256:../../../etc/passwd", which is not a valid digest');
+    expect(find(await result("manifest-size-1e300", "check"), "MANIFEST_INVALID").detail).toContain(
+      "the config has size 1e+300, not a whole number of bytes",
+    );
+    expect(find(await result("manifest-digest-traversal", "check"), "MANIFEST_INVALID").detail).toContain(
+      'the config has digest "sha256:../../../etc/passwd", which is not a valid digest',
+    );
     expect(lab.log.some((l) => l.path.includes("etc/passwd"))).toBe(false);
   }, 90_000);
 
@@ -232,7 +266,9 @@ describe("what each finding says", () => {
 
   test("AUTH_TOKEN_SERVER_UNREACHABLE, AUTH_CREDENTIALS_REQUIRED: a 64 KiB WWW-Authenticate is read as Docker reads it; the report quotes it cut to 8 KiB", async () => {
     expect(find(await result("huge-challenge-v2", "check"), "AUTH_TOKEN_SERVER_UNREACHABLE").detail).toContain("http://127.0.0.1:9/token");
-    expect(find(await result("huge-challenge-manifest", "check"), "AUTH_CREDENTIALS_REQUIRED").evidence.manifestHead.wwwAuthenticate[0]).toStartWith('Bearer realm="http://127.0.0.1:9/token"');
+    expect(
+      find(await result("huge-challenge-manifest", "check"), "AUTH_CREDENTIALS_REQUIRED").evidence.manifestHead.wwwAuthenticate[0],
+    ).toStartWith('Bearer realm="http://127.0.0.1:9/token"');
     for (const name of ["huge-challenge-v2", "huge-challenge-manifest"]) {
       const r = await result(name, "check");
       // Six places quote the challenge; each keeps 8 KiB and counts the rest.
@@ -291,7 +327,14 @@ describe("what each finding says", () => {
   }, 90_000);
 
   test("terminal output (plain, --verbose) of the faults that carry control characters holds none", async () => {
-    const codeOf = { "token-hostile-claims": "AUTH_DENIED", "bad-header-bytes": "MANIFEST_INVALID", "bad-header-control": "V2_NO_RESPONSE", "manifest-error-control": "MANIFEST_FETCH_FAILED", "index-control-platforms": "PLATFORM_UNAVAILABLE", "tags-control": "MANIFEST_UNKNOWN" };
+    const codeOf = {
+      "token-hostile-claims": "AUTH_DENIED",
+      "bad-header-bytes": "MANIFEST_INVALID",
+      "bad-header-control": "V2_NO_RESPONSE",
+      "manifest-error-control": "MANIFEST_FETCH_FAILED",
+      "index-control-platforms": "PLATFORM_UNAVAILABLE",
+      "tags-control": "MANIFEST_UNKNOWN",
+    };
     for (const [name, code] of Object.entries(codeOf)) {
       const r = await runBinary(argsFor(faultNamed(name), installed.get(name)!, "check", ["--verbose"]).args);
       expect(r.code).toBe(1);

@@ -6,8 +6,8 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 
 /**
@@ -22,10 +22,24 @@ type Stage = { id: string; status: string; endpoint: string | null; evidence: Re
 const amd = buildImage({ label: "m-amd64" });
 const arm = buildImage({ label: "m-arm64", platform: { os: "linux", architecture: "arm64" } });
 const index = buildIndex([amd, arm]);
-const helm = buildImage({ label: "m-chart", configMediaType: "application/vnd.cncf.helm.config.v1+json", configBytes: new TextEncoder().encode('{"name":"app","version":"1.0.0"}') });
+const helm = buildImage({
+  label: "m-chart",
+  configMediaType: "application/vnd.cncf.helm.config.v1+json",
+  configBytes: new TextEncoder().encode('{"name":"app","version":"1.0.0"}'),
+});
 const enc = (s: string) => new TextEncoder().encode(s);
-const schema1 = enc(JSON.stringify({ schemaVersion: 1, name: "old/app", tag: "1.0", architecture: "amd64", fsLayers: [], history: [], signatures: [] }));
-const huge = enc(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, digest: amd.config.digest, size: 2 }, layers: [], annotations: { pad: "x".repeat(5 * 1024 * 1024) } }));
+const schema1 = enc(
+  JSON.stringify({ schemaVersion: 1, name: "old/app", tag: "1.0", architecture: "amd64", fsLayers: [], history: [], signatures: [] }),
+);
+const huge = enc(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { mediaType: MT.ociConfig, digest: amd.config.digest, size: 2 },
+    layers: [],
+    annotations: { pad: "x".repeat(5 * 1024 * 1024) },
+  }),
+);
 const portal = enc("<!DOCTYPE html><html><head><title>Guest Wi-Fi</title></head><body>Please log in</body></html>");
 
 type Route = { status?: number; type: string; body: Uint8Array; digest?: string | null };
@@ -33,8 +47,12 @@ const routes: Record<string, Route> = {
   "old/app": { type: MT.schema1Signed, body: schema1 },
   "portal/app": { type: "text/html; charset=utf-8", body: portal, digest: null },
   "huge/app": { type: MT.ociManifest, body: huge, digest: null },
-  "lying/app": { type: MT.ociManifest, body: amd.manifest, digest: "sha256:" + "a".repeat(64) },
-  "broken/app": { status: 500, type: "application/json", body: enc('{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"s3: connection reset"}]}') },
+  "lying/app": { type: MT.ociManifest, body: amd.manifest, digest: `sha256:${"a".repeat(64)}` },
+  "broken/app": {
+    status: 500,
+    type: "application/json",
+    body: enc('{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"s3: connection reset"}]}'),
+  },
 };
 
 let reg: RegistryPeer;
@@ -83,7 +101,11 @@ beforeAll(async () => {
       if (p === "/v2/") return new Response("{}", { headers: { ...headers, "content-type": "application/json" } });
       const m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(p);
       const r = m ? routes[m[1]!] : undefined;
-      if (!r) return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { status: 404, headers });
+      if (!r)
+        return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', {
+          status: 404,
+          headers,
+        });
       const digest = r.digest === undefined ? sha256(r.body) : r.digest;
       headers["content-type"] = r.type;
       if (digest) headers["docker-content-digest"] = digest;
@@ -101,7 +123,23 @@ const oddHost = () => `127.0.0.1:${odd.port}`;
 
 async function check(image: string, extra: string[] = []) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(["check", image, "--json", "--report", reportFile, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra], { home: home.dir });
+  const r = await runCli(
+    [
+      "check",
+      image,
+      "--json",
+      "--report",
+      reportFile,
+      "--daemon-config",
+      path.join(home.dir, "none.json"),
+      "--certs-dir",
+      path.join(home.dir, "certs.d"),
+      "--timeout",
+      "3",
+      ...extra,
+    ],
+    { home: home.dir },
+  );
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   expectValidReport(JSON.parse(readFileSync(reportFile, "utf8")));
@@ -189,11 +227,13 @@ describe("manifests no real registry serves", () => {
 
   test("DIGEST_MISMATCH: Docker-Content-Digest disagrees with the bytes", async () => {
     const f = expectFails(await check(`${oddHost()}/lying/app:1.0`), "DIGEST_MISMATCH");
-    expect(f.detail).toBe(`${oddHost()}/lying/app:1.0: Docker-Content-Digest says sha256:${"a".repeat(64)}, the bytes hash to ${amd.digest}`);
+    expect(f.detail).toBe(
+      `${oddHost()}/lying/app:1.0: Docker-Content-Digest says sha256:${"a".repeat(64)}, the bytes hash to ${amd.digest}`,
+    );
   });
 
   test("DIGEST_MISMATCH: a pinned digest the served bytes do not hash to", async () => {
-    const pinned = "sha256:" + "b".repeat(64);
+    const pinned = `sha256:${"b".repeat(64)}`;
     const f = expectFails(await check(`${oddHost()}/lying/app@${pinned}`), "DIGEST_MISMATCH");
     expect(f.detail).toContain(`the reference pins ${pinned}`);
   });

@@ -6,7 +6,7 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 
@@ -29,7 +29,8 @@ let reg: RegistryPeer, regOtherKey: RegistryPeer, regDeadRealm: RegistryPeer;
 let home: { dir: string; cleanup: () => void };
 let n = 0;
 
-const registryFor = (t: TokenServer, realm = t.realm) => startRegistry({ token: { realm, service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle } });
+const registryFor = (t: TokenServer, realm = t.realm) =>
+  startRegistry({ token: { realm, service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle } });
 
 beforeAll(async () => {
   requireBinaryBuilt();
@@ -41,7 +42,11 @@ beforeAll(async () => {
   });
   other = await startTokenServer();
   const dead = await freePort();
-  [reg, regOtherKey, regDeadRealm] = await Promise.all([registryFor(ts), registryFor(other, ts.realm), registryFor(ts, `http://127.0.0.1:${dead}/token`)]);
+  [reg, regOtherKey, regDeadRealm] = await Promise.all([
+    registryFor(ts),
+    registryFor(other, ts.realm),
+    registryFor(ts, `http://127.0.0.1:${dead}/token`),
+  ]);
   const img = buildImage({ label: "token-e2e" });
   const push = ts.issue("alice", [
     { type: "repository", name: "team/app", actions: ["pull", "push"] },
@@ -71,7 +76,24 @@ const aliceConfig = (host: string) => dockerConfig({ auths: { [host]: { auth: bt
 
 async function check(image: string, extra: string[] = []) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(["check", image, "--json", "--verbose", "--report", reportFile, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3", ...extra], { home: home.dir });
+  const r = await runCli(
+    [
+      "check",
+      image,
+      "--json",
+      "--verbose",
+      "--report",
+      reportFile,
+      "--daemon-config",
+      path.join(home.dir, "none.json"),
+      "--certs-dir",
+      path.join(home.dir, "certs.d"),
+      "--timeout",
+      "3",
+      ...extra,
+    ],
+    { home: home.dir },
+  );
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   const file = readFileSync(reportFile, "utf8");
@@ -103,7 +125,8 @@ function expectFails(c: Awaited<ReturnType<typeof check>>, code: string, stage =
 
 function expectHealthy(c: Awaited<ReturnType<typeof check>>) {
   expect(c.report.findings.filter((f: Finding) => f.severity === "error")).toEqual([]);
-  for (const id of ["v2", "auth", "manifest", "blob"]) expect([id, c.stage(id).status]).toEqual([id, c.stage(id).status === "warn" ? "warn" : "pass"]);
+  for (const id of ["v2", "auth", "manifest", "blob"])
+    expect([id, c.stage(id).status]).toEqual([id, c.stage(id).status === "warn" ? "warn" : "pass"]);
   expect(c.report.verdict.ok).toBe(true);
   expect(c.r.code).toBe(0);
 }
@@ -113,29 +136,58 @@ describe("token-auth registry: the healthy path through the binary", () => {
     reset();
     const c = await check(`${reg.host}/public/app:1.0`);
     expectHealthy(c);
-    expect(ts.requests[0]).toMatchObject({ method: "GET", basicUser: null, params: { scope: "repository:public/app:pull", service: ts.service } });
+    expect(ts.requests[0]).toMatchObject({
+      method: "GET",
+      basicUser: null,
+      params: { scope: "repository:public/app:pull", service: ts.service },
+    });
   });
 
   test("credentials from config.json auths: GET with Basic on the realm, healthy", async () => {
     reset();
     const c = await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]);
     expectHealthy(c);
-    expect(ts.requests[0]).toMatchObject({ method: "GET", basicUser: "alice", params: { account: "alice", scope: "repository:team/app:pull" } });
+    expect(ts.requests[0]).toMatchObject({
+      method: "GET",
+      basicUser: "alice",
+      params: { account: "alice", scope: "repository:team/app:pull" },
+    });
     // The realm is plain http: the password went there in clear, said as a warning.
     expect(c.find("AUTH_BASIC_OVER_HTTP").severity).toBe("warning");
   });
 
   test("identitytoken from config.json: OAuth2 POST refresh_token grant, healthy", async () => {
     reset();
-    const c = await check(`${reg.host}/team/app:1.0`, ["--docker-config", dockerConfig({ auths: { [reg.host]: { identitytoken: REFRESH } } })]);
+    const c = await check(`${reg.host}/team/app:1.0`, [
+      "--docker-config",
+      dockerConfig({ auths: { [reg.host]: { identitytoken: REFRESH } } }),
+    ]);
     expectHealthy(c);
-    expect(ts.requests[0]).toMatchObject({ method: "POST", form: { grant_type: "refresh_token", client_id: "docker", scope: "repository:team/app:pull" } });
+    expect(ts.requests[0]).toMatchObject({
+      method: "POST",
+      form: { grant_type: "refresh_token", client_id: "docker", scope: "repository:team/app:pull" },
+    });
   });
 
   test("the human --verbose output (every HTTP exchange) of an authenticated run shows no password, refresh token or JWT", async () => {
     reset();
     for (const cfg of [aliceConfig(reg.host), dockerConfig({ auths: { [reg.host]: { identitytoken: REFRESH } } })]) {
-      const r = await runCli(["check", `${reg.host}/team/app:1.0`, "--verbose", "--docker-config", cfg, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "3"], { home: home.dir });
+      const r = await runCli(
+        [
+          "check",
+          `${reg.host}/team/app:1.0`,
+          "--verbose",
+          "--docker-config",
+          cfg,
+          "--daemon-config",
+          path.join(home.dir, "none.json"),
+          "--certs-dir",
+          path.join(home.dir, "certs.d"),
+          "--timeout",
+          "3",
+        ],
+        { home: home.dir },
+      );
       expect(r.code).toBe(0);
       expect(r.stdout + r.stderr).toContain("/token");
       expectNoSecrets(r.stdout + r.stderr, [PW, btoa(`alice:${PW}`), REFRESH]);
@@ -188,7 +240,10 @@ describe("token-auth codes through the binary", () => {
 
   test("AUTH_TOKEN_INVALID: a token signed by a key the registry does not trust (invalid_token)", async () => {
     reset();
-    const f = expectFails(await check(`${regOtherKey.host}/team/app:1.0`, ["--docker-config", aliceConfig(regOtherKey.host)]), "AUTH_TOKEN_INVALID");
+    const f = expectFails(
+      await check(`${regOtherKey.host}/team/app:1.0`, ["--docker-config", aliceConfig(regOtherKey.host)]),
+      "AUTH_TOKEN_INVALID",
+    );
     expect(f.detail).toContain("invalid_token");
   });
 
@@ -207,7 +262,10 @@ describe("token-auth codes through the binary", () => {
 
   test("AUTH_TOKEN_SERVER_UNREACHABLE: the token server answers 500", async () => {
     reset({ fault: "server-error" });
-    const f = expectFails(await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]), "AUTH_TOKEN_SERVER_UNREACHABLE");
+    const f = expectFails(
+      await check(`${reg.host}/team/app:1.0`, ["--docker-config", aliceConfig(reg.host)]),
+      "AUTH_TOKEN_SERVER_UNREACHABLE",
+    );
     expect(f.detail).toContain("HTTP 500");
   });
 

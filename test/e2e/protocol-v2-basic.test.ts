@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import net from "node:net";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 
 /**
@@ -23,7 +23,8 @@ const PW = "v2e2e-Basic-s3cret";
 let basic: RegistryPeer;
 let nginx: NginxPeer;
 let home: { dir: string; cleanup: () => void };
-let port404 = 0, port502 = 0;
+let port404 = 0,
+  port502 = 0;
 const servers: { stop(force?: boolean): void }[] = [];
 let silent: net.Server;
 const held: net.Socket[] = [];
@@ -68,7 +69,23 @@ afterAll(async () => {
 
 async function check(image: string, extra: string[] = [], stdin?: string) {
   const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(["check", image, "--json", "--report", reportFile, "--daemon-config", path.join(home.dir, "none.json"), "--certs-dir", path.join(home.dir, "certs.d"), "--timeout", "2", ...extra], { home: home.dir, ...(stdin !== undefined ? { stdin } : {}) });
+  const r = await runCli(
+    [
+      "check",
+      image,
+      "--json",
+      "--report",
+      reportFile,
+      "--daemon-config",
+      path.join(home.dir, "none.json"),
+      "--certs-dir",
+      path.join(home.dir, "certs.d"),
+      "--timeout",
+      "2",
+      ...extra,
+    ],
+    { home: home.dir, ...(stdin !== undefined ? { stdin } : {}) },
+  );
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   const file = readFileSync(reportFile, "utf8");
@@ -109,7 +126,12 @@ describe("v2 codes through the binary", () => {
   });
 
   test("V2_NOT_A_REGISTRY: a captive portal page (200 text/html) named by its title", async () => {
-    const host = serve(() => new Response("<!DOCTYPE html><html><head><title>Guest Wi-Fi Login</title></head><body>Accept</body></html>", { headers: { "content-type": "text/html" } }));
+    const host = serve(
+      () =>
+        new Response("<!DOCTYPE html><html><head><title>Guest Wi-Fi Login</title></head><body>Accept</body></html>", {
+          headers: { "content-type": "text/html" },
+        }),
+    );
     const c = await check(`${host}/team/app:1.0`);
     const f = expectFails(c, "V2_NOT_A_REGISTRY", "v2");
     expect(f.evidence.title).toBe("Guest Wi-Fi Login");
@@ -167,7 +189,10 @@ describe("Basic auth codes through the binary (htpasswd registry on loopback, pl
 
 describe("challenge and no-answer codes through the binary", () => {
   const unauthorized = (www: string | null) =>
-    new Response('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', { status: 401, headers: www === null ? registryHeaders : { ...registryHeaders, "www-authenticate": www } });
+    new Response('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}', {
+      status: 401,
+      headers: www === null ? registryHeaders : { ...registryHeaders, "www-authenticate": www },
+    });
 
   test("AUTH_CHALLENGE_INVALID: a Bearer challenge without realm", async () => {
     const www = 'Bearer service="registry.example.com",scope="repository:team/app:pull"';
@@ -186,7 +211,9 @@ describe("challenge and no-answer codes through the binary", () => {
   });
 
   test("AUTH_NO_RESPONSE: /v2/ answers, the manifest HEAD hangs", async () => {
-    const host = serve((req) => (new URL(req.url).pathname === "/v2/" ? new Response("{}", { headers: registryHeaders }) : new Promise<Response>(() => {})));
+    const host = serve((req) =>
+      new URL(req.url).pathname === "/v2/" ? new Response("{}", { headers: registryHeaders }) : new Promise<Response>(() => {}),
+    );
     const c = await check(`${host}/team/app:1.0`);
     const f = expectFails(c, "AUTH_NO_RESPONSE", "auth");
     expect(f.evidence.manifestHead.error.kind).toBe("timeout");

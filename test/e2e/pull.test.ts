@@ -6,14 +6,17 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
 
 // `pulldoctor pull` as a user runs it: diagnosis, then the pull into each output, read back by
 // a real consumer (skopeo).
 let reg: RegistryPeer;
 let work: { dir: string; cleanup: () => void };
-const amd = buildImage({ label: "pull-e2e", layers: [[{ name: "a.txt", content: "layer one\n" }], [{ name: "b.txt", content: "layer two\n" }]] });
+const amd = buildImage({
+  label: "pull-e2e",
+  layers: [[{ name: "a.txt", content: "layer one\n" }], [{ name: "b.txt", content: "layer two\n" }]],
+});
 const arm = buildImage({ label: "pull-e2e-arm", platform: { os: "linux", architecture: "arm64" } });
 
 beforeAll(async () => {
@@ -33,7 +36,19 @@ function run(args: string[]) {
 
 test("pull into an OCI layout: exit 0, report.pull filled, skopeo reads it back", async () => {
   const dir = path.join(work.dir, "oci-out");
-  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${dir}:1.0`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const r = await run([
+    "pull",
+    `${reg.host}/team/app:1.0`,
+    "--insecure-registry",
+    reg.host,
+    "--platform",
+    "linux/amd64",
+    "--output",
+    `oci:${dir}:1.0`,
+    "--json",
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ]);
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
   expect(report.verdict.ok).toBe(true);
@@ -50,14 +65,38 @@ test("pull into an OCI layout: exit 0, report.pull filled, skopeo reads it back"
 
 test("pull into a docker-archive: skopeo accepts it; a second pull reuses every blob", async () => {
   const file = path.join(work.dir, "app.tar");
-  const r = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/arm64", "--output", `docker-archive:${file}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const r = await run([
+    "pull",
+    `${reg.host}/team/app:1.0`,
+    "--insecure-registry",
+    reg.host,
+    "--platform",
+    "linux/arm64",
+    "--output",
+    `docker-archive:${file}`,
+    "--json",
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ]);
   expect(r.code).toBe(0);
   expect(existsSync(file)).toBe(true);
   const skopeo = requireBinary("skopeo", "skopeo");
   const p = Bun.spawnSync([skopeo, "inspect", `docker-archive:${file}`]);
   expect(p.exitCode).toBe(0);
   expect(JSON.parse(new TextDecoder().decode(p.stdout)).Architecture).toBe("arm64");
-  const again = await run(["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/arm64", "--output", `docker-archive:${path.join(work.dir, "again.tar")}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const again = await run([
+    "pull",
+    `${reg.host}/team/app:1.0`,
+    "--insecure-registry",
+    reg.host,
+    "--platform",
+    "linux/arm64",
+    "--output",
+    `docker-archive:${path.join(work.dir, "again.tar")}`,
+    "--json",
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ]);
   const report = JSON.parse(again.stdout);
   expect(report.pull.downloadedBytes).toBe(0);
   expect(report.pull.reusedBytes).toBe(report.pull.bytes);
@@ -65,7 +104,17 @@ test("pull into a docker-archive: skopeo accepts it; a second pull reuses every 
 
 test("a pull that cannot succeed leaves no output and exits 1", async () => {
   const dir = path.join(work.dir, "never");
-  const r = await run(["pull", `${reg.host}/team/app:nope`, "--insecure-registry", reg.host, "--output", `oci:${dir}`, "--json", "--daemon-config", "/nonexistent/daemon.json"]);
+  const r = await run([
+    "pull",
+    `${reg.host}/team/app:nope`,
+    "--insecure-registry",
+    reg.host,
+    "--output",
+    `oci:${dir}`,
+    "--json",
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ]);
   expect(r.code).toBe(1);
   const report = JSON.parse(r.stdout);
   expectValidReport(report);
@@ -73,8 +122,19 @@ test("a pull that cannot succeed leaves no output and exits 1", async () => {
   expect(existsSync(dir)).toBe(false);
 });
 
-test("plain output: blobs already in the store are \"reused\", not \"pulled 0.0 MiB from store\"", async () => {
-  const args = (d: string) => ["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${path.join(work.dir, d)}`, "--daemon-config", "/nonexistent/daemon.json"];
+test('plain output: blobs already in the store are "reused", not "pulled 0.0 MiB from store"', async () => {
+  const args = (d: string) => [
+    "pull",
+    `${reg.host}/team/app:1.0`,
+    "--insecure-registry",
+    reg.host,
+    "--platform",
+    "linux/amd64",
+    "--output",
+    `oci:${path.join(work.dir, d)}`,
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ];
   const first = await run(args("plain-1"));
   expect(first.code).toBe(0);
   const again = await run(args("plain-2"));
@@ -87,7 +147,18 @@ test("plain output: blobs already in the store are \"reused\", not \"pulled 0.0 
 test("a pull stage that fails without a finding (oci: onto a directory that is not a layout) is not a ✔ verdict", async () => {
   const busy = path.join(work.dir, "not-a-layout");
   await Bun.write(path.join(busy, "notes.txt"), "someone else's files");
-  const args = ["pull", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--platform", "linux/amd64", "--output", `oci:${busy}`, "--daemon-config", "/nonexistent/daemon.json"];
+  const args = [
+    "pull",
+    `${reg.host}/team/app:1.0`,
+    "--insecure-registry",
+    reg.host,
+    "--platform",
+    "linux/amd64",
+    "--output",
+    `oci:${busy}`,
+    "--daemon-config",
+    "/nonexistent/daemon.json",
+  ];
   const r = await run([...args, "--json"]);
   expect(r.code).toBe(1);
   const report = JSON.parse(r.stdout);
@@ -105,7 +176,16 @@ test("an unwritable --report is misuse (exit 2) before any network step, not an 
     [path.join(work.dir, "no-such-dir", "r.json"), "does not exist"],
     [work.dir, "is a directory"],
   ] as const) {
-    const r = await run(["check", `${reg.host}/team/app:1.0`, "--insecure-registry", reg.host, "--report", file, "--daemon-config", "/nonexistent/daemon.json"]);
+    const r = await run([
+      "check",
+      `${reg.host}/team/app:1.0`,
+      "--insecure-registry",
+      reg.host,
+      "--report",
+      file,
+      "--daemon-config",
+      "/nonexistent/daemon.json",
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--report ${file}: `);
     expect(r.stderr).toContain(says);

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { startRecorder } from "./credential-routing-recorder";
 import { runInNs } from "./helpers-ns";
-import net from "node:net";
 
 /**
  * Issue 7, "Secrets": every scenario that involves a credential, run through the compiled
@@ -51,14 +51,28 @@ const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S
 /** Every form a secret travels in. */
 function forms(): string[] {
   const out = new Set<string>();
-  const users: Record<string, string> = { ...USERS, alice2: S.wrong, tuser: S.token, proxyuser: S.proxy, proxybad: S.proxyWrong, hfail: S.helperFail, envuser: S.envAuth, dproxy: S.daemonProxy, echo: S.echo, pecho: S.proxyEcho, muser: S.mirror };
+  const users: Record<string, string> = {
+    ...USERS,
+    alice2: S.wrong,
+    tuser: S.token,
+    proxyuser: S.proxy,
+    proxybad: S.proxyWrong,
+    hfail: S.helperFail,
+    envuser: S.envAuth,
+    dproxy: S.daemonProxy,
+    echo: S.echo,
+    pecho: S.proxyEcho,
+    muser: S.mirror,
+  };
   for (const v of Object.values(S)) {
     out.add(v);
     out.add(encodeURIComponent(v));
     out.add(new URLSearchParams({ x: v }).toString().slice(2)); // form encoding: space as +
     out.add(btoa(v));
   }
-  for (const [u, p] of Object.entries(users)) for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields", "echo", "pecho"]) out.add(btoa(`${user}:${p}`));
+  for (const [u, p] of Object.entries(users))
+    for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields", "echo", "pecho"])
+      out.add(btoa(`${user}:${p}`));
   return [...out];
 }
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
@@ -96,7 +110,9 @@ beforeAll(async () => {
   ]);
   const img = buildImage({ label: "secrets-e2e" });
   await pushImage(basicReg.url, "team/app", "1.0", img, { authorization: `Basic ${btoa(`alice:${S.alice}`)}` });
-  await pushImage(tokenReg.url, "team/app", "1.0", img, { authorization: `Bearer ${ts.issue("tuser", [{ type: "repository", name: "team/app", actions: ["pull", "push"] }])}` });
+  await pushImage(tokenReg.url, "team/app", "1.0", img, {
+    authorization: `Bearer ${ts.issue("tuser", [{ type: "repository", name: "team/app", actions: ["pull", "push"] }])}`,
+  });
   certsDir = path.join(home.dir, "certs.d");
   for (const host of [basicReg.host, tokenReg.host, `0.0.0.0:${basicReg.port}`]) {
     mkdirSync(path.join(certsDir, host), { recursive: true });
@@ -112,7 +128,10 @@ beforeAll(async () => {
   helper("sehelper", `read url\nprintf '{"ServerURL":"%s","Username":"hbob","Secret":"%s"}' "$url" '${S.helper}'`);
   helper("sestore", `read url\nprintf '{"ServerURL":"%s","Username":"scarol","Secret":"%s"}' "$url" '${S.store}'`);
   // Fails after printing a credential and echoing its input to stderr, as broken helpers do.
-  helper("sefail", `read url\necho "helper got: $url" >&2\nprintf '{"ServerURL":"%s","Username":"hfail","Secret":"%s"}' "$url" '${S.helperFail}'\nexit 1`);
+  helper(
+    "sefail",
+    `read url\necho "helper got: $url" >&2\nprintf '{"ServerURL":"%s","Username":"hfail","Secret":"%s"}' "$url" '${S.helperFail}'\nexit 1`,
+  );
   // Fails with its own words on stdout (what Docker quotes as out: `…`) and its input on stderr.
   helper("sefailtext", `read url\necho "cannot reach the keyring for $url" >&2\necho "keyring locked: $url"\nexit 3`);
 }, 30_000);
@@ -145,19 +164,37 @@ function expectClean(label: string, texts: Record<string, string>): void {
   for (const [where, text] of Object.entries(texts)) {
     const leaked = secrets.filter((s) => text.includes(s));
     expect({ where: `${label}: ${where}`, leaked }).toEqual({ where: `${label}: ${where}`, leaked: [] });
-    expect({ where: `${label}: ${where}`, jwt: JWT.exec(text)?.[0] ?? null, bearer: BEARER_VALUE.exec(text)?.[0] ?? null, basic: BASIC_VALUE.exec(text)?.[0] ?? null }).toEqual({ where: `${label}: ${where}`, jwt: null, bearer: null, basic: null });
+    expect({
+      where: `${label}: ${where}`,
+      jwt: JWT.exec(text)?.[0] ?? null,
+      bearer: BEARER_VALUE.exec(text)?.[0] ?? null,
+      basic: BASIC_VALUE.exec(text)?.[0] ?? null,
+    }).toEqual({ where: `${label}: ${where}`, jwt: null, bearer: null, basic: null });
   }
 }
 
 /** Run a scenario as JSON and as human output, both --verbose with --report; check every text. */
 async function run(label: string, cmd: "check" | "pull", s: Scenario) {
   const cfg = s.config !== undefined ? ["--docker-config", dockerConfig(s.config)] : ["--docker-config", path.join(home.dir, "no-docker")];
-  const common = ["--daemon-config", s.daemonConfig ?? path.join(home.dir, "none.json"), "--certs-dir", certsDir, "--timeout", "5", ...cfg, ...(s.args ?? [])];
+  const common = [
+    "--daemon-config",
+    s.daemonConfig ?? path.join(home.dir, "none.json"),
+    "--certs-dir",
+    certsDir,
+    "--timeout",
+    "5",
+    ...cfg,
+    ...(s.args ?? []),
+  ];
   const env = { PATH: `${bin}:${process.env.PATH}`, PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...s.env };
   const out = (k: string) => (cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}-${k}`)}:1.0`] : []);
   const repJ = path.join(home.dir, `report-${++n}.json`);
   const repH = path.join(home.dir, `report-${++n}.json`);
-  const j = await runCli([cmd, s.image, "--json", "--verbose", "--report", repJ, ...out("j"), ...common], { home: home.dir, env, stdin: s.stdin });
+  const j = await runCli([cmd, s.image, "--json", "--verbose", "--report", repJ, ...out("j"), ...common], {
+    home: home.dir,
+    env,
+    stdin: s.stdin,
+  });
   const h = await runCli([cmd, s.image, "--verbose", "--report", repH, ...out("h"), ...common], { home: home.dir, env, stdin: s.stdin });
   let report;
   try {
@@ -166,13 +203,25 @@ async function run(label: string, cmd: "check" | "pull", s: Scenario) {
     throw new Error(`${label}: stdout is not JSON (exit ${j.code}):\n${j.stdout}\n${j.stderr}`);
   }
   expectValidReport(report);
-  const texts = { "json stdout": j.stdout, "json stderr": j.stderr, "json --report": readFileSync(repJ, "utf8"), "human stdout": h.stdout, "human stderr": h.stderr, "human --report": readFileSync(repH, "utf8") };
+  const texts = {
+    "json stdout": j.stdout,
+    "json stderr": j.stderr,
+    "json --report": readFileSync(repJ, "utf8"),
+    "human stdout": h.stdout,
+    "human stderr": h.stderr,
+    "human --report": readFileSync(repH, "utf8"),
+  };
   expectClean(label, texts);
   // The human run printed the exchanges (so the search above had something to search).
   expect(h.stdout + h.stderr).toContain(s.image.split("/")[0]!);
   if (!s.env?.HTTPS_PROXY || j.code === 0) expect(h.stdout + h.stderr).toContain("/v2/");
   expect(h.code).toBe(j.code);
-  return { report, code: j.code, codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`), human: h.stdout + h.stderr };
+  return {
+    report,
+    code: j.code,
+    codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`),
+    human: h.stdout + h.stderr,
+  };
 }
 
 const basicImage = () => `${basicReg.host}/team/app:1.0`;
@@ -190,7 +239,10 @@ describe("secrets never appear: healthy scenarios", () => {
   }, 60_000);
 
   test("config.json auths with username/password fields", async () => {
-    const c = await run("auths fields", "check", { image: basicImage(), config: { auths: { [basicReg.host]: { username: "fields", password: S.aliceFields } } } });
+    const c = await run("auths fields", "check", {
+      image: basicImage(),
+      config: { auths: { [basicReg.host]: { username: "fields", password: S.aliceFields } } },
+    });
     expect([c.code, errors(c.codes)]).toEqual([0, []]);
   }, 60_000);
 
@@ -205,7 +257,10 @@ describe("secrets never appear: healthy scenarios", () => {
     const env = { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`fields:${S.aliceFields}`) } } }) };
     const c = await run("DOCKER_AUTH_CONFIG", "check", { image: basicImage(), env });
     expect([c.code, errors(c.codes)]).toEqual([0, []]);
-    const w = await run("DOCKER_AUTH_CONFIG wrong", "check", { image: basicImage(), env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`envuser:${S.envAuth}`) } } }) } });
+    const w = await run("DOCKER_AUTH_CONFIG wrong", "check", {
+      image: basicImage(),
+      env: { DOCKER_AUTH_CONFIG: JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`envuser:${S.envAuth}`) } } }) },
+    });
     expect(w.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
   }, 60_000);
 
@@ -226,7 +281,10 @@ describe("secrets never appear: healthy scenarios", () => {
 
   test("identity token: OAuth POST grant_type=refresh_token to the realm", async () => {
     ts.requests.length = 0;
-    const c = await run("identitytoken", "check", { image: tokenImage(), config: { auths: { [tokenReg.host]: { identitytoken: S.refresh } } } });
+    const c = await run("identitytoken", "check", {
+      image: tokenImage(),
+      config: { auths: { [tokenReg.host]: { identitytoken: S.refresh } } },
+    });
     expect([c.code, errors(c.codes)]).toEqual([0, []]);
     expect(ts.requests.find((r) => r.method === "POST")?.form).toMatchObject({ grant_type: "refresh_token", refresh_token: S.refresh });
   }, 60_000);
@@ -243,7 +301,10 @@ describe("secrets never appear: healthy scenarios", () => {
     expect(p.code).toBe(0);
     // The daemon's proxy (with its own credentials) differs from the shell's: both are named, no password.
     const daemonConfig = path.join(home.dir, "daemon-proxy.json");
-    writeFileSync(daemonConfig, JSON.stringify({ proxies: { "https-proxy": `http://dproxy:${encodeURIComponent(S.daemonProxy)}@127.0.0.1:${proxy.port}` } }));
+    writeFileSync(
+      daemonConfig,
+      JSON.stringify({ proxies: { "https-proxy": `http://dproxy:${encodeURIComponent(S.daemonProxy)}@127.0.0.1:${proxy.port}` } }),
+    );
     const d = await run("daemon proxy", "check", { image: `${target}/team/app:1.0`, config, env, daemonConfig });
     expect(d.codes).toContain("PROXY_DAEMON_MISMATCH:warning");
   }, 60_000);
@@ -261,12 +322,21 @@ describe("secrets never appear: failing scenarios", () => {
   }, 60_000);
 
   test("wrong password at the token realm, revoked identity token ⇒ AUTH_UNAUTHORIZED", async () => {
-    const w = await run("token wrong", "pull", { image: tokenImage(), config: { auths: { [tokenReg.host]: { username: "tuser", password: S.wrong } } } });
+    const w = await run("token wrong", "pull", {
+      image: tokenImage(),
+      config: { auths: { [tokenReg.host]: { username: "tuser", password: S.wrong } } },
+    });
     expect(w.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
-    const r = await run("refresh revoked", "check", { image: tokenImage(), config: { auths: { [tokenReg.host]: { identitytoken: S.badRefresh } } } });
+    const r = await run("refresh revoked", "check", {
+      image: tokenImage(),
+      config: { auths: { [tokenReg.host]: { identitytoken: S.badRefresh } } },
+    });
     expect(r.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
     // A registrytoken the registry does not accept (it is sent as the bearer itself).
-    const t = await run("registrytoken", "pull", { image: tokenImage(), config: { auths: { [tokenReg.host]: { registrytoken: S.registryToken } } } });
+    const t = await run("registrytoken", "pull", {
+      image: tokenImage(),
+      config: { auths: { [tokenReg.host]: { registrytoken: S.registryToken } } },
+    });
     expect(t.report.verdict.ok).toBe(false);
   }, 60_000);
 
@@ -281,7 +351,11 @@ describe("secrets never appear: failing scenarios", () => {
 
   test("proxy 407: wrong proxy password ⇒ PROXY_AUTH_REQUIRED", async () => {
     const env = { HTTPS_PROXY: `http://proxybad:${encodeURIComponent(S.proxyWrong)}@127.0.0.1:${proxy.port}` };
-    const c = await run("proxy 407", "pull", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env, config: { auths: { [`0.0.0.0:${basicReg.port}`]: { auth: btoa(`alice:${S.alice}`) } } } });
+    const c = await run("proxy 407", "pull", {
+      image: `0.0.0.0:${basicReg.port}/team/app:1.0`,
+      env,
+      config: { auths: { [`0.0.0.0:${basicReg.port}`]: { auth: btoa(`alice:${S.alice}`) } } },
+    });
     expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
   }, 60_000);
 });
@@ -291,7 +365,12 @@ function echoes(authorization: string | null): { headers: Record<string, string>
   const b64 = authorization?.replace(/^\S+\s+/, "") ?? "";
   const decoded = b64 ? Buffer.from(b64, "base64").toString("utf8") : "";
   const password = decoded.slice(decoded.indexOf(":") + 1);
-  const headers = { "x-echo-authorization": authorization ?? "", "x-echo-credential": b64, "x-echo-password": password, "x-echo-encoded": encodeURIComponent(password) };
+  const headers = {
+    "x-echo-authorization": authorization ?? "",
+    "x-echo-credential": b64,
+    "x-echo-password": password,
+    "x-echo-encoded": encodeURIComponent(password),
+  };
   return { headers, text: `rejected ${authorization} (${b64}) for password ${password} / ${encodeURIComponent(password)}` };
 }
 
@@ -302,7 +381,14 @@ describe("secrets never appear: hostile peers echo the credentials back", () => 
       route: (q, u) => {
         if (u.pathname !== "/token") return null;
         const e = echoes(q.headers.get("authorization"));
-        return new Response(JSON.stringify({ details: e.text }), { status: 401, headers: { ...e.headers, "content-type": "application/json", "www-authenticate": `Basic realm="${e.headers["x-echo-credential"]}"` } });
+        return new Response(JSON.stringify({ details: e.text }), {
+          status: 401,
+          headers: {
+            ...e.headers,
+            "content-type": "application/json",
+            "www-authenticate": `Basic realm="${e.headers["x-echo-credential"]}"`,
+          },
+        });
       },
     });
     const reg = startRecorder({
@@ -310,8 +396,19 @@ describe("secrets never appear: hostile peers echo the credentials back", () => 
       route: (q, u) => {
         const e = echoes(q.headers.get("authorization"));
         const body = JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: e.text, detail: e.headers }] });
-        const challenge = u.pathname === "/v2/" ? `Bearer realm="${realm.url}/token",service="echo"` : `Basic realm="${e.headers["x-echo-credential"]}",error="${e.text}"`;
-        return new Response(body, { status: 401, headers: { ...e.headers, "content-type": "application/json", "docker-distribution-api-version": "registry/2.0", "www-authenticate": challenge } });
+        const challenge =
+          u.pathname === "/v2/"
+            ? `Bearer realm="${realm.url}/token",service="echo"`
+            : `Basic realm="${e.headers["x-echo-credential"]}",error="${e.text}"`;
+        return new Response(body, {
+          status: 401,
+          headers: {
+            ...e.headers,
+            "content-type": "application/json",
+            "docker-distribution-api-version": "registry/2.0",
+            "www-authenticate": challenge,
+          },
+        });
       },
     });
     stops.push(realm.stop, reg.stop);
@@ -319,7 +416,10 @@ describe("secrets never appear: hostile peers echo the credentials back", () => 
       mkdirSync(path.join(certsDir, host), { recursive: true });
       writeFileSync(path.join(certsDir, host, "ca.crt"), ca.cert);
     }
-    const c = await run("echoing token server", "check", { image: `${reg.host}/team/app:1.0`, config: { auths: { [reg.host]: { auth: btoa(`echo:${S.echo}`) } } } });
+    const c = await run("echoing token server", "check", {
+      image: `${reg.host}/team/app:1.0`,
+      config: { auths: { [reg.host]: { auth: btoa(`echo:${S.echo}`) } } },
+    });
     expect(c.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
     expect(realm.seen.some((x) => x.headers.authorization === `Basic ${btoa(`echo:${S.echo}`)}`)).toBe(true);
     // The echoes were shown (redacted), so the search had them to find.
@@ -330,16 +430,27 @@ describe("secrets never appear: hostile peers echo the credentials back", () => 
     const server = net.createServer((sock) => {
       sock.on("error", () => {});
       sock.once("data", (d) => {
-        const line = d.toString("latin1").split("\r\n").find((l) => /^proxy-authorization:/i.test(l)) ?? "";
+        const line =
+          d
+            .toString("latin1")
+            .split("\r\n")
+            .find((l) => /^proxy-authorization:/i.test(l)) ?? "";
         const e = echoes(line.slice(line.indexOf(":") + 1).trim() || null);
-        const head = Object.entries(e.headers).map(([k, v]) => `${k}: ${v}`).join("\r\n");
-        sock.end(`HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="${e.headers["x-echo-credential"]}"\r\n${head}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(e.text)}\r\n\r\n${e.text}`);
+        const head = Object.entries(e.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\r\n");
+        sock.end(
+          `HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="${e.headers["x-echo-credential"]}"\r\n${head}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(e.text)}\r\n\r\n${e.text}`,
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     stops.push(() => server.close());
     const port = (server.address() as net.AddressInfo).port;
-    const c = await run("echoing proxy", "check", { image: `0.0.0.0:${basicReg.port}/team/app:1.0`, env: { HTTPS_PROXY: `http://pecho:${encodeURIComponent(S.proxyEcho)}@127.0.0.1:${port}` } });
+    const c = await run("echoing proxy", "check", {
+      image: `0.0.0.0:${basicReg.port}/team/app:1.0`,
+      env: { HTTPS_PROXY: `http://pecho:${encodeURIComponent(S.proxyEcho)}@127.0.0.1:${port}` },
+    });
     expect(c.report.verdict.code).toBe("PROXY_AUTH_REQUIRED");
   }, 60_000);
 });
@@ -357,6 +468,12 @@ describe("secrets never appear: credentials in mirror URLs", () => {
     const flag = await runCli(["check", "alpine", "--mirror", `https://muser:${S.mirror}@mirror.pd.test/?x=1`], { home: home.dir });
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("muser:xxxxx@");
-    expectClean("mirror userinfo", { "json stdout": j.stdout, "json stderr": j.stderr, "human stdout": h.stdout, "human stderr": h.stderr, "--mirror stderr": flag.stderr });
+    expectClean("mirror userinfo", {
+      "json stdout": j.stdout,
+      "json stderr": j.stderr,
+      "human stdout": h.stdout,
+      "human stderr": h.stderr,
+      "--mirror stderr": flag.stderr,
+    });
   }, 60_000);
 });

@@ -24,10 +24,19 @@ export interface RunOutput {
  * Run the compiled binary (or `bun src/main.ts` with viaSource) with a hermetic environment:
  * a temp HOME, no proxy variables, no DOCKER_CONFIG/DOCKER_HOST unless given.
  */
-export async function runCli(args: string[], opts: { env?: Record<string, string>; stdin?: string; viaSource?: boolean; cwd?: string; timeoutMs?: number; home: string }): Promise<RunOutput> {
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string; viaSource?: boolean; cwd?: string; timeoutMs?: number; home: string },
+): Promise<RunOutput> {
   const cmd = opts.viaSource ? [process.execPath, path.join(ROOT, "src/main.ts"), ...args] : [requireBinaryBuilt(), ...args];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
-  const proc = Bun.spawn(cmd, { env, cwd: opts.cwd ?? opts.home, stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(cmd, {
+    env,
+    cwd: opts.cwd ?? opts.home,
+    stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);

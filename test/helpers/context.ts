@@ -63,7 +63,9 @@ export function endpointFor(url: string, over: Partial<Endpoint> = {}): Endpoint
   };
 }
 
-export function testContext(over: { options?: Partial<Options>; deps?: Partial<Deps>; endpoint?: Endpoint | null; facts?: Facts } = {}): StageContext & { trace: MemoryTrace } {
+export function testContext(
+  over: { options?: Partial<Options>; deps?: Partial<Deps>; endpoint?: Endpoint | null; facts?: Facts } = {},
+): StageContext & { trace: MemoryTrace } {
   return {
     options: testOptions(over.options),
     deps: testDeps(over.deps),

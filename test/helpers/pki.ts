@@ -50,12 +50,15 @@ function openssl(args: string[], cwd: string): void {
 
 /** openssl ca wants YYYYMMDDHHMMSSZ (GeneralizedTime) for dates after 2049 too. */
 function asn1Time(d: Date): string {
-  return d.toISOString().replace(/[-:T]/g, "").replace(/\.\d+Z$/, "Z");
+  return d
+    .toISOString()
+    .replace(/[-:T]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** Distinct serials across CAs, so tests can tell certificates apart by serial too. */
 function randomSerial(): string {
-  return randomBytes(8).toString("hex").replace(/^./, "1") + "\n";
+  return `${randomBytes(8).toString("hex").replace(/^./, "1")}\n`;
 }
 
 function safe(name: string): string {
@@ -69,9 +72,25 @@ export function makeCA(name: string): CA {
   const certFile = path.join(dir, `${safe(name)}-ca.crt`);
   openssl(
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyFile, "-out", certFile, "-days", "3650", "-subj", `/CN=${name}/O=pulldoctor tests`,
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "3650",
+      "-subj",
+      `/CN=${name}/O=pulldoctor tests`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
   );
@@ -107,8 +126,21 @@ export function selfSigned(opts: ServerCertOptions): KeyPair & { cleanup(): void
   const keyFile = path.join(dir, `${safe(opts.cn)}.key`);
   const certFile = path.join(dir, `${safe(opts.cn)}.crt`);
   const args = [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", keyFile, "-out", certFile, "-days", "30", "-subj", `/CN=${opts.cn}`,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    "30",
+    "-subj",
+    `/CN=${opts.cn}`,
   ];
   if (opts.sans.length) args.push("-addext", `subjectAltName=${opts.sans.join(",")}`);
   openssl(args, dir);
@@ -117,8 +149,8 @@ export function selfSigned(opts: ServerCertOptions): KeyPair & { cleanup(): void
 
 /** The leaf followed by its chain, as a server sends it (nginx ssl_certificate takes this). */
 export function fullChain(leaf: KeyPair, ...intermediates: KeyPair[]): string {
-  const file = leaf.certFile.replace(/\.crt$/, "") + "-fullchain.crt";
-  const pem = [leaf.cert, ...intermediates.map((i) => i.cert)].map((p) => p.trim() + "\n").join("");
+  const file = `${leaf.certFile.replace(/\.crt$/, "")}-fullchain.crt`;
+  const pem = [leaf.cert, ...intermediates.map((i) => i.cert)].map((p) => `${p.trim()}\n`).join("");
   writeFileSync(file, pem);
   return file;
 }
@@ -130,7 +162,21 @@ function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"
   const certFile = `${base}.crt`;
   const extFile = `${base}.cnf`;
   openssl(
-    ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyFile, "-out", csrFile, "-subj", `/CN=${opts.cn}`],
+    [
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      csrFile,
+      "-subj",
+      `/CN=${opts.cn}`,
+    ],
     ca.dir,
   );
   const ext =
@@ -149,21 +195,45 @@ function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"
   writeFileSync(
     extFile,
     [
-      "[ ca ]", "default_ca = local",
+      "[ ca ]",
+      "default_ca = local",
       "[ local ]",
       `database = ${path.join(ca.dir, "index.txt")}`,
       `new_certs_dir = ${path.join(ca.dir, "issued")}`,
       `serial = ${path.join(ca.dir, "serial")}`,
-      "default_md = sha256", "policy = any", "unique_subject = no", "copy_extensions = none", "email_in_dn = no",
-      "[ any ]", "commonName = supplied",
-      "[ ext ]", ...ext, "",
+      "default_md = sha256",
+      "policy = any",
+      "unique_subject = no",
+      "copy_extensions = none",
+      "email_in_dn = no",
+      "[ any ]",
+      "commonName = supplied",
+      "[ ext ]",
+      ...ext,
+      "",
     ].join("\n"),
   );
   openssl(
     [
-      "ca", "-batch", "-notext", "-config", extFile, "-extensions", "ext",
-      "-cert", ca.certFile, "-keyfile", ca.keyFile, "-in", csrFile, "-out", certFile,
-      "-startdate", asn1Time(notBefore), "-enddate", asn1Time(notAfter),
+      "ca",
+      "-batch",
+      "-notext",
+      "-config",
+      extFile,
+      "-extensions",
+      "ext",
+      "-cert",
+      ca.certFile,
+      "-keyfile",
+      ca.keyFile,
+      "-in",
+      csrFile,
+      "-out",
+      certFile,
+      "-startdate",
+      asn1Time(notBefore),
+      "-enddate",
+      asn1Time(notAfter),
     ],
     ca.dir,
   );

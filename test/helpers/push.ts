@@ -10,7 +10,13 @@ export interface PushAuth {
  * monolithic blob uploads (POST then PUT ?digest=), then the manifest PUT. Plain fetch,
  * no pulldoctor code, so the registry's content never depends on the code under test.
  */
-export async function pushImage(baseUrl: string, repo: string, tag: string, image: BuiltImage | BuiltIndex, auth?: PushAuth): Promise<void> {
+export async function pushImage(
+  baseUrl: string,
+  repo: string,
+  tag: string,
+  image: BuiltImage | BuiltIndex,
+  auth?: PushAuth,
+): Promise<void> {
   const headers: Record<string, string> = auth ? { Authorization: auth.authorization } : {};
   const tls = { rejectUnauthorized: false };
   const images = "images" in image ? image.images : [image];
@@ -21,7 +27,14 @@ export async function pushImage(baseUrl: string, repo: string, tag: string, imag
   await putManifest(baseUrl, repo, tag, image.mediaType, image.manifest, headers, tls);
 }
 
-export async function pushBlob(baseUrl: string, repo: string, digest: string, bytes: Uint8Array, headers: Record<string, string>, tls = { rejectUnauthorized: false }): Promise<void> {
+export async function pushBlob(
+  baseUrl: string,
+  repo: string,
+  digest: string,
+  bytes: Uint8Array,
+  headers: Record<string, string>,
+  tls = { rejectUnauthorized: false },
+): Promise<void> {
   const head = await fetch(`${baseUrl}/v2/${repo}/blobs/${digest}`, { method: "HEAD", headers, tls });
   if (head.status === 200) return;
   const start = await fetch(`${baseUrl}/v2/${repo}/blobs/uploads/`, { method: "POST", headers, tls });
@@ -37,7 +50,15 @@ export async function pushBlob(baseUrl: string, repo: string, digest: string, by
   if (put.status !== 201) throw new Error(`blob upload ${digest}: ${put.status} ${await put.text()}`);
 }
 
-export async function putManifest(baseUrl: string, repo: string, ref: string, mediaType: string, bytes: Uint8Array, headers: Record<string, string>, tls = { rejectUnauthorized: false }): Promise<void> {
+export async function putManifest(
+  baseUrl: string,
+  repo: string,
+  ref: string,
+  mediaType: string,
+  bytes: Uint8Array,
+  headers: Record<string, string>,
+  tls = { rejectUnauthorized: false },
+): Promise<void> {
   const res = await fetch(`${baseUrl}/v2/${repo}/manifests/${ref}`, {
     method: "PUT",
     headers: { ...headers, "Content-Type": mediaType },

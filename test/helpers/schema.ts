@@ -1,7 +1,7 @@
-import Ajv2020 from "ajv/dist/2020";
 import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import Ajv2020 from "ajv/dist/2020";
 
 const schema = JSON.parse(readFileSync(path.join(import.meta.dir, "../../docs/report.schema.json"), "utf8"));
 const ajv = new Ajv2020({ allErrors: true, strict: false });

@@ -8,6 +8,7 @@ import path from "node:path";
  */
 export function readVectors<T>(name: string): T {
   const file = path.resolve(import.meta.dir, "../../../shared/vectors", name);
-  if (!existsSync(file)) throw new Error(`conformance vectors ${name} not found at ${file}: the shared/ folder must sit beside the checkout`);
+  if (!existsSync(file))
+    throw new Error(`conformance vectors ${name} not found at ${file}: the shared/ folder must sit beside the checkout`);
   return JSON.parse(readFileSync(file, "utf8")) as T;
 }

@@ -1,8 +1,8 @@
-import net from "node:net";
-import { requireBinary } from "./require";
-import * as packet from "dns-packet";
 import dgram from "node:dgram";
+import net from "node:net";
+import * as packet from "dns-packet";
 import { spawnPeer } from "./process";
+import { requireBinary } from "./require";
 
 export interface DnsmasqOptions {
   /** name → addresses (A and/or AAAA): --host-record (other types of the name answer NOERROR, empty). */
@@ -60,7 +60,16 @@ async function waitForDns(port: number, timeoutMs = 5000, host = "127.0.0.1"): P
       const t = setTimeout(() => (s.close(), resolve(false)), 200);
       s.on("error", () => (clearTimeout(t), s.close(), resolve(false)));
       s.on("message", () => (clearTimeout(t), s.close(), resolve(true)));
-      s.send(packet.encode({ type: "query", id: 1, flags: packet.RECURSION_DESIRED, questions: [{ type: "A", name: "ready.check", class: "IN" }] }), port, host);
+      s.send(
+        packet.encode({
+          type: "query",
+          id: 1,
+          flags: packet.RECURSION_DESIRED,
+          questions: [{ type: "A", name: "ready.check", class: "IN" }],
+        }),
+        port,
+        host,
+      );
     });
     if (ok) return;
     await Bun.sleep(50);
@@ -121,8 +130,16 @@ export interface ScriptedDns {
 }
 
 /** A reply to `q` with an RCODE (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED), flags and answers. */
-export function replyTo(q: packet.Packet, opts: { rcode?: number; truncated?: boolean; authoritative?: boolean; answers?: packet.Answer[]; id?: number } = {}): packet.Packet {
-  const flags = packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | (opts.authoritative ? packet.AUTHORITATIVE_ANSWER : 0) | (opts.truncated ? packet.TRUNCATED_RESPONSE : 0) | (opts.rcode ?? 0);
+export function replyTo(
+  q: packet.Packet,
+  opts: { rcode?: number; truncated?: boolean; authoritative?: boolean; answers?: packet.Answer[]; id?: number } = {},
+): packet.Packet {
+  const flags =
+    packet.RECURSION_DESIRED |
+    packet.RECURSION_AVAILABLE |
+    (opts.authoritative ? packet.AUTHORITATIVE_ANSWER : 0) |
+    (opts.truncated ? packet.TRUNCATED_RESPONSE : 0) |
+    (opts.rcode ?? 0);
   return { type: "response", id: opts.id ?? q.id, flags, questions: q.questions, answers: opts.answers ?? [] };
 }
 
@@ -130,7 +147,11 @@ export function replyTo(q: packet.Packet, opts: { rcode?: number; truncated?: bo
  * A tiny DNS server written with dns-packet for faults dnsmasq cannot produce on demand
  * (SERVFAIL, truncation, silence): UDP and TCP on the same 127.0.0.1 port.
  */
-export async function startScriptedDns(script: { udp: (q: packet.Packet) => ScriptedAnswer; tcp?: (q: packet.Packet) => ScriptedAnswer; host?: "127.0.0.1" | "::1" }): Promise<ScriptedDns> {
+export async function startScriptedDns(script: {
+  udp: (q: packet.Packet) => ScriptedAnswer;
+  tcp?: (q: packet.Packet) => ScriptedAnswer;
+  host?: "127.0.0.1" | "::1";
+}): Promise<ScriptedDns> {
   const host = script.host ?? "127.0.0.1";
   const port = await freeDnsPort(host);
   const seen: string[] = [];

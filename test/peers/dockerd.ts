@@ -2,8 +2,8 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { requireBinary } from "./require";
 import { spawnPeer } from "./process";
+import { requireBinary } from "./require";
 
 export interface DockerdPeer {
   /** unix:///tmp/…/docker.sock, as DOCKER_HOST. */
@@ -31,7 +31,22 @@ export async function startDockerd(): Promise<DockerdPeer> {
   const { dir, cleanup } = tempDir("pd-dkr-");
   const socket = path.join(dir, "d.sock");
   const pidfile = path.join(dir, "d.pid");
-  const peer = spawnPeer(dockerd, ["--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none", "--host", `unix://${socket}`, "--data-root", path.join(dir, "data"), "--exec-root", path.join(dir, "exec"), "--pidfile", pidfile, "--log-level", "warn"]);
+  const peer = spawnPeer(dockerd, [
+    "--storage-driver=vfs",
+    "--iptables=false",
+    "--ip-masq=false",
+    "--bridge=none",
+    "--host",
+    `unix://${socket}`,
+    "--data-root",
+    path.join(dir, "data"),
+    "--exec-root",
+    path.join(dir, "exec"),
+    "--pidfile",
+    pidfile,
+    "--log-level",
+    "warn",
+  ]);
   const child = peer.child;
   const stop = async () => {
     await peer.terminate(15_000);
@@ -68,7 +83,11 @@ export async function startDockerd(): Promise<DockerdPeer> {
     socket,
     dir,
     docker(args) {
-      const p = Bun.spawnSync([dockerCli, "-H", host, ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } });
+      const p = Bun.spawnSync([dockerCli, "-H", host, ...args], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir },
+      });
       return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
     },
     logs: peer.logs,

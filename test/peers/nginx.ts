@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { requireBinary, waitForPort } from "./require";
 import { spawnPeer } from "./process";
+import { requireBinary, waitForPort } from "./require";
 
 export interface NginxPeer {
   dir: string;
@@ -51,9 +51,7 @@ ${opts.httpBlock}
   };
   const listens = [...opts.httpBlock.matchAll(/^\s*listen\s+([^\s;]+)/gm)].map((m) => m[1]!);
   try {
-    const early = new Promise<never>((_, reject) =>
-      child.once("exit", (code, sig) => reject(new Error(`nginx exited (${code ?? sig})`))),
-    );
+    const early = new Promise<never>((_, reject) => child.once("exit", (code, sig) => reject(new Error(`nginx exited (${code ?? sig})`))));
     early.catch(() => {});
     // The master writes its pid file only after it has bound every listen socket; waiting for
     // it first avoids mistaking a still-closing freePort() probe socket for nginx.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildImage, buildIndex } from "../../src/lab/image";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "./registry";
+import { type RegistryPeer, startRegistry } from "./registry";
 
 let reg: RegistryPeer;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { freePort, requireBinary, waitForPort } from "./require";
 import { spawnPeer } from "./process";
+import { freePort, requireBinary, waitForPort } from "./require";
 
 export interface RegistryOptions {
   /** htpasswd users (bcrypt-hashed here) ⇒ Basic auth. */
@@ -46,7 +46,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
     http: {
       addr: `127.0.0.1:${port}`,
       headers: { "X-Content-Type-Options": ["nosniff"] },
-      ...(opts.tls ? { tls: { certificate: opts.tls.certificate, key: opts.tls.key, ...(opts.tls.clientCAs ? { clientcas: opts.tls.clientCAs } : {}) } } : {}),
+      ...(opts.tls
+        ? {
+            tls: { certificate: opts.tls.certificate, key: opts.tls.key, ...(opts.tls.clientCAs ? { clientcas: opts.tls.clientCAs } : {}) },
+          }
+        : {}),
     },
     ...(opts.extra ?? {}),
   };
@@ -57,11 +61,13 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Registr
       lines.push(`${user}:${hash.replace(/^\$2b\$/, "$2y$")}`);
     }
     const htpath = path.join(dir, "htpasswd");
-    writeFileSync(htpath, lines.join("\n") + "\n");
+    writeFileSync(htpath, `${lines.join("\n")}\n`);
     config.auth = { htpasswd: { realm: "pulldoctor-test", path: htpath } };
   }
   if (opts.token) {
-    config.auth = { token: { realm: opts.token.realm, service: opts.token.service, issuer: opts.token.issuer, rootcertbundle: opts.token.rootCertBundle } };
+    config.auth = {
+      token: { realm: opts.token.realm, service: opts.token.service, issuer: opts.token.issuer, rootcertbundle: opts.token.rootCertBundle },
+    };
   }
   if (opts.proxy) config.proxy = opts.proxy;
   const cfgPath = path.join(dir, "config.yml");

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { freePort, requireBinary, waitForPort } from "./require";
 import { spawnPeer } from "./process";
+import { freePort, requireBinary, waitForPort } from "./require";
 
 export interface TinyproxyOptions {
   /** `BasicAuth user pass`: CONNECT without credentials gets 407. */
@@ -44,7 +44,7 @@ export async function startTinyproxy(opts: TinyproxyOptions = {}): Promise<Tinyp
   if (opts.basicAuth) lines.push(`BasicAuth ${opts.basicAuth.user} ${opts.basicAuth.password}`);
   for (const p of opts.connectPorts ?? []) lines.push(`ConnectPort ${p}`);
   const conf = path.join(dir, "tinyproxy.conf");
-  writeFileSync(conf, lines.join("\n") + "\n");
+  writeFileSync(conf, `${lines.join("\n")}\n`);
   const peer = spawnPeer(bin, ["-d", "-c", conf]);
   try {
     await waitForPort(port, "127.0.0.1", 5000);

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { createPrivateKey, randomUUID, sign, type KeyObject } from "node:crypto";
+import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
@@ -59,7 +59,11 @@ export interface TokenServer {
   /** Change behaviour between requests. */
   options: TokenServerOptions;
   /** Sign a token directly (tests that need a token the server would never issue). */
-  issue(sub: string, access: { type: string; name: string; actions: string[] }[], times?: { nbf?: number; exp?: number; iat?: number }): string;
+  issue(
+    sub: string,
+    access: { type: string; name: string; actions: string[] }[],
+    times?: { nbf?: number; exp?: number; iat?: number },
+  ): string;
   stop(): Promise<void>;
 }
 
@@ -70,9 +74,31 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const { dir, cleanup } = tempDir("pd-token-");
   const keyPath = path.join(dir, "signer.key");
   const certPath = path.join(dir, "signer.crt");
-  execFileSync(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyPath, "-out", certPath, "-days", "3", "-subj", "/CN=pulldoctor test token signer"], { stdio: "pipe" });
+  execFileSync(
+    openssl,
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "3",
+      "-subj",
+      "/CN=pulldoctor test token signer",
+    ],
+    { stdio: "pipe" },
+  );
   const key: KeyObject = createPrivateKey(readFileSync(keyPath));
-  const der = readFileSync(certPath, "utf8").replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  const der = readFileSync(certPath, "utf8")
+    .replace(/-----[^-]+-----/g, "")
+    .replace(/\s+/g, "");
   const state = { service: opts.service ?? "pulldoctor-test-registry", issuer: opts.issuer ?? "pulldoctor-test-issuer" };
   const requests: TokenRequestLog[] = [];
   const options: TokenServerOptions = { ...opts };
@@ -81,14 +107,26 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   const issue: TokenServer["issue"] = (sub, access, times = {}) => {
     const t = now();
     const header = { typ: "JWT", alg: "ES256", x5c: [der] };
-    const claims = { iss: state.issuer, sub, aud: state.service, exp: times.exp ?? t + (options.expiresIn ?? 300), nbf: times.nbf ?? t - 1, iat: times.iat ?? t, jti: randomUUID(), access };
+    const claims = {
+      iss: state.issuer,
+      sub,
+      aud: state.service,
+      exp: times.exp ?? t + (options.expiresIn ?? 300),
+      nbf: times.nbf ?? t - 1,
+      iat: times.iat ?? t,
+      jti: randomUUID(),
+      access,
+    };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
     return `${input}.${b64url(sig)}`;
   };
 
   const json = (status: number, body: unknown) =>
-    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", date: new Date(now() * 1000).toUTCString() } });
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { "content-type": "application/json", date: new Date(now() * 1000).toUTCString() },
+    });
 
   // scope grammar: resourcetype[(class)]:name:actions — the name may hold "host:port", so split from both ends.
   const parseScope = (s: string) => {
@@ -105,7 +143,7 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
     const out: { type: string; name: string; actions: string[] }[] = [];
     for (const s of scopes) {
       const sc = parseScope(s);
-      if (!sc || sc.type !== "repository") continue;
+      if (sc?.type !== "repository") continue;
       const allowed = new Set([...(table[sc.name] ?? table["*"] ?? []), ...(anon[sc.name] ?? anon["*"] ?? [])]);
       const actions = sc.actions.filter((a) => allowed.has(a));
       if (actions.length) out.push({ type: sc.type, name: sc.name, actions });
@@ -114,12 +152,21 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
   };
 
   const answer = (user: string, scopes: string[], post: boolean): Response => {
-    if (options.fault === "malformed-json") return new Response("<html><body>token service maintenance</body></html>", { status: 200, headers: { "content-type": "text/html" } });
+    if (options.fault === "malformed-json")
+      return new Response("<html><body>token service maintenance</body></html>", { status: 200, headers: { "content-type": "text/html" } });
     if (options.fault === "no-token") return json(200, { expires_in: 300, issued_at: new Date(now() * 1000).toISOString() });
     const t = now();
-    const times = options.fault === "nbf-future" ? { nbf: t + 600, iat: t + 600, exp: t + 900 } : options.fault === "expired" ? { nbf: t - 900, iat: t - 900, exp: t - 600 } : {};
+    const times =
+      options.fault === "nbf-future"
+        ? { nbf: t + 600, iat: t + 600, exp: t + 900 }
+        : options.fault === "expired"
+          ? { nbf: t - 900, iat: t - 900, exp: t - 600 }
+          : {};
     const token = issue(user, grantFor(user, scopes, post), times);
-    const body: Record<string, unknown> = { expires_in: options.expiresIn ?? 300, issued_at: new Date((times.iat ?? t) * 1000).toISOString() };
+    const body: Record<string, unknown> = {
+      expires_in: options.expiresIn ?? 300,
+      issued_at: new Date((times.iat ?? t) * 1000).toISOString(),
+    };
     if (post) body.access_token = token;
     else body.token = body.access_token = token;
     return json(200, body);

@@ -14,16 +14,24 @@ const TOKEN_CHARS = [...Array(127 - 33).keys()].map((i) => String.fromCharCode(3
 const token = fc.string({ unit: fc.constantFrom(...TOKEN_CHARS), minLength: 1, maxLength: 12 });
 const scheme = fc.oneof(fc.constantFrom("Bearer", "Basic", "bearer", "BASIC", "Negotiate", "Digest"), token);
 // Keys that are special to a JS object must still be plain parameters.
-const key = fc.oneof({ arbitrary: fc.constantFrom("realm", "service", "scope", "error", "Realm", "__proto__", "constructor", "toString"), weight: 1 }, { arbitrary: token, weight: 3 });
+const key = fc.oneof(
+  { arbitrary: fc.constantFrom("realm", "service", "scope", "error", "Realm", "__proto__", "constructor", "toString"), weight: 1 },
+  { arbitrary: token, weight: 3 },
+);
 const ows = fc.constantFrom("", " ", "  ", "\t", " \t ");
 
 /** A quoted string: any text (unicode too), `"` and `\` escaped, other characters escaped now and then. */
-const quoted = fc.tuple(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { maxLength: 20 })).map(([v, extra]) => {
-  let out = "";
-  [...v].forEach((ch, i) => (out += ch === '"' || ch === "\\" || (extra[i] && ch.length === 1 && ch < "\x80") ? "\\" + ch : ch));
-  return { value: v, wire: `"${out}"` };
-});
-const value = fc.oneof(token.map((t) => ({ value: t, wire: t })), quoted);
+const quoted = fc
+  .tuple(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { maxLength: 20 }))
+  .map(([v, extra]) => {
+    let out = "";
+    [...v].forEach((ch, i) => (out += ch === '"' || ch === "\\" || (extra[i] && ch.length === 1 && ch < "\x80") ? `\\${ch}` : ch));
+    return { value: v, wire: `"${out}"` };
+  });
+const value = fc.oneof(
+  token.map((t) => ({ value: t, wire: t })),
+  quoted,
+);
 
 interface Generated {
   scheme: string;
@@ -31,12 +39,16 @@ interface Generated {
   seps: string[];
 }
 const challenge: fc.Arbitrary<Generated> = fc
-  .tuple(scheme, fc.uniqueArray(fc.tuple(key, value), { maxLength: 5, selector: ([k]) => k.toLowerCase() }), fc.array(ows, { minLength: 12, maxLength: 12 }))
+  .tuple(
+    scheme,
+    fc.uniqueArray(fc.tuple(key, value), { maxLength: 5, selector: ([k]) => k.toLowerCase() }),
+    fc.array(ows, { minLength: 12, maxLength: 12 }),
+  )
   .map(([s, params, seps]) => ({ scheme: s, params, seps }));
 const render = (c: Generated) => {
   if (c.params.length === 0) return c.scheme + c.seps[0]!;
   // scheme, at least one space, then key=value pairs; whitespace may sit around each comma.
-  const pairs = c.params.map(([k, v], i) => (i === 0 ? "" : `${c.seps[i]},${c.seps[i + 5]}`) + `${k}=${v.wire}`);
+  const pairs = c.params.map(([k, v], i) => `${i === 0 ? "" : `${c.seps[i]},${c.seps[i + 5]}`}${k}=${v.wire}`);
   return `${c.scheme} ${c.seps[0]}${pairs.join("")}${c.seps[11]}`;
 };
 const paramsOf = (c: Generated) => Object.fromEntries(c.params.map(([k, v]) => [k.toLowerCase(), v.value]));
@@ -76,7 +88,9 @@ describe("well-formed challenges", () => {
   }, 20_000);
 
   test("a token68 credential (Negotiate abc==) carries no parameters", () => {
-    const token68 = fc.tuple(fc.string({ unit: fc.constantFrom(..."abcXYZ019-._~+/"), minLength: 1, maxLength: 20 }), fc.constantFrom("", "=", "==")).map(([a, b]) => a + b);
+    const token68 = fc
+      .tuple(fc.string({ unit: fc.constantFrom(..."abcXYZ019-._~+/"), minLength: 1, maxLength: 20 }), fc.constantFrom("", "=", "=="))
+      .map(([a, b]) => a + b);
     fc.assert(
       fc.property(scheme, token68, (s, t) => {
         expect(parseChallengeLine(`${s} ${t}`)).toEqual({ scheme: s.toLowerCase(), params: {} });
@@ -88,14 +102,19 @@ describe("well-formed challenges", () => {
 
 describe("hostile header values", () => {
   const latin1 = fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1"));
-  const nearChallenge = fc.tuple(challenge.map(render), fc.array(fc.tuple(fc.nat(), fc.constantFrom('"', "\\", ",", "=", "\x00", "\x7f", "\n", "\xff", " ")), { maxLength: 4 })).map(([s, edits]) => {
-    let out = s;
-    for (const [at, ch] of edits) {
-      const i = at % (out.length + 1);
-      out = out.slice(0, i) + ch + out.slice(i);
-    }
-    return out;
-  });
+  const nearChallenge = fc
+    .tuple(
+      challenge.map(render),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom('"', "\\", ",", "=", "\x00", "\x7f", "\n", "\xff", " ")), { maxLength: 4 }),
+    )
+    .map(([s, edits]) => {
+      let out = s;
+      for (const [at, ch] of edits) {
+        const i = at % (out.length + 1);
+        out = out.slice(0, i) + ch + out.slice(i);
+      }
+      return out;
+    });
   const anyLine = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), latin1, nearChallenge);
 
   test("any line: a challenge or null, string parameters, never an exception", () => {
@@ -119,11 +138,13 @@ describe("hostile header values", () => {
   }, 20_000);
 
   test("64 KiB values (unbalanced quotes, escapes, commas, control bytes, latin1) finish in linear time", () => {
-    const unit = fc.constantFrom('"', "\\", ",", "=", "a", " ", "\x00", "\xff", 'realm="', "a=b,", "\\\"", "\t");
-    const big = fc.tuple(fc.constantFrom("Bearer ", "Basic ", "", 'Bearer realm="'), fc.array(unit, { minLength: 1, maxLength: 6 })).map(([head, pattern]) => {
-      const p = pattern.join("");
-      return (head + p.repeat(Math.ceil(65536 / p.length))).slice(0, 65536);
-    });
+    const unit = fc.constantFrom('"', "\\", ",", "=", "a", " ", "\x00", "\xff", 'realm="', "a=b,", '\\"', "\t");
+    const big = fc
+      .tuple(fc.constantFrom("Bearer ", "Basic ", "", 'Bearer realm="'), fc.array(unit, { minLength: 1, maxLength: 6 }))
+      .map(([head, pattern]) => {
+        const p = pattern.join("");
+        return (head + p.repeat(Math.ceil(65536 / p.length))).slice(0, 65536);
+      });
     fc.assert(
       fc.property(big, (line) => {
         const t0 = performance.now();

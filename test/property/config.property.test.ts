@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import fc from "fast-check";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseEnvAuthConfig, convertToHostname } from "../../src/host/credentials";
+import fc from "fast-check";
+import { convertToHostname, parseEnvAuthConfig } from "../../src/host/credentials";
 import { parseDaemonJson, readDaemonJson } from "../../src/host/daemon-config";
 import { CONFIG_FILE, decodeAuth, goBase64Decode, loadDockerConfig, parseConfigBytes } from "../../src/host/docker-config";
 import { decodeFirstValue, MAX_NESTING_DEPTH } from "../../src/host/go-json";
@@ -29,16 +29,33 @@ const PROBLEM_KINDS = ["read", "syntax", "type", "auth"];
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 
 /** Names with the characters a terminal acts on (ESC, BEL, CSI, NUL) among ordinary ones. */
-const controlish = fc.string({ unit: fc.constantFrom("a", "b", ".", ":", "/", "-", "\x1b", "\x07", "\x9b", "\x00", "[", "]"), maxLength: 12 });
+const controlish = fc.string({
+  unit: fc.constantFrom("a", "b", ".", ":", "/", "-", "\x1b", "\x07", "\x9b", "\x00", "[", "]"),
+  maxLength: 12,
+});
 
 /** A config.json-shaped object whose known fields (any case, as Go matches them) hold anything. */
 const configish = fc
   .dictionary(
-    fc.oneof(fc.constantFrom(...KNOWN), fc.constantFrom(...KNOWN).map((k) => k.toUpperCase()), fc.string({ maxLength: 8 })),
+    fc.oneof(
+      fc.constantFrom(...KNOWN),
+      fc.constantFrom(...KNOWN).map((k) => k.toUpperCase()),
+      fc.string({ maxLength: 8 }),
+    ),
     fc.oneof(
       jsonValue,
       controlish,
-      fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), controlish), fc.oneof(jsonValue, controlish, fc.record({ auth: fc.oneof(fc.string(), fc.base64String(), jsonValue), username: jsonValue, password: jsonValue }, { requiredKeys: [] }))),
+      fc.dictionary(
+        fc.oneof(fc.string({ maxLength: 12 }), controlish),
+        fc.oneof(
+          jsonValue,
+          controlish,
+          fc.record(
+            { auth: fc.oneof(fc.string(), fc.base64String(), jsonValue), username: jsonValue, password: jsonValue },
+            { requiredKeys: [] },
+          ),
+        ),
+      ),
     ),
     { maxKeys: 6 },
   )
@@ -46,31 +63,59 @@ const configish = fc
 
 /** Insert, delete or replace a few bytes of a text: near-JSON that is usually broken. */
 const mutated = (base: fc.Arbitrary<string>) =>
-  fc.tuple(base, fc.array(fc.tuple(fc.nat(), fc.constantFrom("ins", "del", "rep"), fc.string({ unit: "binary", minLength: 1, maxLength: 3 })), { maxLength: 4 })).map(([s, edits]) => {
-    let out = s;
-    for (const [at, op, x] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length;
-      out = op === "ins" ? out.slice(0, i) + x + out.slice(i) : op === "del" ? out.slice(0, i) + out.slice(i + 1) : out.slice(0, i) + x + out.slice(i + 1);
-    }
-    return out;
-  });
+  fc
+    .tuple(
+      base,
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom("ins", "del", "rep"), fc.string({ unit: "binary", minLength: 1, maxLength: 3 })), {
+        maxLength: 4,
+      }),
+    )
+    .map(([s, edits]) => {
+      let out = s;
+      for (const [at, op, x] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        out =
+          op === "ins"
+            ? out.slice(0, i) + x + out.slice(i)
+            : op === "del"
+              ? out.slice(0, i) + out.slice(i + 1)
+              : out.slice(0, i) + x + out.slice(i + 1);
+      }
+      return out;
+    });
 
 /** The same key twice or more (Go: the last one wins for strings, maps merge). */
 const duplicated = fc
-  .array(fc.tuple(fc.constantFrom("auths", "credsStore", "credHelpers", "AUTHS", "currentContext"), jsonValue), { minLength: 2, maxLength: 5 })
+  .array(fc.tuple(fc.constantFrom("auths", "credsStore", "credHelpers", "AUTHS", "currentContext"), jsonValue), {
+    minLength: 2,
+    maxLength: 5,
+  })
   .map((pairs) => `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`);
 
 /** Nesting around Go's limit (10,000), under a known field or at the top. */
-const deep = fc.tuple(fc.integer({ min: MAX_NESTING_DEPTH - 3, max: MAX_NESTING_DEPTH + 3000 }), fc.constantFrom("[", "{\"a\":"), fc.boolean(), fc.constantFrom(...KNOWN)).map(([d, open, closed, field]) => {
-  const close = open === "[" ? "]" : "}";
-  return `{"${field}":${open.repeat(d)}${closed ? "1" + close.repeat(d) : ""}}`;
-});
+const deep = fc
+  .tuple(
+    fc.integer({ min: MAX_NESTING_DEPTH - 3, max: MAX_NESTING_DEPTH + 3000 }),
+    fc.constantFrom("[", '{"a":'),
+    fc.boolean(),
+    fc.constantFrom(...KNOWN),
+  )
+  .map(([d, open, closed, field]) => {
+    const close = open === "[" ? "]" : "}";
+    return `{"${field}":${open.repeat(d)}${closed ? `1${close.repeat(d)}` : ""}}`;
+  });
 
 /** Every string (keys too) in a JSON-like value. */
 const allStrings = (v: unknown): string[] =>
-  typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(allStrings) : v && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)]) : [];
+  typeof v === "string"
+    ? [v]
+    : Array.isArray(v)
+      ? v.flatMap(allStrings)
+      : v && typeof v === "object"
+        ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)])
+        : [];
 
-const withBom = (a: fc.Arbitrary<string>) => a.map((s) => "\ufeff" + s);
+const withBom = (a: fc.Arbitrary<string>) => a.map((s) => `\ufeff${s}`);
 
 /** Any text a user's config.json may hold, as bytes (invalid UTF-8 included). */
 const configBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -112,9 +157,19 @@ describe("config.json parsing (parseConfigBytes)", () => {
     const wrongFor = (field: string): fc.Arbitrary<unknown> => {
       const type = (CONFIG_FILE as { fields: Record<string, { k: string }> }).fields[field]!.k;
       // Anything but null (which Go ignores) and the field's own JSON kind.
-      const all = { string: fc.string(), number: fc.double({ noNaN: true, noDefaultInfinity: true }), bool: fc.boolean(), array: fc.array(fc.integer(), { maxLength: 2 }), object: fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }) };
+      const all = {
+        string: fc.string(),
+        number: fc.double({ noNaN: true, noDefaultInfinity: true }),
+        bool: fc.boolean(),
+        array: fc.array(fc.integer(), { maxLength: 2 }),
+        object: fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+      };
       const own = type === "string" ? "string" : type === "slice" ? "array" : "object";
-      return fc.oneof(...Object.entries(all).filter(([k]) => k !== own).map(([, a]) => a as fc.Arbitrary<unknown>));
+      return fc.oneof(
+        ...Object.entries(all)
+          .filter(([k]) => k !== own)
+          .map(([, a]) => a as fc.Arbitrary<unknown>),
+      );
     };
     const arb = fc.constantFrom(...KNOWN).chain((field) => fc.tuple(fc.constant(field), wrongFor(field)));
     fc.assert(
@@ -145,7 +200,7 @@ describe("config.json parsing (parseConfigBytes)", () => {
     /** Every non-ASCII, control, quote or backslash character as \uXXXX (two escapes for a surrogate pair). */
     const escapeAll = (v: string) => {
       const plain = (ch: string) => ch >= " " && ch < "\x7f" && ch !== '"' && ch !== "\\";
-      const units = (ch: string) => ch.split("").map((u) => "\\u" + u.charCodeAt(0).toString(16).padStart(4, "0"));
+      const units = (ch: string) => ch.split("").map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, "0")}`);
       return `"${[...v].map((ch) => (plain(ch) ? ch : units(ch).join(""))).join("")}"`;
     };
     fc.assert(
@@ -182,9 +237,24 @@ describe("config.json parsing (parseConfigBytes)", () => {
 
 describe("daemon.json parsing (parseDaemonJson)", () => {
   const daemonish = fc
-    .dictionary(fc.constantFrom("registry-mirrors", "insecure-registries", "proxies", "debug", "REGISTRY-MIRRORS"), fc.oneof(jsonValue, fc.array(fc.oneof(fc.string(), jsonValue), { maxLength: 3 }), fc.dictionary(fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "x"), jsonValue)), { maxKeys: 4 })
+    .dictionary(
+      fc.constantFrom("registry-mirrors", "insecure-registries", "proxies", "debug", "REGISTRY-MIRRORS"),
+      fc.oneof(
+        jsonValue,
+        fc.array(fc.oneof(fc.string(), jsonValue), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "x"), jsonValue),
+      ),
+      { maxKeys: 4 },
+    )
     .map((o) => JSON.stringify(o));
-  const daemonText = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.json({ maxDepth: 4 }), daemonish, mutated(daemonish), withBom(daemonish), duplicated);
+  const daemonText = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 200 }),
+    fc.json({ maxDepth: 4 }),
+    daemonish,
+    mutated(daemonish),
+    withBom(daemonish),
+    duplicated,
+  );
 
   test("any text: lists of strings and at most one problem, never an exception", () => {
     fc.assert(
@@ -201,7 +271,10 @@ describe("daemon.json parsing (parseDaemonJson)", () => {
   }, 20_000);
 
   test("proxies: only http-proxy, https-proxy and no-proxy are read; any other key is ignored", () => {
-    const proxyKey = fc.oneof(fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "constructor", "__proto__", "toString", "hasOwnProperty"), fc.string({ maxLength: 10 }));
+    const proxyKey = fc.oneof(
+      fc.constantFrom("http-proxy", "https-proxy", "no-proxy", "constructor", "__proto__", "toString", "hasOwnProperty"),
+      fc.string({ maxLength: 10 }),
+    );
     fc.assert(
       fc.property(proxyKey, fc.oneof(fc.string(), fc.integer(), fc.boolean()), (k, v) => {
         const known = ["http-proxy", "https-proxy", "no-proxy"].includes(k);
@@ -237,30 +310,43 @@ describe("the config stage on hostile config.json, daemon.json and DOCKER_AUTH_C
   test("every problem is a finding, no terminal control reaches the report; the files are byte-for-byte and mtime unchanged", async () => {
     const image = parseReference("registry.example.com:5000/team/app:1");
     await fc.assert(
-      fc.asyncProperty(stageBytes, stageBytes, fc.option(fc.oneof(configish, mutated(configish), fc.string({ maxLength: 30 })), { nil: undefined }), async (cfg, daemonBytes, envAuth) => {
-        const dir = path.join(t.dir, `s${n++}`);
-        mkdirSync(path.join(dir, ".docker"), { recursive: true });
-        const configPath = path.join(dir, ".docker", "config.json");
-        const daemonPath = path.join(dir, "daemon.json");
-        writeFileSync(configPath, cfg);
-        writeFileSync(daemonPath, daemonBytes);
-        const before = [statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs];
-        const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin"), ...(envAuth !== undefined ? { DOCKER_AUTH_CONFIG: envAuth } : {}) } });
-        const ctx = testContext({ options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d"), timeoutMs: 500 }, facts: { ref: image } as Facts });
-        const out = await configStage.run({ ...ctx, deps });
-        const loaded = loadDockerConfig(null, deps);
-        const daemon = readDaemonJson(daemonPath);
-        const codes = out.findings.map((f) => f.code);
-        expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === loaded.path)).toBe(loaded.problem !== null);
-        if (daemon.problem) expect(codes).toContain("DAEMON_CONFIG_UNREADABLE");
-        // Nothing a terminal acts on reaches the report (keys and values from the files are shown as \xNN).
-        for (const text of allStrings([out.summary, out.evidence, out.findings])) expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
-        const env = parseEnvAuthConfig(envAuth);
-        if (env !== null && !env.ok) expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === "DOCKER_AUTH_CONFIG")).toBe(true);
-        expect(readFileSync(configPath).equals(Buffer.from(cfg))).toBe(true);
-        expect(readFileSync(daemonPath).equals(Buffer.from(daemonBytes))).toBe(true);
-        expect([statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs]).toEqual(before);
-      }),
+      fc.asyncProperty(
+        stageBytes,
+        stageBytes,
+        fc.option(fc.oneof(configish, mutated(configish), fc.string({ maxLength: 30 })), { nil: undefined }),
+        async (cfg, daemonBytes, envAuth) => {
+          const dir = path.join(t.dir, `s${n++}`);
+          mkdirSync(path.join(dir, ".docker"), { recursive: true });
+          const configPath = path.join(dir, ".docker", "config.json");
+          const daemonPath = path.join(dir, "daemon.json");
+          writeFileSync(configPath, cfg);
+          writeFileSync(daemonPath, daemonBytes);
+          const before = [statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs];
+          const deps = testDeps({
+            dir,
+            env: { PATH: path.join(dir, "bin"), ...(envAuth !== undefined ? { DOCKER_AUTH_CONFIG: envAuth } : {}) },
+          });
+          const ctx = testContext({
+            options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d"), timeoutMs: 500 },
+            facts: { ref: image } as Facts,
+          });
+          const out = await configStage.run({ ...ctx, deps });
+          const loaded = loadDockerConfig(null, deps);
+          const daemon = readDaemonJson(daemonPath);
+          const codes = out.findings.map((f) => f.code);
+          expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === loaded.path)).toBe(loaded.problem !== null);
+          if (daemon.problem) expect(codes).toContain("DAEMON_CONFIG_UNREADABLE");
+          // Nothing a terminal acts on reaches the report (keys and values from the files are shown as \xNN).
+          for (const text of allStrings([out.summary, out.evidence, out.findings]))
+            expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+          const env = parseEnvAuthConfig(envAuth);
+          if (env !== null && !env.ok)
+            expect(out.findings.some((f) => f.code === "CONFIG_UNREADABLE" && f.evidence.path === "DOCKER_AUTH_CONFIG")).toBe(true);
+          expect(readFileSync(configPath).equals(Buffer.from(cfg))).toBe(true);
+          expect(readFileSync(daemonPath).equals(Buffer.from(daemonBytes))).toBe(true);
+          expect([statSync(configPath).mtimeMs, statSync(daemonPath).mtimeMs]).toEqual(before);
+        },
+      ),
       { numRuns: 500 },
     );
   }, 30_000);

@@ -1,7 +1,19 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Platform } from "../../src/model/facts";
-import { formatPlatform, formatPlatformAll, newMatcher, normalizePlatform, only, onlyOS, onlyStrict, parsePlatform, rankPlatforms, sortAll, type MatchComparer } from "../../src/registry/platform";
+import {
+  formatPlatform,
+  formatPlatformAll,
+  type MatchComparer,
+  newMatcher,
+  normalizePlatform,
+  only,
+  onlyOS,
+  onlyStrict,
+  parsePlatform,
+  rankPlatforms,
+  sortAll,
+} from "../../src/registry/platform";
 
 /**
  * containerd/platforms behaviour on generated platforms: normalization, matching,
@@ -12,12 +24,51 @@ import { formatPlatform, formatPlatformAll, newMatcher, normalizePlatform, only,
 
 const HOST: Platform = { os: "linux", architecture: "amd64" };
 const OSES = ["linux", "windows", "darwin", "freebsd", "Linux", "macos", "MacOS", "", "unknown"];
-const ARCHES = ["amd64", "x86_64", "x86-64", "386", "i386", "arm", "armhf", "armel", "arm64", "aarch64", "ARM64", "riscv64", "s390x", "ppc64le", "", "unknown"];
-const VARIANTS = ["", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "8", "7", "v8.0", "v8.2", "v9.1", "V7", "v99999999", "v99999999999999999999", "+3", "v-2"];
+const ARCHES = [
+  "amd64",
+  "x86_64",
+  "x86-64",
+  "386",
+  "i386",
+  "arm",
+  "armhf",
+  "armel",
+  "arm64",
+  "aarch64",
+  "ARM64",
+  "riscv64",
+  "s390x",
+  "ppc64le",
+  "",
+  "unknown",
+];
+const VARIANTS = [
+  "",
+  "v1",
+  "v2",
+  "v3",
+  "v4",
+  "v5",
+  "v6",
+  "v7",
+  "v8",
+  "v9",
+  "8",
+  "7",
+  "v8.0",
+  "v8.2",
+  "v9.1",
+  "V7",
+  "v99999999",
+  "v99999999999999999999",
+  "+3",
+  "v-2",
+];
 const WIN_VERSIONS = ["", "10.0.17763", "10.0.17763.5830", "10.0.20348.2461", "10.0.26100.1", "10.0.26200.1", "6.3.9600", "x.y.z", "10.0"];
 
 /** A string from the known values or anything at all. */
-const field = (known: string[]) => fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 4 }, { arbitrary: fc.string({ maxLength: 10 }), weight: 1 });
+const field = (known: string[]) =>
+  fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 4 }, { arbitrary: fc.string({ maxLength: 10 }), weight: 1 });
 
 const platform: fc.Arbitrary<Platform> = fc
   .record({
@@ -94,7 +145,10 @@ describe("matching", () => {
   const canon = (p: Platform) => formatPlatform(normalizePlatform(p)).replace(/^linux\//, "");
 
   test("Only() accepts exactly the compatible levels, the closest first, list order among equals", () => {
-    const arb = fc.tuple(fc.constantFrom(...Object.keys(LADDER)), fc.array(fc.tuple(fc.constantFrom(...CANDIDATES), fc.constantFrom("linux", "windows")), { maxLength: 8 }));
+    const arb = fc.tuple(
+      fc.constantFrom(...Object.keys(LADDER)),
+      fc.array(fc.tuple(fc.constantFrom(...CANDIDATES), fc.constantFrom("linux", "windows")), { maxLength: 8 }),
+    );
     fc.assert(
       fc.property(arb, ([want, list]) => {
         const ladder = LADDER[want]!;
@@ -196,7 +250,14 @@ describe("--platform parsing", () => {
   const specPart = fc.oneof(fc.constantFrom(...OSES, ...ARCHES, ...VARIANTS), fc.string({ maxLength: 8 }));
   const spec = fc.oneof(
     fc.array(specPart, { minLength: 1, maxLength: 5 }).map((xs) => xs.join("/")),
-    fc.tuple(fc.constantFrom("windows", "linux"), field(WIN_VERSIONS), fc.array(fc.constantFrom("win32k", "a%2Bb", "%zz"), { maxLength: 2 }), field(ARCHES)).map(([os, v, f, a]) => `${os}(${[v, ...f].join("+")})/${a}`),
+    fc
+      .tuple(
+        fc.constantFrom("windows", "linux"),
+        field(WIN_VERSIONS),
+        fc.array(fc.constantFrom("win32k", "a%2Bb", "%zz"), { maxLength: 2 }),
+        field(ARCHES),
+      )
+      .map(([os, v, f, a]) => `${os}(${[v, ...f].join("+")})/${a}`),
     fc.string({ unit: "binary", maxLength: 30 }),
   );
 

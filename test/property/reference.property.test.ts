@@ -10,29 +10,57 @@ import { referenceOutcome } from "../../src/stages/reference";
 
 const chars = (set: string, minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...set), minLength, maxLength });
 const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
-const ALNUM = LOWER_ALNUM + "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const WORD = ALNUM + "_";
+const ALNUM = `${LOWER_ALNUM}ABCDEFGHIJKLMNOPQRSTUVWXYZ`;
+const WORD = `${ALNUM}_`;
 const HEX = "0123456789abcdef";
 
 // alphanumeric := [a-z0-9]+ ; separator := [_.]|__|[-]+ ; path-component := alphanumeric (separator alphanumeric)*
 const alphanumeric = chars(LOWER_ALNUM, 1, 6);
 const separator = fc.constantFrom(".", "_", "__", "-", "--", "---");
-const pathComponent = fc.tuple(alphanumeric, fc.array(fc.tuple(separator, alphanumeric), { maxLength: 2 })).map(([a, rest]) => a + rest.map(([s, b]) => s + b).join(""));
+const pathComponent = fc
+  .tuple(alphanumeric, fc.array(fc.tuple(separator, alphanumeric), { maxLength: 2 }))
+  .map(([a, rest]) => a + rest.map(([s, b]) => s + b).join(""));
 const path = fc.array(pathComponent, { minLength: 1, maxLength: 4 }).map((cs) => cs.join("/"));
 // domain-name-component := [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
-const domainComponent = fc.oneof(chars(ALNUM, 1, 1), fc.tuple(chars(ALNUM, 1, 1), chars(ALNUM + "-", 0, 6), chars(ALNUM, 1, 1)).map((xs) => xs.join("")));
+const domainComponent = fc.oneof(
+  chars(ALNUM, 1, 1),
+  fc.tuple(chars(ALNUM, 1, 1), chars(`${ALNUM}-`, 0, 6), chars(ALNUM, 1, 1)).map((xs) => xs.join("")),
+);
 const domainName = fc.array(domainComponent, { minLength: 1, maxLength: 4 }).map((cs) => cs.join("."));
 // ipv6address := \[ [a-fA-F0-9:]+ \] (with a ':' in this generator: see the bracket quirk below)
 const ipv6 = fc.tuple(chars("0123456789abcdefABCDEF:", 0, 8), chars("0123456789abcdefABCDEF:", 0, 8)).map(([a, b]) => `[${a}:${b}]`);
 const port = chars("0123456789", 1, 5);
-const domain = fc.tuple(fc.oneof({ arbitrary: domainName, weight: 4 }, { arbitrary: ipv6, weight: 1 }, { arbitrary: fc.constantFrom("localhost", "docker.io", "index.docker.io"), weight: 1 }), fc.option(port, { nil: null })).map(([h, p]) => (p === null ? h : `${h}:${p}`));
+const domain = fc
+  .tuple(
+    fc.oneof(
+      { arbitrary: domainName, weight: 4 },
+      { arbitrary: ipv6, weight: 1 },
+      { arbitrary: fc.constantFrom("localhost", "docker.io", "index.docker.io"), weight: 1 },
+    ),
+    fc.option(port, { nil: null }),
+  )
+  .map(([h, p]) => (p === null ? h : `${h}:${p}`));
 // tag := [\w][\w.-]{0,127}
-const tag = fc.tuple(chars(WORD, 1, 1), chars(WORD + ".-", 0, 127)).map(([a, b]) => a + b);
+const tag = fc.tuple(chars(WORD, 1, 1), chars(`${WORD}.-`, 0, 127)).map(([a, b]) => a + b);
 /** A digest Docker can verify: a known algorithm, lowercase hex of its length. */
-const validDigest = fc.constantFrom(["sha256", 64], ["sha384", 96], ["sha512", 128] as const).chain(([alg, n]) => chars(HEX, n as number, n as number).map((h) => `${alg}:${h}`));
+const validDigest = fc
+  .constantFrom(["sha256", 64], ["sha384", 96], ["sha512", 128] as const)
+  .chain(([alg, n]) => chars(HEX, n as number, n as number).map((h) => `${alg}:${h}`));
 /** digest := algorithm ":" hex{32,}: the grammar's wider set (unknown algorithms, upper case, any length). */
 const anyDigest = fc
-  .tuple(chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 1, 1), chars(ALNUM, 0, 6), fc.array(fc.tuple(fc.constantFrom("-", "_", "+", "."), chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 1, 1), chars(ALNUM, 0, 3)), { maxLength: 2 }), chars(HEX + "ABCDEF", 32, 130))
+  .tuple(
+    chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 1, 1),
+    chars(ALNUM, 0, 6),
+    fc.array(
+      fc.tuple(
+        fc.constantFrom("-", "_", "+", "."),
+        chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 1, 1),
+        chars(ALNUM, 0, 3),
+      ),
+      { maxLength: 2 },
+    ),
+    chars(`${HEX}ABCDEF`, 32, 130),
+  )
   .map(([a, b, rest, hex]) => `${a}${b}${rest.map((r) => r.join("")).join("")}:${hex}`);
 
 interface Parts {
@@ -42,8 +70,14 @@ interface Parts {
   digest: string | null;
 }
 const parts = (digest: fc.Arbitrary<string>): fc.Arbitrary<Parts> =>
-  fc.record({ domain: fc.option(domain, { nil: null }), path, tag: fc.option(tag, { nil: null }), digest: fc.option(digest, { nil: null }) });
-const render = (p: Parts) => `${p.domain !== null ? p.domain + "/" : ""}${p.path}${p.tag !== null ? ":" + p.tag : ""}${p.digest !== null ? "@" + p.digest : ""}`;
+  fc.record({
+    domain: fc.option(domain, { nil: null }),
+    path,
+    tag: fc.option(tag, { nil: null }),
+    digest: fc.option(digest, { nil: null }),
+  });
+const render = (p: Parts) =>
+  `${p.domain !== null ? `${p.domain}/` : ""}${p.path}${p.tag !== null ? `:${p.tag}` : ""}${p.digest !== null ? `@${p.digest}` : ""}`;
 
 /**
  * normalize.go's splitDockerDomain + the library/ rule, as the model of the parsed parts.
@@ -53,7 +87,8 @@ const render = (p: Parts) => `${p.domain !== null ? p.domain + "/" : ""}${p.path
  * (the daemon then fails): the parser refuses it as "bad-host".
  */
 type Want = { registry: string; repository: string; tag: string | null; digest: string | null } | "bad-host";
-const DOMAIN_RE = /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
+const DOMAIN_RE =
+  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 function expected(p: Parts): Want {
   const name = p.domain !== null ? `${p.domain}/${p.path}` : p.path;
   let registry = "docker.io";
@@ -84,11 +119,14 @@ const pick = (r: ReturnType<typeof parseReference>) => ({ registry: r.registry, 
 describe("grammatical references", () => {
   test("every one parses, to the parts normalize.go gives (or is Docker's empty-domain case, refused as bad-host)", () => {
     fc.assert(
-      fc.property(parts(validDigest).filter((p) => !isImageId(p)), (p) => {
-        const want = expected(p);
-        if (want === "bad-host") expect(kindOf(() => parseReference(render(p)))).toBe("bad-host");
-        else expect(pick(parseReference(render(p)))).toEqual(want);
-      }),
+      fc.property(
+        parts(validDigest).filter((p) => !isImageId(p)),
+        (p) => {
+          const want = expected(p);
+          if (want === "bad-host") expect(kindOf(() => parseReference(render(p)))).toBe("bad-host");
+          else expect(pick(parseReference(render(p)))).toEqual(want);
+        },
+      ),
       { numRuns: 4000 },
     );
   }, 20_000);
@@ -122,8 +160,7 @@ describe("grammatical references", () => {
           const kind = kindOf(() => parseReference(r.familiar));
           if (kind === null) expect(parseReference(r.familiar).registry).toBe(first);
           else expect(kind).toBe("bad-host");
-        }
-        else expect(pick(parseReference(r.familiar))).toEqual(pick(r));
+        } else expect(pick(parseReference(r.familiar))).toEqual(pick(r));
       }),
       { numRuns: 3000 },
     );
@@ -131,12 +168,15 @@ describe("grammatical references", () => {
 
   test("a grammatical digest Docker cannot verify is a digest error, never another kind", () => {
     fc.assert(
-      fc.property(parts(anyDigest).filter((p) => p.digest !== null && expected(p) !== "bad-host"), (p) => {
-        const kind = kindOf(() => parseReference(render(p)));
-        // An upper-case algorithm is also upper case in the name part Docker checks ("app@SHA256").
-        if (kind !== null) expect(["digest-invalid", "digest-length", "digest-unsupported", "uppercase"]).toContain(kind);
-        else expect(pick(parseReference(render(p))) as Want).toEqual(expected(p));
-      }),
+      fc.property(
+        parts(anyDigest).filter((p) => p.digest !== null && expected(p) !== "bad-host"),
+        (p) => {
+          const kind = kindOf(() => parseReference(render(p)));
+          // An upper-case algorithm is also upper case in the name part Docker checks ("app@SHA256").
+          if (kind !== null) expect(["digest-invalid", "digest-length", "digest-unsupported", "uppercase"]).toContain(kind);
+          else expect(pick(parseReference(render(p))) as Want).toEqual(expected(p));
+        },
+      ),
       { numRuns: 2000 },
     );
   }, 20_000);
@@ -144,7 +184,10 @@ describe("grammatical references", () => {
 
 describe("length limits", () => {
   test(`the repository path may hold ${NAME_TOTAL_LENGTH_MAX} characters, not one more (the domain not counted)`, () => {
-    const longPath = fc.tuple(fc.array(chars(LOWER_ALNUM, 1, 40), { minLength: 6, maxLength: 12 }), fc.option(fc.constantFrom("registry.example.com:5000", "localhost", "docker.io"), { nil: null }));
+    const longPath = fc.tuple(
+      fc.array(chars(LOWER_ALNUM, 1, 40), { minLength: 6, maxLength: 12 }),
+      fc.option(fc.constantFrom("registry.example.com:5000", "localhost", "docker.io"), { nil: null }),
+    );
     fc.assert(
       fc.property(longPath, ([cs, d]) => {
         const p: Parts = { domain: d, path: cs.join("/"), tag: null, digest: null };
@@ -159,7 +202,7 @@ describe("length limits", () => {
 
   test("a tag may hold 128 characters, not one more", () => {
     fc.assert(
-      fc.property(fc.tuple(chars(WORD, 1, 1), chars(WORD + ".-", 100, 140)), ([a, b]) => {
+      fc.property(fc.tuple(chars(WORD, 1, 1), chars(`${WORD}.-`, 100, 140)), ([a, b]) => {
         const t = a + b;
         expect(kindOf(() => parseReference(`registry.example.com/app:${t}`))).toBe(t.length <= 128 ? null : "invalid");
       }),
@@ -172,19 +215,42 @@ describe("length limits", () => {
 const TERMINAL_CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 /** Every string (keys too) in a JSON-like value. */
 const allStrings = (v: unknown): string[] =>
-  typeof v === "string" ? [v] : Array.isArray(v) ? v.flatMap(allStrings) : v && typeof v === "object" ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)]) : [];
+  typeof v === "string"
+    ? [v]
+    : Array.isArray(v)
+      ? v.flatMap(allStrings)
+      : v && typeof v === "object"
+        ? Object.entries(v).flatMap(([k, x]) => [k, ...allStrings(x)])
+        : [];
 
 describe("hostile input", () => {
   /** A grammatical reference with a few bytes inserted, deleted or replaced. */
-  const mutated = fc.tuple(grammatical.map(render), fc.array(fc.tuple(fc.nat(), fc.constantFrom("ins", "del", "rep"), fc.string({ unit: "binary", minLength: 1, maxLength: 2 })), { minLength: 1, maxLength: 3 })).map(([s, edits]) => {
-    let out = s;
-    for (const [at, op, x] of edits) {
-      const i = out.length === 0 ? 0 : at % out.length;
-      out = op === "ins" ? out.slice(0, i) + x + out.slice(i) : op === "del" ? out.slice(0, i) + out.slice(i + 1) : out.slice(0, i) + x + out.slice(i + 1);
-    }
-    return out;
-  });
-  const anyInput = fc.oneof(mutated, fc.string({ unit: "binary", maxLength: 80 }), fc.string({ unit: chars("aA0:/@._-[]\x1b\x07\x9b", 1, 1), maxLength: 40 }));
+  const mutated = fc
+    .tuple(
+      grammatical.map(render),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom("ins", "del", "rep"), fc.string({ unit: "binary", minLength: 1, maxLength: 2 })), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    )
+    .map(([s, edits]) => {
+      let out = s;
+      for (const [at, op, x] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        out =
+          op === "ins"
+            ? out.slice(0, i) + x + out.slice(i)
+            : op === "del"
+              ? out.slice(0, i) + out.slice(i + 1)
+              : out.slice(0, i) + x + out.slice(i + 1);
+      }
+      return out;
+    });
+  const anyInput = fc.oneof(
+    mutated,
+    fc.string({ unit: "binary", maxLength: 80 }),
+    fc.string({ unit: chars("aA0:/@._-[]\x1b\x07\x9b", 1, 1), maxLength: 40 }),
+  );
 
   test("any string parses or is a ReferenceParseError, the stage turns the error into a finding, and no terminal control reaches the report", () => {
     fc.assert(
@@ -214,7 +280,10 @@ describe("hostile input", () => {
     const unit = fc.constantFrom("a", "a.", "a-", "a/", "A", "a:", "a__", "[", ":", "@", "0", "sha256:", "!");
     fc.assert(
       fc.property(fc.array(unit, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "!", "/", ":", "@", "A"), (pattern, tail) => {
-        const body = pattern.join("").repeat(Math.ceil(65536 / pattern.join("").length)).slice(0, 65536);
+        const body = pattern
+          .join("")
+          .repeat(Math.ceil(65536 / pattern.join("").length))
+          .slice(0, 65536);
         const t0 = performance.now();
         referenceOutcome(body + tail);
         // Linear work is ~10-80 ms here; a quadratic regexp would take seconds.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildImage } from "../../src/lab/image";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { expectNoSecrets, passwordCred, runAuth } from "./auth-helpers";
 
 const PW = "b4sic-s3cret-pw";
@@ -61,7 +61,9 @@ describe("auth: open and Basic registries", () => {
     expectNoSecrets([r.out, r.ctx.trace.events], ["wrong-password-123"]);
     // Credentials from --username: the fix points at what was piped in, not at a stored entry.
     const flagged = await runAuth(basic.url, "team/app", { ...passwordCred("alice", "wrong-password-123"), source: "--username" });
-    expect(flagged.out.findings[1]!.fixes).toContain("These were this run's --username alice / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used");
+    expect(flagged.out.findings[1]!.fixes).toContain(
+      "These were this run's --username alice / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used",
+    );
   });
 
   test("credentials are not sent over plain http to a registry that is not insecure", async () => {

@@ -12,14 +12,28 @@ describe("classifyTokenFailure", () => {
     ["401 with refresh token", { kind: "unauthorized", status: 401, as: "refresh_token" }, "AUTH_UNAUTHORIZED"],
     ["400 invalid_grant on refresh", { kind: "http", status: 400, as: "refresh_token" }, "AUTH_UNAUTHORIZED"],
     ["401 anonymous", { kind: "unauthorized", status: 401, as: "anonymous" }, "AUTH_CREDENTIALS_REQUIRED"],
-    ["403 anonymous (containerd: failed to fetch anonymous token: 403)", { kind: "forbidden", status: 403, as: "anonymous" }, "AUTH_CREDENTIALS_REQUIRED"],
+    [
+      "403 anonymous (containerd: failed to fetch anonymous token: 403)",
+      { kind: "forbidden", status: 403, as: "anonymous" },
+      "AUTH_CREDENTIALS_REQUIRED",
+    ],
     ["403 with password", { kind: "forbidden", status: 403, as: "basic" }, "AUTH_DENIED"],
   ];
   for (const [name, f, code] of cases) test(name, () => expect(classifyTokenFailure(f).code).toBe(code as never));
 });
 
 describe("classifyRegistryAnswer", () => {
-  const a = (o: Partial<RegistryAnswer>): RegistryAnswer => ({ status: 401, scheme: "bearer", challengeError: null, errorCodes: [], credsSent: false, authorizationSent: true, grantsPull: null, clockProblem: null, ...o });
+  const a = (o: Partial<RegistryAnswer>): RegistryAnswer => ({
+    status: 401,
+    scheme: "bearer",
+    challengeError: null,
+    errorCodes: [],
+    credsSent: false,
+    authorizationSent: true,
+    grantsPull: null,
+    clockProblem: null,
+    ...o,
+  });
   const cases: [string, Partial<RegistryAnswer>, string | null][] = [
     ["200", { status: 200 }, null],
     ["404 = authorized", { status: 404 }, null],
@@ -41,7 +55,15 @@ describe("classifyRegistryAnswer", () => {
 });
 
 describe("classifyV2", () => {
-  const o = (x: Partial<V2Observation>): V2Observation => ({ status: 200, contentType: "application/json", apiVersion: "registry/2.0", challengeLines: 0, bodyStart: "{}", location: null, ...x });
+  const o = (x: Partial<V2Observation>): V2Observation => ({
+    status: 200,
+    contentType: "application/json",
+    apiVersion: "registry/2.0",
+    challengeLines: 0,
+    bodyStart: "{}",
+    location: null,
+    ...x,
+  });
   const cases: [string, Partial<V2Observation>, string][] = [
     ["200 registry", {}, "registry"],
     ["401 registry", { status: 401, challengeLines: 1 }, "registry"],
@@ -51,15 +73,34 @@ describe("classifyV2", () => {
     ["HTML without content type", { apiVersion: null, contentType: null, bodyStart: "<!DOCTYPE html><html>" }, "not-registry"],
     ["302 to a portal", { status: 302, apiVersion: null, location: "https://portal/login" }, "not-registry"],
     ["404", { status: 404, apiVersion: null, contentType: "text/plain", bodyStart: "404 page not found" }, "not-registry"],
-    ["400 plain HTTP to HTTPS port", { status: 400, apiVersion: null, contentType: "text/html", bodyStart: "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>" }, "not-registry"],
+    [
+      "400 plain HTTP to HTTPS port",
+      {
+        status: 400,
+        apiVersion: null,
+        contentType: "text/html",
+        bodyStart: "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>",
+      },
+      "not-registry",
+    ],
     ["403 JSON", { status: 403, apiVersion: null }, "not-registry"],
     ["500", { status: 500 }, "server-error"],
     ["502 HTML from a proxy", { status: 502, contentType: "text/html", apiVersion: null }, "server-error"],
   ];
   for (const [name, x, kind] of cases) test(name, () => expect(classifyV2(o(x)).kind).toBe(kind as never));
   test("served descriptions name what answered", () => {
-    expect(classifyV2(o({ status: 302, apiVersion: null, location: "https://portal/login" }))).toEqual({ kind: "not-registry", served: "a redirect (302) to https://portal/login" });
-    const v = classifyV2(o({ status: 400, apiVersion: null, contentType: "text/html", bodyStart: "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>" }));
+    expect(classifyV2(o({ status: 302, apiVersion: null, location: "https://portal/login" }))).toEqual({
+      kind: "not-registry",
+      served: "a redirect (302) to https://portal/login",
+    });
+    const v = classifyV2(
+      o({
+        status: 400,
+        apiVersion: null,
+        contentType: "text/html",
+        bodyStart: "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>",
+      }),
+    );
     expect(v.kind === "not-registry" && v.served).toContain('titled "400 The plain HTTP request was sent to HTTPS port"');
     expect(htmlTitle("<TITLE>\n  A \n B </TITLE>")).toBe("A B");
   });

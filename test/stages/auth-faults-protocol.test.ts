@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startFloodRegistry, type FaultHost } from "../../src/lab/faults-protocol-hosts";
+import { type FaultHost, startFloodRegistry } from "../../src/lab/faults-protocol-hosts";
 import { buildImage } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { runAuth } from "./auth-helpers";
 
 /**
@@ -46,7 +46,9 @@ describe("token endpoint faults", () => {
   test("a 100 MiB answer ⇒ AUTH_TOKEN_INVALID naming the 64 KiB limit, said once", async () => {
     const r = await runAuth(flood.url, "any/app", null, { timeoutMs: 5000 });
     expect(r.errors).toEqual(["AUTH_TOKEN_INVALID"]);
-    expect(r.main!.detail).toBe(`the token service answered 200 but the answer is larger than 64 KiB (pulldoctor stops reading a token answer there) (realm ${flood.url}/token).`);
+    expect(r.main!.detail).toBe(
+      `the token service answered 200 but the answer is larger than 64 KiB (pulldoctor stops reading a token answer there) (realm ${flood.url}/token).`,
+    );
     expect(flood.sent()).toBeLessThan(16 * 1024 * 1024);
   });
 });

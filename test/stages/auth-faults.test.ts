@@ -59,7 +59,10 @@ describe("auth: registries that answer 403", () => {
   test("403 DENIED on the manifest with Basic credentials → AUTH_DENIED", async () => {
     const url = serve((req) => {
       if (new URL(req.url).pathname === "/v2/") return unauthorized('Basic realm="corp"');
-      return new Response(JSON.stringify({ errors: [{ code: "DENIED", message: "requested access to the resource is denied" }] }), { status: 403, headers: registryHeaders });
+      return new Response(JSON.stringify({ errors: [{ code: "DENIED", message: "requested access to the resource is denied" }] }), {
+        status: 403,
+        headers: registryHeaders,
+      });
     });
     const r = await runAuth(url, "team/app", passwordCred("alice", "pw-403-test"));
     expect(r.errors).toEqual(["AUTH_DENIED"]);

@@ -9,9 +9,23 @@ import { endpointFor, testContext } from "../helpers/context";
 /** Facts as the earlier stages would provide them for a loopback registry. */
 export function factsFor(baseUrl: string, repository: string, tag = "1.0", over: Partial<LinkInfo> = {}): Facts {
   const u = new URL(baseUrl);
-  const link: LinkInfo = { scheme: u.protocol === "https:" ? "https" : "http", baseUrl, tls: { ca: [], verify: true }, insecure: true, ...over };
+  const link: LinkInfo = {
+    scheme: u.protocol === "https:" ? "https" : "http",
+    baseUrl,
+    tls: { ca: [], verify: true },
+    insecure: true,
+    ...over,
+  };
   return {
-    ref: { input: `${u.host}/${repository}:${tag}`, registry: u.host, repository, tag, digest: null, canonical: `${u.host}/${repository}:${tag}`, familiar: `${u.host}/${repository}:${tag}` },
+    ref: {
+      input: `${u.host}/${repository}:${tag}`,
+      registry: u.host,
+      repository,
+      tag,
+      digest: null,
+      canonical: `${u.host}/${repository}:${tag}`,
+      familiar: `${u.host}/${repository}:${tag}`,
+    },
     resolution: { hostname: u.hostname, addresses: [{ address: "127.0.0.1", family: 4 }], via: "literal" },
     route: { url: null, auth: null, reason: "loopback is never proxied" },
     link,
@@ -23,9 +37,19 @@ export function passwordCred(username: string, password: string): Credential {
 }
 
 /** Run v2 then auth, as the runner would, and return auth's outcome with the context. */
-export async function runAuth(baseUrl: string, repository: string, credential: Credential | null, opts: { link?: Partial<LinkInfo>; timeoutMs?: number; now?: () => Date } = {}) {
+export async function runAuth(
+  baseUrl: string,
+  repository: string,
+  credential: Credential | null,
+  opts: { link?: Partial<LinkInfo>; timeoutMs?: number; now?: () => Date } = {},
+) {
   const facts: Facts = { ...factsFor(baseUrl, repository, "1.0", opts.link), credential };
-  const ctx = testContext({ endpoint: endpointFor(baseUrl), facts, options: { timeoutMs: opts.timeoutMs ?? 3000 }, deps: opts.now ? { now: opts.now } : {} });
+  const ctx = testContext({
+    endpoint: endpointFor(baseUrl),
+    facts,
+    options: { timeoutMs: opts.timeoutMs ?? 3000 },
+    deps: opts.now ? { now: opts.now } : {},
+  });
   const v2 = await v2Stage.run(ctx);
   expect(v2.findings).toEqual([]);
   const ctx2 = { ...ctx, facts: { ...facts, ...v2.provides } };

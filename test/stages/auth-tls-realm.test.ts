@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { expectNoSecrets, passwordCred, runAuth } from "./auth-helpers";
@@ -17,9 +17,35 @@ beforeAll(async () => {
   const openssl = requireBinary("openssl", "openssl");
   const key = path.join(tmp.dir, "k.pem");
   const crt = path.join(tmp.dir, "c.pem");
-  execFileSync(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=auth.pd.test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "pipe" });
+  execFileSync(
+    openssl,
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      crt,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=auth.pd.test",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "pipe" },
+  );
   cert = readFileSync(crt, "utf8");
-  ts = await startTokenServer({ users: { alice: PW }, grants: { alice: { "team/app": ["pull"] } }, tls: { cert, key: readFileSync(key, "utf8") } });
+  ts = await startTokenServer({
+    users: { alice: PW },
+    grants: { alice: { "team/app": ["pull"] } },
+    tls: { cert, key: readFileSync(key, "utf8") },
+  });
   reg = await startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
 });
 afterAll(async () => {

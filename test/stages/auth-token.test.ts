@@ -4,7 +4,7 @@ import type { Credential } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
 import type { RegistrySession } from "../../src/registry/session";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { expectNoSecrets, passwordCred, runAuth } from "./auth-helpers";
@@ -14,7 +14,8 @@ const REFRESH = "refresh-token-value-xyz";
 let ts: TokenServer, reg: RegistryPeer;
 let other: TokenServer, regOtherKey: RegistryPeer, regDeadRealm: RegistryPeer;
 
-const registryFor = (t: TokenServer, realm = t.realm) => startRegistry({ token: { realm, service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle } });
+const registryFor = (t: TokenServer, realm = t.realm) =>
+  startRegistry({ token: { realm, service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle } });
 
 beforeAll(async () => {
   ts = await startTokenServer({
@@ -24,7 +25,11 @@ beforeAll(async () => {
   });
   other = await startTokenServer();
   const dead = await freePort();
-  [reg, regOtherKey, regDeadRealm] = await Promise.all([registryFor(ts), registryFor(other, ts.realm), registryFor(ts, `http://127.0.0.1:${dead}/token`)]);
+  [reg, regOtherKey, regDeadRealm] = await Promise.all([
+    registryFor(ts),
+    registryFor(other, ts.realm),
+    registryFor(ts, `http://127.0.0.1:${dead}/token`),
+  ]);
   const push = ts.issue("alice", [{ type: "repository", name: "team/app", actions: ["pull", "push"] }]);
   await pushImage(reg.url, "team/app", "1.0", buildImage({}), { authorization: `Bearer ${push}` });
 });
@@ -47,7 +52,11 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     expect(r.out.findings[0]!.detail).toContain("the token realm");
     const session = r.out.provides!.session as RegistrySession;
     expect(session.scheme).toBe("bearer");
-    expect(ts.requests[0]).toMatchObject({ method: "GET", basicUser: "alice", params: { account: "alice", service: ts.service, scope: "repository:team/app:pull" } });
+    expect(ts.requests[0]).toMatchObject({
+      method: "GET",
+      basicUser: "alice",
+      params: { account: "alice", service: ts.service, scope: "repository:team/app:pull" },
+    });
     const tok = r.out.evidence.token as { as: string; jwt: { access: unknown; x5c: number } };
     expect(tok.as).toBe("basic");
     expect(r.out.summary).toBe(`token from ${ts.realm} (as alice); HEAD manifest → 200`);
@@ -101,7 +110,10 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     const cred: Credential = { source: "auths[x].identitytoken", lookupKey: "x", username: "<token>", identityToken: new Secret(REFRESH) };
     const r = await runAuth(reg.url, "team/app", cred);
     expect(r.errors).toEqual([]);
-    expect(ts.requests[0]).toMatchObject({ method: "POST", form: { grant_type: "refresh_token", client_id: "docker", scope: "repository:team/app:pull", service: ts.service } });
+    expect(ts.requests[0]).toMatchObject({
+      method: "POST",
+      form: { grant_type: "refresh_token", client_id: "docker", scope: "repository:team/app:pull", service: ts.service },
+    });
     expectNoSecrets([r.out, r.ctx.trace.events], [REFRESH, ...tokensOf(r.out.provides?.session as RegistrySession)]);
   });
 
@@ -194,7 +206,11 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     reset();
     const r = await runAuth(regDeadRealm.url, "team/app", null);
     expect(r.errors).toEqual(["AUTH_TOKEN_SERVER_UNREACHABLE"]);
-    const realm = r.out.evidence.realm as { error: { kind: string }; dns: { outcome: string }; tcp: { ok: boolean; error: { kind: string } } };
+    const realm = r.out.evidence.realm as {
+      error: { kind: string };
+      dns: { outcome: string };
+      tcp: { ok: boolean; error: { kind: string } };
+    };
     expect(realm.error.kind).toBe("refused");
     expect(realm.dns.outcome).toBe("ok");
     expect(realm.tcp.ok).toBe(false);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildImage } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { blobStage } from "../../src/stages/blob";
 import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
@@ -23,7 +23,9 @@ afterAll(async () => {
 
 async function run(repo: string, timeoutMs = 2000) {
   const t0 = performance.now();
-  const out = await blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(img) } }));
+  const out = await blobStage.run(
+    stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(img) } }),
+  );
   return { ...out, ms: performance.now() - t0 };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { buildImage, noise, type BuiltImage } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type BuiltImage, buildImage, noise } from "../../src/lab/image";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { blobStage } from "../../src/stages/blob";
 import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
@@ -25,7 +25,9 @@ afterAll(async () => {
 });
 
 const run = (repo: string, im: BuiltImage, timeoutMs = 3000) =>
-  blobStage.run(stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(im) } }));
+  blobStage.run(
+    stageCtx(lab.url, loopbackRef(lab.host, repo, "1.0"), { options: { timeoutMs }, facts: { manifest: resolvedManifest(im) } }),
+  );
 
 test("a registry that ignores Range (200, whole blob) → BLOB_RANGE_UNSUPPORTED warning; the whole blob is still verified", async () => {
   const out = await run("norange/app", small);
@@ -33,7 +35,9 @@ test("a registry that ignores Range (200, whole blob) → BLOB_RANGE_UNSUPPORTED
   const f = out.findings[0]!;
   expect(f.detail).toBe(`${lab.host} answered 200 without Content-Range to Range: bytes=0-${small.config.bytes.length - 1}`);
   // The check names the URL that answered, not a "<blob URL>" placeholder.
-  expect(f.fixes[0]).toStartWith(`Check: curl -s -o /dev/null -D - -H 'Range: bytes=0-${small.config.bytes.length - 1}' '${lab.url}/v2/norange/app/blobs/${small.config.digest}' (expect 206 and Content-Range`);
+  expect(f.fixes[0]).toStartWith(
+    `Check: curl -s -o /dev/null -D - -H 'Range: bytes=0-${small.config.bytes.length - 1}' '${lab.url}/v2/norange/app/blobs/${small.config.digest}' (expect 206 and Content-Range`,
+  );
   expect((f.evidence.config as any).verified).toBe(true);
   expect((f.evidence.config as any).acceptRanges).toBeNull();
 });
@@ -49,7 +53,9 @@ test("a layer served at 200 KiB/s → BLOB_SLOW with the measured rate, bounded 
   expect(t.thresholdBytesPerSecond).toBe(1024 * 1024);
   expect(out.findings[0]!.detail).toContain("threshold 1.0 MiB/s");
   // A command to run, with this image and the registry's scheme, not a "<blob URL>" placeholder.
-  expect(out.findings[0]!.fixes[0]).toMatch(/^Measure a whole pull outside Docker: time skopeo copy (--src-tls-verify=false )?docker:\/\/\S+\/slow\/app:\S+ oci:\/tmp\/pd-speed/);
+  expect(out.findings[0]!.fixes[0]).toMatch(
+    /^Measure a whole pull outside Docker: time skopeo copy (--src-tls-verify=false )?docker:\/\/\S+\/slow\/app:\S+ oci:\/tmp\/pd-speed/,
+  );
 });
 
 test("a config blob whose bytes do not hash to its digest → BLOB_DIGEST_MISMATCH", async () => {

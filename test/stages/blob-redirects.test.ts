@@ -3,9 +3,9 @@ import net from "node:net";
 import { buildImage } from "../../src/lab/image";
 import type { ResolvedManifest } from "../../src/model/facts";
 import { blobStage } from "../../src/stages/blob";
-import { loopbackRef, stageCtx } from "./manifest-facts";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
+import { loopbackRef, stageCtx } from "./manifest-facts";
 
 /**
  * Redirect chains a registry front can produce: more than Go's 10 redirects, and a CDN that
@@ -49,17 +49,22 @@ beforeAll(async () => {
     fetch(req) {
       const u = new URL(req.url);
       const hop = Number(u.searchParams.get("hop") ?? "0");
-      if (u.pathname.startsWith("/v2/chain/")) return new Response(null, { status: 302, headers: { location: `${u.pathname}?hop=${hop + 1}` } });
-      if (u.pathname.startsWith("/v2/tlscdn/")) return new Response(null, { status: 307, headers: { location: `https://127.0.0.1:${tlsCdn.port}${u.pathname}` } });
-      if (u.pathname.startsWith("/v2/proxied/")) return new Response(null, { status: 307, headers: { location: `https://cdn.pd.test:8443${u.pathname}` } });
-      if (u.pathname.startsWith("/v2/ftp/")) return new Response(null, { status: 302, headers: { location: "ftp://files.example.com/blob" } });
+      if (u.pathname.startsWith("/v2/chain/"))
+        return new Response(null, { status: 302, headers: { location: `${u.pathname}?hop=${hop + 1}` } });
+      if (u.pathname.startsWith("/v2/tlscdn/"))
+        return new Response(null, { status: 307, headers: { location: `https://127.0.0.1:${tlsCdn.port}${u.pathname}` } });
+      if (u.pathname.startsWith("/v2/proxied/"))
+        return new Response(null, { status: 307, headers: { location: `https://cdn.pd.test:8443${u.pathname}` } });
+      if (u.pathname.startsWith("/v2/ftp/"))
+        return new Response(null, { status: 302, headers: { location: "ftp://files.example.com/blob" } });
       if (u.pathname.startsWith("/v2/badloc/")) return new Response(null, { status: 302, headers: { location: "http://[bad" } });
       if (u.pathname.startsWith("/v2/badrange/")) {
         // 206, but for another range than asked: resuming from an offset would splice wrong bytes.
         const b = img.config.bytes;
         return new Response(b.subarray(0, 10), { status: 206, headers: { "content-range": `bytes 0-9/${b.length}` } });
       }
-      if (u.pathname.startsWith("/v2/hang/")) return new Response(null, { status: 307, headers: { location: `http://127.0.0.1:${silentPort}${u.pathname}` } });
+      if (u.pathname.startsWith("/v2/hang/"))
+        return new Response(null, { status: 307, headers: { location: `http://127.0.0.1:${silentPort}${u.pathname}` } });
       return new Response(null, { status: 404 });
     },
   });
@@ -78,14 +83,27 @@ function resolved(): ResolvedManifest {
     digest: img.digest,
     mediaType: img.mediaType,
     index: null,
-    image: { digest: img.digest, mediaType: img.mediaType, size: img.manifest.length, raw: img.manifest, config: { mediaType: img.config.mediaType, digest: img.config.digest, size: img.config.bytes.length }, layers: img.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })) },
+    image: {
+      digest: img.digest,
+      mediaType: img.mediaType,
+      size: img.manifest.length,
+      raw: img.manifest,
+      config: { mediaType: img.config.mediaType, digest: img.config.digest, size: img.config.bytes.length },
+      layers: img.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })),
+    },
     platform: "linux/amd64",
   };
 }
 const run = (repo: string, timeoutMs = 3000, tls?: { ca: string[]; verify: boolean }, env: Record<string, string> = {}) => {
   const base = `http://127.0.0.1:${front.port}`;
   const link = tls ? { scheme: "http" as const, baseUrl: base, tls, insecure: false } : undefined;
-  return blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs }, deps: { env }, facts: { manifest: resolved(), ...(link ? { link } : {}) } }));
+  return blobStage.run(
+    stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), {
+      options: { timeoutMs },
+      deps: { env },
+      facts: { manifest: resolved(), ...(link ? { link } : {}) },
+    }),
+  );
 };
 
 test("more than 10 redirects → BLOB_REDIRECT_LOOP (too many), as Go stops after 10", async () => {
@@ -101,7 +119,9 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
   expect(performance.now() - t0).toBeLessThan(3000);
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
   const f = out.findings[0]!;
-  expect(f.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${silentPort}, which fails at HTTP (connected, no answer): `);
+  expect(f.detail).toStartWith(
+    `127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${silentPort}, which fails at HTTP (connected, no answer): `,
+  );
   const hops = (f.evidence.config as any).hops;
   expect(hops[1].tcp[0].ok).toBe(true);
   expect(hops[1].error.kind).toBe("timeout");
@@ -110,7 +130,9 @@ test("a CDN that accepts and never answers → BLOB_REDIRECT_UNREACHABLE (the bl
 test("a CDN whose certificate this machine does not trust → BLOB_REDIRECT_UNREACHABLE at tls; with the CA added it works", async () => {
   const out = await run("tlscdn/app", 3000, { ca: [], verify: true });
   expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
-  expect(out.findings[0]!.detail).toStartWith(`127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
+  expect(out.findings[0]!.detail).toStartWith(
+    `127.0.0.1:${front.port} redirects blobs to 127.0.0.1:${tlsCdn.port}, which fails at TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority`,
+  );
   const hop = (out.evidence.config as any).hops[1];
   expect(hop.tls.ok).toBe(true);
   expect(hop.tls.verified).toBe(false);
@@ -126,7 +148,9 @@ test("206 with a Content-Range other than the one asked for → BLOB_RANGE_UNSUP
   const out = await run("badrange/app");
   expect(out.findings.map((f) => f.code)).toContain("BLOB_RANGE_UNSUPPORTED");
   const f = out.findings.find((x) => x.code === "BLOB_RANGE_UNSUPPORTED")!;
-  expect(f.detail).toBe(`127.0.0.1:${front.port} answered 206 with Content-Range bytes 0-9/${img.config.bytes.length} to Range: bytes=0-${img.config.bytes.length - 1}`);
+  expect(f.detail).toBe(
+    `127.0.0.1:${front.port} answered 206 with Content-Range bytes 0-9/${img.config.bytes.length} to Range: bytes=0-${img.config.bytes.length - 1}`,
+  );
   expect((f.evidence.config as any).rangeProblem).toContain("Content-Range bytes 0-9/");
 });
 

@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildImage, noise } from "../../src/lab/image";
-import { Secret } from "../../src/model/secret";
 import type { AuthSession, ResolvedManifest } from "../../src/model/facts";
+import { Secret } from "../../src/model/secret";
 import { blobStage } from "../../src/stages/blob";
 import { pushImage } from "../helpers/push";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { loopbackRef, stageCtx } from "./manifest-facts";
 
 /** A 640 KiB layer of noise (large enough to time) and a tiny one. */
-const img = buildImage({ label: "blob", layers: [[{ name: "big.bin", content: noise(640 * 1024, 7) }], [{ name: "small.txt", content: "small\n" }]] });
+const img = buildImage({
+  label: "blob",
+  layers: [[{ name: "big.bin", content: noise(640 * 1024, 7) }], [{ name: "small.txt", content: "small\n" }]],
+});
 const broken = buildImage({ label: "broken-blob" });
 
 function resolved(im = img): ResolvedManifest {
@@ -18,7 +21,14 @@ function resolved(im = img): ResolvedManifest {
     digest: im.digest,
     mediaType: im.mediaType,
     index: null,
-    image: { digest: im.digest, mediaType: im.mediaType, size: im.manifest.length, raw: im.manifest, config: { mediaType: im.config.mediaType, digest: im.config.digest, size: im.config.bytes.length }, layers: im.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })) },
+    image: {
+      digest: im.digest,
+      mediaType: im.mediaType,
+      size: im.manifest.length,
+      raw: im.manifest,
+      config: { mediaType: im.config.mediaType, digest: im.config.digest, size: im.config.bytes.length },
+      layers: im.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.bytes.length })),
+    },
     platform: "linux/amd64",
   };
 }
@@ -124,7 +134,10 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const out = await run(front(ports.redirectOk), "team/app", { facts: { session: tokenSession } });
     expect(out.findings).toEqual([]);
     const hops = (out.evidence.config as any).hops;
-    expect(hops.map((h: any) => [h.status, h.authorization])).toEqual([[307, true], [206, false]]);
+    expect(hops.map((h: any) => [h.status, h.authorization])).toEqual([
+      [307, true],
+      [206, false],
+    ]);
     expect(hops[1].tcp[0]).toMatchObject({ address: "127.0.0.2", ok: true });
     expect(cdnSaw.length).toBeGreaterThan(0);
     expect(cdnSaw.every((s) => s.authorization === null)).toBe(true);
@@ -136,7 +149,9 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const out = await run(front(ports.redirectDead));
     expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
     const f = out.findings[0]!;
-    expect(f.detail).toBe(`127.0.0.1:${ports.redirectDead} redirects blobs to 127.0.0.9:9, which fails at connect: dial tcp 127.0.0.9:9: connect: connection refused`);
+    expect(f.detail).toBe(
+      `127.0.0.1:${ports.redirectDead} redirects blobs to 127.0.0.9:9, which fails at connect: dial tcp 127.0.0.9:9: connect: connection refused`,
+    );
     // The redirect goes to http://127.0.0.9:9: the firewall rule is for HTTP, not HTTPS.
     expect(f.fixes[0]).toBe("Allow outbound HTTP to 127.0.0.9:9 (resolved to 127.0.0.9) in the firewall / security group.");
     expect(f.fixes[1]).toContain('Environment="HTTP_PROXY=…"');
@@ -149,7 +164,9 @@ describe("blob redirects (nginx in front of the registry)", () => {
     const out = await run(front(ports.redirectNoName), "team/app", { options: { dns: [`127.0.0.1:${dnsPort}`] } });
     expect(out.findings.map((f) => f.code)).toEqual(["BLOB_REDIRECT_UNREACHABLE"]);
     const f = out.findings[0]!;
-    expect(f.detail).toBe(`127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`);
+    expect(f.detail).toBe(
+      `127.0.0.1:${ports.redirectNoName} redirects blobs to cdn.pd.invalid, which fails at DNS: dial tcp: lookup cdn.pd.invalid on 127.0.0.1:${dnsPort}: no such host`,
+    );
     expect(f.fixes[0]).toContain("getent hosts cdn.pd.invalid");
     const dnsEv = (f.evidence.config as any).hops[1].dns;
     expect(dnsEv.outcome).toBe("nxdomain");

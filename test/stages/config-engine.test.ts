@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Facts } from "../../src/model/facts";
-import { configStage } from "../../src/stages/config";
 import { parseReference } from "../../src/registry/reference";
+import { configStage } from "../../src/stages/config";
 import { testContext, testDeps } from "../helpers/context";
-import { startDockerd, type DockerdPeer } from "../peers/dockerd";
+import { type DockerdPeer, startDockerd } from "../peers/dockerd";
 
 /**
  * The live Engine view against the real dockerd: it is started with proxy variables in its
@@ -11,7 +11,11 @@ import { startDockerd, type DockerdPeer } from "../peers/dockerd";
  * back from GET /info on its socket, with Docker's default insecure CIDRs left out.
  */
 let engine: DockerdPeer;
-const PROXY_ENV = { HTTPS_PROXY: "http://proxy.corp.example:3128", HTTP_PROXY: "http://proxy.corp.example:3128", NO_PROXY: "localhost,.corp.example" };
+const PROXY_ENV = {
+  HTTPS_PROXY: "http://proxy.corp.example:3128",
+  HTTP_PROXY: "http://proxy.corp.example:3128",
+  NO_PROXY: "localhost,.corp.example",
+};
 
 beforeAll(async () => {
   // startDockerd passes this process's environment to dockerd: set the proxy just for its start.

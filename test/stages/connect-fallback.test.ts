@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import net from "node:net";
-import { resetServer, silentServer, type FaultPeer } from "../peers/tcp-faults";
+import { type FaultPeer, resetServer, silentServer } from "../peers/tcp-faults";
 import { runConnect } from "./connect-helpers";
 
 // Docker's HTTP fallback for an insecure registry: when HTTPS fails outright (a reset, a

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { issueClientCert, issueServerCert, makeCA, type CA } from "../helpers/pki";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type CA, issueClientCert, issueServerCert, makeCA } from "../helpers/pki";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { blackhole, resetServer, silentServer } from "../peers/tcp-faults";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
@@ -139,7 +139,13 @@ function certsFor(host: string, withClient: boolean): string {
 test("through a proxy: one hop via the CONNECT tunnel, TLS (and mTLS) end to end", async () => {
   // tinyproxy resolves and dials 0.0.0.0 itself: Linux delivers that to the loopback registry.
   const dir = certsFor(`0.0.0.0:${reg.port}`, true);
-  const r = await runConnect({ hostname: "0.0.0.0", port: reg.port, certsDir: dir, addresses: [], route: { url: proxy.url, auth: null, reason: "HTTPS_PROXY" } });
+  const r = await runConnect({
+    hostname: "0.0.0.0",
+    port: reg.port,
+    certsDir: dir,
+    addresses: [],
+    route: { url: proxy.url, auth: null, reason: "HTTPS_PROXY" },
+  });
   const hops = r.evidence.hops as any[];
   expect(hops).toHaveLength(1);
   expect(hops[0].target).toContain(`→ 0.0.0.0:${reg.port}`);
@@ -153,7 +159,12 @@ test("through a proxy: one hop via the CONNECT tunnel, TLS (and mTLS) end to end
 test("through a proxy that refuses the CONNECT: no second error; the stage is skipped, pointing at the proxy stage", async () => {
   const strict = await startTinyproxy({ connectPorts: [443] });
   cleanups.push(() => strict.stop());
-  const r = await runConnect({ hostname: "0.0.0.0", port: reg.port, addresses: [], route: { url: strict.url, auth: null, reason: "HTTPS_PROXY" } });
+  const r = await runConnect({
+    hostname: "0.0.0.0",
+    port: reg.port,
+    addresses: [],
+    route: { url: strict.url, auth: null, reason: "HTTPS_PROXY" },
+  });
   // The proxy stage owns PROXY_CONNECT_REFUSED for the same CONNECT; the registry was never reached.
   expect(r.codes).toEqual([]);
   expect(r.skipped).toContain(`the proxy did not open a tunnel to 0.0.0.0:${reg.port}`);
@@ -182,7 +193,13 @@ test("CERTS_D_INVALID: a CA saved as ca.cert stops Docker before any connection"
 });
 
 test("an http:// registry behind a proxy: the hop is the proxy (no CONNECT), link over http", async () => {
-  const r = await runConnect({ hostname: "0.0.0.0", port: reg.port, scheme: "http", addresses: [], route: { url: proxy.url, auth: null, reason: "HTTP_PROXY" } });
+  const r = await runConnect({
+    hostname: "0.0.0.0",
+    port: reg.port,
+    scheme: "http",
+    addresses: [],
+    route: { url: proxy.url, auth: null, reason: "HTTP_PROXY" },
+  });
   const hops = r.evidence.hops as any[];
   expect(hops[0].target).toBe(`proxy http://127.0.0.1:${proxy.port}/ (forwards http:// requests, no tunnel)`);
   expect(hops[0].connect.ok).toBe(true);

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, makeIntermediate, selfSigned, type CA, type KeyPair } from "../helpers/pki";
-import { freePorts, startNginx, type NginxPeer } from "../peers/nginx";
-import { runConnect as run, type RunOpts } from "./connect-helpers";
+import { type CA, issueServerCert, type KeyPair, makeCA, makeIntermediate, selfSigned } from "../helpers/pki";
+import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
+import { type RunOpts, runConnect as run } from "./connect-helpers";
 
 /**
  * Every connect code against a real server on loopback. Docker treats 127.0.0.0/8 and ::1
@@ -25,8 +25,18 @@ beforeAll(async () => {
   const sans = ["DNS:registry.test", "IP:127.0.0.1", "IP:0.0.0.0"];
   const certs: Record<string, KeyPair> = {
     good: issueServerCert(ca, { cn: "registry.test", sans }),
-    expired: issueServerCert(ca, { cn: "registry.test", sans, notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-01-02T00:00:00Z") }),
-    future: issueServerCert(ca, { cn: "registry.test", sans, notBefore: new Date(Date.now() + 30 * 86400_000), notAfter: new Date(Date.now() + 60 * 86400_000) }),
+    expired: issueServerCert(ca, {
+      cn: "registry.test",
+      sans,
+      notBefore: new Date("2020-01-01T00:00:00Z"),
+      notAfter: new Date("2020-01-02T00:00:00Z"),
+    }),
+    future: issueServerCert(ca, {
+      cn: "registry.test",
+      sans,
+      notBefore: new Date(Date.now() + 30 * 86400_000),
+      notAfter: new Date(Date.now() + 60 * 86400_000),
+    }),
     dnsOnly: issueServerCert(ca, { cn: "registry.test", sans: ["DNS:registry.test", "DNS:www.registry.test"] }),
     leafOnly: issueServerCert(inter, { cn: "registry.test", sans }),
     leafAia: issueServerCert(inter, { cn: "registry.test", sans, caIssuersUrl: "http://pki.example.test/intermediate.der" }),
@@ -66,14 +76,24 @@ const runConnect = (o: RunOpts) => run({ certsDir, ...o });
 test("a good certificate, CA from certs.d: pass, link over verified https with the CA", async () => {
   const r = await runConnect({ port: ports.good! });
   expect(r.codes).toEqual([]);
-  expect(r.provides?.link).toMatchObject({ scheme: "https", baseUrl: `https://registry.test:${ports.good}`, insecure: false, tls: { verify: true } });
+  expect(r.provides?.link).toMatchObject({
+    scheme: "https",
+    baseUrl: `https://registry.test:${ports.good}`,
+    insecure: false,
+    tls: { verify: true },
+  });
   expect(r.provides?.link?.tls.ca).toEqual([ca.cert]);
   const hop = (r.evidence.hops as any[])[0];
   expect(hop.target).toBe(`0.0.0.0:${ports.good}`);
   expect(hop.connect.ok).toBe(true);
   expect(hop.tls.chain[0].subject).toBe("CN=registry.test");
   expect((r.evidence.certsD as any).caFiles[0]).toEndWith(`registry.test:${ports.good}/ca.crt`);
-  expect(r.trace).toContainEqual({ kind: "note", text: expect.stringMatching(new RegExp(`^connect 0\\.0\\.0\\.0:${ports.good}: .* ms; TLS TLSv1\\.[23] .*CN=registry\\.test.*; verified$`)) });
+  expect(r.trace).toContainEqual({
+    kind: "note",
+    text: expect.stringMatching(
+      new RegExp(`^connect 0\\.0\\.0\\.0:${ports.good}: .* ms; TLS TLSv1\\.[23] .*CN=registry\\.test.*; verified$`),
+    ),
+  });
 });
 
 test("TLS_UNKNOWN_CA: error with the exact certs.d path and the missing issuer", async () => {
@@ -82,8 +102,16 @@ test("TLS_UNKNOWN_CA: error with the exact certs.d path and the missing issuer",
   const f = r.f("TLS_UNKNOWN_CA");
   expect(f.severity).toBe("error");
   expect(f.detail).toContain(`0.0.0.0:${ports.good} presented "CN=registry.test" issued by "CN=Connect Test Root,O=pulldoctor tests"`);
-  expect(f.fixes[0]).toContain(`sudo mkdir -p /nonexistent/certs.d/registry.test:${ports.good} && sudo cp ca.crt /nonexistent/certs.d/registry.test:${ports.good}/ca.crt`);
-  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.good}`, subject: "CN=registry.test", issuer: "CN=Connect Test Root,O=pulldoctor tests", missingIssuer: "CN=Connect Test Root,O=pulldoctor tests", error: "x509: certificate signed by unknown authority" });
+  expect(f.fixes[0]).toContain(
+    `sudo mkdir -p /nonexistent/certs.d/registry.test:${ports.good} && sudo cp ca.crt /nonexistent/certs.d/registry.test:${ports.good}/ca.crt`,
+  );
+  expect(f.evidence).toMatchObject({
+    target: `0.0.0.0:${ports.good}`,
+    subject: "CN=registry.test",
+    issuer: "CN=Connect Test Root,O=pulldoctor tests",
+    missingIssuer: "CN=Connect Test Root,O=pulldoctor tests",
+    error: "x509: certificate signed by unknown authority",
+  });
   expect(r.provides).toBeUndefined();
 });
 
@@ -95,7 +123,9 @@ test("TLS_UNKNOWN_CA: a self-signed certificate names the untrusted root", async
 test("TLS_UNKNOWN_CA: a missing intermediate is named, with the full-chain fix", async () => {
   const r = await runConnect({ port: ports.leafOnly! });
   const f = r.f("TLS_UNKNOWN_CA");
-  expect(f.detail).toContain('"CN=Connect Test Intermediate" was neither sent by the server nor found in the trusted CAs (1 certificate(s) sent)');
+  expect(f.detail).toContain(
+    '"CN=Connect Test Intermediate" was neither sent by the server nor found in the trusted CAs (1 certificate(s) sent)',
+  );
   expect(f.fixes.join("\n")).toContain("the server must send it");
 });
 
@@ -115,8 +145,15 @@ test("TLS_EXPIRED: expired, with the window and the local clock", async () => {
   expect(f.severity).toBe("error");
   expect(f.detail).toContain('"CN=registry.test" (0.0.0.0:');
   expect(f.detail).toContain("2020-01-02T00:00:00.000Z");
-  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.expired}`, certificate: "CN=registry.test", notAfter: "2020-01-02T00:00:00.000Z", state: "expired" });
-  expect(String(f.evidence.error)).toMatch(/^x509: certificate has expired or is not yet valid: current time \S+Z is after 2020-01-02T00:00:00Z$/);
+  expect(f.evidence).toMatchObject({
+    target: `0.0.0.0:${ports.expired}`,
+    certificate: "CN=registry.test",
+    notAfter: "2020-01-02T00:00:00.000Z",
+    state: "expired",
+  });
+  expect(String(f.evidence.error)).toMatch(
+    /^x509: certificate has expired or is not yet valid: current time \S+Z is after 2020-01-02T00:00:00Z$/,
+  );
   expect(f.evidence.localClock).toBeString();
   expect(f.fixes[0]).toContain("Renew the certificate");
   expect(f.detail).toContain("The server's clock (HTTP Date) says");
@@ -139,7 +176,11 @@ test("TLS_HOSTNAME_MISMATCH: lists the names the certificate covers", async () =
   expect(f.detail).toContain("x509: certificate is valid for registry.test, not other.test");
   expect(f.detail).toContain("DNS:registry.test, IP:127.0.0.1, IP:0.0.0.0");
   expect(f.fixes[0]).toContain(`registry.test:${ports.good}/REPOSITORY`);
-  expect(f.evidence).toMatchObject({ target: `0.0.0.0:${ports.good}`, requested: "other.test", sans: ["DNS:registry.test", "IP:127.0.0.1", "IP:0.0.0.0"] });
+  expect(f.evidence).toMatchObject({
+    target: `0.0.0.0:${ports.good}`,
+    requested: "other.test",
+    sans: ["DNS:registry.test", "IP:127.0.0.1", "IP:0.0.0.0"],
+  });
 });
 
 test("TLS_HOSTNAME_MISMATCH: an IP without IP SANs", async () => {
@@ -174,7 +215,12 @@ test("loopback plain HTTP: link over http (Docker's default for 127.0.0.1)", asy
   expect(r.f("TLS_HTTP_ONLY").detail).toContain("(containerd does the same for loopback)");
   expect(r.f("TLS_HTTP_ONLY").fixes[1]).toStartWith("containerd/kubelet also fall back to plain HTTP for a loopback registry");
   // The same registry also named with --insecure-registry: containerd's behaviour does not change, nor the words.
-  const flagged = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain!, daemonInsecure: [`127.0.0.1:${ports.plain}`] });
+  const flagged = await runConnect({
+    hostname: "127.0.0.1",
+    addresses: ["127.0.0.1"],
+    port: ports.plain!,
+    daemonInsecure: [`127.0.0.1:${ports.plain}`],
+  });
   expect(flagged.f("TLS_HTTP_ONLY").detail).toBe(r.f("TLS_HTTP_ONLY").detail);
   expect(flagged.f("TLS_HTTP_ONLY").fixes).toEqual(r.f("TLS_HTTP_ONLY").fixes);
 });
@@ -185,7 +231,9 @@ test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopb
   expect(a.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
   expect(a.f("TLS_INSECURE_IN_USE").detail).toContain("insecure-registries CIDR (0.0.0.0/32)");
   // Emitted only when TLS had no problem: there are no "certificate problems reported" to fix.
-  expect(a.f("TLS_INSECURE_IN_USE").fixes).toEqual([`The certificate verifies, so the insecure setting is not needed: remove registry.test:${ports.good} from insecure-registries and sudo systemctl restart docker.`]);
+  expect(a.f("TLS_INSECURE_IN_USE").fixes).toEqual([
+    `The certificate verifies, so the insecure setting is not needed: remove registry.test:${ports.good} from insecure-registries and sudo systemctl restart docker.`,
+  ]);
   const b = await runConnect({ port: ports.good!, insecure: true, certsDir: "/nonexistent/certs.d" });
   expect(b.codes).toContain("TLS_UNKNOWN_CA");
   const c = await runConnect({ hostname: "127.0.0.1", addresses: ["127.0.0.1"], port: ports.plain!, scheme: "http" });
@@ -195,8 +243,12 @@ test("TLS_INSECURE_IN_USE: configured insecure with good TLS is a warning; loopb
   // certificate problems reported" when none were).
   const d = await runConnect({ addresses: ["127.0.0.1"], port: ports.good!, certsDir });
   expect(d.codes).toEqual(["TLS_INSECURE_IN_USE"]);
-  expect(d.f("TLS_INSECURE_IN_USE").fixes).toEqual(["Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure."]);
-  expect(c.f("TLS_INSECURE_IN_USE").fixes[0]).toBe(`Serve 127.0.0.1:${ports.plain} over TLS with a certificate for its name (Docker will still skip verification for a loopback address).`);
+  expect(d.f("TLS_INSECURE_IN_USE").fixes).toEqual([
+    "Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure.",
+  ]);
+  expect(c.f("TLS_INSECURE_IN_USE").fixes[0]).toBe(
+    `Serve 127.0.0.1:${ports.plain} over TLS with a certificate for its name (Docker will still skip verification for a loopback address).`,
+  );
   expect(c.provides?.link?.scheme).toBe("http");
 });
 
@@ -205,7 +257,9 @@ test("an http:// endpoint (a mirror URL) is TCP only, and plain HTTP is said", a
   expect((r.evidence.hops as any[])[0].tls).toBeNull();
   expect(r.provides?.link).toMatchObject({ scheme: "http", baseUrl: `http://registry.test:${ports.plain}`, insecure: true });
   expect(r.f("TLS_INSECURE_IN_USE")).toMatchObject({ severity: "warning" });
-  expect(r.f("TLS_INSECURE_IN_USE").detail).toContain(`(its URL is http://registry.test:${ports.plain} (plain HTTP)); the pull uses plain HTTP`);
+  expect(r.f("TLS_INSECURE_IN_USE").detail).toContain(
+    `(its URL is http://registry.test:${ports.plain} (plain HTTP)); the pull uses plain HTTP`,
+  );
 });
 
 test("TLS_UNKNOWN_CA names a CA put in the dir without the port", async () => {
@@ -215,7 +269,9 @@ test("TLS_UNKNOWN_CA names a CA put in the dir without the port", async () => {
   writeFileSync(path.join(dir, "registry.test", "ca.crt"), ca.cert);
   const r = await runConnect({ port: ports.good!, certsDir: dir });
   const f = r.f("TLS_UNKNOWN_CA");
-  expect(f.detail).toContain(`certs.d: ${path.join(dir, "registry.test")} exists but is ignored: the dir has no port; Docker reads ${path.join(dir, `registry.test:${ports.good}`)}`);
+  expect(f.detail).toContain(
+    `certs.d: ${path.join(dir, "registry.test")} exists but is ignored: the dir has no port; Docker reads ${path.join(dir, `registry.test:${ports.good}`)}`,
+  );
   expect(f.fixes[0]).toContain(`sudo mkdir -p ${dir}/registry.test:${ports.good}`);
 });
 
@@ -242,7 +298,9 @@ test("Docker Hub: no certs.d, an unknown issuer points at the system store (TLS 
 test("TLS_UNKNOWN_CA: an AIA CA Issuers URL marks the missing issuer as an intermediate to send", async () => {
   const r = await runConnect({ port: ports.leafAia! });
   const f = r.f("TLS_UNKNOWN_CA");
-  expect(f.detail).toContain("the certificate says its issuer is published at http://pki.example.test/intermediate.der, so it is an intermediate the server should send");
+  expect(f.detail).toContain(
+    "the certificate says its issuer is published at http://pki.example.test/intermediate.der, so it is an intermediate the server should send",
+  );
   expect(f.fixes[0]).toStartWith('If "CN=Connect Test Intermediate" is an intermediate CA, the server must send it');
   expect(f.evidence.issuerUrl).toBe("http://pki.example.test/intermediate.der");
 });

@@ -5,12 +5,22 @@ import type { HttpResponse } from "../../src/registry/http";
 import { createHttpClient } from "../../src/registry/http";
 import { RegistrySession } from "../../src/registry/session";
 import { fetchToken, MAX_TOKEN_REDIRECTS, redirectTarget } from "../../src/registry/token";
-import { testDeps } from "../helpers/context";
 import { startRecorder, tokenRoute } from "../e2e/credential-routing-recorder";
+import { testDeps } from "../helpers/context";
 
 // The token and session layer's routing rules, against a recording realm (the e2e file
 // credential-routing.test.ts proves the same through the binary).
-const res = (status: number, location?: string): HttpResponse => ({ status, statusText: "", headers: location ? { location } : {}, rawHeaders: [], body: new Uint8Array(), truncated: false, url: "", durationMs: 0, remoteAddress: null });
+const res = (status: number, location?: string): HttpResponse => ({
+  status,
+  statusText: "",
+  headers: location ? { location } : {},
+  rawHeaders: [],
+  body: new Uint8Array(),
+  truncated: false,
+  url: "",
+  durationMs: 0,
+  remoteAddress: null,
+});
 const from = new URL("https://auth.example.com/token?service=x");
 
 describe("redirectTarget: which token-server redirects are followed", () => {
@@ -27,7 +37,14 @@ describe("redirectTarget: which token-server redirects are followed", () => {
 
   test.each([
     ["another host", 307, "https://evil.example.net/token", "GET", 0, "another host or scheme"],
-    ["a subdomain (Go would keep Authorization; pulldoctor does not follow)", 302, "https://sub.auth.example.com/token", "GET", 0, "another host or scheme"],
+    [
+      "a subdomain (Go would keep Authorization; pulldoctor does not follow)",
+      302,
+      "https://sub.auth.example.com/token",
+      "GET",
+      0,
+      "another host or scheme",
+    ],
     ["another port", 302, "https://auth.example.com:8443/token", "GET", 0, "another host or scheme"],
     ["down to plain http, same host", 301, "http://auth.example.com/token", "GET", 0, "another host or scheme"],
     ["POST turned into GET by 302", 302, "/other", "POST", 0, "turn the OAuth POST into a GET"],
@@ -40,7 +57,12 @@ describe("redirectTarget: which token-server redirects are followed", () => {
   });
 
   test("the reported target is redacted (a signed URL's query never shows)", () => {
-    const r = redirectTarget(res(302, "https://cdn.example.net/t?X-Amz-Signature=abcdef123456&scope=repository:a:pull"), from, "GET", 0) as string;
+    const r = redirectTarget(
+      res(302, "https://cdn.example.net/t?X-Amz-Signature=abcdef123456&scope=repository:a:pull"),
+      from,
+      "GET",
+      0,
+    ) as string;
     expect(r).not.toContain("abcdef123456");
     expect(r).toContain("scope=");
   });
@@ -50,12 +72,26 @@ describe("credentials withheld when the auth stage says so (http realm of a secu
   const realm = startRecorder({ route: tokenRoute("withheld-token-1") });
   afterAll(() => realm.stop());
   const client = () => createHttpClient({ deps: testDeps(), timeoutMs: 2000 });
-  const cred = (): Credential => ({ source: "test", lookupKey: "x", username: "alice", password: new Secret("withheld-pw-77"), identityToken: new Secret("withheld-refresh-88") });
+  const cred = (): Credential => ({
+    source: "test",
+    lookupKey: "x",
+    username: "alice",
+    password: new Secret("withheld-pw-77"),
+    identityToken: new Secret("withheld-refresh-88"),
+  });
 
   test("fetchToken: an anonymous GET, no Authorization, no account=, no OAuth POST with the refresh token", async () => {
     realm.seen.length = 0;
     const c = client();
-    const t = await fetchToken({ realm: `${realm.url}/token`, service: "svc", scopes: ["repository:a:pull"], credential: cred(), sendCredentials: false, client: c, now: () => new Date() });
+    const t = await fetchToken({
+      realm: `${realm.url}/token`,
+      service: "svc",
+      scopes: ["repository:a:pull"],
+      credential: cred(),
+      sendCredentials: false,
+      client: c,
+      now: () => new Date(),
+    });
     await c.close();
     expect(t.as).toBe("anonymous");
     expect(realm.seen.map((s) => s.method)).toEqual(["GET"]);
@@ -66,15 +102,39 @@ describe("credentials withheld when the auth stage says so (http realm of a secu
   test("fetchToken with sendCredentials: the identity token goes in the POST body to the realm only", async () => {
     realm.seen.length = 0;
     const c = client();
-    await fetchToken({ realm: `${realm.url}/token`, service: "svc", scopes: ["repository:a:pull"], credential: cred(), sendCredentials: true, client: c, now: () => new Date() });
+    await fetchToken({
+      realm: `${realm.url}/token`,
+      service: "svc",
+      scopes: ["repository:a:pull"],
+      credential: cred(),
+      sendCredentials: true,
+      client: c,
+      now: () => new Date(),
+    });
     await c.close();
     expect(realm.seen.map((s) => s.method)).toEqual(["POST"]);
   });
 
   test("RegistrySession basic: no Authorization at all when credentials may not be sent", async () => {
-    const s = new RegistrySession({ scheme: "basic", challenge: { scheme: "basic", params: {} }, credential: cred(), repository: "a", sendCredentials: false, realmClient: client, now: () => new Date() });
+    const s = new RegistrySession({
+      scheme: "basic",
+      challenge: { scheme: "basic", params: {} },
+      credential: cred(),
+      repository: "a",
+      sendCredentials: false,
+      realmClient: client,
+      now: () => new Date(),
+    });
     expect(await s.authorize()).toBeNull();
-    const sent = new RegistrySession({ scheme: "basic", challenge: { scheme: "basic", params: {} }, credential: cred(), repository: "a", sendCredentials: true, realmClient: client, now: () => new Date() });
+    const sent = new RegistrySession({
+      scheme: "basic",
+      challenge: { scheme: "basic", params: {} },
+      credential: cred(),
+      repository: "a",
+      sendCredentials: true,
+      realmClient: client,
+      now: () => new Date(),
+    });
     const a = await sent.authorize();
     expect(a?.reveal()).toBe(`Basic ${btoa("alice:withheld-pw-77")}`);
     // The Basic value's credential part joins the final scrub.

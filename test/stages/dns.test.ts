@@ -6,9 +6,17 @@ import type { Finding } from "../../src/model/finding";
 import { resolveHost } from "../../src/net/dns";
 import { dnsStage } from "../../src/stages/dns";
 import { endpointFor, testContext, testDeps } from "../helpers/context";
-import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
+import { type DnsmasqPeer, replyTo, type ScriptedDns, startDnsmasq, startScriptedDns } from "../peers/dnsmasq";
 
-const ref: ImageRef = { input: "registry.pd.test:5000/team/app:1.0", registry: "registry.pd.test:5000", repository: "team/app", tag: "1.0", digest: null, canonical: "registry.pd.test:5000/team/app:1.0", familiar: "registry.pd.test:5000/team/app:1.0" };
+const ref: ImageRef = {
+  input: "registry.pd.test:5000/team/app:1.0",
+  registry: "registry.pd.test:5000",
+  repository: "team/app",
+  tag: "1.0",
+  digest: null,
+  canonical: "registry.pd.test:5000/team/app:1.0",
+  familiar: "registry.pd.test:5000/team/app:1.0",
+};
 
 let dm: DnsmasqPeer; // what Docker's servers say
 let other: DnsmasqPeer; // what "the system" says (another resolver, e.g. a VPN's split DNS)
@@ -18,11 +26,20 @@ let truncating: ScriptedDns;
 
 beforeAll(async () => {
   [dm, other, servfail, silent, truncating] = await Promise.all([
-    startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.1.2.3", "fd00::123"] }, nxdomain: ["gone.pd.test"], txt: { "txtonly.pd.test": "x" } }),
+    startDnsmasq({
+      local: ["pd.test"],
+      hosts: { "registry.pd.test": ["10.1.2.3", "fd00::123"] },
+      nxdomain: ["gone.pd.test"],
+      txt: { "txtonly.pd.test": "x" },
+    }),
     startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.8.8.8"], "vpn-only.pd.test": ["10.20.0.5"] } }),
     startScriptedDns({ udp: (q) => replyTo(q, { rcode: 2 }) }),
     startScriptedDns({ udp: () => "drop" }),
-    startScriptedDns({ udp: (q) => replyTo(q, { truncated: true }), tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: "registry.pd.test", data: "10.3.3.3", ttl: 5 }] : [] }) }),
+    startScriptedDns({
+      udp: (q) => replyTo(q, { truncated: true }),
+      tcp: (q) =>
+        replyTo(q, { answers: q.questions?.[0]?.type === "A" ? [{ type: "A", name: "registry.pd.test", data: "10.3.3.3", ttl: 5 }] : [] }),
+    }),
   ]);
 });
 afterAll(async () => {
@@ -38,7 +55,10 @@ function systemVia(server: string): Deps["systemLookup"] {
   };
 }
 
-function run(host: string, o: { dns?: string[]; resolvConf?: string; hosts?: string; system?: string; env?: Record<string, string>; timeoutMs?: number } = {}) {
+function run(
+  host: string,
+  o: { dns?: string[]; resolvConf?: string; hosts?: string; system?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+) {
   const ctx = testContext({
     options: { dns: o.dns ?? [dm.server], timeoutMs: o.timeoutMs ?? 3000 },
     deps: { systemLookup: systemVia(o.system ?? o.dns?.[0] ?? dm.server), env: o.env ?? {} },
@@ -57,15 +77,29 @@ describe("dns stage", () => {
     expect(codes(out.findings)).toEqual([]);
     // The runner prints the stage duration: the summary must not repeat one.
     expect(out.summary).toMatch(new RegExp(`^registry\\.pd\\.test → 2 addresses via ${dm.server}$`));
-    expect(out.provides?.resolution).toEqual({ hostname: "registry.pd.test", addresses: [{ address: "10.1.2.3", family: 4 }, { address: "fd00::123", family: 6 }], via: dm.server });
-    expect(out.evidence).toMatchObject({ servers: [dm.server], serversFrom: "--dns", searchListTried: ["registry.pd.test."], systemResolver: { addresses: ["10.1.2.3", "fd00::123"] } });
+    expect(out.provides?.resolution).toEqual({
+      hostname: "registry.pd.test",
+      addresses: [
+        { address: "10.1.2.3", family: 4 },
+        { address: "fd00::123", family: 6 },
+      ],
+      via: dm.server,
+    });
+    expect(out.evidence).toMatchObject({
+      servers: [dm.server],
+      serversFrom: "--dns",
+      searchListTried: ["registry.pd.test."],
+      systemResolver: { addresses: ["10.1.2.3", "fd00::123"] },
+    });
   });
 
   test("NXDOMAIN ⇒ DNS_NXDOMAIN (error) naming the server, nothing provided", async () => {
     const out = await run("gone.pd.test");
     expect(codes(out.findings)).toEqual(["DNS_NXDOMAIN:error"]);
     expect(out.findings[0].detail).toContain(`NXDOMAIN from ${dm.server}`);
-    expect(out.findings[0].detail).toContain(`Get "https://gone.pd.test:5000/v2/": dial tcp: lookup gone.pd.test on ${dm.server}: no such host`);
+    expect(out.findings[0].detail).toContain(
+      `Get "https://gone.pd.test:5000/v2/": dial tcp: lookup gone.pd.test on ${dm.server}: no such host`,
+    );
     expect(out.findings[0].fixes.join("\n")).toContain("getent hosts gone.pd.test");
     expect(out.provides).toBeUndefined();
     expect(JSON.stringify(out.evidence.queries)).toContain(dm.server);
@@ -105,7 +139,9 @@ describe("dns stage", () => {
     const out = await run("registry.pd.test", { dns: [truncating.server] });
     expect(codes(out.findings)).toEqual([]);
     expect(out.provides?.resolution?.addresses).toEqual([{ address: "10.3.3.3", family: 4 }]);
-    expect(out.evidence.queries).toContainEqual(expect.objectContaining({ type: "A", transport: "tcp", truncated: true, answers: ["10.3.3.3"] }));
+    expect(out.evidence.queries).toContainEqual(
+      expect.objectContaining({ type: "A", transport: "tcp", truncated: true, answers: ["10.3.3.3"] }),
+    );
   });
 
   test("/etc/hosts pin that DNS contradicts ⇒ DNS_HOSTS_OVERRIDE warning showing the line", async () => {
@@ -124,7 +160,11 @@ describe("dns stage", () => {
 
   test("system resolves, Docker's resolv.conf servers do not ⇒ DNS_TIMEOUT + DNS_RESOLVER_MISMATCH", async () => {
     // resolv.conf names a loopback address where nothing listens (refused at once).
-    const out = await run("vpn-only.pd.test", { dns: [], resolvConf: "nameserver 127.77.88.99\noptions attempts:1\n", system: other.server });
+    const out = await run("vpn-only.pd.test", {
+      dns: [],
+      resolvConf: "nameserver 127.77.88.99\noptions attempts:1\n",
+      system: other.server,
+    });
     expect(codes(out.findings)).toEqual(["DNS_TIMEOUT:error", "DNS_RESOLVER_MISMATCH:warning"]);
     expect(out.findings[0].detail).toContain("127.77.88.99:53: read udp");
     expect(out.findings[0].detail).toContain("connection refused");
@@ -135,9 +175,17 @@ describe("dns stage", () => {
   test("resolv.conf server on port 53 answers; a system resolver with other addresses ⇒ mismatch info", async () => {
     // resolv.conf cannot name a port: this dnsmasq listens on port 53 of a loopback address
     // of its own (binding port 53 needs root; the peer says so loudly otherwise).
-    const onPort53 = await startDnsmasq({ local: ["pd.test"], hosts: { "registry.pd.test": ["10.1.2.3"] }, port53On: `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}` });
+    const onPort53 = await startDnsmasq({
+      local: ["pd.test"],
+      hosts: { "registry.pd.test": ["10.1.2.3"] },
+      port53On: `127.53.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`,
+    });
     try {
-      const out = await run("registry.pd.test", { dns: [], resolvConf: `nameserver ${onPort53.server.replace(/:53$/, "")}\n`, system: other.server });
+      const out = await run("registry.pd.test", {
+        dns: [],
+        resolvConf: `nameserver ${onPort53.server.replace(/:53$/, "")}\n`,
+        system: other.server,
+      });
       expect(out.summary).toContain(`via ${onPort53.server}`);
       expect(out.evidence.serversFrom).toBe("resolv.conf");
       expect(codes(out.findings)).toEqual(["DNS_RESOLVER_MISMATCH:info"]);
@@ -180,13 +228,22 @@ describe("dns stage", () => {
     const out = await run("localhost", { dns: [silent.server], system: dm.server });
     expect(silent.seen.length).toBe(before);
     expect(codes(out.findings).filter((c) => c.startsWith("DNS_HOSTS"))).toEqual([]);
-    expect(out.provides?.resolution).toMatchObject({ hostname: "localhost", addresses: [{ address: "127.0.0.1", family: 4 }, { address: "::1", family: 6 }] });
+    expect(out.provides?.resolution).toMatchObject({
+      hostname: "localhost",
+      addresses: [
+        { address: "127.0.0.1", family: 4 },
+        { address: "::1", family: 6 },
+      ],
+    });
     expect(out.evidence.dnsDespitePin).toBeNull();
   });
 
   test("an IP literal endpoint skips DNS", async () => {
     const ctx = testContext({ endpoint: endpointFor("https://127.0.0.1:5000"), facts: { ref } });
     const out = await dnsStage.run(ctx);
-    expect(out).toMatchObject({ findings: [], provides: { resolution: { hostname: "127.0.0.1", via: "literal", addresses: [{ address: "127.0.0.1", family: 4 }] } } });
+    expect(out).toMatchObject({
+      findings: [],
+      provides: { resolution: { hostname: "127.0.0.1", via: "literal", addresses: [{ address: "127.0.0.1", family: 4 }] } },
+    });
   });
 });

@@ -1,10 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { demoCommand } from "../../src/cli/commands/demo";
 import { memoryIo } from "../../src/cli/io";
-import { startLabRegistry } from "../../src/lab/server";
 import { runDoctor } from "../../src/doctor/run";
-import { STAGES } from "../../src/stages/index";
+import { startLabRegistry } from "../../src/lab/server";
 import { MemoryTrace } from "../../src/model/trace";
+import { STAGES } from "../../src/stages/index";
 import { tempDir, testDeps, testOptions } from "../helpers/context";
 import { freePort } from "../peers/require";
 
@@ -17,7 +17,12 @@ test("every demo scenario is diagnosed with the finding it was built for", async
     const deps = testDeps({ dir: tmp.dir });
     for (const s of lab.scenarios) {
       const host = s.image.split("/")[0]!;
-      const run = await runDoctor({ stages: STAGES, options: testOptions({ image: s.image, insecureRegistries: [host] }), deps, trace: new MemoryTrace() });
+      const run = await runDoctor({
+        stages: STAGES,
+        options: testOptions({ image: s.image, insecureRegistries: [host] }),
+        deps,
+        trace: new MemoryTrace(),
+      });
       const codes = run.findings.filter((f) => f.severity !== "info").map((f) => f.code as string);
       const crashed = run.stages.filter((r) => r.evidence.crash !== undefined).map((r) => `${r.id}: ${r.summary}`);
       expect({ scenario: s.id, crashed }).toEqual({ scenario: s.id, crashed: [] });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildImage, buildIndex } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import type { Credential, Facts } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
 import { authStage } from "../../src/stages/auth";
@@ -33,7 +33,10 @@ async function factsThroughAuth(repo: string, tag: string): Promise<Facts> {
   for (const stage of [v2Stage, authStage]) {
     const out = await stage.run(stageCtx(lab.url, ref, { facts }));
     // Warnings allowed (AUTH_BASIC_OVER_HTTP: the lab's token realm is plain http); no error.
-    expect({ stage: stage.id, errors: out.findings.filter((f) => f.severity === "error").map((f) => f.code) }).toEqual({ stage: stage.id, errors: [] });
+    expect({ stage: stage.id, errors: out.findings.filter((f) => f.severity === "error").map((f) => f.code) }).toEqual({
+      stage: stage.id,
+      errors: [],
+    });
     facts = { ...facts, ...out.provides };
   }
   return facts;

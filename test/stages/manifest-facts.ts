@@ -1,7 +1,7 @@
-import { desc, type BuiltImage } from "../../src/lab/image";
+import { type BuiltImage, desc } from "../../src/lab/image";
+import type { Deps } from "../../src/model/deps";
 import type { AuthSession, Facts, ImageRef, LinkInfo, ResolvedManifest } from "../../src/model/facts";
 import type { Options } from "../../src/model/options";
-import type { Deps } from "../../src/model/deps";
 import type { StageContext } from "../../src/model/stage";
 import { endpointFor, testContext } from "../helpers/context";
 
@@ -21,7 +21,11 @@ export function loopbackFacts(baseUrl: string, ref: ImageRef, over: Partial<Fact
   return { ref, link, session: openSession, credential: null, ...over };
 }
 
-export function stageCtx(baseUrl: string, ref: ImageRef, o: { options?: Partial<Options>; deps?: Partial<Deps>; facts?: Partial<Facts> } = {}): StageContext {
+export function stageCtx(
+  baseUrl: string,
+  ref: ImageRef,
+  o: { options?: Partial<Options>; deps?: Partial<Deps>; facts?: Partial<Facts> } = {},
+): StageContext {
   return testContext({
     endpoint: endpointFor(baseUrl, { insecure: true }),
     facts: loopbackFacts(baseUrl, ref, o.facts),
@@ -36,7 +40,14 @@ export function resolvedManifest(im: BuiltImage): ResolvedManifest {
     digest: im.digest,
     mediaType: im.mediaType,
     index: null,
-    image: { digest: im.digest, mediaType: im.mediaType, size: im.manifest.length, raw: im.manifest, config: desc(im.config), layers: im.layers.map(desc) },
+    image: {
+      digest: im.digest,
+      mediaType: im.mediaType,
+      size: im.manifest.length,
+      raw: im.manifest,
+      config: desc(im.config),
+      layers: im.layers.map(desc),
+    },
     platform: `${im.platform.os}/${im.platform.architecture}`,
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startFloodRegistry, type FaultHost } from "../../src/lab/faults-protocol-hosts";
+import { type FaultHost, startFloodRegistry } from "../../src/lab/faults-protocol-hosts";
 import { buildImage } from "../../src/lab/image";
-import { startLabRegistry, type LabFault, type LabRegistry } from "../../src/lab/server";
+import { type LabFault, type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { manifestStage } from "../../src/stages/manifest";
 import { v2Stage } from "../../src/stages/v2";
 import { loopbackRef, stageCtx } from "./manifest-facts";
@@ -36,7 +36,8 @@ afterAll(async () => {
   await flood?.close();
 });
 
-const manifest = (repo: string, base = lab.url) => manifestStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs: TIMEOUT } }));
+const manifest = (repo: string, base = lab.url) =>
+  manifestStage.run(stageCtx(base, loopbackRef(new URL(base).host, repo, "1.0"), { options: { timeoutMs: TIMEOUT } }));
 const codes = (o: { findings: { code: string }[] }) => o.findings.map((f) => f.code);
 
 describe("manifest stage", () => {
@@ -54,11 +55,14 @@ describe("manifest stage", () => {
     expect(out.evidence.error).toMatchObject({ kind: "timeout", phase: "body" });
   });
 
-  test.each(["chunked/app", "close/app"])("%s: a HEAD that says 500 bytes, a GET over 4 MiB without Content-Length ⇒ oversized, reading stopped at the limit", async (repo) => {
-    const out = await manifest(repo);
-    expect(codes(out)).toEqual(["MANIFEST_UNSUPPORTED_MEDIA_TYPE"]);
-    expect(out.findings[0]!.detail).toContain("more than 4194304 bytes (reading stopped there)");
-  });
+  test.each(["chunked/app", "close/app"])(
+    "%s: a HEAD that says 500 bytes, a GET over 4 MiB without Content-Length ⇒ oversized, reading stopped at the limit",
+    async (repo) => {
+      const out = await manifest(repo);
+      expect(codes(out)).toEqual(["MANIFEST_UNSUPPORTED_MEDIA_TYPE"]);
+      expect(out.findings[0]!.detail).toContain("more than 4194304 bytes (reading stopped there)");
+    },
+  );
 
   test("a 256 MiB chunked flood ⇒ oversized after 4 MiB; the flood stops", async () => {
     const out = await manifest("any/app", flood.url);
@@ -134,7 +138,11 @@ describe("v2 stage", () => {
     try {
       const out = await v2Stage.run(stageCtx(own.url, loopbackRef(own.host, "a/b", "1.0"), { options: { timeoutMs: TIMEOUT } }));
       expect(codes(out)).toEqual([]);
-      expect(out.evidence).toMatchObject({ apiVersion: "registry/2.0\\xff\\xfe\\xc3(\\x80\\x9b", server: "lab\\xff\\xfe\\xc3(\\x80\\x9b", clockOffsetSeconds: null });
+      expect(out.evidence).toMatchObject({
+        apiVersion: "registry/2.0\\xff\\xfe\\xc3(\\x80\\x9b",
+        server: "lab\\xff\\xfe\\xc3(\\x80\\x9b",
+        clockOffsetSeconds: null,
+      });
     } finally {
       await own.stop();
     }

@@ -9,8 +9,18 @@ import { loopbackRef, stageCtx } from "./manifest-facts";
  */
 const img = buildImage({ label: "faults" });
 const enc = (s: string) => new TextEncoder().encode(s);
-const schema1 = enc(JSON.stringify({ schemaVersion: 1, name: "old/app", tag: "1.0", architecture: "amd64", fsLayers: [], history: [], signatures: [] }));
-const huge = enc(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, digest: img.config.digest, size: 2 }, layers: [], annotations: { pad: "x".repeat(5 * 1024 * 1024) } }));
+const schema1 = enc(
+  JSON.stringify({ schemaVersion: 1, name: "old/app", tag: "1.0", architecture: "amd64", fsLayers: [], history: [], signatures: [] }),
+);
+const huge = enc(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { mediaType: MT.ociConfig, digest: img.config.digest, size: 2 },
+    layers: [],
+    annotations: { pad: "x".repeat(5 * 1024 * 1024) },
+  }),
+);
 const portal = enc("<!DOCTYPE html><html><head><title>Guest Wi-Fi</title></head><body>Please log in</body></html>");
 
 type Route = { status?: number; type: string; body: Uint8Array; digest?: string | null; hang?: boolean; noHead?: boolean };
@@ -19,8 +29,12 @@ const routes: Record<string, Route> = {
   "rh/app": { type: "text/plain", body: schema1 },
   "portal/app": { type: "text/html; charset=utf-8", body: portal, digest: null },
   "huge/app": { type: MT.ociManifest, body: huge, digest: null },
-  "lying/app": { type: MT.ociManifest, body: img.manifest, digest: "sha256:" + "a".repeat(64) },
-  "broken/app": { status: 500, type: "application/json", body: enc('{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"s3: connection reset"}]}') },
+  "lying/app": { type: MT.ociManifest, body: img.manifest, digest: `sha256:${"a".repeat(64)}` },
+  "broken/app": {
+    status: 500,
+    type: "application/json",
+    body: enc('{"errors":[{"code":"UNKNOWN","message":"unknown error","detail":"s3: connection reset"}]}'),
+  },
   "hang/app": { type: MT.ociManifest, body: img.manifest, hang: true },
   "nohead/app": { type: MT.ociManifest, body: img.manifest, noHead: true },
 };
@@ -35,8 +49,10 @@ beforeAll(() => {
     async fetch(req) {
       const m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(new URL(req.url).pathname);
       const r = m ? routes[m[1]!] : undefined;
-      if (!r && m?.[1] !== "wifi/app") return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { status: 404 });
-      if (m?.[1] === "wifi/app") return new Response(null, { status: 302, headers: { location: "http://login.hotspot.example/portal?session=secret-session-id" } });
+      if (!r && m?.[1] !== "wifi/app")
+        return new Response('{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}', { status: 404 });
+      if (m?.[1] === "wifi/app")
+        return new Response(null, { status: 302, headers: { location: "http://login.hotspot.example/portal?session=secret-session-id" } });
       if (!r) return new Response(null, { status: 500 });
       if (r.noHead && req.method === "HEAD") return new Response(null, { status: 405 });
       if (r.hang) await new Promise<void>((resolve) => hanging.push(resolve));
@@ -87,14 +103,18 @@ test("Docker-Content-Digest that disagrees with the bytes → DIGEST_MISMATCH", 
   const out = await run("lying/app");
   expect(out.findings.map((f) => f.code)).toEqual(["DIGEST_MISMATCH"]);
   const f = out.findings[0]!;
-  expect(f.detail).toBe(`${new URL(base).host}/lying/app:1.0: Docker-Content-Digest says sha256:${"a".repeat(64)}, the bytes hash to ${img.digest}`);
+  expect(f.detail).toBe(
+    `${new URL(base).host}/lying/app:1.0: Docker-Content-Digest says sha256:${"a".repeat(64)}, the bytes hash to ${img.digest}`,
+  );
   expect((f.evidence.get as any).computedDigest).toBe(img.digest);
   const h = new URL(base).host;
-  expect(f.fixes[0]).toBe(`Fetch it again bypassing any proxy: skopeo inspect --raw --tls-verify=false docker://${h}/lying/app@sha256:${"a".repeat(64)} | sha256sum (or with curl: http://${h}/v2/lying/app/manifests/sha256:${"a".repeat(64)})`);
+  expect(f.fixes[0]).toBe(
+    `Fetch it again bypassing any proxy: skopeo inspect --raw --tls-verify=false docker://${h}/lying/app@sha256:${"a".repeat(64)} | sha256sum (or with curl: http://${h}/v2/lying/app/manifests/sha256:${"a".repeat(64)})`,
+  );
 });
 
 test("a pinned digest the served bytes do not hash to → DIGEST_MISMATCH (pinned)", async () => {
-  const pinned = "sha256:" + "b".repeat(64);
+  const pinned = `sha256:${"b".repeat(64)}`;
   const out = await run("lying/app", {}, pinned);
   expect(out.findings.map((f) => f.code)).toEqual(["DIGEST_MISMATCH"]);
   expect(out.findings[0]!.detail).toContain(`the reference pins ${pinned}`);
@@ -117,7 +137,13 @@ test("a registry that never answers → MANIFEST_FETCH_FAILED (timeout) within t
 
 test("a token refresh that fails now → MANIFEST_FETCH_FAILED naming the token step, no throw", async () => {
   const { NetError } = await import("../../src/registry/http");
-  const session = { scheme: "bearer" as const, invalidate() {}, authorize: async () => { throw new NetError("cannot resolve auth.pd.invalid: ENOTFOUND", { kind: "dns", phase: "dns", host: "auth.pd.invalid" }); } };
+  const session = {
+    scheme: "bearer" as const,
+    invalidate() {},
+    authorize: async () => {
+      throw new NetError("cannot resolve auth.pd.invalid: ENOTFOUND", { kind: "dns", phase: "dns", host: "auth.pd.invalid" });
+    },
+  };
   const out = await run("old/app", { facts: { session } });
   expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_FETCH_FAILED"]);
   expect(out.findings[0]!.detail).toContain("token: cannot resolve auth.pd.invalid");

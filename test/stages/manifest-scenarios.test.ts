@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { SECTIONS } from "../../src/model/catalogue/index";
 import type { Facts } from "../../src/model/facts";
 import { authStage } from "../../src/stages/auth";

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildImage, buildIndex, MT, sha256 } from "../../src/lab/image";
 import { manifestStage } from "../../src/stages/manifest";
 import { pushImage } from "../helpers/push";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { loopbackRef, stageCtx } from "./manifest-facts";
 
@@ -16,7 +16,11 @@ const dAmd = buildImage({ label: "d-amd64", format: "docker" });
 const dArm = buildImage({ label: "d-armv7", format: "docker", platform: { os: "linux", architecture: "arm", variant: "v7" } });
 const index = buildIndex([amd, arm]);
 const dockerList = buildIndex([dAmd, dArm], "docker");
-const helm = buildImage({ label: "chart", configMediaType: "application/vnd.cncf.helm.config.v1+json", configBytes: new TextEncoder().encode('{"name":"app","version":"1.0.0"}') });
+const helm = buildImage({
+  label: "chart",
+  configMediaType: "application/vnd.cncf.helm.config.v1+json",
+  configBytes: new TextEncoder().encode('{"name":"app","version":"1.0.0"}'),
+});
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -103,7 +107,9 @@ describe("manifest stage against a real docker-registry", () => {
     const out = await run(reg.url, "dlist/app", "1.0", { options: { platform: "linux/arm/v6" } });
     expect(out.findings.map((f) => f.code)).toEqual(["PLATFORM_UNAVAILABLE"]);
     expect(out.findings[0]!.evidence.platforms).toEqual(["linux/amd64", "linux/arm/v7"]);
-    expect(out.findings[0]!.detail).toBe(`${host()}/dlist/app:1.0: no matching manifest for linux/arm/v6 in the manifest list entries; the index offers linux/amd64, linux/arm/v7`);
+    expect(out.findings[0]!.detail).toBe(
+      `${host()}/dlist/app:1.0: no matching manifest for linux/arm/v6 in the manifest list entries; the index offers linux/amd64, linux/arm/v7`,
+    );
     // One pull line with the alternatives, and a build line for the platform asked for (not a fixed amd64/arm64 pair).
     expect(out.findings[0]!.fixes.slice(0, 2)).toEqual([
       `Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform linux/amd64 ${host()}/dlist/app:1.0 (also offered: linux/arm/v7)`,
@@ -138,7 +144,9 @@ describe("manifest stage against a real docker-registry", () => {
     expect((f.evidence.head as any).status).toBe(404);
     expect(f.fixes[0]).toContain(`${host()}/team/app:1.1`);
     // The registry speaks plain HTTP: the commands must too (https:// here never answered).
-    expect(f.fixes[1]).toBe(`List the tags: skopeo list-tags --tls-verify=false docker://${host()}/team/app (it fetches the token; on an open registry: curl -s http://${host()}/v2/team/app/tags/list)`);
+    expect(f.fixes[1]).toBe(
+      `List the tags: skopeo list-tags --tls-verify=false docker://${host()}/team/app (it fetches the token; on an open registry: curl -s http://${host()}/v2/team/app/tags/list)`,
+    );
   });
 
   test("missing repository → NAME_UNKNOWN (tags/list tells it apart)", async () => {
@@ -158,7 +166,7 @@ describe("manifest stage against a real docker-registry", () => {
   test("a pinned digest that exists resolves; one the repository lacks is MANIFEST_UNKNOWN", async () => {
     const ok = await run(reg.url, "team/app", null, {}, amd.digest);
     expect(ok.findings).toEqual([]);
-    const missing = "sha256:" + "0".repeat(64);
+    const missing = `sha256:${"0".repeat(64)}`;
     const out = await run(reg.url, "team/app", null, {}, missing);
     expect(out.findings.map((f) => f.code)).toEqual(["MANIFEST_UNKNOWN"]);
     expect(out.findings[0]!.evidence.closestTags).toEqual([]);
@@ -170,7 +178,13 @@ describe("manifest stage behind nginx (rate limits)", () => {
     const out = await run(front, "limited/app", "1.0");
     expect(out.findings.map((f) => f.code)).toEqual(["RATE_LIMITED"]);
     const f = out.findings[0]!;
-    expect(f.evidence.rateLimit).toMatchObject({ limit: 100, limitWindowSeconds: 21600, remaining: 0, source: "203.0.113.7", retryAfterSeconds: 3600 });
+    expect(f.evidence.rateLimit).toMatchObject({
+      limit: 100,
+      limitWindowSeconds: 21600,
+      remaining: 0,
+      source: "203.0.113.7",
+      retryAfterSeconds: 3600,
+    });
     expect(f.detail).toContain("You have reached your pull rate limit");
     expect(f.detail).toContain("limit 100 per 6 h");
     expect(f.fixes.join("\n")).toContain("Wait 1 h");

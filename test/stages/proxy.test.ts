@@ -7,7 +7,7 @@ import type { Facts, LocalConfig } from "../../src/model/facts";
 import type { Endpoint } from "../../src/model/stage";
 import { proxyStage } from "../../src/stages/proxy";
 import { tempDir, testContext } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { freePort } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 
@@ -38,18 +38,43 @@ async function listen(srv: net.Server): Promise<number> {
 function local(daemon: Partial<LocalConfig["daemon"]> = {}): LocalConfig {
   return {
     dockerConfig: { path: "/nonexistent/config.json", found: false, kind: "none" },
-    daemon: { path: "/etc/docker/daemon.json", found: false, mirrors: [], insecureRegistries: [], proxies: null, liveProxies: null, liveSource: null, ...daemon },
+    daemon: {
+      path: "/etc/docker/daemon.json",
+      found: false,
+      mirrors: [],
+      insecureRegistries: [],
+      proxies: null,
+      liveProxies: null,
+      liveSource: null,
+      ...daemon,
+    },
     certsDir,
   };
 }
 
 function endpoint(hostname = "LOCALHOST", port = registryPort): Endpoint {
-  return { url: `https://${hostname}:${port}`, host: `${hostname}:${port}`, hostname, port, role: "upstream", insecure: false, pathPrefix: "" };
+  return {
+    url: `https://${hostname}:${port}`,
+    host: `${hostname}:${port}`,
+    hostname,
+    port,
+    role: "upstream",
+    insecure: false,
+    pathPrefix: "",
+  };
 }
 
 function facts(over: Partial<Facts> = {}, hostname = "LOCALHOST"): Facts {
   return {
-    ref: { input: `${hostname}:${registryPort}/team/app:1.0`, registry: `${hostname}:${registryPort}`, repository: "team/app", tag: "1.0", digest: null, canonical: "", familiar: "" },
+    ref: {
+      input: `${hostname}:${registryPort}/team/app:1.0`,
+      registry: `${hostname}:${registryPort}`,
+      repository: "team/app",
+      tag: "1.0",
+      digest: null,
+      canonical: "",
+      familiar: "",
+    },
     local: local(),
     resolution: { hostname, addresses: [{ address: "127.0.0.1", family: 4 }], via: "/etc/hosts" },
     ...over,
@@ -57,15 +82,28 @@ function facts(over: Partial<Facts> = {}, hostname = "LOCALHOST"): Facts {
 }
 
 async function run(env: Record<string, string>, opts: { facts?: Facts; endpoint?: Endpoint; timeoutMs?: number } = {}) {
-  const ctx = testContext({ endpoint: opts.endpoint ?? endpoint(), facts: opts.facts ?? facts(), deps: { env }, options: { timeoutMs: opts.timeoutMs ?? 3000, certsDir } });
+  const ctx = testContext({
+    endpoint: opts.endpoint ?? endpoint(),
+    facts: opts.facts ?? facts(),
+    deps: { env },
+    options: { timeoutMs: opts.timeoutMs ?? 3000, certsDir },
+  });
   const out = await proxyStage.run(ctx);
-  return { ...out, codes: out.findings.map((f) => f.code), json: JSON.stringify(out) + JSON.stringify(ctx.trace.events), trace: ctx.trace.events };
+  return {
+    ...out,
+    codes: out.findings.map((f) => f.code),
+    json: JSON.stringify(out) + JSON.stringify(ctx.trace.events),
+    trace: ctx.trace.events,
+  };
 }
 
 beforeAll(async () => {
   registryCa = makeCA("Registry Test Root");
   corpCa = makeCA("Corp Inspection Root");
-  cleanups.push(() => registryCa.cleanup(), () => corpCa.cleanup());
+  cleanups.push(
+    () => registryCa.cleanup(),
+    () => corpCa.cleanup(),
+  );
   const leaf = issueServerCert(registryCa, { cn: "registry.pd.test", sans: ["DNS:registry.pd.test", "DNS:localhost", "IP:127.0.0.1"] });
   registry = tls.createServer({ cert: leaf.cert, key: leaf.key }, (s) => s.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"));
   registryPort = await listen(registry);
@@ -83,8 +121,16 @@ beforeAll(async () => {
       sock.on("error", () => {});
     }),
   );
-  [open, authed, restricted] = await Promise.all([startTinyproxy(), startTinyproxy({ basicAuth: { user: "alice", password: "tp-s3cret" } }), startTinyproxy({ connectPorts: [443] })]);
-  cleanups.push(() => open.stop(), () => authed.stop(), () => restricted.stop());
+  [open, authed, restricted] = await Promise.all([
+    startTinyproxy(),
+    startTinyproxy({ basicAuth: { user: "alice", password: "tp-s3cret" } }),
+    startTinyproxy({ connectPorts: [443] }),
+  ]);
+  cleanups.push(
+    () => open.stop(),
+    () => authed.stop(),
+    () => restricted.stop(),
+  );
   const d = tempDir("pd-certsd-");
   certsDir = d.dir;
   cleanups.push(d.cleanup);
@@ -99,7 +145,10 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(r.codes).toEqual(["PROXY_IN_USE", "PROXY_DAEMON_MISMATCH"]);
     expect(r.provides?.route?.url).toBe(open.url);
     expect(r.findings[0]!.detail).toContain(`LOCALHOST:${registryPort} goes through ${open.url} (HTTPS_PROXY): CONNECT answered 200`);
-    const tlsEv = (r.evidence.tunnel as { tls: unknown }).tls as { throughProxy: { chain: { fingerprint256: string; issuer: string }[] }; direct: { chain: { fingerprint256: string }[] } };
+    const tlsEv = (r.evidence.tunnel as { tls: unknown }).tls as {
+      throughProxy: { chain: { fingerprint256: string; issuer: string }[] };
+      direct: { chain: { fingerprint256: string }[] };
+    };
     expect(tlsEv.throughProxy.chain[0]!.fingerprint256).toBe(tlsEv.direct.chain[0]!.fingerprint256);
     expect(tlsEv.throughProxy.chain[0]!.issuer).toContain("Registry Test Root");
     const m = r.findings[1]!;
@@ -131,7 +180,12 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(r.findings[1]!.detail).toContain("different credentials");
     expect(r.findings[1]!.fixes[0]).toContain(`Environment="HTTPS_PROXY=http://alice:PASSWORD@127.0.0.1:${authed.port}"`);
     expect(r.json).not.toContain("tp-s3cret");
-    expect(r.trace[0]).toMatchObject({ kind: "http", method: "CONNECT", status: 200, requestHeaders: { "Proxy-Authorization": "<redacted>" } });
+    expect(r.trace[0]).toMatchObject({
+      kind: "http",
+      method: "CONNECT",
+      status: 200,
+      requestHeaders: { "Proxy-Authorization": "<redacted>" },
+    });
   });
 
   test("PROXY_AUTH_REQUIRED: 407 with a Basic challenge; wrong credentials are named, never shown", async () => {
@@ -163,7 +217,9 @@ describe("proxy stage: route and CONNECT through tinyproxy", () => {
     expect(Date.now() - t0).toBeLessThan(4000);
     expect(r.codes[0]).toBe("PROXY_UNREACHABLE");
     expect(r.findings[0]!.detail).toContain("the proxy URL says https:// but the port does not speak TLS");
-    expect(r.findings[0]!.fixes[0]).toBe(`Set HTTPS_PROXY=http://127.0.0.1:${open.port} (the proxy port speaks plain HTTP; the tunnel to the registry is still TLS).`);
+    expect(r.findings[0]!.fixes[0]).toBe(
+      `Set HTTPS_PROXY=http://127.0.0.1:${open.port} (the proxy port speaks plain HTTP; the tunnel to the registry is still TLS).`,
+    );
   });
 });
 
@@ -195,7 +251,15 @@ describe("proxy stage: failures without a proxy server", () => {
   });
 
   test("PROXY_AUTH_REQUIRED with NTLM/Negotiate only: the fix is a local relay", async () => {
-    const port = await listen(net.createServer((s) => s.once("data", () => s.end("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n"))));
+    const port = await listen(
+      net.createServer((s) =>
+        s.once("data", () =>
+          s.end(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n",
+          ),
+        ),
+      ),
+    );
     const r = await run({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
     expect(r.codes[0]).toBe("PROXY_AUTH_REQUIRED");
     expect(r.findings[0]!.detail).toContain("Proxy-Authenticate: NTLM, Negotiate");
@@ -205,16 +269,23 @@ describe("proxy stage: failures without a proxy server", () => {
 
   test("PROXY_BYPASSED: the NO_PROXY entry that matched is named; nothing is dialled", async () => {
     const ep = endpoint("registry.pd.test", 5000);
-    const r = await run({ HTTPS_PROXY: "http://127.0.0.1:9", no_proxy: "example.com, .pd.test" }, { endpoint: ep, facts: facts({}, "registry.pd.test") });
+    const r = await run(
+      { HTTPS_PROXY: "http://127.0.0.1:9", no_proxy: "example.com, .pd.test" },
+      { endpoint: ep, facts: facts({}, "registry.pd.test") },
+    );
     expect(r.codes).toEqual(["PROXY_BYPASSED"]);
-    expect(r.findings[0]!.detail).toBe("registry.pd.test:5000 bypasses http://127.0.0.1:9: no_proxy entry .pd.test matches registry.pd.test:5000 (direct).");
+    expect(r.findings[0]!.detail).toBe(
+      "registry.pd.test:5000 bypasses http://127.0.0.1:9: no_proxy entry .pd.test matches registry.pd.test:5000 (direct).",
+    );
     expect(r.provides?.route).toEqual({ url: null, auth: null, reason: "no_proxy entry .pd.test matches registry.pd.test:5000 (direct)" });
   });
 
   test("PROXY_BYPASSED: NO_PROXY=localhost covers LOCALHOST (entries are lower-cased), the proxy is never dialled", async () => {
     const r = await run({ HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "localhost" });
     expect(r.codes).toEqual(["PROXY_BYPASSED"]);
-    expect(r.findings[0]!.fixes[0]).toBe(`If LOCALHOST:${registryPort} is not reachable directly, remove "localhost" from NO_PROXY (in the shell and in the daemon's environment).`);
+    expect(r.findings[0]!.fixes[0]).toBe(
+      `If LOCALHOST:${registryPort} is not reachable directly, remove "localhost" from NO_PROXY (in the shell and in the daemon's environment).`,
+    );
   });
 
   test("http:// registry with HTTP_PROXY, or a SOCKS5 proxy: in use, not tunnelled (Go forwards / speaks SOCKS itself)", async () => {
@@ -227,14 +298,27 @@ describe("proxy stage: failures without a proxy server", () => {
   });
 
   test("Docker Hub: the auth and CDN hosts' routes are in the evidence (a split NO_PROXY shows)", async () => {
-    const ep: Endpoint = { url: "https://registry-1.docker.io", host: "registry-1.docker.io", hostname: "registry-1.docker.io", port: 443, role: "upstream", insecure: false, pathPrefix: "" };
-    const r = await run({ HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "docker.io" }, { endpoint: ep, facts: facts({}, "registry-1.docker.io") });
+    const ep: Endpoint = {
+      url: "https://registry-1.docker.io",
+      host: "registry-1.docker.io",
+      hostname: "registry-1.docker.io",
+      port: 443,
+      role: "upstream",
+      insecure: false,
+      pathPrefix: "",
+    };
+    const r = await run(
+      { HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "docker.io" },
+      { endpoint: ep, facts: facts({}, "registry-1.docker.io") },
+    );
     expect(r.codes).toEqual(["PROXY_BYPASSED"]);
     expect(r.evidence.relatedHosts).toEqual({
       "auth.docker.io": "NO_PROXY entry docker.io matches auth.docker.io:443 (direct)",
       "production.cloudflare.docker.com": "HTTPS_PROXY=http://127.0.0.1:9 applies to production.cloudflare.docker.com:443",
     });
-    expect(r.findings[0]!.detail).toContain("The same pull also reaches production.cloudflare.docker.com via http://127.0.0.1:9: both routes must work.");
+    expect(r.findings[0]!.detail).toContain(
+      "The same pull also reaches production.cloudflare.docker.com via http://127.0.0.1:9: both routes must work.",
+    );
   });
 
   test("no proxy anywhere: direct, no finding", async () => {

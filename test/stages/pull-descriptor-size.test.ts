@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { BlobStore } from "../../src/pull/store";
 import { tempDir } from "../helpers/context";
 import { factsFor, pull } from "./pull-fixture";

@@ -1,20 +1,23 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { buildImage } from "../../src/lab/image";
-import { tempDir } from "../helpers/context";
-import { pushImage } from "../helpers/push";
-import { startDockerd, type DockerdPeer } from "../peers/dockerd";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
-import { defaultOutput } from "../../src/pull/engine";
-import { testDeps } from "../helpers/context";
-import { factsFor, pull } from "./pull-fixture";
 import path from "node:path";
+import { buildImage } from "../../src/lab/image";
+import { defaultOutput } from "../../src/pull/engine";
+import { tempDir, testDeps } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { type DockerdPeer, startDockerd } from "../peers/dockerd";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { factsFor, pull } from "./pull-fixture";
 
 // `--output docker` against a real Docker Engine: the archive is streamed into POST
 // /images/load and `docker image inspect` through the same socket shows the image.
 let reg: RegistryPeer;
 let dockerd: DockerdPeer;
 let work: { dir: string; cleanup: () => void };
-const img = buildImage({ label: "engine", format: "docker", layers: [[{ name: "etc/one.txt", content: "one\n" }], [{ name: "etc/two.txt", content: "two\n" }]] });
+const img = buildImage({
+  label: "engine",
+  format: "docker",
+  layers: [[{ name: "etc/one.txt", content: "one\n" }], [{ name: "etc/two.txt", content: "two\n" }]],
+});
 
 beforeAll(async () => {
   work = tempDir("pd-pull-docker-");
@@ -28,7 +31,10 @@ afterAll(async () => {
 }, 30_000);
 
 test("docker: the Engine loads the image; docker image inspect shows its id (config digest), tag and layers", async () => {
-  const r = await pull(factsFor(reg.url, "team/engine", "2.0", img), "docker", { storeDir: path.join(work.dir, "store"), deps: { env: { DOCKER_HOST: dockerd.host } } });
+  const r = await pull(factsFor(reg.url, "team/engine", "2.0", img), "docker", {
+    storeDir: path.join(work.dir, "store"),
+    deps: { env: { DOCKER_HOST: dockerd.host } },
+  });
   expect(r.findings).toEqual([]);
   expect(r.result.status).toBe("pass");
   expect(r.result.evidence.written).toMatchObject({ kind: "docker", loaded: [`${reg.host}/team/engine:2.0`] });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { startBlobHost, type BlobHost } from "../../src/lab/blob-host";
+import { type BlobHost, startBlobHost } from "../../src/lab/blob-host";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { RETRY_AFTER_CAP_MS } from "../../src/pull/pull-blob";
 import { BlobStore } from "../../src/pull/store";
 import { tempDir } from "../helpers/context";
@@ -11,7 +11,10 @@ import { factsFor, pull } from "./pull-fixture";
 
 // The pull engine's time rules and retry pacing against the lab's transfer faults, with the
 // blob Workers and on the main thread (PULLDOCTOR_PULL_WORKERS=0): both must end the same.
-const img = buildImage({ label: "transfer-engine", layers: [[{ name: "small.txt", content: "small\n" }], [{ name: "big.bin", content: noise(200_000, 11) }]] });
+const img = buildImage({
+  label: "transfer-engine",
+  layers: [[{ name: "small.txt", content: "small\n" }], [{ name: "big.bin", content: noise(200_000, 11) }]],
+});
 const big = img.layers[1]!;
 const slowImg = buildImage({ label: "transfer-slow-link", layers: [[{ name: "s.bin", content: noise(36_000, 12) }]] });
 let lab: LabRegistry;
@@ -57,7 +60,10 @@ async function run(repo: string, workers: number, image = img, retry = { attempt
 
 const record = (r: Awaited<ReturnType<typeof run>>, digest: string) => (r.result.evidence.blobs as any[]).find((b) => b.digest === digest);
 
-describe.each([["Workers", 2], ["main thread", 0]] as const)("%s", (_label, workers) => {
+describe.each([
+  ["Workers", 2],
+  ["main thread", 0],
+] as const)("%s", (_label, workers) => {
   test("a blob host that accepts and never answers: the head deadline ends each attempt ⇒ PULL_INTERRUPTED, no output", async () => {
     const r = await run("silent/app", workers);
     expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
@@ -76,10 +82,15 @@ describe.each([["Workers", 2], ["main thread", 0]] as const)("%s", (_label, work
   test("a body that keeps trickling (100 B/s: never idle) is ended by the low-speed rule ⇒ PULL_INTERRUPTED; the kept prefix is true", async () => {
     const r = await run("trickle/app", workers);
     expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
-    expect(r.findings[0]!.detail).toMatch(/stalled after \d+ of \d+ bytes: only \d+ bytes in 400 ms \(below the 1024 bytes per --timeout window/);
+    expect(r.findings[0]!.detail).toMatch(
+      /stalled after \d+ of \d+ bytes: only \d+ bytes in 400 ms \(below the 1024 bytes per --timeout window/,
+    );
     expect(r.ms).toBeLessThan(2 * (2 * IDLE + 300) + 1500);
     const kept = r.store.partialSize(big.digest);
-    if (kept > 0) expect(Buffer.compare(Buffer.from(await Bun.file(r.store.partialPath(big.digest)).bytes()), Buffer.from(big.bytes.subarray(0, kept)))).toBe(0);
+    if (kept > 0)
+      expect(
+        Buffer.compare(Buffer.from(await Bun.file(r.store.partialPath(big.digest)).bytes()), Buffer.from(big.bytes.subarray(0, kept))),
+      ).toBe(0);
   });
 
   test("a slow link that keeps moving (20 KB/s, far above the floor) is never cut", async () => {

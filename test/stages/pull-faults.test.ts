@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import type { AuthSession } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
 import { BlobStore } from "../../src/pull/store";
@@ -14,7 +14,10 @@ import { factsFor, pull } from "./pull-fixture";
 let lab: LabRegistry;
 let work: { dir: string; cleanup: () => void };
 const BIG = 1_000_000;
-const img = buildImage({ label: "faults", layers: [[{ name: "big.bin", content: noise(BIG, 7) }], [{ name: "small.txt", content: "small\n" }]] });
+const img = buildImage({
+  label: "faults",
+  layers: [[{ name: "big.bin", content: noise(BIG, 7) }], [{ name: "small.txt", content: "small\n" }]],
+});
 const big = img.layers[0];
 const small = img.layers[1];
 const total = img.config.bytes.length + big.bytes.length + small.bytes.length;
@@ -67,10 +70,15 @@ test("a connection reset mid-body is retried (Range from what arrived) and the p
 
 test("a body cut short (EOF) is resumed with Range each time: every byte received is kept and never fetched again", async () => {
   lab.addImage("cut/app", "1.0", img, [{ kind: "truncate-blob", digest: big.digest, afterBytes: 250_000 }]);
-  const r = await pull(factsFor(lab.url, "cut/app", "1.0", img), `oci:${path.join(work.dir, "cut")}`, { storeDir: store(), tuning: { retry: { attempts: 12, backoffMs: 5, maxBackoffMs: 5 } } });
+  const r = await pull(factsFor(lab.url, "cut/app", "1.0", img), `oci:${path.join(work.dir, "cut")}`, {
+    storeDir: store(),
+    tuning: { retry: { attempts: 12, backoffMs: 5, maxBackoffMs: 5 } },
+  });
   expect(r.findings).toEqual([]);
   expect(r.summary!.downloadedBytes).toBe(total);
-  const ranges = lab.log.filter((l) => l.path === `/v2/cut/app/blobs/${big.digest}`).map((l) => Number((l.range ?? "bytes=0-").slice(6, -1)));
+  const ranges = lab.log
+    .filter((l) => l.path === `/v2/cut/app/blobs/${big.digest}`)
+    .map((l) => Number((l.range ?? "bytes=0-").slice(6, -1)));
   expect(ranges.length).toBeGreaterThanOrEqual(5);
   expect(ranges.at(-1)).toBeGreaterThan(0);
   for (let i = 1; i < ranges.length; i++) expect(ranges[i]).toBeGreaterThanOrEqual(ranges[i - 1]);
@@ -97,14 +105,20 @@ test("a damaged partial from an earlier run: resume fails verification, one fetc
   const r = await pull(factsFor(lab.url, "badpartial/app", "1.0", img), `oci:${path.join(work.dir, "badpartial")}`, { storeDir: s });
   expect(r.findings).toEqual([]);
   expect(r.summary).toMatchObject({ downloadedBytes: total + big.bytes.length - 100_000, reusedBytes: 0 });
-  expect(lab.log.filter((l) => l.path === `/v2/badpartial/app/blobs/${big.digest}`).map((l) => l.range ?? null)).toEqual(["bytes=100000-", null]);
+  expect(lab.log.filter((l) => l.path === `/v2/badpartial/app/blobs/${big.digest}`).map((l) => l.range ?? null)).toEqual([
+    "bytes=100000-",
+    null,
+  ]);
 });
 
 test("retries exhausted ⇒ PULL_INTERRUPTED; the bytes received are kept and the next run resumes from them", async () => {
   lab.addImage("flaky/app", "1.0", img, [{ kind: "truncate-blob", digest: big.digest, afterBytes: 250_000 }]);
   const s = store();
   const dir = path.join(work.dir, "flaky");
-  const r = await pull(factsFor(lab.url, "flaky/app", "1.0", img), `oci:${dir}`, { storeDir: s, tuning: { retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 20 } } });
+  const r = await pull(factsFor(lab.url, "flaky/app", "1.0", img), `oci:${dir}`, {
+    storeDir: s,
+    tuning: { retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 20 } },
+  });
   expect(r.result.status).toBe("fail");
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
   expect(r.findings[0].evidence).toMatchObject({ digest: big.digest, attempts: 3, retries: 2, host: lab.host });
@@ -128,7 +142,10 @@ test("retries exhausted ⇒ PULL_INTERRUPTED; the bytes received are kept and th
 test("a stalled body is cut by the idle timeout ⇒ PULL_INTERRUPTED (stalled), well within the test's time", async () => {
   lab.addImage("stall/app", "1.0", img, [{ kind: "stall-blob", digest: big.digest, afterBytes: 100_000 }]);
   const t0 = Date.now();
-  const r = await pull(factsFor(lab.url, "stall/app", "1.0", img), `oci:${path.join(work.dir, "stall")}`, { storeDir: store(), tuning: { idleTimeoutMs: 300, retry: { attempts: 1, backoffMs: 10, maxBackoffMs: 10 } } });
+  const r = await pull(factsFor(lab.url, "stall/app", "1.0", img), `oci:${path.join(work.dir, "stall")}`, {
+    storeDir: store(),
+    tuning: { idleTimeoutMs: 300, retry: { attempts: 1, backoffMs: 10, maxBackoffMs: 10 } },
+  });
   expect(Date.now() - t0).toBeLessThan(5000);
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
   expect(r.findings[0].detail).toMatch(/stalled after \d+ of 1000468 bytes: no data for 300 ms/);
@@ -139,7 +156,11 @@ test("mirror down ⇒ the blobs come from the next endpoint (upstream), as Docke
   const dead = `http://127.0.0.1:${await freePort()}`;
   const mirror = factsFor(dead, "mirror/app", "1.0", img);
   mirror.endpoint.role = "mirror";
-  const r = await pull(mirror, `oci:${path.join(work.dir, "mirrored")}`, { storeDir: store(), fallbacks: [factsFor(lab.url, "mirror/app", "1.0", img)], tuning: { retry: { attempts: 2, backoffMs: 5, maxBackoffMs: 5 } } });
+  const r = await pull(mirror, `oci:${path.join(work.dir, "mirrored")}`, {
+    storeDir: store(),
+    fallbacks: [factsFor(lab.url, "mirror/app", "1.0", img)],
+    tuning: { retry: { attempts: 2, backoffMs: 5, maxBackoffMs: 5 } },
+  });
   expect(r.findings).toEqual([]);
   const recs = r.result.evidence.blobs as { endpoint: string; retries: number }[];
   expect(recs.every((b) => b.endpoint === lab.url && b.retries === 1)).toBe(true);
@@ -153,7 +174,9 @@ test("a token that expires mid-pull: 401 ⇒ invalidate(), a new token, and the 
     scheme: "bearer",
     async authorize() {
       if (stale) return new Secret("Bearer expired-token-value");
-      const res = await fetch(`${lab.url}/token?service=pulldoctor-lab&scope=repository:private/app:pull`, { headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` } });
+      const res = await fetch(`${lab.url}/token?service=pulldoctor-lab&scope=repository:private/app:pull`, {
+        headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` },
+      });
       const body = (await res.json()) as { token: string };
       return new Secret(`Bearer ${body.token}`);
     },
@@ -162,7 +185,10 @@ test("a token that expires mid-pull: 401 ⇒ invalidate(), a new token, and the 
       stale = false;
     },
   };
-  const r = await pull(factsFor(lab.url, "private/app", "1.0", img, session), `oci:${path.join(work.dir, "private")}`, { storeDir: store(), options: { concurrency: 1 } });
+  const r = await pull(factsFor(lab.url, "private/app", "1.0", img, session), `oci:${path.join(work.dir, "private")}`, {
+    storeDir: store(),
+    options: { concurrency: 1 },
+  });
   expect(r.findings).toEqual([]);
   expect(invalidated).toBe(1);
   expect(JSON.stringify(r.result)).not.toContain("expired-token-value");
@@ -174,7 +200,10 @@ test("Ctrl-C (deps.signal) mid-pull ⇒ PULL_INTERRUPTED 'cancelled', no retry, 
   const ac = new AbortController();
   setTimeout(() => ac.abort(new Error("SIGINT")), 250);
   const t0 = Date.now();
-  const r = await pull(factsFor(lab.url, "cancel/app", "1.0", img), `oci:${path.join(work.dir, "cancelled")}`, { storeDir: s, deps: { signal: ac.signal } });
+  const r = await pull(factsFor(lab.url, "cancel/app", "1.0", img), `oci:${path.join(work.dir, "cancelled")}`, {
+    storeDir: s,
+    deps: { signal: ac.signal },
+  });
   expect(Date.now() - t0).toBeLessThan(2000);
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED"]);
   expect(r.findings[0].detail).toContain(`cancelled while fetching ${big.digest}`);
@@ -213,7 +242,10 @@ test("a lock owner that is alive but makes no progress for the idle timeout is t
   try {
     await Bun.write(`${st.partialPath(big.digest)}.lock`, String(hung.pid));
     const t0 = Date.now();
-    const r = await pull(factsFor(lab.url, "hunglock/app", "1.0", img), `oci:${path.join(work.dir, "hunglock")}`, { storeDir: s, tuning: { idleTimeoutMs: 500 } });
+    const r = await pull(factsFor(lab.url, "hunglock/app", "1.0", img), `oci:${path.join(work.dir, "hunglock")}`, {
+      storeDir: s,
+      tuning: { idleTimeoutMs: 500 },
+    });
     expect(r.findings).toEqual([]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
     expect(Date.now() - t0).toBeLessThan(3000);
@@ -233,7 +265,11 @@ test("the token endpoint failing mid-pull is retried like a transport error, the
     },
     invalidate() {},
   };
-  const r = await pull(factsFor(lab.url, "tokenfail/app", "1.0", img, session), `oci:${path.join(work.dir, "tokenfail")}`, { storeDir: store(), options: { concurrency: 1 }, tuning: { retry: { attempts: 2, backoffMs: 1, maxBackoffMs: 1 } } });
+  const r = await pull(factsFor(lab.url, "tokenfail/app", "1.0", img, session), `oci:${path.join(work.dir, "tokenfail")}`, {
+    storeDir: store(),
+    options: { concurrency: 1 },
+    tuning: { retry: { attempts: 2, backoffMs: 1, maxBackoffMs: 1 } },
+  });
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_INTERRUPTED", "PULL_INTERRUPTED", "PULL_INTERRUPTED"]);
   expect(r.findings[0].detail).toContain("getting a token for tokenfail/app: connect ECONNREFUSED 127.0.0.1:1 (token endpoint)");
   expect(calls).toBe(6);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { startBlobHost, type BlobHost } from "../../src/lab/blob-host";
+import { type BlobHost, startBlobHost } from "../../src/lab/blob-host";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { tempDir } from "../helpers/context";
 import { factsFor, pull } from "./pull-fixture";
 
@@ -29,7 +29,10 @@ afterAll(async () => {
 
 test("a Location with invalid UTF-8 is followed percent-encoded (as Go sends it); the CDN's 404 ends in PULL_INTERRUPTED, nothing written", async () => {
   const dest = path.join(work.dir, "out");
-  const r = await pull(factsFor(lab.url, "team/app", "1.0", img), `oci:${dest}`, { storeDir: path.join(work.dir, "store"), tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } } });
+  const r = await pull(factsFor(lab.url, "team/app", "1.0", img), `oci:${dest}`, {
+    storeDir: path.join(work.dir, "store"),
+    tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } },
+  });
   expect(r.result.status).toBe("fail");
   expect(new Set(r.findings.map((f) => f.code))).toEqual(new Set(["PULL_INTERRUPTED"]));
   const paths = cdn.requests.map((q) => q.path);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
 import { factsFor, pull } from "./pull-fixture";
 
@@ -14,7 +14,11 @@ let reg: RegistryPeer;
 let work: { dir: string; cleanup: () => void };
 const img = buildImage({
   label: "pull-outputs",
-  layers: [[{ name: "etc/hello.txt", content: "hello\n" }], [{ name: "usr/share/data.bin", content: new Uint8Array(300_000).map((_, i) => (i * 7919) % 251) }], [{ name: "etc/bye.txt", content: "bye\n" }]],
+  layers: [
+    [{ name: "etc/hello.txt", content: "hello\n" }],
+    [{ name: "usr/share/data.bin", content: new Uint8Array(300_000).map((_, i) => (i * 7919) % 251) }],
+    [{ name: "etc/bye.txt", content: "bye\n" }],
+  ],
 });
 const dec = new TextDecoder();
 const run = (argv: string[]) => {
@@ -39,7 +43,14 @@ test("oci: a layout that skopeo copies and umoci unpacks; the manifest is byte-i
   expect(r.findings).toEqual([]);
   expect(r.result).toMatchObject({ id: "pull", status: "pass" });
   const total = img.config.bytes.length + img.layers.reduce((n, l) => n + l.bytes.length, 0);
-  expect(r.summary).toMatchObject({ digest: img.digest, layers: 3, bytes: total, downloadedBytes: total, reusedBytes: 0, output: `oci:${dir}:v1` });
+  expect(r.summary).toMatchObject({
+    digest: img.digest,
+    layers: 3,
+    bytes: total,
+    downloadedBytes: total,
+    reusedBytes: 0,
+    output: `oci:${dir}:v1`,
+  });
   expect(JSON.parse(readFileSync(path.join(dir, "oci-layout"), "utf8"))).toEqual({ imageLayoutVersion: "1.0.0" });
   const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
   expect(index.manifests[0].annotations["org.opencontainers.image.ref.name"]).toBe("v1");
@@ -67,7 +78,9 @@ test("oci: a layout that skopeo copies and umoci unpacks; the manifest is byte-i
   const again = await pull(factsFor(reg.url, "team/app", "1.0", img), `oci:${dir}:v2`, { storeDir: store });
   expect(again.summary).toMatchObject({ downloadedBytes: 0, reusedBytes: total });
   expect(again.trace.events.filter((e) => e.kind === "http")).toEqual([]);
-  expect(again.events.find((e) => e.type === "plan")).toMatchObject({ blobs: [{ reused: true }, { reused: true }, { reused: true }, { reused: true }] });
+  expect(again.events.find((e) => e.type === "plan")).toMatchObject({
+    blobs: [{ reused: true }, { reused: true }, { reused: true }, { reused: true }],
+  });
   // …and adds its tag to the same layout.
   expect(run([umoci, "ls", "--layout", dir]).out.trim().split("\n").sort()).toEqual(["v1", "v2"]);
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import path from "node:path";
-import { startBlobHost, type BlobHost } from "../../src/lab/blob-host";
+import { type BlobHost, startBlobHost } from "../../src/lab/blob-host";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { tempDir } from "../helpers/context";
 import { factsFor, pull } from "./pull-fixture";
 
@@ -41,7 +41,10 @@ test("blobs redirected to another https host signed by the registry's certs.d CA
 
 test("without that CA verification is still on: nothing is fetched from an untrusted host, every blob ends in a finding", async () => {
   const before = cdn.requests.length;
-  const r = await pull(tlsFacts(true, []), `oci:${path.join(work.dir, "no-ca")}`, { storeDir: path.join(work.dir, "s2"), tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } } });
+  const r = await pull(tlsFacts(true, []), `oci:${path.join(work.dir, "no-ca")}`, {
+    storeDir: path.join(work.dir, "s2"),
+    tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } },
+  });
   expect(r.result.status).toBe("fail");
   expect(new Set(r.findings.map((f) => f.code))).toEqual(new Set(["PULL_INTERRUPTED"]));
   expect(cdn.requests.length).toBe(before);

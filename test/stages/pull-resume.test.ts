@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { tempDir } from "../helpers/context";
 import { factsFor, pull } from "./pull-fixture";
 
@@ -11,7 +11,10 @@ import { factsFor, pull } from "./pull-fixture";
 let lab: LabRegistry;
 let work: { dir: string; cleanup: () => void };
 const SIZE = 4_000_000;
-const img = buildImage({ label: "resume", layers: [[{ name: "a.bin", content: noise(SIZE, 11) }], [{ name: "b.bin", content: noise(SIZE, 12) }]] });
+const img = buildImage({
+  label: "resume",
+  layers: [[{ name: "a.bin", content: noise(SIZE, 11) }], [{ name: "b.bin", content: noise(SIZE, 12) }]],
+});
 const total = img.config.bytes.length + img.layers.reduce((n, l) => n + l.bytes.length, 0);
 
 beforeAll(async () => {
@@ -41,7 +44,11 @@ test("a pull killed at ~50% resumes: the re-run downloads only what is missing (
   const store = path.join(work.dir, "store");
   const dir = path.join(work.dir, "out");
   const entry = path.join(import.meta.dir, "../../scripts/bench-pull-entry.ts");
-  const child = Bun.spawn([process.execPath, entry, lab.url, "slow/app", "1.0", `oci:${dir}:1.0`], { env: { ...process.env, PULLDOCTOR_STORE: store }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([process.execPath, entry, lab.url, "slow/app", "1.0", `oci:${dir}:1.0`], {
+    env: { ...process.env, PULLDOCTOR_STORE: store },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const deadline = Date.now() + 15_000;
   while (keptBytes(store) < total / 2 && Date.now() < deadline && child.exitCode === null) await Bun.sleep(20);
   child.kill("SIGKILL");

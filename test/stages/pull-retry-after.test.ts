@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
-import { parseRetryAfter } from "../../src/registry/blob";
-import { backoffDelay, DEFAULT_RETRY } from "../../src/pull/schedule";
 import { RETRY_AFTER_CAP_MS } from "../../src/pull/pull-blob";
-import { LOW_SPEED_BYTES, bodyWatchdog } from "../../src/pull/watchdog";
+import { backoffDelay, DEFAULT_RETRY } from "../../src/pull/schedule";
+import { bodyWatchdog, LOW_SPEED_BYTES } from "../../src/pull/watchdog";
+import { parseRetryAfter } from "../../src/registry/blob";
 
 // Retry-After (RFC 9110 §10.2.3) as the pull and the blob probe read it, and the numbers the
 // time rules rest on.

@@ -2,13 +2,13 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import https from "node:https";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import type { AuthSession } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
 import { endpointFor, tempDir } from "../helpers/context";
-import { issueServerCert, makeCA, type CA } from "../helpers/pki";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { factsFor, pull } from "./pull-fixture";
 
@@ -29,7 +29,11 @@ beforeAll(async () => {
   work = tempDir("pd-pull-routing-");
   ca = makeCA("pulldoctor routing CA");
   const cert = issueServerCert(ca, { cn: "registry.test", sans: ["DNS:registry.test"] });
-  [tlsReg, lab, proxy] = await Promise.all([startRegistry({ tls: { certificate: cert.certFile, key: cert.keyFile } }), startLabRegistry(), startTinyproxy()]);
+  [tlsReg, lab, proxy] = await Promise.all([
+    startRegistry({ tls: { certificate: cert.certFile, key: cert.keyFile } }),
+    startLabRegistry(),
+    startTinyproxy(),
+  ]);
   await pushImage(tlsReg.url, "team/app", "1.0", img);
   cdn = Bun.serve({
     port: 0,
@@ -67,7 +71,10 @@ test("without the CA the same pull fails: verification is on for a secure regist
   src.endpoint = endpointFor(`https://registry.test:${tlsReg.port}`);
   src.facts.link = { scheme: "https", baseUrl: src.endpoint.url, tls: { ca: [], verify: true }, insecure: false };
   src.facts.resolution = { hostname: "registry.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "/etc/hosts" };
-  const r = await pull(src, `oci:${path.join(work.dir, "tls-untrusted")}`, { storeDir: path.join(work.dir, "s2"), tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } } });
+  const r = await pull(src, `oci:${path.join(work.dir, "tls-untrusted")}`, {
+    storeDir: path.join(work.dir, "s2"),
+    tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } },
+  });
   expect(r.findings.map((f) => f.code)).toContain("PULL_INTERRUPTED");
   expect(r.findings[0].detail.toLowerCase()).toMatch(/certificate|unable to verify|self.signed|issuer/);
 });
@@ -116,7 +123,9 @@ test("a retry over TLS (the careful node:https path) keeps the name, the CA and 
     src.facts.resolution = { hostname: "flaky.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "/etc/hosts" };
     const r = await pull(src, `oci:${path.join(work.dir, "tls-retry")}`, { storeDir: path.join(work.dir, "s6") });
     expect(r.findings).toEqual([]);
-    const rec = (r.result.evidence.blobs as { digest: string; retries: number; downloadedBytes: number }[]).find((b) => b.digest === big.layers[0].digest)!;
+    const rec = (r.result.evidence.blobs as { digest: string; retries: number; downloadedBytes: number }[]).find(
+      (b) => b.digest === big.layers[0].digest,
+    )!;
     expect(rec.retries).toBe(1);
     expect(seen.filter((x) => x !== null).length).toBe(1);
     expect(rec.downloadedBytes).toBe(big.layers[0].bytes.length);
@@ -136,7 +145,9 @@ test("through the proxy the proxy stage chose (tinyproxy sees the blob requests)
 
 test("a redirect to a CDN: followed by hand, no Authorization sent there, the CDN host recorded, its signature redacted", async () => {
   const session: AuthSession = { scheme: "bearer", authorize: async () => new Secret("Bearer registry-only-token"), invalidate() {} };
-  const r = await pull(factsFor(lab.url, "cdn/app", "1.0", img, session), `oci:${path.join(work.dir, "cdn")}`, { storeDir: path.join(work.dir, "s4") });
+  const r = await pull(factsFor(lab.url, "cdn/app", "1.0", img, session), `oci:${path.join(work.dir, "cdn")}`, {
+    storeDir: path.join(work.dir, "s4"),
+  });
   expect(r.findings).toEqual([]);
   expect(cdnSeen.length).toBe(2);
   expect(cdnSeen.every((s) => s.authorization === null)).toBe(true);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { tempDir } from "../helpers/context";
 import { freePort } from "../peers/require";
 import { factsFor, pull } from "./pull-fixture";
@@ -21,7 +21,8 @@ beforeAll(async () => {
   small = path.join(work.dir, "tiny");
   mkdirSync(small);
   const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small], { stderr: "pipe" });
-  if (m.exitCode !== 0) throw new Error(`this test needs a 1 MiB tmpfs: 'mount -t tmpfs -o size=1m tmpfs ${small}' failed (run as root): ${m.stderr}`);
+  if (m.exitCode !== 0)
+    throw new Error(`this test needs a 1 MiB tmpfs: 'mount -t tmpfs -o size=1m tmpfs ${small}' failed (run as root): ${m.stderr}`);
 });
 afterAll(async () => {
   if (small) Bun.spawnSync(["umount", small]);
@@ -47,7 +48,9 @@ test("an output on a filesystem too small ⇒ PULL_NO_SPACE before any byte is d
 });
 
 test("a blob store on a filesystem too small ⇒ PULL_NO_SPACE naming the store", async () => {
-  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(work.dir, "out2")}`, { storeDir: path.join(small, "store") });
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(work.dir, "out2")}`, {
+    storeDir: path.join(small, "store"),
+  });
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
   expect(r.findings[0].detail).toContain("blob store");
   expect(blobRequests("space/app")).toBe(0);
@@ -59,7 +62,9 @@ test("a filesystem out of inodes (bytes to spare) ⇒ PULL_NO_SPACE saying so", 
   const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=4", "tmpfs", few], { stderr: "pipe" });
   if (m.exitCode !== 0) throw new Error(`mount tmpfs nr_inodes=4 failed: ${m.stderr}`);
   try {
-    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(few, "out")}`, { storeDir: path.join(work.dir, "store-inodes") });
+    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), `oci:${path.join(few, "out")}`, {
+      storeDir: path.join(work.dir, "store-inodes"),
+    });
     expect(r.findings.map((f) => f.code)).toEqual(["PULL_NO_SPACE"]);
     expect(r.findings[0].detail).toMatch(new RegExp(`^${few} has \\d+ free inodes; \\d+ files still to create`));
     expect(r.findings[0].fixes[0]).toContain(`df -i ${few}`);
@@ -92,7 +97,10 @@ test("the disk fills up during the download (ENOSPC on write) ⇒ PULL_NO_SPACE,
 
 test("output docker with no Engine on the default socket ⇒ PULL_DAEMON_UNAVAILABLE with the docker-archive fix, nothing downloaded", async () => {
   const sock = path.join(work.dir, "docker.sock");
-  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store3"), deps: { paths: { resolvConf: "/dev/null", hosts: "/dev/null", systemdDropIns: [], dockerSocket: sock } } });
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", {
+    storeDir: path.join(work.dir, "store3"),
+    deps: { paths: { resolvConf: "/dev/null", hosts: "/dev/null", systemdDropIns: [], dockerSocket: sock } },
+  });
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
   const f = r.findings[0];
   expect(f.detail).toContain(`unix://${sock}`);
@@ -119,12 +127,19 @@ test("an Engine that answers /_ping but refuses the load ⇒ PULL_DAEMON_UNAVAIL
   });
   try {
     const store = path.join(work.dir, "store5");
-    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: store, deps: { env: { DOCKER_HOST: `unix://${sock}` } } });
+    const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", {
+      storeDir: store,
+      deps: { env: { DOCKER_HOST: `unix://${sock}` } },
+    });
     expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
-    expect(r.findings[0].detail).toContain("refused the image (POST /images/load): write /var/lib/docker/tmp/docker-import-123/blobs: no space left on device");
+    expect(r.findings[0].detail).toContain(
+      "refused the image (POST /images/load): write /var/lib/docker/tmp/docker-import-123/blobs: no space left on device",
+    );
     expect(r.findings[0].evidence).toMatchObject({ status: 500 });
     expect(loadBytes).toBeGreaterThan(1_500_000);
-    const again = await pull(factsFor(lab.url, "space/app", "1.0", img), `docker-archive:${path.join(work.dir, "instead.tar")}`, { storeDir: store });
+    const again = await pull(factsFor(lab.url, "space/app", "1.0", img), `docker-archive:${path.join(work.dir, "instead.tar")}`, {
+      storeDir: store,
+    });
     expect(again.findings).toEqual([]);
     expect(again.summary!.downloadedBytes).toBe(0);
   } finally {
@@ -134,7 +149,10 @@ test("an Engine that answers /_ping but refuses the load ⇒ PULL_DAEMON_UNAVAIL
 
 test("DOCKER_HOST=tcp://… where nothing listens ⇒ PULL_DAEMON_UNAVAILABLE (connection refused)", async () => {
   const port = await freePort();
-  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", { storeDir: path.join(work.dir, "store4"), deps: { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } } });
+  const r = await pull(factsFor(lab.url, "space/app", "1.0", img), "docker", {
+    storeDir: path.join(work.dir, "store4"),
+    deps: { env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` } },
+  });
   expect(r.findings.map((f) => f.code)).toEqual(["PULL_DAEMON_UNAVAILABLE"]);
   expect(r.findings[0].detail).toContain(`tcp://127.0.0.1:${port} (DOCKER_HOST=tcp://127.0.0.1:${port})`);
   expect(r.findings[0].evidence).toMatchObject({ ping: { ok: false, code: "ECONNREFUSED" } });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { randomFillSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { randomFillSync } from "node:crypto";
-import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
 import type { Fault } from "../../src/lab/faults";
+import { buildImage, noise } from "../../src/lab/image";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import type { AuthSession } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
 import { BlobStore } from "../../src/pull/store";
@@ -21,7 +21,11 @@ let work: { dir: string; cleanup: () => void };
 // One image per case, the same for both modes; drop-connection counts its `times` per blob
 // digest across repositories, so that case gets one image per mode.
 let n = 0;
-const imageFor = (seed: number) => buildImage({ label: `workers-${seed}`, layers: [[{ name: "big.bin", content: noise(1_000_000, seed) }], [{ name: "small.txt", content: `small ${seed}\n` }]] });
+const imageFor = (seed: number) =>
+  buildImage({
+    label: `workers-${seed}`,
+    layers: [[{ name: "big.bin", content: noise(1_000_000, seed) }], [{ name: "small.txt", content: `small ${seed}\n` }]],
+  });
 type Image = ReturnType<typeof imageFor>;
 
 beforeAll(async () => {
@@ -61,7 +65,9 @@ function expiring(repo: string): AuthSession {
     scheme: "bearer",
     async authorize() {
       if (stale) return new Secret("Bearer expired-token-value");
-      const res = await fetch(`${lab.url}/token?service=pulldoctor-lab&scope=repository:${repo}-0/app:pull,repository:${repo}-2/app:pull`, { headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` } });
+      const res = await fetch(`${lab.url}/token?service=pulldoctor-lab&scope=repository:${repo}-0/app:pull,repository:${repo}-2/app:pull`, {
+        headers: { Authorization: `Basic ${btoa("demo:pulldoctor")}` },
+      });
       return new Secret(`Bearer ${((await res.json()) as { token: string }).token}`);
     },
     invalidate() {
@@ -88,13 +94,26 @@ async function outcome(c: Case, workers: number) {
     options: { concurrency: 2 },
     tuning: { workers, idleTimeoutMs: c.idleTimeoutMs, retry: { attempts: 3, backoffMs: 5, maxBackoffMs: 5 } },
   });
-  const blobs = (r.result.evidence.blobs as { digest: string; retries: number; downloadedBytes: number; reusedBytes: number; resumedFrom: number }[]) ?? [];
+  const blobs =
+    (r.result.evidence.blobs as { digest: string; retries: number; downloadedBytes: number; reusedBytes: number; resumedFrom: number }[]) ??
+    [];
   const progress = r.events.filter((e) => e.type === "progress" && e.digest === big.digest).map((e) => (e as { bytes: number }).bytes);
   return {
     status: r.result.status,
     codes: r.findings.map((f) => f.code),
-    details: r.findings.map((f) => f.detail.replace(/-[02]\/app/g, "/app").replaceAll(big.digest, "BIG").replace(/sha256:[a-f0-9]{64}/g, "sha256:…")),
-    blobs: blobs.map((b) => ({ big: b.digest === big.digest, retries: b.retries, resumedFrom: b.resumedFrom, reusedBytes: b.reusedBytes, downloadedBytes: b.downloadedBytes as number | undefined })),
+    details: r.findings.map((f) =>
+      f.detail
+        .replace(/-[02]\/app/g, "/app")
+        .replaceAll(big.digest, "BIG")
+        .replace(/sha256:[a-f0-9]{64}/g, "sha256:…"),
+    ),
+    blobs: blobs.map((b) => ({
+      big: b.digest === big.digest,
+      retries: b.retries,
+      resumedFrom: b.resumedFrom,
+      reusedBytes: b.reusedBytes,
+      downloadedBytes: b.downloadedBytes as number | undefined,
+    })),
     ranges: lab.log.filter((l) => l.path === `/v2/${repo}/blobs/${big.digest}`).map((l) => l.range ?? null),
     committed: existsSync(new BlobStore(s).blobPath(big.digest)),
     output: existsSync(dir),
@@ -112,7 +131,13 @@ for (const c of cases) {
       // The first attempt is Bun's fetch on both paths, which keeps a varying part of a cut
       // body (docs/performance.md); what follows from it (bytes, ranges, retries) varies alike.
       for (const o of [inline, workers]) {
-        o.blobs = o.blobs.map((b) => ({ big: b.big, resumedFrom: b.resumedFrom, reusedBytes: b.reusedBytes, retries: 0, downloadedBytes: undefined }));
+        o.blobs = o.blobs.map((b) => ({
+          big: b.big,
+          resumedFrom: b.resumedFrom,
+          reusedBytes: b.reusedBytes,
+          retries: 0,
+          downloadedBytes: undefined,
+        }));
         o.ranges = [];
         o.details = o.details.map((d) => d.replace(/\d+/g, "N"));
       }
@@ -140,14 +165,35 @@ test("the compiled binary runs its blob Workers (a Worker that cannot load would
       await pushBlob(reg.url, "bin/app", digest, data, {});
       layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size: data.length });
     }
-    const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) }, config: {} }));
+    const config = new TextEncoder().encode(
+      JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) }, config: {} }),
+    );
     const cd = `sha256:${new Bun.CryptoHasher("sha256").update(config).digest("hex")}`;
     await pushBlob(reg.url, "bin/app", cd, config, {});
-    const m = { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: cd, size: config.length }, layers };
+    const m = {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: cd, size: config.length },
+      layers,
+    };
     await putManifest(reg.url, "bin/app", "1", m.mediaType, new TextEncoder().encode(JSON.stringify(m)), {});
-    const p = Bun.spawnSync([bin, "pull", `${reg.host}/bin/app:1`, "--insecure-registry", reg.host, "--output", `oci:${path.join(work.dir, "bin-out")}:1`, "--json", "--timeout", "5"], {
-      env: { ...process.env, PULLDOCTOR_STORE: path.join(work.dir, "bin-store"), HOME: work.dir },
-    });
+    const p = Bun.spawnSync(
+      [
+        bin,
+        "pull",
+        `${reg.host}/bin/app:1`,
+        "--insecure-registry",
+        reg.host,
+        "--output",
+        `oci:${path.join(work.dir, "bin-out")}:1`,
+        "--json",
+        "--timeout",
+        "5",
+      ],
+      {
+        env: { ...process.env, PULLDOCTOR_STORE: path.join(work.dir, "bin-store"), HOME: work.dir },
+      },
+    );
     expect(p.exitCode).toBe(0);
     const report = JSON.parse(p.stdout.toString());
     const stage = report.stages.find((s: { id: string }) => s.id === "pull");

@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { refCommand } from "../../src/cli/commands/ref";
 import { memoryIo } from "../../src/cli/io";
 import { defaultOptions } from "../../src/model/options";
-import { classifyReferenceError, lowercaseSuggestion, referenceStage } from "../../src/stages/reference";
 import { ReferenceParseError } from "../../src/registry/reference";
+import { classifyReferenceError, lowercaseSuggestion, referenceStage } from "../../src/stages/reference";
 import { tempDir, testContext } from "../helpers/context";
 
-const D = "sha256:" + "0".repeat(64);
+const D = `sha256:${"0".repeat(64)}`;
 
 describe("reference stage", () => {
   test("a short name: provides ref, REF_IMPLICIT_LATEST says how it expanded", async () => {
@@ -23,7 +23,7 @@ describe("reference stage", () => {
   });
 
   test("a tag or a digest: no finding", async () => {
-    for (const image of ["nginx:1.27", "ghcr.io/o/r@" + D, "localhost:5000/app:dev"]) {
+    for (const image of ["nginx:1.27", `ghcr.io/o/r@${D}`, "localhost:5000/app:dev"]) {
       const out = await referenceStage.run(testContext({ options: { image } }));
       expect(out.findings).toEqual([]);
       expect(out.provides?.ref).toBeDefined();
@@ -81,23 +81,23 @@ describe("reference stage", () => {
   test("lowercaseSuggestion keeps host case, tag and digest", () => {
     expect(lowercaseSuggestion("Nginx")).toBe("nginx");
     expect(lowercaseSuggestion("MyOrg/App:Tag")).toBe("myorg/app:Tag");
-    expect(lowercaseSuggestion("Reg.Example.com:5000/Team/App@" + D)).toBe("Reg.Example.com:5000/team/app@" + D);
+    expect(lowercaseSuggestion(`Reg.Example.com:5000/Team/App@${D}`)).toBe(`Reg.Example.com:5000/team/app@${D}`);
   });
 });
 
 describe("pulldoctor ref", () => {
   test("--json prints the normalized fields and exits 0", async () => {
     const io = memoryIo();
-    const code = await refCommand(defaultOptions({ command: "ref", image: "index.docker.io/library/redis@" + D, json: true }), io);
+    const code = await refCommand(defaultOptions({ command: "ref", image: `index.docker.io/library/redis@${D}`, json: true }), io);
     expect(code).toBe(0);
     expect(JSON.parse(io.out.join(""))).toEqual({
-      input: "index.docker.io/library/redis@" + D,
+      input: `index.docker.io/library/redis@${D}`,
       registry: "docker.io",
       repository: "library/redis",
       tag: null,
       digest: D,
-      canonical: "docker.io/library/redis@" + D,
-      familiar: "redis@" + D,
+      canonical: `docker.io/library/redis@${D}`,
+      familiar: `redis@${D}`,
     });
   });
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import type { Facts, LinkInfo } from "../../src/model/facts";
-import { v2Stage } from "../../src/stages/v2";
 import type { ProbedChallenge } from "../../src/registry/challenge";
+import { v2Stage } from "../../src/stages/v2";
 import { endpointFor, testContext } from "../helpers/context";
-import { startNginx, type NginxPeer } from "../peers/nginx";
-import { startRegistry, type RegistryPeer } from "../peers/registry";
+import { type NginxPeer, startNginx } from "../peers/nginx";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 
@@ -13,7 +13,15 @@ function factsFor(baseUrl: string): Facts {
   const u = new URL(baseUrl);
   const link: LinkInfo = { scheme: u.protocol === "https:" ? "https" : "http", baseUrl, tls: { ca: [], verify: true }, insecure: true };
   return {
-    ref: { input: `${u.host}/team/app:1.0`, registry: u.host, repository: "team/app", tag: "1.0", digest: null, canonical: `${u.host}/team/app:1.0`, familiar: `${u.host}/team/app:1.0` },
+    ref: {
+      input: `${u.host}/team/app:1.0`,
+      registry: u.host,
+      repository: "team/app",
+      tag: "1.0",
+      digest: null,
+      canonical: `${u.host}/team/app:1.0`,
+      familiar: `${u.host}/team/app:1.0`,
+    },
     resolution: { hostname: u.hostname, addresses: [{ address: "127.0.0.1", family: 4 }], via: "literal" },
     route: { url: null, auth: null, reason: "loopback is never proxied" },
     link,
@@ -88,7 +96,14 @@ describe("v2 against real registries", () => {
 
 describe("v2 against things that are not registries", () => {
   test("captive portal HTML page (200 text/html) → V2_NOT_A_REGISTRY with its title", async () => {
-    const srv = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<!DOCTYPE html><html><head><title>Guest Wi-Fi Login</title></head><body>Accept the terms</body></html>", { headers: { "content-type": "text/html; charset=utf-8" } }) });
+    const srv = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () =>
+        new Response("<!DOCTYPE html><html><head><title>Guest Wi-Fi Login</title></head><body>Accept the terms</body></html>", {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        }),
+    });
     servers.push(srv);
     const r = await runV2(`http://127.0.0.1:${srv.port}`);
     expect(r.findings.map((f) => f.code)).toEqual(["V2_NOT_A_REGISTRY"]);
@@ -124,7 +139,11 @@ describe("v2 against things that are not registries", () => {
     const srv = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      fetch: () => Response.json({ errors: [{ code: "UNAVAILABLE", message: "service unavailable" }] }, { status: 503, headers: { "retry-after": "30", "docker-distribution-api-version": "registry/2.0" } }),
+      fetch: () =>
+        Response.json(
+          { errors: [{ code: "UNAVAILABLE", message: "service unavailable" }] },
+          { status: 503, headers: { "retry-after": "30", "docker-distribution-api-version": "registry/2.0" } },
+        ),
     });
     servers.push(srv);
     const r = await runV2(`http://127.0.0.1:${srv.port}`);

@@ -4,8 +4,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
 import { DEMO_USER } from "../../src/lab/scenarios";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { requireBuiltBinary, Terminal } from "./tmux";
 
 /**
@@ -32,7 +32,13 @@ afterEach(() => {
   if (cwd) rmSync(cwd, { recursive: true, force: true });
 });
 
-const env = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", LANG: "C.UTF-8", ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  HOME: home,
+  TERM: "xterm-256color",
+  LANG: "C.UTF-8",
+  ...extra,
+});
 const isolated = ["--daemon-config", "/nonexistent/daemon.json", "--certs-dir", "/nonexistent/certs.d", "--insecure-registry"];
 
 function doctor(image: string | null, extra: string[] = [], envExtra: Record<string, string> = {}): Terminal {
@@ -53,7 +59,8 @@ test("happy path: asks the image, shows it normalized as typed, passes every sta
   t.keys("Enter");
   await t.waitFor("Save the report", 30_000);
   const diag = t.screen();
-  for (const stage of ["reference", "config", "dns", "proxy", "v2", "auth", "manifest", "blob"]) expect(diag).toMatch(new RegExp(`✔ ${stage}\\b`));
+  for (const stage of ["reference", "config", "dns", "proxy", "v2", "auth", "manifest", "blob"])
+    expect(diag).toMatch(new RegExp(`✔ ${stage}\\b`));
   // The lab speaks plain HTTP on loopback: Docker falls back to it, and the doctor warns so.
   expect(diag).toMatch(/[✔▲] connect\b/);
   expect(diag).not.toContain("✖");

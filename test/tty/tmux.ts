@@ -26,13 +26,32 @@ export class Terminal {
   static start(argv: string[], opts: { env: Record<string, string>; cwd: string; width?: number; height?: number }): Terminal {
     const tmux = requireBinary("tmux", "tmux");
     const socket = `pd-tty-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    const env = Object.entries(opts.env).map(([k, v]) => `${k}=${sh(v)}`).join(" ");
+    const env = Object.entries(opts.env)
+      .map(([k, v]) => `${k}=${sh(v)}`)
+      .join(" ");
     // The exit status is printed after the program ends, and the pane stays for reading.
     // The shell traps SIGINT (a caught signal is reset to default in the child), so Ctrl-C
     // reaches the program and the shell lives on to print the exit status.
     const script = `trap 'true' INT; cd ${sh(opts.cwd)} && env -i ${env} ${argv.map(sh).join(" ")}; echo "__EXIT=$?"; sleep 600`;
     const t = new Terminal(tmux, socket, "t");
-    const r = Bun.spawnSync([tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", String(opts.width ?? 160), "-y", String(opts.height ?? 50), "sh", "-c", script]);
+    const r = Bun.spawnSync([
+      tmux,
+      "-L",
+      socket,
+      "-f",
+      "/dev/null",
+      "new-session",
+      "-d",
+      "-s",
+      "t",
+      "-x",
+      String(opts.width ?? 160),
+      "-y",
+      String(opts.height ?? 50),
+      "sh",
+      "-c",
+      script,
+    ]);
     if (r.exitCode !== 0) throw new Error(`tmux new-session failed: ${r.stderr.toString()}`);
     return t;
   }

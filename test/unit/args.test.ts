@@ -20,7 +20,25 @@ describe("parseArgs", () => {
   });
 
   test("values, repeatable flags and = forms", () => {
-    const o = ok(["pull", "a/b:1", "--output=oci:/tmp/x:1", "--dns", "127.0.0.1:5353", "--dns=10.0.0.2", "--mirror", "https://m.example", "--insecure-registry", "r:5000", "--timeout", "2.5", "--concurrency", "4", "--platform", "linux/arm/v7", "--json"]).options;
+    const o = ok([
+      "pull",
+      "a/b:1",
+      "--output=oci:/tmp/x:1",
+      "--dns",
+      "127.0.0.1:5353",
+      "--dns=10.0.0.2",
+      "--mirror",
+      "https://m.example",
+      "--insecure-registry",
+      "r:5000",
+      "--timeout",
+      "2.5",
+      "--concurrency",
+      "4",
+      "--platform",
+      "linux/arm/v7",
+      "--json",
+    ]).options;
     expect(o.output).toBe("oci:/tmp/x:1");
     expect(o.dns).toEqual(["127.0.0.1:5353", "10.0.0.2"]);
     expect(o.mirrors).toEqual(["https://m.example"]);
@@ -56,9 +74,18 @@ describe("parseArgs", () => {
     [["check", "x", "--dns", "not a server"], "--dns takes SERVER[:PORT]"],
     // Silently ignored before: the run went anonymous / without the mirror.
     [["check", "x", "--username", "alice"], "--username needs --password-stdin"],
-    [["check", "x", "--mirror", "mirror.example.com"], `--mirror mirror.example.com: invalid mirror: no scheme specified for "mirror.example.com": must use either 'https://' or 'http://'`],
-    [["check", "x", "--mirror", "ftp://m.example"], `invalid mirror: unsupported scheme "ftp" in "ftp://m.example": must use either 'https://' or 'http://'`],
-    [["check", "x", "--mirror", "https://u:pw@m.example"], `invalid mirror: username/password not allowed in URI "https://u:xxxxx@m.example"`],
+    [
+      ["check", "x", "--mirror", "mirror.example.com"],
+      `--mirror mirror.example.com: invalid mirror: no scheme specified for "mirror.example.com": must use either 'https://' or 'http://'`,
+    ],
+    [
+      ["check", "x", "--mirror", "ftp://m.example"],
+      `invalid mirror: unsupported scheme "ftp" in "ftp://m.example": must use either 'https://' or 'http://'`,
+    ],
+    [
+      ["check", "x", "--mirror", "https://u:pw@m.example"],
+      `invalid mirror: username/password not allowed in URI "https://u:xxxxx@m.example"`,
+    ],
     [["check", "x", "--mirror", "https://m.example/?x=1"], `invalid mirror: query or fragment at end of the URI`],
   ])("misuse %p", (argv, msg) => {
     const r = parseArgs(argv as string[]);

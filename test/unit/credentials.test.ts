@@ -1,13 +1,20 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { loadDockerConfig, type AuthEntry } from "../../src/host/docker-config";
-import { authLookupKey, convertToHostname, effectiveCredsStore, getAllCredentials, parseEnvAuthConfig, resolveAuthConfig } from "../../src/host/credentials";
+import {
+  authLookupKey,
+  convertToHostname,
+  effectiveCredsStore,
+  getAllCredentials,
+  parseEnvAuthConfig,
+  resolveAuthConfig,
+} from "../../src/host/credentials";
+import { type AuthEntry, loadDockerConfig } from "../../src/host/docker-config";
 import { parseReference } from "../../src/registry/reference";
 import { tempDir, testDeps } from "../helpers/context";
-import { requireBinary } from "../peers/require";
 import { readVectors } from "../helpers/vectors";
+import { requireBinary } from "../peers/require";
 
 /**
  * Every case of shared/vectors/credentials.json: what docker/cli really did with a
@@ -109,7 +116,9 @@ const calls = (log: string) => (existsSync(log) ? readFileSync(log, "utf8").spli
 const ARTIFACT = "unsupported digest algorithm";
 function siblingWithoutDigest(c: Case): Case {
   const image = c.given.image!.replace(/@sha256:[0-9a-f]{64}$/, "");
-  const sib = VECTORS.cases.find((x) => x.op === "pull_auth" && x.given.image === image && JSON.stringify(x.given.config) === JSON.stringify(c.given.config));
+  const sib = VECTORS.cases.find(
+    (x) => x.op === "pull_auth" && x.given.image === image && JSON.stringify(x.given.config) === JSON.stringify(c.given.config),
+  );
   if (!sib) throw new Error(`no sibling for ${c.id}`);
   return sib;
 }
@@ -163,8 +172,14 @@ describe("credentials.json vectors (docker/cli)", () => {
         // Go's map order picks one of several matching legacy keys at random: any observed outcome is right.
         const { env } = setup(c);
         const loaded = loadDockerConfig(null, testDeps({ env }));
-        const r = await resolveAuthConfig(loaded.file, authLookupKey(parseReference(c.given.image!).registry), { env, os: "linux", timeoutMs: 5000 });
-        expect(c.expect_one_of.map((x) => JSON.stringify(x.auth))).toContain(JSON.stringify(Object.fromEntries(Object.entries(shape(r.auth)).sort())));
+        const r = await resolveAuthConfig(loaded.file, authLookupKey(parseReference(c.given.image!).registry), {
+          env,
+          os: "linux",
+          timeoutMs: 5000,
+        });
+        expect(c.expect_one_of.map((x) => JSON.stringify(x.auth))).toContain(
+          JSON.stringify(Object.fromEntries(Object.entries(shape(r.auth)).sort())),
+        );
         return;
       }
       await runPullAuth(c, c.expect!);
@@ -182,19 +197,42 @@ describe("credentials.json vectors (docker/cli)", () => {
 describe("the real docker CLI sends the same credentials", () => {
   const docker = requireBinary("docker", "docker.io");
   // `docker version` exits 1 without a daemon but still prints the client's version.
-  const cliVersion = spawnSync(docker, ["version", "--format", "{{.Client.Version}}"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_HOST: "unix:///nonexistent.sock" } }).stdout.toString().trim();
+  const cliVersion = spawnSync(docker, ["version", "--format", "{{.Client.Version}}"], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_HOST: "unix:///nonexistent.sock" },
+  })
+    .stdout.toString()
+    .trim();
   const cliMajor = Number(cliVersion.split(".")[0]);
   const legacy = cliMajor < 29;
   const cases = VECTORS.cases.filter((c) => c.op === "pull_auth" && c.given.image !== undefined && !c.expect_one_of);
 
-  async function expectation(c: Case, env: Record<string, string>, log: string): Promise<{ auth: Record<string, string> | null; error: string | null; calls: string[]; warning: string | null }> {
+  async function expectation(
+    c: Case,
+    env: Record<string, string>,
+    log: string,
+  ): Promise<{ auth: Record<string, string> | null; error: string | null; calls: string[]; warning: string | null }> {
     const e = c.expect!.error === ARTIFACT ? siblingWithoutDigest(c).expect! : c.expect!;
-    if (!legacy) return { auth: e.error === undefined ? e.auth! : null, error: e.error ?? null, calls: e.helper_calls!, warning: e.load_warning ?? null };
+    if (!legacy)
+      return {
+        auth: e.error === undefined ? e.auth! : null,
+        error: e.error ?? null,
+        calls: e.helper_calls!,
+        warning: e.load_warning ?? null,
+      };
     const { DOCKER_AUTH_CONFIG: _ignored, ...plain } = env;
     const loaded = loadDockerConfig(null, testDeps({ env: plain }));
-    const r = await resolveAuthConfig(loaded.file, authLookupKey(parseReference(c.given.image!).registry), { env: plain, os: "linux", timeoutMs: 5000 });
+    const r = await resolveAuthConfig(loaded.file, authLookupKey(parseReference(c.given.image!).registry), {
+      env: plain,
+      os: "linux",
+      timeoutMs: 5000,
+    });
     writeFileSync(log, "");
-    return { auth: shape(r.auth), error: null, calls: r.helperRuns.filter((h) => h.path !== null).map((h) => `${h.helper} ${h.action} <<< "${h.stdin}"`), warning: e.load_warning ?? null };
+    return {
+      auth: shape(r.auth),
+      error: null,
+      calls: r.helperRuns.filter((h) => h.path !== null).map((h) => `${h.helper} ${h.action} <<< "${h.stdin}"`),
+      warning: e.load_warning ?? null,
+    };
   }
 
   async function cliPull(c: Case): Promise<string[]> {
@@ -208,12 +246,16 @@ describe("the real docker CLI sends the same credentials", () => {
         const u = new URL(req.url);
         if (u.pathname.endsWith("/_ping")) return new Response("OK", { headers: { "API-Version": "1.41", Ostype: "linux" } });
         sent = req.headers.get("x-registry-auth");
-        return new Response(JSON.stringify({ status: "done" }) + "\n", { headers: { "Content-Type": "application/json" } });
+        return new Response(`${JSON.stringify({ status: "done" })}\n`, { headers: { "Content-Type": "application/json" } });
       },
     });
     let out = "";
     try {
-      const p = Bun.spawn([docker, "pull", "--", c.given.image!], { env: { ...env, HOME: dir, DOCKER_HOST: `unix://${sock}` }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn([docker, "pull", "--", c.given.image!], {
+        env: { ...env, HOME: dir, DOCKER_HOST: `unix://${sock}` },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const timer = setTimeout(() => p.kill(9), 15_000);
       out = (await new Response(p.stdout).text()) + (await new Response(p.stderr).text());
       await p.exited;
@@ -224,11 +266,15 @@ describe("the real docker CLI sends the same credentials", () => {
     const problems: string[] = [];
     const got = sent === null ? null : shape(JSON.parse(Buffer.from(sent, "base64url").toString("utf8")) as AuthEntry);
     const sorted = (a: Record<string, string> | null) => JSON.stringify(Object.fromEntries(Object.entries(a ?? {}).sort()));
-    if (want.error !== null && !out.includes(want.error)) problems.push(`${c.id}: expected error ${JSON.stringify(want.error)}, docker said ${JSON.stringify(out)}`);
-    if (want.error === null && sorted(got) !== sorted(want.auth)) problems.push(`${c.id}: expected ${sorted(want.auth)}, docker sent ${sorted(got)}`);
+    if (want.error !== null && !out.includes(want.error))
+      problems.push(`${c.id}: expected error ${JSON.stringify(want.error)}, docker said ${JSON.stringify(out)}`);
+    if (want.error === null && sorted(got) !== sorted(want.auth))
+      problems.push(`${c.id}: expected ${sorted(want.auth)}, docker sent ${sorted(got)}`);
     // docker 28 capitalised "Invalid auth configuration file"; the rest is identical.
-    if (want.warning !== null && !out.toLowerCase().includes(want.warning.split("): ")[1]!.toLowerCase())) problems.push(`${c.id}: expected warning ${JSON.stringify(want.warning)}, docker said ${JSON.stringify(out)}`);
-    if (JSON.stringify(calls(log)) !== JSON.stringify(want.calls)) problems.push(`${c.id}: helper calls ${JSON.stringify(calls(log))}, expected ${JSON.stringify(want.calls)}`);
+    if (want.warning !== null && !out.toLowerCase().includes(want.warning.split("): ")[1]!.toLowerCase()))
+      problems.push(`${c.id}: expected warning ${JSON.stringify(want.warning)}, docker said ${JSON.stringify(out)}`);
+    if (JSON.stringify(calls(log)) !== JSON.stringify(want.calls))
+      problems.push(`${c.id}: helper calls ${JSON.stringify(calls(log))}, expected ${JSON.stringify(want.calls)}`);
     return problems;
   }
 
@@ -248,6 +294,9 @@ describe("the real docker CLI sends the same credentials", () => {
 describe("DOCKER_AUTH_CONFIG nested past Go's 10,000 levels", () => {
   test("is Go's max-depth error, not a stack overflow", () => {
     // Before: 100,000 nested '[' threw RangeError (maximum call stack size) out of the config stage.
-    expect(parseEnvAuthConfig(`{"auths":${"[".repeat(100_000)}`)).toEqual({ ok: false, message: "Failed to create credential store from DOCKER_AUTH_CONFIG:  invalid character '[' exceeded max depth" });
+    expect(parseEnvAuthConfig(`{"auths":${"[".repeat(100_000)}`)).toEqual({
+      ok: false,
+      message: "Failed to create credential store from DOCKER_AUTH_CONFIG:  invalid character '[' exceeded max depth",
+    });
   });
 });

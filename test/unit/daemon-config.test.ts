@@ -17,7 +17,10 @@ describe("daemon.json as dockerd reads it", () => {
     ['{"registry-mirrors": ["https://m.example.com"],}', "invalid character '}' looking for beginning of object key string"],
     ["{} {}", "invalid character '{' after top-level value"],
     ["<!DOCTYPE html>", "invalid character '<' looking for beginning of value"],
-    ['{"registry-mirrors": "https://m.example.com"}', "json: cannot unmarshal string into Go struct field Config.registry-mirrors of type []string"],
+    [
+      '{"registry-mirrors": "https://m.example.com"}',
+      "json: cannot unmarshal string into Go struct field Config.registry-mirrors of type []string",
+    ],
     ['{"insecure-registries": [5000]}', "json: cannot unmarshal number into Go struct field Config.insecure-registries of type string"],
     ["[]", "json: cannot unmarshal array into Go value of type map[string]interface {}"],
   ];
@@ -50,7 +53,20 @@ describe("daemon.json as dockerd reads it", () => {
         const want = is20 && r.dockerd20 !== undefined ? r.dockerd20 : r.problem!.message;
         const dir = path.join(t.dir, `run${i}`);
         const out = await new Promise<string>((resolve) => {
-          const child = spawn(dockerd, ["--config-file", file, "--host", `unix://${dir}/s.sock`, "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`, "--pidfile", `${dir}/p.pid`, "--iptables=false", "--bridge=none"]);
+          const child = spawn(dockerd, [
+            "--config-file",
+            file,
+            "--host",
+            `unix://${dir}/s.sock`,
+            "--data-root",
+            `${dir}/data`,
+            "--exec-root",
+            `${dir}/exec`,
+            "--pidfile",
+            `${dir}/p.pid`,
+            "--iptables=false",
+            "--bridge=none",
+          ]);
           let o = "";
           child.stdout.on("data", (d) => (o += d));
           child.stderr.on("data", (d) => (o += d));
@@ -61,7 +77,8 @@ describe("daemon.json as dockerd reads it", () => {
           });
         });
         const line = `unable to configure the Docker daemon with file ${file}: ${want}`;
-        if (!out.includes(line)) problems.push(`${JSON.stringify(text)}: expected ${JSON.stringify(line)}, dockerd said ${JSON.stringify(out.slice(0, 300))}`);
+        if (!out.includes(line))
+          problems.push(`${JSON.stringify(text)}: expected ${JSON.stringify(line)}, dockerd said ${JSON.stringify(out.slice(0, 300))}`);
       }
       expect(problems).toEqual([]);
     } finally {
@@ -71,15 +88,36 @@ describe("daemon.json as dockerd reads it", () => {
   test("nesting past Go's 10,000 levels is dockerd's max-depth error, not a stack overflow", () => {
     // Before: 100,000 nested '[' threw RangeError (maximum call stack size) out of the config stage.
     const deep = `{"registry-mirrors":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
-    expect(parseDaemonJson(deep).problem).toEqual({ kind: "syntax", message: "invalid character '[' exceeded max depth", line: 1, column: 10020 });
+    expect(parseDaemonJson(deep).problem).toEqual({
+      kind: "syntax",
+      message: "invalid character '[' exceeded max depth",
+      line: 1,
+      column: 10020,
+    });
   });
   test("proxies keys named like Object.prototype members are ignored like any unknown key", () => {
     // Before: "constructor": 1 was reported as a type error and "toString": "x" stored under a function's source text.
-    expect(parseDaemonJson('{"proxies": {"constructor": 1, "toString": "x", "https-proxy": "http://p:3128"}}')).toMatchObject({ problem: null, proxies: { https: "http://p:3128" } });
+    expect(parseDaemonJson('{"proxies": {"constructor": 1, "toString": "x", "https-proxy": "http://p:3128"}}')).toMatchObject({
+      problem: null,
+      proxies: { https: "http://p:3128" },
+    });
   });
   test("mirrors, insecure registries and proxies are read", () => {
-    const r = parseDaemonJson(JSON.stringify({ "registry-mirrors": ["https://m.example.com"], "insecure-registries": ["reg.local:5000", "10.0.0.0/8"], proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" }, debug: true }));
-    expect(r).toEqual({ mirrors: ["https://m.example.com"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"], proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" }, problem: null, keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"] });
+    const r = parseDaemonJson(
+      JSON.stringify({
+        "registry-mirrors": ["https://m.example.com"],
+        "insecure-registries": ["reg.local:5000", "10.0.0.0/8"],
+        proxies: { "http-proxy": "http://p:3128", "https-proxy": "http://u:pw@p:3128", "no-proxy": "localhost,.corp" },
+        debug: true,
+      }),
+    );
+    expect(r).toEqual({
+      mirrors: ["https://m.example.com"],
+      insecureRegistries: ["reg.local:5000", "10.0.0.0/8"],
+      proxies: { http: "http://p:3128", https: "http://u:pw@p:3128", no: "localhost,.corp" },
+      problem: null,
+      keys: ["registry-mirrors", "insecure-registries", "proxies", "debug"],
+    });
   });
   test("line and column of a syntax error", () => {
     expect(parseDaemonJson('{\n  "debug": true,\n}\n').problem).toMatchObject({ line: 3, column: 1 });
@@ -98,7 +136,10 @@ describe("systemd drop-ins", () => {
     mkdirSync(etc, { recursive: true });
     mkdirSync(lib, { recursive: true });
     writeFileSync(path.join(lib, "http-proxy.conf"), '[Service]\nEnvironment="HTTP_PROXY=http://lib:1"\n');
-    writeFileSync(path.join(etc, "http-proxy.conf"), '[Service]\nEnvironment="HTTP_PROXY=http://proxy.corp:3128" "NO_PROXY=localhost,127.0.0.1,.corp"\n');
+    writeFileSync(
+      path.join(etc, "http-proxy.conf"),
+      '[Service]\nEnvironment="HTTP_PROXY=http://proxy.corp:3128" "NO_PROXY=localhost,127.0.0.1,.corp"\n',
+    );
     writeFileSync(path.join(etc, "zz-https.conf"), "[Service]\nEnvironment=https_proxy=http://secure.corp:3129 OTHER=1\n");
     writeFileSync(path.join(lib, "aa-ignored.conf"), "[Unit]\nEnvironment=HTTP_PROXY=http://not-service:1\n");
     const r = readDropIns([etc, lib]);
@@ -120,16 +161,33 @@ describe("docker contexts, as the real docker CLI stores them", () => {
       const r = spawnSync(docker, ["context", "create", "rootless", "--docker", "host=unix:///run/user/1000/docker.sock"], { env });
       expect(r.status).toBe(0);
       const byConfig = engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" });
-      expect(byConfig).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null, context: "rootless" });
-      expect(engineSocket({ DOCKER_CONTEXT: "rootless" }, "/var/run/docker.sock", { configDir: t.dir }).socketPath).toBe("/run/user/1000/docker.sock");
-      expect(engineSocket({ DOCKER_HOST: "unix:///x.sock" }, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" }).socketPath).toBe("/x.sock");
-      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "default" }).socketPath).toBe("/var/run/docker.sock");
-      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "gone" }).note).toContain('docker context "gone"');
+      expect(byConfig).toEqual({
+        socketPath: "/run/user/1000/docker.sock",
+        source: "unix:///run/user/1000/docker.sock",
+        note: null,
+        context: "rootless",
+      });
+      expect(engineSocket({ DOCKER_CONTEXT: "rootless" }, "/var/run/docker.sock", { configDir: t.dir }).socketPath).toBe(
+        "/run/user/1000/docker.sock",
+      );
+      expect(
+        engineSocket({ DOCKER_HOST: "unix:///x.sock" }, "/var/run/docker.sock", { configDir: t.dir, currentContext: "rootless" })
+          .socketPath,
+      ).toBe("/x.sock");
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "default" }).socketPath).toBe(
+        "/var/run/docker.sock",
+      );
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "gone" }).note).toContain(
+        'docker context "gone"',
+      );
       // A named pipe planted at a context's meta.json: read without blocking, reported as unreadable.
       const fifoDir = path.join(t.dir, "contexts", "meta", createHash("sha256").update("piped").digest("hex"));
       mkdirSync(fifoDir, { recursive: true });
       expect(Bun.spawnSync(["mkfifo", path.join(fifoDir, "meta.json")]).exitCode).toBe(0);
-      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "piped" })).toMatchObject({ socketPath: null, context: "piped" });
+      expect(engineSocket({}, "/var/run/docker.sock", { configDir: t.dir, currentContext: "piped" })).toMatchObject({
+        socketPath: null,
+        context: "piped",
+      });
     } finally {
       t.cleanup();
     }
@@ -149,11 +207,27 @@ describe("Engine /info fields", () => {
         IndexConfigs: { "docker.io": { Name: "docker.io", Secure: true }, "reg.local:5000": { Name: "reg.local:5000", Secure: false } },
       },
     };
-    expect(readInfo(info)).toEqual({ serverVersion: "27.3.1", operatingSystem: null, proxies: { http: "http://xxxxx:xxxxx@proxy.corp:3128", no: "localhost" }, mirrors: ["https://mirror.corp/"], insecureRegistries: ["reg.local:5000", "10.0.0.0/8"] });
+    expect(readInfo(info)).toEqual({
+      serverVersion: "27.3.1",
+      operatingSystem: null,
+      proxies: { http: "http://xxxxx:xxxxx@proxy.corp:3128", no: "localhost" },
+      mirrors: ["https://mirror.corp/"],
+      insecureRegistries: ["reg.local:5000", "10.0.0.0/8"],
+    });
   });
   test("DOCKER_HOST: unix is used, tcp is only noted", () => {
-    expect(engineSocket({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, "/var/run/docker.sock")).toEqual({ socketPath: "/run/user/1000/docker.sock", source: "unix:///run/user/1000/docker.sock", note: null, context: null });
+    expect(engineSocket({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, "/var/run/docker.sock")).toEqual({
+      socketPath: "/run/user/1000/docker.sock",
+      source: "unix:///run/user/1000/docker.sock",
+      note: null,
+      context: null,
+    });
     expect(engineSocket({ DOCKER_HOST: "tcp://10.0.0.5:2376" }, "/var/run/docker.sock").socketPath).toBeNull();
-    expect(engineSocket({}, "/var/run/docker.sock")).toEqual({ socketPath: "/var/run/docker.sock", source: "unix:///var/run/docker.sock", note: null, context: null });
+    expect(engineSocket({}, "/var/run/docker.sock")).toEqual({
+      socketPath: "/var/run/docker.sock",
+      source: "unix:///var/run/docker.sock",
+      note: null,
+      context: null,
+    });
   });
 });

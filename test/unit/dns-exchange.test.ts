@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import * as packet from "dns-packet";
 import { exchange, parseServer } from "../../src/net/dns-exchange";
-import { replyTo, startScriptedDns, type ScriptedDns } from "../peers/dnsmasq";
+import { replyTo, type ScriptedDns, startScriptedDns } from "../peers/dnsmasq";
 
 describe("parseServer (--dns SERVER[:PORT])", () => {
   const cases: [string, string | null][] = [
@@ -27,7 +27,8 @@ describe("exchange over real sockets", () => {
     // UDP says "truncated, ask over TCP"; the TCP listener gives the full answer.
     truncating = await startScriptedDns({
       udp: (q) => replyTo(q, { truncated: true }),
-      tcp: (q) => replyTo(q, { answers: [{ type: "CNAME", name: "big.pd.test", data: "cdn.pd.test", ttl: 60 }, A("cdn.pd.test", "10.7.7.7")] }),
+      tcp: (q) =>
+        replyTo(q, { answers: [{ type: "CNAME", name: "big.pd.test", data: "cdn.pd.test", ttl: 60 }, A("cdn.pd.test", "10.7.7.7")] }),
     });
     silent = await startScriptedDns({ udp: () => "drop" });
   });
@@ -37,7 +38,13 @@ describe("exchange over real sockets", () => {
 
   test("a truncated UDP reply is asked again over TCP", async () => {
     const r = await exchange(parseServer(truncating.server)!, "big.pd.test", "A", { timeoutMs: 1000 });
-    expect(r).toMatchObject({ transport: "tcp", truncated: true, rcode: "NOERROR", answers: ["10.7.7.7"], cnames: ["big.pd.test → cdn.pd.test"] });
+    expect(r).toMatchObject({
+      transport: "tcp",
+      truncated: true,
+      rcode: "NOERROR",
+      answers: ["10.7.7.7"],
+      cnames: ["big.pd.test → cdn.pd.test"],
+    });
     expect(truncating.seen).toEqual(["udp A big.pd.test", "tcp A big.pd.test"]);
   });
 
@@ -46,7 +53,11 @@ describe("exchange over real sockets", () => {
     await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
     sock.on("message", (msg, rinfo) => {
       const q = packet.decode(msg);
-      sock.send(packet.encode(replyTo(q, { id: ((q.id ?? 0) + 1) & 0xffff, answers: [A("x.pd.test", "6.6.6.6")] })), rinfo.port, rinfo.address);
+      sock.send(
+        packet.encode(replyTo(q, { id: ((q.id ?? 0) + 1) & 0xffff, answers: [A("x.pd.test", "6.6.6.6")] })),
+        rinfo.port,
+        rinfo.address,
+      );
       setTimeout(() => sock.send(packet.encode(replyTo(q, { answers: [A("x.pd.test", "10.1.1.1")] })), rinfo.port, rinfo.address), 20);
     });
     try {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { resolutionEvidence, resolveHost } from "../../src/net/dns";
 import { MemoryTrace } from "../../src/model/trace";
+import { resolutionEvidence, resolveHost } from "../../src/net/dns";
 import { testDeps } from "../helpers/context";
-import { replyTo, startDnsmasq, startScriptedDns, type DnsmasqPeer, type ScriptedDns } from "../peers/dnsmasq";
+import { type DnsmasqPeer, replyTo, type ScriptedDns, startDnsmasq, startScriptedDns } from "../peers/dnsmasq";
 
 let dm: DnsmasqPeer;
 let servfail: ScriptedDns;
@@ -39,7 +39,10 @@ describe("resolveHost against a real dnsmasq", () => {
     const trace = new MemoryTrace();
     const r = await resolveHost("registry.pd.test", { servers: [dm.server], deps: testDeps(), timeoutMs: 2000, trace });
     expect(r).toMatchObject({ outcome: "ok", via: dm.server, serversFrom: "--dns", hostsFile: null });
-    expect(r.addresses).toEqual([{ address: "10.1.2.3", family: 4 }, { address: "fd00::123", family: 6 }]);
+    expect(r.addresses).toEqual([
+      { address: "10.1.2.3", family: 4 },
+      { address: "fd00::123", family: 6 },
+    ]);
     expect(r.queries.map((q) => `${q.type} ${q.rcode} ${q.transport}`).sort()).toEqual(["A NOERROR udp", "AAAA NOERROR udp"]);
     expect(trace.events.filter((e) => e.kind === "dns")).toHaveLength(2);
   });
@@ -85,7 +88,9 @@ describe("resolveHost against a real dnsmasq", () => {
     // Nothing listens on this loopback address: the kernel answers port-unreachable at once.
     const r = await resolveHost("registry.pd.test", { deps: depsWith("nameserver 127.77.88.99\noptions attempts:1\n"), timeoutMs: 2000 });
     expect(r).toMatchObject({ outcome: "timeout", servers: ["127.77.88.99:53"], serversFrom: "resolv.conf", via: "127.77.88.99:53" });
-    expect(r.message).toMatch(/^lookup registry\.pd\.test on 127\.77\.88\.99:53: read udp [\d.:]+->127\.77\.88\.99:53: read: connection refused$/);
+    expect(r.message).toMatch(
+      /^lookup registry\.pd\.test on 127\.77\.88\.99:53: read udp [\d.:]+->127\.77\.88\.99:53: read: connection refused$/,
+    );
   });
 
   test("a failing server is skipped for the next one (SERVFAIL then answer)", async () => {
@@ -98,7 +103,11 @@ describe("resolveHost against a real dnsmasq", () => {
 
   test("no server answers: finishes within the step timeout, every attempt recorded", async () => {
     const t = performance.now();
-    const r = await resolveHost("registry.pd.test", { servers: [silent.server], deps: depsWith("options timeout:5 attempts:2\n"), timeoutMs: 800 });
+    const r = await resolveHost("registry.pd.test", {
+      servers: [silent.server],
+      deps: depsWith("options timeout:5 attempts:2\n"),
+      timeoutMs: 800,
+    });
     expect(performance.now() - t).toBeLessThan(1500);
     expect(r.outcome).toBe("timeout");
     expect(r.perQueryTimeoutMs).toBe(400);
@@ -119,7 +128,8 @@ describe("resolveHost against a real dnsmasq", () => {
     const v6 = await startScriptedDns({
       host: "::1",
       udp: (q) => replyTo(q, { truncated: true }),
-      tcp: (q) => replyTo(q, { answers: q.questions?.[0]?.type === "AAAA" ? [{ type: "AAAA", name: "six.pd.test", data: "::1", ttl: 5 }] : [] }),
+      tcp: (q) =>
+        replyTo(q, { answers: q.questions?.[0]?.type === "AAAA" ? [{ type: "AAAA", name: "six.pd.test", data: "::1", ttl: 5 }] : [] }),
     });
     try {
       const r = await resolveHost("six.pd.test", { servers: [v6.server], deps: testDeps(), timeoutMs: 2000 });
@@ -142,8 +152,15 @@ describe("resolveHost against a real dnsmasq", () => {
   });
 
   test("an IP literal is itself, without queries", async () => {
-    expect(await resolveHost("[::1]", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "::1", family: 6 }], queries: [] });
-    expect(await resolveHost("10.0.0.1", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({ via: "literal", addresses: [{ address: "10.0.0.1", family: 4 }] });
+    expect(await resolveHost("[::1]", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({
+      via: "literal",
+      addresses: [{ address: "::1", family: 6 }],
+      queries: [],
+    });
+    expect(await resolveHost("10.0.0.1", { deps: testDeps(), timeoutMs: 100 })).toMatchObject({
+      via: "literal",
+      addresses: [{ address: "10.0.0.1", family: 4 }],
+    });
   });
 });
 
@@ -152,7 +169,12 @@ describe("resolutionEvidence", () => {
     const r = await resolveHost("gone.pd.test", { servers: [dm.server], deps: testDeps(), timeoutMs: 2000 });
     const e = resolutionEvidence(r);
     expect(JSON.parse(JSON.stringify(e))).toEqual(e);
-    expect(e).toMatchObject({ host: "gone.pd.test", outcome: "nxdomain", servers: [dm.server], message: `lookup gone.pd.test on ${dm.server}: no such host` });
+    expect(e).toMatchObject({
+      host: "gone.pd.test",
+      outcome: "nxdomain",
+      servers: [dm.server],
+      message: `lookup gone.pd.test on ${dm.server}: no such host`,
+    });
     expect((e.queries as { rcode: string }[]).map((q) => q.rcode)).toEqual(["NXDOMAIN", "NXDOMAIN"]);
   });
 });

@@ -21,7 +21,7 @@ const SYNTAX: [input: string, message: string | null, line?: number, column?: nu
   ["// c\n{}", "invalid character '/' looking for beginning of value"],
   ["user:pass", "invalid character 'u' looking for beginning of value"],
   ['{"auths": {},}', "invalid character '}' looking for beginning of object key string", 1, 14],
-  ["{\n  \"auths\": {\n    \"a\": {}\n  }\n  \"credsStore\": \"x\"\n}", "invalid character '\"' after object key:value pair", 5, 3],
+  ['{\n  "auths": {\n    "a": {}\n  }\n  "credsStore": "x"\n}', "invalid character '\"' after object key:value pair", 5, 3],
   ['{"a" 1}', "invalid character '1' after object key"],
   ["{'a': 1}", "invalid character '\\'' looking for beginning of object key string"],
   ["[1,]", "invalid character ']' looking for beginning of value"],
@@ -64,14 +64,21 @@ describe("Go JSON decoder messages", () => {
     const over = decodeFirstValue(nest(MAX_NESTING_DEPTH + 1));
     expect([over.error?.message, over.error?.offset]).toEqual(["invalid character '[' exceeded max depth", MAX_NESTING_DEPTH]);
     expect(decodeFirstValue('{"a":'.repeat(1_000_000)).error?.message).toBe("invalid character '{' exceeded max depth");
-    expect(parseConfigBytes(`{"auths":${nest(100_000)}}`).problem).toEqual({ kind: "syntax", message: "invalid character '[' exceeded max depth", line: 1, column: 10009 });
+    expect(parseConfigBytes(`{"auths":${nest(100_000)}}`).problem).toEqual({
+      kind: "syntax",
+      message: "invalid character '[' exceeded max depth",
+      line: 1,
+      column: 10009,
+    });
   });
   test("a 4 MiB config.json (the read limit) of escapes or base64 decodes fast", () => {
     // Before: a per-byte JS array for strings and base64 made 16 MiB cost ~5 s and ~3 GB.
     const n = 4 * 1024 * 1024;
     const t0 = performance.now();
     expect(decodeFirstValue(`{"x":"${"\\n".repeat(n / 2 - 6)}"}`).error).toBeNull();
-    expect(parseConfigBytes(`{"auths":{"a":{"auth":"${"QUFB".repeat(n / 4 - 10)}"}}}`).problem?.message).toBe("invalid auth configuration file");
+    expect(parseConfigBytes(`{"auths":{"a":{"auth":"${"QUFB".repeat(n / 4 - 10)}"}}}`).problem?.message).toBe(
+      "invalid auth configuration file",
+    );
     expect(performance.now() - t0).toBeLessThan(3000);
   });
   test("escapes decode", () => {
@@ -112,12 +119,20 @@ describe("Go base64 (StdEncoding) and decodeAuth", () => {
 describe("config.json decoding as docker/cli", () => {
   test("a wrong type is reported Go's way and the rest is still read", () => {
     const r = parseConfigBytes('{"credHelpers": {"ghcr.io": "gh"},\n "features": {"buildkit": true}}');
-    expect(r.problem).toMatchObject({ kind: "type", message: "json: cannot unmarshal bool into Go struct field ConfigFile.features of type string", line: 2 });
+    expect(r.problem).toMatchObject({
+      kind: "type",
+      message: "json: cannot unmarshal bool into Go struct field ConfigFile.features of type string",
+      line: 2,
+    });
     expect(r.file.credHelpers.get("ghcr.io")).toBe("gh");
   });
   test("nested type errors name the inner struct", () => {
-    expect(parseConfigBytes('{"auths": {"x": {"username": 5}}}').problem?.message).toBe("json: cannot unmarshal number into Go struct field AuthConfig.auths.username of type string");
-    expect(parseConfigBytes('{"credHelpers": {"x": 5}}').problem?.message).toBe("json: cannot unmarshal number into Go struct field ConfigFile.credHelpers of type string");
+    expect(parseConfigBytes('{"auths": {"x": {"username": 5}}}').problem?.message).toBe(
+      "json: cannot unmarshal number into Go struct field AuthConfig.auths.username of type string",
+    );
+    expect(parseConfigBytes('{"credHelpers": {"x": 5}}').problem?.message).toBe(
+      "json: cannot unmarshal number into Go struct field ConfigFile.credHelpers of type string",
+    );
     expect(parseConfigBytes("[]").problem?.message).toBe("json: cannot unmarshal array into Go value of type configfile.ConfigFile");
   });
   test("field names match case-insensitively, as Go does", () => {
@@ -143,7 +158,10 @@ describe("which config file", () => {
     const k8s = loadDockerConfig(path.join(t.dir, "pull-secret.dockerconfigjson"), deps);
     expect(k8s).toMatchObject({ found: true, kind: "dockerconfigjson" });
     expect(k8s.file.auths.get("r.example.com")?.username).toBe("u");
-    expect(locateConfig(null, testDeps({ dir: t.dir, env: { DOCKER_CONFIG: "/x/y" } }))).toEqual({ path: "/x/y/config.json", from: "DOCKER_CONFIG" });
+    expect(locateConfig(null, testDeps({ dir: t.dir, env: { DOCKER_CONFIG: "/x/y" } }))).toEqual({
+      path: "/x/y/config.json",
+      from: "DOCKER_CONFIG",
+    });
     expect(locateConfig(null, deps)).toEqual({ path: path.join(t.dir, ".docker", "config.json"), from: "home" });
     expect(loadDockerConfig(null, deps)).toMatchObject({ found: false, kind: "none", problem: null, warning: null });
   });
@@ -187,7 +205,9 @@ describe("the real docker CLI prints the same config.json errors", () => {
           writeFileSync(path.join(dir, "config.json"), input);
           const ours = parseConfigBytes(input).problem?.message ?? null;
           const out = await new Promise<string>((resolve) => {
-            const child = spawn(docker, ["pull", "example.com/app:1"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, DOCKER_CONFIG: dir, DOCKER_HOST: `unix://${dir}/absent.sock` } });
+            const child = spawn(docker, ["pull", "example.com/app:1"], {
+              env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, DOCKER_CONFIG: dir, DOCKER_HOST: `unix://${dir}/absent.sock` },
+            });
             let o = "";
             child.stdout.on("data", (d) => (o += d));
             child.stderr.on("data", (d) => (o += d));
@@ -216,9 +236,15 @@ describe("the config stage shows terminal controls from config.json escaped", ()
     // Before: the keys and helper names went into evidence, findings and fixes raw (an ESC sequence reached the terminal).
     const dir = path.join(t.dir, "home");
     mkdirSync(path.join(dir, ".docker"), { recursive: true });
-    writeFileSync(path.join(dir, ".docker", "config.json"), JSON.stringify({ auths: { "evil\u001b]0;x\u0007": {} }, credsStore: "x\u009b2J" }));
+    writeFileSync(
+      path.join(dir, ".docker", "config.json"),
+      JSON.stringify({ auths: { "evil\u001b]0;x\u0007": {} }, credsStore: "x\u009b2J" }),
+    );
     const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin") } });
-    const ctx = testContext({ options: { daemonConfig: path.join(dir, "daemon.json") }, facts: { ref: parseReference("registry.example.com/app:1") } as Facts });
+    const ctx = testContext({
+      options: { daemonConfig: path.join(dir, "daemon.json") },
+      facts: { ref: parseReference("registry.example.com/app:1") } as Facts,
+    });
     const out = await configStage.run({ ...ctx, deps });
     expect((out.evidence.dockerConfig as { authsKeys: string[] }).authsKeys).toEqual(["evil\\x1b]0;x\\x07"]);
     const missing = out.findings.find((f) => f.code === "CREDS_HELPER_MISSING")!;

@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { explainCommand } from "../../src/cli/commands/explain";
 import { memoryIo } from "../../src/cli/io";
-import { CATALOGUE, SECTIONS } from "../../src/model/catalogue/index";
 import type { CatalogueEntry } from "../../src/model/catalogue/entry";
+import { CATALOGUE, SECTIONS } from "../../src/model/catalogue/index";
 import { defaultOptions } from "../../src/model/options";
 
 const run = async (code: string | null, color = false) => {

@@ -18,7 +18,11 @@ describe("hosts file (Go's net/hosts.go)", () => {
   test("matches case-insensitively, with or without trailing dot, all lines in order, comments stripped", () => {
     const m = lookupHostsText(HOSTS, "registry.corp.example");
     expect(m.addresses).toEqual(["10.0.0.9", "fd00::9"]);
-    expect(m.lines).toEqual(["4: 10.0.0.9\tRegistry.Corp.Example  reg   # pinned for the lab", "7: fd00::9 registry.corp.example.", "8: 10.0.0.9 registry.corp.example"]);
+    expect(m.lines).toEqual([
+      "4: 10.0.0.9\tRegistry.Corp.Example  reg   # pinned for the lab",
+      "7: fd00::9 registry.corp.example.",
+      "8: 10.0.0.9 registry.corp.example",
+    ]);
     expect(lookupHostsText(HOSTS, "REGISTRY.corp.example.").addresses).toEqual(["10.0.0.9", "fd00::9"]);
   });
   test("aliases match; unknown names and a line without a name do not", () => {

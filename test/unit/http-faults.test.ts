@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { startFloodRegistry, startSilentHost, type FaultHost } from "../../src/lab/faults-protocol-hosts";
-import { startWire, type Handler } from "../../src/lab/wire";
+import { type FaultHost, startFloodRegistry, startSilentHost } from "../../src/lab/faults-protocol-hosts";
+import { type Handler, startWire } from "../../src/lab/wire";
 import { MemoryTrace } from "../../src/model/trace";
-import { NetError, createHttpClient, type HttpClientConfig } from "../../src/registry/http";
+import { createHttpClient, type HttpClientConfig, NetError } from "../../src/registry/http";
 import { MAX_RESPONSE_HEADER_BYTES, toNetError } from "../../src/registry/http-errors";
 import { escapeControls, joinHeaders, preview, safeHeaderValue } from "../../src/registry/http-util";
 import { fetchToken, MAX_TOKEN_BODY_BYTES, TokenError } from "../../src/registry/token";
@@ -45,7 +45,7 @@ const enc = new TextEncoder();
 
 describe("one deadline for the whole exchange", () => {
   test("a response dripped a byte every 200 ms (each byte resets undici's inactivity timers) ends at timeoutMs", async () => {
-    const body = enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n" + "x".repeat(200));
+    const body = enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n${"x".repeat(200)}`);
     const url = await wire((_req, res) => res.sendRaw(body, "close", 5));
     const client = createHttpClient(cfg({ timeoutMs: 800 }));
     const t = performance.now();
@@ -79,7 +79,9 @@ describe("one deadline for the whole exchange", () => {
 
 describe("heads the doctor refuses to read", () => {
   test(`headers over ${MAX_RESPONSE_HEADER_BYTES / (1024 * 1024)} MiB (a 2 MiB WWW-Authenticate) are a protocol error naming the limit`, async () => {
-    const url = await wire((_req, res) => res.send(401, { "WWW-Authenticate": `Bearer realm="x",scope="${"a".repeat(2 * 1024 * 1024)}"` }, "{}"));
+    const url = await wire((_req, res) =>
+      res.send(401, { "WWW-Authenticate": `Bearer realm="x",scope="${"a".repeat(2 * 1024 * 1024)}"` }, "{}"),
+    );
     const client = createHttpClient(cfg());
     const e = await failure(client.request({ method: "GET", url: `${url}/v2/` }));
     await client.close();
@@ -105,11 +107,15 @@ describe("heads the doctor refuses to read", () => {
   });
 
   test("toNetError: a length mismatch in the body is still a reset, not a protocol error", () => {
-    const err = Object.assign(new Error("Response body length does not match content-length header"), { code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" });
+    const err = Object.assign(new Error("Response body length does not match content-length header"), {
+      code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+    });
     const base = { host: "h:1", viaProxy: null, aborted: false, deadline: false, timeoutMs: 1000 };
     expect(toNetError(err, { ...base, phase: "body" }).kind).not.toBe("protocol");
     expect(toNetError(err, { ...base, phase: "response" }).kind).toBe("protocol");
-    expect(toNetError(Object.assign(new Error("bad"), { code: "HPE_INVALID_HEADER_TOKEN" }), { ...base, phase: "response" }).kind).toBe("protocol");
+    expect(toNetError(Object.assign(new Error("bad"), { code: "HPE_INVALID_HEADER_TOKEN" }), { ...base, phase: "response" }).kind).toBe(
+      "protocol",
+    );
   });
 });
 
@@ -130,7 +136,13 @@ describe("header and body text is safe for evidence and terminals", () => {
     expect(safeHeaderValue("registry/2.0")).toBe("registry/2.0");
     expect(safeHeaderValue("a\tb")).toBe("a\tb");
     expect(safeHeaderValue("é\u0085")).toBe("\\xe9\\x85");
-    expect(joinHeaders({ "X-A": ["1\u009b", "2"] })).toEqual({ headers: { "x-a": "1\\x9b, 2" }, raw: [["x-a", "1\\x9b"], ["x-a", "2"]] });
+    expect(joinHeaders({ "X-A": ["1\u009b", "2"] })).toEqual({
+      headers: { "x-a": "1\\x9b, 2" },
+      raw: [
+        ["x-a", "1\\x9b"],
+        ["x-a", "2"],
+      ],
+    });
     expect(escapeControls("ok\nline\ttab é")).toBe("ok\nline\ttab é");
     expect(escapeControls("\u001b[2J\r\u007f\u009b")).toBe("\\x1b[2J\\x0d\\x7f\\x9b");
     expect(escapeControls("a\ud800b\udc00c😀")).toBe("a\\ud800b\\udc00c😀");
@@ -142,7 +154,15 @@ describe("reading stops at its limit", () => {
   test(`a 100 MiB token answer: TokenError invalid naming ${MAX_TOKEN_BODY_BYTES / 1024} KiB; the flood stops soon after`, async () => {
     const flood = await host(startFloodRegistry("token", 100 * 1024 * 1024));
     const client = createHttpClient(cfg({ timeoutMs: 5000 }));
-    const e = await fetchToken({ realm: `${flood.url}/token`, service: "flood", scopes: ["repository:a/b:pull"], credential: null, sendCredentials: false, client, now: () => new Date() }).then(
+    const e = await fetchToken({
+      realm: `${flood.url}/token`,
+      service: "flood",
+      scopes: ["repository:a/b:pull"],
+      credential: null,
+      sendCredentials: false,
+      client,
+      now: () => new Date(),
+    }).then(
       () => null,
       (err: unknown) => err,
     );

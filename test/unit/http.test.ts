@@ -1,4 +1,3 @@
-import { readBody } from "../../src/registry/blob";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -6,7 +5,8 @@ import net from "node:net";
 import path from "node:path";
 import { Secret } from "../../src/model/secret";
 import { MemoryTrace } from "../../src/model/trace";
-import { NetError, createHttpClient, type HttpClientConfig } from "../../src/registry/http";
+import { readBody } from "../../src/registry/blob";
+import { createHttpClient, type HttpClientConfig, NetError } from "../../src/registry/http";
 import { tempDir, testDeps } from "../helpers/context";
 import { requireBinary } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
@@ -48,10 +48,35 @@ beforeAll(async () => {
   stops.push(cleanup);
   const key = path.join(dir, "k.pem");
   const cert = path.join(dir, "c.pem");
-  execFileSync(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=registry.test", "-addext", "subjectAltName=DNS:registry.test,IP:127.0.0.1"], { stdio: "pipe" });
+  execFileSync(
+    openssl,
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=registry.test",
+      "-addext",
+      "subjectAltName=DNS:registry.test,IP:127.0.0.1",
+    ],
+    { stdio: "pipe" },
+  );
   tls = { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
   [proxy, authProxy] = await Promise.all([startTinyproxy(), startTinyproxy({ basicAuth: { user: "pxuser", password: "px-pass-123" } })]);
-  stops.push(() => void proxy.stop(), () => void authProxy.stop());
+  stops.push(
+    () => void proxy.stop(),
+    () => void authProxy.stop(),
+  );
 });
 
 describe("HttpClient over real sockets", () => {
@@ -62,8 +87,14 @@ describe("HttpClient over real sockets", () => {
       return new Response("ok", { headers: { "x-a": "1" } });
     });
     const trace = new MemoryTrace();
-    const c = createHttpClient(cfg({ trace, resolution: { hostname: "registry.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "test" } }));
-    const r = await c.request({ method: "GET", url: `http://registry.test:${port}/v2/?scope=repository:a:pull&signature=s3cr3t`, authorization: new Secret("Bearer sekrit-token-value") });
+    const c = createHttpClient(
+      cfg({ trace, resolution: { hostname: "registry.test", addresses: [{ address: "127.0.0.1", family: 4 }], via: "test" } }),
+    );
+    const r = await c.request({
+      method: "GET",
+      url: `http://registry.test:${port}/v2/?scope=repository:a:pull&signature=s3cr3t`,
+      authorization: new Secret("Bearer sekrit-token-value"),
+    });
     await c.close();
     expect(r.status).toBe(200);
     expect(r.remoteAddress).toBe("127.0.0.1");
@@ -76,7 +107,18 @@ describe("HttpClient over real sockets", () => {
 
   test("the next address is tried when the first refuses (as Go's dialer does)", async () => {
     const port = serve(() => new Response("ok"));
-    const c = createHttpClient(cfg({ resolution: { hostname: "registry.test", addresses: [{ address: "127.0.0.2", family: 4 }, { address: "127.0.0.1", family: 4 }], via: "test" } }));
+    const c = createHttpClient(
+      cfg({
+        resolution: {
+          hostname: "registry.test",
+          addresses: [
+            { address: "127.0.0.2", family: 4 },
+            { address: "127.0.0.1", family: 4 },
+          ],
+          via: "test",
+        },
+      }),
+    );
     // 127.0.0.2 has nothing on this port (the server listens on 127.0.0.1 only).
     const r = await c.request({ method: "GET", url: `http://registry.test:${port}/` });
     await c.close();
@@ -104,18 +146,27 @@ describe("HttpClient over real sockets", () => {
 
   test("repeated WWW-Authenticate lines stay separate in rawHeaders and are joined in headers", async () => {
     const port = await rawServer((c) =>
-      c.once("data", () => c.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="b"\r\nWWW-Authenticate: Bearer realm="https://a/token"\r\nContent-Length: 0\r\n\r\n')),
+      c.once("data", () =>
+        c.end(
+          'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="b"\r\nWWW-Authenticate: Bearer realm="https://a/token"\r\nContent-Length: 0\r\n\r\n',
+        ),
+      ),
     );
     const c = createHttpClient(cfg());
     const r = await c.request({ method: "GET", url: `http://127.0.0.1:${port}/v2/` });
     await c.close();
-    expect(r.rawHeaders.filter(([k]) => k === "www-authenticate").map(([, v]) => v)).toEqual(['Basic realm="b"', 'Bearer realm="https://a/token"']);
+    expect(r.rawHeaders.filter(([k]) => k === "www-authenticate").map(([, v]) => v)).toEqual([
+      'Basic realm="b"',
+      'Bearer realm="https://a/token"',
+    ]);
     expect(r.headers["www-authenticate"]).toBe('Basic realm="b", Bearer realm="https://a/token"');
     expect(r.statusText).toBe("Unauthorized");
   });
 
   test("redirects are never followed", async () => {
-    const port = serve(() => new Response(null, { status: 307, headers: { location: "https://cdn.example.com/blob?X-Amz-Signature=abc" } }));
+    const port = serve(
+      () => new Response(null, { status: 307, headers: { location: "https://cdn.example.com/blob?X-Amz-Signature=abc" } }),
+    );
     const c = createHttpClient(cfg());
     const r = await c.request({ method: "GET", url: `http://127.0.0.1:${port}/v2/x/blobs/sha256:1` });
     await c.close();
@@ -255,7 +306,9 @@ describe("through a real proxy (tinyproxy)", () => {
 
   test("https target: CONNECT tunnel, then TLS to the registry", async () => {
     const port = serve(() => new Response("through tunnel"), tls);
-    const c = createHttpClient(cfg({ route: { url: proxy.url, auth: null, reason: "HTTPS_PROXY" }, tls: { ca: [tls.cert], verify: true } }));
+    const c = createHttpClient(
+      cfg({ route: { url: proxy.url, auth: null, reason: "HTTPS_PROXY" }, tls: { ca: [tls.cert], verify: true } }),
+    );
     const r = await c.request({ method: "GET", url: `https://127.0.0.1:${port}/v2/` });
     await c.close();
     expect(new TextDecoder().decode(r.body)).toBe("through tunnel");
@@ -264,12 +317,20 @@ describe("through a real proxy (tinyproxy)", () => {
   test("proxy asking for credentials: 407 → NetError proxy; with route.auth it passes", async () => {
     const port = serve(() => new Response("ok"), tls);
     const url = `https://127.0.0.1:${port}/v2/`;
-    const bare = createHttpClient(cfg({ route: { url: authProxy.url, auth: null, reason: "HTTPS_PROXY" }, tls: { ca: [], verify: false } }));
+    const bare = createHttpClient(
+      cfg({ route: { url: authProxy.url, auth: null, reason: "HTTPS_PROXY" }, tls: { ca: [], verify: false } }),
+    );
     const e = await expectNetError(bare.request({ method: "GET", url }));
     await bare.close();
     expect(e).toMatchObject({ kind: "proxy", code: "HTTP_407" });
     const trace = new MemoryTrace();
-    const ok = createHttpClient(cfg({ trace, route: { url: authProxy.url, auth: { username: "pxuser", password: new Secret("px-pass-123") }, reason: "HTTPS_PROXY" }, tls: { ca: [], verify: false } }));
+    const ok = createHttpClient(
+      cfg({
+        trace,
+        route: { url: authProxy.url, auth: { username: "pxuser", password: new Secret("px-pass-123") }, reason: "HTTPS_PROXY" },
+        tls: { ca: [], verify: false },
+      }),
+    );
     expect((await ok.request({ method: "GET", url })).status).toBe(200);
     await ok.close();
     expect(JSON.stringify(trace.events)).not.toContain("px-pass-123");

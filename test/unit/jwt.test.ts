@@ -6,9 +6,24 @@ const jwt = (claims: unknown, header: unknown = { alg: "ES256", typ: "JWT", kid:
 
 describe("decodeJwt", () => {
   test("header and claims of a registry token", () => {
-    const d = decodeJwt(jwt({ iss: "auth.docker.io", sub: "u", aud: "registry.docker.io", exp: 2000, nbf: 1000, iat: 1000, access: [{ type: "repository", name: "library/nginx", actions: ["pull"] }] }));
+    const d = decodeJwt(
+      jwt({
+        iss: "auth.docker.io",
+        sub: "u",
+        aud: "registry.docker.io",
+        exp: 2000,
+        nbf: 1000,
+        iat: 1000,
+        access: [{ type: "repository", name: "library/nginx", actions: ["pull"] }],
+      }),
+    );
     expect(d?.header.alg).toBe("ES256");
-    expect(d?.claims).toMatchObject({ iss: "auth.docker.io", aud: "registry.docker.io", exp: 2000, access: [{ type: "repository", name: "library/nginx", actions: ["pull"] }] });
+    expect(d?.claims).toMatchObject({
+      iss: "auth.docker.io",
+      aud: "registry.docker.io",
+      exp: 2000,
+      access: [{ type: "repository", name: "library/nginx", actions: ["pull"] }],
+    });
   });
   test("opaque tokens and garbage are not JWTs", () => {
     expect(decodeJwt("djE6Z2hjci5pbzpxxx")).toBeNull();
@@ -21,7 +36,14 @@ describe("decodeJwt", () => {
 });
 
 describe("grants", () => {
-  const c = decodeJwt(jwt({ access: [{ type: "repository", name: "team/app", actions: ["pull", "push"] }, { type: "repository", name: "all/star", actions: ["*"] }] }))!.claims;
+  const c = decodeJwt(
+    jwt({
+      access: [
+        { type: "repository", name: "team/app", actions: ["pull", "push"] },
+        { type: "repository", name: "all/star", actions: ["*"] },
+      ],
+    }),
+  )!.claims;
   test.each([
     ["team/app", true],
     ["all/star", true],

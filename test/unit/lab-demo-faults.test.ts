@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
+import { parseArgs } from "../../src/cli/args";
 import { demoCommand } from "../../src/cli/commands/demo";
 import { memoryIo } from "../../src/cli/io";
-import { parseArgs } from "../../src/cli/args";
 import { FAULTS } from "../../src/lab/fault-catalogue";
 import { testOptions } from "../helpers/context";
 import { freePort } from "../peers/require";

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { mkdtempSync, rmSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildImage, buildIndex, noise, sha256 } from "../../src/lab/image";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { requireBinary } from "../peers/require";
 
 const big = buildImage({ label: "big", layers: [[{ name: "data.bin", content: noise(200_000, 7) }]] });
 const layer = big.layers[0]!;
 let lab: LabRegistry;
-const ACCEPT_ALL = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
+const ACCEPT_ALL =
+  "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, */*";
 
 beforeAll(async () => {
   lab = await startLabRegistry();
@@ -31,7 +32,11 @@ afterAll(async () => {
 });
 
 /** node:http GET: what arrived before the socket ended, and how it ended. */
-function rawGet(url: string, headers: Record<string, string> = {}, timeoutMs = 2000): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; ended: "complete" | "aborted" | "timeout" }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 2000,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; ended: "complete" | "aborted" | "timeout" }> {
   return new Promise((resolve, reject) => {
     let settle: ((ended: "aborted") => void) | null = null;
     const req = http.get(url, { headers, agent: false }, (res) => {
@@ -80,7 +85,9 @@ describe("registry protocol", () => {
   });
 
   test("an OCI manifest is refused to a client that does not accept OCI (distribution's negotiation)", async () => {
-    const r = await fetch(`${lab.url}/v2/ok/app/manifests/1.0`, { headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" } });
+    const r = await fetch(`${lab.url}/v2/ok/app/manifests/1.0`, {
+      headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
     expect(r.status).toBe(404);
     expect(((await r.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe("MANIFEST_UNKNOWN");
   });
@@ -107,7 +114,9 @@ describe("registry protocol", () => {
 test("a TLS ClientHello gets a plain HTTP 400, as Go's server answers (the client sees an HTTP response to HTTPS)", async () => {
   const tls = await import("node:tls");
   const err = await new Promise<Error>((resolve) => {
-    const s = tls.connect({ host: "127.0.0.1", port: lab.port, servername: "localhost", rejectUnauthorized: false }, () => resolve(new Error("handshake succeeded")));
+    const s = tls.connect({ host: "127.0.0.1", port: lab.port, servername: "localhost", rejectUnauthorized: false }, () =>
+      resolve(new Error("handshake succeeded")),
+    );
     s.on("error", resolve);
   });
   expect(err.message).not.toBe("handshake succeeded");
@@ -224,11 +233,18 @@ describe("token auth and the scenarios", () => {
     expect(anon.status).toBe(200);
     const refused = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`);
     expect(refused.status).toBe(401);
-    const wrong = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:nope")}` } });
+    const wrong = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, {
+      headers: { Authorization: `Basic ${btoa("demo:nope")}` },
+    });
     expect(await wrong.json()).toEqual({ details: "incorrect username or password" });
-    const ok = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, { headers: { Authorization: `Basic ${btoa("demo:s3cret-demo")}` } });
+    const ok = await fetch(`${demo.url}/token?service=pulldoctor-lab&scope=repository:demo/private:pull`, {
+      headers: { Authorization: `Basic ${btoa("demo:s3cret-demo")}` },
+    });
     const { token } = (await ok.json()) as { token: string };
-    const m = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL, Authorization: `Bearer ${token}` } });
+    const m = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, {
+      method: "HEAD",
+      headers: { Accept: ACCEPT_ALL, Authorization: `Bearer ${token}` },
+    });
     expect(m.status).toBe(200);
     const denied = await fetch(`${demo.url}/v2/demo/private/manifests/1.0`, { method: "HEAD", headers: { Accept: ACCEPT_ALL } });
     expect(denied.status).toBe(401);
@@ -237,13 +253,38 @@ describe("token auth and the scenarios", () => {
 
   test("the OAuth2 POST form issues a token (with a refresh token) for the right password only", async () => {
     const post = (body: Record<string, string>) =>
-      fetch(`${demo.url}/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(body).toString() });
-    const bad = await post({ grant_type: "password", username: "demo", password: "wrong", scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+      fetch(`${demo.url}/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(body).toString(),
+      });
+    const bad = await post({
+      grant_type: "password",
+      username: "demo",
+      password: "wrong",
+      scope: "repository:demo/private:pull",
+      service: "pulldoctor-lab",
+      client_id: "pulldoctor",
+    });
     expect(bad.status).toBe(401);
-    const ok = await post({ grant_type: "password", username: "demo", password: "s3cret-demo", access_type: "offline", scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+    const ok = await post({
+      grant_type: "password",
+      username: "demo",
+      password: "s3cret-demo",
+      access_type: "offline",
+      scope: "repository:demo/private:pull",
+      service: "pulldoctor-lab",
+      client_id: "pulldoctor",
+    });
     const body = (await ok.json()) as { access_token: string; refresh_token: string };
     expect(body.refresh_token).toStartWith("lab-refresh-");
-    const again = await post({ grant_type: "refresh_token", refresh_token: body.refresh_token, scope: "repository:demo/private:pull", service: "pulldoctor-lab", client_id: "pulldoctor" });
+    const again = await post({
+      grant_type: "refresh_token",
+      refresh_token: body.refresh_token,
+      scope: "repository:demo/private:pull",
+      service: "pulldoctor-lab",
+      client_id: "pulldoctor",
+    });
     const { access_token } = (await again.json()) as { access_token: string };
     const m = await fetch(`${demo.url}/v2/demo/private/tags/list`, { headers: { Authorization: `Bearer ${access_token}` } });
     expect(await m.json()).toEqual({ name: "demo/private", tags: ["1.0"] });
@@ -259,7 +300,12 @@ describe("token auth and the scenarios", () => {
         const [stderr, exitCode] = await Promise.all([new Response(p.stderr).text(), p.exited]);
         return { stderr, exitCode };
       };
-      const healthy = await run(["copy", "--src-tls-verify=false", `docker://${demo.host}/demo/healthy:latest`, `oci:${dir}/healthy:latest`]);
+      const healthy = await run([
+        "copy",
+        "--src-tls-verify=false",
+        `docker://${demo.host}/demo/healthy:latest`,
+        `oci:${dir}/healthy:latest`,
+      ]);
       expect(healthy.stderr).not.toContain("FATA");
       expect(healthy.exitCode).toBe(0);
       expect(readdirSync(`${dir}/healthy`)).toContain("index.json");
@@ -307,7 +353,11 @@ describe("over TLS", () => {
     expect(r.headers.get("www-authenticate")).toContain(`realm="${secure.url}/token"`);
     await expect(fetch(`${secure.url}/v2/`)).rejects.toThrow();
     const skopeo = requireBinary("skopeo", "skopeo");
-    const p = Bun.spawn([skopeo, "inspect", "--cert-dir", path.join(certs, secure.host), `docker://${secure.host}/demo/healthy:latest`], { stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: certs } });
+    const p = Bun.spawn([skopeo, "inspect", "--cert-dir", path.join(certs, secure.host), `docker://${secure.host}/demo/healthy:latest`], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, HOME: certs },
+    });
     const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
@@ -315,7 +365,12 @@ describe("over TLS", () => {
 
   test("a dropped connection over TLS cuts the body; the ranged retry completes it", async () => {
     const url = `${secure.url}/v2/drop/app/blobs/${layer.digest}`;
-    const first = await fetch(url, { tls: { ca: secure.caPem! } } as RequestInit).then((r) => r.arrayBuffer()).then(() => "complete", () => "cut");
+    const first = await fetch(url, { tls: { ca: secure.caPem! } } as RequestInit)
+      .then((r) => r.arrayBuffer())
+      .then(
+        () => "complete",
+        () => "cut",
+      );
     expect(first).toBe("cut");
     const again = await fetch(url, { headers: { Range: "bytes=100-" }, tls: { ca: secure.caPem! } } as RequestInit);
     expect(again.status).toBe(206);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import net from "node:net";
 import { Agent, request } from "undici-npm";
-import { startBlobHost, type BlobHost } from "../../src/lab/blob-host";
+import { type BlobHost, startBlobHost } from "../../src/lab/blob-host";
 import { bigLayer, hiddenImage } from "../../src/lab/fault-catalogue-transfer";
-import { startLabRegistry, type LabRegistry } from "../../src/lab/server";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 
 // The transfer fault kinds on the wire: what a client really receives from each.
 const img = hiddenImage("lab-unit");

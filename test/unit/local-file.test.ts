@@ -33,14 +33,20 @@ describe("readLocalFile", () => {
 
   test("/dev/null reads as empty (as Docker reads it); /dev/zero is refused after one byte", () => {
     expect(readLocalFile("/dev/null")).toEqual({ ok: true, bytes: new Uint8Array() });
-    expect(readLocalFile("/dev/zero")).toMatchObject({ ok: false, refused: "not a regular file (a device that keeps giving bytes): Docker would read it forever" });
+    expect(readLocalFile("/dev/zero")).toMatchObject({
+      ok: false,
+      refused: "not a regular file (a device that keeps giving bytes): Docker would read it forever",
+    });
   });
 
   test(`a regular file over ${MAX_LOCAL_CONFIG_BYTES} bytes is refused without reading it; at the limit it is read`, () => {
     const big = path.join(t.dir, "big.json");
     writeFileSync(big, "");
     truncateSync(big, MAX_LOCAL_CONFIG_BYTES + 1);
-    expect(readLocalFile(big)).toEqual({ ok: false, refused: `${MAX_LOCAL_CONFIG_BYTES + 1} bytes, over pulldoctor's 4 MiB limit for a config file (Docker reads it all)` });
+    expect(readLocalFile(big)).toEqual({
+      ok: false,
+      refused: `${MAX_LOCAL_CONFIG_BYTES + 1} bytes, over pulldoctor's 4 MiB limit for a config file (Docker reads it all)`,
+    });
     truncateSync(big, MAX_LOCAL_CONFIG_BYTES);
     const r = readLocalFile(big);
     expect(r.ok && r.bytes.length).toBe(MAX_LOCAL_CONFIG_BYTES);
@@ -60,10 +66,21 @@ describe("the loaders and the config stage on a pipe", () => {
     fifo(path.join(dir, "docker.service.d", "http-proxy.conf"));
     const deps = testDeps({ dir, env: { PATH: path.join(dir, "bin") } });
     const t0 = performance.now();
-    expect(loadDockerConfig(null, deps).problem).toEqual({ kind: "read", message: `read ${configPath}: not a regular file (a named pipe): Docker would block reading it`, refused: true });
-    expect(readDaemonJson(daemonPath).problem).toEqual({ kind: "read", message: `read ${daemonPath}: not a regular file (a named pipe): Docker would block reading it`, refused: true });
+    expect(loadDockerConfig(null, deps).problem).toEqual({
+      kind: "read",
+      message: `read ${configPath}: not a regular file (a named pipe): Docker would block reading it`,
+      refused: true,
+    });
+    expect(readDaemonJson(daemonPath).problem).toEqual({
+      kind: "read",
+      message: `read ${daemonPath}: not a regular file (a named pipe): Docker would block reading it`,
+      refused: true,
+    });
     expect(readDropIns([path.join(dir, "docker.service.d")]).proxies).toBeNull();
-    const ctx = testContext({ options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d") }, facts: { ref: parseReference("registry.example.com/app:1") } as Facts });
+    const ctx = testContext({
+      options: { daemonConfig: daemonPath, certsDir: path.join(dir, "certs.d") },
+      facts: { ref: parseReference("registry.example.com/app:1") } as Facts,
+    });
     const out = await configStage.run({ ...ctx, deps });
     const byCode = Object.fromEntries(out.findings.map((f) => [f.code, f]));
     // The note joins the detail line.

@@ -1,16 +1,33 @@
 import { describe, expect, test } from "bun:test";
+import {
+  goJsonError,
+  parseManifest,
+  parseRateValue,
+  parseRetryAfter,
+  parseWarnings,
+  rateLimitLow,
+  readRateLimit,
+} from "../../src/registry/manifest";
 import { classifyManifestFailure, classifyTagsList } from "../../src/registry/manifest-classify";
-import { goJsonError, parseManifest, parseRateValue, parseRetryAfter, parseWarnings, rateLimitLow, readRateLimit } from "../../src/registry/manifest";
+import { configPlatform } from "../../src/registry/manifest-config";
 import { closestTags, editDistance } from "../../src/registry/manifest-tags";
 import { MEDIA } from "../../src/registry/media-types";
-import { configPlatform } from "../../src/registry/manifest-config";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const d = (n: string) => ({ mediaType: MEDIA.ociManifest, digest: `sha256:${n.repeat(64)}`, size: 10 });
 
 describe("parseManifest", () => {
   test.each([
-    ["OCI index by mediaType", { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ ...d("a"), platform: { os: "linux", architecture: "arm64", variant: "v8" } }] }, "", "index"],
+    [
+      "OCI index by mediaType",
+      {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociIndex,
+        manifests: [{ ...d("a"), platform: { os: "linux", architecture: "arm64", variant: "v8" } }],
+      },
+      "",
+      "index",
+    ],
     ["index without mediaType (shape)", { schemaVersion: 2, manifests: [d("a")] }, MEDIA.ociIndex, "index"],
     ["Docker v2 image", { schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: d("c"), layers: [d("d")] }, "", "image"],
     ["OCI image without mediaType, Content-Type decides", { schemaVersion: 2, config: d("c"), layers: [] }, MEDIA.ociManifest, "image"],
@@ -23,8 +40,14 @@ describe("parseManifest", () => {
     expect(parseManifest(enc(JSON.stringify(doc)), ct).kind).toBe(kind as any);
   });
   test("keeps index platforms, with variant", () => {
-    const p = parseManifest(enc(JSON.stringify({ manifests: [{ ...d("a"), platform: { os: "linux", architecture: "arm", variant: "v7" } }, d("b")] })), MEDIA.ociIndex);
-    expect(p.kind === "index" && p.manifests.map((m) => m.platform ?? null)).toEqual([{ os: "linux", architecture: "arm", variant: "v7" }, null]);
+    const p = parseManifest(
+      enc(JSON.stringify({ manifests: [{ ...d("a"), platform: { os: "linux", architecture: "arm", variant: "v7" } }, d("b")] })),
+      MEDIA.ociIndex,
+    );
+    expect(p.kind === "index" && p.manifests.map((m) => m.platform ?? null)).toEqual([
+      { os: "linux", architecture: "arm", variant: "v7" },
+      null,
+    ]);
   });
   test.each([
     ["<html>", "invalid character '<' looking for beginning of value"],
@@ -54,7 +77,13 @@ describe("rate limits", () => {
     expect(parseRetryAfter("soon", now)).toBeNull();
   });
   test("Warning headers: the quoted text", () => {
-    expect(parseWarnings([["warning", '299 - "this image is deprecated"'], ["x", "y"], ["warning", "garbage"]])).toEqual(["this image is deprecated", "garbage"]);
+    expect(
+      parseWarnings([
+        ["warning", '299 - "this image is deprecated"'],
+        ["x", "y"],
+        ["warning", "garbage"],
+      ]),
+    ).toEqual(["this image is deprecated", "garbage"]);
   });
   test.each([
     [100, 3, true],
@@ -84,7 +113,11 @@ describe("classifyManifestFailure", () => {
     [502, [], "other"],
   ])("%d %j → %s", (status, diags, kind) => expect(classifyManifestFailure(status, diags).kind).toBe(kind as any));
   test("keeps the registry's words", () => {
-    expect(classifyManifestFailure(404, [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }])).toEqual({ kind: "not-found", code: "MANIFEST_UNKNOWN", message: "manifest_unknown: manifest unknown" });
+    expect(classifyManifestFailure(404, [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }])).toEqual({
+      kind: "not-found",
+      code: "MANIFEST_UNKNOWN",
+      message: "manifest_unknown: manifest unknown",
+    });
   });
 });
 
@@ -117,7 +150,10 @@ describe("closestTags", () => {
 describe("configPlatform", () => {
   test.each([
     ['{"os":"linux","architecture":"arm","variant":"v7","rootfs":{}}', { os: "linux", architecture: "arm", variant: "v7" }],
-    ['{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}', { os: "windows", architecture: "amd64", "os.version": "10.0.20348.1" }],
+    [
+      '{"os":"windows","architecture":"amd64","os.version":"10.0.20348.1"}',
+      { os: "windows", architecture: "amd64", "os.version": "10.0.20348.1" },
+    ],
     ['{"architecture":"amd64"}', null],
     ["not json", null],
   ])("%s", (json, want) => expect(configPlatform(enc(json))).toEqual(want as any));

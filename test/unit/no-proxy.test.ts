@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { goUrlString } from "../../src/net/go-url";
 import { parseNoProxy, useProxy } from "../../src/net/no-proxy";
-import { decideProxy, proxyConfigFromEnv, proxyForUrl, type ProxyConfig } from "../../src/net/proxy-env";
+import { decideProxy, type ProxyConfig, proxyConfigFromEnv, proxyForUrl } from "../../src/net/proxy-env";
 import { readVectors } from "../helpers/vectors";
 
 /** Every case recorded from golang.org/x/net/http/httpproxy (the current behaviour, not other_versions). */
@@ -65,7 +65,10 @@ describe("proxyForUrl: reason and variable", () => {
   });
 
   test("upper-case wins and the variable is named; credentials leave the URL for auth", () => {
-    const r = proxyForUrl("https://registry-1.docker.io/v2/", { HTTPS_PROXY: "http://user:p%40ss@proxy.corp:3128", https_proxy: "http://other:1" });
+    const r = proxyForUrl("https://registry-1.docker.io/v2/", {
+      HTTPS_PROXY: "http://user:p%40ss@proxy.corp:3128",
+      https_proxy: "http://other:1",
+    });
     expect(r.url).toBe("http://proxy.corp:3128");
     expect(r.variable).toBe("HTTPS_PROXY");
     expect(r.auth?.username).toBe("user");
@@ -76,7 +79,9 @@ describe("proxyForUrl: reason and variable", () => {
   });
 
   test("loopback and localhost are never proxied", () => {
-    expect(proxyForUrl("https://127.0.0.1:5000/v2/", { HTTPS_PROXY: "http://p:1" }).reason).toBe("loopback address 127.0.0.1:5000 is never proxied (direct)");
+    expect(proxyForUrl("https://127.0.0.1:5000/v2/", { HTTPS_PROXY: "http://p:1" }).reason).toBe(
+      "loopback address 127.0.0.1:5000 is never proxied (direct)",
+    );
     expect(proxyForUrl("http://localhost:5000/v2/", { HTTP_PROXY: "http://p:1" }).reason).toBe("localhost is never proxied (direct)");
   });
 

@@ -6,7 +6,13 @@ import type { StageResult } from "../../src/model/stage";
 import { plainRenderer } from "../../src/ui/plain";
 
 const EP = "http://127.0.0.1:5000";
-const r = (id: StageResult["id"], status: StageResult["status"], durationMs: number, summary: string, endpoint: string | null = EP): StageResult => ({ id, endpoint, status, durationMs, summary, evidence: {} });
+const r = (
+  id: StageResult["id"],
+  status: StageResult["status"],
+  durationMs: number,
+  summary: string,
+  endpoint: string | null = EP,
+): StageResult => ({ id, endpoint, status, durationMs, summary, evidence: {} });
 
 const tagMissing = {
   code: "MANIFEST_UNKNOWN",
@@ -16,7 +22,13 @@ const tagMissing = {
   title: "The tag does not exist in the repository",
   detail: "127.0.0.1:5000/demo/app has no tag 1.O; the closest existing tags are 1.0, 1.1.",
   fixes: ["docker pull 127.0.0.1:5000/demo/app:1.0", "List the tags:\ncurl -s http://127.0.0.1:5000/v2/demo/app/tags/list"],
-  evidence: { status: 404, url: "http://127.0.0.1:5000/v2/demo/app/manifests/1.O", closestTags: ["1.0", "1.1"], errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }], response: { contentType: "application/json", nested: { no: 1 } } },
+  evidence: {
+    status: 404,
+    url: "http://127.0.0.1:5000/v2/demo/app/manifests/1.O",
+    closestTags: ["1.0", "1.1"],
+    errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }],
+    response: { contentType: "application/json", nested: { no: 1 } },
+  },
 } as unknown as Finding;
 
 const implicit = {
@@ -46,14 +58,29 @@ const report: Report = {
   host: { os: "linux", arch: "amd64", hostname: "h" },
   command: "check",
   input: { image: "127.0.0.1:5000/demo/app:1.O", platform: "linux/amd64" },
-  image: { registry: "127.0.0.1:5000", repository: "demo/app", tag: "1.O", digest: null, canonical: "127.0.0.1:5000/demo/app:1.O", familiar: "127.0.0.1:5000/demo/app:1.O" },
+  image: {
+    registry: "127.0.0.1:5000",
+    repository: "demo/app",
+    tag: "1.O",
+    digest: null,
+    canonical: "127.0.0.1:5000/demo/app:1.O",
+    familiar: "127.0.0.1:5000/demo/app:1.O",
+  },
   stages,
   findings: [implicit, tagMissing],
-  verdict: { ok: false, code: "MANIFEST_UNKNOWN" as Report["verdict"]["code"], summary: "The tag does not exist in the repository: 127.0.0.1:5000/demo/app has no tag 1.O." },
+  verdict: {
+    ok: false,
+    code: "MANIFEST_UNKNOWN" as Report["verdict"]["code"],
+    summary: "The tag does not exist in the repository: 127.0.0.1:5000/demo/app has no tag 1.O.",
+  },
   pull: null,
 };
 
-function render(color: boolean, unicode: boolean, events: StageEvent[] = stages.map((result) => ({ type: "result", result, findings: result.id === "manifest" ? [tagMissing] : [] }))): string {
+function render(
+  color: boolean,
+  unicode: boolean,
+  events: StageEvent[] = stages.map((result) => ({ type: "result", result, findings: result.id === "manifest" ? [tagMissing] : [] })),
+): string {
   let out = "";
   const p = plainRenderer({ write: (s) => (out += s), color, verbose: false, unicode });
   p.onEvent({ type: "start", stage: "reference", title: "Reference", endpoint: null });
@@ -112,21 +139,52 @@ test("no escape codes with colour off; colour on does colour", () => {
 test("with several endpoints each endpoint stage names its host", () => {
   const mirror = "https://mirror.example.com";
   const out = render(false, true, [
-    { type: "plan", endpoints: [
-      { url: mirror, host: "mirror.example.com", hostname: "mirror.example.com", port: 443, role: "mirror", insecure: false, pathPrefix: "" },
-      { url: "https://registry-1.docker.io", host: "registry-1.docker.io", hostname: "registry-1.docker.io", port: 443, role: "upstream", insecure: false, pathPrefix: "" },
-    ] },
+    {
+      type: "plan",
+      endpoints: [
+        {
+          url: mirror,
+          host: "mirror.example.com",
+          hostname: "mirror.example.com",
+          port: 443,
+          role: "mirror",
+          insecure: false,
+          pathPrefix: "",
+        },
+        {
+          url: "https://registry-1.docker.io",
+          host: "registry-1.docker.io",
+          hostname: "registry-1.docker.io",
+          port: 443,
+          role: "upstream",
+          insecure: false,
+          pathPrefix: "",
+        },
+      ],
+    },
     { type: "result", result: r("dns", "pass", 4, "mirror.example.com → 1 address via 10.0.0.2", mirror), findings: [] },
   ]);
-  expect(out).toStartWith("Endpoints, in the order Docker tries them: https://mirror.example.com (mirror), https://registry-1.docker.io (upstream)\n");
+  expect(out).toStartWith(
+    "Endpoints, in the order Docker tries them: https://mirror.example.com (mirror), https://registry-1.docker.io (upstream)\n",
+  );
   expect(out).toContain("✔ dns       @mirror.example.com mirror.example.com → 1 address via 10.0.0.2 (4 ms)\n");
 });
 
 test("verbose prints each HTTP exchange from the trace", () => {
   let out = "";
   const p = plainRenderer({ write: (s) => (out += s), color: false, verbose: true, unicode: true });
-  p.onTrace!({ kind: "http", method: "GET", url: "http://127.0.0.1:5000/v2/", status: 401, requestHeaders: { authorization: "<redacted>" }, responseHeaders: { "www-authenticate": 'Bearer realm="x"' }, durationMs: 3 });
-  expect(out).toBe('      → GET http://127.0.0.1:5000/v2/\n        authorization: <redacted>\n      401 (3 ms)\n        www-authenticate: Bearer realm="x"\n');
+  p.onTrace!({
+    kind: "http",
+    method: "GET",
+    url: "http://127.0.0.1:5000/v2/",
+    status: 401,
+    requestHeaders: { authorization: "<redacted>" },
+    responseHeaders: { "www-authenticate": 'Bearer realm="x"' },
+    durationMs: 3,
+  });
+  expect(out).toBe(
+    '      → GET http://127.0.0.1:5000/v2/\n        authorization: <redacted>\n      401 (3 ms)\n        www-authenticate: Bearer realm="x"\n',
+  );
 });
 
 test("brief info findings (interactive): title and detail only; errors keep evidence and fixes", async () => {
@@ -134,16 +192,26 @@ test("brief info findings (interactive): title and detail only; errors keep evid
   const { makeStyle } = await import("../../src/ui/style");
   const { glyphs } = await import("../../src/ui/glyphs");
   const st = makeStyle(false);
-  expect(findingBlock(implicit, false, st, glyphs(true), true)).toBe("    ℹ REF_IMPLICIT_LATEST  No tag given: latest is implied\n      demo/app means demo/app:latest.\n");
+  expect(findingBlock(implicit, false, st, glyphs(true), true)).toBe(
+    "    ℹ REF_IMPLICIT_LATEST  No tag given: latest is implied\n      demo/app means demo/app:latest.\n",
+  );
   expect(findingBlock(tagMissing, false, st, glyphs(true), true)).toContain("fix:");
 });
 
 test("an info finding is its title and detail only; --verbose shows its evidence and fixes too", () => {
-  const info = { ...implicit, fixes: ["pin a digest: docker pull demo/app@sha256:…"], evidence: { input: "demo/app" } } as unknown as Finding;
+  const info = {
+    ...implicit,
+    fixes: ["pin a digest: docker pull demo/app@sha256:…"],
+    evidence: { input: "demo/app" },
+  } as unknown as Finding;
   const render = (verbose: boolean) => {
     const out: string[] = [];
     const p = plainRenderer({ write: (s) => void out.push(s), color: false, verbose, unicode: false });
-    p.onEvent({ type: "result", result: r("reference", "pass", 0, "demo/app → docker.io/demo/app:latest", null), findings: [info] } as StageEvent);
+    p.onEvent({
+      type: "result",
+      result: r("reference", "pass", 0, "demo/app → docker.io/demo/app:latest", null),
+      findings: [info],
+    } as StageEvent);
     return out.join("");
   };
   const brief = render(false);

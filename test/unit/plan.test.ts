@@ -1,14 +1,36 @@
 import { describe, expect, test } from "bun:test";
 import { parseMirror, planEndpoints } from "../../src/doctor/plan";
-import { addressIsInsecure, inCidr, isInsecureByConfig } from "../../src/registry/insecure";
 import type { ImageRef, LocalConfig } from "../../src/model/facts";
+import { addressIsInsecure, inCidr, isInsecureByConfig } from "../../src/registry/insecure";
 import { testOptions } from "../helpers/context";
 
-const hub: ImageRef = { input: "nginx", registry: "docker.io", repository: "library/nginx", tag: "latest", digest: null, canonical: "docker.io/library/nginx:latest", familiar: "nginx:latest" };
-const priv: ImageRef = { ...hub, registry: "reg.example.com:5000", repository: "team/app", canonical: "reg.example.com:5000/team/app:latest", familiar: "reg.example.com:5000/team/app:latest" };
+const hub: ImageRef = {
+  input: "nginx",
+  registry: "docker.io",
+  repository: "library/nginx",
+  tag: "latest",
+  digest: null,
+  canonical: "docker.io/library/nginx:latest",
+  familiar: "nginx:latest",
+};
+const priv: ImageRef = {
+  ...hub,
+  registry: "reg.example.com:5000",
+  repository: "team/app",
+  canonical: "reg.example.com:5000/team/app:latest",
+  familiar: "reg.example.com:5000/team/app:latest",
+};
 const local = (mirrors: string[], insecure: string[] = []): LocalConfig => ({
   dockerConfig: { path: "", found: false, kind: "none" },
-  daemon: { path: "/etc/docker/daemon.json", found: true, mirrors, insecureRegistries: insecure, proxies: null, liveProxies: null, liveSource: null },
+  daemon: {
+    path: "/etc/docker/daemon.json",
+    found: true,
+    mirrors,
+    insecureRegistries: insecure,
+    proxies: null,
+    liveProxies: null,
+    liveSource: null,
+  },
   certsDir: "/etc/docker/certs.d",
 });
 

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { Platform } from "../../src/model/facts";
-import { readVectors } from "../helpers/vectors";
 import {
   anyOf,
   formatPlatform,
   formatPlatformAll,
+  type MatchComparer,
   newMatcher,
   normalizePlatform,
   only,
@@ -17,9 +17,9 @@ import {
   selectPlatform,
   sortAll,
   windowsHost,
-  type MatchComparer,
 } from "../../src/registry/platform";
 import { MAX_VARIANT_STEPS } from "../../src/registry/platform-compare";
+import { readVectors } from "../helpers/vectors";
 
 // Recorded from containerd/platforms on a linux/amd64 host (see the vectors' README).
 const HOST: Platform = { os: "linux", architecture: "amd64" };
@@ -29,7 +29,13 @@ const byOp = (op: string) => vectors.cases.filter((c) => c.op === op).map((c) =>
 /** The vectors spell every field (""/[] = unset); our Platform omits unset fields. */
 function full(p: Platform | null | undefined) {
   if (!p) return p;
-  return { os: p.os ?? "", architecture: p.architecture ?? "", variant: p.variant ?? "", "os.version": p["os.version"] ?? "", "os.features": p["os.features"] ?? [] };
+  return {
+    os: p.os ?? "",
+    architecture: p.architecture ?? "",
+    variant: p.variant ?? "",
+    "os.version": p["os.version"] ?? "",
+    "os.features": p["os.features"] ?? [],
+  };
 }
 function plat(v: any): Platform {
   const p: Platform = { os: v.os ?? "", architecture: v.architecture ?? "" };
@@ -105,7 +111,9 @@ const STRATEGIES: Record<string, (p: Platform) => MatchComparer> = {
 describe("select", () => {
   test.each(byOp("select"))("%s", (_id, c) => {
     const req = request(c);
-    const entries: (Platform | null)[] = c.entries ? c.entries.map((e: any) => (e ? plat(e) : null)) : c.entries_str.map((s: string) => parsePlatform(s, HOST));
+    const entries: (Platform | null)[] = c.entries
+      ? c.entries.map((e: any) => (e ? plat(e) : null))
+      : c.entries_str.map((s: string) => parsePlatform(s, HOST));
     // `only` is what docker pull uses: selectPlatform must pick exactly what it picked.
     expect(selectPlatform(req, entries)).toBe(c.expect.only.picked);
     for (const [name, want] of Object.entries(c.expect) as [string, any][]) {
@@ -122,7 +130,11 @@ describe("absurd variants (hostile --platform or index)", () => {
     // Before: platformVector counted down to v1 and the doctor hung building 10^8 matchers.
     const t0 = performance.now();
     const want = parsePlatform("linux/amd64/v99999999", HOST);
-    const list: Platform[] = [{ os: "linux", architecture: "amd64", variant: "v2" }, { os: "linux", architecture: "386" }, { os: "linux", architecture: "amd64", variant: "v99999990" }];
+    const list: Platform[] = [
+      { os: "linux", architecture: "amd64", variant: "v2" },
+      { os: "linux", architecture: "386" },
+      { os: "linux", architecture: "amd64", variant: "v99999990" },
+    ];
     expect(rankPlatforms(only(want), list)).toEqual([2, 1]);
     expect(platformVector(want).length).toBe(1 + MAX_VARIANT_STEPS + 1);
     // Past 2^53 (where a count-down could not step) no lower level is listed, as Go's Atoi fails past int64.

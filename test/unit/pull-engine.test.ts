@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import path from "node:path";
 import { catalogueEntry } from "../../src/model/catalogue/index";
 import { parseOutput, repoTagOf } from "../../src/pull/engine";
-import { parseLoadStream, engineAddress } from "../../src/pull/outputs/docker-engine";
+import { engineAddress, parseLoadStream } from "../../src/pull/outputs/docker-engine";
 import { backoffDelay, runPool } from "../../src/pull/schedule";
 import { BlobStore, defaultStoreDir } from "../../src/pull/store";
 import { parseDigest } from "../../src/pull/verify";
@@ -41,15 +41,20 @@ test("runPool: at most N in flight, largest first, every item runs even when one
   let inFlight = 0;
   let peak = 0;
   const started: number[] = [];
-  const res = await runPool([1, 5, 3, 4, 2], 2, (x) => x, async (x) => {
-    started.push(x);
-    inFlight++;
-    peak = Math.max(peak, inFlight);
-    await Bun.sleep(5);
-    inFlight--;
-    if (x === 3) throw new Error("three");
-    return x * 10;
-  });
+  const res = await runPool(
+    [1, 5, 3, 4, 2],
+    2,
+    (x) => x,
+    async (x) => {
+      started.push(x);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await Bun.sleep(5);
+      inFlight--;
+      if (x === 3) throw new Error("three");
+      return x * 10;
+    },
+  );
   expect(peak).toBe(2);
   expect(started).toEqual([5, 4, 3, 2, 1]);
   expect(res.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
@@ -71,28 +76,60 @@ test("store: default location, env override, digests validated before they name 
 });
 
 test("engineAddress: DOCKER_HOST unix/tcp, default socket, unsupported schemes said plainly", () => {
-  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "unix:///run/user/1000/docker.sock" } }))).toMatchObject({ kind: "unix", socketPath: "/run/user/1000/docker.sock" });
-  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "tcp://10.0.0.5:2375" } }))).toMatchObject({ kind: "tcp", host: "10.0.0.5", port: 2375 });
+  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "unix:///run/user/1000/docker.sock" } }))).toMatchObject({
+    kind: "unix",
+    socketPath: "/run/user/1000/docker.sock",
+  });
+  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "tcp://10.0.0.5:2375" } }))).toMatchObject({
+    kind: "tcp",
+    host: "10.0.0.5",
+    port: 2375,
+  });
   const d = testDeps();
   expect(engineAddress(d)).toMatchObject({ kind: "unix", socketPath: d.paths.dockerSocket, source: "default socket" });
-  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "ssh://me@host" } }))).toMatchObject({ error: expect.stringContaining("only unix:// and tcp://") });
+  expect(engineAddress(testDeps({ env: { DOCKER_HOST: "ssh://me@host" } }))).toMatchObject({
+    error: expect.stringContaining("only unix:// and tcp://"),
+  });
 });
 
 test("parseLoadStream: loaded names, and the Engine's error lines", () => {
-  expect(parseLoadStream('{"stream":"Loaded image: 127.0.0.1:5000/team/app:1.0\\n"}\r\n', 200)).toEqual({ loaded: ["127.0.0.1:5000/team/app:1.0"], messages: ["Loaded image: 127.0.0.1:5000/team/app:1.0"], error: null });
+  expect(parseLoadStream('{"stream":"Loaded image: 127.0.0.1:5000/team/app:1.0\\n"}\r\n', 200)).toEqual({
+    loaded: ["127.0.0.1:5000/team/app:1.0"],
+    messages: ["Loaded image: 127.0.0.1:5000/team/app:1.0"],
+    error: null,
+  });
   expect(parseLoadStream('{"stream":"Loaded image ID: sha256:abc\\n"}', 200).loaded).toEqual(["sha256:abc"]);
-  expect(parseLoadStream('{"errorDetail":{"message":"invalid tar header"},"error":"invalid tar header"}', 200).error).toBe("invalid tar header");
+  expect(parseLoadStream('{"errorDetail":{"message":"invalid tar header"},"error":"invalid tar header"}', 200).error).toBe(
+    "invalid tar header",
+  );
   expect(parseLoadStream('{"message":"client version 1.99 is too new"}', 400).error).toBe("client version 1.99 is too new");
 });
 
 test("every PULL_* catalogue entry fills its fixes with the occurrence's facts", () => {
   const mm = catalogueEntry("PULL_DIGEST_MISMATCH");
-  const fixes = mm.fixes({ image: "reg.example.com/team/app:1.0", repository: "team/app", digest: `sha256:${"a".repeat(64)}`, actual: `sha256:${"b".repeat(64)}`, size: 10, received: 10, host: "cdn.example.net", endpoint: "https://reg.example.com", resumedFrom: 0, storeDir: "/s" });
-  expect(fixes[0]).toBe(`Fetch the blob once by hand and compare: curl -sSL https://reg.example.com/v2/team/app/blobs/sha256:${"a".repeat(64)} | sha256sum (expected ${"a".repeat(64)})`);
+  const fixes = mm.fixes({
+    image: "reg.example.com/team/app:1.0",
+    repository: "team/app",
+    digest: `sha256:${"a".repeat(64)}`,
+    actual: `sha256:${"b".repeat(64)}`,
+    size: 10,
+    received: 10,
+    host: "cdn.example.net",
+    endpoint: "https://reg.example.com",
+    resumedFrom: 0,
+    storeDir: "/s",
+  });
+  expect(fixes[0]).toBe(
+    `Fetch the blob once by hand and compare: curl -sSL https://reg.example.com/v2/team/app/blobs/sha256:${"a".repeat(64)} | sha256sum (expected ${"a".repeat(64)})`,
+  );
   expect(fixes[1]).toContain("The bytes came from cdn.example.net (a redirect)");
   const ns = catalogueEntry("PULL_NO_SPACE");
-  expect(ns.detail({ image: "x", path: "/mnt", needed: 3 << 20, free: 1 << 20, what: ["output /mnt/out"] })).toBe("/mnt has 1.0 MiB free; 3.0 MiB still to write (output /mnt/out)");
-  expect(ns.fixes({ image: "x", path: "/mnt", needed: 3 << 20, free: 1 << 20, what: [] })[0]).toContain("Free at least 2.0 MiB on the filesystem of /mnt");
+  expect(ns.detail({ image: "x", path: "/mnt", needed: 3 << 20, free: 1 << 20, what: ["output /mnt/out"] })).toBe(
+    "/mnt has 1.0 MiB free; 3.0 MiB still to write (output /mnt/out)",
+  );
+  expect(ns.fixes({ image: "x", path: "/mnt", needed: 3 << 20, free: 1 << 20, what: [] })[0]).toContain(
+    "Free at least 2.0 MiB on the filesystem of /mnt",
+  );
   for (const code of ["PULL_DIGEST_MISMATCH", "PULL_NO_SPACE", "PULL_INTERRUPTED", "PULL_DAEMON_UNAVAILABLE"] as const) {
     const e = catalogueEntry(code);
     expect(e.stage).toBe("pull");
@@ -112,10 +149,39 @@ test("a manifest naming a digest that cannot be verified (md5, bad hex) is a fai
     options: testOptions(),
     deps: testDeps(),
     trace: nullTrace,
-    endpoint: { url: "http://127.0.0.1:9", host: "127.0.0.1:9", hostname: "127.0.0.1", port: 9, role: "upstream", insecure: true, pathPrefix: "" },
+    endpoint: {
+      url: "http://127.0.0.1:9",
+      host: "127.0.0.1:9",
+      hostname: "127.0.0.1",
+      port: 9,
+      role: "upstream",
+      insecure: true,
+      pathPrefix: "",
+    },
     facts: {
-      ref: { input: "x", registry: "127.0.0.1:9", repository: "a/b", tag: "1", digest: null, canonical: "127.0.0.1:9/a/b:1", familiar: "127.0.0.1:9/a/b:1" },
-      manifest: { digest: `sha256:${"d".repeat(64)}`, mediaType: "application/vnd.oci.image.manifest.v1+json", index: null, platform: "linux/amd64", image: { digest: `sha256:${"d".repeat(64)}`, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 2, raw: new Uint8Array(2), config: cfg, layers: [bad] } },
+      ref: {
+        input: "x",
+        registry: "127.0.0.1:9",
+        repository: "a/b",
+        tag: "1",
+        digest: null,
+        canonical: "127.0.0.1:9/a/b:1",
+        familiar: "127.0.0.1:9/a/b:1",
+      },
+      manifest: {
+        digest: `sha256:${"d".repeat(64)}`,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        index: null,
+        platform: "linux/amd64",
+        image: {
+          digest: `sha256:${"d".repeat(64)}`,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          size: 2,
+          raw: new Uint8Array(2),
+          config: cfg,
+          layers: [bad],
+        },
+      },
     },
     output: "oci:/tmp/pd-never-written",
     tuning: { storeDir: "/tmp/pd-never-store" },

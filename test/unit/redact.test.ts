@@ -14,10 +14,17 @@ describe("secrets never leak", () => {
     expect(s.reveal()).toBe("hunter2-very-secret");
   });
   test("headers: Authorization, Proxy-Authorization, Cookie in any case", () => {
-    expect(redactHeaders({ Authorization: "Bearer abc", "proxy-authorization": "Basic x", COOKIE: "a=b", accept: "x" })).toEqual({ Authorization: REDACTED, "proxy-authorization": REDACTED, COOKIE: REDACTED, accept: "x" });
+    expect(redactHeaders({ Authorization: "Bearer abc", "proxy-authorization": "Basic x", COOKIE: "a=b", accept: "x" })).toEqual({
+      Authorization: REDACTED,
+      "proxy-authorization": REDACTED,
+      COOKIE: REDACTED,
+      accept: "x",
+    });
   });
   test("URLs: userinfo and every query key outside the allowlist (signed CDN URLs)", () => {
-    const u = redactUrl("https://user:pw@cdn.example.com/blob?X-Amz-Signature=abc&X-Amz-Credential=def&scope=repository:a:pull&service=reg");
+    const u = redactUrl(
+      "https://user:pw@cdn.example.com/blob?X-Amz-Signature=abc&X-Amz-Credential=def&scope=repository:a:pull&service=reg",
+    );
     expect(u).not.toContain("pw");
     expect(u).not.toContain("abc");
     expect(u).not.toContain("def");
@@ -65,6 +72,11 @@ describe("secrets never leak", () => {
     expect(maskUserinfo(raw)).toBe(want);
   });
   test("mirrorUrlError never quotes the password, whichever rule rejects the URL", () => {
-    for (const raw of ["https://u:pw-secret-9@m.example.com", "https://u:pw-secret-9@m.example.com/?q=1", "ftp://u:pw-secret-9@m.example.com"]) expect(mirrorUrlError(raw)).not.toContain("pw-secret-9");
+    for (const raw of [
+      "https://u:pw-secret-9@m.example.com",
+      "https://u:pw-secret-9@m.example.com/?q=1",
+      "ftp://u:pw-secret-9@m.example.com",
+    ])
+      expect(mirrorUrlError(raw)).not.toContain("pw-secret-9");
   });
 });

@@ -16,8 +16,24 @@ test("strings longer than 8 KiB are cut and counted; shorter ones, numbers and s
 test("the report cuts evidence only after the secret scrub: a secret across the cut leaves no piece behind", () => {
   const secret = new Secret("hunter2-very-long-password-abc");
   const value = `${"a".repeat(MAX_EVIDENCE_STRING - 10)}${secret.reveal()}${"b".repeat(50)}`;
-  const stage: StageResult = { id: "auth", title: "Auth", endpoint: null, status: "fail", durationMs: 1, summary: "s", evidence: { challenge: value } } as unknown as StageResult;
-  const report = buildReport({ command: "check", image: "x", platform: "linux/amd64", ref: null, stages: [stage], findings: [], verdict: { ok: false, code: null, summary: "s" } as never });
+  const stage: StageResult = {
+    id: "auth",
+    title: "Auth",
+    endpoint: null,
+    status: "fail",
+    durationMs: 1,
+    summary: "s",
+    evidence: { challenge: value },
+  } as unknown as StageResult;
+  const report = buildReport({
+    command: "check",
+    image: "x",
+    platform: "linux/amd64",
+    ref: null,
+    stages: [stage],
+    findings: [],
+    verdict: { ok: false, code: null, summary: "s" } as never,
+  });
   const text = JSON.stringify(report);
   expect(text).not.toContain("hunter2");
   expect(text.length).toBeLessThan(MAX_EVIDENCE_STRING + 1000);

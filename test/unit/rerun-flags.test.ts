@@ -3,7 +3,10 @@ import { defaultOptions } from "../../src/model/options";
 import { rerunFlags, shellWord, withRunFlags } from "../../src/model/rerun-flags";
 
 test("a run with default options adds nothing to a fix", () => {
-  expect(withRunFlags(["pulldoctor check a/b:1", "docker login r"], defaultOptions())).toEqual(["pulldoctor check a/b:1", "docker login r"]);
+  expect(withRunFlags(["pulldoctor check a/b:1", "docker login r"], defaultOptions())).toEqual([
+    "pulldoctor check a/b:1",
+    "docker login r",
+  ]);
 });
 
 test("the flags that change what the doctor sees are carried, in order, quoted for the shell; a mirror's password is masked", () => {

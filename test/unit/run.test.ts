@@ -1,13 +1,21 @@
 import { describe, expect, test } from "bun:test";
+import type { StageEvent } from "../../src/doctor/run";
 import { runDoctor } from "../../src/doctor/run";
+import type { ImageRef } from "../../src/model/facts";
 import type { Finding } from "../../src/model/finding";
 import type { Stage, StageOutcome } from "../../src/model/stage";
-import type { ImageRef } from "../../src/model/facts";
-import { testDeps, testOptions } from "../helpers/context";
 import { MemoryTrace } from "../../src/model/trace";
-import type { StageEvent } from "../../src/doctor/run";
+import { testDeps, testOptions } from "../helpers/context";
 
-const ref: ImageRef = { input: "nginx", registry: "docker.io", repository: "library/nginx", tag: "latest", digest: null, canonical: "docker.io/library/nginx:latest", familiar: "nginx:latest" };
+const ref: ImageRef = {
+  input: "nginx",
+  registry: "docker.io",
+  repository: "library/nginx",
+  tag: "latest",
+  digest: null,
+  canonical: "docker.io/library/nginx:latest",
+  familiar: "nginx:latest",
+};
 
 // Findings built by hand so this test does not depend on any catalogue section's words.
 function fakeFinding(code: string, severity: Finding["severity"], stage: Finding["stage"]): Finding {
@@ -18,7 +26,9 @@ function stage(id: Stage["id"], scope: Stage["scope"], needs: Stage["needs"], ru
   return { id, title: id, scope, needs, run };
 }
 
-const pass = (provides: StageOutcome["provides"] = {}): Stage["run"] => async () => ({ summary: "ok", evidence: {}, findings: [], provides });
+const pass =
+  (provides: StageOutcome["provides"] = {}): Stage["run"] =>
+  async () => ({ summary: "ok", evidence: {}, findings: [], provides });
 
 describe("runDoctor", () => {
   test("local stages once, endpoint stages per endpoint (mirrors first), skips name the missing stage", async () => {
@@ -29,11 +39,22 @@ describe("runDoctor", () => {
       stage("dns", "endpoint", ["ref"], async (ctx) =>
         ctx.endpoint!.role === "mirror"
           ? { summary: "nx", evidence: {}, findings: [fakeFinding("DNS_NXDOMAIN", "error", "dns")] }
-          : { summary: "ok", evidence: {}, findings: [], provides: { resolution: { hostname: ctx.endpoint!.hostname, addresses: [{ address: "127.0.0.1", family: 4 }], via: "test" } } },
+          : {
+              summary: "ok",
+              evidence: {},
+              findings: [],
+              provides: { resolution: { hostname: ctx.endpoint!.hostname, addresses: [{ address: "127.0.0.1", family: 4 }], via: "test" } },
+            },
       ),
       stage("connect", "endpoint", ["resolution"], pass()),
     ];
-    const r = await runDoctor({ stages, options: testOptions({ mirrors: ["https://mirror.example.com"] }), deps: testDeps(), trace: new MemoryTrace(), onEvent: (e) => events.push(e) });
+    const r = await runDoctor({
+      stages,
+      options: testOptions({ mirrors: ["https://mirror.example.com"] }),
+      deps: testDeps(),
+      trace: new MemoryTrace(),
+      onEvent: (e) => events.push(e),
+    });
     expect(r.endpoints.map((e) => e.endpoint.url)).toEqual(["https://mirror.example.com", "https://registry-1.docker.io"]);
     const mirror = r.endpoints[0]!;
     expect(mirror.results.map((x) => x.status)).toEqual(["warn", "skip"]);
@@ -48,7 +69,14 @@ describe("runDoctor", () => {
 
   test("an error finding fails the stage and names the verdict; a throw is a crash, not a finding", async () => {
     const stages: Stage[] = [
-      stage("reference", "local", [], pass({ ref: { ...ref, registry: "r.example", repository: "a/b", canonical: "r.example/a/b:latest", familiar: "r.example/a/b:latest" } })),
+      stage(
+        "reference",
+        "local",
+        [],
+        pass({
+          ref: { ...ref, registry: "r.example", repository: "a/b", canonical: "r.example/a/b:latest", familiar: "r.example/a/b:latest" },
+        }),
+      ),
       stage("config", "local", [], async () => {
         throw new Error("boom");
       }),
@@ -69,7 +97,12 @@ describe("runDoctor", () => {
       stage("reference", "local", [], pass({ ref })),
       stage("dns", "endpoint", [], async (ctx) => {
         dnsRuns++;
-        return { summary: "ok", evidence: {}, findings: [], provides: { resolution: { hostname: ctx.endpoint!.hostname, addresses: [], via: "t" } } };
+        return {
+          summary: "ok",
+          evidence: {},
+          findings: [],
+          provides: { resolution: { hostname: ctx.endpoint!.hostname, addresses: [], via: "t" } },
+        };
       }),
       stage("manifest", "endpoint", ["resolution"], async (ctx) => {
         manifestRuns++;
@@ -80,7 +113,14 @@ describe("runDoctor", () => {
     ];
     const first = await runDoctor({ stages, options: testOptions(), deps: testDeps(), trace: new MemoryTrace() });
     expect(first.verdict.ok).toBe(false);
-    const second = await runDoctor({ stages, options: testOptions({ platform: "linux/arm64" }), deps: testDeps(), trace: new MemoryTrace(), previous: first, from: "manifest" });
+    const second = await runDoctor({
+      stages,
+      options: testOptions({ platform: "linux/arm64" }),
+      deps: testDeps(),
+      trace: new MemoryTrace(),
+      previous: first,
+      from: "manifest",
+    });
     expect(second.verdict.ok).toBe(true);
     expect(dnsRuns).toBe(1);
     expect(manifestRuns).toBe(2);
@@ -91,7 +131,12 @@ describe("runDoctor", () => {
 test("a stage that finds nothing to check is recorded as skip with its reason", async () => {
   const stages: Stage[] = [
     stage("reference", "local", [], pass({ ref })),
-    stage("connect", "endpoint", [], async () => ({ summary: "nothing", evidence: { hops: [] }, findings: [], skipped: "no address to connect to" })),
+    stage("connect", "endpoint", [], async () => ({
+      summary: "nothing",
+      evidence: { hops: [] },
+      findings: [],
+      skipped: "no address to connect to",
+    })),
   ];
   const r = await runDoctor({ stages, options: testOptions(), deps: testDeps(), trace: new MemoryTrace() });
   expect(r.endpoints[0]!.results[0]).toMatchObject({ id: "connect", status: "skip", summary: "skipped: no address to connect to" });

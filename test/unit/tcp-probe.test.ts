@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { classifyTcpError, tcpProbe } from "../../src/net/tcp";
-import { blackhole, resetServer, silentServer } from "../peers/tcp-faults";
 import { freePort } from "../peers/require";
+import { blackhole, resetServer, silentServer } from "../peers/tcp-faults";
 
 test.each([
   ["ECONNREFUSED", "refused"],
@@ -34,7 +34,11 @@ test("a closed port is refused with Go's text", async () => {
   const port = await freePort();
   const p = await tcpProbe("127.0.0.1", port, { timeoutMs: 1500 });
   expect(p.ok).toBe(false);
-  expect(p.error).toMatchObject({ kind: "refused", code: "ECONNREFUSED", message: `dial tcp 127.0.0.1:${port}: connect: connection refused` });
+  expect(p.error).toMatchObject({
+    kind: "refused",
+    code: "ECONNREFUSED",
+    message: `dial tcp 127.0.0.1:${port}: connect: connection refused`,
+  });
 });
 
 test("IPv6 loopback: refused, family 6, bracketed in the message", async () => {

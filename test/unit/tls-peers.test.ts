@@ -9,12 +9,22 @@ const ca = makeCA("Peers Test Root");
 afterAll(() => ca.cleanup());
 
 test("pki: expired, not-yet-valid, SANs, client certificates", () => {
-  const expired = issueServerCert(ca, { cn: "old.test", sans: ["DNS:old.test", "IP:127.0.0.1"], notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2021-01-01T00:00:00Z") });
+  const expired = issueServerCert(ca, {
+    cn: "old.test",
+    sans: ["DNS:old.test", "IP:127.0.0.1"],
+    notBefore: new Date("2020-01-01T00:00:00Z"),
+    notAfter: new Date("2021-01-01T00:00:00Z"),
+  });
   const x = new X509Certificate(expired.cert);
   expect(new Date(x.validTo).toISOString()).toBe("2021-01-01T00:00:00.000Z");
   expect(x.subjectAltName).toBe("DNS:old.test, IP Address:127.0.0.1");
   expect(x.checkIssued(new X509Certificate(ca.cert))).toBe(true);
-  const future = issueServerCert(ca, { cn: "new.test", sans: ["DNS:new.test"], notBefore: new Date(Date.now() + 86400_000 * 30), notAfter: new Date(Date.now() + 86400_000 * 60) });
+  const future = issueServerCert(ca, {
+    cn: "new.test",
+    sans: ["DNS:new.test"],
+    notBefore: new Date(Date.now() + 86400_000 * 30),
+    notAfter: new Date(Date.now() + 86400_000 * 60),
+  });
   expect(new Date(new X509Certificate(future.cert).validFrom).getTime()).toBeGreaterThan(Date.now());
   expect(new X509Certificate(issueClientCert(ca, "client-1").cert).subject).toBe("CN=client-1");
   const ss = selfSigned({ cn: "self.test", sans: ["IP:127.0.0.1"] });

@@ -1,19 +1,47 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { classifyTlsError, tlsProbe } from "../../src/net/tls";
 import { tcpProbe } from "../../src/net/tcp";
+import { classifyTlsError, tlsProbe } from "../../src/net/tls";
 import { judgeHostname, judgeValidity, parseSans } from "../../src/net/x509-info";
-import { fullChain, issueServerCert, makeCA, makeIntermediate, selfSigned, type CA, type KeyPair } from "../helpers/pki";
-import { freePorts, startNginx, type NginxPeer } from "../peers/nginx";
+import { type CA, fullChain, issueServerCert, type KeyPair, makeCA, makeIntermediate, selfSigned } from "../helpers/pki";
+import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
 import { freePort } from "../peers/require";
 import { resetServer, silentServer } from "../peers/tcp-faults";
 
 test.each([
   // [code, message, firstBytes, kind, alert, message contains]
-  ["ERR_SSL_WRONG_VERSION_NUMBER", "wrong version number", "HTTP/1.1 400 Bad Request", "http-response", null, "http: server gave HTTP response to HTTPS client"],
-  ["ERR_SSL_SSLV3_ALERT_CERTIFICATE_REQUIRED", "error:1000045c:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_REQUIRED", "", "handshake", "certificate required", "remote error: tls: certificate required"],
-  ["ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_BAD_CERTIFICATE", "", "handshake", "bad certificate", "remote error: tls: bad certificate"],
-  ["ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION", "TLSV1_ALERT_PROTOCOL_VERSION", "", "handshake", "protocol version not supported", "remote error: tls: protocol version"],
+  [
+    "ERR_SSL_WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "HTTP/1.1 400 Bad Request",
+    "http-response",
+    null,
+    "http: server gave HTTP response to HTTPS client",
+  ],
+  [
+    "ERR_SSL_SSLV3_ALERT_CERTIFICATE_REQUIRED",
+    "error:1000045c:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_REQUIRED",
+    "",
+    "handshake",
+    "certificate required",
+    "remote error: tls: certificate required",
+  ],
+  [
+    "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+    "SSLV3_ALERT_BAD_CERTIFICATE",
+    "",
+    "handshake",
+    "bad certificate",
+    "remote error: tls: bad certificate",
+  ],
+  [
+    "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "",
+    "handshake",
+    "protocol version not supported",
+    "remote error: tls: protocol version",
+  ],
   ["ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE", "x", "", "handshake", "handshake failure", "remote error: tls: handshake failure"],
   ["ECONNRESET", "socket hang up", "", "reset", null, "connection reset by peer"],
   ["ETIMEDOUT", "timeout", "", "timeout", null, "TLS handshake timeout"],
@@ -38,8 +66,18 @@ beforeAll(async () => {
   other = makeCA("Somebody Else CA");
   const inter = makeIntermediate(ca, "Probe Intermediate CA");
   certs.good = issueServerCert(ca, { cn: "registry.test", sans: ["DNS:registry.test", "IP:127.0.0.1"] });
-  certs.expired = issueServerCert(ca, { cn: "old.test", sans: ["IP:127.0.0.1"], notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-01-02T00:00:00Z") });
-  certs.future = issueServerCert(ca, { cn: "future.test", sans: ["IP:127.0.0.1"], notBefore: new Date(Date.now() + 30 * 86400_000), notAfter: new Date(Date.now() + 60 * 86400_000) });
+  certs.expired = issueServerCert(ca, {
+    cn: "old.test",
+    sans: ["IP:127.0.0.1"],
+    notBefore: new Date("2020-01-01T00:00:00Z"),
+    notAfter: new Date("2020-01-02T00:00:00Z"),
+  });
+  certs.future = issueServerCert(ca, {
+    cn: "future.test",
+    sans: ["IP:127.0.0.1"],
+    notBefore: new Date(Date.now() + 30 * 86400_000),
+    notAfter: new Date(Date.now() + 60 * 86400_000),
+  });
   certs.leafOnly = issueServerCert(inter, { cn: "leaf-only.test", sans: ["IP:127.0.0.1"] });
   certs.withChain = { ...certs.leafOnly, certFile: fullChain(certs.leafOnly, inter) };
   const ss = selfSigned({ cn: "self.test", sans: ["IP:127.0.0.1"] });
@@ -69,7 +107,12 @@ test("a good chain verifies, with protocol, ALPN and the chain's details", async
   const p = await probe("good", { servername: "registry.test" });
   expect(p).toMatchObject({ ok: true, verified: true, verifyError: null, hostnameOk: true, error: null, alpn: "http/1.1" });
   expect(p.protocol).toMatch(/^TLSv1\.[23]$/);
-  expect(p.chain[0]).toMatchObject({ subject: "CN=registry.test", issuer: "CN=Probe Root CA,O=pulldoctor tests", sans: ["DNS:registry.test", "IP:127.0.0.1"], selfSigned: false });
+  expect(p.chain[0]).toMatchObject({
+    subject: "CN=registry.test",
+    issuer: "CN=Probe Root CA,O=pulldoctor tests",
+    sans: ["DNS:registry.test", "IP:127.0.0.1"],
+    selfSigned: false,
+  });
   expect(p.chain[0]!.fingerprint256).toBe(new X509Certificate(certs.good!.cert).fingerprint256);
   expect(p.trust).toMatchObject({ trusted: true, anchorFromExtra: true });
 });
@@ -98,7 +141,9 @@ test("leaf without its intermediate: the intermediate is the missing issuer; wit
 test("expired and not-yet-valid against the injected clock", async () => {
   const e = await probe("expired");
   expect(e.validity?.state).toBe("expired");
-  expect(e.verifyError?.message).toMatch(/^x509: certificate has expired or is not yet valid: current time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ is after 2020-01-02T00:00:00Z$/);
+  expect(e.verifyError?.message).toMatch(
+    /^x509: certificate has expired or is not yet valid: current time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ is after 2020-01-02T00:00:00Z$/,
+  );
   expect(e.validity?.subject).toBe("CN=old.test");
   // A good certificate judged with a clock far ahead (a wrong local clock) is expired too.
   const skewed = await probe("good", { now: new Date("2099-01-01T00:00:00Z") });
@@ -149,18 +194,35 @@ test("works on a socket handed in (as a proxy tunnel would)", async () => {
   let sock: import("node:net").Socket | undefined;
   const tcp = await tcpProbe("127.0.0.1", ports.good!, { timeoutMs: 1500, keep: (s) => (sock = s) });
   expect(tcp.ok).toBe(true);
-  const p = await tlsProbe({ servername: "registry.test", socket: sock!, port: ports.good!, ca: [ca.cert], timeoutMs: 1500, now: new Date() });
+  const p = await tlsProbe({
+    servername: "registry.test",
+    socket: sock!,
+    port: ports.good!,
+    ca: [ca.cert],
+    timeoutMs: 1500,
+    now: new Date(),
+  });
   expect(p.verified).toBe(true);
 });
 
 test("refused before TLS", async () => {
-  const p = await tlsProbe({ servername: "127.0.0.1", address: "127.0.0.1", port: await freePort(), ca: [], timeoutMs: 1500, now: new Date() });
+  const p = await tlsProbe({
+    servername: "127.0.0.1",
+    address: "127.0.0.1",
+    port: await freePort(),
+    ca: [],
+    timeoutMs: 1500,
+    now: new Date(),
+  });
   expect(p.error?.kind).toBe("refused");
 });
 
 test("a corrupt client pair or CA is reported, not thrown", async () => {
   const { Secret } = await import("../../src/model/secret");
-  const p = await probe("good", { cert: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", key: new Secret("garbage") });
+  const p = await probe("good", {
+    cert: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+    key: new Secret("garbage"),
+  });
   expect(p.ok).toBe(false);
   expect(p.error?.message).toContain("TLS configuration could not be loaded");
   expect(JSON.stringify(p)).not.toContain("garbage");

@@ -10,7 +10,11 @@ const b = (s: string) => new TextEncoder().encode(s);
 
 describe("parseTokenBody (distribution getTokenResponse rules)", () => {
   test.each([
-    ["token only", '{"token":"t1","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"}', { ok: true, token: "t1", expiresIn: 300, issuedAt: "2026-01-01T00:00:00Z" }],
+    [
+      "token only",
+      '{"token":"t1","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"}',
+      { ok: true, token: "t1", expiresIn: 300, issuedAt: "2026-01-01T00:00:00Z" },
+    ],
     ["access_token wins over token", '{"token":"t1","access_token":"a1"}', { ok: true, token: "a1" }],
     ["expires_in below 60 becomes 60", '{"token":"t","expires_in":10}', { ok: true, expiresIn: 60 }],
     ["no expires_in: 60", '{"token":"t"}', { ok: true, expiresIn: 60, issuedAt: null }],
@@ -24,7 +28,11 @@ describe("parseTokenBody (distribution getTokenResponse rules)", () => {
 
 let ts: TokenServer;
 beforeAll(async () => {
-  ts = await startTokenServer({ users: { alice: "pw-session-1" }, grants: { alice: { "team/app": ["pull"], "team/other": ["pull"] } }, expiresIn: 60 });
+  ts = await startTokenServer({
+    users: { alice: "pw-session-1" },
+    grants: { alice: { "team/app": ["pull"], "team/other": ["pull"] } },
+    expiresIn: 60,
+  });
 });
 afterAll(async () => {
   await ts?.stop();
@@ -73,11 +81,41 @@ describe("RegistrySession (tokens per scope, refreshed before expiry)", () => {
   });
 
   test("basic and none sessions", async () => {
-    const basic = new RegistrySession({ scheme: "basic", challenge: null, credential: { source: "t", lookupKey: "x", username: "u", password: new Secret("p4ss-word") }, repository: "r", sendCredentials: true, realmClient: () => { throw new Error("no realm"); }, now: () => new Date() });
+    const basic = new RegistrySession({
+      scheme: "basic",
+      challenge: null,
+      credential: { source: "t", lookupKey: "x", username: "u", password: new Secret("p4ss-word") },
+      repository: "r",
+      sendCredentials: true,
+      realmClient: () => {
+        throw new Error("no realm");
+      },
+      now: () => new Date(),
+    });
     expect((await basic.authorize())?.reveal()).toBe(`Basic ${Buffer.from("u:p4ss-word").toString("base64")}`);
-    const withheld = new RegistrySession({ scheme: "basic", challenge: null, credential: { source: "t", lookupKey: "x", username: "u", password: new Secret("p4ss-word") }, repository: "r", sendCredentials: false, realmClient: () => { throw new Error("no realm"); }, now: () => new Date() });
+    const withheld = new RegistrySession({
+      scheme: "basic",
+      challenge: null,
+      credential: { source: "t", lookupKey: "x", username: "u", password: new Secret("p4ss-word") },
+      repository: "r",
+      sendCredentials: false,
+      realmClient: () => {
+        throw new Error("no realm");
+      },
+      now: () => new Date(),
+    });
     expect(await withheld.authorize()).toBeNull();
-    const none = new RegistrySession({ scheme: "none", challenge: null, credential: null, repository: "r", sendCredentials: true, realmClient: () => { throw new Error("no realm"); }, now: () => new Date() });
+    const none = new RegistrySession({
+      scheme: "none",
+      challenge: null,
+      credential: null,
+      repository: "r",
+      sendCredentials: true,
+      realmClient: () => {
+        throw new Error("no realm");
+      },
+      now: () => new Date(),
+    });
     expect(await none.authorize()).toBeNull();
   });
 });

@@ -65,10 +65,24 @@ describe("openTunnel through a real tinyproxy", () => {
     expect(e.status).toBe(407);
     expect(e.proxyAuthenticate).toMatch(/^Basic/i);
     expect(e.message).toBe("Proxy Authentication Required");
-    const ok = await openTunnel({ proxyUrl: authed.url, auth: { username: "alice", password: new Secret("s3cret-pw") }, host: "127.0.0.1", port: echoPort, timeoutMs: 3000 });
+    const ok = await openTunnel({
+      proxyUrl: authed.url,
+      auth: { username: "alice", password: new Secret("s3cret-pw") },
+      host: "127.0.0.1",
+      port: echoPort,
+      timeoutMs: 3000,
+    });
     expect(ok.status).toBe(200);
     ok.socket.destroy();
-    const wrong = await failure(openTunnel({ proxyUrl: authed.url, auth: { username: "alice", password: new Secret("wrong-pw") }, host: "127.0.0.1", port: echoPort, timeoutMs: 3000 }));
+    const wrong = await failure(
+      openTunnel({
+        proxyUrl: authed.url,
+        auth: { username: "alice", password: new Secret("wrong-pw") },
+        host: "127.0.0.1",
+        port: echoPort,
+        timeoutMs: 3000,
+      }),
+    );
     expect(wrong.kind).toBe("auth-required");
     expect(JSON.stringify({ ...wrong, message: wrong.message })).not.toContain("wrong-pw");
   });
@@ -83,7 +97,9 @@ describe("openTunnel through a real tinyproxy", () => {
 
   test("https:// proxy URL on tinyproxy's plain port: the TLS handshake never completes, within the timeout", async () => {
     const t0 = Date.now();
-    const e = await failure(openTunnel({ proxyUrl: `https://127.0.0.1:${open.port}`, auth: null, host: "127.0.0.1", port: echoPort, timeoutMs: 600 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `https://127.0.0.1:${open.port}`, auth: null, host: "127.0.0.1", port: echoPort, timeoutMs: 600 }),
+    );
     expect(e.kind).toBe("protocol");
     expect(e.phase).toBe("proxy-tls");
     // tinyproxy waits for a request line: usually the ClientHello has none and the handshake times
@@ -97,7 +113,9 @@ describe("openTunnel through a real tinyproxy", () => {
 describe("openTunnel failures without tinyproxy", () => {
   test("closed port: unreachable, in Docker's words", async () => {
     const port = await freePort();
-    const e = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "registry.example", port: 443, timeoutMs: 2000 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "registry.example", port: 443, timeoutMs: 2000 }),
+    );
     expect(e.kind).toBe("unreachable");
     expect(e.code).toBe("ECONNREFUSED");
     expect(e.message).toBe(`proxyconnect tcp: dial tcp 127.0.0.1:${port}: connect: connection refused`);
@@ -106,7 +124,9 @@ describe("openTunnel failures without tinyproxy", () => {
   test("a proxy that accepts and stays silent ends in a timeout within timeoutMs", async () => {
     const port = await listen(() => {});
     const t0 = Date.now();
-    const e = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "registry.example", port: 443, timeoutMs: 400 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "registry.example", port: 443, timeoutMs: 400 }),
+    );
     expect(e.kind).toBe("timeout");
     expect(e.phase).toBe("connect");
     expect(Date.now() - t0).toBeLessThan(2000);
@@ -118,13 +138,17 @@ describe("openTunnel failures without tinyproxy", () => {
     expect(e.kind).toBe("protocol");
     expect(e.message).toContain("does not speak HTTP");
     const closer = await listen((s) => s.end());
-    const c = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${closer}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }));
+    const c = await failure(
+      openTunnel({ proxyUrl: `http://127.0.0.1:${closer}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }),
+    );
     expect(c.kind).toBe("protocol");
   });
 
   test("https:// proxy URL on a port that answers in plain HTTP: Docker's TLS record error", async () => {
     const port = await listen((s) => s.end("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
-    const e = await failure(openTunnel({ proxyUrl: `https://127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `https://127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }),
+    );
     expect(e.kind).toBe("protocol");
     expect(e.phase).toBe("proxy-tls");
     expect(e.message).toBe("proxyconnect tcp: tls: first record does not look like a TLS handshake");
@@ -134,7 +158,9 @@ describe("openTunnel failures without tinyproxy", () => {
     const port = await listen(() => {});
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const e = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 10_000, signal: ac.signal }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `http://127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 10_000, signal: ac.signal }),
+    );
     expect(e.code).toBe("ABORTED");
   });
 
@@ -150,7 +176,9 @@ describe("openTunnel failures without tinyproxy", () => {
       pump();
       s.on("error", () => {});
     });
-    const e = await failure(openTunnel({ proxyUrl: `http://127.0.0.1:${flood}`, auth: null, host: "r.example", port: 443, timeoutMs: 3000 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `http://127.0.0.1:${flood}`, auth: null, host: "r.example", port: 443, timeoutMs: 3000 }),
+    );
     expect(e.kind).toBe("protocol");
     expect(e.message).toContain(`more than ${64 * 1024} bytes without ending its response head`);
     const text = "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -168,7 +196,9 @@ describe("openTunnel failures without tinyproxy", () => {
 
   test("credentials in the proxy URL never reach the error", async () => {
     const port = await freePort();
-    const e = await failure(openTunnel({ proxyUrl: `http://bob:hunter2-pw@127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }));
+    const e = await failure(
+      openTunnel({ proxyUrl: `http://bob:hunter2-pw@127.0.0.1:${port}`, auth: null, host: "r.example", port: 443, timeoutMs: 2000 }),
+    );
     expect(e.proxy).not.toContain("hunter2-pw");
     expect(e.message).not.toContain("hunter2-pw");
   });

@@ -15,13 +15,14 @@ test("durations and sizes read as people say them", () => {
 });
 
 test("evidence lines: proving facts first, arrays joined, one nested level, a cap that points to --verbose", () => {
-  expect(evidenceLines({ status: 404, tags: ["1.0", "1.1"], head: { status: 404, deeper: { x: 1 } }, none: undefined, empty: [] }, false)).toEqual([
-    "status: 404",
-    "head.status: 404",
-    "tags: 1.0, 1.1",
-  ]);
+  expect(
+    evidenceLines({ status: 404, tags: ["1.0", "1.1"], head: { status: 404, deeper: { x: 1 } }, none: undefined, empty: [] }, false),
+  ).toEqual(["status: 404", "head.status: 404", "tags: 1.0, 1.1"]);
   // The proving facts first; empty values and constant request details only with --verbose.
-  expect(evidenceLines({ url: "u", accept: "a, b", head: { method: "HEAD", status: 429, digest: null } }, false)).toEqual(["head.status: 429", "url: u"]);
+  expect(evidenceLines({ url: "u", accept: "a, b", head: { method: "HEAD", status: 429, digest: null } }, false)).toEqual([
+    "head.status: 429",
+    "url: u",
+  ]);
   const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, i]));
   const lines = evidenceLines(many, false);
   expect(lines.length).toBe(9);
@@ -54,7 +55,9 @@ test("the image prompt shows the normalized name or Docker's refusal as typed", 
 
 test("default report name: pulldoctor-report-<image>-<time>.json, safe as a file name", () => {
   const report = { image: { familiar: "127.0.0.1:5000/demo/app:1.O" }, input: { image: "x" } } as unknown as Report;
-  expect(defaultReportName(report, new Date("2026-11-23T11:05:09.123Z"))).toBe("pulldoctor-report-127.0.0.1_5000_demo_app_1.O-20261123T110509Z.json");
+  expect(defaultReportName(report, new Date("2026-11-23T11:05:09.123Z"))).toBe(
+    "pulldoctor-report-127.0.0.1_5000_demo_app_1.O-20261123T110509Z.json",
+  );
 });
 
 test("remedy helpers: evidence found at any depth; the retagged image as a user types it", () => {
@@ -67,7 +70,10 @@ test("remedy helpers: evidence found at any depth; the retagged image as a user 
 
 test("pull progress: bytes of all blobs, blobs done, a bar", () => {
   const p = new PullProgress(glyphs(false));
-  p.plan([{ digest: "a", size: 1000, reused: true }, { digest: "b", size: 3000, reused: false }]);
+  p.plan([
+    { digest: "a", size: 1000, reused: true },
+    { digest: "b", size: 3000, reused: false },
+  ]);
   p.progress("b", 1000);
   expect(p.line(10)).toBe("#####.....  50%  2.0 KiB / 3.9 KiB  1/2 blobs"); // 1000 reused + 1000 fetched
   p.markDone("b", 3000);

@@ -1,14 +1,14 @@
-import { escapeControls } from "../../registry/http-util";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { runDoctor, type RunResult } from "../../doctor/run";
-import { realDeps, type Deps } from "../../model/deps";
+import { type RunResult, runDoctor } from "../../doctor/run";
+import { type Deps, realDeps } from "../../model/deps";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
 import { buildReport, exitCodeFor, type PullSummary, type Report } from "../../model/report";
 import type { StageResult } from "../../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
 import { defaultOutput, parseOutput, runPull } from "../../pull/engine";
+import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import { formatBytes, formatDuration } from "../../ui/format";
 import { plainRenderer } from "../../ui/plain";
@@ -21,7 +21,9 @@ export const EXIT_INTERNAL = 70;
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
   // docker login refuses an empty password too; sending one only produced a confusing 401.
   if (options.username !== null && options.password !== null && options.password.reveal() === "") {
-    io.stderr(`pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`);
+    io.stderr(
+      `pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`,
+    );
     return 2;
   }
   if (options.reportFile) {
@@ -67,7 +69,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
       io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
     }
   }
-  if (options.json) io.stdout(JSON.stringify(report, null, 2) + "\n");
+  if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   if (run.crashed) {
     io.stderr(
       "pulldoctor hit an internal error (a bug). Please report it with the JSON report attached (--report FILE); the stage marked fail shows where.\n",
@@ -87,7 +89,13 @@ function outputPathProblem(out: ReturnType<typeof parseOutput>): string | null {
   return null;
 }
 
-export function finalReport(options: Options, run: RunResult, extraStages: StageResult[] = [], extraFindings: Finding[] = [], pull: PullSummary | null = null): Report {
+export function finalReport(
+  options: Options,
+  run: RunResult,
+  extraStages: StageResult[] = [],
+  extraFindings: Finding[] = [],
+  pull: PullSummary | null = null,
+): Report {
   const findings = [...run.findings, ...extraFindings];
   const firstError = findings.find((f) => f.severity === "error");
   const pullStage = extraStages.find((s) => s.id === "pull");
@@ -119,7 +127,7 @@ export function finalReport(options: Options, run: RunResult, extraStages: Stage
 
 async function pullAfterDiagnosis(run: RunResult, options: Options, deps: Deps, trace: Trace, io: Io, showProgress: boolean) {
   const chosen = run.chosen;
-  if (!chosen || !chosen.facts.manifest || !run.localFacts.ref) {
+  if (!chosen?.facts.manifest || !run.localFacts.ref) {
     const result: StageResult = {
       id: "pull",
       endpoint: null,

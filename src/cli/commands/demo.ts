@@ -1,15 +1,15 @@
 import { runDoctor } from "../../doctor/run";
-import { realDeps, type Deps } from "../../model/deps";
-import type { Options } from "../../model/options";
-import { startLabRegistry, type LabRegistry, type Scenario } from "../../lab/server";
 import { FAULTS, type InstalledFault, type NamedFault } from "../../lab/fault-catalogue";
+import { type LabRegistry, type Scenario, startLabRegistry } from "../../lab/server";
+import { type Deps, realDeps } from "../../model/deps";
+import type { Options } from "../../model/options";
 import { MemoryTrace } from "../../model/trace";
 import { STAGES } from "../../stages/index";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
 import { plainRenderer } from "../../ui/plain";
 import { makeStyle } from "../../ui/style";
-import { finalReport } from "./check";
 import type { Io } from "../io";
+import { finalReport } from "./check";
 
 /** The host:port of an image reference's registry (scenarios live on two ports). */
 const registryOf = (image: string) => image.split("/")[0]!;
@@ -71,7 +71,9 @@ export async function demoCommand(options: Options, io: Io, until?: Promise<void
     if (options.tour) return await tour(lab, options, io, deps);
     faults = await installFaults(lab);
     if (options.faults) {
-      io.stdout(`${st.bold("pulldoctor lab registry")} on ${lab.url} with ${faults.installed.length} named faults (the fault-injection registry). Ctrl-C stops it.\n\n`);
+      io.stdout(
+        `${st.bold("pulldoctor lab registry")} on ${lab.url} with ${faults.installed.length} named faults (the fault-injection registry). Ctrl-C stops it.\n\n`,
+      );
       for (const { f, i } of faults.installed) {
         io.stdout(`  ${st.bold(f.name)}  ${st.dim(`[${f.group}]`)} ${f.title}\n`);
         io.stdout(`    ${st.dim(expectText(f))}\n`);
@@ -91,9 +93,15 @@ export async function demoCommand(options: Options, io: Io, until?: Promise<void
     }
     const creds = lab.scenarios.find((s) => s.id === "credentials");
     io.stdout(`Walk through a fix interactively: ${st.cyan(scenarioCommand(lab.scenarios.find((s) => s.id === "tag")!, null))}\n`);
-    if (creds) io.stdout(`Pull an image: ${st.cyan(`pulldoctor pull ${lab.scenarios[0]!.image} --insecure-registry ${lab.host} --output oci:./demo-image`)}\n`);
+    if (creds)
+      io.stdout(
+        `Pull an image: ${st.cyan(`pulldoctor pull ${lab.scenarios[0]!.image} --insecure-registry ${lab.host} --output oci:./demo-image`)}\n`,
+      );
     io.stdout(`Or let the doctor tour every scenario: ${st.cyan("pulldoctor demo --tour")}\n`);
-    if (faults.installed.length) io.stdout(`${faults.installed.length} named faults are served too, at fault/<name>: ${st.cyan("pulldoctor demo --faults")} lists them with the command to try\n`);
+    if (faults.installed.length)
+      io.stdout(
+        `${faults.installed.length} named faults are served too, at fault/<name>: ${st.cyan("pulldoctor demo --faults")} lists them with the command to try\n`,
+      );
     await (until ?? waitForInterrupt());
     io.stdout(`\n${g.status.pass} lab registry stopped\n`);
     return 0;
@@ -119,9 +127,13 @@ async function tour(lab: LabRegistry, options: Options, io: Io, deps: Deps = rea
   const st = makeStyle(io.color);
   const g = glyphs(unicodeSupported(process.env));
   let matched = 0;
-  io.stdout(`${st.bold("pulldoctor demo --tour")}: the lab registry on ${lab.url} has ${lab.scenarios.length} repositories, each broken in one way (one healthy).\n`);
+  io.stdout(
+    `${st.bold("pulldoctor demo --tour")}: the lab registry on ${lab.url} has ${lab.scenarios.length} repositories, each broken in one way (one healthy).\n`,
+  );
   for (const [i, s] of lab.scenarios.entries()) {
-    io.stdout(`\n${st.bold(`${g.dash.repeat(2)} ${i + 1}/${lab.scenarios.length} ${s.title}`)}\n${st.dim(`$ ${scenarioCommand(s)}`)}\n${st.dim(s.hint)}\n\n`);
+    io.stdout(
+      `\n${st.bold(`${g.dash.repeat(2)} ${i + 1}/${lab.scenarios.length} ${s.title}`)}\n${st.dim(`$ ${scenarioCommand(s)}`)}\n${st.dim(s.hint)}\n\n`,
+    );
     const opts: Options = {
       ...options,
       command: "check",
@@ -138,8 +150,14 @@ async function tour(lab: LabRegistry, options: Options, io: Io, deps: Deps = rea
     const ok = s.expect === null ? report.verdict.ok : codes.includes(s.expect);
     if (ok) matched++;
     const want = s.expect ?? "no error";
-    io.stdout(ok ? `${st.green(g.status.pass)} diagnosed as expected: ${want}\n` : `${st.red(g.status.fail)} expected ${want}; found ${codes.join(", ") || "no finding"}\n`);
+    io.stdout(
+      ok
+        ? `${st.green(g.status.pass)} diagnosed as expected: ${want}\n`
+        : `${st.red(g.status.fail)} expected ${want}; found ${codes.join(", ") || "no finding"}\n`,
+    );
   }
-  io.stdout(`\n${st.bold("Tour done")}: ${matched}/${lab.scenarios.length} scenarios diagnosed as expected. \`pulldoctor explain CODE\` tells more about any code; \`pulldoctor demo\` keeps the lab running to try them yourself.\n`);
+  io.stdout(
+    `\n${st.bold("Tour done")}: ${matched}/${lab.scenarios.length} scenarios diagnosed as expected. \`pulldoctor explain CODE\` tells more about any code; \`pulldoctor demo\` keeps the lab running to try them yourself.\n`,
+  );
   return matched === lab.scenarios.length ? 0 : 1;
 }

@@ -1,7 +1,7 @@
-import { escapeControls } from "../../registry/http-util";
 import { CATALOGUE, catalogueEntry, isFindingCode } from "../../model/catalogue/index";
 import type { Options } from "../../model/options";
-import { explainEntry, codeIndex } from "../../ui/explain-text";
+import { escapeControls } from "../../registry/http-util";
+import { codeIndex, explainEntry } from "../../ui/explain-text";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
 import { makeStyle } from "../../ui/style";
 import type { Io } from "../io";
@@ -20,7 +20,9 @@ export async function explainCommand(options: Options, io: Io): Promise<number> 
   const code = options.code.trim().toUpperCase().replace(/-/g, "_");
   if (!isFindingCode(code)) {
     const near = Object.keys(CATALOGUE).filter((c) => c.includes(code) || code.includes(c));
-    io.stderr(`pulldoctor: unknown finding code ${escapeControls(JSON.stringify(options.code))}${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}\n\nKnown codes:\n\n`);
+    io.stderr(
+      `pulldoctor: unknown finding code ${escapeControls(JSON.stringify(options.code))}${near.length ? ` (did you mean ${near.join(", ")}?)` : ""}\n\nKnown codes:\n\n`,
+    );
     io.stderr(codeIndex(makeStyle(false), g));
     return 2;
   }

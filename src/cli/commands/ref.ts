@@ -1,12 +1,12 @@
-import { writeReportFile } from "../report-file";
 import { verdictOf } from "../../doctor/run";
-import type { Finding } from "../../model/finding";
 import type { ImageRef } from "../../model/facts";
+import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
 import { buildReport, type Report } from "../../model/report";
 import type { StageResult } from "../../model/stage";
 import { referenceOutcome } from "../../stages/reference";
 import type { Io } from "../io";
+import { writeReportFile } from "../report-file";
 
 /**
  * `pulldoctor ref IMAGE`: how Docker normalizes IMAGE. Exit 0 when it parses, 1 when
@@ -32,17 +32,25 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   };
   const ref = out.provides?.ref ?? null;
   const report = (): Report =>
-    buildReport({ command: "ref", image: input, platform: options.platform, ref, stages: [result], findings: out.findings, verdict: verdictOf(out.findings, null, [], false) });
+    buildReport({
+      command: "ref",
+      image: input,
+      platform: options.platform,
+      ref,
+      stages: [result],
+      findings: out.findings,
+      verdict: verdictOf(out.findings, null, [], false),
+    });
   if (options.reportFile) writeReportFile(options.reportFile, report());
 
   if (ref === null) {
-    if (options.json) io.stdout(JSON.stringify(report(), null, 2) + "\n");
+    if (options.json) io.stdout(`${JSON.stringify(report(), null, 2)}\n`);
     else io.stderr(renderError(errors));
     return 1;
   }
   if (options.json) {
     const { input: i, registry, repository, tag, digest, canonical, familiar } = ref;
-    io.stdout(JSON.stringify({ input: i, registry, repository, tag, digest, canonical, familiar }, null, 2) + "\n");
+    io.stdout(`${JSON.stringify({ input: i, registry, repository, tag, digest, canonical, familiar }, null, 2)}\n`);
   } else {
     io.stdout(renderTable(ref, out.findings));
   }

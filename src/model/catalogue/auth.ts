@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 /** Facts every auth finding carries. */
 export interface AuthBase {
@@ -40,18 +40,28 @@ export const auth = {
       "Stale credentials in config.json or a credential helper after a password change",
       "Credentials of another registry stored under this registry's key",
     ],
-    howKnown: "The doctor sends exactly the credentials Docker would (same lookup key and helper) and reads the 401 from the token server or the registry, with its error body.",
+    howKnown:
+      "The doctor sends exactly the credentials Docker would (same lookup key and helper) and reads the 401 from the token server or the registry, with its error body.",
     detail: (p) => `The ${p.where} answered ${p.status} to the credentials ${who(p)}${p.message ? `: ${p.message}` : ""}.`,
     fixes: (p) => [
       `Log in again with a valid password or access token: \`docker logout${p.registry === "docker.io" ? "" : ` ${p.registry}`}\` then \`${loginCommand(p.registry)}\``,
-      ...(p.registry === "docker.io" ? ["Use your Docker ID (not the e-mail address) and a personal access token from https://app.docker.com/settings/personal-access-tokens"] : []),
+      ...(p.registry === "docker.io"
+        ? [
+            "Use your Docker ID (not the e-mail address) and a personal access token from https://app.docker.com/settings/personal-access-tokens",
+          ]
+        : []),
       ...(p.credSource === "--username"
-        ? [`These were this run's --username ${p.user ?? "USER"} / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used`]
+        ? [
+            `These were this run's --username ${p.user ?? "USER"} / --password-stdin: check the user name and the password (or access token) piped in; nothing stored was used`,
+          ]
         : p.credSource
           ? [`The credentials came from ${p.credSource}: update or remove that entry`]
           : []),
     ],
-    genericFixes: ["docker logout REGISTRY && docker login REGISTRY with a valid password or access token", "Check which config.json entry or credential helper supplies the credentials"],
+    genericFixes: [
+      "docker logout REGISTRY && docker login REGISTRY with a valid password or access token",
+      "Check which config.json entry or credential helper supplies the credentials",
+    ],
   }),
 
   AUTH_DENIED: entry<AuthBase & { status: number | null; message: string; granted: string; isHub: boolean }>({
@@ -71,15 +81,24 @@ export const auth = {
       "The access token lacks the read/pull permission for this repository",
       "A token server that grants nothing for the OAuth POST form (containerd) while GET works",
     ],
-    howKnown: "The doctor decodes the token's `access` claim (what the token server granted for repository:NAME:pull) and reads the registry's 401/403 with `error=\"insufficient_scope\"` or DENIED on a HEAD of the manifest.",
+    howKnown:
+      "The doctor decodes the token's `access` claim (what the token server granted for repository:NAME:pull) and reads the registry's 401/403 with `error=\"insufficient_scope\"` or DENIED on a HEAD of the manifest.",
     detail: (p) =>
       `Pull of ${p.repository} ${who(p)} is not allowed: ${p.status ? `the registry answered ${p.status}${p.message ? ` (${p.message})` : ""}` : "the token grants no pull"}; granted: ${p.granted}.` +
       (p.isHub ? " Docker Hub answers so for repositories that do not exist too." : ""),
     fixes: (p) => [
       `Check the repository name and namespace: ${p.isHub ? `https://hub.docker.com/r/${p.repository.replace(/^library\//, "_/")}` : `\`${p.registry}/${p.repository}\``}`,
-      ...(p.user ? [`Ask the owner of ${p.repository} to grant ${p.user} read (pull) access, or log in as an account that has it: \`${loginCommand(p.registry)}\``] : [`If the repository is private, log in first: \`${loginCommand(p.registry)}\``]),
+      ...(p.user
+        ? [
+            `Ask the owner of ${p.repository} to grant ${p.user} read (pull) access, or log in as an account that has it: \`${loginCommand(p.registry)}\``,
+          ]
+        : [`If the repository is private, log in first: \`${loginCommand(p.registry)}\``]),
     ],
-    genericFixes: ["Check the spelling and namespace of the repository", "Log in as an account with read access (docker login REGISTRY)", "Ask the repository owner for pull access"],
+    genericFixes: [
+      "Check the spelling and namespace of the repository",
+      "Log in as an account with read access (docker login REGISTRY)",
+      "Ask the repository owner for pull access",
+    ],
   }),
 
   AUTH_CREDENTIALS_REQUIRED: entry<AuthBase & { scheme: string; status: number; lookupKey: string; unreadable?: boolean }>({
@@ -99,7 +118,8 @@ export const auth = {
       "Credentials stored under another key (with a path, another port, http:// vs https://, or index.docker.io instead of the Hub key)",
       "The pull runs where config.json is not read (kubelet needs an imagePullSecret)",
     ],
-    howKnown: "The registry (or its token server) answered 401 to an anonymous request and the config stage found no credentials under the lookup key Docker uses.",
+    howKnown:
+      "The registry (or its token server) answered 401 to an anonymous request and the config stage found no credentials under the lookup key Docker uses.",
     detail: (p) =>
       `${p.scheme === "basic" ? "The registry" : "The registry's token service"} answered ${p.status} to an anonymous request; ${p.unreadable ? `the credentials for ${p.lookupKey} could not be read, so the request went out anonymously` : `no credentials are configured for ${p.lookupKey}`}.`,
     fixes: (p) => [
@@ -110,7 +130,9 @@ export const auth = {
     genericFixes: ["docker login REGISTRY as the user who runs the pull", "Kubernetes: add an imagePullSecret"],
   }),
 
-  AUTH_TOKEN_SERVER_UNREACHABLE: entry<AuthBase & { realm: string; realmHost: string; status: number | null; message: string; kind: string | null }>({
+  AUTH_TOKEN_SERVER_UNREACHABLE: entry<
+    AuthBase & { realm: string; realmHost: string; status: number | null; message: string; kind: string | null }
+  >({
     stage: "auth",
     severity: "error",
     title: "The registry's token server cannot be used",
@@ -127,20 +149,31 @@ export const auth = {
       "The realm host does not resolve from this network (internal name, split-horizon DNS)",
       "The token service itself is down or misconfigured (5xx, wrong realm URL ⇒ 404)",
     ],
-    howKnown: "The doctor reads the realm from the registry's WWW-Authenticate and requests a token from it with its own DNS, proxy decision, TCP and TLS evidence for that host.",
+    howKnown:
+      "The doctor reads the realm from the registry's WWW-Authenticate and requests a token from it with its own DNS, proxy decision, TCP and TLS evidence for that host.",
     detail: (p) => `Token request to ${p.realm} failed: ${p.message}${p.status ? ` (HTTP ${p.status})` : ""}.`,
     fixes: (p) => [
       `Test the token service from this machine: \`curl -sv "${p.realm}"\``,
       ...(p.kind === "tls"
-        ? [`Docker fetches tokens with the registry's TLS settings: put the CA of ${p.realmHost} in /etc/docker/certs.d/${p.host}/ca.crt (or the system trust store) and restart dockerd`]
+        ? [
+            `Docker fetches tokens with the registry's TLS settings: put the CA of ${p.realmHost} in /etc/docker/certs.d/${p.host}/ca.crt (or the system trust store) and restart dockerd`,
+          ]
         : p.kind === "dns"
-          ? [`Make ${p.realmHost} resolvable from this host (\`getent hosts ${p.realmHost.replace(/:\d+$/, "")}\`): DNS, VPN split-horizon or /etc/hosts`]
+          ? [
+              `Make ${p.realmHost} resolvable from this host (\`getent hosts ${p.realmHost.replace(/:\d+$/, "")}\`): DNS, VPN split-horizon or /etc/hosts`,
+            ]
           : p.status
-            ? [`The token service itself fails (HTTP ${p.status}): check its logs, and that the realm URL in the registry's auth.token.realm is right`]
+            ? [
+                `The token service itself fails (HTTP ${p.status}): check its logs, and that the realm URL in the registry's auth.token.realm is right`,
+              ]
             : [`Allow ${p.realmHost} (not only ${p.host}) in the firewall / proxy allow-list`]),
       `Check that the proxy decision is the same for ${p.realmHost} and ${p.host} (HTTPS_PROXY / NO_PROXY, and the daemon's proxy in daemon.json or its systemd drop-in)`,
     ],
-    genericFixes: ["curl the realm URL from the WWW-Authenticate header", "Allow-list the auth host next to the registry host", "Align NO_PROXY for both hosts"],
+    genericFixes: [
+      "curl the realm URL from the WWW-Authenticate header",
+      "Allow-list the auth host next to the registry host",
+      "Align NO_PROXY for both hosts",
+    ],
   }),
 
   AUTH_TOKEN_INVALID: entry<AuthBase & { realm: string | null; problem: string }>({
@@ -148,9 +181,9 @@ export const auth = {
     severity: "error",
     title: "The token service returns an unusable token",
     explain:
-      "The token service answered, but not with a token the registry accepts: the body is not JSON, has no `token`/`access_token`, or the registry refuses the token with `error=\"invalid_token\"` (wrong issuer, audience or signing key, or a broken OAuth POST).",
+      'The token service answered, but not with a token the registry accepts: the body is not JSON, has no `token`/`access_token`, or the registry refuses the token with `error="invalid_token"` (wrong issuer, audience or signing key, or a broken OAuth POST).',
     seen: [
-      "docker: Error response from daemon: Get \"https://registry.example.com/v2/\": authorization server did not include a token in the response",
+      'docker: Error response from daemon: Get "https://registry.example.com/v2/": authorization server did not include a token in the response',
       "docker: Error response from daemon: unauthorized: authentication required",
       "containerd/kubelet: pull access denied, repository does not exist or may require authorization: server message: invalid_token: authorization failed",
       "podman: Error: initializing source docker://registry.example.com/app:1.0: unable to retrieve auth token: invalid character '<' looking for beginning of value",
@@ -160,14 +193,18 @@ export const auth = {
       "The token service and the registry disagree on issuer, service (audience) or signing certificate (after a certificate rotation)",
       "A token service whose OAuth POST answer differs from its GET answer",
     ],
-    howKnown: "The doctor parses the token response as Docker does (token or access_token, expires_in, issued_at), decodes the JWT header and claims, and sends the token to the registry to read its verdict.",
+    howKnown:
+      "The doctor parses the token response as Docker does (token or access_token, expires_in, issued_at), decodes the JWT header and claims, and sends the token to the registry to read its verdict.",
     detail: (p) => `${p.problem}${p.realm ? ` (realm ${p.realm})` : ""}.`,
     fixes: (p) => [
       ...(p.realm ? [`Look at the raw answer: \`curl -s "${p.realm}?service=SERVICE&scope=repository:${p.repository}:pull"\``] : []),
       "If you run the registry: make its auth.token issuer, service and rootcertbundle match the token service's issuer, audience and signing certificate",
       "If a proxy intercepts the token URL, exempt the auth host from inspection",
     ],
-    genericFixes: ["curl the token URL and check for JSON with a token field", "Align issuer, service and rootcertbundle between registry and token service"],
+    genericFixes: [
+      "curl the token URL and check for JSON with a token field",
+      "Align issuer, service and rootcertbundle between registry and token service",
+    ],
   }),
 
   AUTH_CHALLENGE_INVALID: entry<AuthBase & { url: string; problem: string; raw: string[] }>({
@@ -186,14 +223,19 @@ export const auth = {
       "A reverse proxy or SSO gateway in front of the registry that asks for Negotiate/NTLM or its own login",
       "A registry or proxy that emits a malformed header (unquoted URL, missing realm, several challenges on one line)",
     ],
-    howKnown: "The doctor parses every WWW-Authenticate line exactly as Docker's vendored docker/distribution does and checks that a Bearer realm is an absolute http(s) URL.",
-    detail: (p) => `${p.url} answered 401 with ${p.raw.length ? p.raw.map((r) => `"${r}"`).join(", ") : "no WWW-Authenticate header"}: ${p.problem}.`,
+    howKnown:
+      "The doctor parses every WWW-Authenticate line exactly as Docker's vendored docker/distribution does and checks that a Bearer realm is an absolute http(s) URL.",
+    detail: (p) =>
+      `${p.url} answered 401 with ${p.raw.length ? p.raw.map((r) => `"${r}"`).join(", ") : "no WWW-Authenticate header"}: ${p.problem}.`,
     fixes: (p) => [
       `See the raw header: \`curl -si ${p.url} | grep -i www-authenticate\``,
       "If a gateway or SSO proxy sits in front of the registry, let /v2/ through to the registry so that it sends its own Bearer or Basic challenge",
       'A registry must send e.g. `WWW-Authenticate: Bearer realm="https://auth.example.com/token",service="registry.example.com"`',
     ],
-    genericFixes: ["curl -si https://REGISTRY/v2/ and read WWW-Authenticate", "Make the proxy in front of the registry pass its challenge through"],
+    genericFixes: [
+      "curl -si https://REGISTRY/v2/ and read WWW-Authenticate",
+      "Make the proxy in front of the registry pass its challenge through",
+    ],
   }),
 
   AUTH_CLOCK_SKEW: entry<AuthBase & { problem: string; localTime: string; registryDate: string | null; tokenServerDate: string | null }>({
@@ -207,9 +249,14 @@ export const auth = {
       'registry log: "error authorizing context: invalid token" (token not yet valid / expired)',
       "containerd/kubelet: pull access denied, repository does not exist or may require authorization: server message: invalid_token: authorization failed",
     ],
-    causes: ["No NTP on the token server, the registry or this machine (VMs after suspend)", "A token lifetime shorter than a slow download, with the token reused after expiry"],
-    howKnown: "The doctor decodes the token's iat/nbf/exp and compares them with the registry's and the token server's `Date` headers and the local clock.",
-    detail: (p) => `${p.problem}. Local clock ${p.localTime}; registry Date ${p.registryDate ?? "(none)"}; token server Date ${p.tokenServerDate ?? "(none)"}.`,
+    causes: [
+      "No NTP on the token server, the registry or this machine (VMs after suspend)",
+      "A token lifetime shorter than a slow download, with the token reused after expiry",
+    ],
+    howKnown:
+      "The doctor decodes the token's iat/nbf/exp and compares them with the registry's and the token server's `Date` headers and the local clock.",
+    detail: (p) =>
+      `${p.problem}. Local clock ${p.localTime}; registry Date ${p.registryDate ?? "(none)"}; token server Date ${p.tokenServerDate ?? "(none)"}.`,
     fixes: () => [
       "Check the clocks: `date -u` here and `curl -sI URL | grep -i ^date` for the registry and the token server",
       "Enable time synchronisation where the clock is off: `timedatectl set-ntp true` (chrony/systemd-timesyncd)",
@@ -223,11 +270,21 @@ export const auth = {
     title: "Credentials would travel over plain HTTP",
     explain:
       "Basic credentials are only base64-encoded: over plain HTTP anyone on the path can read the password. Docker sends them to a registry configured as insecure (or on loopback) without a word. pulldoctor sends them over HTTP only for a registry Docker treats as insecure (configured, or on loopback).",
-    seen: ["docker: (no message: Docker sends the credentials over HTTP silently)", "podman: (with --tls-verify=false: the credentials are sent over HTTP silently)"],
-    causes: ["A registry served over plain HTTP that Docker treats as insecure (listed in insecure-registries, or on a loopback address)", "A token realm URL with http://"],
+    seen: [
+      "docker: (no message: Docker sends the credentials over HTTP silently)",
+      "podman: (with --tls-verify=false: the credentials are sent over HTTP silently)",
+    ],
+    causes: [
+      "A registry served over plain HTTP that Docker treats as insecure (listed in insecure-registries, or on a loopback address)",
+      "A token realm URL with http://",
+    ],
     howKnown: "The chosen challenge needs Basic credentials (to the registry or to the token realm) and that URL's scheme is http.",
-    detail: (p) => `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
-    fixes: (p) => [`Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`, "Change the password after it has travelled in clear"],
+    detail: (p) =>
+      `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
+    fixes: (p) => [
+      `Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`,
+      "Change the password after it has travelled in clear",
+    ],
     genericFixes: ["Serve the registry and its token realm over HTTPS"],
   }),
 
@@ -235,12 +292,26 @@ export const auth = {
     stage: "auth",
     severity: "error",
     title: "The registry stops answering on repository requests",
-    explain: "The `/v2/` probe worked, but the authorized request for the manifest failed at the transport level: no answer in time, the connection was cut, or the answer is not readable HTTP (a head over 1 MiB, a control character in a header).",
-    seen: ['docker: Error response from daemon: Head "https://registry.example.com/v2/app/manifests/1.0": net/http: request canceled (Client.Timeout exceeded while awaiting headers)', 'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": EOF'],
-    causes: ["A proxy or WAF that treats repository paths differently from /v2/", "An overloaded or hung registry backend", "An answer that is not readable HTTP (headers over 1 MiB, or control characters in a header)"],
+    explain:
+      "The `/v2/` probe worked, but the authorized request for the manifest failed at the transport level: no answer in time, the connection was cut, or the answer is not readable HTTP (a head over 1 MiB, a control character in a header).",
+    seen: [
+      'docker: Error response from daemon: Head "https://registry.example.com/v2/app/manifests/1.0": net/http: request canceled (Client.Timeout exceeded while awaiting headers)',
+      'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": EOF',
+    ],
+    causes: [
+      "A proxy or WAF that treats repository paths differently from /v2/",
+      "An overloaded or hung registry backend",
+      "An answer that is not readable HTTP (headers over 1 MiB, or control characters in a header)",
+    ],
     howKnown: "The HEAD of the manifest (with the Authorization Docker would send) got a timeout or reset, while /v2/ had answered.",
-    detail: (p) => (p.kind === "protocol" ? `HEAD ${p.url}: the answer was not HTTP the doctor can read: ${p.message}.` : `HEAD ${p.url}: ${p.message} (${p.kind}, ${p.phase}; limit ${p.timeoutMs} ms).`),
-    fixes: (p) => [`Time it: \`curl -sv -I --max-time 20 ${p.url}\``, "Check the registry's logs and any proxy/WAF rules for /v2/<name>/manifests paths"],
+    detail: (p) =>
+      p.kind === "protocol"
+        ? `HEAD ${p.url}: the answer was not HTTP the doctor can read: ${p.message}.`
+        : `HEAD ${p.url}: ${p.message} (${p.kind}, ${p.phase}; limit ${p.timeoutMs} ms).`,
+    fixes: (p) => [
+      `Time it: \`curl -sv -I --max-time 20 ${p.url}\``,
+      "Check the registry's logs and any proxy/WAF rules for /v2/<name>/manifests paths",
+    ],
     genericFixes: ["curl -I the manifest URL with -v", "Check registry logs and proxy rules"],
   }),
 } satisfies CatalogueSection;

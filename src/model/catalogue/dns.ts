@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 /** Facts every DNS failure carries. */
 interface DnsFailure {
@@ -50,7 +50,8 @@ export const dns = {
     ],
     howKnown:
       "The doctor asks each configured server itself (A and AAAA, UDP then TCP on truncation) for every name of the search list and records RCODE 3 (NXDOMAIN); it also reads /etc/hosts and compares with the system resolver (getaddrinfo).",
-    detail: (p) => `${p.host}: NXDOMAIN from ${list(p.servers)} (${p.serversFrom}; names tried: ${list(p.names)}). Go's resolver reports: ${p.message}`,
+    detail: (p) =>
+      `${p.host}: NXDOMAIN from ${list(p.servers)} (${p.serversFrom}; names tried: ${list(p.names)}). Go's resolver reports: ${p.message}`,
     fixes: (p) => resolverFixes(p),
     genericFixes: [
       "Check the host name for typos",
@@ -75,8 +76,10 @@ export const dns = {
       "A CNAME points to a name that has no addresses",
       "Only an AAAA record exists and the resolver filters AAAA (or the reverse)",
     ],
-    howKnown: "Both the A and the AAAA question got RCODE 0 (NOERROR) with an empty answer section, for the name as given and every search-list expansion.",
-    detail: (p) => `${p.host} exists in DNS but has no A/AAAA record (${p.rcodes.join("; ")}) from ${list(p.servers)}. Go's resolver reports: ${p.message}`,
+    howKnown:
+      "Both the A and the AAAA question got RCODE 0 (NOERROR) with an empty answer section, for the name as given and every search-list expansion.",
+    detail: (p) =>
+      `${p.host} exists in DNS but has no A/AAAA record (${p.rcodes.join("; ")}) from ${list(p.servers)}. Go's resolver reports: ${p.message}`,
     fixes: (p) => [
       `Look at what the name has: \`dig ${digAt(p.servers)} ${p.host} ANY\` and \`getent hosts ${p.host}\``,
       `Add an A (and/or AAAA) record for ${p.host} in its zone, or fix the CNAME target`,
@@ -120,7 +123,7 @@ export const dns = {
     explain:
       "No configured DNS server replied in time (or the host answered with an ICMP port-unreachable). Go tries each server `attempts` times (2 by default) with `timeout` seconds each (5 by default) and then reports `i/o timeout` or `connection refused` for the last one.",
     seen: [
-      "docker: Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 192.168.65.1:53: read udp 192.168.65.2:45941->192.168.65.1:53: i/o timeout",
+      'docker: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on 192.168.65.1:53: read udp 192.168.65.2:45941->192.168.65.1:53: i/o timeout',
       "docker: dial tcp: lookup registry-1.docker.io on 127.0.0.53:53: read udp 127.0.0.1:52432->127.0.0.53:53: read: connection refused",
       'containerd/kubelet: failed to do request: Head "https://registry-1.docker.io/v2/library/nginx/manifests/latest": dial tcp: lookup registry-1.docker.io on 10.96.0.10:53: read udp 10.244.0.5:39123->10.96.0.10:53: i/o timeout',
     ],
@@ -130,7 +133,8 @@ export const dns = {
       "Docker Desktop's VM resolver not reachable",
     ],
     howKnown: "The doctor's queries to each server got no reply within the per-query timeout (or an ICMP port-unreachable), over UDP.",
-    detail: (p) => `${p.host}: no reply from ${list(p.servers)} (${p.serversFrom}) within ${p.timeoutMs} ms: ${p.errors.join("; ")}. Go's resolver reports: ${p.message}`,
+    detail: (p) =>
+      `${p.host}: no reply from ${list(p.servers)} (${p.serversFrom}) within ${p.timeoutMs} ms: ${p.errors.join("; ")}. Go's resolver reports: ${p.message}`,
     fixes: (p) => [
       `Check the server answers at all: \`dig ${digAt(p.servers)} ${p.host}\`; is a firewall dropping port 53?`,
       `If it is systemd-resolved (127.0.0.53): \`systemctl status systemd-resolved\` and \`resolvectl status\``,
@@ -155,7 +159,8 @@ export const dns = {
       "nsswitch.conf has extra sources (mdns, myhostname, ldap) Go's resolver does not read",
       "/etc/resolv.conf points at a server other than the one the system actually uses",
     ],
-    howKnown: "The doctor resolves the host with its own Go-like resolver (/etc/hosts + resolv.conf servers) and with the system resolver, and compares the answers.",
+    howKnown:
+      "The doctor resolves the host with its own Go-like resolver (/etc/hosts + resolv.conf servers) and with the system resolver, and compares the answers.",
     detail: (p) => `${p.host}: Docker's resolver (${list(p.servers)} from ${p.resolvConf}) → ${p.direct}; system resolver → ${p.system}`,
     fixes: (p) => [
       `See what each says: \`getent hosts ${p.host}\` (system) and \`dig ${digAt(p.servers)} ${p.host}\` (Docker's servers)`,

@@ -31,7 +31,7 @@ export type FindingCode = keyof Catalogue & string;
 export type ParamsOf<C extends FindingCode> = Catalogue[C] extends CatalogueEntry<infer P> ? P : never;
 
 export function isFindingCode(s: string): s is FindingCode {
-  return Object.prototype.hasOwnProperty.call(CATALOGUE, s);
+  return Object.hasOwn(CATALOGUE, s);
 }
 
 export function catalogueEntry(code: FindingCode): CatalogueEntry<any> {

@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 /** What every manifest finding knows about the image. */
 interface Img {
@@ -38,18 +38,29 @@ export const manifest = {
       'containerd/kubelet: failed to resolve reference "127.0.0.1:5000/library/small:nope": 127.0.0.1:5000/library/small:nope: not found',
       "podman/skopeo: reading manifest nope in 127.0.0.1:5000/library/small: manifest unknown: manifest unknown",
     ],
-    causes: ["a typo in the tag", "the tag was deleted, moved or never pushed (CI did not push it yet)", "a digest copied from another repository or registry", "a mirror or pull-through cache that does not have the tag"],
+    causes: [
+      "a typo in the tag",
+      "the tag was deleted, moved or never pushed (CI did not push it yet)",
+      "a digest copied from another repository or registry",
+      "a mirror or pull-through cache that does not have the tag",
+    ],
     howKnown:
       "HEAD of the manifest answered 404; a GET (HEAD has no body) read the error code MANIFEST_UNKNOWN; GET /v2/NAME/tags/list answered 200, so the repository exists. The closest existing tags are ranked by edit distance and shared prefix.",
     detail: (p) =>
       `${p.image}: the registry has no manifest ${p.reference} in ${p.repository}` +
-      (p.tagsListed ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})` : " (the tag list could not be read)"),
+      (p.tagsListed
+        ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})`
+        : " (the tag list could not be read)"),
     fixes: (p) => [
       ...(p.closestTags.length ? [`Use an existing tag, e.g. ${p.registry}/${p.repository}:${p.closestTags[0]}`] : []),
       `List the tags: ${skopeo(p).replace("skopeo", "skopeo list-tags")} docker://${p.registry}/${p.repository} (it fetches the token; on an open registry: curl -s ${api(p)}/v2/${p.repository}/tags/list)`,
       "If the tag should exist, check that the CI job pushed it to this registry (and not only to another mirror).",
     ],
-    genericFixes: ["Check the tag for typos", "List the repository's tags (skopeo list-tags docker://REGISTRY/REPO) and pick an existing one", "Push the tag if it was never pushed"],
+    genericFixes: [
+      "Check the tag for typos",
+      "List the repository's tags (skopeo list-tags docker://REGISTRY/REPO) and pick an existing one",
+      "Push the tag if it was never pushed",
+    ],
   }),
 
   NAME_UNKNOWN: entry<Img>({
@@ -63,7 +74,11 @@ export const manifest = {
       'containerd/kubelet: failed to resolve reference "127.0.0.1:5000/nosuch/repo:1.0": 127.0.0.1:5000/nosuch/repo:1.0: not found',
       "podman/skopeo: reading manifest 1.0 in 127.0.0.1:5000/nosuch/repo: manifest unknown: manifest unknown",
     ],
-    causes: ["a typo in the repository name or namespace", "the image lives on another registry (the reference lacks the registry host, so Docker Hub was asked)", "the repository was deleted"],
+    causes: [
+      "a typo in the repository name or namespace",
+      "the image lives on another registry (the reference lacks the registry host, so Docker Hub was asked)",
+      "the repository was deleted",
+    ],
     howKnown: "The manifest answered 404 (MANIFEST_UNKNOWN or NAME_UNKNOWN) and GET /v2/NAME/tags/list answered 404 NAME_UNKNOWN.",
     detail: (p) => `${p.image}: the registry ${p.registry} has no repository ${p.repository}`,
     fixes: (p) => [
@@ -74,7 +89,17 @@ export const manifest = {
     genericFixes: ["Check the repository name and namespace", "Add the registry host to the image reference if it is not Docker Hub"],
   }),
 
-  RATE_LIMITED: entry<{ registry: string; repository: string; limit: number | null; remaining: number | null; windowSeconds: number | null; retryAfterSeconds: number | null; source: string | null; authenticated: boolean; message: string }>({
+  RATE_LIMITED: entry<{
+    registry: string;
+    repository: string;
+    limit: number | null;
+    remaining: number | null;
+    windowSeconds: number | null;
+    retryAfterSeconds: number | null;
+    source: string | null;
+    authenticated: boolean;
+    message: string;
+  }>({
     stage: "manifest",
     severity: "error",
     title: "The registry's pull rate limit is exhausted",
@@ -85,33 +110,69 @@ export const manifest = {
       "containerd/kubelet: pulling from host registry-1.docker.io failed with status code [manifests 1.0]: 429 Too Many Requests",
       "podman/skopeo: reading manifest 1.0 in 127.0.0.1:5080/ratelimited/app: toomanyrequests: You have reached your pull rate limit. ...",
     ],
-    causes: ["anonymous pulls from an address shared by many machines (NAT, CI runners, a Kubernetes cluster)", "a free account's limit", "a loop re-pulling images (imagePullPolicy: Always, CI without a cache)", "the registry's abuse limit (a plain 429 without the long message)"],
-    howKnown: "The manifest request answered 429 (or an error code TOOMANYREQUESTS); the ratelimit-limit / ratelimit-remaining (with their ;w= windows), docker-ratelimit-source and Retry-After headers say which limit and when it resets.",
+    causes: [
+      "anonymous pulls from an address shared by many machines (NAT, CI runners, a Kubernetes cluster)",
+      "a free account's limit",
+      "a loop re-pulling images (imagePullPolicy: Always, CI without a cache)",
+      "the registry's abuse limit (a plain 429 without the long message)",
+    ],
+    howKnown:
+      "The manifest request answered 429 (or an error code TOOMANYREQUESTS); the ratelimit-limit / ratelimit-remaining (with their ;w= windows), docker-ratelimit-source and Retry-After headers say which limit and when it resets.",
     detail: (p) =>
       `${p.registry}: ${p.message || "429 Too Many Requests"}` +
-      (p.limit !== null ? ` (limit ${p.limit}${p.windowSeconds ? ` per ${mins(p.windowSeconds)}` : ""}, ${p.remaining ?? 0} left${p.source ? `, counted against ${p.source}` : ""})` : "") +
-      (p.retryAfterSeconds !== null ? `; retry after ${mins(p.retryAfterSeconds)}` : p.windowSeconds ? `; the window resets within ${mins(p.windowSeconds)}` : ""),
+      (p.limit !== null
+        ? ` (limit ${p.limit}${p.windowSeconds ? ` per ${mins(p.windowSeconds)}` : ""}, ${p.remaining ?? 0} left${p.source ? `, counted against ${p.source}` : ""})`
+        : "") +
+      (p.retryAfterSeconds !== null
+        ? `; retry after ${mins(p.retryAfterSeconds)}`
+        : p.windowSeconds
+          ? `; the window resets within ${mins(p.windowSeconds)}`
+          : ""),
     fixes: (p) => [
-      ...(p.retryAfterSeconds !== null ? [`Wait ${mins(p.retryAfterSeconds)} (Retry-After) before pulling again.`] : p.windowSeconds ? [`Wait for the limit window to reset (at most ${mins(p.windowSeconds)}).`] : []),
-      ...(p.authenticated ? ["Your pulls are authenticated: upgrade the account's plan or spread pulls over more accounts/time."] : [`Log in so pulls count against your account, not the shared address: docker login ${hub(p.registry) ? "" : p.registry}`.trim()]),
+      ...(p.retryAfterSeconds !== null
+        ? [`Wait ${mins(p.retryAfterSeconds)} (Retry-After) before pulling again.`]
+        : p.windowSeconds
+          ? [`Wait for the limit window to reset (at most ${mins(p.windowSeconds)}).`]
+          : []),
+      ...(p.authenticated
+        ? ["Your pulls are authenticated: upgrade the account's plan or spread pulls over more accounts/time."]
+        : [`Log in so pulls count against your account, not the shared address: docker login ${hub(p.registry) ? "" : p.registry}`.trim()]),
       hub(p.registry)
         ? 'Use a registry mirror / pull-through cache: "registry-mirrors": ["https://mirror.example.com"] in /etc/docker/daemon.json, then restart dockerd.'
         : "Put a pull-through cache in front of the registry.",
       `Pin images by digest and cache them (imagePullPolicy: IfNotPresent) so unchanged images are not pulled again from ${p.registry}/${p.repository}.`,
     ],
-    genericFixes: ["Authenticate (docker login) so pulls count against an account", "Use a mirror or pull-through cache", "Wait for the window in ratelimit-remaining;w= / Retry-After to reset"],
+    genericFixes: [
+      "Authenticate (docker login) so pulls count against an account",
+      "Use a mirror or pull-through cache",
+      "Wait for the window in ratelimit-remaining;w= / Retry-After to reset",
+    ],
   }),
 
-  RATE_LIMIT_LOW: entry<{ registry: string; limit: number; remaining: number; windowSeconds: number | null; source: string | null; authenticated: boolean }>({
+  RATE_LIMIT_LOW: entry<{
+    registry: string;
+    limit: number;
+    remaining: number;
+    windowSeconds: number | null;
+    source: string | null;
+    authenticated: boolean;
+  }>({
     stage: "manifest",
     severity: "warning",
     title: "Few pulls are left in the registry's rate-limit window",
     explain:
       "The registry's rate-limit headers (read from a HEAD, which does not count) say fewer than max(5, 10 % of the limit) pulls are left. Five because a compose project or CI job pulls several images and a multi-arch pull counts once per architecture; 10 % so that large limits warn early. The next pulls may fail with toomanyrequests.",
-    seen: ["docker: (nothing yet; the next pulls fail with) toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"],
-    causes: ["anonymous pulls from a shared address (NAT, CI runners)", "a free account close to its limit", "repeated pulls of unchanged images"],
+    seen: [
+      "docker: (nothing yet; the next pulls fail with) toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+    ],
+    causes: [
+      "anonymous pulls from a shared address (NAT, CI runners)",
+      "a free account close to its limit",
+      "repeated pulls of unchanged images",
+    ],
     howKnown: "HEAD of the manifest returned ratelimit-limit and ratelimit-remaining (with ;w= windows) and docker-ratelimit-source.",
-    detail: (p) => `${p.registry}: ${p.remaining} of ${p.limit} pulls left${p.windowSeconds ? ` in the ${mins(p.windowSeconds)} window` : ""}${p.source ? ` (counted against ${p.source})` : ""}`,
+    detail: (p) =>
+      `${p.registry}: ${p.remaining} of ${p.limit} pulls left${p.windowSeconds ? ` in the ${mins(p.windowSeconds)} window` : ""}${p.source ? ` (counted against ${p.source})` : ""}`,
     fixes: (p) => [
       ...(p.authenticated ? [] : [`Log in so pulls count against your account: docker login ${hub(p.registry) ? "" : p.registry}`.trim()]),
       "Use a registry mirror / pull-through cache for repeated pulls.",
@@ -120,7 +181,15 @@ export const manifest = {
     genericFixes: ["Authenticate", "Use a mirror or pull-through cache", "Avoid needless re-pulls"],
   }),
 
-  PLATFORM_UNAVAILABLE: entry<{ image: string; wanted: string; platforms: string[]; indexDigest: string; parseError?: string; single?: boolean; /** Distinct platforms in all, when `platforms` is cut short. */ distinct?: number }>({
+  PLATFORM_UNAVAILABLE: entry<{
+    image: string;
+    wanted: string;
+    platforms: string[];
+    indexDigest: string;
+    parseError?: string;
+    single?: boolean /** Distinct platforms in all, when `platforms` is cut short. */;
+    distinct?: number;
+  }>({
     stage: "manifest",
     severity: "error",
     title: "The image is not built for the requested platform",
@@ -132,8 +201,13 @@ export const manifest = {
       "containerd/kubelet: no match for platform in manifest sha256:…: not found",
       'podman/skopeo: choosing an image from manifest list docker://127.0.0.1:5000/multi/app:1.0: no image found in image index for architecture arm, variant "v7", OS linux',
     ],
-    causes: ["the image was not built for this architecture (Apple Silicon, Raspberry Pi, Graviton)", "a wrong --platform or DOCKER_DEFAULT_PLATFORM", "Windows vs Linux containers"],
-    howKnown: "GET of the index listed its entries' platforms and containerd's Only(platform) matcher accepted none of them; for a single-platform image, its config blob's os/architecture/variant did not match an explicit --platform.",
+    causes: [
+      "the image was not built for this architecture (Apple Silicon, Raspberry Pi, Graviton)",
+      "a wrong --platform or DOCKER_DEFAULT_PLATFORM",
+      "Windows vs Linux containers",
+    ],
+    howKnown:
+      "GET of the index listed its entries' platforms and containerd's Only(platform) matcher accepted none of them; for a single-platform image, its config blob's os/architecture/variant did not match an explicit --platform.",
     detail: (p) =>
       p.parseError
         ? `${p.wanted}: ${p.parseError}`
@@ -146,13 +220,18 @@ export const manifest = {
       const build = p.parseError ? offered : [...new Set([...offered, p.wanted])];
       return [
         ...(offered.length
-          ? [`Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform ${offered[0]} ${p.image}${offered.length > 1 ? ` (also offered: ${offered.slice(1).join(", ")})` : ""}`]
+          ? [
+              `Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform ${offered[0]} ${p.image}${offered.length > 1 ? ` (also offered: ${offered.slice(1).join(", ")})` : ""}`,
+            ]
           : []),
         `Build and push the image for this platform too: docker buildx build --platform ${build.length ? build.join(",") : "linux/amd64,linux/arm64"} --push …`,
         "Look for another tag of the image that is multi-platform.",
       ];
     },
-    genericFixes: ["Pick a platform the index offers (docker pull --platform …)", "Build the image for the missing platform with docker buildx"],
+    genericFixes: [
+      "Pick a platform the index offers (docker pull --platform …)",
+      "Build the image for the missing platform with docker buildx",
+    ],
   }),
 
   MANIFEST_SCHEMA1: entry<Img & { mediaType: string }>({
@@ -165,8 +244,13 @@ export const manifest = {
       "docker: Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of docker.io/library/ubuntu:10.04 to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.",
       'containerd/kubelet: media type "application/vnd.docker.distribution.manifest.v1+prettyjws" is no longer supported since containerd v2.1',
     ],
-    causes: ["a very old image that was never rebuilt", "an old registry that converts or stores schema 1", "a registry answering text/plain (Red Hat's old registry quirk), which clients treat as schema 1"],
-    howKnown: "The manifest's Content-Type is application/vnd.docker.distribution.manifest.v1+prettyjws (or v1+json, or text/plain) or its schemaVersion is 1.",
+    causes: [
+      "a very old image that was never rebuilt",
+      "an old registry that converts or stores schema 1",
+      "a registry answering text/plain (Red Hat's old registry quirk), which clients treat as schema 1",
+    ],
+    howKnown:
+      "The manifest's Content-Type is application/vnd.docker.distribution.manifest.v1+prettyjws (or v1+json, or text/plain) or its schemaVersion is 1.",
     detail: (p) => `${p.image}: the registry serves a schema 1 manifest (${p.mediaType})`,
     fixes: (p) => [
       `Convert it to schema 2 / OCI and push it under a new tag: skopeo copy --format v2s2 docker://${p.registry}/${p.repository}:${p.reference} docker://${p.registry}/${p.repository}:${p.reference}-v2`,
@@ -175,7 +259,16 @@ export const manifest = {
     genericFixes: ["Use a newer tag", "Convert with skopeo copy --format v2s2 (or crane copy) and push again"],
   }),
 
-  MANIFEST_UNSUPPORTED_MEDIA_TYPE: entry<Img & { mediaType: string; configMediaType: string | null; reason: "artifact" | "oversized" | "media-type"; size: number | null; kind: string; tool: string }>({
+  MANIFEST_UNSUPPORTED_MEDIA_TYPE: entry<
+    Img & {
+      mediaType: string;
+      configMediaType: string | null;
+      reason: "artifact" | "oversized" | "media-type";
+      size: number | null;
+      kind: string;
+      tool: string;
+    }
+  >({
     stage: "manifest",
     severity: "error",
     title: "The reference is not a container image Docker can pull",
@@ -186,8 +279,13 @@ export const manifest = {
       'docker: AI models are not yet supported by the Engine, please use "docker model pull/run" instead',
       "containerd/kubelet: rejecting 5242880 byte manifest for 127.0.0.1:5000/team/huge:1.0: not found",
     ],
-    causes: ["pulling a Helm chart, model or other OCI artifact with docker", "a tag that points to a signature or attestation", "a manifest bloated beyond 4 MiB"],
-    howKnown: "The image manifest's config.mediaType is not application/vnd.oci.image.config.v1+json or application/vnd.docker.container.image.v1+json, or the manifest media type is unknown, or its size is above 4 MiB.",
+    causes: [
+      "pulling a Helm chart, model or other OCI artifact with docker",
+      "a tag that points to a signature or attestation",
+      "a manifest bloated beyond 4 MiB",
+    ],
+    howKnown:
+      "The image manifest's config.mediaType is not application/vnd.oci.image.config.v1+json or application/vnd.docker.container.image.v1+json, or the manifest media type is unknown, or its size is above 4 MiB.",
     detail: (p) =>
       p.reason === "oversized"
         ? `${p.image}: the manifest is ${p.size !== null ? `${p.size} bytes` : "more than 4194304 bytes (reading stopped there)"}, above containerd's 4 MiB limit`
@@ -198,7 +296,10 @@ export const manifest = {
       p.reason === "oversized"
         ? ["Rebuild the image with fewer layers or annotations so its manifest stays under 4 MiB."]
         : p.reason === "artifact"
-          ? [`Use the artifact's own client: ${p.tool.replace("{image}", p.image)}`, "If you expected an image, check the tag: it may point to the chart/artifact pushed under the same name."]
+          ? [
+              `Use the artifact's own client: ${p.tool.replace("{image}", p.image)}`,
+              "If you expected an image, check the tag: it may point to the chart/artifact pushed under the same name.",
+            ]
           : [`Check what was pushed under ${p.reference}: skopeo inspect --raw docker://${p.registry}/${p.repository}:${p.reference}`],
     genericFixes: ["Use the artifact's client (helm pull oci://…, oras pull …)", "Check that the tag points to a container image"],
   }),
@@ -214,9 +315,15 @@ export const manifest = {
       "containerd/kubelet: unexpected commit digest sha256:…, expected sha256:…: failed precondition",
       "podman/skopeo: Digest did not match, expected sha256:…, got sha256:…",
     ],
-    causes: ["a proxy or antivirus rewriting responses (TLS interception)", "a mirror serving different content under the same digest", "corrupt registry storage"],
-    howKnown: "pulldoctor hashes the exact bytes of the manifest GET and compares them with the requested digest and the Docker-Content-Digest header.",
-    detail: (p) => `${p.image}: ${p.what === "header" ? "Docker-Content-Digest says" : p.what === "pinned" ? "the reference pins" : "the index entry says"} ${p.expected}, the bytes hash to ${p.actual}`,
+    causes: [
+      "a proxy or antivirus rewriting responses (TLS interception)",
+      "a mirror serving different content under the same digest",
+      "corrupt registry storage",
+    ],
+    howKnown:
+      "pulldoctor hashes the exact bytes of the manifest GET and compares them with the requested digest and the Docker-Content-Digest header.",
+    detail: (p) =>
+      `${p.image}: ${p.what === "header" ? "Docker-Content-Digest says" : p.what === "pinned" ? "the reference pins" : "the index entry says"} ${p.expected}, the bytes hash to ${p.actual}`,
     fixes: (p) => [
       `Fetch it again bypassing any proxy: ${skopeo(p).replace("skopeo", "skopeo inspect --raw")} docker://${p.registry}/${p.repository}@${p.expected} | sha256sum (or with curl: ${api(p)}/v2/${p.repository}/manifests/${p.expected})`,
       "If a TLS-inspecting proxy is in the path, exempt the registry host from inspection.",
@@ -235,15 +342,24 @@ export const manifest = {
       "docker: Error response from daemon: error unmarshalling content: invalid character '<' looking for beginning of value",
       "podman/skopeo: initializing image from source docker://127.0.0.1:5081/x/y:1: invalid character '<' looking for beginning of value",
     ],
-    causes: ["a captive portal or proxy login page answering instead of the registry", "a web server or reverse proxy that serves a page for unknown paths", "a broken registry"],
-    howKnown: "The GET answered 200 and its body does not parse as a manifest (Go's JSON error is quoted); the first bytes and Content-Type are in the evidence.",
+    causes: [
+      "a captive portal or proxy login page answering instead of the registry",
+      "a web server or reverse proxy that serves a page for unknown paths",
+      "a broken registry",
+    ],
+    howKnown:
+      "The GET answered 200 and its body does not parse as a manifest (Go's JSON error is quoted); the first bytes and Content-Type are in the evidence.",
     detail: (p) => `${p.url} answered ${p.status} ${p.contentType ?? "(no Content-Type)"}: ${p.problem}`,
     fixes: (p) => [
       `Look at what answers: curl -si ${p.url} | head -20`,
       "If it is a captive portal or proxy login page, log in through a browser or exempt the registry host from the proxy.",
       `Check that ${p.registry} is really a registry (GET /v2/ should answer 200 or 401 with Docker-Distribution-Api-Version).`,
     ],
-    genericFixes: ["Look at the raw response with curl -si", "Get past the captive portal or proxy login", "Check that the host is a registry"],
+    genericFixes: [
+      "Look at the raw response with curl -si",
+      "Get past the captive portal or proxy login",
+      "Check that the host is a registry",
+    ],
   }),
 
   MANIFEST_FETCH_FAILED: entry<Img & { method: string; url: string; status: number | null; error: string }>({
@@ -256,10 +372,17 @@ export const manifest = {
       'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/team/app/manifests/1.0": dial tcp 10.0.0.5:443: i/o timeout',
       "docker: Error response from daemon: received unexpected HTTP status: 500 Internal Server Error",
     ],
-    causes: ["the registry's storage backend failing (5xx)", "a load balancer timing out", "a token without pull access for this repository"],
+    causes: [
+      "the registry's storage backend failing (5xx)",
+      "a load balancer timing out",
+      "a token without pull access for this repository",
+    ],
     howKnown: "The HEAD/GET of the manifest threw a transport error or answered a status other than 200/404/429.",
     detail: (p) => `${p.method} ${p.url}: ${p.status !== null ? `HTTP ${p.status}; ` : ""}${p.error}`,
-    fixes: (p) => [`Retry and look at the raw answer: curl -si -X ${p.method} ${p.url}`, "Check the registry's logs and health (storage backend, load balancer)."],
+    fixes: (p) => [
+      `Retry and look at the raw answer: curl -si -X ${p.method} ${p.url}`,
+      "Check the registry's logs and health (storage backend, load balancer).",
+    ],
     genericFixes: ["Retry with curl -si to see the raw answer", "Check the registry's health"],
   }),
 } satisfies CatalogueSection;

@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 /** Which proxy variables to write, with credentials replaced by placeholders (never the real password). */
 export interface ProxyValues {
@@ -23,7 +23,8 @@ function daemonJson(path: string, v: ProxyValues): string {
   return `or (Docker 23.0+) add to ${path}: ${JSON.stringify({ proxies: p })}, then: sudo systemctl restart docker`;
 }
 
-const GO_URL_AUTH = "Docker (Go) sends only Basic credentials, taken from the proxy URL: http://USER:PASSWORD@proxy:port, with special characters percent-encoded (@ → %40, : → %3A, # → %23)";
+const GO_URL_AUTH =
+  "Docker (Go) sends only Basic credentials, taken from the proxy URL: http://USER:PASSWORD@proxy:port, with special characters percent-encoded (@ → %40, : → %3A, # → %23)";
 
 /** Findings of the `proxy` stage. */
 export const proxy = {
@@ -35,32 +36,62 @@ export const proxy = {
       "Go clients (dockerd, containerd, the docker CLI, skopeo) pick the proxy from HTTPS_PROXY for https:// requests and HTTP_PROXY for http:// requests, unless NO_PROXY matches the host. The doctor opened the same CONNECT tunnel a pull would open and it was accepted.",
     seen: ["docker info: HTTPS Proxy: http://proxy.corp.example.com:3128"],
     causes: ["HTTPS_PROXY / https_proxy (or HTTP_PROXY for plain-http registries) is set and NO_PROXY does not cover the registry host"],
-    howKnown: "The request URL is run through Go's httpproxy rules (upper-case variable first, NO_PROXY matching, loopback bypass); a CONNECT host:port through the chosen proxy answered 200.",
-    detail: (p) => `${p.host} goes through ${p.proxy} (${p.variable})${p.status !== null ? `: CONNECT answered ${p.status}${p.durationMs !== null ? ` in ${p.durationMs} ms` : ""}` : ""}.`,
-    fixes: (p) => [`Nothing to fix. To reach ${p.host} directly instead, add it to NO_PROXY (for the daemon too: systemd drop-in or daemon.json "proxies").`],
-    genericFixes: ["Nothing to fix. To bypass the proxy for a registry, add its host to NO_PROXY (domain, .domain for subdomains only, host:port, IP or CIDR)."],
+    howKnown:
+      "The request URL is run through Go's httpproxy rules (upper-case variable first, NO_PROXY matching, loopback bypass); a CONNECT host:port through the chosen proxy answered 200.",
+    detail: (p) =>
+      `${p.host} goes through ${p.proxy} (${p.variable})${p.status !== null ? `: CONNECT answered ${p.status}${p.durationMs !== null ? ` in ${p.durationMs} ms` : ""}` : ""}.`,
+    fixes: (p) => [
+      `Nothing to fix. To reach ${p.host} directly instead, add it to NO_PROXY (for the daemon too: systemd drop-in or daemon.json "proxies").`,
+    ],
+    genericFixes: [
+      "Nothing to fix. To bypass the proxy for a registry, add its host to NO_PROXY (domain, .domain for subdomains only, host:port, IP or CIDR).",
+    ],
   }),
 
-  PROXY_BYPASSED: entry<{ proxy: string | null; variable: string | null; host: string; reason: string; entry: string | null; kind: string }>({
+  PROXY_BYPASSED: entry<{
+    proxy: string | null;
+    variable: string | null;
+    host: string;
+    reason: string;
+    entry: string | null;
+    kind: string;
+  }>({
     stage: "proxy",
     severity: "info",
     title: "A proxy is configured but this registry is reached directly",
     explain:
       "A proxy variable is set, but Go's rules send this request directly: NO_PROXY matches the host (a domain matches itself and its subdomains, a leading dot only subdomains, IPs and CIDRs only IP-literal hosts), the host is localhost or a loopback address (never proxied), or the proxy value cannot be parsed and is silently ignored.",
     seen: ["(no message: the pull connects directly; if direct egress is blocked it then fails with dial tcp …: i/o timeout)"],
-    causes: ["NO_PROXY lists the registry host or one of its parent domains", "the registry is localhost or a loopback address", "the proxy value is malformed (leading spaces, bad %-escapes) and Go ignores it"],
+    causes: [
+      "NO_PROXY lists the registry host or one of its parent domains",
+      "the registry is localhost or a loopback address",
+      "the proxy value is malformed (leading spaces, bad %-escapes) and Go ignores it",
+    ],
     howKnown: "The request URL is run through Go's httpproxy rules with the same environment; the NO_PROXY entry that matched is named.",
     detail: (p) => `${p.host} bypasses ${p.proxy ?? "the proxy"}: ${p.reason}.`,
     fixes: (p) =>
       p.kind === "unparseable"
-        ? [`Fix ${p.variable}: Go ignored its value (${p.reason}); write it as http://proxy.example.com:3128 with no spaces, and percent-encode special characters in credentials.`]
+        ? [
+            `Fix ${p.variable}: Go ignored its value (${p.reason}); write it as http://proxy.example.com:3128 with no spaces, and percent-encode special characters in credentials.`,
+          ]
         : p.entry
           ? [`If ${p.host} is not reachable directly, remove "${p.entry}" from NO_PROXY (in the shell and in the daemon's environment).`]
           : [`Nothing to fix: ${p.host} is always reached directly.`],
-    genericFixes: ["If the registry must be reached through the proxy, remove the matching entry from NO_PROXY.", "Write proxy values as http://host:port without spaces."],
+    genericFixes: [
+      "If the registry must be reached through the proxy, remove the matching entry from NO_PROXY.",
+      "Write proxy values as http://host:port without spaces.",
+    ],
   }),
 
-  PROXY_UNREACHABLE: entry<{ proxy: string; variable: string; address: string; host: string; failure: "refused" | "timeout" | "dns" | "silent" | "not-tls" | "not-http" | "closed" | "unsupported" | "other"; message: string; timeoutMs: number }>({
+  PROXY_UNREACHABLE: entry<{
+    proxy: string;
+    variable: string;
+    address: string;
+    host: string;
+    failure: "refused" | "timeout" | "dns" | "silent" | "not-tls" | "not-http" | "closed" | "unsupported" | "other";
+    message: string;
+    timeoutMs: number;
+  }>({
     stage: "proxy",
     severity: "error",
     title: "The proxy cannot be used",
@@ -73,8 +104,14 @@ export const proxy = {
       "docker: Get https://registry-1.docker.io/v2/: proxyconnect tcp: tls: oversized record received with length 20527",
       'docker: Get "https://registry-1.docker.io/v2/": proxyconnect tcp: tls: first record does not look like a TLS handshake',
     ],
-    causes: ["wrong proxy host or port, or the proxy service is down", "https:// written for a proxy that speaks plain HTTP (use http://proxy:port)", "the proxy host name does not resolve, or a firewall drops traffic to it", "something other than an HTTP proxy listens on that port"],
-    howKnown: "The doctor dials the proxy itself (TCP, then TLS for an https:// proxy URL) and sends CONNECT host:port; the failing step and the socket error are recorded.",
+    causes: [
+      "wrong proxy host or port, or the proxy service is down",
+      "https:// written for a proxy that speaks plain HTTP (use http://proxy:port)",
+      "the proxy host name does not resolve, or a firewall drops traffic to it",
+      "something other than an HTTP proxy listens on that port",
+    ],
+    howKnown:
+      "The doctor dials the proxy itself (TCP, then TLS for an https:// proxy URL) and sends CONNECT host:port; the failing step and the socket error are recorded.",
     detail: (p) => {
       const why: Record<typeof p.failure, string> = {
         refused: "connection refused",
@@ -91,17 +128,35 @@ export const proxy = {
     },
     fixes: (p) => {
       const out: string[] = [];
-      if (p.failure === "not-tls") out.push(`Set ${p.variable}=${p.proxy.replace(/^https:/, "http:")} (the proxy port speaks plain HTTP; the tunnel to the registry is still TLS).`);
+      if (p.failure === "not-tls")
+        out.push(
+          `Set ${p.variable}=${p.proxy.replace(/^https:/, "http:")} (the proxy port speaks plain HTTP; the tunnel to the registry is still TLS).`,
+        );
       // HTTP_PROXY only carries plain-http registries: check with the scheme the pull uses.
       out.push(`Check the proxy: curl -v -x ${p.proxy} ${/^http_proxy$/i.test(p.variable) ? "http" : "https"}://${p.host}/v2/`);
-      out.push(`Correct ${p.variable} in the shell and in the daemon's environment (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`);
+      out.push(
+        `Correct ${p.variable} in the shell and in the daemon's environment (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
+      );
       out.push(`If ${p.host} is reachable without the proxy, add it to NO_PROXY.`);
       return out;
     },
-    genericFixes: ["Fix the proxy URL (http://host:port for an ordinary proxy), or start the proxy.", "Set the same value for the Docker daemon (systemd drop-in or daemon.json proxies) and restart it.", "Add the registry to NO_PROXY if it is reachable directly."],
+    genericFixes: [
+      "Fix the proxy URL (http://host:port for an ordinary proxy), or start the proxy.",
+      "Set the same value for the Docker daemon (systemd drop-in or daemon.json proxies) and restart it.",
+      "Add the registry to NO_PROXY if it is reachable directly.",
+    ],
   }),
 
-  PROXY_AUTH_REQUIRED: entry<{ proxy: string; variable: string; host: string; status: number; scheme: string; challenge: string; credentialsSent: boolean; username: string | null }>({
+  PROXY_AUTH_REQUIRED: entry<{
+    proxy: string;
+    variable: string;
+    host: string;
+    status: number;
+    scheme: string;
+    challenge: string;
+    credentialsSent: boolean;
+    username: string | null;
+  }>({
     stage: "proxy",
     severity: "error",
     title: "The proxy requires authentication",
@@ -112,7 +167,11 @@ export const proxy = {
       'podman: pinging container registry registry.example.com: Get "https://registry.example.com/v2/": Proxy Authentication Required',
       'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": Proxy Authentication Required',
     ],
-    causes: ["no user:password in the proxy URL", "wrong password, or special characters not percent-encoded in the URL", "the proxy only offers NTLM or Negotiate, which Go cannot do"],
+    causes: [
+      "no user:password in the proxy URL",
+      "wrong password, or special characters not percent-encoded in the URL",
+      "the proxy only offers NTLM or Negotiate, which Go cannot do",
+    ],
     howKnown: "CONNECT host:port answered 407 (or 401) with a Proxy-Authenticate header naming the schemes the proxy accepts.",
     detail: (p) =>
       `${p.proxy} answered CONNECT ${p.host} with ${p.status}${p.challenge ? ` (Proxy-Authenticate: ${p.challenge})` : ""}; ${p.credentialsSent ? `the credentials of user ${p.username ?? "?"} from the proxy URL were rejected` : "no credentials are in the proxy URL"}.`,
@@ -120,15 +179,33 @@ export const proxy = {
       const basic = /basic/i.test(p.scheme) || p.scheme === "";
       const out: string[] = [];
       // The concrete URL is the example: repeating the generic one (GO_URL_AUTH) in the same line read twice.
-      if (basic) out.push(`Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (Docker (Go) sends only Basic credentials, taken from the URL; percent-encode special characters: @ → %40, : → %3A, # → %23).`);
-      else out.push(`${p.proxy} offers ${p.scheme} only: Go cannot answer it. Run a local relay (cntlm or px) that authenticates to ${p.proxy}, and point ${p.variable} at it: ${p.variable}=http://127.0.0.1:3128`);
-      out.push(`Give the daemon the same URL (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`);
+      if (basic)
+        out.push(
+          `Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (Docker (Go) sends only Basic credentials, taken from the URL; percent-encode special characters: @ → %40, : → %3A, # → %23).`,
+        );
+      else
+        out.push(
+          `${p.proxy} offers ${p.scheme} only: Go cannot answer it. Run a local relay (cntlm or px) that authenticates to ${p.proxy}, and point ${p.variable} at it: ${p.variable}=http://127.0.0.1:3128`,
+        );
+      out.push(
+        `Give the daemon the same URL (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
+      );
       return out;
     },
-    genericFixes: [`Put user:password in the proxy URL (${GO_URL_AUTH}).`, "For NTLM/Negotiate-only proxies run a local cntlm/px relay and point HTTPS_PROXY at it."],
+    genericFixes: [
+      `Put user:password in the proxy URL (${GO_URL_AUTH}).`,
+      "For NTLM/Negotiate-only proxies run a local cntlm/px relay and point HTTPS_PROXY at it.",
+    ],
   }),
 
-  PROXY_CONNECT_REFUSED: entry<{ proxy: string; variable: string; host: string; status: number; statusLine: string; server: string | null }>({
+  PROXY_CONNECT_REFUSED: entry<{
+    proxy: string;
+    variable: string;
+    host: string;
+    status: number;
+    statusLine: string;
+    server: string | null;
+  }>({
     stage: "proxy",
     severity: "error",
     title: "The proxy refuses to connect to the registry",
@@ -139,8 +216,13 @@ export const proxy = {
       "docker: received unexpected HTTP status: 403 Forbidden",
       'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": Bad Gateway',
     ],
-    causes: ["the registry host (or its auth/CDN hosts) is not on the proxy's allow-list", "the proxy only allows CONNECT to port 443 and the registry uses another port", "the proxy cannot resolve or reach the registry"],
-    howKnown: "CONNECT host:port sent to the proxy answered with a non-200, non-407 status; the status line and the proxy's Server header are recorded.",
+    causes: [
+      "the registry host (or its auth/CDN hosts) is not on the proxy's allow-list",
+      "the proxy only allows CONNECT to port 443 and the registry uses another port",
+      "the proxy cannot resolve or reach the registry",
+    ],
+    howKnown:
+      "CONNECT host:port sent to the proxy answered with a non-200, non-407 status; the status line and the proxy's Server header are recorded.",
     detail: (p) => `${p.proxy} answered CONNECT ${p.host} with "${p.statusLine}"${p.server ? ` (Server: ${p.server})` : ""}.`,
     fixes: (p) => [
       // A 5xx is the proxy failing to reach the registry itself (tinyproxy "500 Unable to connect",
@@ -150,35 +232,68 @@ export const proxy = {
         : `Ask the proxy administrators to allow CONNECT to ${p.host}${p.host.endsWith(":443") ? "" : " (a non-443 port: proxies often allow CONNECT to 443 only)"}, and to the registry's auth and blob/CDN hosts (for Docker Hub: registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com).`,
       `If ${p.host.replace(/:\d+$/, "")} is reachable directly, add it to NO_PROXY in the shell and in the daemon's environment.`,
     ],
-    genericFixes: ["Have the registry, auth and CDN hosts allow-listed on the proxy (and its port, if not 443).", "Or add the registry to NO_PROXY if it is reachable directly."],
+    genericFixes: [
+      "Have the registry, auth and CDN hosts allow-listed on the proxy (and its port, if not 443).",
+      "Or add the registry to NO_PROXY if it is reachable directly.",
+    ],
   }),
 
-  PROXY_DAEMON_MISMATCH: entry<{ host: string; shellProxy: string | null; shellReason: string; daemonProxy: string | null; daemonReason: string; daemonSource: string; values: ProxyValues; dropInPath: string; daemonJsonPath: string; authDiffers: boolean }>({
+  PROXY_DAEMON_MISMATCH: entry<{
+    host: string;
+    shellProxy: string | null;
+    shellReason: string;
+    daemonProxy: string | null;
+    daemonReason: string;
+    daemonSource: string;
+    values: ProxyValues;
+    dropInPath: string;
+    daemonJsonPath: string;
+    authDiffers: boolean;
+  }>({
     stage: "proxy",
     severity: "warning",
     title: "The Docker daemon uses a different proxy than this shell",
     explain:
-      "docker pull is performed by the daemon (dockerd, or containerd for Kubernetes), which reads its own environment (systemd drop-in) or daemon.json \"proxies\" — not the shell's HTTPS_PROXY and not ~/.docker/config.json \"proxies\" (which only configures containers and builds). So curl and this doctor can succeed while docker pull fails, or the other way round.",
+      'docker pull is performed by the daemon (dockerd, or containerd for Kubernetes), which reads its own environment (systemd drop-in) or daemon.json "proxies" — not the shell\'s HTTPS_PROXY and not ~/.docker/config.json "proxies" (which only configures containers and builds). So curl and this doctor can succeed while docker pull fails, or the other way round.',
     seen: [
       'docker: Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp 54.236.113.205:443: i/o timeout (while curl through $HTTPS_PROXY works)',
       'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": dial tcp 10.0.0.7:443: i/o timeout',
     ],
-    causes: ["the proxy is exported in the shell only", "the daemon has a systemd drop-in or daemon.json proxies that differ from the shell", "the daemon was not restarted after its proxy configuration changed"],
-    howKnown: "Go's proxy decision for the registry URL is computed twice: with the shell's environment and with the daemon's (daemon.json proxies over the systemd drop-in's Environment, or the running Engine's /info).",
+    causes: [
+      "the proxy is exported in the shell only",
+      "the daemon has a systemd drop-in or daemon.json proxies that differ from the shell",
+      "the daemon was not restarted after its proxy configuration changed",
+    ],
+    howKnown:
+      "Go's proxy decision for the registry URL is computed twice: with the shell's environment and with the daemon's (daemon.json proxies over the systemd drop-in's Environment, or the running Engine's /info).",
     detail: (p) =>
       (p.authDiffers ? `The shell and the daemon use ${p.shellProxy} with different credentials (user or password differ). ` : "") +
       `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). docker pull will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
     fixes: (p) =>
       p.values.http || p.values.https || p.values.no
         ? [dropIn(p.dropInPath, p.values), daemonJson(p.daemonJsonPath, p.values), "check: docker info | grep -i proxy"]
-        : [`Remove the daemon's proxy settings (${p.daemonSource}) if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart docker`, "check: docker info | grep -i proxy"],
+        : [
+            `Remove the daemon's proxy settings (${p.daemonSource}) if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
+            "check: docker info | grep -i proxy",
+          ],
     genericFixes: [
       'Give the daemon the proxy: /etc/systemd/system/docker.service.d/http-proxy.conf with [Service] Environment="HTTPS_PROXY=http://proxy:3128" … then systemctl daemon-reload && systemctl restart docker',
       'Or daemon.json (Docker 23.0+): {"proxies": {"http-proxy": "…", "https-proxy": "…", "no-proxy": "…"}}',
     ],
   }),
 
-  PROXY_TLS_INTERCEPTION: entry<{ host: string; proxy: string; issuer: string; subject: string; fingerprint: string; root: string; directIssuer: string | null; directFingerprint: string | null; trusted: "system" | "certs.d" | "none"; certsDir: string }>({
+  PROXY_TLS_INTERCEPTION: entry<{
+    host: string;
+    proxy: string;
+    issuer: string;
+    subject: string;
+    fingerprint: string;
+    root: string;
+    directIssuer: string | null;
+    directFingerprint: string | null;
+    trusted: "system" | "certs.d" | "none";
+    certsDir: string;
+  }>({
     stage: "proxy",
     severity: "error",
     title: "The proxy intercepts TLS (re-signs the registry's certificate)",
@@ -190,12 +305,22 @@ export const proxy = {
       'containerd/kubelet: failed to do request: Head "https://registry.example.com/v2/app/manifests/1.0": tls: failed to verify certificate: x509: certificate signed by unknown authority',
       'podman: pinging container registry registry.example.com: Get "https://registry.example.com/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority',
     ],
-    causes: ["corporate TLS inspection on the proxy", "the inspection root CA is installed on desktops but not on the Docker host (or in the Docker Desktop / colima VM)"],
-    howKnown: "A TLS handshake to the registry through the CONNECT tunnel and one direct (verification off, SNI = host) are compared: different leaf and issuer, or a chain that no system root signs.",
+    causes: [
+      "corporate TLS inspection on the proxy",
+      "the inspection root CA is installed on desktops but not on the Docker host (or in the Docker Desktop / colima VM)",
+    ],
+    howKnown:
+      "A TLS handshake to the registry through the CONNECT tunnel and one direct (verification off, SNI = host) are compared: different leaf and issuer, or a chain that no system root signs.",
     detail: (p) =>
       `Through ${p.proxy}, ${p.host} presents "${p.subject}" issued by "${p.issuer}" (root "${p.root}", SHA-256 ${p.fingerprint})` +
-      (p.directIssuer ? `; directly it presents a certificate issued by "${p.directIssuer}" (SHA-256 ${p.directFingerprint})` : "; a direct connection was not possible to compare") +
-      (p.trusted === "system" ? ". The interception CA is in the system trust store: Docker accepts it." : p.trusted === "certs.d" ? `. Its CA is trusted for this host only, via ${p.certsDir}: auth and CDN hosts will still fail.` : ". Its CA is not trusted: Docker will fail with x509: certificate signed by unknown authority."),
+      (p.directIssuer
+        ? `; directly it presents a certificate issued by "${p.directIssuer}" (SHA-256 ${p.directFingerprint})`
+        : "; a direct connection was not possible to compare") +
+      (p.trusted === "system"
+        ? ". The interception CA is in the system trust store: Docker accepts it."
+        : p.trusted === "certs.d"
+          ? `. Its CA is trusted for this host only, via ${p.certsDir}: auth and CDN hosts will still fail.`
+          : ". Its CA is not trusted: Docker will fail with x509: certificate signed by unknown authority."),
     fixes: (p) => [
       `Get the interception root ("${p.root}") from your security team, then install it on the daemon host: sudo cp corp-root.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates && sudo systemctl restart docker (RHEL: /etc/pki/ca-trust/source/anchors/ + update-ca-trust; Docker Desktop/colima: inside the VM)`,
       `Or for this registry only: sudo mkdir -p ${p.certsDir} && sudo cp corp-root.crt ${p.certsDir}/ca.crt (does not cover auth/CDN hosts)`,

@@ -1,10 +1,21 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 /** Findings of the `pull` stage. */
 export const pull = {
-  PULL_DIGEST_MISMATCH: entry<{ image: string; repository: string; digest: string; actual: string; size: number; received: number; host: string; endpoint: string; resumedFrom: number; storeDir: string }>({
+  PULL_DIGEST_MISMATCH: entry<{
+    image: string;
+    repository: string;
+    digest: string;
+    actual: string;
+    size: number;
+    received: number;
+    host: string;
+    endpoint: string;
+    resumedFrom: number;
+    storeDir: string;
+  }>({
     stage: "pull",
     severity: "error",
     title: "A downloaded blob does not match its digest",
@@ -15,9 +26,9 @@ export const pull = {
     seen: [
       "docker: filesystem layer verification failed for digest sha256:3f5e…",
       "docker: image config verification failed for digest sha256:…",
-      "containerd/kubelet: failed commit on ref \"layer-sha256:3f5e…\": unexpected commit digest sha256:9a1c…, expected sha256:3f5e…: failed precondition (ErrImagePull)",
+      'containerd/kubelet: failed commit on ref "layer-sha256:3f5e…": unexpected commit digest sha256:9a1c…, expected sha256:3f5e…: failed precondition (ErrImagePull)',
       "podman: Digest did not match, expected sha256:3f5e…, got sha256:9a1c…",
-      "crane: error verifying sha256 checksum after reading 2097152 bytes; got \"sha256:9a1c…\", want \"sha256:3f5e…\"",
+      'crane: error verifying sha256 checksum after reading 2097152 bytes; got "sha256:9a1c…", want "sha256:3f5e…"',
     ],
     causes: [
       "a proxy, antivirus or TLS-inspecting gateway rewriting or re-encoding the body",
@@ -29,7 +40,8 @@ export const pull = {
       "The blob was streamed to disk while its sha256 was computed; size and Content-Length matched the descriptor but the digest differed. " +
       "The host that served the final bytes (after redirects) is recorded; a resumed download is re-fetched once from byte 0 before this is reported.",
     detail: (p) =>
-      `${p.digest} (${p.size} bytes) from ${p.host} hashed to ${p.actual}` + (p.resumedFrom > 0 ? ` (resumed at byte ${p.resumedFrom}, then re-fetched from 0)` : ""),
+      `${p.digest} (${p.size} bytes) from ${p.host} hashed to ${p.actual}` +
+      (p.resumedFrom > 0 ? ` (resumed at byte ${p.resumedFrom}, then re-fetched from 0)` : ""),
     fixes: (p) => [
       `Fetch the blob once by hand and compare: curl -sSL ${p.endpoint}/v2/${p.repository}/blobs/${p.digest} | sha256sum (expected ${p.digest.replace(/^sha256:/, "")})`,
       p.host !== new URL(p.endpoint).host
@@ -45,7 +57,15 @@ export const pull = {
     ],
   }),
 
-  PULL_NO_SPACE: entry<{ image: string; path: string; needed: number; free: number; what: string[]; filesNeeded?: number; filesFree?: number | null }>({
+  PULL_NO_SPACE: entry<{
+    image: string;
+    path: string;
+    needed: number;
+    free: number;
+    what: string[];
+    filesNeeded?: number;
+    filesFree?: number | null;
+  }>({
     stage: "pull",
     severity: "error",
     title: "Not enough free space for the pull",
@@ -56,7 +76,7 @@ export const pull = {
       "docker: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM.so.17: no space left on device",
       "docker: write /var/lib/docker/tmp/GetImageBlob123456789: no space left on device",
       "containerd/kubelet: failed to copy: write /var/lib/containerd/io.containerd.content.v1.content/ingest/…/data: no space left on device (ErrImagePull)",
-      "podman: writing blob: storing blob to file \"/var/tmp/storage123/1\": write /var/tmp/storage123/1: no space left on device",
+      'podman: writing blob: storing blob to file "/var/tmp/storage123/1": write /var/tmp/storage123/1: no space left on device',
     ],
     causes: [
       "the disk or partition holding the store or the output is nearly full",
@@ -76,10 +96,24 @@ export const pull = {
       `Or write elsewhere: pulldoctor pull ${p.image} --output oci:/path/on/a/bigger/disk`,
       `Or keep the blob store on a bigger disk: PULLDOCTOR_STORE=/path/on/a/bigger/disk pulldoctor pull ${p.image}`,
     ],
-    genericFixes: ["Free space on the destination filesystem (df -h; docker system prune)", "Choose another --output directory or file", "Set PULLDOCTOR_STORE to a directory on a bigger disk"],
+    genericFixes: [
+      "Free space on the destination filesystem (df -h; docker system prune)",
+      "Choose another --output directory or file",
+      "Set PULLDOCTOR_STORE to a directory on a bigger disk",
+    ],
   }),
 
-  PULL_INTERRUPTED: entry<{ image: string; digest: string; host: string; attempts: number; error: string; received: number; size: number; storeDir: string; aborted: boolean }>({
+  PULL_INTERRUPTED: entry<{
+    image: string;
+    digest: string;
+    host: string;
+    attempts: number;
+    error: string;
+    received: number;
+    size: number;
+    storeDir: string;
+    aborted: boolean;
+  }>({
     stage: "pull",
     severity: "error",
     title: "The download of a blob kept failing",
@@ -88,11 +122,11 @@ export const pull = {
       "error on every attempt (with backoff, resuming with Range from the bytes already received), and on every endpoint. " +
       "What did arrive is kept: the next run resumes where this one stopped.",
     seen: [
-      "docker: unexpected EOF (after \"Retrying in 5 seconds\")",
+      'docker: unexpected EOF (after "Retrying in 5 seconds")',
       "docker: error pulling image configuration: download failed after attempts=6: dial tcp 104.16.0.1:443: i/o timeout",
-      "containerd/kubelet: failed to copy: httpReadSeeker: failed open: failed to do request: Get \"https://registry.example.com/v2/team/app/blobs/sha256:…\": read: connection reset by peer (ErrImagePull)",
+      'containerd/kubelet: failed to copy: httpReadSeeker: failed open: failed to do request: Get "https://registry.example.com/v2/team/app/blobs/sha256:…": read: connection reset by peer (ErrImagePull)',
       "containerd/kubelet: short read: expected 31457280 bytes but got 15728640: unexpected EOF",
-      "podman: copying system image from manifest list: reading blob sha256:…: Get \"https://…\": unexpected EOF",
+      'podman: copying system image from manifest list: reading blob sha256:…: Get "https://…": unexpected EOF',
     ],
     causes: [
       "a proxy, load balancer or firewall cutting long or large transfers (size or idle-time limits)",
@@ -132,8 +166,8 @@ export const pull = {
       "blobs are in the store, so writing a docker-archive file (or an OCI layout) downloads nothing again; load it wherever an Engine runs.",
     seen: [
       "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
-      "docker: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info\": dial unix /var/run/docker.sock: connect: permission denied",
-      "docker: error during connect: Get \"http://docker.example.com:2375/_ping\": dial tcp 10.0.0.5:2375: connect: connection refused",
+      'docker: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info": dial unix /var/run/docker.sock: connect: permission denied',
+      'docker: error during connect: Get "http://docker.example.com:2375/_ping": dial tcp 10.0.0.5:2375: connect: connection refused',
     ],
     causes: [
       "dockerd is not running or not installed (a host with containerd only, or an air-gapped machine)",
@@ -153,6 +187,10 @@ export const pull = {
         ? "Add yourself to the docker group: sudo usermod -aG docker $USER (then log in again)"
         : `If the Engine listens elsewhere, point DOCKER_HOST at it (e.g. DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock for rootless Docker)`,
     ],
-    genericFixes: ["Use --output docker-archive:FILE and `docker load -i FILE` where an Engine runs", "Start dockerd (systemctl start docker)", "Set DOCKER_HOST to the Engine's socket"],
+    genericFixes: [
+      "Use --output docker-archive:FILE and `docker load -i FILE` where an Engine runs",
+      "Start dockerd (systemctl start docker)",
+      "Set DOCKER_HOST to the Engine's socket",
+    ],
   }),
 } satisfies CatalogueSection;

@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 /** Findings of the `reference` stage. */
 export const reference = {
@@ -14,7 +14,7 @@ export const reference = {
       "docker: invalid repository name (1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a), cannot specify 64-byte hexadecimal strings",
       "docker: repository name must not be more than 255 characters",
       "docker: invalid checksum digest length / invalid checksum digest format / unsupported digest algorithm",
-      "kubelet: Failed to apply default image tag \"https://reg.example.com/app\": couldn't parse image reference \"https://reg.example.com/app\": invalid reference format (reason InvalidImageName)",
+      'kubelet: Failed to apply default image tag "https://reg.example.com/app": couldn\'t parse image reference "https://reg.example.com/app": invalid reference format (reason InvalidImageName)',
     ],
     causes: [
       "a URL scheme in the image name (https://reg.example.com/app)",
@@ -27,11 +27,20 @@ export const reference = {
     detail: (p) => `${JSON.stringify(p.input)}: ${p.message}${p.hint ? ` (${p.hint})` : ""}`,
     fixes: (p) => {
       const out: string[] = [];
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.input)) out.push(`Drop the URL scheme: pulldoctor check ${p.input.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")}`);
-      if (p.kind === "hex-name") out.push(`This is an image ID, not a name: find its name with "docker image ls --no-trunc | grep ${p.input.slice(0, 12)}"`);
-      if (p.kind.startsWith("digest")) out.push("Copy the digest exactly: sha256: followed by 64 lower-case hex digits (docker buildx imagetools inspect IMAGE shows it).");
-      out.push("Write the reference as [HOST[:PORT]/]NAMESPACE/REPOSITORY[:TAG][@sha256:DIGEST], e.g. registry.example.com:5000/team/app:1.0");
-      out.push("Tags may use only A-Z a-z 0-9 _ . - (max 128, not starting with . or -); repository paths only lower case, digits and . _ -");
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.input))
+        out.push(`Drop the URL scheme: pulldoctor check ${p.input.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")}`);
+      if (p.kind === "hex-name")
+        out.push(`This is an image ID, not a name: find its name with "docker image ls --no-trunc | grep ${p.input.slice(0, 12)}"`);
+      if (p.kind.startsWith("digest"))
+        out.push(
+          "Copy the digest exactly: sha256: followed by 64 lower-case hex digits (docker buildx imagetools inspect IMAGE shows it).",
+        );
+      out.push(
+        "Write the reference as [HOST[:PORT]/]NAMESPACE/REPOSITORY[:TAG][@sha256:DIGEST], e.g. registry.example.com:5000/team/app:1.0",
+      );
+      out.push(
+        "Tags may use only A-Z a-z 0-9 _ . - (max 128, not starting with . or -); repository paths only lower case, digits and . _ -",
+      );
       return out;
     },
     genericFixes: [
@@ -51,23 +60,40 @@ export const reference = {
     seen: [
       "docker: invalid reference format: repository name (library/Nginx) must be lowercase",
       "docker: invalid reference format: repository name (Foo/app) must be lowercase",
-      "kubelet: Failed to apply default image tag \"Foo/app\": couldn't parse image reference \"Foo/app\": invalid reference format: repository name (Foo/app) must be lowercase (reason InvalidImageName)",
+      'kubelet: Failed to apply default image tag "Foo/app": couldn\'t parse image reference "Foo/app": invalid reference format: repository name (Foo/app) must be lowercase (reason InvalidImageName)',
     ],
-    causes: ["the name was typed or generated with capitals (e.g. from a Git repository or project name)", "a CI variable (branch or project name) was used as the repository path"],
-    howKnown: "Parsed locally exactly as Docker's ParseNormalizedNamed does; the part Docker checks is everything before the first ':' after the registry host.",
+    causes: [
+      "the name was typed or generated with capitals (e.g. from a Git repository or project name)",
+      "a CI variable (branch or project name) was used as the repository path",
+    ],
+    howKnown:
+      "Parsed locally exactly as Docker's ParseNormalizedNamed does; the part Docker checks is everything before the first ':' after the registry host.",
     detail: (p) => `repository name (${p.repository}) must be lowercase`,
     fixes: (p) => [`Use the lower-case reference: pulldoctor check ${p.lowered}`, `docker pull ${p.lowered}`],
-    genericFixes: ["Lower-case the repository path (the registry host and the tag may keep their case)", "In CI, pass names through `tr '[:upper:]' '[:lower:]'`"],
+    genericFixes: [
+      "Lower-case the repository path (the registry host and the tag may keep their case)",
+      "In CI, pass names through `tr '[:upper:]' '[:lower:]'`",
+    ],
   }),
 
-  REF_IMPLICIT_LATEST: entry<{ input: string; canonical: string; familiar: string; expansion: string | null; registry: string; repository: string }>({
+  REF_IMPLICIT_LATEST: entry<{
+    input: string;
+    canonical: string;
+    familiar: string;
+    expansion: string | null;
+    registry: string;
+    repository: string;
+  }>({
     stage: "reference",
     severity: "info",
     title: "No tag or digest given: Docker pulls `latest`",
     explain:
       "Without a tag or digest Docker adds `:latest`. `latest` is only a name: it may be missing, or point to a different " +
       "image tomorrow. Pinning a digest (@sha256:…) pulls exactly the same bytes every time.",
-    seen: ["docker: Using default tag: latest", "docker: manifest for nginx:latest not found: manifest unknown: manifest unknown (when the repository has no `latest`)"],
+    seen: [
+      "docker: Using default tag: latest",
+      "docker: manifest for nginx:latest not found: manifest unknown: manifest unknown (when the repository has no `latest`)",
+    ],
     causes: ["the reference was written without :TAG or @DIGEST"],
     howKnown: "The reference as typed has neither ':' tag nor '@' digest after the registry host.",
     detail: (p) => `${JSON.stringify(p.input)} means ${p.canonical}${p.expansion ? `: ${p.expansion}` : ""}`,
@@ -78,6 +104,9 @@ export const reference = {
         `Better, pin a digest: docker buildx imagetools inspect ${name}:latest (then use ${name}@sha256:<digest>)`,
       ];
     },
-    genericFixes: ["Give an explicit tag, e.g. nginx:1.27", "Pin a digest: IMAGE@sha256:<digest> (docker buildx imagetools inspect IMAGE shows it)"],
+    genericFixes: [
+      "Give an explicit tag, e.g. nginx:1.27",
+      "Pin a digest: IMAGE@sha256:<digest> (docker buildx imagetools inspect IMAGE shows it)",
+    ],
   }),
 } satisfies CatalogueSection;

@@ -1,4 +1,4 @@
-import { entry, type CatalogueSection } from "./entry";
+import { type CatalogueSection, entry } from "./entry";
 
 interface V2Base {
   /** The /v2/ URL asked, "https://registry.example.com/v2/". */
@@ -9,7 +9,9 @@ interface V2Base {
 
 /** Findings of the `v2` stage. */
 export const v2 = {
-  V2_NOT_A_REGISTRY: entry<V2Base & { status: number; contentType: string | null; served: string; location: string | null; title: string | null }>({
+  V2_NOT_A_REGISTRY: entry<
+    V2Base & { status: number; contentType: string | null; served: string; location: string | null; title: string | null }
+  >({
     stage: "v2",
     severity: "error",
     title: "Something other than a registry answers at /v2/",
@@ -26,14 +28,18 @@ export const v2 = {
       "A captive portal (hotel, guest Wi-Fi) or a corporate web filter intercepting HTTPS and serving its login page",
       "The wrong host: the web UI of Harbor/Artifactory/GitLab instead of its registry host or port",
       "A reverse proxy that does not forward /v2/ to the registry (missing location block, wrong path prefix)",
-      "Plain HTTP sent to an HTTPS port (nginx answers 400 \"The plain HTTP request was sent to HTTPS port\")",
+      'Plain HTTP sent to an HTTPS port (nginx answers 400 "The plain HTTP request was sent to HTTPS port")',
     ],
     howKnown:
       "The doctor sends `GET /v2/` (no redirects followed) and reads status, Content-Type, `Docker-Distribution-API-Version`, `Location` and the HTML <title>: a registry never answers with HTML, a redirect or a 404 there.",
     detail: (p) => `GET ${p.url} answered ${p.served}; a registry answers 200 or 401 with JSON there.`,
     fixes: (p) => [
       `Look at what answers: \`curl -si ${p.url} | head -20\` (a registry shows \`Docker-Distribution-Api-Version: registry/2.0\`)`,
-      ...(p.location ? [`The answer redirects to ${p.location}: if it is a login or portal page, sign in to the network (captive portal) or ask for the registry host to be allow-listed, then retry`] : []),
+      ...(p.location
+        ? [
+            `The answer redirects to ${p.location}: if it is a login or portal page, sign in to the network (captive portal) or ask for the registry host to be allow-listed, then retry`,
+          ]
+        : []),
       `If ${p.host} is a product's web UI, use its registry endpoint instead (for example Artifactory's repository host, GitLab's registry.gitlab host, Harbor's core host)`,
       `If a reverse proxy serves ${p.host}, forward /v2/ to the registry (nginx: \`location /v2/ { proxy_pass http://registry:5000; }\`)`,
     ],
@@ -44,14 +50,16 @@ export const v2 = {
     ],
   }),
 
-  V2_SERVER_ERROR: entry<V2Base & { status: number; statusText: string; server: string | null; errors: string[]; retryAfter: string | null }>({
+  V2_SERVER_ERROR: entry<
+    V2Base & { status: number; statusText: string; server: string | null; errors: string[]; retryAfter: string | null }
+  >({
     stage: "v2",
     severity: "error",
     title: "The registry answers /v2/ with a server error",
     explain:
       "`GET /v2/` returned a 5xx status: the registry (or a load balancer or proxy in front of it) is up but failing. Docker then reports the error of the first request that needs the registry, usually the manifest request.",
     seen: [
-      'docker: Error response from daemon: received unexpected HTTP status: 503 Service Unavailable',
+      "docker: Error response from daemon: received unexpected HTTP status: 503 Service Unavailable",
       'docker: Error response from daemon: Get "https://registry.example.com/v2/": received unexpected HTTP status: 500 Internal Server Error',
       'containerd/kubelet: failed to resolve reference "registry.example.com/app:1.0": unexpected status from HEAD request to https://registry.example.com/v2/app/manifests/1.0: 503 Service Unavailable',
       "podman: Error: initializing source docker://registry.example.com/app:1.0: pinging container registry registry.example.com: received unexpected HTTP status: 503 Service Unavailable",
@@ -61,16 +69,21 @@ export const v2 = {
       "A load balancer or reverse proxy has no healthy registry behind it (502/503/504)",
       "The registry is starting, being upgraded or overloaded",
     ],
-    howKnown: "The doctor sends `GET /v2/` and records the 5xx status, the `Server` and `Retry-After` headers and the registry's error body ({\"errors\":[…]}).",
+    howKnown:
+      'The doctor sends `GET /v2/` and records the 5xx status, the `Server` and `Retry-After` headers and the registry\'s error body ({"errors":[…]}).',
     detail: (p) =>
-      `GET ${p.url} answered ${p.status} ${p.statusText}`.trim() + `${p.server ? ` (Server: ${p.server})` : ""}${p.errors.length ? `: ${p.errors.join("; ")}` : ""}${p.retryAfter ? `; Retry-After: ${p.retryAfter}` : ""}.`,
+      `GET ${p.url} answered ${p.status} ${p.statusText}`.trim() +
+      `${p.server ? ` (Server: ${p.server})` : ""}${p.errors.length ? `: ${p.errors.join("; ")}` : ""}${p.retryAfter ? `; Retry-After: ${p.retryAfter}` : ""}.`,
     fixes: (p) => [
       `Retry in a moment${p.retryAfter ? ` (the server asks for ${p.retryAfter})` : ""}: \`curl -si ${p.url}\``,
       `If you run ${p.host}: read the registry's log and its storage backend's health (\`docker logs REGISTRY_CONTAINER\`, disk space, S3 credentials)`,
       `If ${p.host} is behind a load balancer or reverse proxy${p.server ? ` (${p.server})` : ""}, check that it has a healthy registry upstream`,
       "Configure a registry mirror, so that pulls survive an outage of the upstream registry",
     ],
-    genericFixes: ["Retry later; check the registry's status page", "If you run the registry: check its logs, storage and the proxy in front of it"],
+    genericFixes: [
+      "Retry later; check the registry's status page",
+      "If you run the registry: check its logs, storage and the proxy in front of it",
+    ],
   }),
 
   V2_NO_RESPONSE: entry<V2Base & { kind: string; phase: string; message: string; timeoutMs: number }>({
@@ -103,6 +116,10 @@ export const v2 = {
       `Check the MTU on the path: \`ping -M do -s 1472 ${p.host.replace(/:\d+$/, "")}\` (lower until it passes) and set daemon.json "mtu" to match`,
       "If a proxy or firewall inspects HTTPS, have the registry host exempted",
     ],
-    genericFixes: ["Time the request with curl -v", "Check MTU/path-MTU and middleboxes that inspect HTTPS", "Retry when the server is healthy"],
+    genericFixes: [
+      "Time the request with curl -v",
+      "Check MTU/path-MTU and middleboxes that inspect HTTPS",
+      "Retry when the server is healthy",
+    ],
   }),
 } satisfies CatalogueSection;

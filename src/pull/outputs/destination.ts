@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -47,7 +47,8 @@ export function parseOutput(s: string): OutputSpec | { error: string } {
     const dir = i < 0 ? rest : rest.slice(0, i);
     const tag = i < 0 ? null : rest.slice(i + 1);
     if (!dir) return { error: `--output ${s}: oci: needs a directory, e.g. oci:./image:latest` };
-    if (tag && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag)) return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
+    if (tag && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag))
+      return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
     return { kind: "oci", dir, tag: tag || null };
   }
   if (v.startsWith("docker-archive:")) {
@@ -137,12 +138,14 @@ export function outputProblem(spec: OutputSpec): string | null {
     if (link) return link;
     if (!existsSync(dir)) return null;
     if (!statSync(dir).isDirectory()) return `${dir} exists and is not a directory`;
-    if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, "oci-layout"))) return `${dir} exists and is not an OCI image layout (no oci-layout file); choose a new or empty directory`;
+    if (readdirSync(dir).length > 0 && !existsSync(path.join(dir, "oci-layout")))
+      return `${dir} exists and is not an OCI image layout (no oci-layout file); choose a new or empty directory`;
   }
   if (spec.kind === "docker-archive") {
     const file = path.resolve(spec.file);
     // lstat: a symlink at FILE is replaced by the finished archive (its target is never written).
-    if (existsSync(file) && lstatSync(file).isDirectory()) return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
+    if (existsSync(file) && lstatSync(file).isDirectory())
+      return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
   }
   return null;
 }

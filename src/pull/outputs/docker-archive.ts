@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
-import { writeAll } from "../io";
 import path from "node:path";
-import { END_OF_ARCHIVE, padding, tarHeader } from "./tar-header";
-import { algOf, hexOf, type ImageContent } from "./image-content";
+import { writeAll } from "../io";
 import { ARCHIVE_MODE } from "./destination";
-import { writeFileAtomicWith } from "./safe-file";
+import { algOf, hexOf, type ImageContent } from "./image-content";
 import { REF_NAME } from "./oci";
+import { writeFileAtomicWith } from "./safe-file";
+import { END_OF_ARCHIVE, padding, tarHeader } from "./tar-header";
 
 const enc = new TextEncoder();
 
@@ -40,8 +40,13 @@ export async function* dockerArchiveChunks(img: ImageContent): AsyncGenerator<Ui
   const tag = img.repoTag ? img.repoTag.slice(img.repoTag.lastIndexOf(":") + 1) : null;
   const desc: Record<string, unknown> = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
   if (img.repoTag) desc.annotations = { "io.containerd.image.name": img.repoTag, [REF_NAME]: tag };
-  yield* file("index.json", enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [desc] })));
-  const manifest = [{ Config: blobPath(img.config.digest), RepoTags: img.repoTag ? [img.repoTag] : [], Layers: img.layers.map((l) => blobPath(l.digest)) }];
+  yield* file(
+    "index.json",
+    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [desc] })),
+  );
+  const manifest = [
+    { Config: blobPath(img.config.digest), RepoTags: img.repoTag ? [img.repoTag] : [], Layers: img.layers.map((l) => blobPath(l.digest)) },
+  ];
   yield* file("manifest.json", enc.encode(JSON.stringify(manifest)));
   if (img.repoTag && img.layers.length > 0) {
     const name = img.repoTag.slice(0, img.repoTag.lastIndexOf(":"));

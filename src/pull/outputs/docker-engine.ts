@@ -12,18 +12,22 @@ export type EngineAddress =
  */
 export function engineAddress(deps: Deps): EngineAddress | { error: string; source: string } {
   const dh = deps.env.DOCKER_HOST?.trim();
-  if (!dh) return { kind: "unix", socketPath: deps.paths.dockerSocket, display: `unix://${deps.paths.dockerSocket}`, source: "default socket" };
+  if (!dh)
+    return { kind: "unix", socketPath: deps.paths.dockerSocket, display: `unix://${deps.paths.dockerSocket}`, source: "default socket" };
   const source = `DOCKER_HOST=${dh}`;
   if (dh.startsWith("unix://")) return { kind: "unix", socketPath: dh.slice(7), display: dh, source };
   if (dh.startsWith("tcp://")) {
-    if (deps.env.DOCKER_TLS_VERIFY) return { error: `${source} with DOCKER_TLS_VERIFY: TLS to the Engine is not supported by pulldoctor`, source };
+    if (deps.env.DOCKER_TLS_VERIFY)
+      return { error: `${source} with DOCKER_TLS_VERIFY: TLS to the Engine is not supported by pulldoctor`, source };
     const u = new URL(dh.replace(/^tcp:/, "http:"));
     return { kind: "tcp", host: u.hostname, port: Number(u.port || 2375), display: dh, source };
   }
   return { error: `${source}: only unix:// and tcp:// Engine addresses are supported`, source };
 }
 
-export type EnginePing = { ok: true; apiVersion: string | null; serverVersion: string | null; durationMs: number } | { ok: false; error: string; code: string | null; durationMs: number };
+export type EnginePing =
+  | { ok: true; apiVersion: string | null; serverVersion: string | null; durationMs: number }
+  | { ok: false; error: string; code: string | null; durationMs: number };
 
 function base(addr: EngineAddress): http.RequestOptions {
   return addr.kind === "unix" ? { socketPath: addr.socketPath } : { host: addr.host, port: addr.port };
@@ -34,13 +38,17 @@ export function pingEngine(addr: EngineAddress, timeoutMs: number, signal?: Abor
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
   return new Promise((resolve) => {
-    const req = http.request({ ...base(addr), method: "GET", path: "/_ping", headers: { Host: "docker" }, timeout: timeoutMs, signal }, (res) => {
-      res.resume();
-      res.on("end", () => {
-        if (res.statusCode === 200) resolve({ ok: true, apiVersion: str(res.headers["api-version"]), serverVersion: str(res.headers.server), durationMs: ms() });
-        else resolve({ ok: false, error: `GET /_ping answered ${res.statusCode}`, code: null, durationMs: ms() });
-      });
-    });
+    const req = http.request(
+      { ...base(addr), method: "GET", path: "/_ping", headers: { Host: "docker" }, timeout: timeoutMs, signal },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200)
+            resolve({ ok: true, apiVersion: str(res.headers["api-version"]), serverVersion: str(res.headers.server), durationMs: ms() });
+          else resolve({ ok: false, error: `GET /_ping answered ${res.statusCode}`, code: null, durationMs: ms() });
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
     req.on("error", (e: NodeJS.ErrnoException) => resolve({ ok: false, error: e.message, code: e.code ?? null, durationMs: ms() }));
     req.end();
@@ -64,10 +72,21 @@ export interface LoadResult {
  * Stream a docker-save archive into `POST /images/load` (what `docker load` does),
  * chunk by chunk with backpressure, and read the Engine's JSON message stream.
  */
-export async function loadIntoEngine(addr: EngineAddress, chunks: AsyncIterable<Uint8Array>, timeoutMs: number, signal?: AbortSignal): Promise<LoadResult> {
+export async function loadIntoEngine(
+  addr: EngineAddress,
+  chunks: AsyncIterable<Uint8Array>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<LoadResult> {
   const t0 = performance.now();
   let bytes = 0;
-  const req = http.request({ ...base(addr), method: "POST", path: "/images/load?quiet=1", headers: { Host: "docker", "Content-Type": "application/x-tar", "Transfer-Encoding": "chunked" }, signal });
+  const req = http.request({
+    ...base(addr),
+    method: "POST",
+    path: "/images/load?quiet=1",
+    headers: { Host: "docker", "Content-Type": "application/x-tar", "Transfer-Encoding": "chunked" },
+    signal,
+  });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on("response", (res) => {
       let body = "";
@@ -88,10 +107,11 @@ export async function loadIntoEngine(addr: EngineAddress, chunks: AsyncIterable<
     arm();
     for await (const chunk of chunks) {
       bytes += chunk.length;
-      if (!req.write(chunk)) await new Promise<void>((r, j) => {
-        req.once("drain", r);
-        req.once("error", j);
-      });
+      if (!req.write(chunk))
+        await new Promise<void>((r, j) => {
+          req.once("drain", r);
+          req.once("error", j);
+        });
       arm();
     }
     req.end();

@@ -1,9 +1,9 @@
 import { chmodSync, constants, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import path from "node:path";
 import { readLocalFile } from "../../host/local-file";
 import { lstatOrNull } from "../store";
-import path from "node:path";
-import { algOf, hexOf, type ImageContent } from "./image-content";
 import { OUTPUT_DIR_MODE, symlinkProblem, tempBeside } from "./destination";
+import { algOf, hexOf, type ImageContent } from "./image-content";
 import { writeFileAtomic } from "./safe-file";
 
 export const REF_NAME = "org.opencontainers.image.ref.name";
@@ -26,7 +26,8 @@ export async function writeOciLayout(dir: string, tag: string | null, img: Image
   const link = symlinkProblem(target, "oci:");
   if (link) throw new Error(link);
   if (existsSync(target) && readdirSync(target).length > 0) {
-    if (!existsSync(path.join(target, "oci-layout"))) throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
+    if (!existsSync(path.join(target, "oci-layout")))
+      throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
     // Read before anything is written: a layout that cannot be merged is refused untouched.
     const index = readExistingIndex(target);
     placeBlobs(target, img);
@@ -63,7 +64,8 @@ function readExistingIndex(target: string): { manifests?: { annotations?: Record
   if (!r.ok) throw refuse("error" in r ? `cannot be read (${r.error.code ?? r.error.message})` : `cannot be read: ${r.refused}`);
   try {
     const index = JSON.parse(new TextDecoder().decode(r.bytes)) as unknown;
-    if (index && typeof index === "object" && !Array.isArray(index)) return index as { manifests?: { annotations?: Record<string, string> }[] };
+    if (index && typeof index === "object" && !Array.isArray(index))
+      return index as { manifests?: { annotations?: Record<string, string> }[] };
   } catch {
     // Its content is not quoted: whatever the file is, it is not ours to print.
   }
@@ -76,7 +78,10 @@ const MAX_INDEX_BYTES = 16 * 1024 * 1024;
 /** blobs/ and blobs/<alg>/ must be real directories of the layout, not links that lead elsewhere. */
 function realDirOrAbsent(dir: string): void {
   const st = lstatOrNull(dir);
-  if (st && !st.isDirectory()) throw new Error(`${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "not a directory"}: pulldoctor does not write blobs through it; choose an empty or new directory`);
+  if (st && !st.isDirectory())
+    throw new Error(
+      `${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "not a directory"}: pulldoctor does not write blobs through it; choose an empty or new directory`,
+    );
 }
 
 function indexJson(tag: string | null, img: ImageContent, kept: unknown[]): string {

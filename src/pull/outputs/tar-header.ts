@@ -39,7 +39,7 @@ export function tarHeader(e: TarEntry): Uint8Array {
   writeStr(h, 345, 155, prefix);
   let sum = 0;
   for (const b of h) sum += b;
-  writeStr(h, 148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+  writeStr(h, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
   return h;
 }
 
@@ -82,7 +82,7 @@ function writeStr(h: Uint8Array, off: number, len: number, s: string): void {
 }
 
 function writeOctal(h: Uint8Array, off: number, len: number, n: number): void {
-  writeStr(h, off, len, n.toString(8).padStart(len - 1, "0") + "\0");
+  writeStr(h, off, len, `${n.toString(8).padStart(len - 1, "0")}\0`);
 }
 
 function writeSize(h: Uint8Array, off: number, n: number): void {

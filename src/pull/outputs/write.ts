@@ -1,10 +1,10 @@
 import path from "node:path";
 import type { Evidence } from "../../model/evidence";
 import type { ImageRef } from "../../model/facts";
-import { finding, type Finding } from "../../model/finding";
+import { type Finding, finding } from "../../model/finding";
 import { checkSpace, type OutputSpec } from "./destination";
 import { dockerArchiveChunks, writeDockerArchive } from "./docker-archive";
-import { loadIntoEngine, type EngineAddress } from "./docker-engine";
+import { type EngineAddress, loadIntoEngine } from "./docker-engine";
 import type { ImageContent } from "./image-content";
 import { writeOciLayout } from "./oci";
 
@@ -52,12 +52,34 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
   const output = `docker (${engine.display})`;
   try {
     const r = await loadIntoEngine(engine, dockerArchiveChunks(img), ctx.timeoutMs, ctx.signal);
-    const evidence: Evidence = { kind: "docker", address: engine.display, status: r.status, bytes: r.bytes, loaded: r.loaded, messages: r.messages.slice(0, 20), durationMs: r.durationMs };
-    if (r.error) return { output, evidence, finding: engineFinding(ctx, engine, `it answered /_ping but refused the image (POST /images/load): ${r.error}`, evidence) };
+    const evidence: Evidence = {
+      kind: "docker",
+      address: engine.display,
+      status: r.status,
+      bytes: r.bytes,
+      loaded: r.loaded,
+      messages: r.messages.slice(0, 20),
+      durationMs: r.durationMs,
+    };
+    if (r.error)
+      return {
+        output,
+        evidence,
+        finding: engineFinding(ctx, engine, `it answered /_ping but refused the image (POST /images/load): ${r.error}`, evidence),
+      };
     return { output, evidence };
   } catch (e) {
     const evidence: Evidence = { kind: "docker", address: engine.display, error: (e as Error).message };
-    return { output, evidence, finding: engineFinding(ctx, engine, `the connection broke while loading the image (POST /images/load): ${(e as Error).message}`, evidence) };
+    return {
+      output,
+      evidence,
+      finding: engineFinding(
+        ctx,
+        engine,
+        `the connection broke while loading the image (POST /images/load): ${(e as Error).message}`,
+        evidence,
+      ),
+    };
   }
 }
 
@@ -69,7 +91,11 @@ function failed(output: string, e: unknown, where: string, ctx: WriteContext, du
     return {
       output,
       evidence: { error: message, code, durationMs },
-      finding: finding("PULL_NO_SPACE", { image: ctx.image, path: c.path, needed: c.free + 1, free: c.free, what: [`output ${where}`] }, { statfs: { ...c }, error: message }),
+      finding: finding(
+        "PULL_NO_SPACE",
+        { image: ctx.image, path: c.path, needed: c.free + 1, free: c.free, what: [`output ${where}`] },
+        { statfs: { ...c }, error: message },
+      ),
     };
   }
   return { output, evidence: { error: message, code: code ?? null, durationMs }, error: `writing ${output} failed: ${message}` };
@@ -77,5 +103,9 @@ function failed(output: string, e: unknown, where: string, ctx: WriteContext, du
 
 /** The blobs are verified and kept in the store; only the Engine failed: the docker-archive: route still works. */
 function engineFinding(ctx: WriteContext, engine: EngineAddress, error: string, evidence: Evidence): Finding {
-  return finding("PULL_DAEMON_UNAVAILABLE", { image: ctx.image, address: engine.display, source: engine.source, error, archiveFile: ctx.archiveFile }, evidence);
+  return finding(
+    "PULL_DAEMON_UNAVAILABLE",
+    { image: ctx.image, address: engine.display, source: engine.source, error, archiveFile: ctx.archiveFile },
+    evidence,
+  );
 }
