@@ -21,6 +21,14 @@ const args = [
   "--compile",
   "--minify",
   "--sourcemap=none",
+  // A standalone executable autoloads .env and bunfig.toml from the working directory by
+  // default: a cloned repository's bunfig `preload` would run inside pulldoctor, and its
+  // .env would change the proxy the doctor diagnoses (docs/security.md, "The working directory").
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  // Off by default in this Bun; said here so a new default cannot turn them on.
+  "--no-compile-autoload-tsconfig",
+  "--no-compile-autoload-package-json",
   path.join(root, "src/main.ts"),
   path.join(root, "src/pull/blob-worker.ts"),
   "--outfile",
