@@ -1,6 +1,7 @@
 import { type Command, defaultOptions, type Options } from "../model/options";
 import { parseServer } from "../net/dns-exchange";
 import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
+import { parsePlatform } from "../registry/platform";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -117,11 +118,14 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         o.mirrors.push(value!);
         continue;
       }
-      case "--platform":
-        if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!))
-          return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
+      case "--platform": {
+        // containerd's Parse, as docker pull runs it before contacting anything: what it
+        // refuses is misuse here too, and its words say why.
+        const bad = platformError(value!);
+        if (bad) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT]: ${bad}` };
         o.platform = value!;
         continue;
+      }
     }
     if (spec.kind === "bool") (o as unknown as Record<string, unknown>)[spec.key!] = true;
     else if (spec.kind === "list") (o as unknown as Record<string, string[]>)[spec.key!].push(value!);
@@ -189,3 +193,14 @@ Options:
 
 Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted, 141 output closed early (| head).
 `;
+
+/** containerd's Parse error for a --platform value, or null when it parses. */
+function platformError(spec: string): string | null {
+  try {
+    // The host only fills a missing OS or architecture; whether a specifier parses does not depend on it.
+    parsePlatform(spec, { os: "linux", architecture: "amd64" });
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}

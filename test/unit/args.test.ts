@@ -50,6 +50,11 @@ describe("parseArgs", () => {
     expect(o.yes).toBe(true); // --json implies non-interactive
   });
 
+  test("--platform: every specifier containerd's Parse accepts is kept as typed", () => {
+    for (const p of ["arm64", "linux", "linux/arm64/v8", "windows(10.0.17763)/amd64", "Linux/x86_64", "freebsd/riscv64"])
+      expect(ok(["check", "x", "--platform", p]).options.platform).toBe(p);
+  });
+
   test("colour: --no-color and NO_COLOR", () => {
     expect(ok(["check", "x"]).options.color).toBe(true);
     expect(ok(["check", "x", "--no-color"]).options.color).toBe(false);
@@ -71,6 +76,12 @@ describe("parseArgs", () => {
     [["check", "x", "y"], "unexpected argument: y"],
     [["check", "x", "--json=1"], "flag --json takes no value"],
     [["check", "x", "--platform", "linux amd64"], "--platform takes OS/ARCH"],
+    // containerd's Parse refuses these, so docker pull does too: misuse, before any network.
+    [["check", "x", "--platform", "garbage"], `--platform takes OS/ARCH[/VARIANT]: "garbage": unknown operating system or architecture`],
+    [["pull", "x", "--platform", "linux//x"], `"" is an invalid component of "linux//x"`],
+    [["check", "x", "--platform", "linux/*"], `"linux/*": wildcards not yet supported`],
+    [["check", "x", "--platform", "linux/amd64/v1/x"], `"linux/amd64/v1/x": cannot parse platform specifier`],
+    [["check", "x", "--platform", "linux(%zz)/amd64"], `has an invalid OS version "%zz"`],
     [["check", "x", "--dns", "not a server"], "--dns takes SERVER[:PORT]"],
     // Silently ignored before: the run went anonymous / without the mirror.
     [["check", "x", "--username", "alice"], "--username needs --password-stdin"],
