@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
-import { type Io, processIo } from "./cli/io";
+import { flushOutput, type Io, processIo } from "./cli/io";
 import type { Options } from "./model/options";
 import { scrubText } from "./model/redact";
 import { Secret } from "./model/secret";
@@ -74,15 +74,21 @@ process.on("SIGINT", () => {
   setTimeout(() => process.exit(130), 50);
 });
 
+/** Exit once the reader has taken all the output (a late reader on a pipe must get every byte). */
+async function exit(code: number): Promise<never> {
+  await flushOutput();
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
   // A step cut short by Ctrl-C may return before the handler's exit: the user interrupted.
-  (code) => process.exit(interrupted ? 130 : code),
+  (code) => exit(interrupted ? 130 : code),
   (err) => {
     process.stderr.write(
       // Scrubbed like all other output: an exception's text may quote a header or URL with a secret.
       `pulldoctor: internal error (a bug): ${scrubText(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n` +
         "Please report it with the command you ran and, if you can, the output of the same command with --report FILE.\n",
     );
-    process.exit(EXIT_INTERNAL);
+    return exit(EXIT_INTERNAL);
   },
 );

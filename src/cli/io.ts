@@ -13,6 +13,9 @@ export interface Io {
 /** The exit status of a program killed by SIGPIPE (128 + 13), as `yes | head` gives. */
 export const EXIT_PIPE_CLOSED = 141;
 
+/** Per stream, settles when the latest write through writeOrStop has been handed to the reader. */
+const lastWrite = new Map<NodeJS.WriteStream, Promise<void>>();
+
 /**
  * A reader that goes away (`pulldoctor check … | head`, quitting `less`) is not an internal
  * error: stop quietly, as a Unix program stopped by SIGPIPE does. Bun throws EPIPE from the
@@ -20,8 +23,13 @@ export const EXIT_PIPE_CLOSED = 141;
  */
 function writeOrStop(stream: NodeJS.WriteStream, s: string): void {
   try {
+    // Writes are delivered in order, so the callback of the latest one says all went out.
+    // (Bun calls back an empty write at once, and its writableLength stays 0 while a pipe is full.)
+    let done = () => {};
+    const flushed = new Promise<void>((resolve) => (done = resolve));
     // The final scrub of everything printed: known secrets (and JWTs) echoed by a peer into a header or body.
-    stream.write(scrubText(s));
+    stream.write(scrubText(s), () => done());
+    lastWrite.set(stream, flushed);
   } catch (e) {
     if ((e as { code?: string }).code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
     throw e;
@@ -38,6 +46,15 @@ function guardPipes(): void {
       throw e;
     });
   }
+}
+
+/**
+ * Resolves once everything written through an Io has been taken by the reader. On a pipe
+ * whose reader is late (`| jq`, a CI log collector) Bun queues the write, and
+ * process.exit() drops the queue: a report cut at 64 KiB with exit 0. Every exit waits here.
+ */
+export async function flushOutput(): Promise<void> {
+  await Promise.all([...lastWrite].map(([stream, flushed]) => (stream.destroyed ? null : flushed)));
 }
 
 export function processIo(colorWanted: boolean): Io {
