@@ -27,7 +27,7 @@ export function blobFailureFinding(
     status: f.last.info.status ?? null,
   };
   if (f.kind === "mismatch") {
-    const src = sources.find((s) => s.endpoint.url === r.endpoint) ?? sources[0];
+    const src = sources.find((s) => s.baseUrl === r.endpoint) ?? sources[0];
     return finding(
       "PULL_DIGEST_MISMATCH",
       {

@@ -21,6 +21,7 @@ export interface BlobRecord {
   /** Each failed attempt that was retried (at most MAX_RETRY_LOG): what it saw and how long the pull waited. */
   retryLog: { attempt: number; error: string; status: number | null; waitMs: number }[];
   host: string | null;
+  /** The source's base URL with the scheme actually used (http:// for a plain-HTTP registry), not the endpoint's name. */
   endpoint: string | null;
 }
 
@@ -135,7 +136,7 @@ async function fetchLocked(
         // The bytes found on disk count as reused only if they survived to the final attempt.
         rec.reusedBytes = intact && r.resumedFrom >= have ? have : 0;
         rec.host = r.host;
-        rec.endpoint = src.endpoint.url;
+        rec.endpoint = src.baseUrl;
         rec.durationMs = Math.round(performance.now() - t0);
         return rec;
       } catch (e) {
@@ -144,7 +145,7 @@ async function fetchLocked(
         first = false;
         rec.downloadedBytes += e.info.bytes;
         rec.host = e.info.host;
-        rec.endpoint = src.endpoint.url;
+        rec.endpoint = src.baseUrl;
         last = e;
         rec.durationMs = Math.round(performance.now() - t0);
         if (e.kind === "aborted" || ctx.signal.aborted) throw new BlobFailure("aborted", rec, e, attempts);
