@@ -126,25 +126,45 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
     timedOut: boolean;
     spawnError: string | null;
   }>((resolve) => {
-    const child = spawn(exe, [action], { env: { ...opts.env } as NodeJS.ProcessEnv, stdio: ["pipe", "pipe", "ignore"] });
+    // Its own process group (detached: setsid), so a timeout or abort kills the script's
+    // children too: `pass` waiting on pinentry, a wrapper's `sleep`, holding our stdout pipe.
+    const child = spawn(exe, [action], {
+      env: { ...opts.env } as NodeJS.ProcessEnv,
+      stdio: ["pipe", "pipe", "ignore"],
+      detached: true,
+    });
     const chunks: Buffer[] = [];
     let timedOut = false;
     let spawnError: string | null = null;
-    const kill = () => {
-      timedOut = true;
-      child.kill("SIGKILL");
+    let settled = false;
+    const finish = (code: number | null, signal: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      opts.signal?.removeEventListener("abort", onAbort);
+      resolve({ code, signal, stdout: Buffer.concat(chunks).toString("utf8"), timedOut, spawnError });
     };
-    const timer = setTimeout(kill, opts.timeoutMs);
-    const onAbort = () => child.kill("SIGKILL");
+    const killGroup = () => {
+      killProcessGroup(child.pid);
+      // A grandchild that left the group (a daemonising agent) may still hold the pipe:
+      // stop reading once the helper itself is gone, rather than wait on the pipe for good.
+      child.once("exit", (code, signal) => finish(code, signal));
+      if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode, child.signalCode);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, opts.timeoutMs);
+    const onAbort = () => killGroup();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.on("data", (c: Buffer) => chunks.push(c));
     child.stdin.on("error", () => {});
-    child.on("error", (e) => (spawnError = e.message));
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      resolve({ code, signal, stdout: Buffer.concat(chunks).toString("utf8"), timedOut, spawnError });
+    child.on("error", (e) => {
+      spawnError = e.message;
+      finish(null, null);
     });
+    child.on("close", (code, signal) => finish(code, signal));
     child.stdin.end(stdin);
   });
   run.durationMs = Math.round(performance.now() - started);
@@ -153,7 +173,8 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
   run.timedOut = res.timedOut;
   if (res.spawnError !== null)
     return { kind: "failed", error: `error ${verb} credentials - err: fork/exec ${exe}: ${res.spawnError}, out: \`\``, run };
-  if (res.code === 0) return { kind: "ok", stdout: res.stdout, run };
+  // A helper that answered but left a child holding stdout made Docker wait too: timed out.
+  if (res.code === 0 && !res.timedOut) return { kind: "ok", stdout: res.stdout, run };
   const out = res.stdout.trim();
   run.failureOutput = safeOutput(out);
   if (out === NOT_FOUND_MESSAGE) return { kind: "not-found", run };
@@ -164,6 +185,16 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
       : `exit status ${res.code}`;
   if (out === MISSING_URL_MESSAGE || out === MISSING_USERNAME_MESSAGE) err = out;
   return { kind: "failed", error: `error ${verb} credentials - err: ${err}, out: \`${safeOutput(out)}\``, run };
+}
+
+/** SIGKILL to the helper's whole process group (its pid, as it leads one); gone already is fine. */
+function killProcessGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // ESRCH: every process of the group has exited.
+  }
 }
 
 function signalName(s: string): string {
