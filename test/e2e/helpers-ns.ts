@@ -30,6 +30,21 @@ export interface NsRun extends RunOutput {
 }
 
 /**
+ * A `sh -c` script that bind-mounts /etc/hosts, /etc/resolv.conf and /etc/nsswitch.conf
+ * from files written into `dir`, then execs "$@". Run it in a private mount namespace.
+ */
+export function bindEtcScript(dir: string, f: NsFiles): string {
+  const hosts = path.join(dir, "ns-hosts");
+  const resolv = path.join(dir, "ns-resolv.conf");
+  const nss = path.join(dir, "ns-nsswitch.conf");
+  writeFileSync(hosts, f.hosts ?? "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+  writeFileSync(resolv, f.resolvConf ?? `nameserver ${DEAD_NAMESERVER}\noptions attempts:1 timeout:1\n`);
+  writeFileSync(nss, f.nsswitch ?? "hosts: files dns\n");
+  // The paths are ours (temp dirs without spaces or quotes); "$@" carries the arguments.
+  return `mount --bind '${hosts}' /etc/hosts && mount --bind '${resolv}' /etc/resolv.conf && mount --bind '${nss}' /etc/nsswitch.conf && exec "$@"`;
+}
+
+/**
  * Run `dist/pulldoctor ARGS` in a private mount namespace, with the hermetic environment of
  * runCli() (temp HOME, NO_COLOR, only the env given). `dir` holds the bind-mounted files.
  */
@@ -39,15 +54,7 @@ export async function runInNs(
 ): Promise<NsRun> {
   const bin = requireBinaryBuilt();
   const unshare = requireBinary("unshare", "util-linux");
-  const f = opts.files ?? {};
-  const hosts = path.join(opts.dir, "ns-hosts");
-  const resolv = path.join(opts.dir, "ns-resolv.conf");
-  const nss = path.join(opts.dir, "ns-nsswitch.conf");
-  writeFileSync(hosts, f.hosts ?? "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
-  writeFileSync(resolv, f.resolvConf ?? `nameserver ${DEAD_NAMESERVER}\noptions attempts:1 timeout:1\n`);
-  writeFileSync(nss, f.nsswitch ?? "hosts: files dns\n");
-  // The paths are ours (temp dirs without spaces or quotes); "$@" carries the arguments.
-  const script = `mount --bind '${hosts}' /etc/hosts && mount --bind '${resolv}' /etc/resolv.conf && mount --bind '${nss}' /etc/nsswitch.conf && exec "$@"`;
+  const script = bindEtcScript(opts.dir, opts.files ?? {});
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
   const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...args], {
     env,
