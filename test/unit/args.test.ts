@@ -76,7 +76,7 @@ describe("parseArgs", () => {
       registriesConf: "/tmp/r.conf",
     });
     for (const c of ["auto", "docker", "containerd", "kubelet", "podman", "all"])
-      expect(ok(["check", "x", "--client", c]).options.client).toBe(c);
+      expect(ok(["check", "x", "--client", c]).options.client as string).toBe(c);
     expect(ok(["check", "x", "--client", "docker", "--docker-store", "classic"]).options.dockerStore).toBe("classic");
   });
 
