@@ -200,3 +200,60 @@ describe("kubelet pull secrets and --client all", () => {
     expect(r.stderr).toContain("--client takes auto, docker, containerd, kubelet, podman, all");
   });
 });
+
+describe("the other config codes of the clients, from the binary", () => {
+  test("SHORT_NAME_UNRESOLVED: podman refuses a short name with no search registry; so does the doctor's podman judgement", async () => {
+    const conf = path.join(t.dir, "short.conf");
+    writeFileSync(conf, 'short-name-mode = "enforcing"\n');
+    const store = path.join(t.dir, "podman-store");
+    const podman = Bun.spawnSync(
+      [requireBinary("podman", "podman"), "--root", store, "--runroot", `${store}-run`, "--storage-driver", "vfs", "pull", "app:1.0"],
+      { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf } },
+    );
+    expect(podman.exitCode).not.toBe(0);
+    expect(podman.stderr.toString()).toContain("did not resolve to an alias and no unqualified-search registries are defined");
+    const home = path.join(t.dir, "short-home");
+    mkdirSync(home, { recursive: true });
+    const r = await runCli(["check", "app:1.0", "--json", "--timeout", "2", "--client", "podman", "--registries-conf", conf], { home });
+    const f = JSON.parse(r.stdout).findings.find((x: { code: string }) => x.code === "SHORT_NAME_UNRESOLVED");
+    expect(f.detail).toContain('"app:1.0": did not resolve to an alias and no unqualified-search registries are defined');
+  }, 60_000);
+
+  test("CLIENT_CONFIG_INVALID: skopeo refuses a registries.conf mixing v1 and v2; the doctor names the file and line", async () => {
+    const conf = path.join(t.dir, "mixed.conf");
+    writeFileSync(conf, 'unqualified-search-registries = ["docker.io"]\n\n[registries.search]\nregistries = ["quay.io"]\n');
+    const skopeo = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "--registries-conf", conf, "inspect", `docker://${image}`]);
+    expect(skopeo.stderr.toString()).toContain("mixing sysregistry v1/v2 is not supported");
+    const d = await doctor(["--client", "podman", "--registries-conf", conf]);
+    const f = d.report.findings.find((x: { code: string }) => x.code === "CLIENT_CONFIG_INVALID");
+    expect(f.detail).toContain(`${conf}:3: mixing sysregistry v1/v2 is not supported`);
+  }, 60_000);
+
+  test("HOSTS_DIR_IGNORED: a version 3 config.toml in transfer mode with a colon config_path, and a hosts.toml in one of its roots", async () => {
+    const root = hostsTree("transfer", `[host."http://127.0.0.1:1"]\n`);
+    const cfg = path.join(t.dir, "config-v3.toml");
+    writeFileSync(cfg, `version = 3\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = "${root}:/etc/docker/certs.d"\n`);
+    const d = await doctor(["--client", "kubelet", "--containerd-config", cfg]);
+    const f = d.report.findings.find((x: { code: string }) => x.code === "HOSTS_DIR_IGNORED");
+    expect(f.detail).toContain(path.join(root, reg.host));
+    // What CRI in transfer mode then tries: the registry alone.
+    expect(d.config.evidence.client.profiles[0].hosts.map((h: { role: string }) => h.role)).toEqual(["upstream"]);
+  }, 60_000);
+
+  test("PULL_SECRET_UNSUPPORTED: a pull secret with credsStore and an identitytoken", async () => {
+    const s = path.join(t.dir, "helper.json");
+    writeFileSync(s, JSON.stringify({ credsStore: "desktop", auths: { [reg.host]: { identitytoken: "tok" } } }));
+    const d = await doctor(["--client", "kubelet", "--pull-secret", s, "--containerd-config", "/nonexistent/config.toml"]);
+    const f = d.report.findings.find((x: { code: string }) => x.code === "PULL_SECRET_UNSUPPORTED");
+    expect(f.detail).toContain(`credsStore, auths[${reg.host}].identitytoken are ignored by kubelet`);
+    expect(JSON.stringify(d.report)).not.toContain('tok"');
+  }, 60_000);
+
+  test("CONTENT_TRUST_ENABLED: DOCKER_CONTENT_TRUST=1 for docker; not for podman", async () => {
+    const d = await doctor(["--client", "docker"], { DOCKER_CONTENT_TRUST: "1" });
+    expect(d.codes).toContain("CONTENT_TRUST_ENABLED");
+    expect(d.report.client.name).toBe("docker");
+    const p = await doctor(["--client", "podman", "--registries-conf", "/nonexistent/registries.conf"], { DOCKER_CONTENT_TRUST: "1" });
+    expect(p.codes).not.toContain("CONTENT_TRUST_ENABLED");
+  }, 60_000);
+});
