@@ -1,4 +1,4 @@
-import { type Command, defaultOptions, type Options } from "../model/options";
+import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
 import { parseServer } from "../net/dns-exchange";
 import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 import { parsePlatform } from "../registry/platform";
@@ -31,6 +31,12 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--tour": { kind: "bool", key: "tour" },
   "--faults": { kind: "bool", key: "faults" },
   "--port": { kind: "value", key: "port" },
+  "--client": { kind: "value", key: "client" },
+  "--docker-store": { kind: "value", key: "dockerStore" },
+  "--containerd-config": { kind: "value", key: "containerdConfig" },
+  "--hosts-dir": { kind: "list", key: "hostsDirs" },
+  "--pull-secret": { kind: "list", key: "pullSecrets" },
+  "--registries-conf": { kind: "value", key: "registriesConf" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
   "-h": { kind: "bool" },
@@ -118,6 +124,16 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         o.mirrors.push(value!);
         continue;
       }
+      case "--client":
+        if (!(CLIENT_CHOICES as readonly string[]).includes(value!))
+          return { ok: false, error: `--client takes ${CLIENT_CHOICES.join(", ")}, not "${value}"` };
+        o.client = value as ClientChoice;
+        continue;
+      case "--docker-store":
+        if (value !== "classic" && value !== "containerd")
+          return { ok: false, error: `--docker-store takes classic or containerd, not "${value}"` };
+        o.dockerStore = value;
+        continue;
       case "--platform": {
         // containerd's Parse, as docker pull runs it before contacting anything: what it
         // refuses is misuse here too, and its words say why.
@@ -161,6 +177,10 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       ok: false,
       error: `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)`,
     };
+  if (o.dockerStore !== null && o.client !== "docker" && o.client !== "auto" && o.client !== "all")
+    return { ok: false, error: `--docker-store is for --client docker, not --client ${o.client}` };
+  if (o.pullSecrets.length > 0 && o.client !== "kubelet" && o.client !== "auto" && o.client !== "all")
+    return { ok: false, error: `--pull-secret is for --client kubelet (kubelet reads pull secrets), not --client ${o.client}` };
   if (o.json) o.yes = true;
   return { ok: true, options: o, passwordStdin };
 }
@@ -185,6 +205,14 @@ Options:
   --insecure-registry HOST[:PORT]  treat as insecure, like daemon.json (repeatable)
   --mirror URL                docker.io mirror, like daemon.json registry-mirrors (repeatable)
   --timeout SECONDS           per network step (default 15)
+  --client NAME               whose pull is judged: auto (default: detected), docker, containerd, kubelet, podman, all
+  --docker-store classic|containerd  docker's image store (default: the Engine's /info, else containerd)
+  --containerd-config FILE    containerd config.toml, read for the CRI registry config_path
+                              (default /etc/containerd/config.toml)
+  --hosts-dir DIR             hosts.toml tree DIR/<host[:port]>/hosts.toml (repeatable; default: config_path,
+                              else /etc/containerd/certs.d; docker's containerd store: /etc/docker/certs.d)
+  --pull-secret FILE          kubelet: a Secret (YAML/JSON) or a .dockerconfigjson (repeatable, in the pod's order)
+  --registries-conf FILE      podman/CRI-O registries.conf (default /etc/containers/registries.conf + .d/)
   --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker
   --concurrency N             pull only: parallel blob transfers
   --verbose                   show every HTTP exchange (secrets redacted)

@@ -58,6 +58,7 @@ const PRODUCER: Record<keyof Facts, StageId> = {
   challenge: "v2",
   session: "auth",
   manifest: "manifest",
+  client: "config",
 };
 
 const STATUS_OF: Record<string, StageStatus> = { error: "fail", warning: "warn", info: "pass" };

@@ -24,6 +24,11 @@ export interface EngineInfo {
   mirrors: string[];
   /** IndexConfigs with Secure=false, and InsecureRegistryCIDRs, Docker's defaults left out. */
   insecureRegistries: string[];
+  /**
+   * The image store: "containerd" when DriverStatus has driver-type io.containerd.snapshotter.v1
+   * (moby/moby:daemon/containerd/service.go#ImageService.GetLayerFolders reports it so), else "classic".
+   */
+  imageStore?: "classic" | "containerd";
 }
 
 const DEFAULT_INSECURE_CIDRS = new Set(["127.0.0.0/8", "::1/128"]);
@@ -114,7 +119,7 @@ export async function fetchEngineInfo(
 /** The fields pulldoctor needs from an /info document (pure). */
 export function readInfo(
   info: Record<string, unknown>,
-): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries"> {
+): Pick<EngineInfo, "serverVersion" | "operatingSystem" | "proxies" | "mirrors" | "insecureRegistries" | "imageStore"> {
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
   // The API's JSON names are HttpProxy/HttpsProxy (Go fields HTTPProxy/HTTPSProxy), as the
   // real dockerd answers; the Go spelling is accepted too.
@@ -131,7 +136,10 @@ export function readInfo(
   for (const [name, ic] of Object.entries(reg.IndexConfigs ?? {})) if (ic && ic.Secure === false) insecure.push(ic.Name ?? name);
   if (Array.isArray(reg.InsecureRegistryCIDRs))
     for (const c of reg.InsecureRegistryCIDRs) if (typeof c === "string" && !DEFAULT_INSECURE_CIDRS.has(c)) insecure.push(c);
+  const status = Array.isArray(info.DriverStatus) ? (info.DriverStatus as unknown[]) : [];
+  const snapshotter = status.some((kv) => Array.isArray(kv) && kv[0] === "driver-type" && kv[1] === "io.containerd.snapshotter.v1");
   return {
+    ...(typeof info.Driver === "string" ? { imageStore: snapshotter ? ("containerd" as const) : ("classic" as const) } : {}),
     serverVersion: str(info.ServerVersion) ?? null,
     operatingSystem: str(info.OperatingSystem) ?? null,
     proxies: http || https || no ? { ...(http ? { http } : {}), ...(https ? { https } : {}), ...(no ? { no } : {}) } : null,

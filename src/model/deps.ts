@@ -17,6 +17,8 @@ export interface Deps {
     systemdDropIns: string[];
     /** Default Engine socket when DOCKER_HOST is unset. */
     dockerSocket: string;
+    /** What `--client auto` looks at and the clients' default files; absent (tests) = nothing is there. */
+    clients?: ClientPaths;
   };
   hostPlatform: Platform;
   /** Cancels every network step when the user presses Ctrl-C. */
@@ -27,6 +29,30 @@ export interface Deps {
    */
   systemLookup?: (hostname: string) => Promise<{ address: string; family: 4 | 6 }[]>;
 }
+
+/** The other clients' sockets and default files (SPEC "Clients"). */
+export interface ClientPaths {
+  containerdSocket: string;
+  containerdConfig: string;
+  /** ctr/nerdctl's default hosts dir. */
+  containerdCertsD: string;
+  /** kubelet --root-dir (its config.json lives there). */
+  kubeletDir: string;
+  crioSocket: string;
+  crioConfig: string;
+  /** /etc/containers: registries.conf(.d), policy.json, registries.d, certs.d. */
+  containersDir: string;
+}
+
+export const DEFAULT_CLIENT_PATHS: ClientPaths = {
+  containerdSocket: "/run/containerd/containerd.sock",
+  containerdConfig: "/etc/containerd/config.toml",
+  containerdCertsD: "/etc/containerd/certs.d",
+  kubeletDir: "/var/lib/kubelet",
+  crioSocket: "/var/run/crio/crio.sock",
+  crioConfig: "/etc/crio/crio.conf",
+  containersDir: "/etc/containers",
+};
 
 const GOARCH: Record<string, string> = {
   x64: "amd64",
@@ -59,6 +85,7 @@ export function realDeps(signal: AbortSignal = new AbortController().signal): De
         "/usr/lib/systemd/system/docker.service.d",
       ],
       dockerSocket: "/var/run/docker.sock",
+      clients: DEFAULT_CLIENT_PATHS,
     },
     hostPlatform: hostPlatform(),
     signal,

@@ -160,6 +160,18 @@ export interface ResolvedManifest {
   platform: string;
 }
 
+/** Which client's pull is judged (config stage, src/clients/), and what `auto` based it on. */
+export interface JudgedClient {
+  name: "docker" | "containerd" | "kubelet" | "podman";
+  store: "classic" | "containerd" | null;
+  label: string;
+  basedOn: string;
+  /** Auto-detection found no client and took the SPEC's fallback (the interactive doctor may ask). */
+  unsure: boolean;
+  /** --client all: one entry per client, with the code of its config that decides (null = nothing in its config stops it). */
+  all: { name: string; store: string | null; label: string; code: string | null }[] | null;
+}
+
 /** The typed blackboard the stages write to. Never serialised. */
 export interface Facts {
   ref?: ImageRef;
@@ -172,4 +184,5 @@ export interface Facts {
   challenge?: Challenge;
   session?: AuthSession;
   manifest?: ResolvedManifest;
+  client?: JudgedClient;
 }

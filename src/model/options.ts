@@ -1,5 +1,9 @@
 import type { Secret } from "./secret";
 
+/** --client: whose pull is judged (SPEC "Clients"). */
+export const CLIENT_CHOICES = ["auto", "docker", "containerd", "kubelet", "podman", "all"] as const;
+export type ClientChoice = (typeof CLIENT_CHOICES)[number];
+
 export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "version" | "help";
 
 /** Everything the command line said, parsed and checked (cli/args.ts). */
@@ -32,6 +36,18 @@ export interface Options {
   port: number | null;
   /** demo --faults: list the named faults (each served at fault/<name>) */
   faults?: boolean;
+  /** --client (default auto: detected from this host, see src/clients/detect.ts). */
+  client: ClientChoice;
+  /** --docker-store: null = the live Engine's /info says, else containerd (Docker 29's default). */
+  dockerStore: "classic" | "containerd" | null;
+  /** --containerd-config: null = /etc/containerd/config.toml. */
+  containerdConfig: string | null;
+  /** --hosts-dir (repeatable): hosts.toml roots; empty = from config_path, else the client's default. */
+  hostsDirs: string[];
+  /** --pull-secret (repeatable, in the pod's order): kubelet only. */
+  pullSecrets: string[];
+  /** --registries-conf: null = /etc/containers/registries.conf plus registries.conf.d/. */
+  registriesConf: string | null;
 }
 
 export function defaultOptions(over: Partial<Options> = {}): Options {
@@ -58,6 +74,12 @@ export function defaultOptions(over: Partial<Options> = {}): Options {
     yes: false,
     tour: false,
     port: null,
+    client: "auto",
+    dockerStore: null,
+    containerdConfig: null,
+    hostsDirs: [],
+    pullSecrets: [],
+    registriesConf: null,
     ...over,
   };
 }

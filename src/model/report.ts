@@ -29,6 +29,20 @@ export interface Verdict {
   endpoint?: string | null;
 }
 
+/** Which client's pull was judged, and what the choice was based on (SPEC "Clients"). */
+export interface ReportClient {
+  name: string;
+  store: string | null;
+  basedOn: string;
+}
+
+/** --client all: one verdict per client. */
+export interface ReportClientVerdict {
+  name: string;
+  store: string | null;
+  verdict: { ok: boolean; code: FindingCode | null; summary: string };
+}
+
 /** SPEC schemaVersion 1. Built once, scrubbed once, validated in tests. */
 export interface Report {
   schemaVersion: 1;
@@ -42,6 +56,9 @@ export interface Report {
   findings: Finding[];
   verdict: Verdict;
   pull: PullSummary | null;
+  /** Absent when the config stage did not run (e.g. an invalid reference). */
+  client?: ReportClient;
+  clients?: ReportClientVerdict[];
 }
 
 export interface ReportParts {
@@ -54,6 +71,8 @@ export interface ReportParts {
   verdict: Verdict;
   pull?: PullSummary | null;
   now?: Date;
+  client?: ReportClient;
+  clients?: ReportClientVerdict[];
 }
 
 export function buildReport(p: ReportParts): Report {
@@ -81,6 +100,8 @@ export function buildReport(p: ReportParts): Report {
     findings: p.findings,
     verdict: p.verdict,
     pull: p.pull ?? null,
+    ...(p.client ? { client: p.client } : {}),
+    ...(p.clients ? { clients: p.clients } : {}),
   };
   // The one final scrub: no password, token or Authorization value survives (SPEC). Long
   // strings are cut only after it, so no cut can leave part of a secret the scrub would miss.

@@ -20,6 +20,12 @@ export function rerunFlags(o: Options): string[] {
   // A mirror's password is never printed: the command shows xxxxx where it goes, as moby does.
   for (const m of o.mirrors) add("--mirror", maskUserinfo(m));
   if (o.timeoutMs !== d.timeoutMs) add("--timeout", String(o.timeoutMs / 1000));
+  if (o.client !== d.client) add("--client", o.client);
+  if (o.dockerStore) add("--docker-store", o.dockerStore);
+  if (o.containerdConfig) add("--containerd-config", o.containerdConfig);
+  for (const h of o.hostsDirs) add("--hosts-dir", h);
+  for (const s of o.pullSecrets) add("--pull-secret", s);
+  if (o.registriesConf) add("--registries-conf", o.registriesConf);
   return out;
 }
 

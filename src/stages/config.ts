@@ -13,6 +13,7 @@ import { redactUrl } from "../model/redact";
 import { rememberSecret, Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
+import { judgeClient } from "./config-client";
 import { escapeOutcome } from "./reference";
 
 /**
@@ -162,12 +163,15 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     ? undefined
     : findings.find((f) => f.code === "CREDS_HELPER_MISSING" || f.code === "CREDS_HELPER_FAILED" || f.code === "CONFIG_UNREADABLE");
   if (unread) local.credentialProblem = `${unread.code}: ${unread.detail}`;
+  const judged = judgeClient(ctx, engine, local);
+  findings.push(...judged.findings);
+  evidence.client = judged.evidence;
   // config.json, daemon.json, drop-ins and helper output are the user's files but may hold ESC sequences.
   return escapeOutcome({
-    summary: summaryOf(credential, resolution, loaded, local, flags),
+    summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags)}`,
     evidence,
     findings,
-    provides: { local, credential },
+    provides: { local, credential, client: judged.client },
   });
 }
 

@@ -61,6 +61,13 @@ export function plainRenderer(opts: PlainOptions): Renderer {
     },
     finish(report) {
       w(`\n${summaryBlock(report, st, g)}`);
+      // --client all: one line per client, will its pull succeed and which code decides (SPEC "Clients").
+      for (const c of report.clients ?? []) {
+        const who = `${c.name}${c.store ? ` (${c.store} store)` : ""}`.padEnd(26);
+        w(
+          `  ${c.verdict.ok ? st.status("pass", g.status.pass) : st.status("fail", g.status.fail)} ${who} ${c.verdict.ok ? "should succeed" : `fails: ${c.verdict.code ?? c.verdict.summary}`}\n`,
+        );
+      }
     },
   };
 }

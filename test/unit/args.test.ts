@@ -55,6 +55,36 @@ describe("parseArgs", () => {
       expect(ok(["check", "x", "--platform", p]).options.platform).toBe(p);
   });
 
+  test("client options: --client, --docker-store, --containerd-config, repeatable --hosts-dir/--pull-secret, --registries-conf", () => {
+    expect(ok(["check", "x"]).options).toMatchObject({ client: "auto", dockerStore: null, hostsDirs: [], pullSecrets: [] });
+    const o = ok([
+      "check",
+      "x",
+      "--client=kubelet",
+      "--containerd-config",
+      "/tmp/c.toml",
+      "--hosts-dir",
+      "/a",
+      "--hosts-dir=/b",
+      "--pull-secret",
+      "one.yaml",
+      "--pull-secret",
+      "two.json",
+      "--registries-conf",
+      "/tmp/r.conf",
+    ]).options;
+    expect(o).toMatchObject({
+      client: "kubelet",
+      containerdConfig: "/tmp/c.toml",
+      hostsDirs: ["/a", "/b"],
+      pullSecrets: ["one.yaml", "two.json"],
+      registriesConf: "/tmp/r.conf",
+    });
+    for (const c of ["auto", "docker", "containerd", "kubelet", "podman", "all"])
+      expect(ok(["check", "x", "--client", c]).options.client as string).toBe(c);
+    expect(ok(["check", "x", "--client", "docker", "--docker-store", "classic"]).options.dockerStore).toBe("classic");
+  });
+
   test("colour: --no-color and NO_COLOR", () => {
     expect(ok(["check", "x"]).options.color).toBe(true);
     expect(ok(["check", "x", "--no-color"]).options.color).toBe(false);
@@ -98,6 +128,11 @@ describe("parseArgs", () => {
       `invalid mirror: username/password not allowed in URI "https://u:xxxxx@m.example"`,
     ],
     [["check", "x", "--mirror", "https://m.example/?x=1"], `invalid mirror: query or fragment at end of the URI`],
+    [["check", "x", "--client", "cri-o"], `--client takes auto, docker, containerd, kubelet, podman, all, not "cri-o"`],
+    [["check", "x", "--client"], "flag --client needs a value"],
+    [["check", "x", "--docker-store", "overlay2"], `--docker-store takes classic or containerd, not "overlay2"`],
+    [["check", "x", "--client", "podman", "--docker-store", "classic"], "--docker-store is for --client docker"],
+    [["check", "x", "--client", "containerd", "--pull-secret", "s.yaml"], "--pull-secret is for --client kubelet"],
   ])("misuse %p", (argv, msg) => {
     const r = parseArgs(argv as string[]);
     expect(r.ok).toBe(false);

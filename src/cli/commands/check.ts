@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type RunResult, runDoctor } from "../../doctor/run";
+import type { FindingCode } from "../../model/catalogue/index";
 import { type Deps, realDeps } from "../../model/deps";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
@@ -114,6 +115,7 @@ export function finalReport(
           ? { ...run.verdict, summary: `Pulled and verified ${pull.output}${endpoint ? ` from ${endpoint}` : ""}${warned}.` }
           : run.verdict;
   return buildReport({
+    ...clientParts(run, verdict),
     command: options.command,
     image: options.image,
     platform: options.platform,
@@ -123,6 +125,32 @@ export function finalReport(
     verdict,
     pull,
   });
+}
+
+/** The judged client, and with --client all one verdict per client: its own config's error, else the wire's verdict. */
+function clientParts(run: RunResult, verdict: Report["verdict"]): Pick<Parameters<typeof buildReport>[0], "client" | "clients"> {
+  const c = run.localFacts.client;
+  if (!c) return {};
+  const client = { name: c.name, store: c.store, basedOn: c.basedOn };
+  if (!c.all) return { client };
+  const own = new Set(c.all.map((x) => x.code).filter((x) => x !== null));
+  const wire = run.findings.find((f) => f.severity === "error" && !own.has(f.code));
+  const clients = c.all.map((x) => {
+    const f = x.code ? run.findings.find((g) => g.code === x.code && g.detail.startsWith(`[${x.label}]`)) : wire;
+    const code = (x.code ?? wire?.code ?? null) as FindingCode | null;
+    return {
+      name: x.name,
+      store: x.store,
+      verdict: f
+        ? { ok: false, code, summary: `${f.title}: ${f.detail}` }
+        : {
+            ok: verdict.ok || code === null,
+            code: null,
+            summary: verdict.ok ? verdict.summary : `nothing in ${x.label}'s config stops it`,
+          },
+    };
+  });
+  return { client, clients };
 }
 
 async function pullAfterDiagnosis(run: RunResult, options: Options, deps: Deps, trace: Trace, io: Io, showProgress: boolean) {

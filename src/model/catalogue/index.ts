@@ -1,6 +1,7 @@
 import { auth } from "./auth";
 import { blob } from "./blob";
-import { config } from "./config";
+import { config as configDocker } from "./config";
+import { configClients } from "./config-clients";
 import { connect } from "./connect";
 import { dns } from "./dns";
 import type { CatalogueEntry } from "./entry";
@@ -9,6 +10,8 @@ import { proxy } from "./proxy";
 import { pull } from "./pull";
 import { reference } from "./reference";
 import { v2 } from "./v2";
+
+const config = { ...configDocker, ...configClients };
 
 /** Every finding code, in stage order. A code appears in exactly one section (tested). */
 export const CATALOGUE = {

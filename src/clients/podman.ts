@@ -1,0 +1,185 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { Json } from "../model/evidence";
+import { type Finding, finding } from "../model/finding";
+import type { ClientInputs } from "./inputs";
+import { evaluatePolicy } from "./policy-json";
+import type { ClientHost, ClientJudgement } from "./profile";
+import { findRegistry, type RegistriesConf, readRegistriesConf } from "./registries-conf";
+
+/**
+ * podman/skopeo/CRI-O through containers/image: registries.conf(.d) for mirrors, insecure and blocked
+ * (pkg/sysregistriesv2), short names (pkg/shortnames), policy.json (signature/), auth.json in its search
+ * order (pkg/docker/config/config.go#getPathToAuthWithOS), /v2/ ping first with challenges only from it
+ * (docker/docker_client.go#detectPropertiesHelper).
+ */
+export function podmanClient(inp: ClientInputs): ClientJudgement {
+  const p = podmanHosts(inp);
+  const findings = [...p.findings];
+  const name = `${inp.ref.registry}/${inp.ref.repository}`;
+  const home = path.join(inp.homeDir, ".config", "containers");
+  const userPolicy = path.join(home, "policy.json");
+  const policyFile = existsSync(userPolicy) ? userPolicy : path.join(inp.paths.containersDir, "policy.json");
+  const policy = evaluatePolicy(policyFile, name, inp.ref.tag, inp.ref.digest, [
+    path.join(home, "registries.d"),
+    path.join(inp.paths.containersDir, "registries.d"),
+  ]);
+  if (policy.problem)
+    findings.push(
+      finding(
+        "CLIENT_CONFIG_INVALID",
+        {
+          client: "podman",
+          file: policy.path,
+          line: policy.problem.line,
+          message: policy.problem.message,
+          consequence: "podman refuses every pull with this policy.",
+        },
+        { ...policy.problem },
+      ),
+    );
+  else if (policy.rejection)
+    findings.push(
+      finding(
+        "POLICY_REJECTED",
+        { image: inp.ref.canonical, file: policy.path, scope: policy.scope ?? "default", reason: policy.rejection },
+        { file: policy.path, scope: policy.scope, requirements: policy.requirements.map((r) => ({ ...r })) },
+      ),
+    );
+  const auth = authFiles(inp);
+  return {
+    profile: {
+      name: "podman",
+      store: null,
+      label: "podman (containers/image)",
+      sender: "the podman process itself",
+      hosts: p.hosts,
+      credentials: { from: auth.map((a) => a.file), sentTo: "every-host" },
+      proxyEnvironment: "the shell's (podman runs in it)",
+      behaviour: {
+        pingsV2: true,
+        retries401WithCredentials: false,
+        plainHttp: "registries.conf insecure = true only (https is tried first)",
+        retry: "containers/image's: no mirror fallback on a manifest 404 of the last source",
+        shortNames: "unqualified-search-registries and short-name-mode",
+      },
+    },
+    findings,
+    evidence: {
+      ...p.evidence,
+      policy: { path: policy.path, found: policy.found, scope: policy.scope, rejection: policy.rejection },
+      authFiles: auth,
+    },
+  };
+}
+
+/** registries.conf hosts, blocked, short names: shared with kubelet on CRI-O. */
+export function podmanHosts(inp: ClientInputs): { hosts: ClientHost[]; findings: Finding[]; evidence: Record<string, Json> } {
+  const main = inp.options.registriesConf ?? path.join(inp.paths.containersDir, "registries.conf");
+  const conf = readRegistriesConf(main, path.join(inp.paths.containersDir, "registries.conf.d"));
+  const findings: Finding[] = conf.problems.map((p) =>
+    finding(
+      "CLIENT_CONFIG_INVALID",
+      {
+        client: "podman/CRI-O",
+        file: p.path,
+        line: p.line,
+        message: p.message,
+        consequence: p.fatal
+          ? "containers/image refuses every pull until it is fixed."
+          : "It still works today; mixing it with v2 entries or drop-ins is refused.",
+      },
+      { ...p },
+      p.fatal ? {} : { severity: "warning" },
+    ),
+  );
+  const short = shortName(inp, conf);
+  if (short) findings.push(short);
+  const name = `${inp.ref.registry}/${inp.ref.repository}`;
+  const reg = findRegistry(conf, name);
+  if (reg?.blocked)
+    findings.push(
+      finding(
+        "REGISTRY_BLOCKED",
+        { image: inp.ref.canonical, prefix: reg.prefix, source: reg.source },
+        { prefix: reg.prefix, source: reg.source },
+      ),
+    );
+  const upstreamHost =
+    reg && !reg.prefix.startsWith("*.")
+      ? reg.location.split("/")[0]!
+      : inp.ref.registry === "docker.io"
+        ? "registry-1.docker.io"
+        : inp.ref.registry;
+  const host = (loc: string, insecure: boolean, role: "mirror" | "upstream", source: string): ClientHost => {
+    const h = loc.split("/")[0]!;
+    return {
+      url: `https://${h}`,
+      host: h,
+      scheme: "https",
+      path: "/v2",
+      capabilities: ["pull", "resolve"],
+      tls: { ca: [], client: [], skipVerify: insecure ? true : null },
+      httpFallback: insecure,
+      role,
+      source,
+    };
+  };
+  const digestOnly = reg?.mirrorByDigestOnly && !inp.ref.digest;
+  const hosts = [
+    ...(reg && !digestOnly ? reg.mirrors.map((m) => host(m.location, m.insecure, "mirror", reg.source)) : []),
+    host(upstreamHost, reg?.insecure ?? false, "upstream", reg?.source ?? "the image's registry"),
+  ];
+  return {
+    hosts,
+    findings,
+    evidence: {
+      registriesConf: {
+        files: conf.files,
+        search: conf.search,
+        shortNameMode: conf.shortNameMode,
+        matched: reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null,
+      },
+    },
+  };
+}
+
+/** pkg/shortnames#Resolve: an alias, else the search registries; enforcing mode needs a terminal for several. */
+function shortName(inp: ClientInputs, conf: RegistriesConf): Finding | null {
+  const input = inp.ref.input;
+  const first = input.split("/")[0]!;
+  if (input.includes("/") && (/[.:]/.test(first) || first === "localhost")) return null;
+  const bare = input.replace(/@.*$/, "").replace(/:[^/]*$/, "");
+  if (conf.aliases[bare]) return null;
+  const file = conf.searchSource ?? conf.files[0] ?? inp.options.registriesConf ?? path.join(inp.paths.containersDir, "registries.conf");
+  if (conf.search.length === 0)
+    return finding(
+      "SHORT_NAME_UNRESOLVED",
+      { name: input, reason: "did not resolve to an alias and no unqualified-search registries are defined", file },
+      { aliases: Object.keys(conf.aliases).length, search: [] },
+    );
+  if (conf.shortNameMode === "enforcing" && conf.search.length > 1 && !inp.tty)
+    return finding(
+      "SHORT_NAME_UNRESOLVED",
+      {
+        name: input,
+        reason: `short-name resolution enforced but cannot prompt without a TTY (search registries: ${conf.search.join(", ")})`,
+        file,
+      },
+      { search: conf.search, mode: conf.shortNameMode },
+    );
+  return null;
+}
+
+/** getPathToAuthWithOS: REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, ~/.docker/config.json, ~/.dockercfg. */
+function authFiles(inp: ClientInputs): { file: string; exists: boolean }[] {
+  const e = inp.env;
+  const list = [
+    e.REGISTRY_AUTH_FILE,
+    e.XDG_RUNTIME_DIR ? path.join(e.XDG_RUNTIME_DIR, "containers", "auth.json") : undefined,
+    path.join(e.XDG_CONFIG_HOME ?? path.join(inp.homeDir, ".config"), "containers", "auth.json"),
+    path.join(inp.homeDir, ".docker", "config.json"),
+    path.join(inp.homeDir, ".dockercfg"),
+  ].filter((f): f is string => f !== undefined);
+  return list.map((file) => ({ file, exists: existsSync(file) }));
+}

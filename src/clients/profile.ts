@@ -1,0 +1,75 @@
+import type { Json } from "../model/evidence";
+import type { Finding } from "../model/finding";
+
+/** The clients the doctor can judge as (SPEC "Clients"). */
+export type ClientName = "docker" | "containerd" | "kubelet" | "podman";
+export type DockerStore = "classic" | "containerd";
+export type Capability = "pull" | "resolve" | "push" | "referrers";
+
+/** One place the client would send requests, in the order it tries them (containerd's RegistryHost as data). */
+export interface ClientHost {
+  /** scheme://host[:port] */
+  url: string;
+  host: string;
+  scheme: "https" | "http";
+  /** API root: "/v2", or a mirror's path + "/v2". */
+  path: string;
+  capabilities: Capability[];
+  /** TLS material from hosts.toml (absolute paths) or certs.d; skipVerify null = not set. */
+  tls: { ca: string[]; client: [string, string][]; skipVerify: boolean | null };
+  /** https is tried first and plain http after a TLS-level failure (containerd's HTTPFallback, Docker's insecure rule). */
+  httpFallback: boolean;
+  role: "mirror" | "upstream";
+  /** Where this host came from: "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", "default". */
+  source: string;
+}
+
+/** Whose pull is judged and how it behaves: stages consult this, never a client's name. */
+export interface ClientProfile {
+  name: ClientName;
+  /** docker only. */
+  store: DockerStore | null;
+  /** "docker (containerd store)", "kubelet via containerd CRI", … */
+  label: string;
+  /** The process that sends the HTTP (its environment and CA store are the ones that count). */
+  sender: string;
+  hosts: ClientHost[];
+  credentials: {
+    /** Sources in the order the client consults them. */
+    from: string[];
+    /** Which hosts see them: the login host only, every host the pull touches, or the registry. */
+    sentTo: "login-host" | "every-host" | "registry";
+  };
+  /** Where its proxy variables come from. */
+  proxyEnvironment: string;
+  behaviour: {
+    /** GET /v2/ first; challenges are learnt only from it. */
+    pingsV2: boolean;
+    /** A 401 on a repository request is answered with credentials and re-sent. */
+    retries401WithCredentials: boolean;
+    plainHttp: string;
+    retry: string;
+    shortNames: string;
+  };
+}
+
+/** What building one profile produced: the profile, the config findings, the evidence of what was read. */
+export interface ClientJudgement {
+  profile: ClientProfile;
+  findings: Finding[];
+  evidence: Record<string, Json>;
+}
+
+/** File + line of a problem in a config file, as parsers report it. */
+export interface FileProblem {
+  path: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+}
+
+/** 1-based line of the first line containing `needle`, or null. */
+export function lineOf(text: string, needle: string): number | null {
+  const i = text.indexOf(needle);
+  return i < 0 ? null : text.slice(0, i).split("\n").length;
+}

@@ -1,0 +1,255 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { parse, TomlError } from "smol-toml";
+import { readLocalFile } from "../host/local-file";
+import type { FileProblem } from "./profile";
+import { lineOf } from "./profile";
+
+/**
+ * containers/image's registries.conf (v2) plus registries.conf.d/*.conf, merged in file order as
+ * containers/image:pkg/sysregistriesv2/system_registries_v2.go does (tryUpdatingCache, mergeConfig,
+ * postProcess, FindRegistry). Read only.
+ */
+
+export interface RegistryEntry {
+  prefix: string;
+  location: string;
+  insecure: boolean;
+  blocked: boolean;
+  mirrorByDigestOnly: boolean;
+  mirrors: { location: string; insecure: boolean }[];
+  /** "file:line" of its [[registry]] table. */
+  source: string;
+}
+
+export interface RegistriesConf {
+  /** Files read, in merge order. */
+  files: string[];
+  registries: RegistryEntry[];
+  search: string[];
+  searchSource: string | null;
+  shortNameMode: "enforcing" | "permissive" | "disabled";
+  aliases: Record<string, string>;
+  /** v1 format, mixed formats, conflicting entries, syntax: each with file and line. */
+  problems: (FileProblem & { fatal: boolean })[];
+}
+
+export function readRegistriesConf(main: string, dropInDir: string | null): RegistriesConf {
+  const out: RegistriesConf = {
+    files: [],
+    registries: [],
+    search: [],
+    searchSource: null,
+    shortNameMode: "permissive",
+    aliases: {},
+    problems: [],
+  };
+  const files = [main, ...listConf(dropInDir)];
+  for (const [i, file] of files.entries()) {
+    const r = readLocalFile(file);
+    if (!r.ok) continue;
+    out.files.push(file);
+    mergeFile(out, file, new TextDecoder().decode(r.bytes), i > 0);
+  }
+  postProcess(out);
+  return out;
+}
+
+function listConf(dir: string | null): string[] {
+  if (!dir) return [];
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".conf"))
+      .sort()
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/** Pure: one file's text merged into `out` (later files replace registries with the same prefix). */
+export function mergeFile(out: RegistriesConf, file: string, text: string, dropIn: boolean): void {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    const t = e instanceof TomlError ? e : null;
+    const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+    out.problems.push({ path: file, line: t?.line ?? null, column: t?.column ?? null, message, fatal: true });
+    return;
+  }
+  const v1 = typeof doc.registries === "object" && doc.registries !== null;
+  const v2 = doc.registry !== undefined || doc["unqualified-search-registries"] !== undefined;
+  if (v1) {
+    const line = lineOf(text, "[registries.");
+    if (v2 || dropIn)
+      out.problems.push({
+        path: file,
+        line,
+        column: null,
+        fatal: true,
+        message: v2 ? "mixing sysregistry v1/v2 is not supported" : "registry must be in v2 format but is in v1",
+      });
+    else {
+      out.problems.push({
+        path: file,
+        line,
+        column: null,
+        fatal: false,
+        message:
+          "v1 format ([registries.search]/[registries.insecure]/[registries.block]): deprecated, converted to v2 by containers/image",
+      });
+      fromV1(out, file, doc.registries as Record<string, { registries?: unknown }>, line);
+    }
+    return;
+  }
+  const search = doc["unqualified-search-registries"];
+  if (Array.isArray(search)) {
+    out.search = search.filter((s): s is string => typeof s === "string");
+    out.searchSource = `${file}:${lineOf(text, "unqualified-search-registries") ?? "?"}`;
+  }
+  const mode = doc["short-name-mode"];
+  if (mode === "enforcing" || mode === "permissive" || mode === "disabled") out.shortNameMode = mode;
+  else if (mode !== undefined && mode !== "")
+    out.problems.push({
+      path: file,
+      line: lineOf(text, "short-name-mode"),
+      column: null,
+      fatal: true,
+      message: `invalid short-name mode ${JSON.stringify(mode)}`,
+    });
+  const aliases = doc.aliases;
+  if (typeof aliases === "object" && aliases !== null)
+    for (const [k, v] of Object.entries(aliases)) {
+      if (typeof v !== "string") continue;
+      if (v === "") delete out.aliases[k];
+      else out.aliases[k] = v;
+    }
+  const regs = Array.isArray(doc.registry) ? (doc.registry as Record<string, unknown>[]) : [];
+  const seen = new Map<string, number>();
+  regs.forEach((r, n) => {
+    const line = nthLine(text, "[[registry]]", n);
+    const location = trimLocation(r.location);
+    const prefix = trimLocation(r.prefix) || location;
+    const entry: RegistryEntry = {
+      prefix,
+      location,
+      insecure: r.insecure === true,
+      blocked: r.blocked === true,
+      mirrorByDigestOnly: r["mirror-by-digest-only"] === true,
+      mirrors: (Array.isArray(r.mirror) ? (r.mirror as Record<string, unknown>[]) : []).map((m) => ({
+        location: trimLocation(m.location),
+        insecure: m.insecure === true,
+      })),
+      source: `${file}:${line ?? "?"}`,
+    };
+    if (/^https?:\/\//.test(String(r.location ?? "")) || /^https?:\/\//.test(String(r.prefix ?? "")))
+      out.problems.push({
+        path: file,
+        line,
+        column: null,
+        fatal: true,
+        message: `invalid location '${r.location ?? r.prefix}': URI schemes are not supported`,
+      });
+    if (prefix === "" && !entry.blocked)
+      out.problems.push({ path: file, line, column: null, fatal: true, message: "invalid location: cannot be empty" });
+    if (seen.has(prefix))
+      out.problems.push({
+        path: file,
+        line,
+        column: null,
+        fatal: true,
+        message: `registry ${JSON.stringify(prefix)} is defined more than once in this file (line ${seen.get(prefix)})`,
+      });
+    seen.set(prefix, line ?? 0);
+    // A drop-in's [[registry]] replaces an earlier one with the same prefix (mergeConfig).
+    out.registries = [...out.registries.filter((x) => x.prefix !== prefix), entry];
+  });
+}
+
+function fromV1(out: RegistriesConf, file: string, v1: Record<string, { registries?: unknown }>, line: number | null): void {
+  const list = (k: string) =>
+    Array.isArray(v1[k]?.registries) ? (v1[k]!.registries as unknown[]).filter((s): s is string => typeof s === "string") : [];
+  out.search = list("search");
+  out.searchSource = `${file}:${line ?? "?"}`;
+  const get = (loc: string) => {
+    const l = trimLocation(loc);
+    let e = out.registries.find((r) => r.prefix === l);
+    if (!e) {
+      e = {
+        prefix: l,
+        location: l,
+        insecure: false,
+        blocked: false,
+        mirrorByDigestOnly: false,
+        mirrors: [],
+        source: `${file}:${line ?? "?"}`,
+      };
+      out.registries.push(e);
+    }
+    return e;
+  };
+  for (const b of list("block")) get(b).blocked = true;
+  for (const i of list("insecure")) get(i).insecure = true;
+}
+
+/** postProcess: the same location listed with different insecure/blocked settings is refused. */
+function postProcess(out: RegistriesConf): void {
+  for (const a of out.registries)
+    for (const b of out.registries) {
+      if (a === b || a.location !== b.location || a.location === "") continue;
+      const what = a.insecure !== b.insecure ? "insecure" : a.blocked !== b.blocked ? "blocked" : null;
+      if (what && out.registries.indexOf(a) < out.registries.indexOf(b)) {
+        const [file, line] = splitSource(b.source);
+        out.problems.push({
+          path: file,
+          line,
+          column: null,
+          fatal: true,
+          message: `registry '${a.location}' is defined multiple times with conflicting '${what}' setting (also at ${a.source})`,
+        });
+      }
+    }
+}
+
+/** FindRegistry: the [[registry]] with the longest matching prefix (refMatchesPrefix; "*.example.com" matches subdomains). */
+export function findRegistry(conf: RegistriesConf, name: string): RegistryEntry | null {
+  let best: RegistryEntry | null = null;
+  let len = 0;
+  for (const r of conf.registries) {
+    if (r.prefix.startsWith("*.")) {
+      const host = name.split("/")[0]!.replace(/:\d+$/, "");
+      if (host.endsWith(r.prefix.slice(1)) && r.prefix.length > len) {
+        best = r;
+        len = r.prefix.length;
+      }
+      continue;
+    }
+    const ok =
+      name === r.prefix || (name.length > r.prefix.length && name.startsWith(r.prefix) && [":", "/", "@"].includes(name[r.prefix.length]!));
+    if (ok && r.prefix.length > len) {
+      best = r;
+      len = r.prefix.length;
+    }
+  }
+  return best;
+}
+
+function trimLocation(v: unknown): string {
+  return typeof v === "string" ? v.replace(/\/+$/, "") : "";
+}
+
+function nthLine(text: string, needle: string, n: number): number | null {
+  let at = -1;
+  for (let i = 0; i <= n; i++) {
+    at = text.indexOf(needle, at + 1);
+    if (at < 0) return null;
+  }
+  return text.slice(0, at).split("\n").length;
+}
+
+function splitSource(s: string): [string, number | null] {
+  const i = s.lastIndexOf(":");
+  const n = Number(s.slice(i + 1));
+  return [s.slice(0, i), Number.isInteger(n) ? n : null];
+}
