@@ -20,7 +20,7 @@ export function parseNodes(text: string, source: string): NodesResult {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    const hint = /^\s*(apiVersion|kind|items|-\s)/m.test(text) ? " (it looks like YAML: use 'kubectl get nodes -o json')" : "";
+    const hint = /^\s*[\w.-]+:(\s|$)/m.test(text) ? " (it looks like YAML: use 'kubectl get nodes -o json')" : "";
     return { ok: false, error: `--nodes ${source} is not JSON${hint}: ${(e as Error).message}` };
   }
   const items = nodeItems(doc);
