@@ -75,7 +75,7 @@ function codeLine(g: Omit<CodeGroup, "line">, total: number): string {
   const unreachable = g.severity === "error" && REACH_STAGES.has(g.stage) && g.host !== null;
   const what = unreachable
     ? `cannot reach ${g.host} (${g.code}: ${g.title})`
-    : `have ${g.code}${g.host ? ` at ${g.host}` : ""} (${g.title})`;
+    : `${g.nodes.length === 1 ? "has" : "have"} ${g.code}${g.host ? ` at ${g.host}` : ""} (${g.title})`;
   return `${count} ${what}: ${g.nodes.join(", ")}`;
 }
 
@@ -127,7 +127,7 @@ function configDiff(reports: NodeReport[]): FleetSummary["configDiff"] {
 /**
  * A node's client configuration as its report's evidence shows it: the config stage
  * (daemon.json mirrors), the proxy stage (the proxy the client uses) and the dns stage
- * (the resolver's servers). `clients` (SPEC "Clients") when the report has it.
+ * (the resolver's servers and any hosts-file answer). `clients` (SPEC "Clients") when the report has it.
  */
 export function traits(r: NodeReport): Partial<Record<Trait, string>> {
   const t: Partial<Record<Trait, string>> = {};
@@ -153,12 +153,13 @@ export function traits(r: NodeReport): Partial<Record<Trait, string>> {
     t.proxy = typeof used === "string" && used !== "" ? used : "direct";
   }
   for (const s of r.stages) {
-    if (s.id !== "dns" || !isRecord(s.evidence) || !isRecord(s.evidence.resolver)) continue;
-    const servers = s.evidence.resolver.servers;
-    if (Array.isArray(servers)) {
-      t.resolver = servers.length > 0 ? servers.map(String).join(", ") : "none";
-      break;
-    }
+    if (s.id !== "dns" || !isRecord(s.evidence) || !Array.isArray(s.evidence.servers)) continue;
+    // The servers resolv.conf names (":53" is every resolver's port), and a hosts-file answer, which wins over them.
+    const servers = s.evidence.servers.map((x) => String(x).replace(/^([^:]+):53$/, "$1"));
+    const hosts = isRecord(s.evidence.hostsFile) && Array.isArray(s.evidence.hostsFile.addresses) ? s.evidence.hostsFile.addresses : [];
+    const override = hosts.length > 0 ? ` + /etc/hosts: ${String(s.evidence.host)} → ${hosts.join(", ")}` : "";
+    t.resolver = `${servers.length > 0 ? servers.join(", ") : "none"}${override}`;
+    break;
   }
   return t;
 }

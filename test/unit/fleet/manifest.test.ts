@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { Namespace } from "kubernetes-models/v1/Namespace";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { Namespace } from "kubernetes-models/v1/Namespace";
 import { parseAllDocuments } from "yaml";
 import { fleetCommand } from "../../../src/cli/commands/fleet";
 import { memoryIo } from "../../../src/cli/io";
@@ -11,8 +11,18 @@ const NODES = {
   apiVersion: "v1",
   kind: "List",
   items: [
-    { apiVersion: "v1", kind: "Node", metadata: { name: "node-a", labels: { "kubernetes.io/os": "linux" } }, status: { nodeInfo: { operatingSystem: "linux", architecture: "amd64", containerRuntimeVersion: "containerd://1.7.22" } } },
-    { apiVersion: "v1", kind: "Node", metadata: { name: "ip-10-0-0-12.eu-west-1.compute.internal" }, status: { nodeInfo: { operatingSystem: "linux" } } },
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-a", labels: { "kubernetes.io/os": "linux" } },
+      status: { nodeInfo: { operatingSystem: "linux", architecture: "amd64", containerRuntimeVersion: "containerd://1.7.22" } },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "ip-10-0-0-12.eu-west-1.compute.internal" },
+      status: { nodeInfo: { operatingSystem: "linux" } },
+    },
     { apiVersion: "v1", kind: "Node", metadata: { name: "win-1" }, status: { nodeInfo: { operatingSystem: "windows" } } },
   ],
 };
@@ -43,7 +53,20 @@ function podSpecs(objects: any[]): any[] {
 
 describe("fleet manifest", () => {
   test("one Job per Linux node, pinned by nodeName, valid against the Kubernetes schema", async () => {
-    const r = await run(["manifest", "--nodes", "-", "--image", "registry.example/pulldoctor:0.1.0", "--pull-secret", "regcred", "nginx:1.27", "ghcr.io/a/b:1"], JSON.stringify(NODES));
+    const r = await run(
+      [
+        "manifest",
+        "--nodes",
+        "-",
+        "--image",
+        "registry.example/pulldoctor:0.1.0",
+        "--pull-secret",
+        "regcred",
+        "nginx:1.27",
+        "ghcr.io/a/b:1",
+      ],
+      JSON.stringify(NODES),
+    );
     expect(r.code).toBe(0);
     expect(r.err).toContain("skipped node win-1: windows node");
     const objects = docs(r.out);
@@ -65,9 +88,24 @@ describe("fleet manifest", () => {
       expect(spec.tolerations).toEqual([{ operator: "Exists" }]);
       const c = spec.containers[0];
       expect(c.image).toBe("registry.example/pulldoctor:0.1.0");
-      expect(c.args).toEqual(["check", "--json", "--client", "auto", "--pull-secret", "/var/run/pulldoctor/pull-secrets/regcred/.dockerconfigjson", "nginx:1.27", "ghcr.io/a/b:1"]);
+      expect(c.args).toEqual([
+        "check",
+        "--json",
+        "--client",
+        "auto",
+        "--pull-secret",
+        "/var/run/pulldoctor/pull-secrets/regcred/.dockerconfigjson",
+        "nginx:1.27",
+        "ghcr.io/a/b:1",
+      ]);
       expect(c.env).toContainEqual({ name: "PULLDOCTOR_JSON_LINES", value: "1" });
-      expect(c.securityContext).toMatchObject({ runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+      expect(c.securityContext).toMatchObject({
+        runAsUser: 0,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        privileged: false,
+        capabilities: { drop: ["ALL"] },
+      });
       expect(c.resources.requests).toBeDefined();
       expect(c.resources.limits).toBeDefined();
       // Every host path read-only, at the path the node's clients read.
@@ -76,11 +114,16 @@ describe("fleet manifest", () => {
         expect(c.volumeMounts).toContainEqual({ name: m.name, mountPath: m.path, readOnly: true });
       }
       expect(spec.volumes).toContainEqual({ name: "pull-secret-0", secret: { secretName: "regcred", defaultMode: 0o400 } });
-      expect(c.volumeMounts).toContainEqual({ name: "pull-secret-0", mountPath: "/var/run/pulldoctor/pull-secrets/regcred", readOnly: true });
+      expect(c.volumeMounts).toContainEqual({
+        name: "pull-secret-0",
+        mountPath: "/var/run/pulldoctor/pull-secrets/regcred",
+        readOnly: true,
+      });
       for (const m of c.volumeMounts) if (m.name !== "tmp") expect(m.readOnly).toBe(true);
     }
     const paths = HOST_MOUNTS.map((m) => m.path);
-    for (const p of ["/etc/containerd", "/etc/docker", "/etc/containers", "/var/lib/kubelet/config.json", "/etc/resolv.conf", "/etc/hosts"]) expect(paths).toContain(p);
+    for (const p of ["/etc/containerd", "/etc/docker", "/etc/containers", "/var/lib/kubelet/config.json", "/etc/resolv.conf", "/etc/hosts"])
+      expect(paths).toContain(p);
     for (const rt of ["containerd", "docker", "crio"]) expect(paths).toContain(`/etc/systemd/system/${rt}.service.d`);
   });
 
@@ -100,7 +143,9 @@ describe("fleet manifest", () => {
   });
 
   test("the validator refuses a broken object (so the checks above can fail)", () => {
-    expect(() => new Job({ spec: { template: { spec: { containers: [{ name: "x", securityContext: { runAsUser: "root" } }] } } } } as any).validate()).toThrow();
+    expect(() =>
+      new Job({ spec: { template: { spec: { containers: [{ name: "x", securityContext: { runAsUser: "root" } }] } } } } as any).validate(),
+    ).toThrow();
   });
 
   test("-f FILE: the images and imagePullSecrets of a Kubernetes manifest", async () => {
@@ -125,14 +170,27 @@ spec:
     require("node:fs").rmSync(file);
     expect(r.code).toBe(0);
     const c = docs(r.out).find((o) => o.kind === "DaemonSet").spec.template.spec.initContainers[0];
-    expect(c.args).toEqual(["check", "--json", "--client", "auto", "--pull-secret", "/var/run/pulldoctor/pull-secrets/corp-pull/.dockerconfigjson", "busybox:1.36", "registry.corp/app:2"]);
+    expect(c.args).toEqual([
+      "check",
+      "--json",
+      "--client",
+      "auto",
+      "--pull-secret",
+      "/var/run/pulldoctor/pull-secrets/corp-pull/.dockerconfigjson",
+      "busybox:1.36",
+      "registry.corp/app:2",
+    ]);
   });
 
   test.each([
     ["not JSON", "nodes: [a]", /--nodes - \(standard input\) is not JSON \(it looks like YAML/],
     ["empty", "", /--nodes - \(standard input\) is empty/],
     ["a Pod list", JSON.stringify({ kind: "PodList", items: [] }), /is not a list of nodes/],
-    ["a nameless node", JSON.stringify({ kind: "List", items: [{ kind: "Node", metadata: {} }] }), /item 0: metadata.name null is not a node name/],
+    [
+      "a nameless node",
+      JSON.stringify({ kind: "List", items: [{ kind: "Node", metadata: {} }] }),
+      /item 0: metadata.name null is not a node name/,
+    ],
   ])("bad --nodes input (%s) is misuse naming the input", async (_n, input, message) => {
     const r = await run(["manifest", "--nodes", "-", "x:1"], input);
     expect(r.code).toBe(2);

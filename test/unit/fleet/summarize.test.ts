@@ -6,20 +6,55 @@ import { readReports } from "../../../src/fleet/reports";
 import { summarize } from "../../../src/fleet/summarize";
 
 /** A report as `check --json` writes it, trimmed to what the fleet reads. */
-function report(node: string, opts: { fail?: "dns" | "blob"; servers?: string[]; createdAt?: string; egress?: any[]; schemaVersion?: number } = {}) {
+function report(
+  node: string,
+  opts: { fail?: "dns" | "blob"; servers?: string[]; createdAt?: string; egress?: any[]; schemaVersion?: number } = {},
+) {
   const reg = "https://registry.example:5000";
   const stages: any[] = [
     { id: "reference", endpoint: null, status: "pass", durationMs: 0, summary: "ok", evidence: {} },
     { id: "config", endpoint: null, status: "pass", durationMs: 0, summary: "ok", evidence: { effective: { mirrors: [] } } },
-    { id: "dns", endpoint: reg, status: opts.fail === "dns" ? "fail" : "pass", durationMs: 1, summary: "dns", evidence: { resolver: { servers: opts.servers ?? ["10.0.0.2"] } } },
+    {
+      id: "dns",
+      endpoint: reg,
+      status: opts.fail === "dns" ? "fail" : "pass",
+      durationMs: 1,
+      summary: "dns",
+      evidence: { host: "registry.example", servers: (opts.servers ?? ["10.0.0.2"]).map((x) => `${x}:53`), hostsFile: { addresses: null } },
+    },
     { id: "proxy", endpoint: reg, status: "pass", durationMs: 0, summary: "direct", evidence: { daemon: { dockerUses: "direct" } } },
-    { id: "blob", endpoint: reg, status: opts.fail === "blob" ? "fail" : opts.fail ? "skip" : "pass", durationMs: 0, summary: "blob", evidence: {} },
+    {
+      id: "blob",
+      endpoint: reg,
+      status: opts.fail === "blob" ? "fail" : opts.fail ? "skip" : "pass",
+      durationMs: 0,
+      summary: "blob",
+      evidence: {},
+    },
   ];
   const findings: any[] = [];
   if (opts.fail === "dns")
-    findings.push({ code: "DNS_SERVFAIL", severity: "error", stage: "dns", endpoint: reg, title: "The DNS server failed", detail: "registry.example: SERVFAIL", fixes: ["getent hosts registry.example"], evidence: {} });
+    findings.push({
+      code: "DNS_SERVFAIL",
+      severity: "error",
+      stage: "dns",
+      endpoint: reg,
+      title: "The DNS server failed",
+      detail: "registry.example: SERVFAIL",
+      fixes: ["getent hosts registry.example"],
+      evidence: {},
+    });
   if (opts.fail === "blob")
-    findings.push({ code: "BLOB_REDIRECT_UNREACHABLE", severity: "error", stage: "blob", endpoint: reg, title: "Blobs are served from a host this machine cannot reach", detail: "cdn", fixes: ["allow cdn.example:443"], evidence: { host: "cdn.example" } });
+    findings.push({
+      code: "BLOB_REDIRECT_UNREACHABLE",
+      severity: "error",
+      stage: "blob",
+      endpoint: reg,
+      title: "Blobs are served from a host this machine cannot reach",
+      detail: "cdn",
+      fixes: ["allow cdn.example:443"],
+      evidence: { host: "cdn.example" },
+    });
   return {
     schemaVersion: opts.schemaVersion ?? 1,
     tool: { name: "pulldoctor", version: "0.1.0" },
@@ -61,7 +96,9 @@ describe("fleet summarize", () => {
     expect(r.out).toContain("5 nodes: 2 can pull, 3 cannot.");
     expect(r.out).toContain("2 of 5 nodes cannot reach registry.example:5000 (DNS_SERVFAIL: The DNS server failed): n2, n4");
     expect(r.out).toContain("1 of 5 nodes cannot reach cdn.example (BLOB_REDIRECT_UNREACHABLE");
-    expect(r.out).toMatch(/resolver:\n {4}failing: 10\.9\.9\.9 {2}\(n2, n4\)\n {4}failing: 10\.0\.0\.2 {2}\(n5\)\n {4}healthy: 10\.0\.0\.2 {2}\(n1, n3\)/);
+    expect(r.out).toMatch(
+      /resolver:\n {4}failing: 10\.9\.9\.9 {2}\(n2, n4\)\n {4}failing: 10\.0\.0\.2 {2}\(n5\)\n {4}healthy: 10\.0\.0\.2 {2}\(n1, n3\)/,
+    );
     expect(r.out).not.toContain("mirrors:");
   });
 
@@ -84,11 +121,11 @@ describe("fleet summarize", () => {
   test("lines that are not reports are counted and named; a newer schema is read; the newer report of a node wins", async () => {
     const newer = { ...report("n1", { fail: "dns", createdAt: "2026-12-01T11:00:00.000Z", schemaVersion: 2 }), futureField: { x: 1 } };
     const text = [
-      "Error from server (BadRequest): container \"check\" in pod \"pulldoctor-x\" is waiting to start: trying and failing to pull image",
+      'Error from server (BadRequest): container "check" in pod "pulldoctor-x" is waiting to start: trying and failing to pull image',
       prefixed("pulldoctor-n1-a", report("n1")),
       "[pod/pulldoctor-n2-b/check] not json at all",
       prefixed("pulldoctor-n1-c", newer),
-      "{\"schemaVersion\": 1}",
+      '{"schemaVersion": 1}',
     ].join("\n");
     const r = await run([], text);
     expect(r.out).toContain("3 lines skipped: not a report (stdin:1, stdin:3, stdin:5)");
@@ -127,11 +164,25 @@ describe("fleet summarize", () => {
 
   test("egress hosts only some nodes reach; reports without egress are fine", () => {
     const eg = (reached: boolean) => [
-      { host: "registry.example", port: 5000, scheme: "https", roles: ["registry"], addresses: [], via: "direct", observed: true, reached: true },
+      {
+        host: "registry.example",
+        port: 5000,
+        scheme: "https",
+        roles: ["registry"],
+        addresses: [],
+        via: "direct",
+        observed: true,
+        reached: true,
+      },
       { host: "cdn.example", port: 443, scheme: "https", roles: ["blob"], addresses: [], via: "direct", observed: true, reached },
     ];
     const s = summarize(
-      readReports([{ name: "x", text: [report("a", { egress: eg(true) }), report("b", { egress: eg(false), fail: "blob" }), report("c")].map(line).join("\n") }]),
+      readReports([
+        {
+          name: "x",
+          text: [report("a", { egress: eg(true) }), report("b", { egress: eg(false), fail: "blob" }), report("c")].map(line).join("\n"),
+        },
+      ]),
     );
     expect(s.egress).toEqual([{ host: "cdn.example", port: 443, roles: ["blob"], reached: ["a"], unreached: ["b"] }]);
   });
