@@ -66,7 +66,8 @@ function cell(r: NodeReport | undefined, id: string): string {
         }</div>`,
     )
     .join("");
-  const label = findings.find((f) => f.severity === "error")?.code ?? findings[0]?.code ?? status;
+  // An info finding (CREDS_NONE on an anonymous pull) does not name a green cell.
+  const label = findings.find((f) => f.severity === "error")?.code ?? findings.find((f) => f.severity === "warning")?.code ?? status;
   return `<td class="${esc(status)}"><details><summary>${esc(label)}</summary>${summaries}${found}</details></td>`;
 }
 
