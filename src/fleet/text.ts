@@ -32,7 +32,8 @@ export function summaryText(s: FleetSummary): string {
       for (const [v, nodes] of Object.entries(d.healthy)) out.push(`    healthy: ${v}  (${nodeList(nodes)})`);
     }
   }
-  return `${out.join("\n")}\n`;
+  // Reports come from nodes: no terminal control sequence they carry reaches the terminal.
+  return `${out.join("\n").replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, "")}\n`;
 }
 
 export function inputNotes(s: FleetSummary): string[] {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { parseAllDocuments } from "yaml";
 import { buildImage } from "../../src/lab/image";
-import { runCli } from "../helpers/binary";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
@@ -130,4 +132,36 @@ describe("fleet e2e: five simulated nodes, their reports summarised", () => {
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe("PNG");
     expect(statSync(shot).size).toBeGreaterThan(5000);
   }, 90_000);
+
+  test("fleet manifest through the compiled binary: one valid Job per node of the node list", async () => {
+    const nodes = {
+      kind: "NodeList",
+      items: runs.map((r) => ({ metadata: { name: r.node }, status: { nodeInfo: { operatingSystem: "linux" } } })),
+    };
+    const file = path.join(tmp.dir, "nodes.json");
+    writeFileSync(file, JSON.stringify(nodes));
+    const r = await runCli(
+      ["fleet", "manifest", "--nodes", file, "--image", "registry.example/pulldoctor:1", `${REG_NAME}:${reg.port}/team/app:1.0`],
+      { home: tmp.dir },
+    );
+    expect(r.code).toBe(0);
+    const jobs = parseAllDocuments(r.stdout)
+      .map((d) => d.toJS())
+      .filter((o) => o.kind === "Job");
+    expect(jobs.map((j) => j.spec.template.spec.nodeName)).toEqual(runs.map((x) => x.node));
+    for (const j of jobs) new Job(j).validate();
+    const notJson = path.join(tmp.dir, "nodes.yaml");
+    writeFileSync(notJson, "items:\n  - metadata: {name: a}\n");
+    const bad = await runCli(["fleet", "manifest", "--nodes", notJson, "x:1"], { home: tmp.dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`--nodes ${notJson} is not JSON (it looks like YAML: use 'kubectl get nodes -o json')`);
+  });
+
+  test("fleet hold (the DaemonSet's idle container) ends cleanly on SIGTERM", async () => {
+    const p = Bun.spawn([requireBinaryBuilt(), "fleet", "hold"], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(300);
+    expect(p.exitCode).toBeNull();
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  });
 });
