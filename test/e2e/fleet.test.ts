@@ -12,7 +12,7 @@ import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { chromium, runOnNode, type SimNode, type SimRun } from "./fleet-nodes";
 
 /**
- * A fleet on one machine: five nodes, each its own host name, resolver, hosts file and
+ * A fleet on one machine: six nodes, each its own host name, resolver, hosts file and
  * daemon.json, run the compiled binary against a real registry (docker-registry) reached by
  * name through a real resolver (dnsmasq). Two nodes have a resolver that refuses the name;
  * one has a hosts-file line that sends the registry's name to an address where nothing
@@ -23,6 +23,7 @@ const REG_NAME = "registry.fleet.test";
 const NET = `127.53.${10 + (process.pid % 200)}`;
 const GOOD_DNS = `${NET}.1`;
 const BAD_DNS = `${NET}.2`;
+const DEAD_PROXY = `http://${NET}.3:3128`;
 
 let reg: RegistryPeer;
 let good: DnsmasqPeer;
@@ -49,6 +50,13 @@ beforeAll(async () => {
     { name: "node-3", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, daemonJson },
     { name: "node-4", resolvConf: resolv(BAD_DNS), hosts: HOSTS, daemonJson },
     { name: "node-5", resolvConf: resolv(GOOD_DNS), hosts: `${HOSTS}127.0.0.9 ${REG_NAME}\n`, daemonJson },
+    // dockerd's proxy (daemon.json "proxies") points where nothing listens.
+    {
+      name: "node-6",
+      resolvConf: resolv(GOOD_DNS),
+      hosts: HOSTS,
+      daemonJson: { ...daemonJson, proxies: { "http-proxy": DEAD_PROXY, "https-proxy": DEAD_PROXY } },
+    },
   ];
   const image = `${REG_NAME}:${reg.port}/team/app:1.0`;
   runs = await Promise.all(nodes.map((n) => runOnNode(n, ["check", "--json", image, "--timeout", "3"], tmp.dir)));
@@ -59,7 +67,7 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-/** `kubectl logs --prefix -l app.kubernetes.io/name=pulldoctor` over the five Jobs' pods, plus one pod that never started. */
+/** `kubectl logs --prefix -l app.kubernetes.io/name=pulldoctor` over the six Jobs' pods, plus one pod that never started. */
 function kubectlLogs(): string {
   const lines = runs.map((r) => `[pod/pulldoctor-${r.node}-x7k2p/check] ${r.stdout.trimEnd()}`);
   lines.splice(
@@ -70,7 +78,7 @@ function kubectlLogs(): string {
   return `${lines.join("\n")}\n`;
 }
 
-describe("fleet e2e: five simulated nodes, their reports summarised", () => {
+describe("fleet e2e: six simulated nodes, their reports summarised", () => {
   test("each node printed its report as one JSON line naming its own host", () => {
     for (const r of runs) {
       expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
@@ -84,7 +92,7 @@ describe("fleet e2e: five simulated nodes, their reports summarised", () => {
     const r = await runCli(["fleet", "summarize", "-", "--json"], { home: tmp.dir, stdin: kubectlLogs() });
     expect(r.code).toBe(1);
     const s = JSON.parse(r.stdout);
-    expect(s.nodes).toBe(5);
+    expect(s.nodes).toBe(6);
     expect(s.perNode.filter((n: any) => n.ok).map((n: any) => n.node)).toEqual(["node-1", "node-3"]);
     const errors = s.perCode.filter((g: any) => g.severity === "error");
     const byCode = Object.fromEntries(errors.map((g: any) => [g.code, g.nodes]));
@@ -97,12 +105,16 @@ describe("fleet e2e: five simulated nodes, their reports summarised", () => {
     expect(resolver.failing[BAD_DNS]).toEqual(["node-2", "node-4"]);
     expect(resolver.healthy[GOOD_DNS]).toEqual(["node-1", "node-3"]);
     expect(resolver.failing[`${GOOD_DNS} + /etc/hosts: ${REG_NAME} → 127.0.0.9`]).toEqual(["node-5"]);
+    const proxy = s.configDiff.find((d: any) => d.trait === "proxy");
+    expect(Object.entries(proxy.failing).filter(([v]) => v !== "direct")).toEqual([[DEAD_PROXY, ["node-6"]]]);
+    expect(proxy.healthy).toEqual({ direct: ["node-1", "node-3"] });
+    expect(errors.filter((g: any) => g.stage === "proxy").flatMap((g: any) => g.nodes)).toEqual(["node-6"]);
 
     const text = await runCli(["fleet", "summarize"], { home: tmp.dir, stdin: kubectlLogs() });
-    expect(text.stdout).toContain("5 nodes: 2 can pull, 3 cannot.");
+    expect(text.stdout).toContain("6 nodes: 2 can pull, 4 cannot.");
     expect(text.stdout).toContain("1 line skipped: not a report (stdin:3)");
     expect(text.stdout).toMatch(
-      new RegExp(`2 of 5 nodes cannot reach ${REG_NAME.replaceAll(".", "\\.")} \\(DNS_SERVFAIL: .*\\): node-2, node-4\n`),
+      new RegExp(`2 of 6 nodes cannot reach ${REG_NAME.replaceAll(".", "\\.")} \\(DNS_SERVFAIL: .*\\): node-2, node-4\n`),
     );
   }, 30_000);
 
