@@ -69,16 +69,35 @@ export function readReports(inputs: { name: string; text: string }[]): ReadResul
         continue;
       }
     }
-    const lines = input.text.split(/\r?\n/);
-    for (const [i, raw] of lines.entries()) {
+    // A pretty-printed report (a pod without PULLDOCTOR_JSON_LINES) spans lines from "{" to
+    // "}" at the line start; with --prefix, each of its lines carries its pod's prefix.
+    const open = new Map<string, { lines: string[]; where: string }>();
+    for (const [i, raw] of input.text.split(/\r?\n/).entries()) {
       if (raw.trim() === "") continue;
       const m = PREFIX.exec(raw);
-      const body = (m ? raw.slice(m[0].length) : raw).trim();
+      const prefix = m ? m[1]! : "";
+      const rest = m ? raw.slice(m[0].length) : raw;
       const where = `${input.name}:${i + 1}`;
-      const r = body.startsWith("{") ? tryReport(body, m ? m[1]! : null, m ? m[1]! : where) : null;
+      const pending = open.get(prefix);
+      if (pending) {
+        pending.lines.push(rest);
+        if (rest.trimEnd() !== "}") continue;
+        open.delete(prefix);
+        const r = tryReport(pending.lines.join("\n"), m ? prefix : null, m ? prefix : pending.where);
+        if (r) all.push(r);
+        else skipped.push(pending.where);
+        continue;
+      }
+      if (rest.trimEnd() === "{") {
+        open.set(prefix, { lines: [rest], where });
+        continue;
+      }
+      const body = rest.trim();
+      const r = body.startsWith("{") ? tryReport(body, m ? prefix : null, m ? prefix : where) : null;
       if (r) all.push(r);
       else skipped.push(where);
     }
+    for (const pending of open.values()) skipped.push(pending.where);
   }
   const newest = new Map<string, NodeReport>();
   for (const r of all) {

@@ -213,4 +213,21 @@ describe("fleet summarize", () => {
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(html).toContain('data-node="ok-node"');
   });
+
+  test("pretty-printed reports in kubectl logs --prefix form (a pod without PULLDOCTOR_JSON_LINES), interleaved", () => {
+    const a = JSON.stringify(report("pa"), null, 2).split("\n");
+    const b = JSON.stringify(report("pb", { fail: "dns" }), null, 2).split("\n");
+    const lines: string[] = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (a[i] !== undefined) lines.push(`[pod/pulldoctor-pa-1/check] ${a[i]}`);
+      if (b[i] !== undefined) lines.push(`[pod/pulldoctor-pb-1/check] ${b[i]}`);
+    }
+    lines.push("[pod/pulldoctor-pc-1/check] {", '[pod/pulldoctor-pc-1/check]   "cut": "short"');
+    const read = readReports([{ name: "logs", text: lines.join("\n") }]);
+    expect(read.reports.map((r) => [r.node, r.ok])).toEqual([
+      ["pa", true],
+      ["pb", false],
+    ]);
+    expect(read.skipped).toEqual([`logs:${lines.length - 1}`]);
+  });
 });
