@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Namespace } from "kubernetes-models/v1/Namespace";
@@ -6,6 +8,7 @@ import { parseAllDocuments } from "yaml";
 import { fleetCommand } from "../../../src/cli/commands/fleet";
 import { memoryIo } from "../../../src/cli/io";
 import { HOST_MOUNTS, objectName } from "../../../src/fleet/manifest";
+import { ROOT } from "../../helpers/binary";
 
 const NODES = {
   apiVersion: "v1",
@@ -45,6 +48,51 @@ function validate(o: any): void {
   const Model = { Namespace, Job, DaemonSet }[o.kind as "Job"];
   expect(Model).toBeDefined();
   new (Model as any)(o).validate();
+  expectKnownFields(o);
+}
+
+/**
+ * kubernetes-models checks types, enums and required fields but lets unknown fields through
+ * (the API server would drop or refuse them). Every key we write must be a field of its type:
+ * the field names are read from the package's compiled validators (`data.<field>`).
+ */
+const SCHEMAS = path.join(ROOT, "node_modules/kubernetes-models/_schemas");
+function fields(type: string): Set<string> {
+  const file =
+    type === "ObjectMeta"
+      ? path.join(ROOT, "node_modules/@kubernetes-models/apimachinery/_schemas/IoK8sApimachineryPkgApisMetaV1ObjectMeta.js")
+      : path.join(SCHEMAS, `IoK8sApi${type}.js`);
+  return new Set([...readFileSync(file, "utf8").matchAll(/data\.([A-Za-z]+)/g)].map((m) => m[1]!));
+}
+function expectKnown(o: any, type: string, where: string): void {
+  if (o === undefined) return;
+  const known = fields(type);
+  for (const k of Object.keys(o)) expect(`${where}.${k}: ${known.has(k) ? "known" : "unknown"}`).toBe(`${where}.${k}: known`);
+}
+function expectKnownFields(o: any): void {
+  expectKnown(o.metadata, "ObjectMeta", "metadata");
+  if (o.kind === "Namespace") return;
+  expectKnown(o.spec, o.kind === "Job" ? "BatchV1JobSpec" : "AppsV1DaemonSetSpec", "spec");
+  expectKnown(o.spec.template, "CoreV1PodTemplateSpec", "template");
+  expectKnown(o.spec.template.metadata, "ObjectMeta", "template.metadata");
+  const pod = o.spec.template.spec;
+  expectKnown(pod, "CoreV1PodSpec", "pod");
+  for (const t of pod.tolerations ?? []) expectKnown(t, "CoreV1Toleration", "toleration");
+  for (const v of pod.volumes ?? []) {
+    expectKnown(v, "CoreV1Volume", "volume");
+    expectKnown(v.hostPath, "CoreV1HostPathVolumeSource", "hostPath");
+    expectKnown(v.secret, "CoreV1SecretVolumeSource", "secret");
+    expectKnown(v.emptyDir, "CoreV1EmptyDirVolumeSource", "emptyDir");
+  }
+  for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
+    expectKnown(c, "CoreV1Container", "container");
+    expectKnown(c.securityContext, "CoreV1SecurityContext", "securityContext");
+    expectKnown(c.securityContext?.capabilities, "CoreV1Capabilities", "capabilities");
+    expectKnown(c.securityContext?.seccompProfile, "CoreV1SeccompProfile", "seccompProfile");
+    expectKnown(c.resources, "CoreV1ResourceRequirements", "resources");
+    for (const e of c.env ?? []) expectKnown(e, "CoreV1EnvVar", "env");
+    for (const m of c.volumeMounts ?? []) expectKnown(m, "CoreV1VolumeMount", "volumeMount");
+  }
 }
 
 function podSpecs(objects: any[]): any[] {
