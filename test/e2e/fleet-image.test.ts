@@ -38,9 +38,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await dockerd?.stop();
-  await reg?.stop();
+  // Each peer is stopped even when another one's stop fails.
+  const stops = await Promise.allSettled([dockerd?.stop(), reg?.stop()]);
   tmp?.cleanup();
+  for (const s of stops) if (s.status === "rejected") throw s.reason;
 });
 
 describe("the doctor's own image", () => {
