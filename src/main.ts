@@ -9,6 +9,8 @@ import { VERSION } from "./version";
 
 /** argv → command → exit code; nothing else. */
 async function main(argv: string[]): Promise<number> {
+  // `fleet` reads reports and writes manifests: its own flags, parsed in its own file.
+  if (argv[0] === "fleet") return await (await import("./cli/commands/fleet")).fleetCommand(argv.slice(1), processIo(false));
   const parsed = parseArgs(argv, process.env);
   if (!parsed.ok) {
     // Misuse messages quote what was typed: control characters in it must not reach the terminal.

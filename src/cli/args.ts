@@ -191,6 +191,7 @@ export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doct
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
        pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
+       pulldoctor fleet manifest|summarize …  run the doctor on every node of a cluster (fleet --help)
        pulldoctor --version | --help
 
 Options:

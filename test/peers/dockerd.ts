@@ -61,6 +61,12 @@ export async function startDockerd(): Promise<DockerdPeer> {
         } catch {}
       }
     }
+    // A container run with --network host leaves dockerd's default netns bind-mounted under
+    // the exec-root (exec/netns/default) after dockerd exits: unmount what is left under our dir.
+    for (const line of readFileSync("/proc/mounts", "utf8").split("\n").reverse()) {
+      const target = line.split(" ")[1];
+      if (target?.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", target]);
+    }
     try {
       cleanup();
     } catch {

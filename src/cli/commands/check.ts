@@ -70,7 +70,8 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
       io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
     }
   }
-  if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  // Fleet pods set PULLDOCTOR_JSON_LINES=1: one line per report, so `kubectl logs --prefix` prefixes all of it.
+  if (options.json) io.stdout(`${deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
   if (run.crashed) {
     io.stderr(
       "pulldoctor hit an internal error (a bug). Please report it with the JSON report attached (--report FILE); the stage marked fail shows where.\n",
