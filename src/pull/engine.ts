@@ -262,6 +262,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     config: m.config,
     layers: m.layers,
     platform: parsePlatformString(facts.manifest.platform),
+    sourceIndex: facts.manifest.index && { digest: facts.manifest.index.digest, mediaType: facts.manifest.index.mediaType },
     store,
     repoTag: repoTagOf(ref),
   };
@@ -278,6 +279,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     reusedBytes,
     durationMs,
     output: written.output,
+    index: content.sourceIndex ?? null,
+    ...(written.manifest ? { written: written.manifest } : {}),
   };
   if (written.finding || written.error) {
     return done(
