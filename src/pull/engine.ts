@@ -8,7 +8,7 @@ import type { PullSummary } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
-import { blobFailureFinding, spaceFinding } from "./findings";
+import { blobFailureFinding, spaceFinding, storeCorruptFindings } from "./findings";
 import { Lanes } from "./lanes";
 import { checkSpace, outputProblem, parseOutput as parseOutputSpec, type SpaceNeed, sameDevice } from "./outputs/destination";
 import { type EngineAddress, engineAddress, pingEngine } from "./outputs/docker-engine";
@@ -291,7 +291,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     );
   }
   const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
-  return done("pass", line, evidence, [], summary);
+  const warnings = storeCorruptFindings(records, store.root);
+  return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
 }
 
 /**
