@@ -307,7 +307,7 @@ async function toFileInWorker(
       total = t;
       ctx.onBytes(t);
     };
-    r = await res.toFile!({ path: store.partialPath(d.digest), offset, size: d.size, algorithm, onBytes });
+    r = await res.toFile!({ path: store.partialPath(d.digest), offset, size: d.size, algorithm, onBytes, owner: store.ownerOf(d.digest) });
   } catch (e) {
     const x = e as Error & { kind?: string; total?: number };
     total = Math.max(total, x.total ?? total);

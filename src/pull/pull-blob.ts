@@ -183,6 +183,8 @@ async function fetchLocked(
         rec.endpoint = src.endpoint.url;
         last = e;
         rec.durationMs = Math.round(performance.now() - t0);
+        // A failure after a pause may only mean another pull has the blob now: no retry, no finding.
+        store.assertOwner(d.digest);
         if (e.kind === "aborted" || ctx.signal.aborted) throw new BlobFailure("aborted", rec, e, attempts);
         if (e.kind === "no-space") throw new BlobFailure("no-space", rec, e, attempts);
         if (e.kind === "mismatch" || e.kind === "too-long" || e.kind === "range") intact = false;

@@ -173,6 +173,11 @@ export class BlobStore {
     return this.held.has(digest) && readToken(`${this.partialPath(digest)}.lock`) !== this.token;
   }
 
+  /** The lock and token a blob Worker checks once it has opened the partial; undefined when this store holds no lock for it. */
+  ownerOf(digest: string): { lock: string; token: string } | undefined {
+    return this.held.has(digest) ? { lock: `${this.partialPath(digest)}.lock`, token: this.token } : undefined;
+  }
+
   /** Throws LostOwnership when the blob's partial is no longer ours to write. */
   assertOwner(digest: string): void {
     if (this.lost(digest)) throw new LostOwnership(digest);
