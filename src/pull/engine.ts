@@ -290,7 +290,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
       written.finding ? [written.finding] : [],
     );
   }
-  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
+  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}${written.manifest?.converted ? ` (Docker manifest ${m.digest} written as OCI ${written.manifest.digest})` : ""}`;
   const warnings = storeCorruptFindings(records, store.root);
   return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
 }

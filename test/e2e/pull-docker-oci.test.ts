@@ -122,6 +122,7 @@ test("a Docker schema 2 image (gzip and uncompressed layers) pulled into oci: is
   expect(report.pull.written).toMatchObject({ mediaType: "application/vnd.oci.image.manifest.v1+json", converted: true });
   expect(report.pull.written.digest).not.toBe(single.digest);
   expect(report.pull.index).toBeNull();
+  expect(report.stages.at(-1).summary).toEndWith(`(Docker manifest ${single.digest} written as OCI ${report.pull.written.digest})`);
 
   const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
   expect(index.manifests).toHaveLength(1);

@@ -84,6 +84,34 @@ test("a store blob corrupted between two pulls (same size, other bytes) is re-ha
   expect(copy.exitCode).toBe(0);
 });
 
+test("a blob damaged inside an oci: layout (a hard link of the store's file): the next pull into that layout repairs both", async () => {
+  const store = path.join(work.dir, "store-linked");
+  const env = { PULLDOCTOR_STORE: store };
+  const dir = path.join(work.dir, "linked");
+  expect((await runCli(pullArgs(reg.host, "team/app:1.0", `oci:${dir}:one`), { home: work.dir, env })).code).toBe(0);
+  const layer = img.layers[1]!;
+  const inLayout = path.join(dir, "blobs/sha256", layer.digest.slice(7));
+  const bytes = new Uint8Array(readFileSync(inLayout));
+  bytes[5] = bytes[5]! ^ 0x01;
+  chmodSync(inLayout, 0o644);
+  writeFileSync(inLayout, bytes);
+  const r = await runCli(pullArgs(reg.host, "team/app:1.0", `oci:${dir}:two`), { home: work.dir, env });
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout).findings.map((f: { code: string }) => f.code)).toContain("PULL_STORE_BLOB_CORRUPT");
+  expect(sha256(readFileSync(inLayout))).toBe(layer.digest);
+  expect(sha256(readFileSync(path.join(store, "sha256", layer.digest.slice(7))))).toBe(layer.digest);
+  for (const tag of ["one", "two"]) {
+    const copy = Bun.spawnSync([
+      requireBinary("skopeo", "skopeo"),
+      "copy",
+      "--quiet",
+      `oci:${dir}:${tag}`,
+      `dir:${path.join(work.dir, `linked-${tag}`)}`,
+    ]);
+    expect(copy.exitCode).toBe(0);
+  }
+});
+
 function partialBytes(store: string): number {
   try {
     return readdirSync(path.join(store, "ingest"))
