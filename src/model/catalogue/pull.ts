@@ -166,8 +166,8 @@ export const pull = {
       "registry: the output holds verified content. Something changed a file that nothing should write: the disk, " +
       "the filesystem, or another program or user with access to the store.",
     seen: [
-      "skopeo/podman, copying from a layout made of such a blob: Digest did not match, expected sha256:3f5e…, got sha256:9a1c…",
-      "sha256sum ~/.cache/pulldoctor/blobs/sha256/3f5e… prints a different hash than the file's name",
+      'skopeo copy from an oci: layout holding such a blob: level=fatal msg="writing blob: happened during read: Digest did not match, expected sha256:3f5e…, got sha256:9a1c…"',
+      "umoci unpack of that layout: create runtime bundle: unpack rootfs: discard trailing archive bits: expected sha256:3f5e… not sha256:9a1c…: verified reader digest mismatch",
     ],
     causes: [
       "a failing disk or a filesystem error (check dmesg and the SMART status)",
