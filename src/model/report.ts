@@ -19,6 +19,14 @@ export interface PullSummary {
   reusedBytes: number;
   durationMs: number;
   output: string;
+  /**
+   * The manifest the output holds, when pulldoctor wrote it: `digest` above is the registry's;
+   * an oci: output of a Docker schema 2 image holds its OCI rewrite under a new digest
+   * (`converted`). Absent for `docker`: the Engine stores the image its own way.
+   */
+  written?: { digest: string; mediaType: string; size: number; converted: boolean };
+  /** The index (manifest list) the tag named, when the image was chosen from one. */
+  index?: { digest: string; mediaType: string } | null;
 }
 
 export interface Verdict {

@@ -15,6 +15,7 @@
  *   → {type:"cancel", id}
  */
 import { closeSync, openSync } from "node:fs";
+import { readToken } from "./ingest-lock";
 import { writeAll } from "./io";
 import { hashFilePrefix } from "./verify";
 
@@ -84,7 +85,14 @@ async function readText(res: Response): Promise<string> {
   }
 }
 
-async function consume(m: { id: number; path: string; offset: number; size: number; algorithm: "sha256" | "sha512" }): Promise<void> {
+async function consume(m: {
+  id: number;
+  path: string;
+  offset: number;
+  size: number;
+  algorithm: "sha256" | "sha512";
+  owner?: { lock: string; token: string };
+}): Promise<void> {
   const job = jobs.get(m.id);
   let total = m.offset;
   const failMsg = (kind: "too-long" | "io" | "body", e: unknown) =>
@@ -103,6 +111,11 @@ async function consume(m: { id: number; path: string; offset: number; size: numb
     // A resume hashes the bytes already on disk first (what fetch-blob.ts does inline).
     if (m.offset > 0) hashFilePrefix(hasher, m.path, m.offset);
     fd = openSync(m.path, m.offset > 0 ? "a" : "w");
+    // Opened after another pull took the blob over (this one was paused meanwhile): the file is theirs; write nothing.
+    if (m.owner && readToken(m.owner.lock) !== m.owner.token) {
+      closeSync(fd);
+      throw Object.assign(new Error("another pulldoctor took over this blob"), { code: "ELOSTLOCK" });
+    }
   } catch (e) {
     void job.res.body?.cancel().catch(() => {});
     jobs.delete(m.id);

@@ -8,7 +8,7 @@ import type { PullSummary } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
-import { blobFailureFinding, spaceFinding } from "./findings";
+import { blobFailureFinding, spaceFinding, storeCorruptFindings } from "./findings";
 import { Lanes } from "./lanes";
 import { checkSpace, outputProblem, parseOutput as parseOutputSpec, type SpaceNeed, sameDevice } from "./outputs/destination";
 import { type EngineAddress, engineAddress, pingEngine } from "./outputs/docker-engine";
@@ -262,6 +262,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     config: m.config,
     layers: m.layers,
     platform: parsePlatformString(facts.manifest.platform),
+    sourceIndex: facts.manifest.index && { digest: facts.manifest.index.digest, mediaType: facts.manifest.index.mediaType },
     store,
     repoTag: repoTagOf(ref),
   };
@@ -278,6 +279,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     reusedBytes,
     durationMs,
     output: written.output,
+    index: content.sourceIndex ?? null,
+    ...(written.manifest ? { written: written.manifest } : {}),
   };
   if (written.finding || written.error) {
     return done(
@@ -287,8 +290,9 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
       written.finding ? [written.finding] : [],
     );
   }
-  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
-  return done("pass", line, evidence, [], summary);
+  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}${written.manifest?.converted ? ` (Docker manifest ${m.digest} written as OCI ${written.manifest.digest})` : ""}`;
+  const warnings = storeCorruptFindings(records, store.root);
+  return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
 }
 
 /**

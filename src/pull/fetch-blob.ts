@@ -205,6 +205,13 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     });
   }
 
+  // Right before the partial is opened: a pull paused during the request must not write into the partial of the pull that took over.
+  try {
+    store.assertOwner(d.digest);
+  } catch (e) {
+    res.cancel();
+    throw e;
+  }
   if (res.toFile) return await toFileInWorker(res, d, store, offset, ctx, idle, fail, host);
   if (offset > 0) hashFilePrefix(hasher, partial, offset);
   let fd: number;
@@ -300,7 +307,7 @@ async function toFileInWorker(
       total = t;
       ctx.onBytes(t);
     };
-    r = await res.toFile!({ path: store.partialPath(d.digest), offset, size: d.size, algorithm, onBytes });
+    r = await res.toFile!({ path: store.partialPath(d.digest), offset, size: d.size, algorithm, onBytes, owner: store.ownerOf(d.digest) });
   } catch (e) {
     const x = e as Error & { kind?: string; total?: number };
     total = Math.max(total, x.total ?? total);

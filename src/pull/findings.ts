@@ -1,6 +1,6 @@
 import { type Finding, finding } from "../model/finding";
 import type { SpaceCheck } from "./outputs/destination";
-import type { BlobFailure } from "./pull-blob";
+import type { BlobFailure, BlobRecord } from "./pull-blob";
 import type { BlobSource } from "./source";
 
 /** Turn a failed blob into its finding, with the evidence support needs (no secrets: hosts, sizes, digests). */
@@ -76,4 +76,17 @@ export function spaceFinding(c: SpaceCheck, image: string): Finding {
     { image, path: c.path, needed: c.needed, free: c.free, what: c.what, filesNeeded: c.filesNeeded, filesFree: c.filesFree },
     { statfs: { ...c } },
   );
+}
+
+/** A stored blob that failed its re-hash before reuse (docs/security.md): the pull recovered, the disk may not have. */
+export function storeCorruptFindings(records: readonly BlobRecord[], storeDir: string): Finding[] {
+  return records
+    .filter((r) => r.storeMismatch !== undefined)
+    .map((r) =>
+      finding(
+        "PULL_STORE_BLOB_CORRUPT",
+        { digest: r.digest, actual: r.storeMismatch!, size: r.size, storeDir },
+        { digest: r.digest, size: r.size, actual: r.storeMismatch!, storeDir, redownloaded: r.downloadedBytes },
+      ),
+    );
 }

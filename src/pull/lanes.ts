@@ -61,7 +61,7 @@ export class Lanes {
                     else failed(Object.assign(new Error(r.message), { kind: r.kind, total: r.total }, r.code ? { code: r.code } : {}));
                   },
                 });
-                post({ type: "consume", path: job.path, offset: job.offset, size: job.size, algorithm: job.algorithm });
+                post({ type: "consume", path: job.path, offset: job.offset, size: job.size, algorithm: job.algorithm, owner: job.owner });
               }),
           });
         },
@@ -119,4 +119,6 @@ export interface ToFileJob {
   size: number;
   algorithm: "sha256" | "sha512";
   onBytes: (total: number) => void;
+  /** The partial's lock and this pull's token: checked once the file is open, before any byte is written (ingest-lock.ts). */
+  owner?: { lock: string; token: string };
 }

@@ -1,6 +1,7 @@
 import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
 import { fetchBlobOnce, TransferError } from "./fetch-blob";
+import { LostOwnership } from "./ingest-lock";
 import type { Lanes } from "./lanes";
 import { backoffDelay, type RetryTuning, sleep } from "./schedule";
 import type { BlobSource } from "./source";
@@ -23,6 +24,10 @@ export interface BlobRecord {
   host: string | null;
   /** The source's base URL with the scheme actually used (http:// for a plain-HTTP registry), not the endpoint's name. */
   endpoint: string | null;
+  /** What the store's copy hashed to when it was found corrupt, discarded and downloaded again. */
+  storeMismatch?: string;
+  /** Times another pulldoctor took this blob over while this one was paused or stalled. */
+  takenOver?: number;
 }
 
 /** A blob that could not be fetched; `last` says what the final attempt saw. */
@@ -78,12 +83,45 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
     host: null,
     endpoint: null,
   };
-  if (store.has(d)) {
-    return { ...rec, reused: true, reusedBytes: d.size };
+  const reused = () => ({ ...rec, reused: true, reusedBytes: d.size, durationMs: Math.round(performance.now() - t0) });
+  for (let round = 1; ; round++) {
+    // A stored blob is re-hashed before it is reused (docs/security.md); a corrupt one is dropped and fetched again.
+    if (store.has(d)) {
+      const actual = await store.verifyStored(d);
+      if (actual === null) return reused();
+      rec.storeMismatch = actual;
+    }
+    const lock = await waitForLock(d, store, ctx, rec);
+    if (lock === null) continue;
+    try {
+      if (await store.adoptComplete(d)) return reused();
+      return await fetchLocked(d, store, sources, ctx, rec, t0);
+    } catch (e) {
+      if (!(e instanceof LostOwnership)) throw e;
+      // Paused (Ctrl-Z, a suspended VM or CI job) while another pull took the blob over: wait for it, or take the blob back.
+      rec.takenOver = (rec.takenOver ?? 0) + 1;
+      if (round >= MAX_TAKEOVERS)
+        throw new BlobFailure(
+          "interrupted",
+          rec,
+          new TransferError("transport", e.message, { host: rec.host ?? "", bytes: 0, resumedFrom: 0 }),
+          0,
+        );
+    } finally {
+      lock.release();
+    }
   }
-  // Another pulldoctor is fetching this blob into the same store: wait for it rather than
-  // interleave writes into one partial (which would then fail verification for no fault of the registry).
-  // An owner whose partial stops growing for the idle timeout is taken over (it hangs, or its pid was reused).
+}
+
+/** Rounds of losing a blob to another pull before this one gives up on it (each round waits for the other). */
+const MAX_TAKEOVERS = 5;
+
+/**
+ * Another pulldoctor fetching this blob into the same store is waited for rather than
+ * interleaved with in one partial. An owner whose partial stops growing for the idle timeout
+ * is taken over (it hangs, is paused, or its pid was reused). Null: the blob appeared meanwhile.
+ */
+async function waitForLock(d: Descriptor, store: BlobStore, ctx: BlobContext, rec: BlobRecord): Promise<{ release: () => void } | null> {
   let lock = store.tryLock(d.digest);
   let seen = store.partialSize(d.digest);
   let lastGrowth = Date.now();
@@ -93,16 +131,12 @@ export async function pullBlob(d: Descriptor, store: BlobStore, sources: readonl
     } catch {
       throw new BlobFailure("aborted", rec, new TransferError("aborted", "interrupted", { host: "", bytes: 0, resumedFrom: 0 }), 0);
     }
-    if (store.has(d)) return { ...rec, reused: true, reusedBytes: d.size, durationMs: Math.round(performance.now() - t0) };
+    if (store.has(d)) return null;
     const now = store.partialSize(d.digest);
     if (now !== seen) [seen, lastGrowth] = [now, Date.now()];
     lock = store.tryLock(d.digest, Date.now() - lastGrowth > ctx.idleTimeoutMs);
   }
-  try {
-    return await fetchLocked(d, store, sources, ctx, rec, t0);
-  } finally {
-    lock.release();
-  }
+  return lock;
 }
 
 async function fetchLocked(
@@ -121,6 +155,8 @@ async function fetchLocked(
   for (const src of sources) {
     let restartedAfterResume = false;
     for (let attempt = 1; attempt <= ctx.retry.attempts; attempt++) {
+      // Before every attempt: a pull resumed after a pause may find the blob taken over (then LostOwnership).
+      store.assertOwner(d.digest);
       attempts++;
       try {
         const r = await fetchBlobOnce(d, store, src, {
@@ -148,6 +184,8 @@ async function fetchLocked(
         rec.endpoint = src.baseUrl;
         last = e;
         rec.durationMs = Math.round(performance.now() - t0);
+        // A failure after a pause may only mean another pull has the blob now: no retry, no finding.
+        store.assertOwner(d.digest);
         if (e.kind === "aborted" || ctx.signal.aborted) throw new BlobFailure("aborted", rec, e, attempts);
         if (e.kind === "no-space") throw new BlobFailure("no-space", rec, e, attempts);
         if (e.kind === "mismatch" || e.kind === "too-long" || e.kind === "range") intact = false;

@@ -1,22 +1,10 @@
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Descriptor } from "../model/facts";
+import { acquireLock, LostOwnership, newToken, readToken } from "./ingest-lock";
 import { writeFileAtomic } from "./outputs/safe-file";
-import { parseDigest } from "./verify";
+import { digestFile, parseDigest } from "./verify";
 
 /**
  * The store holds image content pulled with the user's credentials (possibly private): its
@@ -62,13 +50,47 @@ export class BlobStore {
   }
 
   /**
-   * A blob is reused only when its file has the descriptor's size. Its digest was
-   * verified before it was renamed into place, and nothing else writes there.
+   * A candidate for reuse: a regular file of the descriptor's size. Only a candidate: its bytes
+   * were verified when they were committed, but a disk, another program or a user may have
+   * changed them since, so reuse goes through `verifyStored` first.
    */
   has(d: Descriptor): boolean {
     // lstat: a symlink planted at a blob's path is not a verified blob (an oci: output would hard-link the link).
     const st = lstatOrNull(this.blobPath(d.digest));
     return st?.isFile() === true && st.size === d.size;
+  }
+
+  /**
+   * The store's verification rule (docs/security.md): a stored blob is hashed again before it
+   * is reused, so no corrupted byte reaches an output as verified. Null when it matches; else
+   * the blob is removed (to be downloaded again) and what it hashed to is returned.
+   */
+  async verifyStored(d: Descriptor): Promise<string | null> {
+    const p = this.blobPath(d.digest);
+    let actual: string;
+    try {
+      actual = await digestFile(p, parseDigest(d.digest)!.algorithm);
+    } catch (e) {
+      actual = `unreadable (${(e as { code?: string }).code ?? (e as Error).message})`;
+    }
+    if (actual === d.digest) return null;
+    rmSync(p, { force: true });
+    return actual;
+  }
+
+  /**
+   * A partial that already has every byte (its writer was paused or died before committing):
+   * hashed from disk and committed when it matches, else dropped. True when it became the blob.
+   */
+  async adoptComplete(d: Descriptor): Promise<boolean> {
+    if (this.partialSize(d.digest) !== d.size) return false;
+    const actual = await digestFile(this.partialPath(d.digest), parseDigest(d.digest)!.algorithm).catch(() => null);
+    if (actual !== d.digest) {
+      this.discardPartial(d.digest);
+      return false;
+    }
+    this.commit(d.digest);
+    return true;
   }
 
   /**
@@ -87,11 +109,22 @@ export class BlobStore {
     return st.size;
   }
 
-  /** Move a verified partial into place (same directory tree ⇒ atomic rename). */
+  /**
+   * Move a verified partial into place (same directory tree ⇒ atomic rename), only while it is
+   * still ours: a pull that lost the blob to another never renames the new owner's partial.
+   */
   commit(digest: string): void {
     const p = this.partialPath(digest);
-    // O_NOFOLLOW: never chmod or rename a link; only the regular file we wrote becomes a blob.
-    const fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+    this.assertOwner(digest);
+    let fd: number;
+    try {
+      // O_NOFOLLOW: never chmod or rename a link; only the regular file we wrote becomes a blob.
+      fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      // Gone while we held the lock: whoever took it over has committed it.
+      if ((e as { code?: string }).code === "ENOENT" && this.held.has(digest)) throw new LostOwnership(digest);
+      throw e;
+    }
     try {
       if (!fstatSync(fd).isFile()) throw new Error(`${p} is not a regular file; not committing it to the store`);
       // Read-only: content-addressed files never change, and an oci: output hard-links them.
@@ -99,34 +132,55 @@ export class BlobStore {
     } finally {
       closeSync(fd);
     }
-    renameSync(p, this.blobPath(digest));
+    try {
+      renameSync(p, this.blobPath(digest));
+    } catch (e) {
+      if ((e as { code?: string }).code === "ENOENT" && this.held.has(digest)) throw new LostOwnership(digest);
+      throw e;
+    }
   }
 
   discardPartial(digest: string): void {
+    if (this.lost(digest)) return;
     rmSync(this.partialPath(digest), { force: true });
   }
 
+  /** This store's lock token, and the blobs it holds the lock of (ingest-lock.ts). */
+  readonly token = newToken();
+  private readonly held = new Set<string>();
+
   /**
-   * One writer per partial across processes (two pulls of images sharing a layer): an
-   * O_EXCL lock file holding the owner's pid. A lock whose process is gone is stale and
-   * taken over. Returns a release function, or the live owner's pid.
+   * One writer per partial across processes (two pulls of images sharing a layer). A holder
+   * whose process is gone is taken over; `force` takes over a live one that stopped making
+   * progress. Returns a release function, or the live owner's pid.
    */
   tryLock(digest: string, force = false): { release: () => void } | { owner: number } {
     const lock = `${this.partialPath(digest)}.lock`;
-    for (let i = 0; i < 3; i++) {
-      try {
-        const fd = openSync(lock, "wx");
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return { release: () => rmSync(lock, { force: true }) };
-      } catch (e) {
-        if ((e as { code?: string }).code !== "EEXIST") throw e;
-      }
-      const owner = Number(readText(lock).trim());
-      if (!force && owner > 0 && owner !== process.pid && alive(owner)) return { owner };
-      rmSync(lock, { force: true });
-    }
-    return { owner: -1 };
+    const r = acquireLock(lock, this.partialPath(digest), this.token, force);
+    if ("owner" in r) return r;
+    this.held.add(digest);
+    return {
+      release: () => {
+        // Only our own lock: after a takeover the file is the new owner's.
+        if (!this.lost(digest)) rmSync(lock, { force: true });
+        this.held.delete(digest);
+      },
+    };
+  }
+
+  /** This store took the lock of `digest` and another process has taken it over since. */
+  lost(digest: string): boolean {
+    return this.held.has(digest) && readToken(`${this.partialPath(digest)}.lock`) !== this.token;
+  }
+
+  /** The lock and token a blob Worker checks once it has opened the partial; undefined when this store holds no lock for it. */
+  ownerOf(digest: string): { lock: string; token: string } | undefined {
+    return this.held.has(digest) ? { lock: `${this.partialPath(digest)}.lock`, token: this.token } : undefined;
+  }
+
+  /** Throws LostOwnership when the blob's partial is no longer ours to write. */
+  assertOwner(digest: string): void {
+    if (this.lost(digest)) throw new LostOwnership(digest);
   }
 
   /** Put small bytes we already hold and verified (the manifest) into the store. */
@@ -152,23 +206,4 @@ export function statOrNull(p: string): import("node:fs").Stats | null {
   } catch {
     return null;
   }
-}
-
-function readText(p: string): string {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
-  }
-  // A killed process its parent has not reaped yet still answers kill(0): a zombie writes nothing.
-  const stat = readText(`/proc/${pid}/stat`);
-  return !/^\d+ \(.*\) Z/s.test(stat);
 }

@@ -156,6 +156,35 @@ export const pull = {
     ],
   }),
 
+  PULL_STORE_BLOB_CORRUPT: entry<{ digest: string; actual: string; size: number; storeDir: string }>({
+    stage: "pull",
+    severity: "warning",
+    title: "A blob in the local store no longer matched its digest; it was downloaded again",
+    explain:
+      "pulldoctor keeps verified blobs in its store and reuses them on later pulls, but it hashes a stored blob again " +
+      "before reusing it. This one had the right size and the wrong bytes, so it was deleted and fetched again from the " +
+      "registry: the output holds verified content. Something changed a file that nothing should write: the disk, " +
+      "the filesystem, or another program or user with access to the store.",
+    seen: [
+      'skopeo copy from an oci: layout holding such a blob: level=fatal msg="writing blob: happened during read: Digest did not match, expected sha256:3f5e…, got sha256:9a1c…"',
+      "umoci unpack of that layout: create runtime bundle: unpack rootfs: discard trailing archive bits: expected sha256:3f5e… not sha256:9a1c…: verified reader digest mismatch",
+    ],
+    causes: [
+      "a failing disk or a filesystem error (check dmesg and the SMART status)",
+      "another program or user writing into the store directory (PULLDOCTOR_STORE shared on purpose)",
+      "a backup or sync tool restoring an older or damaged copy of the cache",
+    ],
+    howKnown:
+      "The stored file had the descriptor's size; its sha256, computed again before reuse, differed from the digest it is named by. " +
+      "The fresh download was verified as every download is.",
+    detail: (p) => `${p.digest} (${p.size} bytes) in ${p.storeDir} hashed to ${p.actual}; discarded and downloaded again`,
+    fixes: (p) => [
+      "Check the disk holding the store: dmesg | grep -i -E 'I/O error|EXT4-fs error|XFS' (and smartctl -a on its device)",
+      `If other blobs may be damaged too, empty the store (it is only a cache): rm -rf ${p.storeDir}`,
+    ],
+    genericFixes: ["Check the disk that holds the store (dmesg, smartctl)", "Empty the store: it is a cache, rebuilt by the next pull"],
+  }),
+
   PULL_DAEMON_UNAVAILABLE: entry<{ image: string; address: string; source: string; error: string; archiveFile: string }>({
     stage: "pull",
     severity: "error",

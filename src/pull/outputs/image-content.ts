@@ -8,6 +8,8 @@ export interface ImageContent {
   layers: Descriptor[];
   platform: Platform | null;
   store: BlobStore;
+  /** The index (manifest list) the tag named, when the image was chosen from one. */
+  sourceIndex?: { digest: string; mediaType: string } | null;
   /** "127.0.0.1:5000/team/app:1.0" / "nginx:latest" as docker names it, or null (digest only). */
   repoTag: string | null;
 }

@@ -4,9 +4,14 @@ import { readLocalFile } from "../../host/local-file";
 import { lstatOrNull } from "../store";
 import { OUTPUT_DIR_MODE, symlinkProblem, tempBeside } from "./destination";
 import { algOf, hexOf, type ImageContent } from "./image-content";
+import { ociManifestFor, type WrittenManifest } from "./oci-convert";
 import { writeFileAtomic } from "./safe-file";
 
 export const REF_NAME = "org.opencontainers.image.ref.name";
+/** Where the entry came from: the registry's manifest digest and media type (before any OCI rewrite), and its index's. */
+export const SOURCE_DIGEST = "org.pulldoctor.source.digest";
+export const SOURCE_MEDIA_TYPE = "org.pulldoctor.source.mediaType";
+export const SOURCE_INDEX_DIGEST = "org.pulldoctor.source.index.digest";
 const LAYOUT = JSON.stringify({ imageLayoutVersion: "1.0.0" });
 /** Files inside the layout: readable, as skopeo and umoci write them; DIR itself is owner-only (OUTPUT_DIR_MODE). */
 const FILE_MODE = 0o644;
@@ -20,8 +25,14 @@ const FILE_MODE = 0o644;
  * an existing layout, blobs go first and index.json is replaced last by rename, so a
  * failed pull never leaves an index naming blobs that are not there.
  */
-export async function writeOciLayout(dir: string, tag: string | null, img: ImageContent): Promise<{ path: string; merged: boolean }> {
+export async function writeOciLayout(
+  dir: string,
+  tag: string | null,
+  img: ImageContent,
+): Promise<{ path: string; merged: boolean; manifest: WrittenManifest }> {
   const target = path.resolve(dir);
+  // A Docker schema 2 manifest becomes OCI here (oci-convert.ts); the blobs are the same either way.
+  const manifest = ociManifestFor(img);
   // Never merge into (or replace) a directory reached through a symlink planted at DIR.
   const link = symlinkProblem(target, "oci:");
   if (link) throw new Error(link);
@@ -30,10 +41,10 @@ export async function writeOciLayout(dir: string, tag: string | null, img: Image
       throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
     // Read before anything is written: a layout that cannot be merged is refused untouched.
     const index = readExistingIndex(target);
-    placeBlobs(target, img);
+    placeBlobs(target, img, manifest);
     const kept = (index.manifests ?? []).filter((m) => !tag || m.annotations?.[REF_NAME] !== tag);
-    writeFileAtomic(path.join(target, "index.json"), indexJson(tag, img, kept), FILE_MODE);
-    return { path: target, merged: true };
+    writeFileAtomic(path.join(target, "index.json"), indexJson(tag, img, manifest, kept), FILE_MODE);
+    return { path: target, merged: true, manifest };
   }
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempBeside(target);
@@ -42,15 +53,15 @@ export async function writeOciLayout(dir: string, tag: string | null, img: Image
     mkdirSync(tmp, { mode: OUTPUT_DIR_MODE });
     chmodSync(tmp, OUTPUT_DIR_MODE);
     writeFileAtomic(path.join(tmp, "oci-layout"), LAYOUT, FILE_MODE);
-    placeBlobs(tmp, img);
-    writeFileAtomic(path.join(tmp, "index.json"), indexJson(tag, img, []), FILE_MODE);
+    placeBlobs(tmp, img, manifest);
+    writeFileAtomic(path.join(tmp, "index.json"), indexJson(tag, img, manifest, []), FILE_MODE);
     if (existsSync(target)) rmdirSync(target);
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { path: target, merged: false };
+  return { path: target, merged: false, manifest };
 }
 
 /** An existing layout's index.json: a regular file (never through a planted symlink) that is JSON. */
@@ -84,15 +95,23 @@ function realDirOrAbsent(dir: string): void {
     );
 }
 
-function indexJson(tag: string | null, img: ImageContent, kept: unknown[]): string {
-  const desc: Record<string, unknown> = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
+function indexJson(tag: string | null, img: ImageContent, m: WrittenManifest, kept: unknown[]): string {
+  const desc: Record<string, unknown> = { mediaType: m.mediaType, digest: m.digest, size: m.size };
   if (img.platform) desc.platform = img.platform;
-  if (tag) desc.annotations = { [REF_NAME]: tag };
+  // The written digest is the descriptor's own; the registry's digests sit beside it (they differ after an OCI rewrite).
+  const annotations: Record<string, string> = { [SOURCE_DIGEST]: img.manifest.digest, [SOURCE_MEDIA_TYPE]: img.manifest.mediaType };
+  if (img.sourceIndex) annotations[SOURCE_INDEX_DIGEST] = img.sourceIndex.digest;
+  if (tag) annotations[REF_NAME] = tag;
+  desc.annotations = annotations;
   return JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [...kept, desc] });
 }
 
-/** Blobs: hard links to the store when on the same filesystem (no copy), else copies. */
-function placeBlobs(root: string, img: ImageContent): void {
+/**
+ * Blobs: hard links to the store when on the same filesystem (no copy), else copies. A file
+ * already in a merged layout under a blob's name is replaced unless it is the store's own
+ * (verified) file: what the output holds is always what this pull verified.
+ */
+function placeBlobs(root: string, img: ImageContent, m: WrittenManifest): void {
   realDirOrAbsent(path.join(root, "blobs"));
   const write = (digest: string, from: string) => {
     const dirOf = path.join(root, "blobs", algOf(digest));
@@ -100,7 +119,7 @@ function placeBlobs(root: string, img: ImageContent): void {
     mkdirSync(dirOf, { recursive: true });
     const dst = path.join(dirOf, hexOf(digest));
     // lstat: a symlink at a blob's name is replaced, not trusted as the blob.
-    if (isRegularFile(dst)) return;
+    if (sameFile(dst, from)) return;
     const tmp = `${dst}.pulldoctor-${process.pid}`;
     rmSync(tmp, { force: true });
     try {
@@ -112,13 +131,15 @@ function placeBlobs(root: string, img: ImageContent): void {
     renameSync(tmp, dst);
   };
   for (const d of [img.config, ...img.layers]) write(d.digest, img.store.blobPath(d.digest));
-  const dirOf = path.join(root, "blobs", algOf(img.manifest.digest));
+  const dirOf = path.join(root, "blobs", algOf(m.digest));
   realDirOrAbsent(dirOf);
   mkdirSync(dirOf, { recursive: true });
-  const mpath = path.join(dirOf, hexOf(img.manifest.digest));
-  if (!isRegularFile(mpath)) writeFileAtomic(mpath, img.manifest.raw, FILE_MODE);
+  writeFileAtomic(path.join(dirOf, hexOf(m.digest)), m.raw, FILE_MODE);
 }
 
-function isRegularFile(p: string): boolean {
-  return lstatOrNull(p)?.isFile() ?? false;
+/** The same inode: a regular file at `p` that is the store's blob itself (a hard link made by an earlier pull). */
+function sameFile(p: string, storeFile: string): boolean {
+  const a = lstatOrNull(p);
+  const b = lstatOrNull(storeFile);
+  return a?.isFile() === true && b !== null && a.ino === b.ino && a.dev === b.dev;
 }

@@ -20,6 +20,8 @@ export interface WriteContext {
 
 export interface Written {
   output: string;
+  /** The manifest the output holds: the registry's, or its OCI rewrite for oci: (null: the Engine keeps its own). */
+  manifest?: { digest: string; mediaType: string; size: number; converted: boolean };
   evidence: Evidence;
   finding?: Finding;
   error?: string;
@@ -34,7 +36,12 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
     const output = `oci:${path.resolve(spec.dir)}${tag ? `:${tag}` : ""}`;
     try {
       const r = await writeOciLayout(spec.dir, tag, img);
-      return { output, evidence: { kind: "oci", path: r.path, tag, merged: r.merged, durationMs: ms() } };
+      const { digest, mediaType, size, convertedFrom } = r.manifest;
+      return {
+        output,
+        manifest: { digest, mediaType, size, converted: convertedFrom !== null },
+        evidence: { kind: "oci", path: r.path, tag, merged: r.merged, manifest: { digest, mediaType, size }, durationMs: ms() },
+      };
     } catch (e) {
       return failed(output, e, spec.dir, ctx, ms());
     }
@@ -43,7 +50,13 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
     const output = `docker-archive:${path.resolve(spec.file)}`;
     try {
       const r = await writeDockerArchive(spec.file, img);
-      return { output, evidence: { kind: "docker-archive", path: r.path, bytes: r.bytes, repoTag: img.repoTag, durationMs: ms() } };
+      // Docker's own manifest, byte for byte: `docker load` and skopeo's docker-archive: read it as is.
+      const { digest, mediaType, size } = img.manifest;
+      return {
+        output,
+        manifest: { digest, mediaType, size, converted: false },
+        evidence: { kind: "docker-archive", path: r.path, bytes: r.bytes, repoTag: img.repoTag, durationMs: ms() },
+      };
     } catch (e) {
       return failed(output, e, path.dirname(path.resolve(spec.file)), ctx, ms());
     }
