@@ -24,7 +24,8 @@ export function claimsCredentialsSent(f: FindingLike): boolean {
   // By definition: AUTH_UNAUTHORIZED = these credentials were rejected; AUTH_DENIED = this identity was sent and refused.
   if (f.code === "AUTH_UNAUTHORIZED" || f.code === "AUTH_DENIED") return true;
   if (f.code === "AUTH_BASIC_OVER_HTTP") return !/not sent/.test(f.detail);
-  return /rejects? the credentials|to the credentials\b|credentials (?:were|was) (?:sent|rejected|refused)|refused (?:the|your) credentials/i.test(
+  // "no credentials were sent there" is a negation, not a claim.
+  return /rejects? the credentials|to the credentials\b|(?<!\b(?:no|not|never) )credentials (?:were|was) (?:sent|rejected|refused)|refused (?:the|your) credentials/i.test(
     `${f.title}\n${f.detail}`,
   );
 }
