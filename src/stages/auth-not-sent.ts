@@ -56,7 +56,7 @@ export async function judgeOpenPing401(x: OpenPingInput): Promise<OpenPingResult
   if (problem || !chosen) {
     // No client can answer this 401: there is nothing to learn from it.
     const f = finding("AUTH_CHALLENGE_INVALID", { ...base, url: x.url, problem: problem ?? "no challenge", raw: x.lines }, evidence);
-    return { findings: [f], summary: `HEAD ${x.url} → 401 with no usable challenge: ${problem}`, session: null };
+    return { findings: [f], summary: `HEAD ${x.url} → 401 with no usable challenge: ${problem ?? "no challenge"}`, session: null };
   }
   const scheme = chosen.scheme === "bearer" ? "bearer" : "basic";
   const link = ctx.facts.link!;

@@ -1,6 +1,9 @@
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
+import { escapeControls } from "../registry/http-util";
+import { claimsEvidence } from "../registry/jwt";
+import type { TokenResult } from "../registry/token";
 import type { AuthVerdict } from "./auth-classify";
 
 export type AuthFindingBase = {
@@ -92,3 +95,28 @@ export function verdictFinding(
       throw new Error(`no finding for verdict ${JSON.stringify(v)}`);
   }
 }
+
+/** A token answer as evidence (never the token itself). */
+export function tokenEvidence(t: TokenResult): Evidence {
+  return {
+    url: t.url,
+    method: t.method,
+    as: t.as,
+    status: t.status,
+    expiresIn: t.expiresIn,
+    // The token server's own words: shown, control characters escaped.
+    issuedAt: t.issuedAt === null ? null : escapeControls(t.issuedAt),
+    serverDate: t.serverDate,
+    durationMs: t.durationMs,
+    fellBackToGet: t.fellBackToGet,
+    jwt: claimsEvidence(t.jwt),
+  };
+}
+
+/** What the token grants on this repository, for AUTH_DENIED. */
+export const grantedText = (t: TokenResult | null, repo: string): string => {
+  const acc = t?.jwt?.claims.access;
+  if (!acc) return t ? "(opaque token)" : "(no token)";
+  const mine = acc.filter((a) => a.name === repo);
+  return mine.length ? mine.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ") : "nothing for this repository";
+};

@@ -6,8 +6,7 @@ import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
 import { clientForStage, type HttpResponse, NetError } from "../registry/http";
-import { escapeControls } from "../registry/http-util";
-import { checkTokenTimes, claimsEvidence, grants, LEEWAY_SECONDS } from "../registry/jwt";
+import { checkTokenTimes, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
 import { RegistrySession } from "../registry/session";
 import { TokenError, type TokenResult } from "../registry/token";
@@ -20,35 +19,12 @@ import {
 } from "./auth-classify";
 import { judgeOpenPing401 } from "./auth-not-sent";
 import { realmClientFor, realmEvidence } from "./auth-realm";
-import { verdictFinding } from "./auth-verdict";
+import { grantedText, tokenEvidence, verdictFinding } from "./auth-verdict";
 
 /** Docker's manifest Accept list (vendored docker/distribution ManifestMediaTypes, schema1 no longer registered). */
 export const DOCKER_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex].join(", ");
 
 const hasCreds = (c: Credential | null | undefined): boolean => !!(c && (c.identityToken || c.registryToken || (c.username && c.password)));
-
-function tokenEvidence(t: TokenResult): Evidence {
-  return {
-    url: t.url,
-    method: t.method,
-    as: t.as,
-    status: t.status,
-    expiresIn: t.expiresIn,
-    // The token server's own words: shown, control characters escaped.
-    issuedAt: t.issuedAt === null ? null : escapeControls(t.issuedAt),
-    serverDate: t.serverDate,
-    durationMs: t.durationMs,
-    fellBackToGet: t.fellBackToGet,
-    jwt: claimsEvidence(t.jwt),
-  };
-}
-
-const grantedText = (t: TokenResult | null, repo: string): string => {
-  const acc = t?.jwt?.claims.access;
-  if (!acc) return t ? "(opaque token)" : "(no token)";
-  const mine = acc.filter((a) => a.name === repo);
-  return mine.length ? mine.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ") : "nothing for this repository";
-};
 
 async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<StageOutcome> {
   const ref = ctx.facts.ref!;

@@ -1,4 +1,5 @@
 import { type CatalogueSection, entry } from "./entry";
+import { contentTypeDetail } from "./manifest-content-type";
 
 /** What every manifest finding knows about the image. */
 interface Img {
@@ -24,24 +25,6 @@ const hub = (r: string) => r === "docker.io" || r === "registry-1.docker.io" || 
 const api = (p: Img) => p.baseUrl ?? (hub(p.registry) ? "https://registry-1.docker.io" : `https://${p.registry}`);
 /** skopeo uses HTTPS unless told otherwise; a plain-HTTP registry needs --tls-verify=false. */
 const skopeo = (p: Img) => `skopeo${api(p).startsWith("http:") ? " --tls-verify=false" : ""}`;
-
-/**
- * What each client prints for a Content-Type it refuses (reason "content-type"). Sources:
- * docker/distribution manifest/ocischema/manifest.go validateManifest and
- * manifest/manifestlist/manifestlist.go validateIndex (CVE-2021-41190); distribution.UnmarshalManifest
- * for a type with no registered schema (Docker 28.2+ registers no schema 1 default);
- * containerd:core/images/image.go ValidateMediaType; containers/image:internal/manifest
- * ValidateUnambiguousManifestFormat and manifest.NormalizedMIMEType (unknown ⇒ schema 1, whose
- * parser wants schemaVersion 1). The podman/skopeo texts were recorded from Debian's skopeo.
- */
-function contentTypeDetail(p: { image: string; mediaType: string; contentType?: string; found?: "index" | "manifest" }): string {
-  const ct = p.contentType ?? "";
-  if (ct === "text/plain")
-    return `${p.image}: the registry serves a ${p.found === "index" ? "index" : "v2/OCI manifest"} (${p.mediaType}) with Content-Type text/plain, which clients read as schema 1: docker: "unsupported manifest media type and no default available: text/plain"; containerd (2.1+): "media type "application/vnd.docker.distribution.manifest.v1+prettyjws" is no longer supported"; podman/skopeo: "Error parsing manifest for image: unsupported schema version 2". No client pulls it.`;
-  if (p.found === "index")
-    return `${p.image}: the registry serves an index (it lists manifests) with Content-Type ${ct}, an image manifest's type; Docker, containerd and skopeo refuse the mismatch since CVE-2021-41190: docker: "ocimanifest: expected manifest but found index"; containerd: "media-type: expected manifest but found index (${ct})"; podman/skopeo: "Error parsing manifest for image: rejecting ambiguous manifest, unexpected fields []string{"manifests"} in supposedly ${p.mediaType}". No client pulls it.`;
-  return `${p.image}: the registry serves an image manifest (config and layers) with Content-Type ${ct}, an index's type; Docker, containerd and skopeo refuse the mismatch since CVE-2021-41190: docker: "index: expected index but found manifest"; containerd: "media-type: expected index but found manifest (${ct})"; podman/skopeo: "Error parsing manifest for image: rejecting ambiguous manifest, unexpected fields []string{"config", "layers"} in supposedly ${p.mediaType}". No client pulls it.`;
-}
 
 /** Findings of the `manifest` stage. */
 export const manifest = {
