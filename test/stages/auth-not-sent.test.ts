@@ -7,6 +7,7 @@ import { pushImage } from "../helpers/push";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
+import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { passwordCred, runAuth } from "./auth-helpers";
 
 /**
@@ -18,11 +19,21 @@ const PW = "n0t-sent-Basic-pw";
 let reg: RegistryPeer;
 let nginx: NginxPeer;
 let url = "";
+// The Bearer variant: a token-auth registry whose /v2/ nginx answers itself, without a challenge.
+let ts: TokenServer;
+let tokenReg: RegistryPeer;
+let bearerUrl = "";
 
 beforeAll(async () => {
   reg = await startRegistry();
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "not-sent" }));
-  const [port] = await freePorts(1);
+  ts = await startTokenServer({ users: { alice: PW }, grants: { alice: { "team/app": ["pull"] }, "": { "public/app": ["pull"] } } });
+  tokenReg = await startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
+  for (const repo of ["public/app", "team/app"]) {
+    const push = ts.issue("alice", [{ type: "repository", name: repo, actions: ["pull", "push"] }]);
+    await pushImage(tokenReg.url, repo, "1.0", buildImage({ label: repo }), { authorization: `Bearer ${push}` });
+  }
+  const [port, bearerPort] = await freePorts(2);
   nginx = await startNginx({
     httpBlock: `
   server {
@@ -33,14 +44,20 @@ beforeAll(async () => {
       auth_basic_user_file htpasswd;
       proxy_pass ${reg.url};
     }
+  }
+  server {
+    listen 127.0.0.1:${bearerPort};
+    location = /v2/ { default_type application/json; add_header Docker-Distribution-Api-Version registry/2.0 always; return 200 '{}'; }
+    location /v2/ { proxy_pass ${tokenReg.url}; }
   }`,
   });
+  bearerUrl = `http://127.0.0.1:${bearerPort}`;
   // nginx reads {PLAIN} entries; the file sits in its prefix directory (the relative path above).
   writeFileSync(path.join(nginx.dir, "htpasswd"), `alice:{PLAIN}${PW}\n`);
   url = `http://127.0.0.1:${port}`;
 }, 30_000);
 afterAll(async () => {
-  await Promise.all([nginx?.stop(), reg?.stop()]);
+  await Promise.all([nginx?.stop(), reg?.stop(), tokenReg?.stop(), ts?.stop()]);
 });
 
 type Retry = { authorizationScheme: string | null; status?: number };
@@ -110,5 +127,35 @@ describe("AUTH_NOT_SENT judged for a client that retries a 401 with credentials 
     const r = await runAuth(url, "team/app", passwordCred("alice", "wrong-pw-456"), { stage: containerd });
     expect(r.errors).toEqual(["AUTH_UNAUTHORIZED"]);
     expect(r.out.evidence.retry as Retry).toMatchObject({ authorizationScheme: "basic", status: 401 });
+  });
+});
+
+describe("AUTH_NOT_SENT with a Bearer challenge on the repository (/v2/ answers 200 itself)", () => {
+  test("anonymous pull of a public repository: classic Docker never fetches the anonymous token ⇒ AUTH_NOT_SENT error", async () => {
+    const r = await runAuth(bearerUrl, "public/app", null);
+    expect(r.codes).toEqual(["AUTH_NOT_SENT"]);
+    expect(r.main!.severity).toBe("error");
+    expect(r.main!.detail).toContain("with a Bearer challenge, and no Authorization was sent");
+    expect(r.main!.detail).toContain(`re-sent so (a token from ${ts.realm} (anonymous)), the registry answered 200`);
+    expect(r.out.evidence.retry as Retry).toMatchObject({ authorizationScheme: "bearer", status: 200 });
+  });
+
+  test("the same judged for a client that retries: the pull goes on with the token session", async () => {
+    const r = await runAuth(bearerUrl, "public/app", null, { stage: authStageFor({ client: "containerd", sendsOn401: true }) });
+    expect(r.errors).toEqual(["AUTH_NOT_SENT"]);
+    expect(r.main!.severity).toBe("info");
+    expect(r.out.provides?.session?.scheme).toBe("bearer");
+  });
+
+  test("credentials for a private repository: AUTH_NOT_SENT, and the re-send fetched a token as alice", async () => {
+    const r = await runAuth(bearerUrl, "team/app", passwordCred("alice", PW));
+    expect(r.codes).toEqual(["AUTH_NOT_SENT"]);
+    expect(r.main!.detail).toContain(`re-sent so (a token from ${ts.realm} (as alice)), the registry answered 200`);
+  });
+
+  test("anonymous, private repository: AUTH_CREDENTIALS_REQUIRED (the anonymous token grants nothing), never AUTH_DENIED", async () => {
+    const r = await runAuth(bearerUrl, "team/app", null);
+    expect(r.codes).toEqual(["AUTH_CREDENTIALS_REQUIRED"]);
+    expect(r.main!.detail).toContain("/v2/ asked for no credentials, but the repository answered 401");
   });
 });

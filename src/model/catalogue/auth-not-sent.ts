@@ -66,7 +66,7 @@ export const authNotSent = {
         : `${answered} ${classic}: ${p.client} fails with "unauthorized: authentication required". ${containerd}.`;
     },
     fixes: (p) => [
-      `Registry side: make /v2/ itself answer 401 with the same ${p.scheme === "basic" ? "Basic" : "Bearer"} challenge (e.g. nginx: put auth_basic on \`location /v2/\`, not only on the repository paths), so every client learns it from the ping`,
+      `Registry side: make /v2/ itself answer 401 with the same ${p.scheme === "basic" ? "Basic" : "Bearer"} challenge (${p.scheme === "basic" ? "e.g. nginx: put auth_basic on `location /v2/`, not only on the repository paths" : "e.g. let a proxy pass /v2/ through to the registry instead of answering it itself"}), so every client learns it from the ping`,
       ...(p.sendsOn401
         ? []
         : [
