@@ -160,7 +160,8 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
   onLab(
     "token-hostile-claims",
     "the token is a JWT whose times are beyond any date (1e300) and whose claims carry escape sequences and odd shapes",
-    both(fails("AUTH_DENIED")),
+    // Anonymous: a token that grants nothing refuses no identity (AUTH_DENIED is for credentials sent and refused).
+    both(fails("AUTH_CREDENTIALS_REQUIRED")),
     [
       { kind: "auth-required" },
       { kind: "token-answer", body: JSON.stringify({ token: hostileJwt(), expires_in: 1e300, issued_at: "\u001b[2Jnot a time" }) },
@@ -251,7 +252,8 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     both(fails("AUTH_TOKEN_SERVER_UNREACHABLE")),
     { protocolFaults: [{ kind: "huge-challenge", on: "v2", bytes: 64 * 1024 }] },
   ),
-  // /v2/ is open, so (as Docker, which takes challenges from /v2/ only) the manifest's 401 is a login the registry wants.
+  // /v2/ is open: classic Docker sends nothing; the doctor's re-send (as containerd) finds the realm closed, and no
+  // credentials are configured, so anonymous access is refused (AUTH_NOT_SENT needs something that could have been sent).
   ownLab(
     "huge-challenge-manifest",
     "/v2/ is open; the manifest answers 401 with a 64 KiB WWW-Authenticate",

@@ -53,6 +53,8 @@ export function blobFailureFinding(
       { ...evidence, statfs: c ? { ...c } : null },
     );
   }
+  const missing = blobUnknown(f, image, sources);
+  if (missing) return finding("BLOB_UNKNOWN", missing, evidence);
   return finding(
     "PULL_INTERRUPTED",
     {
@@ -89,4 +91,33 @@ export function storeCorruptFindings(records: readonly BlobRecord[], storeDir: s
         { digest: r.digest, size: r.size, actual: r.storeMismatch!, storeDir, redownloaded: r.downloadedBytes },
       ),
     );
+}
+
+/**
+ * A 404 on a blob the manifest lists is a blob the registry lacks (garbage-collected while
+ * still referenced, a partial push, an incomplete mirror), not a transfer that kept failing:
+ * Docker does not retry it and prints "unknown blob" (docker/distribution
+ * registry/client/repository.go maps a blob 404 to ErrBlobUnknown; moby
+ * daemon/internal/distribution/pull_v2.go layerDescriptor.Download → retryOnError makes it DoNotRetry).
+ * Running the pull again or raising proxy limits cannot help, so none of PULL_INTERRUPTED's fixes apply.
+ */
+function blobUnknown(f: BlobFailure, image: string, sources: readonly BlobSource[]) {
+  if (f.kind !== "interrupted" || f.last.kind !== "status" || f.last.info.status !== 404) return null;
+  const r = f.record;
+  const src = sources.find((s) => s.endpoint.url === r.endpoint) ?? sources[sources.length - 1];
+  const registry = src?.endpoint.host ?? f.last.info.host;
+  const what: "config" | "layer" = /config/i.test(r.mediaType) ? "config" : "layer";
+  // A 404 from another host than the endpoint is the registry's storage or CDN (it redirected there).
+  const url = /^GET (\S+): 404/.exec(f.last.message)?.[1];
+  const redirected =
+    src && f.last.info.host && f.last.info.host !== src.endpoint.host ? { redirectedTo: f.last.info.host, ...(url ? { url } : {}) } : {};
+  return {
+    image,
+    registry,
+    repository: src?.repository ?? "",
+    digest: r.digest,
+    what,
+    mirror: src?.endpoint.role === "mirror",
+    ...redirected,
+  };
 }

@@ -98,3 +98,27 @@ export function rateParams(registry: string, repository: string, r: RateLimitInf
     message,
   };
 }
+
+/**
+ * A Content-Type the clients refuse for this body, or null. Since CVE-2021-41190 every client
+ * checks that the document is the kind its media type says: docker/distribution's
+ * manifest/ocischema validateManifest ("ocimanifest: expected manifest but found index") and
+ * manifest/manifestlist validateIndex, containerd:core/images/image.go ValidateMediaType
+ * (the HEAD's Content-Type becomes the descriptor's media type), containers/image:
+ * internal/manifest/manifest.go ValidateUnambiguousManifestFormat. text/plain is read as schema 1
+ * (containerd:core/remotes/docker/resolver.go, Red Hat's old quirk; containers/image
+ * manifest.NormalizedMIMEType maps any unknown type to schema 1 signed).
+ */
+export function contentTypeMismatch(
+  kind: "index" | "image",
+  contentType: string,
+): { found: "index" | "manifest"; contentType: string } | null {
+  const ct = contentType.split(";")[0]!.trim().toLowerCase();
+  const manifestTypes = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
+  const indexTypes = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+  const found = kind === "index" ? "index" : "manifest";
+  if (kind === "index" && manifestTypes.includes(ct)) return { found, contentType: ct };
+  if (kind === "image" && indexTypes.includes(ct)) return { found, contentType: ct };
+  if (ct === "text/plain") return { found, contentType: ct };
+  return null;
+}

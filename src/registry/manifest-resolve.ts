@@ -6,7 +6,7 @@ import type { StageContext } from "../model/stage";
 import { parseRegistryErrors } from "./errors";
 import { type HttpClient, NetError } from "./http";
 import { digestOf, isDigest, MAX_MANIFEST_BYTES, manifestUrl, type ParsedManifest, parseManifest, readRateLimit } from "./manifest";
-import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
+import { bodyStart, classifyManifestFailure, contentTypeMismatch, exchangeEvidence, rateEvidence, rateParams } from "./manifest-classify";
 import { fetchConfigPlatform } from "./manifest-config";
 import { artifactKind, bareType, IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES, MANIFEST_ACCEPT } from "./media-types";
 import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
@@ -64,7 +64,13 @@ export async function resolveImageManifest(
   if (t.headSize !== null && t.headSize > MAX_MANIFEST_BYTES) return oversized(t.headSize, "");
 
   /** GET one manifest, verify its bytes, parse it. `expected`: the digest it must hash to. */
-  const get = async (url: string, expected: string | null, what: "pinned" | "header" | "descriptor", key: string): Promise<Got | null> => {
+  const get = async (
+    url: string,
+    expected: string | null,
+    what: "pinned" | "header" | "descriptor",
+    key: string,
+    child?: { index: string; platform: string },
+  ): Promise<Got | null> => {
     const r = await client
       .request({ method: "GET", url, headers: { accept: MANIFEST_ACCEPT }, authorization, maxBodyBytes: MAX_MANIFEST_BYTES })
       .catch((e: unknown) => {
@@ -86,6 +92,14 @@ export async function resolveImageManifest(
         const rate = readRateLimit(r.headers, r.rawHeaders, ctx.deps.now());
         evidence.rateLimit = rateEvidence(rate);
         findings.push(finding("RATE_LIMITED", rateParams(img.registry, img.repository, rate, !!ctx.facts.credential, f.message), evidence));
+        return null;
+      }
+      if (child && f.kind === "not-found") {
+        // The index names a manifest the registry lacks (garbage-collected, a partial push or copy): that
+        // digest is unknown, not a registry in poor health.
+        const params = { ...img, reference: expected ?? "", closestTags: [], tagsListed: false, tagCount: null, indexDigest: child.index };
+        evidence.missingManifest = { index: child.index, digest: expected, platform: child.platform };
+        findings.push(finding("MANIFEST_UNKNOWN", { ...params, platform: child.platform }, evidence));
         return null;
       }
       findings.push(finding("MANIFEST_FETCH_FAILED", { ...img, method: "GET", url, status: r.status, error: f.message }, evidence));
@@ -124,6 +138,13 @@ export async function resolveImageManifest(
     }
     if (parsed.kind === "schema1") {
       findings.push(finding("MANIFEST_SCHEMA1", { ...img, mediaType: parsed.mediaType }, evidence));
+      return null;
+    }
+    // The clients judge the body by its Content-Type, not by its own mediaType field.
+    const ctMismatch = contentTypeMismatch(parsed.kind, contentType);
+    if (ctMismatch) {
+      const p = { ...img, mediaType: parsed.mediaType, configMediaType: null, size: r.body.length, kind: "manifest", tool: "" };
+      findings.push(finding("MANIFEST_UNSUPPORTED_MEDIA_TYPE", { ...p, reason: "content-type", ...ctMismatch }, evidence));
       return null;
     }
     return { bytes: r.body, contentType, parsed, digest };
@@ -175,7 +196,10 @@ export async function resolveImageManifest(
     platform = chosen.platform ? formatPlatform(chosen.platform) : platform;
     (evidence.index as Evidence).chosen = { digest: chosen.digest, platform, mediaType: chosen.mediaType, size: chosen.size };
     if (chosen.size > MAX_MANIFEST_BYTES) return oversized(chosen.size, chosen.mediaType);
-    const child = await get(manifestUrl(base, img.repository, chosen.digest), chosen.digest, "descriptor", "getImage");
+    const child = await get(manifestUrl(base, img.repository, chosen.digest), chosen.digest, "descriptor", "getImage", {
+      index: top.digest,
+      platform,
+    });
     if (!child) return null;
     index = { digest: top.digest, mediaType: top.parsed.mediaType, platforms };
     image = child;

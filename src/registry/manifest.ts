@@ -144,7 +144,8 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   }
   if (!isObj(doc)) return { kind: "invalid", mediaType: ct, problem: "the document is not a JSON object" };
   const declared = typeof doc.mediaType === "string" ? escapeControls(doc.mediaType) : "";
-  if (doc.schemaVersion === 1 || SCHEMA1_TYPES.includes(declared) || (!declared && SCHEMA1_TYPES.includes(ct))) {
+  // A schema 2 body under a schema 1 Content-Type (text/plain) is not schema 1: the stage says the Content-Type is wrong.
+  if (doc.schemaVersion === 1 || SCHEMA1_TYPES.includes(declared) || (!declared && SCHEMA1_TYPES.includes(ct) && doc.schemaVersion !== 2)) {
     return { kind: "schema1", mediaType: declared || (ct === "text/plain" ? MEDIA.schema1Signed : ct) || MEDIA.schema1Signed };
   }
   const mediaType = declared || ct;

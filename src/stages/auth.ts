@@ -3,105 +3,30 @@ import type { AuthChallenge, Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { resolveHost } from "../net/dns";
-import { proxyForUrl } from "../net/proxy-env";
-import { tcpProbe } from "../net/tcp";
-import { tlsProbe, tlsProbeEvidence } from "../net/tls";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForStage, createHttpClient, type HttpClient, NetError } from "../registry/http";
-import { escapeControls } from "../registry/http-util";
-import { checkTokenTimes, claimsEvidence, grants, LEEWAY_SECONDS } from "../registry/jwt";
+import { clientForStage, type HttpResponse, NetError } from "../registry/http";
+import { checkTokenTimes, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
 import { RegistrySession } from "../registry/session";
 import { TokenError, type TokenResult } from "../registry/token";
-import { type AuthVerdict, classifyRegistryAnswer, classifyTokenFailure } from "./auth-classify";
+import {
+  type ChallengeBehaviour,
+  CLASSIC_DOCKER,
+  classifyRegistryAnswer,
+  classifyTokenFailure,
+  plainCredentialTarget,
+} from "./auth-classify";
+import { judgeOpenPing401 } from "./auth-not-sent";
+import { realmClientFor, realmEvidence } from "./auth-realm";
+import { grantedText, tokenEvidence, verdictFinding } from "./auth-verdict";
 
 /** Docker's manifest Accept list (vendored docker/distribution ManifestMediaTypes, schema1 no longer registered). */
 export const DOCKER_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex].join(", ");
 
 const hasCreds = (c: Credential | null | undefined): boolean => !!(c && (c.identityToken || c.registryToken || (c.username && c.password)));
 
-/** A client for the token realm: the registry's own settings when it is the same host, else its own DNS and proxy decision. */
-function realmClientFor(ctx: StageContext, realm: string): () => HttpClient {
-  const u = new URL(realm);
-  const same = ctx.facts.resolution && u.hostname.replace(/^\[|\]$/g, "").toLowerCase() === ctx.facts.resolution.hostname.toLowerCase();
-  if (same) return () => clientForStage(ctx);
-  return () =>
-    createHttpClient({
-      resolution: null,
-      dnsServers: ctx.options.dns,
-      deps: ctx.deps,
-      route: proxyForUrl(realm, ctx.deps.env),
-      // Docker fetches tokens through the registry endpoint's transport (same certs.d TLS config).
-      tls: ctx.facts.link?.tls,
-      timeoutMs: ctx.options.timeoutMs,
-      signal: ctx.deps.signal,
-      trace: ctx.trace,
-    });
-}
-
-/** Nested evidence for an unreachable realm: its DNS answer, proxy decision and a TCP connect. */
-async function realmEvidence(ctx: StageContext, realm: string, err: NetError): Promise<Evidence> {
-  const u = new URL(realm);
-  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
-  const route = proxyForUrl(realm, ctx.deps.env);
-  const ev: Evidence = {
-    url: redactUrl(realm),
-    host: u.host,
-    error: err.toEvidence(),
-    proxy: route.url ? { url: route.url, reason: route.reason } : { url: null, reason: route.reason },
-  };
-  const timeoutMs = Math.min(ctx.options.timeoutMs, 3000);
-  const dns = await resolveHost(u.hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
-  ev.dns = { outcome: dns.outcome, via: dns.via, addresses: dns.addresses.map((a) => a.address), message: dns.message ?? null };
-  if (dns.outcome === "ok" && dns.addresses[0] && !route.url) {
-    const t = await tcpProbe(dns.addresses[0].address, port, { timeoutMs, signal: ctx.deps.signal });
-    ev.tcp = { address: t.address, port: t.port, ok: t.ok, durationMs: t.durationMs, error: t.error ? { ...t.error } : null };
-    if (t.ok && u.protocol === "https:") {
-      // The realm is verified with the registry's TLS settings (Docker's shared transport).
-      const tls = ctx.facts.link?.tls;
-      const p = await tlsProbe({
-        servername: u.hostname.replace(/^\[|\]$/g, ""),
-        address: t.address,
-        port,
-        ca: tls?.ca ?? [],
-        cert: tls?.cert,
-        key: tls?.key,
-        timeoutMs,
-        signal: ctx.deps.signal,
-        now: ctx.deps.now(),
-      });
-      ev.tls = tlsProbeEvidence(p);
-    }
-  }
-  return ev;
-}
-
-function tokenEvidence(t: TokenResult): Evidence {
-  return {
-    url: t.url,
-    method: t.method,
-    as: t.as,
-    status: t.status,
-    expiresIn: t.expiresIn,
-    // The token server's own words: shown, control characters escaped.
-    issuedAt: t.issuedAt === null ? null : escapeControls(t.issuedAt),
-    serverDate: t.serverDate,
-    durationMs: t.durationMs,
-    fellBackToGet: t.fellBackToGet,
-    jwt: claimsEvidence(t.jwt),
-  };
-}
-
-const grantedText = (t: TokenResult | null, repo: string): string => {
-  const acc = t?.jwt?.claims.access;
-  if (!acc) return t ? "(opaque token)" : "(no token)";
-  const mine = acc.filter((a) => a.name === repo);
-  return mine.length ? mine.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ") : "nothing for this repository";
-};
-
-async function run(ctx: StageContext): Promise<StageOutcome> {
+async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<StageOutcome> {
   const ref = ctx.facts.ref!;
   const link = ctx.facts.link!;
   const ch = ctx.facts.challenge!;
@@ -147,12 +72,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   // Credentials never travel over plain HTTP unless the registry is insecure (Docker's rule for sending them at all).
   let sendCredentials = true;
   const creds = hasCreds(cred);
-  const plainTarget =
-    scheme === "basic" && link.scheme === "http"
-      ? { url: v2url, what: "the registry" }
-      : scheme === "bearer" && /^http:/i.test(chosen!.params.realm ?? "")
-        ? { url: chosen!.params.realm!, what: "the token realm" }
-        : null;
+  const plainTarget = plainCredentialTarget(chosen, link.scheme, v2url);
   if (creds && plainTarget) {
     sendCredentials = link.insecure;
     findings.push(
@@ -241,7 +161,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const authorization = await session.authorize();
   const client = clientForStage(ctx);
   try {
-    let res;
+    let res: HttpResponse;
     try {
       res = await client.request({ method: "HEAD", url, headers: { accept: DOCKER_ACCEPT }, authorization });
     } catch (e) {
@@ -279,6 +199,22 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       digest: res.headers["docker-content-digest"] ?? null,
       durationMs: res.durationMs,
     };
+    // /v2/ gave no challenge, so nothing was sent; what the repository's own challenge means depends on the client.
+    if (res.status === 401 && scheme === "none") {
+      const r = await judgeOpenPing401({
+        ctx,
+        behaviour,
+        base,
+        credential: cred,
+        credentialsConfigured: creds,
+        url,
+        accept: DOCKER_ACCEPT,
+        lines,
+        evidence,
+      });
+      findings.push(...r.findings);
+      return r.session ? { summary: r.summary, evidence, findings, provides: { session: r.session } } : done(r.summary);
+    }
     const grantsPull = token ? grants(token.jwt?.claims ?? null, ref.repository) : null;
     const v = classifyRegistryAnswer({
       status: res.status,
@@ -352,80 +288,15 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   }
 }
 
-function verdictFinding(
-  v: AuthVerdict,
-  base: { registry: string; host: string; repository: string; image: string; user: string | null; credSource: string | null },
-  x: {
-    message: string;
-    realm: string | null;
-    lookupKey: string;
-    scheme: string;
-    granted: string;
-    withheld?: boolean;
-    credentialProblem?: string | null;
-    evidence: Evidence;
-    times: { local: string; registryDate: string | null; tokenServerDate: string | null; problem: string | null } | null;
-  },
-): Finding {
-  const ev = x.evidence;
-  switch (v.code) {
-    case "AUTH_UNAUTHORIZED":
-      return finding("AUTH_UNAUTHORIZED", { ...base, where: v.where, status: v.status, message: x.message }, ev);
-    case "AUTH_DENIED":
-      return finding(
-        "AUTH_DENIED",
-        { ...base, status: v.status, message: x.message, granted: x.granted, isHub: base.registry === "docker.io" },
-        ev,
-      );
-    case "AUTH_CREDENTIALS_REQUIRED":
-      return finding(
-        "AUTH_CREDENTIALS_REQUIRED",
-        { ...base, scheme: x.scheme, status: v.status, lookupKey: x.lookupKey, unreadable: Boolean(x.credentialProblem) && !x.withheld },
-        x.credentialProblem ? { ...ev, credentialProblem: x.credentialProblem } : ev,
-        x.withheld
-          ? {
-              note: "Credentials are configured but were withheld: they would travel over plain HTTP to a registry that is not insecure by configuration.",
-            }
-          : x.credentialProblem
-            ? { note: `Why: ${x.credentialProblem} Fix that first (the config stage's finding says how).` }
-            : {},
-      );
-    case "AUTH_TOKEN_SERVER_UNREACHABLE": {
-      const realm = x.realm ?? "";
-      const kind = (ev.realm as { error?: { kind?: string } } | undefined)?.error?.kind ?? null;
-      return finding(
-        "AUTH_TOKEN_SERVER_UNREACHABLE",
-        { ...base, realm: redactUrl(realm), realmHost: realm ? new URL(realm).host : "", status: v.status, message: x.message, kind },
-        ev,
-      );
-    }
-    case "AUTH_TOKEN_INVALID":
-      return finding(
-        "AUTH_TOKEN_INVALID",
-        { ...base, realm: x.realm ? redactUrl(x.realm) : null, problem: `${v.problem}${x.message ? ` (${x.message})` : ""}` },
-        ev,
-      );
-    case "AUTH_CLOCK_SKEW":
-      return finding(
-        "AUTH_CLOCK_SKEW",
-        {
-          ...base,
-          problem: x.times?.problem ?? "token times outside the registry's clock",
-          localTime: x.times?.local ?? "",
-          registryDate: x.times?.registryDate ?? null,
-          tokenServerDate: x.times?.tokenServerDate ?? null,
-        },
-        ev,
-      );
-    default:
-      throw new Error(`no finding for verdict ${JSON.stringify(v)}`);
-  }
+/** The auth stage judging as a client with this challenge behaviour (client profiles plug in here). */
+export function authStageFor(behaviour: ChallengeBehaviour): Stage {
+  return {
+    id: "auth",
+    title: "Authentication",
+    scope: "endpoint",
+    needs: ["ref", "link", "challenge", "credential"],
+    run: (ctx) => run(ctx, behaviour),
+  };
 }
 
-export const authStage: Stage = {
-  id: "auth",
-  title: "Authentication",
-  scope: "endpoint",
-  needs: ["ref", "link", "challenge", "credential"],
-  run,
-};
+export const authStage: Stage = authStageFor(CLASSIC_DOCKER);

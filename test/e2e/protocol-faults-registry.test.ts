@@ -199,7 +199,7 @@ describe("what each finding says", () => {
     expect(find(r, "AUTH_TOKEN_INVALID").detail).toContain("larger than 64 KiB");
   }, 90_000);
 
-  test("AUTH_DENIED: a token whose times no Date can hold (1e300) and whose claims carry escape sequences is read, not crashed on", async () => {
+  test("AUTH_CREDENTIALS_REQUIRED: a token whose times no Date can hold (1e300) and whose claims carry escape sequences is read, not crashed on", async () => {
     const r = await result("token-hostile-claims", "check");
     expect(r.code).toBe(1);
     const jwt = stage(r, "auth").evidence.token.jwt;
@@ -328,7 +328,7 @@ describe("what each finding says", () => {
 
   test("terminal output (plain, --verbose) of the faults that carry control characters holds none", async () => {
     const codeOf = {
-      "token-hostile-claims": "AUTH_DENIED",
+      "token-hostile-claims": "AUTH_CREDENTIALS_REQUIRED",
       "bad-header-bytes": "MANIFEST_INVALID",
       "bad-header-control": "V2_NO_RESPONSE",
       "manifest-error-control": "MANIFEST_FETCH_FAILED",

@@ -197,11 +197,13 @@ describe("token-auth registry: the healthy path through the binary", () => {
 });
 
 describe("token-auth codes through the binary", () => {
-  test("AUTH_DENIED: an anonymous token grants nothing on a private repository (insufficient_scope)", async () => {
+  test("AUTH_CREDENTIALS_REQUIRED: an anonymous token grants nothing on a private repository (insufficient_scope), none configured", async () => {
     reset();
-    const f = expectFails(await check(`${reg.host}/team/app:1.0`), "AUTH_DENIED");
-    expect(f.detail).toContain("insufficient_scope");
-    expect(f.fixes.join("\n")).toContain(`docker login ${reg.host}`);
+    // Issue 12 item 4: no identity was sent, so none was denied; the first fix is to log in.
+    const f = expectFails(await check(`${reg.host}/team/app:1.0`), "AUTH_CREDENTIALS_REQUIRED");
+    expect(f.detail).toContain("anonymous request (no pull access without an identity)");
+    expect(f.detail).toContain("The repository may also not exist");
+    expect(f.fixes[0]).toBe(`\`docker login ${reg.host}\``);
   });
 
   test("AUTH_DENIED: an account without a grant for the repository", async () => {

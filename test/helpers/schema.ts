@@ -2,6 +2,7 @@ import { expect } from "bun:test";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
+import { expectFindingsMatchEvidence } from "./finding-claims";
 
 const schema = JSON.parse(readFileSync(path.join(import.meta.dir, "../../docs/report.schema.json"), "utf8"));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -13,6 +14,10 @@ export function expectValidReport(report: unknown): void {
   const ok = validate(report);
   if (!ok) throw new Error(`report does not match docs/report.schema.json:\n${ajv.errorsText(validate.errors, { separator: "\n" })}`);
   expect(ok).toBe(true);
+  // …and no finding in it says credentials were sent or rejected unless its evidence shows they were.
+  expectFindingsMatchEvidence(
+    (report as { findings: { code: string; title: string; detail: string; evidence: Record<string, unknown> }[] }).findings,
+  );
 }
 
 /** Assert no secret value appears anywhere in a serialized report or output. */

@@ -89,6 +89,14 @@ describe("auth and v2 catalogue words", () => {
         tokenServerDate: null,
       },
       AUTH_BASIC_OVER_HTTP: { ...priv, url: "http://r/v2/", sent: true, what: "the registry" },
+      AUTH_NOT_SENT: {
+        ...priv,
+        url: "https://r/v2/team/app/manifests/1.0",
+        scheme: "basic",
+        client: "docker (classic image store)",
+        sendsOn401: false,
+        retry: { outcome: "accepted", sent: "Basic as alice", status: 200, message: "" },
+      },
       AUTH_NO_RESPONSE: {
         ...priv,
         url: "https://r/v2/team/app/manifests/1.0",

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { classifyRegistryAnswer, classifyTokenFailure, type RegistryAnswer, type TokenFailure } from "../../src/stages/auth-classify";
+import {
+  CLASSIC_DOCKER,
+  classifyRegistryAnswer,
+  classifyTokenFailure,
+  judgeNotSent,
+  type RegistryAnswer,
+  type RetryOutcome,
+  type TokenFailure,
+} from "../../src/stages/auth-classify";
 import { classifyV2, htmlTitle, type V2Observation } from "../../src/stages/v2";
 
 describe("classifyTokenFailure", () => {
@@ -39,19 +47,54 @@ describe("classifyRegistryAnswer", () => {
     ["404 = authorized", { status: 404 }, null],
     ["429 is the manifest stage's", { status: 429 }, null],
     ["503 is the manifest stage's", { status: 503 }, null],
-    ["403", { status: 403 }, "AUTH_DENIED"],
-    ["401 insufficient_scope (Hub: private or missing)", { challengeError: "insufficient_scope" }, "AUTH_DENIED"],
+    ["403 anonymous: no identity was refused", { status: 403 }, "AUTH_CREDENTIALS_REQUIRED"],
+    ["403 to credentials", { status: 403, credsSent: true }, "AUTH_DENIED"],
+    ["401 insufficient_scope, anonymous (Hub: private or missing)", { challengeError: "insufficient_scope" }, "AUTH_CREDENTIALS_REQUIRED"],
+    ["401 insufficient_scope to credentials", { challengeError: "insufficient_scope", credsSent: true }, "AUTH_DENIED"],
     ["401 invalid_token", { challengeError: "invalid_token", credsSent: true }, "AUTH_TOKEN_INVALID"],
     ["401 invalid_token with a clock problem", { challengeError: "invalid_token", clockProblem: "nbf" }, "AUTH_CLOCK_SKEW"],
-    ["401 bearer, token without pull", { grantsPull: false }, "AUTH_DENIED"],
+    ["401 bearer, anonymous token without pull", { grantsPull: false }, "AUTH_CREDENTIALS_REQUIRED"],
+    ["401 bearer, credentials' token without pull", { grantsPull: false, credsSent: true }, "AUTH_DENIED"],
     ["401 bearer anonymous, no error", {}, "AUTH_CREDENTIALS_REQUIRED"],
     ["401 bearer with creds, no error", { credsSent: true }, "AUTH_TOKEN_INVALID"],
     ["401 basic with creds", { scheme: "basic", credsSent: true }, "AUTH_UNAUTHORIZED"],
     ["401 basic without creds", { scheme: "basic", authorizationSent: false }, "AUTH_CREDENTIALS_REQUIRED"],
     ["401 on an open /v2/, no creds", { scheme: "none", authorizationSent: false }, "AUTH_CREDENTIALS_REQUIRED"],
-    ["DENIED body on a 401", { errorCodes: ["DENIED"] }, "AUTH_DENIED"],
+    ["DENIED body on a 401, anonymous", { errorCodes: ["DENIED"] }, "AUTH_CREDENTIALS_REQUIRED"],
+    ["DENIED body on a 401 to credentials", { errorCodes: ["DENIED"], credsSent: true }, "AUTH_DENIED"],
+    // Credentials configured but no Authorization went out (an open /v2/): nothing was rejected.
+    [
+      "401 with credentials configured but none sent",
+      { scheme: "none", credsSent: true, authorizationSent: false },
+      "AUTH_CREDENTIALS_REQUIRED",
+    ],
+    [
+      "insufficient_scope with credentials configured but none sent",
+      { challengeError: "insufficient_scope", credsSent: true, authorizationSent: false },
+      "AUTH_CREDENTIALS_REQUIRED",
+    ],
   ];
   for (const [name, o, code] of cases) test(name, () => expect(classifyRegistryAnswer(a(o)).code).toBe(code as never));
+});
+
+describe("judgeNotSent: /v2/ open, the repository answered 401 with a challenge", () => {
+  const retrying = { client: "containerd", sendsOn401: true };
+  const cases: [string, typeof CLASSIC_DOCKER, boolean, RetryOutcome, string][] = [
+    ["classic, credentials configured: never sent", CLASSIC_DOCKER, true, "accepted", "AUTH_NOT_SENT:error"],
+    ["classic, credentials configured, the re-send refused too", CLASSIC_DOCKER, true, "refused", "AUTH_NOT_SENT:error"],
+    ["classic, no credentials, an anonymous token would work", CLASSIC_DOCKER, false, "accepted", "AUTH_NOT_SENT:error"],
+    ["classic, no credentials, Basic: nothing to send", CLASSIC_DOCKER, false, null, "AUTH_CREDENTIALS_REQUIRED"],
+    ["classic, no credentials, anonymous token refused", CLASSIC_DOCKER, false, "refused", "AUTH_CREDENTIALS_REQUIRED"],
+    ["retrying client, accepted: pulls", retrying, true, "accepted", "AUTH_NOT_SENT:info"],
+    ["retrying client, refused: the re-send's verdict", retrying, true, "refused", "retry"],
+    ["retrying client, no token: the re-send's verdict", retrying, true, "failed", "retry"],
+    ["retrying client, nothing to send", retrying, false, null, "AUTH_CREDENTIALS_REQUIRED"],
+  ];
+  for (const [name, b, configured, retry, want] of cases)
+    test(name, () => {
+      const v = judgeNotSent(b, configured, retry);
+      expect(v.code === "AUTH_NOT_SENT" ? `${v.code}:${v.severity}` : v.code).toBe(want);
+    });
 });
 
 describe("classifyV2", () => {

@@ -1,10 +1,11 @@
 import { expect } from "bun:test";
 import type { Credential, Facts, LinkInfo } from "../../src/model/facts";
 import { Secret } from "../../src/model/secret";
-import type { StageOutcome } from "../../src/model/stage";
+import type { Stage, StageOutcome } from "../../src/model/stage";
 import { authStage } from "../../src/stages/auth";
 import { v2Stage } from "../../src/stages/v2";
 import { endpointFor, testContext } from "../helpers/context";
+import { expectFindingsMatchEvidence } from "../helpers/finding-claims";
 
 /** Facts as the earlier stages would provide them for a loopback registry. */
 export function factsFor(baseUrl: string, repository: string, tag = "1.0", over: Partial<LinkInfo> = {}): Facts {
@@ -41,7 +42,7 @@ export async function runAuth(
   baseUrl: string,
   repository: string,
   credential: Credential | null,
-  opts: { link?: Partial<LinkInfo>; timeoutMs?: number; now?: () => Date } = {},
+  opts: { link?: Partial<LinkInfo>; timeoutMs?: number; now?: () => Date; stage?: Stage } = {},
 ) {
   const facts: Facts = { ...factsFor(baseUrl, repository, "1.0", opts.link), credential };
   const ctx = testContext({
@@ -53,7 +54,9 @@ export async function runAuth(
   const v2 = await v2Stage.run(ctx);
   expect(v2.findings).toEqual([]);
   const ctx2 = { ...ctx, facts: { ...facts, ...v2.provides } };
-  const out: StageOutcome = await authStage.run(ctx2);
+  const out: StageOutcome = await (opts.stage ?? authStage).run(ctx2);
+  // Every auth stage run in the tests: no finding claims credentials its evidence (and the trace) shows were not sent.
+  expectFindingsMatchEvidence(out.findings, ctx2.trace);
   const codes = out.findings.map((f) => f.code);
   // The loopback token realm is plain http: credentials to it always add the AUTH_BASIC_OVER_HTTP warning.
   const main = out.findings.find((f) => f.code !== "AUTH_BASIC_OVER_HTTP");

@@ -81,14 +81,16 @@ describe("auth: token registry (distribution 2.8 + token server)", () => {
     expect(r.main!.fixes[0]).toBe(`\`docker login ${reg.host}\``);
   });
 
-  test("anonymous token without access (private or missing repository) → AUTH_DENIED from insufficient_scope", async () => {
+  test("anonymous token without access (private or missing repository) → AUTH_CREDENTIALS_REQUIRED, first fix: log in", async () => {
     reset();
     const r = await runAuth(reg.url, "team/app", null);
-    expect(r.errors).toEqual(["AUTH_DENIED"]);
+    // No identity was sent, so none was denied (issue 12 item 4): the SPEC's AUTH_CREDENTIALS_REQUIRED.
+    expect(r.errors).toEqual(["AUTH_CREDENTIALS_REQUIRED"]);
     const f = r.main!;
-    expect(f.detail).toContain("insufficient_scope");
-    expect(f.detail).toContain("nothing for this repository");
-    expect(f.fixes.join("\n")).toContain(`docker login ${reg.host}`);
+    expect(f.detail).toContain("The registry answered 401 to an anonymous request (no pull access without an identity)");
+    expect(f.detail).toContain("The repository may also not exist");
+    expect(f.detail).not.toContain("token service");
+    expect(f.fixes[0]).toBe(`\`docker login ${reg.host}\``);
   });
 
   test("anonymous pull of a public repository passes", async () => {

@@ -6,6 +6,7 @@ import { startLabRegistry } from "../../src/lab/server";
 import { MemoryTrace } from "../../src/model/trace";
 import { STAGES } from "../../src/stages/index";
 import { tempDir, testDeps, testOptions } from "../helpers/context";
+import { expectFindingsMatchEvidence } from "../helpers/finding-claims";
 import { freePort } from "../peers/require";
 
 const tmp = tempDir("pd-tour-");
@@ -17,13 +18,11 @@ test("every demo scenario is diagnosed with the finding it was built for", async
     const deps = testDeps({ dir: tmp.dir });
     for (const s of lab.scenarios) {
       const host = s.image.split("/")[0]!;
-      const run = await runDoctor({
-        stages: STAGES,
-        options: testOptions({ image: s.image, insecureRegistries: [host] }),
-        deps,
-        trace: new MemoryTrace(),
-      });
+      const trace = new MemoryTrace();
+      const run = await runDoctor({ stages: STAGES, options: testOptions({ image: s.image, insecureRegistries: [host] }), deps, trace });
       const codes = run.findings.filter((f) => f.severity !== "info").map((f) => f.code as string);
+      // No scenario's finding claims credentials its evidence shows were not sent.
+      expectFindingsMatchEvidence(run.findings, trace);
       const crashed = run.stages.filter((r) => r.evidence.crash !== undefined).map((r) => `${r.id}: ${r.summary}`);
       expect({ scenario: s.id, crashed }).toEqual({ scenario: s.id, crashed: [] });
       if (s.expect === null) expect({ scenario: s.id, ok: run.verdict.ok, codes }).toMatchObject({ scenario: s.id, ok: true });

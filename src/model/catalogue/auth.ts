@@ -1,3 +1,4 @@
+import { authNotSent } from "./auth-not-sent";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Facts every auth finding carries. */
@@ -17,6 +18,13 @@ export interface AuthBase {
 
 /** `docker login` as the user must type it for this registry (Docker Hub: no argument). */
 export const loginCommand = (registry: string): string => (registry === "docker.io" ? "docker login" : `docker login ${registry}`);
+/** Who answered the anonymous request, as the evidence shows it (never a token service that was not asked). */
+const refusedBy = (p: { scheme: string; where?: string }): string =>
+  p.where === "repository"
+    ? "/v2/ asked for no credentials, but the repository answered"
+    : p.where === "token service" || (!p.where && p.scheme === "bearer")
+      ? "The registry's token service answered"
+      : "The registry answered";
 const who = (p: AuthBase) => (p.user ? `as ${p.user} (${p.credSource ?? "configured credentials"})` : "anonymously");
 
 /** Findings of the `auth` stage. */
@@ -69,7 +77,7 @@ export const auth = {
     severity: "error",
     title: "No pull access to this repository",
     explain:
-      "Authentication worked (or anonymous access was allowed) but the identity has no pull right on this repository: the token came back without the `pull` action, or the registry answered `insufficient_scope`/DENIED. Docker Hub deliberately answers the same way for repositories that do not exist, so a typo in the name looks exactly like a private repository.",
+      "Credentials were sent and accepted, but that identity has no pull right on this repository: the token came back without the `pull` action, or the registry answered `insufficient_scope`/DENIED to them (an anonymous request refused so is AUTH_CREDENTIALS_REQUIRED). Docker Hub deliberately answers the same way for repositories that do not exist, so a typo in the name looks exactly like a private repository.",
     seen: [
       "docker: Error response from daemon: pull access denied for 127.0.0.1:5001/team/app, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
       "containerd/kubelet: failed to pull and unpack image: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
@@ -101,12 +109,23 @@ export const auth = {
     ],
   }),
 
-  AUTH_CREDENTIALS_REQUIRED: entry<AuthBase & { scheme: string; status: number; lookupKey: string; unreadable?: boolean }>({
+  AUTH_CREDENTIALS_REQUIRED: entry<
+    AuthBase & {
+      scheme: string;
+      status: number;
+      lookupKey: string;
+      unreadable?: boolean;
+      /** Who refused: the token service, the registry, or a repository whose /v2/ asked for nothing. */
+      where?: "registry" | "token service" | "repository";
+      /** The registry said insufficient_scope (or its anonymous token granted no pull). */
+      scope?: boolean;
+    }
+  >({
     stage: "auth",
     severity: "error",
     title: "The registry requires a login and no credentials are configured",
     explain:
-      "Anonymous access was refused (401 from the registry or its token server) and Docker finds no credentials for this registry: config.json has no entry under the key Docker looks up, no credential helper answers for it.",
+      "Anonymous access was refused (401 from the registry or its token server, 403, or `insufficient_scope`: an anonymous token without pull) and Docker finds no credentials for this registry: config.json has no entry under the key Docker looks up, no credential helper answers for it. Registries refuse an anonymous request for a repository that does not exist the same way, so the name may be wrong too; logging in tells the two apart.",
     seen: [
       'docker: Error response from daemon: Head "https://registry.example.com/v2/team/small/manifests/1.0": no basic auth credentials',
       "docker: Error response from daemon: pull access denied for registry.example.com/team/app, repository does not exist or may require 'docker login'",
@@ -119,11 +138,16 @@ export const auth = {
       "The pull runs where config.json is not read (kubelet needs an imagePullSecret)",
     ],
     howKnown:
-      "The registry (or its token server) answered 401 to an anonymous request and the config stage found no credentials under the lookup key Docker uses.",
+      "The registry (or its token server) refused a request that carried no credentials (no Authorization, or an anonymous token), and the config stage found no credentials under the lookup key Docker uses. AUTH_DENIED is kept for an identity that was sent and refused.",
     detail: (p) =>
-      `${p.scheme === "basic" ? "The registry" : "The registry's token service"} answered ${p.status} to an anonymous request; ${p.unreadable ? `the credentials for ${p.lookupKey} could not be read, so the request went out anonymously` : `no credentials are configured for ${p.lookupKey}`}.`,
+      `${refusedBy(p)} ${p.status} to an anonymous request${p.scope ? " (no pull access without an identity)" : ""}; ${p.unreadable ? `the credentials for ${p.lookupKey} could not be read, so the request went out anonymously` : `no credentials are configured for ${p.lookupKey}`}. The repository may also not exist: registries refuse an anonymous request for a missing repository the same way.`,
     fixes: (p) => [
       `\`${loginCommand(p.registry)}\``,
+      ...(p.where === "repository"
+        ? [
+            "Then mind the client: /v2/ asks for no credentials, so classic Docker and podman will still send none here (AUTH_NOT_SENT); Docker's containerd image store and containerd retry the 401 with them, or make /v2/ answer 401 with the same challenge",
+          ]
+        : []),
       `Check that the credentials are stored under "${p.lookupKey}" in ~/.docker/config.json of the user who runs the pull (or in its credential helper)`,
       `Kubernetes: create a pull secret: \`kubectl create secret docker-registry regcred --docker-server=${p.registry === "docker.io" ? "https://index.docker.io/v1/" : p.registry} --docker-username=USER --docker-password=TOKEN\` and reference it in imagePullSecrets`,
     ],
@@ -280,7 +304,7 @@ export const auth = {
     ],
     howKnown: "The chosen challenge needs Basic credentials (to the registry or to the token realm) and that URL's scheme is http.",
     detail: (p) =>
-      `Credentials ${who(p)} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
+      `Credentials ${p.user ? who(p) : `from ${p.credSource ?? "the configuration"}`} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
     fixes: (p) => [
       `Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`,
       "Change the password after it has travelled in clear",
@@ -314,4 +338,5 @@ export const auth = {
     ],
     genericFixes: ["curl -I the manifest URL with -v", "Check registry logs and proxy rules"],
   }),
+  ...authNotSent,
 } satisfies CatalogueSection;

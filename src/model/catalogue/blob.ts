@@ -137,6 +137,7 @@ export const blob = {
       "The manifest names a blob the registry does not have (404 BLOB_UNKNOWN). The image is broken on this registry: garbage collection removed a layer still in use, a push was interrupted, or a mirror/pull-through cache is incomplete. Docker does not retry this.",
     seen: [
       "docker: blob unknown: blob unknown to registry",
+      "docker (a layer during the pull): unknown blob",
       "containerd/kubelet: content at http://127.0.0.1:5000/v2/team/app/blobs/sha256:…: not found: not found",
     ],
     causes: [

@@ -1,4 +1,5 @@
 import { type CatalogueSection, entry } from "./entry";
+import { contentTypeDetail } from "./manifest-content-type";
 
 /** What every manifest finding knows about the image. */
 interface Img {
@@ -27,19 +28,31 @@ const skopeo = (p: Img) => `skopeo${api(p).startsWith("http:") ? " --tls-verify=
 
 /** Findings of the `manifest` stage. */
 export const manifest = {
-  MANIFEST_UNKNOWN: entry<Img & { closestTags: string[]; tagsListed: boolean; tagCount: number | null }>({
+  MANIFEST_UNKNOWN: entry<
+    Img & {
+      closestTags: string[];
+      tagsListed: boolean;
+      tagCount: number | null;
+      /** Set when the missing manifest is an entry of this index (then `reference` is the entry's digest). */
+      indexDigest?: string;
+      /** The platform of that entry. */
+      platform?: string;
+    }
+  >({
     stage: "manifest",
     severity: "error",
     title: "The tag (or digest) does not exist in this repository",
     explain:
-      "The registry answered the manifest request with 404 MANIFEST_UNKNOWN while the repository itself exists (its tag list answered). The tag was never pushed, was deleted or retagged, or the digest belongs to another repository or registry.",
+      "The registry answered the manifest request with 404 MANIFEST_UNKNOWN while the repository itself exists (its tag list answered). The tag was never pushed, was deleted or retagged, or the digest belongs to another repository or registry. It is also said for an index (multi-platform image) whose entry names a manifest the registry no longer has: the tag resolves, the platform's manifest is gone.",
     seen: [
       "docker: Error response from daemon: manifest for 127.0.0.1:5000/library/small:nope not found: manifest unknown: manifest unknown",
       'containerd/kubelet: failed to resolve reference "127.0.0.1:5000/library/small:nope": 127.0.0.1:5000/library/small:nope: not found',
       "podman/skopeo: reading manifest nope in 127.0.0.1:5000/library/small: manifest unknown: manifest unknown",
+      "containerd/kubelet (an index entry is missing): failed to copy: httpReadSeeker: failed open: content at http://127.0.0.1:5000/v2/team/app/manifests/sha256:… not found: not found",
     ],
     causes: [
       "a typo in the tag",
+      "an index whose platform manifest was deleted (registry garbage collection with --delete-untagged removes index entries; a partial copy or push)",
       "the tag was deleted, moved or never pushed (CI did not push it yet)",
       "a digest copied from another repository or registry",
       "a mirror or pull-through cache that does not have the tag",
@@ -47,15 +60,24 @@ export const manifest = {
     howKnown:
       "HEAD of the manifest answered 404; a GET (HEAD has no body) read the error code MANIFEST_UNKNOWN; GET /v2/NAME/tags/list answered 200, so the repository exists. The closest existing tags are ranked by edit distance and shared prefix.",
     detail: (p) =>
-      `${p.image}: the registry has no manifest ${p.reference} in ${p.repository}` +
-      (p.tagsListed
-        ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})`
-        : " (the tag list could not be read)"),
-    fixes: (p) => [
-      ...(p.closestTags.length ? [`Use an existing tag, e.g. ${p.registry}/${p.repository}:${p.closestTags[0]}`] : []),
-      `List the tags: ${skopeo(p).replace("skopeo", "skopeo list-tags")} docker://${p.registry}/${p.repository} (it fetches the token; on an open registry: curl -s ${api(p)}/v2/${p.repository}/tags/list)`,
-      "If the tag should exist, check that the CI job pushed it to this registry (and not only to another mirror).",
-    ],
+      p.indexDigest
+        ? `${p.image}: the index ${p.indexDigest} references the manifest ${p.reference}${p.platform ? ` for ${p.platform}` : ""}, which the registry does not have (404 MANIFEST_UNKNOWN): the index points at a missing manifest`
+        : `${p.image}: the registry has no manifest ${p.reference} in ${p.repository}` +
+          (p.tagsListed
+            ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})`
+            : " (the tag list could not be read)"),
+    fixes: (p) =>
+      p.indexDigest
+        ? [
+            `Push the whole multi-platform image again so every entry of its index exists (docker buildx build --push, or ${skopeo(p).replace("skopeo", "skopeo copy --all")} from its source)`,
+            `See what the index lists: ${skopeo(p).replace("skopeo", "skopeo inspect --raw")} docker://${p.registry}/${p.repository}@${p.indexDigest}`,
+            "If the registry runs garbage collection with --delete-untagged, stop: it deletes manifests that only an index references.",
+          ]
+        : [
+            ...(p.closestTags.length ? [`Use an existing tag, e.g. ${p.registry}/${p.repository}:${p.closestTags[0]}`] : []),
+            `List the tags: ${skopeo(p).replace("skopeo", "skopeo list-tags")} docker://${p.registry}/${p.repository} (it fetches the token; on an open registry: curl -s ${api(p)}/v2/${p.repository}/tags/list)`,
+            "If the tag should exist, check that the CI job pushed it to this registry (and not only to another mirror).",
+          ],
     genericFixes: [
       "Check the tag for typos",
       "List the repository's tags (skopeo list-tags docker://REGISTRY/REPO) and pick an existing one",
@@ -263,44 +285,60 @@ export const manifest = {
     Img & {
       mediaType: string;
       configMediaType: string | null;
-      reason: "artifact" | "oversized" | "media-type";
+      reason: "artifact" | "oversized" | "media-type" | "content-type";
       size: number | null;
       kind: string;
       tool: string;
+      /** reason "content-type": the Content-Type served, and what the body is. */
+      contentType?: string;
+      found?: "index" | "manifest";
     }
   >({
     stage: "manifest",
     severity: "error",
     title: "The reference is not a container image Docker can pull",
     explain:
-      "The manifest is not an image: its config media type is not an image config (a Helm chart, an AI model, a signature or another OCI artifact), its media type is one Docker does not know, or it is larger than the 4 MiB containerd accepts (MaxManifestSize).",
+      "The manifest is not an image: its config media type is not an image config (a Helm chart, an AI model, a signature or another OCI artifact), its media type is one Docker does not know, or it is larger than the 4 MiB containerd accepts (MaxManifestSize). Or it is served with a Content-Type the clients refuse for it: an index with an image manifest's type (or the reverse), refused by Docker, containerd and skopeo since CVE-2021-41190, or text/plain, which containerd and podman read as schema 1.",
     seen: [
       "docker: unsupported media type application/vnd.cncf.helm.config.v1+json",
       'docker: AI models are not yet supported by the Engine, please use "docker model pull/run" instead',
       "containerd/kubelet: rejecting 5242880 byte manifest for 127.0.0.1:5000/team/huge:1.0: not found",
+      "docker: ocimanifest: expected manifest but found index",
+      "containerd/kubelet: media-type: expected manifest but found index (application/vnd.oci.image.manifest.v1+json)",
+      'podman/skopeo: Error parsing manifest for image: rejecting ambiguous manifest, unexpected fields []string{"manifests"} in supposedly application/vnd.oci.image.index.v1+json',
+      "podman/skopeo (a v2 manifest served as text/plain): Error parsing manifest for image: unsupported schema version 2",
     ],
     causes: [
       "pulling a Helm chart, model or other OCI artifact with docker",
       "a tag that points to a signature or attestation",
       "a manifest bloated beyond 4 MiB",
+      "a registry, proxy or object store serving the manifest with the wrong Content-Type (text/plain, or an index as an image manifest)",
     ],
     howKnown:
       "The image manifest's config.mediaType is not application/vnd.oci.image.config.v1+json or application/vnd.docker.container.image.v1+json, or the manifest media type is unknown, or its size is above 4 MiB.",
     detail: (p) =>
-      p.reason === "oversized"
-        ? `${p.image}: the manifest is ${p.size !== null ? `${p.size} bytes` : "more than 4194304 bytes (reading stopped there)"}, above containerd's 4 MiB limit`
-        : p.reason === "artifact"
-          ? `${p.image} is a ${p.kind}, not a container image (config media type ${p.configMediaType})`
-          : `${p.image}: unsupported manifest media type ${p.mediaType}`,
+      p.reason === "content-type"
+        ? contentTypeDetail(p)
+        : p.reason === "oversized"
+          ? `${p.image}: the manifest is ${p.size !== null ? `${p.size} bytes` : "more than 4194304 bytes (reading stopped there)"}, above containerd's 4 MiB limit`
+          : p.reason === "artifact"
+            ? `${p.image} is a ${p.kind}, not a container image (config media type ${p.configMediaType})`
+            : `${p.image}: unsupported manifest media type ${p.mediaType}`,
     fixes: (p) =>
-      p.reason === "oversized"
-        ? ["Rebuild the image with fewer layers or annotations so its manifest stays under 4 MiB."]
-        : p.reason === "artifact"
-          ? [
-              `Use the artifact's own client: ${p.tool.replace("{image}", p.image)}`,
-              "If you expected an image, check the tag: it may point to the chart/artifact pushed under the same name.",
-            ]
-          : [`Check what was pushed under ${p.reference}: skopeo inspect --raw docker://${p.registry}/${p.repository}:${p.reference}`],
+      p.reason === "content-type"
+        ? [
+            `Serve the manifest with its own media type as Content-Type${p.found === "index" ? " (application/vnd.oci.image.index.v1+json or the Docker manifest list type)" : ` (${p.mediaType})`}: check any proxy, CDN or object store in front of ${p.registry} that sets Content-Type for /v2/*/manifests/ (nginx: no default_type or types{} there)`,
+            `If the registry stored it so, push it again with the right type: ${skopeo(p).replace("skopeo", "skopeo copy --all")} docker://SOURCE docker://${p.registry}/${p.repository}:${p.reference}`,
+            `See what is served: curl -sI -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' ${api(p)}/v2/${p.repository}/manifests/${p.reference}`,
+          ]
+        : p.reason === "oversized"
+          ? ["Rebuild the image with fewer layers or annotations so its manifest stays under 4 MiB."]
+          : p.reason === "artifact"
+            ? [
+                `Use the artifact's own client: ${p.tool.replace("{image}", p.image)}`,
+                "If you expected an image, check the tag: it may point to the chart/artifact pushed under the same name.",
+              ]
+            : [`Check what was pushed under ${p.reference}: skopeo inspect --raw docker://${p.registry}/${p.repository}:${p.reference}`],
     genericFixes: ["Use the artifact's client (helm pull oci://…, oras pull …)", "Check that the tag points to a container image"],
   }),
 
