@@ -4,6 +4,7 @@ import { config } from "./config";
 import { connect } from "./connect";
 import { dns } from "./dns";
 import type { CatalogueEntry } from "./entry";
+import { input } from "./input";
 import { manifest } from "./manifest";
 import { proxy } from "./proxy";
 import { pull } from "./pull";
@@ -13,6 +14,7 @@ import { v2 } from "./v2";
 /** Every finding code, in stage order. A code appears in exactly one section (tested). */
 export const CATALOGUE = {
   ...reference,
+  ...input,
   ...config,
   ...dns,
   ...proxy,
@@ -24,7 +26,8 @@ export const CATALOGUE = {
   ...pull,
 };
 
-export const SECTIONS = { reference, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
+// -f FILE inputs are judged before any network step, as a reference is: they share its section.
+export const SECTIONS = { reference: { ...reference, ...input }, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
 
 export type Catalogue = typeof CATALOGUE;
 export type FindingCode = keyof Catalogue & string;
