@@ -2,6 +2,7 @@ import os from "node:os";
 import { VERSION } from "../version";
 import type { FindingCode } from "./catalogue/index";
 import { hostPlatform } from "./deps";
+import type { EgressEntry } from "./egress";
 import { capLongStrings } from "./evidence";
 import type { ImageRef } from "./facts";
 import type { Finding } from "./finding";
@@ -42,6 +43,8 @@ export interface Report {
   findings: Finding[];
   verdict: Verdict;
   pull: PullSummary | null;
+  /** Each host and port the pull touched, or is documented to need (SPEC "Egress"). */
+  egress: EgressEntry[];
 }
 
 export interface ReportParts {
@@ -53,6 +56,8 @@ export interface ReportParts {
   findings: Finding[];
   verdict: Verdict;
   pull?: PullSummary | null;
+  /** Derived from the run's trace at the report boundary (src/egress). */
+  egress?: EgressEntry[];
   now?: Date;
 }
 
@@ -81,6 +86,7 @@ export function buildReport(p: ReportParts): Report {
     findings: p.findings,
     verdict: p.verdict,
     pull: p.pull ?? null,
+    egress: p.egress ?? [],
   };
   // The one final scrub: no password, token or Authorization value survives (SPEC). Long
   // strings are cut only after it, so no cut can leave part of a secret the scrub would miss.
