@@ -43,6 +43,8 @@ async function dispatch(options: Options, io: Io): Promise<number> {
     case "check":
     case "pull":
       return await (await import("./cli/commands/check")).checkCommand(options, io);
+    case "egress":
+      return await (await import("./cli/commands/egress")).egressCommand(options, io);
     case "interactive":
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
       if (io.isTTY && !options.json && !options.yes)

@@ -4,7 +4,7 @@ import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
-const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "help", "version"]);
+const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "egress", "help", "version"]);
 
 type Kind = "bool" | "value" | "list";
 const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" }> = {
@@ -30,6 +30,10 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--tour": { kind: "bool", key: "tour" },
   "--faults": { kind: "bool", key: "faults" },
   "--port": { kind: "value", key: "port" },
+  "--file": { kind: "list", key: "files" },
+  "-f": { kind: "list", key: "files" },
+  "--all": { kind: "bool", key: "all" },
+  "--format": { kind: "value", key: "format" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
   "-h": { kind: "bool" },
@@ -117,6 +121,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         o.mirrors.push(value!);
         continue;
       }
+      case "--file":
+      case "-f":
+        o.files = [...(o.files ?? []), value!];
+        continue;
+      case "--format":
+        if (value !== "plain" && value !== "json" && value !== "csv")
+          return { ok: false, error: `--format takes plain, json or csv, not "${value}"` };
+        o.format = value;
+        continue;
       case "--platform":
         if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/.test(value!))
           return { ok: false, error: `--platform takes OS/ARCH[/VARIANT], not "${value}"` };
@@ -147,7 +160,14 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     case "explain":
       o.code = positionals.shift() ?? null;
       break;
+    case "egress":
+      o.images = positionals.splice(0);
+      o.image = o.images[0] ?? null;
+      if (o.images.length === 0 && !o.files?.length) return { ok: false, error: "egress needs an IMAGE or -f FILE" };
+      break;
   }
+  if (o.files?.length && command !== "egress") return { ok: false, error: "-f/--file is only for egress" };
+  if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
   if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
@@ -167,6 +187,7 @@ export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doct
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
        pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
+       pulldoctor egress IMAGE... | -f FILE [--format plain|json|csv]  the hosts a firewall must allow
        pulldoctor --version | --help
 
 Options:
@@ -186,6 +207,9 @@ Options:
   --verbose                   show every HTTP exchange (secrets redacted)
   --no-color                  no colour (also NO_COLOR, or when not a terminal)
   --yes                       accept the default answer to every prompt
+  -f, --file FILE             egress: images from a compose file, Kubernetes YAML/JSON or kubectl get pods -o json (- is stdin; repeatable)
+  --all                       with kubectl output: every container, not only those waiting on a failed pull
+  --format plain|json|csv     egress: how the allow-list is printed (default plain)
 
 Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted, 141 output closed early (| head).
 `;

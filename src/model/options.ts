@@ -1,6 +1,6 @@
 import type { Secret } from "./secret";
 
-export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "version" | "help";
+export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "egress" | "version" | "help";
 
 /** Everything the command line said, parsed and checked (cli/args.ts). */
 export interface Options {
@@ -32,6 +32,14 @@ export interface Options {
   port: number | null;
   /** demo --faults: list the named faults (each served at fault/<name>) */
   faults?: boolean;
+  /** egress IMAGE...: every image named on the command line (`image` is the first). */
+  images?: string[];
+  /** -f/--file: images from compose, Kubernetes or kubectl files (`-` is standard input). */
+  files?: string[];
+  /** --all: kubectl output gives every container, not only those waiting on a pull. */
+  all?: boolean;
+  /** egress --format */
+  format?: "plain" | "json" | "csv";
 }
 
 export function defaultOptions(over: Partial<Options> = {}): Options {
