@@ -42,6 +42,8 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       return await (await import("./cli/commands/demo")).demoCommand(options, io);
     case "check":
     case "pull":
+      if (options.command === "check" && options.files?.length)
+        return await (await import("./cli/commands/batch")).batchCommand(options, io);
       return await (await import("./cli/commands/check")).checkCommand(options, io);
     case "egress":
       return await (await import("./cli/commands/egress")).egressCommand(options, io);

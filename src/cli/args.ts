@@ -149,6 +149,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
   switch (command) {
     case "check":
+      // check -f FILE [IMAGE...]: many images, one batch report.
+      if (o.files?.length) {
+        o.images = positionals.splice(0);
+        o.image = o.images[0] ?? null;
+        break;
+      }
+      if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
+      o.image = positionals.shift()!;
+      break;
     case "pull":
     case "ref":
       if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
@@ -166,7 +175,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       if (o.images.length === 0 && !o.files?.length) return { ok: false, error: "egress needs an IMAGE or -f FILE" };
       break;
   }
-  if (o.files?.length && command !== "egress") return { ok: false, error: "-f/--file is only for egress" };
+  if (o.files?.length && command !== "egress" && command !== "check") return { ok: false, error: "-f/--file is only for check and egress" };
+  if (o.all && !o.files?.length) return { ok: false, error: "--all goes with -f FILE (kubectl get pods -o json output)" };
   if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
@@ -183,6 +193,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
 export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doctor (plain check when not a terminal)
        pulldoctor check IMAGE [options]  diagnose every stage of a pull
+       pulldoctor check -f FILE [IMAGE...]  many images (compose, Kubernetes, kubectl pods): a table and a batch report
        pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
@@ -207,7 +218,7 @@ Options:
   --verbose                   show every HTTP exchange (secrets redacted)
   --no-color                  no colour (also NO_COLOR, or when not a terminal)
   --yes                       accept the default answer to every prompt
-  -f, --file FILE             egress: images from a compose file, Kubernetes YAML/JSON or kubectl get pods -o json (- is stdin; repeatable)
+  -f, --file FILE             check, egress: images from a compose file, Kubernetes YAML/JSON or kubectl get pods -o json (- is stdin; repeatable)
   --all                       with kubectl output: every container, not only those waiting on a failed pull
   --format plain|json|csv     egress: how the allow-list is printed (default plain)
 

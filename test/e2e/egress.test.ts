@@ -73,8 +73,8 @@ describe("pulldoctor egress", () => {
     const at = (host: string, port: number) => out.egress.find((e) => e.host === host && e.port === port);
     expect(at("127.0.0.1", ports.ok)).toMatchObject({ roles: ["registry"], observed: true, reached: true, addresses: ["127.0.0.1"] });
     expect(at("127.0.0.1", tokenPort())).toMatchObject({ roles: ["token"], observed: true, reached: true });
-    expect(at("127.0.0.2", cdn.port)).toMatchObject({ roles: ["blob"], observed: true, reached: true });
-    expect(at("127.0.0.2", cdn.port)!.flag).toContain("blob host in no table");
+    expect(at("127.0.0.2", cdn.port!)).toMatchObject({ roles: ["blob"], observed: true, reached: true });
+    expect(at("127.0.0.2", cdn.port!)!.flag).toContain("blob host in no table");
     expect(out.egress).toHaveLength(3);
     expect(out.unreachable).toEqual([]);
     expect(out.images[0]!.verdict.ok).toBe(true);
