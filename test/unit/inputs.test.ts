@@ -2,6 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import fc from "fast-check";
+import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { ReplicaSet } from "kubernetes-models/apps/v1/ReplicaSet";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { ReplicationController } from "kubernetes-models/v1/ReplicationController";
+import { Service } from "kubernetes-models/v1/Service";
+import { parseAllDocuments } from "yaml";
 import { interpolate } from "../../src/inputs/compose";
 import { parseJsonWithLines } from "../../src/inputs/json-lines";
 import { InputCollector, MAX_SOURCES, readInputs } from "../../src/inputs/read";
@@ -113,7 +123,9 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: prod}
 spec:
+  selector: {matchLabels: {app: web}}
   template:
+    metadata: {labels: {app: web}}
     spec:
       imagePullSecrets: [{name: regcred}]
       initContainers:
@@ -152,11 +164,16 @@ items:
   - apiVersion: apps/v1
     kind: StatefulSet
     metadata: {name: db}
-    spec: {template: {spec: {containers: [{name: db, image: postgres:16}]}}}
+    spec:
+      serviceName: db
+      selector: {matchLabels: {app: db}}
+      template: {metadata: {labels: {app: db}}, spec: {containers: [{name: db, image: postgres:16}]}}
   - apiVersion: apps/v1
     kind: DaemonSet
     metadata: {name: agent}
-    spec: {template: {spec: {containers: [{name: a, image: Acme/Agent}]}}}
+    spec:
+      selector: {matchLabels: {app: agent}}
+      template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: a, image: Acme/Agent}]}}
 ---
 apiVersion: v1
 kind: Pod
@@ -168,7 +185,9 @@ spec:
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: empty}
-spec: {template: {spec: {containers: [{name: x}]}}}
+spec:
+  selector: {matchLabels: {app: empty}}
+  template: {metadata: {labels: {app: empty}}, spec: {containers: [{name: x}]}}
 ---
 apiVersion: v1
 kind: ReplicationController
@@ -184,6 +203,26 @@ spec: {template: {spec: {containers: [{name: j, image: "alpine@sha256:${"a".repe
 describe("Kubernetes manifests", () => {
   const r = read("k8s.yaml", K8S);
   const byImage = new Map(r.images.map((i) => [i.image, i]));
+
+  test("the test's manifests are valid Kubernetes objects (the API schema, kubernetes-models)", () => {
+    const models: Record<string, new (o: never) => { validate(): void }> = {
+      Deployment,
+      StatefulSet,
+      DaemonSet,
+      ReplicaSet,
+      ReplicationController,
+      Job,
+      CronJob,
+      Pod,
+      Service,
+    };
+    const objects = parseAllDocuments(K8S).flatMap((d) => {
+      const o = d.toJS();
+      return o.kind === "List" ? o.items : [o];
+    });
+    expect(objects).toHaveLength(9);
+    for (const o of objects) expect(() => new models[o.kind]!(o as never).validate(), o.kind).not.toThrow();
+  });
 
   test("every workload kind, List items, containers, init containers, sidecars, ephemeral containers and image volumes", () => {
     expect([...byImage.keys()]).toEqual([
