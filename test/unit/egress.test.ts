@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { formatCsv, formatPlain, unionEgress, unreachableNeeded } from "../../src/egress/allow-list";
 import { deriveEgress, type EgressEntry } from "../../src/egress/derive";
 import { hostMatches, REGISTRY_TABLE, TABLE_CHECKED, tableEntryFor } from "../../src/egress/table";
@@ -241,4 +243,19 @@ describe("allow-list", () => {
     expect(head).toBe("host,port,scheme,roles,via,observed,reached,addresses,documented,source,flag");
     expect(row).toBe('::1,5000,https,blob,direct,true,true,10.0.0.1,,,"blob host in no table, says ""x"""');
   });
+});
+
+test("docs/many-images-and-egress.md shows the table's date, every entry's sources and hosts", () => {
+  const doc = readFileSync(path.join(import.meta.dir, "../../docs/many-images-and-egress.md"), "utf8");
+  expect(doc).toContain(`### The dated table (checked ${TABLE_CHECKED})`);
+  const samples: Record<string, string> = { ecr: "123456789012.dkr.ecr.REGION.amazonaws.com", google: "gcr.io" };
+  for (const e of REGISTRY_TABLE) {
+    for (const s of e.sources) expect(doc, e.id).toContain(s);
+    const registry =
+      samples[e.id] ??
+      ["docker.io", "ghcr.io", "quay.io", "public.ecr.aws", "mcr.microsoft.com", "registry.k8s.io"].find((r) => e.matches(r))!;
+    // The docs write ECR's region as REGION.
+    for (const h of e.hosts(registry))
+      if (!h.host.includes("123456789012")) expect(doc.toLowerCase(), `${e.id} ${h.host}`).toContain(`\`${h.host}\``);
+  }
 });
