@@ -120,3 +120,35 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
   const human = await runCli(["check", "-f", "-", ...common()], { home: home.dir, stdin: pods });
   expect(human.stdout).toContain(`kubelet said (ErrImagePull): rpc error: ${missing}: not found`);
 });
+
+test("images are diagnosed concurrently: four slow images take far less than four times one", async () => {
+  // A registry front whose manifest answers take 1.5 s each: the time is the network's, not the CPU's.
+  const slow = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const u = new URL(req.url);
+      if (u.pathname.includes("/manifests/")) await Bun.sleep(1500);
+      const res = await fetch(`${reg.url}${u.pathname}${u.search}`, { method: req.method, headers: req.headers, redirect: "manual" });
+      return new Response(req.method === "HEAD" ? null : await res.arrayBuffer(), { status: res.status, headers: res.headers });
+    },
+  });
+  try {
+    const host = `127.0.0.1:${slow.port}`;
+    const t0 = performance.now();
+    const one = await runCli(["check", `${host}/team/app:1.0`, ...common()], { home: home.dir });
+    const single = performance.now() - t0;
+    expect(one.code, one.stdout).toBe(0);
+    const file = path.join(home.dir, "four.yaml");
+    const images = ["team/app:1.0", "team/other:2.0", "team/app@" + "sha256:" + "0".repeat(64), "team/app:9.9"];
+    writeFileSync(file, `services:\n${images.map((im, i) => `  s${i}:\n    image: "${host}/${im}"\n`).join("")}`);
+    const t1 = performance.now();
+    const r = await runCli(["check", "-f", file, "--json", ...common()], { home: home.dir });
+    const four = performance.now() - t1;
+    const b = JSON.parse(r.stdout) as Batch;
+    expect(b.verdict.total).toBe(4);
+    expect(four, `one image ${Math.round(single)} ms, four ${Math.round(four)} ms`).toBeLessThan(2.5 * single);
+  } finally {
+    slow.stop(true);
+  }
+}, 60_000);
