@@ -136,7 +136,7 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
   const batch = buildBatchReport(options.command, inputs, wanted, reports);
   if (options.reportFile) {
     try {
-      writeReportFile(options.reportFile, batch as unknown as Report);
+      writeReportFile(options.reportFile, batch);
     } catch (e) {
       io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
