@@ -42,10 +42,30 @@ function proxyWhere(p: string): Where | null {
  * answer is there) and the dated table of public registries. Pure: nothing is asked again.
  */
 export function deriveEgress(input: EgressInput): EgressEntry[] {
-  const entries = new Map<string, EgressEntry>();
-  const get = (w: Where, observed = true): EgressEntry => {
+  const b = new Builder();
+  for (const ep of input.endpoints) {
+    const w = where(ep.url);
+    if (w) b.role(b.get(w), ep.role === "mirror" ? "mirror" : "registry");
+  }
+  for (const ev of input.events) {
+    if (ev.kind === "dns") b.onDns(ev);
+    else if (ev.kind === "http" && ev.method === "CONNECT") b.onConnect(ev);
+    else if (ev.kind === "http") b.onHttp(ev);
+  }
+  return b.finish(input.registry);
+}
+
+type HttpEvent = Extract<TraceEvent, { kind: "http" }>;
+
+class Builder {
+  readonly entries = new Map<string, EgressEntry>();
+  private readonly dnsAnswers = new Map<string, Set<string>>();
+  /** host:port of every host a blob request was redirected to (their own redirects are blob hops too). */
+  private readonly blobHosts = new Set<string>();
+
+  get = (w: Where, observed = true): EgressEntry => {
     const key = `${w.host}:${w.port}`;
-    let e = entries.get(key);
+    let e = this.entries.get(key);
     if (!e) {
       e = {
         host: w.host,
@@ -59,102 +79,97 @@ export function deriveEgress(input: EgressInput): EgressEntry[] {
         documented: null,
         flag: null,
       };
-      entries.set(key, e);
+      this.entries.set(key, e);
     }
     e.observed ||= observed;
     return e;
   };
-  const role = (e: EgressEntry, r: EgressRole) => {
+
+  role = (e: EgressEntry, r: EgressRole): void => {
     if (!e.roles.includes(r)) e.roles.push(r);
   };
 
-  for (const ep of input.endpoints) {
-    const w = where(ep.url);
-    if (w) role(get(w), ep.role === "mirror" ? "mirror" : "registry");
+  onDns(ev: Extract<TraceEvent, { kind: "dns" }>): void {
+    const name = ev.name.replace(/\.$/, "").toLowerCase();
+    const set = this.dnsAnswers.get(name) ?? new Set<string>();
+    for (const a of ev.answers) if (net.isIP(a)) set.add(a);
+    this.dnsAnswers.set(name, set);
   }
 
-  const dnsAnswers = new Map<string, Set<string>>();
-  const blobHosts = new Set<string>();
-  for (const ev of input.events) {
-    if (ev.kind === "dns") {
-      const name = ev.name.replace(/\.$/, "").toLowerCase();
-      const set = dnsAnswers.get(name) ?? new Set<string>();
-      for (const a of ev.answers) if (net.isIP(a)) set.add(a);
-      dnsAnswers.set(name, set);
-      continue;
-    }
-    if (ev.kind !== "http") continue;
-    if (ev.method === "CONNECT") {
-      // The proxy stage's tunnel: "host:port via http://proxy:3128".
-      const [target, proxy] = ev.url.split(" via ");
-      const pw = proxy ? proxyWhere(proxy) : null;
-      if (pw) {
-        const p = get({ ...pw, scheme: "http" });
-        role(p, "proxy");
-        if (ev.status !== null) p.reached = true;
-      }
-      const tw = target ? where(`https://${target}`) : null;
-      if (tw) {
-        const t = get(tw);
-        t.via = "proxy";
-        if (ev.status !== null && ev.status >= 200 && ev.status < 300) t.reached = true;
-      }
-      continue;
-    }
+  /** The proxy stage's tunnel, traced as "host:port via http://proxy:3128". */
+  onConnect(ev: HttpEvent): void {
+    const [target, proxy] = ev.url.split(" via ");
+    const pw = proxy ? proxyWhere(proxy) : null;
+    if (pw) this.proxyAnswered(pw, ev, null);
+    const tw = target ? where(`https://${target}`) : null;
+    if (!tw) return;
+    const t = this.get(tw);
+    t.via = "proxy";
+    if (ev.status !== null && ev.status >= 200 && ev.status < 300) t.reached = true;
+  }
+
+  private proxyAnswered(pw: Where, ev: HttpEvent, address: string | null): void {
+    const p = this.get({ ...pw, scheme: "http" });
+    this.role(p, "proxy");
+    if (ev.status !== null) p.reached = true;
+    if (address && !p.addresses.includes(address)) p.addresses.push(address);
+  }
+
+  onHttp(ev: HttpEvent): void {
     const w = where(ev.url);
-    if (!w) continue;
-    const e = get(w);
+    if (!w) return;
+    const e = this.get(w);
     e.scheme = w.scheme;
-    if (ev.proxy) {
-      e.via = "proxy";
-      const pw = proxyWhere(ev.proxy);
-      if (pw) {
-        const p = get({ ...pw, scheme: "http" });
-        role(p, "proxy");
-        if (ev.status !== null) p.reached = true;
-        if (ev.address && !p.addresses.includes(ev.address)) p.addresses.push(ev.address);
-      }
-    } else if (ev.address && !e.addresses.includes(ev.address)) e.addresses.push(ev.address);
+    const pw = ev.proxy ? proxyWhere(ev.proxy) : null;
+    if (ev.proxy) e.via = "proxy";
+    if (pw) this.proxyAnswered(pw, ev, ev.address ?? null);
+    else if (!ev.proxy && ev.address && !e.addresses.includes(ev.address)) e.addresses.push(ev.address);
+    // A proxy's own error answer says nothing of the host behind it.
     if (ev.status !== null && !(ev.proxy && PROXY_ANSWERS.has(ev.status))) e.reached = true;
-    const path = URL.canParse(ev.url) ? new URL(ev.url).pathname : "";
-    const isBlob = /\/blobs\//.test(path) || blobHosts.has(`${w.host}:${w.port}`);
     // A bearer challenge names the token realm, the host Docker asks for a token.
     const challenge = header(ev.responseHeaders, "www-authenticate");
-    const realm = challenge ? /realm="([^"]+)"/i.exec(challenge)?.[1] : undefined;
+    const realm = challenge && /^\s*bearer/i.test(challenge) ? /realm="([^"]+)"/i.exec(challenge)?.[1] : undefined;
     const rw = realm ? where(realm) : null;
-    if (rw && /^\s*bearer/i.test(challenge!)) role(get(rw), "token");
-    // A redirect hands the request to another host: for a blob, the storage or CDN host.
-    const location = header(ev.responseHeaders, "location");
-    if (ev.status !== null && ev.status >= 300 && ev.status < 400 && location && URL.canParse(location, ev.url)) {
-      const lw = where(new URL(location, ev.url).toString());
-      if (lw && `${lw.host}:${lw.port}` !== `${w.host}:${w.port}`) {
-        const target = get(lw);
-        if (e.via === "proxy" && !target.roles.length) target.via = "proxy";
-        if (isBlob) {
-          role(target, "blob");
-          blobHosts.add(`${lw.host}:${lw.port}`);
-        } else role(target, "registry");
-      }
-    }
+    if (rw) this.role(this.get(rw), "token");
+    this.onRedirect(ev, w, e);
   }
 
-  // Hosts that answered requests but got no role from the above (a token request to a realm whose challenge came earlier, etc.).
-  for (const e of entries.values()) {
-    for (const a of dnsAnswers.get(e.host) ?? []) if (e.via === "direct" && !e.addresses.includes(a)) e.addresses.push(a);
-    if (net.isIP(e.host) && e.via === "direct" && !e.addresses.includes(e.host)) e.addresses.push(e.host);
+  /** A redirect hands the request to another host: for a blob, the storage or CDN host. */
+  private onRedirect(ev: HttpEvent, w: Where, e: EgressEntry): void {
+    const location = header(ev.responseHeaders, "location");
+    if (ev.status === null || ev.status < 300 || ev.status >= 400 || !location || !URL.canParse(location, ev.url)) return;
+    const lw = where(new URL(location, ev.url).toString());
+    if (!lw || (lw.host === w.host && lw.port === w.port)) return;
+    const target = this.get(lw);
+    if (e.via === "proxy" && !target.roles.length) target.via = "proxy";
+    const fromBlob = /\/blobs\//.test(new URL(ev.url).pathname) || this.blobHosts.has(`${w.host}:${w.port}`);
+    if (!fromBlob) {
+      this.role(target, "registry");
+      return;
+    }
+    this.role(target, "blob");
+    this.blobHosts.add(`${lw.host}:${lw.port}`);
   }
-  addDocumented(input.registry, entries, get, role);
-  const out = [...entries.values()];
-  for (const e of out) {
-    e.roles.sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
-    e.addresses.sort();
-    const doc = documentingEntry(e.host, input.registry);
-    if (doc && !e.documented)
-      e.documented = { registry: doc.entry.name, host: doc.pattern, sources: doc.entry.sources, checked: TABLE_CHECKED };
-    if (e.observed && e.reached && e.roles.includes("blob") && !e.documented)
-      e.flag = `blob host in no table of documented registry hosts (checked ${TABLE_CHECKED}): CDNs change, so allow it by name and check it again`;
+
+  finish(registry: string | null): EgressEntry[] {
+    for (const e of this.entries.values()) {
+      if (e.via !== "direct") continue;
+      for (const a of this.dnsAnswers.get(e.host) ?? []) if (!e.addresses.includes(a)) e.addresses.push(a);
+      if (net.isIP(e.host) && !e.addresses.includes(e.host)) e.addresses.push(e.host);
+    }
+    addDocumented(registry, this.entries, this.get, this.role);
+    const out = [...this.entries.values()];
+    for (const e of out) {
+      e.roles.sort((a, b) => ROLE_ORDER.indexOf(a) - ROLE_ORDER.indexOf(b));
+      e.addresses.sort();
+      const doc = documentingEntry(e.host, registry);
+      if (doc && !e.documented)
+        e.documented = { registry: doc.entry.name, host: doc.pattern, sources: doc.entry.sources, checked: TABLE_CHECKED };
+      if (e.observed && e.reached && e.roles.includes("blob") && !e.documented)
+        e.flag = `blob host in no table of documented registry hosts (checked ${TABLE_CHECKED}): CDNs change, so allow it by name and check it again`;
+    }
+    return out;
   }
-  return out.filter((e) => e.roles.length > 0 || e.observed);
 }
 
 /** The public registry's documented hosts: added unobserved when no request went to them. */
