@@ -123,11 +123,13 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
 
 test("images are diagnosed concurrently: four slow images take far less than four times one", async () => {
   // A registry front whose manifest answers take 1.5 s each: the time is the network's, not the CPU's.
+  const pings: string[] = [];
   const slow = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
     async fetch(req) {
       const u = new URL(req.url);
+      if (u.pathname === "/v2/") pings.push(req.headers.get("authorization") ? "token" : "anonymous");
       if (u.pathname.includes("/manifests/")) await Bun.sleep(1500);
       const res = await fetch(`${reg.url}${u.pathname}${u.search}`, { method: req.method, headers: req.headers, redirect: "manual" });
       return new Response(req.method === "HEAD" ? null : await res.arrayBuffer(), { status: res.status, headers: res.headers });
@@ -139,6 +141,7 @@ test("images are diagnosed concurrently: four slow images take far less than fou
     const one = await runCli(["check", `${host}/team/app:1.0`, ...common()], { home: home.dir });
     const single = performance.now() - t0;
     expect(one.code, one.stdout).toBe(0);
+    const singlePings = pings.splice(0).filter((p) => p === "anonymous").length;
     const file = path.join(home.dir, "four.yaml");
     const images = ["team/app:1.0", "team/other:2.0", "team/app@" + "sha256:" + "0".repeat(64), "team/app:9.9"];
     writeFileSync(file, `services:\n${images.map((im, i) => `  s${i}:\n    image: "${host}/${im}"\n`).join("")}`);
@@ -148,6 +151,11 @@ test("images are diagnosed concurrently: four slow images take far less than fou
     const b = JSON.parse(r.stdout) as Batch;
     expect(b.verdict.total).toBe(4);
     expect(four, `one image ${Math.round(single)} ms, four ${Math.round(four)} ms`).toBeLessThan(2.5 * single);
+    // The registry's /v2/ probe (anonymous, by the v2 stage) was made once for the four images.
+    expect(singlePings).toBe(1);
+    expect(pings.filter((p) => p === "anonymous")).toHaveLength(1);
+    expect(b.images.filter((i) => i.report.stages.some((s: any) => s.id === "v2" && s.evidence.sharedWithOtherImages))).toHaveLength(3);
+    expect(b.images.every((i) => i.report.egress.some((e: any) => e.port === slow.port && e.reached))).toBe(true);
   } finally {
     slow.stop(true);
   }

@@ -1,4 +1,5 @@
 import os from "node:os";
+import { shareEndpointProbes } from "../../doctor/shared-probes";
 import { unionEgress } from "../../egress/allow-list";
 import type { BuiltImage, ImageSource, InputsResult } from "../../inputs/types";
 import { type Deps, hostPlatform, realDeps } from "../../model/deps";
@@ -8,6 +9,7 @@ import type { Command, Options } from "../../model/options";
 import { scrubDeep } from "../../model/redact";
 import type { Report } from "../../model/report";
 import { escapeControls } from "../../registry/http-util";
+import { STAGES } from "../../stages/index";
 import { VERSION } from "../../version";
 import type { Io } from "../io";
 import { reportFileProblem, writeReportFile } from "../report-file";
@@ -122,9 +124,11 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
   };
   let reports: Report[];
   try {
+    // One registry's DNS, proxy, connect and /v2/ probes serve all its images.
+    const stages = shareEndpointProbes(STAGES);
     reports = await bounded(wanted, CONCURRENCY, async (w) => {
       progress(w.image);
-      const r = await diagnoseImage(options, w.image, w.platform, deps);
+      const r = await diagnoseImage(options, w.image, w.platform, deps, stages);
       done++;
       return r;
     });

@@ -1,9 +1,11 @@
+import { shareEndpointProbes } from "../../doctor/shared-probes";
 import { formatCsv, formatPlain, hostPort, unionEgress, unreachableNeeded } from "../../egress/allow-list";
 import { TABLE_CHECKED } from "../../egress/table";
 import { type Deps, realDeps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
 import { escapeControls } from "../../registry/http-util";
+import { STAGES } from "../../stages/index";
 import type { Io } from "../io";
 import { EXIT_INTERNAL } from "./check";
 import { bounded, CONCURRENCY, collectImages, diagnoseImage } from "./many";
@@ -21,7 +23,8 @@ export async function egressCommand(options: Options, io: Io, deps: Deps = realD
 
   let reports: Report[];
   try {
-    reports = await bounded(images, CONCURRENCY, (i) => diagnoseImage(options, i.image, i.platform, deps));
+    const stages = shareEndpointProbes(STAGES);
+    reports = await bounded(images, CONCURRENCY, (i) => diagnoseImage(options, i.image, i.platform, deps, stages));
   } catch (e) {
     io.stderr(`pulldoctor hit an internal error (a bug): ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT_INTERNAL;

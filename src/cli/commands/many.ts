@@ -5,6 +5,7 @@ import type { ImageSource, InputsResult } from "../../inputs/types";
 import type { Deps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
+import type { Stage } from "../../model/stage";
 import { MemoryTrace } from "../../model/trace";
 import { STAGES } from "../../stages/index";
 import { finalReport } from "./check";
@@ -27,10 +28,16 @@ export interface Wanted {
  * The one call into the diagnosis, kept thin on purpose: `check`'s diagnose-then-report path
  * (moving to src/doctor/flow.ts) can replace its body without touching the rest.
  */
-export async function diagnoseImage(options: Options, image: string, platform: string | null, deps: Deps): Promise<Report> {
+export async function diagnoseImage(
+  options: Options,
+  image: string,
+  platform: string | null,
+  deps: Deps,
+  stages: readonly Stage[] = STAGES,
+): Promise<Report> {
   const opts: Options = { ...options, command: "check", image, platform: platform ?? options.platform, json: true, yes: true };
   const trace = new MemoryTrace();
-  const run = await runDoctor({ stages: STAGES, options: opts, deps, trace });
+  const run = await runDoctor({ stages, options: opts, deps, trace });
   const report = finalReport(opts, run, [], [], null, trace.events);
   if (run.crashed) throw new Error(`the diagnosis of ${image} crashed: ${report.verdict.summary}`);
   return report;
