@@ -116,6 +116,7 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
     ["-", ["kubectl-pods"]],
   ]);
   expect(r.code).toBe(1);
+  expect(b.images[0]).toMatchObject({ pullSecrets: ["regcred"] });
 
   const human = await runCli(["check", "-f", "-", ...common()], { home: home.dir, stdin: pods });
   expect(human.stdout).toContain(`kubelet said (ErrImagePull): rpc error: ${missing}: not found`);

@@ -25,7 +25,7 @@ test("the batch report validates against the published schema; secrets in kubele
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name },
-    spec: { containers: [{ name: "c", image }] },
+    spec: { containers: [{ name: "c", image }], imagePullSecrets: [{ name: `pull-${name}` }] },
     status: { containerStatuses: [{ name: "c", state: { waiting: { reason: "ErrImagePull", message: `401 with Bearer ${JWT}` } } }] },
   });
   c.add("pods.json", JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod("a", "r.example/a:1"), pod("b", "Bad/X")] }));
@@ -46,6 +46,7 @@ test("the batch report validates against the published schema; secrets in kubele
   const text = renderBatch(b, wanted);
   expect(text).toContain("kubelet said (ErrImagePull): 401 with Bearer <redacted>");
   expect(text).toContain("(command line)");
+  expect(text).toContain("the pod spec names imagePullSecrets pull-a; this check used this host's credentials");
   expect(text).toContain("1 of 2 images should pull; 1 will not.");
   // A single report is still a report, and a batch without its kind is not.
   expectValidReport(single("x", true));

@@ -100,6 +100,9 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
     if (img.report.verdict.ok) continue;
     out += `\n✖ ${img.image}: ${img.report.verdict.summary}\n`;
     if (img.waiting) out += `  kubelet said (${img.waiting.reason ?? "waiting"}): ${img.waiting.message}\n`;
+    // The Secrets themselves are not in the manifests: the diagnosis used this host's credentials.
+    if (img.pullSecrets.length)
+      out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
     const first = img.report.findings.find((f) => f.code === img.report.verdict.code);
     for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
     out += `  pulldoctor check ${img.image}${img.platform ? ` --platform ${img.platform}` : ""} shows every stage\n`;
