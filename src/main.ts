@@ -44,7 +44,11 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       return await (await import("./cli/commands/demo")).demoCommand(options, io);
     case "check":
     case "pull":
+      if (options.command === "check" && options.files?.length)
+        return await (await import("./cli/commands/batch")).batchCommand(options, io);
       return await (await import("./cli/commands/check")).checkCommand(options, io);
+    case "egress":
+      return await (await import("./cli/commands/egress")).egressCommand(options, io);
     case "interactive":
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
       if (io.isTTY && !options.json && !options.yes)

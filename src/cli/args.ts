@@ -5,7 +5,7 @@ import { parsePlatform } from "../registry/platform";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
-const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "help", "version"]);
+const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "egress", "help", "version"]);
 
 type Kind = "bool" | "value" | "list";
 const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" }> = {
@@ -37,6 +37,10 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--hosts-dir": { kind: "list", key: "hostsDirs" },
   "--pull-secret": { kind: "list", key: "pullSecrets" },
   "--registries-conf": { kind: "value", key: "registriesConf" },
+  "--file": { kind: "list", key: "files" },
+  "-f": { kind: "list", key: "files" },
+  "--all": { kind: "bool", key: "all" },
+  "--format": { kind: "value", key: "format" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
   "-h": { kind: "bool" },
@@ -134,6 +138,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
           return { ok: false, error: `--docker-store takes classic or containerd, not "${value}"` };
         o.dockerStore = value;
         continue;
+      case "--file":
+      case "-f":
+        o.files = [...(o.files ?? []), value!];
+        continue;
+      case "--format":
+        if (value !== "plain" && value !== "json" && value !== "csv")
+          return { ok: false, error: `--format takes plain, json or csv, not "${value}"` };
+        o.format = value;
+        continue;
       case "--platform": {
         // containerd's Parse, as docker pull runs it before contacting anything: what it
         // refuses is misuse here too, and its words say why.
@@ -156,6 +169,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
   switch (command) {
     case "check":
+      // check -f FILE [IMAGE...]: many images, one batch report.
+      if (o.files?.length) {
+        o.images = positionals.splice(0);
+        o.image = o.images[0] ?? null;
+        break;
+      }
+      if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
+      o.image = positionals.shift()!;
+      break;
     case "pull":
     case "ref":
       if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
@@ -167,7 +189,15 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     case "explain":
       o.code = positionals.shift() ?? null;
       break;
+    case "egress":
+      o.images = positionals.splice(0);
+      o.image = o.images[0] ?? null;
+      if (o.images.length === 0 && !o.files?.length) return { ok: false, error: "egress needs an IMAGE or -f FILE" };
+      break;
   }
+  if (o.files?.length && command !== "egress" && command !== "check") return { ok: false, error: "-f/--file is only for check and egress" };
+  if (o.all && !o.files?.length) return { ok: false, error: "--all goes with -f FILE (kubectl get pods -o json output)" };
+  if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
   if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
@@ -187,11 +217,13 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
 export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doctor (plain check when not a terminal)
        pulldoctor check IMAGE [options]  diagnose every stage of a pull
+       pulldoctor check -f FILE [IMAGE...]  many images (compose, Kubernetes, kubectl pods): a table and a batch report
        pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
        pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
        pulldoctor fleet manifest|summarize …  run the doctor on every node of a cluster (fleet --help)
+       pulldoctor egress IMAGE... | -f FILE [--format plain|json|csv]  the hosts a firewall must allow
        pulldoctor --version | --help
 
 Options:
@@ -219,6 +251,9 @@ Options:
   --verbose                   show every HTTP exchange (secrets redacted)
   --no-color                  no colour (also NO_COLOR, or when not a terminal)
   --yes                       accept the default answer to every prompt
+  -f, --file FILE             check, egress: images from a compose file, Kubernetes YAML/JSON or kubectl get pods -o json (- is stdin; repeatable)
+  --all                       with kubectl output: every container, not only those waiting on a failed pull
+  --format plain|json|csv     egress: how the allow-list is printed (default plain)
 
 Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted, 141 output closed early (| head).
 `;

@@ -4,7 +4,7 @@ import type { Secret } from "./secret";
 export const CLIENT_CHOICES = ["auto", "docker", "containerd", "kubelet", "podman", "all"] as const;
 export type ClientChoice = (typeof CLIENT_CHOICES)[number];
 
-export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "version" | "help";
+export type Command = "interactive" | "check" | "pull" | "ref" | "explain" | "demo" | "egress" | "version" | "help";
 
 /** Everything the command line said, parsed and checked (cli/args.ts). */
 export interface Options {
@@ -48,6 +48,14 @@ export interface Options {
   pullSecrets: string[];
   /** --registries-conf: null = /etc/containers/registries.conf plus registries.conf.d/. */
   registriesConf: string | null;
+  /** egress IMAGE...: every image named on the command line (`image` is the first). */
+  images?: string[];
+  /** -f/--file: images from compose, Kubernetes or kubectl files (`-` is standard input). */
+  files?: string[];
+  /** --all: kubectl output gives every container, not only those waiting on a pull. */
+  all?: boolean;
+  /** egress --format */
+  format?: "plain" | "json" | "csv";
 }
 
 export function defaultOptions(over: Partial<Options> = {}): Options {

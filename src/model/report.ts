@@ -2,6 +2,7 @@ import os from "node:os";
 import { VERSION } from "../version";
 import type { FindingCode } from "./catalogue/index";
 import { hostPlatform } from "./deps";
+import type { EgressEntry } from "./egress";
 import { capLongStrings } from "./evidence";
 import type { ImageRef } from "./facts";
 import type { Finding } from "./finding";
@@ -67,6 +68,8 @@ export interface Report {
   /** Absent when the config stage did not run (e.g. an invalid reference). */
   client?: ReportClient;
   clients?: ReportClientVerdict[];
+  /** Each host and port the pull touched, or is documented to need (SPEC "Egress"). */
+  egress: EgressEntry[];
 }
 
 export interface ReportParts {
@@ -78,6 +81,8 @@ export interface ReportParts {
   findings: Finding[];
   verdict: Verdict;
   pull?: PullSummary | null;
+  /** Derived from the run's trace at the report boundary (src/egress). */
+  egress?: EgressEntry[];
   now?: Date;
   client?: ReportClient;
   clients?: ReportClientVerdict[];
@@ -110,6 +115,7 @@ export function buildReport(p: ReportParts): Report {
     pull: p.pull ?? null,
     ...(p.client ? { client: p.client } : {}),
     ...(p.clients ? { clients: p.clients } : {}),
+    egress: p.egress ?? [],
   };
   // The one final scrub: no password, token or Authorization value survives (SPEC). Long
   // strings are cut only after it, so no cut can leave part of a secret the scrub would miss.

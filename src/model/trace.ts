@@ -13,6 +13,10 @@ export type TraceEvent =
       durationMs: number;
       error?: string;
       bodyPreview?: string;
+      /** The proxy (host:port, no credentials) the request went through; absent when direct. */
+      proxy?: string;
+      /** The address the connection was made to (the proxy's when through one). */
+      address?: string;
     }
   | { kind: "dns"; server: string; name: string; type: string; rcode: string | null; answers: string[]; durationMs: number; error?: string }
   | { kind: "note"; text: string };

@@ -108,6 +108,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     if (offset > 0) headers.Range = `bytes=${offset}-`;
     if (sameHost && auth) headers.Authorization = auth.reveal();
     const t0 = performance.now();
+    const via = src.route?.url ? { proxy: new URL(src.route.url).host } : {};
     const target = requestUrl(u, src, sameHost, headers);
     const init = requestInit(u, src);
     // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
@@ -128,24 +129,31 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
         responseHeaders: {},
         durationMs: performance.now() - t0,
         error: why,
+        ...via,
       });
       if (ctx.signal.aborted) throw fail("aborted", "interrupted");
       throw fail("transport", `GET ${redactUrl(url)}: ${why}`, { code: idleWhy ? "ETIMEDOUT" : (e as { code?: string }).code });
     } finally {
       cancelHead();
     }
+    // Bytes outside printable ASCII percent-encoded as Go's client sends them (and as the doctor's blob stage follows them).
+    const rawLoc = res.header("location");
+    const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
     ctx.trace.record({
       kind: "http",
       method: "GET",
       url: redactUrl(url),
       status: res.status,
       requestHeaders: headers.Range ? { Range: headers.Range } : {},
-      responseHeaders: { "content-length": res.header("content-length") ?? "", "content-range": res.header("content-range") ?? "" },
+      responseHeaders: {
+        "content-length": res.header("content-length") ?? "",
+        "content-range": res.header("content-range") ?? "",
+        // The redirect's target, redacted: the report's egress list names each blob host.
+        ...(loc ? { location: redactUrl(loc) } : {}),
+      },
       durationMs: performance.now() - t0,
+      ...via,
     });
-    // Bytes outside printable ASCII percent-encoded as Go's client sends them (and as the doctor's blob stage follows them).
-    const rawLoc = res.header("location");
-    const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
     if (res.status >= 300 && res.status < 400 && loc) {
       res.cancel();
       // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).

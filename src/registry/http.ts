@@ -123,7 +123,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         deadline: deadline.signal.aborted,
         timeoutMs: cfg.timeoutMs,
       });
-      record(init, headers, null, {}, started, err.message);
+      record(init, headers, null, {}, started, err.message, undefined, st.address);
       return err;
     };
     dispatcher ??= makeDispatcher(cfg, states);
@@ -154,6 +154,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     started: number,
     error?: string,
     body?: Uint8Array,
+    address?: string | null,
   ): void {
     if (!cfg.trace) return;
     const rh = redactHeaders(resHeaders);
@@ -168,6 +169,9 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       durationMs: Math.round(performance.now() - started),
       ...(error ? { error: scrubDeep(error) } : {}),
       ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
+      // Where the exchange went, for the report's egress list.
+      ...(proxyHost ? { proxy: proxyHost } : {}),
+      ...(address ? { address } : {}),
     });
   }
 
@@ -198,7 +202,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       if (truncated) o.res.body.destroy();
       const body = Buffer.concat(chunks);
       const durationMs = Math.round(performance.now() - o.started);
-      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, body);
+      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, body, o.remoteAddress);
       return {
         status: o.res.statusCode,
         statusText: o.res.statusText ?? "",
@@ -214,7 +218,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
 
     async stream(init) {
       const o = await open(init, false);
-      record(init, o.headers, o.res.statusCode, o.h, o.started);
+      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, undefined, o.remoteAddress);
       const it = (o.res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
       // A reader that cancels (the blob probe stops after its range) aborts a pull in flight:
       // that is our own doing, not a failed request, so it must not be traced as one

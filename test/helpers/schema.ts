@@ -14,10 +14,11 @@ export function expectValidReport(report: unknown): void {
   const ok = validate(report);
   if (!ok) throw new Error(`report does not match docs/report.schema.json:\n${ajv.errorsText(validate.errors, { separator: "\n" })}`);
   expect(ok).toBe(true);
-  // …and no finding in it says credentials were sent or rejected unless its evidence shows they were.
-  expectFindingsMatchEvidence(
-    (report as { findings: { code: string; title: string; detail: string; evidence: Record<string, unknown> }[] }).findings,
-  );
+  // …and no finding in it says credentials were sent or rejected unless its evidence shows they were
+  // (a batch holds one report per image).
+  type Single = { findings: { code: string; title: string; detail: string; evidence: Record<string, unknown> }[] };
+  const r = report as Single & { kind?: string; images?: { report: Single }[] };
+  for (const one of r.kind === "batch" ? r.images!.map((i) => i.report) : [r]) expectFindingsMatchEvidence(one.findings);
 }
 
 /** Assert no secret value appears anywhere in a serialized report or output. */

@@ -139,3 +139,37 @@ describe("parseArgs", () => {
     if (!r.ok) expect(r.error).toContain(msg as string);
   });
 });
+
+describe("many images: -f, --all, --format", () => {
+  test("egress takes several images and -f files (repeatable, - for stdin)", () => {
+    expect(ok(["egress", "a:1", "b:2", "--format", "csv"]).options).toMatchObject({
+      command: "egress",
+      images: ["a:1", "b:2"],
+      image: "a:1",
+      format: "csv",
+    });
+    expect(ok(["egress", "-f", "compose.yaml", "--file=-", "--all"]).options).toMatchObject({
+      images: [],
+      files: ["compose.yaml", "-"],
+      all: true,
+    });
+  });
+
+  test("check -f needs no IMAGE; without -f it still does", () => {
+    expect(ok(["check", "-f", "k8s.yaml"]).options).toMatchObject({ command: "check", files: ["k8s.yaml"], image: null, images: [] });
+    expect(ok(["check", "-f", "k8s.yaml", "extra:1"]).options).toMatchObject({ images: ["extra:1"] });
+  });
+
+  test.each([
+    [["egress"], "egress needs an IMAGE or -f FILE"],
+    [["egress", "a", "--format", "yaml"], '--format takes plain, json or csv, not "yaml"'],
+    [["pull", "a", "-f", "x.yaml"], "-f/--file is only for check and egress"],
+    [["check", "a", "--format", "csv"], "--format is only for egress"],
+    [["check", "a", "--all"], "--all goes with -f FILE"],
+    [["egress", "-f"], "flag -f needs a value"],
+  ])("misuse %p", (argv, msg) => {
+    const r = parseArgs(argv as string[]);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toContain(msg as string);
+  });
+});

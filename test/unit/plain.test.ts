@@ -74,6 +74,7 @@ const report: Report = {
     summary: "The tag does not exist in the repository: 127.0.0.1:5000/demo/app has no tag 1.O.",
   },
   pull: null,
+  egress: [],
 };
 
 function render(

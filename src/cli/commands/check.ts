@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { type RunResult, runDoctor } from "../../doctor/run";
+import { deriveEgress } from "../../egress/derive";
 import type { FindingCode } from "../../model/catalogue/index";
 import { type Deps, realDeps } from "../../model/deps";
 import type { Finding } from "../../model/finding";
@@ -44,7 +45,17 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     }
   }
   const renderer = options.json ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
-  const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
+  // Every exchange is kept (the report's egress list is derived from them) and, with --verbose, shown as it happens.
+  const memory = new MemoryTrace();
+  const trace: Trace =
+    options.verbose && renderer?.onTrace
+      ? {
+          record: (e: TraceEvent) => {
+            memory.record(e);
+            renderer.onTrace!(e);
+          },
+        }
+      : memory;
   const run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: (e) => renderer?.onEvent(e) });
 
   let pull: PullSummary | null = null;
@@ -58,7 +69,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     renderer?.onEvent({ type: "result", result: outcome.result, findings: outcome.findings });
   }
 
-  const report = finalReport(options, run, extraStages, extraFindings, pull);
+  const report = finalReport(options, run, extraStages, extraFindings, pull, memory.events);
   renderer?.finish(report);
   let reportFailed = false;
   if (options.reportFile) {
@@ -97,6 +108,8 @@ export function finalReport(
   extraStages: StageResult[] = [],
   extraFindings: Finding[] = [],
   pull: PullSummary | null = null,
+  /** The run's trace: the egress list is derived from it (none kept: no egress list). */
+  events: readonly TraceEvent[] | null = null,
 ): Report {
   const findings = [...run.findings, ...extraFindings];
   const firstError = findings.find((f) => f.severity === "error");
@@ -125,6 +138,13 @@ export function finalReport(
     findings,
     verdict,
     pull,
+    egress: events
+      ? deriveEgress({
+          events,
+          endpoints: run.endpoints.map((r) => ({ url: r.endpoint.url, role: r.endpoint.role })),
+          registry: run.localFacts.ref?.registry ?? null,
+        })
+      : [],
   });
 }
 

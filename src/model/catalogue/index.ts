@@ -5,6 +5,7 @@ import { configClients } from "./config-clients";
 import { connect } from "./connect";
 import { dns } from "./dns";
 import type { CatalogueEntry } from "./entry";
+import { input } from "./input";
 import { manifest } from "./manifest";
 import { proxy } from "./proxy";
 import { pull } from "./pull";
@@ -16,6 +17,7 @@ const config = { ...configDocker, ...configClients };
 /** Every finding code, in stage order. A code appears in exactly one section (tested). */
 export const CATALOGUE = {
   ...reference,
+  ...input,
   ...config,
   ...dns,
   ...proxy,
@@ -27,7 +29,8 @@ export const CATALOGUE = {
   ...pull,
 };
 
-export const SECTIONS = { reference, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
+// -f FILE inputs are judged before any network step, as a reference is: they share its section.
+export const SECTIONS = { reference: { ...reference, ...input }, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
 
 export type Catalogue = typeof CATALOGUE;
 export type FindingCode = keyof Catalogue & string;

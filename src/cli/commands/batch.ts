@@ -1,0 +1,154 @@
+import os from "node:os";
+import { shareEndpointProbes } from "../../doctor/shared-probes";
+import { unionEgress } from "../../egress/allow-list";
+import type { BuiltImage, ImageSource, InputsResult } from "../../inputs/types";
+import { type Deps, hostPlatform, realDeps } from "../../model/deps";
+import type { EgressEntry } from "../../model/egress";
+import type { Finding } from "../../model/finding";
+import type { Command, Options } from "../../model/options";
+import { scrubDeep } from "../../model/redact";
+import type { Report } from "../../model/report";
+import { escapeControls } from "../../registry/http-util";
+import { STAGES } from "../../stages/index";
+import { VERSION } from "../../version";
+import type { Io } from "../io";
+import { reportFileProblem, writeReportFile } from "../report-file";
+import { EXIT_INTERNAL } from "./check";
+import { bounded, CONCURRENCY, collectImages, diagnoseImage, type Wanted } from "./many";
+
+/** SPEC "Many images": the JSON report of a run over several images. */
+export interface BatchReport {
+  schemaVersion: 1;
+  kind: "batch";
+  tool: { name: "pulldoctor"; version: string };
+  createdAt: string;
+  host: { os: string; arch: string; hostname: string };
+  command: Command;
+  /** Each -f input: what it was read as, and the findings about it (INPUT_*). */
+  inputs: { file: string; formats: string[]; documents: number; findings: Finding[] }[];
+  images: {
+    image: string;
+    platform: string | null;
+    sources: ImageSource[];
+    sourceCount: number;
+    pullSecrets: string[];
+    waiting: { reason: string | null; message: string } | null;
+    report: Report;
+  }[];
+  builtLocally: BuiltImage[];
+  verdict: { ok: boolean; total: number; failed: number };
+  egress: EgressEntry[];
+}
+
+export function buildBatchReport(
+  command: Command,
+  inputs: InputsResult,
+  wanted: Wanted[],
+  reports: Report[],
+  now = new Date(),
+): BatchReport {
+  const hp = hostPlatform();
+  const failed = reports.filter((r) => !r.verdict.ok).length;
+  const inputErrors = inputs.findings.some((f) => f.severity === "error");
+  const batch: BatchReport = {
+    schemaVersion: 1,
+    kind: "batch",
+    tool: { name: "pulldoctor", version: VERSION },
+    createdAt: now.toISOString(),
+    host: { os: hp.os, arch: hp.architecture, hostname: os.hostname() },
+    command,
+    inputs: inputs.files.map((f) => ({ ...f, findings: inputs.findings.filter((x) => x.evidence.file === f.file) })),
+    images: wanted.map((w, i) => ({
+      image: w.image,
+      platform: w.platform,
+      sources: w.sources,
+      sourceCount: w.sourceCount,
+      pullSecrets: w.pullSecrets,
+      waiting: w.waitingMessage !== null ? { reason: w.waitingReason, message: w.waitingMessage } : null,
+      report: reports[i]!,
+    })),
+    builtLocally: inputs.builtLocally,
+    verdict: { ok: failed === 0 && !inputErrors, total: wanted.length, failed },
+    egress: unionEgress(reports.map((r) => r.egress)),
+  };
+  // Each report is already scrubbed; the waiting messages and input text are not.
+  return scrubDeep(batch);
+}
+
+function where(w: Wanted): string {
+  const s = w.sources[0];
+  if (!s) return "(command line)";
+  const more = w.sourceCount > 1 ? ` +${w.sourceCount - 1} more` : "";
+  return `${s.file}:${s.line} ${s.object} (${s.container})${more}`;
+}
+
+/** The human output: one line per image, then the details of each failure. */
+export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
+  const rows = b.images.map((img, i) => [
+    img.report.verdict.ok ? "ok" : "FAIL",
+    img.report.verdict.code ?? (img.report.verdict.ok ? "-" : "error"),
+    img.image + (img.platform ? ` [${img.platform}]` : ""),
+    where(wanted[i]!),
+  ]);
+  const head = ["VERDICT", "CODE", "IMAGE", "FROM"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => `${r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]!))).join("  ")}\n`;
+  let out = line(head) + rows.map(line).join("");
+  for (const f of b.builtLocally) out += `built locally, not pulled: ${f.image} (${f.source.file}:${f.source.line} ${f.source.object})\n`;
+  for (const input of b.inputs) for (const f of input.findings) out += `\n✖ ${f.code}: ${f.title}\n  ${f.detail}\n`;
+  for (const img of b.images) {
+    if (img.report.verdict.ok) continue;
+    out += `\n✖ ${img.image}: ${img.report.verdict.summary}\n`;
+    if (img.waiting) out += `  kubelet said (${img.waiting.reason ?? "waiting"}): ${img.waiting.message}\n`;
+    // The Secrets themselves are not in the manifests: the diagnosis used this host's credentials.
+    if (img.pullSecrets.length)
+      out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
+    const first = img.report.findings.find((f) => f.code === img.report.verdict.code);
+    for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
+    out += `  pulldoctor check ${img.image}${img.platform ? ` --platform ${img.platform}` : ""} shows every stage\n`;
+  }
+  out += `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
+  return escapeControls(out);
+}
+
+/** `check -f FILE` (and several images): each distinct image diagnosed once, a bounded number at a time. */
+export async function batchCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  if (options.reportFile) {
+    const problem = reportFileProblem(options.reportFile);
+    if (problem) {
+      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
+      return 2;
+    }
+  }
+  const { inputs, wanted } = await collectImages(options, deps);
+  let done = 0;
+  const progress = (image: string) => {
+    if (io.isTTY && !options.json) io.stdout(`\r\x1b[2K checking ${done + 1}/${wanted.length}: ${escapeControls(image)}`);
+  };
+  let reports: Report[];
+  try {
+    // One registry's DNS, proxy, connect and /v2/ probes serve all its images.
+    const stages = shareEndpointProbes(STAGES);
+    reports = await bounded(wanted, CONCURRENCY, async (w) => {
+      progress(w.image);
+      const r = await diagnoseImage(options, w.image, w.platform, deps, stages);
+      done++;
+      return r;
+    });
+  } catch (e) {
+    io.stderr(`pulldoctor hit an internal error (a bug): ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_INTERNAL;
+  }
+  if (io.isTTY && !options.json) io.stdout("\r\x1b[2K");
+  const batch = buildBatchReport(options.command, inputs, wanted, reports);
+  if (options.reportFile) {
+    try {
+      writeReportFile(options.reportFile, batch);
+    } catch (e) {
+      io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+  }
+  io.stdout(options.json ? `${JSON.stringify(batch, null, 2)}\n` : renderBatch(batch, wanted));
+  return batch.verdict.ok ? 0 : 1;
+}
