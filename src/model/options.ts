@@ -12,6 +12,8 @@ export interface Options {
   image: string | null;
   /** explain CODE */
   code: string | null;
+  /** explain --error TEXT ("-": read standard input). */
+  errorText: string | null;
   json: boolean;
   reportFile: string | null;
   platform: string | null;
@@ -55,6 +57,7 @@ export function defaultOptions(over: Partial<Options> = {}): Options {
     command: "check",
     image: null,
     code: null,
+    errorText: null,
     json: false,
     reportFile: null,
     platform: null,
