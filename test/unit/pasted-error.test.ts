@@ -2,8 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv2020 from "ajv/dist/2020";
-import { CLIENT_TEXTS } from "../../src/clients/error-texts/index";
+import { CLIENT_TEXTS, printedFor } from "../../src/clients/error-texts/index";
 import { recognisePastedError } from "../../src/clients/pasted-error";
+import { CATALOGUE, type FindingCode } from "../../src/model/catalogue/index";
 import { EXPECTED_CLIENT, EXPECTED_CODE, type PeerClient, type Recording, type Scenario } from "../peers/pasted-errors-lab";
 
 const ROOT = path.resolve(import.meta.dir, "../..");
@@ -57,6 +58,18 @@ describe("each client's error texts (src/clients/error-texts/)", () => {
           expect(texts.some((x) => t.pattern.test(x.replace(/\\"/g, '"')))).toBe(true);
         });
     }
+  test("explain CODE's rows: each client's line is read back as that client with that code", () => {
+    for (const code of Object.keys(CATALOGUE) as FindingCode[])
+      for (const row of printedFor(code)) {
+        const p = recognisePastedError(row.example);
+        expect({ code, client: p.client?.name, has: p.codes.some((c) => c.code === code) }).toEqual({
+          code,
+          client: row.client,
+          has: true,
+        });
+      }
+    expect(printedFor("MANIFEST_UNKNOWN").map((r) => r.client)).toEqual(["docker", "containerd", "kubelet", "podman"]);
+  });
   test("every text cites the upstream source that prints it", () => {
     for (const c of CLIENT_TEXTS) for (const x of [...c.texts, ...c.markers]) expect(x.source).toMatch(/[\w-]+\/[\w.-]+(:|#)|shared\//);
   });
