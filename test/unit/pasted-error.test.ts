@@ -86,9 +86,37 @@ describe("versions whose wording differs", () => {
     expect(newer.codes[0]?.code).toBe("MANIFEST_UNKNOWN");
     const older = recognisePastedError('Back-off pulling image "registry.example.com/team/app:1.0"');
     expect(older.recognised).toBe(true);
-    expect(older.client?.versions).toContain("kubelet before 1.32 (no error in the message)");
+    expect(older.client?.versions).toContain("kubelet before 1.32, or a BackOff event (the error is in the Failed event)");
     expect(older.codes).toEqual([]);
     expect(older.command).toBe("pulldoctor check registry.example.com/team/app:1.0 --client kubelet");
+  });
+  test("kubectl describe pod: the Failed event gives the code, the image comes from it", () => {
+    const describe = [
+      "Containers:",
+      "  web:",
+      "    Image:          registry.example.com/team/web:2.3",
+      "    State:          Waiting",
+      "      Reason:       ImagePullBackOff",
+      "Events:",
+      "  Type     Reason     Age                From     Message",
+      "  ----     ------     ----               ----     -------",
+      '  Normal   Pulling    45s (x4 over 2m)   kubelet  Pulling image "registry.example.com/team/web:2.3"',
+      '  Warning  Failed     45s (x4 over 2m)   kubelet  Failed to pull image "registry.example.com/team/web:2.3": failed to pull and unpack image "registry.example.com/team/web:2.3": failed to resolve reference "registry.example.com/team/web:2.3": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://registry.example.com/token?scope=repository%3Ateam%2Fweb%3Apull&service=registry.example.com: 401 Unauthorized',
+      "  Warning  Failed     45s (x4 over 2m)   kubelet  Error: ErrImagePull",
+      '  Normal   BackOff    5s (x6 over 2m)    kubelet  Back-off pulling image "registry.example.com/team/web:2.3"',
+    ].join("\n");
+    const p = recognisePastedError(describe);
+    expect(p.client).toMatchObject({ name: "kubelet", runtime: "containerd" });
+    expect(p.codes[0]?.code).toBe("AUTH_CREDENTIALS_REQUIRED");
+    expect(p.command).toBe("pulldoctor check registry.example.com/team/web:2.3 --client kubelet");
+  });
+  test("the waiting message from kubectl get pod -o json (quotes escaped)", () => {
+    const p = recognisePastedError(
+      '"message": "rpc error: code = Unknown desc = failed to pull and unpack image \\"docker.io/library/redis:7\\": failed to resolve reference \\"docker.io/library/redis:7\\": failed to do request: Head \\"https://registry-1.docker.io/v2/library/redis/manifests/7\\": dial tcp 54.1.2.3:443: i/o timeout", "reason": "ErrImagePull"',
+    );
+    expect(p.client?.name).toBe("kubelet");
+    expect(p.codes[0]?.code).toBe("CONNECT_TIMEOUT");
+    expect(p.image?.canonical).toBe("docker.io/library/redis:7");
   });
   test("containerd 1.6 and 1.7+ word a 401 differently; both are AUTH_CREDENTIALS_REQUIRED", () => {
     const v16 = recognisePastedError(

@@ -97,7 +97,7 @@ export const CONTAINERD_TEXTS: ClientErrorTexts = {
     {
       code: "AUTH_CREDENTIALS_REQUIRED",
       pattern:
-        /(?:failed with status code \[manifests [^\]]+\]|unexpected status from HEAD request to \S+): 401 Unauthorized|no basic auth credentials|failed to fetch anonymous token: unexpected status[^:]*: 401/,
+        /(?:failed with status code \[manifests [^\]]+\]|unexpected status from HEAD request to \S+): 401 Unauthorized|no basic auth credentials|failed to fetch anonymous token: unexpected status[^\n]*?: 401 Unauthorized/,
       phrase: "401 Unauthorized on the manifest",
       weight: 3,
       example:
@@ -242,7 +242,7 @@ export const CONTAINERD_TEXTS: ClientErrorTexts = {
     },
     {
       code: "MANIFEST_UNSUPPORTED_MEDIA_TYPE",
-      pattern: /is no longer supported since containerd v2\.\d/,
+      pattern: /is no longer supported since containerd v2\.\d|schema 1 image manifests are no longer supported/,
       phrase: "media type … is no longer supported since containerd v2.1",
       weight: 3,
       example: 'media type "application/vnd.docker.distribution.manifest.v1+prettyjws" is no longer supported since containerd v2.1',

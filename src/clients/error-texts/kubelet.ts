@@ -30,7 +30,7 @@ export const KUBELET_TEXTS: ClientErrorTexts = {
       pattern: /Back-off pulling image "[^"]+"(?!:)/,
       phrase: 'Back-off pulling image "…"',
       weight: 3,
-      versions: "kubelet before 1.32 (no error in the message)",
+      versions: "kubelet before 1.32, or a BackOff event (the error is in the Failed event)",
       source: IMAGE_MANAGER,
     },
     {
