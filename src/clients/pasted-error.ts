@@ -1,4 +1,5 @@
 import { catalogueEntry, type FindingCode } from "../model/catalogue/index";
+import { familiarName, isImplicitLatest } from "../registry/reference";
 import { CLIENT_TEXTS, type ClientMarker, type ErrorText, SHARED_TEXTS, type TextClient } from "./error-texts/index";
 import { findImage, findPlatform, findRegistryHost } from "./pasted-image";
 
@@ -95,14 +96,16 @@ export function recognisePastedError(raw: string): PastedError {
   const pullWrapper = hits.some((h) => h.marker.weight === 3);
   const recognised = !(veto && !pullWrapper) && (client !== null || specific);
   const found = findImage(text);
+  // "pull access denied for NAME" names no tag: say none rather than the :latest Docker would add.
+  const untagged = found !== null && isImplicitLatest(found.found, found.ref);
   const image = found
     ? {
         found: found.found,
-        canonical: found.ref.canonical,
-        familiar: found.ref.familiar,
+        canonical: untagged ? `${found.ref.registry}/${found.ref.repository}` : found.ref.canonical,
+        familiar: untagged ? familiarName(found.ref.registry, found.ref.repository) : found.ref.familiar,
         registry: found.ref.registry,
         repository: found.ref.repository,
-        tag: found.ref.tag,
+        tag: untagged ? null : found.ref.tag,
         digest: found.ref.digest,
       }
     : null;

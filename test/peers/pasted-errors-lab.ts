@@ -8,6 +8,7 @@ import { type ContainerdPeer, startContainerd } from "./containerd";
 import { type DockerdPeer, startDockerd } from "./dockerd";
 import { startRegistry } from "./registry";
 import { freePort, requireBinary } from "./require";
+import { startTokenServer, type TokenServer } from "./token-server";
 
 /**
  * The servers and real clients that produce the pasted-error vectors
@@ -20,6 +21,8 @@ export type Scenario =
   | "tag-unknown"
   | "repo-unknown"
   | "basic-401"
+  | "token-401"
+  | "token-denied"
   | "tls-unknown-ca"
   | "http-over-https"
   | "nxdomain"
@@ -32,12 +35,24 @@ export const EXPECTED_CODE: Record<Scenario, string> = {
   "tag-unknown": "MANIFEST_UNKNOWN",
   "repo-unknown": "MANIFEST_UNKNOWN",
   "basic-401": "AUTH_CREDENTIALS_REQUIRED",
+  "token-401": "AUTH_CREDENTIALS_REQUIRED",
+  "token-denied": "AUTH_DENIED",
   "tls-unknown-ca": "TLS_UNKNOWN_CA",
   "http-over-https": "TLS_HTTP_ONLY",
   nxdomain: "DNS_NXDOMAIN",
   refused: "CONNECT_REFUSED",
   platform: "PLATFORM_UNAVAILABLE",
   "short-name": "SHORT_NAME_UNRESOLVED",
+};
+
+/**
+ * Where a client's text cannot tell two codes apart, either may come first (the expected code is
+ * still among them): containers/image says "invalid username/password" for a token server's 401
+ * whether or not it sent credentials.
+ */
+export const ALSO_FIRST: Partial<Record<`${PeerClient}/${Scenario}`, string[]>> = {
+  "podman/token-401": ["AUTH_UNAUTHORIZED"],
+  "skopeo/token-401": ["AUTH_UNAUTHORIZED"],
 };
 
 /** Which client name explain --error must give for each real client. */
@@ -61,12 +76,36 @@ export interface PastedLab {
 
 /** Which scenarios a client can show on loopback (dockerd treats 127.0.0.0/8 as insecure: no TLS errors there). */
 export const SCENARIOS: Record<PeerClient, Scenario[]> = {
-  ctr: ["tag-unknown", "repo-unknown", "basic-401", "tls-unknown-ca", "http-over-https", "nxdomain", "refused", "platform"],
-  skopeo: ["tag-unknown", "repo-unknown", "basic-401", "tls-unknown-ca", "http-over-https", "nxdomain", "refused", "platform"],
+  ctr: [
+    "tag-unknown",
+    "repo-unknown",
+    "basic-401",
+    "token-401",
+    "token-denied",
+    "tls-unknown-ca",
+    "http-over-https",
+    "nxdomain",
+    "refused",
+    "platform",
+  ],
+  skopeo: [
+    "tag-unknown",
+    "repo-unknown",
+    "basic-401",
+    "token-401",
+    "token-denied",
+    "tls-unknown-ca",
+    "http-over-https",
+    "nxdomain",
+    "refused",
+    "platform",
+  ],
   podman: [
     "tag-unknown",
     "repo-unknown",
     "basic-401",
+    "token-401",
+    "token-denied",
     "tls-unknown-ca",
     "http-over-https",
     "nxdomain",
@@ -74,7 +113,7 @@ export const SCENARIOS: Record<PeerClient, Scenario[]> = {
     "platform",
     "short-name",
   ],
-  docker: ["tag-unknown", "repo-unknown", "basic-401", "nxdomain", "refused", "platform"],
+  docker: ["tag-unknown", "repo-unknown", "basic-401", "token-401", "token-denied", "nxdomain", "refused", "platform"],
 };
 
 export async function startPastedLab(opts: { docker: boolean; containerd: boolean }): Promise<PastedLab> {
@@ -83,6 +122,13 @@ export async function startPastedLab(opts: { docker: boolean; containerd: boolea
   const cert = issueServerCert(ca, { cn: "127.0.0.1", sans: ["IP:127.0.0.1"] });
   const plain = await startRegistry();
   const basic = await startRegistry({ htpasswd: { alice: "s3cret-pasted" } });
+  // Token auth: one token server refuses anonymous requests, the other grants anonymous nothing.
+  const refusing = await startTokenServer({ refuseAnonymous: true });
+  const granting = await startTokenServer({ grants: { "": {} } });
+  const tokenReg = (t: TokenServer) =>
+    startRegistry({ token: { realm: t.realm, service: t.service, issuer: t.issuer, rootCertBundle: t.rootCertBundle } });
+  const token401 = await tokenReg(refusing);
+  const tokenDenied = await tokenReg(granting);
   const tls = await startRegistry({ tls: { certificate: cert.certFile, key: cert.keyFile } });
   const amd64 = buildImage({ label: "pasted" });
   await pushImage(plain.url, "team/app", "1.0", buildIndex([amd64]));
@@ -99,6 +145,8 @@ export async function startPastedLab(opts: { docker: boolean; containerd: boolea
     "tag-unknown": `${plain.host}/team/app:nope`,
     "repo-unknown": `${plain.host}/nosuch/repo:1.0`,
     "basic-401": `${basic.host}/team/app:1.0`,
+    "token-401": `${token401.host}/team/app:1.0`,
+    "token-denied": `${tokenDenied.host}/team/app:1.0`,
     "tls-unknown-ca": `${tls.host}/team/app:1.0`,
     "http-over-https": `${plain.host}/team/app:1.0`,
     nxdomain: "registry.pd.invalid/team/app:1.0",
@@ -210,7 +258,7 @@ export async function startPastedLab(opts: { docker: boolean; containerd: boolea
     async stop() {
       await peers.dkr?.stop();
       await peers.ctd?.stop();
-      await Promise.all([plain.stop(), basic.stop(), tls.stop()]);
+      await Promise.all([plain.stop(), basic.stop(), tls.stop(), token401.stop(), tokenDenied.stop(), refusing.stop(), granting.stop()]);
       ca.cleanup();
       t.cleanup();
     },

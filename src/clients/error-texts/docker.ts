@@ -105,6 +105,24 @@ export const DOCKER_TEXTS: ClientErrorTexts = {
       origin: "recorded",
     },
     {
+      // A token server's bare 401 (no JSON body) reaches the CLI as the word alone.
+      code: "AUTH_CREDENTIALS_REQUIRED",
+      pattern: /Error response from daemon: (?:Head|Get) "[^"]+": unauthorized\s*$/m,
+      phrase: 'Head "…": unauthorized',
+      weight: 2,
+      example: 'Error response from daemon: Head "https://registry.example.com/v2/team/app/manifests/1.0": unauthorized',
+      source: "docker/distribution:registry/client/errors.go (HandleErrorResponse, vendored by moby)",
+      origin: "recorded",
+    },
+    {
+      code: "AUTH_UNAUTHORIZED",
+      pattern: /Error response from daemon: (?:Head|Get) "[^"]+": unauthorized\s*$/m,
+      phrase: 'Head "…": unauthorized (also for a wrong password)',
+      weight: 1,
+      source: "docker/distribution:registry/client/errors.go (HandleErrorResponse, vendored by moby)",
+      origin: "recorded",
+    },
+    {
       code: "AUTH_DENIED",
       pattern: /pull access denied for \S+, repository does not exist or may require 'docker login'/,
       phrase: "pull access denied …, repository does not exist or may require 'docker login'",

@@ -91,11 +91,23 @@ export const PODMAN_TEXTS: ClientErrorTexts = {
       code: "AUTH_UNAUTHORIZED",
       pattern: /unable to retrieve auth token: invalid username\/password/,
       phrase: "unable to retrieve auth token: invalid username/password",
-      weight: 3,
+      weight: 2,
       example:
         "Error: initializing source docker://127.0.0.1:5001/team/app:1.0: unable to retrieve auth token: invalid username/password: unauthorized: incorrect username or password",
       source: `${CLIENT} (getBearerToken: ErrUnauthorizedForCredentials)`,
       origin: "upstream",
+    },
+    {
+      // containers/image says "invalid username/password" for any 401 of the token server, also
+      // when it sent no credentials at all (recorded: a token server that refuses anonymous requests).
+      code: "AUTH_CREDENTIALS_REQUIRED",
+      pattern: /unable to retrieve auth token: invalid username\/password: unauthorized(?=["\s]*$)/m,
+      phrase: "unable to retrieve auth token: invalid username/password: unauthorized (printed without credentials too)",
+      weight: 2,
+      example:
+        "Error: initializing source docker://127.0.0.1:5000/team/app:1.0: unable to retrieve auth token: invalid username/password: unauthorized",
+      source: `${CLIENT} (getBearerToken: ErrUnauthorizedForCredentials)`,
+      origin: "recorded",
     },
     {
       code: "TLS_UNKNOWN_CA",

@@ -47,7 +47,7 @@ export const REGISTRY_TEXTS: ErrorText[] = [
   }),
   reg({
     code: "AUTH_UNAUTHORIZED",
-    pattern: /incorrect username or password|invalid username\/password/,
+    pattern: /incorrect username or password/,
     phrase: "incorrect username or password",
     weight: 3,
     source: 'docker/hub token service body {"details":"incorrect username or password"} (shared/failures-and-anchors.md #34)',
