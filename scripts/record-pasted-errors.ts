@@ -50,6 +50,6 @@ const earlier: (Recording & { version: string })[] = existsSync(RECORDED)
   : [];
 writeFileSync(
   RECORDED,
-  `${JSON.stringify({ recordedAt: new Date().toISOString().slice(0, 10), servers: versions["docker-registry"], recordings: [...earlier, ...out] }, null, 1)}\n`,
+  `${JSON.stringify({ recordedAt: new Date().toISOString().slice(0, 10), servers: versions["docker-registry"], recordings: [...earlier, ...out] }, null, 2)}\n`,
 );
 process.stdout.write(`wrote ${out.length} recordings to ${path.relative(process.cwd(), RECORDED)}\n`);
