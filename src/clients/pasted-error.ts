@@ -94,7 +94,9 @@ export function recognisePastedError(raw: string): PastedError {
   const veto = NOT_PULL.find((n) => n.pattern.test(text));
   // A veto (an OOM kill, a crash loop) stands unless a wrapper only a pull prints is there too.
   const pullWrapper = hits.some((h) => h.marker.weight === 3);
-  const recognised = !(veto && !pullWrapper) && (client !== null || specific);
+  // Go's network texts alone are not a pull's, unless the request was to a registry's /v2/ API.
+  const registryApi = codes.length > 0 && /https?:\/\/[^\s"]+\/v2\//.test(text);
+  const recognised = !(veto && !pullWrapper) && (client !== null || specific || registryApi);
   const found = findImage(text);
   // "pull access denied for NAME" names no tag: say none rather than the :latest Docker would add.
   const untagged = found !== null && isImplicitLatest(found.found, found.ref);

@@ -170,6 +170,17 @@ describe("versions whose wording differs", () => {
   });
 });
 
+test("a bare Go error is a pull's when it names a registry's /v2/ API: the client is unknown, so --client all", () => {
+  const p = recognisePastedError('Get "https://registry.example.com/v2/": x509: certificate signed by unknown authority');
+  expect(p.recognised).toBe(true);
+  expect(p.client).toBeNull();
+  expect(p.codes[0]?.code).toBe("TLS_UNKNOWN_CA");
+  expect(p.command).toBe("pulldoctor check registry.example.com/REPOSITORY:TAG --client all");
+  expect(
+    recognisePastedError('Get "https://10.0.0.1:6443/api?timeout=32s": dial tcp 10.0.0.1:6443: connect: connection refused').recognised,
+  ).toBe(false);
+});
+
 describe("texts that are not pull errors (exit 1)", () => {
   const notPull: [string, string][] = [
     ["a build error", 'ERROR: failed to solve: process "/bin/sh -c make" did not complete successfully: exit code: 2'],
