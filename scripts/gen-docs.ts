@@ -8,8 +8,9 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { printedFor } from "../src/clients/error-texts/index";
 import type { CatalogueEntry } from "../src/model/catalogue/entry";
-import { SECTIONS } from "../src/model/catalogue/index";
+import { type FindingCode, SECTIONS } from "../src/model/catalogue/index";
 
 export const FINDINGS_DOC = path.join(import.meta.dir, "..", "docs", "findings.md");
 
@@ -42,6 +43,16 @@ function entryDoc(c: string, e: CatalogueEntry<any>): string {
   for (const s of e.seen) {
     const i = s.indexOf(": ");
     out.push(i > 0 && i < 24 ? `- ${s.slice(0, i)}: ${code(s.slice(i + 2))}` : `- ${code(s)}`);
+  }
+  const rows = printedFor(c as FindingCode);
+  if (rows.length > 0) {
+    out.push("", "**What each client prints** ([`explain --error`](pasted-errors.md) recognises these)", "");
+    out.push("| client | prints | wording of | from |", "|---|---|---|---|");
+    const cell = (s: string) => code(s).replace(/\|/g, "\\|").replace(/\n/g, " ⏎ ");
+    for (const r of rows)
+      out.push(
+        `| ${r.client} | ${cell(r.example)} | ${r.versions ?? "all versions"} | ${r.origin === "recorded" ? "recorded here" : "upstream source"} |`,
+      );
   }
   out.push("", "**Causes** (most common first)", "");
   for (const s of e.causes) out.push(`- ${s}`);

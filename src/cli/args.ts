@@ -41,6 +41,7 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "-f": { kind: "list", key: "files" },
   "--all": { kind: "bool", key: "all" },
   "--format": { kind: "value", key: "format" },
+  "--error": { kind: "value", key: "errorText" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
   "-h": { kind: "bool" },
@@ -199,6 +200,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (o.all && !o.files?.length) return { ok: false, error: "--all goes with -f FILE (kubectl get pods -o json output)" };
   if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
+  if (o.errorText !== null && command !== "explain")
+    return { ok: false, error: "--error is for explain: pulldoctor explain --error TEXT (or - for standard input)" };
+  if (o.errorText !== null && o.code !== null) return { ok: false, error: "explain takes a CODE or --error TEXT, not both" };
+  if (o.errorText !== null && o.errorText.trim() === "")
+    return { ok: false, error: "--error needs the error text (or - to read it from standard input)" };
   if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
   if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
   // Without it the user name was silently ignored and the run went anonymous.
@@ -221,6 +227,7 @@ export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doct
        pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
+       pulldoctor explain --error TEXT|-  name the client, codes and image of a pasted pull error (- reads stdin)
        pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
        pulldoctor fleet manifest|summarize …  run the doctor on every node of a cluster (fleet --help)
        pulldoctor egress IMAGE... | -f FILE [--format plain|json|csv]  the hosts a firewall must allow

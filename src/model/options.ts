@@ -12,6 +12,8 @@ export interface Options {
   image: string | null;
   /** explain CODE */
   code: string | null;
+  /** explain --error TEXT ("-": read standard input). */
+  errorText: string | null;
   json: boolean;
   reportFile: string | null;
   platform: string | null;
@@ -63,6 +65,7 @@ export function defaultOptions(over: Partial<Options> = {}): Options {
     command: "check",
     image: null,
     code: null,
+    errorText: null,
     json: false,
     reportFile: null,
     platform: null,

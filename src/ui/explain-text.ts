@@ -1,4 +1,6 @@
+import { printedFor } from "../clients/error-texts/index";
 import type { CatalogueEntry } from "../model/catalogue/entry";
+import type { FindingCode } from "../model/catalogue/index";
 import { SECTIONS } from "../model/catalogue/index";
 import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
@@ -16,6 +18,10 @@ export function explainEntry(code: string, e: CatalogueEntry<any>, st: Style, g:
     for (const i of items) lines.push(`  ${g.bullet} ${i}`);
   };
   list("What users see", e.seen);
+  list(
+    "What each client prints (pulldoctor explain --error recognises these)",
+    printedFor(code as FindingCode).map((r) => `${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`),
+  );
   list("Causes (most common first)", e.causes);
   lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);
   list("Fixes", e.genericFixes);

@@ -13,6 +13,7 @@ import type { Io } from "../io";
 export async function explainCommand(options: Options, io: Io): Promise<number> {
   const st = makeStyle(io.color);
   const g = glyphs(unicodeSupported(process.env));
+  if (options.errorText !== null) return await (await import("./explain-error")).explainErrorCommand(options, io);
   if (!options.code) {
     io.stdout(codeIndex(st, g));
     return 0;
