@@ -127,7 +127,8 @@ if (import.meta.main) {
   }
   try {
     const built = await release(outdir, only);
-    console.log(`Bun ${Bun.version} runtimes from .cache/bun-runtimes; ${path.relative(ROOT, outdir) || outdir}:`);
+    const shown = path.relative(ROOT, outdir);
+    console.log(`Bun ${Bun.version} runtimes from .cache/bun-runtimes; ${shown.startsWith("..") ? outdir : shown}:`);
     console.log("| file | bytes | runtime bytes | × runtime |\n|---|---:|---:|---:|");
     for (const b of built) console.log(`| ${path.basename(b.file)} | ${b.bytes} | ${b.runtimeBytes} | ${b.ratio.toFixed(4)} |`);
     const over = built.filter((b) => b.ratio > MAX_SIZE_RATIO);

@@ -12,9 +12,10 @@ import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
 
 /**
- * `npm run release` (scripts/release.ts), built once into a temp dir: the seven binaries, their
- * checksums and sizes; the linux-arm64 one run under qemu-user, the musl one under Debian's
- * musl loader; the darwin and windows ones read for their format and embedded version.
+ * `npm run release` (scripts/release.ts), built once into a temp dir with no network: the
+ * seven binaries, their checksums and sizes; the linux-arm64 one run under qemu-user, the musl
+ * one under Debian's musl loader; the darwin and windows ones read for their format and
+ * embedded version.
  */
 const VERSION: string = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
 const image = buildImage({
@@ -32,7 +33,12 @@ const marker = () => path.join(repo.dir, "preload-ran");
 
 beforeAll(async () => {
   out = tempDir("pd-release-");
-  const p = Bun.spawn([process.execPath, path.join(ROOT, "scripts/release.ts"), "--outdir", out.dir], {
+  // Fetched through npm once (a no-op when .cache/bun-runtimes has them), then built with no
+  // network at all (a new network namespace): the release must not download anything.
+  for (const t of TARGETS) runtimeFor(t, bunVersion());
+  const unshare = requireBinary("unshare", "util-linux");
+  const release = [process.execPath, path.join(ROOT, "scripts/release.ts"), "--outdir", out.dir];
+  const p = Bun.spawn([unshare, "--net", ...release], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
