@@ -7,7 +7,18 @@
  * once there, the release builds offline. Fails when a binary is over 1.05× its runtime's size.
  * Usage: bun scripts/release.ts [--outdir DIR] [--only NAME,NAME]
  */
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { checkedVersion, compile, ROOT } from "./compile";
 
@@ -63,6 +74,7 @@ export function runtimeFor(t: ReleaseTarget, version: string): string {
     rmSync(path.join(tmp, tgz));
     if (!existsSync(path.join(tmp, "package/bin", path.basename(bin))))
       throw new Error(`${t.npm}@${version} has no bin/${path.basename(bin)}`);
+    chmodSync(tmp, 0o755); // mkdtemp's 0700 would hide the cache from other users of the checkout
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   } finally {
