@@ -99,10 +99,11 @@ export class Lanes {
 /**
  * Where blob-worker.ts is. From source: beside this file. In the `bun build --compile`
  * executable every module's import.meta.url is the executable's (file:///$bunfs/root/pulldoctor)
- * and the Worker entry, listed in scripts/build.ts, is embedded under its path relative to src/.
+ * and the Worker entry, listed in scripts/compile.ts, is embedded under its path relative to src/.
+ * A Windows executable names the same virtual root B:/~BUN/root/ (its strings say so).
  */
 function workerUrl(): URL {
-  return import.meta.url.includes("/$bunfs/")
+  return import.meta.url.includes("/$bunfs/") || import.meta.url.includes("/~BUN/")
     ? new URL("./pull/blob-worker.ts", import.meta.url)
     : new URL("./blob-worker.ts", import.meta.url);
 }
