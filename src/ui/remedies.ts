@@ -1,5 +1,4 @@
 import { confirm, isCancel, note, password, select, text } from "@clack/prompts";
-import { CA_FILE_MODE, writeFileAtomic } from "../cli/report-file";
 import type { RunResult } from "../doctor/run";
 import type { Json } from "../model/evidence";
 import type { Finding } from "../model/finding";
@@ -8,6 +7,7 @@ import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
 import { tlsProbe } from "../net/tls";
 import { lowercaseSuggestion } from "../stages/reference";
+import { CA_FILE_MODE, writeFileAtomic } from "./report-file";
 import type { Style } from "./style";
 
 /**
