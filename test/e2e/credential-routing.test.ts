@@ -6,6 +6,7 @@ import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, type KeyPair, makeCA } from "../helpers/pki";
+import { findingOf } from "../helpers/report";
 import { expectValidReport } from "../helpers/schema";
 import { type Recorder, startRecorder, tokenRoute } from "./credential-routing-recorder";
 
@@ -90,7 +91,7 @@ async function run(cmd: "check" | "pull", host: string, extra: string[] = [], en
     code: r.code,
     report,
     codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`),
-    find: (c: string) => (report.findings as { code: string; detail: string }[]).find((f) => f.code === c),
+    find: (c: string) => findingOf(report, c),
   };
 }
 const auths = (r: Recorder) => r.authorized().map((s) => s.headers.authorization);
@@ -114,11 +115,11 @@ describe("bearer: credentials to the realm only, the token to the registry only"
     const host = `0.0.0.0:${reg.port}`;
     const c = await run("check", host);
     expect(c.codes).toContain("AUTH_BASIC_OVER_HTTP:warning");
-    expect(c.find("AUTH_BASIC_OVER_HTTP")!.detail).toContain("not sent by pulldoctor");
+    expect(c.find("AUTH_BASIC_OVER_HTTP").detail).toContain("not sent by pulldoctor");
     expect(realm.seen.length).toBeGreaterThan(0);
     expect(auths(realm)).toEqual([]);
     const i = await run("check", host, ["--insecure-registry", host]);
-    expect(i.find("AUTH_BASIC_OVER_HTTP")!.detail).toContain("sent, as Docker does");
+    expect(i.find("AUTH_BASIC_OVER_HTTP").detail).toContain("sent, as Docker does");
     expect(auths(realm)).toContain(BASIC);
   }, 30_000);
 
@@ -133,8 +134,8 @@ describe("bearer: credentials to the realm only, the token to the registry only"
     const c = await run("check", reg.host);
     expect(c.code).toBe(1);
     expect(c.report.verdict.code).toBe("AUTH_TOKEN_SERVER_UNREACHABLE");
-    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain(`a redirect to ${other.url}/token`);
-    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain("does not follow a token server there with credentials");
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE").detail).toContain(`a redirect to ${other.url}/token`);
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE").detail).toContain("does not follow a token server there with credentials");
     expect(auths(realm)).toEqual([BASIC]);
     expect(other.seen).toEqual([]);
     expect(auths(reg)).toEqual([]);

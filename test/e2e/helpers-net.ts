@@ -2,28 +2,13 @@ import { expect } from "bun:test";
 import dgram from "node:dgram";
 import path from "node:path";
 import * as packet from "dns-packet";
+import { type Finding, findingOf, stageOf } from "../helpers/report";
 import { expectValidReport } from "../helpers/schema";
 import type { NsRun } from "./helpers-ns";
 
-/** Shared by the network e2e files: hermetic flags, report lookups, the common assertions. */
+export { codesOf, type Finding, findingOf, type Stage, stageOf } from "../helpers/report";
 
-export interface Stage {
-  id: string;
-  status: string;
-  summary: string;
-  endpoint: string | null;
-  evidence: any;
-}
-export interface Finding {
-  code: string;
-  severity: string;
-  stage: string;
-  endpoint: string | null;
-  title: string;
-  detail: string;
-  fixes: string[];
-  evidence: any;
-}
+/** Shared by the network e2e files: hermetic flags, report lookups, the common assertions. */
 
 /** Flags that keep a run away from this machine's Docker setup: no daemon.json, our certs.d. */
 export function hermetic(dir: string, o: { timeout?: number; certsDir?: string; daemonConfig?: string } = {}): string[] {
@@ -35,25 +20,6 @@ export function hermetic(dir: string, o: { timeout?: number; certsDir?: string; 
     "--timeout",
     String(o.timeout ?? 3),
   ];
-}
-
-export function stageOf(report: any, id: string): Stage {
-  const s = (report.stages as Stage[]).find((x) => x.id === id);
-  if (!s) throw new Error(`no stage ${id} in the report`);
-  return s;
-}
-
-export function findingOf(report: any, code: string): Finding {
-  const f = (report.findings as Finding[]).find((x) => x.code === code);
-  if (!f)
-    throw new Error(
-      `no ${code} finding; the report has: ${(report.findings as Finding[]).map((x) => `${x.code}:${x.severity}`).join(", ")}`,
-    );
-  return f;
-}
-
-export function codesOf(report: any, stage: string): string[] {
-  return (report.findings as Finding[]).filter((f) => f.stage === stage).map((f) => `${f.code}:${f.severity}`);
 }
 
 /**
