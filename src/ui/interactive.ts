@@ -81,7 +81,11 @@ async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun |
   const first = run.findings.find((f) => f.severity === "error");
   if (!first || !hasRemedy(first)) return null;
   ui.io.stdout("\n");
-  const r = await offerRemedy(first, run, options, { st: ui.st, say: (s) => ui.io.stdout(`${ui.st.dim(ui.g.bullet)} ${s}\n`) });
+  const r = await offerRemedy(first, run, options, {
+    st: ui.st,
+    unicode: ui.unicode,
+    say: (s) => ui.io.stdout(`${ui.st.dim(ui.g.bullet)} ${s}\n`),
+  });
   if (r.kind !== "rerun") return r.kind === "cancel" ? "cancel" : null;
   ui.io.stdout(`\n${ui.st.bold(`Checking again ${r.what}`)}${r.from ? ui.st.dim(` (from the ${r.from} stage)`) : ""}\n`);
   return { options: { ...r.options, command: "check" }, from: r.from };

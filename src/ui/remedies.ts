@@ -7,6 +7,7 @@ import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
 import { tlsProbe } from "../net/tls";
 import { lowercaseSuggestion } from "../stages/reference";
+import { type PromptStreams, selectOne, typeText } from "./prompts";
 import { CA_FILE_MODE, writeFileAtomic } from "./report-file";
 import type { Style } from "./style";
 
@@ -19,6 +20,10 @@ export type Remedy = { kind: "rerun"; options: Options; from: StageId | null; wh
 
 export interface RemedyUi {
   st: Style;
+  /** Unicode rail symbols, else their ASCII fallbacks. */
+  unicode: boolean;
+  /** Where the prompts read keys and draw (default: the terminal); tests pass their own. */
+  streams?: PromptStreams;
   say(s: string): void;
 }
 
@@ -72,7 +77,7 @@ export function imageWithTag(run: RunResult, tag: string): string | null {
 export async function offerRemedy(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
   if (f.code === "REF_UPPERCASE") return await lowercase(options);
   if (CREDENTIAL_CODES.has(f.code)) return await askCredentials(run, options, ui);
-  if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options);
+  if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options, ui);
   if (f.code === "PLATFORM_UNAVAILABLE") return await choosePlatform(f, options);
   if (f.code === "RATE_LIMITED") return await rateLimited(f, run, options, ui);
   if (TLS_CODES.has(f.code)) return await saveChain(f, run, options, ui);
@@ -114,29 +119,36 @@ async function askCredentials(run: RunResult, options: Options, ui: RemedyUi): P
   };
 }
 
-async function chooseTag(f: Finding, run: RunResult, options: Options): Promise<Remedy> {
-  const tags = strings(f.evidence.closestTags);
+/** The closest tags first, then the other tags the finding names (the newest first), then "type another tag". */
+async function chooseTag(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
+  const closest = strings(f.evidence.closestTags);
+  const others = strings(f.evidence.tags).filter((t) => !closest.includes(t));
   const OTHER = "\u0000other";
   const SKIP = "\u0000skip";
-  const picked = await select<string>({
-    message: tags.length ? "The tag does not exist. Use one of the closest existing tags?" : "The tag does not exist. Try another tag?",
-    options: [
-      ...tags.map((t) => ({ value: t, label: t })),
+  const look = { st: ui.st, unicode: ui.unicode, streams: ui.streams };
+  const picked = await selectOne<string>(
+    look,
+    closest.length
+      ? "The tag does not exist. Use one of the closest existing tags?"
+      : others.length
+        ? "The tag does not exist. Use one of the repository's tags?"
+        : "The tag does not exist. Try another tag?",
+    [
+      ...closest.map((t) => ({ value: t, label: t, hint: "closest" })),
+      ...others.map((t) => ({ value: t, label: t })),
       { value: OTHER, label: "Type another tag" },
       { value: SKIP, label: "No, leave it" },
     ],
-  });
+  );
   if (isCancel(picked)) return { kind: "cancel" };
   if (picked === SKIP) return { kind: "none" };
   let tag = picked;
   if (picked === OTHER) {
-    const typed = await text({
-      message: "Tag",
-      validate: (v) =>
-        /^[\w][\w.-]{0,127}$/.test(v.trim()) ? undefined : "a tag is up to 128 of A-Z a-z 0-9 _ . - and does not start with . or -",
-    });
+    const typed = await typeText(look, "Tag", (v) =>
+      /^[\w][\w.-]{0,127}$/.test(v.trim()) ? undefined : "a tag is up to 128 of A-Z a-z 0-9 _ . - and does not start with . or -",
+    );
     if (isCancel(typed)) return { kind: "cancel" };
-    tag = typed.trim();
+    tag = typed;
   }
   const image = imageWithTag(run, tag);
   if (!image) return { kind: "none" };
