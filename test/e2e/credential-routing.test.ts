@@ -8,7 +8,7 @@ import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, type KeyPair, makeCA } from "../helpers/pki";
 import { findingOf } from "../helpers/report";
 import { expectValidReport } from "../helpers/schema";
-import { type Recorder, startRecorder, tokenRoute } from "./credential-routing-recorder";
+import { type Recorder, startRecorder, tokenRoute } from "../peers/recorder";
 
 /**
  * Where credentials go, asserted at every host that could receive them (recording peers):

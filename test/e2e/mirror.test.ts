@@ -5,11 +5,11 @@ import { buildImage, sha256 } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
+import { runInNs } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort, requireBinary } from "../peers/require";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Docker Hub images through a mirror, entirely on loopback: the mirror is a real docker-registry

@@ -5,12 +5,12 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
+import { runInNs } from "../helpers/run-in-ns";
 import { expectNoSecrets } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Every blob code through the compiled binary. A real docker-registry (a layer deleted through
