@@ -83,10 +83,7 @@ describe("remedies through injected prompt streams", () => {
 
   test("RATE_LIMITED on Docker Hub: says when the limit resets, then takes a mirror URL (an invalid one is refused)", async () => {
     const f = errorFinding("RATE_LIMITED", "manifest", { rateLimit: { retryAfterSeconds: 120 } });
-    const p = ask(
-      f,
-      runFor("docker.io", "library/alpine", { localFacts: { ref: { registry: "docker.io", repository: "library/alpine" } } } as never),
-    );
+    const p = ask(f, runFor("docker.io", "library/alpine"));
     await waitForScreen(p.screen, "Try through a registry mirror");
     expect(p.said.join("\n")).toContain("The registry asks to retry after 120 s");
     p.type("mirror.example.com");
