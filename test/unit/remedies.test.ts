@@ -5,11 +5,9 @@ import type { RunResult } from "../../src/doctor/run";
 import type { Json } from "../../src/model/evidence";
 import type { Finding } from "../../src/model/finding";
 import type { Options } from "../../src/model/options";
-import { offerRemedy } from "../../src/ui/remedies";
-import { makeStyle } from "../../src/ui/style";
 import { tempDir, testOptions } from "../helpers/context";
 import { makeCA } from "../helpers/pki";
-import { promptStreams, waitForScreen } from "../helpers/prompt-streams";
+import { askRemedy, waitForScreen } from "../helpers/prompt-streams";
 
 /**
  * Each remedy the interactive doctor offers, driven through the prompts' input and output
@@ -25,24 +23,14 @@ const runFor = (registry: string, repository: string, extra: Partial<RunResult> 
 const errorFinding = (code: string, stage: string, evidence: Record<string, Json> = {}, endpoint: string | null = null): Finding =>
   ({ code, severity: "error", stage, endpoint, title: code, detail: code, fixes: [], evidence }) as Finding;
 
-function ask(f: Finding, run: RunResult, options: Options = testOptions({ image: "r.example/team/app:1.0" })) {
-  const io = promptStreams();
-  const said: string[] = [];
-  const answer = offerRemedy(f, run, options, {
-    st: makeStyle(false),
-    unicode: true,
-    streams: { input: io.input, output: io.output },
-    say: (s) => void said.push(s),
-  });
-  return { ...io, said, answer };
-}
+const ask = (f: Finding, run: RunResult, options: Options = testOptions({ image: "r.example/team/app:1.0" })) => askRemedy(f, run, options);
 
 describe("remedies through injected prompt streams", () => {
   test("REF_UPPERCASE: Enter accepts the lower-case name and re-checks it from the start; n declines", async () => {
     const f = errorFinding("REF_UPPERCASE", "reference");
     const p = ask(f, runFor("r.example", "team/app"), testOptions({ image: "r.example/Team/App:1.0" }));
     await waitForScreen(p.screen, "Check r.example/team/app:1.0 instead?");
-    p.press("return");
+    p.enter();
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { image: "r.example/team/app:1.0" }, from: null });
     const q = ask(f, runFor("r.example", "team/app"), testOptions({ image: "r.example/Team/App:1.0" }));
     await waitForScreen(q.screen, "Yes / ○ No");
@@ -53,15 +41,13 @@ describe("remedies through injected prompt streams", () => {
   test("AUTH_CREDENTIALS_REQUIRED: username, then a masked password; re-runs from the config stage with both", async () => {
     const p = ask(errorFinding("AUTH_CREDENTIALS_REQUIRED", "auth"), runFor("r.example", "team/app"));
     await waitForScreen(p.screen, "Enter a username and password for r.example?");
-    p.press("return");
+    p.enter();
     await waitForScreen(p.screen, "Username");
-    p.press("return");
+    p.enter();
     await waitForScreen(p.screen, "a username is needed");
-    p.type("alice");
-    p.press("return");
+    p.enter("alice");
     await waitForScreen(p.screen, "Password or access token");
-    p.type("s3cret pass");
-    p.press("return");
+    p.enter("s3cret pass");
     const r = await p.answer;
     expect(r).toMatchObject({ kind: "rerun", options: { username: "alice" }, from: "config", what: "as alice" });
     expect(r.kind === "rerun" && r.options.password?.reveal()).toBe("s3cret pass");
@@ -77,7 +63,7 @@ describe("remedies through injected prompt streams", () => {
     await waitForScreen(p.screen, "No, leave it");
     expect(p.screen()).toContain("linux/s390x");
     p.press("down");
-    p.press("return");
+    p.enter();
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { platform: "linux/s390x" }, from: "manifest" });
   });
 
@@ -86,12 +72,10 @@ describe("remedies through injected prompt streams", () => {
     const p = ask(f, runFor("docker.io", "library/alpine"));
     await waitForScreen(p.screen, "Try through a registry mirror");
     expect(p.said.join("\n")).toContain("The registry asks to retry after 120 s");
-    p.type("mirror.example.com");
-    p.press("return");
+    p.enter("mirror.example.com");
     await waitForScreen(p.screen, "a URL like https://mirror.example.com");
-    for (let i = 0; i < 18; i++) p.press("backspace");
-    p.type("https://mirror.example.com");
-    p.press("return");
+    p.erase(18);
+    p.enter("https://mirror.example.com");
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { mirrors: ["https://mirror.example.com"] }, from: "dns" });
   });
 
@@ -115,12 +99,11 @@ describe("remedies through injected prompt streams", () => {
       await waitForScreen(p.screen, "Save the presented CA certificate");
       expect(p.screen()).toContain("Certificate chain the server presented");
       expect(p.screen()).toContain("0: CN=registry.test");
-      p.press("return");
+      p.enter();
       await waitForScreen(p.screen, "registry.test_5000-ca.crt");
       const file = path.join(home.dir, "saved-ca.crt");
-      for (let i = 0; i < "registry.test_5000-ca.crt".length; i++) p.press("backspace");
-      p.type(file);
-      p.press("return");
+      p.erase("registry.test_5000-ca.crt".length);
+      p.enter(file);
       expect(await p.answer).toEqual({ kind: "none" });
       expect(readFileSync(file, "utf8")).toBe(`${ca.cert.trimEnd()}\n`);
       expect(statSync(file).mode & 0o777).toBe(0o644);

@@ -2,10 +2,8 @@ import { describe, expect, test } from "bun:test";
 import type { RunResult } from "../../src/doctor/run";
 import { finding } from "../../src/model/finding";
 import { newestFirst, tagsToName } from "../../src/registry/manifest-tags";
-import { offerRemedy } from "../../src/ui/remedies";
-import { makeStyle } from "../../src/ui/style";
 import { testOptions } from "../helpers/context";
-import { promptStreams, waitForScreen } from "../helpers/prompt-streams";
+import { askRemedy, waitForScreen } from "../helpers/prompt-streams";
 
 describe("the tags MANIFEST_UNKNOWN names", () => {
   test("newest first by version order: numbers compared as numbers, the plain tag before its variants, names last", () => {
@@ -59,17 +57,7 @@ describe("the tag remedy's prompt, driven through its input and output streams",
       },
       { closestTags, tags },
     );
-  const ask = (f: ReturnType<typeof missing>) => {
-    const io = promptStreams();
-    const said: string[] = [];
-    const answer = offerRemedy(f, run, testOptions({ image: "r.example/team/app:latest" }), {
-      st: makeStyle(false),
-      unicode: true,
-      streams: { input: io.input, output: io.output },
-      say: (s) => void said.push(s),
-    });
-    return { ...io, answer };
-  };
+  const ask = (f: ReturnType<typeof missing>) => askRemedy(f, run, testOptions({ image: "r.example/team/app:latest" }));
 
   test("latest is missing while versions exist: the tags are offered beside 'Type another tag'; choosing one re-checks it", async () => {
     const p = ask(missing([], ["1.2", "1.1", "1.0"]));
@@ -79,7 +67,7 @@ describe("the tag remedy's prompt, driven through its input and output streams",
     for (const t of ["1.2", "1.1", "1.0", "Type another tag", "No, leave it"]) expect(screen).toContain(t);
     expect(screen.indexOf("1.2")).toBeLessThan(screen.indexOf("Type another tag"));
     p.press("down");
-    p.press("return");
+    p.enter();
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { image: "r.example/team/app:1.1" }, from: null });
   });
 
@@ -90,7 +78,7 @@ describe("the tag remedy's prompt, driven through its input and output streams",
     expect(screen).toContain("Use one of the closest existing tags?");
     expect(screen.match(/1\.1/g)!.length).toBe(1);
     expect(screen.indexOf("1.1 (closest)")).toBeLessThan(screen.indexOf("1.2"));
-    p.press("return");
+    p.enter();
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { image: "r.example/team/app:1.1" } });
   });
 
@@ -98,14 +86,12 @@ describe("the tag remedy's prompt, driven through its input and output streams",
     const p = ask(missing([], ["1.0"]));
     await waitForScreen(p.screen, "No, leave it");
     p.press("down");
-    p.press("return");
+    p.enter();
     await waitForScreen(p.screen, "Tag");
-    p.type("-bad");
-    p.press("return");
+    p.enter("-bad");
     await waitForScreen(p.screen, "does not start with . or -");
-    for (let i = 0; i < 4; i++) p.press("backspace");
-    p.type("2.0");
-    p.press("return");
+    p.erase(4);
+    p.enter("2.0");
     expect(await p.answer).toMatchObject({ kind: "rerun", options: { image: "r.example/team/app:2.0" } });
   });
 
@@ -113,7 +99,7 @@ describe("the tag remedy's prompt, driven through its input and output streams",
     const p = ask(missing([], ["1.0"]));
     await waitForScreen(p.screen, "No, leave it");
     p.press("up");
-    p.press("return");
+    p.enter();
     expect(await p.answer).toEqual({ kind: "none" });
     const q = ask(missing([], ["1.0"]));
     await waitForScreen(q.screen, "No, leave it");
