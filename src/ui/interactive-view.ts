@@ -5,6 +5,7 @@ import type { Glyphs } from "./glyphs";
 import type { Io } from "./io";
 import { findingBlock, stageLine, traceLines } from "./plain";
 import { liveLine, PullProgress } from "./progress";
+import type { PromptStreams } from "./prompts";
 import type { Style } from "./style";
 
 export interface Ui {
@@ -12,6 +13,8 @@ export interface Ui {
   st: Style;
   g: Glyphs;
   unicode: boolean;
+  /** Where the prompts read keys and draw (default: the terminal); tests pass their own. */
+  streams?: PromptStreams;
 }
 
 /**

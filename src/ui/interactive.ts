@@ -1,4 +1,4 @@
-import { cancel, confirm, intro, isCancel, note, outro, select, text } from "@clack/prompts";
+import { isCancel } from "@clack/core";
 import { pullable, type Rerun, runFlow } from "../doctor/flow";
 import type { RunResult } from "../doctor/run";
 import type { Deps } from "../model/deps";
@@ -12,6 +12,17 @@ import { askImage } from "./image-prompt";
 import { interactiveView, type Ui } from "./interactive-view";
 import { EXIT_INTERNAL, type Io } from "./io";
 import { summaryBlock } from "./plain";
+import {
+  confirmYes,
+  cancelled as drawCancelled,
+  intro,
+  outro,
+  type PromptLook,
+  type PromptStreams,
+  selectOne,
+  showNote,
+  typeText,
+} from "./prompts";
 import { hasRemedy, offerRemedy } from "./remedies";
 import { writeReportFile } from "./report-file";
 import { makeStyle, stripAnsi } from "./style";
@@ -26,16 +37,20 @@ export const EXIT_CANCELLED = 130;
  * Ctrl-C at a prompt returns 130; mid-stage, main's SIGINT handler exits 130 (reports
  * and outputs are renamed into place only when complete, so nothing is half-written).
  */
-export async function runInteractive(options: Options, io: Io, deps: Deps): Promise<number> {
+export async function runInteractive(options: Options, io: Io, deps: Deps, streams?: PromptStreams): Promise<number> {
   const unicode = unicodeSupported(deps.env);
-  const ui: Ui = { io, st: makeStyle(io.color), g: glyphs(unicode), unicode };
+  const ui: Ui = { io, st: makeStyle(io.color), g: glyphs(unicode), unicode, streams };
+  const cancelled = () => {
+    drawCancelled(look(ui), "Cancelled: nothing half-written was left behind.");
+    return EXIT_CANCELLED;
+  };
   const restoreCursor = () => process.stdout.write("\u001b[?25h");
   process.once("exit", restoreCursor);
-  intro(`pulldoctor ${VERSION}`);
+  intro(look(ui), `pulldoctor ${VERSION}`);
   io.stdout(`${ui.st.dim(unicode ? "│" : "|")}\n`);
   let opts: Options = { ...options, command: "check" };
   if (!opts.image) {
-    const image = await askImage(ui.st, unicode);
+    const image = await askImage(ui.st, unicode, "", streams);
     if (isCancel(image)) return cancelled();
     opts = { ...opts, image };
   }
@@ -60,10 +75,11 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
     io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${options.reportFile} (--report)\n`);
   }
   if (run.crashed) {
-    outro("A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
+    outro(look(ui), "A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
     return EXIT_INTERNAL;
   }
   outro(
+    look(ui),
     report.verdict.ok
       ? "Done."
       : `Not fixed yet: ${report.verdict.code ?? "see above"}. \`pulldoctor explain ${report.verdict.code ?? "CODE"}\` tells more.`,
@@ -71,10 +87,7 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
   return exitCodeFor(report);
 }
 
-function cancelled(): number {
-  cancel("Cancelled: nothing half-written was left behind.");
-  return EXIT_CANCELLED;
-}
+const look = (ui: Ui): PromptLook => ({ st: ui.st, unicode: ui.unicode, streams: ui.streams });
 
 /** The first error's remedy, when it has one the doctor can offer on the spot. */
 async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun | null | "cancel"> {
@@ -84,6 +97,7 @@ async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun |
   const r = await offerRemedy(first, run, options, {
     st: ui.st,
     unicode: ui.unicode,
+    streams: ui.streams,
     say: (s) => ui.io.stdout(`${ui.st.dim(ui.g.bullet)} ${s}\n`),
   });
   if (r.kind !== "rerun") return r.kind === "cancel" ? "cancel" : null;
@@ -93,22 +107,22 @@ async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun |
 
 /** The summary, "Save the report?", then "Pull the image now?" and where to. */
 async function pullTo(run: RunResult, report: Report, options: Options, deps: Deps, ui: Ui): Promise<string | null | "cancel"> {
-  note((ui.io.color ? summaryBlock(report, ui.st, ui.g) : stripAnsi(summaryBlock(report, ui.st, ui.g))).trimEnd(), "Result");
-  const save = await confirm({ message: "Save the report (JSON, safe to attach to a ticket)?", initialValue: !report.verdict.ok });
+  showNote(look(ui), "Result", (ui.io.color ? summaryBlock(report, ui.st, ui.g) : stripAnsi(summaryBlock(report, ui.st, ui.g))).trimEnd());
+  const save = await confirmYes(look(ui), "Save the report (JSON, safe to attach to a ticket)?", !report.verdict.ok);
   if (isCancel(save)) return "cancel";
   if (save) {
-    const file = await text({ message: "Report file", initialValue: defaultReportName(report, deps.now()) });
+    const file = await typeText(look(ui), "Report file", { initialValue: defaultReportName(report, deps.now()) });
     if (isCancel(file)) return "cancel";
     writeReportFile(file, report);
     ui.io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${file}\n`);
   }
   if (!pullable(run)) return null;
-  const pull = await confirm({ message: "Pull the image now?", initialValue: true });
+  const pull = await confirmYes(look(ui), "Pull the image now?");
   if (isCancel(pull)) return "cancel";
-  return pull ? await chooseOutput(run, options, deps) : null;
+  return pull ? await chooseOutput(run, options, deps, ui) : null;
 }
 
-async function chooseOutput(run: RunResult, options: Options, deps: Deps): Promise<string | "cancel"> {
+async function chooseOutput(run: RunResult, options: Options, deps: Deps, ui: Ui): Promise<string | "cancel"> {
   const ref = run.localFacts.ref!;
   const base = ref.repository.split("/").pop() ?? "image";
   const suggested = await defaultOutput(deps, ref);
@@ -120,11 +134,10 @@ async function chooseOutput(run: RunResult, options: Options, deps: Deps): Promi
     { value: `docker-archive:./${base}.tar`, label: "docker-archive", hint: `./${base}.tar, for docker load` },
     { value: "\u0000other", label: "Another destination", hint: "oci:DIR[:TAG], docker-archive:FILE or docker" },
   ];
-  const output = await select<string>({ message: "Where to?", options: choices, initialValue: choices[0]!.value });
+  const output = await selectOne<string>(look(ui), "Where to?", choices, choices[0]!.value);
   if (isCancel(output)) return "cancel";
   if (output !== "\u0000other") return output;
-  const typed = await text({
-    message: "Destination",
+  const typed = await typeText(look(ui), "Destination", {
     placeholder: "oci:/srv/images/app:1.0",
     validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker"),
   });

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { ConfirmPrompt, PasswordPrompt, SelectPrompt, TextPrompt } from "@clack/core";
-import { rail } from "./image-prompt";
+import { rail } from "./glyphs";
 import { type Style, stripAnsi } from "./style";
 
 /**
@@ -152,5 +152,23 @@ export function showNote(look: PromptLook, heading: string, text: string): void 
     ...lines.map((l) => `${st.dim(r.bar)}  ${st.dim(l)}${" ".repeat(width - stripAnsi(l).length)}${st.dim(r.bar)}`),
     st.dim((look.unicode ? "├" : "+") + h.repeat(width + 2) + (look.unicode ? "╯" : "+")),
   ];
-  (look.streams?.output ?? process.stdout).write(`${out.join("\n")}\n`);
+  write(look, `${out.join("\n")}\n`);
+}
+
+const write = (look: PromptLook, s: string) => (look.streams?.output ?? process.stdout).write(s);
+
+/** The rail's first line, as clack's intro draws it. */
+export function intro(look: PromptLook, heading: string): void {
+  write(look, `${look.st.dim(rail(look.unicode).start)}  ${heading}\n`);
+}
+
+/** The rail's last line, as clack's outro draws it. */
+export function outro(look: PromptLook, message: string): void {
+  const r = rail(look.unicode);
+  write(look, `${look.st.dim(r.bar)}\n${look.st.dim(r.end)}  ${message}\n\n`);
+}
+
+/** The rail's last line after a cancel, as clack's cancel draws it. */
+export function cancelled(look: PromptLook, message: string): void {
+  write(look, `${look.st.dim(rail(look.unicode).end)}  ${look.st.red(message)}\n\n`);
 }
