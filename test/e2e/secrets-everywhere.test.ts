@@ -196,7 +196,7 @@ async function run(label: string, cmd: "check" | "pull", s: Scenario) {
     stdin: s.stdin,
   });
   const h = await runCli([cmd, s.image, "--verbose", "--report", repH, ...out("h"), ...common], { home: home.dir, env, stdin: s.stdin });
-  let report;
+  let report: any;
   try {
     report = JSON.parse(j.stdout);
   } catch {
