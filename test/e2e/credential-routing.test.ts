@@ -3,11 +3,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, type KeyPair, makeCA } from "../helpers/pki";
-import { findingOf } from "../helpers/report";
-import { expectValidReport } from "../helpers/schema";
 import { type Recorder, startRecorder, tokenRoute } from "../peers/recorder";
 
 /**
@@ -67,32 +66,12 @@ async function run(cmd: "check" | "pull", host: string, extra: string[] = [], en
   mkdirSync(cfg);
   writeFileSync(path.join(cfg, "config.json"), JSON.stringify({ auths: { [host]: { auth: btoa(`alice:${PW}`) } } }));
   const out = cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}`)}:1.0`] : [];
-  const r = await runCli(
-    [
-      cmd,
-      `${host}/${REPO}:1.0`,
-      "--json",
-      "--docker-config",
-      cfg,
-      "--certs-dir",
-      certsDir,
-      "--daemon-config",
-      path.join(home.dir, "none.json"),
-      "--timeout",
-      "3",
-      ...out,
-      ...extra,
-    ],
-    { home: home.dir, env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env } },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  return {
-    code: r.code,
-    report,
-    codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`),
-    find: (c: string) => findingOf(report, c),
-  };
+  const c = await checkCli(`${host}/${REPO}:1.0`, ["--docker-config", cfg, "--certs-dir", certsDir, ...out, ...extra], {
+    home: home.dir,
+    command: cmd,
+    env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env },
+  });
+  return { code: c.r.code, report: c.report, codes: c.codes, find: c.find };
 }
 const auths = (r: Recorder) => r.authorized().map((s) => s.headers.authorization);
 

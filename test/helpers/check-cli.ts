@@ -6,6 +6,8 @@ import { codesOf, type Finding, findingOf, type Stage, stageOf } from "./report"
 import { expectNoSecrets, expectValidReport } from "./schema";
 
 export interface CheckCliOptions {
+  /** `pull` runs the same way (default `check`). */
+  command?: "check" | "pull";
   /** The test's temp HOME: reports, the absent daemon.json and the empty certs.d live there. */
   home: string;
   /** --timeout in seconds (default 3). */
@@ -36,7 +38,7 @@ export interface CheckCli {
 let n = 0;
 
 /**
- * `pulldoctor check IMAGE --json --report FILE …flags` through the compiled binary, kept away
+ * `pulldoctor check IMAGE --json --report FILE …flags` (or `pull`) through the compiled binary, kept away
  * from this machine's Docker setup (no daemon.json, an empty certs.d) unless `flags` name their
  * own. Both the printed and the written report must be schema-valid, and no secret may show.
  */
@@ -44,7 +46,7 @@ export async function checkCli(image: string, flags: string[], o: CheckCliOption
   const reportFile = path.join(o.home, `report-${process.pid}-${++n}.json`);
   const unless = (flag: string, value: string) => (flags.includes(flag) ? [] : [flag, value]);
   const args = [
-    "check",
+    o.command ?? "check",
     image,
     "--json",
     "--report",
@@ -59,7 +61,9 @@ export async function checkCli(image: string, flags: string[], o: CheckCliOption
   try {
     report = JSON.parse(r.stdout);
   } catch {
-    throw new Error(`check ${image}: no JSON report (exit ${r.code}): ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 600)}`);
+    throw new Error(
+      `${o.command ?? "check"} ${image}: no JSON report (exit ${r.code}): ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 600)}`,
+    );
   }
   expectValidReport(report);
   const file = readFileSync(reportFile, "utf8");
