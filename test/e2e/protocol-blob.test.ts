@@ -71,7 +71,7 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-/** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers-ns), for runs that resolve a name. */
+/** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers/run-in-ns.ts), for runs that resolve a name. */
 /** `codes` are the blob stage's. */
 async function check(image: string, extra: string[] = [], timeout = "3", ns = false) {
   const run = ns ? (args: string[]) => runInNs(args, { home: home.dir, dir: home.dir }) : undefined;
