@@ -79,8 +79,9 @@ export async function runFlow(input: FlowInput): Promise<FlowOutcome> {
   const output = input.pullTo ? await input.pullTo(run, report, options) : await defaultPullTo(options, run, deps, emit);
   if (output === "cancel") return { cancelled: true };
   if (output === null) {
+    // `check`, or a person who declined: no pull was asked for. `pull` with nothing to fetch
+    // still reports its pull stage, skipped.
     if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report, pull: null };
-    // `pull` with nothing to fetch still reports its pull stage, skipped.
     const skipped = skippedPull(run);
     emit({ type: "result", result: skipped, findings: [] });
     return { cancelled: false, options, run, report: finalReport(options, run, [skipped]), pull: null };
