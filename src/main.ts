@@ -1,10 +1,10 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
-import { flushOutput, type Io, processIo } from "./cli/io";
 import type { Options } from "./model/options";
 import { scrubText } from "./model/redact";
 import { Secret } from "./model/secret";
 import { escapeControls } from "./registry/http-util";
+import { EXIT_INTERNAL, flushOutput, type Io, processIo } from "./ui/io";
 import { VERSION } from "./version";
 
 /** argv → command → exit code; nothing else. */
@@ -22,9 +22,6 @@ async function main(argv: string[]): Promise<number> {
   if (parsed.passwordStdin) options.password = new Secret(await readPassword());
   return await dispatch(options, io);
 }
-
-/** Internal error (a bug): sysexits EX_SOFTWARE. */
-const EXIT_INTERNAL = 70;
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab.

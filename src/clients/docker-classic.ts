@@ -1,5 +1,5 @@
-import { parseMirror } from "../doctor/plan";
 import { type Finding, finding } from "../model/finding";
+import { parseMirror } from "../registry/mirror-url";
 import type { ClientInputs } from "./inputs";
 import type { ClientHost, ClientJudgement } from "./profile";
 

@@ -2,6 +2,7 @@ import type { ImageRef, LocalConfig } from "../model/facts";
 import type { Options } from "../model/options";
 import type { Endpoint } from "../model/stage";
 import { isInsecureByConfig } from "../registry/insecure";
+import { parseMirror } from "../registry/mirror-url";
 
 /** Docker Hub's API host: the domain `docker.io` is never contacted itself. */
 export const DOCKER_HUB_API = "registry-1.docker.io";
@@ -39,21 +40,6 @@ export function planEndpoints(ref: ImageRef, local: LocalConfig | undefined, opt
     endpoints.push(endpointFrom(new URL(`https://${ref.registry}`), "upstream", insecureList));
   }
   return { endpoints, rejectedMirrors };
-}
-
-/** As Docker's ValidateMirror: a scheme is required; no userinfo, query or fragment. */
-export function parseMirror(value: string): { url: URL } | { reason: string } {
-  const v = value.trim();
-  if (!/^https?:\/\//i.test(v)) return { reason: `no scheme specified for "${v}": must use either 'https://' or 'http://'` };
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return { reason: `"${v}" is not a valid URL` };
-  }
-  if (url.username || url.password) return { reason: `"${v}" must not contain credentials` };
-  if (url.search || url.hash) return { reason: `"${v}": query or fragment at end of the URI` };
-  return { url };
 }
 
 function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]): Endpoint {

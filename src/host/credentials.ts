@@ -6,7 +6,7 @@ import { type DecodedMap, GO_STRING, goMap, goStruct, unmarshal } from "./go-unm
 /**
  * Which credentials `docker pull` sends, decided exactly as docker/cli decides it
  * (configfile.GetAuthConfig, credentials file/native stores, DOCKER_AUTH_CONFIG): table-
- * tested against shared/vectors/credentials.json.
+ * tested against test/vectors/credentials.json.
  */
 
 /** Docker Hub's credentials live under this key only (registry.IndexServer). */

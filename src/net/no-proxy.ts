@@ -3,7 +3,7 @@ import { domainToASCII } from "node:url";
 /**
  * NO_PROXY matching exactly as golang.org/x/net/http/httpproxy does it (what dockerd,
  * the docker CLI and containerd use). The rules, checked against the 202 recorded
- * vectors in shared/vectors/noproxy.json:
+ * vectors in test/vectors/noproxy.json:
  * - split on "," only; each entry trimmed and lower-cased; "*" anywhere disables proxying;
  * - CIDRs and IP literals (optionally "ip:port" / "[v6]:port") match IP-literal hosts only;
  * - "example.com" matches itself and subdomains, ".example.com" / "*.example.com" subdomains only;

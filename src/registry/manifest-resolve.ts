@@ -97,7 +97,15 @@ export async function resolveImageManifest(
       if (child && f.kind === "not-found") {
         // The index names a manifest the registry lacks (garbage-collected, a partial push or copy): that
         // digest is unknown, not a registry in poor health.
-        const params = { ...img, reference: expected ?? "", closestTags: [], tagsListed: false, tagCount: null, indexDigest: child.index };
+        const params = {
+          ...img,
+          reference: expected ?? "",
+          closestTags: [],
+          tags: [],
+          tagsListed: false,
+          tagCount: null,
+          indexDigest: child.index,
+        };
         evidence.missingManifest = { index: child.index, digest: expected, platform: child.platform };
         findings.push(finding("MANIFEST_UNKNOWN", { ...params, platform: child.platform }, evidence));
         return null;

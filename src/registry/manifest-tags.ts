@@ -57,3 +57,33 @@ export function closestTags(wanted: string, tags: readonly string[], max = 5): s
     .slice(0, max)
     .map((s) => s.t);
 }
+
+/** The numbers a version tag starts with (v1.2.3, 3.19-alpine, 20240101), or null for a name (latest, edge). */
+function versionKey(tag: string): number[] | null {
+  const m = /^v?(\d+(?:\.\d+)*)/i.exec(tag);
+  return m ? m[1]!.split(".").map(Number) : null;
+}
+
+/**
+ * Newest first by version order: version tags by their numbers (1.10 after 1.9, 1.2.1 after
+ * 1.2), the plain tag before its variants (1.25 before 1.25-alpine); then names, by name.
+ */
+export function newestFirst(a: string, b: string): number {
+  const ka = versionKey(a);
+  const kb = versionKey(b);
+  if (ka && !kb) return -1;
+  if (!ka && kb) return 1;
+  if (ka && kb) {
+    for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
+      const d = (kb[i] ?? -1) - (ka[i] ?? -1);
+      if (d !== 0) return d;
+    }
+    if (a.length !== b.length) return a.length - b.length;
+  }
+  return a.localeCompare(b);
+}
+
+/** The tags a MANIFEST_UNKNOWN names: all of them when there are `max` or fewer, else the newest `max`. */
+export function tagsToName(tags: readonly string[], max = 10): string[] {
+  return [...tags].sort(newestFirst).slice(0, max);
+}

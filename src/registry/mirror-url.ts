@@ -31,3 +31,18 @@ export function mirrorUrlError(raw: string): string | null {
 export function maskUserinfo(value: string): string {
   return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/, "$1:xxxxx@");
 }
+
+/** As Docker's ValidateMirror: a scheme is required; no userinfo, query or fragment. */
+export function parseMirror(value: string): { url: URL } | { reason: string } {
+  const v = value.trim();
+  if (!/^https?:\/\//i.test(v)) return { reason: `no scheme specified for "${v}": must use either 'https://' or 'http://'` };
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return { reason: `"${v}" is not a valid URL` };
+  }
+  if (url.username || url.password) return { reason: `"${v}" must not contain credentials` };
+  if (url.search || url.hash) return { reason: `"${v}": query or fragment at end of the URI` };
+  return { url };
+}

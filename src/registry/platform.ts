@@ -7,7 +7,7 @@ export { anyOf, type MatchComparer, newMatcher, only, onlyOS, onlyStrict, ordere
  * containerd/platforms behaviour (the module docker pull and containerd vendor): parse a
  * specifier, normalize, format, and pick a manifest-list entry the way `docker pull`
  * does (filter with Only(want).Match, stable sort by Less, take the first). The
- * conformance vectors in shared/vectors/platforms.json pin every rule here.
+ * conformance vectors in test/vectors/platforms.json pin every rule here.
  */
 
 const SPECIFIER_RE = /^[A-Za-z0-9_.-]+$/;

@@ -16,7 +16,7 @@ import {
   rateParams,
 } from "../registry/manifest-classify";
 import { invalidDigestHeader, type ManifestTarget, resolveImageManifest } from "../registry/manifest-resolve";
-import { closestTags } from "../registry/manifest-tags";
+import { closestTags, tagsToName } from "../registry/manifest-tags";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
 import { parsePlatform } from "../registry/platform";
 import { TokenError } from "../registry/token";
@@ -250,10 +250,14 @@ async function notFound(
   const tags = answer.kind === "listed" ? answer.tags : [];
   const near = answer.kind === "listed" && !img.reference.includes(":") ? closestTags(img.reference, tags) : [];
   evidence.closestTags = near;
+  // The common case is `latest` missing while versions exist: name them (the newest when there are many).
+  const named = tagsToName(tags);
+  evidence.tags = named;
+  const listed = answer.kind === "listed";
   findings.push(
     finding(
       "MANIFEST_UNKNOWN",
-      { ...img, closestTags: near, tagsListed: answer.kind === "listed", tagCount: answer.kind === "listed" ? tags.length : null },
+      { ...img, closestTags: near, tags: named, tagsListed: listed, tagCount: listed ? tags.length : null },
       evidence,
     ),
   );

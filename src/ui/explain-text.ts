@@ -1,12 +1,12 @@
 import { printedFor } from "../clients/error-texts/index";
-import type { CatalogueEntry } from "../model/catalogue/entry";
+import type { CatalogueSection } from "../model/catalogue/entry";
 import type { FindingCode } from "../model/catalogue/index";
 import { SECTIONS } from "../model/catalogue/index";
 import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
 
 /** One catalogue entry as `pulldoctor explain CODE` prints it. */
-export function explainEntry(code: string, e: CatalogueEntry<any>, st: Style, g: Glyphs): string {
+export function explainEntry(code: string, e: CatalogueSection[string], st: Style, g: Glyphs): string {
   const lines: string[] = [];
   lines.push(`${st.severity(e.severity, `${g.severity[e.severity]} ${code}`)}  ${st.bold(e.title)}`);
   lines.push(st.dim(`stage: ${e.stage}  severity: ${e.severity}`));
@@ -33,7 +33,7 @@ export function explainEntry(code: string, e: CatalogueEntry<any>, st: Style, g:
 export function codeIndex(st: Style, g: Glyphs): string {
   const lines: string[] = [];
   for (const [stage, section] of Object.entries(SECTIONS)) {
-    const codes = Object.entries(section as Record<string, CatalogueEntry<any>>);
+    const codes = Object.entries(section as CatalogueSection);
     if (codes.length === 0) continue;
     lines.push(st.bold(stage));
     const width = Math.max(...codes.map(([c]) => c.length));

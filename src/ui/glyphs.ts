@@ -29,6 +29,13 @@ const ASCII: Glyphs = {
   dash: "-",
 };
 
+/** The prompts' rail symbols, as clack draws them, with their ASCII fallbacks. */
+export function rail(unicode: boolean) {
+  return unicode
+    ? { start: "┌", bar: "│", end: "└", active: "◆", done: "◇", cancel: "■", error: "▲" }
+    : { start: "T", bar: "|", end: "—", active: "*", done: "o", cancel: "x", error: "x" };
+}
+
 export function glyphs(unicode: boolean): Glyphs {
   return unicode ? UNICODE : ASCII;
 }

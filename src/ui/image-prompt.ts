@@ -1,13 +1,8 @@
 import { TextPrompt } from "@clack/core";
 import { parseReference } from "../registry/reference";
+import { rail } from "./glyphs";
+import type { PromptStreams } from "./prompts";
 import type { Style } from "./style";
-
-/** clack's rail symbols, with the ASCII fallback in one place. */
-export function rail(unicode: boolean) {
-  return unicode
-    ? { bar: "│", end: "└", active: "◆", done: "◇", cancel: "■", error: "▲" }
-    : { bar: "|", end: "—", active: "*", done: "o", cancel: "x", error: "x" };
-}
 
 /** What the typed text normalizes to, or why Docker would refuse it. */
 export function normalizedHint(input: string): { ok: true; canonical: string } | { ok: false; error: string } {
@@ -23,10 +18,12 @@ export function normalizedHint(input: string): { ok: true; canonical: string } |
  * Asks for the image, checking it as typed: under the input, the name Docker would pull
  * (docker.io/library/nginx:latest) or the reason Docker would refuse it.
  */
-export async function askImage(st: Style, unicode: boolean, initial = ""): Promise<string | symbol> {
+export async function askImage(st: Style, unicode: boolean, initial = "", streams?: PromptStreams): Promise<string | symbol> {
   const r = rail(unicode);
   const prompt = new TextPrompt({
     initialValue: initial,
+    input: streams?.input,
+    output: streams?.output,
     validate: (v: string) => {
       const h = normalizedHint(v ?? "");
       return h.ok ? undefined : h.error;

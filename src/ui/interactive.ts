@@ -1,102 +1,85 @@
-import { cancel, confirm, intro, isCancel, note, outro, select, text } from "@clack/prompts";
-import { finalReport } from "../cli/commands/check";
-import type { Io } from "../cli/io";
-import { writeReportFile } from "../cli/report-file";
-import { type RunResult, runDoctor, type StageEvent } from "../doctor/run";
+import { isCancel } from "@clack/core";
+import { pullable, type Rerun, runFlow } from "../doctor/flow";
+import type { RunResult } from "../doctor/run";
 import type { Deps } from "../model/deps";
 import { worst } from "../model/finding";
 import type { Options } from "../model/options";
 import { exitCodeFor, type Report } from "../model/report";
-import type { StageId } from "../model/stage";
-import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
-import { defaultOutput, runPull } from "../pull/engine";
-import { STAGES } from "../stages/index";
+import { defaultOutput } from "../pull/engine";
 import { VERSION } from "../version";
-import { type Glyphs, glyphs, unicodeSupported } from "./glyphs";
+import { glyphs, unicodeSupported } from "./glyphs";
 import { askImage } from "./image-prompt";
-import { findingBlock, stageLine, summaryBlock, traceLines } from "./plain";
-import { liveLine, PullProgress } from "./progress";
+import { interactiveView, type Ui } from "./interactive-view";
+import { EXIT_INTERNAL, type Io } from "./io";
+import { summaryBlock } from "./plain";
+import {
+  confirmYes,
+  cancelled as drawCancelled,
+  intro,
+  outro,
+  type PromptLook,
+  type PromptStreams,
+  selectOne,
+  showNote,
+  typeText,
+} from "./prompts";
 import { hasRemedy, offerRemedy } from "./remedies";
-import { makeStyle, type Style, stripAnsi } from "./style";
+import { writeReportFile } from "./report-file";
+import { makeStyle, stripAnsi } from "./style";
 
 export const EXIT_CANCELLED = 130;
-const MAX_ROUNDS = 6;
-
-interface Ui {
-  io: Io;
-  st: Style;
-  g: Glyphs;
-  unicode: boolean;
-}
 
 /**
  * The interactive doctor (issue 6): ask the image, walk the stages with a spinner,
  * show each finding with its evidence and fixes, offer the fixes that can be tried now
  * and re-run from the stage they affect, then a summary, "Save report?" and "Pull now?".
+ * The steps are the flow's (src/doctor/flow.ts); this file only asks and shows.
  * Ctrl-C at a prompt returns 130; mid-stage, main's SIGINT handler exits 130 (reports
  * and outputs are renamed into place only when complete, so nothing is half-written).
  */
-export async function runInteractive(options: Options, io: Io, deps: Deps): Promise<number> {
+export async function runInteractive(options: Options, io: Io, deps: Deps, streams?: PromptStreams): Promise<number> {
   const unicode = unicodeSupported(deps.env);
-  const ui: Ui = { io, st: makeStyle(io.color), g: glyphs(unicode), unicode };
+  const ui: Ui = { io, st: makeStyle(io.color), g: glyphs(unicode), unicode, streams };
+  const cancelled = () => {
+    drawCancelled(look(ui), "Cancelled: nothing half-written was left behind.");
+    return EXIT_CANCELLED;
+  };
   const restoreCursor = () => process.stdout.write("\u001b[?25h");
   process.once("exit", restoreCursor);
-  intro(`pulldoctor ${VERSION}`);
+  intro(look(ui), `pulldoctor ${VERSION}`);
   io.stdout(`${ui.st.dim(unicode ? "│" : "|")}\n`);
-  let opts = { ...options, command: "check" as const };
+  let opts: Options = { ...options, command: "check" };
   if (!opts.image) {
-    const image = await askImage(ui.st, unicode);
+    const image = await askImage(ui.st, unicode, "", streams);
     if (isCancel(image)) return cancelled();
     opts = { ...opts, image };
   }
 
   // Ctrl-C aborts deps.signal: whatever the stage or pull made of it, the answer is 130.
   const interrupted = () => deps.signal.aborted;
-  let run = await diagnose(opts, deps, ui);
-  if (interrupted()) return cancelled();
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const first = run.findings.find((f) => f.severity === "error");
-    if (!first || !hasRemedy(first)) break;
-    io.stdout("\n");
-    const remedy = await offerRemedy(first, run, opts, { st: ui.st, say: (s) => io.stdout(`${ui.st.dim(ui.g.bullet)} ${s}\n`) });
-    if (remedy.kind === "cancel") return cancelled();
-    if (remedy.kind === "none") break;
-    opts = { ...remedy.options, command: "check" };
-    io.stdout(`\n${ui.st.bold(`Checking again ${remedy.what}`)}${remedy.from ? ui.st.dim(` (from the ${remedy.from} stage)`) : ""}\n`);
-    run = await diagnose(opts, deps, ui, remedy.from ? run : undefined, remedy.from ?? undefined);
-    if (interrupted()) return cancelled();
-  }
-
-  let report = finalReport(opts, run);
-  note(stripAnsiIfPlain(summaryBlock(report, ui.st, ui.g), ui).trimEnd(), "Result");
-
-  const save = await confirm({ message: "Save the report (JSON, safe to attach to a ticket)?", initialValue: !report.verdict.ok });
-  if (isCancel(save)) return cancelled();
-  if (save) {
-    const file = await text({ message: "Report file", initialValue: defaultReportName(report, deps.now()) });
-    if (isCancel(file)) return cancelled();
-    writeReportFile(file, report);
-    io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${file}\n`);
-  }
-
-  if (run.chosen?.facts.manifest && run.localFacts.ref) {
-    const pull = await confirm({ message: "Pull the image now?", initialValue: true });
-    if (isCancel(pull)) return cancelled();
-    if (pull) {
-      const pulled = await pullNow(opts, run, deps, ui);
-      if (pulled === "cancel" || interrupted()) return cancelled();
-      report = pulled;
-    }
-  }
+  const view = interactiveView(opts, ui);
+  const flow = await runFlow({
+    options: opts,
+    deps,
+    trace: view.trace,
+    onEvent: view.onEvent,
+    remedy: (run, current) => (interrupted() ? Promise.resolve("cancel" as const) : remedy(run, current, ui)),
+    pullTo: (run, report, current) => (interrupted() ? Promise.resolve("cancel" as const) : pullTo(run, report, current, deps, ui)),
+  }).finally(() => view.stop());
+  if (flow.cancelled || interrupted()) return cancelled();
+  const { run, report, pull } = flow;
+  if (pull?.summary && worst(pull.findings) !== "error")
+    io.stdout(`${ui.st.green(ui.g.status.pass)} ${ui.st.bold(`pulled ${pull.summary.digest} to ${pull.summary.output}`)}\n`);
   if (options.reportFile) {
     writeReportFile(options.reportFile, report);
     io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${options.reportFile} (--report)\n`);
   }
   if (run.crashed) {
-    outro("A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
-    return 70;
+    outro(look(ui), "A check crashed: a bug in pulldoctor. Please report it with the saved report attached.");
+    return EXIT_INTERNAL;
   }
   outro(
+    look(ui),
     report.verdict.ok
       ? "Done."
       : `Not fixed yet: ${report.verdict.code ?? "see above"}. \`pulldoctor explain ${report.verdict.code ?? "CODE"}\` tells more.`,
@@ -104,13 +87,62 @@ export async function runInteractive(options: Options, io: Io, deps: Deps): Prom
   return exitCodeFor(report);
 }
 
-function cancelled(): number {
-  cancel("Cancelled: nothing half-written was left behind.");
-  return EXIT_CANCELLED;
+const look = (ui: Ui): PromptLook => ({ st: ui.st, unicode: ui.unicode, streams: ui.streams });
+
+/** The first error's remedy, when it has one the doctor can offer on the spot. */
+async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun | null | "cancel"> {
+  const first = run.findings.find((f) => f.severity === "error");
+  if (!first || !hasRemedy(first)) return null;
+  ui.io.stdout("\n");
+  const r = await offerRemedy(first, run, options, {
+    st: ui.st,
+    unicode: ui.unicode,
+    streams: ui.streams,
+    say: (s) => ui.io.stdout(`${ui.st.dim(ui.g.bullet)} ${s}\n`),
+  });
+  if (r.kind !== "rerun") return r.kind === "cancel" ? "cancel" : null;
+  ui.io.stdout(`\n${ui.st.bold(`Checking again ${r.what}`)}${r.from ? ui.st.dim(` (from the ${r.from} stage)`) : ""}\n`);
+  return { options: { ...r.options, command: "check" }, from: r.from };
 }
 
-function stripAnsiIfPlain(s: string, ui: Ui): string {
-  return ui.io.color ? s : stripAnsi(s);
+/** The summary, "Save the report?", then "Pull the image now?" and where to. */
+async function pullTo(run: RunResult, report: Report, options: Options, deps: Deps, ui: Ui): Promise<string | null | "cancel"> {
+  showNote(look(ui), "Result", (ui.io.color ? summaryBlock(report, ui.st, ui.g) : stripAnsi(summaryBlock(report, ui.st, ui.g))).trimEnd());
+  const save = await confirmYes(look(ui), "Save the report (JSON, safe to attach to a ticket)?", !report.verdict.ok);
+  if (isCancel(save)) return "cancel";
+  if (save) {
+    const file = await typeText(look(ui), "Report file", { initialValue: defaultReportName(report, deps.now()) });
+    if (isCancel(file)) return "cancel";
+    writeReportFile(file, report);
+    ui.io.stdout(`${ui.st.green(ui.g.status.pass)} report written to ${file}\n`);
+  }
+  if (!pullable(run)) return null;
+  const pull = await confirmYes(look(ui), "Pull the image now?");
+  if (isCancel(pull)) return "cancel";
+  return pull ? await chooseOutput(run, options, deps, ui) : null;
+}
+
+async function chooseOutput(run: RunResult, options: Options, deps: Deps, ui: Ui): Promise<string | "cancel"> {
+  const ref = run.localFacts.ref!;
+  const base = ref.repository.split("/").pop() ?? "image";
+  const suggested = await defaultOutput(deps, ref);
+  const given = options.output;
+  const choices = [
+    ...(given ? [{ value: given, label: given, hint: "from --output" }] : []),
+    ...(suggested.output === "docker" ? [{ value: "docker", label: "docker", hint: "load into the local Docker Engine" }] : []),
+    { value: `oci:./${base}${ref.tag ? `:${ref.tag}` : ""}`, label: "OCI image layout", hint: `./${base}` },
+    { value: `docker-archive:./${base}.tar`, label: "docker-archive", hint: `./${base}.tar, for docker load` },
+    { value: "\u0000other", label: "Another destination", hint: "oci:DIR[:TAG], docker-archive:FILE or docker" },
+  ];
+  const output = await selectOne<string>(look(ui), "Where to?", choices, choices[0]!.value);
+  if (isCancel(output)) return "cancel";
+  if (output !== "\u0000other") return output;
+  const typed = await typeText(look(ui), "Destination", {
+    placeholder: "oci:/srv/images/app:1.0",
+    validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker"),
+  });
+  if (isCancel(typed)) return "cancel";
+  return typed.trim();
 }
 
 export function defaultReportName(report: Report, now: Date): string {
@@ -120,96 +152,4 @@ export function defaultReportName(report: Report, now: Date): string {
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
   return `pulldoctor-report-${image}-${time}.json`;
-}
-
-async function diagnose(options: Options, deps: Deps, ui: Ui, previous?: RunResult, from?: StageId): Promise<RunResult> {
-  const live = liveLine(ui.io.stdout, ui.st, ui.unicode);
-  let several = false;
-  let current = "";
-  // --verbose: each exchange printed above the spinner as it happens.
-  const trace: Trace = options.verbose
-    ? {
-        record(e: TraceEvent) {
-          live.stop();
-          ui.io.stdout(
-            traceLines(e, ui.st, ui.g)
-              .map((l) => `      ${ui.st.dim(l)}\n`)
-              .join(""),
-          );
-          if (current) live.start(current);
-        },
-      }
-    : new MemoryTrace();
-  const onEvent = (e: StageEvent) => {
-    if (e.type === "plan") several = e.endpoints.length > 1;
-    else if (e.type === "start")
-      live.start((current = `${e.title}${several && e.endpoint ? ui.st.dim(` @${new URL(e.endpoint).host}`) : ""}…`));
-    else {
-      current = "";
-      live.stop(stageLine(e.result, several, ui.st, ui.g));
-      for (const f of e.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g, true));
-    }
-  };
-  try {
-    return await runDoctor({ stages: STAGES, options, deps, trace, onEvent, previous, from });
-  } finally {
-    live.stop();
-  }
-}
-
-async function pullNow(options: Options, run: RunResult, deps: Deps, ui: Ui): Promise<Report | "cancel"> {
-  const ref = run.localFacts.ref!;
-  const base = ref.repository.split("/").pop() ?? "image";
-  const suggested = await defaultOutput(deps, ref);
-  const choices = [
-    ...(options.output ? [{ value: options.output, label: options.output, hint: "from --output" }] : []),
-    ...(suggested.output === "docker" ? [{ value: "docker", label: "docker", hint: "load into the local Docker Engine" }] : []),
-    { value: `oci:./${base}${ref.tag ? `:${ref.tag}` : ""}`, label: "OCI image layout", hint: `./${base}` },
-    { value: `docker-archive:./${base}.tar`, label: "docker-archive", hint: `./${base}.tar, for docker load` },
-    { value: "\u0000other", label: "Another destination", hint: "oci:DIR[:TAG], docker-archive:FILE or docker" },
-  ];
-  let output = await select<string>({ message: "Where to?", options: choices, initialValue: choices[0]!.value });
-  if (isCancel(output)) return "cancel";
-  if (output === "\u0000other") {
-    const typed = await text({
-      message: "Destination",
-      placeholder: "oci:/srv/images/app:1.0",
-      validate: (v) => (/^(oci:.+|docker-archive:.+|docker)$/.test(v.trim()) ? undefined : "oci:DIR[:TAG], docker-archive:FILE or docker"),
-    });
-    if (isCancel(typed)) return "cancel";
-    output = typed.trim();
-  }
-  const progress = new PullProgress(ui.g);
-  const live = liveLine(ui.io.stdout, ui.st, ui.unicode);
-  live.start(`pulling to ${output}`);
-  let last = 0;
-  const chosen = run.chosen!;
-  const later = run.endpoints.slice(run.endpoints.indexOf(chosen) + 1).filter((r) => r.ok);
-  const outcome = await runPull({
-    options: { ...options, command: "pull", output },
-    deps,
-    trace: new MemoryTrace(),
-    endpoint: chosen.endpoint,
-    facts: chosen.facts,
-    fallbacks: later.map((r) => ({ endpoint: r.endpoint, facts: r.facts })),
-    output,
-    onProgress: (e) => {
-      if (e.type === "plan") progress.plan(e.blobs);
-      else if (e.type === "progress") progress.progress(e.digest, e.bytes);
-      else if (e.type === "done") progress.markDone(e.digest, e.bytes);
-      else if (e.type === "retry")
-        ui.io.stdout(`\r\u001b[2K${ui.st.yellow(ui.g.status.warn)} retry ${e.attempt} for ${e.digest.slice(0, 19)}: ${e.error}\n`);
-      const now = Date.now();
-      if (now - last > 80 || e.type === "done") {
-        last = now;
-        live.update(`pulling to ${output}  ${progress.line()}`);
-      }
-    },
-  }).finally(() => live.stop());
-  ui.io.stdout(`${stageLine(outcome.result, false, ui.st, ui.g)}\n`);
-  for (const f of outcome.findings) ui.io.stdout(findingBlock(f, options.verbose, ui.st, ui.g));
-  const report = finalReport({ ...options, command: "pull", output }, run, [outcome.result], outcome.findings, outcome.summary);
-  if (worst(outcome.findings) !== "error" && outcome.summary)
-    ui.io.stdout(`${ui.st.green(ui.g.status.pass)} ${ui.st.bold(`pulled ${outcome.summary.digest} to ${outcome.summary.output}`)}\n`);
-  return report;
 }

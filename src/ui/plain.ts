@@ -1,4 +1,4 @@
-import type { StageEvent } from "../doctor/run";
+import type { FlowEvent } from "../doctor/flow";
 import type { Finding } from "../model/finding";
 import type { Report } from "../model/report";
 import type { Endpoint, StageResult, StageStatus } from "../model/stage";
@@ -17,7 +17,7 @@ export interface PlainOptions {
 }
 
 export interface Renderer {
-  onEvent(e: StageEvent): void;
+  onEvent(e: FlowEvent): void;
   onTrace?(e: TraceEvent): void;
   finish(report: Report): void;
 }

@@ -1,5 +1,4 @@
-import { confirm, isCancel, note, password, select, text } from "@clack/prompts";
-import { CA_FILE_MODE, writeFileAtomic } from "../cli/report-file";
+import { isCancel } from "@clack/core";
 import type { RunResult } from "../doctor/run";
 import type { Json } from "../model/evidence";
 import type { Finding } from "../model/finding";
@@ -8,6 +7,8 @@ import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
 import { tlsProbe } from "../net/tls";
 import { lowercaseSuggestion } from "../stages/reference";
+import { confirmYes, type PromptLook, type PromptStreams, selectOne, showNote, typeSecret, typeText } from "./prompts";
+import { CA_FILE_MODE, writeFileAtomic } from "./report-file";
 import type { Style } from "./style";
 
 /**
@@ -19,8 +20,14 @@ export type Remedy = { kind: "rerun"; options: Options; from: StageId | null; wh
 
 export interface RemedyUi {
   st: Style;
+  /** Unicode rail symbols, else their ASCII fallbacks. */
+  unicode: boolean;
+  /** Where the prompts read keys and draw (default: the terminal); tests pass their own. */
+  streams?: PromptStreams;
   say(s: string): void;
 }
+
+const look = (ui: RemedyUi): PromptLook => ({ st: ui.st, unicode: ui.unicode, streams: ui.streams });
 
 const CREDENTIAL_CODES = new Set(["AUTH_CREDENTIALS_REQUIRED", "AUTH_UNAUTHORIZED", "AUTH_DENIED"]);
 const TLS_CODES = new Set([
@@ -70,39 +77,35 @@ export function imageWithTag(run: RunResult, tag: string): string | null {
 }
 
 export async function offerRemedy(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
-  if (f.code === "REF_UPPERCASE") return await lowercase(options);
+  if (f.code === "REF_UPPERCASE") return await lowercase(options, ui);
   if (CREDENTIAL_CODES.has(f.code)) return await askCredentials(run, options, ui);
-  if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options);
-  if (f.code === "PLATFORM_UNAVAILABLE") return await choosePlatform(f, options);
+  if (f.code === "MANIFEST_UNKNOWN") return await chooseTag(f, run, options, ui);
+  if (f.code === "PLATFORM_UNAVAILABLE") return await choosePlatform(f, options, ui);
   if (f.code === "RATE_LIMITED") return await rateLimited(f, run, options, ui);
   if (TLS_CODES.has(f.code)) return await saveChain(f, run, options, ui);
   return { kind: "none" };
 }
 
-async function lowercase(options: Options): Promise<Remedy> {
+async function lowercase(options: Options, ui: RemedyUi): Promise<Remedy> {
   if (!options.image) return { kind: "none" };
   const lowered = lowercaseSuggestion(options.image);
   if (lowered === options.image) return { kind: "none" };
-  const go = await confirm({ message: `Repository names are lower case. Check ${lowered} instead?`, initialValue: true });
+  const go = await confirmYes(look(ui), `Repository names are lower case. Check ${lowered} instead?`);
   if (isCancel(go)) return { kind: "cancel" };
   return go ? { kind: "rerun", options: { ...options, image: lowered }, from: null, what: lowered } : { kind: "none" };
 }
 
 async function askCredentials(run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
   const registry = run.localFacts.ref?.registry ?? "the registry";
-  const go = await confirm({
-    message: `Enter a username and password for ${registry}? (used for this run only, never stored)`,
-    initialValue: true,
-  });
+  const go = await confirmYes(look(ui), `Enter a username and password for ${registry}? (used for this run only, never stored)`);
   if (isCancel(go)) return { kind: "cancel" };
   if (!go) return { kind: "none" };
-  const username = await text({
-    message: "Username",
+  const username = await typeText(look(ui), "Username", {
     initialValue: options.username ?? "",
     validate: (v) => (v.trim() ? undefined : "a username is needed"),
   });
   if (isCancel(username)) return { kind: "cancel" };
-  const pw = await password({ message: "Password or access token", mask: "•", validate: (v) => (v ? undefined : "a password is needed") });
+  const pw = await typeSecret(look(ui), "Password or access token", (v) => (v ? undefined : "a password is needed"));
   if (isCancel(pw)) return { kind: "cancel" };
   ui.say(ui.st.dim(`Re-checking with ${username.trim()}'s credentials from the config stage on (kept in memory only).`));
   // The config stage resolves credentials (--username wins over config.json), so re-run from there.
@@ -114,24 +117,31 @@ async function askCredentials(run: RunResult, options: Options, ui: RemedyUi): P
   };
 }
 
-async function chooseTag(f: Finding, run: RunResult, options: Options): Promise<Remedy> {
-  const tags = strings(f.evidence.closestTags);
+/** The closest tags first, then the other tags the finding names (the newest first), then "type another tag". */
+async function chooseTag(f: Finding, run: RunResult, options: Options, ui: RemedyUi): Promise<Remedy> {
+  const closest = strings(f.evidence.closestTags);
+  const others = strings(f.evidence.tags).filter((t) => !closest.includes(t));
   const OTHER = "\u0000other";
   const SKIP = "\u0000skip";
-  const picked = await select<string>({
-    message: tags.length ? "The tag does not exist. Use one of the closest existing tags?" : "The tag does not exist. Try another tag?",
-    options: [
-      ...tags.map((t) => ({ value: t, label: t })),
+  const picked = await selectOne<string>(
+    look(ui),
+    closest.length
+      ? "The tag does not exist. Use one of the closest existing tags?"
+      : others.length
+        ? "The tag does not exist. Use one of the repository's tags?"
+        : "The tag does not exist. Try another tag?",
+    [
+      ...closest.map((t) => ({ value: t, label: t, hint: "closest" })),
+      ...others.map((t) => ({ value: t, label: t })),
       { value: OTHER, label: "Type another tag" },
       { value: SKIP, label: "No, leave it" },
     ],
-  });
+  );
   if (isCancel(picked)) return { kind: "cancel" };
   if (picked === SKIP) return { kind: "none" };
   let tag = picked;
   if (picked === OTHER) {
-    const typed = await text({
-      message: "Tag",
+    const typed = await typeText(look(ui), "Tag", {
       validate: (v) =>
         /^[\w][\w.-]{0,127}$/.test(v.trim()) ? undefined : "a tag is up to 128 of A-Z a-z 0-9 _ . - and does not start with . or -",
     });
@@ -144,13 +154,14 @@ async function chooseTag(f: Finding, run: RunResult, options: Options): Promise<
   return { kind: "rerun", options: { ...options, image }, from: null, what: image };
 }
 
-async function choosePlatform(f: Finding, options: Options): Promise<Remedy> {
+async function choosePlatform(f: Finding, options: Options, ui: RemedyUi): Promise<Remedy> {
   const platforms = strings(f.evidence.platforms);
   if (platforms.length === 0) return { kind: "none" };
-  const picked = await select<string>({
-    message: "No image for this platform. Check one of the platforms the index offers? (it will only run here under emulation)",
-    options: [...platforms.map((p) => ({ value: p, label: p })), { value: "", label: "No, leave it" }],
-  });
+  const picked = await selectOne<string>(
+    look(ui),
+    "No image for this platform. Check one of the platforms the index offers? (it will only run here under emulation)",
+    [...platforms.map((p) => ({ value: p, label: p })), { value: "", label: "No, leave it" }],
+  );
   if (isCancel(picked)) return { kind: "cancel" };
   if (!picked) return { kind: "none" };
   return { kind: "rerun", options: { ...options, platform: picked }, from: "manifest", what: `--platform ${picked}` };
@@ -172,8 +183,7 @@ async function rateLimited(f: Finding, run: RunResult, options: Options, ui: Rem
   const hub = run.localFacts.ref?.registry === "docker.io";
   const configured = run.localFacts.local?.daemon.mirrors ?? [];
   if (!hub) return await askCredentials(run, options, ui);
-  const mirror = await text({
-    message: "Try through a registry mirror (pull-through cache)? URL, or empty to skip",
+  const mirror = await typeText(look(ui), "Try through a registry mirror (pull-through cache)? URL, or empty to skip", {
     initialValue: configured[0] ?? "",
     placeholder: "https://mirror.example.com",
     validate: (v) => (v.trim() === "" || /^https?:\/\/[^/\s]+/.test(v.trim()) ? undefined : "a URL like https://mirror.example.com"),
@@ -213,7 +223,7 @@ async function saveChain(f: Finding, run: RunResult, options: Options, ui: Remed
       const o = (c ?? {}) as Record<string, Json>;
       return `${i}: ${o.subject ?? "?"}\n   issued by ${o.issuer ?? "?"}${o.notAfter ? `, valid until ${o.notAfter}` : ""}`;
     });
-    note(lines.join("\n"), "Certificate chain the server presented");
+    showNote(look(ui), "Certificate chain the server presented", lines.join("\n"));
   }
   const pems = await presentedPems(f, run, options);
   if (pems.length === 0) {
@@ -222,13 +232,10 @@ async function saveChain(f: Finding, run: RunResult, options: Options, ui: Remed
   }
   const hostPort = f.endpoint ? new URL(f.endpoint).host : "registry";
   const host = hostPort.replace(/[:[\]]/g, "_");
-  const go = await confirm({
-    message: "Save the presented CA certificate to a file, to inspect it (nothing is trusted automatically)?",
-    initialValue: true,
-  });
+  const go = await confirmYes(look(ui), "Save the presented CA certificate to a file, to inspect it (nothing is trusted automatically)?");
   if (isCancel(go)) return { kind: "cancel" };
   if (!go) return { kind: "none" };
-  const file = await text({ message: "File", initialValue: `${host}-ca.crt` });
+  const file = await typeText(look(ui), "File", { initialValue: `${host}-ca.crt` });
   if (isCancel(file)) return { kind: "cancel" };
   // The last certificate of the chain is the one closest to the root: the CA to inspect.
   // A certificate is public: 0644 as certs.d expects; written atomically, never through a symlink at FILE.

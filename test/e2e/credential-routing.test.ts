@@ -3,11 +3,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, type KeyPair, makeCA } from "../helpers/pki";
-import { expectValidReport } from "../helpers/schema";
-import { type Recorder, startRecorder, tokenRoute } from "./credential-routing-recorder";
+import { type Recorder, startRecorder, tokenRoute } from "../peers/recorder";
 
 /**
  * Where credentials go, asserted at every host that could receive them (recording peers):
@@ -66,32 +66,12 @@ async function run(cmd: "check" | "pull", host: string, extra: string[] = [], en
   mkdirSync(cfg);
   writeFileSync(path.join(cfg, "config.json"), JSON.stringify({ auths: { [host]: { auth: btoa(`alice:${PW}`) } } }));
   const out = cmd === "pull" ? ["--output", `oci:${path.join(home.dir, `out-${++n}`)}:1.0`] : [];
-  const r = await runCli(
-    [
-      cmd,
-      `${host}/${REPO}:1.0`,
-      "--json",
-      "--docker-config",
-      cfg,
-      "--certs-dir",
-      certsDir,
-      "--daemon-config",
-      path.join(home.dir, "none.json"),
-      "--timeout",
-      "3",
-      ...out,
-      ...extra,
-    ],
-    { home: home.dir, env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env } },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  return {
-    code: r.code,
-    report,
-    codes: (report.findings as { code: string; severity: string }[]).map((f) => `${f.code}:${f.severity}`),
-    find: (c: string) => (report.findings as { code: string; detail: string }[]).find((f) => f.code === c),
-  };
+  const c = await checkCli(`${host}/${REPO}:1.0`, ["--docker-config", cfg, "--certs-dir", certsDir, ...out, ...extra], {
+    home: home.dir,
+    command: cmd,
+    env: { PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...env },
+  });
+  return { code: c.r.code, report: c.report, codes: c.codes, find: c.find };
 }
 const auths = (r: Recorder) => r.authorized().map((s) => s.headers.authorization);
 
@@ -114,11 +94,11 @@ describe("bearer: credentials to the realm only, the token to the registry only"
     const host = `0.0.0.0:${reg.port}`;
     const c = await run("check", host);
     expect(c.codes).toContain("AUTH_BASIC_OVER_HTTP:warning");
-    expect(c.find("AUTH_BASIC_OVER_HTTP")!.detail).toContain("not sent by pulldoctor");
+    expect(c.find("AUTH_BASIC_OVER_HTTP").detail).toContain("not sent by pulldoctor");
     expect(realm.seen.length).toBeGreaterThan(0);
     expect(auths(realm)).toEqual([]);
     const i = await run("check", host, ["--insecure-registry", host]);
-    expect(i.find("AUTH_BASIC_OVER_HTTP")!.detail).toContain("sent, as Docker does");
+    expect(i.find("AUTH_BASIC_OVER_HTTP").detail).toContain("sent, as Docker does");
     expect(auths(realm)).toContain(BASIC);
   }, 30_000);
 
@@ -133,8 +113,8 @@ describe("bearer: credentials to the realm only, the token to the registry only"
     const c = await run("check", reg.host);
     expect(c.code).toBe(1);
     expect(c.report.verdict.code).toBe("AUTH_TOKEN_SERVER_UNREACHABLE");
-    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain(`a redirect to ${other.url}/token`);
-    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE")!.detail).toContain("does not follow a token server there with credentials");
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE").detail).toContain(`a redirect to ${other.url}/token`);
+    expect(c.find("AUTH_TOKEN_SERVER_UNREACHABLE").detail).toContain("does not follow a token server there with credentials");
     expect(auths(realm)).toEqual([BASIC]);
     expect(other.seen).toEqual([]);
     expect(auths(reg)).toEqual([]);

@@ -7,7 +7,7 @@ import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
-import { Terminal } from "../tty/tmux";
+import { Terminal } from "../peers/tmux";
 
 /**
  * Files the binary writes — the --report file, oci:DIR, docker-archive:FILE, the blob store —

@@ -3,17 +3,17 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectNoSecrets, expectValidReport } from "../helpers/schema";
+import type { Stage } from "../helpers/report";
+import { expectNoSecrets } from "../helpers/schema";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 
 /**
  * The reference and config codes as a user meets them: the compiled binary, real files in a
  * temp HOME, real credential helpers (shell scripts on a temp PATH), a real registry on loopback.
  */
-type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, unknown> };
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, unknown> };
 
 const PW = "local-e2e-Plaintext-pw9";
 let reg: RegistryPeer;
@@ -50,39 +50,7 @@ function dockerConfig(config: string, helpers: Record<string, string> = {}): { d
   return { dir, env: { PATH: `${hbin}:/bin` } };
 }
 
-async function check(image: string, extra: string[] = [], env: Record<string, string> = {}) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
-  const r = await runCli(
-    [
-      "check",
-      image,
-      "--json",
-      "--report",
-      reportFile,
-      ...daemon,
-      "--certs-dir",
-      path.join(home.dir, "certs.d"),
-      "--timeout",
-      "3",
-      ...extra,
-    ],
-    { home: home.dir, env },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  const file = readFileSync(reportFile, "utf8");
-  expectValidReport(JSON.parse(file));
-  const findings = report.findings as Finding[];
-  return {
-    r,
-    report,
-    all: r.stdout + r.stderr + file,
-    codes: findings.map((f) => `${f.code}:${f.severity}`),
-    find: (code: string) => findings.find((f) => f.code === code)!,
-    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
-  };
-}
+const check = (image: string, extra: string[] = [], env: Record<string, string> = {}) => checkCli(image, extra, { home: home.dir, env });
 
 describe("reference codes through the binary", () => {
   test("REF_IMPLICIT_LATEST: no tag ⇒ :latest (info), the check still passes", async () => {

@@ -3,13 +3,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage, sha256 } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectValidReport } from "../helpers/schema";
+import type { Stage } from "../helpers/report";
+import { runInNs } from "../helpers/run-in-ns";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort, requireBinary } from "../peers/require";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Docker Hub images through a mirror, entirely on loopback: the mirror is a real docker-registry
@@ -19,16 +20,6 @@ import { runInNs } from "./helpers-ns";
  * bind-mounted /etc/resolv.conf in a private mount namespace, the system resolver, so nothing
  * can reach this machine's real nameserver or leave loopback.
  */
-type Finding = {
-  code: string;
-  severity: string;
-  stage: string;
-  endpoint: string | null;
-  detail: string;
-  fixes: string[];
-  evidence: Record<string, any>;
-};
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const HUB = "https://registry-1.docker.io";
 const img = buildImage({ label: "mirrored" });
@@ -36,7 +27,6 @@ let origin: RegistryPeer, mirror: RegistryPeer;
 let dns: DnsmasqPeer;
 let home: { dir: string; cleanup: () => void };
 let resolvConf = "";
-let n = 0;
 
 beforeAll(async () => {
   requireBinaryBuilt();
@@ -56,36 +46,25 @@ afterAll(async () => {
 
 /** mirrorUrl null: the mirror comes from the daemon.json given in extra. */
 async function run(command: "check" | "pull", mirrorUrl: string | null, extra: string[] = []) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const daemon = extra.includes("--daemon-config") ? [] : ["--daemon-config", path.join(home.dir, "none.json")];
-  const args = [
+  const flags = [...(mirrorUrl ? ["--mirror", mirrorUrl] : []), "--dns", dns.server, ...extra];
+  const c = await checkCli("docker.io/library/app:1.0", flags, {
+    home: home.dir,
     command,
-    "docker.io/library/app:1.0",
-    ...(mirrorUrl ? ["--mirror", mirrorUrl] : []),
-    "--dns",
-    dns.server,
-    "--json",
-    "--report",
-    reportFile,
-    ...daemon,
-    "--certs-dir",
-    path.join(home.dir, "certs.d"),
-    "--timeout",
-    "3",
-    ...extra,
-  ];
-  const r = await runInNs(args, { home: home.dir, dir: home.dir, files: { resolvConf } });
-  expectValidReport(r.report);
-  expectValidReport(JSON.parse(readFileSync(reportFile, "utf8")));
-  const report = r.report;
-  const findings = report.findings as Finding[];
+    run: (args) => runInNs(args, { home: home.dir, dir: home.dir, files: { resolvConf } }),
+  });
   return {
-    r,
-    report,
-    stages: report.stages as Stage[],
-    at: (endpoint: string, id: string) => (report.stages as Stage[]).find((s) => s.endpoint === endpoint && s.id === id)!,
-    errors: findings.filter((f) => f.severity === "error"),
-    findingsAt: (endpoint: string) => findings.filter((f) => f.endpoint === endpoint),
+    ...c,
+    stages: c.report.stages as Stage[],
+    at: (endpoint: string, id: string) => {
+      const s = c.report.stages.find((x: Stage) => x.endpoint === endpoint && x.id === id);
+      if (!s)
+        throw new Error(
+          `no ${id} stage for ${endpoint}; the report has: ${c.report.stages.map((x: Stage) => `${x.id}@${x.endpoint}`).join(", ")}`,
+        );
+      return s as Stage;
+    },
+    errors: c.findings.filter((f) => f.severity === "error"),
+    findingsAt: (endpoint: string) => c.findings.filter((f) => f.endpoint === endpoint),
   };
 }
 

@@ -6,13 +6,13 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { type CA, issueClientCert, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
+import { runInNs } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { blackhole, type FaultPeer, resetServer, silentServer } from "../peers/tcp-faults";
 import { codesOf, expectFinding, hermetic, stageOf } from "./helpers-net";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Every connect code produced by the compiled binary. The registry names (*.pd.test) come

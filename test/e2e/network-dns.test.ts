@@ -3,12 +3,13 @@ import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
+import { type NsFiles, runInNs } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, replyTo, type ScriptedDns, startDnsmasq, startScriptedDns } from "../peers/dnsmasq";
+import { type Port53Dns, startPort53Dns } from "../peers/port53-dns";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
-import { expectFinding, findingOf, hermetic, type Port53Dns, stageOf, startPort53Dns } from "./helpers-net";
-import { type NsFiles, runInNs } from "./helpers-ns";
+import { expectFinding, findingOf, hermetic, stageOf } from "./helpers-net";
 
 /**
  * Every dns code produced by the compiled binary, run as a user runs it, in a private mount

@@ -8,13 +8,13 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
+import { runInNs } from "../helpers/run-in-ns";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { codesOf, expectFinding, findingOf, hermetic, stageOf } from "./helpers-net";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Every proxy code produced by the compiled binary against real tinyproxy instances (open,

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
 import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectNoSecrets, expectValidReport } from "../helpers/schema";
+import { runInNs } from "../helpers/run-in-ns";
+import { expectNoSecrets } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Every blob code through the compiled binary. A real docker-registry (a layer deleted through
@@ -19,8 +18,6 @@ import { runInNs } from "./helpers-ns";
  * host, to a name dnsmasq does not know, to itself, to a 500), and the project's lab registry for
  * what neither can do on demand (no Range support, a paced body, corrupted bytes).
  */
-type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, any> };
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const img = buildImage({ label: "e2e-blob" });
 const broken = buildImage({ label: "e2e-broken-blob" });
@@ -34,7 +31,6 @@ let cdn: ReturnType<typeof Bun.serve>;
 const cdnSaw: string[] = [];
 const ports = { redirectOk: 0, redirectDead: 0, redirectNoName: 0, loop: 0, err500: 0 };
 let home: { dir: string; cleanup: () => void };
-let n = 0;
 
 beforeAll(async () => {
   requireBinaryBuilt();
@@ -75,37 +71,12 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-/** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers-ns), for runs that resolve a name. */
+/** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers/run-in-ns.ts), for runs that resolve a name. */
+/** `codes` are the blob stage's. */
 async function check(image: string, extra: string[] = [], timeout = "3", ns = false) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const args = [
-    "check",
-    image,
-    "--json",
-    "--report",
-    reportFile,
-    "--daemon-config",
-    path.join(home.dir, "none.json"),
-    "--certs-dir",
-    path.join(home.dir, "certs.d"),
-    "--timeout",
-    timeout,
-    ...extra,
-  ];
-  const r = ns ? await runInNs(args, { home: home.dir, dir: home.dir }) : await runCli(args, { home: home.dir });
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  const file = readFileSync(reportFile, "utf8");
-  expectValidReport(JSON.parse(file));
-  const findings = report.findings as Finding[];
-  return {
-    r,
-    report,
-    all: r.stdout + r.stderr + file,
-    codes: findings.filter((f) => f.stage === "blob").map((f) => `${f.code}:${f.severity}`),
-    find: (code: string) => findings.find((f) => f.code === code)!,
-    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
-  };
+  const run = ns ? (args: string[]) => runInNs(args, { home: home.dir, dir: home.dir }) : undefined;
+  const c = await checkCli(image, extra, { home: home.dir, timeout: Number(timeout), run });
+  return { ...c, codes: c.codesOf("blob") };
 }
 
 function expectBlob(c: Awaited<ReturnType<typeof check>>, code: string, severity: "error" | "warning") {

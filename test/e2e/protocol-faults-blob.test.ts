@@ -97,9 +97,12 @@ async function run(f: NamedFault, verb: "check" | "pull", extra: { workers?: str
   return { r, report, findings, codes: findings.map((x) => x.code), elapsedMs, store, out, i };
 }
 
-/** Every file in the store is a verified blob named by its sha256, or a partial that is a prefix of a blob the fault serves. */
+/**
+ * A pull that ran left a store, and every file in it is a verified blob named by its sha256, or a
+ * partial that is a prefix of a blob the fault serves. (A missing store used to pass unchecked.)
+ */
 function expectHonestStore(store: string, pulled: boolean) {
-  if (!existsSync(store)) return;
+  expect({ store, exists: existsSync(store) }).toEqual({ store, exists: true });
   const sha = path.join(store, "sha256");
   for (const name of existsSync(sha) ? readdirSync(sha) : []) {
     const hex = createHash("sha256")
@@ -152,7 +155,9 @@ function expectOutcome(f: NamedFault, res: Awaited<ReturnType<typeof run>>, verb
       }
       expect(res.report.pull).toMatchObject({ output: expect.any(String) });
     }
-    expectHonestStore(res.store, pulled);
+    // A pull skipped after a failed diagnosis never opens the store: nothing to check.
+    if (res.report.stages.some((s: { id: string; status: string }) => s.id === "pull" && s.status !== "skip"))
+      expectHonestStore(res.store, pulled);
   }
 }
 
@@ -168,7 +173,11 @@ beforeAll(() => {
       for (const b of [img.config, ...img.layers]) trueBlobs.set(b.digest, b.bytes);
   let slots = PARALLEL;
   const queue: (() => void)[] = [];
-  const slot = () => (slots > 0 ? (slots--, Promise.resolve()) : new Promise<void>((r) => queue.push(r)));
+  const slot = () => {
+    if (slots === 0) return new Promise<void>((r) => queue.push(r));
+    slots--;
+    return Promise.resolve();
+  };
   const free = () => (queue.length ? queue.shift()!() : slots++);
   // The longest first (a pull that must exhaust its retries), so the short ones fill the gaps.
   const long = (f: NamedFault) => (f.expect.check.exit === 0 && f.expect.pull.exit !== 0 ? 0 : 1);

@@ -9,6 +9,7 @@ import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { hostPlatform } from "../../src/model/deps";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
+import { findingOf, stageOf } from "../helpers/report";
 import { expectValidReport } from "../helpers/schema";
 import { type BinaryRun, schedule, runBinary as spawnBinary } from "./protocol-faults-runner";
 
@@ -90,8 +91,8 @@ async function run(f: NamedFault, cmd: "check" | "pull"): Promise<Run> {
 const result = (name: string, cmd: "check" | "pull") => runs.get(`${name} ${cmd}`)!;
 const faultNamed = (name: string) => PROTOCOL_FAULTS.find((f) => f.name === name)!;
 const codes = (r: Run) => r.report.findings.map((f) => f.code);
-const find = (r: Run, code: string) => r.report.findings.find((f) => f.code === code)!;
-const stage = (r: Run, id: string) => r.report.stages.find((s) => s.id === id)!;
+const find = (r: Run, code: string) => findingOf(r.report, code);
+const stage = (r: Run, id: string) => stageOf(r.report, id);
 
 beforeAll(async () => {
   requireBinaryBuilt();

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { buildImage, buildIndex, MT, sha256 } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectValidReport } from "../helpers/schema";
 import { type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
@@ -16,8 +14,6 @@ import { freePort } from "../peers/require";
  * registry-like server written here for what no real registry serves (schema 1, a portal page,
  * an oversized manifest, a lying digest, a 500).
  */
-type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, any> };
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const amd = buildImage({ label: "m-amd64" });
 const arm = buildImage({ label: "m-arm64", platform: { os: "linux", architecture: "arm64" } });
@@ -60,7 +56,6 @@ let nginx: NginxPeer;
 let odd: ReturnType<typeof Bun.serve>;
 let front = "";
 let home: { dir: string; cleanup: () => void };
-let n = 0;
 
 beforeAll(async () => {
   requireBinaryBuilt();
@@ -121,36 +116,10 @@ afterAll(async () => {
 
 const oddHost = () => `127.0.0.1:${odd.port}`;
 
+/** `codes` are the manifest stage's. */
 async function check(image: string, extra: string[] = []) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(
-    [
-      "check",
-      image,
-      "--json",
-      "--report",
-      reportFile,
-      "--daemon-config",
-      path.join(home.dir, "none.json"),
-      "--certs-dir",
-      path.join(home.dir, "certs.d"),
-      "--timeout",
-      "3",
-      ...extra,
-    ],
-    { home: home.dir },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  expectValidReport(JSON.parse(readFileSync(reportFile, "utf8")));
-  const findings = report.findings as Finding[];
-  return {
-    r,
-    report,
-    codes: findings.filter((f) => f.stage === "manifest").map((f) => `${f.code}:${f.severity}`),
-    find: (code: string) => findings.find((f) => f.code === code)!,
-    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
-  };
+  const c = await checkCli(image, extra, { home: home.dir });
+  return { ...c, codes: c.codesOf("manifest") };
 }
 
 function expectFails(c: Awaited<ReturnType<typeof check>>, code: string) {

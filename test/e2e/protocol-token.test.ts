@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectNoSecrets, expectValidReport } from "../helpers/schema";
+import type { Finding } from "../helpers/report";
+import { expectNoSecrets } from "../helpers/schema";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
@@ -16,8 +18,6 @@ import { startTokenServer, type TokenServer } from "../peers/token-server";
  * identitytoken) and every token-auth code. No password, refresh token or JWT may appear in
  * stdout, stderr or the --report file.
  */
-type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, any> };
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const PW = "t0ken-e2e-Alice-pw";
 const REFRESH = "refresh-e2e-identity-token-7f3a";
@@ -74,43 +74,9 @@ function dockerConfig(config: unknown): string {
 }
 const aliceConfig = (host: string) => dockerConfig({ auths: { [host]: { auth: btoa(`alice:${PW}`) } } });
 
-async function check(image: string, extra: string[] = []) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(
-    [
-      "check",
-      image,
-      "--json",
-      "--verbose",
-      "--report",
-      reportFile,
-      "--daemon-config",
-      path.join(home.dir, "none.json"),
-      "--certs-dir",
-      path.join(home.dir, "certs.d"),
-      "--timeout",
-      "3",
-      ...extra,
-    ],
-    { home: home.dir },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  const file = readFileSync(reportFile, "utf8");
-  expectValidReport(JSON.parse(file));
-  const all = r.stdout + r.stderr + file;
-  // Whatever the outcome: no credential, refresh token or JWT in any output.
-  expectNoSecrets(all, [PW, btoa(`alice:${PW}`), REFRESH, "bob-e2e-password-2"]);
-  expect(all).not.toMatch(JWT);
-  const findings = report.findings as Finding[];
-  return {
-    r,
-    report,
-    codes: findings.map((f) => `${f.code}:${f.severity}`),
-    find: (code: string) => findings.find((f) => f.code === code)!,
-    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
-  };
-}
+/** Whatever the outcome: no credential, refresh token or JWT in any output. */
+const check = (image: string, extra: string[] = []) =>
+  checkCli(image, ["--verbose", ...extra], { home: home.dir, secrets: [PW, btoa(`alice:${PW}`), REFRESH, "bob-e2e-password-2"] });
 
 function expectFails(c: Awaited<ReturnType<typeof check>>, code: string, stage = "auth") {
   const f = c.find(code);

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { expectNoSecrets, expectValidReport } from "../helpers/schema";
+import { expectNoSecrets } from "../helpers/schema";
 import { type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
@@ -16,8 +17,6 @@ import { freePort } from "../peers/require";
  * web server that is not a registry and the dead upstream, a real htpasswd registry for Basic,
  * and small servers written here for what neither produces (a silent server, broken challenges).
  */
-type Finding = { code: string; severity: string; stage: string; detail: string; fixes: string[]; evidence: Record<string, any> };
-type Stage = { id: string; status: string; endpoint: string | null; evidence: Record<string, any> };
 
 const PW = "v2e2e-Basic-s3cret";
 let basic: RegistryPeer;
@@ -28,7 +27,6 @@ let port404 = 0,
 const servers: { stop(force?: boolean): void }[] = [];
 let silent: net.Server;
 const held: net.Socket[] = [];
-let n = 0;
 
 const registryHeaders = { "docker-distribution-api-version": "registry/2.0", "content-type": "application/json" };
 function serve(handler: (req: Request) => Response | Promise<Response>): string {
@@ -67,43 +65,9 @@ afterAll(async () => {
   home?.cleanup();
 });
 
-async function check(image: string, extra: string[] = [], stdin?: string) {
-  const reportFile = path.join(home.dir, `report-${++n}.json`);
-  const r = await runCli(
-    [
-      "check",
-      image,
-      "--json",
-      "--report",
-      reportFile,
-      "--daemon-config",
-      path.join(home.dir, "none.json"),
-      "--certs-dir",
-      path.join(home.dir, "certs.d"),
-      "--timeout",
-      "2",
-      ...extra,
-    ],
-    { home: home.dir, ...(stdin !== undefined ? { stdin } : {}) },
-  );
-  const report = JSON.parse(r.stdout);
-  expectValidReport(report);
-  const file = readFileSync(reportFile, "utf8");
-  expectValidReport(JSON.parse(file));
-  const all = r.stdout + r.stderr + file;
-  // Whatever the outcome: the registry password never appears, nor any Basic header or JWT.
-  expectNoSecrets(all, [PW, btoa(`alice:${PW}`)]);
-  expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{8,}\.eyJ/);
-  const findings = report.findings as Finding[];
-  return {
-    r,
-    report,
-    all,
-    codes: findings.map((f) => `${f.code}:${f.severity}`),
-    find: (code: string) => findings.find((f) => f.code === code)!,
-    stage: (id: string) => (report.stages as Stage[]).find((s) => s.id === id)!,
-  };
-}
+/** Whatever the outcome: the registry password never appears, nor any Basic header or JWT. */
+const check = (image: string, extra: string[] = [], stdin?: string) =>
+  checkCli(image, extra, { home: home.dir, timeout: 2, stdin, secrets: [PW, btoa(`alice:${PW}`)] });
 
 function expectFails(c: Awaited<ReturnType<typeof check>>, code: string, stage: string) {
   const f = c.find(code);

@@ -7,12 +7,12 @@ import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
+import { runInNs } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
+import { startRecorder } from "../peers/recorder";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
-import { startRecorder } from "./credential-routing-recorder";
-import { runInNs } from "./helpers-ns";
 
 /**
  * Issue 7, "Secrets": every scenario that involves a credential, run through the compiled
@@ -196,7 +196,7 @@ async function run(label: string, cmd: "check" | "pull", s: Scenario) {
     stdin: s.stdin,
   });
   const h = await runCli([cmd, s.image, "--verbose", "--report", repH, ...out("h"), ...common], { home: home.dir, env, stdin: s.stdin });
-  let report;
+  let report: any;
   try {
     report = JSON.parse(j.stdout);
   } catch {

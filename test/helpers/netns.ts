@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { bindEtcScript, type NsFiles } from "../e2e/helpers-ns";
 import { spawnPeer } from "../peers/process";
 import { requireBinary } from "../peers/require";
 import { tempDir } from "./context";
+import { bindEtcScript, type NsFiles } from "./run-in-ns";
 
 /**
  * A network namespace of the test's own, for what loopback cannot show: Docker treats every

@@ -57,9 +57,14 @@ async function waitForDns(port: number, timeoutMs = 5000, host = "127.0.0.1"): P
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = dgram.createSocket("udp4");
-      const t = setTimeout(() => (s.close(), resolve(false)), 200);
-      s.on("error", () => (clearTimeout(t), s.close(), resolve(false)));
-      s.on("message", () => (clearTimeout(t), s.close(), resolve(true)));
+      const done = (answered: boolean) => {
+        clearTimeout(t);
+        s.close();
+        resolve(answered);
+      };
+      const t = setTimeout(() => done(false), 200);
+      s.on("error", () => done(false));
+      s.on("message", () => done(true));
       s.send(
         packet.encode({
           type: "query",

@@ -5,8 +5,8 @@ import type { HttpResponse } from "../../src/registry/http";
 import { createHttpClient } from "../../src/registry/http";
 import { RegistrySession } from "../../src/registry/session";
 import { fetchToken, MAX_TOKEN_REDIRECTS, redirectTarget } from "../../src/registry/token";
-import { startRecorder, tokenRoute } from "../e2e/credential-routing-recorder";
 import { testDeps } from "../helpers/context";
+import { startRecorder, tokenRoute } from "../peers/recorder";
 
 // The token and session layer's routing rules, against a recording realm (the e2e file
 // credential-routing.test.ts proves the same through the binary).

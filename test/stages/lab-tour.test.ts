@@ -1,10 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { demoCommand } from "../../src/cli/commands/demo";
-import { memoryIo } from "../../src/cli/io";
 import { runDoctor } from "../../src/doctor/run";
 import { startLabRegistry } from "../../src/lab/server";
 import { MemoryTrace } from "../../src/model/trace";
 import { STAGES } from "../../src/stages/index";
+import { memoryIo } from "../../src/ui/io";
 import { tempDir, testDeps, testOptions } from "../helpers/context";
 import { expectFindingsMatchEvidence } from "../helpers/finding-claims";
 import { freePort } from "../peers/require";

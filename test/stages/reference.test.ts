@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { refCommand } from "../../src/cli/commands/ref";
-import { memoryIo } from "../../src/cli/io";
 import { defaultOptions } from "../../src/model/options";
 import { ReferenceParseError } from "../../src/registry/reference";
 import { classifyReferenceError, lowercaseSuggestion, referenceStage } from "../../src/stages/reference";
+import { memoryIo } from "../../src/ui/io";
 import { tempDir, testContext } from "../helpers/context";
 
 const D = `sha256:${"0".repeat(64)}`;

@@ -6,7 +6,7 @@ import path from "node:path";
 import { buildImage, noise } from "../../src/lab/image";
 import { DEMO_USER } from "../../src/lab/scenarios";
 import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
-import { requireBuiltBinary, Terminal } from "./tmux";
+import { requireBuiltBinary, Terminal } from "../peers/tmux";
 
 /**
  * The interactive doctor in a real terminal (tmux), driving the compiled binary against

@@ -4,7 +4,7 @@ import path from "node:path";
 import { tempDir } from "../helpers/context";
 import { createNetns, type Netns, startTlsRegistryInNetns } from "../helpers/netns";
 import { type CA, fullChain, issueServerCert, makeCA } from "../helpers/pki";
-import { requireBuiltBinary, Terminal } from "./tmux";
+import { requireBuiltBinary, Terminal } from "../peers/tmux";
 
 /**
  * The interactive doctor's TLS remedy in a real terminal. On loopback every TLS problem is

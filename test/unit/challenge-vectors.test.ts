@@ -8,7 +8,7 @@ interface Case {
   expect: { distribution: { challenges: { scheme: string; params: Record<string, string> }[] } };
 }
 
-// Recorded from the real parsers (see shared/vectors/README.md); the distribution column is Docker.
+// Recorded from the real parsers (see test/vectors/README.md); the distribution column is Docker.
 const cases = (readVectors<{ cases: Case[] }>("challenges.json") as { cases: Case[] }).cases;
 
 describe("WWW-Authenticate as docker/distribution parses it (challenges.json, every case)", () => {

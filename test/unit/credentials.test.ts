@@ -17,7 +17,7 @@ import { readVectors } from "../helpers/vectors";
 import { requireBinary } from "../peers/require";
 
 /**
- * Every case of shared/vectors/credentials.json: what docker/cli really did with a
+ * Every case of test/vectors/credentials.json: what docker/cli really did with a
  * config.json, fake credential helpers on PATH and DOCKER_AUTH_CONFIG. The helpers are
  * shell scripts speaking the real protocol; they log each call so the calls are compared too.
  */

@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
 import { explainCommand } from "../../src/cli/commands/explain";
-import { memoryIo } from "../../src/cli/io";
 import type { CatalogueEntry } from "../../src/model/catalogue/entry";
 import { CATALOGUE, SECTIONS } from "../../src/model/catalogue/index";
 import { defaultOptions } from "../../src/model/options";
+import { memoryIo } from "../../src/ui/io";
 
 const run = async (code: string | null, color = false) => {
   const io = memoryIo({ color });

@@ -1,9 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CA_FILE_MODE, REPORT_MODE, reportFileProblem, writeReportFile } from "../../src/cli/report-file";
 import { createExclusiveBeside, writeFileAtomic } from "../../src/pull/outputs/safe-file";
 import { BlobStore } from "../../src/pull/store";
+import { CA_FILE_MODE, REPORT_MODE, reportFileProblem, writeReportFile } from "../../src/ui/report-file";
 import { tempDir } from "../helpers/context";
 
 // The write primitives behind the report, the saved CA (src/ui/remedies.ts saveChain writes

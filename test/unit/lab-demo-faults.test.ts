@@ -1,8 +1,8 @@
 import { expect, test } from "bun:test";
 import { parseArgs } from "../../src/cli/args";
 import { demoCommand } from "../../src/cli/commands/demo";
-import { memoryIo } from "../../src/cli/io";
 import { FAULTS } from "../../src/lab/fault-catalogue";
+import { memoryIo } from "../../src/ui/io";
 import { testOptions } from "../helpers/context";
 import { freePort } from "../peers/require";
 

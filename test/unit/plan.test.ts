@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { parseMirror, planEndpoints } from "../../src/doctor/plan";
+import { planEndpoints } from "../../src/doctor/plan";
 import type { ImageRef, LocalConfig } from "../../src/model/facts";
 import { addressIsInsecure, inCidr, isInsecureByConfig } from "../../src/registry/insecure";
+import { parseMirror } from "../../src/registry/mirror-url";
 import { testOptions } from "../helpers/context";
 
 const hub: ImageRef = {

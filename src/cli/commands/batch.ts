@@ -10,10 +10,10 @@ import { scrubDeep } from "../../model/redact";
 import type { Report } from "../../model/report";
 import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
+import type { Io } from "../../ui/io";
+import { EXIT_INTERNAL } from "../../ui/io";
+import { reportFileProblem, writeReportFile } from "../../ui/report-file";
 import { VERSION } from "../../version";
-import type { Io } from "../io";
-import { reportFileProblem, writeReportFile } from "../report-file";
-import { EXIT_INTERNAL } from "./check";
 import { bounded, CONCURRENCY, collectImages, diagnoseImage, type Wanted } from "./many";
 
 /** SPEC "Many images": the JSON report of a run over several images. */

@@ -1,25 +1,18 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { type RunResult, runDoctor } from "../../doctor/run";
-import { deriveEgress } from "../../egress/derive";
-import type { FindingCode } from "../../model/catalogue/index";
+import { type FlowEvent, runFlow } from "../../doctor/flow";
 import { type Deps, realDeps } from "../../model/deps";
-import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
-import { buildReport, exitCodeFor, type PullSummary, type Report } from "../../model/report";
-import type { StageResult } from "../../model/stage";
+import { exitCodeFor } from "../../model/report";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
-import { defaultOutput, parseOutput, runPull } from "../../pull/engine";
+import { type PullEvent, parseOutput } from "../../pull/engine";
 import { escapeControls } from "../../registry/http-util";
-import { STAGES } from "../../stages/index";
 import { formatBytes, formatDuration } from "../../ui/format";
+import { EXIT_INTERNAL, type Io } from "../../ui/io";
 import { plainRenderer } from "../../ui/plain";
-import type { Io } from "../io";
-import { reportFileProblem, writeReportFile } from "../report-file";
+import { reportFileProblem, writeReportFile } from "../../ui/report-file";
 
-export const EXIT_INTERNAL = 70;
-
-/** What `check` and `pull` share: run every stage, (pull) fetch the image, report, exit code. */
+/** What `check` and `pull` share: refuse misuse, run the flow (src/doctor/flow.ts), print or write the report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
   // docker login refuses an empty password too; sending one only produced a confusing 401.
   if (options.username !== null && options.password !== null && options.password.reveal() === "") {
@@ -45,31 +38,18 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     }
   }
   const renderer = options.json ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
-  // Every exchange is kept (the report's egress list is derived from them) and, with --verbose, shown as it happens.
-  const memory = new MemoryTrace();
-  const trace: Trace =
-    options.verbose && renderer?.onTrace
-      ? {
-          record: (e: TraceEvent) => {
-            memory.record(e);
-            renderer.onTrace!(e);
-          },
-        }
-      : memory;
-  const run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: (e) => renderer?.onEvent(e) });
-
-  let pull: PullSummary | null = null;
-  const extraStages: StageResult[] = [];
-  const extraFindings: Finding[] = [];
-  if (options.command === "pull") {
-    const outcome = await pullAfterDiagnosis(run, options, deps, trace, io, renderer !== null);
-    pull = outcome.summary;
-    extraStages.push(outcome.result);
-    extraFindings.push(...outcome.findings);
-    renderer?.onEvent({ type: "result", result: outcome.result, findings: outcome.findings });
-  }
-
-  const report = finalReport(options, run, extraStages, extraFindings, pull, memory.events);
+  const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
+  const onEvent = (e: FlowEvent) => {
+    if (e.type === "default-output") {
+      if (!options.json) io.stdout(`No --output given: ${e.reason}\n`);
+    } else if (e.type === "pull-progress") {
+      if (renderer) progressLine(e.event, io);
+    } else renderer?.onEvent(e);
+  };
+  const flow = await runFlow({ options, deps, trace, onEvent });
+  // Only a hook can cancel, and check gives none.
+  if (flow.cancelled) throw new Error("the check flow was cancelled without a prompt");
+  const { run, report } = flow;
   renderer?.finish(report);
   let reportFailed = false;
   if (options.reportFile) {
@@ -102,111 +82,7 @@ function outputPathProblem(out: ReturnType<typeof parseOutput>): string | null {
   return null;
 }
 
-export function finalReport(
-  options: Options,
-  run: RunResult,
-  extraStages: StageResult[] = [],
-  extraFindings: Finding[] = [],
-  pull: PullSummary | null = null,
-  /** The run's trace: the egress list is derived from it (none kept: no egress list). */
-  events: readonly TraceEvent[] | null = null,
-): Report {
-  const findings = [...run.findings, ...extraFindings];
-  const firstError = findings.find((f) => f.severity === "error");
-  const pullStage = extraStages.find((s) => s.id === "pull");
-  const endpoint = run.verdict.endpoint ?? null;
-  const warnings = findings.filter((f) => f.severity === "warning").length;
-  const warned = warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : "";
-  // The doctor's verdict is a forecast ("should succeed"); once `pull` has run, the verdict
-  // says what happened: a pull stage that failed without a finding (an unwritable --output)
-  // printed "✖ pull …" followed by "✔ The pull should succeed".
-  const verdict =
-    extraFindings.length > 0 && firstError
-      ? { ok: false, code: firstError.code, summary: `${firstError.title}: ${firstError.detail}`, endpoint }
-      : pullStage?.status === "fail" && run.verdict.ok
-        ? { ok: false, code: null, summary: `Every stage of the diagnosis passed, but the pull failed: ${pullStage.summary}`, endpoint }
-        : pull && run.verdict.ok
-          ? { ...run.verdict, summary: `Pulled and verified ${pull.output}${endpoint ? ` from ${endpoint}` : ""}${warned}.` }
-          : run.verdict;
-  return buildReport({
-    ...clientParts(run, verdict),
-    command: options.command,
-    image: options.image,
-    platform: options.platform,
-    ref: run.localFacts.ref ?? null,
-    stages: [...run.stages, ...extraStages],
-    findings,
-    verdict,
-    pull,
-    egress: events
-      ? deriveEgress({
-          events,
-          endpoints: run.endpoints.map((r) => ({ url: r.endpoint.url, role: r.endpoint.role })),
-          registry: run.localFacts.ref?.registry ?? null,
-        })
-      : [],
-  });
-}
-
-/** The judged client, and with --client all one verdict per client: its own config's error, else the wire's verdict. */
-function clientParts(run: RunResult, verdict: Report["verdict"]): Pick<Parameters<typeof buildReport>[0], "client" | "clients"> {
-  const c = run.localFacts.client;
-  if (!c) return {};
-  const client = { name: c.name, store: c.store, basedOn: c.basedOn };
-  if (!c.all) return { client };
-  const own = new Set(c.all.map((x) => x.code).filter((x) => x !== null));
-  const wire = run.findings.find((f) => f.severity === "error" && !own.has(f.code));
-  const clients = c.all.map((x) => {
-    const f = x.code ? run.findings.find((g) => g.code === x.code && g.detail.startsWith(`[${x.label}]`)) : wire;
-    const code = (x.code ?? wire?.code ?? null) as FindingCode | null;
-    return {
-      name: x.name,
-      store: x.store,
-      verdict: f
-        ? { ok: false, code, summary: `${f.title}: ${f.detail}` }
-        : {
-            ok: verdict.ok || code === null,
-            code: null,
-            summary: verdict.ok ? verdict.summary : `nothing in ${x.label}'s config stops it`,
-          },
-    };
-  });
-  return { client, clients };
-}
-
-async function pullAfterDiagnosis(run: RunResult, options: Options, deps: Deps, trace: Trace, io: Io, showProgress: boolean) {
-  const chosen = run.chosen;
-  if (!chosen?.facts.manifest || !run.localFacts.ref) {
-    const result: StageResult = {
-      id: "pull",
-      endpoint: null,
-      status: "skip",
-      durationMs: 0,
-      summary: "skipped: no endpoint passed every stage, so there is nothing a pull could fetch",
-      evidence: { skippedBecause: run.verdict.code ?? "no endpoint passed" },
-    };
-    return { result, findings: [] as Finding[], summary: null };
-  }
-  let output = options.output;
-  if (!output) {
-    const d = await defaultOutput(deps, run.localFacts.ref);
-    output = d.output;
-    if (!options.json) io.stdout(`No --output given: ${d.reason}\n`);
-  }
-  const later = run.endpoints.slice(run.endpoints.indexOf(chosen) + 1).filter((r) => r.ok);
-  return runPull({
-    options,
-    deps,
-    trace,
-    endpoint: chosen.endpoint,
-    facts: chosen.facts,
-    fallbacks: later.map((r) => ({ endpoint: r.endpoint, facts: r.facts })),
-    output,
-    onProgress: showProgress ? (e) => progressLine(e, io) : undefined,
-  });
-}
-
-function progressLine(e: Parameters<NonNullable<Parameters<typeof runPull>[0]["onProgress"]>>[0], io: Io): void {
+function progressLine(e: PullEvent, io: Io): void {
   if (e.type === "done") {
     // A blob already in the store is not "pulled 0.0 MiB from store"; small blobs are not "0.0 MiB".
     if (e.bytes === 0 && e.host === "store") {

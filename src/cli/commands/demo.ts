@@ -1,15 +1,13 @@
-import { runDoctor } from "../../doctor/run";
+import { runFlow } from "../../doctor/flow";
 import { FAULTS, type InstalledFault, type NamedFault } from "../../lab/fault-catalogue";
 import { type LabRegistry, type Scenario, startLabRegistry } from "../../lab/server";
 import { type Deps, realDeps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import { MemoryTrace } from "../../model/trace";
-import { STAGES } from "../../stages/index";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
+import type { Io } from "../../ui/io";
 import { plainRenderer } from "../../ui/plain";
 import { makeStyle } from "../../ui/style";
-import type { Io } from "../io";
-import { finalReport } from "./check";
 
 /** The host:port of an image reference's registry (scenarios live on two ports). */
 const registryOf = (image: string) => image.split("/")[0]!;
@@ -143,8 +141,10 @@ async function tour(lab: LabRegistry, options: Options, io: Io, deps: Deps = rea
       timeoutMs: Math.min(options.timeoutMs, 5000),
     };
     const renderer = plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
-    const run = await runDoctor({ stages: STAGES, options: opts, deps, trace: new MemoryTrace(), onEvent: (e) => renderer.onEvent(e) });
-    const report = finalReport(opts, run);
+    const flow = await runFlow({ options: opts, deps, trace: new MemoryTrace(), onEvent: (e) => renderer.onEvent(e) });
+    // Only a hook can cancel, and the tour gives none.
+    if (flow.cancelled) throw new Error("the tour's flow was cancelled without a prompt");
+    const report = flow.report;
     renderer.finish(report);
     const codes = report.findings.filter((f) => f.severity !== "info").map((f) => f.code as string);
     const ok = s.expect === null ? report.verdict.ok : codes.includes(s.expect);

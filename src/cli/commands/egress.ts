@@ -6,8 +6,8 @@ import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
 import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
-import type { Io } from "../io";
-import { EXIT_INTERNAL } from "./check";
+import type { Io } from "../../ui/io";
+import { EXIT_INTERNAL } from "../../ui/io";
 import { bounded, CONCURRENCY, collectImages, diagnoseImage } from "./many";
 
 /**

@@ -1,9 +1,9 @@
 import { recognisePastedError } from "../../clients/pasted-error";
 import type { Options } from "../../model/options";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
+import type { Io } from "../../ui/io";
 import { pastedErrorText } from "../../ui/pasted-error";
 import { makeStyle } from "../../ui/style";
-import type { Io } from "../io";
 
 /** A pasted `kubectl describe pod` is a few KiB; more than this is not an error message. */
 const MAX_TEXT = 1 << 20;

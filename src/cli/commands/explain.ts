@@ -3,8 +3,8 @@ import type { Options } from "../../model/options";
 import { escapeControls } from "../../registry/http-util";
 import { codeIndex, explainEntry } from "../../ui/explain-text";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
+import type { Io } from "../../ui/io";
 import { makeStyle } from "../../ui/style";
-import type { Io } from "../io";
 
 /**
  * `pulldoctor explain [CODE]`: the catalogue entry, offline. No code lists every code by

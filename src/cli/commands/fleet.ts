@@ -6,8 +6,8 @@ import { type FleetNode, parseNodes } from "../../fleet/nodes";
 import { readReports } from "../../fleet/reports";
 import { summarize } from "../../fleet/summarize";
 import { escapeControls } from "../../registry/http-util";
+import type { Io } from "../../ui/io";
 import { VERSION } from "../../version";
-import type { Io } from "../io";
 
 export const FLEET_USAGE = `Usage: pulldoctor fleet manifest [IMAGE... | -f FILE] [--nodes FILE|- | --daemonset]
                                 [--image REF] [--namespace NS] [--client NAME] [--pull-secret NAME]...

@@ -1,8 +1,8 @@
 import { realDeps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import { runInteractive } from "../../ui/interactive";
-import type { Io } from "../io";
-import { reportFileProblem } from "../report-file";
+import type { Io } from "../../ui/io";
+import { reportFileProblem } from "../../ui/report-file";
 
 /** `pulldoctor [IMAGE]` on a terminal: the interactive doctor (src/ui/interactive.ts). */
 export async function interactiveCommand(options: Options, io: Io): Promise<number> {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { finalReport } from "../../doctor/final-report";
 import { runDoctor } from "../../doctor/run";
 import { readInputs } from "../../inputs/read";
 import type { ImageSource, InputsResult } from "../../inputs/types";
@@ -8,7 +9,6 @@ import type { Report } from "../../model/report";
 import type { Stage } from "../../model/stage";
 import { MemoryTrace } from "../../model/trace";
 import { STAGES } from "../../stages/index";
-import { finalReport } from "./check";
 
 /** Images diagnosed at once: each waits mostly on the network, and the machine may be small. */
 export const CONCURRENCY = 4;

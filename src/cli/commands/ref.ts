@@ -5,8 +5,8 @@ import type { Options } from "../../model/options";
 import { buildReport, type Report } from "../../model/report";
 import type { StageResult } from "../../model/stage";
 import { referenceOutcome } from "../../stages/reference";
-import type { Io } from "../io";
-import { writeReportFile } from "../report-file";
+import type { Io } from "../../ui/io";
+import { writeReportFile } from "../../ui/report-file";
 
 /**
  * `pulldoctor ref IMAGE`: how Docker normalizes IMAGE. Exit 0 when it parses, 1 when

@@ -27,10 +27,18 @@ const api = (p: Img) => p.baseUrl ?? (hub(p.registry) ? "https://registry-1.dock
 const skopeo = (p: Img) => `skopeo${api(p).startsWith("http:") ? " --tls-verify=false" : ""}`;
 
 /** Findings of the `manifest` stage. */
+/** "3 tags: 1.2, 1.1, 1.0", or "25 tags; the newest 10: …" (the names are the newest first, by version order). */
+function namedTags(count: number, names: readonly string[]): string {
+  const counted = `${count} tag${count === 1 ? "" : "s"}`;
+  if (names.length === 0) return counted;
+  return names.length >= count ? `${counted}: ${names.join(", ")}` : `${counted}; the newest ${names.length}: ${names.join(", ")}`;
+}
+
 export const manifest = {
   MANIFEST_UNKNOWN: entry<
     Img & {
       closestTags: string[];
+      tags: string[];
       tagsListed: boolean;
       tagCount: number | null;
       /** Set when the missing manifest is an entry of this index (then `reference` is the entry's digest). */
@@ -58,13 +66,13 @@ export const manifest = {
       "a mirror or pull-through cache that does not have the tag",
     ],
     howKnown:
-      "HEAD of the manifest answered 404; a GET (HEAD has no body) read the error code MANIFEST_UNKNOWN; GET /v2/NAME/tags/list answered 200, so the repository exists. The closest existing tags are ranked by edit distance and shared prefix.",
+      "HEAD of the manifest answered 404; a GET (HEAD has no body) read the error code MANIFEST_UNKNOWN; GET /v2/NAME/tags/list answered 200, so the repository exists. The closest existing tags are ranked by edit distance and shared prefix; the detail names every tag when there are 10 or fewer, else the newest 10 by version order.",
     detail: (p) =>
       p.indexDigest
         ? `${p.image}: the index ${p.indexDigest} references the manifest ${p.reference}${p.platform ? ` for ${p.platform}` : ""}, which the registry does not have (404 MANIFEST_UNKNOWN): the index points at a missing manifest`
         : `${p.image}: the registry has no manifest ${p.reference} in ${p.repository}` +
           (p.tagsListed
-            ? ` (it has ${p.tagCount ?? 0} tag${p.tagCount === 1 ? "" : "s"}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})`
+            ? ` (it has ${namedTags(p.tagCount ?? 0, p.tags)}${p.closestTags.length ? `; closest: ${p.closestTags.join(", ")}` : ""})`
             : " (the tag list could not be read)"),
     fixes: (p) =>
       p.indexDigest

@@ -6,8 +6,8 @@ import { Job } from "kubernetes-models/batch/v1/Job";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { parseAllDocuments } from "yaml";
 import { fleetCommand } from "../../../src/cli/commands/fleet";
-import { memoryIo } from "../../../src/cli/io";
 import { HOST_MOUNTS, objectName } from "../../../src/fleet/manifest";
+import { memoryIo } from "../../../src/ui/io";
 import { ROOT } from "../../helpers/binary";
 
 const NODES = {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { fleetCommand } from "../../../src/cli/commands/fleet";
-import { memoryIo } from "../../../src/cli/io";
 import { esc, summaryHtml } from "../../../src/fleet/html";
 import { readReports } from "../../../src/fleet/reports";
 import { summarize } from "../../../src/fleet/summarize";
+import { memoryIo } from "../../../src/ui/io";
 
 /** A report as `check --json` writes it, trimmed to what the fleet reads. */
 function report(

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { requireBinary } from "../peers/require";
+import { requireBinary } from "./require";
 
 /** The compiled binary the terminal tests drive (`bun scripts/build.ts` makes it); PULLDOCTOR_BIN overrides. */
 export const BINARY = process.env.PULLDOCTOR_BIN ?? path.resolve(import.meta.dir, "../../dist/pulldoctor");

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { type RunOutput, requireBinaryBuilt } from "../helpers/binary";
 import { requireBinary } from "../peers/require";
+import { type RunOutput, requireBinaryBuilt } from "./binary";
 
 /**
  * The compiled binary reads the machine's /etc/hosts, /etc/resolv.conf and (through

@@ -10,6 +10,9 @@ export interface Io {
   color: boolean;
 }
 
+/** Internal error (a bug): sysexits EX_SOFTWARE. */
+export const EXIT_INTERNAL = 70;
+
 /** The exit status of a program killed by SIGPIPE (128 + 13), as `yes | head` gives. */
 export const EXIT_PIPE_CLOSED = 141;
 

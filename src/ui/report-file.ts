@@ -24,7 +24,7 @@ export function writeReportFile(file: string, report: Report | unknown): void {
  */
 export function reportFileProblem(file: string): string | null {
   const dir = path.dirname(path.resolve(file));
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(dir);
   } catch {

@@ -1,0 +1,157 @@
+import type { Deps } from "../model/deps";
+import type { Options } from "../model/options";
+import type { Report } from "../model/report";
+import type { StageId, StageResult } from "../model/stage";
+import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
+import { defaultOutput, type PullEvent, type PullOutcome, runPull } from "../pull/engine";
+import { STAGES } from "../stages/index";
+import { finalReport } from "./final-report";
+import { type RunResult, runDoctor, type StageEvent } from "./run";
+
+/**
+ * What a flow tells its renderer, in order: the diagnosis's stage events, then (when it pulls)
+ * the output it chose by default, the pull's start and progress, and the pull's own stage
+ * result (a `result` event with `result.id === "pull"`, rendered like any stage).
+ */
+export type FlowEvent =
+  | StageEvent
+  | { type: "default-output"; output: string; reason: string }
+  | { type: "pull-start"; output: string }
+  | { type: "pull-progress"; event: PullEvent };
+
+/** A remedy's answer: check again with these options, reusing the stages before `from`. */
+export interface Rerun {
+  options: Options;
+  from: StageId | null;
+}
+
+export interface FlowInput {
+  options: Options;
+  deps: Deps;
+  trace: Trace;
+  onEvent?: (e: FlowEvent) => void;
+  /**
+   * Asked after each diagnosis: a re-run to try (a remedy the user accepted), null to go on,
+   * or "cancel". Without it there are no remedies.
+   */
+  remedy?: (run: RunResult, options: Options) => Promise<Rerun | null | "cancel">;
+  /**
+   * Asked once the diagnosis is final, with its report: where to pull, null for no pull, or
+   * "cancel". Without it, `pull` pulls to --output (else the default output) and `check` does not.
+   */
+  pullTo?: (run: RunResult, report: Report, options: Options) => Promise<string | null | "cancel">;
+}
+
+/** `options` are those of the last diagnosis (a remedy changes them); `pull` is null when nothing was pulled. */
+export type FlowOutcome =
+  | { cancelled: true }
+  | { cancelled: false; options: Options; run: RunResult; report: Report; pull: PullOutcome | null };
+
+/** Remedies offered in a row before the flow stops asking (each one re-runs the diagnosis). */
+export const MAX_REMEDY_ROUNDS = 6;
+
+/**
+ * diagnose → (remedy → diagnose again)… → (pull) → report: what `check`, `pull`, the
+ * interactive doctor and the demo's tour share. It renders nothing: renderers listen to
+ * the events, prompts answer through the hooks.
+ */
+export async function runFlow(input: FlowInput): Promise<FlowOutcome> {
+  const { deps } = input;
+  // Every exchange is kept as well as passed on: the report's egress list is derived from them.
+  const memory = new MemoryTrace();
+  const trace: Trace = {
+    record: (e: TraceEvent) => {
+      memory.record(e);
+      input.trace.record(e);
+    },
+  };
+  const emit = input.onEvent ?? (() => {});
+  let options = input.options;
+  let run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: emit });
+  for (let round = 0; input.remedy && round < MAX_REMEDY_ROUNDS; round++) {
+    const rerun = await input.remedy(run, options);
+    if (rerun === "cancel") return { cancelled: true };
+    if (rerun === null) break;
+    options = rerun.options;
+    run = await runDoctor({
+      stages: STAGES,
+      options,
+      deps,
+      trace,
+      onEvent: emit,
+      previous: rerun.from ? run : undefined,
+      from: rerun.from ?? undefined,
+    });
+  }
+  const report = finalReport(options, run, [], [], null, memory.events);
+  const output = input.pullTo ? await input.pullTo(run, report, options) : await defaultPullTo(options, run, deps, emit);
+  if (output === "cancel") return { cancelled: true };
+  if (output === null) {
+    // `check`, or a person who declined: no pull was asked for. `pull` with nothing to fetch
+    // still reports its pull stage, skipped.
+    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report, pull: null };
+    const skipped = skippedPull(run);
+    emit({ type: "result", result: skipped, findings: [] });
+    return { cancelled: false, options, run, report: finalReport(options, run, [skipped], [], null, memory.events), pull: null };
+  }
+  const pullOptions: Options = { ...options, command: "pull", output };
+  const pull = await pullAfterDiagnosis(run, pullOptions, deps, trace, output, emit);
+  return {
+    cancelled: false,
+    options,
+    run,
+    report: finalReport(pullOptions, run, [pull.result], pull.findings, pull.summary, memory.events),
+    pull,
+  };
+}
+
+/** Whether the diagnosis found an endpoint a pull could fetch the image from. */
+export function pullable(run: RunResult): boolean {
+  return Boolean(run.chosen?.facts.manifest && run.localFacts.ref);
+}
+
+/** `pull` without a hook: --output, else the Engine or an OCI layout under the working directory. */
+async function defaultPullTo(options: Options, run: RunResult, deps: Deps, emit: (e: FlowEvent) => void): Promise<string | null> {
+  if (options.command !== "pull" || !pullable(run)) return null;
+  if (options.output) return options.output;
+  const d = await defaultOutput(deps, run.localFacts.ref!);
+  emit({ type: "default-output", output: d.output, reason: d.reason });
+  return d.output;
+}
+
+function skippedPull(run: RunResult): StageResult {
+  return {
+    id: "pull",
+    endpoint: null,
+    status: "skip",
+    durationMs: 0,
+    summary: "skipped: no endpoint passed every stage, so there is nothing a pull could fetch",
+    evidence: { skippedBecause: run.verdict.code ?? "no endpoint passed" },
+  };
+}
+
+/** The pull from the endpoint the diagnosis chose, falling back to the later endpoints that passed, as Docker does. */
+async function pullAfterDiagnosis(
+  run: RunResult,
+  options: Options,
+  deps: Deps,
+  trace: Trace,
+  output: string,
+  emit: (e: FlowEvent) => void,
+): Promise<PullOutcome> {
+  const chosen = run.chosen!;
+  const later = run.endpoints.slice(run.endpoints.indexOf(chosen) + 1).filter((r) => r.ok);
+  emit({ type: "pull-start", output });
+  const outcome = await runPull({
+    options,
+    deps,
+    trace,
+    endpoint: chosen.endpoint,
+    facts: chosen.facts,
+    fallbacks: later.map((r) => ({ endpoint: r.endpoint, facts: r.facts })),
+    output,
+    onProgress: (event) => emit({ type: "pull-progress", event }),
+  });
+  emit({ type: "result", result: outcome.result, findings: outcome.findings });
+  return outcome;
+}
