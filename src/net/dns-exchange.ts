@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
 import * as packet from "dns-packet";
+import { joinHostPort } from "./origin";
 
 /**
  * One DNS question to one server, the way Go's resolver asks it (net/dnsclient_unix.go
@@ -66,7 +67,7 @@ export function parseServer(spec: string): ServerAddress | null {
   const fam = net.isIP(host.split("%")[0]);
   if (fam === 0 || !Number.isInteger(port) || port < 1 || port > 65535) return null;
   const family = fam === 6 ? 6 : 4;
-  return { host, port, family, display: family === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+  return { host, port, family, display: joinHostPort(host, port) };
 }
 
 interface WireReply {
@@ -103,7 +104,7 @@ function matches(msg: packet.DecodedPacket, id: number, name: string, type: QTyp
 }
 
 function sockName(local: { address: string; port: number } | null, srv: ServerAddress): string {
-  const l = local ? (local.address.includes(":") ? `[${local.address}]:${local.port}` : `${local.address}:${local.port}`) : "";
+  const l = local ? joinHostPort(local.address, local.port) : "";
   return l ? `${l}->${srv.display}` : srv.display;
 }
 

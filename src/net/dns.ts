@@ -6,6 +6,7 @@ import type { Trace } from "../model/trace";
 import { type ExchangeResult, exchange, parseServer, type QType, type ServerAddress } from "./dns-exchange";
 import { sortLikeGo } from "./dns-order";
 import { lookupHostsFile } from "./hosts-file";
+import { bareHost } from "./origin";
 import { nameList, type ResolvConf, readResolvConf } from "./resolv-conf";
 
 /**
@@ -122,7 +123,7 @@ function goMessage(host: string, v: Verdict): string {
 }
 
 export async function resolveHost(hostname: string, opts: ResolveOptions): Promise<HostResolution> {
-  const host = hostname.replace(/^\[|\]$/g, "");
+  const host = bareHost(hostname);
   const fam = net.isIP(host.split("%")[0]);
   if (fam !== 0) {
     return {

@@ -1,7 +1,8 @@
 import type { LocalConfig, ProxyRoute, ProxySettings } from "../model/facts";
 import { rememberSecret, Secret } from "../model/secret";
 import { type GoUrl, goHostPort, goUrlString, parseGoUrl } from "./go-url";
-import { idnaAscii, joinHostPort, type NoProxyDecision, parseNoProxy, useProxy } from "./no-proxy";
+import { idnaAscii, type NoProxyDecision, parseNoProxy, useProxy } from "./no-proxy";
+import { joinHostPort } from "./origin";
 
 /**
  * Which proxy a Docker client (dockerd, docker CLI, containerd) uses for a request: Go's

@@ -3,6 +3,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
+import { joinHostPort } from "./origin";
 import { proxyDialTarget } from "./proxy-env";
 import { systemStore } from "./x509-info";
 
@@ -104,10 +105,6 @@ function notTls(code: string | undefined, message: string): boolean {
   );
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
   const started = performance.now();
   const shown = redactUrl(opts.proxyUrl);
@@ -137,8 +134,8 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
       }),
     );
   }
-  const dialAddr = hostPort(target.host, target.port);
-  const authority = hostPort(opts.host, opts.port);
+  const dialAddr = joinHostPort(target.host, target.port);
+  const authority = joinHostPort(opts.host, opts.port);
 
   return new Promise<Tunnel>((resolve, reject) => {
     let phase: TunnelError["phase"] = "dial";

@@ -2,6 +2,7 @@ import { closeSync, openSync } from "node:fs";
 import type { Descriptor } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import type { Trace } from "../model/trace";
+import { credentialsAllowed, MAX_REDIRECTS, redirectTo, sameOrigin } from "../net/origin";
 import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
 import { safeLocation } from "../registry/http-util";
 import { writeAll } from "./io";
@@ -36,8 +37,6 @@ export class TransferError extends Error {
     return this.kind === "transport" || this.kind === "short-read" || this.kind === "range";
   }
 }
-
-const MAX_REDIRECTS = 10;
 
 export interface AttemptContext {
   signal: AbortSignal;
@@ -103,10 +102,10 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     host = u.host;
     // Credentials only to the registry's own origin: scheme, host and port (an https registry
     // redirecting to http on the same host gets none; Docker keys its tokens by host:port).
-    const sameHost = u.origin === new URL(src.baseUrl).origin;
+    const sameHost = sameOrigin(u, src.baseUrl);
     const headers: Record<string, string> = { "Accept-Encoding": "identity" };
     if (offset > 0) headers.Range = `bytes=${offset}-`;
-    if (sameHost && auth) headers.Authorization = auth.reveal();
+    if (auth && credentialsAllowed(url, { url: src.baseUrl, insecure: src.insecure })) headers.Authorization = auth.reveal();
     const t0 = performance.now();
     const target = requestUrl(u, src, sameHost, headers);
     const init = requestInit(u, src);
@@ -148,17 +147,14 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
     if (res.status >= 300 && res.status < 400 && loc) {
       res.cancel();
-      // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).
-      const next = URL.canParse(loc, url) ? new URL(loc, url) : null;
-      if (!next)
+      const next = redirectTo(loc, url);
+      if (next.kind === "invalid")
         throw fail("status", `invalid Location header in the redirect from ${host}: ${JSON.stringify(redactUrl(loc).slice(0, 200))}`, {
           status: res.status,
         });
-      if (next.protocol !== "http:" && next.protocol !== "https:")
-        throw fail("status", `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect from ${host}`, {
-          status: res.status,
-        });
-      url = next.toString();
+      if (next.kind === "scheme")
+        throw fail("status", `unsupported protocol scheme "${next.scheme}" in the redirect from ${host}`, { status: res.status });
+      url = next.url.toString();
       if (visited.has(url))
         throw fail("status", `redirect loop: ${host} sent the request back to ${redactUrl(url)}`, { status: res.status });
       visited.add(url);

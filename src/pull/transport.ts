@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { hostPort } from "../net/origin";
 import type { ToFileJob } from "./lanes";
 
 /** A response whose body is pushed chunk by chunk into a synchronous sink. */
@@ -61,8 +62,7 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
     const req = mod.request(
       {
         method: "GET",
-        host: u.hostname.replace(/^\[|\]$/g, ""),
-        port: u.port || (u.protocol === "https:" ? 443 : 80),
+        ...hostPort(u),
         path: u.pathname + u.search,
         headers: o.headers,
         agent: false,

@@ -3,13 +3,12 @@ import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
 import type { StageContext } from "../model/stage";
 import { resolutionEvidence, resolveHost } from "../net/dns";
+import { credentialsAllowed, hostPort, MAX_REDIRECTS, REDIRECT_STATUS, redirectTo } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { goDialText, type TcpProbe, tcpProbe } from "../net/tcp";
 import { tlsProbe, tlsProbeEvidence } from "../net/tls";
 import { clientForStage, createHttpClient, type HttpClient, type HttpStreamResponse, NetError } from "./http";
 
-/** Go's http.Client (what Docker uses) stops after 10 redirects. */
-export const MAX_REDIRECTS = 10;
 /** The range probe of the blob stage: the first KiB, or the whole blob if smaller. */
 export const RANGE_PROBE_BYTES = 1024;
 /** Throughput is judged only over at least this much (TCP slow start makes small reads look slow)… */
@@ -44,8 +43,6 @@ export function checkRange(
   return { ok: true, problem: null };
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-
 export type Hop = Evidence;
 
 export type FollowResult =
@@ -66,18 +63,9 @@ export type FollowResult =
   | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError }
   | { kind: "bad-redirect"; hops: Hop[]; url: string; host: string; message: string };
 
-/**
- * May a request to `url` carry the registry's Authorization? Only to the registry's own
- * host:port (another port is another service, as the pull engine judges it), and over plain
- * http only when the registry itself is insecure: a CDN or object store never sees the token.
- * (Go forwards it to the same hostname on any port and to subdomains; pulldoctor is stricter.)
- */
+/** May a request to `url` carry the registry's Authorization? The one rule of src/net/origin.ts. */
 export function authorizationAllowed(url: string, registryBaseUrl: string, insecure: boolean): boolean {
-  const u = new URL(url);
-  const r = new URL(registryBaseUrl);
-  const port = (x: URL) => x.port || (x.protocol === "https:" ? "443" : "80");
-  if (u.hostname.toLowerCase() !== r.hostname.toLowerCase() || port(u) !== port(r)) return false;
-  return u.protocol === "https:" || insecure;
+  return credentialsAllowed(url, { url: registryBaseUrl, insecure });
 }
 
 /** Statuses a blob GET is retried on (Docker and containerd retry these; see src/pull/fetch-blob.ts). */
@@ -209,8 +197,7 @@ export async function followBlob(
     if (i > MAX_REDIRECTS) return { kind: "loop", hops, reason: "too-many" };
     seen.add(url);
     const u = new URL(url);
-    const hostname = u.hostname.replace(/^\[|\]$/g, "");
-    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    const { host: hostname, port } = hostPort(u);
     const sameOrigin = u.origin === pool.registryOrigin;
     const sendAuth = authorization !== null && authorizationAllowed(url, ctx.facts.link!.baseUrl, ctx.facts.link!.insecure);
     const proxy = sameOrigin ? (ctx.facts.route?.url ?? null) : proxyForUrl(url, ctx.deps.env).url;
@@ -256,19 +243,19 @@ export async function followBlob(
     hop.durationMs = res.durationMs;
     hop.remoteAddress = res.remoteAddress;
     const location = res.headers.location;
-    if (REDIRECT.has(res.status) && location) {
+    if (REDIRECT_STATUS.has(res.status) && location) {
       await res.body.cancel().catch(() => undefined);
-      const next = URL.canParse(location, url) ? new URL(location, url) : null;
-      // Go's client refuses these too: `unsupported protocol scheme "ftp"`.
-      if (!next || (next.protocol !== "http:" && next.protocol !== "https:")) {
-        const message = next
-          ? `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect`
-          : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
+      const next = redirectTo(location, url);
+      if (next.kind !== "next") {
+        const message =
+          next.kind === "scheme"
+            ? `unsupported protocol scheme "${next.scheme}" in the redirect`
+            : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
         hop.location = redactUrl(location);
         return { kind: "bad-redirect", hops, url: redactUrl(url), host: u.host, message };
       }
-      hop.location = redactUrl(next.toString());
-      url = next.toString();
+      hop.location = redactUrl(next.url.toString());
+      url = next.url.toString();
       continue;
     }
     return { kind: "response", res, host: u.host, hops };

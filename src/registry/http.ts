@@ -2,10 +2,11 @@ import net from "node:net";
 import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { StageContext } from "../model/stage";
+import { bareHost, basicAuthorization, defaultPort, hostPort, tlsOptions } from "../net/origin";
 import { VERSION } from "../version";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
-import { addressesFor, joinHeaders, preview, tlsOptions } from "./http-util";
+import { addressesFor, joinHeaders, preview } from "./http-util";
 
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
@@ -28,14 +29,14 @@ type ConnectFn = (opts: any, cb: (err: Error | null, socket: any) => void) => vo
  * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, states: Map<string, ConnState>): ConnectFn {
+function makeConnector(cfg: HttpClientConfig, tlsOpts: object, states: Map<string, ConnState>): ConnectFn {
   const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (
     o: any,
     cb: (err: Error | null, s: any) => void,
   ) => net.Socket;
   return (opts, cb) => {
-    const hostname = String(opts.hostname).replace(/^\[|\]$/g, "");
-    const port = opts.port || (opts.protocol === "https:" ? 443 : 80);
+    const hostname = bareHost(String(opts.hostname));
+    const port = opts.port || defaultPort(opts.protocol);
     const key = `${hostname}:${port}`;
     const st: ConnState = { phase: "dns" };
     states.set(key, st);
@@ -80,7 +81,7 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
   const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);
   return new ProxyAgent({
     uri: route.url,
-    ...(route.auth ? { token: `Basic ${Buffer.from(`${route.auth.username}:${route.auth.password.reveal()}`).toString("base64")}` } : {}),
+    ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
     // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
     proxyTunnel: false,
     requestTls: tlsOpts as any,
@@ -94,14 +95,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   let dispatcher: Agent | ProxyAgent | null = null;
   const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
   const proxyHost = proxyUrl ? proxyUrl.host : null;
-  const proxyKey = proxyUrl
-    ? `${proxyUrl.hostname.replace(/^\[|\]$/g, "")}:${proxyUrl.port || (proxyUrl.protocol === "https:" ? 443 : 80)}`
-    : null;
+  const proxyKey = proxyUrl ? `${hostPort(proxyUrl).host}:${hostPort(proxyUrl).port}` : null;
 
   async function open(init: HttpRequestInit, keepDeadlineForBody: boolean) {
     const url = new URL(init.url);
-    const hostname = url.hostname.replace(/^\[|\]$/g, "");
-    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    const { host: hostname, port } = hostPort(url);
     const headers: Record<string, string> = { "user-agent": USER_AGENT };
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
     if (init.authorization) headers.authorization = init.authorization.reveal();

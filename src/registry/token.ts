@@ -1,6 +1,7 @@
 import type { Credential } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import { Secret } from "../model/secret";
+import { basicAuthorization, MAX_REDIRECTS, redirectTo, sameOrigin } from "../net/origin";
 import { type Diagnostic, parseRegistryErrors } from "./errors";
 import { type HttpClient, type HttpResponse, NetError } from "./http";
 import { escapeControls } from "./http-util";
@@ -19,7 +20,7 @@ import { type DecodedJwt, decodeJwt } from "./jwt";
  */
 export const CLIENT_ID = "docker";
 /** Go's client stops after 10 redirects; a token server has no reason to come close. */
-export const MAX_TOKEN_REDIRECTS = 10;
+export const MAX_TOKEN_REDIRECTS = MAX_REDIRECTS;
 export const MIN_TOKEN_LIFETIME = 60;
 /** A token answer is a few KiB; reading stops here (a hostile realm may answer without end). */
 export const MAX_TOKEN_BODY_BYTES = 64 * 1024;
@@ -154,7 +155,7 @@ async function exchange(
     for (const s of req.scopes) url.searchParams.append("scope", s);
     if (as === "basic" && cred?.username && cred.password) {
       url.searchParams.set("account", cred.username);
-      authorization = new Secret(`Basic ${Buffer.from(`${cred.username}:${cred.password.reveal()}`).toString("base64")}`);
+      authorization = basicAuthorization(cred.username, cred.password);
     }
   }
   const base = { url: redactUrl(url.toString()), method, as };
@@ -252,11 +253,13 @@ async function exchange(
 export function redirectTarget(res: HttpResponse, from: URL, method: "GET" | "POST", hop: number): URL | string | null {
   if (res.status < 300 || res.status > 399 || !res.headers.location) return null;
   const loc = res.headers.location;
-  const next = URL.canParse(loc, from.toString()) ? new URL(loc, from) : null;
+  const target = redirectTo(loc, from.toString());
   const said = `token server answered ${res.status} ${res.statusText}`.trim();
-  if (!next) return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
+  if (target.kind === "invalid") return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
+  // Another scheme (ftp:, file:) is another origin too: reported, never followed.
+  const next = target.kind === "next" ? target.url : new URL(loc, from);
   const to = redactUrl(next.toString());
-  if (next.origin !== from.origin)
+  if (target.kind === "scheme" || !sameOrigin(next, from))
     return `${said}, a redirect to ${to} (another host or scheme): pulldoctor does not follow a token server there with credentials; point the registry's token realm at that URL instead`;
   if (method === "POST" && res.status !== 307 && res.status !== 308)
     return `${said}, a redirect to ${to} that would turn the OAuth POST into a GET (dropping the refresh token)`;

@@ -4,6 +4,7 @@ import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { resolveHost } from "../net/dns";
+import { bareHost, hostPort, plainHttpAllowed } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { tcpProbe } from "../net/tcp";
 import { tlsProbe, tlsProbeEvidence } from "../net/tls";
@@ -25,7 +26,7 @@ const hasCreds = (c: Credential | null | undefined): boolean => !!(c && (c.ident
 /** A client for the token realm: the registry's own settings when it is the same host, else its own DNS and proxy decision. */
 function realmClientFor(ctx: StageContext, realm: string): () => HttpClient {
   const u = new URL(realm);
-  const same = ctx.facts.resolution && u.hostname.replace(/^\[|\]$/g, "").toLowerCase() === ctx.facts.resolution.hostname.toLowerCase();
+  const same = ctx.facts.resolution && bareHost(u.hostname).toLowerCase() === ctx.facts.resolution.hostname.toLowerCase();
   if (same) return () => clientForStage(ctx);
   return () =>
     createHttpClient({
@@ -44,7 +45,7 @@ function realmClientFor(ctx: StageContext, realm: string): () => HttpClient {
 /** Nested evidence for an unreachable realm: its DNS answer, proxy decision and a TCP connect. */
 async function realmEvidence(ctx: StageContext, realm: string, err: NetError): Promise<Evidence> {
   const u = new URL(realm);
-  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  const { port } = hostPort(u);
   const route = proxyForUrl(realm, ctx.deps.env);
   const ev: Evidence = {
     url: redactUrl(realm),
@@ -62,7 +63,7 @@ async function realmEvidence(ctx: StageContext, realm: string, err: NetError): P
       // The realm is verified with the registry's TLS settings (Docker's shared transport).
       const tls = ctx.facts.link?.tls;
       const p = await tlsProbe({
-        servername: u.hostname.replace(/^\[|\]$/g, ""),
+        servername: bareHost(u.hostname),
         address: t.address,
         port,
         ca: tls?.ca ?? [],
@@ -154,7 +155,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
         ? { url: chosen!.params.realm!, what: "the token realm" }
         : null;
   if (creds && plainTarget) {
-    sendCredentials = link.insecure;
+    sendCredentials = plainHttpAllowed(plainTarget.url, link.insecure);
     findings.push(
       finding(
         "AUTH_BASIC_OVER_HTTP",

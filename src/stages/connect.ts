@@ -6,6 +6,7 @@ import { redactUrl } from "../model/redact";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { type CertsD, loadCertsD } from "../net/certs-d";
 import { plainHttpAnswer } from "../net/http-probe";
+import { hostPort, joinHostPort } from "../net/origin";
 import { tcpProbe } from "../net/tcp";
 import { type TlsProbe, tlsProbe } from "../net/tls";
 import { openTunnel, TunnelError } from "../net/tunnel";
@@ -69,10 +70,6 @@ function fallbackEvidence(hop: HopResult): Evidence {
   return hop.httpFallback ? { plainHttpRetry: hop.httpFallback as unknown as Json } : {};
 }
 
-function hostPortOf(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 export const connectStage: Stage = {
   id: "connect",
   title: "Connect",
@@ -131,12 +128,11 @@ export const connectStage: Stage = {
     if (proxy && plainHttp) {
       // Go sends an http:// request to the proxy as is (absolute URI, no CONNECT): the hop is
       // the proxy itself; whether it forwards the request is the v2 stage's question.
-      const u = new URL(proxy);
-      const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
-      const tcp = await tcpProbe(u.hostname.replace(/^\[|\]$/g, ""), port, { timeoutMs, signal });
+      const p = hostPort(proxy);
+      const tcp = await tcpProbe(p.host, p.port, { timeoutMs, signal });
       hops = [{ target: `proxy ${redactUrl(proxy)} (forwards http:// requests, no tunnel)`, tcp, tls: null }];
     } else if (proxy) {
-      const target = `proxy ${redactUrl(proxy)} → ${hostPortOf(ep.hostname, ep.port)}`;
+      const target = `proxy ${redactUrl(proxy)} → ${joinHostPort(ep.hostname, ep.port)}`;
       try {
         const t = await openTunnel({
           proxyUrl: proxy,
@@ -160,7 +156,7 @@ export const connectStage: Stage = {
         };
         // The proxy stage made the same CONNECT and owns that finding (407, 403, proxy down):
         // a second error here would blame the registry, which was never reached.
-        tunnelFailure = `the proxy did not open a tunnel to ${hostPortOf(ep.hostname, ep.port)} (${e.message}); the proxy stage's finding explains why`;
+        tunnelFailure = `the proxy did not open a tunnel to ${joinHostPort(ep.hostname, ep.port)} (${e.message}); the proxy stage's finding explains why`;
         const kind = e.kind === "timeout" || e.code === "ETIMEDOUT" ? "timeout" : "refused";
         hops = [
           {
@@ -180,7 +176,7 @@ export const connectStage: Stage = {
         addresses.map(async (a): Promise<HopResult> => {
           let sock: net.Socket | undefined;
           const tcp = await tcpProbe(a.address, ep.port, { timeoutMs, signal, keep: (s) => (sock = s) });
-          const target = hostPortOf(a.address, ep.port);
+          const target = joinHostPort(a.address, ep.port);
           if (!tcp.ok || !sock) return { target, tcp, tls: null };
           if (plainHttp) {
             (sock as net.Socket).destroy();

@@ -8,6 +8,7 @@ import { redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { goUrlString } from "../net/go-url";
+import { joinHostPort } from "../net/origin";
 import {
   daemonProxyConfig,
   decideProxy,
@@ -48,7 +49,7 @@ export const proxyStage: Stage = {
       if (differ.length)
         split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
     }
-    const target = `${ep.hostname.includes(":") ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
+    const target = joinHostPort(ep.hostname, ep.port);
     let summary: string;
 
     if (shell.url && shell.variable) {
