@@ -1,8 +1,9 @@
 import net from "node:net";
 import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
+import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import type { StageContext } from "../model/stage";
 import { bareHost, basicAuthorization, defaultPort, hostPort, tlsOptions } from "../net/origin";
+import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
@@ -254,16 +255,21 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   };
 }
 
-/** The client a stage uses for its endpoint: the dns stage's addresses, the proxy stage's route, the connect stage's TLS. */
-export function clientForStage(ctx: StageContext): HttpClient {
+/**
+ * A client for another host than the endpoint's (a token realm, a blob redirect target): its
+ * own DNS lookup (with the same --dns servers) and its own proxy decision, but the registry's
+ * TLS settings — Docker fetches tokens and follows redirects through the registry endpoint's
+ * transport (same certs.d CAs, same skip-verify).
+ */
+export function clientForUrl(settings: ClientSettings, url: string): HttpClient {
   return createHttpClient({
-    resolution: ctx.facts.resolution ?? null,
-    dnsServers: ctx.options.dns,
-    deps: ctx.deps,
-    route: ctx.facts.route ?? null,
-    tls: ctx.facts.link?.tls,
-    timeoutMs: ctx.options.timeoutMs,
-    signal: ctx.deps.signal,
-    trace: ctx.trace,
+    resolution: null,
+    dnsServers: settings.dnsServers,
+    deps: settings.deps,
+    route: proxyForUrl(url, settings.deps.env),
+    tls: settings.tls,
+    timeoutMs: settings.timeoutMs,
+    signal: settings.signal,
+    trace: settings.trace,
   });
 }

@@ -1,16 +1,16 @@
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { AuthChallenge, Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { resolveHost } from "../net/dns";
 import { bareHost, hostPort, plainHttpAllowed } from "../net/origin";
+import { probeHost } from "../net/probe-host";
 import { proxyForUrl } from "../net/proxy-env";
-import { tcpProbe } from "../net/tcp";
-import { tlsProbe, tlsProbeEvidence } from "../net/tls";
+import { tlsProbeEvidence } from "../net/tls";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForStage, createHttpClient, type HttpClient, NetError } from "../registry/http";
+import { clientForUrl, createHttpClient, type HttpClient, NetError } from "../registry/http";
 import { escapeControls } from "../registry/http-util";
 import { checkTokenTimes, claimsEvidence, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
@@ -27,19 +27,8 @@ const hasCreds = (c: Credential | null | undefined): boolean => !!(c && (c.ident
 function realmClientFor(ctx: StageContext, realm: string): () => HttpClient {
   const u = new URL(realm);
   const same = ctx.facts.resolution && bareHost(u.hostname).toLowerCase() === ctx.facts.resolution.hostname.toLowerCase();
-  if (same) return () => clientForStage(ctx);
-  return () =>
-    createHttpClient({
-      resolution: null,
-      dnsServers: ctx.options.dns,
-      deps: ctx.deps,
-      route: proxyForUrl(realm, ctx.deps.env),
-      // Docker fetches tokens through the registry endpoint's transport (same certs.d TLS config).
-      tls: ctx.facts.link?.tls,
-      timeoutMs: ctx.options.timeoutMs,
-      signal: ctx.deps.signal,
-      trace: ctx.trace,
-    });
+  const settings = endpointSettings(ctx);
+  return same ? () => createHttpClient(settings) : () => clientForUrl(settings, realm);
 }
 
 /** Nested evidence for an unreachable realm: its DNS answer, proxy decision and a TCP connect. */
@@ -53,29 +42,21 @@ async function realmEvidence(ctx: StageContext, realm: string, err: NetError): P
     error: err.toEvidence(),
     proxy: route.url ? { url: route.url, reason: route.reason } : { url: null, reason: route.reason },
   };
-  const timeoutMs = Math.min(ctx.options.timeoutMs, 3000);
-  const dns = await resolveHost(u.hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
+  // The realm is verified with the registry's TLS settings (Docker's shared transport).
+  const tls = ctx.facts.link?.tls;
+  const p = await probeHost(u.hostname, port, {
+    servers: ctx.options.dns,
+    deps: ctx.deps,
+    timeoutMs: Math.min(ctx.options.timeoutMs, 3000),
+    trace: ctx.trace,
+    maxAddresses: route.url ? 0 : 1,
+    tls: u.protocol === "https:" ? { ca: tls?.ca ?? [], cert: tls?.cert, key: tls?.key } : null,
+  });
+  const dns = p.dns;
   ev.dns = { outcome: dns.outcome, via: dns.via, addresses: dns.addresses.map((a) => a.address), message: dns.message ?? null };
-  if (dns.outcome === "ok" && dns.addresses[0] && !route.url) {
-    const t = await tcpProbe(dns.addresses[0].address, port, { timeoutMs, signal: ctx.deps.signal });
-    ev.tcp = { address: t.address, port: t.port, ok: t.ok, durationMs: t.durationMs, error: t.error ? { ...t.error } : null };
-    if (t.ok && u.protocol === "https:") {
-      // The realm is verified with the registry's TLS settings (Docker's shared transport).
-      const tls = ctx.facts.link?.tls;
-      const p = await tlsProbe({
-        servername: bareHost(u.hostname),
-        address: t.address,
-        port,
-        ca: tls?.ca ?? [],
-        cert: tls?.cert,
-        key: tls?.key,
-        timeoutMs,
-        signal: ctx.deps.signal,
-        now: ctx.deps.now(),
-      });
-      ev.tls = tlsProbeEvidence(p);
-    }
-  }
+  const t = p.tcp[0];
+  if (t) ev.tcp = { address: t.address, port: t.port, ok: t.ok, durationMs: t.durationMs, error: t.error ? { ...t.error } : null };
+  if (p.tls) ev.tls = tlsProbeEvidence(p.tls);
   return ev;
 }
 
@@ -171,7 +152,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     credential: cred,
     repository: ref.repository,
     sendCredentials,
-    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen!.params.realm!) : () => clientForStage(ctx),
+    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen!.params.realm!) : () => createHttpClient(endpointSettings(ctx)),
     now: () => ctx.deps.now(),
   });
   const credsSent = creds && sendCredentials;
@@ -240,7 +221,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const reference = ref.digest ?? ref.tag ?? "latest";
   const url = `${link.baseUrl}/v2/${ref.repository}/manifests/${reference}`;
   const authorization = await session.authorize();
-  const client = clientForStage(ctx);
+  const client = createHttpClient(endpointSettings(ctx));
   try {
     let res;
     try {

@@ -1,4 +1,5 @@
 import { SLOW_BYTES_PER_SECOND } from "../model/catalogue/blob";
+import { endpointSettings, registryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
@@ -33,7 +34,7 @@ export const blobStage: Stage = {
   scope: "endpoint",
   needs: ["ref", "link", "session", "manifest"],
   async run(ctx) {
-    const pool = new ClientPool(ctx);
+    const pool = new ClientPool({ settings: endpointSettings(ctx), registry: registryTarget(ctx) });
     try {
       return await diagnose(ctx, pool);
     } finally {
@@ -359,7 +360,7 @@ async function followWithRetries(
 ): Promise<{ r: FollowResult; retries: { status: number; retryAfter: string | null; waitMs: number }[]; refused: string | null }> {
   const retries: { status: number; retryAfter: string | null; waitMs: number }[] = [];
   let waited = 0;
-  let r = await followBlob(ctx, pool, url, range, authorization);
+  let r = await followBlob(pool, url, range, authorization);
   for (let attempt = 1; attempt < PROBE_ATTEMPTS && r.kind === "response" && RETRY_STATUS.has(r.res.status); attempt++) {
     const retryAfter = r.res.headers["retry-after"] ?? null;
     const askedMs = parseRetryAfter(retryAfter);
@@ -391,7 +392,7 @@ async function followWithRetries(
       signal.addEventListener("abort", () => (clearTimeout(t), resolve(false)), { once: true });
     });
     if (!slept) break;
-    r = await followBlob(ctx, pool, url, range, authorization);
+    r = await followBlob(pool, url, range, authorization);
   }
   return { r, retries, refused: null };
 }

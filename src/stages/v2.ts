@@ -1,10 +1,11 @@
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl, scrubDeep } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { challengeLines, chooseChallenge, type ProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForStage, type HttpResponse, NetError } from "../registry/http";
+import { createHttpClient, type HttpResponse, NetError } from "../registry/http";
 import { escapeControls } from "../registry/http-util";
 
 /** What the doctor read from GET /v2/ (the input of the pure classifier). */
@@ -79,7 +80,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const link = ctx.facts.link!;
   const url = `${link.baseUrl}/v2/`;
   const host = new URL(link.baseUrl).host;
-  const client = clientForStage(ctx);
+  const client = createHttpClient(endpointSettings(ctx));
   let res: HttpResponse;
   try {
     res = await client.request({ method: "GET", url, maxBodyBytes: 16 * 1024 });
