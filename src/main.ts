@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
 import { type Io, processIo } from "./cli/io";
+import { EXIT_INTERNAL } from "./model/exit-codes";
 import type { Options } from "./model/options";
 import { scrubText } from "./model/redact";
 import { Secret } from "./model/secret";
@@ -20,9 +21,6 @@ async function main(argv: string[]): Promise<number> {
   if (parsed.passwordStdin) options.password = new Secret(await readPassword());
   return await dispatch(options, io);
 }
-
-/** Internal error (a bug): sysexits EX_SOFTWARE. */
-const EXIT_INTERNAL = 70;
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab.

@@ -231,11 +231,3 @@ function fromSettings(p: ProxySettings, hn: string, sn: string, nn: string): Pro
     from: { http: p.http ? hn : null, https: p.https ? sn : null, no: p.no ? nn : null },
   };
 }
-
-/** A proxy variable's value for evidence and fixes: the password replaced, never shown. */
-export function maskProxyValue(value: string, replacement = "REDACTED"): string {
-  return value.replace(
-    /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i,
-    (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`,
-  );
-}

@@ -15,7 +15,7 @@
  *   → {type:"cancel", id}
  */
 import { closeSync, openSync } from "node:fs";
-import { writeAll } from "./io";
+import { writeAllSync } from "./outputs/safe-file";
 import { hashFilePrefix } from "./verify";
 
 declare const self: Worker;
@@ -127,7 +127,7 @@ async function consume(m: { id: number; path: string; offset: number; size: numb
           return failMsg("too-long", new Error("too long"));
         }
         try {
-          writeAll(fd, buf);
+          writeAllSync(fd, buf);
         } catch (e) {
           void reader.cancel().catch(() => {});
           return failMsg("io", e);

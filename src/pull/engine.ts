@@ -8,6 +8,7 @@ import type { PullSummary } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
+import { formatBytes } from "../model/units";
 import { blobFailureFinding, spaceFinding } from "./findings";
 import { Lanes } from "./lanes";
 import { checkSpace, outputProblem, parseOutput as parseOutputSpec, type SpaceNeed, sameDevice } from "./outputs/destination";
@@ -251,7 +252,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     const findings = shown.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
     return done(
       "fail",
-      `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`,
+      `${failures.length} of ${blobs.length} blobs failed (${formatBytes(downloadedBytes)} downloaded, kept for the next run)`,
       evidence,
       findings,
     );
@@ -287,7 +288,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
       written.finding ? [written.finding] : [],
     );
   }
-  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
+  const line = `${blobs.length} blobs, ${formatBytes(total)} (${formatBytes(downloadedBytes)} downloaded, ${formatBytes(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}`;
   return done("pass", line, evidence, [], summary);
 }
 
@@ -306,11 +307,4 @@ function blobWorkers(tuned: number | undefined, env: string | undefined): Lanes 
 function dedupe(ds: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
   return ds.filter((d) => (seen.has(d.digest) ? false : (seen.add(d.digest), true)));
-}
-
-export function fmt(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
-  return `${(n / 1073741824).toFixed(2)} GiB`;
 }

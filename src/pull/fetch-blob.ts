@@ -5,8 +5,8 @@ import type { Trace } from "../model/trace";
 import { credentialsAllowed, MAX_REDIRECTS, redirectTo, sameOrigin } from "../net/origin";
 import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
 import { safeLocation } from "../registry/http-util";
-import { writeAll } from "./io";
 import type { Lanes } from "./lanes";
+import { writeAllSync } from "./outputs/safe-file";
 import { nodeTls, requestInit, requestUrl } from "./request";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
@@ -222,7 +222,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
         throw (sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset }));
       }
       try {
-        writeAll(fd, buf);
+        writeAllSync(fd, buf);
       } catch (e) {
         throw (sinkError = ioError(e, fail, total - offset));
       }

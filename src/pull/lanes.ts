@@ -1,4 +1,4 @@
-import { type Opened, type OpenOptions, openWithFetch } from "./transport";
+import { type Opened, type OpenOptions, openWithFetch, type ToFileJob } from "./transport";
 
 /**
  * Blob transfers in Bun Workers (blob-worker.ts): the main thread keeps every decision
@@ -110,13 +110,4 @@ function workerUrl(): URL {
 interface Pending {
   message: (m: Record<string, any>) => void;
   fail: (e: Error) => void;
-}
-
-/** What the Worker is told to do with a 200/206 body; `total` counts from the start of the blob. */
-export interface ToFileJob {
-  path: string;
-  offset: number;
-  size: number;
-  algorithm: "sha256" | "sha512";
-  onBytes: (total: number) => void;
 }

@@ -1,7 +1,15 @@
 import http from "node:http";
 import https from "node:https";
 import { hostPort } from "../net/origin";
-import type { ToFileJob } from "./lanes";
+
+/** What the Worker is told to do with a 200/206 body; `total` counts from the start of the blob. */
+export interface ToFileJob {
+  path: string;
+  offset: number;
+  size: number;
+  algorithm: "sha256" | "sha512";
+  onBytes: (total: number) => void;
+}
 
 /** A response whose body is pushed chunk by chunk into a synchronous sink. */
 export interface Opened {

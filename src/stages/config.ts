@@ -9,10 +9,11 @@ import type { Evidence, Json } from "../model/evidence";
 import type { Credential, LocalConfig, ProxySettings } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { defaultOptions } from "../model/options";
-import { redactUrl } from "../model/redact";
+import { maskUserinfo, redactUrl } from "../model/redact";
 import { rememberSecret, Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
+import { plural } from "../model/units";
+import { mirrorUrlError } from "../registry/mirror-url";
 import { escapeOutcome } from "./reference";
 
 /**
@@ -416,7 +417,7 @@ function summaryOf(
       : `no credentials for ${r?.lookupKey ?? "?"}: anonymous pull`;
   const cfg = loaded.found ? loaded.path : `${loaded.path} absent`;
   const d = local.daemon;
-  const daemon = `daemon: ${d.mirrors.length} mirror${d.mirrors.length === 1 ? "" : "s"}, ${d.insecureRegistries.length} insecure, proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;
+  const daemon = `daemon: ${plural(d.mirrors.length, "mirror")}, ${d.insecureRegistries.length} insecure, proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;
   const run = [...flags.insecureRegistries.map((h) => `--insecure-registry ${h}`), ...flags.mirrors.map((m) => `--mirror ${m}`)];
   return `${creds}; ${cfg}; ${daemon}${run.length ? `; this run adds ${run.join(", ")}` : ""}`;
 }

@@ -4,20 +4,12 @@ import path from "node:path";
 import type { Evidence } from "../model/evidence";
 import type { ProxyRoute } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
-import { redactHeaders } from "../model/redact";
+import { maskProxyValue, redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { goUrlString } from "../net/go-url";
 import { joinHostPort } from "../net/origin";
-import {
-  daemonProxyConfig,
-  decideProxy,
-  describeDecision,
-  maskProxyValue,
-  type ProxyForUrl,
-  proxyConfigFromEnv,
-  proxyForUrl,
-} from "../net/proxy-env";
+import { daemonProxyConfig, decideProxy, describeDecision, type ProxyForUrl, proxyConfigFromEnv, proxyForUrl } from "../net/proxy-env";
 import { chainTrustedBy, openTunnel, peekTls, systemRootCas, type TlsPeek, TunnelError } from "../net/tunnel";
 
 /**
