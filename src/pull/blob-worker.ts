@@ -49,7 +49,9 @@ async function open(m: { id: number; url: string; headers: Record<string, string
     const res = await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal });
     job.res = res;
     const headers: Record<string, string> = {};
-    res.headers.forEach((v, k) => (headers[k] = v));
+    res.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
     let text = "";
     // Only 200/206 bodies are blob bytes; any other body (a redirect's, a 401's, an error page) is read here, bounded.
     if (res.status !== 200 && res.status !== 206) {

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor, Facts, ImageRef, ResolvedManifest } from "../model/facts";
-import { type Finding, finding } from "../model/finding";
+import type { Finding } from "../model/finding";
 import type { Options } from "../model/options";
 import type { PullSummary } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
@@ -73,7 +73,7 @@ export function repoTagOf(ref: ImageRef): string | null {
 
 export async function runPull(input: PullInput): Promise<PullOutcome> {
   const t0 = performance.now();
-  const { facts, deps, options } = input;
+  const { deps, options } = input;
   const ep = input.endpoint.url;
   const done = (
     status: StageResult["status"],

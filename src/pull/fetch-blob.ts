@@ -219,12 +219,14 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       watchdog.progress(total + buf.length);
       if (total + buf.length > d.size) {
         store.discardPartial(d.digest);
-        throw (sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset }));
+        sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
+        throw sinkError;
       }
       try {
         writeAllSync(fd, buf);
       } catch (e) {
-        throw (sinkError = ioError(e, fail, total - offset));
+        sinkError = ioError(e, fail, total - offset);
+        throw sinkError;
       }
       hasher.update(buf);
       total += buf.length;
@@ -319,7 +321,12 @@ async function toFileInWorker(
 
 function readBounded(res: Opened, ms: number): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<string>((resolve) => (timer = setTimeout(() => (res.cancel(), resolve("")), ms)));
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => {
+      res.cancel();
+      resolve("");
+    }, ms);
+  });
   return Promise.race([res.text().catch(() => ""), late]).finally(() => clearTimeout(timer));
 }
 

@@ -120,7 +120,9 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
             new Promise((done) => {
               let s = "";
               res.setEncoding("utf8");
-              res.on("data", (c: string) => (s.length < 65536 ? (s += c) : undefined));
+              res.on("data", (c: string) => {
+                if (s.length < 65536) s += c;
+              });
               res.on("end", () => done(s));
               res.on("error", () => done(s));
               res.resume();

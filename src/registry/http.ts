@@ -2,7 +2,7 @@ import net from "node:net";
 import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import { bareHost, basicAuthorization, defaultPort, hostPort, tlsOptions } from "../net/origin";
+import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
@@ -24,19 +24,18 @@ interface ConnState {
 
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
 
-type ConnectFn = (opts: any, cb: (err: Error | null, socket: any) => void) => void;
-
 /**
  * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: object, states: Map<string, ConnState>): ConnectFn {
-  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (
-    o: any,
-    cb: (err: Error | null, s: any) => void,
-  ) => net.Socket;
+function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): buildConnector.connector {
+  // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
+  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
+    o: buildConnector.Options,
+    cb: buildConnector.Callback,
+  ) => net.Socket | undefined;
   return (opts, cb) => {
-    const hostname = bareHost(String(opts.hostname));
+    const hostname = bareHost(opts.hostname);
     const port = opts.port || defaultPort(opts.protocol);
     const key = `${hostname}:${port}`;
     const st: ConnState = { phase: "dns" };
@@ -57,7 +56,7 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: object, states: Map<strin
                 return cb(err, null);
               }
               st.phase = "response";
-              cb(null, s);
+              cb(null, s!);
             },
           );
           if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
@@ -78,17 +77,17 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
     maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
   };
   const route = cfg.route;
-  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) as any });
-  const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);
+  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) });
+  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states);
   return new ProxyAgent({
     uri: route.url,
     ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
     // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
     proxyTunnel: false,
-    requestTls: tlsOpts as any,
-    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect as any }),
+    requestTls: tlsOpts,
+    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect }),
     ...common,
-  } as any);
+  });
 }
 
 export function createHttpClient(cfg: HttpClientConfig): HttpClient {
@@ -131,11 +130,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         dispatcher,
         method: init.method,
         headers,
-        body: init.body as any,
+        body: init.body,
         signal,
         headersTimeout: cfg.timeoutMs,
         bodyTimeout: cfg.timeoutMs,
-      } as any);
+      });
       if (!keepDeadlineForBody) clearTimeout(timer);
       const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
       return { res, h, raw, started, timer, fail, headers, remoteAddress: states.get(connKey)?.address ?? null };

@@ -10,7 +10,7 @@ import { proxyForUrl } from "../net/proxy-env";
 import { tlsProbeEvidence } from "../net/tls";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForUrl, createHttpClient, type HttpClient, NetError } from "../registry/http";
+import { clientForUrl, createHttpClient, type HttpClient, type HttpResponse, NetError } from "../registry/http";
 import { escapeControls } from "../registry/http-util";
 import { checkTokenTimes, claimsEvidence, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
@@ -223,7 +223,7 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const authorization = await session.authorize();
   const client = createHttpClient(endpointSettings(ctx));
   try {
-    let res;
+    let res: HttpResponse;
     try {
       res = await client.request({ method: "HEAD", url, headers: { accept: DOCKER_ACCEPT }, authorization });
     } catch (e) {

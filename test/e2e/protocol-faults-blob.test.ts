@@ -168,7 +168,11 @@ beforeAll(() => {
       for (const b of [img.config, ...img.layers]) trueBlobs.set(b.digest, b.bytes);
   let slots = PARALLEL;
   const queue: (() => void)[] = [];
-  const slot = () => (slots > 0 ? (slots--, Promise.resolve()) : new Promise<void>((r) => queue.push(r)));
+  const slot = () => {
+    if (slots <= 0) return new Promise<void>((r) => queue.push(r));
+    slots--;
+    return Promise.resolve();
+  };
   const free = () => (queue.length ? queue.shift()!() : slots++);
   // The longest first (a pull that must exhaust its retries), so the short ones fill the gaps.
   const long = (f: NamedFault) => (f.expect.check.exit === 0 && f.expect.pull.exit !== 0 ? 0 : 1);

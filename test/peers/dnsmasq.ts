@@ -57,9 +57,14 @@ async function waitForDns(port: number, timeoutMs = 5000, host = "127.0.0.1"): P
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = dgram.createSocket("udp4");
-      const t = setTimeout(() => (s.close(), resolve(false)), 200);
-      s.on("error", () => (clearTimeout(t), s.close(), resolve(false)));
-      s.on("message", () => (clearTimeout(t), s.close(), resolve(true)));
+      const settle = (answered: boolean) => {
+        clearTimeout(t);
+        s.close();
+        resolve(answered);
+      };
+      const t = setTimeout(() => settle(false), 200);
+      s.on("error", () => settle(false));
+      s.on("message", () => settle(true));
       s.send(
         packet.encode({
           type: "query",

@@ -25,7 +25,9 @@ const quoted = fc
   .tuple(fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }), fc.array(fc.boolean(), { maxLength: 20 }))
   .map(([v, extra]) => {
     let out = "";
-    [...v].forEach((ch, i) => (out += ch === '"' || ch === "\\" || (extra[i] && ch.length === 1 && ch < "\x80") ? `\\${ch}` : ch));
+    [...v].forEach((ch, i) => {
+      out += ch === '"' || ch === "\\" || (extra[i] && ch.length === 1 && ch < "\x80") ? `\\${ch}` : ch;
+    });
     return { value: v, wire: `"${out}"` };
   });
 const value = fc.oneof(

@@ -39,8 +39,15 @@ test("the body watchdog: a link that moves 2 KiB per window lives; one that move
       const abort = new AbortController();
       const w = bodyWatchdog(200, 0, abort);
       let total = 0;
-      const feed = setInterval(() => w.progress((total += bytesPerTick)), 20);
-      const finish = () => (clearInterval(feed), w.stop(), resolve(w.reason()));
+      const feed = setInterval(() => {
+        total += bytesPerTick;
+        w.progress(total);
+      }, 20);
+      const finish = () => {
+        clearInterval(feed);
+        w.stop();
+        resolve(w.reason());
+      };
       abort.signal.addEventListener("abort", finish);
       setTimeout(finish, 700);
     });

@@ -8,7 +8,9 @@ import { issueClientCert, makeCA } from "../helpers/pki";
 const ca = makeCA("CertsD Root");
 const client = issueClientCert(ca, "puller");
 const cleanups: (() => void)[] = [ca.cleanup];
-afterAll(() => cleanups.forEach((c) => c()));
+afterAll(() => {
+  for (const c of cleanups) c();
+});
 
 function layout(files: Record<string, string>): string {
   const { dir, cleanup } = tempDir("pd-certsd-");

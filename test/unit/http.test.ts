@@ -12,7 +12,9 @@ import { requireBinary } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 
 const stops: (() => void)[] = [];
-afterAll(() => stops.forEach((s) => s()));
+afterAll(() => {
+  for (const s of stops) s();
+});
 
 function serve(fetch: (req: Request) => Response | Promise<Response>, tls?: { cert: string; key: string }) {
   const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch, ...(tls ? { tls } : {}) });

@@ -34,15 +34,23 @@ function rawGet(path: string, quietMs = 300, forMs?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const s = net.connect(lab.port, "127.0.0.1", () => s.write(`GET ${path} HTTP/1.1\r\nHost: lab\r\n\r\n`));
-    let t: ReturnType<typeof setTimeout> = setTimeout(() => (s.destroy(), resolve(Buffer.concat(chunks))), 2000);
+    const end = () => {
+      s.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    let t: ReturnType<typeof setTimeout> = setTimeout(end, 2000);
     s.on("data", (c: Buffer) => {
       chunks.push(c);
       if (forMs) return;
       clearTimeout(t);
-      t = setTimeout(() => (s.destroy(), resolve(Buffer.concat(chunks))), quietMs);
+      t = setTimeout(end, quietMs);
     });
     s.on("error", reject);
-    if (forMs) setTimeout(() => (clearTimeout(t), s.destroy(), resolve(Buffer.concat(chunks))), forMs);
+    if (forMs)
+      setTimeout(() => {
+        clearTimeout(t);
+        end();
+      }, forMs);
   });
 }
 
