@@ -1,6 +1,7 @@
 import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
-import { fetchBlobOnce, TransferError } from "./fetch-blob";
+import { TransferError } from "./attempt";
+import { fetchBlobOnce } from "./fetch-blob";
 import type { Lanes } from "./lanes";
 import { backoffDelay, type RetryTuning, sleep } from "./schedule";
 import type { BlobSource } from "./source";
