@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { Endpoint, StageContext } from "../model/stage";
-import { chainTrustedBy, peekTls, systemRootCas, type TlsPeek } from "../net/tunnel";
+import { chainTrustedBy, peekTls, systemRootCas, type TlsPeek } from "../net/tls-peek";
 
 /** certs.d CAs Docker adds for this host (`<certsDir>/<host[:port]>/*.crt`). */
 function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
