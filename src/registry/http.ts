@@ -2,11 +2,12 @@ import net from "node:net";
 import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
+import type { Trace } from "../model/trace";
 import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
-import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
+import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
 import { addressesFor, joinHeaders, preview } from "./http-util";
 
 export { NetError } from "./http-errors";
@@ -121,7 +122,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         deadline: deadline.signal.aborted,
         timeoutMs: cfg.timeoutMs,
       });
-      record(init, headers, null, {}, started, err.message);
+      traceExchange(cfg.trace, init, headers, null, {}, started, err.message);
       return err;
     };
     dispatcher ??= makeDispatcher(cfg, states);
@@ -144,106 +145,29 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     }
   }
 
-  function record(
-    init: HttpRequestInit,
-    reqHeaders: Record<string, string>,
-    status: number | null,
-    resHeaders: Record<string, string>,
-    started: number,
-    error?: string,
-    body?: Uint8Array,
-  ): void {
-    if (!cfg.trace) return;
-    const rh = redactHeaders(resHeaders);
-    if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
-    cfg.trace.record({
-      kind: "http",
-      method: init.method,
-      url: redactUrl(init.url),
-      status,
-      requestHeaders: redactHeaders(reqHeaders),
-      responseHeaders: rh,
-      durationMs: Math.round(performance.now() - started),
-      ...(error ? { error: scrubDeep(error) } : {}),
-      ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
-    });
-  }
-
   return {
     async request(init) {
       const o = await open(init, true);
-      const max = init.maxBodyBytes ?? DEFAULT_MAX_BODY;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let truncated = false;
+      let read: { body: Buffer; truncated: boolean };
       try {
-        for await (const chunk of o.res.body as AsyncIterable<Uint8Array>) {
-          const room = max - size;
-          if (chunk.length > room) {
-            if (room > 0) chunks.push(chunk.subarray(0, room));
-            size = max;
-            truncated = true;
-            break;
-          }
-          chunks.push(chunk);
-          size += chunk.length;
-        }
+        read = await readCapped(o.res.body as AsyncIterable<Uint8Array>, init.maxBodyBytes ?? DEFAULT_MAX_BODY);
       } catch (e) {
         clearTimeout(o.timer);
         throw o.fail(e, "body");
       }
       clearTimeout(o.timer);
+      const { body, truncated } = read;
       if (truncated) o.res.body.destroy();
-      const body = Buffer.concat(chunks);
       const durationMs = Math.round(performance.now() - o.started);
-      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, body);
-      return {
-        status: o.res.statusCode,
-        statusText: o.res.statusText ?? "",
-        headers: o.h,
-        rawHeaders: o.raw,
-        body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-        truncated,
-        url: init.url,
-        durationMs,
-        remoteAddress: o.remoteAddress,
-      };
+      traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started, undefined, body);
+      return { ...headOf(o, init), body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), truncated, durationMs };
     },
 
     async stream(init) {
       const o = await open(init, false);
-      record(init, o.headers, o.res.statusCode, o.h, o.started);
-      const it = (o.res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-      // A reader that cancels (the blob probe stops after its range) aborts a pull in flight:
-      // that is our own doing, not a failed request, so it must not be traced as one
-      // (--verbose showed a second "GET … Request aborted" for every probed blob).
-      let cancelled = false;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(ctl) {
-          try {
-            const r = await it.next();
-            if (r.done) ctl.close();
-            else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
-          } catch (e) {
-            if (cancelled) return;
-            ctl.error(o.fail(e, "body"));
-          }
-        },
-        cancel() {
-          cancelled = true;
-          o.res.body.destroy();
-        },
-      });
-      return {
-        status: o.res.statusCode,
-        statusText: o.res.statusText ?? "",
-        headers: o.h,
-        rawHeaders: o.raw,
-        body,
-        url: init.url,
-        durationMs: Math.round(performance.now() - o.started),
-        remoteAddress: o.remoteAddress,
-      };
+      traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started);
+      const body = bodyStream(o.res.body, (e) => o.fail(e, "body"));
+      return { ...headOf(o, init), body, durationMs: Math.round(performance.now() - o.started) };
     },
 
     async close() {
@@ -270,5 +194,90 @@ export function clientForUrl(settings: ClientSettings, url: string): HttpClient 
     timeoutMs: settings.timeoutMs,
     signal: settings.signal,
     trace: settings.trace,
+  });
+}
+
+/** The parts of an answer both request() and stream() return. */
+function headOf(
+  o: { res: { statusCode: number; statusText?: string }; h: Record<string, string>; raw: [string, string][]; remoteAddress: string | null },
+  init: HttpRequestInit,
+): Omit<HttpResponse, "body" | "truncated" | "durationMs"> {
+  return {
+    status: o.res.statusCode,
+    statusText: o.res.statusText ?? "",
+    headers: o.h,
+    rawHeaders: o.raw,
+    url: init.url,
+    remoteAddress: o.remoteAddress,
+  };
+}
+
+/** One exchange into --verbose's trace: secrets redacted, a body previewed unless it is sensitive (a token answer). */
+function traceExchange(
+  trace: Trace | undefined,
+  init: HttpRequestInit,
+  reqHeaders: Record<string, string>,
+  status: number | null,
+  resHeaders: Record<string, string>,
+  started: number,
+  error?: string,
+  body?: Uint8Array,
+): void {
+  if (!trace) return;
+  const rh = redactHeaders(resHeaders);
+  if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
+  trace.record({
+    kind: "http",
+    method: init.method,
+    url: redactUrl(init.url),
+    status,
+    requestHeaders: redactHeaders(reqHeaders),
+    responseHeaders: rh,
+    durationMs: Math.round(performance.now() - started),
+    ...(error ? { error: scrubDeep(error) } : {}),
+    ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
+  });
+}
+
+/** A body read up to `max` bytes; beyond it the rest is left unread and `truncated` is set. */
+async function readCapped(body: AsyncIterable<Uint8Array>, max: number): Promise<{ body: Buffer; truncated: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const room = max - size;
+    if (chunk.length > room) {
+      if (room > 0) chunks.push(chunk.subarray(0, room));
+      return { body: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { body: Buffer.concat(chunks), truncated: false };
+}
+
+/**
+ * undici's body as a web stream whose errors are NetErrors. A reader that cancels (the blob
+ * probe stops after its range) aborts a pull in flight: that is our own doing, not a failed
+ * request, so it must not be traced as one (--verbose showed a second "GET … Request aborted"
+ * for every probed blob).
+ */
+function bodyStream(raw: AsyncIterable<Uint8Array> & { destroy(): unknown }, fail: (e: unknown) => NetError): ReadableStream<Uint8Array> {
+  const it = raw[Symbol.asyncIterator]();
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const r = await it.next();
+        if (r.done) ctl.close();
+        else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
+      } catch (e) {
+        if (cancelled) return;
+        ctl.error(fail(e));
+      }
+    },
+    cancel() {
+      cancelled = true;
+      raw.destroy();
+    },
   });
 }
