@@ -1,3 +1,4 @@
+import { joinHostPort } from "../net/origin";
 import { HELPER_PREFIX, type HelperOptions, type HelperRun, helperGet, helperList, lookPath } from "./cred-helper";
 import { type AuthEntry, type ConfigFile, decodeAuth } from "./docker-config";
 import { decodeFirstValue, hasMore } from "./go-json";
@@ -54,7 +55,7 @@ function urlHostPort(u: string): string | null {
   }
   if (hostname === "") return null;
   if (port === "") return hostname;
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  return joinHostPort(hostname, port);
 }
 
 export interface CredentialOptions extends HelperOptions {

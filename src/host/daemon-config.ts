@@ -100,8 +100,15 @@ export function parseDaemonJson(
   const strings = (field: string): string[] => {
     const e = v.entries.filter(([k]) => k === field).pop()?.[1];
     if (!e || e.t === "null") return [];
-    if (e.t !== "array") return (typeErr(field, e.t, "[]string"), []);
-    return e.items.flatMap((x) => (x.t === "string" ? [x.v] : (typeErr(field, x.t, "string"), [])));
+    if (e.t !== "array") {
+      typeErr(field, e.t, "[]string");
+      return [];
+    }
+    return e.items.flatMap((x) => {
+      if (x.t === "string") return [x.v];
+      typeErr(field, x.t, "string");
+      return [];
+    });
   };
   const mirrors = strings("registry-mirrors");
   const insecureRegistries = strings("insecure-registries");

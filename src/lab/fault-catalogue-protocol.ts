@@ -1,10 +1,11 @@
 import { hostPlatform } from "../model/deps";
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
+import { both, fails, onLab, ownLab, repoOf, silent, small } from "./fault-kit";
 import type { ProtocolFault } from "./faults-protocol";
-import { startFloodRegistry, startSilentHost } from "./faults-protocol-hosts";
+import { startFloodRegistry } from "./faults-protocol-hosts";
 import { type BuiltImage, buildImage, buildIndex, MT, sha256 } from "./image";
 import { otherPlatforms } from "./scenarios";
-import { type LabFault, type LabOptions, type LabRegistry, startLabRegistry } from "./server";
+import type { LabRegistry } from "./server";
 
 /**
  * The protocol faults of the catalogue (see fault-catalogue.ts): the /v2/ probe, the token
@@ -12,60 +13,6 @@ import { type LabFault, type LabOptions, type LabRegistry, startLabRegistry } fr
  * containerd's 4 MiB, a manifest that is not JSON or nests 10,000 deep, a 100 MiB token answer,
  * a 64 KiB challenge, header bytes that are not UTF-8, a 429 with Retry-After.
  */
-const small = (name: string) => buildImage({ label: `fault ${name}`, layers: [[{ name: "hello.txt", content: `fault ${name}\n` }]] });
-const fails = (...codes: string[]): FaultOutcome => ({ exit: 1, codes });
-const both = (o: FaultOutcome) => ({ check: o, pull: o });
-const repoOf = (name: string) => `fault/${name}`;
-
-/** On the given lab, at fault/<name>:latest. */
-function onLab(name: string, title: string, expect: NamedFault["expect"], faults: LabFault[]): NamedFault {
-  return {
-    name,
-    title,
-    group: "protocol",
-    expect,
-    async install(lab: LabRegistry): Promise<InstalledFault> {
-      lab.addImage(repoOf(name), "latest", small(name), faults);
-      return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
-    },
-  };
-}
-
-/** On a lab of its own whose every request meets `host` faults (a /v2/ fault cannot be per repository). */
-function ownLab(
-  name: string,
-  title: string,
-  expect: NamedFault["expect"],
-  opts: LabOptions,
-  setup?: (lab: LabRegistry) => void,
-): NamedFault {
-  return {
-    name,
-    title,
-    group: "protocol",
-    expect,
-    async install(): Promise<InstalledFault> {
-      const own = await startLabRegistry(opts);
-      own.addImage(repoOf(name), "latest", small(name));
-      setup?.(own);
-      return { image: `${own.host}/${repoOf(name)}:latest`, insecure: [own.host], stop: () => own.stop() };
-    },
-  };
-}
-
-function silent(name: string, title: string, answerTls: boolean, code: string): NamedFault {
-  return {
-    name,
-    title,
-    group: "protocol",
-    expect: both(fails(code)),
-    async install(): Promise<InstalledFault> {
-      const s = await startSilentHost(answerTls);
-      return { image: `${s.host}/${repoOf(name)}:latest`, insecure: [s.host], stop: () => s.close() };
-    },
-  };
-}
-
 const MIB = 1024 * 1024;
 
 /** A manifest of the lab's small image with descriptors rewritten by `shape` (served under the digest of its bytes). */

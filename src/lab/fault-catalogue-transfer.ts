@@ -1,5 +1,6 @@
 import { startBlobHost } from "./blob-host";
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
+import { fails } from "./fault-kit";
 import type { Fault } from "./faults";
 import { type BuiltImage, buildImage, noise } from "./image";
 import { type LabRegistry, startLabRegistry } from "./server";
@@ -40,7 +41,6 @@ export function bigLayer(img: BuiltImage) {
 }
 
 const ok: FaultOutcome = { exit: 0, codes: [] };
-const fails = (...codes: string[]): FaultOutcome => ({ exit: 1, codes });
 const warns = (...codes: string[]): FaultOutcome => ({ exit: 0, codes });
 
 function at(lab: LabRegistry, name: string, img: BuiltImage, faults: Fault[]): InstalledFault {

@@ -84,7 +84,11 @@ export function startFloodRegistry(what: "token" | "manifest", bytes: number): P
       for (const p of frame(part)) ok = socket.write(p) && ok;
       sent += part.length;
       total += part.length;
-      if (!ok) await new Promise<void>((r) => (socket.once("drain", r), socket.once("close", r)));
+      if (!ok)
+        await new Promise<void>((r) => {
+          socket.once("drain", r);
+          socket.once("close", r);
+        });
     }
     if (!socket.destroyed) socket.end(chunked ? `${tail.length.toString(16)}\r\n${tail}\r\n0\r\n\r\n` : tail);
   };
@@ -139,5 +143,8 @@ export function startFloodRegistry(what: "token" | "manifest", bytes: number): P
       socket.on("data", onData);
     },
     () => total,
-  ).then((h) => ((port = h.port), h));
+  ).then((h) => {
+    port = h.port;
+    return h;
+  });
 }

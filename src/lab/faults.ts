@@ -95,7 +95,10 @@ const STATUS_CODES: Record<number, string> = {
 /** The status a blob-status fault answers now for this blob, or null for the blob itself. */
 function statusNow(f: Extract<Fault, { kind: "blob-status" }>, digest: string): number | null {
   let per = statusCounts.get(f);
-  if (!per) statusCounts.set(f, (per = new Map()));
+  if (!per) {
+    per = new Map();
+    statusCounts.set(f, per);
+  }
   if (f.forever) return f.statuses[0] ?? 500;
   const n = per.get(digest) ?? 0;
   per.set(digest, (n + 1) % (f.statuses.length + 1));
@@ -112,7 +115,7 @@ export function serveBlob(
   blob: { digest: string; bytes: Uint8Array },
   faults: readonly Fault[],
   counters: Map<Fault, number>,
-): void {
+) {
   const { digest, bytes } = blob;
   for (const f of faults) {
     if (f.kind === "blob-redirect" && applies(f, digest)) {

@@ -83,7 +83,10 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
   const log: LabRegistry["log"] = [];
   const repoOf = (name: string): Repo => {
     let r = repos.get(name);
-    if (!r) repos.set(name, (r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [], protocol: [] }));
+    if (!r) {
+      r = { tags: new Map(), manifests: new Map(), blobs: new Map(), faults: [], protocol: [] };
+      repos.set(name, r);
+    }
     return r;
   };
   const authFault = (name: string) =>
@@ -110,7 +113,7 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     return { target: "other", faults: hostFaults };
   };
 
-  const handle = (req: WireRequest, raw: WireResponse): void => {
+  const handle = (req: WireRequest, raw: WireResponse) => {
     const protocol = protocolFor(req);
     const res = wrapResponse(req, raw, protocol.faults, protocol.target as ProtocolTarget);
     log.push({
@@ -180,7 +183,7 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     return serveManifest(req, res, name, rest, repo);
   };
 
-  const serveManifest = (req: WireRequest, res: WireResponse, name: string, ref: string, repo: Repo | undefined): void => {
+  const serveManifest = (req: WireRequest, res: WireResponse, _name: string, ref: string, repo: Repo | undefined) => {
     const rl = repo?.faults.find((f) => f.kind === "rate-limited") as Extract<Fault, { kind: "rate-limited" }> | undefined;
     const rlHeaders = rl ? rateLimitHeaders(rl, req.remoteAddress.replace(/^::ffff:/, "")) : {};
     if (rl && (rl.remaining ?? 0) <= 0) {

@@ -41,7 +41,7 @@ export class TokenAuthority {
     return g !== undefined && g.expires >= Date.now();
   }
 
-  handle(req: WireRequest, res: WireResponse): void {
+  handle(req: WireRequest, res: WireResponse) {
     let user: { username: string; password: string } | null = null;
     let scopes: string[];
     let offline = false;

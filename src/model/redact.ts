@@ -82,3 +82,16 @@ function walk(v: unknown, key: string | undefined): unknown {
   }
   return v;
 }
+
+/** `scheme://user:password@rest` → `scheme://user:xxxxx@rest`, as moby prints it; anything else unchanged. */
+export function maskUserinfo(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/, "$1:xxxxx@");
+}
+
+/** A proxy variable's value for evidence and fixes: the password replaced, never shown. */
+export function maskProxyValue(value: string, replacement = "REDACTED"): string {
+  return value.replace(
+    /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i,
+    (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`,
+  );
+}

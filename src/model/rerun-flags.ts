@@ -1,5 +1,5 @@
-import { maskUserinfo } from "../registry/mirror-url";
 import { defaultOptions, type Options } from "./options";
+import { maskUserinfo } from "./redact";
 
 /**
  * The flags of this run that change what the doctor sees: a fix that says "run pulldoctor check

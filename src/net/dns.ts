@@ -3,10 +3,14 @@ import type { Deps } from "../model/deps";
 import type { Json } from "../model/evidence";
 import type { ResolvedAddress } from "../model/facts";
 import type { Trace } from "../model/trace";
-import { type ExchangeResult, exchange, parseServer, type QType, type ServerAddress } from "./dns-exchange";
+import { parseServer, type ServerAddress } from "./dns-exchange";
 import { sortLikeGo } from "./dns-order";
+import { type DnsOutcome, type DnsQueryRecord, questioner, type Verdict } from "./dns-question";
 import { lookupHostsFile } from "./hosts-file";
+import { bareHost } from "./origin";
 import { nameList, type ResolvConf, readResolvConf } from "./resolv-conf";
+
+export type { DnsOutcome, DnsQueryRecord } from "./dns-question";
 
 /**
  * Resolve a host as the Docker daemon does (Go's pure resolver, net/dnsclient_unix.go with
@@ -17,23 +21,6 @@ import { nameList, type ResolvConf, readResolvConf } from "./resolv-conf";
  * answer. The first name that yields addresses wins; otherwise the error of the name as
  * given decides (Go "prefers error for original name").
  */
-export interface DnsQueryRecord {
-  server: string;
-  type: "A" | "AAAA";
-  transport: "udp" | "tcp";
-  rcode: string | null;
-  answers: string[];
-  cnames: string[];
-  durationMs: number;
-  error?: string;
-  /** The fully-qualified name asked (a search-list expansion may differ from the host). */
-  name?: string;
-  /** The UDP reply was truncated (TC) and the question was asked again over TCP. */
-  truncated?: boolean;
-}
-
-export type DnsOutcome = "ok" | "nxdomain" | "noanswer" | "servfail" | "timeout";
-
 export interface HostResolution {
   hostname: string;
   addresses: ResolvedAddress[];
@@ -78,31 +65,12 @@ export interface ResolveOptions {
   skipHostsFile?: boolean;
 }
 
-type Verdict = { kind: DnsOutcome; rec: ExchangeResult | null; doneAt: number };
-
 /** "A"/"AAAA" answers → addresses, A first; sortLikeGo() then orders them as Go would dial them. */
 function toAddresses(a: string[], aaaa: string[]): ResolvedAddress[] {
   const out: ResolvedAddress[] = [];
   for (const x of a) if (!out.some((o) => o.address === x)) out.push({ address: x, family: 4 });
   for (const x of aaaa) if (!out.some((o) => o.address === x)) out.push({ address: x, family: 6 });
   return out;
-}
-
-function record(r: ExchangeResult): DnsQueryRecord {
-  const q: DnsQueryRecord = {
-    server: r.server,
-    name: r.name,
-    type: r.type,
-    transport: r.transport,
-    rcode: r.rcode,
-    answers: r.answers,
-    cnames: r.cnames,
-    durationMs: r.durationMs,
-  };
-  if (r.truncated) q.truncated = true;
-  if (r.error) q.error = r.error;
-  else if (r.rcode === "NOERROR" && r.answers.length === 0 && !r.authoritative && !r.recursionAvailable) q.error = "lame referral";
-  return q;
 }
 
 /** Go's message for the deciding failure (DNSError.Error()). */
@@ -122,7 +90,7 @@ function goMessage(host: string, v: Verdict): string {
 }
 
 export async function resolveHost(hostname: string, opts: ResolveOptions): Promise<HostResolution> {
-  const host = hostname.replace(/^\[|\]$/g, "");
+  const host = bareHost(hostname);
   const fam = net.isIP(host.split("%")[0]);
   if (fam !== 0) {
     return {
@@ -175,51 +143,16 @@ export async function resolveHost(hostname: string, opts: ResolveOptions): Promi
   const queries: DnsQueryRecord[] = [];
   const signal = opts.deps.signal;
 
-  const ask = async (srv: ServerAddress, name: string, type: QType): Promise<ExchangeResult | null> => {
-    const left = Math.floor(deadline - performance.now());
-    if (left <= 0 || signal.aborted) return null;
-    const r = await exchange(srv, name, type, { timeoutMs: Math.min(perQuery, left), signal, useTcp: conf.useTcp });
-    queries.push(record(r));
-    opts.trace?.record({
-      kind: "dns",
-      server: r.server,
-      name,
-      type,
-      rcode: r.rcode,
-      answers: [...r.answers, ...r.cnames],
-      durationMs: r.durationMs,
-      ...(r.error ? { error: r.error } : {}),
-    });
-    return r;
-  };
-
-  // Go's tryOneName for one question.
-  const tryOne = async (name: string, type: QType): Promise<Verdict> => {
-    let last: Verdict = { kind: "timeout", rec: null, doneAt: 0 };
-    for (let attempt = 0; attempt < conf.attempts; attempt++) {
-      for (const srv of servers) {
-        const r = await ask(srv, name, type);
-        if (!r) return { ...last, doneAt: performance.now() };
-        if (r.error) {
-          last = { kind: "timeout", rec: r, doneAt: 0 };
-          if (r.errorKind === "aborted") return { ...last, doneAt: performance.now() };
-          continue;
-        }
-        if (r.rcode === "NXDOMAIN") return { kind: "nxdomain", rec: r, doneAt: performance.now() };
-        if (r.rcode === "NOERROR") {
-          if (r.answers.length > 0) return { kind: "ok", rec: r, doneAt: performance.now() };
-          // Go's checkHeader: no answer, not authoritative, no recursion ⇒ lame referral, next server.
-          if (!r.authoritative && !r.recursionAvailable) {
-            last = { kind: "servfail", rec: r, doneAt: 0 };
-            continue;
-          }
-          return { kind: "noanswer", rec: r, doneAt: performance.now() };
-        }
-        last = { kind: "servfail", rec: r, doneAt: 0 };
-      }
-    }
-    return { ...last, doneAt: performance.now() };
-  };
+  const tryOne = questioner({
+    servers,
+    attempts: conf.attempts,
+    useTcp: conf.useTcp,
+    deadline,
+    perQuery,
+    signal,
+    trace: opts.trace,
+    queries,
+  });
 
   let decisive: Verdict | null = null;
   for (const name of names) {

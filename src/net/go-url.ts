@@ -38,8 +38,8 @@ function isHex(c: string | undefined): boolean {
   return c !== undefined && /^[0-9a-fA-F]$/.test(c);
 }
 
-/** Go's unescape: percent-decoding that validates escapes and (for hosts) characters. */
-function unescape(s: string, mode: Mode): string {
+/** Go's unescape (goUnescape: the global name is taken): percent-decoding that validates escapes and (for hosts) characters. */
+function goUnescape(s: string, mode: Mode): string {
   const bytes: number[] = [];
   const enc = new TextEncoder();
   for (let i = 0; i < s.length; ) {
@@ -62,7 +62,7 @@ function unescape(s: string, mode: Mode): string {
   return new TextDecoder().decode(Uint8Array.from(bytes));
 }
 
-function escape(s: string, mode: Mode): string {
+function goEscape(s: string, mode: Mode): string {
   let out = "";
   for (const ch of s) {
     const code = ch.codePointAt(0)!;
@@ -84,12 +84,13 @@ function parseHost(host: string): string {
     if (i < 0) throw new Error("missing ']' in host");
     if (!validOptionalPort(host.slice(i + 1))) throw new Error(`invalid port "${host.slice(i + 1)}" after host`);
     const zone = host.slice(0, i).indexOf("%25");
-    if (zone >= 0) return unescape(host.slice(0, zone), "host") + unescape(host.slice(zone, i), "path") + unescape(host.slice(i), "host");
+    if (zone >= 0)
+      return goUnescape(host.slice(0, zone), "host") + goUnescape(host.slice(zone, i), "path") + goUnescape(host.slice(i), "host");
   } else {
     const i = host.lastIndexOf(":");
     if (i >= 0 && !validOptionalPort(host.slice(i))) throw new Error(`invalid port "${host.slice(i)}" after host`);
   }
-  return unescape(host, "host");
+  return goUnescape(host, "host");
 }
 
 function getScheme(raw: string): [string, string] {
@@ -149,11 +150,11 @@ export function parseGoUrl(raw: string): GoUrl {
       const colon = info.indexOf(":");
       url.user =
         colon < 0
-          ? { username: unescape(info, "userinfo"), password: null }
-          : { username: unescape(info.slice(0, colon), "userinfo"), password: unescape(info.slice(colon + 1), "userinfo") };
+          ? { username: goUnescape(info, "userinfo"), password: null }
+          : { username: goUnescape(info.slice(0, colon), "userinfo"), password: goUnescape(info.slice(colon + 1), "userinfo") };
     }
   }
-  url.path = unescape(rest, "path");
+  url.path = goUnescape(rest, "path");
   return url;
 }
 
@@ -165,10 +166,11 @@ export function goUrlString(u: GoUrl, withUser = true): string {
     const user = withUser ? u.user : null;
     if (u.scheme || u.host || user) {
       if (u.host || u.path || user) out += "//";
-      if (user) out += `${escape(user.username, "userinfo") + (user.password !== null ? `:${escape(user.password, "userinfo")}` : "")}@`;
-      if (u.host) out += escape(u.host, "host");
+      if (user)
+        out += `${goEscape(user.username, "userinfo") + (user.password !== null ? `:${goEscape(user.password, "userinfo")}` : "")}@`;
+      if (u.host) out += goEscape(u.host, "host");
     }
-    const path = escape(u.path, "path");
+    const path = goEscape(u.path, "path");
     if (path && !path.startsWith("/") && u.host) out += "/";
     out += path;
   }

@@ -1,4 +1,8 @@
 import { domainToASCII } from "node:url";
+import { joinHostPort } from "./origin";
+
+/** Go's net.JoinHostPort (one copy, in origin.ts; the property tests name it here). */
+export { joinHostPort };
 
 /**
  * NO_PROXY matching exactly as golang.org/x/net/http/httpproxy does it (what dockerd,
@@ -44,11 +48,6 @@ export function splitHostPort(hostport: string): { host: string; port: string } 
   if (hostport.slice(j).includes("[")) return null;
   if (hostport.slice(k).includes("]")) return null;
   return { host, port: hostport.slice(i + 1) };
-}
-
-/** Go's net.JoinHostPort. */
-export function joinHostPort(host: string, port: string): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function parseIPv4(s: string): number[] | null {

@@ -1,7 +1,8 @@
 import type { LocalConfig, ProxyRoute, ProxySettings } from "../model/facts";
 import { rememberSecret, Secret } from "../model/secret";
 import { type GoUrl, goHostPort, goUrlString, parseGoUrl } from "./go-url";
-import { idnaAscii, joinHostPort, type NoProxyDecision, parseNoProxy, useProxy } from "./no-proxy";
+import { idnaAscii, type NoProxyDecision, parseNoProxy, useProxy } from "./no-proxy";
+import { joinHostPort } from "./origin";
 
 /**
  * Which proxy a Docker client (dockerd, docker CLI, containerd) uses for a request: Go's
@@ -229,12 +230,4 @@ function fromSettings(p: ProxySettings, hn: string, sn: string, nn: string): Pro
     cgi: false,
     from: { http: p.http ? hn : null, https: p.https ? sn : null, no: p.no ? nn : null },
   };
-}
-
-/** A proxy variable's value for evidence and fixes: the password replaced, never shown. */
-export function maskProxyValue(value: string, replacement = "REDACTED"): string {
-  return value.replace(
-    /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^:@/\s]*):[^@/\s]*@/i,
-    (_m, scheme: string | undefined, user: string) => `${scheme ?? ""}${user}:${replacement}@`,
-  );
 }

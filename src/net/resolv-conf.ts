@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { joinHostPort } from "./origin";
 
 /**
  * /etc/resolv.conf as Go's resolver reads it (net/dnsconfig_unix.go), which is what the
@@ -33,11 +34,6 @@ export interface ResolvConf {
 }
 
 export const GO_DEFAULT_SERVERS = ["127.0.0.1:53", "[::1]:53"];
-
-/** Join an address and port the way Go's net.JoinHostPort does (brackets for IPv6). */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 function ensureRooted(name: string): string {
   return name.endsWith(".") ? name : `${name}.`;

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { joinHostPort } from "./origin";
 
 export type TcpErrorKind = "refused" | "timeout" | "reset" | "unreachable" | "other";
 
@@ -40,7 +41,7 @@ export function classifyTcpError(code: string | undefined): TcpErrorKind {
 
 /** The message Go's dialer would print after "dial tcp ADDR:PORT: ", for the evidence. */
 export function goDialText(code: string, address: string, port: number): string {
-  const host = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  const host = joinHostPort(address, port);
   const tail: Record<string, string> = {
     ECONNREFUSED: "connect: connection refused",
     ETIMEDOUT: "i/o timeout",

@@ -1,15 +1,15 @@
 import { X509Certificate } from "node:crypto";
 import net from "node:net";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
 import { tcpProbe } from "./tcp";
+import { classifyTlsError, type TlsErrorKind, tap } from "./tls-errors";
 import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
 
+export type { TlsErrorKind } from "./tls-errors";
 export type { CertInfo } from "./x509-info";
-
-export type TlsErrorKind = "http-response" | "handshake" | "timeout" | "reset" | "refused" | "other";
 
 export interface TlsProbe {
   /** Handshake completed (verification judged separately). */
@@ -56,78 +56,6 @@ export interface TlsProbeOptions {
 }
 
 /** BoringSSL/OpenSSL alert reasons → Go's "remote error: tls: …" words. */
-const ALERTS: Record<string, string> = {
-  CERTIFICATE_REQUIRED: "certificate required",
-  BAD_CERTIFICATE: "bad certificate",
-  HANDSHAKE_FAILURE: "handshake failure",
-  UNKNOWN_CA: "unknown certificate authority",
-  PROTOCOL_VERSION: "protocol version not supported",
-  INTERNAL_ERROR: "internal error",
-  UNRECOGNIZED_NAME: "unrecognized name",
-  ACCESS_DENIED: "access denied",
-  CERTIFICATE_UNKNOWN: "unknown certificate",
-  DECRYPT_ERROR: "error decrypting message",
-  ILLEGAL_PARAMETER: "illegal parameter",
-  NO_APPLICATION_PROTOCOL: "no application protocol",
-  INSUFFICIENT_SECURITY: "insufficient security level",
-};
-
-/** A TLS error (code + message) → kind, alert and Go-like text. Pure; table-tested. */
-export function classifyTlsError(
-  code: string | undefined,
-  message: string,
-  firstBytes: string,
-): { kind: TlsErrorKind; alert: string | null; message: string } {
-  if (firstBytes.startsWith("HTTP/"))
-    return { kind: "http-response", alert: null, message: "http: server gave HTTP response to HTTPS client" };
-  const m = /ALERT_([A-Z_]+)/.exec(`${code ?? ""} ${message}`);
-  if (m) {
-    const words = ALERTS[m[1]!] ?? m[1]!.toLowerCase().replace(/_/g, " ");
-    return { kind: "handshake", alert: words, message: `remote error: tls: ${words}` };
-  }
-  if (code === "ECONNRESET" || code === "EPIPE") return { kind: "reset", alert: null, message: "read: connection reset by peer" };
-  if (code === "ECONNREFUSED") return { kind: "refused", alert: null, message: "connect: connection refused" };
-  if (code === "ETIMEDOUT") return { kind: "timeout", alert: null, message: "net/http: TLS handshake timeout" };
-  if (code === "EOF") return { kind: "handshake", alert: null, message: "EOF (the server closed the connection during the TLS handshake)" };
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH|RECORD|UNEXPECTED_MESSAGE/i.test(`${code} ${message}`)) {
-    return { kind: "handshake", alert: null, message: `tls: first record does not look like a TLS handshake (${message})` };
-  }
-  return { kind: code?.startsWith("ERR_SSL") ? "handshake" : "other", alert: null, message };
-}
-
-/**
- * The socket, wrapped so we see the server's first bytes: BoringSSL only says "wrong
- * version number", Go (and Docker) look at the record header and, when it starts with
- * "HTTP/", print "http: server gave HTTP response to HTTPS client".
- */
-function tap(raw: net.Socket): { stream: Duplex; first: () => string } {
-  let first = Buffer.alloc(0);
-  const stream = new Duplex({
-    read() {
-      raw.resume();
-    },
-    write(chunk, _enc, cb) {
-      raw.write(chunk, cb);
-    },
-    final(cb) {
-      raw.end();
-      cb();
-    },
-    destroy(err, cb) {
-      raw.destroy();
-      cb(err);
-    },
-  });
-  raw.on("data", (c: Buffer) => {
-    if (first.length < 64) first = Buffer.concat([first, c]).subarray(0, 64);
-    if (!stream.push(c)) raw.pause();
-  });
-  raw.on("end", () => stream.push(null));
-  raw.on("close", () => stream.push(null));
-  raw.on("error", (e) => stream.destroy(e));
-  return { stream, first: () => first.toString("latin1").replace(/[^\x20-\x7e\r\n]/g, ".") };
-}
-
 function ms(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
@@ -157,20 +85,8 @@ function empty(start: number, error: TlsProbe["error"], extra: Partial<TlsProbe>
  */
 export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
   const start = performance.now();
-  let raw = opts.socket;
-  if (!raw) {
-    let kept: net.Socket | undefined;
-    const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, {
-      timeoutMs: opts.timeoutMs,
-      signal: opts.signal,
-      keep: (s) => (kept = s),
-    });
-    if (!tcp.ok || !kept) {
-      const c = classifyTlsError(tcp.error?.code, tcp.error?.message ?? "", "");
-      return empty(start, { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" });
-    }
-    raw = kept;
-  }
+  const raw = opts.socket ?? (await dial(opts));
+  if (!("write" in raw)) return empty(start, raw);
   const { stream, first } = tap(raw);
   const clientCert = opts.cert ? safeSubject(opts.cert) : null;
   return await new Promise<TlsProbe>((resolve) => {
@@ -183,7 +99,7 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       ts = connectTls(stream, opts);
     } catch (e) {
       // A corrupt certs.d CA or client pair: Go fails the same way before sending anything.
-      raw!.destroy();
+      raw.destroy();
       const err = e as NodeJS.ErrnoException;
       return resolve(
         empty(
@@ -203,7 +119,7 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       ts.destroy();
-      raw!.destroy();
+      raw.destroy();
       resolve({ ...p, clientCert });
     };
     const fail = (code: string, message: string) => {
@@ -231,27 +147,8 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
     });
     ts.once("close", () => (shaken ? finish(shaken) : fail("EOF", "connection closed")));
     ts.once("secureConnect", () => {
-      const xs = peerChain(ts);
-      const trust = judgeTrust(xs, opts.ca);
-      const validity = judgeValidity(xs, opts.now);
-      const hostnameError = xs[0] ? judgeHostname(opts.servername, xs[0]) : "no certificate";
-      const verifyError = verifyErrorOf(trust, validity);
-      const result: TlsProbe = {
-        ok: true,
-        durationMs: ms(start),
-        protocol: ts.getProtocol() ?? null,
-        cipher: ts.getCipher()?.name ?? null,
-        alpn: typeof ts.alpnProtocol === "string" ? ts.alpnProtocol : null,
-        chain: xs.map(certInfo),
-        chainPem: xs.map((x) => x.toString()),
-        verified: verifyError === null,
-        verifyError,
-        hostnameOk: hostnameError === null,
-        error: null,
-        trust,
-        validity,
-        hostnameError,
-      };
+      const result = handshakeFacts(ts, opts, start);
+      const validity = result.validity!;
       // In TLS 1.3 the client finishes first and the server judges the client certificate
       // afterwards: its alert ("certificate required", "bad certificate") comes one round trip
       // later, which is where Go's client sees it too. Wait that long before calling it done.
@@ -277,6 +174,46 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       setTimeout(() => finish(result), wait);
     });
   });
+}
+
+/** What one completed handshake shows: protocol, chain, and the verdicts Go's client would reach. */
+function handshakeFacts(ts: tls.TLSSocket, opts: TlsProbeOptions, start: number): TlsProbe {
+  const xs = peerChain(ts);
+  const trust = judgeTrust(xs, opts.ca);
+  const validity = judgeValidity(xs, opts.now);
+  const hostnameError = xs[0] ? judgeHostname(opts.servername, xs[0]) : "no certificate";
+  const verifyError = verifyErrorOf(trust, validity);
+  return {
+    ok: true,
+    durationMs: ms(start),
+    protocol: ts.getProtocol() ?? null,
+    cipher: ts.getCipher()?.name ?? null,
+    alpn: typeof ts.alpnProtocol === "string" ? ts.alpnProtocol : null,
+    chain: xs.map(certInfo),
+    chainPem: xs.map((x) => x.toString()),
+    verified: verifyError === null,
+    verifyError,
+    hostnameOk: hostnameError === null,
+    error: null,
+    trust,
+    validity,
+    hostnameError,
+  };
+}
+
+/** A new TCP connection for the handshake, or why there is none (in TLS terms: refused, timeout). */
+async function dial(opts: TlsProbeOptions): Promise<net.Socket | NonNullable<TlsProbe["error"]>> {
+  let kept: net.Socket | undefined;
+  const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, {
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    keep: (s) => {
+      kept = s;
+    },
+  });
+  if (tcp.ok && kept) return kept;
+  const c = classifyTlsError(tcp.error?.code, tcp.error?.message ?? "", "");
+  return { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" };
 }
 
 function connectTls(stream: Duplex, opts: TlsProbeOptions): tls.TLSSocket {

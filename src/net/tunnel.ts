@@ -1,10 +1,9 @@
-import { X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
+import { basicAuthorization, joinHostPort } from "./origin";
 import { proxyDialTarget } from "./proxy-env";
-import { systemStore } from "./x509-info";
 
 /**
  * HTTP CONNECT through a proxy, the way Go's net/http Transport does it for an https://
@@ -104,10 +103,6 @@ function notTls(code: string | undefined, message: string): boolean {
   );
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
   const started = performance.now();
   const shown = redactUrl(opts.proxyUrl);
@@ -137,8 +132,8 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
       }),
     );
   }
-  const dialAddr = hostPort(target.host, target.port);
-  const authority = hostPort(opts.host, opts.port);
+  const dialAddr = joinHostPort(target.host, target.port);
+  const authority = joinHostPort(opts.host, opts.port);
 
   return new Promise<Tunnel>((resolve, reject) => {
     let phase: TunnelError["phase"] = "dial";
@@ -184,8 +179,7 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
     const sendConnect = () => {
       phase = "connect";
       const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, "User-Agent: pulldoctor"];
-      if (opts.auth)
-        lines.push(`Proxy-Authorization: Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password.reveal()}`).toString("base64")}`);
+      if (opts.auth) lines.push(`Proxy-Authorization: ${basicAuthorization(opts.auth.username, opts.auth.password).reveal()}`);
       socket.write(`${lines.join("\r\n")}\r\n\r\n`);
     };
     socket.once("connect", () => {
@@ -283,105 +277,4 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
     socket.on("error", onError);
     socket.on("close", onClose);
   });
-}
-
-export interface PeekedCert {
-  subject: string;
-  issuer: string;
-  fingerprint256: string;
-  notAfter: string;
-}
-
-export type TlsPeek =
-  | { ok: true; chain: PeekedCert[]; x509: X509Certificate[]; protocol: string | null; durationMs: number }
-  | { ok: false; error: { code: string; message: string }; durationMs: number };
-
-function dn(s: string): string {
-  return s.split("\n").filter(Boolean).join(", ");
-}
-
-/**
- * A TLS handshake with verification off, to read the certificate chain the peer presents
- * (over a CONNECT tunnel socket, or directly to address:port). SNI is the registry host, as
- * Go sends it (none for an IP literal). Never throws; never hangs beyond timeoutMs.
- */
-export function peekTls(opts: {
-  socket?: net.Socket;
-  address?: string;
-  port?: number;
-  servername: string;
-  timeoutMs: number;
-  signal?: AbortSignal;
-}): Promise<TlsPeek> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  return new Promise((resolve) => {
-    const s = tls.connect({
-      ...(opts.socket ? { socket: opts.socket } : { host: opts.address, port: opts.port }),
-      servername: net.isIP(opts.servername) ? undefined : opts.servername,
-      rejectUnauthorized: false,
-      ALPNProtocols: ["http/1.1"],
-    });
-    let done = false;
-    const finish = (r: TlsPeek) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      s.destroy();
-      resolve(r);
-    };
-    const onAbort = () => finish({ ok: false, error: { code: "ABORTED", message: "cancelled" }, durationMs: elapsed() });
-    const timer = setTimeout(
-      () =>
-        finish({
-          ok: false,
-          error: { code: "ETIMEDOUT", message: `TLS handshake did not complete within ${opts.timeoutMs} ms` },
-          durationMs: elapsed(),
-        }),
-      opts.timeoutMs,
-    );
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.signal?.aborted) return onAbort();
-    s.once("error", (e: NodeJS.ErrnoException) =>
-      finish({ ok: false, error: { code: e.code ?? "ERROR", message: e.message }, durationMs: elapsed() }),
-    );
-    s.once("secureConnect", () => {
-      const x509: X509Certificate[] = [];
-      let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true);
-      const seen = new Set<string>();
-      while (c?.raw && !seen.has(c.fingerprint256)) {
-        seen.add(c.fingerprint256);
-        x509.push(new X509Certificate(c.raw));
-        c = c.issuerCertificate;
-      }
-      const chain = x509.map((x) => ({
-        subject: dn(x.subject),
-        issuer: dn(x.issuer),
-        fingerprint256: x.fingerprint256,
-        notAfter: new Date(x.validTo).toISOString(),
-      }));
-      finish({ ok: true, chain, x509, protocol: s.getProtocol(), durationMs: elapsed() });
-    });
-  });
-}
-
-/**
- * The CA store Go (and so dockerd) uses when no certs.d CA is added: the host's own store
- * (/etc/ssl/certs, where update-ca-certificates puts a corporate root), bundled roots as
- * the fallback. Shared with the connect stage.
- */
-export function systemRootCas(): X509Certificate[] {
-  return systemStore().certs;
-}
-
-/** Whether any certificate of `chain` is one of `cas`, or is signed by one of them. */
-export function chainTrustedBy(chain: readonly X509Certificate[], cas: readonly X509Certificate[]): boolean {
-  for (const cert of chain) {
-    for (const ca of cas) {
-      if (cert.fingerprint256 === ca.fingerprint256) return true;
-      if (cert.checkIssued(ca) && cert.verify(ca.publicKey)) return true;
-    }
-  }
-  return false;
 }

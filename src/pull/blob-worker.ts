@@ -16,7 +16,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import { readToken } from "./ingest-lock";
-import { writeAll } from "./io";
+import { writeAllSync } from "./outputs/safe-file";
 import { hashFilePrefix } from "./verify";
 
 declare const self: Worker;
@@ -50,7 +50,9 @@ async function open(m: { id: number; url: string; headers: Record<string, string
     const res = await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal });
     job.res = res;
     const headers: Record<string, string> = {};
-    res.headers.forEach((v, k) => (headers[k] = v));
+    res.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
     let text = "";
     // Only 200/206 bodies are blob bytes; any other body (a redirect's, a 401's, an error page) is read here, bounded.
     if (res.status !== 200 && res.status !== 206) {
@@ -140,7 +142,7 @@ async function consume(m: {
           return failMsg("too-long", new Error("too long"));
         }
         try {
-          writeAll(fd, buf);
+          writeAllSync(fd, buf);
         } catch (e) {
           void reader.cancel().catch(() => {});
           return failMsg("io", e);

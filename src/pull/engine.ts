@@ -1,22 +1,23 @@
 import path from "node:path";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
-import type { Descriptor, Facts, ImageRef } from "../model/facts";
-import { type Finding, finding } from "../model/finding";
+import type { Descriptor, Facts, ImageRef, ResolvedManifest } from "../model/facts";
+import type { Finding } from "../model/finding";
 import type { Options } from "../model/options";
 import type { PullSummary } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, StageResult } from "../model/stage";
 import type { Trace } from "../model/trace";
-import { blobFailureFinding, spaceFinding, storeCorruptFindings } from "./findings";
-import { Lanes } from "./lanes";
-import { checkSpace, outputProblem, parseOutput as parseOutputSpec, type SpaceNeed, sameDevice } from "./outputs/destination";
+import { formatBytes } from "../model/units";
+import { type BlobEvent, fetchAll } from "./fetch-all";
+import { blobFailureFinding, storeCorruptFindings } from "./findings";
+import { type OutputSpec, outputProblem, parseOutput as parseOutputSpec } from "./outputs/destination";
 import { type EngineAddress, engineAddress, pingEngine } from "./outputs/docker-engine";
 import { type ImageContent, parsePlatformString } from "./outputs/image-content";
 import { writeOutput } from "./outputs/write";
-import { BlobFailure, type BlobRecord, pullBlob } from "./pull-blob";
-import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, type RetryTuning, runPool } from "./schedule";
-import { sourceFrom } from "./source";
+import { engineFor, ensureStore, recheckSpace, type Stop, spaceNeeds, spacePreflight } from "./preflight";
+import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, type RetryTuning } from "./schedule";
+import { type BlobSource, sourceFrom } from "./source";
 import { BlobStore, defaultStoreDir } from "./store";
 import { parseDigest } from "./verify";
 
@@ -33,11 +34,7 @@ export interface PullInput {
   tuning?: { retry?: Partial<RetryTuning>; idleTimeoutMs?: number; storeDir?: string; workers?: number };
 }
 
-export type PullEvent =
-  | { type: "plan"; blobs: { digest: string; size: number; mediaType: string; reused: boolean }[] }
-  | { type: "progress"; digest: string; bytes: number; total: number }
-  | { type: "done"; digest: string; bytes: number; durationMs: number; resumedFrom: number; retries: number; host: string }
-  | { type: "retry"; digest: string; attempt: number; error: string };
+export type PullEvent = { type: "plan"; blobs: { digest: string; size: number; mediaType: string; reused: boolean }[] } | BlobEvent;
 
 export interface PullOutcome {
   result: StageResult;
@@ -76,7 +73,7 @@ export function repoTagOf(ref: ImageRef): string | null {
 
 export async function runPull(input: PullInput): Promise<PullOutcome> {
   const t0 = performance.now();
-  const { facts, deps, options } = input;
+  const { deps, options } = input;
   const ep = input.endpoint.url;
   const done = (
     status: StageResult["status"],
@@ -89,23 +86,133 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     findings: findings.map((f) => ({ ...f, endpoint: ep, fixes: withRunFlags(f.fixes, options) })),
     summary: pull,
   });
+  const stop = (s: Stop) => done("fail", s.summary, s.evidence, s.findings);
+
+  // 1. What to pull, and where to: the output parses and can be written, every blob can be verified.
+  const planned = planPull(input);
+  if ("status" in planned) return done(planned.status, planned.summary, planned.evidence);
+  const { spec, ref, image, m, blobs, total, sources, store, concurrency, evidence, archiveFile } = planned;
+  const emit = input.onProgress ?? (() => {});
+
+  // 2. Preflight: the Engine answers, the store exists, the space is there.
+  let engine: EngineAddress | null = null;
+  if (spec.kind === "docker") {
+    const e = await engineFor(deps, options.timeoutMs, evidence, { image, archiveFile });
+    if ("summary" in e) return stop(e);
+    engine = e.engine;
+  }
+  const noStore = ensureStore(store, evidence);
+  if (noStore) return stop(noStore);
+  const reused = blobs.map((b) => store.has(b));
+  emit({ type: "plan", blobs: blobs.map((b, i) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: reused[i]! })) });
+  const needs = spaceNeeds(spec, store, blobs, reused, m);
+  const short = spacePreflight(needs, evidence, image);
+  if (short) return stop(short);
+
+  // 3. Every blob into the store, verified.
+  const { records, failures } = await fetchAll({
+    blobs,
+    store,
+    sources,
+    concurrency,
+    retry: { ...DEFAULT_RETRY, ...input.tuning?.retry },
+    idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
+    signal: deps.signal,
+    trace: input.trace,
+    workers: input.tuning?.workers,
+    workersEnv: deps.env.PULLDOCTOR_PULL_WORKERS,
+    emit,
+  });
+  evidence.blobs = records.map((r) => ({ ...r }));
+  const downloadedBytes = records.reduce((n, r) => n + r.downloadedBytes, 0);
+  const reusedBytes = records.reduce((n, r) => n + r.reusedBytes, 0);
+  if (failures.length > 0) {
+    // One Ctrl-C is one finding, not one per blob that was in flight or queued.
+    const firstAbort = failures.find((f) => f.kind === "aborted");
+    const shown = failures.filter((f) => f.kind !== "aborted" || f === firstAbort);
+    const findings = shown.map((f) => blobFailureFinding(f, image, store.root, sources, () => recheckSpace(needs)));
+    const why = `${failures.length} of ${blobs.length} blobs failed (${formatBytes(downloadedBytes)} downloaded, kept for the next run)`;
+    return done("fail", why, evidence, findings);
+  }
+
+  // 4. The output, written from the store.
+  const content: ImageContent = {
+    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
+    config: m.config,
+    layers: m.layers,
+    platform: parsePlatformString(planned.platform),
+    sourceIndex: input.facts.manifest?.index && {
+      digest: input.facts.manifest.index.digest,
+      mediaType: input.facts.manifest.index.mediaType,
+    },
+    store,
+    repoTag: repoTagOf(ref),
+  };
+  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image, archiveFile });
+  evidence.written = written.evidence;
+  if (written.finding || written.error)
+    return done(
+      "fail",
+      written.error ?? written.finding?.detail ?? "output not written",
+      evidence,
+      written.finding ? [written.finding] : [],
+    );
+  const durationMs = Math.round(performance.now() - t0);
+  const summary: PullSummary = {
+    digest: m.digest,
+    mediaType: m.mediaType,
+    platform: planned.platform,
+    layers: m.layers.length,
+    bytes: total,
+    downloadedBytes,
+    reusedBytes,
+    durationMs,
+    output: written.output,
+    index: content.sourceIndex ?? null,
+    ...(written.manifest ? { written: written.manifest } : {}),
+  };
+  const converted = written.manifest?.converted ? ` (Docker manifest ${m.digest} written as OCI ${written.manifest.digest})` : "";
+  const line = `${blobs.length} blobs, ${formatBytes(total)} (${formatBytes(downloadedBytes)} downloaded, ${formatBytes(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}${converted}`;
+  const warnings = storeCorruptFindings(records, store.root);
+  return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
+}
+
+/** Everything the pull will do, settled before anything is asked of the network or the disk. */
+interface PullPlan {
+  spec: OutputSpec;
+  ref: ImageRef;
+  /** The image as the user wrote it (familiar form), for findings. */
+  image: string;
+  m: ResolvedManifest["image"];
+  platform: string;
+  blobs: Descriptor[];
+  total: number;
+  sources: BlobSource[];
+  store: BlobStore;
+  concurrency: number;
+  evidence: Evidence;
+  /** What `docker save` would be told to write, for the fixes of an unreachable Engine. */
+  archiveFile: string;
+}
+
+function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summary: string; evidence: Evidence } {
+  const { facts, deps, options } = input;
   const spec = parseOutputSpec(input.output);
-  if ("error" in spec) return done("fail", `--output ${input.output}: ${spec.error}`, { output: input.output, error: spec.error });
-  if (!facts.ref || !facts.manifest) return done("skip", "no resolved manifest to pull", { output: input.output });
+  if ("error" in spec)
+    return { status: "fail", summary: `--output ${input.output}: ${spec.error}`, evidence: { output: input.output, error: spec.error } };
+  if (!facts.ref || !facts.manifest) return { status: "skip", summary: "no resolved manifest to pull", evidence: { output: input.output } };
   const problem = outputProblem(spec);
-  if (problem) return done("fail", problem, { output: input.output, error: problem });
+  if (problem) return { status: "fail", summary: problem, evidence: { output: input.output, error: problem } };
   const ref = facts.ref;
-  const image = ref.familiar ?? ref.canonical;
   const m = facts.manifest.image;
   const blobs = dedupe([m.config, ...m.layers]);
   const bad = blobs.find((b) => !parseDigest(b.digest) || !Number.isSafeInteger(b.size) || b.size < 0);
   if (bad)
-    return done(
-      "fail",
-      `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`,
-      { output: input.output, blob: { digest: String(bad.digest), size: bad.size } },
-    );
-  const total = blobs.reduce((n, b) => n + b.size, 0);
+    return {
+      status: "fail",
+      summary: `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`,
+      evidence: { output: input.output, blob: { digest: String(bad.digest), size: bad.size } },
+    };
   const sources = [{ endpoint: input.endpoint, facts }, ...(input.fallbacks ?? [])]
     .map((s) => sourceFrom(s.endpoint, s.facts))
     .filter((s) => s !== null);
@@ -118,203 +225,23 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     endpoints: sources.map((s) => s.baseUrl),
     manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size },
   };
-  const emit = input.onProgress ?? (() => {});
-  const archiveFile = `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`;
-
-  // The Engine is asked first: nothing is downloaded for an output that cannot be written.
-  let engine: EngineAddress | null = null;
-  if (spec.kind === "docker") {
-    const addr = engineAddress(deps);
-    const ping =
-      "error" in addr
-        ? { ok: false as const, error: addr.error, code: null, durationMs: 0 }
-        : await pingEngine(addr, Math.min(options.timeoutMs, 5000), deps.signal);
-    evidence.engine = { address: "error" in addr ? null : addr.display, source: addr.source, ping: { ...ping } };
-    if (!ping.ok) {
-      const f = finding(
-        "PULL_DAEMON_UNAVAILABLE",
-        {
-          image,
-          address: "error" in addr ? (deps.env.DOCKER_HOST ?? "") : addr.display,
-          source: addr.source,
-          error: ping.error,
-          archiveFile,
-        },
-        { ...(evidence.engine as Evidence) },
-      );
-      return done("fail", `no Docker Engine answers at ${"error" in addr ? addr.source : addr.display}`, evidence, [f]);
-    }
-    if (!("error" in addr)) engine = addr;
-  }
-
-  try {
-    store.ensure();
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code !== "ENOSPC") {
-      const why = `cannot create the blob store at ${store.root}: ${(e as Error).message}; set PULLDOCTOR_STORE to a writable directory`;
-      return done("fail", why, { ...evidence, error: why, code: code ?? null });
-    }
-  }
-  const plan = blobs.map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: store.has(b) }));
-  emit({ type: "plan", blobs: plan });
-
-  // Space: bytes still to come into the store, plus the output (hard links cost nothing on the store's filesystem).
-  const storeNeed = plan.reduce((n, b, i) => n + (b.reused ? 0 : b.size - Math.min(b.size, store.partialSize(blobs[i].digest))), 0);
-  const missing = plan.filter((b) => !b.reused).length;
-  const needs: SpaceNeed[] = [{ what: "blob store", path: store.root, bytes: storeNeed, files: missing }];
-  // oci: a layout is blobs + index.json + oci-layout + directories; hard links need no inode.
-  if (spec.kind === "oci")
-    needs.push({
-      what: "output",
-      path: spec.dir,
-      bytes: m.size + 4096 + (sameDevice(spec.dir, store.root) ? 0 : total),
-      files: 6 + (sameDevice(spec.dir, store.root) ? 1 : blobs.length + 1),
-    });
-  if (spec.kind === "docker-archive")
-    needs.push({
-      what: "output",
-      path: path.dirname(path.resolve(spec.file)),
-      bytes: total + m.size + 1024 * (blobs.length + 12),
-      files: 1,
-    });
-  let space: ReturnType<typeof checkSpace> = [];
-  try {
-    space = checkSpace(needs);
-  } catch (e) {
-    // statfs refused (a path we may not stat): no preflight; an ENOSPC while writing is still reported.
-    evidence.spaceError = (e as Error).message;
-  }
-  evidence.space = space.map((c) => ({ ...c }));
-  const short = space.find((c) => !c.ok);
-  if (short) return done("fail", `not enough space at ${short.path}`, evidence, [spaceFinding(short, image)]);
-
-  const records: BlobRecord[] = [];
-  const failures: BlobFailure[] = [];
-  const retry = { ...DEFAULT_RETRY, ...input.tuning?.retry };
-  const lanes = blobWorkers(input.tuning?.workers, deps.env.PULLDOCTOR_PULL_WORKERS);
-  const results = await runPool(
-    blobs,
-    concurrency,
-    (b) => b.size,
-    async (d) => {
-      let lastEmit = 0;
-      const rec = await pullBlob(d, store, sources, {
-        signal: deps.signal,
-        idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
-        retry,
-        trace: input.trace,
-        onProgress: (bytes) => {
-          const now = performance.now();
-          if (now - lastEmit >= 100 || bytes === d.size) {
-            lastEmit = now;
-            emit({ type: "progress", digest: d.digest, bytes, total: d.size });
-          }
-        },
-        onRetry: (attempt, error) => emit({ type: "retry", digest: d.digest, attempt, error }),
-        lanes: lanes ?? undefined,
-      });
-      emit({
-        type: "done",
-        digest: d.digest,
-        bytes: rec.downloadedBytes,
-        durationMs: rec.durationMs,
-        resumedFrom: rec.resumedFrom,
-        retries: rec.retries,
-        host: rec.host ?? "store",
-      });
-      return rec;
-    },
-  ).finally(() => lanes?.close());
-  for (const r of results) {
-    if (r.status === "fulfilled") records.push(r.value);
-    else if (r.reason instanceof BlobFailure) {
-      failures.push(r.reason);
-      records.push(r.reason.record);
-    } else throw r.reason;
-  }
-  evidence.blobs = records.map((r) => ({ ...r }));
-  const downloadedBytes = records.reduce((n, r) => n + r.downloadedBytes, 0);
-  const reusedBytes = records.reduce((n, r) => n + r.reusedBytes, 0);
-  if (failures.length > 0) {
-    const recheck = () => {
-      try {
-        const now = checkSpace(needs);
-        return now.find((c) => !c.ok) ?? now[0] ?? null;
-      } catch {
-        return null;
-      }
-    };
-    // One Ctrl-C is one finding, not one per blob that was in flight or queued.
-    const firstAbort = failures.find((f) => f.kind === "aborted");
-    const shown = failures.filter((f) => f.kind !== "aborted" || f === firstAbort);
-    const findings = shown.map((f) => blobFailureFinding(f, image, store.root, sources, recheck));
-    return done(
-      "fail",
-      `${failures.length} of ${blobs.length} blobs failed (${fmt(downloadedBytes)} downloaded, kept for the next run)`,
-      evidence,
-      findings,
-    );
-  }
-
-  const content: ImageContent = {
-    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
-    config: m.config,
-    layers: m.layers,
-    platform: parsePlatformString(facts.manifest.platform),
-    sourceIndex: facts.manifest.index && { digest: facts.manifest.index.digest, mediaType: facts.manifest.index.mediaType },
-    store,
-    repoTag: repoTagOf(ref),
-  };
-  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image, archiveFile });
-  evidence.written = written.evidence;
-  const durationMs = Math.round(performance.now() - t0);
-  const summary: PullSummary = {
-    digest: m.digest,
-    mediaType: m.mediaType,
+  return {
+    spec,
+    ref,
+    image: ref.familiar ?? ref.canonical,
+    m,
     platform: facts.manifest.platform,
-    layers: m.layers.length,
-    bytes: total,
-    downloadedBytes,
-    reusedBytes,
-    durationMs,
-    output: written.output,
-    index: content.sourceIndex ?? null,
-    ...(written.manifest ? { written: written.manifest } : {}),
+    blobs,
+    total: blobs.reduce((n, b) => n + b.size, 0),
+    sources,
+    store,
+    concurrency,
+    evidence,
+    archiveFile: `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`,
   };
-  if (written.finding || written.error) {
-    return done(
-      "fail",
-      written.error ?? written.finding?.detail ?? "output not written",
-      evidence,
-      written.finding ? [written.finding] : [],
-    );
-  }
-  const line = `${blobs.length} blobs, ${fmt(total)} (${fmt(downloadedBytes)} downloaded, ${fmt(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}${written.manifest?.converted ? ` (Docker manifest ${m.digest} written as OCI ${written.manifest.digest})` : ""}`;
-  const warnings = storeCorruptFindings(records, store.root);
-  return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
-}
-
-/**
- * Two blob Workers by default: through the binary on 2 cores they measured 4–9 % faster
- * than fetching and hashing every blob on the main thread, with ~30 MiB less peak RSS
- * (docs/performance.md, run 4). PULLDOCTOR_PULL_WORKERS=0 (or tuning.workers) keeps
- * everything on the main thread, for comparison.
- */
-const DEFAULT_WORKERS = 2;
-function blobWorkers(tuned: number | undefined, env: string | undefined): Lanes | null {
-  const n = tuned ?? (env !== undefined && /^\d+$/.test(env) ? Number(env) : DEFAULT_WORKERS);
-  return n > 0 ? new Lanes(n) : null;
 }
 
 function dedupe(ds: Descriptor[]): Descriptor[] {
   const seen = new Set<string>();
-  return ds.filter((d) => (seen.has(d.digest) ? false : (seen.add(d.digest), true)));
-}
-
-export function fmt(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
-  return `${(n / 1073741824).toFixed(2)} GiB`;
+  return ds.filter((d) => !seen.has(d.digest) && seen.add(d.digest) !== undefined);
 }

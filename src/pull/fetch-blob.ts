@@ -1,60 +1,13 @@
 import { closeSync, openSync } from "node:fs";
 import type { Descriptor } from "../model/facts";
-import { redactUrl } from "../model/redact";
-import type { Trace } from "../model/trace";
-import { parseRetryAfter, RETRY_STATUS } from "../registry/blob";
-import { safeLocation } from "../registry/http-util";
-import { writeAll } from "./io";
-import type { Lanes } from "./lanes";
-import { nodeTls, requestInit, requestUrl } from "./request";
+import { type AttemptContext, type AttemptResult, errText, type Fail, TransferError } from "./attempt";
+import { acceptAnswer, type BlobGet, openBlob } from "./blob-request";
+import { writeAllSync } from "./outputs/safe-file";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
-import { type Opened, openWithFetch, openWithNode } from "./transport";
+import type { Opened } from "./transport";
 import { hasherDigest, hashFilePrefix, newHasher, parseDigest } from "./verify";
-import { bodyWatchdog, headDeadline } from "./watchdog";
-
-/** Why one attempt at one blob failed; the retry loop decides what happens next. */
-export class TransferError extends Error {
-  constructor(
-    readonly kind: "transport" | "status" | "short-read" | "mismatch" | "too-long" | "range" | "no-space" | "aborted",
-    message: string,
-    readonly info: {
-      host: string;
-      bytes: number;
-      resumedFrom: number;
-      status?: number;
-      actual?: string;
-      code?: string;
-      retryAfterMs?: number;
-      retryAfter?: string;
-    },
-  ) {
-    super(message);
-  }
-  get retryable(): boolean {
-    if (this.kind === "status") return RETRY_STATUS.has(this.info.status ?? 0);
-    return this.kind === "transport" || this.kind === "short-read" || this.kind === "range";
-  }
-}
-
-const MAX_REDIRECTS = 10;
-
-export interface AttemptContext {
-  signal: AbortSignal;
-  idleTimeoutMs: number;
-  trace: Trace;
-  onBytes: (total: number) => void;
-  /** After a transport failure: a new connection, not one from the pool the failed server may have closed. */
-  fresh?: boolean;
-  /** Blob Workers for first attempts (the engine's; absent: everything on this thread). */
-  lanes?: Lanes;
-}
-
-export interface AttemptResult {
-  host: string;
-  bytes: number;
-  resumedFrom: number;
-}
+import { bodyWatchdog } from "./watchdog";
 
 /**
  * One GET of one blob from one source, streamed to the store's partial file while its
@@ -73,145 +26,25 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     offset = 0;
   }
   const resumedFrom = offset;
-  // The prefix already on disk is hashed just before the body (below, or in the blob Worker).
-  let hasher = newHasher(pd.algorithm);
-
-  const registryHost = new URL(src.baseUrl).host;
-  let url = `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`;
-  let host = registryHost;
   // Aborted by the time rules (watchdog.ts): the head deadline, then the body's progress.
   const idle = new AbortController();
-  let idleWhy: string | null = null;
-  const signal = AbortSignal.any([ctx.signal, idle.signal]);
-  const fail = (kind: TransferError["kind"], msg: string, extra: Partial<TransferError["info"]> = {}) =>
-    new TransferError(kind, msg, { host, bytes: 0, resumedFrom, ...extra });
-
-  // The token endpoint may fail mid-pull too (it is another host): a retryable transport failure, not a crash.
-  const authorize = async () => {
-    try {
-      return src.session ? await src.session.authorize() : null;
-    } catch (e) {
-      throw fail("transport", `getting a token for ${src.repository}: ${errText(e)}`);
-    }
+  const g: BlobGet = {
+    src,
+    ctx,
+    url: `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`,
+    host: new URL(src.baseUrl).host,
+    offset,
+    signal: AbortSignal.any([ctx.signal, idle.signal]),
+    idle,
+    idleWhy: null,
+    fail: (kind, msg, extra = {}) => new TransferError(kind, msg, { host: g.host, bytes: 0, resumedFrom, ...extra }),
   };
-  let auth = await authorize();
-  let refreshed = false;
-  let res: Opened | null = null;
-  const visited = new Set([url]);
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const u = new URL(url);
-    host = u.host;
-    // Credentials only to the registry's own origin: scheme, host and port (an https registry
-    // redirecting to http on the same host gets none; Docker keys its tokens by host:port).
-    const sameHost = u.origin === new URL(src.baseUrl).origin;
-    const headers: Record<string, string> = { "Accept-Encoding": "identity" };
-    if (offset > 0) headers.Range = `bytes=${offset}-`;
-    if (sameHost && auth) headers.Authorization = auth.reveal();
-    const t0 = performance.now();
-    const via = src.route?.url ? { proxy: new URL(src.route.url).host } : {};
-    const target = requestUrl(u, src, sameHost, headers);
-    const init = requestInit(u, src);
-    // Retries go through the careful transport (no byte lost when a link cuts again); through a proxy Bun's fetch does the CONNECT.
-    const careful = ctx.fresh === true && !src.route?.url;
-    const cancelHead = headDeadline(ctx.idleTimeoutMs, idle, (why) => (idleWhy = why));
-    try {
-      const o = { headers, signal, init, tls: careful ? nodeTls(init) : null };
-      // First attempts go to a blob Worker when the engine runs them (same fetch, off the main thread).
-      res = careful ? await openWithNode(target, o) : ctx.lanes ? await ctx.lanes.open(target, o) : await openWithFetch(target, o);
-    } catch (e) {
-      const why = idleWhy ?? errText(e);
-      ctx.trace.record({
-        kind: "http",
-        method: "GET",
-        url: redactUrl(url),
-        status: null,
-        requestHeaders: {},
-        responseHeaders: {},
-        durationMs: performance.now() - t0,
-        error: why,
-        ...via,
-      });
-      if (ctx.signal.aborted) throw fail("aborted", "interrupted");
-      throw fail("transport", `GET ${redactUrl(url)}: ${why}`, { code: idleWhy ? "ETIMEDOUT" : (e as { code?: string }).code });
-    } finally {
-      cancelHead();
-    }
-    // Bytes outside printable ASCII percent-encoded as Go's client sends them (and as the doctor's blob stage follows them).
-    const rawLoc = res.header("location");
-    const loc = rawLoc ? safeLocation(rawLoc) : rawLoc;
-    ctx.trace.record({
-      kind: "http",
-      method: "GET",
-      url: redactUrl(url),
-      status: res.status,
-      requestHeaders: headers.Range ? { Range: headers.Range } : {},
-      responseHeaders: {
-        "content-length": res.header("content-length") ?? "",
-        "content-range": res.header("content-range") ?? "",
-        // The redirect's target, redacted: the report's egress list names each blob host.
-        ...(loc ? { location: redactUrl(loc) } : {}),
-      },
-      durationMs: performance.now() - t0,
-      ...via,
-    });
-    if (res.status >= 300 && res.status < 400 && loc) {
-      res.cancel();
-      // A hostile Location must end in a finding, not a crash, and never name a local file (Bun's fetch reads file: URLs).
-      const next = URL.canParse(loc, url) ? new URL(loc, url) : null;
-      if (!next)
-        throw fail("status", `invalid Location header in the redirect from ${host}: ${JSON.stringify(redactUrl(loc).slice(0, 200))}`, {
-          status: res.status,
-        });
-      if (next.protocol !== "http:" && next.protocol !== "https:")
-        throw fail("status", `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect from ${host}`, {
-          status: res.status,
-        });
-      url = next.toString();
-      if (visited.has(url))
-        throw fail("status", `redirect loop: ${host} sent the request back to ${redactUrl(url)}`, { status: res.status });
-      visited.add(url);
-      continue;
-    }
-    if (res.status === 401 && sameHost && src.session && !refreshed) {
-      // A token that expired mid-pull: ask for a new one once, as containerd's authorizer does.
-      res.cancel();
-      src.session.invalidate();
-      auth = await authorize();
-      refreshed = true;
-      hop--;
-      continue;
-    }
-    break;
-  }
-  if (!res) throw fail("transport", "no response");
-  if (res.status >= 300 && res.status < 400)
-    throw fail("status", `stopped after ${MAX_REDIRECTS} redirects, as Go's client does (last: ${res.status} from ${host})`, {
-      status: res.status,
-    });
-  if (res.status === 206) {
-    const start = /^bytes (\d+)-/.exec(res.header("content-range") ?? "");
-    if (!start || Number(start[1]) !== offset) {
-      res.cancel();
-      store.discardPartial(d.digest);
-      throw fail("range", `asked for bytes=${offset}- but got Content-Range ${JSON.stringify(res.header("content-range"))}`);
-    }
-  } else if (res.status === 200) {
-    if (offset > 0) {
-      // The server ignored Range (docker: "expected HTTP 206 from byte range request"): restart from 0.
-      offset = 0;
-      hasher = newHasher(pd.algorithm);
-    }
-  } else {
-    // An error body that never ends (stalled, dripped) must not hold the attempt: read it within the same deadline.
-    const body = (await readBounded(res, ctx.idleTimeoutMs)).slice(0, 300);
-    const ra = res.header("retry-after");
-    const retryAfterMs = parseRetryAfter(ra);
-    const wait = ra !== null ? ` (Retry-After: ${ra.slice(0, 40)})` : "";
-    throw fail("status", `GET ${redactUrl(url)}: ${res.status} ${res.statusText}${wait}${body ? `: ${body.trim()}` : ""}`, {
-      status: res.status,
-      ...(retryAfterMs !== null ? { retryAfterMs, retryAfter: ra!.slice(0, 40) } : {}),
-    });
-  }
+  const fail = g.fail;
+  // 1. The GET, its redirects and token refresh; 2. the answer judged: where its body starts.
+  const res = await openBlob(g);
+  offset = await acceptAnswer(g, res, () => store.discardPartial(d.digest));
+  const host = g.host;
+  // 3. The body, written and hashed here or in a blob Worker; 4. renamed into the store when it verifies.
 
   // Right before the partial is opened: a pull paused during the request must not write into the partial of the pull that took over.
   try {
@@ -221,6 +54,8 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     throw e;
   }
   if (res.toFile) return await toFileInWorker(res, d, store, offset, ctx, idle, fail, host);
+  // The prefix already on disk is hashed just before the body.
+  const hasher = newHasher(pd.algorithm);
   if (offset > 0) hashFilePrefix(hasher, partial, offset);
   let fd: number;
   try {
@@ -238,12 +73,14 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
       watchdog.progress(total + buf.length);
       if (total + buf.length > d.size) {
         store.discardPartial(d.digest);
-        throw (sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset }));
+        sinkError = fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
+        throw sinkError;
       }
       try {
-        writeAll(fd, buf);
+        writeAllSync(fd, buf);
       } catch (e) {
-        throw (sinkError = ioError(e, fail, total - offset));
+        sinkError = ioError(e, fail, total - offset);
+        throw sinkError;
       }
       hasher.update(buf);
       total += buf.length;
@@ -287,8 +124,6 @@ function settle(
   store.commit(d.digest);
   return { host, bytes, resumedFrom: offset };
 }
-
-type Fail = (kind: TransferError["kind"], msg: string, extra?: Partial<TransferError["info"]>) => TransferError;
 
 /**
  * The same body handling as the inline loop above, done by a blob Worker (lanes.ts):
@@ -336,12 +171,6 @@ async function toFileInWorker(
   return settle(d, store, host, offset, r.total, () => `${algorithm}:${r.digest}`, fail);
 }
 
-function readBounded(res: Opened, ms: number): Promise<string> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<string>((resolve) => (timer = setTimeout(() => (res.cancel(), resolve("")), ms)));
-  return Promise.race([res.text().catch(() => ""), late]).finally(() => clearTimeout(timer));
-}
-
 function bodyFailure(stalled: string | null, total: number, size: number, e: unknown): string {
   return stalled ? `stalled after ${total} of ${size} bytes: ${stalled}` : `body cut after ${total} of ${size} bytes: ${errText(e)}`;
 }
@@ -350,14 +179,4 @@ function ioError(e: unknown, fail: Fail, bytes = 0): TransferError {
   const code = (e as { code?: string }).code;
   if (code === "ENOSPC" || code === "EDQUOT") return fail("no-space", `writing to the store: ${errText(e)}`, { bytes, code });
   return fail("transport", `writing to the store: ${errText(e)}`, { bytes, code });
-}
-
-export function errText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: string }).code;
-    // Bun appends advice about its `verbose` option; it means nothing to a user.
-    const msg = e.message.replace(/\s*For more information, pass `verbose: true`.*$/s, "");
-    return code && !msg.includes(code) ? `${msg} (${code})` : msg;
-  }
-  return String(e);
 }

@@ -33,11 +33,18 @@ export class Lanes {
       };
       lane.busy++;
       lane.pending.set(id, {
-        fail: (e) => (finish(), reject(e)),
+        fail: (e) => {
+          finish();
+          reject(e);
+        },
         message: (m) => {
-          if (m.type === "error") return (finish(), reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {})));
+          if (m.type === "error") {
+            finish();
+            reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+            return;
+          }
           if (m.type !== "head") return;
-          const headers = m.headers as Record<string, string>;
+          const headers = m.headers;
           const hasBody = m.status === 200 || m.status === 206;
           // Without a body to move the Worker is done with this request.
           if (!hasBody) finish();
@@ -47,18 +54,31 @@ export class Lanes {
             header: (n) => headers[n.toLowerCase()] ?? null,
             consume: () => Promise.reject(new Error("a Worker's body goes to a file: use toFile")),
             cancel: () => {
-              if (hasBody && lane.pending.has(id)) post({ type: "cancel" }), finish();
+              if (!hasBody || !lane.pending.has(id)) return;
+              post({ type: "cancel" });
+              finish();
             },
             text: async () => m.text,
             toFile: (job) =>
               new Promise((done, failed) => {
                 lane.pending.set(id, {
-                  fail: (e) => (finish(), failed(Object.assign(e, { total: job.offset }))),
+                  fail: (e) => {
+                    finish();
+                    failed(Object.assign(e, { total: job.offset }));
+                  },
                   message: (r) => {
                     if (r.type === "progress") return job.onBytes(r.total);
                     finish();
                     if (r.type === "end") done({ total: r.total, digest: r.digest });
-                    else failed(Object.assign(new Error(r.message), { kind: r.kind, total: r.total }, r.code ? { code: r.code } : {}));
+                    else if (r.type === "head") failed(new Error("the blob Worker answered a second head"));
+                    else
+                      failed(
+                        Object.assign(
+                          new Error(r.message),
+                          r.type === "fail" ? { kind: r.kind, total: r.total } : {},
+                          r.code ? { code: r.code } : {},
+                        ),
+                      );
                   },
                 });
                 post({ type: "consume", path: job.path, offset: job.offset, size: job.size, algorithm: job.algorithm, owner: job.owner });
@@ -108,18 +128,15 @@ function workerUrl(): URL {
     : new URL("./blob-worker.ts", import.meta.url);
 }
 
-interface Pending {
-  message: (m: Record<string, any>) => void;
-  fail: (e: Error) => void;
-}
+/** What a blob Worker answers (blob-worker.ts posts exactly these). */
+type FromWorker =
+  | { type: "head"; id: number; status: number; statusText: string; headers: Record<string, string>; text: string }
+  | { type: "error"; id: number; message: string; code: string | null }
+  | { type: "progress"; id: number; total: number }
+  | { type: "end"; id: number; total: number; digest: string }
+  | { type: "fail"; id: number; kind: "too-long" | "io" | "body"; message: string; code: string | null; total: number };
 
-/** What the Worker is told to do with a 200/206 body; `total` counts from the start of the blob. */
-export interface ToFileJob {
-  path: string;
-  offset: number;
-  size: number;
-  algorithm: "sha256" | "sha512";
-  onBytes: (total: number) => void;
-  /** The partial's lock and this pull's token: checked once the file is open, before any byte is written (ingest-lock.ts). */
-  owner?: { lock: string; token: string };
+interface Pending {
+  message: (m: FromWorker) => void;
+  fail: (e: Error) => void;
 }

@@ -1,6 +1,7 @@
 import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
-import { fetchBlobOnce, TransferError } from "./fetch-blob";
+import { TransferError } from "./attempt";
+import { fetchBlobOnce } from "./fetch-blob";
 import { LostOwnership } from "./ingest-lock";
 import type { Lanes } from "./lanes";
 import { backoffDelay, type RetryTuning, sleep } from "./schedule";

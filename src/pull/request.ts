@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
+import { bareHost, serverNameFor, tlsOptions } from "../net/origin";
 import type { BlobSource } from "./source";
 import type { OpenOptions } from "./transport";
 
@@ -24,8 +24,7 @@ export function nodeTls(init: BunFetchRequestInit): OpenOptions["tls"] {
  */
 export function requestUrl(u: URL, src: BlobSource, sameHost: boolean, headers: Record<string, string>): string {
   const addr = src.resolution?.addresses[0];
-  if (!sameHost || src.route?.url || !addr || isIP(u.hostname.replace(/^\[|\]$/g, "")) || src.resolution?.hostname !== u.hostname)
-    return u.toString();
+  if (!sameHost || src.route?.url || !addr || isIP(bareHost(u.hostname)) || src.resolution?.hostname !== u.hostname) return u.toString();
   const direct = new URL(u.toString());
   direct.hostname = addr.family === 6 ? `[${addr.address}]` : addr.address;
   headers.Host = u.host;
@@ -45,18 +44,9 @@ export function requestInit(u: URL, src: BlobSource): BunFetchRequestInit {
     init.proxy = false as unknown as undefined;
   }
   if (u.protocol === "https:") {
-    const t = src.tls;
-    init.tls = {
-      // SNI carries names only (RFC 6066); an IP literal host sends none, as Go does.
-      ...(isIP(u.hostname.replace(/^\[|\]$/g, "")) ? {} : { serverName: u.hostname }),
-      // certs.d CAs are added to the system roots (Docker's loadTLSConfig), not instead of them.
-      // Docker's http.Client carries one Transport, so the registry's TLS config (its CAs, client
-      // certificate and skip-verify) also applies to a redirect target such as an in-house CDN —
-      // as the doctor's blob stage does. Credentials are what stays with the registry's origin.
-      ...(t?.ca.length ? { ca: [...rootCertificates, ...t.ca] } : {}),
-      ...(t?.cert && t.key ? { cert: t.cert, key: t.key.reveal() } : {}),
-      rejectUnauthorized: t?.verify ?? true,
-    };
+    // The registry's TLS settings, also for a redirect target (src/net/origin.ts says why).
+    const serverName = serverNameFor(u.hostname);
+    init.tls = { ...(serverName ? { serverName } : {}), ...tlsOptions(src.tls) };
   }
   return init;
 }

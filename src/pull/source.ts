@@ -6,6 +6,8 @@ export interface BlobSource {
   endpoint: Endpoint;
   /** scheme://host[:port][/mirror-prefix], as the connect stage settled it. */
   baseUrl: string;
+  /** The registry is insecure: plain http may carry its credentials (src/net/origin.ts). */
+  insecure: boolean;
   repository: string;
   session: AuthSession | null;
   route: ProxyRoute | null;
@@ -19,6 +21,7 @@ export function sourceFrom(endpoint: Endpoint, facts: Facts): BlobSource | null 
   return {
     endpoint,
     baseUrl,
+    insecure: facts.link?.insecure ?? endpoint.insecure,
     repository: facts.ref.repository,
     session: facts.session ?? null,
     route: facts.route ?? null,

@@ -1,6 +1,17 @@
 import http from "node:http";
 import https from "node:https";
-import type { ToFileJob } from "./lanes";
+import { hostPort } from "../net/origin";
+
+/** What the Worker is told to do with a 200/206 body; `total` counts from the start of the blob. */
+export interface ToFileJob {
+  path: string;
+  offset: number;
+  size: number;
+  algorithm: "sha256" | "sha512";
+  onBytes: (total: number) => void;
+  /** The partial's lock and this pull's token: checked once the file is open, before any byte is written (ingest-lock.ts). */
+  owner?: { lock: string; token: string };
+}
 
 /** A response whose body is pushed chunk by chunk into a synchronous sink. */
 export interface Opened {
@@ -61,8 +72,7 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
     const req = mod.request(
       {
         method: "GET",
-        host: u.hostname.replace(/^\[|\]$/g, ""),
-        port: u.port || (u.protocol === "https:" ? 443 : 80),
+        ...hostPort(u),
         path: u.pathname + u.search,
         headers: o.headers,
         agent: false,
@@ -112,7 +122,9 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
             new Promise((done) => {
               let s = "";
               res.setEncoding("utf8");
-              res.on("data", (c: string) => (s.length < 65536 ? (s += c) : undefined));
+              res.on("data", (c: string) => {
+                if (s.length < 65536) s += c;
+              });
               res.on("end", () => done(s));
               res.on("error", () => done(s));
               res.resume();

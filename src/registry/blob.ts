@@ -1,15 +1,15 @@
+import type { ClientSettings, RegistryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
-import type { StageContext } from "../model/stage";
-import { resolutionEvidence, resolveHost } from "../net/dns";
+import { resolutionEvidence } from "../net/dns";
+import { credentialsAllowed, hostPort, MAX_REDIRECTS, REDIRECT_STATUS, redirectTo } from "../net/origin";
+import { probeHost } from "../net/probe-host";
 import { proxyForUrl } from "../net/proxy-env";
-import { goDialText, type TcpProbe, tcpProbe } from "../net/tcp";
-import { tlsProbe, tlsProbeEvidence } from "../net/tls";
-import { clientForStage, createHttpClient, type HttpClient, type HttpStreamResponse, NetError } from "./http";
+import { goDialText, type TcpProbe } from "../net/tcp";
+import { tlsProbeEvidence } from "../net/tls";
+import { clientForUrl, createHttpClient, type HttpClient, type HttpStreamResponse, NetError } from "./http";
 
-/** Go's http.Client (what Docker uses) stops after 10 redirects. */
-export const MAX_REDIRECTS = 10;
 /** The range probe of the blob stage: the first KiB, or the whole blob if smaller. */
 export const RANGE_PROBE_BYTES = 1024;
 /** Throughput is judged only over at least this much (TCP slow start makes small reads look slow)… */
@@ -44,8 +44,6 @@ export function checkRange(
   return { ok: true, problem: null };
 }
 
-const REDIRECT = new Set([301, 302, 303, 307, 308]);
-
 export type Hop = Evidence;
 
 export type FollowResult =
@@ -66,18 +64,9 @@ export type FollowResult =
   | { kind: "failed"; hops: Hop[]; url: string; host: string; error: NetError }
   | { kind: "bad-redirect"; hops: Hop[]; url: string; host: string; message: string };
 
-/**
- * May a request to `url` carry the registry's Authorization? Only to the registry's own
- * host:port (another port is another service, as the pull engine judges it), and over plain
- * http only when the registry itself is insecure: a CDN or object store never sees the token.
- * (Go forwards it to the same hostname on any port and to subdomains; pulldoctor is stricter.)
- */
+/** May a request to `url` carry the registry's Authorization? The one rule of src/net/origin.ts. */
 export function authorizationAllowed(url: string, registryBaseUrl: string, insecure: boolean): boolean {
-  const u = new URL(url);
-  const r = new URL(registryBaseUrl);
-  const port = (x: URL) => x.port || (x.protocol === "https:" ? "443" : "80");
-  if (u.hostname.toLowerCase() !== r.hostname.toLowerCase() || port(u) !== port(r)) return false;
-  return u.protocol === "https:" || insecure;
+  return credentialsAllowed(url, { url: registryBaseUrl, insecure });
 }
 
 /** Statuses a blob GET is retried on (Docker and containerd retry these; see src/pull/fetch-blob.ts). */
@@ -92,30 +81,25 @@ export function parseRetryAfter(v: string | null | undefined, now: number = Date
   return Number.isFinite(t) && /[a-z]/i.test(s) ? Math.max(0, t - now) : null;
 }
 
+/** Where blob requests go: one endpoint's client settings and the registry they belong to. */
+export interface BlobAccess {
+  settings: ClientSettings;
+  registry: RegistryTarget;
+}
+
 /** HTTP clients per origin: the registry's (its resolution, route and TLS), others with their own proxy decision. */
 export class ClientPool {
   readonly #clients = new Map<string, HttpClient>();
-  constructor(private readonly ctx: StageContext) {}
+  constructor(readonly access: BlobAccess) {}
   get registryOrigin(): string {
-    return new URL(this.ctx.facts.link!.baseUrl).origin;
+    return new URL(this.access.registry.baseUrl).origin;
   }
   for(url: string): HttpClient {
     const origin = new URL(url).origin;
     let c = this.#clients.get(origin);
     if (!c) {
       // Docker's transport for a registry (certs.d CAs, skip-verify) also carries the redirected requests.
-      c =
-        origin === this.registryOrigin
-          ? clientForStage(this.ctx)
-          : createHttpClient({
-              deps: this.ctx.deps,
-              dnsServers: this.ctx.options.dns,
-              route: proxyForUrl(url, this.ctx.deps.env),
-              tls: this.ctx.facts.link!.tls,
-              timeoutMs: this.ctx.options.timeoutMs,
-              signal: this.ctx.deps.signal,
-              trace: this.ctx.trace,
-            });
+      c = origin === this.registryOrigin ? createHttpClient(this.access.settings) : clientForUrl(this.access.settings, url);
       this.#clients.set(origin, c);
     }
     return c;
@@ -137,47 +121,38 @@ function tcpEvidence(p: TcpProbe): Evidence {
 }
 
 /** DNS, TCP and TLS evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
-async function probeHost(
-  ctx: StageContext,
+async function probeRedirectHost(
+  s: ClientSettings,
   hostname: string,
   port: number,
   https: boolean,
   hop: Hop,
 ): Promise<{ failedAt: "dns" | "connect" | "tls"; error: string; addresses: string[] } | { addresses: string[] }> {
-  const timeoutMs = ctx.options.timeoutMs;
-  const dns = await resolveHost(hostname, { servers: ctx.options.dns, deps: ctx.deps, timeoutMs, trace: ctx.trace });
-  const addresses = dns.addresses.map((a) => a.address);
+  // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
+  const tls = s.tls ?? { ca: [], verify: true };
+  const p = await probeHost(hostname, port, {
+    servers: s.dnsServers,
+    deps: s.deps,
+    timeoutMs: s.timeoutMs,
+    trace: s.trace,
+    maxAddresses: 4,
+    tls: https ? { ca: tls.ca } : null,
+  });
+  const addresses = p.dns.addresses.map((a) => a.address);
   // Which servers answered what, per query: a filtering resolver shows up here.
-  hop.dns = resolutionEvidence(dns);
-  if (dns.outcome !== "ok" || addresses.length === 0)
-    return { failedAt: "dns", error: `dial tcp: ${dns.message || `lookup ${hostname}: no such host`}`, addresses };
-  const probes: TcpProbe[] = [];
-  for (const a of dns.addresses.slice(0, 4)) {
-    const p = await tcpProbe(a.address, port, { timeoutMs, signal: ctx.deps.signal });
-    probes.push(p);
-    if (p.ok) break;
-  }
-  hop.tcp = probes.map(tcpEvidence);
-  const ok = probes.find((p) => p.ok);
-  if (!ok) {
-    const last = probes[probes.length - 1]!;
+  hop.dns = resolutionEvidence(p.dns);
+  if (p.dns.outcome !== "ok" || addresses.length === 0)
+    return { failedAt: "dns", error: `dial tcp: ${p.dns.message || `lookup ${hostname}: no such host`}`, addresses };
+  hop.tcp = p.tcp.map(tcpEvidence);
+  if (!p.connected) {
+    const last = p.tcp[p.tcp.length - 1]!;
     return { failedAt: "connect", error: goDialText(last.error?.code ?? "ETIMEDOUT", last.address, port), addresses };
   }
-  if (!https) return { addresses };
-  // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
-  const link = ctx.facts.link!;
-  const t = await tlsProbe({
-    servername: hostname,
-    address: ok.address,
-    port,
-    ca: link.tls.ca,
-    timeoutMs,
-    signal: ctx.deps.signal,
-    now: ctx.deps.now(),
-  });
+  if (!p.tls) return { addresses };
+  const t = p.tls;
   hop.tls = tlsProbeEvidence(t);
   if (!t.ok) return { failedAt: "tls", error: t.error?.message ?? "TLS handshake failed", addresses };
-  if (link.tls.verify && (!t.verified || !t.hostnameOk)) {
+  if (tls.verify && (!t.verified || !t.hostnameOk)) {
     const why = t.verifyError?.message ?? t.hostnameError ?? "certificate not trusted";
     return {
       failedAt: "tls",
@@ -193,13 +168,7 @@ async function probeHost(
  * each new host gets its own DNS/connect evidence. Authorization goes only to the registry's
  * own origin (same scheme, host and port), never to a CDN.
  */
-export async function followBlob(
-  ctx: StageContext,
-  pool: ClientPool,
-  startUrl: string,
-  range: string,
-  authorization: Secret | null,
-): Promise<FollowResult> {
+export async function followBlob(pool: ClientPool, startUrl: string, range: string, authorization: Secret | null): Promise<FollowResult> {
   const hops: Hop[] = [];
   const seen = new Set<string>();
   const probed = new Set<string>([pool.registryOrigin]);
@@ -209,11 +178,11 @@ export async function followBlob(
     if (i > MAX_REDIRECTS) return { kind: "loop", hops, reason: "too-many" };
     seen.add(url);
     const u = new URL(url);
-    const hostname = u.hostname.replace(/^\[|\]$/g, "");
-    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    const { host: hostname, port } = hostPort(u);
     const sameOrigin = u.origin === pool.registryOrigin;
-    const sendAuth = authorization !== null && authorizationAllowed(url, ctx.facts.link!.baseUrl, ctx.facts.link!.insecure);
-    const proxy = sameOrigin ? (ctx.facts.route?.url ?? null) : proxyForUrl(url, ctx.deps.env).url;
+    const { settings, registry } = pool.access;
+    const sendAuth = authorization !== null && authorizationAllowed(url, registry.baseUrl, registry.insecure);
+    const proxy = sameOrigin ? (settings.route?.url ?? null) : proxyForUrl(url, settings.deps.env).url;
     const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sendAuth, proxy };
     // An https → http hop: followed (as Docker does), never with credentials; the stage warns.
     if (i > 0 && u.protocol === "http:" && hops[i - 1]!.scheme === "https") hop.downgraded = true;
@@ -223,7 +192,7 @@ export async function followBlob(
     if (!probed.has(u.origin)) {
       probed.add(u.origin);
       if (!proxy) {
-        const p = await probeHost(ctx, hostname, port, u.protocol === "https:", hop);
+        const p = await probeRedirectHost(settings, hostname, port, u.protocol === "https:", hop);
         addresses = p.addresses;
         if ("failedAt" in p)
           return {
@@ -256,19 +225,19 @@ export async function followBlob(
     hop.durationMs = res.durationMs;
     hop.remoteAddress = res.remoteAddress;
     const location = res.headers.location;
-    if (REDIRECT.has(res.status) && location) {
+    if (REDIRECT_STATUS.has(res.status) && location) {
       await res.body.cancel().catch(() => undefined);
-      const next = URL.canParse(location, url) ? new URL(location, url) : null;
-      // Go's client refuses these too: `unsupported protocol scheme "ftp"`.
-      if (!next || (next.protocol !== "http:" && next.protocol !== "https:")) {
-        const message = next
-          ? `unsupported protocol scheme "${next.protocol.replace(/:$/, "")}" in the redirect`
-          : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
+      const next = redirectTo(location, url);
+      if (next.kind !== "next") {
+        const message =
+          next.kind === "scheme"
+            ? `unsupported protocol scheme "${next.scheme}" in the redirect`
+            : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
         hop.location = redactUrl(location);
         return { kind: "bad-redirect", hops, url: redactUrl(url), host: u.host, message };
       }
-      hop.location = redactUrl(next.toString());
-      url = next.toString();
+      hop.location = redactUrl(next.url.toString());
+      url = next.url.toString();
       continue;
     }
     return { kind: "response", res, host: u.host, hops };

@@ -37,14 +37,14 @@ class Cursor {
   tokenOrQuoted(): string {
     if (!this.peek('"')) return this.token();
     const out: number[] = [];
-    let escape = false;
+    let escaped = false;
     for (let j = this.i + 1; j < this.s.length; j++) {
       const b = this.s[j]!;
-      if (escape) {
-        escape = false;
+      if (escaped) {
+        escaped = false;
         out.push(b);
       } else if (b === 0x5c) {
-        escape = true;
+        escaped = true;
       } else if (b === 0x22) {
         this.i = j + 1;
         return dec.decode(new Uint8Array(out));

@@ -1,22 +1,8 @@
-import type { Deps } from "../model/deps";
-import type { ProxyRoute, Resolution, TlsSettings } from "../model/facts";
+import type { ClientSettings } from "../model/client-settings";
 import type { Secret } from "../model/secret";
-import type { Trace } from "../model/trace";
 
-/** The HTTP layer's contract (see http.ts; the only module that talks to undici). */
-export interface HttpClientConfig {
-  /** Addresses to use for resolution.hostname (connect lookup); other hosts are resolved on demand. */
-  resolution?: Resolution | null;
-  dnsServers?: string[];
-  deps: Deps;
-  /** Proxy for this client's requests (null = direct). */
-  route?: ProxyRoute | null;
-  /** Extra CAs, client certificate, verify flag. */
-  tls?: TlsSettings;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  trace?: Trace;
-}
+/** The HTTP layer's contract (see http.ts; the only module that talks to undici). Its settings are plain data. */
+export type HttpClientConfig = ClientSettings;
 
 export interface HttpRequestInit {
   method: "GET" | "HEAD" | "POST" | "PUT";

@@ -1,14 +1,14 @@
 import net from "node:net";
-import tls from "node:tls";
-import type { ResolvedAddress, TlsSettings } from "../model/facts";
+import type { ResolvedAddress } from "../model/facts";
 import { scrubDeep } from "../model/redact";
 import { resolveHost } from "../net/dns";
+import { bareHost } from "../net/origin";
 import { NetError } from "./http-errors";
 import type { HttpClientConfig } from "./http-types";
 
 /** The addresses to dial for a host: the dns stage's answer for its host, literals as is, else a lookup. */
 export async function addressesFor(hostname: string, cfg: HttpClientConfig): Promise<ResolvedAddress[]> {
-  const bare = hostname.replace(/^\[|\]$/g, "");
+  const bare = bareHost(hostname);
   const fam = net.isIP(bare);
   if (fam) return [{ address: bare, family: fam as 4 | 6 }];
   if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
@@ -19,17 +19,6 @@ export async function addressesFor(hostname: string, cfg: HttpClientConfig): Pro
   if (r.outcome === "ok" && r.addresses.length) return r.addresses;
   const code = r.outcome === "ok" ? "NOANSWER" : r.outcome.toUpperCase();
   throw new NetError(`cannot resolve ${bare}: ${r.message || code}`, { kind: "dns", phase: "dns", host: bare, code });
-}
-
-export function tlsOptions(t: TlsSettings | undefined): Record<string, unknown> {
-  const o: Record<string, unknown> = { rejectUnauthorized: t?.verify ?? true };
-  // Docker adds certs.d CAs to the system pool; it does not replace it.
-  if (t?.ca?.length) o.ca = [...tls.rootCertificates, ...t.ca];
-  if (t?.cert && t.key) {
-    o.cert = t.cert;
-    o.key = t.key.reveal();
-  }
-  return o;
 }
 
 /**

@@ -1,11 +1,14 @@
 import net from "node:net";
 import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
+import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import type { StageContext } from "../model/stage";
+import type { Trace } from "../model/trace";
+import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
+import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
-import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
-import { addressesFor, joinHeaders, preview, tlsOptions } from "./http-util";
+import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
+import { addressesFor, joinHeaders, preview } from "./http-util";
 
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
@@ -22,20 +25,19 @@ interface ConnState {
 
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
 
-type ConnectFn = (opts: any, cb: (err: Error | null, socket: any) => void) => void;
-
 /**
  * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, states: Map<string, ConnState>): ConnectFn {
-  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs } as any) as unknown as (
-    o: any,
-    cb: (err: Error | null, s: any) => void,
-  ) => net.Socket;
+function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): buildConnector.connector {
+  // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
+  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
+    o: buildConnector.Options,
+    cb: buildConnector.Callback,
+  ) => net.Socket | undefined;
   return (opts, cb) => {
-    const hostname = String(opts.hostname).replace(/^\[|\]$/g, "");
-    const port = opts.port || (opts.protocol === "https:" ? 443 : 80);
+    const hostname = bareHost(opts.hostname);
+    const port = opts.port || defaultPort(opts.protocol);
     const key = `${hostname}:${port}`;
     const st: ConnState = { phase: "dns" };
     states.set(key, st);
@@ -55,7 +57,7 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: Record<string, unknown>, 
                 return cb(err, null);
               }
               st.phase = "response";
-              cb(null, s);
+              cb(null, s!);
             },
           );
           if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
@@ -76,17 +78,17 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
     maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
   };
   const route = cfg.route;
-  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) as any });
-  const proxyConnect = makeConnector({ ...cfg, resolution: null }, {}, states);
+  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) });
+  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states);
   return new ProxyAgent({
     uri: route.url,
-    ...(route.auth ? { token: `Basic ${Buffer.from(`${route.auth.username}:${route.auth.password.reveal()}`).toString("base64")}` } : {}),
+    ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
     // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
     proxyTunnel: false,
-    requestTls: tlsOpts as any,
-    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect as any }),
+    requestTls: tlsOpts,
+    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect }),
     ...common,
-  } as any);
+  });
 }
 
 export function createHttpClient(cfg: HttpClientConfig): HttpClient {
@@ -94,14 +96,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   let dispatcher: Agent | ProxyAgent | null = null;
   const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
   const proxyHost = proxyUrl ? proxyUrl.host : null;
-  const proxyKey = proxyUrl
-    ? `${proxyUrl.hostname.replace(/^\[|\]$/g, "")}:${proxyUrl.port || (proxyUrl.protocol === "https:" ? 443 : 80)}`
-    : null;
+  const proxyKey = proxyUrl ? `${hostPort(proxyUrl).host}:${hostPort(proxyUrl).port}` : null;
 
   async function open(init: HttpRequestInit, keepDeadlineForBody: boolean) {
     const url = new URL(init.url);
-    const hostname = url.hostname.replace(/^\[|\]$/g, "");
-    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    const { host: hostname, port } = hostPort(url);
     const headers: Record<string, string> = { "user-agent": USER_AGENT };
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
     if (init.authorization) headers.authorization = init.authorization.reveal();
@@ -123,7 +122,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         deadline: deadline.signal.aborted,
         timeoutMs: cfg.timeoutMs,
       });
-      record(init, headers, null, {}, started, err.message, undefined, st.address);
+      traceExchange(cfg.trace, init, headers, null, {}, started, err.message, undefined, { proxy: proxyHost, address: st.address ?? null });
       return err;
     };
     dispatcher ??= makeDispatcher(cfg, states);
@@ -132,11 +131,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         dispatcher,
         method: init.method,
         headers,
-        body: init.body as any,
+        body: init.body,
         signal,
         headersTimeout: cfg.timeoutMs,
         bodyTimeout: cfg.timeoutMs,
-      } as any);
+      });
       if (!keepDeadlineForBody) clearTimeout(timer);
       const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
       return { res, h, raw, started, timer, fail, headers, remoteAddress: states.get(connKey)?.address ?? null };
@@ -146,110 +145,35 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     }
   }
 
-  function record(
-    init: HttpRequestInit,
-    reqHeaders: Record<string, string>,
-    status: number | null,
-    resHeaders: Record<string, string>,
-    started: number,
-    error?: string,
-    body?: Uint8Array,
-    address?: string | null,
-  ): void {
-    if (!cfg.trace) return;
-    const rh = redactHeaders(resHeaders);
-    if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
-    cfg.trace.record({
-      kind: "http",
-      method: init.method,
-      url: redactUrl(init.url),
-      status,
-      requestHeaders: redactHeaders(reqHeaders),
-      responseHeaders: rh,
-      durationMs: Math.round(performance.now() - started),
-      ...(error ? { error: scrubDeep(error) } : {}),
-      ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
-      // Where the exchange went, for the report's egress list.
-      ...(proxyHost ? { proxy: proxyHost } : {}),
-      ...(address ? { address } : {}),
-    });
-  }
-
   return {
     async request(init) {
       const o = await open(init, true);
-      const max = init.maxBodyBytes ?? DEFAULT_MAX_BODY;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      let truncated = false;
+      let read: { body: Buffer; truncated: boolean };
       try {
-        for await (const chunk of o.res.body as AsyncIterable<Uint8Array>) {
-          const room = max - size;
-          if (chunk.length > room) {
-            if (room > 0) chunks.push(chunk.subarray(0, room));
-            size = max;
-            truncated = true;
-            break;
-          }
-          chunks.push(chunk);
-          size += chunk.length;
-        }
+        read = await readCapped(o.res.body as AsyncIterable<Uint8Array>, init.maxBodyBytes ?? DEFAULT_MAX_BODY);
       } catch (e) {
         clearTimeout(o.timer);
         throw o.fail(e, "body");
       }
       clearTimeout(o.timer);
+      const { body, truncated } = read;
       if (truncated) o.res.body.destroy();
-      const body = Buffer.concat(chunks);
       const durationMs = Math.round(performance.now() - o.started);
-      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, body, o.remoteAddress);
-      return {
-        status: o.res.statusCode,
-        statusText: o.res.statusText ?? "",
-        headers: o.h,
-        rawHeaders: o.raw,
-        body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-        truncated,
-        url: init.url,
-        durationMs,
-        remoteAddress: o.remoteAddress,
-      };
+      traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started, undefined, body, {
+        proxy: proxyHost,
+        address: o.remoteAddress,
+      });
+      return { ...headOf(o, init), body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), truncated, durationMs };
     },
 
     async stream(init) {
       const o = await open(init, false);
-      record(init, o.headers, o.res.statusCode, o.h, o.started, undefined, undefined, o.remoteAddress);
-      const it = (o.res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-      // A reader that cancels (the blob probe stops after its range) aborts a pull in flight:
-      // that is our own doing, not a failed request, so it must not be traced as one
-      // (--verbose showed a second "GET … Request aborted" for every probed blob).
-      let cancelled = false;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(ctl) {
-          try {
-            const r = await it.next();
-            if (r.done) ctl.close();
-            else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
-          } catch (e) {
-            if (cancelled) return;
-            ctl.error(o.fail(e, "body"));
-          }
-        },
-        cancel() {
-          cancelled = true;
-          o.res.body.destroy();
-        },
+      traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started, undefined, undefined, {
+        proxy: proxyHost,
+        address: o.remoteAddress,
       });
-      return {
-        status: o.res.statusCode,
-        statusText: o.res.statusText ?? "",
-        headers: o.h,
-        rawHeaders: o.raw,
-        body,
-        url: init.url,
-        durationMs: Math.round(performance.now() - o.started),
-        remoteAddress: o.remoteAddress,
-      };
+      const body = bodyStream(o.res.body, (e) => o.fail(e, "body"));
+      return { ...headOf(o, init), body, durationMs: Math.round(performance.now() - o.started) };
     },
 
     async close() {
@@ -260,16 +184,110 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   };
 }
 
-/** The client a stage uses for its endpoint: the dns stage's addresses, the proxy stage's route, the connect stage's TLS. */
-export function clientForStage(ctx: StageContext): HttpClient {
+/**
+ * A client for another host than the endpoint's (a token realm, a blob redirect target): its
+ * own DNS lookup (with the same --dns servers) and its own proxy decision, but the registry's
+ * TLS settings — Docker fetches tokens and follows redirects through the registry endpoint's
+ * transport (same certs.d CAs, same skip-verify).
+ */
+export function clientForUrl(settings: ClientSettings, url: string): HttpClient {
   return createHttpClient({
-    resolution: ctx.facts.resolution ?? null,
-    dnsServers: ctx.options.dns,
-    deps: ctx.deps,
-    route: ctx.facts.route ?? null,
-    tls: ctx.facts.link?.tls,
-    timeoutMs: ctx.options.timeoutMs,
-    signal: ctx.deps.signal,
-    trace: ctx.trace,
+    resolution: null,
+    dnsServers: settings.dnsServers,
+    deps: settings.deps,
+    route: proxyForUrl(url, settings.deps.env),
+    tls: settings.tls,
+    timeoutMs: settings.timeoutMs,
+    signal: settings.signal,
+    trace: settings.trace,
+  });
+}
+
+/** The parts of an answer both request() and stream() return. */
+function headOf(
+  o: { res: { statusCode: number; statusText?: string }; h: Record<string, string>; raw: [string, string][]; remoteAddress: string | null },
+  init: HttpRequestInit,
+): Omit<HttpResponse, "body" | "truncated" | "durationMs"> {
+  return {
+    status: o.res.statusCode,
+    statusText: o.res.statusText ?? "",
+    headers: o.h,
+    rawHeaders: o.raw,
+    url: init.url,
+    remoteAddress: o.remoteAddress,
+  };
+}
+
+/** One exchange into --verbose's trace: secrets redacted, a body previewed unless it is sensitive (a token answer). */
+function traceExchange(
+  trace: Trace | undefined,
+  init: HttpRequestInit,
+  reqHeaders: Record<string, string>,
+  status: number | null,
+  resHeaders: Record<string, string>,
+  started: number,
+  error?: string,
+  body?: Uint8Array,
+  /** Where the exchange went (a proxy, the connected address), for the report's egress list. */
+  where: { proxy: string | null; address: string | null } = { proxy: null, address: null },
+): void {
+  if (!trace) return;
+  const rh = redactHeaders(resHeaders);
+  if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
+  trace.record({
+    kind: "http",
+    method: init.method,
+    url: redactUrl(init.url),
+    status,
+    requestHeaders: redactHeaders(reqHeaders),
+    responseHeaders: rh,
+    durationMs: Math.round(performance.now() - started),
+    ...(error ? { error: scrubDeep(error) } : {}),
+    ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
+    ...(where.proxy ? { proxy: where.proxy } : {}),
+    ...(where.address ? { address: where.address } : {}),
+  });
+}
+
+/** A body read up to `max` bytes; beyond it the rest is left unread and `truncated` is set. */
+async function readCapped(body: AsyncIterable<Uint8Array>, max: number): Promise<{ body: Buffer; truncated: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const room = max - size;
+    if (chunk.length > room) {
+      if (room > 0) chunks.push(chunk.subarray(0, room));
+      return { body: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { body: Buffer.concat(chunks), truncated: false };
+}
+
+/**
+ * undici's body as a web stream whose errors are NetErrors. A reader that cancels (the blob
+ * probe stops after its range) aborts a pull in flight: that is our own doing, not a failed
+ * request, so it must not be traced as one (--verbose showed a second "GET … Request aborted"
+ * for every probed blob).
+ */
+function bodyStream(raw: AsyncIterable<Uint8Array> & { destroy(): unknown }, fail: (e: unknown) => NetError): ReadableStream<Uint8Array> {
+  const it = raw[Symbol.asyncIterator]();
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const r = await it.next();
+        if (r.done) ctl.close();
+        else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
+      } catch (e) {
+        if (cancelled) return;
+        ctl.error(fail(e));
+      }
+    },
+    cancel() {
+      cancelled = true;
+      raw.destroy();
+    },
   });
 }

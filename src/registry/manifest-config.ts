@@ -1,3 +1,4 @@
+import { endpointSettings, registryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor, Platform } from "../model/facts";
 import type { Secret } from "../model/secret";
@@ -38,10 +39,10 @@ export async function fetchConfigPlatform(
     evidence.configPlatform = { skipped: `config is ${config.size} bytes` };
     return null;
   }
-  const pool = new ClientPool(ctx);
+  const pool = new ClientPool({ settings: endpointSettings(ctx), registry: registryTarget(ctx) });
   try {
     const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, config.digest);
-    const r = await followBlob(ctx, pool, url, `bytes=0-${config.size - 1}`, authorization);
+    const r = await followBlob(pool, url, `bytes=0-${config.size - 1}`, authorization);
     if (r.kind !== "response") {
       evidence.configPlatform = { skipped: `config blob not fetched (${r.kind}); see the blob stage` };
       return null;

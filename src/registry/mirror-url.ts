@@ -1,3 +1,7 @@
+import { maskUserinfo } from "../model/redact";
+
+// Its home is model/redact; src/cli/args.ts still names it here.
+export { maskUserinfo };
 /**
  * Docker's check of a registry mirror URL (moby registry.ValidateMirror, run when dockerd loads
  * daemon.json or --registry-mirror): the error text dockerd refuses to start with, or null.
@@ -25,11 +29,6 @@ export function mirrorUrlError(raw: string): string | null {
     return `invalid mirror: username/password not allowed in URI ${JSON.stringify(shown)}`;
   }
   return null;
-}
-
-/** `scheme://user:password@rest` → `scheme://user:xxxxx@rest`, as moby prints it; anything else unchanged. */
-export function maskUserinfo(value: string): string {
-  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#]*@/, "$1:xxxxx@");
 }
 
 /** As Docker's ValidateMirror: a scheme is required; no userinfo, query or fragment. */

@@ -1,5 +1,5 @@
 import type { Platform } from "../model/facts";
-import { normalizePlatform } from "./platform";
+import { normalizePlatform } from "./platform-normalize";
 
 /**
  * containerd/platforms matchers and comparers (compare.go, platform_windows_compat.go):

@@ -1,5 +1,6 @@
 import type { AuthChallenge, AuthSession, Credential } from "../model/facts";
 import { Secret } from "../model/secret";
+import { basicAuthorization } from "../net/origin";
 import type { HttpClient } from "./http";
 import { fetchToken, type TokenResult } from "./token";
 
@@ -58,7 +59,7 @@ export class RegistrySession implements AuthSession {
     if (c.scheme === "none") return null;
     if (c.scheme === "basic") {
       if (!cred?.username || !cred.password) return null;
-      return new Secret(`Basic ${Buffer.from(`${cred.username}:${cred.password.reveal()}`).toString("base64")}`);
+      return basicAuthorization(cred.username, cred.password);
     }
     if (cred?.registryToken) return new Secret(`Bearer ${cred.registryToken.reveal()}`);
     const t = await this.token(scope ?? this.defaultScope);

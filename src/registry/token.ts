@@ -1,6 +1,7 @@
 import type { Credential } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import { Secret } from "../model/secret";
+import { basicAuthorization, MAX_REDIRECTS, redirectTo, sameOrigin } from "../net/origin";
 import { type Diagnostic, parseRegistryErrors } from "./errors";
 import { type HttpClient, type HttpResponse, NetError } from "./http";
 import { escapeControls } from "./http-util";
@@ -19,7 +20,7 @@ import { type DecodedJwt, decodeJwt } from "./jwt";
  */
 export const CLIENT_ID = "docker";
 /** Go's client stops after 10 redirects; a token server has no reason to come close. */
-export const MAX_TOKEN_REDIRECTS = 10;
+export const MAX_TOKEN_REDIRECTS = MAX_REDIRECTS;
 export const MIN_TOKEN_LIFETIME = 60;
 /** A token answer is a few KiB; reading stops here (a hostile realm may answer without end). */
 export const MAX_TOKEN_BODY_BYTES = 64 * 1024;
@@ -115,31 +116,36 @@ export async function fetchToken(req: TokenRequest): Promise<TokenResult> {
   const cred = req.sendCredentials ? req.credential : null;
   if (cred?.identityToken) {
     const post = await exchange(req, "POST", "refresh_token", cred);
-    if (post instanceof TokenResultBox) return post.r;
-    if (post.info.status !== 404 && post.info.status !== 405) throw post;
+    if (post.ok) return post.token;
+    if (post.error.info.status !== 404 && post.error.info.status !== 405) throw post.error;
     const get = await exchange(req, "GET", cred.username && cred.password ? "basic" : "anonymous", cred);
-    if (get instanceof TokenResultBox) return { ...get.r, fellBackToGet: true };
-    throw get;
+    if (get.ok) return { ...get.token, fellBackToGet: true };
+    throw get.error;
   }
   const r = await exchange(req, "GET", cred?.username && cred.password ? "basic" : "anonymous", cred);
-  if (r instanceof TokenResultBox) return r.r;
-  throw r;
+  if (r.ok) return r.token;
+  throw r.error;
 }
 
-class TokenResultBox {
-  constructor(readonly r: TokenResult) {}
+/** One token request's outcome: a token, or why not (thrown by fetchToken for the stages' classify). */
+type Exchanged = { ok: true; token: TokenResult } | { ok: false; error: TokenError };
+
+async function exchange(req: TokenRequest, method: "GET" | "POST", as: TokenResult["as"], cred: Credential | null): Promise<Exchanged> {
+  const r = tokenRequest(req, method, as, cred);
+  const base = { url: redactUrl(r.url.toString()), method, as };
+  const answered = await follow(req, r, method, base);
+  if (!answered.ok) return answered;
+  return judgeAnswer(req, answered.res, method, as, base);
 }
 
-async function exchange(
+/** The request Docker's token handler sends: an OAuth form POST, or a GET with service, scope and account. */
+function tokenRequest(
   req: TokenRequest,
   method: "GET" | "POST",
   as: TokenResult["as"],
   cred: Credential | null,
-): Promise<TokenResultBox | TokenError> {
+): { url: URL; body?: string; headers: Record<string, string>; authorization: Secret | null } {
   const url = new URL(req.realm);
-  let body: string | undefined;
-  const headers: Record<string, string> = {};
-  let authorization: Secret | null = null;
   if (method === "POST") {
     const form = new URLSearchParams();
     form.set("grant_type", "refresh_token");
@@ -147,53 +153,62 @@ async function exchange(
     if (req.service) form.set("service", req.service);
     form.set("client_id", CLIENT_ID);
     form.set("scope", req.scopes.join(" "));
-    body = form.toString();
-    headers["content-type"] = "application/x-www-form-urlencoded";
-  } else {
-    if (req.service) url.searchParams.set("service", req.service);
-    for (const s of req.scopes) url.searchParams.append("scope", s);
-    if (as === "basic" && cred?.username && cred.password) {
-      url.searchParams.set("account", cred.username);
-      authorization = new Secret(`Basic ${Buffer.from(`${cred.username}:${cred.password.reveal()}`).toString("base64")}`);
-    }
+    return { url, body: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded" }, authorization: null };
   }
-  const base = { url: redactUrl(url.toString()), method, as };
-  let res: HttpResponse;
-  let target = url;
+  if (req.service) url.searchParams.set("service", req.service);
+  for (const s of req.scopes) url.searchParams.append("scope", s);
+  if (as === "basic" && cred?.username && cred.password) {
+    url.searchParams.set("account", cred.username);
+    return { url, headers: {}, authorization: basicAuthorization(cred.username, cred.password) };
+  }
+  return { url, headers: {}, authorization: null };
+}
+
+type Base = { url: string; method: "GET" | "POST"; as: TokenResult["as"] };
+
+/** Send it, following the token server's redirects only as redirectTarget allows. */
+async function follow(
+  req: TokenRequest,
+  r: ReturnType<typeof tokenRequest>,
+  method: "GET" | "POST",
+  base: Base,
+): Promise<{ ok: true; res: HttpResponse } | { ok: false; error: TokenError }> {
+  let target = r.url;
   for (let hop = 0; ; hop++) {
+    let res: HttpResponse;
     try {
       res = await req.client.request({
         method,
         url: target.toString(),
-        headers,
-        authorization,
-        body,
+        headers: r.headers,
+        authorization: r.authorization,
+        body: r.body,
         sensitiveBody: true,
         maxBodyBytes: MAX_TOKEN_BODY_BYTES,
       });
     } catch (e) {
       if (!(e instanceof NetError)) throw e;
-      return new TokenError(`token server ${target.host} unreachable: ${e.message}`, "net", {
-        ...base,
-        status: null,
-        contentType: null,
-        serverDate: null,
-        diagnostics: [],
-        net: e,
-      });
+      const info = { ...base, status: null, contentType: null, serverDate: null, diagnostics: [], net: e };
+      return { ok: false, error: new TokenError(`token server ${target.host} unreachable: ${e.message}`, "net", info) };
     }
     const next = redirectTarget(res, target, method, hop);
-    if (next === null) break;
-    if (typeof next === "string")
-      return new TokenError(next, "http", {
+    if (next === null) return { ok: true, res };
+    if (typeof next === "string") {
+      const info = {
         ...base,
         status: res.status,
         contentType: res.headers["content-type"] ?? null,
         serverDate: res.headers.date ?? null,
         diagnostics: [],
-      });
+      };
+      return { ok: false, error: new TokenError(next, "http", info) };
+    }
     target = next;
   }
+}
+
+/** The token server's answer: an error status, an oversized or malformed body, or a token. */
+function judgeAnswer(req: TokenRequest, res: HttpResponse, method: "GET" | "POST", as: TokenResult["as"], base: Base): Exchanged {
   const info = {
     ...base,
     status: res.status,
@@ -204,41 +219,41 @@ async function exchange(
   if (res.status < 200 || res.status > 299) {
     const kind: TokenErrorKind = res.status === 401 ? "unauthorized" : res.status === 403 ? "forbidden" : "http";
     const bodyPreview = info.diagnostics.length ? undefined : previewOf(res);
-    return new TokenError(`token server answered ${res.status} ${res.statusText}`.trim(), kind, {
-      ...info,
-      ...(bodyPreview ? { bodyPreview } : {}),
-    });
+    const message = `token server answered ${res.status} ${res.statusText}`.trim();
+    return { ok: false, error: new TokenError(message, kind, { ...info, ...(bodyPreview ? { bodyPreview } : {}) }) };
   }
   if (res.truncated) {
     const invalid = `the answer is larger than ${MAX_TOKEN_BODY_BYTES / 1024} KiB (pulldoctor stops reading a token answer there)`;
-    return new TokenError(`token server answered ${res.status} but ${invalid}`, "invalid", { ...info, invalid });
+    return { ok: false, error: new TokenError(`token server answered ${res.status} but ${invalid}`, "invalid", { ...info, invalid }) };
   }
   const parsed = parseTokenBody(res.body);
   if (!parsed.ok) {
     // The body may hold a token-like secret even when malformed: show it only if it is not JSON at all.
     const bodyPreview = parsed.problem === "the body is not JSON" ? previewOf(res) : undefined;
-    return new TokenError(`token server answered ${res.status} but ${parsed.problem}`, "invalid", {
-      ...info,
-      invalid: parsed.problem,
-      ...(bodyPreview ? { bodyPreview } : {}),
-    });
+    const message = `token server answered ${res.status} but ${parsed.problem}`;
+    return {
+      ok: false,
+      error: new TokenError(message, "invalid", { ...info, invalid: parsed.problem, ...(bodyPreview ? { bodyPreview } : {}) }),
+    };
   }
-  const token = new Secret(parsed.token);
-  return new TokenResultBox({
-    token,
-    expiresIn: parsed.expiresIn,
-    issuedAt: parsed.issuedAt,
-    receivedAt: req.now(),
-    refreshToken: parsed.refreshToken ? new Secret(parsed.refreshToken) : null,
-    jwt: decodeJwt(parsed.token),
-    method,
-    as,
-    status: res.status,
-    serverDate: info.serverDate,
-    url: base.url,
-    durationMs: res.durationMs,
-    fellBackToGet: false,
-  });
+  return {
+    ok: true,
+    token: {
+      token: new Secret(parsed.token),
+      expiresIn: parsed.expiresIn,
+      issuedAt: parsed.issuedAt,
+      receivedAt: req.now(),
+      refreshToken: parsed.refreshToken ? new Secret(parsed.refreshToken) : null,
+      jwt: decodeJwt(parsed.token),
+      method,
+      as,
+      status: res.status,
+      serverDate: info.serverDate,
+      url: base.url,
+      durationMs: res.durationMs,
+      fellBackToGet: false,
+    },
+  };
 }
 
 /**
@@ -252,11 +267,13 @@ async function exchange(
 export function redirectTarget(res: HttpResponse, from: URL, method: "GET" | "POST", hop: number): URL | string | null {
   if (res.status < 300 || res.status > 399 || !res.headers.location) return null;
   const loc = res.headers.location;
-  const next = URL.canParse(loc, from.toString()) ? new URL(loc, from) : null;
+  const target = redirectTo(loc, from.toString());
   const said = `token server answered ${res.status} ${res.statusText}`.trim();
-  if (!next) return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
+  if (target.kind === "invalid") return `${said} with an invalid Location ${JSON.stringify(redactUrl(loc))}`;
+  // Another scheme (ftp:, file:) is another origin too: reported, never followed.
+  const next = target.kind === "next" ? target.url : new URL(loc, from);
   const to = redactUrl(next.toString());
-  if (next.origin !== from.origin)
+  if (target.kind === "scheme" || !sameOrigin(next, from))
     return `${said}, a redirect to ${to} (another host or scheme): pulldoctor does not follow a token server there with credentials; point the registry's token realm at that URL instead`;
   if (method === "POST" && res.status !== 307 && res.status !== 308)
     return `${said}, a redirect to ${to} that would turn the OAuth POST into a GET (dropping the refresh token)`;

@@ -1,4 +1,5 @@
 import type { NotSentRetry } from "../model/catalogue/auth-not-sent";
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
@@ -6,7 +7,7 @@ import { redactUrl } from "../model/redact";
 import type { StageContext } from "../model/stage";
 import { challengeLines, challengeProblem, chooseChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic } from "../registry/errors";
-import { clientForStage, NetError } from "../registry/http";
+import { createHttpClient, NetError } from "../registry/http";
 import { RegistrySession } from "../registry/session";
 import { TokenError } from "../registry/token";
 import {
@@ -68,7 +69,7 @@ export async function judgeOpenPing401(x: OpenPingInput): Promise<OpenPingResult
     credential: x.credential,
     repository: base.repository,
     sendCredentials,
-    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen.params.realm!) : () => clientForStage(ctx),
+    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen.params.realm!) : () => createHttpClient(endpointSettings(ctx)),
     now: () => ctx.deps.now(),
   });
   const retried = await retryWith(session, chosen.params.realm ?? "", x);
@@ -154,7 +155,7 @@ async function retryWith(
     session.scheme === "basic"
       ? `Basic as ${cred?.username ?? "?"}`
       : `a token from ${redactUrl(realm)} (${token?.as === "anonymous" || !token ? "anonymous" : `as ${cred?.username ?? "?"}`})`;
-  const client = clientForStage(x.ctx);
+  const client = createHttpClient(endpointSettings(x.ctx));
   try {
     const res = await client.request({ method: "HEAD", url: x.url, headers: { accept: x.accept }, authorization });
     const lines = challengeLines(res.rawHeaders);

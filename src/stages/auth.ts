@@ -1,11 +1,13 @@
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { AuthChallenge, Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
+import { plainHttpAllowed } from "../net/origin";
 import { challengeLines, challengeProblem, isProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForStage, type HttpResponse, NetError } from "../registry/http";
+import { createHttpClient, type HttpResponse, NetError } from "../registry/http";
 import { checkTokenTimes, grants, LEEWAY_SECONDS } from "../registry/jwt";
 import { MEDIA } from "../registry/media-types";
 import { RegistrySession } from "../registry/session";
@@ -74,7 +76,7 @@ async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<St
   const creds = hasCreds(cred);
   const plainTarget = plainCredentialTarget(chosen, link.scheme, v2url);
   if (creds && plainTarget) {
-    sendCredentials = link.insecure;
+    sendCredentials = plainHttpAllowed(plainTarget.url, link.insecure);
     findings.push(
       finding(
         "AUTH_BASIC_OVER_HTTP",
@@ -90,7 +92,7 @@ async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<St
     credential: cred,
     repository: ref.repository,
     sendCredentials,
-    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen!.params.realm!) : () => clientForStage(ctx),
+    realmClient: scheme === "bearer" ? realmClientFor(ctx, chosen!.params.realm!) : () => createHttpClient(endpointSettings(ctx)),
     now: () => ctx.deps.now(),
   });
   const credsSent = creds && sendCredentials;
@@ -159,7 +161,7 @@ async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<St
   const reference = ref.digest ?? ref.tag ?? "latest";
   const url = `${link.baseUrl}/v2/${ref.repository}/manifests/${reference}`;
   const authorization = await session.authorize();
-  const client = clientForStage(ctx);
+  const client = createHttpClient(endpointSettings(ctx));
   try {
     let res: HttpResponse;
     try {

@@ -1,3 +1,4 @@
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { AuthSession, Platform, ResolvedManifest } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
@@ -5,7 +6,7 @@ import { redactUrl, scrubDeep } from "../model/redact";
 import type { Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { parseRegistryErrors } from "../registry/errors";
-import { clientForStage, type HttpClient, type HttpResponse, NetError } from "../registry/http";
+import { createHttpClient, type HttpClient, type HttpResponse, NetError } from "../registry/http";
 import { isDigest, MAX_MANIFEST_BYTES, manifestUrl, rateLimitLow, readRateLimit, tagsUrl } from "../registry/manifest";
 import {
   bodyStart,
@@ -33,7 +34,7 @@ export const manifestStage: Stage = {
   scope: "endpoint",
   needs: ["ref", "link", "session"],
   async run(ctx) {
-    const client = clientForStage(ctx);
+    const client = createHttpClient(endpointSettings(ctx));
     try {
       return await diagnose(ctx, client);
     } finally {

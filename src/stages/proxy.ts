@@ -1,23 +1,16 @@
-import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Evidence } from "../model/evidence";
 import type { ProxyRoute } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
-import { redactHeaders } from "../model/redact";
+import { maskProxyValue, redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
 import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { goUrlString } from "../net/go-url";
-import {
-  daemonProxyConfig,
-  decideProxy,
-  describeDecision,
-  maskProxyValue,
-  type ProxyForUrl,
-  proxyConfigFromEnv,
-  proxyForUrl,
-} from "../net/proxy-env";
-import { chainTrustedBy, openTunnel, peekTls, systemRootCas, type TlsPeek, TunnelError } from "../net/tunnel";
+import { joinHostPort } from "../net/origin";
+import { daemonProxyConfig, decideProxy, describeDecision, type ProxyForUrl, proxyConfigFromEnv, proxyForUrl } from "../net/proxy-env";
+import { openTunnel, TunnelError } from "../net/tunnel";
+import { checkInterception } from "./proxy-interception";
+import { classifyTunnelError, tunnelErrorEvidence } from "./proxy-tunnel";
 
 /**
  * The proxy stage: which proxy a pull of this endpoint goes through (Go's httpproxy rules,
@@ -48,7 +41,7 @@ export const proxyStage: Stage = {
       if (differ.length)
         split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
     }
-    const target = `${ep.hostname.includes(":") ? `[${ep.hostname}]` : ep.hostname}:${ep.port}`;
+    const target = joinHostPort(ep.hostname, ep.port);
     let summary: string;
 
     if (shell.url && shell.variable) {
@@ -180,100 +173,6 @@ function shellEvidence(shell: ProxyForUrl, env: StageContext["deps"]["env"]): Ev
   };
 }
 
-function tunnelErrorEvidence(e: TunnelError): Evidence {
-  const ev: Evidence = {
-    error: e.message,
-    kind: e.kind,
-    phase: e.phase,
-    code: e.code,
-    status: e.status,
-    statusLine: e.statusLine,
-    proxyAuthenticate: e.proxyAuthenticate,
-    durationMs: e.durationMs,
-  };
-  if (e.headers) ev.headers = redactHeaders(e.headers) as Evidence;
-  // Only what this failure has: no null noise for support to read past.
-  for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k];
-  return ev;
-}
-
-/** Pure: a CONNECT failure as the finding a support engineer needs. */
-export function classifyTunnelError(
-  e: TunnelError,
-  p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number },
-): Finding {
-  // The failing hop first: which proxy (credentials already stripped) and which CONNECT target.
-  const ev: Evidence = { proxy: p.proxy, target: p.host, ...tunnelErrorEvidence(e) };
-  const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
-  switch (e.kind) {
-    case "auth-required": {
-      const challenge = e.proxyAuthenticate ?? "";
-      const schemes = [
-        ...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("="))),
-      ];
-      return finding(
-        "PROXY_AUTH_REQUIRED",
-        {
-          proxy: p.proxy,
-          variable: p.variable,
-          host: p.host,
-          status: e.status ?? 407,
-          scheme: schemes.join(" / "),
-          challenge,
-          credentialsSent: p.credentialsSent,
-          username: p.username,
-        },
-        ev,
-      );
-    }
-    case "refused":
-      return finding(
-        "PROXY_CONNECT_REFUSED",
-        {
-          proxy: p.proxy,
-          variable: p.variable,
-          host: p.host,
-          status: e.status ?? 0,
-          statusLine: e.statusLine ?? "",
-          server: e.headers?.server ?? null,
-        },
-        ev,
-      );
-    default: {
-      const failure =
-        e.kind === "unreachable"
-          ? e.code === "ECONNREFUSED"
-            ? "refused"
-            : e.code === "ETIMEDOUT"
-              ? "timeout"
-              : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
-                ? "dns"
-                : "other"
-          : e.kind === "timeout"
-            ? e.code === "ABORTED"
-              ? "other"
-              : "silent"
-            : e.phase === "proxy-tls"
-              ? /first record|handshake timeout/.test(e.message)
-                ? "not-tls"
-                : "other"
-              : e.phase === "dial"
-                ? "unsupported"
-                : e.code === "EOF"
-                  ? "closed"
-                  : /does not speak HTTP|malformed status/.test(e.message)
-                    ? "not-http"
-                    : "other";
-      return finding(
-        "PROXY_UNREACHABLE",
-        { proxy: p.proxy, variable: p.variable, address, host: p.host, failure, message: e.message, timeoutMs: p.timeoutMs },
-        ev,
-      );
-    }
-  }
-}
-
-/** Pure: Docker's (daemon) decision against this shell's; a finding when they differ. */
 function compareWithDaemon(
   ctx: StageContext,
   ep: Endpoint,
@@ -320,105 +219,4 @@ function compareWithDaemon(
   );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
   return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
-}
-
-/** certs.d CAs Docker adds for this host (`<certsDir>/<host[:port]>/*.crt`). */
-function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".crt"));
-  } catch {
-    return { cas: [], files: [] };
-  }
-  const cas: X509Certificate[] = [];
-  for (const n of names) {
-    const pem = readFileSync(path.join(dir, n), "utf8");
-    for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
-      try {
-        cas.push(new X509Certificate(block));
-      } catch {
-        // an unreadable block: the connect stage reports certs.d problems
-      }
-    }
-  }
-  return { cas, files: names.map((n) => path.join(dir, n)) };
-}
-
-/** Pure: do the proxied and direct chains show a re-signing proxy? */
-export function judgeInterception(
-  proxied: readonly X509Certificate[],
-  direct: readonly X509Certificate[] | null,
-  trust: { system: boolean; certsD: boolean },
-): boolean {
-  const leaf = proxied[0];
-  if (!leaf) return false;
-  if (direct?.[0]) {
-    if (direct[0].fingerprint256 === leaf.fingerprint256) return false;
-    // A new leaf from the same CA is rotation or a second load balancer, not interception.
-    // When the direct chain carries the issuing CA, the proxied leaf must verify against its
-    // key (a forger copying the issuer's name cannot pass); otherwise compare the names.
-    const issuer = direct[1];
-    if (issuer && direct[0].issuer === issuer.subject) return !(leaf.checkIssued(issuer) && leaf.verify(issuer.publicKey));
-    return direct[0].issuer !== leaf.issuer || direct.at(-1)!.issuer !== proxied.at(-1)!.issuer;
-  }
-  // No direct path to compare: a chain no system root signs (and no certs.d CA either) is the mark of a re-signing proxy.
-  return !trust.system && !trust.certsD;
-}
-
-async function checkInterception(
-  ctx: StageContext,
-  ep: Endpoint,
-  proxy: string,
-  socket: import("node:net").Socket,
-  evidence: Evidence,
-): Promise<Finding | null> {
-  const timeoutMs = ctx.options.timeoutMs;
-  const proxied = await peekTls({ socket, servername: ep.hostname, timeoutMs, signal: ctx.deps.signal });
-  const res = ctx.facts.resolution;
-  const address = res && res.hostname === ep.hostname ? res.addresses[0]?.address : undefined;
-  const direct: TlsPeek | null = address
-    ? await peekTls({ address, port: ep.port, servername: ep.hostname, timeoutMs: Math.min(timeoutMs, 5000), signal: ctx.deps.signal })
-    : null;
-  const certsDir = path.join(ctx.options.certsDir, ep.host);
-  const certsD = certsDCas(certsDir);
-  const show = (p: TlsPeek | null) =>
-    p === null
-      ? "not attempted (no resolved address)"
-      : p.ok
-        ? { protocol: p.protocol, chain: p.chain as unknown as Evidence[], durationMs: p.durationMs }
-        : { error: p.error, durationMs: p.durationMs };
-  evidence.tls = {
-    throughProxy: show(proxied) as Evidence,
-    direct: show(direct) as Evidence,
-    directAddress: address ?? null,
-    certsD: certsD.files,
-  };
-  if (!proxied.ok) return null; // the connect stage reports TLS failures through the same route
-  const trust = { system: chainTrustedBy(proxied.x509, systemRootCas()), certsD: chainTrustedBy(proxied.x509, certsD.cas) };
-  const directChain = direct?.ok ? direct.x509 : null;
-  if (!judgeInterception(proxied.x509, directChain, trust)) return null;
-  const leaf = proxied.chain[0]!;
-  const trusted = trust.system ? "system" : trust.certsD ? "certs.d" : "none";
-  return finding(
-    "PROXY_TLS_INTERCEPTION",
-    {
-      host: `${ep.hostname}:${ep.port}`,
-      proxy,
-      issuer: leaf.issuer,
-      subject: leaf.subject,
-      fingerprint: leaf.fingerprint256,
-      root: proxied.chain.at(-1)!.issuer,
-      directIssuer: direct?.ok ? direct.chain[0]!.issuer : null,
-      directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null,
-      trusted,
-      certsDir,
-    },
-    {
-      proxy,
-      throughProxy: proxied.chain as unknown as Evidence[],
-      direct: direct?.ok ? (direct.chain as unknown as Evidence[]) : null,
-      trusted,
-    },
-    { severity: trusted === "system" ? "info" : trusted === "certs.d" ? "warning" : "error" },
-  );
 }

@@ -1,10 +1,12 @@
+import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
+import type { AuthChallenge } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl, scrubDeep } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { challengeLines, chooseChallenge, type ProbedChallenge, parseChallenges } from "../registry/challenge";
 import { formatDiagnostic, parseRegistryErrors } from "../registry/errors";
-import { clientForStage, type HttpResponse, NetError } from "../registry/http";
+import { createHttpClient, type HttpResponse, NetError } from "../registry/http";
 import { escapeControls } from "../registry/http-util";
 
 /** What the doctor read from GET /v2/ (the input of the pure classifier). */
@@ -79,32 +81,13 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const link = ctx.facts.link!;
   const url = `${link.baseUrl}/v2/`;
   const host = new URL(link.baseUrl).host;
-  const client = clientForStage(ctx);
+  const client = createHttpClient(endpointSettings(ctx));
   let res: HttpResponse;
   try {
     res = await client.request({ method: "GET", url, maxBodyBytes: 16 * 1024 });
   } catch (e) {
     if (!(e instanceof NetError)) throw e;
-    const evidence: Evidence = { url, error: e.toEvidence(), timeoutMs: ctx.options.timeoutMs };
-    return {
-      summary: `GET ${url}: ${e.message}`,
-      evidence,
-      findings: [
-        finding(
-          "V2_NO_RESPONSE",
-          { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs },
-          evidence,
-          {
-            // The connect stage had succeeded: a failure while connecting again means the path is flaky or the server went away.
-            ...(e.phase === "dns" || e.phase === "connect" || e.phase === "tls"
-              ? {
-                  note: `The ${e.phase} step itself failed this time although the connect stage had passed: an intermittent path or server.`,
-                }
-              : {}),
-          },
-        ),
-      ],
-    };
+    return noResponse(ctx, url, host, e);
   } finally {
     await client.close();
   }
@@ -114,25 +97,8 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
   const challenges = parseChallenges(raw);
   const chosen = chooseChallenge(challenges);
   const date = res.headers.date ?? null;
-  const serverMs = date ? Date.parse(date) : NaN;
   const verdict = classifyV2(o);
-  const evidence: Evidence = {
-    url,
-    status: res.status,
-    statusText: res.statusText,
-    apiVersion: o.apiVersion,
-    contentType: o.contentType,
-    server: res.headers.server ?? null,
-    wwwAuthenticate: raw,
-    challenges: challenges.map((c) => ({ scheme: c.scheme, params: { ...c.params } })),
-    chosen: chosen ? chosen.scheme : null,
-    date,
-    // Positive: the registry's clock is ahead of ours (token times are judged by the registry's clock).
-    clockOffsetSeconds: Number.isNaN(serverMs) ? null : Math.round((serverMs - ctx.deps.now().getTime()) / 1000),
-    location: o.location,
-    durationMs: res.durationMs,
-    remoteAddress: res.remoteAddress,
-  };
+  const evidence = answerEvidence(ctx, url, res, o, raw, challenges, chosen);
   const findings: Finding[] = [];
   if (verdict.kind === "registry") {
     if (verdict.note) evidence.note = verdict.note;
@@ -181,6 +147,61 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
     ),
   );
   return { summary: `GET ${url} → ${verdict.served}: not a registry`, evidence, findings };
+}
+
+/** GET /v2/ got no answer at all, although the connect stage had reached the host. */
+function noResponse(ctx: StageContext, url: string, host: string, e: NetError): StageOutcome {
+  const evidence: Evidence = { url, error: e.toEvidence(), timeoutMs: ctx.options.timeoutMs };
+  return {
+    summary: `GET ${url}: ${e.message}`,
+    evidence,
+    findings: [
+      finding(
+        "V2_NO_RESPONSE",
+        { url, host, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: ctx.options.timeoutMs },
+        evidence,
+        {
+          // The connect stage had succeeded: a failure while connecting again means the path is flaky or the server went away.
+          ...(e.phase === "dns" || e.phase === "connect" || e.phase === "tls"
+            ? {
+                note: `The ${e.phase} step itself failed this time although the connect stage had passed: an intermittent path or server.`,
+              }
+            : {}),
+        },
+      ),
+    ],
+  };
+}
+
+/** What /v2/ answered, as evidence: status, API version, the challenges and the server's clock. */
+function answerEvidence(
+  ctx: StageContext,
+  url: string,
+  res: HttpResponse,
+  o: V2Observation,
+  raw: string[],
+  challenges: AuthChallenge[],
+  chosen: AuthChallenge | null,
+): Evidence {
+  const date = res.headers.date ?? null;
+  const serverMs = date ? Date.parse(date) : NaN;
+  return {
+    url,
+    status: res.status,
+    statusText: res.statusText,
+    apiVersion: o.apiVersion,
+    contentType: o.contentType,
+    server: res.headers.server ?? null,
+    wwwAuthenticate: raw,
+    challenges: challenges.map((c) => ({ scheme: c.scheme, params: { ...c.params } })),
+    chosen: chosen ? chosen.scheme : null,
+    date,
+    // Positive: the registry's clock is ahead of ours (token times are judged by the registry's clock).
+    clockOffsetSeconds: Number.isNaN(serverMs) ? null : Math.round((serverMs - ctx.deps.now().getTime()) / 1000),
+    location: o.location,
+    durationMs: res.durationMs,
+    remoteAddress: res.remoteAddress,
+  };
 }
 
 export const v2Stage: Stage = {

@@ -174,7 +174,7 @@ beforeAll(() => {
   let slots = PARALLEL;
   const queue: (() => void)[] = [];
   const slot = () => {
-    if (slots === 0) return new Promise<void>((r) => queue.push(r));
+    if (slots <= 0) return new Promise<void>((r) => queue.push(r));
     slots--;
     return Promise.resolve();
   };

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
+import type { Report } from "../../src/model/report";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
@@ -196,7 +197,7 @@ async function run(label: string, cmd: "check" | "pull", s: Scenario) {
     stdin: s.stdin,
   });
   const h = await runCli([cmd, s.image, "--verbose", "--report", repH, ...out("h"), ...common], { home: home.dir, env, stdin: s.stdin });
-  let report: any;
+  let report: Report;
   try {
     report = JSON.parse(j.stdout);
   } catch {

@@ -57,14 +57,14 @@ async function waitForDns(port: number, timeoutMs = 5000, host = "127.0.0.1"): P
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = dgram.createSocket("udp4");
-      const done = (answered: boolean) => {
+      const settle = (answered: boolean) => {
         clearTimeout(t);
         s.close();
         resolve(answered);
       };
-      const t = setTimeout(() => done(false), 200);
-      s.on("error", () => done(false));
-      s.on("message", () => done(true));
+      const t = setTimeout(() => settle(false), 200);
+      s.on("error", () => settle(false));
+      s.on("message", () => settle(true));
       s.send(
         packet.encode({
           type: "query",

@@ -27,14 +27,14 @@ afterAll(async () => {
   work?.cleanup();
 });
 
-test("a Location with invalid UTF-8 is followed percent-encoded (as Go sends it); the CDN's 404 ends in PULL_INTERRUPTED, nothing written", async () => {
+test("a Location with invalid UTF-8 is followed percent-encoded (as Go sends it); the CDN's 404 ends in BLOB_UNKNOWN (Docker's 'unknown blob'), nothing written", async () => {
   const dest = path.join(work.dir, "out");
   const r = await pull(factsFor(lab.url, "team/app", "1.0", img), `oci:${dest}`, {
     storeDir: path.join(work.dir, "store"),
     tuning: { retry: { attempts: 1, backoffMs: 1, maxBackoffMs: 1 } },
   });
   expect(r.result.status).toBe("fail");
-  expect(new Set(r.findings.map((f) => f.code))).toEqual(new Set(["PULL_INTERRUPTED"]));
+  expect(new Set(r.findings.map((f) => f.code))).toEqual(new Set(["BLOB_UNKNOWN"]));
   const paths = cdn.requests.map((q) => q.path);
   expect(paths.length).toBeGreaterThan(0);
   for (const p of paths) {

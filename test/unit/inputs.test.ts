@@ -114,6 +114,7 @@ describe("compose files", () => {
 
   test("interpolation as compose does it", () => {
     const env = { A: "a", E: "" };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR} syntax is the input under test
     expect(interpolate("$A ${A} $$A ${B:-x} ${E:-y} ${E-z} ${A:+set} ${B+no} ${B}", env)).toBe("a a $A x y  set  ");
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import type { LocalConfig } from "../../src/model/facts";
-import { daemonProxyConfig, maskProxyValue } from "../../src/net/proxy-env";
+import { maskProxyValue } from "../../src/model/redact";
+import { daemonProxyConfig } from "../../src/net/proxy-env";
 import { TunnelError, type TunnelErrorKind } from "../../src/net/tunnel";
-import { classifyTunnelError, judgeInterception } from "../../src/stages/proxy";
+import { judgeInterception } from "../../src/stages/proxy-interception";
+import { classifyTunnelError } from "../../src/stages/proxy-tunnel";
 import { issueServerCert, makeCA } from "../helpers/pki";
 
 const P = {

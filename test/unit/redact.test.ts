@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { inspect } from "node:util";
-import { redactHeaders, redactUrl, scrubDeep, scrubText } from "../../src/model/redact";
+import { maskUserinfo, redactHeaders, redactUrl, scrubDeep, scrubText } from "../../src/model/redact";
 import { knownSecretValues, REDACTED, rememberSecret, Secret } from "../../src/model/secret";
-import { maskUserinfo, mirrorUrlError } from "../../src/registry/mirror-url";
+import { mirrorUrlError } from "../../src/registry/mirror-url";
 
 describe("secrets never leak", () => {
   test("Secret serialises, prints and inspects as <redacted>", () => {

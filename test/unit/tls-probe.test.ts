@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
 import { tcpProbe } from "../../src/net/tcp";
-import { classifyTlsError, tlsProbe } from "../../src/net/tls";
+import { tlsProbe } from "../../src/net/tls";
+import { classifyTlsError } from "../../src/net/tls-errors";
 import { judgeHostname, judgeValidity, parseSans } from "../../src/net/x509-info";
 import { type CA, fullChain, issueServerCert, type KeyPair, makeCA, makeIntermediate, selfSigned } from "../helpers/pki";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";

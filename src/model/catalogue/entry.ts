@@ -32,4 +32,5 @@ export function entry<P>(e: CatalogueEntry<P>): CatalogueEntry<P> {
   return e;
 }
 
-export type CatalogueSection = Record<string, CatalogueEntry<any>>;
+/** A stage's entries: each keeps its own parameter type (never: any P's functions fit, as parameters are contravariant). */
+export type CatalogueSection = Record<string, CatalogueEntry<never>>;

@@ -34,12 +34,14 @@ export const SECTIONS = { reference: { ...reference, ...input }, config, dns, pr
 
 export type Catalogue = typeof CATALOGUE;
 export type FindingCode = keyof Catalogue & string;
-export type ParamsOf<C extends FindingCode> = Catalogue[C] extends CatalogueEntry<infer P> ? P : never;
+/** A code's parameters (for a union of codes, the union of theirs). */
+export type ParamsOf<C extends FindingCode> = C extends FindingCode ? (Catalogue[C] extends CatalogueEntry<infer P> ? P : never) : never;
 
 export function isFindingCode(s: string): s is FindingCode {
   return Object.hasOwn(CATALOGUE, s);
 }
 
-export function catalogueEntry(code: FindingCode): CatalogueEntry<any> {
-  return CATALOGUE[code] as CatalogueEntry<any>;
+/** A code's entry, typed by its parameters. */
+export function catalogueEntry<C extends FindingCode>(code: C): CatalogueEntry<ParamsOf<C>> {
+  return CATALOGUE[code] as unknown as CatalogueEntry<ParamsOf<C>>;
 }

@@ -1,3 +1,4 @@
+import { plural } from "../units";
 import { type CatalogueSection, entry } from "./entry";
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -141,7 +142,7 @@ export const pull = {
     detail: (p) =>
       p.aborted
         ? `cancelled while fetching ${p.digest} (${p.received} of ${p.size} bytes kept)`
-        : `${p.digest} from ${p.host}: ${p.error} (after ${p.attempts} attempt${p.attempts === 1 ? "" : "s"}; ${p.received} of ${p.size} bytes kept)`,
+        : `${p.digest} from ${p.host}: ${p.error} (after ${plural(p.attempts, "attempt")}; ${p.received} of ${p.size} bytes kept)`,
     fixes: (p) => [
       `Run the same pull again: it resumes from the ${p.received} bytes kept in ${p.storeDir}: pulldoctor pull ${p.image}`,
       // A curl of "https://HOST/v2/…" was no command (no path, no token, maybe not https).

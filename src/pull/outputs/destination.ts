@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readlinkSync, statfsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -17,7 +17,7 @@ export const OUTPUT_DIR_MODE = 0o700;
  * would put or merge the image wherever the link points), with the real path to use instead.
  */
 export function symlinkProblem(p: string, what: string): string | null {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(p);
   } catch {

@@ -1,10 +1,9 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { writeAll } from "../io";
 import { ARCHIVE_MODE } from "./destination";
 import { algOf, hexOf, type ImageContent } from "./image-content";
 import { REF_NAME } from "./oci";
-import { writeFileAtomicWith } from "./safe-file";
+import { writeAllSync, writeFileAtomicWith } from "./safe-file";
 import { END_OF_ARCHIVE, padding, tarHeader } from "./tar-header";
 
 const enc = new TextEncoder();
@@ -72,7 +71,7 @@ export async function writeDockerArchive(file: string, img: ImageContent): Promi
     let n = 0;
     // Synchronous writes of each chunk: nothing queues in memory whatever the image size.
     for await (const chunk of dockerArchiveChunks(img)) {
-      writeAll(fd, chunk);
+      writeAllSync(fd, chunk);
       n += chunk.length;
     }
     return n;

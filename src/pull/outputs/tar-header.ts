@@ -86,7 +86,10 @@ function writeOctal(h: Uint8Array, off: number, len: number, n: number): void {
 }
 
 function writeSize(h: Uint8Array, off: number, n: number): void {
-  if (n < 8 ** 11) return writeOctal(h, off, 12, n);
+  if (n < 8 ** 11) {
+    writeOctal(h, off, 12, n);
+    return;
+  }
   // base-256: high bit set, big-endian in the remaining 11 bytes
   h[off] = 0x80;
   let v = BigInt(n);
