@@ -103,6 +103,11 @@ function notTls(code: string | undefined, message: string): boolean {
   );
 }
 
+/** A proxy URL no CONNECT can go through: refused before dialling. */
+function unusableProxy(shown: string, message: string): Promise<never> {
+  return Promise.reject(new TunnelError({ kind: "protocol", phase: "dial", proxy: shown, durationMs: 0, message }));
+}
+
 export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
   const started = performance.now();
   const shown = redactUrl(opts.proxyUrl);
@@ -111,27 +116,13 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
   try {
     target = proxyDialTarget(opts.proxyUrl);
   } catch (e) {
-    return Promise.reject(
-      new TunnelError({
-        kind: "protocol",
-        phase: "dial",
-        proxy: shown,
-        durationMs: 0,
-        message: `invalid proxy URL ${shown}: ${(e as Error).message}`,
-      }),
-    );
+    return unusableProxy(shown, `invalid proxy URL ${shown}: ${(e as Error).message}`);
   }
-  if (target.scheme !== "http" && target.scheme !== "https") {
-    return Promise.reject(
-      new TunnelError({
-        kind: "protocol",
-        phase: "dial",
-        proxy: shown,
-        durationMs: 0,
-        message: `proxy scheme ${target.scheme}:// cannot carry an HTTP CONNECT tunnel (pulldoctor tunnels through http:// and https:// proxies)`,
-      }),
+  if (target.scheme !== "http" && target.scheme !== "https")
+    return unusableProxy(
+      shown,
+      `proxy scheme ${target.scheme}:// cannot carry an HTTP CONNECT tunnel (pulldoctor tunnels through http:// and https:// proxies)`,
     );
-  }
   const dialAddr = joinHostPort(target.host, target.port);
   const authority = joinHostPort(opts.host, opts.port);
 
