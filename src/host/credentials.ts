@@ -174,17 +174,27 @@ export async function resolveAuthConfig(file: ConfigFile, lookupKey: string, opt
     matchKind: fromFile.matchKind,
   };
   if (answer.kind === "missing" || answer.kind === "failed") return { ...common, auth: fromFile.auth, error: answer.error };
-  const auth = { ...fromFile.auth };
+  const auth = withHelperAnswer(fromFile.auth, answer);
+  delete auth.serveraddress;
+  if (answer.kind === "found") auth.serveraddress = lookupKey;
+  return { ...common, auth: dropEmpty(auth), error: null };
+}
+
+/**
+ * A config.json entry with a helper's answer in place of its secrets, as docker/cli's
+ * nativeStore.Get does: the helper's username and secret ("<token>" as the username means an
+ * identity token), the file's other fields kept.
+ */
+function withHelperAnswer(base: AuthEntry, answer: { kind: string; username?: string; secret?: string }): AuthEntry {
+  const auth = { ...base };
   delete auth.username;
   delete auth.password;
   delete auth.identitytoken;
-  delete auth.serveraddress;
   if (answer.kind === "found") {
     if (answer.username === "<token>") auth.identitytoken = answer.secret;
     else [auth.username, auth.password] = [answer.username, answer.secret];
-    auth.serveraddress = lookupKey;
   }
-  return { ...common, auth: dropEmpty(auth), error: null };
+  return auth;
 }
 
 function dropEmpty(a: AuthEntry): AuthEntry {
@@ -213,14 +223,7 @@ export async function getAllCredentials(
       const got = await helperGet(credsStore, registry, opts);
       helperRuns.push(got.run);
       if (got.kind === "missing" || got.kind === "failed") return { all: new Map(), error: got.error, helperRuns, envProblem };
-      const ac: AuthEntry = { ...(file.auths.get(registry) ?? {}) };
-      delete ac.username;
-      delete ac.password;
-      delete ac.identitytoken;
-      if (got.kind === "found") {
-        if (got.username === "<token>") ac.identitytoken = got.secret;
-        else [ac.username, ac.password] = [got.username, got.secret];
-      }
+      const ac = withHelperAnswer(file.auths.get(registry) ?? {}, got);
       if (!ac.serveraddress && got.kind === "found") ac.serveraddress = registry;
       all.set(registry, dropEmpty(ac));
     }

@@ -1,3 +1,5 @@
+import { ByteSink } from "./byte-sink";
+
 /**
  * JSON read the way Go's encoding/json Decoder reads it, because Docker's messages quote
  * Go's errors verbatim ("invalid character 'x' looking for beginning of value",
@@ -55,32 +57,6 @@ export const MAX_NESTING_DEPTH = 10000;
 const SIMPLE_ESCAPES: Record<number, number> = { 34: 0x22, 92: 0x5c, 47: 0x2f, 98: 8, 102: 12, 110: 10, 114: 13, 116: 9 };
 const utf8 = new TextEncoder();
 
-/** A byte buffer that doubles as it fills (for decoded strings and base64). */
-export class ByteSink {
-  private buf = new Uint8Array(64);
-  private len = 0;
-  private room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  push(byte: number): void {
-    this.room(1);
-    this.buf[this.len++] = byte;
-  }
-  append(bytes: Uint8Array): void {
-    this.room(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
-  }
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
-  }
-}
-
 const isWs = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 const isHex = (c: number | undefined) => c !== undefined && (isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
@@ -95,188 +71,206 @@ export interface GoDecodeResult {
 
 /** Decoder.Decode's syntax pass over the first value of `input`. */
 export function decodeFirstValue(input: Uint8Array | string): GoDecodeResult {
-  const b = typeof input === "string" ? new TextEncoder().encode(input) : input;
-  let i = 0;
-  let depth = 0;
-  const fail = (msg: string, at: number): never => {
-    throw new GoJsonError(msg, b, at);
-  };
-  const eof = (): never => fail("unexpected EOF", b.length);
-  const bad = (ctx: string): never => fail(`invalid character ${goQuoteChar(b[i]!)} ${ctx}`, i);
-  const skipWs = () => {
-    while (isWs(b[i])) i++;
-  };
-  const literal = (word: string, v: GoValue): GoValue => {
-    for (let k = 1; k < word.length; k++) {
-      i++;
-      if (i >= b.length) eof();
-      if (b[i] !== word.charCodeAt(k)) bad(`in literal ${word} (expecting ${goQuoteChar(word.charCodeAt(k))})`);
+  const sc = new Scanner(typeof input === "string" ? new TextEncoder().encode(input) : input);
+  sc.skipWs();
+  if (sc.i >= sc.b.length) return { value: null, end: sc.i, error: null };
+  try {
+    const v = sc.value();
+    return { value: v, end: sc.i, error: null };
+  } catch (e) {
+    if (e instanceof GoJsonError) return { value: null, end: sc.i, error: e };
+    throw e;
+  }
+}
+
+/** encoding/json's scanner over bytes: each method reads one construct at `i` and leaves `i` just after it. */
+class Scanner {
+  i = 0;
+  depth = 0;
+  constructor(readonly b: Uint8Array) {}
+
+  fail(msg: string, at: number): never {
+    throw new GoJsonError(msg, this.b, at);
+  }
+  eof(): never {
+    return this.fail("unexpected EOF", this.b.length);
+  }
+  bad(ctx: string): never {
+    return this.fail(`invalid character ${goQuoteChar(this.b[this.i]!)} ${ctx}`, this.i);
+  }
+  skipWs(): void {
+    while (isWs(this.b[this.i])) this.i++;
+  }
+  /** Skip whitespace; the input may not end there. */
+  next(): number {
+    this.skipWs();
+    if (this.i >= this.b.length) this.eof();
+    return this.b[this.i]!;
+  }
+
+  value(): GoValue {
+    const c = this.next();
+    const off = this.i;
+    if ((c === 0x7b || c === 0x5b) && ++this.depth > MAX_NESTING_DEPTH) this.bad("exceeded max depth");
+    if (c === 0x7b) return this.object(off);
+    if (c === 0x5b) return this.array(off);
+    if (c === 0x22) return { t: "string", v: this.str(), off };
+    if (c === 0x2d || isDigit(c)) return this.num();
+    if (c === 0x74) return this.literal("true", { t: "bool", v: true, off });
+    if (c === 0x66) return this.literal("false", { t: "bool", v: false, off });
+    if (c === 0x6e) return this.literal("null", { t: "null", off });
+    return this.bad("looking for beginning of value");
+  }
+
+  object(off: number): GoValue {
+    this.i++;
+    const entries: [string, GoValue][] = [];
+    if (this.next() === 0x7d) {
+      this.i++;
+      this.depth--;
+      return { t: "object", entries, off };
     }
-    i++;
+    for (;;) {
+      if (this.next() !== 0x22) this.bad("looking for beginning of object key string");
+      const key = this.str();
+      if (this.next() !== 0x3a) this.bad("after object key");
+      this.i++;
+      entries.push([key, this.value()]);
+      const c = this.next();
+      if (c === 0x2c) {
+        this.i++;
+        continue;
+      }
+      if (c === 0x7d) {
+        this.i++;
+        this.depth--;
+        return { t: "object", entries, off };
+      }
+      this.bad("after object key:value pair");
+    }
+  }
+
+  array(off: number): GoValue {
+    this.i++;
+    const items: GoValue[] = [];
+    if (this.next() === 0x5d) {
+      this.i++;
+      this.depth--;
+      return { t: "array", items, off };
+    }
+    for (;;) {
+      items.push(this.value());
+      const c = this.next();
+      if (c === 0x2c) {
+        this.i++;
+        continue;
+      }
+      if (c === 0x5d) {
+        this.i++;
+        this.depth--;
+        return { t: "array", items, off };
+      }
+      this.bad("after array element");
+    }
+  }
+
+  literal(word: string, v: GoValue): GoValue {
+    for (let k = 1; k < word.length; k++) {
+      this.i++;
+      if (this.i >= this.b.length) this.eof();
+      if (this.b[this.i] !== word.charCodeAt(k)) this.bad(`in literal ${word} (expecting ${goQuoteChar(word.charCodeAt(k))})`);
+    }
+    this.i++;
     return v;
-  };
-  const str = (): string => {
-    i++;
+  }
+
+  str(): string {
+    const b = this.b;
+    this.i++;
     // Plain runs are copied in one go, escapes byte by byte, into one growing buffer: a
     // per-byte JS array made a 16 MiB string cost gigabytes.
     let out: ByteSink | null = null;
-    let run = i;
+    let run = this.i;
     for (;;) {
-      if (i >= b.length) eof();
-      const c = b[i]!;
+      if (this.i >= b.length) this.eof();
+      const c = b[this.i]!;
       if (c === 0x22) break;
-      if (c < 0x20) bad("in string literal");
+      if (c < 0x20) this.bad("in string literal");
       if (c !== 0x5c) {
-        i++;
+        this.i++;
         continue;
       }
       out ??= new ByteSink();
-      out.append(b.subarray(run, i));
-      i++;
-      if (i >= b.length) eof();
-      const e = b[i]!;
-      const simple = SIMPLE_ESCAPES[e];
+      out.append(b.subarray(run, this.i));
+      this.i++;
+      if (this.i >= b.length) this.eof();
+      const simple = SIMPLE_ESCAPES[b[this.i]!];
       if (simple !== undefined) {
         out.push(simple);
-        i++;
-        run = i;
-        continue;
+        this.i++;
+      } else {
+        if (b[this.i] !== 0x75) this.bad("in string escape code");
+        out.append(utf8.encode(this.unicodeEscape()));
       }
-      if (e !== 0x75) bad("in string escape code");
-      const hex4 = (): number => {
-        let code = 0;
-        for (let k = 0; k < 4; k++) {
-          i++;
-          if (i >= b.length) eof();
-          if (!isHex(b[i])) bad("in \\u hexadecimal character escape");
-          code = code * 16 + parseInt(String.fromCharCode(b[i]!), 16);
-        }
-        i++;
-        return code;
-      };
-      let code = hex4();
-      // A surrogate pair written as two escapes is one character; a lone surrogate is U+FFFD (as Go).
-      if (code >= 0xd800 && code < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
-        const save = i;
-        i++;
-        const low = hex4();
-        if (low >= 0xdc00 && low < 0xe000) code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-        else i = save;
-      }
-      out.append(utf8.encode(code >= 0xd800 && code < 0xe000 ? "\uFFFD" : String.fromCodePoint(code)));
-      run = i;
+      run = this.i;
     }
-    const last = b.subarray(run, i);
-    i++;
+    const last = b.subarray(run, this.i);
+    this.i++;
     if (out === null) return new TextDecoder().decode(last);
     out.append(last);
     return new TextDecoder().decode(out.bytes());
-  };
-  const num = (): GoValue => {
-    const off = i;
-    if (b[i] === 0x2d) {
-      i++;
-      if (i >= b.length) eof();
-      if (!isDigit(b[i])) bad("in numeric literal");
+  }
+
+  /** \uXXXX at `i` (on the u). A surrogate pair written as two escapes is one character; a lone surrogate is U+FFFD (as Go). */
+  unicodeEscape(): string {
+    let code = this.hex4();
+    const b = this.b;
+    if (code >= 0xd800 && code < 0xdc00 && b[this.i] === 0x5c && b[this.i + 1] === 0x75) {
+      const save = this.i;
+      this.i++;
+      const low = this.hex4();
+      if (low >= 0xdc00 && low < 0xe000) code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+      else this.i = save;
     }
-    if (b[i] === 0x30) i++;
-    else while (isDigit(b[i])) i++;
-    if (b[i] === 0x2e) {
-      i++;
-      if (i >= b.length) eof();
-      if (!isDigit(b[i])) bad("after decimal point in numeric literal");
-      while (isDigit(b[i])) i++;
+    return code >= 0xd800 && code < 0xe000 ? "\uFFFD" : String.fromCodePoint(code);
+  }
+
+  hex4(): number {
+    let code = 0;
+    for (let k = 0; k < 4; k++) {
+      this.i++;
+      if (this.i >= this.b.length) this.eof();
+      if (!isHex(this.b[this.i])) this.bad("in \\u hexadecimal character escape");
+      code = code * 16 + parseInt(String.fromCharCode(this.b[this.i]!), 16);
     }
-    if (b[i] === 0x65 || b[i] === 0x45) {
-      i++;
-      if (b[i] === 0x2b || b[i] === 0x2d) i++;
-      if (i >= b.length) eof();
-      if (!isDigit(b[i])) bad("in exponent of numeric literal");
-      while (isDigit(b[i])) i++;
+    this.i++;
+    return code;
+  }
+
+  num(): GoValue {
+    const b = this.b;
+    const off = this.i;
+    if (b[this.i] === 0x2d) {
+      this.i++;
+      if (this.i >= b.length) this.eof();
+      if (!isDigit(b[this.i])) this.bad("in numeric literal");
     }
-    return { t: "number", raw: new TextDecoder().decode(b.subarray(off, i)), off };
-  };
-  const value = (): GoValue => {
-    skipWs();
-    if (i >= b.length) eof();
-    const off = i;
-    const c = b[i]!;
-    if ((c === 0x7b || c === 0x5b) && ++depth > MAX_NESTING_DEPTH) bad("exceeded max depth");
-    if (c === 0x7b) {
-      i++;
-      const entries: [string, GoValue][] = [];
-      skipWs();
-      if (i >= b.length) eof();
-      if (b[i] === 0x7d) {
-        i++;
-        depth--;
-        return { t: "object", entries, off };
-      }
-      for (;;) {
-        skipWs();
-        if (i >= b.length) eof();
-        if (b[i] !== 0x22) bad("looking for beginning of object key string");
-        const key = str();
-        skipWs();
-        if (i >= b.length) eof();
-        if (b[i] !== 0x3a) bad("after object key");
-        i++;
-        entries.push([key, value()]);
-        skipWs();
-        if (i >= b.length) eof();
-        if (b[i] === 0x2c) {
-          i++;
-          continue;
-        }
-        if (b[i] === 0x7d) {
-          i++;
-          depth--;
-          return { t: "object", entries, off };
-        }
-        bad("after object key:value pair");
-      }
+    if (b[this.i] === 0x30) this.i++;
+    else while (isDigit(b[this.i])) this.i++;
+    if (b[this.i] === 0x2e) {
+      this.i++;
+      if (this.i >= b.length) this.eof();
+      if (!isDigit(b[this.i])) this.bad("after decimal point in numeric literal");
+      while (isDigit(b[this.i])) this.i++;
     }
-    if (c === 0x5b) {
-      i++;
-      const items: GoValue[] = [];
-      skipWs();
-      if (i >= b.length) eof();
-      if (b[i] === 0x5d) {
-        i++;
-        depth--;
-        return { t: "array", items, off };
-      }
-      for (;;) {
-        items.push(value());
-        skipWs();
-        if (i >= b.length) eof();
-        if (b[i] === 0x2c) {
-          i++;
-          continue;
-        }
-        if (b[i] === 0x5d) {
-          i++;
-          depth--;
-          return { t: "array", items, off };
-        }
-        bad("after array element");
-      }
+    if (b[this.i] === 0x65 || b[this.i] === 0x45) {
+      this.i++;
+      if (b[this.i] === 0x2b || b[this.i] === 0x2d) this.i++;
+      if (this.i >= b.length) this.eof();
+      if (!isDigit(b[this.i])) this.bad("in exponent of numeric literal");
+      while (isDigit(b[this.i])) this.i++;
     }
-    if (c === 0x22) return { t: "string", v: str(), off };
-    if (c === 0x2d || isDigit(c)) return num();
-    if (c === 0x74) return literal("true", { t: "bool", v: true, off });
-    if (c === 0x66) return literal("false", { t: "bool", v: false, off });
-    if (c === 0x6e) return literal("null", { t: "null", off });
-    return bad("looking for beginning of value");
-  };
-  skipWs();
-  if (i >= b.length) return { value: null, end: i, error: null };
-  try {
-    const v = value();
-    return { value: v, end: i, error: null };
-  } catch (e) {
-    if (e instanceof GoJsonError) return { value: null, end: i, error: e };
-    throw e;
+    return { t: "number", raw: new TextDecoder().decode(b.subarray(off, this.i)), off };
   }
 }
 

@@ -34,6 +34,20 @@ export function otherPlatforms(host: Platform): Platform[] {
 
 export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<{ scenarios: Scenario[]; stop(): Promise<void> }> {
   const host = hostPlatform();
+  addDemoImages(lab, host);
+  // A web server where a registry was expected (a proxy's login page, a wrong port).
+  const page =
+    "<!doctype html><html><head><title>Sign in</title></head><body><h1>Corporate portal</h1><p>Please sign in.</p></body></html>\n";
+  const serveHtml = (port: number) =>
+    startWire("127.0.0.1", port, (_req, res) => res.send(200, { "Content-Type": "text/html; charset=utf-8" }, page));
+  // Next to a fixed lab port when one was asked for (stable commands in docs), else any.
+  const html = await serveHtml(htmlPort).catch(() => serveHtml(0));
+
+  return { scenarios: scenarioList(lab, host, html.port), stop: () => html.close() };
+}
+
+/** The demo repositories, each with the fault its scenario shows. */
+function addDemoImages(lab: LabRegistry, host: Platform): void {
   const image = (label: string, platform: Platform = host, size = 4096) =>
     buildImage({
       label,
@@ -55,17 +69,12 @@ export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<
   lab.addImage("demo/tampered", "1.0", image("tampered"), [{ kind: "digest-mismatch" }]);
   // Big enough for the blob stage to time (≥ 512 KiB), served at 384 KiB/s: about 1.5 s.
   lab.addImage("demo/slow", "1.0", image("slow", host, 600 * 1024), [{ kind: "slow-blob", bytesPerSecond: 384 * 1024 }]);
+}
 
-  // A web server where a registry was expected (a proxy's login page, a wrong port).
-  const page =
-    "<!doctype html><html><head><title>Sign in</title></head><body><h1>Corporate portal</h1><p>Please sign in.</p></body></html>\n";
-  const serveHtml = (port: number) =>
-    startWire("127.0.0.1", port, (_req, res) => res.send(200, { "Content-Type": "text/html; charset=utf-8" }, page));
-  // Next to a fixed lab port when one was asked for (stable commands in docs), else any.
-  const html = await serveHtml(htmlPort).catch(() => serveHtml(0));
-
+/** The scenarios `pulldoctor demo` lists: an image on the lab each, and the finding it should produce. */
+function scenarioList(lab: LabRegistry, host: Platform, htmlPort: number): Scenario[] {
   const at = (path: string) => `${lab.host}/${path}`;
-  const scenarios: Scenario[] = [
+  return [
     {
       id: "healthy",
       image: at("demo/healthy:latest"),
@@ -134,11 +143,10 @@ export async function installScenarios(lab: LabRegistry, htmlPort = 0): Promise<
     },
     {
       id: "not-registry",
-      image: `127.0.0.1:${html.port}/demo/app:1.0`,
+      image: `127.0.0.1:${htmlPort}/demo/app:1.0`,
       title: "not a registry",
       expect: "V2_NOT_A_REGISTRY",
       hint: "a web server answers /v2/ with an HTML page",
     },
   ];
-  return { scenarios, stop: () => html.close() };
 }

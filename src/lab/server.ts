@@ -1,16 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { API_HEADER, type Fault, LAB_SERVICE, rateLimitHeaders, sendError, serveBlob } from "./faults";
-import {
-  answerManifestFault,
-  hugeChallenge,
-  isProtocolFault,
-  type ProtocolFault,
-  type ProtocolTarget,
-  wrapResponse,
-} from "./faults-protocol";
+import { API_HEADER, type Fault, LAB_SERVICE, sendError } from "./faults";
+import { hugeChallenge, isProtocolFault, type ProtocolFault, type ProtocolTarget, wrapResponse } from "./faults-protocol";
 import type { BuiltImage, BuiltIndex } from "./image";
-import { MT } from "./image";
+import { type Repo, serveRepository, storeImage } from "./repo-routes";
 import { installScenarios, type Scenario } from "./scenarios";
 import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
 import { TokenAuthority } from "./token";
@@ -51,22 +44,6 @@ export interface LabRegistry {
   stop(): Promise<void>;
 }
 
-interface StoredManifest {
-  bytes: Uint8Array;
-  mediaType: string;
-  digest: string;
-}
-
-interface Repo {
-  tags: Map<string, string>;
-  manifests: Map<string, StoredManifest>;
-  blobs: Map<string, Uint8Array>;
-  faults: Fault[];
-  protocol: ProtocolFault[];
-}
-
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-
 export interface LabOptions {
   port?: number;
   scenarios?: boolean;
@@ -75,6 +52,22 @@ export interface LabOptions {
   protocolFaults?: ProtocolFault[];
   /** The token realm named in challenges (default: this lab's /token), e.g. a flooding token server. */
   tokenRealm?: string;
+}
+
+/** Which protocol faults apply to a request, and what kind of request it is. */
+function protocolFor(
+  req: WireRequest,
+  hostFaults: readonly ProtocolFault[],
+  repos: Map<string, Repo>,
+): { target: ProtocolTarget | "other"; faults: ProtocolFault[] } {
+  if (req.path === "/token") {
+    const named = req.query.getAll("scope").map((s) => s.split(":").slice(1, -1).join(":"));
+    return { target: "token", faults: [...hostFaults, ...named.flatMap((n) => repos.get(n)?.protocol ?? [])] };
+  }
+  if (req.path === "/v2/" || req.path === "/v2") return { target: "v2", faults: [...hostFaults] };
+  const m = /^\/v2\/(.+)\/manifests\/[^/]+$/.exec(req.path);
+  if (m) return { target: "manifest", faults: [...hostFaults, ...(repos.get(m[1]!)?.protocol ?? [])] };
+  return { target: "other", faults: [...hostFaults] };
 }
 
 export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegistry> {
@@ -101,20 +94,8 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     `Bearer realm="${opts.tokenRealm ?? `${base}/token`}",service="${LAB_SERVICE}"${scope ? `,scope="${scope}"` : ""}${error ? `,error="${error}"` : ""}`;
 
   const hostFaults = opts.protocolFaults ?? [];
-  /** Which protocol faults apply to a request, and what kind of request it is. */
-  const protocolFor = (req: WireRequest): { target: ProtocolTarget | "other"; faults: ProtocolFault[] } => {
-    if (req.path === "/token") {
-      const named = req.query.getAll("scope").map((s) => s.split(":").slice(1, -1).join(":"));
-      return { target: "token", faults: [...hostFaults, ...named.flatMap((n) => repos.get(n)?.protocol ?? [])] };
-    }
-    if (req.path === "/v2/" || req.path === "/v2") return { target: "v2", faults: hostFaults };
-    const m = /^\/v2\/(.+)\/manifests\/[^/]+$/.exec(req.path);
-    if (m) return { target: "manifest", faults: [...hostFaults, ...(repos.get(m[1]!)?.protocol ?? [])] };
-    return { target: "other", faults: hostFaults };
-  };
-
   const handle = (req: WireRequest, raw: WireResponse) => {
-    const protocol = protocolFor(req);
+    const protocol = protocolFor(req, hostFaults, repos);
     const res = wrapResponse(req, raw, protocol.faults, protocol.target as ProtocolTarget);
     log.push({
       method: req.method,
@@ -147,97 +128,7 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
         .sort();
       return res.send(200, { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" }, JSON.stringify({ repositories: names }));
     }
-    const m = /^\/v2\/(.+)\/(manifests|blobs|tags)\/(.+)$/.exec(req.path);
-    if (!m) return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
-    const [, name, kind, rest] = m as unknown as [string, string, string, string];
-    if (req.method !== "GET" && req.method !== "HEAD") return sendError(res, 405, "UNSUPPORTED", "The operation is unsupported.");
-    const repo = repos.get(name);
-    const scope = `repository:${name}:pull`;
-    if (authFault(name) && !tokens.granted(req.headers.authorization).has(name)) {
-      return sendError(
-        res,
-        401,
-        "UNAUTHORIZED",
-        "authentication required",
-        [{ Type: "repository", Class: "", Name: name, Action: "pull" }],
-        {
-          "WWW-Authenticate": challenge(scope, req.headers.authorization ? "insufficient_scope" : undefined),
-        },
-      );
-    }
-    if (kind === "tags") {
-      if (rest !== "list") return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
-      if (!repo || repo.tags.size === 0) return sendError(res, 404, "NAME_UNKNOWN", "repository name not known to registry", { name });
-      return res.send(
-        200,
-        { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" },
-        JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }),
-      );
-    }
-    if (kind === "blobs") {
-      const bytes = repo?.blobs.get(rest);
-      if (!repo || !bytes) return sendError(res, 404, "BLOB_UNKNOWN", "blob unknown to registry", rest);
-      return serveBlob(req, res, { digest: rest, bytes }, repo.faults, counters);
-    }
-    if (repo && answerManifestFault(req, res, protocol.faults, API_HEADER, [...repo.blobs.keys()][0] ?? `sha256:${"0".repeat(64)}`)) return;
-    return serveManifest(req, res, name, rest, repo);
-  };
-
-  const serveManifest = (req: WireRequest, res: WireResponse, _name: string, ref: string, repo: Repo | undefined) => {
-    const rl = repo?.faults.find((f) => f.kind === "rate-limited") as Extract<Fault, { kind: "rate-limited" }> | undefined;
-    const rlHeaders = rl ? rateLimitHeaders(rl, req.remoteAddress.replace(/^::ffff:/, "")) : {};
-    if (rl && (rl.remaining ?? 0) <= 0) {
-      return sendError(
-        res,
-        429,
-        "TOOMANYREQUESTS",
-        "You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit",
-        undefined,
-        {
-          ...rlHeaders,
-          "Retry-After": "3600",
-        },
-      );
-    }
-    const digest = DIGEST_RE.test(ref) ? ref : repo?.tags.get(ref);
-    let man = digest ? repo?.manifests.get(digest) : undefined;
-    if (!man)
-      return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", DIGEST_RE.test(ref) ? { Digest: ref } : { Tag: ref }, rlHeaders);
-    // Accept negotiation as distribution does (registry/handlers/manifests.go): OCI
-    // content needs an OCI Accept; a Docker list without list support falls back to
-    // the linux/amd64 image; no Accept at all is treated as accepting everything here.
-    const accepts = (req.headers.accept ?? "")
-      .split(",")
-      .map((s) => s.split(";")[0]!.trim())
-      .filter(Boolean);
-    const ok = (t: string) => accepts.length === 0 || accepts.includes(t) || accepts.includes("*/*");
-    if (!ok(man.mediaType)) {
-      if (man.mediaType === MT.dockerList) {
-        const list = JSON.parse(new TextDecoder().decode(man.bytes)) as {
-          manifests: { digest: string; platform?: { os: string; architecture: string } }[];
-        };
-        const amd = list.manifests.find((d) => d.platform?.os === "linux" && d.platform.architecture === "amd64");
-        const child = amd ? repo!.manifests.get(amd.digest) : undefined;
-        if (!child) return sendError(res, 404, "MANIFEST_UNKNOWN", "manifest unknown", { Tag: ref });
-        man = child;
-      } else if (man.mediaType === MT.ociIndex || man.mediaType === MT.ociManifest) {
-        const what =
-          man.mediaType === MT.ociIndex
-            ? "OCI index found, but accept header does not support OCI indexes"
-            : "OCI manifest found, but accept header does not support OCI manifests";
-        return sendError(res, 404, "MANIFEST_UNKNOWN", what, undefined, rlHeaders);
-      }
-    }
-    const tampered = repo!.faults.some((f) => f.kind === "digest-mismatch");
-    // A tampering proxy or a corrupt store: the header names one digest, the bytes hash to another.
-    const served = tampered
-      ? new TextEncoder().encode(new TextDecoder().decode(man.bytes).replace('schemaVersion":2', 'schemaVersion": 2'))
-      : man.bytes;
-    res.send(
-      200,
-      { ...API_HEADER, ...rlHeaders, "Content-Type": man.mediaType, "Docker-Content-Digest": man.digest, Etag: `"${man.digest}"` },
-      served,
-    );
+    return serveRepository(req, res, { repos, tokens, challenge, authFault, counters, faults: protocol.faults });
   };
 
   const wire = await startWire("127.0.0.1", opts.port ?? 0, handle, opts.tls ? { key: LAB_KEY_PEM, cert: LAB_CERT_PEM } : undefined);
@@ -259,23 +150,7 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
       return dir;
     },
     addImage(name, tag, image, faults) {
-      const repo = repoOf(name);
-      const put = (im: BuiltImage) => {
-        repo.manifests.set(im.digest, { bytes: im.manifest, mediaType: im.mediaType, digest: im.digest });
-        repo.blobs.set(im.config.digest, im.config.bytes);
-        for (const l of im.layers) repo.blobs.set(l.digest, l.bytes);
-      };
-      if ("images" in image) {
-        for (const im of image.images) put(im);
-        repo.manifests.set(image.digest, { bytes: image.manifest, mediaType: image.mediaType, digest: image.digest });
-      } else put(image);
-      repo.tags.set(tag, image.digest);
-      if (faults) {
-        for (const f of faults) {
-          if (isProtocolFault(f)) repo.protocol.push(f);
-          else repo.faults.push(f);
-        }
-      }
+      storeImage(repoOf(name), tag, image, faults ?? []);
     },
     setFaults(name, faults) {
       const repo = repoOf(name);

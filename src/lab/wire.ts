@@ -107,6 +107,69 @@ export interface WireServer {
   close(): Promise<void>;
 }
 
+/** How the response to one request may go out on the connection, faithfully or broken as a fault asks. */
+function responder(
+  socket: net.Socket,
+  c: { method: string; closeAfter: boolean; tls: boolean; closed: () => boolean; done: (keepOpen: boolean) => void },
+): WireResponse {
+  return {
+    send(status, headers, b) {
+      const bytes = bytesOf(b);
+      socket.write(headBytes(status, headers, bytes.length, c.closeAfter));
+      if (c.method !== "HEAD" && bytes.length > 0) socket.write(bytes);
+      c.done(!c.closeAfter);
+    },
+    sendCut(status, headers, b, afterBytes, mode) {
+      socket.write(headBytes(status, headers, b.length, false));
+      const part = b.subarray(0, Math.max(0, Math.min(afterBytes, b.length)));
+      if (part.length > 0) socket.write(part);
+      if (mode === "close") socket.end();
+      else if (mode === "reset")
+        socket.write(new Uint8Array(0), () =>
+          typeof socket.resetAndDestroy === "function" && !c.tls ? socket.resetAndDestroy() : socket.destroy(),
+        );
+      // A stall stays open and silent even when the client asked for Connection: close.
+      if (mode !== "stall") c.done(false);
+    },
+    sendPaced(status, headers, b, bytesPerSecond) {
+      socket.write(headBytes(status, headers, b.length, c.closeAfter));
+      const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+      let off = 0;
+      const tick = () => {
+        if (c.closed()) return c.done(false);
+        if (off >= b.length) return c.done(!c.closeAfter);
+        socket.write(b.subarray(off, off + slice));
+        off += slice;
+        setTimeout(tick, 100);
+      };
+      tick();
+    },
+    sendRaw(bytes, after, bytesPerSecond) {
+      const finish = () => {
+        if (after === "close") {
+          socket.end();
+          c.done(false);
+        } else if (after !== "stall") c.done(!c.closeAfter);
+      };
+      if (!bytesPerSecond) {
+        socket.write(bytes);
+        return finish();
+      }
+      const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
+      const every = bytesPerSecond < 10 ? Math.round(1000 / bytesPerSecond) : 100;
+      let off = 0;
+      const tick = () => {
+        if (c.closed()) return c.done(false);
+        if (off >= bytes.length) return finish();
+        socket.write(bytes.subarray(off, off + slice));
+        off += slice;
+        setTimeout(tick, every);
+      };
+      tick();
+    },
+  };
+}
+
 /**
  * Listens on host:port (0 = any free port); one request at a time per connection,
  * keep-alive. With `tlsOptions` the listener speaks HTTPS only.
@@ -146,62 +209,13 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
       const closeAfter = head.headers.connection?.toLowerCase() === "close";
       let done!: (keepOpen: boolean) => void;
       const finished = new Promise<boolean>((r) => (done = r));
-      const res: WireResponse = {
-        send(status, headers, b) {
-          const bytes = bytesOf(b);
-          socket.write(headBytes(status, headers, bytes.length, closeAfter));
-          if (head.method !== "HEAD" && bytes.length > 0) socket.write(bytes);
-          done(!closeAfter);
-        },
-        sendCut(status, headers, b, afterBytes, mode) {
-          socket.write(headBytes(status, headers, b.length, false));
-          const part = b.subarray(0, Math.max(0, Math.min(afterBytes, b.length)));
-          if (part.length > 0) socket.write(part);
-          if (mode === "close") socket.end();
-          else if (mode === "reset")
-            socket.write(new Uint8Array(0), () =>
-              typeof socket.resetAndDestroy === "function" && !tlsOptions ? socket.resetAndDestroy() : socket.destroy(),
-            );
-          // A stall stays open and silent even when the client asked for Connection: close.
-          if (mode !== "stall") done(false);
-        },
-        sendPaced(status, headers, b, bytesPerSecond) {
-          socket.write(headBytes(status, headers, b.length, closeAfter));
-          const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
-          let off = 0;
-          const tick = () => {
-            if (closed) return done(false);
-            if (off >= b.length) return done(!closeAfter);
-            socket.write(b.subarray(off, off + slice));
-            off += slice;
-            setTimeout(tick, 100);
-          };
-          tick();
-        },
-        sendRaw(bytes, after, bytesPerSecond) {
-          const finish = () => {
-            if (after === "close") {
-              socket.end();
-              done(false);
-            } else if (after !== "stall") done(!closeAfter);
-          };
-          if (!bytesPerSecond) {
-            socket.write(bytes);
-            return finish();
-          }
-          const slice = Math.max(1, Math.floor(bytesPerSecond / 10));
-          const every = bytesPerSecond < 10 ? Math.round(1000 / bytesPerSecond) : 100;
-          let off = 0;
-          const tick = () => {
-            if (closed) return done(false);
-            if (off >= bytes.length) return finish();
-            socket.write(bytes.subarray(off, off + slice));
-            off += slice;
-            setTimeout(tick, every);
-          };
-          tick();
-        },
-      };
+      const res = responder(socket, {
+        method: head.method,
+        closeAfter,
+        tls: tlsOptions !== undefined,
+        closed: () => closed,
+        done: (keepOpen) => done(keepOpen),
+      });
       try {
         await handler({ ...head, body }, res);
       } catch (err) {

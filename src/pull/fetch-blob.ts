@@ -89,11 +89,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
   } catch (e) {
     opened.cancel();
     if (sinkError) throw sinkError;
-    if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), {
-      bytes: total - offset,
-      ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}),
-    });
+    throw cutShort(ctx, fail, watchdog.reason(), { total, offset, size: d.size }, e);
   } finally {
     watchdog.stop();
     closeSync(fd);
@@ -159,16 +155,25 @@ async function toFileInWorker(
       throw fail("too-long", `${host} sent more than the ${d.size} bytes the descriptor says`, { bytes: total - offset });
     }
     if (x.kind === "io") throw ioError(x, fail, total - offset);
-    if (ctx.signal.aborted) throw fail("aborted", "interrupted", { bytes: total - offset });
-    throw fail("transport", bodyFailure(watchdog.reason(), total, d.size, e), {
-      bytes: total - offset,
-      ...(watchdog.reason() ? { code: "ETIMEDOUT" } : {}),
-    });
+    throw cutShort(ctx, fail, watchdog.reason(), { total, offset, size: d.size }, e);
   } finally {
     watchdog.stop();
   }
   if (r.total !== total) ctx.onBytes(r.total);
   return settle(d, store, host, offset, r.total, () => `${algorithm}:${r.digest}`, fail);
+}
+
+/** The body ended before the blob did: interrupted by the user, stalled, or cut by the peer. */
+function cutShort(
+  ctx: AttemptContext,
+  fail: Fail,
+  stalled: string | null,
+  at: { total: number; offset: number; size: number },
+  e: unknown,
+): TransferError {
+  const bytes = at.total - at.offset;
+  if (ctx.signal.aborted) return fail("aborted", "interrupted", { bytes });
+  return fail("transport", bodyFailure(stalled, at.total, at.size, e), { bytes, ...(stalled ? { code: "ETIMEDOUT" } : {}) });
 }
 
 function bodyFailure(stalled: string | null, total: number, size: number, e: unknown): string {
