@@ -1,6 +1,7 @@
 import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
+import { maskUserinfo } from "../model/redact";
 import { parseServer } from "../net/dns-exchange";
-import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
+import { mirrorUrlError } from "../registry/mirror-url";
 import { parsePlatform } from "../registry/platform";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };

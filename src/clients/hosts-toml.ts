@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { readLocalFile } from "../host/local-file";
+import { bareHost } from "../net/origin";
 import type { Capability, ClientHost, FileProblem } from "./profile";
 import { lineOf } from "./profile";
 
@@ -210,7 +211,7 @@ function portOf(host: string): string {
 
 /** core/remotes/docker/resolver.go#IsLocalhost: "localhost" or a loopback IP, any port. */
 export function isLocalhost(host: string): boolean {
-  const name = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  const name = bareHost(host.replace(/:\d+$/, ""));
   return name === "localhost" || /^127\./.test(name) || name === "::1";
 }
 

@@ -1,6 +1,7 @@
 import type { ImageRef, LocalConfig } from "../model/facts";
 import type { Options } from "../model/options";
 import type { Endpoint } from "../model/stage";
+import { hostPort } from "../net/origin";
 import { isInsecureByConfig } from "../registry/insecure";
 import { parseMirror } from "../registry/mirror-url";
 
@@ -44,8 +45,7 @@ export function planEndpoints(ref: ImageRef, local: LocalConfig | undefined, opt
 
 function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]): Endpoint {
   const scheme = url.protocol === "http:" ? "http" : "https";
-  const port = url.port ? Number(url.port) : scheme === "https" ? 443 : 80;
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
+  const { host: hostname, port } = hostPort(url);
   const pathPrefix = url.pathname.replace(/\/+$/, "").replace(/\/v2$/, "");
   return {
     url: `${scheme}://${url.host}`,

@@ -1,6 +1,7 @@
 import net from "node:net";
 import type { EgressEntry, EgressRole } from "../model/egress";
 import type { TraceEvent } from "../model/trace";
+import { hostPort } from "../net/origin";
 
 export type { EgressEntry, EgressRole };
 
@@ -29,7 +30,8 @@ function where(raw: string): Where | null {
   const u = new URL(raw);
   if (u.protocol !== "https:" && u.protocol !== "http:") return null;
   const scheme = u.protocol === "https:" ? "https" : "http";
-  return { host: u.hostname.replace(/^\[|\]$/g, "").toLowerCase(), port: u.port ? Number(u.port) : scheme === "https" ? 443 : 80, scheme };
+  const { host, port } = hostPort(u);
+  return { host: host.toLowerCase(), port, scheme };
 }
 
 /** "host:port" from a proxy's host[:port] as the trace names it. */

@@ -1,7 +1,6 @@
 import { maskUserinfo } from "../model/redact";
 
 // Its home is model/redact; src/cli/args.ts still names it here.
-export { maskUserinfo };
 /**
  * Docker's check of a registry mirror URL (moby registry.ValidateMirror, run when dockerd loads
  * daemon.json or --registry-mirror): the error text dockerd refuses to start with, or null.

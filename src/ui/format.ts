@@ -1,19 +1,15 @@
 import { capLongStrings, type Evidence, type Json } from "../model/evidence";
 import { scrubDeep } from "../model/redact";
 
+// One formatter of sizes for every layer (model/units); the renderers import it from here too.
+export { formatBytes } from "../model/units";
+
 /** "12 ms", "1.4 s", "2 min 5 s": durations as people read them. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const m = Math.floor(ms / 60_000);
   return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 function scalar(v: Json): string {

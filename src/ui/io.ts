@@ -10,8 +10,8 @@ export interface Io {
   color: boolean;
 }
 
-/** Internal error (a bug): sysexits EX_SOFTWARE. */
-export const EXIT_INTERNAL = 70;
+/** Internal error (a bug): sysexits EX_SOFTWARE; defined once, in model/exit-codes. */
+export { EXIT_INTERNAL } from "../model/exit-codes";
 
 /** The exit status of a program killed by SIGPIPE (128 + 13), as `yes | head` gives. */
 export const EXIT_PIPE_CLOSED = 141;

@@ -3,6 +3,7 @@ import type { Finding } from "../model/finding";
 import type { Report } from "../model/report";
 import type { Endpoint, StageResult, StageStatus } from "../model/stage";
 import type { TraceEvent } from "../model/trace";
+import { plural } from "../model/units";
 import { escapeControls } from "../registry/http-util";
 import { endpointLabel, evidenceLines, formatBytes, formatDuration } from "./format";
 import { type Glyphs, glyphs as glyphSet, unicodeSupported } from "./glyphs";
@@ -125,7 +126,6 @@ export function summaryBlock(report: Report, st: Style, g: Glyphs): string {
   const errors = report.findings.filter((f) => f.severity === "error").length;
   const warnings = report.findings.filter((f) => f.severity === "warning").length;
   const infos = report.findings.filter((f) => f.severity === "info").length;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   const lines: string[] = [];
   // The input is what the user typed, control characters included: never echo them raw.
   const image = escapeControls(report.image?.canonical ?? report.input.image ?? "(no image)");

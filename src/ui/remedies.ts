@@ -5,6 +5,7 @@ import type { Finding } from "../model/finding";
 import type { Options } from "../model/options";
 import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
+import { bareHost } from "../net/origin";
 import { tlsProbe } from "../net/tls";
 import { lowercaseSuggestion } from "../stages/reference";
 import { confirmYes, type PromptLook, type PromptStreams, selectOne, showNote, typeSecret, typeText } from "./prompts";
@@ -206,7 +207,7 @@ async function presentedPems(f: Finding, run: RunResult, options: Options): Prom
   const u = new URL(f.endpoint);
   const address = run.endpoints.find((e) => e.endpoint.url === f.endpoint)?.facts.resolution?.addresses[0]?.address;
   const probe = await tlsProbe({
-    servername: u.hostname.replace(/^\[|\]$/g, ""),
+    servername: bareHost(u.hostname),
     address,
     port: Number(u.port || 443),
     ca: [],

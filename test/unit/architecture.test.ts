@@ -13,10 +13,10 @@ const SRC = path.resolve(import.meta.dir, "../../src");
 export const LAYERS: readonly (readonly string[])[] = [
   ["version.ts"],
   ["model"],
-  ["net", "egress"],
+  ["net"],
   ["host"],
   ["registry"],
-  ["pull", "clients", "inputs", "fleet"],
+  ["pull", "clients", "inputs", "fleet", "egress"],
   ["stages", "lab"],
   ["doctor"],
   ["ui"],
