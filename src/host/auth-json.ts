@@ -67,8 +67,9 @@ export function findInAuthText(text: string, file: AuthFile, repoKey: string, re
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (e) {
-    return { kind: "invalid", message: `reading JSON file "${file.path}": ${e instanceof Error ? e.message : String(e)}` };
+  } catch {
+    // The parser's message quotes the text, which may be a credential: name the file only.
+    return { kind: "invalid", message: `reading JSON file "${file.path}": not valid JSON` };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     return { kind: "invalid", message: `reading JSON file "${file.path}": not an object` };

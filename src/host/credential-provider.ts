@@ -122,12 +122,13 @@ export async function execProvider(p: ProviderSpec, image: string, opts: PluginO
   if (res.spawnError !== null) return fail(`fork/exec ${exe}: ${res.spawnError}`);
   if (res.timedOut) return fail(`timed out after ${opts.timeoutMs} ms (pulldoctor's --timeout; kubelet waits 1 minute)`);
   if (res.code !== 0)
-    return fail(`${res.signal ? `signal: ${signalName(res.signal)}` : `exit status ${res.code}`}, out: \`${safeOutput(res.stdout)}\``);
+    return fail(`${res.signal ? `signal: ${signalName(res.signal)}` : `exit status ${res.code}`}, out: \`${pluginOutput(res.stdout)}\``);
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(res.stdout) as Record<string, unknown>;
-  } catch (e) {
-    return fail(`error decoding credential provider plugin response: ${e instanceof Error ? e.message : String(e)}`);
+  } catch {
+    // The parser's message quotes the text, which may be a credential: say only that it is not JSON.
+    return fail(`error decoding credential provider plugin response: not JSON (${res.stdout.length} bytes)`);
   }
   if (typeof body !== "object" || body === null) return fail("error decoding credential provider plugin response: not an object");
   if (body.kind !== "CredentialProviderResponse") return fail(`kind was ${JSON.stringify(body.kind)}, expected CredentialProviderResponse`);
@@ -146,4 +147,9 @@ export async function execProvider(p: ProviderSpec, image: string, opts: PluginO
   }));
   run.keys = out.map((a) => a.key);
   return { ok: true, run, auth: out };
+}
+
+/** A failing plugin's stdout, quoted in the finding: never a response that carries credentials. */
+function pluginOutput(s: string): string {
+  return /"(password|auth)"\s*:/i.test(s) ? "<credential JSON withheld>" : safeOutput(s);
 }

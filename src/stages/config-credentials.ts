@@ -1,5 +1,5 @@
 import { keyringCredentials } from "../clients/keyring-credentials";
-import type { CredentialSource } from "../clients/profile";
+import type { ClientHost, CredentialSource } from "../clients/profile";
 import { containersAuth } from "../host/auth-json";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import { type AuthResolution, convertToHostname, resolveAuthConfig } from "../host/credentials";
@@ -9,7 +9,7 @@ import type { Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { rememberSecret, Secret } from "../model/secret";
 import type { StageContext, StageOutcome } from "../model/stage";
-import { endpointGetsCredentials } from "../net/origin";
+import { type CredentialReach, endpointGetsCredentials, loginHost } from "../net/origin";
 import { credentialFindings, envUnusable } from "./config-findings";
 
 /** The credentials the judged client would use, in the order it tries them, and what was read to find them. */
@@ -208,4 +208,16 @@ export async function eachCredential(ctx: StageContext, attempt: (ctx: StageCont
     summary: `${f.summary} (each of ${list.length} matching credentials refused)`,
     evidence: { ...f.evidence, credentialsTried: tried },
   };
+}
+
+/** Which hosts see the credentials, in words, for the config stage's evidence. */
+export function reachEvidence(reach: CredentialReach, hosts: ClientHost[], registry: string): Json {
+  const others = hosts.map((h) => h.host).filter((h) => h !== loginHost(registry));
+  const words =
+    reach === "login-host"
+      ? `only ${loginHost(registry)}, the host logged in to: a mirror gets none and is asked anonymously`
+      : reach === "registry"
+        ? "the registry, and the daemon.json mirrors Docker tries for it"
+        : "every host the pull touches: each mirror, the server and any token realm, whatever its host (the runtime gets them without a server address)";
+  return { rule: reach, words, otherHosts: reach === "every-host" ? others : [] };
 }

@@ -3,12 +3,13 @@ import { authLookupKey } from "../host/credentials";
 import { type DaemonJson, type DropInProxies, readDaemonJson, readDropIns } from "../host/daemon-config";
 import { type LoadedConfig, loadDockerConfig } from "../host/docker-config";
 import { type EngineInfo, engineSocket, fetchEngineInfo } from "../host/engine-info";
+import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
 import { defaultOptions } from "../model/options";
 import { maskUserinfo } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { judgeClient } from "./config-client";
-import { clientCredentials } from "./config-credentials";
+import { clientCredentials, reachEvidence } from "./config-credentials";
 import { configEvidence, summaryOf } from "./config-evidence";
 import { configUnreadable, daemonConfigFinding } from "./config-findings";
 import { escapeOutcome } from "./reference";
@@ -68,7 +69,9 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const { resolution } = creds;
   const reads = { loaded, credential, resolution, lookupKey, daemon, dropIns, sock, engine, registryFrom, local, certsHost };
   const evidence = configEvidence(reads, options, deps);
-  if (creds.evidence !== null) evidence.credentials = { from: judged.profile.credentials.from, ...(creds.evidence as object) };
+  const c = judged.profile.credentials;
+  if (creds.evidence !== null) evidence.credentials = { from: c.from, ...(creds.evidence as object) };
+  (evidence.credentials as Record<string, Json>).sentTo = reachEvidence(c.sentTo, judged.profile.hosts, ref.registry);
   // --insecure-registry / --mirror act like daemon.json for this run only (plan.ts adds them);
   // saying "0 insecure" while one was passed contradicted the connect stage's "(insecure)".
   const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: options.mirrors.map(maskUserinfo) };
