@@ -183,6 +183,8 @@ describe("kubelet: every matching credential, in keyring order, until one works"
     const failed = d.report.findings.find((f: { code: string }) => f.code === "CREDS_PROVIDER_FAILED");
     expect(failed.detail).toContain("no instance role");
     expect(d.config.evidence.credentials.tried).toEqual([{ key: reg.host, from: "credential provider pd-good", username: "alice" }]);
+    expect(d.config.evidence.credentials.sentTo.rule).toBe("every-host");
+    expect(d.config.evidence.client.profiles[0].credentials.source).toBe("keyring");
     expect(d.r.code).toBe(0);
     expect(d.r.stdout).not.toContain(RIGHT);
   }, 60_000);
