@@ -180,6 +180,26 @@ export function endpointCredentials(ctx: StageContext): Credential[] {
  * is refused the first (most specific) one's outcome is reported, with each attempt in evidence.
  */
 export async function eachCredential(ctx: StageContext, attempt: (ctx: StageContext) => Promise<StageOutcome>): Promise<StageOutcome> {
+  const out = await eachCredentialRun(ctx, attempt);
+  const also = otherHostsReached(ctx);
+  return also ? { ...out, evidence: { ...out.evidence, credentialsAlsoSentTo: also } } : out;
+}
+
+/**
+ * kubelet's credentials reach every host the pull touches: say which of this endpoint's are not
+ * the image's registry (a mirror, a token realm elsewhere), since those see the pull secret too.
+ */
+function otherHostsReached(ctx: StageContext): Json | null {
+  const ep = ctx.endpoint;
+  if (ctx.facts.client?.credentialReach !== "every-host" || !ep || endpointCredentials(ctx).length === 0) return null;
+  const hosts = new Set<string>();
+  if (ep.host !== ctx.facts.ref!.registry && ep.host !== loginHost(ctx.facts.ref!.registry)) hosts.add(ep.host);
+  const realm = ctx.facts.challenge?.chosen?.params.realm;
+  if (realm && URL.canParse(realm) && new URL(realm).host !== ep.host) hosts.add(new URL(realm).host);
+  return hosts.size ? { hosts: [...hosts], why: "the judged client sends its credentials to every host the pull touches" } : null;
+}
+
+async function eachCredentialRun(ctx: StageContext, attempt: (ctx: StageContext) => Promise<StageOutcome>): Promise<StageOutcome> {
   const list = endpointCredentials(ctx);
   const withCred = (credential: Credential | null) => attempt({ ...ctx, facts: { ...ctx.facts, credential } });
   if (list.length <= 1) {

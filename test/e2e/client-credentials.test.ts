@@ -94,6 +94,25 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     60_000,
   );
 
+  test("credHelpers in auth.json: skopeo and the doctor run the same helper", async () => {
+    const bin = path.join(t.dir, `helpers-${++n}`);
+    mkdirSync(bin);
+    writeFileSync(
+      path.join(bin, "docker-credential-pdcc"),
+      `#!/bin/sh\nread url\nprintf '{"ServerURL":"%s","Username":"alice","Secret":"%s"}' "$url" '${RIGHT}'\n`,
+    );
+    chmodSync(path.join(bin, "docker-credential-pdcc"), 0o755);
+    const a = file("auth.json", { auths: { [reg.host]: { auth: b64(`alice:${WRONG}`) } }, credHelpers: { [reg.host]: "pdcc" } });
+    const PATH = `${bin}:${process.env.PATH}`;
+    const p = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "inspect", "--tls-verify=false", "--authfile", a, `docker://${image}`], {
+      env: { PATH, HOME: t.dir },
+    });
+    expect(p.exitCode).toBe(0);
+    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a, PATH });
+    expect(d.config.evidence.credentials.found).toEqual({ file: a, key: `credHelpers[${reg.host}]`, username: "alice" });
+    expect(d.r.code).toBe(0);
+  }, 60_000);
+
   test("a wrong credential: skopeo is refused, the doctor says AUTH_UNAUTHORIZED", async () => {
     const a = file("auth.json", auths({ [reg.host]: WRONG }));
     const s = skopeo(a, "env");

@@ -53,5 +53,9 @@ describe("credentials on a docker.io mirror, by the judged client's reach", () =
     const out = await authOnMirror(reach);
     expect(out.findings.filter((f) => f.severity === "error")).toEqual([]);
     expect(out.evidence.credential).toMatchObject({ username: "alice" });
+    // kubelet's rule: the evidence says which hosts other than the registry saw the credentials.
+    expect(out.evidence.credentialsAlsoSentTo ?? null).toEqual(
+      reach === "every-host" ? { hosts: [reg.host], why: expect.any(String) } : null,
+    );
   });
 });

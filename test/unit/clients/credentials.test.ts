@@ -2,9 +2,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { keyringCredentials } from "../../../src/clients/keyring-credentials";
+import { providerFlags } from "../../../src/clients/kubelet";
 import { parsePullSecret } from "../../../src/clients/pull-secret";
 import { authFilePaths, authKeysForKey, containersAuth, findInAuthText, normalizeAuthFileKey } from "../../../src/host/auth-json";
 import { parseProviderConfig } from "../../../src/host/credential-provider";
+import { DEFAULT_CLIENT_PATHS } from "../../../src/model/deps";
 import { Secret } from "../../../src/model/secret";
 import { endpointGetsCredentials } from "../../../src/net/origin";
 import { tempDir } from "../../helpers/context";
@@ -201,6 +203,35 @@ describe("kubelet's keyring in order, with credential-provider plugins (pkg/cred
     const c = parseProviderConfig("/c.yaml", text);
     expect(c.ok).toBe(false);
     if (!c.ok) expect(c.message).toContain(says);
+  });
+});
+
+describe("kubelet's provider flags and config", () => {
+  test("read from <root-dir>/kubeadm-flags.env; the environment overrides them", () => {
+    const dir = path.join(t.dir, "kubelet-root");
+    mkdirSync(dir);
+    writeFileSync(
+      path.join(dir, "kubeadm-flags.env"),
+      'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock --image-credential-provider-config=/etc/k/cp.yaml --image-credential-provider-bin-dir=/opt/cp/bin"\n',
+    );
+    const paths = { ...DEFAULT_CLIENT_PATHS, kubeletDir: dir };
+    expect(providerFlags({ env: {}, paths })).toEqual({ config: "/etc/k/cp.yaml", binDir: "/opt/cp/bin" });
+    expect(providerFlags({ env: { PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_CONFIG: "/x.yaml" }, paths })).toEqual({
+      config: "/x.yaml",
+      binDir: "/opt/cp/bin",
+    });
+    expect(providerFlags({ env: {}, paths: { ...paths, kubeletDir: path.join(t.dir, "none") } })).toBeNull();
+  });
+
+  test("a provider config kubelet would refuse to start with: CLIENT_CONFIG_INVALID, no plugin run", async () => {
+    const config = path.join(t.dir, "bad-providers.yaml");
+    writeFileSync(config, "kind: CredentialProviderConfig\nproviders:\n  - name: p\n    matchImages: [r.example]\n");
+    const k = await keyringCredentials({ kind: "keyring", secrets: [], node: [], providers: { config, binDir: t.dir } }, "r.example/app", {
+      env: {},
+      timeoutMs: 1000,
+    });
+    expect(k.findings.map((f) => f.code)).toEqual(["CLIENT_CONFIG_INVALID"]);
+    expect(k.findings[0]!.detail).toContain("defaultCacheDuration is required");
   });
 });
 
