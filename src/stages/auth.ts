@@ -298,7 +298,6 @@ export function authStageFor(behaviour: ChallengeBehaviour): Stage {
     title: "Authentication",
     scope: "endpoint",
     needs: ["ref", "link", "challenge", "credential"],
-    // Each credential the judged client would try, in its order, for this endpoint (config-credentials.ts).
     run: (ctx) => eachCredential(ctx, (c) => run(c, behaviour)),
   };
 }
