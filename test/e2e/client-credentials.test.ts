@@ -140,6 +140,23 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     expect(d.r.code).toBe(1);
   }, 60_000);
 
+  test("REGISTRY_AUTH_FILE without a key for the image: skopeo and the doctor go on to ~/.docker/config.json", async () => {
+    const home = path.join(t.dir, `fall-home-${++n}`);
+    mkdirSync(path.join(home, ".docker"), { recursive: true });
+    mkdirSync(path.join(home, "run"), { recursive: true });
+    writeFileSync(path.join(home, ".docker", "config.json"), JSON.stringify(auths({ [reg.host]: RIGHT })));
+    const a = file("auth.json", auths({ "elsewhere.example": WRONG }));
+    const env = { REGISTRY_AUTH_FILE: a, XDG_RUNTIME_DIR: path.join(home, "run") };
+    const p = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "inspect", "--tls-verify=false", `docker://${image}`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env },
+    });
+    expect(p.exitCode).toBe(0);
+    const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman"], { home, env });
+    const config = JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "config");
+    expect(config.evidence.credentials.found.file).toBe(path.join(home, ".docker", "config.json"));
+    expect(r.code).toBe(0);
+  }, 60_000);
+
   test("without REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json comes before ~/.docker/config.json", async () => {
     const home = path.join(t.dir, `xdg-home-${++n}`);
     mkdirSync(path.join(home, "run", "containers"), { recursive: true });

@@ -23,9 +23,12 @@ function script(name: string, body: string): string {
 }
 
 describe("containers/image auth files (pkg/docker/config/config.go)", () => {
-  test("search order: REGISTRY_AUTH_FILE alone; else runtime, XDG config, Docker's config.json, ~/.dockercfg", () => {
-    expect(authFilePaths({ REGISTRY_AUTH_FILE: "/a.json", XDG_RUNTIME_DIR: "/run/user/1" }, "/home/u", 1)).toEqual([
-      { path: "/a.json", legacy: false },
+  test("search order: REGISTRY_AUTH_FILE or the runtime file, then XDG config, Docker's config.json, ~/.dockercfg", () => {
+    expect(authFilePaths({ REGISTRY_AUTH_FILE: "/a.json", XDG_RUNTIME_DIR: "/run/user/1" }, "/home/u", 1).map((f) => f.path)).toEqual([
+      "/a.json",
+      "/home/u/.config/containers/auth.json",
+      "/home/u/.docker/config.json",
+      "/home/u/.dockercfg",
     ]);
     expect(authFilePaths({ XDG_RUNTIME_DIR: "/run/user/1" }, "/home/u", 1).map((f) => f.path)).toEqual([
       "/run/user/1/containers/auth.json",
