@@ -157,6 +157,29 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     expect(r.code).toBe(0);
   }, 60_000);
 
+  test("username/password fields instead of auth: containers/image reads neither; skopeo and the doctor are refused", async () => {
+    const a = file("auth.json", { auths: { [reg.host]: { username: "alice", password: RIGHT } } });
+    expect(skopeo(a, "env").ok).toBe(false);
+    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+    expect(d.config.evidence.credentials.found).toBeNull();
+    expect(d.r.code).toBe(1);
+  }, 60_000);
+
+  test("DOCKER_CONFIG names the Docker file containers/image reads: both pull with it", async () => {
+    const dir = path.join(t.dir, `docker-config-${++n}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, "config.json"), JSON.stringify(auths({ [reg.host]: RIGHT })));
+    const home = path.join(t.dir, `dc-home-${++n}`);
+    mkdirSync(path.join(home, "run"), { recursive: true });
+    const env = { DOCKER_CONFIG: dir, XDG_RUNTIME_DIR: path.join(home, "run") };
+    const p = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "inspect", "--tls-verify=false", `docker://${image}`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env },
+    });
+    expect(p.exitCode).toBe(0);
+    const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman"], { home, env });
+    expect(r.code).toBe(0);
+  }, 60_000);
+
   test("without REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json comes before ~/.docker/config.json", async () => {
     const home = path.join(t.dir, `xdg-home-${++n}`);
     mkdirSync(path.join(home, "run", "containers"), { recursive: true });
