@@ -24,7 +24,13 @@ export function containerdClient(inp: ClientInputs): ClientJudgement {
       label: "containerd (ctr, nerdctl)",
       sender: "the containerd daemon (ctr in transfer mode), or the ctr --local / nerdctl process",
       hosts: look.hosts,
-      credentials: { from: ["the caller's: ctr --user, nerdctl's config.json"], sentTo: "every-host" },
+      // ctr reads no stored credentials (only --user); nerdctl reads config.json. The doctor judges
+      // as ctr: the caller's --username/--password-stdin only (docs/stages.md).
+      credentials: {
+        from: ["the caller's: ctr --user (the doctor's --username/--password-stdin); nerdctl reads config.json"],
+        sentTo: "every-host",
+        source: { kind: "caller" },
+      },
       proxyEnvironment: "the containerd service's environment (systemd unit and drop-ins), not the shell's",
       behaviour: CONTAINERD_BEHAVIOUR,
     },

@@ -16,7 +16,11 @@ export function dockerClassic(inp: ClientInputs): ClientJudgement {
       label: "docker (classic store)",
       sender: "dockerd",
       hosts: dockerMirrorHosts(inp, "classic"),
-      credentials: { from: ["config.json auths", "credential helpers (credHelpers, credsStore)"], sentTo: "registry" },
+      credentials: {
+        from: ["config.json auths", "credential helpers (credHelpers, credsStore)"],
+        sentTo: "registry",
+        source: { kind: "docker-config" },
+      },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
       behaviour: {
         pingsV2: true,

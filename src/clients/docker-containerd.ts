@@ -22,7 +22,11 @@ export function dockerContainerd(inp: ClientInputs): ClientJudgement {
       label: "docker (containerd store)",
       sender: "dockerd (containerd's resolver library in-process)",
       hosts,
-      credentials: { from: ["config.json auths", "credential helpers (credHelpers, credsStore)"], sentTo: "login-host" },
+      credentials: {
+        from: ["config.json auths", "credential helpers (credHelpers, credsStore)"],
+        sentTo: "login-host",
+        source: { kind: "docker-config" },
+      },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
       behaviour: {
         ...CONTAINERD_BEHAVIOUR,

@@ -34,7 +34,8 @@ export function profileEvidence(j: ClientJudgement): Json {
     label: p.label,
     sender: p.sender,
     hosts: p.hosts.map(hostJson),
-    credentials: { from: p.credentials.from, sentTo: p.credentials.sentTo },
+    // The source's kind only: a keyring's entries hold the secrets themselves.
+    credentials: { from: p.credentials.from, sentTo: p.credentials.sentTo, source: p.credentials.source.kind },
     proxyEnvironment: p.proxyEnvironment,
     behaviour: { ...p.behaviour },
     read: j.evidence,

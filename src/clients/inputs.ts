@@ -16,6 +16,8 @@ export interface ClientInputs {
   dockerStore: DockerStore;
   /** kubelet's runtime. */
   runtime: "containerd" | "cri-o";
+  /** The user id (containers/image's /run/containers/<uid>/auth.json). */
+  uid: number;
   /** Whether a person could answer a prompt (podman's enforcing short-name mode). */
   tty: boolean;
 }

@@ -1,3 +1,5 @@
+import type { Secret } from "../model/secret";
+
 /**
  * kubelet's keyring matching (kubernetes/kubernetes:pkg/credentialprovider/keyring.go
  * #BasicDockerKeyring.Add, #Lookup, #URLsMatch, #isDefaultRegistryMatch). Pure.
@@ -12,6 +14,14 @@ export function keyringKey(key: string): string {
   return p.length > 0 && p !== "/" ? u.host + p : u.host;
 }
 
+/** One credential in a keyring: its key as written, where it came from, and its values. */
+export interface KeyringEntry {
+  key: string;
+  file: string;
+  username: string;
+  password: Secret | null;
+}
+
 export interface KeyMatch {
   key: string;
   file: string;
@@ -21,12 +31,16 @@ export interface KeyMatch {
 }
 
 /** The repository kubelet looks up: the image without tag or digest, registry first ("docker.io/library/nginx"). */
-export function lookup(
-  keys: { key: string; file: string }[],
+export function lookup<T extends { key: string; file: string }>(
+  keys: T[],
   repo: string,
-): { matches: KeyMatch[]; chosen: KeyMatch[]; viaDefault: boolean } {
-  // Longer keys first (the index is reverse-sorted), so the most specific credentials come first.
-  const sorted = [...keys].sort((a, b) => (keyringKey(b.key) < keyringKey(a.key) ? -1 : 1));
+): { matches: (T & KeyMatch)[]; chosen: (T & KeyMatch)[]; viaDefault: boolean } {
+  // The index is reverse-sorted, so the most specific key comes first; one key's credentials
+  // stay in the order they were added (sort is stable).
+  const sorted = [...keys].sort((a, b) => {
+    const [ka, kb] = [keyringKey(a.key), keyringKey(b.key)];
+    return ka === kb ? 0 : kb < ka ? -1 : 1;
+  });
   const matches = sorted.map((k) => ({ ...k, ...explainMatch(keyringKey(k.key), repo) }));
   const chosen = matches.filter((m) => m.matches);
   if (chosen.length > 0 || !isDefaultRegistryMatch(repo)) return { matches, chosen, viaDefault: false };

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { readLocalFile } from "../host/local-file";
 import type { Json } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { CONTAINERD_BEHAVIOUR, hostsEvidence, hostsFindings } from "./containerd";
@@ -19,7 +20,9 @@ import { type ParsedSecret, readPullSecret } from "./pull-secret";
 export function kubeletClient(inp: ClientInputs): ClientJudgement {
   const findings: Finding[] = [];
   const evidence: Record<string, Json> = {};
-  const secrets = [...inp.options.pullSecrets.map((f) => readPullSecret(f)), ...nodeConfig(inp)];
+  const podSecrets = inp.options.pullSecrets.map((f) => readPullSecret(f));
+  const node = nodeConfig(inp);
+  const secrets = [...podSecrets, ...node];
   findings.push(...secretFindings(secrets));
   const keys = secrets.flatMap((s) => s.entries.map((e) => ({ key: e.key, file: e.file })));
   const repo = `${inp.ref.registry}/${inp.ref.repository}`;
@@ -108,6 +111,12 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
       credentials: {
         from: ["pull secrets (pod order)", path.join(inp.paths.kubeletDir, "config.json (auths only)"), "credential provider plugins"],
         sentTo: "every-host",
+        source: {
+          kind: "keyring",
+          secrets: podSecrets.flatMap((s) => s.entries),
+          node: node.flatMap((s) => s.entries),
+          providers: providerFlags(inp),
+        },
       },
       proxyEnvironment: `the ${crio ? "crio" : "containerd"} service's environment, never kubelet's`,
       behaviour: crio
@@ -123,6 +132,21 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
     findings,
     evidence,
   };
+}
+
+/**
+ * kubelet's --image-credential-provider-config and --image-credential-provider-bin-dir. kubelet has
+ * no default for them; kubeadm writes kubelet's flags to <root-dir>/kubeadm-flags.env. The
+ * environment overrides both (PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_CONFIG / _BIN_DIR), for hosts
+ * whose flags live elsewhere (a systemd unit) and for tests.
+ */
+export function providerFlags(inp: Pick<ClientInputs, "env" | "paths">): { config: string; binDir: string } | null {
+  const flags = readLocalFile(path.join(inp.paths.kubeletDir, "kubeadm-flags.env"));
+  const text = flags.ok ? new TextDecoder().decode(flags.bytes) : "";
+  const flag = (name: string) => new RegExp(`--${name}[= ]"?([^"\\s]+)`).exec(text)?.[1] ?? null;
+  const config = inp.env.PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_CONFIG || flag("image-credential-provider-config");
+  const binDir = inp.env.PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_BIN_DIR || flag("image-credential-provider-bin-dir");
+  return config && binDir ? { config, binDir } : null;
 }
 
 /** DefaultDockerConfigJSONPaths: <root-dir>/config.json first (the node keyring). */

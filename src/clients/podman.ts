@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { authFilePaths } from "../host/auth-json";
 import type { Json } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { ClientInputs } from "./inputs";
@@ -54,7 +55,11 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       label: "podman (containers/image)",
       sender: "the podman process itself",
       hosts: p.hosts,
-      credentials: { from: auth.map((a) => a.file), sentTo: "every-host" },
+      credentials: {
+        from: auth.map((a) => a.file),
+        sentTo: "every-host",
+        source: { kind: "auth-files", files: authFilePaths(inp.env, inp.homeDir, inp.uid) },
+      },
       proxyEnvironment: "the shell's (podman runs in it)",
       behaviour: {
         pingsV2: true,
@@ -171,15 +176,7 @@ function shortName(inp: ClientInputs, conf: RegistriesConf): Finding | null {
   return null;
 }
 
-/** getPathToAuthWithOS: REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, ~/.docker/config.json, ~/.dockercfg. */
+/** The auth files containers/image reads, in order (src/host/auth-json.ts), and which exist. */
 function authFiles(inp: ClientInputs): { file: string; exists: boolean }[] {
-  const e = inp.env;
-  const list = [
-    e.REGISTRY_AUTH_FILE,
-    e.XDG_RUNTIME_DIR ? path.join(e.XDG_RUNTIME_DIR, "containers", "auth.json") : undefined,
-    path.join(e.XDG_CONFIG_HOME ?? path.join(inp.homeDir, ".config"), "containers", "auth.json"),
-    path.join(inp.homeDir, ".docker", "config.json"),
-    path.join(inp.homeDir, ".dockercfg"),
-  ].filter((f): f is string => f !== undefined);
-  return list.map((file) => ({ file, exists: existsSync(file) }));
+  return authFilePaths(inp.env, inp.homeDir, inp.uid).map((f) => ({ file: f.path, exists: existsSync(f.path) }));
 }

@@ -1,5 +1,8 @@
+import type { AuthFile } from "../host/auth-json";
 import type { Json } from "../model/evidence";
 import type { Finding } from "../model/finding";
+import type { CredentialReach } from "../net/origin";
+import type { KeyringEntry } from "./kube-keyring";
 
 /** The clients the doctor can judge as (SPEC "Clients"). */
 export type ClientName = "docker" | "containerd" | "kubelet" | "podman";
@@ -37,8 +40,10 @@ export interface ClientProfile {
   credentials: {
     /** Sources in the order the client consults them. */
     from: string[];
-    /** Which hosts see them: the login host only, every host the pull touches, or the registry. */
-    sentTo: "login-host" | "every-host" | "registry";
+    /** Which hosts see them (src/net/origin.ts#endpointGetsCredentials applies it per endpoint). */
+    sentTo: CredentialReach;
+    /** Where the credential the doctor uses comes from, as data: the config stage reads it, never the client's name. */
+    source: CredentialSource;
   };
   /** Where its proxy variables come from. */
   proxyEnvironment: string;
@@ -52,6 +57,28 @@ export interface ClientProfile {
     shortNames: string;
   };
 }
+
+/**
+ * How a client finds its credentials:
+ * - docker-config: config.json, DOCKER_AUTH_CONFIG and credential helpers, as the docker CLI (src/host/credentials.ts);
+ * - auth-files: containers/image's auth.json search (src/host/auth-json.ts), the first file with a match wins;
+ * - keyring: kubelet's keyring, every matching credential in order (pull secrets, then the node's
+ *   config.json and credential-provider plugins), tried one after another until one works;
+ * - caller: only what the caller passes (ctr --user): --username/--password-stdin.
+ */
+export type CredentialSource =
+  | { kind: "docker-config" }
+  | { kind: "auth-files"; files: AuthFile[] }
+  | {
+      kind: "keyring";
+      /** The pod's pull secrets, one keyring, in pod order. */
+      secrets: KeyringEntry[];
+      /** <root-dir>/config.json auths: the node keyring, with the plugins' answers. */
+      node: KeyringEntry[];
+      /** --image-credential-provider-config and --image-credential-provider-bin-dir, when known. */
+      providers: { config: string; binDir: string } | null;
+    }
+  | { kind: "caller" };
 
 /** What building one profile produced: the profile, the config findings, the evidence of what was read. */
 export interface ClientJudgement {

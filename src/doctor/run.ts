@@ -52,6 +52,7 @@ const PRODUCER: Record<keyof Facts, StageId> = {
   ref: "reference",
   local: "config",
   credential: "config",
+  credentials: "config",
   resolution: "dns",
   route: "proxy",
   link: "connect",

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
+import { execBounded } from "./bounded-exec";
 import { decodeFirstValue } from "./go-json";
 import { GO_STRING, goStruct, unmarshal } from "./go-unmarshal";
 
@@ -118,56 +118,8 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
       run,
     };
   }
-  const started = performance.now();
-  const res = await new Promise<{
-    code: number | null;
-    signal: string | null;
-    stdout: string;
-    timedOut: boolean;
-    spawnError: string | null;
-  }>((resolve) => {
-    // Its own process group (detached: setsid), so a timeout or abort kills the script's
-    // children too: `pass` waiting on pinentry, a wrapper's `sleep`, holding our stdout pipe.
-    const child = spawn(exe, [action], {
-      env: { ...opts.env } as NodeJS.ProcessEnv,
-      stdio: ["pipe", "pipe", "ignore"],
-      detached: true,
-    });
-    const chunks: Buffer[] = [];
-    let timedOut = false;
-    let spawnError: string | null = null;
-    let settled = false;
-    const finish = (code: number | null, signal: string | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.stdout.destroy();
-      opts.signal?.removeEventListener("abort", onAbort);
-      resolve({ code, signal, stdout: Buffer.concat(chunks).toString("utf8"), timedOut, spawnError });
-    };
-    const killGroup = () => {
-      killProcessGroup(child.pid);
-      // A grandchild that left the group (a daemonising agent) may still hold the pipe:
-      // stop reading once the helper itself is gone, rather than wait on the pipe for good.
-      child.once("exit", (code, signal) => finish(code, signal));
-      if (child.exitCode !== null || child.signalCode !== null) finish(child.exitCode, child.signalCode);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, opts.timeoutMs);
-    const onAbort = () => killGroup();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", (c: Buffer) => chunks.push(c));
-    child.stdin.on("error", () => {});
-    child.on("error", (e) => {
-      spawnError = e.message;
-      finish(null, null);
-    });
-    child.on("close", (code, signal) => finish(code, signal));
-    child.stdin.end(stdin);
-  });
-  run.durationMs = Math.round(performance.now() - started);
+  const res = await execBounded(exe, [action], { env: opts.env, stdin, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  run.durationMs = res.durationMs;
   run.exitCode = res.code;
   run.signal = res.signal;
   run.timedOut = res.timedOut;
@@ -187,17 +139,7 @@ async function runHelper(name: string, action: "get" | "list", stdin: string, op
   return { kind: "failed", error: `error ${verb} credentials - err: ${err}, out: \`${safeOutput(out)}\``, run };
 }
 
-/** SIGKILL to the helper's whole process group (its pid, as it leads one); gone already is fine. */
-function killProcessGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // ESRCH: every process of the group has exited.
-  }
-}
-
-function signalName(s: string): string {
+export function signalName(s: string): string {
   return (
     (
       { SIGKILL: "killed", SIGTERM: "terminated", SIGSEGV: "segmentation fault", SIGABRT: "aborted", SIGINT: "interrupt" } as Record<

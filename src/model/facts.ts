@@ -166,6 +166,8 @@ export interface JudgedClient {
   store: "classic" | "containerd" | null;
   label: string;
   basedOn: string;
+  /** Which hosts get the credentials (src/net/origin.ts#endpointGetsCredentials): the judged profile's rule. */
+  credentialReach: "login-host" | "every-host" | "registry";
   /** Auto-detection found no client and took the SPEC's fallback (the interactive doctor may ask). */
   unsure: boolean;
   /** --client all: one entry per client, with the code of its config that decides (null = nothing in its config stops it). */
@@ -178,6 +180,12 @@ export interface Facts {
   local?: LocalConfig;
   /** null = anonymous (no credentials configured). */
   credential?: Credential | null;
+  /**
+   * Every credential the judged client would try, in its order (kubelet tries each matching one
+   * until a pull works; the other clients have at most one). `credential` is the first, or the
+   * one the auth stage found working.
+   */
+  credentials?: Credential[];
   resolution?: Resolution;
   route?: ProxyRoute;
   link?: LinkInfo;

@@ -58,6 +58,33 @@ export function credentialsAllowed(url: string, to: CredentialTarget): boolean {
   return sameOrigin(url, to.url) && plainHttpAllowed(url, to.insecure);
 }
 
+/**
+ * Which of a pull's hosts a client hands its credentials to (the judged client's profile says which):
+ * - "registry": classic dockerd passes the one auth config to every endpoint it tries for the
+ *   image, mirrors included (moby/moby:daemon/internal/distribution/pull_v2.go#newRepository);
+ * - "login-host": Docker's containerd store sends them only to the host logged in to, anonymous on
+ *   a mirror (moby/moby:daemon/containerd/resolver.go#authorizerFromAuthConfig, "Host doesn't match");
+ * - "every-host": kubelet's CRI credentials carry no ServerAddress, so containerd sends them to
+ *   every mirror, `server` and token realm (containerd/containerd:internal/cri/server/images/
+ *   image_pull.go#ParseAuth); containers/image uses the image's credentials on its mirrors too.
+ */
+export type CredentialReach = "login-host" | "every-host" | "registry";
+
+/** Docker Hub's login host is registry-1.docker.io, where `docker login` credentials are checked. */
+export function loginHost(registry: string): string {
+  return registry === "docker.io" || registry === "index.docker.io" ? "registry-1.docker.io" : registry;
+}
+
+/** Rule 0, before the origin rule: does this endpoint of the pull get the image's credentials at all? */
+export function endpointGetsCredentials(
+  reach: CredentialReach,
+  endpoint: { host: string; role: "mirror" | "upstream" },
+  registry: string,
+): boolean {
+  if (reach !== "login-host") return true;
+  return endpoint.role === "upstream" || endpoint.host === loginHost(registry);
+}
+
 /** Rule 2 alone: may credentials travel to this URL given its scheme? */
 export function plainHttpAllowed(url: string, insecure: boolean): boolean {
   return !/^http:/i.test(url) || insecure;

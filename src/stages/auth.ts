@@ -22,6 +22,7 @@ import {
 import { judgeOpenPing401 } from "./auth-not-sent";
 import { realmClientFor, realmEvidence } from "./auth-realm";
 import { grantedText, tokenEvidence, verdictFinding } from "./auth-verdict";
+import { eachCredential } from "./config-credentials";
 
 /** Docker's manifest Accept list (vendored docker/distribution ManifestMediaTypes, schema1 no longer registered). */
 export const DOCKER_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex].join(", ");
@@ -297,7 +298,7 @@ export function authStageFor(behaviour: ChallengeBehaviour): Stage {
     title: "Authentication",
     scope: "endpoint",
     needs: ["ref", "link", "challenge", "credential"],
-    run: (ctx) => run(ctx, behaviour),
+    run: (ctx) => eachCredential(ctx, (c) => run(c, behaviour)),
   };
 }
 

@@ -1,5 +1,5 @@
 import { detectClient } from "../clients/detect";
-import { judgeClients, profileEvidence } from "../clients/index";
+import { type ClientProfile, judgeClients, profileEvidence } from "../clients/index";
 import type { EngineInfo } from "../host/engine-info";
 import { DEFAULT_CLIENT_PATHS } from "../model/deps";
 import type { Json } from "../model/evidence";
@@ -15,7 +15,7 @@ export function judgeClient(
   ctx: StageContext,
   engine: EngineInfo | null,
   local: LocalConfig,
-): { findings: Finding[]; evidence: Json; client: JudgedClient } {
+): { findings: Finding[]; evidence: Json; client: JudgedClient; profile: ClientProfile } {
   const { options, deps } = ctx;
   const live = engine?.ok ? engine : null;
   const detection = detectClient(live, deps.paths.clients, options.dockerStore);
@@ -29,6 +29,7 @@ export function judgeClient(
     daemon: { mirrors: local.daemon.mirrors, insecureRegistries: local.daemon.insecureRegistries },
     dockerStore,
     runtime: detection.runtime ?? "containerd",
+    uid: process.getuid?.() ?? 0,
     tty: process.stdin.isTTY === true && !options.yes,
   });
   const all = options.client === "all";
@@ -47,6 +48,7 @@ export function judgeClient(
     store: first.store,
     label: all ? "every client" : first.label,
     basedOn,
+    credentialReach: first.credentials.sentTo,
     unsure: options.client === "auto" && detection.unsure,
     all: all
       ? judged.map((j) => ({
@@ -67,5 +69,6 @@ export function judgeClient(
       profiles: judged.map(profileEvidence),
     },
     client,
+    profile: first,
   };
 }

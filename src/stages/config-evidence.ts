@@ -122,12 +122,15 @@ export function summaryOf(
   loaded: LoadedConfig,
   local: LocalConfig,
   flags: { insecureRegistries: string[]; mirrors: string[] },
+  credentialsText: string | null = null,
 ): string {
-  const creds = c
-    ? `credentials for ${c.lookupKey} from ${c.source}${c.username ? ` (user ${c.username})` : ""}`
-    : r?.error
-      ? `credential lookup fails: ${r.error}`
-      : `no credentials for ${r?.lookupKey ?? "?"}: anonymous pull`;
+  const creds = credentialsText
+    ? credentialsText
+    : c
+      ? `credentials for ${c.lookupKey} from ${c.source}${c.username ? ` (user ${c.username})` : ""}`
+      : r?.error
+        ? `credential lookup fails: ${r.error}`
+        : `no credentials for ${r?.lookupKey ?? "?"}: anonymous pull`;
   const cfg = loaded.found ? loaded.path : `${loaded.path} absent`;
   const d = local.daemon;
   const daemon = `daemon: ${plural(d.mirrors.length, "mirror")}, ${d.insecureRegistries.length} insecure, proxy ${d.liveProxies ? `from ${d.liveSource}` : "none"}`;

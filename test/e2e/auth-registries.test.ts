@@ -51,6 +51,9 @@ function args(extra: string[] = []): string[] {
     path.join(home.dir, "none.json"),
     "--timeout",
     "5",
+    // config.json is Docker's: `auto` would read this machine's /etc/containerd and judge as ctr.
+    "--client",
+    "docker",
     ...extra,
   ];
 }

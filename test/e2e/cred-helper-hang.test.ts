@@ -72,6 +72,8 @@ test.each([
         "--timeout",
         "2",
         "--json",
+        "--client",
+        "docker",
       ],
       { home: home.dir, env: { PATH: `${bin}:/usr/bin:/bin`, PIDFILE: pidFile }, timeoutMs: 30_000 },
     );

@@ -69,7 +69,18 @@ afterAll(async () => {
 });
 
 async function doctor(command: "check" | "pull", image: string, extra: string[] = []) {
-  const args = [command, image, "--json", "--daemon-config", path.join(work.dir, "none.json"), "--timeout", "5", ...extra];
+  const args = [
+    command,
+    image,
+    "--json",
+    "--daemon-config",
+    path.join(work.dir, "none.json"),
+    "--timeout",
+    "5",
+    "--client",
+    "docker",
+    ...extra,
+  ];
   if (command === "pull") args.push("--output", `oci:${path.join(work.dir, `out-${++n}`)}`);
   const r = await runCli(args, { home: work.dir, env: { PULLDOCTOR_STORE: path.join(work.dir, "store") }, timeoutMs: 60_000 });
   const report = JSON.parse(r.stdout);

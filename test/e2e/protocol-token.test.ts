@@ -151,6 +151,9 @@ describe("token-auth registry: the healthy path through the binary", () => {
           path.join(home.dir, "certs.d"),
           "--timeout",
           "3",
+          // config.json is Docker's: `auto` would read this machine's /etc/containerd and judge as ctr.
+          "--client",
+          "docker",
         ],
         { home: home.dir },
       );

@@ -46,8 +46,21 @@ const S = {
   proxyEcho: "sE-proxyEcho@16",
   registryToken: "sE-registryToken/Tok+18", // config.json registrytoken (sent as the bearer itself)
   mirror: "sE-mirror-Pw.17", // userinfo in daemon.json registry-mirrors / --mirror (both refused, as dockerd does)
+  authJson: "sE-authJson/Pw+19", // podman's auth.json (REGISTRY_AUTH_FILE)
+  pullSecret: "sE-pullSecret/Pw+20", // a kubelet pull secret (Secret YAML, base64 data)
+  plugin: "sE-plugin/Pw+21", // a kubelet credential-provider plugin's answer
+  pluginFail: "sE-pluginFail:Leak22", // printed by a plugin that then fails
 };
-const USERS = { alice: S.alice, fields: S.aliceFields, hbob: S.helper, scarol: S.store, dave: S.stdin };
+const USERS = {
+  alice: S.alice,
+  fields: S.aliceFields,
+  hbob: S.helper,
+  scarol: S.store,
+  dave: S.stdin,
+  podu: S.authJson,
+  kubeu: S.pullSecret,
+  plugu: S.plugin,
+};
 
 /** Every form a secret travels in. */
 function forms(): string[] {
@@ -64,6 +77,7 @@ function forms(): string[] {
     echo: S.echo,
     pecho: S.proxyEcho,
     muser: S.mirror,
+    plugfail: S.pluginFail,
   };
   for (const v of Object.values(S)) {
     out.add(v);
@@ -72,7 +86,7 @@ function forms(): string[] {
     out.add(btoa(v));
   }
   for (const [u, p] of Object.entries(users))
-    for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields", "echo", "pecho"])
+    for (const user of [u, "alice", "tuser", "proxyuser", "hbob", "scarol", "dave", "fields", "echo", "pecho", "podu", "kubeu", "plugu"])
       out.add(btoa(`${user}:${p}`));
   return [...out];
 }
@@ -185,6 +199,8 @@ async function run(label: string, cmd: "check" | "pull", s: Scenario) {
     "--timeout",
     "5",
     ...cfg,
+    // Docker's credential sources unless a scenario names its client (`auto` would read this machine's /etc/containerd).
+    ...(s.args?.includes("--client") ? [] : ["--client", "docker"]),
     ...(s.args ?? []),
   ];
   const env = { PATH: `${bin}:${process.env.PATH}`, PULLDOCTOR_STORE: path.join(home.dir, `store-${++n}`), ...s.env };
@@ -308,6 +324,73 @@ describe("secrets never appear: healthy scenarios", () => {
     );
     const d = await run("daemon proxy", "check", { image: `${target}/team/app:1.0`, config, env, daemonConfig });
     expect(d.codes).toContain("PROXY_DAEMON_MISMATCH:warning");
+  }, 60_000);
+});
+
+describe("secrets never appear: other clients' credential sources", () => {
+  const file = (name: string, text: string) => {
+    const p = path.join(home.dir, `${++n}-${name}`);
+    writeFileSync(p, text);
+    return p;
+  };
+  const authJson = (pw: string) =>
+    file("auth.json", JSON.stringify({ auths: { [`${basicReg.host}/team`]: { auth: btoa(`podu:${pw}`) } } }));
+  const secretYaml = (pw: string) => {
+    const json = JSON.stringify({ auths: { [basicReg.host]: { auth: btoa(`kubeu:${pw}`) } } });
+    return file(
+      "secret.yaml",
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: ${btoa(json)}\n`,
+    );
+  };
+
+  test("podman: auth.json from REGISTRY_AUTH_FILE (a namespace key), right and wrong", async () => {
+    const ok = await run("auth.json", "check", {
+      image: basicImage(),
+      args: ["--client", "podman"],
+      env: { REGISTRY_AUTH_FILE: authJson(S.authJson) },
+    });
+    expect([ok.code, errors(ok.codes)]).toEqual([0, []]);
+    const bad = await run("auth.json wrong", "check", {
+      image: basicImage(),
+      args: ["--client", "podman"],
+      env: { REGISTRY_AUTH_FILE: authJson(S.wrong) },
+    });
+    expect(bad.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+  }, 60_000);
+
+  test("kubelet: pull secrets tried in order (a wrong one, then the right one), and each refused", async () => {
+    const args = ["--client", "kubelet", "--pull-secret", secretYaml(S.wrong), "--pull-secret", secretYaml(S.pullSecret)];
+    const ok = await run("pull secrets", "check", { image: basicImage(), args });
+    expect([ok.code, errors(ok.codes)]).toEqual([0, []]);
+    const bad = await run("pull secret wrong", "check", {
+      image: basicImage(),
+      args: ["--client", "kubelet", "--pull-secret", secretYaml(S.wrong)],
+    });
+    expect(bad.report.verdict.code).toBe("AUTH_UNAUTHORIZED");
+  }, 60_000);
+
+  test("kubelet: a credential-provider plugin's answer, and a plugin that prints credentials then fails", async () => {
+    const plugins = path.join(home.dir, `plugins-${++n}`);
+    mkdirSync(plugins);
+    const plugin = (name: string, body: string) => {
+      writeFileSync(path.join(plugins, name), `#!/bin/sh\ncat >/dev/null\n${body}\n`);
+      chmodSync(path.join(plugins, name), 0o755);
+    };
+    const answer = (user: string, pw: string) =>
+      `printf '%s' '{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1","cacheKeyType":"Image","auth":{"${basicReg.host}":{"username":"${user}","password":"${pw}"}}}'`;
+    plugin("se-plugin", answer("plugu", S.plugin));
+    plugin("se-plugin-fail", `${answer("plugfail", S.pluginFail)}\nexit 1`);
+    const provider = (name: string) =>
+      `  - name: ${name}\n    matchImages: ["${basicReg.host}"]\n    defaultCacheDuration: 1m\n    apiVersion: credentialprovider.kubelet.k8s.io/v1\n`;
+    const config = file(
+      "providers.yaml",
+      `kind: CredentialProviderConfig\nproviders:\n${provider("se-plugin-fail")}${provider("se-plugin")}`,
+    );
+    const env = { PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_CONFIG: config, PULLDOCTOR_KUBELET_CREDENTIAL_PROVIDER_BIN_DIR: plugins };
+    const c = await run("plugin", "check", { image: basicImage(), args: ["--client", "kubelet"], env });
+    expect(c.codes).toContain("CREDS_PROVIDER_FAILED:warning");
+    expect(c.human).toContain("<credential JSON withheld>");
+    expect(errors(c.codes)).toEqual([]);
   }, 60_000);
 });
 

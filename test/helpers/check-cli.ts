@@ -54,6 +54,9 @@ export async function checkCli(image: string, flags: string[], o: CheckCliOption
     ...unless("--daemon-config", path.join(o.home, "none.json")),
     ...unless("--certs-dir", path.join(o.home, "certs.d")),
     ...unless("--timeout", String(o.timeout ?? 3)),
+    // Judged as Docker unless told: `auto` would read this machine's /etc/containerd and judge as ctr,
+    // which reads no config.json.
+    ...unless("--client", "docker"),
     ...flags,
   ];
   const r = o.run ? await o.run(args) : await runCli(args, { home: o.home, env: o.env, stdin: o.stdin });

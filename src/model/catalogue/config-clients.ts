@@ -91,6 +91,35 @@ export const configClients = {
     genericFixes: ["kubectl create secret docker-registry regcred --docker-server=HOST[:PORT] …, then imagePullSecrets: [{name: regcred}]"],
   }),
 
+  CREDS_PROVIDER_FAILED: entry<{ plugin: string; path: string; image: string; config: string; error: string }>({
+    stage: "config",
+    severity: "warning",
+    title: "A kubelet credential provider plugin failed: its credentials are missing from this pull",
+    explain:
+      "kubelet runs each exec credential provider whose matchImages match the image: the plugin gets a CredentialProviderRequest " +
+      "on stdin and must print a CredentialProviderResponse with the same apiVersion and a valid cacheKeyType. A plugin that is " +
+      "missing, exits non-zero, hangs or prints anything else gives no credentials; kubelet logs the error and pulls with what " +
+      "else matches (the pull secrets, the node's config.json), else anonymously.",
+    seen: [
+      "kubelet log: Failed getting credential from external registry credential provider: error execing credential provider plugin ecr-credential-provider for image 123.dkr.ecr.eu-west-1.amazonaws.com/app: exit status 1",
+      'kubelet: Failed to pull image "123.dkr.ecr.eu-west-1.amazonaws.com/app:1.0": … 401 Unauthorized (no credentials were sent)',
+    ],
+    causes: [
+      "the binary is not in --image-credential-provider-bin-dir, or not executable",
+      "the plugin's own cloud login failed (no instance role, an expired token, no network to the cloud's token service)",
+      "the provider's apiVersion in the config differs from the one the plugin answers with",
+    ],
+    howKnown:
+      "The plugin is run as kubelet runs it, bounded by --timeout (kubernetes/kubernetes:pkg/credentialprovider/plugin/plugin.go#execPlugin.ExecPlugin).",
+    detail: (p) => `${p.plugin} (${p.path}, from ${p.config}) for ${p.image}: ${p.error}.`,
+    fixes: (p) => [
+      `Run it as kubelet does: echo '{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"${p.image}"}' | ${p.path}`,
+      `Check the provider's entry in ${p.config} (name = the binary, apiVersion = what the plugin answers)`,
+      "Or give the pod a pull secret: kubectl create secret docker-registry regcred …, then imagePullSecrets: [{name: regcred}]",
+    ],
+    genericFixes: ["Run the plugin by hand with a CredentialProviderRequest on stdin; fix its config entry or its cloud login"],
+  }),
+
   PULL_SECRET_UNSUPPORTED: entry<{ file: string; fields: string[] }>({
     stage: "config",
     severity: "warning",
