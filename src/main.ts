@@ -43,6 +43,8 @@ async function dispatch(options: Options, io: Io): Promise<number> {
     case "pull":
       if (options.command === "check" && options.files?.length)
         return await (await import("./cli/commands/batch")).batchCommand(options, io);
+      if (options.command === "pull" && (options.files?.length || options.allTags))
+        return await (await import("./cli/commands/pull-many")).pullManyCommand(options, io);
       return await (await import("./cli/commands/check")).checkCommand(options, io);
     case "egress":
       return await (await import("./cli/commands/egress")).egressCommand(options, io);

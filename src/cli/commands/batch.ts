@@ -6,6 +6,7 @@ import type { BuiltImage, ImageSource, InputsResult } from "../../inputs/types";
 import type { FindingCode } from "../../model/catalogue/index";
 import { type Deps, hostPlatform, realDeps } from "../../model/deps";
 import type { EgressEntry } from "../../model/egress";
+import type { Evidence } from "../../model/evidence";
 import type { Finding } from "../../model/finding";
 import type { Command, Options } from "../../model/options";
 import { scrubDeep } from "../../model/redact";
@@ -40,6 +41,15 @@ export interface BatchReport {
   builtLocally: BuiltImage[];
   verdict: { ok: boolean; total: number; failed: number };
   egress: EgressEntry[];
+  /** pull -f, pull --all-tags: the one output all the images went to (null: nothing was written). */
+  pull?: {
+    output: string;
+    written: boolean;
+    images: { name: string; reference: string; digest: string }[];
+    summary: string;
+    findings: Finding[];
+    evidence: Evidence;
+  } | null;
 }
 
 /** kubelet's waiting message, and what it says when read as a pasted error (src/clients/pasted-error.ts). */

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildImage } from "../../src/lab/image";
+import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { expectValidReport } from "../helpers/schema";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { requireBinary } from "../peers/require";
+
+/**
+ * `pull -f FILE` and `pull --all-tags` through the compiled binary against a real
+ * docker-registry: several images into one oci:DIR (read back by skopeo and umoci) or one
+ * docker-archive:FILE; each blob once; nothing written when one image cannot be pulled.
+ */
+let reg: RegistryPeer;
+let work: { dir: string; cleanup: () => void };
+const dec = new TextDecoder();
+// Two images that share their layer (same files), one that does not.
+const shared = [[{ name: "etc/base.txt", content: "shared base layer\n" }]];
+const a = buildImage({ label: "many-a", layers: shared });
+const b = buildImage({ label: "many-b", layers: shared });
+const c = buildImage({ label: "many-c", layers: [[{ name: "etc/c.txt", content: "image c\n" }]] });
+
+beforeAll(async () => {
+  requireBinaryBuilt();
+  work = tempDir("pd-e2e-pull-many-");
+  reg = await startRegistry();
+  await pushImage(reg.url, "team/app", "1.0", a);
+  await pushImage(reg.url, "team/app", "1.1", b);
+  await pushImage(reg.url, "team/other", "2.0", c);
+  // A repository with five tags, two of them the same image, for --all-tags.
+  for (const [tag, img] of [
+    ["1", a],
+    ["2", b],
+    ["3", c],
+    ["latest", c],
+    ["rc", a],
+  ] as const)
+    await pushImage(reg.url, "team/tags", tag, img);
+});
+afterAll(async () => {
+  await reg?.stop();
+  work?.cleanup();
+});
+
+const common = () => [
+  "--daemon-config",
+  path.join(work.dir, "none.json"),
+  "--certs-dir",
+  path.join(work.dir, "certs.d"),
+  "--timeout",
+  "10",
+];
+const env = () => ({ PULLDOCTOR_STORE: path.join(work.dir, "store") });
+const run = (argv: string[]) => {
+  const p = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode, out: dec.decode(p.stdout), err: dec.decode(p.stderr) };
+};
+function compose(name: string, images: string[]): string {
+  const file = path.join(work.dir, name);
+  writeFileSync(file, `services:\n${images.map((img, i) => `  s${i}:\n    image: ${img}\n`).join("")}`);
+  return file;
+}
+
+test("pull -f: a compose file's images into one oci:DIR, one entry per image, shared blobs once; skopeo and umoci read each", async () => {
+  const images = [`${reg.host}/team/app:1.0`, `${reg.host}/team/app:1.1`, `${reg.host}/team/other:2.0`];
+  const dir = path.join(work.dir, "layout");
+  const r = await runCli(["pull", "-f", compose("c1.yaml", images), "--output", `oci:${dir}`, "--json", ...common()], {
+    home: work.dir,
+    env: env(),
+    timeoutMs: 90_000,
+  });
+  const batch = JSON.parse(r.stdout);
+  expectValidReport(batch);
+  expect(r.code).toBe(0);
+  expect(batch.pull).toMatchObject({ output: `oci:${dir}`, written: true });
+  expect(batch.pull.images.map((i: { name: string }) => i.name)).toEqual(images);
+  const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
+  expect(index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"])).toEqual(
+    images,
+  );
+  // 3 manifests + 3 configs + 2 distinct layers: the shared layer is in blobs/ once.
+  expect(readdirSync(path.join(dir, "blobs/sha256")).sort()).toEqual(
+    [...new Set([a, b, c].flatMap((i) => [i.digest, i.config.digest, ...i.layers.map((l) => l.digest)]))].map((d) => d.slice(7)).sort(),
+  );
+  const skopeo = requireBinary("skopeo", "skopeo");
+  const umoci = requireBinary("umoci", "umoci");
+  for (const [img, built] of [
+    [images[0]!, a],
+    [images[2]!, c],
+  ] as const) {
+    const insp = run([skopeo, "inspect", `oci:${dir}:${img}`]);
+    expect(insp.err).toBe("");
+    expect(JSON.parse(insp.out).Labels["org.pulldoctor.label"]).toBe(
+      JSON.parse(dec.decode(built.config.bytes)).config.Labels["org.pulldoctor.label"],
+    );
+    const bundle = path.join(work.dir, `bundle-${built.config.digest.slice(7, 15)}`);
+    const un = run([umoci, "unpack", "--rootless", "--image", `${dir}:${img}`, bundle]);
+    expect(un.err).not.toContain("error");
+    expect(un.code).toBe(0);
+  }
+});
+
+test("pull -f: one image that cannot be pulled leaves no output at all (atomic), and the table says which", async () => {
+  const dir = path.join(work.dir, "never");
+  const images = [`${reg.host}/team/app:1.0`, `${reg.host}/team/app:9.9`];
+  const r = await runCli(["pull", "-f", compose("c2.yaml", images), "--output", `oci:${dir}`, ...common()], {
+    home: work.dir,
+    env: env(),
+    timeoutMs: 90_000,
+  });
+  expect(r.code).toBe(1);
+  expect(existsSync(dir)).toBe(false);
+  expect(r.stdout).toContain("Not pulling: every image must be pullable for the output to be written.");
+  expect(r.stdout).toMatch(/FAIL\s+MANIFEST_UNKNOWN\s+\S+team\/app:9\.9/);
+});
+
+test("pull --all-tags: every tag of tags/list, pages followed (?n=2 here), compared with skopeo list-tags; -q prints each reference@digest", async () => {
+  const skopeo = requireBinary("skopeo", "skopeo");
+  const listed = run([skopeo, "list-tags", "--tls-verify=false", `docker://${reg.host}/team/tags`]);
+  expect(listed.code).toBe(0);
+  const tags: string[] = JSON.parse(listed.out).Tags;
+  expect(tags.sort()).toEqual(["1", "2", "3", "latest", "rc"]);
+  const dir = path.join(work.dir, "all-tags");
+  const r = await runCli(["pull", "-a", `${reg.host}/team/tags`, "-q", "--output", `oci:${dir}`, ...common()], {
+    home: work.dir,
+    env: { ...env(), PULLDOCTOR_TAGS_PAGE: "2" },
+    timeoutMs: 90_000,
+  });
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const byTag: Record<string, string> = { "1": a.digest, "2": b.digest, "3": c.digest, latest: c.digest, rc: a.digest };
+  expect(r.stdout.trim().split("\n").sort()).toEqual(tags.map((t) => `${reg.host}/team/tags:${t}@${byTag[t]}`).sort());
+  const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
+  expect(
+    index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"]).sort(),
+  ).toEqual(tags);
+  for (const t of tags) expect(run([skopeo, "inspect", `oci:${dir}:${t}`]).code).toBe(0);
+  // A tag with --all-tags is misuse, in docker's words.
+  const bad = await runCli(["pull", "-a", `${reg.host}/team/tags:1`, ...common()], { home: work.dir, env: env() });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("tag can't be used with --all-tags/-a");
+});
