@@ -14,7 +14,7 @@ import { MT } from "./image";
 import { installScenarios, type Scenario } from "./scenarios";
 import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
 import { TokenAuthority } from "./token";
-import { startWire, type WireRequest, type WireResponse } from "./wire";
+import { startWire, tagsPage, type WireRequest, type WireResponse } from "./wire";
 
 export type { Fault } from "./faults";
 export type { ProtocolFault } from "./faults-protocol";
@@ -168,10 +168,11 @@ export async function startLabRegistry(opts: LabOptions = {}): Promise<LabRegist
     if (kind === "tags") {
       if (rest !== "list") return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
       if (!repo || repo.tags.size === 0) return sendError(res, 404, "NAME_UNKNOWN", "repository name not known to registry", { name });
+      const page = tagsPage([...repo.tags.keys()].sort(), req.query, req.path);
       return res.send(
         200,
-        { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" },
-        JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }),
+        { ...API_HEADER, "Content-Type": "application/json; charset=utf-8", ...page.headers },
+        JSON.stringify({ name, tags: page.tags }),
       );
     }
     if (kind === "blobs") {

@@ -8,7 +8,7 @@
  * It is the generic cell rate algorithm (a token bucket kept as one number): taking n bytes
  * moves the arrival time n/rate later (never earlier than now minus the burst), by
  * compare-and-swap so two threads never take the same budget; the taker then waits until
- * its bytes are due. Reading waits, so TCP's window closes and the sender slows: the cap
+ * its bytes are due. An idle bucket keeps at most BURST_US of budget. Reading waits, so TCP's window closes and the sender slows: the cap
  * holds on the wire, not only in the file.
  */
 export class RateLimit {
@@ -41,8 +41,7 @@ export class RateLimit {
       const start = tat > nowUs - BURST_US ? tat : nowUs - BURST_US;
       const next = start + cost;
       if (Atomics.compareExchange(this.cells, 1, tat, next) === tat) {
-        const due = next - BURST_US;
-        return due > nowUs ? Number(due - nowUs) / 1000 : 0;
+        return next > nowUs ? Number(next - nowUs) / 1000 : 0;
       }
     }
   }

@@ -2,10 +2,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
+import { type LabRegistry, startLabRegistry } from "../../src/lab/server";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
+import { type DockerdPeer, startDockerd } from "../peers/dockerd";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { requireBinary } from "../peers/require";
 
@@ -15,6 +17,7 @@ import { requireBinary } from "../peers/require";
  * docker-archive:FILE; each blob once; nothing written when one image cannot be pulled.
  */
 let reg: RegistryPeer;
+let lab: LabRegistry;
 let work: { dir: string; cleanup: () => void };
 const dec = new TextDecoder();
 // Two images that share their layer (same files), one that does not.
@@ -27,6 +30,9 @@ beforeAll(async () => {
   requireBinaryBuilt();
   work = tempDir("pd-e2e-pull-many-");
   reg = await startRegistry();
+  // Debian's docker-registry 2.8 ignores ?n= and answers every tag in one page; the lab registry
+  // pages tags/list as the distribution spec (and distribution v3) do, with Link headers.
+  lab = await startLabRegistry();
   await pushImage(reg.url, "team/app", "1.0", a);
   await pushImage(reg.url, "team/app", "1.1", b);
   await pushImage(reg.url, "team/other", "2.0", c);
@@ -37,11 +43,14 @@ beforeAll(async () => {
     ["3", c],
     ["latest", c],
     ["rc", a],
-  ] as const)
+  ] as const) {
     await pushImage(reg.url, "team/tags", tag, img);
+    lab.addImage("team/tags", tag, img);
+  }
 });
 afterAll(async () => {
   await reg?.stop();
+  await lab?.stop();
   work?.cleanup();
 });
 
@@ -117,7 +126,29 @@ test("pull -f: one image that cannot be pulled leaves no output at all (atomic),
   expect(r.stdout).toMatch(/FAIL\s+MANIFEST_UNKNOWN\s+\S+team\/app:9\.9/);
 });
 
-test("pull --all-tags: every tag of tags/list, pages followed (?n=2 here), compared with skopeo list-tags; -q prints each reference@digest", async () => {
+test("pull --all-tags follows tags/list's Link pages (?n=2 from the lab registry: three pages) and gets what skopeo list-tags lists", async () => {
+  const skopeo = requireBinary("skopeo", "skopeo");
+  // Asynchronously: the lab registry answers from this very process.
+  const p = Bun.spawn([skopeo, "list-tags", "--tls-verify=false", `docker://${lab.host}/team/tags`], { stdout: "pipe", stderr: "pipe" });
+  const listed = { out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text(), code: await p.exited };
+  expect(listed.err).toBe("");
+  expect(listed.code).toBe(0);
+  const dir = path.join(work.dir, "paged");
+  const r = await runCli(["pull", "-a", `${lab.host}/team/tags`, "--output", `oci:${dir}`, ...common()], {
+    home: work.dir,
+    env: { ...env(), PULLDOCTOR_TAGS_PAGE: "2" },
+    timeoutMs: 90_000,
+  });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("5 tags of team/tags (3 pages of tags/list)");
+  const pages = lab.log.filter((l) => l.path === "/v2/team/tags/tags/list").length;
+  expect(pages).toBeGreaterThanOrEqual(3);
+  const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
+  const names = index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"]);
+  expect(names.sort()).toEqual(JSON.parse(listed.out).Tags.sort());
+});
+
+test("pull --all-tags: every tag of docker-registry's tags/list, compared with skopeo list-tags; -q prints each reference@digest", async () => {
   const skopeo = requireBinary("skopeo", "skopeo");
   const listed = run([skopeo, "list-tags", "--tls-verify=false", `docker://${reg.host}/team/tags`]);
   expect(listed.code).toBe(0);
@@ -143,3 +174,49 @@ test("pull --all-tags: every tag of tags/list, pages followed (?n=2 here), compa
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("tag can't be used with --all-tags/-a");
 });
+
+test("pull -f into one docker-archive:FILE that a real dockerd's `docker load` reads (every image, its tag); --all-tags into docker, as docker pull -a", async () => {
+  const images = [`${reg.host}/team/app:1.0`, `${reg.host}/team/app:1.1`, `${reg.host}/team/other:2.0`];
+  const file = path.join(work.dir, "images.tar");
+  const r = await runCli(["pull", "-f", compose("c3.yaml", images), "--output", `docker-archive:${file}`, ...common()], {
+    home: work.dir,
+    env: env(),
+    timeoutMs: 90_000,
+  });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain(`✔ 3 images written to docker-archive:${file}`);
+  let dockerd: DockerdPeer | null = null;
+  try {
+    dockerd = await startDockerd();
+    const load = dockerd.docker(["load", "-i", file]);
+    expect(load.stderr).toBe("");
+    expect(load.code).toBe(0);
+    for (const img of images) expect(load.stdout).toContain(`Loaded image: ${img}`);
+    const ls = (repo: string) =>
+      dockerd!
+        .docker(["image", "ls", "--format", "{{.Tag}}", repo])
+        .stdout.trim()
+        .split("\n")
+        .filter((t) => t !== "")
+        .sort();
+    expect(ls(`${reg.host}/team/app`)).toEqual(["1.0", "1.1"]);
+
+    // docker pull -a is the reference for --all-tags: the same tags end up in the Engine.
+    const dockerPull = dockerd.docker(["pull", "-a", `${reg.host}/team/tags`]);
+    expect(dockerPull.code).toBe(0);
+    const byDocker = ls(`${reg.host}/team/tags`);
+    expect(byDocker).toEqual(["1", "2", "3", "latest", "rc"]);
+    expect(dockerd.docker(["image", "rm", ...byDocker.map((t) => `${reg.host}/team/tags:${t}`)]).code).toBe(0);
+    expect(ls(`${reg.host}/team/tags`)).toEqual([]);
+    const ours = await runCli(["pull", "--all-tags", `${reg.host}/team/tags`, "--output", "docker", ...common()], {
+      home: work.dir,
+      env: { ...env(), DOCKER_HOST: dockerd.host, PULLDOCTOR_TAGS_PAGE: "2" },
+      timeoutMs: 90_000,
+    });
+    expect(ours.stdout).toContain("5 tags of team/tags (1 page of tags/list)");
+    expect(ours.code).toBe(0);
+    expect(ls(`${reg.host}/team/tags`)).toEqual(byDocker);
+  } finally {
+    await dockerd?.stop();
+  }
+}, 180_000);
