@@ -52,6 +52,7 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
       if (io.isTTY && !options.json && !options.yes)
         return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
+      if (options.files?.length) return await (await import("./cli/commands/batch")).batchCommand({ ...options, command: "check" }, io);
       if (!options.image) {
         process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
         return 2;

@@ -20,7 +20,7 @@ import { allTagsWanted } from "./all-tags";
 import { type BatchReport, buildBatchReport, renderBatch } from "./batch";
 import { bounded, CONCURRENCY, collectImages, diagnoseRun, type Wanted } from "./many";
 
-type Diagnosed = Awaited<ReturnType<typeof diagnoseRun>>;
+export type Diagnosed = Awaited<ReturnType<typeof diagnoseRun>>;
 const NO_INPUTS: InputsResult = { images: [], builtLocally: [], findings: [], files: [] };
 
 /**
@@ -69,8 +69,7 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
     io.stderr(`pulldoctor hit an internal error (a bug): ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT_INTERNAL;
   }
-  const inputErrors = inputs.findings.some((f) => f.severity === "error");
-  if (wanted.length === 0 || inputErrors || diagnosed.some((d) => !d.run.chosen?.facts.manifest)) {
+  if (!allPullable(inputs, diagnosed)) {
     say("Not pulling: every image must be pullable for the output to be written.\n");
     return finish(
       options,
@@ -83,6 +82,28 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
   }
   const output =
     options.output ?? (await defaultManyOutput(deps, options.allTags ? diagnosed[0]!.run.localFacts.ref!.repository : "images"));
+  return await pullDiagnosed({ ...options, output }, io, deps, inputs, wanted, diagnosed);
+}
+
+/** Whether the output can be written: no input error, and a pullable manifest for every image. */
+export function allPullable(inputs: InputsResult, diagnosed: Diagnosed[]): boolean {
+  const inputErrors = inputs.findings.some((f) => f.severity === "error");
+  return diagnosed.length > 0 && !inputErrors && diagnosed.every((d) => d.run.chosen?.facts.manifest);
+}
+
+/** The second half, shared with the interactive doctor's `-f`: pull every diagnosed image into `options.output`, write it once, report. */
+export async function pullDiagnosed(
+  options: Options & { output: string },
+  io: Io,
+  deps: Deps,
+  inputs: InputsResult,
+  wanted: Wanted[],
+  diagnosed: Diagnosed[],
+): Promise<number> {
+  const output = options.output;
+  const say = (s: string) => {
+    if (!options.json && !options.quiet) io.stdout(s);
+  };
   say(`Pulling ${wanted.length} images into ${output}\n`);
   const gathered: { entry: ManyEntry; ctx: WriteContext }[] = [];
   const reports: Report[] = [];
@@ -163,7 +184,7 @@ function finish(
 }
 
 /** No --output: the Engine when it answers (what `docker pull` fills), else one OCI layout under the working directory. */
-async function defaultManyOutput(deps: Deps, name: string): Promise<string> {
+export async function defaultManyOutput(deps: Deps, name: string): Promise<string> {
   const addr = engineAddress(deps);
   if (!("error" in addr) && (await pingEngine(addr, 1500, deps.signal)).ok) return "docker";
   return `oci:${path.join(process.cwd(), path.basename(name))}`;
