@@ -220,3 +220,22 @@ test("pull -f into one docker-archive:FILE that a real dockerd's `docker load` r
     await dockerd?.stop();
   }
 }, 180_000);
+
+test("pull -q of one image: only the reference with its digest on stdout; a failure says why on stderr", async () => {
+  const ok = await runCli(["pull", `${reg.host}/team/app:1.0`, "-q", "--output", `oci:${path.join(work.dir, "quiet")}`, ...common()], {
+    home: work.dir,
+    env: env(),
+    timeoutMs: 90_000,
+  });
+  expect(ok.stderr).toBe("");
+  expect(ok.stdout).toBe(`${reg.host}/team/app:1.0@${a.digest}\n`);
+  expect(ok.code).toBe(0);
+  const bad = await runCli(["pull", `${reg.host}/team/app:9.9`, "-q", "--output", `oci:${path.join(work.dir, "quiet2")}`, ...common()], {
+    home: work.dir,
+    env: env(),
+    timeoutMs: 90_000,
+  });
+  expect(bad.stdout).toBe("");
+  expect(bad.stderr).toContain("9.9");
+  expect(bad.code).toBe(1);
+});
