@@ -239,3 +239,62 @@ test("pull -q of one image: only the reference with its digest on stdout; a fail
   expect(bad.stderr).toContain("9.9");
   expect(bad.code).toBe(1);
 });
+
+test("pull -f: a multi-document Kubernetes file and a kubectl capture on stdin, into one docker-archive (manifest.json: an entry per image)", async () => {
+  const k8s = path.join(work.dir, "k8s.yaml");
+  writeFileSync(
+    k8s,
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      initContainers: [{name: init, image: "${reg.host}/team/app:1.1"}]
+      containers: [{name: web, image: "${reg.host}/team/app:1.0"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: solo}
+spec:
+  containers: [{name: c, image: "${reg.host}/team/app:1.0"}]
+`,
+  );
+  // The node could not pull it (its pull secret was wrong, say); from here it pulls.
+  const other = `${reg.host}/team/other:2.0`;
+  const pods = JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: [
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "p" },
+        spec: { containers: [{ name: "c", image: other }] },
+        status: {
+          containerStatuses: [
+            { name: "c", image: other, state: { waiting: { reason: "ImagePullBackOff", message: `Back-off pulling image "${other}"` } } },
+          ],
+        },
+      },
+    ],
+  });
+  const file = path.join(work.dir, "k8s.tar");
+  const r = await runCli(["pull", "-f", k8s, "-f", "-", "--output", `docker-archive:${file}`, "--json", ...common()], {
+    home: work.dir,
+    env: env(),
+    stdin: pods,
+    timeoutMs: 90_000,
+  });
+  const batch = JSON.parse(r.stdout);
+  expectValidReport(batch);
+  expect(r.code).toBe(0);
+  expect(batch.images.map((i: { image: string }) => i.image)).toEqual([`${reg.host}/team/app:1.0`, `${reg.host}/team/app:1.1`, other]);
+  const tar = run(["tar", "-xOf", file, "manifest.json"]);
+  expect(tar.code).toBe(0);
+  expect(JSON.parse(tar.out).map((e: { RepoTags: string[] }) => e.RepoTags)).toEqual([
+    [`${reg.host}/team/app:1.0`],
+    [`${reg.host}/team/app:1.1`],
+    [other],
+  ]);
+});
