@@ -134,9 +134,11 @@ test("pull --all-tags follows tags/list's Link pages (?n=2 from the lab registry
   expect(listed.err).toBe("");
   expect(listed.code).toBe(0);
   const dir = path.join(work.dir, "paged");
-  const r = await runCli(["pull", "-a", `${lab.host}/team/tags`, "--output", `oci:${dir}`, ...common()], {
+  const report = path.join(work.dir, "paged.json");
+  const r = await runCli(["pull", "-a", `${lab.host}/team/tags`, "--output", `oci:${dir}`, "--report", report, ...common()], {
     home: work.dir,
-    env: { ...env(), PULLDOCTOR_TAGS_PAGE: "2" },
+    // A store of its own: the five tags are three images with two layers between them, each downloaded once.
+    env: { PULLDOCTOR_STORE: path.join(work.dir, "store-paged"), PULLDOCTOR_TAGS_PAGE: "2" },
     timeoutMs: 90_000,
   });
   expect(r.code).toBe(0);
@@ -146,6 +148,18 @@ test("pull --all-tags follows tags/list's Link pages (?n=2 from the lab registry
   const index = JSON.parse(readFileSync(path.join(dir, "index.json"), "utf8"));
   const names = index.manifests.map((m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"]);
   expect(names.sort()).toEqual(JSON.parse(listed.out).Tags.sort());
+  const batch = JSON.parse(readFileSync(report, "utf8"));
+  expectValidReport(batch);
+  const distinct = new Map([a, b, c].flatMap((i) => [i.config, ...i.layers]).map((x) => [x.digest, x.bytes.length]));
+  const downloaded = batch.images.reduce(
+    (n: number, i: { report: { pull: { downloadedBytes: number } } }) => n + i.report.pull.downloadedBytes,
+    0,
+  );
+  expect(downloaded).toBe([...distinct.values()].reduce((n, x) => n + x, 0));
+  // The diagnosis probes each image's blob with a small Range; the pull's full GETs are one per blob.
+  const blobGets = lab.log.filter((l) => l.method === "GET" && l.path.includes("/blobs/") && !l.range).map((l) => l.path);
+  expect(blobGets.length).toBe(distinct.size);
+  expect(new Set(blobGets).size).toBe(blobGets.length);
 });
 
 test("pull --all-tags: every tag of docker-registry's tags/list, compared with skopeo list-tags; -q prints each reference@digest", async () => {
