@@ -43,6 +43,8 @@ async function dispatch(options: Options, io: Io): Promise<number> {
     case "pull":
       if (options.command === "check" && options.files?.length)
         return await (await import("./cli/commands/batch")).batchCommand(options, io);
+      if (options.command === "pull" && (options.files?.length || options.allTags))
+        return await (await import("./cli/commands/pull-many")).pullManyCommand(options, io);
       return await (await import("./cli/commands/check")).checkCommand(options, io);
     case "egress":
       return await (await import("./cli/commands/egress")).egressCommand(options, io);
@@ -50,6 +52,7 @@ async function dispatch(options: Options, io: Io): Promise<number> {
       // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
       if (io.isTTY && !options.json && !options.yes)
         return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
+      if (options.files?.length) return await (await import("./cli/commands/batch")).batchCommand({ ...options, command: "check" }, io);
       if (!options.image) {
         process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
         return 2;

@@ -1,8 +1,11 @@
 import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
 import { maskUserinfo } from "../model/redact";
 import { parseServer } from "../net/dns-exchange";
+import { parseRate } from "../pull/rate-limit";
 import { mirrorUrlError } from "../registry/mirror-url";
 import { parsePlatform } from "../registry/platform";
+
+export { USAGE } from "./usage";
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -41,6 +44,11 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--file": { kind: "list", key: "files" },
   "-f": { kind: "list", key: "files" },
   "--all": { kind: "bool", key: "all" },
+  "--all-tags": { kind: "bool", key: "allTags" },
+  "-a": { kind: "bool", key: "allTags" },
+  "--quiet": { kind: "bool", key: "quiet" },
+  "-q": { kind: "bool", key: "quiet" },
+  "--limit-rate": { kind: "value" },
   "--format": { kind: "value", key: "format" },
   "--error": { kind: "value", key: "errorText" },
   "--version": { kind: "bool" },
@@ -140,6 +148,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
           return { ok: false, error: `--docker-store takes classic or containerd, not "${value}"` };
         o.dockerStore = value;
         continue;
+      case "--limit-rate":
+        // curl's and wget's syntax; a cap that does not parse must not silently pull at full speed.
+        o.limitRate = parseRate(value!);
+        if (o.limitRate === null) return { ok: false, error: `--limit-rate takes bytes per second such as 10M or 500k, not "${value}"` };
+        continue;
       case "--file":
       case "-f":
         o.files = [...(o.files ?? []), value!];
@@ -171,7 +184,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
   switch (command) {
     case "check":
-      // check -f FILE [IMAGE...]: many images, one batch report.
+    case "pull":
+      // check|pull -f FILE [IMAGE...]: many images, one batch report (and, for pull, one output).
       if (o.files?.length) {
         o.images = positionals.splice(0);
         o.image = o.images[0] ?? null;
@@ -180,7 +194,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
       o.image = positionals.shift()!;
       break;
-    case "pull":
     case "ref":
       if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
       o.image = positionals.shift()!;
@@ -197,7 +210,12 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       if (o.images.length === 0 && !o.files?.length) return { ok: false, error: "egress needs an IMAGE or -f FILE" };
       break;
   }
-  if (o.files?.length && command !== "egress" && command !== "check") return { ok: false, error: "-f/--file is only for check and egress" };
+  if (o.files?.length && !["egress", "check", "pull"].includes(command) && !(command === "interactive" && !o.image))
+    return { ok: false, error: "-f/--file is for check, pull, egress and the interactive doctor" };
+  if ((o.allTags || o.quiet || o.limitRate) && command !== "pull")
+    return { ok: false, error: "--all-tags, --quiet and --limit-rate are for pull" };
+  if (o.allTags && o.files?.length) return { ok: false, error: "--all-tags pulls the tags of one repository: give an IMAGE, not -f" };
+  if (o.quiet && o.json) return { ok: false, error: "--quiet and --json both choose what stdout prints: give one" };
   if (o.all && !o.files?.length) return { ok: false, error: "--all goes with -f FILE (kubectl get pods -o json output)" };
   if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
   if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
@@ -221,50 +239,6 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (o.json) o.yes = true;
   return { ok: true, options: o, passwordStdin };
 }
-
-export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doctor (plain check when not a terminal)
-       pulldoctor check IMAGE [options]  diagnose every stage of a pull
-       pulldoctor check -f FILE [IMAGE...]  many images (compose, Kubernetes, kubectl pods): a table and a batch report
-       pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
-       pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
-       pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
-       pulldoctor explain --error TEXT|-  name the client, codes and image of a pasted pull error (- reads stdin)
-       pulldoctor demo [--tour|--faults] [--port N]  a lab registry with broken repositories on loopback
-       pulldoctor fleet manifest|summarize …  run the doctor on every node of a cluster (fleet --help)
-       pulldoctor egress IMAGE... | -f FILE [--format plain|json|csv]  the hosts a firewall must allow
-       pulldoctor --version | --help
-
-Options:
-  --json                      JSON report on stdout (nothing else there); non-interactive
-  --report FILE               also write the JSON report to FILE
-  --platform OS/ARCH[/VAR]    platform to pick from an index (default: this host's)
-  --username U --password-stdin  credentials for this run only (never stored)
-  --docker-config PATH        client config dir, config.json or .dockerconfigjson
-  --daemon-config FILE        daemon config (default /etc/docker/daemon.json)
-  --certs-dir DIR             per-registry certs (default /etc/docker/certs.d)
-  --dns SERVER[:PORT]         ask this DNS server (repeatable)
-  --insecure-registry HOST[:PORT]  treat as insecure, like daemon.json (repeatable)
-  --mirror URL                docker.io mirror, like daemon.json registry-mirrors (repeatable)
-  --timeout SECONDS           per network step (default 15)
-  --client NAME               whose pull is judged: auto (default: detected), docker, containerd, kubelet, podman, all
-  --docker-store classic|containerd  docker's image store (default: the Engine's /info, else containerd)
-  --containerd-config FILE    containerd config.toml, read for the CRI registry config_path
-                              (default /etc/containerd/config.toml)
-  --hosts-dir DIR             hosts.toml tree DIR/<host[:port]>/hosts.toml (repeatable; default: config_path,
-                              else /etc/containerd/certs.d; docker's containerd store: /etc/docker/certs.d)
-  --pull-secret FILE          kubelet: a Secret (YAML/JSON) or a .dockerconfigjson (repeatable, in the pod's order)
-  --registries-conf FILE      podman/CRI-O registries.conf (default /etc/containers/registries.conf + .d/)
-  --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker
-  --concurrency N             pull only: parallel blob transfers
-  --verbose                   show every HTTP exchange (secrets redacted)
-  --no-color                  no colour (also NO_COLOR, or when not a terminal)
-  --yes                       accept the default answer to every prompt
-  -f, --file FILE             check, egress: images from a compose file, Kubernetes YAML/JSON or kubectl get pods -o json (- is stdin; repeatable)
-  --all                       with kubectl output: every container, not only those waiting on a failed pull
-  --format plain|json|csv     egress: how the allow-list is printed (default plain)
-
-Exit status: 0 no error finding, 1 an error finding, 2 misuse, 70 internal error, 130 interrupted, 141 output closed early (| head).
-`;
 
 /** containerd's Parse error for a --platform value, or null when it parses. */
 function platformError(spec: string): string | null {

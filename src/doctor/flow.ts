@@ -3,7 +3,7 @@ import type { Options } from "../model/options";
 import type { Report } from "../model/report";
 import type { StageId, StageResult } from "../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
-import { defaultOutput, type PullEvent, type PullOutcome, runPull } from "../pull/engine";
+import { defaultOutput, type PullEvent, type PullInput, type PullOutcome, runPull } from "../pull/engine";
 import { STAGES } from "../stages/index";
 import { finalReport } from "./final-report";
 import { type RunResult, runDoctor, type StageEvent } from "./run";
@@ -130,14 +130,19 @@ function skippedPull(run: RunResult): StageResult {
   };
 }
 
-/** The pull from the endpoint the diagnosis chose, falling back to the later endpoints that passed, as Docker does. */
-async function pullAfterDiagnosis(
+/**
+ * The pull from the endpoint the diagnosis chose, falling back to the later endpoints that
+ * passed, as Docker does. `write` gathers the image for an output shared with other images
+ * (`pull -f`, `--all-tags`) instead of writing it alone.
+ */
+export async function pullAfterDiagnosis(
   run: RunResult,
   options: Options,
   deps: Deps,
   trace: Trace,
   output: string,
   emit: (e: FlowEvent) => void,
+  write?: PullInput["write"],
 ): Promise<PullOutcome> {
   const chosen = run.chosen!;
   const later = run.endpoints.slice(run.endpoints.indexOf(chosen) + 1).filter((r) => r.ok);
@@ -151,6 +156,7 @@ async function pullAfterDiagnosis(
     fallbacks: later.map((r) => ({ endpoint: r.endpoint, facts: r.facts })),
     output,
     onProgress: (event) => emit({ type: "pull-progress", event }),
+    write,
   });
   emit({ type: "result", result: outcome.result, findings: outcome.findings });
   return outcome;

@@ -2,7 +2,7 @@ import { API_HEADER, type Fault, rateLimitHeaders, sendError, serveBlob } from "
 import { answerManifestFault, isProtocolFault, type ProtocolFault } from "./faults-protocol";
 import { type BuiltImage, type BuiltIndex, MT } from "./image";
 import type { TokenAuthority } from "./token";
-import type { WireRequest, WireResponse } from "./wire";
+import { tagsPage, type WireRequest, type WireResponse } from "./wire";
 
 export interface StoredManifest {
   bytes: Uint8Array;
@@ -110,10 +110,12 @@ export function serveRepository(req: WireRequest, res: WireResponse, x: RepoRout
   if (kind === "tags") {
     if (rest !== "list") return sendError(res, 404, "UNSUPPORTED", "The operation is unsupported.");
     if (!repo || repo.tags.size === 0) return sendError(res, 404, "NAME_UNKNOWN", "repository name not known to registry", { name });
+    // Paged as the distribution spec describes (?n=, ?last=, a Link to the next page).
+    const page = tagsPage([...repo.tags.keys()].sort(), req.query, req.path);
     return res.send(
       200,
-      { ...API_HEADER, "Content-Type": "application/json; charset=utf-8" },
-      JSON.stringify({ name, tags: [...repo.tags.keys()].sort() }),
+      { ...API_HEADER, "Content-Type": "application/json; charset=utf-8", ...page.headers },
+      JSON.stringify({ name, tags: page.tags }),
     );
   }
   if (kind === "blobs") {

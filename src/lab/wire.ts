@@ -254,3 +254,18 @@ export function startWire(host: string, port: number, handler: Handler, tlsOptio
     });
   });
 }
+
+/**
+ * The distribution spec's paginated tags/list ("Listing Tags"): `n` tags after `last`, and a
+ * `Link: <…?last=…&n=…>; rel="next"` header while more remain (distribution v3 answers so;
+ * Debian's docker-registry 2.8 ignores `n` and sends every tag in one page).
+ */
+export function tagsPage(sorted: string[], query: URLSearchParams, path: string): { tags: string[]; headers: Record<string, string> } {
+  const last = query.get("last");
+  const after = last === null ? sorted : sorted.filter((t) => t > last);
+  const n = Number(query.get("n"));
+  if (!query.has("n") || !Number.isInteger(n) || n <= 0 || after.length <= n) return { tags: after, headers: {} };
+  const tags = after.slice(0, n);
+  const next = `${path}?last=${encodeURIComponent(tags[tags.length - 1]!)}&n=${n}`;
+  return { tags, headers: { Link: `<${next}>; rel="next"` } };
+}

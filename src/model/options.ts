@@ -56,6 +56,12 @@ export interface Options {
   files?: string[];
   /** --all: kubectl output gives every container, not only those waiting on a pull. */
   all?: boolean;
+  /** pull --all-tags/-a: every tag of the repository (tags/list), as `docker pull --all-tags`. */
+  allTags?: boolean;
+  /** pull --quiet/-q: only the pulled references with their digests. */
+  quiet?: boolean;
+  /** pull --limit-rate: the whole pull's download cap, bytes per second. */
+  limitRate?: number | null;
   /** egress --format */
   format?: "plain" | "json" | "csv";
 }

@@ -9,7 +9,7 @@
  * decision stays in fetch-blob.ts. Messages (all structured-clone data):
  *   → {type:"open", id, url, headers, init}   ← {type:"head", id, status, statusText, headers, text}
  *                                              | {type:"error", id, message, code}
- *   → {type:"consume", id, path, offset, size, algorithm}
+ *   → {type:"consume", id, path, offset, size, algorithm, owner, limit}   (limit: --limit-rate's shared bucket)
  *                                              ← {type:"progress", id, total} … then
  *                                                {type:"end", id, total, digest} | {type:"fail", id, kind, message, code, total}
  *   → {type:"cancel", id}
@@ -17,6 +17,7 @@
 import { closeSync, openSync } from "node:fs";
 import { readToken } from "./ingest-lock";
 import { writeAllSync } from "./outputs/safe-file";
+import { RateLimit } from "./rate-limit";
 import { hashFilePrefix } from "./verify";
 
 declare const self: Worker;
@@ -94,8 +95,10 @@ async function consume(m: {
   size: number;
   algorithm: "sha256" | "sha512";
   owner?: { lock: string; token: string };
+  limit?: SharedArrayBuffer | null;
 }): Promise<void> {
   const job = jobs.get(m.id);
+  const limit = m.limit ? RateLimit.attach(m.limit) : null;
   let total = m.offset;
   const failMsg = (kind: "too-long" | "io" | "body", e: unknown) =>
     self.postMessage({
@@ -149,6 +152,7 @@ async function consume(m: {
         }
         hasher.update(buf);
         total += buf.length;
+        if (limit) await limit.take(buf.length);
         if (performance.now() - posted >= PROGRESS_MS) flush();
         else timer ??= setTimeout(flush, PROGRESS_MS);
       }

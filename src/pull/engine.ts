@@ -16,6 +16,7 @@ import { type EngineAddress, engineAddress, pingEngine } from "./outputs/docker-
 import { type ImageContent, parsePlatformString } from "./outputs/image-content";
 import { writeOutput } from "./outputs/write";
 import { engineFor, ensureStore, recheckSpace, type Stop, spaceNeeds, spacePreflight } from "./preflight";
+import { useRateLimit } from "./rate-limit";
 import { DEFAULT_CONCURRENCY, DEFAULT_RETRY, type RetryTuning } from "./schedule";
 import { type BlobSource, sourceFrom } from "./source";
 import { BlobStore, defaultStoreDir } from "./store";
@@ -30,6 +31,8 @@ export interface PullInput {
   fallbacks?: { endpoint: Endpoint; facts: Facts }[];
   output: string;
   onProgress?: (e: PullEvent) => void;
+  /** Where the verified image goes, instead of --output alone: `pull -f` and `--all-tags` gather several images into one output. */
+  write?: typeof writeOutput;
   /** Tests and benchmarks: retry pacing, stall timeout (default options.timeoutMs), store location. */
   tuning?: { retry?: Partial<RetryTuning>; idleTimeoutMs?: number; storeDir?: string; workers?: number };
 }
@@ -87,6 +90,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     summary: pull,
   });
   const stop = (s: Stop) => done("fail", s.summary, s.evidence, s.findings);
+  // --limit-rate caps every byte this process downloads for the pull, Workers included (rate-limit.ts).
+  useRateLimit(options.limitRate ?? null);
 
   // 1. What to pull, and where to: the output parses and can be written, every blob can be verified.
   const planned = planPull(input);
@@ -148,7 +153,14 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     store,
     repoTag: repoTagOf(ref),
   };
-  const written = await writeOutput(spec, content, { ref, engine, timeoutMs: options.timeoutMs, signal: deps.signal, image, archiveFile });
+  const written = await (input.write ?? writeOutput)(spec, content, {
+    ref,
+    engine,
+    timeoutMs: options.timeoutMs,
+    signal: deps.signal,
+    image,
+    archiveFile,
+  });
   evidence.written = written.evidence;
   if (written.finding || written.error)
     return done(

@@ -1,3 +1,4 @@
+import { activeRateLimit } from "./rate-limit";
 import { type Opened, type OpenOptions, openWithFetch } from "./transport";
 
 /**
@@ -81,7 +82,16 @@ export class Lanes {
                       );
                   },
                 });
-                post({ type: "consume", path: job.path, offset: job.offset, size: job.size, algorithm: job.algorithm, owner: job.owner });
+                // --limit-rate: the Worker takes from the same shared bucket (rate-limit.ts).
+                post({
+                  type: "consume",
+                  path: job.path,
+                  offset: job.offset,
+                  size: job.size,
+                  algorithm: job.algorithm,
+                  owner: job.owner,
+                  limit: activeRateLimit()?.buffer ?? null,
+                });
               }),
           });
         },

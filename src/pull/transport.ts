@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import { hostPort } from "../net/origin";
+import { activeRateLimit } from "./rate-limit";
 
 /** What the Worker is told to do with a 200/206 body; `total` counts from the start of the blob. */
 export interface ToFileJob {
@@ -53,6 +54,7 @@ export async function openWithFetch(url: string, o: OpenOptions): Promise<Opened
         const c = await reader.read();
         if (c.done) return;
         sink(c.value);
+        await activeRateLimit()?.take(c.value.length);
       }
     },
     cancel: () => void res.body?.cancel().catch(() => {}),
@@ -91,12 +93,20 @@ export function openWithNode(url: string, o: OpenOptions): Promise<Opened> {
           consume: (sink) =>
             new Promise<void>((done, fail) => {
               let ended = false;
+              const limit = activeRateLimit();
               res.on("data", (c: Buffer) => {
                 try {
                   sink(c);
                 } catch (e) {
                   req.destroy();
                   fail(e);
+                  return;
+                }
+                // --limit-rate: stop reading until these bytes are due (rate-limit.ts).
+                const wait = limit?.reserve(c.length) ?? 0;
+                if (wait > 0) {
+                  res.pause();
+                  setTimeout(() => res.resume(), wait);
                 }
               });
               res.on("end", () => {

@@ -85,6 +85,8 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
     k8s,
     `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      imagePullSecrets: [{name: regcred}]\n      initContainers: [{name: init, image: "${other}"}]\n      containers: [{name: web, image: "${good}"}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\n`,
   );
+  // containerd's CRI text, as kubelet puts it in the waiting message of a missing tag.
+  const waitingMessage = `rpc error: code = NotFound desc = failed to pull and unpack image "${missing}": failed to resolve reference "${missing}": ${missing}: not found`;
   const pods = JSON.stringify({
     apiVersion: "v1",
     kind: "List",
@@ -95,9 +97,7 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
         metadata: { name: "p" },
         spec: { containers: [{ name: "c", image: missing }] },
         status: {
-          containerStatuses: [
-            { name: "c", image: missing, state: { waiting: { reason: "ErrImagePull", message: `rpc error: ${missing}: not found` } } },
-          ],
+          containerStatuses: [{ name: "c", image: missing, state: { waiting: { reason: "ErrImagePull", message: waitingMessage } } }],
         },
       },
     ],
@@ -110,7 +110,10 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
     [other, "Deployment/web"],
     [missing, "Pod/p"],
   ]);
-  expect(b.images[2]!.waiting).toEqual({ reason: "ErrImagePull", message: `rpc error: ${missing}: not found` });
+  expect(b.images[2]!.waiting).toMatchObject({ reason: "ErrImagePull", message: waitingMessage });
+  // Decoded as a pasted error beside the diagnosis, which agrees with it.
+  expect(b.images[2]!.waiting.reads).toEqual({ client: "kubelet", runtime: "containerd", codes: ["MANIFEST_UNKNOWN", "NAME_UNKNOWN"] });
+  expect(b.images[2]!.report.verdict.code).toBe("MANIFEST_UNKNOWN");
   expect(b.inputs.map((i) => [i.file, i.formats])).toEqual([
     [k8s, ["kubernetes"]],
     ["-", ["kubectl-pods"]],
@@ -119,7 +122,10 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
   expect(b.images[0]).toMatchObject({ pullSecrets: ["regcred"] });
 
   const human = await runCli(["check", "-f", "-", ...common()], { home: home.dir, stdin: pods });
-  expect(human.stdout).toContain(`kubelet said (ErrImagePull): rpc error: ${missing}: not found`);
+  expect(human.stdout).toContain(`kubelet said (ErrImagePull): ${waitingMessage}`);
+  expect(human.stdout).toContain(
+    "read as kubelet on containerd's error: MANIFEST_UNKNOWN, NAME_UNKNOWN (the diagnosis agrees: MANIFEST_UNKNOWN)",
+  );
 });
 
 test("images are diagnosed concurrently: four slow images take far less than four times one", async () => {

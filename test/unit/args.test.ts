@@ -157,13 +157,28 @@ describe("many images: -f, --all, --format", () => {
 
   test("check -f needs no IMAGE; without -f it still does", () => {
     expect(ok(["check", "-f", "k8s.yaml"]).options).toMatchObject({ command: "check", files: ["k8s.yaml"], image: null, images: [] });
+    expect(ok(["pull", "-f", "k8s.yaml", "--output", "oci:d"]).options).toMatchObject({
+      command: "pull",
+      files: ["k8s.yaml"],
+      image: null,
+    });
+    expect(ok(["-f", "k8s.yaml"]).options).toMatchObject({ command: "interactive", files: ["k8s.yaml"] });
+    expect(ok(["pull", "-a", "-q", "nginx", "--limit-rate", "500k"]).options).toMatchObject({
+      allTags: true,
+      quiet: true,
+      limitRate: 500 * 1024,
+      image: "nginx",
+    });
     expect(ok(["check", "-f", "k8s.yaml", "extra:1"]).options).toMatchObject({ images: ["extra:1"] });
   });
 
   test.each([
     [["egress"], "egress needs an IMAGE or -f FILE"],
     [["egress", "a", "--format", "yaml"], '--format takes plain, json or csv, not "yaml"'],
-    [["pull", "a", "-f", "x.yaml"], "-f/--file is only for check and egress"],
+    [["ref", "a", "-f", "x.yaml"], "-f/--file is for check, pull, egress and the interactive doctor"],
+    [["a", "-f", "x.yaml"], "-f/--file is for check, pull, egress and the interactive doctor"],
+    [["check", "a", "-q"], "--all-tags, --quiet and --limit-rate are for pull"],
+    [["pull", "a:1", "--limit-rate", "10Mbit"], "--limit-rate takes bytes per second"],
     [["check", "a", "--format", "csv"], "--format is only for egress"],
     [["check", "a", "--all"], "--all goes with -f FILE"],
     [["egress", "-f"], "flag -f needs a value"],

@@ -6,6 +6,9 @@ import { buildReport } from "../../src/model/report";
 import { expectValidReport } from "../helpers/schema";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+// What kubelet puts in a waiting message for a missing tag (containerd's CRI), with a token pasted in.
+const msg = (image: string) =>
+  `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found (Bearer ${JWT})`;
 
 function single(image: string, ok: boolean) {
   return buildReport({
@@ -26,7 +29,7 @@ test("the batch report validates against the published schema; secrets in kubele
     kind: "Pod",
     metadata: { name },
     spec: { containers: [{ name: "c", image }], imagePullSecrets: [{ name: `pull-${name}` }] },
-    status: { containerStatuses: [{ name: "c", state: { waiting: { reason: "ErrImagePull", message: `401 with Bearer ${JWT}` } } }] },
+    status: { containerStatuses: [{ name: "c", state: { waiting: { reason: "ErrImagePull", message: msg(image) } } }] },
   });
   c.add("pods.json", JSON.stringify({ apiVersion: "v1", kind: "List", items: [pod("a", "r.example/a:1"), pod("b", "Bad/X")] }));
   c.add("compose.yaml", "services:\n  b:\n    build: .\n");
@@ -44,7 +47,12 @@ test("the batch report validates against the published schema; secrets in kubele
   ]);
   expect(JSON.stringify(b)).not.toContain(JWT);
   const text = renderBatch(b, wanted);
-  expect(text).toContain("kubelet said (ErrImagePull): 401 with Bearer <redacted>");
+  expect(text).toContain("kubelet said (ErrImagePull): rpc error: code = NotFound");
+  expect(text).toContain("(Bearer <redacted>)");
+  // Read as a pasted error: the client and the codes it implies, beside the diagnosis.
+  expect(b.images[0]!.waiting!.reads).toEqual({ client: "kubelet", runtime: "containerd", codes: ["MANIFEST_UNKNOWN", "NAME_UNKNOWN"] });
+  expect(text).toContain("read as kubelet on containerd's error: MANIFEST_UNKNOWN, NAME_UNKNOWN (the diagnosis agrees: MANIFEST_UNKNOWN)");
+  expect(b.images[1]!.waiting).toBeNull();
   expect(text).toContain("(command line)");
   expect(text).toContain("the pod spec names imagePullSecrets pull-a; this check used this host's credentials");
   expect(text).toContain("1 of 2 images should pull; 1 will not.");

@@ -1,9 +1,12 @@
 import os from "node:os";
+import { recognisePastedError } from "../../clients/pasted-error";
 import { shareEndpointProbes } from "../../doctor/shared-probes";
 import { unionEgress } from "../../egress/allow-list";
 import type { BuiltImage, ImageSource, InputsResult } from "../../inputs/types";
+import type { FindingCode } from "../../model/catalogue/index";
 import { type Deps, hostPlatform, realDeps } from "../../model/deps";
 import type { EgressEntry } from "../../model/egress";
+import type { Evidence } from "../../model/evidence";
 import type { Finding } from "../../model/finding";
 import type { Command, Options } from "../../model/options";
 import { scrubDeep } from "../../model/redact";
@@ -32,12 +35,39 @@ export interface BatchReport {
     sources: ImageSource[];
     sourceCount: number;
     pullSecrets: string[];
-    waiting: { reason: string | null; message: string } | null;
+    waiting: Waiting | null;
     report: Report;
   }[];
   builtLocally: BuiltImage[];
   verdict: { ok: boolean; total: number; failed: number };
   egress: EgressEntry[];
+  /** pull -f, pull --all-tags: the one output all the images went to (null: nothing was written). */
+  pull?: {
+    output: string;
+    written: boolean;
+    images: { name: string; reference: string; digest: string }[];
+    summary: string;
+    findings: Finding[];
+    evidence: Evidence;
+  } | null;
+}
+
+/** kubelet's waiting message, and what it says when read as a pasted error (src/clients/pasted-error.ts). */
+export interface Waiting {
+  reason: string | null;
+  message: string;
+  /** The client that printed it and the codes it implies, best first; null when no pattern matched. */
+  reads: { client: string | null; runtime: string | null; codes: FindingCode[] } | null;
+}
+
+/** The waiting message beside the diagnosis: which client printed it and the codes it implies, offline. */
+export function decodeWaiting(reason: string | null, message: string): Waiting {
+  const p = recognisePastedError(message);
+  if (!p.recognised) return { reason, message, reads: null };
+  // The message is kubelet's by where it was found; the text inside is its runtime's (CRI).
+  const c = p.client;
+  const runtime = c?.runtime ?? (c?.name === "containerd" ? "containerd" : c?.name === "podman" ? "cri-o" : null);
+  return { reason, message, reads: { client: "kubelet", runtime, codes: p.codes.map((x) => x.code) } };
 }
 
 export function buildBatchReport(
@@ -64,7 +94,7 @@ export function buildBatchReport(
       sources: w.sources,
       sourceCount: w.sourceCount,
       pullSecrets: w.pullSecrets,
-      waiting: w.waitingMessage !== null ? { reason: w.waitingReason, message: w.waitingMessage } : null,
+      waiting: w.waitingMessage !== null ? decodeWaiting(w.waitingReason, w.waitingMessage) : null,
       report: reports[i]!,
     })),
     builtLocally: inputs.builtLocally,
@@ -99,7 +129,7 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
   for (const img of b.images) {
     if (img.report.verdict.ok) continue;
     out += `\n✖ ${img.image}: ${img.report.verdict.summary}\n`;
-    if (img.waiting) out += `  kubelet said (${img.waiting.reason ?? "waiting"}): ${img.waiting.message}\n`;
+    if (img.waiting) out += waitingLines(img.waiting, img.report.verdict.code);
     // The Secrets themselves are not in the manifests: the diagnosis used this host's credentials.
     if (img.pullSecrets.length)
       out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
@@ -109,6 +139,17 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
   }
   out += `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
   return escapeControls(out);
+}
+
+/** kubelet's message, what it reads as, and whether the diagnosis from here agrees with it. */
+function waitingLines(w: Waiting, code: FindingCode | null): string {
+  let out = `  kubelet said (${w.reason ?? "waiting"}): ${w.message}\n`;
+  if (!w.reads) return `${out}  (no known client error in it)\n`;
+  const by = `${w.reads.client ?? "a client"}${w.reads.runtime ? ` on ${w.reads.runtime}` : ""}`;
+  out += `  read as ${by}'s error: ${w.reads.codes.join(", ") || "no code"}`;
+  if (code && w.reads.codes.length > 0)
+    out += w.reads.codes.includes(code) ? ` (the diagnosis agrees: ${code})` : ` (the diagnosis from here found ${code})`;
+  return `${out}\n`;
 }
 
 /** `check -f FILE` (and several images): each distinct image diagnosed once, a bounded number at a time. */

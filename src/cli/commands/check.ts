@@ -3,7 +3,7 @@ import path from "node:path";
 import { type FlowEvent, runFlow } from "../../doctor/flow";
 import { type Deps, realDeps } from "../../model/deps";
 import type { Options } from "../../model/options";
-import { exitCodeFor } from "../../model/report";
+import { exitCodeFor, type Report } from "../../model/report";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
 import { type PullEvent, parseOutput } from "../../pull/engine";
 import { escapeControls } from "../../registry/http-util";
@@ -37,11 +37,11 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
       return 2;
     }
   }
-  const renderer = options.json ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
+  const renderer = options.json || options.quiet ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
   const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
   const onEvent = (e: FlowEvent) => {
     if (e.type === "default-output") {
-      if (!options.json) io.stdout(`No --output given: ${e.reason}\n`);
+      if (!options.json && !options.quiet) io.stdout(`No --output given: ${e.reason}\n`);
     } else if (e.type === "pull-progress") {
       if (renderer) progressLine(e.event, io);
     } else renderer?.onEvent(e);
@@ -63,6 +63,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
   }
   // Fleet pods set PULLDOCTOR_JSON_LINES=1: one line per report, so `kubectl logs --prefix` prefixes all of it.
   if (options.json) io.stdout(`${deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
+  if (options.quiet) quietLine(report, io);
   if (run.crashed) {
     io.stderr(
       "pulldoctor hit an internal error (a bug). Please report it with the JSON report attached (--report FILE); the stage marked fail shows where.\n",
@@ -70,6 +71,17 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     return EXIT_INTERNAL;
   }
   return reportFailed ? Math.max(exitCodeFor(report), 1) : exitCodeFor(report);
+}
+
+/**
+ * `pull -q`: as `docker pull -q`, only the pulled reference, here pinned to the digest pulled (the
+ * tag's: an index's when the tag named one). A pull that failed says why on stderr instead.
+ */
+function quietLine(report: Report, io: Io): void {
+  const p = report.pull;
+  const name = report.image?.canonical;
+  if (p && report.verdict.ok && name) io.stdout(`${name.includes("@") ? name : `${name}@${p.index?.digest ?? p.digest}`}\n`);
+  else io.stderr(`pulldoctor: ${escapeControls(report.verdict.summary)}\n`);
 }
 
 /** A path that can never take this kind of output: an archive onto a directory, a layout onto a file. */

@@ -1,10 +1,10 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { imagesFromText } from "../../fleet/images-file";
 import { buildManifest, manifestYaml } from "../../fleet/manifest";
 import { type FleetNode, parseNodes } from "../../fleet/nodes";
 import { readReports } from "../../fleet/reports";
 import { summarize } from "../../fleet/summarize";
+import { InputCollector } from "../../inputs/read";
 import { escapeControls } from "../../registry/http-util";
 import type { Io } from "../../ui/io";
 import { VERSION } from "../../version";
@@ -75,7 +75,8 @@ async function manifestCommand(argv: string[], io: Io, stdin: () => Promise<stri
     const text = readInput(file, stdin);
     const t = typeof text === "string" ? text : await text;
     if (t === null) return misuse(`-f ${file}: cannot read it`);
-    const found = imagesFromText(t);
+    const found = imagesOfFile(file, t);
+    if ("error" in found) return misuse(found.error);
     if (found.images.length === 0) return misuse(`-f ${file} names no image`);
     for (const i of found.images) if (!images.includes(i)) images.push(i);
     for (const s of found.pullSecrets) if (!pullSecrets.includes(s)) pullSecrets.push(s);
@@ -157,6 +158,29 @@ async function summarizeCommand(argv: string[], io: Io, stdin: () => Promise<str
   if (p.bools.has("--json")) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
   else io.stdout((await import("../../fleet/text")).summaryText(summary));
   return summary.failing > 0 ? 1 : 0;
+}
+
+/**
+ * `fleet manifest -f FILE`: the images and imagePullSecrets names, read by src/inputs (the parser
+ * `check -f` uses; for kubectl output, every container, since the fleet checks nodes, not pods).
+ * The pods cannot read the user's file, so the images become the check's arguments. A file that is
+ * none of the formats and whose every line is an image is a plain list, one image per line.
+ */
+export function imagesOfFile(file: string, text: string): { images: string[]; pullSecrets: string[] } | { error: string } {
+  const c = new InputCollector({ all: true, env: {}, cwd: process.cwd() });
+  c.add(file, text);
+  const r = c.done();
+  const unrecognised = r.files.every((f) => f.formats.every((x) => x === "unrecognised"));
+  if (r.images.length === 0 && unrecognised) {
+    const lines = text
+      .split(/\r?\n/)
+      .map((l) => l.replace(/#.*$/, "").trim())
+      .filter((l) => l !== "");
+    if (lines.every((l) => /^[^\s]+$/.test(l))) return { images: [...new Set(lines)], pullSecrets: [] };
+  }
+  const bad = r.findings.find((f) => f.severity === "error");
+  if (bad) return { error: `-f ${file}: ${bad.code}: ${bad.detail}` };
+  return { images: r.images.map((i) => i.image), pullSecrets: [...new Set(r.images.flatMap((i) => i.pullSecrets))] };
 }
 
 /** A file's text, or standard input for "-"; null when the file cannot be read. */

@@ -18,7 +18,10 @@ export async function interactiveCommand(options: Options, io: Io): Promise<numb
   const abort = () => ac.abort(new Error("interrupted"));
   process.once("SIGINT", abort);
   try {
-    return await runInteractive(options, io, realDeps(ac.signal));
+    const deps = realDeps(ac.signal);
+    // -f FILE: the batch table, then an offer to pull them all (interactive-many.ts).
+    if (options.files?.length) return await (await import("./interactive-many")).interactiveManyCommand(options, io, deps);
+    return await runInteractive(options, io, deps);
   } finally {
     process.off("SIGINT", abort);
   }

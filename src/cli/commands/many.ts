@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { finalReport } from "../../doctor/final-report";
-import { runDoctor } from "../../doctor/run";
+import { type RunResult, runDoctor } from "../../doctor/run";
 import { readInputs } from "../../inputs/read";
 import type { ImageSource, InputsResult } from "../../inputs/types";
 import type { Deps } from "../../model/deps";
@@ -24,10 +24,22 @@ export interface Wanted {
   waitingReason: string | null;
 }
 
-/**
- * The one call into the diagnosis, kept thin on purpose: `check`'s diagnose-then-report path
- * (moving to src/doctor/flow.ts) can replace its body without touching the rest.
- */
+/** The one call into the diagnosis: the report, and the run and trace a pull after it continues from. */
+export async function diagnoseRun(
+  options: Options,
+  image: string,
+  platform: string | null,
+  deps: Deps,
+  stages: readonly Stage[] = STAGES,
+): Promise<{ report: Report; run: RunResult; trace: MemoryTrace; options: Options }> {
+  const opts: Options = { ...options, command: "check", image, platform: platform ?? options.platform, json: true, yes: true };
+  const trace = new MemoryTrace();
+  const run = await runDoctor({ stages, options: opts, deps, trace });
+  const report = finalReport(opts, run, [], [], null, trace.events);
+  if (run.crashed) throw new Error(`the diagnosis of ${image} crashed: ${report.verdict.summary}`);
+  return { report, run, trace, options: opts };
+}
+
 export async function diagnoseImage(
   options: Options,
   image: string,
@@ -35,12 +47,7 @@ export async function diagnoseImage(
   deps: Deps,
   stages: readonly Stage[] = STAGES,
 ): Promise<Report> {
-  const opts: Options = { ...options, command: "check", image, platform: platform ?? options.platform, json: true, yes: true };
-  const trace = new MemoryTrace();
-  const run = await runDoctor({ stages, options: opts, deps, trace });
-  const report = finalReport(opts, run, [], [], null, trace.events);
-  if (run.crashed) throw new Error(`the diagnosis of ${image} crashed: ${report.verdict.summary}`);
-  return report;
+  return (await diagnoseRun(options, image, platform, deps, stages)).report;
 }
 
 /** Run `fn` over `items` with at most `limit` at a time, keeping their order. */

@@ -16,43 +16,68 @@ const enc = new TextEncoder();
  * importer and skopeo's docker-archive: read the same file; so the registry's
  * compressed layers go in unchanged and no byte is recompressed.
  */
-export async function* dockerArchiveChunks(img: ImageContent): AsyncGenerator<Uint8Array> {
+export async function* dockerArchiveChunks(img: ImageContent | readonly ImageContent[]): AsyncGenerator<Uint8Array> {
+  const imgs: readonly ImageContent[] = Array.isArray(img) ? img : [img as ImageContent];
   const blobPath = (d: string) => `blobs/${algOf(d)}/${hexOf(d)}`;
   yield tarHeader({ name: "blobs", size: 0, type: "dir" });
-  const algs = new Set([img.config, ...img.layers].map((d) => algOf(d.digest)).concat(algOf(img.manifest.digest)));
+  const algs = new Set(imgs.flatMap((i) => [i.config, ...i.layers].map((d) => algOf(d.digest)).concat(algOf(i.manifest.digest))));
   for (const a of algs) yield tarHeader({ name: `blobs/${a}`, size: 0, type: "dir" });
+  // Several images (pull -f, --all-tags) share one archive: each blob is written once.
   const seen = new Set<string>();
-  for (const d of [img.config, ...img.layers]) {
-    if (seen.has(d.digest)) continue;
-    seen.add(d.digest);
-    yield tarHeader({ name: blobPath(d.digest), size: d.size });
-    let n = 0;
-    for await (const chunk of Bun.file(img.store.blobPath(d.digest)).stream()) {
-      n += chunk.length;
-      yield chunk;
+  for (const i of imgs)
+    for (const d of [i.config, ...i.layers]) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      yield* blobEntry(blobPath(d.digest), d, i);
     }
-    if (n !== d.size) throw new Error(`store blob ${d.digest} has ${n} bytes, expected ${d.size}`);
-    yield padding(d.size);
+  for (const i of imgs) {
+    if (seen.has(i.manifest.digest)) continue;
+    seen.add(i.manifest.digest);
+    yield* file(blobPath(i.manifest.digest), i.manifest.raw);
   }
-  if (!seen.has(img.manifest.digest)) yield* file(blobPath(img.manifest.digest), img.manifest.raw);
   yield* file("oci-layout", enc.encode(JSON.stringify({ imageLayoutVersion: "1.0.0" })));
-  const tag = img.repoTag ? img.repoTag.slice(img.repoTag.lastIndexOf(":") + 1) : null;
-  const desc: Record<string, unknown> = { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size };
-  if (img.repoTag) desc.annotations = { "io.containerd.image.name": img.repoTag, [REF_NAME]: tag };
+  const index = imgs.map((i) => {
+    const desc: Record<string, unknown> = { mediaType: i.manifest.mediaType, digest: i.manifest.digest, size: i.manifest.size };
+    if (i.repoTag) desc.annotations = { "io.containerd.image.name": i.repoTag, [REF_NAME]: tagOf(i.repoTag) };
+    return desc;
+  });
   yield* file(
     "index.json",
-    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [desc] })),
+    enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: index })),
   );
-  const manifest = [
-    { Config: blobPath(img.config.digest), RepoTags: img.repoTag ? [img.repoTag] : [], Layers: img.layers.map((l) => blobPath(l.digest)) },
-  ];
-  yield* file("manifest.json", enc.encode(JSON.stringify(manifest)));
-  if (img.repoTag && img.layers.length > 0) {
-    const name = img.repoTag.slice(0, img.repoTag.lastIndexOf(":"));
-    const repositories = { [name]: { [tag!]: hexOf(img.layers[img.layers.length - 1].digest) } };
-    yield* file("repositories", enc.encode(JSON.stringify(repositories)));
+  // One manifest.json entry per image; tags of the same image share one entry, as `docker save a:1 a:latest` writes.
+  const entries = new Map<string, { Config: string; RepoTags: string[]; Layers: string[] }>();
+  const repositories: Record<string, Record<string, string>> = {};
+  for (const i of imgs) {
+    let e = entries.get(i.manifest.digest);
+    if (!e) {
+      e = { Config: blobPath(i.config.digest), RepoTags: [], Layers: i.layers.map((l) => blobPath(l.digest)) };
+      entries.set(i.manifest.digest, e);
+    }
+    if (i.repoTag && !e.RepoTags.includes(i.repoTag)) e.RepoTags.push(i.repoTag);
+    if (i.repoTag && i.layers.length > 0) {
+      const name = i.repoTag.slice(0, i.repoTag.lastIndexOf(":"));
+      repositories[name] = { ...repositories[name], [tagOf(i.repoTag)]: hexOf(i.layers[i.layers.length - 1]!.digest) };
+    }
   }
+  yield* file("manifest.json", enc.encode(JSON.stringify([...entries.values()])));
+  if (Object.keys(repositories).length > 0) yield* file("repositories", enc.encode(JSON.stringify(repositories)));
   yield END_OF_ARCHIVE;
+}
+
+function tagOf(repoTag: string): string {
+  return repoTag.slice(repoTag.lastIndexOf(":") + 1);
+}
+
+async function* blobEntry(name: string, d: { digest: string; size: number }, img: ImageContent): AsyncGenerator<Uint8Array> {
+  yield tarHeader({ name, size: d.size });
+  let n = 0;
+  for await (const chunk of Bun.file(img.store.blobPath(d.digest)).stream()) {
+    n += chunk.length;
+    yield chunk;
+  }
+  if (n !== d.size) throw new Error(`store blob ${d.digest} has ${n} bytes, expected ${d.size}`);
+  yield padding(d.size);
 }
 
 function* file(name: string, data: Uint8Array): Generator<Uint8Array> {
@@ -62,7 +87,10 @@ function* file(name: string, data: Uint8Array): Generator<Uint8Array> {
 }
 
 /** docker-archive:FILE, written to a temp file beside FILE and renamed when complete; owner-only like `docker save -o`. */
-export async function writeDockerArchive(file: string, img: ImageContent): Promise<{ path: string; bytes: number }> {
+export async function writeDockerArchive(
+  file: string,
+  img: ImageContent | readonly ImageContent[],
+): Promise<{ path: string; bytes: number }> {
   const target = path.resolve(file);
   mkdirSync(path.dirname(target), { recursive: true });
   // O_EXCL|O_NOFOLLOW under an unpredictable name, then rename over FILE: a symlink planted

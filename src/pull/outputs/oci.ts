@@ -30,9 +30,28 @@ export async function writeOciLayout(
   tag: string | null,
   img: ImageContent,
 ): Promise<{ path: string; merged: boolean; manifest: WrittenManifest }> {
+  const r = await writeOciImages(dir, [{ tag, img }]);
+  return { path: r.path, merged: r.merged, manifest: r.manifests[0]! };
+}
+
+/** One image of a layout and the name its index entry carries (org.opencontainers.image.ref.name). */
+export interface LayoutEntry {
+  tag: string | null;
+  img: ImageContent;
+}
+
+/**
+ * Several images into one layout (`pull -f`, `pull --all-tags`): one index entry per image,
+ * each blob once (blobs/ is by digest), all made to appear at once as for one image.
+ */
+export async function writeOciImages(
+  dir: string,
+  entries: readonly LayoutEntry[],
+): Promise<{ path: string; merged: boolean; manifests: WrittenManifest[] }> {
   const target = path.resolve(dir);
   // A Docker schema 2 manifest becomes OCI here (oci-convert.ts); the blobs are the same either way.
-  const manifest = ociManifestFor(img);
+  const manifests = entries.map((e) => ociManifestFor(e.img));
+  const descs = entries.map((e, i) => indexEntry(e.tag, e.img, manifests[i]!));
   // Never merge into (or replace) a directory reached through a symlink planted at DIR.
   const link = symlinkProblem(target, "oci:");
   if (link) throw new Error(link);
@@ -41,10 +60,11 @@ export async function writeOciLayout(
       throw new Error(`${target} exists and is not an OCI image layout (no oci-layout file); choose an empty or new directory`);
     // Read before anything is written: a layout that cannot be merged is refused untouched.
     const index = readExistingIndex(target);
-    placeBlobs(target, img, manifest);
-    const kept = (index.manifests ?? []).filter((m) => !tag || m.annotations?.[REF_NAME] !== tag);
-    writeFileAtomic(path.join(target, "index.json"), indexJson(tag, img, manifest, kept), FILE_MODE);
-    return { path: target, merged: true, manifest };
+    for (const [i, e] of entries.entries()) placeBlobs(target, e.img, manifests[i]!);
+    const tags = new Set(entries.map((e) => e.tag).filter((t) => t !== null));
+    const kept = (index.manifests ?? []).filter((m) => !tags.has(m.annotations?.[REF_NAME] ?? "\u0000"));
+    writeFileAtomic(path.join(target, "index.json"), indexJson([...kept, ...descs]), FILE_MODE);
+    return { path: target, merged: true, manifests };
   }
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempBeside(target);
@@ -53,15 +73,15 @@ export async function writeOciLayout(
     mkdirSync(tmp, { mode: OUTPUT_DIR_MODE });
     chmodSync(tmp, OUTPUT_DIR_MODE);
     writeFileAtomic(path.join(tmp, "oci-layout"), LAYOUT, FILE_MODE);
-    placeBlobs(tmp, img, manifest);
-    writeFileAtomic(path.join(tmp, "index.json"), indexJson(tag, img, manifest, []), FILE_MODE);
+    for (const [i, e] of entries.entries()) placeBlobs(tmp, e.img, manifests[i]!);
+    writeFileAtomic(path.join(tmp, "index.json"), indexJson(descs), FILE_MODE);
     if (existsSync(target)) rmdirSync(target);
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return { path: target, merged: false, manifest };
+  return { path: target, merged: false, manifests };
 }
 
 /** An existing layout's index.json: a regular file (never through a planted symlink) that is JSON. */
@@ -95,7 +115,7 @@ function realDirOrAbsent(dir: string): void {
     );
 }
 
-function indexJson(tag: string | null, img: ImageContent, m: WrittenManifest, kept: unknown[]): string {
+function indexEntry(tag: string | null, img: ImageContent, m: WrittenManifest): Record<string, unknown> {
   const desc: Record<string, unknown> = { mediaType: m.mediaType, digest: m.digest, size: m.size };
   if (img.platform) desc.platform = img.platform;
   // The written digest is the descriptor's own; the registry's digests sit beside it (they differ after an OCI rewrite).
@@ -103,7 +123,11 @@ function indexJson(tag: string | null, img: ImageContent, m: WrittenManifest, ke
   if (img.sourceIndex) annotations[SOURCE_INDEX_DIGEST] = img.sourceIndex.digest;
   if (tag) annotations[REF_NAME] = tag;
   desc.annotations = annotations;
-  return JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [...kept, desc] });
+  return desc;
+}
+
+function indexJson(manifests: unknown[]): string {
+  return JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests });
 }
 
 /**

@@ -96,7 +96,7 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
   }
 }
 
-function failed(output: string, e: unknown, where: string, ctx: WriteContext, durationMs: number): Written {
+export function failed(output: string, e: unknown, where: string, ctx: Pick<WriteContext, "image">, durationMs: number): Written {
   const code = (e as { code?: string }).code;
   const message = (e as Error).message ?? String(e);
   if (code === "ENOSPC" || code === "EDQUOT") {
@@ -115,7 +115,12 @@ function failed(output: string, e: unknown, where: string, ctx: WriteContext, du
 }
 
 /** The blobs are verified and kept in the store; only the Engine failed: the docker-archive: route still works. */
-function engineFinding(ctx: WriteContext, engine: EngineAddress, error: string, evidence: Evidence): Finding {
+export function engineFinding(
+  ctx: Pick<WriteContext, "image" | "archiveFile">,
+  engine: EngineAddress,
+  error: string,
+  evidence: Evidence,
+): Finding {
   return finding(
     "PULL_DAEMON_UNAVAILABLE",
     { image: ctx.image, address: engine.display, source: engine.source, error, archiveFile: ctx.archiveFile },

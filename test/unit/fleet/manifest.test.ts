@@ -225,9 +225,26 @@ spec:
       "auto",
       "--pull-secret",
       "/var/run/pulldoctor/pull-secrets/corp-pull/.dockerconfigjson",
-      "busybox:1.36",
       "registry.corp/app:2",
+      "busybox:1.36",
     ]);
+  });
+
+  test("-f FILE is read by src/inputs: a compose file, a plain list, and a bad reference named with its line", () => {
+    const { imagesOfFile } = require("../../../src/cli/commands/fleet");
+    expect(imagesOfFile("c.yaml", "services:\n  web: {image: nginx:1.27}\n  db: {image: postgres:16}\n")).toEqual({
+      images: ["nginx:1.27", "postgres:16"],
+      pullSecrets: [],
+    });
+    expect(imagesOfFile("l.txt", "# images\nnginx:1.27\nregistry.corp/app:2 # the app\n")).toEqual({
+      images: ["nginx:1.27", "registry.corp/app:2"],
+      pullSecrets: [],
+    });
+    const bad = imagesOfFile(
+      "k.yaml",
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: 'nginx::1'}]\n",
+    );
+    expect(bad.error).toMatch(/^-f k\.yaml: INPUT_IMAGE_INVALID: .*k\.yaml/);
   });
 
   test.each([
