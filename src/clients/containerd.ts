@@ -11,6 +11,7 @@ export const CONTAINERD_BEHAVIOUR: ClientProfile["behaviour"] = {
   plainHttp: "only a hosts.toml http:// server, localhost with a port (https first, then http), or --plain-http",
   retry: "each host in order; 408/429 re-sent at once without Retry-After; 5xx once on the last host (2.1+)",
   shortNames: "none: a full reference is required",
+  reportsError: "most-advanced",
 };
 
 /** ctr / nerdctl / the containerd daemon itself: hosts.toml from --hosts-dir (default /etc/containerd/certs.d). */
@@ -27,6 +28,7 @@ export function containerdClient(inp: ClientInputs): ClientJudgement {
       credentials: { from: ["the caller's: ctr --user, nerdctl's config.json"], sentTo: "every-host" },
       proxyEnvironment: "the containerd service's environment (systemd unit and drop-ins), not the shell's",
       behaviour: CONTAINERD_BEHAVIOUR,
+      fixesFor: "hosts.toml",
     },
     findings: hostsFindings(look, inp.ref.registry, "containerd"),
     evidence: { hostsDirs: roots, hosts: hostsEvidence(look) },

@@ -29,6 +29,7 @@ export function dockerContainerd(inp: ClientInputs): ClientJudgement {
         plainHttp: `${CONTAINERD_BEHAVIOUR.plainHttp}; plus daemon.json insecure-registries`,
         shortNames: "docker.io/library/",
       },
+      fixesFor: "docker",
     },
     findings: [...hostsFindings(look, inp.ref.registry, "docker (containerd store)"), ...contentTrust(inp)],
     evidence: { hostsDirs: roots, hosts: hostsEvidence(look) },

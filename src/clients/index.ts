@@ -1,4 +1,5 @@
 import type { Json } from "../model/evidence";
+import type { ClientWire } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { ClientChoice } from "../model/options";
 import { containerdClient, hostJson } from "./containerd";
@@ -49,4 +50,37 @@ export function clientVerdicts(
     const err = j.findings.find((f) => f.severity === "error");
     return { name: j.profile.name, store: j.profile.store, ok: !err, code: err?.code ?? null, findings: j.findings };
   });
+}
+
+/**
+ * What the network stages consult (SPEC "Clients"): the hosts in the client's order and its
+ * behaviour flags. Classic Docker keeps the doctor's own Docker plan (daemon.json mirrors, --mirror,
+ * then the registry), which also reports mirrors Docker would refuse.
+ */
+export function wireOf(p: ClientProfile): ClientWire {
+  const docker = p.name === "docker";
+  return {
+    label: p.label,
+    hosts:
+      p.store === "classic"
+        ? null
+        : p.hosts.map((h) => ({
+            url: h.url,
+            host: h.host,
+            path: h.path,
+            capabilities: [...h.capabilities],
+            role: h.role,
+            httpFallback: h.httpFallback,
+            skipVerify: h.tls.skipVerify,
+            source: h.source,
+          })),
+    pingsV2: p.behaviour.pingsV2,
+    retries401WithCredentials: p.behaviour.retries401WithCredentials,
+    credentialsTo: p.credentials.sentTo,
+    daemonInsecure: docker,
+    reportsError: p.behaviour.reportsError,
+    retry: p.behaviour.retry,
+    proxyEnvironment: p.proxyEnvironment,
+    fixesFor: p.fixesFor,
+  };
 }

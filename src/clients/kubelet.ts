@@ -117,8 +117,10 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
             plainHttp: "registries.conf insecure = true only",
             retry: "containers/image's",
             shortNames: "registries.conf unqualified-search-registries",
+            reportsError: "last",
           }
         : CONTAINERD_BEHAVIOUR,
+      fixesFor: "kubernetes",
     },
     findings,
     evidence,

@@ -62,7 +62,9 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
         plainHttp: "registries.conf insecure = true only (https is tried first)",
         retry: "containers/image's: no mirror fallback on a manifest 404 of the last source",
         shortNames: "unqualified-search-registries and short-name-mode",
+        reportsError: "last",
       },
+      fixesFor: "registries.conf",
     },
     findings,
     evidence: {

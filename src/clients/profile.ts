@@ -50,7 +50,14 @@ export interface ClientProfile {
     plainHttp: string;
     retry: string;
     shortNames: string;
+    /**
+     * When every host fails: the last host's error (moby's pull loop keeps lastErr) or the most
+     * advanced one (containerd/containerd:core/remotes/docker/resolver.go#dockerResolver.Resolve).
+     */
+    reportsError: "last" | "most-advanced";
   };
+  /** How its fixes are written: daemon.json/certs.d, hosts.toml, registries.conf, Kubernetes objects. */
+  fixesFor: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 /** What building one profile produced: the profile, the config findings, the evidence of what was read. */

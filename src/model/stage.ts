@@ -26,6 +26,8 @@ export interface Endpoint {
   insecure: boolean;
   /** Path prefix for a mirror URL with a path (e.g. https://mirror.example.com/v2-proxy), "" otherwise. */
   pathPrefix: string;
+  /** Where the judged client's config put this host ("hosts.toml …:4", "registries.conf …"); absent for Docker's own plan. */
+  source?: string;
 }
 
 /** One question about the pull. A stage never prints, never times itself, never catches-all. */

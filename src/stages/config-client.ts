@@ -1,5 +1,5 @@
 import { detectClient } from "../clients/detect";
-import { judgeClients, profileEvidence } from "../clients/index";
+import { judgeClients, profileEvidence, wireOf } from "../clients/index";
 import type { EngineInfo } from "../host/engine-info";
 import { DEFAULT_CLIENT_PATHS } from "../model/deps";
 import type { Json } from "../model/evidence";
@@ -48,6 +48,8 @@ export function judgeClient(
     label: all ? "every client" : first.label,
     basedOn,
     unsure: options.client === "auto" && detection.unsure,
+    // --client all walks the wire once, as the first profile (classic Docker) would; each client's verdict is judged after.
+    wire: wireOf(first),
     all: all
       ? judged.map((j) => ({
           name: j.profile.name,

@@ -28,7 +28,9 @@ export const connectStage: Stage = {
     const ep = ctx.endpoint;
     if (!ep) throw new Error("connect stage run without an endpoint");
     // 1. Is it insecure to Docker (configured, loopback, CIDR, an http:// URL)?
-    const list = [...(ctx.facts.local?.daemon.insecureRegistries ?? []), ...ctx.options.insecureRegistries];
+    // daemon.json insecure-registries bind dockerd only; the other clients' rules are in their hosts (plan.ts).
+    const daemonList = ctx.facts.client?.wire.daemonInsecure === false ? [] : (ctx.facts.local?.daemon.insecureRegistries ?? []);
+    const list = [...daemonList, ...ctx.options.insecureRegistries];
     const res = ctx.facts.resolution && ctx.facts.resolution.hostname === ep.hostname ? ctx.facts.resolution : null;
     const addresses = res?.addresses ?? [];
     const ins = endpointInsecurity(
