@@ -18,6 +18,7 @@ export function dockerClassic(inp: ClientInputs): ClientJudgement {
       hosts: dockerMirrorHosts(inp, "classic"),
       credentials: { from: ["config.json auths", "credential helpers (credHelpers, credsStore)"], sentTo: "registry" },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
+      unitProxy: null,
       behaviour: {
         pingsV2: true,
         retries401WithCredentials: false,

@@ -24,6 +24,7 @@ export function dockerContainerd(inp: ClientInputs): ClientJudgement {
       hosts,
       credentials: { from: ["config.json auths", "credential helpers (credHelpers, credsStore)"], sentTo: "login-host" },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
+      unitProxy: null,
       behaviour: {
         ...CONTAINERD_BEHAVIOUR,
         plainHttp: `${CONTAINERD_BEHAVIOUR.plainHttp}; plus daemon.json insecure-registries`,

@@ -37,6 +37,7 @@ export function profileEvidence(j: ClientJudgement): Json {
     hosts: p.hosts.map(hostJson),
     credentials: { from: p.credentials.from, sentTo: p.credentials.sentTo },
     proxyEnvironment: p.proxyEnvironment,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs] } : null,
     behaviour: { ...p.behaviour },
     read: j.evidence,
   };
@@ -81,6 +82,7 @@ export function wireOf(p: ClientProfile): ClientWire {
     reportsError: p.behaviour.reportsError,
     retry: p.behaviour.retry,
     proxyEnvironment: p.proxyEnvironment,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs] } : null,
     fixesFor: p.fixesFor,
   };
 }

@@ -110,6 +110,9 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
         sentTo: "every-host",
       },
       proxyEnvironment: `the ${crio ? "crio" : "containerd"} service's environment, never kubelet's`,
+      unitProxy: crio
+        ? { unit: "crio", dirs: inp.paths.crioDropIns ?? [] }
+        : { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [] },
       behaviour: crio
         ? {
             pingsV2: true,

@@ -56,6 +56,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       hosts: p.hosts,
       credentials: { from: auth.map((a) => a.file), sentTo: "every-host" },
       proxyEnvironment: "the shell's (podman runs in it)",
+      unitProxy: null,
       behaviour: {
         pingsV2: true,
         retries401WithCredentials: false,

@@ -42,6 +42,9 @@ export interface ClientPaths {
   crioConfig: string;
   /** /etc/containers: registries.conf(.d), policy.json, registries.d, certs.d. */
   containersDir: string;
+  /** systemd drop-in dirs of containerd.service and crio.service (their Environment= proxies). */
+  containerdDropIns?: string[];
+  crioDropIns?: string[];
 }
 
 export const DEFAULT_CLIENT_PATHS: ClientPaths = {
@@ -52,6 +55,12 @@ export const DEFAULT_CLIENT_PATHS: ClientPaths = {
   crioSocket: "/var/run/crio/crio.sock",
   crioConfig: "/etc/crio/crio.conf",
   containersDir: "/etc/containers",
+  containerdDropIns: [
+    "/etc/systemd/system/containerd.service.d",
+    "/run/systemd/system/containerd.service.d",
+    "/usr/lib/systemd/system/containerd.service.d",
+  ],
+  crioDropIns: ["/etc/systemd/system/crio.service.d", "/run/systemd/system/crio.service.d", "/usr/lib/systemd/system/crio.service.d"],
 };
 
 const GOARCH: Record<string, string> = {
