@@ -1,6 +1,8 @@
 import path from "node:path";
 import type { Json } from "../model/evidence";
+import type { Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
+import { rememberSecret } from "../model/secret";
 import { CONTAINERD_BEHAVIOUR, hostsEvidence, hostsFindings } from "./containerd";
 import { readContainerdConfig } from "./containerd-config";
 import { lookupHosts } from "./hosts-toml";
@@ -32,6 +34,7 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
         { repo, keys: m.matches.map((k) => ({ ...k })) },
       ),
     );
+  const credential = credentialOf(secrets, m.chosen[0]);
   evidence.pullSecrets = secrets.map((s) => ({
     file: s.file,
     kind: s.kind,
@@ -127,6 +130,25 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
     },
     findings,
     evidence,
+    credential,
+  };
+}
+
+/**
+ * The first matching key's credentials: kubelet calls CRI once per match until one pulls
+ * (pkg/kubelet/kuberuntime/kuberuntime_image.go#PullImage); none ⇒ one anonymous call.
+ */
+function credentialOf(secrets: ParsedSecret[], key: { key: string; file: string } | undefined): Credential | null {
+  const e = key && secrets.flatMap((s) => s.entries).find((x) => x.key === key.key && x.file === key.file);
+  if (!e?.username || !e.password) return null;
+  // Only the credential used joins the final scrub (its Basic form too), as config.ts does for Docker's.
+  rememberSecret(e.password.reveal());
+  rememberSecret(Buffer.from(`${e.username}:${e.password.reveal()}`).toString("base64"));
+  return {
+    source: `pull secret ${e.file} auths[${e.key}] (kubelet's keyring)`,
+    lookupKey: e.key,
+    username: e.username,
+    password: e.password,
   };
 }
 

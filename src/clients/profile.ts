@@ -1,4 +1,5 @@
 import type { Json } from "../model/evidence";
+import type { Credential } from "../model/facts";
 import type { Finding } from "../model/finding";
 
 /** The clients the doctor can judge as (SPEC "Clients"). */
@@ -65,6 +66,8 @@ export interface ClientProfile {
 /** What building one profile produced: the profile, the config findings, the evidence of what was read. */
 export interface ClientJudgement {
   profile: ClientProfile;
+  /** The credentials this client itself would send (kubelet: the matching pull secret); absent = Docker's config.json ones. */
+  credential?: Credential | null;
   findings: Finding[];
   evidence: Record<string, Json>;
 }

@@ -1,5 +1,6 @@
 import YAML from "yaml";
 import { readLocalFile } from "../host/local-file";
+import { Secret } from "../model/secret";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
 
@@ -18,6 +19,8 @@ export interface SecretEntry {
   file: string;
   username: string;
   hasPassword: boolean;
+  /** The password (from `password` or `auth`), wrapped so no report shows it. */
+  password: Secret | null;
 }
 
 export interface ParsedSecret {
@@ -115,7 +118,7 @@ export function parsePullSecret(file: string, text: string, kindHint?: string): 
     for (const k of ["identitytoken", "registrytoken"])
       if (typeof e[k] === "string" && e[k] !== "") out.unsupported.push(`auths[${key}].${k}`);
     let username = typeof e.username === "string" ? e.username : "";
-    let hasPassword = typeof e.password === "string" && e.password !== "";
+    let password = typeof e.password === "string" ? e.password : "";
     if (typeof e.auth === "string" && e.auth !== "") {
       // DockerConfigEntry.UnmarshalJSON: auth wins; padded or not; it must decode to user:password.
       const b64 = e.auth;
@@ -126,9 +129,9 @@ export function parsePullSecret(file: string, text: string, kindHint?: string): 
           lineOf(json === text ? text : text, key),
         );
       username = decoded.slice(0, decoded.indexOf(":"));
-      hasPassword = decoded.length > username.length + 1;
+      password = decoded.slice(username.length + 1);
     }
-    out.entries.push({ key, file, username, hasPassword });
+    out.entries.push({ key, file, username, hasPassword: password !== "", password: password ? new Secret(password) : null });
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { judgeClients, profileEvidence, wireOf } from "../clients/index";
 import type { EngineInfo } from "../host/engine-info";
 import { DEFAULT_CLIENT_PATHS } from "../model/deps";
 import type { Json } from "../model/evidence";
-import type { JudgedClient, LocalConfig } from "../model/facts";
+import type { ClientWire, Credential, JudgedClient, LocalConfig } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { StageContext } from "../model/stage";
 
@@ -15,7 +15,7 @@ export function judgeClient(
   ctx: StageContext,
   engine: EngineInfo | null,
   local: LocalConfig,
-): { findings: Finding[]; evidence: Json; client: JudgedClient } {
+): { findings: Finding[]; evidence: Json; client: JudgedClient; credential?: Credential | null } {
   const { options, deps } = ctx;
   const live = engine?.ok ? engine : null;
   const detection = detectClient(live, deps.paths.clients, options.dockerStore);
@@ -48,14 +48,14 @@ export function judgeClient(
     label: all ? "every client" : first.label,
     basedOn,
     unsure: options.client === "auto" && detection.unsure,
-    // --client all walks the wire once, as the first profile (classic Docker) would; each client's verdict is judged after.
-    wire: wireOf(first),
+    wire: all ? walkAll(wireOf(first)) : wireOf(first),
     all: all
       ? judged.map((j) => ({
           name: j.profile.name,
           store: j.profile.store,
           label: j.profile.label,
           code: j.findings.find((f) => f.severity === "error")?.code ?? null,
+          wire: wireOf(j.profile),
         }))
       : null,
   };
@@ -69,5 +69,18 @@ export function judgeClient(
       profiles: judged.map(profileEvidence),
     },
     client,
+    // The judged client's own credentials (kubelet's pull secret) replace Docker's; --client all walks with Docker's.
+    ...(all || judged[0]!.credential === undefined ? {} : { credential: judged[0]!.credential }),
   };
+}
+
+/**
+ * --client all walks the wire once, on Docker's hosts, without the gates a client-specific
+ * judgement can lift: /v2/ is probed as evidence and a repository's 401 is retried with the
+ * credentials, as containerd does, so the manifest and blobs are walked for every client.
+ * Each client's verdict is then judged over the recorded findings (doctor/client-verdicts.ts):
+ * a /v2/ failure or AUTH_NOT_SENT stops the clients that ping, not the others.
+ */
+function walkAll(w: ClientWire): ClientWire {
+  return { ...w, label: "containerd", pingsV2: false, retries401WithCredentials: true };
 }

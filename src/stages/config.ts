@@ -80,7 +80,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags)}`,
     evidence,
     findings,
-    provides: { local, credential, client: judged.client },
+    provides: { local, credential: judged.credential !== undefined ? judged.credential : credential, client: judged.client },
   });
 }
 

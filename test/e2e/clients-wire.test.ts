@@ -191,3 +191,67 @@ describe("podman/skopeo: registries.conf mirrors", () => {
     expect(d.r.code).toBe(0);
   }, 60_000);
 });
+
+describe("kubelet's pull secret on the wire, and --client all", () => {
+  test("kubelet: the matching pull secret's credentials answer the repository's 401 (containerd CRI retries it), as ctr --user does", async () => {
+    const image = `${guarded}/team/app:1.0`;
+    const dir = hostsTree("guarded-kubelet", guarded, `server = "http://${guarded}"\n`);
+    const secret = path.join(t.dir, "secret.json");
+    writeFileSync(secret, JSON.stringify({ auths: { [guarded]: { auth: Buffer.from(`alice:${PW}`).toString("base64") } } }));
+    const d = await doctor(image, [
+      "--client",
+      "kubelet",
+      "--pull-secret",
+      secret,
+      "--containerd-config",
+      "/nonexistent/config.toml",
+      "--hosts-dir",
+      dir,
+    ]);
+    expect(d.errors).toEqual([]);
+    expect(d.r.code).toBe(0);
+    const auth = d.report.stages.find((s: { id: string }) => s.id === "auth");
+    expect(auth.evidence.credential.source).toBe(`pull secret ${secret} auths[${guarded}] (kubelet's keyring)`);
+    expect(auth.evidence.retry).toMatchObject({ authorizationScheme: "basic", status: 200 });
+    expect(JSON.stringify(d.report)).not.toContain(PW);
+    expect(JSON.stringify(d.report)).not.toContain(Buffer.from(`alice:${PW}`).toString("base64"));
+  }, 60_000);
+
+  test("--client all on that registry: the clients that learn challenges from the ping fail on AUTH_NOT_SENT, the others pull", async () => {
+    const image = `${guarded}/team/app:1.0`;
+    const conf = path.join(t.dir, "all.conf");
+    writeFileSync(conf, `unqualified-search-registries = ["docker.io"]\n`);
+    const flags = [
+      "--client",
+      "all",
+      "--registries-conf",
+      conf,
+      "--containerd-config",
+      "/nonexistent/config.toml",
+      "--username",
+      "alice",
+      "--password-stdin",
+    ];
+    const d = await doctor(image, flags, PW);
+    const by = Object.fromEntries(
+      d.report.clients.map((c: { name: string; store: string | null; verdict: { code: string | null } }) => [
+        `${c.name}/${c.store}`,
+        c.verdict.code,
+      ]),
+    );
+    expect(by).toEqual({
+      "docker/classic": "AUTH_NOT_SENT",
+      "docker/containerd": null,
+      "containerd/null": null,
+      "kubelet/null": null,
+      "podman/null": "AUTH_NOT_SENT",
+    });
+    // The one walk went on past auth (retried as containerd does), so the manifest was checked for the clients that pull.
+    expect(d.report.stages.find((s: { id: string }) => s.id === "manifest").status).toBe("pass");
+    const home = path.join(t.dir, "all-plain");
+    mkdirSync(home, { recursive: true });
+    const plain = await runCli(["check", image, "--daemon-config", "/nonexistent/daemon.json", ...flags], { home, stdin: PW });
+    expect(plain.stdout).toMatch(/docker \(classic store\)\s+fails: AUTH_NOT_SENT/);
+    expect(plain.stdout).toMatch(/containerd\s+should succeed/);
+  }, 60_000);
+});
