@@ -10,6 +10,8 @@ export const CONTAINERD_BEHAVIOUR: ClientProfile["behaviour"] = {
   retries401WithCredentials: true,
   plainHttp: "only a hosts.toml http:// server, localhost with a port (https first, then http), or --plain-http",
   retry: "each host in order; 408/429 re-sent at once without Retry-After; 5xx once on the last host (2.1+)",
+  on429:
+    "containerd re-sends a 429 at once, without waiting for Retry-After, up to 5 requests in all (containerd/containerd:core/remotes/docker/resolver.go#request.retryRequest): each re-send spends more of the limit; wait before pulling again.",
   shortNames: "none: a full reference is required",
   reportsError: "most-advanced",
 };

@@ -24,6 +24,7 @@ export function dockerClassic(inp: ClientInputs): ClientJudgement {
         retries401WithCredentials: false,
         plainHttp: "insecure registries and 127.0.0.0/8: https first, then http",
         retry: "a mirror is left on any error; blobs retried 5 times, attempt × 5 s apart",
+        on429: null,
         shortNames: "docker.io/library/",
         reportsError: "last",
       },

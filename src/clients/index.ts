@@ -81,6 +81,7 @@ export function wireOf(p: ClientProfile): ClientWire {
     daemonInsecure: docker,
     reportsError: p.behaviour.reportsError,
     retry: p.behaviour.retry,
+    on429: p.behaviour.on429,
     proxyEnvironment: p.proxyEnvironment,
     unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs] } : null,
     fixesFor: p.fixesFor,

@@ -122,6 +122,7 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
             retries401WithCredentials: false,
             plainHttp: "registries.conf insecure = true only",
             retry: "containers/image's",
+            on429: null,
             shortNames: "registries.conf unqualified-search-registries",
             reportsError: "last",
           }

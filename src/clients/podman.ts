@@ -62,6 +62,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
         retries401WithCredentials: false,
         plainHttp: "registries.conf insecure = true only (https is tried first)",
         retry: "containers/image's: no mirror fallback on a manifest 404 of the last source",
+        on429: null,
         shortNames: "unqualified-search-registries and short-name-mode",
         reportsError: "last",
       },

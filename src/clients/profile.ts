@@ -52,6 +52,8 @@ export interface ClientProfile {
     retries401WithCredentials: boolean;
     plainHttp: string;
     retry: string;
+    /** What it does with a 429 when it is not waiting as Retry-After asks; null: nothing to add. */
+    on429: string | null;
     shortNames: string;
     /**
      * When every host fails: the last host's error (moby's pull loop keeps lastErr) or the most

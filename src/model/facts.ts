@@ -211,8 +211,10 @@ export interface ClientWire {
   daemonInsecure: boolean;
   /** When every host fails: the last host's error (moby's pull loop) or the most advanced one (containerd's resolver). */
   reportsError: "last" | "most-advanced";
-  /** 429 handling, in words, for RATE_LIMITED. */
+  /** Retry rules, in words. */
   retry: string;
+  /** What the client does with a 429, when it differs from waiting (a note on RATE_LIMITED); null: nothing to add. */
+  on429: string | null;
   /** Where its proxy variables come from, in words. */
   proxyEnvironment: string;
   /** The systemd unit whose environment sends the HTTP (containerd, crio) and its drop-in dirs; null: Docker's daemon logic, or the shell's. */

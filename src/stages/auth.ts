@@ -34,14 +34,14 @@ async function run(ctx: StageContext, fallback: ChallengeBehaviour): Promise<Sta
   const behaviour = behaviourOf(ctx, fallback);
   const routed = credentialFor(ctx, ctx.facts.credential ?? null);
   const cred = routed.credential;
-  const host = new URL(link.baseUrl).host;
   const base = {
     registry: ref.registry,
-    host,
+    host: new URL(link.baseUrl).host,
     repository: ref.repository,
     image: ref.familiar,
     user: cred?.username ?? null,
     credSource: cred?.source ?? null,
+    fixesFor: ctx.facts.client?.wire.fixesFor,
   };
   const raw = isProbedChallenge(ch) ? ch.raw : [];
   const registryDate = isProbedChallenge(ch) ? ch.date : null;

@@ -107,6 +107,10 @@ describe("containerd: no /v2/ ping, a 401 on the manifest retried with credentia
     expect(ctr.out).toMatch(/401 Unauthorized|no basic auth credentials/);
     const d = await doctor(image, ["--client", "containerd", "--hosts-dir", dir]);
     expect(d.errors).toEqual(["AUTH_CREDENTIALS_REQUIRED"]);
+    // The fix is written for containerd: the caller's credentials, not docker login.
+    const f = d.findings.find((x) => x.code === "AUTH_CREDENTIALS_REQUIRED")!;
+    expect(f.fixes[0]).toContain(`ctr images pull --user USER ${guarded}/team/app:TAG`);
+    expect(f.fixes.join("\n")).not.toContain("docker login");
   }, 60_000);
 });
 
