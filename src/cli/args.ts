@@ -37,6 +37,7 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--hosts-dir": { kind: "list", key: "hostsDirs" },
   "--pull-secret": { kind: "list", key: "pullSecrets" },
   "--registries-conf": { kind: "value", key: "registriesConf" },
+  "--plain-http": { kind: "bool", key: "plainHttp" },
   "--file": { kind: "list", key: "files" },
   "-f": { kind: "list", key: "files" },
   "--all": { kind: "bool", key: "all" },
@@ -215,6 +216,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     };
   if (o.dockerStore !== null && o.client !== "docker" && o.client !== "auto" && o.client !== "all")
     return { ok: false, error: `--docker-store is for --client docker, not --client ${o.client}` };
+  if (o.plainHttp && o.client !== "containerd" && o.client !== "auto" && o.client !== "all")
+    return { ok: false, error: `--plain-http is ctr's (--client containerd), not --client ${o.client}` };
   if (o.pullSecrets.length > 0 && o.client !== "kubelet" && o.client !== "auto" && o.client !== "all")
     return { ok: false, error: `--pull-secret is for --client kubelet (kubelet reads pull secrets), not --client ${o.client}` };
   if (o.json) o.yes = true;
@@ -251,6 +254,7 @@ Options:
                               (default /etc/containerd/config.toml)
   --hosts-dir DIR             hosts.toml tree DIR/<host[:port]>/hosts.toml (repeatable; default: config_path,
                               else /etc/containerd/certs.d; docker's containerd store: /etc/docker/certs.d)
+  --plain-http                containerd: as ctr --plain-http, plain HTTP to every host but docker.io
   --pull-secret FILE          kubelet: a Secret (YAML/JSON) or a .dockerconfigjson (repeatable, in the pod's order)
   --registries-conf FILE      podman/CRI-O registries.conf (default /etc/containers/registries.conf + .d/)
   --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker

@@ -19,7 +19,8 @@ export const CONTAINERD_BEHAVIOUR: ClientProfile["behaviour"] = {
 /** ctr / nerdctl / the containerd daemon itself: hosts.toml from --hosts-dir (default /etc/containerd/certs.d). */
 export function containerdClient(inp: ClientInputs): ClientJudgement {
   const roots = inp.options.hostsDirs.length > 0 ? inp.options.hostsDirs : [inp.paths.containerdCertsD];
-  const look = lookupHosts(roots, inp.ref.registry);
+  // ctr --plain-http: DefaultScheme "http" for every host but docker.io (cmd/ctr/commands/resolver.go, hosts.go#ConfigureHosts).
+  const look = lookupHosts(roots, inp.ref.registry, inp.options.plainHttp ? "http" : undefined);
   return {
     profile: {
       name: "containerd",

@@ -71,20 +71,20 @@ function planHosts(ref: ImageRef, wire: ClientWire, insecureList: string[]): Pla
       });
       continue;
     }
-    endpoints.push(hostEndpoint(h, insecureList));
+    endpoints.push(hostEndpoint(h, insecureList, wire.daemonInsecure));
   }
   return { endpoints, rejectedMirrors: [], skippedHosts };
 }
 
-function hostEndpoint(h: WireHost, insecureList: string[]): Endpoint {
+function hostEndpoint(h: WireHost, insecureList: string[], loopback: boolean): Endpoint {
   const url = new URL(h.url);
-  const ep = endpointFrom(url, h.role, insecureList);
+  const ep = endpointFrom(url, h.role, insecureList, loopback);
   // hosts.toml's skip_verify and http→https fallback are the client's insecure rule for this host.
   const insecure = ep.insecure || h.httpFallback || h.skipVerify === true;
   return { ...ep, insecure, pathPrefix: h.path.replace(/\/+$/, "").replace(/\/v2$/, ""), source: h.source };
 }
 
-function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]): Endpoint {
+function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[], loopback = true): Endpoint {
   const scheme = url.protocol === "http:" ? "http" : "https";
   const port = url.port ? Number(url.port) : scheme === "https" ? 443 : 80;
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
@@ -96,7 +96,7 @@ function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]):
     port,
     role,
     // An http:// mirror is insecure by construction: Docker talks plain HTTP to it.
-    insecure: scheme === "http" || isInsecureByConfig(url.host, hostname, insecureList),
+    insecure: scheme === "http" || isInsecureByConfig(url.host, hostname, insecureList, loopback),
     pathPrefix,
   };
 }

@@ -37,6 +37,7 @@ export const connectStage: Stage = {
       ep,
       addresses.map((a) => a.address),
       list,
+      ctx.facts.client?.wire.daemonInsecure !== false,
     );
     // 2. The TLS material Docker would use.
     const certs = certsFor(ctx, ep);

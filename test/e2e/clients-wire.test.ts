@@ -259,3 +259,33 @@ describe("kubelet's pull secret on the wire, and --client all", () => {
     expect(plain.stdout).toMatch(/containerd\s+should succeed/);
   }, 60_000);
 });
+
+describe("plain HTTP, as each client allows it", () => {
+  test("podman without insecure = true: skopeo refuses the plain-HTTP registry on 127.0.0.1, so does the doctor (Docker's loopback rule is not podman's)", async () => {
+    const image = `${reg.host}/team/app:1.0`;
+    const conf = path.join(t.dir, "secure.conf");
+    writeFileSync(conf, `[[registry]]\nlocation = "${reg.host}"\n`);
+    const skopeo = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "--registries-conf", conf, "inspect", `docker://${image}`]);
+    expect(skopeo.exitCode).not.toBe(0);
+    expect(skopeo.stderr.toString()).toContain("server gave HTTP response to HTTPS client");
+    const d = await doctor(image, ["--client", "podman", "--registries-conf", conf]);
+    expect(d.errors).toEqual(["TLS_HTTP_ONLY"]);
+    // The same registry as classic Docker: 127.0.0.0/8 is insecure by default, plain HTTP is used.
+    const docker = await doctor(image, ["--client", "docker", "--docker-store", "classic"]);
+    expect(docker.errors).toEqual([]);
+  }, 60_000);
+
+  test("containerd: localhost with a port tries https then http; --plain-http is ctr's flag, accepted for --client containerd only", async () => {
+    const image = `${reg.host}/team/app:1.0`;
+    const ctr = await ctd.ctr(["content", "fetch", "--plain-http", image]);
+    expect(ctr.code).toBe(0);
+    const d = await doctor(image, ["--client", "containerd", "--plain-http", "--hosts-dir", path.join(t.dir, "no-hosts")]);
+    expect(d.errors).toEqual([]);
+    expect(d.report.verdict.endpoint).toBe(`http://${reg.host}`);
+    const home = path.join(t.dir, "plain-misuse");
+    mkdirSync(home, { recursive: true });
+    const misuse = await runCli(["check", image, "--client", "podman", "--plain-http"], { home });
+    expect(misuse.code).toBe(2);
+    expect(misuse.stderr).toContain("--plain-http is ctr's (--client containerd), not --client podman");
+  }, 60_000);
+});
