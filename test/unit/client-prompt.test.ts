@@ -1,7 +1,10 @@
 import { expect, test } from "bun:test";
 import type { RunResult } from "../../src/doctor/run";
 import type { JudgedClient } from "../../src/model/facts";
+import type { Report } from "../../src/model/report";
 import { askClient } from "../../src/ui/client-prompt";
+import { glyphs } from "../../src/ui/glyphs";
+import { summaryBlock } from "../../src/ui/plain";
 import { makeStyle } from "../../src/ui/style";
 import { testOptions } from "../helpers/context";
 import { promptStreams, waitForScreen } from "../helpers/prompt-streams";
@@ -42,4 +45,24 @@ test("Escape cancels; a sure detection or a named --client is never asked about"
   expect(await answer).toBe("cancel");
   expect(await askClient(runWith(client(false)), testOptions({ client: "auto" }), look)).toBeNull();
   expect(await askClient(runWith(client(true)), testOptions({ client: "podman" }), look)).toBeNull();
+});
+
+test("--client all: the summary block (plain output and the interactive doctor's Result note) ends with one line per client", () => {
+  const report = {
+    image: { canonical: "127.0.0.1:5000/team/app:1.0" },
+    input: { image: "127.0.0.1:5000/team/app:1.0", platform: "linux/amd64" },
+    stages: [],
+    findings: [],
+    pull: null,
+    verdict: { ok: true, code: null, summary: "The pull should succeed." },
+    clients: [
+      { name: "docker", store: "classic", verdict: { ok: false, code: "AUTH_NOT_SENT", summary: "…" } },
+      { name: "containerd", store: null, verdict: { ok: true, code: null, summary: "…" } },
+    ],
+  } as unknown as Report;
+  const lines = summaryBlock(report, makeStyle(false), glyphs(false)).trimEnd().split("\n");
+  expect(lines.slice(-2).map((l) => l.replace(/\s+/g, " "))).toEqual([
+    " [XX] docker (classic store) fails: AUTH_NOT_SENT",
+    " [ok] containerd should succeed",
+  ]);
 });
