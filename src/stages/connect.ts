@@ -56,7 +56,9 @@ export const connectStage: Stage = {
     const verdicts = hops.map((h) => judgeHop(h, { insecure: ins.insecure, plainHttp }));
     for (const h of hops) ctx.trace.record({ kind: "note", text: traceLine(h) });
     // 4. Findings, evidence and the link later stages use.
-    const findings = tunnelFailure ? [] : connectFindings({ ep, hops, verdicts, ins, certs, timeoutMs: ctx.options.timeoutMs });
+    const findings = tunnelFailure
+      ? []
+      : connectFindings({ ep, hops, verdicts, ins, certs, timeoutMs: ctx.options.timeoutMs, fixesFor: ctx.facts.client?.wire.fixesFor });
     const proxy = ctx.facts.route?.url ?? null;
     const evidence: Evidence = {
       url: ep.url,

@@ -270,6 +270,8 @@ describe("plain HTTP, as each client allows it", () => {
     expect(skopeo.stderr.toString()).toContain("server gave HTTP response to HTTPS client");
     const d = await doctor(image, ["--client", "podman", "--registries-conf", conf]);
     expect(d.errors).toEqual(["TLS_HTTP_ONLY"]);
+    // The fix is written for podman: registries.conf, not daemon.json.
+    expect(d.findings.find((f) => f.code === "TLS_HTTP_ONLY")!.fixes[0]).toContain(`[[registry]] location = "${reg.host}" insecure = true`);
     // The same registry as classic Docker: 127.0.0.0/8 is insecure by default, plain HTTP is used.
     const docker = await doctor(image, ["--client", "docker", "--docker-store", "classic"]);
     expect(docker.errors).toEqual([]);
