@@ -12,7 +12,7 @@ import { DEFAULT_CLIENT_PATHS } from "../../src/model/deps";
 import type { ClientWire, Credential, ImageRef, JudgedClient, LocalConfig } from "../../src/model/facts";
 import type { Finding } from "../../src/model/finding";
 import { Secret } from "../../src/model/secret";
-import { credentialFor } from "../../src/stages/auth-routing";
+import { credentialFor, realmNote } from "../../src/stages/auth-routing";
 import { proxyStage } from "../../src/stages/proxy";
 import { endpointFor, tempDir, testContext, testOptions } from "../helpers/context";
 import { freePort } from "../peers/require";
@@ -174,5 +174,18 @@ describe("the error a client reports when every host failed", () => {
     // containerd 1.x: the first error that is not a 404.
     expect(firstNot404([notFound, refused])).toBe(refused);
     expect(firstNot404([notFound])).toBe(notFound);
+  });
+});
+
+describe("the token realm on another host", () => {
+  test("kubelet: the evidence says its credentials go to the realm too; without a judged client, nothing is said", () => {
+    const cred: Credential = { source: "pull secret", lookupKey: "reg.example", username: "alice", password: new Secret("pw") };
+    const wire = wireOf(kubeletClient(inputs(ref("reg.example"))).profile);
+    const ctx = testContext({ endpoint: endpointFor("https://reg.example"), facts: { client: judged(wire) } });
+    expect(realmNote(ctx, "https://auth.example/token", cred)).toBe(
+      "kubelet via containerd CRI sends the credentials for reg.example to the token realm auth.example too (every host the pull touches)",
+    );
+    expect(realmNote(ctx, "https://reg.example/token", cred)).toBeNull();
+    expect(realmNote(testContext({ endpoint: endpointFor("https://reg.example") }), "https://auth.example/token", cred)).toBeNull();
   });
 });
