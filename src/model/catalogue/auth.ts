@@ -1,3 +1,4 @@
+import { giveCredentials } from "./auth-fixes";
 import { authNotSent } from "./auth-not-sent";
 import { type CatalogueSection, entry } from "./entry";
 
@@ -16,26 +17,6 @@ export interface AuthBase {
   credSource: string | null;
   /** Whose fixes to write: the judged client's (absent: Docker's). */
   fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
-}
-
-/** How the judged client gets credentials, first fix of AUTH_CREDENTIALS_REQUIRED (SPEC "Clients": fixes for the judged client). */
-function giveCredentials(p: AuthBase): string[] {
-  const server = p.registry === "docker.io" ? "https://index.docker.io/v1/" : p.registry;
-  switch (p.fixesFor) {
-    case "kubernetes":
-      return [
-        `Create a pull secret in the pod's namespace: \`kubectl create secret docker-registry regcred --docker-server=${server} --docker-username=USER --docker-password=TOKEN\``,
-        "Reference it in the pod spec (or its service account): `imagePullSecrets: [{name: regcred}]`; kubelet matches its key against the image (same host labels, port and path prefix)",
-      ];
-    case "hosts.toml":
-      return [
-        `containerd takes the caller's credentials: \`ctr images pull --user USER ${p.registry}/${p.repository}:TAG\` (nerdctl: \`nerdctl login ${p.registry}\`)`,
-      ];
-    case "registries.conf":
-      return [`\`podman login ${p.registry}\` (written to \${XDG_RUNTIME_DIR}/containers/auth.json; skopeo and CRI-O read it too)`];
-    default:
-      return [];
-  }
 }
 
 /** `docker login` as the user must type it for this registry (Docker Hub: no argument). */
