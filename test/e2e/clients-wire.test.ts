@@ -22,13 +22,14 @@ let empty: RegistryPeer;
 let nginx: NginxPeer;
 let ctd: ContainerdPeer;
 let guarded = "";
+let noPing = "";
 let closed = "";
 const t = tempDir("pd-clients-wire-");
 
 beforeAll(async () => {
   [reg, empty] = await Promise.all([startRegistry(), startRegistry()]);
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "wire" }));
-  const [port, deadPort] = await freePorts(2);
+  const [port, deadPort, noPingPort] = await freePorts(3);
   // /v2/ open, the repository paths behind Basic: the registry of issue 11's first example.
   nginx = await startNginx({
     httpBlock: `
@@ -40,8 +41,14 @@ beforeAll(async () => {
       auth_basic_user_file htpasswd;
       proxy_pass ${reg.url};
     }
+  }
+  server {
+    listen 127.0.0.1:${noPingPort};
+    location = /v2/ { return 404; }
+    location /v2/ { proxy_pass ${reg.url}; }
   }`,
   });
+  noPing = `127.0.0.1:${noPingPort}`;
   writeFileSync(path.join(nginx.dir, "htpasswd"), `alice:{PLAIN}${PW}\n`);
   guarded = `127.0.0.1:${port}`;
   closed = `127.0.0.1:${deadPort}`;
@@ -111,6 +118,30 @@ describe("containerd: no /v2/ ping, a 401 on the manifest retried with credentia
     const f = d.findings.find((x) => x.code === "AUTH_CREDENTIALS_REQUIRED")!;
     expect(f.fixes[0]).toContain(`ctr images pull --user USER ${guarded}/team/app:TAG`);
     expect(f.fixes.join("\n")).not.toContain("docker login");
+  }, 60_000);
+});
+
+describe("containerd never pings /v2/", () => {
+  test("a proxy that answers /v2/ with 404 but routes the repository: ctr pulls, the doctor as containerd passes; classic Docker and skopeo fail on the ping", async () => {
+    const image = `${noPing}/team/app:1.0`;
+    const dir = hostsTree("no-ping", noPing, `server = "http://${noPing}"\n`);
+    const ctr = await ctd.ctr(["content", "fetch", "--hosts-dir", dir, image]);
+    expect(ctr.code).toBe(0);
+    const d = await doctor(image, ["--client", "containerd", "--hosts-dir", dir]);
+    expect(d.errors).toEqual([]);
+    expect(d.r.code).toBe(0);
+    const v2 = d.findings.find((f) => f.code === "V2_NOT_A_REGISTRY")!;
+    expect(v2.severity).toBe("info");
+    expect(v2.detail).toContain("containerd (ctr, nerdctl) never requests /v2/");
+    const docker = await doctor(image, ["--client", "docker", "--docker-store", "classic"]);
+    expect(docker.errors).toEqual(["V2_NOT_A_REGISTRY"]);
+    const conf = path.join(t.dir, "no-ping.conf");
+    writeFileSync(conf, `[[registry]]\nlocation = "${noPing}"\ninsecure = true\n`);
+    const skopeo = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "--registries-conf", conf, "inspect", `docker://${image}`]);
+    expect(skopeo.exitCode).not.toBe(0);
+    expect(skopeo.stderr.toString()).toMatch(/pinging container registry|invalid status code from registry 404/);
+    const podman = await doctor(image, ["--client", "podman", "--registries-conf", conf]);
+    expect(podman.errors).toEqual(["V2_NOT_A_REGISTRY"]);
   }, 60_000);
 });
 
