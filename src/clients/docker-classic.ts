@@ -1,3 +1,4 @@
+import path from "node:path";
 import { type Finding, finding } from "../model/finding";
 import { parseMirror } from "../registry/mirror-url";
 import type { ClientInputs } from "./inputs";
@@ -49,7 +50,13 @@ export function dockerMirrorHosts(inp: ClientInputs, store: "classic" | "contain
         scheme,
         path: `${p.url.pathname.replace(/\/+$/, "").replace(/\/v2$/, "")}/v2`,
         capabilities: store === "containerd" ? ["pull", "resolve"] : ["pull", "resolve"],
-        tls: { ca: [], client: [], skipVerify: null },
+        // The containerd store's mirrors share docker.io's HTTP client, so its certs.d dir (moby daemon/hosts.go, inferred).
+        tls: {
+          ca: [],
+          client: [],
+          skipVerify: null,
+          certFiles: store === "containerd" ? path.join(inp.options.certsDir, "docker.io") : null,
+        },
         httpFallback: false,
         role: "mirror",
         source: "daemon.json registry-mirrors",
@@ -62,7 +69,7 @@ export function dockerMirrorHosts(inp: ClientInputs, store: "classic" | "contain
     scheme: "https",
     path: "/v2",
     capabilities: ["pull", "resolve", "push"],
-    tls: { ca: [], client: [], skipVerify: null },
+    tls: { ca: [], client: [], skipVerify: null, certFiles: path.join(inp.options.certsDir, inp.ref.registry) },
     httpFallback: false,
     role: "upstream",
     source: "the image's registry",

@@ -73,6 +73,7 @@ export function wireOf(p: ClientProfile): ClientWire {
             role: h.role,
             httpFallback: h.httpFallback,
             skipVerify: h.tls.skipVerify,
+            tls: { ca: [...h.tls.ca], client: h.tls.client.map(([c, k]) => [c, k] as [string, string]), certFiles: h.tls.certFiles },
             source: h.source,
           })),
     pingsV2: p.behaviour.pingsV2,

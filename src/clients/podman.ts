@@ -123,7 +123,7 @@ export function podmanHosts(inp: ClientInputs): { hosts: ClientHost[]; findings:
       scheme: "https",
       path: "/v2",
       capabilities: ["pull", "resolve"],
-      tls: { ca: [], client: [], skipVerify: insecure ? true : null },
+      tls: { ca: [], client: [], skipVerify: insecure ? true : null, certFiles: certDir(inp, h) },
       httpFallback: insecure,
       role,
       source,
@@ -186,4 +186,10 @@ function authFiles(inp: ClientInputs): { file: string; exists: boolean }[] {
     path.join(inp.homeDir, ".dockercfg"),
   ].filter((f): f is string => f !== undefined);
   return list.map((file) => ({ file, exists: existsSync(file) }));
+}
+
+/** pkg/tlsclientconfig via docker_client.go#dockerCertDir: the first of /etc/containers/certs.d/HOST and /etc/docker/certs.d/HOST that exists. */
+function certDir(inp: ClientInputs, host: string): string {
+  const own = path.join(inp.paths.containersDir, "certs.d", host);
+  return existsSync(own) ? own : path.join(inp.options.certsDir, host);
 }

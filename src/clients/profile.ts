@@ -16,8 +16,11 @@ export interface ClientHost {
   /** API root: "/v2", or a mirror's path + "/v2". */
   path: string;
   capabilities: Capability[];
-  /** TLS material from hosts.toml (absolute paths) or certs.d; skipVerify null = not set. */
-  tls: { ca: string[]; client: [string, string][]; skipVerify: boolean | null };
+  /**
+   * TLS material from hosts.toml (absolute paths); skipVerify null = not set; certFiles: a directory
+   * whose Docker-style *.crt / *.cert+*.key the client reads for this host (certs.d), or null.
+   */
+  tls: { ca: string[]; client: [string, string][]; skipVerify: boolean | null; certFiles: string | null };
   /** https is tried first and plain http after a TLS-level failure (containerd's HTTPFallback, Docker's insecure rule). */
   httpFallback: boolean;
   role: "mirror" | "upstream";

@@ -191,8 +191,17 @@ export interface WireHost {
   /** https first, plain http after a TLS-level failure. */
   httpFallback: boolean;
   skipVerify: boolean | null;
+  /** TLS material the client reads for this host: hosts.toml `ca`/`client` files, and a certs.d-style dir. */
+  tls: HostTls;
   /** "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", … */
   source: string;
+}
+
+/** Files, never their contents: the connect stage reads them. `client` pairs are [cert, key] ("" key: one PEM with both). */
+export interface HostTls {
+  ca: string[];
+  client: [string, string][];
+  certFiles: string | null;
 }
 
 /** The judged client's wire behaviour (SPEC "Clients"): stages read these flags, never the client's name. */

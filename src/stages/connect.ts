@@ -6,6 +6,7 @@ import { redactUrl } from "../model/redact";
 import type { Endpoint, Stage, StageContext, StageOutcome } from "../model/stage";
 import { type CertsD, loadCertsD } from "../net/certs-d";
 import { type TlsProbe, tlsProbe } from "../net/tls";
+import { clientCerts } from "./connect-client-tls";
 import { connectFindings } from "./connect-findings";
 import { certsEvidence, gatherHops, hopEvidence, traceLine } from "./connect-hops";
 import { endpointInsecurity, type Insecurity } from "./connect-insecure";
@@ -85,6 +86,8 @@ export const connectStage: Stage = {
  * (lookupV2Endpoints: tlsconfig.ServerDefault()); certs.d is read for mirrors and others.
  */
 function certsFor(ctx: StageContext, ep: Endpoint): CertsD {
+  // The judged client's own TLS files for this host (hosts.toml, its certs.d), when its plan gave them.
+  if (ep.tls) return clientCerts(ep.tls);
   const hub = ep.role === "upstream" && ep.hostname === "registry-1.docker.io";
   if (hub) return { dir: "", exists: false, ca: [], client: null, problems: [], dockerError: null, files: [] };
   return loadCertsD(ctx.facts.local?.certsDir ?? ctx.options.certsDir, ep.host);

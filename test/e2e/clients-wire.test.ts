@@ -4,6 +4,7 @@ import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { type ContainerdPeer, startContainerd } from "../peers/containerd";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
@@ -18,6 +19,8 @@ import { requireBinary } from "../peers/require";
  */
 const PW = "wire-Basic-pw-7";
 let reg: RegistryPeer;
+let tlsReg: RegistryPeer;
+let ca: CA;
 let empty: RegistryPeer;
 let nginx: NginxPeer;
 let ctd: ContainerdPeer;
@@ -27,7 +30,14 @@ let closed = "";
 const t = tempDir("pd-clients-wire-");
 
 beforeAll(async () => {
-  [reg, empty] = await Promise.all([startRegistry(), startRegistry()]);
+  ca = makeCA("pd-wire-ca");
+  const leaf = issueServerCert(ca, { cn: "127.0.0.1", sans: ["IP:127.0.0.1"] });
+  [reg, empty, tlsReg] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    startRegistry({ tls: { certificate: leaf.certFile, key: leaf.keyFile } }),
+  ]);
+  await pushImage(tlsReg.url, "team/app", "1.0", buildImage({ label: "wire-tls" }));
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "wire" }));
   const [port, deadPort, noPingPort] = await freePorts(3);
   // /v2/ open, the repository paths behind Basic: the registry of issue 11's first example.
@@ -56,7 +66,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await ctd?.stop();
-  await Promise.all([nginx?.stop(), reg?.stop(), empty?.stop()]);
+  await Promise.all([nginx?.stop(), reg?.stop(), empty?.stop(), tlsReg?.stop()]);
+  ca?.cleanup();
   t.cleanup();
 });
 
@@ -320,5 +331,26 @@ describe("plain HTTP, as each client allows it", () => {
     const misuse = await runCli(["check", image, "--client", "podman", "--plain-http"], { home });
     expect(misuse.code).toBe(2);
     expect(misuse.stderr).toContain("--plain-http is ctr's (--client containerd), not --client podman");
+  }, 60_000);
+});
+
+describe("TLS material from hosts.toml", () => {
+  test("hosts.toml ca: ctr verifies the registry with it and pulls; without it, ctr and the doctor as containerd say unknown authority", async () => {
+    const image = `${tlsReg.host}/team/app:1.0`;
+    const toml = (withCa: boolean) =>
+      `server = "https://${tlsReg.host}"\n\n[host."https://${tlsReg.host}"]\n  capabilities = ["pull", "resolve"]\n${withCa ? '  ca = "ca.crt"\n' : ""}`;
+    const good = hostsTree("tls-ca", tlsReg.host, toml(true));
+    writeFileSync(path.join(good, tlsReg.host, "ca.crt"), ca.cert);
+    expect((await ctd.ctr(["content", "fetch", "--hosts-dir", good, image])).code).toBe(0);
+    const d = await doctor(image, ["--client", "containerd", "--hosts-dir", good]);
+    expect(d.errors).toEqual([]);
+    expect(d.r.code).toBe(0);
+    const bad = hostsTree("tls-no-ca", tlsReg.host, toml(false));
+    const ctr = await ctd.ctr(["content", "fetch", "--hosts-dir", bad, image]);
+    expect(ctr.code).not.toBe(0);
+    expect(ctr.out).toContain("x509: certificate signed by unknown authority");
+    const n = await doctor(image, ["--client", "containerd", "--hosts-dir", bad]);
+    expect(n.report.verdict.code).toBe("TLS_UNKNOWN_CA");
+    expect(n.r.code).toBe(1);
   }, 60_000);
 });
