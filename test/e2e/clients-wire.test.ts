@@ -354,3 +354,33 @@ describe("TLS material from hosts.toml", () => {
     expect(n.r.code).toBe(1);
   }, 60_000);
 });
+
+describe("Docker's containerd store: credentials for the login host only", () => {
+  test("a docker.io mirror that asks Basic is asked anonymously (moby's authorizer), so the mirror refuses; the evidence says why", async () => {
+    const d = await doctor(
+      "docker.io/team/app:1.0",
+      [
+        "--client",
+        "docker",
+        "--docker-store",
+        "containerd",
+        "--mirror",
+        `http://${guarded}`,
+        "--dns",
+        "127.0.0.1:9",
+        "--username",
+        "alice",
+        "--password-stdin",
+      ],
+      PW,
+    );
+    const auth = d.report.stages.find((s: { id: string; endpoint: string }) => s.id === "auth" && s.endpoint === `http://${guarded}`);
+    expect(auth.evidence.credential).toBeNull();
+    expect(auth.evidence.credentialRouting.withheld).toContain(`never to a mirror: ${guarded} is asked anonymously`);
+    const atMirror = d.findings.filter((f) => f.endpoint === `http://${guarded}`).map((f) => f.code);
+    expect(atMirror).toContain("AUTH_CREDENTIALS_REQUIRED");
+    expect(atMirror).toContain("MIRROR_FALLBACK");
+    // Every host failed: the mirror's refusal (an HTTP status) outranks the upstream's DNS failure.
+    expect(d.report.verdict.code).toBe("AUTH_CREDENTIALS_REQUIRED");
+  }, 60_000);
+});
