@@ -121,7 +121,8 @@ export async function judgeOpenPing401(x: OpenPingInput): Promise<OpenPingResult
       granted: "(not read)",
       withheld: x.credentialsConfigured && !sendCredentials,
       credentialProblem: ctx.facts.local?.credentialProblem ?? null,
-      where: "repository",
+      // "/v2/ asked for no credentials" holds only when the ping answered; a client without one just met the 401.
+      ...(x.pingOpen === false ? {} : { where: "repository" as const }),
       evidence,
       times: null,
     }),
