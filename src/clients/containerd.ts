@@ -30,7 +30,7 @@ export function containerdClient(inp: ClientInputs): ClientJudgement {
       hosts: look.hosts,
       credentials: { from: ["the caller's: ctr --user, nerdctl's config.json"], sentTo: "every-host" },
       proxyEnvironment: "the containerd service's environment (systemd unit and drop-ins), not the shell's",
-      unitProxy: { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [] },
+      unitProxy: { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [], files: inp.paths.containerdUnits ?? [] },
       behaviour: CONTAINERD_BEHAVIOUR,
       fixesFor: "hosts.toml",
     },

@@ -37,7 +37,7 @@ export function profileEvidence(j: ClientJudgement): Json {
     hosts: p.hosts.map(hostJson),
     credentials: { from: p.credentials.from, sentTo: p.credentials.sentTo },
     proxyEnvironment: p.proxyEnvironment,
-    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs] } : null,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs], files: [...p.unitProxy.files] } : null,
     behaviour: { ...p.behaviour },
     read: j.evidence,
   };
@@ -84,7 +84,7 @@ export function wireOf(p: ClientProfile): ClientWire {
     retry: p.behaviour.retry,
     on429: p.behaviour.on429,
     proxyEnvironment: p.proxyEnvironment,
-    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs] } : null,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs], files: [...p.unitProxy.files] } : null,
     fixesFor: p.fixesFor,
   };
 }

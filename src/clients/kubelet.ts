@@ -114,8 +114,8 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
       },
       proxyEnvironment: `the ${crio ? "crio" : "containerd"} service's environment, never kubelet's`,
       unitProxy: crio
-        ? { unit: "crio", dirs: inp.paths.crioDropIns ?? [] }
-        : { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [] },
+        ? { unit: "crio", dirs: inp.paths.crioDropIns ?? [], files: inp.paths.crioUnits ?? [] }
+        : { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [], files: inp.paths.containerdUnits ?? [] },
       behaviour: crio
         ? {
             pingsV2: true,

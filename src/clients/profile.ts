@@ -47,7 +47,7 @@ export interface ClientProfile {
   /** Where its proxy variables come from. */
   proxyEnvironment: string;
   /** The systemd unit that sends the HTTP and its drop-in dirs, when its environment is not the shell's nor dockerd's. */
-  unitProxy: { unit: string; dirs: string[] } | null;
+  unitProxy: { unit: string; dirs: string[]; files: string[] } | null;
   behaviour: {
     /** GET /v2/ first; challenges are learnt only from it. */
     pingsV2: boolean;

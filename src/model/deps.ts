@@ -45,6 +45,9 @@ export interface ClientPaths {
   /** systemd drop-in dirs of containerd.service and crio.service (their Environment= proxies). */
   containerdDropIns?: string[];
   crioDropIns?: string[];
+  /** The unit files themselves, earliest first (the first that exists is systemd's). */
+  containerdUnits?: string[];
+  crioUnits?: string[];
 }
 
 export const DEFAULT_CLIENT_PATHS: ClientPaths = {
@@ -61,6 +64,12 @@ export const DEFAULT_CLIENT_PATHS: ClientPaths = {
     "/usr/lib/systemd/system/containerd.service.d",
   ],
   crioDropIns: ["/etc/systemd/system/crio.service.d", "/run/systemd/system/crio.service.d", "/usr/lib/systemd/system/crio.service.d"],
+  containerdUnits: [
+    "/etc/systemd/system/containerd.service",
+    "/lib/systemd/system/containerd.service",
+    "/usr/lib/systemd/system/containerd.service",
+  ],
+  crioUnits: ["/etc/systemd/system/crio.service", "/lib/systemd/system/crio.service", "/usr/lib/systemd/system/crio.service"],
 };
 
 const GOARCH: Record<string, string> = {

@@ -227,7 +227,7 @@ export interface ClientWire {
   /** Where its proxy variables come from, in words. */
   proxyEnvironment: string;
   /** The systemd unit whose environment sends the HTTP (containerd, crio) and its drop-in dirs; null: Docker's daemon logic, or the shell's. */
-  unitProxy: { unit: string; dirs: string[] } | null;
+  unitProxy: { unit: string; dirs: string[]; files: string[] } | null;
   /** How a fix is written for it: Docker's daemon.json/certs.d, hosts.toml, registries.conf, a Kubernetes Secret. */
   fixesFor: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }

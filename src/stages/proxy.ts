@@ -187,7 +187,7 @@ function compareWithDaemon(
   const unit = ctx.facts.client?.wire.unitProxy ?? null;
   const local = unit ? unitLocal(ctx.facts.local!, unit) : ctx.facts.local!;
   const daemon = daemonProxyConfig(local);
-  if (unit && !daemon.known) daemon.source = `no proxy variables in the ${unit.unit}.service drop-ins (${unit.dirs.join(", ")})`;
+  if (unit && !daemon.known) daemon.source = `no proxy variables in the ${unit.unit}.service unit or drop-ins (${unit.dirs.join(", ")})`;
   const d = decideProxy(ep.url, daemon.config);
   const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
   const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
@@ -237,8 +237,8 @@ function compareWithDaemon(
  * http.ProxyFromEnvironment in the daemon), never the shell's nor dockerd's: the daemon settings
  * the comparison reads are those of that unit.
  */
-function unitLocal(local: LocalConfig, unit: { unit: string; dirs: string[] }): LocalConfig {
-  const d = readDropIns(unit.dirs);
+function unitLocal(local: LocalConfig, unit: { unit: string; dirs: string[]; files: string[] }): LocalConfig {
+  const d = readDropIns(unit.dirs, unit.files);
   return {
     ...local,
     daemon: {
@@ -246,7 +246,7 @@ function unitLocal(local: LocalConfig, unit: { unit: string; dirs: string[] }): 
       path: `${unit.unit}.service`,
       proxies: null,
       liveProxies: d.proxies,
-      liveSource: d.setBy.length > 0 ? `systemd drop-in ${d.setBy.join(", ")}` : null,
+      liveSource: d.setBy.length > 0 ? d.setBy.map((f) => `systemd ${f.endsWith(".service") ? "unit" : "drop-in"} ${f}`).join(", ") : null,
     },
   };
 }

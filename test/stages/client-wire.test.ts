@@ -37,7 +37,12 @@ function inputs(r: ImageRef, over: Partial<ClientInputs> = {}): ClientInputs {
     options: testOptions(),
     env: {},
     homeDir: t.dir,
-    paths: { ...DEFAULT_CLIENT_PATHS, containerdConfig: "/nonexistent/config.toml", containerdDropIns: [path.join(t.dir, "none")] },
+    paths: {
+      ...DEFAULT_CLIENT_PATHS,
+      containerdConfig: "/nonexistent/config.toml",
+      containerdDropIns: [path.join(t.dir, "none")],
+      containerdUnits: [path.join(t.dir, "none.service")],
+    },
     daemon: { mirrors: [], insecureRegistries: [] },
     dockerStore: "containerd",
     runtime: "containerd",
@@ -149,6 +154,28 @@ describe("the proxy of the process that pulls", () => {
     expect(dead2.severity).toBe("error");
     expect(dead2.detail).toContain("This is the containerd service's proxy");
   });
+});
+
+test("containerd's unit file itself: its Environment= applies before the drop-ins", async () => {
+  const unit = path.join(t.dir, "containerd.service");
+  writeFileSync(
+    unit,
+    `[Unit]\nDescription=containerd\n\n[Service]\nEnvironment="HTTPS_PROXY=http://127.0.0.1:9" "NO_PROXY=.corp"\nExecStart=/usr/bin/containerd\n`,
+  );
+  const r = ref("reg.example:5000");
+  const wire = wireOf(
+    containerdClient(inputs(r, { paths: { ...inputs(r).paths, containerdUnits: [path.join(t.dir, "absent.service"), unit] } })).profile,
+  );
+  const local = {
+    dockerConfig: { path: "", found: false, kind: "none" },
+    daemon: { path: "", found: false, mirrors: [], insecureRegistries: [], proxies: null, liveProxies: null, liveSource: null },
+    certsDir: "/nonexistent",
+  } as LocalConfig;
+  const ctx = testContext({ endpoint: endpointFor("https://reg.example:5000"), facts: { ref: r, local, client: judged(wire) } });
+  const out = await proxyStage.run(ctx);
+  const mismatch = out.findings.find((f) => f.code === "PROXY_DAEMON_MISMATCH")!;
+  expect(mismatch.detail).toContain(`the daemon uses http://127.0.0.1:9`);
+  expect(mismatch.detail).toContain(`systemd unit ${unit}`);
 });
 
 describe("the error a client reports when every host failed", () => {
