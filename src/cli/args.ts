@@ -41,6 +41,7 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--hosts-dir": { kind: "list", key: "hostsDirs" },
   "--pull-secret": { kind: "list", key: "pullSecrets" },
   "--registries-conf": { kind: "value", key: "registriesConf" },
+  "--plain-http": { kind: "bool", key: "plainHttp" },
   "--file": { kind: "list", key: "files" },
   "-f": { kind: "list", key: "files" },
   "--all": { kind: "bool", key: "all" },
@@ -234,6 +235,8 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     };
   if (o.dockerStore !== null && o.client !== "docker" && o.client !== "auto" && o.client !== "all")
     return { ok: false, error: `--docker-store is for --client docker, not --client ${o.client}` };
+  if (o.plainHttp && o.client !== "containerd" && o.client !== "auto" && o.client !== "all")
+    return { ok: false, error: `--plain-http is ctr's (--client containerd), not --client ${o.client}` };
   if (o.pullSecrets.length > 0 && o.client !== "kubelet" && o.client !== "auto" && o.client !== "all")
     return { ok: false, error: `--pull-secret is for --client kubelet (kubelet reads pull secrets), not --client ${o.client}` };
   if (o.json) o.yes = true;

@@ -30,6 +30,7 @@ Options:
                               (default /etc/containerd/config.toml)
   --hosts-dir DIR             hosts.toml tree DIR/<host[:port]>/hosts.toml (repeatable; default: config_path,
                               else /etc/containerd/certs.d; docker's containerd store: /etc/docker/certs.d)
+  --plain-http                containerd: as ctr --plain-http, plain HTTP to every host but docker.io
   --pull-secret FILE          kubelet: a Secret (YAML/JSON) or a .dockerconfigjson (repeatable, in the pod's order)
   --registries-conf FILE      podman/CRI-O registries.conf (default /etc/containers/registries.conf + .d/)
   --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker

@@ -10,13 +10,17 @@ export const CONTAINERD_BEHAVIOUR: ClientProfile["behaviour"] = {
   retries401WithCredentials: true,
   plainHttp: "only a hosts.toml http:// server, localhost with a port (https first, then http), or --plain-http",
   retry: "each host in order; 408/429 re-sent at once without Retry-After; 5xx once on the last host (2.1+)",
+  on429:
+    "containerd re-sends a 429 at once, without waiting for Retry-After, up to 5 requests in all (containerd/containerd:core/remotes/docker/resolver.go#request.retryRequest): each re-send spends more of the limit; wait before pulling again.",
   shortNames: "none: a full reference is required",
+  reportsError: "most-advanced",
 };
 
 /** ctr / nerdctl / the containerd daemon itself: hosts.toml from --hosts-dir (default /etc/containerd/certs.d). */
 export function containerdClient(inp: ClientInputs): ClientJudgement {
   const roots = inp.options.hostsDirs.length > 0 ? inp.options.hostsDirs : [inp.paths.containerdCertsD];
-  const look = lookupHosts(roots, inp.ref.registry);
+  // ctr --plain-http: DefaultScheme "http" for every host but docker.io (cmd/ctr/commands/resolver.go, hosts.go#ConfigureHosts).
+  const look = lookupHosts(roots, inp.ref.registry, inp.options.plainHttp ? "http" : undefined);
   return {
     profile: {
       name: "containerd",
@@ -32,7 +36,9 @@ export function containerdClient(inp: ClientInputs): ClientJudgement {
         source: { kind: "caller" },
       },
       proxyEnvironment: "the containerd service's environment (systemd unit and drop-ins), not the shell's",
+      unitProxy: { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [], files: inp.paths.containerdUnits ?? [] },
       behaviour: CONTAINERD_BEHAVIOUR,
+      fixesFor: "hosts.toml",
     },
     findings: hostsFindings(look, inp.ref.registry, "containerd"),
     evidence: { hostsDirs: roots, hosts: hostsEvidence(look) },

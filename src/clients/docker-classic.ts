@@ -1,3 +1,4 @@
+import path from "node:path";
 import { type Finding, finding } from "../model/finding";
 import { parseMirror } from "../registry/mirror-url";
 import type { ClientInputs } from "./inputs";
@@ -22,13 +23,17 @@ export function dockerClassic(inp: ClientInputs): ClientJudgement {
         source: { kind: "docker-config" },
       },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
+      unitProxy: null,
       behaviour: {
         pingsV2: true,
         retries401WithCredentials: false,
         plainHttp: "insecure registries and 127.0.0.0/8: https first, then http",
         retry: "a mirror is left on any error; blobs retried 5 times, attempt × 5 s apart",
+        on429: null,
         shortNames: "docker.io/library/",
+        reportsError: "last",
       },
+      fixesFor: "docker",
     },
     findings: contentTrust(inp),
     evidence: {},
@@ -49,7 +54,13 @@ export function dockerMirrorHosts(inp: ClientInputs, store: "classic" | "contain
         scheme,
         path: `${p.url.pathname.replace(/\/+$/, "").replace(/\/v2$/, "")}/v2`,
         capabilities: store === "containerd" ? ["pull", "resolve"] : ["pull", "resolve"],
-        tls: { ca: [], client: [], skipVerify: null },
+        // The containerd store's mirrors share docker.io's HTTP client, so its certs.d dir (moby daemon/hosts.go, inferred).
+        tls: {
+          ca: [],
+          client: [],
+          skipVerify: null,
+          certFiles: store === "containerd" ? path.join(inp.options.certsDir, "docker.io") : null,
+        },
         httpFallback: false,
         role: "mirror",
         source: "daemon.json registry-mirrors",
@@ -62,7 +73,7 @@ export function dockerMirrorHosts(inp: ClientInputs, store: "classic" | "contain
     scheme: "https",
     path: "/v2",
     capabilities: ["pull", "resolve", "push"],
-    tls: { ca: [], client: [], skipVerify: null },
+    tls: { ca: [], client: [], skipVerify: null, certFiles: path.join(inp.options.certsDir, inp.ref.registry) },
     httpFallback: false,
     role: "upstream",
     source: "the image's registry",

@@ -28,11 +28,13 @@ export function dockerContainerd(inp: ClientInputs): ClientJudgement {
         source: { kind: "docker-config" },
       },
       proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
+      unitProxy: null,
       behaviour: {
         ...CONTAINERD_BEHAVIOUR,
         plainHttp: `${CONTAINERD_BEHAVIOUR.plainHttp}; plus daemon.json insecure-registries`,
         shortNames: "docker.io/library/",
       },
+      fixesFor: "docker",
     },
     findings: [...hostsFindings(look, inp.ref.registry, "docker (containerd store)"), ...contentTrust(inp)],
     evidence: { hostsDirs: roots, hosts: hostsEvidence(look) },

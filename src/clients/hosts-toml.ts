@@ -192,7 +192,8 @@ function finishHosts(raw: RawHost[], refHost: string, defaultScheme: "http" | un
       scheme,
       path: h.path,
       capabilities: h.capabilities,
-      tls: { ca: h.ca ?? [], client: h.client ?? [], skipVerify: h.skipVerify },
+      // loadHostDir: without a hosts.toml that decodes, the dir's Docker-style cert files are read instead.
+      tls: { ca: h.ca ?? [], client: h.client ?? [], skipVerify: h.skipVerify, certFiles: raw.length === 0 ? dir : null },
       httpFallback: fallback,
       role: i === list.length - 1 ? "upstream" : "mirror",
       source: h.source,

@@ -1,4 +1,5 @@
 import type { Json } from "../model/evidence";
+import type { ClientWire } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { ClientChoice } from "../model/options";
 import { containerdClient, hostJson } from "./containerd";
@@ -37,6 +38,7 @@ export function profileEvidence(j: ClientJudgement): Json {
     // The source's kind only: a keyring's entries hold the secrets themselves.
     credentials: { from: p.credentials.from, sentTo: p.credentials.sentTo, source: p.credentials.source.kind },
     proxyEnvironment: p.proxyEnvironment,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs], files: [...p.unitProxy.files] } : null,
     behaviour: { ...p.behaviour },
     read: j.evidence,
   };
@@ -50,4 +52,40 @@ export function clientVerdicts(
     const err = j.findings.find((f) => f.severity === "error");
     return { name: j.profile.name, store: j.profile.store, ok: !err, code: err?.code ?? null, findings: j.findings };
   });
+}
+
+/**
+ * What the network stages consult (SPEC "Clients"): the hosts in the client's order and its
+ * behaviour flags. Classic Docker keeps the doctor's own Docker plan (daemon.json mirrors, --mirror,
+ * then the registry), which also reports mirrors Docker would refuse.
+ */
+export function wireOf(p: ClientProfile): ClientWire {
+  const docker = p.name === "docker";
+  return {
+    label: p.label,
+    hosts:
+      p.store === "classic"
+        ? null
+        : p.hosts.map((h) => ({
+            url: h.url,
+            host: h.host,
+            path: h.path,
+            capabilities: [...h.capabilities],
+            role: h.role,
+            httpFallback: h.httpFallback,
+            skipVerify: h.tls.skipVerify,
+            tls: { ca: [...h.tls.ca], client: h.tls.client.map(([c, k]) => [c, k] as [string, string]), certFiles: h.tls.certFiles },
+            source: h.source,
+          })),
+    pingsV2: p.behaviour.pingsV2,
+    retries401WithCredentials: p.behaviour.retries401WithCredentials,
+    credentialsTo: p.credentials.sentTo,
+    daemonInsecure: docker,
+    reportsError: p.behaviour.reportsError,
+    retry: p.behaviour.retry,
+    on429: p.behaviour.on429,
+    proxyEnvironment: p.proxyEnvironment,
+    unitProxy: p.unitProxy ? { unit: p.unitProxy.unit, dirs: [...p.unitProxy.dirs], files: [...p.unitProxy.files] } : null,
+    fixesFor: p.fixesFor,
+  };
 }

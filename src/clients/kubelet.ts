@@ -1,7 +1,9 @@
 import path from "node:path";
 import { readLocalFile } from "../host/local-file";
 import type { Json } from "../model/evidence";
+import type { Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
+import { rememberSecret } from "../model/secret";
 import { CONTAINERD_BEHAVIOUR, hostsEvidence, hostsFindings } from "./containerd";
 import { readContainerdConfig } from "./containerd-config";
 import { lookupHosts } from "./hosts-toml";
@@ -119,15 +121,21 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
         },
       },
       proxyEnvironment: `the ${crio ? "crio" : "containerd"} service's environment, never kubelet's`,
+      unitProxy: crio
+        ? { unit: "crio", dirs: inp.paths.crioDropIns ?? [], files: inp.paths.crioUnits ?? [] }
+        : { unit: "containerd", dirs: inp.paths.containerdDropIns ?? [], files: inp.paths.containerdUnits ?? [] },
       behaviour: crio
         ? {
             pingsV2: true,
             retries401WithCredentials: false,
             plainHttp: "registries.conf insecure = true only",
             retry: "containers/image's",
+            on429: null,
             shortNames: "registries.conf unqualified-search-registries",
+            reportsError: "last",
           }
         : CONTAINERD_BEHAVIOUR,
+      fixesFor: "kubernetes",
     },
     findings,
     evidence,

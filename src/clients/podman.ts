@@ -61,13 +61,17 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
         source: { kind: "auth-files", files: authFilePaths(inp.env, inp.homeDir, inp.uid) },
       },
       proxyEnvironment: "the shell's (podman runs in it)",
+      unitProxy: null,
       behaviour: {
         pingsV2: true,
         retries401WithCredentials: false,
         plainHttp: "registries.conf insecure = true only (https is tried first)",
         retry: "containers/image's: no mirror fallback on a manifest 404 of the last source",
+        on429: null,
         shortNames: "unqualified-search-registries and short-name-mode",
+        reportsError: "last",
       },
+      fixesFor: "registries.conf",
     },
     findings,
     evidence: {
@@ -124,7 +128,7 @@ export function podmanHosts(inp: ClientInputs): { hosts: ClientHost[]; findings:
       scheme: "https",
       path: "/v2",
       capabilities: ["pull", "resolve"],
-      tls: { ca: [], client: [], skipVerify: insecure ? true : null },
+      tls: { ca: [], client: [], skipVerify: insecure ? true : null, certFiles: certDir(inp, h) },
       httpFallback: insecure,
       role,
       source,
@@ -179,4 +183,10 @@ function shortName(inp: ClientInputs, conf: RegistriesConf): Finding | null {
 /** The auth files containers/image reads, in order (src/host/auth-json.ts), and which exist. */
 function authFiles(inp: ClientInputs): { file: string; exists: boolean }[] {
   return authFilePaths(inp.env, inp.homeDir, inp.uid).map((f) => ({ file: f.path, exists: existsSync(f.path) }));
+}
+
+/** pkg/tlsclientconfig via docker_client.go#dockerCertDir: the first of /etc/containers/certs.d/HOST and /etc/docker/certs.d/HOST that exists. */
+function certDir(inp: ClientInputs, host: string): string {
+  const own = path.join(inp.paths.containersDir, "certs.d", host);
+  return existsSync(own) ? own : path.join(inp.options.certsDir, host);
 }

@@ -1,5 +1,6 @@
 import type { AuthFile } from "../host/auth-json";
 import type { Json } from "../model/evidence";
+import type { Credential } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { CredentialReach } from "../net/origin";
 import type { KeyringEntry } from "./kube-keyring";
@@ -18,8 +19,11 @@ export interface ClientHost {
   /** API root: "/v2", or a mirror's path + "/v2". */
   path: string;
   capabilities: Capability[];
-  /** TLS material from hosts.toml (absolute paths) or certs.d; skipVerify null = not set. */
-  tls: { ca: string[]; client: [string, string][]; skipVerify: boolean | null };
+  /**
+   * TLS material from hosts.toml (absolute paths); skipVerify null = not set; certFiles: a directory
+   * whose Docker-style *.crt / *.cert+*.key the client reads for this host (certs.d), or null.
+   */
+  tls: { ca: string[]; client: [string, string][]; skipVerify: boolean | null; certFiles: string | null };
   /** https is tried first and plain http after a TLS-level failure (containerd's HTTPFallback, Docker's insecure rule). */
   httpFallback: boolean;
   role: "mirror" | "upstream";
@@ -47,6 +51,8 @@ export interface ClientProfile {
   };
   /** Where its proxy variables come from. */
   proxyEnvironment: string;
+  /** The systemd unit that sends the HTTP and its drop-in dirs, when its environment is not the shell's nor dockerd's. */
+  unitProxy: { unit: string; dirs: string[]; files: string[] } | null;
   behaviour: {
     /** GET /v2/ first; challenges are learnt only from it. */
     pingsV2: boolean;
@@ -54,8 +60,17 @@ export interface ClientProfile {
     retries401WithCredentials: boolean;
     plainHttp: string;
     retry: string;
+    /** What it does with a 429 when it is not waiting as Retry-After asks; null: nothing to add. */
+    on429: string | null;
     shortNames: string;
+    /**
+     * When every host fails: the last host's error (moby's pull loop keeps lastErr) or the most
+     * advanced one (containerd/containerd:core/remotes/docker/resolver.go#dockerResolver.Resolve).
+     */
+    reportsError: "last" | "most-advanced";
   };
+  /** How its fixes are written: daemon.json/certs.d, hosts.toml, registries.conf, Kubernetes objects. */
+  fixesFor: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ImageRef, LocalConfig } from "../model/facts";
+import type { ClientWire, ImageRef, LocalConfig, WireHost } from "../model/facts";
 import type { Options } from "../model/options";
 import type { Endpoint } from "../model/stage";
 import { hostPort } from "../net/origin";
@@ -12,14 +12,20 @@ export interface Plan {
   endpoints: Endpoint[];
   /** Mirrors that were configured but are not valid URLs (Docker refuses to start with them). */
   rejectedMirrors: { value: string; reason: string }[];
+  /** Hosts of the judged client that this pull does not send to (capabilities), and why. */
+  skippedHosts: { url: string; reason: string }[];
 }
 
 /**
- * The endpoints a Docker client tries, in order: for docker.io the configured mirrors
- * (daemon.json `registry-mirrors`, then --mirror), then the upstream registry; for any
- * other registry only the registry itself (Docker mirrors are Hub-only).
+ * The endpoints the judged client tries, in its order. Classic Docker (no wire hosts): for docker.io
+ * the configured mirrors (daemon.json `registry-mirrors`, then --mirror), then the upstream
+ * registry; for any other registry only the registry itself (Docker mirrors are Hub-only). The
+ * other clients: the hosts their own files give (hosts.toml in file order then `server`,
+ * registries.conf mirrors then the location), see planHosts.
  */
-export function planEndpoints(ref: ImageRef, local: LocalConfig | undefined, options: Options): Plan {
+export function planEndpoints(ref: ImageRef, local: LocalConfig | undefined, options: Options, wire?: ClientWire): Plan {
+  if (wire?.hosts)
+    return planHosts(ref, wire, [...(wire.daemonInsecure ? (local?.daemon.insecureRegistries ?? []) : []), ...options.insecureRegistries]);
   const insecureList = [...(local?.daemon.insecureRegistries ?? []), ...options.insecureRegistries];
   const endpoints: Endpoint[] = [];
   const rejectedMirrors: Plan["rejectedMirrors"] = [];
@@ -40,10 +46,46 @@ export function planEndpoints(ref: ImageRef, local: LocalConfig | undefined, opt
   } else {
     endpoints.push(endpointFrom(new URL(`https://${ref.registry}`), "upstream", insecureList));
   }
-  return { endpoints, rejectedMirrors };
+  return { endpoints, rejectedMirrors, skippedHosts: [] };
 }
 
-function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]): Endpoint {
+/**
+ * The judged client's hosts. A tag is resolved only by hosts with both `pull` and `resolve`
+ * (containerd/containerd:core/remotes/docker/resolver.go#dockerResolver.Resolve filters on
+ * HostCapabilityResolve), so a pull-only mirror never sees the manifest by tag: the tag goes
+ * to the next resolving host (usually the upstream) even in an air-gapped setup.
+ */
+function planHosts(ref: ImageRef, wire: ClientWire, insecureList: string[]): Plan {
+  const endpoints: Endpoint[] = [];
+  const skippedHosts: Plan["skippedHosts"] = [];
+  const byTag = ref.digest === null;
+  for (const h of wire.hosts ?? []) {
+    const url = `${h.url}${h.path}`;
+    if (!h.capabilities.includes("pull")) {
+      skippedHosts.push({ url, reason: `its capabilities (${h.capabilities.join(", ")}) lack "pull"` });
+      continue;
+    }
+    if (byTag && !h.capabilities.includes("resolve")) {
+      skippedHosts.push({
+        url,
+        reason: `capabilities ${JSON.stringify(h.capabilities)} lack "resolve": ${wire.label} sends the manifest by tag to the next host, not to this one`,
+      });
+      continue;
+    }
+    endpoints.push(hostEndpoint(h, insecureList, wire.daemonInsecure));
+  }
+  return { endpoints, rejectedMirrors: [], skippedHosts };
+}
+
+function hostEndpoint(h: WireHost, insecureList: string[], loopback: boolean): Endpoint {
+  const url = new URL(h.url);
+  const ep = endpointFrom(url, h.role, insecureList, loopback);
+  // hosts.toml's skip_verify and http→https fallback are the client's insecure rule for this host.
+  const insecure = ep.insecure || h.httpFallback || h.skipVerify === true;
+  return { ...ep, insecure, pathPrefix: h.path.replace(/\/+$/, "").replace(/\/v2$/, ""), source: h.source, tls: h.tls };
+}
+
+function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[], loopback = true): Endpoint {
   const scheme = url.protocol === "http:" ? "http" : "https";
   const { host: hostname, port } = hostPort(url);
   const pathPrefix = url.pathname.replace(/\/+$/, "").replace(/\/v2$/, "");
@@ -54,7 +96,7 @@ function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[]):
     port,
     role,
     // An http:// mirror is insecure by construction: Docker talks plain HTTP to it.
-    insecure: scheme === "http" || isInsecureByConfig(url.host, hostname, insecureList),
+    insecure: scheme === "http" || isInsecureByConfig(url.host, hostname, insecureList, loopback),
     pathPrefix,
   };
 }

@@ -1,12 +1,13 @@
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
-import type { Facts } from "../model/facts";
+import type { ClientWire, Facts } from "../model/facts";
 import { type Finding, worst } from "../model/finding";
 import type { Options } from "../model/options";
 import type { Verdict } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
 import type { Trace } from "../model/trace";
+import { fallbackFindings, firstNot404, mostAdvanced } from "./fallback";
 import { type Plan, planEndpoints } from "./plan";
 
 export type StageEvent =
@@ -150,7 +151,11 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
 
   // Endpoint stages, once per endpoint.
   const endpointStages = stages.filter((s) => s.scope === "endpoint");
-  const plan: Plan = localFacts.ref ? planEndpoints(localFacts.ref, localFacts.local, options) : { endpoints: [], rejectedMirrors: [] };
+  const wire = localFacts.client?.wire;
+  const plan: Plan = localFacts.ref
+    ? planEndpoints(localFacts.ref, localFacts.local, options, wire)
+    : { endpoints: [], rejectedMirrors: [], skippedHosts: [] };
+  for (const h of plan.skippedHosts) trace.record({ kind: "note", text: `${wire?.label ?? "the client"} skips ${h.url}: ${h.reason}` });
   if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints });
   const runs: EndpointRun[] = [];
   for (const endpoint of plan.endpoints) {
@@ -180,13 +185,15 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   // Endpoints after the chosen one are only tried when it fails: their errors are a
   // broken fallback path, worth knowing, but not why this pull would fail.
   const chosen = runs.find((r) => r.ok) ?? null;
+  if (localFacts.ref) fallbackFindings(runs, chosen, wire, localFacts.ref.registry);
+  const who = wire && wire.fixesFor !== "docker" ? wire.label : "Docker";
   if (chosen) {
     for (const r of runs) {
       if (r === chosen) continue;
       const note =
         runs.indexOf(r) < runs.indexOf(chosen)
-          ? `Docker falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
-          : `Docker only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
+          ? `${who} falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
+          : `${who} only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
       r.findings = r.findings.map((f) =>
         f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f,
       );
@@ -196,7 +203,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
 
   const allResults = [...localResults, ...runs.flatMap((r) => r.results)];
   const allFindings = [...localFindings, ...runs.flatMap((r) => r.findings)];
-  const verdict = verdictOf(allFindings, chosen, runs, crashed);
+  const verdict = verdictOf(allFindings, chosen, runs, crashed, wire);
   return { localFacts, localResults, localFindings, endpoints: runs, stages: allResults, findings: allFindings, verdict, chosen, crashed };
 }
 
@@ -218,24 +225,37 @@ export function verdictOf(
   chosen: EndpointRun | null,
   runs: readonly EndpointRun[],
   crashed: boolean,
+  wire?: ClientWire,
 ): Verdict {
   // When every endpoint fails, docker pull falls back from each mirror and reports the error of
-  // the last endpoint it tried, the upstream registry (moby's pull loop keeps `lastErr`): the
-  // verdict leads with that one, and names what the mirrors failed with.
+  // the last endpoint it tried, the upstream registry (moby's pull loop keeps `lastErr`);
+  // containerd reports the most advanced error of all its hosts (resolver.go#Resolve). The
+  // verdict leads with that one, and names what the other hosts failed with.
   const errorOf = (r: EndpointRun) => r.findings.find((f) => f.severity === "error");
   const localError = findings.find((f) => f.severity === "error" && f.endpoint === null);
-  const last = !chosen && runs.length > 1 ? runs[runs.length - 1]! : null;
-  const upstreamError = last ? errorOf(last) : undefined;
+  const advanced = wire?.reportsError === "most-advanced";
+  const failed = !chosen && runs.length > 1;
+  const upstreamError = failed
+    ? advanced
+      ? mostAdvanced(runs.flatMap((r) => errorOf(r) ?? []))
+      : errorOf(runs[runs.length - 1]!)
+    : undefined;
+  const who = wire && wire.fixesFor !== "docker" ? wire.label : "Docker";
   const firstError = localError ?? upstreamError ?? findings.find((f) => f.severity === "error");
   if (firstError) {
     const before =
       firstError === upstreamError
-        ? runs.slice(0, -1).flatMap((r) => {
+        ? runs.flatMap((r) => {
             const e = errorOf(r);
-            return e ? [`${r.endpoint.url} (${e.code})`] : [];
+            return e && e !== upstreamError ? [`${r.endpoint.url} (${e.code})`] : [];
           })
         : [];
-    const tried = before.length ? ` Docker tried ${listing(before)} first; it reports this last error.` : "";
+    const older = advanced && firstError === upstreamError ? firstNot404(runs.flatMap((r) => errorOf(r) ?? [])) : undefined;
+    const tried = before.length
+      ? advanced
+        ? ` ${who} also tried ${listing(before)}; it reports the most advanced error of its hosts, not the last one (containerd 2.0+)${older && older !== firstError ? `; containerd 1.x prints the first error that is not a 404 instead: ${older.code} from ${older.endpoint}` : ""}.`
+        : ` ${who} tried ${listing(before)} first; it reports this last error.`
+      : "";
     return {
       ok: false,
       code: firstError.code,

@@ -138,9 +138,10 @@ export interface DropInProxies {
 /**
  * docker.service.d/*.conf: `Environment=` lines, quoted or not, several assignments per
  * line. A file name in an earlier directory (/etc) hides the same name in later ones
- * (/run, /usr/lib); files apply in name order; an empty `Environment=` resets.
+ * (/run, /usr/lib); files apply in name order; an empty `Environment=` resets. `units`: the
+ * unit file's own paths, earliest first; the first that exists applies before the drop-ins.
  */
-export function readDropIns(dirs: readonly string[]): DropInProxies {
+export function readDropIns(dirs: readonly string[], units: readonly string[] = []): DropInProxies {
   const byName = new Map<string, string>();
   for (const dir of dirs) {
     let names: string[];
@@ -151,7 +152,8 @@ export function readDropIns(dirs: readonly string[]): DropInProxies {
     }
     for (const n of names) if (!byName.has(n)) byName.set(n, path.join(dir, n));
   }
-  const files = [...byName.keys()].sort().map((n) => byName.get(n)!);
+  const unit = units.find((u) => readLocalFile(u).ok);
+  const files = [...(unit ? [unit] : []), ...[...byName.keys()].sort().map((n) => byName.get(n)!)];
   let env = new Map<string, string>();
   const setBy = new Set<string>();
   for (const file of files) {

@@ -42,6 +42,12 @@ export interface ClientPaths {
   crioConfig: string;
   /** /etc/containers: registries.conf(.d), policy.json, registries.d, certs.d. */
   containersDir: string;
+  /** systemd drop-in dirs of containerd.service and crio.service (their Environment= proxies). */
+  containerdDropIns?: string[];
+  crioDropIns?: string[];
+  /** The unit files themselves, earliest first (the first that exists is systemd's). */
+  containerdUnits?: string[];
+  crioUnits?: string[];
 }
 
 export const DEFAULT_CLIENT_PATHS: ClientPaths = {
@@ -52,6 +58,18 @@ export const DEFAULT_CLIENT_PATHS: ClientPaths = {
   crioSocket: "/var/run/crio/crio.sock",
   crioConfig: "/etc/crio/crio.conf",
   containersDir: "/etc/containers",
+  containerdDropIns: [
+    "/etc/systemd/system/containerd.service.d",
+    "/run/systemd/system/containerd.service.d",
+    "/usr/lib/systemd/system/containerd.service.d",
+  ],
+  crioDropIns: ["/etc/systemd/system/crio.service.d", "/run/systemd/system/crio.service.d", "/usr/lib/systemd/system/crio.service.d"],
+  containerdUnits: [
+    "/etc/systemd/system/containerd.service",
+    "/lib/systemd/system/containerd.service",
+    "/usr/lib/systemd/system/containerd.service",
+  ],
+  crioUnits: ["/etc/systemd/system/crio.service", "/lib/systemd/system/crio.service", "/usr/lib/systemd/system/crio.service"],
 };
 
 const GOARCH: Record<string, string> = {

@@ -110,6 +110,11 @@ export interface Challenge {
   challenges: AuthChallenge[];
   /** The one a Docker client would use (bearer preferred over basic), or null for an open registry. */
   chosen: AuthChallenge | null;
+  /**
+   * The judged client never pings /v2/ and the doctor's probe gave no usable answer: its first
+   * request is the manifest, sent without Authorization (status is then 0).
+   */
+  unpinged?: boolean;
 }
 
 /** What the auth stage established: how to authorize requests for this repository. */
@@ -166,12 +171,65 @@ export interface JudgedClient {
   store: "classic" | "containerd" | null;
   label: string;
   basedOn: string;
-  /** Which hosts get the credentials (src/net/origin.ts#endpointGetsCredentials): the judged profile's rule. */
-  credentialReach: "login-host" | "every-host" | "registry";
   /** Auto-detection found no client and took the SPEC's fallback (the interactive doctor may ask). */
   unsure: boolean;
+  /** What the network stages consult: the hosts in order and the behaviour flags of the judged profile. */
+  wire: ClientWire;
   /** --client all: one entry per client, with the code of its config that decides (null = nothing in its config stops it). */
-  all: { name: string; store: string | null; label: string; code: string | null }[] | null;
+  all: { name: string; store: string | null; label: string; code: string | null; wire: ClientWire }[] | null;
+}
+
+/** One host of the judged client's plan, as data (src/clients' ClientHost, without TLS paths). */
+export interface WireHost {
+  /** scheme://host[:port] */
+  url: string;
+  host: string;
+  /** API root: "/v2", or a mirror's path + "/v2". */
+  path: string;
+  capabilities: ("pull" | "resolve" | "push" | "referrers")[];
+  role: "mirror" | "upstream";
+  /** https first, plain http after a TLS-level failure. */
+  httpFallback: boolean;
+  skipVerify: boolean | null;
+  /** TLS material the client reads for this host: hosts.toml `ca`/`client` files, and a certs.d-style dir. */
+  tls: HostTls;
+  /** "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", … */
+  source: string;
+}
+
+/** Files, never their contents: the connect stage reads them. `client` pairs are [cert, key] ("" key: one PEM with both). */
+export interface HostTls {
+  ca: string[];
+  client: [string, string][];
+  certFiles: string | null;
+}
+
+/** The judged client's wire behaviour (SPEC "Clients"): stages read these flags, never the client's name. */
+export interface ClientWire {
+  /** "containerd (ctr, nerdctl)", as findings name the client. */
+  label: string;
+  /** The hosts in the order the client tries them; null = Docker's own plan (daemon.json mirrors, then upstream). */
+  hosts: WireHost[] | null;
+  /** GET /v2/ first, challenges only from it. false: the first request is the manifest HEAD. */
+  pingsV2: boolean;
+  /** A 401 on a repository request is retried with its challenge and the credentials. */
+  retries401WithCredentials: boolean;
+  /** Which hosts see the credentials. */
+  credentialsTo: "login-host" | "every-host" | "registry";
+  /** daemon.json insecure-registries (and Docker's 127.0.0.0/8 rule) apply. */
+  daemonInsecure: boolean;
+  /** When every host fails: the last host's error (moby's pull loop) or the most advanced one (containerd's resolver). */
+  reportsError: "last" | "most-advanced";
+  /** Retry rules, in words. */
+  retry: string;
+  /** What the client does with a 429, when it differs from waiting (a note on RATE_LIMITED); null: nothing to add. */
+  on429: string | null;
+  /** Where its proxy variables come from, in words. */
+  proxyEnvironment: string;
+  /** The systemd unit whose environment sends the HTTP (containerd, crio) and its drop-in dirs; null: Docker's daemon logic, or the shell's. */
+  unitProxy: { unit: string; dirs: string[]; files: string[] } | null;
+  /** How a fix is written for it: Docker's daemon.json/certs.d, hosts.toml, registries.conf, a Kubernetes Secret. */
+  fixesFor: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 /** The typed blackboard the stages write to. Never serialised. */

@@ -50,6 +50,8 @@ export interface Options {
   pullSecrets: string[];
   /** --registries-conf: null = /etc/containers/registries.conf plus registries.conf.d/. */
   registriesConf: string | null;
+  /** --plain-http: ctr's flag, plain HTTP for every host except docker.io (containerd only). */
+  plainHttp?: boolean;
   /** egress IMAGE...: every image named on the command line (`image` is the first). */
   images?: string[];
   /** -f/--file: images from compose, Kubernetes or kubectl files (`-` is standard input). */

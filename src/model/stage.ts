@@ -1,6 +1,6 @@
 import type { Deps } from "./deps";
 import type { Evidence } from "./evidence";
-import type { Facts } from "./facts";
+import type { Facts, HostTls } from "./facts";
 import type { Finding } from "./finding";
 import type { Options } from "./options";
 import type { Trace } from "./trace";
@@ -26,6 +26,10 @@ export interface Endpoint {
   insecure: boolean;
   /** Path prefix for a mirror URL with a path (e.g. https://mirror.example.com/v2-proxy), "" otherwise. */
   pathPrefix: string;
+  /** Where the judged client's config put this host ("hosts.toml …:4", "registries.conf …"); absent for Docker's own plan. */
+  source?: string;
+  /** The TLS files the judged client reads for this host; absent: Docker's certs.d. */
+  tls?: HostTls;
 }
 
 /** One question about the pull. A stage never prints, never times itself, never catches-all. */

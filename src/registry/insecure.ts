@@ -4,9 +4,10 @@ import net from "node:net";
  * Docker's insecure-registries rule (daemon/pkg/registry/config.go): an entry is either a
  * CIDR, matched against the registry's IP addresses, or an exact host[:port]. 127.0.0.0/8
  * and ::1/128 are always insecure. Host names are matched against CIDRs only after they
- * resolve (the connect stage does that with the dns stage's addresses).
+ * resolve (the connect stage does that with the dns stage's addresses). `loopback` false: a
+ * client without that default (containerd, containers/image), for which only the list counts.
  */
-export function isInsecureByConfig(hostPort: string, hostname: string, entries: readonly string[]): boolean {
+export function isInsecureByConfig(hostPort: string, hostname: string, entries: readonly string[], loopback = true): boolean {
   for (const raw of entries) {
     const e = raw.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
     if (e.includes("/")) {
@@ -16,12 +17,12 @@ export function isInsecureByConfig(hostPort: string, hostname: string, entries: 
     // Docker compares the index name (host[:port] as written in the reference) exactly.
     if (e === hostPort) return true;
   }
-  return net.isIP(hostname) !== 0 && isLoopback(hostname);
+  return loopback && net.isIP(hostname) !== 0 && isLoopback(hostname);
 }
 
 /** Whether an address is insecure by Docker's defaults or a CIDR entry. */
-export function addressIsInsecure(address: string, entries: readonly string[]): boolean {
-  if (isLoopback(address)) return true;
+export function addressIsInsecure(address: string, entries: readonly string[], loopback = true): boolean {
+  if (loopback && isLoopback(address)) return true;
   return entries.some((e) => e.includes("/") && inCidr(address, e.replace(/^https?:\/\//i, "")));
 }
 

@@ -34,6 +34,8 @@ export interface OpenPingInput {
   /** That 401's WWW-Authenticate lines. */
   lines: string[];
   evidence: Evidence;
+  /** /v2/ answered without a challenge (false: the client sent no ping; the 401 is its normal first round). */
+  pingOpen?: boolean;
 }
 
 export interface OpenPingResult {
@@ -81,6 +83,13 @@ export async function judgeOpenPing401(x: OpenPingInput): Promise<OpenPingResult
       finding("AUTH_BASIC_OVER_HTTP", { ...base, url: redactUrl(plain.url), sent: sendCredentials, what: plain.what }, evidence),
     );
   const summary = `/v2/ open; HEAD ${x.url} → 401 ${scheme} challenge, no Authorization sent${retried.retry ? `; re-sent with it → ${retried.retry.status ?? retried.retry.message}` : ""}`;
+  // A client without a ping meets every challenge on the manifest: retrying it is its normal path, nothing to say.
+  if (verdict.code === "AUTH_NOT_SENT" && verdict.severity === "info" && x.pingOpen === false)
+    return {
+      findings,
+      summary: `no /v2/ ping; HEAD ${x.url} → 401 ${scheme} challenge; re-sent with it → ${retried.retry?.status}`,
+      session,
+    };
   if (verdict.code === "AUTH_NOT_SENT") {
     const params = {
       ...base,
@@ -112,7 +121,8 @@ export async function judgeOpenPing401(x: OpenPingInput): Promise<OpenPingResult
       granted: "(not read)",
       withheld: x.credentialsConfigured && !sendCredentials,
       credentialProblem: ctx.facts.local?.credentialProblem ?? null,
-      where: "repository",
+      // "/v2/ asked for no credentials" holds only when the ping answered; a client without one just met the 401.
+      ...(x.pingOpen === false ? {} : { where: "repository" as const }),
       evidence,
       times: null,
     }),

@@ -1,6 +1,6 @@
 import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
-import type { AuthChallenge, Credential } from "../model/facts";
+import type { AuthChallenge } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
@@ -21,41 +21,36 @@ import {
 } from "./auth-classify";
 import { judgeOpenPing401 } from "./auth-not-sent";
 import { realmClientFor, realmEvidence } from "./auth-realm";
+import { behaviourOf, credentialEvidence, credentialFor, hasCreds, realmNote, routingEvidence } from "./auth-routing";
 import { grantedText, tokenEvidence, verdictFinding } from "./auth-verdict";
 import { eachCredential } from "./config-credentials";
 
 /** Docker's manifest Accept list (vendored docker/distribution ManifestMediaTypes, schema1 no longer registered). */
 export const DOCKER_ACCEPT = [MEDIA.dockerManifest, MEDIA.dockerList, MEDIA.ociManifest, MEDIA.ociIndex].join(", ");
 
-const hasCreds = (c: Credential | null | undefined): boolean => !!(c && (c.identityToken || c.registryToken || (c.username && c.password)));
-
-async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<StageOutcome> {
+async function run(ctx: StageContext, fallback: ChallengeBehaviour): Promise<StageOutcome> {
   const ref = ctx.facts.ref!;
   const link = ctx.facts.link!;
   const ch = ctx.facts.challenge!;
-  const cred = ctx.facts.credential ?? null;
-  const host = new URL(link.baseUrl).host;
+  const behaviour = behaviourOf(ctx, fallback);
+  const routed = credentialFor(ctx, ctx.facts.credential ?? null);
+  const cred = routed.credential;
   const base = {
     registry: ref.registry,
-    host,
+    host: new URL(link.baseUrl).host,
     repository: ref.repository,
     image: ref.familiar,
     user: cred?.username ?? null,
     credSource: cred?.source ?? null,
+    fixesFor: ctx.facts.client?.wire.fixesFor,
   };
   const raw = isProbedChallenge(ch) ? ch.raw : [];
   const registryDate = isProbedChallenge(ch) ? ch.date : null;
   const v2url = isProbedChallenge(ch) ? ch.url : `${link.baseUrl}/v2/`;
   const evidence: Evidence = {
     challenge: { status: ch.status, scheme: ch.chosen?.scheme ?? null, params: ch.chosen ? { ...ch.chosen.params } : null, raw },
-    credential: cred
-      ? {
-          source: cred.source,
-          lookupKey: cred.lookupKey,
-          username: cred.username ?? null,
-          kind: cred.identityToken ? "identitytoken" : cred.registryToken ? "registrytoken" : "password",
-        }
-      : null,
+    credential: credentialEvidence(cred),
+    ...routingEvidence(routed.evidence, realmNote(ctx, ch.chosen?.params.realm, cred)),
   };
   const findings: Finding[] = [];
   const done = (summary: string): StageOutcome => ({ summary, evidence, findings });
@@ -214,6 +209,7 @@ async function run(ctx: StageContext, behaviour: ChallengeBehaviour): Promise<St
         accept: DOCKER_ACCEPT,
         lines,
         evidence,
+        pingOpen: !ch.unpinged,
       });
       findings.push(...r.findings);
       return r.session ? { summary: r.summary, evidence, findings, provides: { session: r.session } } : done(r.summary);

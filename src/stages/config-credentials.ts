@@ -167,7 +167,7 @@ export function credentialOf(r: AuthResolution, loaded: LoadedConfig): Credentia
  */
 export function endpointCredentials(ctx: StageContext): Credential[] {
   const all = ctx.facts.credentials ?? (ctx.facts.credential ? [ctx.facts.credential] : []);
-  const reach = ctx.facts.client?.credentialReach ?? "registry";
+  const reach = ctx.facts.client?.wire.credentialsTo ?? "registry";
   const ep = ctx.endpoint;
   if (!ep || endpointGetsCredentials(reach, { host: ep.host, role: ep.role }, ctx.facts.ref!.registry)) return all;
   return [];
@@ -191,7 +191,7 @@ export async function eachCredential(ctx: StageContext, attempt: (ctx: StageCont
  */
 function otherHostsReached(ctx: StageContext): Json | null {
   const ep = ctx.endpoint;
-  if (ctx.facts.client?.credentialReach !== "every-host" || !ep || endpointCredentials(ctx).length === 0) return null;
+  if (ctx.facts.client?.wire.credentialsTo !== "every-host" || !ep || endpointCredentials(ctx).length === 0) return null;
   const hosts = new Set<string>();
   if (ep.host !== ctx.facts.ref!.registry && ep.host !== loginHost(ctx.facts.ref!.registry)) hosts.add(ep.host);
   const realm = ctx.facts.challenge?.chosen?.params.realm;
@@ -201,6 +201,9 @@ function otherHostsReached(ctx: StageContext): Json | null {
 
 async function eachCredentialRun(ctx: StageContext, attempt: (ctx: StageContext) => Promise<StageOutcome>): Promise<StageOutcome> {
   const list = endpointCredentials(ctx);
+  // Nothing to try here (none configured, or the client keeps them from this endpoint: the
+  // auth stage's credentialFor says so in its evidence, by the same rule).
+  if (list.length === 0) return attempt(ctx);
   const withCred = (credential: Credential | null) => attempt({ ...ctx, facts: { ...ctx.facts, credential } });
   if (list.length <= 1) {
     const only = list[0] ?? null;

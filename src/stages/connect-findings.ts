@@ -25,6 +25,8 @@ export interface ConnectFacts {
   ins: Insecurity;
   certs: CertsD;
   timeoutMs: number;
+  /** Whose fixes to write (the judged client's); absent: Docker's. */
+  fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 type Override = { severity?: "warning" | "info"; note?: string };
@@ -161,7 +163,7 @@ function handshakeFinding(x: ProblemInput, p: ProblemOf<"TLS_HTTP_ONLY" | "TLS_H
   if (p.code === "TLS_HTTP_ONLY")
     return finding(
       "TLS_HTTP_ONLY",
-      { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure, loopback },
+      { host: ep.host, target: p.target, firstLine: p.firstLine, configured: ins.insecure, loopback, fixesFor: x.facts.fixesFor },
       { ...ev, firstBytes: hop.tls?.firstBytes ?? null },
       ins.insecure ? { severity: "warning", note: loopback ? HTTP_LOOPBACK_NOTE : HTTP_NOTE } : {},
     );

@@ -6,6 +6,7 @@ import { redactUrl } from "../model/redact";
 import type { Endpoint, Stage, StageContext, StageOutcome } from "../model/stage";
 import { type CertsD, loadCertsD } from "../net/certs-d";
 import { type TlsProbe, tlsProbe } from "../net/tls";
+import { clientCerts } from "./connect-client-tls";
 import { connectFindings } from "./connect-findings";
 import { certsEvidence, gatherHops, hopEvidence, traceLine } from "./connect-hops";
 import { endpointInsecurity, type Insecurity } from "./connect-insecure";
@@ -28,13 +29,16 @@ export const connectStage: Stage = {
     const ep = ctx.endpoint;
     if (!ep) throw new Error("connect stage run without an endpoint");
     // 1. Is it insecure to Docker (configured, loopback, CIDR, an http:// URL)?
-    const list = [...(ctx.facts.local?.daemon.insecureRegistries ?? []), ...ctx.options.insecureRegistries];
+    // daemon.json insecure-registries bind dockerd only; the other clients' rules are in their hosts (plan.ts).
+    const daemonList = ctx.facts.client?.wire.daemonInsecure === false ? [] : (ctx.facts.local?.daemon.insecureRegistries ?? []);
+    const list = [...daemonList, ...ctx.options.insecureRegistries];
     const res = ctx.facts.resolution && ctx.facts.resolution.hostname === ep.hostname ? ctx.facts.resolution : null;
     const addresses = res?.addresses ?? [];
     const ins = endpointInsecurity(
       ep,
       addresses.map((a) => a.address),
       list,
+      ctx.facts.client?.wire.daemonInsecure !== false,
     );
     // 2. The TLS material Docker would use.
     const certs = certsFor(ctx, ep);
@@ -53,7 +57,9 @@ export const connectStage: Stage = {
     const verdicts = hops.map((h) => judgeHop(h, { insecure: ins.insecure, plainHttp }));
     for (const h of hops) ctx.trace.record({ kind: "note", text: traceLine(h) });
     // 4. Findings, evidence and the link later stages use.
-    const findings = tunnelFailure ? [] : connectFindings({ ep, hops, verdicts, ins, certs, timeoutMs: ctx.options.timeoutMs });
+    const findings = tunnelFailure
+      ? []
+      : connectFindings({ ep, hops, verdicts, ins, certs, timeoutMs: ctx.options.timeoutMs, fixesFor: ctx.facts.client?.wire.fixesFor });
     const proxy = ctx.facts.route?.url ?? null;
     const evidence: Evidence = {
       url: ep.url,
@@ -80,6 +86,8 @@ export const connectStage: Stage = {
  * (lookupV2Endpoints: tlsconfig.ServerDefault()); certs.d is read for mirrors and others.
  */
 function certsFor(ctx: StageContext, ep: Endpoint): CertsD {
+  // The judged client's own TLS files for this host (hosts.toml, its certs.d), when its plan gave them.
+  if (ep.tls) return clientCerts(ep.tls);
   const hub = ep.role === "upstream" && ep.hostname === "registry-1.docker.io";
   if (hub) return { dir: "", exists: false, ca: [], client: null, problems: [], dockerError: null, files: [] };
   return loadCertsD(ctx.facts.local?.certsDir ?? ctx.options.certsDir, ep.host);

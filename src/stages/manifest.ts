@@ -139,7 +139,9 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     } else {
       const failure = classifyManifestFailure(get.status, diagnostics);
       if (failure.kind === "rate-limited") {
-        findings.push(finding("RATE_LIMITED", rateParams(ref.registry, ref.repository, r, authenticated, failure.message), evidence));
+        const on429 = ctx.facts.client?.wire.on429;
+        const params = rateParams(ref.registry, ref.repository, r, authenticated, failure.message);
+        findings.push(finding("RATE_LIMITED", params, evidence, on429 ? { note: on429 } : {}));
         return out(`rate limited: ${failure.message}`);
       }
       if (failure.kind === "not-found") return await notFound(client, ctx, img, authorization, evidence, findings, failure.code);

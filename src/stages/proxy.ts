@@ -1,6 +1,7 @@
 import path from "node:path";
+import { readDropIns } from "../host/daemon-config";
 import type { Evidence } from "../model/evidence";
-import type { ProxyRoute } from "../model/facts";
+import type { LocalConfig, ProxyRoute } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { maskProxyValue, redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
@@ -72,7 +73,10 @@ export const proxyStage: Stage = {
       if (mismatch.daemon) {
         const probe = await probeProxy(ctx, ep, mismatch.daemon, target, false);
         (evidence.daemon as Evidence).tunnel = probe.evidence;
-        const note = `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
+        const unit = ctx.facts.client?.wire.unitProxy;
+        const note = unit
+          ? `(This is the ${unit.unit} service's proxy, from ${mismatch.daemon.variable}: ${ctx.facts.client!.wire.label} pulls with it.)`
+          : `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
         findings.push(...probe.findings.filter((f) => f.code !== "PROXY_IN_USE").map((f) => ({ ...f, detail: `${f.detail} ${note}` })));
       }
     }
@@ -180,8 +184,10 @@ function compareWithDaemon(
   target: string,
   evidence: Evidence,
 ): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } | null {
-  const local = ctx.facts.local!;
+  const unit = ctx.facts.client?.wire.unitProxy ?? null;
+  const local = unit ? unitLocal(ctx.facts.local!, unit) : ctx.facts.local!;
   const daemon = daemonProxyConfig(local);
+  if (unit && !daemon.known) daemon.source = `no proxy variables in the ${unit.unit}.service unit or drop-ins (${unit.dirs.join(", ")})`;
   const d = decideProxy(ep.url, daemon.config);
   const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
   const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
@@ -200,7 +206,10 @@ function compareWithDaemon(
   const cfg = proxyConfigFromEnv(ctx.deps.env);
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
-  const dropInPath = path.join(ctx.deps.paths.systemdDropIns[0] ?? "/etc/systemd/system/docker.service.d", "http-proxy.conf");
+  const dropInPath = path.join(
+    (unit ? unit.dirs[0] : ctx.deps.paths.systemdDropIns[0]) ?? `/etc/systemd/system/${unit?.unit ?? "docker"}.service.d`,
+    "http-proxy.conf",
+  );
   const f = finding(
     "PROXY_DAEMON_MISMATCH",
     {
@@ -214,9 +223,30 @@ function compareWithDaemon(
       dropInPath,
       daemonJsonPath: ctx.options.daemonConfig,
       authDiffers,
+      ...(unit ? { puller: { name: ctx.facts.client!.wire.label, unit: unit.unit } } : {}),
     },
     { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers },
   );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
   return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
+}
+
+/**
+ * containerd and CRI-O take their proxy from their own service's environment, set by systemd
+ * drop-ins (containerd/containerd:core/remotes/docker/registry.go#DefaultHTTPTransport uses
+ * http.ProxyFromEnvironment in the daemon), never the shell's nor dockerd's: the daemon settings
+ * the comparison reads are those of that unit.
+ */
+function unitLocal(local: LocalConfig, unit: { unit: string; dirs: string[]; files: string[] }): LocalConfig {
+  const d = readDropIns(unit.dirs, unit.files);
+  return {
+    ...local,
+    daemon: {
+      ...local.daemon,
+      path: `${unit.unit}.service`,
+      proxies: null,
+      liveProxies: d.proxies,
+      liveSource: d.setBy.length > 0 ? d.setBy.map((f) => `systemd ${f.endsWith(".service") ? "unit" : "drop-in"} ${f}`).join(", ") : null,
+    },
+  };
 }

@@ -209,5 +209,30 @@ export const v2Stage: Stage = {
   title: "Registry API (/v2/)",
   scope: "endpoint",
   needs: ["ref", "link"],
-  run,
+  async run(ctx) {
+    const out = await run(ctx);
+    const wire = ctx.facts.client?.wire;
+    return wire && !wire.pingsV2 ? evidenceOnly(out, wire.label, `${ctx.facts.link!.baseUrl}/v2/`) : out;
+  },
 };
+
+/**
+ * A client without a ping (containerd's resolver: the first request is the manifest HEAD,
+ * containerd/containerd:core/remotes/docker/resolver.go#dockerResolver.Resolve) never asks
+ * /v2/, so what /v2/ answers cannot fail its pull: the probe is kept as evidence, its findings
+ * become information, and the auth stage starts from the manifest as that client does. A /v2/
+ * that is broken while the repository paths work is common behind proxies that route only them.
+ */
+function unpinged(url: string): ProbedChallenge {
+  return { status: 0, challenges: [], chosen: null, raw: [], date: null, url, unpinged: true };
+}
+
+function evidenceOnly(out: StageOutcome, client: string, url: string): StageOutcome {
+  const note = `${client} never requests /v2/ (its first request is the manifest), so this does not stop its pull.`;
+  return {
+    ...out,
+    summary: `${client} sends no /v2/ ping; probed for evidence: ${out.summary}`,
+    findings: out.findings.map((f) => ({ ...f, severity: "info" as const, detail: `${f.detail} ${note}` })),
+    provides: out.provides ?? { challenge: unpinged(url) },
+  };
+}

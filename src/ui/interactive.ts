@@ -7,6 +7,7 @@ import type { Options } from "../model/options";
 import { exitCodeFor, type Report } from "../model/report";
 import { defaultOutput } from "../pull/engine";
 import { VERSION } from "../version";
+import { askClient } from "./client-prompt";
 import { glyphs, unicodeSupported } from "./glyphs";
 import { askImage } from "./image-prompt";
 import { interactiveView, type Ui } from "./interactive-view";
@@ -91,6 +92,9 @@ const look = (ui: Ui): PromptLook => ({ st: ui.st, unicode: ui.unicode, streams:
 
 /** The first error's remedy, when it has one the doctor can offer on the spot. */
 async function remedy(run: RunResult, options: Options, ui: Ui): Promise<Rerun | null | "cancel"> {
+  const client = await askClient(run, options, look(ui));
+  if (client === "cancel") return "cancel";
+  if (client) return { options: { ...client, command: "check" }, from: "config" };
   const first = run.findings.find((f) => f.severity === "error");
   if (!first || !hasRemedy(first)) return null;
   ui.io.stdout("\n");

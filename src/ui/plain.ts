@@ -62,13 +62,6 @@ export function plainRenderer(opts: PlainOptions): Renderer {
     },
     finish(report) {
       w(`\n${summaryBlock(report, st, g)}`);
-      // --client all: one line per client, will its pull succeed and which code decides (SPEC "Clients").
-      for (const c of report.clients ?? []) {
-        const who = `${c.name}${c.store ? ` (${c.store} store)` : ""}`.padEnd(26);
-        w(
-          `  ${c.verdict.ok ? st.status("pass", g.status.pass) : st.status("fail", g.status.fail)} ${who} ${c.verdict.ok ? "should succeed" : `fails: ${c.verdict.code ?? c.verdict.summary}`}\n`,
-        );
-      }
     },
   };
 }
@@ -141,5 +134,12 @@ export function summaryBlock(report: Report, st: Style, g: Glyphs): string {
   const v = report.verdict;
   if (v.ok) lines.push(`${st.green(g.status.pass)} ${st.bold(v.summary)}`);
   else lines.push(`${st.red(g.status.fail)} ${st.bold(v.code ? `${v.code}: ${v.summary}` : v.summary)}`);
+  // --client all: one line per client, will its pull succeed and which code decides (SPEC "Clients");
+  // the interactive doctor's result note is this block too.
+  for (const c of report.clients ?? []) {
+    const who = `${c.name}${c.store ? ` (${c.store} store)` : ""}`.padEnd(26);
+    const mark = c.verdict.ok ? st.status("pass", g.status.pass) : st.status("fail", g.status.fail);
+    lines.push(`  ${mark} ${who} ${c.verdict.ok ? "should succeed" : `fails: ${c.verdict.code ?? c.verdict.summary}`}`);
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -43,11 +43,16 @@ const auths = (entries: Record<string, string>) => ({
   auths: Object.fromEntries(Object.entries(entries).map(([k, pw]) => [k, { auth: b64(`alice:${pw}`) }])),
 });
 
+/** skopeo's --tls-verify=false said podman's way: this plain-HTTP registry marked insecure in a registries.conf. */
+const insecureConf = () => ["--registries-conf", file("registries.conf", `[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n`)];
+
 async function doctor(args: string[], env: Record<string, string> = {}, stdin?: string) {
   const home = path.join(t.dir, `home-${++n}`);
   const runtime = path.join(home, "run");
   mkdirSync(runtime, { recursive: true });
-  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], {
+  // skopeo runs with --tls-verify=false; podman's own way to say the same is insecure = true in registries.conf.
+  const conf = args.includes("podman") ? insecureConf() : [];
+  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...conf, ...args], {
     home,
     env: { XDG_RUNTIME_DIR: runtime, ...env },
     ...(stdin !== undefined ? { stdin } : {}),
@@ -85,7 +90,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     async (how) => {
       const a = file("auth.json", auths({ [reg.host]: RIGHT }));
       expect(skopeo(a, how)).toMatchObject({ ok: true });
-      const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+      const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a });
       expect(d.config.evidence.credentials.found).toEqual({ file: a, key: reg.host, username: "alice" });
       // Plain http on loopback: only the AUTH_BASIC_OVER_HTTP warning, no refusal.
       expect(d.report.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
@@ -108,7 +113,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
       env: { PATH, HOME: t.dir },
     });
     expect(p.exitCode).toBe(0);
-    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a, PATH });
+    const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a, PATH });
     expect(d.config.evidence.credentials.found).toEqual({ file: a, key: `credHelpers[${reg.host}]`, username: "alice" });
     expect(d.r.code).toBe(0);
   }, 60_000);
@@ -118,7 +123,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     const s = skopeo(a, "env");
     expect(s.ok).toBe(false);
     expect(s.err).toContain("unauthorized");
-    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+    const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a });
     expect(d.codes).toContain("AUTH_UNAUTHORIZED");
     expect(d.r.code).toBe(1);
   }, 60_000);
@@ -126,7 +131,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
   test("a repository-scoped key wins over the registry's: both pull with it", async () => {
     const a = file("auth.json", auths({ [reg.host]: WRONG, [`${reg.host}/team/app`]: RIGHT }));
     expect(skopeo(a, "flag")).toMatchObject({ ok: true });
-    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+    const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a });
     expect(d.config.evidence.credentials.found.key).toBe(`${reg.host}/team/app`);
     expect(d.r.code).toBe(0);
   }, 60_000);
@@ -134,7 +139,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
   test("a key for another repository does not match: skopeo and the doctor go anonymous and are refused", async () => {
     const a = file("auth.json", auths({ [`${reg.host}/team/other`]: RIGHT }));
     expect(skopeo(a, "flag").ok).toBe(false);
-    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+    const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a });
     expect(d.config.evidence.credentials.found).toBeNull();
     expect(d.codes).toContain("AUTH_CREDENTIALS_REQUIRED");
     expect(d.r.code).toBe(1);
@@ -151,7 +156,10 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env },
     });
     expect(p.exitCode).toBe(0);
-    const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman"], { home, env });
+    const r = await runCli(
+      ["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman", ...insecureConf()],
+      { home, env },
+    );
     const config = JSON.parse(r.stdout).stages.find((s: { id: string }) => s.id === "config");
     expect(config.evidence.credentials.found.file).toBe(path.join(home, ".docker", "config.json"));
     expect(r.code).toBe(0);
@@ -160,7 +168,7 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
   test("username/password fields instead of auth: containers/image reads neither; skopeo and the doctor are refused", async () => {
     const a = file("auth.json", { auths: { [reg.host]: { username: "alice", password: RIGHT } } });
     expect(skopeo(a, "env").ok).toBe(false);
-    const d = await doctor(["--client", "podman"], { REGISTRY_AUTH_FILE: a });
+    const d = await doctor(["--client", "podman", ...insecureConf()], { REGISTRY_AUTH_FILE: a });
     expect(d.config.evidence.credentials.found).toBeNull();
     expect(d.r.code).toBe(1);
   }, 60_000);
@@ -176,7 +184,10 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...env },
     });
     expect(p.exitCode).toBe(0);
-    const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman"], { home, env });
+    const r = await runCli(
+      ["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman", ...insecureConf()],
+      { home, env },
+    );
     expect(r.code).toBe(0);
   }, 60_000);
 
@@ -190,10 +201,13 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_RUNTIME_DIR: path.join(home, "run") },
     });
     expect(p.exitCode).toBe(0);
-    const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman"], {
-      home,
-      env: { XDG_RUNTIME_DIR: path.join(home, "run") },
-    });
+    const r = await runCli(
+      ["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman", ...insecureConf()],
+      {
+        home,
+        env: { XDG_RUNTIME_DIR: path.join(home, "run") },
+      },
+    );
     expect(r.code).toBe(0);
   }, 60_000);
 });

@@ -177,6 +177,7 @@ test("REF_UPPERCASE: the fix that re-runs pulldoctor carries this run's --insecu
   const report = JSON.parse(r.stdout) as { findings: { code: string; fixes: string[] }[] };
   const f = report.findings.find((x) => x.code === "REF_UPPERCASE")!;
   expect(f.fixes).toContain(
-    "Use the lower-case reference: pulldoctor check 127.0.0.1:5999/team/app:1 --insecure-registry 127.0.0.1:5999 --timeout 4",
+    // runCli judges as classic Docker (test/helpers/binary.ts pinClient): the re-run carries that choice too.
+    "Use the lower-case reference: pulldoctor check 127.0.0.1:5999/team/app:1 --insecure-registry 127.0.0.1:5999 --timeout 4 --client docker --docker-store classic",
   );
 });

@@ -21,6 +21,16 @@ export interface RunOutput {
 }
 
 /**
+ * `check`/`pull` judged as classic Docker unless the test names a client: `--client auto` would
+ * judge as whatever this machine has (a containerd config.toml from the Debian package makes it
+ * containerd), and the tests would depend on the machine. Tests about clients pass --client.
+ */
+export function pinClient(args: string[]): string[] {
+  if (!["check", "pull"].includes(args[0] ?? "") || args.includes("--client")) return args;
+  return [...args, "--client", "docker", ...(args.includes("--docker-store") ? [] : ["--docker-store", "classic"])];
+}
+
+/**
  * Run the compiled binary (or `bun src/main.ts` with viaSource) with a hermetic environment:
  * a temp HOME, no proxy variables, no DOCKER_CONFIG/DOCKER_HOST unless given.
  */
@@ -28,7 +38,8 @@ export async function runCli(
   args: string[],
   opts: { env?: Record<string, string>; stdin?: string; viaSource?: boolean; cwd?: string; timeoutMs?: number; home: string },
 ): Promise<RunOutput> {
-  const cmd = opts.viaSource ? [process.execPath, path.join(ROOT, "src/main.ts"), ...args] : [requireBinaryBuilt(), ...args];
+  const pinned = pinClient(args);
+  const cmd = opts.viaSource ? [process.execPath, path.join(ROOT, "src/main.ts"), ...pinned] : [requireBinaryBuilt(), ...pinned];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
   const proc = Bun.spawn(cmd, {
     env,

@@ -45,7 +45,15 @@ export function testDeps(over: Partial<Deps> & { dir?: string } = {}): Deps {
 }
 
 export function testOptions(over: Partial<Options> = {}): Options {
-  return defaultOptions({ timeoutMs: 3000, daemonConfig: "/nonexistent/daemon.json", certsDir: "/nonexistent/certs.d", ...over });
+  // Judged as classic Docker unless a test names a client (auto would depend on this machine).
+  return defaultOptions({
+    timeoutMs: 3000,
+    daemonConfig: "/nonexistent/daemon.json",
+    certsDir: "/nonexistent/certs.d",
+    client: "docker",
+    dockerStore: "classic",
+    ...over,
+  });
 }
 
 export function endpointFor(url: string, over: Partial<Endpoint> = {}): Endpoint {

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { requireBinary } from "../peers/require";
-import { type RunOutput, requireBinaryBuilt } from "./binary";
+import { pinClient, type RunOutput, requireBinaryBuilt } from "./binary";
 
 /**
  * The compiled binary reads the machine's /etc/hosts, /etc/resolv.conf and (through
@@ -56,7 +56,7 @@ export async function runInNs(
   const unshare = requireBinary("unshare", "util-linux");
   const script = bindEtcScript(opts.dir, opts.files ?? {});
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
-  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...args], {
+  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...pinClient(args)], {
     env,
     cwd: opts.home,
     stdin: "ignore",

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildImage } from "../../src/lab/image";
-import type { Facts, JudgedClient } from "../../src/model/facts";
+import type { ClientWire, Facts, JudgedClient } from "../../src/model/facts";
 import { authStage } from "../../src/stages/auth";
 import { v2Stage } from "../../src/stages/v2";
 import { endpointFor, testContext } from "../helpers/context";
@@ -23,15 +23,16 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(() => reg?.stop());
 
-async function authOnMirror(reach: JudgedClient["credentialReach"]) {
+async function authOnMirror(reach: ClientWire["credentialsTo"]) {
   const base = factsFor(reg.url, "library/app");
   const client: JudgedClient = {
     name: "docker",
     store: null,
     label: reach,
     basedOn: "test",
-    credentialReach: reach,
     unsure: false,
+    // Only the rule under test; the other behaviour flags are classic Docker's (ping, no 401 retry).
+    wire: { label: reach, hosts: null, pingsV2: true, retries401WithCredentials: false, credentialsTo: reach } as ClientWire,
     all: null,
   };
   const cred = passwordCred("alice", PW);
@@ -46,7 +47,7 @@ describe("credentials on a docker.io mirror, by the judged client's reach", () =
     const out = await authOnMirror("login-host");
     expect(out.evidence.credential).toBeNull();
     expect(out.findings.map((f) => f.code)).toContain("AUTH_CREDENTIALS_REQUIRED");
-    expect(out.provides?.credential).toBeNull();
+    expect(out.provides?.credential ?? null).toBeNull();
   });
 
   test.each(["registry", "every-host"] as const)("%s: the mirror gets the credentials and accepts them", async (reach) => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CONTAINERD_BEHAVIOUR } from "../../src/clients/containerd";
 import { buildImage, buildIndex, MT, sha256 } from "../../src/lab/image";
+import type { ClientWire } from "../../src/model/facts";
 import { manifestStage } from "../../src/stages/manifest";
 import { pushImage } from "../helpers/push";
 import { type NginxPeer, startNginx } from "../peers/nginx";
@@ -189,6 +191,14 @@ describe("manifest stage behind nginx (rate limits)", () => {
     expect(f.detail).toContain("limit 100 per 6 h");
     expect(f.fixes.join("\n")).toContain("Wait 1 h");
     expect(f.fixes.join("\n")).toContain(`docker login ${new URL(front).host}`);
+  });
+
+  test("judged as containerd: RATE_LIMITED says it re-sends the 429 at once, not after Retry-After", async () => {
+    const wire = { label: "containerd (ctr, nerdctl)", on429: CONTAINERD_BEHAVIOUR.on429 } as ClientWire;
+    const client = { name: "containerd", store: null, label: wire.label, basedOn: "test", unsure: false, wire, all: null } as const;
+    const out = await run(front, "limited/app", "1.0", { facts: { client } });
+    expect(out.findings.map((f) => f.code)).toEqual(["RATE_LIMITED"]);
+    expect(out.findings[0]!.detail).toContain("containerd re-sends a 429 at once, without waiting for Retry-After");
   });
 
   test("a plain 429 (abuse limit, no body) is still RATE_LIMITED", async () => {

@@ -39,7 +39,18 @@ const env = (extra: Record<string, string> = {}) => ({
   LANG: "C.UTF-8",
   ...extra,
 });
-const isolated = ["--daemon-config", "/nonexistent/daemon.json", "--certs-dir", "/nonexistent/certs.d", "--insecure-registry"];
+// Judged as classic Docker: --client auto would judge as whatever this machine has.
+const isolated = [
+  "--client",
+  "docker",
+  "--docker-store",
+  "classic",
+  "--daemon-config",
+  "/nonexistent/daemon.json",
+  "--certs-dir",
+  "/nonexistent/certs.d",
+  "--insecure-registry",
+];
 
 function doctor(image: string | null, extra: string[] = [], envExtra: Record<string, string> = {}): Terminal {
   cwd = mkdtempSync(path.join(os.tmpdir(), "pd-tty-cwd-"));

@@ -51,7 +51,19 @@ test("TLS_UNKNOWN_CA: the doctor saves the presented CA; trusted through certs.d
   const cwd = path.join(work.dir, "cwd");
   const certsDir = path.join(work.dir, "certs.d");
   for (const d of [home, cwd, certsDir]) mkdirSync(d, { recursive: true });
-  const common = [`${NAME}/team/app:1`, "--daemon-config", path.join(home, "none.json"), "--certs-dir", certsDir, "--timeout", "5"];
+  const common = [
+    `${NAME}/team/app:1`,
+    "--client",
+    "docker",
+    "--docker-store",
+    "classic",
+    "--daemon-config",
+    path.join(home, "none.json"),
+    "--certs-dir",
+    certsDir,
+    "--timeout",
+    "5",
+  ];
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, TERM: "xterm-256color", LANG: "C.UTF-8" };
   const t = Terminal.start([...inside(work.dir), bin, ...common], { env, cwd });
   terms.push(t);

@@ -139,6 +139,8 @@ async function tour(lab: LabRegistry, options: Options, io: Io, deps: Deps = rea
       image: s.image,
       insecureRegistries: [...options.insecureRegistries, registryOf(s.image)],
       timeoutMs: Math.min(options.timeoutMs, 5000),
+      // Each scenario is built to show the code classic Docker meets; auto would judge as this machine's client.
+      ...(options.client === "auto" ? { client: "docker" as const, dockerStore: "classic" as const } : {}),
     };
     const renderer = plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
     const flow = await runFlow({ options: opts, deps, trace: new MemoryTrace(), onEvent: (e) => renderer.onEvent(e) });

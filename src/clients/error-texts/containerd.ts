@@ -78,6 +78,18 @@ export const CONTAINERD_TEXTS: ClientErrorTexts = {
   ],
   texts: [
     {
+      code: "MIRROR_FALLBACK",
+      pattern: /msg="trying next host/,
+      phrase: 'level=info msg="trying next host" (a host failed, the next one is tried)',
+      // 1.x logs it for the last host too (2.0+ says "fetch failed" there): alone it does not prove a mirror.
+      weight: 1,
+      versions: "containerd 2.0+; 1.x logs it after the last host too",
+      example:
+        'time="2026-12-06T22:33:23Z" level=info msg="trying next host" error="failed to do request: Head \\"http://mirror.example:5000/v2/team/app/manifests/1.0?ns=registry.example.com\\": dial tcp 10.0.0.9:5000: connect: connection refused" host="mirror.example:5000"',
+      source: "containerd/containerd:core/remotes/docker/resolver.go (dockerResolver.Resolve, nextHostOrFail)",
+      origin: "upstream",
+    },
+    {
       code: "MANIFEST_UNKNOWN",
       pattern: /failed to resolve (?:reference "[^"]+"|image): \S+: not found/,
       phrase: "failed to resolve … : not found",

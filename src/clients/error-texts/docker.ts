@@ -11,6 +11,13 @@ export const DOCKER_TEXTS: ClientErrorTexts = {
   label: "docker (classic and containerd store, docker compose)",
   markers: [
     {
+      pattern: /Attempting next endpoint for pull after error/,
+      phrase: "Attempting next endpoint for pull after error (dockerd's log)",
+      weight: 3,
+      tool: "dockerd",
+      source: "moby/moby:daemon/internal/distribution/pull.go (Pull)",
+    },
+    {
       pattern: /Error response from daemon: /,
       phrase: "Error response from daemon:",
       weight: 3,
@@ -75,6 +82,17 @@ export const DOCKER_TEXTS: ClientErrorTexts = {
     },
   ],
   texts: [
+    {
+      code: "MIRROR_FALLBACK",
+      pattern: /Attempting next endpoint for pull after error: /,
+      phrase: "Attempting next endpoint for pull after error: … (dockerd's log: a mirror failed, the next endpoint is tried)",
+      weight: 2,
+      example:
+        'time="2026-12-06T22:33:23Z" level=info msg="Attempting next endpoint for pull after error: Get \\"https://mirror.example.com/v2/\\": dial tcp 10.0.0.9:443: connect: connection refused"',
+      versions: "classic image store",
+      source: "moby/moby:daemon/internal/distribution/pull.go (Pull: logrus.Infof on fallback)",
+      origin: "upstream",
+    },
     {
       code: "MANIFEST_UNKNOWN",
       pattern: /manifest for \S+ not found: manifest unknown/,

@@ -1,3 +1,4 @@
+import { giveCredentials } from "./auth-fixes";
 import { authNotSent } from "./auth-not-sent";
 import { type CatalogueSection, entry } from "./entry";
 
@@ -14,6 +15,8 @@ export interface AuthBase {
   user: string | null;
   /** Where the credentials came from ("auths[…] in ~/.docker/config.json"), null when none. */
   credSource: string | null;
+  /** Whose fixes to write: the judged client's (absent: Docker's). */
+  fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 /** `docker login` as the user must type it for this registry (Docker Hub: no argument). */
@@ -142,14 +145,23 @@ export const auth = {
     detail: (p) =>
       `${refusedBy(p)} ${p.status} to an anonymous request${p.scope ? " (no pull access without an identity)" : ""}; ${p.unreadable ? `the credentials for ${p.lookupKey} could not be read, so the request went out anonymously` : `no credentials are configured for ${p.lookupKey}`}. The repository may also not exist: registries refuse an anonymous request for a missing repository the same way.`,
     fixes: (p) => [
-      `\`${loginCommand(p.registry)}\``,
+      ...giveCredentials(p),
+      ...(p.fixesFor && p.fixesFor !== "docker" ? [] : [`\`${loginCommand(p.registry)}\``]),
       ...(p.where === "repository"
         ? [
             "Then mind the client: /v2/ asks for no credentials, so classic Docker and podman will still send none here (AUTH_NOT_SENT); Docker's containerd image store and containerd retry the 401 with them, or make /v2/ answer 401 with the same challenge",
           ]
         : []),
-      `Check that the credentials are stored under "${p.lookupKey}" in ~/.docker/config.json of the user who runs the pull (or in its credential helper)`,
-      `Kubernetes: create a pull secret: \`kubectl create secret docker-registry regcred --docker-server=${p.registry === "docker.io" ? "https://index.docker.io/v1/" : p.registry} --docker-username=USER --docker-password=TOKEN\` and reference it in imagePullSecrets`,
+      ...(p.fixesFor && p.fixesFor !== "docker"
+        ? []
+        : [
+            `Check that the credentials are stored under "${p.lookupKey}" in ~/.docker/config.json of the user who runs the pull (or in its credential helper)`,
+          ]),
+      ...(p.fixesFor === "kubernetes"
+        ? []
+        : [
+            `Kubernetes: create a pull secret: \`kubectl create secret docker-registry regcred --docker-server=${p.registry === "docker.io" ? "https://index.docker.io/v1/" : p.registry} --docker-username=USER --docker-password=TOKEN\` and reference it in imagePullSecrets`,
+          ]),
     ],
     genericFixes: ["docker login REGISTRY as the user who runs the pull", "Kubernetes: add an imagePullSecret"],
   }),

@@ -15,6 +15,8 @@ export const connectTls = {
     firstLine: string;
     configured: boolean /** localhost or a loopback IP: containerd also falls back to HTTP. */;
     loopback?: boolean;
+    /** The judged client, when it is not Docker: its own way to allow plain HTTP comes first. */
+    fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
   }>({
     stage: "connect",
     severity: "error",
@@ -34,6 +36,16 @@ export const connectTls = {
     howKnown: 'The first bytes the server sent in reply to the TLS ClientHello start with "HTTP/" (exactly Go\'s check).',
     detail: (p) => `${p.target} answered the TLS ClientHello with "${p.firstLine}".`,
     fixes: (p) => [
+      ...(p.fixesFor === "registries.conf" && !p.configured
+        ? [
+            `podman/CRI-O (trusted network only): in /etc/containers/registries.conf (or a registries.conf.d/ file): [[registry]] location = "${p.host}" insecure = true (or: podman pull --tls-verify=false)`,
+          ]
+        : []),
+      ...((p.fixesFor === "hosts.toml" || p.fixesFor === "kubernetes") && !p.configured
+        ? [
+            `containerd (trusted network only): /etc/containerd/certs.d/${p.host}/hosts.toml with server = "http://${p.host}"${p.fixesFor === "kubernetes" ? " on every node (the CRI config_path)" : " (or ctr --plain-http)"}`,
+          ]
+        : []),
       p.configured
         ? "Docker already treats it as insecure and uses plain HTTP: nothing to change for Docker."
         : `To use it as is (trusted network only): ${insecureSnippet(p.host)}; then check with: docker info | grep -A3 'Insecure Registries'.`,

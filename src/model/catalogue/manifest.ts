@@ -1,5 +1,6 @@
 import { type CatalogueSection, entry } from "./entry";
 import { contentTypeDetail } from "./manifest-content-type";
+import { manifestFallback } from "./manifest-fallback";
 
 /** What every manifest finding knows about the image. */
 interface Img {
@@ -431,4 +432,5 @@ export const manifest = {
     ],
     genericFixes: ["Retry with curl -si to see the raw answer", "Check the registry's health"],
   }),
+  ...manifestFallback,
 } satisfies CatalogueSection;

@@ -7,12 +7,12 @@ export interface ProxyValues {
   no: string | null;
 }
 
-function dropIn(path: string, v: ProxyValues): string {
+function dropIn(path: string, v: ProxyValues, unit = "docker"): string {
   const lines = ["[Service]"];
   if (v.http) lines.push(`Environment="HTTP_PROXY=${v.http}"`);
   if (v.https) lines.push(`Environment="HTTPS_PROXY=${v.https}"`);
   if (v.no) lines.push(`Environment="NO_PROXY=${v.no}"`);
-  return `write ${path}:\n${lines.join("\n")}\nthen: sudo systemctl daemon-reload && sudo systemctl restart docker`;
+  return `write ${path}:\n${lines.join("\n")}\nthen: sudo systemctl daemon-reload && sudo systemctl restart ${unit}`;
 }
 
 function daemonJson(path: string, v: ProxyValues): string {
@@ -36,6 +36,8 @@ export const proxyDaemon = {
     dropInPath: string;
     daemonJsonPath: string;
     authDiffers: boolean;
+    /** The judged client when it is not Docker: its pull and its systemd unit ("containerd"). */
+    puller?: { name: string; unit: string };
   }>({
     stage: "proxy",
     severity: "warning",
@@ -55,14 +57,21 @@ export const proxyDaemon = {
       "Go's proxy decision for the registry URL is computed twice: with the shell's environment and with the daemon's (daemon.json proxies over the systemd drop-in's Environment, or the running Engine's /info).",
     detail: (p) =>
       (p.authDiffers ? `The shell and the daemon use ${p.shellProxy} with different credentials (user or password differ). ` : "") +
-      `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). docker pull will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
+      `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). ${p.puller ? `A pull by ${p.puller.name}` : "docker pull"} will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
     fixes: (p) =>
-      p.values.http || p.values.https || p.values.no
-        ? [dropIn(p.dropInPath, p.values), daemonJson(p.daemonJsonPath, p.values), "check: docker info | grep -i proxy"]
-        : [
-            `Remove the daemon's proxy settings (${p.daemonSource}) if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
-            "check: docker info | grep -i proxy",
-          ],
+      p.puller
+        ? p.values.http || p.values.https || p.values.no
+          ? [dropIn(p.dropInPath, p.values, p.puller.unit), `check: systemctl show ${p.puller.unit} --property=Environment`]
+          : [
+              `Remove the proxy variables from ${p.daemonSource} if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart ${p.puller.unit}`,
+              `check: systemctl show ${p.puller.unit} --property=Environment`,
+            ]
+        : p.values.http || p.values.https || p.values.no
+          ? [dropIn(p.dropInPath, p.values), daemonJson(p.daemonJsonPath, p.values), "check: docker info | grep -i proxy"]
+          : [
+              `Remove the daemon's proxy settings (${p.daemonSource}) if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
+              "check: docker info | grep -i proxy",
+            ],
     genericFixes: [
       'Give the daemon the proxy: /etc/systemd/system/docker.service.d/http-proxy.conf with [Service] Environment="HTTPS_PROXY=http://proxy:3128" … then systemctl daemon-reload && systemctl restart docker',
       'Or daemon.json (Docker 23.0+): {"proxies": {"http-proxy": "…", "https-proxy": "…", "no-proxy": "…"}}',
