@@ -1,5 +1,6 @@
 import { expect } from "bun:test";
 import path from "node:path";
+import type { CheckCli } from "../helpers/check-cli";
 import { type Finding, findingOf, stageOf } from "../helpers/report";
 import type { NsRun } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
@@ -26,12 +27,14 @@ export function hermetic(dir: string, o: { timeout?: number; certsDir?: string; 
  * when the report holds an error finding; the verdict names the first error.
  */
 export function expectFinding(
-  r: NsRun,
+  run: CheckCli | NsRun,
   code: string,
   severity: "error" | "warning" | "info",
   stage: string,
   stageStatus?: string,
 ): Finding {
+  // checkCli's result keeps the process output in `r`; runInNs's is the output itself.
+  const r = { report: run.report, code: "r" in run ? run.r.code : run.code };
   expectValidReport(r.report);
   const f = findingOf(r.report, code);
   expect([f.code, f.severity, f.stage]).toEqual([code, severity, stage]);
