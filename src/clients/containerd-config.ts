@@ -1,7 +1,7 @@
-import { parse, TomlError } from "smol-toml";
 import { readLocalFile } from "../host/local-file";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
+import { parseTomlFile } from "./toml-file";
 
 /**
  * containerd's config.toml, read for the CRI registry `config_path` and the CRI pull mode.
@@ -32,18 +32,23 @@ export interface ContainerdConfig {
 /** containerd 2.x's CRI default on Linux (plugins/cri/images/plugin.go). */
 export const CRI_DEFAULT_CONFIG_PATH = "/etc/containerd/certs.d:/etc/docker/certs.d";
 
-export function readContainerdConfig(file: string): ContainerdConfig {
-  const base: ContainerdConfig = {
+/** What is known before the file's keys are read. */
+function unread(file: string, found: boolean): ContainerdConfig {
+  return {
     path: file,
-    found: false,
+    found,
     version: null,
     configPath: null,
-    configPathSource: "config.toml absent",
+    configPathSource: found ? "" : "config.toml absent",
     roots: [],
     transferMode: null,
     localBecause: null,
     problem: null,
   };
+}
+
+export function readContainerdConfig(file: string): ContainerdConfig {
+  const base = unread(file, false);
   const r = readLocalFile(file);
   if (!r.ok) {
     if ("error" in r && r.error.code === "ENOENT") return base;
@@ -55,25 +60,10 @@ export function readContainerdConfig(file: string): ContainerdConfig {
 
 /** Pure: the text of config.toml to what CRI reads from it. */
 export function parseContainerdConfig(file: string, text: string): ContainerdConfig {
-  const base: ContainerdConfig = {
-    path: file,
-    found: true,
-    version: null,
-    configPath: null,
-    configPathSource: "",
-    roots: [],
-    transferMode: null,
-    localBecause: null,
-    problem: null,
-  };
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const t = e instanceof TomlError ? e : null;
-    const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-    return { ...base, problem: { path: file, line: t?.line ?? null, column: t?.column ?? null, message } };
-  }
+  const base = unread(file, true);
+  const parsed = parseTomlFile(file, text);
+  if ("problem" in parsed) return { ...base, problem: parsed.problem };
+  const doc = parsed.doc;
   const version = typeof doc.version === "number" ? doc.version : 1;
   const plugins = obj(doc.plugins);
   const images =

@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
 import path from "node:path";
-import { parse, TomlError } from "smol-toml";
 import { readLocalFile } from "../host/local-file";
 import { bareHost } from "../net/origin";
 import type { Capability, ClientHost, FileProblem } from "./profile";
 import { lineOf } from "./profile";
+import { parseTomlFile } from "./toml-file";
 
 /**
  * containerd's hosts.toml trees, read as containerd reads them
@@ -76,13 +76,9 @@ interface RawHost {
 
 /** hosts.go#parseHostsFile: `[host."URL"]` tables in file order, then the top-level `server`. Pure. */
 export function parseHostsToml(file: string, text: string): { hosts: RawHost[] } | { problem: FileProblem } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const t = e instanceof TomlError ? e : null;
-    return { problem: { path: file, line: t?.line ?? null, column: t?.column ?? null, message: firstLine(e) } };
-  }
+  const parsed = parseTomlFile(file, text);
+  if ("problem" in parsed) return parsed;
+  const doc = parsed.doc;
   const dir = path.dirname(file);
   const hosts: RawHost[] = [];
   const tables = doc.host ?? {};
@@ -214,9 +210,4 @@ function portOf(host: string): string {
 export function isLocalhost(host: string): boolean {
   const name = bareHost(host.replace(/:\d+$/, ""));
   return name === "localhost" || /^127\./.test(name) || name === "::1";
-}
-
-function firstLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
 }

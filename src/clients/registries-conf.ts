@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { parse, TomlError } from "smol-toml";
 import { readLocalFile } from "../host/local-file";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
+import { parseTomlFile } from "./toml-file";
 
 /**
  * containers/image's registries.conf (v2) plus registries.conf.d/*.conf, merged in file order as
@@ -69,40 +69,44 @@ function listConf(dir: string | null): string[] {
 
 /** Pure: one file's text merged into `out` (later files replace registries with the same prefix). */
 export function mergeFile(out: RegistriesConf, file: string, text: string, dropIn: boolean): void {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
-  } catch (e) {
-    const t = e instanceof TomlError ? e : null;
-    const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.replace(/^Invalid TOML document: /, "");
-    out.problems.push({ path: file, line: t?.line ?? null, column: t?.column ?? null, message, fatal: true });
+  const parsed = parseTomlFile(file, text);
+  if ("problem" in parsed) {
+    out.problems.push({ ...parsed.problem, fatal: true });
     return;
   }
-  const v1 = typeof doc.registries === "object" && doc.registries !== null;
+  const doc = parsed.doc;
+  if (typeof doc.registries === "object" && doc.registries !== null) mergeV1(out, file, text, doc, dropIn);
+  else {
+    mergeSettings(out, file, text, doc);
+    mergeRegistryTables(out, file, text, doc);
+  }
+}
+
+/** A problem at a line of `file`; fatal ones stop containers/image from pulling at all. */
+function fatal(out: RegistriesConf, file: string, line: number | null, message: string): void {
+  out.problems.push({ path: file, line, column: null, fatal: true, message });
+}
+
+/** The v1 format: refused in a drop-in or next to v2 keys, else converted as containers/image does. */
+function mergeV1(out: RegistriesConf, file: string, text: string, doc: Record<string, unknown>, dropIn: boolean): void {
+  const line = lineOf(text, "[registries.");
   const v2 = doc.registry !== undefined || doc["unqualified-search-registries"] !== undefined;
-  if (v1) {
-    const line = lineOf(text, "[registries.");
-    if (v2 || dropIn)
-      out.problems.push({
-        path: file,
-        line,
-        column: null,
-        fatal: true,
-        message: v2 ? "mixing sysregistry v1/v2 is not supported" : "registry must be in v2 format but is in v1",
-      });
-    else {
-      out.problems.push({
-        path: file,
-        line,
-        column: null,
-        fatal: false,
-        message:
-          "v1 format ([registries.search]/[registries.insecure]/[registries.block]): deprecated, converted to v2 by containers/image",
-      });
-      fromV1(out, file, doc.registries as Record<string, { registries?: unknown }>, line);
-    }
+  if (v2 || dropIn) {
+    fatal(out, file, line, v2 ? "mixing sysregistry v1/v2 is not supported" : "registry must be in v2 format but is in v1");
     return;
   }
+  out.problems.push({
+    path: file,
+    line,
+    column: null,
+    fatal: false,
+    message: "v1 format ([registries.search]/[registries.insecure]/[registries.block]): deprecated, converted to v2 by containers/image",
+  });
+  fromV1(out, file, doc.registries as Record<string, { registries?: unknown }>, line);
+}
+
+/** unqualified-search-registries, short-name-mode and [aliases]: a later file's value wins; an empty alias removes one. */
+function mergeSettings(out: RegistriesConf, file: string, text: string, doc: Record<string, unknown>): void {
   const search = doc["unqualified-search-registries"];
   if (Array.isArray(search)) {
     out.search = search.filter((s): s is string => typeof s === "string");
@@ -111,13 +115,7 @@ export function mergeFile(out: RegistriesConf, file: string, text: string, dropI
   const mode = doc["short-name-mode"];
   if (mode === "enforcing" || mode === "permissive" || mode === "disabled") out.shortNameMode = mode;
   else if (mode !== undefined && mode !== "")
-    out.problems.push({
-      path: file,
-      line: lineOf(text, "short-name-mode"),
-      column: null,
-      fatal: true,
-      message: `invalid short-name mode ${JSON.stringify(mode)}`,
-    });
+    fatal(out, file, lineOf(text, "short-name-mode"), `invalid short-name mode ${JSON.stringify(mode)}`);
   const aliases = doc.aliases;
   if (typeof aliases === "object" && aliases !== null)
     for (const [k, v] of Object.entries(aliases)) {
@@ -125,6 +123,10 @@ export function mergeFile(out: RegistriesConf, file: string, text: string, dropI
       if (v === "") delete out.aliases[k];
       else out.aliases[k] = v;
     }
+}
+
+/** The [[registry]] tables, each checked as containers/image checks it. */
+function mergeRegistryTables(out: RegistriesConf, file: string, text: string, doc: Record<string, unknown>): void {
   const regs = Array.isArray(doc.registry) ? (doc.registry as Record<string, unknown>[]) : [];
   const seen = new Map<string, number>();
   regs.forEach((r, n) => {
@@ -144,23 +146,10 @@ export function mergeFile(out: RegistriesConf, file: string, text: string, dropI
       source: `${file}:${line ?? "?"}`,
     };
     if (/^https?:\/\//.test(String(r.location ?? "")) || /^https?:\/\//.test(String(r.prefix ?? "")))
-      out.problems.push({
-        path: file,
-        line,
-        column: null,
-        fatal: true,
-        message: `invalid location '${r.location ?? r.prefix}': URI schemes are not supported`,
-      });
-    if (prefix === "" && !entry.blocked)
-      out.problems.push({ path: file, line, column: null, fatal: true, message: "invalid location: cannot be empty" });
+      fatal(out, file, line, `invalid location '${r.location ?? r.prefix}': URI schemes are not supported`);
+    if (prefix === "" && !entry.blocked) fatal(out, file, line, "invalid location: cannot be empty");
     if (seen.has(prefix))
-      out.problems.push({
-        path: file,
-        line,
-        column: null,
-        fatal: true,
-        message: `registry ${JSON.stringify(prefix)} is defined more than once in this file (line ${seen.get(prefix)})`,
-      });
+      fatal(out, file, line, `registry ${JSON.stringify(prefix)} is defined more than once in this file (line ${seen.get(prefix)})`);
     seen.set(prefix, line ?? 0);
     // A drop-in's [[registry]] replaces an earlier one with the same prefix (mergeConfig).
     out.registries = [...out.registries.filter((x) => x.prefix !== prefix), entry];
@@ -201,13 +190,12 @@ function postProcess(out: RegistriesConf): void {
       const what = a.insecure !== b.insecure ? "insecure" : a.blocked !== b.blocked ? "blocked" : null;
       if (what && out.registries.indexOf(a) < out.registries.indexOf(b)) {
         const [file, line] = splitSource(b.source);
-        out.problems.push({
-          path: file,
+        fatal(
+          out,
+          file,
           line,
-          column: null,
-          fatal: true,
-          message: `registry '${a.location}' is defined multiple times with conflicting '${what}' setting (also at ${a.source})`,
-        });
+          `registry '${a.location}' is defined multiple times with conflicting '${what}' setting (also at ${a.source})`,
+        );
       }
     }
 }

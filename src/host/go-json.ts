@@ -122,56 +122,49 @@ class Scanner {
     return this.bad("looking for beginning of value");
   }
 
+  // object and array recurse through value() only (no callbacks): Go accepts 10,000 levels.
   object(off: number): GoValue {
-    this.i++;
     const entries: [string, GoValue][] = [];
-    if (this.next() === 0x7d) {
-      this.i++;
-      this.depth--;
-      return { t: "object", entries, off };
-    }
-    for (;;) {
-      if (this.next() !== 0x22) this.bad("looking for beginning of object key string");
-      const key = this.str();
-      if (this.next() !== 0x3a) this.bad("after object key");
-      this.i++;
-      entries.push([key, this.value()]);
-      const c = this.next();
-      if (c === 0x2c) {
+    if (this.open(0x7d))
+      do {
+        if (this.next() !== 0x22) this.bad("looking for beginning of object key string");
+        const key = this.str();
+        if (this.next() !== 0x3a) this.bad("after object key");
         this.i++;
-        continue;
-      }
-      if (c === 0x7d) {
-        this.i++;
-        this.depth--;
-        return { t: "object", entries, off };
-      }
-      this.bad("after object key:value pair");
-    }
+        entries.push([key, this.value()]);
+      } while (this.more(0x7d, "after object key:value pair"));
+    return { t: "object", entries, off };
   }
 
   array(off: number): GoValue {
-    this.i++;
     const items: GoValue[] = [];
-    if (this.next() === 0x5d) {
+    if (this.open(0x5d))
+      do items.push(this.value());
+      while (this.more(0x5d, "after array element"));
+    return { t: "array", items, off };
+  }
+
+  /** Past an opening bracket: false when `close` follows at once (then past it too). */
+  open(close: number): boolean {
+    this.i++;
+    return this.next() !== close || this.closed();
+  }
+
+  /** After an element: true past a comma, false past `close`. */
+  more(close: number, after: string): boolean {
+    const c = this.next();
+    if (c === 0x2c) {
       this.i++;
-      this.depth--;
-      return { t: "array", items, off };
+      return true;
     }
-    for (;;) {
-      items.push(this.value());
-      const c = this.next();
-      if (c === 0x2c) {
-        this.i++;
-        continue;
-      }
-      if (c === 0x5d) {
-        this.i++;
-        this.depth--;
-        return { t: "array", items, off };
-      }
-      this.bad("after array element");
-    }
+    if (c !== close) this.bad(after);
+    return this.closed();
+  }
+
+  closed(): false {
+    this.i++;
+    this.depth--;
+    return false;
   }
 
   literal(word: string, v: GoValue): GoValue {

@@ -8,108 +8,129 @@ export type JsonResult = { ok: true; value: Value } | { ok: false; message: stri
  * mean to every other JSON reader.
  */
 export function parseJsonWithLines(text: string, lines: Lines): JsonResult {
-  let pos = 0;
-  let line = 1;
-  const fail = (message: string): never => {
-    throw new JsonSyntax(message, line);
-  };
-  const space = () => {
+  const reader = new LineReader(text, lines);
+  try {
+    const v = reader.value();
+    reader.space();
+    if (reader.pos < text.length) reader.fail("unexpected text after the JSON value");
+    return { ok: true, value: v };
+  } catch (e) {
+    if (e instanceof JsonSyntax) return { ok: false, message: e.message, line: e.line };
+    throw e;
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const MAX_DEPTH = 512;
+
+/** One pass over the text: each method reads one construct at `pos` and counts the newlines it passes. */
+class LineReader {
+  pos = 0;
+  line = 1;
+  /** Objects and arrays open around `pos`. */
+  private depth = 0;
+  constructor(
+    private readonly text: string,
+    private readonly lines: Lines,
+  ) {}
+
+  fail(message: string): never {
+    throw new JsonSyntax(message, this.line);
+  }
+
+  space(): void {
     for (;;) {
-      const c = text.charCodeAt(pos);
-      if (c === 10) line++;
+      const c = this.text.charCodeAt(this.pos);
+      if (c === 10) this.line++;
       else if (c !== 32 && c !== 9 && c !== 13) return;
-      pos++;
+      this.pos++;
     }
-  };
-  const stringAt = (): string => {
-    const start = pos++;
-    for (;;) {
-      const c = text.charCodeAt(pos);
-      if (Number.isNaN(c) || c === 10) fail("unterminated string");
-      if (c === 92) pos += 2;
-      else if (c === 34) break;
-      else pos++;
-    }
-    pos++;
-    try {
-      return JSON.parse(text.slice(start, pos)) as string;
-    } catch {
-      return fail("invalid string escape");
-    }
-  };
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const value = (depth: number): Value => {
-    if (depth > 512) fail("nested too deeply");
-    space();
-    const c = text[pos];
-    if (c === "{") {
-      const o: { [k: string]: Value } = {};
-      lines.setObject(o, line);
-      pos++;
-      space();
-      if (text[pos] === "}") {
-        pos++;
-        return o;
-      }
-      for (;;) {
-        space();
-        if (text[pos] !== '"') fail("expected a string key");
-        const keyLine = line;
-        const k = stringAt();
-        space();
-        if (text[pos++] !== ":") fail("expected ':' after a key");
-        o[k] = value(depth + 1);
-        lines.setKey(o, k, keyLine);
-        space();
-        const d = text[pos++];
-        if (d === "}") return o;
-        if (d !== ",") fail("expected ',' or '}'");
-      }
-    }
-    if (c === "[") {
-      const a: Value[] = [];
-      lines.setObject(a, line);
-      pos++;
-      space();
-      if (text[pos] === "]") {
-        pos++;
-        return a;
-      }
-      for (;;) {
-        space();
-        lines.setKey(a, a.length, line);
-        a.push(value(depth + 1));
-        space();
-        const d = text[pos++];
-        if (d === "]") return a;
-        if (d !== ",") fail("expected ',' or ']'");
-      }
-    }
-    if (c === '"') return stringAt();
+  }
+
+  value(): Value {
+    if (this.depth > MAX_DEPTH) this.fail("nested too deeply");
+    this.space();
+    const c = this.text[this.pos];
+    if (c === "{") return this.object();
+    if (c === "[") return this.array();
+    if (c === '"') return this.string();
     for (const [word, v] of [
       ["true", true],
       ["false", false],
       ["null", null],
     ] as const) {
-      if (text.startsWith(word, pos)) {
-        pos += word.length;
+      if (this.text.startsWith(word, this.pos)) {
+        this.pos += word.length;
         return v;
       }
     }
-    NUMBER.lastIndex = pos;
-    const m = NUMBER.exec(text);
-    if (!m) return fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(c)}`);
-    pos += m[0].length;
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) return this.fail(c === undefined ? "unexpected end of input" : `unexpected character ${JSON.stringify(c)}`);
+    this.pos += m[0].length;
     return Number(m[0]);
-  };
-  try {
-    const v = value(0);
-    space();
-    if (pos < text.length) fail("unexpected text after the JSON value");
-    return { ok: true, value: v };
-  } catch (e) {
-    if (e instanceof JsonSyntax) return { ok: false, message: e.message, line: e.line };
-    throw e;
+  }
+
+  private object(): Value {
+    const o: { [k: string]: Value } = {};
+    this.lines.setObject(o, this.line);
+    this.members("}", () => {
+      if (this.text[this.pos] !== '"') this.fail("expected a string key");
+      const keyLine = this.line;
+      const k = this.string();
+      this.space();
+      if (this.text[this.pos++] !== ":") this.fail("expected ':' after a key");
+      o[k] = this.value();
+      this.lines.setKey(o, k, keyLine);
+    });
+    return o;
+  }
+
+  private array(): Value {
+    const a: Value[] = [];
+    this.lines.setObject(a, this.line);
+    this.members("]", () => {
+      this.lines.setKey(a, a.length, this.line);
+      a.push(this.value());
+    });
+    return a;
+  }
+
+  /** Past the opening bracket to `close`; `member` reads one, starting at its first character. */
+  private members(close: "}" | "]", member: () => void): void {
+    this.pos++;
+    this.space();
+    if (this.text[this.pos] === close) {
+      this.pos++;
+      return;
+    }
+    this.depth++;
+    for (;;) {
+      this.space();
+      member();
+      this.space();
+      const d = this.text[this.pos++];
+      if (d === close) break;
+      if (d !== ",") this.fail(`expected ',' or '${close}'`);
+    }
+    this.depth--;
+  }
+
+  private string(): string {
+    const start = this.pos++;
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (Number.isNaN(c) || c === 10) this.fail("unterminated string");
+      if (c === 92) this.pos += 2;
+      else if (c === 34) break;
+      else this.pos++;
+    }
+    this.pos++;
+    try {
+      return JSON.parse(this.text.slice(start, this.pos)) as string;
+    } catch {
+      return this.fail("invalid string escape");
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { hostPlatform } from "../model/deps";
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
-import { both, fails, onLab, ownLab, repoOf, silent, small } from "./fault-kit";
+import { both, fails, installAt, onLab, ownLab, repoOf, shapedOnLab, silent, small } from "./fault-kit";
 import type { ProtocolFault } from "./faults-protocol";
 import { startFloodRegistry } from "./faults-protocol-hosts";
 import { type BuiltImage, buildImage, buildIndex, MT, sha256 } from "./image";
@@ -25,8 +25,7 @@ function odd(name: string, title: string, shape: (img: BuiltImage) => { config: 
     async install(lab: LabRegistry): Promise<InstalledFault> {
       const img = small(name);
       const manifest = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociManifest, ...shape(img) }));
-      lab.addImage(repoOf(name), "latest", { ...img, manifest, digest: sha256(manifest) });
-      return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
+      return installAt(lab, name, { ...img, manifest, digest: sha256(manifest) });
     },
   };
 }
@@ -152,24 +151,15 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
   onLab("manifest-deep-100k", "a manifest of 100,000 nested arrays (past Go's 10,000 limit)", both(fails("MANIFEST_INVALID")), [
     { kind: "bad-manifest", body: "deep-arrays", depth: 100_000 },
   ]),
-  {
-    name: "platform-mismatch",
-    title: "an index whose platforms all differ from this host's",
-    group: "protocol",
-    expect: both(fails("PLATFORM_UNAVAILABLE")),
-    async install(lab: LabRegistry): Promise<InstalledFault> {
-      // As the demo's arm-only scenario: the same images for other architectures.
-      const index = buildIndex(otherPlatforms(hostPlatform()).map((p) => buildImage({ label: "fault platform-mismatch", platform: p })));
-      lab.addImage(repoOf("platform-mismatch"), "latest", index);
-      return { image: `${lab.host}/${repoOf("platform-mismatch")}:latest`, insecure: [lab.host] };
-    },
-  },
-  {
-    name: "index-17k-entries",
-    title: "an index of 17,000 entries (just under 4 MiB), none for this platform",
-    group: "protocol",
-    expect: both(fails("PLATFORM_UNAVAILABLE")),
-    async install(lab: LabRegistry): Promise<InstalledFault> {
+  // As the demo's arm-only scenario: the same images for other architectures.
+  shapedOnLab("platform-mismatch", "an index whose platforms all differ from this host's", both(fails("PLATFORM_UNAVAILABLE")), () =>
+    buildIndex(otherPlatforms(hostPlatform()).map((p) => buildImage({ label: "fault platform-mismatch", platform: p }))),
+  ),
+  shapedOnLab(
+    "index-17k-entries",
+    "an index of 17,000 entries (just under 4 MiB), none for this platform",
+    both(fails("PLATFORM_UNAVAILABLE")),
+    () => {
       const other = otherPlatforms(hostPlatform())[0]!;
       const entry = (i: number) => ({
         mediaType: MT.ociManifest,
@@ -180,10 +170,9 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
       const manifest = new TextEncoder().encode(
         JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: Array.from({ length: 17_000 }, (_, i) => entry(i)) }),
       );
-      lab.addImage(repoOf("index-17k-entries"), "latest", { digest: sha256(manifest), mediaType: MT.ociIndex, manifest, images: [] });
-      return { image: `${lab.host}/${repoOf("index-17k-entries")}:latest`, insecure: [lab.host] };
+      return { digest: sha256(manifest), mediaType: MT.ociIndex, manifest, images: [] };
     },
-  },
+  ),
   flooded("token-flood", "the token endpoint answers 100 MiB (streamed)", "token", fails("AUTH_TOKEN_INVALID")),
   flooded(
     "manifest-flood",
@@ -243,34 +232,25 @@ export const PROTOCOL_FAULTS: NamedFault[] = [
     both(fails("MANIFEST_FETCH_FAILED")),
     [{ kind: "error-answer", status: 500, message: `${CLEAR_SCREEN}storage backend down\r${RED}forged line\u009b0m` }],
   ),
-  {
-    name: "index-control-platforms",
-    title: "an index whose platform names carry terminal escape sequences (none matches)",
-    group: "protocol",
-    expect: both(fails("PLATFORM_UNAVAILABLE")),
-    async install(lab: LabRegistry): Promise<InstalledFault> {
+  shapedOnLab(
+    "index-control-platforms",
+    "an index whose platform names carry terminal escape sequences (none matches)",
+    both(fails("PLATFORM_UNAVAILABLE")),
+    () => {
       const odd = [
         { os: `linux${CLEAR_SCREEN}`, architecture: "amd64" },
         { os: "linux", architecture: `arm64${RED}` },
       ];
-      lab.addImage(
-        repoOf("index-control-platforms"),
-        "latest",
-        buildIndex(odd.map((p) => buildImage({ label: "fault index-control-platforms", platform: p }))),
-      );
-      return { image: `${lab.host}/${repoOf("index-control-platforms")}:latest`, insecure: [lab.host] };
+      return buildIndex(odd.map((p) => buildImage({ label: "fault index-control-platforms", platform: p })));
     },
-  },
-  {
-    name: "tags-control",
-    title: "a missing tag whose near misses in tags/list carry terminal escape sequences",
-    group: "protocol",
-    expect: both(fails("MANIFEST_UNKNOWN")),
-    async install(lab: LabRegistry): Promise<InstalledFault> {
-      lab.addImage(repoOf("tags-control"), `latest${RED}`, small("tags-control"));
-      return { image: `${lab.host}/${repoOf("tags-control")}:latest`, insecure: [lab.host] };
-    },
-  },
+  ),
+  shapedOnLab(
+    "tags-control",
+    "a missing tag whose near misses in tags/list carry terminal escape sequences",
+    both(fails("MANIFEST_UNKNOWN")),
+    () => small("tags-control"),
+    `latest${RED}`,
+  ),
   onLab("manifest-429-retry-after", "the manifest answers 429 TOOMANYREQUESTS with Retry-After", both(fails("RATE_LIMITED")), [
     { kind: "rate-limited", remaining: 0, limit: 100 },
   ]),

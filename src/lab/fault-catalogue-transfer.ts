@@ -1,9 +1,9 @@
 import { startBlobHost } from "./blob-host";
-import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
-import { fails } from "./fault-kit";
+import type { FaultOutcome, NamedFault } from "./fault-catalogue";
+import { fails, installAt } from "./fault-kit";
 import type { Fault } from "./faults";
 import { type BuiltImage, buildImage, noise } from "./image";
-import { type LabRegistry, startLabRegistry } from "./server";
+import { startLabRegistry } from "./server";
 
 /**
  * The transfer faults: what a registry, CDN or middlebox does wrong while blob bytes move.
@@ -43,11 +43,6 @@ export function bigLayer(img: BuiltImage) {
 const ok: FaultOutcome = { exit: 0, codes: [] };
 const warns = (...codes: string[]): FaultOutcome => ({ exit: 0, codes });
 
-function at(lab: LabRegistry, name: string, img: BuiltImage, faults: Fault[]): InstalledFault {
-  lab.addImage(`fault/${name}`, "latest", img, faults);
-  return { image: `${lab.host}/fault/${name}:latest`, insecure: [lab.host] };
-}
-
 /** A fault on the big layer of a hidden image only. */
 function hidden(name: string, title: string, pull: FaultOutcome, fault: (digest: string) => Fault): NamedFault {
   return {
@@ -57,14 +52,20 @@ function hidden(name: string, title: string, pull: FaultOutcome, fault: (digest:
     expect: { check: ok, pull },
     async install(lab) {
       const img = hiddenImage(name);
-      return at(lab, name, img, [fault(bigLayer(img).digest)]);
+      return installAt(lab, name, img, [fault(bigLayer(img).digest)]);
     },
   };
 }
 
 /** A fault on every blob of a probed image: `check` meets it, and `pull` stops at the same finding. */
 function everywhere(name: string, title: string, check: FaultOutcome, faults: Fault[], pull: FaultOutcome = check): NamedFault {
-  return { name, title, group: "transfer", expect: { check, pull }, install: async (lab) => at(lab, name, probedImage(name), faults) };
+  return {
+    name,
+    title,
+    group: "transfer",
+    expect: { check, pull },
+    install: async (lab) => installAt(lab, name, probedImage(name), faults),
+  };
 }
 
 /** Every blob of a probed image redirected to a second host (a CDN) broken by `cdnFaults`; it records what reaches it. */
@@ -83,7 +84,7 @@ function viaCdn(
     async install(lab) {
       const img = probedImage(name);
       const cdn = await startBlobHost([img.config, ...img.layers], { faults: cdnFaults });
-      return { ...at(lab, name, img, [{ kind: "blob-redirect", to: cdn.url, ...redirect }]), stop: cdn.stop, observed: cdn };
+      return { ...installAt(lab, name, img, [{ kind: "blob-redirect", to: cdn.url, ...redirect }]), stop: cdn.stop, observed: cdn };
     },
   };
 }
@@ -139,7 +140,7 @@ export const TRANSFER_FAULTS: NamedFault[] = [
       const img = hiddenImage("blob-host-silent-layer");
       const cdn = await startBlobHost([bigLayer(img)], { faults: [{ kind: "silent-blob" }] });
       return {
-        ...at(lab, "blob-host-silent-layer", img, [{ kind: "blob-redirect", to: cdn.url, digest: bigLayer(img).digest }]),
+        ...installAt(lab, "blob-host-silent-layer", img, [{ kind: "blob-redirect", to: cdn.url, digest: bigLayer(img).digest }]),
         stop: cdn.stop,
       };
     },
@@ -233,13 +234,11 @@ export const TRANSFER_FAULTS: NamedFault[] = [
       const cdn = await startBlobHost([img.config, ...img.layers], {
         faults: [{ kind: "truncate-blob", digest: bigLayer(img).digest, afterBytes: 100_000 }],
       });
-      lab.addImage("fault/blob-cross-host", "latest", img, [
-        { kind: "auth-required", ...CREDENTIALS },
-        { kind: "blob-redirect", to: cdn.url },
-      ]);
       return {
-        image: `${lab.host}/fault/blob-cross-host:latest`,
-        insecure: [lab.host],
+        ...installAt(lab, "blob-cross-host", img, [
+          { kind: "auth-required", ...CREDENTIALS },
+          { kind: "blob-redirect", to: cdn.url },
+        ]),
         credentials: CREDENTIALS,
         stop: cdn.stop,
         observed: cdn,

@@ -1,6 +1,6 @@
 import type { FaultOutcome, InstalledFault, NamedFault } from "./fault-catalogue";
 import { startSilentHost } from "./faults-protocol-hosts";
-import { buildImage } from "./image";
+import { type BuiltImage, type BuiltIndex, buildImage } from "./image";
 import { type LabFault, type LabOptions, type LabRegistry, startLabRegistry } from "./server";
 
 /** Builders the fault catalogue's lists share: a small image, expected outcomes, where a fault is installed. */
@@ -11,18 +11,32 @@ export const fails = (...codes: string[]): FaultOutcome => ({ exit: 1, codes });
 export const both = (o: FaultOutcome) => ({ check: o, pull: o });
 export const repoOf = (name: string) => `fault/${name}`;
 
+/** Serve `img` (under `tag`) at fault/<name> on `lab`; the run asks for fault/<name>:latest. */
+export function installAt(
+  lab: LabRegistry,
+  name: string,
+  img: BuiltImage | BuiltIndex,
+  faults: LabFault[] = [],
+  tag = "latest",
+): InstalledFault {
+  lab.addImage(repoOf(name), tag, img, faults);
+  return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
+}
+
 /** On the given lab, at fault/<name>:latest. */
 export function onLab(name: string, title: string, expect: NamedFault["expect"], faults: LabFault[]): NamedFault {
-  return {
-    name,
-    title,
-    group: "protocol",
-    expect,
-    async install(lab: LabRegistry): Promise<InstalledFault> {
-      lab.addImage(repoOf(name), "latest", small(name), faults);
-      return { image: `${lab.host}/${repoOf(name)}:latest`, insecure: [lab.host] };
-    },
-  };
+  return { name, title, group: "protocol", expect, install: async (lab) => installAt(lab, name, small(name), faults) };
+}
+
+/** On the given lab, an image (or index) of its own at fault/<name>: the fault is in what it is, not in how it is served. */
+export function shapedOnLab(
+  name: string,
+  title: string,
+  expect: NamedFault["expect"],
+  image: () => BuiltImage | BuiltIndex,
+  tag = "latest",
+): NamedFault {
+  return { name, title, group: "protocol", expect, install: async (lab) => installAt(lab, name, image(), [], tag) };
 }
 
 /** On a lab of its own whose every request meets `host` faults (a /v2/ fault cannot be per repository). */
@@ -40,9 +54,9 @@ export function ownLab(
     expect,
     async install(): Promise<InstalledFault> {
       const own = await startLabRegistry(opts);
-      own.addImage(repoOf(name), "latest", small(name));
+      const installed = installAt(own, name, small(name));
       setup?.(own);
-      return { image: `${own.host}/${repoOf(name)}:latest`, insecure: [own.host], stop: () => own.stop() };
+      return { ...installed, stop: () => own.stop() };
     },
   };
 }

@@ -1,5 +1,6 @@
 import net from "node:net";
 import tls from "node:tls";
+import { parseHeaderLines } from "../net/header-lines";
 
 /**
  * A minimal HTTP/1.1 server on a raw socket. The lab writes responses byte by byte
@@ -84,14 +85,7 @@ function parseHead(text: string, remoteAddress: string): Omit<WireRequest, "body
   const [first, ...rest] = text.split("\r\n");
   const m = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/.exec(first ?? "");
   if (!m) return null;
-  const headers: Record<string, string> = {};
-  for (const line of rest) {
-    const i = line.indexOf(":");
-    if (i <= 0) continue;
-    const k = line.slice(0, i).trim().toLowerCase();
-    const v = line.slice(i + 1).trim();
-    headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
-  }
+  const headers = parseHeaderLines(rest);
   const url = new URL(m[2]!, "http://lab.invalid");
   let path = url.pathname;
   try {

@@ -1,7 +1,8 @@
 import type { Trace } from "../model/trace";
 import { type ExchangeResult, exchange, type QType, type ServerAddress } from "./dns-exchange";
 
-export interface DnsQueryRecord {
+/** One question asked and its answer, JSON-safe: a type (not an interface) so it is also Evidence. */
+export type DnsQueryRecord = {
   server: string;
   type: "A" | "AAAA";
   transport: "udp" | "tcp";
@@ -14,7 +15,7 @@ export interface DnsQueryRecord {
   name?: string;
   /** The UDP reply was truncated (TC) and the question was asked again over TCP. */
   truncated?: boolean;
-}
+};
 
 export type DnsOutcome = "ok" | "nxdomain" | "noanswer" | "servfail" | "timeout";
 

@@ -1,5 +1,6 @@
 import dns from "node:dns";
 import type { ResolvedAddress } from "../model/facts";
+import { settleOnce } from "./settle";
 
 /**
  * What the operating system's resolver (getaddrinfo: nsswitch, systemd-resolved, a VPN's
@@ -19,21 +20,13 @@ export function systemLookup(hostname: string, opts: { timeoutMs: number; signal
   const started = performance.now();
   const took = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
-    let done = false;
-    const finish = (r: Omit<SystemLookup, "durationMs">) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      resolve({ ...r, durationMs: took() });
-    };
-    const onAbort = () => finish({ addresses: [], code: "aborted", error: "operation was canceled" });
-    const timer = setTimeout(
-      () => finish({ addresses: [], code: "timeout", error: `no answer from the system resolver within ${opts.timeoutMs} ms` }),
-      Math.max(1, opts.timeoutMs),
-    );
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const finish = settleOnce<Omit<SystemLookup, "durationMs">>((r) => resolve({ ...r, durationMs: took() }), {
+      timeoutMs: Math.max(1, opts.timeoutMs),
+      signal: opts.signal,
+      onTimeout: () => ({ addresses: [], code: "timeout", error: `no answer from the system resolver within ${opts.timeoutMs} ms` }),
+      onAbort: () => ({ addresses: [], code: "aborted", error: "operation was canceled" }),
+    });
+    if (opts.signal?.aborted) return;
     dns.lookup(hostname, { all: true, verbatim: true }, (err, addrs) => {
       if (err) return finish({ addresses: [], code: err.code ?? "ERROR", error: err.message });
       const addresses: ResolvedAddress[] = [];

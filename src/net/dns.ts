@@ -217,20 +217,7 @@ export function resolutionEvidence(r: HostResolution): { [k: string]: Json } {
     servers: r.servers ?? [],
     serversFrom: r.serversFrom ?? null,
     hostsFile: r.hostsLines ?? [],
-    queries: r.queries.map((q) => {
-      const o: { [k: string]: Json } = {
-        server: q.server,
-        name: q.name ?? r.hostname,
-        type: q.type,
-        transport: q.transport,
-        rcode: q.rcode,
-        answers: q.answers,
-        cnames: q.cnames,
-        durationMs: q.durationMs,
-      };
-      if (q.truncated) o.truncated = true;
-      if (q.error) o.error = q.error;
-      return o;
-    }),
+    // Each query as recorded (JSON-safe, only the fields it has), with the name asked always shown.
+    queries: r.queries.map((q) => ({ ...q, name: q.name ?? r.hostname })),
   };
 }

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
+import { settleOnce } from "./settle";
 import { systemStore } from "./x509-info";
 
 export interface PeekedCert {
@@ -40,30 +41,16 @@ export function peekTls(opts: {
       rejectUnauthorized: false,
       ALPNProtocols: ["http/1.1"],
     });
-    let done = false;
-    const finish = (r: TlsPeek) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      s.destroy();
-      resolve(r);
-    };
-    const onAbort = () => finish({ ok: false, error: { code: "ABORTED", message: "cancelled" }, durationMs: elapsed() });
-    const timer = setTimeout(
-      () =>
-        finish({
-          ok: false,
-          error: { code: "ETIMEDOUT", message: `TLS handshake did not complete within ${opts.timeoutMs} ms` },
-          durationMs: elapsed(),
-        }),
-      opts.timeoutMs,
-    );
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.signal?.aborted) return onAbort();
-    s.once("error", (e: NodeJS.ErrnoException) =>
-      finish({ ok: false, error: { code: e.code ?? "ERROR", message: e.message }, durationMs: elapsed() }),
-    );
+    const failure = (code: string, message: string): TlsPeek => ({ ok: false, error: { code, message }, durationMs: elapsed() });
+    const finish = settleOnce(resolve, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      onTimeout: () => failure("ETIMEDOUT", `TLS handshake did not complete within ${opts.timeoutMs} ms`),
+      onAbort: () => failure("ABORTED", "cancelled"),
+      cleanup: () => s.destroy(),
+    });
+    if (opts.signal?.aborted) return;
+    s.once("error", (e: NodeJS.ErrnoException) => finish(failure(e.code ?? "ERROR", e.message)));
     s.once("secureConnect", () => {
       const x509: X509Certificate[] = [];
       let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true);

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
+import { settleOnce } from "./settle";
 import { tcpProbe } from "./tcp";
 import { classifyTlsError, type TlsErrorKind, tap } from "./tls-errors";
 import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
@@ -90,7 +91,6 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
   const { stream, first } = tap(raw);
   const clientCert = opts.cert ? safeSubject(opts.cert) : null;
   return await new Promise<TlsProbe>((resolve) => {
-    let done = false;
     // Set once the handshake completed: a later alert (TLS 1.3 client-certificate checks) is
     // reported on top of the handshake's facts.
     let shaken: TlsProbe | null = null;
@@ -113,31 +113,25 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
         ),
       );
     }
-    const finish = (p: TlsProbe) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      ts.destroy();
-      raw.destroy();
-      resolve({ ...p, clientCert });
-    };
-    const fail = (code: string, message: string) => {
+    const failed = (code: string, message: string): TlsProbe => {
       const c = classifyTlsError(code, message, first());
       const fb = first();
-      finish(
-        empty(
-          start,
-          { kind: c.kind, code, message: c.message },
-          { alert: c.alert, ...(fb && /^[A-Za-z]/.test(fb) ? { firstBytes: fb } : {}) },
-        ),
-      );
+      const extra = { alert: c.alert, ...(fb && /^[A-Za-z]/.test(fb) ? { firstBytes: fb } : {}) };
+      return empty(start, { kind: c.kind, code, message: c.message }, extra);
     };
-    const onAbort = () => fail("ABORTED", "aborted");
-    // Go's TLSHandshakeTimeout is 10 s; we use the run's timeout so nothing hangs longer.
-    const timer = setTimeout(() => (shaken ? finish(shaken) : fail("ETIMEDOUT", "timeout")), opts.timeoutMs);
-    if (opts.signal?.aborted) return onAbort();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const finish = settleOnce<TlsProbe>((p) => resolve({ ...p, clientCert }), {
+      // Go's TLSHandshakeTimeout is 10 s; we use the run's timeout so nothing hangs longer.
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      onTimeout: () => shaken ?? failed("ETIMEDOUT", "timeout"),
+      onAbort: () => failed("ABORTED", "aborted"),
+      cleanup: () => {
+        ts.destroy();
+        raw.destroy();
+      },
+    });
+    const fail = (code: string, message: string) => finish(failed(code, message));
+    if (opts.signal?.aborted) return;
     ts.once("error", (e: NodeJS.ErrnoException) => {
       if (!shaken) return fail(e.code ?? "EUNKNOWN", e.message);
       const c = classifyTlsError(e.code, e.message, "");
@@ -155,25 +149,30 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
       shaken = result;
       // A certificate outside its window: is it the certificate or this host's clock? Ask the
       // server's clock (the Date header of HEAD /v2/, sent unauthenticated over this connection).
-      if (opts.askServerDate && validity.state !== "valid") {
-        let head = "";
-        ts.on("data", (d: Buffer) => {
-          head += d.toString("latin1");
-          const end = head.indexOf("\r\n\r\n");
-          if (end < 0 && head.length < 16_384) return;
-          const date = /^date:\s*(.+?)\s*$/im.exec(head.slice(0, end < 0 ? undefined : end))?.[1] ?? null;
-          shaken = { ...result, serverDate: date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null };
+      if (opts.askServerDate && validity.state !== "valid")
+        return askServerDate(ts, opts, (serverDate) => {
+          shaken = { ...result, serverDate };
           finish(shaken);
         });
-        const host = net.isIP(opts.servername) === 6 ? `[${opts.servername}]` : opts.servername;
-        ts.write(`HEAD /v2/ HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`);
-        return;
-      }
       if (result.protocol !== "TLSv1.3") return finish(result);
       const wait = Math.max(100, Math.min(1000, result.durationMs * 2));
       setTimeout(() => finish(result), wait);
     });
   });
+}
+
+/** HEAD /v2/ on the verified-or-not connection; `answer` gets its Date header (ISO), or null. */
+function askServerDate(ts: tls.TLSSocket, opts: TlsProbeOptions, answer: (date: string | null) => void): void {
+  let head = "";
+  ts.on("data", (d: Buffer) => {
+    head += d.toString("latin1");
+    const end = head.indexOf("\r\n\r\n");
+    if (end < 0 && head.length < 16_384) return;
+    const date = /^date:\s*(.+?)\s*$/im.exec(head.slice(0, end < 0 ? undefined : end))?.[1] ?? null;
+    answer(date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null);
+  });
+  const host = net.isIP(opts.servername) === 6 ? `[${opts.servername}]` : opts.servername;
+  ts.write(`HEAD /v2/ HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`);
 }
 
 /** What one completed handshake shows: protocol, chain, and the verdicts Go's client would reach. */

@@ -1,47 +1,41 @@
+import { parseHeaderLines } from "./header-lines";
 /** How a CONNECT fails, in the words Go's Transport uses (tunnel.ts dials and reads). */
 
 export type TunnelErrorKind = "unreachable" | "auth-required" | "refused" | "timeout" | "protocol";
 
-export class TunnelError extends Error {
+export interface TunnelFailure {
   kind: TunnelErrorKind;
-  status?: number;
-  /** The proxy's Proxy-Authenticate header (407): "Basic realm=…", "NTLM", "Negotiate". */
-  proxyAuthenticate?: string;
-  override cause?: unknown;
-  /** Node's error code (ECONNREFUSED, ETIMEDOUT, ENOTFOUND, ERR_SSL_…), when there was one. */
-  code?: string;
+  message: string;
   /** Where it failed: dialling the proxy, the TLS handshake with an https:// proxy, or the CONNECT exchange. */
   phase: "dial" | "proxy-tls" | "connect";
   /** Proxy URL with userinfo redacted. */
   proxy: string;
+  durationMs: number;
+  /** Node's error code (ECONNREFUSED, ETIMEDOUT, ENOTFOUND, ERR_SSL_…), when there was one. */
+  code?: string;
+  status?: number;
   statusLine?: string;
   headers?: Record<string, string>;
-  durationMs: number;
-  constructor(init: {
-    kind: TunnelErrorKind;
-    message: string;
-    phase: TunnelError["phase"];
-    proxy: string;
-    durationMs: number;
-    code?: string;
-    status?: number;
-    statusLine?: string;
-    headers?: Record<string, string>;
-    proxyAuthenticate?: string;
-    cause?: unknown;
-  }) {
-    super(init.message);
+  /** The proxy's Proxy-Authenticate header (407): "Basic realm=…", "NTLM", "Negotiate". */
+  proxyAuthenticate?: string;
+  cause?: unknown;
+}
+
+export class TunnelError extends Error {
+  kind!: TunnelErrorKind;
+  phase!: TunnelFailure["phase"];
+  proxy!: string;
+  durationMs!: number;
+  code?: string;
+  status?: number;
+  statusLine?: string;
+  headers?: Record<string, string>;
+  proxyAuthenticate?: string;
+  override cause?: unknown;
+  constructor({ message, ...fields }: TunnelFailure) {
+    super(message);
     this.name = "TunnelError";
-    this.kind = init.kind;
-    this.phase = init.phase;
-    this.proxy = init.proxy;
-    this.durationMs = init.durationMs;
-    if (init.code !== undefined) this.code = init.code;
-    if (init.status !== undefined) this.status = init.status;
-    if (init.statusLine !== undefined) this.statusLine = init.statusLine;
-    if (init.headers !== undefined) this.headers = init.headers;
-    if (init.proxyAuthenticate !== undefined) this.proxyAuthenticate = init.proxyAuthenticate;
-    if (init.cause !== undefined) this.cause = init.cause;
+    Object.assign(this, fields);
   }
 }
 
@@ -141,14 +135,7 @@ export function parseConnectHead(head: Buffer, dialAddr: string): ConnectAnswer 
         message: `proxy ${dialAddr} answered CONNECT with a malformed status line ${JSON.stringify(statusLine.slice(0, 80))}`,
       },
     };
-  const headers: Record<string, string> = {};
-  for (const line of headerLines) {
-    const i = line.indexOf(":");
-    if (i <= 0) continue;
-    const k = line.slice(0, i).trim().toLowerCase();
-    const v = line.slice(i + 1).trim();
-    headers[k] = headers[k] ? `${headers[k]}, ${v}` : v;
-  }
+  const headers = parseHeaderLines(headerLines);
   return { status: Number(m[1]), text: m[2] ?? "", statusLine, headers, rest: head.subarray(end + 4) };
 }
 

@@ -158,56 +158,26 @@ export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustRe
   return { ...r, store: systemStore().source };
 }
 
+/** Nothing established yet: the verdicts below each fill in what they found. */
+const NO_TRUST: TrustResult = { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
+
 function judgeChain(chain: X509Certificate[], extra: X509Certificate[], anchors: X509Certificate[]): TrustResult {
   const isAnchor = (x: X509Certificate) => anchors.find((a) => a.fingerprint256 === x.fingerprint256);
   let cur = chain[0];
   const seen = new Set<string>();
   while (cur && !seen.has(cur.fingerprint256)) {
     seen.add(cur.fingerprint256);
-    const a = isAnchor(cur);
-    if (a)
-      return {
-        trusted: true,
-        anchor: oneLineDn(a.subject),
-        anchorFromExtra: extra.includes(a),
-        missingIssuer: null,
-        untrustedRoot: null,
-        top: oneLineDn(cur.subject),
-      };
     const c: X509Certificate = cur;
-    const trustedIssuer = anchors.find((x) => c.checkIssued(x) && safeVerify(c, x));
-    if (trustedIssuer)
-      return {
-        trusted: true,
-        anchor: oneLineDn(trustedIssuer.subject),
-        anchorFromExtra: extra.includes(trustedIssuer),
-        missingIssuer: null,
-        untrustedRoot: null,
-        top: oneLineDn(c.subject),
-      };
-    if (c.subject === c.issuer && safeVerify(c, c))
-      return {
-        trusted: false,
-        anchor: null,
-        anchorFromExtra: false,
-        missingIssuer: null,
-        untrustedRoot: oneLineDn(c.subject),
-        top: oneLineDn(c.subject),
-      };
+    const top = oneLineDn(c.subject);
+    // Trusted when this certificate is an anchor, or an anchor issued it.
+    const anchor = isAnchor(c) ?? anchors.find((x) => c.checkIssued(x) && safeVerify(c, x));
+    if (anchor) return { ...NO_TRUST, trusted: true, anchor: oneLineDn(anchor.subject), anchorFromExtra: extra.includes(anchor), top };
+    if (c.subject === c.issuer && safeVerify(c, c)) return { ...NO_TRUST, untrustedRoot: top, top };
     const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
-    if (!next)
-      return {
-        trusted: false,
-        anchor: null,
-        anchorFromExtra: false,
-        missingIssuer: oneLineDn(c.issuer),
-        untrustedRoot: null,
-        top: oneLineDn(c.subject),
-        issuerUrl: caIssuersUrl(c),
-      };
+    if (!next) return { ...NO_TRUST, missingIssuer: oneLineDn(c.issuer), top, issuerUrl: caIssuersUrl(c) };
     cur = next;
   }
-  return { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
+  return { ...NO_TRUST };
 }
 
 /** The AIA "CA Issuers" URL: a certificate that names one was issued by an intermediate the server should send. */

@@ -15,24 +15,19 @@ export const MAX_RESPONSE_HEADER_BYTES = 1024 * 1024;
 export type NetErrorPhase = "dns" | "connect" | "tls" | "request" | "response" | "body";
 
 export class NetError extends Error {
-  kind: NetErrorKind;
-  phase: NetErrorPhase;
-  host: string;
+  kind!: NetErrorKind;
+  phase!: NetErrorPhase;
+  host!: string;
   address?: string;
   code?: string;
   override cause?: unknown;
   constructor(
     message: string,
-    f: { kind: NetErrorKind; phase: NetErrorPhase; host: string; address?: string; code?: string; cause?: unknown },
+    fields: { kind: NetErrorKind; phase: NetErrorPhase; host: string; address?: string; code?: string; cause?: unknown },
   ) {
     super(message);
     this.name = "NetError";
-    this.kind = f.kind;
-    this.phase = f.phase;
-    this.host = f.host;
-    if (f.address !== undefined) this.address = f.address;
-    if (f.code !== undefined) this.code = f.code;
-    if (f.cause !== undefined) this.cause = f.cause;
+    Object.assign(this, fields);
   }
 
   /** JSON-safe form for evidence. */

@@ -1,3 +1,4 @@
+import type { ProxyFailure } from "../model/catalogue/proxy";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { redactHeaders } from "../model/redact";
@@ -27,73 +28,40 @@ export function classifyTunnelError(
 ): Finding {
   // The failing hop first: which proxy (credentials already stripped) and which CONNECT target.
   const ev: Evidence = { proxy: p.proxy, target: p.host, ...tunnelErrorEvidence(e) };
-  const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
+  const hop = { proxy: p.proxy, variable: p.variable, host: p.host };
   switch (e.kind) {
     case "auth-required": {
       const challenge = e.proxyAuthenticate ?? "";
       const schemes = [
         ...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("="))),
       ];
-      return finding(
-        "PROXY_AUTH_REQUIRED",
-        {
-          proxy: p.proxy,
-          variable: p.variable,
-          host: p.host,
-          status: e.status ?? 407,
-          scheme: schemes.join(" / "),
-          challenge,
-          credentialsSent: p.credentialsSent,
-          username: p.username,
-        },
-        ev,
-      );
+      const auth = { credentialsSent: p.credentialsSent, username: p.username };
+      return finding("PROXY_AUTH_REQUIRED", { ...hop, status: e.status ?? 407, scheme: schemes.join(" / "), challenge, ...auth }, ev);
     }
-    case "refused":
-      return finding(
-        "PROXY_CONNECT_REFUSED",
-        {
-          proxy: p.proxy,
-          variable: p.variable,
-          host: p.host,
-          status: e.status ?? 0,
-          statusLine: e.statusLine ?? "",
-          server: e.headers?.server ?? null,
-        },
-        ev,
-      );
+    case "refused": {
+      const answer = { status: e.status ?? 0, statusLine: e.statusLine ?? "", server: e.headers?.server ?? null };
+      return finding("PROXY_CONNECT_REFUSED", { ...hop, ...answer }, ev);
+    }
     default: {
-      const failure =
-        e.kind === "unreachable"
-          ? e.code === "ECONNREFUSED"
-            ? "refused"
-            : e.code === "ETIMEDOUT"
-              ? "timeout"
-              : e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
-                ? "dns"
-                : "other"
-          : e.kind === "timeout"
-            ? e.code === "ABORTED"
-              ? "other"
-              : "silent"
-            : e.phase === "proxy-tls"
-              ? /first record|handshake timeout/.test(e.message)
-                ? "not-tls"
-                : "other"
-              : e.phase === "dial"
-                ? "unsupported"
-                : e.code === "EOF"
-                  ? "closed"
-                  : /does not speak HTTP|malformed status/.test(e.message)
-                    ? "not-http"
-                    : "other";
-      return finding(
-        "PROXY_UNREACHABLE",
-        { proxy: p.proxy, variable: p.variable, address, host: p.host, failure, message: e.message, timeoutMs: p.timeoutMs },
-        ev,
-      );
+      const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
+      const failure = unreachableFailure(e);
+      return finding("PROXY_UNREACHABLE", { ...hop, address, failure, message: e.message, timeoutMs: p.timeoutMs }, ev);
     }
   }
+}
+
+/** PROXY_UNREACHABLE's `failure`: which way the dial, the proxy's TLS or its first answer went wrong. */
+function unreachableFailure(e: TunnelError): ProxyFailure {
+  if (e.kind === "unreachable") {
+    if (e.code === "ECONNREFUSED") return "refused";
+    if (e.code === "ETIMEDOUT") return "timeout";
+    return e.code === "ENOTFOUND" || e.code === "EAI_AGAIN" ? "dns" : "other";
+  }
+  if (e.kind === "timeout") return e.code === "ABORTED" ? "other" : "silent";
+  if (e.phase === "proxy-tls") return /first record|handshake timeout/.test(e.message) ? "not-tls" : "other";
+  if (e.phase === "dial") return "unsupported";
+  if (e.code === "EOF") return "closed";
+  return /does not speak HTTP|malformed status/.test(e.message) ? "not-http" : "other";
 }
 
 /** Pure: Docker's (daemon) decision against this shell's; a finding when they differ. */

@@ -13,27 +13,32 @@ export interface Glyphs {
   dash: string;
 }
 
-const UNICODE: Glyphs = {
-  status: { pass: "✔", warn: "▲", fail: "✖", skip: "○" },
-  severity: { error: "✖", warning: "▲", info: "ℹ" },
-  arrow: "→",
-  bullet: "•",
-  dash: "—",
-};
+/** Each symbol as [Unicode, ASCII], side by side so that no symbol lacks its fallback. */
+type Pair = readonly [string, string];
+const STATUS: Record<StageStatus, Pair> = { pass: ["✔", "[ok]"], warn: ["▲", "[!!]"], fail: ["✖", "[XX]"], skip: ["○", "[--]"] };
+const SEVERITY: Record<Severity, Pair> = { error: ["✖", "[XX]"], warning: ["▲", "[!!]"], info: ["ℹ", "[i]"] };
+const MARKS = { arrow: ["→", "->"], bullet: ["•", "*"], dash: ["—", "-"] } satisfies Record<string, Pair>;
+/** The prompts' rail, as clack draws it. */
+const RAIL = {
+  start: ["┌", "T"],
+  bar: ["│", "|"],
+  end: ["└", "—"],
+  active: ["◆", "*"],
+  done: ["◇", "o"],
+  cancel: ["■", "x"],
+  error: ["▲", "x"],
+} satisfies Record<string, Pair>;
 
-const ASCII: Glyphs = {
-  status: { pass: "[ok]", warn: "[!!]", fail: "[XX]", skip: "[--]" },
-  severity: { error: "[XX]", warning: "[!!]", info: "[i]" },
-  arrow: "->",
-  bullet: "*",
-  dash: "-",
-};
+function pick<K extends string>(table: Record<K, Pair>, unicode: boolean): Record<K, string> {
+  return Object.fromEntries(Object.entries<Pair>(table).map(([k, v]) => [k, v[unicode ? 0 : 1]])) as Record<K, string>;
+}
 
-/** The prompts' rail symbols, as clack draws them, with their ASCII fallbacks. */
-export function rail(unicode: boolean) {
-  return unicode
-    ? { start: "┌", bar: "│", end: "└", active: "◆", done: "◇", cancel: "■", error: "▲" }
-    : { start: "T", bar: "|", end: "—", active: "*", done: "o", cancel: "x", error: "x" };
+const UNICODE: Glyphs = { status: pick(STATUS, true), severity: pick(SEVERITY, true), ...pick(MARKS, true) };
+const ASCII: Glyphs = { status: pick(STATUS, false), severity: pick(SEVERITY, false), ...pick(MARKS, false) };
+
+/** The prompts' rail symbols with their ASCII fallbacks. */
+export function rail(unicode: boolean): Record<keyof typeof RAIL, string> {
+  return pick(RAIL, unicode);
 }
 
 export function glyphs(unicode: boolean): Glyphs {

@@ -1,7 +1,7 @@
 import { expect } from "bun:test";
 import path from "node:path";
-import { type Finding, findingOf, stageOf } from "../helpers/report";
-import type { NsRun } from "../helpers/run-in-ns";
+import type { CheckCli } from "../helpers/check-cli";
+import type { Finding } from "../helpers/report";
 import { expectValidReport } from "../helpers/schema";
 
 export { codesOf, type Finding, findingOf, type Stage, stageOf } from "../helpers/report";
@@ -26,23 +26,23 @@ export function hermetic(dir: string, o: { timeout?: number; certsDir?: string; 
  * when the report holds an error finding; the verdict names the first error.
  */
 export function expectFinding(
-  r: NsRun,
+  c: CheckCli,
   code: string,
   severity: "error" | "warning" | "info",
   stage: string,
   stageStatus?: string,
 ): Finding {
-  expectValidReport(r.report);
-  const f = findingOf(r.report, code);
+  expectValidReport(c.report);
+  const f = c.find(code);
   expect([f.code, f.severity, f.stage]).toEqual([code, severity, stage]);
-  const s = stageOf(r.report, stage);
+  const s = c.stage(stage);
   expect(s.status).toBe(stageStatus ?? (severity === "error" ? "fail" : severity === "warning" ? "warn" : s.status));
-  const errors = (r.report.findings as Finding[]).filter((x) => x.severity === "error");
-  expect(r.code).toBe(errors.length > 0 ? 1 : 0);
-  expect(r.report.verdict.ok).toBe(errors.length === 0);
+  const errors = c.findings.filter((x) => x.severity === "error");
+  expect(c.r.code).toBe(errors.length > 0 ? 1 : 0);
+  expect(c.report.verdict.ok).toBe(errors.length === 0);
   if (severity === "error") {
-    expect(r.code).toBe(1);
-    expect(r.report.verdict.code).toBe(errors[0]!.code);
+    expect(c.r.code).toBe(1);
+    expect(c.report.verdict.code).toBe(errors[0]!.code);
   }
   return f;
 }

@@ -7,7 +7,6 @@ import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import type { Stage } from "../helpers/report";
-import { runInNs } from "../helpers/run-in-ns";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort, requireBinary } from "../peers/require";
@@ -50,7 +49,7 @@ async function run(command: "check" | "pull", mirrorUrl: string | null, extra: s
   const c = await checkCli("docker.io/library/app:1.0", flags, {
     home: home.dir,
     command,
-    run: (args) => runInNs(args, { home: home.dir, dir: home.dir, files: { resolvConf } }),
+    ns: { resolvConf },
   });
   return {
     ...c,

@@ -3,16 +3,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { type CA, issueClientCert, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
-import { runInNs } from "../helpers/run-in-ns";
 import { expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { blackhole, type FaultPeer, resetServer, silentServer } from "../peers/tcp-faults";
-import { codesOf, expectFinding, hermetic, stageOf } from "./helpers-net";
+import { codesOf, expectFinding, stageOf } from "./helpers-net";
 
 /**
  * Every connect code produced by the compiled binary. The registry names (*.pd.test) come
@@ -87,38 +87,30 @@ afterAll(async () => {
 });
 
 function check(host: string, port: number, o: { certsDir?: string; timeout?: number; extra?: string[] } = {}) {
-  const args = [
-    "check",
-    `${host}:${port}/team/app:1.0`,
-    "--json",
-    "--dns",
-    dm.server,
-    ...hermetic(home.dir, { certsDir: o.certsDir ?? certsDir, timeout: o.timeout }),
-    ...(o.extra ?? []),
-  ];
-  return runInNs(args, { home: home.dir, dir: home.dir });
+  const flags = ["--dns", dm.server, "--certs-dir", o.certsDir ?? certsDir, ...(o.extra ?? [])];
+  return checkCli(`${host}:${port}/team/app:1.0`, flags, { home: home.dir, timeout: o.timeout, ns: {} });
 }
 
 describe("connect e2e: TLS judged on a real registry and nginx", () => {
   test("healthy: registry.pd.test with its CA in certs.d, verified TLS, every stage passes, exit 0", async () => {
-    const r = await check("registry.pd.test", reg.port);
-    expectValidReport(r.report);
-    expect(r.report.findings.filter((f: { severity: string }) => f.severity !== "info")).toEqual([]);
-    expect(r.report.verdict.ok).toBe(true);
-    expect(r.code).toBe(0);
-    const c = stageOf(r.report, "connect");
-    expect(c.status).toBe("pass");
-    const hop = c.evidence.hops[0];
+    const c = await check("registry.pd.test", reg.port);
+    expectValidReport(c.report);
+    expect(c.report.findings.filter((f: { severity: string }) => f.severity !== "info")).toEqual([]);
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
+    const connect = stageOf(c.report, "connect");
+    expect(connect.status).toBe("pass");
+    const hop = connect.evidence.hops[0];
     expect(hop.target).toBe(`0.0.0.0:${reg.port}`);
     expect(hop.tls.chain[0].subject).toBe("CN=registry.pd.test");
     expect(hop.tls.verified).toBe(true);
-    expect(stageOf(r.report, "blob").status).toBe("pass");
+    expect(stageOf(c.report, "blob").status).toBe("pass");
   });
 
   test("TLS_UNKNOWN_CA: no CA in certs.d ⇒ error naming the certificate, its issuer and the exact certs.d path", async () => {
     const empty = path.join(home.dir, "empty-certs.d");
-    const r = await check("registry.pd.test", reg.port, { certsDir: empty });
-    const f = expectFinding(r, "TLS_UNKNOWN_CA", "error", "connect");
+    const c = await check("registry.pd.test", reg.port, { certsDir: empty });
+    const f = expectFinding(c, "TLS_UNKNOWN_CA", "error", "connect");
     expect(f.detail).toContain(`0.0.0.0:${reg.port} presented "CN=registry.pd.test" issued by "CN=E2E Connect Root,O=pulldoctor tests"`);
     expect(f.evidence).toMatchObject({
       target: `0.0.0.0:${reg.port}`,
@@ -127,22 +119,22 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
       error: "x509: certificate signed by unknown authority",
     });
     expect(f.fixes[0]).toContain(`${empty}/registry.pd.test:${reg.port}/ca.crt`);
-    expect(stageOf(r.report, "v2").status).toBe("skip");
+    expect(stageOf(c.report, "v2").status).toBe("skip");
   });
 
   test("TLS_UNKNOWN_CA on a loopback address (loop.pd.test → 127.0.0.1): a warning, Docker proceeds, exit 0", async () => {
-    const r = await check("loop.pd.test", reg.port, { certsDir: path.join(home.dir, "empty-certs.d") });
-    const f = expectFinding(r, "TLS_UNKNOWN_CA", "warning", "connect");
+    const c = await check("loop.pd.test", reg.port, { certsDir: path.join(home.dir, "empty-certs.d") });
+    const f = expectFinding(c, "TLS_UNKNOWN_CA", "warning", "connect");
     expect(f.detail).toContain(`127.0.0.1:${reg.port}`);
     expect(f.detail).toContain("containerd");
     expect(f.evidence).toMatchObject({ target: `127.0.0.1:${reg.port}`, issuer: "CN=E2E Connect Root,O=pulldoctor tests" });
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
+    expect(c.r.code).toBe(0);
   });
 
   test("TLS_HOSTNAME_MISMATCH: other.pd.test gets registry.pd.test's certificate; the names it covers are listed", async () => {
-    const r = await check("other.pd.test", reg.port);
-    const f = expectFinding(r, "TLS_HOSTNAME_MISMATCH", "error", "connect");
+    const c = await check("other.pd.test", reg.port);
+    const f = expectFinding(c, "TLS_HOSTNAME_MISMATCH", "error", "connect");
     expect(f.detail).toContain("x509: certificate is valid for registry.pd.test, loop.pd.test, mtls.pd.test, not other.pd.test");
     expect(f.evidence).toMatchObject({
       target: `0.0.0.0:${reg.port}`,
@@ -152,8 +144,8 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
   });
 
   test("TLS_EXPIRED: nginx serves an expired certificate; the window and the local clock are shown", async () => {
-    const r = await check("expired.pd.test", ports.expired);
-    const f = expectFinding(r, "TLS_EXPIRED", "error", "connect");
+    const c = await check("expired.pd.test", ports.expired);
+    const f = expectFinding(c, "TLS_EXPIRED", "error", "connect");
     expect(f.detail).toContain('"CN=expired.pd.test" (0.0.0.0:');
     expect(f.detail).toContain("2021-02-01T00:00:00.000Z");
     expect(f.evidence).toMatchObject({
@@ -166,19 +158,19 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
   });
 
   test("TLS_HTTP_ONLY: nginx speaks plain HTTP on the port; the fix is the insecure-registries snippet", async () => {
-    const r = await check("plain.pd.test", ports.plain);
-    const f = expectFinding(r, "TLS_HTTP_ONLY", "error", "connect");
+    const c = await check("plain.pd.test", ports.plain);
+    const f = expectFinding(c, "TLS_HTTP_ONLY", "error", "connect");
     expect(f.detail).toContain('answered the TLS ClientHello with "HTTP/1.1 400 Bad Request"');
     expect(f.fixes[0]).toContain(`{ "insecure-registries": ["plain.pd.test:${ports.plain}"] }`);
     expect(f.evidence.target).toBe(`0.0.0.0:${ports.plain}`);
   });
 
   test("TLS_INSECURE_IN_USE: --insecure-registry on a registry with good TLS is a warning; the pull still works, exit 0", async () => {
-    const r = await check("registry.pd.test", reg.port, { extra: ["--insecure-registry", `registry.pd.test:${reg.port}`] });
-    const f = expectFinding(r, "TLS_INSECURE_IN_USE", "warning", "connect");
+    const c = await check("registry.pd.test", reg.port, { extra: ["--insecure-registry", `registry.pd.test:${reg.port}`] });
+    const f = expectFinding(c, "TLS_INSECURE_IN_USE", "warning", "connect");
     expect(f.detail).toContain(`registry.pd.test:${reg.port}`);
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
+    expect(c.r.code).toBe(0);
   });
 
   test("CERTS_D_INVALID: a CA saved as ca.cert stops Docker before any connection; the file is named", async () => {
@@ -186,8 +178,8 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
     const d = path.join(bad, `registry.pd.test:${reg.port}`);
     mkdirSync(d, { recursive: true });
     writeFileSync(path.join(d, "ca.cert"), ca.cert);
-    const r = await check("registry.pd.test", reg.port, { certsDir: bad });
-    const f = expectFinding(r, "CERTS_D_INVALID", "error", "connect");
+    const c = await check("registry.pd.test", reg.port, { certsDir: bad });
+    const f = expectFinding(c, "CERTS_D_INVALID", "error", "connect");
     expect(f.detail).toBe(`${d}: missing key ca.key for client certificate ca.cert. CA certificates must use the extension .crt.`);
     expect(f.fixes[0]).toBe(`If ca.cert is a CA certificate, rename it: sudo mv ${d}/ca.cert ${d}/ca.crt`);
   });
@@ -195,42 +187,42 @@ describe("connect e2e: TLS judged on a real registry and nginx", () => {
 
 describe("connect e2e: TCP and handshake faults on real sockets", () => {
   test("CONNECT_REFUSED: nothing listens; Go's dial error names the address", async () => {
-    const r = await check("closed.pd.test", ports.closed);
-    const f = expectFinding(r, "CONNECT_REFUSED", "error", "connect");
+    const c = await check("closed.pd.test", ports.closed);
+    const f = expectFinding(c, "CONNECT_REFUSED", "error", "connect");
     expect(f.detail).toBe(`dial tcp 0.0.0.0:${ports.closed}: connect: connection refused. It is the only address to try.`);
     expect(f.fixes[0]).toContain(`ss -ltnp | grep :${ports.closed}`);
-    expect(codesOf(r.report, "connect")).toEqual(["CONNECT_REFUSED:error"]);
+    expect(codesOf(c.report, "connect")).toEqual(["CONNECT_REFUSED:error"]);
     expect(f.evidence.target).toBe(`0.0.0.0:${ports.closed}`);
   });
 
   test("CONNECT_TIMEOUT: SYNs dropped (full accept queue); ends on --timeout", async () => {
     const t0 = Date.now();
-    const r = await check("hole.pd.test", hole.port, { timeout: 1 });
+    const c = await check("hole.pd.test", hole.port, { timeout: 1 });
     expect(Date.now() - t0).toBeLessThan(5000);
-    const f = expectFinding(r, "CONNECT_TIMEOUT", "error", "connect");
+    const f = expectFinding(c, "CONNECT_TIMEOUT", "error", "connect");
     expect(f.detail).toContain(`dial tcp 0.0.0.0:${hole.port}: no answer within 1000 ms`);
     expect(f.evidence.target).toBe(`0.0.0.0:${hole.port}`);
   });
 
   test("CONNECT_RESET: the server resets after the ClientHello", async () => {
-    const r = await check("reset.pd.test", reset.port);
-    const f = expectFinding(r, "CONNECT_RESET", "error", "connect");
+    const c = await check("reset.pd.test", reset.port);
+    const f = expectFinding(c, "CONNECT_RESET", "error", "connect");
     expect(f.detail).toContain(`0.0.0.0:${reset.port}: read: connection reset by peer (during the TLS handshake`);
     expect(f.evidence.target).toBe(`0.0.0.0:${reset.port}`);
   });
 
   test("TLS_HANDSHAKE_FAILED: a peer that accepts and never answers the ClientHello; ends on --timeout", async () => {
     const t0 = Date.now();
-    const r = await check("silent.pd.test", silent.port, { timeout: 1 });
+    const c = await check("silent.pd.test", silent.port, { timeout: 1 });
     expect(Date.now() - t0).toBeLessThan(5000);
-    const f = expectFinding(r, "TLS_HANDSHAKE_FAILED", "error", "connect");
+    const f = expectFinding(c, "TLS_HANDSHAKE_FAILED", "error", "connect");
     expect(f.detail).toContain("net/http: TLS handshake timeout");
     expect(f.evidence.target).toBe(`0.0.0.0:${silent.port}`);
   });
 
   test("TLS_HANDSHAKE_FAILED: an mTLS registry (docker-registry clientcas) and no client certificate in certs.d", async () => {
-    const r = await check("mtls.pd.test", mtls.port);
-    const f = expectFinding(r, "TLS_HANDSHAKE_FAILED", "error", "connect");
+    const c = await check("mtls.pd.test", mtls.port);
+    const f = expectFinding(c, "TLS_HANDSHAKE_FAILED", "error", "connect");
     expect(f.detail).toMatch(/remote error: tls: (bad certificate|certificate required)/);
     expect(f.detail).toContain("no client certificate offered");
     expect(f.fixes[0]).toContain(`${certsDir}/mtls.pd.test:${mtls.port}: client.cert and client.key`);
@@ -245,13 +237,13 @@ describe("connect e2e: TCP and handshake faults on real sockets", () => {
     writeFileSync(path.join(d, "ca.crt"), ca.cert);
     writeFileSync(path.join(d, "client.cert"), client.cert);
     writeFileSync(path.join(d, "client.key"), client.key);
-    const r = await check("mtls.pd.test", mtls.port, { certsDir: dir });
-    expectValidReport(r.report);
-    const c = stageOf(r.report, "connect");
-    expect(c.status).toBe("pass");
-    expect(c.evidence.hops[0].tls.clientCert).toBe("CN=e2e-puller");
+    const c = await check("mtls.pd.test", mtls.port, { certsDir: dir });
+    expectValidReport(c.report);
+    const connect = stageOf(c.report, "connect");
+    expect(connect.status).toBe("pass");
+    expect(connect.evidence.hops[0].tls.clientCert).toBe("CN=e2e-puller");
     // The registry behind it answers as a registry over the same mTLS link.
-    expect(stageOf(r.report, "v2").status).toBe("pass");
-    expect(r.stdout).not.toContain("PRIVATE KEY");
+    expect(stageOf(c.report, "v2").status).toBe("pass");
+    expect(c.r.stdout).not.toContain("PRIVATE KEY");
   });
 });

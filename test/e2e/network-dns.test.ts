@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { type NsFiles, runInNs } from "../helpers/run-in-ns";
@@ -69,81 +70,77 @@ afterAll(async () => {
 });
 
 const image = (host: string) => `${host}:${reg.port}/team/app:1.0`;
-const check = (host: string, extra: string[], files?: NsFiles, timeout = 3) =>
-  runInNs(["check", image(host), "--json", ...hermetic(home.dir, { timeout }), ...extra], { home: home.dir, dir: home.dir, files });
+const check = (host: string, extra: string[], files: NsFiles = {}, timeout = 3, env?: Record<string, string>) =>
+  checkCli(image(host), extra, { home: home.dir, timeout, ns: files, env });
 
 describe("dns e2e: the compiled binary against dnsmasq and scripted servers", () => {
   test("healthy path by name: healthy.pd.test → 127.0.0.1 via --dns, every stage passes, exit 0", async () => {
-    const r = await check("healthy.pd.test", ["--dns", dm.server]);
-    expectValidReport(r.report);
-    expect(r.report.verdict.ok).toBe(true);
-    expect(r.code).toBe(0);
-    const dns = stageOf(r.report, "dns");
+    const c = await check("healthy.pd.test", ["--dns", dm.server]);
+    expectValidReport(c.report);
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
+    const dns = stageOf(c.report, "dns");
     expect(dns.status).toBe("pass");
     expect(dns.summary).toContain(`healthy.pd.test → 1 address via ${dm.server}`);
     expect(dns.evidence).toMatchObject({ addresses: ["127.0.0.1"], servers: [dm.server], serversFrom: "--dns" });
-    for (const id of ["connect", "v2", "auth", "manifest", "blob"]) expect([id, stageOf(r.report, id).status]).not.toEqual([id, "fail"]);
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
+    for (const id of ["connect", "v2", "auth", "manifest", "blob"]) expect([id, stageOf(c.report, id).status]).not.toEqual([id, "fail"]);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
   });
 
   test("DNS_NXDOMAIN: error naming the server that said NXDOMAIN, later stages skipped, exit 1", async () => {
-    const r = await check("gone.pd.test", ["--dns", dm.server]);
-    const f = expectFinding(r, "DNS_NXDOMAIN", "error", "dns");
+    const c = await check("gone.pd.test", ["--dns", dm.server]);
+    const f = expectFinding(c, "DNS_NXDOMAIN", "error", "dns");
     expect(f.detail).toContain(`NXDOMAIN from ${dm.server}`);
     expect(f.detail).toContain(`lookup gone.pd.test on ${dm.server}: no such host`);
     expect(f.evidence.queries).toContainEqual(expect.objectContaining({ server: dm.server, rcode: "NXDOMAIN", type: "A" }));
-    expect(stageOf(r.report, "connect").status).toBe("skip");
+    expect(stageOf(c.report, "connect").status).toBe("skip");
   });
 
   test("DNS_NXDOMAIN under HTTPS_PROXY is a warning: the proxy resolves the name itself (here a dead proxy port: nothing leaves loopback)", async () => {
     const proxy = `http://127.0.0.1:${await freePort()}`;
-    const r = await runInNs(["check", image("gone.pd.test"), "--json", "--dns", dm.server, ...hermetic(home.dir)], {
-      home: home.dir,
-      dir: home.dir,
-      env: { HTTPS_PROXY: proxy },
-    });
-    const f = expectFinding(r, "DNS_NXDOMAIN", "warning", "dns");
+    const c = await check("gone.pd.test", ["--dns", dm.server], {}, 3, { HTTPS_PROXY: proxy });
+    const f = expectFinding(c, "DNS_NXDOMAIN", "warning", "dns");
     expect(f.detail).toContain(`HTTPS_PROXY (${proxy}) applies`);
     expect(f.evidence.proxy).toEqual({ url: proxy, source: "HTTPS_PROXY" });
     // The pull's real blocker is then the proxy, and the verdict says so.
-    expect(r.report.verdict.code).toBe("PROXY_UNREACHABLE");
+    expect(c.report.verdict.code).toBe("PROXY_UNREACHABLE");
   });
 
   test("DNS_NO_ANSWER: the name exists (TXT) but has no A/AAAA; each query's rcode and server shown", async () => {
-    const r = await check("txtonly.pd.test", ["--dns", dm.server]);
-    const f = expectFinding(r, "DNS_NO_ANSWER", "error", "dns");
+    const c = await check("txtonly.pd.test", ["--dns", dm.server]);
+    const f = expectFinding(c, "DNS_NO_ANSWER", "error", "dns");
     expect(f.detail).toContain(`A: NOERROR, no records from ${dm.server}`);
     expect(f.evidence.outcome).toBe("noanswer");
   });
 
   test("DNS_SERVFAIL: a server answering SERVFAIL (RCODE 2) is named", async () => {
-    const r = await check("registry.pd.test", ["--dns", servfail.server]);
-    const f = expectFinding(r, "DNS_SERVFAIL", "error", "dns");
+    const c = await check("registry.pd.test", ["--dns", servfail.server]);
+    const f = expectFinding(c, "DNS_SERVFAIL", "error", "dns");
     expect(f.detail).toContain(`SERVFAIL (RCODE 2) from ${servfail.server}`);
     expect(f.evidence.servers).toEqual([servfail.server]);
   });
 
   test("DNS_SERVFAIL: dnsmasq REFUSES a name outside its zones (RCODE 5)", async () => {
-    const r = await check("registry.elsewhere.test", ["--dns", dm.server]);
-    const f = expectFinding(r, "DNS_SERVFAIL", "error", "dns");
+    const c = await check("registry.elsewhere.test", ["--dns", dm.server]);
+    const f = expectFinding(c, "DNS_SERVFAIL", "error", "dns");
     expect(f.detail).toContain(`REFUSED (RCODE 5) from ${dm.server}`);
   });
 
   test("DNS_TIMEOUT: a silent server, within --timeout, naming the server and Go's i/o timeout", async () => {
     const t0 = Date.now();
-    const r = await check("registry.pd.test", ["--dns", silent.server], undefined, 1.5);
+    const c = await check("registry.pd.test", ["--dns", silent.server], undefined, 1.5);
     expect(Date.now() - t0).toBeLessThan(6000);
-    const f = expectFinding(r, "DNS_TIMEOUT", "error", "dns");
+    const f = expectFinding(c, "DNS_TIMEOUT", "error", "dns");
     expect(f.detail).toContain(`${silent.server}: read udp`);
     expect(f.detail).toContain("i/o timeout");
     expect(silent.seen.length).toBeGreaterThan(0);
   });
 
   test("DNS_RESOLVER_MISMATCH (warning): resolv.conf's server drops EDNS queries; the system resolver (getaddrinfo) resolves, Docker's does not", async () => {
-    const r = await check("edns-dropped.pd.test", [], { resolvConf: `nameserver ${port53.address}\noptions timeout:1 attempts:1\n` }, 2);
-    const t = expectFinding(r, "DNS_TIMEOUT", "error", "dns");
+    const c = await check("edns-dropped.pd.test", [], { resolvConf: `nameserver ${port53.address}\noptions timeout:1 attempts:1\n` }, 2);
+    const t = expectFinding(c, "DNS_TIMEOUT", "error", "dns");
     expect(t.detail).toContain(`${port53.server}: read udp`);
-    const f = findingOf(r.report, "DNS_RESOLVER_MISMATCH");
+    const f = findingOf(c.report, "DNS_RESOLVER_MISMATCH");
     expect([f.severity, f.stage]).toEqual(["warning", "dns"]);
     expect(f.detail).toContain("system resolver → 127.0.0.1");
     expect(f.evidence.serversFrom).toBe("resolv.conf");
@@ -155,18 +152,18 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
   });
 
   test("DNS_RESOLVER_MISMATCH (info): nsswitch keeps the system resolver off DNS; Docker's resolver (resolv.conf) finds the registry", async () => {
-    const r = await check("healthy.pd.test", [], { resolvConf: `nameserver ${port53.address}\n`, nsswitch: "hosts: files\n" });
-    const f = expectFinding(r, "DNS_RESOLVER_MISMATCH", "info", "dns", "pass");
+    const c = await check("healthy.pd.test", [], { resolvConf: `nameserver ${port53.address}\n`, nsswitch: "hosts: files\n" });
+    const f = expectFinding(c, "DNS_RESOLVER_MISMATCH", "info", "dns", "pass");
     expect(f.detail).toContain("healthy.pd.test");
     expect(f.evidence.systemResolver).toMatchObject({ addresses: [], code: "ENOTFOUND" });
-    expect(stageOf(r.report, "dns").summary).toContain(`via ${port53.server}`);
-    expect(r.report.verdict.ok).toBe(true);
+    expect(stageOf(c.report, "dns").summary).toContain(`via ${port53.server}`);
+    expect(c.report.verdict.ok).toBe(true);
   });
 
   test("resolv.conf search list: a short registry name is found as <name>.pd.test, as Go's resolver expands it", async () => {
-    const r = await check("healthy", [], { resolvConf: `nameserver ${port53.address}\nsearch pd.test\n` });
-    expectValidReport(r.report);
-    const dns = stageOf(r.report, "dns");
+    const c = await check("healthy", [], { resolvConf: `nameserver ${port53.address}\nsearch pd.test\n` });
+    expectValidReport(c.report);
+    const dns = stageOf(c.report, "dns");
     expect(dns.status).toBe("pass");
     // Go's list for a name with fewer dots than ndots: the search domains first, then the name.
     expect(dns.evidence).toMatchObject({
@@ -179,48 +176,48 @@ describe("dns e2e: the compiled binary against dnsmasq and scripted servers", ()
     expect(dns.evidence.resolver).toMatchObject({ search: ["pd.test."], ndots: 1 });
     // The first name answered: the bare one was never asked.
     expect(dns.evidence.queries.map((q: { name: string }) => q.name)).toEqual(["healthy.pd.test.", "healthy.pd.test."]);
-    expect(r.report.verdict.ok).toBe(true);
-    expect(r.code).toBe(0);
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
   });
 
   test("a truncated UDP reply is asked again over TCP; the evidence says so and the run passes", async () => {
-    const r = await check("healthy.pd.test", ["--dns", truncating.server]);
-    expectValidReport(r.report);
-    const dns = stageOf(r.report, "dns");
+    const c = await check("healthy.pd.test", ["--dns", truncating.server]);
+    expectValidReport(c.report);
+    const dns = stageOf(c.report, "dns");
     expect(dns.status).toBe("pass");
     expect(dns.evidence.queries).toContainEqual(
       expect.objectContaining({ server: truncating.server, type: "A", transport: "tcp", truncated: true, answers: ["127.0.0.1"] }),
     );
     expect(truncating.seen).toContain("tcp A healthy.pd.test");
-    expect(r.code).toBe(0);
+    expect(c.r.code).toBe(0);
   });
 
   test("A and AAAA: both addresses are resolved and dialled; ::1 refused while 127.0.0.1 answers is a warning naming both", async () => {
-    const r = await check("dual.pd.test", ["--dns", dm.server]);
-    expectValidReport(r.report);
-    expect(stageOf(r.report, "dns").evidence.addresses).toEqual(expect.arrayContaining(["127.0.0.1", "::1"]));
-    const f = expectFinding(r, "CONNECT_REFUSED", "warning", "connect");
+    const c = await check("dual.pd.test", ["--dns", dm.server]);
+    expectValidReport(c.report);
+    expect(stageOf(c.report, "dns").evidence.addresses).toEqual(expect.arrayContaining(["127.0.0.1", "::1"]));
+    const f = expectFinding(c, "CONNECT_REFUSED", "warning", "connect");
     expect(f.detail).toContain(`dial tcp [::1]:${reg.port}: connect: connection refused`);
     expect(f.detail).toContain(`127.0.0.1:${reg.port} connected`);
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
+    expect(c.r.code).toBe(0);
   });
 
   test("DNS_HOSTS_OVERRIDE (warning): /etc/hosts pins the registry to an address DNS contradicts; the pin wins and the line is shown", async () => {
     const hosts = "127.0.0.1 localhost\n127.0.0.1 pinned.pd.test\n";
-    const r = await check("pinned.pd.test", ["--dns", dm.server], { hosts });
-    const f = expectFinding(r, "DNS_HOSTS_OVERRIDE", "warning", "dns");
+    const c = await check("pinned.pd.test", ["--dns", dm.server], { hosts });
+    const f = expectFinding(c, "DNS_HOSTS_OVERRIDE", "warning", "dns");
     expect(f.detail).toContain("2: 127.0.0.1 pinned.pd.test");
     expect(f.detail).toContain("DNS says: 0.0.0.0");
     expect(f.evidence.hostsFile).toMatchObject({ path: "/etc/hosts", addresses: ["127.0.0.1"] });
     // The pull follows the pin (Go reads /etc/hosts first): the registry behind it answers.
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
+    expect(c.r.code).toBe(0);
   });
 
   test("DNS_HOSTS_OVERRIDE (info): a pin DNS agrees with", async () => {
-    const r = await check("agreed.pd.test", ["--dns", dm.server], { hosts: "127.0.0.1 localhost\n127.0.0.1 agreed.pd.test\n" });
-    const f = expectFinding(r, "DNS_HOSTS_OVERRIDE", "info", "dns", "pass");
+    const c = await check("agreed.pd.test", ["--dns", dm.server], { hosts: "127.0.0.1 localhost\n127.0.0.1 agreed.pd.test\n" });
+    const f = expectFinding(c, "DNS_HOSTS_OVERRIDE", "info", "dns", "pass");
     expect(f.detail).toContain("2: 127.0.0.1 agreed.pd.test");
   });
 });

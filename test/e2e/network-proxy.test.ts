@@ -5,16 +5,16 @@ import path from "node:path";
 import tls from "node:tls";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt } from "../helpers/binary";
+import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
-import { runInNs } from "../helpers/run-in-ns";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { freePort } from "../peers/require";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
-import { codesOf, expectFinding, findingOf, hermetic, stageOf } from "./helpers-net";
+import { codesOf, expectFinding, findingOf, stageOf } from "./helpers-net";
 
 /**
  * Every proxy code produced by the compiled binary against real tinyproxy instances (open,
@@ -93,59 +93,52 @@ function daemonWith(proxy: string | null): string {
 function check(env: Record<string, string>, o: { host?: string; daemon?: string | null; timeout?: number } = {}) {
   const daemonConfig =
     o.daemon === undefined ? daemonWith(env.HTTPS_PROXY ?? null) : o.daemon === null ? path.join(home.dir, "no-daemon.json") : o.daemon;
-  const args = [
-    "check",
-    `${o.host ?? target}/team/app:1.0`,
-    "--json",
-    "--dns",
-    dm.server,
-    ...hermetic(home.dir, { certsDir, daemonConfig, timeout: o.timeout }),
-  ];
-  return runInNs(args, { home: home.dir, dir: home.dir, env });
+  const flags = ["--dns", dm.server, "--certs-dir", certsDir, "--daemon-config", daemonConfig];
+  return checkCli(`${o.host ?? target}/team/app:1.0`, flags, { home: home.dir, env, timeout: o.timeout, ns: {} });
 }
 
 describe("proxy e2e: the compiled binary through tinyproxy", () => {
   test("PROXY_IN_USE (info): HTTPS_PROXY tunnels every stage through tinyproxy; the healthy pull passes, exit 0", async () => {
-    const r = await check({ HTTPS_PROXY: open.url });
-    const f = expectFinding(r, "PROXY_IN_USE", "info", "proxy", "pass");
+    const c = await check({ HTTPS_PROXY: open.url });
+    const f = expectFinding(c, "PROXY_IN_USE", "info", "proxy", "pass");
     expect(f.detail).toContain(`${target} goes through ${open.url} (HTTPS_PROXY): CONNECT answered 200`);
-    expect(codesOf(r.report, "proxy")).toEqual(["PROXY_IN_USE:info"]);
-    const hop = stageOf(r.report, "connect").evidence.hops[0];
+    expect(codesOf(c.report, "proxy")).toEqual(["PROXY_IN_USE:info"]);
+    const hop = stageOf(c.report, "connect").evidence.hops[0];
     expect(hop.target).toContain(`proxy ${open.url}`);
     expect(hop.target).toContain(target);
     expect(hop.tls.chain[0].issuer).toContain("E2E Registry Root");
-    expect(stageOf(r.report, "manifest").status).toBe("pass");
-    expect(r.report.verdict.ok).toBe(true);
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "manifest").status).toBe("pass");
+    expect(c.report.verdict.ok).toBe(true);
+    expect(c.r.code).toBe(0);
     // The pull really went through the proxy: tinyproxy logged the CONNECT.
     expect(open.logs()).toContain(`0.0.0.0:${reg.port}`);
   });
 
   test("PROXY_DAEMON_MISMATCH (warning): the shell has HTTPS_PROXY, the daemon has none — the drop-in fix carries the values", async () => {
-    const r = await check({ HTTPS_PROXY: open.url, NO_PROXY: "127.0.0.1,.corp.example" }, { daemon: null });
-    const f = expectFinding(r, "PROXY_DAEMON_MISMATCH", "warning", "proxy");
+    const c = await check({ HTTPS_PROXY: open.url, NO_PROXY: "127.0.0.1,.corp.example" }, { daemon: null });
+    const f = expectFinding(c, "PROXY_DAEMON_MISMATCH", "warning", "proxy");
     expect(f.detail).toContain("docker pull will use the daemon's: direct");
     expect(f.fixes[0]).toContain(`Environment="HTTPS_PROXY=${open.url}"`);
     expect(f.fixes[0]).toContain(`Environment="NO_PROXY=127.0.0.1,.corp.example"`);
-    expect(r.code).toBe(0);
+    expect(c.r.code).toBe(0);
   });
 
   test("PROXY_BYPASSED (info): NO_PROXY .pd.test matches; the dead proxy is never dialled and the registry is reached directly", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     // The daemon (no daemon.json proxies) goes direct too: no mismatch to report.
-    const r = await check({ HTTPS_PROXY: dead, no_proxy: "example.com, .pd.test" }, { host: `registry.pd.test:${reg.port}`, daemon: null });
-    const f = expectFinding(r, "PROXY_BYPASSED", "info", "proxy", "pass");
+    const c = await check({ HTTPS_PROXY: dead, no_proxy: "example.com, .pd.test" }, { host: `registry.pd.test:${reg.port}`, daemon: null });
+    const f = expectFinding(c, "PROXY_BYPASSED", "info", "proxy", "pass");
     expect(f.detail).toBe(
       `registry.pd.test:${reg.port} bypasses ${dead}: no_proxy entry .pd.test matches registry.pd.test:${reg.port} (direct).`,
     );
-    expect(stageOf(r.report, "connect").evidence.hops[0].target).toBe(`0.0.0.0:${reg.port}`);
-    expect(r.code).toBe(0);
+    expect(stageOf(c.report, "connect").evidence.hops[0].target).toBe(`0.0.0.0:${reg.port}`);
+    expect(c.r.code).toBe(0);
   });
 
   test("PROXY_UNREACHABLE (error): nothing listens on the proxy port — Docker's proxyconnect text names it", async () => {
     const port = await freePort();
-    const r = await check({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
-    const f = expectFinding(r, "PROXY_UNREACHABLE", "error", "proxy");
+    const c = await check({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    const f = expectFinding(c, "PROXY_UNREACHABLE", "error", "proxy");
     expect(f.detail).toContain(`proxyconnect tcp: dial tcp 127.0.0.1:${port}: connect: connection refused`);
     expect(f.evidence).toMatchObject({ proxy: `http://127.0.0.1:${port}`, target, kind: "unreachable", code: "ECONNREFUSED" });
   });
@@ -156,9 +149,9 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
     const url = `http://127.0.0.1:${(quiet.address() as net.AddressInfo).port}`;
     try {
       const t0 = Date.now();
-      const r = await check({ HTTPS_PROXY: url }, { timeout: 1 });
+      const c = await check({ HTTPS_PROXY: url }, { timeout: 1 });
       expect(Date.now() - t0).toBeLessThan(5000);
-      const f = expectFinding(r, "PROXY_UNREACHABLE", "error", "proxy");
+      const f = expectFinding(c, "PROXY_UNREACHABLE", "error", "proxy");
       expect(f.detail).toContain("never answered CONNECT within 1000 ms");
       expect(f.evidence).toMatchObject({ proxy: url, target, kind: "timeout" });
     } finally {
@@ -174,15 +167,16 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
     expect(f.fixes[0]).toContain(`HTTPS_PROXY=http://USER:PASSWORD@127.0.0.1:${authed.port}`);
     expect(f.evidence).toMatchObject({ proxy: authed.url, target, status: 407, proxyAuthenticate: expect.stringContaining("Basic") });
     const wrong = `http://alice:wrong-${PASSWORD}@127.0.0.1:${authed.port}`;
-    const r = await check({ HTTPS_PROXY: wrong });
-    const g = expectFinding(r, "PROXY_AUTH_REQUIRED", "error", "proxy");
+    const c = await check({ HTTPS_PROXY: wrong });
+    const g = expectFinding(c, "PROXY_AUTH_REQUIRED", "error", "proxy");
     expect(g.detail).toContain("user alice from the proxy URL were rejected");
-    expectNoSecrets(r.stdout + r.stderr, [`wrong-${PASSWORD}`]);
+    // Nowhere: stdout, stderr or the report file.
+    expectNoSecrets(c.all, [`wrong-${PASSWORD}`]);
   });
 
   test("PROXY_CONNECT_REFUSED (error): tinyproxy allows CONNECT to 443 only ⇒ 403 for the registry port", async () => {
-    const r = await check({ https_proxy: restricted.url }, { daemon: daemonWith(restricted.url) });
-    const f = expectFinding(r, "PROXY_CONNECT_REFUSED", "error", "proxy");
+    const c = await check({ https_proxy: restricted.url }, { daemon: daemonWith(restricted.url) });
+    const f = expectFinding(c, "PROXY_CONNECT_REFUSED", "error", "proxy");
     expect(f.detail).toMatch(new RegExp(`answered CONNECT 0\\.0\\.0\\.0:${reg.port} with "HTTP/1\\.[01] 403`));
     expect(f.fixes[0]).toContain("a non-443 port");
     expect(f.evidence).toMatchObject({
@@ -196,12 +190,12 @@ describe("proxy e2e: the compiled binary through tinyproxy", () => {
 
 describe("proxy e2e: TLS interception", () => {
   test("PROXY_TLS_INTERCEPTION (error): through the proxy the certificate is the corporate CA's, directly the registry's", async () => {
-    const r = await check({ HTTPS_PROXY: mitmUrl });
-    expectValidReport(r.report);
-    const f = findingOf(r.report, "PROXY_TLS_INTERCEPTION");
+    const c = await check({ HTTPS_PROXY: mitmUrl });
+    expectValidReport(c.report);
+    const f = findingOf(c.report, "PROXY_TLS_INTERCEPTION");
     expect([f.severity, f.stage]).toEqual(["error", "proxy"]);
-    expect(stageOf(r.report, "proxy").status).toBe("fail");
-    expect(r.code).toBe(1);
+    expect(stageOf(c.report, "proxy").status).toBe("fail");
+    expect(c.r.code).toBe(1);
     expect(f.detail).toContain('issued by "CN=E2E Corp Inspection Root, O=pulldoctor tests"');
     expect(f.detail).toContain('directly it presents a certificate issued by "CN=E2E Registry Root, O=pulldoctor tests"');
     expect(f.fixes[1]).toContain(path.join(certsDir, target));

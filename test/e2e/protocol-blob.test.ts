@@ -5,7 +5,6 @@ import { requireBinaryBuilt } from "../helpers/binary";
 import { checkCli } from "../helpers/check-cli";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
-import { runInNs } from "../helpers/run-in-ns";
 import { expectNoSecrets } from "../helpers/schema";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type NginxPeer, startNginx } from "../peers/nginx";
@@ -74,8 +73,7 @@ afterAll(async () => {
 /** ns: run in a private mount namespace whose resolv.conf names a dead loopback server (helpers/run-in-ns.ts), for runs that resolve a name. */
 /** `codes` are the blob stage's. */
 async function check(image: string, extra: string[] = [], timeout = "3", ns = false) {
-  const run = ns ? (args: string[]) => runInNs(args, { home: home.dir, dir: home.dir }) : undefined;
-  const c = await checkCli(image, extra, { home: home.dir, timeout: Number(timeout), run });
+  const c = await checkCli(image, extra, { home: home.dir, timeout: Number(timeout), ns: ns ? {} : undefined });
   return { ...c, codes: c.codesOf("blob") };
 }
 

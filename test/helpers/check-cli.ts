@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { type RunOutput, runCli } from "./binary";
 import { codesOf, type Finding, findingOf, type Stage, stageOf } from "./report";
+import { type NsFiles, runInNs } from "./run-in-ns";
 import { expectNoSecrets, expectValidReport } from "./schema";
 
 export interface CheckCliOptions {
@@ -16,8 +17,12 @@ export interface CheckCliOptions {
   stdin?: string;
   /** Strings that must appear in no output (stdout, stderr, the report file); a JWT may not either. */
   secrets?: string[];
-  /** How to run the binary with these arguments (default runCli; e.g. runInNs for a namespace). */
-  run?: (args: string[]) => Promise<RunOutput>;
+  /**
+   * Run in a private mount namespace (run-in-ns.ts) whose /etc/hosts, /etc/resolv.conf and
+   * /etc/nsswitch.conf are these (written into `home`; `{}` for the defaults: localhost only, a
+   * dead loopback nameserver): for every run that resolves a name. No stdin there.
+   */
+  ns?: NsFiles;
 }
 
 export interface CheckCli {
@@ -59,7 +64,10 @@ export async function checkCli(image: string, flags: string[], o: CheckCliOption
     ...unless("--client", "docker"),
     ...flags,
   ];
-  const r = o.run ? await o.run(args) : await runCli(args, { home: o.home, env: o.env, stdin: o.stdin });
+  if (o.ns && o.stdin !== undefined) throw new Error("checkCli: a namespaced run reads no stdin");
+  const r = o.ns
+    ? await runInNs(args, { home: o.home, dir: o.home, files: o.ns, env: o.env })
+    : await runCli(args, { home: o.home, env: o.env, stdin: o.stdin });
   let report: any;
   try {
     report = JSON.parse(r.stdout);

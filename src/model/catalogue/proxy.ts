@@ -4,6 +4,9 @@ import { proxyDaemon } from "./proxy-daemon";
 const GO_URL_AUTH =
   "Docker (Go) sends only Basic credentials, taken from the proxy URL: http://USER:PASSWORD@proxy:port, with special characters percent-encoded (@ → %40, : → %3A, # → %23)";
 
+/** How a proxy could not be reached or did not act as one (PROXY_UNREACHABLE). */
+export type ProxyFailure = "refused" | "timeout" | "dns" | "silent" | "not-tls" | "not-http" | "closed" | "unsupported" | "other";
+
 /** Findings of the `proxy` stage. */
 export const proxy = {
   PROXY_IN_USE: entry<{ proxy: string; variable: string; host: string; status: number | null; durationMs: number | null }>({
@@ -66,7 +69,7 @@ export const proxy = {
     variable: string;
     address: string;
     host: string;
-    failure: "refused" | "timeout" | "dns" | "silent" | "not-tls" | "not-http" | "closed" | "unsupported" | "other";
+    failure: ProxyFailure;
     message: string;
     timeoutMs: number;
   }>({
