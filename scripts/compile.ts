@@ -82,6 +82,9 @@ export async function compile(job: CompileJob): Promise<void> {
     // Not Bun's bytecode default, CommonJS: there `import.meta.url` is the build machine's
     // source path, so the blob Worker (src/pull/lanes.ts) would load only where the source is.
     format: "esm",
+    // One chunk per dynamically imported part: the entry chunk holds only what main.ts imports
+    // statically, so `--version` evaluates and loads none of the commands (docs/performance.md, "Splitting").
+    splitting: true,
     ...(bytecode ? { bytecode: true, bytecodeDepth: BYTECODE_DEPTH } : {}),
     plugins: [asciiLicenceComments],
   });

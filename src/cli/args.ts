@@ -1,5 +1,5 @@
 import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
-import { parseServer } from "../net/dns-exchange";
+import { parseServer } from "../net/dns-server";
 import { maskUserinfo, mirrorUrlError } from "../registry/mirror-url";
 import { parsePlatform } from "../registry/platform";
 

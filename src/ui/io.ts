@@ -58,18 +58,53 @@ function guardPipes(): void {
  */
 export async function flushOutput(): Promise<void> {
   await Promise.all([...lastWrite].map(([stream, flushed]) => (stream.destroyed ? null : flushed)));
+  await Promise.all(directChains.values());
 }
 
-export function processIo(colorWanted: boolean): Io {
-  const isTTY = Boolean(process.stdout.isTTY);
+/**
+ * `direct`: write with Bun.write to fds 1 and 2 instead of through process.stdout and
+ * process.stderr. Creating those Node streams costs ≈ 8 ms at start-up, twice a bare runtime's
+ * whole start, so the one-shot commands (`--version`, `--help`, `ref`, `explain`) write
+ * directly (docs/performance.md, "Start-up"). Commands that also write through the streams
+ * (prompts, the cursor) keep the streams, so their output stays in order.
+ */
+export function processIo(colorWanted: boolean, direct = false): Io {
+  const isTTY = stdoutIsTTY();
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "";
-  guardPipes();
+  if (!direct) guardPipes();
   return {
-    stdout: (s) => writeOrStop(process.stdout, s),
-    stderr: (s) => writeOrStop(process.stderr, s),
+    stdout: direct ? (s) => writeDirect(1, s) : (s) => writeOrStop(process.stdout, s),
+    stderr: direct ? (s) => writeDirect(2, s) : (s) => writeOrStop(process.stderr, s),
     isTTY,
     color: colorWanted && isTTY && !noColorEnv,
   };
+}
+
+/** Per fd, the direct writes in order; each settles when its bytes were handed to the reader. */
+const directChains = new Map<1 | 2, Promise<void>>();
+
+function writeDirect(fd: 1 | 2, s: string): void {
+  const text = scrubText(s);
+  const next = (directChains.get(fd) ?? Promise.resolve())
+    .then(() => Bun.write(fd === 1 ? Bun.stdout : Bun.stderr, text))
+    .then(
+      () => {},
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+        throw e;
+      },
+    );
+  directChains.set(fd, next);
+}
+
+/** isatty(1) without creating process.stdout (see processIo); the stream's answer where Bun lacks the binding. */
+function stdoutIsTTY(): boolean {
+  try {
+    const tty = (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding("tty_wrap");
+    return Boolean(tty.isTTY(1));
+  } catch {
+    return Boolean(process.stdout.isTTY);
+  }
 }
 
 /** Collects output in memory (tests). */
