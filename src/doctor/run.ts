@@ -8,6 +8,7 @@ import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
 import type { Trace } from "../model/trace";
 import { type Plan, planEndpoints } from "./plan";
+import { timedTrace } from "./timing";
 
 export type StageEvent =
   | { type: "start"; stage: StageId; title: string; endpoint: string | null }
@@ -97,8 +98,10 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
       return { result, findings: [] };
     }
     const started = performance.now();
+    // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
+    const timed = timedTrace(trace);
     try {
-      const out = await stage.run({ options, endpoint, facts, deps, trace });
+      const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
       // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
       const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
       const w = worst(findings);
@@ -108,7 +111,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
         status: out.skipped !== undefined && findings.length === 0 ? "skip" : w ? STATUS_OF[w]! : "pass",
         durationMs: Math.round(performance.now() - started),
         summary: out.skipped !== undefined && findings.length === 0 ? `skipped: ${out.skipped}` : out.summary,
-        evidence: out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence,
+        evidence: { ...(out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence), ...timed.evidence() },
       };
       emit({ type: "result", result, findings });
       return { result, findings, provides: out.provides };
