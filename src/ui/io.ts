@@ -65,7 +65,7 @@ export async function flushOutput(): Promise<void> {
  * `direct`: write with Bun.write to fds 1 and 2 instead of through process.stdout and
  * process.stderr. Creating those Node streams costs ≈ 8 ms at start-up, twice a bare runtime's
  * whole start, so the one-shot commands (`--version`, `--help`, `ref`, `explain`) write
- * directly (docs/performance.md, "Start-up"). Commands that also write through the streams
+ * directly (docs/performance.md, "Start-up, diagnosis and small blobs"). Commands that also write through the streams
  * (prompts, the cursor) keep the streams, so their output stays in order.
  */
 export function processIo(colorWanted: boolean, direct = false): Io {
@@ -80,21 +80,33 @@ export function processIo(colorWanted: boolean, direct = false): Io {
   };
 }
 
-/** Per fd, the direct writes in order; each settles when its bytes were handed to the reader. */
+/** Per fd, the writer of the direct writes and the flush of the latest (settles when its bytes were handed to the reader). */
+const directSinks = new Map<1 | 2, Bun.FileSink>();
 const directChains = new Map<1 | 2, Promise<void>>();
 
+/**
+ * An incremental writer (a FileSink), not Bun.write: Bun.write gives a regular file exactly
+ * the bytes written (it truncates to them), so `pulldoctor --help >> log` left a hole of NULs.
+ */
 function writeDirect(fd: 1 | 2, s: string): void {
-  const text = scrubText(s);
-  const next = (directChains.get(fd) ?? Promise.resolve())
-    .then(() => Bun.write(fd === 1 ? Bun.stdout : Bun.stderr, text))
-    .then(
-      () => {},
-      (e: NodeJS.ErrnoException) => {
-        if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
-        throw e;
-      },
+  const stop = (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+    throw e;
+  };
+  let sink = directSinks.get(fd);
+  if (!sink) {
+    sink = (fd === 1 ? Bun.stdout : Bun.stderr).writer();
+    directSinks.set(fd, sink);
+  }
+  try {
+    sink.write(scrubText(s));
+    directChains.set(
+      fd,
+      Promise.resolve(sink.flush()).then(() => {}, stop),
     );
-  directChains.set(fd, next);
+  } catch (e) {
+    stop(e as NodeJS.ErrnoException);
+  }
 }
 
 /** isatty(1) without creating process.stdout (see processIo); the stream's answer where Bun lacks the binding. */
