@@ -85,7 +85,7 @@ export async function compile(job: CompileJob): Promise<void> {
     // source path, so the blob Worker (src/pull/lanes.ts) would load only where the source is.
     format: "esm",
     // One chunk per dynamically imported part: the entry chunk holds only what main.ts imports
-    // statically, so `--version` evaluates and loads none of the commands (docs/performance.md, "Splitting").
+    // statically, so `--version` evaluates and loads none of the commands (docs/performance.md, "Start-up, diagnosis and small blobs").
     splitting: true,
     ...(bytecode ? { bytecode: true, bytecodeDepth: BYTECODE_DEPTH } : {}),
     plugins: [asciiLicenceComments],

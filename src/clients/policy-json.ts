@@ -4,7 +4,7 @@ import { readLocalFile } from "../host/local-file";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
 
-/** yaml when a file is read: every check builds the client profiles, few read a YAML file (docs/performance.md, "Start-up"). */
+/** yaml when a file is read: every check builds the client profiles, few read a YAML file (docs/performance.md, "Start-up, diagnosis and small blobs"). */
 const yaml = () => require("yaml") as typeof import("yaml");
 
 /**

@@ -4,7 +4,7 @@ import type { EndpointRun } from "./run";
 
 /*
  * The verdict of a run, apart from the runner: `ref` needs it but no endpoint plan (whose
- * insecure-registry rules load node:net, ≈ 2.5 ms of its start; docs/performance.md, "Start-up").
+ * insecure-registry rules load node:net, ≈ 2.5 ms of its start; docs/performance.md, "Start-up, diagnosis and small blobs").
  */
 
 /** "a", "a and b", "a, b and c". */

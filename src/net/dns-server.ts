@@ -3,7 +3,7 @@ import { joinHostPort } from "./host-port";
 
 /**
  * node:net when first needed: the argument parser imports this module, and loading node:net at
- * start-up costs ≈ 2.5 ms, more than half of a bare runtime's start (docs/performance.md, "Start-up").
+ * start-up costs ≈ 2.5 ms, more than half of a bare runtime's start (docs/performance.md, "Start-up, diagnosis and small blobs").
  */
 const isIP = (s: string): number => (require("node:net") as typeof import("node:net")).isIP(s);
 

@@ -9,8 +9,9 @@ export interface PoolBudget {
  * fill the gaps (the wall time of a pull is bounded by its biggest layer). At most `limit` run
  * at once, and with a `budget` more small ones may join while the bytes in flight stay within
  * it: a hundred 1 MiB layers are bound by per-request latency, not by bandwidth, so the limit
- * that suits 100 MiB layers would leave them waiting in line (docs/performance.md, "Bytes in
- * flight"). Every item runs even when another fails: bytes that did arrive stay in the store.
+ * that suits 100 MiB layers would leave them waiting in line (docs/performance.md, "Start-up,
+ * diagnosis and small blobs", Pulls). Every item runs even when another fails: bytes that did
+ * arrive stay in the store.
  */
 export function runPool<T, R>(
   items: readonly T[],

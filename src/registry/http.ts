@@ -16,7 +16,7 @@ export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpS
 export { addressesFor } from "./http-util";
 
 // undici's parts, not its index, which also builds fetch, WebSocket, the mock and cache layers and
-// HTTP/2 (most of its 0.54 MB) that every `check` paid to evaluate (docs/performance.md, "Start-up").
+// HTTP/2 (most of its 0.54 MB) that every `check` paid to evaluate (docs/performance.md, "Start-up, diagnosis and small blobs").
 const Agent = require("undici-npm/lib/dispatcher/agent.js") as typeof Undici.Agent;
 const Pool = require("undici-npm/lib/dispatcher/pool.js") as typeof Undici.Pool;
 const ProxyAgent = require("undici-npm/lib/dispatcher/proxy-agent.js") as typeof Undici.ProxyAgent;

@@ -33,7 +33,7 @@ const PLAIN: Style = {
 
 export function makeStyle(color: boolean): Style {
   // chalk only when colour is on: its colour detection loads node:tty and node:os, ≈ 6 ms of
-  // a one-shot command's start whose output is piped (docs/performance.md, "Start-up").
+  // a one-shot command's start whose output is piped (docs/performance.md, "Start-up, diagnosis and small blobs").
   if (!color) return PLAIN;
   const { Chalk } = require("chalk") as typeof import("chalk");
   // Level 1 (16 colours): every terminal that takes colour at all shows these alike.
