@@ -16,6 +16,7 @@
  *                      [--compare-workers]  (also runs pulldoctor with PULLDOCTOR_PULL_WORKERS=0)
  *                      [--baseline PATH]  (also runs another build, e.g. an older commit's, alternating)
  *                      [--workers-sweep 0,1,2,3]  (pulldoctor with each number of blob Workers)
+ *   scripts/bench-pull --table [--runs 5]   issue 15's table: every ratio in one alternating run (scripts/bench-table.ts)
  */
 import { randomFillSync } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -25,6 +26,7 @@ import { END_OF_ARCHIVE, padding, tarHeader } from "../src/pull/outputs/tar-head
 import { pushBlob, putManifest } from "../test/helpers/push";
 import { type RegistryPeer, startRegistry } from "../test/peers/registry";
 import { breakdown } from "./bench-pull-breakdown";
+import { issueTable } from "./bench-table";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -198,6 +200,18 @@ async function main() {
       `machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; bun ${Bun.version}; skopeo ${Bun.spawnSync(["skopeo", "--version"]).stdout.toString().trim()}`,
     );
     console.log(`pulldoctor: ${pulldoctorArgv(reg, { repo: "bench/img", blobs: [], bytes: 0 }, "DIR").slice(0, 3).join(" ")} …`);
+    if (flag("table")) {
+      await issueTable({
+        root,
+        work,
+        rounds: RUNS,
+        host: reg.host,
+        url: reg.url,
+        measure,
+        pushImage: (r, l, m) => pushImage(reg, r, l, m),
+      });
+      return;
+    }
     const img = await pushImage(reg, "bench/img", LAYERS, LAYER_MIB);
     console.log(`image: ${LAYERS} layers × ${LAYER_MIB} MiB random (${(img.bytes / 2 ** 20).toFixed(0)} MiB), registry ${reg.url}`);
     // One unmeasured run each: the registry's files into the page cache, binaries loaded.

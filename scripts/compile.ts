@@ -53,6 +53,8 @@ export interface CompileJob {
   executablePath?: string;
   /** false: no bytecode (for measuring what it buys). */
   bytecode?: boolean;
+  /** Other entrypoints than pulldoctor's (the benchmark's hello-world, compiled the same way). */
+  entrypoints?: string[];
 }
 
 /** Compile src/main.ts into one executable; throws with Bun's messages when the build fails. */
@@ -63,7 +65,7 @@ export async function compile(job: CompileJob): Promise<void> {
     // Failures come back in `logs` (below) rather than as an AggregateError that says only "Bundle failed".
     throw: false,
     // The Worker entry is listed: Bun embeds a Worker's module only when it is an entrypoint.
-    entrypoints: [path.join(ROOT, "src/main.ts"), path.join(ROOT, "src/pull/blob-worker.ts")],
+    entrypoints: job.entrypoints ?? [path.join(ROOT, "src/main.ts"), path.join(ROOT, "src/pull/blob-worker.ts")],
     compile: {
       outfile: job.outfile,
       ...(job.target ? { target: job.target } : {}),
@@ -82,6 +84,9 @@ export async function compile(job: CompileJob): Promise<void> {
     // Not Bun's bytecode default, CommonJS: there `import.meta.url` is the build machine's
     // source path, so the blob Worker (src/pull/lanes.ts) would load only where the source is.
     format: "esm",
+    // One chunk per dynamically imported part: the entry chunk holds only what main.ts imports
+    // statically, so `--version` evaluates and loads none of the commands (docs/performance.md, "Start-up, diagnosis and small blobs").
+    splitting: true,
     ...(bytecode ? { bytecode: true, bytecodeDepth: BYTECODE_DEPTH } : {}),
     plugins: [asciiLicenceComments],
   });

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 import { parseArgs, USAGE } from "./cli/args";
+import { escapeControls } from "./model/escape";
 import type { Options } from "./model/options";
 import { scrubText } from "./model/redact";
 import { Secret } from "./model/secret";
-import { escapeControls } from "./registry/http-util";
 import { EXIT_INTERNAL, flushOutput, type Io, processIo } from "./ui/io";
 import { VERSION } from "./version";
 
@@ -18,10 +18,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const options = parsed.options;
-  const io = processIo(options.color);
+  const io = processIo(options.color, DIRECT_OUTPUT.has(options.command));
   if (parsed.passwordStdin) options.password = new Secret(await readPassword());
   return await dispatch(options, io);
 }
+
+/** The one-shot commands, which write nothing but through their Io (ui/io.ts, processIo). */
+const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain"]);
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab.

@@ -1,6 +1,6 @@
 import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
 import { maskUserinfo } from "../model/redact";
-import { parseServer } from "../net/dns-exchange";
+import { parseServer } from "../net/dns-server";
 import { parseRate } from "../pull/rate-limit";
 import { mirrorUrlError } from "../registry/mirror-url";
 import { parsePlatform } from "../registry/platform";

@@ -1,9 +1,11 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { readLocalFile } from "../host/local-file";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
+
+/** yaml when a file is read: every check builds the client profiles, few read a YAML file (docs/performance.md, "Start-up, diagnosis and small blobs"). */
+const yaml = () => require("yaml") as typeof import("yaml");
 
 /**
  * containers/image's signature policy (policy.json) for the docker transport, scoped as
@@ -109,7 +111,7 @@ export function signatureSources(name: string, dirs: string[]): { lookaside: boo
       if (!r.ok) continue;
       let doc: { "default-docker"?: Record<string, unknown>; docker?: Record<string, Record<string, unknown>> };
       try {
-        doc = YAML.parse(new TextDecoder().decode(r.bytes)) ?? {};
+        doc = yaml().parse(new TextDecoder().decode(r.bytes)) ?? {};
       } catch {
         continue;
       }

@@ -1,8 +1,10 @@
-import YAML from "yaml";
 import { readLocalFile } from "../host/local-file";
 import { Secret } from "../model/secret";
 import type { FileProblem } from "./profile";
 import { lineOf } from "./profile";
+
+/** yaml when a file is read: every check builds the client profiles, few read a YAML file (docs/performance.md, "Start-up, diagnosis and small blobs"). */
+const yaml = () => require("yaml") as typeof import("yaml");
 
 /**
  * Kubernetes pull secrets as kubelet reads them
@@ -56,7 +58,7 @@ export function parsePullSecret(file: string, text: string, kindHint?: string): 
     out.problems.push({ path: file, line, column, message, fatal });
     return out;
   };
-  const doc = YAML.parseDocument(text, { uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { uniqueKeys: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     return fail(`not YAML or JSON: ${e.message.split("\n")[0]}`, e.linePos?.[0].line ?? null, e.linePos?.[0].col ?? null);

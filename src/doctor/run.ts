@@ -7,8 +7,13 @@ import type { Verdict } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
 import type { Trace } from "../model/trace";
-import { fallbackFindings, firstNot404, mostAdvanced } from "./fallback";
+import { fallbackFindings } from "./fallback";
 import { type Plan, planEndpoints } from "./plan";
+import { timedTrace } from "./timing";
+import { listing, verdictOf } from "./verdict";
+
+// Kept here for its importers; it lives in verdict.ts so `ref` can use it without the endpoint plan.
+export { verdictOf };
 
 export type StageEvent =
   | { type: "start"; stage: StageId; title: string; endpoint: string | null }
@@ -99,8 +104,10 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
       return { result, findings: [] };
     }
     const started = performance.now();
+    // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
+    const timed = timedTrace(trace);
     try {
-      const out = await stage.run({ options, endpoint, facts, deps, trace });
+      const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
       // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
       const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
       const w = worst(findings);
@@ -110,7 +117,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
         status: out.skipped !== undefined && findings.length === 0 ? "skip" : w ? STATUS_OF[w]! : "pass",
         durationMs: Math.round(performance.now() - started),
         summary: out.skipped !== undefined && findings.length === 0 ? `skipped: ${out.skipped}` : out.summary,
-        evidence: out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence,
+        evidence: { ...(out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence), ...timed.evidence() },
       };
       emit({ type: "result", result, findings });
       return { result, findings, provides: out.provides };
@@ -207,79 +214,10 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   return { localFacts, localResults, localFindings, endpoints: runs, stages: allResults, findings: allFindings, verdict, chosen, crashed };
 }
 
-/** "a", "a and b", "a, b and c". */
-function listing(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
-}
-
 function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
   const out: Partial<Facts> = {};
   for (const [k, s] of Object.entries(PRODUCER)) {
     if (s === stage && facts[k as keyof Facts] !== undefined) (out as Record<string, unknown>)[k] = facts[k as keyof Facts];
   }
   return out;
-}
-
-export function verdictOf(
-  findings: readonly Finding[],
-  chosen: EndpointRun | null,
-  runs: readonly EndpointRun[],
-  crashed: boolean,
-  wire?: ClientWire,
-): Verdict {
-  // When every endpoint fails, docker pull falls back from each mirror and reports the error of
-  // the last endpoint it tried, the upstream registry (moby's pull loop keeps `lastErr`);
-  // containerd reports the most advanced error of all its hosts (resolver.go#Resolve). The
-  // verdict leads with that one, and names what the other hosts failed with.
-  const errorOf = (r: EndpointRun) => r.findings.find((f) => f.severity === "error");
-  const localError = findings.find((f) => f.severity === "error" && f.endpoint === null);
-  const advanced = wire?.reportsError === "most-advanced";
-  const failed = !chosen && runs.length > 1;
-  const upstreamError = failed
-    ? advanced
-      ? mostAdvanced(runs.flatMap((r) => errorOf(r) ?? []))
-      : errorOf(runs[runs.length - 1]!)
-    : undefined;
-  const who = wire && wire.fixesFor !== "docker" ? wire.label : "Docker";
-  const firstError = localError ?? upstreamError ?? findings.find((f) => f.severity === "error");
-  if (firstError) {
-    const before =
-      firstError === upstreamError
-        ? runs.flatMap((r) => {
-            const e = errorOf(r);
-            return e && e !== upstreamError ? [`${r.endpoint.url} (${e.code})`] : [];
-          })
-        : [];
-    const older = advanced && firstError === upstreamError ? firstNot404(runs.flatMap((r) => errorOf(r) ?? [])) : undefined;
-    const tried = before.length
-      ? advanced
-        ? ` ${who} also tried ${listing(before)}; it reports the most advanced error of its hosts, not the last one (containerd 2.0+)${older && older !== firstError ? `; containerd 1.x prints the first error that is not a 404 instead: ${older.code} from ${older.endpoint}` : ""}.`
-        : ` ${who} tried ${listing(before)} first; it reports this last error.`
-      : "";
-    return {
-      ok: false,
-      code: firstError.code,
-      summary: `${firstError.title}: ${firstError.detail}${tried}`,
-      endpoint: chosen ? usedUrl(chosen) : null,
-    };
-  }
-  if (crashed)
-    return { ok: false, code: null, summary: "A check crashed (a bug in pulldoctor); see the stage marked fail.", endpoint: null };
-  if (runs.length > 0 && !chosen) {
-    return { ok: false, code: null, summary: "No endpoint passed every stage.", endpoint: null };
-  }
-  const warnings = findings.filter((f) => f.severity === "warning").length;
-  const used = chosen ? usedUrl(chosen) : null;
-  const where = used ? ` via ${used}` : "";
-  return {
-    ok: true,
-    code: null,
-    summary: `The pull should succeed${where}${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`,
-    endpoint: used,
-  };
-}
-
-/** What a pull really talks to: an insecure registry may have fallen back to plain HTTP. */
-function usedUrl(run: EndpointRun): string {
-  return run.facts.link?.baseUrl ?? run.endpoint.url;
 }

@@ -136,7 +136,5 @@ export function tlsOptions(t: TlsSettings | null | undefined): TlsOptions {
   return o;
 }
 
-/** Go's net.JoinHostPort: an IPv6 literal in brackets ("[::1]:443"). */
-export function joinHostPort(host: string, port: number | string): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+// In a module of its own so the argument parser can use it without loading node:net and node:tls.
+export { joinHostPort } from "./host-port";

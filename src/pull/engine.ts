@@ -120,6 +120,8 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
     store,
     sources,
     concurrency,
+    // --concurrency N is a promise of at most N transfers (a throttled registry); only the default may add small blobs.
+    smallBlobs: options.concurrency === null,
     retry: { ...DEFAULT_RETRY, ...input.tuning?.retry },
     idleTimeoutMs: input.tuning?.idleTimeoutMs ?? options.timeoutMs,
     signal: deps.signal,

@@ -2,7 +2,7 @@ import type { Descriptor } from "../model/facts";
 import type { Trace } from "../model/trace";
 import { Lanes } from "./lanes";
 import { BlobFailure, type BlobRecord, pullBlob } from "./pull-blob";
-import { type RetryTuning, runPool } from "./schedule";
+import { type RetryTuning, runPool, SMALL_BLOB_BUDGET } from "./schedule";
 import type { BlobSource } from "./source";
 import type { BlobStore } from "./store";
 
@@ -17,6 +17,8 @@ export interface FetchAllInput {
   store: BlobStore;
   sources: readonly BlobSource[];
   concurrency: number;
+  /** Small blobs may run beyond `concurrency` while their bytes in flight fit SMALL_BLOB_BUDGET (schedule.ts). */
+  smallBlobs?: boolean;
   retry: RetryTuning;
   idleTimeoutMs: number;
   signal: AbortSignal;
@@ -35,6 +37,7 @@ export async function fetchAll(x: FetchAllInput): Promise<{ records: BlobRecord[
     x.concurrency,
     (b) => b.size,
     (d) => fetchOne(x, d, lanes),
+    x.smallBlobs ? SMALL_BLOB_BUDGET : undefined,
   ).finally(() => lanes?.close());
   const records: BlobRecord[] = [];
   const failures: BlobFailure[] = [];

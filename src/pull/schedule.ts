@@ -1,31 +1,67 @@
+/** Small items beyond the count limit: more may run while their bytes in flight fit `bytes`, up to `maxCount`. */
+export interface PoolBudget {
+  bytes: number;
+  maxCount: number;
+}
+
 /**
- * Runs `fn` over items with at most `limit` in flight, largest first so the longest
- * transfer starts at once and small blobs fill the gaps (the wall time of a pull is
- * bounded by its biggest layer). Every item runs even when another fails: bytes that
- * did arrive stay in the store for the next run.
+ * Runs `fn` over items, largest first so the longest transfer starts at once and small blobs
+ * fill the gaps (the wall time of a pull is bounded by its biggest layer). At most `limit` run
+ * at once, and with a `budget` more small ones may join while the bytes in flight stay within
+ * it: a hundred 1 MiB layers are bound by per-request latency, not by bandwidth, so the limit
+ * that suits 100 MiB layers would leave them waiting in line (docs/performance.md, "Start-up,
+ * diagnosis and small blobs", Pulls). Every item runs even when another fails: bytes that did
+ * arrive stay in the store.
  */
-export async function runPool<T, R>(
+export function runPool<T, R>(
   items: readonly T[],
   limit: number,
   size: (t: T) => number,
   fn: (t: T) => Promise<R>,
+  budget?: PoolBudget,
 ): Promise<PromiseSettledResult<R>[]> {
   const order = items.map((t, i) => ({ t, i })).sort((a, b) => size(b.t) - size(a.t));
   const results: PromiseSettledResult<R>[] = new Array(items.length);
+  const max = Math.max(1, limit);
   let next = 0;
-  const worker = async () => {
-    while (next < order.length) {
-      const { t, i } = order[next++];
-      try {
-        results[i] = { status: "fulfilled", value: await fn(t) };
-      } catch (reason) {
-        results[i] = { status: "rejected", reason };
+  let running = 0;
+  let bytes = 0;
+  const fits = (n: number) => running < max || (budget !== undefined && running < budget.maxCount && bytes + n <= budget.bytes);
+  return new Promise((resolve) => {
+    const pump = () => {
+      for (let item = order[next]; item !== undefined && fits(size(item.t)); item = order[next]) {
+        next++;
+        const { t, i } = item;
+        const n = size(t);
+        running++;
+        bytes += n;
+        Promise.resolve()
+          .then(() => fn(t))
+          .then(
+            (value) => {
+              results[i] = { status: "fulfilled", value };
+            },
+            (reason) => {
+              results[i] = { status: "rejected", reason };
+            },
+          )
+          .finally(() => {
+            running--;
+            bytes -= n;
+            pump();
+          });
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, order.length)) }, worker));
-  return results;
+      if (running === 0 && next >= order.length) resolve(results);
+    };
+    pump();
+  });
 }
+
+/**
+ * The default budget of small blobs beyond --concurrency: up to 24 transfers while at most
+ * 16 MiB are in flight. Larger layers keep the count limit alone.
+ */
+export const SMALL_BLOB_BUDGET: PoolBudget = { bytes: 16 << 20, maxCount: 24 };
 
 /**
  * Parallel blob transfers when --concurrency is not given. Docker and containerd use 3,

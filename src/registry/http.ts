@@ -1,11 +1,12 @@
 import net from "node:net";
-import { Agent, buildConnector, Pool, ProxyAgent, request } from "undici-npm";
+import type * as Undici from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { Trace } from "../model/trace";
 import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
+import { bodyStream, readCapped } from "./http-body";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
 import { addressesFor, joinHeaders, preview } from "./http-util";
@@ -13,6 +14,18 @@ import { addressesFor, joinHeaders, preview } from "./http-util";
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
 export { addressesFor } from "./http-util";
+
+// undici's parts, not its index, which also builds fetch, WebSocket, the mock and cache layers and
+// HTTP/2 (most of its 0.54 MB) that every `check` paid to evaluate (docs/performance.md, "Start-up, diagnosis and small blobs").
+const Agent = require("undici-npm/lib/dispatcher/agent.js") as typeof Undici.Agent;
+const Pool = require("undici-npm/lib/dispatcher/pool.js") as typeof Undici.Pool;
+const ProxyAgent = require("undici-npm/lib/dispatcher/proxy-agent.js") as typeof Undici.ProxyAgent;
+const buildConnector = require("undici-npm/lib/core/connect.js") as typeof Undici.buildConnector;
+// What the index does and ProxyAgent relies on (it calls connect/request on its proxy client):
+// the request API on every dispatcher's prototype.
+Object.assign(require("undici-npm/lib/dispatcher/dispatcher.js").prototype, require("undici-npm/lib/api/index.js"));
+type Agent = Undici.Agent;
+type ProxyAgent = Undici.ProxyAgent;
 
 export const USER_AGENT = `pulldoctor/${VERSION}`;
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -29,11 +42,11 @@ const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADD
  * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): buildConnector.connector {
+function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): Undici.buildConnector.connector {
   // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
   const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
-    o: buildConnector.Options,
-    cb: buildConnector.Callback,
+    o: Undici.buildConnector.Options,
+    cb: Undici.buildConnector.Callback,
   ) => net.Socket | undefined;
   return (opts, cb) => {
     const hostname = bareHost(opts.hostname);
@@ -127,9 +140,10 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     };
     dispatcher ??= makeDispatcher(cfg, states);
     try {
-      const res = await request(url, {
-        dispatcher,
-        method: init.method,
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: init.method as Undici.Dispatcher.HttpMethod,
         headers,
         body: init.body,
         signal,
@@ -246,48 +260,5 @@ function traceExchange(
     ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
     ...(where.proxy ? { proxy: where.proxy } : {}),
     ...(where.address ? { address: where.address } : {}),
-  });
-}
-
-/** A body read up to `max` bytes; beyond it the rest is left unread and `truncated` is set. */
-async function readCapped(body: AsyncIterable<Uint8Array>, max: number): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const room = max - size;
-    if (chunk.length > room) {
-      if (room > 0) chunks.push(chunk.subarray(0, room));
-      return { body: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { body: Buffer.concat(chunks), truncated: false };
-}
-
-/**
- * undici's body as a web stream whose errors are NetErrors. A reader that cancels (the blob
- * probe stops after its range) aborts a pull in flight: that is our own doing, not a failed
- * request, so it must not be traced as one (--verbose showed a second "GET … Request aborted"
- * for every probed blob).
- */
-function bodyStream(raw: AsyncIterable<Uint8Array> & { destroy(): unknown }, fail: (e: unknown) => NetError): ReadableStream<Uint8Array> {
-  const it = raw[Symbol.asyncIterator]();
-  let cancelled = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        const r = await it.next();
-        if (r.done) ctl.close();
-        else ctl.enqueue(r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value));
-      } catch (e) {
-        if (cancelled) return;
-        ctl.error(fail(e));
-      }
-    },
-    cancel() {
-      cancelled = true;
-      raw.destroy();
-    },
   });
 }

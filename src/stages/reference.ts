@@ -1,8 +1,8 @@
+import { escapeControls } from "../model/escape";
 import type { Json } from "../model/evidence";
 import type { ImageRef } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { escapeControls } from "../registry/http-util";
 import { isImplicitLatest, parseReference, ReferenceParseError } from "../registry/reference";
 
 /**

@@ -58,18 +58,65 @@ function guardPipes(): void {
  */
 export async function flushOutput(): Promise<void> {
   await Promise.all([...lastWrite].map(([stream, flushed]) => (stream.destroyed ? null : flushed)));
+  await Promise.all(directChains.values());
 }
 
-export function processIo(colorWanted: boolean): Io {
-  const isTTY = Boolean(process.stdout.isTTY);
+/**
+ * `direct`: write with Bun.write to fds 1 and 2 instead of through process.stdout and
+ * process.stderr. Creating those Node streams costs ≈ 8 ms at start-up, twice a bare runtime's
+ * whole start, so the one-shot commands (`--version`, `--help`, `ref`, `explain`) write
+ * directly (docs/performance.md, "Start-up, diagnosis and small blobs"). Commands that also write through the streams
+ * (prompts, the cursor) keep the streams, so their output stays in order.
+ */
+export function processIo(colorWanted: boolean, direct = false): Io {
+  const isTTY = stdoutIsTTY();
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "";
-  guardPipes();
+  if (!direct) guardPipes();
   return {
-    stdout: (s) => writeOrStop(process.stdout, s),
-    stderr: (s) => writeOrStop(process.stderr, s),
+    stdout: direct ? (s) => writeDirect(1, s) : (s) => writeOrStop(process.stdout, s),
+    stderr: direct ? (s) => writeDirect(2, s) : (s) => writeOrStop(process.stderr, s),
     isTTY,
     color: colorWanted && isTTY && !noColorEnv,
   };
+}
+
+/** Per fd, the writer of the direct writes and the flush of the latest (settles when its bytes were handed to the reader). */
+const directSinks = new Map<1 | 2, Bun.FileSink>();
+const directChains = new Map<1 | 2, Promise<void>>();
+
+/**
+ * An incremental writer (a FileSink), not Bun.write: Bun.write gives a regular file exactly
+ * the bytes written (it truncates to them), so `pulldoctor --help >> log` left a hole of NULs.
+ */
+function writeDirect(fd: 1 | 2, s: string): void {
+  const stop = (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_PIPE_CLOSED);
+    throw e;
+  };
+  let sink = directSinks.get(fd);
+  if (!sink) {
+    sink = (fd === 1 ? Bun.stdout : Bun.stderr).writer();
+    directSinks.set(fd, sink);
+  }
+  try {
+    sink.write(scrubText(s));
+    directChains.set(
+      fd,
+      Promise.resolve(sink.flush()).then(() => {}, stop),
+    );
+  } catch (e) {
+    stop(e as NodeJS.ErrnoException);
+  }
+}
+
+/** isatty(1) without creating process.stdout (see processIo); the stream's answer where Bun lacks the binding. */
+function stdoutIsTTY(): boolean {
+  try {
+    const tty = (process as unknown as { binding(name: string): { isTTY(fd: number): boolean } }).binding("tty_wrap");
+    return Boolean(tty.isTTY(1));
+  } catch {
+    return Boolean(process.stdout.isTTY);
+  }
 }
 
 /** Collects output in memory (tests). */

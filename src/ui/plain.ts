@@ -1,10 +1,11 @@
 import type { FlowEvent } from "../doctor/flow";
+import { stageTiming } from "../doctor/timing";
+import { escapeControls } from "../model/escape";
 import type { Finding } from "../model/finding";
 import type { Report } from "../model/report";
 import type { Endpoint, StageResult, StageStatus } from "../model/stage";
 import type { TraceEvent } from "../model/trace";
 import { plural } from "../model/units";
-import { escapeControls } from "../registry/http-util";
 import { endpointLabel, evidenceLines, formatBytes, formatDuration } from "./format";
 import { type Glyphs, glyphs as glyphSet, unicodeSupported } from "./glyphs";
 import { makeStyle, type Style } from "./style";
@@ -48,6 +49,10 @@ export function plainRenderer(opts: PlainOptions): Renderer {
       }
       if (e.type !== "result") return;
       w(`${stageLine(e.result, several, st, g)}\n`);
+      // --verbose: where the stage's time went, one line per request (the report keeps the same in evidence.timing).
+      if (opts.verbose)
+        for (const t of stageTiming(e.result.evidence))
+          w(`      ${st.dim(`${formatDuration(t.ms).padStart(7)}  ${t.request} ${g.arrow} ${t.result}`)}\n`);
       // Info findings (anonymous pull, implied :latest, proxy in use) are context, not the
       // problem: title and detail only, unless --verbose; the JSON report has them whole.
       for (const f of e.findings) w(findingBlock(f, opts.verbose, st, g, true));

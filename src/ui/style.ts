@@ -1,4 +1,3 @@
-import { Chalk } from "chalk";
 import type { Severity } from "../model/catalogue/entry";
 import type { StageStatus } from "../model/stage";
 
@@ -18,9 +17,27 @@ export interface Style {
   severity(sev: Severity, s: string): string;
 }
 
+const same = (s: string) => s;
+/** Colour off: every function the identity. */
+const PLAIN: Style = {
+  color: false,
+  bold: same,
+  dim: same,
+  green: same,
+  yellow: same,
+  red: same,
+  cyan: same,
+  status: (_st, s) => s,
+  severity: (_sev, s) => s,
+};
+
 export function makeStyle(color: boolean): Style {
+  // chalk only when colour is on: its colour detection loads node:tty and node:os, ≈ 6 ms of
+  // a one-shot command's start whose output is piped (docs/performance.md, "Start-up, diagnosis and small blobs").
+  if (!color) return PLAIN;
+  const { Chalk } = require("chalk") as typeof import("chalk");
   // Level 1 (16 colours): every terminal that takes colour at all shows these alike.
-  const c = new Chalk({ level: color ? 1 : 0 });
+  const c = new Chalk({ level: 1 });
   const byStatus: Record<StageStatus, (s: string) => string> = { pass: c.green, warn: c.yellow, fail: c.red, skip: c.dim };
   const bySeverity: Record<Severity, (s: string) => string> = { error: c.red, warning: c.yellow, info: c.cyan };
   return {

@@ -211,9 +211,10 @@ function expectPulled(r: { stdout: string; stderr: string; code: number }, name:
   expect(report.pull).toMatchObject({ digest: image.digest, layers: 2 });
   expect(existsSync(path.join(home.dir, `oci-${name}`, "index.json"))).toBe(true);
   expect(r.code).toBe(0);
-  // Two modules ran from their bytecode: the main one and the Worker's (which a CommonJS
-  // bytecode build would leave to be parsed; scripts/compile.ts builds ESM).
-  expect(r.stderr.match(/Cache hit for sourceCode/g)?.length).toBe(2);
+  // The modules ran from their bytecode: the entry chunk, the chunks each command imports
+  // (scripts/compile.ts splits), and the Worker's (which a CommonJS bytecode build would leave
+  // to be parsed; scripts/compile.ts builds ESM). (The runtime's internal modules miss.)
+  expect(r.stderr.match(/Cache hit for sourceCode/g)?.length).toBeGreaterThanOrEqual(3);
 }
 
 test("linux-x64: a pull into an OCI layout, main module and blob Worker both from bytecode", async () => {

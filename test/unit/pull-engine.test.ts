@@ -190,3 +190,36 @@ test("a manifest naming a digest that cannot be verified (md5, bad hex) is a fai
   expect(r.result.summary).toContain('"md5:0123456789abcdef0123456789abcdef"');
   expect(r.summary).toBeNull();
 });
+
+test("runPool with a byte budget: small items join beyond the limit while their bytes fit, large ones keep the limit", async () => {
+  const peakOf = async (items: number[], limit: number) => {
+    let inFlight = 0;
+    let peak = 0;
+    await runPool(
+      items,
+      limit,
+      (x) => x,
+      async () => {
+        peak = Math.max(peak, ++inFlight);
+        await Bun.sleep(5);
+        inFlight--;
+      },
+      { bytes: 10, maxCount: 8 },
+    );
+    return peak;
+  };
+  // Twenty items of 1: eight at once (the count cap), ten bytes allow it.
+  expect(await peakOf(Array(20).fill(1), 2)).toBe(8);
+  // Items of 4: the limit of 2 lets two start; a third would make 12 bytes > 10.
+  expect(await peakOf(Array(6).fill(4), 2)).toBe(2);
+  // Items of 100: the limit alone.
+  expect(await peakOf(Array(6).fill(100), 3)).toBe(3);
+  expect(
+    await runPool(
+      [],
+      2,
+      (x: number) => x,
+      async (x) => x,
+    ),
+  ).toEqual([]);
+});

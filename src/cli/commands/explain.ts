@@ -1,6 +1,6 @@
 import { CATALOGUE, catalogueEntry, isFindingCode } from "../../model/catalogue/index";
+import { escapeControls } from "../../model/escape";
 import type { Options } from "../../model/options";
-import { escapeControls } from "../../registry/http-util";
 import { codeIndex, explainEntry } from "../../ui/explain-text";
 import { glyphs, unicodeSupported } from "../../ui/glyphs";
 import type { Io } from "../../ui/io";
