@@ -10,7 +10,8 @@ import { VERSION } from "./version";
 /** argv → command → exit code; nothing else. */
 async function main(argv: string[]): Promise<number> {
   // `fleet` reads reports and writes manifests: its own flags, parsed in its own file.
-  if (argv[0] === "fleet") return await (await import("./cli/commands/fleet")).fleetCommand(argv.slice(1), processIo(false));
+  const fleet = fleetArgv(argv);
+  if (fleet) return await (await import("./cli/commands/fleet")).fleetCommand(fleet, processIo(false));
   const parsed = parseArgs(argv, process.env);
   if (!parsed.ok) {
     // Misuse messages quote what was typed: control characters in it must not reach the terminal.
@@ -21,6 +22,19 @@ async function main(argv: string[]): Promise<number> {
   const io = processIo(options.color, DIRECT_OUTPUT.has(options.command));
   if (parsed.passwordStdin) options.password = new Secret(await readPassword());
   return await dispatch(options, io);
+}
+
+/**
+ * `fleet …`, also after global flags (`pulldoctor --no-color fleet summarize`): the flags before
+ * `fleet` go after its subcommand, whose parser accepts or refuses them. null: not fleet.
+ */
+function fleetArgv(argv: string[]): string[] | null {
+  const at = argv.findIndex((a) => !a.startsWith("-") || a === "-");
+  if (at < 0 || argv[at] !== "fleet" || argv.slice(0, at).some((a) => a === "--" || a.includes("="))) return null;
+  const [sub, ...rest] = argv.slice(at + 1);
+  const before = argv.slice(0, at);
+  if (sub === undefined) return before.filter((a) => a === "--help" || a === "-h").slice(0, 1);
+  return [sub, ...before, ...rest];
 }
 
 /** The one-shot commands, which write nothing but through their Io (ui/io.ts, processIo). */

@@ -158,10 +158,21 @@ export function providerFlags(inp: Pick<ClientInputs, "env" | "paths">): { confi
 }
 
 /** DefaultDockerConfigJSONPaths: <root-dir>/config.json first (the node keyring). */
+/**
+ * <root-dir>/config.json. An empty file is no config: kubelet's JSON read of it fails and it goes
+ * on without (kubernetes/kubernetes:pkg/credentialprovider/config.go#ReadDockerConfigJSONFile logs
+ * and continues), and it is what a fleet pod's FileOrCreate mount leaves on a node without one.
+ */
 function nodeConfig(inp: ClientInputs): ParsedSecret[] {
   const file = path.join(inp.paths.kubeletDir, "config.json");
   const s = readPullSecret(file, "kubelet config.json");
-  return s.problems.some((p) => p.message.startsWith("ENOENT")) ? [] : [s];
+  if (s.problems.some((p) => p.message.startsWith("ENOENT"))) return [];
+  return isEmptyFile(file) ? [] : [s];
+}
+
+function isEmptyFile(file: string): boolean {
+  const r = readLocalFile(file);
+  return r.ok && new TextDecoder().decode(r.bytes).trim() === "";
 }
 
 function secretFindings(secrets: ParsedSecret[]): Finding[] {

@@ -35,12 +35,13 @@ export function summaryHtml(s: FleetSummary, reports: NodeReport[]): string {
 
 function grid(s: FleetSummary, reports: NodeReport[]): string {
   const byNode = new Map(reports.map((r) => [r.node, r]));
-  const header = `<tr><th>node</th><th>verdict</th>${s.stageOrder.map((id) => `<th>${esc(id)}</th>`).join("")}</tr>`;
+  const header = `<tr><th>node</th><th>client</th><th>verdict</th>${s.stageOrder.map((id) => `<th>${esc(id)}</th>`).join("")}</tr>`;
   const rows = s.perNode.map((n) => {
     const r = byNode.get(n.node);
     const cells = s.stageOrder.map((id) => cell(r, id)).join("");
     const verdict = n.ok ? "ok" : esc(n.code ?? "fail");
-    return `<tr data-node="${esc(n.node)}"><th class="node">${esc(n.node)}</th><td class="${n.ok ? "pass" : "fail"}" title="${esc(n.summary)}">${verdict}</td>${cells}</tr>`;
+    const client = `<td class="client" title="${esc(n.clientBasedOn ?? "")}">${esc(n.client ?? "–")}</td>`;
+    return `<tr data-node="${esc(n.node)}" data-client="${esc(n.client ?? "")}"><th class="node">${esc(n.node)}</th>${client}<td class="${n.ok ? "pass" : "fail"}" title="${esc(n.summary)}">${verdict}</td>${cells}</tr>`;
   });
   return `<table class="grid">${header}${rows.join("")}</table>`;
 }
@@ -55,7 +56,10 @@ function cell(r: NodeReport | undefined, id: string): string {
   const findings = r!.findings.filter((f) => f.stage === id);
   const summaries = stages
     .map(
-      (st) => `<p>${st.image ? `<b>${esc(st.image)}</b> ` : ""}${st.endpoint ? `<i>${esc(st.endpoint)}</i> ` : ""}${esc(st.summary)}</p>`,
+      (st) =>
+        `<p>${st.image ? `<b>${esc(st.image)}</b> ` : ""}${st.endpoint ? `<i>${esc(st.endpoint)}</i> ` : ""}${esc(st.summary)}${
+          st.durationMs !== null ? ` <span class="ms">${st.durationMs} ms</span>` : ""
+        }</p>`,
     )
     .join("");
   const found = findings
@@ -87,4 +91,4 @@ table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 6px;verti
 td.pass{background:#d9f2d9}td.warn{background:#fff1c2}td.fail{background:#f8c9c4}td.skip{background:#eee;color:#777}
 td.none{color:#aaa}details summary{cursor:pointer;white-space:nowrap}details[open]{min-width:22em}
 .finding{border-left:3px solid #c33;padding-left:6px;margin:4px 0}.finding.warning{border-color:#d90}
-.codes li.error{color:#900}.note{color:#555}code{font-size:12px;word-break:break-all}.nodes{color:#555}`;
+.codes li.error{color:#900}.note{color:#555}code{font-size:12px;word-break:break-all}.nodes{color:#555}.ms{color:#777;font-size:12px}td.client{white-space:nowrap}`;

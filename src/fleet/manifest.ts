@@ -44,6 +44,8 @@ export const HOST_MOUNTS: readonly { name: string; path: string; type: string }[
   { name: "etc-containerd", path: "/etc/containerd", type: "" },
   { name: "etc-docker", path: "/etc/docker", type: "" },
   { name: "etc-containers", path: "/etc/containers", type: "" },
+  // CRI-O's own config: without it a CRI-O node shows only /etc/containers, which `auto` reads as podman.
+  { name: "etc-crio", path: "/etc/crio", type: "" },
   { name: "kubelet-config-json", path: "/var/lib/kubelet/config.json", type: "FileOrCreate" },
   { name: "containerd-service-d", path: "/etc/systemd/system/containerd.service.d", type: "" },
   { name: "docker-service-d", path: "/etc/systemd/system/docker.service.d", type: "" },

@@ -15,7 +15,15 @@ export interface NodeReport {
   code: string | null;
   summary: string;
   /** Stage ids and codes are strings: a newer report may name ones this version does not know. */
-  stages: { id: string; endpoint: string | null; status: StageStatus; summary: string; image: string | null; evidence: unknown }[];
+  stages: {
+    id: string;
+    endpoint: string | null;
+    status: StageStatus;
+    summary: string;
+    image: string | null;
+    evidence: unknown;
+    durationMs: number | null;
+  }[];
   findings: {
     code: string;
     severity: Severity;
@@ -29,6 +37,8 @@ export interface NodeReport {
     host: string | null;
   }[];
   egress: EgressEntry[] | null;
+  /** SPEC "Clients": the client whose pull was judged (`--client auto` says what it found), null in older reports. */
+  client: { name: string; store: string | null; basedOn: string } | null;
   clients: { name: string; store: string | null; ok: boolean | null }[] | null;
 }
 
@@ -143,6 +153,7 @@ function tryReport(text: string, prefix: string | null, source: string): NodeRep
         summary: str(s.summary),
         image: p.image,
         evidence: s.evidence,
+        durationMs: typeof s.durationMs === "number" ? s.durationMs : null,
       })),
     ),
     findings: parts.flatMap((p) =>
@@ -159,6 +170,7 @@ function tryReport(text: string, prefix: string | null, source: string): NodeRep
       })),
     ),
     egress: readEgress(doc.egress, parts),
+    client: readClient(doc.client, parts),
     clients: readClients(doc.clients ?? parts[0]?.report.clients),
   };
 }
@@ -184,6 +196,13 @@ function readEgress(top: unknown, parts: { report: Record<string, unknown> }[]):
     out.set(key, seen ? { ...seen, reached: seen.reached || entry.reached, observed: seen.observed || entry.observed } : entry);
   }
   return [...out.values()];
+}
+
+/** A batch has one client per image's report: the same on one node, so the first that names one. */
+function readClient(top: unknown, parts: { report: Record<string, unknown> }[]): NodeReport["client"] {
+  const c = [top, ...parts.map((p) => p.report.client)].find((x) => isRecord(x) && str(x.name) !== "");
+  if (!isRecord(c)) return null;
+  return { name: str(c.name), store: typeof c.store === "string" ? c.store : null, basedOn: str(c.basedOn) };
 }
 
 function readClients(v: unknown): NodeReport["clients"] {

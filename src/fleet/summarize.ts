@@ -4,7 +4,17 @@ import { isRecord, type NodeReport, type ReadResult } from "./reports";
 export interface FleetSummary {
   nodes: number;
   failing: number;
-  perNode: { node: string; ok: boolean; code: string | null; summary: string; source: string; createdAt: string }[];
+  perNode: {
+    node: string;
+    ok: boolean;
+    code: string | null;
+    summary: string;
+    /** The client whose pull was judged on the node ("kubelet on containerd"), and why `auto` chose it. */
+    client: string | null;
+    clientBasedOn: string | null;
+    source: string;
+    createdAt: string;
+  }[];
   perCode: CodeGroup[];
   /** Egress hosts that some nodes reach and others do not. */
   egress: { host: string; port: number; roles: string[]; reached: string[]; unreached: string[] }[];
@@ -61,7 +71,16 @@ export function summarize(read: ReadResult): FleetSummary {
   return {
     nodes: total,
     failing: reports.filter((r) => !r.ok).length,
-    perNode: reports.map((r) => ({ node: r.node, ok: r.ok, code: r.code, summary: r.summary, source: r.source, createdAt: r.createdAt })),
+    perNode: reports.map((r) => ({
+      node: r.node,
+      ok: r.ok,
+      code: r.code,
+      summary: r.summary,
+      client: clientOf(r),
+      clientBasedOn: r.client?.basedOn || null,
+      source: r.source,
+      createdAt: r.createdAt,
+    })),
     perCode,
     egress: partialEgress(reports),
     configDiff: configDiff(reports),
@@ -124,10 +143,19 @@ function configDiff(reports: NodeReport[]): FleetSummary["configDiff"] {
   return out;
 }
 
+/** "kubelet", "docker (containerd store)", or every client's name under --client all. */
+function clientOf(r: NodeReport): string | null {
+  if (r.clients && r.clients.length > 0) return r.clients.map((c) => c.name).join(", ");
+  if (!r.client) return null;
+  return r.client.store ? `${r.client.name} (${r.client.store} store)` : r.client.name;
+}
+
 /**
- * A node's client configuration as its report's evidence shows it: the config stage
- * (daemon.json mirrors), the proxy stage (the proxy the client uses) and the dns stage
- * (the resolver's servers and any hosts-file answer). `clients` (SPEC "Clients") when the report has it.
+ * A node's client configuration as its report shows it: the judged client (`client`, or
+ * `clients` under --client all), the config stage's evidence (the judged client's mirrors: its
+ * hosts.toml or registries.conf hosts, or for Docker's classic store daemon.json's), the proxy
+ * stage's (the proxy the judged client's service uses) and the dns stage's (the resolver's
+ * servers and any hosts-file answer).
  */
 export function traits(r: NodeReport): Partial<Record<Trait, string>> {
   const t: Partial<Record<Trait, string>> = {};
@@ -136,14 +164,18 @@ export function traits(r: NodeReport): Partial<Record<Trait, string>> {
     t.client = r.clients.map((c) => c.name).join(", ");
     const stores = r.clients.map((c) => c.store).filter((s): s is string => s !== null);
     if (stores.length > 0) t.store = stores.join(", ");
+  } else if (r.client) {
+    t.client = r.client.name;
+    // Only Docker has a choice of image store: "none" for the others, so a Docker store still compares.
+    t.store = r.client.store ?? "none";
   }
   const config = ev("config");
   if (config) {
     if (t.client === undefined && typeof config.client === "string") t.client = config.client;
     const store = config.dockerStore ?? config.store;
     if (t.store === undefined && typeof store === "string") t.store = store;
-    const eff = isRecord(config.effective) ? config.effective : isRecord(config.daemonJson) ? config.daemonJson : null;
-    if (eff && Array.isArray(eff.mirrors)) t.mirrors = eff.mirrors.length > 0 ? eff.mirrors.map(String).join(", ") : "none";
+    const mirrors = mirrorsOf(config, t.store);
+    if (mirrors) t.mirrors = mirrors.length > 0 ? mirrors.join(", ") : "none";
   }
   const proxy = ev("proxy");
   if (proxy) {
@@ -162,6 +194,25 @@ export function traits(r: NodeReport): Partial<Record<Trait, string>> {
     break;
   }
   return t;
+}
+
+/**
+ * The judged client's mirrors: its profile's hosts of role "mirror" (hosts.toml, registries.conf,
+ * daemon.json turned into hosts for Docker's containerd store), else, for Docker's classic store
+ * and reports before client profiles, the registry settings in effect (daemon.json or the Engine's).
+ */
+function mirrorsOf(config: Record<string, unknown>, store: string | undefined): string[] | null {
+  const client = isRecord(config.client) ? config.client : null;
+  const profile = client && Array.isArray(client.profiles) ? client.profiles.find(isRecord) : undefined;
+  if (profile && Array.isArray(profile.hosts) && store !== "classic")
+    return profile.hosts.filter((h) => isRecord(h) && h.role === "mirror").map((h) => hostUrl(String((h as Record<string, unknown>).url)));
+  const eff = isRecord(config.effective) ? config.effective : isRecord(config.daemonJson) ? config.daemonJson : null;
+  return eff && Array.isArray(eff.mirrors) ? eff.mirrors.map(String) : null;
+}
+
+/** "http://mirror.local:5000/v2" → "http://mirror.local:5000": the path is containerd's API root, the same on every host. */
+function hostUrl(url: string): string {
+  return url.replace(/\/v2\/?$/, "");
 }
 
 function stageOrder(reports: NodeReport[]): string[] {

@@ -8,9 +8,13 @@ export function summaryText(s: FleetSummary): string {
   if (notes.length > 0) out.push(...notes);
   out.push("", "Nodes:");
   const width = Math.min(40, Math.max(...s.perNode.map((n) => n.node.length)));
+  // The client each node judged (`--client auto` decides per node): a node judged as another
+  // client than the rest is often the difference itself.
+  const clientWidth = Math.min(32, Math.max(0, ...s.perNode.map((n) => (n.client ? n.client.length + 2 : 0))));
   for (const n of s.perNode) {
     const mark = n.ok ? "ok  " : "FAIL";
-    out.push(`  ${mark}  ${n.node.padEnd(width)}  ${n.code ? `${n.code}: ` : ""}${oneLine(n.summary)}`);
+    const client = clientWidth > 0 ? `${(n.client ? `[${n.client}]` : "").padEnd(clientWidth)}  ` : "";
+    out.push(`  ${mark}  ${n.node.padEnd(width)}  ${client}${n.code ? `${n.code}: ` : ""}${oneLine(n.summary)}`);
   }
   if (s.perCode.length > 0) {
     out.push("", "Findings:");

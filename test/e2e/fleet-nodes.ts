@@ -1,15 +1,18 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { requireBinary } from "../peers/require";
 
-/** What makes one simulated node: its host name and the files its clients read. */
+/**
+ * What makes one simulated node: its host name, resolver, hosts file, and the files its clients
+ * read (absolute paths on the node, e.g. /etc/containerd/config.toml, /etc/docker/daemon.json,
+ * /etc/systemd/system/containerd.service.d/proxy.conf, /var/lib/kubelet/config.json).
+ */
 export interface SimNode {
   name: string;
   resolvConf: string;
   hosts: string;
-  /** /etc/docker/daemon.json of this node (passed as --daemon-config). */
-  daemonJson: object;
+  files?: Record<string, string>;
 }
 
 export interface SimRun {
@@ -19,32 +22,82 @@ export interface SimRun {
   stderr: string;
 }
 
+/** The parts of a Job's pod `fleet manifest` writes that say what runs and what it sees. */
+export interface JobPod {
+  args: string[];
+  env: Record<string, string>;
+  /** Each volume mount: its path in the container, and its source (a hostPath's type, or a Secret's data). */
+  mounts: { path: string; hostPathType: string | null; secret: Record<string, string> | null }[];
+}
+
 /**
- * Runs `pulldoctor ARGS` as on a node: a UTS namespace (`unshare -u`, its own host name, which
- * the report's host.hostname then says) and a private mount namespace (`unshare -m`) where the
- * node's resolv.conf, hosts and nsswitch.conf are bind-mounted over the machine's. Nothing
- * outside the child sees either. The environment is the fleet pod's (PULLDOCTOR_JSON_LINES).
+ * Where a mount path is made on this machine: a path whose parent does not exist here (e.g.
+ * /var/lib/kubelet/config.json) is made inside a node-owned copy of an ancestor that does, bound
+ * over it, which hides the machine's own content there (its /run/containerd too, which a fleet
+ * pod does not see either). Only these ancestors are ever covered.
  */
-export async function runOnNode(node: SimNode, args: string[], root: string): Promise<SimRun> {
+const COVER = ["/etc/containerd", "/etc/docker", "/etc/containers", "/etc/systemd/system", "/var/lib", "/run", "/tmp"];
+const FILE_BINDS = new Set(["/etc/hosts", "/etc/resolv.conf"]);
+
+/**
+ * Runs a Job's container as on its node: a UTS namespace (`unshare -u`, its own host name, which
+ * the report's host.hostname then says) and a private mount namespace (`unshare -m`) where every
+ * volume the Job mounts is the node's own: its files where it has them, else what the CRI makes
+ * of a missing hostPath (an empty directory; an empty file for FileOrCreate). The arguments and
+ * environment are the Job's, exactly. Nothing outside the child sees any of it.
+ */
+export async function runJobOnNode(node: SimNode, pod: JobPod, root: string): Promise<SimRun> {
   const bin = requireBinaryBuilt();
   const unshare = requireBinary("unshare", "util-linux");
   requireBinary("hostname", "hostname");
   const dir = path.join(root, node.name);
-  mkdirSync(path.join(dir, "home"), { recursive: true });
+  const fs = path.join(dir, "root");
+  const put = (p: string, text: string) => {
+    mkdirSync(path.dirname(path.join(fs, p)), { recursive: true });
+    writeFileSync(path.join(fs, p), text);
+  };
+  const covered = new Set<string>();
+  const binds: string[] = [];
+  for (const m of pod.mounts) {
+    if (FILE_BINDS.has(m.path)) continue;
+    // /var/run is a link to /run here, as on the nodes.
+    const at = m.path.replace(/^\/var\/run\//, "/run/");
+    const cover = COVER.find((c) => at === c || at.startsWith(`${c}/`));
+    if (!cover) {
+      // e.g. /etc/crio: this machine has none, so the namespace has none: what an empty hostPath means.
+      if (existsSync(m.path)) throw new Error(`fleet-nodes: ${m.path} exists on this machine and cannot be covered`);
+      continue;
+    }
+    covered.add(cover);
+    if (m.secret) for (const [k, v] of Object.entries(m.secret)) put(path.join(at, k), v);
+    else if (m.hostPathType === "FileOrCreate") put(at, node.files?.[m.path] ?? "");
+    else mkdirSync(path.join(fs, at), { recursive: true });
+  }
+  for (const [p, text] of Object.entries(node.files ?? {})) {
+    if (![...covered].some((c) => p.startsWith(`${c}/`))) throw new Error(`fleet-nodes: the Job mounts nothing that holds ${p}`);
+    put(p, text);
+  }
+  // The node's files live under /tmp: /tmp (the pod's emptyDir) is covered last, after every source under it is bound.
+  for (const c of [...covered].sort((a, b) => Number(a === "/tmp") - Number(b === "/tmp"))) {
+    mkdirSync(path.join(fs, c), { recursive: true });
+    binds.push(`mount --bind '${path.join(fs, c)}' '${c}'`);
+  }
   const files = { hosts: path.join(dir, "hosts"), resolv: path.join(dir, "resolv.conf"), nss: path.join(dir, "nsswitch.conf") };
   writeFileSync(files.hosts, node.hosts);
   writeFileSync(files.resolv, node.resolvConf);
   writeFileSync(files.nss, "hosts: files dns\n");
-  const daemon = path.join(dir, "daemon.json");
-  writeFileSync(daemon, JSON.stringify(node.daemonJson));
-  // Our temp paths have no quotes or spaces; "$@" carries the arguments.
-  const script =
-    `hostname '${node.name}' && mount --bind '${files.hosts}' /etc/hosts && mount --bind '${files.resolv}' /etc/resolv.conf` +
-    ` && mount --bind '${files.nss}' /etc/nsswitch.conf && exec "$@"`;
-  const argv = [...args, "--daemon-config", daemon, "--certs-dir", path.join(dir, "certs.d")];
-  const proc = Bun.spawn([unshare, "-u", "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...argv], {
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: path.join(dir, "home"), NO_COLOR: "1", PULLDOCTOR_JSON_LINES: "1" },
-    cwd: dir,
+  mkdirSync(path.join(dir, "home"), { recursive: true });
+  const script = [
+    `hostname '${node.name}'`,
+    `mount --bind '${files.hosts}' /etc/hosts`,
+    `mount --bind '${files.resolv}' /etc/resolv.conf`,
+    `mount --bind '${files.nss}' /etc/nsswitch.conf`,
+    ...binds,
+    'exec "$@"',
+  ].join(" && ");
+  const proc = Bun.spawn([unshare, "-u", "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...pod.args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: path.join(dir, "home"), ...pod.env },
+    cwd: "/",
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -53,6 +106,26 @@ export async function runOnNode(node: SimNode, args: string[], root: string): Pr
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   return { node: node.name, code, stdout, stderr };
+}
+
+/** A Job of `fleet manifest` (parsed YAML) → what its check container runs and mounts. */
+export function jobPod(job: any, secrets: Record<string, Record<string, string>>): JobPod {
+  const spec = job.spec.template.spec;
+  const c = spec.containers[0];
+  const volumes = new Map<string, any>(spec.volumes.map((v: any) => [v.name, v]));
+  return {
+    args: c.args,
+    env: Object.fromEntries(c.env.map((e: any) => [e.name, e.value])),
+    mounts: c.volumeMounts.map((m: any) => {
+      const v = volumes.get(m.name);
+      if (v.secret && !secrets[v.secret.secretName]) throw new Error(`no data for Secret ${v.secret.secretName}`);
+      return {
+        path: m.mountPath,
+        hostPathType: v.hostPath ? v.hostPath.type : null,
+        secret: v.secret ? secrets[v.secret.secretName]! : null,
+      };
+    }),
+  };
 }
 
 /** Headless Chromium (Debian's) with its own profile dir; no network, no first-run. */

@@ -9,14 +9,23 @@ import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { type DnsmasqPeer, startDnsmasq } from "../peers/dnsmasq";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
-import { chromium, runOnNode, type SimNode, type SimRun } from "./fleet-nodes";
+import { chromium, jobPod, runJobOnNode, type SimNode, type SimRun } from "./fleet-nodes";
 
 /**
- * A fleet on one machine: six nodes, each its own host name, resolver, hosts file and
- * daemon.json, run the compiled binary against a real registry (docker-registry) reached by
- * name through a real resolver (dnsmasq). Two nodes have a resolver that refuses the name;
- * one has a hosts-file line that sends the registry's name to an address where nothing
- * listens. Their reports go to `fleet summarize` as `kubectl logs --prefix` prints them.
+ * A fleet on one machine, run as a user runs it: `fleet manifest` (from `kubectl get nodes -o
+ * json` and a pod's YAML given with -f) writes one Job per node; each simulated node then runs
+ * exactly its Job's container (args, env, the hostPath and Secret mounts, each with the node's
+ * own files: fleet-nodes.ts) against a real registry (docker-registry) reached by name through a
+ * real resolver (dnsmasq). `--client auto` decides per node from what the Job mounts:
+ * - node-1, node-2, node-3, node-5: containerd's config.toml naming certs.d, a hosts.toml for the
+ *   registry (plain HTTP), and /var/lib/kubelet (the Job's FileOrCreate config.json, empty): kubelet
+ *   on containerd; node-3's hosts.toml lists a mirror first where nothing listens (MIRROR_FALLBACK);
+ * - node-4, node-6: only /etc/docker/daemon.json (no containerd config, and a fleet pod sees no
+ *   Engine socket): docker with the containerd store.
+ * Faults: node-2 and node-4 have a resolver that refuses the name; node-5 a hosts-file line that
+ * sends the name where nothing listens; node-6 a daemon.json proxy where nothing listens. The
+ * Secret is mounted on every node, as the Jobs do; the kubelet nodes read it. Their reports go to `fleet
+ * summarize` as `kubectl logs --prefix` prints them.
  */
 const REG_NAME = "registry.fleet.test";
 // Loopback addresses of our own for the two resolvers on port 53 (resolv.conf cannot name a port).
@@ -24,15 +33,28 @@ const NET = `127.53.${10 + (process.pid % 200)}`;
 const GOOD_DNS = `${NET}.1`;
 const BAD_DNS = `${NET}.2`;
 const DEAD_PROXY = `http://${NET}.3:3128`;
+const DEAD_MIRROR = `http://${NET}.4:5000`;
+const SECRET = "regcred";
 
 let reg: RegistryPeer;
 let good: DnsmasqPeer;
 let bad: DnsmasqPeer;
 let tmp: { dir: string; cleanup: () => void };
 let runs: SimRun[];
+let jobs: any[];
+let image: string;
 
 const resolv = (server: string) => `nameserver ${server}\noptions attempts:1 timeout:1\n`;
 const HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n";
+
+/** A kubelet-on-containerd node's files: config.toml naming certs.d, and the registry's hosts.toml. */
+function containerdFiles(registry: string, mirror: string | null): Record<string, string> {
+  const mirrorHost = mirror ? `[host."${mirror}"]\n  capabilities = ["pull", "resolve"]\n` : "";
+  return {
+    "/etc/containerd/config.toml": `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n`,
+    [`/etc/containerd/certs.d/${registry}/hosts.toml`]: `server = "http://${registry}"\n\n${mirrorHost}`,
+  };
+}
 
 beforeAll(async () => {
   tmp = tempDir("pd-fleet-");
@@ -43,23 +65,61 @@ beforeAll(async () => {
     // A resolver that knows only another zone: it REFUSES the registry's name.
     startDnsmasq({ port53On: BAD_DNS, local: ["elsewhere.test"] }),
   ]);
-  const daemonJson = { "insecure-registries": [`${REG_NAME}:${reg.port}`] };
+  const registry = `${REG_NAME}:${reg.port}`;
+  image = `${registry}/team/app:1.0`;
+  const daemonJson = (proxy: string | null) => ({
+    "/etc/docker/daemon.json": JSON.stringify({
+      "insecure-registries": [registry],
+      ...(proxy ? { proxies: { "http-proxy": proxy, "https-proxy": proxy } } : {}),
+    }),
+  });
   const nodes: SimNode[] = [
-    { name: "node-1", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, daemonJson },
-    { name: "node-2", resolvConf: resolv(BAD_DNS), hosts: HOSTS, daemonJson },
-    { name: "node-3", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, daemonJson },
-    { name: "node-4", resolvConf: resolv(BAD_DNS), hosts: HOSTS, daemonJson },
-    { name: "node-5", resolvConf: resolv(GOOD_DNS), hosts: `${HOSTS}127.0.0.9 ${REG_NAME}\n`, daemonJson },
-    // dockerd's proxy (daemon.json "proxies") points where nothing listens.
-    {
-      name: "node-6",
-      resolvConf: resolv(GOOD_DNS),
-      hosts: HOSTS,
-      daemonJson: { ...daemonJson, proxies: { "http-proxy": DEAD_PROXY, "https-proxy": DEAD_PROXY } },
-    },
+    { name: "node-1", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, files: containerdFiles(registry, null) },
+    { name: "node-2", resolvConf: resolv(BAD_DNS), hosts: HOSTS, files: containerdFiles(registry, null) },
+    { name: "node-3", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, files: containerdFiles(registry, DEAD_MIRROR) },
+    { name: "node-4", resolvConf: resolv(BAD_DNS), hosts: HOSTS, files: daemonJson(null) },
+    { name: "node-5", resolvConf: resolv(GOOD_DNS), hosts: `${HOSTS}127.0.0.9 ${REG_NAME}\n`, files: containerdFiles(registry, null) },
+    { name: "node-6", resolvConf: resolv(GOOD_DNS), hosts: HOSTS, files: daemonJson(DEAD_PROXY) },
   ];
-  const image = `${REG_NAME}:${reg.port}/team/app:1.0`;
-  runs = await Promise.all(nodes.map((n) => runOnNode(n, ["check", "--json", image, "--timeout", "3"], tmp.dir)));
+  // The user's inputs: the nodes as kubectl prints them, and the pod that cannot pull (-f).
+  const nodeList = {
+    kind: "NodeList",
+    items: nodes.map((n) => ({ metadata: { name: n.name }, status: { nodeInfo: { operatingSystem: "linux" } } })),
+  };
+  writeFileSync(path.join(tmp.dir, "nodes.json"), JSON.stringify(nodeList));
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "app" },
+    spec: { imagePullSecrets: [{ name: SECRET }], containers: [{ name: "app", image }] },
+  };
+  writeFileSync(path.join(tmp.dir, "pod.json"), JSON.stringify(pod));
+  const m = await runCli(
+    [
+      "fleet",
+      "manifest",
+      "--nodes",
+      path.join(tmp.dir, "nodes.json"),
+      "-f",
+      path.join(tmp.dir, "pod.json"),
+      "--image",
+      "registry.example/pulldoctor:1",
+    ],
+    { home: tmp.dir },
+  );
+  if (m.code !== 0) throw new Error(`fleet manifest failed: ${m.stderr}`);
+  jobs = parseAllDocuments(m.stdout)
+    .map((d) => d.toJS())
+    .filter((o) => o.kind === "Job");
+  // The Secret as the pod sees it: the anonymous registry ignores it; kubelet nodes read it.
+  const auth = Buffer.from("fleet:not-a-real-password").toString("base64");
+  const secrets = { [SECRET]: { ".dockerconfigjson": JSON.stringify({ auths: { [registry]: { auth } } }) } };
+  runs = await Promise.all(
+    nodes.map((n) => {
+      const job = jobs.find((j) => j.spec.template.spec.nodeName === n.name);
+      return runJobOnNode(n, jobPod(job, secrets), tmp.dir);
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -85,7 +145,30 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
       const report = JSON.parse(r.stdout);
       expect(report.host.hostname).toBe(r.node);
       expect(r.code).toBe(["node-1", "node-3"].includes(r.node) ? 0 : 1);
+      // --client auto judged each node from what its Job mounts.
+      const docker = ["node-4", "node-6"].includes(r.node);
+      expect(report.client.name).toBe(docker ? "docker" : "kubelet");
+      expect(report.client.basedOn).toContain(docker ? "no client found" : "with containerd (/etc/containerd/config.toml)");
     }
+  });
+
+  test("the Jobs run exactly what the manifest says: --client auto, the pull secret from -f's pod, the image", () => {
+    expect(jobs).toHaveLength(runs.length);
+    for (const j of jobs) {
+      new Job(j).validate();
+      expect(j.spec.template.spec.containers[0].args).toEqual([
+        "check",
+        "--json",
+        "--client",
+        "auto",
+        "--pull-secret",
+        `/var/run/pulldoctor/pull-secrets/${SECRET}/.dockerconfigjson`,
+        image,
+      ]);
+    }
+    // The kubelet nodes read the mounted Secret and matched it to the image (kubelet's keyring).
+    const config = JSON.parse(runs[0]!.stdout).stages.find((st: any) => st.id === "config");
+    expect(config.summary).toContain(`/var/run/pulldoctor/pull-secrets/${SECRET}/.dockerconfigjson`);
   });
 
   test("summarize names exactly the nodes of each fault", async () => {
@@ -110,7 +193,39 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
     expect(proxy.healthy).toEqual({ direct: ["node-1", "node-3"] });
     expect(errors.filter((g: any) => g.stage === "proxy").flatMap((g: any) => g.nodes)).toEqual(["node-6"]);
 
+    expect(byCode.PROXY_UNREACHABLE).toEqual(["node-6"]);
+    expect(s.perCode.filter((g: any) => g.code === "MIRROR_FALLBACK").map((g: any) => [g.severity, g.nodes])).toEqual([
+      ["warning", ["node-3"]],
+    ]);
+    // Per node, the client `auto` judged; what differs: client, store, mirrors (node-3's hosts.toml).
+    expect(Object.fromEntries(s.perNode.map((n: any) => [n.node, n.client]))).toEqual({
+      "node-1": "kubelet",
+      "node-2": "kubelet",
+      "node-3": "kubelet",
+      "node-4": "docker (containerd store)",
+      "node-5": "kubelet",
+      "node-6": "docker (containerd store)",
+    });
+    const trait = (t: string) => s.configDiff.find((d: any) => d.trait === t);
+    expect(trait("client")).toEqual({
+      trait: "client",
+      failing: { kubelet: ["node-2", "node-5"], docker: ["node-4", "node-6"] },
+      healthy: { kubelet: ["node-1", "node-3"] },
+    });
+    expect(trait("store").failing).toEqual({ none: ["node-2", "node-5"], containerd: ["node-4", "node-6"] });
+    expect(trait("mirrors")).toEqual({
+      trait: "mirrors",
+      failing: { none: ["node-2", "node-4", "node-5", "node-6"] },
+      healthy: { none: ["node-1"], [DEAD_MIRROR]: ["node-3"] },
+    });
+    // Egress: the registry is reached from some nodes, not from the others.
+    const egress = s.egress.find((e: any) => e.host === REG_NAME && e.port === reg.port);
+    expect(egress.unreached).toEqual(["node-2", "node-4", "node-5"]);
+    expect(egress.reached).toContain("node-1");
+
     const text = await runCli(["fleet", "summarize"], { home: tmp.dir, stdin: kubectlLogs() });
+    expect(text.stdout).toMatch(/FAIL {2}node-4 {2}\[docker \(containerd store\)\] {2}DNS_SERVFAIL: /);
+    expect(text.stdout).toMatch(/ok {4}node-1 {2}\[kubelet\] +/);
     expect(text.stdout).toContain("6 nodes: 2 can pull, 4 cannot.");
     expect(text.stdout).toContain("1 line skipped: not a report (stdin:3)");
     expect(text.stdout).toMatch(
@@ -135,6 +250,8 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
     );
     expect(codes.size).toBeGreaterThanOrEqual(2);
     for (const n of runs) expect(dom.stdout).toContain(`data-node="${n.node}"`);
+    expect(dom.stdout).toContain(`data-node="node-4" data-client="docker (containerd store)"`);
+    expect(dom.stdout).toContain(`data-node="node-1" data-client="kubelet"`);
     for (const c of codes) expect(dom.stdout).toContain(`data-code="${c}"`);
     expect(dom.stdout).toContain("<details>");
     const shot = path.join(tmp.dir, "fleet.png");
@@ -167,6 +284,25 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
     const bad = await runCli(["fleet", "manifest", "--nodes", notJson, "x:1"], { home: tmp.dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`--nodes ${notJson} is not JSON (it looks like YAML: use 'kubectl get nodes -o json')`);
+  });
+
+  test("global flags before fleet are routed to it: pulldoctor --no-color fleet …", async () => {
+    const logs = kubectlLogs();
+    const plain = await runCli(["fleet", "summarize", "--json"], { home: tmp.dir, stdin: logs });
+    const routed = await runCli(["--no-color", "fleet", "summarize", "--json"], { home: tmp.dir, stdin: logs });
+    expect(routed.stderr).toBe("");
+    expect(routed.code).toBe(1);
+    expect(routed.stdout).toBe(plain.stdout);
+    const m = await runCli(["--no-color", "fleet", "manifest", "--daemonset", "alpine:3"], { home: tmp.dir });
+    expect(m.code).toBe(0);
+    expect(m.stdout).toContain("kind: DaemonSet");
+    const help = await runCli(["--no-color", "fleet", "--help"], { home: tmp.dir });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("pulldoctor fleet summarize");
+    // Not a fleet flag: misuse from fleet's own parser, not the check's.
+    const bad = await runCli(["--verbose", "fleet", "summarize"], { home: tmp.dir, stdin: logs });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("pulldoctor fleet: unknown flag for fleet: --verbose");
   });
 
   test("fleet hold (the DaemonSet's idle container) ends cleanly on SIGTERM", async () => {

@@ -170,7 +170,7 @@ describe("fleet manifest", () => {
       for (const m of c.volumeMounts) if (m.name !== "tmp") expect(m.readOnly).toBe(true);
     }
     const paths = HOST_MOUNTS.map((m) => m.path);
-    for (const p of ["/etc/containerd", "/etc/docker", "/etc/containers", "/var/lib/kubelet/config.json", "/etc/resolv.conf", "/etc/hosts"])
+    for (const p of ["/etc/containerd", "/etc/docker", "/etc/containers", "/etc/crio", "/var/lib/kubelet/config.json", "/etc/resolv.conf", "/etc/hosts"])
       expect(paths).toContain(p);
     for (const rt of ["containerd", "docker", "crio"]) expect(paths).toContain(`/etc/systemd/system/${rt}.service.d`);
   });
