@@ -162,6 +162,66 @@ describe("fleet summarize", () => {
     ]);
   });
 
+  test("the judged client per node; client, store and mirrors (the judged client's hosts) compared", async () => {
+    /** A report's `client` and its config stage's evidence as `check --client auto` writes them now. */
+    const withClient = (
+      r: any,
+      client: { name: string; store: string | null },
+      hosts: { url: string; role: string }[],
+      daemonMirrors: string[] = [],
+    ) => {
+      const config = r.stages.find((st: any) => st.id === "config");
+      config.evidence = { effective: { mirrors: daemonMirrors }, client: { choice: "auto", profiles: [{ ...client, hosts }] } };
+      return { ...r, client: { ...client, basedOn: `${client.name} found` } };
+    };
+    const upstream = { url: "http://registry.example:5000/v2", role: "upstream" };
+    const mirror = { url: "https://mirror.example/v2", role: "mirror" };
+    const batch = {
+      schemaVersion: 1,
+      kind: "batch",
+      createdAt: "2026-12-01T10:00:00.000Z",
+      host: { os: "linux", arch: "amd64", hostname: "b4" },
+      images: [
+        {
+          image: "a:1",
+          sources: [],
+          report: withClient(report("x", { fail: "blob" }), { name: "kubelet", store: null }, [mirror, upstream]),
+        },
+      ],
+      verdict: { ok: false, total: 1, failed: 1 },
+      egress: [],
+    };
+    const logs = [
+      prefixed("pd-a1", withClient(report("a1"), { name: "kubelet", store: null }, [upstream])),
+      prefixed("pd-a2", withClient(report("a2"), { name: "docker", store: "classic" }, [upstream], ["https://dm.example"])),
+      prefixed("pd-a3", withClient(report("a3", { fail: "dns" }), { name: "kubelet", store: null }, [upstream])),
+      prefixed("pd-b4", batch),
+    ].join("\n");
+    const s = JSON.parse((await run(["--json"], logs)).out);
+    expect(s.perNode.map((n: any) => [n.node, n.client, n.clientBasedOn])).toEqual([
+      ["a1", "kubelet", "kubelet found"],
+      ["a2", "docker (classic store)", "docker found"],
+      ["a3", "kubelet", "kubelet found"],
+      ["b4", "kubelet", "kubelet found"],
+    ]);
+    const diff = Object.fromEntries(s.configDiff.map((d: any) => [d.trait, [d.failing, d.healthy]]));
+    // Said because docker is found only among the healthy nodes (a value on both sides alone is no difference).
+    expect(diff.client).toEqual([{ kubelet: ["a3", "b4"] }, { kubelet: ["a1"], docker: ["a2"] }]);
+    expect(diff.store).toEqual([{ none: ["a3", "b4"] }, { none: ["a1"], classic: ["a2"] }]);
+    // Classic Docker: daemon.json's mirrors; the others: their hosts of role "mirror", without containerd's /v2 root.
+    expect(diff.mirrors).toEqual([
+      { none: ["a3"], "https://mirror.example": ["b4"] },
+      { none: ["a1"], "https://dm.example": ["a2"] },
+    ]);
+    const text = (await run([], logs)).out;
+    expect(text).toMatch(/FAIL {2}a3 {2}\[kubelet\] {17}DNS_SERVFAIL: /);
+    expect(text).toContain("  client:\n    failing: kubelet  (a3, b4)\n    healthy: kubelet  (a1)\n    healthy: docker  (a2)\n");
+    const html = summaryHtml(summarize(readReports([{ name: "logs", text: logs }])), readReports([{ name: "logs", text: logs }]).reports);
+    expect(html).toContain(
+      `<tr data-node="a2" data-client="docker (classic store)"><th class="node">a2</th><td class="client" title="docker found">`,
+    );
+  });
+
   test("egress hosts only some nodes reach; reports without egress are fine", () => {
     const eg = (reached: boolean) => [
       {
