@@ -93,6 +93,18 @@ describe("the doctor's own image", () => {
     expect(report.verdict.ok).toBe(true);
     expect(report.stages.find((s: any) => s.id === "blob").status).toBe("pass");
 
+    // The binary in the image is this build (its split chunks are inside it: `fleet` is one,
+    // loaded on demand), and the manifest it writes defaults to the image's own version tag.
+    const created = dockerd.docker(["create", ref]);
+    expect(created.code).toBe(0);
+    const copied = path.join(tmp.dir, "pulldoctor-from-image");
+    expect(dockerd.docker(["cp", `${created.stdout.trim()}:/pulldoctor`, copied]).code).toBe(0);
+    dockerd.docker(["rm", created.stdout.trim()]);
+    expect(Bun.hash(readFileSync(copied))).toBe(Bun.hash(readFileSync(requireBinaryBuilt())));
+    const manifest = dockerd.docker(["run", "--rm", ref, "--no-color", "fleet", "manifest", "--daemonset", "app:1"]);
+    expect(manifest.code).toBe(0);
+    expect(manifest.stdout).toContain(`image: pulldoctor:${VERSION}\n`);
+
     // No shell, no package manager: only the binary and what it loads.
     const sh = dockerd.docker(["run", "--rm", "--entrypoint", "/bin/sh", ref, "-c", "true"]);
     expect(sh.code).not.toBe(0);
