@@ -27,6 +27,14 @@ type Obj = Record<string, unknown>;
 export const APP_LABEL = "pulldoctor";
 /** Where pull secrets are mounted; check reads each `.dockerconfigjson` with --pull-secret. */
 export const PULL_SECRET_DIR = "/var/run/pulldoctor/pull-secrets";
+/**
+ * `check` takes one IMAGE argument; several images go in a ConfigMap holding a Pod that names
+ * them, mounted here and read with `check -f` (a Pod's containers are all taken), so each pod
+ * prints one batch report.
+ */
+export const IMAGES_DIR = "/var/run/pulldoctor/images";
+export const IMAGES_FILE = "images.json";
+const IMAGES_CONFIGMAP = "pulldoctor-images";
 
 /**
  * What the node's clients read, mounted read-only at the same paths so the doctor reads
@@ -56,6 +64,7 @@ export const HOST_MOUNTS: readonly { name: string; path: string; type: string }[
 export function buildManifest(plan: ManifestPlan): Obj[] {
   const objects: Obj[] = [];
   if (plan.createNamespace) objects.push(namespaceObject(plan));
+  if (plan.images.length > 1) objects.push(imagesConfigMap(plan));
   if (plan.nodes === null) objects.push(daemonSet(plan));
   else for (const node of plan.nodes) objects.push(job(plan, node));
   return objects;
@@ -75,6 +84,21 @@ function namespaceObject(plan: ManifestPlan): Obj {
       // hostNetwork and hostPath are refused below the "privileged" Pod Security level.
       labels: { ...labels(plan), "pod-security.kubernetes.io/enforce": "privileged" },
     },
+  };
+}
+
+function imagesConfigMap(plan: ManifestPlan): Obj {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: IMAGES_CONFIGMAP },
+    spec: { containers: plan.images.map((image, i) => ({ name: `image-${i + 1}`, image })) },
+  };
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: IMAGES_CONFIGMAP, namespace: plan.namespace, labels: labels(plan) },
+    data: { [IMAGES_FILE]: `${JSON.stringify(pod, null, 2)}\n` },
   };
 }
 
@@ -149,6 +173,7 @@ function podSpec(plan: ManifestPlan): Obj {
     volumes: [
       ...HOST_MOUNTS.map((m) => ({ name: m.name, hostPath: { path: m.path, type: m.type } })),
       ...plan.pullSecrets.map((s, i) => ({ name: `pull-secret-${i}`, secret: { secretName: s, defaultMode: 0o400 } })),
+      ...(plan.images.length > 1 ? [{ name: "images", configMap: { name: IMAGES_CONFIGMAP } }] : []),
       // The root filesystem is read-only; a small scratch space for anything the runtime writes.
       { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
     ],
@@ -161,7 +186,7 @@ function checkContainer(plan: ManifestPlan): Obj {
     name: "check",
     image: plan.image,
     imagePullPolicy: "IfNotPresent",
-    args: ["check", "--json", "--client", plan.client, ...secretArgs, ...plan.images],
+    args: ["check", "--json", "--client", plan.client, ...secretArgs, ...imageArgs(plan)],
     // One JSON line per report, so `kubectl logs --prefix` gives one prefixed line per node.
     env: [
       { name: "PULLDOCTOR_JSON_LINES", value: "1" },
@@ -174,9 +199,14 @@ function checkContainer(plan: ManifestPlan): Obj {
     volumeMounts: [
       ...HOST_MOUNTS.map((m) => ({ name: m.name, mountPath: m.path, readOnly: true })),
       ...plan.pullSecrets.map((s, i) => ({ name: `pull-secret-${i}`, mountPath: `${PULL_SECRET_DIR}/${s}`, readOnly: true })),
+      ...(plan.images.length > 1 ? [{ name: "images", mountPath: IMAGES_DIR, readOnly: true }] : []),
       { name: "tmp", mountPath: "/tmp" },
     ],
   };
+}
+
+function imageArgs(plan: ManifestPlan): string[] {
+  return plan.images.length > 1 ? ["-f", `${IMAGES_DIR}/${IMAGES_FILE}`] : [...plan.images];
 }
 
 function securityContext(): Obj {

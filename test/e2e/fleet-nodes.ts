@@ -26,8 +26,8 @@ export interface SimRun {
 export interface JobPod {
   args: string[];
   env: Record<string, string>;
-  /** Each volume mount: its path in the container, and its source (a hostPath's type, or a Secret's data). */
-  mounts: { path: string; hostPathType: string | null; secret: Record<string, string> | null }[];
+  /** Each volume mount: its path in the container, and its source (a hostPath's type, or a Secret's or ConfigMap's data). */
+  mounts: { path: string; hostPathType: string | null; data: Record<string, string> | null }[];
 }
 
 /**
@@ -69,7 +69,7 @@ export async function runJobOnNode(node: SimNode, pod: JobPod, root: string): Pr
       continue;
     }
     covered.add(cover);
-    if (m.secret) for (const [k, v] of Object.entries(m.secret)) put(path.join(at, k), v);
+    if (m.data) for (const [k, v] of Object.entries(m.data)) put(path.join(at, k), v);
     else if (m.hostPathType === "FileOrCreate") put(at, node.files?.[m.path] ?? "");
     else mkdirSync(path.join(fs, at), { recursive: true });
   }
@@ -108,8 +108,11 @@ export async function runJobOnNode(node: SimNode, pod: JobPod, root: string): Pr
   return { node: node.name, code, stdout, stderr };
 }
 
-/** A Job of `fleet manifest` (parsed YAML) → what its check container runs and mounts. */
-export function jobPod(job: any, secrets: Record<string, Record<string, string>>): JobPod {
+/**
+ * A Job of `fleet manifest` (parsed YAML) → what its check container runs and mounts. `secrets`:
+ * the Secrets' data as the user created them; ConfigMaps come from the manifest's own objects.
+ */
+export function jobPod(job: any, secrets: Record<string, Record<string, string>>, objects: any[]): JobPod {
   const spec = job.spec.template.spec;
   const c = spec.containers[0];
   const volumes = new Map<string, any>(spec.volumes.map((v: any) => [v.name, v]));
@@ -118,12 +121,13 @@ export function jobPod(job: any, secrets: Record<string, Record<string, string>>
     env: Object.fromEntries(c.env.map((e: any) => [e.name, e.value])),
     mounts: c.volumeMounts.map((m: any) => {
       const v = volumes.get(m.name);
-      if (v.secret && !secrets[v.secret.secretName]) throw new Error(`no data for Secret ${v.secret.secretName}`);
-      return {
-        path: m.mountPath,
-        hostPathType: v.hostPath ? v.hostPath.type : null,
-        secret: v.secret ? secrets[v.secret.secretName]! : null,
-      };
+      const data = v.secret
+        ? secrets[v.secret.secretName]
+        : v.configMap
+          ? objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === v.configMap.name)?.data
+          : null;
+      if ((v.secret || v.configMap) && !data) throw new Error(`no data for volume ${v.name}`);
+      return { path: m.mountPath, hostPathType: v.hostPath ? v.hostPath.type : null, data: data ?? null };
     }),
   };
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { parseAllDocuments } from "yaml";
 import { buildImage } from "../../src/lab/image";
 import { requireBinaryBuilt, runCli } from "../helpers/binary";
@@ -41,8 +42,10 @@ let good: DnsmasqPeer;
 let bad: DnsmasqPeer;
 let tmp: { dir: string; cleanup: () => void };
 let runs: SimRun[];
+let objects: any[];
 let jobs: any[];
 let image: string;
+let sidecar: string;
 
 const resolv = (server: string) => `nameserver ${server}\noptions attempts:1 timeout:1\n`;
 const HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n";
@@ -60,6 +63,7 @@ beforeAll(async () => {
   tmp = tempDir("pd-fleet-");
   reg = await startRegistry();
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "fleet" }));
+  await pushImage(reg.url, "team/sidecar", "2", buildImage({ label: "fleet-sidecar" }));
   [good, bad] = await Promise.all([
     startDnsmasq({ port53On: GOOD_DNS, local: ["fleet.test"], hosts: { [REG_NAME]: ["127.0.0.1"] } }),
     // A resolver that knows only another zone: it REFUSES the registry's name.
@@ -67,6 +71,7 @@ beforeAll(async () => {
   ]);
   const registry = `${REG_NAME}:${reg.port}`;
   image = `${registry}/team/app:1.0`;
+  sidecar = `${registry}/team/sidecar:2`;
   const daemonJson = (proxy: string | null) => ({
     "/etc/docker/daemon.json": JSON.stringify({
       "insecure-registries": [registry],
@@ -87,13 +92,23 @@ beforeAll(async () => {
     items: nodes.map((n) => ({ metadata: { name: n.name }, status: { nodeInfo: { operatingSystem: "linux" } } })),
   };
   writeFileSync(path.join(tmp.dir, "nodes.json"), JSON.stringify(nodeList));
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "app" },
-    spec: { imagePullSecrets: [{ name: SECRET }], containers: [{ name: "app", image }] },
-  };
-  writeFileSync(path.join(tmp.dir, "pod.json"), JSON.stringify(pod));
+  // The workload in ImagePullBackOff, as the user has it: two containers and a pull secret.
+  const deployment = [
+    "apiVersion: apps/v1",
+    "kind: Deployment",
+    "metadata: {name: app}",
+    "spec:",
+    "  selector: {matchLabels: {app: app}}",
+    "  template:",
+    "    metadata: {labels: {app: app}}",
+    "    spec:",
+    `      imagePullSecrets: [{name: ${SECRET}}]`,
+    "      containers:",
+    `        - {name: app, image: "${image}"}`,
+    `        - {name: sidecar, image: "${sidecar}"}`,
+    "",
+  ].join("\n");
+  writeFileSync(path.join(tmp.dir, "app.yaml"), deployment);
   const m = await runCli(
     [
       "fleet",
@@ -101,23 +116,22 @@ beforeAll(async () => {
       "--nodes",
       path.join(tmp.dir, "nodes.json"),
       "-f",
-      path.join(tmp.dir, "pod.json"),
+      path.join(tmp.dir, "app.yaml"),
       "--image",
       "registry.example/pulldoctor:1",
     ],
     { home: tmp.dir },
   );
   if (m.code !== 0) throw new Error(`fleet manifest failed: ${m.stderr}`);
-  jobs = parseAllDocuments(m.stdout)
-    .map((d) => d.toJS())
-    .filter((o) => o.kind === "Job");
+  objects = parseAllDocuments(m.stdout).map((d) => d.toJS());
+  jobs = objects.filter((o) => o.kind === "Job");
   // The Secret as the pod sees it: the anonymous registry ignores it; kubelet nodes read it.
   const auth = Buffer.from("fleet:not-a-real-password").toString("base64");
   const secrets = { [SECRET]: { ".dockerconfigjson": JSON.stringify({ auths: { [registry]: { auth } } }) } };
   runs = await Promise.all(
     nodes.map((n) => {
       const job = jobs.find((j) => j.spec.template.spec.nodeName === n.name);
-      return runJobOnNode(n, jobPod(job, secrets), tmp.dir);
+      return runJobOnNode(n, jobPod(job, secrets, objects), tmp.dir);
     }),
   );
 }, 120_000);
@@ -147,12 +161,17 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
       expect(r.code).toBe(["node-1", "node-3"].includes(r.node) ? 0 : 1);
       // --client auto judged each node from what its Job mounts.
       const docker = ["node-4", "node-6"].includes(r.node);
-      expect(report.client.name).toBe(docker ? "docker" : "kubelet");
-      expect(report.client.basedOn).toContain(docker ? "no client found" : "with containerd (/etc/containerd/config.toml)");
+      // Two images: a batch report, one report per image, each judged as the same client.
+      expect(report.kind).toBe("batch");
+      expect(report.images.map((i: any) => i.image)).toEqual([image, sidecar]);
+      for (const { report: one } of report.images) {
+        expect(one.client.name).toBe(docker ? "docker" : "kubelet");
+        expect(one.client.basedOn).toContain(docker ? "no client found" : "with containerd (/etc/containerd/config.toml)");
+      }
     }
   });
 
-  test("the Jobs run exactly what the manifest says: --client auto, the pull secret from -f's pod, the image", () => {
+  test("the Jobs run exactly what the manifest says: --client auto, the pull secret and images from -f", () => {
     expect(jobs).toHaveLength(runs.length);
     for (const j of jobs) {
       new Job(j).validate();
@@ -163,11 +182,16 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
         "auto",
         "--pull-secret",
         `/var/run/pulldoctor/pull-secrets/${SECRET}/.dockerconfigjson`,
-        image,
+        "-f",
+        "/var/run/pulldoctor/images/images.json",
       ]);
     }
+    // `check` takes one IMAGE: the two images go in a ConfigMap the pods read with -f.
+    const images = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "pulldoctor-images");
+    new ConfigMap(images).validate();
+    expect(JSON.parse(images.data["images.json"]).spec.containers.map((c: any) => c.image)).toEqual([image, sidecar]);
     // The kubelet nodes read the mounted Secret and matched it to the image (kubelet's keyring).
-    const config = JSON.parse(runs[0]!.stdout).stages.find((st: any) => st.id === "config");
+    const config = JSON.parse(runs[0]!.stdout).images[0].report.stages.find((st: any) => st.id === "config");
     expect(config.summary).toContain(`/var/run/pulldoctor/pull-secrets/${SECRET}/.dockerconfigjson`);
   });
 

@@ -190,6 +190,8 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
       return 1;
     }
   }
-  io.stdout(options.json ? `${JSON.stringify(batch, null, 2)}\n` : renderBatch(batch, wanted));
+  // Fleet pods set PULLDOCTOR_JSON_LINES=1 (as check.ts): a batch is one line too, for `kubectl logs --prefix`.
+  const json = () => (deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(batch) : JSON.stringify(batch, null, 2));
+  io.stdout(options.json ? `${json()}\n` : renderBatch(batch, wanted));
   return batch.verdict.ok ? 0 : 1;
 }

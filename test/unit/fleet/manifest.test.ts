@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { parseAllDocuments } from "yaml";
 import { fleetCommand } from "../../../src/cli/commands/fleet";
@@ -45,7 +46,7 @@ function docs(yamlText: string): any[] {
 
 /** Each object through the Kubernetes API schema (kubernetes-models throws on a violation). */
 function validate(o: any): void {
-  const Model = { Namespace, Job, DaemonSet }[o.kind as "Job"];
+  const Model = { Namespace, ConfigMap, Job, DaemonSet }[o.kind as "Job"];
   expect(Model).toBeDefined();
   new (Model as any)(o).validate();
   expectKnownFields(o);
@@ -72,6 +73,10 @@ function expectKnown(o: any, type: string, where: string): void {
 function expectKnownFields(o: any): void {
   expectKnown(o.metadata, "ObjectMeta", "metadata");
   if (o.kind === "Namespace") return;
+  if (o.kind === "ConfigMap") {
+    expectKnown(o, "CoreV1ConfigMap", "configMap");
+    return;
+  }
   expectKnown(o.spec, o.kind === "Job" ? "BatchV1JobSpec" : "AppsV1DaemonSetSpec", "spec");
   expectKnown(o.spec.template, "CoreV1PodTemplateSpec", "template");
   expectKnown(o.spec.template.metadata, "ObjectMeta", "template.metadata");
@@ -83,6 +88,7 @@ function expectKnownFields(o: any): void {
     expectKnown(v.hostPath, "CoreV1HostPathVolumeSource", "hostPath");
     expectKnown(v.secret, "CoreV1SecretVolumeSource", "secret");
     expectKnown(v.emptyDir, "CoreV1EmptyDirVolumeSource", "emptyDir");
+    expectKnown(v.configMap, "CoreV1ConfigMapVolumeSource", "configMap");
   }
   for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
     expectKnown(c, "CoreV1Container", "container");
@@ -96,7 +102,7 @@ function expectKnownFields(o: any): void {
 }
 
 function podSpecs(objects: any[]): any[] {
-  return objects.filter((o) => o.kind !== "Namespace").map((o) => o.spec.template.spec);
+  return objects.filter((o) => o.kind === "Job" || o.kind === "DaemonSet").map((o) => o.spec.template.spec);
 }
 
 describe("fleet manifest", () => {
@@ -119,7 +125,14 @@ describe("fleet manifest", () => {
     expect(r.err).toContain("skipped node win-1: windows node");
     const objects = docs(r.out);
     for (const o of objects) validate(o);
-    expect(objects.map((o) => o.kind)).toEqual(["Namespace", "Job", "Job"]);
+    expect(objects.map((o) => o.kind)).toEqual(["Namespace", "ConfigMap", "Job", "Job"]);
+    // `check` takes one IMAGE: several go in a ConfigMap holding a Pod that names them, read with -f.
+    const images = objects.find((o) => o.kind === "ConfigMap");
+    expect(images.metadata).toMatchObject({ name: "pulldoctor-images", namespace: "pulldoctor" });
+    expect(JSON.parse(images.data["images.json"]).spec.containers).toEqual([
+      { name: "image-1", image: "nginx:1.27" },
+      { name: "image-2", image: "ghcr.io/a/b:1" },
+    ]);
     const jobs = objects.filter((o) => o.kind === "Job");
     expect(jobs.map((j) => j.spec.template.spec.nodeName)).toEqual(["node-a", "ip-10-0-0-12.eu-west-1.compute.internal"]);
     for (const j of jobs) {
@@ -143,9 +156,11 @@ describe("fleet manifest", () => {
         "auto",
         "--pull-secret",
         "/var/run/pulldoctor/pull-secrets/regcred/.dockerconfigjson",
-        "nginx:1.27",
-        "ghcr.io/a/b:1",
+        "-f",
+        "/var/run/pulldoctor/images/images.json",
       ]);
+      expect(spec.volumes).toContainEqual({ name: "images", configMap: { name: "pulldoctor-images" } });
+      expect(c.volumeMounts).toContainEqual({ name: "images", mountPath: "/var/run/pulldoctor/images", readOnly: true });
       expect(c.env).toContainEqual({ name: "PULLDOCTOR_JSON_LINES", value: "1" });
       expect(c.securityContext).toMatchObject({
         runAsUser: 0,
@@ -170,7 +185,15 @@ describe("fleet manifest", () => {
       for (const m of c.volumeMounts) if (m.name !== "tmp") expect(m.readOnly).toBe(true);
     }
     const paths = HOST_MOUNTS.map((m) => m.path);
-    for (const p of ["/etc/containerd", "/etc/docker", "/etc/containers", "/etc/crio", "/var/lib/kubelet/config.json", "/etc/resolv.conf", "/etc/hosts"])
+    for (const p of [
+      "/etc/containerd",
+      "/etc/docker",
+      "/etc/containers",
+      "/etc/crio",
+      "/var/lib/kubelet/config.json",
+      "/etc/resolv.conf",
+      "/etc/hosts",
+    ])
       expect(paths).toContain(p);
     for (const rt of ["containerd", "docker", "crio"]) expect(paths).toContain(`/etc/systemd/system/${rt}.service.d`);
   });
@@ -225,9 +248,11 @@ spec:
       "auto",
       "--pull-secret",
       "/var/run/pulldoctor/pull-secrets/corp-pull/.dockerconfigjson",
-      "registry.corp/app:2",
-      "busybox:1.36",
+      "-f",
+      "/var/run/pulldoctor/images/images.json",
     ]);
+    const images = JSON.parse(docs(r.out).find((o) => o.kind === "ConfigMap").data["images.json"]);
+    expect(images.spec.containers.map((x: any) => x.image)).toEqual(["registry.corp/app:2", "busybox:1.36"]);
   });
 
   test("-f FILE is read by src/inputs: a compose file, a plain list, and a bad reference named with its line", () => {
