@@ -250,6 +250,10 @@ describe("fleet e2e: six simulated nodes, their reports summarised", () => {
     const text = await runCli(["fleet", "summarize"], { home: tmp.dir, stdin: kubectlLogs() });
     expect(text.stdout).toMatch(/FAIL {2}node-4 {2}\[docker \(containerd store\)\] {2}DNS_SERVFAIL: /);
     expect(text.stdout).toMatch(/ok {4}node-1 {2}\[kubelet\] +/);
+    expect(text.stdout).toContain(
+      "  client:\n    failing: kubelet  (node-2, node-5)\n    failing: docker  (node-4, node-6)\n    healthy: kubelet  (node-1, node-3)\n",
+    );
+    expect(text.stdout).toContain(`    healthy: ${DEAD_MIRROR}  (node-3)\n`);
     expect(text.stdout).toContain("6 nodes: 2 can pull, 4 cannot.");
     expect(text.stdout).toContain("1 line skipped: not a report (stdin:3)");
     expect(text.stdout).toMatch(
