@@ -77,8 +77,11 @@ async function doctor(command: "check" | "pull", image: string, extra: string[] 
     path.join(work.dir, "none.json"),
     "--timeout",
     "5",
+    // Classic Docker, whose pull these items are about (its containerd store retries a 401).
     "--client",
     "docker",
+    "--docker-store",
+    "classic",
     ...extra,
   ];
   if (command === "pull") args.push("--output", `oci:${path.join(work.dir, `out-${++n}`)}`);

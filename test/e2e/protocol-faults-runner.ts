@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync, realpathSync } from "node:fs";
-import { requireBinaryBuilt } from "../helpers/binary";
+import { pinClient, requireBinaryBuilt } from "../helpers/binary";
 
 /**
  * Running the compiled binary for the fault e2e tests (protocol-faults-registry.test.ts): wall
@@ -32,7 +32,7 @@ function readlinkSafe(file: string): string {
 
 export async function runBinary(args: string[], env: Record<string, string>, cwd: string): Promise<BinaryRun> {
   const started = performance.now();
-  const proc = Bun.spawn([requireBinaryBuilt(), ...args], {
+  const proc = Bun.spawn([requireBinaryBuilt(), ...pinClient(args)], {
     env,
     cwd,
     stdin: "ignore",

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
+import { pinClient, requireBinaryBuilt, runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
 import { expectValidReport } from "../helpers/schema";
@@ -48,7 +48,7 @@ test("--json into a pipe whose reader starts 1 s late: the report arrives whole,
   // A shell pipeline as a CI job writes it: the reader sleeps before reading, so the
   // binary finishes while most of the report is still waiting for the pipe (64 KiB).
   const script = `"$@" | { sleep 1; cat > '${received}'; }; echo "status=\${PIPESTATUS[0]}" >&2`;
-  const proc = Bun.spawn(["bash", "-c", script, "bash", requireBinaryBuilt(), ...pullArgs("slow-reader")], {
+  const proc = Bun.spawn(["bash", "-c", script, "bash", requireBinaryBuilt(), ...pinClient(pullArgs("slow-reader"))], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work.dir, NO_COLOR: "1", ...env("store-slow-reader") },
     cwd: work.dir,
     stdin: "ignore",

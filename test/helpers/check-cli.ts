@@ -59,9 +59,8 @@ export async function checkCli(image: string, flags: string[], o: CheckCliOption
     ...unless("--daemon-config", path.join(o.home, "none.json")),
     ...unless("--certs-dir", path.join(o.home, "certs.d")),
     ...unless("--timeout", String(o.timeout ?? 3)),
-    // Judged as Docker unless told: `auto` would read this machine's /etc/containerd and judge as ctr,
-    // which reads no config.json.
-    ...unless("--client", "docker"),
+    // Judged as classic Docker unless told: runCli and runInNs pin it (test/helpers/binary.ts pinClient),
+    // since `auto` would read this machine's /etc/containerd and judge as ctr, which reads no config.json.
     ...flags,
   ];
   if (o.ns && o.stdin !== undefined) throw new Error("checkCli: a namespaced run reads no stdin");
