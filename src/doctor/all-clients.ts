@@ -44,7 +44,12 @@ export async function judgeEveryClient(
     const client: JudgedClient = { ...judged, name: x.name, store: x.store, label: x.label, wire: x.wire, all: null };
     const base: RunResult = {
       ...local,
-      localFacts: { ...local.localFacts, client },
+      localFacts: {
+        ...local.localFacts,
+        client,
+        // Its own credentials (pull secrets for kubelet, auth.json for podman, only --username for ctr).
+        ...(x.credentials ? { credential: x.credentials[0] ?? null, credentials: x.credentials } : {}),
+      },
       localFindings: local.localFindings.filter(own),
       endpoints: [],
       stages: local.localResults,

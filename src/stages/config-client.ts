@@ -15,7 +15,7 @@ export function judgeClient(
   ctx: StageContext,
   engine: EngineInfo | null,
   local: LocalConfig,
-): { findings: Finding[]; evidence: Json; client: JudgedClient; profile: ClientProfile } {
+): { findings: Finding[]; evidence: Json; client: JudgedClient; profile: ClientProfile; profiles: ClientProfile[] } {
   const { options, deps } = ctx;
   const live = engine?.ok ? engine : null;
   const detection = detectClient(live, deps.paths.clients, options.dockerStore);
@@ -71,5 +71,6 @@ export function judgeClient(
     },
     client,
     profile: first,
+    profiles: judged.map((j) => j.profile),
   };
 }

@@ -18,6 +18,7 @@ import { requireBinary } from "../peers/require";
  * status is 1 exactly when a client fails, with that client's error among the findings.
  */
 let reg: RegistryPeer;
+let authReg: RegistryPeer;
 let nginx: NginxPeer;
 let ctd: ContainerdPeer;
 let front = "";
@@ -26,9 +27,15 @@ let closed2 = "";
 const t = tempDir("pd-clients-all-");
 const accessLog = path.join(t.dir, "access.log");
 
+const PW = "all-clients-Pw+9";
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
 beforeAll(async () => {
-  reg = await startRegistry();
+  [reg, authReg] = await Promise.all([startRegistry(), startRegistry({ htpasswd: { alice: PW } })]);
   await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "all-clients" }));
+  await pushImage(authReg.url, "team/app", "1.0", buildImage({ label: "all-clients-auth" }), {
+    authorization: `Basic ${b64(`alice:${PW}`)}`,
+  });
   const [port, deadPort, deadPort2] = await freePorts(3);
   // A plain proxy in front of the registry whose access log counts the requests each walk made.
   nginx = await startNginx({
@@ -46,7 +53,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await ctd?.stop();
-  await Promise.all([nginx?.stop(), reg?.stop()]);
+  await Promise.all([nginx?.stop(), reg?.stop(), authReg?.stop()]);
   t.cleanup();
 });
 
@@ -69,22 +76,20 @@ function registriesConf(name: string, mirror: string): string {
 type Client = { name: string; store: string | null; verdict: { ok: boolean; code: string | null; summary: string }; endpoints: string[] };
 type F = { code: string; severity: string; endpoint: string | null; detail: string };
 
-async function doctorAll(hostsDir: string, conf: string, json = true) {
+async function doctorAll(
+  hostsDir: string,
+  conf: string,
+  json = true,
+  more: { image?: string; args?: string[]; env?: Record<string, string> } = {},
+) {
   const home = path.join(t.dir, `home-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(home, { recursive: true });
+  mkdirSync(path.join(home, "run"), { recursive: true });
   const flags = ["--client", "all", "--hosts-dir", hostsDir, "--registries-conf", conf, "--containerd-config", "/nonexistent/config.toml"];
+  const image = more.image ?? `${front}/team/app:1.0`;
+  const asJson = json ? ["--json"] : [];
   const r = await runCli(
-    [
-      "check",
-      `${front}/team/app:1.0`,
-      ...(json ? ["--json"] : []),
-      "--timeout",
-      "5",
-      "--daemon-config",
-      "/nonexistent/daemon.json",
-      ...flags,
-    ],
-    { home },
+    ["check", image, ...asJson, "--timeout", "5", "--daemon-config", "/nonexistent/daemon.json", ...flags, ...(more.args ?? [])],
+    { home, env: { XDG_RUNTIME_DIR: path.join(home, "run"), ...more.env } },
   );
   if (!json) return { r, report: null, by: {} as Record<string, Client>, findings: [] as F[] };
   const report = JSON.parse(r.stdout);
@@ -171,5 +176,39 @@ describe("--client all: each client walks its own plan", () => {
     expect(plain.r.stdout).toMatch(/docker \(classic store\)\s+should succeed/);
     expect(plain.r.stdout).toMatch(/containerd\s+fails: CONNECT_REFUSED/);
     expect(plain.r.stdout).toMatch(/podman\s+should succeed/);
+  }, 90_000);
+
+  test("each client walks with its own credentials: podman's auth.json and kubelet's pull secret pull, classic Docker and ctr (no stored credentials) are refused, as skopeo and ctr are", async () => {
+    const image = `${authReg.host}/team/app:1.0`;
+    const dir = path.join(t.dir, "creds");
+    mkdirSync(path.join(dir, "hosts"), { recursive: true });
+    const conf = path.join(dir, "registries.conf");
+    writeFileSync(conf, `[[registry]]\nlocation = "${authReg.host}"\ninsecure = true\n`);
+    const authFile = path.join(dir, "auth.json");
+    const entry = { auths: { [authReg.host]: { auth: b64(`alice:${PW}`) } } };
+    writeFileSync(authFile, JSON.stringify(entry));
+    const secret = path.join(dir, "secret.json");
+    writeFileSync(secret, JSON.stringify(entry));
+    const skopeo = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "--registries-conf", conf, "inspect", `docker://${image}`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, REGISTRY_AUTH_FILE: authFile },
+    });
+    expect(skopeo.exitCode).toBe(0);
+    expect((await ctd.ctr(["content", "fetch", "--hosts-dir", path.join(dir, "hosts"), image])).code).not.toBe(0);
+
+    const d = await doctorAll(path.join(dir, "hosts"), conf, true, {
+      image,
+      args: ["--pull-secret", secret],
+      env: { REGISTRY_AUTH_FILE: authFile },
+    });
+    const ok = Object.fromEntries(Object.entries(d.by).map(([k, c]) => [k, c.verdict.ok]));
+    expect(ok).toEqual({
+      "docker/classic": false,
+      "docker/containerd": false,
+      "containerd/null": false,
+      "kubelet/null": true,
+      "podman/null": true,
+    });
+    expect(d.r.code).toBe(1);
+    expect(JSON.stringify(d.report)).not.toContain(PW);
   }, 90_000);
 });
