@@ -5,6 +5,7 @@ import { buildImage } from "../../src/lab/image";
 import { runCli } from "../helpers/binary";
 import { tempDir } from "../helpers/context";
 import { pushImage } from "../helpers/push";
+import { expectValidReport } from "../helpers/schema";
 import { type ContainerdPeer, startContainerd } from "../peers/containerd";
 import { freePorts, type NginxPeer, startNginx } from "../peers/nginx";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
@@ -93,6 +94,7 @@ async function doctorAll(
   );
   if (!json) return { r, report: null, by: {} as Record<string, Client>, findings: [] as F[] };
   const report = JSON.parse(r.stdout);
+  expectValidReport(report);
   const by = Object.fromEntries((report.clients as Client[]).map((c) => [`${c.name}/${c.store}`, c]));
   return { r, report, by, findings: report.findings as F[] };
 }
