@@ -36,7 +36,7 @@ export async function judgeEveryClient(
   const judged = local.localFacts.client!;
   const from = input.stages.find((s) => s.scope === "endpoint")?.id;
   if (!from) throw new Error("--client all needs the endpoint stages");
-  const { stages } = shareClientProbes(input.stages);
+  const stages = shareClientProbes(input.stages);
   const clients: ClientRun[] = [];
   for (const [i, x] of judged.all!.entries()) {
     // Config findings of --client all start with their client's label; a client is judged on its own.

@@ -32,17 +32,16 @@ interface Probe {
  * findings carry another client's words (its name, its fix style) is made again for this client.
  * Auth, manifest and blob run per client: credentials, the 401 retry and their reach differ.
  */
-export function shareClientProbes(stages: readonly Stage[]): { stages: Stage[]; probes: () => number } {
+export function shareClientProbes(stages: readonly Stage[]): Stage[] {
   const cache = new Map<string, Promise<Probe>[]>();
   const ids = new WeakMap<object, number>();
-  let made = 0;
   let next = 0;
   const idOf = (o: object | undefined) => {
     if (!o) return "-";
     if (!ids.has(o)) ids.set(o, ++next);
     return String(ids.get(o));
   };
-  const wrapped = stages.map((stage): Stage => {
+  return stages.map((stage): Stage => {
     if (stage.scope !== "endpoint" || !SHARED.has(stage.id)) return stage;
     return {
       ...stage,
@@ -56,14 +55,12 @@ export function shareClientProbes(stages: readonly Stage[]): { stages: Stage[]; 
           if (p.outcome.findings.length > 0 && p.words !== words) continue;
           return forClient(stage.id, { ...p.outcome, evidence: { ...p.outcome.evidence, probedFor: p.label } }, ctx);
         }
-        made++;
         const probe = stage.run(stage.id === "v2" ? pinging(ctx) : ctx).then((outcome) => ({ outcome, label, words }));
         cache.set(key, [...(cache.get(key) ?? []), probe]);
         return forClient(stage.id, (await probe).outcome, ctx);
       },
     };
   });
-  return { stages: wrapped, probes: () => made };
 }
 
 function probeKey(id: StageId, ep: Endpoint | null, facts: Facts, reads: unknown, idOf: (o: object | undefined) => string): string {
@@ -81,9 +78,12 @@ function pinging(ctx: StageContext): StageContext {
   return { ...ctx, facts: { ...ctx.facts, client: { ...client, wire: { ...client.wire, pingsV2: true } } } };
 }
 
-/** A client that never pings gets the shared `/v2/` probe as evidence only (stages/v2.ts). */
+/** A shared probe as this client has it: a client that never pings gets `/v2/` as evidence only (stages/v2.ts). */
 function forClient(id: StageId, out: StageOutcome, ctx: StageContext): StageOutcome {
   const wire = ctx.facts.client?.wire;
+  // The proxy's evidence names who pulls with the unit's environment (containerd's unit serves kubelet too).
+  const puller = (out.evidence as { puller?: { name: string; unit: string } }).puller;
+  if (id === "proxy" && puller && wire) return { ...out, evidence: { ...out.evidence, puller: { ...puller, name: wire.label } } };
   if (id !== "v2" || !wire || wire.pingsV2 || !ctx.facts.link) return out;
   return evidenceOnly(out, wire.label, `${ctx.facts.link.baseUrl}/v2/`);
 }
