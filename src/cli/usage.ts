@@ -24,7 +24,8 @@ Options:
   --insecure-registry HOST[:PORT]  treat as insecure, like daemon.json (repeatable)
   --mirror URL                docker.io mirror, like daemon.json registry-mirrors (repeatable)
   --timeout SECONDS           per network step (default 15)
-  --client NAME               whose pull is judged: auto (default: detected), docker, containerd, kubelet, podman, all
+  --client NAME               whose pull is judged: auto (default: detected), docker, containerd, kubelet, podman,
+                              all (each client walks its own hosts; exit 1 when any client's pull fails)
   --docker-store classic|containerd  docker's image store (default: the Engine's /info, else containerd)
   --containerd-config FILE    containerd config.toml, read for the CRI registry config_path
                               (default /etc/containerd/config.toml)

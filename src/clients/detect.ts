@@ -35,16 +35,21 @@ export function detectClient(
   }
   const has = (p: string | undefined) => p !== undefined && existsSync(p);
   const containerd = paths ? [paths.containerdSocket, paths.containerdConfig].filter(has) : [];
-  const crio = paths ? [paths.crioSocket, paths.crioConfig].filter(has) : [];
+  // CRI-O: its socket, /etc/crio (crio.conf or only crio.conf.d), or, on a kubelet host without
+  // containerd, the containers/image config it reads (cri-o/cri-o:pkg/config/config.go defaults).
+  const crio = paths ? [paths.crioSocket, paths.crioConfig, path.dirname(paths.crioConfig)].filter(has) : [];
   const kubelet = paths ? [paths.kubeletDir, path.join(paths.kubeletDir, "config.json")].filter(has) : [];
-  if (kubelet.length > 0 && (containerd.length > 0 || crio.length > 0)) {
+  const containers = paths
+    ? [path.join(paths.containersDir, "registries.conf"), path.join(paths.containersDir, "policy.json")].filter(has)
+    : [];
+  if (kubelet.length > 0 && (containerd.length > 0 || crio.length > 0 || containers.length > 0)) {
     const runtime = containerd.length > 0 ? "containerd" : "cri-o";
-    const seen = containerd.length > 0 ? containerd : crio;
+    const seen = containerd.length > 0 ? containerd : crio.length > 0 ? crio : containers;
     return {
       name: "kubelet",
       store: null,
       runtime,
-      basedOn: `kubelet (${kubelet[0]}) with ${runtime} (${seen.join(", ")})`,
+      basedOn: `kubelet (${kubelet[0]}) with ${runtime === "cri-o" ? "CRI-O" : runtime} (${[...new Set(seen)].join(", ")})`,
       unsure: false,
     };
   }
@@ -56,9 +61,6 @@ export function detectClient(
       basedOn: `containerd (${containerd.join(", ")}) and no Docker Engine answering`,
       unsure: false,
     };
-  const containers = paths
-    ? [path.join(paths.containersDir, "registries.conf"), path.join(paths.containersDir, "policy.json")].filter(has)
-    : [];
   if (crio.length > 0 || containers.length > 0)
     return {
       name: "podman",

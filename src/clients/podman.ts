@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { authFilePaths } from "../host/auth-json";
+import { AUTH_FILES_HELPER } from "../host/containers-credentials";
+import { HELPER_PREFIX } from "../host/cred-helper";
 import type { Json } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { ClientInputs } from "./inputs";
@@ -48,6 +50,8 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       ),
     );
   const auth = authFiles(inp);
+  // registries.conf credential-helpers (containers-registries.conf(5)): the auth files are only one of them.
+  const helpers = p.conf.credentialHelpers ?? [AUTH_FILES_HELPER];
   return {
     profile: {
       name: "podman",
@@ -56,9 +60,14 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       sender: "the podman process itself",
       hosts: p.hosts,
       credentials: {
-        from: auth.map((a) => a.file),
+        from: helpers.flatMap((h) => (h === AUTH_FILES_HELPER ? auth.map((a) => a.file) : [`${HELPER_PREFIX}${h}`])),
         sentTo: "every-host",
-        source: { kind: "auth-files", files: authFilePaths(inp.env, inp.homeDir, inp.uid) },
+        source: {
+          kind: "auth-files",
+          files: authFilePaths(inp.env, inp.homeDir, inp.uid),
+          helpers,
+          helpersSource: p.conf.credentialHelpersSource,
+        },
       },
       proxyEnvironment: "the shell's (podman runs in it)",
       unitProxy: null,
@@ -83,7 +92,12 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
 }
 
 /** registries.conf hosts, blocked, short names: shared with kubelet on CRI-O. */
-export function podmanHosts(inp: ClientInputs): { hosts: ClientHost[]; findings: Finding[]; evidence: Record<string, Json> } {
+export function podmanHosts(inp: ClientInputs): {
+  hosts: ClientHost[];
+  findings: Finding[];
+  evidence: Record<string, Json>;
+  conf: RegistriesConf;
+} {
   const main = inp.options.registriesConf ?? path.join(inp.paths.containersDir, "registries.conf");
   const conf = readRegistriesConf(main, path.join(inp.paths.containersDir, "registries.conf.d"));
   const findings: Finding[] = conf.problems.map((p) =>
@@ -142,9 +156,11 @@ export function podmanHosts(inp: ClientInputs): { hosts: ClientHost[]; findings:
   return {
     hosts,
     findings,
+    conf,
     evidence: {
       registriesConf: {
         files: conf.files,
+        credentialHelpers: conf.credentialHelpers,
         search: conf.search,
         shortNameMode: conf.shortNameMode,
         matched: reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null,

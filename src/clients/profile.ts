@@ -1,6 +1,5 @@
 import type { AuthFile } from "../host/auth-json";
 import type { Json } from "../model/evidence";
-import type { Credential } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { CredentialReach } from "../net/origin";
 import type { KeyringEntry } from "./kube-keyring";
@@ -76,14 +75,22 @@ export interface ClientProfile {
 /**
  * How a client finds its credentials:
  * - docker-config: config.json, DOCKER_AUTH_CONFIG and credential helpers, as the docker CLI (src/host/credentials.ts);
- * - auth-files: containers/image's auth.json search (src/host/auth-json.ts), the first file with a match wins;
+ * - auth-files: containers/image's registries.conf credential-helpers in order, "containers-auth.json" being
+ *   its auth.json search (src/host/auth-json.ts, the first file with a match wins), any other name a
+ *   docker-credential-<name> asked for the registry (src/host/containers-credentials.ts);
  * - keyring: kubelet's keyring, every matching credential in order (pull secrets, then the node's
  *   config.json and credential-provider plugins), tried one after another until one works;
  * - caller: only what the caller passes (ctr --user): --username/--password-stdin.
  */
 export type CredentialSource =
   | { kind: "docker-config" }
-  | { kind: "auth-files"; files: AuthFile[] }
+  | {
+      kind: "auth-files";
+      files: AuthFile[];
+      /** registries.conf `credential-helpers` in order ("containers-auth.json" = the auth files), and where it was set. */
+      helpers: string[];
+      helpersSource: string | null;
+    }
   | {
       kind: "keyring";
       /** The pod's pull secrets, one keyring, in pod order. */

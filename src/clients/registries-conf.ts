@@ -30,6 +30,9 @@ export interface RegistriesConf {
   searchSource: string | null;
   shortNameMode: "enforcing" | "permissive" | "disabled";
   aliases: Record<string, string>;
+  /** `credential-helpers`, null when no file sets it (containers/image then uses ["containers-auth.json"]); "file:line". */
+  credentialHelpers: string[] | null;
+  credentialHelpersSource: string | null;
   /** v1 format, mixed formats, conflicting entries, syntax: each with file and line. */
   problems: (FileProblem & { fatal: boolean })[];
 }
@@ -42,6 +45,8 @@ export function readRegistriesConf(main: string, dropInDir: string | null): Regi
     searchSource: null,
     shortNameMode: "permissive",
     aliases: {},
+    credentialHelpers: null,
+    credentialHelpersSource: null,
     problems: [],
   };
   const files = [main, ...listConf(dropInDir)];
@@ -111,6 +116,12 @@ function mergeSettings(out: RegistriesConf, file: string, text: string, doc: Rec
   if (Array.isArray(search)) {
     out.search = search.filter((s): s is string => typeof s === "string");
     out.searchSource = `${file}:${lineOf(text, "unqualified-search-registries") ?? "?"}`;
+  }
+  // A later file's list replaces the earlier one (containers-registries.conf(5), credential-helpers).
+  const helpers = doc["credential-helpers"];
+  if (Array.isArray(helpers)) {
+    out.credentialHelpers = helpers.filter((h): h is string => typeof h === "string" && h !== "");
+    out.credentialHelpersSource = `${file}:${lineOf(text, "credential-helpers") ?? "?"}`;
   }
   const mode = doc["short-name-mode"];
   if (mode === "enforcing" || mode === "permissive" || mode === "disabled") out.shortNameMode = mode;

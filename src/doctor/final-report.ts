@@ -35,7 +35,7 @@ export function finalReport(
           ? { ...run.verdict, summary: `Pulled and verified ${pull.output}${endpoint ? ` from ${endpoint}` : ""}${warned}.` }
           : run.verdict;
   return buildReport({
-    ...clientParts(run, verdict),
+    ...clientParts(run),
     command: options.command,
     image: options.image,
     platform: options.platform,

@@ -7,6 +7,7 @@ import type { Verdict } from "../model/report";
 import { withRunFlags } from "../model/rerun-flags";
 import type { Endpoint, Stage, StageId, StageResult, StageStatus } from "../model/stage";
 import type { Trace } from "../model/trace";
+import { type ClientRun, judgeEveryClient } from "./all-clients";
 import { fallbackFindings } from "./fallback";
 import { type Plan, planEndpoints } from "./plan";
 import { timedTrace } from "./timing";
@@ -51,6 +52,8 @@ export interface RunResult {
   chosen: EndpointRun | null;
   /** A stage threw: a bug. The run still ends in a report; the exit code is 70. */
   crashed: boolean;
+  /** --client all: each client's own walk (doctor/all-clients.ts). */
+  clients?: ClientRun[];
 }
 
 /** Which stage establishes which fact, for skip reasons. */
@@ -156,6 +159,8 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
     if (provides) Object.assign(localFacts, provides);
   }
 
+  // --client all: each client walks its own hosts; the probes they share are made once.
+  if (localFacts.client?.all) return judgeEveryClient({ localFacts, localResults, localFindings, crashed }, input, runDoctor);
   // Endpoint stages, once per endpoint.
   const endpointStages = stages.filter((s) => s.scope === "endpoint");
   const wire = localFacts.client?.wire;

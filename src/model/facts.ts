@@ -176,7 +176,17 @@ export interface JudgedClient {
   /** What the network stages consult: the hosts in order and the behaviour flags of the judged profile. */
   wire: ClientWire;
   /** --client all: one entry per client, with the code of its config that decides (null = nothing in its config stops it). */
-  all: { name: string; store: string | null; label: string; code: string | null; wire: ClientWire }[] | null;
+  all:
+    | {
+        name: JudgedClient["name"];
+        store: JudgedClient["store"];
+        label: string;
+        code: string | null;
+        wire: ClientWire;
+        /** The credentials this client would try, in its order (its profile's source); set by the config stage. */
+        credentials?: Credential[];
+      }[]
+    | null;
 }
 
 /** One host of the judged client's plan, as data (src/clients' ClientHost, without TLS paths). */

@@ -50,6 +50,8 @@ export interface ReportClientVerdict {
   name: string;
   store: string | null;
   verdict: { ok: boolean; code: FindingCode | null; summary: string };
+  /** The endpoints this client's own plan tried, in its order. */
+  endpoints: string[];
 }
 
 /** SPEC schemaVersion 1. Built once, scrubbed once, validated in tests. */

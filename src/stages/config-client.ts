@@ -3,7 +3,7 @@ import { type ClientProfile, judgeClients, profileEvidence, wireOf } from "../cl
 import type { EngineInfo } from "../host/engine-info";
 import { DEFAULT_CLIENT_PATHS } from "../model/deps";
 import type { Json } from "../model/evidence";
-import type { ClientWire, Credential, JudgedClient, LocalConfig } from "../model/facts";
+import type { JudgedClient, LocalConfig } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { StageContext } from "../model/stage";
 
@@ -15,7 +15,7 @@ export function judgeClient(
   ctx: StageContext,
   engine: EngineInfo | null,
   local: LocalConfig,
-): { findings: Finding[]; evidence: Json; client: JudgedClient; profile: ClientProfile } {
+): { findings: Finding[]; evidence: Json; client: JudgedClient; profile: ClientProfile; profiles: ClientProfile[] } {
   const { options, deps } = ctx;
   const live = engine?.ok ? engine : null;
   const detection = detectClient(live, deps.paths.clients, options.dockerStore);
@@ -49,7 +49,7 @@ export function judgeClient(
     label: all ? "every client" : first.label,
     basedOn,
     unsure: options.client === "auto" && detection.unsure,
-    wire: all ? walkAll(wireOf(first)) : wireOf(first),
+    wire: wireOf(first),
     all: all
       ? judged.map((j) => ({
           name: j.profile.name,
@@ -71,16 +71,6 @@ export function judgeClient(
     },
     client,
     profile: first,
+    profiles: judged.map((j) => j.profile),
   };
-}
-
-/**
- * --client all walks the wire once, on Docker's hosts, without the gates a client-specific
- * judgement can lift: /v2/ is probed as evidence and a repository's 401 is retried with the
- * credentials, as containerd does, so the manifest and blobs are walked for every client.
- * Each client's verdict is then judged over the recorded findings (doctor/client-verdicts.ts):
- * a /v2/ failure or AUTH_NOT_SENT stops the clients that ping, not the others.
- */
-function walkAll(w: ClientWire): ClientWire {
-  return { ...w, label: "containerd", pingsV2: false, retries401WithCredentials: true };
 }

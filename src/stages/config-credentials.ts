@@ -1,6 +1,6 @@
 import { keyringCredentials } from "../clients/keyring-credentials";
 import type { ClientHost, CredentialSource } from "../clients/profile";
-import { containersAuth } from "../host/auth-json";
+import { containersCredentials } from "../host/containers-credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import { type AuthResolution, convertToHostname, resolveAuthConfig } from "../host/credentials";
 import type { LoadedConfig } from "../host/docker-config";
@@ -55,7 +55,7 @@ export async function clientCredentials(
       return { ...none, summary, evidence: { source: "the caller's (ctr --user)", configJsonUnused: unused, configPath: loaded.path } };
     }
     case "auth-files": {
-      const a = await containersAuth(source.files, repo, ref.registry, helperOpts);
+      const a = await containersCredentials(source.helpers, source.helpersSource, source.files, repo, ref.registry, helperOpts);
       const f = a.found;
       const credentials: Credential[] = f
         ? [

@@ -60,6 +60,10 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const source = judged.profile.credentials.source;
   const creds = await clientCredentials(ctx, source, loaded, lookupKey);
   const credential = creds.credentials[0] ?? null;
+  // --client all: each client walks with its own credentials (doctor/all-clients.ts).
+  for (const [i, x] of (judged.client.all ?? []).entries())
+    x.credentials =
+      i === 0 ? creds.credentials : (await clientCredentials(ctx, judged.profiles[i]!.credentials.source, loaded, lookupKey)).credentials;
   const findings = [...creds.findings];
   // config.json is what the docker CLI reads; other clients' files are judged by their own findings.
   if (loaded.problem && source.kind === "docker-config") findings.unshift(configUnreadable(loaded, credential));

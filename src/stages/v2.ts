@@ -227,7 +227,7 @@ function unpinged(url: string): ProbedChallenge {
   return { status: 0, challenges: [], chosen: null, raw: [], date: null, url, unpinged: true };
 }
 
-function evidenceOnly(out: StageOutcome, client: string, url: string): StageOutcome {
+export function evidenceOnly(out: StageOutcome, client: string, url: string): StageOutcome {
   const note = `${client} never requests /v2/ (its first request is the manifest), so this does not stop its pull.`;
   return {
     ...out,

@@ -97,6 +97,8 @@ describe("registries.conf (containers/image sysregistriesv2)", () => {
     searchSource: null,
     shortNameMode: "permissive",
     aliases: {},
+    credentialHelpers: null,
+    credentialHelpersSource: null,
     problems: [],
   });
   test.each([
