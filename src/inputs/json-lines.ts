@@ -80,7 +80,8 @@ class LineReader {
       const k = this.string();
       this.space();
       if (this.text[this.pos++] !== ":") this.fail("expected ':' after a key");
-      o[k] = this.value();
+      // An own property, as JSON.parse makes it: `o["__proto__"] = …` would set the prototype instead.
+      Object.defineProperty(o, k, { value: this.value(), enumerable: true, writable: true, configurable: true });
       this.lines.setKey(o, k, keyLine);
     });
     return o;

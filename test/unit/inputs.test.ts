@@ -424,6 +424,9 @@ describe("bad input", () => {
 });
 
 test("the JSON reader gives what JSON.parse gives", () => {
+  // A key named __proto__ is an own property, not the prototype (fast-check found it).
+  const proto = parseJsonWithLines('{"__proto__":{"a":1}}', new Lines());
+  expect(proto.ok && proto.value).toEqual(JSON.parse('{"__proto__":{"a":1}}'));
   fc.assert(
     fc.property(fc.jsonValue(), fc.boolean(), (v, pretty) => {
       const text = JSON.stringify(v, null, pretty ? 2 : undefined);
