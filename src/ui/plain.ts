@@ -42,8 +42,9 @@ export function plainRenderer(opts: PlainOptions): Renderer {
         several = e.endpoints.length > 1;
         if (several)
           w(
-            st.dim(`Endpoints, in the order Docker tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`) +
-              "\n",
+            st.dim(
+              `Endpoints, in the order ${e.client ?? "Docker"} tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`,
+            ) + "\n",
           );
         return;
       }
