@@ -61,6 +61,10 @@ test("a compose file: one line per image with its verdict, code and source; each
   expect(r.stdout).toContain("built locally, not pulled");
   expect(r.stdout).toContain("INPUT_IMAGE_INVALID");
   expect(r.stdout).toContain("1 of 2 images should pull; 1 will not.");
+  // The single-image command it offers carries this run's flags, so it diagnoses the same path.
+  expect(r.stdout).toContain(
+    `  pulldoctor check ${missing} ${common().join(" ")} --client docker --docker-store classic shows every stage\n`,
+  );
 
   const report = path.join(home.dir, "batch.json");
   const j = await runCli(["check", "-f", file, "--json", "--report", report, ...common()], { home: home.dir });

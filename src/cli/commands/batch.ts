@@ -11,6 +11,7 @@ import type { Finding } from "../../model/finding";
 import type { Command, Options } from "../../model/options";
 import { scrubDeep } from "../../model/redact";
 import type { Report } from "../../model/report";
+import { rerunFlags, shellWord } from "../../model/rerun-flags";
 import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import type { Io } from "../../ui/io";
@@ -113,7 +114,7 @@ function where(w: Wanted): string {
 }
 
 /** The human output: one line per image, then the details of each failure. */
-export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
+export function renderBatch(b: BatchReport, wanted: Wanted[], options?: Options): string {
   const rows = b.images.map((img, i) => [
     img.report.verdict.ok ? "ok" : "FAIL",
     img.report.verdict.code ?? (img.report.verdict.ok ? "-" : "error"),
@@ -135,10 +136,16 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
       out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
     const first = img.report.findings.find((f) => f.code === img.report.verdict.code);
     for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
-    out += `  pulldoctor check ${img.image}${img.platform ? ` --platform ${img.platform}` : ""} shows every stage\n`;
+    out += `  ${checkOne(img.image, img.platform, options)} shows every stage\n`;
   }
   out += `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
   return escapeControls(out);
+}
+
+/** The single-image check with this run's flags (an image's own platform first), so it sees the same path. */
+function checkOne(image: string, platform: string | null, options?: Options): string {
+  const flags = options ? rerunFlags({ ...options, platform: platform ?? options.platform }) : platform ? [`--platform ${platform}`] : [];
+  return ["pulldoctor check", shellWord(image), ...flags].join(" ");
 }
 
 /** kubelet's message, what it reads as, and whether the diagnosis from here agrees with it. */
@@ -190,6 +197,6 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
       return 1;
     }
   }
-  io.stdout(options.json ? `${JSON.stringify(batch, null, 2)}\n` : renderBatch(batch, wanted));
+  io.stdout(options.json ? `${JSON.stringify(batch, null, 2)}\n` : renderBatch(batch, wanted, options));
   return batch.verdict.ok ? 0 : 1;
 }
