@@ -70,6 +70,17 @@ describe("explain --error through the binary", () => {
     const empty = await run(["explain", "--error", "-"], "");
     expect(empty.code).toBe(2);
   });
+  test("why quotes the wording the text holds (an IP address without IP SANs)", async () => {
+    const r = await run([
+      "explain",
+      "--error",
+      'Error response from daemon: Get "https://10.0.0.5:5000/v2/": tls: failed to verify certificate: x509: cannot validate certificate for 10.0.0.5 because it doesn\'t contain any IP SANs',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("TLS_HOSTNAME_MISMATCH");
+    expect(r.stdout).toContain('why: "x509: cannot validate certificate for … because it doesn\'t contain any IP SANs"');
+    expect(r.stdout).not.toContain("certificate is valid for");
+  });
   test("--help names it", async () => {
     const r = await run(["--help"]);
     expect(r.stdout).toContain("explain --error TEXT|-");
