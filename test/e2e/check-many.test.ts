@@ -127,6 +127,8 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
 
   const human = await runCli(["check", "-f", "-", ...common()], { home: home.dir, stdin: pods });
   expect(human.stdout).toContain(`kubelet said (ErrImagePull): ${waitingMessage}`);
+  // The table names standard input as such (the JSON keeps "-", the argument given).
+  expect(human.stdout).toMatch(/ stdin:\d+ Pod\/p \(c\)\n/);
   expect(human.stdout).toContain(
     "read as kubelet on containerd's error: MANIFEST_UNKNOWN, NAME_UNKNOWN (the diagnosis agrees: MANIFEST_UNKNOWN)",
   );

@@ -110,7 +110,8 @@ function where(w: Wanted): string {
   const s = w.sources[0];
   if (!s) return "(command line)";
   const more = w.sourceCount > 1 ? ` +${w.sourceCount - 1} more` : "";
-  return `${s.file}:${s.line} ${s.object} (${s.container})${more}`;
+  // -f - is standard input: "-:3" reads as a typo, "stdin:3" does not.
+  return `${s.file === "-" ? "stdin" : s.file}:${s.line} ${s.object} (${s.container})${more}`;
 }
 
 /** The human output: one line per image, then the details of each failure. */
