@@ -134,6 +134,14 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
   );
 });
 
+test("no image in the inputs: no empty table; the findings, then a line that says so; exit 1", async () => {
+  const r = await runCli(["check", "-f", path.join(home.dir, "absent.yaml"), ...common()], { home: home.dir });
+  expect(r.code).toBe(1);
+  expect(r.stdout).toStartWith("✖ INPUT_UNREADABLE: The input file cannot be read\n");
+  expect(r.stdout).not.toContain("VERDICT");
+  expect(r.stdout).toEndWith("\nNo image to pull was found in the inputs.\n");
+});
+
 test("images are diagnosed concurrently: four slow images take far less than four times one", async () => {
   // A registry front whose manifest answers take 1.5 s each: the time is the network's, not the CPU's.
   const pings: string[] = [];

@@ -125,7 +125,8 @@ export function renderBatch(b: BatchReport, wanted: Wanted[], options?: Options)
   const head = ["VERDICT", "CODE", "IMAGE", "FROM"];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => `${r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]!))).join("  ")}\n`;
-  let out = line(head) + rows.map(line).join("");
+  // No image at all (every input unreadable or empty): no empty table, and the last line says so.
+  let out = rows.length ? line(head) + rows.map(line).join("") : "";
   for (const f of b.builtLocally) out += `built locally, not pulled: ${f.image} (${f.source.file}:${f.source.line} ${f.source.object})\n`;
   for (const input of b.inputs) for (const f of input.findings) out += `\n✖ ${f.code}: ${f.title}\n  ${f.detail}\n`;
   for (const img of b.images) {
@@ -139,8 +140,11 @@ export function renderBatch(b: BatchReport, wanted: Wanted[], options?: Options)
     for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
     out += `  ${checkOne(img.image, img.platform, options)} shows every stage\n`;
   }
-  out += `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
-  return escapeControls(out);
+  out +=
+    b.verdict.total === 0
+      ? "\nNo image to pull was found in the inputs.\n"
+      : `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
+  return escapeControls(rows.length ? out : out.replace(/^\n/, ""));
 }
 
 /** The single-image check with this run's flags (an image's own platform first), so it sees the same path. */
