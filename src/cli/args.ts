@@ -110,7 +110,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
       case "--timeout": {
         const s = Number(value);
         if (!Number.isFinite(s) || s <= 0 || s > 3600)
-          return { ok: false, error: `--timeout takes seconds between 0 and 3600, not "${value}"` };
+          return { ok: false, error: `--timeout takes seconds, more than 0 and at most 3600, not "${value}"` };
         o.timeoutMs = Math.round(s * 1000);
         continue;
       }

@@ -2,7 +2,7 @@
 export const USAGE = `Usage: pulldoctor [IMAGE]                 interactive doctor (plain check when not a terminal)
        pulldoctor check IMAGE [options]  diagnose every stage of a pull
        pulldoctor check -f FILE [IMAGE...]  many images (compose, Kubernetes, kubectl pods): a table and a batch report
-       pulldoctor pull IMAGE --output DEST  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
+       pulldoctor pull IMAGE [--output DEST]  diagnose, then pull (oci:DIR[:TAG] | docker-archive:FILE | docker)
        pulldoctor pull -f FILE [IMAGE...] | -a IMAGE  many images, or every tag, into one output
        pulldoctor ref IMAGE [--json]     show how IMAGE is normalized
        pulldoctor explain [CODE]         a finding's catalogue entry (all codes without CODE)
@@ -34,7 +34,8 @@ Options:
   --plain-http                containerd: as ctr --plain-http, plain HTTP to every host but docker.io
   --pull-secret FILE          kubelet: a Secret (YAML/JSON) or a .dockerconfigjson (repeatable, in the pod's order)
   --registries-conf FILE      podman/CRI-O registries.conf (default /etc/containers/registries.conf + .d/)
-  --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker
+  --output DEST               pull only: oci:DIR[:TAG], docker-archive:FILE or docker (default: docker when an
+                              Engine answers, else oci:./NAME:TAG; -f: oci:./images; -a: oci:./NAME)
   --concurrency N             pull only: parallel blob transfers
   -a, --all-tags              pull only: every tag of the repository (tags/list), like docker pull -a
   -q, --quiet                 pull only: print only the pulled references with their digests

@@ -57,7 +57,11 @@ export function findImage(text: string): FoundImage | null {
   return null;
 }
 
+/** A blob download: its URL and lookups are the blob host's (often a CDN after a redirect), not the registry's. */
+const BLOB_CONTEXT = /error pulling image configuration: |reading blob sha256:|\/blobs\/sha256:/;
+
 export function findRegistryHost(text: string): string | null {
+  if (BLOB_CONTEXT.test(text)) return null;
   for (const p of HOST_PLACES) {
     const m = text.match(p);
     if (m) return m[1]!;

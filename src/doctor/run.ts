@@ -19,7 +19,7 @@ export { verdictOf };
 export type StageEvent =
   | { type: "start"; stage: StageId; title: string; endpoint: string | null }
   | { type: "result"; result: StageResult; findings: Finding[] }
-  | { type: "plan"; endpoints: Endpoint[] };
+  | { type: "plan"; endpoints: Endpoint[]; client?: string };
 
 export interface RunInput {
   stages: readonly Stage[];
@@ -168,7 +168,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
     ? planEndpoints(localFacts.ref, localFacts.local, options, wire)
     : { endpoints: [], rejectedMirrors: [], skippedHosts: [] };
   for (const h of plan.skippedHosts) trace.record({ kind: "note", text: `${wire?.label ?? "the client"} skips ${h.url}: ${h.reason}` });
-  if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints });
+  if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints, client: wire?.label });
   const runs: EndpointRun[] = [];
   for (const endpoint of plan.endpoints) {
     const facts: Facts = { ...localFacts };

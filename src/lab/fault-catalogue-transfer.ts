@@ -20,18 +20,21 @@ import { startLabRegistry } from "./server";
  * response headers within --timeout; then the body must keep moving: fewer than
  * 1 KiB (LOW_SPEED_BYTES) in any --timeout window ends the attempt as stalled. A link at
  * 1 KiB/s or faster is never cut; a byte-a-second drip is, after one window.
+ *
+ * Each fault's big layer is its own bytes (seeded by the fault's name): a layer shared with a
+ * fault pulled earlier would come from the local blob store and the fault would never be met.
  */
 const LAYER_BYTES = 300 * 1024;
 const CREDENTIALS = { username: "demo", password: "s3cret-demo" };
 
 export function probedImage(name: string): BuiltImage {
-  return buildImage({ label: `fault ${name}`, layers: [[{ name: "data.bin", content: noise(LAYER_BYTES, name.length) }]] });
+  return buildImage({ label: `fault ${name}`, layers: [[{ name: "data.bin", content: noise(LAYER_BYTES, `probed ${name}`) }]] });
 }
 
 export function hiddenImage(name: string): BuiltImage {
   return buildImage({
     label: `fault ${name}`,
-    layers: [[{ name: "hello.txt", content: `fault ${name}\n` }], [{ name: "data.bin", content: noise(LAYER_BYTES, name.length + 1) }]],
+    layers: [[{ name: "hello.txt", content: `fault ${name}\n` }], [{ name: "data.bin", content: noise(LAYER_BYTES, `hidden ${name}`) }]],
   });
 }
 

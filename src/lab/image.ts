@@ -114,7 +114,7 @@ export function desc(b: Blob): Descriptor {
 }
 
 /** Incompressible bytes of a given size, deterministic per seed (benchmarks, big layers). */
-export function noise(size: number, seed = 1): Uint8Array {
+export function noise(size: number, seed: number | string = 1): Uint8Array {
   const out = new Uint8Array(size);
   let block = createHash("sha256").update(`seed-${seed}`).digest();
   for (let off = 0; off < size; off += block.length) {

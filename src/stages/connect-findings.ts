@@ -27,6 +27,8 @@ export interface ConnectFacts {
   timeoutMs: number;
   /** Whose fixes to write (the judged client's); absent: Docker's. */
   fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
+  /** The judged client's label ("containerd (ctr, nerdctl)"); absent: Docker. */
+  client?: string;
 }
 
 type Override = { severity?: "warning" | "info"; note?: string };
@@ -74,7 +76,7 @@ export function connectFindings(f: ConnectFacts): Finding[] {
     out.push(
       finding(
         "TLS_INSECURE_IN_USE",
-        { host: ep.host, why: ins.why ?? "insecure", scheme, loopbackOnly: ins.loopbackOnly },
+        { host: ep.host, why: ins.why ?? "insecure", scheme, loopbackOnly: ins.loopbackOnly, client: f.client, fixesFor: f.fixesFor },
         { why: ins.why },
         ins.loopbackOnly ? { severity: "info" } : {},
       ),

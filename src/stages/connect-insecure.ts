@@ -26,7 +26,8 @@ export function insecurity(ep: Endpoint, addresses: string[], list: readonly str
   const cidrs = list.filter((e) => e.includes("/"));
   if (isInsecureByConfig(ep.host, ep.hostname, list, loopbackRule) || addresses.some((a) => addressIsInsecure(a, list, loopbackRule)))
     return { insecure: true, why: `its address is in an insecure-registries CIDR (${cidrs.map(clean).join(", ")})`, loopbackOnly: false };
-  if (ep.insecure) return { insecure: true, why: `${ep.host} is configured as insecure`, loopbackOnly: false };
+  if (ep.insecure)
+    return { insecure: true, why: `${ep.host} is configured as insecure${ep.source ? ` in ${ep.source}` : ""}`, loopbackOnly: false };
   return { insecure: false, why: null, loopbackOnly: false };
 }
 

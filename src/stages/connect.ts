@@ -59,7 +59,16 @@ export const connectStage: Stage = {
     // 4. Findings, evidence and the link later stages use.
     const findings = tunnelFailure
       ? []
-      : connectFindings({ ep, hops, verdicts, ins, certs, timeoutMs: ctx.options.timeoutMs, fixesFor: ctx.facts.client?.wire.fixesFor });
+      : connectFindings({
+          ep,
+          hops,
+          verdicts,
+          ins,
+          certs,
+          timeoutMs: ctx.options.timeoutMs,
+          fixesFor: ctx.facts.client?.wire.fixesFor,
+          client: ctx.facts.client?.wire.label,
+        });
     const proxy = ctx.facts.route?.url ?? null;
     const evidence: Evidence = {
       url: ep.url,

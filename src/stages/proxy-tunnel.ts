@@ -1,4 +1,4 @@
-import type { ProxyFailure } from "../model/catalogue/proxy";
+import type { ProxyFailure, ProxyOwner } from "../model/catalogue/proxy";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { redactHeaders } from "../model/redact";
@@ -24,7 +24,15 @@ export function tunnelErrorEvidence(e: TunnelError): Evidence {
 /** Pure: a CONNECT failure as the finding a support engineer needs. */
 export function classifyTunnelError(
   e: TunnelError,
-  p: { proxy: string; variable: string; host: string; credentialsSent: boolean; username: string | null; timeoutMs: number },
+  p: {
+    proxy: string;
+    variable: string;
+    host: string;
+    credentialsSent: boolean;
+    username: string | null;
+    timeoutMs: number;
+    owner?: ProxyOwner;
+  },
 ): Finding {
   // The failing hop first: which proxy (credentials already stripped) and which CONNECT target.
   const ev: Evidence = { proxy: p.proxy, target: p.host, ...tunnelErrorEvidence(e) };
@@ -35,7 +43,7 @@ export function classifyTunnelError(
       const schemes = [
         ...new Set([...challenge.matchAll(/(?:^|,\s*)([A-Za-z][\w-]*)(?=\s|,|$)/g)].map((m) => m[1]!).filter((s) => !s.includes("="))),
       ];
-      const auth = { credentialsSent: p.credentialsSent, username: p.username };
+      const auth = { credentialsSent: p.credentialsSent, username: p.username, owner: p.owner };
       return finding("PROXY_AUTH_REQUIRED", { ...hop, status: e.status ?? 407, scheme: schemes.join(" / "), challenge, ...auth }, ev);
     }
     case "refused": {
@@ -45,7 +53,7 @@ export function classifyTunnelError(
     default: {
       const address = p.proxy.replace(/^\w+:\/\//, "").replace(/\/.*$/, "");
       const failure = unreachableFailure(e);
-      return finding("PROXY_UNREACHABLE", { ...hop, address, failure, message: e.message, timeoutMs: p.timeoutMs }, ev);
+      return finding("PROXY_UNREACHABLE", { ...hop, address, failure, message: e.message, timeoutMs: p.timeoutMs, owner: p.owner }, ev);
     }
   }
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { readDropIns } from "../host/daemon-config";
+import type { ProxyOwner } from "../model/catalogue/proxy";
 import type { Evidence } from "../model/evidence";
 import type { LocalConfig, ProxyRoute } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
@@ -84,6 +85,13 @@ export const proxyStage: Stage = {
   },
 };
 
+/** Whose environment the judged client's proxy comes from, for the fixes (absent: dockerd's). */
+function proxyOwner(ctx: StageContext): ProxyOwner | undefined {
+  const wire = ctx.facts.client?.wire;
+  if (wire?.unitProxy) return { unit: wire.unitProxy.unit };
+  return wire?.fixesFor === "registries.conf" ? "shell" : undefined;
+}
+
 /** CONNECT through one proxy (and, for the shell's route, the TLS interception check). */
 async function probeProxy(
   ctx: StageContext,
@@ -155,6 +163,7 @@ async function probeProxy(
       credentialsSent: auth !== null,
       username: auth?.username ?? null,
       timeoutMs: ctx.options.timeoutMs,
+      owner: proxyOwner(ctx),
     });
     return { findings: [f], evidence: tunnelErrorEvidence(e), summary: `${head}: ${e.message}` };
   }

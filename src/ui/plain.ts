@@ -40,11 +40,10 @@ export function plainRenderer(opts: PlainOptions): Renderer {
     onEvent(e) {
       if (e.type === "plan") {
         several = e.endpoints.length > 1;
-        if (several)
-          w(
-            st.dim(`Endpoints, in the order Docker tries them: ${e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ")}`) +
-              "\n",
-          );
+        if (several) {
+          const order = e.endpoints.map((x: Endpoint) => `${x.url} (${x.role})`).join(", ");
+          w(`${st.dim(`Endpoints, in the order ${e.client ?? "Docker"} tries them: ${order}`)}\n`);
+        }
         return;
       }
       if (e.type !== "result") return;

@@ -61,6 +61,10 @@ test("a compose file: one line per image with its verdict, code and source; each
   expect(r.stdout).toContain("built locally, not pulled");
   expect(r.stdout).toContain("INPUT_IMAGE_INVALID");
   expect(r.stdout).toContain("1 of 2 images should pull; 1 will not.");
+  // The single-image command it offers carries this run's flags, so it diagnoses the same path.
+  expect(r.stdout).toContain(
+    `  pulldoctor check ${missing} ${common().join(" ")} --client docker --docker-store classic shows every stage\n`,
+  );
 
   const report = path.join(home.dir, "batch.json");
   const j = await runCli(["check", "-f", file, "--json", "--report", report, ...common()], { home: home.dir });
@@ -123,9 +127,19 @@ test("multi-document Kubernetes YAML and a kubectl pods capture on stdin, in one
 
   const human = await runCli(["check", "-f", "-", ...common()], { home: home.dir, stdin: pods });
   expect(human.stdout).toContain(`kubelet said (ErrImagePull): ${waitingMessage}`);
+  // The table names standard input as such (the JSON keeps "-", the argument given).
+  expect(human.stdout).toMatch(/ stdin:\d+ Pod\/p \(c\)\n/);
   expect(human.stdout).toContain(
     "read as kubelet on containerd's error: MANIFEST_UNKNOWN, NAME_UNKNOWN (the diagnosis agrees: MANIFEST_UNKNOWN)",
   );
+});
+
+test("no image in the inputs: no empty table; the findings, then a line that says so; exit 1", async () => {
+  const r = await runCli(["check", "-f", path.join(home.dir, "absent.yaml"), ...common()], { home: home.dir });
+  expect(r.code).toBe(1);
+  expect(r.stdout).toStartWith("✖ INPUT_UNREADABLE: The input file cannot be read\n");
+  expect(r.stdout).not.toContain("VERDICT");
+  expect(r.stdout).toEndWith("\nNo image to pull was found in the inputs.\n");
 });
 
 test("images are diagnosed concurrently: four slow images take far less than four times one", async () => {

@@ -60,6 +60,14 @@ describe("containerd (ctr) and the doctor on the same hosts.toml", () => {
     expect(hosts).toEqual(["mirror http://127.0.0.1:1/v2", `upstream http://${reg.host}/v2`]);
     expect(d.codes).not.toContain("HOSTS_TOML_INVALID");
     expect(d.r.code).toBe(0);
+    // Plain HTTP here is hosts.toml's doing: the finding says so for containerd, never daemon.json's words.
+    const insecure = d.report.findings.find((f: { code: string }) => f.code === "TLS_INSECURE_IN_USE");
+    expect(insecure.detail).toStartWith(`${reg.host} is insecure to containerd (ctr, nerdctl) (${reg.host} is configured as insecure in `);
+    expect(insecure.detail).toContain("hosts.toml");
+    expect(insecure.fixes).toEqual([
+      `Serve ${reg.host} over TLS with a certificate for its name, then remove the http:// URL (write https://${reg.host}) from its hosts.toml.`,
+    ]);
+    expect(JSON.stringify(insecure)).not.toMatch(/insecure-registries|restart docker|Docker/);
   }, 60_000);
 
   test("a hosts.toml that does not decode: ctr silently ignores its broken mirror-only server; the doctor says HOSTS_TOML_INVALID with file:line", async () => {

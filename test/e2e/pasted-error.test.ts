@@ -70,6 +70,36 @@ describe("explain --error through the binary", () => {
     const empty = await run(["explain", "--error", "-"], "");
     expect(empty.code).toBe(2);
   });
+  test("a blob download that cannot connect blames the blob host, not the registry (docker, skopeo)", async () => {
+    const docker = "error pulling image configuration: download failed after attempts=6: dial tcp 127.0.0.9:9: connect: connection refused";
+    const skopeo =
+      'time="2026-11-23T06:46:17Z" level=fatal msg="reading blob sha256:a8c7d4f2862d3c5d77c47c90fddd3672fea83d7619e867ffe31ffc0660796726: Get \\"http://127.0.0.9:9/v2/cdnblocked/app/blobs/sha256:a8c7d4f2862d3c5d77c47c90fddd3672fea83d7619e867ffe31ffc0660796726\\": dial tcp 127.0.0.9:9: connect: connection refused"';
+    for (const [text, client] of [
+      [docker, "docker"],
+      [skopeo, "podman"],
+    ] as const) {
+      const j = await run(["explain", "--error", text, "--json"]);
+      expect(j.code).toBe(0);
+      const o = JSON.parse(j.stdout);
+      expect(validate(o)).toBe(true);
+      expect(o.client.name).toBe(client);
+      expect(o.codes[0].code).toBe("BLOB_REDIRECT_UNREACHABLE");
+      // 127.0.0.9:9 is where the blob was redirected: it is not the registry to check.
+      expect(o.registry).toBeNull();
+      expect(o.command).not.toContain("127.0.0.9");
+    }
+  });
+  test("why quotes the wording the text holds (an IP address without IP SANs)", async () => {
+    const r = await run([
+      "explain",
+      "--error",
+      'Error response from daemon: Get "https://10.0.0.5:5000/v2/": tls: failed to verify certificate: x509: cannot validate certificate for 10.0.0.5 because it doesn\'t contain any IP SANs',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("TLS_HOSTNAME_MISMATCH");
+    expect(r.stdout).toContain('why: "x509: cannot validate certificate for … because it doesn\'t contain any IP SANs"');
+    expect(r.stdout).not.toContain("certificate is valid for");
+  });
   test("--help names it", async () => {
     const r = await run(["--help"]);
     expect(r.stdout).toContain("explain --error TEXT|-");

@@ -199,6 +199,15 @@ test("a malformed --output is misuse (exit 2) before any network step", async ()
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--output tarball:/tmp/x.tar");
   expect(r.stdout).toBe("");
+  // The flag is named once, for one image and for several (pull -f).
+  for (const args of [
+    ["pull", `${reg.host}/team/app:1.0`],
+    ["pull", "-f", "/nonexistent.yaml"],
+  ]) {
+    const e = await run([...args, "--output", "docker-archive:"]);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toBe("pulldoctor: --output docker-archive:: docker-archive: needs a file, e.g. docker-archive:./image.tar\n");
+  }
 });
 
 test("an archive onto a directory, or a layout onto a file, is misuse before any network step", async () => {

@@ -101,6 +101,8 @@ describe("parseArgs", () => {
     [["check", "x", "--bogus"], "unknown flag: --bogus"],
     [["check", "x", "--timeout"], "flag --timeout needs a value"],
     [["check", "x", "--timeout", "zero"], "--timeout takes seconds"],
+    // 0 is refused, so the message does not say "between 0 and 3600".
+    [["check", "x", "--timeout", "0"], `--timeout takes seconds, more than 0 and at most 3600, not "0"`],
     [["check", "x", "--concurrency", "0"], "--concurrency takes a whole number"],
     [["check", "x", "--output", "oci:x"], "--output is only for pull"],
     [["check", "x", "y"], "unexpected argument: y"],

@@ -134,3 +134,12 @@ test("blob-redirect with a digest sends that blob to the second host, which reco
   expect(config.status).toBe(200);
   await config.arrayBuffer();
 });
+
+test("every fault's layers are its own: none comes from the local store after another fault's pull", async () => {
+  const { FAULTS } = await import("../../src/lab/fault-catalogue");
+  const { probedImage } = await import("../../src/lab/fault-catalogue-transfer");
+  const digests = FAULTS.flatMap((f) => [bigLayer(hiddenImage(f.name)).digest, probedImage(f.name).layers[0]!.digest]);
+  // blob-short-body and blob-drip-layer once shared one (their names are as long): the drip was never met.
+  expect(bigLayer(hiddenImage("blob-short-body")).digest).not.toBe(bigLayer(hiddenImage("blob-drip-layer")).digest);
+  expect(new Set(digests).size).toBe(digests.length);
+});

@@ -171,6 +171,23 @@ test("with several endpoints each endpoint stage names its host", () => {
   expect(out).toContain("✔ dns       @mirror.example.com mirror.example.com → 1 address via 10.0.0.2 (4 ms)\n");
 });
 
+test("the endpoint order is said for the judged client, not always Docker", () => {
+  const ep = (url: string, role: "mirror" | "upstream") => {
+    const host = new URL(url).host;
+    return { url, host, hostname: new URL(url).hostname, port: 80, role, insecure: true, pathPrefix: "" };
+  };
+  const out = render(false, true, [
+    {
+      type: "plan",
+      client: "containerd (ctr, nerdctl)",
+      endpoints: [ep("http://127.0.0.1:1", "mirror"), ep("http://127.0.0.1:5000", "upstream")],
+    },
+  ]);
+  expect(out).toStartWith(
+    "Endpoints, in the order containerd (ctr, nerdctl) tries them: http://127.0.0.1:1 (mirror), http://127.0.0.1:5000 (upstream)\n",
+  );
+});
+
 test("verbose prints each HTTP exchange from the trace", () => {
   let out = "";
   const p = plainRenderer({ write: (s) => (out += s), color: false, verbose: true, unicode: true });

@@ -11,6 +11,7 @@ import type { Finding } from "../../model/finding";
 import type { Command, Options } from "../../model/options";
 import { scrubDeep } from "../../model/redact";
 import type { Report } from "../../model/report";
+import { rerunFlags, shellWord } from "../../model/rerun-flags";
 import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import type { Io } from "../../ui/io";
@@ -109,11 +110,12 @@ function where(w: Wanted): string {
   const s = w.sources[0];
   if (!s) return "(command line)";
   const more = w.sourceCount > 1 ? ` +${w.sourceCount - 1} more` : "";
-  return `${s.file}:${s.line} ${s.object} (${s.container})${more}`;
+  // -f - is standard input: "-:3" reads as a typo, "stdin:3" does not.
+  return `${s.file === "-" ? "stdin" : s.file}:${s.line} ${s.object} (${s.container})${more}`;
 }
 
 /** The human output: one line per image, then the details of each failure. */
-export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
+export function renderBatch(b: BatchReport, wanted: Wanted[], options?: Options): string {
   const rows = b.images.map((img, i) => [
     img.report.verdict.ok ? "ok" : "FAIL",
     img.report.verdict.code ?? (img.report.verdict.ok ? "-" : "error"),
@@ -123,7 +125,8 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
   const head = ["VERDICT", "CODE", "IMAGE", "FROM"];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => `${r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]!))).join("  ")}\n`;
-  let out = line(head) + rows.map(line).join("");
+  // No image at all (every input unreadable or empty): no empty table, and the last line says so.
+  let out = rows.length ? line(head) + rows.map(line).join("") : "";
   for (const f of b.builtLocally) out += `built locally, not pulled: ${f.image} (${f.source.file}:${f.source.line} ${f.source.object})\n`;
   for (const input of b.inputs) for (const f of input.findings) out += `\n✖ ${f.code}: ${f.title}\n  ${f.detail}\n`;
   for (const img of b.images) {
@@ -135,10 +138,19 @@ export function renderBatch(b: BatchReport, wanted: Wanted[]): string {
       out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
     const first = img.report.findings.find((f) => f.code === img.report.verdict.code);
     for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
-    out += `  pulldoctor check ${img.image}${img.platform ? ` --platform ${img.platform}` : ""} shows every stage\n`;
+    out += `  ${checkOne(img.image, img.platform, options)} shows every stage\n`;
   }
-  out += `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
-  return escapeControls(out);
+  out +=
+    b.verdict.total === 0
+      ? "\nNo image to pull was found in the inputs.\n"
+      : `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
+  return escapeControls(rows.length ? out : out.replace(/^\n/, ""));
+}
+
+/** The single-image check with this run's flags (an image's own platform first), so it sees the same path. */
+function checkOne(image: string, platform: string | null, options?: Options): string {
+  const flags = options ? rerunFlags({ ...options, platform: platform ?? options.platform }) : platform ? [`--platform ${platform}`] : [];
+  return ["pulldoctor check", shellWord(image), ...flags].join(" ");
 }
 
 /** kubelet's message, what it reads as, and whether the diagnosis from here agrees with it. */
@@ -192,6 +204,6 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
   }
   // Fleet pods set PULLDOCTOR_JSON_LINES=1 (as check.ts): a batch is one line too, for `kubectl logs --prefix`.
   const json = () => (deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(batch) : JSON.stringify(batch, null, 2));
-  io.stdout(options.json ? `${json()}\n` : renderBatch(batch, wanted));
+  io.stdout(options.json ? `${json()}\n` : renderBatch(batch, wanted, options));
   return batch.verdict.ok ? 0 : 1;
 }

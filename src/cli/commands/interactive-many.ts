@@ -36,7 +36,7 @@ export async function interactiveManyCommand(options: Options, io: Io, deps: Dep
     wanted,
     diagnosed.map((d) => d.report),
   );
-  io.stdout(renderBatch(batch, wanted));
+  io.stdout(renderBatch(batch, wanted, options));
   if (!allPullable(inputs, diagnosed)) {
     io.stdout("Nothing to pull: every image must be pullable for one output to be written (fix the failures above first).\n");
     return 1;

@@ -175,9 +175,9 @@ function finish(
   else if (options.quiet) {
     // As `docker pull -q`: the references only, here pinned to the digest that was pulled.
     if (ok) for (const i of batch.pull!.images) io.stdout(`${i.reference.includes("@") ? i.reference : `${i.reference}@${i.digest}`}\n`);
-    else io.stderr(escapeControls(renderBatch(batch, wanted) + (batch.pull ? `✖ ${batch.pull.summary}\n` : "")));
+    else io.stderr(escapeControls(renderBatch(batch, wanted, options) + (batch.pull ? `✖ ${batch.pull.summary}\n` : "")));
   } else {
-    io.stdout(renderBatch(batch, wanted));
+    io.stdout(renderBatch(batch, wanted, options));
     if (batch.pull) io.stdout(escapeControls(`${ok ? "✔" : "✖"} ${batch.pull.summary}\n`));
   }
   return ok ? 0 : 1;

@@ -230,6 +230,17 @@ export const DOCKER_TEXTS: ClientErrorTexts = {
       origin: "upstream",
     },
     {
+      // The manifest came from the registry, so a dial that fails on the config blob is to the
+      // host the blob was redirected to (a CDN), not to the registry: CONNECT_* would blame the wrong host.
+      code: "BLOB_REDIRECT_UNREACHABLE",
+      pattern: /error pulling image configuration: download failed after attempts=\d+: (?:dial tcp|lookup) /,
+      phrase: "error pulling image configuration: … dial tcp / lookup (the blob host)",
+      weight: 3,
+      example: "error pulling image configuration: download failed after attempts=6: dial tcp 127.0.0.9:9: connect: connection refused",
+      source: "moby/moby:daemon/internal/distribution/pull_v2.go (ImageConfigPullError, retry)",
+      origin: "upstream",
+    },
+    {
       code: "BLOB_FETCH_FAILED",
       pattern: /error pulling image configuration: download failed after attempts=\d+/,
       phrase: "error pulling image configuration: download failed after attempts",

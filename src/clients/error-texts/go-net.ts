@@ -78,13 +78,27 @@ export const GO_NET_TEXTS: ErrorText[] = [
     weight: 3,
     source: "golang/go:src/crypto/x509/verify.go (CertificateInvalidError, Expired)",
   }),
+  // One entry per wording: "why" quotes the phrase, so it must be the one the text holds.
   go({
     code: "TLS_HOSTNAME_MISMATCH",
-    pattern:
-      /x509: (?:certificate is valid for .+?, not \S+|cannot validate certificate for \S+ because it doesn't contain any IP SANs|certificate relies on legacy Common Name field)/,
+    pattern: /x509: certificate is valid for .+?, not \S+/,
     phrase: "x509: certificate is valid for …, not …",
     weight: 3,
     source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error)",
+  }),
+  go({
+    code: "TLS_HOSTNAME_MISMATCH",
+    pattern: /x509: cannot validate certificate for \S+ because it doesn't contain any IP SANs/,
+    phrase: "x509: cannot validate certificate for … because it doesn't contain any IP SANs",
+    weight: 3,
+    source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error, an IP address with no IP SANs)",
+  }),
+  go({
+    code: "TLS_HOSTNAME_MISMATCH",
+    pattern: /x509: certificate relies on legacy Common Name field/,
+    phrase: "x509: certificate relies on legacy Common Name field",
+    weight: 3,
+    source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error, a certificate without SANs)",
   }),
   go({
     code: "TLS_HTTP_ONLY",

@@ -192,6 +192,17 @@ export const PODMAN_TEXTS: ClientErrorTexts = {
       origin: "upstream",
     },
     {
+      // GetBlob follows the registry's redirect: the URL and the failed dial are the blob host's.
+      code: "BLOB_REDIRECT_UNREACHABLE",
+      pattern: /reading blob sha256:[0-9a-f]+: Get "[^"]+": (?:dial tcp|lookup) /,
+      phrase: "reading blob …: Get …: dial tcp / lookup (the blob host)",
+      weight: 3,
+      example:
+        'Error: copying system image from manifest list: reading blob sha256:a8c7d4f2862d3c5d77c47c90fddd3672fea83d7619e867ffe31ffc0660796726: Get "https://cdn.example.com/blobs/a8c7": dial tcp 192.0.2.9:443: connect: connection refused',
+      source: "containers/image:copy/single.go (copyLayer: reading blob)",
+      origin: "upstream",
+    },
+    {
       code: "BLOB_DIGEST_MISMATCH",
       pattern: /Digest did not match, expected \S+, got \S+/,
       phrase: "Digest did not match",

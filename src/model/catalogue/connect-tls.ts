@@ -8,6 +8,17 @@ function insecureSnippet(host: string): string {
 }
 
 /** Findings of the `connect` stage about the TLS handshake and certs.d (after the certificate ones). */
+/** TLS_INSECURE_IN_USE's fix in the file that made the judged client (not dockerd) skip TLS. */
+function insecureElsewhereFix(host: string, scheme: "https" | "http", config: "hosts.toml" | "registries.conf" | "kubernetes"): string {
+  const file =
+    config === "registries.conf"
+      ? `insecure = true from its [[registry]] in registries.conf`
+      : `${scheme === "http" ? `the http:// URL (write https://${host})` : "skip_verify = true"} from its hosts.toml${config === "kubernetes" ? " on every node (the CRI config_path)" : ""}`;
+  return scheme === "http"
+    ? `Serve ${host} over TLS with a certificate for its name, then remove ${file}.`
+    : `The certificate verifies, so the insecure setting is not needed: remove ${file}.`;
+}
+
 export const connectTls = {
   TLS_HTTP_ONLY: entry<{
     host: string;
@@ -122,10 +133,13 @@ export const connectTls = {
     why: string;
     scheme: "https" | "http" /** insecure only by Docker's loopback default: nothing to remove from a list. */;
     loopbackOnly?: boolean;
+    /** The judged client's label and whose config made it insecure; absent: Docker's daemon.json. */
+    client?: string;
+    fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
   }>({
     stage: "connect",
     severity: "warning",
-    title: "Docker treats this registry as insecure",
+    title: "The client treats this registry as insecure",
     explain:
       "Docker skips TLS verification for an insecure registry (listed in insecure-registries, or at a loopback address / configured CIDR) and falls back to plain HTTP. Pulls work with Docker, but nothing protects them against interception, and containerd/kubelet, podman and other clients do not share this setting.",
     seen: ["docker info: Insecure Registries: 127.0.0.0/8, registry.example.com:5000"],
@@ -136,16 +150,20 @@ export const connectTls = {
     ],
     howKnown: "Docker's rule applied to the configured list and the resolved addresses.",
     detail: (p) =>
-      `${p.host} is insecure to Docker (${p.why}); the pull uses ${p.scheme === "http" ? "plain HTTP" : "HTTPS without certificate verification"}.`,
+      `${p.host} is insecure to ${p.client ?? "Docker"} (${p.why}); the pull uses ${p.scheme === "http" ? "plain HTTP" : "HTTPS without certificate verification"}.`,
     // Only produced when the TLS handshake had no problem: over HTTPS the certificate verified.
     fixes: (p) =>
-      p.scheme === "http"
-        ? [
-            `Serve ${p.host} over TLS with a certificate for its name${p.loopbackOnly ? " (Docker will still skip verification for a loopback address)" : `, then remove it from insecure-registries and ${RESTART}`}.`,
-          ]
-        : p.loopbackOnly
-          ? ["Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure."]
-          : [`The certificate verifies, so the insecure setting is not needed: remove ${p.host} from insecure-registries and ${RESTART}.`],
+      p.fixesFor && p.fixesFor !== "docker" && !p.loopbackOnly
+        ? [insecureElsewhereFix(p.host, p.scheme, p.fixesFor)]
+        : p.scheme === "http"
+          ? [
+              `Serve ${p.host} over TLS with a certificate for its name${p.loopbackOnly ? " (Docker will still skip verification for a loopback address)" : `, then remove it from insecure-registries and ${RESTART}`}.`,
+            ]
+          : p.loopbackOnly
+            ? ["Nothing to change: the certificate verifies, and Docker always treats loopback addresses as insecure."]
+            : [
+                `The certificate verifies, so the insecure setting is not needed: remove ${p.host} from insecure-registries and ${RESTART}.`,
+              ],
     genericFixes: ["Serve the registry over TLS with a trusted certificate and remove it from insecure-registries."],
   }),
   CERTS_D_INVALID: entry<{ host: string; dir: string; error: string; file: string }>({

@@ -4,6 +4,20 @@ import { proxyDaemon } from "./proxy-daemon";
 const GO_URL_AUTH =
   "Docker (Go) sends only Basic credentials, taken from the proxy URL: http://USER:PASSWORD@proxy:port, with special characters percent-encoded (@ → %40, : → %3A, # → %23)";
 
+/**
+ * Whose environment the judged client takes its proxy from (SPEC "Clients", proxy environment):
+ * absent, dockerd's; a unit (containerd, crio), that service's; "shell", podman's own process.
+ */
+export type ProxyOwner = { unit: string } | "shell";
+
+/** The fix that gives the puller a proxy URL: in the files of the process that pulls. */
+function setForPuller(what: string, owner: ProxyOwner | undefined): string {
+  if (owner === "shell") return `${what} in the environment podman runs with (the shell, or the systemd unit of a podman service).`;
+  const unit = owner?.unit ?? "docker";
+  const alt = owner ? "" : ' or daemon.json "proxies"';
+  return `${what} in the ${owner ? `${unit} service's` : "daemon's"} environment (systemd drop-in /etc/systemd/system/${unit}.service.d/http-proxy.conf${alt}), then: sudo systemctl daemon-reload && sudo systemctl restart ${unit}`;
+}
+
 /** How a proxy could not be reached or did not act as one (PROXY_UNREACHABLE). */
 export type ProxyFailure = "refused" | "timeout" | "dns" | "silent" | "not-tls" | "not-http" | "closed" | "unsupported" | "other";
 
@@ -72,6 +86,7 @@ export const proxy = {
     failure: ProxyFailure;
     message: string;
     timeoutMs: number;
+    owner?: ProxyOwner;
   }>({
     stage: "proxy",
     severity: "error",
@@ -115,9 +130,7 @@ export const proxy = {
         );
       // HTTP_PROXY only carries plain-http registries: check with the scheme the pull uses.
       out.push(`Check the proxy: curl -v -x ${p.proxy} ${/^http_proxy$/i.test(p.variable) ? "http" : "https"}://${p.host}/v2/`);
-      out.push(
-        `Correct ${p.variable} in the shell and in the daemon's environment (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
-      );
+      out.push(setForPuller(`Correct ${p.variable} in the shell and`, p.owner));
       out.push(`If ${p.host} is reachable without the proxy, add it to NO_PROXY.`);
       return out;
     },
@@ -137,6 +150,7 @@ export const proxy = {
     challenge: string;
     credentialsSent: boolean;
     username: string | null;
+    owner?: ProxyOwner;
   }>({
     stage: "proxy",
     severity: "error",
@@ -168,9 +182,7 @@ export const proxy = {
         out.push(
           `${p.proxy} offers ${p.scheme} only: Go cannot answer it. Run a local relay (cntlm or px) that authenticates to ${p.proxy}, and point ${p.variable} at it: ${p.variable}=http://127.0.0.1:3128`,
         );
-      out.push(
-        `Give the daemon the same URL (systemd drop-in /etc/systemd/system/docker.service.d/http-proxy.conf or daemon.json "proxies"), then: sudo systemctl daemon-reload && sudo systemctl restart docker`,
-      );
+      out.push(setForPuller("Set the same URL", p.owner));
       return out;
     },
     genericFixes: [

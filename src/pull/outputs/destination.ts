@@ -46,14 +46,13 @@ export function parseOutput(s: string): OutputSpec | { error: string } {
     const i = rest.indexOf(":");
     const dir = i < 0 ? rest : rest.slice(0, i);
     const tag = i < 0 ? null : rest.slice(i + 1);
-    if (!dir) return { error: `--output ${s}: oci: needs a directory, e.g. oci:./image:latest` };
-    if (tag && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag))
-      return { error: `--output ${s}: invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
+    if (!dir) return { error: `oci: needs a directory, e.g. oci:./image:latest` };
+    if (tag && !/^[A-Za-z0-9_.\-:/@+]+$/.test(tag)) return { error: `invalid tag ${JSON.stringify(tag)} (letters, digits, _ . - : / @ +)` };
     return { kind: "oci", dir, tag: tag || null };
   }
   if (v.startsWith("docker-archive:")) {
     const file = v.slice("docker-archive:".length);
-    if (!file) return { error: `--output ${s}: docker-archive: needs a file, e.g. docker-archive:./image.tar` };
+    if (!file) return { error: `docker-archive: needs a file, e.g. docker-archive:./image.tar` };
     return { kind: "docker-archive", file };
   }
   return { error: "expected oci:DIR[:TAG], docker-archive:FILE or docker" };
