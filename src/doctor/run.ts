@@ -64,6 +64,7 @@ const PRODUCER: Record<keyof Facts, StageId> = {
   credentials: "config",
   resolution: "dns",
   route: "proxy",
+  proxyEnv: "proxy",
   link: "connect",
   challenge: "v2",
   session: "auth",

@@ -133,6 +133,10 @@ export interface DropInProxies {
   /** Files that set a proxy variable. */
   setBy: string[];
   proxies: ProxySettings | null;
+  /** The unit's environment after every file (what the service's process sees). */
+  env: Record<string, string>;
+  /** The file that last set each variable of `env`. */
+  origin: Record<string, string>;
 }
 
 /**
@@ -155,6 +159,7 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
   const unit = units.find((u) => readLocalFile(u).ok);
   const files = [...(unit ? [unit] : []), ...[...byName.keys()].sort().map((n) => byName.get(n)!)];
   let env = new Map<string, string>();
+  let origin = new Map<string, string>();
   const setBy = new Set<string>();
   for (const file of files) {
     const read = readLocalFile(file);
@@ -168,6 +173,7 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
       const value = line.replace(/^Environment\s*=\s*/, "");
       if (value === "") {
         env = new Map();
+        origin = new Map();
         continue;
       }
       for (const assignment of splitAssignments(value)) {
@@ -175,6 +181,7 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
         if (eq <= 0) continue;
         const name = assignment.slice(0, eq);
         env.set(name, assignment.slice(eq + 1));
+        origin.set(name, file);
         if (/^(https?|no)_proxy$/i.test(name)) setBy.add(file);
       }
     }
@@ -185,7 +192,7 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
   const https = pick("HTTPS_PROXY");
   const no = pick("NO_PROXY");
   const proxies = http || https || no ? { ...(http ? { http } : {}), ...(https ? { https } : {}), ...(no ? { no } : {}) } : null;
-  return { files, setBy: [...setBy], proxies };
+  return { files, setBy: [...setBy], proxies, env: Object.fromEntries(env), origin: Object.fromEntries(origin) };
 }
 
 /** systemd's word splitting for Environment=: double or single quotes group, backslash escapes. */

@@ -16,6 +16,8 @@ export interface ClientSettings {
   deps: Deps;
   /** Proxy for this client's requests (null = direct): the proxy stage's decision. */
   route?: ProxyRoute | null;
+  /** Whose proxy variables route the other hosts (facts.proxyEnv); absent = deps.env. */
+  proxyEnv?: Readonly<Record<string, string>>;
   /** Extra CAs, client certificate, verify flag: the connect stage's settings. */
   tls?: TlsSettings;
   timeoutMs: number;
@@ -36,6 +38,7 @@ export function endpointSettings(ctx: StageContext): ClientSettings {
     dnsServers: ctx.options.dns,
     deps: ctx.deps,
     route: ctx.facts.route ?? null,
+    ...(ctx.facts.proxyEnv ? { proxyEnv: ctx.facts.proxyEnv } : {}),
     tls: ctx.facts.link?.tls,
     timeoutMs: ctx.options.timeoutMs,
     signal: ctx.deps.signal,

@@ -256,6 +256,12 @@ export interface Facts {
   credentials?: Credential[];
   resolution?: Resolution;
   route?: ProxyRoute;
+  /**
+   * The proxy variables of the process that pulls when they are not the shell's (containerd's
+   * or crio's unit environment): every other host of the pull (token realm, blob redirect) is
+   * routed with them. Absent: the shell's environment (deps.env).
+   */
+  proxyEnv?: Readonly<Record<string, string>>;
   link?: LinkInfo;
   challenge?: Challenge;
   session?: AuthSession;

@@ -182,7 +182,7 @@ export async function followBlob(pool: ClientPool, startUrl: string, range: stri
     const sameOrigin = u.origin === pool.registryOrigin;
     const { settings, registry } = pool.access;
     const sendAuth = authorization !== null && authorizationAllowed(url, registry.baseUrl, registry.insecure);
-    const proxy = sameOrigin ? (settings.route?.url ?? null) : proxyForUrl(url, settings.deps.env).url;
+    const proxy = sameOrigin ? (settings.route?.url ?? null) : proxyForUrl(url, settings.proxyEnv ?? settings.deps.env).url;
     const hop: Hop = { url: redactUrl(url), host: u.host, authorization: sendAuth, proxy };
     // An https → http hop: followed (as Docker does), never with credentials; the stage warns.
     if (i > 0 && u.protocol === "http:" && hops[i - 1]!.scheme === "https") hop.downgraded = true;

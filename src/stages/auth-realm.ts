@@ -20,7 +20,7 @@ export function realmClientFor(ctx: StageContext, realm: string): () => HttpClie
 export async function realmEvidence(ctx: StageContext, realm: string, err: NetError): Promise<Evidence> {
   const u = new URL(realm);
   const { port } = hostPort(u);
-  const route = proxyForUrl(realm, ctx.deps.env);
+  const route = proxyForUrl(realm, ctx.facts.proxyEnv ?? ctx.deps.env);
   const ev: Evidence = {
     url: redactUrl(realm),
     host: u.host,

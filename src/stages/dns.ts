@@ -7,6 +7,7 @@ import { classifyDns, type DnsObservation, isLocalhostName } from "../net/dns-fi
 import { type SystemLookup, systemLookup } from "../net/dns-system";
 import { lookupHostsFile } from "../net/hosts-file";
 import { proxyForUrl } from "../net/proxy-env";
+import { judgedUnitEnv } from "./proxy-unit";
 
 const PIN_CHECK_MS = 3000;
 
@@ -110,6 +111,12 @@ async function askSystem(ctx: StageContext, host: string): Promise<SystemLookup>
  * docker CLI, containerd and this doctor use) or the daemon's own proxy configuration.
  */
 function proxyFor(ctx: StageContext, url: string): DnsObservation["proxy"] {
+  // containerd and CRI-O: only their unit's environment counts (proxy-unit.ts).
+  const unit = judgedUnitEnv(ctx);
+  if (unit) {
+    const r = proxyForUrl(url, unit.env);
+    return r.url ? { url: r.url, source: `${r.variable} of the ${unit.unit.unit} service (${unit.source})` } : null;
+  }
   const fromEnv = proxyForUrl(url, ctx.deps.env);
   if (fromEnv.url) return { url: fromEnv.url, source: fromEnv.variable ?? "the proxy environment" };
   const d: LocalConfig["daemon"] | undefined = ctx.facts.local?.daemon;

@@ -1,8 +1,7 @@
 import path from "node:path";
-import { readDropIns } from "../host/daemon-config";
 import type { ProxyOwner } from "../model/catalogue/proxy";
 import type { Evidence } from "../model/evidence";
-import type { LocalConfig, ProxyRoute } from "../model/facts";
+import type { ProxyRoute } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import { maskProxyValue, redactHeaders } from "../model/redact";
 import { REDACTED, Secret } from "../model/secret";
@@ -13,6 +12,7 @@ import { daemonProxyConfig, decideProxy, describeDecision, type ProxyForUrl, pro
 import { openTunnel, TunnelError } from "../net/tunnel";
 import { checkInterception } from "./proxy-interception";
 import { classifyTunnelError, tunnelErrorEvidence } from "./proxy-tunnel";
+import { compareShellWithUnit, judgedUnitEnv, unitOwner } from "./proxy-unit";
 
 /**
  * The proxy stage: which proxy a pull of this endpoint goes through (Go's httpproxy rules,
@@ -29,61 +29,74 @@ export const proxyStage: Stage = {
   async run(ctx) {
     const ep = ctx.endpoint;
     if (!ep) throw new Error("proxy stage run without an endpoint");
-    const shell = proxyForUrl(ep.url, ctx.deps.env);
-    const route: ProxyRoute = { url: shell.url, auth: shell.auth, reason: shell.reason };
+    // containerd and CRI-O pull with their unit's environment: the decision is made from it.
+    const unit = judgedUnitEnv(ctx);
+    const env = unit ? unit.env : ctx.deps.env;
+    const chosen = proxyForUrl(ep.url, env);
+    const route: ProxyRoute = { url: chosen.url, auth: chosen.auth, reason: chosen.reason };
     const findings: Finding[] = [];
-    const evidence: Evidence = { url: ep.url, shell: shellEvidence(shell, ctx.deps.env) };
+    const evidence: Evidence = { url: ep.url, shell: shellEvidence(proxyForUrl(ep.url, ctx.deps.env), ctx.deps.env) };
+    if (unit) evidence.unit = { name: `${unit.unit.unit}.service`, variables: maskAll(unit.env), proxy: chosen.url, reason: chosen.reason };
     // A Docker Hub pull also talks to the token and blob CDN hosts: a NO_PROXY that covers one
     // and not the others splits the route (the classic "auth works, blobs time out").
     let split: string | null = null;
     if (HUB_HOSTS.includes(ep.hostname)) {
-      const related = HUB_HOSTS.filter((h) => h !== ep.hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, ctx.deps.env) }));
+      const related = HUB_HOSTS.filter((h) => h !== ep.hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, env) }));
       evidence.relatedHosts = Object.fromEntries(related.map(({ h, r }) => [h, r.reason]));
-      const differ = related.filter(({ r }) => r.url !== shell.url);
+      const differ = related.filter(({ r }) => r.url !== chosen.url);
       if (differ.length)
         split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
     }
     const target = joinHostPort(ep.hostname, ep.port);
+    const owner = unit ? unitOwner(unit, chosen.variable) : proxyOwner(ctx);
     let summary: string;
 
-    if (shell.url && shell.variable) {
-      const probe = await probeProxy(ctx, ep, { proxy: shell.url, auth: shell.auth, variable: shell.variable }, target, true);
+    if (chosen.url && chosen.variable) {
+      const via = { proxy: chosen.url, auth: chosen.auth, variable: chosen.variable };
+      const probe = await probeProxy(ctx, ep, via, target, true, owner);
       evidence.tunnel = probe.evidence;
       findings.push(...probe.findings);
-      summary = probe.summary;
-    } else if (shell.bypass) {
-      const entry = shell.bypass.kind === "no-proxy" ? (shell.bypass.entry ?? null) : null;
+      summary = `${probe.summary}${unit ? ` (${unit.unit.unit}.service)` : ""}`;
+    } else if (chosen.bypass) {
+      const entry = chosen.bypass.kind === "no-proxy" ? (chosen.bypass.entry ?? null) : null;
       const f = finding(
         "PROXY_BYPASSED",
-        { proxy: shell.configured, variable: shell.variable, host: target, reason: shell.reason, entry, kind: shell.bypass.kind },
+        { proxy: chosen.configured, variable: chosen.variable, host: target, reason: chosen.reason, entry, kind: chosen.bypass.kind },
         {},
-        shell.bypass.kind === "unparseable" ? { severity: "warning" } : {},
+        chosen.bypass.kind === "unparseable" ? { severity: "warning" } : {},
       );
       findings.push(f);
-      summary = `${target}: ${shell.reason}`;
+      summary = `${target}: ${chosen.reason}`;
     } else {
       // The reason already ends in "(direct)": "direct (… (direct))" said it twice.
-      summary = `${target}: direct: ${shell.reason.replace(/ \(direct\)$/, "")}`;
+      summary = `${target}: direct: ${chosen.reason.replace(/ \(direct\)$/, "")}${unit ? ` (${unit.unit.unit}.service)` : ""}`;
     }
 
     if (split && findings[0]) findings[0] = { ...findings[0], detail: `${findings[0].detail} ${split}` };
-    const mismatch = compareWithDaemon(ctx, ep, shell, target, evidence);
+    if (unit) {
+      const mismatch = compareShellWithUnit(ctx, ep, unit, chosen, target, evidence);
+      if (mismatch) findings.push(mismatch);
+      return { summary, evidence, findings, provides: { route, proxyEnv: unit.env } };
+    }
+    const mismatch = compareWithDaemon(ctx, ep, chosen, target, evidence);
     if (mismatch) {
       findings.push(mismatch.finding);
       // docker pull goes through the daemon's proxy: probe it too, so its failure is named.
       if (mismatch.daemon) {
-        const probe = await probeProxy(ctx, ep, mismatch.daemon, target, false);
+        const probe = await probeProxy(ctx, ep, mismatch.daemon, target, false, owner);
         (evidence.daemon as Evidence).tunnel = probe.evidence;
-        const unit = ctx.facts.client?.wire.unitProxy;
-        const note = unit
-          ? `(This is the ${unit.unit} service's proxy, from ${mismatch.daemon.variable}: ${ctx.facts.client!.wire.label} pulls with it.)`
-          : `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
+        const note = `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
         findings.push(...probe.findings.filter((f) => f.code !== "PROXY_IN_USE").map((f) => ({ ...f, detail: `${f.detail} ${note}` })));
       }
     }
     return { summary, evidence, findings, provides: { route } };
   },
 };
+
+/** Proxy variables for evidence, credentials masked. */
+function maskAll(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, maskProxyValue(v)]));
+}
 
 /** Whose environment the judged client's proxy comes from, for the fixes (absent: dockerd's). */
 function proxyOwner(ctx: StageContext): ProxyOwner | undefined {
@@ -99,6 +112,7 @@ async function probeProxy(
   via: { proxy: string; auth: ProxyRoute["auth"]; variable: string },
   target: string,
   checkTls: boolean,
+  owner: ProxyOwner | undefined,
 ): Promise<{ findings: Finding[]; evidence: Evidence; summary: string }> {
   const { proxy, auth, variable } = via;
   const head = `${target} via ${proxy} (${variable})`;
@@ -163,7 +177,7 @@ async function probeProxy(
       credentialsSent: auth !== null,
       username: auth?.username ?? null,
       timeoutMs: ctx.options.timeoutMs,
-      owner: proxyOwner(ctx),
+      owner,
     });
     return { findings: [f], evidence: tunnelErrorEvidence(e), summary: `${head}: ${e.message}` };
   }
@@ -193,10 +207,7 @@ function compareWithDaemon(
   target: string,
   evidence: Evidence,
 ): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } | null {
-  const unit = ctx.facts.client?.wire.unitProxy ?? null;
-  const local = unit ? unitLocal(ctx.facts.local!, unit) : ctx.facts.local!;
-  const daemon = daemonProxyConfig(local);
-  if (unit && !daemon.known) daemon.source = `no proxy variables in the ${unit.unit}.service unit or drop-ins (${unit.dirs.join(", ")})`;
+  const daemon = daemonProxyConfig(ctx.facts.local!);
   const d = decideProxy(ep.url, daemon.config);
   const daemonProxy = d.proxy ? goUrlString(d.proxy, false) : null;
   const daemonReason = daemon.known ? describeDecision(d, ep.url) : "the daemon has no proxy configured";
@@ -215,10 +226,7 @@ function compareWithDaemon(
   const cfg = proxyConfigFromEnv(ctx.deps.env);
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
-  const dropInPath = path.join(
-    (unit ? unit.dirs[0] : ctx.deps.paths.systemdDropIns[0]) ?? `/etc/systemd/system/${unit?.unit ?? "docker"}.service.d`,
-    "http-proxy.conf",
-  );
+  const dropInPath = path.join(ctx.deps.paths.systemdDropIns[0] ?? "/etc/systemd/system/docker.service.d", "http-proxy.conf");
   const f = finding(
     "PROXY_DAEMON_MISMATCH",
     {
@@ -232,30 +240,9 @@ function compareWithDaemon(
       dropInPath,
       daemonJsonPath: ctx.options.daemonConfig,
       authDiffers,
-      ...(unit ? { puller: { name: ctx.facts.client!.wire.label, unit: unit.unit } } : {}),
     },
     { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers },
   );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
   return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
-}
-
-/**
- * containerd and CRI-O take their proxy from their own service's environment, set by systemd
- * drop-ins (containerd/containerd:core/remotes/docker/registry.go#DefaultHTTPTransport uses
- * http.ProxyFromEnvironment in the daemon), never the shell's nor dockerd's: the daemon settings
- * the comparison reads are those of that unit.
- */
-function unitLocal(local: LocalConfig, unit: { unit: string; dirs: string[]; files: string[] }): LocalConfig {
-  const d = readDropIns(unit.dirs, unit.files);
-  return {
-    ...local,
-    daemon: {
-      ...local.daemon,
-      path: `${unit.unit}.service`,
-      proxies: null,
-      liveProxies: d.proxies,
-      liveSource: d.setBy.length > 0 ? d.setBy.map((f) => `systemd ${f.endsWith(".service") ? "unit" : "drop-in"} ${f}`).join(", ") : null,
-    },
-  };
 }

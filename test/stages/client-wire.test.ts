@@ -144,16 +144,38 @@ describe("the proxy of the process that pulls", () => {
     } as LocalConfig;
     const ctx = testContext({ endpoint: endpointFor("https://reg.example:5000"), facts: { ref: r, local, client: judged(wire) } });
     const out = await proxyStage.run(ctx);
+    // The route is containerd's: through its drop-in's proxy, which is dead.
+    expect(out.provides?.route?.url).toBe(`http://127.0.0.1:${dead}`);
+    const file = path.join(dropIns, "http-proxy.conf");
+    const unreachable = out.findings.find((f) => f.code === "PROXY_UNREACHABLE")!;
+    expect(unreachable.severity).toBe("error");
+    expect(unreachable.detail).toContain(`HTTPS_PROXY=http://127.0.0.1:${dead} (set in ${file}, the containerd service's environment)`);
+    expect(unreachable.fixes.join("\n")).toContain(`Correct HTTPS_PROXY in the containerd service's environment (systemd drop-in ${file})`);
+    // The shell (no proxy) is the side compared with it.
     const mismatch = out.findings.find((f) => f.code === "PROXY_DAEMON_MISMATCH")!;
-    expect(mismatch.detail).toContain(`the daemon uses http://127.0.0.1:${dead}`);
-    expect(mismatch.detail).toContain(`systemd drop-in ${path.join(dropIns, "http-proxy.conf")}`);
-    expect(mismatch.detail).toContain("A pull by containerd (ctr, nerdctl) will use the daemon's");
-    expect(mismatch.fixes[0]).toContain(`Remove the proxy variables from systemd drop-in ${path.join(dropIns, "http-proxy.conf")}`);
+    expect(mismatch.severity).toBe("warning");
+    expect(mismatch.detail).toContain("this shell uses a direct connection");
+    expect(mismatch.detail).toContain(`pulls with the containerd service's environment: http://127.0.0.1:${dead}`);
+    expect(mismatch.detail).toContain(`systemd drop-in ${file}`);
+    expect(mismatch.fixes[0]).toContain(`remove the proxy variables from systemd drop-in ${file}`);
     expect(mismatch.fixes[0]).toContain("sudo systemctl restart containerd");
     expect(mismatch.fixes[1]).toBe("check: systemctl show containerd --property=Environment");
-    const dead2 = out.findings.find((f) => f.code !== "PROXY_DAEMON_MISMATCH")!;
-    expect(dead2.severity).toBe("error");
-    expect(dead2.detail).toContain("This is the containerd service's proxy");
+  });
+
+  test("containerd: a dead shell proxy is only compared; containerd's unit has none, so its route is direct", async () => {
+    const r = ref("reg.example:5000");
+    const wire = wireOf(containerdClient(inputs(r)).profile);
+    const dead = await freePort();
+    const ctx = testContext({
+      endpoint: endpointFor("https://reg.example:5000"),
+      facts: { ref: r, client: judged(wire) },
+      deps: { env: { HTTPS_PROXY: `http://127.0.0.1:${dead}` } },
+    });
+    const out = await proxyStage.run(ctx);
+    expect(out.provides?.route?.url).toBeNull();
+    expect(out.findings.map((f) => f.code)).toEqual(["PROXY_DAEMON_MISMATCH"]);
+    expect(out.findings[0]!.detail).toContain(`this shell uses http://127.0.0.1:${dead}`);
+    expect(out.findings[0]!.detail).toContain("This check followed the containerd service's route");
   });
 });
 
@@ -175,8 +197,9 @@ test("containerd's unit file itself: its Environment= applies before the drop-in
   const ctx = testContext({ endpoint: endpointFor("https://reg.example:5000"), facts: { ref: r, local, client: judged(wire) } });
   const out = await proxyStage.run(ctx);
   const mismatch = out.findings.find((f) => f.code === "PROXY_DAEMON_MISMATCH")!;
-  expect(mismatch.detail).toContain(`the daemon uses http://127.0.0.1:9`);
+  expect(mismatch.detail).toContain(`the containerd service's environment: http://127.0.0.1:9`);
   expect(mismatch.detail).toContain(`systemd unit ${unit}`);
+  expect(out.findings.find((f) => f.code === "PROXY_UNREACHABLE")!.detail).toContain(`(set in ${unit}`);
 });
 
 describe("the error a client reports when every host failed", () => {

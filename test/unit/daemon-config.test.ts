@@ -146,10 +146,12 @@ describe("systemd drop-ins", () => {
     expect(r.proxies).toEqual({ http: "http://proxy.corp:3128", https: "http://secure.corp:3129", no: "localhost,127.0.0.1,.corp" });
     expect(r.setBy).toEqual([path.join(etc, "http-proxy.conf"), path.join(etc, "zz-https.conf")]);
     expect(r.files).toEqual([path.join(lib, "aa-ignored.conf"), path.join(etc, "http-proxy.conf"), path.join(etc, "zz-https.conf")]);
+    expect(r.origin.https_proxy).toBe(path.join(etc, "zz-https.conf"));
     writeFileSync(path.join(etc, "zzz-reset.conf"), "[Service]\nEnvironment=\n");
     expect(readDropIns([etc, lib]).proxies).toBeNull();
   });
-  test("no directories: nothing", () => expect(readDropIns(["/nonexistent"])).toEqual({ files: [], setBy: [], proxies: null }));
+  test("no directories: nothing", () =>
+    expect(readDropIns(["/nonexistent"])).toEqual({ files: [], setBy: [], proxies: null, env: {}, origin: {} }));
 });
 
 describe("docker contexts, as the real docker CLI stores them", () => {

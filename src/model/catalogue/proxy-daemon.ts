@@ -56,16 +56,23 @@ export const proxyDaemon = {
     howKnown:
       "Go's proxy decision for the registry URL is computed twice: with the shell's environment and with the daemon's (daemon.json proxies over the systemd drop-in's Environment, or the running Engine's /info).",
     detail: (p) =>
-      (p.authDiffers ? `The shell and the daemon use ${p.shellProxy} with different credentials (user or password differ). ` : "") +
-      `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). ${p.puller ? `A pull by ${p.puller.name}` : "docker pull"} will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
+      p.puller
+        ? (p.authDiffers
+            ? `The shell and the ${p.puller.unit} service use ${p.shellProxy} with different credentials (user or password differ). `
+            : "") +
+          `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}), but ${p.puller.name} pulls with the ${p.puller.unit} service's environment: ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). This check followed the ${p.puller.unit} service's route; the shell's differs (curl and tools run from this shell go another way).`
+        : (p.authDiffers ? `The shell and the daemon use ${p.shellProxy} with different credentials (user or password differ). ` : "") +
+          `For ${p.host} this shell uses ${p.shellProxy ?? "a direct connection"} (${p.shellReason}); the daemon uses ${p.daemonProxy ?? "a direct connection"} (${p.daemonReason}; from ${p.daemonSource}). docker pull will use the daemon's: ${p.daemonProxy ?? "direct"}.`,
     fixes: (p) =>
       p.puller
-        ? p.values.http || p.values.https || p.values.no
-          ? [dropIn(p.dropInPath, p.values, p.puller.unit), `check: systemctl show ${p.puller.unit} --property=Environment`]
-          : [
-              `Remove the proxy variables from ${p.daemonSource} if the registry is reachable directly, then: sudo systemctl daemon-reload && sudo systemctl restart ${p.puller.unit}`,
-              `check: systemctl show ${p.puller.unit} --property=Environment`,
-            ]
+        ? [
+            `Nothing to change for ${p.puller.name}'s pull if the route above works (this check used it). To give ${p.puller.unit} this shell's proxy settings instead, ${
+              p.values.http || p.values.https || p.values.no
+                ? dropIn(p.dropInPath, p.values, p.puller.unit)
+                : `remove the proxy variables from ${p.daemonSource}, then: sudo systemctl daemon-reload && sudo systemctl restart ${p.puller.unit}`
+            }`,
+            `check: systemctl show ${p.puller.unit} --property=Environment`,
+          ]
         : p.values.http || p.values.https || p.values.no
           ? [dropIn(p.dropInPath, p.values), daemonJson(p.daemonJsonPath, p.values), "check: docker info | grep -i proxy"]
           : [

@@ -8,14 +8,26 @@ const GO_URL_AUTH =
  * Whose environment the judged client takes its proxy from (SPEC "Clients", proxy environment):
  * absent, dockerd's; a unit (containerd, crio), that service's; "shell", podman's own process.
  */
-export type ProxyOwner = { unit: string } | "shell";
+export type ProxyOwner = { unit: string; file?: string } | "shell";
 
 /** The fix that gives the puller a proxy URL: in the files of the process that pulls. */
 function setForPuller(what: string, owner: ProxyOwner | undefined): string {
   if (owner === "shell") return `${what} in the environment podman runs with (the shell, or the systemd unit of a podman service).`;
   const unit = owner?.unit ?? "docker";
   const alt = owner ? "" : ' or daemon.json "proxies"';
-  return `${what} in the ${owner ? `${unit} service's` : "daemon's"} environment (systemd drop-in /etc/systemd/system/${unit}.service.d/http-proxy.conf${alt}), then: sudo systemctl daemon-reload && sudo systemctl restart ${unit}`;
+  // The file that set the variable when the unit's environment was read (else the usual drop-in).
+  const file = owner?.file ?? `/etc/systemd/system/${unit}.service.d/http-proxy.conf`;
+  const kind = file.endsWith(".service") ? "unit" : "drop-in";
+  return `${what} in the ${owner ? `${unit} service's` : "daemon's"} environment (systemd ${kind} ${file}${alt}), then: sudo systemctl daemon-reload && sudo systemctl restart ${unit}`;
+}
+
+function isUnit(owner: ProxyOwner | undefined): owner is { unit: string; file?: string } {
+  return typeof owner === "object";
+}
+
+/** " (set in FILE)" for a proxy read from a unit's file: the finding names where it came from. */
+function setIn(owner: ProxyOwner | undefined): string {
+  return isUnit(owner) && owner.file ? ` (set in ${owner.file}, the ${owner.unit} service's environment)` : "";
 }
 
 /** How a proxy could not be reached or did not act as one (PROXY_UNREACHABLE). */
@@ -120,7 +132,7 @@ export const proxy = {
         unsupported: "the proxy URL's scheme cannot carry a CONNECT tunnel",
         other: "the connection failed",
       };
-      return `${p.variable}=${p.proxy} (${p.address}) for ${p.host}: ${why[p.failure]} — ${p.message}`;
+      return `${p.variable}=${p.proxy}${setIn(p.owner)} (${p.address}) for ${p.host}: ${why[p.failure]} — ${p.message}`;
     },
     fixes: (p) => {
       const out: string[] = [];
@@ -130,7 +142,8 @@ export const proxy = {
         );
       // HTTP_PROXY only carries plain-http registries: check with the scheme the pull uses.
       out.push(`Check the proxy: curl -v -x ${p.proxy} ${/^http_proxy$/i.test(p.variable) ? "http" : "https"}://${p.host}/v2/`);
-      out.push(setForPuller(`Correct ${p.variable} in the shell and`, p.owner));
+      // A unit's own proxy is only the unit's to correct; the shell's also reaches dockerd's or podman's.
+      out.push(setForPuller(isUnit(p.owner) ? `Correct ${p.variable}` : `Correct ${p.variable} in the shell and`, p.owner));
       out.push(`If ${p.host} is reachable without the proxy, add it to NO_PROXY.`);
       return out;
     },
@@ -169,7 +182,7 @@ export const proxy = {
     ],
     howKnown: "CONNECT host:port answered 407 (or 401) with a Proxy-Authenticate header naming the schemes the proxy accepts.",
     detail: (p) =>
-      `${p.proxy} answered CONNECT ${p.host} with ${p.status}${p.challenge ? ` (Proxy-Authenticate: ${p.challenge})` : ""}; ${p.credentialsSent ? `the credentials of user ${p.username ?? "?"} from the proxy URL were rejected` : "no credentials are in the proxy URL"}.`,
+      `${p.proxy}${setIn(p.owner)} answered CONNECT ${p.host} with ${p.status}${p.challenge ? ` (Proxy-Authenticate: ${p.challenge})` : ""}; ${p.credentialsSent ? `the credentials of user ${p.username ?? "?"} from the proxy URL were rejected` : "no credentials are in the proxy URL"}.`,
     fixes: (p) => {
       const basic = /basic/i.test(p.scheme) || p.scheme === "";
       const out: string[] = [];
