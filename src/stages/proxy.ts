@@ -16,8 +16,9 @@ import { compareShellWithUnit, judgedUnitEnv, unitOwner } from "./proxy-unit";
 
 /**
  * The proxy stage: which proxy a pull of this endpoint goes through (Go's httpproxy rules,
- * for this shell and for the Docker daemon, which is the one that pulls), whether that
- * proxy lets a CONNECT to the registry through, and whether it intercepts TLS.
+ * for this shell and for the daemon that pulls: dockerd's settings are compared with the shell's
+ * route; containerd's and CRI-O's unit environment gives the route, the shell's is compared with
+ * it), whether that proxy lets a CONNECT to the registry through, and whether it intercepts TLS.
  */
 const HUB_HOSTS = ["registry-1.docker.io", "auth.docker.io", "production.cloudflare.docker.com"];
 

@@ -41,7 +41,7 @@ export const proxyDaemon = {
   }>({
     stage: "proxy",
     severity: "warning",
-    title: "The Docker daemon uses a different proxy than this shell",
+    title: "The daemon that pulls (dockerd, containerd, CRI-O) uses a different proxy than this shell",
     explain:
       'docker pull is performed by the daemon (dockerd, or containerd for Kubernetes), which reads its own environment (systemd drop-in) or daemon.json "proxies" — not the shell\'s HTTPS_PROXY and not ~/.docker/config.json "proxies" (which only configures containers and builds). So curl and this doctor can succeed while docker pull fails, or the other way round.',
     seen: [
