@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { requireBinaryBuilt } from "../helpers/binary";
 import { requireBinary } from "../peers/require";
@@ -82,6 +82,20 @@ export async function runJobOnNode(node: SimNode, pod: JobPod, root: string): Pr
     mkdirSync(path.join(fs, c), { recursive: true });
     binds.push(`mount --bind '${path.join(fs, c)}' '${c}'`);
   }
+  // A checkout under a covered directory (a CI clone may sit in /tmp) is hidden once the node's
+  // own is bound: the binary then runs from the node's /tmp, as the image's /pulldoctor runs from the image.
+  let run = bin;
+  if ([...covered].some((c) => bin.startsWith(`${c}/`))) {
+    if (!covered.has("/tmp")) throw new Error(`fleet-nodes: ${bin} is hidden by the node's mounts and the Job has no /tmp to run it from`);
+    const own = path.join(fs, "tmp", "pulldoctor");
+    mkdirSync(path.dirname(own), { recursive: true });
+    try {
+      linkSync(bin, own);
+    } catch {
+      copyFileSync(bin, own);
+    }
+    run = "/tmp/pulldoctor";
+  }
   const files = { hosts: path.join(dir, "hosts"), resolv: path.join(dir, "resolv.conf"), nss: path.join(dir, "nsswitch.conf") };
   writeFileSync(files.hosts, node.hosts);
   writeFileSync(files.resolv, node.resolvConf);
@@ -95,7 +109,7 @@ export async function runJobOnNode(node: SimNode, pod: JobPod, root: string): Pr
     ...binds,
     'exec "$@"',
   ].join(" && ");
-  const proc = Bun.spawn([unshare, "-u", "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...pod.args], {
+  const proc = Bun.spawn([unshare, "-u", "-m", "--propagation", "private", "sh", "-c", script, "sh", run, ...pod.args], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: path.join(dir, "home"), ...pod.env },
     cwd: "/",
     stdin: "ignore",
