@@ -96,23 +96,13 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   // 1. What to pull, and where to: the output parses and can be written, every blob can be verified.
   const planned = planPull(input);
   if ("status" in planned) return done(planned.status, planned.summary, planned.evidence);
-  const { spec, ref, image, m, blobs, total, sources, store, concurrency, evidence, archiveFile } = planned;
+  const { image, m, blobs, total, sources, store, concurrency, evidence } = planned;
   const emit = input.onProgress ?? (() => {});
 
   // 2. Preflight: the Engine answers, the store exists, the space is there.
-  let engine: EngineAddress | null = null;
-  if (spec.kind === "docker") {
-    const e = await engineFor(deps, options.timeoutMs, evidence, { image, archiveFile });
-    if ("summary" in e) return stop(e);
-    engine = e.engine;
-  }
-  const noStore = ensureStore(store, evidence);
-  if (noStore) return stop(noStore);
-  const reused = blobs.map((b) => store.has(b));
-  emit({ type: "plan", blobs: blobs.map((b, i) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: reused[i]! })) });
-  const needs = spaceNeeds(spec, store, blobs, reused, m);
-  const short = spacePreflight(needs, evidence, image);
-  if (short) return stop(short);
+  const pre = await preflight(input, planned, emit);
+  if (!pre.ok) return stop(pre.stop);
+  const { engine, needs } = pre;
 
   // 3. Every blob into the store, verified.
   const { records, failures } = await fetchAll({
@@ -143,26 +133,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   }
 
   // 4. The output, written from the store.
-  const content: ImageContent = {
-    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
-    config: m.config,
-    layers: m.layers,
-    platform: parsePlatformString(planned.platform),
-    sourceIndex: input.facts.manifest?.index && {
-      digest: input.facts.manifest.index.digest,
-      mediaType: input.facts.manifest.index.mediaType,
-    },
-    store,
-    repoTag: repoTagOf(ref),
-  };
-  const written = await (input.write ?? writeOutput)(spec, content, {
-    ref,
-    engine,
-    timeoutMs: options.timeoutMs,
-    signal: deps.signal,
-    image,
-    archiveFile,
-  });
+  const { content, written } = await writeFromStore(input, planned, engine);
   evidence.written = written.evidence;
   if (written.finding || written.error)
     return done(
@@ -189,6 +160,61 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   const line = `${blobs.length} blobs, ${formatBytes(total)} (${formatBytes(downloadedBytes)} downloaded, ${formatBytes(reusedBytes)} reused) in ${(durationMs / 1000).toFixed(1)} s → ${written.output}${converted}`;
   const warnings = storeCorruptFindings(records, store.root);
   return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
+}
+
+/** Step 2: the Engine answers (for docker), the store exists, the space is there; the plan event goes out once the reused blobs are known. */
+async function preflight(
+  input: PullInput,
+  planned: PullPlan,
+  emit: (e: PullEvent) => void,
+): Promise<{ ok: true; engine: EngineAddress | null; needs: ReturnType<typeof spaceNeeds> } | { ok: false; stop: Stop }> {
+  const { deps, options } = input;
+  const { spec, image, m, blobs, store, evidence, archiveFile } = planned;
+  let engine: EngineAddress | null = null;
+  if (spec.kind === "docker") {
+    const e = await engineFor(deps, options.timeoutMs, evidence, { image, archiveFile });
+    if ("summary" in e) return { ok: false, stop: e };
+    engine = e.engine;
+  }
+  const noStore = ensureStore(store, evidence);
+  if (noStore) return { ok: false, stop: noStore };
+  const reused = blobs.map((b) => store.has(b));
+  emit({ type: "plan", blobs: blobs.map((b, i) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: reused[i]! })) });
+  const needs = spaceNeeds(spec, store, blobs, reused, m);
+  const short = spacePreflight(needs, evidence, image);
+  if (short) return { ok: false, stop: short };
+  return { ok: true, engine, needs };
+}
+
+/** Step 4: the image's content from the store, written to the output. */
+async function writeFromStore(
+  input: PullInput,
+  planned: PullPlan,
+  engine: EngineAddress | null,
+): Promise<{ content: ImageContent; written: Awaited<ReturnType<typeof writeOutput>> }> {
+  const { deps, options } = input;
+  const { spec, ref, m, store, image, archiveFile } = planned;
+  const content: ImageContent = {
+    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
+    config: m.config,
+    layers: m.layers,
+    platform: parsePlatformString(planned.platform),
+    sourceIndex: input.facts.manifest?.index && {
+      digest: input.facts.manifest.index.digest,
+      mediaType: input.facts.manifest.index.mediaType,
+    },
+    store,
+    repoTag: repoTagOf(ref),
+  };
+  const written = await (input.write ?? writeOutput)(spec, content, {
+    ref,
+    engine,
+    timeoutMs: options.timeoutMs,
+    signal: deps.signal,
+    image,
+    archiveFile,
+  });
+  return { content, written };
 }
 
 /** Everything the pull will do, settled before anything is asked of the network or the disk. */
