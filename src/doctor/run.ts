@@ -115,7 +115,8 @@ type StageRun = { result: StageResult; findings: Finding[]; provides?: Partial<F
 type RunOne = (stage: Stage, endpoint: Endpoint | null, facts: Facts) => Promise<StageRun>;
 
 /** After a remedy, the stages before `from` are taken from the previous run. */
-const reused = (input: RunInput, stages: readonly Stage[], s: Stage): boolean => {
+const reused = (input: RunInput, s: Stage): boolean => {
+  const { stages } = input;
   const fromIndex = input.from ? stages.findIndex((x) => x.id === input.from) : -1;
   return input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
 };
@@ -173,27 +174,52 @@ async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null
   }
 }
 
-/** Local stages, once. */
-async function runLocalStages(input: RunInput, runOne: RunOne): Promise<{ facts: Facts; results: StageResult[]; findings: Finding[] }> {
-  const { stages } = input;
-  const facts: Facts = {};
+/** What a series of stages established, and what the previous run's series did (for reuse after a remedy). */
+interface Series {
+  facts: Facts;
+  results: StageResult[];
+  findings: Finding[];
+}
+
+/** Stages in order for one endpoint (or none: the local ones), each reading the facts the earlier ones provided. */
+async function runSeries(
+  input: RunInput,
+  series: readonly Stage[],
+  endpoint: Endpoint | null,
+  facts: Facts,
+  previous: Series | undefined,
+  runOne: RunOne,
+): Promise<Series> {
   const results: StageResult[] = [];
   const findings: Finding[] = [];
-  for (const stage of stages.filter((s) => s.scope === "local")) {
-    if (reused(input, stages, stage)) {
-      const prev = input.previous!;
-      const r = prev.localResults.find((x) => x.id === stage.id);
+  for (const stage of series) {
+    if (previous && reused(input, stage)) {
+      const r = previous.results.find((x) => x.id === stage.id);
       if (r) results.push(r);
-      findings.push(...prev.localFindings.filter((f) => f.stage === stage.id));
-      Object.assign(facts, pickFacts(prev.localFacts, stage.id));
+      findings.push(...previous.findings.filter((f) => f.stage === stage.id));
+      Object.assign(facts, pickFacts(previous.facts, stage.id));
       continue;
     }
-    const out = await runOne(stage, null, facts);
+    const out = await runOne(stage, endpoint, facts);
     results.push(out.result);
     findings.push(...out.findings);
     if (out.provides) Object.assign(facts, out.provides);
   }
   return { facts, results, findings };
+}
+
+/** Local stages, once. */
+function runLocalStages(input: RunInput, runOne: RunOne): Promise<Series> {
+  const prev = input.previous;
+  const previous = prev && { facts: prev.localFacts, results: prev.localResults, findings: prev.localFindings };
+  return runSeries(
+    input,
+    input.stages.filter((s) => s.scope === "local"),
+    null,
+    {},
+    previous,
+    runOne,
+  );
 }
 
 /** Endpoint stages, once per endpoint of the plan. */
@@ -209,23 +235,8 @@ async function runEndpoints(input: RunInput, localFacts: Facts, runOne: RunOne):
   if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints });
   const runs: EndpointRun[] = [];
   for (const endpoint of plan.endpoints) {
-    const facts: Facts = { ...localFacts };
-    const results: StageResult[] = [];
-    const findings: Finding[] = [];
     const prevRun = input.previous?.endpoints.find((r) => r.endpoint.url === endpoint.url);
-    for (const stage of endpointStages) {
-      if (reused(input, stages, stage) && prevRun) {
-        const r = prevRun.results.find((x) => x.id === stage.id);
-        if (r) results.push(r);
-        findings.push(...prevRun.findings.filter((f) => f.stage === stage.id));
-        Object.assign(facts, pickFacts(prevRun.facts, stage.id));
-        continue;
-      }
-      const out = await runOne(stage, endpoint, facts);
-      results.push(out.result);
-      findings.push(...out.findings);
-      if (out.provides) Object.assign(facts, out.provides);
-    }
+    const { facts, results, findings } = await runSeries(input, endpointStages, endpoint, { ...localFacts }, prevRun, runOne);
     const ok = results.every((r) => r.status === "pass" || r.status === "warn");
     runs.push({ endpoint, facts, results, findings, ok });
   }

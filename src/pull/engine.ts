@@ -94,8 +94,9 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   useRateLimit(options.limitRate ?? null);
 
   // 1. What to pull, and where to: the output parses and can be written, every blob can be verified.
-  const planned = planPull(input);
-  if ("status" in planned) return done(planned.status, planned.summary, planned.evidence);
+  const plan = planPull(input);
+  if (!plan.ok) return done(plan.status, plan.summary, plan.evidence);
+  const { planned } = plan;
   const { image, m, blobs, total, sources, store, concurrency, evidence } = planned;
   const emit = input.onProgress ?? (() => {});
 
@@ -235,20 +236,30 @@ interface PullPlan {
   archiveFile: string;
 }
 
-function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summary: string; evidence: Evidence } {
+/** The plan, or why there is none: a failure (an output that cannot be written, a blob that cannot be verified) or nothing to pull. */
+type Planned = { ok: true; planned: PullPlan } | { ok: false; status: "fail" | "skip"; summary: string; evidence: Evidence };
+
+function planPull(input: PullInput): Planned {
   const { facts, deps, options } = input;
   const spec = parseOutputSpec(input.output);
   if ("error" in spec)
-    return { status: "fail", summary: `--output ${input.output}: ${spec.error}`, evidence: { output: input.output, error: spec.error } };
-  if (!facts.ref || !facts.manifest) return { status: "skip", summary: "no resolved manifest to pull", evidence: { output: input.output } };
+    return {
+      ok: false,
+      status: "fail",
+      summary: `--output ${input.output}: ${spec.error}`,
+      evidence: { output: input.output, error: spec.error },
+    };
+  if (!facts.ref || !facts.manifest)
+    return { ok: false, status: "skip", summary: "no resolved manifest to pull", evidence: { output: input.output } };
   const problem = outputProblem(spec);
-  if (problem) return { status: "fail", summary: problem, evidence: { output: input.output, error: problem } };
+  if (problem) return { ok: false, status: "fail", summary: problem, evidence: { output: input.output, error: problem } };
   const ref = facts.ref;
   const m = facts.manifest.image;
   const blobs = dedupe([m.config, ...m.layers]);
   const bad = blobs.find((b) => !parseDigest(b.digest) || !Number.isSafeInteger(b.size) || b.size < 0);
   if (bad)
     return {
+      ok: false,
       status: "fail",
       summary: `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`,
       evidence: { output: input.output, blob: { digest: String(bad.digest), size: bad.size } },
@@ -265,7 +276,7 @@ function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summa
     endpoints: sources.map((s) => s.baseUrl),
     manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size },
   };
-  return {
+  const planned: PullPlan = {
     spec,
     ref,
     image: ref.familiar ?? ref.canonical,
@@ -279,6 +290,7 @@ function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summa
     evidence,
     archiveFile: `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`,
   };
+  return { ok: true, planned };
 }
 
 function dedupe(ds: Descriptor[]): Descriptor[] {

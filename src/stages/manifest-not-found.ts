@@ -7,12 +7,15 @@ import { tagsUrl } from "../registry/manifest";
 import { classifyTagsList, exchangeEvidence } from "../registry/manifest-classify";
 import { closestTags, tagsToName } from "../registry/manifest-tags";
 
-/** One request; a transport failure comes back as a NetError value (the only error we turn into a finding). */
-export async function attempt(client: HttpClient, init: Parameters<HttpClient["request"]>[0]): Promise<HttpResponse | NetError> {
+/** A request's answer, or the transport failure (the only error we turn into a finding). */
+export type Attempt = { ok: true; res: HttpResponse } | { ok: false; error: NetError };
+
+/** One request; a NetError comes back as a value, anything else thrown is a bug. */
+export async function attempt(client: HttpClient, init: Parameters<HttpClient["request"]>[0]): Promise<Attempt> {
   try {
-    return await client.request(init);
+    return { ok: true, res: await client.request(init) };
   } catch (e) {
-    if (e instanceof NetError) return e;
+    if (e instanceof NetError) return { ok: false, error: e };
     throw e;
   }
 }
@@ -29,15 +32,13 @@ export async function notFound(
 ): Promise<StageOutcome> {
   const link = ctx.facts.link!;
   const u = tagsUrl(link.baseUrl, img.repository);
-  const res = await attempt(client, { method: "GET", url: u, authorization, maxBodyBytes: 1024 * 1024 });
-  const answer =
-    res instanceof NetError
-      ? ({ kind: "unavailable", status: null } as const)
-      : classifyTagsList(res.status, res.body, res.headers["content-type"]);
-  evidence.tagsList =
-    res instanceof NetError
-      ? { url: u, error: res.toEvidence() }
-      : { ...exchangeEvidence("GET", res), answer: answer.kind, tagCount: answer.kind === "listed" ? answer.tags.length : null };
+  const a = await attempt(client, { method: "GET", url: u, authorization, maxBodyBytes: 1024 * 1024 });
+  const answer = a.ok
+    ? classifyTagsList(a.res.status, a.res.body, a.res.headers["content-type"])
+    : ({ kind: "unavailable", status: null } as const);
+  evidence.tagsList = a.ok
+    ? { ...exchangeEvidence("GET", a.res), answer: answer.kind, tagCount: answer.kind === "listed" ? answer.tags.length : null }
+    : { url: u, error: a.error.toEvidence() };
   if (answer.kind === "no-repository" || (answer.kind === "unavailable" && code === "NAME_UNKNOWN")) {
     findings.push(finding("NAME_UNKNOWN", img, evidence));
     return { summary: `repository ${img.repository} does not exist`, evidence, findings };

@@ -147,8 +147,9 @@ type Asked = { ok: true; head: HttpResponse; named: HttpResponse; rate: RateLimi
 /** HEAD the tag; when it is not a 200, GET it for the error body (or as a stand-in for a refused HEAD). */
 async function headThenGet(m: ManifestRun, authorization: Secret | null): Promise<Asked> {
   const { ctx, client, url, evidence } = m;
-  const head = await attempt(client, { method: "HEAD", url, headers: { accept: MANIFEST_ACCEPT }, authorization });
-  if (head instanceof NetError) return { ok: false, outcome: fetchFailed(m, "HEAD", url, head) };
+  const h = await attempt(client, { method: "HEAD", url, headers: { accept: MANIFEST_ACCEPT }, authorization });
+  if (!h.ok) return { ok: false, outcome: fetchFailed(m, "HEAD", url, h.error) };
+  const head = h.res;
   evidence.head = exchangeEvidence("HEAD", head);
   const rate = readRateLimit(head.headers, head.rawHeaders, ctx.deps.now());
   evidence.rateLimit = rateEvidence(rate);
@@ -156,14 +157,15 @@ async function headThenGet(m: ManifestRun, authorization: Secret | null): Promis
 
   // What the HEAD would have told: a GET stands in when HEAD is refused (405, or a proxy that drops HEAD), as containerd does.
   // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
-  const get = await attempt(client, {
+  const g = await attempt(client, {
     method: "GET",
     url,
     headers: { accept: MANIFEST_ACCEPT },
     authorization,
     maxBodyBytes: MAX_MANIFEST_BYTES,
   });
-  if (get instanceof NetError) return { ok: false, outcome: fetchFailed(m, "GET", url, get) };
+  if (!g.ok) return { ok: false, outcome: fetchFailed(m, "GET", url, g.error) };
+  const get = g.res;
   const diagnostics = parseRegistryErrors(get.body, get.headers["content-type"]);
   evidence.get = exchangeEvidence("GET", get, diagnostics);
   const getRate = readRateLimit(get.headers, get.rawHeaders, ctx.deps.now());
