@@ -8,9 +8,6 @@ import type { ManifestImage, ManifestRequest } from "./manifest-request";
 import { artifactKind, IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES } from "./media-types";
 import { formatPlatform, normalizePlatform, only, rankPlatforms } from "./platform";
 
-export { invalidDigestHeader } from "./manifest-get";
-export type { ManifestImage, ManifestRequest } from "./manifest-request";
-
 /** A fetched manifest that is an image manifest. */
 type GotImage = Got & { parsed: Extract<ParsedManifest, { kind: "image" }> };
 

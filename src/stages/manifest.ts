@@ -9,13 +9,9 @@ import { parseRegistryErrors } from "../registry/errors";
 import { createHttpClient, type HttpClient, type HttpResponse, NetError } from "../registry/http";
 import { isDigest, MAX_MANIFEST_BYTES, manifestUrl, type RateLimitInfo, rateLimitLow, readRateLimit } from "../registry/manifest";
 import { bodyStart, classifyManifestFailure, exchangeEvidence, rateEvidence, rateParams } from "../registry/manifest-classify";
-import {
-  invalidDigestHeader,
-  type ManifestImage,
-  type ManifestRequest,
-  type ManifestTarget,
-  resolveImageManifest,
-} from "../registry/manifest-resolve";
+import { invalidDigestHeader } from "../registry/manifest-get";
+import type { ManifestImage, ManifestRequest } from "../registry/manifest-request";
+import { type ManifestTarget, resolveImageManifest } from "../registry/manifest-resolve";
 import { MANIFEST_ACCEPT } from "../registry/media-types";
 import { parsePlatform } from "../registry/platform";
 import { TokenError } from "../registry/token";

@@ -4,8 +4,6 @@ import { giveCredentials } from "./auth-fixes";
 import { authNotSent } from "./auth-not-sent";
 import { type CatalogueSection, entry } from "./entry";
 
-export type { AuthBase } from "./auth-base";
-
 /** `docker login` as the user must type it for this registry (Docker Hub: no argument). */
 export const loginCommand = (registry: string): string => (registry === "docker.io" ? "docker login" : `docker login ${registry}`);
 /** Who answered the anonymous request, as the evidence shows it (never a token service that was not asked). */

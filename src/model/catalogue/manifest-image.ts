@@ -1,5 +1,3 @@
-/** What the manifest findings share: the image and how a fix reaches its registry. */
-
 /** What every manifest finding knows about the image. */
 export interface Img {
   /** As the user would type it: "127.0.0.1:5000/team/app:1.0". */
