@@ -64,18 +64,35 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedArgs {
   const o = defaultOptions({ color: true });
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") o.color = false;
-  let passwordStdin = false;
-  const positionals: string[] = [];
-  let wantVersion = false;
-  let wantHelp = false;
+  const r = readFlags(argv, o);
+  if (!r.ok) return r;
+  const { positionals, passwordStdin } = r;
+  if (r.wantVersion) return { ok: true, options: { ...o, command: "version" }, passwordStdin };
+  let command: Command = "interactive";
+  if (positionals.length > 0 && COMMANDS.has(positionals[0]!)) command = positionals.shift() as Command;
+  if (r.wantHelp) return { ok: true, options: { ...o, command: "help" }, passwordStdin };
+  o.command = command;
+  const error = takePositionals(o, command, positionals) ?? crossFlagError(o, command, positionals, passwordStdin);
+  if (error) return { ok: false, error };
+  if (o.json) o.yes = true;
+  return { ok: true, options: o, passwordStdin };
+}
+
+type ReadFlags =
+  | { ok: true; positionals: string[]; passwordStdin: boolean; wantVersion: boolean; wantHelp: boolean }
+  | { ok: false; error: string };
+
+/** The flags into `o`, the rest as positionals. */
+function readFlags(argv: readonly string[], o: Options): ReadFlags {
+  const r = { ok: true as const, positionals: [] as string[], passwordStdin: false, wantVersion: false, wantHelp: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
+      r.positionals.push(...argv.slice(i + 1));
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
+      r.positionals.push(arg);
       continue;
     }
     const eq = arg.indexOf("=");
@@ -93,96 +110,88 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     } else if (eq > 0) {
       return { ok: false, error: `flag ${name} takes no value` };
     }
-    switch (name) {
-      case "--version":
-        wantVersion = true;
-        continue;
-      case "--help":
-      case "-h":
-        wantHelp = true;
-        continue;
-      case "--no-color":
-        o.color = false;
-        continue;
-      case "--password-stdin":
-        passwordStdin = true;
-        continue;
-      case "--timeout": {
-        const s = Number(value);
-        if (!Number.isFinite(s) || s <= 0 || s > 3600)
-          return { ok: false, error: `--timeout takes seconds, more than 0 and at most 3600, not "${value}"` };
-        o.timeoutMs = Math.round(s * 1000);
-        continue;
-      }
-      case "--concurrency": {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1 || n > 64)
-          return { ok: false, error: `--concurrency takes a whole number from 1 to 64, not "${value}"` };
-        o.concurrency = n;
-        continue;
-      }
-      case "--port": {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 0 || n > 65535) return { ok: false, error: `--port takes a port number, not "${value}"` };
-        o.port = n;
-        continue;
-      }
-      case "--dns":
-        if (!parseServer(value!))
-          return { ok: false, error: `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"` };
-        o.dns.push(value!);
-        continue;
-      case "--mirror": {
-        // dockerd refuses to start with such a registry-mirrors entry; as a flag it is misuse.
-        const bad = mirrorUrlError(value!);
-        if (bad) return { ok: false, error: `--mirror ${maskUserinfo(value!)}: ${bad}` };
-        o.mirrors.push(value!);
-        continue;
-      }
-      case "--client":
-        if (!(CLIENT_CHOICES as readonly string[]).includes(value!))
-          return { ok: false, error: `--client takes ${CLIENT_CHOICES.join(", ")}, not "${value}"` };
-        o.client = value as ClientChoice;
-        continue;
-      case "--docker-store":
-        if (value !== "classic" && value !== "containerd")
-          return { ok: false, error: `--docker-store takes classic or containerd, not "${value}"` };
-        o.dockerStore = value;
-        continue;
-      case "--limit-rate":
-        // curl's and wget's syntax; a cap that does not parse must not silently pull at full speed.
-        o.limitRate = parseRate(value!);
-        if (o.limitRate === null) return { ok: false, error: `--limit-rate takes bytes per second such as 10M or 500k, not "${value}"` };
-        continue;
-      case "--file":
-      case "-f":
-        o.files = [...(o.files ?? []), value!];
-        continue;
-      case "--format":
-        if (value !== "plain" && value !== "json" && value !== "csv")
-          return { ok: false, error: `--format takes plain, json or csv, not "${value}"` };
-        o.format = value;
-        continue;
-      case "--platform": {
-        // containerd's Parse, as docker pull runs it before contacting anything: what it
-        // refuses is misuse here too, and its words say why.
-        const bad = platformError(value!);
-        if (bad) return { ok: false, error: `--platform takes OS/ARCH[/VARIANT]: ${bad}` };
-        o.platform = value!;
-        continue;
-      }
+    if (name === "--version") r.wantVersion = true;
+    else if (name === "--help" || name === "-h") r.wantHelp = true;
+    else if (name === "--no-color") o.color = false;
+    else if (name === "--password-stdin") r.passwordStdin = true;
+    else {
+      const error = applyFlag(o, name, spec, value);
+      if (error) return { ok: false, error };
     }
-    if (spec.kind === "bool") (o as unknown as Record<string, unknown>)[spec.key!] = true;
-    else if (spec.kind === "list") (o as unknown as Record<string, string[]>)[spec.key!].push(value!);
-    else (o as unknown as Record<string, unknown>)[spec.key!] = value;
   }
+  return r;
+}
 
-  if (wantVersion) return { ok: true, options: { ...o, command: "version" }, passwordStdin };
-  let command: Command = "interactive";
-  if (positionals.length > 0 && COMMANDS.has(positionals[0]!)) command = positionals.shift() as Command;
-  if (wantHelp) return { ok: true, options: { ...o, command: "help" }, passwordStdin };
-  o.command = command;
+/** One flag's value into `o`, checked where a wrong value is misuse; the error, or null. */
+function applyFlag(o: Options, name: string, spec: (typeof FLAGS)[string], value: string | undefined): string | null {
+  switch (name) {
+    case "--timeout": {
+      const s = Number(value);
+      if (!Number.isFinite(s) || s <= 0 || s > 3600) return `--timeout takes seconds, more than 0 and at most 3600, not "${value}"`;
+      o.timeoutMs = Math.round(s * 1000);
+      return null;
+    }
+    case "--concurrency": {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1 || n > 64) return `--concurrency takes a whole number from 1 to 64, not "${value}"`;
+      o.concurrency = n;
+      return null;
+    }
+    case "--port": {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) return `--port takes a port number, not "${value}"`;
+      o.port = n;
+      return null;
+    }
+    case "--dns":
+      if (!parseServer(value!)) return `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"`;
+      o.dns.push(value!);
+      return null;
+    case "--mirror": {
+      // dockerd refuses to start with such a registry-mirrors entry; as a flag it is misuse.
+      const bad = mirrorUrlError(value!);
+      if (bad) return `--mirror ${maskUserinfo(value!)}: ${bad}`;
+      o.mirrors.push(value!);
+      return null;
+    }
+    case "--client":
+      if (!(CLIENT_CHOICES as readonly string[]).includes(value!)) return `--client takes ${CLIENT_CHOICES.join(", ")}, not "${value}"`;
+      o.client = value as ClientChoice;
+      return null;
+    case "--docker-store":
+      if (value !== "classic" && value !== "containerd") return `--docker-store takes classic or containerd, not "${value}"`;
+      o.dockerStore = value;
+      return null;
+    case "--limit-rate":
+      // curl's and wget's syntax; a cap that does not parse must not silently pull at full speed.
+      o.limitRate = parseRate(value!);
+      if (o.limitRate === null) return `--limit-rate takes bytes per second such as 10M or 500k, not "${value}"`;
+      return null;
+    case "--file":
+    case "-f":
+      o.files = [...(o.files ?? []), value!];
+      return null;
+    case "--format":
+      if (value !== "plain" && value !== "json" && value !== "csv") return `--format takes plain, json or csv, not "${value}"`;
+      o.format = value;
+      return null;
+    case "--platform": {
+      // containerd's Parse, as docker pull runs it before contacting anything: what it
+      // refuses is misuse here too, and its words say why.
+      const bad = platformError(value!);
+      if (bad) return `--platform takes OS/ARCH[/VARIANT]: ${bad}`;
+      o.platform = value!;
+      return null;
+    }
+  }
+  if (spec.kind === "bool") (o as unknown as Record<string, unknown>)[spec.key!] = true;
+  else if (spec.kind === "list") (o as unknown as Record<string, string[]>)[spec.key!].push(value!);
+  else (o as unknown as Record<string, unknown>)[spec.key!] = value;
+  return null;
+}
 
+/** Each command's positional arguments into `o`; the error, or null. */
+function takePositionals(o: Options, command: Command, positionals: string[]): string | null {
   switch (command) {
     case "check":
     case "pull":
@@ -192,11 +201,11 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
         o.image = o.images[0] ?? null;
         break;
       }
-      if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
+      if (positionals.length === 0) return `${command} needs an IMAGE`;
       o.image = positionals.shift()!;
       break;
     case "ref":
-      if (positionals.length === 0) return { ok: false, error: `${command} needs an IMAGE` };
+      if (positionals.length === 0) return `${command} needs an IMAGE`;
       o.image = positionals.shift()!;
       break;
     case "interactive":
@@ -208,39 +217,38 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     case "egress":
       o.images = positionals.splice(0);
       o.image = o.images[0] ?? null;
-      if (o.images.length === 0 && !o.files?.length) return { ok: false, error: "egress needs an IMAGE or -f FILE" };
+      if (o.images.length === 0 && !o.files?.length) return "egress needs an IMAGE or -f FILE";
       break;
   }
+  return null;
+}
+
+/** Flags that go only with some commands or with other flags; the error, or null. */
+function crossFlagError(o: Options, command: Command, positionals: readonly string[], passwordStdin: boolean): string | null {
   if (o.files?.length && !["egress", "check", "pull"].includes(command) && !(command === "interactive" && !o.image))
-    return { ok: false, error: "-f/--file is for check, pull, egress and the interactive doctor" };
-  if ((o.allTags || o.quiet || o.limitRate) && command !== "pull")
-    return { ok: false, error: "--all-tags, --quiet and --limit-rate are for pull" };
-  if (o.allTags && o.files?.length) return { ok: false, error: "--all-tags pulls the tags of one repository: give an IMAGE, not -f" };
-  if (o.quiet && o.json) return { ok: false, error: "--quiet and --json both choose what stdout prints: give one" };
-  if (o.all && !o.files?.length) return { ok: false, error: "--all goes with -f FILE (kubectl get pods -o json output)" };
-  if (o.format && command !== "egress") return { ok: false, error: "--format is only for egress" };
-  if (positionals.length > 0) return { ok: false, error: `unexpected argument: ${positionals[0]}` };
+    return "-f/--file is for check, pull, egress and the interactive doctor";
+  if ((o.allTags || o.quiet || o.limitRate) && command !== "pull") return "--all-tags, --quiet and --limit-rate are for pull";
+  if (o.allTags && o.files?.length) return "--all-tags pulls the tags of one repository: give an IMAGE, not -f";
+  if (o.quiet && o.json) return "--quiet and --json both choose what stdout prints: give one";
+  if (o.all && !o.files?.length) return "--all goes with -f FILE (kubectl get pods -o json output)";
+  if (o.format && command !== "egress") return "--format is only for egress";
+  if (positionals.length > 0) return `unexpected argument: ${positionals[0]}`;
   if (o.errorText !== null && command !== "explain")
-    return { ok: false, error: "--error is for explain: pulldoctor explain --error TEXT (or - for standard input)" };
-  if (o.errorText !== null && o.code !== null) return { ok: false, error: "explain takes a CODE or --error TEXT, not both" };
-  if (o.errorText !== null && o.errorText.trim() === "")
-    return { ok: false, error: "--error needs the error text (or - to read it from standard input)" };
-  if (o.output !== null && command !== "pull" && command !== "interactive") return { ok: false, error: "--output is only for pull" };
-  if (passwordStdin && !o.username) return { ok: false, error: "--password-stdin needs --username" };
+    return "--error is for explain: pulldoctor explain --error TEXT (or - for standard input)";
+  if (o.errorText !== null && o.code !== null) return "explain takes a CODE or --error TEXT, not both";
+  if (o.errorText !== null && o.errorText.trim() === "") return "--error needs the error text (or - to read it from standard input)";
+  if (o.output !== null && command !== "pull" && command !== "interactive") return "--output is only for pull";
+  if (passwordStdin && !o.username) return "--password-stdin needs --username";
   // Without it the user name was silently ignored and the run went anonymous.
   if (o.username && !passwordStdin)
-    return {
-      ok: false,
-      error: `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)`,
-    };
+    return `--username needs --password-stdin (pipe the password or token in: echo "$TOKEN" | pulldoctor … --username ${o.username} --password-stdin)`;
   if (o.dockerStore !== null && o.client !== "docker" && o.client !== "auto" && o.client !== "all")
-    return { ok: false, error: `--docker-store is for --client docker, not --client ${o.client}` };
+    return `--docker-store is for --client docker, not --client ${o.client}`;
   if (o.plainHttp && o.client !== "containerd" && o.client !== "auto" && o.client !== "all")
-    return { ok: false, error: `--plain-http is ctr's (--client containerd), not --client ${o.client}` };
+    return `--plain-http is ctr's (--client containerd), not --client ${o.client}`;
   if (o.pullSecrets.length > 0 && o.client !== "kubelet" && o.client !== "auto" && o.client !== "all")
-    return { ok: false, error: `--pull-secret is for --client kubelet (kubelet reads pull secrets), not --client ${o.client}` };
-  if (o.json) o.yes = true;
-  return { ok: true, options: o, passwordStdin };
+    return `--pull-secret is for --client kubelet (kubelet reads pull secrets), not --client ${o.client}`;
+  return null;
 }
 
 /** containerd's Parse error for a --platform value, or null when it parses. */

@@ -1,9 +1,7 @@
 import path from "node:path";
 import { readLocalFile } from "../host/local-file";
 import type { Json } from "../model/evidence";
-import type { Credential } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
-import { rememberSecret } from "../model/secret";
 import { CONTAINERD_BEHAVIOUR, hostsEvidence, hostsFindings } from "./containerd";
 import { readContainerdConfig } from "./containerd-config";
 import { lookupHosts } from "./hosts-toml";
@@ -26,30 +24,7 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
   const node = nodeConfig(inp);
   const secrets = [...podSecrets, ...node];
   findings.push(...secretFindings(secrets));
-  const keys = secrets.flatMap((s) => s.entries.map((e) => ({ key: e.key, file: e.file })));
-  const repo = `${inp.ref.registry}/${inp.ref.repository}`;
-  const m = lookup(keys, repo);
-  if (keys.length > 0 && m.chosen.length === 0)
-    findings.push(
-      finding(
-        "PULL_SECRET_NO_MATCH",
-        { repo, keys: m.matches.map((k) => ({ key: k.key, file: k.file, why: k.why })) },
-        { repo, keys: m.matches.map((k) => ({ ...k })) },
-      ),
-    );
-  evidence.pullSecrets = secrets.map((s) => ({
-    file: s.file,
-    kind: s.kind,
-    keys: s.entries.map((e) => e.key),
-    unsupported: s.unsupported,
-  }));
-  evidence.keyring = {
-    repo,
-    matches: m.matches.map((k) => ({ ...k })),
-    used: m.chosen.map((k) => k.key),
-    viaDockerHubDefault: m.viaDefault,
-  };
-
+  keyringEvidence(inp, secrets, findings, evidence);
   let hosts: ClientHost[];
   if (inp.runtime === "cri-o") {
     const p = podmanHosts(inp);
@@ -57,50 +32,7 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
     findings.push(...p.findings);
     Object.assign(evidence, p.evidence);
   } else {
-    const cfg = readContainerdConfig(inp.options.containerdConfig ?? inp.paths.containerdConfig);
-    evidence.containerdConfig = {
-      path: cfg.path,
-      found: cfg.found,
-      version: cfg.version,
-      configPath: cfg.configPath,
-      source: cfg.configPathSource,
-      transferMode: cfg.transferMode,
-      localBecause: cfg.localBecause,
-    };
-    if (cfg.problem)
-      findings.push(
-        finding(
-          "CLIENT_CONFIG_INVALID",
-          {
-            client: "containerd",
-            file: cfg.problem.path,
-            line: cfg.problem.line,
-            message: cfg.problem.message,
-            consequence: "containerd refuses to start with it.",
-          },
-          { ...cfg.problem },
-        ),
-      );
-    const split = inp.options.hostsDirs.length > 0 ? inp.options.hostsDirs : cfg.roots;
-    const look = lookupHosts(split, inp.ref.registry);
-    const whole = cfg.transferMode && cfg.roots.length > 1 && inp.options.hostsDirs.length === 0;
-    if (whole && look.dir) {
-      // Transfer mode passes the whole string as one root: what the split lookup found is never read.
-      findings.push(
-        finding(
-          "HOSTS_DIR_IGNORED",
-          { configFile: cfg.path, configPath: cfg.roots.join(":"), source: cfg.configPathSource, found: [look.dir] },
-          { roots: cfg.roots, found: look.dir },
-        ),
-      );
-      const ignored = lookupHosts([cfg.roots.join(":")], inp.ref.registry);
-      hosts = ignored.hosts;
-      evidence.hosts = hostsEvidence(ignored);
-    } else {
-      hosts = look.hosts;
-      findings.push(...hostsFindings(look, inp.ref.registry, "containerd (CRI)"));
-      evidence.hosts = hostsEvidence(look);
-    }
+    hosts = criHosts(inp, findings, evidence);
   }
   const crio = inp.runtime === "cri-o";
   return {
@@ -140,6 +72,83 @@ export function kubeletClient(inp: ClientInputs): ClientJudgement {
     findings,
     evidence,
   };
+}
+
+/** kubelet's keyring over the secrets' keys (kubernetes/kubernetes:pkg/credentialprovider/keyring.go): which match the image. */
+function keyringEvidence(inp: ClientInputs, secrets: ParsedSecret[], findings: Finding[], evidence: Record<string, Json>): void {
+  const keys = secrets.flatMap((s) => s.entries.map((e) => ({ key: e.key, file: e.file })));
+  const repo = `${inp.ref.registry}/${inp.ref.repository}`;
+  const m = lookup(keys, repo);
+  if (keys.length > 0 && m.chosen.length === 0)
+    findings.push(
+      finding(
+        "PULL_SECRET_NO_MATCH",
+        { repo, keys: m.matches.map((k) => ({ key: k.key, file: k.file, why: k.why })) },
+        { repo, keys: m.matches.map((k) => ({ ...k })) },
+      ),
+    );
+  evidence.pullSecrets = secrets.map((s) => ({
+    file: s.file,
+    kind: s.kind,
+    keys: s.entries.map((e) => e.key),
+    unsupported: s.unsupported,
+  }));
+  evidence.keyring = {
+    repo,
+    matches: m.matches.map((k) => ({ ...k })),
+    used: m.chosen.map((k) => k.key),
+    viaDockerHubDefault: m.viaDefault,
+  };
+}
+
+/** containerd's CRI plugin: config_path's hosts.toml tree, as containerd reads it; returns the hosts, adds findings and evidence. */
+function criHosts(inp: ClientInputs, findings: Finding[], evidence: Record<string, Json>): ClientHost[] {
+  let hosts: ClientHost[];
+  const cfg = readContainerdConfig(inp.options.containerdConfig ?? inp.paths.containerdConfig);
+  evidence.containerdConfig = {
+    path: cfg.path,
+    found: cfg.found,
+    version: cfg.version,
+    configPath: cfg.configPath,
+    source: cfg.configPathSource,
+    transferMode: cfg.transferMode,
+    localBecause: cfg.localBecause,
+  };
+  if (cfg.problem)
+    findings.push(
+      finding(
+        "CLIENT_CONFIG_INVALID",
+        {
+          client: "containerd",
+          file: cfg.problem.path,
+          line: cfg.problem.line,
+          message: cfg.problem.message,
+          consequence: "containerd refuses to start with it.",
+        },
+        { ...cfg.problem },
+      ),
+    );
+  const split = inp.options.hostsDirs.length > 0 ? inp.options.hostsDirs : cfg.roots;
+  const look = lookupHosts(split, inp.ref.registry);
+  const whole = cfg.transferMode && cfg.roots.length > 1 && inp.options.hostsDirs.length === 0;
+  if (whole && look.dir) {
+    // Transfer mode passes the whole string as one root: what the split lookup found is never read.
+    findings.push(
+      finding(
+        "HOSTS_DIR_IGNORED",
+        { configFile: cfg.path, configPath: cfg.roots.join(":"), source: cfg.configPathSource, found: [look.dir] },
+        { roots: cfg.roots, found: look.dir },
+      ),
+    );
+    const ignored = lookupHosts([cfg.roots.join(":")], inp.ref.registry);
+    hosts = ignored.hosts;
+    evidence.hosts = hostsEvidence(ignored);
+  } else {
+    hosts = look.hosts;
+    findings.push(...hostsFindings(look, inp.ref.registry, "containerd (CRI)"));
+    evidence.hosts = hostsEvidence(look);
+  }
+  return hosts;
 }
 
 /**

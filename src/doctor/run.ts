@@ -80,89 +80,159 @@ const STATUS_OF: Record<string, StageStatus> = { error: "fail", warning: "warn",
  * upstream), as Docker tries them.
  */
 export async function runDoctor(input: RunInput): Promise<RunResult> {
-  const { stages, options, deps, trace } = input;
-  const emit = input.onEvent ?? (() => {});
-  const fromIndex = input.from ? stages.findIndex((s) => s.id === input.from) : -1;
-  const reuse = (s: Stage) => input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
   let crashed = false;
-
-  const runOne = async (
-    stage: Stage,
-    endpoint: Endpoint | null,
-    facts: Facts,
-  ): Promise<{ result: StageResult; findings: Finding[]; provides?: Partial<Facts> }> => {
-    const epUrl = endpoint?.url ?? null;
-    emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
-    const missing = stage.needs.filter((k) => facts[k] === undefined);
-    if (missing.length > 0) {
-      const from = [...new Set(missing.map((k) => PRODUCER[k]))];
-      const result: StageResult = {
-        id: stage.id,
-        endpoint: epUrl,
-        status: "skip",
-        durationMs: 0,
-        summary: `skipped: the ${listing(from)} stage${from.length > 1 ? "s" : ""} did not establish ${listing(missing)}`,
-        evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
-      };
-      emit({ type: "result", result, findings: [] });
-      return { result, findings: [] };
-    }
-    const started = performance.now();
-    // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
-    const timed = timedTrace(trace);
-    try {
-      const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
-      // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
-      const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
-      const w = worst(findings);
-      const result: StageResult = {
-        id: stage.id,
-        endpoint: epUrl,
-        status: out.skipped !== undefined && findings.length === 0 ? "skip" : w ? STATUS_OF[w]! : "pass",
-        durationMs: Math.round(performance.now() - started),
-        summary: out.skipped !== undefined && findings.length === 0 ? `skipped: ${out.skipped}` : out.summary,
-        evidence: { ...(out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence), ...timed.evidence() },
-      };
-      emit({ type: "result", result, findings });
-      return { result, findings, provides: out.provides };
-    } catch (err) {
-      crashed = true;
-      const e = err instanceof Error ? err : new Error(String(err));
-      const result: StageResult = {
-        id: stage.id,
-        endpoint: epUrl,
-        status: "fail",
-        durationMs: Math.round(performance.now() - started),
-        summary: `the ${stage.title} check crashed: ${e.message}`,
-        evidence: { crash: { message: e.message, stack: (e.stack ?? "").split("\n").slice(0, 8).join("\n") } } as Evidence,
-      };
-      emit({ type: "result", result, findings: [] });
-      return { result, findings: [] };
-    }
+  const runOne: RunOne = async (stage, endpoint, facts) => {
+    const out = await runStage(input, stage, endpoint, facts);
+    if (out.crashed) crashed = true;
+    return out;
   };
+  const local = await runLocalStages(input, runOne);
+  const localFacts = local.facts;
+  // --client all: each client walks its own hosts; the probes they share are made once.
+  if (localFacts.client?.all)
+    return judgeEveryClient({ localFacts, localResults: local.results, localFindings: local.findings, crashed }, input, runDoctor);
+  const wire = localFacts.client?.wire;
+  const runs = await runEndpoints(input, localFacts, runOne);
 
-  // Local stages.
-  const localFacts: Facts = {};
-  const localResults: StageResult[] = [];
-  const localFindings: Finding[] = [];
-  for (const stage of stages.filter((s) => s.scope === "local")) {
-    if (reuse(stage)) {
-      const prev = input.previous!;
-      const r = prev.localResults.find((x) => x.id === stage.id);
-      if (r) localResults.push(r);
-      localFindings.push(...prev.localFindings.filter((f) => f.stage === stage.id));
-      Object.assign(localFacts, pickFacts(prev.localFacts, stage.id));
+  // Docker falls back from a failing mirror to the next endpoint: a mirror's errors do
+  // not stop the pull when a later endpoint works, so they become warnings.
+  // Endpoints after the chosen one are only tried when it fails: their errors are a
+  // broken fallback path, worth knowing, but not why this pull would fail.
+  const chosen = runs.find((r) => r.ok) ?? null;
+  if (localFacts.ref) fallbackFindings(runs, chosen, wire, localFacts.ref.registry);
+  if (chosen) demoteAroundChosen(runs, chosen, wire);
+
+  const allResults = [...local.results, ...runs.flatMap((r) => r.results)];
+  const allFindings = [...local.findings, ...runs.flatMap((r) => r.findings)];
+  const verdict = verdictOf(allFindings, chosen, runs, crashed, wire);
+  return {
+    localFacts,
+    localResults: local.results,
+    localFindings: local.findings,
+    endpoints: runs,
+    stages: allResults,
+    findings: allFindings,
+    verdict,
+    chosen,
+    crashed,
+  };
+}
+
+type StageRun = { result: StageResult; findings: Finding[]; provides?: Partial<Facts>; crashed?: true };
+type RunOne = (stage: Stage, endpoint: Endpoint | null, facts: Facts) => Promise<StageRun>;
+
+/** After a remedy, the stages before `from` are taken from the previous run. */
+const reused = (input: RunInput, s: Stage): boolean => {
+  const { stages } = input;
+  const fromIndex = input.from ? stages.findIndex((x) => x.id === input.from) : -1;
+  return input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
+};
+
+/** One stage: skipped when a fact it needs is missing, timed, and a throw recorded as a crash. */
+async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null, facts: Facts): Promise<StageRun> {
+  const { options, deps, trace } = input;
+  const emit = input.onEvent ?? (() => {});
+  const epUrl = endpoint?.url ?? null;
+  emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
+  const missing = stage.needs.filter((k) => facts[k] === undefined);
+  if (missing.length > 0) {
+    const from = [...new Set(missing.map((k) => PRODUCER[k]))];
+    const result: StageResult = {
+      id: stage.id,
+      endpoint: epUrl,
+      status: "skip",
+      durationMs: 0,
+      summary: `skipped: the ${listing(from)} stage${from.length > 1 ? "s" : ""} did not establish ${listing(missing)}`,
+      evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
+    };
+    emit({ type: "result", result, findings: [] });
+    return { result, findings: [] };
+  }
+  const started = performance.now();
+  // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
+  const timed = timedTrace(trace);
+  try {
+    const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
+    // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
+    const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
+    const w = worst(findings);
+    const result: StageResult = {
+      id: stage.id,
+      endpoint: epUrl,
+      status: out.skipped !== undefined && findings.length === 0 ? "skip" : w ? STATUS_OF[w]! : "pass",
+      durationMs: Math.round(performance.now() - started),
+      summary: out.skipped !== undefined && findings.length === 0 ? `skipped: ${out.skipped}` : out.summary,
+      evidence: { ...(out.skipped !== undefined ? { ...out.evidence, skippedBecause: out.skipped } : out.evidence), ...timed.evidence() },
+    };
+    emit({ type: "result", result, findings });
+    return { result, findings, provides: out.provides };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const result: StageResult = {
+      id: stage.id,
+      endpoint: epUrl,
+      status: "fail",
+      durationMs: Math.round(performance.now() - started),
+      summary: `the ${stage.title} check crashed: ${e.message}`,
+      evidence: { crash: { message: e.message, stack: (e.stack ?? "").split("\n").slice(0, 8).join("\n") } } as Evidence,
+    };
+    emit({ type: "result", result, findings: [] });
+    return { result, findings: [], crashed: true };
+  }
+}
+
+/** What a series of stages established, and what the previous run's series did (for reuse after a remedy). */
+interface Series {
+  facts: Facts;
+  results: StageResult[];
+  findings: Finding[];
+}
+
+/** Stages in order for one endpoint (or none: the local ones), each reading the facts the earlier ones provided. */
+async function runSeries(
+  input: RunInput,
+  series: readonly Stage[],
+  endpoint: Endpoint | null,
+  facts: Facts,
+  previous: Series | undefined,
+  runOne: RunOne,
+): Promise<Series> {
+  const results: StageResult[] = [];
+  const findings: Finding[] = [];
+  for (const stage of series) {
+    if (previous && reused(input, stage)) {
+      const r = previous.results.find((x) => x.id === stage.id);
+      if (r) results.push(r);
+      findings.push(...previous.findings.filter((f) => f.stage === stage.id));
+      Object.assign(facts, pickFacts(previous.facts, stage.id));
       continue;
     }
-    const { result, findings, provides } = await runOne(stage, null, localFacts);
-    localResults.push(result);
-    localFindings.push(...findings);
-    if (provides) Object.assign(localFacts, provides);
+    const out = await runOne(stage, endpoint, facts);
+    results.push(out.result);
+    findings.push(...out.findings);
+    if (out.provides) Object.assign(facts, out.provides);
   }
+  return { facts, results, findings };
+}
 
-  // --client all: each client walks its own hosts; the probes they share are made once.
-  if (localFacts.client?.all) return judgeEveryClient({ localFacts, localResults, localFindings, crashed }, input, runDoctor);
-  // Endpoint stages, once per endpoint.
+/** Local stages, once. */
+function runLocalStages(input: RunInput, runOne: RunOne): Promise<Series> {
+  const prev = input.previous;
+  const previous = prev && { facts: prev.localFacts, results: prev.localResults, findings: prev.localFindings };
+  return runSeries(
+    input,
+    input.stages.filter((s) => s.scope === "local"),
+    null,
+    {},
+    previous,
+    runOne,
+  );
+}
+
+/** Endpoint stages, once per endpoint of the plan. */
+async function runEndpoints(input: RunInput, localFacts: Facts, runOne: RunOne): Promise<EndpointRun[]> {
+  const { stages, options, trace } = input;
+  const emit = input.onEvent ?? (() => {});
   const endpointStages = stages.filter((s) => s.scope === "endpoint");
   const wire = localFacts.client?.wire;
   const plan: Plan = localFacts.ref
@@ -172,52 +242,28 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   if (plan.endpoints.length > 0) emit({ type: "plan", endpoints: plan.endpoints, client: wire?.label });
   const runs: EndpointRun[] = [];
   for (const endpoint of plan.endpoints) {
-    const facts: Facts = { ...localFacts };
-    const results: StageResult[] = [];
-    const findings: Finding[] = [];
     const prevRun = input.previous?.endpoints.find((r) => r.endpoint.url === endpoint.url);
-    for (const stage of endpointStages) {
-      if (reuse(stage) && prevRun) {
-        const r = prevRun.results.find((x) => x.id === stage.id);
-        if (r) results.push(r);
-        findings.push(...prevRun.findings.filter((f) => f.stage === stage.id));
-        Object.assign(facts, pickFacts(prevRun.facts, stage.id));
-        continue;
-      }
-      const out = await runOne(stage, endpoint, facts);
-      results.push(out.result);
-      findings.push(...out.findings);
-      if (out.provides) Object.assign(facts, out.provides);
-    }
+    const { facts, results, findings } = await runSeries(input, endpointStages, endpoint, { ...localFacts }, prevRun, runOne);
     const ok = results.every((r) => r.status === "pass" || r.status === "warn");
     runs.push({ endpoint, facts, results, findings, ok });
   }
+  return runs;
+}
 
-  // Docker falls back from a failing mirror to the next endpoint: a mirror's errors do
-  // not stop the pull when a later endpoint works, so they become warnings.
-  // Endpoints after the chosen one are only tried when it fails: their errors are a
-  // broken fallback path, worth knowing, but not why this pull would fail.
-  const chosen = runs.find((r) => r.ok) ?? null;
-  if (localFacts.ref) fallbackFindings(runs, chosen, wire, localFacts.ref.registry);
+/** The other endpoints' errors become warnings, with a note on why they do not stop this pull. */
+function demoteAroundChosen(runs: EndpointRun[], chosen: EndpointRun, wire: ClientWire | undefined): void {
   const who = wire && wire.fixesFor !== "docker" ? wire.label : "Docker";
-  if (chosen) {
-    for (const r of runs) {
-      if (r === chosen) continue;
-      const note =
-        runs.indexOf(r) < runs.indexOf(chosen)
-          ? `${who} falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
-          : `${who} only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
-      r.findings = r.findings.map((f) =>
-        f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f,
-      );
-      r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
-    }
+  for (const r of runs) {
+    if (r === chosen) continue;
+    const note =
+      runs.indexOf(r) < runs.indexOf(chosen)
+        ? `${who} falls back to ${chosen.endpoint.url}, so the pull still works, more slowly.`
+        : `${who} only tries ${r.endpoint.url} when ${chosen.endpoint.url} fails, so this pull is not affected, but that fallback would not work.`;
+    r.findings = r.findings.map((f) =>
+      f.severity === "error" ? { ...f, severity: "warning" as const, detail: `${f.detail} ${note}` } : f,
+    );
+    r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
   }
-
-  const allResults = [...localResults, ...runs.flatMap((r) => r.results)];
-  const allFindings = [...localFindings, ...runs.flatMap((r) => r.findings)];
-  const verdict = verdictOf(allFindings, chosen, runs, crashed, wire);
-  return { localFacts, localResults, localFindings, endpoints: runs, stages: allResults, findings: allFindings, verdict, chosen, crashed };
 }
 
 function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {

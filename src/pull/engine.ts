@@ -94,25 +94,16 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   useRateLimit(options.limitRate ?? null);
 
   // 1. What to pull, and where to: the output parses and can be written, every blob can be verified.
-  const planned = planPull(input);
-  if ("status" in planned) return done(planned.status, planned.summary, planned.evidence);
-  const { spec, ref, image, m, blobs, total, sources, store, concurrency, evidence, archiveFile } = planned;
+  const plan = planPull(input);
+  if (!plan.ok) return done(plan.status, plan.summary, plan.evidence);
+  const { planned } = plan;
+  const { image, m, blobs, total, sources, store, concurrency, evidence } = planned;
   const emit = input.onProgress ?? (() => {});
 
   // 2. Preflight: the Engine answers, the store exists, the space is there.
-  let engine: EngineAddress | null = null;
-  if (spec.kind === "docker") {
-    const e = await engineFor(deps, options.timeoutMs, evidence, { image, archiveFile });
-    if ("summary" in e) return stop(e);
-    engine = e.engine;
-  }
-  const noStore = ensureStore(store, evidence);
-  if (noStore) return stop(noStore);
-  const reused = blobs.map((b) => store.has(b));
-  emit({ type: "plan", blobs: blobs.map((b, i) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: reused[i]! })) });
-  const needs = spaceNeeds(spec, store, blobs, reused, m);
-  const short = spacePreflight(needs, evidence, image);
-  if (short) return stop(short);
+  const pre = await preflight(input, planned, emit);
+  if (!pre.ok) return stop(pre.stop);
+  const { engine, needs } = pre;
 
   // 3. Every blob into the store, verified.
   const { records, failures } = await fetchAll({
@@ -143,26 +134,7 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   }
 
   // 4. The output, written from the store.
-  const content: ImageContent = {
-    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
-    config: m.config,
-    layers: m.layers,
-    platform: parsePlatformString(planned.platform),
-    sourceIndex: input.facts.manifest?.index && {
-      digest: input.facts.manifest.index.digest,
-      mediaType: input.facts.manifest.index.mediaType,
-    },
-    store,
-    repoTag: repoTagOf(ref),
-  };
-  const written = await (input.write ?? writeOutput)(spec, content, {
-    ref,
-    engine,
-    timeoutMs: options.timeoutMs,
-    signal: deps.signal,
-    image,
-    archiveFile,
-  });
+  const { content, written } = await writeFromStore(input, planned, engine);
   evidence.written = written.evidence;
   if (written.finding || written.error)
     return done(
@@ -191,6 +163,61 @@ export async function runPull(input: PullInput): Promise<PullOutcome> {
   return done(warnings.length > 0 ? "warn" : "pass", line, evidence, warnings, summary);
 }
 
+/** Step 2: the Engine answers (for docker), the store exists, the space is there; the plan event goes out once the reused blobs are known. */
+async function preflight(
+  input: PullInput,
+  planned: PullPlan,
+  emit: (e: PullEvent) => void,
+): Promise<{ ok: true; engine: EngineAddress | null; needs: ReturnType<typeof spaceNeeds> } | { ok: false; stop: Stop }> {
+  const { deps, options } = input;
+  const { spec, image, m, blobs, store, evidence, archiveFile } = planned;
+  let engine: EngineAddress | null = null;
+  if (spec.kind === "docker") {
+    const e = await engineFor(deps, options.timeoutMs, evidence, { image, archiveFile });
+    if ("summary" in e) return { ok: false, stop: e };
+    engine = e.engine;
+  }
+  const noStore = ensureStore(store, evidence);
+  if (noStore) return { ok: false, stop: noStore };
+  const reused = blobs.map((b) => store.has(b));
+  emit({ type: "plan", blobs: blobs.map((b, i) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, reused: reused[i]! })) });
+  const needs = spaceNeeds(spec, store, blobs, reused, m);
+  const short = spacePreflight(needs, evidence, image);
+  if (short) return { ok: false, stop: short };
+  return { ok: true, engine, needs };
+}
+
+/** Step 4: the image's content from the store, written to the output. */
+async function writeFromStore(
+  input: PullInput,
+  planned: PullPlan,
+  engine: EngineAddress | null,
+): Promise<{ content: ImageContent; written: Awaited<ReturnType<typeof writeOutput>> }> {
+  const { deps, options } = input;
+  const { spec, ref, m, store, image, archiveFile } = planned;
+  const content: ImageContent = {
+    manifest: { digest: m.digest, mediaType: m.mediaType, size: m.raw.length, raw: m.raw },
+    config: m.config,
+    layers: m.layers,
+    platform: parsePlatformString(planned.platform),
+    sourceIndex: input.facts.manifest?.index && {
+      digest: input.facts.manifest.index.digest,
+      mediaType: input.facts.manifest.index.mediaType,
+    },
+    store,
+    repoTag: repoTagOf(ref),
+  };
+  const written = await (input.write ?? writeOutput)(spec, content, {
+    ref,
+    engine,
+    timeoutMs: options.timeoutMs,
+    signal: deps.signal,
+    image,
+    archiveFile,
+  });
+  return { content, written };
+}
+
 /** Everything the pull will do, settled before anything is asked of the network or the disk. */
 interface PullPlan {
   spec: OutputSpec;
@@ -209,20 +236,30 @@ interface PullPlan {
   archiveFile: string;
 }
 
-function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summary: string; evidence: Evidence } {
+/** The plan, or why there is none: a failure (an output that cannot be written, a blob that cannot be verified) or nothing to pull. */
+type Planned = { ok: true; planned: PullPlan } | { ok: false; status: "fail" | "skip"; summary: string; evidence: Evidence };
+
+function planPull(input: PullInput): Planned {
   const { facts, deps, options } = input;
   const spec = parseOutputSpec(input.output);
   if ("error" in spec)
-    return { status: "fail", summary: `--output ${input.output}: ${spec.error}`, evidence: { output: input.output, error: spec.error } };
-  if (!facts.ref || !facts.manifest) return { status: "skip", summary: "no resolved manifest to pull", evidence: { output: input.output } };
+    return {
+      ok: false,
+      status: "fail",
+      summary: `--output ${input.output}: ${spec.error}`,
+      evidence: { output: input.output, error: spec.error },
+    };
+  if (!facts.ref || !facts.manifest)
+    return { ok: false, status: "skip", summary: "no resolved manifest to pull", evidence: { output: input.output } };
   const problem = outputProblem(spec);
-  if (problem) return { status: "fail", summary: problem, evidence: { output: input.output, error: problem } };
+  if (problem) return { ok: false, status: "fail", summary: problem, evidence: { output: input.output, error: problem } };
   const ref = facts.ref;
   const m = facts.manifest.image;
   const blobs = dedupe([m.config, ...m.layers]);
   const bad = blobs.find((b) => !parseDigest(b.digest) || !Number.isSafeInteger(b.size) || b.size < 0);
   if (bad)
     return {
+      ok: false,
       status: "fail",
       summary: `the manifest names a blob pulldoctor cannot verify: ${JSON.stringify(bad.digest)} (${bad.size} bytes); only sha256 and sha512 digests are defined`,
       evidence: { output: input.output, blob: { digest: String(bad.digest), size: bad.size } },
@@ -239,7 +276,7 @@ function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summa
     endpoints: sources.map((s) => s.baseUrl),
     manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size },
   };
-  return {
+  const planned: PullPlan = {
     spec,
     ref,
     image: ref.familiar ?? ref.canonical,
@@ -253,6 +290,7 @@ function planPull(input: PullInput): PullPlan | { status: "fail" | "skip"; summa
     evidence,
     archiveFile: `./${path.basename(ref.repository)}${ref.tag ? `-${ref.tag}` : ""}.tar`,
   };
+  return { ok: true, planned };
 }
 
 function dedupe(ds: Descriptor[]): Descriptor[] {

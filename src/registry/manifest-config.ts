@@ -1,8 +1,7 @@
-import { endpointSettings, registryTarget } from "../model/client-settings";
+import type { ClientSettings, RegistryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor, Platform } from "../model/facts";
 import type { Secret } from "../model/secret";
-import type { StageContext } from "../model/stage";
 import { blobUrl, ClientPool, followBlob, readBody } from "./blob";
 import { digestOf } from "./manifest";
 
@@ -30,7 +29,9 @@ export function configPlatform(bytes: Uint8Array): Platform | null {
  * stage, which diagnoses blob fetches: here it only yields null and a note in the evidence.
  */
 export async function fetchConfigPlatform(
-  ctx: StageContext,
+  settings: ClientSettings,
+  registry: RegistryTarget,
+  repository: string,
   config: Descriptor,
   authorization: Secret | null,
   evidence: Evidence,
@@ -39,9 +40,9 @@ export async function fetchConfigPlatform(
     evidence.configPlatform = { skipped: `config is ${config.size} bytes` };
     return null;
   }
-  const pool = new ClientPool({ settings: endpointSettings(ctx), registry: registryTarget(ctx) });
+  const pool = new ClientPool({ settings, registry });
   try {
-    const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, config.digest);
+    const url = blobUrl(registry.baseUrl, repository, config.digest);
     const r = await followBlob(pool, url, `bytes=0-${config.size - 1}`, authorization);
     if (r.kind !== "response") {
       evidence.configPlatform = { skipped: `config blob not fetched (${r.kind}); see the blob stage` };
@@ -52,7 +53,7 @@ export async function fetchConfigPlatform(
       evidence.configPlatform = { skipped: `config blob answered ${r.res.status}; see the blob stage` };
       return null;
     }
-    const read = await readBody(r.res.body, config.size, ctx.options.timeoutMs, true);
+    const read = await readBody(r.res.body, config.size, settings.timeoutMs, true);
     if (read.count !== config.size || !read.bytes || digestOf(read.bytes, config.digest) !== config.digest) {
       evidence.configPlatform = { skipped: "config blob incomplete or not matching its digest; see the blob stage" };
       return null;

@@ -1,3 +1,4 @@
+import type { AuthBase } from "../model/catalogue/auth-base";
 import type { NotSentRetry } from "../model/catalogue/auth-not-sent";
 import { endpointSettings } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
@@ -20,12 +21,12 @@ import {
   type RetryOutcome,
 } from "./auth-classify";
 import { realmClientFor } from "./auth-realm";
-import { type AuthFindingBase, verdictFinding } from "./auth-verdict";
+import { verdictFinding } from "./auth-verdict";
 
 export interface OpenPingInput {
   ctx: StageContext;
   behaviour: ChallengeBehaviour;
-  base: AuthFindingBase;
+  base: AuthBase;
   credential: Credential | null;
   credentialsConfigured: boolean;
   /** The manifest URL whose HEAD (sent without Authorization) answered 401. */

@@ -1,3 +1,4 @@
+import type { AuthBase } from "../model/catalogue/auth-base";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
@@ -6,19 +7,10 @@ import { claimsEvidence } from "../registry/jwt";
 import type { TokenResult } from "../registry/token";
 import type { AuthVerdict } from "./auth-classify";
 
-export type AuthFindingBase = {
-  registry: string;
-  host: string;
-  repository: string;
-  image: string;
-  user: string | null;
-  credSource: string | null;
-};
-
 /** The finding for an auth verdict, with the words' facts (the catalogue writes the words). */
 export function verdictFinding(
   v: AuthVerdict,
-  base: AuthFindingBase,
+  base: AuthBase,
   x: {
     message: string;
     realm: string | null;

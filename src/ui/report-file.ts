@@ -2,6 +2,7 @@ import { accessSync, constants, lstatSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Report } from "../model/report";
 import { writeFileAtomic } from "../pull/outputs/safe-file";
+import type { Io } from "./io";
 
 export { writeFileAtomic };
 
@@ -16,6 +17,20 @@ export const CA_FILE_MODE = 0o644;
 /** Write a report atomically, owner-only, replacing (never following) a symlink at FILE (see writeFileAtomic). */
 export function writeReportFile(file: string, report: Report | unknown): void {
   writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`, REPORT_MODE);
+}
+
+/**
+ * --report FILE, checked before the run: a disk that fills or a directory removed meanwhile is
+ * said on stderr, not a crash. Whether the report was written.
+ */
+export function writeReportOrSay(io: Io, file: string, report: Report | unknown): boolean {
+  try {
+    writeReportFile(file, report);
+    return true;
+  } catch (e) {
+    io.stderr(`pulldoctor: could not write the report to ${file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return false;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
+import { endpointSettings, registryTarget } from "../../src/model/client-settings";
 import type { Facts, Platform } from "../../src/model/facts";
 import type { Finding } from "../../src/model/finding";
 import type { HttpClient, HttpRequestInit, HttpResponse } from "../../src/registry/http-types";
@@ -261,8 +262,17 @@ describe("resolveImageManifest on hostile documents", () => {
         const url = `https://registry.example.com/v2/team/app/manifests/1`;
         const want: Platform = explicitPlatform ? { os: "linux", architecture: "arm64" } : { os: "linux", architecture: "amd64" };
         const r = await resolveImageManifest(
-          client,
-          ctx,
+          {
+            client,
+            settings: endpointSettings(ctx),
+            registry: registryTarget(ctx),
+            authorization: null,
+            now: () => ctx.deps.now(),
+            authenticated: false,
+            explicitPlatform: explicitPlatform,
+            evidence: {},
+            findings,
+          },
           {
             img: { image: "registry.example.com/team/app:1", registry: "registry.example.com", repository: "team/app", reference: "1" },
             url,
@@ -270,9 +280,6 @@ describe("resolveImageManifest on hostile documents", () => {
             headSize: top.length,
           },
           want,
-          null,
-          {},
-          findings,
         );
         if (r === null) expect(findings.length).toBeGreaterThan(0);
         else expect(r.image.layers).toBeArray();

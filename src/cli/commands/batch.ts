@@ -16,7 +16,7 @@ import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import type { Io } from "../../ui/io";
 import { EXIT_INTERNAL } from "../../ui/io";
-import { reportFileProblem, writeReportFile } from "../../ui/report-file";
+import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 import { VERSION } from "../../version";
 import { bounded, CONCURRENCY, collectImages, diagnoseImage, type Wanted } from "./many";
 
@@ -194,14 +194,7 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
   }
   if (io.isTTY && !options.json) io.stdout("\r\x1b[2K");
   const batch = buildBatchReport(options.command, inputs, wanted, reports);
-  if (options.reportFile) {
-    try {
-      writeReportFile(options.reportFile, batch);
-    } catch (e) {
-      io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-  }
+  if (options.reportFile && !writeReportOrSay(io, options.reportFile, batch)) return 1;
   // Fleet pods set PULLDOCTOR_JSON_LINES=1 (as check.ts): a batch is one line too, for `kubectl logs --prefix`.
   const json = () => (deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(batch) : JSON.stringify(batch, null, 2));
   io.stdout(options.json ? `${json()}\n` : renderBatch(batch, wanted, options));

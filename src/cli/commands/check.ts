@@ -10,7 +10,7 @@ import { escapeControls } from "../../registry/http-util";
 import { formatBytes, formatDuration } from "../../ui/format";
 import { EXIT_INTERNAL, type Io } from "../../ui/io";
 import { plainRenderer } from "../../ui/plain";
-import { reportFileProblem, writeReportFile } from "../../ui/report-file";
+import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 
 /** What `check` and `pull` share: refuse misuse, run the flow (src/doctor/flow.ts), print or write the report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
@@ -51,16 +51,7 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
   if (flow.cancelled) throw new Error("the check flow was cancelled without a prompt");
   const { run, report } = flow;
   renderer?.finish(report);
-  let reportFailed = false;
-  if (options.reportFile) {
-    try {
-      writeReportFile(options.reportFile, report);
-    } catch (e) {
-      // Checked before the run; a disk that fills or a directory removed meanwhile is said, not a crash.
-      reportFailed = true;
-      io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
-    }
-  }
+  const reportFailed = !!options.reportFile && !writeReportOrSay(io, options.reportFile, report);
   // Fleet pods set PULLDOCTOR_JSON_LINES=1: one line per report, so `kubectl logs --prefix` prefixes all of it.
   if (options.json) io.stdout(`${deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
   if (options.quiet) quietLine(report, io);

@@ -15,7 +15,7 @@ import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import { formatBytes } from "../../ui/format";
 import { EXIT_INTERNAL, type Io } from "../../ui/io";
-import { reportFileProblem, writeReportFile } from "../../ui/report-file";
+import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 import { allTagsWanted } from "./all-tags";
 import { type BatchReport, buildBatchReport, renderBatch } from "./batch";
 import { bounded, CONCURRENCY, collectImages, diagnoseRun, type Wanted } from "./many";
@@ -163,14 +163,7 @@ function finish(
       }
     : null;
   if (!ok) batch.verdict.ok = false;
-  if (options.reportFile) {
-    try {
-      writeReportFile(options.reportFile, batch);
-    } catch (e) {
-      io.stderr(`pulldoctor: could not write the report to ${options.reportFile}: ${e instanceof Error ? e.message : String(e)}\n`);
-      return 1;
-    }
-  }
+  if (options.reportFile && !writeReportOrSay(io, options.reportFile, batch)) return 1;
   if (options.json) io.stdout(`${JSON.stringify(batch, null, 2)}\n`);
   else if (options.quiet) {
     // As `docker pull -q`: the references only, here pinned to the digest that was pulled.

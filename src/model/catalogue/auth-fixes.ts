@@ -1,4 +1,4 @@
-import type { AuthBase } from "./auth";
+import type { AuthBase } from "./auth-base";
 
 /** How the judged client gets credentials, first fix of AUTH_CREDENTIALS_REQUIRED (SPEC "Clients": fixes for the judged client). */
 export function giveCredentials(p: AuthBase): string[] {

@@ -1,4 +1,4 @@
-import type { AuthBase } from "./auth";
+import type { AuthBase } from "./auth-base";
 import { type CatalogueSection, entry } from "./entry";
 
 /** What re-sending the request with the repository's challenge (as containerd does after a 401) gave. */
