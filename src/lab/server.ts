@@ -7,7 +7,7 @@ import { type Repo, serveRepository, storeImage } from "./repo-routes";
 import { installScenarios, type Scenario } from "./scenarios";
 import { LAB_CA_PEM, LAB_CERT_PEM, LAB_KEY_PEM } from "./tls-material";
 import { TokenAuthority } from "./token";
-import { startWire, tagsPage, type WireRequest, type WireResponse } from "./wire";
+import { startWire, type WireRequest, type WireResponse } from "./wire";
 
 export type { Fault } from "./faults";
 export type { ProtocolFault } from "./faults-protocol";

@@ -164,7 +164,7 @@ test("images are diagnosed concurrently: four slow images take far less than fou
     expect(one.code, one.stdout).toBe(0);
     const singlePings = pings.splice(0).filter((p) => p === "anonymous").length;
     const file = path.join(home.dir, "four.yaml");
-    const images = ["team/app:1.0", "team/other:2.0", "team/app@" + "sha256:" + "0".repeat(64), "team/app:9.9"];
+    const images = ["team/app:1.0", "team/other:2.0", `team/app@sha256:${"0".repeat(64)}`, "team/app:9.9"];
     writeFileSync(file, `services:\n${images.map((im, i) => `  s${i}:\n    image: "${host}/${im}"\n`).join("")}`);
     const t1 = performance.now();
     const r = await runCli(["check", "-f", file, "--json", ...common()], { home: home.dir });

@@ -1,11 +1,10 @@
 import path from "node:path";
-import type { Evidence } from "../../model/evidence";
 import type { OutputSpec } from "./destination";
-import { dockerArchiveChunks, writeDockerArchive } from "./docker-archive";
-import { type EngineAddress, loadIntoEngine } from "./docker-engine";
+import { writeDockerArchive } from "./docker-archive";
+import type { EngineAddress } from "./docker-engine";
 import type { ImageContent } from "./image-content";
 import { type LayoutEntry, writeOciImages } from "./oci";
-import { engineFinding, failed, type WriteContext, type Written } from "./write";
+import { failed, loadWritten, type WriteContext, type Written } from "./write";
 
 /** One pulled image of several, and the name its entry carries in the output. */
 export interface ManyEntry {
@@ -50,24 +49,5 @@ export async function writeMany(
       return failed(output, e, path.dirname(path.resolve(spec.file)), ctx, ms());
     }
   }
-  const engine = ctx.engine!;
-  const output = `docker (${engine.display})`;
-  try {
-    const r = await loadIntoEngine(engine, dockerArchiveChunks(imgs), ctx.timeoutMs, ctx.signal);
-    const evidence: Evidence = {
-      kind: "docker",
-      address: engine.display,
-      status: r.status,
-      bytes: r.bytes,
-      loaded: r.loaded,
-      images: names,
-    };
-    if (!r.error) return { output, evidence };
-    const why = `it answered /_ping but refused the images (POST /images/load): ${r.error}`;
-    return { output, evidence, finding: engineFinding(ctx, engine, why, evidence) };
-  } catch (e) {
-    const evidence: Evidence = { kind: "docker", address: engine.display, error: (e as Error).message };
-    const why = `the connection broke while loading the images (POST /images/load): ${(e as Error).message}`;
-    return { output, evidence, finding: engineFinding(ctx, engine, why, evidence) };
-  }
+  return loadWritten(ctx, imgs, { images: names });
 }

@@ -61,10 +61,23 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
       return failed(output, e, path.dirname(path.resolve(spec.file)), ctx, ms());
     }
   }
+  return loadWritten(ctx, img, {});
+}
+
+/**
+ * `docker`: the archive streamed into the Engine's POST /images/load, for one image or many. A
+ * refusal or a connection that breaks ends in the Engine's finding, with what it answered.
+ */
+export async function loadWritten(
+  ctx: Omit<WriteContext, "ref">,
+  imgs: ImageContent | readonly ImageContent[],
+  extra: Evidence,
+): Promise<Written> {
   const engine = ctx.engine!;
   const output = `docker (${engine.display})`;
+  const what = Array.isArray(imgs) ? "images" : "image";
   try {
-    const r = await loadIntoEngine(engine, dockerArchiveChunks(img), ctx.timeoutMs, ctx.signal);
+    const r = await loadIntoEngine(engine, dockerArchiveChunks(imgs), ctx.timeoutMs, ctx.signal);
     const evidence: Evidence = {
       kind: "docker",
       address: engine.display,
@@ -73,26 +86,15 @@ export async function writeOutput(spec: OutputSpec, img: ImageContent, ctx: Writ
       loaded: r.loaded,
       messages: r.messages.slice(0, 20),
       durationMs: r.durationMs,
+      ...extra,
     };
-    if (r.error)
-      return {
-        output,
-        evidence,
-        finding: engineFinding(ctx, engine, `it answered /_ping but refused the image (POST /images/load): ${r.error}`, evidence),
-      };
-    return { output, evidence };
+    if (!r.error) return { output, evidence };
+    const why = `it answered /_ping but refused the ${what} (POST /images/load): ${r.error}`;
+    return { output, evidence, finding: engineFinding(ctx, engine, why, evidence) };
   } catch (e) {
     const evidence: Evidence = { kind: "docker", address: engine.display, error: (e as Error).message };
-    return {
-      output,
-      evidence,
-      finding: engineFinding(
-        ctx,
-        engine,
-        `the connection broke while loading the image (POST /images/load): ${(e as Error).message}`,
-        evidence,
-      ),
-    };
+    const why = `the connection broke while loading the ${what} (POST /images/load): ${(e as Error).message}`;
+    return { output, evidence, finding: engineFinding(ctx, engine, why, evidence) };
   }
 }
 
