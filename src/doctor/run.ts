@@ -1,3 +1,4 @@
+import { SharedConnections } from "../model/connections";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
 import type { ClientWire, Facts } from "../model/facts";
@@ -81,6 +82,8 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
   const fromIndex = input.from ? stages.findIndex((s) => s.id === input.from) : -1;
   const reuse = (s: Stage) => input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
   let crashed = false;
+  // One kept-alive connection per endpoint across its stages, as Docker's transport; closed below.
+  const connections = new SharedConnections();
 
   const runOne = async (
     stage: Stage,
@@ -107,7 +110,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
     // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
     const timed = timedTrace(trace);
     try {
-      const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
+      const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace, connections });
       // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
       const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
       const w = worst(findings);
@@ -186,6 +189,7 @@ export async function runDoctor(input: RunInput): Promise<RunResult> {
     const ok = results.every((r) => r.status === "pass" || r.status === "warn");
     runs.push({ endpoint, facts, results, findings, ok });
   }
+  await connections.close();
 
   // Docker falls back from a failing mirror to the next endpoint: a mirror's errors do
   // not stop the pull when a later endpoint works, so they become warnings.

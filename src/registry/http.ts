@@ -1,112 +1,28 @@
-import net from "node:net";
 import type * as Undici from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
 import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
 import type { Trace } from "../model/trace";
-import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
+import { hostPort } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { bodyStream, readCapped } from "./http-body";
-import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
+import { type ConnState, type Dispatch, dispatchFor } from "./http-dispatch";
+import { type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
-import { addressesFor, joinHeaders, preview } from "./http-util";
+import { joinHeaders, preview } from "./http-util";
 
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
 export { addressesFor } from "./http-util";
 
-// undici's parts, not its index, which also builds fetch, WebSocket, the mock and cache layers and
-// HTTP/2 (most of its 0.54 MB) that every `check` paid to evaluate (docs/performance.md, "Start-up, diagnosis and small blobs").
-const Agent = require("undici-npm/lib/dispatcher/agent.js") as typeof Undici.Agent;
-const Pool = require("undici-npm/lib/dispatcher/pool.js") as typeof Undici.Pool;
-const ProxyAgent = require("undici-npm/lib/dispatcher/proxy-agent.js") as typeof Undici.ProxyAgent;
-const buildConnector = require("undici-npm/lib/core/connect.js") as typeof Undici.buildConnector;
-// What the index does and ProxyAgent relies on (it calls connect/request on its proxy client):
-// the request API on every dispatcher's prototype.
-Object.assign(require("undici-npm/lib/dispatcher/dispatcher.js").prototype, require("undici-npm/lib/api/index.js"));
-type Agent = Undici.Agent;
-type ProxyAgent = Undici.ProxyAgent;
-
 export const USER_AGENT = `pulldoctor/${VERSION}`;
 const DEFAULT_MAX_BODY = 64 * 1024;
-
-/** Per host:port: how far the last connection attempt got, and to which address. */
-interface ConnState {
-  phase: NetErrorPhase;
-  address?: string;
-}
-
-const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
-
-/**
- * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
- * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
- */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): Undici.buildConnector.connector {
-  // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
-  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
-    o: Undici.buildConnector.Options,
-    cb: Undici.buildConnector.Callback,
-  ) => net.Socket | undefined;
-  return (opts, cb) => {
-    const hostname = bareHost(opts.hostname);
-    const port = opts.port || defaultPort(opts.protocol);
-    const key = `${hostname}:${port}`;
-    const st: ConnState = { phase: "dns" };
-    states.set(key, st);
-    addressesFor(hostname, cfg).then(
-      (addrs) => {
-        let i = 0;
-        const attempt = (): void => {
-          const a = addrs[i]!;
-          st.phase = "connect";
-          st.address = a.address;
-          const sock = base(
-            { ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) },
-            (err, s) => {
-              if (err) {
-                const code = (err as { code?: string }).code;
-                if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
-                return cb(err, null);
-              }
-              st.phase = "response";
-              cb(null, s!);
-            },
-          );
-          if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
-        };
-        attempt();
-      },
-      (err) => cb(err as Error, null),
-    );
-  };
-}
-
-function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
-  const tlsOpts = tlsOptions(cfg.tls);
-  const common = {
-    headersTimeout: cfg.timeoutMs,
-    bodyTimeout: cfg.timeoutMs,
-    keepAliveTimeout: 4_000,
-    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-  };
-  const route = cfg.route;
-  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) });
-  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states);
-  return new ProxyAgent({
-    uri: route.url,
-    ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
-    // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
-    proxyTunnel: false,
-    requestTls: tlsOpts,
-    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect }),
-    ...common,
-  });
-}
+/** A kept-alive socket the server closed as the request went out: Go's transport sends the request again. */
+const CLOSED_UNDER_US = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 
 export function createHttpClient(cfg: HttpClientConfig): HttpClient {
-  const states = new Map<string, ConnState>();
-  let dispatcher: Agent | ProxyAgent | null = null;
+  // Made on the first request: the run's shared dispatcher for these settings, or the client's own.
+  let mine: { dispatch: Dispatch; shared: boolean } | null = null;
   const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
   const proxyHost = proxyUrl ? proxyUrl.host : null;
   const proxyKey = proxyUrl ? `${hostPort(proxyUrl).host}:${hostPort(proxyUrl).port}` : null;
@@ -123,7 +39,9 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     const signal = AbortSignal.any(signals);
     const started = performance.now();
     const connKey = proxyKey ?? `${hostname}:${port}`;
-    const state = (): ConnState => states.get(connKey) ?? { phase: "connect" };
+    mine ??= dispatchFor(cfg);
+    const d = mine.dispatch;
+    const state = (): ConnState => d.states.get(connKey) ?? { phase: "connect" };
     const fail = (e: unknown, phase?: NetErrorPhase): NetError => {
       const st = state();
       const err = toNetError(e, {
@@ -138,9 +56,8 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       traceExchange(cfg.trace, init, headers, null, {}, started, err.message, undefined, { proxy: proxyHost, address: st.address ?? null });
       return err;
     };
-    dispatcher ??= makeDispatcher(cfg, states);
-    try {
-      const res = await dispatcher.request({
+    const send = () =>
+      d.dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: init.method as Undici.Dispatcher.HttpMethod,
@@ -149,10 +66,24 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         signal,
         headersTimeout: cfg.timeoutMs,
         bodyTimeout: cfg.timeoutMs,
+        // undici closes the socket after every HEAD (for servers that send a body anyway); Go's
+        // transport, so Docker, keeps it alive, and the stages' HEADs then share one connection.
+        ...(init.method === "HEAD" ? { reset: false } : {}),
+      });
+    try {
+      const opened = d.opened.count;
+      const res = await send().catch((e: unknown) => {
+        // Go re-sends a replayable request whose kept-alive connection the server had closed
+        // (golang/go:src/net/http/transport.go, shouldRetryRequest); undici fails it. Only when
+        // no socket was opened meanwhile, i.e. it went out on a reused one.
+        const code = (e as { code?: string }).code;
+        const replayable = (init.method === "GET" || init.method === "HEAD") && init.body === undefined;
+        if (!replayable || signal.aborted || d.opened.count !== opened || !code || !CLOSED_UNDER_US.has(code)) throw e;
+        return send();
       });
       if (!keepDeadlineForBody) clearTimeout(timer);
       const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
-      return { res, h, raw, started, timer, fail, headers, remoteAddress: states.get(connKey)?.address ?? null };
+      return { res, h, raw, started, timer, fail, headers, remoteAddress: d.states.get(connKey)?.address ?? null };
     } catch (e) {
       clearTimeout(timer);
       throw fail(e);
@@ -173,6 +104,10 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       const { body, truncated } = read;
       if (truncated) o.res.body.destroy();
       const durationMs = Math.round(performance.now() - o.started);
+      // undici hands a socket back one event-loop turn after its answer ends (client-h1.js,
+      // onMessageComplete); a request sent sooner opens a second connection. Shared
+      // connections are for the next stage's request, so let that turn pass.
+      if (!truncated && mine?.shared) await new Promise((r) => setImmediate(r));
       traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started, undefined, body, {
         proxy: proxyHost,
         address: o.remoteAddress,
@@ -190,10 +125,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       return { ...headOf(o, init), body, durationMs: Math.round(performance.now() - o.started) };
     },
 
+    // A shared dispatcher belongs to the run (closed when it ends); a client's own closes with it.
     async close() {
-      const d = dispatcher;
-      dispatcher = null;
-      if (d) await d.close().catch(() => d.destroy().catch(() => undefined));
+      const m = mine;
+      mine = null;
+      if (m && !m.shared) await m.dispatch.close();
     },
   };
 }
@@ -214,6 +150,7 @@ export function clientForUrl(settings: ClientSettings, url: string): HttpClient 
     timeoutMs: settings.timeoutMs,
     signal: settings.signal,
     trace: settings.trace,
+    connections: settings.connections,
   });
 }
 
