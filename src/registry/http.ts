@@ -1,19 +1,142 @@
+import net from "node:net";
 import type * as Undici from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
-import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import type { Trace } from "../model/trace";
-import { hostPort } from "../net/origin";
+import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { bodyStream, readCapped } from "./http-body";
-import { type ConnState, type Dispatch, dispatchFor } from "./http-dispatch";
-import { type NetError, type NetErrorPhase, toNetError } from "./http-errors";
-import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
-import { joinHeaders, preview } from "./http-util";
+import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
+import { headOf, traceExchange } from "./http-trace";
+import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
+import { addressesFor, joinHeaders } from "./http-util";
 
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
 export { addressesFor } from "./http-util";
+
+// undici's parts, not its index, which also builds fetch, WebSocket, the mock and cache layers and
+// HTTP/2 (most of its 0.54 MB) that every `check` paid to evaluate (docs/performance.md, "Start-up, diagnosis and small blobs").
+const Agent = require("undici-npm/lib/dispatcher/agent.js") as typeof Undici.Agent;
+const Pool = require("undici-npm/lib/dispatcher/pool.js") as typeof Undici.Pool;
+const ProxyAgent = require("undici-npm/lib/dispatcher/proxy-agent.js") as typeof Undici.ProxyAgent;
+const buildConnector = require("undici-npm/lib/core/connect.js") as typeof Undici.buildConnector;
+// What the index does and ProxyAgent relies on (it calls connect/request on its proxy client):
+// the request API on every dispatcher's prototype.
+Object.assign(require("undici-npm/lib/dispatcher/dispatcher.js").prototype, require("undici-npm/lib/api/index.js"));
+
+/** Per host:port: how far the last connection attempt got, and to which address. */
+interface ConnState {
+  phase: NetErrorPhase;
+  address?: string;
+}
+
+/** A dispatcher and what its connector records: per host:port state, and how many sockets it opened. */
+interface Dispatch {
+  dispatcher: Undici.Agent | Undici.ProxyAgent;
+  states: Map<string, ConnState>;
+  /** Sockets opened so far: a request that failed without opening one went over a kept-alive socket. */
+  opened: { count: number };
+  close(): Promise<void>;
+}
+
+const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * The dispatcher for these settings: the run's shared one (settings.connections: one per
+ * endpoint, its connections kept alive from stage to stage) or, without a shared set, a
+ * client's own, closed with the client. Settings are compared by identity: within a run the
+ * stages pass the same resolution, route and TLS objects for one endpoint.
+ */
+function dispatchFor(cfg: ClientSettings): { dispatch: Dispatch; shared: boolean } {
+  const shared = cfg.connections;
+  if (!shared) return { dispatch: makeDispatch(cfg), shared: false };
+  const key = [cfg.resolution ?? null, cfg.dnsServers ?? null, cfg.route ?? null, cfg.tls ?? null, cfg.timeoutMs, cfg.deps];
+  return { dispatch: shared.get(key, () => makeDispatch(cfg)) as Dispatch, shared: true };
+}
+
+function makeDispatch(cfg: ClientSettings): Dispatch {
+  const states = new Map<string, ConnState>();
+  const opened = { count: 0 };
+  const dispatcher = makeDispatcher(cfg, states, opened);
+  return {
+    dispatcher,
+    states,
+    opened,
+    close: () => dispatcher.close().catch(() => dispatcher.destroy().catch(() => undefined)),
+  };
+}
+
+/**
+ * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
+ * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
+ */
+function makeConnector(
+  cfg: ClientSettings,
+  tlsOpts: TlsOptions | null,
+  states: Map<string, ConnState>,
+  opened: { count: number },
+): Undici.buildConnector.connector {
+  // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
+  const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
+    o: Undici.buildConnector.Options,
+    cb: Undici.buildConnector.Callback,
+  ) => net.Socket | undefined;
+  return (opts, cb) => {
+    opened.count++;
+    const hostname = bareHost(opts.hostname);
+    const port = opts.port || defaultPort(opts.protocol);
+    const key = `${hostname}:${port}`;
+    const st: ConnState = { phase: "dns" };
+    states.set(key, st);
+    addressesFor(hostname, cfg).then(
+      (addrs) => {
+        let i = 0;
+        const attempt = (): void => {
+          const a = addrs[i]!;
+          st.phase = "connect";
+          st.address = a.address;
+          const sock = base(
+            { ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) },
+            (err, s) => {
+              if (err) {
+                const code = (err as { code?: string }).code;
+                if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
+                return cb(err, null);
+              }
+              st.phase = "response";
+              cb(null, s!);
+            },
+          );
+          if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
+        };
+        attempt();
+      },
+      (err) => cb(err as Error, null),
+    );
+  };
+}
+
+function makeDispatcher(cfg: ClientSettings, states: Map<string, ConnState>, opened: { count: number }): Undici.Agent | Undici.ProxyAgent {
+  const tlsOpts = tlsOptions(cfg.tls);
+  const common = {
+    headersTimeout: cfg.timeoutMs,
+    bodyTimeout: cfg.timeoutMs,
+    keepAliveTimeout: 4_000,
+    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+  };
+  const route = cfg.route;
+  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states, opened) });
+  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states, opened);
+  return new ProxyAgent({
+    uri: route.url,
+    ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
+    // Go's transport forwards plain-http requests to the proxy (absolute URI) and tunnels https with CONNECT.
+    proxyTunnel: false,
+    requestTls: tlsOpts,
+    clientFactory: (origin: URL, opts: object) => new Pool(origin, { ...opts, ...common, connect: proxyConnect }),
+    ...common,
+  });
+}
 
 export const USER_AGENT = `pulldoctor/${VERSION}`;
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -151,51 +274,5 @@ export function clientForUrl(settings: ClientSettings, url: string): HttpClient 
     signal: settings.signal,
     trace: settings.trace,
     connections: settings.connections,
-  });
-}
-
-/** The parts of an answer both request() and stream() return. */
-function headOf(
-  o: { res: { statusCode: number; statusText?: string }; h: Record<string, string>; raw: [string, string][]; remoteAddress: string | null },
-  init: HttpRequestInit,
-): Omit<HttpResponse, "body" | "truncated" | "durationMs"> {
-  return {
-    status: o.res.statusCode,
-    statusText: o.res.statusText ?? "",
-    headers: o.h,
-    rawHeaders: o.raw,
-    url: init.url,
-    remoteAddress: o.remoteAddress,
-  };
-}
-
-/** One exchange into --verbose's trace: secrets redacted, a body previewed unless it is sensitive (a token answer). */
-function traceExchange(
-  trace: Trace | undefined,
-  init: HttpRequestInit,
-  reqHeaders: Record<string, string>,
-  status: number | null,
-  resHeaders: Record<string, string>,
-  started: number,
-  error?: string,
-  body?: Uint8Array,
-  /** Where the exchange went (a proxy, the connected address), for the report's egress list. */
-  where: { proxy: string | null; address: string | null } = { proxy: null, address: null },
-): void {
-  if (!trace) return;
-  const rh = redactHeaders(resHeaders);
-  if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
-  trace.record({
-    kind: "http",
-    method: init.method,
-    url: redactUrl(init.url),
-    status,
-    requestHeaders: redactHeaders(reqHeaders),
-    responseHeaders: rh,
-    durationMs: Math.round(performance.now() - started),
-    ...(error ? { error: scrubDeep(error) } : {}),
-    ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
-    ...(where.proxy ? { proxy: where.proxy } : {}),
-    ...(where.address ? { address: where.address } : {}),
   });
 }
