@@ -8,6 +8,7 @@ import { configClients } from "../../src/model/catalogue/config-clients";
 import { connect } from "../../src/model/catalogue/connect";
 import { dns } from "../../src/model/catalogue/dns";
 import { input } from "../../src/model/catalogue/input";
+import { importSection, sectionOf } from "../../src/model/catalogue/load";
 import { manifest } from "../../src/model/catalogue/manifest";
 import { proxy } from "../../src/model/catalogue/proxy";
 import { pull } from "../../src/model/catalogue/pull";
@@ -47,4 +48,12 @@ test("reading one code's entry evaluates its section only; listing the codes eva
   expect(r.stderr.toString()).toBe("");
   const out = JSON.parse(r.stdout.toString());
   expect(out).toEqual({ keys: Object.values(CODES).flat().length, known: true, before: [], after: ["dns.ts"], title: "string" });
+});
+
+test("explain's section loader reads the same files, and finds each code's section from CODES", async () => {
+  for (const s of Object.keys(FILES) as SectionName[]) {
+    expect([s, Object.keys(await importSection(s))]).toEqual([s, Object.keys(FILES[s])]);
+    for (const code of CODES[s]) expect([code, sectionOf(code)]).toEqual([code, s]);
+  }
+  expect(sectionOf("NOPE")).toBeNull();
 });
