@@ -37,8 +37,12 @@ function fleetArgv(argv: string[]): string[] | null {
   return [sub, ...before, ...rest];
 }
 
-/** The one-shot commands, which write nothing but through their Io (ui/io.ts, processIo). */
-const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain"]);
+/**
+ * The commands that write nothing but through their Io (ui/io.ts, processIo): the one-shot
+ * ones, and `check`, which asks nothing and draws no cursor (pull's progress and the
+ * interactive doctor's prompts write to process.stdout too, so they keep the streams).
+ */
+const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain", "check"]);
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab.

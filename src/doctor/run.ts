@@ -1,3 +1,4 @@
+import { SharedConnections } from "../model/connections";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
 import type { ClientWire, Facts } from "../model/facts";
@@ -30,6 +31,8 @@ export interface RunInput {
   /** Re-run after a remedy: reuse `previous` up to (not including) stage `from`. */
   previous?: RunResult;
   from?: StageId;
+  /** The run's kept-alive connections (set by runDoctor for its stages; closed when it ends). */
+  connections?: SharedConnections;
 }
 
 export interface EndpointRun {
@@ -79,7 +82,17 @@ const STATUS_OF: Record<string, StageStatus> = { error: "fail", warning: "warn",
  * its question. Local stages run once; endpoint stages run per endpoint (mirrors, then
  * upstream), as Docker tries them.
  */
-export async function runDoctor(input: RunInput): Promise<RunResult> {
+export async function runDoctor(given: RunInput): Promise<RunResult> {
+  // One kept-alive connection per endpoint across its stages, as Docker's transport; closed below.
+  const input: RunInput = { ...given, connections: new SharedConnections() };
+  try {
+    return await runAll(input);
+  } finally {
+    await input.connections!.close();
+  }
+}
+
+async function runAll(input: RunInput): Promise<RunResult> {
   let crashed = false;
   const runOne: RunOne = async (stage, endpoint, facts) => {
     const out = await runStage(input, stage, endpoint, facts);
@@ -152,7 +165,7 @@ async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null
   // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
   const timed = timedTrace(trace);
   try {
-    const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace });
+    const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace, connections: input.connections });
     // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
     const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
     const w = worst(findings);

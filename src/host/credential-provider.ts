@@ -1,8 +1,10 @@
 import path from "node:path";
-import YAML from "yaml";
 import { execBounded } from "./bounded-exec";
 import { safeOutput, signalName } from "./cred-helper";
 import { readLocalFile } from "./local-file";
+
+/** yaml when a provider config is read, not at every check's start (docs/performance.md, "Diagnosis: connections, start-up and the catalogue"). */
+const yaml = () => require("yaml") as typeof import("yaml");
 
 /**
  * kubelet's exec credential-provider plugins (kubernetes/kubernetes:pkg/credentialprovider/plugin/
@@ -43,7 +45,7 @@ export function readProviderConfig(file: string): ProviderConfig {
 
 export function parseProviderConfig(file: string, text: string): ProviderConfig {
   const fail = (message: string, line: number | null = null): ProviderConfig => ({ ok: false, path: file, absent: false, message, line });
-  const doc = YAML.parseDocument(text);
+  const doc = yaml().parseDocument(text);
   if (doc.errors.length > 0)
     return fail(`not YAML or JSON: ${doc.errors[0]!.message.split("\n")[0]}`, doc.errors[0]!.linePos?.[0].line ?? null);
   const o = doc.toJS() as Record<string, unknown> | null;

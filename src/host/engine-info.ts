@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { lstatSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
@@ -87,6 +88,10 @@ export async function fetchEngineInfo(
     mirrors: [],
     insecureRegistries: [],
   };
+  // No socket file, no Engine: the same ENOENT the request would end in, without Bun's HTTP
+  // client, which took 17–36 ms to report it (docs/performance.md, "Diagnosis: connections,
+  // start-up and the catalogue").
+  if (missing(socketPath)) return { ...base, error: `ENOENT ${socketPath}`, durationMs: Math.round(performance.now() - started) };
   const res = await new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
     const req = http.request(
       { socketPath, path: "/info", method: "GET", headers: { Host: "docker" }, timeout: opts.timeoutMs, signal: opts.signal },
@@ -114,6 +119,15 @@ export async function fetchEngineInfo(
     return { ...base, error: "GET /info did not answer JSON" };
   }
   return { ...base, ok: true, ...readInfo(info) };
+}
+
+function missing(file: string): boolean {
+  try {
+    lstatSync(file);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
+  }
 }
 
 /** The fields pulldoctor needs from an /info document (pure). */

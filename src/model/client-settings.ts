@@ -1,3 +1,4 @@
+import type { SharedConnections } from "./connections";
 import type { Deps } from "./deps";
 import type { ProxyRoute, Resolution, TlsSettings } from "./facts";
 import type { StageContext } from "./stage";
@@ -23,6 +24,8 @@ export interface ClientSettings {
   timeoutMs: number;
   signal?: AbortSignal;
   trace?: Trace;
+  /** The run's kept-alive connections, shared by every client of the same settings; absent = the client's own. */
+  connections?: SharedConnections;
 }
 
 /** The registry requests belong to: its base URL and whether plain http may carry its credentials. */
@@ -43,6 +46,7 @@ export function endpointSettings(ctx: StageContext): ClientSettings {
     timeoutMs: ctx.options.timeoutMs,
     signal: ctx.deps.signal,
     trace: ctx.trace,
+    connections: ctx.connections,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SharedConnections } from "./connections";
 import type { Deps } from "./deps";
 import type { Evidence } from "./evidence";
 import type { Facts, HostTls } from "./facts";
@@ -48,6 +49,8 @@ export interface StageContext {
   facts: Readonly<Facts>;
   deps: Deps;
   trace: Trace;
+  /** The run's kept-alive connections (one per endpoint's settings); the runner closes them when it ends. */
+  connections?: SharedConnections;
 }
 
 export interface StageOutcome {

@@ -1,15 +1,14 @@
 import net from "node:net";
 import type * as Undici from "undici-npm";
 import type { ClientSettings } from "../model/client-settings";
-import { redactHeaders, redactUrl, scrubDeep } from "../model/redact";
-import type { Trace } from "../model/trace";
 import { bareHost, basicAuthorization, defaultPort, hostPort, type TlsOptions, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
 import { bodyStream, readCapped } from "./http-body";
 import { MAX_RESPONSE_HEADER_BYTES, type NetError, type NetErrorPhase, toNetError } from "./http-errors";
-import type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse } from "./http-types";
-import { addressesFor, joinHeaders, preview } from "./http-util";
+import { headOf, traceExchange } from "./http-trace";
+import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
+import { addressesFor, joinHeaders } from "./http-util";
 
 export { NetError } from "./http-errors";
 export type { HttpClient, HttpClientConfig, HttpRequestInit, HttpResponse, HttpStreamResponse } from "./http-types";
@@ -24,11 +23,6 @@ const buildConnector = require("undici-npm/lib/core/connect.js") as typeof Undic
 // What the index does and ProxyAgent relies on (it calls connect/request on its proxy client):
 // the request API on every dispatcher's prototype.
 Object.assign(require("undici-npm/lib/dispatcher/dispatcher.js").prototype, require("undici-npm/lib/api/index.js"));
-type Agent = Undici.Agent;
-type ProxyAgent = Undici.ProxyAgent;
-
-export const USER_AGENT = `pulldoctor/${VERSION}`;
-const DEFAULT_MAX_BODY = 64 * 1024;
 
 /** Per host:port: how far the last connection attempt got, and to which address. */
 interface ConnState {
@@ -36,19 +30,59 @@ interface ConnState {
   address?: string;
 }
 
+/** A dispatcher and what its connector records: per host:port state, and how many sockets it opened. */
+interface Dispatch {
+  dispatcher: Undici.Agent | Undici.ProxyAgent;
+  states: Map<string, ConnState>;
+  /** Sockets opened so far: a request that failed without opening one went over a kept-alive socket. */
+  opened: { count: number };
+  close(): Promise<void>;
+}
+
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * The dispatcher for these settings: the run's shared one (settings.connections: one per
+ * endpoint, its connections kept alive from stage to stage) or, without a shared set, a
+ * client's own, closed with the client. Settings are compared by identity: within a run the
+ * stages pass the same resolution, route and TLS objects for one endpoint.
+ */
+function dispatchFor(cfg: ClientSettings): { dispatch: Dispatch; shared: boolean } {
+  const shared = cfg.connections;
+  if (!shared) return { dispatch: makeDispatch(cfg), shared: false };
+  const key = [cfg.resolution ?? null, cfg.dnsServers ?? null, cfg.route ?? null, cfg.tls ?? null, cfg.timeoutMs, cfg.deps];
+  return { dispatch: shared.get(key, () => makeDispatch(cfg)) as Dispatch, shared: true };
+}
+
+function makeDispatch(cfg: ClientSettings): Dispatch {
+  const states = new Map<string, ConnState>();
+  const opened = { count: 0 };
+  const dispatcher = makeDispatcher(cfg, states, opened);
+  return {
+    dispatcher,
+    states,
+    opened,
+    close: () => dispatcher.close().catch(() => dispatcher.destroy().catch(() => undefined)),
+  };
+}
 
 /**
  * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
  * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
  */
-function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states: Map<string, ConnState>): Undici.buildConnector.connector {
+function makeConnector(
+  cfg: ClientSettings,
+  tlsOpts: TlsOptions | null,
+  states: Map<string, ConnState>,
+  opened: { count: number },
+): Undici.buildConnector.connector {
   // undici's connector returns the socket it opens (its type says void): kept to see the TLS phase begin.
   const base = buildConnector({ ...tlsOpts, timeout: cfg.timeoutMs }) as unknown as (
     o: Undici.buildConnector.Options,
     cb: Undici.buildConnector.Callback,
   ) => net.Socket | undefined;
   return (opts, cb) => {
+    opened.count++;
     const hostname = bareHost(opts.hostname);
     const port = opts.port || defaultPort(opts.protocol);
     const key = `${hostname}:${port}`;
@@ -82,7 +116,7 @@ function makeConnector(cfg: HttpClientConfig, tlsOpts: TlsOptions | null, states
   };
 }
 
-function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): Agent | ProxyAgent {
+function makeDispatcher(cfg: ClientSettings, states: Map<string, ConnState>, opened: { count: number }): Undici.Agent | Undici.ProxyAgent {
   const tlsOpts = tlsOptions(cfg.tls);
   const common = {
     headersTimeout: cfg.timeoutMs,
@@ -91,8 +125,8 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
     maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
   };
   const route = cfg.route;
-  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states) });
-  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states);
+  if (!route?.url) return new Agent({ ...common, connect: makeConnector(cfg, tlsOpts, states, opened) });
+  const proxyConnect = makeConnector({ ...cfg, resolution: null }, null, states, opened);
   return new ProxyAgent({
     uri: route.url,
     ...(route.auth ? { token: basicAuthorization(route.auth.username, route.auth.password).reveal() } : {}),
@@ -104,9 +138,14 @@ function makeDispatcher(cfg: HttpClientConfig, states: Map<string, ConnState>): 
   });
 }
 
+export const USER_AGENT = `pulldoctor/${VERSION}`;
+const DEFAULT_MAX_BODY = 64 * 1024;
+/** A kept-alive socket the server closed as the request went out: Go's transport sends the request again. */
+const CLOSED_UNDER_US = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
 export function createHttpClient(cfg: HttpClientConfig): HttpClient {
-  const states = new Map<string, ConnState>();
-  let dispatcher: Agent | ProxyAgent | null = null;
+  // Made on the first request: the run's shared dispatcher for these settings, or the client's own.
+  let mine: { dispatch: Dispatch; shared: boolean } | null = null;
   const proxyUrl = cfg.route?.url ? new URL(cfg.route.url) : null;
   const proxyHost = proxyUrl ? proxyUrl.host : null;
   const proxyKey = proxyUrl ? `${hostPort(proxyUrl).host}:${hostPort(proxyUrl).port}` : null;
@@ -123,7 +162,9 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
     const signal = AbortSignal.any(signals);
     const started = performance.now();
     const connKey = proxyKey ?? `${hostname}:${port}`;
-    const state = (): ConnState => states.get(connKey) ?? { phase: "connect" };
+    mine ??= dispatchFor(cfg);
+    const d = mine.dispatch;
+    const state = (): ConnState => d.states.get(connKey) ?? { phase: "connect" };
     const fail = (e: unknown, phase?: NetErrorPhase): NetError => {
       const st = state();
       const err = toNetError(e, {
@@ -138,9 +179,8 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       traceExchange(cfg.trace, init, headers, null, {}, started, err.message, undefined, { proxy: proxyHost, address: st.address ?? null });
       return err;
     };
-    dispatcher ??= makeDispatcher(cfg, states);
-    try {
-      const res = await dispatcher.request({
+    const send = () =>
+      d.dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: init.method as Undici.Dispatcher.HttpMethod,
@@ -149,10 +189,24 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         signal,
         headersTimeout: cfg.timeoutMs,
         bodyTimeout: cfg.timeoutMs,
+        // undici closes the socket after every HEAD (for servers that send a body anyway); Go's
+        // transport, so Docker, keeps it alive, and the stages' HEADs then share one connection.
+        ...(init.method === "HEAD" ? { reset: false } : {}),
+      });
+    try {
+      const opened = d.opened.count;
+      const res = await send().catch((e: unknown) => {
+        // Go re-sends a replayable request whose kept-alive connection the server had closed
+        // (golang/go:src/net/http/transport.go, shouldRetryRequest); undici fails it. Only when
+        // no socket was opened meanwhile, i.e. it went out on a reused one.
+        const code = (e as { code?: string }).code;
+        const replayable = (init.method === "GET" || init.method === "HEAD") && init.body === undefined;
+        if (!replayable || signal.aborted || d.opened.count !== opened || !code || !CLOSED_UNDER_US.has(code)) throw e;
+        return send();
       });
       if (!keepDeadlineForBody) clearTimeout(timer);
       const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
-      return { res, h, raw, started, timer, fail, headers, remoteAddress: states.get(connKey)?.address ?? null };
+      return { res, h, raw, started, timer, fail, headers, remoteAddress: d.states.get(connKey)?.address ?? null };
     } catch (e) {
       clearTimeout(timer);
       throw fail(e);
@@ -173,6 +227,10 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       const { body, truncated } = read;
       if (truncated) o.res.body.destroy();
       const durationMs = Math.round(performance.now() - o.started);
+      // undici hands a socket back one event-loop turn after its answer ends (client-h1.js,
+      // onMessageComplete); a request sent sooner opens a second connection. Shared
+      // connections are for the next stage's request, so let that turn pass.
+      if (!truncated && mine?.shared) await new Promise((r) => setImmediate(r));
       traceExchange(cfg.trace, init, o.headers, o.res.statusCode, o.h, o.started, undefined, body, {
         proxy: proxyHost,
         address: o.remoteAddress,
@@ -190,10 +248,11 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       return { ...headOf(o, init), body, durationMs: Math.round(performance.now() - o.started) };
     },
 
+    // A shared dispatcher belongs to the run (closed when it ends); a client's own closes with it.
     async close() {
-      const d = dispatcher;
-      dispatcher = null;
-      if (d) await d.close().catch(() => d.destroy().catch(() => undefined));
+      const m = mine;
+      mine = null;
+      if (m && !m.shared) await m.dispatch.close();
     },
   };
 }
@@ -215,51 +274,6 @@ export function clientForUrl(settings: ClientSettings, url: string): HttpClient 
     timeoutMs: settings.timeoutMs,
     signal: settings.signal,
     trace: settings.trace,
-  });
-}
-
-/** The parts of an answer both request() and stream() return. */
-function headOf(
-  o: { res: { statusCode: number; statusText?: string }; h: Record<string, string>; raw: [string, string][]; remoteAddress: string | null },
-  init: HttpRequestInit,
-): Omit<HttpResponse, "body" | "truncated" | "durationMs"> {
-  return {
-    status: o.res.statusCode,
-    statusText: o.res.statusText ?? "",
-    headers: o.h,
-    rawHeaders: o.raw,
-    url: init.url,
-    remoteAddress: o.remoteAddress,
-  };
-}
-
-/** One exchange into --verbose's trace: secrets redacted, a body previewed unless it is sensitive (a token answer). */
-function traceExchange(
-  trace: Trace | undefined,
-  init: HttpRequestInit,
-  reqHeaders: Record<string, string>,
-  status: number | null,
-  resHeaders: Record<string, string>,
-  started: number,
-  error?: string,
-  body?: Uint8Array,
-  /** Where the exchange went (a proxy, the connected address), for the report's egress list. */
-  where: { proxy: string | null; address: string | null } = { proxy: null, address: null },
-): void {
-  if (!trace) return;
-  const rh = redactHeaders(resHeaders);
-  if (typeof rh.location === "string") rh.location = redactUrl(rh.location);
-  trace.record({
-    kind: "http",
-    method: init.method,
-    url: redactUrl(init.url),
-    status,
-    requestHeaders: redactHeaders(reqHeaders),
-    responseHeaders: rh,
-    durationMs: Math.round(performance.now() - started),
-    ...(error ? { error: scrubDeep(error) } : {}),
-    ...(body && !init.sensitiveBody ? { bodyPreview: preview(body, resHeaders["content-type"]) } : {}),
-    ...(where.proxy ? { proxy: where.proxy } : {}),
-    ...(where.address ? { address: where.address } : {}),
+    connections: settings.connections,
   });
 }

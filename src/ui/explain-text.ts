@@ -1,7 +1,6 @@
 import { printedFor } from "../clients/error-texts/index";
 import type { CatalogueSection } from "../model/catalogue/entry";
 import type { FindingCode } from "../model/catalogue/index";
-import { SECTIONS } from "../model/catalogue/index";
 import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
 
@@ -29,10 +28,10 @@ export function explainEntry(code: string, e: CatalogueSection[string], st: Styl
   return `${lines.join("\n")}\n`;
 }
 
-/** Every code, grouped by stage in pull order. */
-export function codeIndex(st: Style, g: Glyphs): string {
+/** Every code, grouped by stage in pull order (the catalogue's SECTIONS, passed in: `explain CODE` does not load them). */
+export function codeIndex(sections: Record<string, CatalogueSection>, st: Style, g: Glyphs): string {
   const lines: string[] = [];
-  for (const [stage, section] of Object.entries(SECTIONS)) {
+  for (const [stage, section] of Object.entries(sections)) {
     const codes = Object.entries(section as CatalogueSection);
     if (codes.length === 0) continue;
     lines.push(st.bold(stage));

@@ -44,3 +44,18 @@ test("into a reader that has gone: exit 141, nothing on stderr", async () => {
   const r = await sh(`"$BIN" explain MANIFEST_UNKNOWN | (exec 0<&-; true); echo "status=\${PIPESTATUS[0]}" >&2`);
   expect(r.stderr.trim()).toBe("status=141");
 });
+
+test("check writes through the same writer: appended, piped to a late reader and to a gone one", async () => {
+  // An invalid reference: the whole report without a registry (exit 1).
+  const out = path.join(home.dir, "check.log");
+  const piped = await sh(`"$BIN" check 'Bad!!' --json; "$BIN" check 'Bad!!' --verbose`);
+  await sh(`echo prefix > "${out}"; "$BIN" check 'Bad!!' --json >> "${out}"; "$BIN" check 'Bad!!' --verbose >> "${out}"`);
+  // Two runs differ only in their times.
+  const untimed = (s: string) => s.replace(/"createdAt": "[^"]*"|"\w*[mM]s": \d+|\d+ ms\b/g, "T");
+  expect(untimed(readFileSync(out, "utf8"))).toBe(untimed(`prefix\n${piped.stdout}`));
+  expect(piped.stdout).toContain('"code": "REF_UPPERCASE"');
+  const late = await sh(`"$BIN" check 'Bad!!' --json | (sleep 0.3; cat)`);
+  expect(JSON.parse(late.stdout).findings[0].code).toBe("REF_UPPERCASE");
+  const gone = await sh(`"$BIN" check 'Bad!!' --verbose | (exec 0<&-; true); echo "status=\${PIPESTATUS[0]}" >&2`);
+  expect(gone.stderr.trim()).toBe("status=141");
+});

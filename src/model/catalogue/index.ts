@@ -1,38 +1,67 @@
-import { auth } from "./auth";
-import { blob } from "./blob";
-import { config as configDocker } from "./config";
-import { configClients } from "./config-clients";
-import { connect } from "./connect";
-import { dns } from "./dns";
-import type { CatalogueEntry } from "./entry";
-import { input } from "./input";
-import { manifest } from "./manifest";
-import { proxy } from "./proxy";
-import { pull } from "./pull";
-import { reference } from "./reference";
-import { v2 } from "./v2";
+import { CODES, type SectionName } from "./codes";
+import type { CatalogueEntry, CatalogueSection } from "./entry";
 
-const config = { ...configDocker, ...configClients };
-
-/** Every finding code, in stage order. A code appears in exactly one section (tested). */
-export const CATALOGUE = {
-  ...reference,
-  ...input,
-  ...config,
-  ...dns,
-  ...proxy,
-  ...connect,
-  ...v2,
-  ...auth,
-  ...manifest,
-  ...blob,
-  ...pull,
+/** Each stage's section, as its files export it. */
+type Sections = {
+  // -f FILE inputs are judged before any network step, as a reference is: they share its section.
+  reference: typeof import("./reference").reference & typeof import("./input").input;
+  config: typeof import("./config").config & typeof import("./config-clients").configClients;
+  dns: typeof import("./dns").dns;
+  proxy: typeof import("./proxy").proxy;
+  connect: typeof import("./connect").connect;
+  v2: typeof import("./v2").v2;
+  auth: typeof import("./auth").auth;
+  manifest: typeof import("./manifest").manifest;
+  blob: typeof import("./blob").blob;
+  pull: typeof import("./pull").pull;
 };
 
-// -f FILE inputs are judged before any network step, as a reference is: they share its section.
-export const SECTIONS = { reference: { ...reference, ...input }, config, dns, proxy, connect, v2, auth, manifest, blob, pull } as const;
+// A section's words (≈ 170 KB of them in all) are evaluated when one of its codes is first
+// asked for: in Bun's bundle a require() runs its module on the first call, so `explain CODE`
+// evaluates one section and a healthy `ref` none (docs/performance.md, "Diagnosis:
+// connections, start-up and the catalogue").
+const LOAD: { [S in SectionName]: () => Sections[S] } = {
+  reference: () => ({
+    ...(require("./reference") as typeof import("./reference")).reference,
+    ...(require("./input") as typeof import("./input")).input,
+  }),
+  config: () => ({
+    ...(require("./config") as typeof import("./config")).config,
+    ...(require("./config-clients") as typeof import("./config-clients")).configClients,
+  }),
+  dns: () => (require("./dns") as typeof import("./dns")).dns,
+  proxy: () => (require("./proxy") as typeof import("./proxy")).proxy,
+  connect: () => (require("./connect") as typeof import("./connect")).connect,
+  v2: () => (require("./v2") as typeof import("./v2")).v2,
+  auth: () => (require("./auth") as typeof import("./auth")).auth,
+  manifest: () => (require("./manifest") as typeof import("./manifest")).manifest,
+  blob: () => (require("./blob") as typeof import("./blob")).blob,
+  pull: () => (require("./pull") as typeof import("./pull")).pull,
+};
+const loaded: { [S in SectionName]?: Sections[S] } = {};
 
-export type Catalogue = typeof CATALOGUE;
+/** One stage's section, evaluated on first use. */
+export function section<S extends SectionName>(s: S): Sections[S] {
+  loaded[s] ??= LOAD[s]();
+  return loaded[s] as Sections[S];
+}
+
+export type Catalogue = UnionToIntersection<Sections[SectionName]>;
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/**
+ * Every finding code, in stage order. A code appears in exactly one section (tested). Its keys
+ * cost nothing; reading an entry evaluates that entry's section only.
+ */
+export const CATALOGUE = {} as Catalogue;
+/** The sections by stage; reading one evaluates it. */
+export const SECTIONS = {} as Sections;
+for (const s of Object.keys(CODES) as SectionName[]) {
+  Object.defineProperty(SECTIONS, s, { enumerable: true, get: () => section(s) });
+  for (const code of CODES[s])
+    Object.defineProperty(CATALOGUE, code, { enumerable: true, get: () => (section(s) as CatalogueSection)[code] });
+}
+
 export type FindingCode = keyof Catalogue & string;
 /** A code's parameters (for a union of codes, the union of theirs). */
 export type ParamsOf<C extends FindingCode> = C extends FindingCode ? (Catalogue[C] extends CatalogueEntry<infer P> ? P : never) : never;
