@@ -12,12 +12,11 @@ export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } 
 const COMMANDS = new Set(["check", "pull", "ref", "explain", "demo", "egress", "help", "version"]);
 
 type Kind = "bool" | "value" | "list";
-const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" }> = {
+const FLAGS: Record<string, { kind: Kind; key?: keyof Options }> = {
   "--json": { kind: "bool", key: "json" },
   "--report": { kind: "value", key: "reportFile" },
   "--platform": { kind: "value", key: "platform" },
   "--username": { kind: "value", key: "username" },
-  "--password-stdin": { kind: "bool", key: "passwordStdin" },
   "--docker-config": { kind: "value", key: "dockerConfig" },
   "--daemon-config": { kind: "value", key: "daemonConfig" },
   "--certs-dir": { kind: "value", key: "certsDir" },
@@ -26,12 +25,9 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--mirror": { kind: "list", key: "mirrors" },
   "--timeout": { kind: "value", key: "timeoutMs" },
   "--output": { kind: "value", key: "output" },
-  "-o": { kind: "value", key: "output" },
   "--concurrency": { kind: "value", key: "concurrency" },
   "--verbose": { kind: "bool", key: "verbose" },
-  "--no-color": { kind: "bool" },
   "--yes": { kind: "bool", key: "yes" },
-  "-y": { kind: "bool", key: "yes" },
   "--tour": { kind: "bool", key: "tour" },
   "--faults": { kind: "bool", key: "faults" },
   "--port": { kind: "value", key: "port" },
@@ -43,18 +39,27 @@ const FLAGS: Record<string, { kind: Kind; key?: keyof Options | "passwordStdin" 
   "--registries-conf": { kind: "value", key: "registriesConf" },
   "--plain-http": { kind: "bool", key: "plainHttp" },
   "--file": { kind: "list", key: "files" },
-  "-f": { kind: "list", key: "files" },
   "--all": { kind: "bool", key: "all" },
   "--all-tags": { kind: "bool", key: "allTags" },
-  "-a": { kind: "bool", key: "allTags" },
   "--quiet": { kind: "bool", key: "quiet" },
-  "-q": { kind: "bool", key: "quiet" },
-  "--limit-rate": { kind: "value" },
+  "--limit-rate": { kind: "value", key: "limitRate" },
   "--format": { kind: "value", key: "format" },
   "--error": { kind: "value", key: "errorText" },
+  // Acted on by readFlags itself, not stored in Options.
+  "--password-stdin": { kind: "bool" },
+  "--no-color": { kind: "bool" },
   "--version": { kind: "bool" },
   "--help": { kind: "bool" },
-  "-h": { kind: "bool" },
+};
+
+/** The one-letter spellings: each is its long flag (errors still name the spelling that was typed). */
+const SHORT: Record<string, string> = {
+  "-o": "--output",
+  "-y": "--yes",
+  "-f": "--file",
+  "-a": "--all-tags",
+  "-q": "--quiet",
+  "-h": "--help",
 };
 
 /**
@@ -97,7 +102,8 @@ function readFlags(argv: readonly string[], o: Options): ReadFlags {
     }
     const eq = arg.indexOf("=");
     const name = eq > 0 && arg.startsWith("--") ? arg.slice(0, eq) : arg;
-    const spec = FLAGS[name];
+    const flag = SHORT[name] ?? name;
+    const spec = FLAGS[flag];
     if (!spec) return { ok: false, error: `unknown flag: ${name}` };
     let value: string | undefined;
     if (spec.kind !== "bool") {
@@ -110,12 +116,12 @@ function readFlags(argv: readonly string[], o: Options): ReadFlags {
     } else if (eq > 0) {
       return { ok: false, error: `flag ${name} takes no value` };
     }
-    if (name === "--version") r.wantVersion = true;
-    else if (name === "--help" || name === "-h") r.wantHelp = true;
-    else if (name === "--no-color") o.color = false;
-    else if (name === "--password-stdin") r.passwordStdin = true;
+    if (flag === "--version") r.wantVersion = true;
+    else if (flag === "--help") r.wantHelp = true;
+    else if (flag === "--no-color") o.color = false;
+    else if (flag === "--password-stdin") r.passwordStdin = true;
     else {
-      const error = applyFlag(o, name, spec, value);
+      const error = applyFlag(o, flag, spec, value);
       if (error) return { ok: false, error };
     }
   }
@@ -168,7 +174,6 @@ function applyFlag(o: Options, name: string, spec: (typeof FLAGS)[string], value
       if (o.limitRate === null) return `--limit-rate takes bytes per second such as 10M or 500k, not "${value}"`;
       return null;
     case "--file":
-    case "-f":
       o.files = [...(o.files ?? []), value!];
       return null;
     case "--format":

@@ -1,8 +1,9 @@
 import path from "node:path";
 import { type Finding, finding } from "../model/finding";
+import type { CredentialReach } from "../net/origin";
 import { parseMirror } from "../registry/mirror-url";
 import type { ClientInputs } from "./inputs";
-import type { ClientHost, ClientJudgement } from "./profile";
+import type { ClientHost, ClientJudgement, ClientProfile, DockerStore } from "./profile";
 
 /**
  * dockerd with the classic (graphdriver) store: /v2/ ping first, challenges only from it
@@ -11,19 +12,11 @@ import type { ClientHost, ClientJudgement } from "./profile";
  */
 export function dockerClassic(inp: ClientInputs): ClientJudgement {
   return {
-    profile: {
-      name: "docker",
+    profile: dockerProfile({
       store: "classic",
-      label: "docker (classic store)",
       sender: "dockerd",
       hosts: dockerMirrorHosts(inp, "classic"),
-      credentials: {
-        from: ["config.json auths", "credential helpers (credHelpers, credsStore)"],
-        sentTo: "registry",
-        source: { kind: "docker-config" },
-      },
-      proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
-      unitProxy: null,
+      sentTo: "registry",
       behaviour: {
         pingsV2: true,
         retries401WithCredentials: false,
@@ -33,10 +26,38 @@ export function dockerClassic(inp: ClientInputs): ClientJudgement {
         shortNames: "docker.io/library/",
         reportsError: "last",
       },
-      fixesFor: "docker",
-    },
+    }),
     findings: contentTrust(inp),
     evidence: {},
+  };
+}
+
+/**
+ * What dockerd is with either store: the docker CLI's config.json and its helpers for credentials,
+ * dockerd's own proxy settings (not the shell's), daemon.json/certs.d fixes.
+ */
+export function dockerProfile(p: {
+  store: DockerStore;
+  sender: string;
+  hosts: ClientHost[];
+  sentTo: CredentialReach;
+  behaviour: ClientProfile["behaviour"];
+}): ClientProfile {
+  return {
+    name: "docker",
+    store: p.store,
+    label: `docker (${p.store} store)`,
+    sender: p.sender,
+    hosts: p.hosts,
+    credentials: {
+      from: ["config.json auths", "credential helpers (credHelpers, credsStore)"],
+      sentTo: p.sentTo,
+      source: { kind: "docker-config" },
+    },
+    proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
+    unitProxy: null,
+    behaviour: p.behaviour,
+    fixesFor: "docker",
   };
 }
 

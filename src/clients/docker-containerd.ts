@@ -1,5 +1,5 @@
 import { CONTAINERD_BEHAVIOUR, hostsEvidence, hostsFindings } from "./containerd";
-import { contentTrust, dockerMirrorHosts } from "./docker-classic";
+import { contentTrust, dockerMirrorHosts, dockerProfile } from "./docker-classic";
 import { lookupHosts } from "./hosts-toml";
 import type { ClientInputs } from "./inputs";
 import type { ClientJudgement } from "./profile";
@@ -16,26 +16,17 @@ export function dockerContainerd(inp: ClientInputs): ClientJudgement {
   const mirrors = dockerMirrorHosts(inp, "containerd").filter((h) => h.role === "mirror");
   const hosts = look.hosts.length === 1 && mirrors.length > 0 ? [...mirrors, ...look.hosts] : look.hosts;
   return {
-    profile: {
-      name: "docker",
+    profile: dockerProfile({
       store: "containerd",
-      label: "docker (containerd store)",
       sender: "dockerd (containerd's resolver library in-process)",
       hosts,
-      credentials: {
-        from: ["config.json auths", "credential helpers (credHelpers, credsStore)"],
-        sentTo: "login-host",
-        source: { kind: "docker-config" },
-      },
-      proxyEnvironment: "dockerd's (its systemd unit, daemon.json proxies), not the shell's",
-      unitProxy: null,
+      sentTo: "login-host",
       behaviour: {
         ...CONTAINERD_BEHAVIOUR,
         plainHttp: `${CONTAINERD_BEHAVIOUR.plainHttp}; plus daemon.json insecure-registries`,
         shortNames: "docker.io/library/",
       },
-      fixesFor: "docker",
-    },
+    }),
     findings: [...hostsFindings(look, inp.ref.registry, "docker (containerd store)"), ...contentTrust(inp)],
     evidence: { hostsDirs: roots, hosts: hostsEvidence(look) },
   };

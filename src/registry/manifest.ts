@@ -121,6 +121,19 @@ function descriptor(v: unknown): Descriptor | null {
   return d;
 }
 
+/** Each element of a manifests or layers array as a descriptor, or the problem with the first that is not one. */
+function descriptors(list: unknown[], what: string): Descriptor[] | string {
+  const out: Descriptor[] = [];
+  for (const x of list) {
+    const d = descriptor(x);
+    if (!d) return `${what} without digest and size`;
+    const bad = descriptorProblem(d, what);
+    if (bad) return bad;
+    out.push(d);
+  }
+  return out;
+}
+
 /**
  * Read a manifest as Docker does: the media type from the document's `mediaType`, else the
  * Content-Type, else its shape; schema1 by media type, text/plain (Red Hat's quirk) or
@@ -151,14 +164,8 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   const mediaType = declared || ct;
   if (Array.isArray(doc.manifests) || INDEX_TYPES.includes(mediaType)) {
     if (!Array.isArray(doc.manifests)) return { kind: "invalid", mediaType, problem: "an index without a manifests array" };
-    const manifests: Descriptor[] = [];
-    for (const m of doc.manifests) {
-      const d = descriptor(m);
-      if (!d) return { kind: "invalid", mediaType, problem: "an index entry without digest and size" };
-      const bad = descriptorProblem(d, "an index entry");
-      if (bad) return { kind: "invalid", mediaType, problem: bad };
-      manifests.push(d);
-    }
+    const manifests = descriptors(doc.manifests, "an index entry");
+    if (typeof manifests === "string") return { kind: "invalid", mediaType, problem: manifests };
     return { kind: "index", mediaType: mediaType || MEDIA.ociIndex, manifests };
   }
   const config = descriptor(doc.config);
@@ -166,14 +173,8 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   const badConfig = descriptorProblem(config, "the config");
   if (badConfig) return { kind: "invalid", mediaType, problem: badConfig };
   if (!Array.isArray(doc.layers)) return { kind: "invalid", mediaType, problem: "no layers array" };
-  const layers: Descriptor[] = [];
-  for (const l of doc.layers) {
-    const d = descriptor(l);
-    if (!d) return { kind: "invalid", mediaType, problem: "a layer without digest and size" };
-    const bad = descriptorProblem(d, "a layer");
-    if (bad) return { kind: "invalid", mediaType, problem: bad };
-    layers.push(d);
-  }
+  const layers = descriptors(doc.layers, "a layer");
+  if (typeof layers === "string") return { kind: "invalid", mediaType, problem: layers };
   return { kind: "image", mediaType: mediaType || MEDIA.ociManifest, config, layers };
 }
 

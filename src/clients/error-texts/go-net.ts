@@ -7,6 +7,16 @@ import type { ErrorText } from "./types";
  */
 const go = (t: Omit<ErrorText, "generic" | "origin">): ErrorText => ({ ...t, generic: true, origin: "upstream" });
 
+/** crypto/x509's HostnameError, which words the one mismatch differently for a name, an IP address and a CN-only certificate. */
+const x509Hostname = (pattern: RegExp, phrase: string, variant?: string): ErrorText =>
+  go({
+    code: "TLS_HOSTNAME_MISMATCH",
+    pattern,
+    phrase,
+    weight: 3,
+    source: `golang/go:src/crypto/x509/verify.go (HostnameError.Error${variant ? `, ${variant}` : ""})`,
+  });
+
 export const GO_NET_TEXTS: ErrorText[] = [
   go({
     code: "PROXY_UNREACHABLE",
@@ -78,28 +88,18 @@ export const GO_NET_TEXTS: ErrorText[] = [
     weight: 3,
     source: "golang/go:src/crypto/x509/verify.go (CertificateInvalidError, Expired)",
   }),
-  // One entry per wording: "why" quotes the phrase, so it must be the one the text holds.
-  go({
-    code: "TLS_HOSTNAME_MISMATCH",
-    pattern: /x509: certificate is valid for .+?, not \S+/,
-    phrase: "x509: certificate is valid for …, not …",
-    weight: 3,
-    source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error)",
-  }),
-  go({
-    code: "TLS_HOSTNAME_MISMATCH",
-    pattern: /x509: cannot validate certificate for \S+ because it doesn't contain any IP SANs/,
-    phrase: "x509: cannot validate certificate for … because it doesn't contain any IP SANs",
-    weight: 3,
-    source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error, an IP address with no IP SANs)",
-  }),
-  go({
-    code: "TLS_HOSTNAME_MISMATCH",
-    pattern: /x509: certificate relies on legacy Common Name field/,
-    phrase: "x509: certificate relies on legacy Common Name field",
-    weight: 3,
-    source: "golang/go:src/crypto/x509/verify.go (HostnameError.Error, a certificate without SANs)",
-  }),
+  // One entry per wording of HostnameError.Error: "why" quotes the phrase, so it must be the one the text holds.
+  x509Hostname(/x509: certificate is valid for .+?, not \S+/, "x509: certificate is valid for …, not …"),
+  x509Hostname(
+    /x509: cannot validate certificate for \S+ because it doesn't contain any IP SANs/,
+    "x509: cannot validate certificate for … because it doesn't contain any IP SANs",
+    "an IP address with no IP SANs",
+  ),
+  x509Hostname(
+    /x509: certificate relies on legacy Common Name field/,
+    "x509: certificate relies on legacy Common Name field",
+    "a certificate without SANs",
+  ),
   go({
     code: "TLS_HTTP_ONLY",
     pattern: /http: server gave HTTP response to HTTPS client/,

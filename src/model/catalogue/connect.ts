@@ -25,6 +25,12 @@ function others(p: TcpParams): string {
   return ` The other addresses failed too: ${p.others}.`;
 }
 
+/** A proxy's tunnel ("proxy → host:port") keeps the proxy's own words; a direct dial reads as Go's, then the other addresses. */
+function tcpDetail(p: TcpParams, proxyFallback: string, dialError: string): string {
+  if (p.target.startsWith("proxy ")) return `${p.target}: ${p.error ?? proxyFallback}.`;
+  return `dial tcp ${p.target}: ${dialError}.${others(p)}`;
+}
+
 /** Findings of the `connect` stage. */
 export const connect = {
   CONNECT_REFUSED: entry<TcpParams>({
@@ -45,10 +51,7 @@ export const connect = {
       "a firewall REJECT rule",
     ],
     howKnown: "A TCP connect to each resolved address failed at once with ECONNREFUSED (the SYN was answered with RST).",
-    detail: (p) =>
-      p.target.startsWith("proxy ")
-        ? `${p.target}: ${p.error ?? "the proxy could not open the tunnel"}.`
-        : `dial tcp ${p.target}: connect: connection refused.${others(p)}`,
+    detail: (p) => tcpDetail(p, "the proxy could not open the tunnel", "connect: connection refused"),
     fixes: (p) => [
       `Check that the registry runs and listens on port ${p.port}: on the registry host, \`ss -ltnp | grep :${p.port}\` (or \`docker ps\` for a registry container and its published ports).`,
       p.mirror
@@ -81,10 +84,7 @@ export const connect = {
       "an IPv6 address without IPv6 connectivity",
     ],
     howKnown: "A TCP connect to the address got neither SYN-ACK nor RST within the timeout (the doctor's own timer).",
-    detail: (p) =>
-      p.target.startsWith("proxy ")
-        ? `${p.target}: ${p.error ?? "no answer"}.`
-        : `dial tcp ${p.target}: no answer within ${p.timeoutMs} ms (Docker: i/o timeout).${others(p)}`,
+    detail: (p) => tcpDetail(p, "no answer", `no answer within ${p.timeoutMs} ms (Docker: i/o timeout)`),
     fixes: (p) => [
       `Allow outbound TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")} in the firewall / security group.`,
       `Test from this host: \`nc -vz -w 5 ${dialable(p).replace(/^\[?([^\]]+?)\]?:(\d+)$/, "$1 $2")}\`; if other hosts on the same port work, the drop is specific to this address.`,
