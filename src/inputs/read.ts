@@ -82,7 +82,8 @@ export class InputCollector {
   }
 
   private addFound(f: FoundImage): void {
-    const key = `${f.image}\u0000${f.platform ?? ""}`;
+    // kubelet reads a pod's own imagePullSecrets, in order: one image under different secrets is two pulls.
+    const key = `${f.image}\u0000${f.platform ?? ""}\u0000${f.pullSecrets.join("\u0000")}`;
     let img = this.byKey.get(key);
     if (!img) {
       img = {

@@ -18,7 +18,7 @@ import type { Io } from "../../ui/io";
 import { EXIT_INTERNAL } from "../../ui/io";
 import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 import { VERSION } from "../../version";
-import { bounded, CONCURRENCY, collectImages, diagnoseImage, type Wanted } from "./many";
+import { bounded, CONCURRENCY, collectImages, diagnoseImage, planSecrets, type SecretPlan, type Wanted, withSecrets } from "./many";
 
 /** SPEC "Many images": the JSON report of a run over several images. */
 export interface BatchReport {
@@ -36,10 +36,16 @@ export interface BatchReport {
     sources: ImageSource[];
     sourceCount: number;
     pullSecrets: string[];
+    /** With --pull-secret: the files this image's diagnosis read as its pod's (kubelet's) pull secrets, in order. */
+    pullSecretFiles?: string[];
+    /** With --pull-secret: the imagePullSecrets names no given file holds a Secret of. */
+    missingPullSecrets?: string[];
     waiting: Waiting | null;
     report: Report;
   }[];
   builtLocally: BuiltImage[];
+  /** With --pull-secret: the given Secrets no image's pod spec names (kubelet reads them for no pull). */
+  unusedPullSecrets?: { file: string; name: string }[];
   verdict: { ok: boolean; total: number; failed: number };
   egress: EgressEntry[];
   /** pull -f, pull --all-tags: the one output all the images went to (null: nothing was written). */
@@ -77,6 +83,7 @@ export function buildBatchReport(
   wanted: Wanted[],
   reports: Report[],
   now = new Date(),
+  secrets?: SecretPlan,
 ): BatchReport {
   const hp = hostPlatform();
   const failed = reports.filter((r) => !r.verdict.ok).length;
@@ -95,10 +102,12 @@ export function buildBatchReport(
       sources: w.sources,
       sourceCount: w.sourceCount,
       pullSecrets: w.pullSecrets,
+      ...(secrets?.given ? { pullSecretFiles: secrets.perImage[i]!.files, missingPullSecrets: secrets.perImage[i]!.missing } : {}),
       waiting: w.waitingMessage !== null ? decodeWaiting(w.waitingReason, w.waitingMessage) : null,
       report: reports[i]!,
     })),
     builtLocally: inputs.builtLocally,
+    ...(secrets?.given ? { unusedPullSecrets: secrets.unused } : {}),
     verdict: { ok: failed === 0 && !inputErrors, total: wanted.length, failed },
     egress: unionEgress(reports.map((r) => r.egress)),
   };
@@ -129,22 +138,42 @@ export function renderBatch(b: BatchReport, wanted: Wanted[], options?: Options)
   let out = rows.length ? line(head) + rows.map(line).join("") : "";
   for (const f of b.builtLocally) out += `built locally, not pulled: ${f.image} (${f.source.file}:${f.source.line} ${f.source.object})\n`;
   for (const input of b.inputs) for (const f of input.findings) out += `\n✖ ${f.code}: ${f.title}\n  ${f.detail}\n`;
+  out += secretNotes(b, wanted);
   for (const img of b.images) {
     if (img.report.verdict.ok) continue;
     out += `\n✖ ${img.image}: ${img.report.verdict.summary}\n`;
     if (img.waiting) out += waitingLines(img.waiting, img.report.verdict.code);
-    // The Secrets themselves are not in the manifests: the diagnosis used this host's credentials.
-    if (img.pullSecrets.length)
+    if (img.missingPullSecrets?.length) out += `  ${missingNote(img.missingPullSecrets)}\n`;
+    // The Secrets themselves are not in the manifests: without --pull-secret the diagnosis used this host's credentials.
+    if (img.pullSecrets.length && !img.pullSecretFiles)
       out += `  the pod spec names imagePullSecrets ${img.pullSecrets.join(", ")}; this check used this host's credentials\n`;
     const first = img.report.findings.find((f) => f.code === img.report.verdict.code);
     for (const fix of first?.fixes.slice(0, 3) ?? []) out += `  → ${fix}\n`;
-    out += `  ${checkOne(img.image, img.platform, options)} shows every stage\n`;
+    // The single check with this image's own pull secrets: the others would not be its pod's.
+    const own = options && img.pullSecretFiles ? { ...options, pullSecrets: img.pullSecretFiles } : options;
+    out += `  ${checkOne(img.image, img.platform, own)} shows every stage\n`;
   }
   out +=
     b.verdict.total === 0
       ? "\nNo image to pull was found in the inputs.\n"
       : `\n${b.verdict.total - b.verdict.failed} of ${b.verdict.total} images should pull${b.verdict.failed ? `; ${b.verdict.failed} will not` : ""}.\n`;
   return escapeControls(rows.length ? out : out.replace(/^\n/, ""));
+}
+
+function missingNote(names: string[]): string {
+  return names.map((n) => `imagePullSecrets names ${n}, but no --pull-secret file holds a Secret named ${n}`).join("\n  ");
+}
+
+/** What an image that pulls still should know about its secrets, and the Secrets no pod names (said once). */
+function secretNotes(b: BatchReport, wanted: Wanted[]): string {
+  let out = "";
+  b.images.forEach((img, i) => {
+    if (img.report.verdict.ok && img.missingPullSecrets?.length)
+      out += `\n! ${img.image} (${where(wanted[i]!)}):\n  ${missingNote(img.missingPullSecrets)}\n`;
+  });
+  for (const u of b.unusedPullSecrets ?? [])
+    out += `\n! --pull-secret ${u.file}: no image's imagePullSecrets names the Secret ${u.name}; kubelet would read it for none of them\n`;
+  return out;
 }
 
 /** The single-image check with this run's flags (an image's own platform first), so it sees the same path. */
@@ -174,6 +203,7 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
     }
   }
   const { inputs, wanted } = await collectImages(options, deps);
+  const secrets = planSecrets(options, wanted);
   let done = 0;
   const progress = (image: string) => {
     if (io.isTTY && !options.json) io.stdout(`\r\x1b[2K checking ${done + 1}/${wanted.length}: ${escapeControls(image)}`);
@@ -182,9 +212,9 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
   try {
     // One registry's DNS, proxy, connect and /v2/ probes serve all its images.
     const stages = shareEndpointProbes(STAGES);
-    reports = await bounded(wanted, CONCURRENCY, async (w) => {
+    reports = await bounded(wanted, CONCURRENCY, async (w, i) => {
       progress(w.image);
-      const r = await diagnoseImage(options, w.image, w.platform, deps, stages);
+      const r = await diagnoseImage(withSecrets(options, secrets.perImage[i]), w.image, w.platform, deps, stages);
       done++;
       return r;
     });
@@ -193,7 +223,7 @@ export async function batchCommand(options: Options, io: Io, deps: Deps = realDe
     return EXIT_INTERNAL;
   }
   if (io.isTTY && !options.json) io.stdout("\r\x1b[2K");
-  const batch = buildBatchReport(options.command, inputs, wanted, reports);
+  const batch = buildBatchReport(options.command, inputs, wanted, reports, new Date(), secrets);
   if (options.reportFile && !writeReportOrSay(io, options.reportFile, batch)) return 1;
   // Fleet pods set PULLDOCTOR_JSON_LINES=1 (as check.ts): a batch is one line too, for `kubectl logs --prefix`.
   const json = () => (deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(batch) : JSON.stringify(batch, null, 2));

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { givenSecrets, type PodSecrets, secretsForImage, unusedSecrets } from "../../clients/pod-secrets";
 import { finalReport } from "../../doctor/final-report";
 import { type RunResult, runDoctor } from "../../doctor/run";
 import { readInputs } from "../../inputs/read";
@@ -50,6 +51,30 @@ export async function diagnoseImage(
   return (await diagnoseRun(options, image, platform, deps, stages)).report;
 }
 
+/** Each image's own pull secrets (kubelet's, from its pod spec's names), and the given Secrets no image names. */
+export interface SecretPlan {
+  perImage: PodSecrets[];
+  unused: { file: string; name: string }[];
+  /** Whether any --pull-secret was given: without one, the names are only shown. */
+  given: boolean;
+}
+
+export function planSecrets(options: Options, wanted: readonly Wanted[]): SecretPlan {
+  const given = givenSecrets(options.pullSecrets);
+  // An image typed on the command line has no pod spec: it gets every file, as a single check does.
+  const names = wanted.map((w) => (w.sources.length === 0 ? null : w.pullSecrets));
+  return {
+    perImage: names.map((n) => secretsForImage(given, n)),
+    unused: unusedSecrets(given, names).map((g) => ({ file: g.file, name: g.name ?? "" })),
+    given: given.length > 0,
+  };
+}
+
+/** The options of one image's diagnosis: its own pull secrets in place of every --pull-secret. */
+export function withSecrets(options: Options, secrets: PodSecrets | undefined): Options {
+  return secrets ? { ...options, pullSecrets: secrets.files } : options;
+}
+
 /** Run `fn` over `items` with at most `limit` at a time, keeping their order. */
 export async function bounded<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -93,7 +118,9 @@ export async function collectImages(options: Options, deps: Deps): Promise<{ inp
     })),
     ...inputs.images,
   ]) {
-    if (!wanted.some((y) => y.image === w.image && y.platform === w.platform)) wanted.push(w);
+    const same = (y: Wanted) =>
+      y.image === w.image && y.platform === w.platform && y.pullSecrets.join("\u0000") === w.pullSecrets.join("\u0000");
+    if (!wanted.some(same)) wanted.push(w);
   }
   return { inputs, wanted };
 }
