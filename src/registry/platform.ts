@@ -117,8 +117,15 @@ export function formatPlatform(p: Platform): string {
   return joinPath(p.os, p.architecture ?? "", p.variant ?? "");
 }
 
+/**
+ * An OS version or feature as FormatAll writes it: `%`, `+`, `(`, `)` and `/` escaped as containerd
+ * escapes them, and so is any other byte the specifier's pattern does not take (a decoded
+ * `%00` is a NUL), so that what is written parses back to the same platform.
+ */
 const encodeOption = (v: string) =>
-  v.replace(/%/g, "%25").replace(/\+/g, "%2B").replace(/\(/g, "%28").replace(/\)/g, "%29").replace(/\//g, "%2F");
+  v.replace(/[^A-Za-z0-9_.-]/gu, (c) =>
+    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
 
 /** containerd's FormatAll: also the OS version and features, `windows(10.0.17763+win32k)/amd64`. */
 export function formatPlatformAll(p: Platform): string {

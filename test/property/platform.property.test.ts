@@ -277,7 +277,8 @@ describe("--platform parsing", () => {
         expect(normalizePlatform(parsePlatform(formatPlatformAll(p), HOST))).toEqual(normalizePlatform(p));
         expect(only(p).match(p)).toBe(true);
       }),
-      { numRuns: 3000 },
+      // A counterexample a CI run found: an OS version that decodes to a NUL must format back escaped.
+      { numRuns: 3000, examples: [["windows(%00)/-"]] },
     );
   }, 20_000);
 });
