@@ -8,7 +8,7 @@ import { escapeControls } from "../../registry/http-util";
 import { STAGES } from "../../stages/index";
 import type { Io } from "../../ui/io";
 import { EXIT_INTERNAL } from "../../ui/io";
-import { bounded, CONCURRENCY, collectImages, diagnoseImage } from "./many";
+import { bounded, CONCURRENCY, collectImages, diagnoseImage, planSecrets, withSecrets } from "./many";
 
 /**
  * `pulldoctor egress IMAGE... | -f FILE`: diagnose each distinct image once, then print the
@@ -24,7 +24,11 @@ export async function egressCommand(options: Options, io: Io, deps: Deps = realD
   let reports: Report[];
   try {
     const stages = shareEndpointProbes(STAGES);
-    reports = await bounded(images, CONCURRENCY, (i) => diagnoseImage(options, i.image, i.platform, deps, stages));
+    // As `check -f`: each image's pull uses only the Secrets its pod names, so its hosts are the ones it reaches.
+    const secrets = planSecrets(options, images);
+    reports = await bounded(images, CONCURRENCY, (w, i) =>
+      diagnoseImage(withSecrets(options, secrets.perImage[i]), w.image, w.platform, deps, stages),
+    );
   } catch (e) {
     io.stderr(`pulldoctor hit an internal error (a bug): ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT_INTERNAL;

@@ -9,7 +9,7 @@ import type { Io } from "../../ui/io";
 import { confirmYes, type PromptLook, type PromptStreams, selectOne, typeText } from "../../ui/prompts";
 import { makeStyle } from "../../ui/style";
 import { buildBatchReport, renderBatch } from "./batch";
-import { bounded, CONCURRENCY, collectImages, diagnoseRun } from "./many";
+import { bounded, CONCURRENCY, collectImages, diagnoseRun, planSecrets, withSecrets } from "./many";
 import { allPullable, defaultManyOutput, pullDiagnosed } from "./pull-many";
 
 /**
@@ -22,10 +22,12 @@ export async function interactiveManyCommand(options: Options, io: Io, deps: Dep
   const look: PromptLook = { st: makeStyle(io.color), unicode: unicodeSupported(deps.env), streams };
   const { inputs, wanted } = await collectImages(options, deps);
   const stages = shareEndpointProbes(STAGES);
+  // As `check -f`: each image with only the Secrets its pod names.
+  const secrets = planSecrets(options, wanted);
   let done = 0;
-  const diagnosed = await bounded(wanted, CONCURRENCY, async (w) => {
+  const diagnosed = await bounded(wanted, CONCURRENCY, async (w, i) => {
     io.stdout(`\r\x1b[2K checking ${done + 1}/${wanted.length}: ${escapeControls(w.image)}`);
-    const d = await diagnoseRun(options, w.image, w.platform, deps, stages);
+    const d = await diagnoseRun(withSecrets(options, secrets.perImage[i]), w.image, w.platform, deps, stages);
     done++;
     return d;
   });
@@ -35,6 +37,8 @@ export async function interactiveManyCommand(options: Options, io: Io, deps: Dep
     inputs,
     wanted,
     diagnosed.map((d) => d.report),
+    new Date(),
+    secrets,
   );
   io.stdout(renderBatch(batch, wanted, options));
   if (!allPullable(inputs, diagnosed)) {
@@ -62,5 +66,5 @@ export async function interactiveManyCommand(options: Options, io: Io, deps: Dep
     if (typeof typed === "symbol") return EXIT_CANCELLED;
     output = typed.trim();
   }
-  return await pullDiagnosed({ ...options, command: "pull", output }, io, deps, inputs, wanted, diagnosed);
+  return await pullDiagnosed({ ...options, command: "pull", output }, io, deps, inputs, wanted, diagnosed, { secrets });
 }

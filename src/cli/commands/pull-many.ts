@@ -18,7 +18,7 @@ import { EXIT_INTERNAL, type Io } from "../../ui/io";
 import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 import { allTagsWanted } from "./all-tags";
 import { type BatchReport, buildBatchReport, renderBatch } from "./batch";
-import { bounded, CONCURRENCY, collectImages, diagnoseRun, type Wanted } from "./many";
+import { bounded, CONCURRENCY, collectImages, diagnoseRun, planSecrets, type SecretPlan, type Wanted, withSecrets } from "./many";
 
 export type Diagnosed = Awaited<ReturnType<typeof diagnoseRun>>;
 const NO_INPUTS: InputsResult = { images: [], builtLocally: [], findings: [], files: [] };
@@ -51,6 +51,7 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
   let inputs = NO_INPUTS;
   let wanted: Wanted[];
   let diagnosed: Diagnosed[];
+  let secrets: SecretPlan | undefined;
   const stages = shareEndpointProbes(STAGES);
   try {
     if (options.allTags) {
@@ -64,7 +65,12 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
       wanted = r.wanted;
       say(`${r.summary}\n`);
     } else ({ inputs, wanted } = await collectImages(options, deps));
-    diagnosed = await bounded(wanted, CONCURRENCY, (w) => diagnoseRun(options, w.image, w.platform, deps, stages));
+    // As `check -f`: each image pulls with only the Secrets its pod names (kubelet's keyring per pod).
+    const plan = planSecrets(options, wanted);
+    secrets = plan;
+    diagnosed = await bounded(wanted, CONCURRENCY, (w, i) =>
+      diagnoseRun(withSecrets(options, plan.perImage[i]), w.image, w.platform, deps, stages),
+    );
   } catch (e) {
     io.stderr(`pulldoctor hit an internal error (a bug): ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT_INTERNAL;
@@ -78,17 +84,23 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
       wanted,
       diagnosed.map((d) => d.report),
       null,
+      { secrets },
     );
   }
   const output =
     options.output ?? (await defaultManyOutput(deps, options.allTags ? diagnosed[0]!.run.localFacts.ref!.repository : "images"));
-  return await pullDiagnosed({ ...options, output }, io, deps, inputs, wanted, diagnosed);
+  return await pullDiagnosed({ ...options, output }, io, deps, inputs, wanted, diagnosed, { secrets });
 }
 
 /** Whether the output can be written: no input error, and a pullable manifest for every image. */
 export function allPullable(inputs: InputsResult, diagnosed: Diagnosed[]): boolean {
   const inputErrors = inputs.findings.some((f) => f.severity === "error");
   return diagnosed.length > 0 && !inputErrors && diagnosed.every((d) => d.run.chosen?.facts.manifest);
+}
+
+/** How the batch report is finished: each image's pull secrets. */
+export interface FinishAs {
+  secrets?: SecretPlan;
 }
 
 /** The second half, shared with the interactive doctor's `-f`: pull every diagnosed image into `options.output`, write it once, report. */
@@ -99,6 +111,7 @@ export async function pullDiagnosed(
   inputs: InputsResult,
   wanted: Wanted[],
   diagnosed: Diagnosed[],
+  as: FinishAs = {},
 ): Promise<number> {
   const output = options.output;
   const say = (s: string) => {
@@ -125,7 +138,7 @@ export async function pullDiagnosed(
         : `  ✖ ${escapeControls(wanted[i]!.image)}: ${escapeControls(pulled.result.summary)}\n`,
     );
   }
-  if (gathered.length < diagnosed.length) return finish(options, io, inputs, wanted, reports, null);
+  if (gathered.length < diagnosed.length) return finish(options, io, inputs, wanted, reports, null, as);
   const first = gathered[0]!.ctx;
   const written = await writeMany(
     parseOutput(output) as Exclude<ReturnType<typeof parseOutput>, { error: string }>,
@@ -133,7 +146,7 @@ export async function pullDiagnosed(
     { ...first, image: `${gathered.length} images`, archiveFile: "./images.tar" },
   );
   for (const r of reports) if (r.pull) r.pull.output = written.output;
-  return finish(options, io, inputs, wanted, reports, { written, gathered: gathered.map((g) => g.entry), reports });
+  return finish(options, io, inputs, wanted, reports, { written, gathered: gathered.map((g) => g.entry), reports }, as);
 }
 
 /** The batch report (with the one output), printed as JSON, as the table, or with -q as one line per pulled reference. */
@@ -144,8 +157,9 @@ function finish(
   wanted: Wanted[],
   reports: Report[],
   pulled: { written: Written; gathered: ManyEntry[]; reports: Report[] } | null,
+  as: FinishAs = {},
 ): number {
-  const batch: BatchReport = buildBatchReport("pull", inputs, wanted, reports);
+  const batch: BatchReport = buildBatchReport("pull", inputs, wanted, reports, new Date(), as.secrets);
   const w = pulled?.written;
   const ok = Boolean(w && !w.finding && !w.error);
   batch.pull = pulled
