@@ -66,5 +66,5 @@ export async function interactiveManyCommand(options: Options, io: Io, deps: Dep
     if (typeof typed === "symbol") return EXIT_CANCELLED;
     output = typed.trim();
   }
-  return await pullDiagnosed({ ...options, command: "pull", output }, io, deps, inputs, wanted, diagnosed, { secrets });
+  return await pullDiagnosed({ ...options, command: "pull", output }, io, deps, inputs, wanted, diagnosed, { secrets, tableShown: true });
 }

@@ -98,9 +98,10 @@ export function allPullable(inputs: InputsResult, diagnosed: Diagnosed[]): boole
   return diagnosed.length > 0 && !inputErrors && diagnosed.every((d) => d.run.chosen?.facts.manifest);
 }
 
-/** How the batch report is finished: each image's pull secrets. */
+/** How the batch report is finished: each image's pull secrets, and whether its table was already printed (the interactive `-f`). */
 export interface FinishAs {
   secrets?: SecretPlan;
+  tableShown?: boolean;
 }
 
 /** The second half, shared with the interactive doctor's `-f`: pull every diagnosed image into `options.output`, write it once, report. */
@@ -184,7 +185,8 @@ function finish(
     if (ok) for (const i of batch.pull!.images) io.stdout(`${i.reference.includes("@") ? i.reference : `${i.reference}@${i.digest}`}\n`);
     else io.stderr(escapeControls(renderBatch(batch, wanted, options) + (batch.pull ? `✖ ${batch.pull.summary}\n` : "")));
   } else {
-    io.stdout(renderBatch(batch, wanted, options));
+    // The interactive `-f` printed the table before asking: once is enough.
+    if (!as.tableShown) io.stdout(renderBatch(batch, wanted, options));
     if (batch.pull) io.stdout(escapeControls(`${ok ? "✔" : "✖"} ${batch.pull.summary}\n`));
   }
   return ok ? 0 : 1;
