@@ -6,6 +6,7 @@ import type { Options } from "../../model/options";
 import { exitCodeFor, type Report } from "../../model/report";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
 import { type PullEvent, parseOutput } from "../../pull/engine";
+import { placeProblem } from "../../pull/outputs/destination";
 import { escapeControls } from "../../registry/http-util";
 import { formatBytes, formatDuration } from "../../ui/format";
 import { EXIT_INTERNAL, type Io } from "../../ui/io";
@@ -75,14 +76,17 @@ function quietLine(report: Report, io: Io): void {
   else io.stderr(`pulldoctor: ${escapeControls(report.verdict.summary)}\n`);
 }
 
-/** A path that can never take this kind of output: an archive onto a directory, a layout onto a file. */
-function outputPathProblem(out: ReturnType<typeof parseOutput>): string | null {
+/** A path that can never take this kind of output: an archive onto a directory, a layout onto a file, a place nothing can be created in. */
+function outputPathProblem(out: Exclude<ReturnType<typeof parseOutput>, { error: string }>): string | null {
   const p = "file" in out ? out.file : "dir" in out ? out.dir : null;
-  if (p === null || !existsSync(p)) return null;
-  const dir = statSync(p).isDirectory();
-  if ("file" in out && dir) return `${p} is a directory; docker-archive: needs a file path (e.g. ${path.join(p, "image.tar")})`;
-  if ("dir" in out && !dir) return `${p} is a file; oci: needs a directory for the image layout`;
-  return null;
+  if (p === null) return null;
+  if (existsSync(p)) {
+    const dir = statSync(p).isDirectory();
+    if ("file" in out && dir) return `${p} is a directory; docker-archive: needs a file path (e.g. ${path.join(p, "image.tar")})`;
+    if ("dir" in out && !dir) return `${p} is a file; oci: needs a directory for the image layout`;
+  }
+  // A read-only or unwritable place: refused here, not found out after the download.
+  return placeProblem(out);
 }
 
 function progressLine(e: PullEvent, io: Io): void {

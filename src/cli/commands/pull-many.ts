@@ -7,7 +7,7 @@ import { type Deps, realDeps } from "../../model/deps";
 import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
 import { repoTagOf } from "../../pull/engine";
-import { parseOutput } from "../../pull/outputs/destination";
+import { parseOutput, placeProblem } from "../../pull/outputs/destination";
 import { engineAddress, pingEngine } from "../../pull/outputs/docker-engine";
 import { type ManyEntry, writeMany } from "../../pull/outputs/many";
 import type { WriteContext, Written } from "../../pull/outputs/write";
@@ -44,6 +44,8 @@ export async function pullManyCommand(options: Options, io: Io, deps: Deps = rea
     if ("error" in spec) return misuse(`--output ${options.output}: ${spec.error}`);
     if (spec.kind === "oci" && spec.tag)
       return misuse(`--output ${options.output}: several images go into one layout, each under its own name: give oci:DIR without a tag`);
+    const place = placeProblem(spec);
+    if (place) return misuse(`--output ${options.output}: ${place}`);
   }
   const say = (s: string) => {
     if (!options.json && !options.quiet) io.stdout(s);

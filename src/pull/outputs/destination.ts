@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, readdirSync, readlinkSync, type Stats, statfsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmdirSync, type Stats, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -146,5 +146,31 @@ export function outputProblem(spec: OutputSpec): string | null {
     if (existsSync(file) && lstatSync(file).isDirectory())
       return `${file} is a directory; docker-archive: needs a file name, e.g. ${path.join(file, "image.tar")}`;
   }
-  return null;
+  return placeProblem(spec);
+}
+
+const CANNOT: Record<string, string> = {
+  EROFS: "a read-only file system",
+  EACCES: "not writable by this user",
+  EPERM: "not permitted",
+  ENOTDIR: "not a directory",
+};
+
+/**
+ * Whether anything can be created where the output goes: a temp directory made and removed in
+ * the nearest existing directory. statfs alone cannot tell: a read-only mount or /proc reports
+ * 0 bytes free, which read as "no space" (PULL_NO_SPACE) though no space would help.
+ */
+export function placeProblem(spec: OutputSpec): string | null {
+  if (spec.kind === "docker") return null;
+  const dir = existingAncestor(spec.kind === "oci" ? spec.dir : path.dirname(path.resolve(spec.file)));
+  try {
+    rmdirSync(mkdtempSync(path.join(dir, ".pulldoctor-probe-")));
+    return null;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "";
+    // /proc answers ENOENT: a file system that takes no new entries.
+    const why = code ? `${code}: ${CANNOT[code] ?? "it takes no new entries"}` : (e as Error).message;
+    return `nothing can be created in ${dir} (${why}); choose a writable place`;
+  }
 }

@@ -113,7 +113,10 @@ export function failed(output: string, e: unknown, where: string, ctx: Pick<Writ
       ),
     };
   }
-  return { output, evidence: { error: message, code: code ?? null, durationMs }, error: `writing ${output} failed: ${message}` };
+  // EROFS, EACCES, EPERM: no space would help; said as what they are, never as PULL_NO_SPACE.
+  const cannot = code === "EROFS" ? "read-only file system" : code === "EACCES" || code === "EPERM" ? "permission denied" : null;
+  const why = cannot ? `${where} cannot be written (${code}: ${cannot}); choose a writable place` : message;
+  return { output, evidence: { error: message, code: code ?? null, durationMs }, error: `writing ${output} failed: ${why}` };
 }
 
 /** The blobs are verified and kept in the store; only the Engine failed: the docker-archive: route still works. */
