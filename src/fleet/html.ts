@@ -17,7 +17,8 @@ export function summaryHtml(s: FleetSummary, reports: NodeReport[]): string {
     .join("");
   const codes = s.perCode.length
     ? `<h2>Findings</h2><ul class="codes">${s.perCode
-        .map((g) => `<li class="${g.severity}" data-code="${esc(g.code)}"><code>${esc(g.code)}</code> ${esc(g.line)}</li>`)
+        // The line names the code itself: set in <code> where it stands, not said twice.
+        .map((g) => `<li class="${g.severity}" data-code="${esc(g.code)}">${codeIn(esc(g.line), esc(g.code))}</li>`)
         .join("")}</ul>`
     : "";
   const egress = s.egress.length
@@ -43,7 +44,13 @@ function grid(s: FleetSummary, reports: NodeReport[]): string {
     const client = `<td class="client" title="${esc(n.clientBasedOn ?? "")}">${esc(n.client ?? "–")}</td>`;
     return `<tr data-node="${esc(n.node)}" data-client="${esc(n.client ?? "")}"><th class="node">${esc(n.node)}</th>${client}<td class="${n.ok ? "pass" : "fail"}" title="${esc(n.summary)}">${verdict}</td>${cells}</tr>`;
   });
-  return `<table class="grid">${header}${rows.join("")}</table>`;
+  // Many stages (or images) make the grid wider than the page: it scrolls inside its own box.
+  return `<div class="gridbox"><table class="grid">${header}${rows.join("")}</table></div>`;
+}
+
+function codeIn(line: string, code: string): string {
+  const at = line.indexOf(code);
+  return at < 0 ? `<code>${code}</code> ${line}` : `${line.slice(0, at)}<code>${code}</code>${line.slice(at + code.length)}`;
 }
 
 const RANK: Record<string, number> = { fail: 3, warn: 2, pass: 1, skip: 0 };
@@ -86,7 +93,7 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}.gridbox{max-width:100%;overflow-x:auto}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
 td.pass{background:#d9f2d9}td.warn{background:#fff1c2}td.fail{background:#f8c9c4}td.skip{background:#eee;color:#777}
 td.none{color:#aaa}details summary{cursor:pointer;white-space:nowrap}details[open]{min-width:22em}

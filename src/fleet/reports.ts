@@ -1,5 +1,6 @@
 import type { Severity } from "../model/finding";
 import type { StageStatus } from "../model/stage";
+import { mergeNode } from "./merge";
 
 /**
  * The parts of a report (single or batch) the fleet reads. A report of a newer
@@ -37,6 +38,8 @@ export interface NodeReport {
     host: string | null;
   }[];
   egress: EgressEntry[] | null;
+  /** Each image the report judged and its verdict (a single report: its input image; a batch: each entry's). */
+  judged: { image: string; ok: boolean; code: string | null; summary: string }[];
   /** SPEC "Clients": the client whose pull was judged (`--client auto` says what it found), null in older reports. */
   client: { name: string; store: string | null; basedOn: string } | null;
   clients: { name: string; store: string | null; ok: boolean | null }[] | null;
@@ -57,7 +60,7 @@ export interface ReadResult {
   reports: NodeReport[];
   /** Lines (or files) that were not a report, named "FILE:LINE". */
   skipped: string[];
-  /** Older reports for a node that a newer one replaced. */
+  /** Older results for an image on a node that a newer report of the same image on that node replaced. */
   replaced: number;
   newerSchema: number;
 }
@@ -65,7 +68,7 @@ export interface ReadResult {
 /** `[pod/NAME/CONTAINER] ` as `kubectl logs --prefix` writes it. */
 const PREFIX = /^\[([^\]\s]+)\] ?/;
 
-/** Reads every input (name → text); keeps one report per node, the newest by createdAt. */
+/** Reads every input (name → text); merges each node's reports, per image the newest by createdAt (src/fleet/merge.ts). */
 export function readReports(inputs: { name: string; text: string }[]): ReadResult {
   const all: NodeReport[] = [];
   const skipped: string[] = [];
@@ -109,13 +112,17 @@ export function readReports(inputs: { name: string; text: string }[]): ReadResul
     }
     for (const pending of open.values()) skipped.push(pending.where);
   }
-  const newest = new Map<string, NodeReport>();
-  for (const r of all) {
-    const seen = newest.get(r.node);
-    if (!seen || Date.parse(r.createdAt) > Date.parse(seen.createdAt)) newest.set(r.node, r);
-  }
-  const reports = [...newest.values()].sort((a, b) => a.node.localeCompare(b.node, "en", { numeric: true }));
-  return { reports, skipped, replaced: all.length - reports.length, newerSchema: reports.filter((r) => r.schemaVersion > 1).length };
+  const byNode = new Map<string, NodeReport[]>();
+  for (const r of all) byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
+  let replaced = 0;
+  const reports = [...byNode.values()]
+    .map((rs) => {
+      const m = mergeNode(rs);
+      replaced += m.replaced;
+      return m.report;
+    })
+    .sort((a, b) => a.node.localeCompare(b.node, "en", { numeric: true }));
+  return { reports, skipped, replaced, newerSchema: reports.filter((r) => r.schemaVersion > 1).length };
 }
 
 function tryReport(text: string, prefix: string | null, source: string): NodeReport | null {
@@ -170,6 +177,16 @@ function tryReport(text: string, prefix: string | null, source: string): NodeRep
       })),
     ),
     egress: readEgress(doc.egress, parts),
+    judged: parts.map((p) => {
+      const v = isRecord(p.report.verdict) ? p.report.verdict : {};
+      const input = isRecord(p.report.input) ? p.report.input : {};
+      return {
+        image: p.image ?? str(input.image),
+        ok: v.ok === true,
+        code: typeof v.code === "string" ? v.code : null,
+        summary: str(v.summary),
+      };
+    }),
     client: readClient(doc.client, parts),
     clients: readClients(doc.clients ?? parts[0]?.report.clients),
   };

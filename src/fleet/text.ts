@@ -48,7 +48,7 @@ export function inputNotes(s: FleetSummary): string[] {
     notes.push(`${k} line${k === 1 ? "" : "s"} skipped: not a report (${named}${k > 10 ? `, and ${k - 10} more` : ""})`);
   }
   if (s.input.replaced > 0)
-    notes.push(`${s.input.replaced} older report${s.input.replaced === 1 ? "" : "s"} replaced by a newer one for the same node`);
+    notes.push(`${s.input.replaced} older report${s.input.replaced === 1 ? "" : "s"} replaced by a newer one for the same node and image`);
   if (s.input.newerSchema > 0)
     notes.push(
       `${s.input.newerSchema} report${s.input.newerSchema === 1 ? " has" : "s have"} a newer schemaVersion: read for what it shares with version 1`,

@@ -8,7 +8,7 @@ import { memoryIo } from "../../../src/ui/io";
 /** A report as `check --json` writes it, trimmed to what the fleet reads. */
 function report(
   node: string,
-  opts: { fail?: "dns" | "blob"; servers?: string[]; createdAt?: string; egress?: any[]; schemaVersion?: number } = {},
+  opts: { fail?: "dns" | "blob"; servers?: string[]; createdAt?: string; egress?: any[]; schemaVersion?: number; image?: string } = {},
 ) {
   const reg = "https://registry.example:5000";
   const stages: any[] = [
@@ -61,7 +61,7 @@ function report(
     createdAt: opts.createdAt ?? "2026-12-01T10:00:00.000Z",
     host: { os: "linux", arch: "amd64", hostname: node },
     command: "check",
-    input: { image: "registry.example:5000/app:1", platform: "linux/amd64" },
+    input: { image: opts.image ?? "registry.example:5000/app:1", platform: "linux/amd64" },
     image: null,
     stages,
     findings,
@@ -129,7 +129,7 @@ describe("fleet summarize", () => {
     ].join("\n");
     const r = await run([], text);
     expect(r.out).toContain("3 lines skipped: not a report (stdin:1, stdin:3, stdin:5)");
-    expect(r.out).toContain("1 older report replaced by a newer one for the same node");
+    expect(r.out).toContain("1 older report replaced by a newer one for the same node and image");
     expect(r.out).toContain("1 report has a newer schemaVersion");
     expect(r.out).toContain("1 node: 0 can pull, 1 cannot.");
     expect(r.out).toMatch(/FAIL {2}n1 {2}DNS_SERVFAIL/);
@@ -272,6 +272,73 @@ describe("fleet summarize", () => {
     expect(html).toContain(esc("</details><script>alert('x')</script>"));
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
     expect(html).toContain('data-node="ok-node"');
+  });
+
+  test("one node's reports for different images are merged, each image kept; the node is as bad as its worst image", async () => {
+    const text = [
+      prefixed("pulldoctor-n1-a", report("n1", { image: "app:1", fail: "blob", createdAt: "2026-12-01T10:00:00.000Z" })),
+      prefixed("pulldoctor-n1-b", report("n1", { image: "web:2", createdAt: "2026-12-01T11:00:00.000Z" })),
+      prefixed("pulldoctor-n2-a", report("n2", { image: "app:1" })),
+    ].join("\n");
+    const s = JSON.parse((await run(["--json"], text)).out);
+    expect(s.input.replaced).toBe(0);
+    expect(s.perNode.map((n: any) => [n.node, n.ok, n.code])).toEqual([
+      ["n1", false, "BLOB_REDIRECT_UNREACHABLE"],
+      ["n2", true, null],
+    ]);
+    expect(s.perNode[0].summary).toBe("1 of 2 images will not pull (app:1: fails)");
+    expect(s.perCode.map((g: any) => [g.code, g.nodes])).toEqual([["BLOB_REDIRECT_UNREACHABLE", ["n1"]]]);
+    const read = readReports([{ name: "logs", text }]);
+    // Each stage says which image it is about once two reports share the node.
+    expect(read.reports[0]!.stages.filter((st) => st.id === "blob").map((st) => [st.image, st.status])).toEqual([
+      ["web:2", "pass"],
+      ["app:1", "fail"],
+    ]);
+    const out = (await run([], text)).out;
+    expect(out).toContain("2 nodes: 1 can pull, 1 cannot.");
+    expect(out).not.toContain("replaced");
+
+    // A newer report of the same image replaces only that image's result; the other image's stays.
+    const rerun = `${text}\n${prefixed("pulldoctor-n1-c", report("n1", { image: "app:1", createdAt: "2026-12-01T12:00:00.000Z" }))}`;
+    const again = JSON.parse((await run(["--json"], rerun)).out);
+    expect(again.input.replaced).toBe(1);
+    expect(again.perNode[0]).toMatchObject({ node: "n1", ok: true, code: null, summary: "all 2 images should pull" });
+    expect((await run([], rerun)).out).toContain("1 older report replaced by a newer one for the same node and image");
+  });
+
+  test("a batch and a newer single report of one of its images: the batch keeps its other images", () => {
+    const batch = {
+      schemaVersion: 1,
+      kind: "batch",
+      createdAt: "2026-12-01T10:00:00.000Z",
+      host: { os: "linux", arch: "amd64", hostname: "n9" },
+      images: [
+        { image: "a:1", sources: [], report: report("n9", { image: "a:1" }) },
+        { image: "b:1", sources: [], report: report("n9", { image: "b:1", fail: "dns" }) },
+      ],
+      verdict: { ok: false, total: 2, failed: 1 },
+    };
+    const fixed = report("n9", { image: "b:1", createdAt: "2026-12-01T11:00:00.000Z" });
+    const read = readReports([{ name: "logs", text: [line(batch), line(fixed)].join("\n") }]);
+    expect(read.replaced).toBe(1);
+    const n = read.reports[0]!;
+    expect([n.ok, n.code]).toEqual([true, null]);
+    expect(n.findings).toEqual([]);
+    expect(n.stages.filter((st) => st.id === "dns").map((st) => [st.image, st.status])).toEqual([
+      ["b:1", "pass"],
+      ["a:1", "pass"],
+    ]);
+  });
+
+  test("HTML: the grid scrolls inside its own box; each code in the findings list is said once", () => {
+    const read = readReports([{ name: "x", text: five.map(line).join("\n") }]);
+    const html = summaryHtml(summarize(read), read.reports);
+    expect(html).toContain('<div class="gridbox"><table class="grid">');
+    expect(html).toContain(".gridbox{max-width:100%;overflow-x:auto}");
+    const items = [...html.matchAll(/<li class="error" data-code="([A-Z_]+)">(.*?)<\/li>/g)];
+    expect(items.map((m) => m[1])).toEqual(["DNS_SERVFAIL", "BLOB_REDIRECT_UNREACHABLE"]);
+    for (const [, code, body] of items) expect(body!.split(code!).length).toBe(2);
+    expect(html).toContain("2 of 5 nodes cannot reach registry.example:5000 (<code>DNS_SERVFAIL</code>: The DNS server failed): n2, n4");
   });
 
   test("pretty-printed reports in kubectl logs --prefix form (a pod without PULLDOCTOR_JSON_LINES), interleaved", () => {
