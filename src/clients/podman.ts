@@ -8,7 +8,8 @@ import { type Finding, finding } from "../model/finding";
 import type { ClientInputs } from "./inputs";
 import { evaluatePolicy } from "./policy-json";
 import type { ClientHost, ClientJudgement } from "./profile";
-import { findRegistry, type RegistriesConf, readRegistriesConf } from "./registries-conf";
+import { findRegistry, type RegistriesConf, type RegistryEntry, readRegistriesConf } from "./registries-conf";
+import { resolveShortName, type ShortNameCandidate } from "./short-names";
 
 /**
  * podman/skopeo/CRI-O through containers/image: registries.conf(.d) for mirrors, insecure and blocked
@@ -116,24 +117,65 @@ export function podmanHosts(inp: ClientInputs): {
       p.fatal ? {} : { severity: "warning" },
     ),
   );
-  const short = shortName(inp, conf);
-  if (short) findings.push(short);
-  const name = `${inp.ref.registry}/${inp.ref.repository}`;
-  const reg = findRegistry(conf, name);
-  if (reg?.blocked)
+  // A short name is the candidate list containers/image walks, the first that resolves wins
+  // (libimage/pull.go#copyFromRegistry over shortnames.Resolve); a full name is its own only candidate.
+  const short = resolveShortName(inp, conf);
+  if (short.finding) findings.push(short.finding);
+  const candidates = short.candidates ?? [{ ref: inp.ref, via: "" }];
+  const blocked: RegistryEntry[] = [];
+  const hosts: ClientHost[] = [];
+  const matched: Json[] = [];
+  for (const c of candidates) {
+    const reg = findRegistry(conf, `${c.ref.registry}/${c.ref.repository}`);
+    matched.push(reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null);
+    // A blocked candidate fails and containers/image goes on to the next one.
+    if (reg?.blocked) blocked.push(reg);
+    else hosts.push(...candidateHosts(inp, c, reg, short.candidates !== null));
+  }
+  if (blocked.length > 0 && hosts.length === 0 && candidates.length > 0) {
+    const reg = blocked[0]!;
     findings.push(
       finding(
         "REGISTRY_BLOCKED",
-        { image: inp.ref.canonical, prefix: reg.prefix, source: reg.source },
+        { image: candidates[0]!.ref.canonical, prefix: reg.prefix, source: reg.source },
         { prefix: reg.prefix, source: reg.source },
       ),
     );
+  }
+  return {
+    hosts,
+    findings,
+    conf,
+    evidence: {
+      registriesConf: {
+        files: conf.files,
+        credentialHelpers: conf.credentialHelpers,
+        search: conf.search,
+        shortNameMode: conf.shortNameMode,
+        matched: short.candidates === null ? (matched[0] ?? null) : matched,
+      },
+      ...(short.candidates === null
+        ? {}
+        : {
+            shortName: {
+              input: inp.ref.input,
+              candidates: short.candidates.map((c) => ({ name: c.ref.canonical, via: c.via })),
+              blocked: blocked.map((b) => b.prefix),
+            },
+          }),
+    },
+  };
+}
+
+/** One candidate's hosts: its [[registry]] mirrors (unless mirror-by-digest-only and a tag), then its location. */
+function candidateHosts(inp: ClientInputs, c: ShortNameCandidate, reg: RegistryEntry | null, isCandidate: boolean): ClientHost[] {
   const upstreamHost =
     reg && !reg.prefix.startsWith("*.")
       ? reg.location.split("/")[0]!
-      : inp.ref.registry === "docker.io"
+      : c.ref.registry === "docker.io"
         ? "registry-1.docker.io"
-        : inp.ref.registry;
+        : c.ref.registry;
+  const named = (source: string) => (isCandidate ? `${source}; candidate ${c.ref.canonical} from ${c.via}` : source);
   const host = (loc: string, insecure: boolean, role: "mirror" | "upstream", source: string): ClientHost => {
     const h = loc.split("/")[0]!;
     return {
@@ -145,55 +187,15 @@ export function podmanHosts(inp: ClientInputs): {
       tls: { ca: [], client: [], skipVerify: insecure ? true : null, certFiles: certDir(inp, h) },
       httpFallback: insecure,
       role,
-      source,
+      source: named(source),
+      ...(isCandidate ? { ref: c.ref } : {}),
     };
   };
-  const digestOnly = reg?.mirrorByDigestOnly && !inp.ref.digest;
-  const hosts = [
+  const digestOnly = reg?.mirrorByDigestOnly && !c.ref.digest;
+  return [
     ...(reg && !digestOnly ? reg.mirrors.map((m) => host(m.location, m.insecure, "mirror", reg.source)) : []),
     host(upstreamHost, reg?.insecure ?? false, "upstream", reg?.source ?? "the image's registry"),
   ];
-  return {
-    hosts,
-    findings,
-    conf,
-    evidence: {
-      registriesConf: {
-        files: conf.files,
-        credentialHelpers: conf.credentialHelpers,
-        search: conf.search,
-        shortNameMode: conf.shortNameMode,
-        matched: reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null,
-      },
-    },
-  };
-}
-
-/** pkg/shortnames#Resolve: an alias, else the search registries; enforcing mode needs a terminal for several. */
-function shortName(inp: ClientInputs, conf: RegistriesConf): Finding | null {
-  const input = inp.ref.input;
-  const first = input.split("/")[0]!;
-  if (input.includes("/") && (/[.:]/.test(first) || first === "localhost")) return null;
-  const bare = input.replace(/@.*$/, "").replace(/:[^/]*$/, "");
-  if (conf.aliases[bare]) return null;
-  const file = conf.searchSource ?? conf.files[0] ?? inp.options.registriesConf ?? path.join(inp.paths.containersDir, "registries.conf");
-  if (conf.search.length === 0)
-    return finding(
-      "SHORT_NAME_UNRESOLVED",
-      { name: input, reason: "did not resolve to an alias and no unqualified-search registries are defined", file },
-      { aliases: Object.keys(conf.aliases).length, search: [] },
-    );
-  if (conf.shortNameMode === "enforcing" && conf.search.length > 1 && !inp.tty)
-    return finding(
-      "SHORT_NAME_UNRESOLVED",
-      {
-        name: input,
-        reason: `short-name resolution enforced but cannot prompt without a TTY (search registries: ${conf.search.join(", ")})`,
-        file,
-      },
-      { search: conf.search, mode: conf.shortNameMode },
-    );
-  return null;
 }
 
 /** The auth files containers/image reads, in order (src/host/auth-json.ts), and which exist. */

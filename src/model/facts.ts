@@ -205,6 +205,8 @@ export interface WireHost {
   tls: HostTls;
   /** "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", … */
   source: string;
+  /** A short-name candidate's own reference (podman's search registries); absent: the judged reference. */
+  ref?: ImageRef;
 }
 
 /** Files, never their contents: the connect stage reads them. `client` pairs are [cert, key] ("" key: one PEM with both). */

@@ -15,7 +15,8 @@ export const referenceStage: Stage = {
   scope: "local",
   needs: [],
   async run(ctx: StageContext): Promise<StageOutcome> {
-    return referenceOutcome(ctx.options.image ?? "");
+    const out = referenceOutcome(ctx.options.image ?? "");
+    return ctx.options.client === "containerd" ? ctrOutcome(ctx.options.image ?? "", out) : out;
   },
 };
 
@@ -100,6 +101,29 @@ function rawReferenceOutcome(input: string): StageOutcome {
     );
   }
   return { summary: `${input} → ${ref.canonical}`, evidence, findings, provides: { ref } };
+}
+
+/**
+ * ctr does not normalise: containerd/containerd:pkg/reference (reference.Parse) reads the name as
+ * "dummy://" + name, so one without a '/' has no object and fails before any request, as
+ * `ctr images pull alpine` does: `failed to resolve reference "alpine": object required`. nerdctl
+ * and kubelet (which hands CRI the normalised name) expand it as Docker does, so only --client
+ * containerd (judged as ctr) refuses it.
+ */
+export function ctrOutcome(input: string, docker: StageOutcome): StageOutcome {
+  const ref = docker.provides?.ref;
+  if (!ref || input.includes("/")) return docker;
+  const message = `failed to resolve reference ${JSON.stringify(input)}: object required`;
+  const f = finding(
+    "REF_INVALID",
+    { input, message, kind: "object-required", hint: "ctr does not expand a short name; nerdctl and kubelet do, as Docker does" },
+    { input, client: "containerd (ctr)", message, dockerExpandsTo: ref.canonical },
+  );
+  return escapeOutcome({
+    summary: `${input}: ctr refuses a name without a registry (${message})`,
+    evidence: { ...docker.evidence, ctr: { message, fullName: ref.canonical } },
+    findings: [{ ...f, fixes: [`Give ctr the full name: ctr images pull ${ref.canonical}`, ...f.fixes] }],
+  });
 }
 
 /** Pure, table-tested: a parse error to its finding. */

@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildImage } from "../../src/lab/image";
+import { ctrOutcome, referenceOutcome } from "../../src/stages/reference";
+import { runCli } from "../helpers/binary";
+import { tempDir } from "../helpers/context";
+import { pushImage } from "../helpers/push";
+import { type ContainerdPeer, startContainerd } from "../peers/containerd";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { requireBinary } from "../peers/require";
+
+/**
+ * Short names as each client resolves them, through the compiled binary: podman walks registries.conf's
+ * unqualified-search-registries in order (real podman with the same file), ctr refuses a name with no '/'.
+ */
+let first: RegistryPeer;
+let second: RegistryPeer;
+let ctd: ContainerdPeer;
+const t = tempDir("pd-short-names-");
+
+beforeAll(async () => {
+  [first, second] = await Promise.all([startRegistry(), startRegistry()]);
+  // The image only on the second search registry.
+  await pushImage(second.url, "demo/healthy", "latest", buildImage({ label: "short-names" }));
+  ctd = await startContainerd();
+}, 60_000);
+afterAll(async () => {
+  await ctd?.stop();
+  await Promise.all([first?.stop(), second?.stop()]);
+  t.cleanup();
+});
+
+function registriesConf(name: string, body: string): string {
+  const file = path.join(t.dir, `${name}.conf`);
+  writeFileSync(file, body);
+  return file;
+}
+
+const searchBoth = () =>
+  `unqualified-search-registries = ["${first.host}", "${second.host}"]\n` +
+  `short-name-mode = "permissive"\n\n` +
+  `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n` +
+  `[[registry]]\nlocation = "${second.host}"\ninsecure = true\n`;
+
+async function doctor(image: string, args: string[]) {
+  const home = path.join(t.dir, `home-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(home, { recursive: true });
+  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home });
+  const report = JSON.parse(r.stdout);
+  return { r, report, codes: report.findings.map((f: { code: string }) => f.code) as string[] };
+}
+
+/** Real podman with its own root, run root and the same registries.conf; no terminal, so no prompt. */
+function podmanPull(conf: string, image: string) {
+  const root = path.join(t.dir, `podman-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(root, { recursive: true });
+  const policy = path.join(root, "policy.json");
+  writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+  const p = Bun.spawnSync(
+    [
+      requireBinary("podman", "podman"),
+      "--root",
+      path.join(root, "root"),
+      "--runroot",
+      path.join(root, "run"),
+      "--storage-driver",
+      "vfs",
+      "pull",
+      "--signature-policy",
+      policy,
+      image,
+    ],
+    { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, HOME: root }, stdin: "ignore" },
+  );
+  return { code: p.exitCode, out: `${p.stdout.toString()}${p.stderr.toString()}` };
+}
+
+describe("podman: a short name is the search registries in order", () => {
+  test("the image only on the second search registry: podman pulls it from there; so does the doctor, naming the candidate", async () => {
+    const conf = registriesConf("both", searchBoth());
+    const real = podmanPull(conf, "demo/healthy");
+    expect(real.out).toContain(`Trying to pull ${first.host}/demo/healthy:latest`);
+    expect(real.out).toContain(`Trying to pull ${second.host}/demo/healthy:latest`);
+    expect(real.code).toBe(0);
+
+    const d = await doctor("demo/healthy", ["--client", "podman", "--registries-conf", conf]);
+    expect(d.r.code).toBe(0);
+    expect(d.report.verdict.ok).toBe(true);
+    expect(d.report.verdict.endpoint).toBe(`http://${second.host}`);
+    // Nothing goes to Docker Hub: the candidates are the two search registries, in order.
+    expect(JSON.stringify(d.report.stages.map((s: { endpoint: string | null }) => s.endpoint))).not.toContain("docker.io");
+    const config = d.report.stages.find((s: { id: string }) => s.id === "config");
+    const profile = config.evidence.client.profiles[0];
+    expect(profile.read.shortName.candidates.map((c: { name: string }) => c.name)).toEqual([
+      `${first.host}/demo/healthy:latest`,
+      `${second.host}/demo/healthy:latest`,
+    ]);
+    expect(profile.hosts.map((h: { source: string }) => h.source)).toEqual([
+      expect.stringContaining(`candidate ${first.host}/demo/healthy:latest from unqualified-search-registries (${conf}:1)`),
+      expect.stringContaining(`candidate ${second.host}/demo/healthy:latest from unqualified-search-registries (${conf}:1)`),
+    ]);
+    // The first candidate's 404 is the way to the second, not this pull's failure.
+    const manifest = d.report.stages.filter((s: { id: string }) => s.id === "manifest");
+    expect(manifest.map((s: { endpoint: string; status: string }) => `${s.endpoint} ${s.status}`)).toEqual([
+      `https://${first.host} warn`,
+      `https://${second.host} pass`,
+    ]);
+    expect(d.report.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
+  }, 120_000);
+
+  test("an [aliases] entry is the only candidate: podman goes straight to it, so does the doctor", async () => {
+    const conf = registriesConf("alias", `${searchBoth()}\n[aliases]\n"healthy" = "${second.host}/demo/healthy"\n`);
+    const real = podmanPull(conf, "healthy");
+    expect(real.out).toContain("as an alias");
+    expect(real.out).not.toContain(`Trying to pull ${first.host}`);
+    expect(real.code).toBe(0);
+    const d = await doctor("healthy", ["--client", "podman", "--registries-conf", conf]);
+    expect(d.r.code).toBe(0);
+    const endpoints = [...new Set(d.report.stages.map((s: { endpoint: string | null }) => s.endpoint).filter(Boolean))];
+    expect(endpoints).toEqual([`https://${second.host}`]);
+    const profile = d.report.stages.find((s: { id: string }) => s.id === "config").evidence.client.profiles[0];
+    expect(profile.read.shortName.candidates).toEqual([{ name: `${second.host}/demo/healthy:latest`, via: `alias "healthy" (${conf})` }]);
+  }, 120_000);
+
+  test("enforcing mode, two search registries, no terminal: podman refuses; the doctor says SHORT_NAME_UNRESOLVED", async () => {
+    const conf = registriesConf("enforcing", searchBoth().replace('"permissive"', '"enforcing"'));
+    const real = podmanPull(conf, "demo/healthy");
+    expect(real.code).not.toBe(0);
+    expect(real.out).toContain("short-name resolution enforced but cannot prompt without a TTY");
+    const d = await doctor("demo/healthy", ["--client", "podman", "--registries-conf", conf]);
+    expect(d.r.code).not.toBe(0);
+    expect(d.codes).toContain("SHORT_NAME_UNRESOLVED");
+  }, 120_000);
+});
+
+describe("containerd (ctr): a short name is not normalised", () => {
+  test("ctr refuses `alpine` before any request; the doctor as containerd says so in ctr's words, with the full name", async () => {
+    const real = await ctd.ctr(["images", "pull", "alpine"]);
+    expect(real.code).not.toBe(0);
+    expect(real.out).toContain('failed to resolve reference "alpine": object required');
+    const d = await doctor("alpine", ["--client", "containerd"]);
+    expect(d.r.code).not.toBe(0);
+    const f = d.report.findings.find((x: { code: string }) => x.code === "REF_INVALID");
+    expect(f.stage).toBe("reference");
+    expect(f.severity).toBe("error");
+    expect(f.detail).toContain('failed to resolve reference "alpine": object required');
+    expect(f.fixes[0]).toBe("Give ctr the full name: ctr images pull docker.io/library/alpine:latest");
+    // Nothing was sent: every endpoint stage is skipped for want of a reference.
+    expect(d.report.stages.filter((s: { endpoint: string | null }) => s.endpoint !== null)).toEqual([]);
+  }, 60_000);
+
+  test("the reference stage refuses it only as ctr: docker's own normalisation is unchanged", () => {
+    const docker = referenceOutcome("alpine");
+    expect(docker.findings.map((f) => f.code)).not.toContain("REF_INVALID");
+    expect(ctrOutcome("alpine", docker).findings.map((f) => f.code)).toEqual(["REF_INVALID"]);
+    // A name with a '/' parses for ctr (its first part is taken as the host): not refused here.
+    const two = referenceOutcome("demo/healthy");
+    expect(ctrOutcome("demo/healthy", two)).toBe(two);
+  });
+});
