@@ -1,3 +1,4 @@
+import { isShortName } from "../clients/short-names";
 import { escapeControls } from "../model/escape";
 import type { Json } from "../model/evidence";
 import type { ImageRef } from "../model/facts";
@@ -16,7 +17,11 @@ export const referenceStage: Stage = {
   needs: [],
   async run(ctx: StageContext): Promise<StageOutcome> {
     const out = referenceOutcome(ctx.options.image ?? "");
-    return ctx.options.client === "containerd" ? ctrOutcome(ctx.options.image ?? "", out) : out;
+    if (ctx.options.client === "containerd") return ctrOutcome(ctx.options.image ?? "", out);
+    // podman resolves a short name itself (config stage): Docker's reading is only what the doctor keeps for the local files.
+    if (ctx.options.client === "podman" && out.provides?.ref && isShortName(out.provides.ref.input))
+      return { ...out, summary: `${out.summary} for Docker; podman resolves the short name with registries.conf (config stage)` };
+    return out;
   },
 };
 

@@ -16,18 +16,23 @@ import { requireBinary } from "../peers/require";
  */
 let first: RegistryPeer;
 let second: RegistryPeer;
+let locked: RegistryPeer;
 let ctd: ContainerdPeer;
+const PW = "short-names-pw-3";
 const t = tempDir("pd-short-names-");
 
 beforeAll(async () => {
-  [first, second] = await Promise.all([startRegistry(), startRegistry()]);
+  [first, second, locked] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ htpasswd: { alice: PW } })]);
   // The image only on the second search registry.
   await pushImage(second.url, "demo/healthy", "latest", buildImage({ label: "short-names" }));
+  await pushImage(locked.url, "demo/healthy", "latest", buildImage({ label: "short-names-locked" }), {
+    authorization: `Basic ${Buffer.from(`alice:${PW}`).toString("base64")}`,
+  });
   ctd = await startContainerd();
 }, 60_000);
 afterAll(async () => {
   await ctd?.stop();
-  await Promise.all([first?.stop(), second?.stop()]);
+  await Promise.all([first?.stop(), second?.stop(), locked?.stop()]);
   t.cleanup();
 });
 
@@ -43,16 +48,16 @@ const searchBoth = () =>
   `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n` +
   `[[registry]]\nlocation = "${second.host}"\ninsecure = true\n`;
 
-async function doctor(image: string, args: string[]) {
+async function doctor(image: string, args: string[], env: Record<string, string> = {}) {
   const home = path.join(t.dir, `home-${Math.random().toString(36).slice(2)}`);
   mkdirSync(home, { recursive: true });
-  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home });
+  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home, env });
   const report = JSON.parse(r.stdout);
   return { r, report, codes: report.findings.map((f: { code: string }) => f.code) as string[] };
 }
 
 /** Real podman with its own root, run root and the same registries.conf; no terminal, so no prompt. */
-function podmanPull(conf: string, image: string) {
+function podmanPull(conf: string, image: string, env: Record<string, string> = {}) {
   const root = path.join(t.dir, `podman-${Math.random().toString(36).slice(2)}`);
   mkdirSync(root, { recursive: true });
   const policy = path.join(root, "policy.json");
@@ -71,7 +76,7 @@ function podmanPull(conf: string, image: string) {
       policy,
       image,
     ],
-    { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, HOME: root }, stdin: "ignore" },
+    { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, HOME: root, ...env }, stdin: "ignore" },
   );
   return { code: p.exitCode, out: `${p.stdout.toString()}${p.stderr.toString()}` };
 }
@@ -88,6 +93,10 @@ describe("podman: a short name is the search registries in order", () => {
     expect(d.r.code).toBe(0);
     expect(d.report.verdict.ok).toBe(true);
     expect(d.report.verdict.endpoint).toBe(`http://${second.host}`);
+    const reference = d.report.stages.find((s: { id: string }) => s.id === "reference");
+    expect(reference.summary).toBe(
+      "demo/healthy → docker.io/demo/healthy:latest for Docker; podman resolves the short name with registries.conf (config stage)",
+    );
     // Nothing goes to Docker Hub: the candidates are the two search registries, in order.
     expect(JSON.stringify(d.report.stages.map((s: { endpoint: string | null }) => s.endpoint))).not.toContain("docker.io");
     const config = d.report.stages.find((s: { id: string }) => s.id === "config");
@@ -107,6 +116,29 @@ describe("podman: a short name is the search registries in order", () => {
       `https://${second.host} pass`,
     ]);
     expect(d.report.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
+  }, 120_000);
+
+  test("the candidate behind Basic: podman sends the auth.json entry of that candidate's registry, so does the doctor", async () => {
+    const conf = registriesConf(
+      "locked",
+      `unqualified-search-registries = ["${first.host}", "${locked.host}"]\n\n` +
+        `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n[[registry]]\nlocation = "${locked.host}"\ninsecure = true\n`,
+    );
+    const authFile = path.join(t.dir, "auth.json");
+    writeFileSync(authFile, JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`alice:${PW}`).toString("base64") } } }));
+    const env = { REGISTRY_AUTH_FILE: authFile };
+    const real = podmanPull(conf, "demo/healthy", env);
+    expect(real.code).toBe(0);
+    const d = await doctor("demo/healthy", ["--client", "podman", "--registries-conf", conf], env);
+    expect(d.r.code).toBe(0);
+    expect(d.report.verdict.endpoint).toBe(`http://${locked.host}`);
+    const auth = d.report.stages.find((s: { id: string; endpoint: string }) => s.id === "auth" && s.endpoint === `https://${locked.host}`);
+    expect(auth.summary).toStartWith("Basic as alice; HEAD manifest → 200");
+    const config = d.report.stages.find((s: { id: string }) => s.id === "config");
+    expect(config.summary).toContain(
+      `short name demo/healthy: candidates ${first.host}/demo/healthy:latest, ${locked.host}/demo/healthy:latest`,
+    );
+    expect(JSON.stringify(d.report)).not.toContain(PW);
   }, 120_000);
 
   test("an [aliases] entry is the only candidate: podman goes straight to it, so does the doctor", async () => {
