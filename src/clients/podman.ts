@@ -4,6 +4,7 @@ import { authFilePaths } from "../host/auth-json";
 import { AUTH_FILES_HELPER } from "../host/containers-credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import type { Json } from "../model/evidence";
+import type { ImageRef } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import type { ClientInputs } from "./inputs";
 import { evaluatePolicy } from "./policy-json";
@@ -20,14 +21,25 @@ import { resolveShortName, type ShortNameCandidate } from "./short-names";
 export function podmanClient(inp: ClientInputs): ClientJudgement {
   const p = podmanHosts(inp);
   const findings = [...p.findings];
-  const name = `${inp.ref.registry}/${inp.ref.repository}`;
   const home = path.join(inp.homeDir, ".config", "containers");
   const userPolicy = path.join(home, "policy.json");
   const policyFile = existsSync(userPolicy) ? userPolicy : path.join(inp.paths.containersDir, "policy.json");
-  const policy = evaluatePolicy(policyFile, name, inp.ref.tag, inp.ref.digest, [
-    path.join(home, "registries.d"),
-    path.join(inp.paths.containersDir, "registries.d"),
-  ]);
+  const judge = (ref: ImageRef) =>
+    evaluatePolicy(policyFile, `${ref.registry}/${ref.repository}`, ref.tag, ref.digest, [
+      path.join(home, "registries.d"),
+      path.join(inp.paths.containersDir, "registries.d"),
+    ]);
+  // Each short-name candidate is its own image to the policy; a refused one fails and the next is tried.
+  const refs = [...new Map(p.hosts.flatMap((h) => (h.ref ? [[h.ref.canonical, h.ref] as const] : []))).values()];
+  const judged = refs.map((ref) => ({ ref, policy: judge(ref) }));
+  const allowed = judged.filter((j) => !j.policy.rejection).map((j) => j.ref.canonical);
+  const hosts = refs.length > 0 ? p.hosts.filter((h) => !h.ref || allowed.includes(h.ref.canonical)) : p.hosts;
+  const first = judged.find((j) => j.policy.rejection || j.policy.problem) ?? judged[0];
+  const policy =
+    refs.length > 0 && allowed.length > 0
+      ? judged.find((j) => allowed.includes(j.ref.canonical))!.policy
+      : (first?.policy ?? judge(inp.ref));
+  const rejectedImage = first?.ref.canonical ?? inp.ref.canonical;
   if (policy.problem)
     findings.push(
       finding(
@@ -46,7 +58,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
     findings.push(
       finding(
         "POLICY_REJECTED",
-        { image: inp.ref.canonical, file: policy.path, scope: policy.scope ?? "default", reason: policy.rejection },
+        { image: rejectedImage, file: policy.path, scope: policy.scope ?? "default", reason: policy.rejection },
         { file: policy.path, scope: policy.scope, requirements: policy.requirements.map((r) => ({ ...r })) },
       ),
     );
@@ -59,7 +71,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       store: null,
       label: "podman (containers/image)",
       sender: "the podman process itself",
-      hosts: p.hosts,
+      hosts,
       credentials: {
         from: helpers.flatMap((h) => (h === AUTH_FILES_HELPER ? auth.map((a) => a.file) : [`${HELPER_PREFIX}${h}`])),
         sentTo: "every-host",
@@ -86,7 +98,13 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
     findings,
     evidence: {
       ...p.evidence,
-      policy: { path: policy.path, found: policy.found, scope: policy.scope, rejection: policy.rejection },
+      policy: {
+        path: policy.path,
+        found: policy.found,
+        scope: policy.scope,
+        rejection: policy.rejection,
+        ...(refs.length > 0 ? { candidates: judged.map((j) => ({ name: j.ref.canonical, rejection: j.policy.rejection })) } : {}),
+      },
       authFiles: auth,
     },
   };

@@ -48,20 +48,23 @@ const searchBoth = () =>
   `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n` +
   `[[registry]]\nlocation = "${second.host}"\ninsecure = true\n`;
 
-async function doctor(image: string, args: string[], env: Record<string, string> = {}) {
+async function doctor(image: string, args: string[], env: Record<string, string> = {}, policy?: object) {
   const home = path.join(t.dir, `home-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(home, { recursive: true });
+  mkdirSync(path.join(home, ".config", "containers"), { recursive: true });
+  if (policy) writeFileSync(path.join(home, ".config", "containers", "policy.json"), JSON.stringify(policy));
   const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home, env });
   const report = JSON.parse(r.stdout);
   return { r, report, codes: report.findings.map((f: { code: string }) => f.code) as string[] };
 }
 
 /** Real podman with its own root, run root and the same registries.conf; no terminal, so no prompt. */
-function podmanPull(conf: string, image: string, env: Record<string, string> = {}) {
+const ACCEPT = { default: [{ type: "insecureAcceptAnything" }] };
+
+function podmanPull(conf: string, image: string, env: Record<string, string> = {}, policyJson: object = ACCEPT) {
   const root = path.join(t.dir, `podman-${Math.random().toString(36).slice(2)}`);
   mkdirSync(root, { recursive: true });
   const policy = path.join(root, "policy.json");
-  writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));
+  writeFileSync(policy, JSON.stringify(policyJson));
   const p = Bun.spawnSync(
     [
       requireBinary("podman", "podman"),
@@ -139,6 +142,28 @@ describe("podman: a short name is the search registries in order", () => {
       `short name demo/healthy: candidates ${first.host}/demo/healthy:latest, ${locked.host}/demo/healthy:latest`,
     );
     expect(JSON.stringify(d.report)).not.toContain(PW);
+  }, 120_000);
+
+  test("policy.json rejects the first candidate's registry: podman goes on to the second, so does the doctor; rejecting both is POLICY_REJECTED", async () => {
+    // The image on both registries: only the policy decides which one podman takes.
+    await Promise.all([first, second].map((r) => pushImage(r.url, "demo/both", "latest", buildImage({ label: `short-names-${r.port}` }))));
+    const conf = registriesConf("policy", searchBoth());
+    const rejectFirst = { ...ACCEPT, transports: { docker: { [first.host]: [{ type: "reject" }] } } };
+    const real = podmanPull(conf, "demo/both", {}, rejectFirst);
+    expect(real.code).toBe(0);
+    expect(real.out).toContain(`Trying to pull ${second.host}/demo/both:latest`);
+    const d = await doctor("demo/both", ["--client", "podman", "--registries-conf", conf], {}, rejectFirst);
+    expect(d.r.code).toBe(0);
+    expect(d.report.verdict.endpoint).toBe(`http://${second.host}`);
+    expect(d.codes).not.toContain("POLICY_REJECTED");
+
+    const rejectBoth = { ...ACCEPT, transports: { docker: { [first.host]: [{ type: "reject" }], [second.host]: [{ type: "reject" }] } } };
+    const refused = podmanPull(conf, "demo/both", {}, rejectBoth);
+    expect(refused.code).not.toBe(0);
+    const r = await doctor("demo/both", ["--client", "podman", "--registries-conf", conf], {}, rejectBoth);
+    expect(r.r.code).not.toBe(0);
+    const f = r.report.findings.find((x: { code: string }) => x.code === "POLICY_REJECTED");
+    expect(f.detail).toContain(`${first.host}/demo/both:latest`);
   }, 120_000);
 
   test("an [aliases] entry is the only candidate: podman goes straight to it, so does the doctor", async () => {
