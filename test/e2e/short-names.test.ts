@@ -48,11 +48,11 @@ const searchBoth = () =>
   `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n` +
   `[[registry]]\nlocation = "${second.host}"\ninsecure = true\n`;
 
-async function doctor(image: string, args: string[], env: Record<string, string> = {}, policy?: object) {
+async function doctor(image: string, args: string[], env: Record<string, string> = {}, policy?: object, command = "check") {
   const home = path.join(t.dir, `home-${Math.random().toString(36).slice(2)}`);
   mkdirSync(path.join(home, ".config", "containers"), { recursive: true });
   if (policy) writeFileSync(path.join(home, ".config", "containers", "policy.json"), JSON.stringify(policy));
-  const r = await runCli(["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home, env });
+  const r = await runCli([command, image, "--json", "--daemon-config", "/nonexistent/daemon.json", ...args], { home, env });
   const report = JSON.parse(r.stdout);
   return { r, report, codes: report.findings.map((f: { code: string }) => f.code) as string[] };
 }
@@ -119,6 +119,21 @@ describe("podman: a short name is the search registries in order", () => {
       `https://${second.host} pass`,
     ]);
     expect(d.report.findings.filter((f: { severity: string }) => f.severity === "error")).toEqual([]);
+  }, 120_000);
+
+  test("pulldoctor pull of the short name as podman fetches it from the candidate that answered", async () => {
+    const conf = registriesConf("pull", searchBoth());
+    const out = path.join(t.dir, "oci-pull");
+    const d = await doctor(
+      "demo/healthy",
+      ["--client", "podman", "--registries-conf", conf, "--output", `oci:${out}:latest`],
+      {},
+      undefined,
+      "pull",
+    );
+    expect(d.report.stages.at(-1)).toMatchObject({ id: "pull", status: "pass" });
+    expect(d.report.verdict.summary).toContain(`from http://${second.host}`);
+    expect(d.r.code).toBe(0);
   }, 120_000);
 
   test("the candidate behind Basic: podman sends the auth.json entry of that candidate's registry, so does the doctor", async () => {
