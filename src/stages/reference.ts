@@ -1,3 +1,4 @@
+import { ctrReading } from "../clients/ctr-reference";
 import { isShortName } from "../clients/short-names";
 import { escapeControls } from "../model/escape";
 import type { Json } from "../model/evidence";
@@ -109,25 +110,29 @@ function rawReferenceOutcome(input: string): StageOutcome {
 }
 
 /**
- * ctr does not normalise: containerd/containerd:pkg/reference (reference.Parse) reads the name as
- * "dummy://" + name, so one without a '/' has no object and fails before any request, as
- * `ctr images pull alpine` does: `failed to resolve reference "alpine": object required`. nerdctl
- * and kubelet (which hands CRI the normalised name) expand it as Docker does, so only --client
- * containerd (judged as ctr) refuses it.
+ * --client containerd is judged as ctr, which does not normalise (src/clients/ctr-reference.ts): a
+ * name without a tag or digest, or with a one-part name and a tag, fails before any request, in
+ * ctr's words; a name whose first part is no host is sent to that part as a host. nerdctl and
+ * kubelet (which hands CRI the normalised name) read it as Docker does.
  */
 export function ctrOutcome(input: string, docker: StageOutcome): StageOutcome {
   const ref = docker.provides?.ref;
-  if (!ref || input.includes("/")) return docker;
-  const message = `failed to resolve reference ${JSON.stringify(input)}: object required`;
+  if (!ref) return docker;
+  const ctr = ctrReading(input);
+  if (ctr.ok) {
+    if (ctr.ref.registry === ref.registry && ctr.ref.repository === ref.repository) return docker;
+    const summary = `${input} → ${ctr.ref.canonical} as ctr reads it (no normalisation: "${ctr.ref.registry}" is the registry host); Docker and nerdctl read ${ref.canonical}`;
+    return escapeOutcome({ ...docker, summary, evidence: { ...docker.evidence, ctr: { ...ctr.ref } }, provides: { ref: ctr.ref } });
+  }
   const f = finding(
     "REF_INVALID",
-    { input, message, kind: "object-required", hint: "ctr does not expand a short name; nerdctl and kubelet do, as Docker does" },
-    { input, client: "containerd (ctr)", message, dockerExpandsTo: ref.canonical },
+    { input, message: ctr.message, kind: "ctr", hint: "ctr does not normalise a name; nerdctl and kubelet do, as Docker does" },
+    { input, client: "containerd (ctr)", message: ctr.message, dockerReads: ref.canonical },
   );
   return escapeOutcome({
-    summary: `${input}: ctr refuses a name without a registry (${message})`,
-    evidence: { ...docker.evidence, ctr: { message, fullName: ref.canonical } },
-    findings: [{ ...f, fixes: [`Give ctr the full name: ctr images pull ${ref.canonical}`, ...f.fixes] }],
+    summary: `${input}: ctr refuses it (${ctr.message})`,
+    evidence: { ...docker.evidence, ctr: { message: ctr.message, fullName: ref.canonical } },
+    findings: [{ ...f, fixes: [`Give ctr the full name with its tag: ctr images pull ${ref.canonical}`, ...f.fixes] }],
   });
 }
 

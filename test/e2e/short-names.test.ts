@@ -217,17 +217,50 @@ describe("containerd (ctr): a short name is not normalised", () => {
     expect(f.stage).toBe("reference");
     expect(f.severity).toBe("error");
     expect(f.detail).toContain('failed to resolve reference "alpine": object required');
-    expect(f.fixes[0]).toBe("Give ctr the full name: ctr images pull docker.io/library/alpine:latest");
+    expect(f.fixes[0]).toBe("Give ctr the full name with its tag: ctr images pull docker.io/library/alpine:latest");
     // Nothing was sent: every endpoint stage is skipped for want of a reference.
     expect(d.report.stages.filter((s: { endpoint: string | null }) => s.endpoint !== null)).toEqual([]);
   }, 60_000);
+
+  test("ctr's own words for every name it refuses, a full name without a tag included; with its tag ctr and the doctor both pull", async () => {
+    const refused = ["alpine:3.19", "demo/healthy", `${second.host}/demo/healthy`, `alpine@sha256:${"a".repeat(64)}`];
+    for (const name of refused) {
+      const real = await ctd.ctr(["images", "pull", "--plain-http", name]);
+      expect(real.code).not.toBe(0);
+      const said = real.out
+        .trim()
+        .split("\n")
+        .at(-1)!
+        .replace(/^ctr: /, "");
+      const d = await doctor(name, ["--client", "containerd", "--plain-http"]);
+      const f = d.report.findings.find((x: { code: string }) => x.code === "REF_INVALID");
+      expect(f.evidence.message).toBe(said);
+      expect(d.r.code).not.toBe(0);
+    }
+    const full = `${second.host}/demo/healthy:latest`;
+    expect((await ctd.ctr(["images", "pull", "--plain-http", full])).code).toBe(0);
+    const d = await doctor(full, ["--client", "containerd", "--plain-http"]);
+    expect(d.codes).not.toContain("REF_INVALID");
+    expect(d.r.code).toBe(0);
+  }, 120_000);
+
+  test('demo/healthy:1: ctr sends it to the host "demo"; so does the doctor as containerd', async () => {
+    const real = await ctd.ctr(["images", "pull", "demo/healthy:1"]);
+    expect(real.code).not.toBe(0);
+    expect(real.out).toContain('"https://demo/v2/healthy/manifests/1"');
+    const d = await doctor("demo/healthy:1", ["--client", "containerd", "--timeout", "5"]);
+    expect(d.r.code).not.toBe(0);
+    const reference = d.report.stages.find((s: { id: string }) => s.id === "reference");
+    expect(reference.summary).toStartWith("demo/healthy:1 → demo/healthy:1 as ctr reads it");
+    expect(d.report.stages.find((s: { id: string }) => s.id === "dns").endpoint).toBe("https://demo");
+  }, 120_000);
 
   test("the reference stage refuses it only as ctr: docker's own normalisation is unchanged", () => {
     const docker = referenceOutcome("alpine");
     expect(docker.findings.map((f) => f.code)).not.toContain("REF_INVALID");
     expect(ctrOutcome("alpine", docker).findings.map((f) => f.code)).toEqual(["REF_INVALID"]);
-    // A name with a '/' parses for ctr (its first part is taken as the host): not refused here.
-    const two = referenceOutcome("demo/healthy");
-    expect(ctrOutcome("demo/healthy", two)).toBe(two);
+    // A full name with its tag is read the same by ctr.
+    const full = referenceOutcome("docker.io/library/alpine:3.19");
+    expect(ctrOutcome("docker.io/library/alpine:3.19", full)).toBe(full);
   });
 });
