@@ -76,6 +76,7 @@ export function wireOf(p: ClientProfile): ClientWire {
             skipVerify: h.tls.skipVerify,
             tls: { ca: [...h.tls.ca], client: h.tls.client.map(([c, k]) => [c, k] as [string, string]), certFiles: h.tls.certFiles },
             source: h.source,
+            ...(h.ref ? { ref: h.ref } : {}),
           })),
     pingsV2: p.behaviour.pingsV2,
     retries401WithCredentials: p.behaviour.retries401WithCredentials,

@@ -4,11 +4,13 @@ import { authFilePaths } from "../host/auth-json";
 import { AUTH_FILES_HELPER } from "../host/containers-credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import type { Json } from "../model/evidence";
+import type { ImageRef } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import type { ClientInputs } from "./inputs";
 import { evaluatePolicy } from "./policy-json";
 import type { ClientHost, ClientJudgement } from "./profile";
-import { findRegistry, type RegistriesConf, readRegistriesConf } from "./registries-conf";
+import { findRegistry, type RegistriesConf, type RegistryEntry, readRegistriesConf } from "./registries-conf";
+import { resolveShortName, type ShortNameCandidate } from "./short-names";
 
 /**
  * podman/skopeo/CRI-O through containers/image: registries.conf(.d) for mirrors, insecure and blocked
@@ -19,14 +21,25 @@ import { findRegistry, type RegistriesConf, readRegistriesConf } from "./registr
 export function podmanClient(inp: ClientInputs): ClientJudgement {
   const p = podmanHosts(inp);
   const findings = [...p.findings];
-  const name = `${inp.ref.registry}/${inp.ref.repository}`;
   const home = path.join(inp.homeDir, ".config", "containers");
   const userPolicy = path.join(home, "policy.json");
   const policyFile = existsSync(userPolicy) ? userPolicy : path.join(inp.paths.containersDir, "policy.json");
-  const policy = evaluatePolicy(policyFile, name, inp.ref.tag, inp.ref.digest, [
-    path.join(home, "registries.d"),
-    path.join(inp.paths.containersDir, "registries.d"),
-  ]);
+  const judge = (ref: ImageRef) =>
+    evaluatePolicy(policyFile, `${ref.registry}/${ref.repository}`, ref.tag, ref.digest, [
+      path.join(home, "registries.d"),
+      path.join(inp.paths.containersDir, "registries.d"),
+    ]);
+  // Each short-name candidate is its own image to the policy; a refused one fails and the next is tried.
+  const refs = [...new Map(p.hosts.flatMap((h) => (h.ref ? [[h.ref.canonical, h.ref] as const] : []))).values()];
+  const judged = refs.map((ref) => ({ ref, policy: judge(ref) }));
+  const allowed = judged.filter((j) => !j.policy.rejection).map((j) => j.ref.canonical);
+  const hosts = refs.length > 0 ? p.hosts.filter((h) => !h.ref || allowed.includes(h.ref.canonical)) : p.hosts;
+  const first = judged.find((j) => j.policy.rejection || j.policy.problem) ?? judged[0];
+  const policy =
+    refs.length > 0 && allowed.length > 0
+      ? judged.find((j) => allowed.includes(j.ref.canonical))!.policy
+      : (first?.policy ?? judge(inp.ref));
+  const rejectedImage = first?.ref.canonical ?? inp.ref.canonical;
   if (policy.problem)
     findings.push(
       finding(
@@ -45,7 +58,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
     findings.push(
       finding(
         "POLICY_REJECTED",
-        { image: inp.ref.canonical, file: policy.path, scope: policy.scope ?? "default", reason: policy.rejection },
+        { image: rejectedImage, file: policy.path, scope: policy.scope ?? "default", reason: policy.rejection },
         { file: policy.path, scope: policy.scope, requirements: policy.requirements.map((r) => ({ ...r })) },
       ),
     );
@@ -58,7 +71,7 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
       store: null,
       label: "podman (containers/image)",
       sender: "the podman process itself",
-      hosts: p.hosts,
+      hosts,
       credentials: {
         from: helpers.flatMap((h) => (h === AUTH_FILES_HELPER ? auth.map((a) => a.file) : [`${HELPER_PREFIX}${h}`])),
         sentTo: "every-host",
@@ -85,7 +98,13 @@ export function podmanClient(inp: ClientInputs): ClientJudgement {
     findings,
     evidence: {
       ...p.evidence,
-      policy: { path: policy.path, found: policy.found, scope: policy.scope, rejection: policy.rejection },
+      policy: {
+        path: policy.path,
+        found: policy.found,
+        scope: policy.scope,
+        rejection: policy.rejection,
+        ...(refs.length > 0 ? { candidates: judged.map((j) => ({ name: j.ref.canonical, rejection: j.policy.rejection })) } : {}),
+      },
       authFiles: auth,
     },
   };
@@ -116,24 +135,65 @@ export function podmanHosts(inp: ClientInputs): {
       p.fatal ? {} : { severity: "warning" },
     ),
   );
-  const short = shortName(inp, conf);
-  if (short) findings.push(short);
-  const name = `${inp.ref.registry}/${inp.ref.repository}`;
-  const reg = findRegistry(conf, name);
-  if (reg?.blocked)
+  // A short name is the candidate list containers/image walks, the first that resolves wins
+  // (libimage/pull.go#copyFromRegistry over shortnames.Resolve); a full name is its own only candidate.
+  const short = resolveShortName(inp, conf);
+  if (short.finding) findings.push(short.finding);
+  const candidates = short.candidates ?? [{ ref: inp.ref, via: "" }];
+  const blocked: RegistryEntry[] = [];
+  const hosts: ClientHost[] = [];
+  const matched: Json[] = [];
+  for (const c of candidates) {
+    const reg = findRegistry(conf, `${c.ref.registry}/${c.ref.repository}`);
+    matched.push(reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null);
+    // A blocked candidate fails and containers/image goes on to the next one.
+    if (reg?.blocked) blocked.push(reg);
+    else hosts.push(...candidateHosts(inp, c, reg, short.candidates !== null));
+  }
+  if (blocked.length > 0 && hosts.length === 0 && candidates.length > 0) {
+    const reg = blocked[0]!;
     findings.push(
       finding(
         "REGISTRY_BLOCKED",
-        { image: inp.ref.canonical, prefix: reg.prefix, source: reg.source },
+        { image: candidates[0]!.ref.canonical, prefix: reg.prefix, source: reg.source },
         { prefix: reg.prefix, source: reg.source },
       ),
     );
+  }
+  return {
+    hosts,
+    findings,
+    conf,
+    evidence: {
+      registriesConf: {
+        files: conf.files,
+        credentialHelpers: conf.credentialHelpers,
+        search: conf.search,
+        shortNameMode: conf.shortNameMode,
+        matched: short.candidates === null ? (matched[0] ?? null) : matched,
+      },
+      ...(short.candidates === null
+        ? {}
+        : {
+            shortName: {
+              input: inp.ref.input,
+              candidates: short.candidates.map((c) => ({ name: c.ref.canonical, via: c.via })),
+              blocked: blocked.map((b) => b.prefix),
+            },
+          }),
+    },
+  };
+}
+
+/** One candidate's hosts: its [[registry]] mirrors (unless mirror-by-digest-only and a tag), then its location. */
+function candidateHosts(inp: ClientInputs, c: ShortNameCandidate, reg: RegistryEntry | null, isCandidate: boolean): ClientHost[] {
   const upstreamHost =
     reg && !reg.prefix.startsWith("*.")
       ? reg.location.split("/")[0]!
-      : inp.ref.registry === "docker.io"
+      : c.ref.registry === "docker.io"
         ? "registry-1.docker.io"
-        : inp.ref.registry;
+        : c.ref.registry;
+  const named = (source: string) => (isCandidate ? `${source}; candidate ${c.ref.canonical} from ${c.via}` : source);
   const host = (loc: string, insecure: boolean, role: "mirror" | "upstream", source: string): ClientHost => {
     const h = loc.split("/")[0]!;
     return {
@@ -145,55 +205,15 @@ export function podmanHosts(inp: ClientInputs): {
       tls: { ca: [], client: [], skipVerify: insecure ? true : null, certFiles: certDir(inp, h) },
       httpFallback: insecure,
       role,
-      source,
+      source: named(source),
+      ...(isCandidate ? { ref: c.ref } : {}),
     };
   };
-  const digestOnly = reg?.mirrorByDigestOnly && !inp.ref.digest;
-  const hosts = [
+  const digestOnly = reg?.mirrorByDigestOnly && !c.ref.digest;
+  return [
     ...(reg && !digestOnly ? reg.mirrors.map((m) => host(m.location, m.insecure, "mirror", reg.source)) : []),
     host(upstreamHost, reg?.insecure ?? false, "upstream", reg?.source ?? "the image's registry"),
   ];
-  return {
-    hosts,
-    findings,
-    conf,
-    evidence: {
-      registriesConf: {
-        files: conf.files,
-        credentialHelpers: conf.credentialHelpers,
-        search: conf.search,
-        shortNameMode: conf.shortNameMode,
-        matched: reg ? { ...reg, mirrors: reg.mirrors.map((m) => ({ ...m })) } : null,
-      },
-    },
-  };
-}
-
-/** pkg/shortnames#Resolve: an alias, else the search registries; enforcing mode needs a terminal for several. */
-function shortName(inp: ClientInputs, conf: RegistriesConf): Finding | null {
-  const input = inp.ref.input;
-  const first = input.split("/")[0]!;
-  if (input.includes("/") && (/[.:]/.test(first) || first === "localhost")) return null;
-  const bare = input.replace(/@.*$/, "").replace(/:[^/]*$/, "");
-  if (conf.aliases[bare]) return null;
-  const file = conf.searchSource ?? conf.files[0] ?? inp.options.registriesConf ?? path.join(inp.paths.containersDir, "registries.conf");
-  if (conf.search.length === 0)
-    return finding(
-      "SHORT_NAME_UNRESOLVED",
-      { name: input, reason: "did not resolve to an alias and no unqualified-search registries are defined", file },
-      { aliases: Object.keys(conf.aliases).length, search: [] },
-    );
-  if (conf.shortNameMode === "enforcing" && conf.search.length > 1 && !inp.tty)
-    return finding(
-      "SHORT_NAME_UNRESOLVED",
-      {
-        name: input,
-        reason: `short-name resolution enforced but cannot prompt without a TTY (search registries: ${conf.search.join(", ")})`,
-        file,
-      },
-      { search: conf.search, mode: conf.shortNameMode },
-    );
-  return null;
 }
 
 /** The auth files containers/image reads, in order (src/host/auth-json.ts), and which exist. */

@@ -1,5 +1,6 @@
 import type { AuthFile } from "../host/auth-json";
 import type { Json } from "../model/evidence";
+import type { ImageRef } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { CredentialReach } from "../net/origin";
 import type { KeyringEntry } from "./kube-keyring";
@@ -28,6 +29,8 @@ export interface ClientHost {
   role: "mirror" | "upstream";
   /** Where this host came from: "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", "default". */
   source: string;
+  /** podman's short-name candidate this host serves (its own registry and repository); absent: the judged reference. */
+  ref?: ImageRef;
 }
 
 /** Whose pull is judged and how it behaves: stages consult this, never a client's name. */

@@ -30,6 +30,8 @@ export interface RegistriesConf {
   searchSource: string | null;
   shortNameMode: "enforcing" | "permissive" | "disabled";
   aliases: Record<string, string>;
+  /** The file that set each alias. */
+  aliasSources: Record<string, string>;
   /** `credential-helpers`, null when no file sets it (containers/image then uses ["containers-auth.json"]); "file:line". */
   credentialHelpers: string[] | null;
   credentialHelpersSource: string | null;
@@ -45,6 +47,7 @@ export function readRegistriesConf(main: string, dropInDir: string | null): Regi
     searchSource: null,
     shortNameMode: "permissive",
     aliases: {},
+    aliasSources: {},
     credentialHelpers: null,
     credentialHelpersSource: null,
     problems: [],
@@ -132,7 +135,10 @@ function mergeSettings(out: RegistriesConf, file: string, text: string, doc: Rec
     for (const [k, v] of Object.entries(aliases)) {
       if (typeof v !== "string") continue;
       if (v === "") delete out.aliases[k];
-      else out.aliases[k] = v;
+      else {
+        out.aliases[k] = v;
+        out.aliasSources[k] = file;
+      }
     }
 }
 

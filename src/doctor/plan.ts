@@ -82,7 +82,8 @@ function hostEndpoint(h: WireHost, insecureList: string[], loopback: boolean): E
   const ep = endpointFrom(url, h.role, insecureList, loopback);
   // hosts.toml's skip_verify and http→https fallback are the client's insecure rule for this host.
   const insecure = ep.insecure || h.httpFallback || h.skipVerify === true;
-  return { ...ep, insecure, pathPrefix: h.path.replace(/\/+$/, "").replace(/\/v2$/, ""), source: h.source, tls: h.tls };
+  const own = h.ref ? { ref: h.ref } : {};
+  return { ...ep, insecure, pathPrefix: h.path.replace(/\/+$/, "").replace(/\/v2$/, ""), source: h.source, tls: h.tls, ...own };
 }
 
 function endpointFrom(url: URL, role: Endpoint["role"], insecureList: string[], loopback = true): Endpoint {

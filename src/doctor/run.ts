@@ -256,7 +256,12 @@ async function runEndpoints(input: RunInput, localFacts: Facts, runOne: RunOne):
   const runs: EndpointRun[] = [];
   for (const endpoint of plan.endpoints) {
     const prevRun = input.previous?.endpoints.find((r) => r.endpoint.url === endpoint.url);
-    const { facts, results, findings } = await runSeries(input, endpointStages, endpoint, { ...localFacts }, prevRun, runOne);
+    // A podman short-name candidate is asked for its own name (REG/name), not Docker's normalisation.
+    const own = endpoint.ref && localFacts.client?.candidateCredentials?.[endpoint.ref.canonical];
+    const start = endpoint.ref
+      ? { ...localFacts, ref: endpoint.ref, ...(own ? { credential: own[0] ?? null, credentials: own } : {}) }
+      : { ...localFacts };
+    const { facts, results, findings } = await runSeries(input, endpointStages, endpoint, start, prevRun, runOne);
     const ok = results.every((r) => r.status === "pass" || r.status === "warn");
     runs.push({ endpoint, facts, results, findings, ok });
   }

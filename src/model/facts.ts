@@ -175,6 +175,8 @@ export interface JudgedClient {
   unsure: boolean;
   /** What the network stages consult: the hosts in order and the behaviour flags of the judged profile. */
   wire: ClientWire;
+  /** podman's short-name candidates: the credentials it looks up for each (by canonical name), as for its own registry. */
+  candidateCredentials?: Record<string, Credential[]>;
   /** --client all: one entry per client, with the code of its config that decides (null = nothing in its config stops it). */
   all:
     | {
@@ -205,6 +207,8 @@ export interface WireHost {
   tls: HostTls;
   /** "hosts.toml /etc/containerd/certs.d/docker.io/hosts.toml:4", "daemon.json registry-mirrors", … */
   source: string;
+  /** A short-name candidate's own reference (podman's search registries); absent: the judged reference. */
+  ref?: ImageRef;
 }
 
 /** Files, never their contents: the connect stage reads them. `client` pairs are [cert, key] ("" key: one PEM with both). */

@@ -1,7 +1,7 @@
 import type { SharedConnections } from "./connections";
 import type { Deps } from "./deps";
 import type { Evidence } from "./evidence";
-import type { Facts, HostTls } from "./facts";
+import type { Facts, HostTls, ImageRef } from "./facts";
 import type { Finding } from "./finding";
 import type { Options } from "./options";
 import type { Trace } from "./trace";
@@ -31,6 +31,8 @@ export interface Endpoint {
   source?: string;
   /** The TLS files the judged client reads for this host; absent: Docker's certs.d. */
   tls?: HostTls;
+  /** The reference this host is asked for when it differs from the judged one (a podman short-name candidate). */
+  ref?: ImageRef;
 }
 
 /** One question about the pull. A stage never prints, never times itself, never catches-all. */

@@ -4,7 +4,7 @@ import { type DaemonJson, type DropInProxies, readDaemonJson, readDropIns } from
 import { type LoadedConfig, loadDockerConfig } from "../host/docker-config";
 import { type EngineInfo, engineSocket, fetchEngineInfo } from "../host/engine-info";
 import type { Json } from "../model/evidence";
-import type { LocalConfig } from "../model/facts";
+import type { JudgedClient, LocalConfig } from "../model/facts";
 import { defaultOptions } from "../model/options";
 import { maskUserinfo } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
@@ -64,6 +64,13 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   for (const [i, x] of (judged.client.all ?? []).entries())
     x.credentials =
       i === 0 ? creds.credentials : (await clientCredentials(ctx, judged.profiles[i]!.credentials.source, loaded, lookupKey)).credentials;
+  // A podman short-name candidate's credentials are looked up for its own registry (containers/image per image).
+  for (const h of judged.client.wire.hosts ?? []) {
+    if (!h.ref || judged.client.candidateCredentials?.[h.ref.canonical]) continue;
+    const own = { ...ctx, facts: { ...ctx.facts, ref: h.ref } };
+    const got = await clientCredentials(own, source, loaded, authLookupKey(h.ref.registry));
+    judged.client.candidateCredentials = { ...judged.client.candidateCredentials, [h.ref.canonical]: got.credentials };
+  }
   const findings = [...creds.findings];
   // config.json is what the docker CLI reads; other clients' files are judged by their own findings.
   if (loaded.problem && source.kind === "docker-config") findings.unshift(configUnreadable(loaded, credential));
@@ -86,7 +93,7 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   evidence.client = judged.evidence;
   // config.json, daemon.json, drop-ins and helper output are the user's files but may hold ESC sequences.
   return escapeOutcome({
-    summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags, creds.summary)}`,
+    summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags, creds.summary)}${candidatesOf(judged.client, ref.input)}`,
     evidence,
     findings,
     provides: { local, credential, credentials: creds.credentials, client: judged.client },
@@ -122,4 +129,10 @@ function localConfig(
     },
     certsDir,
   };
+}
+
+/** podman's short-name candidates in its order, when the judged name is one (the credentials named before are looked up for Docker's reading of the name). */
+function candidatesOf(client: JudgedClient, input: string): string {
+  const names = [...new Set((client.wire.hosts ?? []).flatMap((h) => (h.ref ? [h.ref.canonical] : [])))];
+  return names.length ? `; short name ${input}: candidates ${names.join(", ")} (each with its own credentials)` : "";
 }

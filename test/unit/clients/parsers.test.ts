@@ -97,6 +97,7 @@ describe("registries.conf (containers/image sysregistriesv2)", () => {
     searchSource: null,
     shortNameMode: "permissive",
     aliases: {},
+    aliasSources: {},
     credentialHelpers: null,
     credentialHelpersSource: null,
     problems: [],
