@@ -190,7 +190,14 @@ function certificateFinding(x: ProblemInput, p: ProblemOf<"TLS_EXPIRED" | "TLS_H
   const tlsSev: Override = ins.insecure ? { severity: "warning", note: containerdLoopback(ep) ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
   const t = p.tls;
   const leaf = t.chain[0];
-  const cert = { host: ep.host, target: p.target, certsPath: certs.dir, subject: leaf?.subject ?? "?", issuer: leaf?.issuer ?? "?" };
+  const cert = {
+    host: ep.host,
+    target: p.target,
+    certsPath: certs.dir,
+    subject: leaf?.subject ?? "?",
+    issuer: leaf?.issuer ?? "?",
+    fixesFor: x.facts.fixesFor,
+  };
   // The facts of this code first, then the chain (support reads the top lines).
   const tail: Evidence = { others: x.others.text, chain: t.chain as unknown as Json };
   if (p.code === "TLS_EXPIRED") {
