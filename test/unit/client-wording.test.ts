@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { FixesFor } from "../../src/model/catalogue/client-words";
 import { finding } from "../../src/model/finding";
 
-/** Words only Docker's fixes may hold. */
+/** Words only Docker's findings may hold. */
 const DOCKER_ONLY = [
   /docker login/,
   /docker logout/,
@@ -10,7 +10,9 @@ const DOCKER_ONLY = [
   /daemon\.json/,
   /systemctl restart docker/,
   /\/etc\/docker\/certs\.d/,
-  /restart dockerd/,
+  /dockerd/,
+  /as Docker does/,
+  /Docker re-reads/,
 ];
 
 const auth = {
@@ -39,12 +41,18 @@ const rate = {
   authenticated: false,
   message: "toomanyrequests",
 };
+const dns = {
+  host: "registry.corp.example",
+  servers: ["10.0.0.2:53"],
+  serversFrom: "/etc/resolv.conf",
+  message: "lookup registry.corp.example on 10.0.0.2:53: no such host",
+};
 
-/** Each changed finding, built for one client: [code, finding, what the fixes must say for each client]. */
+/** Each changed finding, built for one client, by a name the expectations use. */
 function build(f: FixesFor) {
-  return [
-    finding("RATE_LIMITED", { ...rate, fixesFor: f }),
-    finding("RATE_LIMIT_LOW", {
+  return {
+    rateLimited: finding("RATE_LIMITED", { ...rate, fixesFor: f }),
+    rateLow: finding("RATE_LIMIT_LOW", {
       registry: "docker.io",
       limit: 100,
       remaining: 2,
@@ -53,15 +61,22 @@ function build(f: FixesFor) {
       authenticated: false,
       fixesFor: f,
     }),
-    finding("PLATFORM_UNAVAILABLE", {
+    platform: finding("PLATFORM_UNAVAILABLE", {
       image: "nginx:1.27",
       wanted: "linux/arm/v7",
       platforms: ["linux/amd64", "linux/arm64/v8"],
       indexDigest: "sha256:ab",
       fixesFor: f,
     }),
-    finding("TLS_UNKNOWN_CA", { ...cert, missingIssuer: null, untrustedRoot: "CN=Private CA", certsDCas: 0, sent: 1, fixesFor: f }),
-    finding("TLS_UNKNOWN_CA", {
+    unknownCa: finding("TLS_UNKNOWN_CA", {
+      ...cert,
+      missingIssuer: null,
+      untrustedRoot: "CN=Private CA",
+      certsDCas: 0,
+      sent: 1,
+      fixesFor: f,
+    }),
+    hubCa: finding("TLS_UNKNOWN_CA", {
       ...cert,
       certsPath: "",
       missingIssuer: "CN=Corp",
@@ -70,79 +85,83 @@ function build(f: FixesFor) {
       sent: 1,
       fixesFor: f,
     }),
-    finding("AUTH_UNAUTHORIZED", { ...auth, where: "token server", status: 401, message: "bad password", fixesFor: f }),
-    finding("AUTH_BASIC_OVER_HTTP", {
+    rejected: finding("AUTH_UNAUTHORIZED", { ...auth, where: "token server", status: 401, message: "bad password", fixesFor: f }),
+    basicHttp: finding("AUTH_BASIC_OVER_HTTP", {
       ...auth,
       url: "http://registry.example.com:5000/v2/",
       sent: true,
       what: "the registry",
       fixesFor: f,
     }),
-  ];
+    nxdomain: finding("DNS_NXDOMAIN", { ...dns, names: ["registry.corp.example."], fixesFor: f }),
+    dnsTimeout: finding("DNS_TIMEOUT", { ...dns, errors: ["i/o timeout"], timeoutMs: 2000, fixesFor: f }),
+  };
 }
+type Built = ReturnType<typeof build>;
 
-/** The file or command each client's fixes must name, per finding (same order as build). */
-const EXPECT: Record<Exclude<FixesFor, "docker">, (RegExp | null)[]> = {
-  "hosts.toml": [
-    /nerdctl login docker\.io/,
-    /nerdctl login docker\.io/,
-    /ctr images pull --platform linux\/amd64 docker\.io\/library\/nginx:1\.27/,
-    /\/etc\/containerd\/certs\.d\/registry\.example\.com:5443\/hosts\.toml: ca = /,
-    /systemctl restart containerd/,
-    /nerdctl login registry\.example\.com:5000/,
-    null,
-  ],
-  kubernetes: [
-    /imagePullSecrets/,
-    /imagePullSecrets/,
-    /nodeSelector: \{kubernetes\.io\/os: linux, kubernetes\.io\/arch: amd64\}/,
-    /hosts\.toml: ca = .*on every node|on every node.*hosts\.toml: ca = /,
-    /restart containerd \(on every node\)/,
-    /kubectl create secret docker-registry regcred --docker-server=registry\.example\.com:5000/,
-    null,
-  ],
-  "registries.conf": [
-    /podman login docker\.io/,
-    /podman login docker\.io/,
-    /podman pull --platform linux\/amd64 nginx:1\.27/,
-    /\/etc\/containers\/certs\.d\/registry\.example\.com:5443\/ca\.crt/,
-    /update-ca-certificates\./,
-    /podman login registry\.example\.com:5000/,
-    null,
-  ],
+/** The file or command each client's detail and fixes must name. */
+const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> = {
+  "hosts.toml": {
+    rateLimited: /nerdctl login docker\.io.*\n.*\/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml/,
+    rateLow: /nerdctl login docker\.io/,
+    platform: /ctr images pull --platform linux\/amd64 docker\.io\/library\/nginx:1\.27/,
+    unknownCa: /\/etc\/containerd\/certs\.d\/registry\.example\.com:5443\/hosts\.toml: ca = /,
+    hubCa: /systemctl restart containerd/,
+    rejected: /nerdctl login registry\.example\.com:5000/,
+    basicHttp: /sent, as containerd does/,
+    nxdomain: /containerd resolves with Go's resolver/,
+    dnsTimeout: /containerd re-reads it/,
+  },
+  kubernetes: {
+    rateLimited: /imagePullSecrets.*\n.*on every node: \/etc\/containerd\/certs\.d\/docker\.io\/hosts\.toml/,
+    rateLow: /imagePullSecrets/,
+    platform: /^kubelet pulls only its node's platform.*nodeSelector: \{kubernetes\.io\/os: linux, kubernetes\.io\/arch: amd64\}/,
+    unknownCa: /on every node: .*hosts\.toml: ca = /,
+    hubCa: /restart containerd \(on every node\)/,
+    rejected: /kubectl create secret docker-registry regcred --docker-server=registry\.example\.com:5000/,
+    basicHttp: /sent, as kubelet does/,
+    nxdomain: /containerd on each node resolves .*the node's, not the cluster DNS/,
+    dnsTimeout: /containerd on each node re-reads it/,
+  },
+  "registries.conf": {
+    rateLimited: /podman login docker\.io.*\n.*\[\[registry\.mirror\]\] .*\/etc\/containers\/registries\.conf/,
+    rateLow: /podman login docker\.io/,
+    platform: /podman pull --platform linux\/amd64 nginx:1\.27/,
+    unknownCa: /\/etc\/containers\/certs\.d\/registry\.example\.com:5443\/ca\.crt/,
+    hubCa: /update-ca-certificates\./,
+    rejected: /podman login registry\.example\.com:5000/,
+    basicHttp: /sent, as podman does/,
+    nxdomain: /podman resolves with Go's resolver/,
+    dnsTimeout: /podman re-reads it/,
+  },
 };
 
-describe("fixes are written for the judged client", () => {
-  test("Docker keeps Docker's words", () => {
-    const [rl, low, plat, ca, hubCa, rej, basic] = build("docker");
-    expect(rl!.fixes.join("\n")).toContain("docker login");
-    expect(rl!.fixes.join("\n")).toContain("/etc/docker/daemon.json");
-    expect(low!.fixes.join("\n")).toContain("docker login");
-    expect(plat!.fixes[0]).toContain("docker pull --platform linux/amd64 nginx:1.27");
-    expect(ca!.fixes.join("\n")).toContain("/etc/docker/certs.d/registry.example.com:5443/ca.crt");
-    expect(ca!.detail).toContain("certs.d: /etc/docker/certs.d/registry.example.com:5443 has 0 CA file(s).");
-    expect(hubCa!.fixes.join("\n")).toContain("systemctl restart docker");
-    expect(rej!.fixes[0]).toContain("docker logout registry.example.com:5000");
-    expect(basic!.detail).toContain("as Docker does");
-    // Absent fixesFor is Docker too (the generated docs).
-    expect(finding("RATE_LIMITED", rate).fixes).toEqual(rl!.fixes);
+const text = (f: { detail: string; fixes: string[] }) => [f.detail, ...f.fixes].join("\n");
+
+describe("findings are worded for the judged client", () => {
+  test("Docker (and no client given, as the generated docs) keeps Docker's words", () => {
+    const d = build("docker");
+    expect(d.rateLimited.fixes.join("\n")).toContain("docker login");
+    expect(d.rateLimited.fixes.join("\n")).toContain("/etc/docker/daemon.json");
+    expect(d.rateLow.fixes.join("\n")).toContain("docker login");
+    expect(d.platform.fixes[0]).toContain("docker pull --platform linux/amd64 nginx:1.27");
+    expect(d.unknownCa.fixes.join("\n")).toContain("/etc/docker/certs.d/registry.example.com:5443/ca.crt");
+    expect(d.unknownCa.detail).toContain("certs.d: /etc/docker/certs.d/registry.example.com:5443 has 0 CA file(s).");
+    expect(d.hubCa.fixes.join("\n")).toContain("systemctl restart docker");
+    expect(d.rejected.fixes[0]).toContain("docker logout registry.example.com:5000");
+    expect(d.basicHttp.detail).toContain("as Docker does");
+    expect(d.nxdomain.fixes.join("\n")).toContain('daemon.json "dns"');
+    expect(d.dnsTimeout.fixes.join("\n")).toContain("Docker re-reads it every 5 s");
+    expect(finding("RATE_LIMITED", rate).fixes).toEqual(d.rateLimited.fixes);
+    expect(finding("DNS_TIMEOUT", { ...dns, errors: ["i/o timeout"], timeoutMs: 2000 }).fixes).toEqual(d.dnsTimeout.fixes);
   });
 
   for (const client of ["hosts.toml", "kubernetes", "registries.conf"] as const)
-    test(`${client}: no Docker-only command, and its own file or command`, () => {
-      const built = build(client);
-      built.forEach((f, i) => {
-        const text = [f.detail, ...f.fixes].join("\n");
-        for (const bad of DOCKER_ONLY) expect({ code: f.code, text }).not.toMatchObject({ text: expect.stringMatching(bad) });
-        expect(text).not.toContain("as Docker does");
-        const want = EXPECT[client][i];
-        if (want) expect({ code: f.code, fixes: f.fixes.join("\n") }).toMatchObject({ fixes: expect.stringMatching(want) });
+    for (const [name, want] of Object.entries(EXPECT[client]) as [keyof Built, RegExp][])
+      test(`${client}: ${name} has its own words and none of Docker's`, () => {
+        const f = build(client)[name];
+        const words = name === "platform" ? f.fixes[0]! : text(f);
+        for (const bad of DOCKER_ONLY) expect(text(f)).not.toMatch(bad);
+        expect(words).toMatch(want);
       });
-      expect(built[6]!.detail).toMatch(/sent, as (containerd|kubelet|podman) does/);
-    });
-
-  test("a kubelet platform fix names the node's platform, not a pull command", () => {
-    const [, , plat] = build("kubernetes");
-    expect(plat!.fixes[0]).toStartWith("kubelet pulls only its node's platform");
-  });
 });
