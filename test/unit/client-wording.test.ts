@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { FixesFor } from "../../src/model/catalogue/client-words";
+import type { FixesFor } from "../../src/model/client-words";
 import { finding } from "../../src/model/finding";
 
 /** Words only Docker's findings may hold. */

@@ -1,5 +1,5 @@
+import { clientName, otherClient } from "../client-words";
 import { type AuthBase, who } from "./auth-base";
-import { clientName, otherClient } from "./client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Findings of the `auth` stage about the exchange itself: the clocks, credentials over plain HTTP, no answer. */

@@ -1,8 +1,8 @@
+import { clientName, loginWords, otherClient } from "../client-words";
 import { type AuthBase, who } from "./auth-base";
 import { authExchange } from "./auth-exchange";
 import { giveCredentials } from "./auth-fixes";
 import { authNotSent } from "./auth-not-sent";
-import { clientName, loginWords, otherClient } from "./client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** `docker login` as the user must type it for this registry (Docker Hub: no argument). */

@@ -1,4 +1,4 @@
-import { caWords, type FixesFor, otherClient, trustRestart } from "./client-words";
+import { caWords, type FixesFor, otherClient, trustRestart } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Facts common to the certificate findings. */

@@ -1,4 +1,4 @@
-import { clientName, type FixesFor, otherClient } from "./client-words";
+import { clientName, type FixesFor, otherClient } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Facts every DNS failure carries. */

@@ -1,4 +1,4 @@
-import { type FixesFor, hubMirrorWords, loginWords, otherClient, platformPullWords } from "./client-words";
+import { type FixesFor, hubMirrorWords, loginWords, otherClient, platformPullWords } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 import { manifestContent } from "./manifest-content";
 import { manifestFallback } from "./manifest-fallback";
