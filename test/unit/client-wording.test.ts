@@ -165,3 +165,26 @@ describe("findings are worded for the judged client", () => {
         expect(words).toMatch(want);
       });
 });
+
+describe("PROXY_AUTH_REQUIRED names the Go process that sends the proxy credentials", () => {
+  const base = {
+    proxy: "http://proxy.corp.example:3128",
+    variable: "HTTPS_PROXY",
+    host: "registry.example.com:443",
+    status: 407,
+    scheme: "Basic",
+    challenge: 'Basic realm="corp"',
+    credentialsSent: false,
+    username: null,
+  };
+  test.each([
+    [undefined, "(Docker (Go) sends only Basic", "systemctl restart docker"],
+    [{ unit: "containerd" }, "(containerd (Go) sends only Basic", "systemctl restart containerd"],
+    ["shell" as const, "(podman (Go) sends only Basic", "in the environment podman runs with"],
+  ])("owner %p", (owner, who, where) => {
+    const f = finding("PROXY_AUTH_REQUIRED", { ...base, ...(owner ? { owner } : {}) });
+    expect(f.fixes[0]).toContain(who);
+    expect(f.fixes[1]).toContain(where);
+    if (owner) expect(f.fixes.join("\n")).not.toMatch(/Docker|daemon\.json|restart docker/);
+  });
+});
