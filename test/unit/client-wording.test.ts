@@ -93,6 +93,17 @@ function build(f: FixesFor) {
       what: "the registry",
       fixesFor: f,
     }),
+    notSent: finding("AUTH_NOT_SENT", {
+      ...auth,
+      user: null,
+      credSource: null,
+      url: "https://registry.example.com:5000/v2/team/app/manifests/1.0",
+      scheme: "basic",
+      client: "client",
+      sendsOn401: f === "hosts.toml" || f === "kubernetes",
+      retry: null,
+      fixesFor: f,
+    }),
     nxdomain: finding("DNS_NXDOMAIN", { ...dns, names: ["registry.corp.example."], fixesFor: f }),
     dnsTimeout: finding("DNS_TIMEOUT", { ...dns, errors: ["i/o timeout"], timeoutMs: 2000, fixesFor: f }),
   };
@@ -109,6 +120,7 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /systemctl restart containerd/,
     rejected: /nerdctl login registry\.example\.com:5000/,
     basicHttp: /sent, as containerd does/,
+    notSent: /Log in first, for containerd: `nerdctl login registry\.example\.com:5000`/,
     nxdomain: /containerd resolves with Go's resolver/,
     dnsTimeout: /containerd re-reads it/,
   },
@@ -120,6 +132,7 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /restart containerd \(on every node\)/,
     rejected: /kubectl create secret docker-registry regcred --docker-server=registry\.example\.com:5000/,
     basicHttp: /sent, as kubelet does/,
+    notSent: /Log in first, for kubelet: a pull secret/,
     nxdomain: /containerd on each node resolves .*the node's, not the cluster DNS/,
     dnsTimeout: /containerd on each node re-reads it/,
   },
@@ -131,6 +144,7 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /update-ca-certificates\./,
     rejected: /podman login registry\.example\.com:5000/,
     basicHttp: /sent, as podman does/,
+    notSent: /Log in first, for podman: `podman login registry\.example\.com:5000`/,
     nxdomain: /podman resolves with Go's resolver/,
     dnsTimeout: /podman re-reads it/,
   },
@@ -150,6 +164,7 @@ describe("findings are worded for the judged client", () => {
     expect(d.hubCa.fixes.join("\n")).toContain("systemctl restart docker");
     expect(d.rejected.fixes[0]).toContain("docker logout registry.example.com:5000");
     expect(d.basicHttp.detail).toContain("as Docker does");
+    expect(d.notSent.fixes.join("\n")).toContain("Log in first, whichever client pulls: `docker login registry.example.com:5000`");
     expect(d.nxdomain.fixes.join("\n")).toContain('daemon.json "dns"');
     expect(d.dnsTimeout.fixes.join("\n")).toContain("Docker re-reads it every 5 s");
     expect(finding("RATE_LIMITED", rate).fixes).toEqual(d.rateLimited.fixes);
