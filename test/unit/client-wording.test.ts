@@ -104,6 +104,19 @@ function build(f: FixesFor) {
       retry: null,
       fixesFor: f,
     }),
+    intercepted: finding("PROXY_TLS_INTERCEPTION", {
+      host: "registry.example.com:443",
+      proxy: "http://proxy.corp.example:3128",
+      issuer: "CN=Zscaler Intermediate",
+      subject: "CN=registry.example.com",
+      fingerprint: "AB:CD",
+      root: "CN=Zscaler Root CA",
+      directIssuer: "CN=R11",
+      directFingerprint: "12:34",
+      trusted: "none",
+      certsDir: "/etc/docker/certs.d/registry.example.com:443",
+      fixesFor: f,
+    }),
     nxdomain: finding("DNS_NXDOMAIN", { ...dns, names: ["registry.corp.example."], fixesFor: f }),
     dnsTimeout: finding("DNS_TIMEOUT", { ...dns, errors: ["i/o timeout"], timeoutMs: 2000, fixesFor: f }),
   };
@@ -120,6 +133,8 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /systemctl restart containerd/,
     rejected: /nerdctl login registry\.example\.com:5000/,
     basicHttp: /sent, as containerd does/,
+    intercepted:
+      /containerd will fail[\s\S]*update-ca-certificates && sudo systemctl restart containerd[\s\S]*\/etc\/containerd\/certs\.d\/registry\.example\.com:443\/hosts\.toml: ca = /,
     notSent: /Log in first, for containerd: `nerdctl login registry\.example\.com:5000`/,
     nxdomain: /containerd resolves with Go's resolver/,
     dnsTimeout: /containerd re-reads it/,
@@ -132,6 +147,7 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /restart containerd \(on every node\)/,
     rejected: /kubectl create secret docker-registry regcred --docker-server=registry\.example\.com:5000/,
     basicHttp: /sent, as kubelet does/,
+    intercepted: /kubelet will fail[\s\S]*\(every node\)[\s\S]*restart containerd \(on every node\)/,
     notSent: /Log in first, for kubelet: a pull secret/,
     nxdomain: /containerd on each node resolves .*the node's, not the cluster DNS/,
     dnsTimeout: /containerd on each node re-reads it/,
@@ -144,6 +160,8 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /update-ca-certificates\./,
     rejected: /podman login registry\.example\.com:5000/,
     basicHttp: /sent, as podman does/,
+    intercepted:
+      /podman will fail[\s\S]*update-ca-certificates \(RHEL[\s\S]*\/etc\/containers\/certs\.d\/registry\.example\.com:443\/ca\.crt/,
     notSent: /Log in first, for podman: `podman login registry\.example\.com:5000`/,
     nxdomain: /podman resolves with Go's resolver/,
     dnsTimeout: /podman re-reads it/,
@@ -164,6 +182,9 @@ describe("findings are worded for the judged client", () => {
     expect(d.hubCa.fixes.join("\n")).toContain("systemctl restart docker");
     expect(d.rejected.fixes[0]).toContain("docker logout registry.example.com:5000");
     expect(d.basicHttp.detail).toContain("as Docker does");
+    expect(d.intercepted.detail).toContain("Docker will fail");
+    expect(d.intercepted.fixes.join("\n")).toContain("sudo systemctl restart docker");
+    expect(d.intercepted.fixes[1]).toContain("sudo mkdir -p /etc/docker/certs.d/registry.example.com:443");
     expect(d.notSent.fixes.join("\n")).toContain("Log in first, whichever client pulls: `docker login registry.example.com:5000`");
     expect(d.nxdomain.fixes.join("\n")).toContain('daemon.json "dns"');
     expect(d.dnsTimeout.fixes.join("\n")).toContain("Docker re-reads it every 5 s");
