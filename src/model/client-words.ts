@@ -82,3 +82,24 @@ export function trustRestart(f: Exclude<FixesFor, "docker">): string {
       ? " && sudo systemctl restart containerd (on every node)"
       : " && sudo systemctl restart containerd";
 }
+
+/** Where the (non-Docker) client takes its proxy variables from, as a fix ("set HTTPS_PROXY …"). */
+export function proxyEnvWords(f: Exclude<FixesFor, "docker">): string {
+  const unit =
+    "the containerd service's environment (systemd drop-in /etc/systemd/system/containerd.service.d/http-proxy.conf), then: sudo systemctl daemon-reload && sudo systemctl restart containerd";
+  return f === "registries.conf" ? "the environment podman runs with" : f === "kubernetes" ? `${unit}, on every node` : unit;
+}
+
+/** Where the (non-Docker) client's mirror URL is written. */
+export function mirrorWords(f: Exclude<FixesFor, "docker">): string {
+  return f === "registries.conf"
+    ? "its [[registry.mirror]] location in /etc/containers/registries.conf"
+    : `its [host."…"] table in the registry's /etc/containerd/certs.d/REGISTRY/hosts.toml${f === "kubernetes" ? " on every node" : ""}`;
+}
+
+/** Where the (non-Docker) client takes a client certificate pair (mTLS). */
+export function clientCertWords(host: string, f: Exclude<FixesFor, "docker">): string {
+  return f === "registries.conf"
+    ? `Put the client pair podman should present in /etc/containers/certs.d/${host}/: client.cert and client.key (same base name; a CA goes in *.crt)`
+    : `Name the client pair in /etc/containerd/certs.d/${host}/hosts.toml${f === "kubernetes" ? " on every node" : ""}: client = [["/path/client.cert", "/path/client.key"]]`;
+}

@@ -127,6 +127,7 @@ function tcpFinding(x: ProblemInput, p: ProblemOf<"CONNECT_REFUSED" | "CONNECT_T
     port: ep.port,
     mirror: ep.role === "mirror",
     error: p.message,
+    fixesFor: x.facts.fixesFor,
   };
   const hop = x.hop;
   if (p.code === "CONNECT_RESET")
@@ -171,7 +172,16 @@ function handshakeFinding(x: ProblemInput, p: ProblemOf<"TLS_HTTP_ONLY" | "TLS_H
     );
   return finding(
     "TLS_HANDSHAKE_FAILED",
-    { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath: certs.dir, timeoutMs },
+    {
+      host: ep.host,
+      target: p.target,
+      reason: p.reason,
+      alert: p.alert,
+      clientCert: p.clientCert,
+      certsPath: certs.dir,
+      timeoutMs,
+      fixesFor: x.facts.fixesFor,
+    },
     {
       ...ev,
       error: hop.tls?.error as unknown as Json,

@@ -48,6 +48,15 @@ const dns = {
   message: "lookup registry.corp.example on 10.0.0.2:53: no such host",
 };
 
+const tcp = { host: "registry.example.com:5000", target: "10.0.0.5:5000", others: "no other address to try", otherOk: false, port: 5000 };
+const handshake = {
+  host: "registry.example.com:5000",
+  target: "10.0.0.5:5000",
+  clientCert: null,
+  certsPath: "/etc/docker/certs.d/registry.example.com:5000",
+  timeoutMs: 3000,
+};
+
 /** Each changed finding, built for one client, by a name the expectations use. */
 function build(f: FixesFor) {
   return {
@@ -117,6 +126,15 @@ function build(f: FixesFor) {
       certsDir: "/etc/docker/certs.d/registry.example.com:443",
       fixesFor: f,
     }),
+    connectTimeout: finding("CONNECT_TIMEOUT", { ...tcp, timeoutMs: 3000, fixesFor: f }),
+    mirrorRefused: finding("CONNECT_REFUSED", { ...tcp, host: "mirror.example.com:5000", mirror: true, fixesFor: f }),
+    mtls: finding("TLS_HANDSHAKE_FAILED", {
+      ...handshake,
+      reason: "remote error: tls: certificate required",
+      alert: "certificate required",
+      fixesFor: f,
+    }),
+    helloTimeout: finding("TLS_HANDSHAKE_FAILED", { ...handshake, reason: "TLS handshake timeout", alert: null, fixesFor: f }),
     nxdomain: finding("DNS_NXDOMAIN", { ...dns, names: ["registry.corp.example."], fixesFor: f }),
     dnsTimeout: finding("DNS_TIMEOUT", { ...dns, errors: ["i/o timeout"], timeoutMs: 2000, fixesFor: f }),
   };
@@ -133,6 +151,12 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /systemctl restart containerd/,
     rejected: /nerdctl login registry\.example\.com:5000/,
     basicHttp: /sent, as containerd does/,
+    connectTimeout: /HTTPS_PROXY in the containerd service's environment[\s\S]*restart containerd/,
+    mirrorRefused:
+      /Check the mirror URL, its \[host\."…"\] table in the registry's \/etc\/containerd\/certs\.d\/REGISTRY\/hosts\.toml: mirror\.example\.com:5000/,
+    mtls: /\/etc\/containerd\/certs\.d\/registry\.example\.com:5000\/hosts\.toml: client = /,
+    helloTimeout:
+      /GODEBUG=tlsmlkem=0 in the containerd service's environment \(systemd drop-in \/etc\/systemd\/system\/containerd\.service\.d\/godebug\.conf\)/,
     intercepted:
       /containerd will fail[\s\S]*update-ca-certificates && sudo systemctl restart containerd[\s\S]*\/etc\/containerd\/certs\.d\/registry\.example\.com:443\/hosts\.toml: ca = /,
     notSent: /Log in first, for containerd: `nerdctl login registry\.example\.com:5000`/,
@@ -147,6 +171,10 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /restart containerd \(on every node\)/,
     rejected: /kubectl create secret docker-registry regcred --docker-server=registry\.example\.com:5000/,
     basicHttp: /sent, as kubelet does/,
+    connectTimeout: /HTTPS_PROXY in the containerd service's environment[\s\S]*on every node/,
+    mirrorRefused: /hosts\.toml on every node: mirror\.example\.com:5000/,
+    mtls: /hosts\.toml on every node: client = /,
+    helloTimeout: /GODEBUG=tlsmlkem=0 in the containerd service's environment[\s\S]*on every node/,
     intercepted: /kubelet will fail[\s\S]*\(every node\)[\s\S]*restart containerd \(on every node\)/,
     notSent: /Log in first, for kubelet: a pull secret/,
     nxdomain: /containerd on each node resolves .*the node's, not the cluster DNS/,
@@ -160,6 +188,10 @@ const EXPECT: Record<Exclude<FixesFor, "docker">, Record<keyof Built, RegExp>> =
     hubCa: /update-ca-certificates\./,
     rejected: /podman login registry\.example\.com:5000/,
     basicHttp: /sent, as podman does/,
+    connectTimeout: /HTTPS_PROXY in the environment podman runs with/,
+    mirrorRefused: /\[\[registry\.mirror\]\] location in \/etc\/containers\/registries\.conf: mirror\.example\.com:5000/,
+    mtls: /\/etc\/containers\/certs\.d\/registry\.example\.com:5000\/: client\.cert and client\.key/,
+    helloTimeout: /GODEBUG=tlsmlkem=0 in the environment podman runs with/,
     intercepted:
       /podman will fail[\s\S]*update-ca-certificates \(RHEL[\s\S]*\/etc\/containers\/certs\.d\/registry\.example\.com:443\/ca\.crt/,
     notSent: /Log in first, for podman: `podman login registry\.example\.com:5000`/,
@@ -182,6 +214,10 @@ describe("findings are worded for the judged client", () => {
     expect(d.hubCa.fixes.join("\n")).toContain("systemctl restart docker");
     expect(d.rejected.fixes[0]).toContain("docker logout registry.example.com:5000");
     expect(d.basicHttp.detail).toContain("as Docker does");
+    expect(d.connectTimeout.fixes.join("\n")).toContain('set HTTPS_PROXY for the Docker daemon (systemd drop-in or daemon.json "proxies")');
+    expect(d.mirrorRefused.fixes.join("\n")).toContain('daemon.json "registry-mirrors"');
+    expect(d.mtls.fixes[0]).toContain("Put the client pair Docker should present in /etc/docker/certs.d/registry.example.com:5000");
+    expect(d.helloTimeout.fixes.join("\n")).toContain('Environment="GODEBUG=tlsmlkem=0" for dockerd');
     expect(d.intercepted.detail).toContain("Docker will fail");
     expect(d.intercepted.fixes.join("\n")).toContain("sudo systemctl restart docker");
     expect(d.intercepted.fixes[1]).toContain("sudo mkdir -p /etc/docker/certs.d/registry.example.com:443");
