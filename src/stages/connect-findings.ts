@@ -1,3 +1,4 @@
+import { clientName } from "../model/client-words";
 import type { Evidence, Json } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { Endpoint } from "../model/stage";
@@ -117,7 +118,7 @@ function tcpFinding(x: ProblemInput, p: ProblemOf<"CONNECT_REFUSED" | "CONNECT_T
   const ev: Evidence = { target: p.target, others: x.others.text };
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
   const tcpSev: Override = x.anyUsable
-    ? { severity: "warning", note: "Docker moves on to the next address, so the pull can still work." }
+    ? { severity: "warning", note: `${clientName(x.facts.fixesFor)} moves on to the next address, so the pull can still work.` }
     : {};
   const tcp = {
     host: ep.host,

@@ -238,6 +238,12 @@ describe("findings are worded for the judged client", () => {
       });
 });
 
+test("CONNECT_REFUSED with another address working: the judged client moves on", () => {
+  const p = { host: "r.example:5000", target: "[::1]:5000", others: "127.0.0.1:5000 connected", otherOk: true, port: 5000 };
+  expect(finding("CONNECT_REFUSED", p).detail).toContain("so Docker may still connect");
+  expect(finding("CONNECT_REFUSED", { ...p, fixesFor: "registries.conf" }).detail).toContain("so podman may still connect");
+});
+
 describe("PROXY_AUTH_REQUIRED names the Go process that sends the proxy credentials", () => {
   const base = {
     proxy: "http://proxy.corp.example:3128",

@@ -1,4 +1,4 @@
-import { type FixesFor, mirrorWords, otherClient, proxyEnvWords } from "../client-words";
+import { clientName, type FixesFor, mirrorWords, otherClient, proxyEnvWords } from "../client-words";
 import { connectCert, dialable } from "./connect-cert";
 import { connectTls } from "./connect-tls";
 import { type CatalogueSection, entry } from "./entry";
@@ -23,7 +23,7 @@ interface TcpParams {
 }
 
 function others(p: TcpParams): string {
-  if (p.otherOk) return ` Other addresses worked (${p.others}), so Docker may still connect after trying this one.`;
+  if (p.otherOk) return ` Other addresses worked (${p.others}), so ${clientName(p.fixesFor)} may still connect after trying this one.`;
   if (!p.others || p.others === "no other address to try") return " It is the only address to try.";
   return ` The other addresses failed too: ${p.others}.`;
 }
