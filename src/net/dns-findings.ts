@@ -13,6 +13,8 @@ export interface DnsObservation {
   proxy: { url: string; source: string } | null;
   /** The endpoint's base URL, to quote Docker's whole line (`Get "URL/v2/": dial tcp: …`). */
   endpointUrl?: string;
+  /** Whose fixes the findings write (the judged client's); absent: Docker's. */
+  fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }
 
 const RCODE_NUM: Record<string, number> = { FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
@@ -50,7 +52,7 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
   const servers = r.servers ?? [];
   const serversFrom = r.serversFrom === "--dns" ? "--dns" : (r.config?.resolvConf ?? "/etc/resolv.conf");
   const message = r.message ? (o.endpointUrl ? `Get "${o.endpointUrl}/v2/": dial tcp: ${r.message}` : r.message) : "";
-  const base = { host: r.hostname, servers, serversFrom, message };
+  const base = { host: r.hostname, servers, serversFrom, message, fixesFor: o.fixesFor };
   // A proxy resolves the registry name itself (CONNECT host:port), so the local failure
   // does not stop a pull that goes through it; it still matters for anything bypassing it.
   const opts = o.proxy
@@ -69,7 +71,7 @@ export function classifyDns(o: DnsObservation, evidence: Evidence): Finding[] {
   return out;
 }
 
-type Base = { host: string; servers: string[]; serversFrom: string; message: string };
+type Base = { host: string; servers: string[]; serversFrom: string; message: string; fixesFor?: DnsObservation["fixesFor"] };
 type Options = { severity?: "warning"; note?: string };
 
 /** The resolution's own failure, worded as Go's resolver decided it. */

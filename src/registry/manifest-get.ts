@@ -80,7 +80,8 @@ function refused(r: ManifestRequest, img: ManifestImage, g: ManifestGet, res: Ht
     // Docker Hub: the HEAD is free, the GET counts. This is where a pull meets the limit.
     const rate = readRateLimit(res.headers, res.rawHeaders, r.now());
     evidence.rateLimit = rateEvidence(rate);
-    findings.push(finding("RATE_LIMITED", rateParams(img.registry, img.repository, rate, r.authenticated, f.message), evidence));
+    const params = { ...rateParams(img.registry, img.repository, rate, r.authenticated, f.message), fixesFor: r.fixesFor };
+    findings.push(finding("RATE_LIMITED", params, evidence));
     return null;
   }
   if (g.child && f.kind === "not-found") {

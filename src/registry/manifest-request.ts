@@ -27,4 +27,6 @@ export interface ManifestRequest {
   explicitPlatform: boolean;
   evidence: Evidence;
   findings: Finding[];
+  /** Whose fixes the findings write (the judged client's); absent: Docker's. */
+  fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
 }

@@ -110,6 +110,7 @@ async function fromIndex(
           platforms: offered,
           indexDigest: top.digest,
           ...(distinct.length > offered.length ? { distinct: distinct.length } : {}),
+          fixesFor: r.fixesFor,
         },
         { ...evidence, platforms: offered },
       ),
@@ -179,7 +180,7 @@ async function singlePlatform(r: ManifestRequest, img: ManifestImage, image: Got
     r.findings.push(
       finding(
         "PLATFORM_UNAVAILABLE",
-        { image: img.image, wanted: formatPlatform(want), platforms: [platform], indexDigest: "", single: true },
+        { image: img.image, wanted: formatPlatform(want), platforms: [platform], indexDigest: "", single: true, fixesFor: r.fixesFor },
         { ...r.evidence, platforms: [platform] },
       ),
     );

@@ -1,3 +1,4 @@
+import { clientName } from "../model/client-words";
 import type { Evidence, Json } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { Endpoint } from "../model/stage";
@@ -117,7 +118,7 @@ function tcpFinding(x: ProblemInput, p: ProblemOf<"CONNECT_REFUSED" | "CONNECT_T
   const ev: Evidence = { target: p.target, others: x.others.text };
   // TCP trouble on one address while another works: Go's dialer moves on (slower): a warning.
   const tcpSev: Override = x.anyUsable
-    ? { severity: "warning", note: "Docker moves on to the next address, so the pull can still work." }
+    ? { severity: "warning", note: `${clientName(x.facts.fixesFor)} moves on to the next address, so the pull can still work.` }
     : {};
   const tcp = {
     host: ep.host,
@@ -127,6 +128,7 @@ function tcpFinding(x: ProblemInput, p: ProblemOf<"CONNECT_REFUSED" | "CONNECT_T
     port: ep.port,
     mirror: ep.role === "mirror",
     error: p.message,
+    fixesFor: x.facts.fixesFor,
   };
   const hop = x.hop;
   if (p.code === "CONNECT_RESET")
@@ -171,7 +173,16 @@ function handshakeFinding(x: ProblemInput, p: ProblemOf<"TLS_HTTP_ONLY" | "TLS_H
     );
   return finding(
     "TLS_HANDSHAKE_FAILED",
-    { host: ep.host, target: p.target, reason: p.reason, alert: p.alert, clientCert: p.clientCert, certsPath: certs.dir, timeoutMs },
+    {
+      host: ep.host,
+      target: p.target,
+      reason: p.reason,
+      alert: p.alert,
+      clientCert: p.clientCert,
+      certsPath: certs.dir,
+      timeoutMs,
+      fixesFor: x.facts.fixesFor,
+    },
     {
       ...ev,
       error: hop.tls?.error as unknown as Json,
@@ -190,7 +201,14 @@ function certificateFinding(x: ProblemInput, p: ProblemOf<"TLS_EXPIRED" | "TLS_H
   const tlsSev: Override = ins.insecure ? { severity: "warning", note: containerdLoopback(ep) ? LOOPBACK_NOTE : INSECURE_NOTE } : {};
   const t = p.tls;
   const leaf = t.chain[0];
-  const cert = { host: ep.host, target: p.target, certsPath: certs.dir, subject: leaf?.subject ?? "?", issuer: leaf?.issuer ?? "?" };
+  const cert = {
+    host: ep.host,
+    target: p.target,
+    certsPath: certs.dir,
+    subject: leaf?.subject ?? "?",
+    issuer: leaf?.issuer ?? "?",
+    fixesFor: x.facts.fixesFor,
+  };
   // The facts of this code first, then the chain (support reads the top lines).
   const tail: Evidence = { others: x.others.text, chain: t.chain as unknown as Json };
   if (p.code === "TLS_EXPIRED") {

@@ -61,6 +61,7 @@ export const dnsStage: Stage = {
       pinnedDns,
       proxy,
       endpointUrl: ep.url,
+      fixesFor: ctx.facts.client?.wire.fixesFor,
     };
     const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
     const findings = classifyDns(obs, evidence);

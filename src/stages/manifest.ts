@@ -78,7 +78,14 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     m.findings.push(
       finding(
         "PLATFORM_UNAVAILABLE",
-        { image: ref.familiar, wanted: ctx.options.platform ?? "", platforms: [], indexDigest: "", parseError: want },
+        {
+          image: ref.familiar,
+          wanted: ctx.options.platform ?? "",
+          platforms: [],
+          indexDigest: "",
+          parseError: want,
+          fixesFor: ctx.facts.client?.wire.fixesFor,
+        },
         m.evidence,
       ),
     );
@@ -106,6 +113,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     explicitPlatform: !!ctx.options.platform,
     evidence: m.evidence,
     findings: m.findings,
+    fixesFor: ctx.facts.client?.wire.fixesFor,
   };
   const resolved = await resolveImageManifest(request, target, want);
   return resolvedOutcome(m, resolved, rate.warnings);
@@ -189,7 +197,10 @@ async function headThenGet(m: ManifestRun, authorization: Secret | null): Promis
   const failure = classifyManifestFailure(get.status, diagnostics);
   if (failure.kind === "rate-limited") {
     const on429 = ctx.facts.client?.wire.on429;
-    const params = rateParams(m.img.registry, m.img.repository, r, m.authenticated, failure.message);
+    const params = {
+      ...rateParams(m.img.registry, m.img.repository, r, m.authenticated, failure.message),
+      fixesFor: ctx.facts.client?.wire.fixesFor,
+    };
     m.findings.push(finding("RATE_LIMITED", params, evidence, on429 ? { note: on429 } : {}));
     return { ok: false, outcome: doneWith(m, `rate limited: ${failure.message}`) };
   }
@@ -211,6 +222,7 @@ function warnRateLow(m: ManifestRun, rate: RateLimitInfo): void {
         windowSeconds: rate.remaining!.windowSeconds ?? rate.limit!.windowSeconds,
         source: rate.source,
         authenticated: m.authenticated,
+        fixesFor: m.ctx.facts.client?.wire.fixesFor,
       },
       { rateLimit: m.evidence.rateLimit },
     ),

@@ -97,6 +97,7 @@ export async function checkInterception(
       directFingerprint: direct?.ok ? direct.chain[0]!.fingerprint256 : null,
       trusted,
       certsDir,
+      fixesFor: ctx.facts.client?.wire.fixesFor,
     },
     {
       proxy,

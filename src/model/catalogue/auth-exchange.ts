@@ -1,3 +1,4 @@
+import { clientName, otherClient } from "../client-words";
 import { type AuthBase, who } from "./auth-base";
 import { type CatalogueSection, entry } from "./entry";
 
@@ -45,7 +46,7 @@ export const authExchange = {
     ],
     howKnown: "The chosen challenge needs Basic credentials (to the registry or to the token realm) and that URL's scheme is http.",
     detail: (p) =>
-      `Credentials ${p.user ? who(p) : `from ${p.credSource ?? "the configuration"}`} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? "sent, as Docker does for a registry it treats as insecure" : "not sent by pulldoctor"}.`,
+      `Credentials ${p.user ? who(p) : `from ${p.credSource ?? "the configuration"}`} go to ${p.what} ${p.url} over plain HTTP; ${p.sent ? (otherClient(p.fixesFor) ? `sent, as ${clientName(p.fixesFor)} does for a registry its config reaches over plain HTTP` : "sent, as Docker does for a registry it treats as insecure") : "not sent by pulldoctor"}.`,
     fixes: (p) => [
       `Put TLS in front of ${p.host} (a certificate from your CA, or Let's Encrypt) so it no longer needs to be an insecure registry`,
       "Change the password after it has travelled in clear",

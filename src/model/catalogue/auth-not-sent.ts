@@ -1,3 +1,4 @@
+import { clientName, loginWords, otherClient } from "../client-words";
 import type { AuthBase } from "./auth-base";
 import { type CatalogueSection, entry } from "./entry";
 
@@ -70,10 +71,16 @@ export const authNotSent = {
       ...(p.sendsOn401
         ? []
         : [
-            `Client side, Docker: use the containerd image store, which retries the 401 with credentials: ${CONTAINERD_STORE}`,
+            ...(otherClient(p.fixesFor)
+              ? []
+              : [`Client side, Docker: use the containerd image store, which retries the 401 with credentials: ${CONTAINERD_STORE}`]),
             `Client side: pull with containerd, which does the same: \`ctr images pull${p.user ? ` --user ${p.user}` : ""} ${p.registry}/${p.repository}:TAG\` (or nerdctl pull)`,
           ]),
-      ...(p.user ? [] : [`Log in first, whichever client pulls: \`docker login${p.registry === "docker.io" ? "" : ` ${p.registry}`}\``]),
+      ...(p.user
+        ? []
+        : otherClient(p.fixesFor)
+          ? [`Log in first, for ${clientName(p.fixesFor)}: ${loginWords(p.registry, p.fixesFor)}`]
+          : [`Log in first, whichever client pulls: \`docker login${p.registry === "docker.io" ? "" : ` ${p.registry}`}\``]),
     ],
     genericFixes: [
       "Make /v2/ answer 401 with the same challenge as the repositories",

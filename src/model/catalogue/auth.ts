@@ -1,3 +1,4 @@
+import { clientName, loginWords, otherClient } from "../client-words";
 import { type AuthBase, who } from "./auth-base";
 import { authExchange } from "./auth-exchange";
 import { giveCredentials } from "./auth-fixes";
@@ -39,7 +40,9 @@ export const auth = {
       "The doctor sends exactly the credentials Docker would (same lookup key and helper) and reads the 401 from the token server or the registry, with its error body.",
     detail: (p) => `The ${p.where} answered ${p.status} to the credentials ${who(p)}${p.message ? `: ${p.message}` : ""}.`,
     fixes: (p) => [
-      `Log in again with a valid password or access token: \`docker logout${p.registry === "docker.io" ? "" : ` ${p.registry}`}\` then \`${loginCommand(p.registry)}\``,
+      otherClient(p.fixesFor)
+        ? `Store a valid password or access token for ${clientName(p.fixesFor)}: ${loginWords(p.registry, p.fixesFor)}`
+        : `Log in again with a valid password or access token: \`docker logout${p.registry === "docker.io" ? "" : ` ${p.registry}`}\` then \`${loginCommand(p.registry)}\``,
       ...(p.registry === "docker.io"
         ? [
             "Use your Docker ID (not the e-mail address) and a personal access token from https://app.docker.com/settings/personal-access-tokens",

@@ -1,3 +1,4 @@
+import { caWords, type FixesFor, otherClient, trustRestart } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Facts common to the certificate findings. */
@@ -8,6 +9,8 @@ interface CertParams {
   certsPath: string;
   subject: string;
   issuer: string;
+  /** Whose fixes to write (the judged client's); absent: Docker's. */
+  fixesFor?: FixesFor;
 }
 
 type Window = { notBefore: string; notAfter: string; now: string; serverDate?: string | null };
@@ -32,6 +35,17 @@ function clockVerdict(p: Window): string {
 /** host:port a command can dial (the registry itself when the hop is a proxy tunnel). */
 export function dialable(p: { target: string; host: string }): string {
   return p.target.startsWith("proxy ") ? p.host : p.target;
+}
+
+/** TLS_UNKNOWN_CA's fixes for a client other than Docker: its own CA place, no certs.d of Docker's. */
+function unknownCaFixes(p: CertParams & { issuerUrl?: string | null }, ca: string, f: Exclude<FixesFor, "docker">): string[] {
+  const system = `sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates${trustRestart(f)}`;
+  return [
+    `Get the CA certificate of "${ca}" (PEM) from the registry's operator, then: ${caWords(p.host, f)}; or put it in the system store: ${system}.`,
+    `If "${ca}" is an intermediate CA, the server must send it: configure the registry with the full chain (leaf then intermediates, e.g. nginx ssl_certificate fullchain.pem)${p.issuerUrl ? `; the intermediate can be fetched from ${p.issuerUrl}` : ""}.`,
+    `Check what the server sends: openssl s_client -connect ${dialable(p)} -servername ${p.host.replace(/:\d+$/, "")} -showcerts </dev/null`,
+    `If the issuer is your company's TLS-inspection proxy, install its root CA in the system store of the host that pulls (${system}) or ask for the registry to be exempt.`,
+  ];
 }
 
 /** Findings of the `connect` stage about the certificate (connect.ts spreads them after the TCP ones). */
@@ -65,12 +79,15 @@ export const connectCert = {
           (p.issuerUrl
             ? `; the certificate says its issuer is published at ${p.issuerUrl}, so it is an intermediate the server should send.`
             : ".")) +
-      (p.certsPath
-        ? ` certs.d: ${p.certsPath} has ${p.certsDCas} CA file(s).`
-        : " Docker verifies Docker Hub against the system store only (no certs.d)."),
+      (otherClient(p.fixesFor)
+        ? ""
+        : p.certsPath
+          ? ` certs.d: ${p.certsPath} has ${p.certsDCas} CA file(s).`
+          : " Docker verifies Docker Hub against the system store only (no certs.d)."),
     fixes: (p) => {
       const ca = p.untrustedRoot ?? p.missingIssuer ?? p.issuer;
       const system = "sudo cp ca.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates";
+      if (otherClient(p.fixesFor)) return unknownCaFixes(p, ca, p.fixesFor);
       if (!p.certsPath)
         return [
           `"${ca}" is probably a TLS-inspection proxy's CA: install it in the system store of the Docker host: ${system} && sudo systemctl restart docker (Docker Desktop: add it to the VM's trust store via Settings or a custom CA).`,

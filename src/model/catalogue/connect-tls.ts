@@ -1,3 +1,4 @@
+import { clientCertWords, type FixesFor, otherClient, proxyEnvWords } from "../client-words";
 import { dialable } from "./connect-cert";
 import { type CatalogueSection, entry } from "./entry";
 
@@ -76,6 +77,8 @@ export const connectTls = {
     clientCert: string | null;
     certsPath: string;
     timeoutMs: number;
+    /** Whose fixes to write (the judged client's); absent: Docker's. */
+    fixesFor?: FixesFor;
   }>({
     stage: "connect",
     severity: "error",
@@ -104,11 +107,16 @@ export const connectTls = {
       p.alert === "bad certificate" ||
       p.alert === "unknown certificate authority" ||
       p.alert === "unknown certificate"
-        ? [
-            `Put the client pair Docker should present in ${p.certsPath}: client.cert and client.key (same base name; a CA goes in *.crt), e.g. sudo cp client.pem ${p.certsPath}/client.cert && sudo cp client-key.pem ${p.certsPath}/client.key`,
-            `For containerd/kubelet: /etc/containerd/certs.d/${p.host}/hosts.toml client = [["/path/client.cert", "/path/client.key"]].`,
-            "Make sure the client certificate is issued by a CA the registry trusts (and has clientAuth usage).",
-          ]
+        ? otherClient(p.fixesFor)
+          ? [
+              `${clientCertWords(p.host, p.fixesFor)}.`,
+              "Make sure the client certificate is issued by a CA the registry trusts (and has clientAuth usage).",
+            ]
+          : [
+              `Put the client pair Docker should present in ${p.certsPath}: client.cert and client.key (same base name; a CA goes in *.crt), e.g. sudo cp client.pem ${p.certsPath}/client.cert && sudo cp client-key.pem ${p.certsPath}/client.key`,
+              `For containerd/kubelet: /etc/containerd/certs.d/${p.host}/hosts.toml client = [["/path/client.cert", "/path/client.key"]].`,
+              "Make sure the client certificate is issued by a CA the registry trusts (and has clientAuth usage).",
+            ]
         : p.reason.includes("timeout")
           ? [
               `Nothing answered the ClientHello within ${p.timeoutMs} ms: check that ${dialable(p)} is a TLS port, and check the path MTU (ip link; ping -M do -s 1472 ${dialable(
@@ -116,7 +124,9 @@ export const connectTls = {
               )
                 .replace(/:\d+$/, "")
                 .replace(/^\[|\]$/g, "")}).`,
-              'If a middlebox drops large ClientHellos (Go ≥1.24 sends post-quantum key shares), set Environment="GODEBUG=tlsmlkem=0" for dockerd and restart.',
+              otherClient(p.fixesFor)
+                ? `If a middlebox drops large ClientHellos (Go ≥1.24 sends post-quantum key shares), set GODEBUG=tlsmlkem=0 in ${proxyEnvWords(p.fixesFor).replace("/http-proxy.conf", "/godebug.conf")}.`
+                : 'If a middlebox drops large ClientHellos (Go ≥1.24 sends post-quantum key shares), set Environment="GODEBUG=tlsmlkem=0" for dockerd and restart.',
             ]
           : [
               `Check the registry's TLS configuration (protocols, ciphers, certificate) on ${dialable(p)}: openssl s_client -connect ${dialable(p)} </dev/null`,

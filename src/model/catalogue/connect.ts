@@ -1,3 +1,4 @@
+import { clientName, type FixesFor, mirrorWords, otherClient, proxyEnvWords } from "../client-words";
 import { connectCert, dialable } from "./connect-cert";
 import { connectTls } from "./connect-tls";
 import { type CatalogueSection, entry } from "./entry";
@@ -17,10 +18,12 @@ interface TcpParams {
   mirror?: boolean;
   /** Go's error text for this hop (used as is for a proxy tunnel). */
   error?: string;
+  /** Whose fixes to write (the judged client's); absent: Docker's. */
+  fixesFor?: FixesFor;
 }
 
 function others(p: TcpParams): string {
-  if (p.otherOk) return ` Other addresses worked (${p.others}), so Docker may still connect after trying this one.`;
+  if (p.otherOk) return ` Other addresses worked (${p.others}), so ${clientName(p.fixesFor)} may still connect after trying this one.`;
   if (!p.others || p.others === "no other address to try") return " It is the only address to try.";
   return ` The other addresses failed too: ${p.others}.`;
 }
@@ -55,7 +58,9 @@ export const connect = {
     fixes: (p) => [
       `Check that the registry runs and listens on port ${p.port}: on the registry host, \`ss -ltnp | grep :${p.port}\` (or \`docker ps\` for a registry container and its published ports).`,
       p.mirror
-        ? `Check the mirror URL in daemon.json "registry-mirrors" (or --mirror): ${p.host}.`
+        ? otherClient(p.fixesFor)
+          ? `Check the mirror URL, ${mirrorWords(p.fixesFor)}: ${p.host}.`
+          : `Check the mirror URL in daemon.json "registry-mirrors" (or --mirror): ${p.host}.`
         : `Check the port in the image reference: ${p.host}.`,
       `If a firewall rejects it, allow TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")}.`,
     ],
@@ -88,7 +93,9 @@ export const connect = {
     fixes: (p) => [
       `Allow outbound TCP ${p.port} to ${dialable(p).replace(/:\d+$/, "")} in the firewall / security group.`,
       `Test from this host: \`nc -vz -w 5 ${dialable(p).replace(/^\[?([^\]]+?)\]?:(\d+)$/, "$1 $2")}\`; if other hosts on the same port work, the drop is specific to this address.`,
-      'If the registry is only reachable through a proxy, set HTTPS_PROXY for the Docker daemon (systemd drop-in or daemon.json "proxies").',
+      otherClient(p.fixesFor)
+        ? `If the registry is only reachable through a proxy, set HTTPS_PROXY in ${proxyEnvWords(p.fixesFor)}.`
+        : 'If the registry is only reachable through a proxy, set HTTPS_PROXY for the Docker daemon (systemd drop-in or daemon.json "proxies").',
     ],
     genericFixes: ["Open egress to the registry (and its auth and CDN hosts).", "Use the proxy your network requires.", "Fix routing/VPN."],
   }),

@@ -1,3 +1,4 @@
+import { clientName, type FixesFor, otherClient } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 
 /** Facts every DNS failure carries. */
@@ -9,7 +10,13 @@ interface DnsFailure {
   serversFrom: string;
   /** What Docker would print with these servers: `Get "https://reg/v2/": dial tcp: lookup reg on 10.0.0.2:53: no such host`. */
   message: string;
+  /** Whose fixes to write (the judged client's); absent: Docker's. */
+  fixesFor?: FixesFor;
 }
+
+/** The process whose Go resolver looks the registry up (kubelet's pulls: containerd on the node, with the node's resolv.conf). */
+const resolving = (f: FixesFor | undefined): string =>
+  f === "kubernetes" ? "containerd on each node" : f === "hosts.toml" ? "containerd" : clientName(f);
 
 const list = (xs: string[]) => (xs.length ? xs.join(", ") : "(none)");
 /** dig's server arguments for "10.0.0.2:53" / "[fd00::1]:5353": "@10.0.0.2" / "@fd00::1 -p 5353". */
@@ -24,8 +31,10 @@ function resolverFixes(p: DnsFailure): string[] {
   return [
     `Compare with the system resolver: \`getent hosts ${p.host}\`, and ask the server directly: \`dig ${digAt(p.servers)} ${p.host} A\` (and AAAA)`,
     `Check the name for typos; for a private zone make sure ${list(p.servers)} forwards it (split-horizon DNS, VPN, corporate forwarder)`,
-    `dockerd resolves with Go's resolver from the host's /etc/resolv.conf (re-read every 5 s): point it at a server that knows ${p.host}; daemon.json "dns": ["10.0.0.2"] only sets DNS for containers and builds, not for pulls`,
-    `As a stopgap pin the name in /etc/hosts: \`echo "ADDRESS ${p.host}" | sudo tee -a /etc/hosts\` (Docker reads it before DNS)`,
+    otherClient(p.fixesFor)
+      ? `${resolving(p.fixesFor)} resolves with Go's resolver from the host's /etc/resolv.conf (re-read every 5 s${p.fixesFor === "kubernetes" ? "; the node's, not the cluster DNS" : ""}): point it at a server that knows ${p.host}`
+      : `dockerd resolves with Go's resolver from the host's /etc/resolv.conf (re-read every 5 s): point it at a server that knows ${p.host}; daemon.json "dns": ["10.0.0.2"] only sets DNS for containers and builds, not for pulls`,
+    `As a stopgap pin the name in /etc/hosts: \`echo "ADDRESS ${p.host}" | sudo tee -a /etc/hosts\` (${otherClient(p.fixesFor) ? resolving(p.fixesFor) : "Docker"} reads it before DNS)`,
   ];
 }
 
@@ -138,7 +147,9 @@ export const dns = {
     fixes: (p) => [
       `Check the server answers at all: \`dig ${digAt(p.servers)} ${p.host}\`; is a firewall dropping port 53?`,
       `If it is systemd-resolved (127.0.0.53): \`systemctl status systemd-resolved\` and \`resolvectl status\``,
-      `Point /etc/resolv.conf at a reachable resolver (Docker re-reads it every 5 s), then retry; daemon.json "dns" only changes DNS inside containers`,
+      otherClient(p.fixesFor)
+        ? `Point /etc/resolv.conf at a reachable resolver (${resolving(p.fixesFor)} re-reads it every 5 s), then retry`
+        : `Point /etc/resolv.conf at a reachable resolver (Docker re-reads it every 5 s), then retry; daemon.json "dns" only changes DNS inside containers`,
       `Confirm with the system resolver: \`getent hosts ${p.host}\``,
     ],
     genericFixes: ["Check the resolver is up and reachable on port 53", "Use a reachable resolver in /etc/resolv.conf"],

@@ -1,7 +1,20 @@
+import { type FixesFor, hubMirrorWords, loginWords, otherClient, platformPullWords } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
 import { manifestContent } from "./manifest-content";
 import { manifestFallback } from "./manifest-fallback";
 import { api, hub, type Img, listed, mins, skopeo } from "./manifest-image";
+
+/** The login command for a rate limit, in the judged client's words (Docker's: `docker login [REGISTRY]`). */
+function login(p: { registry: string; fixesFor?: FixesFor }): string {
+  return otherClient(p.fixesFor) ? loginWords(p.registry, p.fixesFor) : `docker login ${hub(p.registry) ? "" : p.registry}`.trim();
+}
+
+/** PLATFORM_UNAVAILABLE's first fix: take a platform the image offers (kubelet takes only its node's). */
+function pickPlatform(p: { image: string; fixesFor?: FixesFor }, platform: string): string {
+  if (p.fixesFor === "kubernetes") return platformPullWords(platform, p.image, p.fixesFor);
+  const pull = otherClient(p.fixesFor) ? platformPullWords(platform, p.image, p.fixesFor) : `docker pull --platform ${platform} ${p.image}`;
+  return `Pull a platform the image offers (runs under emulation if it differs from the host): ${pull}`;
+}
 
 /** Findings of the `manifest` stage. */
 /** "3 tags: 1.2, 1.1, 1.0", or "25 tags; the newest 10: …" (the names are the newest first, by version order). */
@@ -106,6 +119,7 @@ export const manifest = {
     source: string | null;
     authenticated: boolean;
     message: string;
+    fixesFor?: FixesFor;
   }>({
     stage: "manifest",
     severity: "error",
@@ -143,10 +157,12 @@ export const manifest = {
           : []),
       ...(p.authenticated
         ? ["Your pulls are authenticated: upgrade the account's plan or spread pulls over more accounts/time."]
-        : [`Log in so pulls count against your account, not the shared address: docker login ${hub(p.registry) ? "" : p.registry}`.trim()]),
-      hub(p.registry)
-        ? 'Use a registry mirror / pull-through cache: "registry-mirrors": ["https://mirror.example.com"] in /etc/docker/daemon.json, then restart dockerd.'
-        : "Put a pull-through cache in front of the registry.",
+        : [`Log in so pulls count against your account, not the shared address: ${login(p)}`]),
+      !hub(p.registry)
+        ? "Put a pull-through cache in front of the registry."
+        : otherClient(p.fixesFor)
+          ? hubMirrorWords(p.fixesFor)
+          : 'Use a registry mirror / pull-through cache: "registry-mirrors": ["https://mirror.example.com"] in /etc/docker/daemon.json, then restart dockerd.',
       `Pin images by digest and cache them (imagePullPolicy: IfNotPresent) so unchanged images are not pulled again from ${p.registry}/${p.repository}.`,
     ],
     genericFixes: [
@@ -163,6 +179,7 @@ export const manifest = {
     windowSeconds: number | null;
     source: string | null;
     authenticated: boolean;
+    fixesFor?: FixesFor;
   }>({
     stage: "manifest",
     severity: "warning",
@@ -181,7 +198,7 @@ export const manifest = {
     detail: (p) =>
       `${p.registry}: ${p.remaining} of ${p.limit} pulls left${p.windowSeconds ? ` in the ${mins(p.windowSeconds)} window` : ""}${p.source ? ` (counted against ${p.source})` : ""}`,
     fixes: (p) => [
-      ...(p.authenticated ? [] : [`Log in so pulls count against your account: docker login ${hub(p.registry) ? "" : p.registry}`.trim()]),
+      ...(p.authenticated ? [] : [`Log in so pulls count against your account: ${login(p)}`]),
       "Use a registry mirror / pull-through cache for repeated pulls.",
       "Avoid re-pulling unchanged images (pin digests, imagePullPolicy: IfNotPresent).",
     ],
@@ -196,6 +213,7 @@ export const manifest = {
     parseError?: string;
     single?: boolean /** Distinct platforms in all, when `platforms` is cut short. */;
     distinct?: number;
+    fixesFor?: FixesFor;
   }>({
     stage: "manifest",
     severity: "error",
@@ -227,9 +245,7 @@ export const manifest = {
       const build = p.parseError ? offered : [...new Set([...offered, p.wanted])];
       return [
         ...(offered.length
-          ? [
-              `Pull a platform the image offers (runs under emulation if it differs from the host): docker pull --platform ${offered[0]} ${p.image}${offered.length > 1 ? ` (also offered: ${offered.slice(1).join(", ")})` : ""}`,
-            ]
+          ? [`${pickPlatform(p, offered[0]!)}${offered.length > 1 ? ` (also offered: ${offered.slice(1).join(", ")})` : ""}`]
           : []),
         `Build and push the image for this platform too: docker buildx build --platform ${build.length ? build.join(",") : "linux/amd64,linux/arm64"} --push …`,
         "Look for another tag of the image that is multi-platform.",

@@ -1,4 +1,17 @@
+import { caWords, clientName, type FixesFor, otherClient, trustRestart } from "../client-words";
 import { type CatalogueSection, entry } from "./entry";
+
+const bypass = (host: string): string =>
+  `Or ask for an inspection bypass for ${host} and the registry's auth and blob/CDN hosts (Docker Hub: registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com).`;
+
+/** PROXY_TLS_INTERCEPTION's fixes for a client other than Docker: its trust store and its own CA place. */
+function interceptionFixes(p: { root: string; host: string }, f: Exclude<FixesFor, "docker">): string[] {
+  return [
+    `Get the interception root ("${p.root}") from your security team, then install it on the host that pulls${f === "kubernetes" ? " (every node)" : ""}: sudo cp corp-root.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates${trustRestart(f)} (RHEL: /etc/pki/ca-trust/source/anchors/ + update-ca-trust)`,
+    `Or for this registry only (does not cover auth/CDN hosts), with corp-root.crt as ca.crt: ${caWords(p.host, f)}`,
+    bypass(p.host),
+  ];
+}
 
 /** Which proxy variables to write, with credentials replaced by placeholders (never the real password). */
 export interface ProxyValues {
@@ -96,6 +109,8 @@ export const proxyDaemon = {
     directFingerprint: string | null;
     trusted: "system" | "certs.d" | "none";
     certsDir: string;
+    /** Whose fixes to write (the judged client's); absent: Docker's. */
+    fixesFor?: FixesFor;
   }>({
     stage: "proxy",
     severity: "error",
@@ -120,15 +135,18 @@ export const proxyDaemon = {
         ? `; directly it presents a certificate issued by "${p.directIssuer}" (SHA-256 ${p.directFingerprint})`
         : "; a direct connection was not possible to compare") +
       (p.trusted === "system"
-        ? ". The interception CA is in the system trust store: Docker accepts it."
+        ? `. The interception CA is in the system trust store: ${clientName(p.fixesFor)} accepts it.`
         : p.trusted === "certs.d"
           ? `. Its CA is trusted for this host only, via ${p.certsDir}: auth and CDN hosts will still fail.`
-          : ". Its CA is not trusted: Docker will fail with x509: certificate signed by unknown authority."),
-    fixes: (p) => [
-      `Get the interception root ("${p.root}") from your security team, then install it on the daemon host: sudo cp corp-root.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates && sudo systemctl restart docker (RHEL: /etc/pki/ca-trust/source/anchors/ + update-ca-trust; Docker Desktop/colima: inside the VM)`,
-      `Or for this registry only: sudo mkdir -p ${p.certsDir} && sudo cp corp-root.crt ${p.certsDir}/ca.crt (does not cover auth/CDN hosts)`,
-      `Or ask for an inspection bypass for ${p.host} and the registry's auth and blob/CDN hosts (Docker Hub: registry-1.docker.io, auth.docker.io, production.cloudflare.docker.com).`,
-    ],
+          : `. Its CA is not trusted: ${clientName(p.fixesFor)} will fail with x509: certificate signed by unknown authority.`),
+    fixes: (p) =>
+      otherClient(p.fixesFor)
+        ? interceptionFixes(p, p.fixesFor)
+        : [
+            `Get the interception root ("${p.root}") from your security team, then install it on the daemon host: sudo cp corp-root.crt /usr/local/share/ca-certificates/ && sudo update-ca-certificates && sudo systemctl restart docker (RHEL: /etc/pki/ca-trust/source/anchors/ + update-ca-trust; Docker Desktop/colima: inside the VM)`,
+            `Or for this registry only: sudo mkdir -p ${p.certsDir} && sudo cp corp-root.crt ${p.certsDir}/ca.crt (does not cover auth/CDN hosts)`,
+            bypass(p.host),
+          ],
     genericFixes: [
       "Install the interception root CA in the daemon host's trust store (update-ca-certificates / update-ca-trust) and restart the daemon.",
       "Or put it in /etc/docker/certs.d/<host[:port]>/ca.crt for each registry host (not the CDN hosts).",

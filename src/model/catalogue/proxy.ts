@@ -189,7 +189,7 @@ export const proxy = {
       // The concrete URL is the example: repeating the generic one (GO_URL_AUTH) in the same line read twice.
       if (basic)
         out.push(
-          `Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (Docker (Go) sends only Basic credentials, taken from the URL; percent-encode special characters: @ → %40, : → %3A, # → %23).`,
+          `Put the credentials in the proxy URL: ${p.variable}=${p.proxy.replace(/^(\w+:\/\/)/, "$1USER:PASSWORD@")} (${isUnit(p.owner) ? p.owner.unit : p.owner === "shell" ? "podman" : "Docker"} (Go) sends only Basic credentials, taken from the URL; percent-encode special characters: @ → %40, : → %3A, # → %23).`,
         );
       else
         out.push(
