@@ -194,16 +194,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
         ...(init.method === "HEAD" ? { reset: false } : {}),
       });
     try {
-      const opened = d.opened.count;
-      const res = await send().catch((e: unknown) => {
-        // Go re-sends a replayable request whose kept-alive connection the server had closed
-        // (golang/go:src/net/http/transport.go, shouldRetryRequest); undici fails it. Only when
-        // no socket was opened meanwhile, i.e. it went out on a reused one.
-        const code = (e as { code?: string }).code;
-        const replayable = (init.method === "GET" || init.method === "HEAD") && init.body === undefined;
-        if (!replayable || signal.aborted || d.opened.count !== opened || !code || !CLOSED_UNDER_US.has(code)) throw e;
-        return send();
-      });
+      const res = await sendReplaying(send, init, signal, d.opened);
       if (!keepDeadlineForBody) clearTimeout(timer);
       const { headers: h, raw } = joinHeaders(res.headers as Record<string, string | string[]>);
       return { res, h, raw, started, timer, fail, headers, remoteAddress: d.states.get(connKey)?.address ?? null };
@@ -216,15 +207,7 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
   return {
     async request(init) {
       const o = await open(init, true);
-      let read: { body: Buffer; truncated: boolean };
-      try {
-        read = await readCapped(o.res.body as AsyncIterable<Uint8Array>, init.maxBodyBytes ?? DEFAULT_MAX_BODY);
-      } catch (e) {
-        clearTimeout(o.timer);
-        throw o.fail(e, "body");
-      }
-      clearTimeout(o.timer);
-      const { body, truncated } = read;
+      const { body, truncated } = await readWithin(o, init.maxBodyBytes ?? DEFAULT_MAX_BODY);
       if (truncated) o.res.body.destroy();
       const durationMs = Math.round(performance.now() - o.started);
       // undici hands a socket back one event-loop turn after its answer ends (client-h1.js,
@@ -255,6 +238,35 @@ export function createHttpClient(cfg: HttpClientConfig): HttpClient {
       if (m && !m.shared) await m.dispatch.close();
     },
   };
+}
+
+/**
+ * Go re-sends a replayable request whose kept-alive connection the server had closed
+ * (golang/go:src/net/http/transport.go, shouldRetryRequest); undici fails it. Only when no
+ * socket was opened meanwhile, i.e. it went out on a reused one.
+ */
+function sendReplaying<T>(send: () => Promise<T>, init: HttpRequestInit, signal: AbortSignal, opened: { count: number }): Promise<T> {
+  const before = opened.count;
+  return send().catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    const replayable = (init.method === "GET" || init.method === "HEAD") && init.body === undefined;
+    if (!replayable || signal.aborted || opened.count !== before || !code || !CLOSED_UNDER_US.has(code)) throw e;
+    return send();
+  });
+}
+
+/** The whole body up to `max` within the request's deadline; a failure is the body phase's NetError. */
+async function readWithin(
+  o: { res: { body: unknown }; timer: ReturnType<typeof setTimeout>; fail: (e: unknown, phase?: NetErrorPhase) => NetError },
+  max: number,
+): Promise<{ body: Buffer; truncated: boolean }> {
+  try {
+    return await readCapped(o.res.body as AsyncIterable<Uint8Array>, max);
+  } catch (e) {
+    throw o.fail(e, "body");
+  } finally {
+    clearTimeout(o.timer);
+  }
 }
 
 /**
