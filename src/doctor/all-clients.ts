@@ -2,6 +2,7 @@ import type { JudgedClient } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { Verdict } from "../model/report";
 import type { StageResult } from "../model/stage";
+import { concernsClient } from "../stages/config-each-client";
 import { shareClientProbes } from "./client-probes";
 import type { RunInput, RunResult } from "./run";
 import { verdictOf } from "./verdict";
@@ -40,13 +41,19 @@ export async function judgeEveryClient(
   const clients: ClientRun[] = [];
   for (const [i, x] of judged.all!.entries()) {
     // Config findings of --client all start with their client's label; a client is judged on its own.
-    const own = (f: Finding) => !(f.stage === "config" && f.detail.startsWith("[")) || f.detail.startsWith(`[${x.label}]`);
-    const client: JudgedClient = { ...judged, name: x.name, store: x.store, label: x.label, wire: x.wire, all: null };
+    const own = (f: Finding) => concernsClient(f, x.label);
+    // Its own short-name candidates' credentials (podman's), whatever its position in the list.
+    const { candidateCredentials: _first, ...rest } = judged;
+    const candidates = x.candidateCredentials ? { candidateCredentials: x.candidateCredentials } : {};
+    const client: JudgedClient = { ...rest, ...candidates, name: x.name, store: x.store, label: x.label, wire: x.wire, all: null };
+    const lf = local.localFacts.local;
     const base: RunResult = {
       ...local,
       localFacts: {
         ...local.localFacts,
         client,
+        // Why its own credentials could not be read, for a 401 (the auth stage's hint).
+        ...(lf ? { local: { ...lf, credentialProblem: x.credentialProblem ?? null } } : {}),
         // Its own credentials (pull secrets for kubelet, auth.json for podman, only --username for ctr).
         ...(x.credentials ? { credential: x.credentials[0] ?? null, credentials: x.credentials } : {}),
       },

@@ -187,6 +187,10 @@ export interface JudgedClient {
         wire: ClientWire;
         /** The credentials this client would try, in its order (its profile's source); set by the config stage. */
         credentials?: Credential[];
+        /** Its short-name candidates' credentials (podman), as candidateCredentials above; set by the config stage. */
+        candidateCredentials?: Record<string, Credential[]>;
+        /** Why credentials that may exist were not read for this client, as LocalConfig's credentialProblem. */
+        credentialProblem?: string | null;
       }[]
     | null;
 }

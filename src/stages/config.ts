@@ -10,8 +10,9 @@ import { maskUserinfo } from "../model/redact";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { judgeClient } from "./config-client";
 import { clientCredentials, reachEvidence } from "./config-credentials";
+import { candidatesCredentials, credentialProblemOf, everyClientsCredentials, lookupFindings } from "./config-each-client";
 import { configEvidence, summaryOf } from "./config-evidence";
-import { configUnreadable, daemonConfigFinding } from "./config-findings";
+import { daemonConfigFinding } from "./config-findings";
 import { escapeOutcome } from "./reference";
 
 /**
@@ -60,20 +61,15 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const source = judged.profile.credentials.source;
   const creds = await clientCredentials(ctx, source, loaded, lookupKey);
   const credential = creds.credentials[0] ?? null;
-  // --client all: each client walks with its own credentials (doctor/all-clients.ts).
-  for (const [i, x] of (judged.client.all ?? []).entries())
-    x.credentials =
-      i === 0 ? creds.credentials : (await clientCredentials(ctx, judged.profiles[i]!.credentials.source, loaded, lookupKey)).credentials;
-  // A podman short-name candidate's credentials are looked up for its own registry (containers/image per image).
-  for (const h of judged.client.wire.hosts ?? []) {
-    if (!h.ref || judged.client.candidateCredentials?.[h.ref.canonical]) continue;
-    const own = { ...ctx, facts: { ...ctx.facts, ref: h.ref } };
-    const got = await clientCredentials(own, source, loaded, authLookupKey(h.ref.registry));
-    judged.client.candidateCredentials = { ...judged.client.candidateCredentials, [h.ref.canonical]: got.credentials };
+  const all = judged.client.all;
+  // --client all: each client walks with its own credentials and its lookup findings are reported (doctor/all-clients.ts).
+  const findings = all
+    ? await everyClientsCredentials(ctx, all, judged.profiles, loaded, lookupKey, creds)
+    : lookupFindings(creds, source, loaded);
+  if (!all) {
+    const candidates = await candidatesCredentials(ctx, judged.client.wire, source, loaded);
+    if (candidates) judged.client.candidateCredentials = candidates;
   }
-  const findings = [...creds.findings];
-  // config.json is what the docker CLI reads; other clients' files are judged by their own findings.
-  if (loaded.problem && source.kind === "docker-config") findings.unshift(configUnreadable(loaded, credential));
   if (daemonFinding) findings.push(daemonFinding);
   // 3. What later stages use, and the evidence.
   const certsHost = path.join(options.certsDir, ref.registry);
@@ -87,8 +83,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   // saying "0 insecure" while one was passed contradicted the connect stage's "(insecure)".
   const flags = { insecureRegistries: [...options.insecureRegistries], mirrors: options.mirrors.map(maskUserinfo) };
   if (flags.insecureRegistries.length + flags.mirrors.length > 0) evidence.flags = flags;
-  const unread = credential ? undefined : findings.find((f) => UNREAD.has(f.code));
-  if (unread) local.credentialProblem = `${unread.code}: ${unread.detail}`;
+  const problem = all ? (all[0]?.credentialProblem ?? null) : credentialProblemOf(credential, findings);
+  if (problem) local.credentialProblem = problem;
   findings.push(...judged.findings);
   evidence.client = judged.evidence;
   // config.json, daemon.json, drop-ins and helper output are the user's files but may hold ESC sequences.
@@ -99,9 +95,6 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
     provides: { local, credential, credentials: creds.credentials, client: judged.client },
   });
 }
-
-/** Findings that mean credentials may exist but could not be read (a later 401 is not "none configured"). */
-const UNREAD = new Set(["CREDS_HELPER_MISSING", "CREDS_HELPER_FAILED", "CONFIG_UNREADABLE", "CREDS_PROVIDER_FAILED"]);
 
 /** The daemon settings in effect: the live Engine's registry settings when they apply, proxies from it or the drop-ins. */
 function localConfig(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildImage } from "../../src/lab/image";
 import { runCli } from "../helpers/binary";
@@ -210,6 +210,42 @@ describe("--client all: each client walks its own plan", () => {
       "kubelet/null": true,
       "podman/null": true,
     });
+    expect(d.r.code).toBe(1);
+    expect(JSON.stringify(d.report)).not.toContain(PW);
+  }, 90_000);
+  test("every client's credential lookup is reported: Docker's failing credential helper fails both Docker lines, podman's auth.json pulls, as skopeo does", async () => {
+    const image = `${authReg.host}/team/app:1.0`;
+    const dir = path.join(t.dir, "lookups");
+    const bin = path.join(dir, "bin");
+    for (const d of ["hosts", "bin", "docker", "run/containers", "config/containers"]) mkdirSync(path.join(dir, d), { recursive: true });
+    const conf = path.join(dir, "registries.conf");
+    writeFileSync(conf, `[[registry]]\nlocation = "${authReg.host}"\ninsecure = true\n`);
+    // Docker's config.json sends this registry to a helper that fails (not "credentials not found").
+    writeFileSync(path.join(dir, "docker", "config.json"), JSON.stringify({ credHelpers: { [authReg.host]: "pdallfail" } }));
+    const helper = path.join(bin, "docker-credential-pdallfail");
+    writeFileSync(helper, "#!/bin/sh\necho 'keychain locked' >&2\nexit 1\n");
+    chmodSync(helper, 0o755);
+    // podman: its auth.json has the credentials.
+    const entry = { auths: { [authReg.host]: { auth: b64(`alice:${PW}`) } } };
+    writeFileSync(path.join(dir, "config", "containers", "auth.json"), JSON.stringify(entry));
+    const env = { XDG_RUNTIME_DIR: path.join(dir, "run"), XDG_CONFIG_HOME: path.join(dir, "config") };
+    const skopeo = Bun.spawnSync([requireBinary("skopeo", "skopeo"), "--registries-conf", conf, "inspect", `docker://${image}`], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...env },
+    });
+    expect(skopeo.exitCode).toBe(0);
+
+    const d = await doctorAll(path.join(dir, "hosts"), conf, true, {
+      image,
+      args: ["--docker-config", path.join(dir, "docker")],
+      env: { ...env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    for (const k of ["docker/classic", "docker/containerd"])
+      expect(d.by[k]!.verdict).toMatchObject({ ok: false, code: "CREDS_HELPER_FAILED" });
+    expect(d.by["podman/null"]!.verdict).toMatchObject({ ok: true, code: null });
+    // Docker's lookup once, naming both Docker clients (and no other: podman never runs that helper).
+    const helperFailed = d.findings.filter((f) => f.code === "CREDS_HELPER_FAILED");
+    expect(helperFailed).toHaveLength(1);
+    expect(helperFailed[0]!.detail).toStartWith("[docker (classic store), docker (containerd store)] ");
     expect(d.r.code).toBe(1);
     expect(JSON.stringify(d.report)).not.toContain(PW);
   }, 90_000);
