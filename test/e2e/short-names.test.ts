@@ -159,6 +159,30 @@ describe("podman: a short name is the search registries in order", () => {
     expect(JSON.stringify(d.report)).not.toContain(PW);
   }, 120_000);
 
+  test("--client all, podman after Docker: the candidate behind Basic still gets the auth.json entry of its registry, and podman's line succeeds", async () => {
+    const conf = registriesConf(
+      "locked-all",
+      `unqualified-search-registries = ["${first.host}", "${locked.host}"]\n\n` +
+        `[[registry]]\nlocation = "${first.host}"\ninsecure = true\n\n[[registry]]\nlocation = "${locked.host}"\ninsecure = true\n`,
+    );
+    const authFile = path.join(t.dir, "auth-all.json");
+    writeFileSync(authFile, JSON.stringify({ auths: { [locked.host]: { auth: Buffer.from(`alice:${PW}`).toString("base64") } } }));
+    const env = { REGISTRY_AUTH_FILE: authFile };
+    expect(podmanPull(conf, "demo/healthy", env).code).toBe(0);
+    const hosts = path.join(t.dir, "no-hosts");
+    mkdirSync(hosts, { recursive: true });
+    const args = ["--client", "all", "--registries-conf", conf, "--hosts-dir", hosts, "--containerd-config", "/nonexistent/config.toml"];
+    const d = await doctor("demo/healthy", [...args, "--timeout", "5"], env);
+    const clients = d.report.clients as { name: string; verdict: { ok: boolean }; endpoints: string[] }[];
+    expect(clients.map((c) => c.name).indexOf("podman")).toBeGreaterThan(clients.map((c) => c.name).indexOf("docker"));
+    const podman = clients.find((c) => c.name === "podman")!;
+    expect(podman.verdict.ok).toBe(true);
+    expect(podman.endpoints).toEqual([`https://${first.host}`, `https://${locked.host}`]);
+    const auth = d.report.stages.find((s: { id: string; endpoint: string }) => s.id === "auth" && s.endpoint === `https://${locked.host}`);
+    expect(auth.summary).toStartWith("Basic as alice; HEAD manifest → 200");
+    expect(JSON.stringify(d.report)).not.toContain(PW);
+  }, 120_000);
+
   test("policy.json rejects the first candidate's registry: podman goes on to the second, so does the doctor; rejecting both is POLICY_REJECTED", async () => {
     // The image on both registries: only the policy decides which one podman takes.
     await Promise.all([first, second].map((r) => pushImage(r.url, "demo/both", "latest", buildImage({ label: `short-names-${r.port}` }))));
