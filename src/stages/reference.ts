@@ -1,5 +1,6 @@
 import { ctrReading } from "../clients/ctr-reference";
 import { isShortName } from "../clients/short-names";
+import type { PullClient } from "../model/catalogue/reference";
 import { escapeControls } from "../model/escape";
 import type { Json } from "../model/evidence";
 import type { ImageRef } from "../model/facts";
@@ -17,7 +18,9 @@ export const referenceStage: Stage = {
   scope: "local",
   needs: [],
   async run(ctx: StageContext): Promise<StageOutcome> {
-    const out = referenceOutcome(ctx.options.image ?? "");
+    // The config stage judges the client later: only a --client that names one is known here.
+    const c = ctx.options.client;
+    const out = referenceOutcome(ctx.options.image ?? "", c === "auto" || c === "all" ? null : c);
     if (ctx.options.client === "containerd") return ctrOutcome(ctx.options.image ?? "", out);
     // podman resolves a short name itself (config stage): Docker's reading is only what the doctor keeps for the local files.
     if (ctx.options.client === "podman" && out.provides?.ref && isShortName(out.provides.ref.input))
@@ -27,8 +30,8 @@ export const referenceStage: Stage = {
 };
 
 /** Pure: the whole stage for one input (also used by `pulldoctor ref`). */
-export function referenceOutcome(input: string): StageOutcome {
-  return escapeOutcome(rawReferenceOutcome(input));
+export function referenceOutcome(input: string, client: PullClient | null = null): StageOutcome {
+  return escapeOutcome(rawReferenceOutcome(input, client));
 }
 
 /**
@@ -56,7 +59,7 @@ export function escapeOutcome(o: StageOutcome): StageOutcome {
   };
 }
 
-function rawReferenceOutcome(input: string): StageOutcome {
+function rawReferenceOutcome(input: string, client: PullClient | null): StageOutcome {
   let ref: ImageRef;
   try {
     ref = parseReference(input);
@@ -65,7 +68,7 @@ function rawReferenceOutcome(input: string): StageOutcome {
     return {
       summary: `${JSON.stringify(input)}: ${e.message}`,
       evidence: { input, error: { kind: e.kind, message: e.message } },
-      findings: [classifyReferenceError(input, e)],
+      findings: [classifyReferenceError(input, e, client)],
     };
   }
   const findings: Finding[] = [];
@@ -88,7 +91,7 @@ function rawReferenceOutcome(input: string): StageOutcome {
     findings.push(
       finding(
         "REF_UPPERCASE",
-        { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input) },
+        { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input), client },
         { input, registry: ref.registry },
         {
           severity: "warning",
@@ -137,10 +140,10 @@ export function ctrOutcome(input: string, docker: StageOutcome): StageOutcome {
 }
 
 /** Pure, table-tested: a parse error to its finding. */
-export function classifyReferenceError(input: string, e: ReferenceParseError): Finding {
+export function classifyReferenceError(input: string, e: ReferenceParseError, client: PullClient | null = null): Finding {
   const evidence = { input, kind: e.kind, message: e.message };
   if (e.kind === "uppercase" && e.subject !== null) {
-    return finding("REF_UPPERCASE", { input, repository: e.subject, lowered: lowercaseSuggestion(input) }, evidence);
+    return finding("REF_UPPERCASE", { input, repository: e.subject, lowered: lowercaseSuggestion(input), client }, evidence);
   }
   return finding("REF_INVALID", { input, message: e.message, kind: e.kind, hint: hintFor(input, e) }, evidence);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { refCommand } from "../../src/cli/commands/ref";
-import { defaultOptions } from "../../src/model/options";
+import { type ClientChoice, defaultOptions } from "../../src/model/options";
 import { ReferenceParseError } from "../../src/registry/reference";
 import { classifyReferenceError, lowercaseSuggestion, referenceStage } from "../../src/stages/reference";
 import { memoryIo } from "../../src/ui/io";
@@ -45,6 +45,21 @@ describe("reference stage", () => {
     expect(f.severity).toBe("error");
     expect(f.detail).toBe("repository name (Owner/App) must be lowercase");
     expect(f.fixes[0]).toBe("Use the lower-case reference: pulldoctor check ghcr.io/owner/app:V1");
+  });
+
+  test("upper case: the pull fix in the judged client's words when --client names it, neutral before the client is judged", async () => {
+    const fixFor = async (client: ClientChoice) => {
+      const out = await referenceStage.run(testContext({ options: { image: "ghcr.io/Owner/App:V1", client } }));
+      return out.findings[0]!.fixes[1];
+    };
+    expect(await fixFor("docker")).toBe("docker pull ghcr.io/owner/app:V1");
+    expect(await fixFor("containerd")).toBe("ctr images pull ghcr.io/owner/app:V1");
+    expect(await fixFor("podman")).toBe("podman pull ghcr.io/owner/app:V1");
+    expect(await fixFor("kubelet")).toBe("In the pod spec: image: ghcr.io/owner/app:V1");
+    for (const client of ["auto", "all"] as const) expect(await fixFor(client)).toBe("Use the lower-case name: ghcr.io/owner/app:V1");
+    // The warning of an upper-case first part (a host to Docker) too.
+    const warn = await referenceStage.run(testContext({ options: { image: "MyOrg/app:1.0", client: "podman" } }));
+    expect(warn.findings[0]!.fixes[1]).toBe("podman pull myorg/app:1.0");
   });
 
   test("an upper-case first component is a host to Docker: REF_UPPERCASE as a warning, ref still provided", async () => {

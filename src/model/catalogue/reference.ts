@@ -1,5 +1,17 @@
 import { type CatalogueSection, entry } from "./entry";
 
+/** The client whose pull is judged, when the reference stage knows it (--client names one). */
+export type PullClient = "docker" | "containerd" | "kubelet" | "podman";
+
+/** The lower-cased name in the judged client's own words; neutral while the client is not known yet (auto, all). */
+function pullWith(client: PullClient | null, lowered: string): string {
+  if (client === "docker") return `docker pull ${lowered}`;
+  if (client === "containerd") return `ctr images pull ${lowered}`;
+  if (client === "podman") return `podman pull ${lowered}`;
+  if (client === "kubelet") return `In the pod spec: image: ${lowered}`;
+  return `Use the lower-case name: ${lowered}`;
+}
+
 /** Findings of the `reference` stage. */
 export const reference = {
   REF_INVALID: entry<{ input: string; message: string; kind: string; hint: string | null }>({
@@ -50,7 +62,7 @@ export const reference = {
     ],
   }),
 
-  REF_UPPERCASE: entry<{ input: string; repository: string; lowered: string }>({
+  REF_UPPERCASE: entry<{ input: string; repository: string; lowered: string; client: PullClient | null }>({
     stage: "reference",
     severity: "error",
     title: "The repository name contains upper-case letters",
@@ -69,7 +81,7 @@ export const reference = {
     howKnown:
       "Parsed locally exactly as Docker's ParseNormalizedNamed does; the part Docker checks is everything before the first ':' after the registry host.",
     detail: (p) => `repository name (${p.repository}) must be lowercase`,
-    fixes: (p) => [`Use the lower-case reference: pulldoctor check ${p.lowered}`, `docker pull ${p.lowered}`],
+    fixes: (p) => [`Use the lower-case reference: pulldoctor check ${p.lowered}`, pullWith(p.client, p.lowered)],
     genericFixes: [
       "Lower-case the repository path (the registry host and the tag may keep their case)",
       "In CI, pass names through `tr '[:upper:]' '[:lower:]'`",
