@@ -3,6 +3,9 @@
  * Builds dist/pulldoctor: one self-contained executable (`bun build --compile`) that runs
  * with no node_modules beside it, compiled as scripts/compile.ts says (the release binaries
  * of scripts/release.ts are compiled the same way). Checks that src/version.ts matches package.json.
+ * Like every build, it turns off Bun's run-time autoload of the working directory's `.env` and
+ * `bunfig.toml` (the Bun.build options that `--no-compile-autoload-dotenv` and
+ * `--no-compile-autoload-bunfig` set on the command line; tsconfig and package.json too).
  * Usage: bun scripts/build.ts [--outfile PATH] [--target bun-linux-arm64 --compile-executable-path PATH] [--no-bytecode]
  */
 import path from "node:path";

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { buildImage } from "../../src/lab/image";
-import { requireBinaryBuilt, runCli } from "../helpers/binary";
-import { tempDir } from "../helpers/context";
-import { pushImage } from "../helpers/push";
+import { runCli } from "../helpers/binary";
 import { expectNoSecrets, expectValidReport } from "../helpers/schema";
-import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { type KubeletSecretsLab, startKubeletSecretsLab } from "../peers/kubelet-secrets";
 
 /**
  * `check -f k8s.yaml --client kubelet --pull-secret …` through the compiled binary against a
@@ -14,54 +11,25 @@ import { type RegistryPeer, startRegistry } from "../peers/registry";
  * its own pod spec names, in its order, as kubelet builds a pod's keyring; nothing else.
  */
 const PW = "secrets-Basic-pw-5";
-let reg: RegistryPeer;
-let t: { dir: string; cleanup: () => void };
-let image: string;
-let hostsDir: string;
-
+let lab: KubeletSecretsLab;
 beforeAll(async () => {
-  requireBinaryBuilt();
-  t = tempDir("pd-e2e-many-secrets-");
-  reg = await startRegistry({ htpasswd: { alice: PW } });
-  const basic = `Basic ${Buffer.from(`alice:${PW}`).toString("base64")}`;
-  await pushImage(reg.url, "team/app", "1.0", buildImage({ label: "many-secrets" }), { authorization: basic });
-  image = `${reg.host}/team/app:1.0`;
-  // containerd CRI reads hosts.toml: the plain-HTTP registry as kubelet's runtime would be told of it.
-  hostsDir = path.join(t.dir, "certs.d");
-  mkdirSync(path.join(hostsDir, reg.host), { recursive: true });
-  writeFileSync(path.join(hostsDir, reg.host, "hosts.toml"), `server = "http://${reg.host}"\n`);
+  lab = await startKubeletSecretsLab("many-secrets", PW);
 });
 afterAll(async () => {
-  await reg?.stop();
-  t?.cleanup();
+  await lab?.stop();
 });
-
-/** A kubernetes.io/dockerconfigjson Secret file, as `kubectl get secret -o yaml` prints it. */
-function secretFile(name: string, password: string): string {
-  const cfg = { auths: { [reg.host]: { auth: Buffer.from(`alice:${password}`).toString("base64") } } };
-  const file = path.join(t.dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${name}\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: ${Buffer.from(JSON.stringify(cfg)).toString("base64")}\n`,
-  );
-  return file;
-}
-
-function deployment(name: string, secrets: string[]): string {
-  const pulls = secrets.map((s) => `\n        - name: ${s}`).join("");
-  return `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      imagePullSecrets:${pulls}\n      containers:\n        - name: ${name}\n          image: ${image}\n`;
-}
-
-const flags = () => ["--client", "kubelet", "--containerd-config", "/nonexistent/config.toml", "--hosts-dir", hostsDir, "--timeout", "5"];
+const secretFile = (name: string, password: string) => lab.secretFile(name, password);
+const deployment = (name: string, secrets: string[]) => lab.deployment(name, secrets);
+const flags = () => lab.flags();
 
 test("two Deployments of one image naming different Secrets: the right one pulls, the wrong one fails AUTH_UNAUTHORIZED, as kubelet would", async () => {
   const right = secretFile("regcred", PW);
   const wrong = secretFile("badcred", "not-the-password");
   const spare = secretFile("spare", PW);
-  const k8s = path.join(t.dir, "k8s.yaml");
+  const k8s = path.join(lab.dir, "k8s.yaml");
   writeFileSync(k8s, [deployment("web", ["regcred"]), deployment("api", ["badcred"])].join("---\n"));
   const args = ["check", "-f", k8s, ...flags(), "--pull-secret", wrong, "--pull-secret", right, "--pull-secret", spare];
-  const r = await runCli(args, { home: t.dir });
+  const r = await runCli(args, { home: lab.dir });
   expect(r.code).toBe(1);
   const lines = r.stdout.split("\n");
   expect(lines[0]).toMatch(/^VERDICT +CODE +IMAGE +FROM$/);
@@ -76,7 +44,7 @@ test("two Deployments of one image naming different Secrets: the right one pulls
   expect(again).toContain(`--pull-secret ${wrong}`);
   expect(again).not.toContain(right);
 
-  const j = await runCli([...args, "--json"], { home: t.dir });
+  const j = await runCli([...args, "--json"], { home: lab.dir });
   const b = JSON.parse(j.stdout);
   expectValidReport(b);
   expect(b.images.map((i: { pullSecrets: string[] }) => i.pullSecrets)).toEqual([["regcred"], ["badcred"]]);
@@ -86,16 +54,16 @@ test("two Deployments of one image naming different Secrets: the right one pulls
     (i: { report: { stages: { id: string; evidence: { credential?: { source?: string } } }[] } }) =>
       i.report.stages.find((s) => s.id === "auth")?.evidence.credential?.source,
   );
-  expect(used[0]).toBe(`${right} auths[${reg.host}]`);
-  expect(used[1]).toBe(`${wrong} auths[${reg.host}]`);
+  expect(used[0]).toBe(`${right} auths[${lab.reg.host}]`);
+  expect(used[1]).toBe(`${wrong} auths[${lab.reg.host}]`);
   expect(b.unusedPullSecrets).toEqual([{ file: spare, name: "spare" }]);
 }, 90_000);
 
 test("a name the pod lists with no --pull-secret file: said in that image's output, and the pull goes anonymous and fails", async () => {
   const right = secretFile("regcred", PW);
-  const k8s = path.join(t.dir, "k8s-missing.yaml");
+  const k8s = path.join(lab.dir, "k8s-missing.yaml");
   writeFileSync(k8s, [deployment("web", ["regcred"]), deployment("worker", ["othercred", "regcred"])].join("---\n"));
-  const r = await runCli(["check", "-f", k8s, ...flags(), "--pull-secret", right], { home: t.dir });
+  const r = await runCli(["check", "-f", k8s, ...flags(), "--pull-secret", right], { home: lab.dir });
   const lines = r.stdout.split("\n");
   expect(lines[1]).toMatch(/^ok +- +.* Deployment\/web \(web\)$/);
   // othercred has no file, regcred (second in the pod's list) still answers: kubelet pulls with it.
@@ -105,7 +73,7 @@ test("a name the pod lists with no --pull-secret file: said in that image's outp
   expect(r.code).toBe(0);
 
   writeFileSync(k8s, [deployment("web", ["regcred"]), deployment("worker", ["othercred"])].join("---\n"));
-  const f = await runCli(["check", "-f", k8s, ...flags(), "--pull-secret", right], { home: t.dir });
+  const f = await runCli(["check", "-f", k8s, ...flags(), "--pull-secret", right], { home: lab.dir });
   const fl = f.stdout.split("\n");
   expect(fl[1]).toMatch(/^ok +- +.* Deployment\/web \(web\)$/);
   // No Secret of its own: the pull goes anonymous and the registry's 401 stands.

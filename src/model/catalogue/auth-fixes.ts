@@ -14,7 +14,9 @@ export function giveCredentials(p: AuthBase): string[] {
         `containerd takes the caller's credentials: \`ctr images pull --user USER ${p.registry}/${p.repository}:TAG\` (nerdctl: \`nerdctl login ${p.registry}\`)`,
       ];
     case "registries.conf":
-      return [`\`podman login ${p.registry}\` (written to \${XDG_RUNTIME_DIR}/containers/auth.json; skopeo and CRI-O read it too)`];
+      return [
+        `\`podman login ${p.registry}\` (written to \${XDG_RUNTIME_DIR}/containers/auth.json, or to the file REGISTRY_AUTH_FILE names; skopeo and CRI-O read it too)`,
+      ];
     default:
       return [];
   }

@@ -252,7 +252,8 @@ export const configClients = {
     severity: "error",
     title: "The judged client's config file cannot be used",
     explain:
-      "A file the client reads before any request (containerd's config.toml, registries.conf and its drop-ins, policy.json) does " +
+      "A file the client reads before any request (containerd's config.toml, registries.conf and its drop-ins, policy.json, " +
+      "podman's auth.json — REGISTRY_AUTH_FILE's or the default path) does " +
       "not decode or holds entries the client refuses: a registries.conf in the v1 format mixed with v2, one location with " +
       "conflicting insecure/blocked settings, a policy without a default.",
     seen: [
