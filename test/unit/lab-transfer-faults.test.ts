@@ -142,4 +142,5 @@ test("every fault's layers are its own: none comes from the local store after an
   // blob-short-body and blob-drip-layer once shared one (their names are as long): the drip was never met.
   expect(bigLayer(hiddenImage("blob-short-body")).digest).not.toBe(bigLayer(hiddenImage("blob-drip-layer")).digest);
   expect(new Set(digests).size).toBe(digests.length);
-});
+  // Building and hashing every fault's layers is ~2 s of CPU alone; a loaded 2-core machine needs more than bun's 5 s.
+}, 30_000);

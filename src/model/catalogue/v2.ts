@@ -113,7 +113,9 @@ export const v2 = {
         : `GET ${p.url}: ${p.message} (${p.kind} while ${p.phase === "body" ? "reading the body" : "waiting for the response"}, limit ${p.timeoutMs} ms).`,
     fixes: (p) => [
       `Time the exchange: \`curl -sv --max-time 20 ${p.url} -o /dev/null\`; compare from another network`,
-      `Check the MTU on the path: \`ping -M do -s 1472 ${p.host.replace(/:\d+$/, "")}\` (lower until it passes) and set daemon.json "mtu" to match`,
+      // daemon.json "mtu" only sets the containers' bridge: the daemon pulls over the host's own
+      // interfaces, so a path-MTU black hole is fixed on the host (or the VPN/tunnel) itself.
+      `Check the MTU on the path: \`ping -M do -s 1472 ${p.host.replace(/:\d+$/, "")}\` (lower until it passes); if large packets vanish, lower the MTU of the host's interface or VPN (\`ip link set dev IFACE mtu 1400\`) or turn on \`sysctl -w net.ipv4.tcp_mtu_probing=1\``,
       "If a proxy or firewall inspects HTTPS, have the registry host exempted",
     ],
     genericFixes: [
