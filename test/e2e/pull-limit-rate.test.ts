@@ -73,10 +73,12 @@ test("--limit-rate 20M holds 20 MiB/s within 10 % over a 100 MiB pull of two blo
   expect(free).toBeGreaterThan(capped * 1.3);
 }, 120_000);
 
-test("the cap holds on the main thread's transport too (no blob Workers): 50M within 10 %", async () => {
-  const capped = await pull("main-thread", ["--limit-rate", "50M"], { PULLDOCTOR_PULL_WORKERS: "0" });
-  expect(capped / MiB).toBeGreaterThan(50 * 0.9);
-  expect(capped / MiB).toBeLessThan(50 * 1.1);
+// 20M as above: a loaded 2-core machine reached only ~31 MiB/s on the main thread, so a 50M cap
+// could not be told from the machine's own limit.
+test("the cap holds on the main thread's transport too (no blob Workers): 20M within 10 %", async () => {
+  const capped = await pull("main-thread", ["--limit-rate", "20M"], { PULLDOCTOR_PULL_WORKERS: "0" });
+  expect(capped / MiB).toBeGreaterThan(20 * 0.9);
+  expect(capped / MiB).toBeLessThan(20 * 1.1);
 }, 120_000);
 
 test("a --limit-rate that does not parse is misuse: exit 2 before any network step", async () => {
