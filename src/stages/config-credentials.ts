@@ -77,7 +77,9 @@ export async function clientCredentials(
       };
       const summary = credentials[0]
         ? `credentials from ${credentials[0].source}${f?.username ? ` (user ${f.username})` : ""}`
-        : `no auth file has credentials for ${repo}: anonymous pull`;
+        : a.problems[0]
+          ? `the credential lookup ends with an error at ${a.problems[0].file}: skopeo and podman stop before any request`
+          : `no auth file has credentials for ${repo}: anonymous pull`;
       return { ...none, credentials, findings, evidence, summary };
     }
     case "keyring": {
