@@ -73,10 +73,12 @@ export function findInAuthText(text: string, file: AuthFile, repoKey: string, re
     parsed = JSON.parse(text);
   } catch {
     // The parser's message quotes the text, which may be a credential: name the file only.
-    return { kind: "invalid", message: `reading JSON file "${file.path}": not valid JSON` };
+    return { kind: "invalid", message: `reading JSON file "${file.path}": unmarshaling JSON at "${file.path}": not valid JSON` };
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    return { kind: "invalid", message: `reading JSON file "${file.path}": not an object` };
+  // Go's json.Unmarshal leaves the struct empty for `null`, and refuses any other non-object.
+  if (parsed === null) return { kind: "none" };
+  if (typeof parsed !== "object" || Array.isArray(parsed))
+    return { kind: "invalid", message: `reading JSON file "${file.path}": unmarshaling JSON at "${file.path}": not an object` };
   const o = parsed as Record<string, unknown>;
   const auths = (file.legacy ? o : (o.auths ?? {})) as Record<string, unknown>;
   const helpers = (file.legacy ? {} : (o.credHelpers ?? {})) as Record<string, unknown>;
@@ -128,26 +130,28 @@ export interface ContainersAuth {
     helper: string | null;
   } | null;
   looked: { file: string; result: string }[];
-  /** Files that stop the search (containers/image returns their error when nothing else is found). */
-  problems: { file: string; message: string }[];
+  /**
+   * Errors that ended the auth-file search (at most one there: containers/image returns the first
+   * file's error), or a registries.conf helper's failure (kept until a later helper has credentials).
+   */
+  problems: { file: string; message: string; searchStopped?: true }[];
+  /** What containers/image warns about and skips (an `auth` without ":"). */
+  warnings: { file: string; message: string }[];
   helperRuns: HelperRun[];
 }
 
 /** getCredentialsWithHomeDir for the default helper list ["containers-auth.json"]: the first file that has credentials wins. */
 export async function containersAuth(files: AuthFile[], repoKey: string, registry: string, opts: HelperOptions): Promise<ContainersAuth> {
-  const out: ContainersAuth = { found: null, looked: [], problems: [], helperRuns: [] };
+  const out: ContainersAuth = { found: null, looked: [], problems: [], warnings: [], helperRuns: [] };
   for (const file of files) {
-    const r = readLocalFile(file.path);
-    const a: FileAnswer = r.ok ? findInAuthText(new TextDecoder().decode(r.bytes), file, repoKey, registry) : { kind: "absent" };
+    const a = readAuthFile(file, repoKey, registry);
     if (a.kind === "absent" || a.kind === "none") {
       out.looked.push({ file: file.path, result: a.kind === "absent" ? "absent" : `no key for ${repoKey}` });
       continue;
     }
-    if (a.kind === "invalid") {
-      out.looked.push({ file: file.path, result: "invalid" });
-      out.problems.push({ file: file.path, message: a.message });
-      continue;
-    }
+    // getCredentialsWithHomeDir's getCredentialsFromAuthFiles returns findCredentialsInFile's first
+    // error: the files after it are never read, even when one of them holds the credentials.
+    if (a.kind === "invalid") return stopped(out, file, a.message);
     if (a.kind === "helper") {
       const got = await helperGet(a.helper, a.registry, opts);
       out.helperRuns.push(got.run);
@@ -164,11 +168,13 @@ export async function containersAuth(files: AuthFile[], repoKey: string, registr
         };
         return out;
       }
+      // getCredsFromCredHelper: "credentials not found" is no credentials here; any other failure is the search's error.
+      if (got.kind !== "not-found") return stopped(out, file, got.error, `: ${got.kind}`);
       out.looked.push({ file: file.path, result: `credHelpers[${a.registry}] → docker-credential-${a.helper}: ${got.kind}` });
-      if (got.kind !== "not-found") out.problems.push({ file: file.path, message: got.error });
       continue;
     }
-    if (a.problem) out.problems.push({ file: file.path, message: a.problem });
+    // decodeDockerAuth logs a warning for an entry without ":" and goes on to the next file.
+    if (a.problem) out.warnings.push({ file: file.path, message: a.problem });
     if (!a.username && !a.password && !a.identityToken) {
       out.looked.push({ file: file.path, result: `auths[${a.key}] holds no usable credentials` });
       continue;
@@ -177,5 +183,24 @@ export async function containersAuth(files: AuthFile[], repoKey: string, registr
     out.found = { file: file.path, key: a.key, username: a.username, password: a.password, identityToken: a.identityToken, helper: null };
     return out;
   }
+  return out;
+}
+
+/**
+ * One file read as authPath.parse does: a missing file (ENOENT, os.IsNotExist) is skipped; any
+ * other read error (EACCES, EISDIR, a file the doctor will not read) is an error, as a parse error is.
+ */
+function readAuthFile(file: AuthFile, repoKey: string, registry: string): FileAnswer {
+  const r = readLocalFile(file.path);
+  if (r.ok) return findInAuthText(new TextDecoder().decode(r.bytes), file, repoKey, registry);
+  if ("error" in r && r.error.code === "ENOENT") return { kind: "absent" };
+  const why = "error" in r ? (r.error.code ?? r.error.message) : r.refused;
+  return { kind: "invalid", message: `reading JSON file "${file.path}": ${why}` };
+}
+
+/** The search ends at this file with its error; the files after it are listed as not read. */
+function stopped(out: ContainersAuth, file: AuthFile, message: string, suffix = ""): ContainersAuth {
+  out.looked.push({ file: file.path, result: `error${suffix}: the search stops here` });
+  out.problems.push({ file: file.path, message, searchStopped: true });
   return out;
 }

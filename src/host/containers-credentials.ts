@@ -9,8 +9,9 @@ export const AUTH_FILES_HELPER = "containers-auth.json";
  * registries.conf `credential-helpers` in order (default ["containers-auth.json"]); the built-in one
  * searches the auth files with the repository's keys, any other is `docker-credential-<name> get`
  * asked for the registry host only (helpers hold no namespaced keys). The first helper with
- * credentials wins; a helper's "not found" goes on to the next; any other failure is kept and
- * reported only when no later helper has credentials. `source` is where the list was set.
+ * credentials wins; a helper's "not found" goes on to the next; any other failure (the auth-file
+ * search's error included) is kept and reported only when no later helper has credentials: then
+ * the lookup fails and skopeo/podman stop before any request. `source` is where the list was set.
  */
 export async function containersCredentials(
   helpers: readonly string[],
@@ -20,13 +21,14 @@ export async function containersCredentials(
   registry: string,
   opts: HelperOptions,
 ): Promise<ContainersAuth> {
-  const out: ContainersAuth = { found: null, looked: [], problems: [], helperRuns: [] };
+  const out: ContainersAuth = { found: null, looked: [], problems: [], warnings: [], helperRuns: [] };
   const where = source ?? "registries.conf";
   for (const helper of helpers) {
     if (helper === AUTH_FILES_HELPER) {
       const a = await containersAuth(files, repoKey, registry, opts);
       out.looked.push(...a.looked);
       out.problems.push(...a.problems);
+      out.warnings.push(...a.warnings);
       out.helperRuns.push(...a.helperRuns);
       if (a.found) return { ...out, found: a.found };
       continue;

@@ -1,5 +1,6 @@
 import { keyringCredentials } from "../clients/keyring-credentials";
 import type { ClientHost, CredentialSource } from "../clients/profile";
+import type { ContainersAuth } from "../host/auth-json";
 import { containersCredentials } from "../host/containers-credentials";
 import { HELPER_PREFIX } from "../host/cred-helper";
 import { type AuthResolution, convertToHostname, resolveAuthConfig } from "../host/credentials";
@@ -68,20 +69,7 @@ export async function clientCredentials(
             },
           ]
         : [];
-      const findings = a.problems.map((p) =>
-        finding(
-          "CLIENT_CONFIG_INVALID",
-          {
-            client: "podman",
-            file: p.file,
-            line: null,
-            message: p.message,
-            consequence: "containers/image reports this error when no later file has credentials for the image.",
-          },
-          { ...p },
-          { severity: "warning" },
-        ),
-      );
+      const findings = authFileFindings(a);
       const evidence = {
         searched: a.looked,
         found: f ? { file: f.file, key: f.key, username: f.username || null } : null,
@@ -89,7 +77,9 @@ export async function clientCredentials(
       };
       const summary = credentials[0]
         ? `credentials from ${credentials[0].source}${f?.username ? ` (user ${f.username})` : ""}`
-        : `no auth file has credentials for ${repo}: anonymous pull`;
+        : a.problems[0]
+          ? `the credential lookup ends with an error at ${a.problems[0].file}: skopeo and podman stop before any request`
+          : `no auth file has credentials for ${repo}: anonymous pull`;
       return { ...none, credentials, findings, evidence, summary };
     }
     case "keyring": {
@@ -106,6 +96,37 @@ export async function clientCredentials(
       return { ...none, credentials, findings: k.findings, evidence: k.evidence, summary };
     }
   }
+}
+
+/**
+ * containers/image's lookup error (pkg/docker/config/config.go#getCredentialsWithHomeDir): when no
+ * helper has credentials, skopeo and podman fail with it before any request ("getting username and
+ * password: … reading JSON file …"), for a public image too. A helper's error followed by a later
+ * helper's credentials is only logged; an `auth` without ":" is warned about and skipped.
+ */
+function authFileFindings(a: ContainersAuth): Finding[] {
+  const fatal = a.found === null;
+  const stop = a.problems.map((p) => {
+    const consequence = fatal
+      ? 'containers/image ends its credential lookup with this error, so skopeo and podman exit before any request with "getting username and password: … ' +
+        `(this error)", for a public image too${p.searchStopped ? "; the auth files after this one are not read, even one holding the credentials" : ""}.`
+      : "containers/image skipped this error because a later credential helper had credentials for the image.";
+    return finding(
+      "CLIENT_CONFIG_INVALID",
+      { client: "podman", file: p.file, line: null, message: p.message, consequence },
+      { ...p, fatal },
+      { severity: fatal ? "error" : "warning" },
+    );
+  });
+  const skipped = a.warnings.map((p) =>
+    finding(
+      "CLIENT_CONFIG_INVALID",
+      { client: "podman", file: p.file, line: null, message: p.message, consequence: "containers/image warns and looks in the next file." },
+      { ...p, fatal: false },
+      { severity: "warning" },
+    ),
+  );
+  return [...stop, ...skipped];
 }
 
 /** The password as a Secret, its Basic form remembered for the final scrub (a server may echo it). */

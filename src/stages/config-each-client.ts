@@ -1,6 +1,7 @@
 import type { ClientProfile, CredentialSource } from "../clients/profile";
 import { authLookupKey } from "../host/credentials";
 import type { LoadedConfig } from "../host/docker-config";
+import type { Json } from "../model/evidence";
 import type { ClientWire, Credential, JudgedClient } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { StageContext } from "../model/stage";
@@ -55,8 +56,9 @@ export async function everyClientsCredentials(
   loaded: LoadedConfig,
   lookupKey: string,
   first: ClientCredentials,
-): Promise<Finding[]> {
+): Promise<{ findings: Finding[]; lookups: Json[] }> {
   const byKey = new Map<string, { f: Finding; labels: string[] }>();
+  const lookups: Json[] = [];
   for (const [i, x] of all.entries()) {
     const source = profiles[i]!.credentials.source;
     const creds = i === 0 ? first : await clientCredentials(ctx, source, loaded, lookupKey);
@@ -64,6 +66,8 @@ export async function everyClientsCredentials(
     x.credentials = creds.credentials;
     x.credentialProblem = credentialProblemOf(creds.credentials[0] ?? null, findings);
     x.code ??= findings.find((f) => f.severity === "error")?.code ?? null;
+    const stops = findings.find((f) => f.severity === "error");
+    lookups.push(lookupEvidence(creds, x.credentialProblem ?? (stops ? `${stops.code}: ${stops.detail}` : null)));
     const candidates = await candidatesCredentials(ctx, x.wire, source, loaded);
     if (candidates) x.candidateCredentials = candidates;
     for (const f of findings) {
@@ -73,7 +77,20 @@ export async function everyClientsCredentials(
       else byKey.set(key, { f, labels: [x.label] });
     }
   }
-  return [...byKey.values()].map(({ f, labels }) => ({ ...f, detail: `[${labels.join(", ")}] ${f.detail}` }));
+  const findings = [...byKey.values()].map(({ f, labels }) => ({ ...f, detail: `[${labels.join(", ")}] ${f.detail}` }));
+  return { findings, lookups };
+}
+
+/** One client's lookup for the config evidence: where its first credential comes from (no secret), or why none. */
+function lookupEvidence(creds: ClientCredentials, problem: string | null): Json {
+  const c = creds.credentials[0];
+  return {
+    found: c ? c.source : null,
+    username: c?.username ?? null,
+    matching: creds.credentials.length,
+    ...(creds.summary ? { summary: creds.summary } : {}),
+    problem,
+  };
 }
 
 /** Whether a config finding of --client all concerns this client: unlabelled, or its label among those it starts with. */

@@ -63,9 +63,8 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const credential = creds.credentials[0] ?? null;
   const all = judged.client.all;
   // --client all: each client walks with its own credentials and its lookup findings are reported (doctor/all-clients.ts).
-  const findings = all
-    ? await everyClientsCredentials(ctx, all, judged.profiles, loaded, lookupKey, creds)
-    : lookupFindings(creds, source, loaded);
+  const each = all ? await everyClientsCredentials(ctx, all, judged.profiles, loaded, lookupKey, creds) : null;
+  const findings = each ? each.findings : lookupFindings(creds, source, loaded);
   if (!all) {
     const candidates = await candidatesCredentials(ctx, judged.client.wire, source, loaded);
     if (candidates) judged.client.candidateCredentials = candidates;
@@ -86,14 +85,35 @@ async function runConfig(ctx: StageContext): Promise<StageOutcome> {
   const problem = all ? (all[0]?.credentialProblem ?? null) : credentialProblemOf(credential, findings);
   if (problem) local.credentialProblem = problem;
   findings.push(...judged.findings);
-  evidence.client = judged.evidence;
+  evidence.client = each ? withLookups(judged.evidence, each.lookups) : judged.evidence;
   // config.json, daemon.json, drop-ins and helper output are the user's files but may hold ESC sequences.
   return escapeOutcome({
-    summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags, creds.summary)}${candidatesOf(judged.client, ref.input)}`,
+    summary: `judged as ${judged.client.label}; ${summaryOf(credential, resolution, loaded, local, flags, each ? eachCredentialsText(all!, each.lookups) : creds.summary)}${candidatesOf(judged.client, ref.input)}`,
     evidence,
     findings,
     provides: { local, credential, credentials: creds.credentials, client: judged.client },
   });
+}
+
+/** --client all: each profile's credentials evidence gains its own lookup's answer (the stage's `credentials` is the first client's). */
+function withLookups(evidence: Json, lookups: Json[]): Json {
+  const e = evidence as { profiles: { credentials: object }[] };
+  return { ...e, profiles: e.profiles.map((p, i) => ({ ...p, credentials: { ...p.credentials, lookup: lookups[i] ?? null } })) } as Json;
+}
+
+/** --client all: each client's credentials in a few words, clients with the same answer on one line. */
+function eachCredentialsText(all: NonNullable<JudgedClient["all"]>, lookups: Json[]): string {
+  const byAnswer = new Map<string, string[]>();
+  for (const [i, x] of all.entries()) {
+    const l = (lookups[i] ?? {}) as { found?: string | null; username?: string | null; problem?: string | null };
+    const answer = l.found
+      ? `${l.found}${l.username ? ` (user ${l.username})` : ""}`
+      : l.problem
+        ? `lookup fails (${l.problem.split(":")[0]})`
+        : "none";
+    byAnswer.set(answer, [...(byAnswer.get(answer) ?? []), x.label]);
+  }
+  return `credentials: ${[...byAnswer].map(([answer, labels]) => `${labels.join(", ")}: ${answer}`).join("; ")}`;
 }
 
 /** The daemon settings in effect: the live Engine's registry settings when they apply, proxies from it or the drop-ins. */

@@ -165,6 +165,77 @@ describe("podman/skopeo: auth.json in containers/image's search order", () => {
     expect(r.code).toBe(0);
   }, 60_000);
 
+  /** skopeo and the doctor with REGISTRY_AUTH_FILE = first (or --authfile) and ~/.docker/config.json = second. */
+  async function firstThenDocker(first: { path: string; text?: string }, docker: string, how: "flag" | "env") {
+    const home = path.join(t.dir, `order-home-${++n}`);
+    mkdirSync(path.join(home, ".docker"), { recursive: true });
+    mkdirSync(path.join(home, "run"), { recursive: true });
+    writeFileSync(path.join(home, ".docker", "config.json"), docker);
+    if (first.text !== undefined) writeFileSync(first.path, first.text);
+    const args = ["inspect", "--tls-verify=false", ...(how === "flag" ? ["--authfile", first.path] : []), `docker://${image}`];
+    const p = Bun.spawnSync([requireBinary("skopeo", "skopeo"), ...args], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        XDG_RUNTIME_DIR: path.join(home, "run"),
+        ...(how === "env" ? { REGISTRY_AUTH_FILE: first.path } : {}),
+      },
+    });
+    const r = await runCli(
+      ["check", image, "--json", "--daemon-config", "/nonexistent/daemon.json", "--client", "podman", ...insecureConf()],
+      { home, env: { REGISTRY_AUTH_FILE: first.path, XDG_RUNTIME_DIR: path.join(home, "run") } },
+    );
+    const report = JSON.parse(r.stdout);
+    const invalid = report.findings.filter((f: { code: string }) => f.code === "CLIENT_CONFIG_INVALID");
+    return {
+      skopeo: { ok: p.exitCode === 0, err: p.stderr.toString() },
+      r,
+      report,
+      invalid,
+      dockerFile: path.join(home, ".docker", "config.json"),
+    };
+  }
+
+  test.each(["env", "flag"] as const)(
+    "a first auth file that does not parse ends the search (%s): skopeo fails with its error, the doctor says CLIENT_CONFIG_INVALID (error)",
+    async (how) => {
+      const broken = path.join(t.dir, `${++n}-broken.json`);
+      const o = await firstThenDocker({ path: broken, text: '{"auths": {' }, JSON.stringify(auths({ [reg.host]: RIGHT })), how);
+      expect(o.skopeo.ok).toBe(false);
+      expect(o.skopeo.err).toContain("getting username and password");
+      expect(o.skopeo.err).toContain(`reading JSON file \\"${broken}\\"`);
+      expect(o.invalid).toHaveLength(1);
+      expect(o.invalid[0]).toMatchObject({ severity: "error", evidence: { file: broken, fatal: true } });
+      expect(o.invalid[0].detail).toContain("getting username and password");
+      expect(o.invalid[0].detail).toContain("the auth files after this one are not read");
+      const config = o.report.stages.find((s: { id: string }) => s.id === "config");
+      expect(config.evidence.credentials.found).toBeNull();
+      expect(config.evidence.credentials.searched.map((l: { file: string }) => l.file)).toEqual([broken]);
+      expect(o.r.code).toBe(1);
+    },
+    60_000,
+  );
+
+  test("a missing first auth file is passed over: skopeo and the doctor pull with ~/.docker/config.json", async () => {
+    const missing = path.join(t.dir, `${++n}-missing.json`);
+    const o = await firstThenDocker({ path: missing }, JSON.stringify(auths({ [reg.host]: RIGHT })), "env");
+    expect(o.skopeo).toMatchObject({ ok: true });
+    expect(o.invalid).toEqual([]);
+    const config = o.report.stages.find((s: { id: string }) => s.id === "config");
+    expect(config.evidence.credentials.found.file).toBe(o.dockerFile);
+    expect(o.r.code).toBe(0);
+  }, 60_000);
+
+  test("a good first auth file and a broken ~/.docker/config.json: neither skopeo nor the doctor reads the second", async () => {
+    const good = file("auth.json", auths({ [reg.host]: RIGHT }));
+    const o = await firstThenDocker({ path: good }, '{"auths": {', "env");
+    expect(o.skopeo).toMatchObject({ ok: true });
+    expect(o.invalid).toEqual([]);
+    const config = o.report.stages.find((s: { id: string }) => s.id === "config");
+    expect(config.evidence.credentials.found.file).toBe(good);
+    expect(o.r.code).toBe(0);
+  }, 60_000);
+
   test("username/password fields instead of auth: containers/image reads neither; skopeo and the doctor are refused", async () => {
     const a = file("auth.json", { auths: { [reg.host]: { username: "alice", password: RIGHT } } });
     expect(skopeo(a, "env").ok).toBe(false);

@@ -246,6 +246,22 @@ describe("--client all: each client walks its own plan", () => {
     const helperFailed = d.findings.filter((f) => f.code === "CREDS_HELPER_FAILED");
     expect(helperFailed).toHaveLength(1);
     expect(helperFailed[0]!.detail).toStartWith("[docker (classic store), docker (containerd store)] ");
+    // Each client's own lookup in the config evidence and summary, not only the first client's.
+    const config = d.report.stages.find((s: { id: string }) => s.id === "config");
+    const lookups = Object.fromEntries(
+      config.evidence.client.profiles.map((p: { name: string; store: string | null; credentials: { lookup: Record<string, unknown> } }) => [
+        `${p.name}/${p.store}`,
+        p.credentials.lookup,
+      ]),
+    );
+    expect(lookups["docker/classic"]).toMatchObject({ found: null, problem: expect.stringMatching(/^CREDS_HELPER_FAILED: /) });
+    expect(lookups["podman/null"]).toMatchObject({
+      found: `auths[${authReg.host}] in ${path.join(dir, "config", "containers", "auth.json")}`,
+      username: "alice",
+    });
+    expect(lookups["containerd/null"]).toMatchObject({ found: null, problem: null });
+    expect(config.summary).toContain("docker (classic store), docker (containerd store): lookup fails (CREDS_HELPER_FAILED)");
+    expect(config.summary).toContain(`podman (containers/image): auths[${authReg.host}]`);
     expect(d.r.code).toBe(1);
     expect(JSON.stringify(d.report)).not.toContain(PW);
   }, 90_000);

@@ -255,9 +255,11 @@ export const configClients = {
       "A file the client reads before any request (containerd's config.toml, registries.conf and its drop-ins, policy.json, " +
       "podman's auth.json — REGISTRY_AUTH_FILE's or the default path) does " +
       "not decode or holds entries the client refuses: a registries.conf in the v1 format mixed with v2, one location with " +
-      "conflicting insecure/blocked settings, a policy without a default.",
+      "conflicting insecure/blocked settings, a policy without a default. containers/image's credential lookup ends at the " +
+      "first auth file that cannot be read or decoded, before the files after it, so the pull fails even when a later one holds the credentials.",
     seen: [
       "podman: Error: … mixing sysregistry v1/v2 is not supported",
+      'skopeo: … getting username and password: 1 error occurred: * reading JSON file "…/auth.json": unmarshaling JSON at "…/auth.json": invalid character …',
       "podman: Error: … registry 'registry.example.com' is defined multiple times with conflicting 'insecure' setting",
       "containerd: failed to load TOML: /etc/containerd/config.toml: … (containerd does not start)",
     ],

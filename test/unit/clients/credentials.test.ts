@@ -106,6 +106,37 @@ describe("containers/image auth files (pkg/docker/config/config.go)", () => {
       "credHelpers[r.example] → docker-credential-pdtest",
     ]);
   });
+
+  // getCredentialsWithHomeDir returns the first file's error (authPath.parse): measured with skopeo 1.9
+  // in test/e2e/client-credentials.test.ts.
+  test("a file that does not parse, or a directory, stops the search; a missing file or `null` is passed over", async () => {
+    const dir = path.join(t.dir, "stop");
+    mkdirSync(path.join(dir, "adir"), { recursive: true });
+    const good = path.join(dir, "good.json");
+    writeFileSync(good, JSON.stringify({ auths: { "r.example": { auth: b64("u:p") } } }));
+    const put = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    };
+    const search = (first: string) =>
+      containersAuth(
+        [first, good].map((p) => ({ path: p, legacy: false })),
+        "r.example/app",
+        "r.example",
+        { env: {}, timeoutMs: 5000 },
+      );
+    for (const first of [put("broken.json", "{ no"), put("empty.json", ""), put("array.json", "[]"), path.join(dir, "adir")]) {
+      const a = await search(first);
+      expect(a.found).toBeNull();
+      expect(a.problems).toEqual([{ file: first, message: expect.stringContaining(`reading JSON file "${first}"`), searchStopped: true }]);
+      expect(a.looked.map((l) => l.file)).toEqual([first]);
+    }
+    const b = await search(put("nob64.json", JSON.stringify({ auths: { "r.example": { auth: "@@@" } } })));
+    expect(b.found).toBeNull();
+    expect(b.problems[0]?.message).toContain("is not base64");
+    for (const first of [path.join(dir, "missing.json"), put("null.json", "null")])
+      expect((await search(first)).found).toMatchObject({ file: good, username: "u" });
+  });
 });
 
 describe("kubelet's keyring in order, with credential-provider plugins (pkg/credentialprovider)", () => {
