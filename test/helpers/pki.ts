@@ -70,30 +70,10 @@ export function makeCA(name: string): CA {
   const { dir, cleanup } = tempDir("pd-pki-");
   const keyFile = path.join(dir, `${safe(name)}-ca.key`);
   const certFile = path.join(dir, `${safe(name)}-ca.crt`);
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "3650",
-      "-subj",
-      `/CN=${name}/O=pulldoctor tests`,
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
-    ],
-    dir,
-  );
+  selfSignedPair(dir, keyFile, certFile, 3650, `/CN=${name}/O=pulldoctor tests`, [
+    "basicConstraints=critical,CA:TRUE",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
   mkdirSync(path.join(dir, "issued"), { recursive: true });
   writeFileSync(path.join(dir, "index.txt"), "");
   writeFileSync(path.join(dir, "serial"), randomSerial());
@@ -125,26 +105,16 @@ export function selfSigned(opts: ServerCertOptions): KeyPair & { cleanup(): void
   const { dir, cleanup } = tempDir("pd-pki-self-");
   const keyFile = path.join(dir, `${safe(opts.cn)}.key`);
   const certFile = path.join(dir, `${safe(opts.cn)}.crt`);
-  const args = [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "30",
-    "-subj",
-    `/CN=${opts.cn}`,
-  ];
-  if (opts.sans.length) args.push("-addext", `subjectAltName=${opts.sans.join(",")}`);
-  openssl(args, dir);
+  selfSignedPair(dir, keyFile, certFile, 30, `/CN=${opts.cn}`, opts.sans.length ? [`subjectAltName=${opts.sans.join(",")}`] : []);
   return { certFile, keyFile, cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), cn: opts.cn, cleanup };
+}
+
+/** `openssl req -x509` with a new P-256 key: the one way every self-signed certificate here is made. */
+function selfSignedPair(dir: string, keyFile: string, certFile: string, days: number, subj: string, exts: string[]): void {
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  args.push("-keyout", keyFile, "-out", certFile, "-days", String(days), "-subj", subj);
+  for (const e of exts) args.push("-addext", e);
+  openssl(args, dir);
 }
 
 /** The leaf followed by its chain, as a server sends it (nginx ssl_certificate takes this). */

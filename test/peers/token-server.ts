@@ -1,9 +1,6 @@
-import { execFileSync } from "node:child_process";
 import { createPrivateKey, type KeyObject, randomUUID, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import { tempDir } from "../helpers/context";
-import { requireBinary } from "./require";
+import { selfSigned } from "../helpers/pki";
 
 /**
  * A token server as the distribution token spec describes it (docs/spec/auth/token.md, oauth.md),
@@ -70,31 +67,8 @@ export interface TokenServer {
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
 export async function startTokenServer(opts: TokenServerOptions = {}): Promise<TokenServer> {
-  const openssl = requireBinary("openssl", "openssl");
-  const { dir, cleanup } = tempDir("pd-token-");
-  const keyPath = path.join(dir, "signer.key");
-  const certPath = path.join(dir, "signer.crt");
-  execFileSync(
-    openssl,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
-      "-days",
-      "3",
-      "-subj",
-      "/CN=pulldoctor test token signer",
-    ],
-    { stdio: "pipe" },
-  );
+  const signer = selfSigned({ cn: "pulldoctor test token signer", sans: [] });
+  const { keyFile: keyPath, certFile: certPath, cleanup } = signer;
   const key: KeyObject = createPrivateKey(readFileSync(keyPath));
   const der = readFileSync(certPath, "utf8")
     .replace(/-----[^-]+-----/g, "")

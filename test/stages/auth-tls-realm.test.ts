@@ -1,56 +1,28 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { tempDir } from "../helpers/context";
+import { selfSigned } from "../helpers/pki";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
-import { requireBinary } from "../peers/require";
 import { startTokenServer, type TokenServer } from "../peers/token-server";
 import { expectNoSecrets, passwordCred, runAuth } from "./auth-helpers";
 
 /** A token service on HTTPS with a private CA: Docker fetches tokens with the registry's TLS settings (certs.d). */
 const PW = "tls-realm-pw-1";
 let ts: TokenServer, reg: RegistryPeer, cert: string;
-const tmp = tempDir("pd-realm-tls-");
+let stopPki: () => void = () => {};
 
 beforeAll(async () => {
-  const openssl = requireBinary("openssl", "openssl");
-  const key = path.join(tmp.dir, "k.pem");
-  const crt = path.join(tmp.dir, "c.pem");
-  execFileSync(
-    openssl,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      crt,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=auth.pd.test",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "pipe" },
-  );
-  cert = readFileSync(crt, "utf8");
+  const pair = selfSigned({ cn: "auth.pd.test", sans: ["IP:127.0.0.1"] });
+  stopPki = pair.cleanup;
+  cert = pair.cert;
   ts = await startTokenServer({
     users: { alice: PW },
     grants: { alice: { "team/app": ["pull"] } },
-    tls: { cert, key: readFileSync(key, "utf8") },
+    tls: { cert, key: pair.key },
   });
   reg = await startRegistry({ token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.rootCertBundle } });
 });
 afterAll(async () => {
   await Promise.all([reg?.stop(), ts?.stop()]);
-  tmp.cleanup();
+  stopPki();
 });
 
 describe("auth: token realm over HTTPS", () => {

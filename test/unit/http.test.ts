@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { Secret } from "../../src/model/secret";
 import { MemoryTrace } from "../../src/model/trace";
 import { readBody } from "../../src/registry/blob";
 import { createHttpClient, type HttpClientConfig, NetError } from "../../src/registry/http";
-import { tempDir, testDeps } from "../helpers/context";
-import { requireBinary } from "../peers/require";
+import { testDeps } from "../helpers/context";
+import { selfSigned } from "../helpers/pki";
 import { startTinyproxy, type TinyproxyPeer } from "../peers/tinyproxy";
 
 const stops: (() => void)[] = [];
@@ -45,35 +42,9 @@ async function expectNetError(p: Promise<unknown>): Promise<NetError> {
 let tls: { cert: string; key: string };
 let proxy: TinyproxyPeer, authProxy: TinyproxyPeer;
 beforeAll(async () => {
-  const openssl = requireBinary("openssl", "openssl");
-  const { dir, cleanup } = tempDir("pd-http-tls-");
-  stops.push(cleanup);
-  const key = path.join(dir, "k.pem");
-  const cert = path.join(dir, "c.pem");
-  execFileSync(
-    openssl,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=registry.test",
-      "-addext",
-      "subjectAltName=DNS:registry.test,IP:127.0.0.1",
-    ],
-    { stdio: "pipe" },
-  );
-  tls = { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+  const pair = selfSigned({ cn: "registry.test", sans: ["DNS:registry.test", "IP:127.0.0.1"] });
+  stops.push(pair.cleanup);
+  tls = { cert: pair.cert, key: pair.key };
   [proxy, authProxy] = await Promise.all([startTinyproxy(), startTinyproxy({ basicAuth: { user: "pxuser", password: "px-pass-123" } })]);
   stops.push(
     () => void proxy.stop(),
