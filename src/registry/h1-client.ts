@@ -34,6 +34,7 @@ export interface H1Response {
 }
 
 const KEEP_ALIVE_MS = 4_000;
+const BACKSTOP_MS = 1_000;
 /** Bytes a body may hold unread before the socket is paused (the kernel's buffers then hold the rest). */
 const HIGH_WATER = 256 * 1024;
 
@@ -170,11 +171,14 @@ class Conn {
       };
       const onAbort = () => finish(abortError(req.signal));
       // undici's two inactivity timers, with its codes: the head must come within headersTimeout,
-      // and no gap in the body may last bodyTimeout.
+      // and no gap in the body may last bodyTimeout. They are backstops: the request's own
+      // deadline (http.ts) and a reader's own (the blob probe's "stalled") decide first, as they
+      // did with undici, whose timers of 1 s or more tick every 500 ms and fire up to 1 s late
+      // (lib/util/timers.js); so these fire BACKSTOP_MS late too.
       let timer: ReturnType<typeof setTimeout> | null = null;
       const arm = (ms: number | undefined, code: string, message: string) => {
         if (timer) clearTimeout(timer);
-        timer = ms ? setTimeout(() => finish(Object.assign(new Error(message), { code })), ms) : null;
+        timer = ms ? setTimeout(() => finish(Object.assign(new Error(message), { code })), ms + BACKSTOP_MS) : null;
       };
       const bodyTimer = () => arm(req.bodyTimeout, "UND_ERR_BODY_TIMEOUT", "Body Timeout Error");
       arm(req.headersTimeout, "UND_ERR_HEADERS_TIMEOUT", "Headers Timeout Error");
