@@ -1,0 +1,105 @@
+import net from "node:net";
+import type { ClientSettings } from "../model/client-settings";
+import { bareHost, defaultPort, type TlsOptions } from "../net/origin";
+import type { NetErrorPhase } from "./http-errors";
+import { addressesFor } from "./http-util";
+
+/* How http.ts's connections are made: to the addresses we resolved, recording how far each got. */
+
+/** Per host:port: how far the last connection attempt got, and to which address. */
+export interface ConnState {
+  phase: NetErrorPhase;
+  address?: string;
+}
+
+/** What a socket opener is asked for (undici's connector options use the same names). */
+export interface ConnectOptions {
+  hostname: string;
+  host?: string;
+  protocol: string;
+  port: string | number;
+  servername?: string | null;
+}
+export type ConnectCallback = (err: Error | null, socket: net.Socket | null) => void;
+/** Opens one socket (TCP, or TLS when https), returning it at once so the TLS phase can be seen to begin. */
+export type SocketOpener = (o: ConnectOptions, cb: ConnectCallback) => net.Socket | undefined;
+
+const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * A connector that dials the addresses we resolved (in order, next one on refusal as Go's
+ * dialer does) and keeps SNI/verification on the hostname, recording how far it got.
+ */
+export function makeConnector(
+  cfg: ClientSettings,
+  base: SocketOpener,
+  states: Map<string, ConnState>,
+  opened: { count: number },
+): (opts: ConnectOptions, cb: ConnectCallback) => void {
+  return (opts, cb) => {
+    opened.count++;
+    const hostname = bareHost(opts.hostname);
+    const port = opts.port || defaultPort(opts.protocol);
+    const key = `${hostname}:${port}`;
+    const st: ConnState = { phase: "dns" };
+    states.set(key, st);
+    addressesFor(hostname, cfg).then(
+      (addrs) => {
+        let i = 0;
+        const attempt = (): void => {
+          const a = addrs[i]!;
+          st.phase = "connect";
+          st.address = a.address;
+          const sock = base(
+            { ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) },
+            (err, s) => {
+              if (err) {
+                const code = (err as { code?: string }).code;
+                if (st.phase === "connect" && code && RETRY_NEXT.has(code) && ++i < addrs.length) return attempt();
+                return cb(err, null);
+              }
+              st.phase = "response";
+              cb(null, s!);
+            },
+          );
+          if (opts.protocol === "https:") sock?.once?.("connect", () => (st.phase = "tls"));
+        };
+        attempt();
+      },
+      (err) => cb(err as Error, null),
+    );
+  };
+}
+
+/**
+ * Sockets as undici's connector opened them (lib/core/connect.js): TCP keep-alive after 60 s, no
+ * Nagle, ALPN http/1.1 on TLS, and a connect deadline whose error carries its code.
+ */
+export function socketOpener(tlsOpts: TlsOptions | null, timeoutMs: number): SocketOpener {
+  return (o, cb) => {
+    const port = Number(o.port) || (o.protocol === "https:" ? 443 : 80);
+    let sock: net.Socket;
+    if (o.protocol === "https:") {
+      const tls = require("node:tls") as typeof import("node:tls");
+      sock = tls.connect({ ...tlsOpts, servername: o.servername ?? undefined, ALPNProtocols: ["http/1.1"], port, host: o.hostname });
+    } else sock = net.connect({ port, host: o.hostname });
+    sock.setKeepAlive(true, 60_000);
+    let done = false;
+    const end = (err: Error | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.off("error", onError);
+      if (err) sock.destroy();
+      cb(err, err ? null : sock);
+    };
+    const onError = (err: Error) => end(err);
+    const timer = setTimeout(() => {
+      const err = new Error(`Connect Timeout Error (attempted address: ${o.hostname}:${port}, timeout: ${timeoutMs}ms)`);
+      end(Object.assign(err, { code: "UND_ERR_CONNECT_TIMEOUT", name: "ConnectTimeoutError" }));
+    }, timeoutMs);
+    sock.on("error", onError);
+    sock.once(o.protocol === "https:" ? "secureConnect" : "connect", () => end(null));
+    return sock;
+  };
+}
