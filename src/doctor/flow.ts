@@ -3,7 +3,9 @@ import type { Options } from "../model/options";
 import type { Report } from "../model/report";
 import type { StageId, StageResult } from "../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
-import { defaultOutput, type PullEvent, type PullInput, type PullOutcome, runPull } from "../pull/engine";
+// The pull engine (its Workers, store, outputs and node:http) is loaded when a pull starts, not
+// by every `check` (docs/performance.md, "A lean HTTP client, and a check that loads less").
+import type { PullEvent, PullInput, PullOutcome } from "../pull/engine";
 import { STAGES } from "../stages/index";
 import { finalReport } from "./final-report";
 import { type RunResult, runDoctor, type StageEvent } from "./run";
@@ -114,7 +116,7 @@ export function pullable(run: RunResult): boolean {
 async function defaultPullTo(options: Options, run: RunResult, deps: Deps, emit: (e: FlowEvent) => void): Promise<string | null> {
   if (options.command !== "pull" || !pullable(run)) return null;
   if (options.output) return options.output;
-  const d = await defaultOutput(deps, run.localFacts.ref!);
+  const d = await (await import("../pull/engine")).defaultOutput(deps, run.localFacts.ref!);
   emit({ type: "default-output", output: d.output, reason: d.reason });
   return d.output;
 }
@@ -150,6 +152,7 @@ export async function pullAfterDiagnosis(
   // The diagnosis's garbage (its clients, traces, parsed bodies) collected before the blob
   // Workers start, so the pull's peak does not stack on it (docs/performance.md, "Diagnosis:
   // connections, start-up and the catalogue": 117 → 110 MiB for 600 MiB, same wall and CPU).
+  const { runPull } = await import("../pull/engine");
   Bun.gc(true);
   const outcome = await runPull({
     options,

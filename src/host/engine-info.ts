@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
 import { readLocalFile } from "./local-file";
@@ -92,6 +91,8 @@ export async function fetchEngineInfo(
   // client, which took 17–36 ms to report it (docs/performance.md, "Diagnosis: connections,
   // start-up and the catalogue").
   if (missing(socketPath)) return { ...base, error: `ENOENT ${socketPath}`, durationMs: Math.round(performance.now() - started) };
+  // node:http only when there is an Engine to ask: a check on a host without one never loads it.
+  const http = (await import("node:http")).default;
   const res = await new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
     const req = http.request(
       { socketPath, path: "/info", method: "GET", headers: { Host: "docker" }, timeout: opts.timeoutMs, signal: opts.signal },
