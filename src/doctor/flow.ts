@@ -4,6 +4,7 @@ import type { Report } from "../model/report";
 import type { StageId, StageResult } from "../model/stage";
 import { MemoryTrace, type Trace, type TraceEvent } from "../model/trace";
 import { defaultOutput, type PullEvent, type PullInput, type PullOutcome, runPull } from "../pull/engine";
+import { prewarmBlobWorkers } from "../pull/fetch-all";
 import { STAGES } from "../stages/index";
 import { finalReport } from "./final-report";
 import { type RunResult, runDoctor, type StageEvent } from "./run";
@@ -56,6 +57,16 @@ export const MAX_REMEDY_ROUNDS = 6;
  * the events, prompts answer through the hooks.
  */
 export async function runFlow(input: FlowInput): Promise<FlowOutcome> {
+  // `pull` without a prompt pulls whenever the diagnosis passes: its blob Workers start now, beside the diagnosis.
+  const stopWarm = input.options.command === "pull" && !input.pullTo ? prewarmBlobWorkers(input.deps.env.PULLDOCTOR_PULL_WORKERS) : null;
+  try {
+    return await flow(input);
+  } finally {
+    stopWarm?.();
+  }
+}
+
+async function flow(input: FlowInput): Promise<FlowOutcome> {
   const { deps } = input;
   // Every exchange is kept as well as passed on: the report's egress list is derived from them.
   const memory = new MemoryTrace();
