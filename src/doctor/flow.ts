@@ -94,13 +94,18 @@ async function flow(input: FlowInput): Promise<FlowOutcome> {
       from: rerun.from ?? undefined,
     });
   }
-  const report = finalReport(options, run, [], [], null, memory.events);
-  const output = input.pullTo ? await input.pullTo(run, report, options) : await defaultPullTo(options, run, deps, emit);
+  // The diagnosis's own report, built only when it is asked for or returned: a `pull` that goes on builds its final one instead.
+  let diagnosed: Report | null = null;
+  const report = (): Report => {
+    diagnosed ??= finalReport(options, run, [], [], null, memory.events);
+    return diagnosed;
+  };
+  const output = input.pullTo ? await input.pullTo(run, report(), options) : await defaultPullTo(options, run, deps, emit);
   if (output === "cancel") return { cancelled: true };
   if (output === null) {
     // `check`, or a person who declined: no pull was asked for. `pull` with nothing to fetch
     // still reports its pull stage, skipped.
-    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report, pull: null };
+    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report: report(), pull: null };
     const skipped = skippedPull(run);
     emit({ type: "result", result: skipped, findings: [] });
     return { cancelled: false, options, run, report: finalReport(options, run, [skipped], [], null, memory.events), pull: null };
