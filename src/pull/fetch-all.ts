@@ -96,8 +96,9 @@ async function fetchOne(x: FetchAllInput, d: Descriptor, lanes: Lanes | null): P
 /**
  * Two blob Workers by default: through the binary on 2 cores they measured 4–9 % faster
  * than fetching and hashing every blob on the main thread, with ~30 MiB less peak RSS
- * (docs/performance.md, run 4). PULLDOCTOR_PULL_WORKERS=0 (or tuning.workers) keeps
- * everything on the main thread, for comparison.
+ * (docs/performance.md, run 4); the second starts only for large blobs (lanes.ts,
+ * SPREAD_BYTES). PULLDOCTOR_PULL_WORKERS=0 (or tuning.workers) keeps everything on the
+ * main thread, for comparison.
  */
 const DEFAULT_WORKERS = 2;
 function workerCount(tuned: number | undefined, env: string | undefined): number {
