@@ -54,7 +54,7 @@ export async function fetchAll(x: FetchAllInput): Promise<{ records: BlobRecord[
   return { records, failures };
 }
 
-/** The most blob bytes runPool can have in flight: the `concurrency` largest blobs, plus the small-blob budget. */
+/** A bound on the blob bytes runPool can have in flight: the `concurrency` largest blobs, plus the small-blob budget. */
 function maxInFlight(x: FetchAllInput): number {
   const largest = x.blobs
     .map((b) => b.size)
