@@ -1,3 +1,4 @@
+import { importSections } from "../../model/catalogue/index";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
@@ -17,6 +18,8 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
     return 2;
   }
   const input = options.image;
+  // The words of the findings this stage can make, imported rather than required when the first is made.
+  await importSections(["reference"]);
   const started = performance.now();
   const out = referenceOutcome(input);
   const errors = out.findings.filter((f) => f.severity === "error");
