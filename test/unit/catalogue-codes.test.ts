@@ -38,7 +38,7 @@ test("reading one code's entry evaluates its section only; listing the codes eva
   const index = path.join(import.meta.dir, "../../src/model/catalogue/index.ts");
   const script = `
     const { CATALOGUE, catalogueEntry, isFindingCode } = require(${JSON.stringify(index)});
-    const sections = () => Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry|load)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
+    const sections = () => Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
     const keys = Object.keys(CATALOGUE).length;
     const known = isFindingCode("DNS_NXDOMAIN") && !isFindingCode("NOPE");
     const before = sections();
@@ -56,19 +56,4 @@ test("explain's section loader reads the same files, and finds each code's secti
     for (const code of CODES[s]) expect([code, sectionOf(code)]).toEqual([code, s]);
   }
   expect(sectionOf("NOPE")).toBeNull();
-});
-
-test("a section imported ahead is the one findings read, and one not imported is still required on first use", () => {
-  const index = path.join(import.meta.dir, "../../src/model/catalogue/index.ts");
-  const script = `
-    const { importSections, section, catalogueEntry } = require(${JSON.stringify(index)});
-    const { importSection } = require(${JSON.stringify(path.join(import.meta.dir, "../../src/model/catalogue/load.ts"))});
-    await importSections(["reference"]);
-    const imported = await importSection("reference");
-    const same = Object.keys(imported).every((c) => section("reference")[c] === imported[c]);
-    const dns = catalogueEntry("DNS_NXDOMAIN").title;
-    console.log(JSON.stringify({ same, keys: Object.keys(section("reference")), dns: typeof dns }));`;
-  const r = Bun.spawnSync([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-  expect(r.stderr.toString()).toBe("");
-  expect(JSON.parse(r.stdout.toString())).toEqual({ same: true, keys: [...CODES.reference], dns: "string" });
 });

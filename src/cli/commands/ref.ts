@@ -1,4 +1,3 @@
-import { importSections } from "../../model/catalogue/index";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
@@ -17,8 +16,6 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
     io.stderr("pulldoctor ref: missing IMAGE\nUsage: pulldoctor ref IMAGE [--json]\n");
     return 2;
   }
-  // The words of the findings this stage can make, imported rather than required when the first is made.
-  await importSections(["reference"]);
   const started = performance.now();
   const out = referenceOutcome(options.image);
   const run = { input: options.image, out, durationMs: Math.round(performance.now() - started) };

@@ -1,6 +1,5 @@
 import { CODES, type SectionName } from "./codes";
 import type { CatalogueEntry, CatalogueSection } from "./entry";
-import { importSection } from "./load";
 
 /** Each stage's section, as its files export it. */
 type Sections = {
@@ -18,11 +17,10 @@ type Sections = {
 };
 
 // A section's words (≈ 170 KB of them in all) are evaluated when one of its codes is first
-// asked for: in Bun's bundle a require() runs its module on the first call, so a check
-// evaluates only the sections whose findings fire (docs/performance.md, "Diagnosis:
-// connections, start-up and the catalogue"). A command that knows its sections imports them
-// ahead instead (importSections): in the binary that is ≈ 0.5 ms sooner per section than this
-// require() ("Start-up of ref and explain").
+// asked for: in Bun's bundle a require() runs its module (and reads its chunk) on the first call,
+// so a `ref` whose input draws no finding reads no section, and a check only those whose findings
+// fire (docs/performance.md, "Diagnosis: connections, start-up and the catalogue"; importing the
+// reference section ahead for `ref` was measured and bought nothing: "Start-up of ref and explain").
 const LOAD: { [S in SectionName]: () => Sections[S] } = {
   reference: () => ({
     ...(require("./reference") as typeof import("./reference")).reference,
@@ -43,24 +41,10 @@ const LOAD: { [S in SectionName]: () => Sections[S] } = {
 };
 const loaded: { [S in SectionName]?: Sections[S] } = {};
 
-/** One stage's section: as importSections left it, else evaluated (required) on first use. */
+/** One stage's section, evaluated on first use. */
 export function section<S extends SectionName>(s: S): Sections[S] {
   loaded[s] ??= LOAD[s]();
   return loaded[s] as Sections[S];
-}
-
-/**
- * The sections a command's findings can come from, imported before it makes them (`ref`: the
- * reference section). Only the load is faster: a section not imported is still required on first
- * use, so every finding can be made synchronously anywhere, with its words, either way.
- */
-export async function importSections(names: readonly SectionName[]): Promise<void> {
-  await Promise.all(
-    names.map(async (s) => {
-      const imported = await importSection(s);
-      (loaded as Record<SectionName, CatalogueSection | undefined>)[s] ??= imported;
-    }),
-  );
 }
 
 export type Catalogue = UnionToIntersection<Sections[SectionName]>;
