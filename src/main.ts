@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   const options = parsed.options;
   const io = processIo(options.color, DIRECT_OUTPUT.has(options.command));
   if (parsed.passwordStdin) options.password = new Secret(await readPassword());
-  return await dispatch(options, io);
+  return await RUN[options.command](options, io);
 }
 
 /**
@@ -44,43 +44,45 @@ function fleetArgv(argv: string[]): string[] | null {
  */
 const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain", "check"]);
 
+type Run = (options: Options, io: Io) => Promise<number>;
+
 // Commands are imported when dispatched, so `--version` and `--help` start without
-// evaluating the registry client, the UI or the lab.
-async function dispatch(options: Options, io: Io): Promise<number> {
-  switch (options.command) {
-    case "version":
-      io.stdout(`pulldoctor ${VERSION}\n`);
-      return 0;
-    case "help":
-      io.stdout(USAGE);
-      return 0;
-    case "ref":
-      return await (await import("./cli/commands/ref")).refCommand(options, io);
-    case "explain":
-      return await (await import("./cli/commands/explain")).explainCommand(options, io);
-    case "demo":
-      return await (await import("./cli/commands/demo")).demoCommand(options, io);
-    case "check":
-    case "pull":
-      if (options.command === "check" && options.files?.length)
-        return await (await import("./cli/commands/batch")).batchCommand(options, io);
-      if (options.command === "pull" && (options.files?.length || options.allTags))
-        return await (await import("./cli/commands/pull-many")).pullManyCommand(options, io);
-      return await (await import("./cli/commands/check")).checkCommand(options, io);
-    case "egress":
-      return await (await import("./cli/commands/egress")).egressCommand(options, io);
-    case "interactive":
-      // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
-      if (io.isTTY && !options.json && !options.yes)
-        return await (await import("./cli/commands/interactive")).interactiveCommand(options, io);
-      if (options.files?.length) return await (await import("./cli/commands/batch")).batchCommand({ ...options, command: "check" }, io);
-      if (!options.image) {
-        process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
-        return 2;
-      }
-      return await (await import("./cli/commands/check")).checkCommand({ ...options, command: "check" }, io);
-  }
-}
+// evaluating the registry client, the UI or the lab. Each command's runner is a function of its
+// own: at bytecode depth 0 a function is compiled from source when first called, and one
+// switch of every command's imports cost each start ≈ 1 M instructions, an eighth of
+// `--version` (docs/performance.md, "Start-up of ref and explain").
+const RUN: Record<Options["command"], Run> = {
+  version: async (_, io) => {
+    io.stdout(`pulldoctor ${VERSION}\n`);
+    return 0;
+  },
+  help: async (_, io) => {
+    io.stdout(USAGE);
+    return 0;
+  },
+  ref: async (options, io) => (await import("./cli/commands/ref")).refCommand(options, io),
+  explain: async (options, io) => (await import("./cli/commands/explain")).explainCommand(options, io),
+  demo: async (options, io) => (await import("./cli/commands/demo")).demoCommand(options, io),
+  check: async (options, io) => {
+    if (options.files?.length) return (await import("./cli/commands/batch")).batchCommand(options, io);
+    return (await import("./cli/commands/check")).checkCommand(options, io);
+  },
+  pull: async (options, io) => {
+    if (options.files?.length || options.allTags) return (await import("./cli/commands/pull-many")).pullManyCommand(options, io);
+    return (await import("./cli/commands/check")).checkCommand(options, io);
+  },
+  egress: async (options, io) => (await import("./cli/commands/egress")).egressCommand(options, io),
+  interactive: async (options, io) => {
+    // On a terminal the interactive doctor; otherwise `check` with an offer to pull (SPEC).
+    if (io.isTTY && !options.json && !options.yes) return (await import("./cli/commands/interactive")).interactiveCommand(options, io);
+    if (options.files?.length) return (await import("./cli/commands/batch")).batchCommand({ ...options, command: "check" }, io);
+    if (!options.image) {
+      process.stderr.write(`pulldoctor: not a terminal, so there is no one to ask for the IMAGE\n\n${USAGE}`);
+      return 2;
+    }
+    return (await import("./cli/commands/check")).checkCommand({ ...options, command: "check" }, io);
+  },
+};
 
 /** --password-stdin: the whole of stdin, without the final newline, as docker login reads it. */
 async function readPassword(): Promise<string> {

@@ -94,15 +94,15 @@ export function splitDockerDomain(name: string): { domain: string; remainder: st
   }
   const first = name.slice(0, slash);
   const rest = name.slice(slash + 1);
-  let domain: string;
-  let remainder: string;
-  if (first === "localhost") [domain, remainder] = [first, rest];
-  else if (first === LEGACY_DEFAULT_DOMAIN) [domain, remainder] = [DEFAULT_DOMAIN, rest];
-  // A "." or ":" makes it a host (example.com, 127.0.0.1, host:5000, [::1]:5000).
-  else if (/[.:]/.test(first)) [domain, remainder] = [first, rest];
-  // Upper case is not allowed in Docker Hub namespaces, so it must be a host.
-  else if (first.toLowerCase() !== first) [domain, remainder] = [first, rest];
-  else [domain, remainder] = [DEFAULT_DOMAIN, name];
+  let domain = DEFAULT_DOMAIN;
+  let remainder = name;
+  if (first === LEGACY_DEFAULT_DOMAIN) remainder = rest;
+  // localhost; a "." or ":" (example.com, 127.0.0.1, host:5000, [::1]:5000); upper case, which
+  // Docker Hub namespaces do not allow: the first component is a host.
+  else if (first === "localhost" || /[.:]/.test(first) || first.toLowerCase() !== first) {
+    domain = first;
+    remainder = rest;
+  }
   if (domain === DEFAULT_DOMAIN && !remainder.includes("/")) remainder = OFFICIAL_PREFIX + remainder;
   return { domain, remainder };
 }

@@ -1,8 +1,11 @@
-import { printedFor } from "../clients/error-texts/index";
+import { printedTable } from "../clients/error-texts/printed-table" with { type: "macro" };
 import type { CatalogueSection } from "../model/catalogue/entry";
 import type { FindingCode } from "../model/catalogue/index";
 import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
+
+/** What each client prints per code, computed when the code is bundled (a macro: see printed-table.ts). */
+const PRINTED = printedTable();
 
 /** One catalogue entry as `pulldoctor explain CODE` prints it. */
 export function explainEntry(code: string, e: CatalogueSection[string], st: Style, g: Glyphs): string {
@@ -19,7 +22,7 @@ export function explainEntry(code: string, e: CatalogueSection[string], st: Styl
   list("What users see", e.seen);
   list(
     "What each client prints (pulldoctor explain --error recognises these)",
-    printedFor(code as FindingCode).map((r) => `${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`),
+    (PRINTED[code as FindingCode] ?? []).map((r) => `${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`),
   );
   list("Causes (most common first)", e.causes);
   lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);

@@ -7,7 +7,7 @@ import { Secret } from "../model/secret";
 import type { StageId } from "../model/stage";
 import { bareHost } from "../net/origin";
 import { tlsProbe } from "../net/tls";
-import { lowercaseSuggestion } from "../stages/reference";
+import { lowercaseSuggestion } from "../stages/reference-outcome";
 import { confirmYes, type PromptLook, type PromptStreams, selectOne, showNote, typeSecret, typeText } from "./prompts";
 import { CA_FILE_MODE, writeFileAtomic } from "./report-file";
 import type { Style } from "./style";

@@ -1,10 +1,9 @@
-import { verdictOf } from "../../doctor/verdict";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
-import { buildReport, type Report } from "../../model/report";
-import type { StageResult } from "../../model/stage";
-import { referenceOutcome } from "../../stages/reference";
+import type { Report } from "../../model/report";
+import type { StageOutcome, StageResult } from "../../model/stage";
+import { referenceOutcome } from "../../stages/reference-outcome";
 import type { Io } from "../../ui/io";
 
 /**
@@ -17,44 +16,62 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
     io.stderr("pulldoctor ref: missing IMAGE\nUsage: pulldoctor ref IMAGE [--json]\n");
     return 2;
   }
-  const input = options.image;
   const started = performance.now();
-  const out = referenceOutcome(input);
-  const errors = out.findings.filter((f) => f.severity === "error");
+  const out = referenceOutcome(options.image);
+  const run = { input: options.image, out, durationMs: Math.round(performance.now() - started) };
+  // Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start.
+  if (options.reportFile) (await import("../../ui/report-file")).writeReportFile(options.reportFile, await refReport(options, run));
+  const ref = out.provides?.ref;
+  if (!ref) return await refused(options, io, run);
+  io.stdout(options.json ? refJson(ref) : renderTable(ref, out.findings));
+  return 0;
+}
+
+interface RefRun {
+  input: string;
+  out: StageOutcome;
+  durationMs: number;
+}
+
+/**
+ * The report, as `check` writes it, for --report and for --json of a refused reference. Its
+ * modules (node:os, the verdict) are loaded only then: the table and the error need neither, and
+ * the healthy path stays a short function (at bytecode depth 0 each function called at start is
+ * compiled from source: docs/performance.md, "Start-up of ref and explain").
+ */
+async function refReport(options: Options, { input, out, durationMs }: RefRun): Promise<Report> {
+  const [{ buildReport }, { verdictOf }] = await Promise.all([import("../../model/report"), import("../../doctor/verdict")]);
+  const failed = out.findings.some((f) => f.severity === "error");
   const result: StageResult = {
     id: "reference",
     endpoint: null,
-    status: errors.length > 0 ? "fail" : "pass",
-    durationMs: Math.round(performance.now() - started),
+    status: failed ? "fail" : "pass",
+    durationMs,
     summary: out.summary,
     evidence: out.evidence,
   };
-  const ref = out.provides?.ref ?? null;
-  const report = (): Report =>
-    buildReport({
-      command: "ref",
-      image: input,
-      platform: options.platform,
-      ref,
-      stages: [result],
-      findings: out.findings,
-      verdict: verdictOf(out.findings, null, [], false),
-    });
-  // Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start.
-  if (options.reportFile) (await import("../../ui/report-file")).writeReportFile(options.reportFile, report());
+  const verdict = verdictOf(out.findings, null, [], false);
+  return buildReport({
+    command: "ref",
+    image: input,
+    platform: options.platform,
+    ref: out.provides?.ref ?? null,
+    stages: [result],
+    findings: out.findings,
+    verdict,
+  });
+}
 
-  if (ref === null) {
-    if (options.json) io.stdout(`${JSON.stringify(report(), null, 2)}\n`);
-    else io.stderr(renderError(errors));
-    return 1;
-  }
-  if (options.json) {
-    const { input: i, registry, repository, tag, digest, canonical, familiar } = ref;
-    io.stdout(`${JSON.stringify({ input: i, registry, repository, tag, digest, canonical, familiar }, null, 2)}\n`);
-  } else {
-    io.stdout(renderTable(ref, out.findings));
-  }
-  return 0;
+/** Exit 1: the report on stdout with --json, else each error and its fixes on stderr. */
+async function refused(options: Options, io: Io, run: RefRun): Promise<number> {
+  if (options.json) io.stdout(`${JSON.stringify(await refReport(options, run), null, 2)}\n`);
+  else io.stderr(renderError(run.out.findings.filter((f) => f.severity === "error")));
+  return 1;
+}
+
+function refJson(ref: ImageRef): string {
+  const { input, registry, repository, tag, digest, canonical, familiar } = ref;
+  return `${JSON.stringify({ input, registry, repository, tag, digest, canonical, familiar }, null, 2)}\n`;
 }
 
 function renderTable(ref: ImageRef, findings: Finding[]): string {

@@ -17,9 +17,10 @@ type Sections = {
 };
 
 // A section's words (≈ 170 KB of them in all) are evaluated when one of its codes is first
-// asked for: in Bun's bundle a require() runs its module on the first call, so `explain CODE`
-// evaluates one section and a healthy `ref` none (docs/performance.md, "Diagnosis:
-// connections, start-up and the catalogue").
+// asked for: in Bun's bundle a require() runs its module (and reads its chunk) on the first call,
+// so a `ref` whose input draws no finding reads no section, and a check only those whose findings
+// fire (docs/performance.md, "Diagnosis: connections, start-up and the catalogue"; importing the
+// reference section ahead for `ref` was measured and bought nothing: "Start-up of ref and explain").
 const LOAD: { [S in SectionName]: () => Sections[S] } = {
   reference: () => ({
     ...(require("./reference") as typeof import("./reference")).reference,
