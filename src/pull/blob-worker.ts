@@ -1,5 +1,5 @@
 /**
- * A Bun Worker that moves blob bytes: GET (Bun's fetch) → write to the partial file →
+ * A Bun Worker that moves blob bytes: GET (raw-get.ts, else Bun's fetch) → write to the partial file →
  * sha256, off the main JS thread. On 2 cores one JS thread hashing 600 MiB is the limit
  * (docs/performance.md, "Which part dominates"); two of these split that work.
  *
@@ -18,19 +18,21 @@ import { closeSync, openSync } from "node:fs";
 import { readToken } from "./ingest-lock";
 import { writeAllSync } from "./outputs/safe-file";
 import { RateLimit } from "./rate-limit";
+import { type BlobResponse, rawEnabled, rawGet } from "./raw-get";
 import { hashFilePrefix } from "./verify";
 
 declare const self: Worker;
 
 interface Job {
   abort: AbortController;
-  res: Response | null;
+  res: BlobResponse | null;
 }
 const jobs = new Map<number, Job>();
 /** Progress is coalesced: one message per PROGRESS_MS per blob at most (the UI redraws every 100 ms). */
 const PROGRESS_MS = 25;
 /** Error bodies are read for the message (fetch-blob.ts keeps 300 characters of them). */
 const MAX_TEXT = 65536;
+const RAW = rawEnabled();
 
 self.onmessage = (ev: MessageEvent) => {
   const m = ev.data;
@@ -48,7 +50,10 @@ async function open(m: { id: number; url: string; headers: Record<string, string
   const job: Job = { abort: new AbortController(), res: null };
   jobs.set(m.id, job);
   try {
-    const res = await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal });
+    // The raw loop when it can frame the answer; everything else (proxy, chunked, a refused certificate) as before.
+    const res =
+      (RAW ? await rawGet(m.url, m.headers, m.init, job.abort.signal) : null) ??
+      (await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal }));
     job.res = res;
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
@@ -72,7 +77,7 @@ async function open(m: { id: number; url: string; headers: Record<string, string
   }
 }
 
-async function readText(res: Response): Promise<string> {
+async function readText(res: BlobResponse): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const dec = new TextDecoder();
