@@ -31,6 +31,8 @@ const MAX_HEAD = 64 * 1024;
 /** Received but unread bytes above which the socket pauses (TCP back-pressure, not this Worker's memory). */
 const HIGH_WATER = 1024 * 1024;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** HTAB, SP, VCHAR, obs-text: no CR, LF, NUL or other control, nothing outside latin1. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** fetch's words for a connection closed before the response ended (Bun 1.4.5), so a finding reads as before. */
 const closed = () => Object.assign(new Error("ECONNRESET: The socket connection was closed unexpectedly."), { code: "ECONNRESET" });
 
@@ -59,7 +61,7 @@ export function rawGet(
   return new Promise((resolve, reject) => new Conn(u, request, init, signal, resolve, reject).connect());
 }
 
-/** The request's bytes; null when a name is not a token or a value holds CR, LF or NUL (fetch refuses those; written raw they would split the request). */
+/** The request's bytes; null when a name is not a token or a value holds CR, LF, NUL or another control (written raw they could split the request; fetch refuses them its own way). */
 function requestBytes(u: URL, given: Record<string, string>): Buffer | null {
   const fields = new Map<string, [string, string]>();
   const set = (k: string, v: string) => fields.set(k.toLowerCase(), [k, v]);
@@ -70,7 +72,7 @@ function requestBytes(u: URL, given: Record<string, string>): Buffer | null {
   set("Connection", "close");
   let text = `GET ${u.pathname}${u.search} HTTP/1.1\r\n`;
   for (const [k, v] of fields.values()) {
-    if (!TOKEN.test(k) || /[\r\n\0]/.test(v)) return null;
+    if (!TOKEN.test(k) || !FIELD_VALUE.test(v)) return null;
     text += `${k}: ${v}\r\n`;
   }
   return Buffer.from(`${text}\r\n`, "latin1");

@@ -123,6 +123,8 @@ test("a header with CR/LF or a name that is no token goes to fetch before anythi
   const s = await serve(ok(1));
   expect(await rawGet(s.url, { Authorization: "Bearer x\r\nX-Evil: 1" }, init, never)).toBeNull();
   expect(await rawGet(s.url, { "Bad Name": "1" }, init, never)).toBeNull();
+  expect(await rawGet(s.url, { Authorization: "Bearer \u0001x" }, init, never)).toBeNull();
+  expect(await rawGet(s.url, { Authorization: "Bearer \u20acx" }, init, never)).toBeNull();
   await Bun.sleep(20);
   expect(s.connections()).toBe(0);
   s.stop();
@@ -210,4 +212,44 @@ test("only direct http/https GETs take the raw path; through a proxy fetch does 
   expect(await rawGet(s.url, {}, { ...init, proxy: "http://127.0.0.1:9" }, never)).toBeNull();
   expect(s.connections()).toBe(0);
   s.stop();
+});
+
+test("in a blob Worker: a Content-Length body takes the raw loop, a chunked one fetch, each with one head and the same file", async () => {
+  const { Lanes } = await import("../../src/pull/lanes");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const data = Buffer.alloc(3 << 20, 0x5a);
+  const seen: string[] = [];
+  const server = net.createServer((sock) => {
+    sock.on("error", () => {});
+    sock.once("data", (d) => {
+      const req = d.toString("latin1");
+      seen.push(/connection: ([\w-]+)/i.exec(req)?.[1] ?? "");
+      if (req.startsWith("GET /chunked"))
+        sock.end(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${data.length.toString(16)}\r\n${data}\r\n0\r\n\r\n`);
+      else sock.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`), data]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const dir = mkdtempSync(path.join(tmpdir(), "raw-get-"));
+  const lanes = new Lanes(1);
+  try {
+    const digest = new Bun.CryptoHasher("sha256").update(data).digest("hex");
+    for (const route of ["/blob", "/chunked"]) {
+      const o = { headers: { "Accept-Encoding": "identity" }, signal: never, init, tls: null };
+      const res = await lanes.open(base + route, o);
+      const file = path.join(dir, route.slice(1));
+      const job = { path: file, offset: 0, size: data.length, algorithm: "sha256" as const, onBytes: () => {} };
+      expect([res.status, await res.toFile!(job)]).toEqual([200, { total: data.length, digest }]);
+      expect(readFileSync(file).equals(data)).toBe(true);
+    }
+    // The raw loop asks with Connection: close; the chunked answer is dropped and the GET sent again by fetch (keep-alive).
+    expect(seen).toEqual(["close", "close", "keep-alive"]);
+  } finally {
+    lanes.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
