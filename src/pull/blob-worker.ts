@@ -105,7 +105,14 @@ async function consume(m: {
   const job = jobs.get(m.id);
   const limit = m.limit ? RateLimit.attach(m.limit) : null;
   let total = m.offset;
-  const failMsg = (kind: "too-long" | "io" | "body", e: unknown) =>
+  let fd = -1;
+  // Closed before the last message is posted: the main thread may terminate this Worker as soon as it reads it.
+  const release = () => {
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+  };
+  const failMsg = (kind: "too-long" | "io" | "body", e: unknown) => {
+    release();
     self.postMessage({
       type: "fail",
       id: m.id,
@@ -114,16 +121,16 @@ async function consume(m: {
       code: (e as { code?: string })?.code ?? null,
       total,
     });
+  };
   if (!job?.res) return failMsg("body", new Error("interrupted"));
   const hasher = new Bun.CryptoHasher(m.algorithm);
-  let fd: number;
   try {
     // A resume hashes the bytes already on disk first (what fetch-blob.ts does inline).
     if (m.offset > 0) hashFilePrefix(hasher, m.path, m.offset);
     fd = openSync(m.path, m.offset > 0 ? "a" : "w");
     // Opened after another pull took the blob over (this one was paused meanwhile): the file is theirs; write nothing.
     if (m.owner && readToken(m.owner.lock) !== m.owner.token) {
-      closeSync(fd);
+      release();
       throw Object.assign(new Error("another pulldoctor took over this blob"), { code: "ELOSTLOCK" });
     }
   } catch (e) {
@@ -164,12 +171,13 @@ async function consume(m: {
     }
     if (timer) clearTimeout(timer);
     timer = null;
+    release();
     self.postMessage({ type: "end", id: m.id, total, digest: hasher.digest("hex") });
   } catch (e) {
     failMsg("body", e);
   } finally {
     if (timer) clearTimeout(timer);
-    closeSync(fd);
+    release();
     jobs.delete(m.id);
   }
 }
