@@ -2,10 +2,10 @@ import { headEnd, parseHead } from "../registry/h1-parse";
 
 /*
  * A blob GET on a raw HTTP/1.1 connection (Bun.connect), for the blob Workers (blob-worker.ts).
- * Bun's fetch body stream costs ≈150–200 ms more CPU per 600 MiB than a socket's data callback
- * (≈190 KiB chunks through a ReadableStream vs 512 KiB receives) and drops chunks still queued
- * when the peer cuts the link; docs/performance.md, "Receive loop experiments" and "The raw
- * receive loop". It answers only the one framing blobs come in: HTTP/1.x, a final status, one
+ * Bun's fetch body stream costs more CPU per 600 MiB than a socket's data callback (≈40–200 ms
+ * on the two machines measured; ≈190 KiB chunks through a ReadableStream vs ≈505 KiB receives),
+ * holds ≈10–30 MiB more memory, and drops chunks still queued when the peer cuts the link;
+ * docs/performance.md, "Receive loop experiments" and "The raw receive loop". It answers only the one framing blobs come in: HTTP/1.x, a final status, one
  * decimal Content-Length, no Transfer-Encoding, the head parsed by the diagnosis's strict parser
  * (registry/h1-parse.ts). For anything else, and for any failure before the server could have
  * answered (a header fetch would refuse, connect, TLS), it resolves null and the caller sends the
