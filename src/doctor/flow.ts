@@ -58,6 +58,17 @@ export const MAX_REMEDY_ROUNDS = 6;
  * the events, prompts answer through the hooks.
  */
 export async function runFlow(input: FlowInput): Promise<FlowOutcome> {
+  // `pull` without a prompt pulls whenever the diagnosis passes: its blob Workers start now, beside the diagnosis.
+  const warm = input.options.command === "pull" && !input.pullTo ? await import("../pull/fetch-all") : null;
+  const stopWarm = warm ? warm.prewarmBlobWorkers(input.deps.env.PULLDOCTOR_PULL_WORKERS) : null;
+  try {
+    return await flow(input);
+  } finally {
+    stopWarm?.();
+  }
+}
+
+async function flow(input: FlowInput): Promise<FlowOutcome> {
   const { deps } = input;
   // Every exchange is kept as well as passed on: the report's egress list is derived from them.
   const memory = new MemoryTrace();
@@ -85,13 +96,18 @@ export async function runFlow(input: FlowInput): Promise<FlowOutcome> {
       from: rerun.from ?? undefined,
     });
   }
-  const report = finalReport(options, run, [], [], null, memory.events);
-  const output = input.pullTo ? await input.pullTo(run, report, options) : await defaultPullTo(options, run, deps, emit);
+  // The diagnosis's own report, built only when it is asked for or returned: a `pull` that goes on builds its final one instead.
+  let diagnosed: Report | null = null;
+  const report = (): Report => {
+    diagnosed ??= finalReport(options, run, [], [], null, memory.events);
+    return diagnosed;
+  };
+  const output = input.pullTo ? await input.pullTo(run, report(), options) : await defaultPullTo(options, run, deps, emit);
   if (output === "cancel") return { cancelled: true };
   if (output === null) {
     // `check`, or a person who declined: no pull was asked for. `pull` with nothing to fetch
     // still reports its pull stage, skipped.
-    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report, pull: null };
+    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report: report(), pull: null };
     const skipped = skippedPull(run);
     emit({ type: "result", result: skipped, findings: [] });
     return { cancelled: false, options, run, report: finalReport(options, run, [skipped], [], null, memory.events), pull: null };

@@ -17,6 +17,8 @@ export interface BlobGet {
   host: string;
   /** Bytes already on disk: asked for with Range. */
   offset: number;
+  /** The blob's size (a blob Worker is chosen by the bytes in flight, lanes.ts). */
+  size: number;
   signal: AbortSignal;
   /** The head deadline's controller (watchdog.ts) and why it fired. */
   idle: AbortController;
@@ -109,7 +111,11 @@ async function getOnce(g: BlobGet, auth: Secret | null): Promise<Opened> {
   try {
     const o = { headers, signal: g.signal, init, tls: careful ? nodeTls(init) : null };
     // First attempts go to a blob Worker when the engine runs them (same fetch, off the main thread).
-    res = careful ? await openWithNode(target, o) : ctx.lanes ? await ctx.lanes.open(target, o) : await openWithFetch(target, o);
+    res = careful
+      ? await openWithNode(target, o)
+      : ctx.lanes
+        ? await ctx.lanes.open(target, o, Math.max(0, g.size - g.offset))
+        : await openWithFetch(target, o);
   } catch (e) {
     const why = g.idleWhy ?? errText(e);
     const durationMs = performance.now() - t0;

@@ -34,6 +34,7 @@ export async function fetchBlobOnce(d: Descriptor, store: BlobStore, src: BlobSo
     url: `${src.baseUrl}/v2/${src.repository}/blobs/${d.digest}`,
     host: new URL(src.baseUrl).host,
     offset,
+    size: d.size,
     signal: AbortSignal.any([ctx.signal, idle.signal]),
     idle,
     idleWhy: null,

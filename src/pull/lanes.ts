@@ -10,17 +10,16 @@ import { type Opened, type OpenOptions, openWithFetch } from "./transport";
  * node:http path, which keeps every received byte when a link is cut.
  */
 export class Lanes {
-  private workers: { w: Worker; busy: number; pending: Map<number, Pending>; answered: boolean }[] = [];
+  private workers: Lane[] = [];
   private nextId = 1;
-  /** A Worker that failed before answering (its module could not load): the rest go inline. */
-  private broken = false;
 
   constructor(private readonly count: number) {}
 
-  /** One GET in a Worker; the body stays there until `toFile` (or `cancel`). */
-  open(url: string, o: OpenOptions): Promise<Opened> {
-    if (this.broken) return openWithFetch(url, o);
-    const lane = this.lane();
+  /** One GET in a Worker; the body stays there until `toFile` (or `cancel`). `bytes`: the blob bytes it is to move. */
+  open(url: string, o: OpenOptions, bytes = 0): Promise<Opened> {
+    // A Worker that failed before answering (its module could not load): the rest go inline.
+    if (this.workers.some((l) => l.broken)) return openWithFetch(url, o);
+    const lane = this.lane(bytes);
     const id = this.nextId++;
     const post = (m: object) => lane.w.postMessage({ ...m, id });
     return new Promise<Opened>((resolve, reject) => {
@@ -30,9 +29,11 @@ export class Lanes {
       const finish = () => {
         lane.pending.delete(id);
         lane.busy--;
+        lane.bytes -= bytes;
         o.signal.removeEventListener("abort", onAbort);
       };
       lane.busy++;
+      lane.bytes += bytes;
       lane.pending.set(id, {
         fail: (e) => {
           finish();
@@ -100,30 +101,93 @@ export class Lanes {
     });
   }
 
-  /** The least busy Worker, started on first use. */
-  private lane() {
-    if (this.workers.length < this.count && this.workers.every((l) => l.busy > 0)) {
-      const w = new Worker(workerUrl(), { smol: true } as WorkerOptions);
-      const lane = { w, busy: 0, pending: new Map<number, Pending>(), answered: false };
-      w.onmessage = (ev: MessageEvent) => {
-        lane.answered = true;
-        lane.pending.get(ev.data.id)?.message(ev.data);
-      };
-      // A Worker that dies fails its transfers as transport errors: the retry loop resumes them on the main thread.
-      w.onerror = (ev: ErrorEvent) => {
-        if (!lane.answered) this.broken = true;
-        for (const p of [...lane.pending.values()]) p.fail(Object.assign(new Error(`blob worker: ${ev.message}`), { code: "EWORKER" }));
-      };
+  /**
+   * The least busy Worker. Another is started when every one is busy and the blob bytes in
+   * flight, these included, reach SPREAD_BYTES: on 2 cores a second Worker halves the hashing
+   * of large layers, but for small blobs it is only more threads contending for the cores
+   * (docs/performance.md, "Small blobs and the first byte").
+   */
+  private lane(bytes: number): Lane {
+    const inFlight = this.workers.reduce((n, l) => n + l.bytes, bytes);
+    const more = this.workers.length === 0 || (inFlight >= SPREAD_BYTES && this.workers.every((l) => l.busy > 0));
+    if (more && this.workers.length < this.count) {
+      // A pre-started Worker that failed while idle had no transfer to fail: a new one fails its first (then inline).
+      let lane = warm.shift() ?? startLane();
+      if (lane.broken) {
+        lane.w.terminate();
+        lane = startLane();
+      }
+      lane.w.ref();
       this.workers.push(lane);
       return lane;
     }
     return this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
   }
 
+  /** Workers this Lanes runs now. */
+  get started(): number {
+    return this.workers.length;
+  }
+
   close(): void {
     for (const l of this.workers) l.w.terminate();
     this.workers = [];
   }
+}
+
+/** Blob bytes in flight from which a second Worker is started (32 MiB: never for a pull of 1 MiB layers, at once for 100 MiB ones). */
+export const SPREAD_BYTES = 32 << 20;
+
+interface Lane {
+  w: Worker;
+  /** Transfers and their blob bytes on this Worker now. */
+  busy: number;
+  bytes: number;
+  pending: Map<number, Pending>;
+  answered: boolean;
+  /** It failed before answering anything: its module could not load. */
+  broken: boolean;
+}
+
+function startLane(): Lane {
+  const w = new Worker(workerUrl(), { smol: true } as WorkerOptions);
+  const lane: Lane = { w, busy: 0, bytes: 0, pending: new Map(), answered: false, broken: false };
+  w.onmessage = (ev: MessageEvent) => {
+    lane.answered = true;
+    lane.pending.get(ev.data.id)?.message(ev.data);
+  };
+  // A Worker that dies fails its transfers as transport errors: the retry loop resumes them on the main thread.
+  w.onerror = (ev: ErrorEvent) => {
+    if (!lane.answered) lane.broken = true;
+    for (const p of [...lane.pending.values()]) p.fail(Object.assign(new Error(`blob worker: ${ev.message}`), { code: "EWORKER" }));
+  };
+  return lane;
+}
+
+/** Workers started before the pull needs them (while `pull`'s diagnosis runs), for the next Lanes. */
+const warm: Lane[] = [];
+
+/**
+ * Start `count` blob Workers now, so their start-up overlaps whatever runs before the pull
+ * (docs/performance.md, "Small blobs and the first byte"). Unreferenced until a Lanes takes
+ * one: an idle pre-started Worker never keeps the process alive.
+ */
+export function prewarmLanes(count: number): void {
+  while (warm.length < count) {
+    const lane = startLane();
+    lane.w.unref();
+    warm.push(lane);
+  }
+}
+
+/** Pre-started Workers waiting for a Lanes. */
+export function warmLanes(): number {
+  return warm.length;
+}
+
+/** Stop pre-started Workers no Lanes took beyond `keep` (no pull happened, it runs without Workers, or on fewer). */
+export function dropWarmLanes(keep = 0): void {
+  for (const l of warm.splice(keep)) l.w.terminate();
 }
 
 /**

@@ -1,5 +1,5 @@
 import type net from "node:net";
-import { ChunkedDecoder, type Framing, type Head, headEnd, parseHead } from "./h1-parse";
+import { ChunkedDecoder, type Framing, type Head, HeadReader, parseHead } from "./h1-parse";
 
 /*
  * The diagnosis's HTTP/1.1 client for direct connections (http.ts picks it; a proxied route
@@ -112,7 +112,6 @@ class Conn {
   busy = false;
   dead = false;
   #idle: ReturnType<typeof setTimeout> | null = null;
-  #buf: Buffer = Buffer.alloc(0);
   #onData: ((chunk: Buffer) => void) | null = null;
   /** The socket ended (fatal: with an error rather than the peer's close). */
   #onGone: ((err: Error, fatal: boolean) => void) | null = null;
@@ -189,6 +188,7 @@ class Conn {
       let left = 0;
       let chunked: ChunkedDecoder | null = null;
       let keepAlive = false;
+      let reader = new HeadReader();
       const complete = (rest: Buffer) => {
         if (!keepAlive || rest.length) this.kill();
         finish(null);
@@ -209,15 +209,15 @@ class Conn {
       this.#onData = (chunk) => {
         try {
           if (framing) return onBody(chunk);
-          this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-          const from = this.#buf.length - chunk.length;
-          const end = headEnd(this.#buf, from);
-          if (end < 0) return;
-          const head = parseHead(this.#buf.subarray(0, end), req.method);
-          const rest = this.#buf.subarray(end);
-          this.#buf = Buffer.alloc(0);
+          const got = reader.push(chunk);
+          if (!got) return;
+          const head = parseHead(got.head, req.method);
+          const rest = got.rest;
           // 1xx answers (100 Continue) precede the real one.
-          if (head.status < 200) return this.#onData?.(rest);
+          if (head.status < 200) {
+            reader = new HeadReader();
+            return this.#onData?.(rest);
+          }
           ({ framing, keepAlive } = head);
           left = framing.kind === "length" ? framing.bytes : 0;
           if (framing.kind === "chunked") chunked = new ChunkedDecoder();

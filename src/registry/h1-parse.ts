@@ -38,15 +38,39 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 /**
- * Where the head ends in `buf` (the index after its blank line), searching from `from`; -1 while
- * it has not; an error once the head would pass the limit without ending.
+ * Collects a head as it arrives, without copying what came before on every arrival (a hostile
+ * server could drip a 1 MiB head a byte at a time): the blank line is looked for in the new
+ * bytes plus the three before them, and the parts are joined once, when it is found. Past the
+ * limit without one, the head is refused as undici refused it.
  */
-export function headEnd(buf: Buffer, from: number): number {
-  const at = buf.indexOf(CRLFCRLF, Math.max(0, from - 3));
-  if (at >= 0 && at + 4 <= MAX_RESPONSE_HEADER_BYTES) return at + 4;
-  if (at >= 0 || buf.length > MAX_RESPONSE_HEADER_BYTES) throw new H1Error("Headers Overflow Error", "UND_ERR_HEADERS_OVERFLOW");
-  return -1;
+export class HeadReader {
+  #parts: Buffer[] = [];
+  #length = 0;
+  #tail: Buffer = Buffer.alloc(0);
+
+  /** The whole head (blank line included) and what followed it, once complete; null before. */
+  push(chunk: Buffer): { head: Buffer; rest: Buffer } | null {
+    const window = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
+    const at = window.indexOf(CRLFCRLF);
+    const before = this.#length - this.#tail.length;
+    this.#parts.push(chunk);
+    this.#length += chunk.length;
+    if (at < 0) {
+      if (this.#length > MAX_RESPONSE_HEADER_BYTES) throw overflow();
+      this.#tail = window.subarray(Math.max(0, window.length - 3));
+      return null;
+    }
+    const end = before + at + 4;
+    if (end > MAX_RESPONSE_HEADER_BYTES) throw overflow();
+    const all = this.#parts.length === 1 ? chunk : Buffer.concat(this.#parts, this.#length);
+    this.#parts = [];
+    this.#length = 0;
+    this.#tail = Buffer.alloc(0);
+    return { head: all.subarray(0, end), rest: all.subarray(end) };
+  }
 }
+
+const overflow = () => new H1Error("Headers Overflow Error", "UND_ERR_HEADERS_OVERFLOW");
 
 /** The head (status line and header lines, blank line included) of an answer to `method`. */
 export function parseHead(head: Buffer, method: string): Head {

@@ -32,7 +32,7 @@ const OWNERS: Record<string, RegExp> = {
   chalk: /^ui\/style\.ts$/,
   "@clack/core": /^ui\//,
   "@clack/prompts": /^ui\//,
-  "undici-npm": /^registry\/http\.ts$/,
+  "undici-npm": /^registry\/http-undici\.ts$/,
 };
 
 function filesUnder(dir: string): string[] {

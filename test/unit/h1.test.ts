@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { H1Pool } from "../../src/registry/h1-client";
-import { ChunkedDecoder, H1Error, headEnd, parseHead } from "../../src/registry/h1-parse";
+import { ChunkedDecoder, H1Error, HeadReader, parseHead } from "../../src/registry/h1-parse";
 import { MAX_RESPONSE_HEADER_BYTES } from "../../src/registry/http-errors";
 
 /**
@@ -57,11 +57,21 @@ describe("parseHead", () => {
     );
     expect(code(() => parseHead(head("HTTP/1.1 200 OK\r\nContent-Length: -1"), "GET"))).toBe("HPE_INVALID_CONTENT_LENGTH");
   });
-  test("headEnd finds the blank line across arrivals and refuses a head past the limit", () => {
+  test("HeadReader finds the blank line however the bytes arrive, and refuses a head past the limit", () => {
     const b = Buffer.from("HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody");
-    expect(headEnd(b.subarray(0, 23), 0)).toBe(-1);
-    expect(headEnd(b, 23)).toBe(25);
-    expect(code(() => headEnd(Buffer.alloc(MAX_RESPONSE_HEADER_BYTES + 1, 0x61), 0))).toBe("UND_ERR_HEADERS_OVERFLOW");
+    for (let cut = 1; cut < b.length; cut++) {
+      const r = new HeadReader();
+      const first = r.push(b.subarray(0, cut));
+      const got = first ?? r.push(b.subarray(cut));
+      expect(got?.head.toString()).toBe("HTTP/1.1 200 OK\r\nA: b\r\n\r\n");
+      expect(first ? Buffer.concat([first.rest, b.subarray(cut)]).toString() : got?.rest.toString()).toBe("body");
+    }
+    const dripped = new HeadReader();
+    for (const byte of b.subarray(0, 24)) expect(dripped.push(Buffer.from([byte]))).toBeNull();
+    expect(dripped.push(b.subarray(24))?.rest.toString()).toBe("body");
+    const flood = new HeadReader();
+    expect(flood.push(Buffer.alloc(MAX_RESPONSE_HEADER_BYTES, 0x61))).toBeNull();
+    expect(code(() => flood.push(Buffer.from("a")))).toBe("UND_ERR_HEADERS_OVERFLOW");
   });
 });
 
