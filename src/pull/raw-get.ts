@@ -1,4 +1,4 @@
-import { headEnd, parseHead } from "../registry/h1-parse";
+import { HeadReader, parseHead } from "../registry/h1-parse";
 
 /*
  * A blob GET on a raw HTTP/1.1 connection (Bun.connect), for the blob Workers (blob-worker.ts).
@@ -83,7 +83,8 @@ class Conn {
   private state: "connecting" | "head" | "body" | "over" = "connecting";
   private sock: Bun.Socket | null = null;
   private out: Buffer;
-  private head: Buffer = Buffer.alloc(0);
+  private readonly heads = new HeadReader();
+  private headBytes = 0;
   private body: Body | null = null;
   /** An unverified handshake (insecure): if it closes before any answer, fetch tries and words why. */
   private tlsDoubt = false;
@@ -142,19 +143,18 @@ class Conn {
   }
 
   private onHead(chunk: Buffer): void {
-    const from = this.head.length;
-    this.head = from ? Buffer.concat([this.head, chunk]) : chunk;
-    let end: number;
+    this.headBytes += chunk.length;
+    let got: { head: Buffer; rest: Buffer } | null;
     try {
-      end = headEnd(this.head, from);
+      got = this.heads.push(chunk);
     } catch {
-      end = -1;
+      got = null;
     }
-    if (end < 0 && this.head.length <= MAX_HEAD) return;
+    if (!got && this.headBytes <= MAX_HEAD) return;
     const parsed = (() => {
-      if (end < 0 || end > MAX_HEAD) return null;
+      if (!got || got.head.length > MAX_HEAD) return null;
       try {
-        return parseHead(this.head.subarray(0, end), "GET");
+        return parseHead(got.head, "GET");
       } catch {
         return null;
       }
@@ -163,8 +163,7 @@ class Conn {
       this.stop(null);
       return;
     }
-    const rest = this.head.subarray(end);
-    this.head = Buffer.alloc(0);
+    const rest = got!.rest;
     this.state = "body";
     this.body = new Body(parsed.framing.bytes, this.sock!, (e) => this.stop(e));
     this.resolve(this.body.response(parsed.status, parsed.statusText, parsed.headers));
@@ -181,7 +180,7 @@ class Conn {
     this.sock?.terminate();
     if (was === "body") this.body?.end(e);
     else if (this.signal.aborted) this.reject(this.signal.reason);
-    else if (e && was === "head" && !(this.tlsDoubt && !this.head.length)) this.reject(e);
+    else if (e && was === "head" && !(this.tlsDoubt && !this.headBytes)) this.reject(e);
     else this.resolve(null);
   }
 }
