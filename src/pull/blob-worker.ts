@@ -1,5 +1,5 @@
 /**
- * A Bun Worker that moves blob bytes: GET (Bun's fetch) → write to the partial file →
+ * A Bun Worker that moves blob bytes: GET (raw-get.ts, else Bun's fetch) → write to the partial file →
  * sha256, off the main JS thread. On 2 cores one JS thread hashing 600 MiB is the limit
  * (docs/performance.md, "Which part dominates"); two of these split that work.
  *
@@ -18,19 +18,21 @@ import { closeSync, openSync } from "node:fs";
 import { readToken } from "./ingest-lock";
 import { writeAllSync } from "./outputs/safe-file";
 import { RateLimit } from "./rate-limit";
+import { type BlobResponse, rawEnabled, rawGet } from "./raw-get";
 import { hashFilePrefix } from "./verify";
 
 declare const self: Worker;
 
 interface Job {
   abort: AbortController;
-  res: Response | null;
+  res: BlobResponse | null;
 }
 const jobs = new Map<number, Job>();
 /** Progress is coalesced: one message per PROGRESS_MS per blob at most (the UI redraws every 100 ms). */
 const PROGRESS_MS = 25;
 /** Error bodies are read for the message (fetch-blob.ts keeps 300 characters of them). */
 const MAX_TEXT = 65536;
+const RAW = rawEnabled();
 
 self.onmessage = (ev: MessageEvent) => {
   const m = ev.data;
@@ -48,7 +50,10 @@ async function open(m: { id: number; url: string; headers: Record<string, string
   const job: Job = { abort: new AbortController(), res: null };
   jobs.set(m.id, job);
   try {
-    const res = await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal });
+    // The raw loop when it can frame the answer; everything else (proxy, chunked, a refused certificate) as before.
+    const res =
+      (RAW ? await rawGet(m.url, m.headers, m.init, job.abort.signal) : null) ??
+      (await fetch(m.url, { ...m.init, headers: m.headers, signal: job.abort.signal }));
     job.res = res;
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
@@ -72,7 +77,7 @@ async function open(m: { id: number; url: string; headers: Record<string, string
   }
 }
 
-async function readText(res: Response): Promise<string> {
+async function readText(res: BlobResponse): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const dec = new TextDecoder();
@@ -100,7 +105,14 @@ async function consume(m: {
   const job = jobs.get(m.id);
   const limit = m.limit ? RateLimit.attach(m.limit) : null;
   let total = m.offset;
-  const failMsg = (kind: "too-long" | "io" | "body", e: unknown) =>
+  let fd = -1;
+  // Closed before the last message is posted: the main thread may terminate this Worker as soon as it reads it.
+  const release = () => {
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+  };
+  const failMsg = (kind: "too-long" | "io" | "body", e: unknown) => {
+    release();
     self.postMessage({
       type: "fail",
       id: m.id,
@@ -109,16 +121,16 @@ async function consume(m: {
       code: (e as { code?: string })?.code ?? null,
       total,
     });
+  };
   if (!job?.res) return failMsg("body", new Error("interrupted"));
   const hasher = new Bun.CryptoHasher(m.algorithm);
-  let fd: number;
   try {
     // A resume hashes the bytes already on disk first (what fetch-blob.ts does inline).
     if (m.offset > 0) hashFilePrefix(hasher, m.path, m.offset);
     fd = openSync(m.path, m.offset > 0 ? "a" : "w");
     // Opened after another pull took the blob over (this one was paused meanwhile): the file is theirs; write nothing.
     if (m.owner && readToken(m.owner.lock) !== m.owner.token) {
-      closeSync(fd);
+      release();
       throw Object.assign(new Error("another pulldoctor took over this blob"), { code: "ELOSTLOCK" });
     }
   } catch (e) {
@@ -159,12 +171,13 @@ async function consume(m: {
     }
     if (timer) clearTimeout(timer);
     timer = null;
+    release();
     self.postMessage({ type: "end", id: m.id, total, digest: hasher.digest("hex") });
   } catch (e) {
     failMsg("body", e);
   } finally {
     if (timer) clearTimeout(timer);
-    closeSync(fd);
+    release();
     jobs.delete(m.id);
   }
 }
