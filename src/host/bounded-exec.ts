@@ -1,4 +1,7 @@
-import { spawn } from "node:child_process";
+// A builtin loaded at first use: Bun compiles each node: module's source when it is first loaded,
+// and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
+const spawn: typeof import("node:child_process").spawn = ((...a: Parameters<typeof import("node:child_process").spawn>) =>
+  (require("node:child_process") as typeof import("node:child_process")).spawn(...a)) as never;
 
 /**
  * One run of an external program the doctor must not wait on for good (a credential helper,

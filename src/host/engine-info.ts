@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import path from "node:path";
 import type { ProxySettings } from "../model/facts";
@@ -50,7 +49,7 @@ export function engineSocket(
   if (env.DOCKER_HOST) return fromHost(env.DOCKER_HOST, null);
   const name = env.DOCKER_CONTEXT || context.currentContext || "";
   if (name !== "" && name !== "default" && context.configDir) {
-    const meta = path.join(context.configDir, "contexts", "meta", createHash("sha256").update(name).digest("hex"), "meta.json");
+    const meta = path.join(context.configDir, "contexts", "meta", new Bun.CryptoHasher("sha256").update(name).digest("hex"), "meta.json");
     try {
       // Not readFileSync: a FIFO or device planted at meta.json would block or never end.
       const r = readLocalFile(meta);

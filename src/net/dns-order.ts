@@ -1,4 +1,7 @@
-import dgram from "node:dgram";
+// A builtin loaded at first use: Bun compiles each node: module's source when it is first loaded,
+// and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
+const dgram = () => require("node:dgram") as typeof import("node:dgram");
+
 import net from "node:net";
 import type { ResolvedAddress } from "../model/facts";
 
@@ -14,7 +17,7 @@ import type { ResolvedAddress } from "../model/facts";
  */
 async function hasSource(a: ResolvedAddress, timeoutMs: number): Promise<boolean> {
   return await new Promise<boolean>((resolve) => {
-    const sock = dgram.createSocket(a.family === 6 ? "udp6" : "udp4");
+    const sock = dgram().createSocket(a.family === 6 ? "udp6" : "udp4");
     let done = false;
     const finish = (ok: boolean) => {
       if (done) return;

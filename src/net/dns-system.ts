@@ -1,4 +1,7 @@
-import dns from "node:dns";
+// A builtin loaded at first use: Bun compiles each node: module's source when it is first loaded,
+// and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
+const dns = () => require("node:dns") as typeof import("node:dns");
+
 import type { ResolvedAddress } from "../model/facts";
 import { settleOnce } from "./settle";
 
@@ -27,7 +30,7 @@ export function systemLookup(hostname: string, opts: { timeoutMs: number; signal
       onAbort: () => ({ addresses: [], code: "aborted", error: "operation was canceled" }),
     });
     if (opts.signal?.aborted) return;
-    dns.lookup(hostname, { all: true, verbatim: true }, (err, addrs) => {
+    dns().lookup(hostname, { all: true, verbatim: true }, (err, addrs) => {
       if (err) return finish({ addresses: [], code: err.code ?? "ERROR", error: err.message });
       const addresses: ResolvedAddress[] = [];
       for (const a of addrs)

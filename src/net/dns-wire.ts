@@ -1,5 +1,8 @@
-import { randomInt } from "node:crypto";
-import dgram from "node:dgram";
+// A builtin loaded at first use: Bun compiles each node: module's source when it is first loaded,
+// and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
+const dgram = () => require("node:dgram") as typeof import("node:dgram");
+const randomInt = (min: number, max: number) => (require("node:crypto") as typeof import("node:crypto")).randomInt(min, max);
+
 import net from "node:net";
 import * as packet from "dns-packet";
 import { joinHostPort } from "./origin";
@@ -87,7 +90,7 @@ function withDeadline<T>(
 export function udpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: number, signal?: AbortSignal): Promise<WireReply> {
   const id = randomInt(0, 0x10000);
   const query = packet.encode(buildQuery(id, name, type));
-  const sock = dgram.createSocket(srv.family === 6 ? "udp6" : "udp4");
+  const sock = dgram().createSocket(srv.family === 6 ? "udp6" : "udp4");
   let local: { address: string; port: number } | null = null;
   let ignored = 0;
   return withDeadline<WireReply>(

@@ -1,4 +1,7 @@
-import { domainToASCII } from "node:url";
+// A builtin loaded at first use: Bun compiles each node: module's source when it is first loaded,
+// and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
+const domainToASCII = (s: string) => (require("node:url") as typeof import("node:url")).domainToASCII(s);
+
 import { joinHostPort } from "./origin";
 
 /** Go's net.JoinHostPort (one copy, in origin.ts; the property tests name it here). */

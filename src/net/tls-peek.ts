@@ -1,8 +1,12 @@
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { settleOnce } from "./settle";
 import { systemStore } from "./x509-info";
+
+// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
+// check whose TLS probe meets a plain-HTTP registry.
+const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 export interface PeekedCert {
   subject: string;
@@ -57,7 +61,7 @@ export function peekTls(opts: {
       const seen = new Set<string>();
       while (c?.raw && !seen.has(c.fingerprint256)) {
         seen.add(c.fingerprint256);
-        x509.push(new X509Certificate(c.raw));
+        x509.push(new (X509())(c.raw));
         c = c.issuerCertificate;
       }
       const chain = x509.map((x) => ({

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
@@ -8,6 +8,10 @@ import { settleOnce } from "./settle";
 import { tcpProbe } from "./tcp";
 import { classifyTlsError, type TlsErrorKind, tap } from "./tls-errors";
 import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
+
+// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
+// check whose TLS probe meets a plain-HTTP registry.
+const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 export type { TlsErrorKind } from "./tls-errors";
 export type { CertInfo } from "./x509-info";
@@ -240,7 +244,7 @@ function peerChain(ts: tls.TLSSocket): X509Certificate[] {
   while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
     try {
-      out.push(new X509Certificate(c.raw));
+      out.push(new (X509())(c.raw));
     } catch {
       break;
     }
@@ -276,7 +280,7 @@ function verifyErrorOf(trust: TrustResult, v: ValidityResult): { code: string; m
 
 function safeSubject(pem: string): string | null {
   try {
-    return new X509Certificate(pem).subject.split("\n").join(",");
+    return new (X509())(pem).subject.split("\n").join(",");
   } catch {
     return null;
   }

@@ -1,7 +1,11 @@
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
+
+// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
+// check whose TLS probe meets a plain-HTTP registry.
+const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 export interface CertInfo {
   subject: string;
@@ -93,7 +97,7 @@ export function systemStore(): { certs: X509Certificate[]; source: string } {
   const bodies = pems.size ? pems : new Set(tls.rootCertificates.map(pemBody));
   for (const body of bodies) {
     try {
-      certs.push(new X509Certificate(Buffer.from(body, "base64")));
+      certs.push(new (X509())(Buffer.from(body, "base64")));
     } catch {
       // an unparsable entry cannot anchor anything (Go skips it too)
     }
@@ -147,7 +151,7 @@ export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustRe
   for (const pem of extraCa) {
     for (const one of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
       try {
-        extra.push(new X509Certificate(one));
+        extra.push(new (X509())(one));
       } catch {
         // certs.d reports unparsable files itself
       }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { goQuoteChar, MAX_NESTING_DEPTH } from "../host/go-json";
 import type { Descriptor, Platform } from "../model/facts";
 import { escapeControls } from "./http-util";
@@ -16,14 +15,15 @@ export function tagsUrl(baseUrl: string, repository: string): string {
 }
 
 export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  // Bun's hasher, not node:crypto: a check should not load (and compile) node:crypto to hash a manifest.
+  return `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
 }
 
 /** Hash `bytes` with the digest's own algorithm; null when the algorithm is not one we know. */
 export function digestOf(bytes: Uint8Array, like: string): string | null {
   const algo = like.split(":")[0];
   if (algo === "sha256") return sha256Digest(bytes);
-  if (algo === "sha512") return `sha512:${createHash("sha512").update(bytes).digest("hex")}`;
+  if (algo === "sha512") return `sha512:${new Bun.CryptoHasher("sha512").update(bytes).digest("hex")}`;
   return null;
 }
 

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import type net from "node:net";
 import path from "node:path";
@@ -6,6 +6,10 @@ import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { Endpoint, StageContext } from "../model/stage";
 import { chainTrustedBy, peekTls, systemRootCas, type TlsPeek } from "../net/tls-peek";
+
+// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
+// check whose TLS probe meets a plain-HTTP registry.
+const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 /** certs.d CAs Docker adds for this host (`<certsDir>/<host[:port]>/*.crt`). */
 function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
@@ -20,7 +24,7 @@ function certsDCas(dir: string): { cas: X509Certificate[]; files: string[] } {
     const pem = readFileSync(path.join(dir, n), "utf8");
     for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
       try {
-        cas.push(new X509Certificate(block));
+        cas.push(new (X509())(block));
       } catch {
         // an unreadable block: the connect stage reports certs.d problems
       }
