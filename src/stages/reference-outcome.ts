@@ -15,7 +15,11 @@ import { isImplicitLatest, parseReference, ReferenceParseError } from "../regist
 
 /** Pure: the whole stage for one input (also used by `pulldoctor ref`). */
 export function referenceOutcome(input: string, client: PullClient | null = null): StageOutcome {
-  return escapeOutcome(rawReferenceOutcome(input, client));
+  const raw = rawReferenceOutcome(input, client);
+  // Every string in it is the catalogue's words, the parser's, or the input and parts of it
+  // (JSON-quoted in an error's summary): an input with nothing to escape leaves nothing to
+  // escape, and the copy (its map and fromEntries compiled at `ref`'s start) is skipped.
+  return escapeControls(input) === input ? raw : escapeOutcome(raw);
 }
 
 /**

@@ -20,10 +20,11 @@ export function explainEntry(code: string, e: CatalogueSection[string], st: Styl
     for (const i of items) lines.push(`  ${g.bullet} ${i}`);
   };
   list("What users see", e.seen);
-  list(
-    "What each client prints (pulldoctor explain --error recognises these)",
-    (PRINTED[code as FindingCode] ?? []).map((r) => `${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`),
-  );
+  // A loop, not map(): map is compiled from source on its first call, a share of `explain`'s start.
+  const printed: string[] = [];
+  for (const r of PRINTED[code as FindingCode] ?? [])
+    printed.push(`${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`);
+  list("What each client prints (pulldoctor explain --error recognises these)", printed);
   list("Causes (most common first)", e.causes);
   lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);
   list("Fixes", e.genericFixes);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { NAME_TOTAL_LENGTH_MAX, parseReference, ReferenceParseError } from "../../src/registry/reference";
-import { referenceOutcome } from "../../src/stages/reference";
+import { escapeOutcome, referenceOutcome } from "../../src/stages/reference";
 
 /**
  * The reference parser against distribution/reference's grammar (regexp.go), written here
@@ -271,6 +271,9 @@ describe("hostile input", () => {
         } else expect(out.provides?.ref?.canonical).toBeString();
         // Nothing a terminal acts on reaches the report (ESC, BEL, CSI are shown as \xNN).
         for (const text of allStrings([out.summary, out.evidence, out.findings])) expect(text).not.toMatch(TERMINAL_CONTROLS);
+        // referenceOutcome skips the escaping copy for an input with nothing to escape: escaping
+        // its outcome again changes nothing, whichever way it went.
+        expect(escapeOutcome(out)).toEqual(out);
       }),
       { numRuns: 4000 },
     );

@@ -84,8 +84,12 @@ function renderTable(ref: ImageRef, findings: Finding[]): string {
     ["canonical", ref.canonical],
     ["familiar", ref.familiar],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  let s = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join("");
+  // Loops, not map(): Array.prototype.map is compiled from source on its first call, and this
+  // table is often the only caller at `ref`'s start (docs/performance.md, "Start-up of ref and explain").
+  let w = 0;
+  for (const row of rows) w = Math.max(w, row[0].length);
+  let s = "";
+  for (const row of rows) s += `${row[0].padEnd(w)}  ${row[1]}\n`;
   for (const f of findings) {
     s += `\n${f.severity === "info" ? "note" : f.severity}: ${f.title}. ${f.detail}\n`;
     for (const fix of f.fixes) s += `  - ${fix}\n`;

@@ -22,10 +22,7 @@ type Sections = {
 // fire (docs/performance.md, "Diagnosis: connections, start-up and the catalogue"; importing the
 // reference section ahead for `ref` was measured and bought nothing: "Start-up of ref and explain").
 const LOAD: { [S in SectionName]: () => Sections[S] } = {
-  reference: () => ({
-    ...(require("./reference") as typeof import("./reference")).reference,
-    ...(require("./input") as typeof import("./input")).input,
-  }),
+  reference: () => (require("./reference-section") as typeof import("./reference-section")).referenceSection,
   config: () => ({
     ...(require("./config") as typeof import("./config")).config,
     ...(require("./config-clients") as typeof import("./config-clients")).configClients,

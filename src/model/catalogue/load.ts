@@ -8,7 +8,7 @@ import type { CatalogueSection } from "./entry";
  * start-up and the catalogue"). The same files as index.ts's sections (tested).
  */
 const IMPORT: Record<SectionName, () => Promise<CatalogueSection>> = {
-  reference: async () => ({ ...(await import("./reference")).reference, ...(await import("./input")).input }),
+  reference: async () => (await import("./reference-section")).referenceSection,
   config: async () => ({ ...(await import("./config")).config, ...(await import("./config-clients")).configClients }),
   dns: async () => (await import("./dns")).dns,
   proxy: async () => (await import("./proxy")).proxy,
