@@ -57,3 +57,17 @@ test("explain's section loader reads the same files, and finds each code's secti
   }
   expect(sectionOf("NOPE")).toBeNull();
 });
+
+test("a section provided ahead (as `ref` imports the reference section) is the one findings read, and no other is evaluated", () => {
+  const dir = path.join(import.meta.dir, "../../src/model/catalogue");
+  const script = `
+    const { catalogueEntry, provideSection } = require(${JSON.stringify(path.join(dir, "index.ts"))});
+    const { referenceSection } = require(${JSON.stringify(path.join(dir, "reference-section.ts"))});
+    provideSection("reference", referenceSection);
+    const same = catalogueEntry("REF_IMPLICIT_LATEST") === referenceSection.REF_IMPLICIT_LATEST && catalogueEntry("INPUT_NOT_YAML") === referenceSection.INPUT_NOT_YAML;
+    const sections = Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
+    console.log(JSON.stringify({ same, sections }));`;
+  const r = Bun.spawnSync([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  expect(r.stderr.toString()).toBe("");
+  expect(JSON.parse(r.stdout.toString())).toEqual({ same: true, sections: ["input.ts", "reference-section.ts", "reference.ts"] });
+});

@@ -1,8 +1,10 @@
+import { provideSection } from "../../model/catalogue/index";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
 import type { StageOutcome, StageResult } from "../../model/stage";
+import { splitDockerDomain } from "../../registry/reference";
 import { referenceOutcome } from "../../stages/reference-outcome";
 import type { Io } from "../../ui/io";
 
@@ -15,6 +17,13 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   if (options.image === null) {
     io.stderr("pulldoctor ref: missing IMAGE\nUsage: pulldoctor ref IMAGE [--json]\n");
     return 2;
+  }
+  // No tag and no digest: the note that Docker pulls `latest` reads the reference section. An
+  // import() as the command's own, where the finding's require() would compile Bun's require
+  // from source (docs/performance.md, "Start-up of ref and explain").
+  const { remainder } = splitDockerDomain(options.image);
+  if (!remainder.includes(":") && !remainder.includes("@")) {
+    provideSection("reference", (await import("../../model/catalogue/reference-section")).referenceSection);
   }
   const started = performance.now();
   const out = referenceOutcome(options.image);

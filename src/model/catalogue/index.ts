@@ -38,6 +38,14 @@ const LOAD: { [S in SectionName]: () => Sections[S] } = {
 };
 const loaded: { [S in SectionName]?: Sections[S] } = {};
 
+/**
+ * A section its caller has imported already (`ref`, which would otherwise pay for compiling Bun's
+ * require() to read one section: docs/performance.md, "Start-up of ref and explain").
+ */
+export function provideSection<S extends SectionName>(s: S, value: Sections[S]): void {
+  loaded[s] ??= value;
+}
+
 /** One stage's section, evaluated on first use. */
 export function section<S extends SectionName>(s: S): Sections[S] {
   loaded[s] ??= LOAD[s]();
