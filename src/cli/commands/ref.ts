@@ -1,4 +1,4 @@
-import { provideSection } from "../../model/catalogue/index";
+import { provideSection } from "../../model/catalogue/sections";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";

@@ -97,3 +97,9 @@ export const CODES = {
 } as const;
 
 export type SectionName = keyof typeof CODES;
+
+/** The section that holds a code, from the code lists alone; null for no code. */
+export function sectionOf(code: string): SectionName | null {
+  for (const s of Object.keys(CODES) as SectionName[]) if ((CODES[s] as readonly string[]).includes(code)) return s;
+  return null;
+}

@@ -1,5 +1,7 @@
-import { CODES, type SectionName } from "./codes";
+import type { SectionName } from "./codes";
 import type { CatalogueSection } from "./entry";
+
+export { sectionOf } from "./codes";
 
 /**
  * One section by dynamic import, for `explain CODE`: only that section's chunk is read, where
@@ -22,10 +24,4 @@ const IMPORT: Record<SectionName, () => Promise<CatalogueSection>> = {
 
 export function importSection(s: SectionName): Promise<CatalogueSection> {
   return IMPORT[s]();
-}
-
-/** The section that holds a code, from the code lists alone; null for no code. */
-export function sectionOf(code: string): SectionName | null {
-  for (const s of Object.keys(CODES) as SectionName[]) if ((CODES[s] as readonly string[]).includes(code)) return s;
-  return null;
 }
