@@ -72,21 +72,8 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     expansion,
     implicitLatest: isImplicitLatest(input, ref),
   };
-  // "Foo/app": the capitals make Docker's CLI take "Foo" as a registry host (no '.' or ':'
-  // needed); a Docker Engine 20.10 refuses the same name (seen with the real daemon). Either
-  // way the user almost certainly meant the Docker Hub namespace "foo".
   if (ref.registry !== "localhost" && !/[.:]/.test(ref.registry) && ref.registry.toLowerCase() !== ref.registry) {
-    findings.push(
-      finding(
-        "REF_UPPERCASE",
-        { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input), client },
-        { input, registry: ref.registry },
-        {
-          severity: "warning",
-          note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
-        },
-      ),
-    );
+    findings.push(capitalHost(input, ref, client));
   }
   if (evidence.implicitLatest) {
     findings.push(
@@ -98,6 +85,25 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     );
   }
   return { summary: `${input} → ${ref.canonical}`, evidence, findings, provides: { ref } };
+}
+
+/**
+ * "Foo/app": the capitals make Docker's CLI take "Foo" as a registry host (no '.' or ':'
+ * needed); a Docker Engine 20.10 refuses the same name (seen with the real daemon). Either
+ * way the user almost certainly meant the Docker Hub namespace "foo". Its own function: at
+ * bytecode depth 0 a function is compiled whole when first called, and `ref nginx` has no
+ * use for these words (docs/performance.md, "Start-up of ref and explain").
+ */
+function capitalHost(input: string, ref: ImageRef, client: PullClient | null): Finding {
+  return finding(
+    "REF_UPPERCASE",
+    { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input), client },
+    { input, registry: ref.registry },
+    {
+      severity: "warning",
+      note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
+    },
+  );
 }
 
 /** Pure, table-tested: a parse error to its finding. */
