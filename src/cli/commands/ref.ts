@@ -28,12 +28,16 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   const started = performance.now();
   const out = referenceOutcome(options.image);
   const run = { input: options.image, out, durationMs: Math.round(performance.now() - started) };
-  // Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start.
-  if (options.reportFile) (await import("../../ui/report-file")).writeReportFile(options.reportFile, await refReport(options, run));
+  if (options.reportFile) await writeReport(options, options.reportFile, run);
   const ref = out.provides?.ref;
-  if (!ref) return await refused(options, io, run);
+  if (!ref) return refused(options, io, run);
   io.stdout(options.json ? refJson(ref) : renderTable(ref, out.findings));
   return 0;
+}
+
+/** Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start. */
+async function writeReport(options: Options, file: string, run: RefRun): Promise<void> {
+  (await import("../../ui/report-file")).writeReportFile(file, await refReport(options, run));
 }
 
 interface RefRun {
