@@ -1,10 +1,10 @@
+import { referenceSection } from "../../model/catalogue/reference-section";
 import { provideSection } from "../../model/catalogue/sections";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
 import type { Report } from "../../model/report";
 import type { StageOutcome, StageResult } from "../../model/stage";
-import { splitDockerDomain } from "../../registry/reference";
 import { referenceOutcome } from "../../stages/reference-outcome";
 import type { Io } from "../../ui/io";
 
@@ -17,13 +17,6 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   if (options.image === null) {
     io.stderr("pulldoctor ref: missing IMAGE\nUsage: pulldoctor ref IMAGE [--json]\n");
     return 2;
-  }
-  // No tag and no digest: the note that Docker pulls `latest` reads the reference section. An
-  // import() as the command's own, where the finding's require() would compile Bun's require
-  // from source (docs/performance.md, "Start-up of ref and explain").
-  const { remainder } = splitDockerDomain(options.image);
-  if (!remainder.includes(":") && !remainder.includes("@")) {
-    provideSection("reference", (await import("../../model/catalogue/reference-section")).referenceSection);
   }
   const started = performance.now();
   const out = referenceOutcome(options.image);
@@ -39,6 +32,11 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
 async function writeReport(options: Options, file: string, run: RefRun): Promise<void> {
   (await import("../../ui/report-file")).writeReportFile(file, await refReport(options, run));
 }
+
+// Every finding `ref` makes is in the reference section (the note that Docker pulls `latest`, the
+// refusals): imported with the command and provided, where a finding's require() would compile
+// Bun's require from source (docs/performance.md, "Start-up of ref and explain").
+provideSection("reference", referenceSection);
 
 interface RefRun {
   input: string;
