@@ -117,19 +117,38 @@ interface Parsed {
 /** distribution/reference Parse on an already-normalized string. */
 function parseStrict(s: string): Parsed {
   const m = REFERENCE_RE.exec(s);
-  if (!m) {
-    if (s === "") throw new ReferenceParseError("empty", "repository name must have at least one component");
-    if (REFERENCE_RE.test(s.toLowerCase())) throw new ReferenceParseError("uppercase", "repository name must be lowercase");
-    throw new ReferenceParseError("invalid", "invalid reference format");
-  }
+  if (!m) throw refusal(s);
   const name = m[1]!;
   const nm = ANCHORED_NAME_RE.exec(name)!;
-  if (nm[2]!.length > NAME_TOTAL_LENGTH_MAX) {
-    throw new ReferenceParseError("name-too-long", `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
-  }
+  if (nm[2]!.length > NAME_TOTAL_LENGTH_MAX) throw tooLong();
   const digest = m[3] ?? null;
   if (digest !== null) validateDigest(digest);
   return { domain: nm[1] ?? "", path: nm[2]!, tag: m[2] ?? null, digest };
+}
+
+/*
+ * The errors are built apart from the parser: at bytecode depth 0 a function is compiled whole
+ * on its first call, and a reference that parses has no use for them (docs/performance.md,
+ * "Start-up of ref and explain").
+ */
+
+/** Why the grammar refused s. */
+function refusal(s: string): ReferenceParseError {
+  if (s === "") return new ReferenceParseError("empty", "repository name must have at least one component");
+  if (REFERENCE_RE.test(s.toLowerCase())) return new ReferenceParseError("uppercase", "repository name must be lowercase");
+  return new ReferenceParseError("invalid", "invalid reference format");
+}
+
+function tooLong(): ReferenceParseError {
+  return new ReferenceParseError("name-too-long", `repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
+}
+
+function hexName(input: string): ReferenceParseError {
+  return new ReferenceParseError("hex-name", `invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
+}
+
+function uppercase(remote: string): ReferenceParseError {
+  return new ReferenceParseError("uppercase", `invalid reference format: repository name (${remote}) must be lowercase`, remote);
 }
 
 /** The only case where Docker's parser leaves the domain empty: see parseReference. */
@@ -157,25 +176,17 @@ export function familiarName(domain: string, path: string): string {
  * Docker's exact message.
  */
 export function parseReference(input: string): ImageRef {
-  if (ANCHORED_IDENTIFIER_RE.test(input)) {
-    throw new ReferenceParseError("hex-name", `invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`);
-  }
+  if (ANCHORED_IDENTIFIER_RE.test(input)) throw hexName(input);
+  // Docker parses "docker.io/library/" for an empty input, which the grammar refuses: the user
+  // sees the format error.
+  if (input === "") throw new ReferenceParseError("empty", "invalid reference format");
   const { domain, remainder } = splitDockerDomain(input);
   // The lowercase check looks at everything before the first ":" of the remainder
   // (so a digest's "@sha256" is part of it), exactly as Docker does.
   const colon = remainder.indexOf(":");
   const remote = colon > -1 ? remainder.slice(0, colon) : remainder;
-  if (remote.toLowerCase() !== remote) {
-    throw new ReferenceParseError("uppercase", `invalid reference format: repository name (${remote}) must be lowercase`, remote);
-  }
-  let p: Parsed;
-  try {
-    p = parseStrict(`${domain}/${remainder}`);
-  } catch (e) {
-    // Docker parses "docker.io/library/" for an empty input: the user sees the format error.
-    if (input === "" && e instanceof ReferenceParseError) throw new ReferenceParseError("empty", "invalid reference format");
-    throw e;
-  }
+  if (remote.toLowerCase() !== remote) throw uppercase(remote);
+  const p = parseStrict(`${domain}/${remainder}`);
   // "a.b_c/app": splitDockerDomain takes "a.b_c" as a host ('.'), the grammar refuses it
   // as a host but accepts the whole string as a path, so Docker's parser returns an empty
   // domain; the CLI goes on and dockerd fails (seen with the real docker here). Refuse it
