@@ -53,11 +53,7 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     ref = parseReference(input);
   } catch (e) {
     if (!(e instanceof ReferenceParseError)) throw e;
-    return {
-      summary: `${JSON.stringify(input)}: ${e.message}`,
-      evidence: { input, error: { kind: e.kind, message: e.message } },
-      findings: [classifyReferenceError(input, e, client)],
-    };
+    return refusedOutcome(input, e, client);
   }
   const findings: Finding[] = [];
   const expansion = expansionOf(input, ref);
@@ -85,6 +81,15 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     );
   }
   return { summary: `${input} → ${ref.canonical}`, evidence, findings, provides: { ref } };
+}
+
+/** A reference Docker refuses: its own function, as the parser's errors are (reference.ts). */
+function refusedOutcome(input: string, e: ReferenceParseError, client: PullClient | null): StageOutcome {
+  return {
+    summary: `${JSON.stringify(input)}: ${e.message}`,
+    evidence: { input, error: { kind: e.kind, message: e.message } },
+    findings: [classifyReferenceError(input, e, client)],
+  };
 }
 
 /**
