@@ -55,10 +55,15 @@ const domainAndPort = `${host}(?::[0-9]+)?`;
 const tagPat = "[\\w][\\w.-]{0,127}";
 const digestPat = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}";
 const remoteName = `${pathComponent}(?:/${pathComponent})*`;
-const namePat = `(?:${domainAndPort}/)?${remoteName}`;
 
-const REFERENCE_RE = new RegExp(`^(${namePat})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
-const ANCHORED_NAME_RE = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
+/*
+ * distribution matches ReferenceRegexp, then anchoredNameRegexp on the name it captured, to split
+ * domain and path. One pass that captures them inside the name splits alike: both expressions
+ * try the domain first, and a name that splits as domain/path on its own splits so inside the
+ * whole reference (tested against the two-expression form in test/property/reference.property.test.ts).
+ * Each expression is compiled on first use, ≈ 0.1 ms of `ref`'s start for the second.
+ */
+const REFERENCE_RE = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})(?::(${tagPat}))?(?:@(${digestPat}))?$`);
 const ANCHORED_IDENTIFIER_RE = /^[a-f0-9]{64}$/;
 /** go-digest's DigestRegexp, used to tell "unsupported" from "invalid format". */
 const GO_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
@@ -107,23 +112,29 @@ export function splitDockerDomain(name: string): { domain: string; remainder: st
   return { domain, remainder };
 }
 
-interface Parsed {
+export interface Parsed {
   domain: string;
   path: string;
   tag: string | null;
   digest: string | null;
 }
 
+/**
+ * The grammar's parts of s (domain "" when the first component is not a host name), or null
+ * when the grammar refuses s.
+ */
+export function matchReference(s: string): Parsed | null {
+  const m = REFERENCE_RE.exec(s);
+  return m && { domain: m[1] ?? "", path: m[2]!, tag: m[3] ?? null, digest: m[4] ?? null };
+}
+
 /** distribution/reference Parse on an already-normalized string. */
 function parseStrict(s: string): Parsed {
-  const m = REFERENCE_RE.exec(s);
-  if (!m) throw refusal(s);
-  const name = m[1]!;
-  const nm = ANCHORED_NAME_RE.exec(name)!;
-  if (nm[2]!.length > NAME_TOTAL_LENGTH_MAX) throw tooLong();
-  const digest = m[3] ?? null;
-  if (digest !== null) validateDigest(digest);
-  return { domain: nm[1] ?? "", path: nm[2]!, tag: m[2] ?? null, digest };
+  const p = matchReference(s);
+  if (!p) throw refusal(s);
+  if (p.path.length > NAME_TOTAL_LENGTH_MAX) throw tooLong();
+  if (p.digest !== null) validateDigest(p.digest);
+  return p;
 }
 
 /*
