@@ -29,8 +29,11 @@ async function main(argv: string[]): Promise<number> {
  * `fleet` go after its subcommand, whose parser accepts or refuses them. null: not fleet.
  */
 function fleetArgv(argv: string[]): string[] | null {
-  const at = argv.findIndex((a) => !a.startsWith("-") || a === "-");
-  if (at < 0 || argv[at] !== "fleet" || argv.slice(0, at).some((a) => a === "--" || a.includes("="))) return null;
+  // A loop, not findIndex(): every start runs this, and findIndex is compiled from source on its
+  // first call (docs/performance.md, "Start-up of ref and explain").
+  let at = 0;
+  while (at < argv.length && argv[at]!.startsWith("-") && argv[at] !== "-") at++;
+  if (at === argv.length || argv[at] !== "fleet" || argv.slice(0, at).some((a) => a === "--" || a.includes("="))) return null;
   const [sub, ...rest] = argv.slice(at + 1);
   const before = argv.slice(0, at);
   if (sub === undefined) return before.filter((a) => a === "--help" || a === "-h").slice(0, 1);

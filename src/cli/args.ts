@@ -77,19 +77,30 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
   if (positionals.length > 0 && COMMANDS.has(positionals[0]!)) command = positionals.shift() as Command;
   if (r.wantHelp) return { ok: true, options: { ...o, command: "help" }, passwordStdin };
   o.command = command;
-  const error = takePositionals(o, command, positionals) ?? crossFlagError(o, command, positionals, passwordStdin);
+  // With no flag but --no-color and nothing left over, no cross-flag rule can apply: `ref IMAGE`
+  // and `explain CODE` do not compile them at start (docs/performance.md, "Start-up of ref and explain").
+  const error =
+    takePositionals(o, command, positionals) ??
+    (r.optionFlags || positionals.length > 0 ? crossFlagError(o, command, positionals, passwordStdin) : null);
   if (error) return { ok: false, error };
   if (o.json) o.yes = true;
   return { ok: true, options: o, passwordStdin };
 }
 
 type ReadFlags =
-  | { ok: true; positionals: string[]; passwordStdin: boolean; wantVersion: boolean; wantHelp: boolean }
+  | { ok: true; positionals: string[]; passwordStdin: boolean; wantVersion: boolean; wantHelp: boolean; optionFlags: boolean }
   | { ok: false; error: string };
 
 /** The flags into `o`, the rest as positionals. */
 function readFlags(argv: readonly string[], o: Options): ReadFlags {
-  const r = { ok: true as const, positionals: [] as string[], passwordStdin: false, wantVersion: false, wantHelp: false };
+  const r = {
+    ok: true as const,
+    positionals: [] as string[],
+    passwordStdin: false,
+    wantVersion: false,
+    wantHelp: false,
+    optionFlags: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") {
@@ -119,10 +130,11 @@ function readFlags(argv: readonly string[], o: Options): ReadFlags {
     if (flag === "--version") r.wantVersion = true;
     else if (flag === "--help") r.wantHelp = true;
     else if (flag === "--no-color") o.color = false;
-    else if (flag === "--password-stdin") r.passwordStdin = true;
+    else if (flag === "--password-stdin") r.passwordStdin = r.optionFlags = true;
     else {
       const error = applyFlag(o, flag, spec, value);
       if (error) return { ok: false, error };
+      r.optionFlags = true;
     }
   }
   return r;

@@ -1,5 +1,5 @@
 import type { Severity } from "./catalogue/entry";
-import { catalogueEntry, type FindingCode, type ParamsOf } from "./catalogue/index";
+import { catalogueEntry, type FindingCode, type ParamsOf } from "./catalogue/sections";
 import type { Evidence } from "./evidence";
 import type { StageId } from "./stage";
 

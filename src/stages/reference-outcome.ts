@@ -15,7 +15,11 @@ import { isImplicitLatest, parseReference, ReferenceParseError } from "../regist
 
 /** Pure: the whole stage for one input (also used by `pulldoctor ref`). */
 export function referenceOutcome(input: string, client: PullClient | null = null): StageOutcome {
-  return escapeOutcome(rawReferenceOutcome(input, client));
+  const raw = rawReferenceOutcome(input, client);
+  // Every string in it is the catalogue's words, the parser's, or the input and parts of it
+  // (JSON-quoted in an error's summary): an input with nothing to escape leaves nothing to
+  // escape, and the copy (its map and fromEntries compiled at `ref`'s start) is skipped.
+  return escapeControls(input) === input ? raw : escapeOutcome(raw);
 }
 
 /**
@@ -49,11 +53,7 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     ref = parseReference(input);
   } catch (e) {
     if (!(e instanceof ReferenceParseError)) throw e;
-    return {
-      summary: `${JSON.stringify(input)}: ${e.message}`,
-      evidence: { input, error: { kind: e.kind, message: e.message } },
-      findings: [classifyReferenceError(input, e, client)],
-    };
+    return refusedOutcome(input, e, client);
   }
   const findings: Finding[] = [];
   const expansion = expansionOf(input, ref);
@@ -68,21 +68,8 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     expansion,
     implicitLatest: isImplicitLatest(input, ref),
   };
-  // "Foo/app": the capitals make Docker's CLI take "Foo" as a registry host (no '.' or ':'
-  // needed); a Docker Engine 20.10 refuses the same name (seen with the real daemon). Either
-  // way the user almost certainly meant the Docker Hub namespace "foo".
   if (ref.registry !== "localhost" && !/[.:]/.test(ref.registry) && ref.registry.toLowerCase() !== ref.registry) {
-    findings.push(
-      finding(
-        "REF_UPPERCASE",
-        { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input), client },
-        { input, registry: ref.registry },
-        {
-          severity: "warning",
-          note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
-        },
-      ),
-    );
+    findings.push(capitalHost(input, ref, client));
   }
   if (evidence.implicitLatest) {
     findings.push(
@@ -94,6 +81,34 @@ function rawReferenceOutcome(input: string, client: PullClient | null): StageOut
     );
   }
   return { summary: `${input} → ${ref.canonical}`, evidence, findings, provides: { ref } };
+}
+
+/** A reference Docker refuses: its own function, as the parser's errors are (reference.ts). */
+function refusedOutcome(input: string, e: ReferenceParseError, client: PullClient | null): StageOutcome {
+  return {
+    summary: `${JSON.stringify(input)}: ${e.message}`,
+    evidence: { input, error: { kind: e.kind, message: e.message } },
+    findings: [classifyReferenceError(input, e, client)],
+  };
+}
+
+/**
+ * "Foo/app": the capitals make Docker's CLI take "Foo" as a registry host (no '.' or ':'
+ * needed); a Docker Engine 20.10 refuses the same name (seen with the real daemon). Either
+ * way the user almost certainly meant the Docker Hub namespace "foo". Its own function: at
+ * bytecode depth 0 a function is compiled whole when first called, and `ref nginx` has no
+ * use for these words (docs/performance.md, "Start-up of ref and explain").
+ */
+function capitalHost(input: string, ref: ImageRef, client: PullClient | null): Finding {
+  return finding(
+    "REF_UPPERCASE",
+    { input, repository: `${ref.registry}/${ref.repository}`, lowered: lowercaseSuggestion(input), client },
+    { input, registry: ref.registry },
+    {
+      severity: "warning",
+      note: `(Docker's CLI takes "${ref.registry}" as a registry host because of its capitals, and such a host rarely resolves; Docker Engine 20.10 refuses it: "invalid reference format: repository name must be lowercase".)`,
+    },
+  );
 }
 
 /** Pure, table-tested: a parse error to its finding. */

@@ -1,11 +1,12 @@
-import { printedTable } from "../clients/error-texts/printed-table" with { type: "macro" };
+import { printedTableJson } from "../clients/error-texts/printed-table" with { type: "macro" };
+import type { PrintedLine } from "../clients/error-texts/printed-table";
 import type { CatalogueSection } from "../model/catalogue/entry";
 import type { FindingCode } from "../model/catalogue/index";
 import type { Glyphs } from "./glyphs";
 import type { Style } from "./style";
 
-/** What each client prints per code, computed when the code is bundled (a macro: see printed-table.ts). */
-const PRINTED = printedTable();
+/** What each client prints per code, as JSON, computed when the code is bundled (a macro: see printed-table.ts). */
+const PRINTED = printedTableJson();
 
 /** One catalogue entry as `pulldoctor explain CODE` prints it. */
 export function explainEntry(code: string, e: CatalogueSection[string], st: Style, g: Glyphs): string {
@@ -20,10 +21,11 @@ export function explainEntry(code: string, e: CatalogueSection[string], st: Styl
     for (const i of items) lines.push(`  ${g.bullet} ${i}`);
   };
   list("What users see", e.seen);
-  list(
-    "What each client prints (pulldoctor explain --error recognises these)",
-    (PRINTED[code as FindingCode] ?? []).map((r) => `${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`),
-  );
+  // A loop, not map(): map is compiled from source on its first call, a share of `explain`'s start.
+  const printed: string[] = [];
+  const rows: PrintedLine[] = JSON.parse(PRINTED[code as FindingCode] ?? "[]");
+  for (const r of rows) printed.push(`${r.client}: ${r.example}${r.versions ? st.dim(`  [${r.versions}]`) : ""}`);
+  list("What each client prints (pulldoctor explain --error recognises these)", printed);
   list("Causes (most common first)", e.causes);
   lines.push("", st.bold("How pulldoctor knows"), `  ${e.howKnown}`);
   list("Fixes", e.genericFixes);

@@ -29,8 +29,15 @@ const RAIL = {
   error: ["▲", "x"],
 } satisfies Record<string, Pair>;
 
+/**
+ * A loop rather than fromEntries(entries().map()): this runs as the module loads, and those
+ * builtins are compiled from source on first use, a share of `explain`'s start
+ * (docs/performance.md, "Start-up of ref and explain").
+ */
 function pick<K extends string>(table: Record<K, Pair>, unicode: boolean): Record<K, string> {
-  return Object.fromEntries(Object.entries<Pair>(table).map(([k, v]) => [k, v[unicode ? 0 : 1]])) as Record<K, string>;
+  const out = {} as Record<K, string>;
+  for (const k in table) out[k] = table[k][unicode ? 0 : 1];
+  return out;
 }
 
 const UNICODE: Glyphs = { status: pick(STATUS, true), severity: pick(SEVERITY, true), ...pick(MARKS, true) };

@@ -57,7 +57,9 @@ function guardPipes(): void {
  * process.exit() drops the queue: a report cut at 64 KiB with exit 0. Every exit waits here.
  */
 export async function flushOutput(): Promise<void> {
-  await Promise.all([...lastWrite].map(([stream, flushed]) => (stream.destroyed ? null : flushed)));
+  // Only when a stream was written: map and the spread compile their builtins from source on
+  // first use, a share of a one-shot command's start (docs/performance.md, "Start-up of ref and explain").
+  if (lastWrite.size > 0) await Promise.all([...lastWrite].map(([stream, flushed]) => (stream.destroyed ? null : flushed)));
   await Promise.all(directChains.values());
 }
 

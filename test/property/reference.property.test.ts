@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { NAME_TOTAL_LENGTH_MAX, parseReference, ReferenceParseError } from "../../src/registry/reference";
-import { referenceOutcome } from "../../src/stages/reference";
+import { matchReference, NAME_TOTAL_LENGTH_MAX, parseReference, ReferenceParseError } from "../../src/registry/reference";
+import { escapeOutcome, referenceOutcome } from "../../src/stages/reference";
 
 /**
  * The reference parser against distribution/reference's grammar (regexp.go), written here
@@ -182,6 +182,67 @@ describe("grammatical references", () => {
   }, 20_000);
 });
 
+describe("the one-pass grammar", () => {
+  // distribution/reference regexp.go as reference.ts had it before: ReferenceRegexp, then
+  // anchoredNameRegexp on the name it captured (the oracle for the one-pass split).
+  const domainComp = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+  const domainAndPort = `(?:${domainComp}(?:\\.${domainComp})*|\\[(?:[a-fA-F0-9:]+)\\])(?::[0-9]+)?`;
+  const component = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+  const remoteName = `${component}(?:/${component})*`;
+  const digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}";
+  const REFERENCE = new RegExp(`^((?:${domainAndPort}/)?${remoteName})(?::([\\w][\\w.-]{0,127}))?(?:@(${digest}))?$`);
+  const ANCHORED_NAME = new RegExp(`^(?:(${domainAndPort})/)?(${remoteName})$`);
+  const twoPass = (s: string) => {
+    const m = REFERENCE.exec(s);
+    if (!m) return null;
+    const nm = ANCHORED_NAME.exec(m[1]!)!;
+    return { domain: nm[1] ?? "", path: nm[2]!, tag: m[2] ?? null, digest: m[3] ?? null };
+  };
+  const edited = fc
+    .tuple(
+      fc.oneof(parts(validDigest).map(render), parts(anyDigest).map(render)),
+      fc.array(fc.tuple(fc.nat(), fc.boolean(), fc.constantFrom(":", "/", "@", ".", "-", "_", "A", "[", "]", "1")), { maxLength: 3 }),
+    )
+    .map(([r, edits]) => {
+      let out = r;
+      for (const [at, insert, c] of edits) {
+        const i = out.length === 0 ? 0 : at % out.length;
+        out = out.slice(0, i) + c + out.slice(insert ? i : i + 1);
+      }
+      return out;
+    });
+  const strings = fc.oneof(
+    parts(validDigest).map(render),
+    parts(anyDigest).map(render),
+    edited,
+    fc.string({ unit: fc.constantFrom(..."aZ0:/@._-[]"), maxLength: 24 }),
+  );
+
+  test("splits and refuses every string exactly as distribution's two expressions do", () => {
+    fc.assert(
+      fc.property(strings, (s) => {
+        expect([s, matchReference(s)]).toEqual([s, twoPass(s)]);
+      }),
+      { numRuns: 20000 },
+    );
+  }, 30_000);
+
+  test("the oracle agrees on the cases that matter: host-like first components, ports, IPv6, bad hosts", () => {
+    for (const s of [
+      "a/b",
+      "a.b/c",
+      "a.b_c/d",
+      "localhost:5000/x:1",
+      `[::1]:5000/app@sha256:${"a".repeat(64)}`,
+      "A/b",
+      "a:1",
+      "a:1/b",
+      "a/b:c:d",
+    ])
+      expect([s, matchReference(s)]).toEqual([s, twoPass(s)]);
+  });
+});
+
 describe("length limits", () => {
   test(`the repository path may hold ${NAME_TOTAL_LENGTH_MAX} characters, not one more (the domain not counted)`, () => {
     const longPath = fc.tuple(
@@ -271,6 +332,9 @@ describe("hostile input", () => {
         } else expect(out.provides?.ref?.canonical).toBeString();
         // Nothing a terminal acts on reaches the report (ESC, BEL, CSI are shown as \xNN).
         for (const text of allStrings([out.summary, out.evidence, out.findings])) expect(text).not.toMatch(TERMINAL_CONTROLS);
+        // referenceOutcome skips the escaping copy for an input with nothing to escape: escaping
+        // its outcome again changes nothing, whichever way it went.
+        expect(escapeOutcome(out)).toEqual(out);
       }),
       { numRuns: 4000 },
     );

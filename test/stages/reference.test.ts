@@ -125,6 +125,35 @@ describe("pulldoctor ref", () => {
     expect(s).toContain("latest");
   });
 
+  test("the table's rows, labels padded to the longest, for Docker Hub and for another registry pinned by digest", async () => {
+    const io = memoryIo();
+    expect(await refCommand(defaultOptions({ command: "ref", image: "nginx" }), io)).toBe(0);
+    expect(io.out.join("").split("\n").slice(0, 8)).toEqual([
+      "input       nginx",
+      "registry    docker.io  (Docker Hub, API host registry-1.docker.io)",
+      "repository  library/nginx",
+      "tag         latest",
+      "digest      (none)",
+      "canonical   docker.io/library/nginx:latest",
+      "familiar    nginx:latest",
+      "",
+    ]);
+    const pinned = memoryIo();
+    expect(await refCommand(defaultOptions({ command: "ref", image: `registry.example.com:5000/team/app@${D}` }), pinned)).toBe(0);
+    expect(pinned.out.join("")).toBe(
+      [
+        `input       registry.example.com:5000/team/app@${D}`,
+        "registry    registry.example.com:5000",
+        "repository  team/app",
+        "tag         (none: pinned by digest)",
+        `digest      ${D}`,
+        `canonical   registry.example.com:5000/team/app@${D}`,
+        `familiar    registry.example.com:5000/team/app@${D}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
   test("invalid --json: a full report like check, exit 1", async () => {
     const t = tempDir();
     try {

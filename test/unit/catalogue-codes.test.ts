@@ -38,7 +38,7 @@ test("reading one code's entry evaluates its section only; listing the codes eva
   const index = path.join(import.meta.dir, "../../src/model/catalogue/index.ts");
   const script = `
     const { CATALOGUE, catalogueEntry, isFindingCode } = require(${JSON.stringify(index)});
-    const sections = () => Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
+    const sections = () => Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry|sections)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
     const keys = Object.keys(CATALOGUE).length;
     const known = isFindingCode("DNS_NXDOMAIN") && !isFindingCode("NOPE");
     const before = sections();
@@ -56,4 +56,18 @@ test("explain's section loader reads the same files, and finds each code's secti
     for (const code of CODES[s]) expect([code, sectionOf(code)]).toEqual([code, s]);
   }
   expect(sectionOf("NOPE")).toBeNull();
+});
+
+test("a section provided ahead (as `ref` imports the reference section) is the one findings read, and no other is evaluated", () => {
+  const dir = path.join(import.meta.dir, "../../src/model/catalogue");
+  const script = `
+    const { catalogueEntry, provideSection } = require(${JSON.stringify(path.join(dir, "index.ts"))});
+    const { referenceSection } = require(${JSON.stringify(path.join(dir, "reference-section.ts"))});
+    provideSection("reference", referenceSection);
+    const same = catalogueEntry("REF_IMPLICIT_LATEST") === referenceSection.REF_IMPLICIT_LATEST && catalogueEntry("INPUT_NOT_YAML") === referenceSection.INPUT_NOT_YAML;
+    const sections = Object.keys(require.cache).filter((k) => k.includes("/catalogue/") && !/(index|codes|entry|sections)\\.ts$/.test(k)).map((k) => k.split("/").pop()).sort();
+    console.log(JSON.stringify({ same, sections }));`;
+  const r = Bun.spawnSync([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+  expect(r.stderr.toString()).toBe("");
+  expect(JSON.parse(r.stdout.toString())).toEqual({ same: true, sections: ["input.ts", "reference-section.ts", "reference.ts"] });
 });

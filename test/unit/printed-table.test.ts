@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { printedFor } from "../../src/clients/error-texts/index";
-import { printedTable } from "../../src/clients/error-texts/printed-table";
+import { printedTable, printedTableJson } from "../../src/clients/error-texts/printed-table";
 import { CODES } from "../../src/model/catalogue/codes";
 import type { CatalogueSection } from "../../src/model/catalogue/entry";
 import { SECTIONS } from "../../src/model/catalogue/index";
@@ -18,6 +18,13 @@ test("the printed table holds printedFor's client, words and versions for every 
   }
   expect(Object.keys(table).every((c) => (codes as string[]).includes(c))).toBe(true);
   expect(Object.keys(table).length).toBeGreaterThan(20);
+});
+
+test("the JSON form explain embeds holds the same rows, code by code", () => {
+  const table = printedTable();
+  const json = printedTableJson();
+  expect(Object.keys(json)).toEqual(Object.keys(table));
+  for (const [code, text] of Object.entries(json)) expect([code, JSON.parse(text!)]).toEqual([code, table[code as keyof typeof table]]);
 });
 
 test("explain CODE lists each client's row of printedFor", () => {

@@ -1,3 +1,5 @@
+import { referenceSection } from "../../model/catalogue/reference-section";
+import { provideSection } from "../../model/catalogue/sections";
 import type { ImageRef } from "../../model/facts";
 import type { Finding } from "../../model/finding";
 import type { Options } from "../../model/options";
@@ -19,13 +21,22 @@ export async function refCommand(options: Options, io: Io): Promise<number> {
   const started = performance.now();
   const out = referenceOutcome(options.image);
   const run = { input: options.image, out, durationMs: Math.round(performance.now() - started) };
-  // Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start.
-  if (options.reportFile) (await import("../../ui/report-file")).writeReportFile(options.reportFile, await refReport(options, run));
+  if (options.reportFile) await writeReport(options, options.reportFile, run);
   const ref = out.provides?.ref;
-  if (!ref) return await refused(options, io, run);
+  if (!ref) return refused(options, io, run);
   io.stdout(options.json ? refJson(ref) : renderTable(ref, out.findings));
   return 0;
 }
+
+/** Loaded only for --report: the file writer brings node:crypto, ≈ 4 ms of this command's start. */
+async function writeReport(options: Options, file: string, run: RefRun): Promise<void> {
+  (await import("../../ui/report-file")).writeReportFile(file, await refReport(options, run));
+}
+
+// Every finding `ref` makes is in the reference section (the note that Docker pulls `latest`, the
+// refusals): imported with the command and provided, where a finding's require() would compile
+// Bun's require from source (docs/performance.md, "Start-up of ref and explain").
+provideSection("reference", referenceSection);
 
 interface RefRun {
   input: string;
@@ -75,17 +86,18 @@ function refJson(ref: ImageRef): string {
 }
 
 function renderTable(ref: ImageRef, findings: Finding[]): string {
-  const rows: [string, string][] = [
-    ["input", ref.input],
-    ["registry", ref.registry + (ref.registry === "docker.io" ? "  (Docker Hub, API host registry-1.docker.io)" : "")],
-    ["repository", ref.repository],
-    ["tag", ref.tag ?? "(none: pinned by digest)"],
-    ["digest", ref.digest ?? "(none)"],
-    ["canonical", ref.canonical],
-    ["familiar", ref.familiar],
-  ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  let s = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join("");
+  // One template, its labels padded to the longest ("repository"): at bytecode depth 0 this is
+  // compiled at `ref`'s start, and rows with loops or map() compile to more (docs/performance.md,
+  // "Start-up of ref and explain").
+  const hub = ref.registry === "docker.io" ? "  (Docker Hub, API host registry-1.docker.io)" : "";
+  let s = `input       ${ref.input}
+registry    ${ref.registry}${hub}
+repository  ${ref.repository}
+tag         ${ref.tag ?? "(none: pinned by digest)"}
+digest      ${ref.digest ?? "(none)"}
+canonical   ${ref.canonical}
+familiar    ${ref.familiar}
+`;
   for (const f of findings) {
     s += `\n${f.severity === "info" ? "note" : f.severity}: ${f.title}. ${f.detail}\n`;
     for (const fix of f.fixes) s += `  - ${fix}\n`;

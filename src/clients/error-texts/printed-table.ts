@@ -21,3 +21,14 @@ export function printedTable(): Partial<Record<FindingCode, PrintedLine[]>> {
   }
   return table;
 }
+
+/**
+ * The same table with each code's rows as JSON text, the form `explain` embeds: a literal of
+ * ≈ 60 strings is built at load in a fraction of the time of ≈ 300 nested objects, and `explain
+ * CODE` parses only its own code's rows (docs/performance.md, "Start-up of ref and explain").
+ */
+export function printedTableJson(): Partial<Record<FindingCode, string>> {
+  const out: Partial<Record<FindingCode, string>> = {};
+  for (const [code, rows] of Object.entries(printedTable())) out[code as FindingCode] = JSON.stringify(rows);
+  return out;
+}

@@ -1,5 +1,7 @@
-import { CODES, type SectionName } from "./codes";
+import type { SectionName } from "./codes";
 import type { CatalogueSection } from "./entry";
+
+export { sectionOf } from "./codes";
 
 /**
  * One section by dynamic import, for `explain CODE`: only that section's chunk is read, where
@@ -8,7 +10,7 @@ import type { CatalogueSection } from "./entry";
  * start-up and the catalogue"). The same files as index.ts's sections (tested).
  */
 const IMPORT: Record<SectionName, () => Promise<CatalogueSection>> = {
-  reference: async () => ({ ...(await import("./reference")).reference, ...(await import("./input")).input }),
+  reference: async () => (await import("./reference-section")).referenceSection,
   config: async () => ({ ...(await import("./config")).config, ...(await import("./config-clients")).configClients }),
   dns: async () => (await import("./dns")).dns,
   proxy: async () => (await import("./proxy")).proxy,
@@ -22,10 +24,4 @@ const IMPORT: Record<SectionName, () => Promise<CatalogueSection>> = {
 
 export function importSection(s: SectionName): Promise<CatalogueSection> {
   return IMPORT[s]();
-}
-
-/** The section that holds a code, from the code lists alone; null for no code. */
-export function sectionOf(code: string): SectionName | null {
-  for (const s of Object.keys(CODES) as SectionName[]) if ((CODES[s] as readonly string[]).includes(code)) return s;
-  return null;
 }
