@@ -2,8 +2,8 @@ import type net from "node:net";
 import { ChunkedDecoder, type Framing, type Head, HeadReader, parseHead } from "./h1-parse";
 
 /*
- * The diagnosis's HTTP/1.1 client for direct connections (http.ts picks it; a proxied route
- * keeps undici's ProxyAgent). It exists for start-up time: evaluating undici and compiling its
+ * The diagnosis's HTTP/1.1 client, direct or through an http(s):// proxy (http.ts picks it; only
+ * a SOCKS route keeps undici's ProxyAgent). It exists for start-up time: evaluating undici and compiling its
  * llhttp WebAssembly cost ≈ 20 ms of every `check` (docs/performance.md, "A lean HTTP client").
  * Sockets come from the caller's connector (the addresses the dns stage resolved, TLS as the
  * transport policy says); this module frames requests and answers and keeps sockets alive

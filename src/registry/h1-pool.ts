@@ -9,18 +9,43 @@ import { abortError, Conn, type H1Request, type H1Response, socketError } from "
 /** Opens a socket to an origin (TCP, or TLS for https), as http-connect.ts's connector does. */
 export type Connector = (origin: URL, done: (err: Error | null, socket: net.Socket | null) => void) => void;
 
+/** A forwarding proxy: where it is, the headers it is sent (its credentials), how to reach it. */
+export interface Forward {
+  proxy: URL;
+  headers: Record<string, string>;
+  connect: Connector;
+}
+
 /** Kept-alive connections per origin; a request takes an idle one or opens one through the connector. */
 export class H1Pool {
   #idle = new Map<string, Conn[]>();
   #all = new Set<Conn>();
   #closed = false;
-  constructor(private readonly connector: Connector) {}
+  constructor(
+    private readonly connector: Connector,
+    /** Through an http:// proxy: plain-http requests go to it in absolute form, as Go forwards them. */
+    private readonly forward: Forward | null = null,
+  ) {}
 
   async request(req: H1Request): Promise<H1Response> {
     if (this.#closed) throw Object.assign(new Error("The client is destroyed"), { code: "UND_ERR_DESTROYED" });
     const origin = new URL(req.origin);
-    const conn = this.#take(origin.origin) ?? (await this.#open(origin, req.signal));
-    return conn.exchange(req, origin.host);
+    const fwd = this.forward && origin.protocol === "http:" ? this.forward : null;
+    if (!fwd)
+      return (this.#take(origin.origin) ?? (await this.#open(origin, origin.origin, req.signal, this.connector))).exchange(
+        req,
+        origin.host,
+      );
+    const key = `forward ${fwd.proxy.origin}`;
+    const conn = this.#take(key) ?? (await this.#open(fwd.proxy, key, req.signal, fwd.connect));
+    const res = await conn.exchange(
+      { ...req, path: `${origin.origin}${req.path}`, headers: { ...fwd.headers, ...req.headers } },
+      origin.host,
+    );
+    // As undici's Http1ProxyWrapper: the proxy refusing a forwarded request for want of credentials is a failure, not an answer.
+    if (res.statusCode !== 407) return res;
+    res.body.destroy();
+    throw Object.assign(new Error("Proxy Authentication Required (407)"), { code: "UND_ERR_INVALID_ARG", name: "InvalidArgumentError" });
   }
 
   #take(key: string): Conn | null {
@@ -29,19 +54,19 @@ export class H1Pool {
     return null;
   }
 
-  #open(origin: URL, signal: AbortSignal): Promise<Conn> {
+  #open(origin: URL, key: string, signal: AbortSignal, connector: Connector): Promise<Conn> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
       const onAbort = () => reject(abortError(signal));
       signal.addEventListener("abort", onAbort, { once: true });
-      this.connector(origin, (err, socket) => {
+      connector(origin, (err, socket) => {
         signal.removeEventListener("abort", onAbort);
         if (err || !socket) return reject(err ?? socketError("no socket"));
         if (signal.aborted || this.#closed) {
           socket.destroy();
           return reject(abortError(signal));
         }
-        const conn = new Conn(socket, (c) => this.#release(origin.origin, c));
+        const conn = new Conn(socket, (c) => this.#release(key, c));
         this.#all.add(conn);
         resolve(conn);
       });
