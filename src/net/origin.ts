@@ -5,7 +5,7 @@ import { Secret } from "../model/secret";
 
 /**
  * The transport policy every HTTP stack obeys: the doctor's client (src/registry/http.ts: its
- * own HTTP/1.1 client, undici through a proxy) and the pull's fetch in blob Workers (src/pull/). Where a credential may go, how a redirect
+ * own HTTP/1.1 client, undici through a SOCKS proxy) and the pull's blob Workers (src/pull/). Where a credential may go, how a redirect
  * is read, what a TLS connection trusts: decided here once, so the two cannot drift apart.
  * test/unit/origin.test.ts holds the credential rule's table.
  */

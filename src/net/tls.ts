@@ -224,9 +224,8 @@ function connectTls(stream: Duplex, opts: TlsProbeOptions): tls.TLSSocket {
     socket: stream as unknown as net.Socket,
     // Go sends no SNI for an IP literal (RFC 6066); neither do we.
     servername: net.isIP(opts.servername) ? undefined : opts.servername,
-    // The verdict is judged here (judgeTrust), not by the library; the CAs only let it report a
-    // trusted issuer in the chain. Without certs.d CAs the default store is that same list, and
-    // building a context from 140 PEMs costs ≈ 2–4 ms of every check.
+    // Trust is judged by judgeTrust; without certs.d CAs the default store is this same list, and a
+    // context built from 140 PEMs cost ≈ 2–4 ms of every check.
     ...(opts.ca.length ? { ca: [...tls.rootCertificates, ...opts.ca] } : {}),
     cert: opts.cert,
     key: opts.key?.reveal(),

@@ -2,16 +2,14 @@ import type net from "node:net";
 import { ChunkedDecoder, type Framing, type Head, HeadReader, parseHead } from "./h1-parse";
 
 /*
- * The diagnosis's HTTP/1.1 client for direct connections (http.ts picks it; a proxied route
- * keeps undici's ProxyAgent). It exists for start-up time: evaluating undici and compiling its
+ * The diagnosis's HTTP/1.1 client, direct or through an http(s):// proxy (http.ts picks it; only
+ * a SOCKS route keeps undici's ProxyAgent). It exists for start-up time: evaluating undici and compiling its
  * llhttp WebAssembly cost ≈ 20 ms of every `check` (docs/performance.md, "A lean HTTP client").
  * Sockets come from the caller's connector (the addresses the dns stage resolved, TLS as the
  * transport policy says); this module frames requests and answers and keeps sockets alive
  * between them, as Go's transport does. Errors carry the codes undici used, so
  * http-errors.ts classifies them as before.
  */
-
-export type Connector = (origin: URL, done: (err: Error | null, socket: net.Socket | null) => void) => void;
 
 export interface H1Request {
   origin: string;
@@ -38,8 +36,8 @@ const BACKSTOP_MS = 1_000;
 /** Bytes a body may hold unread before the socket is paused (the kernel's buffers then hold the rest). */
 const HIGH_WATER = 256 * 1024;
 
-const socketError = (message: string) => Object.assign(new Error(message), { code: "UND_ERR_SOCKET", name: "SocketError" });
-const abortError = (signal: AbortSignal) =>
+export const socketError = (message: string) => Object.assign(new Error(message), { code: "UND_ERR_SOCKET", name: "SocketError" });
+export const abortError = (signal: AbortSignal) =>
   signal.reason instanceof Error ? signal.reason : Object.assign(new Error("This operation was aborted"), { name: "AbortError" });
 
 /** A response body: an async iterable of chunks that pauses the socket while nobody reads. */
@@ -107,8 +105,8 @@ export class H1Body implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** One socket and the exchange it carries, if any. */
-class Conn {
+/** One socket and the exchange it carries, if any (h1-pool.ts keeps them). */
+export class Conn {
   busy = false;
   dead = false;
   #idle: ReturnType<typeof setTimeout> | null = null;
@@ -267,68 +265,4 @@ function requestBytes(req: H1Request, host: string): Buffer {
   if (body) head += `content-length: ${body.length}\r\n`;
   const bytes = Buffer.from(`${head}\r\n`, "latin1");
   return body ? Buffer.concat([bytes, body]) : bytes;
-}
-
-/** Kept-alive connections per origin; a request takes an idle one or opens one through the connector. */
-export class H1Pool {
-  #idle = new Map<string, Conn[]>();
-  #all = new Set<Conn>();
-  #closed = false;
-  constructor(private readonly connector: Connector) {}
-
-  async request(req: H1Request): Promise<H1Response> {
-    if (this.#closed) throw Object.assign(new Error("The client is destroyed"), { code: "UND_ERR_DESTROYED" });
-    const origin = new URL(req.origin);
-    const conn = this.#take(origin.origin) ?? (await this.#open(origin, req.signal));
-    return conn.exchange(req, origin.host);
-  }
-
-  #take(key: string): Conn | null {
-    const list = this.#idle.get(key) ?? [];
-    for (let c = list.pop(); c; c = list.pop()) if (!c.dead && !c.socket.destroyed) return c;
-    return null;
-  }
-
-  #open(origin: URL, signal: AbortSignal): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(abortError(signal));
-      const onAbort = () => reject(abortError(signal));
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.connector(origin, (err, socket) => {
-        signal.removeEventListener("abort", onAbort);
-        if (err || !socket) return reject(err ?? socketError("no socket"));
-        if (signal.aborted || this.#closed) {
-          socket.destroy();
-          return reject(abortError(signal));
-        }
-        const conn = new Conn(socket, (c) => this.#release(origin.origin, c));
-        this.#all.add(conn);
-        resolve(conn);
-      });
-    });
-  }
-
-  #release(key: string, c: Conn): void {
-    if (c.busy) return;
-    const list = this.#idle.get(key) ?? [];
-    if (c.dead || this.#closed) {
-      this.#all.delete(c);
-      this.#idle.set(
-        key,
-        list.filter((x) => x !== c),
-      );
-      c.kill();
-      return;
-    }
-    if (!list.includes(c)) list.push(c);
-    this.#idle.set(key, list);
-    c.idle(() => c.kill());
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    for (const c of this.#all) c.kill();
-    this.#all.clear();
-    this.#idle.clear();
-  }
 }

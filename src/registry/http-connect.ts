@@ -103,3 +103,87 @@ export function socketOpener(tlsOpts: TlsOptions | null, timeoutMs: number): Soc
     return sock;
   };
 }
+
+/**
+ * Connections through an HTTP proxy's CONNECT tunnel, as undici's ProxyAgent opened them for
+ * Go's transport's behaviour (an https target, or any target through an https:// proxy):
+ * `CONNECT host:port` with Host, `Proxy-Connection: keep-alive` and the proxy's credentials; a
+ * status other than 200 fails with undici's words (http-errors.ts reads the status from them);
+ * then TLS to the registry inside the tunnel, with the registry's TLS settings.
+ */
+export function tunnelOpener(
+  openProxy: (cb: ConnectCallback) => void,
+  proxyHeaders: Record<string, string>,
+  tlsOpts: TlsOptions,
+  timeoutMs: number,
+  setPhase: (phase: NetErrorPhase) => void,
+): (target: URL, done: ConnectCallback) => void {
+  return (target, done) =>
+    openProxy((err, sock) => {
+      if (err || !sock) return done(err, null);
+      const authority = target.port ? target.host : `${target.host}:${defaultPort(target.protocol)}`;
+      let head = `CONNECT ${authority} HTTP/1.1\r\nhost: ${target.host}\r\nproxy-connection: keep-alive\r\n`;
+      for (const [k, v] of Object.entries(proxyHeaders)) head += `${k}: ${v}\r\n`;
+      awaitConnectAnswer(sock, timeoutMs, (e, rest) => {
+        if (e) return done(e, null);
+        if (rest.length) sock.unshift(rest);
+        if (target.protocol !== "https:") return done(null, sock);
+        setPhase("tls");
+        const host = bareHost(target.hostname);
+        const t = (require("node:tls") as typeof import("node:tls")).connect({
+          ...tlsOpts,
+          socket: sock,
+          // The name the certificate is checked against (without it Node checks the proxy's address).
+          host,
+          servername: net.isIP(host) ? undefined : host,
+          ALPNProtocols: ["http/1.1"],
+        });
+        t.once("secureConnect", () => {
+          t.off("error", onTlsError);
+          setPhase("response");
+          done(null, t);
+        });
+        const onTlsError = (te: Error) => {
+          t.destroy();
+          done(te, null);
+        };
+        t.once("error", onTlsError);
+      });
+      sock.write(`${head}\r\n`);
+    });
+}
+
+/** The proxy's answer to CONNECT: its head, then the tunnel's first bytes (if any came with it). */
+function awaitConnectAnswer(sock: net.Socket, timeoutMs: number, then: (e: Error | null, rest: Buffer) => void): void {
+  const { HeadReader, parseHead } = require("./h1-parse") as typeof import("./h1-parse");
+  const reader = new HeadReader();
+  let settled = false;
+  const finish = (e: Error | null, rest: Buffer = Buffer.alloc(0)) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    sock.off("data", onData).off("error", onError).off("close", onClose);
+    if (e) sock.destroy();
+    then(e, rest);
+  };
+  const onData = (chunk: Buffer) => {
+    try {
+      const got = reader.push(chunk);
+      if (!got) return;
+      const status = parseHead(got.head, "HEAD").status;
+      if (status === 200) return finish(null, got.rest);
+      finish(
+        Object.assign(new Error(`Proxy response (${status}) !== 200 when HTTP Tunneling`), {
+          code: "UND_ERR_ABORTED",
+          name: "RequestAbortedError",
+        }),
+      );
+    } catch (e) {
+      finish(e as Error);
+    }
+  };
+  const onError = (e: Error) => finish(e);
+  const onClose = () => finish(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET", name: "SocketError" }));
+  const timer = setTimeout(() => finish(Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" })), timeoutMs);
+  sock.on("data", onData).on("error", onError).on("close", onClose);
+}

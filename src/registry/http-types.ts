@@ -1,7 +1,7 @@
 import type { ClientSettings } from "../model/client-settings";
 import type { Secret } from "../model/secret";
 
-/** The HTTP layer's contract (see http.ts: h1-client.ts direct, undici through a proxy). Its settings are plain data. */
+/** The HTTP layer's contract (see http.ts: h1-client.ts, undici only through a SOCKS proxy). Its settings are plain data. */
 export type HttpClientConfig = ClientSettings;
 
 export interface HttpRequestInit {

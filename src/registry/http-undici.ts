@@ -5,9 +5,9 @@ import { type ConnState, makeConnector, type SocketOpener } from "./http-connect
 import { MAX_RESPONSE_HEADER_BYTES } from "./http-errors";
 
 /*
- * undici, for the one route the lean client (h1-client.ts) does not take: through a proxy, where
- * its ProxyAgent forwards plain-http requests (absolute URI) and tunnels https with CONNECT, as
- * Go's transport does. Loaded only when a run has a proxy, so a direct `check` never evaluates it.
+ * undici, for the one route the lean client (h1-client.ts) does not take: a SOCKS proxy, which
+ * its ProxyAgent speaks and Go's transport supports. Loaded only then, so no other run evaluates
+ * it. (http:// and https:// proxies are h1-pool.ts's forwarding and http-connect.ts's tunnel.)
  */
 
 // undici's parts, not its index, which also builds fetch, WebSocket, the mock and cache layers and

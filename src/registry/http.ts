@@ -1,10 +1,11 @@
 import type { ClientSettings } from "../model/client-settings";
-import { hostPort, tlsOptions } from "../net/origin";
+import { basicAuthorization, hostPort, tlsOptions } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
 import { VERSION } from "../version";
-import { H1Pool, type H1Request } from "./h1-client";
+import type { H1Request } from "./h1-client";
+import { H1Pool } from "./h1-pool";
 import { bodyStream, readCapped } from "./http-body";
-import { type ConnState, makeConnector, socketOpener } from "./http-connect";
+import { type ConnectCallback, type ConnState, makeConnector, socketOpener, tunnelOpener } from "./http-connect";
 import { type NetError, type NetErrorPhase, toNetError } from "./http-errors";
 import { headOf, traceExchange } from "./http-trace";
 import type { HttpClient, HttpClientConfig, HttpRequestInit } from "./http-types";
@@ -61,14 +62,36 @@ function makeDispatch(cfg: ClientSettings): Dispatch {
   };
 }
 
-/** Direct: the lean HTTP/1.1 client. Through a proxy: undici's ProxyAgent, loaded only then. */
+/**
+ * The lean HTTP/1.1 client, direct or through an http(s):// proxy (forwarding plain http to an
+ * http:// proxy, a CONNECT tunnel otherwise). A SOCKS proxy: undici's ProxyAgent, loaded only then.
+ */
 function makeDispatcher(cfg: ClientSettings, states: Map<string, ConnState>, opened: { count: number }): Dispatcher {
-  if (cfg.route?.url)
-    return (require("./http-undici") as typeof import("./http-undici")).proxyDispatcher(cfg, cfg.route.url, states, opened) as never;
+  const proxyUrl = cfg.route?.url ?? null;
+  if (proxyUrl && !/^https?:/i.test(proxyUrl))
+    return (require("./http-undici") as typeof import("./http-undici")).proxyDispatcher(cfg, proxyUrl, states, opened) as never;
+  if (proxyUrl) return proxiedPool(cfg, new URL(proxyUrl), states, opened);
   const connect = makeConnector(cfg, socketOpener(tlsOptions(cfg.tls), cfg.timeoutMs), states, opened);
   return new H1Pool((origin, done) =>
     connect({ hostname: origin.hostname, host: origin.host, protocol: origin.protocol, port: origin.port }, done),
   );
+}
+
+/** Connections through an http(s):// proxy, its connections made by our connector (the proxy's own address lookup). */
+function proxiedPool(cfg: ClientSettings, proxy: URL, states: Map<string, ConnState>, opened: { count: number }): H1Pool {
+  const auth = cfg.route?.auth;
+  const headers: Record<string, string> = auth ? { "proxy-authorization": basicAuthorization(auth.username, auth.password).reveal() } : {};
+  const toProxy = makeConnector({ ...cfg, resolution: null }, socketOpener(null, cfg.timeoutMs), states, opened);
+  const openProxy = (cb: ConnectCallback) =>
+    toProxy({ hostname: proxy.hostname, host: proxy.host, protocol: proxy.protocol, port: proxy.port }, cb);
+  const { host, port } = hostPort(proxy);
+  const setPhase = (phase: ConnState["phase"]) => {
+    const st = states.get(`${host}:${port}`);
+    if (st) st.phase = phase;
+  };
+  const tunnel = tunnelOpener(openProxy, headers, tlsOptions(cfg.tls), cfg.timeoutMs, setPhase);
+  const forward = proxy.protocol === "http:" ? { proxy, headers, connect: (_o: URL, done: ConnectCallback) => openProxy(done) } : null;
+  return new H1Pool(tunnel, forward);
 }
 
 export const USER_AGENT = `pulldoctor/${VERSION}`;

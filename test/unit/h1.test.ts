@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { H1Pool } from "../../src/registry/h1-client";
 import { ChunkedDecoder, H1Error, HeadReader, parseHead } from "../../src/registry/h1-parse";
+import { H1Pool } from "../../src/registry/h1-pool";
 import { MAX_RESPONSE_HEADER_BYTES } from "../../src/registry/http-errors";
 
 /**

@@ -309,6 +309,28 @@ describe("through a real proxy (tinyproxy)", () => {
     expect(JSON.stringify(trace.events)).not.toContain("px-pass-123");
   });
 
+  test("http target through a proxy asking for credentials: 407 → NetError proxy; with route.auth it is forwarded, credentials sent to the proxy only", async () => {
+    let seen: string | null = "unset";
+    const port = serve((req) => {
+      seen = req.headers.get("proxy-authorization");
+      return new Response("ok");
+    });
+    const url = `http://127.0.0.1:${port}/v2/`;
+    const bare = createHttpClient(cfg({ route: { url: authProxy.url, auth: null, reason: "HTTP_PROXY" } }));
+    const e = await expectNetError(bare.request({ method: "GET", url }));
+    await bare.close();
+    expect(e).toMatchObject({ kind: "proxy", code: "HTTP_407" });
+    const ok = createHttpClient(
+      cfg({ route: { url: authProxy.url, auth: { username: "pxuser", password: new Secret("px-pass-123") }, reason: "HTTP_PROXY" } }),
+    );
+    const r = await ok.request({ method: "GET", url });
+    const again = await ok.request({ method: "GET", url });
+    await ok.close();
+    expect([r.status, again.status]).toEqual([200, 200]);
+    // tinyproxy strips Proxy-Authorization before forwarding: the registry never sees it.
+    expect(seen).toBeNull();
+  });
+
   test("proxy down: NetError with the proxy's failure", async () => {
     const c = createHttpClient(cfg({ route: { url: "http://127.0.0.1:1", auth: null, reason: "HTTPS_PROXY" } }));
     const e = await expectNetError(c.request({ method: "GET", url: "https://registry.example.com/v2/" }));
