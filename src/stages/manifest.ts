@@ -158,7 +158,12 @@ async function headThenGet(m: ManifestRun, authorization: Secret | null): Promis
   const rate = readRateLimit(head.headers, head.rawHeaders, ctx.deps.now());
   evidence.rateLimit = rateEvidence(rate);
   if (head.status === 200) return { ok: true, head, named: head, rate };
+  return getAfterHead(m, authorization, head, rate);
+}
 
+/** The HEAD was not a 200 (its own function: a healthy check never compiles it). */
+async function getAfterHead(m: ManifestRun, authorization: Secret | null, head: HttpResponse, rate: RateLimitInfo): Promise<Asked> {
+  const { ctx, client, url, evidence } = m;
   // What the HEAD would have told: a GET stands in when HEAD is refused (405, or a proxy that drops HEAD), as containerd does.
   // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
   const g = await attempt(client, {
