@@ -15,28 +15,10 @@ import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 
 /** What `check` and `pull` share: refuse misuse, run the flow (src/doctor/flow.ts), print or write the report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
-  // docker login refuses an empty password too; sending one only produced a confusing 401.
-  if (options.username !== null && options.password !== null && options.password.reveal() === "") {
-    io.stderr(
-      `pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`,
-    );
-    return 2;
-  }
-  if (options.reportFile) {
-    const problem = reportFileProblem(options.reportFile);
-    if (problem) {
-      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
-      return 2;
-    }
-  }
-  if (options.command === "pull" && options.output) {
-    // A destination that cannot be written is misuse, said before any network step.
-    const out = parseOutput(options.output);
-    const problem = "error" in out ? out.error : outputPathProblem(out);
-    if (problem) {
-      io.stderr(`pulldoctor: --output ${escapeControls(options.output)}: ${escapeControls(problem)}\n`);
-      return 2;
-    }
+  // The misuse checks compile only when a flag they judge was given (a plain check gives none).
+  if (options.password !== null || options.reportFile || (options.command === "pull" && options.output)) {
+    const refused = refuseMisuse(options, io);
+    if (refused !== null) return refused;
   }
   const renderer = options.json || options.quiet ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
   const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
@@ -63,6 +45,34 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     return EXIT_INTERNAL;
   }
   return reportFailed ? Math.max(exitCodeFor(report), 1) : exitCodeFor(report);
+}
+
+/** An empty --password-stdin, an unwritable --report or --output: exit 2 before any network step. */
+function refuseMisuse(options: Options, io: Io): number | null {
+  // docker login refuses an empty password too; sending one only produced a confusing 401.
+  if (options.username !== null && options.password !== null && options.password.reveal() === "") {
+    io.stderr(
+      `pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`,
+    );
+    return 2;
+  }
+  if (options.reportFile) {
+    const problem = reportFileProblem(options.reportFile);
+    if (problem) {
+      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
+      return 2;
+    }
+  }
+  if (options.command === "pull" && options.output) {
+    // A destination that cannot be written is misuse, said before any network step.
+    const out = parseOutput(options.output);
+    const problem = "error" in out ? out.error : outputPathProblem(out);
+    if (problem) {
+      io.stderr(`pulldoctor: --output ${escapeControls(options.output)}: ${escapeControls(problem)}\n`);
+      return 2;
+    }
+  }
+  return null;
 }
 
 /**
