@@ -74,23 +74,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   warnRateLow(m, rate);
 
   const want = wantedPlatform(ctx);
-  if (typeof want === "string") {
-    m.findings.push(
-      finding(
-        "PLATFORM_UNAVAILABLE",
-        {
-          image: ref.familiar,
-          wanted: ctx.options.platform ?? "",
-          platforms: [],
-          indexDigest: "",
-          parseError: want,
-          fixesFor: ctx.facts.client?.wire.fixesFor,
-        },
-        m.evidence,
-      ),
-    );
-    return doneWith(m, `invalid --platform: ${want}`);
-  }
+  if (typeof want === "string") return invalidPlatform(m, want);
   const headSize = named === head && head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null;
   const headDigest = named.headers["docker-content-digest"] ?? null;
   if (headDigest && !isDigest(headDigest)) {
@@ -117,6 +101,20 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   };
   const resolved = await resolveImageManifest(request, target, want);
   return resolvedOutcome(m, resolved, rate.warnings);
+}
+
+/** --platform could not be parsed (`problem`): no manifest can be chosen. */
+function invalidPlatform(m: ManifestRun, problem: string): StageOutcome {
+  const { ctx } = m;
+  const params = {
+    image: ctx.facts.ref!.familiar,
+    wanted: ctx.options.platform ?? "",
+    platforms: [],
+    indexDigest: "",
+    parseError: problem,
+  };
+  m.findings.push(finding("PLATFORM_UNAVAILABLE", { ...params, fixesFor: ctx.facts.client?.wire.fixesFor }, m.evidence));
+  return doneWith(m, `invalid --platform: ${problem}`);
 }
 
 /** The token refresh failed: the manifest cannot be asked for. */
