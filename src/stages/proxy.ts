@@ -247,6 +247,31 @@ function compareWithDaemon(
   const daemonKey = daemonUser ? `${daemonUser.username}:${daemonUser.password ?? ""}` : "";
   const authDiffers = daemonProxy !== null && daemonProxy === shell.url && shellKey !== daemonKey;
   if (daemonProxy === shell.url && !authDiffers) return null;
+  return daemonMismatch(ctx, shell, target, {
+    daemonProxy,
+    daemonReason,
+    daemonSource: daemon.source,
+    daemonUser,
+    variable: d.variable,
+    authDiffers,
+  });
+}
+
+/** The shell's and the daemon's routes differ: PROXY_DAEMON_MISMATCH, and the daemon's proxy to probe (apart: the usual check has no mismatch). */
+function daemonMismatch(
+  ctx: StageContext,
+  shell: ProxyForUrl,
+  target: string,
+  m: {
+    daemonProxy: string | null;
+    daemonReason: string;
+    daemonSource: string;
+    daemonUser: { username: string; password: string | null } | null;
+    variable: string | null;
+    authDiffers: boolean;
+  },
+): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } {
+  const { daemonProxy, daemonReason, daemonUser, authDiffers } = m;
   const cfg = proxyConfigFromEnv(ctx.deps.env);
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
@@ -259,14 +284,14 @@ function compareWithDaemon(
       shellReason: shell.reason,
       daemonProxy,
       daemonReason,
-      daemonSource: daemon.source,
+      daemonSource: m.daemonSource,
       values,
       dropInPath,
       daemonJsonPath: ctx.options.daemonConfig,
       authDiffers,
     },
-    { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers },
+    { shell: shell.url, daemon: daemonProxy, daemonSource: m.daemonSource, authDiffers },
   );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
-  return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
+  return { finding: f, daemon: daemonProxy && m.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: m.variable } : null };
 }
