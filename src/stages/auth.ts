@@ -148,32 +148,40 @@ async function headManifest(a: AuthAttempt, client: HttpClient, url: string, aut
   try {
     res = await client.request({ method: "HEAD", url, headers: { accept: DOCKER_ACCEPT }, authorization });
   } catch (e) {
-    if (!(e instanceof NetError)) throw e;
-    a.evidence.manifestHead = { url, error: e.toEvidence() };
-    a.findings.push(
-      finding(
-        "AUTH_NO_RESPONSE",
-        { ...a.base, url, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: a.ctx.options.timeoutMs },
-        a.evidence,
-      ),
-    );
-    return { ok: false, summary: `HEAD ${url}: ${e.message}` };
+    return noHeadAnswer(a, url, e);
   }
   const lines = challengeLines(res.rawHeaders);
   const challengeError = parseChallenges(lines).find((c) => c.scheme === "bearer")?.params.error ?? null;
-  let errors: string[] = [];
-  let errorCodes: string[] = [];
-  if (res.status === 401 || res.status === 403) {
-    // A HEAD has no body: read the error body with a GET, as docker and containerd do.
-    const g = await client.request({ method: "GET", url, headers: { accept: DOCKER_ACCEPT }, authorization }).catch((e) => {
-      if (e instanceof NetError) return null;
-      throw e;
-    });
-    const diags = g ? parseRegistryErrors(g.body, g.headers["content-type"]) : [];
-    errors = diags.map(formatDiagnostic);
-    errorCodes = diags.map((d) => d.code);
-  }
+  // A HEAD has no body: a refusal's error body is read with a GET, as docker and containerd do.
+  const { errors, errorCodes } =
+    res.status === 401 || res.status === 403 ? await refusalErrors(client, url, authorization) : { errors: [], errorCodes: [] };
   return { ok: true, res, lines, challengeError, errors, errorCodes };
+}
+
+// The HEAD's failure and a refusal's error body apart from headManifest, which a healthy check compiles.
+function noHeadAnswer(a: AuthAttempt, url: string, e: unknown): HeadAnswer {
+  if (!(e instanceof NetError)) throw e;
+  a.evidence.manifestHead = { url, error: e.toEvidence() };
+  a.findings.push(
+    finding(
+      "AUTH_NO_RESPONSE",
+      { ...a.base, url, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: a.ctx.options.timeoutMs },
+      a.evidence,
+    ),
+  );
+  return { ok: false, summary: `HEAD ${url}: ${e.message}` };
+}
+async function refusalErrors(
+  client: HttpClient,
+  url: string,
+  authorization: Secret | null,
+): Promise<{ errors: string[]; errorCodes: string[] }> {
+  const g = await client.request({ method: "GET", url, headers: { accept: DOCKER_ACCEPT }, authorization }).catch((e) => {
+    if (e instanceof NetError) return null;
+    throw e;
+  });
+  const diags = g ? parseRegistryErrors(g.body, g.headers["content-type"]) : [];
+  return { errors: diags.map(formatDiagnostic), errorCodes: diags.map((d) => d.code) };
 }
 
 /**
