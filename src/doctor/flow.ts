@@ -81,20 +81,10 @@ async function flow(input: FlowInput): Promise<FlowOutcome> {
   const emit = input.onEvent ?? (() => {});
   let options = input.options;
   let run = await runDoctor({ stages: STAGES, options, deps, trace, onEvent: emit });
-  for (let round = 0; input.remedy && round < MAX_REMEDY_ROUNDS; round++) {
-    const rerun = await input.remedy(run, options);
-    if (rerun === "cancel") return { cancelled: true };
-    if (rerun === null) break;
-    options = rerun.options;
-    run = await runDoctor({
-      stages: STAGES,
-      options,
-      deps,
-      trace,
-      onEvent: emit,
-      previous: rerun.from ? run : undefined,
-      from: rerun.from ?? undefined,
-    });
+  if (input.remedy) {
+    const remedied = await remedyRounds(input, run, trace, emit);
+    if (remedied === "cancel") return { cancelled: true };
+    ({ run, options } = remedied);
   }
   // The diagnosis's own report, built only when it is asked for or returned: a `pull` that goes on builds its final one instead.
   let diagnosed: Report | null = null;
@@ -104,10 +94,50 @@ async function flow(input: FlowInput): Promise<FlowOutcome> {
   };
   const output = input.pullTo ? await input.pullTo(run, report(), options) : await defaultPullTo(options, run, deps, emit);
   if (output === "cancel") return { cancelled: true };
+  // `check`, or a person who declined: no pull was asked for.
+  if (output === null && (options.command !== "pull" || input.pullTo))
+    return { cancelled: false, options, run, report: report(), pull: null };
+  return pullOrSkip(options, run, output, memory, trace, emit, deps);
+}
+
+/** The interactive doctor's remedies: each accepted one re-runs the doctor (from the stage it changes). */
+async function remedyRounds(
+  input: FlowInput,
+  first: RunResult,
+  trace: Trace,
+  emit: (e: FlowEvent) => void,
+): Promise<{ run: RunResult; options: Options } | "cancel"> {
+  let options = input.options;
+  let run = first;
+  for (let round = 0; input.remedy && round < MAX_REMEDY_ROUNDS; round++) {
+    const rerun = await input.remedy(run, options);
+    if (rerun === "cancel") return "cancel";
+    if (rerun === null) break;
+    options = rerun.options;
+    run = await runDoctor({
+      stages: STAGES,
+      options,
+      deps: input.deps,
+      trace,
+      onEvent: emit,
+      previous: rerun.from ? run : undefined,
+      from: rerun.from ?? undefined,
+    });
+  }
+  return { run, options };
+}
+
+/** `pull` after the diagnosis: the pull, or (nothing to fetch) its stage reported as skipped. */
+async function pullOrSkip(
+  options: Options,
+  run: RunResult,
+  output: string | null,
+  memory: MemoryTrace,
+  trace: Trace,
+  emit: (e: FlowEvent) => void,
+  deps: Deps,
+): Promise<FlowOutcome> {
   if (output === null) {
-    // `check`, or a person who declined: no pull was asked for. `pull` with nothing to fetch
-    // still reports its pull stage, skipped.
-    if (options.command !== "pull" || input.pullTo) return { cancelled: false, options, run, report: report(), pull: null };
     const skipped = skippedPull(run);
     emit({ type: "result", result: skipped, findings: [] });
     return { cancelled: false, options, run, report: finalReport(options, run, [skipped], [], null, memory.events), pull: null };

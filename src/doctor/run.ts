@@ -148,19 +148,7 @@ async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null
   const epUrl = endpoint?.url ?? null;
   emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
   const missing = stage.needs.filter((k) => facts[k] === undefined);
-  if (missing.length > 0) {
-    const from = [...new Set(missing.map((k) => PRODUCER[k]))];
-    const result: StageResult = {
-      id: stage.id,
-      endpoint: epUrl,
-      status: "skip",
-      durationMs: 0,
-      summary: `skipped: the ${listing(from)} stage${from.length > 1 ? "s" : ""} did not establish ${listing(missing)}`,
-      evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
-    };
-    emit({ type: "result", result, findings: [] });
-    return { result, findings: [] };
-  }
+  if (missing.length > 0) return skippedStage(stage, epUrl, missing, emit);
   const started = performance.now();
   // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
   const timed = timedTrace(trace);
@@ -180,18 +168,36 @@ async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null
     emit({ type: "result", result, findings });
     return { result, findings, provides: out.provides };
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    const result: StageResult = {
-      id: stage.id,
-      endpoint: epUrl,
-      status: "fail",
-      durationMs: Math.round(performance.now() - started),
-      summary: `the ${stage.title} check crashed: ${e.message}`,
-      evidence: { crash: { message: e.message, stack: (e.stack ?? "").split("\n").slice(0, 8).join("\n") } } as Evidence,
-    };
-    emit({ type: "result", result, findings: [] });
-    return { result, findings: [], crashed: true };
+    return crashedStage(stage, epUrl, Math.round(performance.now() - started), err, emit);
   }
+}
+
+// The skip and the crash apart from runStage, which every stage of a healthy check compiles.
+function skippedStage(stage: Stage, epUrl: string | null, missing: (keyof Facts)[], emit: (e: StageEvent) => void): StageRun {
+  const from = [...new Set(missing.map((k) => PRODUCER[k]))];
+  const result: StageResult = {
+    id: stage.id,
+    endpoint: epUrl,
+    status: "skip",
+    durationMs: 0,
+    summary: `skipped: the ${listing(from)} stage${from.length > 1 ? "s" : ""} did not establish ${listing(missing)}`,
+    evidence: { skippedBecause: from.map((s) => `${s} did not pass`).join("; ") },
+  };
+  emit({ type: "result", result, findings: [] });
+  return { result, findings: [] };
+}
+function crashedStage(stage: Stage, epUrl: string | null, durationMs: number, err: unknown, emit: (e: StageEvent) => void): StageRun {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const result: StageResult = {
+    id: stage.id,
+    endpoint: epUrl,
+    status: "fail",
+    durationMs,
+    summary: `the ${stage.title} check crashed: ${e.message}`,
+    evidence: { crash: { message: e.message, stack: (e.stack ?? "").split("\n").slice(0, 8).join("\n") } } as Evidence,
+  };
+  emit({ type: "result", result, findings: [] });
+  return { result, findings: [], crashed: true };
 }
 
 /** What a series of stages established, and what the previous run's series did (for reuse after a remedy). */

@@ -88,6 +88,11 @@ export function parseEnvAuthConfig(
   value: string | undefined,
 ): { ok: true; auths: Map<string, AuthEntry> } | { ok: false; message: string } | null {
   if (value === undefined || value === "") return null;
+  return parseSetEnvAuthConfig(value);
+}
+
+/** DOCKER_AUTH_CONFIG when set (apart: most runs have none, and then this is not compiled). */
+function parseSetEnvAuthConfig(value: string): { ok: true; auths: Map<string, AuthEntry> } | { ok: false; message: string } {
   const fail = (m: string) => ({ ok: false as const, message: `Failed to create credential store from DOCKER_AUTH_CONFIG:  ${m}` });
   const syn = decodeFirstValue(value);
   if (syn.error) return fail(syn.error.message);

@@ -158,34 +158,10 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
   }
   const unit = units.find((u) => readLocalFile(u).ok);
   const files = [...(unit ? [unit] : []), ...[...byName.keys()].sort().map((n) => byName.get(n)!)];
-  let env = new Map<string, string>();
-  let origin = new Map<string, string>();
-  const setBy = new Set<string>();
-  for (const file of files) {
-    const read = readLocalFile(file);
-    if (!read.ok) continue;
-    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes);
-    let section = "";
-    for (const raw of text.replace(/\\\n/g, " ").split("\n")) {
-      const line = raw.trim();
-      if (line.startsWith("[")) section = line;
-      if (section !== "[Service]" || !/^Environment\s*=/.test(line)) continue;
-      const value = line.replace(/^Environment\s*=\s*/, "");
-      if (value === "") {
-        env = new Map();
-        origin = new Map();
-        continue;
-      }
-      for (const assignment of splitAssignments(value)) {
-        const eq = assignment.indexOf("=");
-        if (eq <= 0) continue;
-        const name = assignment.slice(0, eq);
-        env.set(name, assignment.slice(eq + 1));
-        origin.set(name, file);
-        if (/^(https?|no)_proxy$/i.test(name)) setBy.add(file);
-      }
-    }
-  }
+  const state: DropInState = { env: new Map(), origin: new Map(), setBy: new Set() };
+  // Most hosts have no drop-in: the parsing is a function of its own, compiled only for one.
+  for (const file of files) applyDropIn(file, state);
+  const { env, origin, setBy } = state;
   // Go's httpproxy reads the upper-case name first, then the lower-case one.
   const pick = (upper: string) => env.get(upper) ?? env.get(upper.toLowerCase());
   const http = pick("HTTP_PROXY");
@@ -193,6 +169,41 @@ export function readDropIns(dirs: readonly string[], units: readonly string[] = 
   const no = pick("NO_PROXY");
   const proxies = http || https || no ? { ...(http ? { http } : {}), ...(https ? { https } : {}), ...(no ? { no } : {}) } : null;
   return { files, setBy: [...setBy], proxies, env: Object.fromEntries(env), origin: Object.fromEntries(origin) };
+}
+
+interface DropInState {
+  env: Map<string, string>;
+  /** The file that set each variable. */
+  origin: Map<string, string>;
+  /** Files that set a proxy variable. */
+  setBy: Set<string>;
+}
+
+/** One unit file or drop-in's `Environment=` lines of [Service], applied in order. */
+function applyDropIn(file: string, state: DropInState): void {
+  const read = readLocalFile(file);
+  if (!read.ok) return;
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(read.bytes);
+  let section = "";
+  for (const raw of text.replace(/\\\n/g, " ").split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("[")) section = line;
+    if (section !== "[Service]" || !/^Environment\s*=/.test(line)) continue;
+    const value = line.replace(/^Environment\s*=\s*/, "");
+    if (value === "") {
+      state.env = new Map();
+      state.origin = new Map();
+      continue;
+    }
+    for (const assignment of splitAssignments(value)) {
+      const eq = assignment.indexOf("=");
+      if (eq <= 0) continue;
+      const name = assignment.slice(0, eq);
+      state.env.set(name, assignment.slice(eq + 1));
+      state.origin.set(name, file);
+      if (/^(https?|no)_proxy$/i.test(name)) state.setBy.add(file);
+    }
+  }
 }
 
 /** systemd's word splitting for Environment=: double or single quotes group, backslash escapes. */

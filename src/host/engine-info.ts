@@ -90,6 +90,16 @@ export async function fetchEngineInfo(
   // client, which took 17–36 ms to report it (docs/performance.md, "Diagnosis: connections,
   // start-up and the catalogue").
   if (missing(socketPath)) return { ...base, error: `ENOENT ${socketPath}`, durationMs: Math.round(performance.now() - started) };
+  return askEngine(socketPath, base, started, opts);
+}
+
+/** GET /info on the socket (its own function: a host without an Engine never compiles it). */
+async function askEngine(
+  socketPath: string,
+  base: EngineInfo,
+  started: number,
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<EngineInfo> {
   // node:http only when there is an Engine to ask: a check on a host without one never loads it.
   const http = (await import("node:http")).default;
   const res = await new Promise<{ status: number; body: string } | { error: string }>((resolve) => {

@@ -45,7 +45,13 @@ export function loadCertsD(certsDir: string, hostPort: string): CertsD {
   const dir = path.join(certsDir, hostPort);
   const out: CertsD = { dir, exists: isDir(dir), ca: [], client: null, problems: [], dockerError: null, files: [] };
   nearMisses(certsDir, hostPort, out);
-  if (!out.exists) return out;
+  // Most registries have no certs.d dir: reading one is a function of its own, compiled only then.
+  if (out.exists) readCertsDir(dir, out);
+  return out;
+}
+
+/** The files of an existing certs.d dir, as Docker's ReadCertsDirectory reads them. */
+function readCertsDir(dir: string, out: CertsD): void {
   const files = list(dir);
   out.files = files;
   for (const f of files) {
@@ -94,7 +100,6 @@ export function loadCertsD(certsDir: string, hostPort: string): CertsD {
   }
   if (files.length > 0 && out.ca.length === 0 && !out.client && !out.dockerError)
     out.problems.push(`${dir} exists but holds no *.crt, *.cert or *.key file Docker would use`);
-  return out;
 }
 
 /** Dirs a user probably meant for this registry but Docker never reads. */

@@ -2,9 +2,12 @@
 // and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
 const dgram = () => require("node:dgram") as typeof import("node:dgram");
 const randomInt = (min: number, max: number) => (require("node:crypto") as typeof import("node:crypto")).randomInt(min, max);
+// dns-packet too: a CommonJS package, evaluated (with Bun's require compiled for its
+// builtins) when its module loads; a check of an IP literal asks no DNS question.
+const packet = () => require("dns-packet") as typeof import("dns-packet");
 
 import net from "node:net";
-import * as packet from "dns-packet";
+import type * as Packet from "dns-packet";
 import { joinHostPort } from "./origin";
 
 /** The round trips of one DNS question (dns-exchange.ts says how Go asks it), over UDP and over TCP. */
@@ -21,7 +24,7 @@ export interface ServerAddress {
 }
 
 export interface WireReply {
-  msg: packet.DecodedPacket & { rcode?: string };
+  msg: Packet.DecodedPacket & { rcode?: string };
   ignored: number;
 }
 
@@ -35,18 +38,18 @@ export class ExchangeFailure extends Error {
   }
 }
 
-function buildQuery(id: number, name: string, type: QType): packet.Packet {
+function buildQuery(id: number, name: string, type: QType): Packet.Packet {
   return {
     type: "query",
     id,
-    flags: packet.RECURSION_DESIRED,
+    flags: packet().RECURSION_DESIRED,
     questions: [{ type, name: name.replace(/\.$/, ""), class: "IN" }],
-    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232 } as unknown as packet.Answer],
+    additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232 } as unknown as Packet.Answer],
   };
 }
 
 /** Go's checkResponse: a reply, same id, same question (name compared case-insensitively). */
-function matches(msg: packet.DecodedPacket, id: number, name: string, type: QType): boolean {
+function matches(msg: Packet.DecodedPacket, id: number, name: string, type: QType): boolean {
   if (msg.type !== "response" || msg.id !== id) return false;
   const q = msg.questions?.[0];
   if (!q) return false;
@@ -89,7 +92,7 @@ function withDeadline<T>(
 
 export function udpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: number, signal?: AbortSignal): Promise<WireReply> {
   const id = randomInt(0, 0x10000);
-  const query = packet.encode(buildQuery(id, name, type));
+  const query = packet().encode(buildQuery(id, name, type));
   const sock = dgram().createSocket(srv.family === 6 ? "udp6" : "udp4");
   let local: { address: string; port: number } | null = null;
   let ignored = 0;
@@ -111,7 +114,7 @@ export function udpRoundTrip(srv: ServerAddress, name: string, type: QType, time
       sock.on("message", (buf) => {
         let msg: WireReply["msg"];
         try {
-          msg = packet.decode(buf) as WireReply["msg"];
+          msg = packet().decode(buf) as WireReply["msg"];
         } catch {
           ignored++;
           return;
@@ -143,7 +146,7 @@ export function udpRoundTrip(srv: ServerAddress, name: string, type: QType, time
 
 export function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: number, signal?: AbortSignal): Promise<WireReply> {
   const id = randomInt(0, 0x10000);
-  const query = packet.streamEncode(buildQuery(id, name, type));
+  const query = packet().streamEncode(buildQuery(id, name, type));
   const sock = net.connect({ host: srv.host, port: srv.port });
   let buf = Buffer.alloc(0);
   let connected = false;
@@ -172,7 +175,7 @@ export function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, time
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) return;
         try {
-          const msg = packet.decode(buf.subarray(2, 2 + len)) as WireReply["msg"];
+          const msg = packet().decode(buf.subarray(2, 2 + len)) as WireReply["msg"];
           if (!matches(msg, id, name, type))
             return reject(new ExchangeFailure("malformed", `tcp ${label()}: reply does not match the query (id or question)`));
           resolve({ msg, ignored: 0 });

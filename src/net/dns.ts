@@ -92,17 +92,21 @@ function goMessage(host: string, v: Verdict): string {
 export async function resolveHost(hostname: string, opts: ResolveOptions): Promise<HostResolution> {
   const host = bareHost(hostname);
   const fam = net.isIP(host.split("%")[0]);
-  if (fam !== 0) {
-    return {
-      hostname: host,
-      addresses: [{ address: host, family: fam === 6 ? 6 : 4 }],
-      via: "literal",
-      outcome: "ok",
-      queries: [],
-      hostsFile: null,
-    };
-  }
+  // An IP literal (a loopback or lab registry) needs no file and no question; the name's
+  // resolution is a function of its own so that a literal's check never compiles it.
+  if (fam === 0) return resolveName(host, opts);
+  return {
+    hostname: host,
+    addresses: [{ address: host, family: fam === 6 ? 6 : 4 }],
+    via: "literal",
+    outcome: "ok",
+    queries: [],
+    hostsFile: null,
+  };
+}
 
+/** A name: the hosts file, then the resolv.conf servers' answers as Go's resolver asks them. */
+async function resolveName(host: string, opts: ResolveOptions): Promise<HostResolution> {
   const hosts = lookupHostsFile(opts.deps.paths.hosts, host);
   const conf = readResolvConf(opts.deps.paths.resolvConf);
   const { servers, from, problems } = pickServers(conf, opts.servers);

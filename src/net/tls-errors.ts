@@ -1,5 +1,5 @@
-import type net from "node:net";
-import { Duplex } from "node:stream";
+import net from "node:net";
+import type { Duplex } from "node:stream";
 
 export type TlsErrorKind = "http-response" | "handshake" | "timeout" | "reset" | "refused" | "other";
 
@@ -50,7 +50,7 @@ export function classifyTlsError(
  */
 export function tap(raw: net.Socket): { stream: Duplex; first: () => string } {
   let first = Buffer.alloc(0);
-  const stream = new Duplex({
+  const stream = new (duplexClass())({
     read() {
       raw.resume();
     },
@@ -74,4 +74,15 @@ export function tap(raw: net.Socket): { stream: Duplex; first: () => string } {
   raw.on("close", () => stream.push(null));
   raw.on("error", (e) => stream.destroy(e));
   return { stream, first: () => first.toString("latin1").replace(/[^\x20-\x7e\r\n]/g, ".") };
+}
+
+/**
+ * stream.Duplex without loading node:stream: Bun's net.Socket extends Duplex, and node:net is
+ * loaded anyway, whereas loading node:stream evaluates and compiles its whole family (pipeline,
+ * compose, operators, transform…, ≈ 5 KB of JavaScript) for a check that needs none of it.
+ * node:stream's own class where a Bun's Socket no longer derives from it.
+ */
+function duplexClass(): typeof Duplex {
+  const parent = Object.getPrototypeOf(net.Socket.prototype)?.constructor;
+  return parent?.name === "Duplex" ? parent : (require("node:stream") as typeof import("node:stream")).Duplex;
 }

@@ -2,12 +2,9 @@ import type { ClientSettings, RegistryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
-import { resolutionEvidence } from "../net/dns";
-import { credentialsAllowed, hostPort, MAX_REDIRECTS, REDIRECT_STATUS, redirectTo } from "../net/origin";
-import { probeHost } from "../net/probe-host";
+import { credentialsAllowed, hostPort, MAX_REDIRECTS, REDIRECT_STATUS } from "../net/origin";
 import { proxyForUrl } from "../net/proxy-env";
-import { goDialText, type TcpProbe } from "../net/tcp";
-import { tlsProbeEvidence } from "../net/tls";
+import { hopFailed, probeNewHost, redirected } from "./blob-hops";
 import { clientForUrl, createHttpClient, type HttpClient, type HttpStreamResponse, NetError } from "./http";
 
 /** The range probe of the blob stage: the first KiB, or the whole blob if smaller. */
@@ -110,59 +107,6 @@ export class ClientPool {
   }
 }
 
-function tcpEvidence(p: TcpProbe): Evidence {
-  return {
-    address: p.address,
-    port: p.port,
-    ok: p.ok,
-    durationMs: p.durationMs,
-    ...(p.error ? { error: { kind: p.error.kind, code: p.error.code, message: p.error.message } } : {}),
-  };
-}
-
-/** DNS, TCP and TLS evidence for a host the registry sent us to (direct connections only: a proxy resolves for us). */
-async function probeRedirectHost(
-  s: ClientSettings,
-  hostname: string,
-  port: number,
-  https: boolean,
-  hop: Hop,
-): Promise<{ failedAt: "dns" | "connect" | "tls"; error: string; addresses: string[] } | { addresses: string[] }> {
-  // The registry's transport (its certs.d CAs, its skip-verify) is what Docker uses for the CDN too.
-  const tls = s.tls ?? { ca: [], verify: true };
-  const p = await probeHost(hostname, port, {
-    servers: s.dnsServers,
-    deps: s.deps,
-    timeoutMs: s.timeoutMs,
-    trace: s.trace,
-    maxAddresses: 4,
-    tls: https ? { ca: tls.ca } : null,
-  });
-  const addresses = p.dns.addresses.map((a) => a.address);
-  // Which servers answered what, per query: a filtering resolver shows up here.
-  hop.dns = resolutionEvidence(p.dns);
-  if (p.dns.outcome !== "ok" || addresses.length === 0)
-    return { failedAt: "dns", error: `dial tcp: ${p.dns.message || `lookup ${hostname}: no such host`}`, addresses };
-  hop.tcp = p.tcp.map(tcpEvidence);
-  if (!p.connected) {
-    const last = p.tcp[p.tcp.length - 1]!;
-    return { failedAt: "connect", error: goDialText(last.error?.code ?? "ETIMEDOUT", last.address, port), addresses };
-  }
-  if (!p.tls) return { addresses };
-  const t = p.tls;
-  hop.tls = tlsProbeEvidence(t);
-  if (!t.ok) return { failedAt: "tls", error: t.error?.message ?? "TLS handshake failed", addresses };
-  if (tls.verify && (!t.verified || !t.hostnameOk)) {
-    const why = t.verifyError?.message ?? t.hostnameError ?? "certificate not trusted";
-    return {
-      failedAt: "tls",
-      error: `tls: failed to verify certificate: ${why.replace(/^tls: failed to verify certificate: /, "")}`,
-      addresses,
-    };
-  }
-  return { addresses };
-}
-
 /**
  * GET a blob URL and follow redirects by hand, as Go's client would but hop by hop, so that
  * each new host gets its own DNS/connect evidence. Authorization goes only to the registry's
@@ -192,21 +136,9 @@ export async function followBlob(pool: ClientPool, startUrl: string, range: stri
     if (!probed.has(u.origin)) {
       probed.add(u.origin);
       if (!proxy) {
-        const p = await probeRedirectHost(settings, hostname, port, u.protocol === "https:", hop);
-        addresses = p.addresses;
-        if ("failedAt" in p)
-          return {
-            kind: "unreachable",
-            hops,
-            url: redactUrl(url),
-            host: u.host,
-            hostname,
-            port,
-            failedAt: p.failedAt,
-            error: p.error,
-            addresses,
-            proxy,
-          };
+        const p = await probeNewHost(settings, { url, u, hostname, port, hop, hops, proxy });
+        if (!Array.isArray(p)) return p;
+        addresses = p;
       }
     }
     let res: HttpStreamResponse;
@@ -215,29 +147,16 @@ export async function followBlob(pool: ClientPool, startUrl: string, range: stri
         .for(url)
         .stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null });
     } catch (e) {
-      if (!(e instanceof NetError)) throw e;
-      hop.error = e.toEvidence();
-      if (i === 0 || sameOrigin) return { kind: "failed", hops, url: redactUrl(url), host: u.host, error: e };
-      const failedAt = e.phase === "dns" ? "dns" : e.phase === "connect" ? "connect" : e.phase === "tls" ? "tls" : "http";
-      return { kind: "unreachable", hops, url: redactUrl(url), host: u.host, hostname, port, failedAt, error: e.message, addresses, proxy };
+      return hopFailed(e, i === 0 || sameOrigin, { url, u, hostname, port, hop, hops, proxy }, addresses);
     }
     hop.status = res.status;
     hop.durationMs = res.durationMs;
     hop.remoteAddress = res.remoteAddress;
     const location = res.headers.location;
     if (REDIRECT_STATUS.has(res.status) && location) {
-      await res.body.cancel().catch(() => undefined);
-      const next = redirectTo(location, url);
-      if (next.kind !== "next") {
-        const message =
-          next.kind === "scheme"
-            ? `unsupported protocol scheme "${next.scheme}" in the redirect`
-            : `invalid Location header in the redirect: ${JSON.stringify(redactUrl(location))}`;
-        hop.location = redactUrl(location);
-        return { kind: "bad-redirect", hops, url: redactUrl(url), host: u.host, message };
-      }
-      hop.location = redactUrl(next.url.toString());
-      url = next.url.toString();
+      const next = await redirected(res, location, { url, u, hostname, port, hop, hops, proxy });
+      if (typeof next !== "string") return next;
+      url = next;
       continue;
     }
     return { kind: "response", res, host: u.host, hops };

@@ -11,7 +11,7 @@ import { MEDIA } from "../registry/media-types";
 import type { RegistrySession } from "../registry/session";
 import type { TokenResult } from "../registry/token";
 import { type AuthAttempt, applyPlainHttpRule, doneWith, openAttempt, sessionFor, unusableChallenge } from "./auth-attempt";
-import { type ChallengeBehaviour, CLASSIC_DOCKER, classifyRegistryAnswer } from "./auth-classify";
+import { type AuthVerdict, type ChallengeBehaviour, CLASSIC_DOCKER, classifyRegistryAnswer } from "./auth-classify";
 import { judgeOpenPing401 } from "./auth-not-sent";
 import { behaviourOf } from "./auth-routing";
 import { tokenStep } from "./auth-token-step";
@@ -63,22 +63,7 @@ async function headStep(
       durationMs: res.durationMs,
     };
     // /v2/ gave no challenge, so nothing was sent; what the repository's own challenge means depends on the client.
-    if (res.status === 401 && scheme === "none") {
-      const r = await judgeOpenPing401({
-        ctx,
-        behaviour,
-        base: a.base,
-        credential: a.cred,
-        credentialsConfigured: a.creds,
-        url,
-        accept: DOCKER_ACCEPT,
-        lines,
-        evidence,
-        pingOpen: !a.ch.unpinged,
-      });
-      a.findings.push(...r.findings);
-      return r.session ? { summary: r.summary, evidence, findings: a.findings, provides: { session: r.session } } : doneWith(a, r.summary);
-    }
+    if (res.status === 401 && scheme === "none") return openPing401(a, behaviour, url, lines);
     const v = classifyRegistryAnswer({
       status: res.status,
       scheme,
@@ -89,28 +74,7 @@ async function headStep(
       grantsPull: token ? grants(token.jwt?.claims ?? null, ref.repository) : null,
       clockProblem,
     });
-    if (v.code) {
-      const message = [challengeError ? `error="${challengeError}"` : "", ...errors].filter(Boolean).join("; ");
-      a.findings.push(
-        verdictFinding(v, a.base, {
-          message,
-          realm: a.chosen?.params.realm ?? null,
-          lookupKey: a.cred?.lookupKey ?? ref.registry,
-          scheme,
-          granted: grantedText(token, ref.repository),
-          withheld: a.creds && !a.sendCredentials,
-          credentialProblem: ctx.facts.local?.credentialProblem ?? null,
-          evidence,
-          times: {
-            local: ctx.deps.now().toISOString(),
-            registryDate: a.registryDate,
-            tokenServerDate: token?.serverDate ?? null,
-            problem: clockProblem,
-          },
-        }),
-      );
-      return doneWith(a, `HEAD ${url} → ${res.status}${message ? ` (${message})` : ""}`);
-    }
+    if (v.code) return refused(a, v, { url, status: res.status, challengeError, errors, token, clockProblem });
     warnClockSkew(a, token);
     return {
       summary: `${authorizedHow(a, token, authorization)}; HEAD manifest → ${res.status}${res.status === 404 ? " (authorized; the manifest stage judges existence)" : ""}`,
@@ -123,38 +87,101 @@ async function headStep(
   }
 }
 
+/** /v2/ gave no challenge, so nothing was sent; what the repository's own challenge means depends on the client. */
+async function openPing401(a: AuthAttempt, behaviour: ChallengeBehaviour, url: string, lines: string[]): Promise<StageOutcome> {
+  const { ctx, evidence } = a;
+  const r = await judgeOpenPing401({
+    ctx,
+    behaviour,
+    base: a.base,
+    credential: a.cred,
+    credentialsConfigured: a.creds,
+    url,
+    accept: DOCKER_ACCEPT,
+    lines,
+    evidence,
+    pingOpen: !a.ch.unpinged,
+  });
+  a.findings.push(...r.findings);
+  return r.session ? { summary: r.summary, evidence, findings: a.findings, provides: { session: r.session } } : doneWith(a, r.summary);
+}
+
+/** The registry refused the HEAD: its verdict as a finding (apart from headStep, which a healthy check runs). */
+function refused(
+  a: AuthAttempt,
+  v: AuthVerdict,
+  h: {
+    url: string;
+    status: number;
+    challengeError: string | null;
+    errors: string[];
+    token: TokenResult | null;
+    clockProblem: string | null;
+  },
+): StageOutcome {
+  const { ctx, ref, evidence, scheme } = a;
+  const message = [h.challengeError ? `error="${h.challengeError}"` : "", ...h.errors].filter(Boolean).join("; ");
+  a.findings.push(
+    verdictFinding(v, a.base, {
+      message,
+      realm: a.chosen?.params.realm ?? null,
+      lookupKey: a.cred?.lookupKey ?? ref.registry,
+      scheme,
+      granted: grantedText(h.token, ref.repository),
+      withheld: a.creds && !a.sendCredentials,
+      credentialProblem: ctx.facts.local?.credentialProblem ?? null,
+      evidence,
+      times: {
+        local: ctx.deps.now().toISOString(),
+        registryDate: a.registryDate,
+        tokenServerDate: h.token?.serverDate ?? null,
+        problem: h.clockProblem,
+      },
+    }),
+  );
+  return doneWith(a, `HEAD ${h.url} → ${h.status}${message ? ` (${message})` : ""}`);
+}
+
 /** The HEAD itself; no answer at all is AUTH_NO_RESPONSE. */
 async function headManifest(a: AuthAttempt, client: HttpClient, url: string, authorization: Secret | null): Promise<HeadAnswer> {
   let res: HttpResponse;
   try {
     res = await client.request({ method: "HEAD", url, headers: { accept: DOCKER_ACCEPT }, authorization });
   } catch (e) {
-    if (!(e instanceof NetError)) throw e;
-    a.evidence.manifestHead = { url, error: e.toEvidence() };
-    a.findings.push(
-      finding(
-        "AUTH_NO_RESPONSE",
-        { ...a.base, url, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: a.ctx.options.timeoutMs },
-        a.evidence,
-      ),
-    );
-    return { ok: false, summary: `HEAD ${url}: ${e.message}` };
+    return noHeadAnswer(a, url, e);
   }
   const lines = challengeLines(res.rawHeaders);
   const challengeError = parseChallenges(lines).find((c) => c.scheme === "bearer")?.params.error ?? null;
-  let errors: string[] = [];
-  let errorCodes: string[] = [];
-  if (res.status === 401 || res.status === 403) {
-    // A HEAD has no body: read the error body with a GET, as docker and containerd do.
-    const g = await client.request({ method: "GET", url, headers: { accept: DOCKER_ACCEPT }, authorization }).catch((e) => {
-      if (e instanceof NetError) return null;
-      throw e;
-    });
-    const diags = g ? parseRegistryErrors(g.body, g.headers["content-type"]) : [];
-    errors = diags.map(formatDiagnostic);
-    errorCodes = diags.map((d) => d.code);
-  }
+  // A HEAD has no body: a refusal's error body is read with a GET, as docker and containerd do.
+  const { errors, errorCodes } =
+    res.status === 401 || res.status === 403 ? await refusalErrors(client, url, authorization) : { errors: [], errorCodes: [] };
   return { ok: true, res, lines, challengeError, errors, errorCodes };
+}
+
+// The HEAD's failure and a refusal's error body apart from headManifest, which a healthy check compiles.
+function noHeadAnswer(a: AuthAttempt, url: string, e: unknown): HeadAnswer {
+  if (!(e instanceof NetError)) throw e;
+  a.evidence.manifestHead = { url, error: e.toEvidence() };
+  a.findings.push(
+    finding(
+      "AUTH_NO_RESPONSE",
+      { ...a.base, url, kind: e.kind, phase: e.phase, message: e.message, timeoutMs: a.ctx.options.timeoutMs },
+      a.evidence,
+    ),
+  );
+  return { ok: false, summary: `HEAD ${url}: ${e.message}` };
+}
+async function refusalErrors(
+  client: HttpClient,
+  url: string,
+  authorization: Secret | null,
+): Promise<{ errors: string[]; errorCodes: string[] }> {
+  const g = await client.request({ method: "GET", url, headers: { accept: DOCKER_ACCEPT }, authorization }).catch((e) => {
+    if (e instanceof NetError) return null;
+    throw e;
+  });
+  const diags = g ? parseRegistryErrors(g.body, g.headers["content-type"]) : [];
+  return { errors: diags.map(formatDiagnostic), errorCodes: diags.map((d) => d.code) };
 }
 
 /**

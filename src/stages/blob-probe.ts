@@ -159,25 +159,7 @@ export async function readProbe(x: ProbeRun, r: Answer): Promise<ReadResult | st
   ev.bytesRead = read.count;
   ev.transferMs = Math.round(read.transferMs);
   if (read.error) ev.readError = read.error.toEvidence();
-  if (!rangeCheck.ok) {
-    ev.rangeProblem = rangeCheck.problem;
-    if (!x.findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) {
-      x.findings.push(
-        finding(
-          "BLOB_RANGE_UNSUPPORTED",
-          {
-            host: r.host,
-            status: res.status,
-            contentRange: res.headers["content-range"] ?? null,
-            requested: x.range,
-            url: lastUrl(r),
-            authorized: r.hops[r.hops.length - 1]!.authorization === true,
-          },
-          x.evidence,
-        ),
-      );
-    }
-  }
+  if (!rangeCheck.ok) rangeUnsupported(x, r, rangeCheck.problem);
   // Whole blob in hand (small config, small layer, or a 200): it must hash to its digest.
   if (read.bytes && read.count === desc.size) {
     const actual = digestOf(read.bytes, desc.digest);
@@ -187,21 +169,41 @@ export async function readProbe(x: ProbeRun, r: Answer): Promise<ReadResult | st
       return `${p.what}: digest mismatch`;
     }
   }
-  const of = `${read.count} of ${Math.min(wantBytes, desc.size)} bytes`;
   // The deadline ended the read and the body had not moved: a stall (headers, then nothing, or a
   // drip below the pull's low-speed floor), not a slow link. A timed probe that moved is judged below.
-  if (read.cutByDeadline && read.count < wantBytes && (!p.measure || read.count < LOW_SPEED_BYTES)) {
-    const error = `the body stalled: ${of} within ${deadline} ms`;
-    x.findings.push(finding("BLOB_FETCH_FAILED", { url: lastUrl(r), host: r.host, status: res.status, error }, x.evidence));
-    return `${p.what}: body stalled after ${read.count} bytes`;
-  }
-  if (read.error && !read.cutByDeadline) {
-    // The connection broke mid-body (Docker: "unexpected EOF"; containerd: "short read"): not a rate problem.
-    const error = `the body broke after ${of}: ${read.error.message}`;
-    x.findings.push(finding("BLOB_FETCH_FAILED", { url: lastUrl(r), host: r.host, status: res.status, error }, x.evidence));
-    return `${p.what}: body broke after ${read.count} bytes`;
-  }
+  const stalled = read.cutByDeadline && read.count < wantBytes && (!p.measure || read.count < LOW_SPEED_BYTES);
+  // The connection broke mid-body (Docker: "unexpected EOF"; containerd: "short read"): not a rate problem.
+  if (stalled || (read.error && !read.cutByDeadline))
+    return bodyFailed(x, r, read, `${read.count} of ${Math.min(wantBytes, desc.size)} bytes`, deadline);
   return read;
+}
+
+/** BLOB_RANGE_UNSUPPORTED, once per stage (apart from readProbe: a healthy check never compiles it). */
+function rangeUnsupported(x: ProbeRun, r: Answer, problem: string | null): void {
+  const res = r.res;
+  x.ev.rangeProblem = problem;
+  if (x.findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) return;
+  x.findings.push(
+    finding(
+      "BLOB_RANGE_UNSUPPORTED",
+      {
+        host: r.host,
+        status: res.status,
+        contentRange: res.headers["content-range"] ?? null,
+        requested: x.range,
+        url: lastUrl(r),
+        authorized: r.hops[r.hops.length - 1]!.authorization === true,
+      },
+      x.evidence,
+    ),
+  );
+}
+
+/** The body stalled (`read.cutByDeadline`) or broke (`read.error`): BLOB_FETCH_FAILED. */
+function bodyFailed(x: ProbeRun, r: Answer, read: ReadResult, of: string, deadline: number): string {
+  const error = read.cutByDeadline ? `the body stalled: ${of} within ${deadline} ms` : `the body broke after ${of}: ${read.error!.message}`;
+  x.findings.push(finding("BLOB_FETCH_FAILED", { url: lastUrl(r), host: r.host, status: r.res.status, error }, x.evidence));
+  return read.cutByDeadline ? `${x.p.what}: body stalled after ${read.count} bytes` : `${x.p.what}: body broke after ${read.count} bytes`;
 }
 
 /** The transfer rate of a timed probe (BLOB_SLOW below the floor); the summary's ", 12.3 MiB/s". */

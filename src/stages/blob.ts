@@ -49,13 +49,7 @@ async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutco
   const evidence: Evidence = {};
   const findings: Finding[] = [];
   const authorization = await authorizeOrError(ctx.facts.session!);
-  if (authorization instanceof Error) {
-    const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, m.image.config.digest);
-    findings.push(
-      finding("BLOB_FETCH_FAILED", { url, host: new URL(url).host, status: null, error: `token: ${authorization.message}` }, evidence),
-    );
-    return { summary: `no token for the blob request: ${authorization.message}`, evidence, findings };
-  }
+  if (authorization instanceof Error) return noToken(ctx, authorization, evidence, findings);
   const probes: Probe[] = [
     { what: "config", desc: m.image.config, length: Math.min(RANGE_PROBE_BYTES, m.image.config.size), measure: false },
   ];
@@ -76,6 +70,13 @@ async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutco
     if (findings.some((f) => f.severity === "error")) break;
   }
   return { summary: lines.join("; "), evidence, findings };
+}
+
+/** The token refresh failed: no blob can be asked for (apart from diagnose: a healthy check never compiles it). */
+function noToken(ctx: StageContext, error: Error, evidence: Evidence, findings: Finding[]): StageOutcome {
+  const url = blobUrl(ctx.facts.link!.baseUrl, ctx.facts.ref!.repository, ctx.facts.manifest!.image.config.digest);
+  findings.push(finding("BLOB_FETCH_FAILED", { url, host: new URL(url).host, status: null, error: `token: ${error.message}` }, evidence));
+  return { summary: `no token for the blob request: ${error.message}`, evidence, findings };
 }
 
 async function probe(

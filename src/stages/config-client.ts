@@ -1,6 +1,7 @@
 import { detectClient } from "../clients/detect";
 import { type ClientProfile, judgeClients, profileEvidence, wireOf } from "../clients/index";
 import type { EngineInfo } from "../host/engine-info";
+import { stdinIsTTY } from "../host/tty";
 import { DEFAULT_CLIENT_PATHS } from "../model/deps";
 import type { Json } from "../model/evidence";
 import type { JudgedClient, LocalConfig } from "../model/facts";
@@ -30,7 +31,7 @@ export function judgeClient(
     dockerStore,
     runtime: detection.runtime ?? "containerd",
     uid: process.getuid?.() ?? 0,
-    tty: process.stdin.isTTY === true && !options.yes,
+    tty: stdinIsTTY() && !options.yes,
   });
   const all = options.client === "all";
   const first = judged[0]!.profile;

@@ -2,7 +2,7 @@ import { keyringCredentials } from "../clients/keyring-credentials";
 import type { ClientHost, CredentialSource } from "../clients/profile";
 import type { ContainersAuth } from "../host/auth-json";
 import { containersCredentials } from "../host/containers-credentials";
-import { HELPER_PREFIX } from "../host/cred-helper";
+import { HELPER_PREFIX, type HelperOptions } from "../host/cred-helper";
 import { type AuthResolution, convertToHostname, resolveAuthConfig } from "../host/credentials";
 import type { LoadedConfig } from "../host/docker-config";
 import type { Json } from "../model/evidence";
@@ -37,65 +37,86 @@ export async function clientCredentials(
 ): Promise<ClientCredentials> {
   const { options, deps } = ctx;
   const ref = ctx.facts.ref!;
-  const none: ClientCredentials = { credentials: [], resolution: null, findings: [], evidence: null, summary: null };
   if (options.username !== null && options.password !== null)
-    return { ...none, credentials: [{ source: "--username", lookupKey, username: options.username, password: options.password }] };
+    return { ...none(), credentials: [{ source: "--username", lookupKey, username: options.username, password: options.password }] };
   const helperOpts = { env: deps.env, timeoutMs: options.timeoutMs, signal: deps.signal };
-  const repo = `${ref.registry}/${ref.repository}`;
+  // Each source its own function: a check compiles only the judged client's.
   switch (source.kind) {
     case "docker-config":
       return dockerConfigCredentials(ctx, loaded, lookupKey);
-    case "caller": {
-      // ctr reads no stored credentials: say when config.json holds some it will not use.
-      const unused = [...loaded.file.auths.keys(), ...loaded.file.credHelpers.keys()].filter(
-        (k) => k === lookupKey || convertToHostname(k) === lookupKey,
-      );
-      const summary = unused.length
-        ? `no credentials: ctr uses only --user (pass --username/--password-stdin); ${loaded.path} has ${unused.join(", ")}, which ctr does not read (nerdctl would)`
-        : "no credentials: ctr uses only --user (pass --username/--password-stdin); anonymous pull";
-      return { ...none, summary, evidence: { source: "the caller's (ctr --user)", configJsonUnused: unused, configPath: loaded.path } };
-    }
-    case "auth-files": {
-      const a = await containersCredentials(source.helpers, source.helpersSource, source.files, repo, ref.registry, helperOpts);
-      const f = a.found;
-      const credentials: Credential[] = f
-        ? [
-            {
-              source: f.helper ? `${f.key} in ${f.file} → ${HELPER_PREFIX}${f.helper}` : `auths[${f.key}] in ${f.file}`,
-              lookupKey: f.key,
-              ...(f.username ? { username: f.username } : {}),
-              ...(f.password ? { password: secretOf(f.username, f.password) } : {}),
-              ...(f.identityToken ? { identityToken: new Secret(f.identityToken) } : {}),
-            },
-          ]
-        : [];
-      const findings = authFileFindings(a);
-      const evidence = {
-        searched: a.looked,
-        found: f ? { file: f.file, key: f.key, username: f.username || null } : null,
-        helperRuns: a.helperRuns.map((h) => ({ ...h })),
-      };
-      const summary = credentials[0]
-        ? `credentials from ${credentials[0].source}${f?.username ? ` (user ${f.username})` : ""}`
-        : a.problems[0]
-          ? `the credential lookup ends with an error at ${a.problems[0].file}: skopeo and podman stop before any request`
-          : `no auth file has credentials for ${repo}: anonymous pull`;
-      return { ...none, credentials, findings, evidence, summary };
-    }
-    case "keyring": {
-      const k = await keyringCredentials(source, repo, helperOpts);
-      const credentials = k.ordered.map((e) => ({
-        source: `${e.file} auths[${e.key}]`,
-        lookupKey: e.key,
-        username: e.username,
-        ...(e.password ? { password: secretOf(e.username, e.password.reveal()) } : {}),
-      }));
-      const summary = credentials.length
-        ? `${credentials.length} matching credential${credentials.length === 1 ? "" : "s"}, tried in order: ${credentials.map((c) => c.source).join(", ")}`
-        : `no keyring credential matches ${repo}: anonymous pull`;
-      return { ...none, credentials, findings: k.findings, evidence: k.evidence, summary };
-    }
+    case "caller":
+      return callerCredentials(loaded, lookupKey);
+    case "auth-files":
+      return authFilesCredentials(source, `${ref.registry}/${ref.repository}`, ref.registry, helperOpts);
+    case "keyring":
+      return keyringCredentialsOf(source, `${ref.registry}/${ref.repository}`, helperOpts);
   }
+}
+
+const none = (): ClientCredentials => ({ credentials: [], resolution: null, findings: [], evidence: null, summary: null });
+
+/** ctr reads no stored credentials: say when config.json holds some it will not use. */
+function callerCredentials(loaded: LoadedConfig, lookupKey: string): ClientCredentials {
+  const unused = [...loaded.file.auths.keys(), ...loaded.file.credHelpers.keys()].filter(
+    (k) => k === lookupKey || convertToHostname(k) === lookupKey,
+  );
+  const summary = unused.length
+    ? `no credentials: ctr uses only --user (pass --username/--password-stdin); ${loaded.path} has ${unused.join(", ")}, which ctr does not read (nerdctl would)`
+    : "no credentials: ctr uses only --user (pass --username/--password-stdin); anonymous pull";
+  return { ...none(), summary, evidence: { source: "the caller's (ctr --user)", configJsonUnused: unused, configPath: loaded.path } };
+}
+
+/** podman, skopeo, CRI-O: containers-auth.json files and their credential helpers. */
+async function authFilesCredentials(
+  source: Extract<CredentialSource, { kind: "auth-files" }>,
+  repo: string,
+  registry: string,
+  helperOpts: HelperOptions,
+): Promise<ClientCredentials> {
+  const a = await containersCredentials(source.helpers, source.helpersSource, source.files, repo, registry, helperOpts);
+  const f = a.found;
+  const credentials: Credential[] = f
+    ? [
+        {
+          source: f.helper ? `${f.key} in ${f.file} → ${HELPER_PREFIX}${f.helper}` : `auths[${f.key}] in ${f.file}`,
+          lookupKey: f.key,
+          ...(f.username ? { username: f.username } : {}),
+          ...(f.password ? { password: secretOf(f.username, f.password) } : {}),
+          ...(f.identityToken ? { identityToken: new Secret(f.identityToken) } : {}),
+        },
+      ]
+    : [];
+  const findings = authFileFindings(a);
+  const evidence = {
+    searched: a.looked,
+    found: f ? { file: f.file, key: f.key, username: f.username || null } : null,
+    helperRuns: a.helperRuns.map((h) => ({ ...h })),
+  };
+  const summary = credentials[0]
+    ? `credentials from ${credentials[0].source}${f?.username ? ` (user ${f.username})` : ""}`
+    : a.problems[0]
+      ? `the credential lookup ends with an error at ${a.problems[0].file}: skopeo and podman stop before any request`
+      : `no auth file has credentials for ${repo}: anonymous pull`;
+  return { ...none(), credentials, findings, evidence, summary };
+}
+
+/** The kubelet's credential keyring. */
+async function keyringCredentialsOf(
+  source: Extract<CredentialSource, { kind: "keyring" }>,
+  repo: string,
+  helperOpts: HelperOptions,
+): Promise<ClientCredentials> {
+  const k = await keyringCredentials(source, repo, helperOpts);
+  const credentials = k.ordered.map((e) => ({
+    source: `${e.file} auths[${e.key}]`,
+    lookupKey: e.key,
+    username: e.username,
+    ...(e.password ? { password: secretOf(e.username, e.password.reveal()) } : {}),
+  }));
+  const summary = credentials.length
+    ? `${credentials.length} matching credential${credentials.length === 1 ? "" : "s"}, tried in order: ${credentials.map((c) => c.source).join(", ")}`
+    : `no keyring credential matches ${repo}: anonymous pull`;
+  return { ...none(), credentials, findings: k.findings, evidence: k.evidence, summary };
 }
 
 /**

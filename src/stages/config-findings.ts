@@ -9,6 +9,13 @@ import { mirrorUrlError } from "../registry/mirror-url";
 
 /** Pure: daemon.json's problem (current dockerd, with dockerd 20.10's differences) to its finding. */
 export function daemonConfigFinding(daemon: DaemonJson): Finding | null {
+  // The usual daemon.json (absent, or fine with no mirror to validate) has nothing to judge: the judging is compiled only when there is.
+  if (!daemon.problem && typeof daemon.dockerd20 !== "string" && daemon.mirrors.length === 0) return null;
+  return judgedDaemonConfig(daemon);
+}
+
+/** A daemon.json with a problem, a mirror to validate or a dockerd 20.10 reading: its finding, if any. */
+function judgedDaemonConfig(daemon: DaemonJson): Finding | null {
   const p = daemon.problem;
   const legacy = daemon.dockerd20;
   // A well-formed file can still stop dockerd: it validates each registry-mirrors entry at

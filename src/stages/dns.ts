@@ -1,7 +1,7 @@
 import net from "node:net";
 import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
-import type { Stage, StageContext } from "../model/stage";
+import type { Stage, StageContext, StageOutcome } from "../model/stage";
 import { type HostResolution, resolutionEvidence, resolveHost } from "../net/dns";
 import { classifyDns, type DnsObservation, isLocalhostName } from "../net/dns-findings";
 import { type SystemLookup, systemLookup } from "../net/dns-system";
@@ -35,46 +35,52 @@ export const dnsStage: Stage = {
         provides: { resolution: { hostname: host, addresses: literal.addresses, via: "literal" } },
       };
     }
-    // Everything is asked at once so the stage stays within one step timeout: Docker's way
-    // (hosts, then resolv.conf servers), the system resolver, and, for a name pinned in the
-    // hosts file, DNS anyway (to tell a stale pin).
-    const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0 && !isLocalhostName(host);
-    const [res, system, pinnedDns] = await Promise.all([
-      resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }),
-      askSystem(ctx, host),
-      // Evidence only: a pinned registry is often one whose DNS is broken (air-gapped), so
-      // this comparison gets a short budget instead of a whole step.
-      pinned
-        ? resolveHost(host, {
-            servers: options.dns,
-            deps,
-            timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS),
-            trace: ctx.trace,
-            skipHostsFile: true,
-          })
-        : Promise.resolve(null),
-    ]);
-    const proxy = proxyFor(ctx, ep.url);
-    const obs: DnsObservation = {
-      resolution: res,
-      system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error },
-      pinnedDns,
-      proxy,
-      endpointUrl: ep.url,
-      fixesFor: ctx.facts.client?.wire.fixesFor,
-    };
-    const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
-    const findings = classifyDns(obs, evidence);
-
-    const ok = res.addresses.length > 0;
-    return {
-      summary: summaryOf(res, proxy),
-      evidence,
-      findings,
-      ...(ok ? { provides: { resolution: { hostname: host, addresses: res.addresses, via: res.via } } } : {}),
-    };
+    return resolveName(ctx, host, ep.url);
   },
 };
+
+/** A name (not an IP literal): its own function so that a literal's check never compiles it. */
+async function resolveName(ctx: StageContext, host: string, url: string): Promise<StageOutcome> {
+  const { deps, options } = ctx;
+  // Everything is asked at once so the stage stays within one step timeout: Docker's way
+  // (hosts, then resolv.conf servers), the system resolver, and, for a name pinned in the
+  // hosts file, DNS anyway (to tell a stale pin).
+  const pinned = lookupHostsFile(deps.paths.hosts, host).addresses.length > 0 && !isLocalhostName(host);
+  const [res, system, pinnedDns] = await Promise.all([
+    resolveHost(host, { servers: options.dns, deps, timeoutMs: options.timeoutMs, trace: ctx.trace }),
+    askSystem(ctx, host),
+    // Evidence only: a pinned registry is often one whose DNS is broken (air-gapped), so
+    // this comparison gets a short budget instead of a whole step.
+    pinned
+      ? resolveHost(host, {
+          servers: options.dns,
+          deps,
+          timeoutMs: Math.min(options.timeoutMs, PIN_CHECK_MS),
+          trace: ctx.trace,
+          skipHostsFile: true,
+        })
+      : Promise.resolve(null),
+  ]);
+  const proxy = proxyFor(ctx, url);
+  const obs: DnsObservation = {
+    resolution: res,
+    system: { addresses: system.addresses.map((a) => a.address), code: system.code, error: system.error },
+    pinnedDns,
+    proxy,
+    endpointUrl: url,
+    fixesFor: ctx.facts.client?.wire.fixesFor,
+  };
+  const evidence = evidenceOf(res, system, pinnedDns, proxy, deps.paths.hosts);
+  const findings = classifyDns(obs, evidence);
+
+  const ok = res.addresses.length > 0;
+  return {
+    summary: summaryOf(res, proxy),
+    evidence,
+    findings,
+    ...(ok ? { provides: { resolution: { hostname: host, addresses: res.addresses, via: res.via } } } : {}),
+  };
+}
 
 async function askSystem(ctx: StageContext, host: string): Promise<SystemLookup> {
   const hook = ctx.deps.systemLookup;

@@ -74,23 +74,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   warnRateLow(m, rate);
 
   const want = wantedPlatform(ctx);
-  if (typeof want === "string") {
-    m.findings.push(
-      finding(
-        "PLATFORM_UNAVAILABLE",
-        {
-          image: ref.familiar,
-          wanted: ctx.options.platform ?? "",
-          platforms: [],
-          indexDigest: "",
-          parseError: want,
-          fixesFor: ctx.facts.client?.wire.fixesFor,
-        },
-        m.evidence,
-      ),
-    );
-    return doneWith(m, `invalid --platform: ${want}`);
-  }
+  if (typeof want === "string") return invalidPlatform(m, want);
   const headSize = named === head && head.headers["content-length"] !== undefined ? Number(head.headers["content-length"]) : null;
   const headDigest = named.headers["docker-content-digest"] ?? null;
   if (headDigest && !isDigest(headDigest)) {
@@ -117,6 +101,20 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
   };
   const resolved = await resolveImageManifest(request, target, want);
   return resolvedOutcome(m, resolved, rate.warnings);
+}
+
+/** --platform could not be parsed (`problem`): no manifest can be chosen. */
+function invalidPlatform(m: ManifestRun, problem: string): StageOutcome {
+  const { ctx } = m;
+  const params = {
+    image: ctx.facts.ref!.familiar,
+    wanted: ctx.options.platform ?? "",
+    platforms: [],
+    indexDigest: "",
+    parseError: problem,
+  };
+  m.findings.push(finding("PLATFORM_UNAVAILABLE", { ...params, fixesFor: ctx.facts.client?.wire.fixesFor }, m.evidence));
+  return doneWith(m, `invalid --platform: ${problem}`);
 }
 
 /** The token refresh failed: the manifest cannot be asked for. */
@@ -158,7 +156,12 @@ async function headThenGet(m: ManifestRun, authorization: Secret | null): Promis
   const rate = readRateLimit(head.headers, head.rawHeaders, ctx.deps.now());
   evidence.rateLimit = rateEvidence(rate);
   if (head.status === 200) return { ok: true, head, named: head, rate };
+  return getAfterHead(m, authorization, head, rate);
+}
 
+/** The HEAD was not a 200 (its own function: a healthy check never compiles it). */
+async function getAfterHead(m: ManifestRun, authorization: Secret | null, head: HttpResponse, rate: RateLimitInfo): Promise<Asked> {
+  const { ctx, client, url, evidence } = m;
   // What the HEAD would have told: a GET stands in when HEAD is refused (405, or a proxy that drops HEAD), as containerd does.
   // HEAD has no body: GET for the error code, as Docker's tags.Get and containerd do.
   const g = await attempt(client, {

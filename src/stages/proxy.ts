@@ -40,14 +40,7 @@ export const proxyStage: Stage = {
     if (unit) evidence.unit = { name: `${unit.unit.unit}.service`, variables: maskAll(unit.env), proxy: chosen.url, reason: chosen.reason };
     // A Docker Hub pull also talks to the token and blob CDN hosts: a NO_PROXY that covers one
     // and not the others splits the route (the classic "auth works, blobs time out").
-    let split: string | null = null;
-    if (HUB_HOSTS.includes(ep.hostname)) {
-      const related = HUB_HOSTS.filter((h) => h !== ep.hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, env) }));
-      evidence.relatedHosts = Object.fromEntries(related.map(({ h, r }) => [h, r.reason]));
-      const differ = related.filter(({ r }) => r.url !== chosen.url);
-      if (differ.length)
-        split = `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
-    }
+    const split = HUB_HOSTS.includes(ep.hostname) ? hubSplit(ep.hostname, env, chosen.url, evidence) : null;
     const target = joinHostPort(ep.hostname, ep.port);
     const owner = unit ? unitOwner(unit, chosen.variable) : proxyOwner(ctx);
     let summary: string;
@@ -59,14 +52,7 @@ export const proxyStage: Stage = {
       findings.push(...probe.findings);
       summary = `${probe.summary}${unit ? ` (${unit.unit.unit}.service)` : ""}`;
     } else if (chosen.bypass) {
-      const entry = chosen.bypass.kind === "no-proxy" ? (chosen.bypass.entry ?? null) : null;
-      const f = finding(
-        "PROXY_BYPASSED",
-        { proxy: chosen.configured, variable: chosen.variable, host: target, reason: chosen.reason, entry, kind: chosen.bypass.kind },
-        {},
-        chosen.bypass.kind === "unparseable" ? { severity: "warning" } : {},
-      );
-      findings.push(f);
+      findings.push(bypassedFinding(chosen, chosen.bypass, target));
       summary = `${target}: ${chosen.reason}`;
     } else {
       // The reason already ends in "(direct)": "direct (… (direct))" said it twice.
@@ -83,16 +69,53 @@ export const proxyStage: Stage = {
     if (mismatch) {
       findings.push(mismatch.finding);
       // docker pull goes through the daemon's proxy: probe it too, so its failure is named.
-      if (mismatch.daemon) {
-        const probe = await probeProxy(ctx, ep, mismatch.daemon, target, false, owner);
-        (evidence.daemon as Evidence).tunnel = probe.evidence;
-        const note = `(This is the Docker daemon's proxy, from ${mismatch.daemon.variable}: docker pull uses it.)`;
-        findings.push(...probe.findings.filter((f) => f.code !== "PROXY_IN_USE").map((f) => ({ ...f, detail: `${f.detail} ${note}` })));
-      }
+      if (mismatch.daemon) findings.push(...(await probeDaemonProxy(ctx, ep, mismatch.daemon, target, owner, evidence)));
     }
     return { summary, evidence, findings, provides: { route } };
   },
 };
+
+// The rare cases below are functions of their own, so that a direct check does not compile them.
+
+/** Docker Hub's token and blob CDN hosts' routes in the evidence; the sentence to add when they differ from the registry's. */
+function hubSplit(
+  hostname: string,
+  env: Readonly<Record<string, string | undefined>>,
+  chosenUrl: string | null,
+  evidence: Evidence,
+): string | null {
+  const related = HUB_HOSTS.filter((h) => h !== hostname).map((h) => ({ h, r: proxyForUrl(`https://${h}/`, env) }));
+  evidence.relatedHosts = Object.fromEntries(related.map(({ h, r }) => [h, r.reason]));
+  const differ = related.filter(({ r }) => r.url !== chosenUrl);
+  if (!differ.length) return null;
+  return `The same pull also reaches ${differ.map(({ h, r }) => `${h} ${r.url ? `via ${r.url}` : "directly"}`).join(" and ")}: both routes must work.`;
+}
+
+/** A proxy is configured but NO_PROXY (or an unparseable value) bypasses it for this host. */
+function bypassedFinding(chosen: ProxyForUrl, bypass: NonNullable<ProxyForUrl["bypass"]>, target: string): Finding {
+  const entry = bypass.kind === "no-proxy" ? (bypass.entry ?? null) : null;
+  return finding(
+    "PROXY_BYPASSED",
+    { proxy: chosen.configured, variable: chosen.variable, host: target, reason: chosen.reason, entry, kind: bypass.kind },
+    {},
+    bypass.kind === "unparseable" ? { severity: "warning" } : {},
+  );
+}
+
+/** The Docker daemon's own proxy, which docker pull uses: its tunnel's findings, said to be the daemon's. */
+async function probeDaemonProxy(
+  ctx: StageContext,
+  ep: Endpoint,
+  daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string },
+  target: string,
+  owner: ProxyOwner | undefined,
+  evidence: Evidence,
+): Promise<Finding[]> {
+  const probe = await probeProxy(ctx, ep, daemon, target, false, owner);
+  (evidence.daemon as Evidence).tunnel = probe.evidence;
+  const note = `(This is the Docker daemon's proxy, from ${daemon.variable}: docker pull uses it.)`;
+  return probe.findings.filter((f) => f.code !== "PROXY_IN_USE").map((f) => ({ ...f, detail: `${f.detail} ${note}` }));
+}
 
 /** Proxy variables for evidence, credentials masked. */
 function maskAll(env: Record<string, string>): Record<string, string> {
@@ -224,6 +247,31 @@ function compareWithDaemon(
   const daemonKey = daemonUser ? `${daemonUser.username}:${daemonUser.password ?? ""}` : "";
   const authDiffers = daemonProxy !== null && daemonProxy === shell.url && shellKey !== daemonKey;
   if (daemonProxy === shell.url && !authDiffers) return null;
+  return daemonMismatch(ctx, shell, target, {
+    daemonProxy,
+    daemonReason,
+    daemonSource: daemon.source,
+    daemonUser,
+    variable: d.variable,
+    authDiffers,
+  });
+}
+
+/** The shell's and the daemon's routes differ: PROXY_DAEMON_MISMATCH, and the daemon's proxy to probe (apart: the usual check has no mismatch). */
+function daemonMismatch(
+  ctx: StageContext,
+  shell: ProxyForUrl,
+  target: string,
+  m: {
+    daemonProxy: string | null;
+    daemonReason: string;
+    daemonSource: string;
+    daemonUser: { username: string; password: string | null } | null;
+    variable: string | null;
+    authDiffers: boolean;
+  },
+): { finding: Finding; daemon: { proxy: string; auth: ProxyRoute["auth"]; variable: string } | null } {
+  const { daemonProxy, daemonReason, daemonUser, authDiffers } = m;
   const cfg = proxyConfigFromEnv(ctx.deps.env);
   const mask = (v: string) => (v ? maskProxyValue(v, "PASSWORD") : null);
   const values = { http: mask(cfg.httpProxy), https: mask(cfg.httpsProxy), no: mask(cfg.noProxy) };
@@ -236,14 +284,14 @@ function compareWithDaemon(
       shellReason: shell.reason,
       daemonProxy,
       daemonReason,
-      daemonSource: daemon.source,
+      daemonSource: m.daemonSource,
       values,
       dropInPath,
       daemonJsonPath: ctx.options.daemonConfig,
       authDiffers,
     },
-    { shell: shell.url, daemon: daemonProxy, daemonSource: daemon.source, authDiffers },
+    { shell: shell.url, daemon: daemonProxy, daemonSource: m.daemonSource, authDiffers },
   );
   const daemonAuth = daemonUser ? { username: daemonUser.username, password: new Secret(daemonUser.password ?? "") } : null;
-  return { finding: f, daemon: daemonProxy && d.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: d.variable } : null };
+  return { finding: f, daemon: daemonProxy && m.variable ? { proxy: daemonProxy, auth: daemonAuth, variable: m.variable } : null };
 }

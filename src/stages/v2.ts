@@ -116,6 +116,19 @@ async function run(ctx: StageContext): Promise<StageOutcome> {
       provides: { challenge },
     };
   }
+  return notRegistry(url, host, res, o, verdict, evidence);
+}
+
+/** /v2/ answered, but not as a registry does (apart from run, which a healthy check compiles). */
+function notRegistry(
+  url: string,
+  host: string,
+  res: HttpResponse,
+  o: V2Observation,
+  verdict: Exclude<V2Verdict, { kind: "registry" }>,
+  evidence: Evidence,
+): StageOutcome {
+  const findings: Finding[] = [];
   evidence.bodyPreview = scrubDeep(o.bodyStart.slice(0, 600));
   if (verdict.kind === "server-error") {
     const errors = parseRegistryErrors(res.body, o.contentType ?? undefined).map(formatDiagnostic);

@@ -6,37 +6,18 @@ import type { Options } from "../../model/options";
 import { exitCodeFor, type Report } from "../../model/report";
 import { MemoryTrace, type Trace, type TraceEvent } from "../../model/trace";
 import type { PullEvent } from "../../pull/engine";
-import { parseOutput, placeProblem } from "../../pull/outputs/destination";
+import type { parseOutput } from "../../pull/outputs/destination";
 import { escapeControls } from "../../registry/http-util";
 import { formatBytes, formatDuration } from "../../ui/format";
 import { EXIT_INTERNAL, type Io } from "../../ui/io";
 import { plainRenderer } from "../../ui/plain";
-import { reportFileProblem, writeReportOrSay } from "../../ui/report-file";
 
 /** What `check` and `pull` share: refuse misuse, run the flow (src/doctor/flow.ts), print or write the report, exit code. */
 export async function checkCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
-  // docker login refuses an empty password too; sending one only produced a confusing 401.
-  if (options.username !== null && options.password !== null && options.password.reveal() === "") {
-    io.stderr(
-      `pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`,
-    );
-    return 2;
-  }
-  if (options.reportFile) {
-    const problem = reportFileProblem(options.reportFile);
-    if (problem) {
-      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
-      return 2;
-    }
-  }
-  if (options.command === "pull" && options.output) {
-    // A destination that cannot be written is misuse, said before any network step.
-    const out = parseOutput(options.output);
-    const problem = "error" in out ? out.error : outputPathProblem(out);
-    if (problem) {
-      io.stderr(`pulldoctor: --output ${escapeControls(options.output)}: ${escapeControls(problem)}\n`);
-      return 2;
-    }
+  // The misuse checks compile only when a flag they judge was given (a plain check gives none).
+  if (options.password !== null || options.reportFile || (options.command === "pull" && options.output)) {
+    const refused = await refuseMisuse(options, io);
+    if (refused !== null) return refused;
   }
   const renderer = options.json || options.quiet ? null : plainRenderer({ write: io.stdout, color: io.color, verbose: options.verbose });
   const trace: Trace = options.verbose && renderer?.onTrace ? { record: (e: TraceEvent) => renderer.onTrace!(e) } : new MemoryTrace();
@@ -52,7 +33,8 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
   if (flow.cancelled) throw new Error("the check flow was cancelled without a prompt");
   const { run, report } = flow;
   renderer?.finish(report);
-  const reportFailed = !!options.reportFile && !writeReportOrSay(io, options.reportFile, report);
+  // ui/report-file (and node:crypto, which its atomic write loads) only when --report was given.
+  const reportFailed = !!options.reportFile && !(await import("../../ui/report-file")).writeReportOrSay(io, options.reportFile, report);
   // Fleet pods set PULLDOCTOR_JSON_LINES=1: one line per report, so `kubectl logs --prefix` prefixes all of it.
   if (options.json) io.stdout(`${deps.env.PULLDOCTOR_JSON_LINES === "1" ? JSON.stringify(report) : JSON.stringify(report, null, 2)}\n`);
   if (options.quiet) quietLine(report, io);
@@ -63,6 +45,36 @@ export async function checkCommand(options: Options, io: Io, deps: Deps = realDe
     return EXIT_INTERNAL;
   }
   return reportFailed ? Math.max(exitCodeFor(report), 1) : exitCodeFor(report);
+}
+
+/** An empty --password-stdin, an unwritable --report or --output: exit 2 before any network step. */
+async function refuseMisuse(options: Options, io: Io): Promise<number | null> {
+  // docker login refuses an empty password too; sending one only produced a confusing 401.
+  if (options.username !== null && options.password !== null && options.password.reveal() === "") {
+    io.stderr(
+      `pulldoctor: --password-stdin read an empty password for ${options.username}: pipe the password or token in, e.g. echo "$TOKEN" | pulldoctor … --password-stdin\n`,
+    );
+    return 2;
+  }
+  if (options.reportFile) {
+    const problem = (await import("../../ui/report-file")).reportFileProblem(options.reportFile);
+    if (problem) {
+      io.stderr(`pulldoctor: --report ${options.reportFile}: ${problem}\n`);
+      return 2;
+    }
+  }
+  if (options.command === "pull" && options.output) {
+    // A destination that cannot be written is misuse, said before any network step.
+    // Imported here: the module loads node:crypto, which nothing else on a check's path needs.
+    const { parseOutput, placeProblem } = await import("../../pull/outputs/destination");
+    const out = parseOutput(options.output);
+    const problem = "error" in out ? out.error : outputPathProblem(out, placeProblem);
+    if (problem) {
+      io.stderr(`pulldoctor: --output ${escapeControls(options.output)}: ${escapeControls(problem)}\n`);
+      return 2;
+    }
+  }
+  return null;
 }
 
 /**
@@ -77,7 +89,10 @@ function quietLine(report: Report, io: Io): void {
 }
 
 /** A path that can never take this kind of output: an archive onto a directory, a layout onto a file, a place nothing can be created in. */
-function outputPathProblem(out: Exclude<ReturnType<typeof parseOutput>, { error: string }>): string | null {
+function outputPathProblem(
+  out: Exclude<ReturnType<typeof parseOutput>, { error: string }>,
+  placeProblem: (o: typeof out) => string | null,
+): string | null {
   const p = "file" in out ? out.file : "dir" in out ? out.dir : null;
   if (p === null) return null;
   if (existsSync(p)) {
