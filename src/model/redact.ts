@@ -51,7 +51,10 @@ export function scrubString(s: string): string {
  * server can echo what it was sent into any header or body the doctor shows.
  */
 export function scrubText(s: string): string {
-  return scrubString(s).replace(JWT, REDACTED);
+  const out = scrubString(s);
+  // Every JWT starts "eyJ" (base64 of '{"'): without it the pattern cannot match, and a
+  // one-shot command's output does not compile it (docs/performance.md, "Start-up of ref and explain").
+  return out.includes("eyJ") ? out.replace(JWT, REDACTED) : out;
 }
 
 /**
