@@ -63,7 +63,7 @@ function fleetArgv(argv: string[]): string[] | null {
  */
 const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain", "check"]);
 
-type Run = (options: Options, io: Io) => Promise<number>;
+type Run = (options: Options, io: Io) => number | Promise<number>;
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab. Each command's runner is a function of its
@@ -71,11 +71,11 @@ type Run = (options: Options, io: Io) => Promise<number>;
 // switch of every command's imports cost each start ≈ 1 M instructions, an eighth of
 // `--version` (docs/performance.md, "Start-up of ref and explain").
 const RUN: Record<Options["command"], Run> = {
-  version: async (_, io) => {
+  version: (_, io) => {
     io.stdout(`pulldoctor ${VERSION}\n`);
     return 0;
   },
-  help: async (_, io) => {
+  help: (_, io) => {
     io.stdout(USAGE);
     return 0;
   },
