@@ -7,21 +7,37 @@ import { Secret } from "./model/secret";
 import { EXIT_INTERNAL, flushOutput, type Io, processIo } from "./ui/io";
 import { VERSION } from "./version";
 
-/** argv → command → exit code; nothing else. */
-async function main(argv: string[]): Promise<number> {
+/**
+ * argv → command → exit code; nothing else. Not async: an async function compiles to twice its
+ * code, and a one-shot command's await is its command's (docs/performance.md, "Start-up of ref and explain").
+ */
+function main(argv: string[]): number | Promise<number> {
   // `fleet` reads reports and writes manifests: its own flags, parsed in its own file.
-  const fleet = fleetArgv(argv);
-  if (fleet) return await (await import("./cli/commands/fleet")).fleetCommand(fleet, processIo(false));
+  // indexOf first: fleetArgv is compiled only when "fleet" was typed at all.
+  const fleet = argv.indexOf("fleet") < 0 ? null : fleetArgv(argv);
+  if (fleet) return runFleet(fleet);
   const parsed = parseArgs(argv, process.env);
-  if (!parsed.ok) {
-    // Misuse messages quote what was typed: control characters in it must not reach the terminal.
-    process.stderr.write(`pulldoctor: ${escapeControls(parsed.error)}\nRun 'pulldoctor --help' for the commands and options.\n`);
-    return 2;
-  }
+  if (!parsed.ok) return misuse(parsed.error);
   const options = parsed.options;
   const io = processIo(options.color, DIRECT_OUTPUT.has(options.command));
-  if (parsed.passwordStdin) options.password = new Secret(await readPassword());
-  return await RUN[options.command](options, io);
+  if (parsed.passwordStdin) return withPassword(options, io);
+  return RUN[options.command](options, io);
+}
+
+async function runFleet(argv: string[]): Promise<number> {
+  return (await import("./cli/commands/fleet")).fleetCommand(argv, processIo(false));
+}
+
+async function withPassword(options: Options, io: Io): Promise<number> {
+  options.password = new Secret(await readPassword());
+  return RUN[options.command](options, io);
+}
+
+/** Misuse: the message, how to get help, exit 2. */
+function misuse(error: string): number {
+  // Misuse messages quote what was typed: control characters in it must not reach the terminal.
+  process.stderr.write(`pulldoctor: ${escapeControls(error)}\nRun 'pulldoctor --help' for the commands and options.\n`);
+  return 2;
 }
 
 /**
@@ -47,7 +63,7 @@ function fleetArgv(argv: string[]): string[] | null {
  */
 const DIRECT_OUTPUT = new Set<Options["command"]>(["version", "help", "ref", "explain", "check"]);
 
-type Run = (options: Options, io: Io) => Promise<number>;
+type Run = (options: Options, io: Io) => number | Promise<number>;
 
 // Commands are imported when dispatched, so `--version` and `--help` start without
 // evaluating the registry client, the UI or the lab. Each command's runner is a function of its
@@ -55,11 +71,11 @@ type Run = (options: Options, io: Io) => Promise<number>;
 // switch of every command's imports cost each start ≈ 1 M instructions, an eighth of
 // `--version` (docs/performance.md, "Start-up of ref and explain").
 const RUN: Record<Options["command"], Run> = {
-  version: async (_, io) => {
+  version: (_, io) => {
     io.stdout(`pulldoctor ${VERSION}\n`);
     return 0;
   },
-  help: async (_, io) => {
+  help: (_, io) => {
     io.stdout(USAGE);
     return 0;
   },
@@ -106,21 +122,21 @@ process.on("SIGINT", () => {
   setTimeout(() => process.exit(130), 50);
 });
 
-/** Exit once the reader has taken all the output (a late reader on a pipe must get every byte). */
-async function exit(code: number): Promise<never> {
-  await flushOutput();
-  process.exit(code);
-}
-
-main(process.argv.slice(2)).then(
+// Top-level code, not functions: the entry's top level is compiled ahead of time (bytecode depth
+// 0), a function from source on its first call (docs/performance.md, "Start-up of ref and explain").
+let code: number;
+try {
   // A step cut short by Ctrl-C may return before the handler's exit: the user interrupted.
-  (code) => exit(interrupted ? 130 : code),
-  (err) => {
-    process.stderr.write(
-      // Scrubbed like all other output: an exception's text may quote a header or URL with a secret.
-      `pulldoctor: internal error (a bug): ${scrubText(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n` +
-        "Please report it with the command you ran and, if you can, the output of the same command with --report FILE.\n",
-    );
-    return exit(EXIT_INTERNAL);
-  },
-);
+  code = await main(process.argv.slice(2));
+  if (interrupted) code = 130;
+} catch (err) {
+  process.stderr.write(
+    // Scrubbed like all other output: an exception's text may quote a header or URL with a secret.
+    `pulldoctor: internal error (a bug): ${scrubText(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n` +
+      "Please report it with the command you ran and, if you can, the output of the same command with --report FILE.\n",
+  );
+  code = EXIT_INTERNAL;
+}
+// Exit once the reader has taken all the output (a late reader on a pipe must get every byte).
+await flushOutput();
+process.exit(code);

@@ -1,11 +1,12 @@
 import { CLIENT_CHOICES, type ClientChoice, type Command, defaultOptions, type Options } from "../model/options";
 import { maskUserinfo } from "../model/redact";
-import { parseServer } from "../net/dns-server";
-import { parseRate } from "../pull/rate-limit";
-import { mirrorUrlError } from "../registry/mirror-url";
-import { parsePlatform } from "../registry/platform";
+import { plainArgs } from "./plain-args";
 
 export { USAGE } from "./usage";
+
+// The checks of --dns, --mirror, --limit-rate and --platform values are require()d when such a
+// flag is given: in Bun's bundle a require() loads its module on the first call, so every other
+// start (`--version`, `ref`, `explain`) loads none of the four (docs/performance.md, "Start-up of ref and explain").
 
 export type ParsedArgs = { ok: true; options: Options; passwordStdin: boolean } | { ok: false; error: string };
 
@@ -67,8 +68,13 @@ const SHORT: Record<string, string> = {
  * error string; main prints it with the usage line and exits 2.
  */
 export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedArgs {
-  const o = defaultOptions({ color: true });
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") o.color = false;
+  return plainArgs(argv, env) ?? parseAllArgs(argv, env);
+}
+
+/** The whole parser: every flag, command and cross-flag rule (test/unit/args-plain.test.ts compares plainArgs with it). */
+export function parseAllArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ParsedArgs {
+  const o = defaultOptions();
+  o.color = env.NO_COLOR === undefined || env.NO_COLOR === "";
   const r = readFlags(argv, o);
   if (!r.ok) return r;
   const { positionals, passwordStdin } = r;
@@ -162,12 +168,13 @@ function applyFlag(o: Options, name: string, spec: (typeof FLAGS)[string], value
       return null;
     }
     case "--dns":
-      if (!parseServer(value!)) return `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"`;
+      if (!(require("../net/dns-server") as typeof import("../net/dns-server")).parseServer(value!))
+        return `--dns takes SERVER[:PORT] (an IP address; IPv6 as [ADDR]:PORT), not "${value}"`;
       o.dns.push(value!);
       return null;
     case "--mirror": {
       // dockerd refuses to start with such a registry-mirrors entry; as a flag it is misuse.
-      const bad = mirrorUrlError(value!);
+      const bad = (require("../registry/mirror-url") as typeof import("../registry/mirror-url")).mirrorUrlError(value!);
       if (bad) return `--mirror ${maskUserinfo(value!)}: ${bad}`;
       o.mirrors.push(value!);
       return null;
@@ -182,7 +189,7 @@ function applyFlag(o: Options, name: string, spec: (typeof FLAGS)[string], value
       return null;
     case "--limit-rate":
       // curl's and wget's syntax; a cap that does not parse must not silently pull at full speed.
-      o.limitRate = parseRate(value!);
+      o.limitRate = (require("../pull/rate-limit") as typeof import("../pull/rate-limit")).parseRate(value!);
       if (o.limitRate === null) return `--limit-rate takes bytes per second such as 10M or 500k, not "${value}"`;
       return null;
     case "--file":
@@ -272,7 +279,7 @@ function crossFlagError(o: Options, command: Command, positionals: readonly stri
 function platformError(spec: string): string | null {
   try {
     // The host only fills a missing OS or architecture; whether a specifier parses does not depend on it.
-    parsePlatform(spec, { os: "linux", architecture: "amd64" });
+    (require("../registry/platform") as typeof import("../registry/platform")).parsePlatform(spec, { os: "linux", architecture: "amd64" });
     return null;
   } catch (e) {
     return (e as Error).message;

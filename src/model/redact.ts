@@ -1,4 +1,4 @@
-import { knownSecretValues, REDACTED } from "./secret";
+import { hasKnownSecrets, knownSecretValues, REDACTED } from "./secret";
 
 /** Header names whose values are never shown, in any letter case. */
 const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-registry-auth"]);
@@ -51,7 +51,11 @@ export function scrubString(s: string): string {
  * server can echo what it was sent into any header or body the doctor shows.
  */
 export function scrubText(s: string): string {
-  return scrubString(s).replace(JWT, REDACTED);
+  const out = hasKnownSecrets() ? scrubString(s) : s;
+  // No secret seen yet (a one-shot command): nothing to replace. Every JWT starts "eyJ" (base64
+  // of '{"'): without it the pattern cannot match. So a one-shot command's output compiles neither
+  // (docs/performance.md, "Start-up of ref and explain").
+  return out.includes("eyJ") ? out.replace(JWT, REDACTED) : out;
 }
 
 /**

@@ -36,6 +36,11 @@ export function knownSecretValues(): string[] {
   return [...known].sort((a, b) => b.length - a.length);
 }
 
+/** Whether any secret value was seen (the scrub has work to do). */
+export function hasKnownSecrets(): boolean {
+  return known.size > 0;
+}
+
 /** Register a value that is secret but never wrapped (e.g. a token inside a URL). */
 export function rememberSecret(value: string): void {
   remember(value);
