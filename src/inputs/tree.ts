@@ -124,6 +124,15 @@ function toValue(node: unknown, w: Walk): Value {
   return v;
 }
 
+/**
+ * An own property, as the yaml package and JSON.parse make it: `o["__proto__"] = …` would set the
+ * object's prototype instead, so a hostile file's `__proto__: {image: …}` would lend every key it
+ * names to the mapping without being one of its keys (json-lines.ts does the same).
+ */
+function setOwn(o: { [k: string]: Value }, key: string, value: Value): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function convert(node: Node, w: Walk): Value {
   const { lines } = w;
   const lineOf = (n: Node | null | undefined) => (n?.range ? w.counter.linePos(n.range[0]).line : 1);
@@ -141,10 +150,10 @@ function convert(node: Node, w: Walk): Value {
         for (const m of Array.isArray(value) ? value : [value]) if (isObject(m)) merged.push(m);
         continue;
       }
-      o[key] = value;
+      setOwn(o, key, value);
       lines.setKey(o, key, lineOf(pair.key as Node));
     }
-    for (const m of merged) for (const [k, v] of Object.entries(m)) if (!Object.hasOwn(o, k)) o[k] = v;
+    for (const m of merged) for (const [k, v] of Object.entries(m)) if (!Object.hasOwn(o, k)) setOwn(o, k, v);
     return o;
   }
   if (isSeq(node)) {

@@ -26,6 +26,14 @@ test("any text: the collector returns, every finding names its file, document an
   );
 });
 
+test("a __proto__ key is a key like any other, in YAML, in JSON and through a merge key (the counterexample fast-check found)", () => {
+  for (const text of ['{"": {"__proto__": 0}}', "a:\n  __proto__: {image: evil}\n", "d: &d {__proto__: {x: 1}}\ns:\n  <<: *d\n"]) {
+    const docs = parseDocuments(text, new Lines());
+    expect(docs[0]!.value).toEqual(parse(text, { merge: true }));
+    expect(JSON.stringify(docs[0]!.value)).toContain("__proto__");
+  }
+});
+
 test("the data read from YAML and from JSON equals what the yaml package reads", () => {
   fc.assert(
     fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => {
