@@ -1,4 +1,4 @@
-import { HeadReader, parseHead } from "../registry/h1-parse";
+import { HeadReader, isHeaderField, parseHead } from "../registry/h1-parse";
 
 /*
  * A blob GET on a raw HTTP/1.1 connection (Bun.connect), for the blob Workers (blob-worker.ts).
@@ -30,9 +30,6 @@ export interface BlobResponse {
 const MAX_HEAD = 64 * 1024;
 /** Received but unread bytes above which the socket pauses (TCP back-pressure, not this Worker's memory). */
 const HIGH_WATER = 1024 * 1024;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** HTAB, SP, VCHAR, obs-text: no CR, LF, NUL or other control, nothing outside latin1. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** fetch's words for a connection closed before the response ended (Bun 1.4.5), so a finding reads as before. */
 const closed = () => Object.assign(new Error("ECONNRESET: The socket connection was closed unexpectedly."), { code: "ECONNRESET" });
 
@@ -72,7 +69,7 @@ function requestBytes(u: URL, given: Record<string, string>): Buffer | null {
   set("Connection", "close");
   let text = `GET ${u.pathname}${u.search} HTTP/1.1\r\n`;
   for (const [k, v] of fields.values()) {
-    if (!TOKEN.test(k) || !FIELD_VALUE.test(v)) return null;
+    if (!isHeaderField(k, v)) return null;
     text += `${k}: ${v}\r\n`;
   }
   return Buffer.from(`${text}\r\n`, "latin1");

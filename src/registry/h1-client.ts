@@ -1,5 +1,5 @@
 import type net from "node:net";
-import { ChunkedDecoder, type Framing, type Head, HeadReader, parseHead } from "./h1-parse";
+import { ChunkedDecoder, type Framing, type Head, HeadReader, isHeaderField, parseHead } from "./h1-parse";
 
 /*
  * The diagnosis's HTTP/1.1 client, direct or through an http(s):// proxy (http.ts picks it; only
@@ -252,7 +252,7 @@ function response(head: Head, body: H1Body): H1Response {
 
 /** A header value that could end the line would let a hostile value (a token) add headers: refused, as undici refuses it. */
 function checkedValue(name: string, value: string): string {
-  if (/[\r\n\0]/.test(value) || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name))
+  if (!isHeaderField(name, value))
     throw Object.assign(new Error(`invalid ${name} header`), { code: "UND_ERR_INVALID_ARG", name: "InvalidArgumentError" });
   return value;
 }

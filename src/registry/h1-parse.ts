@@ -35,6 +35,15 @@ const CRLFCRLF = Buffer.from("\r\n\r\n");
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** field-value bytes: HTAB, SP, VCHAR, obs-text; llhttp refuses other controls (an ESC, a NUL, a bare CR). */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * A header line HTTP allows, in either direction: a token name and a value of field-value bytes.
+ * Requests are checked with it too (h1-client.ts, pull/raw-get.ts): written raw, a CR or LF in a
+ * value (a hostile token) would end the line and add headers of its own.
+ */
+export function isHeaderField(name: string, value: string): boolean {
+  return TOKEN.test(name) && FIELD_VALUE.test(value);
+}
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 /**

@@ -1,6 +1,8 @@
 import net from "node:net";
 import type { ClientSettings } from "../model/client-settings";
 import { bareHost, defaultPort, type TlsOptions } from "../net/origin";
+import { socketError } from "./h1-client";
+import { HeadReader, parseHead } from "./h1-parse";
 import type { NetErrorPhase } from "./http-errors";
 import { addressesFor } from "./http-util";
 
@@ -155,7 +157,6 @@ export function tunnelOpener(
 
 /** The proxy's answer to CONNECT: its head, then the tunnel's first bytes (if any came with it). */
 function awaitConnectAnswer(sock: net.Socket, timeoutMs: number, then: (e: Error | null, rest: Buffer) => void): void {
-  const { HeadReader, parseHead } = require("./h1-parse") as typeof import("./h1-parse");
   const reader = new HeadReader();
   let settled = false;
   const finish = (e: Error | null, rest: Buffer = Buffer.alloc(0)) => {
@@ -183,7 +184,7 @@ function awaitConnectAnswer(sock: net.Socket, timeoutMs: number, then: (e: Error
     }
   };
   const onError = (e: Error) => finish(e);
-  const onClose = () => finish(Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET", name: "SocketError" }));
+  const onClose = () => finish(socketError("other side closed"));
   const timer = setTimeout(() => finish(Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" })), timeoutMs);
   sock.on("data", onData).on("error", onError).on("close", onClose);
 }
