@@ -1,5 +1,5 @@
-import net from "node:net";
 import type { EgressEntry } from "../model/egress";
+import { isIPv6 } from "../net/ip";
 
 /** The egress lists of several runs as one: a host:port once, with every role, address and observation. */
 export function unionEgress(lists: readonly (readonly EgressEntry[])[]): EgressEntry[] {
@@ -38,7 +38,7 @@ export function unreachableNeeded(list: readonly EgressEntry[]): EgressEntry[] {
 }
 
 export function hostPort(e: Pick<EgressEntry, "host" | "port">): string {
-  return `${net.isIPv6(e.host) ? `[${e.host}]` : e.host}:${e.port}`;
+  return `${isIPv6(e.host) ? `[${e.host}]` : e.host}:${e.port}`;
 }
 
 function note(e: EgressEntry): string {

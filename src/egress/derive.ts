@@ -1,10 +1,10 @@
-import net from "node:net";
 import type { EgressEntry, EgressRole } from "../model/egress";
 import type { TraceEvent } from "../model/trace";
 import { hostPort } from "../net/origin";
 
 export type { EgressEntry, EgressRole };
 
+import { isIP } from "../net/ip";
 import { documentingEntry, hostMatches, TABLE_CHECKED, tableEntryFor } from "./table";
 
 export interface EgressInput {
@@ -94,7 +94,7 @@ class Builder {
   onDns(ev: Extract<TraceEvent, { kind: "dns" }>): void {
     const name = ev.name.replace(/\.$/, "").toLowerCase();
     const set = this.dnsAnswers.get(name) ?? new Set<string>();
-    for (const a of ev.answers) if (net.isIP(a)) set.add(a);
+    for (const a of ev.answers) if (isIP(a)) set.add(a);
     this.dnsAnswers.set(name, set);
   }
 
@@ -157,7 +157,7 @@ class Builder {
     for (const e of this.entries.values()) {
       if (e.via !== "direct") continue;
       for (const a of this.dnsAnswers.get(e.host) ?? []) if (!e.addresses.includes(a)) e.addresses.push(a);
-      if (net.isIP(e.host) && !e.addresses.includes(e.host)) e.addresses.push(e.host);
+      if (isIP(e.host) && !e.addresses.includes(e.host)) e.addresses.push(e.host);
     }
     addDocumented(registry, this.entries, this.get, this.role);
     const out = [...this.entries.values()];

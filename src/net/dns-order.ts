@@ -2,8 +2,8 @@
 // and a check that never needs it should not pay for it (docs/performance.md, "A lean HTTP client…").
 const dgram = () => require("node:dgram") as typeof import("node:dgram");
 
-import net from "node:net";
 import type { ResolvedAddress } from "../model/facts";
+import { isIP } from "./ip";
 
 /**
  * The order Go gives DNS answers before dialing (net/addrselect.go sortByRFC6724), reduced to
@@ -67,7 +67,7 @@ export function precedence(a: ResolvedAddress): number {
 
 export async function sortLikeGo(addrs: ResolvedAddress[]): Promise<ResolvedAddress[]> {
   if (addrs.length < 2) return addrs;
-  const usable = await Promise.all(addrs.map((a) => (net.isIP(a.address.split("%")[0]) ? hasSource(a, 200) : Promise.resolve(false))));
+  const usable = await Promise.all(addrs.map((a) => (isIP(a.address.split("%")[0]) ? hasSource(a, 200) : Promise.resolve(false))));
   const keyed = addrs.map((a, i) => ({ a, i, ok: usable[i], prec: precedence(a) }));
   keyed.sort((x, y) => (x.ok !== y.ok ? (x.ok ? -1 : 1) : y.prec - x.prec || x.i - y.i));
   return keyed.map((k) => k.a);

@@ -1,11 +1,6 @@
 import type { ServerAddress } from "./dns-wire";
 import { joinHostPort } from "./host-port";
-
-/**
- * node:net when first needed: the argument parser imports this module, and loading node:net at
- * start-up costs ≈ 2.5 ms, more than half of a bare runtime's start (docs/performance.md, "Start-up, diagnosis and small blobs").
- */
-const isIP = (s: string): number => (require("node:net") as typeof import("node:net")).isIP(s);
+import { isIP } from "./ip";
 
 /** Parse "10.0.0.2", "10.0.0.2:5353", "[fd00::1]:53", "fd00::1" (port 53 by default). null when invalid. */
 export function parseServer(spec: string): ServerAddress | null {

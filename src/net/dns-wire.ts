@@ -6,7 +6,7 @@ const randomInt = (min: number, max: number) => (require("node:crypto") as typeo
 // builtins) when its module loads; a check of an IP literal asks no DNS question.
 const packet = () => require("dns-packet") as typeof import("dns-packet");
 
-import net from "node:net";
+import type net from "node:net";
 import type * as Packet from "dns-packet";
 import { joinHostPort } from "./origin";
 
@@ -147,7 +147,8 @@ export function udpRoundTrip(srv: ServerAddress, name: string, type: QType, time
 export function tcpRoundTrip(srv: ServerAddress, name: string, type: QType, timeoutMs: number, signal?: AbortSignal): Promise<WireReply> {
   const id = randomInt(0, 0x10000);
   const query = packet().streamEncode(buildQuery(id, name, type));
-  const sock = net.connect({ host: srv.host, port: srv.port });
+  // node:net only for DNS over TCP (a truncated answer, or a TCP-only server): a check does not otherwise load it.
+  const sock: net.Socket = (require("node:net") as typeof import("node:net")).connect({ host: srv.host, port: srv.port });
   let buf = Buffer.alloc(0);
   let connected = false;
   const label = () => sockName(sock.localAddress && sock.localPort ? { address: sock.localAddress, port: sock.localPort } : null, srv);

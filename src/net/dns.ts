@@ -1,4 +1,3 @@
-import net from "node:net";
 import type { Deps } from "../model/deps";
 import type { Json } from "../model/evidence";
 import type { ResolvedAddress } from "../model/facts";
@@ -7,6 +6,7 @@ import { parseServer, type ServerAddress } from "./dns-exchange";
 import { sortLikeGo } from "./dns-order";
 import { type DnsOutcome, type DnsQueryRecord, questioner, type Verdict } from "./dns-question";
 import { lookupHostsFile } from "./hosts-file";
+import { isIP } from "./ip";
 import { bareHost } from "./origin";
 import { nameList, type ResolvConf, readResolvConf } from "./resolv-conf";
 
@@ -91,7 +91,7 @@ function goMessage(host: string, v: Verdict): string {
 
 export async function resolveHost(hostname: string, opts: ResolveOptions): Promise<HostResolution> {
   const host = bareHost(hostname);
-  const fam = net.isIP(host.split("%")[0]);
+  const fam = isIP(host.split("%")[0]);
   // An IP literal (a loopback or lab registry) needs no file and no question; the name's
   // resolution is a function of its own so that a literal's check never compiles it.
   if (fam === 0) return resolveName(host, opts);
@@ -134,7 +134,7 @@ async function resolveName(host: string, opts: ResolveOptions): Promise<HostReso
   };
 
   if (hosts.addresses.length > 0 && !opts.skipHostsFile) {
-    const addresses = hosts.addresses.map((a): ResolvedAddress => ({ address: a, family: net.isIP(a.split("%")[0]) === 6 ? 6 : 4 }));
+    const addresses = hosts.addresses.map((a): ResolvedAddress => ({ address: a, family: isIP(a.split("%")[0]) === 6 ? 6 : 4 }));
     return { ...base, addresses, via: opts.deps.paths.hosts, outcome: "ok", queries: [], names: [] };
   }
 

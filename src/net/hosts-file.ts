@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import net from "node:net";
+import { isIP } from "./ip";
 
 /**
  * /etc/hosts as Go's resolver reads it (net/hosts.go), consulted before DNS when
@@ -29,7 +29,7 @@ export function lookupHostsText(text: string, name: string): HostsMatch {
     const f = line.split(/[ \t\r]+/).filter((x) => x !== "");
     if (f.length < 2) return;
     const addr = f[0];
-    if (net.isIP(addr.split("%")[0]) === 0) return;
+    if (isIP(addr.split("%")[0]) === 0) return;
     if (!f.slice(1).some((n) => canonicalName(n) === want)) return;
     if (!out.addresses.includes(addr)) out.addresses.push(addr);
     out.lines.push(`${i + 1}: ${raw.trim()}`);

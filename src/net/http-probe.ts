@@ -1,4 +1,4 @@
-import net from "node:net";
+import { BunWire } from "./bun-wire";
 
 export interface PlainHttpAnswer {
   ok: boolean;
@@ -25,7 +25,7 @@ export function plainHttpAnswer(
   return new Promise((resolve) => {
     let done = false;
     let buf = "";
-    const sock = net.connect({ host: address, port });
+    const sock = BunWire.connect(address, port);
     const finish = (r: Omit<PlainHttpAnswer, "durationMs">) => {
       if (done) return;
       done = true;

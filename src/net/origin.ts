@@ -1,7 +1,6 @@
-import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
 import type { TlsSettings } from "../model/facts";
 import { Secret } from "../model/secret";
+import { isIP } from "./ip";
 
 /**
  * The transport policy every HTTP stack obeys: the doctor's client (src/registry/http.ts: its
@@ -128,7 +127,8 @@ export interface TlsOptions {
  */
 export function tlsOptions(t: TlsSettings | null | undefined): TlsOptions {
   const o: TlsOptions = { rejectUnauthorized: t?.verify ?? true };
-  if (t?.ca?.length) o.ca = [...rootCertificates, ...t.ca];
+  // node:tls only here: a check without certs.d CAs never loads it (docs/performance.md, "Sockets without node:net").
+  if (t?.ca?.length) o.ca = [...(require("node:tls") as typeof import("node:tls")).rootCertificates, ...t.ca];
   if (t?.cert && t.key) {
     o.cert = t.cert;
     o.key = t.key.reveal();

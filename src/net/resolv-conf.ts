@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import net from "node:net";
+import { isIP } from "./ip";
 import { joinHostPort } from "./origin";
 
 /**
@@ -69,9 +69,9 @@ export function parseResolvConf(text: string): ResolvConf {
           conf.problems.push(`nameserver ${f[1]} ignored: Go uses at most 3 nameservers`);
           break;
         }
-        // Go accepts an IPv6 address with a zone (fe80::1%eth0); net.isIP does not.
+        // Go accepts an IPv6 address with a zone (fe80::1%eth0); isIP (as node:net's) does not.
         const bare = f[1].split("%")[0];
-        if (net.isIP(bare) !== 0) conf.servers.push(joinHostPort(f[1], 53));
+        if (isIP(bare) !== 0) conf.servers.push(joinHostPort(f[1], 53));
         else conf.problems.push(`nameserver ${f[1]} ignored: not an IP address`);
         break;
       }

@@ -1,4 +1,5 @@
-import net from "node:net";
+import { BunWire, type Wire } from "./bun-wire";
+import { isIPv6 } from "./ip";
 import { joinHostPort } from "./origin";
 
 export type TcpErrorKind = "refused" | "timeout" | "reset" | "unreachable" | "other";
@@ -60,13 +61,13 @@ export function goDialText(code: string, address: string, port: number): string 
 export function tcpProbe(
   address: string,
   port: number,
-  opts: { timeoutMs: number; signal?: AbortSignal; keep?: (s: net.Socket) => void },
+  opts: { timeoutMs: number; signal?: AbortSignal; keep?: (s: BunWire) => void },
 ): Promise<TcpProbe> {
-  const family: 4 | 6 = net.isIPv6(address) ? 6 : 4;
+  const family: 4 | 6 = isIPv6(address) ? 6 : 4;
   const start = performance.now();
   return new Promise<TcpProbe>((resolve) => {
     let done = false;
-    const sock = new net.Socket();
+    let sock: Wire | null = null;
     const finish = (err?: { code: string; message: string }) => {
       if (done) return;
       done = true;
@@ -74,7 +75,7 @@ export function tcpProbe(
       opts.signal?.removeEventListener("abort", onAbort);
       const durationMs = Math.round((performance.now() - start) * 10) / 10;
       if (err) {
-        sock.destroy();
+        sock?.destroy();
         resolve({
           address,
           family,
@@ -85,11 +86,12 @@ export function tcpProbe(
         });
         return;
       }
-      sock.removeAllListeners("error");
+      const s = sock as BunWire;
+      s.removeAllListeners("error");
       // A reset between handing over and the caller's own listener must not crash the process.
-      sock.on("error", () => {});
-      if (opts.keep) opts.keep(sock);
-      else sock.destroy();
+      s.on("error", () => {});
+      if (opts.keep) opts.keep(s);
+      else s.destroy();
       resolve({ address, family, port, ok: true, durationMs });
     };
     const onAbort = () => finish({ code: "ABORTED", message: "aborted" });
@@ -100,14 +102,15 @@ export function tcpProbe(
     );
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    sock.once("connect", () => finish());
-    sock.once("error", (e: NodeJS.ErrnoException) => {
+    const s = BunWire.connect(address, port);
+    sock = s;
+    s.once("connect", () => finish());
+    s.once("error", (e: NodeJS.ErrnoException) => {
       const code = e.code ?? "EUNKNOWN";
       finish({
         code,
         message: goDialText(code, address, port) + (goDialText(code, address, port).endsWith(code) ? ` (${e.message})` : ""),
       });
     });
-    sock.connect({ host: address, port, family });
   });
 }

@@ -1,6 +1,7 @@
 import type { X509Certificate } from "node:crypto";
-import net from "node:net";
+import type net from "node:net";
 import tls from "node:tls";
+import { isIP } from "./ip";
 import { settleOnce } from "./settle";
 import { systemStore } from "./x509-info";
 
@@ -41,7 +42,7 @@ export function peekTls(opts: {
   return new Promise((resolve) => {
     const s = tls.connect({
       ...(opts.socket ? { socket: opts.socket } : { host: opts.address, port: opts.port }),
-      servername: net.isIP(opts.servername) ? undefined : opts.servername,
+      servername: isIP(opts.servername) ? undefined : opts.servername,
       rejectUnauthorized: false,
       ALPNProtocols: ["http/1.1"],
     });

@@ -1,12 +1,12 @@
 import type { X509Certificate } from "node:crypto";
-import net from "node:net";
-import type { Duplex } from "node:stream";
-import tls from "node:tls";
 import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
+import type { Wire } from "./bun-wire";
+import { isIP } from "./ip";
 import { settleOnce } from "./settle";
 import { tcpProbe } from "./tcp";
-import { classifyTlsError, type TlsErrorKind, tap } from "./tls-errors";
+import { classifyTlsError, type TlsErrorKind } from "./tls-errors";
+import { startHandshake, type TlsSession } from "./tls-start";
 import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
 
 // Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
@@ -49,7 +49,7 @@ export interface TlsProbeOptions {
   servername: string;
   address?: string;
   port: number;
-  socket?: net.Socket;
+  socket?: Wire;
   ca: string[];
   cert?: string;
   key?: Secret;
@@ -92,15 +92,15 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
   const start = performance.now();
   const raw = opts.socket ?? (await dial(opts));
   if (!("write" in raw)) return empty(start, raw);
-  const { stream, first } = tap(raw);
   const clientCert = opts.cert ? safeSubject(opts.cert) : null;
   return await new Promise<TlsProbe>((resolve) => {
     // Set once the handshake completed: a later alert (TLS 1.3 client-certificate checks) is
     // reported on top of the handshake's facts.
     let shaken: TlsProbe | null = null;
-    let ts: tls.TLSSocket;
+    let ts: TlsSession;
+    let first: () => string;
     try {
-      ts = connectTls(stream, opts);
+      ({ ts, first } = startHandshake(raw, opts));
     } catch (e) {
       // A corrupt certs.d CA or client pair: Go fails the same way before sending anything.
       raw.destroy();
@@ -166,7 +166,7 @@ export async function tlsProbe(opts: TlsProbeOptions): Promise<TlsProbe> {
 }
 
 /** HEAD /v2/ on the verified-or-not connection; `answer` gets its Date header (ISO), or null. */
-function askServerDate(ts: tls.TLSSocket, opts: TlsProbeOptions, answer: (date: string | null) => void): void {
+function askServerDate(ts: TlsSession, opts: TlsProbeOptions, answer: (date: string | null) => void): void {
   let head = "";
   ts.on("data", (d: Buffer) => {
     head += d.toString("latin1");
@@ -175,12 +175,12 @@ function askServerDate(ts: tls.TLSSocket, opts: TlsProbeOptions, answer: (date: 
     const date = /^date:\s*(.+?)\s*$/im.exec(head.slice(0, end < 0 ? undefined : end))?.[1] ?? null;
     answer(date && !Number.isNaN(Date.parse(date)) ? new Date(date).toISOString() : null);
   });
-  const host = net.isIP(opts.servername) === 6 ? `[${opts.servername}]` : opts.servername;
+  const host = isIP(opts.servername) === 6 ? `[${opts.servername}]` : opts.servername;
   ts.write(`HEAD /v2/ HTTP/1.1\r\nHost: ${host}:${opts.port}\r\nUser-Agent: pulldoctor\r\nConnection: close\r\n\r\n`);
 }
 
 /** What one completed handshake shows: protocol, chain, and the verdicts Go's client would reach. */
-function handshakeFacts(ts: tls.TLSSocket, opts: TlsProbeOptions, start: number): TlsProbe {
+function handshakeFacts(ts: TlsSession, opts: TlsProbeOptions, start: number): TlsProbe {
   const xs = peerChain(ts);
   const trust = judgeTrust(xs, opts.ca);
   const validity = judgeValidity(xs, opts.now);
@@ -205,8 +205,8 @@ function handshakeFacts(ts: tls.TLSSocket, opts: TlsProbeOptions, start: number)
 }
 
 /** A new TCP connection for the handshake, or why there is none (in TLS terms: refused, timeout). */
-async function dial(opts: TlsProbeOptions): Promise<net.Socket | NonNullable<TlsProbe["error"]>> {
-  let kept: net.Socket | undefined;
+async function dial(opts: TlsProbeOptions): Promise<Wire | NonNullable<TlsProbe["error"]>> {
+  let kept: Wire | undefined;
   const tcp = await tcpProbe(opts.address ?? opts.servername, opts.port, {
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
@@ -219,27 +219,11 @@ async function dial(opts: TlsProbeOptions): Promise<net.Socket | NonNullable<Tls
   return { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" };
 }
 
-function connectTls(stream: Duplex, opts: TlsProbeOptions): tls.TLSSocket {
-  return tls.connect({
-    socket: stream as unknown as net.Socket,
-    // Go sends no SNI for an IP literal (RFC 6066); neither do we.
-    servername: net.isIP(opts.servername) ? undefined : opts.servername,
-    // Trust is judged by judgeTrust; without certs.d CAs the default store is this same list, and a
-    // context built from 140 PEMs cost ≈ 2–4 ms of every check.
-    ...(opts.ca.length ? { ca: [...tls.rootCertificates, ...opts.ca] } : {}),
-    cert: opts.cert,
-    key: opts.key?.reveal(),
-    rejectUnauthorized: false,
-    // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
-    ALPNProtocols: ["http/1.1"],
-  });
-}
-
 /** The chain as the TLS library reports it (leaf first; it may append a trusted issuer). */
-function peerChain(ts: tls.TLSSocket): X509Certificate[] {
+function peerChain(ts: TlsSession): X509Certificate[] {
   const out: X509Certificate[] = [];
   const seen = new Set<string>();
-  let c: tls.DetailedPeerCertificate | undefined = ts.getPeerCertificate(true);
+  let c = ts.getPeerCertificate(true) as import("node:tls").DetailedPeerCertificate | undefined;
   while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
     try {

@@ -2,6 +2,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { redactUrl } from "../model/redact";
 import type { Secret } from "../model/secret";
+import { isIP } from "./ip";
 import { basicAuthorization, joinHostPort } from "./origin";
 import { proxyDialTarget } from "./proxy-env";
 import { closedEarly, type Failure, parseConnectHead, refusal, socketFailure, TunnelError, timedOut } from "./tunnel-errors";
@@ -96,7 +97,7 @@ export function openTunnel(opts: TunnelOptions): Promise<Tunnel> {
       const raw = socket;
       raw.removeListener("error", onError);
       raw.removeListener("close", onClose);
-      socket = tls.connect({ socket: raw, servername: net.isIP(target.host) ? undefined : target.host, ALPNProtocols: ["http/1.1"] });
+      socket = tls.connect({ socket: raw, servername: isIP(target.host) ? undefined : target.host, ALPNProtocols: ["http/1.1"] });
       socket.on("error", onError);
       socket.on("close", onClose);
       socket.once("secureConnect", () => {

@@ -1,11 +1,12 @@
 import type { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
-import tls from "node:tls";
+import { isIP } from "./ip";
 
 // Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
 // check whose TLS probe meets a plain-HTTP registry.
 const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
+// The runtime's bundled roots, only where the host has no store: node:tls is not otherwise loaded by a check.
+const bundledRoots = () => (require("node:tls") as typeof import("node:tls")).rootCertificates;
 
 export interface CertInfo {
   subject: string;
@@ -94,7 +95,7 @@ export function systemStore(): { certs: X509Certificate[]; source: string } {
     for (const n of names) for (const m of readText(`${d}/${n}`)?.match(PEM_BLOCK) ?? []) pems.add(pemBody(m));
   }
   const certs: X509Certificate[] = [];
-  const bodies = pems.size ? pems : new Set(tls.rootCertificates.map(pemBody));
+  const bodies = pems.size ? pems : new Set(bundledRoots().map(pemBody));
   for (const body of bodies) {
     try {
       certs.push(new (X509())(Buffer.from(body, "base64")));
@@ -214,7 +215,7 @@ export function judgeValidity(chain: X509Certificate[], now: Date): ValidityResu
 /** Go's x509 error texts for the name check; null when the name is covered. */
 export function judgeHostname(servername: string, leaf: X509Certificate): string | null {
   const sans = parseSans(leaf.subjectAltName);
-  if (net.isIP(servername)) {
+  if (isIP(servername)) {
     if (!sans.some((s) => s.startsWith("IP:")))
       return `x509: cannot validate certificate for ${servername} because it doesn't contain any IP SANs`;
     return leaf.checkIP(servername)

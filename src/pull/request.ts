@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "../net/ip";
 import { bareHost, serverNameFor, tlsOptions } from "../net/origin";
 import type { BlobSource } from "./source";
 import type { OpenOptions } from "./transport";

@@ -1,4 +1,4 @@
-import type net from "node:net";
+import type { Wire } from "../net/bun-wire";
 import { ChunkedDecoder, type Framing, type Head, HeadReader, isHeaderField, parseHead } from "./h1-parse";
 
 /*
@@ -48,7 +48,7 @@ export class H1Body implements AsyncIterable<Uint8Array> {
   #error: Error | null = null;
   #wake: (() => void) | null = null;
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: Wire,
     private readonly onDestroy: () => void,
   ) {}
 
@@ -115,7 +115,7 @@ export class Conn {
   #onGone: ((err: Error, fatal: boolean) => void) | null = null;
 
   constructor(
-    readonly socket: net.Socket,
+    readonly socket: Wire,
     private readonly release: (c: Conn) => void,
   ) {
     socket.setNoDelay(true);

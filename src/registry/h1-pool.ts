@@ -1,4 +1,4 @@
-import type net from "node:net";
+import type { Wire } from "../net/bun-wire";
 import { abortError, Conn, type H1Request, type H1Response, socketError } from "./h1-client";
 
 /*
@@ -7,7 +7,7 @@ import { abortError, Conn, type H1Request, type H1Response, socketError } from "
  */
 
 /** Opens a socket to an origin (TCP, or TLS for https), as http-connect.ts's connector does. */
-export type Connector = (origin: URL, done: (err: Error | null, socket: net.Socket | null) => void) => void;
+export type Connector = (origin: URL, done: (err: Error | null, socket: Wire | null) => void) => void;
 
 /** A forwarding proxy: where it is, the headers it is sent (its credentials), how to reach it. */
 export interface Forward {

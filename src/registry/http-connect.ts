@@ -1,5 +1,7 @@
-import net from "node:net";
+import type net from "node:net";
 import type { ClientSettings } from "../model/client-settings";
+import { BunWire, type Wire } from "../net/bun-wire";
+import { isIP } from "../net/ip";
 import { bareHost, defaultPort, type TlsOptions } from "../net/origin";
 import { socketError } from "./h1-client";
 import { HeadReader, parseHead } from "./h1-parse";
@@ -22,9 +24,9 @@ export interface ConnectOptions {
   port: string | number;
   servername?: string | null;
 }
-export type ConnectCallback = (err: Error | null, socket: net.Socket | null) => void;
+export type ConnectCallback = (err: Error | null, socket: Wire | null) => void;
 /** Opens one socket (TCP, or TLS when https), returning it at once so the TLS phase can be seen to begin. */
-export type SocketOpener = (o: ConnectOptions, cb: ConnectCallback) => net.Socket | undefined;
+export type SocketOpener = (o: ConnectOptions, cb: ConnectCallback) => Wire | undefined;
 
 const RETRY_NEXT = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
 
@@ -53,7 +55,7 @@ export function makeConnector(
           st.phase = "connect";
           st.address = a.address;
           const sock = base(
-            { ...opts, hostname: a.address, servername: opts.servername || (net.isIP(hostname) ? undefined : hostname) },
+            { ...opts, hostname: a.address, servername: opts.servername || (isIP(hostname) ? undefined : hostname) },
             (err, s) => {
               if (err) {
                 const code = (err as { code?: string }).code;
@@ -76,15 +78,21 @@ export function makeConnector(
 /**
  * Sockets as undici's connector opened them (lib/core/connect.js): TCP keep-alive after 60 s, no
  * Nagle, ALPN http/1.1 on TLS, and a connect deadline whose error carries its code.
+ * `via`: Bun's own sockets (net/bun-wire.ts) for the registry's connections; node:net's for a
+ * proxy's, whose CONNECT tunnel node:tls then wraps (tunnelOpener).
  */
-export function socketOpener(tlsOpts: TlsOptions | null, timeoutMs: number): SocketOpener {
+export function socketOpener(tlsOpts: TlsOptions | null, timeoutMs: number, via: "bun" | "node" = "bun"): SocketOpener {
   return (o, cb) => {
     const port = Number(o.port) || (o.protocol === "https:" ? 443 : 80);
-    let sock: net.Socket;
-    if (o.protocol === "https:") {
+    const https = o.protocol === "https:";
+    let sock: Wire;
+    if (via === "bun") {
+      const tls = https ? { rejectUnauthorized: true, ...tlsOpts, serverName: o.servername ?? undefined, alpn: ["http/1.1"] } : null;
+      sock = BunWire.connect(o.hostname, port, tls);
+    } else if (https) {
       const tls = require("node:tls") as typeof import("node:tls");
       sock = tls.connect({ ...tlsOpts, servername: o.servername ?? undefined, ALPNProtocols: ["http/1.1"], port, host: o.hostname });
-    } else sock = net.connect({ port, host: o.hostname });
+    } else sock = (require("node:net") as typeof import("node:net")).connect({ port, host: o.hostname });
     sock.setKeepAlive(true, 60_000);
     let done = false;
     const end = (err: Error | null) => {
@@ -121,8 +129,10 @@ export function tunnelOpener(
   setPhase: (phase: NetErrorPhase) => void,
 ): (target: URL, done: ConnectCallback) => void {
   return (target, done) =>
-    openProxy((err, sock) => {
-      if (err || !sock) return done(err, null);
+    openProxy((err, wire) => {
+      if (err || !wire) return done(err, null);
+      // A proxy's socket is node:net's (http.ts opens it "node"), for node:tls to wrap.
+      const sock = wire as net.Socket;
       const authority = target.port ? target.host : `${target.host}:${defaultPort(target.protocol)}`;
       let head = `CONNECT ${authority} HTTP/1.1\r\nhost: ${target.host}\r\nproxy-connection: keep-alive\r\n`;
       for (const [k, v] of Object.entries(proxyHeaders)) head += `${k}: ${v}\r\n`;
@@ -137,7 +147,7 @@ export function tunnelOpener(
           socket: sock,
           // The name the certificate is checked against (without it Node checks the proxy's address).
           host,
-          servername: net.isIP(host) ? undefined : host,
+          servername: isIP(host) ? undefined : host,
           ALPNProtocols: ["http/1.1"],
         });
         t.once("secureConnect", () => {

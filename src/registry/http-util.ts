@@ -1,8 +1,8 @@
-import net from "node:net";
 import { escapeControls } from "../model/escape";
 import type { ResolvedAddress } from "../model/facts";
 import { scrubDeep } from "../model/redact";
 import { resolveHost } from "../net/dns";
+import { isIP } from "../net/ip";
 import { bareHost } from "../net/origin";
 import { NetError } from "./http-errors";
 import type { HttpClientConfig } from "./http-types";
@@ -10,7 +10,7 @@ import type { HttpClientConfig } from "./http-types";
 /** The addresses to dial for a host: the dns stage's answer for its host, literals as is, else a lookup. */
 export async function addressesFor(hostname: string, cfg: HttpClientConfig): Promise<ResolvedAddress[]> {
   const bare = bareHost(hostname);
-  const fam = net.isIP(bare);
+  const fam = isIP(bare);
   if (fam) return [{ address: bare, family: fam as 4 | 6 }];
   if (cfg.resolution && cfg.resolution.hostname.toLowerCase() === bare.toLowerCase() && cfg.resolution.addresses.length) {
     return cfg.resolution.addresses;

@@ -81,7 +81,7 @@ function makeDispatcher(cfg: ClientSettings, states: Map<string, ConnState>, ope
 function proxiedPool(cfg: ClientSettings, proxy: URL, states: Map<string, ConnState>, opened: { count: number }): H1Pool {
   const auth = cfg.route?.auth;
   const headers: Record<string, string> = auth ? { "proxy-authorization": basicAuthorization(auth.username, auth.password).reveal() } : {};
-  const toProxy = makeConnector({ ...cfg, resolution: null }, socketOpener(null, cfg.timeoutMs), states, opened);
+  const toProxy = makeConnector({ ...cfg, resolution: null }, socketOpener(null, cfg.timeoutMs, "node"), states, opened);
   const openProxy = (cb: ConnectCallback) =>
     toProxy({ hostname: proxy.hostname, host: proxy.host, protocol: proxy.protocol, port: proxy.port }, cb);
   const { host, port } = hostPort(proxy);

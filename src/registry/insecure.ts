@@ -1,4 +1,4 @@
-import net from "node:net";
+import { isIP, isIPv4, isIPv6 } from "../net/ip";
 
 /**
  * Docker's insecure-registries rule (daemon/pkg/registry/config.go): an entry is either a
@@ -11,13 +11,13 @@ export function isInsecureByConfig(hostPort: string, hostname: string, entries: 
   for (const raw of entries) {
     const e = raw.replace(/^https?:\/\//i, "").replace(/\/+$/, "");
     if (e.includes("/")) {
-      if (net.isIP(hostname) && inCidr(hostname, e)) return true;
+      if (isIP(hostname) && inCidr(hostname, e)) return true;
       continue;
     }
     // Docker compares the index name (host[:port] as written in the reference) exactly.
     if (e === hostPort) return true;
   }
-  return loopback && net.isIP(hostname) !== 0 && isLoopback(hostname);
+  return loopback && isIP(hostname) !== 0 && isLoopback(hostname);
 }
 
 /** Whether an address is insecure by Docker's defaults or a CIDR entry. */
@@ -27,7 +27,7 @@ export function addressIsInsecure(address: string, entries: readonly string[], l
 }
 
 export function isLoopback(address: string): boolean {
-  if (net.isIPv4(address)) return address.startsWith("127.");
+  if (isIPv4(address)) return address.startsWith("127.");
   return address === "::1" || address === "0:0:0:0:0:0:0:1";
 }
 
@@ -47,8 +47,8 @@ export function inCidr(address: string, cidr: string): boolean {
 }
 
 export function toBytes(address: string): number[] | null {
-  if (net.isIPv4(address)) return address.split(".").map(Number);
-  if (!net.isIPv6(address)) return null;
+  if (isIPv4(address)) return address.split(".").map(Number);
+  if (!isIPv6(address)) return null;
   let s = address;
   const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
   let tail: number[] = [];

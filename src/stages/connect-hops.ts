@@ -1,14 +1,13 @@
-import type net from "node:net";
 import type { Evidence, Json } from "../model/evidence";
 import type { ProxyRoute, ResolvedAddress } from "../model/facts";
 import { redactUrl } from "../model/redact";
 import type { Endpoint } from "../model/stage";
+import type { Wire } from "../net/bun-wire";
 import type { CertsD } from "../net/certs-d";
 import { plainHttpAnswer } from "../net/http-probe";
 import { hostPort, joinHostPort } from "../net/origin";
 import { tcpProbe } from "../net/tcp";
 import type { TlsProbe } from "../net/tls";
-import { openTunnel, TunnelError } from "../net/tunnel";
 import type { HopResult, HopVerdict } from "./connect-judge";
 
 /** How the connect stage reaches one endpoint: directly, or through the proxy stage's route. */
@@ -21,7 +20,7 @@ export interface HopsInput {
   timeoutMs: number;
   signal: AbortSignal;
   /** The TLS handshake Docker would make on a connected socket. */
-  tls: (socket: net.Socket) => Promise<TlsProbe>;
+  tls: (socket: Wire) => Promise<TlsProbe>;
 }
 
 export interface Hops {
@@ -52,6 +51,8 @@ async function proxyHop(x: HopsInput, proxy: string): Promise<HopResult> {
 
 async function tunnelHop(x: HopsInput, proxy: string): Promise<Hops> {
   const { ep } = x;
+  // Loaded only through a proxy: a tunnel is node:net's and node:tls's (docs/performance.md, "Sockets without node:net").
+  const { openTunnel, TunnelError } = await import("../net/tunnel");
   const target = `proxy ${redactUrl(proxy)} → ${joinHostPort(ep.hostname, ep.port)}`;
   try {
     const t = await openTunnel({
@@ -93,12 +94,12 @@ function directHops(x: HopsInput): Promise<HopResult[]> {
   const { ep, timeoutMs, signal } = x;
   return Promise.all(
     x.addresses.map(async (a): Promise<HopResult> => {
-      let sock: net.Socket | undefined;
+      let sock: Wire | undefined;
       const tcp = await tcpProbe(a.address, ep.port, { timeoutMs, signal, keep: (s) => (sock = s) });
       const target = joinHostPort(a.address, ep.port);
       if (!tcp.ok || !sock) return { target, tcp, tls: null };
       if (ep.url.startsWith("http://")) {
-        (sock as net.Socket).destroy();
+        (sock as Wire).destroy();
         return { target, tcp, tls: null };
       }
       const t = await x.tls(sock);

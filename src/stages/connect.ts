@@ -1,9 +1,9 @@
-import type net from "node:net";
 import type { Evidence } from "../model/evidence";
 import type { LinkInfo } from "../model/facts";
 import type { Finding } from "../model/finding";
 import { redactUrl } from "../model/redact";
 import type { Endpoint, Stage, StageContext, StageOutcome } from "../model/stage";
+import type { Wire } from "../net/bun-wire";
 import { type CertsD, loadCertsD } from "../net/certs-d";
 import { type TlsProbe, tlsProbe } from "../net/tls";
 import { clientCerts } from "./connect-client-tls";
@@ -120,7 +120,7 @@ function tlsMaterial(certs: CertsD, ins: Insecurity): TlsMaterial {
   return { useCerts, ca: certs.ca.map((c) => c.pem), client: useCerts ? certs.client : null };
 }
 
-function handshake(ctx: StageContext, ep: Endpoint, m: TlsMaterial): (socket: net.Socket) => Promise<TlsProbe> {
+function handshake(ctx: StageContext, ep: Endpoint, m: TlsMaterial): (socket: Wire) => Promise<TlsProbe> {
   return (socket) =>
     tlsProbe({
       servername: ep.hostname,

@@ -1,4 +1,3 @@
-import net from "node:net";
 import type { Json } from "../model/evidence";
 import type { LocalConfig } from "../model/facts";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
@@ -6,6 +5,7 @@ import { type HostResolution, resolutionEvidence, resolveHost } from "../net/dns
 import { classifyDns, type DnsObservation, isLocalhostName } from "../net/dns-findings";
 import { type SystemLookup, systemLookup } from "../net/dns-system";
 import { lookupHostsFile } from "../net/hosts-file";
+import { isIP } from "../net/ip";
 import { proxyForUrl } from "../net/proxy-env";
 import { judgedUnitEnv } from "./proxy-unit";
 
@@ -26,7 +26,7 @@ export const dnsStage: Stage = {
     if (!ep) throw new Error("dns stage run without an endpoint");
     const host = ep.hostname;
     const { deps, options } = ctx;
-    if (net.isIP(host) !== 0) {
+    if (isIP(host) !== 0) {
       const literal = await resolveHost(host, { deps, timeoutMs: options.timeoutMs });
       return {
         summary: `${host} is an IP address: no DNS lookup`,

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Evidence } from "../model/evidence";
 import { type Finding, finding } from "../model/finding";
 import type { Endpoint, StageContext } from "../model/stage";
-import { chainTrustedBy, peekTls, systemRootCas, type TlsPeek } from "../net/tls-peek";
+import type { TlsPeek } from "../net/tls-peek";
 
 // Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
 // check whose TLS probe meets a plain-HTTP registry.
@@ -62,6 +62,8 @@ export async function checkInterception(
   evidence: Evidence,
 ): Promise<Finding | null> {
   const timeoutMs = ctx.options.timeoutMs;
+  // Through a proxy only: tls-peek loads node:tls.
+  const { chainTrustedBy, peekTls, systemRootCas } = await import("../net/tls-peek");
   const proxied = await peekTls({ socket, servername: ep.hostname, timeoutMs, signal: ctx.deps.signal });
   const res = ctx.facts.resolution;
   const address = res && res.hostname === ep.hostname ? res.addresses[0]?.address : undefined;

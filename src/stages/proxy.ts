@@ -9,7 +9,6 @@ import type { Endpoint, Stage, StageContext } from "../model/stage";
 import { goUrlString } from "../net/go-url";
 import { joinHostPort } from "../net/origin";
 import { daemonProxyConfig, decideProxy, describeDecision, type ProxyForUrl, proxyConfigFromEnv, proxyForUrl } from "../net/proxy-env";
-import { openTunnel, TunnelError } from "../net/tunnel";
 import { checkInterception } from "./proxy-interception";
 import { classifyTunnelError, tunnelErrorEvidence } from "./proxy-tunnel";
 import { compareShellWithUnit, judgedUnitEnv, unitOwner } from "./proxy-unit";
@@ -163,6 +162,8 @@ async function probeProxy(
       durationMs,
       ...(error ? { error } : {}),
     });
+  // node:net and node:tls are loaded only when there is a proxy (docs/performance.md, "Sockets without node:net").
+  const { openTunnel, TunnelError } = await import("../net/tunnel");
   try {
     const t = await openTunnel({
       proxyUrl: proxy,

@@ -191,8 +191,8 @@ test("a server that resets after the ClientHello", async () => {
   expect(p.error?.kind).toBe("reset");
 });
 
-test("works on a socket handed in (as a proxy tunnel would)", async () => {
-  let sock: import("node:net").Socket | undefined;
+test("works on a socket handed in (the TCP probe's own)", async () => {
+  let sock: import("../../src/net/bun-wire").Wire | undefined;
   const tcp = await tcpProbe("127.0.0.1", ports.good!, { timeoutMs: 1500, keep: (s) => (sock = s) });
   expect(tcp.ok).toBe(true);
   const p = await tlsProbe({
@@ -204,6 +204,42 @@ test("works on a socket handed in (as a proxy tunnel would)", async () => {
     now: new Date(),
   });
   expect(p.verified).toBe(true);
+});
+
+test("works on a node:net socket handed in (as a proxy tunnel's is), and sees an HTTP answer there too", async () => {
+  const net = await import("node:net");
+  const connected = (port: number) =>
+    new Promise<import("node:net").Socket>((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => resolve(s));
+    });
+  const p = await tlsProbe({
+    servername: "registry.test",
+    socket: await connected(ports.good!),
+    port: ports.good!,
+    ca: [ca.cert],
+    timeoutMs: 1500,
+    now: new Date(),
+  });
+  expect(p.verified).toBe(true);
+  expect(p.chain[0]?.subject).toContain("registry.test");
+  const plain = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { data: (s) => void s.end("HTTP/1.1 400 Bad Request\r\n\r\n"), open() {} },
+  });
+  try {
+    const h = await tlsProbe({
+      servername: "registry.test",
+      socket: await connected(plain.port),
+      port: plain.port,
+      ca: [],
+      timeoutMs: 1500,
+      now: new Date(),
+    });
+    expect(h.error?.kind).toBe("http-response");
+  } finally {
+    plain.stop(true);
+  }
 });
 
 test("refused before TLS", async () => {

@@ -1,0 +1,65 @@
+import type net from "node:net";
+import type { Secret } from "../model/secret";
+import { BunWire, type Wire } from "./bun-wire";
+import { isIP } from "./ip";
+
+/*
+ * The TLS probes' handshake on a connected socket, with the server's first bytes in view (Go
+ * and Docker look at the record header: "HTTP/" means "http: server gave HTTP response to
+ * HTTPS client", where BoringSSL only says "wrong version number").
+ *  - A socket of our own (BunWire, net/tcp.ts): Bun's TLS upgrade, whose raw side goes on
+ *    showing the bytes as they arrive.
+ *  - A node:net socket (a proxy's CONNECT tunnel, net/tunnel.ts): node:tls over a tapped
+ *    stream, loaded only then (docs/performance.md, "Sockets without node:net").
+ */
+
+/** What the probes read from a completed handshake: node's TLSSocket and BunWire both have it. */
+export interface TlsSession extends Wire {
+  getPeerCertificate(detailed: boolean): unknown;
+  getProtocol(): string | null;
+  getCipher(): { name: string } | undefined;
+  readonly alpnProtocol: string | false | null;
+}
+
+export interface HandshakeOptions {
+  servername: string;
+  /** certs.d CAs, added to the bundled roots (empty: the runtime's own store). */
+  ca: string[];
+  cert?: string;
+  key?: Secret;
+}
+
+/** Starts the handshake (verification off: the caller judges the chain); throws on a TLS configuration that cannot load. */
+export function startHandshake(raw: Wire, o: HandshakeOptions): { ts: TlsSession; first: () => string } {
+  // Go sends no SNI for an IP literal (RFC 6066); neither do we.
+  const servername = isIP(o.servername) ? undefined : o.servername;
+  // Trust is judged by judgeTrust; without certs.d CAs the default store is this same list, and a
+  // context built from 140 PEMs cost ≈ 2–4 ms of every check.
+  const ca = o.ca.length ? [...(require("node:tls") as typeof import("node:tls")).rootCertificates, ...o.ca] : undefined;
+  // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
+  const alpn = ["http/1.1"];
+  if (raw instanceof BunWire) {
+    let first = Buffer.alloc(0);
+    raw.on("data", (c: Buffer) => {
+      if (first.length < 64) first = Buffer.concat([first, c]).subarray(0, 64);
+    });
+    const ts = raw.startTls({ serverName: servername, ca, cert: o.cert, key: o.key?.reveal(), rejectUnauthorized: false, alpn });
+    return { ts, first: () => printable(first) };
+  }
+  const { tap } = require("./tls-tap") as typeof import("./tls-tap");
+  const { stream, first } = tap(raw as net.Socket);
+  const ts = (require("node:tls") as typeof import("node:tls")).connect({
+    socket: stream as unknown as net.Socket,
+    servername,
+    ...(ca ? { ca } : {}),
+    cert: o.cert,
+    key: o.key?.reveal(),
+    rejectUnauthorized: false,
+    ALPNProtocols: alpn,
+  });
+  return { ts: ts as unknown as TlsSession, first };
+}
+
+function printable(b: Buffer): string {
+  return b.toString("latin1").replace(/[^\x20-\x7e\r\n]/g, ".");
+}
