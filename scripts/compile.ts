@@ -45,6 +45,13 @@ const asciiLicenceComments: BunPlugin = {
   },
 };
 
+/**
+ * JavaScriptCore's tier-up thresholds × this at start: a check's code runs once, and compiling it
+ * for the JIT cost ≈ 2–3 ms of it (docs/performance.md, "JIT policy"); pulls, many images and
+ * fleets set the normal policy back (src/host/jit.ts). Stored as a flag: the binary's size is the same.
+ */
+export const JIT_POLICY = 1000;
+
 export interface CompileJob {
   outfile: string;
   /** e.g. bun-linux-arm64-musl; the host's when absent. */
@@ -78,6 +85,7 @@ export async function compile(job: CompileJob): Promise<void> {
       // Off by default in this Bun; said here so a new default cannot turn them on.
       autoloadTsconfig: false,
       autoloadPackageJson: false,
+      jitPolicy: JIT_POLICY,
     },
     minify: true,
     sourcemap: "none",

@@ -13,6 +13,23 @@ import { isIP } from "./ip";
  *    stream, loaded only then (docs/performance.md, "Sockets without node:net").
  */
 
+/**
+ * A self-signed certificate whose private key was deleted as soon as it was made (2026-12-07), so
+ * that nothing is issued by it: as the TLS library's only trust anchor, it trusts nothing.
+ */
+const NO_ANCHOR = `-----BEGIN CERTIFICATE-----
+MIIBxjCCAWugAwIBAgIUEi/FYpZzJ3Kt5v9cot7VaCDLgA8wCgYIKoZIzj0EAwIw
+NzE1MDMGA1UEAwwscHVsbGRvY3RvciBUTFMgcHJvYmUgYW5jaG9yICh0cnVzdHMg
+bm90aGluZykwIBcNMjYxMjA3MDMwMDAwWhgPMjEyNjExMTMwMzAwMDBaMDcxNTAz
+BgNVBAMMLHB1bGxkb2N0b3IgVExTIHByb2JlIGFuY2hvciAodHJ1c3RzIG5vdGhp
+bmcpMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEUR2AWyfaO8iXlaDYuJuP3BAH
+sihyf4CZc8Unx4COPA8QgxTfM+Isp/F5g6pKcmo5t5RftdyKA3lShAfzDu3Pk6NT
+MFEwHQYDVR0OBBYEFH+TwcABq5Zr8LE0c36kKxT/58JYMB8GA1UdIwQYMBaAFH+T
+wcABq5Zr8LE0c36kKxT/58JYMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
+SQAwRgIhAPYP5K+JOi90OCkYuOtDrNYVEx7G+dxYL+Hkb2s8RPJ5AiEAoa9O8G/F
+GfFwFlFRsIDGYD3BKvSvxnTrL9/fs6kJQLI=
+-----END CERTIFICATE-----`;
+
 /** What the probes read from a completed handshake: node's TLSSocket and BunWire both have it. */
 export interface TlsSession extends Wire {
   getPeerCertificate(detailed: boolean): unknown;
@@ -33,9 +50,10 @@ export interface HandshakeOptions {
 export function startHandshake(raw: Wire, o: HandshakeOptions): { ts: TlsSession; first: () => string } {
   // Go sends no SNI for an IP literal (RFC 6066); neither do we.
   const servername = isIP(o.servername) ? undefined : o.servername;
-  // Trust is judged by judgeTrust; without certs.d CAs the default store is this same list, and a
-  // context built from 140 PEMs cost ≈ 2–4 ms of every check.
-  const ca = o.ca.length ? [...(require("node:tls") as typeof import("node:tls")).rootCertificates, ...o.ca] : undefined;
+  // Trust is judged by judgeTrust, never by the TLS library, whose store is therefore only the
+  // certs.d CAs, or an anchor nothing chains to: loading the runtime's 140 roots into a TLS
+  // context cost ≈ 3.5 ms of every check (docs/performance.md, "Sockets without node:net").
+  const ca = o.ca.length ? o.ca : [NO_ANCHOR];
   // Docker's registry transport has a custom TLS config and so speaks HTTP/1.1 only.
   const alpn = ["http/1.1"];
   if (raw instanceof BunWire) {
@@ -51,7 +69,7 @@ export function startHandshake(raw: Wire, o: HandshakeOptions): { ts: TlsSession
   const ts = (require("node:tls") as typeof import("node:tls")).connect({
     socket: stream as unknown as net.Socket,
     servername,
-    ...(ca ? { ca } : {}),
+    ca,
     cert: o.cert,
     key: o.key?.reveal(),
     rejectUnauthorized: false,

@@ -15,11 +15,15 @@
  *   → {type:"cancel", id}
  */
 import { closeSync, openSync } from "node:fs";
+import { normalJit } from "../host/jit";
 import { readToken } from "./ingest-lock";
 import { writeAllSync } from "./outputs/safe-file";
 import { RateLimit } from "./rate-limit";
 import { type BlobResponse, rawEnabled, rawGet } from "./raw-get";
 import { hashFilePrefix } from "./verify";
+
+// This thread moves every byte of a pull: the normal JIT policy (host/jit.ts).
+normalJit();
 
 declare const self: Worker;
 

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { normalJit } from "../host/jit";
 import type { Deps } from "../model/deps";
 import type { Evidence } from "../model/evidence";
 import type { Descriptor, Facts, ImageRef, ResolvedManifest } from "../model/facts";
@@ -75,6 +76,7 @@ export function repoTagOf(ref: ImageRef): string | null {
 }
 
 export async function runPull(input: PullInput): Promise<PullOutcome> {
+  normalJit();
   const t0 = performance.now();
   const { deps, options } = input;
   const ep = input.endpoint.url;

@@ -2,6 +2,7 @@ import os from "node:os";
 import { recognisePastedError } from "../../clients/pasted-error";
 import { shareEndpointProbes } from "../../doctor/shared-probes";
 import { unionEgress } from "../../egress/allow-list";
+import { normalJit } from "../../host/jit";
 import type { BuiltImage, ImageSource, InputsResult } from "../../inputs/types";
 import type { FindingCode } from "../../model/catalogue/index";
 import { type Deps, hostPlatform, realDeps } from "../../model/deps";
@@ -195,6 +196,7 @@ function waitingLines(w: Waiting, code: FindingCode | null): string {
 
 /** `check -f FILE` (and several images): each distinct image diagnosed once, a bounded number at a time. */
 export async function batchCommand(options: Options, io: Io, deps: Deps = realDeps()): Promise<number> {
+  normalJit();
   if (options.reportFile) {
     const problem = reportFileProblem(options.reportFile);
     if (problem) {

@@ -4,6 +4,7 @@ import { buildManifest, manifestYaml } from "../../fleet/manifest";
 import { type FleetNode, parseNodes } from "../../fleet/nodes";
 import { readReports } from "../../fleet/reports";
 import { summarize } from "../../fleet/summarize";
+import { normalJit } from "../../host/jit";
 import { InputCollector } from "../../inputs/read";
 import { escapeControls } from "../../registry/http-util";
 import type { Io } from "../../ui/io";
@@ -48,6 +49,7 @@ function parse(argv: string[], valueFlags: string[], boolFlags: string[]): Parse
 }
 
 export async function fleetCommand(argv: string[], io: Io, stdin: () => Promise<string> = readStdin): Promise<number> {
+  normalJit();
   const [sub, ...rest] = argv;
   const misuse = (msg: string) => {
     io.stderr(`pulldoctor fleet: ${escapeControls(msg)}\nRun 'pulldoctor fleet --help' for the usage.\n`);
