@@ -1,4 +1,7 @@
-import type { Socket, SocketHandler, TLSOptions } from "bun";
+import type { Socket, SocketHandler } from "bun";
+import { isVerifyError, nodeCode, tlsOptions, type WireTls } from "./bun-wire-tls";
+
+export type { WireTls } from "./bun-wire-tls";
 
 /*
  * A socket from Bun's own `Bun.connect`, shaped like the part of a node:net (or node:tls) socket
@@ -31,45 +34,6 @@ export interface Wire {
 // biome-ignore lint/suspicious/noExplicitAny: as node:events declares a listener
 type Listener = (...args: any[]) => void;
 
-export interface WireTls {
-  serverName?: string;
-  ca?: string[];
-  cert?: string;
-  key?: string;
-  /** false: the handshake completes whatever the certificate (the caller judges it). */
-  rejectUnauthorized: boolean;
-  alpn?: string[];
-}
-
-/** "error:100000f7:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER" → ERR_SSL_WRONG_VERSION_NUMBER, as node:tls names it. */
-function nodeCode(e: Error & { code?: string }): Error {
-  const reason = /OPENSSL_internal:([A-Z0-9_]+)/.exec(e.message)?.[1];
-  if (reason && (!e.code || e.code === "EPROTO")) e.code = `ERR_SSL_${reason}`;
-  return e;
-}
-
-/** ALPN protocol names in the wire format Bun.connect takes (each length-prefixed). */
-/** A certificate verification failure (X.509 or the name check), not a failed handshake or a socket error. */
-function isVerifyError(e: Error & { code?: string }): boolean {
-  const code = e.code ?? "";
-  return code !== "" && !code.startsWith("ERR_SSL_") && !/^E[A-Z]+$/.test(code);
-}
-
-function alpnWire(names: string[]): Buffer {
-  return Buffer.concat(names.map((n) => Buffer.concat([Buffer.from([n.length]), Buffer.from(n, "latin1")])));
-}
-
-function tlsOptions(t: WireTls): TLSOptions & Record<string, unknown> {
-  return {
-    rejectUnauthorized: false,
-    ...(t.serverName ? { serverName: t.serverName } : {}),
-    ...(t.ca ? { ca: t.ca } : {}),
-    ...(t.cert ? { cert: t.cert } : {}),
-    ...(t.key ? { key: t.key } : {}),
-    ...(t.alpn ? { ALPNProtocols: alpnWire(t.alpn) } : {}),
-  };
-}
-
 export class BunWire implements Wire {
   #sock: Socket | null = null;
   #listeners = new Map<string, Set<Listener>>();
@@ -77,6 +41,8 @@ export class BunWire implements Wire {
   #paused = false;
   #refd = true;
   #noDelay = false;
+  /** TCP keep-alive's initial delay in ms, once asked for (0: off). */
+  #keepAlive = 0;
   #closeEmitted = false;
   #secure = false;
   destroyed = false;
@@ -92,7 +58,7 @@ export class BunWire implements Wire {
       hostname: host,
       port,
       ...(tls ? { tls: tlsOptions(tls) } : {}),
-      socket: w.#handlers(`${host.includes(":") ? `[${host}]` : host}:${port}`),
+      socket: w.#handlers(host, port),
     }).catch(() => {
       // connectError (the handler) has reported it.
     });
@@ -109,17 +75,18 @@ export class BunWire implements Wire {
       queueMicrotask(() => t.#fail(Object.assign(new Error("socket closed before TLS"), { code: "ECONNRESET" })));
       return t;
     }
-    const [, sock] = this.#sock.upgradeTLS({ tls: tlsOptions(tls), socket: t.#handlers("") } as never);
+    const [, sock] = this.#sock.upgradeTLS({ tls: tlsOptions(tls), socket: t.#handlers("", 0) } as never);
     t.#sock = sock as Socket;
     return t;
   }
 
-  #handlers(addr: string): SocketHandler<undefined> {
+  #handlers(address: string, port: number): SocketHandler<undefined> {
     return {
       open: (s) => {
         this.#sock = s;
         if (this.destroyed) return void s.terminate();
         s.setNoDelay(this.#noDelay);
+        if (this.#keepAlive) s.setKeepAlive(true, this.#keepAlive);
         if (!this.#refd) s.unref();
         if (this.#paused) s.pause();
         this.#drain(s);
@@ -143,7 +110,8 @@ export class BunWire implements Wire {
       error: (_s, err) => this.#fail(nodeCode(err)),
       connectError: (_s, err) => {
         const code = (err as { code?: string }).code ?? "ECONNREFUSED";
-        this.#fail(Object.assign(new Error(`connect ${code} ${addr}`), { code, syscall: "connect" }));
+        // node's error: "connect ECONNREFUSED ::1:5000" (no brackets), with its fields.
+        this.#fail(Object.assign(new Error(`connect ${code} ${address}:${port}`), { code, syscall: "connect", address, port }));
       },
     };
   }
@@ -249,6 +217,7 @@ export class BunWire implements Wire {
     return this;
   }
   setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#keepAlive = enable ? Math.max(1, initialDelay) : 0;
     this.#sock?.setKeepAlive(enable, initialDelay);
     return this;
   }
