@@ -3,7 +3,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import { isIP } from "./ip";
 import { settleOnce } from "./settle";
-import { systemStore } from "./x509-info";
+import { systemAnchors } from "./trust-store";
 
 // Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
 // check whose TLS probe meets a plain-HTTP registry.
@@ -82,7 +82,7 @@ export function peekTls(opts: {
  * the fallback. Shared with the connect stage.
  */
 export function systemRootCas(): X509Certificate[] {
-  return systemStore().certs;
+  return systemAnchors().anchors.all.flatMap((a) => a.x509() ?? []);
 }
 
 /** Whether any certificate of `chain` is one of `cas`, or is signed by one of them. */

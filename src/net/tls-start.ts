@@ -1,6 +1,7 @@
 import type net from "node:net";
 import type { Secret } from "../model/secret";
 import { BunWire, type Wire } from "./bun-wire";
+import { NO_ANCHOR } from "./bun-wire-tls";
 import { isIP } from "./ip";
 
 /*
@@ -12,23 +13,6 @@ import { isIP } from "./ip";
  *  - A node:net socket (a proxy's CONNECT tunnel, net/tunnel.ts): node:tls over a tapped
  *    stream, loaded only then (docs/performance.md, "Sockets without node:net").
  */
-
-/**
- * A self-signed certificate whose private key was deleted as soon as it was made (2026-12-07), so
- * that nothing is issued by it: as the TLS library's only trust anchor, it trusts nothing.
- */
-const NO_ANCHOR = `-----BEGIN CERTIFICATE-----
-MIIBxjCCAWugAwIBAgIUEi/FYpZzJ3Kt5v9cot7VaCDLgA8wCgYIKoZIzj0EAwIw
-NzE1MDMGA1UEAwwscHVsbGRvY3RvciBUTFMgcHJvYmUgYW5jaG9yICh0cnVzdHMg
-bm90aGluZykwIBcNMjYxMjA3MDMwMDAwWhgPMjEyNjExMTMwMzAwMDBaMDcxNTAz
-BgNVBAMMLHB1bGxkb2N0b3IgVExTIHByb2JlIGFuY2hvciAodHJ1c3RzIG5vdGhp
-bmcpMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEUR2AWyfaO8iXlaDYuJuP3BAH
-sihyf4CZc8Unx4COPA8QgxTfM+Isp/F5g6pKcmo5t5RftdyKA3lShAfzDu3Pk6NT
-MFEwHQYDVR0OBBYEFH+TwcABq5Zr8LE0c36kKxT/58JYMB8GA1UdIwQYMBaAFH+T
-wcABq5Zr8LE0c36kKxT/58JYMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
-SQAwRgIhAPYP5K+JOi90OCkYuOtDrNYVEx7G+dxYL+Hkb2s8RPJ5AiEAoa9O8G/F
-GfFwFlFRsIDGYD3BKvSvxnTrL9/fs6kJQLI=
------END CERTIFICATE-----`;
 
 /** What the probes read from a completed handshake: node's TLSSocket and BunWire both have it. */
 export interface TlsSession extends Wire {

@@ -1,12 +1,6 @@
 import type { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { isIP } from "./ip";
-
-// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
-// check whose TLS probe meets a plain-HTTP registry.
-const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
-// The runtime's bundled roots, only where the host has no store: node:tls is not otherwise loaded by a check.
-const bundledRoots = () => (require("node:tls") as typeof import("node:tls")).rootCertificates;
+import { Anchor, AnchorSet, pemDers, systemAnchors } from "./trust-store";
 
 export interface CertInfo {
   subject: string;
@@ -54,76 +48,6 @@ function safeVerify(cert: X509Certificate, issuer: X509Certificate): boolean {
   }
 }
 
-/**
- * The system trust store as Go reads it on Linux (crypto/x509 root_linux.go): the first
- * bundle file that exists, plus every file in the certificate directories. That is what dockerd
- * trusts, including a corporate CA installed with update-ca-certificates, which the runtime's
- * bundled Mozilla list would not know. Without any of them, the bundled list stands in.
- */
-const CERT_FILES = [
-  "/etc/ssl/certs/ca-certificates.crt",
-  "/etc/pki/tls/certs/ca-bundle.crt",
-  "/etc/ssl/ca-bundle.pem",
-  "/etc/pki/tls/cacert.pem",
-  "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-  "/etc/ssl/cert.pem",
-];
-const CERT_DIRS = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-let systemRoots: { certs: X509Certificate[]; source: string } | null = null;
-
-export function systemStore(): { certs: X509Certificate[]; source: string } {
-  if (systemRoots) return systemRoots;
-  const pems = new Set<string>();
-  const sources: string[] = [];
-  for (const f of CERT_FILES) {
-    const text = readText(f);
-    if (text === null) continue;
-    for (const m of text.match(PEM_BLOCK) ?? []) pems.add(pemBody(m));
-    sources.push(f);
-    break;
-  }
-  for (const d of CERT_DIRS) {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      continue;
-    }
-    sources.push(`${d}/*`);
-    for (const n of names) for (const m of readText(`${d}/${n}`)?.match(PEM_BLOCK) ?? []) pems.add(pemBody(m));
-  }
-  const certs: X509Certificate[] = [];
-  const bodies = pems.size ? pems : new Set(bundledRoots().map(pemBody));
-  for (const body of bodies) {
-    try {
-      certs.push(new (X509())(Buffer.from(body, "base64")));
-    } catch {
-      // an unparsable entry cannot anchor anything (Go skips it too)
-    }
-  }
-  systemRoots = { certs, source: pems.size ? sources.join(" + ") : "the runtime's bundled Mozilla roots (no system CA file found)" };
-  return systemRoots;
-}
-
-/** The base64 body of a PEM certificate, whitespace removed (the dedupe key; DER via Buffer.from). */
-function pemBody(pem: string): string {
-  return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
-}
-
-function readText(file: string): string | null {
-  try {
-    return readFileSync(file, "latin1");
-  } catch {
-    return null;
-  }
-}
-
-function roots(): X509Certificate[] {
-  return systemStore().certs;
-}
-
 export interface TrustResult {
   trusted: boolean;
   /** Subject of the trust anchor reached (system store or an extra CA). */
@@ -148,26 +72,26 @@ export interface TrustResult {
  * chain building does, and say which issuer is missing when no anchor is reached.
  */
 export function judgeTrust(chain: X509Certificate[], extraCa: string[]): TrustResult {
-  const extra: X509Certificate[] = [];
-  for (const pem of extraCa) {
-    for (const one of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
-      try {
-        extra.push(new (X509())(one));
-      } catch {
-        // certs.d reports unparsable files itself
-      }
-    }
-  }
-  const anchors = [...extra, ...roots()];
-  const r = judgeChain(chain, extra, anchors);
-  return { ...r, store: systemStore().source };
+  const extra = new AnchorSet();
+  // An unparsable one anchors nothing (certs.d reports it itself).
+  for (const pem of extraCa) for (const der of pemDers(pem)) extra.add(new Anchor(der, true));
+  const system = systemAnchors();
+  return { ...judgeChain(chain, [extra, system.anchors]), store: system.source };
 }
 
 /** Nothing established yet: the verdicts below each fill in what they found. */
 const NO_TRUST: TrustResult = { trusted: false, anchor: null, anchorFromExtra: false, missingIssuer: null, untrustedRoot: null, top: null };
 
-function judgeChain(chain: X509Certificate[], extra: X509Certificate[], anchors: X509Certificate[]): TrustResult {
-  const isAnchor = (x: X509Certificate) => anchors.find((a) => a.fingerprint256 === x.fingerprint256);
+function judgeChain(chain: X509Certificate[], sets: AnchorSet[]): TrustResult {
+  const exact = (c: X509Certificate) => sets.map((s) => s.exact(c.raw)).find((a) => a?.x509());
+  // The anchors whose subject is c's issuer (Go's candidate parents), certs.d first, that did issue it.
+  const issuer = (c: X509Certificate) =>
+    sets
+      .flatMap((s) => s.issuersOf(c.raw))
+      .find((a) => {
+        const x = a.x509();
+        return x !== null && c.checkIssued(x) && safeVerify(c, x);
+      });
   let cur = chain[0];
   const seen = new Set<string>();
   while (cur && !seen.has(cur.fingerprint256)) {
@@ -175,8 +99,9 @@ function judgeChain(chain: X509Certificate[], extra: X509Certificate[], anchors:
     const c: X509Certificate = cur;
     const top = oneLineDn(c.subject);
     // Trusted when this certificate is an anchor, or an anchor issued it.
-    const anchor = isAnchor(c) ?? anchors.find((x) => c.checkIssued(x) && safeVerify(c, x));
-    if (anchor) return { ...NO_TRUST, trusted: true, anchor: oneLineDn(anchor.subject), anchorFromExtra: extra.includes(anchor), top };
+    const anchor = exact(c) ?? issuer(c);
+    const ax = anchor?.x509();
+    if (anchor && ax) return { ...NO_TRUST, trusted: true, anchor: oneLineDn(ax.subject), anchorFromExtra: anchor.fromExtra, top };
     if (c.subject === c.issuer && safeVerify(c, c)) return { ...NO_TRUST, untrustedRoot: top, top };
     const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
     if (!next) return { ...NO_TRUST, missingIssuer: oneLineDn(c.issuer), top, issuerUrl: caIssuersUrl(c) };

@@ -266,10 +266,10 @@ test("a corrupt client pair or CA is reported, not thrown", async () => {
 });
 
 test("the system store is read as Go reads it on Linux (bundle file + cert dirs)", async () => {
-  const { systemStore } = await import("../../src/net/x509-info");
-  const s = systemStore();
+  const { systemAnchors } = await import("../../src/net/trust-store");
+  const s = systemAnchors();
   expect(s.source).toContain("/etc/ssl/certs/ca-certificates.crt");
-  expect(s.certs.length).toBeGreaterThan(50);
+  expect(s.anchors.all.length).toBeGreaterThan(50);
   const p = await probe("good", { servername: "registry.test" });
   expect(p.trust?.store).toBe(s.source);
 });
