@@ -97,7 +97,7 @@ export const connectTls = {
       "the port is not a TLS server and stays silent",
     ],
     howKnown:
-      "A TLS handshake was made to each address (through the proxy tunnel when one is used), presenting the certs.d client pair Docker would present; the server's alert, the close, or the silence is reported as is. In TLS 1.3 a client-certificate alert arrives just after the handshake, so the doctor waits one round trip for it.",
+      "A TLS handshake was made to each address (through the proxy tunnel when one is used), presenting the certs.d client pair Docker would present; the server's alert, the close, or the silence is reported as is. In TLS 1.3 a client-certificate alert arrives just after the handshake, so the doctor makes one more round trip (an unauthenticated HEAD /v2/) to see it.",
     // The client certificate matters when the server sent an alert (mTLS); after a silent peer
     // or a reset, "(no client certificate offered)" only distracted.
     detail: (p) =>
