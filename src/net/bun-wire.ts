@@ -171,7 +171,8 @@ export class BunWire implements Wire {
 
   write(data: Uint8Array | string): boolean {
     if (this.destroyed) return false;
-    const buf = typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data);
+    // As node's: a string is UTF-8; bytes are sent from where they are, not copied.
+    const buf = typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (!this.#sock || this.#pending.length) {
       this.#pending.push(buf);
       return false;
