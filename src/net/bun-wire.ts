@@ -45,6 +45,7 @@ export class BunWire implements Wire {
   #keepAlive = 0;
   #closeEmitted = false;
   #secure = false;
+  #sync = false;
   destroyed = false;
   /** After a TLS handshake: what node's TLSSocket reports. */
   authorizationError: (Error & { code?: string }) | null = null;
@@ -54,6 +55,9 @@ export class BunWire implements Wire {
   /** TCP (or TLS when `tls` is given) to host:port, emitting connect, then secureConnect for TLS. */
   static connect(host: string, port: number, tls: WireTls | null = null): BunWire {
     const w = new BunWire(tls);
+    // A connect that fails at once (an address with a zone Bun cannot route) reports during the
+    // call, before the caller's listeners exist: node reports on a later tick, and so does this.
+    w.#sync = true;
     Bun.connect({
       hostname: host,
       port,
@@ -62,6 +66,7 @@ export class BunWire implements Wire {
     }).catch(() => {
       // connectError (the handler) has reported it.
     });
+    w.#sync = false;
     return w;
   }
 
@@ -101,12 +106,7 @@ export class BunWire implements Wire {
         // As node's sockets (allowHalfOpen false): the peer's end ends ours too.
         s.end();
       },
-      close: (_s, err) => {
-        // Our own destroy() or failure: it says 'close' itself, later, as node does.
-        if (this.destroyed) return;
-        if (err) this.#fail(nodeCode(err as Error));
-        else if (!this.#unshaken()) this.#closed();
-      },
+      close: (_s, err) => this.#onClose(err),
       error: (_s, err) => this.#fail(nodeCode(err)),
       connectError: (_s, err) => {
         const code = (err as { code?: string }).code ?? "ECONNREFUSED";
@@ -130,6 +130,14 @@ export class BunWire implements Wire {
     else this.#emit("secureConnect");
   }
 
+  #onClose(err: Error | undefined): void {
+    if (this.#sync) return void queueMicrotask(() => this.#onClose(err));
+    // Our own destroy() or failure: it says 'close' itself, later, as node does.
+    if (this.destroyed) return;
+    if (err) this.#fail(nodeCode(err));
+    else if (!this.#unshaken()) this.#closed();
+  }
+
   /** The peer closed a TLS connection before the handshake ended: node:tls's error for it. */
   #unshaken(): boolean {
     if (!this.tls || this.#secure || this.destroyed) return false;
@@ -140,6 +148,7 @@ export class BunWire implements Wire {
 
   /** The socket failed: 'error' (unless the caller destroyed it), then 'close'. */
   #fail(err: Error): void {
+    if (this.#sync) return void queueMicrotask(() => this.#fail(err));
     if (this.#closeEmitted) return;
     const quiet = this.destroyed;
     this.destroyed = true;

@@ -81,6 +81,14 @@ test("refused: node's code and words, 'error' then 'close'", async () => {
   expect(bun[0]).toBe(`error:ECONNREFUSED:connect ECONNREFUSED 127.0.0.1:${port}`);
 });
 
+test("a connect that fails during the call itself (a link-local address with a zone) is reported to the listeners added after it, as node reports it", async () => {
+  const port = await freePort();
+  const bun = await events(BunWire.connect("fe80::1%lo", port));
+  const node = await events(net.connect({ host: "fe80::1%lo", port }));
+  expect(bun).toEqual(node);
+  expect(bun[0]).toStartWith("error:");
+});
+
 const tlsCases: [string, () => WireTls, string | null][] = [
   ["verified", () => ({ serverName: "registry.test", ca: [ca.cert], rejectUnauthorized: true }), null],
   ["unknown CA, rejected", () => ({ serverName: "registry.test", rejectUnauthorized: true }), "UNABLE_TO_VERIFY_LEAF_SIGNATURE"],
