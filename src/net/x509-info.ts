@@ -103,7 +103,9 @@ function judgeChain(chain: X509Certificate[], sets: AnchorSet[]): TrustResult {
     const ax = anchor?.x509();
     if (anchor && ax) return { ...NO_TRUST, trusted: true, anchor: oneLineDn(ax.subject), anchorFromExtra: anchor.fromExtra, top };
     if (c.subject === c.issuer && safeVerify(c, c)) return { ...NO_TRUST, untrustedRoot: top, top };
-    const next = chain.find((x) => x !== c && c.checkIssued(x) && safeVerify(c, x));
+    // A served certificate signs the one below only as a CA (basicConstraints CA:TRUE), as Go
+    // requires of an intermediate (crypto/x509/verify.go#isValid, NotAuthorizedToSign).
+    const next = chain.find((x) => x !== c && x.ca && c.checkIssued(x) && safeVerify(c, x));
     if (!next) return { ...NO_TRUST, missingIssuer: oneLineDn(c.issuer), top, issuerUrl: caIssuersUrl(c) };
     cur = next;
   }
