@@ -24,7 +24,7 @@ export interface TlsSession extends Wire {
 
 export interface HandshakeOptions {
   servername: string;
-  /** certs.d CAs, added to the bundled roots (empty: the runtime's own store). */
+  /** certs.d CAs: the TLS library's only trust (none: an anchor nothing chains to). */
   ca: string[];
   cert?: string;
   key?: Secret;

@@ -228,7 +228,7 @@ async function dial(opts: TlsProbeOptions): Promise<Wire | NonNullable<TlsProbe[
   return { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" };
 }
 
-/** The chain as the TLS library reports it (leaf first; it may append a trusted issuer). */
+/** The chain as the TLS library reports it: leaf first, as the server sent it (plus the certs.d CA that verified it, if one did). */
 function peerChain(ts: TlsSession): X509Certificate[] {
   const out: X509Certificate[] = [];
   const seen = new Set<string>();
