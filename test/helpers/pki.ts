@@ -80,9 +80,12 @@ export function makeCA(name: string): CA {
   return { dir, cleanup, certFile, keyFile, cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), cn: name };
 }
 
-/** An intermediate CA signed by `parent` (for missing-intermediate cases). */
-export function makeIntermediate(parent: CA, name: string): CA {
-  const sub = issue(parent, { cn: name, sans: [] }, "ca");
+/**
+ * An intermediate CA signed by `parent` (for missing-intermediate cases). `extensions` replaces
+ * a CA's (a certificate that signs without being a CA, for chain-building cases).
+ */
+export function makeIntermediate(parent: CA, name: string, extensions?: string[]): CA {
+  const sub = issue(parent, { cn: name, sans: [] }, "ca", extensions);
   const dir = path.join(parent.dir, `sub-${safe(name)}`);
   mkdirSync(path.join(dir, "issued"), { recursive: true });
   writeFileSync(path.join(dir, "index.txt"), "");
@@ -125,7 +128,7 @@ export function fullChain(leaf: KeyPair, ...intermediates: KeyPair[]): string {
   return file;
 }
 
-function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"): KeyPair {
+function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca", extensions?: string[]): KeyPair {
   const base = path.join(ca.dir, "issued", `${safe(opts.cn)}-${++serial}`);
   const keyFile = `${base}.key`;
   const csrFile = `${base}.csr`;
@@ -150,7 +153,8 @@ function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"
     ca.dir,
   );
   const ext =
-    kind === "ca"
+    extensions ??
+    (kind === "ca"
       ? ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"]
       : [
           "basicConstraints=critical,CA:FALSE",
@@ -158,7 +162,7 @@ function issue(ca: CA, opts: ServerCertOptions, kind: "server" | "client" | "ca"
           `extendedKeyUsage=${kind === "server" ? "serverAuth" : "clientAuth"}`,
           ...(opts.sans.length ? [`subjectAltName=${opts.sans.join(",")}`] : []),
           ...(opts.caIssuersUrl ? [`authorityInfoAccess=caIssuers;URI:${opts.caIssuersUrl}`] : []),
-        ];
+        ]);
   const notBefore = opts.notBefore ?? new Date(Date.now() - 3600_000);
   const notAfter = opts.notAfter ?? new Date(Date.now() + 86_400_000);
   // A minimal `openssl ca` config: it lets us set any validity window (past or future).

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { Anchor, AnchorSet, rawNames, uniqueEntries } from "../../src/net/trust-store";
@@ -72,59 +72,12 @@ test("a certificate directory is read as Go reads it: symlinks to the same direc
 
 test("a served certificate that is not a CA cannot be an intermediate, as Go refuses it (NotAuthorizedToSign)", async () => {
   const { judgeTrust } = await import("../../src/net/x509-info");
-  const { dir, cleanup } = tempDir("pd-notca-");
-  try {
-    const run = (args: string[]) => {
-      const p = Bun.spawnSync(["openssl", ...args], { cwd: dir, stderr: "pipe" });
-      if (p.exitCode !== 0) throw new Error(`openssl ${args.join(" ")}: ${p.stderr}`);
-    };
-    const pem = (f: string) => readFileSync(path.join(dir, f), "utf8");
-    // An "intermediate" with keyCertSign but CA:FALSE, signed by the trusted root, and a leaf it signed.
-    for (const [name, ext, signer] of [
-      ["notca", "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyCertSign,digitalSignature", [ca.certFile, ca.keyFile]],
-      ["leaf", "basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:registry.test", ["notca.crt", "notca.key"]],
-    ] as const) {
-      writeFileSync(path.join(dir, `${name}.ext`), `${ext}\n`);
-      run([
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=${name}`,
-      ]);
-      run([
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        signer[0],
-        "-CAkey",
-        signer[1],
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        `${name}.ext`,
-        "-out",
-        `${name}.crt`,
-      ]);
-    }
-    const chain = [new X509Certificate(pem("leaf.crt")), new X509Certificate(pem("notca.crt"))];
-    const r = judgeTrust(chain, [ca.cert]);
-    expect(r.trusted).toBe(false);
-    expect(r.missingIssuer).toBe("CN=notca");
-    // The same shape with a real intermediate is trusted.
-    expect(judgeTrust([new X509Certificate(leaf.cert), new X509Certificate(mid.cert)], [ca.cert]).trusted).toBe(true);
-  } finally {
-    cleanup();
-  }
+  // An "intermediate" with keyCertSign but CA:FALSE, signed by the trusted root, and a leaf it signed.
+  const notCa = makeIntermediate(ca, "notca", ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,keyCertSign,digitalSignature"]);
+  const signed = issueServerCert(notCa, { cn: "registry.test", sans: ["DNS:registry.test"] });
+  const r = judgeTrust([new X509Certificate(signed.cert), new X509Certificate(notCa.cert)], [ca.cert]);
+  expect(r.trusted).toBe(false);
+  expect(r.missingIssuer).toBe("CN=notca");
+  // The same shape with a real intermediate is trusted.
+  expect(judgeTrust([new X509Certificate(leaf.cert), new X509Certificate(mid.cert)], [ca.cert]).trusted).toBe(true);
 });
