@@ -3,11 +3,8 @@ import type net from "node:net";
 import tls from "node:tls";
 import { isIP } from "./ip";
 import { settleOnce } from "./settle";
+import { peerChain } from "./tls-start";
 import { systemAnchors } from "./trust-store";
-
-// Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
-// check whose TLS probe meets a plain-HTTP registry.
-const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 export interface PeekedCert {
   subject: string;
@@ -57,14 +54,7 @@ export function peekTls(opts: {
     if (opts.signal?.aborted) return;
     s.once("error", (e: NodeJS.ErrnoException) => finish(failure(e.code ?? "ERROR", e.message)));
     s.once("secureConnect", () => {
-      const x509: X509Certificate[] = [];
-      let c: tls.DetailedPeerCertificate | undefined = s.getPeerCertificate(true);
-      const seen = new Set<string>();
-      while (c?.raw && !seen.has(c.fingerprint256)) {
-        seen.add(c.fingerprint256);
-        x509.push(new (X509())(c.raw));
-        c = c.issuerCertificate;
-      }
+      const x509 = peerChain(s);
       const chain = x509.map((x) => ({
         subject: dn(x.subject),
         issuer: dn(x.issuer),

@@ -1,8 +1,12 @@
+import type { X509Certificate } from "node:crypto";
 import type net from "node:net";
 import type { Secret } from "../model/secret";
 import { BunWire, type Wire } from "./bun-wire";
 import { NO_ANCHOR } from "./bun-wire-tls";
 import { isIP } from "./ip";
+
+// Constructed only once a certificate is in hand: node:crypto is not loaded by a check whose TLS probe meets plain HTTP.
+const X509 = () => (require("node:crypto") as typeof import("node:crypto")).X509Certificate;
 
 /*
  * The TLS probes' handshake on a connected socket, with the server's first bytes in view (Go
@@ -64,4 +68,21 @@ export function startHandshake(raw: Wire, o: HandshakeOptions): { ts: TlsSession
 
 function printable(b: Buffer): string {
   return b.toString("latin1").replace(/[^\x20-\x7e\r\n]/g, ".");
+}
+
+/** The chain as the TLS library reports it: leaf first, as the server sent it (plus the certs.d CA that verified it, if one did). */
+export function peerChain(ts: { getPeerCertificate(detailed: boolean): unknown }): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>();
+  let c = ts.getPeerCertificate(true) as import("node:tls").DetailedPeerCertificate | undefined;
+  while (c?.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    try {
+      out.push(new (X509())(c.raw));
+    } catch {
+      break;
+    }
+    c = c.issuerCertificate;
+  }
+  return out;
 }

@@ -1,4 +1,3 @@
-import type { X509Certificate } from "node:crypto";
 import type { Json } from "../model/evidence";
 import type { Secret } from "../model/secret";
 import type { Wire } from "./bun-wire";
@@ -6,7 +5,7 @@ import { isIP } from "./ip";
 import { settleOnce } from "./settle";
 import { tcpProbe } from "./tcp";
 import { classifyTlsError, type TlsErrorKind } from "./tls-errors";
-import { startHandshake, type TlsSession } from "./tls-start";
+import { peerChain, startHandshake, type TlsSession } from "./tls-start";
 import { type CertInfo, certInfo, judgeHostname, judgeTrust, judgeValidity, type TrustResult, type ValidityResult } from "./x509-info";
 
 // Constructed only once a certificate is in hand: node:crypto is not loaded (and compiled) by a
@@ -226,23 +225,6 @@ async function dial(opts: TlsProbeOptions): Promise<Wire | NonNullable<TlsProbe[
   if (tcp.ok && kept) return kept;
   const c = classifyTlsError(tcp.error?.code, tcp.error?.message ?? "", "");
   return { kind: c.kind, code: tcp.error?.code ?? "EUNKNOWN", message: tcp.error?.message ?? "connect failed" };
-}
-
-/** The chain as the TLS library reports it: leaf first, as the server sent it (plus the certs.d CA that verified it, if one did). */
-function peerChain(ts: TlsSession): X509Certificate[] {
-  const out: X509Certificate[] = [];
-  const seen = new Set<string>();
-  let c = ts.getPeerCertificate(true) as import("node:tls").DetailedPeerCertificate | undefined;
-  while (c?.raw && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    try {
-      out.push(new (X509())(c.raw));
-    } catch {
-      break;
-    }
-    c = c.issuerCertificate;
-  }
-  return out;
 }
 
 /** Go's words for the first problem, in Go's order (validity, then authority). */
