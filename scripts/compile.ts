@@ -86,6 +86,12 @@ export async function compile(job: CompileJob): Promise<void> {
       autoloadTsconfig: false,
       autoloadPackageJson: false,
       jitPolicy: JIT_POLICY,
+      // Verified TLS trusts the host's store as well as the runtime's bundled roots. Go reads the
+      // host's store (/etc/ssl/certs), so dockerd, containerd and podman trust a corporate root
+      // installed with update-ca-certificates; without this flag Bun reads that store only when
+      // SSL_CERT_FILE names it, and such a registry's /v2/ failed here while `docker pull` worked
+      // (test/e2e/system-trust.test.ts). Read at the first verified connection, not at start-up.
+      execArgv: ["--use-system-ca"],
     },
     minify: true,
     sourcemap: "none",

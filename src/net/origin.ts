@@ -124,11 +124,13 @@ export interface TlsOptions {
  * What a connection trusts and presents. Docker adds certs.d CAs to the system pool, it does not
  * replace it (loadTLSConfig); its http.Client carries one Transport, so the registry's settings
  * also apply to a redirect target or token realm. Credentials are what stays with the origin.
+ * The binary runs with --use-system-ca (scripts/compile.ts), so the runtime's default store, and
+ * "default" below, hold the host's store too; `rootCertificates` is only the bundled list.
  */
 export function tlsOptions(t: TlsSettings | null | undefined): TlsOptions {
   const o: TlsOptions = { rejectUnauthorized: t?.verify ?? true };
   // node:tls only here: a check without certs.d CAs never loads it (docs/performance.md, "Sockets without node:net").
-  if (t?.ca?.length) o.ca = [...(require("node:tls") as typeof import("node:tls")).rootCertificates, ...t.ca];
+  if (t?.ca?.length) o.ca = [...(require("node:tls") as typeof import("node:tls")).getCACertificates("default"), ...t.ca];
   if (t?.cert && t.key) {
     o.cert = t.cert;
     o.key = t.key.reveal();

@@ -22,6 +22,11 @@ export interface NsFiles {
   resolvConf?: string;
   /** /etc/nsswitch.conf content (default: "hosts: files dns", Debian's). */
   nsswitch?: string;
+  /**
+   * /etc/ssl/certs/ca-certificates.crt content (default: the machine's own): the system trust
+   * store that Go, and so dockerd, containerd and podman, reads first.
+   */
+  caBundle?: string;
 }
 
 export interface NsRun extends RunOutput {
@@ -40,8 +45,18 @@ export function bindEtcScript(dir: string, f: NsFiles): string {
   writeFileSync(hosts, f.hosts ?? "127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
   writeFileSync(resolv, f.resolvConf ?? `nameserver ${DEAD_NAMESERVER}\noptions attempts:1 timeout:1\n`);
   writeFileSync(nss, f.nsswitch ?? "hosts: files dns\n");
+  const mounts = [
+    `mount --bind '${hosts}' /etc/hosts`,
+    `mount --bind '${resolv}' /etc/resolv.conf`,
+    `mount --bind '${nss}' /etc/nsswitch.conf`,
+  ];
+  if (f.caBundle !== undefined) {
+    const bundle = path.join(dir, "ns-ca-certificates.crt");
+    writeFileSync(bundle, f.caBundle);
+    mounts.push(`mount --bind '${bundle}' /etc/ssl/certs/ca-certificates.crt`);
+  }
   // The paths are ours (temp dirs without spaces or quotes); "$@" carries the arguments.
-  return `mount --bind '${hosts}' /etc/hosts && mount --bind '${resolv}' /etc/resolv.conf && mount --bind '${nss}' /etc/nsswitch.conf && exec "$@"`;
+  return `${mounts.join(" && ")} && exec "$@"`;
 }
 
 /**
@@ -52,20 +67,7 @@ export async function runInNs(
   args: string[],
   opts: { home: string; dir: string; files?: NsFiles; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<NsRun> {
-  const bin = requireBinaryBuilt();
-  const unshare = requireBinary("unshare", "util-linux");
-  const script = bindEtcScript(opts.dir, opts.files ?? {});
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
-  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin, ...pinClient(args)], {
-    env,
-    cwd: opts.home,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
+  const { code, stdout, stderr } = await execInNs([requireBinaryBuilt(), ...pinClient(args)], opts);
   let report: any = null;
   if (args.includes("--json")) {
     try {
@@ -75,4 +77,28 @@ export async function runInNs(
     }
   }
   return { code, stdout, stderr, report };
+}
+
+/**
+ * Run any command (a peer client such as skopeo, or the binary) in such a namespace, with only
+ * the environment given: PATH, HOME, NO_COLOR and `env` (no SSL_CERT_FILE from the machine).
+ */
+export async function execInNs(
+  argv: string[],
+  opts: { home: string; dir: string; files?: NsFiles; env?: Record<string, string>; timeoutMs?: number },
+): Promise<RunOutput> {
+  const unshare = requireBinary("unshare", "util-linux");
+  const script = bindEtcScript(opts.dir, opts.files ?? {});
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: opts.home, NO_COLOR: "1", ...opts.env };
+  const proc = Bun.spawn([unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", ...argv], {
+    env,
+    cwd: opts.home,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
 }
