@@ -1,3 +1,4 @@
+import type { Evidence } from "./evidence";
 import type { Secret } from "./secret";
 
 /** What the reference stage established (distribution/reference normalization). */
@@ -163,6 +164,25 @@ export interface ResolvedManifest {
     layers: Descriptor[];
   };
   platform: string;
+  /** A single-platform image's config, which this stage read whole for its platform. */
+  fetchedConfig?: FetchedBlob;
+}
+
+/**
+ * A blob fetched whole and verified against its digest, with what the exchange showed. Docker
+ * fetches an image's config once; the blob stage judges this exchange rather than asking again.
+ */
+export interface FetchedBlob {
+  digest: string;
+  /** The Range header sent. */
+  range: string;
+  status: number;
+  headers: Record<string, string>;
+  /** The host that served it (a redirect target's when redirected) and every hop on the way. */
+  host: string;
+  hops: Evidence[];
+  bytes: number;
+  transferMs: number;
 }
 
 /** Which client's pull is judged (config stage, src/clients/), and what `auto` based it on. */

@@ -1,5 +1,5 @@
 import type { Evidence } from "../model/evidence";
-import type { Platform, ResolvedManifest } from "../model/facts";
+import type { FetchedBlob, Platform, ResolvedManifest } from "../model/facts";
 import { finding } from "../model/finding";
 import { MAX_MANIFEST_BYTES, manifestUrl, type ParsedManifest } from "./manifest";
 import { fetchConfigPlatform } from "./manifest-config";
@@ -39,6 +39,7 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
   let index: ResolvedManifest["index"] = null;
   let image: Got = top;
   let platform = formatPlatform(want);
+  let fetchedConfig: FetchedBlob | undefined;
   if (top.parsed.kind === "index") {
     const picked = await fromIndex(r, img, top, top.parsed, want);
     if (!picked) return null;
@@ -48,7 +49,8 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
   if (!index) {
     const single = await singlePlatform(r, img, image, want);
     if (single === null) return null;
-    platform = single ?? platform;
+    platform = single.platform ?? platform;
+    fetchedConfig = single.fetched ?? undefined;
   }
   r.evidence.image = {
     digest: image.digest,
@@ -71,6 +73,7 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
       layers: image.parsed.layers,
     },
     platform,
+    ...(fetchedConfig ? { fetchedConfig } : {}),
   };
 }
 
@@ -170,11 +173,24 @@ function imageTypesPullable(r: ManifestRequest, img: ManifestImage, image: Got):
 /**
  * Docker reads a single-platform image's config first; an explicit --platform it does not
  * satisfy is refused. Without --platform Docker only warns, so the config just names the platform.
- * The platform the config names; undefined when it names none; null when the image is refused.
+ * The platform the config names (undefined when it names none) and the config's exchange; null
+ * when the image is refused.
  */
-async function singlePlatform(r: ManifestRequest, img: ManifestImage, image: GotImage, want: Platform): Promise<string | undefined | null> {
-  const actual = await fetchConfigPlatform(r.settings, r.registry, img.repository, image.parsed.config, r.authorization, r.evidence);
-  if (!actual) return undefined;
+async function singlePlatform(
+  r: ManifestRequest,
+  img: ManifestImage,
+  image: GotImage,
+  want: Platform,
+): Promise<{ platform: string | undefined; fetched: FetchedBlob | null } | null> {
+  const { platform: actual, fetched } = await fetchConfigPlatform(
+    r.settings,
+    r.registry,
+    img.repository,
+    image.parsed.config,
+    r.authorization,
+    r.evidence,
+  );
+  if (!actual) return { platform: undefined, fetched };
   const platform = formatPlatform(normalizePlatform(actual));
   if (r.explicitPlatform && !only(want).match(actual)) {
     r.findings.push(
@@ -186,5 +202,5 @@ async function singlePlatform(r: ManifestRequest, img: ManifestImage, image: Got
     );
     return null;
   }
-  return platform;
+  return { platform, fetched };
 }

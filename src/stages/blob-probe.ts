@@ -159,7 +159,12 @@ export async function readProbe(x: ProbeRun, r: Answer): Promise<ReadResult | st
   ev.bytesRead = read.count;
   ev.transferMs = Math.round(read.transferMs);
   if (read.error) ev.readError = read.error.toEvidence();
-  if (!rangeCheck.ok) rangeUnsupported(x, r, rangeCheck.problem);
+  if (!rangeCheck.ok)
+    rangeUnsupported(
+      x,
+      { host: r.host, hops: r.hops, status: res.status, contentRange: res.headers["content-range"] ?? null },
+      rangeCheck.problem,
+    );
   // Whole blob in hand (small config, small layer, or a 200): it must hash to its digest.
   if (read.bytes && read.count === desc.size) {
     const actual = digestOf(read.bytes, desc.digest);
@@ -178,21 +183,28 @@ export async function readProbe(x: ProbeRun, r: Answer): Promise<ReadResult | st
   return read;
 }
 
+/** How a ranged GET was answered: what BLOB_RANGE_UNSUPPORTED names. */
+export interface RangeAnswer {
+  host: string;
+  hops: Hop[];
+  status: number;
+  contentRange: string | null;
+}
+
 /** BLOB_RANGE_UNSUPPORTED, once per stage (apart from readProbe: a healthy check never compiles it). */
-function rangeUnsupported(x: ProbeRun, r: Answer, problem: string | null): void {
-  const res = r.res;
+export function rangeUnsupported(x: ProbeRun, a: RangeAnswer, problem: string | null): void {
   x.ev.rangeProblem = problem;
   if (x.findings.some((f) => f.code === "BLOB_RANGE_UNSUPPORTED")) return;
   x.findings.push(
     finding(
       "BLOB_RANGE_UNSUPPORTED",
       {
-        host: r.host,
-        status: res.status,
-        contentRange: res.headers["content-range"] ?? null,
+        host: a.host,
+        status: a.status,
+        contentRange: a.contentRange,
         requested: x.range,
-        url: lastUrl(r),
-        authorized: r.hops[r.hops.length - 1]!.authorization === true,
+        url: lastUrl(a),
+        authorized: a.hops[a.hops.length - 1]!.authorization === true,
       },
       x.evidence,
     ),

@@ -1,15 +1,16 @@
 import { endpointSettings, registryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
-import type { Descriptor } from "../model/facts";
+import type { Descriptor, FetchedBlob } from "../model/facts";
 import { type Finding, finding } from "../model/finding";
 import type { Secret } from "../model/secret";
 import type { Stage, StageContext, StageOutcome } from "../model/stage";
-import { blobUrl, ClientPool, MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES } from "../registry/blob";
+import { blobUrl, ClientPool, checkRange, MAX_MEASURE_BYTES, MIN_MEASURE_BYTES, RANGE_PROBE_BYTES } from "../registry/blob";
 import {
   followFailure,
   noteDowngrade,
   type Probe,
   type ProbeRun,
+  rangeUnsupported,
   readProbe,
   retriedWarning,
   statusFailure,
@@ -90,7 +91,9 @@ async function probe(
   const ref = ctx.facts.ref!;
   const link = ctx.facts.link!;
   const { desc } = p;
-  const range = `bytes=0-${Math.max(p.length - 1, 0)}`;
+  const fetched = p.what === "config" ? ctx.facts.manifest!.fetchedConfig : undefined;
+  const reuse = fetched?.digest === desc.digest ? fetched : undefined;
+  const range = reuse?.range ?? `bytes=0-${Math.max(p.length - 1, 0)}`;
   const url = blobUrl(link.baseUrl, ref.repository, desc.digest);
   const ev: Evidence = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, range };
   evidence[p.what] = ev;
@@ -100,6 +103,7 @@ async function probe(
     return `${p.what}: empty blob, not probed`;
   }
   const x: ProbeRun = { ctx, p, ev, evidence, findings, range };
+  if (reuse) return judgeFetched(x, reuse);
   // 1. The GET and its redirects, retried as Docker retries.
   const { r, retries, refused } = await followWithRetries(ctx, pool, url, range, authorization);
   ev.hops = r.hops;
@@ -121,4 +125,29 @@ async function probe(
   if (retries.length && !findings.some((f) => f.code === "BLOB_FETCH_FAILED")) retriedWarning(x, r, retries);
   const via = r.hops.length > 1 ? ` via ${r.host}` : "";
   return `${p.what} ${desc.digest.slice(7, 19)}: ${res.status}${via}, ${read.count} bytes${rate}`;
+}
+
+/**
+ * The manifest stage read the config whole, verified it, through the same redirects and with the
+ * same Authorization: Docker fetches the config once, so that exchange is judged as this probe's
+ * (its Range answered, its hops) instead of asking again.
+ */
+function judgeFetched(x: ProbeRun, f: FetchedBlob): string {
+  const { p, ev } = x;
+  ev.readBy = "manifest stage";
+  ev.hops = f.hops;
+  noteDowngrade(x, f.hops);
+  ev.status = f.status;
+  ev.contentRange = f.headers["content-range"] ?? null;
+  ev.contentLength = f.headers["content-length"] !== undefined ? Number(f.headers["content-length"]) : null;
+  ev.acceptRanges = f.headers["accept-ranges"] ?? null;
+  ev.servedBy = f.host;
+  ev.bytesRead = f.bytes;
+  ev.transferMs = Math.round(f.transferMs);
+  ev.verified = true;
+  const rangeCheck = checkRange(f.status, f.headers["content-range"], 0, f.bytes - 1, p.desc.size);
+  if (!rangeCheck.ok)
+    rangeUnsupported(x, { host: f.host, hops: f.hops, status: f.status, contentRange: ev.contentRange }, rangeCheck.problem);
+  const via = f.hops.length > 1 ? ` via ${f.host}` : "";
+  return `${p.what} ${p.desc.digest.slice(7, 19)}: ${f.status}${via}, ${f.bytes} bytes (read by the manifest stage)`;
 }

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { buildImage, buildIndex } from "../../src/lab/image";
+import type { ResolvedManifest } from "../../src/model/facts";
+import type { StageOutcome } from "../../src/model/stage";
+import { blobStage } from "../../src/stages/blob";
+import { manifestStage } from "../../src/stages/manifest";
+import { pushImage } from "../helpers/push";
+import { type Recorder, startRecorder } from "../peers/recorder";
+import { type RegistryPeer, startRegistry } from "../peers/registry";
+import { loopbackRef, stageCtx } from "./manifest-facts";
+
+/**
+ * Docker fetches an image's config once. The manifest stage reads a single-platform image's
+ * config whole for its platform; the blob stage judges that exchange instead of a second GET.
+ * An index names its platforms, so there the blob stage's own GET is the only one.
+ */
+
+const single = buildImage({ label: "blob-reuse" });
+const amd = buildImage({ label: "reuse-amd64" });
+const arm = buildImage({ label: "reuse-arm64", platform: { os: "linux", architecture: "arm64" } });
+let reg: RegistryPeer;
+let rec: Recorder;
+let ignoresRange: Recorder;
+const configPath = `/v2/team/app/blobs/${single.config.digest}`;
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  await pushImage(reg.url, "team/multi", "1.0", buildIndex([amd, arm]));
+  rec = startRecorder({ registry: { image: single, repo: "team/app", tag: "1.0" } });
+  // A registry (or a proxy in front of it) that answers a ranged GET of the config with the whole blob.
+  ignoresRange = startRecorder({
+    registry: { image: single, repo: "team/app", tag: "1.0" },
+    route: (req, url) => (req.method === "GET" && url.pathname === configPath ? new Response(single.config.bytes) : null),
+  });
+});
+afterAll(async () => {
+  rec?.stop();
+  ignoresRange?.stop();
+  await reg?.stop();
+});
+
+/** The manifest stage, then the blob stage with the manifest it established, as the doctor runs them. */
+async function manifestThenBlob(base: string, repo: string): Promise<{ manifest: ResolvedManifest; blob: StageOutcome }> {
+  const ref = loopbackRef(new URL(base).host, repo, "1.0");
+  const m = await manifestStage.run(stageCtx(base, ref));
+  const manifest = m.provides?.manifest as ResolvedManifest;
+  expect(manifest).toBeDefined();
+  const blob = await blobStage.run(stageCtx(base, ref, { facts: { manifest } }));
+  return { manifest, blob };
+}
+
+describe("the config is fetched once", () => {
+  test("single-platform image: one GET of the config reaches the registry; the blob stage judges the manifest stage's", async () => {
+    rec.seen.length = 0;
+    const { manifest, blob } = await manifestThenBlob(rec.url, "team/app");
+    expect(rec.seen.filter((s) => s.path === configPath).map((s) => s.method)).toEqual(["GET"]);
+    expect(manifest.fetchedConfig).toMatchObject({ digest: single.config.digest, status: 206, bytes: single.config.bytes.length });
+    expect(blob.findings).toEqual([]);
+    const c = blob.evidence.config as Record<string, unknown>;
+    expect(c).toMatchObject({
+      readBy: "manifest stage",
+      range: `bytes=0-${single.config.bytes.length - 1}`,
+      status: 206,
+      contentRange: `bytes 0-${single.config.bytes.length - 1}/${single.config.bytes.length}`,
+      bytesRead: single.config.bytes.length,
+      verified: true,
+    });
+    expect((c.hops as unknown[]).length).toBe(1);
+    expect(blob.summary).toContain("(read by the manifest stage)");
+    // The layer is still asked for by the blob stage itself.
+    expect(rec.seen.some((s) => s.path === `/v2/team/app/blobs/${single.layers[0]!.digest}`)).toBe(true);
+  });
+
+  test("the Range ignored on that config (a 200 with the whole blob): BLOB_RANGE_UNSUPPORTED still, from that exchange", async () => {
+    ignoresRange.seen.length = 0;
+    const { blob } = await manifestThenBlob(ignoresRange.url, "team/app");
+    expect(ignoresRange.seen.filter((s) => s.path === configPath)).toHaveLength(1);
+    expect(blob.findings.map((f) => `${f.code}:${f.severity}`)).toEqual(["BLOB_RANGE_UNSUPPORTED:warning"]);
+    expect(blob.findings[0]!.evidence).toMatchObject({ config: { readBy: "manifest stage", status: 200, verified: true } });
+  });
+
+  test("an index: the manifest stage reads no config, the blob stage GETs it itself (a real docker-registry)", async () => {
+    const { manifest, blob } = await manifestThenBlob(reg.url, "team/multi");
+    expect(manifest.index).not.toBeNull();
+    expect(manifest.fetchedConfig).toBeUndefined();
+    expect(blob.findings).toEqual([]);
+    const c = blob.evidence.config as Record<string, unknown>;
+    expect(c.readBy).toBeUndefined();
+    expect(c).toMatchObject({ status: 206, verified: true });
+    expect(blob.summary).not.toContain("read by the manifest stage");
+  });
+});
