@@ -64,13 +64,38 @@ async function diagnose(ctx: StageContext, pool: ClientPool): Promise<StageOutco
       measure,
     });
   }
+  // Asked for at once, as moby's pullSchema2Layers fetches the config beside the layers: a round
+  // trip (a redirect chain, with a CDN) less. Each probe keeps its own findings, merged in order
+  // as if one had followed the other, so the report does not depend on which answered first.
+  const done = await Promise.all(
+    probes.map(async (p) => {
+      const own: Finding[] = [];
+      return { p, own, line: await probe(ctx, pool, p, authorization, evidence, own) };
+    }),
+  );
   const lines: string[] = [];
-  for (const p of probes) {
-    const line = await probe(ctx, pool, p, authorization, evidence, findings);
+  for (const [i, { own, line }] of done.entries()) {
     lines.push(line);
-    if (findings.some((f) => f.severity === "error")) break;
+    for (const f of own) if (!saidAlready(f, findings)) findings.push(f);
+    if (findings.some((f) => f.severity === "error")) {
+      // The config failed: what the layer showed is not reported, as when it was asked for after.
+      for (const later of done.slice(i + 1)) delete evidence[later.p.what];
+      break;
+    }
   }
   return { summary: lines.join("; "), evidence, findings };
+}
+
+/**
+ * Said once per stage however many probes saw it: the Range ignored, a downgrade on the way, and
+ * "recovered after retries" (a warning) when the stage already has a BLOB_FETCH_FAILED.
+ */
+function saidAlready(f: Finding, findings: readonly Finding[]): boolean {
+  const once =
+    f.code === "BLOB_RANGE_UNSUPPORTED" ||
+    f.code === "BLOB_REDIRECT_INSECURE" ||
+    (f.code === "BLOB_FETCH_FAILED" && f.severity === "warning");
+  return once && findings.some((g) => g.code === f.code);
 }
 
 /** The token refresh failed: no blob can be asked for (apart from diagnose: a healthy check never compiles it). */

@@ -7,7 +7,7 @@ import { manifestStage } from "../../src/stages/manifest";
 import { pushImage } from "../helpers/push";
 import { type Recorder, startRecorder } from "../peers/recorder";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
-import { loopbackRef, stageCtx } from "./manifest-facts";
+import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
 /**
  * Docker fetches an image's config once. The manifest stage reads a single-platform image's
@@ -21,7 +21,12 @@ const arm = buildImage({ label: "reuse-arm64", platform: { os: "linux", architec
 let reg: RegistryPeer;
 let rec: Recorder;
 let ignoresRange: Recorder;
+let waitsForLayer: Recorder;
+let lostConfig: Recorder;
 const configPath = `/v2/team/app/blobs/${single.config.digest}`;
+const layerPath = `/v2/team/app/blobs/${single.layers[0]!.digest}`;
+/** Set when the config's answer was held until the layer was asked for (not by the fallback timer). */
+let layerCameFirst = false;
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -32,10 +37,31 @@ beforeAll(async () => {
     registry: { image: single, repo: "team/app", tag: "1.0" },
     route: (req, url) => (req.method === "GET" && url.pathname === configPath ? new Response(single.config.bytes) : null),
   });
+  // Holds the config's answer until the layer's GET arrives: a blob stage asking one after the
+  // other would wait for the 2 s fallback.
+  let layerAsked: () => void = () => {};
+  const layerSeen = new Promise<void>((r) => (layerAsked = r));
+  waitsForLayer = startRecorder({
+    registry: { image: single, repo: "team/app", tag: "1.0" },
+    route: async (_req, url) => {
+      if (url.pathname === layerPath) layerAsked();
+      if (url.pathname === configPath) layerCameFirst = await Promise.race([layerSeen.then(() => true), Bun.sleep(2000).then(() => false)]);
+      return null;
+    },
+  });
+  lostConfig = startRecorder({
+    registry: { image: single, repo: "team/app", tag: "1.0" },
+    route: (_req, url) =>
+      url.pathname === configPath
+        ? Response.json({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown to registry" }] }, { status: 404 })
+        : null,
+  });
 });
 afterAll(async () => {
   rec?.stop();
   ignoresRange?.stop();
+  waitsForLayer?.stop();
+  lostConfig?.stop();
   await reg?.stop();
 });
 
@@ -88,5 +114,27 @@ describe("the config is fetched once", () => {
     expect(c.readBy).toBeUndefined();
     expect(c).toMatchObject({ status: 206, verified: true });
     expect(blob.summary).not.toContain("read by the manifest stage");
+  });
+});
+
+describe("the config and the layer are asked for at once, as moby fetches the config beside the layers", () => {
+  const blobOnly = (base: string) =>
+    blobStage.run(stageCtx(base, loopbackRef(new URL(base).host, "team/app", "1.0"), { facts: { manifest: resolvedManifest(single) } }));
+
+  test("the config's answer waits for the layer's request, and the stage still passes", async () => {
+    const out = await blobOnly(waitsForLayer.url);
+    expect(layerCameFirst).toBe(true);
+    expect(out.findings).toEqual([]);
+    expect(out.evidence.config).toMatchObject({ status: 206, verified: true });
+    expect(out.evidence.layer).toMatchObject({ status: 206, verified: true });
+    expect(out.summary.startsWith("config ")).toBe(true);
+  });
+
+  test("a lost config: its BLOB_UNKNOWN alone, and no layer evidence, as when the layer came after", async () => {
+    const out = await blobOnly(lostConfig.url);
+    expect(out.findings.map((f) => f.code)).toEqual(["BLOB_UNKNOWN"]);
+    expect(out.evidence.config).toMatchObject({ status: 404 });
+    expect(out.evidence.layer).toBeUndefined();
+    expect(out.summary).not.toContain("layer");
   });
 });
