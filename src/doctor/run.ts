@@ -71,6 +71,7 @@ const PRODUCER: Record<keyof Facts, StageId> = {
   link: "connect",
   challenge: "v2",
   session: "auth",
+  tagHead: "auth",
   manifest: "manifest",
   client: "config",
 };

@@ -293,6 +293,29 @@ export interface Facts {
   link?: LinkInfo;
   challenge?: Challenge;
   session?: AuthSession;
+  /** The auth stage's HEAD of the tag, when the registry answered it 200. */
+  tagHead?: TagHead;
   manifest?: ResolvedManifest;
   client?: JudgedClient;
+}
+
+/**
+ * A 200 to the auth stage's HEAD of the tag (Docker's Accept list, the session's Authorization).
+ * A client sends one HEAD of the tag per pull; the manifest stage judges this answer as its own
+ * HEAD rather than asking again. The shape of the HTTP layer's response, as plain data.
+ */
+export interface TagHead {
+  url: string;
+  accept: string;
+  response: {
+    status: number;
+    statusText: string;
+    headers: Record<string, string>;
+    rawHeaders: [string, string][];
+    body: Uint8Array;
+    truncated: boolean;
+    url: string;
+    durationMs: number;
+    remoteAddress: string | null;
+  };
 }

@@ -80,7 +80,7 @@ async function headStep(
       summary: `${authorizedHow(a, token, authorization)}; HEAD manifest → ${res.status}${res.status === 404 ? " (authorized; the manifest stage judges existence)" : ""}`,
       evidence,
       findings: a.findings,
-      provides: { session },
+      provides: { session, ...(res.status === 200 ? { tagHead: { url, accept: DOCKER_ACCEPT, response: res } } : {}) },
     };
   } finally {
     await client.close();
