@@ -1,4 +1,5 @@
 import type { Evidence } from "./evidence";
+import type { HttpAnswer } from "./http-answer";
 import type { Secret } from "./secret";
 
 /** What the reference stage established (distribution/reference normalization). */
@@ -302,20 +303,10 @@ export interface Facts {
 /**
  * A 200 to the auth stage's HEAD of the tag (Docker's Accept list, the session's Authorization).
  * A client sends one HEAD of the tag per pull; the manifest stage judges this answer as its own
- * HEAD rather than asking again. The shape of the HTTP layer's response, as plain data.
+ * HEAD rather than asking again.
  */
 export interface TagHead {
   url: string;
   accept: string;
-  response: {
-    status: number;
-    statusText: string;
-    headers: Record<string, string>;
-    rawHeaders: [string, string][];
-    body: Uint8Array;
-    truncated: boolean;
-    url: string;
-    durationMs: number;
-    remoteAddress: string | null;
-  };
+  response: HttpAnswer;
 }

@@ -1,4 +1,5 @@
 import type { ClientSettings } from "../model/client-settings";
+import type { HttpAnswer } from "../model/http-answer";
 import type { Secret } from "../model/secret";
 
 /** The HTTP layer's contract (see http.ts: h1-client.ts, undici only through a SOCKS proxy). Its settings are plain data. */
@@ -17,19 +18,7 @@ export interface HttpRequestInit {
   sensitiveBody?: boolean;
 }
 
-export interface HttpResponse {
-  status: number;
-  statusText: string;
-  /** Lower-case names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  /** One entry per header line (WWW-Authenticate is one challenge per line). */
-  rawHeaders: [string, string][];
-  body: Uint8Array;
-  truncated: boolean;
-  url: string;
-  durationMs: number;
-  remoteAddress: string | null;
-}
+export type HttpResponse = HttpAnswer;
 
 export type HttpStreamResponse = Omit<HttpResponse, "body" | "truncated"> & { body: ReadableStream<Uint8Array> };
 
