@@ -1,3 +1,4 @@
+import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,11 +17,29 @@ export function tempDir(prefix = "pd-"): { dir: string; cleanup: () => void } {
 }
 
 /**
+ * One temp dir per test file for every testDeps() HOME, removed after the file's tests: the suite
+ * makes some 18,000 of them, and each was left in /tmp by every run. (`bun test` runs no
+ * process "exit" handlers; an afterAll registered while a file runs does run.)
+ */
+let depsRoot: string | null = null;
+function depsDir(): string {
+  if (!depsRoot) {
+    const root = mkdtempSync(path.join(os.tmpdir(), "pd-deps-"));
+    depsRoot = root;
+    afterAll(() => {
+      rmSync(root, { recursive: true, force: true });
+      if (depsRoot === root) depsRoot = null;
+    });
+  }
+  return mkdtempSync(path.join(depsRoot, "d-"));
+}
+
+/**
  * Deps for tests: an empty environment, a temp HOME, and resolv.conf/hosts files the
  * test controls (by default an empty hosts file and a resolv.conf with no servers).
  */
 export function testDeps(over: Partial<Deps> & { dir?: string } = {}): Deps {
-  const dir = over.dir ?? mkdtempSync(path.join(os.tmpdir(), "pd-deps-"));
+  const dir = over.dir ?? depsDir();
   const resolvConf = path.join(dir, "resolv.conf");
   const hosts = path.join(dir, "hosts");
   writeFileSync(resolvConf, "", { flag: "a" });

@@ -162,7 +162,9 @@ test("name checks as Go: wrong DNS name, IP without IP SANs", async () => {
   const x = new X509Certificate(issueServerCert(ca, { cn: "n", sans: ["DNS:only.test"] }).cert);
   expect(judgeHostname("127.0.0.1", x)).toBe("x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs");
   expect(judgeHostname("only.test", x)).toBeNull();
-  const cnOnly = new X509Certificate(selfSigned({ cn: "cn-only.test", sans: [] }).cert);
+  const cnOnlyPair = selfSigned({ cn: "cn-only.test", sans: [] });
+  cnOnlyPair.cleanup();
+  const cnOnly = new X509Certificate(cnOnlyPair.cert);
   expect(judgeHostname("cn-only.test", cnOnly)).toBe("x509: certificate relies on legacy Common Name field, use SANs instead");
   expect(parseSans("DNS:a.test, IP Address:10.0.0.1")).toEqual(["DNS:a.test", "IP:10.0.0.1"]);
   expect(judgeValidity([x], new Date("2000-01-01")).state).toBe("not-yet-valid");
