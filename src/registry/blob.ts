@@ -132,29 +132,33 @@ export async function followBlob(pool: ClientPool, startUrl: string, range: stri
     if (i > 0 && u.protocol === "http:" && hops[i - 1]!.scheme === "https") hop.downgraded = true;
     hop.scheme = u.protocol.replace(/:$/, "");
     hops.push(hop);
-    let addresses: string[] = [];
-    if (!probed.has(u.origin)) {
-      probed.add(u.origin);
-      if (!proxy) {
-        const p = await probeNewHost(settings, { url, u, hostname, port, hop, hops, proxy });
-        if (!Array.isArray(p)) return p;
-        addresses = p;
-      }
+    const at = { url, u, hostname, port, hop, hops, proxy };
+    // A new host's DNS, connect and TLS evidence is gathered while the GET goes out: a CDN's
+    // handshakes are not paid twice in a row. What the probe finds unreachable is reported from
+    // the probe (the client's own dial fails there too), and the GET's answer is dropped.
+    const probing = !probed.has(u.origin) && !proxy ? probeNewHost(settings, at) : null;
+    probed.add(u.origin);
+    const get = pool
+      .for(url)
+      .stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null })
+      .then(
+        (res) => ({ res }),
+        (error: unknown) => ({ error }),
+      );
+    const probe = probing ? await probing : [];
+    const got = await get;
+    if (!Array.isArray(probe)) {
+      if ("res" in got) await got.res.body.cancel().catch(() => undefined);
+      return probe;
     }
-    let res: HttpStreamResponse;
-    try {
-      res = await pool
-        .for(url)
-        .stream({ method: "GET", url, headers: { range, accept: "*/*" }, authorization: sendAuth ? authorization : null });
-    } catch (e) {
-      return hopFailed(e, i === 0 || sameOrigin, { url, u, hostname, port, hop, hops, proxy }, addresses);
-    }
+    if (!("res" in got)) return hopFailed(got.error, i === 0 || sameOrigin, at, probe);
+    const res = got.res;
     hop.status = res.status;
     hop.durationMs = res.durationMs;
     hop.remoteAddress = res.remoteAddress;
     const location = res.headers.location;
     if (REDIRECT_STATUS.has(res.status) && location) {
-      const next = await redirected(res, location, { url, u, hostname, port, hop, hops, proxy });
+      const next = await redirected(res, location, at);
       if (typeof next !== "string") return next;
       url = next;
       continue;

@@ -4,15 +4,18 @@ import type { ResolvedManifest } from "../../src/model/facts";
 import type { StageOutcome } from "../../src/model/stage";
 import { blobStage } from "../../src/stages/blob";
 import { manifestStage } from "../../src/stages/manifest";
+import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
 import { type Recorder, startRecorder } from "../peers/recorder";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
 /**
- * Docker fetches an image's config once. The manifest stage reads a single-platform image's
- * config whole for its platform; the blob stage judges that exchange instead of a second GET.
- * An index names its platforms, so there the blob stage's own GET is the only one.
+ * Round trips the blob stage does not make, or does not make one after the other. Docker fetches
+ * an image's config once: the manifest stage reads a single-platform image's config whole for its
+ * platform, and the blob stage judges that exchange instead of a second GET (an index names its
+ * platforms, so there the blob stage's own GET is the only one). The config and the layer are
+ * asked for at once, and a redirect host is probed while the GET to it goes out.
  */
 
 const single = buildImage({ label: "blob-reuse" });
@@ -23,6 +26,11 @@ let rec: Recorder;
 let ignoresRange: Recorder;
 let waitsForLayer: Recorder;
 let lostConfig: Recorder;
+let ca: CA;
+let cdn: ReturnType<typeof Bun.serve>;
+let toCdn: Recorder;
+/** Set when a blob GET reached the CDN while its probe's HEAD /v2/ was still waiting on its connection. */
+let probeOverlapped: boolean | null = null;
 const configPath = `/v2/team/app/blobs/${single.config.digest}`;
 const layerPath = `/v2/team/app/blobs/${single.layers[0]!.digest}`;
 /** Set when the config's answer was held until the layer was asked for (not by the fallback timer). */
@@ -49,6 +57,44 @@ beforeAll(async () => {
       return null;
     },
   });
+  // A CDN on another address, over TLS 1.3: the probe's HEAD /v2/ (which waits out a late
+  // client-certificate alert) is held until a blob GET arrives.
+  ca = makeCA("Round Trips CDN Root");
+  const leaf = issueServerCert(ca, { cn: "127.0.0.2", sans: ["IP:127.0.0.2"] });
+  let getArrived: () => void = () => {};
+  const gets = new Promise<void>((r) => (getArrived = r));
+  cdn = Bun.serve({
+    hostname: "127.0.0.2",
+    port: 0,
+    tls: { cert: leaf.cert, key: leaf.key },
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      if (path === "/v2/") {
+        // The probe gives up on an answer after two handshake times and closes: a GET that comes
+        // only after the probe is done finds this connection closed first.
+        const closed = new Promise<string>((r) => req.signal.addEventListener("abort", () => r("closed")));
+        const first = await Promise.race([gets.then(() => "get"), closed, Bun.sleep(2000).then(() => "timer")]);
+        probeOverlapped = first === "get";
+        return new Response(null, { status: 200 });
+      }
+      const blob = [single.config, ...single.layers].find((b) => path === `/blobs/${b.digest}`);
+      if (!blob) return new Response("not found", { status: 404 });
+      getArrived();
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.get("range") ?? "");
+      const [start, end] = m ? [Number(m[1]), Math.min(Number(m[2]), blob.bytes.length - 1)] : [0, blob.bytes.length - 1];
+      return new Response(blob.bytes.subarray(start, end + 1), {
+        status: m ? 206 : 200,
+        headers: m ? { "content-range": `bytes ${start}-${end}/${blob.bytes.length}` } : {},
+      });
+    },
+  });
+  toCdn = startRecorder({
+    registry: { image: single, repo: "team/app", tag: "1.0" },
+    route: (_req, url) => {
+      const digest = /^\/v2\/team\/app\/blobs\/(sha256:[0-9a-f]+)$/.exec(url.pathname)?.[1];
+      return digest ? new Response(null, { status: 307, headers: { location: `https://127.0.0.2:${cdn.port}/blobs/${digest}` } }) : null;
+    },
+  });
   lostConfig = startRecorder({
     registry: { image: single, repo: "team/app", tag: "1.0" },
     route: (_req, url) =>
@@ -62,6 +108,9 @@ afterAll(async () => {
   ignoresRange?.stop();
   waitsForLayer?.stop();
   lostConfig?.stop();
+  toCdn?.stop();
+  cdn?.stop(true);
+  ca?.cleanup();
   await reg?.stop();
 });
 
@@ -136,5 +185,22 @@ describe("the config and the layer are asked for at once, as moby fetches the co
     expect(out.evidence.config).toMatchObject({ status: 404 });
     expect(out.evidence.layer).toBeUndefined();
     expect(out.summary).not.toContain("layer");
+  });
+});
+
+describe("a redirect host is probed while the GET to it goes out", () => {
+  test("a blob GET reaches the CDN while the CDN's TLS probe still waits on its connection; the probe's evidence is kept", async () => {
+    const ref = loopbackRef(toCdn.host, "team/app", "1.0");
+    const out = await blobStage.run(stageCtx(toCdn.url, ref, { facts: { manifest: resolvedManifest(single) } }));
+    expect(probeOverlapped).toBe(true);
+    expect(out.findings).toEqual([]);
+    const hops = (out.evidence.config as { hops: Record<string, any>[] }).hops;
+    expect(hops.map((h) => [h.status, h.authorization])).toEqual([
+      [307, false],
+      [206, false],
+    ]);
+    expect(hops[1]!.tcp[0]).toMatchObject({ address: "127.0.0.2", ok: true });
+    expect(hops[1]!.tls).toBeDefined();
+    expect(out.evidence.layer).toMatchObject({ status: 206, verified: true, servedBy: `127.0.0.2:${cdn.port}` });
   });
 });
