@@ -291,10 +291,21 @@ function demoteAroundChosen(runs: EndpointRun[], chosen: EndpointRun, wire: Clie
   }
 }
 
+/**
+ * The facts a reused stage established. Not the answers the earlier run got from the registry
+ * for a later stage to judge (the auth stage's HEAD of the tag, the config the manifest stage
+ * read): the remedy may have changed them (an image pushed again, another route), so the stage
+ * that runs again asks again.
+ */
 function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
   const out: Partial<Facts> = {};
   for (const [k, s] of Object.entries(PRODUCER)) {
     if (s === stage && facts[k as keyof Facts] !== undefined) (out as Record<string, unknown>)[k] = facts[k as keyof Facts];
+  }
+  delete out.tagHead;
+  if (out.manifest?.fetchedConfig) {
+    const { fetchedConfig: _asked, ...manifest } = out.manifest;
+    out.manifest = manifest;
   }
   return out;
 }
