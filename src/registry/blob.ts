@@ -146,6 +146,8 @@ export async function followBlob(pool: ClientPool, startUrl: string, range: stri
         (error: unknown) => ({ error }),
       );
     const probe = probing ? await probing : [];
+    // Waited for even when the probe failed: the stage ends with nothing in flight, so its trace
+    // holds every request it sent and nothing of it lands in a later stage's.
     const got = await get;
     if (!Array.isArray(probe)) {
       if ("res" in got) await got.res.body.cancel().catch(() => undefined);
