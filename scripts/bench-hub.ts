@@ -5,6 +5,7 @@
  * The registry is a real docker-registry with token auth; the token server is the tests' own;
  * the front and the CDN are small Bun servers in the benchmark's process.
  */
+import { blobResponse } from "../test/peers/recorder";
 import { type RegistryPeer, startRegistry } from "../test/peers/registry";
 import { startTokenServer, type TokenServer } from "../test/peers/token-server";
 
@@ -66,12 +67,6 @@ export async function startHubLike(leaf: Pem, relay: Relay, push: PushImage): Pr
 
 /** A blob by digest, with a Range answered as 206 as a CDN does. */
 function serveBlob(req: Request, blobs: Map<string, Uint8Array>): Response {
-  const digest = new URL(req.url).pathname.replace(/^\/blobs\//, "");
-  const blob = blobs.get(digest);
-  if (!blob) return new Response("not found", { status: 404 });
-  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
-  if (!m) return new Response(blob);
-  const start = Number(m[1]);
-  const end = Math.min(m[2] ? Number(m[2]) : blob.length - 1, blob.length - 1);
-  return new Response(blob.subarray(start, end + 1), { status: 206, headers: { "content-range": `bytes ${start}-${end}/${blob.length}` } });
+  const blob = blobs.get(new URL(req.url).pathname.replace(/^\/blobs\//, ""));
+  return blob ? blobResponse(req, blob) : new Response("not found", { status: 404 });
 }

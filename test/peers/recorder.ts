@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { parseRange } from "../../src/lab/faults";
 import type { BuiltImage } from "../../src/lab/image";
 
 /**
@@ -96,16 +97,7 @@ function registryAnswer(req: Request, url: URL, r: NonNullable<RecorderOptions["
     return new Response(req.method === "HEAD" ? null : r.image.manifest, { headers });
   }
   const blob = [r.image.config, ...r.image.layers].find((b) => url.pathname === `/v2/${r.repo}/blobs/${b.digest}`);
-  if (blob) {
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.get("range") ?? "");
-    if (!m) return new Response(blob.bytes, { headers: { ...api, "content-type": "application/octet-stream" } });
-    const start = Number(m[1]);
-    const end = Math.min(m[2] ? Number(m[2]) : blob.bytes.length - 1, blob.bytes.length - 1);
-    return new Response(blob.bytes.subarray(start, end + 1), {
-      status: 206,
-      headers: { ...api, "content-range": `bytes ${start}-${end}/${blob.bytes.length}` },
-    });
-  }
+  if (blob) return blobResponse(req, blob.bytes, api, { "content-type": "application/octet-stream" });
   return Response.json(
     { errors: [{ code: "NAME_UNKNOWN", message: "repository name not known to registry" }] },
     { status: 404, headers: api },
@@ -115,4 +107,22 @@ function registryAnswer(req: Request, url: URL, r: NonNullable<RecorderOptions["
 /** A token realm that hands out `token` to anyone (recording who asked with what). */
 export function tokenRoute(token: string): (req: Request, url: URL) => Response | null {
   return (_req, url) => (url.pathname === "/token" ? Response.json({ token, expires_in: 300 }) : null);
+}
+
+/**
+ * A blob's bytes for a GET, its Range answered as a registry or a CDN answers it: 206 with a
+ * Content-Range (the range read by the lab's parseRange); the whole blob without one.
+ */
+export function blobResponse(
+  req: Request,
+  bytes: Uint8Array,
+  headers: Record<string, string> = {},
+  wholeHeaders: Record<string, string> = {},
+): Response {
+  const r = parseRange(req.headers.get("range") ?? undefined, bytes.length);
+  if (r === null || r === "invalid") return new Response(bytes, { headers: { ...headers, ...wholeHeaders } });
+  return new Response(bytes.subarray(r.start, r.end + 1), {
+    status: 206,
+    headers: { ...headers, "content-range": `bytes ${r.start}-${r.end}/${bytes.length}` },
+  });
 }

@@ -6,7 +6,7 @@ import { blobStage } from "../../src/stages/blob";
 import { manifestStage } from "../../src/stages/manifest";
 import { type CA, issueServerCert, makeCA } from "../helpers/pki";
 import { pushImage } from "../helpers/push";
-import { type Recorder, startRecorder } from "../peers/recorder";
+import { blobResponse, type Recorder, startRecorder } from "../peers/recorder";
 import { type RegistryPeer, startRegistry } from "../peers/registry";
 import { loopbackRef, resolvedManifest, stageCtx } from "./manifest-facts";
 
@@ -80,12 +80,7 @@ beforeAll(async () => {
       const blob = [single.config, ...single.layers].find((b) => path === `/blobs/${b.digest}`);
       if (!blob) return new Response("not found", { status: 404 });
       getArrived();
-      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.get("range") ?? "");
-      const [start, end] = m ? [Number(m[1]), Math.min(Number(m[2]), blob.bytes.length - 1)] : [0, blob.bytes.length - 1];
-      return new Response(blob.bytes.subarray(start, end + 1), {
-        status: m ? 206 : 200,
-        headers: m ? { "content-range": `bytes ${start}-${end}/${blob.bytes.length}` } : {},
-      });
+      return blobResponse(req, blob.bytes);
     },
   });
   toCdn = startRecorder({
