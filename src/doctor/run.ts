@@ -11,6 +11,7 @@ import type { Trace } from "../model/trace";
 import { type ClientRun, judgeEveryClient } from "./all-clients";
 import { fallbackFindings } from "./fallback";
 import { type Plan, planEndpoints } from "./plan";
+import { PRODUCER, type RunOne, runSeries, type Series, type StageHooks, type StageRun } from "./series";
 import { timedTrace } from "./timing";
 import { listing, verdictOf } from "./verdict";
 
@@ -59,23 +60,6 @@ export interface RunResult {
   clients?: ClientRun[];
 }
 
-/** Which stage establishes which fact, for skip reasons. */
-const PRODUCER: Record<keyof Facts, StageId> = {
-  ref: "reference",
-  local: "config",
-  credential: "config",
-  credentials: "config",
-  resolution: "dns",
-  route: "proxy",
-  proxyEnv: "proxy",
-  link: "connect",
-  challenge: "v2",
-  session: "auth",
-  tagHead: "auth",
-  manifest: "manifest",
-  client: "config",
-};
-
 const STATUS_OF: Record<string, StageStatus> = { error: "fail", warning: "warn", info: "pass" };
 
 /**
@@ -95,8 +79,8 @@ export async function runDoctor(given: RunInput): Promise<RunResult> {
 
 async function runAll(input: RunInput): Promise<RunResult> {
   let crashed = false;
-  const runOne: RunOne = async (stage, endpoint, facts) => {
-    const out = await runStage(input, stage, endpoint, facts);
+  const runOne: RunOne = async (stage, endpoint, facts, hooks) => {
+    const out = await runStage(input, stage, endpoint, facts, hooks);
     if (out.crashed) crashed = true;
     return out;
   };
@@ -132,20 +116,11 @@ async function runAll(input: RunInput): Promise<RunResult> {
   };
 }
 
-type StageRun = { result: StageResult; findings: Finding[]; provides?: Partial<Facts>; crashed?: true };
-type RunOne = (stage: Stage, endpoint: Endpoint | null, facts: Facts) => Promise<StageRun>;
-
-/** After a remedy, the stages before `from` are taken from the previous run. */
-const reused = (input: RunInput, s: Stage): boolean => {
-  const { stages } = input;
-  const fromIndex = input.from ? stages.findIndex((x) => x.id === input.from) : -1;
-  return input.previous !== undefined && fromIndex >= 0 && stages.indexOf(s) < fromIndex;
-};
-
 /** One stage: skipped when a fact it needs is missing, timed, and a throw recorded as a crash. */
-async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null, facts: Facts): Promise<StageRun> {
-  const { options, deps, trace } = input;
-  const emit = input.onEvent ?? (() => {});
+async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null, facts: Facts, hooks: StageHooks = {}): Promise<StageRun> {
+  const { options, deps } = input;
+  const emit = hooks.held?.emit ?? input.onEvent ?? (() => {});
+  const trace = hooks.held?.trace ?? input.trace;
   const epUrl = endpoint?.url ?? null;
   emit({ type: "start", stage: stage.id, title: stage.title, endpoint: epUrl });
   const missing = stage.needs.filter((k) => facts[k] === undefined);
@@ -154,7 +129,16 @@ async function runStage(input: RunInput, stage: Stage, endpoint: Endpoint | null
   // Each request's time goes into the stage's evidence (`timing`) and under its --verbose line.
   const timed = timedTrace(trace);
   try {
-    const out = await stage.run({ options, endpoint, facts, deps, trace: timed.trace, connections: input.connections });
+    const { handOn } = hooks;
+    const out = await stage.run({
+      options,
+      endpoint,
+      facts,
+      deps,
+      trace: timed.trace,
+      connections: input.connections,
+      ...(handOn ? { handOn } : {}),
+    });
     // A fix that re-runs pulldoctor carries this run's flags (--insecure-registry, --dns…).
     const findings = out.findings.map((f) => ({ ...f, endpoint: epUrl, fixes: withRunFlags(f.fixes, options) }));
     const w = worst(findings);
@@ -199,40 +183,6 @@ function crashedStage(stage: Stage, epUrl: string | null, durationMs: number, er
   };
   emit({ type: "result", result, findings: [] });
   return { result, findings: [], crashed: true };
-}
-
-/** What a series of stages established, and what the previous run's series did (for reuse after a remedy). */
-interface Series {
-  facts: Facts;
-  results: StageResult[];
-  findings: Finding[];
-}
-
-/** Stages in order for one endpoint (or none: the local ones), each reading the facts the earlier ones provided. */
-async function runSeries(
-  input: RunInput,
-  series: readonly Stage[],
-  endpoint: Endpoint | null,
-  facts: Facts,
-  previous: Series | undefined,
-  runOne: RunOne,
-): Promise<Series> {
-  const results: StageResult[] = [];
-  const findings: Finding[] = [];
-  for (const stage of series) {
-    if (previous && reused(input, stage)) {
-      const r = previous.results.find((x) => x.id === stage.id);
-      if (r) results.push(r);
-      findings.push(...previous.findings.filter((f) => f.stage === stage.id));
-      Object.assign(facts, pickFacts(previous.facts, stage.id));
-      continue;
-    }
-    const out = await runOne(stage, endpoint, facts);
-    results.push(out.result);
-    findings.push(...out.findings);
-    if (out.provides) Object.assign(facts, out.provides);
-  }
-  return { facts, results, findings };
 }
 
 /** Local stages, once. */
@@ -289,23 +239,4 @@ function demoteAroundChosen(runs: EndpointRun[], chosen: EndpointRun, wire: Clie
     );
     r.results = r.results.map((x) => (x.status === "fail" ? { ...x, status: "warn" as const } : x));
   }
-}
-
-/**
- * The facts a reused stage established. Not the answers the earlier run got from the registry
- * for a later stage to judge (the auth stage's HEAD of the tag, the config the manifest stage
- * read): the remedy may have changed them (an image pushed again, another route), so the stage
- * that runs again asks again.
- */
-function pickFacts(facts: Facts, stage: StageId): Partial<Facts> {
-  const out: Partial<Facts> = {};
-  for (const [k, s] of Object.entries(PRODUCER)) {
-    if (s === stage && facts[k as keyof Facts] !== undefined) (out as Record<string, unknown>)[k] = facts[k as keyof Facts];
-  }
-  delete out.tagHead;
-  if (out.manifest?.fetchedConfig) {
-    const { fetchedConfig: _asked, ...manifest } = out.manifest;
-    out.manifest = manifest;
-  }
-  return out;
 }

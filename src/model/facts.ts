@@ -165,8 +165,12 @@ export interface ResolvedManifest {
     layers: Descriptor[];
   };
   platform: string;
-  /** A single-platform image's config, which this stage read whole for its platform. */
-  fetchedConfig?: FetchedBlob;
+  /**
+   * A single-platform image's config, which the manifest stage reads whole for its platform:
+   * still in flight when the manifest is handed on before that read ends (StageContext.handOn).
+   * null: the read failed or did not verify, and the blob stage asks for the config itself.
+   */
+  configRead?: Promise<FetchedBlob | null>;
 }
 
 /**

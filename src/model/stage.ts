@@ -53,6 +53,12 @@ export interface StageContext {
   trace: Trace;
   /** The run's kept-alive connections (one per endpoint's settings); the runner closes them when it ends. */
   connections?: SharedConnections;
+  /**
+   * Facts this stage knows before it ends, which nothing left in its run can take back: the
+   * runner may start the next stage with them, beside the rest of this one (its events come
+   * after this stage's result). What a stage hands on it also provides when it ends.
+   */
+  handOn?(facts: Partial<Facts>): void;
 }
 
 export interface StageOutcome {

@@ -1,5 +1,6 @@
 import type { ClientSettings, RegistryTarget } from "../model/client-settings";
 import type { Evidence } from "../model/evidence";
+import type { ResolvedManifest } from "../model/facts";
 import type { Finding } from "../model/finding";
 import type { Secret } from "../model/secret";
 import type { HttpClient } from "./http";
@@ -29,4 +30,9 @@ export interface ManifestRequest {
   findings: Finding[];
   /** Whose fixes the findings write (the judged client's); absent: Docker's. */
   fixesFor?: "docker" | "hosts.toml" | "registries.conf" | "kubernetes";
+  /**
+   * Told the manifest as soon as nothing can refuse it any more, while a single-platform image's
+   * config is still being read (`configRead`): the blob requests can go out beside that read.
+   */
+  handOn?: (m: ResolvedManifest) => void;
 }

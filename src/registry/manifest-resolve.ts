@@ -39,18 +39,28 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
   let index: ResolvedManifest["index"] = null;
   let image: Got = top;
   let platform = formatPlatform(want);
-  let fetchedConfig: FetchedBlob | undefined;
   if (top.parsed.kind === "index") {
     const picked = await fromIndex(r, img, top, top.parsed, want);
     if (!picked) return null;
     ({ index, image, platform } = picked);
   }
   if (!imageTypesPullable(r, img, image)) return null;
+  let configRead: Promise<FetchedBlob | null> | undefined;
   if (!index) {
-    const single = await singlePlatform(r, img, image, want);
-    if (single === null) return null;
-    platform = single.platform ?? platform;
-    fetchedConfig = single.fetched ?? undefined;
+    // A single-platform image's config is read for its platform. Only an explicit --platform can
+    // refuse the image now: without one the manifest is handed on before that read ends, and the
+    // blob requests go out beside it, as moby's pullSchema2Layers and containerd's fetch handlers
+    // ask for the config and the layers at once.
+    const read = fetchConfigPlatform(r.settings, r.registry, img.repository, image.parsed.config, r.authorization, r.evidence);
+    configRead = read.then(
+      (x) => x.fetched,
+      () => null,
+    );
+    // (Its `platform` is still the one wanted: only the config can name the image's.)
+    if (!r.explicitPlatform) r.handOn?.(manifestOf(top, index, image, platform, configRead));
+    const named = singlePlatform(r, img, want, (await read).platform);
+    if (named === null) return null;
+    platform = named ?? platform;
   }
   r.evidence.image = {
     digest: image.digest,
@@ -60,6 +70,16 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
     layers: image.parsed.layers.length,
     platform,
   };
+  return manifestOf(top, index, image, platform, configRead);
+}
+
+function manifestOf(
+  top: Got,
+  index: ResolvedManifest["index"],
+  image: GotImage,
+  platform: string,
+  configRead: Promise<FetchedBlob | null> | undefined,
+): ResolvedManifest {
   return {
     digest: top.digest,
     mediaType: top.parsed.mediaType,
@@ -73,7 +93,7 @@ export async function resolveImageManifest(r: ManifestRequest, t: ManifestTarget
       layers: image.parsed.layers,
     },
     platform,
-    ...(fetchedConfig ? { fetchedConfig } : {}),
+    ...(configRead ? { configRead } : {}),
   };
 }
 
@@ -171,26 +191,12 @@ function imageTypesPullable(r: ManifestRequest, img: ManifestImage, image: Got):
 }
 
 /**
- * Docker reads a single-platform image's config first; an explicit --platform it does not
- * satisfy is refused. Without --platform Docker only warns, so the config just names the platform.
- * The platform the config names (undefined when it names none) and the config's exchange; null
- * when the image is refused.
+ * Docker reads a single-platform image's config; an explicit --platform it does not satisfy is
+ * refused. Without --platform Docker only warns, so the config just names the platform.
+ * The platform the config names (`actual`; undefined when it names none), null when refused.
  */
-async function singlePlatform(
-  r: ManifestRequest,
-  img: ManifestImage,
-  image: GotImage,
-  want: Platform,
-): Promise<{ platform: string | undefined; fetched: FetchedBlob | null } | null> {
-  const { platform: actual, fetched } = await fetchConfigPlatform(
-    r.settings,
-    r.registry,
-    img.repository,
-    image.parsed.config,
-    r.authorization,
-    r.evidence,
-  );
-  if (!actual) return { platform: undefined, fetched };
+function singlePlatform(r: ManifestRequest, img: ManifestImage, want: Platform, actual: Platform | null): string | undefined | null {
+  if (!actual) return undefined;
   const platform = formatPlatform(normalizePlatform(actual));
   if (r.explicitPlatform && !only(want).match(actual)) {
     r.findings.push(
@@ -202,5 +208,5 @@ async function singlePlatform(
     );
     return null;
   }
-  return { platform, fetched };
+  return platform;
 }

@@ -116,7 +116,8 @@ async function probe(
   const ref = ctx.facts.ref!;
   const link = ctx.facts.link!;
   const { desc } = p;
-  const fetched = p.what === "config" ? ctx.facts.manifest!.fetchedConfig : undefined;
+  // The manifest stage's read of the config may still be under way (this stage started beside it).
+  const fetched = p.what === "config" ? await ctx.facts.manifest!.configRead : undefined;
   const reuse = fetched?.digest === desc.digest ? fetched : undefined;
   const range = reuse?.range ?? `bytes=0-${Math.max(p.length - 1, 0)}`;
   const url = blobUrl(link.baseUrl, ref.repository, desc.digest);

@@ -98,6 +98,7 @@ async function diagnose(ctx: StageContext, client: HttpClient): Promise<StageOut
     evidence: m.evidence,
     findings: m.findings,
     fixesFor: ctx.facts.client?.wire.fixesFor,
+    handOn: ctx.handOn && ((manifest) => ctx.handOn!({ manifest })),
   };
   const resolved = await resolveImageManifest(request, target, want);
   return resolvedOutcome(m, resolved, rate.warnings);

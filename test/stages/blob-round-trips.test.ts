@@ -124,7 +124,7 @@ describe("the config is fetched once", () => {
     rec.seen.length = 0;
     const { manifest, blob } = await manifestThenBlob(rec.url, "team/app");
     expect(rec.seen.filter((s) => s.path === configPath).map((s) => s.method)).toEqual(["GET"]);
-    expect(manifest.fetchedConfig).toMatchObject({ digest: single.config.digest, status: 206, bytes: single.config.bytes.length });
+    expect(await manifest.configRead).toMatchObject({ digest: single.config.digest, status: 206, bytes: single.config.bytes.length });
     expect(blob.findings).toEqual([]);
     const c = blob.evidence.config as Record<string, unknown>;
     expect(c).toMatchObject({
@@ -152,7 +152,7 @@ describe("the config is fetched once", () => {
   test("an index: the manifest stage reads no config, the blob stage GETs it itself (a real docker-registry)", async () => {
     const { manifest, blob } = await manifestThenBlob(reg.url, "team/multi");
     expect(manifest.index).not.toBeNull();
-    expect(manifest.fetchedConfig).toBeUndefined();
+    expect(manifest.configRead).toBeUndefined();
     expect(blob.findings).toEqual([]);
     const c = blob.evidence.config as Record<string, unknown>;
     expect(c.readBy).toBeUndefined();

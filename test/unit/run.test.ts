@@ -130,22 +130,31 @@ describe("runDoctor", () => {
 
 test("a re-run takes the facts of the stages it reuses, but not the registry's answers they got for later stages", async () => {
   const head = { url: "http://r/v2/x/manifests/1", accept: "a", response: {} as never };
-  const fetchedConfig = { digest: "sha256:c", range: "bytes=0-1", status: 206, headers: {}, host: "r", hops: [], bytes: 2, transferMs: 0 };
-  const seen: { tagHead: unknown; fetchedConfig: unknown; session: unknown }[] = [];
+  const configRead = Promise.resolve({
+    digest: "sha256:c",
+    range: "bytes=0-1",
+    status: 206,
+    headers: {},
+    host: "r",
+    hops: [],
+    bytes: 2,
+    transferMs: 0,
+  });
+  const seen: { tagHead: unknown; configRead: unknown; session: unknown }[] = [];
   const session = { scheme: "none" as const, authorize: async () => null, invalidate() {} };
   const stages: Stage[] = [
     stage("reference", "local", [], pass({ ref })),
     stage("auth", "endpoint", [], pass({ session, tagHead: head })),
-    stage("manifest", "endpoint", ["session"], pass({ manifest: { fetchedConfig } as never })),
+    stage("manifest", "endpoint", ["session"], pass({ manifest: { configRead } as never })),
     stage("blob", "endpoint", ["manifest"], async (ctx) => {
-      seen.push({ tagHead: ctx.facts.tagHead, fetchedConfig: ctx.facts.manifest?.fetchedConfig, session: ctx.facts.session });
+      seen.push({ tagHead: ctx.facts.tagHead, configRead: ctx.facts.manifest?.configRead, session: ctx.facts.session });
       return { summary: "ok", evidence: {}, findings: [] };
     }),
   ];
   const first = await runDoctor({ stages, options: testOptions(), deps: testDeps(), trace: new MemoryTrace() });
   await runDoctor({ stages, options: testOptions(), deps: testDeps(), trace: new MemoryTrace(), previous: first, from: "blob" });
-  expect(seen[0]).toEqual({ tagHead: head, fetchedConfig, session });
-  expect(seen[1]).toEqual({ tagHead: undefined, fetchedConfig: undefined, session });
+  expect(seen[0]).toEqual({ tagHead: head, configRead, session });
+  expect(seen[1]).toEqual({ tagHead: undefined, configRead: undefined, session });
 });
 
 test("a stage that finds nothing to check is recorded as skip with its reason", async () => {
