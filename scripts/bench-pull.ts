@@ -26,6 +26,7 @@ import { END_OF_ARCHIVE, padding, tarHeader } from "../src/pull/outputs/tar-head
 import { pushBlob, putManifest } from "../test/helpers/push";
 import { type RegistryPeer, startRegistry } from "../test/peers/registry";
 import { breakdown } from "./bench-pull-breakdown";
+import { settleDisk } from "./bench-settle";
 import { issueTable } from "./bench-table";
 
 const args = process.argv.slice(2);
@@ -101,6 +102,8 @@ function serverCpu(): number {
 /** Runs argv under GNU time: wall from here, CPU and max RSS from its rusage; the registry's CPU from /proc. */
 function measure(argv: string[], env: Record<string, string> = {}): Sample {
   const timeFile = path.join(work, "time.txt");
+  // The previous run's files written back and trimmed before this one starts, not during it.
+  settleDisk(work);
   const s0 = serverCpu();
   const t0 = performance.now();
   const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M", ...argv], {
