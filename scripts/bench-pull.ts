@@ -26,7 +26,7 @@ import { END_OF_ARCHIVE, padding, tarHeader } from "../src/pull/outputs/tar-head
 import { pushBlob, putManifest } from "../test/helpers/push";
 import { type RegistryPeer, startRegistry } from "../test/peers/registry";
 import { breakdown } from "./bench-pull-breakdown";
-import { settleDisk } from "./bench-settle";
+import { settleDisk, warmPageCache } from "./bench-settle";
 import { issueTable } from "./bench-table";
 
 const args = process.argv.slice(2);
@@ -38,6 +38,8 @@ const flag = (name: string) => args.includes(`--${name}`);
 const RUNS = Number(opt("runs", "5"));
 const LAYERS = Number(opt("layers", "6"));
 const LAYER_MIB = Number(opt("layer-mib", "100"));
+/** Page cache warmed before each measured run: the largest image of the run or of --table (600 MiB), and some. */
+const WARM_BYTES = (Math.max(LAYERS * LAYER_MIB, 600) + 128) * 2 ** 20;
 const root = path.resolve(import.meta.dir, "..");
 const bun = process.execPath;
 const work = path.join(os.tmpdir(), `pd-bench-${process.pid}`);
@@ -104,6 +106,7 @@ function measure(argv: string[], env: Record<string, string> = {}): Sample {
   const timeFile = path.join(work, "time.txt");
   // The previous run's files written back and trimmed before this one starts, not during it.
   settleDisk(work);
+  warmPageCache(work, WARM_BYTES);
   const s0 = serverCpu();
   const t0 = performance.now();
   const p = Bun.spawnSync(["/usr/bin/time", "-o", timeFile, "-f", "%U %S %M", ...argv], {

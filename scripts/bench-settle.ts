@@ -6,7 +6,8 @@
  * slot after `curl -o` at 1.20× the other, `sync` alone at 1.09×; waiting for the device to be
  * quiet as well, at 0.99× (docs/performance.md, "A benchmark slot that paid for the one before").
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import path from "node:path";
 
 /** The counters of /proc/diskstats that move while a device writes, trims or flushes, and its I/Os in flight. */
 function diskActivity(major: number, minor: number): string | null {
@@ -42,4 +43,27 @@ export function settleDisk(dir: string, quietMs = 300, maxMs = 15_000): number {
     else if (performance.now() - quietSince >= quietMs) break;
   }
   return performance.now() - t0;
+}
+
+/**
+ * What a run writes lands in the page cache, and on this machine (a VM whose guest returns free
+ * memory to its host: virtio_balloon's free page reporting, and DAMON reclaim) the first touch of
+ * a page that has been free for a couple of seconds is a fault in the host: `dd` of 600 MiB into
+ * a file took 1.15 s of system time after 3 s idle and 0.10 s right after another file of that
+ * size was deleted. So which run paid depended on how long the one before it had waited for the
+ * disk: the big pull's CPU went from 0.85 to 1.2–1.7 s, all of it system time in write()
+ * (docs/performance.md, "Pages the host had taken back"). This writes `bytes` into a file in
+ * `dir` and deletes it at once, before any writeback, so that every measured run, whoever it is,
+ * finds that much freshly freed page cache to write into, as on a machine of its own.
+ */
+export function warmPageCache(dir: string, bytes: number): void {
+  const file = path.join(dir, `.warm-${process.pid}`);
+  const chunk = Buffer.alloc(1 << 20, 1);
+  const fd = openSync(file, "w");
+  try {
+    for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
 }
