@@ -51,7 +51,7 @@ export function settleDisk(dir: string, quietMs = 300, maxMs = 15_000): number {
  * a page that has been free for a couple of seconds is a fault in the host: `dd` of 600 MiB into
  * a file took 1.15 s of system time after 3 s idle and 0.10 s right after another file of that
  * size was deleted. So which run paid depended on how long the one before it had waited for the
- * disk: the big pull's CPU went from 0.85 to 1.2–1.7 s, all of it system time in write()
+ * disk: the big pull's CPU went from 0.85 to 1.3–2.0 s a run, all of it system time in write()
  * (docs/performance.md, "Pages the host had taken back"). This writes `bytes` into a file in
  * `dir` and deletes it at once, before any writeback, so that every measured run, whoever it is,
  * finds that much freshly freed page cache to write into, as on a machine of its own.
